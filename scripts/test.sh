@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs every Baton test on this machine: installs what the tests need (apt), starts the servers
+# they use on 127.0.0.1 only, runs `dotnet test` for the whole solution, stops the servers and
+# prints the totals as its last line: "N passed, N failed, N skipped". Exit code 0 only when
+# everything passed.
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+results="$root/.artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+log() { printf '[test.sh] %s\n' "$*" >&2; }
+
+# Servers the tests use. Each entry has start_<name> and stop_<name> functions below.
+servers=()
+
+started=()
+stop_servers() {
+  local s
+  for s in "${started[@]}"; do
+    log "stopping $s"
+    "stop_$s" || log "could not stop $s cleanly"
+  done
+}
+trap stop_servers EXIT
+
+apt_updated=0
+need_packages() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$apt_updated" -eq 0 ]; then
+    log "apt-get update"
+    apt-get update -qq >/dev/null
+    apt_updated=1
+  fi
+  log "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  log "the .NET 10 SDK is required (dotnet not found on PATH)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+for s in "${servers[@]}"; do
+  "start_$s" && started+=("$s") || { log "could not start $s"; echo "0 passed, 1 failed"; exit 1; }
+done
+
+log "building"
+if ! dotnet build Baton.slnx -c Release -nologo -v q >"$results/build.log" 2>&1; then
+  tail -40 "$results/build.log" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+log "running dotnet test"
+# Each test assembly prints one summary line ("Passed!  - Failed: 0, Passed: 5, Skipped: 0, ...");
+# the totals are the sums of those lines.
+dotnet test Baton.slnx -c Release --no-build -nologo \
+  --blame-hang-timeout 5m 2>&1 | tee "$results/test.log"
+test_exit=${PIPESTATUS[0]}
+
+passed=0; failed=0; skipped=0; files=0
+while IFS= read -r line; do
+  files=$((files + 1))
+  n() { printf '%s' "$line" | grep -o "$1: *[0-9]*" | grep -o '[0-9]*$'; }
+  passed=$((passed + $(n Passed))); failed=$((failed + $(n Failed))); skipped=$((skipped + $(n Skipped)))
+done < <(grep -E '^(Passed|Failed)! +- Failed: ' "$results/test.log")
+
+if [ "$files" -eq 0 ]; then
+  log "no test summary was printed"
+  failed=$((failed + 1))
+elif [ "$test_exit" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  log "dotnet test exited with $test_exit although no test failed (a test host crashed?)"
+  failed=1
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$test_exit" -eq 0 ]

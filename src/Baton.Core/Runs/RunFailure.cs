@@ -1,0 +1,29 @@
+namespace Baton.Runs;
+
+/// <summary>
+/// Why a run ended badly. Rendered in the shape of seed 004's saga error:
+/// <c>{"message": ..., "details": {"saga": {"step": ..., "state": ...}}}</c>.
+/// </summary>
+public sealed record RunFailure
+{
+    /// <summary>The root cause message (the failed step's last error, a timeout or a cancellation).</summary>
+    public required string Message { get; init; }
+
+    /// <summary>The .NET type name of the root cause exception, when there was one.</summary>
+    public string? ErrorType { get; init; }
+
+    /// <summary>The step that failed, when a step failed.</summary>
+    public string? Step { get; init; }
+
+    /// <summary>
+    /// The saga state: null when the run had nothing to compensate, otherwise
+    /// <c>compensating</c>, <c>compensated</c> or <c>compensation_failed</c>.
+    /// </summary>
+    public string? SagaState { get; init; }
+
+    /// <summary>The compensation that failed, when <see cref="SagaState"/> is <c>compensation_failed</c>.</summary>
+    public string? CompensationStep { get; init; }
+
+    /// <summary>The error of the failed compensation.</summary>
+    public string? CompensationError { get; init; }
+}

@@ -1,0 +1,57 @@
+namespace Baton.Runs;
+
+/// <summary>The life-cycle state of a run.</summary>
+public enum RunStatus
+{
+    /// <summary>Stored, waiting for a worker to claim it.</summary>
+    Pending = 0,
+    /// <summary>Claimed by a worker and executing.</summary>
+    Running = 1,
+    /// <summary>Waiting on a durable timer; runnable again at its <c>RunAfter</c> time.</summary>
+    Suspended = 2,
+    /// <summary>Failed or cancelled, running the compensations of its completed steps.</summary>
+    Compensating = 3,
+    Succeeded = 10,
+    Failed = 11,
+    Cancelled = 12,
+    Compensated = 13,
+    CompensationFailed = 14,
+}
+
+public static class RunStatusExtensions
+{
+    /// <summary>True for the states that count against a concurrency key's limit.</summary>
+    public static bool IsActive(this RunStatus status) => status < RunStatus.Succeeded;
+
+    public static bool IsTerminal(this RunStatus status) => status >= RunStatus.Succeeded;
+
+    /// <summary>Lower-case name used in JSON and URLs (e.g. <c>compensation_failed</c>).</summary>
+    public static string ToWireName(this RunStatus status) => status switch
+    {
+        RunStatus.Pending => "pending",
+        RunStatus.Running => "running",
+        RunStatus.Suspended => "suspended",
+        RunStatus.Compensating => "compensating",
+        RunStatus.Succeeded => "succeeded",
+        RunStatus.Failed => "failed",
+        RunStatus.Cancelled => "cancelled",
+        RunStatus.Compensated => "compensated",
+        RunStatus.CompensationFailed => "compensation_failed",
+        _ => status.ToString().ToLowerInvariant(),
+    };
+
+    public static bool TryParseWireName(string? value, out RunStatus status)
+    {
+        foreach (var candidate in Enum.GetValues<RunStatus>())
+        {
+            if (string.Equals(candidate.ToWireName(), value, StringComparison.OrdinalIgnoreCase))
+            {
+                status = candidate;
+                return true;
+            }
+        }
+
+        status = default;
+        return false;
+    }
+}

@@ -1,0 +1,80 @@
+using Baton.Runs;
+
+namespace Baton.Storage;
+
+/// <summary>Runs: creation (idempotency, concurrency limits), claiming with leases, live state, control.</summary>
+public interface IRunStore
+{
+    Task<CreateRunResult> CreateRunAsync(CreateRunRequest request, CancellationToken cancellationToken = default);
+
+    Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>Runs newest first, filtered, one page at a time.</summary>
+    Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Leases up to <c>MaxRuns</c> runnable runs to the owner: active runs whose <c>RunAfter</c> has come
+    /// and whose lease is free or expired. Pending and suspended runs become <see cref="RunStatus.Running"/>;
+    /// compensating runs stay compensating. Each claim increments <see cref="RunRecord.Executions"/>.
+    /// </summary>
+    Task<IReadOnlyList<RunRecord>> ClaimRunsAsync(ClaimRunsRequest request, CancellationToken cancellationToken = default);
+
+    Task<RenewLeasesResult> RenewLeasesAsync(RenewLeasesRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives a lease back without changing the run's status, so any node can claim it at once.</summary>
+    Task<bool> ReleaseLeaseAsync(ReleaseLeaseRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Applies the update if the owner still holds the lease; false otherwise.</summary>
+    Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default);
+
+    Task<CancelRunResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default);
+
+    Task<RetryRunResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Steps and their attempts.</summary>
+public interface IStepStore
+{
+    Task<IReadOnlyList<StepRecord>> GetStepsAsync(string runId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<StepAttemptRecord>> GetAttemptsAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>Records an attempt's start. Returns false if the owner no longer holds the lease.</summary>
+    Task<bool> RecordAttemptStartedAsync(AttemptStartedRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Records an attempt's end and, optionally, the step's outcome. False if the lease was lost.</summary>
+    Task<bool> RecordAttemptEndedAsync(AttemptEndedRequest request, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Cron schedules and their fire records.</summary>
+public interface IScheduleStore
+{
+    Task<ScheduleRecord> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default);
+
+    Task<ScheduleRecord?> GetScheduleAsync(string name, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<ScheduleRecord>> ListSchedulesAsync(CancellationToken cancellationToken = default);
+
+    Task<bool> DeleteScheduleAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Enabled schedules whose next fire time is at or before <c>Now</c>.</summary>
+    Task<IReadOnlyList<ScheduleRecord>> GetDueSchedulesAsync(DueSchedulesRequest request, CancellationToken cancellationToken = default);
+
+    Task<FireScheduleResult> FireScheduleAsync(FireScheduleRequest request, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A store: the three aggregates plus start-up and a readiness probe.</summary>
+public interface IBatonStore
+{
+    IRunStore Runs { get; }
+
+    IStepStore Steps { get; }
+
+    IScheduleStore Schedules { get; }
+
+    /// <summary>Creates or migrates the schema. Safe to call more than once.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Throws if the store cannot be reached.</summary>
+    Task PingAsync(CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,159 @@
+using Baton.Runs;
+
+namespace Baton.Storage;
+
+/// <summary>A run as the store holds it.</summary>
+public sealed record RunRecord
+{
+    public required string Id { get; init; }
+    public required string Workflow { get; init; }
+    public required RunStatus Status { get; init; }
+    /// <summary>The input as JSON text, or null.</summary>
+    public string? Input { get; init; }
+    /// <summary>The output as JSON text, or null.</summary>
+    public string? Output { get; init; }
+    public string? Phase { get; init; }
+    public IReadOnlyDictionary<string, long> Progress { get; init; } = EmptyProgress;
+    public IReadOnlyList<RunError> Errors { get; init; } = [];
+    public RunFailure? Failure { get; init; }
+    public string? IdempotencyKey { get; init; }
+    public string? ConcurrencyKey { get; init; }
+    /// <summary>Active runs allowed for <see cref="ConcurrencyKey"/>.</summary>
+    public int ConcurrencyLimit { get; init; } = 1;
+    public string? ScheduleName { get; init; }
+    public DateTimeOffset? ScheduledFireTime { get; init; }
+    public string? CorrelationId { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? CompletedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+    /// <summary>The run is not claimed before this time (timers, delayed starts).</summary>
+    public required DateTimeOffset RunAfter { get; init; }
+    /// <summary>When the whole run times out, if it has a run timeout.</summary>
+    public DateTimeOffset? DeadlineAt { get; init; }
+    public string? LeaseOwner { get; init; }
+    public DateTimeOffset? LeaseExpiresAt { get; init; }
+    public bool CancelRequested { get; init; }
+    /// <summary>How many times a worker has claimed this run (1 on the first execution).</summary>
+    public int Executions { get; init; }
+
+    internal static readonly IReadOnlyDictionary<string, long> EmptyProgress = new Dictionary<string, long>();
+}
+
+/// <summary>One entry of a run's bounded error list.</summary>
+public sealed record RunError(DateTimeOffset At, string Message, string? Step = null);
+
+public sealed record CreateRunRequest
+{
+    public required string Id { get; init; }
+    public required string Workflow { get; init; }
+    public string? Input { get; init; }
+    /// <summary>When set, a run with the same workflow and key is returned instead of a new one.</summary>
+    public string? IdempotencyKey { get; init; }
+    public string? ConcurrencyKey { get; init; }
+    public int ConcurrencyLimit { get; init; } = 1;
+    public string? ScheduleName { get; init; }
+    /// <summary>With <see cref="ScheduleName"/>: at most one run is ever created per schedule and fire time.</summary>
+    public DateTimeOffset? ScheduledFireTime { get; init; }
+    public string? CorrelationId { get; init; }
+    public required DateTimeOffset Now { get; init; }
+    public DateTimeOffset? RunAfter { get; init; }
+    public DateTimeOffset? DeadlineAt { get; init; }
+}
+
+public enum CreateRunOutcome
+{
+    Created,
+    /// <summary>The idempotency key (or schedule fire time) already named a run; it is returned.</summary>
+    Existing,
+    /// <summary>The concurrency key is at its limit; <see cref="CreateRunResult.Run"/> is an active run holding it.</summary>
+    Conflict,
+}
+
+public sealed record CreateRunResult(CreateRunOutcome Outcome, RunRecord Run);
+
+public sealed record ListRunsRequest
+{
+    public string? Workflow { get; init; }
+    public RunStatus? Status { get; init; }
+    public DateTimeOffset? CreatedAfter { get; init; }
+    public DateTimeOffset? CreatedBefore { get; init; }
+    /// <summary>The id of the last run of the previous page; runs older than it are returned.</summary>
+    public string? Cursor { get; init; }
+    public int Limit { get; init; } = 50;
+}
+
+public sealed record RunPage(IReadOnlyList<RunRecord> Runs, string? NextCursor);
+
+public sealed record ClaimRunsRequest
+{
+    public required string Owner { get; init; }
+    public required int MaxRuns { get; init; }
+    public required DateTimeOffset Now { get; init; }
+    public required DateTimeOffset LeaseExpiresAt { get; init; }
+}
+
+public sealed record RenewLeasesRequest
+{
+    public required string Owner { get; init; }
+    public required IReadOnlyCollection<string> RunIds { get; init; }
+    public required DateTimeOffset Now { get; init; }
+    public required DateTimeOffset LeaseExpiresAt { get; init; }
+}
+
+/// <param name="Lost">Runs no longer leased by the owner (taken over or finished elsewhere).</param>
+/// <param name="CancelRequested">Runs still owned whose cancellation was requested.</param>
+public sealed record RenewLeasesResult(IReadOnlyList<string> Lost, IReadOnlyList<string> CancelRequested);
+
+public sealed record ReleaseLeaseRequest(string RunId, string Owner, DateTimeOffset Now);
+
+/// <summary>
+/// Writes a run's live state and, optionally, moves it to a new status. Applied only while
+/// <see cref="Owner"/> holds the lease.
+/// </summary>
+public sealed record UpdateRunRequest
+{
+    public required string RunId { get; init; }
+    public required string Owner { get; init; }
+    public required DateTimeOffset Now { get; init; }
+    /// <summary>New status, or null to keep the current one.</summary>
+    public RunStatus? Status { get; init; }
+    public string? Phase { get; init; }
+    public IReadOnlyDictionary<string, long>? Progress { get; init; }
+    public IReadOnlyList<RunError>? Errors { get; init; }
+    public string? Output { get; init; }
+    public RunFailure? Failure { get; init; }
+    /// <summary>Set the run's RunAfter (used when suspending on a timer).</summary>
+    public DateTimeOffset? RunAfter { get; init; }
+    /// <summary>Clear the lease in the same write (terminal states, suspension).</summary>
+    public bool ReleaseLease { get; init; }
+}
+
+public sealed record CancelRunRequest(string RunId, DateTimeOffset Now);
+
+public enum CancelRunOutcome
+{
+    /// <summary>The run was not executing; it is now <see cref="RunStatus.Cancelled"/>.</summary>
+    Cancelled,
+    /// <summary>The run is executing; the request was recorded and its worker cancels it.</summary>
+    Requested,
+    AlreadyFinished,
+    NotFound,
+}
+
+public sealed record CancelRunResult(CancelRunOutcome Outcome, RunRecord? Run);
+
+public sealed record RetryRunRequest(string RunId, DateTimeOffset Now, DateTimeOffset? DeadlineAt);
+
+public enum RetryRunOutcome
+{
+    /// <summary>The run is runnable again and resumes at its failed step.</summary>
+    Retried,
+    /// <summary>The run is not in a state that can be retried (active, succeeded, compensated).</summary>
+    NotRetryable,
+    /// <summary>Another run holds the concurrency key.</summary>
+    Conflict,
+    NotFound,
+}
+
+public sealed record RetryRunResult(RetryRunOutcome Outcome, RunRecord? Run);

@@ -1,0 +1,62 @@
+namespace Baton.Storage;
+
+/// <summary>What a schedule does with fire times it missed (the node was down or busy).</summary>
+public enum MisfirePolicy
+{
+    /// <summary>Missed fire times are dropped; the next run is the next future fire time. The default.</summary>
+    Skip = 0,
+    /// <summary>One run is started for all missed fire times together, then the schedule goes on.</summary>
+    RunOnce = 1,
+}
+
+public sealed record ScheduleRecord
+{
+    public required string Name { get; init; }
+    public required string Workflow { get; init; }
+    public required string Cron { get; init; }
+    /// <summary>An IANA or Windows time zone id; fire times are computed in it.</summary>
+    public required string TimeZone { get; init; }
+    public string? Input { get; init; }
+    public required bool Enabled { get; init; }
+    public required MisfirePolicy Misfire { get; init; }
+    public DateTimeOffset? NextFireAt { get; init; }
+    public DateTimeOffset? LastFireAt { get; init; }
+    public string? LastRunId { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+}
+
+public sealed record UpsertScheduleRequest
+{
+    public required string Name { get; init; }
+    public required string Workflow { get; init; }
+    public required string Cron { get; init; }
+    public required string TimeZone { get; init; }
+    public string? Input { get; init; }
+    public required bool Enabled { get; init; }
+    public required MisfirePolicy Misfire { get; init; }
+    public DateTimeOffset? NextFireAt { get; init; }
+    public required DateTimeOffset Now { get; init; }
+}
+
+public sealed record DueSchedulesRequest(DateTimeOffset Now, int Max);
+
+/// <summary>
+/// Records one fire of a schedule and starts its run, atomically. A second request for the same
+/// schedule and fire time (from any node) creates nothing.
+/// </summary>
+public sealed record FireScheduleRequest
+{
+    public required string ScheduleName { get; init; }
+    public required DateTimeOffset FireTime { get; init; }
+    /// <summary>The schedule's next fire time after this one; written only if it still equals <see cref="ExpectedNextFireAt"/>.</summary>
+    public required DateTimeOffset? NewNextFireAt { get; init; }
+    public required DateTimeOffset? ExpectedNextFireAt { get; init; }
+    /// <summary>The run to create, or null when the fire is skipped (misfire rule).</summary>
+    public CreateRunRequest? Run { get; init; }
+    public required DateTimeOffset Now { get; init; }
+}
+
+/// <param name="Fired">True when this request recorded the fire; false when another one already had.</param>
+/// <param name="Run">The run created for this fire, if any.</param>
+public sealed record FireScheduleResult(bool Fired, CreateRunResult? Run);
