@@ -1,0 +1,34 @@
+using System.Text.Json;
+using Baton.Hosting;
+using Baton.Retries;
+using Baton.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Execution;
+
+/// <summary>What every part of an execution needs, resolved once per node.</summary>
+internal sealed class EngineServices(
+    IRunStore runs,
+    IStepStore steps,
+    TimeProvider time,
+    IJitterSource jitter,
+    IOptions<BatonOptions> options,
+    BatonMetrics metrics,
+    ILoggerFactory loggerFactory,
+    IServiceProvider services)
+{
+    /// <summary>Serializer options for inputs, outputs and step results (web defaults: camelCase).</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+    public IRunStore Runs { get; } = runs;
+    public IStepStore Steps { get; } = steps;
+    public TimeProvider Time { get; } = time;
+    public IJitterSource Jitter { get; } = jitter;
+    public BatonOptions Options { get; } = options.Value;
+    public BatonMetrics Metrics { get; } = metrics;
+    public ILogger Logger { get; } = loggerFactory.CreateLogger("Baton.Engine");
+    public IServiceProvider Services { get; } = services;
+    public JsonSerializerOptions Json => JsonOptions;
+    public string Owner => Options.NodeId;
+}

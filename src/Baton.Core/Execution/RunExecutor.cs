@@ -1,0 +1,199 @@
+using System.Text.Json;
+using Baton.Runs;
+using Baton.Steps;
+using Baton.Storage;
+using Baton.Workflows;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Execution;
+
+/// <summary>
+/// Executes one claimed run to its next resting point: success, failure (with compensation),
+/// cancellation, suspension on a timer, or interruption (shutdown, lost lease).
+/// </summary>
+internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engine)
+{
+    public async Task ExecuteAsync(ActiveRun active)
+    {
+        var run = active.Run;
+        using var scope = engine.Logger.BeginScope(new Dictionary<string, object?>
+        {
+            ["RunId"] = run.Id,
+            ["Workflow"] = run.Workflow,
+            ["CorrelationId"] = run.CorrelationId,
+        });
+        var definition = registry.Find(run.Workflow);
+        if (definition is null)
+        {
+            Log.UnknownWorkflow(engine.Logger, run.Id, run.Workflow);
+            await FinishAsync(active, RunStatus.Failed, null, new RunFailure { Message = $"workflow '{run.Workflow}' is not registered on node {engine.Owner}" }).ConfigureAwait(false);
+            return;
+        }
+
+        Log.RunStarted(engine.Logger, run.Id, run.Workflow, run.Executions);
+        // Steps are written only under a lease, so a run on its first claim has none: skip the read.
+        var stored = run.Executions <= 1
+            ? []
+            : await engine.Steps.GetStepsAsync(run.Id).ConfigureAwait(false);
+        var compensating = run.Status == RunStatus.Compensating;
+        var context = new WorkflowContext(active, definition, engine, stored, replayOnly: compensating || run.CancelRequested);
+        if (run.CancelRequested)
+        {
+            active.RequestCancel();
+        }
+
+        using var deadline = run.DeadlineAt is { } at ? new CancellationTokenSource(Max(at - engine.Time.GetUtcNow(), TimeSpan.Zero), engine.Time) : null;
+        using var runStop = CancellationTokenSource.CreateLinkedTokenSource(active.AnyToken, deadline?.Token ?? CancellationToken.None);
+        try
+        {
+            object? input;
+            try
+            {
+                input = definition.ReadInput(run.Input is null ? null : JsonDocument.Parse(run.Input).RootElement, engine.Json);
+            }
+            catch (JsonException ex)
+            {
+                throw new Retries.NonRetryableException($"input does not fit {definition.Descriptor.InputType.Name}: {ex.Message}", ex);
+            }
+
+            var output = await definition.Run(engine.Services, context, input, runStop.Token).ConfigureAwait(false);
+            if (context.ReplayOnly)
+            {
+                await EndBadlyAsync(active, context, run.Failure ?? CancelledFailure()).ConfigureAwait(false);
+                return;
+            }
+
+            await FinishAsync(active, RunStatus.Succeeded, JsonSerializer.Serialize(output, engine.Json), null).ConfigureAwait(false);
+        }
+        catch (CompensationReplayStop)
+        {
+            await EndBadlyAsync(active, context, run.Failure ?? CancelledFailure()).ConfigureAwait(false);
+        }
+        catch (SuspendRunException suspend)
+        {
+            Log.RunSuspended(engine.Logger, run.Id, suspend.WakeAt);
+            await WriteAsync(active, new UpdateRunRequest
+            {
+                RunId = run.Id, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = RunStatus.Suspended,
+                RunAfter = suspend.WakeAt, ReleaseLease = true,
+            }).ConfigureAwait(false);
+        }
+        catch (Exception) when (active.Interrupted)
+        {
+            await InterruptedAsync(active).ConfigureAwait(false);
+        }
+        catch (Exception) when (active.CancelRequested)
+        {
+            await EndBadlyAsync(active, context, CancelledFailure()).ConfigureAwait(false);
+        }
+        catch (Exception) when (deadline?.IsCancellationRequested == true)
+        {
+            var timeout = definition.Options.RunTimeout ?? run.DeadlineAt!.Value - run.CreatedAt;
+            await EndBadlyAsync(active, context, new RunFailure { Message = new RunTimeoutException(timeout).Message, ErrorType = typeof(RunTimeoutException).FullName }).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            var failure = ex is StepFailedException step
+                ? new RunFailure { Message = step.Message, ErrorType = step.ErrorType, Step = step.StepKey }
+                : new RunFailure { Message = WorkflowContext.Truncate(ex.Message), ErrorType = ex.GetType().FullName };
+            Log.RunFailed(engine.Logger, run.Id, failure.Step, failure.Message);
+            await EndBadlyAsync(active, context, failure).ConfigureAwait(false);
+        }
+    }
+
+    private static RunFailure CancelledFailure() => new() { Message = "cancelled by request" };
+
+    /// <summary>Fails or cancels the run; first runs the compensations of its completed steps, newest first.</summary>
+    private async Task EndBadlyAsync(ActiveRun active, WorkflowContext context, RunFailure failure)
+    {
+        var cancelled = active.CancelRequested || active.Run.CancelRequested;
+        var compensations = context.Compensations;
+        if (compensations.Count == 0)
+        {
+            await FinishAsync(active, cancelled ? RunStatus.Cancelled : RunStatus.Failed, null, failure).ConfigureAwait(false);
+            return;
+        }
+
+        failure = failure with { SagaState = "compensating" };
+        if (active.Run.Status != RunStatus.Compensating)
+        {
+            await WriteAsync(active, new UpdateRunRequest
+            {
+                RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = RunStatus.Compensating, Failure = failure,
+            }).ConfigureAwait(false);
+        }
+
+        Log.Compensating(engine.Logger, active.RunId, compensations.Count);
+        try
+        {
+            for (var i = compensations.Count - 1; i >= 0; i--)
+            {
+                // Compensation goes on after a cancel request; only shutdown or a lost lease stop it.
+                await context.RunCompensationAsync(compensations[i], CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (StepFailedException ex)
+        {
+            var step = ex.StepKey.StartsWith("compensate:", StringComparison.Ordinal) ? ex.StepKey["compensate:".Length..] : ex.StepKey;
+            Log.CompensationFailed(engine.Logger, active.RunId, step, ex.Message);
+            await FinishAsync(active, RunStatus.CompensationFailed, null, failure with
+            {
+                SagaState = "compensation_failed", CompensationStep = step, CompensationError = ex.Message,
+            }).ConfigureAwait(false);
+            return;
+        }
+        catch (Exception) when (active.Interrupted)
+        {
+            await InterruptedAsync(active).ConfigureAwait(false);
+            return;
+        }
+
+        await FinishAsync(active, cancelled ? RunStatus.Cancelled : RunStatus.Compensated, null, failure with { SagaState = "compensated" }).ConfigureAwait(false);
+    }
+
+    private async Task FinishAsync(ActiveRun active, RunStatus status, string? output, RunFailure? failure)
+    {
+        var written = await WriteAsync(active, new UpdateRunRequest
+        {
+            RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = status,
+            Output = output, Failure = failure, ReleaseLease = true,
+        }).ConfigureAwait(false);
+        if (written)
+        {
+            engine.Metrics.RunsCompleted.Add(1, new KeyValuePair<string, object?>("workflow", active.Run.Workflow), new KeyValuePair<string, object?>("status", status.ToWireName()));
+            Log.RunEnded(engine.Logger, active.RunId, status.ToWireName());
+        }
+    }
+
+    private async Task InterruptedAsync(ActiveRun active)
+    {
+        if (active.LeaseLost)
+        {
+            Log.LeaseLost(engine.Logger, active.RunId);
+            return;
+        }
+
+        // Shutdown: keep the status, write the progress, give the lease back so any node resumes it at once.
+        await WriteAsync(active, new UpdateRunRequest { RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), ReleaseLease = true }).ConfigureAwait(false);
+        Log.RunInterrupted(engine.Logger, active.RunId);
+    }
+
+    /// <summary>Writes a run update with the latest progress; false (and the run marked lost) if the lease is gone.</summary>
+    private async Task<bool> WriteAsync(ActiveRun active, UpdateRunRequest request)
+    {
+        // Always the full snapshot: a concurrent progress flush may have cleared the dirty flag and then lost the race.
+        var progress = active.Progress.TakeSnapshot(onlyIfDirty: false)!;
+        request = request with { Phase = progress.Phase, Progress = progress.Counters, Errors = progress.Errors };
+
+        var written = await engine.Runs.UpdateRunAsync(request, CancellationToken.None).ConfigureAwait(false);
+        if (!written)
+        {
+            active.Interrupt(leaseLost: true);
+            Log.LeaseLost(engine.Logger, active.RunId);
+        }
+
+        return written;
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+}

@@ -1,0 +1,80 @@
+using Baton.Storage;
+
+namespace Baton.Execution;
+
+/// <summary>A run's live phase, counters and bounded error list; written to the store when dirty.</summary>
+internal sealed class RunProgress
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, long> _counters;
+    private readonly List<RunError> _errors;
+    private readonly int _maxErrors;
+    private string? _phase;
+    private bool _dirty;
+
+    public RunProgress(RunRecord run, int maxErrors)
+    {
+        _counters = new Dictionary<string, long>(run.Progress, StringComparer.Ordinal);
+        _errors = [.. run.Errors];
+        _phase = run.Phase;
+        _maxErrors = maxErrors;
+    }
+
+    public void SetPhase(string phase)
+    {
+        lock (_lock)
+        {
+            _dirty |= _phase != phase;
+            _phase = phase;
+        }
+    }
+
+    public void Increment(string counter, long delta)
+    {
+        lock (_lock)
+        {
+            _counters[counter] = _counters.GetValueOrDefault(counter) + delta;
+            _dirty = true;
+        }
+    }
+
+    public void Set(string counter, long value)
+    {
+        lock (_lock)
+        {
+            _dirty |= !_counters.TryGetValue(counter, out var old) || old != value;
+            _counters[counter] = value;
+        }
+    }
+
+    public void AddError(RunError error)
+    {
+        lock (_lock)
+        {
+            _errors.Add(error);
+            if (_errors.Count > _maxErrors)
+            {
+                _errors.RemoveRange(0, _errors.Count - _maxErrors);
+            }
+
+            _dirty = true;
+        }
+    }
+
+    /// <summary>A copy of the current state; clears the dirty flag when <paramref name="onlyIfDirty"/> finds it set.</summary>
+    public Snapshot? TakeSnapshot(bool onlyIfDirty)
+    {
+        lock (_lock)
+        {
+            if (onlyIfDirty && !_dirty)
+            {
+                return null;
+            }
+
+            _dirty = false;
+            return new Snapshot(_phase, new Dictionary<string, long>(_counters), [.. _errors]);
+        }
+    }
+
+    public sealed record Snapshot(string? Phase, IReadOnlyDictionary<string, long> Counters, IReadOnlyList<RunError> Errors);
+}

@@ -1,0 +1,236 @@
+using System.Collections.Concurrent;
+using Baton.Hosting;
+using Baton.Storage;
+using Microsoft.Extensions.Hosting;
+
+namespace Baton.Execution;
+
+/// <summary>
+/// The loop on each node that claims runnable runs with a lease, executes them, renews their leases
+/// and writes their live progress.
+/// </summary>
+/// <remarks>
+/// Shutdown rules: when the host stops, the worker stops claiming at once, lets in-flight runs go on
+/// for up to <see cref="BatonOptions.DrainTimeout"/>, then interrupts the rest; an interrupted run keeps
+/// its status and its lease is released so any node can resume it from its last completed step.
+/// Heartbeats go on until the last run has stopped, so a draining node keeps its leases.
+/// </remarks>
+internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSignal signal) : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, ActiveRun> _active = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Task, byte> _tasks = new();
+    private readonly CancellationTokenSource _housekeepingStop = new();
+
+    /// <summary>True while the claim loop runs.</summary>
+    public bool IsRunning { get; private set; }
+
+    public int ActiveCount => _active.Count;
+
+    /// <summary>Cancels a run executing on this node at once (the cancel request is already stored).</summary>
+    public void CancelLocal(string runId)
+    {
+        if (_active.TryGetValue(runId, out var run))
+        {
+            run.RequestCancel();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var options = engine.Options;
+        if (!options.RunWorker)
+        {
+            return;
+        }
+
+        Log.WorkerStarted(engine.Logger, engine.Owner, options.MaxConcurrentRuns);
+        IsRunning = true;
+        var heartbeat = Task.Run(() => HeartbeatLoopAsync(_housekeepingStop.Token), CancellationToken.None);
+        var flush = Task.Run(() => FlushLoopAsync(_housekeepingStop.Token), CancellationToken.None);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var claimed = 0;
+                var free = options.MaxConcurrentRuns - _active.Count;
+                if (free > 0)
+                {
+                    try
+                    {
+                        claimed = await ClaimAsync(Math.Min(free, 128), stoppingToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                    {
+                        Log.WorkerError(engine.Logger, ex.Message);
+                    }
+                }
+
+                if (claimed == 0 || _active.Count >= options.MaxConcurrentRuns)
+                {
+                    await signal.WaitAsync(options.PollInterval, stoppingToken).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            IsRunning = false;
+            await DrainAsync().ConfigureAwait(false);
+            await _housekeepingStop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(heartbeat, flush).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<int> ClaimAsync(int max, CancellationToken cancellationToken)
+    {
+        var now = engine.Time.GetUtcNow();
+        var runs = await engine.Runs.ClaimRunsAsync(
+            new ClaimRunsRequest { Owner = engine.Owner, MaxRuns = max, Now = now, LeaseExpiresAt = now + engine.Options.LeaseDuration },
+            cancellationToken).ConfigureAwait(false);
+        foreach (var run in runs)
+        {
+            if (run.Executions > 1 && run.Status == Runs.RunStatus.Running && run.StartedAt < now - engine.Options.LeaseDuration)
+            {
+                engine.Metrics.LeaseTakeovers.Add(1, new KeyValuePair<string, object?>("workflow", run.Workflow));
+            }
+
+            var active = new ActiveRun(run, engine.Options.MaxErrors);
+            _active[run.Id] = active;
+            engine.Metrics.ActiveRuns.Add(1);
+            var task = Task.Run(() => ExecuteOneAsync(active), CancellationToken.None);
+            _tasks[task] = 0;
+            _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
+        }
+
+        return runs.Count;
+    }
+
+    private async Task ExecuteOneAsync(ActiveRun active)
+    {
+        try
+        {
+            await executor.ExecuteAsync(active).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.WorkerError(engine.Logger, $"run {active.RunId}: {ex.Message}");
+        }
+        finally
+        {
+            _active.TryRemove(active.RunId, out _);
+            engine.Metrics.ActiveRuns.Add(-1);
+            active.Dispose();
+            signal.Notify();
+        }
+    }
+
+    private async Task DrainAsync()
+    {
+        var inFlight = _tasks.Keys.ToArray();
+        if (inFlight.Length == 0)
+        {
+            return;
+        }
+
+        Log.WorkerDraining(engine.Logger, inFlight.Length, engine.Options.DrainTimeout);
+        var all = Task.WhenAll(inFlight);
+        await Task.WhenAny(all, Task.Delay(engine.Options.DrainTimeout, engine.Time)).ConfigureAwait(false);
+        var interrupted = _active.Values.ToArray();
+        foreach (var run in interrupted)
+        {
+            run.Interrupt(leaseLost: false);
+        }
+
+        // Interrupted runs write their progress and release their leases; give them a bounded moment.
+        await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(10), engine.Time)).ConfigureAwait(false);
+        Log.WorkerStopped(engine.Logger, interrupted.Length);
+    }
+
+    private async Task HeartbeatLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(engine.Options.HeartbeatInterval, engine.Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await RenewAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Renews the leases of every run executing here; stops runs whose lease was lost, cancels those asked to.</summary>
+    internal async Task RenewAsync(CancellationToken cancellationToken)
+    {
+        var ids = _active.Keys.ToArray();
+        if (ids.Length == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var now = engine.Time.GetUtcNow();
+            var result = await engine.Runs.RenewLeasesAsync(
+                new RenewLeasesRequest { Owner = engine.Owner, RunIds = ids, Now = now, LeaseExpiresAt = now + engine.Options.LeaseDuration },
+                cancellationToken).ConfigureAwait(false);
+            foreach (var id in result.Lost)
+            {
+                if (_active.TryGetValue(id, out var run))
+                {
+                    run.Interrupt(leaseLost: true);
+                }
+            }
+
+            foreach (var id in result.CancelRequested)
+            {
+                CancelLocal(id);
+            }
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            Log.WorkerError(engine.Logger, $"heartbeat: {ex.Message}");
+        }
+    }
+
+    private async Task FlushLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(engine.Options.ProgressFlushInterval, engine.Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await FlushProgressAsync().ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Writes the live progress of every executing run that changed since its last write.</summary>
+    internal Task FlushProgressAsync()
+    {
+        var writes = new List<Task>();
+        foreach (var run in _active.Values)
+        {
+            if (run.Progress.TakeSnapshot(onlyIfDirty: true) is { } snapshot)
+            {
+                writes.Add(engine.Runs.UpdateRunAsync(new UpdateRunRequest
+                {
+                    RunId = run.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(),
+                    Phase = snapshot.Phase, Progress = snapshot.Counters, Errors = snapshot.Errors,
+                }));
+            }
+        }
+
+        return Task.WhenAll(writes).ContinueWith(t => Log.WorkerError(engine.Logger, $"progress flush: {t.Exception!.GetBaseException().Message}"), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+    }
+
+    public override void Dispose()
+    {
+        _housekeepingStop.Dispose();
+        base.Dispose();
+    }
+}

@@ -1,0 +1,461 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.ExceptionServices;
+using System.Text.Json;
+using Baton.Hosting;
+using Baton.Retries;
+using Baton.Steps;
+using Baton.Storage;
+using Baton.Workflows;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Execution;
+
+/// <summary>One execution of one run: replays stored step results and runs the rest durably.</summary>
+internal sealed class WorkflowContext : IWorkflowContext
+{
+    private readonly ActiveRun _active;
+    private readonly WorkflowDefinition _definition;
+    private readonly EngineServices _engine;
+    private readonly ConcurrentDictionary<string, StepRecord> _stored;
+    private readonly Dictionary<string, int> _nameCounts = new(StringComparer.Ordinal);
+    private readonly List<Compensation> _compensations = [];
+    private readonly Lock _lock = new();
+    private int _inFlight;
+
+    public WorkflowContext(ActiveRun active, WorkflowDefinition definition, EngineServices engine, IEnumerable<StepRecord> stored, bool replayOnly)
+    {
+        _active = active;
+        _definition = definition;
+        _engine = engine;
+        _stored = new ConcurrentDictionary<string, StepRecord>(stored.Select(s => KeyValuePair.Create(s.Key, s)), StringComparer.Ordinal);
+        ReplayOnly = replayOnly;
+    }
+
+    public string RunId => _active.RunId;
+
+    public string WorkflowName => _definition.Name;
+
+    public int Execution => _active.Run.Executions;
+
+    /// <summary>True when the workflow runs only to collect compensations (a run resumed while compensating).</summary>
+    public bool ReplayOnly { get; }
+
+    public IReadOnlyList<Compensation> Compensations
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _compensations];
+            }
+        }
+    }
+
+    public bool IsCompleted(string key) => _stored.TryGetValue(key, out var step) && step.Status == StepStatus.Succeeded;
+
+    public async Task<T> StepAsync<T>(
+        string name,
+        Func<CancellationToken, Task<T>> work,
+        StepOptions? options = null,
+        Func<T, CancellationToken, Task>? compensate = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var key = NextKey(name);
+        var json = await RunStepAsync(key, StepKind.Step, async ct => Serialize(await work(ct).ConfigureAwait(false)), options, StepStatus.Failed, cancellationToken).ConfigureAwait(false);
+        var value = Deserialize<T>(json);
+        if (compensate is not null)
+        {
+            AddCompensation(key, ct => compensate(value, ct));
+        }
+
+        return value;
+    }
+
+    public Task StepAsync(
+        string name,
+        Func<CancellationToken, Task> work,
+        StepOptions? options = null,
+        Func<CancellationToken, Task>? compensate = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return StepAsync<bool>(
+            name,
+            async ct =>
+            {
+                await work(ct).ConfigureAwait(false);
+                return true;
+            },
+            options,
+            compensate is null ? null : (_, ct) => compensate(ct),
+            cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
+        string name,
+        IReadOnlyList<TItem> items,
+        Func<TItem, string> keySelector,
+        Func<TItem, CancellationToken, Task<TResult>> work,
+        ForEachOptions? options = null,
+        Func<TItem, TResult, CancellationToken, Task>? compensate = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(keySelector);
+        ArgumentNullException.ThrowIfNull(work);
+        options ??= new ForEachOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxParallelism, 1);
+        var prefix = NextKey(name);
+        var keys = items.Select(item => $"{prefix}/{keySelector(item)}").ToArray();
+        if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Length)
+        {
+            throw new ArgumentException($"fan-out '{name}' has duplicate item keys", nameof(keySelector));
+        }
+
+        var doneCounter = $"{prefix}.done";
+        var deadCounter = $"{prefix}.deadLettered";
+        SetProgress($"{prefix}.total", items.Count);
+        SetProgress(doneCounter, keys.Count(IsCompleted));
+        SetProgress(deadCounter, keys.Count(k => _stored.TryGetValue(k, out var s) && s.Status == StepStatus.DeadLettered));
+
+        var results = new ItemResult<TResult>[items.Count];
+        var incomplete = 0;
+        var finalFailure = options.OnItemFailure == ItemFailurePolicy.DeadLetter ? StepStatus.DeadLettered : StepStatus.Failed;
+        using var gate = new SemaphoreSlim(options.MaxParallelism);
+        using var stopAll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _active.AnyToken);
+
+        async Task RunItemAsync(int index)
+        {
+            var key = keys[index];
+            var item = items[index];
+            if (_stored.TryGetValue(key, out var stored) && stored.Status is StepStatus.Succeeded or StepStatus.DeadLettered)
+            {
+                results[index] = Completed(index, stored);
+                return;
+            }
+
+            if (ReplayOnly)
+            {
+                Interlocked.Increment(ref incomplete);
+                return;
+            }
+
+            await gate.WaitAsync(stopAll.Token).ConfigureAwait(false);
+            try
+            {
+                var json = await RunStepAsync(key, StepKind.Step, async ct => Serialize(await work(item, ct).ConfigureAwait(false)), options.Step, finalFailure, stopAll.Token).ConfigureAwait(false);
+                results[index] = Completed(index, _stored[key]);
+                IncrementProgress(doneCounter);
+            }
+            catch (StepFailedException failure) when (options.OnItemFailure == ItemFailurePolicy.DeadLetter)
+            {
+                results[index] = new ItemResult<TResult>(key, false, default, failure.Message);
+                IncrementProgress(deadCounter);
+                ReportError($"{key} dead-lettered: {failure.Message}", key);
+            }
+            catch (StepFailedException)
+            {
+                await stopAll.CancelAsync().ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        ItemResult<TResult> Completed(int index, StepRecord stored)
+        {
+            if (stored.Status == StepStatus.DeadLettered)
+            {
+                return new ItemResult<TResult>(keys[index], false, default, stored.Error);
+            }
+
+            var value = Deserialize<TResult>(stored.Result);
+            if (compensate is not null)
+            {
+                var item = items[index];
+                AddCompensation(keys[index], ct => compensate(item, value, ct));
+            }
+
+            return new ItemResult<TResult>(keys[index], true, value, null);
+        }
+
+        var tasks = Enumerable.Range(0, items.Count).Select(RunItemAsync).ToArray();
+        try
+        {
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        catch
+        {
+            var failed = tasks.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).OfType<StepFailedException>().FirstOrDefault();
+            if (failed is not null && !_active.AnyToken.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                ExceptionDispatchInfo.Throw(failed);
+            }
+
+            throw;
+        }
+
+        if (incomplete > 0)
+        {
+            throw new CompensationReplayStop();
+        }
+
+        return results;
+    }
+
+    public Task DelayAsync(string name, TimeSpan delay, CancellationToken cancellationToken = default) =>
+        TimerAsync(name, now => now + delay, cancellationToken);
+
+    public Task SleepUntilAsync(string name, DateTimeOffset until, CancellationToken cancellationToken = default) =>
+        TimerAsync(name, _ => until, cancellationToken);
+
+    public void SetPhase(string phase) => _active.Progress.SetPhase(phase);
+
+    public void IncrementProgress(string counter, long delta = 1) => _active.Progress.Increment(counter, delta);
+
+    public void SetProgress(string counter, long value) => _active.Progress.Set(counter, value);
+
+    public void ReportError(string message, string? step = null) =>
+        _active.Progress.AddError(new RunError(_engine.Time.GetUtcNow(), message, step));
+
+    /// <summary>Runs a compensation as a durable step of kind <see cref="StepKind.Compensation"/>.</summary>
+    public Task RunCompensationAsync(Compensation compensation, CancellationToken cancellationToken) =>
+        RunStepAsync(
+            $"compensate:{compensation.StepKey}",
+            StepKind.Compensation,
+            async ct =>
+            {
+                await compensation.Action(ct).ConfigureAwait(false);
+                return null;
+            },
+            null,
+            StepStatus.Failed,
+            cancellationToken,
+            _active.InterruptToken);
+
+    private async Task TimerAsync(string name, Func<DateTimeOffset, DateTimeOffset> wakeAtFrom, CancellationToken cancellationToken)
+    {
+        var key = NextKey(name);
+        DateTimeOffset wakeAt;
+        if (_stored.TryGetValue(key, out var stored) && stored.Status == StepStatus.Succeeded)
+        {
+            wakeAt = DateTimeOffset.Parse(JsonSerializer.Deserialize<string>(stored.Result!)!, CultureInfo.InvariantCulture);
+        }
+        else if (ReplayOnly)
+        {
+            throw new CompensationReplayStop();
+        }
+        else
+        {
+            var now = _engine.Time.GetUtcNow();
+            wakeAt = wakeAtFrom(now);
+            var result = JsonSerializer.Serialize(wakeAt.ToString("O", CultureInfo.InvariantCulture));
+            var written = await _engine.Steps.RecordAttemptEndedAsync(
+                new AttemptEndedRequest
+                {
+                    RunId = RunId, Owner = _engine.Owner, StepKey = key, Kind = StepKind.Timer, Attempt = 1,
+                    StartedAt = now, EndedAt = now, Outcome = AttemptOutcome.Succeeded, StepStatus = StepStatus.Succeeded, Result = result,
+                },
+                CancellationToken.None).ConfigureAwait(false);
+            ThrowIfLeaseLost(written);
+            _stored[key] = new StepRecord { RunId = RunId, Key = key, Kind = StepKind.Timer, Status = StepStatus.Succeeded, Result = result, Attempts = 1, StartedAt = now, CompletedAt = now };
+        }
+
+        if (ReplayOnly)
+        {
+            return;
+        }
+
+        var remaining = wakeAt - _engine.Time.GetUtcNow();
+        if (remaining <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        if (remaining >= _engine.Options.SuspendThreshold && Volatile.Read(ref _inFlight) == 0)
+        {
+            throw new SuspendRunException(wakeAt);
+        }
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _active.AnyToken);
+        await Task.Delay(remaining, _engine.Time, linked.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>Returns the stored result of <paramref name="key"/>, or runs it with retries and stores the result.</summary>
+    private async Task<string?> RunStepAsync(
+        string key,
+        StepKind kind,
+        Func<CancellationToken, Task<string?>> work,
+        StepOptions? options,
+        StepStatus finalFailure,
+        CancellationToken cancellationToken,
+        CancellationToken? stopToken = null)
+    {
+        _stored.TryGetValue(key, out var stored);
+        if (stored?.Status == StepStatus.Succeeded)
+        {
+            return stored.Result;
+        }
+
+        if (stored?.Status == StepStatus.DeadLettered)
+        {
+            throw new StepFailedException(key, stored.Error ?? "dead-lettered", stored.ErrorType);
+        }
+
+        if (ReplayOnly && kind != StepKind.Compensation)
+        {
+            throw new CompensationReplayStop();
+        }
+
+        var policy = options?.Retry ?? _definition.Options.Retry;
+        var timeout = options?.Timeout ?? _definition.Options.StepTimeout;
+        var attempt = stored?.Attempts ?? 0;
+        using var scope = _engine.Logger.BeginScope(new Dictionary<string, object> { ["Step"] = key });
+        using var runStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopToken ?? _active.AnyToken);
+        var runToken = runStop.Token;
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            while (true)
+            {
+                attempt++;
+                var startedAt = _engine.Time.GetUtcNow();
+                Observe(_engine.Steps.RecordAttemptStartedAsync(
+                    new AttemptStartedRequest { RunId = RunId, Owner = _engine.Owner, StepKey = key, Kind = kind, Attempt = attempt, StartedAt = startedAt },
+                    CancellationToken.None));
+
+                using var attemptSource = CancellationTokenSource.CreateLinkedTokenSource(runToken);
+                using var timeoutSource = timeout is { } limit ? new CancellationTokenSource(limit, _engine.Time) : null;
+                using var timeoutLink = timeoutSource?.Token.Register(static s => ((CancellationTokenSource)s!).Cancel(), attemptSource);
+                Exception? error = null;
+                string? result = null;
+                try
+                {
+                    result = await work(attemptSource.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    error = ex;
+                }
+
+                var endedAt = _engine.Time.GetUtcNow();
+                var attemptRecord = new AttemptEndedRequest
+                {
+                    RunId = RunId, Owner = _engine.Owner, StepKey = key, Kind = kind, Attempt = attempt,
+                    StartedAt = startedAt, EndedAt = endedAt, Outcome = AttemptOutcome.Succeeded,
+                };
+                if (error is null)
+                {
+                    var written = await _engine.Steps.RecordAttemptEndedAsync(attemptRecord with { StepStatus = StepStatus.Succeeded, Result = result }, CancellationToken.None).ConfigureAwait(false);
+                    ThrowIfLeaseLost(written);
+                    _engine.Metrics.StepDuration.Record((endedAt - startedAt).TotalSeconds, new("workflow", WorkflowName), new("outcome", "succeeded"));
+                    _stored[key] = new StepRecord { RunId = RunId, Key = key, Kind = kind, Status = StepStatus.Succeeded, Result = result, Attempts = attempt, StartedAt = stored?.StartedAt ?? startedAt, CompletedAt = endedAt };
+                    return result;
+                }
+
+                if (runToken.IsCancellationRequested)
+                {
+                    var outcome = _active.Interrupted ? AttemptOutcome.Interrupted : AttemptOutcome.Cancelled;
+                    Observe(_engine.Steps.RecordAttemptEndedAsync(attemptRecord with { Outcome = outcome, ErrorType = error.GetType().FullName, ErrorMessage = error.Message }, CancellationToken.None));
+                    if (error is OperationCanceledException)
+                    {
+                        ExceptionDispatchInfo.Throw(error);
+                    }
+
+                    throw new OperationCanceledException($"step '{key}' stopped: {error.Message}", error, runToken);
+                }
+
+                var timedOut = timeoutSource?.IsCancellationRequested == true;
+                if (timedOut)
+                {
+                    error = new StepTimeoutException(key, timeout!.Value);
+                }
+
+                var failed = attemptRecord with
+                {
+                    Outcome = timedOut ? AttemptOutcome.TimedOut : AttemptOutcome.Failed,
+                    ErrorType = error.GetType().FullName,
+                    ErrorMessage = Truncate(error.Message),
+                };
+                _engine.Metrics.StepDuration.Record((endedAt - startedAt).TotalSeconds, new("workflow", WorkflowName), new("outcome", "failed"));
+                var retryAt = policy.NextRetryAt(endedAt, attempt, error, _engine.Jitter.Next());
+                if (retryAt is { } at)
+                {
+                    Observe(_engine.Steps.RecordAttemptEndedAsync(failed, CancellationToken.None));
+                    _engine.Metrics.Retries.Add(1, new KeyValuePair<string, object?>("workflow", WorkflowName));
+                    Log.StepRetrying(_engine.Logger, key, attempt, at - endedAt, error.Message);
+                    await Task.Delay(at - endedAt, _engine.Time, runToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                var finalWrite = await _engine.Steps.RecordAttemptEndedAsync(failed with { StepStatus = finalFailure }, CancellationToken.None).ConfigureAwait(false);
+                ThrowIfLeaseLost(finalWrite);
+                _stored[key] = new StepRecord
+                {
+                    RunId = RunId, Key = key, Kind = kind, Status = finalFailure, Error = failed.ErrorMessage, ErrorType = failed.ErrorType,
+                    Attempts = attempt, StartedAt = stored?.StartedAt ?? startedAt, CompletedAt = endedAt,
+                };
+                Log.StepFailed(_engine.Logger, key, attempt, error.Message);
+                throw new StepFailedException(key, error.Message, error.GetType().FullName, error);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private string NextKey(string name)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw new ArgumentException("a step needs a name", nameof(name));
+        }
+
+        lock (_lock)
+        {
+            var count = _nameCounts.GetValueOrDefault(name) + 1;
+            _nameCounts[name] = count;
+            return count == 1 ? name : $"{name}#{count}";
+        }
+    }
+
+    private void AddCompensation(string key, Func<CancellationToken, Task> action)
+    {
+        lock (_lock)
+        {
+            _compensations.Add(new Compensation(key, action));
+        }
+    }
+
+    private void ThrowIfLeaseLost(bool written)
+    {
+        if (!written)
+        {
+            _active.Interrupt(leaseLost: true);
+            throw new LeaseLostException(RunId);
+        }
+    }
+
+    private void Observe(Task<bool> write) =>
+        write.ContinueWith(
+            static (t, state) =>
+            {
+                var (logger, runId) = ((ILogger, string))state!;
+                Log.StoreWriteFailed(logger, runId, t.Exception!.GetBaseException().Message);
+            },
+            (_engine.Logger, RunId),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+
+    private string Serialize<T>(T value) => JsonSerializer.Serialize(value, _engine.Json);
+
+    private T Deserialize<T>(string? json) => json is null ? default! : JsonSerializer.Deserialize<T>(json, _engine.Json)!;
+
+    internal static string Truncate(string message) => message.Length <= 2000 ? message : message[..2000];
+}

@@ -1,0 +1,44 @@
+namespace Baton.Hosting;
+
+/// <summary>Engine settings of one node (section <c>Baton:Engine</c> in the server's configuration).</summary>
+public sealed class BatonOptions
+{
+    /// <summary>This node's lease owner name. The default is host name, process id and a random suffix.</summary>
+    public string NodeId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
+
+    /// <summary>How long a claim lasts without a heartbeat. The default is 30 seconds.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often held leases are renewed. The default is 10 seconds (a third of the lease).</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often an idle worker looks for work it was not told about. The default is 1 second.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Runs executing at once on this node. The default is 256.</summary>
+    public int MaxConcurrentRuns { get; set; } = 256;
+
+    /// <summary>On shutdown, how long in-flight runs may take to finish before they are interrupted. The default is 30 seconds.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often live progress of executing runs is written. The default is 1 second.</summary>
+    public TimeSpan ProgressFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Entries kept in a run's error list. The default is 100.</summary>
+    public int MaxErrors { get; set; } = 100;
+
+    /// <summary>
+    /// A durable timer with at least this much time left suspends the run (releasing its lease) instead of
+    /// waiting in memory. The default is 5 seconds.
+    /// </summary>
+    public TimeSpan SuspendThreshold { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the scheduler looks for due schedules. The default is 1 second.</summary>
+    public TimeSpan SchedulerInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Whether this node executes runs. The default is true.</summary>
+    public bool RunWorker { get; set; } = true;
+
+    /// <summary>Whether this node fires schedules. The default is true (fires stay unique across nodes).</summary>
+    public bool RunScheduler { get; set; } = true;
+}

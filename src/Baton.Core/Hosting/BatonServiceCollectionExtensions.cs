@@ -1,0 +1,46 @@
+using System.Diagnostics.Metrics;
+using Baton.Execution;
+using Baton.Retries;
+using Baton.Runs;
+using Baton.Scheduling;
+using Baton.Workflows;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Hosting;
+
+public static class BatonServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the Baton engine: the client (<see cref="IBatonClient"/>), schedules (<see cref="ISchedules"/>),
+    /// the worker and the scheduler as hosted services. Choose a store on the returned builder.
+    /// </summary>
+    public static BatonBuilder AddBaton(this IServiceCollection services, Action<BatonOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var registry = new WorkflowRegistry();
+        var optionsBuilder = services.AddOptions<BatonOptions>().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BatonOptions>, BatonOptionsValidator>();
+        if (configure is not null)
+        {
+            optionsBuilder.Configure(configure);
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IJitterSource, SharedRandomJitter>();
+        services.AddSingleton(registry);
+        services.AddSingleton<IWorkflowCatalog>(registry);
+        services.TryAddSingleton(sp => new BatonMetrics(sp.GetService<IMeterFactory>()));
+        services.AddSingleton<WorkSignal>();
+        services.AddSingleton<RunExecutor>();
+        services.AddSingleton<Worker>();
+        services.AddSingleton<IBatonClient, BatonClient>();
+        services.AddSingleton<ISchedules, Schedules>();
+        services.AddSingleton<Scheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<Worker>());
+        services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
+        return new BatonBuilder(services, registry);
+    }
+}

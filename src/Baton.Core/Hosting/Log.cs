@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Logging;
+
+namespace Baton;
+
+/// <summary>The engine's log events. EventIds: 1xx runs, 2xx steps, 3xx worker, 4xx scheduler.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(100, LogLevel.Information, "Run {RunId} of {Workflow} started (execution {Execution})")]
+    public static partial void RunStarted(ILogger logger, string runId, string workflow, int execution);
+
+    [LoggerMessage(101, LogLevel.Information, "Run {RunId} ended {Status}")]
+    public static partial void RunEnded(ILogger logger, string runId, string status);
+
+    [LoggerMessage(102, LogLevel.Warning, "Run {RunId} failed at step {Step}: {Error}")]
+    public static partial void RunFailed(ILogger logger, string runId, string? step, string error);
+
+    [LoggerMessage(103, LogLevel.Information, "Run {RunId} suspended until {WakeAt}")]
+    public static partial void RunSuspended(ILogger logger, string runId, DateTimeOffset wakeAt);
+
+    [LoggerMessage(104, LogLevel.Warning, "Run {RunId}: lease lost, another node carries on")]
+    public static partial void LeaseLost(ILogger logger, string runId);
+
+    [LoggerMessage(105, LogLevel.Information, "Run {RunId} compensating {Count} completed steps")]
+    public static partial void Compensating(ILogger logger, string runId, int count);
+
+    [LoggerMessage(106, LogLevel.Error, "Run {RunId}: compensation {Step} failed: {Error}")]
+    public static partial void CompensationFailed(ILogger logger, string runId, string step, string error);
+
+    [LoggerMessage(107, LogLevel.Error, "Run {RunId}: workflow {Workflow} is not registered on this node")]
+    public static partial void UnknownWorkflow(ILogger logger, string runId, string workflow);
+
+    [LoggerMessage(108, LogLevel.Information, "Run {RunId} interrupted by shutdown; lease released")]
+    public static partial void RunInterrupted(ILogger logger, string runId);
+
+    [LoggerMessage(200, LogLevel.Warning, "Step {Step} attempt {Attempt} failed, retrying in {Delay}: {Error}")]
+    public static partial void StepRetrying(ILogger logger, string step, int attempt, TimeSpan delay, string error);
+
+    [LoggerMessage(201, LogLevel.Warning, "Step {Step} failed after {Attempt} attempts: {Error}")]
+    public static partial void StepFailed(ILogger logger, string step, int attempt, string error);
+
+    [LoggerMessage(202, LogLevel.Error, "Run {RunId}: a store write failed: {Error}")]
+    public static partial void StoreWriteFailed(ILogger logger, string runId, string error);
+
+    [LoggerMessage(300, LogLevel.Information, "Worker {NodeId} started: up to {MaxRuns} runs at once")]
+    public static partial void WorkerStarted(ILogger logger, string nodeId, int maxRuns);
+
+    [LoggerMessage(301, LogLevel.Information, "Worker draining {Count} runs (up to {Timeout})")]
+    public static partial void WorkerDraining(ILogger logger, int count, TimeSpan timeout);
+
+    [LoggerMessage(302, LogLevel.Information, "Worker stopped; {Count} runs interrupted and released")]
+    public static partial void WorkerStopped(ILogger logger, int count);
+
+    [LoggerMessage(303, LogLevel.Error, "Worker loop error: {Error}")]
+    public static partial void WorkerError(ILogger logger, string error);
+
+    [LoggerMessage(400, LogLevel.Information, "Schedule {Schedule} fired for {FireTime}: run {RunId}")]
+    public static partial void ScheduleFired(ILogger logger, string schedule, DateTimeOffset fireTime, string? runId);
+
+    [LoggerMessage(401, LogLevel.Information, "Schedule {Schedule} skipped missed fire {FireTime}")]
+    public static partial void ScheduleSkipped(ILogger logger, string schedule, DateTimeOffset fireTime);
+
+    [LoggerMessage(402, LogLevel.Error, "Scheduler error on {Schedule}: {Error}")]
+    public static partial void SchedulerError(ILogger logger, string schedule, string error);
+}

@@ -1,0 +1,133 @@
+using System.Text.Json;
+using Baton.Execution;
+using Baton.Storage;
+using Baton.Workflows;
+
+namespace Baton.Runs;
+
+internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engine, WorkSignal signal, Worker worker) : IBatonClient
+{
+    public async Task<StartRunResult> StartRunAsync(StartRunRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (registry.Find(request.Workflow) is not { } definition)
+        {
+            return new StartRunResult(StartRunOutcome.UnknownWorkflow, null, $"no workflow named '{request.Workflow}' is registered");
+        }
+
+        if (!TryPrepare(definition, request.Input, out var input, out var inputJson, out var error))
+        {
+            return new StartRunResult(StartRunOutcome.InvalidInput, null, error);
+        }
+
+        if (request.IdempotencyKey is { Length: > 200 })
+        {
+            return new StartRunResult(StartRunOutcome.InvalidInput, null, "the idempotency key is longer than 200 characters");
+        }
+
+        var now = engine.Time.GetUtcNow();
+        var result = await engine.Runs.CreateRunAsync(
+            NewRunRequest(definition, input, inputJson, now, request.RunAfter) with
+            {
+                IdempotencyKey = request.IdempotencyKey,
+                ConcurrencyKey = request.ConcurrencyKey ?? definition.ConcurrencyKeyFor(input),
+                CorrelationId = request.CorrelationId,
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (result.Outcome == CreateRunOutcome.Created)
+        {
+            engine.Metrics.RunsStarted.Add(1, new KeyValuePair<string, object?>("workflow", definition.Name));
+            signal.Notify();
+        }
+
+        var outcome = result.Outcome switch
+        {
+            CreateRunOutcome.Created => StartRunOutcome.Created,
+            CreateRunOutcome.Existing => StartRunOutcome.Existing,
+            _ => StartRunOutcome.Conflict,
+        };
+        return new StartRunResult(outcome, result.Run, outcome == StartRunOutcome.Conflict ? $"run {result.Run.Id} is already active for this concurrency key" : null);
+    }
+
+    public async Task<RunDetails?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        var run = await engine.Runs.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
+        if (run is null)
+        {
+            return null;
+        }
+
+        var steps = await engine.Steps.GetStepsAsync(runId, cancellationToken).ConfigureAwait(false);
+        var attempts = await engine.Steps.GetAttemptsAsync(runId, cancellationToken).ConfigureAwait(false);
+        return new RunDetails(run, steps, attempts);
+    }
+
+    public Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default) =>
+        engine.Runs.ListRunsAsync(request, cancellationToken);
+
+    public async Task<CancelRunResult> CancelRunAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        var result = await engine.Runs.CancelRunAsync(new CancelRunRequest(runId, engine.Time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        if (result.Outcome == CancelRunOutcome.Requested)
+        {
+            worker.CancelLocal(runId);
+            signal.Notify();
+        }
+
+        return result;
+    }
+
+    public async Task<RetryRunResult> RetryRunAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        var run = await engine.Runs.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
+        if (run is null)
+        {
+            return new RetryRunResult(RetryRunOutcome.NotFound, null);
+        }
+
+        var now = engine.Time.GetUtcNow();
+        var timeout = registry.Find(run.Workflow)?.Options.RunTimeout;
+        var result = await engine.Runs.RetryRunAsync(new RetryRunRequest(runId, now, timeout is { } t ? now + t : null), cancellationToken).ConfigureAwait(false);
+        if (result.Outcome == RetryRunOutcome.Retried)
+        {
+            signal.Notify();
+        }
+
+        return result;
+    }
+
+    /// <summary>Reads the input into the workflow's input type; the stored text is the caller's JSON as given.</summary>
+    internal static bool TryPrepare(WorkflowDefinition definition, JsonElement? json, out object? input, out string? inputJson, out string? error)
+    {
+        try
+        {
+            input = definition.ReadInput(json, EngineServices.JsonOptions);
+            inputJson = json is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } element ? element.GetRawText() : null;
+            error = null;
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            input = null;
+            inputJson = null;
+            error = $"input does not fit {definition.Descriptor.InputType.Name}: {ex.Message}";
+            return false;
+        }
+    }
+
+    internal static CreateRunRequest NewRunRequest(WorkflowDefinition definition, object? input, string? inputJson, DateTimeOffset now, DateTimeOffset? runAfter)
+    {
+        var start = runAfter ?? now;
+        return new CreateRunRequest
+        {
+            Id = Guid.CreateVersion7(now).ToString("N"),
+            Workflow = definition.Name,
+            Input = inputJson,
+            ConcurrencyKey = definition.ConcurrencyKeyFor(input),
+            ConcurrencyLimit = definition.Options.ConcurrencyLimit,
+            Now = now,
+            RunAfter = start,
+            DeadlineAt = definition.Options.RunTimeout is { } timeout ? start + timeout : null,
+        };
+    }
+}

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using Baton.Storage;
+
+namespace Baton.Runs;
+
+/// <summary>Starts, reads and controls runs. The HTTP API and the seed apps are written against this.</summary>
+public interface IBatonClient
+{
+    /// <summary>
+    /// Validates the input against the workflow's input type and stores a new run (durably, before
+    /// returning). With an idempotency key an existing run is returned instead; with a concurrency key
+    /// at its limit the start is refused with <see cref="StartRunOutcome.Conflict"/>.
+    /// </summary>
+    Task<StartRunResult> StartRunAsync(StartRunRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>The run with its steps and their attempts, or null.</summary>
+    Task<RunDetails?> GetRunAsync(string runId, CancellationToken cancellationToken = default);
+
+    Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Cancels a run: at once if it is not executing, otherwise by cancelling the running step's token.</summary>
+    Task<CancelRunResult> CancelRunAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>Makes a failed or cancelled run runnable again; it resumes at the step that failed.</summary>
+    Task<RetryRunResult> RetryRunAsync(string runId, CancellationToken cancellationToken = default);
+}
+
+public sealed record StartRunRequest
+{
+    public required string Workflow { get; init; }
+    /// <summary>The input; null or <c>JsonValueKind.Undefined</c> for none.</summary>
+    public JsonElement? Input { get; init; }
+    public string? IdempotencyKey { get; init; }
+    /// <summary>Overrides the concurrency key the workflow derives from its input.</summary>
+    public string? ConcurrencyKey { get; init; }
+    public string? CorrelationId { get; init; }
+    /// <summary>Do not run before this time; default now.</summary>
+    public DateTimeOffset? RunAfter { get; init; }
+}
+
+public enum StartRunOutcome
+{
+    Created,
+    /// <summary>The idempotency key already named a run; that run is returned.</summary>
+    Existing,
+    /// <summary>The concurrency key is at its limit; <see cref="StartRunResult.Run"/> is the active run.</summary>
+    Conflict,
+    UnknownWorkflow,
+    /// <summary>The input does not match the workflow's input type; <see cref="StartRunResult.Error"/> says why.</summary>
+    InvalidInput,
+}
+
+public sealed record StartRunResult(StartRunOutcome Outcome, RunRecord? Run, string? Error = null);
+
+/// <summary>A run with its steps and attempts.</summary>
+public sealed record RunDetails(RunRecord Run, IReadOnlyList<StepRecord> Steps, IReadOnlyList<StepAttemptRecord> Attempts);

@@ -1,0 +1,38 @@
+using Baton.Storage;
+
+namespace Baton.Scheduling;
+
+/// <summary>Creates, reads and deletes cron schedules.</summary>
+public interface ISchedules
+{
+    /// <summary>
+    /// Creates or replaces a schedule. Throws <see cref="ScheduleValidationException"/> for an unknown
+    /// workflow, a bad cron expression, an unknown time zone or input the workflow cannot read.
+    /// </summary>
+    Task<ScheduleInfo> PutAsync(ScheduleDefinition definition, CancellationToken cancellationToken = default);
+
+    Task<ScheduleInfo?> GetAsync(string name, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<ScheduleInfo>> ListAsync(CancellationToken cancellationToken = default);
+
+    Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A schedule as a user writes it.</summary>
+public sealed record ScheduleDefinition
+{
+    public required string Name { get; init; }
+    public required string Workflow { get; init; }
+    /// <summary>Cron with 5 fields (minute precision) or 6 (leading seconds field).</summary>
+    public required string Cron { get; init; }
+    /// <summary>IANA or Windows time zone id. The default is UTC.</summary>
+    public string TimeZone { get; init; } = "UTC";
+    public System.Text.Json.JsonElement? Input { get; init; }
+    public bool Enabled { get; init; } = true;
+    public MisfirePolicy Misfire { get; init; } = MisfirePolicy.Skip;
+}
+
+/// <summary>A stored schedule with its next fire time.</summary>
+public sealed record ScheduleInfo(ScheduleRecord Record);
+
+public sealed class ScheduleValidationException(string message) : Exception(message);

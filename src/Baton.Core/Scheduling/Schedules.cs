@@ -1,0 +1,63 @@
+using System.Text.RegularExpressions;
+using Baton.Execution;
+using Baton.Runs;
+using Baton.Storage;
+using Baton.Workflows;
+
+namespace Baton.Scheduling;
+
+internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry registry, TimeProvider time) : ISchedules
+{
+    public async Task<ScheduleInfo> PutAsync(ScheduleDefinition definition, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (!NamePattern().IsMatch(definition.Name ?? ""))
+        {
+            throw new ScheduleValidationException("schedule name must be 1-100 characters of letters, digits, '.', '_' or '-'");
+        }
+
+        if (registry.Find(definition.Workflow ?? "") is not { } workflow)
+        {
+            throw new ScheduleValidationException($"no workflow named '{definition.Workflow}' is registered");
+        }
+
+        if (!CronSchedule.TryParse(definition.Cron, definition.TimeZone, out var cron, out var cronError))
+        {
+            throw new ScheduleValidationException(cronError!);
+        }
+
+        if (!BatonClient.TryPrepare(workflow, definition.Input, out _, out var inputJson, out var inputError))
+        {
+            throw new ScheduleValidationException(inputError!);
+        }
+
+        var now = time.GetUtcNow();
+        var record = await store.UpsertScheduleAsync(
+            new UpsertScheduleRequest
+            {
+                Name = definition.Name!,
+                Workflow = workflow.Name,
+                Cron = cron!.Expression,
+                TimeZone = cron.TimeZone.Id,
+                Input = inputJson,
+                Enabled = definition.Enabled,
+                Misfire = definition.Misfire,
+                NextFireAt = definition.Enabled ? cron.Next(now) : null,
+                Now = now,
+            },
+            cancellationToken).ConfigureAwait(false);
+        return new ScheduleInfo(record);
+    }
+
+    public async Task<ScheduleInfo?> GetAsync(string name, CancellationToken cancellationToken = default) =>
+        await store.GetScheduleAsync(name, cancellationToken).ConfigureAwait(false) is { } record ? new ScheduleInfo(record) : null;
+
+    public async Task<IReadOnlyList<ScheduleInfo>> ListAsync(CancellationToken cancellationToken = default) =>
+        (await store.ListSchedulesAsync(cancellationToken).ConfigureAwait(false)).Select(r => new ScheduleInfo(r)).ToList();
+
+    public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
+        store.DeleteScheduleAsync(name, cancellationToken);
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,100}$")]
+    private static partial Regex NamePattern();
+}

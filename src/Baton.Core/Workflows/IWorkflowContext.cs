@@ -1,0 +1,73 @@
+using Baton.Steps;
+
+namespace Baton.Workflows;
+
+/// <summary>
+/// What a workflow uses to do durable work. Workflow code must be deterministic between steps: on
+/// resume it runs again from the top, and completed steps return their stored results instead of
+/// running. Everything with a side effect goes inside a step.
+/// </summary>
+public interface IWorkflowContext
+{
+    string RunId { get; }
+
+    string WorkflowName { get; }
+
+    /// <summary>How many times this run has been claimed by a worker (1 on its first execution).</summary>
+    int Execution { get; }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> as a durable step named <paramref name="name"/> (a name used twice gets
+    /// <c>#2</c>, <c>#3</c> appended). The result is stored as JSON; when the run resumes a completed step
+    /// returns it without running. Failed attempts are retried by the retry policy; each attempt gets a token
+    /// cancelled on its timeout, on run cancellation and on shutdown. If <paramref name="compensate"/> is set
+    /// and the run later fails or is cancelled, it runs with the step's result, in reverse step order.
+    /// </summary>
+    Task<T> StepAsync<T>(
+        string name,
+        Func<CancellationToken, Task<T>> work,
+        StepOptions? options = null,
+        Func<T, CancellationToken, Task>? compensate = null,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>A step with no result.</summary>
+    Task StepAsync(
+        string name,
+        Func<CancellationToken, Task> work,
+        StepOptions? options = null,
+        Func<CancellationToken, Task>? compensate = null,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> for each item as a durable step keyed <c>{name}/{key}</c>, at most
+    /// <see cref="ForEachOptions.MaxParallelism"/> at once. Items completed in an earlier execution are not
+    /// run again. Progress counters <c>{name}.total</c>, <c>{name}.done</c> and <c>{name}.deadLettered</c>
+    /// are kept as items finish. Results come back in item order.
+    /// </summary>
+    Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
+        string name,
+        IReadOnlyList<TItem> items,
+        Func<TItem, string> keySelector,
+        Func<TItem, CancellationToken, Task<TResult>> work,
+        ForEachOptions? options = null,
+        Func<TItem, TResult, CancellationToken, Task>? compensate = null,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>A durable timer: waits <paramref name="delay"/> from the first time it is reached, across restarts.</summary>
+    Task DelayAsync(string name, TimeSpan delay, CancellationToken cancellationToken = default);
+
+    /// <summary>A durable timer that waits until <paramref name="until"/>.</summary>
+    Task SleepUntilAsync(string name, DateTimeOffset until, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets the phase shown in the run's status (e.g. <c>fetching</c>).</summary>
+    void SetPhase(string phase);
+
+    /// <summary>Adds <paramref name="delta"/> to a progress counter.</summary>
+    void IncrementProgress(string counter, long delta = 1);
+
+    /// <summary>Sets a progress counter.</summary>
+    void SetProgress(string counter, long value);
+
+    /// <summary>Adds to the run's bounded error list (the oldest are dropped past the bound).</summary>
+    void ReportError(string message, string? step = null);
+}

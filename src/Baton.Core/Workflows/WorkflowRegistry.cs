@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Baton.Workflows;
+
+/// <summary>A registered workflow: how to read its input, run it and write its output.</summary>
+internal sealed class WorkflowDefinition
+{
+    public required WorkflowDescriptor Descriptor { get; init; }
+    public required WorkflowOptions Options { get; init; }
+
+    /// <summary>Reads the input JSON into the input type; throws <see cref="JsonException"/> when it does not fit.</summary>
+    public required Func<JsonElement?, JsonSerializerOptions, object?> ReadInput { get; init; }
+
+    public required Func<IServiceProvider, IWorkflowContext, object?, CancellationToken, Task<object?>> Run { get; init; }
+
+    public string Name => Descriptor.Name;
+
+    public string? ConcurrencyKeyFor(object? input) =>
+        Options.ConcurrencyKeySelector is { } selector ? selector(input) : Options.ConcurrencyKey;
+}
+
+internal sealed class WorkflowRegistry : IWorkflowCatalog
+{
+    private readonly Dictionary<string, WorkflowDefinition> _definitions = new(StringComparer.Ordinal);
+
+    public IReadOnlyCollection<WorkflowDescriptor> Workflows => _definitions.Values.Select(d => d.Descriptor).ToList();
+
+    public bool TryGet(string name, out WorkflowDescriptor descriptor)
+    {
+        if (_definitions.TryGetValue(name, out var definition))
+        {
+            descriptor = definition.Descriptor;
+            return true;
+        }
+
+        descriptor = null!;
+        return false;
+    }
+
+    public WorkflowDefinition? Find(string name) => _definitions.GetValueOrDefault(name);
+
+    public void Add<TInput, TOutput>(
+        string name,
+        Func<IServiceProvider, IWorkflowContext, TInput, CancellationToken, Task<TOutput>> run,
+        WorkflowOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 200 || name.Any(c => char.IsWhiteSpace(c) || c == '/'))
+        {
+            throw new ArgumentException($"workflow name '{name}' is invalid: use 1-200 characters without spaces or '/'", nameof(name));
+        }
+
+        if (_definitions.ContainsKey(name))
+        {
+            throw new InvalidOperationException($"a workflow named '{name}' is already registered");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ConcurrencyLimit, 1);
+        var hasKey = options.ConcurrencyKey is not null || options.ConcurrencyKeySelector is not null;
+        _definitions[name] = new WorkflowDefinition
+        {
+            Descriptor = new WorkflowDescriptor(name, typeof(TInput), typeof(TOutput), options.Description, hasKey ? options.ConcurrencyLimit : null),
+            Options = options,
+            ReadInput = static (json, serializerOptions) => ReadInput<TInput>(json, serializerOptions),
+            Run = async (services, context, input, cancellationToken) =>
+                await run(services, context, (TInput)input!, cancellationToken).ConfigureAwait(false),
+        };
+    }
+
+    private static object? ReadInput<TInput>(JsonElement? json, JsonSerializerOptions serializerOptions)
+    {
+        if (json is not { } element || element.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            if (default(TInput) is null && typeof(TInput) != typeof(JsonElement) && Nullable.GetUnderlyingType(typeof(TInput)) is null
+                && !typeof(TInput).IsValueType && typeof(TInput) != typeof(object))
+            {
+                // A reference-type input with no body: an empty object, so defaults apply.
+                return JsonSerializer.Deserialize<TInput>("{}", serializerOptions);
+            }
+
+            return default(TInput);
+        }
+
+        return element.Deserialize<TInput>(serializerOptions);
+    }
+}
