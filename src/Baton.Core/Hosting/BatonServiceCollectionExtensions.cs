@@ -36,6 +36,7 @@ public static class BatonServiceCollectionExtensions
         services.AddSingleton<WorkSignal>();
         services.AddSingleton<RunExecutor>();
         services.AddSingleton<Worker>();
+        services.AddSingleton<IBatonWorkerStatus>(sp => sp.GetRequiredService<Worker>());
         services.AddSingleton<IBatonClient, BatonClient>();
         services.AddSingleton<ISchedules, Schedules>();
         services.AddSingleton<Scheduler>();
