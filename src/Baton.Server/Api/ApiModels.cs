@@ -1,0 +1,196 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Baton.Runs;
+using Baton.Scheduling;
+using Baton.Server.Configuration;
+using Baton.Storage;
+using Baton.Workflows;
+
+namespace Baton.Server.Api;
+
+/// <summary>Links a client follows from a run.</summary>
+public sealed record RunLinks(string Self, string Cancel, string Retry);
+
+/// <summary>A run as lists and start responses show it.</summary>
+public sealed record RunSummary(
+    string Id,
+    string Workflow,
+    string Status,
+    string? Phase,
+    IReadOnlyDictionary<string, long> Progress,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt,
+    string? ScheduleName,
+    RunLinks Links);
+
+/// <summary>Seed 004's saga error shape: the root cause at the top, saga state in <c>details</c>.</summary>
+public sealed record FailureView(string Message, string? ErrorType, FailureDetails Details);
+
+public sealed record FailureDetails(SagaView Saga);
+
+/// <param name="Step">The step that failed (null when the run failed outside a step: timeout, cancellation).</param>
+/// <param name="State">null, <c>compensating</c>, <c>compensated</c> or <c>compensation_failed</c>.</param>
+public sealed record SagaView(
+    string? Step,
+    string? State,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CompensationStep,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CompensationError);
+
+public sealed record AttemptView(int Attempt, string Outcome, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, double? DurationMs, string? ErrorType, string? Error);
+
+public sealed record StepView(
+    string Key,
+    string Kind,
+    string Status,
+    JsonElement? Result,
+    string? Error,
+    string? ErrorType,
+    int AttemptCount,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? CompletedAt,
+    double? DurationMs,
+    IReadOnlyList<AttemptView> Attempts);
+
+/// <summary>Everything about one run.</summary>
+public sealed record RunView(
+    string Id,
+    string Workflow,
+    string Status,
+    string? Phase,
+    IReadOnlyDictionary<string, long> Progress,
+    IReadOnlyList<RunError> Errors,
+    JsonElement? Input,
+    JsonElement? Output,
+    FailureView? Failure,
+    string? IdempotencyKey,
+    string? ConcurrencyKey,
+    string? ScheduleName,
+    DateTimeOffset? ScheduledFireTime,
+    string? CorrelationId,
+    bool CancelRequested,
+    int Executions,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset RunAfter,
+    DateTimeOffset? DeadlineAt,
+    IReadOnlyList<StepView> Steps,
+    RunLinks Links);
+
+public sealed record RunListView(IReadOnlyList<RunSummary> Runs, string? NextCursor, string? Next);
+
+public sealed record WorkflowView(string Name, string? Description, string InputType, string OutputType, int? ConcurrencyLimit, string StartRuns);
+
+public sealed record ScheduleView(
+    string Name,
+    string Workflow,
+    string Cron,
+    string TimeZone,
+    JsonElement? Input,
+    bool Enabled,
+    string Misfire,
+    DateTimeOffset? NextFireAt,
+    DateTimeOffset? LastFireAt,
+    string? LastRunId,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
+
+internal static class ApiMapping
+{
+    public static RunLinks LinksFor(string id) => new($"/api/runs/{id}", $"/api/runs/{id}/cancel", $"/api/runs/{id}/retry");
+
+    public static RunSummary ToSummary(this RunRecord run) => new(
+        run.Id, run.Workflow, run.Status.ToWireName(), run.Phase, run.Progress, run.CreatedAt, run.StartedAt, run.CompletedAt, run.ScheduleName, LinksFor(run.Id));
+
+    public static RunView ToView(this RunDetails details)
+    {
+        var run = details.Run;
+        var attemptsByStep = details.Attempts.GroupBy(a => a.StepKey, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.OrderBy(a => a.Attempt).Select(ToView).ToList(), StringComparer.Ordinal);
+        var steps = details.Steps
+            .OrderBy(s => s.StartedAt)
+            .Select(s => new StepView(
+                s.Key,
+                KindName(s.Kind),
+                StepStatusName(s.Status),
+                ParseJson(s.Result),
+                s.Error,
+                s.ErrorType,
+                s.Attempts,
+                s.StartedAt,
+                s.CompletedAt,
+                s.CompletedAt is { } end ? (end - s.StartedAt).TotalMilliseconds : null,
+                attemptsByStep.GetValueOrDefault(s.Key) ?? []))
+            .ToList();
+        return new RunView(
+            run.Id, run.Workflow, run.Status.ToWireName(), run.Phase, run.Progress, run.Errors,
+            ParseJson(run.Input), ParseJson(run.Output), ToView(run.Failure),
+            run.IdempotencyKey, run.ConcurrencyKey, run.ScheduleName, run.ScheduledFireTime, run.CorrelationId,
+            run.CancelRequested, run.Executions, run.CreatedAt, run.StartedAt, run.CompletedAt, run.UpdatedAt, run.RunAfter, run.DeadlineAt,
+            steps, LinksFor(run.Id));
+    }
+
+    public static FailureView? ToView(RunFailure? failure) => failure is null
+        ? null
+        : new FailureView(failure.Message, failure.ErrorType, new FailureDetails(new SagaView(failure.Step, failure.SagaState, failure.CompensationStep, failure.CompensationError)));
+
+    public static WorkflowView ToView(this WorkflowDescriptor workflow) => new(
+        workflow.Name, workflow.Description, workflow.InputType.Name, workflow.OutputType.Name, workflow.ConcurrencyLimit, $"/api/workflows/{workflow.Name}/runs");
+
+    public static ScheduleView ToView(this ScheduleInfo info)
+    {
+        var s = info.Record;
+        return new ScheduleView(s.Name, s.Workflow, s.Cron, s.TimeZone, ParseJson(s.Input), s.Enabled, s.Misfire.ToWireName(), s.NextFireAt, s.LastFireAt, s.LastRunId, s.CreatedAt, s.UpdatedAt);
+    }
+
+    private static AttemptView ToView(StepAttemptRecord a) => new(
+        a.Attempt, AttemptOutcomeName(a.Outcome), a.StartedAt, a.EndedAt, a.EndedAt is { } end ? (end - a.StartedAt).TotalMilliseconds : null, a.ErrorType, a.ErrorMessage);
+
+    /// <summary>Stored JSON text as a JSON value in the response (not a string holding JSON).</summary>
+    internal static JsonElement? ParseJson(string? json)
+    {
+        if (string.IsNullOrEmpty(json))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return JsonSerializer.SerializeToElement(json);
+        }
+    }
+
+    private static string KindName(StepKind kind) => kind switch
+    {
+        StepKind.Timer => "timer",
+        StepKind.Compensation => "compensation",
+        _ => "step",
+    };
+
+    private static string StepStatusName(StepStatus status) => status switch
+    {
+        StepStatus.Running => "running",
+        StepStatus.Succeeded => "succeeded",
+        StepStatus.Failed => "failed",
+        StepStatus.DeadLettered => "dead_lettered",
+        _ => status.ToString().ToLowerInvariant(),
+    };
+
+    private static string AttemptOutcomeName(AttemptOutcome outcome) => outcome switch
+    {
+        AttemptOutcome.Running => "running",
+        AttemptOutcome.Succeeded => "succeeded",
+        AttemptOutcome.Failed => "failed",
+        AttemptOutcome.TimedOut => "timed_out",
+        AttemptOutcome.Cancelled => "cancelled",
+        AttemptOutcome.Interrupted => "interrupted",
+        _ => outcome.ToString().ToLowerInvariant(),
+    };
+}

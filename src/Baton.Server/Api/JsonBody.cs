@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Baton.Server.Api;
+
+/// <summary>
+/// Reads a JSON request body by hand rather than through parameter binding, so every way a body can be
+/// wrong (content type, size, syntax) gets its own status and a clear problem detail instead of a
+/// framework exception.
+/// </summary>
+internal static class JsonBody
+{
+    /// <summary>
+    /// The parsed body (null when it is empty and <paramref name="allowEmpty"/>), or the problem to answer with.
+    /// The caller disposes the document.
+    /// </summary>
+    public static async Task<(JsonDocument? Document, ProblemHttpResult? Problem)> ReadAsync(
+        HttpContext context, long limit, bool allowEmpty, CancellationToken cancellationToken = default)
+    {
+        var request = context.Request;
+        var hasBody = request.ContentLength is > 0 || request.ContentLength is null && request.Headers.TransferEncoding.Count > 0;
+        if (!hasBody)
+        {
+            return allowEmpty ? (null, null) : (null, Problems.InvalidJson("a JSON body is required"));
+        }
+
+        if (!IsJson(request.ContentType))
+        {
+            return (null, Problems.UnsupportedMediaType(request.ContentType));
+        }
+
+        if (request.ContentLength > limit)
+        {
+            return (null, Problems.TooLarge(limit));
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = limit;
+        }
+
+        using var buffer = new MemoryStream();
+        try
+        {
+            await request.Body.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, Problems.TooLarge(limit));
+        }
+
+        if (buffer.Length > limit)
+        {
+            return (null, Problems.TooLarge(limit));
+        }
+
+        if (buffer.Length == 0)
+        {
+            return allowEmpty ? (null, null) : (null, Problems.InvalidJson("a JSON body is required"));
+        }
+
+        try
+        {
+            return (JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = 64 }), null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, Problems.InvalidJson($"the body is not valid JSON: {ex.Message}"));
+        }
+    }
+
+    /// <summary><c>application/json</c> or any <c>+json</c> type, with any parameters.</summary>
+    public static bool IsJson(string? contentType)
+    {
+        if (string.IsNullOrWhiteSpace(contentType))
+        {
+            return false;
+        }
+
+        var mediaType = contentType.Split(';', 2)[0].Trim();
+        return mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+    }
+}

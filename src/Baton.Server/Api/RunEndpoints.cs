@@ -1,0 +1,250 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Baton.Runs;
+using Baton.Server.Configuration;
+using Baton.Server.Logging;
+using Baton.Storage;
+using Baton.Workflows;
+
+namespace Baton.Server.Api;
+
+/// <summary>The outcome of a cancel or retry, with the run as it is now.</summary>
+/// <param name="Outcome"><c>cancelled</c>, <c>cancel_requested</c> or <c>retried</c>.</param>
+public sealed record RunActionView(string Outcome, RunSummary Run);
+
+/// <summary>
+/// Starting, reading and controlling runs. Choices a client should know:
+/// a start with an <c>Idempotency-Key</c> that already names a run answers 200 with that run (202 means
+/// "this request created it"); a malformed run id answers 404 without touching the store.
+/// </summary>
+internal static partial class RunEndpoints
+{
+    public const string IdempotencyHeader = "Idempotency-Key";
+    private const int MaxLimit = 500;
+
+    public static void Map(IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup("/api").WithTags("Runs");
+        api.MapPost("/workflows/{name}/runs", StartAsync)
+            .WithName("StartRun")
+            .WithSummary("Starts a run; the body is the workflow's input")
+            .Accepts<JsonElement>("application/json")
+            .Produces<RunSummary>(StatusCodes.Status202Accepted)
+            .Produces<RunSummary>(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        api.MapGet("/runs", ListAsync)
+            .WithName("ListRuns")
+            .WithSummary("Runs newest first; filters workflow, status, createdAfter, createdBefore; paging with cursor and limit")
+            .Produces<RunListView>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        api.MapGet("/runs/{id}", GetAsync)
+            .WithName("GetRun")
+            .Produces<RunView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapPost("/runs/{id}/cancel", CancelAsync)
+            .WithName("CancelRun")
+            .Produces<RunActionView>()
+            .Produces<RunActionView>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/runs/{id}/retry", RetryAsync)
+            .WithName("RetryRun")
+            .Produces<RunActionView>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+    }
+
+    private static async Task<IResult> StartAsync(
+        string name, HttpContext context, IBatonClient client, IWorkflowCatalog catalog, BatonServerOptions options, ILoggerFactory loggers)
+    {
+        var cancellationToken = context.RequestAborted;
+        if (!catalog.TryGet(name, out _))
+        {
+            return Problems.NotFound("workflow", $"no workflow named '{name}' is registered; GET /api/workflows lists them");
+        }
+
+        var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
+        if (idempotencyKey.Length > 200 || idempotencyKey.Any(char.IsControl))
+        {
+            return Problems.InvalidInput($"the {IdempotencyHeader} header must be 1-200 characters without control characters");
+        }
+
+        var (document, problem) = await JsonBody.ReadAsync(context, options.MaxRequestBodyBytes, allowEmpty: true, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        using (document)
+        {
+            var result = await client.StartRunAsync(
+                new StartRunRequest
+                {
+                    Workflow = name,
+                    Input = document?.RootElement,
+                    IdempotencyKey = idempotencyKey.Length == 0 ? null : idempotencyKey,
+                    CorrelationId = CorrelationIdMiddleware.Get(context),
+                },
+                cancellationToken);
+            switch (result.Outcome)
+            {
+                case StartRunOutcome.Created:
+                    Log.RunAccepted(loggers.CreateLogger("Baton.Server.Api"), result.Run!.Id, name);
+                    return TypedResults.Accepted(ApiMapping.LinksFor(result.Run.Id).Self, result.Run.ToSummary());
+                case StartRunOutcome.Existing:
+                    return TypedResults.Ok(result.Run!.ToSummary());
+                case StartRunOutcome.Conflict:
+                    return Problems.Conflict(
+                        "concurrency-conflict",
+                        "A run is already active",
+                        $"run {result.Run!.Id} of '{result.Run.Workflow}' is {result.Run.Status.ToWireName()} and holds concurrency key '{result.Run.ConcurrencyKey}'",
+                        new Dictionary<string, object?> { ["activeRun"] = result.Run.ToSummary() });
+                case StartRunOutcome.UnknownWorkflow:
+                    return Problems.NotFound("workflow", result.Error ?? $"no workflow named '{name}' is registered");
+                default:
+                    return Problems.InvalidInput(result.Error ?? "the input does not fit the workflow");
+            }
+        }
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, IBatonClient client)
+    {
+        var query = context.Request.Query;
+        var request = new ListRunsRequest();
+        if (query["workflow"].ToString() is { Length: > 0 } workflow)
+        {
+            request = request with { Workflow = workflow };
+        }
+
+        if (query["status"].ToString() is { Length: > 0 } statusText)
+        {
+            if (!RunStatusExtensions.TryParseWireName(statusText, out var status))
+            {
+                var names = string.Join(", ", Enum.GetValues<RunStatus>().Select(s => s.ToWireName()));
+                return Problems.InvalidQuery($"status '{statusText}' is not one of: {names}");
+            }
+
+            request = request with { Status = status };
+        }
+
+        foreach (var (parameter, apply) in new (string, Func<DateTimeOffset, ListRunsRequest>)[]
+                 {
+                     ("createdAfter", t => request with { CreatedAfter = t }),
+                     ("createdBefore", t => request with { CreatedBefore = t }),
+                 })
+        {
+            if (query[parameter].ToString() is not { Length: > 0 } text)
+            {
+                continue;
+            }
+
+            if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
+            {
+                return Problems.InvalidQuery($"{parameter} '{text}' is not an ISO 8601 time (e.g. 2026-01-15T02:00:00Z)");
+            }
+
+            request = apply(at);
+        }
+
+        if (query["cursor"].ToString() is { Length: > 0 } cursor)
+        {
+            if (!IsRunId(cursor))
+            {
+                return Problems.InvalidQuery($"cursor '{cursor}' is not a cursor from a previous page's nextCursor");
+            }
+
+            request = request with { Cursor = cursor };
+        }
+
+        if (query["limit"].ToString() is { Length: > 0 } limitText)
+        {
+            if (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) || limit is < 1 or > MaxLimit)
+            {
+                return Problems.InvalidQuery($"limit '{limitText}' must be a whole number from 1 to {MaxLimit}");
+            }
+
+            request = request with { Limit = limit };
+        }
+
+        var page = await client.ListRunsAsync(request, context.RequestAborted);
+        return TypedResults.Ok(new RunListView(page.Runs.Select(r => r.ToSummary()).ToList(), page.NextCursor, page.NextCursor is null ? null : NextLink(context, page.NextCursor)));
+    }
+
+    private static async Task<IResult> GetAsync(string id, HttpContext context, IBatonClient client)
+    {
+        if (!IsRunId(id))
+        {
+            return NotARunId(id);
+        }
+
+        var details = await client.GetRunAsync(id, context.RequestAborted);
+        return details is null ? RunNotFound(id) : TypedResults.Ok(details.ToView());
+    }
+
+    private static async Task<IResult> CancelAsync(string id, HttpContext context, IBatonClient client)
+    {
+        if (!IsRunId(id))
+        {
+            return NotARunId(id);
+        }
+
+        var result = await client.CancelRunAsync(id, context.RequestAborted);
+        return result.Outcome switch
+        {
+            CancelRunOutcome.Cancelled => TypedResults.Ok(new RunActionView("cancelled", result.Run!.ToSummary())),
+            CancelRunOutcome.Requested => TypedResults.Accepted(ApiMapping.LinksFor(id).Self, new RunActionView("cancel_requested", result.Run!.ToSummary())),
+            CancelRunOutcome.AlreadyFinished => Problems.Conflict(
+                "run-finished", "The run has already finished", $"run {id} is {result.Run?.Status.ToWireName() ?? "finished"}; only active runs can be cancelled"),
+            _ => RunNotFound(id),
+        };
+    }
+
+    private static async Task<IResult> RetryAsync(string id, HttpContext context, IBatonClient client)
+    {
+        if (!IsRunId(id))
+        {
+            return NotARunId(id);
+        }
+
+        var result = await client.RetryRunAsync(id, context.RequestAborted);
+        return result.Outcome switch
+        {
+            RetryRunOutcome.Retried => TypedResults.Accepted(ApiMapping.LinksFor(id).Self, new RunActionView("retried", result.Run!.ToSummary())),
+            RetryRunOutcome.NotRetryable => Problems.Conflict(
+                "run-not-retryable", "The run cannot be retried",
+                $"run {id} is {result.Run?.Status.ToWireName() ?? "not retryable"}; only failed, cancelled or compensation_failed runs can be retried"),
+            RetryRunOutcome.Conflict => Problems.Conflict(
+                "concurrency-conflict", "A run is already active",
+                $"another run holds the concurrency key of run {id}; retry it when that run has finished",
+                result.Run is null ? null : new Dictionary<string, object?> { ["activeRun"] = result.Run.ToSummary() }),
+            _ => RunNotFound(id),
+        };
+    }
+
+    /// <summary>Run ids are the engine's UUIDv7 in 32 lower-case hex digits; anything else cannot name a run.</summary>
+    internal static bool IsRunId(string? id) => id is { Length: 32 } && RunIdPattern().IsMatch(id);
+
+    private static IResult NotARunId(string id) =>
+        Problems.NotFound("run", $"'{Truncate(id)}' is not a run id (run ids are 32 lower-case hexadecimal characters)");
+
+    private static IResult RunNotFound(string id) => Problems.NotFound("run", $"no run with id {id}");
+
+    private static string Truncate(string text) => text.Length <= 64 ? text : text[..64] + "…";
+
+    private static string NextLink(HttpContext context, string cursor)
+    {
+        var parameters = context.Request.Query
+            .Where(p => p.Key is not "cursor")
+            .Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value.ToString())}")
+            .Append($"cursor={Uri.EscapeDataString(cursor)}");
+        return "/api/runs?" + string.Join('&', parameters);
+    }
+
+    [GeneratedRegex("^[0-9a-f]{32}$")]
+    private static partial Regex RunIdPattern();
+}

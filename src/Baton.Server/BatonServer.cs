@@ -1,0 +1,162 @@
+using Baton.Hosting;
+using Baton.Server.Api;
+using Baton.Server.Auth;
+using Baton.Server.Configuration;
+using Baton.Server.Demo;
+using Baton.Server.Health;
+using Baton.Server.Logging;
+using Baton.Server.Metrics;
+using Baton.Workflows;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Server;
+
+/// <summary>
+/// Builds and runs the Baton server: configuration checks, admin key, logging, the engine on the
+/// configured store, the HTTP API, health, metrics and the enabled apps.
+/// </summary>
+public static class BatonServer
+{
+    /// <summary>Exit code for configuration the server cannot start with.</summary>
+    public const int ConfigurationErrorExitCode = 2;
+
+    /// <summary>Exit code for any other failure to start or run.</summary>
+    public const int FailureExitCode = 1;
+
+    /// <summary>
+    /// Builds the application. Throws <see cref="BatonConfigurationException"/> for bad configuration.
+    /// <paramref name="configure"/> runs last, before the host is built (tests add workflows and log providers there).
+    /// </summary>
+    public static WebApplication Build(string[] args, IEnumerable<IBatonApp>? apps = null, Action<WebApplicationBuilder, BatonBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var options = ServerSettingsReader.Read(builder.Configuration, builder.Environment.ContentRootPath);
+        var adminKey = AdminKey.Resolve(builder.Configuration, builder.Environment, out var generatedKey);
+
+        LoggingSetup.Configure(builder);
+        builder.WebHost.UseUrls(options.ListenUrls);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(adminKey);
+        services.AddSingleton<ProcessClock>();
+        services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddOpenApi();
+        services.AddOptions<HostOptions>().Configure<IOptions<BatonOptions>>((host, engine) =>
+            host.ShutdownTimeout = engine.Value.DrainTimeout + options.ShutdownMargin);
+
+        var baton = services.AddBaton();
+        services.Configure<BatonOptions>(builder.Configuration.GetSection("Baton:Engine"));
+        StoreRegistration.UseConfiguredStore(baton, options);
+        services.AddHostedService<StartupTasks>();
+        services.AddSingleton(sp => new PrometheusExporter(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), [BatonMetrics.MeterName]));
+        services.AddSingleton<QueuedRunsGauge>();
+        if (options.DemoEnabled)
+        {
+            DemoWorkflow.Register(baton);
+        }
+
+        var enabledApps = (apps ?? []).Where(a => options.EnabledApps.Contains(a.Name)).ToList();
+        foreach (var app in enabledApps)
+        {
+            app.ConfigureServices(builder, baton);
+        }
+
+        configure?.Invoke(builder, baton);
+
+        var application = builder.Build();
+        var logger = application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Server");
+        if (generatedKey is not null)
+        {
+            // Printed once, on the console only: the logging pipeline never sees the key.
+            Console.Out.WriteLine($"Baton admin key (generated for Development, valid until this process stops): {generatedKey}");
+            Console.Out.Flush();
+            Log.GeneratedAdminKey(logger);
+        }
+
+        foreach (var name in options.EnabledApps.Where(n => !enabledApps.Any(a => string.Equals(a.Name, n, StringComparison.OrdinalIgnoreCase))))
+        {
+            Log.UnknownApp(logger, name);
+        }
+
+        // Start listening for measurements before the engine records any.
+        application.Services.GetRequiredService<PrometheusExporter>();
+        application.Services.GetRequiredService<QueuedRunsGauge>();
+
+        ConfigurePipeline(application);
+        foreach (var app in enabledApps)
+        {
+            app.MapEndpoints(application);
+            Log.AppEnabled(logger, app.Name);
+        }
+
+        var lifetime = application.Lifetime;
+        lifetime.ApplicationStarted.Register(() => Log.ServerStarted(
+            logger,
+            HealthEndpoints.Version,
+            string.Join(", ", application.Urls),
+            application.Environment.EnvironmentName,
+            options.SqlitePath,
+            string.Join(", ", application.Services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name).Order(StringComparer.Ordinal))));
+        lifetime.ApplicationStopping.Register(() => Log.ShuttingDown(
+            logger, application.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout));
+        return application;
+    }
+
+    /// <summary>Builds and runs the server until it is stopped (SIGTERM, Ctrl+C); returns the process exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, IEnumerable<IBatonApp>? apps = null)
+    {
+        WebApplication application;
+        try
+        {
+            application = Build(args, apps);
+        }
+        catch (BatonConfigurationException ex)
+        {
+            await Console.Error.WriteLineAsync($"Baton cannot start: {ex.Message}");
+            return ConfigurationErrorExitCode;
+        }
+
+        await using (application)
+        {
+            try
+            {
+                await application.RunAsync();
+                return 0;
+            }
+            catch (Exception ex) when (ex is BatonConfigurationException or OptionsValidationException)
+            {
+                await Console.Error.WriteLineAsync($"Baton cannot start: {ex.Message}");
+                return ConfigurationErrorExitCode;
+            }
+            catch (Exception ex)
+            {
+                await Console.Error.WriteLineAsync($"Baton stopped with an error: {ex.GetType().Name}: {ex.Message}");
+                return FailureExitCode;
+            }
+        }
+    }
+
+    private static void ConfigurePipeline(WebApplication app)
+    {
+        app.UseMiddleware<CorrelationIdMiddleware>();
+        app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRouting();
+        app.UseMiddleware<AdminKeyMiddleware>();
+
+        HealthEndpoints.Map(app);
+        MetricsEndpoints.Map(app, app.Services.GetRequiredService<BatonServerOptions>());
+        WorkflowEndpoints.Map(app);
+        RunEndpoints.Map(app);
+        ScheduleEndpoints.Map(app);
+        app.MapOpenApi();
+    }
+}

@@ -1,0 +1,52 @@
+namespace Baton.Server.Configuration;
+
+/// <summary>
+/// The server's settings (section <c>Baton</c>), read and checked once before the host is built by
+/// <see cref="ServerSettingsReader"/>. Engine settings live under <c>Baton:Engine</c> and bind to
+/// <see cref="Hosting.BatonOptions"/>.
+/// </summary>
+public sealed class BatonServerOptions
+{
+    /// <summary>The port of the main listener. From <c>BATON_PORT</c>, else <c>ORCHESTRATOR_PORT</c>, else <c>Baton:Port</c>. The default is 3003. 0 picks a free port.</summary>
+    public int Port { get; init; } = 3003;
+
+    /// <summary>The address the main listener binds. The default is 127.0.0.1 (local only).</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>Full listener URLs (<c>;</c>-separated); when set, <see cref="Host"/> and <see cref="Port"/> are ignored.</summary>
+    public string? Urls { get; init; }
+
+    /// <summary>Largest request body accepted, in bytes. The default is 1 MiB.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Time added to the engine's DrainTimeout to form the host's shutdown timeout. The default is 15 seconds.</summary>
+    public TimeSpan ShutdownMargin { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Absolute path of the SQLite database file (relative paths in config resolve against the content root).</summary>
+    public required string SqlitePath { get; init; }
+
+    /// <summary>The SQLite durability setting as written in config, or null for the store's default.</summary>
+    public string? SqliteDurability { get; init; }
+
+    /// <summary>Whether <c>GET /metrics</c> needs the admin key. The default is false (Prometheus convention).</summary>
+    public bool MetricsRequireAdminKey { get; init; }
+
+    /// <summary>Whether the built-in <c>demo</c> workflow is registered. The default is true.</summary>
+    public bool DemoEnabled { get; init; } = true;
+
+    /// <summary>Schedules from <c>Baton:Schedules</c>, created or replaced at start.</summary>
+    public IReadOnlyList<ConfiguredSchedule> Schedules { get; init; } = [];
+
+    /// <summary>Names of apps switched on with <c>Baton:Apps:&lt;Name&gt;:Enabled</c>.</summary>
+    public IReadOnlySet<string> EnabledApps { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The URLs the main listener binds.</summary>
+    public string ListenUrls => Urls ?? $"http://{(Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]" : Host)}:{Port}";
+}
+
+/// <summary>A schedule written in configuration (<c>Baton:Schedules:&lt;name&gt;</c>).</summary>
+/// <param name="Input">The input as JSON text, or null.</param>
+public sealed record ConfiguredSchedule(string Name, string Workflow, string Cron, string TimeZone, string? Input, bool Enabled, Storage.MisfirePolicy Misfire);
+
+/// <summary>Configuration the server cannot start with; the message lists every problem.</summary>
+public sealed class BatonConfigurationException(string message) : Exception(message);

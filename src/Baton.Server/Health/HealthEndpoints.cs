@@ -1,0 +1,72 @@
+using System.Reflection;
+using Baton.Hosting;
+using Baton.Server.Auth;
+using Baton.Storage;
+
+namespace Baton.Server.Health;
+
+public sealed record StoreHealth(string Status, string? Error);
+
+public sealed record WorkerHealth(bool Enabled, bool Running, int ActiveRuns);
+
+/// <param name="Status"><c>ready</c> or <c>not_ready</c>.</param>
+public sealed record HealthView(string Status, StoreHealth Store, WorkerHealth Worker, double UptimeSeconds, string Version, string NodeId);
+
+/// <summary>
+/// <c>/healthz</c> is liveness (the process answers); <c>/health</c> is readiness: the store answers a
+/// ping within <see cref="PingTimeout"/> and, when this node runs a worker, the worker is claiming.
+/// Neither needs the admin key.
+/// </summary>
+internal static class HealthEndpoints
+{
+    public static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(3);
+
+    public static readonly string Version =
+        typeof(HealthEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static void Map(IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/healthz", () => TypedResults.Text("OK", "text/plain"))
+            .AllowWithoutAdminKey()
+            .WithTags("Health")
+            .WithSummary("Liveness: 200 OK while the process serves requests");
+        routes.MapGet("/health", GetAsync)
+            .AllowWithoutAdminKey()
+            .WithTags("Health")
+            .WithSummary("Readiness: store reachable, worker running; 503 when not ready")
+            .Produces<HealthView>()
+            .Produces<HealthView>(StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static async Task<IResult> GetAsync(
+        HttpContext context, IBatonStore store, IBatonWorkerStatus worker, ProcessClock clock, Microsoft.Extensions.Options.IOptions<BatonOptions> engine, ILogger<ProcessClock> logger)
+    {
+        StoreHealth storeHealth;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        timeout.CancelAfter(PingTimeout);
+        try
+        {
+            await store.PingAsync(timeout.Token);
+            storeHealth = new StoreHealth("ok", null);
+        }
+        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            var error = ex is OperationCanceledException ? $"no answer within {PingTimeout.TotalSeconds:0} s" : ex.Message;
+            Log.StoreUnreachable(logger, error);
+            storeHealth = new StoreHealth("unreachable", error);
+        }
+
+        var workerHealth = new WorkerHealth(worker.Enabled, worker.IsRunning, worker.ActiveRuns);
+        var ready = storeHealth.Status == "ok" && (!worker.Enabled || worker.IsRunning);
+        var view = new HealthView(ready ? "ready" : "not_ready", storeHealth, workerHealth, Math.Round(clock.Uptime.TotalSeconds, 3), Version, engine.Value.NodeId);
+        return TypedResults.Json(view, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+}
+
+/// <summary>When this process started, for uptime.</summary>
+internal sealed class ProcessClock(TimeProvider time)
+{
+    private readonly long _started = time.GetTimestamp();
+
+    public TimeSpan Uptime => time.GetElapsedTime(_started);
+}

@@ -1,0 +1,35 @@
+using System.Diagnostics;
+
+namespace Baton.Server.Logging;
+
+/// <summary>
+/// One log line per request: method, path, the query with secrets masked (<see cref="Redaction"/>),
+/// status and duration. No header is logged, so <c>X-ADMIN-KEY</c> never reaches a log line; the
+/// framework's own request logging (which writes the raw URL) is turned off in <see cref="LoggingSetup"/>.
+/// Probe and scrape paths log at Debug to keep the log readable.
+/// </summary>
+internal sealed class RequestLoggingMiddleware(RequestDelegate next, ILogger<RequestLoggingMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            var path = context.Request.Path.Value ?? "/";
+            var query = Redaction.RedactQuery(context.Request.QueryString.Value);
+            var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (path is "/healthz" or "/health" or "/metrics")
+            {
+                Log.ProbeRequest(logger, context.Request.Method, path, query, context.Response.StatusCode, elapsed);
+            }
+            else
+            {
+                Log.Request(logger, context.Request.Method, path, query, context.Response.StatusCode, elapsed);
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+return await Baton.Server.BatonServer.RunAsync(args);
