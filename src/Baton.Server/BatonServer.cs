@@ -122,6 +122,11 @@ public static class BatonServer
             await Console.Error.WriteLineAsync($"Baton cannot start: {ex.Message}");
             return ConfigurationErrorExitCode;
         }
+        catch (Exception ex)
+        {
+            await Console.Error.WriteLineAsync($"Baton cannot start: {ex.GetType().Name}: {ex.Message}");
+            return FailureExitCode;
+        }
 
         await using (application)
         {
