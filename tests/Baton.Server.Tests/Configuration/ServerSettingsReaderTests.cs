@@ -1,0 +1,110 @@
+using Baton.Server.Configuration;
+using Baton.Server.Tests.Infrastructure;
+using Baton.Storage;
+using Microsoft.Extensions.Configuration;
+
+namespace Baton.Server.Tests.Configuration;
+
+public sealed class ServerSettingsReaderTests
+{
+    private static BatonServerOptions Read(params (string Key, string Value)[] values) =>
+        ServerSettingsReader.Read(
+            new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build(),
+            TestPaths.NewTempDirectory());
+
+    [Fact]
+    public void Read_Nothing_UsesDefaults()
+    {
+        var options = Read();
+        Assert.Equal(3003, options.Port);
+        Assert.Equal("http://127.0.0.1:3003", options.ListenUrls);
+        Assert.Equal(1024 * 1024, options.MaxRequestBodyBytes);
+        Assert.EndsWith(Path.Combine("data", "baton.db"), options.SqlitePath, StringComparison.Ordinal);
+        Assert.True(Path.IsPathRooted(options.SqlitePath));
+        Assert.True(options.DemoEnabled);
+        Assert.False(options.MetricsRequireAdminKey);
+    }
+
+    [Fact]
+    public void Read_OrchestratorPort_IsAnAliasBatonPortOverrides()
+    {
+        Assert.Equal(4100, Read(("ORCHESTRATOR_PORT", "4100")).Port);
+        Assert.Equal(4200, Read(("ORCHESTRATOR_PORT", "4100"), ("BATON_PORT", "4200")).Port);
+    }
+
+    [Fact]
+    public void Read_HostAndUrls_ShapeTheListener()
+    {
+        Assert.Equal("http://0.0.0.0:3003", Read(("Baton:Host", "0.0.0.0")).ListenUrls);
+        Assert.Equal("http://[::1]:3003", Read(("Baton:Host", "::1")).ListenUrls);
+        Assert.Equal("http://*:8080", Read(("Baton:Urls", "http://*:8080")).ListenUrls);
+    }
+
+    [Theory]
+    [InlineData("BATON_PORT", "70000", "BATON_PORT '70000' is not a port number")]
+    [InlineData("BATON_PORT", "-1", "BATON_PORT '-1' is not a port number")]
+    [InlineData("ORCHESTRATOR_PORT", "http", "ORCHESTRATOR_PORT 'http' is not a port number")]
+    [InlineData("Baton:MaxRequestBodyBytes", "0", "Baton:MaxRequestBodyBytes '0' must be a whole number")]
+    [InlineData("Baton:Urls", "ftp://x", "must start with http:// or https://")]
+    [InlineData("Baton:Metrics:RequireAdminKey", "yes", "must be true or false")]
+    [InlineData("Baton:ShutdownMargin", "soon", "must be a non-negative time span")]
+    public void Read_BadSetting_NamesIt(string key, string value, string expected)
+    {
+        var error = Assert.Throws<BatonConfigurationException>(() => Read((key, value)));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_StorePathIsADirectory_Fails()
+    {
+        var directory = TestPaths.NewTempDirectory();
+        var error = Assert.Throws<BatonConfigurationException>(() => Read(("Baton:Store:Sqlite:Path", directory)));
+        Assert.Contains("is a directory", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_StorePathUnderAFile_Fails()
+    {
+        var file = Path.Combine(TestPaths.NewTempDirectory(), "plain-file");
+        File.WriteAllText(file, "x");
+        var error = Assert.Throws<BatonConfigurationException>(() => Read(("Baton:Store:Sqlite:Path", Path.Combine(file, "baton.db"))));
+        Assert.Contains("cannot create its directory", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_ConfiguredSchedules_AreParsed()
+    {
+        var options = Read(
+            ("Baton:Schedules:nightly:Workflow", "demo"),
+            ("Baton:Schedules:nightly:Cron", "0 2 * * *"),
+            ("Baton:Schedules:nightly:TimeZone", "Europe/Brussels"),
+            ("Baton:Schedules:nightly:Input", "{\"items\":3}"),
+            ("Baton:Schedules:nightly:Misfire", "run_once"));
+        var schedule = Assert.Single(options.Schedules);
+        Assert.Equal(new ConfiguredSchedule("nightly", "demo", "0 2 * * *", "Europe/Brussels", "{\"items\":3}", true, MisfirePolicy.RunOnce), schedule);
+    }
+
+    [Fact]
+    public void Read_BadSchedules_ListsEveryProblem()
+    {
+        var error = Assert.Throws<BatonConfigurationException>(() => Read(
+            ("Baton:Schedules:a:Workflow", "demo"),
+            ("Baton:Schedules:a:Cron", "61 * * * *"),
+            ("Baton:Schedules:b:Workflow", "demo"),
+            ("Baton:Schedules:b:Cron", "* * * * *"),
+            ("Baton:Schedules:b:TimeZone", "Mars/Olympus"),
+            ("Baton:Schedules:c:Cron", "* * * * *"),
+            ("Baton:Schedules:c:Input", "{not json")));
+        Assert.Contains("Baton:Schedules:a: cron expression '61 * * * *' is not valid", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Baton:Schedules:b: time zone 'Mars/Olympus' is not known", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Baton:Schedules:c:Workflow is required", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Baton:Schedules:c:Input is not JSON text", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_EnabledApps_AreCollected()
+    {
+        var options = Read(("Baton:Apps:CatalogSync:Enabled", "true"), ("Baton:Apps:Other:Enabled", "false"));
+        Assert.Equal(["CatalogSync"], options.EnabledApps);
+    }
+}
