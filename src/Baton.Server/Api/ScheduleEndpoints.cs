@@ -18,7 +18,7 @@ internal static partial class ScheduleEndpoints
     public static void Map(IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/api/schedules").WithTags("Schedules");
-        api.MapGet("/", ListAsync).WithName("ListSchedules").Produces<IReadOnlyList<ScheduleView>>();
+        api.MapGet("", ListAsync).WithName("ListSchedules").Produces<IReadOnlyList<ScheduleView>>();
         api.MapGet("/{name}", GetAsync).WithName("GetSchedule").Produces<ScheduleView>().ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPut("/{name}", PutAsync)
             .WithName("PutSchedule")

@@ -46,7 +46,8 @@ internal sealed class InProcessServer : IAsyncDisposable
         IDictionary<string, string>? settings = null,
         Action<WebApplicationBuilder, BatonBuilder>? configure = null,
         LogLevel minimumLevel = LogLevel.Information,
-        string environment = "Production")
+        string environment = "Production",
+        IEnumerable<Baton.Server.Configuration.IBatonApp>? apps = null)
     {
         var directory = TestPaths.NewTempDirectory();
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
@@ -69,6 +70,7 @@ internal sealed class InProcessServer : IAsyncDisposable
         var logs = new CapturingLoggerProvider();
         var app = BatonServer.Build(
             values.Select(p => $"--{p.Key}={p.Value}").ToArray(),
+            apps,
             configure: (builder, baton) =>
             {
                 builder.Logging.AddProvider(logs);

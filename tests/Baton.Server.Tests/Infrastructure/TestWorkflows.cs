@@ -1,0 +1,60 @@
+using Baton.Hosting;
+using Baton.Server.Auth;
+using Baton.Server.Configuration;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Baton.Server.Tests.Infrastructure;
+
+public sealed record QuickInput(int N);
+
+/// <summary>Workflows and an app the tests add next to the built-in demo.</summary>
+internal static class TestWorkflows
+{
+    /// <summary><c>quick</c>: one step that returns N * 2 at once.</summary>
+    public static void AddQuick(BatonBuilder baton) =>
+        baton.AddWorkflow<QuickInput, int>("quick", (context, input, cancellationToken) =>
+            context.StepAsync("double", _ => Task.FromResult(input.N * 2), cancellationToken: cancellationToken));
+}
+
+/// <summary>
+/// An app as later issues will write them: enabled by <c>Baton:Apps:Probe:Enabled</c>, mapping a
+/// seed-000-style <c>GET /probe-sync?key=</c> that accepts the key in the query.
+/// </summary>
+internal sealed class ProbeApp : IBatonApp
+{
+    public string Name => "Probe";
+
+    public void ConfigureServices(WebApplicationBuilder builder, BatonBuilder baton)
+    {
+    }
+
+    public void MapEndpoints(WebApplication app)
+    {
+        app.MapGet("/probe-sync", () => TypedResults.Ok(new { message = "Sync started" })).RequireAdminKey(allowQueryKey: true);
+        app.MapGet("/probe-status", () => TypedResults.Ok(new { isRunning = false }));
+    }
+}
+
+/// <summary>One server for a test class: demo + quick workflows, the probe app on.</summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    private InProcessServer? _server;
+
+    internal InProcessServer Server => _server ?? throw new InvalidOperationException("not started");
+
+    public async Task InitializeAsync() =>
+        _server = await InProcessServer.StartAsync(
+            new Dictionary<string, string> { ["Baton:Apps:Probe:Enabled"] = "true" },
+            (_, baton) => TestWorkflows.AddQuick(baton),
+            apps: [new ProbeApp()]);
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
