@@ -60,15 +60,36 @@ internal static class JsonBody
             return allowEmpty ? (null, null) : (null, Problems.InvalidJson("a JSON body is required"));
         }
 
+        var bytes = buffer.ToArray();
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            return (null, Problems.InvalidJson("the body is not valid UTF-8"));
+        }
+
         try
         {
-            return (JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = 64 }), null);
+            return (JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 }), null);
         }
         catch (JsonException ex)
         {
             return (null, Problems.InvalidJson($"the body is not valid JSON: {ex.Message}"));
         }
     }
+
+    /// <summary>
+    /// Documents a JSON request body in OpenAPI without <c>Accepts</c> metadata: that metadata makes routing
+    /// refuse other content types itself, with a generic 415, before the endpoint can explain.
+    /// </summary>
+    public static RouteHandlerBuilder WithJsonRequestBody(this RouteHandlerBuilder builder) =>
+        builder.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.RequestBody = new Microsoft.OpenApi.OpenApiRequestBody
+            {
+                Required = false,
+                Content = new Dictionary<string, Microsoft.OpenApi.OpenApiMediaType> { ["application/json"] = new() },
+            };
+            return Task.CompletedTask;
+        });
 
     /// <summary><c>application/json</c> or any <c>+json</c> type, with any parameters.</summary>
     public static bool IsJson(string? contentType)

@@ -29,7 +29,7 @@ internal static partial class RunEndpoints
         api.MapPost("/workflows/{name}/runs", StartAsync)
             .WithName("StartRun")
             .WithSummary("Starts a run; the body is the workflow's input")
-            .Accepts<JsonElement>("application/json")
+            .WithJsonRequestBody()
             .Produces<RunSummary>(StatusCodes.Status202Accepted)
             .Produces<RunSummary>(StatusCodes.Status200OK)
             .ProducesProblem(StatusCodes.Status400BadRequest)

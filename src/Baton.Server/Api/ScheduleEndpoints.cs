@@ -23,7 +23,7 @@ internal static partial class ScheduleEndpoints
         api.MapPut("/{name}", PutAsync)
             .WithName("PutSchedule")
             .WithSummary("Creates or replaces a schedule: {workflow, cron, timeZone?, input?, enabled?, misfire?}")
-            .Accepts<JsonElement>("application/json")
+            .WithJsonRequestBody()
             .Produces<ScheduleView>()
             .Produces<ScheduleView>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)

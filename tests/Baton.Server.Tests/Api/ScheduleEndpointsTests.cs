@@ -1,0 +1,106 @@
+using System.Net;
+using System.Text.Json;
+using Baton.Server.Tests.Infrastructure;
+
+namespace Baton.Server.Tests.Api;
+
+public sealed class ScheduleEndpointsTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private InProcessServer Server => fixture.Server;
+
+    [Fact]
+    public async Task PutGetListDelete_Schedule_RoundTripsWithNextFireTime()
+    {
+        var name = "nightly-" + Guid.NewGuid().ToString("N")[..8];
+        using var created = await Server.Client.PutAsync(
+            $"/api/schedules/{name}",
+            InProcessServer.Json("""{"workflow":"demo","cron":"0 2 * * *","timeZone":"Europe/Brussels","input":{"items":3},"misfire":"run_once"}"""));
+        var createdBody = await InProcessServer.ReadJsonAsync(created);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal($"/api/schedules/{name}", created.Headers.Location?.OriginalString);
+        Assert.Equal("Europe/Brussels", createdBody.GetProperty("timeZone").GetString());
+        Assert.Equal("run_once", createdBody.GetProperty("misfire").GetString());
+        Assert.Equal(3, createdBody.GetProperty("input").GetProperty("items").GetInt32());
+        var next = createdBody.GetProperty("nextFireAt").GetDateTimeOffset();
+        Assert.True(next > DateTimeOffset.UtcNow && next < DateTimeOffset.UtcNow.AddDays(1).AddHours(2));
+        var brussels = TimeZoneInfo.ConvertTime(next, TimeZoneInfo.FindSystemTimeZoneById("Europe/Brussels"));
+        Assert.Equal((2, 0), (brussels.Hour, brussels.Minute));
+
+        using var replaced = await Server.Client.PutAsync($"/api/schedules/{name}", InProcessServer.Json("""{"workflow":"demo","cron":"0 3 * * *","enabled":false}"""));
+        var replacedBody = await InProcessServer.ReadJsonAsync(replaced);
+        Assert.Equal(HttpStatusCode.OK, replaced.StatusCode);
+        Assert.False(replacedBody.GetProperty("enabled").GetBoolean());
+        Assert.Equal("UTC", replacedBody.GetProperty("timeZone").GetString());
+        Assert.Equal(JsonValueKind.Null, replacedBody.GetProperty("nextFireAt").ValueKind);
+
+        using var get = await Server.Client.GetAsync($"/api/schedules/{name}");
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal("0 3 * * *", (await InProcessServer.ReadJsonAsync(get)).GetProperty("cron").GetString());
+
+        using var list = await Server.Client.GetAsync("/api/schedules");
+        var listed = await InProcessServer.ReadJsonAsync(list);
+        Assert.Contains(listed.EnumerateArray(), s => s.GetProperty("name").GetString() == name && s.TryGetProperty("nextFireAt", out _));
+
+        using var deleted = await Server.Client.DeleteAsync($"/api/schedules/{name}");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        using var gone = await Server.Client.GetAsync($"/api/schedules/{name}");
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        Assert.Equal("urn:baton:problem:schedule-not-found", (await InProcessServer.ReadJsonAsync(gone)).GetProperty("type").GetString());
+        using var deletedAgain = await Server.Client.DeleteAsync($"/api/schedules/{name}");
+        Assert.Equal(HttpStatusCode.NotFound, deletedAgain.StatusCode);
+    }
+
+    [Fact]
+    public async Task PutSchedule_EverySecond_FiresRuns()
+    {
+        var name = "tick-" + Guid.NewGuid().ToString("N")[..8];
+        using var put = await Server.Client.PutAsync($"/api/schedules/{name}", InProcessServer.Json("""{"workflow":"quick","cron":"* * * * * *","input":{"n":5}}"""));
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+
+        var fired = await Poll.UntilAsync(
+            async () => await InProcessServer.ReadJsonAsync(await Server.Client.GetAsync($"/api/schedules/{name}")),
+            s => s.GetProperty("lastRunId").ValueKind == JsonValueKind.String,
+            "the schedule to fire");
+        using var deleted = await Server.Client.DeleteAsync($"/api/schedules/{name}");
+
+        var run = await Server.WaitForStatusAsync(fired.GetProperty("lastRunId").GetString()!, "succeeded");
+        Assert.Equal(name, run.GetProperty("scheduleName").GetString());
+        Assert.Equal(10, run.GetProperty("output").GetInt32());
+    }
+}
+
+public sealed class ConfiguredScheduleTests
+{
+    [Fact]
+    public async Task Start_ScheduleInConfiguration_IsAppliedAndListed()
+    {
+        await using var server = await InProcessServer.StartAsync(new Dictionary<string, string>
+        {
+            ["Baton:Schedules:nightly-demo:Workflow"] = "demo",
+            ["Baton:Schedules:nightly-demo:Cron"] = "30 2 * * *",
+            ["Baton:Schedules:nightly-demo:TimeZone"] = "UTC",
+            ["Baton:Schedules:nightly-demo:Input"] = """{"items":4}""",
+        });
+
+        using var response = await server.Client.GetAsync("/api/schedules/nightly-demo");
+        var body = await InProcessServer.ReadJsonAsync(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("demo", body.GetProperty("workflow").GetString());
+        Assert.Equal(4, body.GetProperty("input").GetProperty("items").GetInt32());
+        var next = body.GetProperty("nextFireAt").GetDateTimeOffset();
+        Assert.Equal((2, 30), (next.UtcDateTime.Hour, next.UtcDateTime.Minute));
+    }
+
+    [Fact]
+    public async Task Start_ConfiguredScheduleForUnknownWorkflow_FailsNamingIt()
+    {
+        var error = await Assert.ThrowsAsync<Baton.Server.Configuration.BatonConfigurationException>(() => InProcessServer.StartAsync(new Dictionary<string, string>
+        {
+            ["Baton:Schedules:broken:Workflow"] = "does-not-exist",
+            ["Baton:Schedules:broken:Cron"] = "* * * * *",
+        }));
+
+        Assert.Contains("Baton:Schedules:broken: no workflow named 'does-not-exist'", error.Message, StringComparison.Ordinal);
+    }
+}
