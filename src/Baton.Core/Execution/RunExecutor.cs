@@ -35,39 +35,22 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         var stored = run.Executions <= 1
             ? []
             : await engine.Steps.GetStepsAsync(run.Id).ConfigureAwait(false);
-        var compensating = run.Status == RunStatus.Compensating;
-        var context = new WorkflowContext(active, definition, engine, stored, replayOnly: compensating || run.CancelRequested);
-        if (run.CancelRequested)
+        // A run resumed while compensating, or cancelled before this claim, is replayed only to collect the
+        // compensations of its completed steps; the replay gets no cancel or deadline token, so it reaches them all.
+        var replayOnly = run.Status == RunStatus.Compensating || run.CancelRequested;
+        var context = new WorkflowContext(active, definition, engine, stored, replayOnly);
+        if (replayOnly)
         {
-            active.RequestCancel();
+            await ReplayAndCompensateAsync(active, definition, context).ConfigureAwait(false);
+            return;
         }
 
         using var deadline = run.DeadlineAt is { } at ? new CancellationTokenSource(Max(at - engine.Time.GetUtcNow(), TimeSpan.Zero), engine.Time) : null;
         using var runStop = CancellationTokenSource.CreateLinkedTokenSource(active.AnyToken, deadline?.Token ?? CancellationToken.None);
         try
         {
-            object? input;
-            try
-            {
-                input = definition.ReadInput(run.Input is null ? null : JsonDocument.Parse(run.Input).RootElement, engine.Json);
-            }
-            catch (JsonException ex)
-            {
-                throw new Retries.NonRetryableException($"input does not fit {definition.Descriptor.InputType.Name}: {ex.Message}", ex);
-            }
-
-            var output = await definition.Run(engine.Services, context, input, runStop.Token).ConfigureAwait(false);
-            if (context.ReplayOnly)
-            {
-                await EndBadlyAsync(active, context, run.Failure ?? CancelledFailure()).ConfigureAwait(false);
-                return;
-            }
-
+            var output = await definition.Run(engine.Services, context, ReadInput(run, definition), runStop.Token).ConfigureAwait(false);
             await FinishAsync(active, RunStatus.Succeeded, JsonSerializer.Serialize(output, engine.Json), null).ConfigureAwait(false);
-        }
-        catch (CompensationReplayStop)
-        {
-            await EndBadlyAsync(active, context, run.Failure ?? CancelledFailure()).ConfigureAwait(false);
         }
         catch (SuspendRunException suspend)
         {
@@ -98,6 +81,38 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
                 : new RunFailure { Message = WorkflowContext.Truncate(ex.Message), ErrorType = ex.GetType().FullName };
             Log.RunFailed(engine.Logger, run.Id, failure.Step, failure.Message);
             await EndBadlyAsync(active, context, failure).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReplayAndCompensateAsync(ActiveRun active, WorkflowDefinition definition, WorkflowContext context)
+    {
+        try
+        {
+            await definition.Run(engine.Services, context, ReadInput(active.Run, definition), active.InterruptToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (!active.Interrupted)
+        {
+            // CompensationReplayStop at the first incomplete step, or the workflow's own error: either way the
+            // compensations registered so far are those of every step that completed before it.
+        }
+        catch (Exception)
+        {
+            await InterruptedAsync(active).ConfigureAwait(false);
+            return;
+        }
+
+        await EndBadlyAsync(active, context, active.Run.Failure ?? CancelledFailure()).ConfigureAwait(false);
+    }
+
+    private object? ReadInput(RunRecord run, WorkflowDefinition definition)
+    {
+        try
+        {
+            return definition.ReadInput(run.Input is null ? null : JsonDocument.Parse(run.Input).RootElement, engine.Json);
+        }
+        catch (JsonException ex)
+        {
+            throw new Retries.NonRetryableException($"input does not fit {definition.Descriptor.InputType.Name}: {ex.Message}", ex);
         }
     }
 

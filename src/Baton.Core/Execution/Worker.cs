@@ -30,6 +30,9 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
 
     int IBatonWorkerStatus.ActiveRuns => _active.Count;
 
+    /// <summary>Raised after an execution of a run on this node ends (for any reason), with the run id.</summary>
+    internal event Action<string>? ExecutionEnded;
+
     /// <summary>Cancels a run executing on this node at once (the cancel request is already stored).</summary>
     public void CancelLocal(string runId)
     {
@@ -124,6 +127,7 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
             engine.Metrics.ActiveRuns.Add(-1);
             active.Dispose();
             signal.Notify();
+            ExecutionEnded?.Invoke(active.RunId);
         }
     }
 

@@ -41,6 +41,8 @@ public static class BatonServiceCollectionExtensions
         services.AddSingleton<IBatonClient, BatonClient>();
         services.AddSingleton<ISchedules, Schedules>();
         services.AddSingleton<Scheduler>();
+        // Hosted services start in registration order: the schema exists before anything claims or fires.
+        services.AddHostedService<StoreInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<Worker>());
         services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
         return new BatonBuilder(services, registry);

@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Baton.Execution;
+using Baton.Hosting;
+using Baton.Runs;
+using Baton.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Bench;
+
+internal sealed record ThroughputResult(int Runs, TimeSpan Elapsed, double StartP50, double StartP99)
+{
+    public double RunsPerSecond => Runs / Elapsed.TotalSeconds;
+}
+
+internal sealed record LatencyResult(int Count, double P50, double P99);
+
+/// <summary>
+/// Starts runs through <see cref="IBatonClient"/> and counts them as their final state is stored.
+/// Each run's input is the <see cref="Stopwatch"/> timestamp taken just before its start was requested,
+/// so the workflow's first line measures trigger-to-start latency.
+/// </summary>
+internal static class EngineBench
+{
+    public static async Task<ThroughputResult> ThroughputAsync(BenchSettings settings, string label, int runs, int steps)
+    {
+        Console.WriteLine($"running {runs:N0} {label} runs ...");
+        var latencies = new ConcurrentBag<double>();
+        await using var node = await Node.StartAsync(settings, steps, latencies);
+        var watch = Stopwatch.StartNew();
+        var next = -1;
+        var starters = Enumerable.Range(0, 32).Select(async _ =>
+        {
+            while (Interlocked.Increment(ref next) < runs)
+            {
+                var result = await node.Client.StartRunAsync(new StartRunRequest { Workflow = "bench", Input = System.Text.Json.JsonSerializer.SerializeToElement(Stopwatch.GetTimestamp()) });
+                if (result.Outcome != StartRunOutcome.Created)
+                {
+                    throw new InvalidOperationException($"start failed: {result.Outcome}");
+                }
+            }
+        });
+        await Task.WhenAll(starters);
+        await node.WaitForAsync(runs);
+        watch.Stop();
+        var sorted = latencies.Order().ToArray();
+        return new ThroughputResult(runs, watch.Elapsed, Percentile(sorted, 0.5), Percentile(sorted, 0.99));
+    }
+
+    public static async Task<LatencyResult> LatencyAsync(BenchSettings settings, int runs)
+    {
+        Console.WriteLine($"measuring trigger-to-start latency over {runs:N0} runs, one at a time ...");
+        var latencies = new ConcurrentBag<double>();
+        await using var node = await Node.StartAsync(settings, 1, latencies);
+        for (var i = 0; i < runs; i++)
+        {
+            await node.Client.StartRunAsync(new StartRunRequest { Workflow = "bench", Input = System.Text.Json.JsonSerializer.SerializeToElement(Stopwatch.GetTimestamp()) });
+            await node.WaitForAsync(i + 1);
+        }
+
+        var sorted = latencies.Order().ToArray();
+        return new LatencyResult(sorted.Length, Percentile(sorted, 0.5), Percentile(sorted, 0.99));
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    private sealed class Node : IAsyncDisposable
+    {
+        private readonly IHost _host;
+        private readonly string _path;
+        private readonly SemaphoreSlim _ended = new(0);
+        private int _finished;
+
+        private Node(IHost host, string path)
+        {
+            _host = host;
+            _path = path;
+            host.Services.GetRequiredService<Worker>().ExecutionEnded += _ =>
+            {
+                Interlocked.Increment(ref _finished);
+                _ended.Release();
+            };
+        }
+
+        public IBatonClient Client => _host.Services.GetRequiredService<IBatonClient>();
+
+        public static async Task<Node> StartAsync(BenchSettings settings, int steps, ConcurrentBag<double> latencies)
+        {
+            var path = Path.Combine(settings.Directory, $"baton-bench-{Guid.NewGuid():N}.db");
+            var builder = Host.CreateApplicationBuilder();
+            builder.Logging.ClearProviders();
+            builder.Services.AddBaton(o => o.MaxConcurrentRuns = 512)
+                .UseSqlite(o =>
+                {
+                    o.Path = path;
+                    o.Durability = settings.Durability;
+                })
+                .AddWorkflow<long, int>("bench", async (ctx, triggeredAt, ct) =>
+                {
+                    latencies.Add(Stopwatch.GetElapsedTime(triggeredAt).TotalMilliseconds);
+                    var sum = 0;
+                    for (var i = 0; i < steps; i++)
+                    {
+                        var step = i;
+                        sum += await ctx.StepAsync("s", _ => Task.FromResult(step), cancellationToken: ct);
+                    }
+
+                    return sum;
+                });
+            var host = builder.Build();
+            await host.StartAsync();
+            return new Node(host, path);
+        }
+
+        public async Task WaitForAsync(int finished)
+        {
+            var watch = Stopwatch.StartNew();
+            while (Volatile.Read(ref _finished) < finished)
+            {
+                if (watch.Elapsed > TimeSpan.FromMinutes(5))
+                {
+                    throw new TimeoutException($"only {_finished} of {finished} runs finished in 5 minutes");
+                }
+
+                await _ended.WaitAsync(TimeSpan.FromMilliseconds(100));
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _host.StopAsync();
+            _host.Dispose();
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+            {
+                File.Delete(_path + suffix);
+            }
+        }
+    }
+}

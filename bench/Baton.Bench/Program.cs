@@ -1,0 +1,42 @@
+// Engine benchmark on the SQLite store: throughput of single-step and 10-step runs, and
+// trigger-to-start latency. Usage: Baton.Bench [--durability ProcessCrashSafe|FullSync] [--single N] [--multi N] [--latency N]
+using System.Diagnostics;
+using Baton.Bench;
+using Baton.Storage.Sqlite;
+
+var settings = BenchSettings.Parse(args);
+Console.WriteLine($"# Baton engine benchmark — SQLite ({settings.Durability}), {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+
+var single = await EngineBench.ThroughputAsync(settings, "single-step", settings.SingleRuns, steps: 1);
+var multi = await EngineBench.ThroughputAsync(settings, "10-step", settings.MultiRuns, steps: 10);
+var idle = await EngineBench.LatencyAsync(settings, settings.LatencyRuns);
+
+Console.WriteLine();
+Console.WriteLine("| measurement | value |");
+Console.WriteLine("|---|---|");
+Console.WriteLine($"| {single.Runs:N0} single-step runs | {single.RunsPerSecond:N0} runs/s ({single.Elapsed.TotalSeconds:N2} s; start-to-start p50 under load {single.StartP50:N1} ms, p99 {single.StartP99:N1} ms) |");
+Console.WriteLine($"| {multi.Runs:N0} 10-step runs | {multi.RunsPerSecond:N0} runs/s = {multi.RunsPerSecond * 10:N0} steps/s ({multi.Elapsed.TotalSeconds:N2} s) |");
+Console.WriteLine($"| trigger-to-start latency, one run at a time ({idle.Count} runs) | p50 {idle.P50:N2} ms, p99 {idle.P99:N2} ms |");
+Console.WriteLine($"| peak working set | {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024):N0} MB |");
+
+namespace Baton.Bench
+{
+    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory)
+    {
+        public static BenchSettings Parse(string[] args)
+        {
+            var values = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 0; i + 1 < args.Length; i += 2)
+            {
+                values[args[i].TrimStart('-')] = args[i + 1];
+            }
+
+            return new BenchSettings(
+                Enum.Parse<SqliteDurability>(values.GetValueOrDefault("durability", nameof(SqliteDurability.ProcessCrashSafe))),
+                int.Parse(values.GetValueOrDefault("single", "10000"), System.Globalization.CultureInfo.InvariantCulture),
+                int.Parse(values.GetValueOrDefault("multi", "2000"), System.Globalization.CultureInfo.InvariantCulture),
+                int.Parse(values.GetValueOrDefault("latency", "1000"), System.Globalization.CultureInfo.InvariantCulture),
+                values.GetValueOrDefault("dir", Path.GetTempPath()));
+        }
+    }
+}

@@ -1,0 +1,14 @@
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Storage.Sqlite.Internal;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 5100, Level = LogLevel.Warning,
+        Message = "A write batch of {Count} operations failed; re-running them one transaction each")]
+    public static partial void BatchFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Information,
+        Message = "Applied SQLite schema migration {Version} to {Path}")]
+    public static partial void MigrationApplied(ILogger logger, int version, string path);
+}

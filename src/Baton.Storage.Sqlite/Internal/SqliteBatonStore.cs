@@ -1,0 +1,183 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Storage.Sqlite.Internal;
+
+/// <summary>
+/// The embedded store: one writer connection behind <see cref="SqliteWriter"/> and pooled read
+/// connections. The schema is created on <see cref="InitializeAsync"/> or, failing that, on the
+/// first operation.
+/// </summary>
+internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposable
+{
+    private readonly SqliteStoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly string _writeConnectionString;
+    private readonly string _readConnectionString;
+    private readonly Lock _initLock = new();
+    private Task<SqliteWriter>? _open;
+    private bool _disposed;
+
+    public SqliteBatonStore(SqliteStoreOptions options, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        SqliteStoreOptionsValidator.ThrowIfInvalid(options);
+        _options = options;
+        _logger = logger;
+        FilePath = System.IO.Path.GetFullPath(options.Path);
+        var timeoutSeconds = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds);
+        _writeConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = FilePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+            DefaultTimeout = timeoutSeconds,
+        }.ToString();
+        _readConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = FilePath,
+            Mode = SqliteOpenMode.ReadWrite,
+            Pooling = true,
+            DefaultTimeout = timeoutSeconds,
+        }.ToString();
+        Runs = new SqliteRunStore(this);
+        Steps = new SqliteStepStore(this);
+        Schedules = new SqliteScheduleStore(this);
+    }
+
+    public string FilePath { get; }
+
+    public IRunStore Runs { get; }
+
+    public IStepStore Steps { get; }
+
+    public IScheduleStore Schedules { get; }
+
+    public Task InitializeAsync(CancellationToken cancellationToken = default) =>
+        OpenAsync().WaitAsync(cancellationToken);
+
+    public Task PingAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            return command.ExecuteScalar();
+        }, cancellationToken);
+
+    /// <summary>Runs <paramref name="operation"/> on the writer; completes after its transaction commits.</summary>
+    public async Task<T> WriteAsync<T>(Func<WriteContext, T> operation, CancellationToken cancellationToken)
+    {
+        var writer = await OpenAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await writer.WriteAsync(operation, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs <paramref name="read"/> on a pooled read connection (sees every committed write).</summary>
+    public async Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken cancellationToken)
+    {
+        await OpenAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        using var connection = new SqliteConnection(_readConnectionString);
+        connection.Open();
+        return read(connection);
+    }
+
+    private Task<SqliteWriter> OpenAsync()
+    {
+        var open = Volatile.Read(ref _open);
+        if (open is { IsCompletedSuccessfully: true })
+        {
+            return open;
+        }
+
+        lock (_initLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            // A failed open (e.g. the directory could not be created) is retried by the next call.
+            if (_open is null || _open.IsFaulted || _open.IsCanceled)
+            {
+                _open = Task.Run(Open);
+            }
+
+            return _open;
+        }
+    }
+
+    private SqliteWriter Open()
+    {
+        var directory = System.IO.Path.GetDirectoryName(FilePath);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            try
+            {
+                Directory.CreateDirectory(directory);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
+            {
+                throw new InvalidOperationException(
+                    $"Baton:Sqlite: cannot create the directory '{directory}' for the database file: {ex.Message}", ex);
+            }
+        }
+
+        var connection = new SqliteConnection(_writeConnectionString);
+        try
+        {
+            connection.Open();
+            using (var pragma = connection.CreateCommand())
+            {
+                pragma.CommandText = "PRAGMA journal_mode=WAL";
+                var mode = Convert.ToString(pragma.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+                if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidOperationException(
+                        $"Baton:Sqlite: '{FilePath}' could not be switched to WAL mode (it is '{mode}'); the file system may not support it.");
+                }
+
+                var synchronous = _options.Durability == SqliteDurability.FullSync ? "FULL" : "NORMAL";
+                pragma.CommandText =
+                    $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout={(long)_options.BusyTimeout.TotalMilliseconds}; " +
+                    "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;";
+                pragma.ExecuteNonQuery();
+            }
+
+            SqliteMigrations.Apply(connection, FilePath, _logger);
+            return new SqliteWriter(connection, _options.MaxBatchSize, _logger);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Task<SqliteWriter>? open;
+        lock (_initLock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            open = _open;
+        }
+
+        if (open is not null)
+        {
+            try
+            {
+                await (await open.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception) when (!open.IsCompletedSuccessfully)
+            {
+                // The store never opened; there is nothing to close.
+            }
+        }
+
+        using var connection = new SqliteConnection(_readConnectionString);
+        SqliteConnection.ClearPool(connection);
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+}

@@ -1,0 +1,150 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Storage.Sqlite.Internal;
+
+/// <summary>
+/// The schema as numbered migrations. Each is applied once, in order, in one immediate
+/// transaction with its row in <c>schema_version</c>, so two processes opening the same file at
+/// once cannot both apply it. Append new migrations; never edit a shipped one.
+/// </summary>
+internal static class SqliteMigrations
+{
+    public static readonly IReadOnlyList<string> All =
+    [
+        // 1: runs, steps, attempts, schedules, schedule fires.
+        """
+        CREATE TABLE runs (
+            id TEXT NOT NULL PRIMARY KEY,
+            workflow TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            input TEXT,
+            output TEXT,
+            phase TEXT,
+            progress TEXT,
+            errors TEXT,
+            failure TEXT,
+            idempotency_key TEXT,
+            concurrency_key TEXT,
+            concurrency_limit INTEGER NOT NULL DEFAULT 1,
+            schedule_name TEXT,
+            scheduled_fire_time INTEGER,
+            correlation_id TEXT,
+            created_at INTEGER NOT NULL,
+            started_at INTEGER,
+            completed_at INTEGER,
+            updated_at INTEGER NOT NULL,
+            run_after INTEGER NOT NULL,
+            deadline_at INTEGER,
+            lease_owner TEXT,
+            lease_expires_at INTEGER,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            executions INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE UNIQUE INDEX ux_runs_idempotency ON runs (workflow, idempotency_key)
+            WHERE idempotency_key IS NOT NULL;
+        CREATE UNIQUE INDEX ux_runs_schedule_fire ON runs (schedule_name, scheduled_fire_time)
+            WHERE schedule_name IS NOT NULL AND scheduled_fire_time IS NOT NULL;
+        -- Claiming scans only active runs (status < 10), however many finished runs the table holds.
+        CREATE INDEX ix_runs_runnable ON runs (run_after, lease_owner, lease_expires_at) WHERE status < 10;
+        CREATE INDEX ix_runs_concurrency ON runs (concurrency_key, created_at)
+            WHERE concurrency_key IS NOT NULL AND status < 10;
+        CREATE INDEX ix_runs_workflow ON runs (workflow, id);
+        CREATE INDEX ix_runs_status ON runs (status, id);
+
+        CREATE TABLE steps (
+            run_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            kind INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            result TEXT,
+            error TEXT,
+            error_type TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            started_at INTEGER NOT NULL,
+            completed_at INTEGER,
+            PRIMARY KEY (run_id, key)
+        );
+
+        CREATE TABLE step_attempts (
+            run_id TEXT NOT NULL,
+            step_key TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            started_at INTEGER NOT NULL,
+            ended_at INTEGER,
+            outcome INTEGER NOT NULL,
+            error_type TEXT,
+            error_message TEXT,
+            PRIMARY KEY (run_id, step_key, attempt)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE schedules (
+            name TEXT NOT NULL PRIMARY KEY,
+            workflow TEXT NOT NULL,
+            cron TEXT NOT NULL,
+            time_zone TEXT NOT NULL,
+            input TEXT,
+            enabled INTEGER NOT NULL,
+            misfire INTEGER NOT NULL,
+            next_fire_at INTEGER,
+            last_fire_at INTEGER,
+            last_run_id TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX ix_schedules_due ON schedules (next_fire_at) WHERE enabled = 1;
+
+        CREATE TABLE schedule_fires (
+            schedule_name TEXT NOT NULL,
+            fire_time INTEGER NOT NULL,
+            run_id TEXT,
+            fired_at INTEGER NOT NULL,
+            PRIMARY KEY (schedule_name, fire_time)
+        ) WITHOUT ROWID;
+        """,
+    ];
+
+    /// <summary>Applies the migrations the file has not had yet. Returns the schema version afterwards.</summary>
+    public static int Apply(SqliteConnection connection, string path, ILogger logger)
+    {
+        using var transaction = connection.BeginTransaction();
+        using (var create = connection.CreateCommand())
+        {
+            create.Transaction = transaction;
+            create.CommandText =
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)";
+            create.ExecuteNonQuery();
+        }
+
+        int current;
+        using (var read = connection.CreateCommand())
+        {
+            read.Transaction = transaction;
+            read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
+            current = Convert.ToInt32(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (current > All.Count)
+        {
+            throw new InvalidOperationException(
+                $"The SQLite database '{path}' has schema version {current}, newer than this Baton ({All.Count}). Upgrade Baton.");
+        }
+
+        for (var version = current + 1; version <= All.Count; version++)
+        {
+            using var migrate = connection.CreateCommand();
+            migrate.Transaction = transaction;
+            migrate.CommandText = All[version - 1];
+            migrate.ExecuteNonQuery();
+
+            migrate.CommandText = "INSERT INTO schema_version (version, applied_at) VALUES ($version, $now)";
+            migrate.Parameters.AddWithValue("$version", version);
+            migrate.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            migrate.ExecuteNonQuery();
+            Log.MigrationApplied(logger, version, path);
+        }
+
+        transaction.Commit();
+        return All.Count;
+    }
+}

@@ -1,0 +1,406 @@
+using Baton.Runs;
+using Microsoft.Data.Sqlite;
+using static Baton.Storage.Sqlite.Internal.SqliteRows;
+
+namespace Baton.Storage.Sqlite.Internal;
+
+internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
+{
+    private const string SelectRunById = $"SELECT {RunColumns} FROM runs WHERE id = $id";
+
+    private const string ClaimSql = $"""
+        UPDATE runs SET
+            lease_owner = $owner, lease_expires_at = $expires, executions = executions + 1,
+            started_at = COALESCE(started_at, $now), status = CASE WHEN status = 3 THEN 3 ELSE 1 END, updated_at = $now
+        WHERE id IN (
+            SELECT id FROM runs
+            WHERE status < 10 AND run_after <= $now AND (lease_owner IS NULL OR lease_expires_at <= $now)
+            ORDER BY run_after LIMIT $max)
+        RETURNING {RunColumns}
+        """;
+
+    private const string RenewSql = """
+        UPDATE runs SET lease_expires_at = $expires
+        WHERE id = $id AND lease_owner = $owner AND status < 10
+        RETURNING cancel_requested
+        """;
+
+    private const string ReleaseSql = """
+        UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = $now
+        WHERE id = $id AND lease_owner = $owner
+        """;
+
+    private const string UpdateSql = """
+        UPDATE runs SET
+            status = COALESCE($status, status),
+            phase = COALESCE($phase, phase),
+            progress = COALESCE($progress, progress),
+            errors = COALESCE($errors, errors),
+            output = COALESCE($output, output),
+            failure = COALESCE($failure, failure),
+            run_after = COALESCE($run_after, run_after),
+            completed_at = CASE WHEN $status >= 10 THEN $now WHEN $status IS NOT NULL THEN NULL ELSE completed_at END,
+            lease_owner = CASE WHEN $release THEN NULL ELSE lease_owner END,
+            lease_expires_at = CASE WHEN $release THEN NULL ELSE lease_expires_at END,
+            updated_at = $now
+        WHERE id = $id AND lease_owner = $owner
+        """;
+
+    private const string InsertSql = """
+        INSERT INTO runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
+            schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at)
+        VALUES ($id, $workflow, 0, $input, $idempotency_key, $concurrency_key, $concurrency_limit,
+            $schedule_name, $scheduled_fire_time, $correlation_id, $now, $now, $run_after, $deadline_at)
+        """;
+
+    public Task<CreateRunResult> CreateRunAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
+    {
+        Validate(request);
+        return store.WriteAsync(ctx => Create(ctx, request), cancellationToken);
+    }
+
+    public Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        return store.ReadAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = SelectRunById;
+            return ReadOne(command.With("$id", runId), Run);
+        }, cancellationToken);
+    }
+
+    public Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var limit = Math.Clamp(request.Limit, 1, 500);
+        return store.ReadAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            var where = new List<string>();
+            if (request.Workflow is not null)
+            {
+                where.Add("workflow = $workflow");
+                command.With("$workflow", request.Workflow);
+            }
+
+            if (request.Status is { } status)
+            {
+                where.Add("status = $status");
+                command.With("$status", (int)status);
+            }
+
+            if (request.CreatedAfter is { } after)
+            {
+                where.Add("created_at >= $after");
+                command.With("$after", after);
+            }
+
+            if (request.CreatedBefore is { } before)
+            {
+                where.Add("created_at < $before");
+                command.With("$before", before);
+            }
+
+            if (request.Cursor is not null)
+            {
+                where.Add("id < $cursor");
+                command.With("$cursor", request.Cursor);
+            }
+
+            command.CommandText =
+                $"SELECT {RunColumns} FROM runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} " +
+                "ORDER BY id DESC LIMIT $limit";
+            command.With("$limit", limit + 1);
+            var runs = ReadAll(command, Run);
+            if (runs.Count <= limit)
+            {
+                return new RunPage(runs, null);
+            }
+
+            runs.RemoveAt(runs.Count - 1);
+            return new RunPage(runs, runs[^1].Id);
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<RunRecord>> ClaimRunsAsync(ClaimRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.Owner);
+        if (request.MaxRuns <= 0)
+        {
+            return Task.FromResult<IReadOnlyList<RunRecord>>([]);
+        }
+
+        return store.WriteAsync<IReadOnlyList<RunRecord>>(ctx =>
+        {
+            var command = ctx.Command(ClaimSql)
+                .With("$owner", request.Owner)
+                .With("$expires", request.LeaseExpiresAt)
+                .With("$now", request.Now)
+                .With("$max", request.MaxRuns);
+            var runs = ReadAll(command, Run);
+            runs.Sort((a, b) => a.RunAfter != b.RunAfter
+                ? a.RunAfter.CompareTo(b.RunAfter)
+                : string.CompareOrdinal(a.Id, b.Id));
+            return runs;
+        }, cancellationToken);
+    }
+
+    public Task<RenewLeasesResult> RenewLeasesAsync(RenewLeasesRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.Owner);
+        return store.WriteAsync(ctx =>
+        {
+            var lost = new List<string>();
+            var cancelRequested = new List<string>();
+            foreach (var id in request.RunIds)
+            {
+                var flag = ctx.Command(RenewSql)
+                    .With("$expires", request.LeaseExpiresAt)
+                    .With("$id", id)
+                    .With("$owner", request.Owner)
+                    .ExecuteScalar();
+                if (flag is null)
+                {
+                    lost.Add(id);
+                }
+                else if (Convert.ToInt64(flag, System.Globalization.CultureInfo.InvariantCulture) != 0)
+                {
+                    cancelRequested.Add(id);
+                }
+            }
+
+            return new RenewLeasesResult(lost, cancelRequested);
+        }, cancellationToken);
+    }
+
+    public Task<bool> ReleaseLeaseAsync(ReleaseLeaseRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return store.WriteAsync(
+            ctx => ctx.Command(ReleaseSql)
+                .With("$now", request.Now)
+                .With("$id", request.RunId)
+                .With("$owner", request.Owner)
+                .ExecuteNonQuery() > 0,
+            cancellationToken);
+    }
+
+    public Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return store.WriteAsync(
+            ctx => ctx.Command(UpdateSql)
+                .With("$status", request.Status is { } s ? (int)s : null)
+                .With("$phase", request.Phase)
+                .With("$progress", SqliteJson.Progress(request.Progress))
+                .With("$errors", SqliteJson.Errors(request.Errors))
+                .With("$output", request.Output)
+                .With("$failure", SqliteJson.Failure(request.Failure))
+                .With("$run_after", request.RunAfter)
+                .With("$release", request.ReleaseLease ? 1 : 0)
+                .With("$now", request.Now)
+                .With("$id", request.RunId)
+                .With("$owner", request.Owner)
+                .ExecuteNonQuery() > 0,
+            cancellationToken);
+    }
+
+    public Task<CancelRunResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return store.WriteAsync(ctx =>
+        {
+            var run = Get(ctx, request.RunId);
+            if (run is null)
+            {
+                return new CancelRunResult(CancelRunOutcome.NotFound, null);
+            }
+
+            if (run.Status.IsTerminal())
+            {
+                return new CancelRunResult(CancelRunOutcome.AlreadyFinished, run);
+            }
+
+            if (run.Status == RunStatus.Pending && run.LeaseOwner is null)
+            {
+                ctx.Command("""
+                        UPDATE runs SET status = 12, completed_at = $now, updated_at = $now, failure = $failure
+                        WHERE id = $id
+                        """)
+                    .With("$now", request.Now)
+                    .With("$failure", SqliteJson.Failure(new RunFailure { Message = "cancelled by request" }))
+                    .With("$id", run.Id)
+                    .ExecuteNonQuery();
+                return new CancelRunResult(CancelRunOutcome.Cancelled, Get(ctx, run.Id));
+            }
+
+            // A suspended run has no worker; making it due lets one claim it and act on the request.
+            ctx.Command("""
+                    UPDATE runs SET cancel_requested = 1, updated_at = $now,
+                        run_after = CASE WHEN status = 2 THEN $now ELSE run_after END
+                    WHERE id = $id
+                    """)
+                .With("$now", request.Now)
+                .With("$id", run.Id)
+                .ExecuteNonQuery();
+            return new CancelRunResult(CancelRunOutcome.Requested, Get(ctx, run.Id));
+        }, cancellationToken);
+    }
+
+    public Task<RetryRunResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return store.WriteAsync(ctx =>
+        {
+            var run = Get(ctx, request.RunId);
+            if (run is null)
+            {
+                return new RetryRunResult(RetryRunOutcome.NotFound, null);
+            }
+
+            RunStatus next;
+            switch (run.Status)
+            {
+                case RunStatus.Failed or RunStatus.Cancelled:
+                    next = RunStatus.Pending;
+                    break;
+                case RunStatus.CompensationFailed:
+                    next = RunStatus.Compensating;
+                    break;
+                default:
+                    return new RetryRunResult(RetryRunOutcome.NotRetryable, run);
+            }
+
+            if (run.ConcurrencyKey is not null && HolderAtLimit(ctx, run.ConcurrencyKey, run.ConcurrencyLimit) is { } holder)
+            {
+                return new RetryRunResult(RetryRunOutcome.Conflict, holder);
+            }
+
+            ctx.Command("""
+                    UPDATE runs SET status = $status, failure = NULL, completed_at = NULL, cancel_requested = 0,
+                        lease_owner = NULL, lease_expires_at = NULL, run_after = $now, deadline_at = $deadline, updated_at = $now
+                    WHERE id = $id
+                    """)
+                .With("$status", (int)next)
+                .With("$now", request.Now)
+                .With("$deadline", request.DeadlineAt)
+                .With("$id", run.Id)
+                .ExecuteNonQuery();
+            return new RetryRunResult(RetryRunOutcome.Retried, Get(ctx, run.Id));
+        }, cancellationToken);
+    }
+
+    internal static void Validate(CreateRunRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.Id, "request.Id");
+        ArgumentException.ThrowIfNullOrEmpty(request.Workflow, "request.Workflow");
+        if (request.ConcurrencyLimit < 1)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(request), request.ConcurrencyLimit, "ConcurrencyLimit must be at least 1.");
+        }
+    }
+
+    /// <summary>Creation as one step of a write transaction; also used when a schedule fires.</summary>
+    internal static CreateRunResult Create(WriteContext ctx, CreateRunRequest request)
+    {
+        if (request.IdempotencyKey is not null)
+        {
+            var existing = ReadOne(
+                ctx.Command($"SELECT {RunColumns} FROM runs WHERE workflow = $workflow AND idempotency_key = $key")
+                    .With("$workflow", request.Workflow)
+                    .With("$key", request.IdempotencyKey),
+                Run);
+            if (existing is not null)
+            {
+                return new CreateRunResult(CreateRunOutcome.Existing, existing);
+            }
+        }
+
+        if (request is { ScheduleName: not null, ScheduledFireTime: not null })
+        {
+            var existing = ReadOne(
+                ctx.Command($"SELECT {RunColumns} FROM runs WHERE schedule_name = $name AND scheduled_fire_time = $fire")
+                    .With("$name", request.ScheduleName)
+                    .With("$fire", request.ScheduledFireTime),
+                Run);
+            if (existing is not null)
+            {
+                return new CreateRunResult(CreateRunOutcome.Existing, existing);
+            }
+        }
+
+        if (request.ConcurrencyKey is not null
+            && HolderAtLimit(ctx, request.ConcurrencyKey, request.ConcurrencyLimit) is { } holder)
+        {
+            return new CreateRunResult(CreateRunOutcome.Conflict, holder);
+        }
+
+        var runAfter = request.RunAfter ?? request.Now;
+        ctx.Command(InsertSql)
+            .With("$id", request.Id)
+            .With("$workflow", request.Workflow)
+            .With("$input", request.Input)
+            .With("$idempotency_key", request.IdempotencyKey)
+            .With("$concurrency_key", request.ConcurrencyKey)
+            .With("$concurrency_limit", request.ConcurrencyLimit)
+            .With("$schedule_name", request.ScheduleName)
+            .With("$scheduled_fire_time", request.ScheduledFireTime)
+            .With("$correlation_id", request.CorrelationId)
+            .With("$now", request.Now)
+            .With("$run_after", runAfter)
+            .With("$deadline_at", request.DeadlineAt)
+            .ExecuteNonQuery();
+
+        // Built from the request rather than read back: the row holds exactly these values.
+        var run = new RunRecord
+        {
+            Id = request.Id,
+            Workflow = request.Workflow,
+            Status = RunStatus.Pending,
+            Input = request.Input,
+            IdempotencyKey = request.IdempotencyKey,
+            ConcurrencyKey = request.ConcurrencyKey,
+            ConcurrencyLimit = request.ConcurrencyLimit,
+            ScheduleName = request.ScheduleName,
+            ScheduledFireTime = Truncate(request.ScheduledFireTime),
+            CorrelationId = request.CorrelationId,
+            CreatedAt = Truncate(request.Now),
+            UpdatedAt = Truncate(request.Now),
+            RunAfter = Truncate(runAfter),
+            DeadlineAt = Truncate(request.DeadlineAt),
+        };
+        return new CreateRunResult(CreateRunOutcome.Created, run);
+    }
+
+    /// <summary>The oldest active run holding <paramref name="key"/> if the key is at <paramref name="limit"/>; null if there is room.</summary>
+    private static RunRecord? HolderAtLimit(WriteContext ctx, string key, int limit)
+    {
+        var active = (long)ctx.Command("SELECT COUNT(*) FROM runs WHERE concurrency_key = $key AND status < 10")
+            .With("$key", key)
+            .ExecuteScalar()!;
+        if (active < limit)
+        {
+            return null;
+        }
+
+        return ReadOne(
+            ctx.Command($"""
+                    SELECT {RunColumns} FROM runs WHERE concurrency_key = $key AND status < 10
+                    ORDER BY created_at, id LIMIT 1
+                    """)
+                .With("$key", key),
+            Run);
+    }
+
+    private static RunRecord? Get(WriteContext ctx, string id) => ReadOne(ctx.Command(SelectRunById).With("$id", id), Run);
+
+    private static DateTimeOffset Truncate(DateTimeOffset value) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(value.ToUnixTimeMilliseconds());
+
+    private static DateTimeOffset? Truncate(DateTimeOffset? value) => value is { } v ? Truncate(v) : null;
+}

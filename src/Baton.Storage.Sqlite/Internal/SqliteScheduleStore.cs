@@ -1,0 +1,139 @@
+using static Baton.Storage.Sqlite.Internal.SqliteRows;
+
+namespace Baton.Storage.Sqlite.Internal;
+
+internal sealed class SqliteScheduleStore(SqliteBatonStore store) : IScheduleStore
+{
+    private const string UpsertSql = $"""
+        INSERT INTO schedules (name, workflow, cron, time_zone, input, enabled, misfire, next_fire_at, created_at, updated_at)
+        VALUES ($name, $workflow, $cron, $time_zone, $input, $enabled, $misfire, $next_fire_at, $now, $now)
+        ON CONFLICT (name) DO UPDATE SET
+            workflow = excluded.workflow, cron = excluded.cron, time_zone = excluded.time_zone, input = excluded.input,
+            enabled = excluded.enabled, misfire = excluded.misfire, next_fire_at = excluded.next_fire_at,
+            updated_at = excluded.updated_at
+        RETURNING {ScheduleColumns}
+        """;
+
+    private const string AfterFireSql = """
+        UPDATE schedules SET
+            last_fire_at = $fire_time,
+            last_run_id = COALESCE($run_id, last_run_id),
+            next_fire_at = CASE WHEN next_fire_at IS $expected THEN $next ELSE next_fire_at END,
+            updated_at = $now
+        WHERE name = $name
+        """;
+
+    public Task<ScheduleRecord> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.Name, "request.Name");
+        ArgumentException.ThrowIfNullOrEmpty(request.Workflow, "request.Workflow");
+        ArgumentException.ThrowIfNullOrEmpty(request.Cron, "request.Cron");
+        ArgumentException.ThrowIfNullOrEmpty(request.TimeZone, "request.TimeZone");
+        return store.WriteAsync(
+            ctx => ReadOne(
+                ctx.Command(UpsertSql)
+                    .With("$name", request.Name)
+                    .With("$workflow", request.Workflow)
+                    .With("$cron", request.Cron)
+                    .With("$time_zone", request.TimeZone)
+                    .With("$input", request.Input)
+                    .With("$enabled", request.Enabled ? 1 : 0)
+                    .With("$misfire", (int)request.Misfire)
+                    .With("$next_fire_at", request.NextFireAt)
+                    .With("$now", request.Now),
+                Schedule)!,
+            cancellationToken);
+    }
+
+    public Task<ScheduleRecord?> GetScheduleAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return store.ReadAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {ScheduleColumns} FROM schedules WHERE name = $name";
+            return ReadOne(command.With("$name", name), Schedule);
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ScheduleRecord>> ListSchedulesAsync(CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<ScheduleRecord>>(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {ScheduleColumns} FROM schedules ORDER BY name";
+            return ReadAll(command, Schedule);
+        }, cancellationToken);
+
+    public Task<bool> DeleteScheduleAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return store.WriteAsync(ctx =>
+        {
+            ctx.Command("DELETE FROM schedule_fires WHERE schedule_name = $name").With("$name", name).ExecuteNonQuery();
+            return ctx.Command("DELETE FROM schedules WHERE name = $name").With("$name", name).ExecuteNonQuery() > 0;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ScheduleRecord>> GetDueSchedulesAsync(DueSchedulesRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return store.ReadAsync<IReadOnlyList<ScheduleRecord>>(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                SELECT {ScheduleColumns} FROM schedules
+                WHERE enabled = 1 AND next_fire_at <= $now
+                ORDER BY next_fire_at, name LIMIT $max
+                """;
+            return ReadAll(command.With("$now", request.Now).With("$max", Math.Max(request.Max, 0)), Schedule);
+        }, cancellationToken);
+    }
+
+    public Task<FireScheduleResult> FireScheduleAsync(FireScheduleRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.ScheduleName, "request.ScheduleName");
+        if (request.Run is not null)
+        {
+            SqliteRunStore.Validate(request.Run);
+        }
+
+        return store.WriteAsync(ctx =>
+        {
+            var inserted = ctx.Command("""
+                    INSERT INTO schedule_fires (schedule_name, fire_time, fired_at) VALUES ($name, $fire_time, $now)
+                    ON CONFLICT (schedule_name, fire_time) DO NOTHING
+                    """)
+                .With("$name", request.ScheduleName)
+                .With("$fire_time", request.FireTime)
+                .With("$now", request.Now)
+                .ExecuteNonQuery();
+            if (inserted == 0)
+            {
+                return new FireScheduleResult(false, null);
+            }
+
+            CreateRunResult? created = request.Run is null ? null : SqliteRunStore.Create(ctx, request.Run);
+            var runId = created is { Outcome: not CreateRunOutcome.Conflict } ? created.Run.Id : null;
+            if (runId is not null)
+            {
+                ctx.Command("UPDATE schedule_fires SET run_id = $run_id WHERE schedule_name = $name AND fire_time = $fire_time")
+                    .With("$run_id", runId)
+                    .With("$name", request.ScheduleName)
+                    .With("$fire_time", request.FireTime)
+                    .ExecuteNonQuery();
+            }
+
+            ctx.Command(AfterFireSql)
+                .With("$fire_time", request.FireTime)
+                .With("$run_id", runId)
+                .With("$expected", request.ExpectedNextFireAt)
+                .With("$next", request.NewNextFireAt)
+                .With("$now", request.Now)
+                .With("$name", request.ScheduleName)
+                .ExecuteNonQuery();
+            return new FireScheduleResult(true, created);
+        }, cancellationToken);
+    }
+}

@@ -1,0 +1,143 @@
+using static Baton.Storage.Sqlite.Internal.SqliteRows;
+
+namespace Baton.Storage.Sqlite.Internal;
+
+internal sealed class SqliteStepStore(SqliteBatonStore store) : IStepStore
+{
+    private const string LeaseHeldSql = "SELECT 1 FROM runs WHERE id = $run AND lease_owner = $owner";
+
+    // A new attempt puts a failed step back to running (after a retry of the run); a succeeded step stays succeeded.
+    private const string StepStartedSql = """
+        INSERT INTO steps (run_id, key, kind, status, attempts, started_at)
+        VALUES ($run, $key, $kind, 0, $attempt, $started)
+        ON CONFLICT (run_id, key) DO UPDATE SET
+            attempts = max(attempts, excluded.attempts),
+            status = CASE WHEN status = 1 THEN status ELSE 0 END,
+            completed_at = CASE WHEN status = 1 THEN completed_at ELSE NULL END
+        """;
+
+    private const string AttemptStartedSql = """
+        INSERT INTO step_attempts (run_id, step_key, attempt, started_at, outcome)
+        VALUES ($run, $key, $attempt, $started, 0)
+        ON CONFLICT (run_id, step_key, attempt) DO NOTHING
+        """;
+
+    private const string AttemptEndedSql = """
+        INSERT INTO step_attempts (run_id, step_key, attempt, started_at, ended_at, outcome, error_type, error_message)
+        VALUES ($run, $key, $attempt, $started, $ended, $outcome, $error_type, $error)
+        ON CONFLICT (run_id, step_key, attempt) DO UPDATE SET
+            ended_at = excluded.ended_at, outcome = excluded.outcome,
+            error_type = excluded.error_type, error_message = excluded.error_message
+        """;
+
+    private const string StepFinishedSql = """
+        INSERT INTO steps (run_id, key, kind, status, result, error, error_type, attempts, started_at, completed_at)
+        VALUES ($run, $key, $kind, $status, $result, $error, $error_type, $attempt, $started, $ended)
+        ON CONFLICT (run_id, key) DO UPDATE SET
+            status = excluded.status, result = excluded.result, error = excluded.error,
+            error_type = excluded.error_type, completed_at = excluded.completed_at,
+            attempts = max(attempts, excluded.attempts)
+        """;
+
+    // The attempt failed and will be retried: the step keeps running and shows the last error.
+    private const string StepRetryingSql = """
+        INSERT INTO steps (run_id, key, kind, status, error, error_type, attempts, started_at)
+        VALUES ($run, $key, $kind, 0, $error, $error_type, $attempt, $started)
+        ON CONFLICT (run_id, key) DO UPDATE SET
+            error = excluded.error, error_type = excluded.error_type,
+            attempts = max(attempts, excluded.attempts)
+        """;
+
+    public Task<IReadOnlyList<StepRecord>> GetStepsAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        return store.ReadAsync<IReadOnlyList<StepRecord>>(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {StepColumns} FROM steps WHERE run_id = $run ORDER BY started_at, key";
+            return ReadAll(command.With("$run", runId), Step);
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<StepAttemptRecord>> GetAttemptsAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        return store.ReadAsync<IReadOnlyList<StepAttemptRecord>>(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {AttemptColumns} FROM step_attempts WHERE run_id = $run ORDER BY step_key, attempt";
+            return ReadAll(command.With("$run", runId), Attempt);
+        }, cancellationToken);
+    }
+
+    public Task<bool> RecordAttemptStartedAsync(AttemptStartedRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.StepKey, "request.StepKey");
+        return store.WriteAsync(ctx =>
+        {
+            if (!LeaseHeld(ctx, request.RunId, request.Owner))
+            {
+                return false;
+            }
+
+            ctx.Command(StepStartedSql)
+                .With("$run", request.RunId)
+                .With("$key", request.StepKey)
+                .With("$kind", (int)request.Kind)
+                .With("$attempt", request.Attempt)
+                .With("$started", request.StartedAt)
+                .ExecuteNonQuery();
+            ctx.Command(AttemptStartedSql)
+                .With("$run", request.RunId)
+                .With("$key", request.StepKey)
+                .With("$attempt", request.Attempt)
+                .With("$started", request.StartedAt)
+                .ExecuteNonQuery();
+            return true;
+        }, cancellationToken);
+    }
+
+    public Task<bool> RecordAttemptEndedAsync(AttemptEndedRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.StepKey, "request.StepKey");
+        return store.WriteAsync(ctx =>
+        {
+            if (!LeaseHeld(ctx, request.RunId, request.Owner))
+            {
+                return false;
+            }
+
+            ctx.Command(AttemptEndedSql)
+                .With("$run", request.RunId)
+                .With("$key", request.StepKey)
+                .With("$attempt", request.Attempt)
+                .With("$started", request.StartedAt)
+                .With("$ended", request.EndedAt)
+                .With("$outcome", (int)request.Outcome)
+                .With("$error_type", request.ErrorType)
+                .With("$error", request.ErrorMessage)
+                .ExecuteNonQuery();
+
+            var step = request.StepStatus is { } status
+                ? ctx.Command(StepFinishedSql)
+                    .With("$status", (int)status)
+                    .With("$result", request.Result)
+                    .With("$ended", request.EndedAt)
+                : ctx.Command(StepRetryingSql);
+            step.With("$run", request.RunId)
+                .With("$key", request.StepKey)
+                .With("$kind", (int)request.Kind)
+                .With("$error", request.ErrorMessage)
+                .With("$error_type", request.ErrorType)
+                .With("$attempt", request.Attempt)
+                .With("$started", request.StartedAt)
+                .ExecuteNonQuery();
+            return true;
+        }, cancellationToken);
+    }
+
+    private static bool LeaseHeld(WriteContext ctx, string runId, string owner) =>
+        ctx.Command(LeaseHeldSql).With("$run", runId).With("$owner", owner).ExecuteScalar() is not null;
+}

@@ -1,0 +1,43 @@
+namespace Baton.Storage.Sqlite;
+
+/// <summary>How hard the SQLite store works to keep a commit once it has told the caller about it.</summary>
+public enum SqliteDurability
+{
+    /// <summary>
+    /// WAL journal with <c>synchronous=NORMAL</c>. A commit survives a crash of the process (the
+    /// WAL is written before the caller is told), but the last commits before a power loss or OS
+    /// crash may be lost; the database itself never corrupts. The default.
+    /// </summary>
+    ProcessCrashSafe = 0,
+
+    /// <summary>
+    /// WAL journal with <c>synchronous=FULL</c>: every commit is fsynced before the caller is told,
+    /// so it also survives a power loss. Each group commit costs one fsync.
+    /// </summary>
+    FullSync = 1,
+}
+
+/// <summary>
+/// Options of the embedded SQLite store (<c>UseSqlite</c>). All writes go through one writer that
+/// commits whatever is queued (up to <see cref="MaxBatchSize"/> operations) in one transaction;
+/// reads use pooled connections that run concurrently with it (WAL).
+/// </summary>
+public sealed class SqliteStoreOptions
+{
+    /// <summary>The database file. Relative paths are resolved against the current directory; a missing directory is created. The default is <c>baton.db</c>.</summary>
+    public string Path { get; set; } = "baton.db";
+
+    /// <summary>
+    /// <see cref="SqliteDurability.ProcessCrashSafe"/> (WAL, <c>synchronous=NORMAL</c>; safe against a
+    /// process crash, may lose the last commits on power loss) or <see cref="SqliteDurability.FullSync"/>
+    /// (WAL, <c>synchronous=FULL</c>; also safe against power loss, slower commits).
+    /// The default is <see cref="SqliteDurability.ProcessCrashSafe"/>.
+    /// </summary>
+    public SqliteDurability Durability { get; set; } = SqliteDurability.ProcessCrashSafe;
+
+    /// <summary>The most write operations committed together in one transaction. The default is 512.</summary>
+    public int MaxBatchSize { get; set; } = 512;
+
+    /// <summary>How long a connection waits for a lock held by another connection or process before failing. The default is 5 seconds.</summary>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}

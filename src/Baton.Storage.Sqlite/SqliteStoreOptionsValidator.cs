@@ -1,0 +1,50 @@
+using Microsoft.Extensions.Options;
+
+namespace Baton.Storage.Sqlite;
+
+internal sealed class SqliteStoreOptionsValidator : IValidateOptions<SqliteStoreOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SqliteStoreOptions options)
+    {
+        var errors = Errors(options).ToList();
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>The problems with <paramref name="options"/>; empty when they are usable. Does not touch the disk.</summary>
+    public static IEnumerable<string> Errors(SqliteStoreOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.Path))
+        {
+            yield return "Baton:Sqlite: Path must name the database file (it is empty).";
+        }
+        else if (Directory.Exists(options.Path))
+        {
+            yield return $"Baton:Sqlite: Path '{options.Path}' is a directory; it must name the database file.";
+        }
+
+        if (!Enum.IsDefined(options.Durability))
+        {
+            yield return $"Baton:Sqlite: Durability '{options.Durability}' is not one of ProcessCrashSafe, FullSync.";
+        }
+
+        if (options.MaxBatchSize < 1)
+        {
+            yield return $"Baton:Sqlite: MaxBatchSize must be at least 1 (it is {options.MaxBatchSize}).";
+        }
+
+        if (options.BusyTimeout <= TimeSpan.Zero || options.BusyTimeout.TotalMilliseconds > int.MaxValue)
+        {
+            yield return $"Baton:Sqlite: BusyTimeout must be positive (it is {options.BusyTimeout}).";
+        }
+    }
+
+    /// <summary>Throws an <see cref="OptionsValidationException"/> listing every problem.</summary>
+    public static void ThrowIfInvalid(SqliteStoreOptions options)
+    {
+        var errors = Errors(options).ToList();
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(SqliteStoreOptions), errors);
+        }
+    }
+}

@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using Baton.CrashHost;
+using Baton.Hosting;
+using Baton.Runs;
+using Baton.Storage;
+using Baton.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Baton.Core.Tests.Crash;
+
+/// <summary>
+/// Runs a real Baton node process, SIGKILLs it mid-run, starts a new one on the same database and checks
+/// that the run completes, that no step completed before the kill ran again, and that no step was lost.
+/// </summary>
+public sealed class CrashResumeTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("baton-crash-").FullName;
+
+    private string Db => Path.Combine(_dir, "baton.db");
+
+    private string Effects => Path.Combine(_dir, "effects.db");
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(7)]
+    public async Task Sequential_KilledAfterNSteps_ResumesWithoutRepeatingCompletedSteps(int killAfter)
+    {
+        var (runId, completedAtKill) = await RunAndKillAsync("sequential", steps => steps.Count(s => s.Kind == StepKind.Step && s.Status == StepStatus.Succeeded) >= killAfter);
+
+        var run = await RestartAndFinishAsync("sequential", runId);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        AssertExactlyOnce(completedAtKill);
+        AssertAllDone(Enumerable.Range(1, 8).Select(i => $"step-{i}"));
+    }
+
+    [Fact]
+    public async Task FanOut_KilledMidway_ResumesWithoutRepeatingCompletedItems()
+    {
+        var (runId, completedAtKill) = await RunAndKillAsync("fanout", steps => steps.Count(s => s.Status == StepStatus.Succeeded) >= 15);
+
+        var run = await RestartAndFinishAsync("fanout", runId);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal("40", run.Output);
+        Assert.InRange(completedAtKill.Count, 15, 39);
+        AssertExactlyOnce(completedAtKill);
+        AssertAllDone(Enumerable.Range(1, 40).Select(i => $"item/{i}"));
+    }
+
+    [Fact]
+    public async Task Saga_KilledMidCompensation_ResumesCompensating()
+    {
+        var (runId, completedAtKill) = await RunAndKillAsync("saga", steps => steps.Any(s => s.Kind == StepKind.Compensation && s.Status == StepStatus.Succeeded));
+
+        var run = await RestartAndFinishAsync("saga", runId);
+
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        Assert.Equal("s5", run.Failure!.Step);
+        Assert.Equal("compensated", run.Failure.SagaState);
+        AssertExactlyOnce(completedAtKill);
+        AssertAllDone(["s1", "s2", "s3", "s4", "undo-s4", "undo-s3", "undo-s2", "undo-s1"]);
+        var log = new EffectLog(Effects);
+        Assert.Equal(4, log.Count("start").Keys.Count(k => k.StartsWith("undo-", StringComparison.Ordinal)));
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>Steps stored as completed at the kill ran exactly once in all (the side table counts starts).</summary>
+    private void AssertExactlyOnce(IReadOnlyCollection<string> completedAtKill)
+    {
+        var starts = new EffectLog(Effects).Count("start");
+        Assert.NotEmpty(completedAtKill);
+        foreach (var key in completedAtKill)
+        {
+            var effect = key.StartsWith("compensate:", StringComparison.Ordinal) ? "undo-" + key["compensate:".Length..] : key;
+            Assert.True(starts.TryGetValue(effect, out var count) && count == 1, $"{effect} completed before the kill but started {count} times");
+        }
+    }
+
+    private void AssertAllDone(IEnumerable<string> expected)
+    {
+        var done = new EffectLog(Effects).Count("done");
+        foreach (var step in expected)
+        {
+            Assert.True(done.ContainsKey(step), $"{step} never completed");
+        }
+    }
+
+    private async Task<(string RunId, IReadOnlyCollection<string> CompletedAtKill)> RunAndKillAsync(string scenario, Func<IReadOnlyList<StepRecord>, bool> killWhen)
+    {
+        using var process = StartHost(scenario, "node-1");
+        var runId = await ReadRunIdAsync(process);
+        await using var store = OpenStore();
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var steps = await store.Store.Steps.GetStepsAsync(runId);
+            if (killWhen(steps))
+            {
+                break;
+            }
+
+            Assert.False(process.HasExited, "the host exited before the kill point");
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), "the kill point was not reached in 60 s");
+            await Task.Delay(20);
+        }
+
+        process.Kill(entireProcessTree: true); // SIGKILL on Linux
+        await process.WaitForExitAsync();
+        var completed = (await store.Store.Steps.GetStepsAsync(runId)).Where(s => s.Status == StepStatus.Succeeded).Select(s => s.Key).ToList();
+        return (runId, completed);
+    }
+
+    private async Task<RunRecord> RestartAndFinishAsync(string scenario, string runId)
+    {
+        using var process = StartHost(scenario, "node-2");
+        Assert.Equal(runId, await ReadRunIdAsync(process));
+        await using var store = OpenStore();
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            while (true)
+            {
+                var run = await store.Store.Runs.GetRunAsync(runId);
+                if (run!.Status.IsTerminal())
+                {
+                    return run;
+                }
+
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"run still {run.Status} 60 s after restart");
+                await Task.Delay(50);
+            }
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    private Process StartHost(string scenario, string node)
+    {
+        var hostDll = Path.Combine(AppContext.BaseDirectory.Replace("Baton.Core.Tests", "Baton.CrashHost", StringComparison.Ordinal), "Baton.CrashHost.dll");
+        Assert.True(File.Exists(hostDll), $"crash host not built at {hostDll}");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { hostDll, "--db", Db, "--effects", Effects, "--scenario", scenario, "--node", node })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(info)!;
+    }
+
+    private static async Task<string> ReadRunIdAsync(Process process)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("RUN ", StringComparison.Ordinal))
+            {
+                return line[4..];
+            }
+        }
+
+        throw new InvalidOperationException($"host exited without a run id: {await process.StandardError.ReadToEndAsync()}");
+    }
+
+    private StoreHandle OpenStore()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddBaton().UseSqlite(o => o.Path = Db);
+        return new StoreHandle(services.BuildServiceProvider());
+    }
+
+    private sealed class StoreHandle(ServiceProvider services) : IAsyncDisposable
+    {
+        public IBatonStore Store { get; } = services.GetRequiredService<IBatonStore>();
+
+        public ValueTask DisposeAsync() => services.DisposeAsync();
+    }
+}

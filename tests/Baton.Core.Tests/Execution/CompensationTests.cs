@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using Baton.Core.Tests.Support;
+using Baton.Retries;
+using Baton.Runs;
+using Baton.Storage;
+
+namespace Baton.Core.Tests.Execution;
+
+public sealed class CompensationTests
+{
+    [Fact]
+    public async Task Compensation_LaterStepFails_RunsInReverseOrderAndEndsCompensated()
+    {
+        var undone = new ConcurrentQueue<string>();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("saga", async (ctx, _, ct) =>
+        {
+            foreach (var name in new[] { "createAccount", "createProfile", "assignPermissions" })
+            {
+                await ctx.StepAsync(name, _ => Task.FromResult(name), compensate: (result, _) => { undone.Enqueue(result); return Task.CompletedTask; }, cancellationToken: ct);
+            }
+
+            await ctx.StepAsync<int>("notify", _ => throw new NonRetryableException("validation failed: account.email already exists"), cancellationToken: ct);
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("saga");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        Assert.Equal(["assignPermissions", "createProfile", "createAccount"], undone);
+        Assert.Equal("notify", run.Failure!.Step);
+        Assert.Equal("compensated", run.Failure.SagaState);
+        Assert.Equal("validation failed: account.email already exists", run.Failure.Message);
+        var compensations = (await node.Store.Steps.GetStepsAsync(id)).Where(s => s.Kind == StepKind.Compensation).ToList();
+        Assert.Equal(3, compensations.Count);
+        Assert.All(compensations, s => Assert.Equal(StepStatus.Succeeded, s.Status));
+    }
+
+    [Fact]
+    public async Task Compensation_ItFails_EndsCompensationFailedNamingStep()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("saga", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("createAccount", _ => Task.FromResult(1), compensate: (_, _) => throw new NonRetryableException("accounts-service down"), cancellationToken: ct);
+            await ctx.StepAsync<int>("createProfile", _ => throw new NonRetryableException("profile rejected"), cancellationToken: ct);
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("saga");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.CompensationFailed, run.Status);
+        Assert.Equal("createProfile", run.Failure!.Step);
+        Assert.Equal("compensation_failed", run.Failure.SagaState);
+        Assert.Equal("createAccount", run.Failure.CompensationStep);
+        Assert.Equal("accounts-service down", run.Failure.CompensationError);
+    }
+
+    [Fact]
+    public async Task Compensation_CancelRequested_CompensatesAndEndsCancelled()
+    {
+        var undone = new ConcurrentQueue<string>();
+        var blocked = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("saga", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("reserve", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("reserve"); return Task.CompletedTask; }, cancellationToken: ct);
+            await ctx.StepAsync("wait", async token => { blocked.SetResult(); await Task.Delay(Timeout.InfiniteTimeSpan, token); return 1; }, cancellationToken: ct);
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("saga");
+        await blocked.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await node.Client.CancelRunAsync(id);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.Equal(["reserve"], undone);
+        Assert.Equal("compensated", run.Failure!.SagaState);
+    }
+
+    [Fact]
+    public async Task Compensation_InterruptedMidway_ResumesOnNextNodeWithoutRepeatingDoneOnes()
+    {
+        var path = EngineHarness.NewDatabasePath();
+        var undone = new ConcurrentQueue<string>();
+        var blockOnB = true;
+        var reachedB = new TaskCompletionSource();
+
+        void Workflow(Baton.Hosting.BatonBuilder b) => b.AddWorkflow<int, int>("saga", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("a", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("a"); return Task.CompletedTask; }, cancellationToken: ct);
+            await ctx.StepAsync("b", _ => Task.FromResult(1), compensate: async (_, token) =>
+            {
+                if (blockOnB)
+                {
+                    reachedB.TrySetResult();
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                }
+
+                undone.Enqueue("b");
+            }, cancellationToken: ct);
+            await ctx.StepAsync("c", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("c"); return Task.CompletedTask; }, cancellationToken: ct);
+            await ctx.StepAsync<int>("d", _ => throw new NonRetryableException("boom"), cancellationToken: ct);
+            return 0;
+        });
+
+        string id;
+        await using (var first = await EngineHarness.StartAsync(Workflow, o => o.DrainTimeout = TimeSpan.Zero, databasePath: path))
+        {
+            id = await first.StartRunAsync("saga");
+            await reachedB.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            await first.StopAsync();
+            var interrupted = await first.Store.Runs.GetRunAsync(id);
+            Assert.Equal(RunStatus.Compensating, interrupted!.Status);
+            Assert.Null(interrupted.LeaseOwner);
+        }
+
+        blockOnB = false;
+        await using (var second = await EngineHarness.StartAsync(Workflow, o => o.NodeId = "node-b", databasePath: path))
+        {
+            var run = await second.WaitForEndAsync(id);
+            Assert.Equal(RunStatus.Compensated, run.Status);
+            Assert.Equal("d", run.Failure!.Step);
+        }
+
+        // c was compensated before the interruption and is not compensated again.
+        Assert.Equal(["c", "b", "a"], undone);
+        EngineHarness.DeleteDatabase(path);
+    }
+}

@@ -1,0 +1,146 @@
+using Baton.Core.Tests.Support;
+using Baton.Retries;
+using Baton.Runs;
+using Baton.Steps;
+using Baton.Storage;
+
+namespace Baton.Core.Tests.Execution;
+
+public sealed class FanOutTests
+{
+    [Fact]
+    public async Task ForEachAsync_DeadLetterPolicy_SetsFailedItemsAsideAndGoesOn()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("chunks", async (ctx, _, ct) =>
+        {
+            var results = await ctx.ForEachAsync("chunk", Enumerable.Range(0, 10).ToList(), i => i.ToString(), (i, _) =>
+                i is 3 or 7 ? throw new NonRetryableException($"chunk {i} is corrupt") : Task.FromResult(i * 10),
+                new ForEachOptions { MaxParallelism = 3, OnItemFailure = ItemFailurePolicy.DeadLetter }, cancellationToken: ct);
+            return results.Where(r => r.Succeeded).Sum(r => r.Value);
+        }));
+
+        var id = await node.StartRunAsync("chunks");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal((450 - 30 - 70).ToString(), run.Output);
+        Assert.Equal(10, run.Progress["chunk.total"]);
+        Assert.Equal(8, run.Progress["chunk.done"]);
+        Assert.Equal(2, run.Progress["chunk.deadLettered"]);
+        Assert.Equal(2, run.Errors.Count);
+        var dead = (await node.Store.Steps.GetStepsAsync(id)).Where(s => s.Status == StepStatus.DeadLettered).Select(s => s.Key).Order();
+        Assert.Equal(["chunk/3", "chunk/7"], dead);
+    }
+
+    [Fact]
+    public async Task ForEachAsync_FailRunPolicy_FailsRunNamingItem()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("chunks", async (ctx, _, ct) =>
+        {
+            await ctx.ForEachAsync("chunk", Enumerable.Range(0, 20).ToList(), i => i.ToString(), (i, _) =>
+                i == 5 ? throw new NonRetryableException("bad chunk") : Task.FromResult(i), new ForEachOptions { MaxParallelism = 2 }, cancellationToken: ct);
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("chunks");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Equal("chunk/5", run.Failure!.Step);
+    }
+
+    [Fact]
+    public async Task ForEachAsync_MaxParallelism_NeverExceeded()
+    {
+        var running = 0;
+        var peak = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("bounded", async (ctx, _, ct) =>
+        {
+            await ctx.ForEachAsync("item", Enumerable.Range(0, 40).ToList(), i => i.ToString(), async (i, _) =>
+            {
+                var now = Interlocked.Increment(ref running);
+                InterlockedMax(ref peak, now);
+                await Task.Yield();
+                Interlocked.Decrement(ref running);
+                return i;
+            }, new ForEachOptions { MaxParallelism = 3 }, cancellationToken: ct);
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("bounded");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.InRange(peak, 1, 3);
+        Assert.Equal(40, run.Progress["item.done"]);
+    }
+
+    [Fact]
+    public async Task ForEachAsync_DuplicateKeys_RunFailsWithClearError()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("dup", async (ctx, _, ct) =>
+        {
+            await ctx.ForEachAsync("item", new[] { 1, 1 }, i => i.ToString(), (i, _) => Task.FromResult(i), cancellationToken: ct);
+            return 0;
+        }));
+
+        var run = await node.WaitForEndAsync(await node.StartRunAsync("dup"));
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("duplicate item keys", run.Failure!.Message);
+    }
+
+    [Fact]
+    public async Task ForEachAsync_ResumedAfterInterruption_SkipsCompletedItems()
+    {
+        var path = EngineHarness.NewDatabasePath();
+        var executions = new int[12];
+        var block = true;
+        var blocked = new TaskCompletionSource();
+
+        void Workflow(Baton.Hosting.BatonBuilder b) => b.AddWorkflow<int, int>("resume", async (ctx, _, ct) =>
+        {
+            var results = await ctx.ForEachAsync("item", Enumerable.Range(0, 12).ToList(), i => i.ToString(), async (i, token) =>
+            {
+                Interlocked.Increment(ref executions[i]);
+                if (i >= 6 && block)
+                {
+                    blocked.TrySetResult();
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                }
+
+                return i;
+            }, new ForEachOptions { MaxParallelism = 1 }, cancellationToken: ct);
+            return results.Sum(r => r.Value);
+        });
+
+        string id;
+        await using (var first = await EngineHarness.StartAsync(Workflow, o => o.DrainTimeout = TimeSpan.Zero, databasePath: path))
+        {
+            id = await first.StartRunAsync("resume");
+            await blocked.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            await first.StopAsync();
+        }
+
+        block = false;
+        await using (var second = await EngineHarness.StartAsync(Workflow, o => o.NodeId = "node-b", databasePath: path))
+        {
+            var run = await second.WaitForEndAsync(id);
+            Assert.Equal(RunStatus.Succeeded, run.Status);
+            Assert.Equal("66", run.Output);
+        }
+
+        Assert.All(executions[..6], n => Assert.Equal(1, n));
+        Assert.Equal(2, executions[6]);
+        Assert.All(executions[7..], n => Assert.Equal(1, n));
+        EngineHarness.DeleteDatabase(path);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+}

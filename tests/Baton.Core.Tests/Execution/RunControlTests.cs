@@ -1,0 +1,206 @@
+using Baton.Core.Tests.Support;
+using Baton.Runs;
+using Baton.Storage;
+
+namespace Baton.Core.Tests.Execution;
+
+public sealed class RunControlTests
+{
+    private static void Gated(Baton.Hosting.BatonBuilder b, TaskCompletionSource gate, Action<Baton.Workflows.WorkflowOptions>? configure = null) =>
+        b.AddWorkflow<int, int>("sync", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("work", async _ => { await gate.Task; return 1; }, cancellationToken: ct);
+            return 0;
+        }, configure);
+
+    [Fact]
+    public async Task StartRunAsync_SingletonWhileActive_ConflictNamesActiveRun()
+    {
+        var gate = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate, o => o.ConcurrencyKey = "sync"));
+
+        var first = await node.Client.StartRunAsync(new StartRunRequest { Workflow = "sync" });
+        var second = await node.Client.StartRunAsync(new StartRunRequest { Workflow = "sync" });
+        gate.SetResult();
+        await node.WaitForEndAsync(first.Run!.Id);
+        var third = await node.Client.StartRunAsync(new StartRunRequest { Workflow = "sync" });
+
+        Assert.Equal(StartRunOutcome.Created, first.Outcome);
+        Assert.Equal(StartRunOutcome.Conflict, second.Outcome);
+        Assert.Equal(first.Run.Id, second.Run!.Id);
+        Assert.Equal(StartRunOutcome.Created, third.Outcome);
+        Assert.Equal(2, (await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs.Count);
+    }
+
+    [Fact]
+    public async Task StartRunAsync_ConcurrencyLimitThree_FourthRefused()
+    {
+        var gate = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate, o => { o.ConcurrencyKey = "pool"; o.ConcurrencyLimit = 3; }));
+
+        var outcomes = new List<StartRunOutcome>();
+        for (var i = 0; i < 4; i++)
+        {
+            outcomes.Add((await node.Client.StartRunAsync(new StartRunRequest { Workflow = "sync" })).Outcome);
+        }
+
+        gate.SetResult();
+        Assert.Equal([StartRunOutcome.Created, StartRunOutcome.Created, StartRunOutcome.Created, StartRunOutcome.Conflict], outcomes);
+    }
+
+    [Fact]
+    public async Task StartRunAsync_ConcurrentSingletonStarts_ExactlyOneCreated()
+    {
+        var gate = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate, o => o.ConcurrencyKey = "sync"));
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => node.Client.StartRunAsync(new StartRunRequest { Workflow = "sync" })));
+        gate.SetResult();
+
+        Assert.Single(results, r => r.Outcome == StartRunOutcome.Created);
+        Assert.Equal(49, results.Count(r => r.Outcome == StartRunOutcome.Conflict));
+    }
+
+    [Fact]
+    public async Task StartRunAsync_SameIdempotencyKey_ReturnsSameRun()
+    {
+        var gate = new TaskCompletionSource();
+        gate.SetResult();
+        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate));
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ =>
+            node.Client.StartRunAsync(new StartRunRequest { Workflow = "sync", IdempotencyKey = "order-42" })));
+        var later = await node.Client.StartRunAsync(new StartRunRequest { Workflow = "sync", IdempotencyKey = "order-42" });
+
+        Assert.Single(results, r => r.Outcome == StartRunOutcome.Created);
+        Assert.Single(results.Select(r => r.Run!.Id).Append(later.Run!.Id).Distinct());
+        Assert.Equal(StartRunOutcome.Existing, later.Outcome);
+        Assert.Single((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+
+    [Fact]
+    public async Task DelayAsync_LongTimer_SuspendsReleasingLeaseThenResumes()
+    {
+        var before = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("nightly", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("before", _ => Task.FromResult(++before), cancellationToken: ct);
+            await ctx.DelayAsync("wait-an-hour", TimeSpan.FromHours(1), ct);
+            return await ctx.StepAsync("after", _ => Task.FromResult(2), cancellationToken: ct);
+        }));
+
+        var id = await node.StartRunAsync("nightly");
+        var suspended = await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended);
+        Assert.Null(suspended.LeaseOwner);
+        Assert.Equal(EngineHarness.Start.AddHours(1), suspended.RunAfter, TimeSpan.FromSeconds(1));
+
+        node.Time.Advance(TimeSpan.FromMinutes(59));
+        var stillWaiting = await node.Store.Runs.GetRunAsync(id);
+        node.Time.Advance(TimeSpan.FromMinutes(1));
+        var run = await node.WaitForEndAsync(id, advance: TimeSpan.FromSeconds(1));
+
+        Assert.Equal(RunStatus.Suspended, stillWaiting!.Status);
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(1, before);
+        Assert.True(run.Executions >= 2);
+    }
+
+    [Fact]
+    public async Task DelayAsync_ShortTimer_WaitsInMemory()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("short", async (ctx, _, ct) =>
+        {
+            await ctx.DelayAsync("pause", TimeSpan.FromSeconds(2), ct);
+            return 1;
+        }));
+
+        var id = await node.StartRunAsync("short");
+        var run = await node.WaitForEndAsync(id, advance: TimeSpan.FromMilliseconds(500));
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(1, run.Executions);
+    }
+
+    [Fact]
+    public async Task CancelRunAsync_SuspendedRun_Cancelled()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("sleepy", async (ctx, _, ct) =>
+        {
+            await ctx.DelayAsync("nap", TimeSpan.FromDays(1), ct);
+            return 1;
+        }));
+
+        var id = await node.StartRunAsync("sleepy");
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended);
+        await node.Client.CancelRunAsync(id);
+        var run = await node.WaitForEndAsync(id, advance: TimeSpan.FromSeconds(1));
+
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+    }
+
+    [Fact]
+    public async Task Worker_ExpiredLeaseOfDeadNode_TakesOverAndFinishes()
+    {
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("job", async (ctx, _, ct) => await ctx.StepAsync("work", _ => Task.FromResult(7), cancellationToken: ct)),
+            startServices: false);
+        var id = await node.StartRunAsync("job");
+        var now = node.Time.GetUtcNow();
+        var claimed = await node.Store.Runs.ClaimRunsAsync(new ClaimRunsRequest { Owner = "dead-node", MaxRuns = 1, Now = now, LeaseExpiresAt = now.AddSeconds(30) });
+        Assert.Single(claimed);
+
+        foreach (var hosted in node.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>())
+        {
+            await hosted.StartAsync(CancellationToken.None);
+        }
+
+        var run = await node.WaitForEndAsync(id, advance: TimeSpan.FromSeconds(1));
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.True(node.Time.GetUtcNow() >= now.AddSeconds(30));
+        Assert.Equal(2, run.Executions);
+    }
+
+    [Fact]
+    public async Task Worker_Shutdown_LetsInFlightStepFinishWithinDrainTimeout()
+    {
+        var release = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("drain", async (ctx, _, ct) => await ctx.StepAsync("work", async _ => { started.SetResult(); await release.Task; return 5; }, cancellationToken: ct)),
+            o => o.DrainTimeout = TimeSpan.FromMinutes(1));
+
+        var id = await node.StartRunAsync("drain");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var stopping = node.StopAsync();
+        release.SetResult();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(20));
+
+        var run = await node.Store.Runs.GetRunAsync(id);
+        Assert.Equal(RunStatus.Succeeded, run!.Status);
+    }
+
+    [Fact]
+    public async Task Worker_ShutdownPastDrainTimeout_InterruptsAndReleasesLease()
+    {
+        var started = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("stuck", async (ctx, _, ct) =>
+            {
+                ctx.SetPhase("stuck");
+                return await ctx.StepAsync("work", async token => { started.SetResult(); await Task.Delay(Timeout.InfiniteTimeSpan, token); return 5; }, cancellationToken: ct);
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero);
+
+        var id = await node.StartRunAsync("stuck");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await node.StopAsync();
+
+        var run = await node.Store.Runs.GetRunAsync(id);
+        Assert.Equal(RunStatus.Running, run!.Status);
+        Assert.Null(run.LeaseOwner);
+        Assert.Equal("stuck", run.Phase);
+        var attempt = Assert.Single(await node.Store.Steps.GetAttemptsAsync(id));
+        Assert.Equal(AttemptOutcome.Interrupted, attempt.Outcome);
+    }
+}

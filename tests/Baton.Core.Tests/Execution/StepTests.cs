@@ -1,0 +1,294 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Baton.Core.Tests.Support;
+using Baton.Retries;
+using Baton.Runs;
+using Baton.Steps;
+using Baton.Storage;
+
+namespace Baton.Core.Tests.Execution;
+
+public sealed class StepTests
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
+
+    [Fact]
+    public async Task StepAsync_TwoSteps_StoresResultsAttemptsAndOutput()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("sum", async (ctx, x, ct) =>
+        {
+            var a = await ctx.StepAsync("double", _ => Task.FromResult(x * 2), cancellationToken: ct);
+            var b = await ctx.StepAsync("add", _ => Task.FromResult(a + 1), cancellationToken: ct);
+            return b;
+        }));
+
+        var id = await node.StartRunAsync("sum", 20);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal("41", run.Output);
+        var steps = await node.Store.Steps.GetStepsAsync(id);
+        Assert.Equal(["add", "double"], steps.Select(s => s.Key).Order());
+        Assert.All(steps, s => Assert.Equal(StepStatus.Succeeded, s.Status));
+        Assert.Equal("40", steps.Single(s => s.Key == "double").Result);
+        var attempts = await node.Store.Steps.GetAttemptsAsync(id);
+        Assert.Equal(2, attempts.Count);
+        Assert.All(attempts, a => Assert.Equal(AttemptOutcome.Succeeded, a.Outcome));
+    }
+
+    [Fact]
+    public async Task StepAsync_SameNameTwice_GetsNumberedKeys()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("twice", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("ping", _ => Task.FromResult(1), cancellationToken: ct);
+            await ctx.StepAsync("ping", _ => Task.FromResult(2), cancellationToken: ct);
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("twice");
+        await node.WaitForEndAsync(id);
+
+        var steps = await node.Store.Steps.GetStepsAsync(id);
+        Assert.Equal(["ping", "ping#2"], steps.Select(s => s.Key).Order());
+    }
+
+    [Fact]
+    public async Task StepAsync_TransientFailures_RetriedWithExponentialBackoff()
+    {
+        var calls = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("flaky", async (ctx, _, ct) =>
+            await ctx.StepAsync("call", _ => ++calls < 3 ? throw new HttpRequestException("503") : Task.FromResult(calls), cancellationToken: ct)));
+
+        var id = await node.StartRunAsync("flaky");
+        var run = await node.WaitForEndAsync(id, advance: Tick);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).OrderBy(a => a.Attempt).ToList();
+        Assert.Equal([AttemptOutcome.Failed, AttemptOutcome.Failed, AttemptOutcome.Succeeded], attempts.Select(a => a.Outcome));
+        // Default policy, jitter fixed at 0: 5 s after the first failure, 10 s after the second.
+        Assert.Equal(TimeSpan.FromSeconds(5), attempts[1].StartedAt - attempts[0].EndedAt!.Value, TimeSpan.FromSeconds(1));
+        Assert.Equal(TimeSpan.FromSeconds(10), attempts[2].StartedAt - attempts[1].EndedAt!.Value, TimeSpan.FromSeconds(1));
+        Assert.Equal("503", attempts[0].ErrorMessage);
+        Assert.Equal(typeof(HttpRequestException).FullName, attempts[0].ErrorType);
+    }
+
+    [Fact]
+    public async Task StepAsync_AttemptsExhausted_RunFailsNamingStep()
+    {
+        var calls = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("down", async (ctx, _, ct) =>
+            await ctx.StepAsync<int>("call", _ => { calls++; throw new HttpRequestException("connection refused"); },
+                new StepOptions { Retry = new RetryPolicy { MaxAttempts = 3, BaseDelay = TimeSpan.FromSeconds(2) } }, cancellationToken: ct)));
+
+        var id = await node.StartRunAsync("down");
+        var run = await node.WaitForEndAsync(id, advance: Tick);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Equal(3, calls);
+        Assert.Equal("call", run.Failure!.Step);
+        Assert.Equal("connection refused", run.Failure.Message);
+        Assert.Null(run.Failure.SagaState);
+        var step = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
+        Assert.Equal(StepStatus.Failed, step.Status);
+        Assert.Equal(3, step.Attempts);
+    }
+
+    [Fact]
+    public async Task StepAsync_NonRetryableError_FailsAfterOneAttempt()
+    {
+        var calls = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("bad", async (ctx, _, ct) =>
+            await ctx.StepAsync<int>("call", _ => { calls++; throw new NonRetryableException("400 Bad Request"); }, cancellationToken: ct)));
+
+        var id = await node.StartRunAsync("bad");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Equal(1, calls);
+        Assert.Equal(typeof(NonRetryableException).FullName, run.Failure!.ErrorType);
+    }
+
+    [Fact]
+    public async Task StepAsync_AttemptTimeout_CancelsTheAttemptToken()
+    {
+        var cancelledAttempts = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("slow", async (ctx, _, ct) =>
+            await ctx.StepAsync("hang", async attemptToken =>
+            {
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, attemptToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    Interlocked.Increment(ref cancelledAttempts);
+                    throw;
+                }
+
+                return 1;
+            }, new StepOptions { Timeout = TimeSpan.FromSeconds(10), Retry = new RetryPolicy { MaxAttempts = 2, BaseDelay = TimeSpan.FromSeconds(1) } }, cancellationToken: ct)));
+
+        var id = await node.StartRunAsync("slow");
+        var run = await node.WaitForEndAsync(id, advance: Tick);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Equal(2, cancelledAttempts);
+        Assert.Contains("timed out after 10 s", run.Failure!.Message);
+        var attempts = await node.Store.Steps.GetAttemptsAsync(id);
+        Assert.All(attempts, a => Assert.Equal(AttemptOutcome.TimedOut, a.Outcome));
+        Assert.All(attempts, a => Assert.Equal(TimeSpan.FromSeconds(10), a.EndedAt!.Value - a.StartedAt, TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public async Task CancelRunAsync_RunningStep_ReachesItsToken()
+    {
+        var started = new TaskCompletionSource();
+        var sawCancel = false;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("wait", async (ctx, _, ct) =>
+            await ctx.StepAsync("block", async token =>
+            {
+                started.SetResult();
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                }
+                catch (OperationCanceledException)
+                {
+                    sawCancel = true;
+                    throw;
+                }
+
+                return 1;
+            }, cancellationToken: ct)));
+
+        var id = await node.StartRunAsync("wait");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var cancel = await node.Client.CancelRunAsync(id);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(CancelRunOutcome.Requested, cancel.Outcome);
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.True(sawCancel);
+        Assert.Equal("cancelled by request", run.Failure!.Message);
+        var attempt = Assert.Single(await node.Store.Steps.GetAttemptsAsync(id));
+        Assert.Equal(AttemptOutcome.Cancelled, attempt.Outcome);
+    }
+
+    [Fact]
+    public async Task RunTimeout_Passed_CancelsStepAndFailsRun()
+    {
+        var sawCancel = false;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("bounded", async (ctx, _, ct) =>
+            await ctx.StepAsync("block", async token =>
+            {
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                }
+                catch (OperationCanceledException)
+                {
+                    sawCancel = true;
+                    throw;
+                }
+
+                return 1;
+            }, cancellationToken: ct), o => o.RunTimeout = TimeSpan.FromMinutes(1)));
+
+        var id = await node.StartRunAsync("bounded");
+        var run = await node.WaitForEndAsync(id, advance: TimeSpan.FromSeconds(5));
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.True(sawCancel);
+        Assert.Contains("run timed out after 60 s", run.Failure!.Message);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_FailedRun_ResumesAtFailedStep()
+    {
+        var firstCalls = 0;
+        var failSecond = true;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("two", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("first", _ => Task.FromResult(++firstCalls), cancellationToken: ct);
+            return await ctx.StepAsync("second", _ => failSecond ? throw new NonRetryableException("not yet") : Task.FromResult("ok"), cancellationToken: ct);
+        }));
+
+        var id = await node.StartRunAsync("two");
+        Assert.Equal(RunStatus.Failed, (await node.WaitForEndAsync(id)).Status);
+        failSecond = false;
+        var retry = await node.Client.RetryRunAsync(id);
+        var run = await node.WaitForAsync(id, r => r.Status == RunStatus.Succeeded);
+
+        Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
+        Assert.Equal(1, firstCalls);
+        Assert.Equal("\"ok\"", run.Output);
+        Assert.Null(run.Failure);
+        var second = (await node.Store.Steps.GetStepsAsync(id)).Single(s => s.Key == "second");
+        Assert.Equal(2, second.Attempts);
+    }
+
+    [Fact]
+    public async Task Progress_PhaseCountersErrors_ReadableAfterRun()
+    {
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("progress", (ctx, _, _) =>
+            {
+                ctx.SetPhase("fetching");
+                ctx.IncrementProgress("records", 5);
+                ctx.IncrementProgress("records", 7);
+                ctx.SetProgress("chunks", 3);
+                for (var i = 0; i < 5; i++)
+                {
+                    ctx.ReportError($"bad line {i}");
+                }
+
+                ctx.SetPhase("done");
+                return Task.FromResult(0);
+            }),
+            o => o.MaxErrors = 3);
+
+        var id = await node.StartRunAsync("progress");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal("done", run.Phase);
+        Assert.Equal(12, run.Progress["records"]);
+        Assert.Equal(3, run.Progress["chunks"]);
+        Assert.Equal(["bad line 2", "bad line 3", "bad line 4"], run.Errors.Select(e => e.Message));
+    }
+
+    [Fact]
+    public async Task Progress_WhileRunning_IsFlushedToStore()
+    {
+        var gate = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("live", async (ctx, _, ct) =>
+        {
+            ctx.SetPhase("processing");
+            ctx.IncrementProgress("done", 42);
+            await ctx.StepAsync("wait", async _ => { await gate.Task; return 1; }, cancellationToken: ct);
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("live");
+        var live = await node.WaitForAsync(id, r => r.Phase == "processing", advance: Tick);
+        gate.SetResult();
+        await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Running, live.Status);
+        Assert.Equal(42, live.Progress["done"]);
+    }
+
+    [Fact]
+    public async Task StartRunAsync_InputOfWrongShape_InvalidInputAndNothingStored()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("typed", (_, x, _) => Task.FromResult(x)));
+
+        var result = await node.Client.StartRunAsync(new StartRunRequest { Workflow = "typed", Input = JsonDocument.Parse("\"text\"").RootElement });
+        var unknown = await node.Client.StartRunAsync(new StartRunRequest { Workflow = "nope" });
+
+        Assert.Equal(StartRunOutcome.InvalidInput, result.Outcome);
+        Assert.Contains("Int32", result.Error);
+        Assert.Equal(StartRunOutcome.UnknownWorkflow, unknown.Outcome);
+        Assert.Empty((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+}

@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using Baton.Execution;
+using Baton.Hosting;
+using Baton.Retries;
+using Baton.Runs;
+using Baton.Scheduling;
+using Baton.Storage;
+using Baton.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Baton.Core.Tests.Support;
+
+/// <summary>Jitter that always draws the same value.</summary>
+internal sealed class FixedJitter(double value) : IJitterSource
+{
+    public double Next() => value;
+}
+
+/// <summary>
+/// One Baton node in-process: the real engine on a real SQLite file, with a fake clock advanced by hand.
+/// </summary>
+internal sealed class EngineHarness : IAsyncDisposable
+{
+    public static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private readonly List<IHostedService> _hosted;
+    private readonly SemaphoreSlim _executionEnded = new(0);
+    private bool _stopped;
+
+    private readonly bool _ownsDatabase;
+
+    private EngineHarness(ServiceProvider services, FakeTimeProvider time, string databasePath, bool ownsDatabase)
+    {
+        _ownsDatabase = ownsDatabase;
+        Services = services;
+        Time = time;
+        DatabasePath = databasePath;
+        _hosted = services.GetServices<IHostedService>().ToList();
+        Worker.ExecutionEnded += _ => _executionEnded.Release();
+    }
+
+    public ServiceProvider Services { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public string DatabasePath { get; }
+
+    public IBatonClient Client => Services.GetRequiredService<IBatonClient>();
+
+    public IBatonStore Store => Services.GetRequiredService<IBatonStore>();
+
+    public ISchedules Schedules => Services.GetRequiredService<ISchedules>();
+
+    internal Worker Worker => Services.GetRequiredService<Worker>();
+
+    internal Scheduler Scheduler => Services.GetRequiredService<Scheduler>();
+
+    public static string NewDatabasePath() => Path.Combine(Path.GetTempPath(), $"baton-test-{Guid.NewGuid():N}.db");
+
+    public static async Task<EngineHarness> StartAsync(
+        Action<BatonBuilder> workflows,
+        Action<BatonOptions>? configure = null,
+        string? databasePath = null,
+        FakeTimeProvider? time = null,
+        bool startServices = true)
+    {
+        time ??= new FakeTimeProvider(Start);
+        var ownsDatabase = databasePath is null;
+        databasePath ??= NewDatabasePath();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<TimeProvider>(time);
+        services.AddSingleton<IJitterSource>(new FixedJitter(0));
+        var builder = services.AddBaton(o =>
+        {
+            o.NodeId = "node-a";
+            o.PollInterval = TimeSpan.FromSeconds(1);
+            o.RunScheduler = false;
+            configure?.Invoke(o);
+        }).UseSqlite(o => o.Path = databasePath);
+        workflows(builder);
+        var harness = new EngineHarness(services.BuildServiceProvider(), time, databasePath, ownsDatabase);
+        if (startServices)
+        {
+            foreach (var hosted in harness._hosted)
+            {
+                await hosted.StartAsync(CancellationToken.None);
+            }
+        }
+        else
+        {
+            await harness.Store.InitializeAsync();
+        }
+
+        return harness;
+    }
+
+    public async Task<string> StartRunAsync(string workflow, object? input = null, string? idempotencyKey = null)
+    {
+        var result = await Client.StartRunAsync(new StartRunRequest
+        {
+            Workflow = workflow,
+            Input = input is null ? null : System.Text.Json.JsonSerializer.SerializeToElement(input),
+            IdempotencyKey = idempotencyKey,
+        });
+        Assert.True(result.Outcome is StartRunOutcome.Created or StartRunOutcome.Existing, $"start failed: {result.Outcome} {result.Error}");
+        return result.Run!.Id;
+    }
+
+    /// <summary>
+    /// Waits (up to 20 s of real time) until the run satisfies <paramref name="until"/>, re-reading it each time an
+    /// execution ends. With <paramref name="advance"/> the fake clock moves on by that much between looks, so
+    /// retries, timeouts and timers come due.
+    /// </summary>
+    public async Task<RunRecord> WaitForAsync(string runId, Func<RunRecord, bool> until, TimeSpan? advance = null)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var run = await Store.Runs.GetRunAsync(runId);
+            Assert.NotNull(run);
+            if (until(run))
+            {
+                return run;
+            }
+
+            if (watch.Elapsed > TimeSpan.FromSeconds(20))
+            {
+                throw new TimeoutException($"run {runId} is still {run.Status} (phase {run.Phase}) after 20 s");
+            }
+
+            if (advance is { } step)
+            {
+                Time.Advance(step);
+            }
+
+            await _executionEnded.WaitAsync(TimeSpan.FromMilliseconds(advance is null ? 50 : 5));
+        }
+    }
+
+    public Task<RunRecord> WaitForEndAsync(string runId, TimeSpan? advance = null) =>
+        WaitForAsync(runId, r => r.Status.IsTerminal(), advance);
+
+    public async Task StopAsync()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        for (var i = _hosted.Count - 1; i >= 0; i--)
+        {
+            await _hosted[i].StopAsync(CancellationToken.None);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        await Services.DisposeAsync();
+        if (_ownsDatabase)
+        {
+            DeleteDatabase(DatabasePath);
+        }
+    }
+
+    public static void DeleteDatabase(string path)
+    {
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            try
+            {
+                File.Delete(path + suffix);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+// A Baton node for crash tests: runs one scenario workflow whose steps record every execution in a
+// side table, so a test can SIGKILL this process at any point and check what ran how often.
+// Usage: Baton.CrashHost --db PATH --effects PATH --scenario sequential|fanout|saga --node NAME
+using Baton.CrashHost;
+using Baton.Hosting;
+using Baton.Runs;
+using Baton.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+var options = Arguments.Parse(args);
+var effects = new EffectLog(options["effects"]);
+effects.EnsureCreated();
+
+var builder = Host.CreateApplicationBuilder();
+builder.Logging.ClearProviders();
+builder.Services.AddSingleton(effects);
+builder.Services.AddBaton(o =>
+{
+    o.NodeId = options["node"];
+    o.LeaseDuration = TimeSpan.FromSeconds(2);
+    o.HeartbeatInterval = TimeSpan.FromMilliseconds(500);
+    o.PollInterval = TimeSpan.FromMilliseconds(100);
+    o.RunScheduler = false;
+})
+.UseSqlite(o => o.Path = options["db"])
+.AddWorkflow<SequentialWorkflow, int, int>("sequential")
+.AddWorkflow<FanOutWorkflow, int, int>("fanout")
+.AddWorkflow<SagaWorkflow, int, int>("saga");
+
+using var host = builder.Build();
+await host.StartAsync();
+var client = host.Services.GetRequiredService<IBatonClient>();
+// The idempotency key makes a restarted host find the same run instead of starting another.
+var start = await client.StartRunAsync(new StartRunRequest { Workflow = options["scenario"], IdempotencyKey = "crash-test" });
+Console.WriteLine($"RUN {start.Run!.Id}");
+await host.WaitForShutdownAsync();

@@ -1,0 +1,69 @@
+using Baton.Retries;
+using Baton.Steps;
+using Baton.Workflows;
+
+namespace Baton.CrashHost;
+
+internal static class Work
+{
+    /// <summary>A step body: records its start, takes a moment (the window a kill can hit), records its end.</summary>
+    public static async Task<int> RecordAsync(EffectLog effects, string runId, string step, CancellationToken cancellationToken)
+    {
+        effects.Record(runId, step, "start");
+        await Task.Delay(TimeSpan.FromMilliseconds(150), cancellationToken);
+        effects.Record(runId, step, "done");
+        return step.Length;
+    }
+}
+
+/// <summary>Eight steps one after another.</summary>
+internal sealed class SequentialWorkflow(EffectLog effects) : Workflow<int, int>
+{
+    public override async Task<int> RunAsync(IWorkflowContext context, int input, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        for (var i = 1; i <= 8; i++)
+        {
+            var name = $"step-{i}";
+            total += await context.StepAsync(name, ct => Work.RecordAsync(effects, context.RunId, name, ct), cancellationToken: cancellationToken);
+        }
+
+        return total;
+    }
+}
+
+/// <summary>Forty items, four at a time.</summary>
+internal sealed class FanOutWorkflow(EffectLog effects) : Workflow<int, int>
+{
+    public override async Task<int> RunAsync(IWorkflowContext context, int input, CancellationToken cancellationToken)
+    {
+        var results = await context.ForEachAsync(
+            "item",
+            Enumerable.Range(1, 40).ToList(),
+            i => i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            (i, ct) => Work.RecordAsync(effects, context.RunId, $"item/{i}", ct),
+            new ForEachOptions { MaxParallelism = 4 },
+            cancellationToken: cancellationToken);
+        return results.Count(r => r.Succeeded);
+    }
+}
+
+/// <summary>Four steps with compensations, then a step that fails for good: compensation runs s4..s1.</summary>
+internal sealed class SagaWorkflow(EffectLog effects) : Workflow<int, int>
+{
+    public override async Task<int> RunAsync(IWorkflowContext context, int input, CancellationToken cancellationToken)
+    {
+        for (var i = 1; i <= 4; i++)
+        {
+            var name = $"s{i}";
+            await context.StepAsync(
+                name,
+                ct => Work.RecordAsync(effects, context.RunId, name, ct),
+                compensate: async (_, ct) => await Work.RecordAsync(effects, context.RunId, $"undo-{name}", ct),
+                cancellationToken: cancellationToken);
+        }
+
+        await context.StepAsync<int>("s5", _ => throw new NonRetryableException("downstream refused"), cancellationToken: cancellationToken);
+        return 0;
+    }
+}

@@ -1,0 +1,204 @@
+using Baton.Runs;
+using Baton.Storage;
+
+namespace Baton.Storage.Conformance;
+
+public abstract partial class StoreConformanceTests
+{
+    [Fact]
+    public async Task CancelRunAsync_UnknownRun_ReturnsNotFound()
+    {
+        var store = await NewStoreAsync();
+
+        var result = await store.Runs.CancelRunAsync(new CancelRunRequest(NewId(), T0));
+
+        Assert.Equal(CancelRunOutcome.NotFound, result.Outcome);
+        Assert.Null(result.Run);
+    }
+
+    [Fact]
+    public async Task CancelRunAsync_PendingRun_CancelsAtOnce()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateAsync(store, NewRun());
+
+        var result = await store.Runs.CancelRunAsync(new CancelRunRequest(run.Id, T0.AddSeconds(5)));
+        var stored = await GetAsync(store, run.Id);
+
+        Assert.Equal(CancelRunOutcome.Cancelled, result.Outcome);
+        Assert.Equal(RunStatus.Cancelled, result.Run!.Status);
+        Assert.Equal(RunStatus.Cancelled, stored.Status);
+        Assert.Equal(T0.AddSeconds(5), stored.CompletedAt);
+        Assert.Equal("cancelled by request", stored.Failure?.Message);
+        Assert.Empty(await ClaimAsync(store, "node-a", T0.AddMinutes(1)));
+    }
+
+    [Fact]
+    public async Task CancelRunAsync_RunningRun_RecordsRequest()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+
+        var result = await store.Runs.CancelRunAsync(new CancelRunRequest(run.Id, T0.AddSeconds(5)));
+        var stored = await GetAsync(store, run.Id);
+
+        Assert.Equal(CancelRunOutcome.Requested, result.Outcome);
+        Assert.True(result.Run!.CancelRequested);
+        Assert.True(stored.CancelRequested);
+        Assert.Equal(RunStatus.Running, stored.Status);
+        Assert.Equal("node-a", stored.LeaseOwner);
+        Assert.Null(stored.CompletedAt);
+    }
+
+    [Fact]
+    public async Task CancelRunAsync_CompensatingRun_RecordsRequest()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        await store.Runs.UpdateRunAsync(new UpdateRunRequest
+        {
+            RunId = run.Id, Owner = "node-a", Now = T0.AddSeconds(1), Status = RunStatus.Compensating,
+        });
+
+        var result = await store.Runs.CancelRunAsync(new CancelRunRequest(run.Id, T0.AddSeconds(2)));
+
+        Assert.Equal(CancelRunOutcome.Requested, result.Outcome);
+        Assert.Equal(RunStatus.Compensating, (await GetAsync(store, run.Id)).Status);
+    }
+
+    [Fact]
+    public async Task CancelRunAsync_SuspendedRun_RequestsAndMakesDue()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        await store.Runs.UpdateRunAsync(new UpdateRunRequest
+        {
+            RunId = run.Id, Owner = "node-a", Now = T0.AddSeconds(1),
+            Status = RunStatus.Suspended, RunAfter = T0.AddDays(1), ReleaseLease = true,
+        });
+
+        var result = await store.Runs.CancelRunAsync(new CancelRunRequest(run.Id, T0.AddMinutes(1)));
+        var claimed = Assert.Single(await ClaimAsync(store, "node-b", T0.AddMinutes(1)));
+
+        Assert.Equal(CancelRunOutcome.Requested, result.Outcome);
+        Assert.Equal(T0.AddMinutes(1), result.Run!.RunAfter);
+        Assert.True(claimed.CancelRequested);
+        Assert.Equal(run.Id, claimed.Id);
+    }
+
+    [Fact]
+    public async Task CancelRunAsync_FinishedRun_ReturnsAlreadyFinished()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        await FinishAsync(store, run.Id, "node-a", RunStatus.Succeeded, T0.AddSeconds(1));
+
+        var result = await store.Runs.CancelRunAsync(new CancelRunRequest(run.Id, T0.AddSeconds(2)));
+
+        Assert.Equal(CancelRunOutcome.AlreadyFinished, result.Outcome);
+        Assert.Equal(RunStatus.Succeeded, result.Run!.Status);
+        Assert.False((await GetAsync(store, run.Id)).CancelRequested);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_UnknownRun_ReturnsNotFound()
+    {
+        var store = await NewStoreAsync();
+
+        var result = await store.Runs.RetryRunAsync(new RetryRunRequest(NewId(), T0, null));
+
+        Assert.Equal(RetryRunOutcome.NotFound, result.Outcome);
+        Assert.Null(result.Run);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_FailedRun_BecomesPendingAndClaimable()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        await FinishAsync(store, run.Id, "node-a", RunStatus.Failed, T0.AddSeconds(1));
+
+        var result = await store.Runs.RetryRunAsync(new RetryRunRequest(run.Id, T0.AddMinutes(1), T0.AddHours(2)));
+        var stored = await GetAsync(store, run.Id);
+
+        Assert.Equal(RetryRunOutcome.Retried, result.Outcome);
+        Assert.Equal(RunStatus.Pending, stored.Status);
+        Assert.Null(stored.Failure);
+        Assert.Null(stored.CompletedAt);
+        Assert.Null(stored.LeaseOwner);
+        Assert.False(stored.CancelRequested);
+        Assert.Equal(T0.AddMinutes(1), stored.RunAfter);
+        Assert.Equal(T0.AddHours(2), stored.DeadlineAt);
+        Assert.Equal(run.Id, Assert.Single(await ClaimAsync(store, "node-b", T0.AddMinutes(1))).Id);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_CancelledRun_BecomesPendingWithoutCancelRequest()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        await store.Runs.CancelRunAsync(new CancelRunRequest(run.Id, T0.AddSeconds(1)));
+        await FinishAsync(store, run.Id, "node-a", RunStatus.Cancelled, T0.AddSeconds(2));
+
+        var result = await store.Runs.RetryRunAsync(new RetryRunRequest(run.Id, T0.AddMinutes(1), null));
+
+        Assert.Equal(RetryRunOutcome.Retried, result.Outcome);
+        Assert.Equal(RunStatus.Pending, result.Run!.Status);
+        Assert.False(result.Run.CancelRequested);
+        Assert.Null(result.Run.DeadlineAt);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_CompensationFailedRun_BecomesCompensating()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        await FinishAsync(store, run.Id, "node-a", RunStatus.CompensationFailed, T0.AddSeconds(1));
+
+        var result = await store.Runs.RetryRunAsync(new RetryRunRequest(run.Id, T0.AddMinutes(1), null));
+        var claimed = Assert.Single(await ClaimAsync(store, "node-b", T0.AddMinutes(1)));
+
+        Assert.Equal(RetryRunOutcome.Retried, result.Outcome);
+        Assert.Equal(RunStatus.Compensating, result.Run!.Status);
+        Assert.Equal(RunStatus.Compensating, claimed.Status);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_ActiveSucceededOrCompensatedRun_ReturnsNotRetryable()
+    {
+        var store = await NewStoreAsync();
+        var pending = await CreateAsync(store, NewRun() with { RunAfter = T0.AddDays(1) });
+        var running = await CreateClaimedAsync(store, "node-a");
+        var succeeded = await CreateClaimedAsync(store, "node-a");
+        var compensated = await CreateClaimedAsync(store, "node-a");
+        await FinishAsync(store, succeeded.Id, "node-a", RunStatus.Succeeded, T0.AddSeconds(1));
+        await FinishAsync(store, compensated.Id, "node-a", RunStatus.Compensated, T0.AddSeconds(1));
+
+        foreach (var (run, status) in new[]
+                 {
+                     (pending, RunStatus.Pending), (running, RunStatus.Running),
+                     (succeeded, RunStatus.Succeeded), (compensated, RunStatus.Compensated),
+                 })
+        {
+            var result = await store.Runs.RetryRunAsync(new RetryRunRequest(run.Id, T0.AddMinutes(1), null));
+
+            Assert.Equal(RetryRunOutcome.NotRetryable, result.Outcome);
+            Assert.Equal(status, (await GetAsync(store, run.Id)).Status);
+        }
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_KeyHeldByAnotherRun_ReturnsConflict()
+    {
+        var store = await NewStoreAsync();
+        var failed = await CreateClaimedAsync(store, "node-a", NewRun() with { ConcurrencyKey = "singleton" });
+        await FinishAsync(store, failed.Id, "node-a", RunStatus.Failed, T0.AddSeconds(1));
+        var holder = await CreateAsync(store, NewRun(now: T0.AddSeconds(2)) with { ConcurrencyKey = "singleton" });
+
+        var result = await store.Runs.RetryRunAsync(new RetryRunRequest(failed.Id, T0.AddMinutes(1), null));
+
+        Assert.Equal(RetryRunOutcome.Conflict, result.Outcome);
+        Assert.Equal(holder.Id, result.Run!.Id);
+        Assert.Equal(RunStatus.Failed, (await GetAsync(store, failed.Id)).Status);
+    }
+}

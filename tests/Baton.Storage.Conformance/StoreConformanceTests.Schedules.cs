@@ -1,0 +1,224 @@
+using Baton.Runs;
+using Baton.Storage;
+
+namespace Baton.Storage.Conformance;
+
+public abstract partial class StoreConformanceTests
+{
+    private static UpsertScheduleRequest Schedule(string name, DateTimeOffset? nextFireAt = null, bool enabled = true, DateTimeOffset? now = null) => new()
+    {
+        Name = name,
+        Workflow = "report",
+        Cron = "0 2 * * *",
+        TimeZone = "Europe/Berlin",
+        Input = """{"kind":"daily"}""",
+        Enabled = enabled,
+        Misfire = MisfirePolicy.RunOnce,
+        NextFireAt = nextFireAt,
+        Now = now ?? T0,
+    };
+
+    private static FireScheduleRequest Fire(string name, DateTimeOffset fireTime, DateTimeOffset? expected, DateTimeOffset? next) => new()
+    {
+        ScheduleName = name,
+        FireTime = fireTime,
+        ExpectedNextFireAt = expected,
+        NewNextFireAt = next,
+        Now = fireTime.AddSeconds(1),
+        Run = NewRun("report", fireTime.AddSeconds(1)) with { ScheduleName = name, ScheduledFireTime = fireTime },
+    };
+
+    [Fact]
+    public async Task UpsertScheduleAsync_New_StoresAllFields()
+    {
+        var store = await NewStoreAsync();
+
+        var returned = await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddHours(14)));
+        var stored = await store.Schedules.GetScheduleAsync("nightly");
+
+        foreach (var s in new[] { returned, stored! })
+        {
+            Assert.Equal("nightly", s.Name);
+            Assert.Equal("report", s.Workflow);
+            Assert.Equal("0 2 * * *", s.Cron);
+            Assert.Equal("Europe/Berlin", s.TimeZone);
+            Assert.Equal("""{"kind":"daily"}""", s.Input);
+            Assert.True(s.Enabled);
+            Assert.Equal(MisfirePolicy.RunOnce, s.Misfire);
+            Assert.Equal(T0.AddHours(14), s.NextFireAt);
+            Assert.Null(s.LastFireAt);
+            Assert.Null(s.LastRunId);
+            Assert.Equal(T0, s.CreatedAt);
+            Assert.Equal(T0, s.UpdatedAt);
+        }
+    }
+
+    [Fact]
+    public async Task UpsertScheduleAsync_Existing_UpdatesFieldsAndKeepsCreatedAt()
+    {
+        var store = await NewStoreAsync();
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddHours(14)));
+
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddHours(15), enabled: false, now: T0.AddDays(1)) with
+        {
+            Cron = "0 3 * * *", Misfire = MisfirePolicy.Skip, Input = null,
+        });
+        var stored = await store.Schedules.GetScheduleAsync("nightly");
+
+        Assert.NotNull(stored);
+        Assert.Equal("0 3 * * *", stored.Cron);
+        Assert.False(stored.Enabled);
+        Assert.Equal(MisfirePolicy.Skip, stored.Misfire);
+        Assert.Null(stored.Input);
+        Assert.Equal(T0.AddHours(15), stored.NextFireAt);
+        Assert.Equal(T0, stored.CreatedAt);
+        Assert.Equal(T0.AddDays(1), stored.UpdatedAt);
+        Assert.Single(await store.Schedules.ListSchedulesAsync());
+    }
+
+    [Fact]
+    public async Task ListSchedulesAsync_Several_OrderedByName()
+    {
+        var store = await NewStoreAsync();
+        foreach (var name in new[] { "c", "a", "b" })
+        {
+            await store.Schedules.UpsertScheduleAsync(Schedule(name));
+        }
+
+        var all = await store.Schedules.ListSchedulesAsync();
+
+        Assert.Equal(new[] { "a", "b", "c" }, all.Select(s => s.Name));
+    }
+
+    [Fact]
+    public async Task DeleteScheduleAsync_ExistingAndUnknown_ReportWhetherDeleted()
+    {
+        var store = await NewStoreAsync();
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly"));
+
+        var deleted = await store.Schedules.DeleteScheduleAsync("nightly");
+        var again = await store.Schedules.DeleteScheduleAsync("nightly");
+
+        Assert.True(deleted);
+        Assert.False(again);
+        Assert.Null(await store.Schedules.GetScheduleAsync("nightly"));
+        Assert.Empty(await store.Schedules.ListSchedulesAsync());
+    }
+
+    [Fact]
+    public async Task GetDueSchedulesAsync_Mixed_ReturnsEnabledDueOnly()
+    {
+        var store = await NewStoreAsync();
+        await store.Schedules.UpsertScheduleAsync(Schedule("due-early", T0.AddMinutes(-5)));
+        await store.Schedules.UpsertScheduleAsync(Schedule("due-now", T0));
+        await store.Schedules.UpsertScheduleAsync(Schedule("future", T0.AddMinutes(1)));
+        await store.Schedules.UpsertScheduleAsync(Schedule("disabled", T0.AddMinutes(-5), enabled: false));
+        await store.Schedules.UpsertScheduleAsync(Schedule("no-next"));
+
+        var due = await store.Schedules.GetDueSchedulesAsync(new DueSchedulesRequest(T0, 10));
+        var limited = await store.Schedules.GetDueSchedulesAsync(new DueSchedulesRequest(T0, 1));
+
+        Assert.Equal(new[] { "due-early", "due-now" }, due.Select(s => s.Name).Order());
+        Assert.Single(limited);
+    }
+
+    [Fact]
+    public async Task FireScheduleAsync_FirstFire_CreatesRunAndAdvancesSchedule()
+    {
+        var store = await NewStoreAsync();
+        var fireTime = T0.AddHours(1);
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime));
+
+        var result = await store.Schedules.FireScheduleAsync(Fire("nightly", fireTime, fireTime, fireTime.AddDays(1)));
+        var schedule = await store.Schedules.GetScheduleAsync("nightly");
+
+        Assert.True(result.Fired);
+        Assert.Equal(CreateRunOutcome.Created, result.Run?.Outcome);
+        var run = await GetAsync(store, result.Run!.Run.Id);
+        Assert.Equal(("nightly", fireTime, RunStatus.Pending), (run.ScheduleName, run.ScheduledFireTime, run.Status));
+        Assert.Equal(fireTime.AddDays(1), schedule!.NextFireAt);
+        Assert.Equal(fireTime, schedule.LastFireAt);
+        Assert.Equal(run.Id, schedule.LastRunId);
+        Assert.Empty(await store.Schedules.GetDueSchedulesAsync(new DueSchedulesRequest(fireTime.AddHours(1), 10)));
+    }
+
+    [Fact]
+    public async Task FireScheduleAsync_SameFireTimeTwice_SecondCreatesNothing()
+    {
+        var store = await NewStoreAsync();
+        var fireTime = T0.AddHours(1);
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime));
+        var first = await store.Schedules.FireScheduleAsync(Fire("nightly", fireTime, fireTime, fireTime.AddDays(1)));
+
+        var second = await store.Schedules.FireScheduleAsync(Fire("nightly", fireTime, fireTime, fireTime.AddDays(2)));
+
+        Assert.True(first.Fired);
+        Assert.False(second.Fired);
+        Assert.Null(second.Run);
+        Assert.Single((await store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+        Assert.Equal(fireTime.AddDays(1), (await store.Schedules.GetScheduleAsync("nightly"))!.NextFireAt);
+    }
+
+    [Fact]
+    public async Task FireScheduleAsync_ConcurrentSameFireTime_ExactlyOneFiresAndOneRun()
+    {
+        var store = await NewStoreAsync();
+        var fireTime = T0.AddHours(1);
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime));
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ =>
+            Task.Run(() => store.Schedules.FireScheduleAsync(Fire("nightly", fireTime, fireTime, fireTime.AddDays(1))))));
+
+        var fired = Assert.Single(results, r => r.Fired);
+        var run = Assert.Single((await store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+        Assert.Equal(fired.Run!.Run.Id, run.Id);
+        Assert.All(results.Where(r => !r.Fired), r => Assert.Null(r.Run));
+    }
+
+    [Fact]
+    public async Task FireScheduleAsync_ExpectedNextFireMismatch_KeepsNextFireAt()
+    {
+        var store = await NewStoreAsync();
+        var fireTime = T0.AddHours(1);
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime.AddMinutes(30)));
+
+        var result = await store.Schedules.FireScheduleAsync(Fire("nightly", fireTime, fireTime, fireTime.AddDays(1)));
+        var schedule = await store.Schedules.GetScheduleAsync("nightly");
+
+        Assert.True(result.Fired);
+        Assert.Equal(fireTime.AddMinutes(30), schedule!.NextFireAt);
+        Assert.Equal(fireTime, schedule.LastFireAt);
+    }
+
+    [Fact]
+    public async Task FireScheduleAsync_NullExpectedNextFire_MatchesNullAndSetsNext()
+    {
+        var store = await NewStoreAsync();
+        await store.Schedules.UpsertScheduleAsync(Schedule("manual"));
+
+        await store.Schedules.FireScheduleAsync(Fire("manual", T0, expected: null, next: T0.AddDays(1)));
+
+        Assert.Equal(T0.AddDays(1), (await store.Schedules.GetScheduleAsync("manual"))!.NextFireAt);
+    }
+
+    [Fact]
+    public async Task FireScheduleAsync_SkippedFire_RecordsFireWithoutRun()
+    {
+        var store = await NewStoreAsync();
+        var fireTime = T0.AddHours(1);
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime));
+
+        var skipped = await store.Schedules.FireScheduleAsync(
+            Fire("nightly", fireTime, fireTime, fireTime.AddDays(1)) with { Run = null });
+        var again = await store.Schedules.FireScheduleAsync(Fire("nightly", fireTime, fireTime.AddDays(1), fireTime.AddDays(2)));
+        var schedule = await store.Schedules.GetScheduleAsync("nightly");
+
+        Assert.True(skipped.Fired);
+        Assert.Null(skipped.Run);
+        Assert.False(again.Fired);
+        Assert.Empty((await store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+        Assert.Equal(fireTime, schedule!.LastFireAt);
+        Assert.Null(schedule.LastRunId);
+        Assert.Equal(fireTime.AddDays(1), schedule.NextFireAt);
+    }
+}

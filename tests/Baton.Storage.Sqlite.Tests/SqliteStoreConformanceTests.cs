@@ -1,0 +1,24 @@
+using Baton.Storage.Conformance;
+using Baton.Storage.Sqlite.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Baton.Storage.Sqlite.Tests;
+
+public sealed class SqliteStoreConformanceTests : StoreConformanceTests
+{
+    private readonly TempDatabase _database = new();
+
+    protected override async Task<IBatonStore> CreateStoreAsync()
+    {
+        var store = new SqliteBatonStore(
+            new SqliteStoreOptions { Path = _database.NewPath() }, NullLogger<SqliteBatonStore>.Instance);
+        await store.InitializeAsync();
+        return store;
+    }
+
+    protected override Task CleanupAsync()
+    {
+        _database.Dispose();
+        return Task.CompletedTask;
+    }
+}

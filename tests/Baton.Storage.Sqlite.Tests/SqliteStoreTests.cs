@@ -1,0 +1,264 @@
+using Baton.Runs;
+using Baton.Storage.Sqlite.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Storage.Sqlite.Tests;
+
+/// <summary>Behaviour of the SQLite store beyond the conformance suite: files, PRAGMAs, migrations, the writer.</summary>
+public sealed class SqliteStoreTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+    private readonly TempDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    private static SqliteBatonStore Open(string path, SqliteDurability durability = SqliteDurability.ProcessCrashSafe) =>
+        new(new SqliteStoreOptions { Path = path, Durability = durability }, NullLogger<SqliteBatonStore>.Instance);
+
+    private static CreateRunRequest NewRun() => new() { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 };
+
+    private static Task<object?> WriterScalarAsync(SqliteBatonStore store, string sql) =>
+        store.WriteAsync(ctx => ctx.Command(sql).ExecuteScalar(), CancellationToken.None);
+
+    [Fact]
+    public async Task Reopen_AfterDispose_DataPersists()
+    {
+        var path = _database.NewPath();
+        string runId;
+        await using (var store = Open(path))
+        {
+            runId = (await store.Runs.CreateRunAsync(NewRun() with { Input = "\"x\"" })).Run.Id;
+            await store.Schedules.UpsertScheduleAsync(new UpsertScheduleRequest
+            {
+                Name = "nightly", Workflow = "wf", Cron = "0 2 * * *", TimeZone = "UTC",
+                Enabled = true, Misfire = MisfirePolicy.Skip, Now = T0,
+            });
+        }
+
+        await using var reopened = Open(path);
+        var run = await reopened.Runs.GetRunAsync(runId);
+
+        Assert.Equal("\"x\"", run?.Input);
+        Assert.NotNull(await reopened.Schedules.GetScheduleAsync("nightly"));
+    }
+
+    [Fact]
+    public async Task InitializeAsync_RepeatedAndAfterReopen_AppliesEachMigrationOnce()
+    {
+        var path = _database.NewPath();
+        await using (var store = Open(path))
+        {
+            await store.InitializeAsync();
+            await store.InitializeAsync();
+        }
+
+        await using var reopened = Open(path);
+        await reopened.InitializeAsync();
+        var versions = await WriterScalarAsync(reopened, "SELECT COUNT(*) || ':' || MAX(version) FROM schema_version");
+
+        Assert.Equal($"{SqliteMigrations.All.Count}:{SqliteMigrations.All.Count}", versions);
+    }
+
+    [Fact]
+    public async Task InitializeAsync_NewerSchemaVersion_ThrowsClearError()
+    {
+        var path = _database.NewPath();
+        await using (var store = Open(path))
+        {
+            await WriterScalarAsync(store, "INSERT INTO schema_version (version, applied_at) VALUES (999, 0)");
+        }
+
+        await using var reopened = Open(path);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => reopened.InitializeAsync());
+        Assert.Contains("999", error.Message);
+    }
+
+    [Theory]
+    [InlineData(SqliteDurability.ProcessCrashSafe, 1L)]
+    [InlineData(SqliteDurability.FullSync, 2L)]
+    public async Task Durability_Option_SetsSynchronousPragmaAndWal(SqliteDurability durability, long expectedSynchronous)
+    {
+        await using var store = Open(_database.NewPath(), durability);
+
+        var synchronous = await WriterScalarAsync(store, "PRAGMA synchronous");
+        var journal = await WriterScalarAsync(store, "PRAGMA journal_mode");
+
+        Assert.Equal(expectedSynchronous, synchronous);
+        Assert.Equal("wal", journal);
+    }
+
+    [Fact]
+    public async Task WriteBatch_OneOperationThrows_FailsOnlyThatOperation()
+    {
+        await using var store = Open(_database.NewPath());
+        await store.InitializeAsync();
+        var (gate, entered) = (new TaskCompletionSource(), new TaskCompletionSource());
+        var blocker = store.WriteAsync(_ =>
+        {
+            entered.TrySetResult();
+            gate.Task.Wait();
+            return 0;
+        }, CancellationToken.None);
+        await entered.Task;
+
+        // Queued while the writer is busy, so the three run as one batch.
+        var first = store.Runs.CreateRunAsync(NewRun());
+        var bad = store.WriteAsync<int>(ctx =>
+        {
+            ctx.Command("INSERT INTO runs (id, workflow, status, created_at, updated_at, run_after) VALUES ('bad', 'wf', 0, 0, 0, 0)")
+                .ExecuteNonQuery();
+            throw new InvalidOperationException("bad operation");
+        }, CancellationToken.None);
+        var second = store.Runs.CreateRunAsync(NewRun());
+        gate.SetResult();
+        await blocker;
+
+        Assert.Equal(CreateRunOutcome.Created, (await first).Outcome);
+        Assert.Equal(CreateRunOutcome.Created, (await second).Outcome);
+        Assert.Equal("bad operation", (await Assert.ThrowsAsync<InvalidOperationException>(() => bad)).Message);
+        Assert.NotNull(await store.Runs.GetRunAsync((await first).Run.Id));
+        Assert.NotNull(await store.Runs.GetRunAsync((await second).Run.Id));
+        Assert.Null(await store.Runs.GetRunAsync("bad"));
+    }
+
+    [Fact]
+    public async Task WriteAsync_CancelledWhileQueued_IsNotApplied()
+    {
+        await using var store = Open(_database.NewPath());
+        await store.InitializeAsync();
+        var (gate, entered) = (new TaskCompletionSource(), new TaskCompletionSource());
+        var blocker = store.WriteAsync(_ =>
+        {
+            entered.TrySetResult();
+            gate.Task.Wait();
+            return 0;
+        }, CancellationToken.None);
+        await entered.Task;
+        using var cancellation = new CancellationTokenSource();
+        var request = NewRun();
+
+        var create = store.Runs.CreateRunAsync(request, cancellation.Token);
+        await cancellation.CancelAsync();
+        gate.SetResult();
+        await blocker;
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => create);
+        Assert.Null(await store.Runs.GetRunAsync(request.Id));
+    }
+
+    [Fact]
+    public async Task DisposeAsync_WithQueuedWrites_CommitsThemFirst()
+    {
+        var path = _database.NewPath();
+        var store = Open(path);
+        await store.InitializeAsync();
+        var requests = Enumerable.Range(0, 200).Select(_ => NewRun()).ToList();
+
+        var writes = requests.Select(r => store.Runs.CreateRunAsync(r)).ToList();
+        await store.DisposeAsync();
+        await Task.WhenAll(writes);
+
+        await using var reopened = Open(path);
+        var page = await reopened.Runs.ListRunsAsync(new ListRunsRequest { Limit = 500 });
+        Assert.Equal(200, page.Runs.Count);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.Runs.CreateRunAsync(NewRun()));
+    }
+
+    [Fact]
+    public async Task ClaimRunsAsync_QueryPlan_UsesRunnableIndex()
+    {
+        await using var store = Open(_database.NewPath());
+
+        var plan = await store.ReadAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                EXPLAIN QUERY PLAN SELECT id FROM runs
+                WHERE status < 10 AND run_after <= 0 AND (lease_owner IS NULL OR lease_expires_at <= 0)
+                ORDER BY run_after LIMIT 10
+                """;
+            using var reader = command.ExecuteReader();
+            var details = new List<string>();
+            while (reader.Read())
+            {
+                details.Add(reader.GetString(3));
+            }
+
+            return string.Join("\n", details);
+        }, CancellationToken.None);
+
+        Assert.Contains("ix_runs_runnable", plan);
+        Assert.DoesNotContain("TEMP B-TREE", plan);
+    }
+
+    [Fact]
+    public void Constructor_EmptyPath_ThrowsValidationError()
+    {
+        var error = Assert.Throws<OptionsValidationException>(() =>
+            new SqliteBatonStore(new SqliteStoreOptions { Path = " " }, NullLogger<SqliteBatonStore>.Instance));
+
+        Assert.Contains("Path", error.Message);
+    }
+
+    [Fact]
+    public void Constructor_PathIsDirectory_ThrowsValidationError()
+    {
+        Directory.CreateDirectory(_database.Directory);
+
+        var error = Assert.Throws<OptionsValidationException>(() =>
+            new SqliteBatonStore(new SqliteStoreOptions { Path = _database.Directory }, NullLogger<SqliteBatonStore>.Instance));
+
+        Assert.Contains("is a directory", error.Message);
+    }
+
+    [Fact]
+    public async Task InitializeAsync_DirectoryCannotBeCreated_ThrowsClearError()
+    {
+        Directory.CreateDirectory(_database.Directory);
+        var file = Path.Combine(_database.Directory, "not-a-directory");
+        await File.WriteAllTextAsync(file, "x");
+        await using var store = Open(Path.Combine(file, "sub", "baton.db"));
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.InitializeAsync());
+
+        Assert.Contains("cannot create the directory", error.Message);
+    }
+
+    [Fact]
+    public void Validate_BadBatchSizeAndTimeout_ReportsBoth()
+    {
+        var result = new SqliteStoreOptionsValidator().Validate(null, new SqliteStoreOptions
+        {
+            MaxBatchSize = 0, BusyTimeout = TimeSpan.Zero,
+        });
+
+        Assert.True(result.Failed);
+        Assert.Contains("MaxBatchSize", result.FailureMessage);
+        Assert.Contains("BusyTimeout", result.FailureMessage);
+    }
+
+    [Fact]
+    public async Task Readers_WhileWriterHoldsTransaction_AreNotBlocked()
+    {
+        await using var store = Open(_database.NewPath());
+        var run = (await store.Runs.CreateRunAsync(NewRun())).Run;
+        var (gate, entered) = (new TaskCompletionSource(), new TaskCompletionSource());
+        var blocker = store.WriteAsync(ctx =>
+        {
+            ctx.Command("UPDATE runs SET phase = 'uncommitted'").ExecuteNonQuery();
+            entered.TrySetResult();
+            gate.Task.Wait();
+            return 0;
+        }, CancellationToken.None);
+        await entered.Task;
+
+        var read = await store.Runs.GetRunAsync(run.Id);
+        gate.SetResult();
+        await blocker;
+
+        Assert.Null(read?.Phase);
+        Assert.Equal("uncommitted", (await store.Runs.GetRunAsync(run.Id))?.Phase);
+    }
+}
