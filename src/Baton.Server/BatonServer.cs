@@ -53,7 +53,7 @@ public static class BatonServer
 
         var baton = services.AddBaton();
         services.Configure<BatonOptions>(builder.Configuration.GetSection("Baton:Engine"));
-        StoreRegistration.UseConfiguredStore(baton, options);
+        StoreRegistration.UseConfiguredStore(baton, options, builder.Configuration);
         services.AddHostedService<StartupTasks>();
         services.AddSingleton(sp => new PrometheusExporter(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), [BatonMetrics.MeterName]));
         services.AddSingleton<QueuedRunsGauge>();

@@ -25,8 +25,8 @@ public sealed class BatonServerOptions
     /// <summary>Absolute path of the SQLite database file (relative paths in config resolve against the content root).</summary>
     public required string SqlitePath { get; init; }
 
-    /// <summary>The SQLite durability setting as written in config, or null for the store's default.</summary>
-    public string? SqliteDurability { get; init; }
+    /// <summary><c>ProcessCrashSafe</c> (the default) or <c>FullSync</c>; see <see cref="Storage.Sqlite.SqliteDurability"/>.</summary>
+    public Storage.Sqlite.SqliteDurability SqliteDurability { get; init; }
 
     /// <summary>Whether <c>GET /metrics</c> needs the admin key. The default is false (Prometheus convention).</summary>
     public bool MetricsRequireAdminKey { get; init; }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Baton.Scheduling;
 using Baton.Storage;
+using Baton.Storage.Sqlite;
 
 namespace Baton.Server.Configuration;
 
@@ -39,7 +40,12 @@ internal static class ServerSettingsReader
         var maxBody = ReadLong(section, "MaxRequestBodyBytes", 1024 * 1024, 1, 1L << 30, errors);
         var margin = ReadTimeSpan(section, "ShutdownMargin", TimeSpan.FromSeconds(15), errors);
         var sqlitePath = ReadStorePath(section, contentRoot, errors);
-        var durability = section["Store:Sqlite:Durability"] is { Length: > 0 } d ? d.Trim() : null;
+        var durability = SqliteDurability.ProcessCrashSafe;
+        if (section["Store:Sqlite:Durability"] is { Length: > 0 } d
+            && (!Enum.TryParse(d.Trim(), ignoreCase: true, out durability) || !Enum.IsDefined(durability) || int.TryParse(d, out _)))
+        {
+            errors.Add($"Baton:Store:Sqlite:Durability '{d}' must be ProcessCrashSafe or FullSync");
+        }
         var metricsKey = ReadBool(section, "Metrics:RequireAdminKey", false, errors);
         var demo = ReadBool(section, "Demo:Enabled", true, errors);
         var schedules = ReadSchedules(section.GetSection("Schedules"), errors);

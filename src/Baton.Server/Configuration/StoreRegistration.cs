@@ -1,11 +1,22 @@
 using Baton.Hosting;
+using Baton.Storage.Sqlite;
 
 namespace Baton.Server.Configuration;
 
-/// <summary>Wires the store chosen in configuration into the engine.</summary>
+/// <summary>Wires the store chosen in configuration into the engine: the embedded SQLite store.</summary>
 internal static class StoreRegistration
 {
-    public static BatonBuilder UseConfiguredStore(BatonBuilder baton, BatonServerOptions options) =>
-        // Placeholder until the SQLite store (branch sqlite-store) lands on main.
-        baton.UseStore(_ => throw new InvalidOperationException($"the SQLite store is not available in this build (path {options.SqlitePath})"));
+    /// <summary>
+    /// Binds <c>Baton:Store:Sqlite</c> (MaxBatchSize, BusyTimeout) to <see cref="SqliteStoreOptions"/>; the
+    /// path (resolved against the content root) and durability come from the checked <paramref name="options"/>.
+    /// </summary>
+    public static BatonBuilder UseConfiguredStore(BatonBuilder baton, BatonServerOptions options, IConfiguration configuration)
+    {
+        baton.Services.Configure<SqliteStoreOptions>(configuration.GetSection("Baton:Store:Sqlite"));
+        return baton.UseSqlite(o =>
+        {
+            o.Path = options.SqlitePath;
+            o.Durability = options.SqliteDurability;
+        });
+    }
 }
