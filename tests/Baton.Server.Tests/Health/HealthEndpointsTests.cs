@@ -1,0 +1,68 @@
+using System.Net;
+using System.Text.Json;
+using Baton.Hosting;
+using Baton.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Baton.Server.Tests.Health;
+
+public sealed class HealthEndpointsTests
+{
+    [Fact]
+    public async Task Healthz_Always_Returns200Ok()
+    {
+        await using var server = await InProcessServer.StartAsync();
+
+        using var response = await server.Anonymous.GetAsync("/healthz");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("OK", await response.Content.ReadAsStringAsync());
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Health_StoreAndWorkerUp_ReportsReady()
+    {
+        await using var server = await InProcessServer.StartAsync();
+
+        using var response = await server.Anonymous.GetAsync("/health");
+        var body = await InProcessServer.ReadJsonAsync(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("ready", body.GetProperty("status").GetString());
+        Assert.Equal("ok", body.GetProperty("store").GetProperty("status").GetString());
+        Assert.True(body.GetProperty("worker").GetProperty("running").GetBoolean());
+        Assert.True(body.GetProperty("uptimeSeconds").GetDouble() >= 0);
+        Assert.Matches(@"^\d+\.\d+\.\d+", body.GetProperty("version").GetString());
+    }
+
+    [Fact]
+    public async Task Health_WorkerStopped_Returns503()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        var worker = server.Services.GetServices<IHostedService>().OfType<IBatonWorkerStatus>().Single();
+
+        await ((IHostedService)worker).StopAsync(CancellationToken.None);
+        using var response = await server.Anonymous.GetAsync("/health");
+        var body = await InProcessServer.ReadJsonAsync(response);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("not_ready", body.GetProperty("status").GetString());
+        Assert.False(body.GetProperty("worker").GetProperty("running").GetBoolean());
+        Assert.Equal("ok", body.GetProperty("store").GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Health_WorkerDisabledByConfig_IsStillReady()
+    {
+        await using var server = await InProcessServer.StartAsync(new Dictionary<string, string> { ["Baton:Engine:RunWorker"] = "false" });
+
+        using var response = await server.Anonymous.GetAsync("/health");
+        var body = await InProcessServer.ReadJsonAsync(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(body.GetProperty("worker").GetProperty("enabled").GetBoolean());
+        Assert.Equal(JsonValueKind.False, body.GetProperty("worker").GetProperty("running").ValueKind);
+    }
+}
