@@ -1,0 +1,186 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Baton.Server.Tests.Infrastructure;
+
+namespace Baton.Server.Tests.Shutdown;
+
+/// <summary>The real server process: start-up refusals, the Development key, JSON logs, SIGTERM and resume.</summary>
+public sealed partial class ServerProcessTests
+{
+    private const string Key = "process-test-key-0c4e8a2b7d19";
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Start_ProductionWithoutAdminKey_ExitsNonZeroWithMessage()
+    {
+        var directory = TestPaths.NewTempDirectory();
+        await using var server = ServerProcess.Start(new Dictionary<string, string?> { ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db") });
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains("Baton cannot start: ADMIN_KEY is not set", server.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(directory, "baton.db")), "nothing should be created when the server refuses to start");
+    }
+
+    [Theory]
+    [InlineData("BATON_PORT", "99999", "BATON_PORT '99999' is not a port number")]
+    [InlineData("Baton__Store__Sqlite__Durability", "sometimes", "Baton:Store:Sqlite:Durability 'sometimes' must be ProcessCrashSafe or FullSync")]
+    [InlineData("Baton__Schedules__nightly__Cron", "0 25 * * *", "Baton:Schedules:nightly: cron expression '0 25 * * *' is not valid")]
+    public async Task Start_BadConfiguration_ExitsNonZeroNamingTheSetting(string variable, string value, string expected)
+    {
+        var directory = TestPaths.NewTempDirectory();
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["ADMIN_KEY"] = Key,
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+            ["Baton__Schedules__nightly__Workflow"] = "demo",
+            ["Baton__Schedules__nightly__Cron"] = "0 2 * * *",
+            [variable] = value,
+        });
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains(expected, server.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_ConfiguredScheduleForUnknownWorkflow_ExitsNonZero()
+    {
+        var directory = TestPaths.NewTempDirectory();
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["ADMIN_KEY"] = Key,
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+            ["Baton__Schedules__nightly__Workflow"] = "nope",
+            ["Baton__Schedules__nightly__Cron"] = "0 2 * * *",
+        });
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains("Baton:Schedules:nightly: no workflow named 'nope'", server.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_DevelopmentWithoutKey_GeneratesAndPrintsItOnce()
+    {
+        var directory = TestPaths.NewTempDirectory();
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+        });
+        await server.WaitForLiveAsync();
+
+        var matches = GeneratedKeyLine().Matches(server.Stdout);
+        var key = Assert.Single(matches).Groups[1].Value;
+        using var keyed = server.NewClient(key);
+        using var ok = await keyed.GetAsync("/api/workflows");
+        using var anonymous = server.NewClient(null);
+        using var refused = await anonymous.GetAsync("/api/workflows");
+
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Single(GeneratedKeyLine().Matches(server.Stdout));
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(ExitTimeout));
+    }
+
+    [Fact]
+    public async Task Logs_Production_AreJsonLinesWithoutTheKey()
+    {
+        var directory = TestPaths.NewTempDirectory();
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["ADMIN_KEY"] = Key,
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+            ["Logging__LogLevel__Default"] = "Debug",
+        });
+        await server.WaitForLiveAsync();
+        using var client = server.NewClient(Key);
+        using var anonymous = server.NewClient(null);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/runs");
+        request.Headers.Add("X-Correlation-ID", "corr-process-1");
+
+        using (await client.SendAsync(request))
+        using (await anonymous.GetAsync($"/api/runs?key={Key}"))
+        using (await anonymous.GetAsync($"/sync?key={Key}"))
+        using (await client.GetAsync("/health"))
+        {
+        }
+
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(ExitTimeout));
+
+        var lines = server.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(lines);
+        foreach (var line in lines)
+        {
+            using var document = JsonDocument.Parse(line);
+            Assert.True(document.RootElement.TryGetProperty("Category", out _), line);
+        }
+
+        Assert.DoesNotContain(Key, server.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain(Key, server.Stderr, StringComparison.Ordinal);
+        Assert.Contains("/api/runs?key=***", server.Stdout, StringComparison.Ordinal);
+        Assert.Contains(lines, l => l.Contains("\"CorrelationId\":\"corr-process-1\"", StringComparison.Ordinal) && l.Contains("/api/runs", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Sigterm_DuringDemoRun_ExitsZeroAndTheRunCompletesAfterRestart()
+    {
+        var directory = TestPaths.NewTempDirectory();
+        var environment = new Dictionary<string, string?>
+        {
+            ["ADMIN_KEY"] = Key,
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+            ["Baton__Engine__DrainTimeout"] = "00:00:01",
+            ["Baton__Engine__LeaseDuration"] = "00:00:05",
+            ["Baton__Engine__HeartbeatInterval"] = "00:00:01",
+        };
+        string id;
+        await using (var first = ServerProcess.Start(environment))
+        {
+            await first.WaitForLiveAsync();
+            using var client = first.NewClient(Key);
+            using var started = await client.PostAsync("/api/workflows/demo/runs", InProcessServer.Json("""{"items":40,"delayMs":250,"parallelism":2}"""));
+            Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            id = (await InProcessServer.ReadJsonAsync(started)).GetProperty("id").GetString()!;
+            await Poll.UntilAsync(
+                async () => await InProcessServer.ReadJsonAsync(await client.GetAsync($"/api/runs/{id}")),
+                run => run.GetProperty("progress").TryGetProperty("items.done", out var done) && done.GetInt64() >= 2,
+                "the demo run to make progress");
+
+            first.Terminate();
+            var exitCode = await first.WaitForExitAsync(ExitTimeout);
+
+            Assert.True(exitCode == 0, $"exit code {exitCode}; stderr: {first.Stderr}");
+            Assert.Contains("Shutting down", first.Stdout, StringComparison.Ordinal);
+        }
+
+        await using var second = ServerProcess.Start(environment);
+        await second.WaitForLiveAsync();
+        using var again = second.NewClient(Key);
+        var interrupted = await InProcessServer.ReadJsonAsync(await again.GetAsync($"/api/runs/{id}"));
+        Assert.NotEqual("succeeded", interrupted.GetProperty("status").GetString());
+
+        var finished = await Poll.UntilAsync(
+            async () => await InProcessServer.ReadJsonAsync(await again.GetAsync($"/api/runs/{id}")),
+            run => run.GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled",
+            "the interrupted run to finish on the second process",
+            TimeSpan.FromSeconds(60));
+
+        Assert.Equal("succeeded", finished.GetProperty("status").GetString());
+        Assert.Equal(40, finished.GetProperty("progress").GetProperty("items.done").GetInt64());
+        Assert.Equal(22140, finished.GetProperty("output").GetProperty("sum").GetInt64());
+        Assert.True(finished.GetProperty("executions").GetInt32() >= 2);
+        second.Terminate();
+        Assert.Equal(0, await second.WaitForExitAsync(ExitTimeout));
+    }
+
+    [GeneratedRegex(@"Baton admin key \(generated for Development[^)]*\): ([0-9a-f]{48})")]
+    private static partial Regex GeneratedKeyLine();
+}
