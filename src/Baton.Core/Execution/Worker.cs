@@ -214,7 +214,7 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
     }
 
     /// <summary>Writes the live progress of every executing run that changed since its last write.</summary>
-    internal Task FlushProgressAsync()
+    internal async Task FlushProgressAsync()
     {
         var writes = new List<Task>();
         foreach (var run in _active.Values)
@@ -229,7 +229,16 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
             }
         }
 
-        return Task.WhenAll(writes).ContinueWith(t => Log.WorkerError(engine.Logger, $"progress flush: {t.Exception!.GetBaseException().Message}"), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        // Awaited with a catch rather than an OnlyOnFaulted continuation: that continuation is cancelled
+        // when the writes succeed, and awaiting it threw OperationCanceledException, which ended the flush loop.
+        try
+        {
+            await Task.WhenAll(writes).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.WorkerError(engine.Logger, $"progress flush: {ex.Message}");
+        }
     }
 
     public override void Dispose()
