@@ -34,6 +34,7 @@ public static class BatonServiceCollectionExtensions
         services.AddSingleton<IWorkflowCatalog>(registry);
         services.TryAddSingleton(sp => new BatonMetrics(sp.GetService<IMeterFactory>()));
         services.AddSingleton<WorkSignal>();
+        services.AddSingleton<EngineServices>();
         services.AddSingleton<RunExecutor>();
         services.AddSingleton<Worker>();
         services.AddSingleton<IBatonClient, BatonClient>();
