@@ -15,7 +15,7 @@ namespace Baton.Execution;
 /// its status and its lease is released so any node can resume it from its last completed step.
 /// Heartbeats go on until the last run has stopped, so a draining node keeps its leases.
 /// </remarks>
-internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSignal signal) : BackgroundService
+internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSignal signal) : BackgroundService, IBatonWorkerStatus
 {
     private readonly ConcurrentDictionary<string, ActiveRun> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
@@ -28,6 +28,10 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
 
     /// <summary>Raised after an execution of a run on this node ends (for any reason), with the run id.</summary>
     internal event Action<string>? ExecutionEnded;
+
+    public bool Enabled => engine.Options.RunWorker;
+
+    int IBatonWorkerStatus.ActiveRuns => _active.Count;
 
     /// <summary>Cancels a run executing on this node at once (the cancel request is already stored).</summary>
     public void CancelLocal(string runId)

@@ -37,6 +37,7 @@ public static class BatonServiceCollectionExtensions
         services.AddSingleton<EngineServices>();
         services.AddSingleton<RunExecutor>();
         services.AddSingleton<Worker>();
+        services.AddSingleton<IBatonWorkerStatus>(sp => sp.GetRequiredService<Worker>());
         services.AddSingleton<IBatonClient, BatonClient>();
         services.AddSingleton<ISchedules, Schedules>();
         services.AddSingleton<Scheduler>();
