@@ -1,4 +1,3 @@
-using System.Reflection;
 using Baton.Hosting;
 using Baton.Storage.Sqlite.Internal;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,10 +11,7 @@ public sealed class SqliteBatonBuilderExtensionsTests : IDisposable
 
     public void Dispose() => _database.Dispose();
 
-    // BatonBuilder is made by AddBaton in the engine; its constructor is internal to Baton.Core.
-    private static BatonBuilder NewBuilder(IServiceCollection services) =>
-        (BatonBuilder)Activator.CreateInstance(
-            typeof(BatonBuilder), BindingFlags.Instance | BindingFlags.NonPublic, null, [services], null)!;
+    private static BatonBuilder NewBuilder(IServiceCollection services) => services.AddBaton();
 
     [Fact]
     public async Task UseSqlite_Configured_RegistersStoreAndAggregates()

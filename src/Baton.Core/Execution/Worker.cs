@@ -33,6 +33,10 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
     /// <summary>Raised after an execution of a run on this node ends (for any reason), with the run id.</summary>
     internal event Action<string>? ExecutionEnded;
 
+    public bool Enabled => engine.Options.RunWorker;
+
+    int IBatonWorkerStatus.ActiveRuns => _active.Count;
+
     /// <summary>Cancels a run executing on this node at once (the cancel request is already stored).</summary>
     public void CancelLocal(string runId)
     {

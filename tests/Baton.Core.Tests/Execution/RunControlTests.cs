@@ -1,6 +1,7 @@
 using Baton.Core.Tests.Support;
 using Baton.Runs;
 using Baton.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Core.Tests.Execution;
 

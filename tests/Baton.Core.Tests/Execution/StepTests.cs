@@ -67,8 +67,8 @@ public sealed class StepTests
         var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).OrderBy(a => a.Attempt).ToList();
         Assert.Equal([AttemptOutcome.Failed, AttemptOutcome.Failed, AttemptOutcome.Succeeded], attempts.Select(a => a.Outcome));
         // Default policy, jitter fixed at 0: 5 s after the first failure, 10 s after the second.
-        Assert.Equal(TimeSpan.FromSeconds(5), attempts[1].StartedAt - attempts[0].EndedAt!.Value, TimeSpan.FromSeconds(1));
-        Assert.Equal(TimeSpan.FromSeconds(10), attempts[2].StartedAt - attempts[1].EndedAt!.Value, TimeSpan.FromSeconds(1));
+        Assert.InRange(attempts[1].StartedAt - attempts[0].EndedAt!.Value, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(6));
+        Assert.InRange(attempts[2].StartedAt - attempts[1].EndedAt!.Value, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(11));
         Assert.Equal("503", attempts[0].ErrorMessage);
         Assert.Equal(typeof(HttpRequestException).FullName, attempts[0].ErrorType);
     }
@@ -137,7 +137,7 @@ public sealed class StepTests
         Assert.Contains("timed out after 10 s", run.Failure!.Message);
         var attempts = await node.Store.Steps.GetAttemptsAsync(id);
         Assert.All(attempts, a => Assert.Equal(AttemptOutcome.TimedOut, a.Outcome));
-        Assert.All(attempts, a => Assert.Equal(TimeSpan.FromSeconds(10), a.EndedAt!.Value - a.StartedAt, TimeSpan.FromSeconds(1)));
+        Assert.All(attempts, a => Assert.InRange(a.EndedAt!.Value - a.StartedAt, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(11)));
     }
 
     [Fact]
