@@ -26,10 +26,6 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
 
     public int ActiveCount => _active.Count;
 
-    public bool Enabled => engine.Options.RunWorker;
-
-    int IBatonWorkerStatus.ActiveRuns => _active.Count;
-
     /// <summary>Raised after an execution of a run on this node ends (for any reason), with the run id.</summary>
     internal event Action<string>? ExecutionEnded;
 
