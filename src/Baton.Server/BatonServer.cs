@@ -60,6 +60,7 @@ public static class BatonServer
         if (options.DemoEnabled)
         {
             DemoWorkflow.Register(baton);
+            services.AddHostedService<DemoStarter>();
         }
 
         var enabledApps = (apps ?? []).Where(a => options.EnabledApps.Contains(a.Name)).ToList();

@@ -34,6 +34,9 @@ public sealed class BatonServerOptions
     /// <summary>Whether the built-in <c>demo</c> workflow is registered. The default is true.</summary>
     public bool DemoEnabled { get; init; } = true;
 
+    /// <summary>Whether one demo run is started when the server is up, its progress logged each second. The default is false (true in appsettings.Development.json).</summary>
+    public bool DemoRunOnStart { get; init; }
+
     /// <summary>Schedules from <c>Baton:Schedules</c>, created or replaced at start.</summary>
     public IReadOnlyList<ConfiguredSchedule> Schedules { get; init; } = [];
 

@@ -48,6 +48,7 @@ internal static class ServerSettingsReader
         }
         var metricsKey = ReadBool(section, "Metrics:RequireAdminKey", false, errors);
         var demo = ReadBool(section, "Demo:Enabled", true, errors);
+        var demoOnStart = ReadBool(section, "Demo:RunOnStart", false, errors);
         var schedules = ReadSchedules(section.GetSection("Schedules"), errors);
         var apps = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var app in section.GetSection("Apps").GetChildren())
@@ -74,6 +75,7 @@ internal static class ServerSettingsReader
             SqliteDurability = durability,
             MetricsRequireAdminKey = metricsKey,
             DemoEnabled = demo,
+            DemoRunOnStart = demoOnStart,
             Schedules = schedules,
             EnabledApps = apps,
         };
