@@ -7,6 +7,8 @@ using Baton.Storage.Sqlite;
 var settings = BenchSettings.Parse(args);
 Console.WriteLine($"# Baton engine benchmark — SQLite ({settings.Durability}), {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 
+// Warm-up: JIT, connection pools and SQLite page cache, so the measured runs see a steady state.
+await EngineBench.ThroughputAsync(settings, "warm-up", 2000, steps: 1);
 var single = await EngineBench.ThroughputAsync(settings, "single-step", settings.SingleRuns, steps: 1);
 var multi = await EngineBench.ThroughputAsync(settings, "10-step", settings.MultiRuns, steps: 10);
 var idle = await EngineBench.LatencyAsync(settings, settings.LatencyRuns);

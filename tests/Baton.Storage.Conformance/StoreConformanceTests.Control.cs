@@ -51,6 +51,25 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task CancelRunAsync_LeasedPendingRun_RecordsRequest()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        Assert.True(await store.Runs.UpdateRunAsync(new UpdateRunRequest
+        {
+            RunId = run.Id, Owner = "node-a", Now = T0.AddSeconds(1), Status = RunStatus.Pending,
+        }));
+
+        var result = await store.Runs.CancelRunAsync(new CancelRunRequest(run.Id, T0.AddSeconds(2)));
+        var stored = await GetAsync(store, run.Id);
+
+        Assert.Equal(CancelRunOutcome.Requested, result.Outcome);
+        Assert.Equal(RunStatus.Pending, stored.Status);
+        Assert.True(stored.CancelRequested);
+        Assert.Equal("node-a", stored.LeaseOwner);
+    }
+
+    [Fact]
     public async Task CancelRunAsync_CompensatingRun_RecordsRequest()
     {
         var store = await NewStoreAsync();

@@ -191,14 +191,18 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     public Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // Serialized on the caller's thread: the writer thread is the bottleneck, so it only binds and executes.
+        var progress = SqliteJson.Progress(request.Progress);
+        var errors = SqliteJson.Errors(request.Errors);
+        var failure = SqliteJson.Failure(request.Failure);
         return store.WriteAsync(
             ctx => ctx.Command(UpdateSql)
                 .With("$status", request.Status is { } s ? (int)s : null)
                 .With("$phase", request.Phase)
-                .With("$progress", SqliteJson.Progress(request.Progress))
-                .With("$errors", SqliteJson.Errors(request.Errors))
+                .With("$progress", progress)
+                .With("$errors", errors)
                 .With("$output", request.Output)
-                .With("$failure", SqliteJson.Failure(request.Failure))
+                .With("$failure", failure)
                 .With("$run_after", request.RunAfter)
                 .With("$release", request.ReleaseLease ? 1 : 0)
                 .With("$now", request.Now)

@@ -204,4 +204,24 @@ public sealed class RunControlTests
         var attempt = Assert.Single(await node.Store.Steps.GetAttemptsAsync(id));
         Assert.Equal(AttemptOutcome.Interrupted, attempt.Outcome);
     }
+
+    [Fact]
+    public async Task Worker_StepLongerThanLease_HeartbeatsKeepTheLease()
+    {
+        var release = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("long", async (ctx, _, ct) => await ctx.StepAsync("work", async _ => { started.TrySetResult(); await release.Task; return 1; }, cancellationToken: ct)),
+            o => { o.LeaseDuration = TimeSpan.FromSeconds(30); o.HeartbeatInterval = TimeSpan.FromSeconds(10); });
+
+        var id = await node.StartRunAsync("long");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var leased = await node.WaitForAsync(id, r => r.LeaseExpiresAt > EngineHarness.Start.AddSeconds(90), advance: TimeSpan.FromSeconds(1));
+        release.SetResult();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal("node-a", leased.LeaseOwner);
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(1, run.Executions);
+    }
 }
