@@ -35,7 +35,7 @@ public sealed record DemoOutput(int Items, long Sum, string Summary);
 /// <summary>
 /// The built-in <c>demo</c> workflow: prepares a list of items, squares each one in a durable fan-out
 /// (progress counters <c>items.total</c> and <c>items.done</c> move as items finish), then sums them.
-/// Phases: <c>preparing</c>, <c>processing</c>, <c>summarizing</c>. Every wait goes through the injected
+/// Phases: <c>preparing</c>, <c>processing</c>, <c>summarizing</c>, <c>done</c>. Every wait goes through the injected
 /// <see cref="TimeProvider"/>, so it is the engine's clock that paces it.
 /// </summary>
 internal sealed class DemoWorkflow(TimeProvider time) : Workflow<DemoInput, DemoOutput>
@@ -83,6 +83,7 @@ internal sealed class DemoWorkflow(TimeProvider time) : Workflow<DemoInput, Demo
                 return results.Sum(r => r.Value);
             },
             cancellationToken: cancellationToken);
+        context.SetPhase("done");
         return new DemoOutput(items.Count, sum, $"squared {items.Count} items; the squares add up to {sum}");
     }
 

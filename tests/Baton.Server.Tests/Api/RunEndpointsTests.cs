@@ -46,6 +46,7 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
 
         var done = await Server.WaitForStatusAsync(id, "succeeded");
         Assert.Equal(8, done.GetProperty("progress").GetProperty("items.done").GetInt64());
+        Assert.Equal("done", done.GetProperty("phase").GetString());
         Assert.Equal(204, done.GetProperty("output").GetProperty("sum").GetInt64());
         Assert.Equal(JsonValueKind.Null, done.GetProperty("failure").ValueKind);
         Assert.NotEqual(JsonValueKind.Null, done.GetProperty("completedAt").ValueKind);
