@@ -118,9 +118,9 @@ public static class BatonServer
         {
             application = Build(args, apps);
         }
-        catch (BatonConfigurationException ex)
+        catch (Exception ex) when (IsConfigurationError(ex))
         {
-            await Console.Error.WriteLineAsync($"Baton cannot start: {ex.Message}");
+            await Console.Error.WriteLineAsync($"Baton cannot start: {ConfigurationMessage(ex)}");
             return ConfigurationErrorExitCode;
         }
         catch (Exception ex)
@@ -136,9 +136,9 @@ public static class BatonServer
                 await application.RunAsync();
                 return 0;
             }
-            catch (Exception ex) when (ex is BatonConfigurationException or OptionsValidationException)
+            catch (Exception ex) when (IsConfigurationError(ex))
             {
-                await Console.Error.WriteLineAsync($"Baton cannot start: {ex.Message}");
+                await Console.Error.WriteLineAsync($"Baton cannot start: {ConfigurationMessage(ex)}");
                 return ConfigurationErrorExitCode;
             }
             catch (Exception ex)
@@ -148,6 +148,14 @@ public static class BatonServer
             }
         }
     }
+
+    /// <summary>Settings the server or the engine refused at start (ValidateOnStart throws one, or several in an aggregate).</summary>
+    private static bool IsConfigurationError(Exception ex) =>
+        ex is BatonConfigurationException or OptionsValidationException
+        || ex is AggregateException aggregate && aggregate.Flatten().InnerExceptions.All(IsConfigurationError);
+
+    private static string ConfigurationMessage(Exception ex) =>
+        ex is AggregateException aggregate ? string.Join(Environment.NewLine, aggregate.Flatten().InnerExceptions.Select(e => e.Message)) : ex.Message;
 
     private static void ConfigurePipeline(WebApplication app)
     {

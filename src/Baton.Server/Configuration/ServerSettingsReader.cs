@@ -50,6 +50,15 @@ internal static class ServerSettingsReader
         var demo = ReadBool(section, "Demo:Enabled", true, errors);
         var demoOnStart = ReadBool(section, "Demo:RunOnStart", false, errors);
         var schedules = ReadSchedules(section.GetSection("Schedules"), errors);
+        try
+        {
+            // Only the conversion is checked here; the engine's own validator checks the values at start.
+            section.GetSection("Engine").Get<Hosting.BatonOptions>();
+        }
+        catch (InvalidOperationException ex)
+        {
+            errors.Add($"Baton:Engine: {ex.Message}");
+        }
         var apps = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var app in section.GetSection("Apps").GetChildren())
         {

@@ -28,6 +28,9 @@ public sealed partial class ServerProcessTests
     [InlineData("BATON_PORT", "99999", "BATON_PORT '99999' is not a port number")]
     [InlineData("Baton__Store__Sqlite__Durability", "sometimes", "Baton:Store:Sqlite:Durability 'sometimes' must be ProcessCrashSafe or FullSync")]
     [InlineData("Baton__Schedules__nightly__Cron", "0 25 * * *", "Baton:Schedules:nightly: cron expression '0 25 * * *' is not valid")]
+    [InlineData("Baton__Engine__LeaseDuration", "soon", "Baton:Engine: Failed to convert configuration value")]
+    [InlineData("Baton__Engine__HeartbeatInterval", "00:05:00", "Baton:Engine:HeartbeatInterval (00:05:00) must be shorter than LeaseDuration")]
+    [InlineData("Baton__Engine__MaxConcurrentRuns", "0", "Baton:Engine:MaxConcurrentRuns must be between 1 and 100000")]
     public async Task Start_BadConfiguration_ExitsNonZeroNamingTheSetting(string variable, string value, string expected)
     {
         var directory = TestPaths.NewTempDirectory();
@@ -44,6 +47,30 @@ public sealed partial class ServerProcessTests
 
         Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
         Assert.Contains(expected, server.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_OrchestratorPortAlias_ListensThere()
+    {
+        var directory = TestPaths.NewTempDirectory();
+        var port = ServerProcess.FreePort();
+        await using var server = ServerProcess.Start(
+            new Dictionary<string, string?>
+            {
+                ["ADMIN_KEY"] = Key,
+                ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+                ["BATON_PORT"] = null,
+                ["ORCHESTRATOR_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
+            port);
+
+        await server.WaitForLiveAsync();
+        using var client = server.NewClient(Key);
+        using var response = await client.GetAsync("/api/workflows");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(ExitTimeout));
     }
 
     [Fact]
