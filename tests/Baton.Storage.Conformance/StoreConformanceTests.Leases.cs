@@ -111,6 +111,8 @@ public abstract partial class StoreConformanceTests
         Assert.Equal("node-b", takeover.LeaseOwner);
         Assert.Equal(2, takeover.Executions);
         Assert.Equal(T0, takeover.StartedAt);
+        Assert.True(takeover.TakenOver);
+        Assert.False(run.TakenOver);
     }
 
     [Fact]
@@ -285,7 +287,9 @@ public abstract partial class StoreConformanceTests
         Assert.Null(stored.LeaseOwner);
         Assert.Null(stored.LeaseExpiresAt);
         Assert.Equal(RunStatus.Running, stored.Status);
-        Assert.Equal(run.Id, Assert.Single(await ClaimAsync(store, "node-b", T0.AddSeconds(2))).Id);
+        var reclaimed = Assert.Single(await ClaimAsync(store, "node-b", T0.AddSeconds(2)));
+        Assert.Equal(run.Id, reclaimed.Id);
+        Assert.False(reclaimed.TakenOver);
     }
 
     [Fact]

@@ -95,7 +95,7 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
             cancellationToken).ConfigureAwait(false);
         foreach (var run in runs)
         {
-            if (run.Executions > 1 && run.Status == Runs.RunStatus.Running && run.StartedAt < now - engine.Options.LeaseDuration)
+            if (run.TakenOver)
             {
                 engine.Metrics.LeaseTakeovers.Add(1, new KeyValuePair<string, object?>("workflow", run.Workflow));
             }

@@ -37,6 +37,12 @@ public sealed record RunRecord
     /// <summary>How many times a worker has claimed this run (1 on the first execution).</summary>
     public int Executions { get; init; }
 
+    /// <summary>
+    /// Set only on records returned by <see cref="IRunStore.ClaimRunsAsync"/>: the run was still leased to an
+    /// owner whose lease had expired, so this claim is a takeover.
+    /// </summary>
+    public bool TakenOver { get; init; }
+
     internal static readonly IReadOnlyDictionary<string, long> EmptyProgress = new Dictionary<string, long>();
 }
 

@@ -19,6 +19,13 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         RETURNING {RunColumns}
         """;
 
+    // Runs among the claimable ones whose lease is held but expired: claiming them is a takeover.
+    private const string ExpiredLeasesSql = """
+        SELECT id FROM runs
+        WHERE status < 10 AND run_after <= $now AND lease_owner IS NOT NULL AND lease_expires_at <= $now
+        ORDER BY run_after LIMIT $max
+        """;
+
     private const string RenewSql = """
         UPDATE runs SET lease_expires_at = $expires
         WHERE id = $id AND lease_owner = $owner AND status < 10
@@ -134,12 +141,18 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
 
         return store.WriteAsync<IReadOnlyList<RunRecord>>(ctx =>
         {
+            var expired = ReadAll(ctx.Command(ExpiredLeasesSql).With("$now", request.Now).With("$max", request.MaxRuns), r => r.GetString(0)).ToHashSet(StringComparer.Ordinal);
             var command = ctx.Command(ClaimSql)
                 .With("$owner", request.Owner)
                 .With("$expires", request.LeaseExpiresAt)
                 .With("$now", request.Now)
                 .With("$max", request.MaxRuns);
             var runs = ReadAll(command, Run);
+            if (expired.Count > 0)
+            {
+                runs = runs.ConvertAll(r => expired.Contains(r.Id) ? r with { TakenOver = true } : r);
+            }
+
             runs.Sort((a, b) => a.RunAfter != b.RunAfter
                 ? a.RunAfter.CompareTo(b.RunAfter)
                 : string.CompareOrdinal(a.Id, b.Id));
