@@ -1,4 +1,5 @@
 using Baton.Hosting;
+using Microsoft.AspNetCore.Builder;
 
 namespace Baton.Server.Configuration;
 

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Builder;
+
 namespace Baton.Server.Auth;
 
 /// <summary>How an endpoint is protected. Endpoints without it need the key in the <c>X-ADMIN-KEY</c> header.</summary>
