@@ -45,13 +45,20 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, IAsyn
         _dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
         Schema = options.Schema;
         Channel = options.Schema + "_runs";
+        Writer = new PostgresWriter(this, MaxBatchSize, logger);
         var s = PostgresMigrations.Quote(options.Schema);
         Runs = new PostgresRunStore(this, s);
         Steps = new PostgresStepStore(this, s);
         Schedules = new PostgresScheduleStore(this, s, (PostgresRunStore)Runs);
     }
 
+    /// <summary>The most writes the <see cref="Writer"/> commits together.</summary>
+    public const int MaxBatchSize = 256;
+
     public string Schema { get; }
+
+    /// <summary>Group commit for the worker's hot writes.</summary>
+    public PostgresWriter Writer { get; }
 
     /// <summary>The NOTIFY channel on which runnable runs are announced: <c>{schema}_runs</c>.</summary>
     public string Channel { get; }
@@ -116,6 +123,10 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, IAsyn
             {
                 return;
             }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
             catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException or SocketException or TimeoutException)
             {
                 Log.ListenFailed(_logger, Channel, retry, Scrub(ex.Message));
@@ -171,7 +182,12 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, IAsyn
     private string Scrub(string message) =>
         string.IsNullOrEmpty(_password) ? message : message.Replace(_password, "***", StringComparison.Ordinal);
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        // Queued writes still run (on the open pool) before the pool closes.
+        await Writer.DisposeAsync().ConfigureAwait(false);
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
 
-    public void Dispose() => _dataSource.Dispose();
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

@@ -5,7 +5,8 @@ using static Baton.Storage.Postgres.Internal.PostgresRows;
 namespace Baton.Storage.Postgres.Internal;
 
 /// <summary>
-/// Runs. Every hot operation is one statement (one round trip, one commit); concurrency-keyed creates add
+/// Runs. Every hot operation is one statement; the writes a worker makes all the time (creates without a
+/// concurrency key, updates, renewals, releases) share commits through <see cref="PostgresWriter"/>. Concurrency-keyed creates add
 /// a transaction-scoped advisory lock on the key in the same batch, so creates on different nodes cannot
 /// both pass the count. Writes by a worker are fenced by <c>lease_owner = @owner</c>.
 /// </summary>
@@ -151,6 +152,21 @@ internal sealed class PostgresRunStore : IRunStore
     public async Task<CreateRunResult> CreateRunAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
     {
         Validate(request);
+        if (request.ConcurrencyKey is null)
+        {
+            // One statement with no lock to wait on: it shares the writer's group commit.
+            var created = await _store.Writer.WriteAsync(
+                CreateCommand(request),
+                async reader => await reader.ReadAsync().ConfigureAwait(false)
+                    ? new CreateRunResult((CreateRunOutcome)reader.GetInt32(0), Run(reader, 1))
+                    : null,
+                cancellationToken).ConfigureAwait(false);
+            if (created is not null)
+            {
+                return created;
+            }
+        }
+
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await CreateAsync(connection, null, request, cancellationToken).ConfigureAwait(false);
     }
@@ -247,20 +263,21 @@ internal sealed class PostgresRunStore : IRunStore
             return new RenewLeasesResult([], []);
         }
 
-        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(_renewSql, connection);
+        var command = new NpgsqlBatchCommand(_renewSql);
         command.Parameters
             .Time("expires", request.LeaseExpiresAt)
             .TextArray("ids", request.RunIds.ToArray())
             .Text("owner", request.Owner);
-        var renewed = new Dictionary<string, bool>(StringComparer.Ordinal);
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        var renewed = await _store.Writer.WriteAsync(command, async reader =>
         {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            var rows = new Dictionary<string, bool>(StringComparer.Ordinal);
+            while (await reader.ReadAsync().ConfigureAwait(false))
             {
-                renewed[reader.GetString(0)] = reader.GetBoolean(1);
+                rows[reader.GetString(0)] = reader.GetBoolean(1);
             }
-        }
+
+            return rows;
+        }, cancellationToken).ConfigureAwait(false);
 
         var lost = new List<string>();
         var cancelRequested = new List<string>();
@@ -282,21 +299,19 @@ internal sealed class PostgresRunStore : IRunStore
     public async Task<bool> ReleaseLeaseAsync(ReleaseLeaseRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(_releaseSql, connection);
+        var command = new NpgsqlBatchCommand(_releaseSql);
         command.Parameters
             .Time("now", request.Now)
             .Text("id", request.RunId)
             .Text("owner", request.Owner)
             .Text("channel", _store.Channel);
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+        return await _store.Writer.WriteAsync(command, AnyRowAsync, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(_updateSql, connection);
+        var command = new NpgsqlBatchCommand(_updateSql);
         command.Parameters
             .Int("status", request.Status is { } s ? (int)s : null)
             .Text("phase", request.Phase)
@@ -310,7 +325,7 @@ internal sealed class PostgresRunStore : IRunStore
             .Text("id", request.RunId)
             .Text("owner", request.Owner)
             .Text("channel", _store.Channel);
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+        return await _store.Writer.WriteAsync(command, AnyRowAsync, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<CancelRunResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)
@@ -417,9 +432,10 @@ internal sealed class PostgresRunStore : IRunStore
     }
 
     /// <summary>
-    /// Creation, alone (<paramref name="transaction"/> null: one batch, committed on its own) or as part of
-    /// a caller's transaction (a schedule fire). With a concurrency key the batch first takes the key's
-    /// advisory lock, held to commit, so the count in the create statement sees every committed holder.
+    /// Creation on <paramref name="connection"/>: on its own (<paramref name="transaction"/> null; one batch,
+    /// committed alone) or inside a caller's transaction (a schedule fire). With a concurrency key the batch
+    /// first takes the key's advisory lock, held to commit, so the count in the create statement sees every
+    /// committed holder. Also the second look after a group-committed create returned nothing.
     /// </summary>
     internal async Task<CreateRunResult> CreateAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, CreateRunRequest request, CancellationToken cancellationToken)
@@ -433,21 +449,7 @@ internal sealed class PostgresRunStore : IRunStore
                 batch.BatchCommands.Add(lockCommand);
             }
 
-            var create = new NpgsqlBatchCommand(_createSql);
-            create.Parameters
-                .Text("id", request.Id)
-                .Text("workflow", request.Workflow)
-                .Text("input", request.Input)
-                .Text("idempotency_key", request.IdempotencyKey)
-                .Text("concurrency_key", request.ConcurrencyKey)
-                .Int("concurrency_limit", request.ConcurrencyLimit)
-                .Text("schedule_name", request.ScheduleName)
-                .Time("scheduled_fire_time", request.ScheduledFireTime)
-                .Text("correlation_id", request.CorrelationId)
-                .Time("now", request.Now)
-                .Time("run_after", request.RunAfter ?? request.Now)
-                .Time("deadline_at", request.DeadlineAt)
-                .Text("channel", _store.Channel);
+            var create = CreateCommand(request);
             batch.BatchCommands.Add(create);
 
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -476,6 +478,29 @@ internal sealed class PostgresRunStore : IRunStore
             ? new CreateRunResult(CreateRunOutcome.Existing, run)
             : throw new InvalidOperationException($"A run with id '{request.Id}' already exists.");
     }
+
+    private NpgsqlBatchCommand CreateCommand(CreateRunRequest request)
+    {
+        var create = new NpgsqlBatchCommand(_createSql);
+        create.Parameters
+            .Text("id", request.Id)
+            .Text("workflow", request.Workflow)
+            .Text("input", request.Input)
+            .Text("idempotency_key", request.IdempotencyKey)
+            .Text("concurrency_key", request.ConcurrencyKey)
+            .Int("concurrency_limit", request.ConcurrencyLimit)
+            .Text("schedule_name", request.ScheduleName)
+            .Time("scheduled_fire_time", request.ScheduledFireTime)
+            .Text("correlation_id", request.CorrelationId)
+            .Time("now", request.Now)
+            .Time("run_after", request.RunAfter ?? request.Now)
+            .Time("deadline_at", request.DeadlineAt)
+            .Text("channel", _store.Channel);
+        return create;
+    }
+
+    /// <summary>True if the statement returned a row (the fenced write applied).</summary>
+    private static async Task<bool> AnyRowAsync(NpgsqlDataReader reader) => await reader.ReadAsync().ConfigureAwait(false);
 
     private const string LockSql = "SELECT pg_advisory_xact_lock(hashtextextended(@lock, 0))";
 

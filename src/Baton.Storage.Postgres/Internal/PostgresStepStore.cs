@@ -102,8 +102,7 @@ internal sealed class PostgresStepStore : IStepStore
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(request.StepKey, "request.StepKey");
-        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(_startedSql, connection);
+        var command = new NpgsqlBatchCommand(_startedSql);
         command.Parameters
             .Text("run", request.RunId)
             .Text("owner", request.Owner)
@@ -111,15 +110,14 @@ internal sealed class PostgresStepStore : IStepStore
             .Int("kind", (int)request.Kind)
             .Int("attempt", request.Attempt)
             .Time("started", request.StartedAt);
-        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! > 0;
+        return await _store.Writer.WriteAsync(command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> RecordAttemptEndedAsync(AttemptEndedRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(request.StepKey, "request.StepKey");
-        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(request.StepStatus is null ? _retryingSql : _finishedSql, connection);
+        var command = new NpgsqlBatchCommand(request.StepStatus is null ? _retryingSql : _finishedSql);
         command.Parameters
             .Text("run", request.RunId)
             .Text("owner", request.Owner)
@@ -136,6 +134,10 @@ internal sealed class PostgresStepStore : IStepStore
             command.Parameters.Int("status", (int)status).Text("result", request.Result);
         }
 
-        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! > 0;
+        return await _store.Writer.WriteAsync(command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Reads the statement's <c>count(*) FROM lease</c>: 1 if the owner held the lease and the write applied.</summary>
+    private static async Task<bool> LeaseHeldAsync(NpgsqlDataReader reader) =>
+        await reader.ReadAsync().ConfigureAwait(false) && reader.GetInt64(0) > 0;
 }
