@@ -8,7 +8,9 @@ public sealed class PostgresStoreOptions
 {
     /// <summary>
     /// The Npgsql connection string, e.g. <c>Host=127.0.0.1;Port=5432;Username=baton;Password=...;Database=baton</c>.
-    /// Pooling settings in it apply. Required; there is no default.
+    /// Pooling settings in it apply; without a <c>Maximum Pool Size</c> the store uses 20 connections per node
+    /// (not Npgsql's 100, so that several nodes stay within PostgreSQL's default <c>max_connections</c> of 100).
+    /// Required; there is no default.
     /// </summary>
     public string ConnectionString { get; set; } = "";
 

@@ -128,6 +128,19 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         Assert.DoesNotContain("hunter2", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Host=127.0.0.1", PostgresBatonStore.DefaultMaxPoolSize)]
+    [InlineData("Host=127.0.0.1;Maximum Pool Size=5", 5)]
+    [InlineData("Host=127.0.0.1;MaxPoolSize=7", 7)]
+    [InlineData("Host=127.0.0.1;maximum pool size=100", 100)]
+    public async Task Constructor_PoolSize_DefaultsToTwentyUnlessSet(string connectionString, int expected)
+    {
+        await using var store = new PostgresBatonStore(
+            new PostgresStoreOptions { ConnectionString = connectionString }, TimeProvider.System, NullLogger.Instance);
+
+        Assert.Equal(expected, store.MaxPoolSize);
+    }
+
     [Fact]
     public async Task UsePostgres_ValidOptions_ResolvesWorkingStore()
     {

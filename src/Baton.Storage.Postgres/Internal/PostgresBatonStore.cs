@@ -32,12 +32,18 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, IAsyn
         {
             CommandTimeout = (int)Math.Ceiling(options.CommandTimeout.TotalSeconds),
         };
+        if (!SetsPoolSize(options.ConnectionString))
+        {
+            builder.MaxPoolSize = DefaultMaxPoolSize;
+        }
+
         if (builder.MaxAutoPrepare == 0)
         {
             // Hot statements are parsed and planned once per connection instead of on every call.
             builder.MaxAutoPrepare = 64;
         }
 
+        MaxPoolSize = builder.MaxPoolSize;
         _host = builder.Host ?? "localhost";
         _port = builder.Port;
         _database = builder.Database;
@@ -52,10 +58,19 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, IAsyn
         Schedules = new PostgresScheduleStore(this, s, (PostgresRunStore)Runs);
     }
 
+    /// <summary>
+    /// The pool size when the connection string sets none. Npgsql's own default (100) would let three nodes
+    /// exhaust PostgreSQL's default <c>max_connections</c> (100); hot writes share one connection anyway.
+    /// </summary>
+    public const int DefaultMaxPoolSize = 20;
+
     /// <summary>The most writes the <see cref="Writer"/> commits together.</summary>
     public const int MaxBatchSize = 256;
 
     public string Schema { get; }
+
+    /// <summary>The connection pool's size: the connection string's, or <see cref="DefaultMaxPoolSize"/>.</summary>
+    public int MaxPoolSize { get; }
 
     /// <summary>Group commit for the worker's hot writes.</summary>
     public PostgresWriter Writer { get; }
@@ -177,6 +192,21 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, IAsyn
                 $"Baton:Postgres: cannot connect to PostgreSQL at {_host}:{_port} (database '{_database}'): {Scrub(ex.Message)}",
                 ex);
         }
+    }
+
+    private static bool SetsPoolSize(string connectionString)
+    {
+        var keys = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys;
+        foreach (string key in keys)
+        {
+            var normalized = key.Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant();
+            if (normalized is "MAXPOOLSIZE" or "MAXIMUMPOOLSIZE")
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private string Scrub(string message) =>
