@@ -79,7 +79,10 @@ start_postgres() {
   export BATON_POSTGRES="Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres;Database=baton_test"
 }
 stop_postgres() {
-  [ "$postgres_started_here" -eq 1 ] || return 0
+  if [ "$postgres_started_here" -ne 1 ]; then
+    log "postgres: not started here; left running"
+    return 0
+  fi
   # shellcheck disable=SC2086
   pg_ctlcluster $postgres_cluster stop
 }
