@@ -14,7 +14,7 @@ mkdir -p "$results"
 log() { printf '[test.sh] %s\n' "$*" >&2; }
 
 # Servers the tests use. Each entry has start_<name> and stop_<name> functions below.
-servers=()
+servers=(postgres)
 
 started=()
 stop_servers() {
@@ -41,6 +41,50 @@ need_packages() {
   fi
   log "installing ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# PostgreSQL for tests/Baton.Storage.Postgres.Tests. A BATON_POSTGRES set by the caller is used as it is;
+# otherwise the local cluster is started on 127.0.0.1 only (and stopped at the end only if started here).
+postgres_started_here=0
+postgres_cluster=""
+start_postgres() {
+  if [ -n "${BATON_POSTGRES:-}" ]; then
+    log "postgres: using BATON_POSTGRES from the environment"
+    return 0
+  fi
+  need_packages postgresql || return 1
+  local version
+  version="$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1)"
+  [ -n "$version" ] || { log "postgres: no server binaries under /usr/lib/postgresql"; return 1; }
+  if ! pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -qx "$version main"; then
+    pg_createcluster "$version" main >/dev/null || return 1
+  fi
+  postgres_cluster="$version main"
+  if pg_isready -h 127.0.0.1 -p 5432 -q; then
+    log "postgres: already running on 127.0.0.1:5432; leaving it running afterwards"
+  else
+    log "starting postgres $version on 127.0.0.1:5432"
+    pg_ctlcluster "$version" main start -- -o "-c listen_addresses=127.0.0.1" || return 1
+    postgres_started_here=1
+    local deadline=$((SECONDS + 30))
+    until pg_isready -h 127.0.0.1 -p 5432 -q; do
+      [ "$SECONDS" -lt "$deadline" ] || { log "postgres: not ready after 30 s"; return 1; }
+      sleep 0.2
+    done
+  fi
+  # TCP logins need a password; set the documented test one only if it does not work yet.
+  if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -tAqc 'SELECT 1' >/dev/null 2>&1; then
+    su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null || return 1
+  fi
+  export BATON_POSTGRES="Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres;Database=baton_test"
+}
+stop_postgres() {
+  if [ "$postgres_started_here" -ne 1 ]; then
+    log "postgres: not started here; left running"
+    return 0
+  fi
+  # shellcheck disable=SC2086
+  pg_ctlcluster $postgres_cluster stop
 }
 
 if ! command -v dotnet >/dev/null 2>&1; then

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Baton.Execution;
 using Baton.Hosting;
 using Baton.Runs;
+using Baton.Storage.Postgres;
 using Baton.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -74,8 +75,11 @@ internal static class EngineBench
         private readonly SemaphoreSlim _ended = new(0);
         private int _finished;
 
-        private Node(IHost host, string path)
+        private readonly BenchSettings _settings;
+
+        private Node(IHost host, string path, BenchSettings settings)
         {
+            _settings = settings;
             _host = host;
             _path = path;
             host.Services.GetRequiredService<Worker>().ExecutionEnded += _ =>
@@ -89,16 +93,31 @@ internal static class EngineBench
 
         public static async Task<Node> StartAsync(BenchSettings settings, int steps, ConcurrentBag<double> latencies)
         {
-            var path = Path.Combine(settings.Directory, $"baton-bench-{Guid.NewGuid():N}.db");
+            // On Postgres the "path" is a fresh schema, dropped afterwards.
+            var path = settings.Postgres is null
+                ? Path.Combine(settings.Directory, $"baton-bench-{Guid.NewGuid():N}.db")
+                : $"bench_{Guid.NewGuid():N}";
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
-            builder.Services.AddBaton(o => o.MaxConcurrentRuns = 512)
-                .UseSqlite(o =>
+            var baton = builder.Services.AddBaton(o => o.MaxConcurrentRuns = 512);
+            if (settings.Postgres is { } connectionString)
+            {
+                baton.UsePostgres(o =>
+                {
+                    o.ConnectionString = connectionString;
+                    o.Schema = path;
+                });
+            }
+            else
+            {
+                baton.UseSqlite(o =>
                 {
                     o.Path = path;
                     o.Durability = settings.Durability;
-                })
-                .AddWorkflow<long, int>("bench", async (ctx, triggeredAt, ct) =>
+                });
+            }
+
+            baton.AddWorkflow<long, int>("bench", async (ctx, triggeredAt, ct) =>
                 {
                     latencies.Add(Stopwatch.GetElapsedTime(triggeredAt).TotalMilliseconds);
                     var sum = 0;
@@ -112,7 +131,7 @@ internal static class EngineBench
                 });
             var host = builder.Build();
             await host.StartAsync();
-            return new Node(host, path);
+            return new Node(host, path, settings);
         }
 
         public async Task WaitForAsync(int finished)
@@ -133,6 +152,15 @@ internal static class EngineBench
         {
             await _host.StopAsync();
             _host.Dispose();
+            if (_settings.Postgres is { } connectionString)
+            {
+                await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+                await connection.OpenAsync();
+                await using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA \"{_path}\" CASCADE", connection);
+                await drop.ExecuteNonQueryAsync();
+                return;
+            }
+
             foreach (var suffix in new[] { "", "-wal", "-shm" })
             {
                 File.Delete(_path + suffix);

@@ -1,11 +1,12 @@
-// Engine benchmark on the SQLite store: throughput of single-step and 10-step runs, and
-// trigger-to-start latency. Usage: Baton.Bench [--durability ProcessCrashSafe|FullSync] [--single N] [--multi N] [--latency N]
+// Engine benchmark on the SQLite store (or, with --postgres CONNECTION_STRING, on PostgreSQL): throughput of
+// single-step and 10-step runs, and trigger-to-start latency.
+// Usage: Baton.Bench [--durability ProcessCrashSafe|FullSync] [--postgres CS] [--single N] [--multi N] [--latency N]
 using System.Diagnostics;
 using Baton.Bench;
 using Baton.Storage.Sqlite;
 
 var settings = BenchSettings.Parse(args);
-Console.WriteLine($"# Baton engine benchmark — SQLite ({settings.Durability}), {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+Console.WriteLine($"# Baton engine benchmark — {(settings.Postgres is null ? $"SQLite ({settings.Durability})" : "PostgreSQL")}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 
 // Warm-up: JIT, connection pools and SQLite page cache, so the measured runs see a steady state.
 await EngineBench.ThroughputAsync(settings, "warm-up", 2000, steps: 1);
@@ -23,7 +24,7 @@ Console.WriteLine($"| peak working set | {Process.GetCurrentProcess().PeakWorkin
 
 namespace Baton.Bench
 {
-    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory)
+    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres = null)
     {
         public static BenchSettings Parse(string[] args)
         {
@@ -38,7 +39,8 @@ namespace Baton.Bench
                 int.Parse(values.GetValueOrDefault("single", "10000"), System.Globalization.CultureInfo.InvariantCulture),
                 int.Parse(values.GetValueOrDefault("multi", "2000"), System.Globalization.CultureInfo.InvariantCulture),
                 int.Parse(values.GetValueOrDefault("latency", "1000"), System.Globalization.CultureInfo.InvariantCulture),
-                values.GetValueOrDefault("dir", Path.GetTempPath()));
+                values.GetValueOrDefault("dir", Path.GetTempPath()),
+                values.GetValueOrDefault("postgres"));
         }
     }
 }

@@ -54,6 +54,7 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
         IsRunning = true;
         var heartbeat = Task.Run(() => HeartbeatLoopAsync(_housekeepingStop.Token), CancellationToken.None);
         var flush = Task.Run(() => FlushLoopAsync(_housekeepingStop.Token), CancellationToken.None);
+        var listen = Task.Run(() => ListenAsync(stoppingToken), CancellationToken.None);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -83,7 +84,28 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
             IsRunning = false;
             await DrainAsync().ConfigureAwait(false);
             await _housekeepingStop.CancelAsync().ConfigureAwait(false);
-            await Task.WhenAll(heartbeat, flush).ConfigureAwait(false);
+            await Task.WhenAll(heartbeat, flush, listen).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Wakes the claim loop on the store's notifications, if it has any (the poll stays the fallback).</summary>
+    private async Task ListenAsync(CancellationToken cancellationToken)
+    {
+        if (engine.Services.GetService(typeof(IBatonStore)) is not IRunNotifications notifications)
+        {
+            return;
+        }
+
+        try
+        {
+            await notifications.ListenAsync(signal.Notify, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            Log.WorkerError(engine.Logger, $"run notifications: {ex.Message}");
         }
     }
 

@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Storage.Postgres.Internal;
+
+/// <summary>The PostgreSQL store's log events. EventIds 52xx.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 5200, Level = LogLevel.Information,
+        Message = "Applied PostgreSQL schema migration {Version} to schema {Schema}")]
+    public static partial void MigrationApplied(ILogger logger, int version, string schema);
+
+    [LoggerMessage(EventId = 5201, Level = LogLevel.Warning,
+        Message = "Listening for runnable runs on {Channel} failed; reconnecting in {Delay}: {Error}")]
+    public static partial void ListenFailed(ILogger logger, string channel, TimeSpan delay, string error);
+
+    [LoggerMessage(EventId = 5202, Level = LogLevel.Warning,
+        Message = "A write batch of {Count} statements failed ({Error}); re-running them one transaction each")]
+    public static partial void BatchFailed(ILogger logger, int count, string error);
+}

@@ -1,0 +1,520 @@
+using Baton.Runs;
+using Npgsql;
+using static Baton.Storage.Postgres.Internal.PostgresRows;
+
+namespace Baton.Storage.Postgres.Internal;
+
+/// <summary>
+/// Runs. Every hot operation is one statement; the writes a worker makes all the time (creates without a
+/// concurrency key, updates, renewals, releases) share commits through <see cref="PostgresWriter"/>. Concurrency-keyed creates add
+/// a transaction-scoped advisory lock on the key in the same batch, so creates on different nodes cannot
+/// both pass the count. Writes by a worker are fenced by <c>lease_owner = @owner</c>.
+/// </summary>
+internal sealed class PostgresRunStore : IRunStore
+{
+    private readonly PostgresBatonStore _store;
+    private readonly string _selectById;
+    private readonly string _createSql;
+    private readonly string _existingSql;
+    private readonly string _claimSql;
+    private readonly string _renewSql;
+    private readonly string _releaseSql;
+    private readonly string _updateSql;
+    private readonly string _cancelNowSql;
+    private readonly string _cancelRequestSql;
+    private readonly string _holderSql;
+    private readonly string _retrySql;
+    private readonly string _schema;
+
+    public PostgresRunStore(PostgresBatonStore store, string s)
+    {
+        _store = store;
+        _schema = s;
+        _selectById = $"SELECT {RunColumns} FROM {s}.runs WHERE id = @id";
+
+        // Outcome 0 = created (with a NOTIFY if due), 1 = an existing run for the idempotency key or schedule
+        // fire, 2 = the oldest active run holding the concurrency key when it is at its limit. No row at all
+        // means the insert hit a unique index on a row this statement's snapshot cannot see (committed
+        // meanwhile): the caller reads it with a fresh snapshot.
+        _createSql = $"""
+            WITH existing AS (
+                (SELECT {RunColumns} FROM {s}.runs WHERE workflow = @workflow AND idempotency_key = @idempotency_key)
+                UNION ALL
+                (SELECT {RunColumns} FROM {s}.runs WHERE schedule_name = @schedule_name AND scheduled_fire_time = @scheduled_fire_time)
+                LIMIT 1
+            ), active AS (
+                SELECT count(*) AS n FROM {s}.runs WHERE concurrency_key = @concurrency_key AND status < 10
+            ), ins AS (
+                INSERT INTO {s}.runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
+                    schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at)
+                SELECT @id, @workflow, 0, @input, @idempotency_key, @concurrency_key, @concurrency_limit,
+                    @schedule_name, @scheduled_fire_time, @correlation_id, @now, @now, @run_after, @deadline_at
+                WHERE NOT EXISTS (SELECT 1 FROM existing) AND (SELECT n FROM active) < @concurrency_limit
+                ON CONFLICT DO NOTHING
+                RETURNING {RunColumns}
+            )
+            SELECT 0 AS outcome, {RunColumns},
+                CASE WHEN run_after <= @now THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
+            FROM ins
+            UNION ALL
+            SELECT 1, {RunColumns}, false FROM existing
+            UNION ALL
+            (SELECT 2, {RunColumns}, false FROM {s}.runs
+             WHERE concurrency_key = @concurrency_key AND status < 10
+                AND NOT EXISTS (SELECT 1 FROM existing) AND (SELECT n FROM active) >= @concurrency_limit
+             ORDER BY created_at, id LIMIT 1)
+            """;
+
+        _existingSql = $"""
+            (SELECT {RunColumns} FROM {s}.runs WHERE workflow = @workflow AND idempotency_key = @idempotency_key)
+            UNION ALL
+            (SELECT {RunColumns} FROM {s}.runs WHERE schedule_name = @schedule_name AND scheduled_fire_time = @scheduled_fire_time)
+            LIMIT 1
+            """;
+
+        // SKIP LOCKED: concurrent claimers (on any node) pass over rows another one is taking. The old lease
+        // owner is read in the same statement: a claimable run that still names an owner had an expired lease.
+        _claimSql = $"""
+            WITH picked AS (
+                SELECT id, lease_owner AS previous_owner FROM {s}.runs
+                WHERE status < 10 AND run_after <= @now AND (lease_owner IS NULL OR lease_expires_at <= @now)
+                ORDER BY run_after, id
+                LIMIT @max
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE {s}.runs AS r SET
+                lease_owner = @owner, lease_expires_at = @expires, executions = r.executions + 1,
+                started_at = COALESCE(r.started_at, @now), status = CASE WHEN r.status = 3 THEN 3 ELSE 1 END, updated_at = @now
+            FROM picked
+            WHERE r.id = picked.id
+            RETURNING {Qualified("r")}, picked.previous_owner IS NOT NULL
+            """;
+
+        _renewSql = $"""
+            UPDATE {s}.runs SET lease_expires_at = @expires
+            WHERE id = ANY(@ids) AND lease_owner = @owner AND status < 10
+            RETURNING id, cancel_requested
+            """;
+
+        _releaseSql = $"""
+            UPDATE {s}.runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+            WHERE id = @id AND lease_owner = @owner
+            RETURNING CASE WHEN status < 10 AND run_after <= @now THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
+            """;
+
+        _updateSql = $"""
+            UPDATE {s}.runs SET
+                status = COALESCE(@status, status),
+                phase = COALESCE(@phase, phase),
+                progress = COALESCE(@progress, progress),
+                errors = COALESCE(@errors, errors),
+                output = COALESCE(@output, output),
+                failure = COALESCE(@failure, failure),
+                run_after = COALESCE(@run_after, run_after),
+                completed_at = CASE WHEN @status >= 10 THEN @now WHEN @status IS NOT NULL THEN NULL ELSE completed_at END,
+                lease_owner = CASE WHEN @release THEN NULL ELSE lease_owner END,
+                lease_expires_at = CASE WHEN @release THEN NULL ELSE lease_expires_at END,
+                updated_at = @now
+            WHERE id = @id AND lease_owner = @owner
+            RETURNING CASE WHEN @release AND status < 10 AND run_after <= @now
+                THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
+            """;
+
+        _cancelNowSql = $"""
+            UPDATE {s}.runs SET status = 12, completed_at = @now, updated_at = @now, failure = @failure
+            WHERE id = @id
+            RETURNING {RunColumns}
+            """;
+
+        // A suspended run has no worker; making it due (and announcing it) lets one claim it and act on the request.
+        _cancelRequestSql = $"""
+            UPDATE {s}.runs SET cancel_requested = true, updated_at = @now,
+                run_after = CASE WHEN status = 2 THEN @now ELSE run_after END
+            WHERE id = @id
+            RETURNING {RunColumns},
+                CASE WHEN status = 2 AND lease_owner IS NULL THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
+            """;
+
+        _holderSql = $"""
+            SELECT (SELECT count(*) FROM {s}.runs WHERE concurrency_key = @key AND status < 10), {RunColumns}
+            FROM {s}.runs WHERE concurrency_key = @key AND status < 10
+            ORDER BY created_at, id LIMIT 1
+            """;
+
+        _retrySql = $"""
+            UPDATE {s}.runs SET status = @status, failure = NULL, completed_at = NULL, cancel_requested = false,
+                lease_owner = NULL, lease_expires_at = NULL, run_after = @now, deadline_at = @deadline, updated_at = @now
+            WHERE id = @id
+            RETURNING {RunColumns}, EXISTS (SELECT FROM pg_notify(@channel, ''))
+            """;
+    }
+
+    public async Task<CreateRunResult> CreateRunAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
+    {
+        Validate(request);
+        if (request.ConcurrencyKey is null)
+        {
+            // One statement with no lock to wait on: it shares the writer's group commit.
+            var created = await _store.Writer.WriteAsync(
+                CreateCommand(request),
+                async reader => await reader.ReadAsync().ConfigureAwait(false)
+                    ? new CreateRunResult((CreateRunOutcome)reader.GetInt32(0), Run(reader, 1))
+                    : null,
+                cancellationToken).ConfigureAwait(false);
+            if (created is not null)
+            {
+                return created;
+            }
+        }
+
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await CreateAsync(connection, null, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await GetAsync(connection, null, runId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var limit = Math.Clamp(request.Limit, 1, 500);
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        // The statement text varies only with which filters are set (a handful of shapes); values are parameters.
+        var where = new List<string>();
+        if (request.Workflow is not null)
+        {
+            where.Add("workflow = @workflow");
+            command.Parameters.Text("workflow", request.Workflow);
+        }
+
+        if (request.Status is { } status)
+        {
+            where.Add("status = @status");
+            command.Parameters.Int("status", (int)status);
+        }
+
+        if (request.CreatedAfter is { } after)
+        {
+            where.Add("created_at >= @after");
+            command.Parameters.Time("after", after);
+        }
+
+        if (request.CreatedBefore is { } before)
+        {
+            where.Add("created_at < @before");
+            command.Parameters.Time("before", before);
+        }
+
+        if (request.Cursor is not null)
+        {
+            where.Add("id < @cursor");
+            command.Parameters.Text("cursor", request.Cursor);
+        }
+
+        command.CommandText =
+            $"SELECT {RunColumns} FROM {_schema}.runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} " +
+            "ORDER BY id DESC LIMIT @limit";
+        command.Parameters.Int("limit", limit + 1);
+        var runs = await ReadAllAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false);
+        if (runs.Count <= limit)
+        {
+            return new RunPage(runs, null);
+        }
+
+        runs.RemoveAt(runs.Count - 1);
+        return new RunPage(runs, runs[^1].Id);
+    }
+
+    public async Task<IReadOnlyList<RunRecord>> ClaimRunsAsync(ClaimRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.Owner);
+        if (request.MaxRuns <= 0)
+        {
+            return [];
+        }
+
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(_claimSql, connection);
+        command.Parameters
+            .Text("owner", request.Owner)
+            .Time("expires", request.LeaseExpiresAt)
+            .Time("now", request.Now)
+            .Int("max", request.MaxRuns);
+        var runs = await ReadAllAsync(
+            command,
+            r => r.GetBoolean(RunColumnCount) ? Run(r) with { TakenOver = true } : Run(r),
+            cancellationToken).ConfigureAwait(false);
+        runs.Sort((a, b) => a.RunAfter != b.RunAfter ? a.RunAfter.CompareTo(b.RunAfter) : string.CompareOrdinal(a.Id, b.Id));
+        return runs;
+    }
+
+    public async Task<RenewLeasesResult> RenewLeasesAsync(RenewLeasesRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.Owner);
+        if (request.RunIds.Count == 0)
+        {
+            return new RenewLeasesResult([], []);
+        }
+
+        var command = new NpgsqlBatchCommand(_renewSql);
+        command.Parameters
+            .Time("expires", request.LeaseExpiresAt)
+            .TextArray("ids", request.RunIds.ToArray())
+            .Text("owner", request.Owner);
+        var renewed = await _store.Writer.WriteAsync(command, async reader =>
+        {
+            var rows = new Dictionary<string, bool>(StringComparer.Ordinal);
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                rows[reader.GetString(0)] = reader.GetBoolean(1);
+            }
+
+            return rows;
+        }, cancellationToken).ConfigureAwait(false);
+
+        var lost = new List<string>();
+        var cancelRequested = new List<string>();
+        foreach (var id in request.RunIds)
+        {
+            if (!renewed.TryGetValue(id, out var cancel))
+            {
+                lost.Add(id);
+            }
+            else if (cancel)
+            {
+                cancelRequested.Add(id);
+            }
+        }
+
+        return new RenewLeasesResult(lost, cancelRequested);
+    }
+
+    public async Task<bool> ReleaseLeaseAsync(ReleaseLeaseRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var command = new NpgsqlBatchCommand(_releaseSql);
+        command.Parameters
+            .Time("now", request.Now)
+            .Text("id", request.RunId)
+            .Text("owner", request.Owner)
+            .Text("channel", _store.Channel);
+        return await _store.Writer.WriteAsync(command, AnyRowAsync, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var command = new NpgsqlBatchCommand(_updateSql);
+        command.Parameters
+            .Int("status", request.Status is { } s ? (int)s : null)
+            .Text("phase", request.Phase)
+            .Json("progress", PostgresJson.Progress(request.Progress))
+            .Json("errors", PostgresJson.Errors(request.Errors))
+            .Text("output", request.Output)
+            .Json("failure", PostgresJson.Failure(request.Failure))
+            .Time("run_after", request.RunAfter)
+            .Bool("release", request.ReleaseLease)
+            .Time("now", request.Now)
+            .Text("id", request.RunId)
+            .Text("owner", request.Owner)
+            .Text("channel", _store.Channel);
+        return await _store.Writer.WriteAsync(command, AnyRowAsync, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<CancelRunResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var run = await GetAsync(connection, transaction, request.RunId, cancellationToken, forUpdate: true).ConfigureAwait(false);
+        if (run is null)
+        {
+            return new CancelRunResult(CancelRunOutcome.NotFound, null);
+        }
+
+        if (run.Status.IsTerminal())
+        {
+            return new CancelRunResult(CancelRunOutcome.AlreadyFinished, run);
+        }
+
+        CancelRunResult result;
+        if (run.Status == RunStatus.Pending && run.LeaseOwner is null)
+        {
+            await using var command = new NpgsqlCommand(_cancelNowSql, connection, transaction);
+            command.Parameters
+                .Time("now", request.Now)
+                .Json("failure", PostgresJson.Failure(new RunFailure { Message = "cancelled by request" }))
+                .Text("id", run.Id);
+            result = new CancelRunResult(CancelRunOutcome.Cancelled, await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false));
+        }
+        else
+        {
+            await using var command = new NpgsqlCommand(_cancelRequestSql, connection, transaction);
+            command.Parameters.Time("now", request.Now).Text("id", run.Id).Text("channel", _store.Channel);
+            result = new CancelRunResult(CancelRunOutcome.Requested, await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false));
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    public async Task<RetryRunResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var run = await GetAsync(connection, transaction, request.RunId, cancellationToken, forUpdate: true).ConfigureAwait(false);
+        if (run is null)
+        {
+            return new RetryRunResult(RetryRunOutcome.NotFound, null);
+        }
+
+        RunStatus next;
+        switch (run.Status)
+        {
+            case RunStatus.Failed or RunStatus.Cancelled:
+                next = RunStatus.Pending;
+                break;
+            case RunStatus.CompensationFailed:
+                next = RunStatus.Compensating;
+                break;
+            default:
+                return new RetryRunResult(RetryRunOutcome.NotRetryable, run);
+        }
+
+        if (run.ConcurrencyKey is not null)
+        {
+            await using (var lockCommand = new NpgsqlCommand(LockSql, connection, transaction))
+            {
+                lockCommand.Parameters.Text("lock", LockKey(run.ConcurrencyKey));
+                await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            // A new statement after the lock: its snapshot sees every run committed by the lock's previous holder.
+            await using var holderCommand = new NpgsqlCommand(_holderSql, connection, transaction);
+            holderCommand.Parameters.Text("key", run.ConcurrencyKey);
+            var holders = await ReadAllAsync(holderCommand, r => (Active: r.GetInt64(0), Run: Run(r, 1)), cancellationToken).ConfigureAwait(false);
+            if (holders.Count > 0 && holders[0].Active >= run.ConcurrencyLimit)
+            {
+                return new RetryRunResult(RetryRunOutcome.Conflict, holders[0].Run);
+            }
+        }
+
+        await using var command = new NpgsqlCommand(_retrySql, connection, transaction);
+        command.Parameters
+            .Int("status", (int)next)
+            .Time("now", request.Now)
+            .Time("deadline", request.DeadlineAt)
+            .Text("id", run.Id)
+            .Text("channel", _store.Channel);
+        var retried = await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new RetryRunResult(RetryRunOutcome.Retried, retried);
+    }
+
+    internal static void Validate(CreateRunRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.Id, "request.Id");
+        ArgumentException.ThrowIfNullOrEmpty(request.Workflow, "request.Workflow");
+        if (request.ConcurrencyLimit < 1)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(request), request.ConcurrencyLimit, "ConcurrencyLimit must be at least 1.");
+        }
+    }
+
+    /// <summary>
+    /// Creation on <paramref name="connection"/>: on its own (<paramref name="transaction"/> null; one batch,
+    /// committed alone) or inside a caller's transaction (a schedule fire). With a concurrency key the batch
+    /// first takes the key's advisory lock, held to commit, so the count in the create statement sees every
+    /// committed holder. Also the second look after a group-committed create returned nothing.
+    /// </summary>
+    internal async Task<CreateRunResult> CreateAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, CreateRunRequest request, CancellationToken cancellationToken)
+    {
+        await using (var batch = new NpgsqlBatch(connection, transaction))
+        {
+            if (request.ConcurrencyKey is not null)
+            {
+                var lockCommand = new NpgsqlBatchCommand(LockSql);
+                lockCommand.Parameters.Text("lock", LockKey(request.ConcurrencyKey));
+                batch.BatchCommands.Add(lockCommand);
+            }
+
+            var create = CreateCommand(request);
+            batch.BatchCommands.Add(create);
+
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (request.ConcurrencyKey is not null)
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var outcome = (CreateRunOutcome)reader.GetInt32(0);
+                return new CreateRunResult(outcome, Run(reader, 1));
+            }
+        }
+
+        // The insert met a unique index on a row committed after the statement's snapshot (a concurrent
+        // create with the same idempotency key or schedule fire): a new statement sees it.
+        await using var existing = new NpgsqlCommand(_existingSql, connection, transaction);
+        existing.Parameters
+            .Text("workflow", request.Workflow)
+            .Text("idempotency_key", request.IdempotencyKey)
+            .Text("schedule_name", request.ScheduleName)
+            .Time("scheduled_fire_time", request.ScheduledFireTime);
+        var run = await ReadOneAsync(existing, r => Run(r), cancellationToken).ConfigureAwait(false);
+        return run is not null
+            ? new CreateRunResult(CreateRunOutcome.Existing, run)
+            : throw new InvalidOperationException($"A run with id '{request.Id}' already exists.");
+    }
+
+    private NpgsqlBatchCommand CreateCommand(CreateRunRequest request)
+    {
+        var create = new NpgsqlBatchCommand(_createSql);
+        create.Parameters
+            .Text("id", request.Id)
+            .Text("workflow", request.Workflow)
+            .Text("input", request.Input)
+            .Text("idempotency_key", request.IdempotencyKey)
+            .Text("concurrency_key", request.ConcurrencyKey)
+            .Int("concurrency_limit", request.ConcurrencyLimit)
+            .Text("schedule_name", request.ScheduleName)
+            .Time("scheduled_fire_time", request.ScheduledFireTime)
+            .Text("correlation_id", request.CorrelationId)
+            .Time("now", request.Now)
+            .Time("run_after", request.RunAfter ?? request.Now)
+            .Time("deadline_at", request.DeadlineAt)
+            .Text("channel", _store.Channel);
+        return create;
+    }
+
+    /// <summary>True if the statement returned a row (the fenced write applied).</summary>
+    private static async Task<bool> AnyRowAsync(NpgsqlDataReader reader) => await reader.ReadAsync().ConfigureAwait(false);
+
+    private const string LockSql = "SELECT pg_advisory_xact_lock(hashtextextended(@lock, 0))";
+
+    /// <summary>The advisory lock name of a concurrency key; the schema is part of it, so schemas do not contend.</summary>
+    private string LockKey(string concurrencyKey) => $"baton:{_store.Schema}:concurrency:{concurrencyKey}";
+
+    private async Task<RunRecord?> GetAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string id, CancellationToken cancellationToken, bool forUpdate = false)
+    {
+        await using var command = new NpgsqlCommand(forUpdate ? _selectById + " FOR UPDATE" : _selectById, connection, transaction);
+        command.Parameters.Text("id", id);
+        return await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string Qualified(string alias) =>
+        string.Join(", ", RunColumns.Split(", ").Select(c => $"{alias}.{c}"));
+}

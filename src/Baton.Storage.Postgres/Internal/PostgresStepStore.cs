@@ -1,0 +1,143 @@
+using Npgsql;
+using static Baton.Storage.Postgres.Internal.PostgresRows;
+
+namespace Baton.Storage.Postgres.Internal;
+
+/// <summary>
+/// Steps and attempts. Each write is one statement that first locks the run row <c>FOR SHARE</c> while
+/// checking the lease, so a takeover on another node either commits before it (and the write is refused)
+/// or waits until it has committed; a worker that lost its lease never writes.
+/// </summary>
+internal sealed class PostgresStepStore : IStepStore
+{
+    private readonly PostgresBatonStore _store;
+    private readonly string _stepsSql;
+    private readonly string _attemptsSql;
+    private readonly string _startedSql;
+    private readonly string _finishedSql;
+    private readonly string _retryingSql;
+
+    public PostgresStepStore(PostgresBatonStore store, string s)
+    {
+        _store = store;
+        _stepsSql = $"SELECT {StepColumns} FROM {s}.steps WHERE run_id = @run ORDER BY started_at, key";
+        _attemptsSql = $"SELECT {AttemptColumns} FROM {s}.step_attempts WHERE run_id = @run ORDER BY step_key, attempt";
+        var lease = $"""
+            lease AS (
+                SELECT id FROM {s}.runs WHERE id = @run AND lease_owner = @owner FOR SHARE
+            )
+            """;
+
+        // A new attempt puts a failed step back to running (after a retry of the run); a succeeded step stays succeeded.
+        _startedSql = $"""
+            WITH {lease}, step AS (
+                INSERT INTO {s}.steps AS st (run_id, key, kind, status, attempts, started_at)
+                SELECT @run, @key, @kind, 0, @attempt, @started FROM lease
+                ON CONFLICT (run_id, key) DO UPDATE SET
+                    attempts = GREATEST(st.attempts, excluded.attempts),
+                    status = CASE WHEN st.status = 1 THEN st.status ELSE 0 END,
+                    completed_at = CASE WHEN st.status = 1 THEN st.completed_at ELSE NULL END
+            ), attempt AS (
+                INSERT INTO {s}.step_attempts (run_id, step_key, attempt, started_at, outcome)
+                SELECT @run, @key, @attempt, @started, 0 FROM lease
+                ON CONFLICT (run_id, step_key, attempt) DO NOTHING
+            )
+            SELECT count(*) FROM lease
+            """;
+
+        var attemptEnded = $"""
+            attempt AS (
+                INSERT INTO {s}.step_attempts (run_id, step_key, attempt, started_at, ended_at, outcome, error_type, error_message)
+                SELECT @run, @key, @attempt, @started, @ended, @outcome, @error_type, @error FROM lease
+                ON CONFLICT (run_id, step_key, attempt) DO UPDATE SET
+                    ended_at = excluded.ended_at, outcome = excluded.outcome,
+                    error_type = excluded.error_type, error_message = excluded.error_message
+            )
+            """;
+
+        _finishedSql = $"""
+            WITH {lease}, {attemptEnded}, step AS (
+                INSERT INTO {s}.steps AS st (run_id, key, kind, status, result, error, error_type, attempts, started_at, completed_at)
+                SELECT @run, @key, @kind, @status, @result, @error, @error_type, @attempt, @started, @ended FROM lease
+                ON CONFLICT (run_id, key) DO UPDATE SET
+                    status = excluded.status, result = excluded.result, error = excluded.error,
+                    error_type = excluded.error_type, completed_at = excluded.completed_at,
+                    attempts = GREATEST(st.attempts, excluded.attempts)
+            )
+            SELECT count(*) FROM lease
+            """;
+
+        // The attempt failed and will be retried: the step keeps running and shows the last error.
+        _retryingSql = $"""
+            WITH {lease}, {attemptEnded}, step AS (
+                INSERT INTO {s}.steps AS st (run_id, key, kind, status, error, error_type, attempts, started_at)
+                SELECT @run, @key, @kind, 0, @error, @error_type, @attempt, @started FROM lease
+                ON CONFLICT (run_id, key) DO UPDATE SET
+                    error = excluded.error, error_type = excluded.error_type,
+                    attempts = GREATEST(st.attempts, excluded.attempts)
+            )
+            SELECT count(*) FROM lease
+            """;
+    }
+
+    public async Task<IReadOnlyList<StepRecord>> GetStepsAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(_stepsSql, connection);
+        command.Parameters.Text("run", runId);
+        return await ReadAllAsync(command, Step, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<StepAttemptRecord>> GetAttemptsAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(_attemptsSql, connection);
+        command.Parameters.Text("run", runId);
+        return await ReadAllAsync(command, Attempt, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> RecordAttemptStartedAsync(AttemptStartedRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.StepKey, "request.StepKey");
+        var command = new NpgsqlBatchCommand(_startedSql);
+        command.Parameters
+            .Text("run", request.RunId)
+            .Text("owner", request.Owner)
+            .Text("key", request.StepKey)
+            .Int("kind", (int)request.Kind)
+            .Int("attempt", request.Attempt)
+            .Time("started", request.StartedAt);
+        return await _store.Writer.WriteAsync(command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> RecordAttemptEndedAsync(AttemptEndedRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.StepKey, "request.StepKey");
+        var command = new NpgsqlBatchCommand(request.StepStatus is null ? _retryingSql : _finishedSql);
+        command.Parameters
+            .Text("run", request.RunId)
+            .Text("owner", request.Owner)
+            .Text("key", request.StepKey)
+            .Int("kind", (int)request.Kind)
+            .Int("attempt", request.Attempt)
+            .Time("started", request.StartedAt)
+            .Time("ended", request.EndedAt)
+            .Int("outcome", (int)request.Outcome)
+            .Text("error_type", request.ErrorType)
+            .Text("error", request.ErrorMessage);
+        if (request.StepStatus is { } status)
+        {
+            command.Parameters.Int("status", (int)status).Text("result", request.Result);
+        }
+
+        return await _store.Writer.WriteAsync(command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the statement's <c>count(*) FROM lease</c>: 1 if the owner held the lease and the write applied.</summary>
+    private static async Task<bool> LeaseHeldAsync(NpgsqlDataReader reader) =>
+        await reader.ReadAsync().ConfigureAwait(false) && reader.GetInt64(0) > 0;
+}

@@ -1,0 +1,200 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Baton.Storage.Postgres.Internal;
+
+/// <summary>
+/// Group commit for a worker's hot writes (run updates, lease renewals and releases, attempt starts and
+/// ends). Callers queue one statement each; one loop takes everything queued (up to the batch size), sends it
+/// as one <see cref="NpgsqlBatch"/> (one round trip, one implicit transaction, one commit) and completes every
+/// caller with its own statement's result. A commit is what costs, so concurrent runs share it. If a batch
+/// fails it is rolled back as a whole and its statements are re-run one transaction each, so a bad write (or
+/// a deadlock with another node) fails only its own caller. Every statement is fenced by its lease check, so
+/// running it alone or in a batch gives the same outcome.
+/// </summary>
+/// <remarks>
+/// One loop per store keeps this node's writes on one connection in order, so two of its own batches never
+/// wait on each other's row locks. Creates and claims do not come here: a create may wait on a concurrency
+/// key's advisory lock, which must not stall everybody's writes.
+/// </remarks>
+internal sealed class PostgresWriter : IAsyncDisposable
+{
+    private readonly Channel<WriteOperation> _queue;
+    private readonly PostgresBatonStore _store;
+    private readonly int _maxBatchSize;
+    private readonly ILogger _logger;
+    private readonly Task _loop;
+
+    public PostgresWriter(PostgresBatonStore store, int maxBatchSize, ILogger logger)
+    {
+        _store = store;
+        _maxBatchSize = maxBatchSize;
+        _logger = logger;
+        _queue = Channel.CreateBounded<WriteOperation>(new BoundedChannelOptions(Math.Max(1024, maxBatchSize * 4))
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>
+    /// Queues <paramref name="command"/> (a template: it is copied for each execution) and completes once its transaction has committed, with what
+    /// <paramref name="read"/> made of the command's own result set.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(
+        NpgsqlBatchCommand command, Func<NpgsqlDataReader, Task<T>> read, CancellationToken cancellationToken)
+    {
+        var op = new WriteOperation<T>(command, read, cancellationToken);
+        try
+        {
+            await _queue.Writer.WriteAsync(op, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(nameof(PostgresBatonStore), "The PostgreSQL store has been disposed.");
+        }
+
+        return await op.Task.ConfigureAwait(false);
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<WriteOperation>(_maxBatchSize);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < _maxBatchSize && reader.TryRead(out var op))
+            {
+                if (!op.TryCancel())
+                {
+                    batch.Add(op);
+                }
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                await ExecuteAsync(batch).ConfigureAwait(false);
+                foreach (var op in batch)
+                {
+                    op.Complete();
+                }
+            }
+            catch (Exception ex)
+            {
+                if (batch.Count == 1)
+                {
+                    batch[0].Fail(ex);
+                    continue;
+                }
+
+                Log.BatchFailed(_logger, batch.Count, ex.Message);
+                foreach (var op in batch)
+                {
+                    try
+                    {
+                        await ExecuteAsync([op]).ConfigureAwait(false);
+                        op.Complete();
+                    }
+                    catch (Exception alone)
+                    {
+                        op.Fail(alone);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="ops"/> as one batch; each reads its result, and nothing is reported before the commit.</summary>
+    private async Task ExecuteAsync(IReadOnlyList<WriteOperation> ops)
+    {
+        await using var connection = await _store.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        try
+        {
+            foreach (var op in ops)
+            {
+                batch.BatchCommands.Add(Copy(op.Command));
+            }
+
+            await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+            for (var i = 0; i < ops.Count; i++)
+            {
+                if (i > 0 && !await reader.NextResultAsync().ConfigureAwait(false))
+                {
+                    throw new InvalidOperationException("The batch returned fewer result sets than it had statements.");
+                }
+
+                await ops[i].ReadAsync(reader).ConfigureAwait(false);
+            }
+
+            // Disposing the reader consumes up to ReadyForQuery: an error at commit surfaces here, before anyone is told.
+            await reader.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            batch.BatchCommands.Clear();
+        }
+    }
+
+    // Each execution gets its own copy: Npgsql binds parameters to the batch that runs them, and a command
+    // from a failed batch cannot be sent again, yet the operations of a failed batch are re-run one at a time.
+    private static NpgsqlBatchCommand Copy(NpgsqlBatchCommand template)
+    {
+        var copy = new NpgsqlBatchCommand(template.CommandText);
+        foreach (NpgsqlParameter parameter in template.Parameters)
+        {
+            copy.Parameters.Add(parameter.Clone());
+        }
+
+        return copy;
+    }
+
+    /// <summary>Stops taking new writes, runs the ones already queued, then returns.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+
+    private abstract class WriteOperation
+    {
+        public abstract NpgsqlBatchCommand Command { get; }
+
+        public abstract bool TryCancel();
+
+        public abstract Task ReadAsync(NpgsqlDataReader reader);
+
+        public abstract void Complete();
+
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class WriteOperation<T>(
+        NpgsqlBatchCommand command, Func<NpgsqlDataReader, Task<T>> read, CancellationToken cancellationToken) : WriteOperation
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+
+        public Task<T> Task => _completion.Task;
+
+        public override NpgsqlBatchCommand Command => command;
+
+        // Checked only before the operation joins a batch: once it runs, its outcome is reported as it is.
+        public override bool TryCancel() =>
+            cancellationToken.IsCancellationRequested && _completion.TrySetCanceled(cancellationToken);
+
+        public override async Task ReadAsync(NpgsqlDataReader reader) => _result = await read(reader).ConfigureAwait(false);
+
+        public override void Complete() => _completion.TrySetResult(_result!);
+
+        public override void Fail(Exception exception) => _completion.TrySetException(exception);
+    }
+}

@@ -1,0 +1,14 @@
+using Baton.Storage.Conformance;
+
+namespace Baton.Storage.Postgres.Tests;
+
+/// <summary>The store conformance suite on PostgreSQL: every store a test makes gets its own fresh schema.</summary>
+public sealed class PostgresStoreConformanceTests : StoreConformanceTests
+{
+    private readonly PostgresTestDatabase _database = new();
+
+    protected override async Task<IBatonStore> CreateStoreAsync() =>
+        await _database.NewInitializedStoreAsync(_database.NewSchema());
+
+    protected override Task CleanupAsync() => _database.DisposeAsync().AsTask();
+}

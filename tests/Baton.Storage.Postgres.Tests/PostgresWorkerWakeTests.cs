@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using Baton.Hosting;
+using Baton.Runs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Baton.Storage.Postgres.Tests;
+
+/// <summary>The engine's worker on the Postgres store wakes on NOTIFY from another node, not on its poll.</summary>
+public sealed class PostgresWorkerWakeTests : IAsyncLifetime
+{
+    private readonly PostgresTestDatabase _database = new();
+
+    public Task InitializeAsync() => PostgresTestDatabase.EnsureDatabaseAsync();
+
+    public Task DisposeAsync() => _database.DisposeAsync().AsTask();
+
+    [Fact]
+    public async Task Worker_RunCreatedOnOtherNode_StartsWithoutWaitingForPoll()
+    {
+        var schema = _database.NewSchema();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddBaton(o =>
+            {
+                o.NodeId = "node-a";
+                // Far longer than the test's deadline: only a notification can start the runs in time.
+                o.PollInterval = TimeSpan.FromMinutes(10);
+                o.RunScheduler = false;
+            })
+            .UsePostgres(o => { o.ConnectionString = PostgresTestDatabase.ConnectionString; o.Schema = schema; })
+            .AddWorkflow<int, int>("double", (_, input, _) => Task.FromResult(input * 2));
+        await using var provider = services.BuildServiceProvider();
+        var hosted = provider.GetServices<IHostedService>().ToList();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        await using var otherNode = PostgresTestDatabase.NewStore(schema);
+        try
+        {
+            // The first run lets the worker finish its start-up claims; the second can only be started by a wake-up.
+            var warmUp = await CreateAsync(otherNode);
+            Assert.Equal(RunStatus.Succeeded, (await WaitForEndAsync(otherNode, warmUp)).Status);
+            var run = await CreateAsync(otherNode);
+
+            var finished = await WaitForEndAsync(otherNode, run);
+
+            Assert.Equal(RunStatus.Succeeded, finished.Status);
+            Assert.Equal("42", finished.Output);
+        }
+        finally
+        {
+            for (var i = hosted.Count - 1; i >= 0; i--)
+            {
+                await hosted[i].StopAsync(CancellationToken.None);
+            }
+        }
+    }
+
+    private static async Task<string> CreateAsync(IBatonStore store)
+    {
+        var result = await store.Runs.CreateRunAsync(new CreateRunRequest
+        {
+            Id = Guid.CreateVersion7().ToString(), Workflow = "double", Input = "21", Now = DateTimeOffset.UtcNow,
+        });
+        Assert.Equal(CreateRunOutcome.Created, result.Outcome);
+        return result.Run.Id;
+    }
+
+    /// <summary>Polls the other node's view of the run (another connection) until it ends, for at most 20 s.</summary>
+    private static async Task<RunRecord> WaitForEndAsync(IBatonStore store, string runId)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var run = await store.Runs.GetRunAsync(runId);
+            Assert.NotNull(run);
+            if (run.Status.IsTerminal())
+            {
+                return run;
+            }
+
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"run {runId} is still {run.Status} after 20 s");
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using Baton.Storage.Postgres.Internal;
+using Npgsql;
+
+namespace Baton.Storage.Postgres.Tests;
+
+/// <summary>Group commit of the hot writes: shared commits, and a bad write fails only its own caller.</summary>
+public sealed class PostgresWriterTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+    private readonly PostgresTestDatabase _database = new();
+    private PostgresBatonStore? _store;
+
+    public Task InitializeAsync() => PostgresTestDatabase.EnsureDatabaseAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+        }
+
+        await _database.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task WriteAsync_BadWriteInQueuedBatch_FailsOnlyItsCaller()
+    {
+        var schema = _database.NewSchema();
+        _store = await _database.NewInitializedStoreAsync(schema);
+        var store = _store;
+        var ids = new List<string>();
+        for (var i = 0; i < 21; i++)
+        {
+            ids.Add((await store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 })).Run.Id);
+        }
+
+        Assert.Equal(21, (await store.Runs.ClaimRunsAsync(new ClaimRunsRequest
+        {
+            Owner = "node-a", MaxRuns = 50, Now = T0, LeaseExpiresAt = T0.AddMinutes(5),
+        })).Count);
+
+        // Another connection holds the first run's row: the writer's next batch waits on it while the rest queue up.
+        await using var blocker = new NpgsqlConnection(PostgresTestDatabase.ConnectionString);
+        await blocker.OpenAsync();
+        await using var hold = await blocker.BeginTransactionAsync();
+        await using (var lockRow = new NpgsqlCommand($"SELECT 1 FROM \"{schema}\".runs WHERE id = @id FOR UPDATE", blocker, hold))
+        {
+            lockRow.Parameters.AddWithValue("id", ids[0]);
+            await lockRow.ExecuteScalarAsync();
+        }
+
+        var blocked = store.Runs.UpdateRunAsync(new UpdateRunRequest { RunId = ids[0], Owner = "node-a", Now = T0.AddSeconds(1), Phase = "first" });
+        var good = ids.Skip(1).Select(id => store.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
+        {
+            RunId = id, Owner = "node-a", StepKey = "fetch", Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(1),
+        })).ToList();
+        // PostgreSQL refuses NUL characters in text: this statement fails wherever it runs.
+        var bad = store.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
+        {
+            RunId = ids[1], Owner = "node-a", StepKey = "bad\0key", Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(1),
+        });
+        await hold.CommitAsync();
+
+        Assert.True(await blocked);
+        Assert.All(await Task.WhenAll(good), Assert.True);
+        await Assert.ThrowsAnyAsync<Exception>(() => bad);
+        Assert.Equal("first", (await store.Runs.GetRunAsync(ids[0]))?.Phase);
+        foreach (var id in ids.Skip(1))
+        {
+            Assert.Equal("fetch", Assert.Single(await store.Steps.GetStepsAsync(id)).Key);
+        }
+    }
+}
