@@ -25,8 +25,13 @@ public sealed record GatewayOptions
     /// <summary>Time limit of one forwarding attempt; the attempt is cancelled when it passes. The default is 10 s.</summary>
     public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Forwarding attempts in all. The default is 60: with the delays below about 55 minutes of worker outage.</summary>
-    public int MaxAttempts { get; init; } = 60;
+    /// <summary>
+    /// Forwarding attempts in all. The default is 75: with the delays below the last attempt comes
+    /// 55 minutes (every delay cut by the full 20 % jitter) to 69 minutes (no jitter) after the first,
+    /// so a worker outage of up to about an hour loses nothing. After the last attempt the run is failed
+    /// and can be retried through Baton's run API.
+    /// </summary>
+    public int MaxAttempts { get; init; } = 75;
 
     /// <summary>Delay before the first retry; doubles per attempt. The default is 1 s.</summary>
     public TimeSpan BaseDelay { get; init; } = TimeSpan.FromSeconds(1);

@@ -21,6 +21,12 @@ internal static class EnqueueRequestReader
     /// <summary>The placeId, or null with the reason in <paramref name="error"/>.</summary>
     public static string? Read(ReadOnlySpan<byte> body, out string? error)
     {
+        if (body.IsEmpty)
+        {
+            error = "request body is empty; expected a JSON object with placeId";
+            return null;
+        }
+
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 16 });
         string? placeId = null;
         var seen = false;
