@@ -14,7 +14,7 @@
 #            restart with forwarding on: the accepted backlog drains after the restart
 # After live and burst: wait until nothing is left to forward, then compare the store's job ids with
 # what the simulator received. Everything listens on 127.0.0.1; the script stops what it started.
-# Logging: the server runs in Production with LOG_LEVEL-independent Logging__LogLevel__Default=Warning
+# Logging: the server runs in Production with Logging__LogLevel__Default=Warning
 # (no per-request or per-run Information lines); set LOGS=info to keep the default Information level.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
