@@ -29,7 +29,7 @@ public sealed record GatewayOptions
     /// Forwarding attempts in all. The default is 75: with the delays below the last attempt comes
     /// 55 minutes (every delay cut by the full 20 % jitter) to 69 minutes (no jitter) after the first,
     /// so a worker outage of up to about an hour loses nothing. After the last attempt the run is failed
-    /// and can be retried through Baton's run API.
+    /// and can be retried through Baton's run API. Delays past the engine's SuspendThreshold suspend the run.
     /// </summary>
     public int MaxAttempts { get; init; } = 75;
 
@@ -40,7 +40,7 @@ public sealed record GatewayOptions
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// Retry policy of the forwarding step: delay before attempt n+1 is
+    /// Retry policy of the forwarding attempts: delay before attempt n+1 is
     /// <c>min(MaxDelay, BaseDelay * 2^(n-1))</c> less up to 20 % jitter; 4xx answers
     /// (<see cref="NonRetryableException"/>) are not retried.
     /// </summary>

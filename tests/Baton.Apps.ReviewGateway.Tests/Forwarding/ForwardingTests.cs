@@ -37,9 +37,12 @@ public sealed class ForwardingTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Accepted, status);
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
-        Assert.Equal(4, run.Attempts.Count);
-        Assert.All(run.Attempts.Take(3), a => Assert.Contains("503", a.ErrorMessage, StringComparison.Ordinal));
-        Assert.Equal(AttemptOutcome.Succeeded, run.Attempts[^1].Outcome);
+        // One durable step per attempt, a durable backoff timer between them.
+        Assert.Equal(new[] { "forward", "forward#2", "forward#3", "forward#4" }, ForwardSteps(run));
+        Assert.Equal(new[] { "backoff", "backoff#2", "backoff#3" }, run.Steps.Where(s => s.Key.StartsWith("backoff", StringComparison.Ordinal)).Select(s => s.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(3, run.Steps.Count(s => s.Key.StartsWith("forward", StringComparison.Ordinal) && s.Result!.Contains("answered 503", StringComparison.Ordinal)));
+        Assert.Equal(3, run.Run.Progress["forward.failedAttempts"]);
+        Assert.Equal(202, System.Text.Json.JsonDocument.Parse(run.Run.Output!).RootElement.GetProperty("workerStatus").GetInt32());
         Assert.Equal(1, _worker.State.Jobs["reviews:retry-503:start"]);
     }
 
@@ -53,6 +56,7 @@ public sealed class ForwardingTests : IAsyncLifetime
         var run = await _server.WaitForRunAsync(body.GetProperty("runId").GetString()!, RunStatus.Succeeded, RunStatus.Failed);
 
         Assert.Equal(RunStatus.Failed, run.Run.Status);
+        Assert.Equal(new[] { "forward" }, ForwardSteps(run));
         Assert.Single(run.Attempts);
         Assert.Contains("422", run.Run.Failure!.Message, StringComparison.Ordinal);
         Assert.Contains("NonRetryableException", run.Run.Failure.ErrorType, StringComparison.Ordinal);
@@ -65,7 +69,7 @@ public sealed class ForwardingTests : IAsyncLifetime
         _worker.State.Mode = WorkerNodeMode.Reset;
         var (_, body, _) = await _server.EnqueueAsync("reset-then-up");
         var runId = body.GetProperty("runId").GetString()!;
-        await Poll.UntilAsync(async () => (await _server.RunAsync(runId))!.Attempts.Count(a => a.Outcome == AttemptOutcome.Failed), n => n >= 2, "two failed attempts");
+        await Poll.UntilAsync(async () => ForwardSteps((await _server.RunAsync(runId))!).Length, n => n >= 2, "two failed attempts");
 
         _worker.State.Mode = WorkerNodeMode.Up;
         var run = await _server.WaitForRunAsync(runId, RunStatus.Succeeded, RunStatus.Failed);
@@ -81,12 +85,15 @@ public sealed class ForwardingTests : IAsyncLifetime
         var (_, body, _) = await _server.EnqueueAsync("slow-worker");
         var runId = body.GetProperty("runId").GetString()!;
         // The 300 ms attempt timeout cancels the call long before the 5 s answer.
-        await Poll.UntilAsync(async () => (await _server.RunAsync(runId))!.Attempts.Count(a => a.Outcome is AttemptOutcome.TimedOut or AttemptOutcome.Failed), n => n >= 1, "a timed-out attempt");
+        await Poll.UntilAsync(async () => (await _server.RunAsync(runId))!.Steps.Count(s => s.Result?.Contains("no answer within 0.3 s", StringComparison.Ordinal) == true), n => n >= 1, "a timed-out attempt");
 
         _worker.State.Delay = TimeSpan.Zero;
         var run = await _server.WaitForRunAsync(runId, RunStatus.Succeeded, RunStatus.Failed);
 
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
-        Assert.True(run.Attempts.Count >= 2);
+        Assert.True(ForwardSteps(run).Length >= 2);
     }
+
+    private static string[] ForwardSteps(RunDetails run) =>
+        run.Steps.Where(s => s.Key.StartsWith("forward", StringComparison.Ordinal)).Select(s => s.Key).Order(StringComparer.Ordinal).ToArray();
 }
