@@ -7,6 +7,7 @@ using Baton.Server.Health;
 using Baton.Server.Logging;
 using Baton.Server.Metrics;
 using Baton.Workflows;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Baton.Server;
@@ -33,8 +34,11 @@ public static class BatonServer
         var options = ServerSettingsReader.Read(builder.Configuration, builder.Environment.ContentRootPath);
         var adminKey = AdminKey.Resolve(builder.Configuration, builder.Environment, out var generatedKey);
 
+        var enabledApps = (apps ?? []).Where(a => options.EnabledApps.Contains(a.Name)).ToList();
+        var appListeners = AppListeners.Resolve(enabledApps, builder.Configuration, options);
+
         LoggingSetup.Configure(builder);
-        builder.WebHost.UseUrls(options.ListenUrls);
+        builder.WebHost.UseUrls(string.Join(';', [options.ListenUrls, .. appListeners.Urls]));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -63,7 +67,8 @@ public static class BatonServer
             services.AddHostedService<DemoStarter>();
         }
 
-        var enabledApps = (apps ?? []).Where(a => options.EnabledApps.Contains(a.Name)).ToList();
+        services.AddSingleton(appListeners);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Routing.MatcherPolicy, ListenerMatcherPolicy>());
         foreach (var app in enabledApps)
         {
             app.ConfigureServices(builder, baton);
@@ -93,7 +98,9 @@ public static class BatonServer
         ConfigurePipeline(application);
         foreach (var app in enabledApps)
         {
-            app.MapEndpoints(application);
+            app.MapEndpoints(appListeners.PortOf(app) is { } port
+                ? application.MapGroup("").WithMetadata(new AppListenerMetadata(port)).ExcludeFromDescription()
+                : application);
             Log.AppEnabled(logger, app.Name);
         }
 

@@ -2,6 +2,7 @@
 // Each simulator lives in its own folder and adds one entry here.
 var simulators = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
+    ["worker-node"] = Baton.Simulators.WorkerNode.WorkerNodeSimulator.RunAsync,
 };
 
 if (args.Length == 0 || !simulators.TryGetValue(args[0], out var run))

@@ -1,5 +1,7 @@
 using Baton.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 
 namespace Baton.Server.Configuration;
 
@@ -15,9 +17,18 @@ public interface IBatonApp
     /// <summary>The name used in configuration (<c>Baton:Apps:&lt;Name&gt;</c>).</summary>
     string Name { get; }
 
+    /// <summary>
+    /// The port of the app's own listener, for a seed whose paths clash with Baton's (seed 002's
+    /// <c>/health</c>), or null to share the main listener. The default is null. When set, the server
+    /// listens on this port on the same host as the main listener, the app's endpoints answer only
+    /// there, and Baton's own routes answer only on the main listener. Throw
+    /// <see cref="ArgumentException"/> for a bad value; the server refuses to start with its message.
+    /// </summary>
+    int? OwnPort(IConfiguration configuration) => null;
+
     /// <summary>Registers the app's services and workflows.</summary>
     void ConfigureServices(WebApplicationBuilder builder, BatonBuilder baton);
 
-    /// <summary>Maps the app's endpoints on the main listener.</summary>
-    void MapEndpoints(WebApplication app);
+    /// <summary>Maps the app's endpoints (on its own listener when <see cref="OwnPort"/> gives one, else on the main one).</summary>
+    void MapEndpoints(IEndpointRouteBuilder endpoints);
 }

@@ -30,10 +30,34 @@ internal sealed class ProbeApp : IBatonApp
     {
     }
 
-    public void MapEndpoints(WebApplication app)
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
-        app.MapGet("/probe-sync", () => TypedResults.Ok(new { message = "Sync started" })).RequireAdminKey(allowQueryKey: true);
-        app.MapGet("/probe-status", () => TypedResults.Ok(new { isRunning = false }));
+        endpoints.MapGet("/probe-sync", () => TypedResults.Ok(new { message = "Sync started" })).RequireAdminKey(allowQueryKey: true);
+        endpoints.MapGet("/probe-status", () => TypedResults.Ok(new { isRunning = false }));
+    }
+}
+
+/// <summary>
+/// An app with its own listener (port from <c>OWN_PORT</c>) whose <c>/health</c> clashes with Baton's,
+/// as seed 002's does.
+/// </summary>
+internal sealed class OwnListenerApp : IBatonApp
+{
+    public string Name => "OwnListener";
+
+    public int? OwnPort(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        int.TryParse(configuration["OWN_PORT"], out var port) && port is > 0 and <= 65535
+            ? port
+            : throw new ArgumentException($"OWN_PORT '{configuration["OWN_PORT"]}' is not a port number");
+
+    public void ConfigureServices(WebApplicationBuilder builder, BatonBuilder baton)
+    {
+    }
+
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/health", () => TypedResults.Ok(new { service = "own-listener" })).AllowWithoutAdminKey();
+        endpoints.MapGet("/own-only", () => TypedResults.Ok(new { own = true })).AllowWithoutAdminKey();
     }
 }
 

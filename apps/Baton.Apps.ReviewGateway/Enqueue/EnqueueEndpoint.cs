@@ -1,0 +1,125 @@
+using System.Buffers;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Baton.Apps.ReviewGateway.Forwarding;
+using Baton.Runs;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Apps.ReviewGateway.Enqueue;
+
+/// <summary>
+/// <c>POST /enqueue</c>: checks the body, then stores a forwarding run keyed by the job id and answers
+/// 202 once it is stored. While a run for the same job id is active (pending, waiting for a retry or
+/// forwarding), the start is refused by the concurrency key and the existing run is answered instead:
+/// same job id, nothing new stored. Once that run has finished, the same placeId starts a new forward.
+/// </summary>
+internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, ILogger<EnqueueEndpoint> logger)
+{
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (!IsJson(request.ContentType))
+        {
+            await RejectAsync(context, "Content-Type must be application/json").ConfigureAwait(false);
+            return;
+        }
+
+        if (request.ContentLength > EnqueueRequestReader.MaxBodyBytes)
+        {
+            await RejectAsync(context, $"request body is larger than {EnqueueRequestReader.MaxBodyBytes} bytes").ConfigureAwait(false);
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(EnqueueRequestReader.MaxBodyBytes + 1);
+        string? placeId;
+        string? error;
+        try
+        {
+            var length = await ReadBodyAsync(request.Body, buffer, context.RequestAborted).ConfigureAwait(false);
+            if (length > EnqueueRequestReader.MaxBodyBytes)
+            {
+                await RejectAsync(context, $"request body is larger than {EnqueueRequestReader.MaxBodyBytes} bytes").ConfigureAwait(false);
+                return;
+            }
+
+            placeId = EnqueueRequestReader.Read(buffer.AsSpan(0, length), out error);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (placeId is null)
+        {
+            await RejectAsync(context, error!).ConfigureAwait(false);
+            return;
+        }
+
+        var job = new ForwardJob(placeId, ForwardJob.JobIdFor(placeId));
+        StartRunResult result;
+        try
+        {
+            result = await baton.StartRunAsync(
+                new StartRunRequest
+                {
+                    Workflow = ForwardJobWorkflow.Name,
+                    Input = JsonSerializer.SerializeToElement(job, GatewayJson.Default.ForwardJob),
+                    ConcurrencyKey = job.JobId,
+                },
+                context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            Log.StoreFailed(logger, job.JobId, ex.Message);
+            await GatewayResponses.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "the job could not be stored; try again", time.GetUtcNow()).ConfigureAwait(false);
+            return;
+        }
+
+        if (result.Outcome is not (StartRunOutcome.Created or StartRunOutcome.Conflict or StartRunOutcome.Existing) || result.Run is null)
+        {
+            Log.StoreFailed(logger, job.JobId, result.Error ?? result.Outcome.ToString());
+            await GatewayResponses.WriteErrorAsync(context, StatusCodes.Status500InternalServerError, "the job could not be stored", time.GetUtcNow()).ConfigureAwait(false);
+            return;
+        }
+
+        var duplicate = result.Outcome != StartRunOutcome.Created;
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.Enqueued(logger, job.PlaceId, job.JobId, result.Run.Id, duplicate);
+        }
+
+        await GatewayResponses.WriteEnqueuedAsync(context, job.PlaceId, job.JobId, result.Run.Id, duplicate, time.GetUtcNow()).ConfigureAwait(false);
+    }
+
+    private async Task RejectAsync(HttpContext context, string error)
+    {
+        Log.ValidationFailed(logger, error);
+        await GatewayResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest, error, time.GetUtcNow()).ConfigureAwait(false);
+    }
+
+    private static bool IsJson(string? contentType) =>
+        contentType is not null
+        && MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && string.Equals(media.MediaType, "application/json", StringComparison.OrdinalIgnoreCase)
+        && (media.CharSet is null || string.Equals(media.CharSet.Trim('"'), "utf-8", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Reads the body into <paramref name="buffer"/> (one byte longer than the limit); a full buffer means the body is too large.</summary>
+    private static async Task<int> ReadBodyAsync(Stream body, byte[] buffer, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        var limit = EnqueueRequestReader.MaxBodyBytes + 1;
+        while (total < limit)
+        {
+            var read = await body.ReadAsync(buffer.AsMemory(total, limit - total), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break;
+            }
+
+            total += read;
+        }
+
+        return total;
+    }
+}

@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace Baton.Apps.ReviewGateway.Enqueue;
+
+/// <summary>The seed's JSON bodies, written straight to the response (no reflection, no intermediate objects).</summary>
+internal static class GatewayResponses
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
+    /// <summary>The seed's timestamp: RFC 3339 in UTC with whole seconds, as Go's <c>time.RFC3339</c> prints it.</summary>
+    public static string Timestamp(DateTimeOffset now) => now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary><c>{"status":"enqueued","placeId","jobId","timestamp"}</c> plus Baton's <c>runId</c> and <c>duplicate</c>.</summary>
+    public static Task WriteEnqueuedAsync(HttpContext context, string placeId, string jobId, string runId, bool duplicate, DateTimeOffset now)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status202Accepted;
+        response.ContentType = "application/json";
+        using (var writer = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("status"u8, "enqueued"u8);
+            writer.WriteString("placeId"u8, placeId);
+            writer.WriteString("jobId"u8, jobId);
+            writer.WriteString("timestamp"u8, Timestamp(now));
+            writer.WriteString("runId"u8, runId);
+            writer.WriteBoolean("duplicate"u8, duplicate);
+            writer.WriteEndObject();
+        }
+
+        return response.BodyWriter.FlushAsync(context.RequestAborted).AsTask();
+    }
+
+    /// <summary>The seed's error shape <c>{"status":"error","error","timestamp"}</c>.</summary>
+    public static Task WriteErrorAsync(HttpContext context, int statusCode, string error, DateTimeOffset now)
+    {
+        var response = context.Response;
+        response.StatusCode = statusCode;
+        response.ContentType = "application/json";
+        using (var writer = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("status"u8, "error"u8);
+            writer.WriteString("error"u8, error);
+            writer.WriteString("timestamp"u8, Timestamp(now));
+            writer.WriteEndObject();
+        }
+
+        return response.BodyWriter.FlushAsync(context.RequestAborted).AsTask();
+    }
+}

@@ -1,0 +1,81 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Baton.Retries;
+
+namespace Baton.Apps.ReviewGateway.Forwarding;
+
+/// <summary>The worker node refused the job for now (5xx, 408, 429): the attempt is retried.</summary>
+public sealed class WorkerUnavailableException(string message) : Exception(message);
+
+/// <summary>
+/// Sends one job to <c>{WORKER_NODE_URL}/enqueue</c> as <c>{"placeId"}</c> with the job id in
+/// <c>Idempotency-Key</c>, so the worker can drop the duplicates that at-least-once delivery makes.
+/// </summary>
+internal sealed class WorkerNodeClient : IDisposable
+{
+    public const string IdempotencyHeader = "Idempotency-Key";
+    private const int MaxErrorBodyChars = 200;
+
+    private readonly HttpClient _http;
+    private readonly Uri _enqueueUri;
+
+    public WorkerNodeClient(GatewayOptions options)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            UseCookies = false,
+            AllowAutoRedirect = false,
+        };
+        // The per-attempt timeout of the step cancels the call; no second timeout here.
+        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _enqueueUri = new Uri(options.WorkerUrl.AbsoluteUri.TrimEnd('/') + "/enqueue");
+    }
+
+    public Uri EnqueueUri => _enqueueUri;
+
+    /// <summary>
+    /// Forwards the job; returns the worker's 2xx status. A 4xx other than 408 and 429 throws
+    /// <see cref="NonRetryableException"/> (the job is wrong, not the worker's state); 5xx, 408 and 429
+    /// throw <see cref="WorkerUnavailableException"/>; connection errors throw <see cref="HttpRequestException"/>.
+    /// </summary>
+    public async Task<int> EnqueueAsync(ForwardJob job, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, _enqueueUri);
+        request.Content = new StringContent(JsonSerializer.Serialize(new { placeId = job.PlaceId }), Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
+        request.Headers.TryAddWithoutValidation(IdempotencyHeader, job.JobId);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var status = (int)response.StatusCode;
+        if (response.IsSuccessStatusCode)
+        {
+            return status;
+        }
+
+        var body = await ReadSnippetAsync(response, cancellationToken).ConfigureAwait(false);
+        var message = $"worker node answered {status} {response.ReasonPhrase} for job {job.JobId}{(body.Length > 0 ? ": " + body : "")}";
+        if (status is >= 400 and < 500 && response.StatusCode is not (HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests))
+        {
+            throw new NonRetryableException(message);
+        }
+
+        throw new WorkerUnavailableException(message);
+    }
+
+    private static async Task<string> ReadSnippetAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            return text.Length > MaxErrorBodyChars ? text[..MaxErrorBodyChars] + "..." : text;
+        }
+        catch (HttpRequestException)
+        {
+            return "";
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}

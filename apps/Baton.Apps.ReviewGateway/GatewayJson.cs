@@ -1,0 +1,10 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Baton.Apps.ReviewGateway.Forwarding;
+
+namespace Baton.Apps.ReviewGateway;
+
+/// <summary>Source-generated JSON for the run input (camelCase, as the engine reads it).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(ForwardJob))]
+internal sealed partial class GatewayJson : JsonSerializerContext;

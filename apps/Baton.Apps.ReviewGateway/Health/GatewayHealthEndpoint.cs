@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Baton.Apps.ReviewGateway.Enqueue;
+using Baton.Apps.ReviewGateway.Forwarding;
+using Baton.Runs;
+using Baton.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Apps.ReviewGateway.Health;
+
+/// <summary>
+/// <c>GET /health</c> on the gateway's listener: the seed's
+/// <c>{"status":"healthy","service":"argus-orchestrator","timestamp","uptime","worker_url"}</c> plus
+/// <c>store</c> (<c>ok</c> or <c>unreachable</c>) and <c>jobs_pending_forward</c> (runs not yet
+/// forwarded, counted up to <see cref="PendingCap"/>). 503 with status <c>unhealthy</c> when the store
+/// does not answer: the gateway cannot accept jobs then.
+/// </summary>
+internal sealed class GatewayHealthEndpoint(IBatonStore store, TimeProvider time, GatewayOptions options, GatewayClock clock, ILogger<GatewayHealthEndpoint> logger)
+{
+    public const int PendingCap = 10_000;
+    private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(3);
+    private static readonly RunStatus[] Unfinished = [RunStatus.Pending, RunStatus.Running, RunStatus.Suspended];
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var storeOk = true;
+        long pending = 0;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        timeout.CancelAfter(PingTimeout);
+        try
+        {
+            await store.PingAsync(timeout.Token).ConfigureAwait(false);
+            pending = await CountUnforwardedAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            storeOk = false;
+            Log.StoreUnreachable(logger, ex is OperationCanceledException ? $"no answer within {PingTimeout.TotalSeconds:0} s" : ex.Message);
+        }
+
+        var response = context.Response;
+        response.StatusCode = storeOk ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        response.ContentType = "application/json";
+        using (var writer = new Utf8JsonWriter(response.BodyWriter))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("status", storeOk ? "healthy" : "unhealthy");
+            writer.WriteString("service", "argus-orchestrator");
+            writer.WriteString("timestamp", GatewayResponses.Timestamp(time.GetUtcNow()));
+            writer.WriteString("uptime", GoDuration.Format(clock.Uptime));
+            writer.WriteString("worker_url", options.WorkerUrl.OriginalString);
+            writer.WriteString("store", storeOk ? "ok" : "unreachable");
+            if (storeOk)
+            {
+                writer.WriteNumber("jobs_pending_forward", pending);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task<long> CountUnforwardedAsync(CancellationToken cancellationToken)
+    {
+        long count = 0;
+        foreach (var status in Unfinished)
+        {
+            string? cursor = null;
+            do
+            {
+                var page = await store.Runs.ListRunsAsync(
+                    new ListRunsRequest { Workflow = ForwardJobWorkflow.Name, Status = status, Cursor = cursor, Limit = 500 },
+                    cancellationToken).ConfigureAwait(false);
+                count += page.Runs.Count;
+                cursor = page.NextCursor;
+            }
+            while (cursor is not null && count < PendingCap);
+        }
+
+        return Math.Min(count, PendingCap);
+    }
+}
+
+/// <summary>When the gateway started, for the seed's <c>uptime</c>.</summary>
+internal sealed class GatewayClock(TimeProvider time)
+{
+    private readonly long _started = time.GetTimestamp();
+
+    public TimeSpan Uptime => time.GetElapsedTime(_started);
+}

@@ -1,0 +1,64 @@
+using Baton.Apps.ReviewGateway.Enqueue;
+using Baton.Apps.ReviewGateway.Forwarding;
+using Baton.Apps.ReviewGateway.Health;
+using Baton.Hosting;
+using Baton.Server.Auth;
+using Baton.Server.Configuration;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Apps.ReviewGateway;
+
+/// <summary>
+/// Seed 002, the Argus job-enqueue orchestrator, on Baton: <c>POST /enqueue</c> and <c>GET /health</c>
+/// on its own listener (<c>PORT</c>, default 8080), each accepted job stored as a
+/// <c>review-forward</c> run that forwards it to <c>WORKER_NODE_URL</c>. Switched on with
+/// <c>Baton:Apps:ReviewGateway:Enabled=true</c>.
+/// </summary>
+public sealed class ReviewGatewayApp : IBatonApp
+{
+    public string Name => "ReviewGateway";
+
+    public int? OwnPort(IConfiguration configuration) => GatewayOptions.Read(configuration).Port;
+
+    public void ConfigureServices(WebApplicationBuilder builder, BatonBuilder baton)
+    {
+        var options = GatewayOptions.Read(builder.Configuration);
+        builder.Logging.AddFilter(typeof(ReviewGatewayApp).Namespace, options.LogLevel);
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton<WorkerNodeClient>();
+        services.AddSingleton<GatewayClock>();
+        services.AddSingleton<EnqueueEndpoint>();
+        services.AddSingleton<GatewayHealthEndpoint>();
+        baton.AddWorkflow<ForwardJobWorkflow, ForwardJob, ForwardResult>(ForwardJobWorkflow.Name, o =>
+        {
+            o.Description = "Forwards one accepted review job to the worker node (seed 002)";
+            o.ConcurrencyKeySelector = input => ((ForwardJob)input!).JobId;
+            o.ConcurrencyLimit = 1;
+        });
+    }
+
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        var enqueue = endpoints.ServiceProvider.GetRequiredService<EnqueueEndpoint>();
+        var health = endpoints.ServiceProvider.GetRequiredService<GatewayHealthEndpoint>();
+        var time = endpoints.ServiceProvider.GetRequiredService<TimeProvider>();
+        endpoints.MapPost("/enqueue", enqueue.HandleAsync).AllowWithoutAdminKey();
+        endpoints.MapGet("/health", health.HandleAsync).AllowWithoutAdminKey();
+        endpoints.MapMethods("/enqueue", ["GET", "PUT", "PATCH", "DELETE"], (HttpContext context) =>
+            GatewayResponses.WriteErrorAsync(context, StatusCodes.Status405MethodNotAllowed, "method not allowed; use POST /enqueue", time.GetUtcNow()))
+            .AllowWithoutAdminKey();
+        endpoints.MapFallback((HttpContext context) =>
+            GatewayResponses.WriteErrorAsync(context, StatusCodes.Status404NotFound, "not found", time.GetUtcNow()))
+            .AllowWithoutAdminKey();
+
+        var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger<ReviewGatewayApp>();
+        var options = endpoints.ServiceProvider.GetRequiredService<GatewayOptions>();
+        Log.Started(logger, options.Port, options.WorkerUrl);
+    }
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Review gateway benchmark (seed 002 on Baton): wrk against POST /enqueue with a distinct placeId per
+# request, on the embedded SQLite store, next to a minimal Kestrel endpoint that stores nothing
+# (POST /noop on the worker-node simulator), then a check that every stored job reached the worker
+# stand-in exactly once after duplicates are dropped by job id.
+#
+#   bash bench/run-gateway.sh                      # defaults: 15 s per phase, 2 threads, 32 connections
+#   DURATION=30s CONNECTIONS=64 bash bench/run-gateway.sh
+#
+# Phases (each on a fresh store):
+#   minimal  wrk on the simulator's POST /noop (same body shape), the reference rate
+#   live     POST /enqueue while the gateway forwards to the simulator at the same time
+#   burst    POST /enqueue with forwarding paused (Baton:Engine:RunWorker=false), then SIGTERM and a
+#            restart with forwarding on: the accepted backlog drains after the restart
+# After live and burst: wait until nothing is left to forward, then compare the store's job ids with
+# what the simulator received. Everything listens on 127.0.0.1; the script stops what it started.
+# Logging: the server runs in Production with Logging__LogLevel__Default=Warning
+# (no per-request or per-run Information lines); set LOGS=info to keep the default Information level.
+# GC: the server runs with .NET's default for ASP.NET Core (Server GC); SERVER_GC=0 runs it with the
+# workstation GC (DOTNET_gcServer=0), which measured better on this 2-core machine.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+DURATION="${DURATION:-15s}"
+THREADS="${THREADS:-2}"
+CONNECTIONS="${CONNECTIONS:-32}"
+DRAIN_TIMEOUT="${DRAIN_TIMEOUT:-600}"
+WORKER_PORT="${WORKER_PORT:-13000}"
+MAIN_PORT="${MAIN_PORT:-13003}"
+GATEWAY_PORT="${GATEWAY_PORT:-18080}"
+KEY="bench-key-$$"
+work="$(mktemp -d /tmp/baton-gateway-bench.XXXXXX)"
+pids=()
+
+log() { printf '[run-gateway] %s\n' "$*" >&2; }
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+need() {
+  local cmd="$1" pkg="$2"
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  log "installing $pkg (apt)"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+}
+need wrk wrk
+need sqlite3 sqlite3
+need curl curl
+
+for port in "$WORKER_PORT" "$MAIN_PORT" "$GATEWAY_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    log "port $port is in use; set WORKER_PORT / MAIN_PORT / GATEWAY_PORT"; exit 1
+  fi
+done
+
+log "building (Release)"
+dotnet build src/Baton.Server -c Release -nologo -v q >"$work/build.log" 2>&1 || { tail -30 "$work/build.log"; exit 1; }
+dotnet build tools/Baton.Simulators -c Release -nologo -v q >>"$work/build.log" 2>&1 || { tail -30 "$work/build.log"; exit 1; }
+
+wait_ok() { # url seconds
+  local deadline=$((SECONDS + $2))
+  until curl -sf -o /dev/null "$1"; do
+    [ $SECONDS -lt $deadline ] || { log "$1 did not answer within $2 s"; return 1; }
+    sleep 0.2
+  done
+}
+
+dotnet tools/Baton.Simulators/bin/Release/net10.0/Baton.Simulators.dll worker-node --port "$WORKER_PORT" >"$work/worker.log" 2>&1 &
+pids+=($!)
+wait_ok "http://127.0.0.1:$WORKER_PORT/health" 30
+
+server_pid=""
+start_server() { # db [extra env...]
+  local db="$1"; shift
+  local level=Warning
+  [ "${LOGS:-}" = info ] && level=Information
+  (cd src/Baton.Server && exec env DOTNET_gcServer="${SERVER_GC:-1}" ASPNETCORE_ENVIRONMENT=Production ADMIN_KEY="$KEY" BATON_PORT="$MAIN_PORT" PORT="$GATEWAY_PORT" \
+    WORKER_NODE_URL="http://127.0.0.1:$WORKER_PORT" Baton__Apps__ReviewGateway__Enabled=true Baton__Demo__Enabled=false \
+    Baton__Store__Sqlite__Path="$db" Logging__LogLevel__Default="$level" "$@" \
+    dotnet bin/Release/net10.0/Baton.Server.dll) >>"$work/server.log" 2>&1 &
+  server_pid=$!
+  pids+=("$server_pid")
+  wait_ok "http://127.0.0.1:$GATEWAY_PORT/health" 60
+}
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || { log "server exited with $?"; return 1; }
+}
+
+result_field() { # line field
+  printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# Waits until the store holds no unfinished run, then checks the store against the worker stand-in.
+verify() { # db accepted label
+  local db="$1" accepted="$2" label="$3" deadline=$((SECONDS + DRAIN_TIMEOUT)) left started=$SECONDS
+  while :; do
+    left=$(sqlite3 "file:$db?mode=ro" "select count(*) from runs where workflow='review-forward' and status < 10")
+    [ "$left" -eq 0 ] && break
+    [ $SECONDS -lt $deadline ] || { log "$label: $left jobs still unforwarded after ${DRAIN_TIMEOUT} s"; return 1; }
+    sleep 1
+  done
+  local drain=$((SECONDS - started))
+  sqlite3 "file:$db?mode=ro" "select concurrency_key from runs where workflow='review-forward'" | sort >"$work/stored.txt"
+  local failed stored received unique dups missing unknown
+  failed=$(sqlite3 "file:$db?mode=ro" "select count(*) from runs where workflow='review-forward' and status <> 10")
+  curl -sf "http://127.0.0.1:$WORKER_PORT/control/jobs" | sort >"$work/received.txt"
+  stored=$(wc -l <"$work/stored.txt")
+  unique=$(wc -l <"$work/received.txt")
+  received=$(awk '{s += $2} END {print s + 0}' "$work/received.txt")
+  dups=$(awk '$2 > 1 {n++} END {print n + 0}' "$work/received.txt")
+  missing=$(cut -d' ' -f1 "$work/received.txt" | comm -23 "$work/stored.txt" - | wc -l)
+  unknown=$(cut -d' ' -f1 "$work/received.txt" | comm -13 "$work/stored.txt" - | wc -l)
+  echo "| $label | accepted (202) $accepted | stored $stored | forwarded unique $unique | deliveries $received | jobs delivered more than once $dups | missing $missing | unknown $unknown | not succeeded $failed | drained ${drain} s after the load |"
+  [ "$stored" -ge "$accepted" ] && [ "$missing" -eq 0 ] && [ "$unknown" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$stored" -eq "$unique" ]
+}
+
+echo "## Review gateway benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(uname -sr), wrk -t$THREADS -c$CONNECTIONS -d$DURATION, logs ${LOGS:-warning}, server GC ${SERVER_GC:-1}"
+echo
+echo "| phase | requests/s (2xx) | p50 ms | p99 ms | non-2xx / socket errors |"
+echo "|---|---|---|---|---|"
+
+minimal=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/gateway/noop.lua "http://127.0.0.1:$WORKER_PORT/noop" | grep '^RESULT')
+echo "| minimal Kestrel endpoint (POST /noop, stores nothing) | $(result_field "$minimal" requests_per_s) | $(result_field "$minimal" p50_ms) | $(result_field "$minimal" p99_ms) | $(result_field "$minimal" errors_status) |"
+
+status=0
+run_phase() { # label mode
+  local label="$1" mode="$2" db="$work/$2.db" line accepted rate
+  curl -sf -X POST "http://127.0.0.1:$WORKER_PORT/control/reset" >/dev/null
+  if [ "$mode" = burst ]; then start_server "$db" Baton__Engine__RunWorker=false; else start_server "$db"; fi
+  line=$(BENCH_RUN="${mode}$$" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/gateway/enqueue.lua "http://127.0.0.1:$GATEWAY_PORT/enqueue" | grep '^RESULT')
+  accepted=$(result_field "$line" accepted)
+  rate=$(result_field "$line" accepted_per_s)
+  echo "| $label | $rate ($(awk -v a="$rate" -v b="$(result_field "$minimal" requests_per_s)" 'BEGIN {printf "%.0f", 100 * a / b}') % of minimal) | $(result_field "$line" p50_ms) | $(result_field "$line" p99_ms) | $(( $(result_field "$line" requests) - accepted )) / $(( $(result_field "$line" errors_connect) + $(result_field "$line" errors_read) + $(result_field "$line" errors_write) + $(result_field "$line" errors_timeout) )) |"
+  if [ "$mode" = burst ]; then
+    stop_server
+    start_server "$db"
+  fi
+  verify "$db" "$accepted" "$label" >>"$work/verify.md" || status=1
+  stop_server || status=1
+}
+run_phase "POST /enqueue, forwarding live" live
+run_phase "POST /enqueue, forwarding paused (drained after a restart)" burst
+
+echo
+echo "Delivery check (store vs. worker stand-in, duplicates dropped by Idempotency-Key):"
+echo
+cat "$work/verify.md"
+[ "$status" -eq 0 ] && echo && echo "every accepted job reached the worker exactly once after dedup; none missing" || echo "DELIVERY CHECK FAILED"
+exit "$status"

@@ -1,0 +1,116 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Routing.Matching;
+
+namespace Baton.Server.Configuration;
+
+/// <summary>Marks an app endpoint that answers only on the app's own listener.</summary>
+internal sealed record AppListenerMetadata(int Port);
+
+/// <summary>
+/// The apps that listen on a port of their own (<see cref="IBatonApp.OwnPort"/>). Kestrel listens on
+/// each of these ports on the main listener's host; <see cref="ListenerMatcherPolicy"/> keeps every
+/// app's routes on its port and Baton's routes off those ports, so one path (<c>/health</c>) can mean
+/// different things on the two listeners.
+/// </summary>
+internal sealed class AppListeners
+{
+    private readonly Dictionary<IBatonApp, int> _ports;
+
+    private AppListeners(Dictionary<IBatonApp, int> ports, IReadOnlyList<string> urls)
+    {
+        _ports = ports;
+        Urls = urls;
+        Ports = ports.Values.ToHashSet();
+    }
+
+    public IReadOnlySet<int> Ports { get; }
+
+    public IReadOnlyList<string> Urls { get; }
+
+    public int? PortOf(IBatonApp app) => _ports.TryGetValue(app, out var port) ? port : null;
+
+    public static AppListeners Resolve(IReadOnlyList<IBatonApp> apps, IConfiguration configuration, BatonServerOptions options)
+    {
+        var errors = new List<string>();
+        var ports = new Dictionary<IBatonApp, int>();
+        foreach (var app in apps)
+        {
+            int? port;
+            try
+            {
+                port = app.OwnPort(configuration);
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException)
+            {
+                errors.Add($"app {app.Name}: {ex.Message}");
+                continue;
+            }
+
+            if (port is null)
+            {
+                continue;
+            }
+
+            if (port is < 1 or > 65535)
+            {
+                errors.Add($"app {app.Name}: its own port {port} is not a port number (1-65535)");
+            }
+            else if (options.Urls is null && port == options.Port)
+            {
+                errors.Add($"app {app.Name}: its own port {port} is the main listener's port; choose another one");
+            }
+            else if (ports.FirstOrDefault(p => p.Value == port) is { Key: { } other })
+            {
+                errors.Add($"app {app.Name}: its own port {port} is already used by app {other.Name}");
+            }
+            else
+            {
+                ports[app] = port.Value;
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new BatonConfigurationException("invalid configuration:" + string.Concat(errors.Select(e => Environment.NewLine + "  - " + e)));
+        }
+
+        var host = options.Host.Contains(':', StringComparison.Ordinal) ? $"[{options.Host}]" : options.Host;
+        var urls = ports.Values.Select(p => string.Create(CultureInfo.InvariantCulture, $"http://{host}:{p}")).ToList();
+        return new AppListeners(ports, urls);
+    }
+}
+
+/// <summary>
+/// Chooses endpoints by the local port the request came in on (not the Host header, which a client
+/// chooses): an app endpoint with <see cref="AppListenerMetadata"/> answers only on its port, every
+/// other endpoint only off the app ports. A request that matches nothing on its listener gets what an
+/// unknown path gets.
+/// </summary>
+internal sealed class ListenerMatcherPolicy(AppListeners listeners) : MatcherPolicy, IEndpointSelectorPolicy
+{
+    public override int Order => 0;
+
+    public bool AppliesToEndpoints(IReadOnlyList<Endpoint> endpoints) => listeners.Ports.Count > 0;
+
+    public Task ApplyAsync(HttpContext httpContext, CandidateSet candidates)
+    {
+        var local = httpContext.Connection.LocalPort;
+        var onAppPort = listeners.Ports.Contains(local);
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            if (!candidates.IsValidCandidate(i))
+            {
+                continue;
+            }
+
+            var metadata = candidates[i].Endpoint.Metadata.GetMetadata<AppListenerMetadata>();
+            var valid = metadata is null ? !onAppPort : metadata.Port == local;
+            if (!valid)
+            {
+                candidates.SetValidity(i, false);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,85 @@
+using System.Net;
+using Baton.Apps.ReviewGateway.Tests.Infrastructure;
+
+namespace Baton.Apps.ReviewGateway.Tests.Enqueue;
+
+/// <summary>Bad requests: each gets 400 in the seed's error shape and stores nothing.</summary>
+public sealed class ValidationTests : IAsyncLifetime
+{
+    private GatewayServer _server = null!;
+
+    public static TheoryData<string, string?, string> Corpus => new()
+    {
+        { "{}", "application/json", "placeId is required" },
+        { """{"placeId": null}""", "application/json", "placeId is required" },
+        { """{"placeId": ""}""", "application/json", "placeId is required" },
+        { """{"placeId": 42}""", "application/json", "placeId must be a string" },
+        { """{"placeId": true}""", "application/json", "placeId must be a string" },
+        { """{"placeId": ["a"]}""", "application/json", "placeId must be a string" },
+        { """{"placeId": {"id": "a"}}""", "application/json", "placeId must be a string" },
+        { "{\"placeId\": \"" + new string('a', 257) + "\"}", "application/json", "placeId must be at most 256 characters" },
+        { """{"placeId": "has space"}""", "application/json", "placeId may contain only" },
+        { """{"placeId": "a:b"}""", "application/json", "placeId may contain only" },
+        { """{"placeId": "../etc/passwd"}""", "application/json", "placeId may contain only" },
+        { """{"placeId": "caf\u00e9"}""", "application/json", "placeId may contain only" },
+        { """{"placeId": "a\nb"}""", "application/json", "placeId may contain only" },
+        { """{"placeId": "a", "placeId": "b"}""", "application/json", "more than once" },
+        { """{"placeId": "a" """, "application/json", "invalid JSON" },
+        { """{"placeId": 'a'}""", "application/json", "invalid JSON" },
+        { "not json", "application/json", "invalid JSON" },
+        { """{"placeId": "a"} {}""", "application/json", "invalid JSON" },
+        { "", "application/json", "request body is empty" },
+        { """["ChIJN1t_tDeuEmsRUsoyG83frY4"]""", "application/json", "must be a JSON object" },
+        { "\"ChIJN1t_tDeuEmsRUsoyG83frY4\"", "application/json", "must be a JSON object" },
+        { """{"placeId": "ChIJN1t_tDeuEmsRUsoyG83frY4"}""", "text/plain", "Content-Type must be application/json" },
+        { """{"placeId": "ChIJN1t_tDeuEmsRUsoyG83frY4"}""", "application/x-www-form-urlencoded", "Content-Type must be application/json" },
+        { """{"placeId": "ChIJN1t_tDeuEmsRUsoyG83frY4"}""", null, "Content-Type must be application/json" },
+        { """{"placeId": "ChIJN1t_tDeuEmsRUsoyG83frY4"}""", "application/json; charset=latin1", "Content-Type must be application/json" },
+        { "{\"pad\": \"" + new string('x', 20_000) + "\", \"placeId\": \"a\"}", "application/json", "request body is larger than" },
+    };
+
+    public async Task InitializeAsync() =>
+        // The worker URL is never called: nothing may be stored.
+        _server = await GatewayServer.StartAsync(new Uri($"http://127.0.0.1:{Ports.Free()}"));
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Theory]
+    [MemberData(nameof(Corpus))]
+    public async Task Enqueue_BadRequest_Returns400SeedShapeAndStoresNothing(string body, string? contentType, string expectedError)
+    {
+        var before = (await _server.RunsAsync()).Count;
+
+        var (status, response, responseType) = await _server.EnqueueRawAsync(body, contentType);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("application/json", responseType);
+        Assert.Equal("error", response.GetProperty("status").GetString());
+        Assert.Contains(expectedError, response.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.True(response.TryGetProperty("timestamp", out _));
+        Assert.Equal(before, (await _server.RunsAsync()).Count);
+    }
+
+    [Theory]
+    [InlineData("""{"placeId": "ChIJN1t_tDeuEmsRUsoyG83frY4", "extra": {"ignored": [1, 2]}}""", "application/json")]
+    [InlineData("""{"PlaceID": "ChIJN1t_tDeuEmsRUsoyG83frY4"}""", "application/json")]
+    [InlineData("""{"placeId": "ChIJN1t_tDeuEmsRUsoyG83frY4"}""", "application/json; charset=utf-8")]
+    public async Task Enqueue_GoCompatibleVariants_Returns202(string body, string contentType)
+    {
+        var (status, response, _) = await _server.EnqueueRawAsync(body, contentType);
+
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        Assert.Equal("reviews:ChIJN1t_tDeuEmsRUsoyG83frY4:start", response.GetProperty("jobId").GetString());
+    }
+
+    [Fact]
+    public async Task Enqueue_PlaceIdOfMaxLength_Returns202()
+    {
+        var placeId = new string('Z', 256);
+
+        var (status, response, _) = await _server.EnqueueAsync(placeId);
+
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        Assert.Equal($"reviews:{placeId}:start", response.GetProperty("jobId").GetString());
+    }
+}

@@ -1,0 +1,99 @@
+using System.Net;
+using Baton.Apps.ReviewGateway.Tests.Infrastructure;
+using Baton.Runs;
+using Baton.Simulators.WorkerNode;
+using Baton.Storage;
+
+namespace Baton.Apps.ReviewGateway.Tests.Forwarding;
+
+/// <summary>How the forwarding run reacts to the worker's answers: 5xx retried, 4xx terminal, slow answers timed out.</summary>
+public sealed class ForwardingTests : IAsyncLifetime
+{
+    private WorkerNodeSimulator _worker = null!;
+    private GatewayServer _server = null!;
+
+    public async Task InitializeAsync()
+    {
+        _worker = await WorkerNodeSimulator.StartAsync(Ports.Free());
+        _server = await GatewayServer.StartAsync(
+            _worker.BaseAddress,
+            new Dictionary<string, string> { ["Baton:Apps:ReviewGateway:AttemptTimeout"] = "00:00:00.300" });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        await _worker.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Forward_Worker503ForAWhile_RetriedUntilDelivered()
+    {
+        _worker.State.FailStatus = 503;
+        _worker.State.FailNext(3);
+
+        var (status, body, _) = await _server.EnqueueAsync("retry-503");
+        var run = await _server.WaitForRunAsync(body.GetProperty("runId").GetString()!, RunStatus.Succeeded, RunStatus.Failed);
+
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
+        // One durable step per attempt, a durable backoff timer between them.
+        Assert.Equal(new[] { "forward", "forward#2", "forward#3", "forward#4" }, ForwardSteps(run));
+        Assert.Equal(new[] { "backoff", "backoff#2", "backoff#3" }, run.Steps.Where(s => s.Key.StartsWith("backoff", StringComparison.Ordinal)).Select(s => s.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(3, run.Steps.Count(s => s.Key.StartsWith("forward", StringComparison.Ordinal) && s.Result!.Contains("answered 503", StringComparison.Ordinal)));
+        Assert.Equal(3, run.Run.Progress["forward.failedAttempts"]);
+        Assert.Equal(202, System.Text.Json.JsonDocument.Parse(run.Run.Output!).RootElement.GetProperty("workerStatus").GetInt32());
+        Assert.Equal(1, _worker.State.Jobs["reviews:retry-503:start"]);
+    }
+
+    [Fact]
+    public async Task Forward_Worker4xx_FailsTerminallyWithoutRetry()
+    {
+        _worker.State.FailStatus = 422;
+        _worker.State.FailNext(1);
+
+        var (_, body, _) = await _server.EnqueueAsync("terminal-422");
+        var run = await _server.WaitForRunAsync(body.GetProperty("runId").GetString()!, RunStatus.Succeeded, RunStatus.Failed);
+
+        Assert.Equal(RunStatus.Failed, run.Run.Status);
+        Assert.Equal(new[] { "forward" }, ForwardSteps(run));
+        Assert.Single(run.Attempts);
+        Assert.Contains("422", run.Run.Failure!.Message, StringComparison.Ordinal);
+        Assert.Contains("NonRetryableException", run.Run.Failure.ErrorType, StringComparison.Ordinal);
+        Assert.False(_worker.State.Jobs.ContainsKey("reviews:terminal-422:start"));
+    }
+
+    [Fact]
+    public async Task Forward_WorkerResetsConnection_RetriedUntilDelivered()
+    {
+        _worker.State.Mode = WorkerNodeMode.Reset;
+        var (_, body, _) = await _server.EnqueueAsync("reset-then-up");
+        var runId = body.GetProperty("runId").GetString()!;
+        await Poll.UntilAsync(async () => ForwardSteps((await _server.RunAsync(runId))!).Length, n => n >= 2, "two failed attempts");
+
+        _worker.State.Mode = WorkerNodeMode.Up;
+        var run = await _server.WaitForRunAsync(runId, RunStatus.Succeeded, RunStatus.Failed);
+
+        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
+        Assert.Equal(1, _worker.State.Jobs["reviews:reset-then-up:start"]);
+    }
+
+    [Fact]
+    public async Task Forward_SlowWorker_AttemptTimesOutAndIsRetried()
+    {
+        _worker.State.Delay = TimeSpan.FromSeconds(5);
+        var (_, body, _) = await _server.EnqueueAsync("slow-worker");
+        var runId = body.GetProperty("runId").GetString()!;
+        // The 300 ms attempt timeout cancels the call long before the 5 s answer.
+        await Poll.UntilAsync(async () => (await _server.RunAsync(runId))!.Steps.Count(s => s.Result?.Contains("no answer within 0.3 s", StringComparison.Ordinal) == true), n => n >= 1, "a timed-out attempt");
+
+        _worker.State.Delay = TimeSpan.Zero;
+        var run = await _server.WaitForRunAsync(runId, RunStatus.Succeeded, RunStatus.Failed);
+
+        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
+        Assert.True(ForwardSteps(run).Length >= 2);
+    }
+
+    private static string[] ForwardSteps(RunDetails run) =>
+        run.Steps.Where(s => s.Key.StartsWith("forward", StringComparison.Ordinal)).Select(s => s.Key).Order(StringComparer.Ordinal).ToArray();
+}

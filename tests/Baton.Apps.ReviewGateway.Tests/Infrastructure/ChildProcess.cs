@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Baton.Apps.ReviewGateway.Tests.Infrastructure;
+
+/// <summary>A real child process (<c>dotnet X.dll</c>) with its output captured; killed on dispose if still running.</summary>
+internal sealed class ChildProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private ChildProcess(Process process) => _process = process;
+
+    public string Output => string.Join('\n', _output);
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The repository root (the folder holding Baton.slnx).</summary>
+    public static string RepoRoot { get; } = FindRoot();
+
+    /// <summary>Debug or Release: the configuration this test assembly was built in.</summary>
+    public static string Configuration { get; } =
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    public static string ServerDirectory => Path.Combine(RepoRoot, "src", "Baton.Server", "bin", Configuration, "net10.0");
+
+    public static string SimulatorsDirectory => Path.Combine(RepoRoot, "tools", "Baton.Simulators", "bin", Configuration, "net10.0");
+
+    /// <summary>Starts <c>dotnet <paramref name="dll"/> <paramref name="arguments"/></c> in the dll's folder on a clean set of Baton/ASP.NET variables.</summary>
+    public static ChildProcess Start(string dll, IEnumerable<string> arguments, IDictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var inherited in new[] { "ADMIN_KEY", "ASPNETCORE_URLS", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT", "BATON_PORT", "ORCHESTRATOR_PORT", "ASPNETCORE_HTTP_PORTS", "PORT", "WORKER_NODE_URL", "LOG_LEVEL" })
+        {
+            start.Environment.Remove(inherited);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var child = new ChildProcess(process);
+        process.OutputDataReceived += (_, e) => child.Capture(e.Data);
+        process.ErrorDataReceived += (_, e) => child.Capture(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return child;
+    }
+
+    /// <summary>Polls <paramref name="url"/> until it answers 200; fails early when the process exits.</summary>
+    public async Task WaitForOkAsync(Uri url)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await Poll.UntilAsync(
+            async () =>
+            {
+                if (_process.HasExited)
+                {
+                    throw new InvalidOperationException($"the process exited with {_process.ExitCode}: {Output}");
+                }
+
+                try
+                {
+                    using var response = await client.GetAsync(url);
+                    return response.IsSuccessStatusCode;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    return false;
+                }
+            },
+            ok => ok,
+            $"{url} to answer",
+            TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Sends SIGTERM, as a process manager does.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    private void Capture(string? line)
+    {
+        if (line is not null)
+        {
+            _output.Enqueue(line);
+        }
+    }
+
+    private static string FindRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Baton.slnx")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("Baton.slnx not found above " + AppContext.BaseDirectory);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}

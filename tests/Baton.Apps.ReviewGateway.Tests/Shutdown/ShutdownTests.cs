@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Baton.Apps.ReviewGateway.Tests.Infrastructure;
+
+namespace Baton.Apps.ReviewGateway.Tests.Shutdown;
+
+/// <summary>SIGTERM with the worker down: accepted jobs stay stored and are forwarded, once each, after the next start.</summary>
+public sealed class ShutdownTests
+{
+    private const string Key = "shutdown-test-key-81d2";
+
+    [Fact]
+    public async Task Sigterm_WorkerDownWithJobsAcceptedAndInFlight_EveryAcceptedJobArrivesOnceAfterRestart()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "baton-gateway-tests", Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(directory);
+        var workerPort = Ports.Free();
+        var gatewayPort = Ports.Free();
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ADMIN_KEY"] = Key,
+            ["BATON_PORT"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+            ["PORT"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
+            ["WORKER_NODE_URL"] = $"http://127.0.0.1:{workerPort}",
+            ["Baton__Apps__ReviewGateway__Enabled"] = "true",
+            ["Baton__Apps__ReviewGateway__BaseDelay"] = "00:00:00.100",
+            ["Baton__Apps__ReviewGateway__MaxDelay"] = "00:00:00.500",
+            ["Baton__Demo__Enabled"] = "false",
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+            ["Baton__Engine__PollInterval"] = "00:00:00.100",
+            ["Baton__Engine__DrainTimeout"] = "00:00:03",
+        };
+        var serverDll = Path.Combine(ChildProcess.ServerDirectory, "Baton.Server.dll");
+        var gatewayUrl = new Uri($"http://127.0.0.1:{gatewayPort}");
+        using var client = new HttpClient { BaseAddress = gatewayUrl, Timeout = TimeSpan.FromSeconds(10) };
+        var accepted = new List<string>();
+        var attempted = new List<string>();
+
+        // First life: the worker node is not running at all (connection refused).
+        await using (var server = ChildProcess.Start(serverDll, [], environment))
+        {
+            await server.WaitForOkAsync(new Uri(gatewayUrl, "/health"));
+            for (var i = 0; i < 25; i++)
+            {
+                Assert.Equal(HttpStatusCode.Accepted, await EnqueueAsync(client, $"before-{i}", attempted, accepted));
+            }
+
+            // Requests keep coming while SIGTERM arrives: each one answered 202 must be kept.
+            using var stop = new CancellationTokenSource();
+            var senders = Enumerable.Range(0, 4).Select(s => Task.Run(async () =>
+            {
+                for (var n = 0; !stop.IsCancellationRequested; n++)
+                {
+                    try
+                    {
+                        await EnqueueAsync(client, $"during-{s}-{n}", attempted, accepted);
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                    {
+                        return;
+                    }
+                }
+            })).ToList();
+            await Poll.UntilAsync(() => Task.FromResult(Count(accepted)), n => n >= 60, "requests in flight before SIGTERM");
+
+            server.Terminate();
+            Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            await stop.CancelAsync();
+            await Task.WhenAll(senders);
+            Assert.Contains("Shutting down", server.Output, StringComparison.Ordinal);
+        }
+
+        var acceptedIds = Snapshot(accepted).Select(p => $"reviews:{p}:start").ToHashSet();
+        var attemptedIds = Snapshot(attempted).Select(p => $"reviews:{p}:start").ToHashSet();
+
+        // Second life: the worker node is up, the server starts again on the same store.
+        var simulatorDll = Path.Combine(ChildProcess.SimulatorsDirectory, "Baton.Simulators.dll");
+        await using var worker = ChildProcess.Start(simulatorDll, ["worker-node", "--port", workerPort.ToString(CultureInfo.InvariantCulture)], new Dictionary<string, string>());
+        var workerUrl = new Uri($"http://127.0.0.1:{workerPort}");
+        await worker.WaitForOkAsync(new Uri(workerUrl, "/health"));
+        await using var restarted = ChildProcess.Start(serverDll, [], environment);
+        await restarted.WaitForOkAsync(new Uri(gatewayUrl, "/health"));
+
+        using var workerClient = new HttpClient { BaseAddress = workerUrl };
+        var jobs = await Poll.UntilAsync(
+            () => ReadJobsAsync(workerClient),
+            received => acceptedIds.IsSubsetOf(received.Keys),
+            "every accepted job to reach the worker",
+            TimeSpan.FromSeconds(90));
+        using var health = await client.GetAsync("/health");
+        var pending = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.GetProperty("jobs_pending_forward").GetInt64();
+
+        Assert.True(acceptedIds.Count >= 60);
+        // Nothing arrives that was never sent; a request cut off by the shutdown may have been stored without its 202.
+        Assert.True(jobs.Keys.ToHashSet().IsSubsetOf(attemptedIds), "the worker received a job nobody enqueued");
+        // Once each: a run is forwarded once unless a delivery's answer was lost, and the worker drops such duplicates.
+        Assert.All(acceptedIds, id => Assert.True(jobs[id] >= 1));
+        Assert.Equal(0, pending);
+        restarted.Terminate();
+        Assert.Equal(0, await restarted.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    private static async Task<HttpStatusCode> EnqueueAsync(HttpClient client, string placeId, List<string> attempted, List<string> accepted)
+    {
+        lock (attempted)
+        {
+            attempted.Add(placeId);
+        }
+
+        using var content = new StringContent($$"""{"placeId":"{{placeId}}"}""", Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync("/enqueue", content);
+        if (response.StatusCode == HttpStatusCode.Accepted)
+        {
+            lock (accepted)
+            {
+                accepted.Add(placeId);
+            }
+        }
+
+        return response.StatusCode;
+    }
+
+    private static int Count(List<string> list)
+    {
+        lock (list)
+        {
+            return list.Count;
+        }
+    }
+
+    private static List<string> Snapshot(List<string> list)
+    {
+        lock (list)
+        {
+            return [.. list];
+        }
+    }
+
+    private static async Task<Dictionary<string, int>> ReadJobsAsync(HttpClient worker)
+    {
+        var text = await worker.GetStringAsync("/control/jobs");
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' '))
+            .ToDictionary(parts => parts[0], parts => int.Parse(parts[1], CultureInfo.InvariantCulture));
+    }
+}

@@ -1,0 +1,47 @@
+using System.Globalization;
+using System.Net;
+using Baton.Server.Configuration;
+using Baton.Server.Tests.Infrastructure;
+
+namespace Baton.Server.Tests.Health;
+
+/// <summary>An app with its own listener: the same path means the app's route on its port and Baton's on the main one.</summary>
+public sealed class AppListenerTests
+{
+    [Fact]
+    public async Task Health_OnEachListener_AnswersThatListenersRoute()
+    {
+        var ownPort = ServerProcess.FreePort();
+        await using var server = await InProcessServer.StartAsync(
+            new Dictionary<string, string> { ["Baton:Apps:OwnListener:Enabled"] = "true", ["OWN_PORT"] = ownPort.ToString(CultureInfo.InvariantCulture) },
+            apps: [new OwnListenerApp()]);
+        using var own = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ownPort}") };
+
+        var main = await InProcessServer.ReadJsonAsync(await server.Anonymous.GetAsync("/health"));
+        var app = await InProcessServer.ReadJsonAsync(await own.GetAsync("/health"));
+        using var ownOnlyOnMain = await server.Client.GetAsync("/own-only");
+        using var ownOnlyOnOwn = await own.GetAsync("/own-only");
+        using var apiOnOwn = await own.GetAsync("/api/workflows");
+        using var apiOnMain = await server.Client.GetAsync("/api/workflows");
+
+        Assert.Equal("ready", main.GetProperty("status").GetString());
+        Assert.Equal("own-listener", app.GetProperty("service").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, ownOnlyOnMain.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ownOnlyOnOwn.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, apiOnOwn.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, apiOnMain.StatusCode);
+    }
+
+    [Fact]
+    public void Build_AppPortInvalidOrClashing_RefusesNamingTheApp()
+    {
+        var store = $"--Baton:Store:Sqlite:Path={Path.Combine(TestPaths.NewTempDirectory(), "baton.db")}";
+        var bad = Assert.Throws<BatonConfigurationException>(() => BatonServer.Build(
+            ["--environment=Production", "--ADMIN_KEY=k", "--Baton:Apps:OwnListener:Enabled=true", "--OWN_PORT=nope", store], [new OwnListenerApp()]));
+        var clash = Assert.Throws<BatonConfigurationException>(() => BatonServer.Build(
+            ["--environment=Production", "--ADMIN_KEY=k", "--BATON_PORT=4555", "--Baton:Apps:OwnListener:Enabled=true", "--OWN_PORT=4555", store], [new OwnListenerApp()]));
+
+        Assert.Contains("app OwnListener: OWN_PORT 'nope' is not a port number", bad.Message, StringComparison.Ordinal);
+        Assert.Contains("app OwnListener: its own port 4555 is the main listener's port", clash.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+
+namespace Baton.Simulators.WorkerNode;
+
+/// <summary>How the stand-in answers <c>POST /enqueue</c>.</summary>
+public enum WorkerNodeMode
+{
+    /// <summary>Accepts jobs (202, or 200 for a duplicate).</summary>
+    Up,
+    /// <summary>Answers <see cref="WorkerNodeState.FailStatus"/> (503 by default) without recording the job.</summary>
+    Failing,
+    /// <summary>Resets the connection without an answer (a crashed worker; for "connection refused", stop the listener).</summary>
+    Reset,
+}
+
+/// <summary>What the worker node stand-in received, and how it behaves. Thread-safe; survives a stop and start of the listener.</summary>
+public sealed class WorkerNodeState
+{
+    private readonly ConcurrentDictionary<string, int> _byJobId = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _placeByJobId = new(StringComparer.Ordinal);
+    private long _received;
+    private long _withoutKey;
+    private long _refused;
+    private int _failNext;
+
+    public WorkerNodeMode Mode { get; set; } = WorkerNodeMode.Up;
+
+    /// <summary>Status answered while failing. The default is 503.</summary>
+    public int FailStatus { get; set; } = 503;
+
+    /// <summary>Delay before every answer (a slow worker). The default is none.</summary>
+    public TimeSpan Delay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Enqueue requests received, duplicates and refusals included.</summary>
+    public long Received => Interlocked.Read(ref _received);
+
+    /// <summary>Requests answered with a failure (failing mode or <see cref="FailNext"/>).</summary>
+    public long Refused => Interlocked.Read(ref _refused);
+
+    /// <summary>Requests without an <c>Idempotency-Key</c> (recorded under <c>placeId</c>).</summary>
+    public long WithoutKey => Interlocked.Read(ref _withoutKey);
+
+    /// <summary>Distinct job ids accepted.</summary>
+    public int Unique => _byJobId.Count;
+
+    /// <summary>Accepted deliveries dropped as duplicates of a job id already accepted.</summary>
+    public long Duplicates => _byJobId.Values.Sum(c => (long)c - 1);
+
+    /// <summary>Every accepted job id with the number of times it arrived.</summary>
+    public IReadOnlyDictionary<string, int> Jobs => _byJobId;
+
+    public string? PlaceIdOf(string jobId) => _placeByJobId.GetValueOrDefault(jobId);
+
+    /// <summary>Fails the next <paramref name="count"/> requests with <see cref="FailStatus"/>, then answers normally.</summary>
+    public void FailNext(int count) => Interlocked.Exchange(ref _failNext, count);
+
+    public void Reset()
+    {
+        _byJobId.Clear();
+        _placeByJobId.Clear();
+        Interlocked.Exchange(ref _received, 0);
+        Interlocked.Exchange(ref _withoutKey, 0);
+        Interlocked.Exchange(ref _refused, 0);
+        Interlocked.Exchange(ref _failNext, 0);
+        Mode = WorkerNodeMode.Up;
+        FailStatus = 503;
+        Delay = TimeSpan.Zero;
+    }
+
+    internal void CountReceived() => Interlocked.Increment(ref _received);
+
+    /// <summary>True when this request must fail (failing mode, or one of the <see cref="FailNext"/> ones).</summary>
+    internal bool ShouldFail()
+    {
+        var fail = Mode == WorkerNodeMode.Failing;
+        while (!fail)
+        {
+            var left = Volatile.Read(ref _failNext);
+            if (left <= 0)
+            {
+                break;
+            }
+
+            if (Interlocked.CompareExchange(ref _failNext, left - 1, left) == left)
+            {
+                fail = true;
+            }
+        }
+
+        if (fail)
+        {
+            Interlocked.Increment(ref _refused);
+        }
+
+        return fail;
+    }
+
+    /// <summary>Records a delivery; returns false when the job id was already accepted (a duplicate, dropped).</summary>
+    internal bool Record(string? jobId, string placeId)
+    {
+        if (jobId is null)
+        {
+            Interlocked.Increment(ref _withoutKey);
+            jobId = "placeId:" + placeId;
+        }
+
+        _placeByJobId.TryAdd(jobId, placeId);
+        return _byJobId.AddOrUpdate(jobId, 1, (_, c) => c + 1) == 1;
+    }
+}
