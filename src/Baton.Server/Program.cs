@@ -1,1 +1,1 @@
-return await Baton.Server.BatonServer.RunAsync(args);
+return await Baton.Server.BatonServer.RunAsync(args, [new Baton.Apps.CatalogSync.CatalogSyncApp()]);
