@@ -18,10 +18,10 @@ public sealed record CatalogSyncInput
     public string? Trigger { get; init; }
 }
 
-/// <summary>What a finished sync did.</summary>
+/// <summary>What a finished sync did. <c>Resumed</c>: the download continued a broken one with a Range request.</summary>
 public sealed record CatalogSyncSummary(
     long Bytes, string Sha256, long Lines, int Chunks, int ChunksDeadLettered,
-    long Records, long Inserted, long Updated, long Skipped, long Failed, long Blank, string Summary);
+    long Records, long Inserted, long Updated, long Skipped, long Failed, long Blank, string Summary, bool Resumed);
 
 /// <summary>
 /// The catalog sync (seeds 000 + 003) as one durable workflow: <c>fetch</c> streams the feed into the blob
@@ -127,7 +127,7 @@ internal sealed class CatalogSyncWorkflow(
         Log.SyncFinished(logger, runId, summary);
         return new CatalogSyncSummary(
             file.Length, file.Sha256, index.Lines, index.Chunks.Count, deadChunks.Count,
-            totals.Records, totals.Inserted, totals.Updated, totals.Skipped, totals.Failed, totals.Blank, summary);
+            totals.Records, totals.Inserted, totals.Updated, totals.Skipped, totals.Failed, totals.Blank, summary, file.Resumed);
     }
 
     private static void SetTotals(IWorkflowContext context, ChunkStats totals)
