@@ -60,6 +60,11 @@ public sealed class CatalogSyncApp : IBatonApp
         services.AddSingleton<ChunkProcessor>();
         CatalogSyncWorkflow.Register(baton);
         services.AddSingleton<IHostedService, CatalogSyncStartup>();
+        if (configuration.GetValue<bool>($"{SectionName}:Demo:Enabled"))
+        {
+            services.AddSingleton<CatalogSyncDemo>();
+            services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<CatalogSyncDemo>());
+        }
     }
 
     public void MapEndpoints(WebApplication app) => SyncEndpoints.Map(app);

@@ -1,5 +1,6 @@
 using Baton.Apps.CatalogSync.Processing;
 using Baton.Scheduling;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,10 +9,10 @@ namespace Baton.Apps.CatalogSync.Hosting;
 
 /// <summary>
 /// At start (after the server's store initialisation, before the worker and scheduler run): creates the
-/// catalog database and puts the daily schedule into Baton's schedules (or removes it when disabled).
+/// catalog database, starts the demo feed when the demo is on, and puts the daily schedule into Baton's schedules (or removes it when disabled).
 /// </summary>
 internal sealed class CatalogSyncStartup(
-    ProductDatabase database, ISchedules schedules, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncStartup> logger)
+    ProductDatabase database, ISchedules schedules, IServiceProvider services, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncStartup> logger)
     : IHostedLifecycleService
 {
     public const string ScheduleName = "catalog-sync-daily";
@@ -19,6 +20,11 @@ internal sealed class CatalogSyncStartup(
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         database.Initialize();
+        if (options.Value.Demo.Enabled)
+        {
+            await services.GetRequiredService<CatalogSyncDemo>().StartFeedAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var schedule = options.Value.Schedule;
         if (!schedule.Enabled)
         {
