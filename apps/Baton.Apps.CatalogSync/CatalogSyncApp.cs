@@ -39,6 +39,12 @@ public sealed class CatalogSyncApp : IBatonApp
                 o.ApiUrl = NonEmpty(configuration["MEDIPIM_API_URL"]) ?? o.ApiUrl;
                 o.ApiKeyId = NonEmpty(configuration["MEDIPIM_API_KEY_ID"]) ?? o.ApiKeyId;
                 o.ApiKeySecret = NonEmpty(configuration["MEDIPIM_API_KEY_SECRET"]) ?? o.ApiKeySecret;
+                var remote = o.Remote;
+                remote.FetcherUrl ??= $"http://127.0.0.1:{NonEmpty(configuration["FETCHER_PORT"]) ?? "3001"}/";
+                remote.MaintainerUrl ??= $"http://127.0.0.1:{NonEmpty(configuration["MAINTAINER_PORT"]) ?? "3002"}/";
+                remote.FetcherUrl = remote.FetcherUrl.EndsWith('/') ? remote.FetcherUrl : remote.FetcherUrl + "/";
+                remote.MaintainerUrl = remote.MaintainerUrl.EndsWith('/') ? remote.MaintainerUrl : remote.MaintainerUrl + "/";
+                remote.AdminKey ??= NonEmpty(configuration["ADMIN_KEY"]);
                 o.BlobDirectory = Path.GetFullPath(o.BlobDirectory, contentRoot);
                 o.DatabasePath = Path.GetFullPath(o.DatabasePath, contentRoot);
             })
@@ -56,6 +62,10 @@ public sealed class CatalogSyncApp : IBatonApp
             sp.GetRequiredService<IBlobStore>(),
             sp.GetRequiredService<IOptions<CatalogSyncOptions>>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<FeedDownloader>>()));
+        services.AddSingleton(sp => new Remote.RemoteServices(
+            new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(30) }) { Timeout = Timeout.InfiniteTimeSpan },
+            sp.GetRequiredService<IOptions<CatalogSyncOptions>>()));
+        services.AddSingleton<Remote.RemoteSync>();
         services.AddSingleton<ChunkIndexer>();
         services.AddSingleton<ChunkProcessor>();
         CatalogSyncWorkflow.Register(baton);

@@ -9,6 +9,12 @@ namespace Baton.Apps.CatalogSync;
 /// </summary>
 public sealed class CatalogSyncOptions
 {
+    /// <summary><c>InProcess</c> (the default): Baton fetches and upserts itself. <c>Remote</c>: Baton drives the seed's Fetcher and Maintainer services (see <see cref="Remote"/>).</summary>
+    public CatalogSyncMode Mode { get; set; } = CatalogSyncMode.InProcess;
+
+    /// <summary>Settings of remote mode.</summary>
+    public Remote.RemoteOptions Remote { get; set; } = new();
+
     /// <summary>The feed URL (MediPim's <c>.../v4/products/stream</c>). Required unless <see cref="Demo"/> is on.</summary>
     public string? ApiUrl { get; set; }
 
@@ -64,6 +70,13 @@ public sealed class CatalogSyncOptions
     public CatalogDemoOptions Demo { get; set; } = new();
 }
 
+/// <summary>How a sync does its work.</summary>
+public enum CatalogSyncMode
+{
+    InProcess,
+    Remote,
+}
+
 /// <summary>The daily sync schedule, created (or replaced) in Baton's schedules when the app starts.</summary>
 public sealed class CatalogScheduleOptions
 {
@@ -92,7 +105,19 @@ internal sealed class CatalogSyncOptionsValidator : IValidateOptions<CatalogSync
     public ValidateOptionsResult Validate(string? name, CatalogSyncOptions options)
     {
         var errors = new List<string>();
-        if (!options.Demo.Enabled)
+        if (options.Mode == CatalogSyncMode.Remote)
+        {
+            foreach (var (setting, url) in new[] { ("Remote:FetcherUrl", options.Remote.FetcherUrl), ("Remote:MaintainerUrl", options.Remote.MaintainerUrl) })
+            {
+                Check(Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https", $"{setting} must be an absolute http(s) URL");
+            }
+
+            Check(!string.IsNullOrEmpty(options.Remote.AdminKey), "Remote:AdminKey (or ADMIN_KEY) is required in remote mode");
+            Check(options.Remote.ChunkSize is >= 1 and <= 1_000_000, "Remote:ChunkSize must be from 1 to 1000000");
+            Check(options.Remote.Attempts is >= 1 and <= 100, "Remote:Attempts must be from 1 to 100");
+            Check(options.Remote.FetchTimeout > TimeSpan.Zero && options.Remote.ChunkTimeout > TimeSpan.Zero && options.Remote.RetryDelay >= TimeSpan.Zero, "Remote timeouts must be positive and RetryDelay not negative");
+        }
+        else if (!options.Demo.Enabled)
         {
             if (string.IsNullOrWhiteSpace(options.ApiUrl))
             {

@@ -32,7 +32,7 @@ public sealed record CatalogSyncSummary(
 /// </summary>
 internal sealed class CatalogSyncWorkflow(
     FeedDownloader downloader, ChunkIndexer indexer, ChunkProcessor processor, ProductDatabase database, IBlobStore blobs,
-    IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncWorkflow> logger)
+    Remote.RemoteSync remoteSync, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncWorkflow> logger)
     : Workflow<CatalogSyncInput?, CatalogSyncSummary>
 {
     public const string Name = "catalog-sync";
@@ -42,6 +42,13 @@ internal sealed class CatalogSyncWorkflow(
     {
         var settings = options.Value;
         var runId = context.RunId;
+        if (settings.Mode == CatalogSyncMode.Remote)
+        {
+            var remote = await remoteSync.RunAsync(context, settings.Remote, cancellationToken).ConfigureAwait(false);
+            Log.SyncFinished(logger, runId, remote.Summary);
+            return remote;
+        }
+
         database.Initialize();
 
         context.SetPhase("fetching");
