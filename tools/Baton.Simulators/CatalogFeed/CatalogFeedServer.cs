@@ -252,7 +252,9 @@ public sealed class CatalogFeedServer : IAsyncDisposable
         }
 
         await using var server = await StartAsync(options, port).ConfigureAwait(false);
-        await Console.Out.WriteLineAsync($"catalog-feed: {options.Products} products (seed {options.Seed}, day {options.Day}) at POST {server.Url}").ConfigureAwait(false);
+        // Lays the catalog out before announcing it, so the first request streams at full speed.
+        var length = server.BodyLength();
+        await Console.Out.WriteLineAsync($"catalog-feed: {options.Products} products, {length} bytes (seed {options.Seed}, day {options.Day}) at POST {server.Url}").ConfigureAwait(false);
         var stop = new TaskCompletionSource();
         Console.CancelKeyPress += (_, e) =>
         {
