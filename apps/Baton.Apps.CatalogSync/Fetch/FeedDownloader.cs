@@ -87,6 +87,8 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
 
             var written = resume ? have : 0;
             onBytes(written);
+            // A download from byte 0 is hashed as it streams; a resumed one is hashed from the file at the end.
+            using var hash = resume ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             await using (var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
             await using (var target = await blobs.OpenPartialAsync(blob, restart: !resume, cancellationToken).ConfigureAwait(false))
             {
@@ -103,6 +105,7 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
                         }
 
                         first = false;
+                        hash?.AppendData(buffer, 0, read);
                         await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                         written += read;
                         onBytes(written);
@@ -127,7 +130,7 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
             }
 
             await blobs.CommitAsync(blob, cancellationToken).ConfigureAwait(false);
-            var sha = await HashAsync(blob, cancellationToken).ConfigureAwait(false);
+            var sha = hash is null ? await HashAsync(blob, cancellationToken).ConfigureAwait(false) : Convert.ToHexStringLower(hash.GetHashAndReset());
             Log.FetchDone(logger, runId, written, sha);
             return new FeedFile(blob, written, sha, 1, resume);
         }

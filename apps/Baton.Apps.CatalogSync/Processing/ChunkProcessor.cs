@@ -44,13 +44,13 @@ internal sealed class ChunkProcessor(IBlobStore blobs, ProductDatabase database,
                     continue;
                 }
 
-                var bytes = line.Bytes.Span;
-                if (offset == 0 && bytes.StartsWith("\uFEFF"u8))
+                var bytes = line.Bytes;
+                if (offset == 0 && bytes.Span.StartsWith("\uFEFF"u8))
                 {
                     bytes = bytes[3..];
                 }
 
-                if (bytes.Trim(" \t\r"u8).IsEmpty)
+                if (bytes.Span.Trim(" \t\r"u8).IsEmpty)
                 {
                     blank++;
                     continue;
@@ -60,11 +60,11 @@ internal sealed class ChunkProcessor(IBlobStore blobs, ProductDatabase database,
                 if (product is null)
                 {
                     var lastLine = !line.HasNewline && chunk.End == file.Length;
-                    dead.Add(new DeadLetter(number, offset, lastLine ? $"truncated last line (no newline at the end of the file): {reason}" : reason!, ProductParser.Head(bytes)));
+                    dead.Add(new DeadLetter(number, offset, lastLine ? $"truncated last line (no newline at the end of the file): {reason}" : reason!, ProductParser.Head(bytes.Span)));
                     continue;
                 }
 
-                products.Add(new ParsedLine(number, offset, ProductParser.Head(bytes), product));
+                products.Add(new ParsedLine(number, offset, ProductParser.Head(bytes.Span), product));
             }
         }
 

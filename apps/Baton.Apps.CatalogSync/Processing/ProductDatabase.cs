@@ -161,7 +161,7 @@ internal sealed class ProductDatabase(string path)
             [
                 product.Id, product.Name, product.Status, product.Organization, product.Brand, product.EanGtin13, product.EanGtin14,
                 product.ArtgId, product.Pbs, product.SnomedMpp, product.SnomedTpp, product.Gs1Category, product.CreatedAt, product.MetaUpdatedAt,
-                product.Raw, stamp, runId, line,
+                System.Text.Encoding.UTF8.GetString(product.RawUtf8), stamp, runId, line,
             ];
             for (var i = 0; i < values.Length; i++)
             {

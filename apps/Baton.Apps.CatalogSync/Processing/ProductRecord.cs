@@ -5,18 +5,18 @@ using System.Text.Unicode;
 
 namespace Baton.Apps.CatalogSync.Processing;
 
-/// <summary>A feed line read into the <c>products</c> columns.</summary>
+/// <summary>A feed line read into the <c>products</c> columns; <c>raw</c> stays UTF-8 bytes until it is written (skipped rows never become strings).</summary>
 internal sealed record ProductRecord(
     string Id, string? Name, string? Status, string? Organization, string? Brand, string? EanGtin13, string? EanGtin14,
-    string? ArtgId, string? Pbs, string? SnomedMpp, string? SnomedTpp, string? Gs1Category, long? CreatedAt, long MetaUpdatedAt, string Raw);
+    string? ArtgId, string? Pbs, string? SnomedMpp, string? SnomedTpp, string? Gs1Category, long? CreatedAt, long MetaUpdatedAt, byte[] RawUtf8);
 
 /// <summary>Reads one NDJSON line; a line that is not a usable product gives a reason instead.</summary>
 internal static class ProductParser
 {
-    public static ProductRecord? Parse(ReadOnlySpan<byte> line, out string? reason)
+    public static ProductRecord? Parse(ReadOnlyMemory<byte> line, out string? reason)
     {
         reason = null;
-        if (!Utf8.IsValid(line))
+        if (!Utf8.IsValid(line.Span))
         {
             reason = "invalid UTF-8";
             return null;
@@ -25,7 +25,7 @@ internal static class ProductParser
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(line.ToArray());
+            document = JsonDocument.Parse(line);
         }
         catch (JsonException ex)
         {
@@ -130,7 +130,7 @@ internal static class ProductParser
                 result.TryGetProperty("gs1Category", out var gs1) && gs1.ValueKind == JsonValueKind.Object && gs1.TryGetProperty("code", out var code) ? Text(code) : Text(result, "gs1Category"),
                 createdAt,
                 updatedAt,
-                result.GetRawText());
+                System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(result).ToArray());
         }
     }
 
