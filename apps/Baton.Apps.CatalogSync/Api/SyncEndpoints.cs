@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Baton.Runs;
+using Baton.Server.Auth;
+using Baton.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Apps.CatalogSync.Api;
+
+/// <summary>Seed 000's API: <c>POST /sync</c>, <c>GET /sync?key=</c>, <c>GET /status</c> (<c>GET /healthz</c> is the server's).</summary>
+internal static class SyncEndpoints
+{
+    private static readonly DateTimeOffset ProcessStart = Process.GetCurrentProcess().StartTime.ToUniversalTime();
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapPost("/sync", StartAsync).RequireAdminKey();
+        app.MapGet("/sync", StartAsync).RequireAdminKey(allowQueryKey: true);
+        app.MapGet("/status", StatusAsync).RequireAdminKey();
+    }
+
+    /// <summary>Starts a sync: 200 <c>{"message":"Sync started","status":{...}}</c>, or 409 while one runs (on any node).</summary>
+    public static async Task<IResult> StartAsync(IBatonClient client, TimeProvider time, ILoggerFactory loggers, HttpContext http)
+    {
+        using var input = JsonDocument.Parse("""{"trigger":"api"}""");
+        var result = await client.StartRunAsync(
+            new StartRunRequest
+            {
+                Workflow = CatalogSyncWorkflow.Name,
+                Input = input.RootElement,
+                CorrelationId = http.Response.Headers["X-Correlation-ID"].ToString() is { Length: > 0 } correlation ? correlation : null,
+            },
+            http.RequestAborted).ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        switch (result.Outcome)
+        {
+            case StartRunOutcome.Created or StartRunOutcome.Existing:
+                Log.SyncStarted(loggers.CreateLogger("Baton.Apps.CatalogSync"), result.Run!.Id, http.Request.Method == "GET" ? "GET /sync" : "POST /sync");
+                return Results.Json(new Dictionary<string, object?> { ["message"] = "Sync started", ["status"] = SyncStatus.From(result.Run, now, Uptime(now)) });
+            case StartRunOutcome.Conflict:
+                return Results.Json(
+                    new Dictionary<string, object?> { ["error"] = "Sync already in progress", ["status"] = SyncStatus.From(result.Run, now, Uptime(now)) },
+                    statusCode: StatusCodes.Status409Conflict);
+            default:
+                return Results.Problem(result.Error ?? "the sync could not be started", statusCode: StatusCodes.Status500InternalServerError);
+        }
+    }
+
+    /// <summary>The latest sync's status (seed 000's shape plus Baton's fields); <c>idle</c> before the first.</summary>
+    public static async Task<IResult> StatusAsync(IBatonClient client, TimeProvider time, HttpContext http)
+    {
+        var page = await client.ListRunsAsync(new ListRunsRequest { Workflow = CatalogSyncWorkflow.Name, Limit = 1 }, http.RequestAborted).ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        return Results.Json(SyncStatus.From(page.Runs.Count > 0 ? page.Runs[0] : null, now, Uptime(now)));
+    }
+
+    private static long Uptime(DateTimeOffset now) => (long)Math.Max(0, (now - ProcessStart).TotalSeconds);
+}

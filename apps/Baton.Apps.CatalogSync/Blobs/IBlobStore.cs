@@ -1,0 +1,28 @@
+namespace Baton.Apps.CatalogSync.Blobs;
+
+/// <summary>
+/// Where fetched feed files live. A blob is written as a partial blob (appendable, so a broken download
+/// resumes where it stopped) and then committed, atomically, as a complete one; only complete blobs are
+/// read for processing. The local filesystem is the default; an S3-compatible store can implement the
+/// same contract (multipart upload for the partial, complete-upload for the commit, ranged GET for reads).
+/// </summary>
+public interface IBlobStore
+{
+    /// <summary>The length of the complete blob, or null if it does not exist.</summary>
+    Task<long?> GetLengthAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Bytes already in the partial blob (0 if none).</summary>
+    Task<long> GetPartialLengthAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Opens the partial blob for appending; <paramref name="restart"/> empties it first.</summary>
+    Task<Stream> OpenPartialAsync(string name, bool restart, CancellationToken cancellationToken = default);
+
+    /// <summary>Makes the partial blob the complete blob (durably, replacing any older one).</summary>
+    Task CommitAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads <paramref name="length"/> bytes (null: to the end) of the complete blob from <paramref name="offset"/>.</summary>
+    Task<Stream> OpenReadAsync(string name, long offset, long? length, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the blob and its partial, if any.</summary>
+    Task DeleteAsync(string name, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,106 @@
+namespace Baton.Apps.CatalogSync.Blobs;
+
+/// <summary>Blobs as files under one directory; the partial blob is <c>name.part</c>, committed with an atomic rename.</summary>
+internal sealed class LocalBlobStore(string directory) : IBlobStore
+{
+    public string Directory { get; } = directory;
+
+    public Task<long?> GetLengthAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var file = new FileInfo(PathOf(name));
+        return Task.FromResult(file.Exists ? file.Length : (long?)null);
+    }
+
+    public Task<long> GetPartialLengthAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var file = new FileInfo(PartOf(name));
+        return Task.FromResult(file.Exists ? file.Length : 0);
+    }
+
+    public Task<Stream> OpenPartialAsync(string name, bool restart, CancellationToken cancellationToken = default)
+    {
+        var path = PartOf(name);
+        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        Stream stream = new FileStream(path, restart ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+        return Task.FromResult(stream);
+    }
+
+    public Task CommitAsync(string name, CancellationToken cancellationToken = default)
+    {
+        File.Move(PartOf(name), PathOf(name), overwrite: true);
+        return Task.CompletedTask;
+    }
+
+    public Task<Stream> OpenReadAsync(string name, long offset, long? length, CancellationToken cancellationToken = default)
+    {
+        var file = new FileStream(PathOf(name), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        file.Seek(offset, SeekOrigin.Begin);
+        Stream stream = length is { } l ? new RangeStream(file, l) : file;
+        return Task.FromResult(stream);
+    }
+
+    public Task DeleteAsync(string name, CancellationToken cancellationToken = default)
+    {
+        File.Delete(PathOf(name));
+        File.Delete(PartOf(name));
+        return Task.CompletedTask;
+    }
+
+    private string PathOf(string name)
+    {
+        if (name.Contains("..", StringComparison.Ordinal) || Path.IsPathRooted(name))
+        {
+            throw new ArgumentException($"blob name '{name}' must be a relative name without '..'", nameof(name));
+        }
+
+        return Path.Combine(Directory, name);
+    }
+
+    private string PartOf(string name) => PathOf(name) + ".part";
+
+    /// <summary>At most <c>length</c> bytes of the inner stream.</summary>
+    private sealed class RangeStream(Stream inner, long length) : Stream
+    {
+        private long _left = length;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, _left)]);
+            _left -= n;
+            return n;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _left)], cancellationToken).ConfigureAwait(false);
+            _left -= n;
+            return n;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using Baton.Apps.CatalogSync.Api;
+using Baton.Apps.CatalogSync.Blobs;
+using Baton.Apps.CatalogSync.Fetch;
+using Baton.Apps.CatalogSync.Hosting;
+using Baton.Apps.CatalogSync.Processing;
+using Baton.Hosting;
+using Baton.Server.Configuration;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Apps.CatalogSync;
+
+/// <summary>
+/// The catalog sync app (seeds 000 + 003), switched on with <c>Baton:Apps:CatalogSync:Enabled = true</c>:
+/// the <c>catalog-sync</c> workflow, its daily schedule, and seed 000's <c>/sync</c> and <c>/status</c> endpoints.
+/// </summary>
+public sealed class CatalogSyncApp : IBatonApp
+{
+    public const string SectionName = "Baton:Apps:CatalogSync";
+
+    public string Name => "CatalogSync";
+
+    public void ConfigureServices(WebApplicationBuilder builder, BatonBuilder baton)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(baton);
+        var configuration = builder.Configuration;
+        var contentRoot = builder.Environment.ContentRootPath;
+        var services = builder.Services;
+        services.AddOptions<CatalogSyncOptions>()
+            .Bind(configuration.GetSection(SectionName))
+            .PostConfigure(o =>
+            {
+                o.ApiUrl = NonEmpty(configuration["MEDIPIM_API_URL"]) ?? o.ApiUrl;
+                o.ApiKeyId = NonEmpty(configuration["MEDIPIM_API_KEY_ID"]) ?? o.ApiKeyId;
+                o.ApiKeySecret = NonEmpty(configuration["MEDIPIM_API_KEY_SECRET"]) ?? o.ApiKeySecret;
+                var remote = o.Remote;
+                remote.FetcherUrl ??= $"http://127.0.0.1:{NonEmpty(configuration["FETCHER_PORT"]) ?? "3001"}/";
+                remote.MaintainerUrl ??= $"http://127.0.0.1:{NonEmpty(configuration["MAINTAINER_PORT"]) ?? "3002"}/";
+                remote.FetcherUrl = remote.FetcherUrl.EndsWith('/') ? remote.FetcherUrl : remote.FetcherUrl + "/";
+                remote.MaintainerUrl = remote.MaintainerUrl.EndsWith('/') ? remote.MaintainerUrl : remote.MaintainerUrl + "/";
+                remote.AdminKey ??= NonEmpty(configuration["ADMIN_KEY"]);
+                o.BlobDirectory = Path.GetFullPath(o.BlobDirectory, contentRoot);
+                o.DatabasePath = Path.GetFullPath(o.DatabasePath, contentRoot);
+            })
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CatalogSyncOptions>, CatalogSyncOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IBlobStore>(sp => new LocalBlobStore(sp.GetRequiredService<IOptions<CatalogSyncOptions>>().Value.BlobDirectory));
+        services.AddSingleton(sp => new ProductDatabase(sp.GetRequiredService<IOptions<CatalogSyncOptions>>().Value.DatabasePath));
+        services.AddSingleton(sp => new FeedDownloader(
+            new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AutomaticDecompression = DecompressionMethods.All, ConnectTimeout = TimeSpan.FromSeconds(30) })
+            {
+                // Each fetch attempt has the step's timeout (FetchTimeout); the client's own limit would cut long downloads.
+                Timeout = Timeout.InfiniteTimeSpan,
+            },
+            sp.GetRequiredService<IBlobStore>(),
+            sp.GetRequiredService<IOptions<CatalogSyncOptions>>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<FeedDownloader>>()));
+        services.AddSingleton(sp => new Remote.RemoteServices(
+            new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(30) }) { Timeout = Timeout.InfiniteTimeSpan },
+            sp.GetRequiredService<IOptions<CatalogSyncOptions>>()));
+        services.AddSingleton<Remote.RemoteSync>();
+        services.AddSingleton<ChunkIndexer>();
+        services.AddSingleton<ChunkProcessor>();
+        CatalogSyncWorkflow.Register(baton);
+        services.AddSingleton<IHostedService, CatalogSyncStartup>();
+        if (configuration.GetValue<bool>($"{SectionName}:Demo:Enabled"))
+        {
+            services.AddSingleton<CatalogSyncDemo>();
+            services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<CatalogSyncDemo>());
+        }
+    }
+
+    public void MapEndpoints(IEndpointRouteBuilder endpoints) => SyncEndpoints.Map(endpoints);
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+}

@@ -1,0 +1,150 @@
+using Microsoft.Extensions.Options;
+
+namespace Baton.Apps.CatalogSync;
+
+/// <summary>
+/// Settings of the catalog sync, from <c>Baton:Apps:CatalogSync</c>; the seed's environment variables
+/// <c>MEDIPIM_API_URL</c>, <c>MEDIPIM_API_KEY_ID</c> and <c>MEDIPIM_API_KEY_SECRET</c> override the
+/// matching settings. Checked at start: a bad value stops the server with exit code 2.
+/// </summary>
+public sealed class CatalogSyncOptions
+{
+    /// <summary><c>InProcess</c> (the default): Baton fetches and upserts itself. <c>Remote</c>: Baton drives the seed's Fetcher and Maintainer services (see <see cref="Remote"/>).</summary>
+    public CatalogSyncMode Mode { get; set; } = CatalogSyncMode.InProcess;
+
+    /// <summary>Settings of remote mode.</summary>
+    public Remote.RemoteOptions Remote { get; set; } = new();
+
+    /// <summary>The feed URL (MediPim's <c>.../v4/products/stream</c>). Required unless <see cref="Demo"/> is on.</summary>
+    public string? ApiUrl { get; set; }
+
+    /// <summary>Basic auth user (MEDIPIM_API_KEY_ID). Never logged or returned.</summary>
+    public string? ApiKeyId { get; set; }
+
+    /// <summary>Basic auth password (MEDIPIM_API_KEY_SECRET). Never logged or returned.</summary>
+    public string? ApiKeySecret { get; set; }
+
+    /// <summary>Records (lines) per chunk. The default is 5,000 (the seed's).</summary>
+    public int ChunkSize { get; set; } = 5_000;
+
+    /// <summary>Chunks processed at once. The default is 2.</summary>
+    public int Parallelism { get; set; } = 2;
+
+    /// <summary>Directory of the feed files (the local blob store). Relative to the content root. The default is <c>data/catalog/feeds</c>.</summary>
+    public string BlobDirectory { get; set; } = "data/catalog/feeds";
+
+    /// <summary>The SQLite database holding <c>products</c> and <c>dead_letters</c>. Relative to the content root. The default is <c>data/catalog/catalog.db</c>.</summary>
+    public string DatabasePath { get; set; } = "data/catalog/catalog.db";
+
+    /// <summary>Lines longer than this are set aside as dead letters without being parsed. The default is 1 MiB.</summary>
+    public int MaxLineBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Attempts of the fetch step (the first included). The default is 4 (the seed's 3 retries).</summary>
+    public int FetchAttempts { get; set; } = 4;
+
+    /// <summary>Delay before the first fetch retry, doubled each time. The default is 5 seconds (the seed's).</summary>
+    public TimeSpan FetchRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Time limit of one fetch attempt. The default is 30 minutes (the seed's request timeout).</summary>
+    public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Attempts per chunk before it is dead-lettered. The default is 4 (3 retries).</summary>
+    public int ChunkAttempts { get; set; } = 4;
+
+    /// <summary>Delay before the first chunk retry, doubled each time. The default is 5 seconds.</summary>
+    public TimeSpan ChunkRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Time limit of one chunk attempt. The default is 10 minutes (the seed's).</summary>
+    public TimeSpan ChunkTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Keep the feed file after a successful run. The default is false (it is deleted in the last step).</summary>
+    public bool KeepFeedFiles { get; set; }
+
+    /// <summary>A pause before each chunk, to make a sync watchable or killable mid-way in demos and crash tests. The default is none.</summary>
+    public TimeSpan ChunkDelay { get; set; }
+
+    /// <summary>The daily schedule.</summary>
+    public CatalogScheduleOptions Schedule { get; set; } = new();
+
+    /// <summary>The demo: an in-process simulated feed (used by the README's first command in Development).</summary>
+    public CatalogDemoOptions Demo { get; set; } = new();
+}
+
+/// <summary>How a sync does its work.</summary>
+public enum CatalogSyncMode
+{
+    InProcess,
+    Remote,
+}
+
+/// <summary>The daily sync schedule, created (or replaced) in Baton's schedules when the app starts.</summary>
+public sealed class CatalogScheduleOptions
+{
+    /// <summary>The default is true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The default is <c>0 2 * * *</c> (the seeds' 2 AM).</summary>
+    public string Cron { get; set; } = "0 2 * * *";
+
+    /// <summary>The default is UTC.</summary>
+    public string TimeZone { get; set; } = "UTC";
+}
+
+/// <summary>The demo mode.</summary>
+public sealed class CatalogDemoOptions
+{
+    /// <summary>Start a simulated feed in-process, point the sync at it and start one sync. The default is false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Products in the simulated catalog. The default is 20,000.</summary>
+    public int Products { get; set; } = 20_000;
+}
+
+internal sealed class CatalogSyncOptionsValidator : IValidateOptions<CatalogSyncOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CatalogSyncOptions options)
+    {
+        var errors = new List<string>();
+        if (options.Mode == CatalogSyncMode.Remote)
+        {
+            foreach (var (setting, url) in new[] { ("Remote:FetcherUrl", options.Remote.FetcherUrl), ("Remote:MaintainerUrl", options.Remote.MaintainerUrl) })
+            {
+                Check(Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https", $"{setting} must be an absolute http(s) URL");
+            }
+
+            Check(!string.IsNullOrEmpty(options.Remote.AdminKey), "Remote:AdminKey (or ADMIN_KEY) is required in remote mode");
+            Check(options.Remote.ChunkSize is >= 1 and <= 1_000_000, "Remote:ChunkSize must be from 1 to 1000000");
+            Check(options.Remote.Attempts is >= 1 and <= 100, "Remote:Attempts must be from 1 to 100");
+            Check(options.Remote.FetchTimeout > TimeSpan.Zero && options.Remote.ChunkTimeout > TimeSpan.Zero && options.Remote.RetryDelay >= TimeSpan.Zero, "Remote timeouts must be positive and RetryDelay not negative");
+        }
+        else if (!options.Demo.Enabled)
+        {
+            if (string.IsNullOrWhiteSpace(options.ApiUrl))
+            {
+                errors.Add("Baton:Apps:CatalogSync:ApiUrl (or MEDIPIM_API_URL) is required");
+            }
+            else if (!Uri.TryCreate(options.ApiUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                errors.Add("Baton:Apps:CatalogSync:ApiUrl (or MEDIPIM_API_URL) must be an absolute http(s) URL");
+            }
+        }
+
+        Check(options.ChunkSize is >= 1 and <= 1_000_000, "ChunkSize must be from 1 to 1000000");
+        Check(options.Parallelism is >= 1 and <= 64, "Parallelism must be from 1 to 64");
+        Check(options.MaxLineBytes is >= 1024 and <= 256 * 1024 * 1024, "MaxLineBytes must be from 1024 to 268435456");
+        Check(options.FetchAttempts is >= 1 and <= 100, "FetchAttempts must be from 1 to 100");
+        Check(options.ChunkAttempts is >= 1 and <= 100, "ChunkAttempts must be from 1 to 100");
+        Check(options.FetchTimeout > TimeSpan.Zero && options.ChunkTimeout > TimeSpan.Zero, "FetchTimeout and ChunkTimeout must be positive");
+        Check(options.FetchRetryDelay >= TimeSpan.Zero && options.ChunkRetryDelay >= TimeSpan.Zero && options.ChunkDelay >= TimeSpan.Zero, "delays must not be negative");
+        Check(options.Demo.Products is >= 0 and <= 1_000_000, "Demo:Products must be from 0 to 1000000");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors.Select(e => e.StartsWith("Baton:", StringComparison.Ordinal) ? e : "Baton:Apps:CatalogSync:" + e));
+
+        void Check(bool ok, string error)
+        {
+            if (!ok)
+            {
+                errors.Add(error);
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+using System.Globalization;
+using Baton.Apps.CatalogSync.Blobs;
+using Baton.Apps.CatalogSync.Fetch;
+using Baton.Apps.CatalogSync.Processing;
+using Baton.Hosting;
+using Baton.Retries;
+using Baton.Steps;
+using Baton.Workflows;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Apps.CatalogSync;
+
+/// <summary>Input of a sync run. Every field is optional.</summary>
+public sealed record CatalogSyncInput
+{
+    /// <summary>What started the run (<c>api</c>, <c>schedule</c>, <c>demo</c>), for the record.</summary>
+    public string? Trigger { get; init; }
+}
+
+/// <summary>What a finished sync did. <c>Resumed</c>: the download continued a broken one with a Range request.</summary>
+public sealed record CatalogSyncSummary(
+    long Bytes, string Sha256, long Lines, int Chunks, int ChunksDeadLettered,
+    long Records, long Inserted, long Updated, long Skipped, long Failed, long Blank, string Summary, bool Resumed);
+
+/// <summary>
+/// The catalog sync (seeds 000 + 003) as one durable workflow: <c>fetch</c> streams the feed into the blob
+/// store (resumable), <c>index</c> checks the file and cuts it into chunks at byte offsets in one pass, the
+/// <c>chunks</c> fan-out upserts each chunk in its own transaction (bounded parallelism, a chunk that keeps
+/// failing is dead-lettered and the others go on), and <c>cleanup</c> removes the file. Phases: fetching,
+/// indexing, processing, cleanup, completed. A singleton: a second start while one runs is a conflict.
+/// </summary>
+internal sealed class CatalogSyncWorkflow(
+    FeedDownloader downloader, ChunkIndexer indexer, ChunkProcessor processor, ProductDatabase database, IBlobStore blobs,
+    Remote.RemoteSync remoteSync, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncWorkflow> logger)
+    : Workflow<CatalogSyncInput?, CatalogSyncSummary>
+{
+    public const string Name = "catalog-sync";
+    public const string ConcurrencyKey = "catalog-sync";
+
+    public override async Task<CatalogSyncSummary> RunAsync(IWorkflowContext context, CatalogSyncInput? input, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var runId = context.RunId;
+        if (settings.Mode == CatalogSyncMode.Remote)
+        {
+            var remote = await remoteSync.RunAsync(context, settings.Remote, cancellationToken).ConfigureAwait(false);
+            Log.SyncFinished(logger, runId, remote.Summary);
+            return remote;
+        }
+
+        database.Initialize();
+
+        context.SetPhase("fetching");
+        var file = await context.StepAsync(
+            "fetch",
+            ct => downloader.DownloadAsync(runId, bytes => context.SetProgress("bytes", bytes), ct),
+            new StepOptions
+            {
+                Retry = new RetryPolicy { MaxAttempts = settings.FetchAttempts, BaseDelay = settings.FetchRetryDelay, MaxDelay = TimeSpan.FromMinutes(5) },
+                Timeout = settings.FetchTimeout,
+            },
+            cancellationToken: cancellationToken);
+        context.SetProgress("fetched", 1);
+        context.SetProgress("bytes", file.Length);
+
+        context.SetPhase("indexing");
+        var index = await context.StepAsync(
+            "index",
+            ct => indexer.IndexAsync(file, settings.ChunkSize, ct),
+            new StepOptions { Retry = new RetryPolicy { MaxAttempts = 3, BaseDelay = settings.ChunkRetryDelay } },
+            cancellationToken: cancellationToken);
+        context.SetProgress("lines.total", index.Lines);
+
+        context.SetPhase("processing");
+        SetTotals(context, database.RunTotals(runId));
+        var results = await context.ForEachAsync(
+            "chunks",
+            index.Chunks,
+            chunk => chunk.Index.ToString("D6", CultureInfo.InvariantCulture),
+            async (chunk, ct) =>
+            {
+                var (stats, applied) = await processor.ProcessAsync(runId, file, chunk, ct).ConfigureAwait(false);
+                if (applied)
+                {
+                    context.IncrementProgress("records", stats.Records);
+                    context.IncrementProgress("inserted", stats.Inserted);
+                    context.IncrementProgress("updated", stats.Updated);
+                    context.IncrementProgress("skipped", stats.Skipped);
+                    context.IncrementProgress("failed", stats.Failed);
+                    context.IncrementProgress("blank", stats.Blank);
+                }
+
+                Log.ChunkDone(logger, runId, chunk.Index, stats.Records, stats.Inserted, stats.Updated, stats.Skipped, stats.Failed);
+                return stats;
+            },
+            new ForEachOptions
+            {
+                MaxParallelism = settings.Parallelism,
+                OnItemFailure = ItemFailurePolicy.DeadLetter,
+                Step = new StepOptions
+                {
+                    Retry = new RetryPolicy { MaxAttempts = settings.ChunkAttempts, BaseDelay = settings.ChunkRetryDelay, MaxDelay = TimeSpan.FromMinutes(5) },
+                    Timeout = settings.ChunkTimeout,
+                },
+            },
+            cancellationToken: cancellationToken);
+
+        var deadChunks = results.Where(r => !r.Succeeded).ToList();
+        foreach (var dead in deadChunks)
+        {
+            context.ReportError($"chunk {dead.Key} failed on every attempt and was set aside; its lines were not applied: {dead.Error}", $"chunks/{dead.Key}");
+        }
+
+        var totals = database.RunTotals(runId);
+        SetTotals(context, totals);
+
+        context.SetPhase("cleanup");
+        await context.StepAsync(
+            "cleanup",
+            async ct =>
+            {
+                if (!settings.KeepFeedFiles)
+                {
+                    await blobs.DeleteAsync(file.Blob, ct).ConfigureAwait(false);
+                }
+            },
+            cancellationToken: cancellationToken);
+
+        context.SetPhase("completed");
+        var summary = string.Create(
+            CultureInfo.InvariantCulture,
+            $"{totals.Records} records in {index.Chunks.Count} chunks ({file.Length} bytes): {totals.Inserted} inserted, {totals.Updated} updated, {totals.Skipped} skipped, {totals.Failed} dead letters{(deadChunks.Count > 0 ? $", {deadChunks.Count} chunks set aside" : "")}");
+        Log.SyncFinished(logger, runId, summary);
+        return new CatalogSyncSummary(
+            file.Length, file.Sha256, index.Lines, index.Chunks.Count, deadChunks.Count,
+            totals.Records, totals.Inserted, totals.Updated, totals.Skipped, totals.Failed, totals.Blank, summary, file.Resumed);
+    }
+
+    private static void SetTotals(IWorkflowContext context, ChunkStats totals)
+    {
+        context.SetProgress("records", totals.Records);
+        context.SetProgress("inserted", totals.Inserted);
+        context.SetProgress("updated", totals.Updated);
+        context.SetProgress("skipped", totals.Skipped);
+        context.SetProgress("failed", totals.Failed);
+        context.SetProgress("blank", totals.Blank);
+    }
+
+    public static BatonBuilder Register(BatonBuilder baton) =>
+        baton.AddWorkflow<CatalogSyncWorkflow, CatalogSyncInput?, CatalogSyncSummary>(Name, o =>
+        {
+            o.Description = "Catalog sync (seeds 000 + 003): fetch the MediPim NDJSON feed, upsert it into the products table in chunks.";
+            o.ConcurrencyKey = ConcurrencyKey;
+            o.ConcurrencyLimit = 1;
+        });
+}

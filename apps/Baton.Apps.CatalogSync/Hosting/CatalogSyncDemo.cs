@@ -1,0 +1,103 @@
+using System.Text.Json;
+using Baton.Runs;
+using Baton.Simulators.CatalogFeed;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Apps.CatalogSync.Hosting;
+
+/// <summary>
+/// With <c>Baton:Apps:CatalogSync:Demo:Enabled</c> (on in Development): starts the catalog-feed simulator
+/// in-process on a free 127.0.0.1 port, points the sync at it, starts one sync when the server is up (or
+/// follows the one already running, e.g. resumed after a restart), logs its progress every second and its
+/// summary at the end.
+/// </summary>
+internal sealed class CatalogSyncDemo(
+    IBatonClient client, IHostApplicationLifetime lifetime, IOptions<CatalogSyncOptions> options, TimeProvider time, ILogger<CatalogSyncDemo> logger)
+    : BackgroundService
+{
+    private CatalogFeedServer? _feed;
+
+    /// <summary>Starts the simulated feed before anything reads the options' feed URL.</summary>
+    public async Task StartFeedAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var secret = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        _feed = await CatalogFeedServer.StartAsync(
+            new CatalogFeedOptions { Products = settings.Demo.Products, User = "demo", Password = secret, Day = DateTime.UtcNow.DayOfYear },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        settings.ApiUrl = _feed.Url.ToString();
+        settings.ApiKeyId = "demo";
+        settings.ApiKeySecret = secret;
+        Log.DemoFeed(logger, settings.Demo.Products, settings.ApiUrl);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource();
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            try
+            {
+                await started.Task.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
+        try
+        {
+            using var input = JsonDocument.Parse("""{"trigger":"demo"}""");
+            var result = await client.StartRunAsync(new StartRunRequest { Workflow = CatalogSyncWorkflow.Name, Input = input.RootElement }, stoppingToken).ConfigureAwait(false);
+            if (result.Run is not { } run)
+            {
+                return;
+            }
+
+            Log.SyncStarted(logger, run.Id, result.Outcome == StartRunOutcome.Conflict ? "demo, following the sync already running" : "demo");
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                if (await client.GetRunAsync(run.Id, stoppingToken).ConfigureAwait(false) is not { } details)
+                {
+                    return;
+                }
+
+                var r = details.Run;
+                long Get(string counter) => r.Progress.GetValueOrDefault(counter);
+                Log.Progress(logger, r.Id, r.Status.ToWireName(), r.Phase ?? "-", Get("bytes"), Get("chunks.done"), Get("chunks.total"), Get("records"), Get("inserted"), Get("updated"), Get("skipped"), Get("failed"));
+                if (r.Status.IsTerminal())
+                {
+                    if (r.Output is { } output)
+                    {
+                        using var summary = JsonDocument.Parse(output);
+                        var elapsed = (r.CompletedAt ?? time.GetUtcNow()) - (r.StartedAt ?? r.CreatedAt);
+                        Log.DemoSummary(logger, r.Id, summary.RootElement.GetProperty("summary").GetString() ?? "", elapsed.TotalSeconds);
+                    }
+                    else
+                    {
+                        Log.DemoFailed(logger, r.Id, r.Status.ToWireName(), r.Failure?.Message ?? "-");
+                    }
+
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (_feed is not null)
+        {
+            await _feed.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

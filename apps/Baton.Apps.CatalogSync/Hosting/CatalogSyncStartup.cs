@@ -1,0 +1,65 @@
+using Baton.Apps.CatalogSync.Processing;
+using Baton.Scheduling;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Apps.CatalogSync.Hosting;
+
+/// <summary>
+/// At start (after the server's store initialisation, before the worker and scheduler run): creates the
+/// catalog database, starts the demo feed when the demo is on, and puts the daily schedule into Baton's schedules (or removes it when disabled).
+/// </summary>
+internal sealed class CatalogSyncStartup(
+    ProductDatabase database, ISchedules schedules, IServiceProvider services, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncStartup> logger)
+    : IHostedLifecycleService
+{
+    public const string ScheduleName = "catalog-sync-daily";
+
+    public async Task StartingAsync(CancellationToken cancellationToken)
+    {
+        database.Initialize();
+        if (options.Value.Demo.Enabled)
+        {
+            await services.GetRequiredService<CatalogSyncDemo>().StartFeedAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var schedule = options.Value.Schedule;
+        if (!schedule.Enabled)
+        {
+            await schedules.DeleteAsync(ScheduleName, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        using var input = System.Text.Json.JsonDocument.Parse("""{"trigger":"schedule"}""");
+        try
+        {
+            var info = await schedules.PutAsync(
+                new ScheduleDefinition
+                {
+                    Name = ScheduleName,
+                    Workflow = CatalogSyncWorkflow.Name,
+                    Cron = schedule.Cron,
+                    TimeZone = schedule.TimeZone,
+                    Input = input.RootElement.Clone(),
+                },
+                cancellationToken).ConfigureAwait(false);
+            Log.ScheduleApplied(logger, ScheduleName, schedule.Cron, schedule.TimeZone, info.Record.NextFireAt);
+        }
+        catch (ScheduleValidationException ex)
+        {
+            throw new OptionsValidationException(nameof(CatalogSyncOptions), typeof(CatalogSyncOptions), [$"{CatalogSyncApp.SectionName}:Schedule: {ex.Message}"]);
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,77 @@
+using Baton.Apps.CatalogSync.Blobs;
+using Baton.Apps.CatalogSync.Fetch;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Apps.CatalogSync.Processing;
+
+/// <summary>
+/// Processes one chunk: reads its byte range of the feed file line by line, parses every line (outside
+/// any transaction), then applies the products, the dead letters and the chunk's counters in one
+/// SQLite transaction. Idempotent: a chunk this run already committed returns its stored counters.
+/// </summary>
+internal sealed class ChunkProcessor(IBlobStore blobs, ProductDatabase database, IOptions<CatalogSyncOptions> options, TimeProvider time)
+{
+    public async Task<(ChunkStats Stats, bool Applied)> ProcessAsync(string runId, FeedFile file, ChunkRange chunk, CancellationToken cancellationToken)
+    {
+        using (var connection = database.Open())
+        {
+            if (ProductDatabase.StoredChunk(connection, runId, chunk.Index) is { } stored)
+            {
+                return (stored, false);
+            }
+        }
+
+        var settings = options.Value;
+        if (settings.ChunkDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(settings.ChunkDelay, time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var products = new List<ParsedLine>(chunk.Lines);
+        var dead = new List<DeadLetter>();
+        long blank = 0;
+        var lineNumber = chunk.FirstLine;
+        await using (var stream = await blobs.OpenReadAsync(file.Blob, chunk.Start, chunk.End - chunk.Start, cancellationToken).ConfigureAwait(false))
+        {
+            var reader = new LineReader(stream, settings.MaxLineBytes);
+            await foreach (var line in reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var number = lineNumber++;
+                var offset = chunk.Start + line.Offset;
+                if (line.TooLong)
+                {
+                    dead.Add(new DeadLetter(number, offset, $"line of {line.Length} bytes is longer than the limit of {settings.MaxLineBytes} bytes", line.Bytes.ToArray()));
+                    continue;
+                }
+
+                var bytes = line.Bytes;
+                if (offset == 0 && bytes.Span.StartsWith("\uFEFF"u8))
+                {
+                    bytes = bytes[3..];
+                }
+
+                if (bytes.Span.Trim(" \t\r"u8).IsEmpty)
+                {
+                    blank++;
+                    continue;
+                }
+
+                var product = ProductParser.Parse(bytes, out var reason);
+                if (product is null)
+                {
+                    var lastLine = !line.HasNewline && chunk.End == file.Length;
+                    dead.Add(new DeadLetter(number, offset, lastLine ? $"truncated last line (no newline at the end of the file): {reason}" : reason!, ProductParser.Head(bytes.Span)));
+                    continue;
+                }
+
+                products.Add(new ParsedLine(number, offset, ProductParser.Head(bytes.Span), product));
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        using (var connection = database.Open())
+        {
+            return (ProductDatabase.Apply(connection, runId, chunk.Index, products, dead, blank, time.GetUtcNow()), true);
+        }
+    }
+}

@@ -1,0 +1,218 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Baton.Apps.CatalogSync.Processing;
+
+/// <summary>Counters of one chunk (and, summed, of a run).</summary>
+public sealed record ChunkStats(int Chunk, long Records, long Inserted, long Updated, long Skipped, long Failed, long Blank)
+{
+    public static ChunkStats operator +(ChunkStats a, ChunkStats b) =>
+        new(-1, a.Records + b.Records, a.Inserted + b.Inserted, a.Updated + b.Updated, a.Skipped + b.Skipped, a.Failed + b.Failed, a.Blank + b.Blank);
+
+    public static ChunkStats Zero { get; } = new(-1, 0, 0, 0, 0, 0, 0);
+}
+
+/// <summary>A product line read for writing: its 1-based line number, byte offset in the file and first bytes.</summary>
+internal sealed record ParsedLine(long Line, long Offset, byte[] Head, ProductRecord Product);
+
+/// <summary>A line set aside: where it is and why.</summary>
+internal sealed record DeadLetter(long Line, long ByteOffset, string Reason, byte[] Head);
+
+/// <summary>
+/// The catalog database: <c>products</c> (the seed's columns), <c>dead_letters</c>, and <c>chunk_results</c>
+/// (a chunk's counters written in the same transaction as its rows, so a chunk that committed but whose
+/// step was not recorded before a crash is not applied or counted twice).
+/// </summary>
+internal sealed class ProductDatabase(string path)
+{
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS products (
+          id TEXT PRIMARY KEY,
+          name TEXT, status TEXT, organization TEXT, brand TEXT,
+          eanGtin13 TEXT, eanGtin14 TEXT, artgId TEXT, pbs TEXT, snomedMpp TEXT, snomedTpp TEXT, gs1Category TEXT,
+          createdAt INTEGER, metaUpdatedAt INTEGER NOT NULL,
+          raw TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          sync_run TEXT, sync_line INTEGER);
+        CREATE TABLE IF NOT EXISTS dead_letters (
+          id INTEGER PRIMARY KEY,
+          run_id TEXT NOT NULL, chunk INTEGER NOT NULL, line INTEGER NOT NULL, byte_offset INTEGER NOT NULL,
+          reason TEXT NOT NULL, head BLOB NOT NULL, created_at TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS dead_letters_run ON dead_letters (run_id, line);
+        CREATE TABLE IF NOT EXISTS chunk_results (
+          run_id TEXT NOT NULL, chunk INTEGER NOT NULL,
+          records INTEGER NOT NULL, inserted INTEGER NOT NULL, updated INTEGER NOT NULL, skipped INTEGER NOT NULL,
+          failed INTEGER NOT NULL, blank INTEGER NOT NULL, completed_at TEXT NOT NULL,
+          PRIMARY KEY (run_id, chunk));
+        """;
+
+    public string Path { get; } = path;
+
+    public SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true, DefaultTimeout = 120 }.ToString());
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA busy_timeout = 120000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;";
+        pragma.ExecuteNonQuery();
+        return connection;
+    }
+
+    public void Initialize()
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode = WAL;" + Schema;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>The stored counters of a chunk this run already committed, or null.</summary>
+    public static ChunkStats? StoredChunk(SqliteConnection connection, string runId, int chunk)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT records, inserted, updated, skipped, failed, blank FROM chunk_results WHERE run_id = $run AND chunk = $chunk";
+        command.Parameters.AddWithValue("$run", runId);
+        command.Parameters.AddWithValue("$chunk", chunk);
+        using var reader = command.ExecuteReader();
+        return reader.Read()
+            ? new ChunkStats(chunk, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5))
+            : null;
+    }
+
+    /// <summary>The sum of the counters of every chunk this run committed.</summary>
+    public ChunkStats RunTotals(string runId)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*), coalesce(sum(records),0), coalesce(sum(inserted),0), coalesce(sum(updated),0), coalesce(sum(skipped),0), coalesce(sum(failed),0), coalesce(sum(blank),0) FROM chunk_results WHERE run_id = $run";
+        command.Parameters.AddWithValue("$run", runId);
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return new ChunkStats((int)reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6));
+    }
+
+    /// <summary>
+    /// Applies one chunk in one transaction: insert new ids, update when meta.updatedAt is newer, skip
+    /// when equal or older. A line whose id this run already wrote from another line is a dead letter
+    /// (duplicate id in the feed; the first one applied is kept). Skipped rows are not marked, so a duplicate
+    /// of an unchanged product is simply skipped twice: the warm path writes nothing for unchanged rows. Writes the dead letters and the chunk's counters in the same transaction.
+    /// </summary>
+    public static ChunkStats Apply(
+        SqliteConnection connection, string runId, int chunk, IReadOnlyList<ParsedLine> products,
+        List<DeadLetter> deadLetters, long blank, DateTimeOffset now)
+    {
+        using var transaction = connection.BeginTransaction(deferred: false);
+        var stamp = now.ToString("O", CultureInfo.InvariantCulture);
+
+        using var select = connection.CreateCommand();
+        select.Transaction = transaction;
+        select.CommandText = "SELECT metaUpdatedAt, sync_run, sync_line FROM products WHERE id = $id";
+        var selectId = select.Parameters.Add("$id", SqliteType.Text);
+        select.Prepare();
+
+        using var upsert = connection.CreateCommand();
+        upsert.Transaction = transaction;
+        upsert.CommandText = """
+            INSERT INTO products (id, name, status, organization, brand, eanGtin13, eanGtin14, artgId, pbs, snomedMpp, snomedTpp, gs1Category, createdAt, metaUpdatedAt, raw, updated_at, sync_run, sync_line)
+            VALUES ($id, $name, $status, $organization, $brand, $eanGtin13, $eanGtin14, $artgId, $pbs, $snomedMpp, $snomedTpp, $gs1Category, $createdAt, $metaUpdatedAt, $raw, $updated_at, $sync_run, $sync_line)
+            ON CONFLICT (id) DO UPDATE SET
+              name = excluded.name, status = excluded.status, organization = excluded.organization, brand = excluded.brand,
+              eanGtin13 = excluded.eanGtin13, eanGtin14 = excluded.eanGtin14, artgId = excluded.artgId, pbs = excluded.pbs,
+              snomedMpp = excluded.snomedMpp, snomedTpp = excluded.snomedTpp, gs1Category = excluded.gs1Category,
+              createdAt = excluded.createdAt, metaUpdatedAt = excluded.metaUpdatedAt, raw = excluded.raw,
+              updated_at = excluded.updated_at, sync_run = excluded.sync_run, sync_line = excluded.sync_line
+            """;
+        string[] names = ["$id", "$name", "$status", "$organization", "$brand", "$eanGtin13", "$eanGtin14", "$artgId", "$pbs", "$snomedMpp", "$snomedTpp", "$gs1Category", "$createdAt", "$metaUpdatedAt", "$raw", "$updated_at", "$sync_run", "$sync_line"];
+        var p = names.Select(n => upsert.Parameters.Add(n, SqliteType.Text)).ToArray();
+        upsert.Prepare();
+
+        long inserted = 0, updated = 0, skipped = 0;
+        foreach (var (line, byteOffset, lineHead, product) in products)
+        {
+            selectId.Value = product.Id;
+            long? stored = null;
+            string? storedRun = null;
+            long storedLine = 0;
+            using (var reader = select.ExecuteReader())
+            {
+                if (reader.Read())
+                {
+                    stored = reader.GetInt64(0);
+                    storedRun = reader.IsDBNull(1) ? null : reader.GetString(1);
+                    storedLine = reader.IsDBNull(2) ? 0 : reader.GetInt64(2);
+                }
+            }
+
+            if (storedRun == runId && storedLine != line)
+            {
+                deadLetters.Add(new DeadLetter(line, byteOffset, $"duplicate id {product.Id} in this feed (line {storedLine} is kept)", lineHead));
+                continue;
+            }
+
+            if (stored is { } s && product.MetaUpdatedAt <= s)
+            {
+                skipped++;
+                continue;
+            }
+
+            _ = stored is null ? inserted++ : updated++;
+            object?[] values =
+            [
+                product.Id, product.Name, product.Status, product.Organization, product.Brand, product.EanGtin13, product.EanGtin14,
+                product.ArtgId, product.Pbs, product.SnomedMpp, product.SnomedTpp, product.Gs1Category, product.CreatedAt, product.MetaUpdatedAt,
+                System.Text.Encoding.UTF8.GetString(product.RawUtf8), stamp, runId, line,
+            ];
+            for (var i = 0; i < values.Length; i++)
+            {
+                p[i].Value = values[i] ?? DBNull.Value;
+            }
+
+            upsert.ExecuteNonQuery();
+        }
+
+        using (var insertDead = connection.CreateCommand())
+        {
+            insertDead.Transaction = transaction;
+            insertDead.CommandText = "INSERT INTO dead_letters (run_id, chunk, line, byte_offset, reason, head, created_at) VALUES ($run, $chunk, $line, $offset, $reason, $head, $at)";
+            var run = insertDead.Parameters.Add("$run", SqliteType.Text);
+            var chunkParameter = insertDead.Parameters.Add("$chunk", SqliteType.Integer);
+            var lineParameter = insertDead.Parameters.Add("$line", SqliteType.Integer);
+            var offset = insertDead.Parameters.Add("$offset", SqliteType.Integer);
+            var reason = insertDead.Parameters.Add("$reason", SqliteType.Text);
+            var head = insertDead.Parameters.Add("$head", SqliteType.Blob);
+            var at = insertDead.Parameters.Add("$at", SqliteType.Text);
+            foreach (var dead in deadLetters)
+            {
+                run.Value = runId;
+                chunkParameter.Value = chunk;
+                lineParameter.Value = dead.Line;
+                offset.Value = dead.ByteOffset;
+                reason.Value = dead.Reason;
+                head.Value = dead.Head;
+                at.Value = stamp;
+                insertDead.ExecuteNonQuery();
+            }
+        }
+
+        var stats = new ChunkStats(chunk, products.Count + deadLetters.Count, inserted, updated, skipped, deadLetters.Count, blank);
+        using (var result = connection.CreateCommand())
+        {
+            result.Transaction = transaction;
+            result.CommandText = "INSERT INTO chunk_results (run_id, chunk, records, inserted, updated, skipped, failed, blank, completed_at) VALUES ($run, $chunk, $records, $inserted, $updated, $skipped, $failed, $blank, $at)";
+            result.Parameters.AddWithValue("$run", runId);
+            result.Parameters.AddWithValue("$chunk", chunk);
+            result.Parameters.AddWithValue("$records", stats.Records);
+            result.Parameters.AddWithValue("$inserted", stats.Inserted);
+            result.Parameters.AddWithValue("$updated", stats.Updated);
+            result.Parameters.AddWithValue("$skipped", stats.Skipped);
+            result.Parameters.AddWithValue("$failed", stats.Failed);
+            result.Parameters.AddWithValue("$blank", stats.Blank);
+            result.Parameters.AddWithValue("$at", stamp);
+            result.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+        return stats;
+    }
+}

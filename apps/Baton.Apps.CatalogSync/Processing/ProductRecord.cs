@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace Baton.Apps.CatalogSync.Processing;
+
+/// <summary>A feed line read into the <c>products</c> columns; <c>raw</c> stays UTF-8 bytes until it is written (skipped rows never become strings).</summary>
+internal sealed record ProductRecord(
+    string Id, string? Name, string? Status, string? Organization, string? Brand, string? EanGtin13, string? EanGtin14,
+    string? ArtgId, string? Pbs, string? SnomedMpp, string? SnomedTpp, string? Gs1Category, long? CreatedAt, long MetaUpdatedAt, byte[] RawUtf8);
+
+/// <summary>Reads one NDJSON line; a line that is not a usable product gives a reason instead.</summary>
+internal static class ProductParser
+{
+    public static ProductRecord? Parse(ReadOnlyMemory<byte> line, out string? reason)
+    {
+        reason = null;
+        if (!Utf8.IsValid(line.Span))
+        {
+            reason = "invalid UTF-8";
+            return null;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(line);
+        }
+        catch (JsonException ex)
+        {
+            reason = $"invalid JSON: {Shorten(ex.Message)}";
+            return null;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                reason = $"the line is a JSON {Kind(root)}, not an object";
+                return null;
+            }
+
+            if (!root.TryGetProperty("meta", out var meta) || meta.ValueKind != JsonValueKind.Object)
+            {
+                reason = "meta is missing or not an object";
+                return null;
+            }
+
+            if (!meta.TryGetProperty("updatedAt", out var updated) || updated.ValueKind != JsonValueKind.Number || !updated.TryGetInt64(out var updatedAt))
+            {
+                reason = updated.ValueKind == JsonValueKind.Undefined
+                    ? "meta.updatedAt is missing"
+                    : $"meta.updatedAt must be an integer (unix seconds), not a {Kind(updated)}";
+                return null;
+            }
+
+            long? createdAt = null;
+            if (meta.TryGetProperty("createdAt", out var created) && created.ValueKind != JsonValueKind.Null)
+            {
+                if (created.ValueKind != JsonValueKind.Number || !created.TryGetInt64(out var c))
+                {
+                    reason = $"meta.createdAt must be an integer (unix seconds), not a {Kind(created)}";
+                    return null;
+                }
+
+                createdAt = c;
+            }
+
+            if (!root.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Object)
+            {
+                reason = "result is missing or not an object";
+                return null;
+            }
+
+            if (!result.TryGetProperty("id", out var idElement) || idElement.ValueKind == JsonValueKind.Null)
+            {
+                reason = "result.id is missing";
+                return null;
+            }
+
+            if (idElement.ValueKind != JsonValueKind.String || idElement.GetString() is not { Length: > 0 and <= 200 } id)
+            {
+                reason = $"result.id must be a non-empty string of at most 200 characters, not a {Kind(idElement)}";
+                return null;
+            }
+
+            string? name = null;
+            if (result.TryGetProperty("name", out var nameElement))
+            {
+                switch (nameElement.ValueKind)
+                {
+                    case JsonValueKind.String:
+                        name = nameElement.GetString();
+                        break;
+                    case JsonValueKind.Object:
+                        name = nameElement.TryGetProperty("en", out var en) && en.ValueKind == JsonValueKind.String
+                            ? en.GetString()
+                            : nameElement.EnumerateObject().Select(p => p.Value).FirstOrDefault(v => v.ValueKind == JsonValueKind.String) is { ValueKind: JsonValueKind.String } first ? first.GetString() : null;
+                        break;
+                    case JsonValueKind.Null:
+                        break;
+                    default:
+                        reason = $"result.name must be a string or an object of languages, not a {Kind(nameElement)}";
+                        return null;
+                }
+            }
+
+            if (result.TryGetProperty("status", out var statusElement) && statusElement.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                reason = $"result.status must be a string, not a {Kind(statusElement)}";
+                return null;
+            }
+
+            return new ProductRecord(
+                id,
+                name,
+                Text(result, "status"),
+                result.TryGetProperty("organizations", out var orgs) && orgs.ValueKind == JsonValueKind.Array && orgs.GetArrayLength() > 0
+                    ? orgs[0].ValueKind == JsonValueKind.Object && orgs[0].TryGetProperty("name", out var orgName) ? Text(orgName) : Text(orgs[0])
+                    : null,
+                result.TryGetProperty("brands", out var brands) && brands.ValueKind == JsonValueKind.Array && brands.GetArrayLength() > 0 ? Text(brands[0]) : Text(result, "brands"),
+                Text(result, "eanGtin13"),
+                Text(result, "eanGtin14"),
+                Text(result, "artgId"),
+                Text(result, "pbs"),
+                Text(result, "snomedMpp"),
+                Text(result, "snomedTpp"),
+                result.TryGetProperty("gs1Category", out var gs1) && gs1.ValueKind == JsonValueKind.Object && gs1.TryGetProperty("code", out var code) ? Text(code) : Text(result, "gs1Category"),
+                createdAt,
+                updatedAt,
+                System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(result).ToArray());
+        }
+    }
+
+    /// <summary>The first 200 bytes of a line, as stored in <c>dead_letters.head</c>.</summary>
+    public static byte[] Head(ReadOnlySpan<byte> line) => line[..Math.Min(line.Length, 200)].ToArray();
+
+    private static string? Text(JsonElement parent, string property) =>
+        parent.TryGetProperty(property, out var value) ? Text(value) : null;
+
+    private static string? Text(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString(),
+        JsonValueKind.Number => value.GetRawText(),
+        JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
+        JsonValueKind.Array => string.Join(',', value.EnumerateArray().Select(Text).Where(t => t is not null)),
+        JsonValueKind.Object => value.GetRawText(),
+        _ => null,
+    };
+
+    private static string Kind(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Undefined => "missing value",
+        _ => value.ValueKind.ToString().ToLower(CultureInfo.InvariantCulture),
+    };
+
+    private static string Shorten(string message) => message.Length <= 160 ? message : message[..160] + "...";
+}

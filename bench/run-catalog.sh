@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Catalog sync benchmark (issue 5): the catalog-feed simulator serves N products (default 300,000,
+# ~660 MB) over loopback; the Baton server (Release, Production, SQLite) syncs them cold into an
+# empty catalog database, then again after the simulated day moved on (1 % of the products changed).
+# Prints a Markdown table: records, wall time of each run (start to finish, fetch included),
+# records/s, the phases' times, and the server's peak RSS (VmHWM) after each run.
+# Usage: bash bench/run-catalog.sh [products] [chunk-size] [parallelism]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+products="${1:-300000}"
+chunk="${2:-5000}"
+parallelism="${3:-2}"
+key="bench-$(date +%s)-key"
+work="$(mktemp -d /tmp/baton-catalog-bench.XXXXXX)"
+feed_port=$((20000 + RANDOM % 10000))
+server_port=$((30000 + RANDOM % 10000))
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+dotnet build src/Baton.Server -c Release -nologo -v q >/dev/null
+dotnet build tools/Baton.Simulators -c Release -nologo -v q >/dev/null
+
+start_feed() { # day
+  dotnet tools/Baton.Simulators/bin/Release/net10.0/Baton.Simulators.dll catalog-feed --port "$feed_port" --products "$products" --day "$1" --change-fraction 0.01 --user bench --password bench-secret >"$work/feed-$1.log" 2>&1 &
+  feed_pid=$!
+  pids+=("$feed_pid")
+  for _ in $(seq 1 600); do grep -q "catalog-feed:" "$work/feed-$1.log" && return; sleep 0.2; done
+  echo "feed did not start" >&2; cat "$work/feed-$1.log" >&2; exit 1
+}
+
+ASPNETCORE_ENVIRONMENT=Production ADMIN_KEY="$key" BATON_PORT="$server_port" \
+Baton__Store__Sqlite__Path="$work/baton.db" Baton__Demo__Enabled=false \
+Baton__Apps__CatalogSync__Enabled=true Baton__Apps__CatalogSync__Schedule__Enabled=false \
+Baton__Apps__CatalogSync__ChunkSize="$chunk" Baton__Apps__CatalogSync__Parallelism="$parallelism" \
+Baton__Apps__CatalogSync__DatabasePath="$work/catalog.db" Baton__Apps__CatalogSync__BlobDirectory="$work/feeds" \
+MEDIPIM_API_URL="http://127.0.0.1:$feed_port/v4/products/stream" MEDIPIM_API_KEY_ID=bench MEDIPIM_API_KEY_SECRET=bench-secret \
+  dotnet src/Baton.Server/bin/Release/net10.0/Baton.Server.dll >"$work/server.log" 2>&1 &
+server_pid=$!
+pids+=("$server_pid")
+for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$server_port/healthz" >/dev/null && break; sleep 0.2; done
+
+sync() { # label
+  local run status
+  run=$(curl -sf -X POST -H "X-ADMIN-KEY: $key" "http://127.0.0.1:$server_port/sync" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["runId"])')
+  while true; do
+    status=$(curl -sf -H "X-ADMIN-KEY: $key" "http://127.0.0.1:$server_port/api/runs/$run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+    case "$status" in succeeded|failed|cancelled) break ;; esac
+    sleep 0.5
+  done
+  local hwm
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
+  curl -sf -H "X-ADMIN-KEY: $key" "http://127.0.0.1:$server_port/api/runs/$run" | python3 -c '
+import json, sys
+from datetime import datetime
+label, hwm = sys.argv[1], int(sys.argv[2])
+r = json.load(sys.stdin)
+def t(s): return datetime.fromisoformat(s.replace("Z", "+00:00"))
+wall = (t(r["completedAt"]) - t(r["startedAt"])).total_seconds()
+steps = {s["key"]: s for s in r["steps"]}
+def dur(prefix):
+    xs = [s for k, s in steps.items() if k == prefix or k.startswith(prefix + "/")]
+    if not xs: return 0.0
+    return (max(t(s["completedAt"]) for s in xs) - min(t(s["startedAt"]) for s in xs)).total_seconds()
+o = r.get("output") or {}
+rec = o.get("records", 0)
+st, ins, upd, skp, mb = r["status"], o.get("inserted", 0), o.get("updated", 0), o.get("skipped", 0), o.get("bytes", 0) / 1e6
+f, i, c = dur("fetch"), dur("index"), dur("chunks")
+print(f"| {label} | {st} | {rec} | {ins} / {upd} / {skp} | {mb:.0f} MB | {wall:.1f} s | {rec/wall:,.0f} | {f:.1f} / {i:.1f} / {c:.1f} s | {rec/max(c, 0.001):,.0f} | {hwm/1024:.0f} MB |")
+' "$1" "$hwm"
+}
+
+echo "| run | status | records | inserted / updated / skipped | feed | wall (start to finish) | records/s (wall) | fetch / index / chunks | records/s (chunks) | server peak RSS (VmHWM) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+start_feed 1
+sync "cold, $products products, chunk $chunk, parallelism $parallelism"
+kill "$feed_pid"; wait "$feed_pid" 2>/dev/null || true
+start_feed 2
+sync "warm, day 2 (1 % changed)"
+echo
+echo "catalog.db: $(du -m "$work/catalog.db" | cut -f1) MB; machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d)"

@@ -1,0 +1,135 @@
+using System.Net;
+using Baton.Apps.CatalogSync.Tests.Infrastructure;
+
+namespace Baton.Apps.CatalogSync.Tests.Api;
+
+/// <summary>Seed 000's own Testing section, and the rest of its API.</summary>
+public sealed class SeedApiTests
+{
+    [Fact]
+    public async Task Healthz_NoKey_Answers200Ok()
+    {
+        await using var h = await SyncHarness.StartAsync();
+        using var response = await h.Anonymous.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("OK", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("GET", "/status")]
+    [InlineData("POST", "/sync")]
+    [InlineData("GET", "/sync")]
+    public async Task Endpoint_WrongKey_Answers401Unauthorized(string method, string path)
+    {
+        await using var h = await SyncHarness.StartAsync();
+        using var client = new HttpClient { BaseAddress = h.Client.BaseAddress };
+        client.DefaultRequestHeaders.Add("X-ADMIN-KEY", "wrong-key");
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("""{"error":"Unauthorized"}""", await response.Content.ReadAsStringAsync());
+        Assert.Equal(0, h.Feed.Requests);
+    }
+
+    [Fact]
+    public async Task GetSync_WrongQueryKey_Answers401AndStartsNothing()
+    {
+        await using var h = await SyncHarness.StartAsync();
+        using var response = await h.Anonymous.GetAsync("/sync?key=wrong");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("idle", (await h.StatusAsync()).GetProperty("currentPhase").GetString());
+    }
+
+    [Fact]
+    public async Task Status_BeforeAnySync_IsIdle()
+    {
+        await using var h = await SyncHarness.StartAsync();
+        var status = await h.StatusAsync();
+        Assert.False(status.GetProperty("isRunning").GetBoolean());
+        Assert.Equal("idle", status.GetProperty("currentPhase").GetString());
+        Assert.False(status.GetProperty("progress").GetProperty("fetched").GetBoolean());
+        Assert.Equal(0, status.GetProperty("progress").GetProperty("chunksProcessed").GetInt64());
+        Assert.True(status.GetProperty("uptime").GetInt64() >= 0);
+    }
+
+    [Fact]
+    public async Task PostSync_WithKey_AnswersSyncStartedWithSeedStatusShape()
+    {
+        await using var h = await SyncHarness.StartAsync();
+        using var response = await h.Client.PostAsync("/sync", null);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await SyncHarness.ReadJsonAsync(response);
+        Assert.Equal("Sync started", body.GetProperty("message").GetString());
+        var status = body.GetProperty("status");
+        Assert.True(status.GetProperty("isRunning").GetBoolean());
+        Assert.Equal("starting", status.GetProperty("currentPhase").GetString());
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", status.GetProperty("startTime").GetString());
+        var progress = status.GetProperty("progress");
+        Assert.False(progress.GetProperty("fetched").GetBoolean());
+        Assert.Equal(0, progress.GetProperty("chunksProcessed").GetInt64());
+        Assert.Equal(0, progress.GetProperty("totalRecords").GetInt64());
+        Assert.Equal(0, progress.GetProperty("errors").GetArrayLength());
+        await h.WaitFinishedAsync(status.GetProperty("runId").GetString()!);
+    }
+
+    [Fact]
+    public async Task PostSync_WhileRunning_Answers409WithTheActiveRun()
+    {
+        // A slow feed keeps the first sync in its fetch phase.
+        await using var h = await SyncHarness.StartAsync(f => f.BytesPerSecond = 1_000_000);
+        var first = await h.StartSyncAsync();
+        using var second = await h.Client.PostAsync("/sync", null);
+        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+        var body = await SyncHarness.ReadJsonAsync(second);
+        Assert.Equal("Sync already in progress", body.GetProperty("error").GetString());
+        Assert.Equal(first, body.GetProperty("status").GetProperty("runId").GetString());
+        using var third = await h.Anonymous.GetAsync($"/sync?key={SyncHarness.AdminKey}");
+        Assert.Equal(HttpStatusCode.Conflict, third.StatusCode);
+        await h.WaitFinishedAsync(first);
+    }
+
+    [Fact]
+    public async Task GetSync_QueryKey_StartsSyncAndKeepsKeyOutOfLogs()
+    {
+        await using var h = await SyncHarness.StartAsync();
+        using var response = await h.Anonymous.GetAsync($"/sync?key={SyncHarness.AdminKey}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await SyncHarness.ReadJsonAsync(response);
+        Assert.Equal("Sync started", body.GetProperty("message").GetString());
+        var run = await h.WaitFinishedAsync(body.GetProperty("status").GetProperty("runId").GetString()!);
+        Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        Assert.DoesNotContain(SyncHarness.AdminKey, h.Logs.All, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_AfterSync_ShowsSeedFieldsAndBatonCounters()
+    {
+        await using var h = await SyncHarness.StartAsync();
+        await h.SyncAsync();
+        var status = await h.StatusAsync();
+        Assert.False(status.GetProperty("isRunning").GetBoolean());
+        Assert.Equal("completed", status.GetProperty("currentPhase").GetString());
+        Assert.Equal("succeeded", status.GetProperty("status").GetString());
+        var progress = status.GetProperty("progress");
+        Assert.True(progress.GetProperty("fetched").GetBoolean());
+        Assert.Equal(7, progress.GetProperty("chunksProcessed").GetInt64());
+        Assert.Equal(7, progress.GetProperty("chunksTotal").GetInt64());
+        Assert.Equal(2_000, progress.GetProperty("totalRecords").GetInt64());
+        Assert.Equal(2_000, progress.GetProperty("inserted").GetInt64());
+        Assert.Equal(h.Feed.BodyLength(), progress.GetProperty("bytes").GetInt64());
+        Assert.True(status.GetProperty("recordsPerSecond").GetDouble() > 0);
+    }
+
+    [Fact]
+    public async Task Schedule_AppEnabled_RegistersDailyTwoAmSchedule()
+    {
+        await using var h = await SyncHarness.StartAsync();
+        using var response = await h.Client.GetAsync("/api/schedules/catalog-sync-daily");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var schedule = await SyncHarness.ReadJsonAsync(response);
+        Assert.Equal("0 2 * * *", schedule.GetProperty("cron").GetString());
+        Assert.Equal("catalog-sync", schedule.GetProperty("workflow").GetString());
+        var next = schedule.GetProperty("nextFireAt").GetDateTimeOffset();
+        Assert.Equal(2, next.UtcDateTime.Hour);
+        Assert.Equal(0, next.UtcDateTime.Minute);
+    }
+}

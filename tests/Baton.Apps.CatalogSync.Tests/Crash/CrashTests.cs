@@ -1,0 +1,168 @@
+using System.Text.Json;
+using Baton.Apps.CatalogSync.Tests.Infrastructure;
+using Baton.Simulators.CatalogFeed;
+using Microsoft.Data.Sqlite;
+
+namespace Baton.Apps.CatalogSync.Tests.Crash;
+
+/// <summary>Kills the real server process with SIGKILL in the middle of a sync and checks what the restart makes of it.</summary>
+public sealed class CrashTests
+{
+    private const int Products = 20_000;
+
+    [Fact]
+    public async Task Sync_ServerKilledMidProcessing_RestartFinishesAndTableEqualsFeed()
+    {
+        await using var feed = await CatalogFeedServer.StartAsync(new CatalogFeedOptions { Products = Products, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret });
+        var directory = TestPaths.NewTempDirectory();
+        var database = Path.Combine(directory, "catalog.db");
+        var environment = Environment(feed, directory, chunkDelay: "00:00:00.100");
+
+        string runId;
+        await using (var first = ServerProcess.Start(environment))
+        {
+            await first.WaitForLiveAsync();
+            using var client = first.NewClient(SyncHarness.AdminKey);
+            using (var started = await client.PostAsync("/sync", null))
+            {
+                runId = (await SyncHarness.ReadJsonAsync(started)).GetProperty("status").GetProperty("runId").GetString()!;
+            }
+
+            await Poll.UntilAsync(
+                () => StatusAsync(client),
+                s => s.GetProperty("progress").GetProperty("chunksProcessed").GetInt64() >= 10,
+                "ten chunks to be processed");
+            await first.KillAsync();
+        }
+
+        var stored = CountRows(database);
+        Assert.InRange(stored, 1, Products - 1);
+
+        await using (var second = ServerProcess.Start(environment))
+        {
+            await second.WaitForLiveAsync();
+            using var client = second.NewClient(SyncHarness.AdminKey);
+            var run = await Poll.UntilAsync(
+                async () => await SyncHarness.ReadJsonAsync(await client.GetAsync($"/api/runs/{runId}")),
+                r => r.GetProperty("status").GetString() is "succeeded" or "failed",
+                $"run {runId} to finish after the restart",
+                TimeSpan.FromSeconds(120));
+
+            Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+            var output = run.GetProperty("output");
+            // Chunks committed before the kill are neither applied nor counted twice.
+            Assert.Equal(Products, output.GetProperty("records").GetInt64());
+            Assert.Equal(Products, output.GetProperty("inserted").GetInt64());
+            Assert.Equal(0, output.GetProperty("updated").GetInt64());
+            Assert.Equal(0, output.GetProperty("skipped").GetInt64());
+            Assert.True(run.GetProperty("executions").GetInt32() >= 2, run.ToString());
+        }
+
+        CatalogDb.AssertEqual(CatalogDb.Expected(feed.BodyBytes()), CatalogDb.Products(database));
+        Assert.Empty(CatalogDb.DeadLetters(database));
+        // The fetch step was done before the kill: the feed was downloaded once.
+        Assert.Equal(1, feed.Requests);
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static Dictionary<string, string> Environment(CatalogFeedServer feed, string directory, string chunkDelay) => new()
+    {
+        ["ADMIN_KEY"] = SyncHarness.AdminKey,
+        ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+        ["Baton__Demo__Enabled"] = "false",
+        ["Baton__Engine__PollInterval"] = "00:00:00.050",
+        ["Baton__Engine__ProgressFlushInterval"] = "00:00:00.100",
+        ["Baton__Engine__LeaseDuration"] = "00:00:03",
+        ["Baton__Engine__HeartbeatInterval"] = "00:00:01",
+        ["Baton__Apps__CatalogSync__Enabled"] = "true",
+        ["MEDIPIM_API_URL"] = feed.Url.ToString(),
+        ["MEDIPIM_API_KEY_ID"] = SyncHarness.FeedUser,
+        ["MEDIPIM_API_KEY_SECRET"] = SyncHarness.FeedSecret,
+        ["Baton__Apps__CatalogSync__ChunkSize"] = "200",
+        ["Baton__Apps__CatalogSync__Parallelism"] = "2",
+        ["Baton__Apps__CatalogSync__ChunkDelay"] = chunkDelay,
+        ["Baton__Apps__CatalogSync__DatabasePath"] = Path.Combine(directory, "catalog.db"),
+        ["Baton__Apps__CatalogSync__BlobDirectory"] = Path.Combine(directory, "feeds"),
+    };
+
+    [Fact]
+    public async Task Sync_ServerKilledMidDownload_RestartResumesWithRangeAndTableEqualsFeed()
+    {
+        // About 44 MB at 8 MB/s: the kill lands in the fetch phase.
+        await using var feed = await CatalogFeedServer.StartAsync(new CatalogFeedOptions
+        {
+            Products = Products, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret, BytesPerSecond = 8_000_000,
+        });
+        var directory = TestPaths.NewTempDirectory();
+        var database = Path.Combine(directory, "catalog.db");
+        var environment = Environment(feed, directory, chunkDelay: "00:00:00");
+
+        string runId;
+        await using (var first = ServerProcess.Start(environment))
+        {
+            await first.WaitForLiveAsync();
+            using var client = first.NewClient(SyncHarness.AdminKey);
+            using (var started = await client.PostAsync("/sync", null))
+            {
+                runId = (await SyncHarness.ReadJsonAsync(started)).GetProperty("status").GetProperty("runId").GetString()!;
+            }
+
+            var status = await Poll.UntilAsync(
+                () => StatusAsync(client),
+                s => s.GetProperty("progress").GetProperty("bytes").GetInt64() >= 8_000_000,
+                "8 MB to be downloaded");
+            Assert.Equal("fetching", status.GetProperty("currentPhase").GetString());
+            await first.KillAsync();
+        }
+
+        feed.Options.BytesPerSecond = 0;
+        await using (var second = ServerProcess.Start(environment))
+        {
+            await second.WaitForLiveAsync();
+            using var client = second.NewClient(SyncHarness.AdminKey);
+            var run = await Poll.UntilAsync(
+                async () => await SyncHarness.ReadJsonAsync(await client.GetAsync($"/api/runs/{runId}")),
+                r => r.GetProperty("status").GetString() is "succeeded" or "failed",
+                $"run {runId} to finish after the restart",
+                TimeSpan.FromSeconds(120));
+
+            Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+            Assert.True(run.GetProperty("output").GetProperty("resumed").GetBoolean());
+            Assert.Equal(Products, run.GetProperty("output").GetProperty("inserted").GetInt64());
+        }
+
+        var ranges = feed.RangeHeaders.ToList();
+        Assert.Equal(2, ranges.Count);
+        Assert.Null(ranges[0]);
+        Assert.InRange(long.Parse(ranges[1]![6..^1], System.Globalization.CultureInfo.InvariantCulture), 8_000_000, feed.BodyLength() - 1);
+        CatalogDb.AssertEqual(CatalogDb.Expected(feed.BodyBytes()), CatalogDb.Products(database));
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static async Task<JsonElement> StatusAsync(HttpClient client)
+    {
+        using var response = await client.GetAsync("/status");
+        return await SyncHarness.ReadJsonAsync(response);
+    }
+
+    private static long CountRows(string database)
+    {
+        using var connection = new SqliteConnection($"Data Source={database};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM products";
+        return (long)command.ExecuteScalar()!;
+    }
+}

@@ -1,0 +1,193 @@
+using System.Text;
+using Baton.Apps.CatalogSync.Tests.Infrastructure;
+using Baton.Simulators.CatalogFeed;
+
+namespace Baton.Apps.CatalogSync.Tests.Sync;
+
+/// <summary>
+/// The bad-input list, one test each. Each first syncs a clean day-1 catalog, then syncs day 2
+/// (5 % changed) with the bad input in it: the bad line is a dead letter with its line number, byte
+/// offset, reason and first 200 bytes, the run finishes, and every other row is right (nothing stored is lost).
+/// </summary>
+public sealed class BadInputTests
+{
+    private const int Products = 2_000;
+    private const int Before = 1_000;
+
+    [Fact]
+    public Task Sync_InvalidJsonLine_DeadLetteredWithPosition() => BadLineAsync(BadLineKind.InvalidJson, "invalid JSON");
+
+    [Fact]
+    public Task Sync_LineWithoutId_DeadLetteredWithPosition() => BadLineAsync(BadLineKind.NoId, "result.id is missing");
+
+    [Fact]
+    public Task Sync_NameIsANumber_DeadLetteredWithPosition() =>
+        BadLineAsync(BadLineKind.NameNumber, "result.name must be a string or an object of languages, not a number");
+
+    [Fact]
+    public Task Sync_UpdatedAtIsAString_DeadLetteredWithPosition() =>
+        BadLineAsync(BadLineKind.UpdatedAtString, "meta.updatedAt must be an integer (unix seconds), not a string");
+
+    [Fact]
+    public Task Sync_InvalidUtf8_DeadLetteredWithPosition() => BadLineAsync(BadLineKind.InvalidUtf8, "invalid UTF-8");
+
+    [Fact]
+    public Task Sync_FiveMegabyteLine_DeadLetteredWithoutParsing() => BadLineAsync(BadLineKind.LongLine, "is longer than the limit of 1048576 bytes");
+
+    [Fact]
+    public async Task Sync_DuplicateIdInOneFeed_SecondCopyDeadLettered()
+    {
+        await using var h = await SyncHarness.StartAsync(f => f.BadLines.Add(new BadLine(Before, BadLineKind.DuplicateId)));
+        var output = await h.SyncAsync();
+
+        var dead = Assert.Single(CatalogDb.DeadLetters(h.DatabasePath));
+        var body = h.Feed.BodyBytes();
+        Assert.Equal(Before + 2, dead.Line);
+        Assert.Equal(LineStart(body, Before + 2), dead.ByteOffset);
+        Assert.StartsWith($"duplicate id {CatalogGenerator.ProductId(h.Feed.Options.Seed, Before)} in this feed (line {Before + 1} is kept)", dead.Reason, StringComparison.Ordinal);
+        Assert.Equal(Products, output.GetProperty("inserted").GetInt64());
+        Assert.Equal(1, output.GetProperty("failed").GetInt64());
+        CatalogDb.AssertEqual(CleanExpected(h), CatalogDb.Products(h.DatabasePath));
+    }
+
+    [Fact]
+    public async Task Sync_EmptyLine_SkippedAsBlankNotAProduct()
+    {
+        await using var h = await SyncHarness.StartAsync(f => f.BadLines.Add(new BadLine(Before, BadLineKind.EmptyLine)));
+        var output = await h.SyncAsync();
+
+        Assert.Empty(CatalogDb.DeadLetters(h.DatabasePath));
+        Assert.Equal(1, output.GetProperty("blank").GetInt64());
+        Assert.Equal(Products, output.GetProperty("records").GetInt64());
+        CatalogDb.AssertEqual(CleanExpected(h), CatalogDb.Products(h.DatabasePath));
+    }
+
+    [Fact]
+    public async Task Sync_CrlfLineEndings_EveryProductStored()
+    {
+        await using var h = await SyncHarness.StartAsync(f => f.Crlf = true);
+        var output = await h.SyncAsync();
+
+        Assert.Empty(CatalogDb.DeadLetters(h.DatabasePath));
+        Assert.Equal(Products, output.GetProperty("inserted").GetInt64());
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), CatalogDb.Products(h.DatabasePath));
+    }
+
+    [Fact]
+    public async Task Sync_Utf8Bom_FirstProductStored()
+    {
+        await using var h = await SyncHarness.StartAsync(f => f.Bom = true);
+        var output = await h.SyncAsync();
+
+        Assert.Empty(CatalogDb.DeadLetters(h.DatabasePath));
+        Assert.Equal(Products, output.GetProperty("inserted").GetInt64());
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()[3..]), CatalogDb.Products(h.DatabasePath));
+    }
+
+    [Fact]
+    public async Task Sync_TruncatedLastLine_DeadLetteredAndStoredRowKept()
+    {
+        await using var h = await SyncHarness.StartAsync(f => f.ChangeFraction = 0.05);
+        await h.SyncAsync();
+        var day1 = CatalogDb.Products(h.DatabasePath);
+        h.Feed.Options.Day = 2;
+        h.Feed.Options.TruncateLast = true;
+        var body = h.Feed.BodyBytes();
+
+        var output = await h.SyncAsync();
+
+        var dead = Assert.Single(CatalogDb.DeadLetters(h.DatabasePath));
+        Assert.Equal(Products, dead.Line);
+        Assert.Equal(LineStart(body, Products), dead.ByteOffset);
+        Assert.StartsWith("truncated last line (no newline at the end of the file): invalid JSON", dead.Reason, StringComparison.Ordinal);
+        Assert.Equal(Head(body, dead.ByteOffset), dead.Head);
+        Assert.Equal(1, output.GetProperty("failed").GetInt64());
+        var lastId = CatalogGenerator.ProductId(h.Feed.Options.Seed, Products - 1);
+        h.Feed.Options.TruncateLast = false;
+        var expected = CatalogDb.Expected(h.Feed.BodyBytes()).Select(r => r.Id == lastId ? day1.Single(d => d.Id == lastId) : r).ToList();
+        CatalogDb.AssertEqual(expected, CatalogDb.Products(h.DatabasePath));
+    }
+
+    [Fact]
+    public async Task Sync_EmptyFeed_SucceedsAndKeepsStoredRows()
+    {
+        await using var h = await SyncHarness.StartAsync();
+        await h.SyncAsync();
+        var before = CatalogDb.Products(h.DatabasePath);
+        h.Feed.Options.Products = 0;
+
+        var output = await h.SyncAsync();
+
+        Assert.Equal(0, output.GetProperty("records").GetInt64());
+        Assert.Equal(0, output.GetProperty("chunks").GetInt32());
+        CatalogDb.AssertEqual(before, CatalogDb.Products(h.DatabasePath));
+    }
+
+    private static async Task BadLineAsync(BadLineKind kind, string reason)
+    {
+        await using var h = await SyncHarness.StartAsync(f => f.ChangeFraction = 0.05);
+        await h.SyncAsync();
+        h.Feed.Options.Day = 2;
+        h.Feed.Options.BadLines.Add(new BadLine(Before, kind));
+        var body = h.Feed.BodyBytes();
+
+        var output = await h.SyncAsync();
+
+        var dead = Assert.Single(CatalogDb.DeadLetters(h.DatabasePath));
+        Assert.Equal(Before + 1, dead.Line);
+        Assert.Equal(LineStart(body, Before + 1), dead.ByteOffset);
+        Assert.Contains(reason, dead.Reason, StringComparison.Ordinal);
+        Assert.Equal(Head(body, dead.ByteOffset), dead.Head);
+        Assert.Equal(1, output.GetProperty("failed").GetInt64());
+        Assert.Equal(Products + 1, output.GetProperty("records").GetInt64());
+        Assert.Equal(CatalogGenerator.ChangedBetween(h.Feed.Options, 1, 2), output.GetProperty("updated").GetInt64());
+        var status = await h.StatusAsync();
+        Assert.Equal("completed", status.GetProperty("currentPhase").GetString());
+        Assert.Equal(1, status.GetProperty("progress").GetProperty("failed").GetInt64());
+        CatalogDb.AssertEqual(CleanExpected(h), CatalogDb.Products(h.DatabasePath));
+    }
+
+    /// <summary>The rows of the feed as it is now, without its bad lines.</summary>
+    private static List<ProductRow> CleanExpected(SyncHarness h)
+    {
+        var bad = h.Feed.Options.BadLines.ToList();
+        h.Feed.Options.BadLines.Clear();
+        try
+        {
+            return CatalogDb.Expected(h.Feed.BodyBytes());
+        }
+        finally
+        {
+            h.Feed.Options.BadLines.AddRange(bad);
+        }
+    }
+
+    /// <summary>The first 200 bytes of the line starting at <paramref name="offset"/>, without its line ending.</summary>
+    private static byte[] Head(byte[] body, long offset)
+    {
+        var line = body.AsSpan((int)offset);
+        var end = line.IndexOf((byte)'\n');
+        line = end >= 0 ? line[..end] : line;
+        return line[..Math.Min(200, line.Length)].ToArray();
+    }
+
+    /// <summary>Byte offset where 1-based line <paramref name="line"/> starts.</summary>
+    private static long LineStart(byte[] body, long line)
+    {
+        long seen = 1;
+        for (var i = 0; i < body.Length; i++)
+        {
+            if (seen == line)
+            {
+                return i;
+            }
+
+            if (body[i] == (byte)'\n')
+            {
+                seen++;
+            }
+        }
+
+        throw new InvalidOperationException($"line {line} not in a body of {seen} lines ({Encoding.UTF8.GetString(body[..Math.Min(50, body.Length)])}...)");
+    }
+}

@@ -1,0 +1,132 @@
+using Baton.Apps.CatalogSync.Tests.Infrastructure;
+using Baton.Simulators.CatalogFeed;
+
+namespace Baton.Apps.CatalogSync.Tests.Sync;
+
+public sealed class SyncEndToEndTests
+{
+    [Fact]
+    public async Task Sync_2000ProductsChunkSize300_TableEqualsFeed()
+    {
+        await using var h = await SyncHarness.StartAsync();
+        var output = await h.SyncAsync();
+
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), CatalogDb.Products(h.DatabasePath));
+        Assert.Equal(2_000, output.GetProperty("records").GetInt64());
+        Assert.Equal(2_000, output.GetProperty("inserted").GetInt64());
+        Assert.Equal(0, output.GetProperty("updated").GetInt64());
+        Assert.Equal(0, output.GetProperty("failed").GetInt64());
+        Assert.Equal(7, output.GetProperty("chunks").GetInt32());
+        Assert.Equal(h.Feed.BodyLength(), output.GetProperty("bytes").GetInt64());
+        Assert.Empty(CatalogDb.DeadLetters(h.DatabasePath));
+        // The feed file is removed once the run is done.
+        Assert.Empty(Directory.GetFiles(h.BlobDirectory));
+    }
+
+    [Fact]
+    public async Task Sync_NextDay_UpdatesExactlyTheChangedProductsAndSkipsTheRest()
+    {
+        await using var h = await SyncHarness.StartAsync(f => f.ChangeFraction = 0.05);
+        await h.SyncAsync();
+        h.Feed.Options.Day = 2;
+        var changed = CatalogGenerator.ChangedBetween(h.Feed.Options, 1, 2);
+        Assert.InRange(changed, 50, 150);
+
+        var output = await h.SyncAsync();
+
+        Assert.Equal(0, output.GetProperty("inserted").GetInt64());
+        Assert.Equal(changed, output.GetProperty("updated").GetInt64());
+        Assert.Equal(2_000 - changed, output.GetProperty("skipped").GetInt64());
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), CatalogDb.Products(h.DatabasePath));
+    }
+
+    [Fact]
+    public async Task Sync_OlderFeedAfterNewer_SkipsEverythingAndKeepsNewerRows()
+    {
+        await using var h = await SyncHarness.StartAsync(f => { f.ChangeFraction = 0.05; f.Day = 2; });
+        await h.SyncAsync();
+        h.Feed.Options.Day = 1;
+
+        var output = await h.SyncAsync();
+
+        Assert.Equal(2_000, output.GetProperty("skipped").GetInt64());
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes(day: 2)), CatalogDb.Products(h.DatabasePath));
+    }
+
+    [Fact]
+    public async Task Fetch_StreamCutMidway_ResumesWithRangeAndTableEqualsFeed()
+    {
+        await using var h = await SyncHarness.StartAsync(f => f.CutAtByte = 1_234_567);
+        var output = await h.SyncAsync();
+
+        // The second request asks for the rest from what arrived before the cut (an abort may lose bytes in flight).
+        var ranges = h.Feed.RangeHeaders.ToList();
+        Assert.Equal(2, ranges.Count);
+        Assert.Null(ranges[0]);
+        Assert.Matches("^bytes=[0-9]+-$", ranges[1]);
+        Assert.InRange(long.Parse(ranges[1]![6..^1], System.Globalization.CultureInfo.InvariantCulture), 1, 1_234_567);
+        Assert.True(output.GetProperty("resumed").GetBoolean());
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), CatalogDb.Products(h.DatabasePath));
+        Assert.Equal(h.Feed.BodyLength(), output.GetProperty("bytes").GetInt64());
+    }
+
+    [Fact]
+    public async Task Fetch_StreamCutAndNoRangeSupport_StartsOverAndTableEqualsFeed()
+    {
+        await using var h = await SyncHarness.StartAsync(f => { f.CutAtByte = 1_000_000; f.SupportsRange = false; });
+        await h.SyncAsync();
+
+        Assert.Equal(2, h.Feed.Requests);
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), CatalogDb.Products(h.DatabasePath));
+    }
+
+    [Theory]
+    [InlineData(FeedFailure.Status500, "the feed answered 500")]
+    [InlineData(FeedFailure.Status401, "the feed refused the credentials (401")]
+    [InlineData(FeedFailure.Html, "HTML page")]
+    public async Task Fetch_FeedFailsEveryTime_RetriedThenRunFailsClearly(FeedFailure failure, string expected)
+    {
+        await using var h = await SyncHarness.StartAsync(
+            f => { f.FailFirst = 1_000; f.FailWith = failure; },
+            new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "3" });
+        var runId = await h.StartSyncAsync();
+        var run = await h.WaitFinishedAsync(runId);
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.Contains(expected, run.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(3, h.Feed.Requests);
+        var status = await h.StatusAsync();
+        Assert.False(status.GetProperty("isRunning").GetBoolean());
+        Assert.Equal("failed", status.GetProperty("currentPhase").GetString());
+        Assert.Contains(status.GetProperty("progress").GetProperty("errors").EnumerateArray(), e => e.GetProperty("message").GetString()!.Contains(expected, StringComparison.Ordinal));
+        Assert.Empty(CatalogDb.Products(h.DatabasePath));
+        // Neither the credentials nor the admin key reach a log line or the status.
+        Assert.DoesNotContain(SyncHarness.FeedSecret, h.Logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(SyncHarness.FeedSecret, status.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(SyncHarness.FeedSecret, run.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Fetch_FeedFailsTwiceThenAnswers_RetriedAndSucceeds()
+    {
+        await using var h = await SyncHarness.StartAsync(f => { f.FailFirst = 2; f.FailWith = FeedFailure.Status500; });
+        await h.SyncAsync();
+
+        Assert.Equal(3, h.Feed.Requests);
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), CatalogDb.Products(h.DatabasePath));
+    }
+
+    [Fact]
+    public async Task Sync_WrongCredentials_FailsWithoutLeakingThem()
+    {
+        await using var h = await SyncHarness.StartAsync(
+            f => f.Password = "the-real-password",
+            new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "2" });
+        var run = await h.WaitFinishedAsync(await h.StartSyncAsync());
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.Contains("401", run.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(SyncHarness.FeedSecret, h.Logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(SyncHarness.FeedSecret, run.ToString(), StringComparison.Ordinal);
+    }
+}

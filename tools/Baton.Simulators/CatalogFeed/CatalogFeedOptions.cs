@@ -1,0 +1,91 @@
+namespace Baton.Simulators.CatalogFeed;
+
+/// <summary>What a bad line injected into the feed looks like (the issue's bad-input list).</summary>
+public enum BadLineKind
+{
+    InvalidJson,
+    NoId,
+    NameNumber,
+    UpdatedAtString,
+    /// <summary>A second copy of the product just before it (same id, same meta).</summary>
+    DuplicateId,
+    EmptyLine,
+    InvalidUtf8,
+    /// <summary>A 5 MB line (a valid JSON record with an enormous description).</summary>
+    LongLine,
+}
+
+/// <summary>A bad line placed just before product <paramref name="BeforeProduct"/> (or at the end when it is past the last product).</summary>
+public sealed record BadLine(int BeforeProduct, BadLineKind Kind);
+
+/// <summary>How the first requests fail when <see cref="CatalogFeedOptions.FailFirst"/> is set.</summary>
+public enum FeedFailure
+{
+    Status500,
+    Status401,
+    /// <summary>200 with an HTML page (a proxy's or a login page) instead of NDJSON.</summary>
+    Html,
+}
+
+/// <summary>
+/// The catalog a feed serves and the faults it injects. The catalog part (<see cref="Products"/>,
+/// <see cref="Seed"/>, <see cref="Day"/>, <see cref="ChangeFraction"/>, line endings, bad lines) fixes the
+/// bytes: the same values always give the same body. Mutable so a test can move the day or add a
+/// fault between requests.
+/// </summary>
+public sealed class CatalogFeedOptions
+{
+    /// <summary>Products in the catalog. The default is 1,000.</summary>
+    public int Products { get; set; } = 1_000;
+
+    /// <summary>Seed of the synthetic catalog. The default is 42.</summary>
+    public int Seed { get; set; } = 42;
+
+    /// <summary>The catalog's day; from one day to the next <see cref="ChangeFraction"/> of the products change (their meta.updatedAt moves). The default is 1. A <c>?day=</c> query overrides it.</summary>
+    public int Day { get; set; } = 1;
+
+    /// <summary>Share of the products that change each day. The default is 0.01.</summary>
+    public double ChangeFraction { get; set; } = 0.01;
+
+    /// <summary>Basic auth user name. The default is <c>feed-user</c>.</summary>
+    public string User { get; set; } = "feed-user";
+
+    /// <summary>Basic auth password. The default is <c>feed-secret</c>.</summary>
+    public string Password { get; set; } = "feed-secret";
+
+    public bool Crlf { get; set; }
+
+    public bool Bom { get; set; }
+
+    /// <summary>The last line is cut in half and has no newline.</summary>
+    public bool TruncateLast { get; set; }
+
+    public List<BadLine> BadLines { get; set; } = [];
+
+    /// <summary>Whether <c>Range: bytes=N-</c> is honoured (206); when false the full body is always sent (200). The default is true.</summary>
+    public bool SupportsRange { get; set; } = true;
+
+    /// <summary>The first K requests fail with <see cref="FailWith"/>.</summary>
+    public int FailFirst { get; set; }
+
+    public FeedFailure FailWith { get; set; } = FeedFailure.Status500;
+
+    /// <summary>When set, a response that reaches this byte of the file stops there and the connection is aborted, <see cref="CutTimes"/> times.</summary>
+    public long? CutAtByte { get; set; }
+
+    /// <summary>How many responses are cut at <see cref="CutAtByte"/>. The default is 1.</summary>
+    public int CutTimes { get; set; } = 1;
+
+    /// <summary>Throttles the body to about this many bytes per second; 0 is unthrottled.</summary>
+    public long BytesPerSecond { get; set; }
+
+    internal CatalogSpec ToSpec(int? day) =>
+        new(Products, Seed, day ?? Day, ChangeFraction, Crlf, Bom, TruncateLast, [.. BadLines]);
+}
+
+/// <summary>The part of the options that fixes the bytes of the body.</summary>
+internal sealed record CatalogSpec(int Products, int Seed, int Day, double ChangeFraction, bool Crlf, bool Bom, bool TruncateLast, BadLine[] BadLines)
+{
+    public string Key =>
+        FormattableString.Invariant($"{Products}|{Seed}|{Day}|{ChangeFraction}|{Crlf}|{Bom}|{TruncateLast}|{string.Join(',', BadLines.Select(b => $"{b.BeforeProduct}:{b.Kind}"))}");
+}
