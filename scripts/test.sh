@@ -126,5 +126,8 @@ elif [ "$test_exit" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1
 fi
 
+# Stop the servers now (not in the EXIT trap) so the totals stay the last line printed.
+stop_servers
+started=()
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$test_exit" -eq 0 ]
