@@ -110,7 +110,7 @@ public static class BatonServer
             HealthEndpoints.Version,
             string.Join(", ", application.Urls),
             application.Environment.EnvironmentName,
-            options.SqlitePath,
+            options.StoreDescription,
             string.Join(", ", application.Services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name).Order(StringComparer.Ordinal))));
         lifetime.ApplicationStopping.Register(() => Log.ShuttingDown(
             logger, application.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout));

@@ -22,8 +22,20 @@ public sealed class BatonServerOptions
     /// <summary>Time added to the engine's DrainTimeout to form the host's shutdown timeout. The default is 15 seconds.</summary>
     public TimeSpan ShutdownMargin { get; init; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Absolute path of the SQLite database file (relative paths in config resolve against the content root).</summary>
-    public required string SqlitePath { get; init; }
+    /// <summary>Which store holds runs: <c>sqlite</c> (the default, embedded) or <c>postgres</c> (for several nodes). From <c>BATON_STORE</c>, else <c>Baton:Store:Provider</c>.</summary>
+    public StoreProvider Store { get; init; } = StoreProvider.Sqlite;
+
+    /// <summary>With <see cref="StoreProvider.Postgres"/>: the connection string, from <c>BATON_POSTGRES</c>, else <c>Baton:Store:Postgres:ConnectionString</c>. A secret: never logged.</summary>
+    public string? PostgresConnectionString { get; init; }
+
+    /// <summary>With <see cref="StoreProvider.Postgres"/>: the schema, from <c>Baton:Store:Postgres:Schema</c>. The default is <c>baton</c>.</summary>
+    public string PostgresSchema { get; init; } = "baton";
+
+    /// <summary>Absolute path of the SQLite database file (relative paths in config resolve against the content root); null with PostgreSQL.</summary>
+    public string? SqlitePath { get; init; }
+
+    /// <summary>What the logs say about the store: the SQLite path, or the PostgreSQL schema (never the connection string).</summary>
+    public string StoreDescription => Store == StoreProvider.Postgres ? $"postgres (schema {PostgresSchema})" : $"sqlite {SqlitePath}";
 
     /// <summary><c>ProcessCrashSafe</c> (the default) or <c>FullSync</c>; see <see cref="Storage.Sqlite.SqliteDurability"/>.</summary>
     public Storage.Sqlite.SqliteDurability SqliteDurability { get; init; }
@@ -45,6 +57,13 @@ public sealed class BatonServerOptions
 
     /// <summary>The URLs the main listener binds.</summary>
     public string ListenUrls => Urls ?? $"http://{(Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]" : Host)}:{Port}";
+}
+
+/// <summary>The stores the server can run on.</summary>
+public enum StoreProvider
+{
+    Sqlite,
+    Postgres,
 }
 
 /// <summary>A schedule written in configuration (<c>Baton:Schedules:&lt;name&gt;</c>).</summary>

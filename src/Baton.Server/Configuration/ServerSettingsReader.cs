@@ -39,7 +39,31 @@ internal static class ServerSettingsReader
 
         var maxBody = ReadLong(section, "MaxRequestBodyBytes", 1024 * 1024, 1, 1L << 30, errors);
         var margin = ReadTimeSpan(section, "ShutdownMargin", TimeSpan.FromSeconds(15), errors);
-        var sqlitePath = ReadStorePath(section, contentRoot, errors);
+        var provider = StoreProvider.Sqlite;
+        var providerText = configuration["BATON_STORE"] is { Length: > 0 } envStore ? envStore : section["Store:Provider"];
+        var providerValid = providerText is not { Length: > 0 }
+            || (Enum.TryParse(providerText.Trim(), ignoreCase: true, out provider) && !int.TryParse(providerText, out _));
+        if (!providerValid)
+        {
+            errors.Add($"Baton:Store:Provider (BATON_STORE) '{providerText}' must be sqlite or postgres");
+        }
+
+        string? sqlitePath = null;
+        string? postgres = null;
+        var schema = section["Store:Postgres:Schema"] is { Length: > 0 } sc ? sc.Trim() : "baton";
+        if (provider == StoreProvider.Postgres)
+        {
+            postgres = configuration["BATON_POSTGRES"] is { Length: > 0 } envPg ? envPg : section["Store:Postgres:ConnectionString"];
+            if (string.IsNullOrWhiteSpace(postgres))
+            {
+                errors.Add("the postgres store needs a connection string: set BATON_POSTGRES (or Baton:Store:Postgres:ConnectionString)");
+            }
+        }
+        else
+        {
+            sqlitePath = ReadStorePath(section, contentRoot, errors);
+        }
+
         var durability = SqliteDurability.ProcessCrashSafe;
         if (section["Store:Sqlite:Durability"] is { Length: > 0 } d
             && (!Enum.TryParse(d.Trim(), ignoreCase: true, out durability) || !Enum.IsDefined(durability) || int.TryParse(d, out _)))
@@ -80,7 +104,10 @@ internal static class ServerSettingsReader
             Urls = urls,
             MaxRequestBodyBytes = maxBody,
             ShutdownMargin = margin,
-            SqlitePath = sqlitePath!,
+            Store = provider,
+            PostgresConnectionString = postgres,
+            PostgresSchema = schema,
+            SqlitePath = sqlitePath,
             SqliteDurability = durability,
             MetricsRequireAdminKey = metricsKey,
             DemoEnabled = demo,

@@ -15,7 +15,7 @@ internal sealed class StartupTasks(IBatonStore store, ISchedules schedules, Bato
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        Log.StoreReady(logger, options.SqlitePath);
+        Log.StoreReady(logger, options.StoreDescription);
         foreach (var schedule in options.Schedules)
         {
             using var input = schedule.Input is null ? null : JsonDocument.Parse(schedule.Input);

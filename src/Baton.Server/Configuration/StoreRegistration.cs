@@ -1,9 +1,10 @@
 using Baton.Hosting;
+using Baton.Storage.Postgres;
 using Baton.Storage.Sqlite;
 
 namespace Baton.Server.Configuration;
 
-/// <summary>Wires the store chosen in configuration into the engine: the embedded SQLite store.</summary>
+/// <summary>Wires the store chosen in configuration into the engine: embedded SQLite, or PostgreSQL for several nodes.</summary>
 internal static class StoreRegistration
 {
     /// <summary>
@@ -12,10 +13,19 @@ internal static class StoreRegistration
     /// </summary>
     public static BatonBuilder UseConfiguredStore(BatonBuilder baton, BatonServerOptions options, IConfiguration configuration)
     {
+        if (options.Store == StoreProvider.Postgres)
+        {
+            return baton.UsePostgres(o =>
+            {
+                o.ConnectionString = options.PostgresConnectionString!;
+                o.Schema = options.PostgresSchema;
+            });
+        }
+
         baton.Services.Configure<SqliteStoreOptions>(configuration.GetSection("Baton:Store:Sqlite"));
         return baton.UseSqlite(o =>
         {
-            o.Path = options.SqlitePath;
+            o.Path = options.SqlitePath!;
             o.Durability = options.SqliteDurability;
         });
     }

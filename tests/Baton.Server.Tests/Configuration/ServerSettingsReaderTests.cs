@@ -55,6 +55,28 @@ public sealed class ServerSettingsReaderTests
     }
 
     [Fact]
+    public void Read_PostgresProvider_TakesConnectionStringFromEnvAndCreatesNoSqliteFile()
+    {
+        var options = Read(("BATON_STORE", "postgres"), ("BATON_POSTGRES", "Host=127.0.0.1;Password=secret"), ("Baton:Store:Postgres:Schema", "nodes"));
+
+        Assert.Equal(StoreProvider.Postgres, options.Store);
+        Assert.Equal("Host=127.0.0.1;Password=secret", options.PostgresConnectionString);
+        Assert.Null(options.SqlitePath);
+        Assert.Equal("postgres (schema nodes)", options.StoreDescription);
+        Assert.DoesNotContain("secret", options.StoreDescription, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("BATON_STORE", "mysql", "must be sqlite or postgres")]
+    [InlineData("Baton:Store:Provider", "1", "must be sqlite or postgres")]
+    [InlineData("BATON_STORE", "postgres", "set BATON_POSTGRES")]
+    public void Read_BadStoreProvider_NamesIt(string key, string value, string expected)
+    {
+        var error = Assert.Throws<BatonConfigurationException>(() => Read((key, value)));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Read_StorePathIsADirectory_Fails()
     {
         var directory = TestPaths.NewTempDirectory();

@@ -1,0 +1,58 @@
+using System.Net;
+using Baton.Server.Tests.Infrastructure;
+using Npgsql;
+
+namespace Baton.Server.Tests.Configuration;
+
+/// <summary>The server on the PostgreSQL store (the test script starts PostgreSQL on 127.0.0.1).</summary>
+public sealed class PostgresStoreServerTests
+{
+    private static string ConnectionString =>
+        Environment.GetEnvironmentVariable("BATON_POSTGRES") is { Length: > 0 } configured
+            ? configured
+            : "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres;Database=postgres";
+
+    [Fact]
+    public async Task Server_PostgresProvider_RunsDemoToCompletion()
+    {
+        var schema = $"srv_{Guid.NewGuid():N}"[..30];
+        try
+        {
+            await using var server = await InProcessServer.StartAsync(new Dictionary<string, string>
+            {
+                ["BATON_STORE"] = "postgres",
+                ["BATON_POSTGRES"] = ConnectionString,
+                ["Baton:Store:Postgres:Schema"] = schema,
+            });
+
+            var (status, body) = await server.StartRunAsync("demo", """{"items":3,"delayMs":1}""");
+            var run = await server.WaitForStatusAsync(body.GetProperty("id").GetString()!, "succeeded", "failed");
+            var health = await server.Anonymous.GetAsync(new Uri(server.BaseAddress, "/health"));
+
+            Assert.Equal(HttpStatusCode.Accepted, status);
+            Assert.Equal("succeeded", run.GetProperty("status").GetString());
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+            Assert.DoesNotContain("Password=", server.Logs.AllText(), StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            await using var connection = new NpgsqlConnection(ConnectionString);
+            await connection.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection);
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Server_PostgresUnreachable_StartFailsNamingHostWithoutPassword()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => InProcessServer.StartAsync(new Dictionary<string, string>
+        {
+            ["BATON_STORE"] = "postgres",
+            ["BATON_POSTGRES"] = "Host=127.0.0.1;Port=1;Username=postgres;Password=hunter2-secret;Database=postgres;Timeout=3",
+        }));
+
+        Assert.Contains("127.0.0.1:1", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2-secret", error.ToString(), StringComparison.Ordinal);
+    }
+}
