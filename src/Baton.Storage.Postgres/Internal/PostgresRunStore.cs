@@ -315,10 +315,10 @@ internal sealed class PostgresRunStore : IRunStore
         command.Parameters
             .Int("status", request.Status is { } s ? (int)s : null)
             .Text("phase", request.Phase)
-            .Json("progress", PostgresJson.Progress(request.Progress))
-            .Json("errors", PostgresJson.Errors(request.Errors))
+            .Json("progress", RunStateJson.Progress(request.Progress))
+            .Json("errors", RunStateJson.Errors(request.Errors))
             .Text("output", request.Output)
-            .Json("failure", PostgresJson.Failure(request.Failure))
+            .Json("failure", RunStateJson.Failure(request.Failure))
             .Time("run_after", request.RunAfter)
             .Bool("release", request.ReleaseLease)
             .Time("now", request.Now)
@@ -350,7 +350,7 @@ internal sealed class PostgresRunStore : IRunStore
             await using var command = new NpgsqlCommand(_cancelNowSql, connection, transaction);
             command.Parameters
                 .Time("now", request.Now)
-                .Json("failure", PostgresJson.Failure(new RunFailure { Message = "cancelled by request" }))
+                .Json("failure", RunStateJson.Failure(new RunFailure { Message = "cancelled by request" }))
                 .Text("id", run.Id);
             result = new CancelRunResult(CancelRunOutcome.Cancelled, await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false));
         }

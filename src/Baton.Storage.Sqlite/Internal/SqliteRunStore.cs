@@ -205,9 +205,9 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     {
         ArgumentNullException.ThrowIfNull(request);
         // Serialized on the caller's thread: the writer thread is the bottleneck, so it only binds and executes.
-        var progress = SqliteJson.Progress(request.Progress);
-        var errors = SqliteJson.Errors(request.Errors);
-        var failure = SqliteJson.Failure(request.Failure);
+        var progress = RunStateJson.Progress(request.Progress);
+        var errors = RunStateJson.Errors(request.Errors);
+        var failure = RunStateJson.Failure(request.Failure);
         return store.WriteAsync(
             ctx => ctx.Command(UpdateSql)
                 .With("$status", request.Status is { } s ? (int)s : null)
@@ -248,7 +248,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
                         WHERE id = $id
                         """)
                     .With("$now", request.Now)
-                    .With("$failure", SqliteJson.Failure(new RunFailure { Message = "cancelled by request" }))
+                    .With("$failure", RunStateJson.Failure(new RunFailure { Message = "cancelled by request" }))
                     .With("$id", run.Id)
                     .ExecuteNonQuery();
                 return new CancelRunResult(CancelRunOutcome.Cancelled, Get(ctx, run.Id));
