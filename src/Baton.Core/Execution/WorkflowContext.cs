@@ -145,6 +145,8 @@ internal sealed class WorkflowContext : IWorkflowContext
             await gate.WaitAsync(stopAll.Token).ConfigureAwait(false);
             try
             {
+                // A released gate can hand its slot to a waiter whose token was just cancelled: start nothing new then.
+                stopAll.Token.ThrowIfCancellationRequested();
                 var json = await RunStepAsync(key, StepKind.Step, async ct => Serialize(await work(item, ct).ConfigureAwait(false)), options.Step, finalFailure, stopAll.Token).ConfigureAwait(false);
                 results[index] = Completed(index, _stored[key]);
                 IncrementProgress(doneCounter);
@@ -322,6 +324,8 @@ internal sealed class WorkflowContext : IWorkflowContext
         {
             while (true)
             {
+                // No new attempt once the run is cancelled, interrupted or past its deadline.
+                runToken.ThrowIfCancellationRequested();
                 attempt++;
                 var startedAt = _engine.Time.GetUtcNow();
                 Observe(_engine.Steps.RecordAttemptStartedAsync(
