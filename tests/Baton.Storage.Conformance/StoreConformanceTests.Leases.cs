@@ -40,6 +40,28 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task ClaimRunsAsync_WorkflowFilter_ClaimsOnlyListedWorkflows()
+    {
+        var store = await NewStoreAsync();
+        var mine = await CreateAsync(store, NewRun("sync"));
+        var other = await CreateAsync(store, NewRun("report"));
+
+        var filtered = await store.Runs.ClaimRunsAsync(new ClaimRunsRequest
+        {
+            Owner = "node-a", MaxRuns = 10, Now = T0, LeaseExpiresAt = T0.AddSeconds(30), Workflows = ["sync", "other"],
+        });
+        var none = await store.Runs.ClaimRunsAsync(new ClaimRunsRequest
+        {
+            Owner = "node-a", MaxRuns = 10, Now = T0, LeaseExpiresAt = T0.AddSeconds(30), Workflows = [],
+        });
+        var any = await ClaimAsync(store, "node-b", T0);
+
+        Assert.Equal(mine.Id, Assert.Single(filtered).Id);
+        Assert.Empty(none);
+        Assert.Equal(other.Id, Assert.Single(any).Id);
+    }
+
+    [Fact]
     public async Task ClaimRunsAsync_MaxRuns_ClaimsAtMostThatManyOldestFirst()
     {
         var store = await NewStoreAsync();

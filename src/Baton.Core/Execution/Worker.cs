@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Baton.Hosting;
 using Baton.Storage;
+using Baton.Workflows;
 using Microsoft.Extensions.Hosting;
 
 namespace Baton.Execution;
@@ -15,11 +16,12 @@ namespace Baton.Execution;
 /// its status and its lease is released so any node can resume it from its last completed step.
 /// Heartbeats go on until the last run has stopped, so a draining node keeps its leases.
 /// </remarks>
-internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSignal signal) : BackgroundService, IBatonWorkerStatus
+internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSignal signal, WorkflowRegistry registry) : BackgroundService, IBatonWorkerStatus
 {
     private readonly ConcurrentDictionary<string, ActiveRun> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
     private readonly CancellationTokenSource _housekeepingStop = new();
+    private string[]? _workflows;
 
     /// <summary>True while the claim loop runs.</summary>
     public bool IsRunning { get; private set; }
@@ -113,7 +115,12 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
     {
         var now = engine.Time.GetUtcNow();
         var runs = await engine.Runs.ClaimRunsAsync(
-            new ClaimRunsRequest { Owner = engine.Owner, MaxRuns = max, Now = now, LeaseExpiresAt = now + engine.Options.LeaseDuration },
+            new ClaimRunsRequest
+            {
+                Owner = engine.Owner, MaxRuns = max, Now = now, LeaseExpiresAt = now + engine.Options.LeaseDuration,
+                // Only what this node can run: with several nodes a run waits for a node that has its workflow.
+                Workflows = _workflows ??= [.. registry.Workflows.Select(w => w.Name)],
+            },
             cancellationToken).ConfigureAwait(false);
         foreach (var run in runs)
         {

@@ -97,6 +97,9 @@ public sealed record ClaimRunsRequest
     public required int MaxRuns { get; init; }
     public required DateTimeOffset Now { get; init; }
     public required DateTimeOffset LeaseExpiresAt { get; init; }
+
+    /// <summary>Claim only runs of these workflows (the ones the claiming node can execute); null claims any.</summary>
+    public IReadOnlyCollection<string>? Workflows { get; init; }
 }
 
 public sealed record RenewLeasesRequest

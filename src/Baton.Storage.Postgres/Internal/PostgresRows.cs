@@ -134,7 +134,7 @@ internal static class PostgresRows
     public static NpgsqlParameterCollection Bool(this NpgsqlParameterCollection p, string name, bool value) =>
         Add(p, name, NpgsqlDbType.Boolean, value);
 
-    public static NpgsqlParameterCollection TextArray(this NpgsqlParameterCollection p, string name, string[] value) =>
+    public static NpgsqlParameterCollection TextArray(this NpgsqlParameterCollection p, string name, string[]? value) =>
         Add(p, name, NpgsqlDbType.Array | NpgsqlDbType.Text, value);
 
     /// <summary>A timestamptz; Npgsql accepts only UTC offsets, so the value is converted (the instant is unchanged).</summary>

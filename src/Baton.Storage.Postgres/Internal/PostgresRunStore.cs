@@ -78,6 +78,7 @@ internal sealed class PostgresRunStore : IRunStore
             WITH picked AS (
                 SELECT id, lease_owner AS previous_owner FROM {s}.runs
                 WHERE status < 10 AND run_after <= @now AND (lease_owner IS NULL OR lease_expires_at <= @now)
+                    AND (@workflows::text[] IS NULL OR workflow = ANY(@workflows))
                 ORDER BY run_after, id
                 LIMIT @max
                 FOR UPDATE SKIP LOCKED
@@ -245,7 +246,8 @@ internal sealed class PostgresRunStore : IRunStore
             .Text("owner", request.Owner)
             .Time("expires", request.LeaseExpiresAt)
             .Time("now", request.Now)
-            .Int("max", request.MaxRuns);
+            .Int("max", request.MaxRuns)
+            .TextArray("workflows", request.Workflows?.ToArray());
         var runs = await ReadAllAsync(
             command,
             r => r.GetBoolean(RunColumnCount) ? Run(r) with { TakenOver = true } : Run(r),

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Baton.Runs;
 using Microsoft.Data.Sqlite;
 using static Baton.Storage.Sqlite.Internal.SqliteRows;
@@ -15,6 +16,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         WHERE id IN (
             SELECT id FROM runs
             WHERE status < 10 AND run_after <= $now AND (lease_owner IS NULL OR lease_expires_at <= $now)
+                AND ($workflows IS NULL OR workflow IN (SELECT value FROM json_each($workflows)))
             ORDER BY run_after LIMIT $max)
         RETURNING {RunColumns}
         """;
@@ -23,6 +25,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     private const string ExpiredLeasesSql = """
         SELECT id FROM runs
         WHERE status < 10 AND run_after <= $now AND lease_owner IS NOT NULL AND lease_expires_at <= $now
+            AND ($workflows IS NULL OR workflow IN (SELECT value FROM json_each($workflows)))
         ORDER BY run_after LIMIT $max
         """;
 
@@ -141,12 +144,14 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
 
         return store.WriteAsync<IReadOnlyList<RunRecord>>(ctx =>
         {
-            var expired = ReadAll(ctx.Command(ExpiredLeasesSql).With("$now", request.Now).With("$max", request.MaxRuns), r => r.GetString(0)).ToHashSet(StringComparer.Ordinal);
+            var workflows = request.Workflows is null ? null : JsonSerializer.Serialize(request.Workflows.ToArray());
+            var expired = ReadAll(ctx.Command(ExpiredLeasesSql).With("$now", request.Now).With("$max", request.MaxRuns).With("$workflows", workflows), r => r.GetString(0)).ToHashSet(StringComparer.Ordinal);
             var command = ctx.Command(ClaimSql)
                 .With("$owner", request.Owner)
                 .With("$expires", request.LeaseExpiresAt)
                 .With("$now", request.Now)
-                .With("$max", request.MaxRuns);
+                .With("$max", request.MaxRuns)
+                .With("$workflows", workflows);
             var runs = ReadAll(command, Run);
             if (expired.Count > 0)
             {

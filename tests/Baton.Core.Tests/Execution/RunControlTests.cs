@@ -224,4 +224,22 @@ public sealed class RunControlTests
         Assert.Equal(RunStatus.Succeeded, run.Status);
         Assert.Equal(1, run.Executions);
     }
+
+    [Fact]
+    public async Task Worker_RunOfWorkflowNotRegisteredHere_LeftForAnotherNode()
+    {
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("local", async (ctx, _, ct) => await ctx.StepAsync("work", _ => Task.FromResult(1), cancellationToken: ct)));
+        var now = node.Time.GetUtcNow();
+        var foreign = await node.Store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7(now).ToString("N"), Workflow = "elsewhere", Now = now });
+
+        var local = await node.StartRunAsync("local");
+        var done = await node.WaitForEndAsync(local);
+        var untouched = await node.Store.Runs.GetRunAsync(foreign.Run.Id);
+
+        Assert.Equal(RunStatus.Succeeded, done.Status);
+        Assert.Equal(RunStatus.Pending, untouched!.Status);
+        Assert.Equal(0, untouched.Executions);
+        Assert.Null(untouched.LeaseOwner);
+    }
 }
