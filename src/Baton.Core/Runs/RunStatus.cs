@@ -25,6 +25,18 @@ public static class RunStatusExtensions
 
     public static bool IsTerminal(this RunStatus status) => status >= RunStatus.Succeeded;
 
+    /// <summary>
+    /// The status a retried run takes: failed and cancelled runs start again (<see cref="RunStatus.Pending"/>,
+    /// resuming at the failed step); a run whose compensation failed compensates again; null when the
+    /// run cannot be retried (active, succeeded or compensated).
+    /// </summary>
+    public static RunStatus? RetryTarget(this RunStatus status) => status switch
+    {
+        RunStatus.Failed or RunStatus.Cancelled => RunStatus.Pending,
+        RunStatus.CompensationFailed => RunStatus.Compensating,
+        _ => null,
+    };
+
     /// <summary>Lower-case name used in JSON and URLs (e.g. <c>compensation_failed</c>).</summary>
     public static string ToWireName(this RunStatus status) => status switch
     {

@@ -378,17 +378,9 @@ internal sealed class PostgresRunStore : IRunStore
             return new RetryRunResult(RetryRunOutcome.NotFound, null);
         }
 
-        RunStatus next;
-        switch (run.Status)
+        if (run.Status.RetryTarget() is not { } next)
         {
-            case RunStatus.Failed or RunStatus.Cancelled:
-                next = RunStatus.Pending;
-                break;
-            case RunStatus.CompensationFailed:
-                next = RunStatus.Compensating;
-                break;
-            default:
-                return new RetryRunResult(RetryRunOutcome.NotRetryable, run);
+            return new RetryRunResult(RetryRunOutcome.NotRetryable, run);
         }
 
         if (run.ConcurrencyKey is not null)

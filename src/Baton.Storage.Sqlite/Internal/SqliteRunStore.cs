@@ -283,17 +283,9 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
                 return new RetryRunResult(RetryRunOutcome.NotFound, null);
             }
 
-            RunStatus next;
-            switch (run.Status)
+            if (run.Status.RetryTarget() is not { } next)
             {
-                case RunStatus.Failed or RunStatus.Cancelled:
-                    next = RunStatus.Pending;
-                    break;
-                case RunStatus.CompensationFailed:
-                    next = RunStatus.Compensating;
-                    break;
-                default:
-                    return new RetryRunResult(RetryRunOutcome.NotRetryable, run);
+                return new RetryRunResult(RetryRunOutcome.NotRetryable, run);
             }
 
             if (run.ConcurrencyKey is not null && HolderAtLimit(ctx, run.ConcurrencyKey, run.ConcurrencyLimit) is { } holder)

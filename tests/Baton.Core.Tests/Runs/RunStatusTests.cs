@@ -24,4 +24,14 @@ public sealed class RunStatusTests
             Assert.Equal(status, parsed);
         }
     }
+
+    [Theory]
+    [InlineData(RunStatus.Failed, RunStatus.Pending)]
+    [InlineData(RunStatus.Cancelled, RunStatus.Pending)]
+    [InlineData(RunStatus.CompensationFailed, RunStatus.Compensating)]
+    [InlineData(RunStatus.Succeeded, null)]
+    [InlineData(RunStatus.Compensated, null)]
+    [InlineData(RunStatus.Running, null)]
+    public void RetryTarget_ByStatus_ResumesOrRefuses(RunStatus status, RunStatus? expected) =>
+        Assert.Equal(expected, status.RetryTarget());
 }
