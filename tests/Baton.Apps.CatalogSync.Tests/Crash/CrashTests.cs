@@ -31,7 +31,8 @@ public sealed class CrashTests
             await Poll.UntilAsync(
                 () => StatusAsync(client),
                 s => s.GetProperty("progress").GetProperty("chunksProcessed").GetInt64() >= 10,
-                "ten chunks to be processed");
+                "ten chunks to be processed",
+                TimeSpan.FromSeconds(60));
             await first.KillAsync();
         }
 
@@ -116,7 +117,8 @@ public sealed class CrashTests
             var status = await Poll.UntilAsync(
                 () => StatusAsync(client),
                 s => s.GetProperty("progress").GetProperty("bytes").GetInt64() >= 8_000_000,
-                "8 MB to be downloaded");
+                "8 MB to be downloaded",
+                TimeSpan.FromSeconds(60));
             Assert.Equal("fetching", status.GetProperty("currentPhase").GetString());
             await first.KillAsync();
         }

@@ -14,12 +14,12 @@ public sealed class DemoTests
             ["Baton:Apps:CatalogSync:Demo:Products"] = "700",
         });
 
-        var status = await Poll.UntilAsync(h.StatusAsync, s => s.GetProperty("currentPhase").GetString() is "completed" or "failed", "the demo sync to finish");
+        var status = await Poll.UntilAsync(h.StatusAsync, s => s.GetProperty("currentPhase").GetString() is "completed" or "failed", "the demo sync to finish", TimeSpan.FromSeconds(60));
 
         Assert.Equal("completed", status.GetProperty("currentPhase").GetString());
         Assert.Equal(700, status.GetProperty("progress").GetProperty("totalRecords").GetInt64());
         Assert.Equal(700, CatalogDb.Products(h.DatabasePath).Count);
-        await Poll.UntilAsync(() => Task.FromResult(h.Logs.All), logs => logs.Contains("done in", StringComparison.Ordinal), "the demo's summary line");
+        await Poll.UntilAsync(() => Task.FromResult(h.Logs.All), logs => logs.Contains("done in", StringComparison.Ordinal), "the demo's summary line", TimeSpan.FromSeconds(60));
         Assert.Equal(0, h.Feed.Requests);
     }
 }

@@ -23,7 +23,7 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public static ServerProcess Start(IDictionary<string, string> environment)
     {
-        var port = FreePort();
+        var port = Ports.Free();
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = TestPaths.ServerDirectory,
@@ -99,12 +99,6 @@ internal sealed class ServerProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {

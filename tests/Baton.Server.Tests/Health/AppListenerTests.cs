@@ -11,7 +11,7 @@ public sealed class AppListenerTests
     [Fact]
     public async Task Health_OnEachListener_AnswersThatListenersRoute()
     {
-        var ownPort = ServerProcess.FreePort();
+        var ownPort = Ports.Free();
         await using var server = await InProcessServer.StartAsync(
             new Dictionary<string, string> { ["Baton:Apps:OwnListener:Enabled"] = "true", ["OWN_PORT"] = ownPort.ToString(CultureInfo.InvariantCulture) },
             apps: [new OwnListenerApp()]);

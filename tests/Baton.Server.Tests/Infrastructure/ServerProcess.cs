@@ -32,7 +32,7 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>Starts the server with <paramref name="environment"/> on top of a clean set of variables (no inherited ADMIN_KEY, URLs or port).</summary>
     public static ServerProcess Start(IDictionary<string, string?> environment, int? port = null)
     {
-        var chosenPort = port ?? FreePort();
+        var chosenPort = port ?? Ports.Free();
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = TestPaths.ServerDirectory,
@@ -148,12 +148,6 @@ internal sealed class ServerProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {

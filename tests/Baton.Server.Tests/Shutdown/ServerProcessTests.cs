@@ -53,7 +53,7 @@ public sealed partial class ServerProcessTests
     public async Task Start_OrchestratorPortAlias_ListensThere()
     {
         var directory = TestPaths.NewTempDirectory();
-        var port = ServerProcess.FreePort();
+        var port = Ports.Free();
         await using var server = ServerProcess.Start(
             new Dictionary<string, string?>
             {

@@ -1,9 +1,11 @@
-namespace Baton.Apps.CatalogSync.Tests.Infrastructure;
+namespace Baton.Testing;
 
-internal static class TestPaths
+public static class TestPaths
 {
+    /// <summary>The repository root (the folder holding Baton.slnx).</summary>
     public static string RepoRoot { get; } = FindRoot();
 
+    /// <summary>Debug or Release: the configuration this test assembly was built in.</summary>
     public static string Configuration { get; } =
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 
@@ -12,7 +14,7 @@ internal static class TestPaths
 
     public static string NewTempDirectory()
     {
-        var path = Path.Combine(Path.GetTempPath(), "baton-catalog-tests", Guid.NewGuid().ToString("N")[..12]);
+        var path = Path.Combine(Path.GetTempPath(), "baton-tests", Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(path);
         return path;
     }

@@ -1,7 +1,7 @@
-namespace Baton.Server.Tests.Infrastructure;
+namespace Baton.Testing;
 
 /// <summary>Waits for a condition by polling with a bounded deadline (never a fixed sleep).</summary>
-internal static class Poll
+public static class Poll
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 

@@ -1,10 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Baton.Apps.ReviewGateway.Tests.Infrastructure;
+namespace Baton.Testing;
 
-internal static class Ports
+public static class Ports
 {
+    /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
     public static int Free()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
