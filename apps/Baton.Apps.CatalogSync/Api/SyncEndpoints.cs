@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Baton.Runs;
 using Baton.Server.Auth;
+using Baton.Server.Http;
 using Baton.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -31,7 +32,7 @@ internal static class SyncEndpoints
             {
                 Workflow = CatalogSyncWorkflow.Name,
                 Input = input.RootElement,
-                CorrelationId = http.Response.Headers["X-Correlation-ID"].ToString() is { Length: > 0 } correlation ? correlation : null,
+                CorrelationId = RequestCorrelation.Get(http),
             },
             http.RequestAborted).ConfigureAwait(false);
         var now = time.GetUtcNow();

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Baton.Apps.ReviewGateway.Forwarding;
 using Baton.Runs;
+using Baton.Server.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -66,6 +67,7 @@ internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, ILo
                     Workflow = ForwardJobWorkflow.Name,
                     Input = JsonSerializer.SerializeToElement(job, GatewayJson.Default.ForwardJob),
                     ConcurrencyKey = job.JobId,
+                    CorrelationId = RequestCorrelation.Get(context),
                 },
                 context.RequestAborted).ConfigureAwait(false);
         }

@@ -27,7 +27,7 @@ internal sealed class ForwardJobWorkflow(WorkerNodeClient worker, GatewayOptions
         {
             var outcome = await context.StepAsync(
                 "forward",
-                t => AttemptAsync(input, t),
+                t => AttemptAsync(input, context.CorrelationId, t),
                 new StepOptions { Retry = RetryPolicy.None },
                 cancellationToken: cancellationToken);
             if (outcome.WorkerStatus is { } status)
@@ -54,13 +54,13 @@ internal sealed class ForwardJobWorkflow(WorkerNodeClient worker, GatewayOptions
     /// the step's stored result, so replay after a restart sees the same history; a 4xx throws
     /// <see cref="NonRetryableException"/> and fails the run; the run's own cancellation propagates.
     /// </summary>
-    private async Task<ForwardAttempt> AttemptAsync(ForwardJob input, CancellationToken cancellationToken)
+    private async Task<ForwardAttempt> AttemptAsync(ForwardJob input, string? correlationId, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(options.AttemptTimeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            return new ForwardAttempt(await worker.EnqueueAsync(input, linked.Token).ConfigureAwait(false), null);
+            return new ForwardAttempt(await worker.EnqueueAsync(input, correlationId, linked.Token).ConfigureAwait(false), null);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

@@ -11,11 +11,14 @@ public sealed class WorkerUnavailableException(string message) : Exception(messa
 
 /// <summary>
 /// Sends one job to <c>{WORKER_NODE_URL}/enqueue</c> as <c>{"placeId"}</c> with the job id in
-/// <c>Idempotency-Key</c>, so the worker can drop the duplicates that at-least-once delivery makes.
+/// <c>Idempotency-Key</c>, so the worker can drop the duplicates that at-least-once delivery makes, and
+/// the correlation id of the request that enqueued it in <c>X-Correlation-ID</c>, so the worker's logs
+/// can be joined with the gateway's.
 /// </summary>
 internal sealed class WorkerNodeClient : IDisposable
 {
     public const string IdempotencyHeader = "Idempotency-Key";
+    public const string CorrelationHeader = "X-Correlation-ID";
     private const int MaxErrorBodyChars = 200;
 
     private readonly HttpClient _http;
@@ -42,11 +45,15 @@ internal sealed class WorkerNodeClient : IDisposable
     /// <see cref="NonRetryableException"/> (the job is wrong, not the worker's state); 5xx, 408 and 429
     /// throw <see cref="WorkerUnavailableException"/>; connection errors throw <see cref="HttpRequestException"/>.
     /// </summary>
-    public async Task<int> EnqueueAsync(ForwardJob job, CancellationToken cancellationToken = default)
+    public async Task<int> EnqueueAsync(ForwardJob job, string? correlationId, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, _enqueueUri);
         request.Content = new StringContent(JsonSerializer.Serialize(new { placeId = job.PlaceId }), Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
         request.Headers.TryAddWithoutValidation(IdempotencyHeader, job.JobId);
+        if (correlationId is not null)
+        {
+            request.Headers.TryAddWithoutValidation(CorrelationHeader, correlationId);
+        }
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         var status = (int)response.StatusCode;
         if (response.IsSuccessStatusCode)

@@ -36,6 +36,8 @@ internal sealed class WorkflowContext : IWorkflowContext
 
     public string WorkflowName => _definition.Name;
 
+    public string? CorrelationId => _active.Run.CorrelationId;
+
     public int Execution => _active.Run.Executions;
 
     /// <summary>True when the workflow runs only to collect compensations (a run resumed while compensating).</summary>

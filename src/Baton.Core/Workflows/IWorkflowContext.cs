@@ -13,6 +13,9 @@ public interface IWorkflowContext
 
     string WorkflowName { get; }
 
+    /// <summary>The correlation id the run was started with (for example the HTTP request's <c>X-Correlation-ID</c>), or null.</summary>
+    string? CorrelationId { get; }
+
     /// <summary>How many times this run has been claimed by a worker (1 on its first execution).</summary>
     int Execution { get; }
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Baton.Runs;
 using Baton.Server.Configuration;
+using Baton.Server.Http;
 using Baton.Server.Logging;
 using Baton.Storage;
 using Baton.Workflows;
@@ -88,7 +89,7 @@ internal static partial class RunEndpoints
                     Workflow = name,
                     Input = document?.RootElement,
                     IdempotencyKey = idempotencyKey.Length == 0 ? null : idempotencyKey,
-                    CorrelationId = CorrelationIdMiddleware.Get(context),
+                    CorrelationId = RequestCorrelation.Get(context),
                 },
                 cancellationToken);
             switch (result.Outcome)

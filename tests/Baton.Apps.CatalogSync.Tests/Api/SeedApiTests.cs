@@ -72,6 +72,20 @@ public sealed class SeedApiTests
     }
 
     [Fact]
+    public async Task PostSync_WithCorrelationId_RunCarriesIt()
+    {
+        await using var h = await SyncHarness.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/sync");
+        request.Headers.Add("X-Correlation-ID", "nightly-2026-11-30");
+        using var response = await h.Client.SendAsync(request);
+        var runId = (await SyncHarness.ReadJsonAsync(response)).GetProperty("status").GetProperty("runId").GetString()!;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("nightly-2026-11-30", (await h.RunAsync(runId)).GetProperty("correlationId").GetString());
+        await h.WaitFinishedAsync(runId);
+    }
+
+    [Fact]
     public async Task PostSync_WhileRunning_Answers409WithTheActiveRun()
     {
         // A slow feed keeps the first sync in its fetch phase.

@@ -94,6 +94,37 @@ public sealed class ForwardingTests : IAsyncLifetime
         Assert.True(ForwardSteps(run).Length >= 2);
     }
 
+    [Fact]
+    public async Task Forward_EnqueueWithCorrelationId_IdIsOnTheRunAndSentToTheWorker()
+    {
+        using var content = new StringContent("""{"placeId":"correlated"}""", System.Text.Encoding.UTF8, "application/json");
+        content.Headers.ContentType!.CharSet = null;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/enqueue") { Content = content };
+        request.Headers.Add("X-Correlation-ID", "trace-7f3a");
+        using var response = await _server.Gateway.SendAsync(request);
+        var body = await GatewayServer.ReadJsonAsync(response);
+        var run = await _server.WaitForRunAsync(body.GetProperty("runId").GetString()!, RunStatus.Succeeded, RunStatus.Failed);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("trace-7f3a", response.Headers.GetValues("X-Correlation-ID").Single());
+        Assert.Equal("trace-7f3a", run.Run.CorrelationId);
+        Assert.Equal("trace-7f3a", _worker.State.CorrelationIdOf("reviews:correlated:start"));
+    }
+
+    [Fact]
+    public async Task Forward_EnqueueWithoutCorrelationId_ServerMadeIdIsOnTheRunAndSentToTheWorker()
+    {
+        using var content = new StringContent("""{"placeId":"uncorrelated"}""", System.Text.Encoding.UTF8, "application/json");
+        using var response = await _server.Gateway.PostAsync("/enqueue", content);
+        var body = await GatewayServer.ReadJsonAsync(response);
+        var run = await _server.WaitForRunAsync(body.GetProperty("runId").GetString()!, RunStatus.Succeeded, RunStatus.Failed);
+
+        var made = response.Headers.GetValues("X-Correlation-ID").Single();
+        Assert.Equal(32, made.Length);
+        Assert.Equal(made, run.Run.CorrelationId);
+        Assert.Equal(made, _worker.State.CorrelationIdOf("reviews:uncorrelated:start"));
+    }
+
     private static string[] ForwardSteps(RunDetails run) =>
         run.Steps.Where(s => s.Key.StartsWith("forward", StringComparison.Ordinal)).Select(s => s.Key).Order(StringComparer.Ordinal).ToArray();
 }

@@ -1,3 +1,4 @@
+using Baton.Server.Http;
 using Baton.Server.Logging;
 
 namespace Baton.Server.Tests.Logging;
@@ -23,9 +24,9 @@ public sealed class RedactionTests
     [InlineData("has space", false)]
     [InlineData("line\nbreak", false)]
     public void IsAcceptable_CorrelationId_AllowsVisibleAsciiOnly(string id, bool expected) =>
-        Assert.Equal(expected, CorrelationIdMiddleware.IsAcceptable(id));
+        Assert.Equal(expected, RequestCorrelation.IsAcceptable(id));
 
     [Fact]
     public void IsAcceptable_OverlongCorrelationId_IsReplaced() =>
-        Assert.False(CorrelationIdMiddleware.IsAcceptable(new string('a', 129)));
+        Assert.False(RequestCorrelation.IsAcceptable(new string('a', 129)));
 }

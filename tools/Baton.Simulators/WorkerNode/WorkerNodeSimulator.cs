@@ -192,7 +192,8 @@ public sealed class WorkerNodeSimulator : IAsyncDisposable
         }
 
         var jobId = context.Request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key ? key : null;
-        var isNew = state.Record(jobId, placeId);
+        var correlationId = context.Request.Headers["X-Correlation-ID"].ToString() is { Length: > 0 } correlation ? correlation : null;
+        var isNew = state.Record(jobId, placeId, correlationId);
         context.Response.StatusCode = isNew ? StatusCodes.Status202Accepted : StatusCodes.Status200OK;
         await context.Response.WriteAsJsonAsync(new { status = isNew ? "queued" : "duplicate", jobId = jobId ?? "", placeId }, context.RequestAborted).ConfigureAwait(false);
     }

@@ -18,6 +18,7 @@ public sealed class WorkerNodeState
 {
     private readonly ConcurrentDictionary<string, int> _byJobId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _placeByJobId = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _correlationByJobId = new(StringComparer.Ordinal);
     private long _received;
     private long _withoutKey;
     private long _refused;
@@ -51,6 +52,9 @@ public sealed class WorkerNodeState
 
     public string? PlaceIdOf(string jobId) => _placeByJobId.GetValueOrDefault(jobId);
 
+    /// <summary>The <c>X-Correlation-ID</c> the job's first accepted delivery carried, or null.</summary>
+    public string? CorrelationIdOf(string jobId) => _correlationByJobId.GetValueOrDefault(jobId);
+
     /// <summary>Fails the next <paramref name="count"/> requests with <see cref="FailStatus"/>, then answers normally.</summary>
     public void FailNext(int count) => Interlocked.Exchange(ref _failNext, count);
 
@@ -58,6 +62,7 @@ public sealed class WorkerNodeState
     {
         _byJobId.Clear();
         _placeByJobId.Clear();
+        _correlationByJobId.Clear();
         Interlocked.Exchange(ref _received, 0);
         Interlocked.Exchange(ref _withoutKey, 0);
         Interlocked.Exchange(ref _refused, 0);
@@ -96,7 +101,7 @@ public sealed class WorkerNodeState
     }
 
     /// <summary>Records a delivery; returns false when the job id was already accepted (a duplicate, dropped).</summary>
-    internal bool Record(string? jobId, string placeId)
+    internal bool Record(string? jobId, string placeId, string? correlationId)
     {
         if (jobId is null)
         {
@@ -105,6 +110,11 @@ public sealed class WorkerNodeState
         }
 
         _placeByJobId.TryAdd(jobId, placeId);
+        if (correlationId is not null)
+        {
+            _correlationByJobId.TryAdd(jobId, correlationId);
+        }
+
         return _byJobId.AddOrUpdate(jobId, 1, (_, c) => c + 1) == 1;
     }
 }
