@@ -330,9 +330,8 @@ internal sealed class WorkflowContext : IWorkflowContext
                 runToken.ThrowIfCancellationRequested();
                 attempt++;
                 var startedAt = _engine.Time.GetUtcNow();
-                Observe(_engine.Steps.RecordAttemptStartedAsync(
-                    new AttemptStartedRequest { RunId = RunId, Owner = _engine.Owner, StepKey = key, Kind = kind, Attempt = attempt, StartedAt = startedAt },
-                    CancellationToken.None));
+                using var startWrite = new DeferredAttemptStart(
+                    this, new AttemptStartedRequest { RunId = RunId, Owner = _engine.Owner, StepKey = key, Kind = kind, Attempt = attempt, StartedAt = startedAt });
 
                 using var attemptSource = CancellationTokenSource.CreateLinkedTokenSource(runToken);
                 using var timeoutSource = timeout is { } limit ? new CancellationTokenSource(limit, _engine.Time) : null;
@@ -349,6 +348,8 @@ internal sealed class WorkflowContext : IWorkflowContext
                 }
 
                 var endedAt = _engine.Time.GetUtcNow();
+                // The end write records the whole attempt; if the start was already sent, it goes first.
+                await startWrite.SettleAsync().ConfigureAwait(false);
                 var attemptRecord = new AttemptEndedRequest
                 {
                     RunId = RunId, Owner = _engine.Owner, StepKey = key, Kind = kind, Attempt = attempt,
@@ -444,6 +445,73 @@ internal sealed class WorkflowContext : IWorkflowContext
         {
             _active.Interrupt(leaseLost: true);
             throw new LeaseLostException(RunId);
+        }
+    }
+
+    /// <summary>
+    /// The write of an attempt's start, sent only if the attempt is still running after
+    /// <see cref="BatonOptions.AttemptStartWriteDelay"/>. The end write upserts the attempt and step rows, so
+    /// a short attempt costs one write instead of two.
+    /// </summary>
+    private sealed class DeferredAttemptStart : IDisposable
+    {
+        private const int Waiting = 0, Sent = 1, Dropped = 2;
+        private readonly WorkflowContext _context;
+        private readonly AttemptStartedRequest _request;
+        private readonly ITimer? _timer;
+        private readonly TaskCompletionSource<Task> _sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _state;
+
+        public DeferredAttemptStart(WorkflowContext context, AttemptStartedRequest request)
+        {
+            _context = context;
+            _request = request;
+            var delay = context._engine.Options.AttemptStartWriteDelay;
+            if (delay <= TimeSpan.Zero)
+            {
+                Send();
+            }
+            else
+            {
+                _timer = context._engine.Time.CreateTimer(static s => ((DeferredAttemptStart)s!).Send(), this, delay, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        /// <summary>At the attempt's end: drops the start write if it was not sent, else waits until it is stored.</summary>
+        public async Task SettleAsync()
+        {
+            if (Interlocked.CompareExchange(ref _state, Dropped, Waiting) == Waiting)
+            {
+                return;
+            }
+
+            var write = await _sent.Task.ConfigureAwait(false);
+            try
+            {
+                await write.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Logged by Observe; the end write, an upsert, records the attempt anyway.
+            }
+        }
+
+        public void Dispose()
+        {
+            _timer?.Dispose();
+            Interlocked.CompareExchange(ref _state, Dropped, Waiting);
+        }
+
+        private void Send()
+        {
+            if (Interlocked.CompareExchange(ref _state, Sent, Waiting) != Waiting)
+            {
+                return;
+            }
+
+            var write = _context._engine.Steps.RecordAttemptStartedAsync(_request, CancellationToken.None);
+            _context.Observe(write);
+            _sent.TrySetResult(write);
         }
     }
 

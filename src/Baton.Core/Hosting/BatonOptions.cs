@@ -33,6 +33,15 @@ public sealed class BatonOptions
     /// </summary>
     public TimeSpan SuspendThreshold { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// An attempt's start is written only once the attempt has run this long; an attempt that ends sooner
+    /// is written once, start and end together, when it ends. This saves a store write per step for short
+    /// steps. The price: an attempt cut off by a process crash within this time leaves no record (the step
+    /// runs again on resume, as it would anyway, but that attempt is not counted). Zero writes every start
+    /// at once. The default is 100 milliseconds.
+    /// </summary>
+    public TimeSpan AttemptStartWriteDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>How often the scheduler looks for due schedules. The default is 1 second.</summary>
     public TimeSpan SchedulerInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -23,6 +23,11 @@ internal sealed class BatonOptionsValidator : IValidateOptions<BatonOptions>
             errors.Add("Baton:Engine:DrainTimeout must not be negative");
         }
 
+        if (options.AttemptStartWriteDelay < TimeSpan.Zero || options.AttemptStartWriteDelay >= options.LeaseDuration)
+        {
+            errors.Add($"Baton:Engine:AttemptStartWriteDelay ({options.AttemptStartWriteDelay}) must be between zero and LeaseDuration ({options.LeaseDuration})");
+        }
+
         if (options.HeartbeatInterval >= options.LeaseDuration)
         {
             errors.Add($"Baton:Engine:HeartbeatInterval ({options.HeartbeatInterval}) must be shorter than LeaseDuration ({options.LeaseDuration})");

@@ -1,0 +1,91 @@
+using Baton.Core.Tests.Support;
+using Baton.Steps;
+using Baton.Storage;
+using Baton.Testing;
+
+namespace Baton.Core.Tests.Execution;
+
+/// <summary>
+/// An attempt's start is written only once it has run for <c>AttemptStartWriteDelay</c>: short attempts
+/// cost one write (start and end together), long ones show as running while they run.
+/// </summary>
+public sealed class AttemptStartWriteTests
+{
+    private static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(100);
+
+    [Fact]
+    public async Task LongAttempt_AfterTheDelay_IsStoredAsRunningThenEnded()
+    {
+        var started = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("long", async (ctx, _, ct) =>
+                await ctx.StepAsync("work", async _ => { started.SetResult(); await release.Task; return 1; }, cancellationToken: ct)),
+            o => o.AttemptStartWriteDelay = Delay);
+
+        var id = await node.StartRunAsync("long");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var before = await node.Store.Steps.GetAttemptsAsync(id);
+        node.Time.Advance(Delay);
+        var running = await Poll.UntilAsync(() => node.Store.Steps.GetAttemptsAsync(id), a => a.Count == 1, "the start write after the delay");
+        var step = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
+        release.SetResult();
+        await node.WaitForEndAsync(id);
+        var ended = Assert.Single(await node.Store.Steps.GetAttemptsAsync(id));
+
+        Assert.Empty(before);
+        Assert.Equal(AttemptOutcome.Running, running[0].Outcome);
+        Assert.Null(running[0].EndedAt);
+        Assert.Equal(StepStatus.Running, step.Status);
+        Assert.Equal(AttemptOutcome.Succeeded, ended.Outcome);
+        Assert.Equal(EngineHarness.Start, ended.StartedAt);
+        Assert.Equal(EngineHarness.Start + Delay, ended.EndedAt);
+    }
+
+    [Fact]
+    public async Task ShortAttempt_EndedBeforeTheDelay_StoredOnceWithStartAndEnd()
+    {
+        var release = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("short", async (ctx, _, ct) =>
+                await ctx.StepAsync("work", async _ => { started.SetResult(); await release.Task; return 1; }, cancellationToken: ct)),
+            o => o.AttemptStartWriteDelay = Delay);
+
+        var id = await node.StartRunAsync("short");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        node.Time.Advance(Delay - TimeSpan.FromMilliseconds(1));
+        var whileRunning = await node.Store.Steps.GetAttemptsAsync(id);
+        release.SetResult();
+        await node.WaitForEndAsync(id);
+        // The timer is gone with the attempt: moving the clock on writes nothing more.
+        node.Time.Advance(Delay);
+        var attempt = Assert.Single(await node.Store.Steps.GetAttemptsAsync(id));
+
+        Assert.Empty(whileRunning);
+        Assert.Equal(AttemptOutcome.Succeeded, attempt.Outcome);
+        Assert.Equal(1, attempt.Attempt);
+        Assert.Equal(EngineHarness.Start, attempt.StartedAt);
+        Assert.Equal(EngineHarness.Start + Delay - TimeSpan.FromMilliseconds(1), attempt.EndedAt);
+    }
+
+    [Fact]
+    public async Task ZeroDelay_StartIsStoredAtOnce()
+    {
+        var started = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("eager", async (ctx, _, ct) =>
+                await ctx.StepAsync("work", async _ => { started.SetResult(); await release.Task; return 1; }, cancellationToken: ct)),
+            o => o.AttemptStartWriteDelay = TimeSpan.Zero);
+
+        var id = await node.StartRunAsync("eager");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var running = await Poll.UntilAsync(() => node.Store.Steps.GetAttemptsAsync(id), a => a.Count == 1, "the start write");
+        release.SetResult();
+        await node.WaitForEndAsync(id);
+
+        Assert.Equal(AttemptOutcome.Running, running[0].Outcome);
+        Assert.Equal(AttemptOutcome.Succeeded, Assert.Single(await node.Store.Steps.GetAttemptsAsync(id)).Outcome);
+    }
+}
