@@ -11,9 +11,12 @@ using Microsoft.Extensions.Logging;
 
 namespace Baton.Bench;
 
-internal sealed record ThroughputResult(int Runs, TimeSpan Elapsed, double StartP50, double StartP99)
+internal sealed record ThroughputResult(int Runs, TimeSpan Elapsed, double StartP50, double StartP99, double OwnCpu, double PostgresCpu)
 {
     public double RunsPerSecond => Runs / Elapsed.TotalSeconds;
+
+    /// <summary>CPU microseconds per run: this process, the PostgreSQL processes (NaN on SQLite).</summary>
+    public (double Own, double Postgres) CpuPerRun => (OwnCpu * 1e6 / Runs, PostgresCpu * 1e6 / Runs);
 }
 
 internal sealed record LatencyResult(int Count, double P50, double P99);
@@ -30,6 +33,7 @@ internal static class EngineBench
         Console.WriteLine($"running {runs:N0} {label} runs ...");
         var latencies = new ConcurrentBag<double>();
         await using var node = await Node.StartAsync(settings, steps, latencies);
+        var cpu = new CpuMeter(settings.Postgres is null ? null : new Npgsql.NpgsqlConnectionStringBuilder(settings.Postgres).Database);
         var watch = Stopwatch.StartNew();
         var next = -1;
         var starters = Enumerable.Range(0, 32).Select(async _ =>
@@ -46,8 +50,9 @@ internal static class EngineBench
         await Task.WhenAll(starters);
         await node.WaitForAsync(runs);
         watch.Stop();
+        var (own, postgres) = cpu.Elapsed();
         var sorted = latencies.Order().ToArray();
-        return new ThroughputResult(runs, watch.Elapsed, Percentile(sorted, 0.5), Percentile(sorted, 0.99));
+        return new ThroughputResult(runs, watch.Elapsed, Percentile(sorted, 0.5), Percentile(sorted, 0.99), own, postgres);
     }
 
     public static async Task<LatencyResult> LatencyAsync(BenchSettings settings, int runs)
@@ -99,7 +104,11 @@ internal static class EngineBench
                 : $"bench_{Guid.NewGuid():N}";
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
-            var baton = builder.Services.AddBaton(o => o.MaxConcurrentRuns = 512);
+            var baton = builder.Services.AddBaton(o =>
+            {
+                o.MaxConcurrentRuns = 512;
+                o.AttemptStartWriteDelay = settings.AttemptStartWriteDelay;
+            });
             if (settings.Postgres is { } connectionString)
             {
                 baton.UsePostgres(o =>

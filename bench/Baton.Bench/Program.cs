@@ -1,6 +1,9 @@
 // Engine benchmark on the SQLite store (or, with --postgres CONNECTION_STRING, on PostgreSQL): throughput of
 // single-step and 10-step runs, and trigger-to-start latency.
 // Usage: Baton.Bench [--durability ProcessCrashSafe|FullSync] [--postgres CS] [--single N] [--multi N] [--latency N]
+//                    [--attempt-start-delay-ms 100]
+// Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
+// database), which stays comparable when other work shares the machine.
 using System.Diagnostics;
 using Baton.Bench;
 using Baton.Storage.Sqlite;
@@ -18,13 +21,20 @@ Console.WriteLine();
 Console.WriteLine("| measurement | value |");
 Console.WriteLine("|---|---|");
 Console.WriteLine($"| {single.Runs:N0} single-step runs | {single.RunsPerSecond:N0} runs/s ({single.Elapsed.TotalSeconds:N2} s; start-to-start p50 under load {single.StartP50:N1} ms, p99 {single.StartP99:N1} ms) |");
+Console.WriteLine($"| CPU per single-step run | {Cpu(single)} |");
 Console.WriteLine($"| {multi.Runs:N0} 10-step runs | {multi.RunsPerSecond:N0} runs/s = {multi.RunsPerSecond * 10:N0} steps/s ({multi.Elapsed.TotalSeconds:N2} s) |");
+Console.WriteLine($"| CPU per 10-step run | {Cpu(multi)} |");
 Console.WriteLine($"| trigger-to-start latency, one run at a time ({idle.Count} runs) | p50 {idle.P50:N2} ms, p99 {idle.P99:N2} ms |");
 Console.WriteLine($"| peak working set | {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024):N0} MB |");
 
+static string Cpu(ThroughputResult result) =>
+    double.IsNaN(result.CpuPerRun.Postgres)
+        ? $"{result.CpuPerRun.Own:N0} µs"
+        : $"{result.CpuPerRun.Own + result.CpuPerRun.Postgres:N0} µs ({result.CpuPerRun.Own:N0} µs .NET, {result.CpuPerRun.Postgres:N0} µs PostgreSQL)";
+
 namespace Baton.Bench
 {
-    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres = null)
+    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres, TimeSpan AttemptStartWriteDelay)
     {
         public static BenchSettings Parse(string[] args)
         {
@@ -40,7 +50,8 @@ namespace Baton.Bench
                 int.Parse(values.GetValueOrDefault("multi", "2000"), System.Globalization.CultureInfo.InvariantCulture),
                 int.Parse(values.GetValueOrDefault("latency", "1000"), System.Globalization.CultureInfo.InvariantCulture),
                 values.GetValueOrDefault("dir", Path.GetTempPath()),
-                values.GetValueOrDefault("postgres"));
+                values.GetValueOrDefault("postgres"),
+                TimeSpan.FromMilliseconds(double.Parse(values.GetValueOrDefault("attempt-start-delay-ms", "100"), System.Globalization.CultureInfo.InvariantCulture)));
         }
     }
 }
