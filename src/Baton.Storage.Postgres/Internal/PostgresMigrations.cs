@@ -105,6 +105,17 @@ internal static class PostgresMigrations
             PRIMARY KEY (schedule_name, fire_time)
         );
         """,
+
+        // 2: claims read only what they take. ix_runs_runnable also held every run being executed, so each
+        // claim walked past the leased ones (up to MaxConcurrentRuns per node) to find free ones. Free runs
+        // and held runs now have an index each: a claim reads free runs in order, and held runs only where
+        // the lease has expired. Room on each page lets progress and lease updates stay HOT.
+        """
+        DROP INDEX {schema}.ix_runs_runnable;
+        CREATE INDEX ix_runs_claimable ON {schema}.runs (run_after, id) WHERE status < 10 AND lease_owner IS NULL;
+        CREATE INDEX ix_runs_leased ON {schema}.runs (lease_expires_at, id) WHERE status < 10 AND lease_owner IS NOT NULL;
+        ALTER TABLE {schema}.runs SET (fillfactor = 80);
+        """,
     ];
 
     /// <summary>

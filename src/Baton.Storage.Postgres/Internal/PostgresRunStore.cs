@@ -72,16 +72,29 @@ internal sealed class PostgresRunStore : IRunStore
             LIMIT 1
             """;
 
-        // SKIP LOCKED: concurrent claimers (on any node) pass over rows another one is taking. The old lease
-        // owner is read in the same statement: a claimable run that still names an owner had an expired lease.
+        // SKIP LOCKED: concurrent claimers (on any node) pass over rows another one is taking. Runs whose lease
+        // expired come first (oldest expiry first), then free runs in run_after order; each has its own partial
+        // index, so neither reads the runs other workers are executing. The old lease owner is returned: a
+        // claimed run that still names one was taken over. The workflow filter is written so no index can
+        // serve it: it rarely excludes anything, and with stale statistics the planner would otherwise AND a
+        // scan of every run of the workflow into the claim.
         _claimSql = $"""
-            WITH picked AS (
+            WITH expired AS (
                 SELECT id, lease_owner AS previous_owner FROM {s}.runs
-                WHERE status < 10 AND run_after <= @now AND (lease_owner IS NULL OR lease_expires_at <= @now)
-                    AND (@workflows::text[] IS NULL OR workflow = ANY(@workflows))
+                WHERE status < 10 AND lease_owner IS NOT NULL AND lease_expires_at <= @now AND run_after <= @now
+                    AND (@workflows::text[] IS NULL OR array_position(@workflows, workflow::text) IS NOT NULL)
+                ORDER BY lease_expires_at, id
+                LIMIT @max
+                FOR UPDATE SKIP LOCKED
+            ), free AS (
+                SELECT id, NULL::text AS previous_owner FROM {s}.runs
+                WHERE status < 10 AND lease_owner IS NULL AND run_after <= @now
+                    AND (@workflows::text[] IS NULL OR array_position(@workflows, workflow::text) IS NOT NULL)
                 ORDER BY run_after, id
                 LIMIT @max
                 FOR UPDATE SKIP LOCKED
+            ), picked AS (
+                (SELECT id, previous_owner FROM expired) UNION ALL (SELECT id, previous_owner FROM free) LIMIT @max
             )
             UPDATE {s}.runs AS r SET
                 lease_owner = @owner, lease_expires_at = @expires, executions = r.executions + 1,
