@@ -36,11 +36,13 @@ internal static class EngineBench
         var cpu = new CpuMeter(settings.Postgres is null ? null : new Npgsql.NpgsqlConnectionStringBuilder(settings.Postgres).Database);
         var watch = Stopwatch.StartNew();
         var next = -1;
-        var starters = Enumerable.Range(0, 32).Select(async _ =>
+        // 32 callers, spread over the nodes: each node creates runs and any node may execute them.
+        var starters = Enumerable.Range(0, 32).Select(async caller =>
         {
+            var client = node.ClientOf(caller);
             while (Interlocked.Increment(ref next) < runs)
             {
-                var result = await node.Client.StartRunAsync(new StartRunRequest { Workflow = "bench", Input = System.Text.Json.JsonSerializer.SerializeToElement(Stopwatch.GetTimestamp()) });
+                var result = await client.StartRunAsync(new StartRunRequest { Workflow = "bench", Input = System.Text.Json.JsonSerializer.SerializeToElement(Stopwatch.GetTimestamp()) });
                 if (result.Outcome != StartRunOutcome.Created)
                 {
                     throw new InvalidOperationException($"start failed: {result.Outcome}");
@@ -73,39 +75,69 @@ internal static class EngineBench
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
+    /// <summary>
+    /// One Baton node, or several sharing one PostgreSQL schema (each with its own host, store, connection
+    /// pool, worker and node id, as separate processes would have; they share this process's 2 cores).
+    /// </summary>
     private sealed class Node : IAsyncDisposable
     {
-        private readonly IHost _host;
+        private readonly List<IHost> _hosts;
         private readonly string _path;
         private readonly SemaphoreSlim _ended = new(0);
+        private readonly BenchSettings _settings;
         private int _finished;
 
-        private readonly BenchSettings _settings;
-
-        private Node(IHost host, string path, BenchSettings settings)
+        private Node(List<IHost> hosts, string path, BenchSettings settings)
         {
             _settings = settings;
-            _host = host;
+            _hosts = hosts;
             _path = path;
-            host.Services.GetRequiredService<Worker>().ExecutionEnded += _ =>
+            foreach (var host in hosts)
             {
-                Interlocked.Increment(ref _finished);
-                _ended.Release();
-            };
+                host.Services.GetRequiredService<Worker>().ExecutionEnded += _ =>
+                {
+                    Interlocked.Increment(ref _finished);
+                    _ended.Release();
+                };
+            }
         }
 
-        public IBatonClient Client => _host.Services.GetRequiredService<IBatonClient>();
+        /// <summary>The first node's client.</summary>
+        public IBatonClient Client => ClientOf(0);
+
+        public int Count => _hosts.Count;
+
+        public IBatonClient ClientOf(int node) => _hosts[node % _hosts.Count].Services.GetRequiredService<IBatonClient>();
 
         public static async Task<Node> StartAsync(BenchSettings settings, int steps, ConcurrentBag<double> latencies)
         {
+            if (settings.Nodes > 1 && settings.Postgres is null)
+            {
+                throw new ArgumentException("--nodes above 1 needs --postgres: SQLite is the store of one node");
+            }
+
             // On Postgres the "path" is a fresh schema, dropped afterwards.
             var path = settings.Postgres is null
                 ? Path.Combine(settings.Directory, $"baton-bench-{Guid.NewGuid():N}.db")
                 : $"bench_{Guid.NewGuid():N}";
+            var hosts = new List<IHost>();
+            for (var i = 0; i < settings.Nodes; i++)
+            {
+                var host = Build(settings, path, $"bench-node-{i + 1}", steps, latencies);
+                await host.StartAsync();
+                hosts.Add(host);
+            }
+
+            return new Node(hosts, path, settings);
+        }
+
+        private static IHost Build(BenchSettings settings, string path, string nodeId, int steps, ConcurrentBag<double> latencies)
+        {
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
             var baton = builder.Services.AddBaton(o =>
             {
+                o.NodeId = nodeId;
                 o.MaxConcurrentRuns = 512;
                 o.AttemptStartWriteDelay = settings.AttemptStartWriteDelay;
             });
@@ -138,9 +170,7 @@ internal static class EngineBench
 
                     return sum;
                 });
-            var host = builder.Build();
-            await host.StartAsync();
-            return new Node(host, path, settings);
+            return builder.Build();
         }
 
         public async Task WaitForAsync(int finished)
@@ -159,8 +189,12 @@ internal static class EngineBench
 
         public async ValueTask DisposeAsync()
         {
-            await _host.StopAsync();
-            _host.Dispose();
+            foreach (var host in _hosts)
+            {
+                await host.StopAsync();
+                host.Dispose();
+            }
+
             if (_settings.Postgres is { } connectionString)
             {
                 await using var connection = new Npgsql.NpgsqlConnection(connectionString);

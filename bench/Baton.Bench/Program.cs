@@ -1,7 +1,7 @@
 // Engine benchmark on the SQLite store (or, with --postgres CONNECTION_STRING, on PostgreSQL): throughput of
 // single-step and 10-step runs, and trigger-to-start latency.
 // Usage: Baton.Bench [--durability ProcessCrashSafe|FullSync] [--postgres CS] [--single N] [--multi N] [--latency N]
-//                    [--attempt-start-delay-ms 100]
+//                    [--attempt-start-delay-ms 100] [--nodes N (PostgreSQL only)]
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
 // database), which stays comparable when other work shares the machine.
 using System.Diagnostics;
@@ -9,7 +9,7 @@ using Baton.Bench;
 using Baton.Storage.Sqlite;
 
 var settings = BenchSettings.Parse(args);
-Console.WriteLine($"# Baton engine benchmark — {(settings.Postgres is null ? $"SQLite ({settings.Durability})" : "PostgreSQL")}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+Console.WriteLine($"# Baton engine benchmark — {(settings.Postgres is null ? $"SQLite ({settings.Durability})" : $"PostgreSQL, {settings.Nodes} node(s)")}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 
 // Warm-up: JIT, connection pools and SQLite page cache, so the measured runs see a steady state.
 await EngineBench.ThroughputAsync(settings, "warm-up", 2000, steps: 1);
@@ -34,7 +34,7 @@ static string Cpu(ThroughputResult result) =>
 
 namespace Baton.Bench
 {
-    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres, TimeSpan AttemptStartWriteDelay)
+    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres, TimeSpan AttemptStartWriteDelay, int Nodes)
     {
         public static BenchSettings Parse(string[] args)
         {
@@ -51,7 +51,8 @@ namespace Baton.Bench
                 int.Parse(values.GetValueOrDefault("latency", "1000"), System.Globalization.CultureInfo.InvariantCulture),
                 values.GetValueOrDefault("dir", Path.GetTempPath()),
                 values.GetValueOrDefault("postgres"),
-                TimeSpan.FromMilliseconds(double.Parse(values.GetValueOrDefault("attempt-start-delay-ms", "100"), System.Globalization.CultureInfo.InvariantCulture)));
+                TimeSpan.FromMilliseconds(double.Parse(values.GetValueOrDefault("attempt-start-delay-ms", "100"), System.Globalization.CultureInfo.InvariantCulture)),
+                int.Parse(values.GetValueOrDefault("nodes", "1"), System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 }
