@@ -22,6 +22,7 @@ public sealed class BatonMetrics : IDisposable
         ActiveRuns = _meter.CreateUpDownCounter<long>("baton.runs.active", description: "Runs executing on this node.");
         LeaseTakeovers = _meter.CreateCounter<long>("baton.lease.takeovers", description: "Runs claimed after another owner's lease expired.");
         Retries = _meter.CreateCounter<long>("baton.step.retries", description: "Step attempts retried after a failure.");
+        RunsPruned = _meter.CreateCounter<long>("baton.runs.pruned", description: "Finished runs deleted after the retention period.");
     }
 
     public Counter<long> RunsStarted { get; }
@@ -30,6 +31,7 @@ public sealed class BatonMetrics : IDisposable
     public UpDownCounter<long> ActiveRuns { get; }
     public Counter<long> LeaseTakeovers { get; }
     public Counter<long> Retries { get; }
+    public Counter<long> RunsPruned { get; }
 
     /// <summary>Registers an observable gauge of runs waiting to be claimed (read from the store by the caller).</summary>
     public void ObserveQueuedRuns(Func<long> read) =>

@@ -45,6 +45,16 @@ public sealed class BatonOptions
     /// <summary>How often the scheduler looks for due schedules. The default is 1 second.</summary>
     public TimeSpan SchedulerInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long finished runs (with their steps and attempts) and schedule fire records are kept after
+    /// they completed; older ones are deleted every <see cref="PruneInterval"/>. Active runs are kept
+    /// whatever their age. Zero keeps everything. The default is 30 days.
+    /// </summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often old runs are pruned (see <see cref="Retention"/>). The default is 1 hour.</summary>
+    public TimeSpan PruneInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Whether this node executes runs. The default is true.</summary>
     public bool RunWorker { get; set; } = true;
 

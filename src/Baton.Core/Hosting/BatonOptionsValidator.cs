@@ -18,6 +18,11 @@ internal sealed class BatonOptionsValidator : IValidateOptions<BatonOptions>
         Positive(options.PollInterval, nameof(options.PollInterval));
         Positive(options.ProgressFlushInterval, nameof(options.ProgressFlushInterval));
         Positive(options.SchedulerInterval, nameof(options.SchedulerInterval));
+        Positive(options.PruneInterval, nameof(options.PruneInterval));
+        if (options.Retention < TimeSpan.Zero)
+        {
+            errors.Add("Baton:Engine:Retention must not be negative (zero keeps every run)");
+        }
         if (options.DrainTimeout < TimeSpan.Zero)
         {
             errors.Add("Baton:Engine:DrainTimeout must not be negative");

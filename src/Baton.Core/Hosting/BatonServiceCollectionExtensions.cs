@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Baton.Execution;
+using Baton.Retention;
 using Baton.Retries;
 using Baton.Runs;
 using Baton.Scheduling;
@@ -45,6 +46,8 @@ public static class BatonServiceCollectionExtensions
         services.AddHostedService<StoreInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<Worker>());
         services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
+        services.AddSingleton<Pruner>();
+        services.AddHostedService(sp => sp.GetRequiredService<Pruner>());
         return new BatonBuilder(services, registry);
     }
 }

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Baton;
 
-/// <summary>The engine's log events. EventIds: 1xx runs, 2xx steps, 3xx worker, 4xx scheduler.</summary>
+/// <summary>The engine's log events. EventIds: 1xx runs, 2xx steps, 3xx worker, 4xx scheduler, 5xx retention.</summary>
 internal static partial class Log
 {
     [LoggerMessage(100, LogLevel.Information, "Run {RunId} of {Workflow} started (execution {Execution})")]
@@ -61,4 +61,10 @@ internal static partial class Log
 
     [LoggerMessage(402, LogLevel.Error, "Scheduler error on {Schedule}: {Error}")]
     public static partial void SchedulerError(ILogger logger, string schedule, string error);
+
+    [LoggerMessage(500, LogLevel.Information, "Pruned {Runs} finished runs and {Fires} schedule fire records older than {Cutoff}")]
+    public static partial void Pruned(ILogger logger, int runs, int fires, DateTimeOffset cutoff);
+
+    [LoggerMessage(501, LogLevel.Warning, "Pruning old runs failed (tried again at the next interval): {Error}")]
+    public static partial void PruneFailed(ILogger logger, string error);
 }

@@ -120,7 +120,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         var start = runAfter ?? now;
         return new CreateRunRequest
         {
-            Id = Guid.CreateVersion7(now).ToString("N"),
+            Id = RunIds.New(now),
             Workflow = definition.Name,
             Input = inputJson,
             ConcurrencyKey = definition.ConcurrencyKeyFor(input),

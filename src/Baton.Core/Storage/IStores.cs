@@ -30,6 +30,13 @@ public interface IRunStore
     Task<CancelRunResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default);
 
     Task<RetryRunResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes up to <c>MaxRuns</c> finished runs, with their steps and attempts, whose id sorts below
+    /// <c>IdsBelow</c> and which completed before <c>CompletedBefore</c>, oldest first. Active runs are
+    /// never deleted. Returns how many were deleted.
+    /// </summary>
+    Task<int> PruneRunsAsync(PruneRunsRequest request, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Steps and their attempts.</summary>
@@ -61,6 +68,9 @@ public interface IScheduleStore
     Task<IReadOnlyList<ScheduleRecord>> GetDueSchedulesAsync(DueSchedulesRequest request, CancellationToken cancellationToken = default);
 
     Task<FireScheduleResult> FireScheduleAsync(FireScheduleRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes up to <c>MaxFires</c> fire records whose fire time is before <c>FiredBefore</c>; returns how many.</summary>
+    Task<int> PruneFiresAsync(PruneFiresRequest request, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A store: the three aggregates plus start-up and a readiness probe.</summary>

@@ -154,6 +154,20 @@ public sealed record CancelRunResult(CancelRunOutcome Outcome, RunRecord? Run);
 
 public sealed record RetryRunRequest(string RunId, DateTimeOffset Now, DateTimeOffset? DeadlineAt);
 
+/// <summary>Which finished runs to delete (see <see cref="IRunStore.PruneRunsAsync"/>).</summary>
+public sealed record PruneRunsRequest
+{
+    /// <summary>
+    /// Only runs whose id sorts below this. Run ids are UUIDv7 in hex, so they sort by creation time and
+    /// the bound lets a store walk its primary key from the oldest run up.
+    /// </summary>
+    public required string IdsBelow { get; init; }
+
+    public required DateTimeOffset CompletedBefore { get; init; }
+
+    public int MaxRuns { get; init; } = 1000;
+}
+
 public enum RetryRunOutcome
 {
     /// <summary>The run is runnable again and resumes at its failed step.</summary>

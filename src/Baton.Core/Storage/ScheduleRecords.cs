@@ -45,6 +45,14 @@ public sealed record DueSchedulesRequest(DateTimeOffset Now, int Max);
 /// Records one fire of a schedule and starts its run, atomically. A second request for the same
 /// schedule and fire time (from any node) creates nothing.
 /// </summary>
+/// <summary>Which fire records to delete (see <see cref="IScheduleStore.PruneFiresAsync"/>).</summary>
+public sealed record PruneFiresRequest
+{
+    public required DateTimeOffset FiredBefore { get; init; }
+
+    public int MaxFires { get; init; } = 1000;
+}
+
 public sealed record FireScheduleRequest
 {
     public required string ScheduleName { get; init; }

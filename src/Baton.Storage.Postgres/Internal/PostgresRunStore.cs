@@ -380,6 +380,34 @@ internal sealed class PostgresRunStore : IRunStore
         return result;
     }
 
+    public async Task<int> PruneRunsAsync(PruneRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.IdsBelow, "request.IdsBelow");
+        ArgumentOutOfRangeException.ThrowIfLessThan(request.MaxRuns, 1, "request.MaxRuns");
+        // One statement: the runs, their steps and attempts go together. SKIP LOCKED: nodes pruning at the
+        // same time take different runs, and a run someone is retrying right now is left for next time.
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"""
+            WITH doomed AS (
+                SELECT id FROM {_schema}.runs
+                WHERE id < @below AND status >= 10 AND completed_at < @before
+                ORDER BY id LIMIT @max
+                FOR UPDATE SKIP LOCKED
+            ), attempts AS (
+                DELETE FROM {_schema}.step_attempts WHERE run_id IN (SELECT id FROM doomed)
+            ), steps AS (
+                DELETE FROM {_schema}.steps WHERE run_id IN (SELECT id FROM doomed)
+            )
+            DELETE FROM {_schema}.runs WHERE id IN (SELECT id FROM doomed)
+            """, connection);
+        command.Parameters
+            .Text("below", request.IdsBelow)
+            .Time("before", request.CompletedBefore)
+            .Int("max", request.MaxRuns);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<RetryRunResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -18,11 +18,16 @@ internal sealed class PostgresScheduleStore : IScheduleStore
     private readonly string _dueSql;
     private readonly string _fireSql;
     private readonly string _afterFireSql;
+    private readonly string _pruneFiresSql;
 
     public PostgresScheduleStore(PostgresBatonStore store, string s, PostgresRunStore runs)
     {
         _store = store;
         _runs = runs;
+        _pruneFiresSql = $"""
+            DELETE FROM {s}.schedule_fires WHERE (schedule_name, fire_time) IN (
+                SELECT schedule_name, fire_time FROM {s}.schedule_fires WHERE fire_time < @before LIMIT @max)
+            """;
         _upsertSql = $"""
             INSERT INTO {s}.schedules AS sc (name, workflow, cron, time_zone, input, enabled, misfire, next_fire_at, created_at, updated_at)
             VALUES (@name, @workflow, @cron, @time_zone, @input, @enabled, @misfire, @next_fire_at, @now, @now)
@@ -116,6 +121,16 @@ internal sealed class PostgresScheduleStore : IScheduleStore
         await using var command = new NpgsqlCommand(_dueSql, connection);
         command.Parameters.Time("now", request.Now).Int("max", Math.Max(request.Max, 0));
         return await ReadAllAsync(command, Schedule, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<int> PruneFiresAsync(PruneFiresRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentOutOfRangeException.ThrowIfLessThan(request.MaxFires, 1, "request.MaxFires");
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(_pruneFiresSql, connection);
+        command.Parameters.Time("before", request.FiredBefore).Int("max", request.MaxFires);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<FireScheduleResult> FireScheduleAsync(FireScheduleRequest request, CancellationToken cancellationToken = default)

@@ -307,6 +307,34 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         }, cancellationToken);
     }
 
+    public Task<int> PruneRunsAsync(PruneRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ValidatePrune(request);
+        // One transaction: the three statements see the same finished runs (this writer is the only one).
+        const string Doomed = """
+            SELECT id FROM runs WHERE id < $below AND status >= 10 AND completed_at < $before ORDER BY id LIMIT $max
+            """;
+        return store.WriteAsync(ctx =>
+        {
+            ctx.Command($"DELETE FROM step_attempts WHERE run_id IN ({Doomed})")
+                .With("$below", request.IdsBelow).With("$before", request.CompletedBefore).With("$max", request.MaxRuns)
+                .ExecuteNonQuery();
+            ctx.Command($"DELETE FROM steps WHERE run_id IN ({Doomed})")
+                .With("$below", request.IdsBelow).With("$before", request.CompletedBefore).With("$max", request.MaxRuns)
+                .ExecuteNonQuery();
+            return ctx.Command($"DELETE FROM runs WHERE id IN ({Doomed})")
+                .With("$below", request.IdsBelow).With("$before", request.CompletedBefore).With("$max", request.MaxRuns)
+                .ExecuteNonQuery();
+        }, cancellationToken);
+    }
+
+    internal static void ValidatePrune(PruneRunsRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.IdsBelow, "request.IdsBelow");
+        ArgumentOutOfRangeException.ThrowIfLessThan(request.MaxRuns, 1, "request.MaxRuns");
+    }
+
     internal static void Validate(CreateRunRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -90,6 +90,19 @@ internal sealed class SqliteScheduleStore(SqliteBatonStore store) : IScheduleSto
         }, cancellationToken);
     }
 
+    public Task<int> PruneFiresAsync(PruneFiresRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentOutOfRangeException.ThrowIfLessThan(request.MaxFires, 1, "request.MaxFires");
+        return store.WriteAsync(ctx => ctx.Command("""
+                DELETE FROM schedule_fires WHERE (schedule_name, fire_time) IN (
+                    SELECT schedule_name, fire_time FROM schedule_fires WHERE fire_time < $before LIMIT $max)
+                """)
+            .With("$before", request.FiredBefore)
+            .With("$max", request.MaxFires)
+            .ExecuteNonQuery(), cancellationToken);
+    }
+
     public Task<FireScheduleResult> FireScheduleAsync(FireScheduleRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
