@@ -13,18 +13,25 @@ public sealed class AttemptStartWriteTests
 {
     private static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(100);
 
-    [Fact]
-    public async Task LongAttempt_AfterTheDelay_IsStoredAsRunningThenEnded()
+    /// <summary>A node with <paramref name="delay"/> and a run whose one step is running until <c>release</c> is set.</summary>
+    private static async Task<(EngineHarness Node, string RunId, TaskCompletionSource Release)> StartBlockedStepAsync(TimeSpan delay)
     {
         var started = new TaskCompletionSource();
         var release = new TaskCompletionSource();
-        await using var node = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, int>("long", async (ctx, _, ct) =>
+        var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("blocked", async (ctx, _, ct) =>
                 await ctx.StepAsync("work", async _ => { started.SetResult(); await release.Task; return 1; }, cancellationToken: ct)),
-            o => o.AttemptStartWriteDelay = Delay);
-
-        var id = await node.StartRunAsync("long");
+            o => o.AttemptStartWriteDelay = delay);
+        var id = await node.StartRunAsync("blocked");
         await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        return (node, id, release);
+    }
+
+    [Fact]
+    public async Task LongAttempt_AfterTheDelay_IsStoredAsRunningThenEnded()
+    {
+        var (node, id, release) = await StartBlockedStepAsync(Delay);
+        await using var owned = node;
         var before = await node.Store.Steps.GetAttemptsAsync(id);
         node.Time.Advance(Delay);
         var running = await Poll.UntilAsync(() => node.Store.Steps.GetAttemptsAsync(id), a => a.Count == 1, "the start write after the delay");
@@ -45,15 +52,8 @@ public sealed class AttemptStartWriteTests
     [Fact]
     public async Task ShortAttempt_EndedBeforeTheDelay_StoredOnceWithStartAndEnd()
     {
-        var release = new TaskCompletionSource();
-        var started = new TaskCompletionSource();
-        await using var node = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, int>("short", async (ctx, _, ct) =>
-                await ctx.StepAsync("work", async _ => { started.SetResult(); await release.Task; return 1; }, cancellationToken: ct)),
-            o => o.AttemptStartWriteDelay = Delay);
-
-        var id = await node.StartRunAsync("short");
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var (node, id, release) = await StartBlockedStepAsync(Delay);
+        await using var owned = node;
         node.Time.Advance(Delay - TimeSpan.FromMilliseconds(1));
         var whileRunning = await node.Store.Steps.GetAttemptsAsync(id);
         release.SetResult();
@@ -72,15 +72,8 @@ public sealed class AttemptStartWriteTests
     [Fact]
     public async Task ZeroDelay_StartIsStoredAtOnce()
     {
-        var started = new TaskCompletionSource();
-        var release = new TaskCompletionSource();
-        await using var node = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, int>("eager", async (ctx, _, ct) =>
-                await ctx.StepAsync("work", async _ => { started.SetResult(); await release.Task; return 1; }, cancellationToken: ct)),
-            o => o.AttemptStartWriteDelay = TimeSpan.Zero);
-
-        var id = await node.StartRunAsync("eager");
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var (node, id, release) = await StartBlockedStepAsync(TimeSpan.Zero);
+        await using var owned = node;
         var running = await Poll.UntilAsync(() => node.Store.Steps.GetAttemptsAsync(id), a => a.Count == 1, "the start write");
         release.SetResult();
         await node.WaitForEndAsync(id);
