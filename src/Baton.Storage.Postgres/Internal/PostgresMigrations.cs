@@ -105,6 +105,19 @@ internal static class PostgresMigrations
             PRIMARY KEY (schedule_name, fire_time)
         );
         """,
+
+        // 2: the node registry (one row per live node, refreshed by its heartbeat).
+        """
+        CREATE TABLE {schema}.nodes (
+            node_id text COLLATE "C" NOT NULL PRIMARY KEY,
+            host text NOT NULL,
+            process_id integer NOT NULL,
+            version text NOT NULL,
+            workflows text[] NOT NULL,
+            started_at timestamptz NOT NULL,
+            heartbeat_at timestamptz NOT NULL
+        );
+        """,
     ];
 
     /// <summary>
