@@ -40,6 +40,8 @@ public sealed class OutageTests(ClusterFixture fixture, ITestOutputHelper output
 
         await fixture.Cluster.StartServerAsync();
         var restartedAt = watch.Elapsed;
+        // The test's own pooled connections died with the server (the nodes must find that out by themselves).
+        deployment.Database.Clear();
         foreach (var node in nodes)
         {
             await Poll.UntilAsync(
