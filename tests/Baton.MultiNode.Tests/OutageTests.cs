@@ -88,5 +88,6 @@ public sealed class OutageTests(ClusterFixture fixture, ITestOutputHelper output
         Assert.Equal(30, succeeded);
         Assert.Equal(0, audit.AttemptsAfterCompletion);
         Assert.Equal(0, audit.CompletedWithoutEffect);
+        Assert.Equal(0, audit.OverlappingAttempts);
     }
 }

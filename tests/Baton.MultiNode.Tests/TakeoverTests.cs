@@ -56,5 +56,6 @@ public sealed class TakeoverTests(ClusterFixture fixture, ITestOutputHelper outp
         Assert.Equal(4, audit.CompletedSteps);
         Assert.Equal(0, audit.AttemptsAfterCompletion);
         Assert.Equal(0, audit.CompletedWithoutEffect);
+        Assert.Equal(0, audit.OverlappingAttempts);
     }
 }

@@ -132,7 +132,13 @@ public sealed class Deployment : IAsyncDisposable
             AND NOT EXISTS (SELECT 1 FROM effects.done d WHERE d.run_id = s.run_id AND d.step = s.key AND d.at <= s.completed_at)
             """),
         StepsWithSeveralAttempts: await CountAsync("SELECT count(*) FROM (SELECT 1 FROM effects.attempts GROUP BY run_id, step HAVING count(*) > 1) x"),
-        StepsWithSeveralEffects: await CountAsync("SELECT count(*) FROM (SELECT 1 FROM effects.done GROUP BY run_id, step HAVING count(*) > 1) x"));
+        StepsWithSeveralEffects: await CountAsync("SELECT count(*) FROM (SELECT 1 FROM effects.done GROUP BY run_id, step HAVING count(*) > 1) x"),
+        OverlappingAttempts: await CountAsync("""
+            SELECT count(*) FROM effects.attempts a1
+            JOIN effects.done d1 ON d1.run_id = a1.run_id AND d1.step = a1.step AND d1.node = a1.node AND d1.at >= a1.at
+            JOIN effects.attempts a2 ON a2.run_id = a1.run_id AND a2.step = a1.step AND a2.node <> a1.node
+            WHERE a2.at > a1.at AND a2.at < d1.at
+            """));
 
     public async ValueTask DisposeAsync()
     {
@@ -162,4 +168,9 @@ public sealed class Deployment : IAsyncDisposable
 /// Of those, steps whose work finished more than once: the node died after the work and before the result was
 /// stored. Allowed (at least once), which is why real step code is idempotent.
 /// </param>
-public sealed record StepAudit(long CompletedSteps, long AttemptsAfterCompletion, long CompletedWithoutEffect, long StepsWithSeveralAttempts, long StepsWithSeveralEffects);
+/// <param name="OverlappingAttempts">
+/// Attempts of one step on two nodes at once (the second started before the first finished its work): a node ran a
+/// step whose lease another node held. Must be 0.
+/// </param>
+public sealed record StepAudit(
+    long CompletedSteps, long AttemptsAfterCompletion, long CompletedWithoutEffect, long StepsWithSeveralAttempts, long StepsWithSeveralEffects, long OverlappingAttempts);
