@@ -78,6 +78,13 @@ public sealed class BatonNode : IAsyncDisposable
     /// <summary>SIGKILL.</summary>
     public void Kill() => _process.Kill();
 
+    /// <summary>SIGTERM (a clean shutdown); returns the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        _process.Terminate();
+        return await _process.WaitForExitAsync(timeout);
+    }
+
     /// <summary>POST /api/workflows/{workflow}/runs; returns the status code and the run id (on 202/200).</summary>
     public async Task<(HttpStatusCode Status, string? RunId)> StartRunAsync(string workflow, object? input = null, string? idempotencyKey = null)
     {
