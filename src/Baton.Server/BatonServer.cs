@@ -117,13 +117,16 @@ public static class BatonServer
         return application;
     }
 
-    /// <summary>Builds and runs the server until it is stopped (SIGTERM, Ctrl+C); returns the process exit code.</summary>
-    public static async Task<int> RunAsync(string[] args, IEnumerable<IBatonApp>? apps = null)
+    /// <summary>
+    /// Builds and runs the server until it is stopped (SIGTERM, Ctrl+C); returns the process exit code.
+    /// <paramref name="configure"/> is passed to <see cref="Build"/> (test hosts add their workflows there).
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, IEnumerable<IBatonApp>? apps = null, Action<WebApplicationBuilder, BatonBuilder>? configure = null)
     {
         WebApplication application;
         try
         {
-            application = Build(args, apps);
+            application = Build(args, apps, configure);
         }
         catch (Exception ex) when (IsConfigurationError(ex))
         {

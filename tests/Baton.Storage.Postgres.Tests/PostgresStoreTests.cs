@@ -76,6 +76,28 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InitializeAsync_SchemaAtVersion1_AddsNodeRegistryAndKeepsRuns()
+    {
+        var schema = _database.NewSchema();
+        var old = Node(schema);
+        await old.InitializeAsync();
+        var run = await old.Runs.CreateRunAsync(NewRun());
+        // Back to what a version-1 node left: no nodes table, version 1 recorded.
+        await ScalarAsync($"DROP TABLE \"{schema}\".nodes; DELETE FROM \"{schema}\".schema_version WHERE version > 1; SELECT 1");
+
+        var upgraded = Node(schema);
+        await upgraded.InitializeAsync();
+        await upgraded.Nodes.HeartbeatNodeAsync(new NodeHeartbeatRequest
+        {
+            NodeId = "n1", Host = "h", ProcessId = 1, Version = "v", StartedAt = DateTimeOffset.UnixEpoch, Now = DateTimeOffset.UnixEpoch,
+        });
+
+        Assert.Equal(PostgresMigrations.All.Count, await ScalarAsync($"SELECT max(version) FROM \"{schema}\".schema_version"));
+        Assert.Single(await upgraded.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.UnixEpoch)));
+        Assert.Equal(run.Run.Id, (await upgraded.Runs.GetRunAsync(run.Run.Id))?.Id);
+    }
+
+    [Fact]
     public async Task InitializeAsync_SchemaNewerThanCode_ThrowsClearError()
     {
         var schema = _database.NewSchema();

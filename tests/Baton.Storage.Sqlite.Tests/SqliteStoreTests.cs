@@ -61,6 +61,30 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task InitializeAsync_FileAtVersion1_AddsNodeRegistryAndKeepsRuns()
+    {
+        var path = _database.NewPath();
+        string runId;
+        await using (var old = Open(path))
+        {
+            runId = (await old.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.NewGuid().ToString(), Workflow = "wf", Now = DateTimeOffset.UnixEpoch })).Run.Id;
+            // Back to what a version-1 node left: no nodes table, version 1 recorded.
+            await WriterScalarAsync(old, "DROP TABLE nodes; DELETE FROM schema_version WHERE version > 1");
+        }
+
+        await using var upgraded = Open(path);
+        await upgraded.InitializeAsync();
+        await upgraded.Nodes.HeartbeatNodeAsync(new NodeHeartbeatRequest
+        {
+            NodeId = "n1", Host = "h", ProcessId = 1, Version = "v", StartedAt = DateTimeOffset.UnixEpoch, Now = DateTimeOffset.UnixEpoch,
+        });
+
+        Assert.Equal((long)SqliteMigrations.All.Count, await WriterScalarAsync(upgraded, "SELECT MAX(version) FROM schema_version"));
+        Assert.Single(await upgraded.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.UnixEpoch)));
+        Assert.Equal(runId, (await upgraded.Runs.GetRunAsync(runId))?.Id);
+    }
+
+    [Fact]
     public async Task InitializeAsync_NewerSchemaVersion_ThrowsClearError()
     {
         var path = _database.NewPath();

@@ -12,6 +12,9 @@ public static class TestPaths
     /// <summary>The server's own build output (built before the tests through the project reference).</summary>
     public static string ServerDirectory => Path.Combine(RepoRoot, "src", "Baton.Server", "bin", Configuration, "net10.0");
 
+    /// <summary>The build output of the project <c>{folder}/{project}</c> (e.g. <c>tools</c>, <c>Baton.Simulators</c>).</summary>
+    public static string OutputDirectory(string folder, string project) => Path.Combine(RepoRoot, folder, project, "bin", Configuration, "net10.0");
+
     public static string NewTempDirectory()
     {
         var path = Path.Combine(Path.GetTempPath(), "baton-tests", Guid.NewGuid().ToString("N")[..12]);

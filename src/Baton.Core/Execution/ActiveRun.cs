@@ -8,13 +8,45 @@ internal sealed class ActiveRun : IDisposable
     private readonly CancellationTokenSource _cancel = new();
     private readonly CancellationTokenSource _interrupt = new();
     private readonly CancellationTokenSource _any;
+    private readonly CancellationTokenSource _leaseExpiry;
+    private readonly CancellationTokenRegistration _onLeaseExpiry;
 
-    public ActiveRun(RunRecord run, int maxErrors)
+    /// <param name="leaseExpiresAt">The expiry of the lease just claimed.</param>
+    public ActiveRun(RunRecord run, int maxErrors, DateTimeOffset leaseExpiresAt, TimeProvider time)
     {
         Run = run;
         Progress = new RunProgress(run, maxErrors);
         _any = CancellationTokenSource.CreateLinkedTokenSource(_cancel.Token, _interrupt.Token);
+        LeaseExpiresAt = leaseExpiresAt;
+        // Self-fencing: when the lease runs out without a renewal (the store is unreachable, the node stalled), another
+        // node may claim the run, so this one stops at once rather than run steps the next owner runs too.
+        _leaseExpiry = new CancellationTokenSource(Remaining(leaseExpiresAt, time.GetUtcNow()), time);
+        _onLeaseExpiry = _leaseExpiry.Token.Register(static s => ((ActiveRun)s!).Interrupt(leaseLost: true), this);
     }
+
+    /// <summary>When the lease ends unless renewed, as this node knows it (never later than the store's expiry).</summary>
+    public DateTimeOffset LeaseExpiresAt { get; private set; }
+
+    /// <summary>A renewal was stored: the lease now lasts until <paramref name="expiresAt"/>.</summary>
+    public void LeaseRenewed(DateTimeOffset expiresAt, DateTimeOffset now)
+    {
+        if (expiresAt <= LeaseExpiresAt)
+        {
+            return;
+        }
+
+        LeaseExpiresAt = expiresAt;
+        try
+        {
+            _leaseExpiry.CancelAfter(Remaining(expiresAt, now));
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private static TimeSpan Remaining(DateTimeOffset expiresAt, DateTimeOffset now) =>
+        expiresAt > now ? expiresAt - now : TimeSpan.Zero;
 
     public RunRecord Run { get; }
 
@@ -62,6 +94,8 @@ internal sealed class ActiveRun : IDisposable
 
     public void Dispose()
     {
+        _onLeaseExpiry.Dispose();
+        _leaseExpiry.Dispose();
         _any.Dispose();
         _cancel.Dispose();
         _interrupt.Dispose();

@@ -200,7 +200,19 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         var progress = active.Progress.TakeSnapshot(onlyIfDirty: false)!;
         request = request with { Phase = progress.Phase, Progress = progress.Counters, Errors = progress.Errors };
 
-        var written = await engine.Runs.UpdateRunAsync(request, CancellationToken.None).ConfigureAwait(false);
+        bool written;
+        try
+        {
+            written = await engine.Runs.UpdateRunAsync(request, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The store is unreachable: whether the lease still holds is unknown, so the run is left to the next owner
+            // (this node again, once the lease has expired and the store answers) rather than marked failed.
+            Log.StoreWriteFailed(engine.Logger, active.RunId, ex.Message);
+            written = false;
+        }
+
         if (!written)
         {
             active.Interrupt(leaseLost: true);

@@ -114,10 +114,11 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
     private async Task<int> ClaimAsync(int max, CancellationToken cancellationToken)
     {
         var now = engine.Time.GetUtcNow();
+        var leaseExpiresAt = now + engine.Options.LeaseDuration;
         var runs = await engine.Runs.ClaimRunsAsync(
             new ClaimRunsRequest
             {
-                Owner = engine.Owner, MaxRuns = max, Now = now, LeaseExpiresAt = now + engine.Options.LeaseDuration,
+                Owner = engine.Owner, MaxRuns = max, Now = now, LeaseExpiresAt = leaseExpiresAt,
                 // Only what this node can run: with several nodes a run waits for a node that has its workflow.
                 Workflows = _workflows ??= [.. registry.Workflows.Select(w => w.Name)],
             },
@@ -129,7 +130,15 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
                 engine.Metrics.LeaseTakeovers.Add(1, new KeyValuePair<string, object?>("workflow", run.Workflow));
             }
 
-            var active = new ActiveRun(run, engine.Options.MaxErrors);
+            if (_active.ContainsKey(run.Id))
+            {
+                // An earlier execution here lost its lease and is still unwinding; two executions of one run must not
+                // overlap, so this claim is handed back for any node to take once that one is gone.
+                await engine.Runs.ReleaseLeaseAsync(new ReleaseLeaseRequest(run.Id, engine.Owner, now), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var active = new ActiveRun(run, engine.Options.MaxErrors, leaseExpiresAt, engine.Time);
             _active[run.Id] = active;
             engine.Metrics.ActiveRuns.Add(1);
             var task = Task.Run(() => ExecuteOneAsync(active), CancellationToken.None);
@@ -152,7 +161,7 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
         }
         finally
         {
-            _active.TryRemove(active.RunId, out _);
+            _active.TryRemove(KeyValuePair.Create(active.RunId, active));
             engine.Metrics.ActiveRuns.Add(-1);
             active.Dispose();
             signal.Notify();
@@ -209,9 +218,19 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
         try
         {
             var now = engine.Time.GetUtcNow();
+            var expiresAt = now + engine.Options.LeaseDuration;
             var result = await engine.Runs.RenewLeasesAsync(
-                new RenewLeasesRequest { Owner = engine.Owner, RunIds = ids, Now = now, LeaseExpiresAt = now + engine.Options.LeaseDuration },
+                new RenewLeasesRequest { Owner = engine.Owner, RunIds = ids, Now = now, LeaseExpiresAt = expiresAt },
                 cancellationToken).ConfigureAwait(false);
+            var lost = result.Lost.ToHashSet(StringComparer.Ordinal);
+            foreach (var id in ids)
+            {
+                if (!lost.Contains(id) && _active.TryGetValue(id, out var renewed))
+                {
+                    renewed.LeaseRenewed(expiresAt, now);
+                }
+            }
+
             foreach (var id in result.Lost)
             {
                 if (_active.TryGetValue(id, out var run))

@@ -258,14 +258,11 @@ internal sealed class WorkflowContext : IWorkflowContext
             var now = _engine.Time.GetUtcNow();
             wakeAt = wakeAtFrom(now);
             var result = JsonSerializer.Serialize(wakeAt.ToString("O", CultureInfo.InvariantCulture));
-            var written = await _engine.Steps.RecordAttemptEndedAsync(
-                new AttemptEndedRequest
-                {
-                    RunId = RunId, Owner = _engine.Owner, StepKey = key, Kind = StepKind.Timer, Attempt = 1,
-                    StartedAt = now, EndedAt = now, Outcome = AttemptOutcome.Succeeded, StepStatus = StepStatus.Succeeded, Result = result,
-                },
-                CancellationToken.None).ConfigureAwait(false);
-            ThrowIfLeaseLost(written);
+            await EndAttemptAsync(new AttemptEndedRequest
+            {
+                RunId = RunId, Owner = _engine.Owner, StepKey = key, Kind = StepKind.Timer, Attempt = 1,
+                StartedAt = now, EndedAt = now, Outcome = AttemptOutcome.Succeeded, StepStatus = StepStatus.Succeeded, Result = result,
+            }).ConfigureAwait(false);
             _stored[key] = new StepRecord { RunId = RunId, Key = key, Kind = StepKind.Timer, Status = StepStatus.Succeeded, Result = result, Attempts = 1, StartedAt = now, CompletedAt = now };
         }
 
@@ -357,8 +354,7 @@ internal sealed class WorkflowContext : IWorkflowContext
                 };
                 if (error is null)
                 {
-                    var written = await _engine.Steps.RecordAttemptEndedAsync(attemptRecord with { StepStatus = StepStatus.Succeeded, Result = result }, CancellationToken.None).ConfigureAwait(false);
-                    ThrowIfLeaseLost(written);
+                    await EndAttemptAsync(attemptRecord with { StepStatus = StepStatus.Succeeded, Result = result }).ConfigureAwait(false);
                     _engine.Metrics.StepDuration.Record((endedAt - startedAt).TotalSeconds, new("workflow", WorkflowName), new("outcome", "succeeded"));
                     _stored[key] = new StepRecord { RunId = RunId, Key = key, Kind = kind, Status = StepStatus.Succeeded, Result = result, Attempts = attempt, StartedAt = stored?.StartedAt ?? startedAt, CompletedAt = endedAt };
                     return result;
@@ -399,8 +395,7 @@ internal sealed class WorkflowContext : IWorkflowContext
                     continue;
                 }
 
-                var finalWrite = await _engine.Steps.RecordAttemptEndedAsync(failed with { StepStatus = finalFailure }, CancellationToken.None).ConfigureAwait(false);
-                ThrowIfLeaseLost(finalWrite);
+                await EndAttemptAsync(failed with { StepStatus = finalFailure }).ConfigureAwait(false);
                 _stored[key] = new StepRecord
                 {
                     RunId = RunId, Key = key, Kind = kind, Status = finalFailure, Error = failed.ErrorMessage, ErrorType = failed.ErrorType,
@@ -437,6 +432,28 @@ internal sealed class WorkflowContext : IWorkflowContext
         {
             _compensations.Add(new Compensation(key, action));
         }
+    }
+
+    /// <summary>
+    /// Stores an attempt's end with the step's outcome. When the write is refused (lease lost) or fails (store
+    /// unreachable), this execution stops and leaves the run to whichever node holds the lease next: the step's
+    /// outcome is not stored, so that node runs the step again (at least once), and this node never learns whether
+    /// it still owns the run, so it must not go on.
+    /// </summary>
+    private async Task EndAttemptAsync(AttemptEndedRequest request)
+    {
+        bool written;
+        try
+        {
+            written = await _engine.Steps.RecordAttemptEndedAsync(request, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.StoreWriteFailed(_engine.Logger, RunId, ex.Message);
+            written = false;
+        }
+
+        ThrowIfLeaseLost(written);
     }
 
     private void ThrowIfLeaseLost(bool written)

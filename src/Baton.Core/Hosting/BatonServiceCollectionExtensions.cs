@@ -1,9 +1,11 @@
 using System.Diagnostics.Metrics;
 using Baton.Execution;
+using Baton.Nodes;
 using Baton.Retention;
 using Baton.Retries;
 using Baton.Runs;
 using Baton.Scheduling;
+using Baton.Storage;
 using Baton.Workflows;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -42,8 +44,12 @@ public static class BatonServiceCollectionExtensions
         services.AddSingleton<IBatonClient, BatonClient>();
         services.AddSingleton<ISchedules, Schedules>();
         services.AddSingleton<Scheduler>();
+        services.AddSingleton(sp => new NodeRegistry(sp.GetRequiredService<IBatonStore>().Nodes, sp.GetRequiredService<EngineServices>(), registry));
+        services.AddSingleton<IBatonNodes>(sp => sp.GetRequiredService<NodeRegistry>());
         // Hosted services start in registration order: the schema exists before anything claims or fires.
         services.AddHostedService<StoreInitializer>();
+        // Before the worker, so it stops after it: a draining node stays listed until its runs are released.
+        services.AddHostedService(sp => sp.GetRequiredService<NodeRegistry>());
         services.AddHostedService(sp => sp.GetRequiredService<Worker>());
         services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
         services.AddSingleton<Pruner>();

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Baton;
 
-/// <summary>The engine's log events. EventIds: 1xx runs, 2xx steps, 3xx worker, 4xx scheduler, 5xx retention.</summary>
+/// <summary>The engine's log events. EventIds: 1xx runs, 2xx steps, 3xx worker, 4xx scheduler, 5xx node registry, 6xx retention.</summary>
 internal static partial class Log
 {
     [LoggerMessage(100, LogLevel.Information, "Run {RunId} of {Workflow} started (execution {Execution})")]
@@ -62,9 +62,18 @@ internal static partial class Log
     [LoggerMessage(402, LogLevel.Error, "Scheduler error on {Schedule}: {Error}")]
     public static partial void SchedulerError(ILogger logger, string schedule, string error);
 
-    [LoggerMessage(500, LogLevel.Information, "Pruned {Runs} finished runs and {Fires} schedule fire records older than {Cutoff}")]
+    [LoggerMessage(600, LogLevel.Information, "Pruned {Runs} finished runs and {Fires} schedule fire records older than {Cutoff}")]
     public static partial void Pruned(ILogger logger, int runs, int fires, DateTimeOffset cutoff);
 
-    [LoggerMessage(501, LogLevel.Warning, "Pruning old runs failed (tried again at the next interval): {Error}")]
+    [LoggerMessage(601, LogLevel.Warning, "Pruning old runs failed (tried again at the next interval): {Error}")]
     public static partial void PruneFailed(ILogger logger, string error);
+
+    [LoggerMessage(500, LogLevel.Warning, "Node {NodeId}: heartbeat failed, retrying every heartbeat interval: {Error}")]
+    public static partial void NodeHeartbeatFailed(ILogger logger, string nodeId, string error);
+
+    [LoggerMessage(501, LogLevel.Information, "Node {NodeId}: heartbeat recorded again")]
+    public static partial void NodeHeartbeatRecovered(ILogger logger, string nodeId);
+
+    [LoggerMessage(502, LogLevel.Information, "Node {NodeId} removed from the node registry")]
+    public static partial void NodeRemoved(ILogger logger, string nodeId);
 }

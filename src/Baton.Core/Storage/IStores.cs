@@ -73,7 +73,21 @@ public interface IScheduleStore
     Task<int> PruneFiresAsync(PruneFiresRequest request, CancellationToken cancellationToken = default);
 }
 
-/// <summary>A store: the three aggregates plus start-up and a readiness probe.</summary>
+/// <summary>The node registry: every node records itself with a heartbeat and removes itself on a clean shutdown.</summary>
+public interface INodeStore
+{
+    Task HeartbeatNodeAsync(NodeHeartbeatRequest request, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<NodeRecord>> ListNodesAsync(ListNodesRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>True when the node was recorded.</summary>
+    Task<bool> RemoveNodeAsync(RemoveNodeRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns the number of nodes removed.</summary>
+    Task<int> PruneNodesAsync(PruneNodesRequest request, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A store: the four aggregates plus start-up and a readiness probe.</summary>
 public interface IBatonStore
 {
     IRunStore Runs { get; }
@@ -81,6 +95,8 @@ public interface IBatonStore
     IStepStore Steps { get; }
 
     IScheduleStore Schedules { get; }
+
+    INodeStore Nodes { get; }
 
     /// <summary>Creates or migrates the schema. Safe to call more than once.</summary>
     Task InitializeAsync(CancellationToken cancellationToken = default);

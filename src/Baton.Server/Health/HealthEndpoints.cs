@@ -1,5 +1,6 @@
 using System.Reflection;
 using Baton.Hosting;
+using Baton.Nodes;
 using Baton.Server.Auth;
 using Baton.Storage;
 
@@ -9,12 +10,19 @@ public sealed record StoreHealth(string Status, string? Error);
 
 public sealed record WorkerHealth(bool Enabled, bool Running, int ActiveRuns);
 
+/// <summary>A live node of the registry (its heartbeat is within the live window).</summary>
+public sealed record NodeView(
+    string NodeId, string Host, int ProcessId, string Version, IReadOnlyList<string> Workflows, DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt);
+
 /// <param name="Status"><c>ready</c> or <c>not_ready</c>.</param>
-public sealed record HealthView(string Status, StoreHealth Store, WorkerHealth Worker, double UptimeSeconds, string Version, string NodeId);
+/// <param name="Nodes">The live nodes sharing this node's store (this one included); null when the store cannot be read.</param>
+public sealed record HealthView(
+    string Status, StoreHealth Store, WorkerHealth Worker, double UptimeSeconds, string Version, string NodeId, IReadOnlyList<NodeView>? Nodes);
 
 /// <summary>
 /// <c>/healthz</c> is liveness (the process answers); <c>/health</c> is readiness: the store answers a
 /// ping within <see cref="PingTimeout"/> and, when this node runs a worker, the worker is claiming.
+/// <c>/health</c> also lists the live nodes of the node registry (heartbeat within three heartbeat intervals).
 /// Neither needs the admin key.
 /// </summary>
 internal static class HealthEndpoints
@@ -39,15 +47,18 @@ internal static class HealthEndpoints
     }
 
     private static async Task<IResult> GetAsync(
-        HttpContext context, IBatonStore store, IBatonWorkerStatus worker, ProcessClock clock, Microsoft.Extensions.Options.IOptions<BatonOptions> engine, ILogger<ProcessClock> logger)
+        HttpContext context, IBatonStore store, IBatonNodes nodes, IBatonWorkerStatus worker, ProcessClock clock, Microsoft.Extensions.Options.IOptions<BatonOptions> engine, ILogger<ProcessClock> logger)
     {
         StoreHealth storeHealth;
+        IReadOnlyList<NodeView>? live = null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         timeout.CancelAfter(PingTimeout);
         try
         {
             await store.PingAsync(timeout.Token);
             storeHealth = new StoreHealth("ok", null);
+            live = [.. (await nodes.ListLiveNodesAsync(timeout.Token))
+                .Select(n => new NodeView(n.NodeId, n.Host, n.ProcessId, n.Version, n.Workflows, n.StartedAt, n.HeartbeatAt))];
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
         {
@@ -58,7 +69,7 @@ internal static class HealthEndpoints
 
         var workerHealth = new WorkerHealth(worker.Enabled, worker.IsRunning, worker.ActiveRuns);
         var ready = storeHealth.Status == "ok" && (!worker.Enabled || worker.IsRunning);
-        var view = new HealthView(ready ? "ready" : "not_ready", storeHealth, workerHealth, Math.Round(clock.Uptime.TotalSeconds, 3), Version, engine.Value.NodeId);
+        var view = new HealthView(ready ? "ready" : "not_ready", storeHealth, workerHealth, Math.Round(clock.Uptime.TotalSeconds, 3), Version, engine.Value.NodeId, live);
         return TypedResults.Json(view, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 }

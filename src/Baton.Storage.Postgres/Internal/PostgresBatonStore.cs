@@ -56,6 +56,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, IAsyn
         Runs = new PostgresRunStore(this, s);
         Steps = new PostgresStepStore(this, s);
         Schedules = new PostgresScheduleStore(this, s, (PostgresRunStore)Runs);
+        Nodes = new PostgresNodeStore(this, s);
     }
 
     /// <summary>
@@ -83,6 +84,8 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, IAsyn
     public IStepStore Steps { get; }
 
     public IScheduleStore Schedules { get; }
+
+    public INodeStore Nodes { get; }
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) =>
         EnsureInitializedAsync().WaitAsync(cancellationToken);

@@ -106,7 +106,20 @@ internal static class PostgresMigrations
         );
         """,
 
-        // 2: claims read only what they take. ix_runs_runnable also held every run being executed, so each
+        // 2: the node registry (one row per live node, refreshed by its heartbeat).
+        """
+        CREATE TABLE {schema}.nodes (
+            node_id text COLLATE "C" NOT NULL PRIMARY KEY,
+            host text NOT NULL,
+            process_id integer NOT NULL,
+            version text NOT NULL,
+            workflows text[] NOT NULL,
+            started_at timestamptz NOT NULL,
+            heartbeat_at timestamptz NOT NULL
+        );
+        """,
+
+        // 3: claims read only what they take. ix_runs_runnable also held every run being executed, so each
         // claim walked past the leased ones (up to MaxConcurrentRuns per node) to find free ones. Free runs
         // and held runs now have an index each: a claim reads free runs in order, and held runs only where
         // the lease has expired. Room on each page lets progress and lease updates stay HOT.

@@ -43,6 +43,7 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
         Runs = new SqliteRunStore(this);
         Steps = new SqliteStepStore(this);
         Schedules = new SqliteScheduleStore(this);
+        Nodes = new SqliteNodeStore(this);
     }
 
     public string FilePath { get; }
@@ -52,6 +53,8 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
     public IStepStore Steps { get; }
 
     public IScheduleStore Schedules { get; }
+
+    public INodeStore Nodes { get; }
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) =>
         OpenAsync().WaitAsync(cancellationToken);

@@ -102,6 +102,19 @@ internal static class SqliteMigrations
             PRIMARY KEY (schedule_name, fire_time)
         ) WITHOUT ROWID;
         """,
+
+        // 2: the node registry (one row per live node, refreshed by its heartbeat).
+        """
+        CREATE TABLE nodes (
+            node_id TEXT NOT NULL PRIMARY KEY,
+            host TEXT NOT NULL,
+            process_id INTEGER NOT NULL,
+            version TEXT NOT NULL,
+            workflows TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            heartbeat_at INTEGER NOT NULL
+        );
+        """,
     ];
 
     /// <summary>Applies the migrations the file has not had yet. Returns the schema version afterwards.</summary>

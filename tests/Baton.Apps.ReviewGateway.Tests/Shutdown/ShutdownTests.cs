@@ -18,7 +18,7 @@ public sealed class ShutdownTests
         Directory.CreateDirectory(directory);
         var workerPort = Ports.Free();
         var gatewayPort = Ports.Free();
-        var environment = new Dictionary<string, string>
+        var environment = new Dictionary<string, string?>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["ADMIN_KEY"] = Key,
@@ -78,7 +78,7 @@ public sealed class ShutdownTests
 
         // Second life: the worker node is up, the server starts again on the same store.
         var simulatorDll = Path.Combine(ChildProcess.SimulatorsDirectory, "Baton.Simulators.dll");
-        await using var worker = ChildProcess.Start(simulatorDll, ["worker-node", "--port", workerPort.ToString(CultureInfo.InvariantCulture)], new Dictionary<string, string>());
+        await using var worker = ChildProcess.Start(simulatorDll, ["worker-node", "--port", workerPort.ToString(CultureInfo.InvariantCulture)], new Dictionary<string, string?>());
         var workerUrl = new Uri($"http://127.0.0.1:{workerPort}");
         await worker.WaitForOkAsync(new Uri(workerUrl, "/health"));
         await using var restarted = ChildProcess.Start(serverDll, [], environment);

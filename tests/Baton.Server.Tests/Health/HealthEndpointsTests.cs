@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Baton.Hosting;
+using Baton.Storage;
 using Baton.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -64,5 +65,36 @@ public sealed class HealthEndpointsTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.False(body.GetProperty("worker").GetProperty("enabled").GetBoolean());
         Assert.Equal(JsonValueKind.False, body.GetProperty("worker").GetProperty("running").ValueKind);
+    }
+
+    [Fact]
+    public async Task Health_NodeRegistry_ListsLiveNodesOnly()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        var store = server.Services.GetRequiredService<IBatonStore>();
+        var now = DateTimeOffset.UtcNow;
+        foreach (var (id, heartbeat) in new[] { ("other-live", now), ("other-dead", now.AddMinutes(-5)) })
+        {
+            await store.Nodes.HeartbeatNodeAsync(new NodeHeartbeatRequest
+            {
+                NodeId = id, Host = "elsewhere", ProcessId = 7, Version = "9.9.9", Workflows = ["demo"], StartedAt = now.AddHours(-1), Now = heartbeat,
+            });
+        }
+
+        var selfId = server.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BatonOptions>>().Value.NodeId;
+        var body = await Poll.UntilAsync(
+            async () =>
+            {
+                using var response = await server.Anonymous.GetAsync("/health");
+                return await InProcessServer.ReadJsonAsync(response);
+            },
+            b => b.GetProperty("nodes").EnumerateArray().Any(n => n.GetProperty("nodeId").GetString() == selfId),
+            "this node in /health nodes");
+        var nodes = body.GetProperty("nodes").EnumerateArray().ToDictionary(n => n.GetProperty("nodeId").GetString()!);
+
+        Assert.Equal(new[] { "other-live", selfId }.Order(StringComparer.Ordinal), nodes.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(Environment.ProcessId, nodes[selfId].GetProperty("processId").GetInt32());
+        Assert.Contains("demo", nodes[selfId].GetProperty("workflows").EnumerateArray().Select(w => w.GetString()));
+        Assert.Equal("elsewhere", nodes["other-live"].GetProperty("host").GetString());
     }
 }

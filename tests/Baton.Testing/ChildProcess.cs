@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace Baton.Apps.ReviewGateway.Tests.Infrastructure;
+namespace Baton.Testing;
 
 /// <summary>A real child process (<c>dotnet X.dll</c>) with its output captured; killed on dispose if still running.</summary>
-internal sealed class ChildProcess : IAsyncDisposable
+public sealed class ChildProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
@@ -15,19 +15,12 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>The repository root (the folder holding Baton.slnx).</summary>
-    public static string RepoRoot { get; } = FindRoot();
+    public static string ServerDirectory => TestPaths.ServerDirectory;
 
-    /// <summary>Debug or Release: the configuration this test assembly was built in.</summary>
-    public static string Configuration { get; } =
-        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-
-    public static string ServerDirectory => Path.Combine(RepoRoot, "src", "Baton.Server", "bin", Configuration, "net10.0");
-
-    public static string SimulatorsDirectory => Path.Combine(RepoRoot, "tools", "Baton.Simulators", "bin", Configuration, "net10.0");
+    public static string SimulatorsDirectory => TestPaths.OutputDirectory("tools", "Baton.Simulators");
 
     /// <summary>Starts <c>dotnet <paramref name="dll"/> <paramref name="arguments"/></c> in the dll's folder on a clean set of Baton/ASP.NET variables.</summary>
-    public static ChildProcess Start(string dll, IEnumerable<string> arguments, IDictionary<string, string> environment)
+    public static ChildProcess Start(string dll, IEnumerable<string> arguments, IEnumerable<KeyValuePair<string, string?>> environment)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -49,7 +42,14 @@ internal sealed class ChildProcess : IAsyncDisposable
 
         foreach (var (key, value) in environment)
         {
-            start.Environment[key] = value;
+            if (value is null)
+            {
+                start.Environment.Remove(key);
+            }
+            else
+            {
+                start.Environment[key] = value;
+            }
         }
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
@@ -63,7 +63,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>Polls <paramref name="url"/> until it answers 200; fails early when the process exits.</summary>
-    public async Task WaitForOkAsync(Uri url)
+    public async Task WaitForOkAsync(Uri url, TimeSpan? timeout = null)
     {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         await Poll.UntilAsync(
@@ -86,7 +86,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             },
             ok => ok,
             $"{url} to answer",
-            TimeSpan.FromSeconds(60));
+            timeout ?? TimeSpan.FromSeconds(60));
     }
 
     /// <summary>Sends SIGTERM, as a process manager does.</summary>
@@ -94,8 +94,23 @@ internal sealed class ChildProcess : IAsyncDisposable
     {
         using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))!;
         kill.WaitForExit();
-        Assert.Equal(0, kill.ExitCode);
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -TERM {_process.Id} exited with {kill.ExitCode}");
+        }
     }
+
+    /// <summary>SIGKILL: the process dies at once, with no shutdown code run (a crash, an OOM kill, a pulled plug).</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: false);
+            _process.WaitForExit();
+        }
+    }
+
+    public int ProcessId => _process.Id;
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
@@ -111,17 +126,6 @@ internal sealed class ChildProcess : IAsyncDisposable
         {
             _output.Enqueue(line);
         }
-    }
-
-    private static string FindRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Baton.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("Baton.slnx not found above " + AppContext.BaseDirectory);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,85 @@
+using Npgsql;
+using static Baton.Storage.Postgres.Internal.PostgresRows;
+
+namespace Baton.Storage.Postgres.Internal;
+
+/// <summary>The node registry: one row per node, shared by every node on the schema.</summary>
+internal sealed class PostgresNodeStore : INodeStore
+{
+    private readonly PostgresBatonStore _store;
+    private readonly string _heartbeatSql;
+    private readonly string _listSql;
+    private readonly string _removeSql;
+    private readonly string _pruneSql;
+
+    public PostgresNodeStore(PostgresBatonStore store, string s)
+    {
+        _store = store;
+        _heartbeatSql = $"""
+            INSERT INTO {s}.nodes (node_id, host, process_id, version, workflows, started_at, heartbeat_at)
+            VALUES (@node_id, @host, @process_id, @version, @workflows, @started_at, @now)
+            ON CONFLICT (node_id) DO UPDATE SET
+                host = excluded.host, process_id = excluded.process_id, version = excluded.version,
+                workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at
+            """;
+        _listSql = $"""
+            SELECT node_id, host, process_id, version, workflows, started_at, heartbeat_at
+            FROM {s}.nodes WHERE heartbeat_at >= @since ORDER BY node_id
+            """;
+        _removeSql = $"DELETE FROM {s}.nodes WHERE node_id = @node_id";
+        _pruneSql = $"DELETE FROM {s}.nodes WHERE heartbeat_at < @before";
+    }
+
+    public async Task HeartbeatNodeAsync(NodeHeartbeatRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.NodeId, "request.NodeId");
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(_heartbeatSql, connection);
+        command.Parameters
+            .Text("node_id", request.NodeId)
+            .Text("host", request.Host)
+            .Int("process_id", request.ProcessId)
+            .Text("version", request.Version)
+            .TextArray("workflows", [.. request.Workflows ?? []])
+            .Time("started_at", request.StartedAt)
+            .Time("now", request.Now);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<NodeRecord>> ListNodesAsync(ListNodesRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(_listSql, connection);
+        command.Parameters.Time("since", request.HeartbeatSince);
+        return await ReadAllAsync(command, r => new NodeRecord
+        {
+            NodeId = r.GetString(0),
+            Host = r.GetString(1),
+            ProcessId = r.GetInt32(2),
+            Version = r.GetString(3),
+            Workflows = r.GetFieldValue<string[]>(4),
+            StartedAt = Time(r, 5)!.Value,
+            HeartbeatAt = Time(r, 6)!.Value,
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> RemoveNodeAsync(RemoveNodeRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(_removeSql, connection);
+        command.Parameters.Text("node_id", request.NodeId);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    public async Task<int> PruneNodesAsync(PruneNodesRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(_pruneSql, connection);
+        command.Parameters.Time("before", request.HeartbeatBefore);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,117 @@
+using Baton.Core.Tests.Support;
+using Baton.Nodes;
+using Baton.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Baton.Core.Tests.Nodes;
+
+/// <summary>The node registry on a fake clock: heartbeats come from advancing it, never from waiting.</summary>
+public sealed class NodeRegistryTests
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
+
+    private static Task<EngineHarness> StartAsync() =>
+        EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("zeta", (_, i, _) => Task.FromResult(i)).AddWorkflow<int, int>("alpha", (_, i, _) => Task.FromResult(i)),
+            o => o.HeartbeatInterval = Interval);
+
+    private static async Task<NodeRecord> WaitForNodeAsync(EngineHarness harness, Func<NodeRecord, bool> until)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var nodes = await harness.Store.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.MinValue));
+            if (nodes.FirstOrDefault(n => n.NodeId == "node-a") is { } node && until(node))
+            {
+                return node;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"node-a never matched; nodes: {string.Join(", ", nodes.Select(n => $"{n.NodeId}@{n.HeartbeatAt:O}"))}");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
+    public async Task Start_RecordsThisNodeWithItsWorkflows()
+    {
+        await using var harness = await StartAsync();
+
+        var node = await WaitForNodeAsync(harness, _ => true);
+
+        Assert.Equal(EngineHarness.Start, node.StartedAt);
+        Assert.Equal(EngineHarness.Start, node.HeartbeatAt);
+        Assert.Equal(["alpha", "zeta"], node.Workflows);
+        Assert.Equal(Environment.ProcessId, node.ProcessId);
+        Assert.Equal(Environment.MachineName, node.Host);
+    }
+
+    [Fact]
+    public async Task Heartbeat_IntervalPassed_RenewsHeartbeatKeepsStartedAt()
+    {
+        await using var harness = await StartAsync();
+        await WaitForNodeAsync(harness, _ => true);
+
+        harness.Time.Advance(Interval);
+        var node = await WaitForNodeAsync(harness, n => n.HeartbeatAt > EngineHarness.Start);
+
+        Assert.Equal(EngineHarness.Start + Interval, node.HeartbeatAt);
+        Assert.Equal(EngineHarness.Start, node.StartedAt);
+    }
+
+    [Fact]
+    public async Task ListLiveNodesAsync_NodeSilentLongerThanThreeIntervals_LeftOut()
+    {
+        await using var harness = await StartAsync();
+        var nodes = harness.Services.GetRequiredService<IBatonNodes>();
+        await harness.Store.Nodes.HeartbeatNodeAsync(new NodeHeartbeatRequest
+        {
+            NodeId = "node-b", Host = "elsewhere", ProcessId = 1, Version = "1.0.0", StartedAt = EngineHarness.Start, Now = EngineHarness.Start,
+        });
+
+        harness.Time.Advance(Interval * 3);
+        await WaitForNodeAsync(harness, n => n.HeartbeatAt == EngineHarness.Start + Interval * 3);
+        var atWindow = await nodes.ListLiveNodesAsync();
+        harness.Time.Advance(TimeSpan.FromMilliseconds(1));
+        var afterWindow = await nodes.ListLiveNodesAsync();
+
+        Assert.Equal(Interval * 3, nodes.LiveWindow);
+        Assert.Equal(["node-a", "node-b"], atWindow.Select(n => n.NodeId));
+        Assert.Equal(["node-a"], afterWindow.Select(n => n.NodeId));
+    }
+
+    [Fact]
+    public async Task Stop_CleanShutdown_RemovesThisNode()
+    {
+        await using var harness = await StartAsync();
+        await WaitForNodeAsync(harness, _ => true);
+
+        await harness.StopAsync();
+        var nodes = await harness.Store.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.MinValue));
+
+        Assert.Empty(nodes);
+    }
+
+    [Fact]
+    public async Task Heartbeat_NodeDeadLongerThanPruneAfter_RowRemoved()
+    {
+        await using var harness = await StartAsync();
+        await harness.Store.Nodes.HeartbeatNodeAsync(new NodeHeartbeatRequest
+        {
+            NodeId = "dead", Host = "elsewhere", ProcessId = 1, Version = "1.0.0", StartedAt = EngineHarness.Start, Now = EngineHarness.Start,
+        });
+
+        await WaitForNodeAsync(harness, _ => true);
+
+        harness.Time.Advance(NodeRegistry.PruneAfter + TimeSpan.FromSeconds(1));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        IReadOnlyList<NodeRecord> all;
+        do
+        {
+            await Task.Delay(10);
+            all = await harness.Store.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.MinValue));
+        }
+        while (all.Any(n => n.NodeId == "dead") && DateTime.UtcNow < deadline);
+
+        Assert.Equal(["node-a"], all.Select(n => n.NodeId));
+    }
+}
