@@ -76,14 +76,21 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task InitializeAsync_SchemaAtVersion1_AddsNodeRegistryAndKeepsRuns()
+    public async Task InitializeAsync_SchemaAtVersion1_MigratesToLatestAndKeepsRuns()
     {
         var schema = _database.NewSchema();
         var old = Node(schema);
         await old.InitializeAsync();
         var run = await old.Runs.CreateRunAsync(NewRun());
-        // Back to what a version-1 node left: no nodes table, version 1 recorded.
-        await ScalarAsync($"DROP TABLE \"{schema}\".nodes; DELETE FROM \"{schema}\".schema_version WHERE version > 1; SELECT 1");
+        // Back to what a version-1 node left: no nodes table, the old claim index, version 1 recorded.
+        await ScalarAsync($"""
+            DROP TABLE "{schema}".nodes;
+            DROP INDEX "{schema}".ix_runs_claimable;
+            DROP INDEX "{schema}".ix_runs_leased;
+            CREATE INDEX ix_runs_runnable ON "{schema}".runs (run_after, id) WHERE status < 10;
+            DELETE FROM "{schema}".schema_version WHERE version > 1;
+            SELECT 1
+            """);
 
         var upgraded = Node(schema);
         await upgraded.InitializeAsync();
@@ -95,6 +102,11 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         Assert.Equal(PostgresMigrations.All.Count, await ScalarAsync($"SELECT max(version) FROM \"{schema}\".schema_version"));
         Assert.Single(await upgraded.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.UnixEpoch)));
         Assert.Equal(run.Run.Id, (await upgraded.Runs.GetRunAsync(run.Run.Id))?.Id);
+        Assert.Equal(2L, await ScalarAsync($"SELECT count(*) FROM pg_indexes WHERE schemaname = '{schema}' AND indexname IN ('ix_runs_claimable', 'ix_runs_leased')"));
+        Assert.Equal(run.Run.Id, Assert.Single(await upgraded.Runs.ClaimRunsAsync(new ClaimRunsRequest
+        {
+            Owner = "n1", MaxRuns = 10, Now = T0.AddMinutes(1), LeaseExpiresAt = T0.AddMinutes(2),
+        })).Id);
     }
 
     [Fact]
