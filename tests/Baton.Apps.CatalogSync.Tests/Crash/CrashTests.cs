@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Baton.Apps.CatalogSync.Tests.Infrastructure;
-using Baton.Simulators.CatalogFeed;
+using Baton.Demo.CatalogFeed;
 using Microsoft.Data.Sqlite;
 
 namespace Baton.Apps.CatalogSync.Tests.Crash;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Baton.Server;
-using Baton.Simulators.CatalogFeed;
+using Baton.Demo.CatalogFeed;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 

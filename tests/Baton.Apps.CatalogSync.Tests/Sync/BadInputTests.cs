@@ -1,6 +1,6 @@
 using System.Text;
 using Baton.Apps.CatalogSync.Tests.Infrastructure;
-using Baton.Simulators.CatalogFeed;
+using Baton.Demo.CatalogFeed;
 
 namespace Baton.Apps.CatalogSync.Tests.Sync;
 

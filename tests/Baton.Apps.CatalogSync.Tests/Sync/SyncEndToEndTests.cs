@@ -1,5 +1,5 @@
 using Baton.Apps.CatalogSync.Tests.Infrastructure;
-using Baton.Simulators.CatalogFeed;
+using Baton.Demo.CatalogFeed;
 
 namespace Baton.Apps.CatalogSync.Tests.Sync;
 
