@@ -48,12 +48,7 @@ public sealed class CatalogSyncApp : IBatonApp
                 remote.AdminKey ??= NonEmpty(configuration["ADMIN_KEY"]);
                 o.BlobDirectory = Path.GetFullPath(o.BlobDirectory, contentRoot);
                 o.DatabasePath = Path.GetFullPath(o.DatabasePath, contentRoot);
-                var batonOnPostgres = string.Equals((NonEmpty(configuration["BATON_STORE"]) ?? configuration["Baton:Store:Provider"])?.Trim(), "postgres", StringComparison.OrdinalIgnoreCase);
-                o.Products.Provider ??= batonOnPostgres ? CatalogProductsProvider.Postgres : CatalogProductsProvider.Sqlite;
-                if (o.Products.Provider == CatalogProductsProvider.Postgres)
-                {
-                    o.Products.ConnectionString ??= NonEmpty(configuration["BATON_POSTGRES"]) ?? NonEmpty(configuration["Baton:Store:Postgres:ConnectionString"]);
-                }
+                o.Products.ApplyDefaults(configuration);
             })
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<CatalogSyncOptions>, CatalogSyncOptionsValidator>();

@@ -91,6 +91,17 @@ public sealed class CatalogProductsOptions
 
     /// <summary>With <c>Postgres</c>: the schema of the tables, created if missing. The default is <c>public</c>.</summary>
     public string Schema { get; set; } = "public";
+
+    /// <summary>Fills <see cref="Provider"/> and <see cref="ConnectionString"/> from Baton's store settings when they are not set.</summary>
+    internal void ApplyDefaults(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        var store = configuration["BATON_STORE"] is { Length: > 0 } fromEnv ? fromEnv : configuration["Baton:Store:Provider"];
+        Provider ??= string.Equals(store?.Trim(), "postgres", StringComparison.OrdinalIgnoreCase) ? CatalogProductsProvider.Postgres : CatalogProductsProvider.Sqlite;
+        if (Provider == CatalogProductsProvider.Postgres && string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            ConnectionString = configuration["BATON_POSTGRES"] is { Length: > 0 } pg ? pg : configuration["Baton:Store:Postgres:ConnectionString"];
+        }
+    }
 }
 
 /// <summary>Where the catalog is stored.</summary>
