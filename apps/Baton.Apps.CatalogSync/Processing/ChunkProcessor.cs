@@ -30,7 +30,7 @@ internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOpt
         var lineNumber = chunk.FirstLine;
         await using (var stream = await blobs.OpenReadAsync(file.Blob, chunk.Start, chunk.End - chunk.Start, cancellationToken).ConfigureAwait(false))
         {
-            var reader = new LineReader(stream, settings.MaxLineBytes);
+            using var reader = new LineReader(stream, settings.MaxLineBytes);
             await foreach (var line in reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var number = lineNumber++;
