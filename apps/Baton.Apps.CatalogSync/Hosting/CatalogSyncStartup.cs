@@ -20,6 +20,7 @@ internal sealed class CatalogSyncStartup(
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        Log.CatalogDatabase(logger, store.Description);
         if (options.Value.Demo.Enabled)
         {
             await services.GetRequiredService<CatalogSyncDemo>().StartFeedAsync(cancellationToken).ConfigureAwait(false);

@@ -5,9 +5,8 @@ namespace Baton.Apps.CatalogSync.Processing;
 /// <summary>
 /// Splits a stream into lines without holding more than one line (at most <c>maxLineBytes</c>) in memory.
 /// A longer line is reported as over-long with its first bytes, and skipped to its end. The buffer (about
-/// <c>maxLineBytes</c>, 1 MiB by default) is rented and returned on dispose: a new one per chunk would be a
-/// large-object allocation that only a full GC reclaims, which kept the server's peak RSS up. The lines
-/// read are views into it, valid until the next line is read.
+/// <c>maxLineBytes</c>, 1 MiB by default) is rented and returned on dispose rather than allocated per chunk,
+/// as a large object only a full GC reclaims. The lines read are views into it, valid until the next line is read.
 /// </summary>
 internal sealed class LineReader(Stream stream, int maxLineBytes) : IDisposable
 {
