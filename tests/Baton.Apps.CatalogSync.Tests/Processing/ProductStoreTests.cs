@@ -27,8 +27,13 @@ public abstract partial class ProductStoreTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // Null when InitializeAsync failed (e.g. no PostgreSQL): its own message is the one to see.
         (_store as IDisposable)?.Dispose();
-        await _catalog.DisposeAsync();
+        if (_catalog is { } catalog)
+        {
+            await catalog.DisposeAsync();
+        }
+
         Directory.Delete(_directory, recursive: true);
     }
 
