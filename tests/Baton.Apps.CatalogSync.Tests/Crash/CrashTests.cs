@@ -10,13 +10,19 @@ public sealed class CrashTests
 {
     private const int Products = 20_000;
 
-    [Fact]
-    public async Task Sync_ServerKilledMidProcessing_RestartFinishesAndTableEqualsFeed()
+    [Theory]
+    [InlineData(ProductsTarget.Sqlite)]
+    [InlineData(ProductsTarget.Postgres)]
+    public async Task Sync_ServerKilledMidProcessing_RestartFinishesAndTableEqualsFeed(ProductsTarget target)
     {
         await using var feed = await CatalogFeedServer.StartAsync(new CatalogFeedOptions { Products = Products, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret });
         var directory = TestPaths.NewTempDirectory();
-        var database = Path.Combine(directory, "catalog.db");
+        await using var catalog = await CatalogTarget.CreateAsync(target, directory);
         var environment = Environment(feed, directory, chunkDelay: "00:00:00.100");
+        foreach (var (key, value) in catalog.Settings())
+        {
+            environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
 
         string runId;
         await using (var first = ServerProcess.Start(environment))
@@ -36,7 +42,7 @@ public sealed class CrashTests
             await first.KillAsync();
         }
 
-        var stored = CountRows(database);
+        var stored = catalog.Products().Count;
         Assert.InRange(stored, 1, Products - 1);
 
         await using (var second = ServerProcess.Start(environment))
@@ -59,8 +65,8 @@ public sealed class CrashTests
             Assert.True(run.GetProperty("executions").GetInt32() >= 2, run.ToString());
         }
 
-        CatalogDb.AssertEqual(CatalogDb.Expected(feed.BodyBytes()), CatalogDb.Products(database));
-        Assert.Empty(CatalogDb.DeadLetters(database));
+        CatalogDb.AssertEqual(CatalogDb.Expected(feed.BodyBytes()), catalog.Products());
+        Assert.Empty(catalog.DeadLetters());
         // The fetch step was done before the kill: the feed was downloaded once.
         Assert.Equal(1, feed.Requests);
         try
