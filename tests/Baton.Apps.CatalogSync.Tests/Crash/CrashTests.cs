@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Baton.Apps.CatalogSync.Tests.Infrastructure;
 using Baton.Demo.CatalogFeed;
-using Microsoft.Data.Sqlite;
 
 namespace Baton.Apps.CatalogSync.Tests.Crash;
 
@@ -163,14 +162,5 @@ public sealed class CrashTests
     {
         using var response = await client.GetAsync("/status");
         return await SyncHarness.ReadJsonAsync(response);
-    }
-
-    private static long CountRows(string database)
-    {
-        using var connection = new SqliteConnection($"Data Source={database};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM products";
-        return (long)command.ExecuteScalar()!;
     }
 }
