@@ -224,7 +224,8 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
     /// <summary>The merge; returns the ids it wrote, each with true when it inserted the row.</summary>
     private async Task<Dictionary<string, bool>> MergeAsync(NpgsqlConnection connection, ChunkWrite write, CancellationToken cancellationToken)
     {
-        // Rows are locked in id order, so two chunks that share ids cannot deadlock on each other.
+        // Rows are taken in id order, so two chunks sharing ids queue behind each other instead of deadlocking;
+        // a deadlock error would still only fail this attempt, which the chunk step retries.
         await using var merge = new NpgsqlCommand(
             $"""
             INSERT INTO {_schema}.products AS p ({Columns}, updated_at, sync_run, sync_line)
