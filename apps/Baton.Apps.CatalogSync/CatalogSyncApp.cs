@@ -48,12 +48,19 @@ public sealed class CatalogSyncApp : IBatonApp
                 remote.AdminKey ??= NonEmpty(configuration["ADMIN_KEY"]);
                 o.BlobDirectory = Path.GetFullPath(o.BlobDirectory, contentRoot);
                 o.DatabasePath = Path.GetFullPath(o.DatabasePath, contentRoot);
+                o.Products.ApplyDefaults(configuration);
             })
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<CatalogSyncOptions>, CatalogSyncOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IBlobStore>(sp => new LocalBlobStore(sp.GetRequiredService<IOptions<CatalogSyncOptions>>().Value.BlobDirectory));
-        services.AddSingleton(sp => new ProductDatabase(sp.GetRequiredService<IOptions<CatalogSyncOptions>>().Value.DatabasePath));
+        services.AddSingleton<IProductStore>(sp =>
+        {
+            var settings = sp.GetRequiredService<IOptions<CatalogSyncOptions>>().Value;
+            return settings.Products.Provider == CatalogProductsProvider.Postgres
+                ? new PostgresProductStore(settings.Products.ConnectionString!, settings.Products.Schema)
+                : new SqliteProductStore(settings.DatabasePath);
+        });
         services.AddSingleton(sp => new FeedDownloader(
             new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AutomaticDecompression = DecompressionMethods.All, ConnectTimeout = TimeSpan.FromSeconds(30) })
             {

@@ -36,6 +36,9 @@ public sealed class CatalogSyncOptions
     /// <summary>The SQLite database holding <c>products</c> and <c>dead_letters</c>. Relative to the content root. The default is <c>data/catalog/catalog.db</c>.</summary>
     public string DatabasePath { get; set; } = "data/catalog/catalog.db";
 
+    /// <summary>Where the <c>products</c> table lives: SQLite (<see cref="DatabasePath"/>) or PostgreSQL.</summary>
+    public CatalogProductsOptions Products { get; set; } = new();
+
     /// <summary>Lines longer than this are set aside as dead letters without being parsed. The default is 1 MiB.</summary>
     public int MaxLineBytes { get; set; } = 1024 * 1024;
 
@@ -68,6 +71,44 @@ public sealed class CatalogSyncOptions
 
     /// <summary>The demo: an in-process simulated feed (used by the README's first command in Development).</summary>
     public CatalogDemoOptions Demo { get; set; } = new();
+}
+
+/// <summary>The catalog database (<c>products</c>, <c>dead_letters</c>, <c>chunk_results</c>).</summary>
+public sealed class CatalogProductsOptions
+{
+    /// <summary>
+    /// <c>Sqlite</c> or <c>Postgres</c>. The default follows Baton's own store: <c>Postgres</c> when
+    /// <c>Baton:Store:Provider</c> (<c>BATON_STORE</c>) is postgres, so every node of a cluster writes one
+    /// catalog, else <c>Sqlite</c>.
+    /// </summary>
+    public CatalogProductsProvider? Provider { get; set; }
+
+    /// <summary>
+    /// With <c>Postgres</c>: the Npgsql connection string. The default is Baton's store connection string
+    /// (<c>BATON_POSTGRES</c>, else <c>Baton:Store:Postgres:ConnectionString</c>). A secret: never logged.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>With <c>Postgres</c>: the schema of the tables, created if missing. The default is <c>public</c>.</summary>
+    public string Schema { get; set; } = "public";
+
+    /// <summary>Fills <see cref="Provider"/> and <see cref="ConnectionString"/> from Baton's store settings when they are not set.</summary>
+    internal void ApplyDefaults(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        var store = configuration["BATON_STORE"] is { Length: > 0 } fromEnv ? fromEnv : configuration["Baton:Store:Provider"];
+        Provider ??= string.Equals(store?.Trim(), "postgres", StringComparison.OrdinalIgnoreCase) ? CatalogProductsProvider.Postgres : CatalogProductsProvider.Sqlite;
+        if (Provider == CatalogProductsProvider.Postgres && string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            ConnectionString = configuration["BATON_POSTGRES"] is { Length: > 0 } pg ? pg : configuration["Baton:Store:Postgres:ConnectionString"];
+        }
+    }
+}
+
+/// <summary>Where the catalog is stored.</summary>
+public enum CatalogProductsProvider
+{
+    Sqlite,
+    Postgres,
 }
 
 /// <summary>How a sync does its work.</summary>
@@ -136,6 +177,28 @@ internal sealed class CatalogSyncOptionsValidator : IValidateOptions<CatalogSync
         Check(options.ChunkAttempts is >= 1 and <= 100, "ChunkAttempts must be from 1 to 100");
         Check(options.FetchTimeout > TimeSpan.Zero && options.ChunkTimeout > TimeSpan.Zero, "FetchTimeout and ChunkTimeout must be positive");
         Check(options.FetchRetryDelay >= TimeSpan.Zero && options.ChunkRetryDelay >= TimeSpan.Zero && options.ChunkDelay >= TimeSpan.Zero, "delays must not be negative");
+        if (options.Products.Provider == CatalogProductsProvider.Postgres)
+        {
+            if (string.IsNullOrWhiteSpace(options.Products.ConnectionString))
+            {
+                errors.Add("Products:ConnectionString is required with Products:Provider = Postgres (it defaults to BATON_POSTGRES or Baton:Store:Postgres:ConnectionString)");
+            }
+            else
+            {
+                try
+                {
+                    _ = new Npgsql.NpgsqlConnectionStringBuilder(options.Products.ConnectionString);
+                }
+                catch (ArgumentException ex)
+                {
+                    // The parser's message never echoes the connection string, so no password can leak here.
+                    errors.Add($"Products:ConnectionString is not a valid Npgsql connection string: {ex.Message}");
+                }
+            }
+
+            Check(System.Text.RegularExpressions.Regex.IsMatch(options.Products.Schema ?? "", "^[a-z_][a-z0-9_]{0,62}$"), "Products:Schema must be lower-case letters, digits and underscores, starting with a letter or underscore");
+        }
+
         Check(options.Demo.Products is >= 0 and <= 1_000_000, "Demo:Products must be from 0 to 1000000");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors.Select(e => e.StartsWith("Baton:", StringComparison.Ordinal) ? e : "Baton:Apps:CatalogSync:" + e));
 

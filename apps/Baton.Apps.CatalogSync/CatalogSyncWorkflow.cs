@@ -31,7 +31,7 @@ public sealed record CatalogSyncSummary(
 /// indexing, processing, cleanup, completed. A singleton: a second start while one runs is a conflict.
 /// </summary>
 internal sealed class CatalogSyncWorkflow(
-    FeedDownloader downloader, ChunkIndexer indexer, ChunkProcessor processor, ProductDatabase database, IBlobStore blobs,
+    FeedDownloader downloader, ChunkIndexer indexer, ChunkProcessor processor, IProductStore store, IBlobStore blobs,
     Remote.RemoteSync remoteSync, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncWorkflow> logger)
     : Workflow<CatalogSyncInput?, CatalogSyncSummary>
 {
@@ -49,7 +49,7 @@ internal sealed class CatalogSyncWorkflow(
             return remote;
         }
 
-        database.Initialize();
+        await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
 
         context.SetPhase("fetching");
         var file = await context.StepAsync(
@@ -73,7 +73,7 @@ internal sealed class CatalogSyncWorkflow(
         context.SetProgress("lines.total", index.Lines);
 
         context.SetPhase("processing");
-        SetTotals(context, database.RunTotals(runId));
+        SetTotals(context, await store.RunTotalsAsync(runId, cancellationToken).ConfigureAwait(false));
         var results = await context.ForEachAsync(
             "chunks",
             index.Chunks,
@@ -112,7 +112,7 @@ internal sealed class CatalogSyncWorkflow(
             context.ReportError($"chunk {dead.Key} failed on every attempt and was set aside; its lines were not applied: {dead.Error}", $"chunks/{dead.Key}");
         }
 
-        var totals = database.RunTotals(runId);
+        var totals = await store.RunTotalsAsync(runId, cancellationToken).ConfigureAwait(false);
         SetTotals(context, totals);
 
         context.SetPhase("cleanup");

@@ -34,4 +34,7 @@ internal static partial class Log
 
     [LoggerMessage(5009, LogLevel.Warning, "Catalog sync {RunId} ended {Status}: {Failure}")]
     public static partial void DemoFailed(ILogger logger, string runId, string status, string failure);
+
+    [LoggerMessage(5010, LogLevel.Information, "Catalog database: {Description}")]
+    public static partial void CatalogDatabase(ILogger logger, string description);
 }

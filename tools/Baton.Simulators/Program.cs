@@ -2,7 +2,7 @@
 // Each simulator lives in its own folder and adds one entry here.
 var simulators = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
-    ["catalog-feed"] = Baton.Simulators.CatalogFeed.CatalogFeedServer.RunAsync,
+    ["catalog-feed"] = Baton.Demo.CatalogFeed.CatalogFeedServer.RunAsync,
     ["worker-node"] = Baton.Simulators.WorkerNode.WorkerNodeSimulator.RunAsync,
 };
 

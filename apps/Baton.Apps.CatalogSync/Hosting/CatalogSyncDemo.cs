@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Baton.Runs;
-using Baton.Simulators.CatalogFeed;
+using Baton.Demo.CatalogFeed;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

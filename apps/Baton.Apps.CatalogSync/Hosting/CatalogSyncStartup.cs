@@ -12,14 +12,15 @@ namespace Baton.Apps.CatalogSync.Hosting;
 /// catalog database, starts the demo feed when the demo is on, and puts the daily schedule into Baton's schedules (or removes it when disabled).
 /// </summary>
 internal sealed class CatalogSyncStartup(
-    ProductDatabase database, ISchedules schedules, IServiceProvider services, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncStartup> logger)
+    IProductStore store, ISchedules schedules, IServiceProvider services, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncStartup> logger)
     : IHostedLifecycleService
 {
     public const string ScheduleName = "catalog-sync-daily";
 
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        database.Initialize();
+        await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        Log.CatalogDatabase(logger, store.Description);
         if (options.Value.Demo.Enabled)
         {
             await services.GetRequiredService<CatalogSyncDemo>().StartFeedAsync(cancellationToken).ConfigureAwait(false);

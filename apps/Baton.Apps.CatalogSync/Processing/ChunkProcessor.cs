@@ -7,18 +7,15 @@ namespace Baton.Apps.CatalogSync.Processing;
 /// <summary>
 /// Processes one chunk: reads its byte range of the feed file line by line, parses every line (outside
 /// any transaction), then applies the products, the dead letters and the chunk's counters in one
-/// SQLite transaction. Idempotent: a chunk this run already committed returns its stored counters.
+/// transaction of the product store (SQLite or PostgreSQL). Idempotent: a chunk this run already committed returns its stored counters.
 /// </summary>
-internal sealed class ChunkProcessor(IBlobStore blobs, ProductDatabase database, IOptions<CatalogSyncOptions> options, TimeProvider time)
+internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOptions<CatalogSyncOptions> options, TimeProvider time)
 {
     public async Task<(ChunkStats Stats, bool Applied)> ProcessAsync(string runId, FeedFile file, ChunkRange chunk, CancellationToken cancellationToken)
     {
-        using (var connection = database.Open())
+        if (await store.StoredChunkAsync(runId, chunk.Index, cancellationToken).ConfigureAwait(false) is { } stored)
         {
-            if (ProductDatabase.StoredChunk(connection, runId, chunk.Index) is { } stored)
-            {
-                return (stored, false);
-            }
+            return (stored, false);
         }
 
         var settings = options.Value;
@@ -33,7 +30,7 @@ internal sealed class ChunkProcessor(IBlobStore blobs, ProductDatabase database,
         var lineNumber = chunk.FirstLine;
         await using (var stream = await blobs.OpenReadAsync(file.Blob, chunk.Start, chunk.End - chunk.Start, cancellationToken).ConfigureAwait(false))
         {
-            var reader = new LineReader(stream, settings.MaxLineBytes);
+            using var reader = new LineReader(stream, settings.MaxLineBytes);
             await foreach (var line in reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var number = lineNumber++;
@@ -69,9 +66,7 @@ internal sealed class ChunkProcessor(IBlobStore blobs, ProductDatabase database,
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        using (var connection = database.Open())
-        {
-            return (ProductDatabase.Apply(connection, runId, chunk.Index, products, dead, blank, time.GetUtcNow()), true);
-        }
+        var stats = await store.ApplyAsync(new ChunkWrite(runId, chunk.Index, products, dead, blank, time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        return (stats, true);
     }
 }

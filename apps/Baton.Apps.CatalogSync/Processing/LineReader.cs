@@ -1,12 +1,16 @@
+using System.Buffers;
+
 namespace Baton.Apps.CatalogSync.Processing;
 
 /// <summary>
 /// Splits a stream into lines without holding more than one line (at most <c>maxLineBytes</c>) in memory.
-/// A longer line is reported as over-long with its first bytes, and skipped to its end.
+/// A longer line is reported as over-long with its first bytes, and skipped to its end. The buffer (about
+/// <c>maxLineBytes</c>, 1 MiB by default) is rented and returned on dispose rather than allocated per chunk,
+/// as a large object only a full GC reclaims. The lines read are views into it, valid until the next line is read.
 /// </summary>
-internal sealed class LineReader(Stream stream, int maxLineBytes)
+internal sealed class LineReader(Stream stream, int maxLineBytes) : IDisposable
 {
-    private readonly byte[] _buffer = new byte[Math.Max(maxLineBytes + 2, 1 << 16) + (1 << 16)];
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(maxLineBytes + 2, 1 << 16) + (1 << 16));
     private int _start;
     private int _end;
     private bool _eof;
@@ -91,6 +95,16 @@ internal sealed class LineReader(Stream stream, int maxLineBytes)
             }
 
             _end += read;
+        }
+    }
+
+    public void Dispose()
+    {
+        var buffer = _buffer;
+        _buffer = [];
+        if (buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

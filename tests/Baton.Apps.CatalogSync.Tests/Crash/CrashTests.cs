@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Baton.Apps.CatalogSync.Tests.Infrastructure;
-using Baton.Simulators.CatalogFeed;
-using Microsoft.Data.Sqlite;
+using Baton.Demo.CatalogFeed;
 
 namespace Baton.Apps.CatalogSync.Tests.Crash;
 
@@ -10,13 +9,19 @@ public sealed class CrashTests
 {
     private const int Products = 20_000;
 
-    [Fact]
-    public async Task Sync_ServerKilledMidProcessing_RestartFinishesAndTableEqualsFeed()
+    [Theory]
+    [InlineData(ProductsTarget.Sqlite)]
+    [InlineData(ProductsTarget.Postgres)]
+    public async Task Sync_ServerKilledMidProcessing_RestartFinishesAndTableEqualsFeed(ProductsTarget target)
     {
         await using var feed = await CatalogFeedServer.StartAsync(new CatalogFeedOptions { Products = Products, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret });
         var directory = TestPaths.NewTempDirectory();
-        var database = Path.Combine(directory, "catalog.db");
+        await using var catalog = await CatalogTarget.CreateAsync(target, directory);
         var environment = Environment(feed, directory, chunkDelay: "00:00:00.100");
+        foreach (var (key, value) in catalog.Settings())
+        {
+            environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
 
         string runId;
         await using (var first = ServerProcess.Start(environment))
@@ -36,7 +41,7 @@ public sealed class CrashTests
             await first.KillAsync();
         }
 
-        var stored = CountRows(database);
+        var stored = catalog.Products().Count;
         Assert.InRange(stored, 1, Products - 1);
 
         await using (var second = ServerProcess.Start(environment))
@@ -59,8 +64,8 @@ public sealed class CrashTests
             Assert.True(run.GetProperty("executions").GetInt32() >= 2, run.ToString());
         }
 
-        CatalogDb.AssertEqual(CatalogDb.Expected(feed.BodyBytes()), CatalogDb.Products(database));
-        Assert.Empty(CatalogDb.DeadLetters(database));
+        CatalogDb.AssertEqual(CatalogDb.Expected(feed.BodyBytes()), catalog.Products());
+        Assert.Empty(catalog.DeadLetters());
         // The fetch step was done before the kill: the feed was downloaded once.
         Assert.Equal(1, feed.Requests);
         try
@@ -157,14 +162,5 @@ public sealed class CrashTests
     {
         using var response = await client.GetAsync("/status");
         return await SyncHarness.ReadJsonAsync(response);
-    }
-
-    private static long CountRows(string database)
-    {
-        using var connection = new SqliteConnection($"Data Source={database};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM products";
-        return (long)command.ExecuteScalar()!;
     }
 }

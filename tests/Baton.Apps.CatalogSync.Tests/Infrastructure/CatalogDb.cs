@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Baton.Apps.CatalogSync.Tests.Infrastructure;
 
@@ -31,6 +32,35 @@ internal static class CatalogDb
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT run_id, line, byte_offset, reason, head FROM dead_letters WHERE $run IS NULL OR run_id = $run ORDER BY line";
         command.Parameters.AddWithValue("$run", (object?)runId ?? DBNull.Value);
+        using var reader = command.ExecuteReader();
+        var rows = new List<DeadLetterRow>();
+        while (reader.Read())
+        {
+            rows.Add(new DeadLetterRow(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3), (byte[])reader.GetValue(4)));
+        }
+
+        return rows;
+    }
+
+    public static List<ProductRow> PostgresProducts(string connectionString, string schema)
+    {
+        using var connection = OpenPostgres(connectionString);
+        using var command = new NpgsqlCommand($"""SELECT id, name, "metaUpdatedAt", raw::text FROM "{schema}".products ORDER BY id COLLATE "C" """, connection);
+        using var reader = command.ExecuteReader();
+        var rows = new List<ProductRow>();
+        while (reader.Read())
+        {
+            rows.Add(new ProductRow(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetInt64(2), reader.GetString(3)));
+        }
+
+        return rows;
+    }
+
+    public static List<DeadLetterRow> PostgresDeadLetters(string connectionString, string schema, string? runId = null)
+    {
+        using var connection = OpenPostgres(connectionString);
+        using var command = new NpgsqlCommand($"""SELECT run_id, line, byte_offset, reason, head FROM "{schema}".dead_letters WHERE @run::text IS NULL OR run_id = @run ORDER BY line""", connection);
+        command.Parameters.AddWithValue("run", (object?)runId ?? DBNull.Value);
         using var reader = command.ExecuteReader();
         var rows = new List<DeadLetterRow>();
         while (reader.Read())
@@ -90,6 +120,13 @@ internal static class CatalogDb
         {
             Assert.Equal(expected[i], actual[i]);
         }
+    }
+
+    private static NpgsqlConnection OpenPostgres(string connectionString)
+    {
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+        connection.Open();
+        return connection;
     }
 
     private static SqliteConnection Open(string path)

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Baton.Server;
-using Baton.Simulators.CatalogFeed;
+using Baton.Demo.CatalogFeed;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 
@@ -20,8 +20,9 @@ internal sealed class SyncHarness : IAsyncDisposable
     private WebApplication? _app;
     private readonly Dictionary<string, string> _settings;
 
-    private SyncHarness(CatalogFeedServer feed, string directory, Dictionary<string, string> settings)
+    private SyncHarness(CatalogFeedServer feed, string directory, Dictionary<string, string> settings, CatalogTarget catalog)
     {
+        Catalog = catalog;
         Feed = feed;
         Directory = directory;
         _settings = settings;
@@ -29,9 +30,14 @@ internal sealed class SyncHarness : IAsyncDisposable
 
     public CatalogFeedServer Feed { get; }
 
+    /// <summary>The catalog database this server writes (SQLite file or PostgreSQL schema).</summary>
+    public CatalogTarget Catalog { get; }
+
     public string Directory { get; }
 
-    public string DatabasePath => Path.Combine(Directory, "catalog.db");
+    public List<ProductRow> Products() => Catalog.Products();
+
+    public List<DeadLetterRow> DeadLetters(string? runId = null) => Catalog.DeadLetters(runId);
 
     public string BlobDirectory => Path.Combine(Directory, "feeds");
 
@@ -41,7 +47,8 @@ internal sealed class SyncHarness : IAsyncDisposable
 
     public HttpClient Anonymous { get; private set; } = null!;
 
-    public static async Task<SyncHarness> StartAsync(Action<CatalogFeedOptions>? feed = null, IDictionary<string, string>? settings = null)
+    public static async Task<SyncHarness> StartAsync(
+        Action<CatalogFeedOptions>? feed = null, IDictionary<string, string>? settings = null, ProductsTarget target = ProductsTarget.Sqlite)
     {
         var options = new CatalogFeedOptions { Products = 2_000, User = FeedUser, Password = FeedSecret };
         feed?.Invoke(options);
@@ -67,15 +74,15 @@ internal sealed class SyncHarness : IAsyncDisposable
             ["Baton:Apps:CatalogSync:Parallelism"] = "2",
             ["Baton:Apps:CatalogSync:FetchRetryDelay"] = "00:00:00.050",
             ["Baton:Apps:CatalogSync:ChunkRetryDelay"] = "00:00:00.050",
-            ["Baton:Apps:CatalogSync:DatabasePath"] = Path.Combine(directory, "catalog.db"),
             ["Baton:Apps:CatalogSync:BlobDirectory"] = Path.Combine(directory, "feeds"),
         };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        var catalog = await CatalogTarget.CreateAsync(target, directory);
+        foreach (var (key, value) in catalog.Settings().Concat(settings ?? new Dictionary<string, string>()))
         {
             values[key] = value;
         }
 
-        var harness = new SyncHarness(server, directory, values);
+        var harness = new SyncHarness(server, directory, values, catalog);
         await harness.StartServerAsync();
         return harness;
     }
@@ -176,6 +183,7 @@ internal sealed class SyncHarness : IAsyncDisposable
     {
         await StopServerAsync();
         await Feed.DisposeAsync();
+        await Catalog.DisposeAsync();
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

@@ -1,6 +1,6 @@
 using System.Text;
 using Baton.Apps.CatalogSync.Tests.Infrastructure;
-using Baton.Simulators.CatalogFeed;
+using Baton.Demo.CatalogFeed;
 
 namespace Baton.Apps.CatalogSync.Tests.Sync;
 
@@ -8,11 +8,14 @@ namespace Baton.Apps.CatalogSync.Tests.Sync;
 /// The bad-input list, one test each. Each first syncs a clean day-1 catalog, then syncs day 2
 /// (5 % changed) with the bad input in it: the bad line is a dead letter with its line number, byte
 /// offset, reason and first 200 bytes, the run finishes, and every other row is right (nothing stored is lost).
+/// Runs against each product store (<see cref="SqliteBadInputTests"/>, <see cref="PostgresBadInputTests"/>).
 /// </summary>
-public sealed class BadInputTests
+public abstract class BadInputTests
 {
     private const int Products = 2_000;
     private const int Before = 1_000;
+
+    protected abstract ProductsTarget Target { get; }
 
     [Fact]
     public Task Sync_InvalidJsonLine_DeadLetteredWithPosition() => BadLineAsync(BadLineKind.InvalidJson, "invalid JSON");
@@ -37,66 +40,67 @@ public sealed class BadInputTests
     [Fact]
     public async Task Sync_DuplicateIdInOneFeed_SecondCopyDeadLettered()
     {
-        await using var h = await SyncHarness.StartAsync(f => f.BadLines.Add(new BadLine(Before, BadLineKind.DuplicateId)));
+        await using var h = await SyncHarness.StartAsync(f => f.BadLines.Add(new BadLine(Before, BadLineKind.DuplicateId)), target: Target);
         var output = await h.SyncAsync();
 
-        var dead = Assert.Single(CatalogDb.DeadLetters(h.DatabasePath));
+        var dead = Assert.Single(h.DeadLetters());
         var body = h.Feed.BodyBytes();
         Assert.Equal(Before + 2, dead.Line);
         Assert.Equal(LineStart(body, Before + 2), dead.ByteOffset);
         Assert.StartsWith($"duplicate id {CatalogGenerator.ProductId(h.Feed.Options.Seed, Before)} in this feed (line {Before + 1} is kept)", dead.Reason, StringComparison.Ordinal);
         Assert.Equal(Products, output.GetProperty("inserted").GetInt64());
         Assert.Equal(1, output.GetProperty("failed").GetInt64());
-        CatalogDb.AssertEqual(CleanExpected(h), CatalogDb.Products(h.DatabasePath));
+        Assert.Equal(Products + 1, output.GetProperty("records").GetInt64());
+        CatalogDb.AssertEqual(CleanExpected(h), h.Products());
     }
 
     [Fact]
     public async Task Sync_EmptyLine_SkippedAsBlankNotAProduct()
     {
-        await using var h = await SyncHarness.StartAsync(f => f.BadLines.Add(new BadLine(Before, BadLineKind.EmptyLine)));
+        await using var h = await SyncHarness.StartAsync(f => f.BadLines.Add(new BadLine(Before, BadLineKind.EmptyLine)), target: Target);
         var output = await h.SyncAsync();
 
-        Assert.Empty(CatalogDb.DeadLetters(h.DatabasePath));
+        Assert.Empty(h.DeadLetters());
         Assert.Equal(1, output.GetProperty("blank").GetInt64());
         Assert.Equal(Products, output.GetProperty("records").GetInt64());
-        CatalogDb.AssertEqual(CleanExpected(h), CatalogDb.Products(h.DatabasePath));
+        CatalogDb.AssertEqual(CleanExpected(h), h.Products());
     }
 
     [Fact]
     public async Task Sync_CrlfLineEndings_EveryProductStored()
     {
-        await using var h = await SyncHarness.StartAsync(f => f.Crlf = true);
+        await using var h = await SyncHarness.StartAsync(f => f.Crlf = true, target: Target);
         var output = await h.SyncAsync();
 
-        Assert.Empty(CatalogDb.DeadLetters(h.DatabasePath));
+        Assert.Empty(h.DeadLetters());
         Assert.Equal(Products, output.GetProperty("inserted").GetInt64());
-        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), CatalogDb.Products(h.DatabasePath));
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
     }
 
     [Fact]
     public async Task Sync_Utf8Bom_FirstProductStored()
     {
-        await using var h = await SyncHarness.StartAsync(f => f.Bom = true);
+        await using var h = await SyncHarness.StartAsync(f => f.Bom = true, target: Target);
         var output = await h.SyncAsync();
 
-        Assert.Empty(CatalogDb.DeadLetters(h.DatabasePath));
+        Assert.Empty(h.DeadLetters());
         Assert.Equal(Products, output.GetProperty("inserted").GetInt64());
-        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()[3..]), CatalogDb.Products(h.DatabasePath));
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()[3..]), h.Products());
     }
 
     [Fact]
     public async Task Sync_TruncatedLastLine_DeadLetteredAndStoredRowKept()
     {
-        await using var h = await SyncHarness.StartAsync(f => f.ChangeFraction = 0.05);
+        await using var h = await SyncHarness.StartAsync(f => f.ChangeFraction = 0.05, target: Target);
         await h.SyncAsync();
-        var day1 = CatalogDb.Products(h.DatabasePath);
+        var day1 = h.Products();
         h.Feed.Options.Day = 2;
         h.Feed.Options.TruncateLast = true;
         var body = h.Feed.BodyBytes();
 
         var output = await h.SyncAsync();
 
-        var dead = Assert.Single(CatalogDb.DeadLetters(h.DatabasePath));
+        var dead = Assert.Single(h.DeadLetters());
         Assert.Equal(Products, dead.Line);
         Assert.Equal(LineStart(body, Products), dead.ByteOffset);
         Assert.StartsWith("truncated last line (no newline at the end of the file): invalid JSON", dead.Reason, StringComparison.Ordinal);
@@ -105,27 +109,27 @@ public sealed class BadInputTests
         var lastId = CatalogGenerator.ProductId(h.Feed.Options.Seed, Products - 1);
         h.Feed.Options.TruncateLast = false;
         var expected = CatalogDb.Expected(h.Feed.BodyBytes()).Select(r => r.Id == lastId ? day1.Single(d => d.Id == lastId) : r).ToList();
-        CatalogDb.AssertEqual(expected, CatalogDb.Products(h.DatabasePath));
+        CatalogDb.AssertEqual(expected, h.Products());
     }
 
     [Fact]
     public async Task Sync_EmptyFeed_SucceedsAndKeepsStoredRows()
     {
-        await using var h = await SyncHarness.StartAsync();
+        await using var h = await SyncHarness.StartAsync(target: Target);
         await h.SyncAsync();
-        var before = CatalogDb.Products(h.DatabasePath);
+        var before = h.Products();
         h.Feed.Options.Products = 0;
 
         var output = await h.SyncAsync();
 
         Assert.Equal(0, output.GetProperty("records").GetInt64());
         Assert.Equal(0, output.GetProperty("chunks").GetInt32());
-        CatalogDb.AssertEqual(before, CatalogDb.Products(h.DatabasePath));
+        CatalogDb.AssertEqual(before, h.Products());
     }
 
-    private static async Task BadLineAsync(BadLineKind kind, string reason)
+    private async Task BadLineAsync(BadLineKind kind, string reason)
     {
-        await using var h = await SyncHarness.StartAsync(f => f.ChangeFraction = 0.05);
+        await using var h = await SyncHarness.StartAsync(f => f.ChangeFraction = 0.05, target: Target);
         await h.SyncAsync();
         h.Feed.Options.Day = 2;
         h.Feed.Options.BadLines.Add(new BadLine(Before, kind));
@@ -133,7 +137,7 @@ public sealed class BadInputTests
 
         var output = await h.SyncAsync();
 
-        var dead = Assert.Single(CatalogDb.DeadLetters(h.DatabasePath));
+        var dead = Assert.Single(h.DeadLetters());
         Assert.Equal(Before + 1, dead.Line);
         Assert.Equal(LineStart(body, Before + 1), dead.ByteOffset);
         Assert.Contains(reason, dead.Reason, StringComparison.Ordinal);
@@ -144,7 +148,7 @@ public sealed class BadInputTests
         var status = await h.StatusAsync();
         Assert.Equal("completed", status.GetProperty("currentPhase").GetString());
         Assert.Equal(1, status.GetProperty("progress").GetProperty("failed").GetInt64());
-        CatalogDb.AssertEqual(CleanExpected(h), CatalogDb.Products(h.DatabasePath));
+        CatalogDb.AssertEqual(CleanExpected(h), h.Products());
     }
 
     /// <summary>The rows of the feed as it is now, without its bad lines.</summary>
@@ -190,4 +194,14 @@ public sealed class BadInputTests
 
         throw new InvalidOperationException($"line {line} not in a body of {seen} lines ({Encoding.UTF8.GetString(body[..Math.Min(50, body.Length)])}...)");
     }
+}
+
+public sealed class SqliteBadInputTests : BadInputTests
+{
+    protected override ProductsTarget Target => ProductsTarget.Sqlite;
+}
+
+public sealed class PostgresBadInputTests : BadInputTests
+{
+    protected override ProductsTarget Target => ProductsTarget.Postgres;
 }

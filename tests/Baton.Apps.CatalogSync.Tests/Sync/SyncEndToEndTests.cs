@@ -1,58 +1,11 @@
 using Baton.Apps.CatalogSync.Tests.Infrastructure;
-using Baton.Simulators.CatalogFeed;
+using Baton.Demo.CatalogFeed;
 
 namespace Baton.Apps.CatalogSync.Tests.Sync;
 
+/// <summary>The fetch step end to end (resume, retries, failures), on the SQLite catalog; the store's behaviour is in <see cref="ProductSyncTests"/>.</summary>
 public sealed class SyncEndToEndTests
 {
-    [Fact]
-    public async Task Sync_2000ProductsChunkSize300_TableEqualsFeed()
-    {
-        await using var h = await SyncHarness.StartAsync();
-        var output = await h.SyncAsync();
-
-        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), CatalogDb.Products(h.DatabasePath));
-        Assert.Equal(2_000, output.GetProperty("records").GetInt64());
-        Assert.Equal(2_000, output.GetProperty("inserted").GetInt64());
-        Assert.Equal(0, output.GetProperty("updated").GetInt64());
-        Assert.Equal(0, output.GetProperty("failed").GetInt64());
-        Assert.Equal(7, output.GetProperty("chunks").GetInt32());
-        Assert.Equal(h.Feed.BodyLength(), output.GetProperty("bytes").GetInt64());
-        Assert.Empty(CatalogDb.DeadLetters(h.DatabasePath));
-        // The feed file is removed once the run is done.
-        Assert.Empty(Directory.GetFiles(h.BlobDirectory));
-    }
-
-    [Fact]
-    public async Task Sync_NextDay_UpdatesExactlyTheChangedProductsAndSkipsTheRest()
-    {
-        await using var h = await SyncHarness.StartAsync(f => f.ChangeFraction = 0.05);
-        await h.SyncAsync();
-        h.Feed.Options.Day = 2;
-        var changed = CatalogGenerator.ChangedBetween(h.Feed.Options, 1, 2);
-        Assert.InRange(changed, 50, 150);
-
-        var output = await h.SyncAsync();
-
-        Assert.Equal(0, output.GetProperty("inserted").GetInt64());
-        Assert.Equal(changed, output.GetProperty("updated").GetInt64());
-        Assert.Equal(2_000 - changed, output.GetProperty("skipped").GetInt64());
-        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), CatalogDb.Products(h.DatabasePath));
-    }
-
-    [Fact]
-    public async Task Sync_OlderFeedAfterNewer_SkipsEverythingAndKeepsNewerRows()
-    {
-        await using var h = await SyncHarness.StartAsync(f => { f.ChangeFraction = 0.05; f.Day = 2; });
-        await h.SyncAsync();
-        h.Feed.Options.Day = 1;
-
-        var output = await h.SyncAsync();
-
-        Assert.Equal(2_000, output.GetProperty("skipped").GetInt64());
-        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes(day: 2)), CatalogDb.Products(h.DatabasePath));
-    }
-
     [Fact]
     public async Task Fetch_StreamCutMidway_ResumesWithRangeAndTableEqualsFeed()
     {
@@ -66,7 +19,7 @@ public sealed class SyncEndToEndTests
         Assert.Matches("^bytes=[0-9]+-$", ranges[1]);
         Assert.InRange(long.Parse(ranges[1]![6..^1], System.Globalization.CultureInfo.InvariantCulture), 1, 1_234_567);
         Assert.True(output.GetProperty("resumed").GetBoolean());
-        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), CatalogDb.Products(h.DatabasePath));
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
         Assert.Equal(h.Feed.BodyLength(), output.GetProperty("bytes").GetInt64());
     }
 
@@ -77,7 +30,7 @@ public sealed class SyncEndToEndTests
         await h.SyncAsync();
 
         Assert.Equal(2, h.Feed.Requests);
-        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), CatalogDb.Products(h.DatabasePath));
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
     }
 
     [Theory]
@@ -99,7 +52,7 @@ public sealed class SyncEndToEndTests
         Assert.False(status.GetProperty("isRunning").GetBoolean());
         Assert.Equal("failed", status.GetProperty("currentPhase").GetString());
         Assert.Contains(status.GetProperty("progress").GetProperty("errors").EnumerateArray(), e => e.GetProperty("message").GetString()!.Contains(expected, StringComparison.Ordinal));
-        Assert.Empty(CatalogDb.Products(h.DatabasePath));
+        Assert.Empty(h.Products());
         // Neither the credentials nor the admin key reach a log line or the status.
         Assert.DoesNotContain(SyncHarness.FeedSecret, h.Logs.All, StringComparison.Ordinal);
         Assert.DoesNotContain(SyncHarness.FeedSecret, status.ToString(), StringComparison.Ordinal);
@@ -113,7 +66,7 @@ public sealed class SyncEndToEndTests
         await h.SyncAsync();
 
         Assert.Equal(3, h.Feed.Requests);
-        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), CatalogDb.Products(h.DatabasePath));
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
     }
 
     [Fact]

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
-namespace Baton.Simulators.CatalogFeed;
+namespace Baton.Demo.CatalogFeed;
 
 /// <summary>
 /// The synthetic MediPim-like catalog: a pure function of the spec, so the same spec always gives the

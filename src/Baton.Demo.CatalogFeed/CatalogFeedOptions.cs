@@ -1,4 +1,4 @@
-namespace Baton.Simulators.CatalogFeed;
+namespace Baton.Demo.CatalogFeed;
 
 /// <summary>What a bad line injected into the feed looks like (the bad-input list).</summary>
 public enum BadLineKind

@@ -3,27 +3,13 @@ using Microsoft.Data.Sqlite;
 
 namespace Baton.Apps.CatalogSync.Processing;
 
-/// <summary>Counters of one chunk (and, summed, of a run).</summary>
-public sealed record ChunkStats(int Chunk, long Records, long Inserted, long Updated, long Skipped, long Failed, long Blank)
-{
-    public static ChunkStats operator +(ChunkStats a, ChunkStats b) =>
-        new(-1, a.Records + b.Records, a.Inserted + b.Inserted, a.Updated + b.Updated, a.Skipped + b.Skipped, a.Failed + b.Failed, a.Blank + b.Blank);
-
-    public static ChunkStats Zero { get; } = new(-1, 0, 0, 0, 0, 0, 0);
-}
-
-/// <summary>A product line read for writing: its 1-based line number, byte offset in the file and first bytes.</summary>
-internal sealed record ParsedLine(long Line, long Offset, byte[] Head, ProductRecord Product);
-
-/// <summary>A line set aside: where it is and why.</summary>
-internal sealed record DeadLetter(long Line, long ByteOffset, string Reason, byte[] Head);
-
 /// <summary>
-/// The catalog database: <c>products</c> (the seed's columns), <c>dead_letters</c>, and <c>chunk_results</c>
-/// (a chunk's counters written in the same transaction as its rows, so a chunk that committed but whose
-/// step was not recorded before a crash is not applied or counted twice).
+/// The catalog in its own SQLite file (WAL): <c>products</c> (the seed's columns), <c>dead_letters</c>, and
+/// <c>chunk_results</c> (a chunk's counters written in the same transaction as its rows, so a chunk that
+/// committed but whose step was not recorded before a crash is not applied or counted twice). Chunks are
+/// applied one at a time by SQLite's write lock; each reads the stored row of every id before writing it.
 /// </summary>
-internal sealed class ProductDatabase(string path)
+internal sealed class SqliteProductStore(string path) : IProductStore
 {
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS products (
@@ -58,6 +44,28 @@ internal sealed class ProductDatabase(string path)
         return connection;
     }
 
+    public string Description => $"sqlite {Path}";
+
+    public Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        Initialize();
+        return Task.CompletedTask;
+    }
+
+    public Task<ChunkStats?> StoredChunkAsync(string runId, int chunk, CancellationToken cancellationToken = default)
+    {
+        using var connection = Open();
+        return Task.FromResult(StoredChunk(connection, runId, chunk));
+    }
+
+    public Task<ChunkStats> RunTotalsAsync(string runId, CancellationToken cancellationToken = default) => Task.FromResult(RunTotals(runId));
+
+    public Task<ChunkStats> ApplyAsync(ChunkWrite write, CancellationToken cancellationToken = default)
+    {
+        using var connection = Open();
+        return Task.FromResult(Apply(connection, write.RunId, write.Chunk, write.Products, [.. write.DeadLetters], write.Blank, write.Now));
+    }
+
     public void Initialize()
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
@@ -67,8 +75,7 @@ internal sealed class ProductDatabase(string path)
         command.ExecuteNonQuery();
     }
 
-    /// <summary>The stored counters of a chunk this run already committed, or null.</summary>
-    public static ChunkStats? StoredChunk(SqliteConnection connection, string runId, int chunk)
+    private static ChunkStats? StoredChunk(SqliteConnection connection, string runId, int chunk)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT records, inserted, updated, skipped, failed, blank FROM chunk_results WHERE run_id = $run AND chunk = $chunk";
@@ -80,8 +87,7 @@ internal sealed class ProductDatabase(string path)
             : null;
     }
 
-    /// <summary>The sum of the counters of every chunk this run committed.</summary>
-    public ChunkStats RunTotals(string runId)
+    private ChunkStats RunTotals(string runId)
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
@@ -98,7 +104,7 @@ internal sealed class ProductDatabase(string path)
     /// (duplicate id in the feed; the first one applied is kept). Skipped rows are not marked, so a duplicate
     /// of an unchanged product is simply skipped twice: the warm path writes nothing for unchanged rows. Writes the dead letters and the chunk's counters in the same transaction.
     /// </summary>
-    public static ChunkStats Apply(
+    private static ChunkStats Apply(
         SqliteConnection connection, string runId, int chunk, IReadOnlyList<ParsedLine> products,
         List<DeadLetter> deadLetters, long blank, DateTimeOffset now)
     {
@@ -127,6 +133,8 @@ internal sealed class ProductDatabase(string path)
         var p = names.Select(n => upsert.Parameters.Add(n, SqliteType.Text)).ToArray();
         upsert.Prepare();
 
+        // Counted before duplicates join the dead letters: a duplicate is one record, not two.
+        var records = products.Count + deadLetters.Count;
         long inserted = 0, updated = 0, skipped = 0;
         foreach (var (line, byteOffset, lineHead, product) in products)
         {
@@ -195,7 +203,7 @@ internal sealed class ProductDatabase(string path)
             }
         }
 
-        var stats = new ChunkStats(chunk, products.Count + deadLetters.Count, inserted, updated, skipped, deadLetters.Count, blank);
+        var stats = new ChunkStats(chunk, records, inserted, updated, skipped, deadLetters.Count, blank);
         using (var result = connection.CreateCommand())
         {
             result.Transaction = transaction;

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Baton.Simulators.CatalogFeed;
+namespace Baton.Demo.CatalogFeed;
 
 /// <summary>
 /// A MediPim-like product feed: <c>POST /v4/products/stream</c> with Basic auth answers the synthetic

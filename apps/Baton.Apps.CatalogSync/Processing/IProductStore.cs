@@ -1,0 +1,50 @@
+namespace Baton.Apps.CatalogSync.Processing;
+
+/// <summary>Counters of one chunk (and, summed, of a run).</summary>
+public sealed record ChunkStats(int Chunk, long Records, long Inserted, long Updated, long Skipped, long Failed, long Blank)
+{
+    public static ChunkStats operator +(ChunkStats a, ChunkStats b) =>
+        new(-1, a.Records + b.Records, a.Inserted + b.Inserted, a.Updated + b.Updated, a.Skipped + b.Skipped, a.Failed + b.Failed, a.Blank + b.Blank);
+
+    public static ChunkStats Zero { get; } = new(-1, 0, 0, 0, 0, 0, 0);
+}
+
+/// <summary>A product line read for writing: its 1-based line number, byte offset in the file and first bytes.</summary>
+internal sealed record ParsedLine(long Line, long Offset, byte[] Head, ProductRecord Product);
+
+/// <summary>A line set aside: where it is and why.</summary>
+internal sealed record DeadLetter(long Line, long ByteOffset, string Reason, byte[] Head);
+
+/// <summary>One parsed chunk to apply: its products in file order, the lines already set aside, and its blank lines.</summary>
+internal sealed record ChunkWrite(string RunId, int Chunk, IReadOnlyList<ParsedLine> Products, IReadOnlyList<DeadLetter> DeadLetters, long Blank, DateTimeOffset Now);
+
+/// <summary>
+/// Where the catalog lives: <c>products</c> (the seed's columns plus <c>sync_run</c>, <c>sync_line</c>),
+/// <c>dead_letters</c> and <c>chunk_results</c>. Every store applies the same rules, and the shared
+/// behaviour tests hold each to them:
+/// <list type="bullet">
+/// <item>a new id is inserted, a newer <c>meta.updatedAt</c> updates, an equal or older one is skipped (nothing written);</item>
+/// <item>a line whose id this run already wrote from another line is a dead letter
+/// <c>duplicate id X in this feed (line N is kept)</c>: within a chunk the first line in file order is kept,
+/// across chunks the chunk that commits first;</item>
+/// <item>a chunk's rows, dead letters and counters are one transaction, and a chunk already committed for the run is never applied twice.</item>
+/// </list>
+/// Chunks of one run are applied concurrently; implementations must be safe under that.
+/// </summary>
+internal interface IProductStore
+{
+    /// <summary>What the store is, for logs (never a secret).</summary>
+    string Description { get; }
+
+    /// <summary>Creates the tables if missing. Safe to call from several nodes at once.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The stored counters of a chunk this run already committed, or null.</summary>
+    Task<ChunkStats?> StoredChunkAsync(string runId, int chunk, CancellationToken cancellationToken = default);
+
+    /// <summary>The sum of the counters of every chunk this run committed; <see cref="ChunkStats.Chunk"/> is the number of chunks.</summary>
+    Task<ChunkStats> RunTotalsAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>Applies one chunk in one transaction and returns its counters.</summary>
+    Task<ChunkStats> ApplyAsync(ChunkWrite write, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,321 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Baton.Apps.CatalogSync.Processing;
+
+/// <summary>
+/// The catalog in PostgreSQL (<c>Products:Provider = Postgres</c>). A chunk is one transaction:
+/// <list type="number">
+/// <item>one query reads the stored <c>metaUpdatedAt</c>, <c>sync_run</c>, <c>sync_line</c> of the chunk's ids;
+/// the rules of <see cref="IProductStore"/> are applied in file order against it, so unchanged products
+/// (the warm path: 99 %) and duplicates never leave the process;</item>
+/// <item>the rows that may change are written with binary <c>COPY</c> into a temporary staging table;</item>
+/// <item>one <c>INSERT ... SELECT ... ON CONFLICT (id) DO UPDATE ... WHERE</c> merges them. Its guard
+/// (stored <c>metaUpdatedAt</c> older, and not already written by this run) is evaluated on the latest
+/// committed row, so a concurrent chunk that wrote an id first wins, and <c>RETURNING (xmax = 0)</c>
+/// tells inserts from updates exactly;</item>
+/// <item>rows the guard refused are re-read (the merge holds their row locks, so they are stable): written by
+/// this run from another line is a duplicate dead letter, else skipped;</item>
+/// <item>dead letters (binary <c>COPY</c>) and the chunk's counters, then commit.</item>
+/// </list>
+/// Column names are the seed's, quoted where they are camelCase (<c>"eanGtin13"</c>, <c>"metaUpdatedAt"</c>);
+/// <c>raw</c> is <c>json</c>, which keeps the <c>result</c> object byte for byte (cast to <c>jsonb</c> to query it).
+/// </summary>
+internal sealed partial class PostgresProductStore : IProductStore, IAsyncDisposable, IDisposable
+{
+    private const string Columns = """
+        id, name, status, organization, brand, "eanGtin13", "eanGtin14", "artgId", pbs, "snomedMpp", "snomedTpp", "gs1Category", "createdAt", "metaUpdatedAt", raw
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _schema;
+    private readonly Lazy<Task> _initialized;
+
+    public PostgresProductStore(string connectionString, string schema)
+    {
+        if (!SchemaPattern().IsMatch(schema))
+        {
+            throw new ArgumentException($"schema '{schema}' must be lower-case letters, digits and underscores", nameof(schema));
+        }
+
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        Description = $"postgres {builder.Host}:{builder.Port}/{builder.Database} (schema {schema})";
+        _dataSource = NpgsqlDataSource.Create(builder);
+        _schema = $"\"{schema}\"";
+        _initialized = new Lazy<Task>(CreateTablesAsync);
+    }
+
+    public string Description { get; }
+
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => _initialized.Value.WaitAsync(cancellationToken);
+
+    public async Task<ChunkStats?> StoredChunkAsync(string runId, int chunk, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"SELECT records, inserted, updated, skipped, failed, blank FROM {_schema}.chunk_results WHERE run_id = $1 AND chunk = $2", connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = runId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = chunk });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? new ChunkStats(chunk, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5))
+            : null;
+    }
+
+    public async Task<ChunkStats> RunTotalsAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(
+            $"SELECT count(*), coalesce(sum(records),0)::bigint, coalesce(sum(inserted),0)::bigint, coalesce(sum(updated),0)::bigint, coalesce(sum(skipped),0)::bigint, coalesce(sum(failed),0)::bigint, coalesce(sum(blank),0)::bigint FROM {_schema}.chunk_results WHERE run_id = $1",
+            connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = runId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new ChunkStats((int)reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6));
+    }
+
+    public async Task<ChunkStats> ApplyAsync(ChunkWrite write, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var dead = new List<DeadLetter>(write.DeadLetters);
+        long skipped = 0;
+
+        var stored = await ReadStoredAsync(connection, write.Products.Select(p => p.Product.Id).Distinct(StringComparer.Ordinal).ToArray(), cancellationToken).ConfigureAwait(false);
+        var candidates = new List<ParsedLine>();
+        foreach (var line in write.Products)
+        {
+            var id = line.Product.Id;
+            if (stored.TryGetValue(id, out var row) && row.Run == write.RunId && row.Line != line.Line)
+            {
+                dead.Add(Duplicate(line, row.Line));
+            }
+            else if (row is not null && line.Product.MetaUpdatedAt <= row.MetaUpdatedAt)
+            {
+                skipped++;
+            }
+            else
+            {
+                candidates.Add(line);
+                stored[id] = new StoredRow(line.Product.MetaUpdatedAt, write.RunId, line.Line);
+            }
+        }
+
+        long inserted = 0, updated = 0;
+        if (candidates.Count > 0)
+        {
+            await CopyToStagingAsync(connection, candidates, cancellationToken).ConfigureAwait(false);
+            var written = await MergeAsync(connection, write, cancellationToken).ConfigureAwait(false);
+            inserted = written.Count(w => w.Value);
+            updated = written.Count - inserted;
+            var refused = candidates.Where(c => !written.ContainsKey(c.Product.Id)).ToList();
+            if (refused.Count > 0)
+            {
+                // A concurrent chunk (or another writer) got there first; the merge holds these rows' locks, so this read is final.
+                var now = await ReadStoredAsync(connection, refused.Select(c => c.Product.Id).ToArray(), cancellationToken).ConfigureAwait(false);
+                foreach (var line in refused)
+                {
+                    var row = now[line.Product.Id];
+                    if (row.Run == write.RunId)
+                    {
+                        dead.Add(Duplicate(line, row.Line));
+                    }
+                    else
+                    {
+                        skipped++;
+                    }
+                }
+            }
+        }
+
+        await CopyDeadLettersAsync(connection, write, dead, cancellationToken).ConfigureAwait(false);
+        var stats = new ChunkStats(write.Chunk, write.Products.Count + write.DeadLetters.Count, inserted, updated, skipped, dead.Count, write.Blank);
+        await using (var result = new NpgsqlCommand(
+            $"INSERT INTO {_schema}.chunk_results (run_id, chunk, records, inserted, updated, skipped, failed, blank, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            connection))
+        {
+            result.Parameters.Add(new NpgsqlParameter<string> { TypedValue = write.RunId });
+            result.Parameters.Add(new NpgsqlParameter<int> { TypedValue = write.Chunk });
+            foreach (var value in new[] { stats.Records, stats.Inserted, stats.Updated, stats.Skipped, stats.Failed, stats.Blank })
+            {
+                result.Parameters.Add(new NpgsqlParameter<long> { TypedValue = value });
+            }
+
+            result.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = write.Now.ToUniversalTime() });
+            await result.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return stats;
+    }
+
+    private static DeadLetter Duplicate(ParsedLine line, long kept) =>
+        new(line.Line, line.Offset, string.Create(CultureInfo.InvariantCulture, $"duplicate id {line.Product.Id} in this feed (line {kept} is kept)"), line.Head);
+
+    private async Task<Dictionary<string, StoredRow>> ReadStoredAsync(NpgsqlConnection connection, string[] ids, CancellationToken cancellationToken)
+    {
+        var rows = new Dictionary<string, StoredRow>(ids.Length, StringComparer.Ordinal);
+        await using var command = new NpgsqlCommand($"""SELECT id, "metaUpdatedAt", sync_run, sync_line FROM {_schema}.products WHERE id = ANY($1)""", connection);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows[reader.GetString(0)] = new StoredRow(reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? 0 : reader.GetInt64(3));
+        }
+
+        return rows;
+    }
+
+    private static async Task CopyToStagingAsync(NpgsqlConnection connection, List<ParsedLine> candidates, CancellationToken cancellationToken)
+    {
+        await using (var create = new NpgsqlCommand(
+            """
+            CREATE TEMP TABLE catalog_staging (
+              line bigint NOT NULL, id text NOT NULL, name text, status text, organization text, brand text,
+              "eanGtin13" text, "eanGtin14" text, "artgId" text, pbs text, "snomedMpp" text, "snomedTpp" text, "gs1Category" text,
+              "createdAt" bigint, "metaUpdatedAt" bigint NOT NULL, raw json NOT NULL) ON COMMIT DROP
+            """,
+            connection))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var importer = await connection.BeginBinaryImportAsync($"COPY catalog_staging (line, {Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+        foreach (var (line, _, _, p) in candidates)
+        {
+            await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(line, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(p.Id, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+            foreach (var text in new[] { p.Name, p.Status, p.Organization, p.Brand, p.EanGtin13, p.EanGtin14, p.ArtgId, p.Pbs, p.SnomedMpp, p.SnomedTpp, p.Gs1Category })
+            {
+                await WriteNullableAsync(importer, text, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (p.CreatedAt is { } created)
+            {
+                await importer.WriteAsync(created, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await importer.WriteAsync(p.MetaUpdatedAt, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(Encoding.UTF8.GetString(p.RawUtf8), NpgsqlDbType.Json, cancellationToken).ConfigureAwait(false);
+        }
+
+        await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async ValueTask WriteNullableAsync(NpgsqlBinaryImporter importer, string? text, CancellationToken cancellationToken)
+    {
+        if (text is null)
+        {
+            await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await importer.WriteAsync(text, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The merge; returns the ids it wrote, each with true when it inserted the row.</summary>
+    private async Task<Dictionary<string, bool>> MergeAsync(NpgsqlConnection connection, ChunkWrite write, CancellationToken cancellationToken)
+    {
+        // Rows are taken in id order, so two chunks sharing ids queue behind each other instead of deadlocking;
+        // a deadlock error would still only fail this attempt, which the chunk step retries.
+        await using var merge = new NpgsqlCommand(
+            $"""
+            INSERT INTO {_schema}.products AS p ({Columns}, updated_at, sync_run, sync_line)
+            SELECT {Columns}, $1, $2, line FROM catalog_staging ORDER BY id
+            ON CONFLICT (id) DO UPDATE SET
+              name = EXCLUDED.name, status = EXCLUDED.status, organization = EXCLUDED.organization, brand = EXCLUDED.brand,
+              "eanGtin13" = EXCLUDED."eanGtin13", "eanGtin14" = EXCLUDED."eanGtin14", "artgId" = EXCLUDED."artgId", pbs = EXCLUDED.pbs,
+              "snomedMpp" = EXCLUDED."snomedMpp", "snomedTpp" = EXCLUDED."snomedTpp", "gs1Category" = EXCLUDED."gs1Category",
+              "createdAt" = EXCLUDED."createdAt", "metaUpdatedAt" = EXCLUDED."metaUpdatedAt", raw = EXCLUDED.raw,
+              updated_at = EXCLUDED.updated_at, sync_run = EXCLUDED.sync_run, sync_line = EXCLUDED.sync_line
+            WHERE p."metaUpdatedAt" < EXCLUDED."metaUpdatedAt" AND p.sync_run IS DISTINCT FROM EXCLUDED.sync_run
+            RETURNING p.id, (p.xmax = 0)
+            """,
+            connection);
+        merge.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = write.Now.ToUniversalTime() });
+        merge.Parameters.Add(new NpgsqlParameter<string> { TypedValue = write.RunId });
+        var written = new Dictionary<string, bool>(StringComparer.Ordinal);
+        await using var reader = await merge.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            written[reader.GetString(0)] = reader.GetBoolean(1);
+        }
+
+        return written;
+    }
+
+    private async Task CopyDeadLettersAsync(NpgsqlConnection connection, ChunkWrite write, List<DeadLetter> dead, CancellationToken cancellationToken)
+    {
+        if (dead.Count == 0)
+        {
+            return;
+        }
+
+        await using var importer = await connection.BeginBinaryImportAsync(
+            $"COPY {_schema}.dead_letters (run_id, chunk, line, byte_offset, reason, head, created_at) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+        foreach (var letter in dead)
+        {
+            await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(write.RunId, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(write.Chunk, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(letter.Line, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(letter.ByteOffset, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(letter.Reason, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(letter.Head, NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(write.Now.ToUniversalTime(), NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
+        }
+
+        await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task CreateTablesAsync()
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
+
+        // Nodes starting together would race on CREATE ... IF NOT EXISTS (a unique violation in pg_type); one at a time.
+        await using var command = new NpgsqlCommand(
+            $"""
+            SELECT pg_advisory_xact_lock(hashtext('baton.catalog-sync.schema'));
+            CREATE SCHEMA IF NOT EXISTS {_schema};
+            CREATE TABLE IF NOT EXISTS {_schema}.products (
+              id text PRIMARY KEY,
+              name text, status text, organization text, brand text,
+              "eanGtin13" text, "eanGtin14" text, "artgId" text, pbs text, "snomedMpp" text, "snomedTpp" text, "gs1Category" text,
+              "createdAt" bigint, "metaUpdatedAt" bigint NOT NULL,
+              raw json NOT NULL,
+              updated_at timestamptz NOT NULL,
+              sync_run text, sync_line bigint);
+            CREATE TABLE IF NOT EXISTS {_schema}.dead_letters (
+              id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+              run_id text NOT NULL, chunk integer NOT NULL, line bigint NOT NULL, byte_offset bigint NOT NULL,
+              reason text NOT NULL, head bytea NOT NULL, created_at timestamptz NOT NULL);
+            CREATE INDEX IF NOT EXISTS dead_letters_run ON {_schema}.dead_letters (run_id, line);
+            CREATE TABLE IF NOT EXISTS {_schema}.chunk_results (
+              run_id text NOT NULL, chunk integer NOT NULL,
+              records bigint NOT NULL, inserted bigint NOT NULL, updated bigint NOT NULL, skipped bigint NOT NULL,
+              failed bigint NOT NULL, blank bigint NOT NULL, completed_at timestamptz NOT NULL,
+              PRIMARY KEY (run_id, chunk));
+            """,
+            connection);
+        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+        await transaction.CommitAsync().ConfigureAwait(false);
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    public void Dispose() => _dataSource.Dispose();
+
+    private sealed record StoredRow(long MetaUpdatedAt, string? Run, long Line);
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex SchemaPattern();
+}

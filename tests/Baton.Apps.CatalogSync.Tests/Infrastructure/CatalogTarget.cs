@@ -1,0 +1,138 @@
+using Baton.Apps.CatalogSync.Processing;
+using Npgsql;
+
+namespace Baton.Apps.CatalogSync.Tests.Infrastructure;
+
+/// <summary>Where a test's catalog lives.</summary>
+public enum ProductsTarget
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// One test's own catalog database: a SQLite file in the test's directory, or a fresh schema
+/// (<c>c_&lt;guid&gt;</c>, dropped afterwards) in the PostgreSQL of <c>BATON_POSTGRES</c> (scripts/test.sh
+/// sets it; without it the local default, as in Baton.Storage.Postgres.Tests). An unreachable server fails
+/// the test with a message saying so; it never skips it.
+/// </summary>
+internal sealed class CatalogTarget : IAsyncDisposable
+{
+    public const string DefaultConnectionString = "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres;Database=baton_test";
+
+    private static readonly SemaphoreSlim CreateLock = new(1, 1);
+    private static bool _databaseReady;
+
+    private CatalogTarget(ProductsTarget kind, string sqlitePath, string schema)
+    {
+        Kind = kind;
+        SqlitePath = sqlitePath;
+        Schema = schema;
+    }
+
+    /// <summary>The connection string of the test server, with a small pool: tests run in parallel and the server allows 100 connections.</summary>
+    public static string ConnectionString { get; } = new NpgsqlConnectionStringBuilder(
+        Environment.GetEnvironmentVariable("BATON_POSTGRES") is { Length: > 0 } fromEnv ? fromEnv : DefaultConnectionString) { MaxPoolSize = 6 }.ConnectionString;
+
+    public ProductsTarget Kind { get; }
+
+    public string SqlitePath { get; }
+
+    public string Schema { get; }
+
+    public static async Task<CatalogTarget> CreateAsync(ProductsTarget kind, string directory)
+    {
+        if (kind == ProductsTarget.Postgres)
+        {
+            await EnsureDatabaseAsync();
+        }
+
+        return new CatalogTarget(kind, Path.Combine(directory, "catalog.db"), "c_" + Guid.NewGuid().ToString("N"));
+    }
+
+    /// <summary>The server settings that put the catalog here.</summary>
+    public Dictionary<string, string> Settings() => Kind == ProductsTarget.Postgres
+        ? new()
+        {
+            ["Baton:Apps:CatalogSync:Products:Provider"] = "Postgres",
+            ["Baton:Apps:CatalogSync:Products:ConnectionString"] = ConnectionString,
+            ["Baton:Apps:CatalogSync:Products:Schema"] = Schema,
+        }
+        : new()
+        {
+            ["Baton:Apps:CatalogSync:Products:Provider"] = "Sqlite",
+            ["Baton:Apps:CatalogSync:DatabasePath"] = SqlitePath,
+        };
+
+    /// <summary>A store on this catalog, as the app builds it.</summary>
+    public IProductStore NewStore() => Kind == ProductsTarget.Postgres
+        ? new PostgresProductStore(ConnectionString, Schema)
+        : new SqliteProductStore(SqlitePath);
+
+    public List<ProductRow> Products() => Kind == ProductsTarget.Postgres ? CatalogDb.PostgresProducts(ConnectionString, Schema) : CatalogDb.Products(SqlitePath);
+
+    public List<DeadLetterRow> DeadLetters(string? runId = null) =>
+        Kind == ProductsTarget.Postgres ? CatalogDb.PostgresDeadLetters(ConnectionString, Schema, runId) : CatalogDb.DeadLetters(SqlitePath, runId);
+
+    private static async Task EnsureDatabaseAsync()
+    {
+        await CreateLock.WaitAsync();
+        try
+        {
+            if (_databaseReady)
+            {
+                return;
+            }
+
+            var target = new NpgsqlConnectionStringBuilder(ConnectionString);
+            var admin = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = "postgres", Pooling = false };
+            await using var connection = new NpgsqlConnection(admin.ConnectionString);
+            try
+            {
+                await connection.OpenAsync();
+            }
+            catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+            {
+                var source = Environment.GetEnvironmentVariable("BATON_POSTGRES") is { Length: > 0 } ? "BATON_POSTGRES" : "the default (BATON_POSTGRES is not set)";
+                throw new InvalidOperationException(
+                    $"The PostgreSQL catalog tests need a server: {target.Host}:{target.Port} from {source} is not reachable ({ex.Message}). " +
+                    "Run them through scripts/test.sh, or start PostgreSQL (pg_ctlcluster 15 main start) and set BATON_POSTGRES.",
+                    ex);
+            }
+
+            await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
+            exists.Parameters.AddWithValue("name", target.Database!);
+            if (await exists.ExecuteScalarAsync() is null)
+            {
+                await using var create = new NpgsqlCommand($"CREATE DATABASE \"{target.Database}\"", connection);
+                try
+                {
+                    await create.ExecuteNonQueryAsync();
+                }
+                catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DuplicateDatabase)
+                {
+                    // Another test process created it first.
+                }
+            }
+
+            _databaseReady = true;
+        }
+        finally
+        {
+            CreateLock.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Kind != ProductsTarget.Postgres)
+        {
+            return;
+        }
+
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{Schema}\" CASCADE", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+}

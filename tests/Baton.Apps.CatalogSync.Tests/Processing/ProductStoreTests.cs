@@ -1,0 +1,139 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Baton.Apps.CatalogSync.Processing;
+using Baton.Apps.CatalogSync.Tests.Infrastructure;
+
+namespace Baton.Apps.CatalogSync.Tests.Processing;
+
+/// <summary>
+/// The rules of <see cref="IProductStore"/> applied straight to each store (a real SQLite file, a real
+/// PostgreSQL schema), including chunks applied concurrently, which a whole sync rarely provokes.
+/// </summary>
+public abstract partial class ProductStoreTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 30, 2, 0, 0, TimeSpan.Zero);
+    private readonly string _directory = TestPaths.NewTempDirectory();
+    private CatalogTarget _catalog = null!;
+    private IProductStore _store = null!;
+
+    protected abstract ProductsTarget Target { get; }
+
+    public async Task InitializeAsync()
+    {
+        _catalog = await CatalogTarget.CreateAsync(Target, _directory);
+        _store = _catalog.NewStore();
+        await _store.InitializeAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        // Null when InitializeAsync failed (e.g. no PostgreSQL): its own message is the one to see.
+        (_store as IDisposable)?.Dispose();
+        if (_catalog is { } catalog)
+        {
+            await catalog.DisposeAsync();
+        }
+
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task ApplyAsync_NewNewerEqualOlder_InsertsUpdatesAndSkipsAsTheSeed()
+    {
+        await _store.ApplyAsync(Chunk("run-1", 0, Line(1, "a", 100), Line(2, "b", 100), Line(3, "c", 100)));
+
+        var stats = await _store.ApplyAsync(Chunk("run-2", 0, Line(1, "a", 101), Line(2, "b", 100), Line(3, "c", 99), Line(4, "d", 50)));
+
+        Assert.Equal(new ChunkStats(0, 4, 1, 1, 2, 0, 0), stats);
+        Assert.Equal([("a", 101L), ("b", 100L), ("c", 100L), ("d", 50L)], _catalog.Products().Select(p => (p.Id, p.MetaUpdatedAt)));
+        Assert.Contains("\"line\":1", _catalog.Products()[0].Raw, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ApplyAsync_SameIdTwiceInOneChunk_FirstInFileOrderKeptLaterDeadLettered()
+    {
+        var stats = await _store.ApplyAsync(Chunk("run-1", 0, Line(7, "a", 100), Line(8, "b", 100), Line(9, "a", 200)));
+
+        Assert.Equal(new ChunkStats(0, 3, 2, 0, 0, 1, 0), stats);
+        var dead = Assert.Single(_catalog.DeadLetters("run-1"));
+        Assert.Equal(9, dead.Line);
+        Assert.Equal("duplicate id a in this feed (line 7 is kept)", dead.Reason);
+        var a = _catalog.Products().Single(p => p.Id == "a");
+        Assert.Equal(100, a.MetaUpdatedAt);
+        Assert.Contains("\"line\":7", a.Raw, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ApplyAsync_DuplicateOfAnUnchangedProduct_SkippedTwiceNothingWritten()
+    {
+        await _store.ApplyAsync(Chunk("run-1", 0, Line(1, "a", 100)));
+
+        var stats = await _store.ApplyAsync(Chunk("run-2", 0, Line(1, "a", 100), Line(2, "a", 100)));
+
+        Assert.Equal(new ChunkStats(0, 2, 0, 0, 2, 0, 0), stats);
+        Assert.Empty(_catalog.DeadLetters("run-2"));
+    }
+
+    [Fact]
+    public async Task ApplyAsync_ChunksSharingIdsConcurrently_EachIdStoredOnceFromTheLineItReportsKept()
+    {
+        // 8 chunks of 200 lines; chunk k has ids 150k .. 150k+199, so neighbours share 50 ids (350 duplicate lines).
+        var chunks = Enumerable.Range(0, 8)
+            .Select(k => Chunk("run-1", k, [.. Enumerable.Range(0, 200).Select(i => Line(k * 200 + i + 1, $"p{k * 150 + i:D5}", 100))]))
+            .ToList();
+
+        var stats = await Task.WhenAll(chunks.Select(c => Task.Run(() => _store.ApplyAsync(c))));
+
+        var total = stats.Aggregate(ChunkStats.Zero, (a, b) => a + b);
+        Assert.Equal(1_600, total.Records);
+        Assert.Equal(1_250, total.Inserted);
+        Assert.Equal(350, total.Failed);
+        Assert.Equal(0, total.Updated + total.Skipped);
+        Assert.Equal(total, await _store.RunTotalsAsync("run-1") with { Chunk = -1 });
+        var rows = _catalog.Products().ToDictionary(p => p.Id);
+        Assert.Equal(1_250, rows.Count);
+        var dead = _catalog.DeadLetters("run-1");
+        Assert.Equal(350, dead.Count);
+        foreach (var letter in dead)
+        {
+            var match = DuplicateReason().Match(letter.Reason);
+            Assert.True(match.Success, letter.Reason);
+            Assert.Contains($"\"line\":{match.Groups[2].Value},", rows[match.Groups[1].Value].Raw, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task ApplyAsync_ChunkAlreadyCommitted_SecondApplyFailsAndNothingIsCountedTwice()
+    {
+        var chunk = Chunk("run-1", 3, Line(1, "a", 100), Line(2, "b", 100));
+        var first = await _store.ApplyAsync(chunk);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => _store.ApplyAsync(chunk));
+
+        Assert.Equal(first, await _store.StoredChunkAsync("run-1", 3));
+        Assert.Equal(2, (await _store.RunTotalsAsync("run-1")).Inserted);
+        Assert.Equal(2, _catalog.Products().Count);
+    }
+
+    private static ChunkWrite Chunk(string runId, int chunk, params ParsedLine[] lines) => new(runId, chunk, lines, [], 0, Now);
+
+    private static ParsedLine Line(long line, string id, long updatedAt)
+    {
+        var raw = $$"""{"id":"{{id}}","line":{{line}},"name":"Product {{id}}"}""";
+        return new ParsedLine(line, line * 100, Encoding.UTF8.GetBytes(raw), new ProductRecord(
+            id, $"Product {id}", "active", "Org", "Brand", null, null, null, null, null, null, "10000000", 1_600_000_000, updatedAt, Encoding.UTF8.GetBytes(raw)));
+    }
+
+    [GeneratedRegex(@"^duplicate id (\S+) in this feed \(line (\d+) is kept\)$")]
+    private static partial Regex DuplicateReason();
+}
+
+public sealed class SqliteProductStoreTests : ProductStoreTests
+{
+    protected override ProductsTarget Target => ProductsTarget.Sqlite;
+}
+
+public sealed class PostgresProductStoreTests : ProductStoreTests
+{
+    protected override ProductsTarget Target => ProductsTarget.Postgres;
+}
