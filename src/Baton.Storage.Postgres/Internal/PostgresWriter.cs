@@ -146,16 +146,8 @@ internal sealed class PostgresWriter : IAsyncDisposable
 
     // Each execution gets its own copy: Npgsql binds parameters to the batch that runs them, and a command
     // from a failed batch cannot be sent again, yet the operations of a failed batch are re-run one at a time.
-    private static NpgsqlBatchCommand Copy(NpgsqlBatchCommand template)
-    {
-        var copy = new NpgsqlBatchCommand(template.CommandText);
-        foreach (NpgsqlParameter parameter in template.Parameters)
-        {
-            copy.Parameters.Add(parameter.Clone());
-        }
-
-        return copy;
-    }
+    // The copy has positional parameters, so Npgsql does not parse the statement again.
+    private static NpgsqlBatchCommand Copy(NpgsqlBatchCommand template) => PositionalSql.ToPositional(template);
 
     /// <summary>Stops taking new writes, runs the ones already queued, then returns.</summary>
     public async ValueTask DisposeAsync()
