@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Npgsql;
 
@@ -13,6 +14,9 @@ namespace Baton.Storage.Postgres.Internal;
 internal static class PositionalSql
 {
     private static readonly ConcurrentDictionary<string, Rewritten> Cache = new(StringComparer.Ordinal);
+
+    // The store's statements are fields built once: found by reference without hashing a 2 KB string.
+    private static readonly ConditionalWeakTable<string, Rewritten> ByReference = new();
 
     /// <summary>A statement with <c>$n</c> placeholders and the parameter name each number stands for.</summary>
     internal sealed record Rewritten(string Sql, string[] Names);
@@ -52,7 +56,8 @@ internal static class PositionalSql
         }
     }
 
-    internal static Rewritten Rewrite(string sql) => Cache.GetOrAdd(sql, Parse);
+    internal static Rewritten Rewrite(string sql) =>
+        ByReference.TryGetValue(sql, out var known) ? known : ByReference.GetValue(sql, static s => Cache.GetOrAdd(s, Parse));
 
     private static NpgsqlParameter Find(IEnumerable<NpgsqlParameter> parameters, string name, string sql)
     {
