@@ -16,8 +16,8 @@
 # what the simulator received. Everything listens on 127.0.0.1; the script stops what it started.
 # Logging: the server runs in Production with Logging__LogLevel__Default=Warning
 # (no per-request or per-run Information lines); set LOGS=info to keep the default Information level.
-# GC: the server runs with .NET's default for ASP.NET Core (Server GC); SERVER_GC=0 runs it with the
-# workstation GC (DOTNET_gcServer=0), which measured better on this 2-core machine.
+# GC: the server runs with its own setting (workstation GC since 2026-11-30); SERVER_GC=1 or 0 forces
+# DOTNET_gcServer for a comparison.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -83,7 +83,7 @@ start_server() { # db [extra env...]
   local db="$1"; shift
   local level=Warning
   [ "${LOGS:-}" = info ] && level=Information
-  (cd src/Baton.Server && exec env DOTNET_gcServer="${SERVER_GC:-1}" ASPNETCORE_ENVIRONMENT=Production ADMIN_KEY="$KEY" BATON_PORT="$MAIN_PORT" PORT="$GATEWAY_PORT" \
+  (cd src/Baton.Server && exec env ${SERVER_GC:+DOTNET_gcServer="$SERVER_GC"} ASPNETCORE_ENVIRONMENT=Production ADMIN_KEY="$KEY" BATON_PORT="$MAIN_PORT" PORT="$GATEWAY_PORT" \
     WORKER_NODE_URL="http://127.0.0.1:$WORKER_PORT" Baton__Apps__ReviewGateway__Enabled=true Baton__Demo__Enabled=false \
     Baton__Store__Sqlite__Path="$db" Logging__LogLevel__Default="$level" "$@" \
     dotnet bin/Release/net10.0/Baton.Server.dll) >>"$work/server.log" 2>&1 &
@@ -124,7 +124,7 @@ verify() { # db accepted label
   [ "$stored" -ge "$accepted" ] && [ "$missing" -eq 0 ] && [ "$unknown" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$stored" -eq "$unique" ]
 }
 
-echo "## Review gateway benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(uname -sr), wrk -t$THREADS -c$CONNECTIONS -d$DURATION after $WARMUP warm-up, logs ${LOGS:-warning}, server GC ${SERVER_GC:-1}"
+echo "## Review gateway benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(uname -sr), wrk -t$THREADS -c$CONNECTIONS -d$DURATION after $WARMUP warm-up, logs ${LOGS:-warning}, DOTNET_gcServer ${SERVER_GC:-unset}"
 echo
 echo "| phase | requests/s (2xx) | p50 ms | p99 ms | non-2xx / socket errors |"
 echo "|---|---|---|---|---|"
