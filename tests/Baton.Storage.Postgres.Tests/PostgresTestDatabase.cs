@@ -1,4 +1,5 @@
 using Baton.Storage.Postgres.Internal;
+using Baton.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -63,20 +64,7 @@ internal sealed class PostgresTestDatabase : IAsyncDisposable
             var admin = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = "postgres", Pooling = false };
             await using var connection = new NpgsqlConnection(admin.ConnectionString);
             await connection.OpenAsync();
-            await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
-            exists.Parameters.AddWithValue("name", target.Database!);
-            if (await exists.ExecuteScalarAsync() is null)
-            {
-                await using var create = new NpgsqlCommand($"CREATE DATABASE \"{target.Database}\"", connection);
-                try
-                {
-                    await create.ExecuteNonQueryAsync();
-                }
-                catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DuplicateDatabase)
-                {
-                    // Another test process created it first.
-                }
-            }
+            await PostgresDatabases.CreateIfMissingAsync(connection, target.Database!);
 
             _databaseReady = true;
         }

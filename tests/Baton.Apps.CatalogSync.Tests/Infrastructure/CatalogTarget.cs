@@ -1,4 +1,5 @@
 using Baton.Apps.CatalogSync.Processing;
+using Baton.Testing;
 using Npgsql;
 
 namespace Baton.Apps.CatalogSync.Tests.Infrastructure;
@@ -100,20 +101,7 @@ internal sealed class CatalogTarget : IAsyncDisposable
                     ex);
             }
 
-            await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
-            exists.Parameters.AddWithValue("name", target.Database!);
-            if (await exists.ExecuteScalarAsync() is null)
-            {
-                await using var create = new NpgsqlCommand($"CREATE DATABASE \"{target.Database}\"", connection);
-                try
-                {
-                    await create.ExecuteNonQueryAsync();
-                }
-                catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DuplicateDatabase)
-                {
-                    // Another test process created it first.
-                }
-            }
+            await PostgresDatabases.CreateIfMissingAsync(connection, target.Database!);
 
             _databaseReady = true;
         }
