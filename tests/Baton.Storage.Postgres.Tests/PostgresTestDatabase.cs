@@ -15,8 +15,6 @@ internal sealed class PostgresTestDatabase : IAsyncDisposable
     public const string DefaultConnectionString =
         "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres;Database=baton_test";
 
-    private static readonly SemaphoreSlim CreateLock = new(1, 1);
-    private static bool _databaseReady;
     private readonly List<string> _schemas = [];
 
     public static string ConnectionString { get; } =
@@ -50,29 +48,7 @@ internal sealed class PostgresTestDatabase : IAsyncDisposable
         return store;
     }
 
-    public static async Task EnsureDatabaseAsync()
-    {
-        await CreateLock.WaitAsync();
-        try
-        {
-            if (_databaseReady)
-            {
-                return;
-            }
-
-            var target = new NpgsqlConnectionStringBuilder(ConnectionString);
-            var admin = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = "postgres", Pooling = false };
-            await using var connection = new NpgsqlConnection(admin.ConnectionString);
-            await connection.OpenAsync();
-            await PostgresDatabases.CreateIfMissingAsync(connection, target.Database!);
-
-            _databaseReady = true;
-        }
-        finally
-        {
-            CreateLock.Release();
-        }
-    }
+    public static Task EnsureDatabaseAsync() => PostgresDatabases.EnsureAsync(ConnectionString);
 
     public async ValueTask DisposeAsync()
     {

@@ -21,8 +21,6 @@ internal sealed class CatalogTarget : IAsyncDisposable
 {
     public const string DefaultConnectionString = "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres;Database=baton_test";
 
-    private static readonly SemaphoreSlim CreateLock = new(1, 1);
-    private static bool _databaseReady;
 
     private CatalogTarget(ProductsTarget kind, string sqlitePath, string schema)
     {
@@ -75,41 +73,7 @@ internal sealed class CatalogTarget : IAsyncDisposable
     public List<DeadLetterRow> DeadLetters(string? runId = null) =>
         Kind == ProductsTarget.Postgres ? CatalogDb.PostgresDeadLetters(ConnectionString, Schema, runId) : CatalogDb.DeadLetters(SqlitePath, runId);
 
-    private static async Task EnsureDatabaseAsync()
-    {
-        await CreateLock.WaitAsync();
-        try
-        {
-            if (_databaseReady)
-            {
-                return;
-            }
-
-            var target = new NpgsqlConnectionStringBuilder(ConnectionString);
-            var admin = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = "postgres", Pooling = false };
-            await using var connection = new NpgsqlConnection(admin.ConnectionString);
-            try
-            {
-                await connection.OpenAsync();
-            }
-            catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
-            {
-                var source = Environment.GetEnvironmentVariable("BATON_POSTGRES") is { Length: > 0 } ? "BATON_POSTGRES" : "the default (BATON_POSTGRES is not set)";
-                throw new InvalidOperationException(
-                    $"The PostgreSQL catalog tests need a server: {target.Host}:{target.Port} from {source} is not reachable ({ex.Message}). " +
-                    "Run them through scripts/test.sh, or start PostgreSQL (pg_ctlcluster 15 main start) and set BATON_POSTGRES.",
-                    ex);
-            }
-
-            await PostgresDatabases.CreateIfMissingAsync(connection, target.Database!);
-
-            _databaseReady = true;
-        }
-        finally
-        {
-            CreateLock.Release();
-        }
-    }
+    private static Task EnsureDatabaseAsync() => PostgresDatabases.EnsureAsync(ConnectionString);
 
     public async ValueTask DisposeAsync()
     {
