@@ -48,9 +48,11 @@ internal static class PositionalSql
         var named = command.Parameters.ToArray();
         command.Parameters.Clear();
         command.CommandText = rewritten.Sql;
+        // The parameters left the collection with Clear, so they can go back in, unnamed; a parameter the
+        // statement uses twice is sent once ($n stands for it at every use).
         foreach (var name in rewritten.Names)
         {
-            var parameter = Find(named, name, command.CommandText).Clone();
+            var parameter = Find(named, name, command.CommandText);
             parameter.ParameterName = "";
             command.Parameters.Add(parameter);
         }
