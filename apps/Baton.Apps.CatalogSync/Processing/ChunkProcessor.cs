@@ -5,8 +5,8 @@ using Microsoft.Extensions.Options;
 namespace Baton.Apps.CatalogSync.Processing;
 
 /// <summary>
-/// Processes one chunk: reads its byte range of the feed file line by line, parses every line (outside
-/// any transaction), then applies the products, the dead letters and the chunk's counters in one
+/// Processes one chunk: reads its byte range of the feed file line by line, scans every line for its id
+/// and meta.updatedAt (outside any transaction; a line that does not scan is parsed for its dead-letter reason), then applies the products, the dead letters and the chunk's counters in one
 /// transaction of the product store (SQLite or PostgreSQL). Idempotent: a chunk this run already committed returns its stored counters.
 /// </summary>
 internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOptions<CatalogSyncOptions> options, TimeProvider time)
@@ -53,6 +53,13 @@ internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOpt
                     continue;
                 }
 
+                // The reader's buffer is reused for the next line: the line keeps its own copy.
+                if (ProductScanner.TryScan(bytes.Span, out var id, out var updatedAt))
+                {
+                    products.Add(new ParsedLine(number, offset, id, updatedAt, bytes.ToArray()));
+                    continue;
+                }
+
                 var product = ProductParser.Parse(bytes, out var reason);
                 if (product is null)
                 {
@@ -61,7 +68,7 @@ internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOpt
                     continue;
                 }
 
-                products.Add(new ParsedLine(number, offset, ProductParser.Head(bytes.Span), product));
+                products.Add(new ParsedLine(number, offset, bytes.ToArray(), product));
             }
         }
 

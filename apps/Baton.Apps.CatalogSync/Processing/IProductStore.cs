@@ -9,8 +9,48 @@ public sealed record ChunkStats(int Chunk, long Records, long Inserted, long Upd
     public static ChunkStats Zero { get; } = new(-1, 0, 0, 0, 0, 0, 0);
 }
 
-/// <summary>A product line read for writing: its 1-based line number, byte offset in the file and first bytes.</summary>
-internal sealed record ParsedLine(long Line, long Offset, byte[] Head, ProductRecord Product);
+/// <summary>
+/// A product line of a chunk: its 1-based line number, byte offset in the file, id and meta.updatedAt
+/// (what change detection reads), and its bytes, parsed into the full <see cref="Product"/> only when a
+/// store writes it. A skipped line is never parsed past the scan.
+/// </summary>
+internal sealed class ParsedLine
+{
+    private readonly ReadOnlyMemory<byte> _bytes;
+    private ProductRecord? _product;
+
+    /// <summary>A scanned line (<see cref="ProductScanner.TryScan"/> accepted it, so it parses).</summary>
+    public ParsedLine(long line, long offset, string id, long metaUpdatedAt, ReadOnlyMemory<byte> bytes)
+    {
+        Line = line;
+        Offset = offset;
+        Id = id;
+        MetaUpdatedAt = metaUpdatedAt;
+        _bytes = bytes;
+    }
+
+    /// <summary>A line already parsed.</summary>
+    public ParsedLine(long line, long offset, ReadOnlyMemory<byte> bytes, ProductRecord product)
+        : this(line, offset, product.Id, product.MetaUpdatedAt, bytes)
+    {
+        _product = product;
+    }
+
+    public long Line { get; }
+
+    public long Offset { get; }
+
+    public string Id { get; }
+
+    public long MetaUpdatedAt { get; }
+
+    /// <summary>The first 200 bytes, as a dead letter keeps them.</summary>
+    public byte[] Head => ProductParser.Head(_bytes.Span);
+
+    /// <summary>The full record, parsed on first use.</summary>
+    public ProductRecord Product => _product ??= ProductParser.Parse(_bytes, out var reason)
+        ?? throw new InvalidOperationException($"line {Line} was scanned as a product but does not parse: {reason}");
+}
 
 /// <summary>A line set aside: where it is and why.</summary>
 internal sealed record DeadLetter(long Line, long ByteOffset, string Reason, byte[] Head);

@@ -83,23 +83,23 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
         var dead = new List<DeadLetter>(write.DeadLetters);
         long skipped = 0;
 
-        var stored = await ReadStoredAsync(connection, write.Products.Select(p => p.Product.Id).Distinct(StringComparer.Ordinal).ToArray(), cancellationToken).ConfigureAwait(false);
+        var stored = await ReadStoredAsync(connection, write.Products.Select(p => p.Id).Distinct(StringComparer.Ordinal).ToArray(), cancellationToken).ConfigureAwait(false);
         var candidates = new List<ParsedLine>();
         foreach (var line in write.Products)
         {
-            var id = line.Product.Id;
+            var id = line.Id;
             if (stored.TryGetValue(id, out var row) && row.Run == write.RunId && row.Line != line.Line)
             {
                 dead.Add(Duplicate(line, row.Line));
             }
-            else if (row is not null && line.Product.MetaUpdatedAt <= row.MetaUpdatedAt)
+            else if (row is not null && line.MetaUpdatedAt <= row.MetaUpdatedAt)
             {
                 skipped++;
             }
             else
             {
                 candidates.Add(line);
-                stored[id] = new StoredRow(line.Product.MetaUpdatedAt, write.RunId, line.Line);
+                stored[id] = new StoredRow(line.MetaUpdatedAt, write.RunId, line.Line);
             }
         }
 
@@ -110,14 +110,14 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
             var written = await MergeAsync(connection, write, cancellationToken).ConfigureAwait(false);
             inserted = written.Count(w => w.Value);
             updated = written.Count - inserted;
-            var refused = candidates.Where(c => !written.ContainsKey(c.Product.Id)).ToList();
+            var refused = candidates.Where(c => !written.ContainsKey(c.Id)).ToList();
             if (refused.Count > 0)
             {
                 // A concurrent chunk (or another writer) got there first; the merge holds these rows' locks, so this read is final.
-                var now = await ReadStoredAsync(connection, refused.Select(c => c.Product.Id).ToArray(), cancellationToken).ConfigureAwait(false);
+                var now = await ReadStoredAsync(connection, refused.Select(c => c.Id).ToArray(), cancellationToken).ConfigureAwait(false);
                 foreach (var line in refused)
                 {
-                    var row = now[line.Product.Id];
+                    var row = now[line.Id];
                     if (row.Run == write.RunId)
                     {
                         dead.Add(Duplicate(line, row.Line));
@@ -152,7 +152,7 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
     }
 
     private static DeadLetter Duplicate(ParsedLine line, long kept) =>
-        new(line.Line, line.Offset, string.Create(CultureInfo.InvariantCulture, $"duplicate id {line.Product.Id} in this feed (line {kept} is kept)"), line.Head);
+        new(line.Line, line.Offset, string.Create(CultureInfo.InvariantCulture, $"duplicate id {line.Id} in this feed (line {kept} is kept)"), line.Head);
 
     private async Task<Dictionary<string, StoredRow>> ReadStoredAsync(NpgsqlConnection connection, string[] ids, CancellationToken cancellationToken)
     {
@@ -183,10 +183,11 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
         }
 
         await using var importer = await connection.BeginBinaryImportAsync($"COPY catalog_staging (line, {Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
-        foreach (var (line, _, _, p) in candidates)
+        foreach (var candidate in candidates)
         {
+            var p = candidate.Product;
             await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(line, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(candidate.Line, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(p.Id, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
             foreach (var text in new[] { p.Name, p.Status, p.Organization, p.Brand, p.EanGtin13, p.EanGtin14, p.ArtgId, p.Pbs, p.SnomedMpp, p.SnomedTpp, p.Gs1Category })
             {

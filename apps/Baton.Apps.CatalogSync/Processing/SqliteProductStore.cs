@@ -136,9 +136,10 @@ internal sealed class SqliteProductStore(string path) : IProductStore
         // Counted before duplicates join the dead letters: a duplicate is one record, not two.
         var records = products.Count + deadLetters.Count;
         long inserted = 0, updated = 0, skipped = 0;
-        foreach (var (line, byteOffset, lineHead, product) in products)
+        foreach (var parsed in products)
         {
-            selectId.Value = product.Id;
+            var line = parsed.Line;
+            selectId.Value = parsed.Id;
             long? stored = null;
             string? storedRun = null;
             long storedLine = 0;
@@ -154,16 +155,17 @@ internal sealed class SqliteProductStore(string path) : IProductStore
 
             if (storedRun == runId && storedLine != line)
             {
-                deadLetters.Add(new DeadLetter(line, byteOffset, $"duplicate id {product.Id} in this feed (line {storedLine} is kept)", lineHead));
+                deadLetters.Add(new DeadLetter(line, parsed.Offset, $"duplicate id {parsed.Id} in this feed (line {storedLine} is kept)", parsed.Head));
                 continue;
             }
 
-            if (stored is { } s && product.MetaUpdatedAt <= s)
+            if (stored is { } s && parsed.MetaUpdatedAt <= s)
             {
                 skipped++;
                 continue;
             }
 
+            var product = parsed.Product;
             _ = stored is null ? inserted++ : updated++;
             object?[] values =
             [

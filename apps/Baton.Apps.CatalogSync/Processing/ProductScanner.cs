@@ -1,0 +1,162 @@
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace Baton.Apps.CatalogSync.Processing;
+
+/// <summary>
+/// The first look at a feed line: its <c>result.id</c> and <c>meta.updatedAt</c>, which is all change
+/// detection needs, read in one pass of a <see cref="Utf8JsonReader"/> that builds no document and no
+/// string but the id. A warm sync skips most lines on these two values alone, so most lines are never
+/// parsed further.
+/// </summary>
+/// <remarks>
+/// The scan is at least as strict as <see cref="ProductParser.Parse"/>: it accepts a line only if it is
+/// valid UTF-8 and valid JSON and passes every check <c>Parse</c> makes, so a line it accepts always
+/// parses, to the same id and updatedAt. When in doubt (a line <c>Parse</c> would reject, or one whose
+/// <c>meta</c>, <c>result</c> or checked fields appear twice) it declines and the caller asks <c>Parse</c>,
+/// which gives the dead letter's reason.
+/// </remarks>
+internal static class ProductScanner
+{
+    public static bool TryScan(ReadOnlySpan<byte> line, out string id, out long updatedAt)
+    {
+        id = "";
+        updatedAt = 0;
+        if (!Utf8.IsValid(line))
+        {
+            return false;
+        }
+
+        try
+        {
+            return Scan(line, ref id, ref updatedAt);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static bool Scan(ReadOnlySpan<byte> line, ref string id, ref long updatedAt)
+    {
+        var reader = new Utf8JsonReader(line, isFinalBlock: true, state: default);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        bool meta = false, result = false, hasUpdated = false, hasId = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("meta"u8))
+            {
+                if (meta || !reader.Read() || reader.TokenType != JsonTokenType.StartObject || !ScanMeta(ref reader, ref updatedAt, ref hasUpdated))
+                {
+                    return false;
+                }
+
+                meta = true;
+            }
+            else if (reader.ValueTextEquals("result"u8))
+            {
+                if (result || !reader.Read() || reader.TokenType != JsonTokenType.StartObject || !ScanResult(ref reader, ref id, ref hasId))
+                {
+                    return false;
+                }
+
+                result = true;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        // The root object has ended; anything after it is an error the reader reports on the next read.
+        while (reader.Read())
+        {
+        }
+
+        return meta && result && hasUpdated && hasId;
+    }
+
+    /// <summary>Reads the meta object: updatedAt an integer, createdAt absent, null or an integer, each at most once.</summary>
+    private static bool ScanMeta(ref Utf8JsonReader reader, ref long updatedAt, ref bool hasUpdated)
+    {
+        var hasCreated = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("updatedAt"u8))
+            {
+                if (hasUpdated || !reader.Read() || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out updatedAt))
+                {
+                    return false;
+                }
+
+                hasUpdated = true;
+            }
+            else if (reader.ValueTextEquals("createdAt"u8))
+            {
+                if (hasCreated || !reader.Read() || !(reader.TokenType == JsonTokenType.Null || (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out _))))
+                {
+                    return false;
+                }
+
+                hasCreated = true;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return reader.TokenType == JsonTokenType.EndObject;
+    }
+
+    /// <summary>Reads the result object: id a string of 1 to 200 characters, name a string, object or null, status a string or null, each at most once.</summary>
+    private static bool ScanResult(ref Utf8JsonReader reader, ref string id, ref bool hasId)
+    {
+        bool hasName = false, hasStatus = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("id"u8))
+            {
+                if (hasId || !reader.Read() || reader.TokenType != JsonTokenType.String || reader.GetString() is not { Length: > 0 and <= 200 } value)
+                {
+                    return false;
+                }
+
+                id = value;
+                hasId = true;
+            }
+            else if (reader.ValueTextEquals("name"u8))
+            {
+                if (hasName || !reader.Read() || reader.TokenType is not (JsonTokenType.String or JsonTokenType.StartObject or JsonTokenType.Null))
+                {
+                    return false;
+                }
+
+                reader.Skip();
+                hasName = true;
+            }
+            else if (reader.ValueTextEquals("status"u8))
+            {
+                if (hasStatus || !reader.Read() || reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null))
+                {
+                    return false;
+                }
+
+                hasStatus = true;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return reader.TokenType == JsonTokenType.EndObject;
+    }
+}

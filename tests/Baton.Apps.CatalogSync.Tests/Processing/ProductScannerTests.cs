@@ -1,0 +1,154 @@
+using System.Text;
+using Baton.Apps.CatalogSync.Processing;
+using Baton.Apps.CatalogSync.Tests.Infrastructure;
+using Baton.Demo.CatalogFeed;
+
+namespace Baton.Apps.CatalogSync.Tests.Processing;
+
+/// <summary>
+/// The scan may only accept lines the full parser accepts, with the same id and updatedAt: a line it
+/// accepts is never parsed again unless it is written, so a wrong acceptance would skip a dead letter.
+/// Checked on the simulator's catalog with every kind of bad line, on hand-written edge cases, and on
+/// seeded random mutations of real lines.
+/// </summary>
+public sealed class ProductScannerTests
+{
+    [Fact]
+    public async Task TryScan_SimulatorCatalogWithBadLines_AgreesWithParseOnEveryLine()
+    {
+        var options = new CatalogFeedOptions
+        {
+            Products = 300, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret, Crlf = true,
+            BadLines = [.. Enum.GetValues<BadLineKind>().Select((kind, i) => new BadLine(10 + (i * 20), kind))],
+        };
+        await using var feed = await CatalogFeedServer.StartAsync(options);
+        var lines = Lines(feed.BodyBytes());
+
+        var accepted = 0;
+        foreach (var line in lines)
+        {
+            var scanned = AssertAgrees(line);
+            // On real lines the scan also never declines a line that parses: declining costs a full parse.
+            Assert.Equal(ProductParser.Parse(line, out _) is not null, scanned);
+            accepted += scanned ? 1 : 0;
+        }
+
+        // The 300 products, the duplicate (a valid line; the store makes it a dead letter) and the 5 MB line
+        // (valid JSON; the line reader sets it aside before any scan) scan; the other bad lines do not.
+        Assert.Equal(302, accepted);
+    }
+
+    [Theory]
+    [InlineData("""{"meta":{"createdAt":1,"updatedAt":2},"result":{"id":"M1","name":"a"}}""", true)]
+    [InlineData("""{"result":{"id":"M1"},"meta":{"updatedAt":2}}""", true)]
+    [InlineData("""{"meta":{"updatedAt":2,"createdAt":null},"result":{"id":"M1","name":{"en":"x"},"status":null}}""", true)]
+    [InlineData("""{"\u006deta":{"updatedAt":2},"result":{"\u0069d":"M\u0031"}}""", true)]
+    [InlineData("""  {"meta":{"updatedAt":2},"result":{"id":"M1"}}  """, true)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1"}} x""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1"}}{}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1"}""", false)]
+    [InlineData("""[{"meta":{"updatedAt":2},"result":{"id":"M1"}}]""", false)]
+    [InlineData("""{"meta":[],"result":{"id":"M1"}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":"2"},"result":{"id":"M1"}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2.5},"result":{"id":"M1"}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":99999999999999999999},"result":{"id":"M1"}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2,"createdAt":"1"},"result":{"id":"M1"}}""", false)]
+    [InlineData("""{"meta":{"createdAt":1},"result":{"id":"M1"}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":"M1"}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":null}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":""}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":7}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","name":7}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","name":["a"]}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","status":true}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"meta":{"updatedAt":3},"result":{"id":"M1"}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2,"updatedAt":3},"result":{"id":"M1"}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","id":"M2"}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1",}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1"} /* c */}""", false)]
+    [InlineData("", false)]
+    public void TryScan_EdgeCase_AcceptsOnlyWhatParseAccepts(string line, bool expected)
+    {
+        Assert.Equal(expected, AssertAgrees(Encoding.UTF8.GetBytes(line)));
+    }
+
+    [Fact]
+    public void TryScan_IdLongerThan200Characters_Declines()
+    {
+        var line = Encoding.UTF8.GetBytes("{\"meta\":{\"updatedAt\":2},\"result\":{\"id\":\"" + new string('x', 201) + "\"}}");
+
+        Assert.False(AssertAgrees(line));
+    }
+
+    [Fact]
+    public void TryScan_InvalidUtf8_Declines()
+    {
+        byte[] line = [.. """{"meta":{"updatedAt":2},"result":{"id":"M"""u8, 0xC3, 0x28, .. "\"}}"u8];
+
+        Assert.False(AssertAgrees(line));
+    }
+
+    [Fact]
+    public async Task TryScan_RandomMutationsOfRealLines_NeverAcceptsWhatParseRejects()
+    {
+        await using var feed = await CatalogFeedServer.StartAsync(new CatalogFeedOptions { Products = 40, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret });
+        var lines = Lines(feed.BodyBytes());
+        var random = new Random(20261130);
+        byte[] alphabet = [.. "{}[]\":,0123456789.-eE \\ntruefalsnul"u8, 0xFF, 0xC3];
+        int accepted = 0, declined = 0;
+        for (var i = 0; i < 20_000; i++)
+        {
+            var line = lines[random.Next(lines.Count)].ToArray();
+            // Mutations near the start hit meta and result.id, the fields the scan reads.
+            var edits = random.Next(1, 4);
+            for (var e = 0; e < edits; e++)
+            {
+                var at = random.Next(random.Next(2) == 0 ? Math.Min(line.Length, 120) : line.Length);
+                line[at] = alphabet[random.Next(alphabet.Length)];
+            }
+
+            _ = AssertAgrees(line) ? accepted++ : declined++;
+        }
+
+        // Both outcomes are exercised, so the implication was really tested both ways.
+        Assert.True(accepted > 1_000, $"accepted {accepted}");
+        Assert.True(declined > 1_000, $"declined {declined}");
+    }
+
+    /// <summary>Scan accepts ⇒ Parse accepts with the same id and updatedAt; Parse rejects ⇒ scan declines. Returns whether the scan accepted.</summary>
+    private static bool AssertAgrees(ReadOnlyMemory<byte> line)
+    {
+        var scanned = ProductScanner.TryScan(line.Span, out var id, out var updatedAt);
+        var parsed = ProductParser.Parse(line, out var reason);
+        if (scanned)
+        {
+            Assert.True(parsed is not null, $"scan accepted a line Parse rejects ({reason}): {Encoding.UTF8.GetString(line.Span)}");
+            Assert.Equal(parsed.Id, id);
+            Assert.Equal(parsed.MetaUpdatedAt, updatedAt);
+        }
+
+        return scanned;
+    }
+
+    private static List<ReadOnlyMemory<byte>> Lines(byte[] body)
+    {
+        var lines = new List<ReadOnlyMemory<byte>>();
+        var start = 0;
+        for (var i = 0; i < body.Length; i++)
+        {
+            if (body[i] == (byte)'\n')
+            {
+                lines.Add(body.AsMemory(start, i - start));
+                start = i + 1;
+            }
+        }
+
+        if (start < body.Length)
+        {
+            lines.Add(body.AsMemory(start));
+        }
+
+        return lines;
+    }
+}
