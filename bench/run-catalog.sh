@@ -47,7 +47,7 @@ dotnet build src/Baton.Server -c Release -nologo -v q >/dev/null
 dotnet build tools/Baton.Simulators -c Release -nologo -v q >/dev/null
 
 start_feed() { # day
-  dotnet tools/Baton.Simulators/bin/Release/net10.0/Baton.Simulators.dll catalog-feed --port "$feed_port" --products "$products" --day "$1" --change-fraction 0.01 --user bench --password bench-secret >"$work/feed-$1.log" 2>&1 &
+  dotnet tools/Baton.Simulators/bin/Release/net10.0/Baton.Simulators.dll catalog-feed --port "$feed_port" --products "$products" --day "$1" --change-fraction 0.01 --user bench --password bench-secret --prerender true >"$work/feed-$1.log" 2>&1 &
   feed_pid=$!
   pids+=("$feed_pid")
   for _ in $(seq 1 600); do grep -q "catalog-feed:" "$work/feed-$1.log" && return; sleep 0.2; done

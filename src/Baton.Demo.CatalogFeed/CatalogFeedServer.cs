@@ -134,12 +134,12 @@ public sealed class CatalogFeedServer : IAsyncDisposable
         var sent = 0L;
         for (; line < index.Layout.Length; line++)
         {
-            var bytes = CatalogGenerator.Line(spec, index.Layout, line);
+            var bytes = index.Line(spec, line);
             var skip = (int)(position - index.Offsets[line]);
             var take = bytes.Length - skip;
             if (cutAt is { } c && position + take >= c)
             {
-                pending.Write(bytes, skip, (int)(c - position));
+                pending.Write(bytes.Span.Slice(skip, (int)(c - position)));
                 await body.WriteAsync(pending.GetBuffer().AsMemory(0, (int)pending.Length), context.RequestAborted).ConfigureAwait(false);
                 await body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
                 Interlocked.Increment(ref _cuts);
@@ -147,7 +147,7 @@ public sealed class CatalogFeedServer : IAsyncDisposable
                 return;
             }
 
-            pending.Write(bytes, skip, take);
+            pending.Write(bytes.Span[skip..]);
             position += take;
             if (pending.Length >= 64 * 1024)
             {
@@ -220,7 +220,7 @@ public sealed class CatalogFeedServer : IAsyncDisposable
     }
 
     private Index GetIndex(CatalogSpec spec) =>
-        _indexes.GetOrAdd(spec.Key, _ => new Lazy<Index>(() => Index.Build(spec))).Value;
+        _indexes.GetOrAdd(spec.Key, _ => new Lazy<Index>(() => Index.Build(spec, Options.Prerender))).Value;
 
     public async ValueTask DisposeAsync()
     {
@@ -228,7 +228,7 @@ public sealed class CatalogFeedServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Runs a feed until Ctrl+C: <c>catalog-feed [--port 5080] [--products 20000] [--seed 42] [--day 1] [--change-fraction 0.01] [--user U] [--password P]</c>.</summary>
+    /// <summary>Runs a feed until Ctrl+C: <c>catalog-feed [--port 5080] [--products 20000] [--seed 42] [--day 1] [--change-fraction 0.01] [--user U] [--password P] [--prerender true]</c>.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         var options = new CatalogFeedOptions();
@@ -245,6 +245,7 @@ public sealed class CatalogFeedServer : IAsyncDisposable
                 case "--change-fraction": options.ChangeFraction = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--user": options.User = value; break;
                 case "--password": options.Password = value; break;
+                case "--prerender": options.Prerender = bool.Parse(value); break;
                 default:
                     await Console.Error.WriteLineAsync($"unknown option {args[i]}").ConfigureAwait(false);
                     return 2;
@@ -270,19 +271,30 @@ public sealed class CatalogFeedServer : IAsyncDisposable
         return 0;
     }
 
-    /// <summary>Line layout and each line's start offset (Offsets[^1] is the body length).</summary>
-    private sealed record Index(int[] Layout, long[] Offsets)
+    /// <summary>
+    /// Line layout and each line's start offset (Offsets[^1] is the body length); with <c>prerender</c>
+    /// also the whole body, rendered once, so serving it costs a copy instead of generating every line again.
+    /// </summary>
+    private sealed record Index(int[] Layout, long[] Offsets, byte[]? Body)
     {
-        public static Index Build(CatalogSpec spec)
+        public static Index Build(CatalogSpec spec, bool prerender)
         {
             var layout = CatalogGenerator.Layout(spec);
             var offsets = new long[layout.Length + 1];
+            using var body = prerender ? new MemoryStream() : null;
             for (var i = 0; i < layout.Length; i++)
             {
-                offsets[i + 1] = offsets[i] + CatalogGenerator.Line(spec, layout, i).Length;
+                var line = CatalogGenerator.Line(spec, layout, i);
+                offsets[i + 1] = offsets[i] + line.Length;
+                body?.Write(line);
             }
 
-            return new Index(layout, offsets);
+            return new Index(layout, offsets, body?.ToArray());
         }
+
+        public ReadOnlyMemory<byte> Line(CatalogSpec spec, int line) =>
+            Body is { } body
+                ? body.AsMemory((int)Offsets[line], (int)(Offsets[line + 1] - Offsets[line]))
+                : CatalogGenerator.Line(spec, Layout, line);
     }
 }
