@@ -95,7 +95,7 @@ internal sealed class WorkflowContext : IWorkflowContext
             cancellationToken);
     }
 
-    public async Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
+    public Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
         string name,
         IReadOnlyList<TItem> items,
         Func<TItem, string> keySelector,
@@ -116,99 +116,62 @@ internal sealed class WorkflowContext : IWorkflowContext
             throw new ArgumentException($"fan-out '{name}' has duplicate item keys", nameof(keySelector));
         }
 
-        var doneCounter = $"{prefix}.done";
-        var deadCounter = $"{prefix}.deadLettered";
+        var fanOut = new FanOut<TItem, TResult>(this, prefix, work, options, compensate, cancellationToken);
         SetProgress($"{prefix}.total", items.Count);
-        SetProgress(doneCounter, keys.Count(IsCompleted));
-        SetProgress(deadCounter, keys.Count(k => _stored.TryGetValue(k, out var s) && s.Status == StepStatus.DeadLettered));
-
-        var results = new ItemResult<TResult>[items.Count];
-        var incomplete = 0;
-        var finalFailure = options.OnItemFailure == ItemFailurePolicy.DeadLetter ? StepStatus.DeadLettered : StepStatus.Failed;
-        using var gate = new SemaphoreSlim(options.MaxParallelism);
-        using var stopAll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _active.AnyToken);
-
-        async Task RunItemAsync(int index)
+        for (var i = 0; i < items.Count; i++)
         {
-            var key = keys[index];
-            var item = items[index];
-            if (_stored.TryGetValue(key, out var stored) && stored.Status is StepStatus.Succeeded or StepStatus.DeadLettered)
-            {
-                results[index] = Completed(index, stored);
-                return;
-            }
-
-            if (ReplayOnly)
-            {
-                Interlocked.Increment(ref incomplete);
-                return;
-            }
-
-            await gate.WaitAsync(stopAll.Token).ConfigureAwait(false);
-            try
-            {
-                // A released gate can hand its slot to a waiter whose token was just cancelled: start nothing new then.
-                stopAll.Token.ThrowIfCancellationRequested();
-                var json = await RunStepAsync(key, StepKind.Step, async ct => Serialize(await work(item, ct).ConfigureAwait(false)), options.Step, finalFailure, stopAll.Token).ConfigureAwait(false);
-                results[index] = Completed(index, _stored[key]);
-                IncrementProgress(doneCounter);
-            }
-            catch (StepFailedException failure) when (options.OnItemFailure == ItemFailurePolicy.DeadLetter)
-            {
-                results[index] = new ItemResult<TResult>(key, false, default, failure.Message);
-                IncrementProgress(deadCounter);
-                ReportError($"{key} dead-lettered: {failure.Message}", key);
-            }
-            catch (StepFailedException)
-            {
-                await stopAll.CancelAsync().ConfigureAwait(false);
-                throw;
-            }
-            finally
-            {
-                gate.Release();
-            }
+            fanOut.Add(keys[i], items[i]);
         }
 
-        ItemResult<TResult> Completed(int index, StepRecord stored)
-        {
-            if (stored.Status == StepStatus.DeadLettered)
-            {
-                return new ItemResult<TResult>(keys[index], false, default, stored.Error);
-            }
+        return fanOut.FinishAsync();
+    }
 
-            var value = Deserialize<TResult>(stored.Result);
-            if (compensate is not null)
-            {
-                var item = items[index];
-                AddCompensation(keys[index], ct => compensate(item, value, ct));
-            }
-
-            return new ItemResult<TResult>(keys[index], true, value, null);
-        }
-
-        var tasks = Enumerable.Range(0, items.Count).Select(RunItemAsync).ToArray();
+    public async Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
+        string name,
+        IAsyncEnumerable<TItem> items,
+        Func<TItem, string> keySelector,
+        Func<TItem, CancellationToken, Task<TResult>> work,
+        ForEachOptions? options = null,
+        Func<TItem, TResult, CancellationToken, Task>? compensate = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(keySelector);
+        ArgumentNullException.ThrowIfNull(work);
+        options ??= new ForEachOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxParallelism, 1);
+        var prefix = NextKey(name);
+        var fanOut = new FanOut<TItem, TResult>(this, prefix, work, options, compensate, cancellationToken);
+        var keys = new HashSet<string>(StringComparer.Ordinal);
         try
         {
-            await Task.WhenAll(tasks).ConfigureAwait(false);
+            await foreach (var item in items.WithCancellation(fanOut.StopToken).ConfigureAwait(false))
+            {
+                var key = $"{prefix}/{keySelector(item)}";
+                if (!keys.Add(key))
+                {
+                    throw new ArgumentException($"fan-out '{name}' has duplicate item keys ({key})", nameof(keySelector));
+                }
+
+                fanOut.Add(key, item);
+                SetProgress($"{prefix}.total", keys.Count);
+            }
+        }
+        catch (OperationCanceledException) when (fanOut.StopToken.IsCancellationRequested)
+        {
+            // An item failed the fan-out, or the run is stopping: finishing reports which. If every item
+            // added so far ended well, the list was still cut short, and the cancellation goes up.
+            await fanOut.FinishAsync().ConfigureAwait(false);
+            throw;
         }
         catch
         {
-            var failed = tasks.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).OfType<StepFailedException>().FirstOrDefault();
-            if (failed is not null && !_active.AnyToken.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                ExceptionDispatchInfo.Throw(failed);
-            }
-
+            // The items cannot be listed to the end: stop the ones started and let them unwind before the error goes up.
+            await fanOut.AbandonAsync().ConfigureAwait(false);
             throw;
         }
 
-        if (incomplete > 0)
-        {
-            throw new CompensationReplayStop();
-        }
-
-        return results;
+        return await fanOut.FinishAsync().ConfigureAwait(false);
     }
 
     public Task DelayAsync(string name, TimeSpan delay, CancellationToken cancellationToken = default) =>
@@ -549,4 +512,169 @@ internal sealed class WorkflowContext : IWorkflowContext
     private T Deserialize<T>(string? json) => json is null ? default! : JsonSerializer.Deserialize<T>(json, _engine.Json)!;
 
     internal static string Truncate(string message) => message.Length <= 2000 ? message : message[..2000];
+
+    /// <summary>
+    /// The items of one fan-out: each runs as a durable step keyed <c>{prefix}/{key}</c>, at most
+    /// <see cref="ForEachOptions.MaxParallelism"/> at once, as soon as it is added; items completed in an
+    /// earlier execution return their stored result. Keeps the <c>.done</c> and <c>.deadLettered</c> counters.
+    /// </summary>
+    private sealed class FanOut<TItem, TResult> : IDisposable
+    {
+        private readonly WorkflowContext _context;
+        private readonly Func<TItem, CancellationToken, Task<TResult>> _work;
+        private readonly ForEachOptions _options;
+        private readonly Func<TItem, TResult, CancellationToken, Task>? _compensate;
+        private readonly CancellationToken _cancellationToken;
+        private readonly string _doneCounter;
+        private readonly string _deadCounter;
+        private readonly StepStatus _finalFailure;
+        private readonly SemaphoreSlim _gate;
+        private readonly CancellationTokenSource _stopAll;
+        private readonly List<Task<ItemResult<TResult>?>> _tasks = [];
+        private int _incomplete;
+
+        public FanOut(WorkflowContext context, string prefix, Func<TItem, CancellationToken, Task<TResult>> work, ForEachOptions options, Func<TItem, TResult, CancellationToken, Task>? compensate, CancellationToken cancellationToken)
+        {
+            _context = context;
+            _work = work;
+            _options = options;
+            _compensate = compensate;
+            _cancellationToken = cancellationToken;
+            _doneCounter = $"{prefix}.done";
+            _deadCounter = $"{prefix}.deadLettered";
+            _finalFailure = options.OnItemFailure == ItemFailurePolicy.DeadLetter ? StepStatus.DeadLettered : StepStatus.Failed;
+            _gate = new SemaphoreSlim(options.MaxParallelism);
+            _stopAll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context._active.AnyToken);
+            context.SetProgress(_doneCounter, 0);
+            context.SetProgress(_deadCounter, 0);
+        }
+
+        /// <summary>Cancelled when the run stops or an item fails the fan-out.</summary>
+        public CancellationToken StopToken => _stopAll.Token;
+
+        public void Add(string key, TItem item)
+        {
+            if (_context._stored.TryGetValue(key, out var stored) && stored.Status is StepStatus.Succeeded or StepStatus.DeadLettered)
+            {
+                _context.IncrementProgress(stored.Status == StepStatus.Succeeded ? _doneCounter : _deadCounter);
+                _tasks.Add(Task.FromResult<ItemResult<TResult>?>(Completed(key, item, stored)));
+                return;
+            }
+
+            if (_context.ReplayOnly)
+            {
+                Interlocked.Increment(ref _incomplete);
+                _tasks.Add(Task.FromResult<ItemResult<TResult>?>(null));
+                return;
+            }
+
+            _tasks.Add(RunAsync(key, item));
+        }
+
+        public async Task<IReadOnlyList<ItemResult<TResult>>> FinishAsync()
+        {
+            try
+            {
+                var all = Task.WhenAll(_tasks);
+                try
+                {
+                    await all.ConfigureAwait(false);
+                }
+                catch
+                {
+                    var failed = _tasks.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).OfType<StepFailedException>().FirstOrDefault();
+                    if (failed is not null && !_context._active.AnyToken.IsCancellationRequested && !_cancellationToken.IsCancellationRequested)
+                    {
+                        ExceptionDispatchInfo.Throw(failed);
+                    }
+
+                    throw;
+                }
+
+                if (_incomplete > 0)
+                {
+                    throw new CompensationReplayStop();
+                }
+
+                return [.. all.Result.Select(r => r!)];
+            }
+            finally
+            {
+                Dispose();
+            }
+        }
+
+        /// <summary>Cancels the items still running and waits for them to end, ignoring their outcome.</summary>
+        public async Task AbandonAsync()
+        {
+            try
+            {
+                await _stopAll.CancelAsync().ConfigureAwait(false);
+                await Task.WhenAll(_tasks).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Their outcome is not the error that ends the fan-out.
+            }
+            finally
+            {
+                Dispose();
+            }
+        }
+
+        public void Dispose()
+        {
+            // Only once every item has ended: a pending wait on the gate holds the semaphore.
+            if (_tasks.All(t => t.IsCompleted))
+            {
+                _gate.Dispose();
+                _stopAll.Dispose();
+            }
+        }
+
+        private async Task<ItemResult<TResult>?> RunAsync(string key, TItem item)
+        {
+            await _gate.WaitAsync(_stopAll.Token).ConfigureAwait(false);
+            try
+            {
+                // A released gate can hand its slot to a waiter whose token was just cancelled: start nothing new then.
+                _stopAll.Token.ThrowIfCancellationRequested();
+                await _context.RunStepAsync(key, StepKind.Step, async ct => _context.Serialize(await _work(item, ct).ConfigureAwait(false)), _options.Step, _finalFailure, _stopAll.Token).ConfigureAwait(false);
+                var result = Completed(key, item, _context._stored[key]);
+                _context.IncrementProgress(_doneCounter);
+                return result;
+            }
+            catch (StepFailedException failure) when (_options.OnItemFailure == ItemFailurePolicy.DeadLetter)
+            {
+                _context.IncrementProgress(_deadCounter);
+                _context.ReportError($"{key} dead-lettered: {failure.Message}", key);
+                return new ItemResult<TResult>(key, false, default, failure.Message);
+            }
+            catch (StepFailedException)
+            {
+                await _stopAll.CancelAsync().ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        private ItemResult<TResult> Completed(string key, TItem item, StepRecord stored)
+        {
+            if (stored.Status == StepStatus.DeadLettered)
+            {
+                return new ItemResult<TResult>(key, false, default, stored.Error);
+            }
+
+            var value = _context.Deserialize<TResult>(stored.Result);
+            if (_compensate is not null)
+            {
+                _context.AddCompensation(key, ct => _compensate(item, value, ct));
+            }
+
+            return new ItemResult<TResult>(key, true, value, null);
+        }
+    }
 }

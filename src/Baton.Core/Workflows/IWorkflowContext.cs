@@ -56,6 +56,21 @@ public interface IWorkflowContext
         Func<TItem, TResult, CancellationToken, Task>? compensate = null,
         CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The same for items that arrive over time (e.g. chunks of a file still downloading): each item starts as
+    /// soon as it is listed and a slot is free. Keys must be unique and stable: an execution that resumes lists
+    /// the items again and skips those completed. <c>{name}.total</c> grows as items are listed. If listing
+    /// throws, the items started are cancelled and the error goes up.
+    /// </summary>
+    Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
+        string name,
+        IAsyncEnumerable<TItem> items,
+        Func<TItem, string> keySelector,
+        Func<TItem, CancellationToken, Task<TResult>> work,
+        ForEachOptions? options = null,
+        Func<TItem, TResult, CancellationToken, Task>? compensate = null,
+        CancellationToken cancellationToken = default);
+
     /// <summary>A durable timer: waits <paramref name="delay"/> from the first time it is reached, across restarts.</summary>
     Task DelayAsync(string name, TimeSpan delay, CancellationToken cancellationToken = default);
 

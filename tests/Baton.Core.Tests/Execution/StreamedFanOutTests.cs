@@ -1,0 +1,188 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Baton.Core.Tests.Support;
+using Baton.Retries;
+using Baton.Runs;
+using Baton.Steps;
+using Baton.Storage;
+
+namespace Baton.Core.Tests.Execution;
+
+/// <summary>ForEachAsync over items that arrive while the fan-out already runs (IAsyncEnumerable).</summary>
+public sealed class StreamedFanOutTests
+{
+    [Fact]
+    public async Task ForEachAsync_ItemsArriveOverTime_EachStartsBeforeTheListEnds()
+    {
+        var feed = Channel.CreateUnbounded<int>();
+        var firstDone = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("stream", async (ctx, _, ct) =>
+        {
+            var results = await ctx.ForEachAsync("item", feed.Reader.ReadAllAsync(ct), i => i.ToString(), (i, _) =>
+            {
+                if (i == 0)
+                {
+                    firstDone.TrySetResult();
+                }
+
+                return Task.FromResult(i * 2);
+            }, new ForEachOptions { MaxParallelism = 2 }, cancellationToken: ct);
+            return results.Sum(r => r.Value);
+        }));
+
+        var id = await node.StartRunAsync("stream");
+        await feed.Writer.WriteAsync(0);
+        // Item 0 runs while the list is still open: nothing else has been written yet.
+        await firstDone.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        for (var i = 1; i < 10; i++)
+        {
+            await feed.Writer.WriteAsync(i);
+        }
+
+        feed.Writer.Complete();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal("90", run.Output);
+        Assert.Equal(10, run.Progress["item.total"]);
+        Assert.Equal(10, run.Progress["item.done"]);
+        var keys = (await node.Store.Steps.GetStepsAsync(id)).Where(s => s.Status == StepStatus.Succeeded).Select(s => s.Key).Order();
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"item/{i}").Order(), keys);
+    }
+
+    [Fact]
+    public async Task ForEachAsync_ListingThrows_StartedItemsAreCancelledAndTheRunFailsWithThatError()
+    {
+        var started = new TaskCompletionSource();
+        var cancelled = new TaskCompletionSource();
+        var listingMayFail = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("broken", async (ctx, _, ct) =>
+        {
+            await ctx.ForEachAsync("item", Listing(listingMayFail.Task), i => i.ToString(), async (i, token) =>
+            {
+                started.TrySetResult();
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                }
+                catch (OperationCanceledException)
+                {
+                    cancelled.TrySetResult();
+                    throw;
+                }
+
+                return i;
+            }, new ForEachOptions { MaxParallelism = 2 }, cancellationToken: ct);
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("broken");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        listingMayFail.SetResult();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("the download broke", run.Failure!.Message);
+        Assert.True(cancelled.Task.IsCompleted, "the started item was not cancelled");
+
+        static async IAsyncEnumerable<int> Listing(Task mayFail)
+        {
+            yield return 1;
+            await mayFail;
+            throw new NonRetryableException("the download broke");
+        }
+    }
+
+    [Fact]
+    public async Task ForEachAsync_ItemFailsTheFanOut_RunFailsNamingTheItemAndListingStops()
+    {
+        var listed = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("failing", async (ctx, _, ct) =>
+        {
+            await ctx.ForEachAsync("item", Endless(() => Interlocked.Increment(ref listed)), i => i.ToString(), (i, _) =>
+                i == 3 ? throw new NonRetryableException("item 3 is corrupt") : Task.FromResult(i),
+                new ForEachOptions { MaxParallelism = 1 }, cancellationToken: ct);
+            return 0;
+        }));
+
+        var run = await node.WaitForEndAsync(await node.StartRunAsync("failing"));
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Equal("item/3", run.Failure!.Step);
+        Assert.Contains("item 3 is corrupt", run.Failure.Message);
+        Assert.True(Volatile.Read(ref listed) < 10_000, "listing went on after the fan-out failed");
+
+        static async IAsyncEnumerable<int> Endless(Action onItem, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            for (var i = 0; ; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                onItem();
+                yield return i;
+                await Task.Yield();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ForEachAsync_DuplicateKeyListed_RunFailsWithClearError()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("dup", async (ctx, _, ct) =>
+        {
+            await ctx.ForEachAsync("item", new[] { 1, 2, 1 }.ToAsyncEnumerable(), i => i.ToString(), (i, _) => Task.FromResult(i), cancellationToken: ct);
+            return 0;
+        }));
+
+        var run = await node.WaitForEndAsync(await node.StartRunAsync("dup"));
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("duplicate item keys (item/1)", run.Failure!.Message);
+    }
+
+    [Fact]
+    public async Task ForEachAsync_ResumedAfterInterruption_SkipsItemsCompletedBefore()
+    {
+        var path = EngineHarness.NewDatabasePath();
+        var executions = new int[8];
+        var block = true;
+        var blocked = new TaskCompletionSource();
+
+        void Workflow(Baton.Hosting.BatonBuilder b) => b.AddWorkflow<int, int>("resume", async (ctx, _, ct) =>
+        {
+            var results = await ctx.ForEachAsync("item", Enumerable.Range(0, 8).ToAsyncEnumerable(), i => i.ToString(), async (i, token) =>
+            {
+                Interlocked.Increment(ref executions[i]);
+                if (i >= 4 && block)
+                {
+                    blocked.TrySetResult();
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                }
+
+                return i;
+            }, new ForEachOptions { MaxParallelism = 1 }, cancellationToken: ct);
+            return results.Sum(r => r.Value);
+        });
+
+        string id;
+        await using (var first = await EngineHarness.StartAsync(Workflow, o => o.DrainTimeout = TimeSpan.Zero, databasePath: path))
+        {
+            id = await first.StartRunAsync("resume");
+            await blocked.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            await first.StopAsync();
+        }
+
+        block = false;
+        await using (var second = await EngineHarness.StartAsync(Workflow, o => o.NodeId = "node-b", databasePath: path))
+        {
+            var run = await second.WaitForEndAsync(id);
+            Assert.Equal(RunStatus.Succeeded, run.Status);
+            Assert.Equal("28", run.Output);
+            Assert.Equal(8, run.Progress["item.done"]);
+        }
+
+        Assert.All(executions[..4], n => Assert.Equal(1, n));
+        Assert.Equal(2, executions[4]);
+        Assert.All(executions[5..], n => Assert.Equal(1, n));
+        EngineHarness.DeleteDatabase(path);
+    }
+}
