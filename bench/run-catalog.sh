@@ -91,13 +91,16 @@ def dur(prefix):
 o = r.get("output") or {}
 rec = o.get("records", 0)
 st, ins, upd, skp, mb = r["status"], o.get("inserted", 0), o.get("updated", 0), o.get("skipped", 0), o.get("bytes", 0) / 1e6
-f, i, c = dur("fetch"), dur("index"), dur("chunks")
+f, c = dur("fetch"), dur("chunks")
+chunk_steps = [s for k, s in steps.items() if k.startswith("chunks/")]
+# Chunks run while the feed downloads: the time the processing went on after the download ended.
+tail = (max(t(s["completedAt"]) for s in chunk_steps) - t(steps["fetch"]["completedAt"])).total_seconds() if chunk_steps and "fetch" in steps else 0.0
 open(sys.argv[3], "w").write(f"{rec/wall} {rec/max(c, 0.001)}")
-print(f"| {label} | {st} | {rec} | {ins} / {upd} / {skp} | {mb:.0f} MB | {wall:.1f} s | {rec/wall:,.0f} | {f:.1f} / {i:.1f} / {c:.1f} s | {rec/max(c, 0.001):,.0f} | {hwm/1024:.0f} MB |")
+print(f"| {label} | {st} | {rec} | {ins} / {upd} / {skp} | {mb:.0f} MB | {wall:.1f} s | {rec/wall:,.0f} | {f:.1f} / {c:.1f} / {tail:.1f} s | {rec/max(c, 0.001):,.0f} | {hwm/1024:.0f} MB |")
 ' "$1" "$hwm" "$2"
 }
 
-echo "| run | status | records | inserted / updated / skipped | feed | wall (start to finish) | records/s (wall) | fetch / index / chunks | records/s (chunks) | server peak RSS (VmHWM) |"
+echo "| run | status | records | inserted / updated / skipped | feed | wall (start to finish) | records/s (wall) | fetch / chunks (overlapping) / after the fetch | records/s (chunks) | server peak RSS (VmHWM) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 start_feed 1
 sync "cold, $products products, $target, chunk $chunk, parallelism $parallelism" "$work/cold.rate"

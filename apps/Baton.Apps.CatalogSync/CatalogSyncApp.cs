@@ -74,7 +74,6 @@ public sealed class CatalogSyncApp : IBatonApp
             new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(30) }) { Timeout = Timeout.InfiniteTimeSpan },
             sp.GetRequiredService<IOptions<CatalogSyncOptions>>()));
         services.AddSingleton<Remote.RemoteSync>();
-        services.AddSingleton<ChunkIndexer>();
         services.AddSingleton<ChunkProcessor>();
         CatalogSyncWorkflow.Register(baton);
         services.AddSingleton<IHostedService, CatalogSyncStartup>();

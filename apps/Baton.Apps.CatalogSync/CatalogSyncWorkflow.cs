@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Baton.Apps.CatalogSync.Blobs;
 using Baton.Apps.CatalogSync.Fetch;
 using Baton.Apps.CatalogSync.Processing;
@@ -25,13 +27,14 @@ public sealed record CatalogSyncSummary(
 
 /// <summary>
 /// The catalog sync (seeds 000 + 003) as one durable workflow: <c>fetch</c> streams the feed into the blob
-/// store (resumable), <c>index</c> checks the file and cuts it into chunks at byte offsets in one pass, the
-/// <c>chunks</c> fan-out upserts each chunk in its own transaction (bounded parallelism, a chunk that keeps
-/// failing is dead-lettered and the others go on), and <c>cleanup</c> removes the file. Phases: fetching,
-/// indexing, processing, cleanup, completed. A singleton: a second start while one runs is a conflict.
+/// store (resumable) and cuts it into chunks at byte offsets as it goes; the <c>chunks</c> fan-out upserts
+/// each chunk in its own transaction (bounded parallelism, a chunk that keeps failing is dead-lettered and
+/// the others go on), starting each chunk as soon as its bytes are stored, so processing overlaps the
+/// download; <c>cleanup</c> removes the file. Phases: fetching (chunks are already processed), processing,
+/// cleanup, completed. A singleton: a second start while one runs is a conflict.
 /// </summary>
 internal sealed class CatalogSyncWorkflow(
-    FeedDownloader downloader, ChunkIndexer indexer, ChunkProcessor processor, IProductStore store, IBlobStore blobs,
+    FeedDownloader downloader, ChunkProcessor processor, IProductStore store, IBlobStore blobs,
     Remote.RemoteSync remoteSync, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncWorkflow> logger)
     : Workflow<CatalogSyncInput?, CatalogSyncSummary>
 {
@@ -51,60 +54,96 @@ internal sealed class CatalogSyncWorkflow(
 
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
 
+        // The fetch step hands each chunk over as soon as its bytes are stored, and the fan-out processes it
+        // while the rest downloads. When the run resumes with the fetch already done, or the download could
+        // not hand chunks over, the chunks come from the fetch step's result instead.
         context.SetPhase("fetching");
-        var file = await context.StepAsync(
+        SetTotals(context, await store.RunTotalsAsync(runId, cancellationToken).ConfigureAwait(false));
+        var live = Channel.CreateUnbounded<ChunkRange>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
+        var fetch = context.StepAsync(
             "fetch",
-            ct => downloader.DownloadAsync(runId, bytes => context.SetProgress("bytes", bytes), ct),
+            ct => downloader.DownloadAsync(
+                runId,
+                bytes => context.SetProgress("bytes", bytes),
+                chunk => live.Writer.TryWrite(chunk),
+                async t => (await store.RunTotalsAsync(runId, t).ConfigureAwait(false)).Chunk > 0,
+                ct),
             new StepOptions
             {
                 Retry = new RetryPolicy { MaxAttempts = settings.FetchAttempts, BaseDelay = settings.FetchRetryDelay, MaxDelay = TimeSpan.FromMinutes(5) },
                 Timeout = settings.FetchTimeout,
             },
             cancellationToken: cancellationToken);
-        context.SetProgress("fetched", 1);
-        context.SetProgress("bytes", file.Length);
+        _ = fetch.ContinueWith(_ => live.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
-        context.SetPhase("indexing");
-        var index = await context.StepAsync(
-            "index",
-            ct => indexer.IndexAsync(file, settings.ChunkSize, ct),
-            new StepOptions { Retry = new RetryPolicy { MaxAttempts = 3, BaseDelay = settings.ChunkRetryDelay } },
-            cancellationToken: cancellationToken);
-        context.SetProgress("lines.total", index.Lines);
-
-        context.SetPhase("processing");
-        SetTotals(context, await store.RunTotalsAsync(runId, cancellationToken).ConfigureAwait(false));
-        var results = await context.ForEachAsync(
-            "chunks",
-            index.Chunks,
-            chunk => chunk.Index.ToString("D6", CultureInfo.InvariantCulture),
-            async (chunk, ct) =>
+        async IAsyncEnumerable<ChunkRange> Chunks([EnumeratorCancellation] CancellationToken stop = default)
+        {
+            var listed = new HashSet<int>();
+            await foreach (var chunk in live.Reader.ReadAllAsync(stop).ConfigureAwait(false))
             {
-                var (stats, applied) = await processor.ProcessAsync(runId, file, chunk, ct).ConfigureAwait(false);
-                if (applied)
+                listed.Add(chunk.Index);
+                yield return chunk;
+            }
+
+            var done = await fetch.ConfigureAwait(false);
+            context.SetProgress("fetched", 1);
+            context.SetProgress("bytes", done.Length);
+            context.SetProgress("lines.total", done.Lines);
+            context.SetPhase("processing");
+            // A fetch recorded by a version that did not cut chunks while downloading has none.
+            foreach (var chunk in done.Chunks ?? throw new NonRetryableException("this run's fetch was recorded by an older version of Baton, without its chunks; start a new sync"))
+            {
+                if (!listed.Contains(chunk.Index))
                 {
-                    context.IncrementProgress("records", stats.Records);
-                    context.IncrementProgress("inserted", stats.Inserted);
-                    context.IncrementProgress("updated", stats.Updated);
-                    context.IncrementProgress("skipped", stats.Skipped);
-                    context.IncrementProgress("failed", stats.Failed);
-                    context.IncrementProgress("blank", stats.Blank);
+                    yield return chunk;
                 }
+            }
+        }
 
-                Log.ChunkDone(logger, runId, chunk.Index, stats.Records, stats.Inserted, stats.Updated, stats.Skipped, stats.Failed);
-                return stats;
-            },
-            new ForEachOptions
-            {
-                MaxParallelism = settings.Parallelism,
-                OnItemFailure = ItemFailurePolicy.DeadLetter,
-                Step = new StepOptions
+        var blob = FeedDownloader.BlobName(runId);
+        IReadOnlyList<ItemResult<ChunkStats>> results;
+        try
+        {
+            results = await context.ForEachAsync(
+                "chunks",
+                Chunks(),
+                chunk => chunk.Index.ToString("D6", CultureInfo.InvariantCulture),
+                async (chunk, ct) =>
                 {
-                    Retry = new RetryPolicy { MaxAttempts = settings.ChunkAttempts, BaseDelay = settings.ChunkRetryDelay, MaxDelay = TimeSpan.FromMinutes(5) },
-                    Timeout = settings.ChunkTimeout,
+                    var (stats, applied) = await processor.ProcessAsync(runId, blob, chunk, ct).ConfigureAwait(false);
+                    if (applied)
+                    {
+                        context.IncrementProgress("records", stats.Records);
+                        context.IncrementProgress("inserted", stats.Inserted);
+                        context.IncrementProgress("updated", stats.Updated);
+                        context.IncrementProgress("skipped", stats.Skipped);
+                        context.IncrementProgress("failed", stats.Failed);
+                        context.IncrementProgress("blank", stats.Blank);
+                    }
+
+                    Log.ChunkDone(logger, runId, chunk.Index, stats.Records, stats.Inserted, stats.Updated, stats.Skipped, stats.Failed);
+                    return stats;
                 },
-            },
-            cancellationToken: cancellationToken);
+                new ForEachOptions
+                {
+                    MaxParallelism = settings.Parallelism,
+                    OnItemFailure = ItemFailurePolicy.DeadLetter,
+                    Step = new StepOptions
+                    {
+                        Retry = new RetryPolicy { MaxAttempts = settings.ChunkAttempts, BaseDelay = settings.ChunkRetryDelay, MaxDelay = TimeSpan.FromMinutes(5) },
+                        Timeout = settings.ChunkTimeout,
+                    },
+                },
+                cancellationToken: cancellationToken);
+        }
+        catch
+        {
+            // Let a download still going (the fan-out stopped first) end before the run does.
+            await ((Task)fetch).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
+
+        var file = await fetch.ConfigureAwait(false);
 
         var deadChunks = results.Where(r => !r.Succeeded).ToList();
         foreach (var dead in deadChunks)
@@ -130,10 +169,10 @@ internal sealed class CatalogSyncWorkflow(
         context.SetPhase("completed");
         var summary = string.Create(
             CultureInfo.InvariantCulture,
-            $"{totals.Records} records in {index.Chunks.Count} chunks ({file.Length} bytes): {totals.Inserted} inserted, {totals.Updated} updated, {totals.Skipped} skipped, {totals.Failed} dead letters{(deadChunks.Count > 0 ? $", {deadChunks.Count} chunks set aside" : "")}");
+            $"{totals.Records} records in {file.Chunks.Count} chunks ({file.Length} bytes): {totals.Inserted} inserted, {totals.Updated} updated, {totals.Skipped} skipped, {totals.Failed} dead letters{(deadChunks.Count > 0 ? $", {deadChunks.Count} chunks set aside" : "")}");
         Log.SyncFinished(logger, runId, summary);
         return new CatalogSyncSummary(
-            file.Length, file.Sha256, index.Lines, index.Chunks.Count, deadChunks.Count,
+            file.Length, file.Sha256, file.Lines, file.Chunks.Count, deadChunks.Count,
             totals.Records, totals.Inserted, totals.Updated, totals.Skipped, totals.Failed, totals.Blank, summary, file.Resumed);
     }
 

@@ -2,9 +2,9 @@ namespace Baton.Apps.CatalogSync.Blobs;
 
 /// <summary>
 /// Where fetched feed files live. A blob is written as a partial blob (appendable, so a broken download
-/// resumes where it stopped) and then committed, atomically, as a complete one; only complete blobs are
-/// read for processing. The local filesystem is the default; an S3-compatible store can implement the
-/// same contract (multipart upload for the partial, complete-upload for the commit, ranged GET for reads).
+/// resumes where it stopped) and then committed, atomically, as a complete one. The local filesystem is the default; an S3-compatible store can implement the
+/// same contract (multipart upload for the partial, complete-upload for the commit, ranged GET for reads,
+/// <see cref="CanReadWhileWriting"/> false).
 /// </summary>
 public interface IBlobStore
 {
@@ -20,7 +20,17 @@ public interface IBlobStore
     /// <summary>Makes the partial blob the complete blob (durably, replacing any older one).</summary>
     Task CommitAsync(string name, CancellationToken cancellationToken = default);
 
-    /// <summary>Reads <paramref name="length"/> bytes (null: to the end) of the complete blob from <paramref name="offset"/>.</summary>
+    /// <summary>
+    /// Whether <see cref="OpenReadAsync"/> can read bytes of a blob still being written (flushed bytes of its
+    /// partial). When true, chunks are processed while the feed downloads; when false (e.g. an S3 multipart
+    /// upload, whose parts cannot be read before the upload completes), only after the commit.
+    /// </summary>
+    bool CanReadWhileWriting { get; }
+
+    /// <summary>
+    /// Reads <paramref name="length"/> bytes (null: to the end) from <paramref name="offset"/> of the complete
+    /// blob, or, while it is being written and <see cref="CanReadWhileWriting"/>, of its partial.
+    /// </summary>
     Task<Stream> OpenReadAsync(string name, long offset, long? length, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes the blob and its partial, if any.</summary>

@@ -1,6 +1,9 @@
 namespace Baton.Apps.CatalogSync.Blobs;
 
-/// <summary>Blobs as files under one directory; the partial blob is <c>name.part</c>, committed with an atomic rename.</summary>
+/// <summary>
+/// Blobs as files under one directory; the partial blob is <c>name.part</c>, committed with an atomic rename.
+/// A reader of a blob still being written reads its partial; an open reader keeps reading the same file across the rename.
+/// </summary>
 internal sealed class LocalBlobStore(string directory) : IBlobStore
 {
     public string Directory { get; } = directory;
@@ -31,12 +34,28 @@ internal sealed class LocalBlobStore(string directory) : IBlobStore
         return Task.CompletedTask;
     }
 
+    public bool CanReadWhileWriting => true;
+
     public Task<Stream> OpenReadAsync(string name, long offset, long? length, CancellationToken cancellationToken = default)
     {
-        var file = new FileStream(PathOf(name), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        var file = Open(PathOf(name)) ?? Open(PartOf(name)) ?? Open(PathOf(name))
+            ?? throw new FileNotFoundException($"blob '{name}' does not exist", PathOf(name));
         file.Seek(offset, SeekOrigin.Begin);
         Stream stream = length is { } l ? new RangeStream(file, l) : file;
         return Task.FromResult(stream);
+    }
+
+    /// <summary>The file, or null if it does not exist (the partial may be committed between two tries: the caller tries the blob again).</summary>
+    private static FileStream? Open(string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
     }
 
     public Task DeleteAsync(string name, CancellationToken cancellationToken = default)

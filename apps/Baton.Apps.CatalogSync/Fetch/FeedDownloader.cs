@@ -3,31 +3,44 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using Baton.Apps.CatalogSync.Blobs;
+using Baton.Apps.CatalogSync.Processing;
 using Microsoft.Extensions.Logging;
 
 namespace Baton.Apps.CatalogSync.Fetch;
 
 /// <summary>
-/// Streams the feed into the blob store. A download that breaks leaves its partial blob; the next attempt
-/// asks for the rest with <c>Range: bytes=N-</c> and appends when the feed answers 206, or starts over when it
-/// answers 200. The blob is committed only when it has every byte the feed announced, and its SHA-256 is taken
-/// from the committed bytes, so a partial file is never taken for a complete one.
+/// Streams the feed into the blob store and cuts it into chunks on the way. A download that breaks leaves
+/// its partial blob; the next attempt asks for the rest with <c>Range: bytes=N-</c> and appends when the feed
+/// answers 206, or starts over when it answers 200. The blob is committed only when it has every byte the
+/// feed announced, so a partial file is never taken for a complete one.
 /// </summary>
+/// <remarks>
+/// Live chunks: on a download from byte 0, from a feed that announces <c>Accept-Ranges: bytes</c>, into a
+/// blob store that can read a blob while it is written, each chunk is handed to <c>onChunk</c> as soon as its
+/// last byte is stored, so processing overlaps the download. Such a feed resumes a broken download by
+/// appending, so the bytes of a chunk handed out never change. If it answers a later Range request with 200
+/// or 416 after this run has applied chunks (<c>chunksApplied</c>), the download would start over with bytes
+/// that may differ, and the fetch fails for good instead: start a new sync.
+/// </remarks>
 internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsoft.Extensions.Options.IOptions<CatalogSyncOptions> options, ILogger<FeedDownloader> logger)
 {
+    /// <summary>The blob a run's feed is stored in.</summary>
+    public static string BlobName(string runId) => $"{runId}.ndjson";
+
     private static readonly byte[] RequestBody = """{"filter":{"status":"active"},"sorting":{"createdAt":"ASC"}}"""u8.ToArray();
 
-    public async Task<FeedFile> DownloadAsync(string runId, Action<long> onBytes, CancellationToken cancellationToken)
+    public async Task<FeedFile> DownloadAsync(
+        string runId, Action<long> onBytes, Action<ChunkRange>? onChunk, Func<CancellationToken, Task<bool>> chunksApplied, CancellationToken cancellationToken)
     {
-        var blob = $"{runId}.ndjson";
+        var settings = options.Value;
+        var blob = BlobName(runId);
         if (await blobs.GetLengthAsync(blob, cancellationToken).ConfigureAwait(false) is { } committed)
         {
             // An earlier attempt committed the file but did not live to record the step.
             onBytes(committed);
-            return new FeedFile(blob, committed, await HashAsync(blob, cancellationToken).ConfigureAwait(false), 0, false);
+            return await IndexAsync(runId, blob, committed, 0, false, settings.ChunkSize, cancellationToken).ConfigureAwait(false);
         }
 
-        var settings = options.Value;
         var have = await blobs.GetPartialLengthAsync(blob, cancellationToken).ConfigureAwait(false);
         using var request = new HttpRequestMessage(HttpMethod.Post, settings.ApiUrl)
         {
@@ -62,9 +75,15 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
                     total = length;
                     break;
                 case HttpStatusCode.OK:
+                    if (have > 0)
+                    {
+                        await RefuseRestartIfChunksAppliedAsync(chunksApplied, "answered the Range request with the whole feed (200)", cancellationToken).ConfigureAwait(false);
+                    }
+
                     total = response.Content.Headers.ContentLength;
                     break;
                 case HttpStatusCode.RequestedRangeNotSatisfiable:
+                    await RefuseRestartIfChunksAppliedAsync(chunksApplied, "refused the Range request (416)", cancellationToken).ConfigureAwait(false);
                     // The partial file does not fit the feed any more (it changed or is longer): start over next attempt.
                     await blobs.DeleteAsync(blob, cancellationToken).ConfigureAwait(false);
                     throw new FeedException("the feed refused the Range request (416); the partial download was discarded and the next attempt starts over");
@@ -87,8 +106,10 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
 
             var written = resume ? have : 0;
             onBytes(written);
-            // A download from byte 0 is hashed as it streams; a resumed one is hashed from the file at the end.
+            // A download from byte 0 is hashed and cut as it streams; a resumed one is hashed and cut from the file at the end.
             using var hash = resume ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            using var cutter = resume ? null : new ChunkCutter(settings.ChunkSize);
+            var live = cutter is not null && onChunk is not null && blobs.CanReadWhileWriting && response.Headers.AcceptRanges.Contains("bytes");
             await using (var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
             await using (var target = await blobs.OpenPartialAsync(blob, restart: !resume, cancellationToken).ConfigureAwait(false))
             {
@@ -109,6 +130,15 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
                         await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                         written += read;
                         onBytes(written);
+                        if (cutter?.Append(buffer.AsSpan(0, read)) is > 0 and var cut && live)
+                        {
+                            // The chunks' bytes are in the file before anyone is told to read them.
+                            await target.FlushAsync(cancellationToken).ConfigureAwait(false);
+                            for (var i = cutter.Chunks.Count - cut; i < cutter.Chunks.Count; i++)
+                            {
+                                onChunk!(cutter.Chunks[i]);
+                            }
+                        }
                     }
                 }
                 catch (Exception ex) when (ex is HttpRequestException or IOException)
@@ -130,15 +160,57 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
             }
 
             await blobs.CommitAsync(blob, cancellationToken).ConfigureAwait(false);
-            var sha = hash is null ? await HashAsync(blob, cancellationToken).ConfigureAwait(false) : Convert.ToHexStringLower(hash.GetHashAndReset());
+            if (hash is null || cutter is null)
+            {
+                return await IndexAsync(runId, blob, written, 1, true, settings.ChunkSize, cancellationToken).ConfigureAwait(false);
+            }
+
+            var last = cutter.Chunks.Count;
+            cutter.Finish();
+            if (live && cutter.Chunks.Count > last)
+            {
+                onChunk!(cutter.Chunks[^1]);
+            }
+
+            var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
             Log.FetchDone(logger, runId, written, sha);
-            return new FeedFile(blob, written, sha, 1, resume);
+            return new FeedFile(blob, written, sha, 1, false, cutter.Lines, [.. cutter.Chunks]);
         }
     }
 
-    private async Task<string> HashAsync(string blob, CancellationToken cancellationToken)
+    private static async Task RefuseRestartIfChunksAppliedAsync(Func<CancellationToken, Task<bool>> chunksApplied, string what, CancellationToken cancellationToken)
     {
-        await using var stream = await blobs.OpenReadAsync(blob, 0, null, cancellationToken).ConfigureAwait(false);
-        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+        if (await chunksApplied(cancellationToken).ConfigureAwait(false))
+        {
+            throw new Retries.NonRetryableException(
+                $"the feed {what} after chunks of this sync were already applied from the bytes downloaded so far; starting over could give other bytes, so this sync stops here (its applied records stay). Start a new sync");
+        }
+    }
+
+    /// <summary>Hashes and cuts a committed file in one pass.</summary>
+    private async Task<FeedFile> IndexAsync(string runId, string blob, long length, int requests, bool resumed, int chunkSize, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var cutter = new ChunkCutter(chunkSize);
+        await using (var stream = await blobs.OpenReadAsync(blob, 0, null, cancellationToken).ConfigureAwait(false))
+        {
+            var buffer = new byte[1 << 20];
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                cutter.Append(buffer.AsSpan(0, read));
+            }
+        }
+
+        cutter.Finish();
+        if (cutter.Position != length)
+        {
+            throw new FeedException($"the stored feed file {blob} has {cutter.Position} bytes, not the {length} downloaded; the next attempt downloads it again");
+        }
+
+        var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+        Log.FetchDone(logger, runId, length, sha);
+        return new FeedFile(blob, length, sha, requests, resumed, cutter.Lines, [.. cutter.Chunks]);
     }
 }

@@ -7,11 +7,12 @@ namespace Baton.Apps.CatalogSync.Processing;
 /// <summary>
 /// Processes one chunk: reads its byte range of the feed file line by line, scans every line for its id
 /// and meta.updatedAt (outside any transaction; a line that does not scan is parsed for its dead-letter reason), then applies the products, the dead letters and the chunk's counters in one
-/// transaction of the product store (SQLite or PostgreSQL). Idempotent: a chunk this run already committed returns its stored counters.
+/// transaction of the product store (SQLite or PostgreSQL). The bytes read are checked against the chunk's
+/// length and SHA-256 from the download before anything is applied. Idempotent: a chunk this run already committed returns its stored counters.
 /// </summary>
 internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOptions<CatalogSyncOptions> options, TimeProvider time)
 {
-    public async Task<(ChunkStats Stats, bool Applied)> ProcessAsync(string runId, FeedFile file, ChunkRange chunk, CancellationToken cancellationToken)
+    public async Task<(ChunkStats Stats, bool Applied)> ProcessAsync(string runId, string blob, ChunkRange chunk, CancellationToken cancellationToken)
     {
         if (await store.StoredChunkAsync(runId, chunk.Index, cancellationToken).ConfigureAwait(false) is { } stored)
         {
@@ -28,7 +29,7 @@ internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOpt
         var dead = new List<DeadLetter>();
         long blank = 0;
         var lineNumber = chunk.FirstLine;
-        await using (var stream = await blobs.OpenReadAsync(file.Blob, chunk.Start, chunk.End - chunk.Start, cancellationToken).ConfigureAwait(false))
+        await using (var stream = new HashingReadStream(await blobs.OpenReadAsync(blob, chunk.Start, chunk.End - chunk.Start, cancellationToken).ConfigureAwait(false)))
         {
             using var reader = new LineReader(stream, settings.MaxLineBytes);
             await foreach (var line in reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -63,12 +64,18 @@ internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOpt
                 var product = ProductParser.Parse(bytes, out var reason);
                 if (product is null)
                 {
-                    var lastLine = !line.HasNewline && chunk.End == file.Length;
+                    var lastLine = !line.HasNewline;
                     dead.Add(new DeadLetter(number, offset, lastLine ? $"truncated last line (no newline at the end of the file): {reason}" : reason!, ProductParser.Head(bytes.Span)));
                     continue;
                 }
 
                 products.Add(new ParsedLine(number, offset, bytes.ToArray(), product));
+            }
+
+            // Nothing is applied from bytes other than those downloaded (a file cut short, changed or overwritten).
+            if (stream.BytesRead != chunk.End - chunk.Start || stream.Sha256() != chunk.Sha256)
+            {
+                throw new ChunkChangedException($"chunk {chunk.Index} (bytes {chunk.Start}-{chunk.End} of {blob}) does not match the bytes downloaded: read {stream.BytesRead} bytes with SHA-256 {stream.Sha256()}, expected {chunk.End - chunk.Start} with {chunk.Sha256}");
             }
         }
 
@@ -77,3 +84,6 @@ internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOpt
         return (stats, true);
     }
 }
+
+/// <summary>A chunk's bytes in the blob store differ from those downloaded. Retried: the file may be being rewritten.</summary>
+public sealed class ChunkChangedException(string message) : Exception(message);

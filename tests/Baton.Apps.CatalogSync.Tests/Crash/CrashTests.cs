@@ -33,10 +33,11 @@ public sealed class CrashTests
                 runId = (await SyncHarness.ReadJsonAsync(started)).GetProperty("status").GetProperty("runId").GetString()!;
             }
 
+            // Chunks are processed while the feed downloads; this test kills after the download, mid-processing.
             await Poll.UntilAsync(
                 () => StatusAsync(client),
-                s => s.GetProperty("progress").GetProperty("chunksProcessed").GetInt64() >= 10,
-                "ten chunks to be processed",
+                s => s.GetProperty("currentPhase").GetString() == "processing" && s.GetProperty("progress").GetProperty("chunksProcessed").GetInt64() >= 10,
+                "the download to finish and ten chunks to be processed",
                 TimeSpan.FromSeconds(60));
             await first.KillAsync();
         }
@@ -97,17 +98,23 @@ public sealed class CrashTests
         ["Baton__Apps__CatalogSync__BlobDirectory"] = Path.Combine(directory, "feeds"),
     };
 
-    [Fact]
-    public async Task Sync_ServerKilledMidDownload_RestartResumesWithRangeAndTableEqualsFeed()
+    [Theory]
+    [InlineData(ProductsTarget.Sqlite)]
+    [InlineData(ProductsTarget.Postgres)]
+    public async Task Sync_ServerKilledMidDownload_RestartResumesWithRangeAndTableEqualsFeed(ProductsTarget target)
     {
-        // About 44 MB at 8 MB/s: the kill lands in the fetch phase.
+        // About 44 MB at 8 MB/s: the kill lands in the fetch phase, with the first chunks already applied.
         await using var feed = await CatalogFeedServer.StartAsync(new CatalogFeedOptions
         {
             Products = Products, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret, BytesPerSecond = 8_000_000,
         });
         var directory = TestPaths.NewTempDirectory();
-        var database = Path.Combine(directory, "catalog.db");
+        await using var catalog = await CatalogTarget.CreateAsync(target, directory);
         var environment = Environment(feed, directory, chunkDelay: "00:00:00");
+        foreach (var (key, value) in catalog.Settings())
+        {
+            environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
 
         string runId;
         await using (var first = ServerProcess.Start(environment))
@@ -121,12 +128,15 @@ public sealed class CrashTests
 
             var status = await Poll.UntilAsync(
                 () => StatusAsync(client),
-                s => s.GetProperty("progress").GetProperty("bytes").GetInt64() >= 8_000_000,
-                "8 MB to be downloaded",
+                s => s.GetProperty("progress").GetProperty("bytes").GetInt64() >= 8_000_000 && s.GetProperty("progress").GetProperty("chunksProcessed").GetInt64() >= 1,
+                "8 MB to be downloaded and a chunk applied",
                 TimeSpan.FromSeconds(60));
             Assert.Equal("fetching", status.GetProperty("currentPhase").GetString());
             await first.KillAsync();
         }
+
+        // Chunks were applied from the part downloaded before the kill.
+        Assert.InRange(catalog.Products().Count, 1, Products - 1);
 
         feed.Options.BytesPerSecond = 0;
         await using (var second = ServerProcess.Start(environment))
@@ -141,6 +151,8 @@ public sealed class CrashTests
 
             Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
             Assert.True(run.GetProperty("output").GetProperty("resumed").GetBoolean());
+            // Chunks applied before the kill are neither applied nor counted twice.
+            Assert.Equal(Products, run.GetProperty("output").GetProperty("records").GetInt64());
             Assert.Equal(Products, run.GetProperty("output").GetProperty("inserted").GetInt64());
         }
 
@@ -148,7 +160,8 @@ public sealed class CrashTests
         Assert.Equal(2, ranges.Count);
         Assert.Null(ranges[0]);
         Assert.InRange(long.Parse(ranges[1]![6..^1], System.Globalization.CultureInfo.InvariantCulture), 8_000_000, feed.BodyLength() - 1);
-        CatalogDb.AssertEqual(CatalogDb.Expected(feed.BodyBytes()), CatalogDb.Products(database));
+        CatalogDb.AssertEqual(CatalogDb.Expected(feed.BodyBytes()), catalog.Products());
+        Assert.Empty(catalog.DeadLetters());
         try
         {
             Directory.Delete(directory, recursive: true);

@@ -24,6 +24,43 @@ public sealed class SyncEndToEndTests
     }
 
     [Fact]
+    public async Task Sync_SlowFeed_ChunksAreAppliedWhileTheFeedStillDownloads()
+    {
+        // About 4.4 MB at 1.5 MB/s: three seconds of download, cut into 15 chunks of 300 lines.
+        await using var h = await SyncHarness.StartAsync(f => f.BytesPerSecond = 1_500_000);
+        var runId = await h.StartSyncAsync();
+        var run = await h.WaitFinishedAsync(runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+        var steps = run.GetProperty("steps").EnumerateArray().ToList();
+        var fetchDone = steps.Single(s => s.GetProperty("key").GetString() == "fetch").GetProperty("completedAt").GetDateTimeOffset();
+        var chunks = steps.Where(s => s.GetProperty("key").GetString()!.StartsWith("chunks/", StringComparison.Ordinal)).ToList();
+        Assert.Equal(7, chunks.Count);
+        var appliedBefore = chunks.Count(c => c.GetProperty("completedAt").GetDateTimeOffset() < fetchDone);
+        Assert.True(appliedBefore >= 3, $"only {appliedBefore} of {chunks.Count} chunks were applied before the download ended at {fetchDone:O}");
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+        Assert.Equal(2_000, run.GetProperty("output").GetProperty("inserted").GetInt64());
+        Assert.Equal(1, h.Feed.Requests);
+    }
+
+    [Fact]
+    public async Task Sync_FeedWithoutRangeSupport_ChunksWaitForTheWholeFile()
+    {
+        // A feed that cannot resume could restart with other bytes: nothing is applied until the file is complete.
+        await using var h = await SyncHarness.StartAsync(f => { f.BytesPerSecond = 3_000_000; f.SupportsRange = false; });
+        var runId = await h.StartSyncAsync();
+        var run = await h.WaitFinishedAsync(runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+        var steps = run.GetProperty("steps").EnumerateArray().ToList();
+        var fetchDone = steps.Single(s => s.GetProperty("key").GetString() == "fetch").GetProperty("completedAt").GetDateTimeOffset();
+        Assert.All(
+            steps.Where(s => s.GetProperty("key").GetString()!.StartsWith("chunks/", StringComparison.Ordinal)),
+            c => Assert.True(c.GetProperty("startedAt").GetDateTimeOffset() >= fetchDone, $"{c} started before the download ended at {fetchDone:O}"));
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+    }
+
+    [Fact]
     public async Task Fetch_StreamCutAndNoRangeSupport_StartsOverAndTableEqualsFeed()
     {
         await using var h = await SyncHarness.StartAsync(f => { f.CutAtByte = 1_000_000; f.SupportsRange = false; });

@@ -1,0 +1,111 @@
+using System.Security.Cryptography;
+using System.Text;
+using Baton.Apps.CatalogSync.Blobs;
+using Baton.Apps.CatalogSync.Processing;
+using Baton.Apps.CatalogSync.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Apps.CatalogSync.Tests.Processing;
+
+/// <summary>Cutting a feed into chunks as its bytes go by, and checking a chunk's bytes before applying it.</summary>
+public sealed class ChunkCutterTests
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Append_AnySplitOfTheBytes_CutsTheSameChunksWithTheirHashes(bool trailingNewline)
+    {
+        var body = Body(23, trailingNewline);
+        var random = new Random(7);
+        for (var round = 0; round < 50; round++)
+        {
+            using var cutter = new ChunkCutter(5);
+            var completed = 0;
+            for (var at = 0; at < body.Length;)
+            {
+                var take = Math.Min(body.Length - at, random.Next(1, 40));
+                completed += cutter.Append(body.AsSpan(at, take));
+                // A chunk is announced as soon as its last byte has gone by.
+                Assert.Equal(completed, cutter.Chunks.Count);
+                Assert.All(cutter.Chunks, c => Assert.True(c.End <= at + take));
+                at += take;
+            }
+
+            Assert.Equal(4, completed);
+            Assert.Equal(5, cutter.Finish());
+            Assert.Equal(23, cutter.Lines);
+            var chunks = cutter.Chunks;
+            Assert.Equal([5, 5, 5, 5, 3], chunks.Select(c => c.Lines));
+            Assert.Equal([1L, 6, 11, 16, 21], chunks.Select(c => c.FirstLine));
+            Assert.Equal(0, chunks[0].Start);
+            Assert.Equal(body.Length, chunks[^1].End);
+            for (var i = 0; i < chunks.Count; i++)
+            {
+                var bytes = body.AsSpan((int)chunks[i].Start, (int)(chunks[i].End - chunks[i].Start));
+                Assert.Equal(i, chunks[i].Index);
+                Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), chunks[i].Sha256);
+                Assert.True(i == chunks.Count - 1 ? bytes.EndsWith("\n"u8) == trailingNewline : bytes.EndsWith("\n"u8));
+                if (i > 0)
+                {
+                    Assert.Equal(chunks[i - 1].End, chunks[i].Start);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Finish_LinesAnExactMultipleOfTheChunkSize_AddsNoEmptyChunk()
+    {
+        var body = Body(10, trailingNewline: true);
+        using var cutter = new ChunkCutter(5);
+
+        Assert.Equal(2, cutter.Append(body));
+        Assert.Equal(2, cutter.Finish());
+        Assert.Equal(10, cutter.Lines);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_BytesDifferFromTheDownload_ThrowsAndAppliesNothing()
+    {
+        var directory = TestPaths.NewTempDirectory();
+        var blobs = new LocalBlobStore(Path.Combine(directory, "feeds"));
+        var body = Encoding.UTF8.GetBytes("""
+            {"meta":{"updatedAt":2},"result":{"id":"M1"}}
+            {"meta":{"updatedAt":2},"result":{"id":"M2"}}
+
+            """.ReplaceLineEndings("\n"));
+        await using (var partial = await blobs.OpenPartialAsync("run.ndjson", restart: true))
+        {
+            await partial.WriteAsync(body);
+        }
+
+        await blobs.CommitAsync("run.ndjson");
+        var store = new SqliteProductStore(Path.Combine(directory, "catalog.db"));
+        store.Initialize();
+        var processor = new ChunkProcessor(blobs, store, Options.Create(new CatalogSyncOptions()), TimeProvider.System);
+        var good = new ChunkRange(0, 0, body.Length, 1, 2, Convert.ToHexStringLower(SHA256.HashData(body)));
+
+        var changed = await Assert.ThrowsAsync<ChunkChangedException>(() => processor.ProcessAsync("run", "run.ndjson", good with { Sha256 = new string('0', 64) }, CancellationToken.None));
+        Assert.Contains("does not match the bytes downloaded", changed.Message);
+        Assert.Null(await store.StoredChunkAsync("run", 0));
+
+        var (stats, applied) = await processor.ProcessAsync("run", "run.ndjson", good, CancellationToken.None);
+        Assert.True(applied);
+        Assert.Equal(2, stats.Inserted);
+    }
+
+    private static byte[] Body(int lines, bool trailingNewline)
+    {
+        var text = new StringBuilder();
+        for (var i = 1; i <= lines; i++)
+        {
+            text.Append($$$"""{"meta":{"updatedAt":{{{i}}}},"result":{"id":"M{{{i}}}","name":"{{{new string('x', i % 7)}}}"}}""");
+            if (i < lines || trailingNewline)
+            {
+                text.Append('\n');
+            }
+        }
+
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+}
