@@ -74,7 +74,7 @@ internal static class HealthEndpoints
     }
 }
 
-/// <summary>When this process started, for uptime.</summary>
+/// <summary>When the server was built (resolved eagerly in <see cref="BatonServer.Build"/>), for uptime.</summary>
 internal sealed class ProcessClock(TimeProvider time)
 {
     private readonly long _started = time.GetTimestamp();

@@ -5,6 +5,7 @@ using Baton.Storage;
 using Baton.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Baton.Server.Tests.Health;
 
@@ -36,6 +37,23 @@ public sealed class HealthEndpointsTests
         Assert.True(body.GetProperty("worker").GetProperty("running").GetBoolean());
         Assert.True(body.GetProperty("uptimeSeconds").GetDouble() >= 0);
         Assert.Matches(@"^\d+\.\d+\.\d+", body.GetProperty("version").GetString());
+    }
+
+    [Fact]
+    public async Task Health_Uptime_CountsFromServerStartNotFromTheFirstRequest()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await InProcessServer.StartAsync(configure: (builder, _) => builder.Services.AddSingleton<TimeProvider>(time));
+
+        time.Advance(TimeSpan.FromSeconds(90));
+        using var first = await server.Anonymous.GetAsync("/health");
+        var firstUptime = (await InProcessServer.ReadJsonAsync(first)).GetProperty("uptimeSeconds").GetDouble();
+        time.Advance(TimeSpan.FromSeconds(30));
+        using var second = await server.Anonymous.GetAsync("/health");
+        var secondUptime = (await InProcessServer.ReadJsonAsync(second)).GetProperty("uptimeSeconds").GetDouble();
+
+        Assert.Equal(90, firstUptime);
+        Assert.Equal(120, secondUptime);
     }
 
     [Fact]
