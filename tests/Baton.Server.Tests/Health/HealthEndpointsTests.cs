@@ -57,6 +57,26 @@ public sealed class HealthEndpointsTests
     }
 
     [Fact]
+    public async Task Health_Version_IsTheVersionThisNodeRegisters()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        var selfId = server.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BatonOptions>>().Value.NodeId;
+
+        var body = await Poll.UntilAsync(
+            async () =>
+            {
+                using var response = await server.Anonymous.GetAsync("/health");
+                return await InProcessServer.ReadJsonAsync(response);
+            },
+            b => b.GetProperty("nodes").EnumerateArray().Any(n => n.GetProperty("nodeId").GetString() == selfId),
+            "this node in /health nodes");
+        var self = body.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == selfId);
+
+        Assert.Matches(@"^\d+\.\d+\.\d+", body.GetProperty("version").GetString());
+        Assert.Equal(body.GetProperty("version").GetString(), self.GetProperty("version").GetString());
+    }
+
+    [Fact]
     public async Task Health_WorkerStopped_Returns503()
     {
         await using var server = await InProcessServer.StartAsync();
