@@ -91,6 +91,9 @@ public static class BatonServer
             Log.UnknownApp(logger, name);
         }
 
+        // Uptime counts from here, not from the first /health request that would otherwise create the clock.
+        application.Services.GetRequiredService<ProcessClock>();
+
         // Start listening for measurements before the engine records any.
         application.Services.GetRequiredService<PrometheusExporter>();
         application.Services.GetRequiredService<QueuedRunsGauge>();

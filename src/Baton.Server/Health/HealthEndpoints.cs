@@ -29,8 +29,13 @@ internal static class HealthEndpoints
 {
     public static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// The version of the engine assembly, the one each node writes into the node registry, so the top-level
+    /// <c>version</c> and this node's <c>nodes[].version</c> always agree. The product version is set once, in
+    /// Directory.Build.props.
+    /// </summary>
     public static readonly string Version =
-        typeof(HealthEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+        typeof(IBatonNodes).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
     public static void Map(IEndpointRouteBuilder routes)
     {
@@ -74,7 +79,7 @@ internal static class HealthEndpoints
     }
 }
 
-/// <summary>When this process started, for uptime.</summary>
+/// <summary>When the server was built (resolved eagerly in <see cref="BatonServer.Build"/>), for uptime.</summary>
 internal sealed class ProcessClock(TimeProvider time)
 {
     private readonly long _started = time.GetTimestamp();

@@ -247,6 +247,28 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
     }
 
     [Fact]
+    public async Task GetRun_DeadLetteredItemAndReportedError_ShowsBothInErrors()
+    {
+        await using var server = await InProcessServer.StartAsync(configure: (_, baton) => TestWorkflows.AddPartial(baton));
+        var (status, started) = await server.StartRunAsync("partial", """{"n":3}""");
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        var id = started.GetProperty("id").GetString()!;
+
+        var run = await server.WaitForStatusAsync(id, "succeeded");
+
+        Assert.Equal(2, run.GetProperty("output").GetInt32());
+        Assert.Equal(1, run.GetProperty("progress").GetProperty("lines.deadLettered").GetInt64());
+        var errors = run.GetProperty("errors").EnumerateArray().ToList();
+        Assert.Equal(2, errors.Count);
+        Assert.Equal("lines/2", errors[0].GetProperty("step").GetString());
+        Assert.StartsWith("lines/2 dead-lettered: ", errors[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("line 2 is not valid JSON", errors[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("summarize", errors[1].GetProperty("step").GetString());
+        Assert.Equal("summary left out 1 dead-lettered line", errors[1].GetProperty("message").GetString());
+        Assert.All(errors, e => Assert.True(e.GetProperty("at").GetDateTimeOffset() >= started.GetProperty("createdAt").GetDateTimeOffset()));
+    }
+
+    [Fact]
     public async Task ListWorkflows_Registered_ListsDemoAndQuick()
     {
         using var response = await Server.Client.GetAsync("/api/workflows");

@@ -5,6 +5,7 @@ using Baton.Storage;
 using Baton.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Baton.Server.Tests.Health;
 
@@ -36,6 +37,43 @@ public sealed class HealthEndpointsTests
         Assert.True(body.GetProperty("worker").GetProperty("running").GetBoolean());
         Assert.True(body.GetProperty("uptimeSeconds").GetDouble() >= 0);
         Assert.Matches(@"^\d+\.\d+\.\d+", body.GetProperty("version").GetString());
+    }
+
+    [Fact]
+    public async Task Health_Uptime_CountsFromServerStartNotFromTheFirstRequest()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await InProcessServer.StartAsync(configure: (builder, _) => builder.Services.AddSingleton<TimeProvider>(time));
+
+        time.Advance(TimeSpan.FromSeconds(90));
+        using var first = await server.Anonymous.GetAsync("/health");
+        var firstUptime = (await InProcessServer.ReadJsonAsync(first)).GetProperty("uptimeSeconds").GetDouble();
+        time.Advance(TimeSpan.FromSeconds(30));
+        using var second = await server.Anonymous.GetAsync("/health");
+        var secondUptime = (await InProcessServer.ReadJsonAsync(second)).GetProperty("uptimeSeconds").GetDouble();
+
+        Assert.Equal(90, firstUptime);
+        Assert.Equal(120, secondUptime);
+    }
+
+    [Fact]
+    public async Task Health_Version_IsTheVersionThisNodeRegisters()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        var selfId = server.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BatonOptions>>().Value.NodeId;
+
+        var body = await Poll.UntilAsync(
+            async () =>
+            {
+                using var response = await server.Anonymous.GetAsync("/health");
+                return await InProcessServer.ReadJsonAsync(response);
+            },
+            b => b.GetProperty("nodes").EnumerateArray().Any(n => n.GetProperty("nodeId").GetString() == selfId),
+            "this node in /health nodes");
+        var self = body.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("nodeId").GetString() == selfId);
+
+        Assert.Matches(@"^\d+\.\d+\.\d+", body.GetProperty("version").GetString());
+        Assert.Equal(body.GetProperty("version").GetString(), self.GetProperty("version").GetString());
     }
 
     [Fact]

@@ -1,5 +1,8 @@
+using System.Globalization;
 using Baton.Hosting;
+using Baton.Retries;
 using Baton.Server.Auth;
+using Baton.Steps;
 using Baton.Server.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -16,6 +19,51 @@ internal static class TestWorkflows
     public static void AddQuick(BatonBuilder baton) =>
         baton.AddWorkflow<QuickInput, int>("quick", (context, input, cancellationToken) =>
             context.StepAsync("double", _ => Task.FromResult(input.N * 2), cancellationToken: cancellationToken));
+
+    /// <summary>
+    /// <c>partial</c>: a fan-out <c>lines</c> over 1..N in which line 2 fails for good and is dead-lettered,
+    /// then a step <c>summarize</c> that reports an error of its own and returns the number of good lines.
+    /// </summary>
+    public static void AddPartial(BatonBuilder baton) =>
+        baton.AddWorkflow<QuickInput, int>("partial", async (context, input, cancellationToken) =>
+        {
+            var lines = await context.ForEachAsync(
+                "lines",
+                Enumerable.Range(1, input.N).ToList(),
+                line => line.ToString(CultureInfo.InvariantCulture),
+                (line, _) => line == 2 ? throw new NonRetryableException($"line {line} is not valid JSON") : Task.FromResult(line),
+                new ForEachOptions { OnItemFailure = ItemFailurePolicy.DeadLetter },
+                cancellationToken: cancellationToken);
+            return await context.StepAsync(
+                "summarize",
+                _ =>
+                {
+                    context.ReportError("summary left out 1 dead-lettered line", "summarize");
+                    return Task.FromResult(lines.Count(l => l.Succeeded));
+                },
+                cancellationToken: cancellationToken);
+        });
+
+    /// <summary><c>saga</c>: <c>reserve</c> (undone by a compensation), then <c>charge</c>, which fails for good: the run ends compensated.</summary>
+    public static void AddSaga(BatonBuilder baton) =>
+        baton.AddWorkflow<QuickInput, int>("saga", async (context, input, cancellationToken) =>
+        {
+            await context.StepAsync("reserve", _ => Task.FromResult(input.N), compensate: (_, _) => Task.CompletedTask, cancellationToken: cancellationToken);
+            await context.StepAsync<int>("charge", _ => throw new NonRetryableException("card declined"), cancellationToken: cancellationToken);
+            return 0;
+        });
+
+    /// <summary><c>flaky</c>: one step <c>call</c> whose first attempt of each run fails; it is retried 10 ms later and succeeds.</summary>
+    public static void AddFlaky(BatonBuilder baton)
+    {
+        var failedRuns = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
+        baton.AddWorkflow<QuickInput, int>("flaky", (context, input, cancellationToken) =>
+            context.StepAsync(
+                "call",
+                _ => failedRuns.TryAdd(context.RunId, true) ? throw new HttpRequestException("503 from upstream") : Task.FromResult(input.N),
+                new StepOptions { Retry = new RetryPolicy { MaxAttempts = 3, BaseDelay = TimeSpan.FromMilliseconds(10), JitterFactor = 0 } },
+                cancellationToken: cancellationToken));
+    }
 }
 
 /// <summary>

@@ -1,5 +1,7 @@
 using System.Net;
 using Baton.Server.Tests.Infrastructure;
+using Baton.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Server.Tests.Metrics;
 
@@ -35,6 +37,64 @@ public sealed class MetricsEndpointTests
     }
 
     [Fact]
+    public async Task Metrics_CompensatedRun_CountsCompletedWithStatusCompensated()
+    {
+        await using var server = await InProcessServer.StartAsync(configure: (_, baton) => TestWorkflows.AddSaga(baton));
+        var (_, run) = await server.StartRunAsync("saga", """{"n":1}""");
+        await server.WaitForStatusAsync(run.GetProperty("id").GetString()!, "compensated");
+
+        var exposition = await ScrapeAsync(server);
+
+        var completed = exposition.Named("baton_runs_completed_total").Where(s => s.Labels["workflow"] == "saga").ToList();
+        Assert.Equal("compensated", Assert.Single(completed).Labels["status"]);
+        Assert.Equal(1, completed[0].Value);
+    }
+
+    [Fact]
+    public async Task Metrics_RetriedStep_IncrementsStepRetries()
+    {
+        await using var server = await InProcessServer.StartAsync(configure: (_, baton) => TestWorkflows.AddFlaky(baton));
+        var before = Total(await ScrapeAsync(server), "baton_step_retries_total", "flaky");
+
+        var (_, first) = await server.StartRunAsync("flaky", """{"n":1}""");
+        var done = await server.WaitForStatusAsync(first.GetProperty("id").GetString()!, "succeeded");
+        var afterOne = Total(await ScrapeAsync(server), "baton_step_retries_total", "flaky");
+        var (_, second) = await server.StartRunAsync("flaky", """{"n":2}""");
+        await server.WaitForStatusAsync(second.GetProperty("id").GetString()!, "succeeded");
+        var afterTwo = Total(await ScrapeAsync(server), "baton_step_retries_total", "flaky");
+
+        Assert.Equal(2, done.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("key").GetString() == "call").GetProperty("attemptCount").GetInt32());
+        Assert.Equal(0, before);
+        Assert.Equal(1, afterOne);
+        Assert.Equal(2, afterTwo);
+    }
+
+    [Fact]
+    public async Task Metrics_RunLeftByADeadNode_IncrementsLeaseTakeovers()
+    {
+        await using var server = await InProcessServer.StartAsync(configure: (_, baton) => TestWorkflows.AddQuick(baton));
+        var store = server.Services.GetRequiredService<IBatonStore>();
+        var before = Total(await ScrapeAsync(server), "baton_lease_takeovers_total", "quick");
+
+        // A run that another node claimed and then died holding: it becomes claimable here only when
+        // that lease expires, one second from now (run_after keeps this node's worker off it until then).
+        var now = DateTimeOffset.UtcNow;
+        var expires = now.AddSeconds(1);
+        var id = Guid.CreateVersion7(now).ToString("N");
+        await store.Runs.CreateRunAsync(new CreateRunRequest { Id = id, Workflow = "quick", Input = """{"n":5}""", Now = now, RunAfter = expires });
+        var claimed = await store.Runs.ClaimRunsAsync(new ClaimRunsRequest { Owner = "dead-node", MaxRuns = 1, Now = expires, LeaseExpiresAt = expires, Workflows = ["quick"] });
+        Assert.Equal(id, Assert.Single(claimed).Id);
+
+        var run = await server.WaitForStatusAsync(id, "succeeded");
+        var after = Total(await ScrapeAsync(server), "baton_lease_takeovers_total", "quick");
+
+        Assert.Equal(2, run.GetProperty("executions").GetInt32());
+        Assert.Equal(10, run.GetProperty("output").GetInt32());
+        Assert.Equal(0, before);
+        Assert.Equal(1, after);
+    }
+
+    [Fact]
     public async Task Metrics_RunsWaitingWithoutWorker_CountsQueuedRuns()
     {
         await using var server = await InProcessServer.StartAsync(
@@ -50,4 +110,15 @@ public sealed class MetricsEndpointTests
 
         Assert.Equal(3, exposition.Named("baton_runs_queued").Single().Value);
     }
+
+    private static async Task<PrometheusText.Exposition> ScrapeAsync(InProcessServer server)
+    {
+        using var response = await server.Anonymous.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return PrometheusText.Parse(await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>The sum of a family's samples for one workflow; 0 when it has none yet.</summary>
+    private static double Total(PrometheusText.Exposition exposition, string name, string workflow) =>
+        exposition.Named(name).Where(s => s.Labels.TryGetValue("workflow", out var w) && w == workflow).Sum(s => s.Value);
 }

@@ -1,7 +1,10 @@
 using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Baton.Server.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
 
 namespace Baton.Server.Tests.Shutdown;
 
@@ -157,15 +160,19 @@ public sealed partial class ServerProcessTests
     }
 
     [Fact]
-    public async Task Sigterm_DuringDemoRun_ExitsZeroAndTheRunCompletesAfterRestart()
+    public async Task Sigterm_DuringDemoRun_ExitsZeroReleasesTheLeaseAndTheRunCompletesAfterRestart()
     {
         var directory = TestPaths.NewTempDirectory();
+        var database = Path.Combine(directory, "baton.db");
+        // A lease far longer than the wait for the resume below: only a released lease lets the second
+        // process claim the run in time.
+        var leaseDuration = TimeSpan.FromMinutes(10);
         var environment = new Dictionary<string, string?>
         {
             ["ADMIN_KEY"] = Key,
-            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+            ["Baton__Store__Sqlite__Path"] = database,
             ["Baton__Engine__DrainTimeout"] = "00:00:01",
-            ["Baton__Engine__LeaseDuration"] = "00:00:05",
+            ["Baton__Engine__LeaseDuration"] = leaseDuration.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
             ["Baton__Engine__HeartbeatInterval"] = "00:00:01",
         };
         string id;
@@ -188,6 +195,13 @@ public sealed partial class ServerProcessTests
             Assert.Contains("Shutting down", first.Stdout, StringComparison.Ordinal);
         }
 
+        var stored = await ReadRunRowAsync(database, id);
+        Assert.Equal(1, stored.Executions);
+        Assert.True(stored.Status < 10, $"the interrupted run should still be unfinished, status {stored.Status}");
+        Assert.Null(stored.LeaseOwner);
+        Assert.Null(stored.LeaseExpiresAt);
+
+        var restartedAt = System.Diagnostics.Stopwatch.StartNew();
         await using var second = ServerProcess.Start(environment);
         await second.WaitForLiveAsync();
         using var again = second.NewClient(Key);
@@ -203,10 +217,89 @@ public sealed partial class ServerProcessTests
         Assert.Equal("succeeded", finished.GetProperty("status").GetString());
         Assert.Equal(40, finished.GetProperty("progress").GetProperty("items.done").GetInt64());
         Assert.Equal(22140, finished.GetProperty("output").GetProperty("sum").GetInt64());
-        Assert.True(finished.GetProperty("executions").GetInt32() >= 2);
+        Assert.Equal(2, finished.GetProperty("executions").GetInt32());
+        Assert.True(restartedAt.Elapsed < leaseDuration, $"resumed after {restartedAt.Elapsed}, which a lease left to expire would also allow");
         second.Terminate();
         Assert.Equal(0, await second.WaitForExitAsync(ExitTimeout));
     }
+
+    [Fact]
+    public async Task Sigterm_WhileARequestIsInFlight_StopsAcceptingAndStillAnswersIt()
+    {
+        var directory = TestPaths.NewTempDirectory();
+        var database = Path.Combine(directory, "baton.db");
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["ADMIN_KEY"] = Key,
+            ["Baton__Store__Sqlite__Path"] = database,
+            ["Baton__Engine__DrainTimeout"] = "00:00:01",
+        });
+        await server.WaitForLiveAsync();
+
+        // Raw HTTP/1.1 so the request can be held open half-way: Kestrel answers "100 Continue" when the
+        // endpoint starts reading the body, which shows the request is being handled.
+        var body = Encoding.UTF8.GetBytes("""{"items":3,"delayMs":0}""");
+        using var connection = new TcpClient();
+        await connection.ConnectAsync(IPAddress.Loopback, server.Port);
+        var stream = connection.GetStream();
+        var head = $"POST /api/workflows/demo/runs HTTP/1.1\r\nHost: 127.0.0.1:{server.Port}\r\nX-ADMIN-KEY: {Key}\r\n" +
+            $"Content-Type: application/json\r\nContent-Length: {body.Length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        Assert.Equal("HTTP/1.1 100 Continue", await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("", await reader.ReadLineAsync());
+
+        server.Terminate();
+        await Poll.UntilAsync(() => RefusesConnectionsAsync(server.Port), refused => refused, "the server to stop accepting connections", TimeSpan.FromSeconds(30));
+        Assert.False(server.HasExited, "the server must wait for the request in flight");
+        await stream.WriteAsync(body);
+        var response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        Assert.StartsWith("HTTP/1.1 202 Accepted\r\n", response, StringComparison.Ordinal);
+        var id = RunIdInBody().Match(response).Groups[1].Value;
+        Assert.Matches("^[0-9a-f]{32}$", id);
+        Assert.True(exitCode == 0, $"exit code {exitCode}; stderr: {server.Stderr}");
+        Assert.Equal(id, (await ReadRunRowAsync(database, id)).Id);
+    }
+
+    private static async Task<bool> RefusesConnectionsAsync(int port)
+    {
+        using var probe = new TcpClient();
+        try
+        {
+            await probe.ConnectAsync(IPAddress.Loopback, port);
+            return false;
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            return true;
+        }
+    }
+
+    private sealed record RunRow(string Id, int Status, int Executions, string? LeaseOwner, long? LeaseExpiresAt);
+
+    /// <summary>Reads a run straight from the SQLite file of a server that has exited.</summary>
+    private static async Task<RunRow> ReadRunRowAsync(string database, string id)
+    {
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString();
+        await using var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, status, executions, lease_owner, lease_expires_at FROM runs WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        await using var row = await command.ExecuteReaderAsync();
+        Assert.True(await row.ReadAsync(), $"run {id} is not in {database}");
+        return new RunRow(
+            row.GetString(0),
+            row.GetInt32(1),
+            row.GetInt32(2),
+            row.IsDBNull(3) ? null : row.GetString(3),
+            row.IsDBNull(4) ? null : row.GetInt64(4));
+    }
+
+    [GeneratedRegex("\"id\":\"([0-9a-f]{32})\"")]
+    private static partial Regex RunIdInBody();
 
     [GeneratedRegex(@"Baton admin key \(generated for Development[^)]*\): ([0-9a-f]{48})")]
     private static partial Regex GeneratedKeyLine();
