@@ -25,6 +25,8 @@ internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOpt
             await Task.Delay(settings.ChunkDelay, time, cancellationToken).ConfigureAwait(false);
         }
 
+        // The lines kept for the store live in the arena until the chunk is applied.
+        using var arena = new LineArena(chunk.End - chunk.Start);
         var products = new List<ParsedLine>(chunk.Lines);
         var dead = new List<DeadLetter>();
         long blank = 0;
@@ -57,7 +59,7 @@ internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOpt
                 // The reader's buffer is reused for the next line: the line keeps its own copy.
                 if (ProductScanner.TryScan(bytes.Span, out var id, out var updatedAt))
                 {
-                    products.Add(new ParsedLine(number, offset, id, updatedAt, bytes.ToArray()));
+                    products.Add(new ParsedLine(number, offset, id, updatedAt, arena.Keep(bytes.Span)));
                     continue;
                 }
 
@@ -69,7 +71,7 @@ internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOpt
                     continue;
                 }
 
-                products.Add(new ParsedLine(number, offset, bytes.ToArray(), product));
+                products.Add(new ParsedLine(number, offset, arena.Keep(bytes.Span), product));
             }
 
             // Nothing is applied from bytes other than those downloaded (a file cut short, changed or overwritten).
