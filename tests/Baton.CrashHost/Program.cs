@@ -1,6 +1,6 @@
 // A Baton node for crash tests: runs one scenario workflow whose steps record every execution in a
 // side table, so a test can SIGKILL this process at any point and check what ran how often.
-// Usage: Baton.CrashHost --db PATH --effects PATH --scenario sequential|fanout|saga --node NAME
+// Usage: Baton.CrashHost --db PATH --effects PATH --scenario sequential|fanout|saga|timer|timer-suspended --node NAME
 using Baton.CrashHost;
 using Baton.Hosting;
 using Baton.Runs;
@@ -27,7 +27,9 @@ builder.Services.AddBaton(o =>
 .UseSqlite(o => o.Path = options["db"])
 .AddWorkflow<SequentialWorkflow, int, int>("sequential")
 .AddWorkflow<FanOutWorkflow, int, int>("fanout")
-.AddWorkflow<SagaWorkflow, int, int>("saga");
+.AddWorkflow<SagaWorkflow, int, int>("saga")
+.AddWorkflow<ShortTimerWorkflow, int, int>("timer")
+.AddWorkflow<LongTimerWorkflow, int, int>("timer-suspended");
 
 using var host = builder.Build();
 await host.StartAsync();

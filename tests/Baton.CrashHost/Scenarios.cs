@@ -67,3 +67,21 @@ internal sealed class SagaWorkflow(EffectLog effects) : Workflow<int, int>
         return 0;
     }
 }
+
+/// <summary>A step, a durable timer, a step: a kill during the wait must neither lose the timer nor repeat the first step.</summary>
+internal abstract class TimerWorkflow(EffectLog effects, TimeSpan delay) : Workflow<int, int>
+{
+    public override async Task<int> RunAsync(IWorkflowContext context, int input, CancellationToken cancellationToken)
+    {
+        var before = await context.StepAsync("before", ct => Work.RecordAsync(effects, context.RunId, "before", ct), cancellationToken: cancellationToken);
+        await context.DelayAsync("wait", delay, cancellationToken);
+        var after = await context.StepAsync("after", ct => Work.RecordAsync(effects, context.RunId, "after", ct), cancellationToken: cancellationToken);
+        return before + after;
+    }
+}
+
+/// <summary>4 s, under the 5 s suspend threshold: the run waits in memory, holding its lease.</summary>
+internal sealed class ShortTimerWorkflow(EffectLog effects) : TimerWorkflow(effects, TimeSpan.FromSeconds(4));
+
+/// <summary>6 s, over the 5 s suspend threshold: the run is suspended in the store until the wake-up time.</summary>
+internal sealed class LongTimerWorkflow(EffectLog effects) : TimerWorkflow(effects, TimeSpan.FromSeconds(6));

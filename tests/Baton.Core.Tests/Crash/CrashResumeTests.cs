@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
 using Baton.CrashHost;
 using Baton.Hosting;
 using Baton.Runs;
@@ -63,6 +65,30 @@ public sealed class CrashResumeTests : IDisposable
         AssertAllDone(["s1", "s2", "s3", "s4", "undo-s4", "undo-s3", "undo-s2", "undo-s1"]);
         var log = new EffectLog(Effects);
         Assert.Equal(4, log.Count("start").Keys.Count(k => k.StartsWith("undo-", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("timer")]
+    [InlineData("timer-suspended")]
+    public async Task Timer_KilledWhileSleeping_WakesAtStoredTimeAndRunsNextStepOnce(string scenario)
+    {
+        var (runId, completedAtKill) = await RunAndKillAsync(scenario, steps => steps.Any(s => s.Kind == StepKind.Timer && s.Status == StepStatus.Succeeded));
+        var startsAtKill = new EffectLog(Effects).Count("start");
+        var wakeAtKill = await StoredWakeAtAsync(runId);
+
+        var run = await RestartAndFinishAsync(scenario, runId);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.False(startsAtKill.ContainsKey("after"), "the kill came after the timer had fired");
+        AssertExactlyOnce([.. completedAtKill.Where(k => k != "wait")]);
+        Assert.Equal(1, new EffectLog(Effects).Count("start")["after"]);
+        AssertAllDone(["before", "after"]);
+        Assert.Equal(wakeAtKill, await StoredWakeAtAsync(runId));
+        await using var store = OpenStore();
+        var after = Assert.Single(await store.Store.Steps.GetAttemptsAsync(runId), a => a.StepKey == "after");
+        // Task.Delay counts whole milliseconds on the monotonic clock while the wake-up time is wall-clock time, so an
+        // in-memory wait may end a hair early; a timer that was skipped on resume would end seconds early.
+        Assert.True(after.StartedAt >= wakeAtKill - TimeSpan.FromMilliseconds(20), $"the step after the timer started at {after.StartedAt:O}, before the wake-up time {wakeAtKill:O}");
     }
 
     public void Dispose()
@@ -174,6 +200,13 @@ public sealed class CrashResumeTests : IDisposable
         }
 
         throw new InvalidOperationException($"host exited without a run id: {await process.StandardError.ReadToEndAsync()}");
+    }
+
+    private async Task<DateTimeOffset> StoredWakeAtAsync(string runId)
+    {
+        await using var store = OpenStore();
+        var timer = Assert.Single(await store.Store.Steps.GetStepsAsync(runId), s => s.Kind == StepKind.Timer);
+        return DateTimeOffset.Parse(JsonSerializer.Deserialize<string>(timer.Result!)!, CultureInfo.InvariantCulture);
     }
 
     private StoreHandle OpenStore()

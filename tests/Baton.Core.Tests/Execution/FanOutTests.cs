@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Baton.Core.Tests.Support;
 using Baton.Retries;
 using Baton.Runs;
@@ -52,27 +53,49 @@ public sealed class FanOutTests
     [Fact]
     public async Task ForEachAsync_MaxParallelism_NeverExceeded()
     {
+        const int limit = 3;
+        const int count = 10;
+        var gates = Enumerable.Range(0, count).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        var startOrder = new ConcurrentQueue<int>();
+        using var starts = new SemaphoreSlim(0);
+        var executions = new int[count];
         var running = 0;
         var peak = 0;
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("bounded", async (ctx, _, ct) =>
         {
-            await ctx.ForEachAsync("item", Enumerable.Range(0, 40).ToList(), i => i.ToString(), async (i, _) =>
+            await ctx.ForEachAsync("item", Enumerable.Range(0, count).ToList(), i => i.ToString(), async (i, _) =>
             {
-                var now = Interlocked.Increment(ref running);
-                InterlockedMax(ref peak, now);
-                await Task.Yield();
+                InterlockedMax(ref peak, Interlocked.Increment(ref running));
+                Interlocked.Increment(ref executions[i]);
+                startOrder.Enqueue(i);
+                starts.Release();
+                // Each item holds its slot until the test lets it go, so items overlap as far as the bound allows.
+                await gates[i].Task;
                 Interlocked.Decrement(ref running);
                 return i;
-            }, new ForEachOptions { MaxParallelism = 3 }, cancellationToken: ct);
+            }, new ForEachOptions { MaxParallelism = limit }, cancellationToken: ct);
             return 0;
-        }));
+        }), o => o.DrainTimeout = TimeSpan.Zero);
 
         var id = await node.StartRunAsync("bounded");
+        // Let the items go one at a time, in the order they started, each time only once every slot is taken.
+        var started = 0;
+        for (var released = 0; released < count; released++)
+        {
+            for (; started < Math.Min(released + limit, count); started++)
+            {
+                Assert.True(await starts.WaitAsync(TimeSpan.FromSeconds(20)), $"only {started} items started after {released} were let go");
+            }
+
+            gates[startOrder.ElementAt(released)].SetResult();
+        }
+
         var run = await node.WaitForEndAsync(id);
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
-        Assert.InRange(peak, 1, 3);
-        Assert.Equal(40, run.Progress["item.done"]);
+        Assert.Equal(limit, peak);
+        Assert.All(executions, n => Assert.Equal(1, n));
+        Assert.Equal(count, run.Progress["item.done"]);
     }
 
     [Fact]

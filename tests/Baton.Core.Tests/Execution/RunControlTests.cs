@@ -1,6 +1,7 @@
 using Baton.Core.Tests.Support;
 using Baton.Runs;
 using Baton.Storage;
+using Baton.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Core.Tests.Execution;
@@ -179,6 +180,58 @@ public sealed class RunControlTests
 
         var run = await node.Store.Runs.GetRunAsync(id);
         Assert.Equal(RunStatus.Succeeded, run!.Status);
+    }
+
+    [Fact]
+    public async Task Worker_Stopping_LeavesNewRunPendingWhileInFlightRunDrains()
+    {
+        var path = EngineHarness.NewDatabasePath();
+        var release = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        void Workflows(Baton.Hosting.BatonBuilder b)
+        {
+            b.AddWorkflow<int, int>("drain", async (ctx, _, ct) => await ctx.StepAsync("work", async _ => { started.TrySetResult(); await release.Task; return 5; }, cancellationToken: ct));
+            b.AddWorkflow<int, int>("late", async (ctx, _, ct) => await ctx.StepAsync("work", _ => Task.FromResult(7), cancellationToken: ct));
+        }
+
+        string inFlight, late;
+        RunRecord drained, lateWhenStopped;
+        await using (var node = await EngineHarness.StartAsync(Workflows, o => o.DrainTimeout = TimeSpan.FromMinutes(1), databasePath: path))
+        {
+            inFlight = await node.StartRunAsync("drain");
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            var stopping = node.StopAsync();
+            await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => !running, "the claim loop to end");
+            late = await node.StartRunAsync("late");
+            // Five poll intervals (the harness polls every second) pass while the in-flight run drains: a worker still
+            // claiming would take the new run now.
+            for (var i = 0; i < 5; i++)
+            {
+                node.Time.Advance(TimeSpan.FromSeconds(1));
+                var seen = (await node.Store.Runs.GetRunAsync(late))!;
+                Assert.True(seen.Executions == 0, $"the stopping node claimed the new run (status {seen.Status}, owner {seen.LeaseOwner})");
+            }
+
+            release.SetResult();
+            await stopping.WaitAsync(TimeSpan.FromSeconds(20));
+            drained = (await node.Store.Runs.GetRunAsync(inFlight))!;
+            lateWhenStopped = (await node.Store.Runs.GetRunAsync(late))!;
+        }
+
+        RunRecord lateRun;
+        await using (var next = await EngineHarness.StartAsync(Workflows, o => o.NodeId = "node-b", databasePath: path))
+        {
+            lateRun = await next.WaitForEndAsync(late);
+        }
+
+        Assert.Equal(RunStatus.Succeeded, drained.Status);
+        Assert.Equal(RunStatus.Pending, lateWhenStopped.Status);
+        Assert.Equal(0, lateWhenStopped.Executions);
+        Assert.Null(lateWhenStopped.LeaseOwner);
+        // The run was claimable all along: the next node takes it at once.
+        Assert.Equal(RunStatus.Succeeded, lateRun.Status);
+        Assert.Equal(1, lateRun.Executions);
+        EngineHarness.DeleteDatabase(path);
     }
 
     [Fact]
