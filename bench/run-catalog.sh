@@ -66,20 +66,25 @@ server_pid=$!
 pids+=("$server_pid")
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$server_port/healthz" >/dev/null && break; sleep 0.2; done
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 sync() { # label, rate file
-  local run status
+  local run status cpu0
+  cpu0=$(cpu_ticks "$server_pid")
   run=$(curl -sf -X POST -H "X-ADMIN-KEY: $key" "http://127.0.0.1:$server_port/sync" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["runId"])')
   while true; do
     status=$(curl -sf -H "X-ADMIN-KEY: $key" "http://127.0.0.1:$server_port/api/runs/$run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
     case "$status" in succeeded|failed|cancelled) break ;; esac
     sleep 0.5
   done
-  local hwm
+  local hwm cpu
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
+  # The server's CPU time for this sync (user + system), from /proc: robust to other work on the machine.
+  cpu=$(( $(cpu_ticks "$server_pid") - cpu0 ))
   curl -sf -H "X-ADMIN-KEY: $key" "http://127.0.0.1:$server_port/api/runs/$run" | python3 -c '
 import json, sys
 from datetime import datetime
-label, hwm = sys.argv[1], int(sys.argv[2])
+label, hwm, cpu = sys.argv[1], int(sys.argv[2]), int(sys.argv[4]) / 100
 r = json.load(sys.stdin)
 def t(s): return datetime.fromisoformat(s.replace("Z", "+00:00"))
 wall = (t(r["completedAt"]) - t(r["startedAt"])).total_seconds()
@@ -96,12 +101,12 @@ chunk_steps = [s for k, s in steps.items() if k.startswith("chunks/")]
 # Chunks run while the feed downloads: the time the processing went on after the download ended.
 tail = (max(t(s["completedAt"]) for s in chunk_steps) - t(steps["fetch"]["completedAt"])).total_seconds() if chunk_steps and "fetch" in steps else 0.0
 open(sys.argv[3], "w").write(f"{rec/wall} {rec/max(c, 0.001)}")
-print(f"| {label} | {st} | {rec} | {ins} / {upd} / {skp} | {mb:.0f} MB | {wall:.1f} s | {rec/wall:,.0f} | {f:.1f} / {c:.1f} / {tail:.1f} s | {rec/max(c, 0.001):,.0f} | {hwm/1024:.0f} MB |")
-' "$1" "$hwm" "$2"
+print(f"| {label} | {st} | {rec} | {ins} / {upd} / {skp} | {mb:.0f} MB | {wall:.1f} s | {rec/wall:,.0f} | {f:.1f} / {c:.1f} / {tail:.1f} s | {rec/max(c, 0.001):,.0f} | {hwm/1024:.0f} MB | {cpu:.1f} s ({cpu * 1e6 / max(rec, 1):.0f} µs/record) |")
+' "$1" "$hwm" "$2" "$cpu"
 }
 
-echo "| run | status | records | inserted / updated / skipped | feed | wall (start to finish) | records/s (wall) | fetch / chunks (overlapping) / after the fetch | records/s (chunks) | server peak RSS (VmHWM) |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| run | status | records | inserted / updated / skipped | feed | wall (start to finish) | records/s (wall) | fetch / chunks (overlapping) / after the fetch | records/s (chunks) | server peak RSS (VmHWM) | server CPU |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 start_feed 1
 sync "cold, $products products, $target, chunk $chunk, parallelism $parallelism" "$work/cold.rate"
 kill "$feed_pid"; wait "$feed_pid" 2>/dev/null || true

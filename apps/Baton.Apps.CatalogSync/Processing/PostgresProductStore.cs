@@ -204,7 +204,8 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
             }
 
             await importer.WriteAsync(p.MetaUpdatedAt, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(Encoding.UTF8.GetString(p.RawUtf8), NpgsqlDbType.Json, cancellationToken).ConfigureAwait(false);
+            // The raw UTF-8 bytes go to the json column as they are: no string and no second encoding.
+            await importer.WriteAsync(p.RawUtf8, NpgsqlDbType.Json, cancellationToken).ConfigureAwait(false);
         }
 
         await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
