@@ -24,7 +24,8 @@ internal sealed class LocalBlobStore(string directory) : IBlobStore
     {
         var path = PartOf(name);
         System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        Stream stream = new FileStream(path, restart ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+        // Not FileOptions.Asynchronous: the downloader writes synchronously into the page cache (an async write is a thread-pool hop).
+        Stream stream = new FileStream(path, restart ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.Read, 1 << 16);
         return Task.FromResult(stream);
     }
 

@@ -113,13 +113,21 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
             await using (var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
             await using (var target = await blobs.OpenPartialAsync(blob, restart: !resume, cancellationToken).ConfigureAwait(false))
             {
-                var buffer = new byte[1 << 16];
+                // Two buffers: the next network read is in flight while this one is hashed, written and cut. File
+                // writes are synchronous: they land in the page cache, and an async file write on Linux is a
+                // thread-pool hop per buffer, which made the download latency-bound.
+                byte[][] buffers = [new byte[1 << 18], new byte[1 << 18]];
+                var current = 0;
                 var first = !resume;
+                var pending = source.ReadAsync(buffers[current], cancellationToken).AsTask();
                 try
                 {
                     int read;
-                    while ((read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                    while ((read = await pending.ConfigureAwait(false)) > 0)
                     {
+                        var buffer = buffers[current];
+                        current ^= 1;
+                        pending = source.ReadAsync(buffers[current], cancellationToken).AsTask();
                         if (first && buffer[0] == (byte)'<')
                         {
                             throw new FeedException("the feed answered an HTML/XML page instead of NDJSON");
@@ -127,7 +135,15 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
 
                         first = false;
                         hash?.AppendData(buffer, 0, read);
-                        await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                        if (target is FileStream)
+                        {
+                            target.Write(buffer, 0, read);
+                        }
+                        else
+                        {
+                            await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                        }
+
                         written += read;
                         onBytes(written);
                         if (cutter?.Append(buffer.AsSpan(0, read)) is > 0 and var cut && live)
@@ -145,6 +161,11 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
                 {
                     await target.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                     throw new FeedException($"the feed stream broke after {written} bytes{(total is { } t ? $" of {t}" : "")}; the next attempt resumes from there", ex);
+                }
+                finally
+                {
+                    // A read still in flight when the loop stopped early ends with the stream; its outcome is not the error.
+                    _ = pending.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 }
 
                 await target.FlushAsync(cancellationToken).ConfigureAwait(false);
