@@ -10,7 +10,7 @@ namespace Baton.Apps.CatalogSync.Processing;
 internal sealed class LineArena : IDisposable
 {
     private const int MaxBuffer = 32 * 1024 * 1024;
-    private static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(MaxBuffer, maxArraysPerBucket: 4);
+    private static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(MaxBuffer, maxArraysPerBucket: 2);
 
     private byte[]? _buffer;
     private int _used;
