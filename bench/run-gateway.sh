@@ -16,6 +16,12 @@
 # what the simulator received. Everything listens on 127.0.0.1; the script stops what it started.
 # Logging: the server runs in Production with Logging__LogLevel__Default=Warning
 # (no per-request or per-run Information lines); set LOGS=info to keep the default Information level.
+# PHASES="live" runs only the live phase (default "live burst").
+# CPU: SERVER_CPU=1 adds lines with the server's CPU time (utime+stime from /proc/<pid>/stat) per
+# accepted job: over the measured run alone, and from the start of the warm-up until every job is
+# forwarded (accept + forward of every job; robust when the machine is shared). PERF_ENV=1 starts the
+# server with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for `perf record -p`;
+# PERF_RECORD=/path/perf.data (implies PERF_ENV=1) records 10 s of the live phase's measured run with perf -g.
 # GC: the server runs with its own setting (workstation GC since 2026-11-30); SERVER_GC=1 or 0 forces
 # DOTNET_gcServer for a comparison.
 set -euo pipefail
@@ -83,7 +89,9 @@ start_server() { # db [extra env...]
   local db="$1"; shift
   local level=Warning
   [ "${LOGS:-}" = info ] && level=Information
-  (cd src/Baton.Server && exec env ${SERVER_GC:+DOTNET_gcServer="$SERVER_GC"} ASPNETCORE_ENVIRONMENT=Production ADMIN_KEY="$KEY" BATON_PORT="$MAIN_PORT" PORT="$GATEWAY_PORT" \
+  local perf_env=()
+  [ "${PERF_ENV:-}" = 1 ] || [ -n "${PERF_RECORD:-}" ] && perf_env=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
+  (cd src/Baton.Server && exec env ${SERVER_GC:+DOTNET_gcServer="$SERVER_GC"} "${perf_env[@]}" ASPNETCORE_ENVIRONMENT=Production ADMIN_KEY="$KEY" BATON_PORT="$MAIN_PORT" PORT="$GATEWAY_PORT" \
     WORKER_NODE_URL="http://127.0.0.1:$WORKER_PORT" Baton__Apps__ReviewGateway__Enabled=true Baton__Demo__Enabled=false \
     Baton__Store__Sqlite__Path="$db" Logging__LogLevel__Default="$level" "$@" \
     dotnet bin/Release/net10.0/Baton.Server.dll) >>"$work/server.log" 2>&1 &
@@ -94,6 +102,13 @@ start_server() { # db [extra env...]
 stop_server() {
   kill -TERM "$server_pid"
   wait "$server_pid" || { log "server exited with $?"; return 1; }
+}
+
+cpu_ticks() { # pid -> utime + stime in clock ticks
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+cpu_us_per_job() { # ticks jobs
+  awk -v t="$1" -v j="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {if (j > 0) printf "%.0f", t * 1e6 / hz / j; else print "n/a"}'
 }
 
 result_field() { # line field
@@ -135,11 +150,17 @@ echo "| minimal Kestrel endpoint (POST /noop, stores nothing) | $(result_field "
 
 status=0
 run_phase() { # label mode
-  local label="$1" mode="$2" db="$work/$2.db" line accepted rate warm
+  local label="$1" mode="$2" db="$work/$2.db" line accepted rate warm cpu0 cpu1 cpu2
   curl -sf -X POST "http://127.0.0.1:$WORKER_PORT/control/reset" >/dev/null
   if [ "$mode" = burst ]; then start_server "$db" Baton__Engine__RunWorker=false; else start_server "$db"; fi
+  cpu0=$(cpu_ticks "$server_pid")
   warm=$(BENCH_RUN="${mode}w$$" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/gateway/enqueue.lua "http://127.0.0.1:$GATEWAY_PORT/enqueue" | grep '^RESULT')
+  cpu1=$(cpu_ticks "$server_pid")
+  if [ -n "${PERF_RECORD:-}" ] && [ "$mode" = live ]; then
+    perf record -g -p "$server_pid" -o "$PERF_RECORD" -- sleep 10 >/dev/null 2>&1 &
+  fi
   line=$(BENCH_RUN="${mode}$$" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/gateway/enqueue.lua "http://127.0.0.1:$GATEWAY_PORT/enqueue" | grep '^RESULT')
+  cpu2=$(cpu_ticks "$server_pid")
   accepted=$(result_field "$line" accepted)
   rate=$(result_field "$line" accepted_per_s)
   echo "| $label | $rate ($(awk -v a="$rate" -v b="$(result_field "$minimal" requests_per_s)" 'BEGIN {printf "%.0f", 100 * a / b}') % of minimal) | $(result_field "$line" p50_ms) | $(result_field "$line" p99_ms) | $(( $(result_field "$line" requests) - accepted )) / $(( $(result_field "$line" errors_connect) + $(result_field "$line" errors_read) + $(result_field "$line" errors_write) + $(result_field "$line" errors_timeout) )) |"
@@ -148,11 +169,17 @@ run_phase() { # label mode
     start_server "$db"
   fi
   verify "$db" "$((accepted + $(result_field "$warm" accepted)))" "$label" >>"$work/verify.md" || status=1
+  if [ "${SERVER_CPU:-}" = 1 ] && [ "$mode" = live ]; then
+    local cpu3 total=$((accepted + $(result_field "$warm" accepted)))
+    cpu3=$(cpu_ticks "$server_pid")
+    echo "| $label: server CPU | measured run: $(cpu_us_per_job $((cpu2 - cpu1)) "$accepted") µs per accepted job, $(awk -v t=$((cpu2 - cpu1)) -v hz="$(getconf CLK_TCK)" -v d="$(result_field "$line" seconds)" 'BEGIN {printf "%.2f", t / hz / d}') cores busy | warm-up to drained: $(cpu_us_per_job $((cpu3 - cpu0)) "$total") µs per job ($total jobs) |" >>"$work/cpu.md"
+  fi
   stop_server || status=1
 }
-run_phase "POST /enqueue, forwarding live" live
-run_phase "POST /enqueue, forwarding paused (drained after a restart)" burst
+case " ${PHASES:-live burst} " in *" live "*) run_phase "POST /enqueue, forwarding live" live ;; esac
+case " ${PHASES:-live burst} " in *" burst "*) run_phase "POST /enqueue, forwarding paused (drained after a restart)" burst ;; esac
 
+if [ -s "$work/cpu.md" ]; then echo; cat "$work/cpu.md"; fi
 echo
 echo "Delivery check (store vs. worker stand-in, duplicates dropped by Idempotency-Key):"
 echo
