@@ -108,7 +108,14 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
     {
         try
         {
-            return definition.ReadInput(run.Input is null ? null : JsonDocument.Parse(run.Input).RootElement, engine.Json);
+            if (run.Input is null)
+            {
+                return definition.ReadInput(null, engine.Json);
+            }
+
+            // Disposed: the document's buffers go back to the pool (the input is read into its own object).
+            using var document = JsonDocument.Parse(run.Input);
+            return definition.ReadInput(document.RootElement, engine.Json);
         }
         catch (JsonException ex)
         {

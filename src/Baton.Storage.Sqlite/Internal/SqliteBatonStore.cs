@@ -68,9 +68,16 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
         }, cancellationToken);
 
     /// <summary>Runs <paramref name="operation"/> on the writer; completes after its transaction commits.</summary>
-    public async Task<T> WriteAsync<T>(Func<WriteContext, T> operation, CancellationToken cancellationToken)
+    public Task<T> WriteAsync<T>(Func<WriteContext, T> operation, CancellationToken cancellationToken)
     {
-        var writer = await OpenAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Once open, the caller awaits the writer's own task: no async layer (state machine, continuation) of ours per write.
+        var open = OpenAsync();
+        return open.IsCompletedSuccessfully ? open.Result.WriteAsync(operation, cancellationToken) : OpenThenWriteAsync(open, operation, cancellationToken);
+    }
+
+    private static async Task<T> OpenThenWriteAsync<T>(Task<SqliteWriter> open, Func<WriteContext, T> operation, CancellationToken cancellationToken)
+    {
+        var writer = await open.WaitAsync(cancellationToken).ConfigureAwait(false);
         return await writer.WriteAsync(operation, cancellationToken).ConfigureAwait(false);
     }
 

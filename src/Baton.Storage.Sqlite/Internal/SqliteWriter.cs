@@ -35,9 +35,15 @@ internal sealed class SqliteWriter : IAsyncDisposable
     }
 
     /// <summary>Queues <paramref name="operation"/> and completes once its transaction has committed.</summary>
-    public async Task<T> WriteAsync<T>(Func<WriteContext, T> operation, CancellationToken cancellationToken)
+    public Task<T> WriteAsync<T>(Func<WriteContext, T> operation, CancellationToken cancellationToken)
     {
         var op = new WriteOperation<T>(operation, cancellationToken);
+        // The queue has room (the usual case): the caller awaits the operation's own task.
+        return _queue.Writer.TryWrite(op) ? op.Task : QueueAsync(op, cancellationToken);
+    }
+
+    private async Task<T> QueueAsync<T>(WriteOperation<T> op, CancellationToken cancellationToken)
+    {
         try
         {
             await _queue.Writer.WriteAsync(op, cancellationToken).ConfigureAwait(false);
