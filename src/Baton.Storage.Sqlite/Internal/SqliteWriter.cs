@@ -82,15 +82,20 @@ internal sealed class SqliteWriter : IAsyncDisposable
     {
         try
         {
-            using (var transaction = _connection.BeginTransaction())
+            _context.Begin();
+            try
             {
-                _context.Transaction = transaction;
                 foreach (var op in batch)
                 {
                     op.Execute(_context);
                 }
 
-                transaction.Commit();
+                _context.Commit();
+            }
+            catch
+            {
+                _context.Rollback();
+                throw;
             }
 
             foreach (var op in batch)
@@ -113,21 +118,22 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 }
             }
         }
-        finally
-        {
-            _context.Transaction = null;
-        }
     }
 
     private void ExecuteAlone(WriteOperation op)
     {
         try
         {
-            using (var transaction = _connection.BeginTransaction())
+            _context.Begin();
+            try
             {
-                _context.Transaction = transaction;
                 op.Execute(_context);
-                transaction.Commit();
+                _context.Commit();
+            }
+            catch
+            {
+                _context.Rollback();
+                throw;
             }
 
             op.Complete();
@@ -135,10 +141,6 @@ internal sealed class SqliteWriter : IAsyncDisposable
         catch (Exception ex)
         {
             op.Fail(ex);
-        }
-        finally
-        {
-            _context.Transaction = null;
         }
     }
 
