@@ -84,6 +84,8 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
         long skipped = 0;
 
         var stored = await ReadStoredAsync(connection, write.Products.Select(p => p.Id).Distinct(StringComparer.Ordinal).ToArray(), cancellationToken).ConfigureAwait(false);
+        // The ids stored before this chunk: the others are new, and can be copied in without a merge.
+        var known = stored.Keys.ToHashSet(StringComparer.Ordinal);
         var candidates = new List<ParsedLine>();
         foreach (var line in write.Products)
         {
@@ -104,12 +106,21 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
         }
 
         long inserted = 0, updated = 0;
+        var inserts = candidates.Where(c => !known.Contains(c.Id)).ToList();
+        if (inserts.Count > 0 && await TryCopyNewAsync(connection, write, inserts, cancellationToken).ConfigureAwait(false))
+        {
+            // New ids went in by COPY; only the changed ones (if any) need the merge.
+            inserted = inserts.Count;
+            candidates = candidates.Where(c => known.Contains(c.Id)).ToList();
+        }
+
         if (candidates.Count > 0)
         {
             await CopyToStagingAsync(connection, candidates, cancellationToken).ConfigureAwait(false);
             var written = await MergeAsync(connection, write, cancellationToken).ConfigureAwait(false);
-            inserted = written.Count(w => w.Value);
-            updated = written.Count - inserted;
+            var mergedInserts = written.Count(w => w.Value);
+            inserted += mergedInserts;
+            updated = written.Count - mergedInserts;
             var refused = candidates.Where(c => !written.ContainsKey(c.Id)).ToList();
             if (refused.Count > 0)
             {
@@ -185,30 +196,73 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
         await using var importer = await connection.BeginBinaryImportAsync($"COPY catalog_staging (line, {Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
         foreach (var candidate in candidates)
         {
-            var p = candidate.Product;
             await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(candidate.Line, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(p.Id, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-            foreach (var text in new[] { p.Name, p.Status, p.Organization, p.Brand, p.EanGtin13, p.EanGtin14, p.ArtgId, p.Pbs, p.SnomedMpp, p.SnomedTpp, p.Gs1Category })
-            {
-                await WriteNullableAsync(importer, text, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (p.CreatedAt is { } created)
-            {
-                await importer.WriteAsync(created, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await importer.WriteAsync(p.MetaUpdatedAt, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-            // The raw UTF-8 bytes go to the json column as they are: no string and no second encoding.
-            await importer.WriteAsync(p.RawUtf8, NpgsqlDbType.Json, cancellationToken).ConfigureAwait(false);
+            await WriteColumnsAsync(importer, candidate.Product, cancellationToken).ConfigureAwait(false);
         }
 
         await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Inserts products whose ids are not stored with one binary COPY straight into <c>products</c>, the way
+    /// the <c>COPY</c> baseline loads them: no staging table, no merge. False, with nothing written, when an id
+    /// was stored meanwhile (another chunk with a duplicate id, or another writer), or two such chunks deadlocked:
+    /// the caller merges instead.
+    /// </summary>
+    private async Task<bool> TryCopyNewAsync(NpgsqlConnection connection, ChunkWrite write, List<ParsedLine> inserts, CancellationToken cancellationToken)
+    {
+        await using (var savepoint = new NpgsqlCommand("SAVEPOINT copy_new", connection))
+        {
+            await savepoint.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await using var importer = await connection.BeginBinaryImportAsync(
+                $"COPY {_schema}.products ({Columns}, updated_at, sync_run, sync_line) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+            var now = write.Now.ToUniversalTime();
+            foreach (var line in inserts)
+            {
+                await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+                await WriteColumnsAsync(importer, line.Product, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(write.RunId, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(line.Line, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            }
+
+            await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected)
+        {
+            await using var rollback = new NpgsqlCommand("ROLLBACK TO SAVEPOINT copy_new", connection);
+            await rollback.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        return true;
+    }
+
+    private static async Task WriteColumnsAsync(NpgsqlBinaryImporter importer, ProductRecord p, CancellationToken cancellationToken)
+    {
+        await importer.WriteAsync(p.Id, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+        foreach (var text in new[] { p.Name, p.Status, p.Organization, p.Brand, p.EanGtin13, p.EanGtin14, p.ArtgId, p.Pbs, p.SnomedMpp, p.SnomedTpp, p.Gs1Category })
+        {
+            await WriteNullableAsync(importer, text, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (p.CreatedAt is { } created)
+        {
+            await importer.WriteAsync(created, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await importer.WriteAsync(p.MetaUpdatedAt, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+        // The raw UTF-8 bytes go to the json column as they are: no string and no second encoding.
+        await importer.WriteAsync(p.RawUtf8, NpgsqlDbType.Json, cancellationToken).ConfigureAwait(false);
     }
 
     private static async ValueTask WriteNullableAsync(NpgsqlBinaryImporter importer, string? text, CancellationToken cancellationToken)
