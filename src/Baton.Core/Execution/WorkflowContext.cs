@@ -105,11 +105,8 @@ internal sealed class WorkflowContext : IWorkflowContext
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(items);
-        ArgumentNullException.ThrowIfNull(keySelector);
-        ArgumentNullException.ThrowIfNull(work);
-        options ??= new ForEachOptions();
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxParallelism, 1);
-        var prefix = NextKey(name);
+        var (prefix, checkedOptions) = BeginFanOut(name, keySelector, work, options);
+        options = checkedOptions;
         var keys = items.Select(item => $"{prefix}/{keySelector(item)}").ToArray();
         if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Length)
         {
@@ -136,12 +133,8 @@ internal sealed class WorkflowContext : IWorkflowContext
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(items);
-        ArgumentNullException.ThrowIfNull(keySelector);
-        ArgumentNullException.ThrowIfNull(work);
-        options ??= new ForEachOptions();
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxParallelism, 1);
-        var prefix = NextKey(name);
-        var fanOut = new FanOut<TItem, TResult>(this, prefix, work, options, compensate, cancellationToken);
+        var (prefix, checkedOptions) = BeginFanOut(name, keySelector, work, options);
+        var fanOut = new FanOut<TItem, TResult>(this, prefix, work, checkedOptions, compensate, cancellationToken);
         var keys = new HashSet<string>(StringComparer.Ordinal);
         try
         {
@@ -172,6 +165,17 @@ internal sealed class WorkflowContext : IWorkflowContext
         }
 
         return await fanOut.FinishAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Checks a fan-out's arguments and takes its key prefix.</summary>
+    private (string Prefix, ForEachOptions Options) BeginFanOut<TItem, TResult>(
+        string name, Func<TItem, string> keySelector, Func<TItem, CancellationToken, Task<TResult>> work, ForEachOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(keySelector);
+        ArgumentNullException.ThrowIfNull(work);
+        options ??= new ForEachOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxParallelism, 1);
+        return (NextKey(name), options);
     }
 
     public Task DelayAsync(string name, TimeSpan delay, CancellationToken cancellationToken = default) =>
