@@ -79,48 +79,12 @@ internal sealed class LocalBlobStore(string directory) : IBlobStore
     private string PartOf(string name) => PathOf(name) + ".part";
 
     /// <summary>At most <c>length</c> bytes of the inner stream.</summary>
-    private sealed class RangeStream(Stream inner, long length) : Stream
+    private sealed class RangeStream(Stream inner, long length) : ReadThroughStream(inner)
     {
         private long _left = length;
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        protected override int Limit(int requested) => (int)Math.Min(requested, _left);
 
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, _left)]);
-            _left -= n;
-            return n;
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _left)], cancellationToken).ConfigureAwait(false);
-            _left -= n;
-            return n;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
+        protected override void Took(ReadOnlySpan<byte> bytes) => _left -= bytes.Length;
     }
 }
