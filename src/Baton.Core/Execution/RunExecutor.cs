@@ -16,12 +16,8 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
     public async Task ExecuteAsync(ActiveRun active)
     {
         var run = active.Run;
-        using var scope = engine.Logger.BeginScope(new Dictionary<string, object?>
-        {
-            ["RunId"] = run.Id,
-            ["Workflow"] = run.Workflow,
-            ["CorrelationId"] = run.CorrelationId,
-        });
+        using var scope = engine.Logger.BeginScope(new LogScope(
+            KeyValuePair.Create("RunId", (object?)run.Id), KeyValuePair.Create("Workflow", (object?)run.Workflow), KeyValuePair.Create("CorrelationId", (object?)run.CorrelationId)));
         var definition = registry.Find(run.Workflow);
         if (definition is null)
         {

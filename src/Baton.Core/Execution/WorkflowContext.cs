@@ -282,7 +282,7 @@ internal sealed class WorkflowContext : IWorkflowContext
         var policy = options?.Retry ?? _definition.Options.Retry;
         var timeout = options?.Timeout ?? _definition.Options.StepTimeout;
         var attempt = stored?.Attempts ?? 0;
-        using var scope = _engine.Logger.BeginScope(new Dictionary<string, object> { ["Step"] = key });
+        using var scope = _engine.Logger.BeginScope(new LogScope(KeyValuePair.Create("Step", (object?)key)));
         using var runStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopToken ?? _active.AnyToken);
         var runToken = runStop.Token;
         Interlocked.Increment(ref _inFlight);
