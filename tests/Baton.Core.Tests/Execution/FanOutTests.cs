@@ -113,8 +113,10 @@ public sealed class FanOutTests
         Assert.Contains("duplicate item keys", run.Failure!.Message);
     }
 
-    [Fact]
-    public async Task ForEachAsync_ResumedAfterInterruption_SkipsCompletedItems()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ForEachAsync_ResumedAfterInterruption_SkipsCompletedItems(bool streamed)
     {
         var path = EngineHarness.NewDatabasePath();
         var executions = new int[12];
@@ -123,7 +125,7 @@ public sealed class FanOutTests
 
         void Workflow(Baton.Hosting.BatonBuilder b) => b.AddWorkflow<int, int>("resume", async (ctx, _, ct) =>
         {
-            var results = await ctx.ForEachAsync("item", Enumerable.Range(0, 12).ToList(), i => i.ToString(), async (i, token) =>
+            async Task<int> Work(int i, CancellationToken token)
             {
                 Interlocked.Increment(ref executions[i]);
                 if (i >= 6 && block)
@@ -133,7 +135,14 @@ public sealed class FanOutTests
                 }
 
                 return i;
-            }, new ForEachOptions { MaxParallelism = 1 }, cancellationToken: ct);
+            }
+
+            // The same fan-out over a list, or over items listed one by one (IAsyncEnumerable).
+            var items = Enumerable.Range(0, 12);
+            var options = new ForEachOptions { MaxParallelism = 1 };
+            var results = streamed
+                ? await ctx.ForEachAsync("item", items.ToAsyncEnumerable(), i => i.ToString(), Work, options, cancellationToken: ct)
+                : await ctx.ForEachAsync("item", items.ToList(), i => i.ToString(), Work, options, cancellationToken: ct);
             return results.Sum(r => r.Value);
         });
 
@@ -151,6 +160,7 @@ public sealed class FanOutTests
             var run = await second.WaitForEndAsync(id);
             Assert.Equal(RunStatus.Succeeded, run.Status);
             Assert.Equal("66", run.Output);
+            Assert.Equal(12, run.Progress["item.done"]);
         }
 
         Assert.All(executions[..6], n => Assert.Equal(1, n));
