@@ -19,7 +19,8 @@
 # PHASES="live" runs only the live phase (default "live burst").
 # CPU: SERVER_CPU=1 adds lines with the server's CPU time (utime+stime from /proc/<pid>/stat) per
 # accepted job: over the measured run alone, and from the start of the warm-up until every job is
-# forwarded (accept + forward of every job; robust when the machine is shared). PERF_ENV=1 starts the
+# forwarded (accept + forward of every job; robust when the machine is shared); in the burst phase,
+# accept alone (measured run) and forward alone (from the restart until the backlog is drained). PERF_ENV=1 starts the
 # server with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for `perf record -p`;
 # PERF_RECORD=/path/perf.data (implies PERF_ENV=1) records 10 s of the live phase's measured run with perf -g.
 # GC: the server runs with its own setting (workstation GC since 2026-11-30); SERVER_GC=1 or 0 forces
@@ -164,11 +165,18 @@ run_phase() { # label mode
   accepted=$(result_field "$line" accepted)
   rate=$(result_field "$line" accepted_per_s)
   echo "| $label | $rate ($(awk -v a="$rate" -v b="$(result_field "$minimal" requests_per_s)" 'BEGIN {printf "%.0f", 100 * a / b}') % of minimal) | $(result_field "$line" p50_ms) | $(result_field "$line" p99_ms) | $(( $(result_field "$line" requests) - accepted )) / $(( $(result_field "$line" errors_connect) + $(result_field "$line" errors_read) + $(result_field "$line" errors_write) + $(result_field "$line" errors_timeout) )) |"
+  local drain0=""
   if [ "$mode" = burst ]; then
     stop_server
     start_server "$db"
+    drain0=$(cpu_ticks "$server_pid")
   fi
   verify "$db" "$((accepted + $(result_field "$warm" accepted)))" "$label" >>"$work/verify.md" || status=1
+  if [ "${SERVER_CPU:-}" = 1 ] && [ "$mode" = burst ]; then
+    # Accept alone (no forwarding) on the first server, forwarding alone (the backlog) on the second.
+    local total=$((accepted + $(result_field "$warm" accepted)))
+    echo "| $label: server CPU | measured run (accept only): $(cpu_us_per_job $((cpu2 - cpu1)) "$accepted") µs per accepted job | restart to drained (forward only, start-up included): $(cpu_us_per_job $(( $(cpu_ticks "$server_pid") - drain0 )) "$total") µs per job ($total jobs) |" >>"$work/cpu.md"
+  fi
   if [ "${SERVER_CPU:-}" = 1 ] && [ "$mode" = live ]; then
     local cpu3 total=$((accepted + $(result_field "$warm" accepted)))
     cpu3=$(cpu_ticks "$server_pid")

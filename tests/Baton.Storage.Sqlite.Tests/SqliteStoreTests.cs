@@ -61,7 +61,7 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task InitializeAsync_FileAtVersion1_AddsNodeRegistryAndKeepsRuns()
+    public async Task InitializeAsync_FileAtVersion1_AddsNodeRegistryAndClaimIndexesAndKeepsRuns()
     {
         var path = _database.NewPath();
         string runId;
@@ -69,7 +69,13 @@ public sealed class SqliteStoreTests : IDisposable
         {
             runId = (await old.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.NewGuid().ToString(), Workflow = "wf", Now = DateTimeOffset.UnixEpoch })).Run.Id;
             // Back to what a version-1 node left: no nodes table, version 1 recorded.
-            await WriterScalarAsync(old, "DROP TABLE nodes; DELETE FROM schema_version WHERE version > 1");
+            await WriterScalarAsync(old, """
+                DROP TABLE nodes;
+                DROP INDEX ix_runs_free;
+                DROP INDEX ix_runs_leased;
+                CREATE INDEX ix_runs_runnable ON runs (run_after, lease_owner, lease_expires_at) WHERE status < 10;
+                DELETE FROM schema_version WHERE version > 1
+                """);
         }
 
         await using var upgraded = Open(path);
@@ -82,6 +88,14 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal((long)SqliteMigrations.All.Count, await WriterScalarAsync(upgraded, "SELECT MAX(version) FROM schema_version"));
         Assert.Single(await upgraded.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.UnixEpoch)));
         Assert.Equal(runId, (await upgraded.Runs.GetRunAsync(runId))?.Id);
+        // Migration 3 replaced the shared claim index with one per kind, and the old run is claimable through it.
+        Assert.Equal("ix_runs_free,ix_runs_leased", await WriterScalarAsync(upgraded,
+            "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('ix_runs_free', 'ix_runs_leased', 'ix_runs_runnable') ORDER BY name)"));
+        var claimed = await upgraded.Runs.ClaimRunsAsync(new ClaimRunsRequest
+        {
+            Owner = "n1", MaxRuns = 10, Now = DateTimeOffset.UnixEpoch.AddSeconds(1), LeaseExpiresAt = DateTimeOffset.UnixEpoch.AddMinutes(1),
+        });
+        Assert.Equal(runId, Assert.Single(claimed).Id);
     }
 
     [Fact]
@@ -190,19 +204,21 @@ public sealed class SqliteStoreTests : IDisposable
         await Assert.ThrowsAsync<ObjectDisposedException>(() => store.Runs.CreateRunAsync(NewRun()));
     }
 
-    [Fact]
-    public async Task ClaimRunsAsync_QueryPlan_UsesRunnableIndex()
+    [Theory]
+    [InlineData(SqliteRunStore.FreeRunsSql, "ix_runs_free")]
+    [InlineData(SqliteRunStore.ExpiredLeasesSql, "ix_runs_leased")]
+    public async Task ClaimRunsAsync_QueryPlans_SearchOnlyTheirOwnPartialIndex(string sql, string index)
     {
         await using var store = Open(_database.NewPath());
+        await store.InitializeAsync();
 
         var plan = await store.ReadAsync(connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = """
-                EXPLAIN QUERY PLAN SELECT id FROM runs
-                WHERE status < 10 AND run_after <= 0 AND (lease_owner IS NULL OR lease_expires_at <= 0)
-                ORDER BY run_after LIMIT 10
-                """;
+            command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+            command.Parameters.AddWithValue("$now", 0L);
+            command.Parameters.AddWithValue("$max", 10L);
+            command.Parameters.AddWithValue("$workflows", "[\"wf\"]");
             using var reader = command.ExecuteReader();
             var details = new List<string>();
             while (reader.Read())
@@ -213,7 +229,8 @@ public sealed class SqliteStoreTests : IDisposable
             return string.Join("\n", details);
         }, CancellationToken.None);
 
-        Assert.Contains("ix_runs_runnable", plan);
+        // A search on the partial index of its own kind, in its order: no scan of the runs in flight, no sort.
+        Assert.Contains($"SEARCH runs USING INDEX {index}", plan);
         Assert.DoesNotContain("TEMP B-TREE", plan);
     }
 

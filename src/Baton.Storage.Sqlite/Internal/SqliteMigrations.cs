@@ -115,6 +115,15 @@ internal static class SqliteMigrations
             heartbeat_at INTEGER NOT NULL
         );
         """,
+
+        // 3: a claim reads only what it claims. Runs without a lease (in claim order, with the workflow for
+        // the node's filter) and runs holding a lease (by expiry, for takeovers) get an index each; the one
+        // index they shared made every claim step over all the runs in flight on every node first.
+        """
+        DROP INDEX ix_runs_runnable;
+        CREATE INDEX ix_runs_free ON runs (run_after, workflow) WHERE status < 10 AND lease_owner IS NULL;
+        CREATE INDEX ix_runs_leased ON runs (lease_expires_at) WHERE status < 10 AND lease_owner IS NOT NULL;
+        """,
     ];
 
     /// <summary>Applies the migrations the file has not had yet. Returns the schema version afterwards.</summary>

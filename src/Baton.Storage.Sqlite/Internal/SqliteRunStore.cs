@@ -9,24 +9,29 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
 {
     private const string SelectRunById = $"SELECT {RunColumns} FROM runs WHERE id = $id";
 
+    // Claimable runs: those without a lease (ix_runs_free, in claim order) and those whose lease expired
+    // (ix_runs_leased, a takeover). Each index holds only its kind, so a claim reads the runs it claims and
+    // not the runs in flight.
+    internal const string FreeRunsSql = """
+        SELECT id, run_after FROM runs
+        WHERE status < 10 AND lease_owner IS NULL AND run_after <= $now
+            AND ($workflows IS NULL OR workflow IN (SELECT value FROM json_each($workflows)))
+        ORDER BY run_after LIMIT $max
+        """;
+
+    internal const string ExpiredLeasesSql = """
+        SELECT id, run_after FROM runs
+        WHERE status < 10 AND lease_owner IS NOT NULL AND lease_expires_at <= $now AND run_after <= $now
+            AND ($workflows IS NULL OR workflow IN (SELECT value FROM json_each($workflows)))
+        ORDER BY lease_expires_at LIMIT $max
+        """;
+
     private const string ClaimSql = $"""
         UPDATE runs SET
             lease_owner = $owner, lease_expires_at = $expires, executions = executions + 1,
             started_at = COALESCE(started_at, $now), status = CASE WHEN status = 3 THEN 3 ELSE 1 END, updated_at = $now
-        WHERE id IN (
-            SELECT id FROM runs
-            WHERE status < 10 AND run_after <= $now AND (lease_owner IS NULL OR lease_expires_at <= $now)
-                AND ($workflows IS NULL OR workflow IN (SELECT value FROM json_each($workflows)))
-            ORDER BY run_after LIMIT $max)
+        WHERE id = $id
         RETURNING {RunColumns}
-        """;
-
-    // Runs among the claimable ones whose lease is held but expired: claiming them is a takeover.
-    private const string ExpiredLeasesSql = """
-        SELECT id FROM runs
-        WHERE status < 10 AND run_after <= $now AND lease_owner IS NOT NULL AND lease_expires_at <= $now
-            AND ($workflows IS NULL OR workflow IN (SELECT value FROM json_each($workflows)))
-        ORDER BY run_after LIMIT $max
         """;
 
     private const string RenewSql = """
@@ -145,25 +150,31 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         return store.WriteAsync<IReadOnlyList<RunRecord>>(ctx =>
         {
             var workflows = request.Workflows is null ? null : JsonSerializer.Serialize(request.Workflows.ToArray());
-            var expired = ReadAll(ctx.Command(ExpiredLeasesSql).With("$now", request.Now).With("$max", request.MaxRuns).With("$workflows", workflows), r => r.GetString(0)).ToHashSet(StringComparer.Ordinal);
-            var command = ctx.Command(ClaimSql)
-                .With("$owner", request.Owner)
-                .With("$expires", request.LeaseExpiresAt)
-                .With("$now", request.Now)
-                .With("$max", request.MaxRuns)
-                .With("$workflows", workflows);
-            var runs = ReadAll(command, Run);
-            if (expired.Count > 0)
+            var candidates = Candidates(ctx, FreeRunsSql, request, workflows, takeover: false);
+            candidates.AddRange(Candidates(ctx, ExpiredLeasesSql, request, workflows, takeover: true));
+            candidates.Sort(static (a, b) => a.RunAfter != b.RunAfter ? a.RunAfter.CompareTo(b.RunAfter) : string.CompareOrdinal(a.Id, b.Id));
+            var runs = new List<RunRecord>(Math.Min(candidates.Count, request.MaxRuns));
+            foreach (var candidate in candidates.Take(request.MaxRuns))
             {
-                runs = runs.ConvertAll(r => expired.Contains(r.Id) ? r with { TakenOver = true } : r);
+                // The writer holds the write lock, so every candidate is still claimable here.
+                var run = ReadOne(ctx.Command(ClaimSql)
+                    .With("$owner", request.Owner)
+                    .With("$expires", request.LeaseExpiresAt)
+                    .With("$now", request.Now)
+                    .With("$id", candidate.Id), Run)!;
+                runs.Add(candidate.Takeover ? run with { TakenOver = true } : run);
             }
 
-            runs.Sort((a, b) => a.RunAfter != b.RunAfter
-                ? a.RunAfter.CompareTo(b.RunAfter)
-                : string.CompareOrdinal(a.Id, b.Id));
             return runs;
         }, cancellationToken);
     }
+
+    private static List<ClaimCandidate> Candidates(WriteContext ctx, string sql, ClaimRunsRequest request, string? workflows, bool takeover) =>
+        ReadAll(
+            ctx.Command(sql).With("$now", request.Now).With("$max", request.MaxRuns).With("$workflows", workflows),
+            r => new ClaimCandidate(r.GetString(0), r.GetInt64(1), takeover));
+
+    private readonly record struct ClaimCandidate(string Id, long RunAfter, bool Takeover);
 
     public Task<RenewLeasesResult> RenewLeasesAsync(RenewLeasesRequest request, CancellationToken cancellationToken = default)
     {
