@@ -21,6 +21,9 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
     private readonly ConcurrentDictionary<string, ActiveRun> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
     private readonly CancellationTokenSource _housekeepingStop = new();
+    private readonly Lock _startGate = new();
+    private bool _stopping;
+    private int _reserved;
     private string[]? _workflows;
 
     /// <summary>True while the claim loop runs.</summary>
@@ -62,7 +65,7 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
             while (!stoppingToken.IsCancellationRequested)
             {
                 var claimed = 0;
-                var free = options.MaxConcurrentRuns - _active.Count;
+                var free = options.MaxConcurrentRuns - _active.Count - Volatile.Read(ref _reserved);
                 if (free > 0)
                 {
                     try
@@ -83,6 +86,12 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
         }
         finally
         {
+            lock (_startGate)
+            {
+                // From here on a run created with this node's lease is handed back rather than started (see StartCreatedAsync).
+                _stopping = true;
+            }
+
             IsRunning = false;
             await DrainAsync().ConfigureAwait(false);
             await _housekeepingStop.CancelAsync().ConfigureAwait(false);
@@ -138,15 +147,77 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
                 continue;
             }
 
-            var active = new ActiveRun(run, engine.Options.MaxErrors, leaseExpiresAt, engine.Time);
-            _active[run.Id] = active;
-            engine.Metrics.ActiveRuns.Add(1);
-            var task = Task.Run(() => ExecuteOneAsync(active), CancellationToken.None);
-            _tasks[task] = 0;
-            _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
+            Start(run, leaseExpiresAt);
         }
 
         return runs.Count;
+    }
+
+    private void Start(RunRecord run, DateTimeOffset leaseExpiresAt)
+    {
+        var active = new ActiveRun(run, engine.Options.MaxErrors, leaseExpiresAt, engine.Time);
+        _active[run.Id] = active;
+        engine.Metrics.ActiveRuns.Add(1);
+        var task = Task.Run(() => ExecuteOneAsync(active), CancellationToken.None);
+        _tasks[task] = 0;
+        _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Reserves a slot for a run this node is about to create with its own lease, so the run needs no claim.
+    /// False when the worker is not running or is stopping, or every slot is taken: the run is then created
+    /// pending and claimed as usual. A reservation ends with <see cref="StartCreatedAsync"/> or <see cref="ReleaseSlot"/>.
+    /// </summary>
+    public bool TryReserveSlot()
+    {
+        if (!IsRunning || Volatile.Read(ref _stopping))
+        {
+            return false;
+        }
+
+        if (Interlocked.Increment(ref _reserved) + _active.Count > engine.Options.MaxConcurrentRuns)
+        {
+            Interlocked.Decrement(ref _reserved);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Ends a reservation whose run was not created (an existing run was returned, or the write failed).</summary>
+    public void ReleaseSlot() => Interlocked.Decrement(ref _reserved);
+
+    /// <summary>
+    /// Executes a run that was created with this node's lease, in the slot reserved for it. A node that began
+    /// stopping in between gives the lease back instead, so any node can claim the run at once.
+    /// </summary>
+    public async Task StartCreatedAsync(RunRecord run, DateTimeOffset leaseExpiresAt)
+    {
+        try
+        {
+            lock (_startGate)
+            {
+                if (!_stopping)
+                {
+                    Start(run, leaseExpiresAt);
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _reserved);
+        }
+
+        try
+        {
+            await engine.Runs.ReleaseLeaseAsync(new ReleaseLeaseRequest(run.Id, engine.Owner, engine.Time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The lease then expires and any node takes the run over.
+            Log.WorkerError(engine.Logger, $"run {run.Id}: giving back the lease of a run created while stopping: {ex.Message}");
+        }
     }
 
     private async Task ExecuteOneAsync(ActiveRun active)

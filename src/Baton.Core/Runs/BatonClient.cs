@@ -26,18 +26,45 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         }
 
         var now = engine.Time.GetUtcNow();
-        var result = await engine.Runs.CreateRunAsync(
-            NewRunRequest(definition, input, inputJson, now, request.RunAfter) with
-            {
-                IdempotencyKey = request.IdempotencyKey,
-                ConcurrencyKey = request.ConcurrencyKey ?? definition.ConcurrencyKeyFor(input),
-                CorrelationId = request.CorrelationId,
-            },
-            cancellationToken).ConfigureAwait(false);
+        // A run due now that this node has room for is created with this node's lease and started here:
+        // one write instead of a create and a claim. Otherwise it is created pending for any node to claim.
+        var leased = (request.RunAfter ?? now) <= now && worker.TryReserveSlot();
+        var leaseExpiresAt = now + engine.Options.LeaseDuration;
+        CreateRunResult result;
+        try
+        {
+            result = await engine.Runs.CreateRunAsync(
+                NewRunRequest(definition, input, inputJson, now, request.RunAfter) with
+                {
+                    IdempotencyKey = request.IdempotencyKey,
+                    ConcurrencyKey = request.ConcurrencyKey ?? definition.ConcurrencyKeyFor(input),
+                    CorrelationId = request.CorrelationId,
+                    LeaseOwner = leased ? engine.Owner : null,
+                    LeaseExpiresAt = leased ? leaseExpiresAt : null,
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch when (leased)
+        {
+            worker.ReleaseSlot();
+            throw;
+        }
+
         if (result.Outcome == CreateRunOutcome.Created)
         {
             engine.Metrics.RunsStarted.Add(1, new KeyValuePair<string, object?>("workflow", definition.Name));
-            signal.Notify();
+            if (leased)
+            {
+                await worker.StartCreatedAsync(result.Run, leaseExpiresAt).ConfigureAwait(false);
+            }
+            else
+            {
+                signal.Notify();
+            }
+        }
+        else if (leased)
+        {
+            worker.ReleaseSlot();
         }
 
         var outcome = result.Outcome switch

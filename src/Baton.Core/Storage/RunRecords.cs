@@ -65,6 +65,35 @@ public sealed record CreateRunRequest
     public required DateTimeOffset Now { get; init; }
     public DateTimeOffset? RunAfter { get; init; }
     public DateTimeOffset? DeadlineAt { get; init; }
+    /// <summary>
+    /// When set, a created run is claimed by this owner in the same write: running, executions 1, the lease
+    /// until <see cref="LeaseExpiresAt"/>. The node that creates a run it can start at once skips the claim.
+    /// An existing or conflicting run is returned unchanged.
+    /// </summary>
+    public string? LeaseOwner { get; init; }
+    /// <summary>With <see cref="LeaseOwner"/>: when the lease ends unless renewed.</summary>
+    public DateTimeOffset? LeaseExpiresAt { get; init; }
+
+    /// <summary>Throws if the request cannot be stored as it is; every store calls it before writing.</summary>
+    public void Validate()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(Id, "request.Id");
+        ArgumentException.ThrowIfNullOrEmpty(Workflow, "request.Workflow");
+        if (ConcurrencyLimit < 1)
+        {
+            throw new ArgumentOutOfRangeException("request", ConcurrencyLimit, "ConcurrencyLimit must be at least 1.");
+        }
+
+        if ((LeaseOwner is null) != (LeaseExpiresAt is null))
+        {
+            throw new ArgumentException("LeaseOwner and LeaseExpiresAt are set together or not at all.", "request");
+        }
+
+        if (LeaseOwner is not null && (RunAfter ?? Now) > Now)
+        {
+            throw new ArgumentException("A run created with a lease must be due now (RunAfter at or before Now).", "request");
+        }
+    }
 }
 
 public enum CreateRunOutcome

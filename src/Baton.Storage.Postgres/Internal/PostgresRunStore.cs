@@ -46,15 +46,18 @@ internal sealed class PostgresRunStore : IRunStore
                 SELECT count(*) AS n FROM {s}.runs WHERE concurrency_key = @concurrency_key AND status < 10
             ), ins AS (
                 INSERT INTO {s}.runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
-                    schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at)
-                SELECT @id, @workflow, 0, @input, @idempotency_key, @concurrency_key, @concurrency_limit,
-                    @schedule_name, @scheduled_fire_time, @correlation_id, @now, @now, @run_after, @deadline_at
+                    schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at,
+                    started_at, lease_owner, lease_expires_at, executions)
+                SELECT @id, @workflow, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END, @input, @idempotency_key,
+                    @concurrency_key, @concurrency_limit, @schedule_name, @scheduled_fire_time, @correlation_id, @now, @now,
+                    @run_after, @deadline_at, CASE WHEN @lease_owner::text IS NULL THEN NULL ELSE @now END, @lease_owner,
+                    @lease_expires_at, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END
                 WHERE NOT EXISTS (SELECT 1 FROM existing) AND (SELECT n FROM active) < @concurrency_limit
                 ON CONFLICT DO NOTHING
                 RETURNING {RunColumns}
             )
             SELECT 0 AS outcome, {RunColumns},
-                CASE WHEN run_after <= @now THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
+                CASE WHEN run_after <= @now AND lease_owner IS NULL THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
             FROM ins
             UNION ALL
             SELECT 1, {RunColumns}, false FROM existing
@@ -457,13 +460,7 @@ internal sealed class PostgresRunStore : IRunStore
     internal static void Validate(CreateRunRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentException.ThrowIfNullOrEmpty(request.Id, "request.Id");
-        ArgumentException.ThrowIfNullOrEmpty(request.Workflow, "request.Workflow");
-        if (request.ConcurrencyLimit < 1)
-        {
-            throw new ArgumentOutOfRangeException(
-                nameof(request), request.ConcurrencyLimit, "ConcurrencyLimit must be at least 1.");
-        }
+        request.Validate();
     }
 
     /// <summary>
@@ -530,6 +527,8 @@ internal sealed class PostgresRunStore : IRunStore
             .Time("now", request.Now)
             .Time("run_after", request.RunAfter ?? request.Now)
             .Time("deadline_at", request.DeadlineAt)
+            .Text("lease_owner", request.LeaseOwner)
+            .Time("lease_expires_at", request.LeaseExpiresAt)
             .Text("channel", _store.Channel);
         return create;
     }

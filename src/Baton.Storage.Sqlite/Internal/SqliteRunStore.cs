@@ -63,9 +63,11 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
 
     private const string InsertSql = """
         INSERT INTO runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
-            schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at)
-        VALUES ($id, $workflow, 0, $input, $idempotency_key, $concurrency_key, $concurrency_limit,
-            $schedule_name, $scheduled_fire_time, $correlation_id, $now, $now, $run_after, $deadline_at)
+            schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at,
+            started_at, lease_owner, lease_expires_at, executions)
+        VALUES ($id, $workflow, $status, $input, $idempotency_key, $concurrency_key, $concurrency_limit,
+            $schedule_name, $scheduled_fire_time, $correlation_id, $now, $now, $run_after, $deadline_at,
+            $started_at, $lease_owner, $lease_expires_at, $executions)
         """;
 
     public Task<CreateRunResult> CreateRunAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
@@ -349,13 +351,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     internal static void Validate(CreateRunRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentException.ThrowIfNullOrEmpty(request.Id, "request.Id");
-        ArgumentException.ThrowIfNullOrEmpty(request.Workflow, "request.Workflow");
-        if (request.ConcurrencyLimit < 1)
-        {
-            throw new ArgumentOutOfRangeException(
-                nameof(request), request.ConcurrencyLimit, "ConcurrencyLimit must be at least 1.");
-        }
+        request.Validate();
     }
 
     /// <summary>Creation as one step of a write transaction; also used when a schedule fires.</summary>
@@ -394,6 +390,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         }
 
         var runAfter = request.RunAfter ?? request.Now;
+        var leased = request.LeaseOwner is not null;
         ctx.Command(InsertSql)
             .With("$id", request.Id)
             .With("$workflow", request.Workflow)
@@ -407,6 +404,11 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             .With("$now", request.Now)
             .With("$run_after", runAfter)
             .With("$deadline_at", request.DeadlineAt)
+            .With("$status", (int)(leased ? RunStatus.Running : RunStatus.Pending))
+            .With("$started_at", leased ? request.Now : null)
+            .With("$lease_owner", request.LeaseOwner)
+            .With("$lease_expires_at", request.LeaseExpiresAt)
+            .With("$executions", leased ? 1 : 0)
             .ExecuteNonQuery();
 
         // Built from the request rather than read back: the row holds exactly these values.
@@ -414,7 +416,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         {
             Id = request.Id,
             Workflow = request.Workflow,
-            Status = RunStatus.Pending,
+            Status = leased ? RunStatus.Running : RunStatus.Pending,
             Input = request.Input,
             IdempotencyKey = request.IdempotencyKey,
             ConcurrencyKey = request.ConcurrencyKey,
@@ -426,6 +428,10 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             UpdatedAt = Truncate(request.Now),
             RunAfter = Truncate(runAfter),
             DeadlineAt = Truncate(request.DeadlineAt),
+            StartedAt = leased ? Truncate(request.Now) : null,
+            LeaseOwner = request.LeaseOwner,
+            LeaseExpiresAt = Truncate(request.LeaseExpiresAt),
+            Executions = leased ? 1 : 0,
         };
         return new CreateRunResult(CreateRunOutcome.Created, run);
     }

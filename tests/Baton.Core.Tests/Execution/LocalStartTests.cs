@@ -1,0 +1,115 @@
+using Baton.Core.Tests.Support;
+using Baton.Runs;
+using Baton.Storage;
+using Baton.Testing;
+
+namespace Baton.Core.Tests.Execution;
+
+/// <summary>
+/// A run started on a node that can execute it at once is created with that node's lease and started there,
+/// with no claim; otherwise it is created pending for any node to claim.
+/// </summary>
+public sealed class LocalStartTests
+{
+    private static void Gated(Baton.Hosting.BatonBuilder b, TaskCompletionSource gate) =>
+        b.AddWorkflow<int, int>("gated", async (ctx, _, ct) => await ctx.StepAsync("work", async _ => { await gate.Task; return 1; }, cancellationToken: ct));
+
+    [Fact]
+    public async Task StartRunAsync_NodeWithRoom_StoresRunLeasedToThisNodeAndExecutesItOnce()
+    {
+        var gate = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate));
+        await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running, "the worker to start");
+
+        var id = await node.StartRunAsync("gated");
+        // Read before any poll interval passes on the fake clock: the start itself leased the run.
+        var leased = (await node.Store.Runs.GetRunAsync(id))!;
+        await Poll.UntilAsync(() => Task.FromResult(node.Worker.ActiveCount), n => n == 1, "the run to execute on this node");
+        gate.SetResult();
+        var done = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Running, leased.Status);
+        Assert.Equal("node-a", leased.LeaseOwner);
+        Assert.Equal(EngineHarness.Start + TimeSpan.FromSeconds(30), leased.LeaseExpiresAt);
+        Assert.Equal(1, leased.Executions);
+        Assert.Equal(RunStatus.Succeeded, done.Status);
+        Assert.Equal(1, done.Executions);
+        Assert.Null(done.LeaseOwner);
+    }
+
+    [Fact]
+    public async Task StartRunAsync_NodeFull_StoresPendingRunThatIsClaimedWhenASlotFrees()
+    {
+        var gate = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate), o => o.MaxConcurrentRuns = 1);
+        await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running, "the worker to start");
+
+        var first = await node.StartRunAsync("gated");
+        var second = await node.StartRunAsync("gated");
+        var waiting = (await node.Store.Runs.GetRunAsync(second))!;
+        gate.SetResult();
+        var firstDone = await node.WaitForEndAsync(first);
+        var secondDone = await node.WaitForEndAsync(second, advance: TimeSpan.FromSeconds(1));
+
+        Assert.Equal(RunStatus.Pending, waiting.Status);
+        Assert.Null(waiting.LeaseOwner);
+        Assert.Equal(0, waiting.Executions);
+        Assert.Equal(RunStatus.Succeeded, firstDone.Status);
+        Assert.Equal(RunStatus.Succeeded, secondDone.Status);
+        Assert.Equal(1, secondDone.Executions);
+        Assert.Equal(0, node.Worker.ActiveCount);
+    }
+
+    [Fact]
+    public async Task StartRunAsync_WorkerDisabled_StoresPendingRun()
+    {
+        var gate = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate), o => o.RunWorker = false);
+
+        var id = await node.StartRunAsync("gated");
+        var stored = (await node.Store.Runs.GetRunAsync(id))!;
+
+        Assert.Equal(RunStatus.Pending, stored.Status);
+        Assert.Null(stored.LeaseOwner);
+        Assert.Equal(0, stored.Executions);
+    }
+
+    [Fact]
+    public async Task StartRunAsync_RunAfterInTheFuture_StoresPendingRunThatStartsWhenDue()
+    {
+        var gate = new TaskCompletionSource();
+        gate.SetResult();
+        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate));
+        await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running, "the worker to start");
+
+        var result = await node.Client.StartRunAsync(new StartRunRequest { Workflow = "gated", RunAfter = EngineHarness.Start.AddMinutes(1) });
+        var stored = (await node.Store.Runs.GetRunAsync(result.Run!.Id))!;
+        var done = await node.WaitForEndAsync(stored.Id, advance: TimeSpan.FromSeconds(10));
+
+        Assert.Equal(RunStatus.Pending, stored.Status);
+        Assert.Null(stored.LeaseOwner);
+        Assert.Equal(RunStatus.Succeeded, done.Status);
+        Assert.True(done.StartedAt >= EngineHarness.Start.AddMinutes(1), $"started at {done.StartedAt}");
+    }
+
+    [Fact]
+    public async Task StartRunAsync_SameIdempotencyKeyWhileRunning_ReturnsTheLeasedRunAndFreesTheSlot()
+    {
+        var gate = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate), o => o.MaxConcurrentRuns = 2);
+        await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running, "the worker to start");
+
+        var first = await node.StartRunAsync("gated", idempotencyKey: "job-1");
+        var again = await node.StartRunAsync("gated", idempotencyKey: "job-1");
+        // The repeated start reserved a slot and gave it back: a new run still starts here at once.
+        var other = await node.StartRunAsync("gated");
+        var otherStored = (await node.Store.Runs.GetRunAsync(other))!;
+        gate.SetResult();
+        await node.WaitForEndAsync(first);
+        await node.WaitForEndAsync(other);
+
+        Assert.Equal(first, again);
+        Assert.Equal("node-a", otherStored.LeaseOwner);
+        Assert.Equal(RunStatus.Running, otherStored.Status);
+    }
+}
