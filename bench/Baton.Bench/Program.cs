@@ -28,7 +28,8 @@ Console.WriteLine($"| trigger-to-start latency, one run at a time ({idle.Count} 
 Console.WriteLine($"| peak working set | {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024):N0} MB |");
 
 static string Cpu(ThroughputResult result) =>
-    double.IsNaN(result.CpuPerRun.Postgres)
+    result.Runs == 0 ? "not measured (0 runs)"
+    : double.IsNaN(result.CpuPerRun.Postgres)
         ? $"{result.CpuPerRun.Own:N0} µs"
         : $"{result.CpuPerRun.Own + result.CpuPerRun.Postgres:N0} µs ({result.CpuPerRun.Own:N0} µs .NET, {result.CpuPerRun.Postgres:N0} µs PostgreSQL)";
 
