@@ -28,21 +28,6 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
-    public async Task CreateRunAsync_WithLeaseThatExpires_IsTakenOverLikeAClaimedRun()
-    {
-        var store = await NewStoreAsync();
-        var run = await CreateAsync(store, NewRun() with { LeaseOwner = "node-a", LeaseExpiresAt = T0.AddSeconds(30) });
-
-        var takeover = Assert.Single(await ClaimAsync(store, "node-b", T0.AddSeconds(30)));
-
-        Assert.Equal(run.Id, takeover.Id);
-        Assert.Equal("node-b", takeover.LeaseOwner);
-        Assert.Equal(2, takeover.Executions);
-        Assert.Equal(T0, takeover.StartedAt);
-        Assert.True(takeover.TakenOver);
-    }
-
-    [Fact]
     public async Task CreateRunAsync_WithLeaseForExistingIdempotencyKey_ReturnsExistingRunUnleased()
     {
         var store = await NewStoreAsync();

@@ -121,11 +121,16 @@ public abstract partial class StoreConformanceTests
         Assert.Empty(other);
     }
 
-    [Fact]
-    public async Task ClaimRunsAsync_ExpiredLease_IsTakenOverAndExecutionsIncrement()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ClaimRunsAsync_ExpiredLease_IsTakenOverAndExecutionsIncrement(bool leasedAtCreate)
     {
         var store = await NewStoreAsync();
-        var run = await CreateClaimedAsync(store, "node-a");
+        // Held by node-a until T0 + 30 s: claimed after its creation, or created with the lease (a local start).
+        var run = leasedAtCreate
+            ? await CreateAsync(store, NewRun() with { LeaseOwner = "node-a", LeaseExpiresAt = T0.AddSeconds(30) })
+            : await CreateClaimedAsync(store, "node-a");
 
         var takeover = Assert.Single(await ClaimAsync(store, "node-b", T0.AddSeconds(30)));
 
