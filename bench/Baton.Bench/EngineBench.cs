@@ -11,8 +11,11 @@ using Microsoft.Extensions.Logging;
 
 namespace Baton.Bench;
 
-internal sealed record ThroughputResult(int Runs, TimeSpan Elapsed, double StartP50, double StartP99, double OwnCpu, double PostgresCpu)
+internal sealed record ThroughputResult(int Runs, TimeSpan Elapsed, double StartP50, double StartP99, double OwnCpu, double PostgresCpu, long AllocatedBytes)
 {
+    /// <summary>Managed bytes allocated per run, by every thread of this process (the callers included).</summary>
+    public double AllocatedPerRun => (double)AllocatedBytes / Runs;
+
     public double RunsPerSecond => Runs / Elapsed.TotalSeconds;
 
     /// <summary>CPU microseconds per run: this process, the PostgreSQL processes (NaN on SQLite).</summary>
@@ -34,6 +37,7 @@ internal static class EngineBench
         var latencies = new ConcurrentBag<double>();
         await using var node = await Node.StartAsync(settings, steps, latencies);
         var cpu = new CpuMeter(settings.Postgres is null ? null : new Npgsql.NpgsqlConnectionStringBuilder(settings.Postgres).Database);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var watch = Stopwatch.StartNew();
         var next = -1;
         // 32 callers, spread over the nodes: each node creates runs and any node may execute them.
@@ -53,8 +57,9 @@ internal static class EngineBench
         await node.WaitForAsync(runs);
         watch.Stop();
         var (own, postgres) = cpu.Elapsed();
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         var sorted = latencies.Order().ToArray();
-        return new ThroughputResult(runs, watch.Elapsed, Percentile(sorted, 0.5), Percentile(sorted, 0.99), own, postgres);
+        return new ThroughputResult(runs, watch.Elapsed, Percentile(sorted, 0.5), Percentile(sorted, 0.99), own, postgres, allocated);
     }
 
     public static async Task<LatencyResult> LatencyAsync(BenchSettings settings, int runs)

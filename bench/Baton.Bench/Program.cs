@@ -1,7 +1,7 @@
 // Engine benchmark on the SQLite store (or, with --postgres CONNECTION_STRING, on PostgreSQL): throughput of
 // single-step and 10-step runs, and trigger-to-start latency.
 // Usage: Baton.Bench [--durability ProcessCrashSafe|FullSync] [--postgres CS] [--single N] [--multi N] [--latency N]
-//                    [--attempt-start-delay-ms 100] [--nodes N (PostgreSQL only)]
+//                    [--attempt-start-delay-ms 100] [--nodes N (PostgreSQL only)] [--alloc-types N (top N types allocated)]
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
 // database), which stays comparable when other work shares the machine.
 using System.Diagnostics;
@@ -13,7 +13,10 @@ Console.WriteLine($"# Baton engine benchmark — {(settings.Postgres is null ? $
 
 // Warm-up: JIT, connection pools and SQLite page cache, so the measured runs see a steady state.
 await EngineBench.ThroughputAsync(settings, "warm-up", 2000, steps: 1);
+using var sampler = settings.AllocTypes > 0 ? new AllocationSampler() : null;
+sampler?.Reset();
 var single = await EngineBench.ThroughputAsync(settings, "single-step", settings.SingleRuns, steps: 1);
+var sampled = sampler?.Top(settings.AllocTypes).ToList();
 var multi = await EngineBench.ThroughputAsync(settings, "10-step", settings.MultiRuns, steps: 10);
 var idle = await EngineBench.LatencyAsync(settings, settings.LatencyRuns);
 
@@ -22,9 +25,15 @@ Console.WriteLine("| measurement | value |");
 Console.WriteLine("|---|---|");
 Console.WriteLine($"| {single.Runs:N0} single-step runs | {single.RunsPerSecond:N0} runs/s ({single.Elapsed.TotalSeconds:N2} s; start-to-start p50 under load {single.StartP50:N1} ms, p99 {single.StartP99:N1} ms) |");
 Console.WriteLine($"| CPU per single-step run | {Cpu(single)} |");
+Console.WriteLine($"| managed allocation per single-step run | {(single.Runs == 0 ? "not measured" : $"{single.AllocatedPerRun / 1024:N1} KB")} |");
 Console.WriteLine($"| {multi.Runs:N0} 10-step runs | {multi.RunsPerSecond:N0} runs/s = {multi.RunsPerSecond * 10:N0} steps/s ({multi.Elapsed.TotalSeconds:N2} s) |");
 Console.WriteLine($"| CPU per 10-step run | {Cpu(multi)} |");
 Console.WriteLine($"| trigger-to-start latency, one run at a time ({idle.Count} runs) | p50 {idle.P50:N2} ms, p99 {idle.P99:N2} ms |");
+foreach (var (type, share) in sampled ?? [])
+{
+    Console.WriteLine($"| sampled allocations of single-step runs: {type} | {share:P1} |");
+}
+
 Console.WriteLine($"| peak working set | {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024):N0} MB |");
 
 static string Cpu(ThroughputResult result) =>
@@ -35,7 +44,7 @@ static string Cpu(ThroughputResult result) =>
 
 namespace Baton.Bench
 {
-    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres, TimeSpan AttemptStartWriteDelay, int Nodes)
+    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres, TimeSpan AttemptStartWriteDelay, int Nodes, int AllocTypes)
     {
         public static BenchSettings Parse(string[] args)
         {
@@ -53,7 +62,8 @@ namespace Baton.Bench
                 values.GetValueOrDefault("dir", Path.GetTempPath()),
                 values.GetValueOrDefault("postgres"),
                 TimeSpan.FromMilliseconds(double.Parse(values.GetValueOrDefault("attempt-start-delay-ms", "100"), System.Globalization.CultureInfo.InvariantCulture)),
-                int.Parse(values.GetValueOrDefault("nodes", "1"), System.Globalization.CultureInfo.InvariantCulture));
+                int.Parse(values.GetValueOrDefault("nodes", "1"), System.Globalization.CultureInfo.InvariantCulture),
+                int.Parse(values.GetValueOrDefault("alloc-types", "0"), System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 }

@@ -20,7 +20,11 @@ internal sealed class WriteContext : IDisposable
 
     public SqliteConnection Connection { get; }
 
-    /// <summary>The cached command for <paramref name="sql"/>, with no parameters.</summary>
+    /// <summary>
+    /// The cached command for <paramref name="sql"/> with every parameter unset. Its parameter objects stay and
+    /// <see cref="SqliteCommandExtensions.With(SqliteCommand, string, object?)"/> sets their values, so a hot
+    /// statement allocates no new parameters; one left unset fails the statement, as a missing one would.
+    /// </summary>
     public SqliteCommand Command(string sql)
     {
         if (!_commands.TryGetValue(sql, out var command))
@@ -30,7 +34,11 @@ internal sealed class WriteContext : IDisposable
             _commands.Add(sql, command);
         }
 
-        command.Parameters.Clear();
+        foreach (SqliteParameter parameter in command.Parameters)
+        {
+            parameter.Value = null;
+        }
+
         return command;
     }
 
@@ -61,9 +69,20 @@ internal sealed class WriteContext : IDisposable
 
 internal static class SqliteCommandExtensions
 {
+    /// <summary>Sets parameter <paramref name="name"/> (null binds SQL NULL), adding it the first time.</summary>
     public static SqliteCommand With(this SqliteCommand command, string name, object? value)
     {
-        command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        var parameters = command.Parameters;
+        var index = parameters.IndexOf(name);
+        if (index >= 0)
+        {
+            parameters[index].Value = value ?? DBNull.Value;
+        }
+        else
+        {
+            parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
         return command;
     }
 
