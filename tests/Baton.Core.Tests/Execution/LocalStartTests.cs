@@ -112,4 +112,35 @@ public sealed class LocalStartTests
         Assert.Equal("node-a", otherStored.LeaseOwner);
         Assert.Equal(RunStatus.Running, otherStored.Status);
     }
+
+    [Fact]
+    public async Task StartCreatedAsync_NodeStoppedSinceTheReservation_GivesTheLeaseBackForAnyNode()
+    {
+        var gate = new TaskCompletionSource();
+        gate.SetResult();
+        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate));
+        await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running, "the worker to start");
+        Assert.True(node.Worker.TryReserveSlot());
+        var created = await node.Store.Runs.CreateRunAsync(new CreateRunRequest
+        {
+            Id = RunIds.New(EngineHarness.Start), Workflow = "gated", Now = EngineHarness.Start,
+            LeaseOwner = "node-a", LeaseExpiresAt = EngineHarness.Start.AddSeconds(30),
+        });
+
+        // The node stops between the reservation and the hand-over, as a SIGTERM can.
+        await node.StopAsync();
+        await node.Worker.StartCreatedAsync(created.Run, EngineHarness.Start.AddSeconds(30));
+        var released = (await node.Store.Runs.GetRunAsync(created.Run.Id))!;
+        var claimed = await node.Store.Runs.ClaimRunsAsync(new ClaimRunsRequest
+        {
+            Owner = "node-b", MaxRuns = 10, Now = EngineHarness.Start, LeaseExpiresAt = EngineHarness.Start.AddSeconds(30),
+        });
+
+        Assert.Equal(0, node.Worker.ActiveCount);
+        Assert.Null(released.LeaseOwner);
+        Assert.Equal(RunStatus.Running, released.Status);
+        // Claimable at once by another node, not only after the 30 s lease would have run out.
+        Assert.Equal(created.Run.Id, Assert.Single(claimed).Id);
+        Assert.False(node.Worker.TryReserveSlot());
+    }
 }
