@@ -121,6 +121,20 @@ public abstract partial class ProductStoreTests : IAsyncLifetime
         Assert.Equal(2, _catalog.Products().Count);
     }
 
+    [Fact]
+    public async Task ApplyAsync_LineFailsWhileItsChunkIsWritten_NothingOfTheChunkIsStoredAndTheStoreGoesOn()
+    {
+        // Claimed to have scanned, but not JSON: its record cannot be read when the row is written, after the rows before it.
+        var broken = new ParsedLine(2, 200, "x", 100, Encoding.UTF8.GetBytes("not json"));
+
+        await Assert.ThrowsAnyAsync<InvalidOperationException>(() => _store.ApplyAsync(Chunk("run-1", 0, Line(1, "a", 100), broken, Line(3, "b", 100))));
+        var stats = await _store.ApplyAsync(Chunk("run-1", 1, Line(4, "c", 100)));
+
+        Assert.Null(await _store.StoredChunkAsync("run-1", 0));
+        Assert.Equal(1, stats.Inserted);
+        Assert.Equal(["c"], _catalog.Products().Select(p => p.Id));
+    }
+
     private static ChunkWrite Chunk(string runId, int chunk, params ParsedLine[] lines) => new(runId, chunk, lines, [], 0, Now);
 
     private static ParsedLine Line(long line, string id, long updatedAt)
