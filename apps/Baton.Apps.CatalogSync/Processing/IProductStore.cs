@@ -27,6 +27,7 @@ internal sealed class ParsedLine
         Id = id;
         MetaUpdatedAt = metaUpdatedAt;
         _bytes = bytes;
+        Scanned = true;
     }
 
     /// <summary>A line already parsed.</summary>
@@ -34,6 +35,7 @@ internal sealed class ParsedLine
         : this(line, offset, product.Id, product.MetaUpdatedAt, bytes)
     {
         _product = product;
+        Scanned = false;
     }
 
     public long Line { get; }
@@ -43,6 +45,12 @@ internal sealed class ParsedLine
     public string Id { get; }
 
     public long MetaUpdatedAt { get; }
+
+    /// <summary>Whether <see cref="Bytes"/> is a line <see cref="ProductScanner.TryScan"/> accepted (else the product was given parsed).</summary>
+    public bool Scanned { get; }
+
+    /// <summary>The line's bytes (kept in the chunk's arena; valid until the chunk is applied).</summary>
+    public ReadOnlyMemory<byte> Bytes => _bytes;
 
     /// <summary>The first 200 bytes, as a dead letter keeps them.</summary>
     public byte[] Head => ProductParser.Head(_bytes.Span);

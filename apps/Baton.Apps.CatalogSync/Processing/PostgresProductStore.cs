@@ -193,15 +193,17 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
             await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await using var importer = await connection.BeginBinaryImportAsync($"COPY catalog_staging (line, {Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
-        foreach (var candidate in candidates)
-        {
-            await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(candidate.Line, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-            await WriteColumnsAsync(importer, candidate.Product, cancellationToken).ConfigureAwait(false);
-        }
-
-        await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        await CopyAsync(
+            connection,
+            $"COPY catalog_staging (line, {Columns}) FROM STDIN (FORMAT BINARY)",
+            candidates,
+            static (copy, columns, candidate) =>
+            {
+                copy.StartRow(ProductColumnWriter.Columns + 1);
+                copy.Bigint(candidate.Line);
+                columns.Write(candidate);
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -219,19 +221,20 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
 
         try
         {
-            await using var importer = await connection.BeginBinaryImportAsync(
-                $"COPY {_schema}.products ({Columns}, updated_at, sync_run, sync_line) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
             var now = write.Now.ToUniversalTime();
-            foreach (var line in inserts)
-            {
-                await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-                await WriteColumnsAsync(importer, line.Product, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(write.RunId, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(line.Line, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-            }
-
-            await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            await CopyAsync(
+                connection,
+                $"COPY {_schema}.products ({Columns}, updated_at, sync_run, sync_line) FROM STDIN (FORMAT BINARY)",
+                inserts,
+                (copy, columns, line) =>
+                {
+                    copy.StartRow(ProductColumnWriter.Columns + 3);
+                    columns.Write(line);
+                    copy.TimestampTz(now);
+                    copy.Text(write.RunId);
+                    copy.Bigint(line.Line);
+                },
+                cancellationToken).ConfigureAwait(false);
         }
         catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected)
         {
@@ -243,38 +246,45 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
         return true;
     }
 
-    private static async Task WriteColumnsAsync(NpgsqlBinaryImporter importer, ProductRecord p, CancellationToken cancellationToken)
+    /// <summary>
+    /// One binary COPY of <paramref name="lines"/>, a row each, encoded by <see cref="BinaryCopyBuffer"/> and
+    /// <see cref="ProductColumnWriter"/>. A constraint the rows break is reported by PostgreSQL when the COPY
+    /// completes, as the <see cref="PostgresException"/> this throws.
+    /// </summary>
+    private static async Task CopyAsync(
+        NpgsqlConnection connection, string command, List<ParsedLine> lines, Action<BinaryCopyBuffer, ProductColumnWriter, ParsedLine> writeRow, CancellationToken cancellationToken)
     {
-        await importer.WriteAsync(p.Id, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-        foreach (var text in new[] { p.Name, p.Status, p.Organization, p.Brand, p.EanGtin13, p.EanGtin14, p.ArtgId, p.Pbs, p.SnomedMpp, p.SnomedTpp, p.Gs1Category })
+        using var copy = new BinaryCopyBuffer();
+        using var columns = new ProductColumnWriter(copy);
+        var stream = await connection.BeginRawBinaryCopyAsync(command, cancellationToken).ConfigureAwait(false);
+        try
         {
-            await WriteNullableAsync(importer, text, cancellationToken).ConfigureAwait(false);
+            foreach (var line in lines)
+            {
+                writeRow(copy, columns, line);
+                await copy.FlushIfFullAsync(stream, cancellationToken).ConfigureAwait(false);
+            }
+
+            await copy.CompleteAsync(stream, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Disposing the stream would complete the COPY with the rows sent so far: a failed one is cancelled.
+            try
+            {
+                await stream.CancelAsync().ConfigureAwait(false);
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                // The connection broke as well; the transaction goes with it. The first error is the one to report.
+            }
+
+            throw;
         }
 
-        if (p.CreatedAt is { } created)
-        {
-            await importer.WriteAsync(created, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await importer.WriteAsync(p.MetaUpdatedAt, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-        // The raw UTF-8 bytes go to the json column as they are: no string and no second encoding.
-        await importer.WriteAsync(p.RawUtf8, NpgsqlDbType.Json, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async ValueTask WriteNullableAsync(NpgsqlBinaryImporter importer, string? text, CancellationToken cancellationToken)
-    {
-        if (text is null)
-        {
-            await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await importer.WriteAsync(text, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-        }
+        // Completes the COPY: PostgreSQL's answer (a unique violation, say) is thrown here.
+        await stream.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>The merge; returns the ids it wrote, each with true when it inserted the row.</summary>

@@ -18,6 +18,12 @@ public abstract partial class ProductStoreTests : IAsyncLifetime
 
     protected abstract ProductsTarget Target { get; }
 
+    protected static DateTimeOffset ChunkTime => Now;
+
+    private protected CatalogTarget Catalog => _catalog;
+
+    private protected IProductStore Store => _store;
+
     public async Task InitializeAsync()
     {
         _catalog = await CatalogTarget.CreateAsync(Target, _directory);
@@ -115,6 +121,20 @@ public abstract partial class ProductStoreTests : IAsyncLifetime
         Assert.Equal(2, _catalog.Products().Count);
     }
 
+    [Fact]
+    public async Task ApplyAsync_LineFailsWhileItsChunkIsWritten_NothingOfTheChunkIsStoredAndTheStoreGoesOn()
+    {
+        // Claimed to have scanned, but not JSON: its record cannot be read when the row is written, after the rows before it.
+        var broken = new ParsedLine(2, 200, "x", 100, Encoding.UTF8.GetBytes("not json"));
+
+        await Assert.ThrowsAnyAsync<InvalidOperationException>(() => _store.ApplyAsync(Chunk("run-1", 0, Line(1, "a", 100), broken, Line(3, "b", 100))));
+        var stats = await _store.ApplyAsync(Chunk("run-1", 1, Line(4, "c", 100)));
+
+        Assert.Null(await _store.StoredChunkAsync("run-1", 0));
+        Assert.Equal(1, stats.Inserted);
+        Assert.Equal(["c"], _catalog.Products().Select(p => p.Id));
+    }
+
     private static ChunkWrite Chunk(string runId, int chunk, params ParsedLine[] lines) => new(runId, chunk, lines, [], 0, Now);
 
     private static ParsedLine Line(long line, string id, long updatedAt)
@@ -136,4 +156,62 @@ public sealed class SqliteProductStoreTests : ProductStoreTests
 public sealed class PostgresProductStoreTests : ProductStoreTests
 {
     protected override ProductsTarget Target => ProductsTarget.Postgres;
+
+    /// <summary>
+    /// Every column of a row as the binary COPY encodes it (text, NULL, bigint, json, timestamptz), for a
+    /// line read from its bytes and one given parsed, through the direct COPY (new ids) and through the
+    /// staging table and merge (an update).
+    /// </summary>
+    [Fact]
+    public async Task ApplyAsync_CopyAndMerge_StoreEveryColumnAsTheParserReadsIt()
+    {
+        var scanned = Encoding.UTF8.GetBytes("""{"meta":{"createdAt":1600000000,"updatedAt":1600000500},"result":{"id":"M1","name":{"fr":"x","en":"Caf\u00e9 \"1\""},"status":"active","organizations":[{"name":"Org"}],"brands":[42],"eanGtin13":"930","eanGtin14":null,"artgId":7,"pbs":true,"gs1Category":{"code":"10000123"}}}""");
+        var parsed = Encoding.UTF8.GetBytes("""{"meta":{"updatedAt":1600000600},"result":{"id":"M2","name":"Plain","brands":{"a":1},"snomedMpp":"1","snomedTpp":"2"}}""");
+        var update = Encoding.UTF8.GetBytes("""{"meta":{"createdAt":null,"updatedAt":1600000900},"result":{"id":"M1","name":"Renamed","brands":[]}}""");
+
+        await Store.ApplyAsync(new ChunkWrite("run-1", 0, [ScannedLine(3, scanned), new ParsedLine(4, 400, parsed, ProductParser.Parse(parsed, out _)!)], [], 0, ChunkTime));
+        var copied = await RowsAsync();
+        await Store.ApplyAsync(new ChunkWrite("run-2", 0, [ScannedLine(9, update)], [], 0, ChunkTime.AddHours(24)));
+        var merged = await RowsAsync();
+
+        var m2 = "M2|Plain|null|null|{\"a\":1}|null|null|null|null|1|2|null|null|1600000600|" + Raw(parsed) + "|2026-11-30T02:00:00.0000000+00:00|run-1|4";
+        Assert.Equal(
+            ["M1|Café \"1\"|active|Org|42|930|null|7|true|null|null|10000123|1600000000|1600000500|" + Raw(scanned) + "|2026-11-30T02:00:00.0000000+00:00|run-1|3", m2],
+            copied);
+        Assert.Equal(
+            ["M1|Renamed|null|null||null|null|null|null|null|null|null|null|1600000900|" + Raw(update) + "|2026-12-01T02:00:00.0000000+00:00|run-2|9", m2],
+            merged);
+    }
+
+    private static ParsedLine ScannedLine(long line, byte[] bytes)
+    {
+        Assert.True(ProductScanner.TryScan(bytes, out var id, out var updatedAt));
+        return new ParsedLine(line, line * 100, id, updatedAt, bytes);
+    }
+
+    private static string Raw(byte[] line)
+    {
+        var text = Encoding.UTF8.GetString(line);
+        var start = text.IndexOf("\"result\":", StringComparison.Ordinal) + "\"result\":".Length;
+        return text[start..^1];
+    }
+
+    private async Task<List<string>> RowsAsync()
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(CatalogTarget.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            $"""SELECT id, name, status, organization, brand, "eanGtin13", "eanGtin14", "artgId", pbs, "snomedMpp", "snomedTpp", "gs1Category", "createdAt", "metaUpdatedAt", raw::text, updated_at, sync_run, sync_line FROM "{Catalog.Schema}".products ORDER BY id""",
+            connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(string.Join('|', Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? "null"
+                : reader.GetValue(i) is DateTime time ? new DateTimeOffset(time.ToUniversalTime()).ToString("O", System.Globalization.CultureInfo.InvariantCulture)
+                : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture))));
+        }
+
+        return rows;
+    }
 }
