@@ -55,6 +55,13 @@ public sealed class BatonOptions
     /// <summary>How often old runs are pruned (see <see cref="Retention"/>). The default is 1 hour.</summary>
     public TimeSpan PruneInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Whether a run started on this node, due at once and with a free slot here, is created already leased
+    /// to this node and starts here without a claim. The default is true; false creates every run pending
+    /// for the claim loop (of any node) to take.
+    /// </summary>
+    public bool StartRunsLocally { get; set; } = true;
+
     /// <summary>Whether this node executes runs. The default is true.</summary>
     public bool RunWorker { get; set; } = true;
 

@@ -28,7 +28,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         var now = engine.Time.GetUtcNow();
         // A run due now that this node has room for is created with this node's lease and started here:
         // one write instead of a create and a claim. Otherwise it is created pending for any node to claim.
-        var leased = (request.RunAfter ?? now) <= now && worker.TryReserveSlot();
+        var leased = engine.Options.StartRunsLocally && (request.RunAfter ?? now) <= now && worker.TryReserveSlot();
         var leaseExpiresAt = now + engine.Options.LeaseDuration;
         CreateRunResult result;
         try

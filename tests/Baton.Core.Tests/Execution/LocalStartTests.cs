@@ -60,18 +60,30 @@ public sealed class LocalStartTests
         Assert.Equal(0, node.Worker.ActiveCount);
     }
 
-    [Fact]
-    public async Task StartRunAsync_WorkerDisabled_StoresPendingRun()
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public async Task StartRunAsync_WorkerDisabledOrLocalStartsOff_StoresPendingRun(bool runWorker, bool startRunsLocally)
     {
         var gate = new TaskCompletionSource();
-        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate), o => o.RunWorker = false);
+        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate), o =>
+        {
+            o.RunWorker = runWorker;
+            o.StartRunsLocally = startRunsLocally;
+        });
+        await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running == runWorker, "the worker to start, if it runs");
 
-        var id = await node.StartRunAsync("gated");
-        var stored = (await node.Store.Runs.GetRunAsync(id))!;
+        // The record the create wrote (a running worker may claim the run right after, so the store is not read).
+        var created = (await node.Client.StartRunAsync(new StartRunRequest { Workflow = "gated" })).Run!;
+        gate.SetResult();
 
-        Assert.Equal(RunStatus.Pending, stored.Status);
-        Assert.Null(stored.LeaseOwner);
-        Assert.Equal(0, stored.Executions);
+        Assert.Equal(RunStatus.Pending, created.Status);
+        Assert.Null(created.LeaseOwner);
+        Assert.Equal(0, created.Executions);
+        if (runWorker)
+        {
+            Assert.Equal(RunStatus.Succeeded, (await node.WaitForEndAsync(created.Id)).Status);
+        }
     }
 
     [Fact]
