@@ -16,14 +16,7 @@ public sealed class ProductColumnWriterTests
     [Fact]
     public async Task TryWrite_SimulatorCatalogWithBadLines_WritesWhatTheParsedRecordWrites()
     {
-        var options = new CatalogFeedOptions
-        {
-            Products = 300, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret, Crlf = true,
-            BadLines = [.. Enum.GetValues<BadLineKind>().Select((kind, i) => new BadLine(10 + (i * 20), kind))],
-        };
-        await using var feed = await CatalogFeedServer.StartAsync(options);
-
-        var written = Lines(feed.BodyBytes()).Count(line => AssertAgrees(TrimCr(line)));
+        var written = (await FeedLines.WithEveryBadLineAsync()).Count(line => AssertAgrees(TrimCr(line)));
 
         // Every line that scans (the 300 products, the duplicate, the 5 MB line) is read without the parser.
         Assert.Equal(302, written);
@@ -112,22 +105,8 @@ public sealed class ProductColumnWriterTests
     [Fact]
     public async Task TryWrite_RandomMutationsOfRealLines_WritesWhatTheParsedRecordWrites()
     {
-        await using var feed = await CatalogFeedServer.StartAsync(new CatalogFeedOptions { Products = 40, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret });
-        var lines = Lines(feed.BodyBytes());
-        var random = new Random(20261130);
         byte[] alphabet = [.. "{}[]\":,0123456789.-eE \\nrtuefalsn"u8, 0xFF, 0xC3];
-        int fast = 0, declined = 0;
-        for (var i = 0; i < 20_000; i++)
-        {
-            var line = lines[random.Next(lines.Count)].ToArray();
-            var edits = random.Next(1, 4);
-            for (var e = 0; e < edits; e++)
-            {
-                line[random.Next(line.Length)] = alphabet[random.Next(alphabet.Length)];
-            }
-
-            _ = AssertAgrees(line) ? fast++ : declined++;
-        }
+        var (fast, declined) = await FeedLines.MutateAsync(20_000, alphabet, (random, length) => random.Next(length), AssertAgrees);
 
         Assert.True(fast > 1_000, $"read without the parser: {fast}");
         Assert.True(declined > 1_000, $"left to the parser: {declined}");
@@ -172,25 +151,4 @@ public sealed class ProductColumnWriterTests
 
     private static ReadOnlyMemory<byte> TrimCr(ReadOnlyMemory<byte> line) =>
         line.Length > 0 && line.Span[^1] == (byte)'\r' ? line[..^1] : line;
-
-    private static List<ReadOnlyMemory<byte>> Lines(byte[] body)
-    {
-        var lines = new List<ReadOnlyMemory<byte>>();
-        var start = 0;
-        for (var i = 0; i < body.Length; i++)
-        {
-            if (body[i] == (byte)'\n')
-            {
-                lines.Add(body.AsMemory(start, i - start));
-                start = i + 1;
-            }
-        }
-
-        if (start < body.Length)
-        {
-            lines.Add(body.AsMemory(start));
-        }
-
-        return lines;
-    }
 }

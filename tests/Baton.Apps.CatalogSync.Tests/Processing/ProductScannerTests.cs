@@ -16,13 +16,7 @@ public sealed class ProductScannerTests
     [Fact]
     public async Task TryScan_SimulatorCatalogWithBadLines_AgreesWithParseOnEveryLine()
     {
-        var options = new CatalogFeedOptions
-        {
-            Products = 300, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret, Crlf = true,
-            BadLines = [.. Enum.GetValues<BadLineKind>().Select((kind, i) => new BadLine(10 + (i * 20), kind))],
-        };
-        await using var feed = await CatalogFeedServer.StartAsync(options);
-        var lines = Lines(feed.BodyBytes());
+        var lines = await FeedLines.WithEveryBadLineAsync();
 
         var accepted = 0;
         foreach (var line in lines)
@@ -92,24 +86,10 @@ public sealed class ProductScannerTests
     [Fact]
     public async Task TryScan_RandomMutationsOfRealLines_NeverAcceptsWhatParseRejects()
     {
-        await using var feed = await CatalogFeedServer.StartAsync(new CatalogFeedOptions { Products = 40, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret });
-        var lines = Lines(feed.BodyBytes());
-        var random = new Random(20261130);
         byte[] alphabet = [.. "{}[]\":,0123456789.-eE \\ntruefalsnul"u8, 0xFF, 0xC3];
-        int accepted = 0, declined = 0;
-        for (var i = 0; i < 20_000; i++)
-        {
-            var line = lines[random.Next(lines.Count)].ToArray();
-            // Mutations near the start hit meta and result.id, the fields the scan reads.
-            var edits = random.Next(1, 4);
-            for (var e = 0; e < edits; e++)
-            {
-                var at = random.Next(random.Next(2) == 0 ? Math.Min(line.Length, 120) : line.Length);
-                line[at] = alphabet[random.Next(alphabet.Length)];
-            }
-
-            _ = AssertAgrees(line) ? accepted++ : declined++;
-        }
+        // Mutations near the start hit meta and result.id, the fields the scan reads.
+        var (accepted, declined) = await FeedLines.MutateAsync(
+            20_000, alphabet, (random, length) => random.Next(random.Next(2) == 0 ? Math.Min(length, 120) : length), AssertAgrees);
 
         // Both outcomes are exercised, so the implication was really tested both ways.
         Assert.True(accepted > 1_000, $"accepted {accepted}");
@@ -129,26 +109,5 @@ public sealed class ProductScannerTests
         }
 
         return scanned;
-    }
-
-    private static List<ReadOnlyMemory<byte>> Lines(byte[] body)
-    {
-        var lines = new List<ReadOnlyMemory<byte>>();
-        var start = 0;
-        for (var i = 0; i < body.Length; i++)
-        {
-            if (body[i] == (byte)'\n')
-            {
-                lines.Add(body.AsMemory(start, i - start));
-                start = i + 1;
-            }
-        }
-
-        if (start < body.Length)
-        {
-            lines.Add(body.AsMemory(start));
-        }
-
-        return lines;
     }
 }
