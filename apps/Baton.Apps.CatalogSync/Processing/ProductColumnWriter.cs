@@ -120,7 +120,7 @@ internal sealed class ProductColumnWriter(BinaryCopyBuffer copy) : IDisposable
         {
             if (reader.ValueTextEquals("meta"u8))
             {
-                if (meta || !reader.Read() || reader.TokenType != JsonTokenType.StartObject || !ReadMeta(ref reader, ref product))
+                if (meta || !reader.Read() || reader.TokenType != JsonTokenType.StartObject || !ProductScanner.ReadMeta(ref reader, ref product.UpdatedAt, ref product.HasUpdatedAt, ref product.CreatedAt))
                 {
                     return false;
                 }
@@ -156,49 +156,6 @@ internal sealed class ProductColumnWriter(BinaryCopyBuffer copy) : IDisposable
         }
 
         return meta && result && product.HasUpdatedAt && values[Id].Source != Source.Null;
-    }
-
-    /// <summary>meta: updatedAt an integer, createdAt absent, null or an integer, each at most once.</summary>
-    private static bool ReadMeta(ref Utf8JsonReader reader, ref Extracted product)
-    {
-        var hasCreated = false;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("updatedAt"u8))
-            {
-                if (product.HasUpdatedAt || !reader.Read() || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out product.UpdatedAt))
-                {
-                    return false;
-                }
-
-                product.HasUpdatedAt = true;
-            }
-            else if (reader.ValueTextEquals("createdAt"u8))
-            {
-                if (hasCreated || !reader.Read())
-                {
-                    return false;
-                }
-
-                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var created))
-                {
-                    product.CreatedAt = created;
-                }
-                else if (reader.TokenType != JsonTokenType.Null)
-                {
-                    return false;
-                }
-
-                hasCreated = true;
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
-            }
-        }
-
-        return reader.TokenType == JsonTokenType.EndObject;
     }
 
     private bool ReadResult(ref Utf8JsonReader reader, scoped Span<Value> values)

@@ -46,11 +46,12 @@ internal static class ProductScanner
         }
 
         bool meta = false, result = false, hasUpdated = false, hasId = false;
+        long? createdAt = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("meta"u8))
             {
-                if (meta || !reader.Read() || reader.TokenType != JsonTokenType.StartObject || !ScanMeta(ref reader, ref updatedAt, ref hasUpdated))
+                if (meta || !reader.Read() || reader.TokenType != JsonTokenType.StartObject || !ReadMeta(ref reader, ref updatedAt, ref hasUpdated, ref createdAt))
                 {
                     return false;
                 }
@@ -81,8 +82,11 @@ internal static class ProductScanner
         return meta && result && hasUpdated && hasId;
     }
 
-    /// <summary>Reads the meta object: updatedAt an integer, createdAt absent, null or an integer, each at most once.</summary>
-    private static bool ScanMeta(ref Utf8JsonReader reader, ref long updatedAt, ref bool hasUpdated)
+    /// <summary>
+    /// Reads the meta object: updatedAt an integer, createdAt absent, null or an integer, each at most once
+    /// (the parser's rules). Shared with <see cref="ProductColumnWriter"/>, which writes createdAt too.
+    /// </summary>
+    internal static bool ReadMeta(ref Utf8JsonReader reader, ref long updatedAt, ref bool hasUpdated, ref long? createdAt)
     {
         var hasCreated = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -98,7 +102,16 @@ internal static class ProductScanner
             }
             else if (reader.ValueTextEquals("createdAt"u8))
             {
-                if (hasCreated || !reader.Read() || !(reader.TokenType == JsonTokenType.Null || (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out _))))
+                if (hasCreated || !reader.Read())
+                {
+                    return false;
+                }
+
+                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var created))
+                {
+                    createdAt = created;
+                }
+                else if (reader.TokenType != JsonTokenType.Null)
                 {
                     return false;
                 }
