@@ -108,7 +108,7 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
             onBytes(written);
             // A download from byte 0 is hashed and cut as it streams; a resumed one is hashed and cut from the file at the end.
             using var hash = resume ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using var cutter = resume ? null : new ChunkCutter(settings.ChunkSize);
+            var cutter = resume ? null : new ChunkCutter(settings.ChunkSize);
             var live = cutter is not null && onChunk is not null && blobs.CanReadWhileWriting && response.Headers.AcceptRanges.Contains("bytes");
             await using (var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
             await using (var target = await blobs.OpenPartialAsync(blob, restart: !resume, cancellationToken).ConfigureAwait(false))
@@ -212,7 +212,7 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
     private async Task<FeedFile> IndexAsync(string runId, string blob, long length, int requests, bool resumed, int chunkSize, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var cutter = new ChunkCutter(chunkSize);
+        var cutter = new ChunkCutter(chunkSize);
         await using (var stream = await blobs.OpenReadAsync(blob, 0, null, cancellationToken).ConfigureAwait(false))
         {
             var buffer = new byte[1 << 20];

@@ -1,20 +1,25 @@
-using System.Security.Cryptography;
+using System.IO.Hashing;
 
 namespace Baton.Apps.CatalogSync.Processing;
 
-/// <summary>One chunk: the lines [FirstLine, FirstLine + Lines) at bytes [Start, End) of the feed file, and the SHA-256 of those bytes.</summary>
+/// <summary>One chunk: the lines [FirstLine, FirstLine + Lines) at bytes [Start, End) of the feed file, and a checksum of those bytes.</summary>
 /// <param name="FirstLine">1-based number of its first line in the file.</param>
-/// <param name="Sha256">Lower-case hex SHA-256 of the chunk's bytes as they were downloaded; the processor checks what it reads against it.</param>
-public sealed record ChunkRange(int Index, long Start, long End, long FirstLine, int Lines, string Sha256);
+/// <param name="Checksum">
+/// Lower-case hex XXH128 of the chunk's bytes as they were downloaded; the processor checks what it reads
+/// against it. The check is against accidental change (a file cut short, overwritten, corrupted), so a fast
+/// non-cryptographic hash does; the whole file's SHA-256 is still taken once. Null in a chunk stored by a
+/// version that recorded a SHA-256 instead: such a chunk is checked by its length only.
+/// </param>
+public sealed record ChunkRange(int Index, long Start, long End, long FirstLine, int Lines, string? Checksum);
 
 /// <summary>
 /// Cuts a feed into chunks of <c>chunkSize</c> lines at newline byte offsets as its bytes go by, in order:
 /// while it downloads (so a chunk can be processed as soon as its last byte is stored) or in one pass over
-/// a stored file. Each chunk carries the SHA-256 of its bytes.
+/// a stored file. Each chunk carries the XXH128 checksum of its bytes.
 /// </summary>
-internal sealed class ChunkCutter(int chunkSize) : IDisposable
+internal sealed class ChunkCutter(int chunkSize)
 {
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly XxHash128 _hash = new();
     private readonly List<ChunkRange> _chunks = [];
     private long _position;
     private long _lines;
@@ -49,14 +54,14 @@ internal sealed class ChunkCutter(int chunkSize) : IDisposable
             _lines++;
             if (++_chunkLines == chunkSize)
             {
-                _hash.AppendData(bytes[segment..at]);
+                _hash.Append(bytes[segment..at]);
                 segment = at;
                 Cut(_position + at);
                 completed++;
             }
         }
 
-        _hash.AppendData(bytes[segment..]);
+        _hash.Append(bytes[segment..]);
         _position += bytes.Length;
         _last = bytes[^1];
         return completed;
@@ -79,8 +84,6 @@ internal sealed class ChunkCutter(int chunkSize) : IDisposable
 
         return _chunks.Count;
     }
-
-    public void Dispose() => _hash.Dispose();
 
     private void Cut(long end)
     {

@@ -75,9 +75,9 @@ internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOpt
             }
 
             // Nothing is applied from bytes other than those downloaded (a file cut short, changed or overwritten).
-            if (stream.BytesRead != chunk.End - chunk.Start || stream.Sha256() != chunk.Sha256)
+            if (stream.BytesRead != chunk.End - chunk.Start || (chunk.Checksum is not null && stream.Checksum() != chunk.Checksum))
             {
-                throw new ChunkChangedException($"chunk {chunk.Index} (bytes {chunk.Start}-{chunk.End} of {blob}) does not match the bytes downloaded: read {stream.BytesRead} bytes with SHA-256 {stream.Sha256()}, expected {chunk.End - chunk.Start} with {chunk.Sha256}");
+                throw new ChunkChangedException($"chunk {chunk.Index} (bytes {chunk.Start}-{chunk.End} of {blob}) does not match the bytes downloaded: read {stream.BytesRead} bytes with XXH128 {stream.Checksum()}, expected {chunk.End - chunk.Start} with {chunk.Checksum}");
             }
         }
 
