@@ -33,6 +33,13 @@ public sealed record GatewayOptions
     /// </summary>
     public int MaxAttempts { get; init; } = 75;
 
+    /// <summary>
+    /// Connections to the worker node held at once (HTTP/1.1, kept alive); forwards beyond it wait for a free one.
+    /// The default is 32, instead of one connection per run in flight (up to 256): measured 8–27 %
+    /// less gateway CPU per job than no limit (BENCHMARKS.md).
+    /// </summary>
+    public int MaxConnections { get; init; } = 32;
+
     /// <summary>Delay before the first retry; doubles per attempt. The default is 1 s.</summary>
     public TimeSpan BaseDelay { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -94,6 +101,13 @@ public sealed record GatewayOptions
             errors.Add($"{Section}:MaxAttempts '{attemptsText}' must be a whole number from 1 to 10000");
         }
 
+        var connections = defaults.MaxConnections;
+        if (section["MaxConnections"] is { Length: > 0 } connectionsText
+            && (!int.TryParse(connectionsText, NumberStyles.None, CultureInfo.InvariantCulture, out connections) || connections is < 1 or > 1024))
+        {
+            errors.Add($"{Section}:MaxConnections '{connectionsText}' must be a whole number from 1 to 1024");
+        }
+
         if (maxDelay < baseDelay)
         {
             errors.Add($"{Section}:MaxDelay ({maxDelay}) must not be shorter than BaseDelay ({baseDelay})");
@@ -113,6 +127,7 @@ public sealed record GatewayOptions
             BaseDelay = baseDelay,
             MaxDelay = maxDelay,
             MaxAttempts = attempts,
+            MaxConnections = connections,
         };
     }
 

@@ -32,6 +32,7 @@ internal sealed class WorkerNodeClient : IDisposable
             ConnectTimeout = TimeSpan.FromSeconds(5),
             UseCookies = false,
             AllowAutoRedirect = false,
+            MaxConnectionsPerServer = options.MaxConnections,
         };
         // The per-attempt timeout of the step cancels the call; no second timeout here.
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };

@@ -20,6 +20,13 @@ public sealed class GatewayOptionsTests
         Assert.Equal(8080, options.Port);
         Assert.Equal(new Uri("http://localhost:3000"), options.WorkerUrl);
         Assert.Equal(LogLevel.Information, options.LogLevel);
+        Assert.Equal(32, options.MaxConnections);
+    }
+
+    [Fact]
+    public void Read_MaxConnections_IsUsed()
+    {
+        Assert.Equal(4, GatewayOptions.Read(Config(("Baton:Apps:ReviewGateway:MaxConnections", "4"))).MaxConnections);
     }
 
     [Fact]
@@ -38,6 +45,8 @@ public sealed class GatewayOptionsTests
     [InlineData("WORKER_NODE_URL", "worker:3000", "WORKER_NODE_URL 'worker:3000' is not an http(s) URL")]
     [InlineData("LOG_LEVEL", "loud", "LOG_LEVEL 'loud' must be debug, info, warn or error")]
     [InlineData("Baton:Apps:ReviewGateway:MaxAttempts", "0", "MaxAttempts '0' must be a whole number")]
+    [InlineData("Baton:Apps:ReviewGateway:MaxConnections", "0", "MaxConnections '0' must be a whole number from 1 to 1024")]
+    [InlineData("Baton:Apps:ReviewGateway:MaxConnections", "5000", "MaxConnections '5000' must be a whole number from 1 to 1024")]
     [InlineData("Baton:Apps:ReviewGateway:AttemptTimeout", "-00:00:01", "AttemptTimeout '-00:00:01' must be a positive time span")]
     public void Read_BadValue_ThrowsNamingTheSetting(string key, string value, string expected)
     {
