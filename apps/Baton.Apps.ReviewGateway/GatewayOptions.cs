@@ -94,20 +94,8 @@ public sealed record GatewayOptions
         var timeout = ReadTime(section, "AttemptTimeout", defaults.AttemptTimeout, errors);
         var baseDelay = ReadTime(section, "BaseDelay", defaults.BaseDelay, errors);
         var maxDelay = ReadTime(section, "MaxDelay", defaults.MaxDelay, errors);
-        var attempts = defaults.MaxAttempts;
-        if (section["MaxAttempts"] is { Length: > 0 } attemptsText
-            && (!int.TryParse(attemptsText, NumberStyles.None, CultureInfo.InvariantCulture, out attempts) || attempts is < 1 or > 10_000))
-        {
-            errors.Add($"{Section}:MaxAttempts '{attemptsText}' must be a whole number from 1 to 10000");
-        }
-
-        var connections = defaults.MaxConnections;
-        if (section["MaxConnections"] is { Length: > 0 } connectionsText
-            && (!int.TryParse(connectionsText, NumberStyles.None, CultureInfo.InvariantCulture, out connections) || connections is < 1 or > 1024))
-        {
-            errors.Add($"{Section}:MaxConnections '{connectionsText}' must be a whole number from 1 to 1024");
-        }
-
+        var attempts = ReadWhole(section, "MaxAttempts", defaults.MaxAttempts, 10_000, errors);
+        var connections = ReadWhole(section, "MaxConnections", defaults.MaxConnections, 1024, errors);
         if (maxDelay < baseDelay)
         {
             errors.Add($"{Section}:MaxDelay ({maxDelay}) must not be shorter than BaseDelay ({baseDelay})");
@@ -129,6 +117,22 @@ public sealed record GatewayOptions
             MaxAttempts = attempts,
             MaxConnections = connections,
         };
+    }
+
+    private static int ReadWhole(IConfigurationSection section, string key, int fallback, int max, List<string> errors)
+    {
+        if (section[key] is not { Length: > 0 } text)
+        {
+            return fallback;
+        }
+
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= 1 && value <= max)
+        {
+            return value;
+        }
+
+        errors.Add($"{Section}:{key} '{text}' must be a whole number from 1 to {max}");
+        return fallback;
     }
 
     private static TimeSpan ReadTime(IConfigurationSection section, string key, TimeSpan fallback, List<string> errors)
