@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using Baton.Server.Http;
 
 namespace Baton.Server.Logging;
 
 /// <summary>
-/// Takes the request's <c>X-Correlation-ID</c> (or makes one), returns it in the response header and
+/// Takes the request's <c>X-Correlation-ID</c> (or, without one, uses the request's W3C trace id, so a
+/// caller's <c>traceparent</c> carries over), returns it in the response header and
 /// puts it in a log scope for everything the request logs. Endpoints read it with
 /// <see cref="RequestCorrelation.Get"/> and store it on the runs they start, so the engine's log lines
 /// for that run carry it.
@@ -15,7 +17,11 @@ internal sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<Corr
         var id = context.Request.Headers[RequestCorrelation.HeaderName].ToString();
         if (!RequestCorrelation.IsAcceptable(id))
         {
-            id = Guid.NewGuid().ToString("N");
+            // The trace id is random already (a per-thread generator); Guid.NewGuid would cost a read of
+            // /dev/urandom per request.
+            id = Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity
+                ? activity.TraceId.ToHexString()
+                : Guid.NewGuid().ToString("N");
         }
 
         RequestCorrelation.Set(context, id);

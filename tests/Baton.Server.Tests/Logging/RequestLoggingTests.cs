@@ -69,4 +69,24 @@ public sealed class RequestLoggingTests
         Assert.Contains(server.Logs.Entries, e => e.EventId == 1400 && e.Message.Contains("/api/workflows/quick/runs", StringComparison.Ordinal) && e.Scopes.Contains("CorrelationId=order-4711"));
         Assert.Contains(server.Logs.Entries, e => e.Category == "Baton.Engine" && e.Message.Contains(id, StringComparison.Ordinal) && e.Scopes.Contains("CorrelationId=order-4711") && e.Scopes.Contains($"RunId={id}"));
     }
+
+    [Fact]
+    public async Task CorrelationId_WithoutOne_IsTheRequestsTraceId_DistinctPerRequest()
+    {
+        await using var server = await InProcessServer.StartAsync();
+
+        using var traced = new HttpRequestMessage(HttpMethod.Get, "/api/workflows");
+        traced.Headers.Add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        using var response = await server.Client.SendAsync(traced);
+        Assert.Equal("4bf92f3577b34da6a3ce929d0e0e4736", Assert.Single(response.Headers.GetValues("X-Correlation-ID")));
+
+        var generated = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < 20; i++)
+        {
+            using var plain = await server.Client.GetAsync("/api/workflows");
+            var id = Assert.Single(plain.Headers.GetValues("X-Correlation-ID"));
+            Assert.Matches("^[0-9a-f]{32}$", id);
+            Assert.True(generated.Add(id), $"correlation id {id} given twice");
+        }
+    }
 }
