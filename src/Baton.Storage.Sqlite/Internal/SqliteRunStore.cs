@@ -211,7 +211,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     {
         ArgumentNullException.ThrowIfNull(request);
         return store.WriteAsync(
-            ctx => ctx.Command(ReleaseSql)
+            ctx => ctx.Statement(ReleaseSql)
                 .With("$now", request.Now)
                 .With("$id", request.RunId)
                 .With("$owner", request.Owner)
@@ -227,15 +227,15 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         var errors = RunStateJson.Errors(request.Errors);
         var failure = RunStateJson.Failure(request.Failure);
         return store.WriteAsync(
-            ctx => ctx.Command(UpdateSql)
-                .With("$status", request.Status is { } s ? (int)s : null)
+            ctx => ctx.Statement(UpdateSql)
+                .With("$status", request.Status is { } s ? (int)s : (long?)null)
                 .With("$phase", request.Phase)
                 .With("$progress", progress)
                 .With("$errors", errors)
                 .With("$output", request.Output)
                 .With("$failure", failure)
                 .With("$run_after", request.RunAfter)
-                .With("$release", request.ReleaseLease ? 1 : 0)
+                .With("$release", request.ReleaseLease)
                 .With("$now", request.Now)
                 .With("$id", request.RunId)
                 .With("$owner", request.Owner)
@@ -391,7 +391,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
 
         var runAfter = request.RunAfter ?? request.Now;
         var leased = request.LeaseOwner is not null;
-        ctx.Command(InsertSql)
+        ctx.Statement(InsertSql)
             .With("$id", request.Id)
             .With("$workflow", request.Workflow)
             .With("$input", request.Input)
@@ -405,7 +405,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             .With("$run_after", runAfter)
             .With("$deadline_at", request.DeadlineAt)
             .With("$status", (int)(leased ? RunStatus.Running : RunStatus.Pending))
-            .With("$started_at", leased ? request.Now : null)
+            .With("$started_at", leased ? request.Now : (DateTimeOffset?)null)
             .With("$lease_owner", request.LeaseOwner)
             .With("$lease_expires_at", request.LeaseExpiresAt)
             .With("$executions", leased ? 1 : 0)
@@ -439,9 +439,9 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     /// <summary>The oldest active run holding <paramref name="key"/> if the key is at <paramref name="limit"/>; null if there is room.</summary>
     private static RunRecord? HolderAtLimit(WriteContext ctx, string key, int limit)
     {
-        var active = (long)ctx.Command("SELECT COUNT(*) FROM runs WHERE concurrency_key = $key AND status < 10")
+        var active = ctx.Statement("SELECT COUNT(*) FROM runs WHERE concurrency_key = $key AND status < 10")
             .With("$key", key)
-            .ExecuteScalar()!;
+            .ExecuteScalarInt64();
         if (active < limit)
         {
             return null;

@@ -109,7 +109,7 @@ internal sealed class SqliteStepStore(SqliteBatonStore store) : IStepStore
                 return false;
             }
 
-            ctx.Command(AttemptEndedSql)
+            ctx.Statement(AttemptEndedSql)
                 .With("$run", request.RunId)
                 .With("$key", request.StepKey)
                 .With("$attempt", request.Attempt)
@@ -121,11 +121,11 @@ internal sealed class SqliteStepStore(SqliteBatonStore store) : IStepStore
                 .ExecuteNonQuery();
 
             var step = request.StepStatus is { } status
-                ? ctx.Command(StepFinishedSql)
+                ? ctx.Statement(StepFinishedSql)
                     .With("$status", (int)status)
                     .With("$result", request.Result)
                     .With("$ended", request.EndedAt)
-                : ctx.Command(StepRetryingSql);
+                : ctx.Statement(StepRetryingSql);
             step.With("$run", request.RunId)
                 .With("$key", request.StepKey)
                 .With("$kind", (int)request.Kind)
@@ -139,5 +139,5 @@ internal sealed class SqliteStepStore(SqliteBatonStore store) : IStepStore
     }
 
     private static bool LeaseHeld(WriteContext ctx, string runId, string owner) =>
-        ctx.Command(LeaseHeldSql).With("$run", runId).With("$owner", owner).ExecuteScalar() is not null;
+        ctx.Statement(LeaseHeldSql).With("$run", runId).With("$owner", owner).ExecuteScalarInt64() is not null;
 }

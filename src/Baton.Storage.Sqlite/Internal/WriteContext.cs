@@ -3,8 +3,8 @@ using Microsoft.Data.Sqlite;
 namespace Baton.Storage.Sqlite.Internal;
 
 /// <summary>
-/// The writer connection as one operation sees it: a cache of prepared commands keyed by their SQL
-/// text, so hot statements are parsed once per store, and the writer's transaction statements.
+/// The writer connection as one operation sees it: caches of prepared commands and statements keyed by
+/// their SQL text, so hot statements are parsed once per store, and the writer's transaction statements.
 /// </summary>
 /// <remarks>
 /// Transactions are plain <c>BEGIN IMMEDIATE</c> / <c>COMMIT</c> / <c>ROLLBACK</c> statements from the same
@@ -15,6 +15,7 @@ namespace Baton.Storage.Sqlite.Internal;
 internal sealed class WriteContext : IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SqliteStatement> _statements = new(StringComparer.Ordinal);
 
     public WriteContext(SqliteConnection connection) => Connection = connection;
 
@@ -43,6 +44,21 @@ internal sealed class WriteContext : IDisposable
         return command;
     }
 
+    /// <summary>
+    /// The cached <see cref="SqliteStatement"/> for <paramref name="sql"/>: for the statements every run executes,
+    /// which write or read one integer. Each execution needs every parameter set anew.
+    /// </summary>
+    public SqliteStatement Statement(string sql)
+    {
+        if (!_statements.TryGetValue(sql, out var statement))
+        {
+            statement = new SqliteStatement(Connection, sql);
+            _statements.Add(sql, statement);
+        }
+
+        return statement;
+    }
+
     /// <summary>Starts a write transaction (takes the database's write lock at once).</summary>
     public void Begin() => Command("BEGIN IMMEDIATE").ExecuteNonQuery();
 
@@ -65,6 +81,12 @@ internal sealed class WriteContext : IDisposable
         }
 
         _commands.Clear();
+        foreach (var statement in _statements.Values)
+        {
+            statement.Dispose();
+        }
+
+        _statements.Clear();
     }
 }
 
