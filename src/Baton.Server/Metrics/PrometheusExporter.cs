@@ -139,9 +139,16 @@ internal sealed class PrometheusExporter : IDisposable
     }
 
     /// <summary>One instrument: its series by label set.</summary>
+    /// <remarks>
+    /// A measurement finds its series by its tags as given (<see cref="TagSet"/>, compared without building
+    /// anything); the label text, sorted and escaped, is made once per new tag set. Tag sets that give the
+    /// same labels (other order, <c>1</c> and <c>"1"</c>) share one series.
+    /// </remarks>
     private sealed class Family
     {
         private readonly ConcurrentDictionary<string, Series> _series = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<TagSet, Series> _byTags = new(TagSet.Comparer);
+        private readonly ConcurrentDictionary<TagSet, Series>.AlternateLookup<ReadOnlySpan<KeyValuePair<string, object?>>> _byTagSpan;
         private readonly Kind _kind;
         private readonly string? _help;
 
@@ -157,14 +164,19 @@ internal sealed class PrometheusExporter : IDisposable
             var isCounter = _kind is Kind.Counter or Kind.ObservedCounter;
             Name = MetricName(instrument.Name, instrument.Unit, isCounter);
             _help = instrument.Description;
+            _byTagSpan = _byTags.GetAlternateLookup<ReadOnlySpan<KeyValuePair<string, object?>>>();
         }
 
         public string Name { get; }
 
         public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            var labels = Labels(tags);
-            var series = _series.GetOrAdd(labels, static (l, histogram) => new Series(l, histogram), _kind == Kind.Histogram);
+            if (!_byTagSpan.TryGetValue(tags, out var series))
+            {
+                series = _series.GetOrAdd(Labels(tags), static (l, histogram) => new Series(l, histogram), _kind == Kind.Histogram);
+                _byTagSpan.TryAdd(tags, series);
+            }
+
             series.Record(value, _kind);
         }
 
@@ -202,6 +214,56 @@ internal sealed class PrometheusExporter : IDisposable
             }
 
             return string.Join(',', pairs.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => $"{p.Name}=\"{EscapeLabelValue(p.Value)}\""));
+        }
+    }
+
+    /// <summary>The tags of a measurement as given (names and values, in order), kept as a series key.</summary>
+    private sealed class TagSet(KeyValuePair<string, object?>[] tags, int hash)
+    {
+        public static readonly TagComparer Comparer = new();
+
+        public KeyValuePair<string, object?>[] Tags { get; } = tags;
+
+        public int Hash { get; } = hash;
+
+        internal sealed class TagComparer : IEqualityComparer<TagSet>, IAlternateEqualityComparer<ReadOnlySpan<KeyValuePair<string, object?>>, TagSet>
+        {
+            public bool Equals(TagSet? x, TagSet? y) => ReferenceEquals(x, y) || (x is not null && y is not null && Equals(new ReadOnlySpan<KeyValuePair<string, object?>>(x.Tags), y));
+
+            public int GetHashCode(TagSet obj) => obj.Hash;
+
+            public bool Equals(ReadOnlySpan<KeyValuePair<string, object?>> alternate, TagSet other)
+            {
+                var tags = other.Tags;
+                if (alternate.Length != tags.Length)
+                {
+                    return false;
+                }
+
+                for (var i = 0; i < tags.Length; i++)
+                {
+                    if (!string.Equals(alternate[i].Key, tags[i].Key, StringComparison.Ordinal) || !object.Equals(alternate[i].Value, tags[i].Value))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            }
+
+            public int GetHashCode(ReadOnlySpan<KeyValuePair<string, object?>> alternate)
+            {
+                var hash = new HashCode();
+                foreach (var tag in alternate)
+                {
+                    hash.Add(tag.Key, StringComparer.Ordinal);
+                    hash.Add(tag.Value);
+                }
+
+                return hash.ToHashCode();
+            }
+
+            public TagSet Create(ReadOnlySpan<KeyValuePair<string, object?>> alternate) => new(alternate.ToArray(), GetHashCode(alternate));
         }
     }
 

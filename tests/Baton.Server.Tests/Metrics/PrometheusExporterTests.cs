@@ -56,6 +56,28 @@ public sealed class PrometheusExporterTests
     }
 
     [Fact]
+    public void Collect_SameLabelsGivenInAnotherOrderOrType_AddUpInOneSeries()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var factory = services.GetRequiredService<IMeterFactory>();
+        using var exporter = new PrometheusExporter(factory, ["Baton"]);
+        var counter = factory.Create("Baton").CreateCounter<long>("baton.runs.finished");
+        KeyValuePair<string, object?> Tag(string name, object? value) => new(name, value);
+
+        for (var i = 0; i < 3; i++)
+        {
+            counter.Add(1, Tag("workflow", "demo"), Tag("attempt", 1));
+            counter.Add(10, Tag("attempt", "1"), Tag("workflow", "demo"));
+            counter.Add(100, Tag("workflow", "demo"), Tag("attempt", 2));
+        }
+
+        var series = PrometheusText.Parse(exporter.Collect()).Named("baton_runs_finished_total").ToList();
+        Assert.Equal(2, series.Count);
+        Assert.Equal(33, series.Single(s => s.Labels["attempt"] == "1").Value);
+        Assert.Equal(300, series.Single(s => s.Labels["attempt"] == "2").Value);
+    }
+
+    [Fact]
     public void Collect_MeterOfAnotherFactory_IsNotExported()
     {
         using var ours = new ServiceCollection().AddMetrics().BuildServiceProvider();
