@@ -22,7 +22,8 @@
 # forwarded (accept + forward of every job; robust when the machine is shared); in the burst phase,
 # accept alone (measured run) and forward alone (from the restart until the backlog is drained). PERF_ENV=1 starts the
 # server with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for `perf record -p`;
-# PERF_RECORD=/path/perf.data (implies PERF_ENV=1) records 10 s of the live phase's measured run with perf -g.
+# PERF_RECORD=/path/perf.data (implies PERF_ENV=1) records 10 s of the live phase's measured run with perf -g
+# (PERF_PHASE=burst records the accept-only run instead).
 # GC: the server runs with its own setting (workstation GC since 2026-11-30); SERVER_GC=1 or 0 forces
 # DOTNET_gcServer for a comparison.
 set -euo pipefail
@@ -157,7 +158,7 @@ run_phase() { # label mode
   cpu0=$(cpu_ticks "$server_pid")
   warm=$(BENCH_RUN="${mode}w$$" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/gateway/enqueue.lua "http://127.0.0.1:$GATEWAY_PORT/enqueue" | grep '^RESULT')
   cpu1=$(cpu_ticks "$server_pid")
-  if [ -n "${PERF_RECORD:-}" ] && [ "$mode" = live ]; then
+  if [ -n "${PERF_RECORD:-}" ] && [ "$mode" = "${PERF_PHASE:-live}" ]; then
     perf record -g -p "$server_pid" -o "$PERF_RECORD" -- sleep 10 >/dev/null 2>&1 &
   fi
   line=$(BENCH_RUN="${mode}$$" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/gateway/enqueue.lua "http://127.0.0.1:$GATEWAY_PORT/enqueue" | grep '^RESULT')
