@@ -158,9 +158,14 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
         var active = new ActiveRun(run, engine.Options.MaxErrors, leaseExpiresAt, engine.Time);
         _active[run.Id] = active;
         engine.Metrics.ActiveRuns.Add(1);
-        var task = Task.Run(() => ExecuteOneAsync(active), CancellationToken.None);
-        _tasks[task] = 0;
-        _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
+        // Without the caller's execution context: a run started from a request (a local start) must not carry
+        // the request's Activity, log scopes or other async-locals, and so runs the same as a claimed one.
+        using (ExecutionContext.SuppressFlow())
+        {
+            var task = Task.Run(() => ExecuteOneAsync(active), CancellationToken.None);
+            _tasks[task] = 0;
+            _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
+        }
     }
 
     /// <summary>

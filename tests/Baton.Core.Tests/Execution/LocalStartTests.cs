@@ -38,6 +38,34 @@ public sealed class LocalStartTests
     }
 
     [Fact]
+    public async Task StartRunAsync_LocalStart_RunsWithoutTheCallersActivityOrAsyncLocals()
+    {
+        var seen = new TaskCompletionSource<(string? Activity, string? Local)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var local = new AsyncLocal<string?>();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("observe", (_, _, _) =>
+        {
+            seen.TrySetResult((System.Diagnostics.Activity.Current?.OperationName, local.Value));
+            return Task.FromResult(1);
+        }));
+        await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running, "the worker to start");
+
+        RunRecord created;
+        using (var caller = new System.Diagnostics.Activity("caller-request").Start())
+        {
+            local.Value = "caller's value";
+            created = (await node.Client.StartRunAsync(new StartRunRequest { Workflow = "observe" })).Run!;
+        }
+
+        var done = await node.WaitForEndAsync(created.Id);
+        var (activity, value) = await seen.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal("node-a", created.LeaseOwner); // started here, not claimed
+        Assert.Equal(RunStatus.Succeeded, done.Status);
+        Assert.Null(activity);
+        Assert.Null(value);
+    }
+
+    [Fact]
     public async Task StartRunAsync_NodeFull_StoresPendingRunThatIsClaimedWhenASlotFrees()
     {
         var gate = new TaskCompletionSource();
