@@ -154,6 +154,38 @@ public sealed class LocalStartTests
     }
 
     [Fact]
+    public async Task StartCreatedAsync_CallerFlowAlreadySuppressed_StartsTheRunAndLeavesTheCallersSuppression()
+    {
+        var gate = new TaskCompletionSource();
+        gate.SetResult();
+        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate));
+        await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running, "the worker to start");
+        Assert.True(node.Worker.TryReserveSlot());
+        var created = await node.Store.Runs.CreateRunAsync(new CreateRunRequest
+        {
+            Id = RunIds.New(EngineHarness.Start), Workflow = "gated", Now = EngineHarness.Start,
+            LeaseOwner = "node-a", LeaseExpiresAt = EngineHarness.Start.AddSeconds(30),
+        });
+
+        // The hand-over runs synchronously inside the caller's SuppressFlow region, where it suppresses the flow
+        // again for the run's task: the run starts and the caller's region stays suppressed.
+        Task handOver;
+        bool stillSuppressed;
+        using (ExecutionContext.SuppressFlow())
+        {
+            handOver = node.Worker.StartCreatedAsync(created.Run, EngineHarness.Start.AddSeconds(30));
+            stillSuppressed = ExecutionContext.IsFlowSuppressed();
+        }
+
+        await handOver;
+        var done = await node.WaitForEndAsync(created.Run.Id);
+
+        Assert.True(stillSuppressed);
+        Assert.Equal(RunStatus.Succeeded, done.Status);
+        Assert.Equal(1, done.Executions);
+    }
+
+    [Fact]
     public async Task StartCreatedAsync_NodeStoppedSinceTheReservation_GivesTheLeaseBackForAnyNode()
     {
         var gate = new TaskCompletionSource();
