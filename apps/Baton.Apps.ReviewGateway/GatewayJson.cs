@@ -4,7 +4,8 @@ using Baton.Apps.ReviewGateway.Forwarding;
 
 namespace Baton.Apps.ReviewGateway;
 
-/// <summary>Source-generated JSON for the run input (camelCase, as the engine reads it).</summary>
+/// <summary>Source-generated JSON for the run input (camelCase, as the engine reads it) and the body sent to the worker.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(ForwardJob))]
+[JsonSerializable(typeof(WorkerEnqueueBody))]
 internal sealed partial class GatewayJson : JsonSerializerContext;

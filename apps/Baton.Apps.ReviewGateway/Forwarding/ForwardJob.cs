@@ -9,3 +9,6 @@ public sealed record ForwardJob(string PlaceId, string JobId)
 
 /// <summary>The output of a forwarding run: the worker's answer.</summary>
 public sealed record ForwardResult(string JobId, int WorkerStatus);
+
+/// <summary>The body of <c>POST {WORKER_NODE_URL}/enqueue</c>, as the seed sends it: <c>{"placeId"}</c>.</summary>
+internal sealed record WorkerEnqueueBody(string PlaceId);

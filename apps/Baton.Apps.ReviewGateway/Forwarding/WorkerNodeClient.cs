@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using Baton.Retries;
 
@@ -20,6 +18,7 @@ internal sealed class WorkerNodeClient : IDisposable
     public const string IdempotencyHeader = "Idempotency-Key";
     public const string CorrelationHeader = "X-Correlation-ID";
     private const int MaxErrorBodyChars = 200;
+    private const string JsonContentType = "application/json; charset=utf-8";
 
     private readonly HttpClient _http;
     private readonly Uri _enqueueUri;
@@ -49,7 +48,8 @@ internal sealed class WorkerNodeClient : IDisposable
     public async Task<int> EnqueueAsync(ForwardJob job, string? correlationId, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, _enqueueUri);
-        request.Content = new StringContent(JsonSerializer.Serialize(new { placeId = job.PlaceId }), Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
+        request.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(new WorkerEnqueueBody(job.PlaceId), GatewayJson.Default.WorkerEnqueueBody));
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", JsonContentType);
         request.Headers.TryAddWithoutValidation(IdempotencyHeader, job.JobId);
         if (correlationId is not null)
         {
