@@ -14,6 +14,27 @@ public sealed class LocalStartTests
     private static void Gated(Baton.Hosting.BatonBuilder b, TaskCompletionSource gate) =>
         b.AddWorkflow<int, int>("gated", async (ctx, _, ct) => await ctx.StepAsync("work", async _ => { await gate.Task; return 1; }, cancellationToken: ct));
 
+    /// <summary>A running node whose "gated" workflow passes at once.</summary>
+    private static async Task<EngineHarness> StartNodeAsync()
+    {
+        var gate = new TaskCompletionSource();
+        gate.SetResult();
+        var node = await EngineHarness.StartAsync(b => Gated(b, gate));
+        await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running, "the worker to start");
+        return node;
+    }
+
+    /// <summary>What a local start does before the hand-over: reserve a slot, store the run leased to this node.</summary>
+    private static async Task<CreateRunResult> CreateLeasedInReservedSlotAsync(EngineHarness node)
+    {
+        Assert.True(node.Worker.TryReserveSlot());
+        return await node.Store.Runs.CreateRunAsync(new CreateRunRequest
+        {
+            Id = RunIds.New(EngineHarness.Start), Workflow = "gated", Now = EngineHarness.Start,
+            LeaseOwner = "node-a", LeaseExpiresAt = EngineHarness.Start.AddSeconds(30),
+        });
+    }
+
     [Fact]
     public async Task StartRunAsync_NodeWithRoom_StoresRunLeasedToThisNodeAndExecutesItOnce()
     {
@@ -156,16 +177,8 @@ public sealed class LocalStartTests
     [Fact]
     public async Task StartCreatedAsync_CallerFlowAlreadySuppressed_StartsTheRunAndLeavesTheCallersSuppression()
     {
-        var gate = new TaskCompletionSource();
-        gate.SetResult();
-        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate));
-        await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running, "the worker to start");
-        Assert.True(node.Worker.TryReserveSlot());
-        var created = await node.Store.Runs.CreateRunAsync(new CreateRunRequest
-        {
-            Id = RunIds.New(EngineHarness.Start), Workflow = "gated", Now = EngineHarness.Start,
-            LeaseOwner = "node-a", LeaseExpiresAt = EngineHarness.Start.AddSeconds(30),
-        });
+        await using var node = await StartNodeAsync();
+        var created = await CreateLeasedInReservedSlotAsync(node);
 
         // The hand-over runs synchronously inside the caller's SuppressFlow region, where it suppresses the flow
         // again for the run's task: the run starts and the caller's region stays suppressed.
@@ -188,16 +201,8 @@ public sealed class LocalStartTests
     [Fact]
     public async Task StartCreatedAsync_NodeStoppedSinceTheReservation_GivesTheLeaseBackForAnyNode()
     {
-        var gate = new TaskCompletionSource();
-        gate.SetResult();
-        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate));
-        await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running, "the worker to start");
-        Assert.True(node.Worker.TryReserveSlot());
-        var created = await node.Store.Runs.CreateRunAsync(new CreateRunRequest
-        {
-            Id = RunIds.New(EngineHarness.Start), Workflow = "gated", Now = EngineHarness.Start,
-            LeaseOwner = "node-a", LeaseExpiresAt = EngineHarness.Start.AddSeconds(30),
-        });
+        await using var node = await StartNodeAsync();
+        var created = await CreateLeasedInReservedSlotAsync(node);
 
         // The node stops between the reservation and the hand-over, as a SIGTERM can.
         await node.StopAsync();
