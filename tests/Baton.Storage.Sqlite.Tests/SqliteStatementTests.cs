@@ -41,6 +41,15 @@ public sealed class SqliteStatementTests : IDisposable
     }
 
     [Fact]
+    public void Execute_EmptyText_IsStoredAsEmptyTextNotNull()
+    {
+        Insert1("empty", "", 0, null, false);
+
+        Assert.Equal(["", "0", "null", "0"], Row("empty"));
+        Assert.Equal(1L, Scalar("SELECT COUNT(*) FROM t WHERE s = ''"));
+    }
+
+    [Fact]
     public void Execute_Reused_TakesOnlyTheNewValues()
     {
         for (var i = 0; i < 3; i++)
