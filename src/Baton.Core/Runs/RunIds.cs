@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
 
@@ -15,7 +16,7 @@ namespace Baton.Runs;
 /// </remarks>
 internal static class RunIds
 {
-    private const int BytesPerId = 10; // 19 nibbles used: 74 random bits
+    private const int BytesPerId = 10; // 74 random bits used of the 80
     private const int BufferSize = BytesPerId * 256;
 
     [ThreadStatic]
@@ -27,25 +28,14 @@ internal static class RunIds
     public static string New(DateTimeOffset now)
     {
         var random = NextRandom();
-        Span<char> chars = stackalloc char[32];
-        // unix_ts_ms: 48 bits, 12 digits.
-        var ms = Math.Max(0, now.ToUnixTimeMilliseconds());
-        for (var i = 11; i >= 0; i--, ms >>= 4)
-        {
-            chars[i] = Hex((int)(ms & 0xF));
-        }
-
-        chars[12] = '7'; // version
-        chars[13] = Hex(Nibble(random, 0)); // rand_a: 12 bits
-        chars[14] = Hex(Nibble(random, 1));
-        chars[15] = Hex(Nibble(random, 2));
-        chars[16] = Hex(0x8 | (Nibble(random, 3) & 0x3)); // variant 10, then the first 2 of rand_b's 62 bits
-        for (var i = 17; i < 32; i++)
-        {
-            chars[i] = Hex(Nibble(random, i - 13));
-        }
-
-        return new string(chars);
+        Span<byte> uuid = stackalloc byte[16];
+        // unix_ts_ms in the first 48 bits, big-endian; the 16 bits after it are overwritten below.
+        BinaryPrimitives.WriteUInt64BigEndian(uuid, (ulong)Math.Max(0, now.ToUnixTimeMilliseconds()) << 16);
+        uuid[6] = (byte)(0x70 | (random[0] & 0x0F)); // version 7, then rand_a's 12 bits
+        uuid[7] = random[1];
+        uuid[8] = (byte)(0x80 | (random[2] & 0x3F)); // variant 10, then rand_b's 62 bits
+        random[3..].CopyTo(uuid[9..]);
+        return Convert.ToHexStringLower(uuid);
     }
 
     /// <summary>An id that sorts below every id made at or after <paramref name="time"/> and above every id made before it.</summary>
@@ -54,21 +44,15 @@ internal static class RunIds
 
     private static ReadOnlySpan<byte> NextRandom()
     {
-        var buffer = t_random;
-        if (buffer is null || t_next == BufferSize)
+        if (t_random is null || t_next == BufferSize)
         {
-            buffer = t_random ??= new byte[BufferSize];
-            RandomNumberGenerator.Fill(buffer);
+            t_random ??= new byte[BufferSize];
+            RandomNumberGenerator.Fill(t_random);
             t_next = 0;
         }
 
-        var span = buffer.AsSpan(t_next, BytesPerId);
+        var span = t_random.AsSpan(t_next, BytesPerId);
         t_next += BytesPerId;
         return span;
     }
-
-    private static int Nibble(ReadOnlySpan<byte> bytes, int index) =>
-        (index & 1) == 0 ? bytes[index >> 1] >> 4 : bytes[index >> 1] & 0xF;
-
-    private static char Hex(int nibble) => "0123456789abcdef"[nibble];
 }
