@@ -23,7 +23,6 @@ internal sealed class SqliteStatement : IDisposable
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _stmt;
     private readonly Dictionary<string, int> _indexes = new(StringComparer.Ordinal);
-    private readonly string[] _names;
     private readonly bool[] _set;
 
     public SqliteStatement(SqliteConnection connection, string sql)
@@ -42,13 +41,10 @@ internal sealed class SqliteStatement : IDisposable
         }
 
         var count = raw.sqlite3_bind_parameter_count(_stmt);
-        _names = new string[count];
         _set = new bool[count];
         for (var i = 1; i <= count; i++)
         {
-            var name = raw.sqlite3_bind_parameter_name(_stmt, i).utf8_to_string();
-            _names[i - 1] = name;
-            _indexes.Add(name, i);
+            _indexes.Add(raw.sqlite3_bind_parameter_name(_stmt, i).utf8_to_string(), i);
         }
     }
 
@@ -138,8 +134,9 @@ internal sealed class SqliteStatement : IDisposable
         var unset = Array.IndexOf(_set, false);
         if (unset >= 0)
         {
+            var name = raw.sqlite3_bind_parameter_name(_stmt, unset + 1).utf8_to_string();
             Reset();
-            throw new InvalidOperationException($"Parameter {_names[unset]} was not set.");
+            throw new InvalidOperationException($"Parameter {name} was not set.");
         }
     }
 
