@@ -20,7 +20,9 @@
 # CPU: SERVER_CPU=1 adds lines with the server's CPU time (utime+stime from /proc/<pid>/stat) per
 # accepted job: over the measured run alone, and from the start of the warm-up until every job is
 # forwarded (accept + forward of every job; robust when the machine is shared); in the burst phase,
-# accept alone (measured run) and forward alone (from the restart until the backlog is drained). PERF_ENV=1 starts the
+# accept alone (measured run) and forward alone (from the restart until the backlog is drained); and,
+# for every phase, where the machine's cores went during the measured run (server, worker stand-in,
+# the rest: wrk and kernel work, idle; from /proc/stat). PERF_ENV=1 starts the
 # server with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for `perf record -p`;
 # PERF_RECORD=/path/perf.data (implies PERF_ENV=1) records 10 s of the live phase's measured run with perf -g
 # (PERF_PHASE=burst records the accept-only run instead).
@@ -84,6 +86,7 @@ wait_ok() { # url seconds
 
 dotnet tools/Baton.Simulators/bin/Release/net10.0/Baton.Simulators.dll worker-node --port "$WORKER_PORT" >"$work/worker.log" 2>&1 &
 pids+=($!)
+sim_pid=$!
 wait_ok "http://127.0.0.1:$WORKER_PORT/health" 30
 
 server_pid=""
@@ -108,6 +111,15 @@ stop_server() {
 
 cpu_ticks() { # pid -> utime + stime in clock ticks
   awk '{print $14 + $15}' "/proc/$1/stat"
+}
+machine_ticks() { # -> "busy total" clock ticks of all cores, from /proc/stat
+  awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat
+}
+# Where the machine's cores went during a measured run: the server, the worker stand-in, and the rest
+# (wrk, kernel work not charged to a process).
+cores_line() { # label server-ticks ("" when there is no server) sim-ticks "busy total" "busy total" sim-name
+  awk -v l="$1" -v s="$2" -v w="$3" -v b1="${4% *}" -v t1="${4#* }" -v b2="${5% *}" -v t2="${5#* }" -v n="$(nproc)" -v wn="$6" \
+    'BEGIN {c = n / (t2 - t1); printf "| %s: cores during the measured run | %s%s %.2f, everything else (wrk, kernel) %.2f, idle %.2f of %d |\n", l, s == "" ? "" : sprintf("server %.2f, ", s * c), wn, w * c, (b2 - b1 - s - w) * c, (t2 - t1 - b2 + b1) * c, n}'
 }
 cpu_us_per_job() { # ticks jobs
   awk -v t="$1" -v j="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {if (j > 0) printf "%.0f", t * 1e6 / hz / j; else print "n/a"}'
@@ -147,25 +159,32 @@ echo "| phase | requests/s (2xx) | p50 ms | p99 ms | non-2xx / socket errors |"
 echo "|---|---|---|---|---|"
 
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/gateway/noop.lua "http://127.0.0.1:$WORKER_PORT/noop" >/dev/null
+sim1=$(cpu_ticks "$sim_pid"); m1=$(machine_ticks)
 minimal=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/gateway/noop.lua "http://127.0.0.1:$WORKER_PORT/noop" | grep '^RESULT')
+sim2=$(cpu_ticks "$sim_pid"); m2=$(machine_ticks)
+if [ "${SERVER_CPU:-}" = 1 ]; then
+  cores_line "minimal Kestrel endpoint" "" $((sim2 - sim1)) "$m1" "$m2" "the endpoint (worker stand-in)" >>"$work/cpu.md"
+  echo "| minimal Kestrel endpoint: CPU per request | $(cpu_us_per_job $((sim2 - sim1)) "$(result_field "$minimal" requests)") µs in the endpoint's process |" >>"$work/cpu.md"
+fi
 echo "| minimal Kestrel endpoint (POST /noop, stores nothing) | $(result_field "$minimal" requests_per_s) | $(result_field "$minimal" p50_ms) | $(result_field "$minimal" p99_ms) | $(result_field "$minimal" errors_status) |"
 
 status=0
 run_phase() { # label mode
-  local label="$1" mode="$2" db="$work/$2.db" line accepted rate warm cpu0 cpu1 cpu2
+  local label="$1" mode="$2" db="$work/$2.db" line accepted rate warm cpu0 cpu1 cpu2 sim1 sim2 m1 m2
   curl -sf -X POST "http://127.0.0.1:$WORKER_PORT/control/reset" >/dev/null
   if [ "$mode" = burst ]; then start_server "$db" Baton__Engine__RunWorker=false; else start_server "$db"; fi
   cpu0=$(cpu_ticks "$server_pid")
   warm=$(BENCH_RUN="${mode}w$$" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/gateway/enqueue.lua "http://127.0.0.1:$GATEWAY_PORT/enqueue" | grep '^RESULT')
-  cpu1=$(cpu_ticks "$server_pid")
+  cpu1=$(cpu_ticks "$server_pid"); sim1=$(cpu_ticks "$sim_pid"); m1=$(machine_ticks)
   if [ -n "${PERF_RECORD:-}" ] && [ "$mode" = "${PERF_PHASE:-live}" ]; then
     perf record -g -p "$server_pid" -o "$PERF_RECORD" -- sleep 10 >/dev/null 2>&1 &
   fi
   line=$(BENCH_RUN="${mode}$$" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/gateway/enqueue.lua "http://127.0.0.1:$GATEWAY_PORT/enqueue" | grep '^RESULT')
-  cpu2=$(cpu_ticks "$server_pid")
+  cpu2=$(cpu_ticks "$server_pid"); sim2=$(cpu_ticks "$sim_pid"); m2=$(machine_ticks)
   accepted=$(result_field "$line" accepted)
   rate=$(result_field "$line" accepted_per_s)
   echo "| $label | $rate ($(awk -v a="$rate" -v b="$(result_field "$minimal" requests_per_s)" 'BEGIN {printf "%.0f", 100 * a / b}') % of minimal) | $(result_field "$line" p50_ms) | $(result_field "$line" p99_ms) | $(( $(result_field "$line" requests) - accepted )) / $(( $(result_field "$line" errors_connect) + $(result_field "$line" errors_read) + $(result_field "$line" errors_write) + $(result_field "$line" errors_timeout) )) |"
+  if [ "${SERVER_CPU:-}" = 1 ]; then cores_line "$label" $((cpu2 - cpu1)) $((sim2 - sim1)) "$m1" "$m2" "worker stand-in" >>"$work/cpu.md"; fi
   local drain0=""
   if [ "$mode" = burst ]; then
     stop_server
