@@ -160,6 +160,7 @@ internal static class EngineBench
                 {
                     o.Path = path;
                     o.Durability = settings.Durability;
+                    o.CheckpointInterval = settings.CheckpointInterval;
                 });
             }
 

@@ -2,6 +2,7 @@
 // single-step and 10-step runs, and trigger-to-start latency.
 // Usage: Baton.Bench [--durability ProcessCrashSafe|FullSync] [--postgres CS] [--single N] [--multi N] [--latency N]
 //                    [--attempt-start-delay-ms 100] [--nodes N (PostgreSQL only)] [--alloc-types N (top N types allocated)]
+//                    [--checkpoint-ms 100 (SQLite CheckpointInterval; 0 leaves checkpoints to SQLite on the writer)]
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
 // database), which stays comparable when other work shares the machine.
 using System.Diagnostics;
@@ -9,7 +10,7 @@ using Baton.Bench;
 using Baton.Storage.Sqlite;
 
 var settings = BenchSettings.Parse(args);
-Console.WriteLine($"# Baton engine benchmark — {(settings.Postgres is null ? $"SQLite ({settings.Durability})" : $"PostgreSQL, {settings.Nodes} node(s)")}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+Console.WriteLine($"# Baton engine benchmark — {(settings.Postgres is null ? $"SQLite ({settings.Durability}, checkpoint interval {settings.CheckpointInterval.TotalMilliseconds:N0} ms)" : $"PostgreSQL, {settings.Nodes} node(s)")}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 
 // Warm-up: JIT, connection pools and SQLite page cache, so the measured runs see a steady state.
 await EngineBench.ThroughputAsync(settings, "warm-up", 2000, steps: 1);
@@ -44,7 +45,7 @@ static string Cpu(ThroughputResult result) =>
 
 namespace Baton.Bench
 {
-    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres, TimeSpan AttemptStartWriteDelay, int Nodes, int AllocTypes)
+    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres, TimeSpan AttemptStartWriteDelay, int Nodes, int AllocTypes, TimeSpan CheckpointInterval)
     {
         public static BenchSettings Parse(string[] args)
         {
@@ -63,7 +64,8 @@ namespace Baton.Bench
                 values.GetValueOrDefault("postgres"),
                 TimeSpan.FromMilliseconds(double.Parse(values.GetValueOrDefault("attempt-start-delay-ms", "100"), System.Globalization.CultureInfo.InvariantCulture)),
                 int.Parse(values.GetValueOrDefault("nodes", "1"), System.Globalization.CultureInfo.InvariantCulture),
-                int.Parse(values.GetValueOrDefault("alloc-types", "0"), System.Globalization.CultureInfo.InvariantCulture));
+                int.Parse(values.GetValueOrDefault("alloc-types", "0"), System.Globalization.CultureInfo.InvariantCulture),
+                TimeSpan.FromMilliseconds(double.Parse(values.GetValueOrDefault("checkpoint-ms", "100"), System.Globalization.CultureInfo.InvariantCulture)));
         }
     }
 }

@@ -29,6 +29,7 @@ public static class SqliteBatonBuilderExtensions
             ServiceDescriptor.Singleton<IValidateOptions<SqliteStoreOptions>, SqliteStoreOptionsValidator>());
         return builder.UseStore(sp => new SqliteBatonStore(
             sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value,
-            sp.GetService<ILoggerFactory>()?.CreateLogger<SqliteBatonStore>() ?? NullLogger<SqliteBatonStore>.Instance));
+            sp.GetService<ILoggerFactory>()?.CreateLogger<SqliteBatonStore>() ?? NullLogger<SqliteBatonStore>.Instance,
+            sp.GetService<TimeProvider>()));
     }
 }

@@ -38,6 +38,23 @@ public sealed class SqliteStoreOptions
     /// <summary>The most write operations committed together in one transaction. The default is 512.</summary>
     public int MaxBatchSize { get; set; } = 512;
 
+    /// <summary>
+    /// How often a background connection copies committed WAL pages into the database file
+    /// (a PASSIVE checkpoint, which never blocks the writer or readers). The default is 100 ms.
+    /// <see cref="TimeSpan.Zero"/> leaves checkpoints to SQLite: the commit that takes the WAL
+    /// past 1000 pages runs one on the writer, and the callers of that commit wait for it.
+    /// With the background checkpointer the writer still checkpoints, as a backstop, once the
+    /// WAL passes <see cref="WalBackstopPages"/>.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// With a background checkpointer: the WAL size in pages at which the writer checkpoints by
+    /// itself (SQLite's <c>wal_autocheckpoint</c>), in case the background passes cannot keep up.
+    /// The default is 16384 pages (64 MiB with 4 KiB pages).
+    /// </summary>
+    public int WalBackstopPages { get; set; } = 16384;
+
     /// <summary>How long a connection waits for a lock held by another connection or process before failing. The default is 5 seconds.</summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -32,6 +32,16 @@ internal sealed class SqliteStoreOptionsValidator : IValidateOptions<SqliteStore
             yield return $"Baton:Sqlite: MaxBatchSize must be at least 1 (it is {options.MaxBatchSize}).";
         }
 
+        if (options.CheckpointInterval < TimeSpan.Zero || options.CheckpointInterval > TimeSpan.FromMinutes(10))
+        {
+            yield return $"Baton:Sqlite: CheckpointInterval must be between 0 (checkpoints left to SQLite) and 10 minutes (it is {options.CheckpointInterval}).";
+        }
+
+        if (options.WalBackstopPages < 1000)
+        {
+            yield return $"Baton:Sqlite: WalBackstopPages must be at least 1000, SQLite's own checkpoint size (it is {options.WalBackstopPages}).";
+        }
+
         if (options.BusyTimeout <= TimeSpan.Zero || options.BusyTimeout.TotalMilliseconds > int.MaxValue)
         {
             yield return $"Baton:Sqlite: BusyTimeout must be positive (it is {options.BusyTimeout}).";

@@ -281,6 +281,26 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public void Validate_BadCheckpointSettings_ReportsEach()
+    {
+        var negative = new SqliteStoreOptionsValidator().Validate(null, new SqliteStoreOptions
+        {
+            CheckpointInterval = TimeSpan.FromMilliseconds(-1), WalBackstopPages = 999,
+        });
+        var tooLong = new SqliteStoreOptionsValidator().Validate(null, new SqliteStoreOptions
+        {
+            CheckpointInterval = TimeSpan.FromMinutes(11),
+        });
+
+        Assert.True(negative.Failed);
+        Assert.Contains("CheckpointInterval must be between 0", negative.FailureMessage);
+        Assert.Contains("WalBackstopPages must be at least 1000", negative.FailureMessage);
+        Assert.True(tooLong.Failed);
+        Assert.Contains("CheckpointInterval", tooLong.FailureMessage);
+        Assert.True(new SqliteStoreOptionsValidator().Validate(null, new SqliteStoreOptions { CheckpointInterval = TimeSpan.Zero }).Succeeded);
+    }
+
+    [Fact]
     public async Task Readers_WhileWriterHoldsTransaction_AreNotBlocked()
     {
         await using var store = Open(_database.NewPath());

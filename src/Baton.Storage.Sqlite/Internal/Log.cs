@@ -11,4 +11,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 5101, Level = LogLevel.Information,
         Message = "Applied SQLite schema migration {Version} to {Path}")]
     public static partial void MigrationApplied(ILogger logger, int version, string path);
+
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Warning,
+        Message = "The background WAL checkpoint failed; until a pass succeeds, the writer checkpoints the WAL itself once it passes the backstop size")]
+    public static partial void CheckpointFailed(ILogger logger, Exception exception);
 }

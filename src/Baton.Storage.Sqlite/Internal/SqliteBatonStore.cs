@@ -14,16 +14,19 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
     private readonly ILogger _logger;
     private readonly string _writeConnectionString;
     private readonly string _readConnectionString;
+    private readonly TimeProvider _time;
     private readonly Lock _initLock = new();
     private Task<SqliteWriter>? _open;
+    private SqliteCheckpointer? _checkpointer;
     private bool _disposed;
 
-    public SqliteBatonStore(SqliteStoreOptions options, ILogger logger)
+    public SqliteBatonStore(SqliteStoreOptions options, ILogger logger, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         SqliteStoreOptionsValidator.ThrowIfInvalid(options);
         _options = options;
         _logger = logger;
+        _time = time ?? TimeProvider.System;
         FilePath = System.IO.Path.GetFullPath(options.Path);
         var timeoutSeconds = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds);
         _writeConnectionString = new SqliteConnectionStringBuilder
@@ -55,6 +58,9 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
     public IScheduleStore Schedules { get; }
 
     public INodeStore Nodes { get; }
+
+    /// <summary>The background checkpointer once the store is open; null with <c>CheckpointInterval</c> zero.</summary>
+    internal SqliteCheckpointer? Checkpointer => Volatile.Read(ref _checkpointer);
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) =>
         OpenAsync().WaitAsync(cancellationToken);
@@ -150,7 +156,29 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
             }
 
             SqliteMigrations.Apply(connection, FilePath, _logger);
-            return new SqliteWriter(connection, _options.MaxBatchSize, _logger);
+            if (_options.CheckpointInterval > TimeSpan.Zero)
+            {
+                // The background connection checkpoints; the writer does only past the backstop.
+                using var pragma = connection.CreateCommand();
+                pragma.CommandText = $"PRAGMA wal_autocheckpoint={_options.WalBackstopPages}";
+                pragma.ExecuteNonQuery();
+            }
+
+            var writer = new SqliteWriter(connection, _options.MaxBatchSize, _logger);
+            if (_options.CheckpointInterval > TimeSpan.Zero)
+            {
+                try
+                {
+                    Volatile.Write(ref _checkpointer, SqliteCheckpointer.Start(_writeConnectionString, _options.CheckpointInterval, _time, _logger));
+                }
+                catch
+                {
+                    writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                    throw;
+                }
+            }
+
+            return writer;
         }
         catch
         {
@@ -177,7 +205,15 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
         {
             try
             {
-                await (await open.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+                var writer = await open.ConfigureAwait(false);
+                // The checkpointer's connection closes first: the writer's close is then the last
+                // one, which checkpoints what is left and removes the WAL.
+                if (Checkpointer is { } checkpointer)
+                {
+                    await checkpointer.DisposeAsync().ConfigureAwait(false);
+                }
+
+                await writer.DisposeAsync().ConfigureAwait(false);
             }
             catch (Exception) when (!open.IsCompletedSuccessfully)
             {

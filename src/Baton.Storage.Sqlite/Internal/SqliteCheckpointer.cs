@@ -1,0 +1,130 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Storage.Sqlite.Internal;
+
+/// <summary>
+/// Copies committed WAL frames back into the database file on its own connection, every
+/// <c>CheckpointInterval</c>, so the writer does not. Left to SQLite, the commit that takes the WAL
+/// past 1000 pages runs the checkpoint itself, and every caller of that group commit waits for
+/// megabytes of page copies. A PASSIVE checkpoint never blocks the writer or readers; it copies
+/// what it can, and once it has caught up the writer starts the WAL from its beginning again.
+/// </summary>
+internal sealed class SqliteCheckpointer : IAsyncDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly SqliteCommand _checkpoint;
+    private readonly TimeSpan _interval;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<CheckpointResult> _nextPass = NewPass();
+
+    private SqliteCheckpointer(SqliteConnection connection, TimeSpan interval, TimeProvider time, ILogger logger)
+    {
+        _connection = connection;
+        _checkpoint = connection.CreateCommand();
+        _checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+        _interval = interval;
+        _time = time;
+        _logger = logger;
+        // A thread of its own: a pass blocks for as long as the page copies take, which would hold
+        // up a thread-pool thread that requests are waiting for.
+        new Thread(Run) { IsBackground = true, Name = "Baton SQLite checkpointer" }.Start();
+    }
+
+    /// <summary>Opens a connection of its own to the database in <paramref name="connectionString"/> and starts the loop.</summary>
+    public static SqliteCheckpointer Start(string connectionString, TimeSpan interval, TimeProvider time, ILogger logger)
+    {
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            connection.Open();
+            return new SqliteCheckpointer(connection, interval, time, logger);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Completes with the result of the next checkpoint pass (for tests and diagnostics).</summary>
+    internal Task<CheckpointResult> NextPass => Volatile.Read(ref _nextPass).Task;
+
+    private void Run()
+    {
+        try
+        {
+            Loop();
+        }
+        finally
+        {
+            _stopped.TrySetResult();
+        }
+    }
+
+    private void Loop()
+    {
+        var failing = false;
+        while (true)
+        {
+            try
+            {
+                Task.Delay(_interval, _time, _stop.Token).Wait();
+            }
+            catch (AggregateException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            CheckpointResult result;
+            try
+            {
+                result = Checkpoint();
+                failing = false;
+            }
+            catch (Exception ex)
+            {
+                // The writer's own auto-checkpoint is the backstop; say so once per run of failures.
+                if (!failing)
+                {
+                    Log.CheckpointFailed(_logger, ex);
+                }
+
+                failing = true;
+                result = new CheckpointResult(-1, -1);
+            }
+
+            Interlocked.Exchange(ref _nextPass, NewPass()).TrySetResult(result);
+        }
+    }
+
+    private CheckpointResult Checkpoint()
+    {
+        // One row: busy (always 0 for PASSIVE), frames in the WAL, frames now in the database file.
+        using var reader = _checkpoint.ExecuteReader();
+        return reader.Read() ? new CheckpointResult(reader.GetInt64(1), reader.GetInt64(2)) : new CheckpointResult(-1, -1);
+    }
+
+    /// <summary>Stops the loop (a pass in progress finishes) and closes the connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _stopped.Task.ConfigureAwait(false);
+        _checkpoint.Dispose();
+        await _connection.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+        Volatile.Read(ref _nextPass).TrySetCanceled();
+    }
+
+    private static TaskCompletionSource<CheckpointResult> NewPass() =>
+        new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>
+/// What a checkpoint pass found: <paramref name="WalFrames"/> frames in the WAL, of which
+/// <paramref name="CheckpointedFrames"/> are now in the database file; both -1 if the pass failed.
+/// </summary>
+internal readonly record struct CheckpointResult(long WalFrames, long CheckpointedFrames);
