@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Baton.Hosting;
 using Baton.Storage.Sqlite.Internal;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,6 +31,7 @@ public static class SqliteBatonBuilderExtensions
         return builder.UseStore(sp => new SqliteBatonStore(
             sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value,
             sp.GetService<ILoggerFactory>()?.CreateLogger<SqliteBatonStore>() ?? NullLogger<SqliteBatonStore>.Instance,
-            sp.GetService<TimeProvider>()));
+            sp.GetService<TimeProvider>(),
+            sp.GetService<IMeterFactory>()));
     }
 }

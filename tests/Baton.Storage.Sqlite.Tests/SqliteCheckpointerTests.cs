@@ -38,6 +38,24 @@ public sealed class SqliteCheckpointerTests : IDisposable
     private static Task<object?> CountRunsAsync(SqliteBatonStore store) =>
         store.WriteAsync(ctx => ctx.Command("SELECT COUNT(*) FROM runs").ExecuteScalar(), CancellationToken.None);
 
+    /// <summary>The value of the <c>baton.sqlite.wal.frames</c> gauge, as a metrics scrape would read it.</summary>
+    private static long? ObserveWalFrames(SqliteBatonStore store)
+    {
+        long? frames = null;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter, store.Metrics.Meter) && instrument.Name == "baton.sqlite.wal.frames")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => frames = value);
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return frames;
+    }
+
     private static long Length(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
 
     /// <summary>Advances the fake clock by the interval until a pass completes (the loop may not be waiting yet on the first advance).</summary>
@@ -66,10 +84,12 @@ public sealed class SqliteCheckpointerTests : IDisposable
 
         // No pass before the clock moves; below the backstop the writer does not checkpoint either.
         Assert.False(checkpointer.NextPass.IsCompleted);
+        Assert.Null(ObserveWalFrames(store));
         Assert.True(Length(path + "-wal") > 1000 * 4096, "the 400 commits should have taken the WAL past SQLite's own checkpoint size");
         var result = await RunPassAsync(checkpointer, interval);
 
         Assert.True(result.WalFrames > 1000, $"WAL frames {result.WalFrames}");
+        Assert.Equal(result.WalFrames, ObserveWalFrames(store));
         Assert.Equal(result.WalFrames, result.CheckpointedFrames);
         Assert.True(Length(path) > fileBefore, $"database file {fileBefore} -> {Length(path)} bytes");
         // The next commit starts the WAL from its beginning: it does not grow past the size it has.

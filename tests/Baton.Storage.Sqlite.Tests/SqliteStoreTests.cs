@@ -301,6 +301,43 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Metrics_Writes_CountOperationsCommitsAndBusyTime()
+    {
+        await using var store = Open(_database.NewPath());
+        await store.InitializeAsync();
+        var (operations, commits, busy) = (0L, 0L, 0.0);
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter, store.Metrics.Meter))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "baton.sqlite.writer.operations") Interlocked.Add(ref operations, value);
+            if (instrument.Name == "baton.sqlite.writer.commits") Interlocked.Add(ref commits, value);
+        });
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "baton.sqlite.writer.busy") busy += value;
+        });
+        listener.Start();
+
+        // 20 writes at once (grouped into fewer commits) and 10 one after another (a commit each).
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => store.Runs.CreateRunAsync(NewRun())));
+        for (var i = 0; i < 10; i++)
+        {
+            await store.Runs.CreateRunAsync(NewRun());
+        }
+
+        Assert.Equal(30, Interlocked.Read(ref operations));
+        Assert.InRange(Interlocked.Read(ref commits), 11, 30);
+        Assert.True(busy > 0, "the writer's busy time was not recorded");
+    }
+
+    [Fact]
     public async Task Readers_WhileWriterHoldsTransaction_AreNotBlocked()
     {
         await using var store = Open(_database.NewPath());

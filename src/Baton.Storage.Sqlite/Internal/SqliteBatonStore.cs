@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -20,13 +21,14 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
     private SqliteCheckpointer? _checkpointer;
     private bool _disposed;
 
-    public SqliteBatonStore(SqliteStoreOptions options, ILogger logger, TimeProvider? time = null)
+    public SqliteBatonStore(SqliteStoreOptions options, ILogger logger, TimeProvider? time = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         SqliteStoreOptionsValidator.ThrowIfInvalid(options);
         _options = options;
         _logger = logger;
         _time = time ?? TimeProvider.System;
+        Metrics = new SqliteMetrics(meterFactory);
         FilePath = System.IO.Path.GetFullPath(options.Path);
         var timeoutSeconds = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds);
         _writeConnectionString = new SqliteConnectionStringBuilder
@@ -58,6 +60,8 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
     public IScheduleStore Schedules { get; }
 
     public INodeStore Nodes { get; }
+
+    internal SqliteMetrics Metrics { get; }
 
     /// <summary>The background checkpointer once the store is open; null with <c>CheckpointInterval</c> zero.</summary>
     internal SqliteCheckpointer? Checkpointer => Volatile.Read(ref _checkpointer);
@@ -164,12 +168,12 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
                 pragma.ExecuteNonQuery();
             }
 
-            var writer = new SqliteWriter(connection, _options.MaxBatchSize, _logger);
+            var writer = new SqliteWriter(connection, _options.MaxBatchSize, _logger, Metrics);
             if (_options.CheckpointInterval > TimeSpan.Zero)
             {
                 try
                 {
-                    Volatile.Write(ref _checkpointer, SqliteCheckpointer.Start(_writeConnectionString, _options.CheckpointInterval, _time, _logger));
+                    Volatile.Write(ref _checkpointer, SqliteCheckpointer.Start(_writeConnectionString, _options.CheckpointInterval, _time, _logger, Metrics));
                 }
                 catch
                 {
@@ -223,6 +227,7 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
 
         using var connection = new SqliteConnection(_readConnectionString);
         SqliteConnection.ClearPool(connection);
+        Metrics.Dispose();
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -17,12 +17,14 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     private readonly TimeSpan _interval;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly SqliteMetrics _metrics;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource<CheckpointResult> _nextPass = NewPass();
 
-    private SqliteCheckpointer(SqliteConnection connection, TimeSpan interval, TimeProvider time, ILogger logger)
+    private SqliteCheckpointer(SqliteConnection connection, TimeSpan interval, TimeProvider time, ILogger logger, SqliteMetrics metrics)
     {
+        _metrics = metrics;
         _connection = connection;
         _checkpoint = connection.CreateCommand();
         _checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
@@ -35,13 +37,13 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     }
 
     /// <summary>Opens a connection of its own to the database in <paramref name="connectionString"/> and starts the loop.</summary>
-    public static SqliteCheckpointer Start(string connectionString, TimeSpan interval, TimeProvider time, ILogger logger)
+    public static SqliteCheckpointer Start(string connectionString, TimeSpan interval, TimeProvider time, ILogger logger, SqliteMetrics metrics)
     {
         var connection = new SqliteConnection(connectionString);
         try
         {
             connection.Open();
-            return new SqliteCheckpointer(connection, interval, time, logger);
+            return new SqliteCheckpointer(connection, interval, time, logger, metrics);
         }
         catch
         {
@@ -97,6 +99,7 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
                 result = new CheckpointResult(-1, -1);
             }
 
+            _metrics.CheckpointPassed(result);
             Interlocked.Exchange(ref _nextPass, NewPass()).TrySetResult(result);
         }
     }

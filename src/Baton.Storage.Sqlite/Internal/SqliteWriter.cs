@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -18,14 +19,16 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly WriteContext _context;
     private readonly int _maxBatchSize;
     private readonly ILogger _logger;
+    private readonly SqliteMetrics _metrics;
     private readonly Task _loop;
 
-    public SqliteWriter(SqliteConnection connection, int maxBatchSize, ILogger logger)
+    public SqliteWriter(SqliteConnection connection, int maxBatchSize, ILogger logger, SqliteMetrics metrics)
     {
         _connection = connection;
         _context = new WriteContext(connection);
         _maxBatchSize = maxBatchSize;
         _logger = logger;
+        _metrics = metrics;
         _queue = Channel.CreateBounded<WriteOperation>(new BoundedChannelOptions(Math.Max(1024, maxBatchSize * 4))
         {
             SingleReader = true,
@@ -73,7 +76,10 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
             if (batch.Count > 0)
             {
+                var started = Stopwatch.GetTimestamp();
                 ExecuteBatch(batch);
+                _metrics.WriterBusy.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                _metrics.Operations.Add(batch.Count);
             }
         }
     }
@@ -91,6 +97,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 }
 
                 _context.Commit();
+                _metrics.Commits.Add(1);
             }
             catch
             {
@@ -129,6 +136,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
             {
                 op.Execute(_context);
                 _context.Commit();
+                _metrics.Commits.Add(1);
             }
             catch
             {

@@ -34,6 +34,11 @@ public sealed class MetricsEndpointTests
         Assert.Equal(0, exposition.Named("baton_runs_queued").Single().Value);
         Assert.Equal("counter", exposition.Types["baton_lease_takeovers_total"]);
         Assert.Equal("counter", exposition.Types["baton_step_retries_total"]);
+        // The SQLite store's writer: every run above was written through it.
+        Assert.True(exposition.Named("baton_sqlite_writer_busy_seconds_total").Single().Value > 0);
+        var commits = exposition.Named("baton_sqlite_writer_commits_total").Single().Value;
+        Assert.True(commits > 0);
+        Assert.True(exposition.Named("baton_sqlite_writer_operations_total").Single().Value >= commits);
     }
 
     [Fact]
