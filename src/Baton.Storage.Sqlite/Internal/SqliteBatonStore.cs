@@ -163,26 +163,16 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
             if (_options.CheckpointInterval > TimeSpan.Zero)
             {
                 // The background connection checkpoints; the writer does only past the backstop.
-                using var pragma = connection.CreateCommand();
-                pragma.CommandText = $"PRAGMA wal_autocheckpoint={_options.WalBackstopPages}";
-                pragma.ExecuteNonQuery();
+                using (var pragma = connection.CreateCommand())
+                {
+                    pragma.CommandText = $"PRAGMA wal_autocheckpoint={_options.WalBackstopPages}";
+                    pragma.ExecuteNonQuery();
+                }
+
+                Volatile.Write(ref _checkpointer, SqliteCheckpointer.Start(_writeConnectionString, _options.CheckpointInterval, _time, _logger, Metrics));
             }
 
-            var writer = new SqliteWriter(connection, _options.MaxBatchSize, _logger, Metrics);
-            if (_options.CheckpointInterval > TimeSpan.Zero)
-            {
-                try
-                {
-                    Volatile.Write(ref _checkpointer, SqliteCheckpointer.Start(_writeConnectionString, _options.CheckpointInterval, _time, _logger, Metrics));
-                }
-                catch
-                {
-                    writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
-                    throw;
-                }
-            }
-
-            return writer;
+            return new SqliteWriter(connection, _options.MaxBatchSize, _logger, Metrics);
         }
         catch
         {
