@@ -24,13 +24,13 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
 
     private SqliteCheckpointer(SqliteConnection connection, TimeSpan interval, TimeProvider time, ILogger logger, SqliteMetrics metrics)
     {
-        _metrics = metrics;
         _connection = connection;
         _checkpoint = connection.CreateCommand();
         _checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
         _interval = interval;
         _time = time;
         _logger = logger;
+        _metrics = metrics;
         // A thread of its own: a pass blocks for as long as the page copies take, which would hold
         // up a thread-pool thread that requests are waiting for.
         new Thread(Run) { IsBackground = true, Name = "Baton SQLite checkpointer" }.Start();
@@ -96,7 +96,7 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
                 }
 
                 failing = true;
-                result = new CheckpointResult(-1, -1);
+                result = CheckpointResult.Failed;
             }
 
             _metrics.CheckpointPassed(result);
@@ -108,7 +108,7 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     {
         // One row: busy (always 0 for PASSIVE), frames in the WAL, frames now in the database file.
         using var reader = _checkpoint.ExecuteReader();
-        return reader.Read() ? new CheckpointResult(reader.GetInt64(1), reader.GetInt64(2)) : new CheckpointResult(-1, -1);
+        return reader.Read() ? new CheckpointResult(reader.GetInt64(1), reader.GetInt64(2)) : CheckpointResult.Failed;
     }
 
     /// <summary>Stops the loop (a pass in progress finishes) and closes the connection.</summary>
@@ -130,4 +130,7 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
 /// What a checkpoint pass found: <paramref name="WalFrames"/> frames in the WAL, of which
 /// <paramref name="CheckpointedFrames"/> are now in the database file; both -1 if the pass failed.
 /// </summary>
-internal readonly record struct CheckpointResult(long WalFrames, long CheckpointedFrames);
+internal readonly record struct CheckpointResult(long WalFrames, long CheckpointedFrames)
+{
+    public static CheckpointResult Failed => new(-1, -1);
+}
