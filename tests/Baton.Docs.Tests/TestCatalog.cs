@@ -1,0 +1,66 @@
+using System.Text.RegularExpressions;
+
+namespace Baton.Docs.Tests;
+
+/// <summary>
+/// The names of the test classes and test methods under <c>tests/</c>, read from the sources: a method
+/// counts when a <c>[Fact]</c> or <c>[Theory]</c> attribute stands before it.
+/// </summary>
+internal static partial class TestCatalog
+{
+    private static readonly Lazy<(HashSet<string> Classes, HashSet<string> Methods)> Names = new(Read);
+
+    public static IReadOnlySet<string> Classes => Names.Value.Classes;
+
+    /// <summary>Test methods as <c>Class.Method</c>.</summary>
+    public static IReadOnlySet<string> Methods => Names.Value.Methods;
+
+    private static (HashSet<string>, HashSet<string>) Read()
+    {
+        var classes = new HashSet<string>(StringComparer.Ordinal);
+        var methods = new HashSet<string>(StringComparer.Ordinal);
+        var tests = Path.Combine(Repository.Root, "tests");
+        foreach (var file in Directory.EnumerateFiles(tests, "*.cs", SearchOption.AllDirectories))
+        {
+            if (file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                || file.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var text = File.ReadAllText(file);
+            string? currentClass = null;
+            var pendingTest = false;
+            foreach (var line in text.Split('\n'))
+            {
+                if (ClassDeclaration().Match(line) is { Success: true } declared)
+                {
+                    currentClass = declared.Groups[1].Value;
+                    classes.Add(currentClass);
+                }
+
+                if (TestAttribute().IsMatch(line))
+                {
+                    pendingTest = true;
+                }
+
+                if (pendingTest && MethodDeclaration().Match(line) is { Success: true } method)
+                {
+                    methods.Add($"{currentClass}.{method.Groups[1].Value}");
+                    pendingTest = false;
+                }
+            }
+        }
+
+        return (classes, methods);
+    }
+
+    [GeneratedRegex(@"\b(?:class|record)\s+([A-Za-z_][A-Za-z0-9_]*)")]
+    private static partial Regex ClassDeclaration();
+
+    [GeneratedRegex(@"^\s*\[(?:Fact|Theory)\b")]
+    private static partial Regex TestAttribute();
+
+    [GeneratedRegex(@"^\s*public\s+(?:async\s+)?(?:Task|void|ValueTask)\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(")]
+    private static partial Regex MethodDeclaration();
+}
