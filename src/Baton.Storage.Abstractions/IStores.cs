@@ -87,7 +87,11 @@ public interface INodeStore
     Task<int> PruneNodesAsync(PruneNodesRequest request, CancellationToken cancellationToken = default);
 }
 
-/// <summary>A store: the four aggregates plus start-up and a readiness probe.</summary>
+/// <summary>
+/// A store: the four aggregates plus start-up and a readiness probe. This is the API for store authors,
+/// not for users of the engine: apps and hosts read runs through <c>Baton.Runs.IBatonClient</c> and its
+/// views, which carry no lease internals. A store passes the suite in <c>tests/Baton.Storage.Conformance</c>.
+/// </summary>
 public interface IBatonStore
 {
     IRunStore Runs { get; }
