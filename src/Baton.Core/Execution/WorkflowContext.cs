@@ -4,6 +4,7 @@ using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using Baton.Hosting;
 using Baton.Retries;
+using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
 using Baton.Workflows;

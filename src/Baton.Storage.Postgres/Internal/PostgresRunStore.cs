@@ -195,10 +195,10 @@ internal sealed class PostgresRunStore : IRunStore
         return await GetAsync(connection, null, runId, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default)
+    public async Task<RunRecordPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var limit = Math.Clamp(request.Limit, 1, 500);
+        var limit = Math.Clamp(request.Limit, 1, RunLimits.MaxPageSize);
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         // The statement text varies only with which filters are set (a handful of shapes); values are parameters.
@@ -240,11 +240,36 @@ internal sealed class PostgresRunStore : IRunStore
         var runs = await ReadAllAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false);
         if (runs.Count <= limit)
         {
-            return new RunPage(runs, null);
+            return new RunRecordPage(runs, null);
         }
 
         runs.RemoveAt(runs.Count - 1);
-        return new RunPage(runs, runs[^1].Id);
+        return new RunRecordPage(runs, runs[^1].Id);
+    }
+
+    public async Task<RunCounts> CountRunsAsync(CountRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        // Four statement shapes at most; a filter left out keeps ix_runs_status or ix_runs_workflow usable.
+        var where = new List<string>();
+        if (request.Workflow is not null)
+        {
+            where.Add("workflow = @workflow");
+            command.Parameters.Text("workflow", request.Workflow);
+        }
+
+        if (request.Statuses is { Count: > 0 } statuses)
+        {
+            where.Add("status = ANY(@statuses)");
+            command.Parameters.IntArray("statuses", statuses.Select(st => (int)st).Distinct().ToArray());
+        }
+
+        command.CommandText =
+            $"SELECT status, count(*) FROM {_schema}.runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} GROUP BY status";
+        var rows = await ReadAllAsync(command, r => (Status: (RunStatus)r.GetInt32(0), Count: r.GetInt64(1)), cancellationToken).ConfigureAwait(false);
+        return new RunCounts(rows.ToDictionary(row => row.Status, row => row.Count));
     }
 
     public async Task<IReadOnlyList<RunRecord>> ClaimRunsAsync(ClaimRunsRequest request, CancellationToken cancellationToken = default)
@@ -346,7 +371,7 @@ internal sealed class PostgresRunStore : IRunStore
         return await _store.Writer.WriteAsync(command, AnyRowAsync, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<CancelRunResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)
+    public async Task<CancelRunRecordResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -354,15 +379,15 @@ internal sealed class PostgresRunStore : IRunStore
         var run = await GetAsync(connection, transaction, request.RunId, cancellationToken, forUpdate: true).ConfigureAwait(false);
         if (run is null)
         {
-            return new CancelRunResult(CancelRunOutcome.NotFound, null);
+            return new CancelRunRecordResult(CancelRunOutcome.NotFound, null);
         }
 
         if (run.Status.IsTerminal())
         {
-            return new CancelRunResult(CancelRunOutcome.AlreadyFinished, run);
+            return new CancelRunRecordResult(CancelRunOutcome.AlreadyFinished, run);
         }
 
-        CancelRunResult result;
+        CancelRunRecordResult result;
         if (run.Status == RunStatus.Pending && run.LeaseOwner is null)
         {
             await using var command = new NpgsqlCommand(_cancelNowSql, connection, transaction);
@@ -370,13 +395,13 @@ internal sealed class PostgresRunStore : IRunStore
                 .Time("now", request.Now)
                 .Json("failure", RunStateJson.Failure(new RunFailure { Message = "cancelled by request" }))
                 .Text("id", run.Id);
-            result = new CancelRunResult(CancelRunOutcome.Cancelled, await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false));
+            result = new CancelRunRecordResult(CancelRunOutcome.Cancelled, await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false));
         }
         else
         {
             await using var command = new NpgsqlCommand(_cancelRequestSql, connection, transaction);
             command.Parameters.Time("now", request.Now).Text("id", run.Id).Text("channel", _store.Channel);
-            result = new CancelRunResult(CancelRunOutcome.Requested, await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false));
+            result = new CancelRunRecordResult(CancelRunOutcome.Requested, await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false));
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -411,7 +436,7 @@ internal sealed class PostgresRunStore : IRunStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<RetryRunResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default)
+    public async Task<RetryRunRecordResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -419,12 +444,12 @@ internal sealed class PostgresRunStore : IRunStore
         var run = await GetAsync(connection, transaction, request.RunId, cancellationToken, forUpdate: true).ConfigureAwait(false);
         if (run is null)
         {
-            return new RetryRunResult(RetryRunOutcome.NotFound, null);
+            return new RetryRunRecordResult(RetryRunOutcome.NotFound, null);
         }
 
         if (run.Status.RetryTarget() is not { } next)
         {
-            return new RetryRunResult(RetryRunOutcome.NotRetryable, run);
+            return new RetryRunRecordResult(RetryRunOutcome.NotRetryable, run);
         }
 
         if (run.ConcurrencyKey is not null)
@@ -441,7 +466,7 @@ internal sealed class PostgresRunStore : IRunStore
             var holders = await ReadAllAsync(holderCommand, r => (Active: r.GetInt64(0), Run: Run(r, 1)), cancellationToken).ConfigureAwait(false);
             if (holders.Count > 0 && holders[0].Active >= run.ConcurrencyLimit)
             {
-                return new RetryRunResult(RetryRunOutcome.Conflict, holders[0].Run);
+                return new RetryRunRecordResult(RetryRunOutcome.Conflict, holders[0].Run);
             }
         }
 
@@ -454,7 +479,7 @@ internal sealed class PostgresRunStore : IRunStore
             .Text("channel", _store.Channel);
         var retried = await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new RetryRunResult(RetryRunOutcome.Retried, retried);
+        return new RetryRunRecordResult(RetryRunOutcome.Retried, retried);
     }
 
     internal static void Validate(CreateRunRequest request)

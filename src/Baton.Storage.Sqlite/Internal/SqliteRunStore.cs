@@ -87,10 +87,10 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         }, cancellationToken);
     }
 
-    public Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default)
+    public Task<RunRecordPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var limit = Math.Clamp(request.Limit, 1, 500);
+        var limit = Math.Clamp(request.Limit, 1, RunLimits.MaxPageSize);
         return store.ReadAsync(connection =>
         {
             using var command = connection.CreateCommand();
@@ -132,11 +132,39 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             var runs = ReadAll(command, Run);
             if (runs.Count <= limit)
             {
-                return new RunPage(runs, null);
+                return new RunRecordPage(runs, null);
             }
 
             runs.RemoveAt(runs.Count - 1);
-            return new RunPage(runs, runs[^1].Id);
+            return new RunRecordPage(runs, runs[^1].Id);
+        }, cancellationToken);
+    }
+
+    public Task<RunCounts> CountRunsAsync(CountRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var statuses = request.Statuses is { Count: > 0 } s ? JsonSerializer.Serialize(s.Select(st => (int)st).Distinct().ToArray()) : null;
+        return store.ReadAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            // Four statement shapes at most; a filter left out keeps ix_runs_status or ix_runs_workflow usable.
+            var where = new List<string>();
+            if (request.Workflow is not null)
+            {
+                where.Add("workflow = $workflow");
+                command.With("$workflow", request.Workflow);
+            }
+
+            if (statuses is not null)
+            {
+                where.Add("status IN (SELECT value FROM json_each($statuses))");
+                command.With("$statuses", statuses);
+            }
+
+            command.CommandText =
+                $"SELECT status, COUNT(*) FROM runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} GROUP BY status";
+            var rows = ReadAll(command, r => (Status: (RunStatus)r.GetInt32(0), Count: r.GetInt64(1)));
+            return new RunCounts(rows.ToDictionary(row => row.Status, row => row.Count));
         }, cancellationToken);
     }
 
@@ -243,7 +271,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             cancellationToken);
     }
 
-    public Task<CancelRunResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)
+    public Task<CancelRunRecordResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         return store.WriteAsync(ctx =>
@@ -251,12 +279,12 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             var run = Get(ctx, request.RunId);
             if (run is null)
             {
-                return new CancelRunResult(CancelRunOutcome.NotFound, null);
+                return new CancelRunRecordResult(CancelRunOutcome.NotFound, null);
             }
 
             if (run.Status.IsTerminal())
             {
-                return new CancelRunResult(CancelRunOutcome.AlreadyFinished, run);
+                return new CancelRunRecordResult(CancelRunOutcome.AlreadyFinished, run);
             }
 
             if (run.Status == RunStatus.Pending && run.LeaseOwner is null)
@@ -269,7 +297,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
                     .With("$failure", RunStateJson.Failure(new RunFailure { Message = "cancelled by request" }))
                     .With("$id", run.Id)
                     .ExecuteNonQuery();
-                return new CancelRunResult(CancelRunOutcome.Cancelled, Get(ctx, run.Id));
+                return new CancelRunRecordResult(CancelRunOutcome.Cancelled, Get(ctx, run.Id));
             }
 
             // A suspended run has no worker; making it due lets one claim it and act on the request.
@@ -281,11 +309,11 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
                 .With("$now", request.Now)
                 .With("$id", run.Id)
                 .ExecuteNonQuery();
-            return new CancelRunResult(CancelRunOutcome.Requested, Get(ctx, run.Id));
+            return new CancelRunRecordResult(CancelRunOutcome.Requested, Get(ctx, run.Id));
         }, cancellationToken);
     }
 
-    public Task<RetryRunResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default)
+    public Task<RetryRunRecordResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         return store.WriteAsync(ctx =>
@@ -293,17 +321,17 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             var run = Get(ctx, request.RunId);
             if (run is null)
             {
-                return new RetryRunResult(RetryRunOutcome.NotFound, null);
+                return new RetryRunRecordResult(RetryRunOutcome.NotFound, null);
             }
 
             if (run.Status.RetryTarget() is not { } next)
             {
-                return new RetryRunResult(RetryRunOutcome.NotRetryable, run);
+                return new RetryRunRecordResult(RetryRunOutcome.NotRetryable, run);
             }
 
             if (run.ConcurrencyKey is not null && HolderAtLimit(ctx, run.ConcurrencyKey, run.ConcurrencyLimit) is { } holder)
             {
-                return new RetryRunResult(RetryRunOutcome.Conflict, holder);
+                return new RetryRunRecordResult(RetryRunOutcome.Conflict, holder);
             }
 
             ctx.Command("""
@@ -316,7 +344,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
                 .With("$deadline", request.DeadlineAt)
                 .With("$id", run.Id)
                 .ExecuteNonQuery();
-            return new RetryRunResult(RetryRunOutcome.Retried, Get(ctx, run.Id));
+            return new RetryRunRecordResult(RetryRunOutcome.Retried, Get(ctx, run.Id));
         }, cancellationToken);
     }
 
