@@ -197,7 +197,7 @@ internal sealed class WorkflowContext : IWorkflowContext
     /// <summary>Runs a compensation as a durable step of kind <see cref="StepKind.Compensation"/>.</summary>
     public Task RunCompensationAsync(Compensation compensation, CancellationToken cancellationToken) =>
         RunStepAsync(
-            $"compensate:{compensation.StepKey}",
+            StepKeys.Compensation(compensation.StepKey),
             StepKind.Compensation,
             async ct =>
             {

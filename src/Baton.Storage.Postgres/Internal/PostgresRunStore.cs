@@ -1,6 +1,7 @@
 using Baton.Runs;
 using Npgsql;
 using static Baton.Storage.Postgres.Internal.PostgresRows;
+using static Baton.Storage.StoredValues;
 
 namespace Baton.Storage.Postgres.Internal;
 
@@ -43,12 +44,12 @@ internal sealed class PostgresRunStore : IRunStore
                 (SELECT {RunColumns} FROM {s}.runs WHERE schedule_name = @schedule_name AND scheduled_fire_time = @scheduled_fire_time)
                 LIMIT 1
             ), active AS (
-                SELECT count(*) AS n FROM {s}.runs WHERE concurrency_key = @concurrency_key AND status < 10
+                SELECT count(*) AS n FROM {s}.runs WHERE concurrency_key = @concurrency_key AND {ActiveStatus}
             ), ins AS (
                 INSERT INTO {s}.runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
                     schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at,
                     started_at, lease_owner, lease_expires_at, executions)
-                SELECT @id, @workflow, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END, @input, @idempotency_key,
+                SELECT @id, @workflow, CASE WHEN @lease_owner::text IS NULL THEN {Of(RunStatus.Pending)} ELSE {Of(RunStatus.Running)} END, @input, @idempotency_key,
                     @concurrency_key, @concurrency_limit, @schedule_name, @scheduled_fire_time, @correlation_id, @now, @now,
                     @run_after, @deadline_at, CASE WHEN @lease_owner::text IS NULL THEN NULL ELSE @now END, @lease_owner,
                     @lease_expires_at, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END
@@ -63,7 +64,7 @@ internal sealed class PostgresRunStore : IRunStore
             SELECT 1, {RunColumns}, false FROM existing
             UNION ALL
             (SELECT 2, {RunColumns}, false FROM {s}.runs
-             WHERE concurrency_key = @concurrency_key AND status < 10
+             WHERE concurrency_key = @concurrency_key AND {ActiveStatus}
                 AND NOT EXISTS (SELECT 1 FROM existing) AND (SELECT n FROM active) >= @concurrency_limit
              ORDER BY created_at, id LIMIT 1)
             """;
@@ -84,14 +85,14 @@ internal sealed class PostgresRunStore : IRunStore
         _claimSql = $"""
             WITH expired AS (
                 SELECT id, lease_owner AS previous_owner FROM {s}.runs
-                WHERE status < 10 AND lease_owner IS NOT NULL AND lease_expires_at <= @now AND run_after <= @now
+                WHERE {ActiveStatus} AND lease_owner IS NOT NULL AND lease_expires_at <= @now AND run_after <= @now
                     AND (@workflows::text[] IS NULL OR array_position(@workflows, workflow::text) IS NOT NULL)
                 ORDER BY lease_expires_at, id
                 LIMIT @max
                 FOR UPDATE SKIP LOCKED
             ), free AS (
                 SELECT id, NULL::text AS previous_owner FROM {s}.runs
-                WHERE status < 10 AND lease_owner IS NULL AND run_after <= @now
+                WHERE {ActiveStatus} AND lease_owner IS NULL AND run_after <= @now
                     AND (@workflows::text[] IS NULL OR array_position(@workflows, workflow::text) IS NOT NULL)
                 ORDER BY run_after, id
                 LIMIT @max
@@ -101,7 +102,7 @@ internal sealed class PostgresRunStore : IRunStore
             )
             UPDATE {s}.runs AS r SET
                 lease_owner = @owner, lease_expires_at = @expires, executions = r.executions + 1,
-                started_at = COALESCE(r.started_at, @now), status = CASE WHEN r.status = 3 THEN 3 ELSE 1 END, updated_at = @now
+                started_at = COALESCE(r.started_at, @now), status = CASE WHEN r.status = {Of(RunStatus.Compensating)} THEN {Of(RunStatus.Compensating)} ELSE {Of(RunStatus.Running)} END, updated_at = @now
             FROM picked
             WHERE r.id = picked.id
             RETURNING {Qualified("r")}, picked.previous_owner IS NOT NULL
@@ -109,14 +110,14 @@ internal sealed class PostgresRunStore : IRunStore
 
         _renewSql = $"""
             UPDATE {s}.runs SET lease_expires_at = @expires
-            WHERE id = ANY(@ids) AND lease_owner = @owner AND status < 10
+            WHERE id = ANY(@ids) AND lease_owner = @owner AND {ActiveStatus}
             RETURNING id, cancel_requested
             """;
 
         _releaseSql = $"""
             UPDATE {s}.runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
             WHERE id = @id AND lease_owner = @owner
-            RETURNING CASE WHEN status < 10 AND run_after <= @now THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
+            RETURNING CASE WHEN {ActiveStatus} AND run_after <= @now THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
             """;
 
         _updateSql = $"""
@@ -128,17 +129,17 @@ internal sealed class PostgresRunStore : IRunStore
                 output = COALESCE(@output, output),
                 failure = COALESCE(@failure, failure),
                 run_after = COALESCE(@run_after, run_after),
-                completed_at = CASE WHEN @status >= 10 THEN @now WHEN @status IS NOT NULL THEN NULL ELSE completed_at END,
+                completed_at = CASE WHEN @status >= {Of(RunStatus.Succeeded)} THEN @now WHEN @status IS NOT NULL THEN NULL ELSE completed_at END,
                 lease_owner = CASE WHEN @release THEN NULL ELSE lease_owner END,
                 lease_expires_at = CASE WHEN @release THEN NULL ELSE lease_expires_at END,
                 updated_at = @now
             WHERE id = @id AND lease_owner = @owner
-            RETURNING CASE WHEN @release AND status < 10 AND run_after <= @now
+            RETURNING CASE WHEN @release AND {ActiveStatus} AND run_after <= @now
                 THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
             """;
 
         _cancelNowSql = $"""
-            UPDATE {s}.runs SET status = 12, completed_at = @now, updated_at = @now, failure = @failure
+            UPDATE {s}.runs SET status = {Of(RunStatus.Cancelled)}, completed_at = @now, updated_at = @now, failure = @failure
             WHERE id = @id
             RETURNING {RunColumns}
             """;
@@ -146,15 +147,15 @@ internal sealed class PostgresRunStore : IRunStore
         // A suspended run has no worker; making it due (and announcing it) lets one claim it and act on the request.
         _cancelRequestSql = $"""
             UPDATE {s}.runs SET cancel_requested = true, updated_at = @now,
-                run_after = CASE WHEN status = 2 THEN @now ELSE run_after END
+                run_after = CASE WHEN status = {Of(RunStatus.Suspended)} THEN @now ELSE run_after END
             WHERE id = @id
             RETURNING {RunColumns},
-                CASE WHEN status = 2 AND lease_owner IS NULL THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
+                CASE WHEN status = {Of(RunStatus.Suspended)} AND lease_owner IS NULL THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
             """;
 
         _holderSql = $"""
-            SELECT (SELECT count(*) FROM {s}.runs WHERE concurrency_key = @key AND status < 10), {RunColumns}
-            FROM {s}.runs WHERE concurrency_key = @key AND status < 10
+            SELECT (SELECT count(*) FROM {s}.runs WHERE concurrency_key = @key AND {ActiveStatus}), {RunColumns}
+            FROM {s}.runs WHERE concurrency_key = @key AND {ActiveStatus}
             ORDER BY created_at, id LIMIT 1
             """;
 
@@ -393,7 +394,7 @@ internal sealed class PostgresRunStore : IRunStore
             await using var command = new NpgsqlCommand(_cancelNowSql, connection, transaction);
             command.Parameters
                 .Time("now", request.Now)
-                .Json("failure", RunStateJson.Failure(new RunFailure { Message = "cancelled by request" }))
+                .Json("failure", RunStateJson.Failure(RunFailure.CancelledByRequest()))
                 .Text("id", run.Id);
             result = new CancelRunRecordResult(CancelRunOutcome.Cancelled, await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false));
         }
@@ -419,7 +420,7 @@ internal sealed class PostgresRunStore : IRunStore
         await using var command = new NpgsqlCommand($"""
             WITH doomed AS (
                 SELECT id FROM {_schema}.runs
-                WHERE id < @below AND status >= 10 AND completed_at < @before
+                WHERE id < @below AND {TerminalStatus} AND completed_at < @before
                 ORDER BY id LIMIT @max
                 FOR UPDATE SKIP LOCKED
             ), attempts AS (
