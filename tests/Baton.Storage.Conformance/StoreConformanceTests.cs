@@ -19,6 +19,13 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
     /// <summary>A fresh, empty, initialized store. Called once or more per test; each is disposed after the test.</summary>
     protected abstract Task<IBatonStore> CreateStoreAsync();
 
+    /// <summary>
+    /// The integer the store wrote in <paramref name="column"/> of the <paramref name="table"/> row whose
+    /// <paramref name="keyColumn"/> is <paramref name="key"/>, read with the store's own SQL: how the suite pins
+    /// the numbers stored for the engine's enums, which the data of every existing database depends on.
+    /// </summary>
+    protected abstract Task<long> ReadStoredIntegerAsync(IBatonStore store, string table, string column, string keyColumn, string key);
+
     /// <summary>Runs after every store made by the test has been disposed (delete files, drop schemas).</summary>
     protected virtual Task CleanupAsync() => Task.CompletedTask;
 

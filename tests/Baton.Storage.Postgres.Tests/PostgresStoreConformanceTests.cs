@@ -1,4 +1,6 @@
 using Baton.Storage.Conformance;
+using Baton.Storage.Postgres.Internal;
+using Npgsql;
 
 namespace Baton.Storage.Postgres.Tests;
 
@@ -9,6 +11,15 @@ public sealed class PostgresStoreConformanceTests : StoreConformanceTests
 
     protected override async Task<IBatonStore> CreateStoreAsync() =>
         await _database.NewInitializedStoreAsync(_database.NewSchema());
+
+    protected override async Task<long> ReadStoredIntegerAsync(IBatonStore store, string table, string column, string keyColumn, string key)
+    {
+        var postgres = (PostgresBatonStore)store;
+        await using var connection = await postgres.OpenAsync(CancellationToken.None);
+        await using var command = new NpgsqlCommand($"SELECT {column} FROM {PostgresMigrations.Quote(postgres.Schema)}.{table} WHERE {keyColumn} = @key LIMIT 1", connection);
+        command.Parameters.AddWithValue("key", key);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     protected override Task CleanupAsync() => _database.DisposeAsync().AsTask();
 }

@@ -16,6 +16,15 @@ public sealed class SqliteStoreConformanceTests : StoreConformanceTests
         return store;
     }
 
+    protected override Task<long> ReadStoredIntegerAsync(IBatonStore store, string table, string column, string keyColumn, string key) =>
+        ((SqliteBatonStore)store).ReadAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {column} FROM {table} WHERE {keyColumn} = $key LIMIT 1";
+            command.Parameters.AddWithValue("$key", key);
+            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }, CancellationToken.None);
+
     protected override Task CleanupAsync()
     {
         _database.Dispose();

@@ -205,10 +205,11 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Theory]
-    [InlineData(SqliteRunStore.FreeRunsSql, "ix_runs_free")]
-    [InlineData(SqliteRunStore.ExpiredLeasesSql, "ix_runs_leased")]
-    public async Task ClaimRunsAsync_QueryPlans_SearchOnlyTheirOwnPartialIndex(string sql, string index)
+    [InlineData(nameof(SqliteRunStore.FreeRunsSql), "ix_runs_free")]
+    [InlineData(nameof(SqliteRunStore.ExpiredLeasesSql), "ix_runs_leased")]
+    public async Task ClaimRunsAsync_QueryPlans_SearchOnlyTheirOwnPartialIndex(string query, string index)
     {
+        var sql = query == nameof(SqliteRunStore.FreeRunsSql) ? SqliteRunStore.FreeRunsSql : SqliteRunStore.ExpiredLeasesSql;
         await using var store = Open(_database.NewPath());
         await store.InitializeAsync();
 

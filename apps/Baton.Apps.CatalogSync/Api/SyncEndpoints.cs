@@ -3,7 +3,6 @@ using System.Text.Json;
 using Baton.Runs;
 using Baton.Server.Auth;
 using Baton.Server.Http;
-using Baton.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

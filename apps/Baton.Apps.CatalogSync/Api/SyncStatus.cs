@@ -1,13 +1,12 @@
 using System.Globalization;
 using Baton.Runs;
-using Baton.Storage;
 
 namespace Baton.Apps.CatalogSync.Api;
 
 /// <summary>Seed 000's status object, built from a run of the catalog-sync workflow, plus Baton's extra fields.</summary>
 internal static class SyncStatus
 {
-    public static Dictionary<string, object?> From(RunRecord? run, DateTimeOffset now, long uptimeSeconds)
+    public static Dictionary<string, object?> From(RunInfo? run, DateTimeOffset now, long uptimeSeconds)
     {
         if (run is null)
         {

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Baton.Apps.ReviewGateway.Enqueue;
 using Baton.Apps.ReviewGateway.Forwarding;
 using Baton.Runs;
-using Baton.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -12,12 +11,11 @@ namespace Baton.Apps.ReviewGateway.Health;
 /// <c>GET /health</c> on the gateway's listener: the seed's
 /// <c>{"status":"healthy","service":"argus-orchestrator","timestamp","uptime","worker_url"}</c> plus
 /// <c>store</c> (<c>ok</c> or <c>unreachable</c>) and <c>jobs_pending_forward</c> (runs not yet
-/// forwarded, counted up to <see cref="PendingCap"/>). 503 with status <c>unhealthy</c> when the store
-/// does not answer: the gateway cannot accept jobs then.
+/// forwarded). 503 with status <c>unhealthy</c> when the store does not answer: the gateway cannot accept
+/// jobs then. The count is one query through the client, and it is also what finds the store unreachable.
 /// </summary>
-internal sealed class GatewayHealthEndpoint(IBatonStore store, TimeProvider time, GatewayOptions options, GatewayClock clock, ILogger<GatewayHealthEndpoint> logger)
+internal sealed class GatewayHealthEndpoint(IBatonClient client, TimeProvider time, GatewayOptions options, GatewayClock clock, ILogger<GatewayHealthEndpoint> logger)
 {
-    public const int PendingCap = 10_000;
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(3);
     private static readonly RunStatus[] Unfinished = [RunStatus.Pending, RunStatus.Running, RunStatus.Suspended];
 
@@ -29,8 +27,10 @@ internal sealed class GatewayHealthEndpoint(IBatonStore store, TimeProvider time
         timeout.CancelAfter(PingTimeout);
         try
         {
-            await store.PingAsync(timeout.Token).ConfigureAwait(false);
-            pending = await CountUnforwardedAsync(timeout.Token).ConfigureAwait(false);
+            var counts = await client.CountRunsAsync(
+                new CountRunsRequest { Workflow = ForwardJobWorkflow.Name, Statuses = Unfinished },
+                timeout.Token).ConfigureAwait(false);
+            pending = counts.Total;
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
         {
@@ -59,26 +59,6 @@ internal sealed class GatewayHealthEndpoint(IBatonStore store, TimeProvider time
         }
 
         await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
-    }
-
-    private async Task<long> CountUnforwardedAsync(CancellationToken cancellationToken)
-    {
-        long count = 0;
-        foreach (var status in Unfinished)
-        {
-            string? cursor = null;
-            do
-            {
-                var page = await store.Runs.ListRunsAsync(
-                    new ListRunsRequest { Workflow = ForwardJobWorkflow.Name, Status = status, Cursor = cursor, Limit = 500 },
-                    cancellationToken).ConfigureAwait(false);
-                count += page.Runs.Count;
-                cursor = page.NextCursor;
-            }
-            while (cursor is not null && count < PendingCap);
-        }
-
-        return Math.Min(count, PendingCap);
     }
 }
 

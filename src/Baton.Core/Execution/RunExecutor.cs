@@ -119,7 +119,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }
     }
 
-    private static RunFailure CancelledFailure() => new() { Message = "cancelled by request" };
+    private static RunFailure CancelledFailure() => RunFailure.CancelledByRequest();
 
     /// <summary>Fails or cancels the run; first runs the compensations of its completed steps, newest first.</summary>
     private async Task EndBadlyAsync(ActiveRun active, WorkflowContext context, RunFailure failure)
@@ -152,7 +152,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }
         catch (StepFailedException ex)
         {
-            var step = ex.StepKey.StartsWith("compensate:", StringComparison.Ordinal) ? ex.StepKey["compensate:".Length..] : ex.StepKey;
+            var step = StepKeys.CompensatedStep(ex.StepKey);
             Log.CompensationFailed(engine.Logger, active.RunId, step, ex.Message);
             await FinishAsync(active, RunStatus.CompensationFailed, null, failure with
             {

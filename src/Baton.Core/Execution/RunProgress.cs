@@ -1,3 +1,4 @@
+using Baton.Runs;
 using Baton.Storage;
 
 namespace Baton.Execution;

@@ -4,6 +4,7 @@ using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using Baton.Hosting;
 using Baton.Retries;
+using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
 using Baton.Workflows;
@@ -196,7 +197,7 @@ internal sealed class WorkflowContext : IWorkflowContext
     /// <summary>Runs a compensation as a durable step of kind <see cref="StepKind.Compensation"/>.</summary>
     public Task RunCompensationAsync(Compensation compensation, CancellationToken cancellationToken) =>
         RunStepAsync(
-            $"compensate:{compensation.StepKey}",
+            StepKeys.Compensation(compensation.StepKey),
             StepKind.Compensation,
             async ct =>
             {

@@ -20,9 +20,9 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             return new StartRunResult(StartRunOutcome.InvalidInput, null, error);
         }
 
-        if (request.IdempotencyKey is { Length: > 200 })
+        if (request.IdempotencyKey is { Length: > RunLimits.MaxIdempotencyKeyLength })
         {
-            return new StartRunResult(StartRunOutcome.InvalidInput, null, "the idempotency key is longer than 200 characters");
+            return new StartRunResult(StartRunOutcome.InvalidInput, null, $"the idempotency key is longer than {RunLimits.MaxIdempotencyKeyLength} characters");
         }
 
         var now = engine.Time.GetUtcNow();
@@ -73,7 +73,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             CreateRunOutcome.Existing => StartRunOutcome.Existing,
             _ => StartRunOutcome.Conflict,
         };
-        return new StartRunResult(outcome, result.Run, outcome == StartRunOutcome.Conflict ? $"run {result.Run.Id} is already active for this concurrency key" : null);
+        return new StartRunResult(outcome, result.Run.ToInfo(), outcome == StartRunOutcome.Conflict ? $"run {result.Run.Id} is already active for this concurrency key" : null);
     }
 
     public async Task<RunDetails?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
@@ -86,11 +86,14 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
 
         var steps = await engine.Steps.GetStepsAsync(runId, cancellationToken).ConfigureAwait(false);
         var attempts = await engine.Steps.GetAttemptsAsync(runId, cancellationToken).ConfigureAwait(false);
-        return new RunDetails(run, steps, attempts);
+        return RunViews.ToDetails(run, steps, attempts);
     }
 
-    public Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default) =>
-        engine.Runs.ListRunsAsync(request, cancellationToken);
+    public async Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default) =>
+        (await engine.Runs.ListRunsAsync(request, cancellationToken).ConfigureAwait(false)).ToPage();
+
+    public Task<RunCounts> CountRunsAsync(CountRunsRequest request, CancellationToken cancellationToken = default) =>
+        engine.Runs.CountRunsAsync(request, cancellationToken);
 
     public async Task<CancelRunResult> CancelRunAsync(string runId, CancellationToken cancellationToken = default)
     {
@@ -101,7 +104,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             signal.Notify();
         }
 
-        return result;
+        return result.ToResult();
     }
 
     public async Task<RetryRunResult> RetryRunAsync(string runId, CancellationToken cancellationToken = default)
@@ -120,7 +123,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             signal.Notify();
         }
 
-        return result;
+        return result.ToResult();
     }
 
     /// <summary>Reads the input into the workflow's input type; the stored text is the caller's JSON as given.</summary>

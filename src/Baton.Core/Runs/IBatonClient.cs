@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Baton.Storage;
 
 namespace Baton.Runs;
 
@@ -16,7 +15,11 @@ public interface IBatonClient
     /// <summary>The run with its steps and their attempts, or null.</summary>
     Task<RunDetails?> GetRunAsync(string runId, CancellationToken cancellationToken = default);
 
+    /// <summary>Runs newest first, filtered, one page at a time (at most <see cref="RunLimits.MaxPageSize"/>).</summary>
     Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>How many runs are in each state, optionally for one workflow and some states only; one query.</summary>
+    Task<RunCounts> CountRunsAsync(CountRunsRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Cancels a run: at once if it is not executing, otherwise by cancelling the running step's token.</summary>
     Task<CancelRunResult> CancelRunAsync(string runId, CancellationToken cancellationToken = default);
@@ -50,7 +53,16 @@ public enum StartRunOutcome
     InvalidInput,
 }
 
-public sealed record StartRunResult(StartRunOutcome Outcome, RunRecord? Run, string? Error = null);
+public sealed record StartRunResult(StartRunOutcome Outcome, RunInfo? Run, string? Error = null);
 
 /// <summary>A run with its steps and attempts.</summary>
-public sealed record RunDetails(RunRecord Run, IReadOnlyList<StepRecord> Steps, IReadOnlyList<StepAttemptRecord> Attempts);
+public sealed record RunDetails(RunInfo Run, IReadOnlyList<StepInfo> Steps, IReadOnlyList<StepAttemptInfo> Attempts);
+
+/// <summary>A page of runs, newest first, and the cursor of the next page (null on the last).</summary>
+public sealed record RunPage(IReadOnlyList<RunInfo> Runs, string? NextCursor);
+
+/// <summary>How a cancellation went, with the run as it is now (null when not found).</summary>
+public sealed record CancelRunResult(CancelRunOutcome Outcome, RunInfo? Run);
+
+/// <summary>How a retry went, with the run as it is now (the active run holding the key on a conflict).</summary>
+public sealed record RetryRunResult(RetryRunOutcome Outcome, RunInfo? Run);

@@ -101,7 +101,7 @@ internal static class ApiMapping
 {
     public static RunLinks LinksFor(string id) => new($"/api/runs/{id}", $"/api/runs/{id}/cancel", $"/api/runs/{id}/retry");
 
-    public static RunSummary ToSummary(this RunRecord run) => new(
+    public static RunSummary ToSummary(this RunInfo run) => new(
         run.Id, run.Workflow, run.Status.ToWireName(), run.Phase, run.Progress, run.CreatedAt, run.StartedAt, run.CompletedAt, run.ScheduleName, LinksFor(run.Id));
 
     public static RunView ToView(this RunDetails details)
@@ -145,7 +145,7 @@ internal static class ApiMapping
         return new ScheduleView(s.Name, s.Workflow, s.Cron, s.TimeZone, ParseJson(s.Input), s.Enabled, s.Misfire.ToWireName(), s.NextFireAt, s.LastFireAt, s.LastRunId, s.CreatedAt, s.UpdatedAt);
     }
 
-    private static AttemptView ToView(StepAttemptRecord a) => new(
+    private static AttemptView ToView(StepAttemptInfo a) => new(
         a.Attempt, AttemptOutcomeName(a.Outcome), a.StartedAt, a.EndedAt, a.EndedAt is { } end ? (end - a.StartedAt).TotalMilliseconds : null, a.ErrorType, a.ErrorMessage);
 
     /// <summary>Stored JSON text as a JSON value in the response (not a string holding JSON).</summary>

@@ -22,7 +22,7 @@ public sealed record RunActionView(string Outcome, RunSummary Run);
 internal static partial class RunEndpoints
 {
     public const string IdempotencyHeader = "Idempotency-Key";
-    private const int MaxLimit = 500;
+    private const int MaxLimit = RunLimits.MaxPageSize;
 
     public static void Map(IEndpointRouteBuilder routes)
     {
@@ -70,9 +70,9 @@ internal static partial class RunEndpoints
         }
 
         var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
-        if (idempotencyKey.Length > 200 || idempotencyKey.Any(char.IsControl))
+        if (idempotencyKey.Length > RunLimits.MaxIdempotencyKeyLength || idempotencyKey.Any(char.IsControl))
         {
-            return Problems.InvalidInput($"the {IdempotencyHeader} header must be 1-200 characters without control characters");
+            return Problems.InvalidInput($"the {IdempotencyHeader} header must be 1-{RunLimits.MaxIdempotencyKeyLength} characters without control characters");
         }
 
         var (document, problem) = await JsonBody.ReadAsync(context, options.MaxRequestBodyBytes, allowEmpty: true, cancellationToken);

@@ -1,26 +1,23 @@
 using Baton.Hosting;
 using Baton.Runs;
-using Baton.Storage;
 
 namespace Baton.Server.Metrics;
 
 /// <summary>
-/// Feeds the engine's <c>baton.runs.queued</c> gauge: pending runs, counted from the store just before
-/// each scrape. The store has no count query, so it pages through pending runs and stops at
-/// <see cref="Cap"/> (a queue that long reads as the cap).
+/// Feeds the engine's <c>baton.runs.queued</c> gauge: pending runs, counted with one query just before
+/// each scrape.
 /// </summary>
 internal sealed class QueuedRunsGauge
 {
-    public const int Cap = 10_000;
-    private const int PageSize = 500;
+    private static readonly CountRunsRequest Pending = new() { Statuses = [RunStatus.Pending] };
 
-    private readonly IRunStore _runs;
+    private readonly IBatonClient _client;
     private readonly ILogger<QueuedRunsGauge> _logger;
     private long _queued;
 
-    public QueuedRunsGauge(IRunStore runs, BatonMetrics metrics, ILogger<QueuedRunsGauge> logger)
+    public QueuedRunsGauge(IBatonClient client, BatonMetrics metrics, ILogger<QueuedRunsGauge> logger)
     {
-        _runs = runs;
+        _client = client;
         _logger = logger;
         metrics.ObserveQueuedRuns(() => Interlocked.Read(ref _queued));
     }
@@ -29,17 +26,8 @@ internal sealed class QueuedRunsGauge
     {
         try
         {
-            long count = 0;
-            string? cursor = null;
-            do
-            {
-                var page = await _runs.ListRunsAsync(new ListRunsRequest { Status = RunStatus.Pending, Cursor = cursor, Limit = PageSize }, cancellationToken).ConfigureAwait(false);
-                count += page.Runs.Count;
-                cursor = page.NextCursor;
-            }
-            while (cursor is not null && count < Cap);
-
-            Interlocked.Exchange(ref _queued, Math.Min(count, Cap));
+            var counts = await _client.CountRunsAsync(Pending, cancellationToken).ConfigureAwait(false);
+            Interlocked.Exchange(ref _queued, counts[RunStatus.Pending]);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {

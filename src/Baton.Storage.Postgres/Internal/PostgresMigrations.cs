@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using static Baton.Storage.StoredValues;
 
 namespace Baton.Storage.Postgres.Internal;
 
@@ -7,7 +8,9 @@ namespace Baton.Storage.Postgres.Internal;
 /// The schema as numbered migrations, <c>{schema}</c> standing for the configured schema. Each is
 /// applied once, in order, in one transaction with its row in <c>schema_version</c>, under a
 /// transaction-scoped advisory lock, so nodes starting together apply it exactly once. Append new
-/// migrations; never edit a shipped one.
+/// migrations; never edit a shipped one. Status predicates come from <see cref="StoredValues"/>, which
+/// yields the text that shipped (<c>status &lt; 10</c>) and keeps the partial indexes' predicates the
+/// queries' own.
 /// </summary>
 internal static class PostgresMigrations
 {
@@ -15,7 +18,7 @@ internal static class PostgresMigrations
     [
         // 1: runs, steps, attempts, schedules, schedule fires. Keys and ids use the "C" collation so they
         // sort byte-wise (as in SQLite) whatever the database's locale, and compare fast.
-        """
+        $$"""
         CREATE TABLE {schema}.runs (
             id text COLLATE "C" NOT NULL PRIMARY KEY,
             workflow text COLLATE "C" NOT NULL,
@@ -48,10 +51,10 @@ internal static class PostgresMigrations
             WHERE idempotency_key IS NOT NULL;
         CREATE UNIQUE INDEX ux_runs_schedule_fire ON {schema}.runs (schedule_name, scheduled_fire_time)
             WHERE schedule_name IS NOT NULL AND scheduled_fire_time IS NOT NULL;
-        -- Claiming scans only active runs (status < 10), however many finished runs the table holds.
-        CREATE INDEX ix_runs_runnable ON {schema}.runs (run_after, id) WHERE status < 10;
+        -- Claiming scans only active runs, however many finished runs the table holds.
+        CREATE INDEX ix_runs_runnable ON {schema}.runs (run_after, id) WHERE {{ActiveStatus}};
         CREATE INDEX ix_runs_concurrency ON {schema}.runs (concurrency_key, created_at, id)
-            WHERE concurrency_key IS NOT NULL AND status < 10;
+            WHERE concurrency_key IS NOT NULL AND {{ActiveStatus}};
         CREATE INDEX ix_runs_workflow ON {schema}.runs (workflow, id);
         CREATE INDEX ix_runs_status ON {schema}.runs (status, id);
 
@@ -123,10 +126,10 @@ internal static class PostgresMigrations
         // claim walked past the leased ones (up to MaxConcurrentRuns per node) to find free ones. Free runs
         // and held runs now have an index each: a claim reads free runs in order, and held runs only where
         // the lease has expired. Room on each page lets progress and lease updates stay HOT.
-        """
+        $$"""
         DROP INDEX {schema}.ix_runs_runnable;
-        CREATE INDEX ix_runs_claimable ON {schema}.runs (run_after, id) WHERE status < 10 AND lease_owner IS NULL;
-        CREATE INDEX ix_runs_leased ON {schema}.runs (lease_expires_at, id) WHERE status < 10 AND lease_owner IS NOT NULL;
+        CREATE INDEX ix_runs_claimable ON {schema}.runs (run_after, id) WHERE {{ActiveStatus}} AND lease_owner IS NULL;
+        CREATE INDEX ix_runs_leased ON {schema}.runs (lease_expires_at, id) WHERE {{ActiveStatus}} AND lease_owner IS NOT NULL;
         ALTER TABLE {schema}.runs SET (fillfactor = 80);
         """,
     ];

@@ -136,6 +136,9 @@ internal static class PostgresRows
     public static NpgsqlParameterCollection Bool(this NpgsqlParameterCollection p, string name, bool value) =>
         Add(p, name, NpgsqlDbType.Boolean, value);
 
+    public static NpgsqlParameterCollection IntArray(this NpgsqlParameterCollection p, string name, int[]? value) =>
+        Add(p, name, NpgsqlDbType.Array | NpgsqlDbType.Integer, value);
+
     public static NpgsqlParameterCollection TextArray(this NpgsqlParameterCollection p, string name, string[]? value) =>
         Add(p, name, NpgsqlDbType.Array | NpgsqlDbType.Text, value);
 

@@ -1,6 +1,7 @@
 using Baton.Runs;
 using Npgsql;
 using static Baton.Storage.Postgres.Internal.PostgresRows;
+using static Baton.Storage.StoredValues;
 
 namespace Baton.Storage.Postgres.Internal;
 
@@ -43,12 +44,12 @@ internal sealed class PostgresRunStore : IRunStore
                 (SELECT {RunColumns} FROM {s}.runs WHERE schedule_name = @schedule_name AND scheduled_fire_time = @scheduled_fire_time)
                 LIMIT 1
             ), active AS (
-                SELECT count(*) AS n FROM {s}.runs WHERE concurrency_key = @concurrency_key AND status < 10
+                SELECT count(*) AS n FROM {s}.runs WHERE concurrency_key = @concurrency_key AND {ActiveStatus}
             ), ins AS (
                 INSERT INTO {s}.runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
                     schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at,
                     started_at, lease_owner, lease_expires_at, executions)
-                SELECT @id, @workflow, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END, @input, @idempotency_key,
+                SELECT @id, @workflow, CASE WHEN @lease_owner::text IS NULL THEN {Of(RunStatus.Pending)} ELSE {Of(RunStatus.Running)} END, @input, @idempotency_key,
                     @concurrency_key, @concurrency_limit, @schedule_name, @scheduled_fire_time, @correlation_id, @now, @now,
                     @run_after, @deadline_at, CASE WHEN @lease_owner::text IS NULL THEN NULL ELSE @now END, @lease_owner,
                     @lease_expires_at, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END
@@ -63,7 +64,7 @@ internal sealed class PostgresRunStore : IRunStore
             SELECT 1, {RunColumns}, false FROM existing
             UNION ALL
             (SELECT 2, {RunColumns}, false FROM {s}.runs
-             WHERE concurrency_key = @concurrency_key AND status < 10
+             WHERE concurrency_key = @concurrency_key AND {ActiveStatus}
                 AND NOT EXISTS (SELECT 1 FROM existing) AND (SELECT n FROM active) >= @concurrency_limit
              ORDER BY created_at, id LIMIT 1)
             """;
@@ -84,14 +85,14 @@ internal sealed class PostgresRunStore : IRunStore
         _claimSql = $"""
             WITH expired AS (
                 SELECT id, lease_owner AS previous_owner FROM {s}.runs
-                WHERE status < 10 AND lease_owner IS NOT NULL AND lease_expires_at <= @now AND run_after <= @now
+                WHERE {ActiveStatus} AND lease_owner IS NOT NULL AND lease_expires_at <= @now AND run_after <= @now
                     AND (@workflows::text[] IS NULL OR array_position(@workflows, workflow::text) IS NOT NULL)
                 ORDER BY lease_expires_at, id
                 LIMIT @max
                 FOR UPDATE SKIP LOCKED
             ), free AS (
                 SELECT id, NULL::text AS previous_owner FROM {s}.runs
-                WHERE status < 10 AND lease_owner IS NULL AND run_after <= @now
+                WHERE {ActiveStatus} AND lease_owner IS NULL AND run_after <= @now
                     AND (@workflows::text[] IS NULL OR array_position(@workflows, workflow::text) IS NOT NULL)
                 ORDER BY run_after, id
                 LIMIT @max
@@ -101,7 +102,7 @@ internal sealed class PostgresRunStore : IRunStore
             )
             UPDATE {s}.runs AS r SET
                 lease_owner = @owner, lease_expires_at = @expires, executions = r.executions + 1,
-                started_at = COALESCE(r.started_at, @now), status = CASE WHEN r.status = 3 THEN 3 ELSE 1 END, updated_at = @now
+                started_at = COALESCE(r.started_at, @now), status = CASE WHEN r.status = {Of(RunStatus.Compensating)} THEN {Of(RunStatus.Compensating)} ELSE {Of(RunStatus.Running)} END, updated_at = @now
             FROM picked
             WHERE r.id = picked.id
             RETURNING {Qualified("r")}, picked.previous_owner IS NOT NULL
@@ -109,14 +110,14 @@ internal sealed class PostgresRunStore : IRunStore
 
         _renewSql = $"""
             UPDATE {s}.runs SET lease_expires_at = @expires
-            WHERE id = ANY(@ids) AND lease_owner = @owner AND status < 10
+            WHERE id = ANY(@ids) AND lease_owner = @owner AND {ActiveStatus}
             RETURNING id, cancel_requested
             """;
 
         _releaseSql = $"""
             UPDATE {s}.runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
             WHERE id = @id AND lease_owner = @owner
-            RETURNING CASE WHEN status < 10 AND run_after <= @now THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
+            RETURNING CASE WHEN {ActiveStatus} AND run_after <= @now THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
             """;
 
         _updateSql = $"""
@@ -128,17 +129,17 @@ internal sealed class PostgresRunStore : IRunStore
                 output = COALESCE(@output, output),
                 failure = COALESCE(@failure, failure),
                 run_after = COALESCE(@run_after, run_after),
-                completed_at = CASE WHEN @status >= 10 THEN @now WHEN @status IS NOT NULL THEN NULL ELSE completed_at END,
+                completed_at = CASE WHEN @status >= {Of(RunStatus.Succeeded)} THEN @now WHEN @status IS NOT NULL THEN NULL ELSE completed_at END,
                 lease_owner = CASE WHEN @release THEN NULL ELSE lease_owner END,
                 lease_expires_at = CASE WHEN @release THEN NULL ELSE lease_expires_at END,
                 updated_at = @now
             WHERE id = @id AND lease_owner = @owner
-            RETURNING CASE WHEN @release AND status < 10 AND run_after <= @now
+            RETURNING CASE WHEN @release AND {ActiveStatus} AND run_after <= @now
                 THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
             """;
 
         _cancelNowSql = $"""
-            UPDATE {s}.runs SET status = 12, completed_at = @now, updated_at = @now, failure = @failure
+            UPDATE {s}.runs SET status = {Of(RunStatus.Cancelled)}, completed_at = @now, updated_at = @now, failure = @failure
             WHERE id = @id
             RETURNING {RunColumns}
             """;
@@ -146,15 +147,15 @@ internal sealed class PostgresRunStore : IRunStore
         // A suspended run has no worker; making it due (and announcing it) lets one claim it and act on the request.
         _cancelRequestSql = $"""
             UPDATE {s}.runs SET cancel_requested = true, updated_at = @now,
-                run_after = CASE WHEN status = 2 THEN @now ELSE run_after END
+                run_after = CASE WHEN status = {Of(RunStatus.Suspended)} THEN @now ELSE run_after END
             WHERE id = @id
             RETURNING {RunColumns},
-                CASE WHEN status = 2 AND lease_owner IS NULL THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
+                CASE WHEN status = {Of(RunStatus.Suspended)} AND lease_owner IS NULL THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
             """;
 
         _holderSql = $"""
-            SELECT (SELECT count(*) FROM {s}.runs WHERE concurrency_key = @key AND status < 10), {RunColumns}
-            FROM {s}.runs WHERE concurrency_key = @key AND status < 10
+            SELECT (SELECT count(*) FROM {s}.runs WHERE concurrency_key = @key AND {ActiveStatus}), {RunColumns}
+            FROM {s}.runs WHERE concurrency_key = @key AND {ActiveStatus}
             ORDER BY created_at, id LIMIT 1
             """;
 
@@ -195,10 +196,10 @@ internal sealed class PostgresRunStore : IRunStore
         return await GetAsync(connection, null, runId, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default)
+    public async Task<RunRecordPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var limit = Math.Clamp(request.Limit, 1, 500);
+        var limit = Math.Clamp(request.Limit, 1, RunLimits.MaxPageSize);
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         // The statement text varies only with which filters are set (a handful of shapes); values are parameters.
@@ -240,11 +241,36 @@ internal sealed class PostgresRunStore : IRunStore
         var runs = await ReadAllAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false);
         if (runs.Count <= limit)
         {
-            return new RunPage(runs, null);
+            return new RunRecordPage(runs, null);
         }
 
         runs.RemoveAt(runs.Count - 1);
-        return new RunPage(runs, runs[^1].Id);
+        return new RunRecordPage(runs, runs[^1].Id);
+    }
+
+    public async Task<RunCounts> CountRunsAsync(CountRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        // Four statement shapes at most; a filter left out keeps ix_runs_status or ix_runs_workflow usable.
+        var where = new List<string>();
+        if (request.Workflow is not null)
+        {
+            where.Add("workflow = @workflow");
+            command.Parameters.Text("workflow", request.Workflow);
+        }
+
+        if (request.Statuses is { Count: > 0 } statuses)
+        {
+            where.Add("status = ANY(@statuses)");
+            command.Parameters.IntArray("statuses", statuses.Select(st => (int)st).Distinct().ToArray());
+        }
+
+        command.CommandText =
+            $"SELECT status, count(*) FROM {_schema}.runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} GROUP BY status";
+        var rows = await ReadAllAsync(command, r => (Status: (RunStatus)r.GetInt32(0), Count: r.GetInt64(1)), cancellationToken).ConfigureAwait(false);
+        return new RunCounts(rows.ToDictionary(row => row.Status, row => row.Count));
     }
 
     public async Task<IReadOnlyList<RunRecord>> ClaimRunsAsync(ClaimRunsRequest request, CancellationToken cancellationToken = default)
@@ -346,7 +372,7 @@ internal sealed class PostgresRunStore : IRunStore
         return await _store.Writer.WriteAsync(command, AnyRowAsync, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<CancelRunResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)
+    public async Task<CancelRunRecordResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -354,29 +380,29 @@ internal sealed class PostgresRunStore : IRunStore
         var run = await GetAsync(connection, transaction, request.RunId, cancellationToken, forUpdate: true).ConfigureAwait(false);
         if (run is null)
         {
-            return new CancelRunResult(CancelRunOutcome.NotFound, null);
+            return new CancelRunRecordResult(CancelRunOutcome.NotFound, null);
         }
 
         if (run.Status.IsTerminal())
         {
-            return new CancelRunResult(CancelRunOutcome.AlreadyFinished, run);
+            return new CancelRunRecordResult(CancelRunOutcome.AlreadyFinished, run);
         }
 
-        CancelRunResult result;
+        CancelRunRecordResult result;
         if (run.Status == RunStatus.Pending && run.LeaseOwner is null)
         {
             await using var command = new NpgsqlCommand(_cancelNowSql, connection, transaction);
             command.Parameters
                 .Time("now", request.Now)
-                .Json("failure", RunStateJson.Failure(new RunFailure { Message = "cancelled by request" }))
+                .Json("failure", RunStateJson.Failure(RunFailure.CancelledByRequest()))
                 .Text("id", run.Id);
-            result = new CancelRunResult(CancelRunOutcome.Cancelled, await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false));
+            result = new CancelRunRecordResult(CancelRunOutcome.Cancelled, await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false));
         }
         else
         {
             await using var command = new NpgsqlCommand(_cancelRequestSql, connection, transaction);
             command.Parameters.Time("now", request.Now).Text("id", run.Id).Text("channel", _store.Channel);
-            result = new CancelRunResult(CancelRunOutcome.Requested, await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false));
+            result = new CancelRunRecordResult(CancelRunOutcome.Requested, await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false));
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -394,7 +420,7 @@ internal sealed class PostgresRunStore : IRunStore
         await using var command = new NpgsqlCommand($"""
             WITH doomed AS (
                 SELECT id FROM {_schema}.runs
-                WHERE id < @below AND status >= 10 AND completed_at < @before
+                WHERE id < @below AND {TerminalStatus} AND completed_at < @before
                 ORDER BY id LIMIT @max
                 FOR UPDATE SKIP LOCKED
             ), attempts AS (
@@ -411,7 +437,7 @@ internal sealed class PostgresRunStore : IRunStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<RetryRunResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default)
+    public async Task<RetryRunRecordResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -419,12 +445,12 @@ internal sealed class PostgresRunStore : IRunStore
         var run = await GetAsync(connection, transaction, request.RunId, cancellationToken, forUpdate: true).ConfigureAwait(false);
         if (run is null)
         {
-            return new RetryRunResult(RetryRunOutcome.NotFound, null);
+            return new RetryRunRecordResult(RetryRunOutcome.NotFound, null);
         }
 
         if (run.Status.RetryTarget() is not { } next)
         {
-            return new RetryRunResult(RetryRunOutcome.NotRetryable, run);
+            return new RetryRunRecordResult(RetryRunOutcome.NotRetryable, run);
         }
 
         if (run.ConcurrencyKey is not null)
@@ -441,7 +467,7 @@ internal sealed class PostgresRunStore : IRunStore
             var holders = await ReadAllAsync(holderCommand, r => (Active: r.GetInt64(0), Run: Run(r, 1)), cancellationToken).ConfigureAwait(false);
             if (holders.Count > 0 && holders[0].Active >= run.ConcurrencyLimit)
             {
-                return new RetryRunResult(RetryRunOutcome.Conflict, holders[0].Run);
+                return new RetryRunRecordResult(RetryRunOutcome.Conflict, holders[0].Run);
             }
         }
 
@@ -454,7 +480,7 @@ internal sealed class PostgresRunStore : IRunStore
             .Text("channel", _store.Channel);
         var retried = await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new RetryRunResult(RetryRunOutcome.Retried, retried);
+        return new RetryRunRecordResult(RetryRunOutcome.Retried, retried);
     }
 
     internal static void Validate(CreateRunRequest request)

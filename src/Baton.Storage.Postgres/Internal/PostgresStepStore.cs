@@ -1,5 +1,7 @@
+using Baton.Runs;
 using Npgsql;
 using static Baton.Storage.Postgres.Internal.PostgresRows;
+using static Baton.Storage.StoredValues;
 
 namespace Baton.Storage.Postgres.Internal;
 
@@ -32,14 +34,14 @@ internal sealed class PostgresStepStore : IStepStore
         _startedSql = $"""
             WITH {lease}, step AS (
                 INSERT INTO {s}.steps AS st (run_id, key, kind, status, attempts, started_at)
-                SELECT @run, @key, @kind, 0, @attempt, @started FROM lease
+                SELECT @run, @key, @kind, {Of(StepStatus.Running)}, @attempt, @started FROM lease
                 ON CONFLICT (run_id, key) DO UPDATE SET
                     attempts = GREATEST(st.attempts, excluded.attempts),
-                    status = CASE WHEN st.status = 1 THEN st.status ELSE 0 END,
-                    completed_at = CASE WHEN st.status = 1 THEN st.completed_at ELSE NULL END
+                    status = CASE WHEN st.status = {Of(StepStatus.Succeeded)} THEN st.status ELSE {Of(StepStatus.Running)} END,
+                    completed_at = CASE WHEN st.status = {Of(StepStatus.Succeeded)} THEN st.completed_at ELSE NULL END
             ), attempt AS (
                 INSERT INTO {s}.step_attempts (run_id, step_key, attempt, started_at, outcome)
-                SELECT @run, @key, @attempt, @started, 0 FROM lease
+                SELECT @run, @key, @attempt, @started, {Of(AttemptOutcome.Running)} FROM lease
                 ON CONFLICT (run_id, step_key, attempt) DO NOTHING
             )
             SELECT count(*) FROM lease
@@ -71,7 +73,7 @@ internal sealed class PostgresStepStore : IStepStore
         _retryingSql = $"""
             WITH {lease}, {attemptEnded}, step AS (
                 INSERT INTO {s}.steps AS st (run_id, key, kind, status, error, error_type, attempts, started_at)
-                SELECT @run, @key, @kind, 0, @error, @error_type, @attempt, @started FROM lease
+                SELECT @run, @key, @kind, {Of(StepStatus.Running)}, @error, @error_type, @attempt, @started FROM lease
                 ON CONFLICT (run_id, key) DO UPDATE SET
                     error = excluded.error, error_type = excluded.error_type,
                     attempts = GREATEST(st.attempts, excluded.attempts)

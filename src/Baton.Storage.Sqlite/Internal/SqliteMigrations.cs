@@ -1,19 +1,22 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using static Baton.Storage.StoredValues;
 
 namespace Baton.Storage.Sqlite.Internal;
 
 /// <summary>
 /// The schema as numbered migrations. Each is applied once, in order, in one immediate
 /// transaction with its row in <c>schema_version</c>, so two processes opening the same file at
-/// once cannot both apply it. Append new migrations; never edit a shipped one.
+/// once cannot both apply it. Append new migrations; never edit a shipped one. Status predicates come from
+/// <see cref="StoredValues"/>, which yields the text that shipped (<c>status &lt; 10</c>) and keeps the partial
+/// indexes' predicates identical to the queries' (SQLite uses a partial index only for a query whose WHERE implies it).
 /// </summary>
 internal static class SqliteMigrations
 {
     public static readonly IReadOnlyList<string> All =
     [
         // 1: runs, steps, attempts, schedules, schedule fires.
-        """
+        $"""
         CREATE TABLE runs (
             id TEXT NOT NULL PRIMARY KEY,
             workflow TEXT NOT NULL,
@@ -45,10 +48,10 @@ internal static class SqliteMigrations
             WHERE idempotency_key IS NOT NULL;
         CREATE UNIQUE INDEX ux_runs_schedule_fire ON runs (schedule_name, scheduled_fire_time)
             WHERE schedule_name IS NOT NULL AND scheduled_fire_time IS NOT NULL;
-        -- Claiming scans only active runs (status < 10), however many finished runs the table holds.
-        CREATE INDEX ix_runs_runnable ON runs (run_after, lease_owner, lease_expires_at) WHERE status < 10;
+        -- Claiming scans only active runs, however many finished runs the table holds.
+        CREATE INDEX ix_runs_runnable ON runs (run_after, lease_owner, lease_expires_at) WHERE {ActiveStatus};
         CREATE INDEX ix_runs_concurrency ON runs (concurrency_key, created_at)
-            WHERE concurrency_key IS NOT NULL AND status < 10;
+            WHERE concurrency_key IS NOT NULL AND {ActiveStatus};
         CREATE INDEX ix_runs_workflow ON runs (workflow, id);
         CREATE INDEX ix_runs_status ON runs (status, id);
 
@@ -119,10 +122,10 @@ internal static class SqliteMigrations
         // 3: a claim reads only what it claims. Runs without a lease (in claim order, with the workflow for
         // the node's filter) and runs holding a lease (by expiry, for takeovers) get an index each; the one
         // index they shared made every claim step over all the runs in flight on every node first.
-        """
+        $"""
         DROP INDEX ix_runs_runnable;
-        CREATE INDEX ix_runs_free ON runs (run_after, workflow) WHERE status < 10 AND lease_owner IS NULL;
-        CREATE INDEX ix_runs_leased ON runs (lease_expires_at) WHERE status < 10 AND lease_owner IS NOT NULL;
+        CREATE INDEX ix_runs_free ON runs (run_after, workflow) WHERE {ActiveStatus} AND lease_owner IS NULL;
+        CREATE INDEX ix_runs_leased ON runs (lease_expires_at) WHERE {ActiveStatus} AND lease_owner IS NOT NULL;
         """,
     ];
 

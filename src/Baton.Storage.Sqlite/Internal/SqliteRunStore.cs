@@ -2,6 +2,7 @@ using System.Text.Json;
 using Baton.Runs;
 using Microsoft.Data.Sqlite;
 using static Baton.Storage.Sqlite.Internal.SqliteRows;
+using static Baton.Storage.StoredValues;
 
 namespace Baton.Storage.Sqlite.Internal;
 
@@ -12,31 +13,31 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     // Claimable runs: those without a lease (ix_runs_free, in claim order) and those whose lease expired
     // (ix_runs_leased, a takeover). Each index holds only its kind, so a claim reads the runs it claims and
     // not the runs in flight.
-    internal const string FreeRunsSql = """
+    internal static readonly string FreeRunsSql = $"""
         SELECT id, run_after FROM runs
-        WHERE status < 10 AND lease_owner IS NULL AND run_after <= $now
+        WHERE {ActiveStatus} AND lease_owner IS NULL AND run_after <= $now
             AND ($workflows IS NULL OR workflow IN (SELECT value FROM json_each($workflows)))
         ORDER BY run_after LIMIT $max
         """;
 
-    internal const string ExpiredLeasesSql = """
+    internal static readonly string ExpiredLeasesSql = $"""
         SELECT id, run_after FROM runs
-        WHERE status < 10 AND lease_owner IS NOT NULL AND lease_expires_at <= $now AND run_after <= $now
+        WHERE {ActiveStatus} AND lease_owner IS NOT NULL AND lease_expires_at <= $now AND run_after <= $now
             AND ($workflows IS NULL OR workflow IN (SELECT value FROM json_each($workflows)))
         ORDER BY lease_expires_at LIMIT $max
         """;
 
-    private const string ClaimSql = $"""
+    private static readonly string ClaimSql = $"""
         UPDATE runs SET
             lease_owner = $owner, lease_expires_at = $expires, executions = executions + 1,
-            started_at = COALESCE(started_at, $now), status = CASE WHEN status = 3 THEN 3 ELSE 1 END, updated_at = $now
+            started_at = COALESCE(started_at, $now), status = CASE WHEN status = {Of(RunStatus.Compensating)} THEN {Of(RunStatus.Compensating)} ELSE {Of(RunStatus.Running)} END, updated_at = $now
         WHERE id = $id
         RETURNING {RunColumns}
         """;
 
-    private const string RenewSql = """
+    private static readonly string RenewSql = $"""
         UPDATE runs SET lease_expires_at = $expires
-        WHERE id = $id AND lease_owner = $owner AND status < 10
+        WHERE id = $id AND lease_owner = $owner AND {ActiveStatus}
         RETURNING cancel_requested
         """;
 
@@ -45,7 +46,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         WHERE id = $id AND lease_owner = $owner
         """;
 
-    private const string UpdateSql = """
+    private static readonly string UpdateSql = $"""
         UPDATE runs SET
             status = COALESCE($status, status),
             phase = COALESCE($phase, phase),
@@ -54,11 +55,35 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             output = COALESCE($output, output),
             failure = COALESCE($failure, failure),
             run_after = COALESCE($run_after, run_after),
-            completed_at = CASE WHEN $status >= 10 THEN $now WHEN $status IS NOT NULL THEN NULL ELSE completed_at END,
+            completed_at = CASE WHEN $status >= {Of(RunStatus.Succeeded)} THEN $now WHEN $status IS NOT NULL THEN NULL ELSE completed_at END,
             lease_owner = CASE WHEN $release THEN NULL ELSE lease_owner END,
             lease_expires_at = CASE WHEN $release THEN NULL ELSE lease_expires_at END,
             updated_at = $now
         WHERE id = $id AND lease_owner = $owner
+        """;
+
+    private static readonly string CancelNowSql = $"""
+        UPDATE runs SET status = {Of(RunStatus.Cancelled)}, completed_at = $now, updated_at = $now, failure = $failure
+        WHERE id = $id
+        """;
+
+    private static readonly string CancelRequestSql = $"""
+        UPDATE runs SET cancel_requested = 1, updated_at = $now,
+            run_after = CASE WHEN status = {Of(RunStatus.Suspended)} THEN $now ELSE run_after END
+        WHERE id = $id
+        """;
+
+    private static readonly string CancelledFailureJson = RunStateJson.Failure(RunFailure.CancelledByRequest())!;
+
+    private static readonly string ActiveForKeySql = $"SELECT COUNT(*) FROM runs WHERE concurrency_key = $key AND {ActiveStatus}";
+
+    private static readonly string OldestActiveForKeySql = $"""
+        SELECT {RunColumns} FROM runs WHERE concurrency_key = $key AND {ActiveStatus}
+        ORDER BY created_at, id LIMIT 1
+        """;
+
+    private static readonly string DoomedRunsSql = $"""
+        SELECT id FROM runs WHERE id < $below AND {TerminalStatus} AND completed_at < $before ORDER BY id LIMIT $max
         """;
 
     private const string InsertSql = """
@@ -87,10 +112,10 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         }, cancellationToken);
     }
 
-    public Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default)
+    public Task<RunRecordPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var limit = Math.Clamp(request.Limit, 1, 500);
+        var limit = Math.Clamp(request.Limit, 1, RunLimits.MaxPageSize);
         return store.ReadAsync(connection =>
         {
             using var command = connection.CreateCommand();
@@ -132,11 +157,39 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             var runs = ReadAll(command, Run);
             if (runs.Count <= limit)
             {
-                return new RunPage(runs, null);
+                return new RunRecordPage(runs, null);
             }
 
             runs.RemoveAt(runs.Count - 1);
-            return new RunPage(runs, runs[^1].Id);
+            return new RunRecordPage(runs, runs[^1].Id);
+        }, cancellationToken);
+    }
+
+    public Task<RunCounts> CountRunsAsync(CountRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var statuses = request.Statuses is { Count: > 0 } s ? JsonSerializer.Serialize(s.Select(st => (int)st).Distinct().ToArray()) : null;
+        return store.ReadAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            // Four statement shapes at most; a filter left out keeps ix_runs_status or ix_runs_workflow usable.
+            var where = new List<string>();
+            if (request.Workflow is not null)
+            {
+                where.Add("workflow = $workflow");
+                command.With("$workflow", request.Workflow);
+            }
+
+            if (statuses is not null)
+            {
+                where.Add("status IN (SELECT value FROM json_each($statuses))");
+                command.With("$statuses", statuses);
+            }
+
+            command.CommandText =
+                $"SELECT status, COUNT(*) FROM runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} GROUP BY status";
+            var rows = ReadAll(command, r => (Status: (RunStatus)r.GetInt32(0), Count: r.GetInt64(1)));
+            return new RunCounts(rows.ToDictionary(row => row.Status, row => row.Count));
         }, cancellationToken);
     }
 
@@ -243,7 +296,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             cancellationToken);
     }
 
-    public Task<CancelRunResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)
+    public Task<CancelRunRecordResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         return store.WriteAsync(ctx =>
@@ -251,41 +304,34 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             var run = Get(ctx, request.RunId);
             if (run is null)
             {
-                return new CancelRunResult(CancelRunOutcome.NotFound, null);
+                return new CancelRunRecordResult(CancelRunOutcome.NotFound, null);
             }
 
             if (run.Status.IsTerminal())
             {
-                return new CancelRunResult(CancelRunOutcome.AlreadyFinished, run);
+                return new CancelRunRecordResult(CancelRunOutcome.AlreadyFinished, run);
             }
 
             if (run.Status == RunStatus.Pending && run.LeaseOwner is null)
             {
-                ctx.Command("""
-                        UPDATE runs SET status = 12, completed_at = $now, updated_at = $now, failure = $failure
-                        WHERE id = $id
-                        """)
+                ctx.Command(CancelNowSql)
                     .With("$now", request.Now)
-                    .With("$failure", RunStateJson.Failure(new RunFailure { Message = "cancelled by request" }))
+                    .With("$failure", CancelledFailureJson)
                     .With("$id", run.Id)
                     .ExecuteNonQuery();
-                return new CancelRunResult(CancelRunOutcome.Cancelled, Get(ctx, run.Id));
+                return new CancelRunRecordResult(CancelRunOutcome.Cancelled, Get(ctx, run.Id));
             }
 
             // A suspended run has no worker; making it due lets one claim it and act on the request.
-            ctx.Command("""
-                    UPDATE runs SET cancel_requested = 1, updated_at = $now,
-                        run_after = CASE WHEN status = 2 THEN $now ELSE run_after END
-                    WHERE id = $id
-                    """)
+            ctx.Command(CancelRequestSql)
                 .With("$now", request.Now)
                 .With("$id", run.Id)
                 .ExecuteNonQuery();
-            return new CancelRunResult(CancelRunOutcome.Requested, Get(ctx, run.Id));
+            return new CancelRunRecordResult(CancelRunOutcome.Requested, Get(ctx, run.Id));
         }, cancellationToken);
     }
 
-    public Task<RetryRunResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default)
+    public Task<RetryRunRecordResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         return store.WriteAsync(ctx =>
@@ -293,17 +339,17 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             var run = Get(ctx, request.RunId);
             if (run is null)
             {
-                return new RetryRunResult(RetryRunOutcome.NotFound, null);
+                return new RetryRunRecordResult(RetryRunOutcome.NotFound, null);
             }
 
             if (run.Status.RetryTarget() is not { } next)
             {
-                return new RetryRunResult(RetryRunOutcome.NotRetryable, run);
+                return new RetryRunRecordResult(RetryRunOutcome.NotRetryable, run);
             }
 
             if (run.ConcurrencyKey is not null && HolderAtLimit(ctx, run.ConcurrencyKey, run.ConcurrencyLimit) is { } holder)
             {
-                return new RetryRunResult(RetryRunOutcome.Conflict, holder);
+                return new RetryRunRecordResult(RetryRunOutcome.Conflict, holder);
             }
 
             ctx.Command("""
@@ -316,7 +362,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
                 .With("$deadline", request.DeadlineAt)
                 .With("$id", run.Id)
                 .ExecuteNonQuery();
-            return new RetryRunResult(RetryRunOutcome.Retried, Get(ctx, run.Id));
+            return new RetryRunRecordResult(RetryRunOutcome.Retried, Get(ctx, run.Id));
         }, cancellationToken);
     }
 
@@ -324,18 +370,15 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     {
         ValidatePrune(request);
         // One transaction: the three statements see the same finished runs (this writer is the only one).
-        const string Doomed = """
-            SELECT id FROM runs WHERE id < $below AND status >= 10 AND completed_at < $before ORDER BY id LIMIT $max
-            """;
         return store.WriteAsync(ctx =>
         {
-            ctx.Command($"DELETE FROM step_attempts WHERE run_id IN ({Doomed})")
+            ctx.Command($"DELETE FROM step_attempts WHERE run_id IN ({DoomedRunsSql})")
                 .With("$below", request.IdsBelow).With("$before", request.CompletedBefore).With("$max", request.MaxRuns)
                 .ExecuteNonQuery();
-            ctx.Command($"DELETE FROM steps WHERE run_id IN ({Doomed})")
+            ctx.Command($"DELETE FROM steps WHERE run_id IN ({DoomedRunsSql})")
                 .With("$below", request.IdsBelow).With("$before", request.CompletedBefore).With("$max", request.MaxRuns)
                 .ExecuteNonQuery();
-            return ctx.Command($"DELETE FROM runs WHERE id IN ({Doomed})")
+            return ctx.Command($"DELETE FROM runs WHERE id IN ({DoomedRunsSql})")
                 .With("$below", request.IdsBelow).With("$before", request.CompletedBefore).With("$max", request.MaxRuns)
                 .ExecuteNonQuery();
         }, cancellationToken);
@@ -439,7 +482,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     /// <summary>The oldest active run holding <paramref name="key"/> if the key is at <paramref name="limit"/>; null if there is room.</summary>
     private static RunRecord? HolderAtLimit(WriteContext ctx, string key, int limit)
     {
-        var active = ctx.Statement("SELECT COUNT(*) FROM runs WHERE concurrency_key = $key AND status < 10")
+        var active = ctx.Statement(ActiveForKeySql)
             .With("$key", key)
             .ExecuteScalarInt64();
         if (active < limit)
@@ -448,10 +491,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         }
 
         return ReadOne(
-            ctx.Command($"""
-                    SELECT {RunColumns} FROM runs WHERE concurrency_key = $key AND status < 10
-                    ORDER BY created_at, id LIMIT 1
-                    """)
+            ctx.Command(OldestActiveForKeySql)
                 .With("$key", key),
             Run);
     }

@@ -1,4 +1,6 @@
+using Baton.Runs;
 using static Baton.Storage.Sqlite.Internal.SqliteRows;
+using static Baton.Storage.StoredValues;
 
 namespace Baton.Storage.Sqlite.Internal;
 
@@ -7,18 +9,18 @@ internal sealed class SqliteStepStore(SqliteBatonStore store) : IStepStore
     private const string LeaseHeldSql = "SELECT 1 FROM runs WHERE id = $run AND lease_owner = $owner";
 
     // A new attempt puts a failed step back to running (after a retry of the run); a succeeded step stays succeeded.
-    private const string StepStartedSql = """
+    private static readonly string StepStartedSql = $"""
         INSERT INTO steps (run_id, key, kind, status, attempts, started_at)
-        VALUES ($run, $key, $kind, 0, $attempt, $started)
+        VALUES ($run, $key, $kind, {Of(StepStatus.Running)}, $attempt, $started)
         ON CONFLICT (run_id, key) DO UPDATE SET
             attempts = max(attempts, excluded.attempts),
-            status = CASE WHEN status = 1 THEN status ELSE 0 END,
-            completed_at = CASE WHEN status = 1 THEN completed_at ELSE NULL END
+            status = CASE WHEN status = {Of(StepStatus.Succeeded)} THEN status ELSE {Of(StepStatus.Running)} END,
+            completed_at = CASE WHEN status = {Of(StepStatus.Succeeded)} THEN completed_at ELSE NULL END
         """;
 
-    private const string AttemptStartedSql = """
+    private static readonly string AttemptStartedSql = $"""
         INSERT INTO step_attempts (run_id, step_key, attempt, started_at, outcome)
-        VALUES ($run, $key, $attempt, $started, 0)
+        VALUES ($run, $key, $attempt, $started, {Of(AttemptOutcome.Running)})
         ON CONFLICT (run_id, step_key, attempt) DO NOTHING
         """;
 
@@ -40,9 +42,9 @@ internal sealed class SqliteStepStore(SqliteBatonStore store) : IStepStore
         """;
 
     // The attempt failed and will be retried: the step keeps running and shows the last error.
-    private const string StepRetryingSql = """
+    private static readonly string StepRetryingSql = $"""
         INSERT INTO steps (run_id, key, kind, status, error, error_type, attempts, started_at)
-        VALUES ($run, $key, $kind, 0, $error, $error_type, $attempt, $started)
+        VALUES ($run, $key, $kind, {Of(StepStatus.Running)}, $error, $error_type, $attempt, $started)
         ON CONFLICT (run_id, key) DO UPDATE SET
             error = excluded.error, error_type = excluded.error_type,
             attempts = max(attempts, excluded.attempts)

@@ -20,12 +20,13 @@ public sealed class DurableBackoffTests
 
         var (_, body, _) = await server.EnqueueAsync("suspend-me");
         var runId = body.GetProperty("runId").GetString()!;
-        var waiting = await server.WaitForRunAsync(runId, RunStatus.Suspended);
+        // Read from the store: the client's view has no lease, and the suspended state and its lease are read together.
+        var waiting = (await Poll.UntilAsync(() => server.Store.Runs.GetRunAsync(runId), r => r?.Status == RunStatus.Suspended, $"run {runId} to be suspended"))!;
         await worker.StartListeningAsync();
         var done = await server.WaitForRunAsync(runId, RunStatus.Succeeded, RunStatus.Failed);
 
-        Assert.Null(waiting.Run.LeaseOwner);
-        Assert.Equal("waiting_for_worker", waiting.Run.Phase);
+        Assert.Null(waiting.LeaseOwner);
+        Assert.Equal("waiting_for_worker", waiting.Phase);
         Assert.Equal(RunStatus.Succeeded, done.Run.Status);
         Assert.Equal(1, worker.State.Jobs["reviews:suspend-me:start"]);
     }

@@ -42,6 +42,9 @@ internal sealed class GatewayServer : IAsyncDisposable
 
     public IBatonClient Baton => _app.Services.GetRequiredService<IBatonClient>();
 
+    /// <summary>The store, for what the client's views leave out on purpose (leases).</summary>
+    public IBatonStore Store => _app.Services.GetRequiredService<IBatonStore>();
+
     public static async Task<GatewayServer> StartAsync(Uri workerUrl, IDictionary<string, string>? settings = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "baton-gateway-tests", Guid.NewGuid().ToString("N")[..12]);
@@ -95,13 +98,13 @@ internal sealed class GatewayServer : IAsyncDisposable
         EnqueueRawAsync(JsonSerializer.Serialize(new { placeId }));
 
     /// <summary>Every run of the forwarding workflow, newest first.</summary>
-    public async Task<IReadOnlyList<RunRecord>> RunsAsync()
+    public async Task<IReadOnlyList<RunInfo>> RunsAsync()
     {
-        var runs = new List<RunRecord>();
+        var runs = new List<RunInfo>();
         string? cursor = null;
         do
         {
-            var page = await Baton.ListRunsAsync(new ListRunsRequest { Workflow = Workflow, Cursor = cursor, Limit = 500 });
+            var page = await Baton.ListRunsAsync(new ListRunsRequest { Workflow = Workflow, Cursor = cursor, Limit = RunLimits.MaxPageSize });
             runs.AddRange(page.Runs);
             cursor = page.NextCursor;
         }

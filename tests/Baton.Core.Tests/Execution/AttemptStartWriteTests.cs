@@ -1,4 +1,5 @@
 using Baton.Core.Tests.Support;
+using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
 using Baton.Testing;

@@ -1,33 +1,6 @@
+using Baton.Runs;
+
 namespace Baton.Storage;
-
-public enum StepKind
-{
-    Step = 0,
-    /// <summary>A durable timer; its result is the wake-up time.</summary>
-    Timer = 1,
-    /// <summary>The compensation of a completed step; key <c>compensate:{stepKey}</c>.</summary>
-    Compensation = 2,
-}
-
-public enum StepStatus
-{
-    Running = 0,
-    Succeeded = 1,
-    Failed = 2,
-    /// <summary>A fan-out item that failed for good and was set aside; the run went on.</summary>
-    DeadLettered = 3,
-}
-
-public enum AttemptOutcome
-{
-    Running = 0,
-    Succeeded = 1,
-    Failed = 2,
-    TimedOut = 3,
-    Cancelled = 4,
-    /// <summary>The worker shut down or lost its lease while the attempt ran.</summary>
-    Interrupted = 5,
-}
 
 public sealed record StepRecord
 {

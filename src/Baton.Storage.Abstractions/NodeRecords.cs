@@ -3,7 +3,7 @@ namespace Baton.Storage;
 /// <summary>One node as it last recorded itself in the store.</summary>
 public sealed record NodeRecord
 {
-    /// <summary>The node's id (<see cref="Hosting.BatonOptions.NodeId"/>), also its lease owner name.</summary>
+    /// <summary>The node's id (BatonOptions.NodeId), also its lease owner name.</summary>
     public required string NodeId { get; init; }
     public required string Host { get; init; }
     public required int ProcessId { get; init; }

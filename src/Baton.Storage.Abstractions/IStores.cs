@@ -10,7 +10,13 @@ public interface IRunStore
     Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default);
 
     /// <summary>Runs newest first, filtered, one page at a time.</summary>
-    Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default);
+    Task<RunRecordPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Counts runs per state in one statement, filtered by workflow and states; for gauges and health
+    /// answers that would otherwise page through every run.
+    /// </summary>
+    Task<RunCounts> CountRunsAsync(CountRunsRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Leases up to <c>MaxRuns</c> runnable runs to the owner: active runs whose <c>RunAfter</c> has come
@@ -27,9 +33,9 @@ public interface IRunStore
     /// <summary>Applies the update if the owner still holds the lease; false otherwise.</summary>
     Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default);
 
-    Task<CancelRunResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default);
+    Task<CancelRunRecordResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default);
 
-    Task<RetryRunResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default);
+    Task<RetryRunRecordResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Deletes up to <c>MaxRuns</c> finished runs, with their steps and attempts, whose id sorts below
@@ -87,7 +93,11 @@ public interface INodeStore
     Task<int> PruneNodesAsync(PruneNodesRequest request, CancellationToken cancellationToken = default);
 }
 
-/// <summary>A store: the four aggregates plus start-up and a readiness probe.</summary>
+/// <summary>
+/// A store: the four aggregates plus start-up and a readiness probe. This is the API for store authors,
+/// not for users of the engine: apps and hosts read runs through <c>Baton.Runs.IBatonClient</c> and its
+/// views, which carry no lease internals. A store passes the suite in <c>tests/Baton.Storage.Conformance</c>.
+/// </summary>
 public interface IBatonStore
 {
     IRunStore Runs { get; }

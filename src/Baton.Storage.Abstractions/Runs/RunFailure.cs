@@ -6,6 +6,12 @@ namespace Baton.Runs;
 /// </summary>
 public sealed record RunFailure
 {
+    /// <summary>The <see cref="Message"/> of a run cancelled through the client or the API.</summary>
+    public const string CancelledByRequestMessage = "cancelled by request";
+
+    /// <summary>The failure of a run cancelled through the client or the API.</summary>
+    public static RunFailure CancelledByRequest() => new() { Message = CancelledByRequestMessage };
+
     /// <summary>The root cause message (the failed step's last error, a timeout or a cancellation).</summary>
     public required string Message { get; init; }
 

@@ -46,9 +46,6 @@ public sealed record RunRecord
     internal static readonly IReadOnlyDictionary<string, long> EmptyProgress = new Dictionary<string, long>();
 }
 
-/// <summary>One entry of a run's bounded error list.</summary>
-public sealed record RunError(DateTimeOffset At, string Message, string? Step = null);
-
 public sealed record CreateRunRequest
 {
     public required string Id { get; init; }
@@ -107,18 +104,8 @@ public enum CreateRunOutcome
 
 public sealed record CreateRunResult(CreateRunOutcome Outcome, RunRecord Run);
 
-public sealed record ListRunsRequest
-{
-    public string? Workflow { get; init; }
-    public RunStatus? Status { get; init; }
-    public DateTimeOffset? CreatedAfter { get; init; }
-    public DateTimeOffset? CreatedBefore { get; init; }
-    /// <summary>The id of the last run of the previous page; runs older than it are returned.</summary>
-    public string? Cursor { get; init; }
-    public int Limit { get; init; } = 50;
-}
-
-public sealed record RunPage(IReadOnlyList<RunRecord> Runs, string? NextCursor);
+/// <summary>A page of <see cref="IRunStore.ListRunsAsync"/>: runs newest first and the cursor of the next page, if any.</summary>
+public sealed record RunRecordPage(IReadOnlyList<RunRecord> Runs, string? NextCursor);
 
 public sealed record ClaimRunsRequest
 {
@@ -169,17 +156,7 @@ public sealed record UpdateRunRequest
 
 public sealed record CancelRunRequest(string RunId, DateTimeOffset Now);
 
-public enum CancelRunOutcome
-{
-    /// <summary>The run was not executing; it is now <see cref="RunStatus.Cancelled"/>.</summary>
-    Cancelled,
-    /// <summary>The run is executing; the request was recorded and its worker cancels it.</summary>
-    Requested,
-    AlreadyFinished,
-    NotFound,
-}
-
-public sealed record CancelRunResult(CancelRunOutcome Outcome, RunRecord? Run);
+public sealed record CancelRunRecordResult(CancelRunOutcome Outcome, RunRecord? Run);
 
 public sealed record RetryRunRequest(string RunId, DateTimeOffset Now, DateTimeOffset? DeadlineAt);
 
@@ -197,15 +174,4 @@ public sealed record PruneRunsRequest
     public int MaxRuns { get; init; } = 1000;
 }
 
-public enum RetryRunOutcome
-{
-    /// <summary>The run is runnable again and resumes at its failed step.</summary>
-    Retried,
-    /// <summary>The run is not in a state that can be retried (active, succeeded, compensated).</summary>
-    NotRetryable,
-    /// <summary>Another run holds the concurrency key.</summary>
-    Conflict,
-    NotFound,
-}
-
-public sealed record RetryRunResult(RetryRunOutcome Outcome, RunRecord? Run);
+public sealed record RetryRunRecordResult(RetryRunOutcome Outcome, RunRecord? Run);

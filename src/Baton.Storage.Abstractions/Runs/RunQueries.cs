@@ -1,0 +1,36 @@
+namespace Baton.Runs;
+
+/// <summary>Which runs to list, newest first, and which page.</summary>
+public sealed record ListRunsRequest
+{
+    public string? Workflow { get; init; }
+    public RunStatus? Status { get; init; }
+    public DateTimeOffset? CreatedAfter { get; init; }
+    public DateTimeOffset? CreatedBefore { get; init; }
+    /// <summary>The id of the last run of the previous page; runs older than it are returned.</summary>
+    public string? Cursor { get; init; }
+    public int Limit { get; init; } = 50;
+}
+
+/// <summary>Which runs to count (see <see cref="RunCounts"/>).</summary>
+public sealed record CountRunsRequest
+{
+    /// <summary>Count only runs of this workflow; null counts every workflow.</summary>
+    public string? Workflow { get; init; }
+
+    /// <summary>Count only runs in these states; null or empty counts every state.</summary>
+    public IReadOnlyCollection<RunStatus>? Statuses { get; init; }
+}
+
+/// <summary>How many runs are in each state; a state with no runs is absent from <see cref="ByStatus"/> and reads as 0.</summary>
+public sealed record RunCounts(IReadOnlyDictionary<RunStatus, long> ByStatus)
+{
+    /// <summary>No runs at all.</summary>
+    public static RunCounts Empty { get; } = new(new Dictionary<RunStatus, long>());
+
+    /// <summary>The runs in <paramref name="status"/>, 0 when there are none.</summary>
+    public long this[RunStatus status] => ByStatus.GetValueOrDefault(status);
+
+    /// <summary>The runs counted, over every state.</summary>
+    public long Total => ByStatus.Values.Sum();
+}
