@@ -1,6 +1,6 @@
-using Baton.Execution;
 using Baton.Runs;
 using Baton.Storage;
+using Baton.Workers;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Baton.Core.Tests.Execution;

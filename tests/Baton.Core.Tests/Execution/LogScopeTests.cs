@@ -1,4 +1,4 @@
-using Baton.Execution;
+using Baton.Workers;
 
 namespace Baton.Core.Tests.Execution;
 

@@ -1,11 +1,11 @@
 using System.Diagnostics;
-using Baton.Execution;
 using Baton.Hosting;
 using Baton.Retries;
 using Baton.Runs;
 using Baton.Scheduling;
 using Baton.Storage;
 using Baton.Storage.Sqlite;
+using Baton.Workers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;

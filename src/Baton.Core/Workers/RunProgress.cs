@@ -1,6 +1,6 @@
 using Baton.Storage;
 
-namespace Baton.Execution;
+namespace Baton.Workers;
 
 /// <summary>A run's live phase, counters and bounded error list; written to the store when dirty.</summary>
 internal sealed class RunProgress
