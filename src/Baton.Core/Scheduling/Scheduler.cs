@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Baton.Storage;
@@ -15,6 +16,10 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
 {
     /// <summary>A fire time later than this counts as missed and follows the schedule's misfire rule.</summary>
     public static readonly TimeSpan MisfireThreshold = TimeSpan.FromMinutes(1);
+
+    // The fire time each schedule that could not fire was last reported for: a schedule that cannot fire stays due and
+    // is looked at every tick, and one line per fire time says why without repeating it every interval.
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _reported = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -79,13 +84,21 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         // (a workflow not registered here, a time zone unknown here) or the row was written by hand.
         if (registry.Find(schedule.Workflow) is not { } workflow)
         {
-            Log.ScheduleUnknownWorkflow(engine.Logger, schedule.Name, schedule.Workflow);
+            if (FirstReport(schedule, fireTime))
+            {
+                Log.ScheduleUnknownWorkflow(engine.Logger, schedule.Name, schedule.Workflow);
+            }
+
             return 0;
         }
 
         if (!CronSchedule.TryParse(schedule.Cron, schedule.TimeZone, out var cron, out var cronError))
         {
-            Log.ScheduleBadCron(engine.Logger, schedule.Name, schedule.Cron, schedule.TimeZone, cronError);
+            if (FirstReport(schedule, fireTime))
+            {
+                Log.ScheduleBadCron(engine.Logger, schedule.Name, schedule.Cron, schedule.TimeZone, cronError);
+            }
+
             return 0;
         }
 
@@ -112,10 +125,17 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
             request = request with { FireTime = fireTime };
         }
 
-        if (!TryReadInput(schedule, workflow, out var input))
+        if (!TryReadInput(schedule, workflow, out var input, out var inputError))
         {
+            if (FirstReport(schedule, fireTime))
+            {
+                Log.ScheduleBadInput(engine.Logger, inputError, schedule.Name, workflow.Name);
+            }
+
             return 0;
         }
+
+        _reported.TryRemove(schedule.Name, out _);
 
         var run = worker.NewRunRequest(workflow, input, now, null) with
         {
@@ -142,25 +162,31 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         return 0;
     }
 
-    private bool TryReadInput(ScheduleRecord schedule, WorkflowDefinition workflow, [NotNullWhen(true)] out RunInput? input)
+    /// <summary>True unless why this fire time of the schedule cannot fire was already logged.</summary>
+    private bool FirstReport(ScheduleRecord schedule, DateTimeOffset fireTime)
     {
-        RunInputException? error;
+        if (_reported.TryGetValue(schedule.Name, out var reported) && reported == fireTime)
+        {
+            return false;
+        }
+
+        _reported[schedule.Name] = fireTime;
+        return true;
+    }
+
+    private static bool TryReadInput(ScheduleRecord schedule, WorkflowDefinition workflow, [NotNullWhen(true)] out RunInput? input, [NotNullWhen(false)] out RunInputException? error)
+    {
         try
         {
             // Disposed: the input is read into its own object and its text copied, so the document's buffers go back to the pool.
             using var document = schedule.Input is null ? null : JsonDocument.Parse(schedule.Input);
-            if (workflow.TryReadInput(document?.RootElement, engine.Json, out input, out error))
-            {
-                return true;
-            }
+            return workflow.TryReadInput(document?.RootElement, EngineServices.JsonOptions, out input, out error);
         }
         catch (JsonException ex)
         {
             input = null;
             error = new RunInputException($"input is not JSON: {ex.Message}", ex);
+            return false;
         }
-
-        Log.ScheduleBadInput(engine.Logger, error, schedule.Name, workflow.Name);
-        return false;
     }
 }
