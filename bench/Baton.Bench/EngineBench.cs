@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Baton.Execution;
 using Baton.Hosting;
 using Baton.Runs;
 using Baton.Storage.Postgres;
 using Baton.Storage.Sqlite;
+using Baton.Workers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

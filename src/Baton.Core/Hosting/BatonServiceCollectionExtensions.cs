@@ -1,11 +1,11 @@
 using System.Diagnostics.Metrics;
-using Baton.Execution;
 using Baton.Nodes;
 using Baton.Retention;
 using Baton.Retries;
 using Baton.Runs;
 using Baton.Scheduling;
 using Baton.Storage;
+using Baton.Workers;
 using Baton.Workflows;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

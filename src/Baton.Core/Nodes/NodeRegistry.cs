@@ -1,6 +1,6 @@
 using System.Reflection;
-using Baton.Execution;
 using Baton.Storage;
+using Baton.Workers;
 using Baton.Workflows;
 using Microsoft.Extensions.Hosting;
 
@@ -84,7 +84,7 @@ internal sealed class NodeRegistry(INodeStore store, EngineServices engine, Work
             if (!_failing)
             {
                 _failing = true;
-                Log.NodeHeartbeatFailed(engine.Logger, engine.Owner, ex.Message);
+                Log.NodeHeartbeatFailed(engine.Logger, ex, engine.Owner);
             }
         }
     }
@@ -102,7 +102,7 @@ internal sealed class NodeRegistry(INodeStore store, EngineServices engine, Work
         }
         catch (Exception ex)
         {
-            Log.NodeHeartbeatFailed(engine.Logger, engine.Owner, $"removing the node on shutdown: {ex.Message}");
+            Log.NodeRemoveFailed(engine.Logger, ex, engine.Owner);
         }
     }
 }

@@ -1,6 +1,6 @@
-using Baton.Execution;
 using Baton.Runs;
 using Baton.Storage;
+using Baton.Workers;
 using Microsoft.Extensions.Hosting;
 
 namespace Baton.Retention;
@@ -34,7 +34,7 @@ internal sealed class Pruner(IBatonStore store, EngineServices engine) : Backgro
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
-                    Log.PruneFailed(engine.Logger, ex.Message);
+                    Log.PruneFailed(engine.Logger, ex);
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));

@@ -1,12 +1,14 @@
-using System.Text.Json;
-using Baton.Execution;
 using Baton.Storage;
+using Baton.Workers;
 using Baton.Workflows;
 
 namespace Baton.Runs;
 
 internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engine, WorkSignal signal, Worker worker) : IBatonClient
 {
+    private readonly Func<CreateRunRequest, CancellationToken, Task<CreateRunResult?>> _create =
+        async (request, cancellationToken) => await engine.Runs.CreateRunAsync(request, cancellationToken).ConfigureAwait(false);
+
     public async Task<StartRunResult> StartRunAsync(StartRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -15,9 +17,9 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             return new StartRunResult(StartRunOutcome.UnknownWorkflow, null, $"no workflow named '{request.Workflow}' is registered");
         }
 
-        if (!TryPrepare(definition, request.Input, out var input, out var inputJson, out var error))
+        if (!definition.TryReadInput(request.Input, engine.Json, out var input, out var error))
         {
-            return new StartRunResult(StartRunOutcome.InvalidInput, null, error);
+            return new StartRunResult(StartRunOutcome.InvalidInput, null, error.Message);
         }
 
         if (request.IdempotencyKey is { Length: > RunLimits.MaxIdempotencyKeyLength })
@@ -25,48 +27,13 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             return new StartRunResult(StartRunOutcome.InvalidInput, null, $"the idempotency key is longer than {RunLimits.MaxIdempotencyKeyLength} characters");
         }
 
-        var now = engine.Time.GetUtcNow();
-        // A run due now that this node has room for is created with this node's lease and started here:
-        // one write instead of a create and a claim. Otherwise it is created pending for any node to claim.
-        var leased = engine.Options.StartRunsLocally && (request.RunAfter ?? now) <= now && worker.TryReserveSlot();
-        var leaseExpiresAt = now + engine.Options.LeaseDuration;
-        CreateRunResult result;
-        try
+        var run = worker.NewRunRequest(definition, input, engine.Time.GetUtcNow(), request.RunAfter) with
         {
-            result = await engine.Runs.CreateRunAsync(
-                NewRunRequest(definition, input, inputJson, now, request.RunAfter) with
-                {
-                    IdempotencyKey = request.IdempotencyKey,
-                    ConcurrencyKey = request.ConcurrencyKey ?? definition.ConcurrencyKeyFor(input),
-                    CorrelationId = request.CorrelationId,
-                    LeaseOwner = leased ? engine.Owner : null,
-                    LeaseExpiresAt = leased ? leaseExpiresAt : null,
-                },
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch when (leased)
-        {
-            worker.ReleaseSlot();
-            throw;
-        }
-
-        if (result.Outcome == CreateRunOutcome.Created)
-        {
-            engine.Metrics.RunsStarted.Add(1, new KeyValuePair<string, object?>("workflow", definition.Name));
-            if (leased)
-            {
-                await worker.StartCreatedAsync(result.Run, leaseExpiresAt).ConfigureAwait(false);
-            }
-            else
-            {
-                signal.Notify();
-            }
-        }
-        else if (leased)
-        {
-            worker.ReleaseSlot();
-        }
-
+            IdempotencyKey = request.IdempotencyKey,
+            ConcurrencyKey = request.ConcurrencyKey ?? definition.ConcurrencyKeyFor(input.Value),
+            CorrelationId = request.CorrelationId,
+        };
+        var result = (await worker.AdmitAsync(definition, input, run, _create, cancellationToken).ConfigureAwait(false))!;
         var outcome = result.Outcome switch
         {
             CreateRunOutcome.Created => StartRunOutcome.Created,
@@ -124,40 +91,5 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         }
 
         return result.ToResult();
-    }
-
-    /// <summary>Reads the input into the workflow's input type; the stored text is the caller's JSON as given.</summary>
-    internal static bool TryPrepare(WorkflowDefinition definition, JsonElement? json, out object? input, out string? inputJson, out string? error)
-    {
-        try
-        {
-            input = definition.ReadInput(json, EngineServices.JsonOptions);
-            inputJson = json is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } element ? element.GetRawText() : null;
-            error = null;
-            return true;
-        }
-        catch (Exception ex) when (ex is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
-        {
-            input = null;
-            inputJson = null;
-            error = $"input does not fit {definition.Descriptor.InputType.Name}: {ex.Message}";
-            return false;
-        }
-    }
-
-    internal static CreateRunRequest NewRunRequest(WorkflowDefinition definition, object? input, string? inputJson, DateTimeOffset now, DateTimeOffset? runAfter)
-    {
-        var start = runAfter ?? now;
-        return new CreateRunRequest
-        {
-            Id = RunIds.New(now),
-            Workflow = definition.Name,
-            Input = inputJson,
-            ConcurrencyKey = definition.ConcurrencyKeyFor(input),
-            ConcurrencyLimit = definition.Options.ConcurrencyLimit,
-            Now = now,
-            RunAfter = start,
-            DeadlineAt = definition.Options.RunTimeout is { } timeout ? start + timeout : null,
-        };
     }
 }

@@ -1,6 +1,8 @@
-using Baton.Execution;
-using Baton.Runs;
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
 using Baton.Storage;
+using Baton.Workers;
 using Baton.Workflows;
 using Microsoft.Extensions.Hosting;
 
@@ -10,10 +12,14 @@ namespace Baton.Scheduling;
 /// Fires due schedules. Every node may run it: the store records each (schedule, fire time) once, so a
 /// fire time starts at most one run whatever the number of nodes.
 /// </summary>
-internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry, EngineServices engine, WorkSignal signal) : BackgroundService
+internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry, EngineServices engine, Worker worker) : BackgroundService
 {
     /// <summary>A fire time later than this counts as missed and follows the schedule's misfire rule.</summary>
     public static readonly TimeSpan MisfireThreshold = TimeSpan.FromMinutes(1);
+
+    // The fire time each schedule that could not fire was last reported for: a schedule that cannot fire stays due and
+    // is looked at every tick, and one line per fire time says why without repeating it every interval.
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _reported = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -48,7 +54,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            Log.SchedulerError(engine.Logger, "*", ex.Message);
+            Log.SchedulerError(engine.Logger, ex, "*");
             return 0;
         }
 
@@ -60,13 +66,8 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
-                Log.SchedulerError(engine.Logger, schedule.Name, ex.Message);
+                Log.SchedulerError(engine.Logger, ex, schedule.Name);
             }
-        }
-
-        if (started > 0)
-        {
-            signal.Notify();
         }
 
         return started;
@@ -74,10 +75,30 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
 
     private async Task<int> FireAsync(ScheduleRecord schedule, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (registry.Find(schedule.Workflow) is not { } workflow
-            || !CronSchedule.TryParse(schedule.Cron, schedule.TimeZone, out var cron, out _)
-            || schedule.NextFireAt is not { } fireTime)
+        if (schedule.NextFireAt is not { } fireTime)
         {
+            return 0;
+        }
+
+        // A schedule is checked when it is stored; these fail only when the node differs from the one that stored it
+        // (a workflow not registered here, a time zone unknown here) or the row was written by hand.
+        if (registry.Find(schedule.Workflow) is not { } workflow)
+        {
+            if (FirstReport(schedule, fireTime))
+            {
+                Log.ScheduleUnknownWorkflow(engine.Logger, schedule.Name, schedule.Workflow);
+            }
+
+            return 0;
+        }
+
+        if (!CronSchedule.TryParse(schedule.Cron, schedule.TimeZone, out var cron, out var cronError))
+        {
+            if (FirstReport(schedule, fireTime))
+            {
+                Log.ScheduleBadCron(engine.Logger, schedule.Name, schedule.Cron, schedule.TimeZone, cronError);
+            }
+
             return 0;
         }
 
@@ -104,25 +125,68 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
             request = request with { FireTime = fireTime };
         }
 
-        var input = schedule.Input is null ? (System.Text.Json.JsonElement?)null : System.Text.Json.JsonDocument.Parse(schedule.Input).RootElement;
-        if (!BatonClient.TryPrepare(workflow, input, out var typedInput, out var inputJson, out _))
+        if (!TryReadInput(schedule, workflow, out var input, out var inputError))
         {
+            if (FirstReport(schedule, fireTime))
+            {
+                Log.ScheduleBadInput(engine.Logger, inputError, schedule.Name, workflow.Name);
+            }
+
             return 0;
         }
 
-        var run = BatonClient.NewRunRequest(workflow, typedInput, inputJson, now, null) with
+        _reported.TryRemove(schedule.Name, out _);
+
+        var run = worker.NewRunRequest(workflow, input, now, null) with
         {
             ScheduleName = schedule.Name,
             ScheduledFireTime = fireTime,
         };
-        var result = await store.FireScheduleAsync(request with { Run = run }, cancellationToken).ConfigureAwait(false);
-        if (result is { Fired: true, Run.Outcome: CreateRunOutcome.Created })
+        FireScheduleResult? fired = null;
+        var created = await worker.AdmitAsync(
+            workflow,
+            input,
+            run,
+            async (leasedOrPending, ct) =>
+            {
+                fired = await store.FireScheduleAsync(request with { Run = leasedOrPending }, ct).ConfigureAwait(false);
+                return fired.Run;
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (fired is { Fired: true } && created is { Outcome: CreateRunOutcome.Created })
         {
-            engine.Metrics.RunsStarted.Add(1, new KeyValuePair<string, object?>("workflow", workflow.Name));
-            Log.ScheduleFired(engine.Logger, schedule.Name, fireTime, result.Run.Run.Id);
+            Log.ScheduleFired(engine.Logger, schedule.Name, fireTime, created.Run.Id);
             return 1;
         }
 
         return 0;
+    }
+
+    /// <summary>True unless why this fire time of the schedule cannot fire was already logged.</summary>
+    private bool FirstReport(ScheduleRecord schedule, DateTimeOffset fireTime)
+    {
+        if (_reported.TryGetValue(schedule.Name, out var reported) && reported == fireTime)
+        {
+            return false;
+        }
+
+        _reported[schedule.Name] = fireTime;
+        return true;
+    }
+
+    private static bool TryReadInput(ScheduleRecord schedule, WorkflowDefinition workflow, [NotNullWhen(true)] out RunInput? input, [NotNullWhen(false)] out RunInputException? error)
+    {
+        try
+        {
+            // Disposed: the input is read into its own object and its text copied, so the document's buffers go back to the pool.
+            using var document = schedule.Input is null ? null : JsonDocument.Parse(schedule.Input);
+            return workflow.TryReadInput(document?.RootElement, EngineServices.JsonOptions, out input, out error);
+        }
+        catch (JsonException ex)
+        {
+            input = null;
+            error = new RunInputException($"input is not JSON: {ex.Message}", ex);
+            return false;
+        }
     }
 }

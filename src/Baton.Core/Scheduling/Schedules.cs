@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
-using Baton.Execution;
 using Baton.Runs;
 using Baton.Storage;
+using Baton.Workers;
 using Baton.Workflows;
 
 namespace Baton.Scheduling;
@@ -26,9 +26,9 @@ internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry r
             throw new ScheduleValidationException(cronError!);
         }
 
-        if (!BatonClient.TryPrepare(workflow, definition.Input, out _, out var inputJson, out var inputError))
+        if (!workflow.TryReadInput(definition.Input, EngineServices.JsonOptions, out var input, out var inputError))
         {
-            throw new ScheduleValidationException(inputError!);
+            throw new ScheduleValidationException(inputError.Message);
         }
 
         var now = time.GetUtcNow();
@@ -39,7 +39,7 @@ internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry r
                 Workflow = workflow.Name,
                 Cron = cron!.Expression,
                 TimeZone = cron.TimeZone.Id,
-                Input = inputJson,
+                Input = input.Json,
                 Enabled = definition.Enabled,
                 Misfire = definition.Misfire,
                 NextFireAt = definition.Enabled ? cron.Next(now) : null,

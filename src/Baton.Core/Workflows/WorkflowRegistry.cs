@@ -1,5 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Workflows;
 
@@ -18,7 +18,31 @@ internal sealed class WorkflowDefinition
 
     public string? ConcurrencyKeyFor(object? input) =>
         Options.ConcurrencyKeySelector is { } selector ? selector(input) : Options.ConcurrencyKey;
+
+    /// <summary>Reads a run's input into the input type; the stored text is the caller's JSON as given.</summary>
+    public bool TryReadInput(JsonElement? json, JsonSerializerOptions serializerOptions, [NotNullWhen(true)] out RunInput? input, [NotNullWhen(false)] out RunInputException? error)
+    {
+        try
+        {
+            var value = ReadInput(json, serializerOptions);
+            input = new RunInput(value, json is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } element ? element.GetRawText() : null);
+            error = null;
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            input = null;
+            error = new RunInputException($"input does not fit {Descriptor.InputType.Name}: {ex.Message}", ex);
+            return false;
+        }
+    }
 }
+
+/// <summary>A run's input: read into the workflow's input type, and the JSON text that is stored.</summary>
+internal sealed record RunInput(object? Value, string? Json);
+
+/// <summary>A run's input does not fit its workflow's input type.</summary>
+internal sealed class RunInputException(string message, Exception inner) : Exception(message, inner);
 
 internal sealed class WorkflowRegistry : IWorkflowCatalog
 {

@@ -1,6 +1,7 @@
 using Baton.Core.Tests.Support;
 using Baton.Runs;
 using Baton.Scheduling;
+using Baton.Server.Tests.Infrastructure;
 using Baton.Storage;
 
 namespace Baton.Core.Tests.Scheduling;
@@ -111,5 +112,56 @@ public sealed class SchedulerTests
         var runs = (await a.Store.Runs.ListRunsAsync(new ListRunsRequest { Limit = 500 })).Runs;
         Assert.Equal(30, runs.Count);
         Assert.Equal(30, runs.Select(r => r.ScheduledFireTime).Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData("missing", "* * * * * *", null, 403)]
+    [InlineData("nightly", "not a cron", null, 404)]
+    [InlineData("nightly", "* * * * * *", "\"text\"", 405)]
+    [InlineData("nightly", "* * * * * *", "{not json", 405)]
+    public async Task TickAsync_ScheduleThatCannotFire_LogsWhyOnceAndStartsNothing(string workflow, string cron, string? input, int eventId)
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)), startServices: false, logs: logs);
+        // Written to the store directly, as a row stored by a node with other workflows or by hand would be.
+        await node.Store.Schedules.UpsertScheduleAsync(new UpsertScheduleRequest
+        {
+            Name = "broken", Workflow = workflow, Cron = cron, TimeZone = "UTC", Input = input, Enabled = true,
+            Misfire = MisfirePolicy.RunOnce, NextFireAt = EngineHarness.Start.AddSeconds(1), Now = EngineHarness.Start,
+        });
+
+        node.Time.Advance(TimeSpan.FromSeconds(1));
+        var fired = await node.Scheduler.TickAsync(CancellationToken.None);
+        var again = await node.Scheduler.TickAsync(CancellationToken.None);
+
+        Assert.Equal(0, fired + again);
+        var entry = Assert.Single(logs.Entries, e => e.EventId is >= 403 and <= 405);
+        Assert.Equal(eventId, entry.EventId);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, entry.Level);
+        Assert.Contains("broken", entry.Message);
+        Assert.Empty((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+
+    [Fact]
+    public async Task TickAsync_WorkerRunning_ScheduledRunIsCreatedLeasedToThisNodeAndRunsHere()
+    {
+        var gate = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("gated", async (_, x, _) => { await gate.Task; return x; }));
+        await Baton.Testing.Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running, "the worker to start");
+        await node.Schedules.PutAsync(new ScheduleDefinition { Name = "s", Workflow = "gated", Cron = "*/10 * * * * *" });
+
+        node.Time.AdvanceTo(EngineHarness.Start.AddSeconds(10));
+        var fired = await node.Scheduler.TickAsync(CancellationToken.None);
+        // Read before the gate opens: the fire itself stored the run leased to this node, as a local client start does.
+        var created = Assert.Single((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+        gate.SetResult();
+        var done = await node.WaitForEndAsync(created.Id);
+
+        Assert.Equal(1, fired);
+        Assert.Equal(RunStatus.Running, created.Status);
+        Assert.Equal("node-a", created.LeaseOwner);
+        Assert.Equal(RunStatus.Succeeded, done.Status);
+        Assert.Equal(1, done.Executions);
     }
 }

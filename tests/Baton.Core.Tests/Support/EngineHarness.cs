@@ -1,14 +1,14 @@
 using System.Diagnostics;
-using Baton.Execution;
 using Baton.Hosting;
 using Baton.Retries;
 using Baton.Runs;
 using Baton.Scheduling;
 using Baton.Storage;
 using Baton.Storage.Sqlite;
+using Baton.Workers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Time.Testing;
+using Microsoft.Extensions.Logging;
 
 namespace Baton.Core.Tests.Support;
 
@@ -31,7 +31,7 @@ internal sealed class EngineHarness : IAsyncDisposable
 
     private readonly bool _ownsDatabase;
 
-    private EngineHarness(ServiceProvider services, FakeTimeProvider time, string databasePath, bool ownsDatabase)
+    private EngineHarness(ServiceProvider services, ExactClock time, string databasePath, bool ownsDatabase)
     {
         _ownsDatabase = ownsDatabase;
         Services = services;
@@ -43,7 +43,7 @@ internal sealed class EngineHarness : IAsyncDisposable
 
     public ServiceProvider Services { get; }
 
-    public FakeTimeProvider Time { get; }
+    public ExactClock Time { get; }
 
     public string DatabasePath { get; }
 
@@ -57,20 +57,33 @@ internal sealed class EngineHarness : IAsyncDisposable
 
     internal Scheduler Scheduler => Services.GetRequiredService<Scheduler>();
 
+    /// <summary>
+    /// Wakes the claim loop, as a store notification would: after the clock moved a pending run's due time or an
+    /// expired lease into the past, the next claim takes it without waiting for a poll timer.
+    /// </summary>
+    public void WakeWorker() => Services.GetRequiredService<WorkSignal>().Notify();
+
     public static string NewDatabasePath() => Path.Combine(Path.GetTempPath(), $"baton-test-{Guid.NewGuid():N}.db");
 
     public static async Task<EngineHarness> StartAsync(
         Action<BatonBuilder> workflows,
         Action<BatonOptions>? configure = null,
         string? databasePath = null,
-        FakeTimeProvider? time = null,
-        bool startServices = true)
+        ExactClock? time = null,
+        bool startServices = true,
+        ILoggerProvider? logs = null)
     {
-        time ??= new FakeTimeProvider(Start);
+        time ??= new ExactClock(Start);
         var ownsDatabase = databasePath is null;
         databasePath ??= NewDatabasePath();
         var services = new ServiceCollection();
-        services.AddLogging();
+        services.AddLogging(logging =>
+        {
+            if (logs is not null)
+            {
+                logging.AddProvider(logs);
+            }
+        });
         services.AddSingleton<TimeProvider>(time);
         services.AddSingleton<IJitterSource>(new FixedJitter(0));
         var builder = services.AddBaton(o =>
@@ -110,11 +123,11 @@ internal sealed class EngineHarness : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits (up to 20 s of real time) until the run satisfies <paramref name="until"/>, re-reading it each time an
-    /// execution ends. With <paramref name="advance"/> the fake clock moves on by that much between looks, so
-    /// retries, timeouts and timers come due.
+    /// Waits (up to 20 s of real time) until the stored run satisfies <paramref name="until"/>, re-reading it each time an
+    /// execution ends. The clock stays still: a test that needs time to pass moves the clock itself, to the timer the
+    /// engine armed (see <see cref="ExactClock.AdvanceToTimerAsync"/>).
     /// </summary>
-    public async Task<RunRecord> WaitForAsync(string runId, Func<RunRecord, bool> until, TimeSpan? advance = null)
+    public async Task<RunRecord> WaitForAsync(string runId, Func<RunRecord, bool> until)
     {
         var watch = Stopwatch.StartNew();
         while (true)
@@ -128,21 +141,14 @@ internal sealed class EngineHarness : IAsyncDisposable
 
             if (watch.Elapsed > TimeSpan.FromSeconds(20))
             {
-                throw new TimeoutException($"run {runId} is still {run.Status} (phase {run.Phase}) after 20 s");
+                throw new TimeoutException($"run {runId} is still {run.Status} (phase {run.Phase}) after 20 s; pending timers: {string.Join(", ", Time.PendingTimers().Select(t => t.ToString("O")))}");
             }
 
-            if (advance is { } step)
-            {
-                Time.Advance(step);
-            }
-
-            await _executionEnded.WaitAsync(TimeSpan.FromMilliseconds(advance is null ? 50 : 5));
+            await _executionEnded.WaitAsync(TimeSpan.FromMilliseconds(50));
         }
     }
 
-    public Task<RunRecord> WaitForEndAsync(string runId, TimeSpan? advance = null) =>
-        WaitForAsync(runId, r => r.Status.IsTerminal(), advance);
-
+    public Task<RunRecord> WaitForEndAsync(string runId) => WaitForAsync(runId, r => r.Status.IsTerminal());
     public async Task StopAsync()
     {
         if (_stopped)

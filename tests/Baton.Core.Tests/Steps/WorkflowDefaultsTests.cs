@@ -5,7 +5,7 @@ using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
 
-namespace Baton.Core.Tests.Execution;
+namespace Baton.Core.Tests.Steps;
 
 /// <summary>
 /// The workflow-level defaults (<see cref="Baton.Workflows.WorkflowOptions.Retry"/> and
@@ -44,7 +44,7 @@ public sealed class WorkflowDefaultsTests
     private static async Task AssertAttemptsStartAtAsync(StepOptions? stepOptions, TimeSpan[] expected)
     {
         var calls = 0;
-        var clock = new TimerWatchClock(Start);
+        var clock = new ExactClock(Start);
         await using var node = await EngineHarness.StartAsync(
             b => b.AddWorkflow<int, int>("flaky", async (ctx, _, ct) =>
                 await ctx.StepAsync<int>("call", _ => { Interlocked.Increment(ref calls); throw new HttpRequestException("503"); }, stepOptions, cancellationToken: ct),
@@ -77,7 +77,7 @@ public sealed class WorkflowDefaultsTests
     {
         var started = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
         var sawCancel = 0;
-        var clock = new TimerWatchClock(Start);
+        var clock = new ExactClock(Start);
         await using var node = await EngineHarness.StartAsync(
             b => b.AddWorkflow<int, int>("slow", async (ctx, _, ct) =>
                 await ctx.StepAsync("hang", async attemptToken =>

@@ -1,6 +1,7 @@
 using Baton.Storage;
+using Baton.Workflows;
 
-namespace Baton.Execution;
+namespace Baton.Workers;
 
 /// <summary>A run executing on this node: its lease, its progress and the reasons it may be stopped.</summary>
 internal sealed class ActiveRun : IDisposable
@@ -49,6 +50,12 @@ internal sealed class ActiveRun : IDisposable
         expiresAt > now ? expiresAt - now : TimeSpan.Zero;
 
     public RunRecord Run { get; }
+
+    /// <summary>The workflow, when the run was created on this node (a claimed run looks it up when it executes).</summary>
+    public WorkflowDefinition? Definition { get; init; }
+
+    /// <summary>The input already read into the workflow's input type, when the run was created on this node.</summary>
+    public RunInput? Input { get; init; }
 
     public string RunId => Run.Id;
 

@@ -2,8 +2,11 @@ using Baton.Core.Tests.Support;
 using Baton.Runs;
 using Baton.Storage;
 using Baton.Testing;
+using Baton.Workers;
+using Baton.Workflows;
+using Microsoft.Extensions.DependencyInjection;
 
-namespace Baton.Core.Tests.Execution;
+namespace Baton.Core.Tests.Workers;
 
 /// <summary>
 /// A run started on a node that can execute it at once is created with that node's lease and started there,
@@ -24,15 +27,12 @@ public sealed class LocalStartTests
         return node;
     }
 
-    /// <summary>What a local start does before the hand-over: reserve a slot, store the run leased to this node.</summary>
-    private static async Task<CreateRunResult> CreateLeasedInReservedSlotAsync(EngineHarness node)
+    /// <summary>The "gated" workflow's definition, its empty input and a run request for it, as the client makes them.</summary>
+    private static (WorkflowDefinition Definition, RunInput Input, CreateRunRequest Request) NewGatedRun(EngineHarness node)
     {
-        Assert.True(node.Worker.TryReserveSlot());
-        return await node.Store.Runs.CreateRunAsync(new CreateRunRequest
-        {
-            Id = RunIds.New(EngineHarness.Start), Workflow = "gated", Now = EngineHarness.Start,
-            LeaseOwner = "node-a", LeaseExpiresAt = EngineHarness.Start.AddSeconds(30),
-        });
+        var definition = node.Services.GetRequiredService<WorkflowRegistry>().Find("gated")!;
+        Assert.True(definition.TryReadInput(null, EngineServices.JsonOptions, out var input, out _));
+        return (definition, input, node.Worker.NewRunRequest(definition, input, EngineHarness.Start, null));
     }
 
     [Fact]
@@ -98,7 +98,8 @@ public sealed class LocalStartTests
         var waiting = (await node.Store.Runs.GetRunAsync(second))!;
         gate.SetResult();
         var firstDone = await node.WaitForEndAsync(first);
-        var secondDone = await node.WaitForEndAsync(second, advance: TimeSpan.FromSeconds(1));
+        // No clock move: the end of the first execution wakes the claim loop, which takes the second run.
+        var secondDone = await node.WaitForEndAsync(second);
 
         Assert.Equal(RunStatus.Pending, waiting.Status);
         Assert.Null(waiting.LeaseOwner);
@@ -145,12 +146,14 @@ public sealed class LocalStartTests
 
         var result = await node.Client.StartRunAsync(new StartRunRequest { Workflow = "gated", RunAfter = EngineHarness.Start.AddMinutes(1) });
         var stored = (await node.Store.Runs.GetRunAsync(result.Run!.Id))!;
-        var done = await node.WaitForEndAsync(stored.Id, advance: TimeSpan.FromSeconds(10));
+        node.Time.AdvanceTo(EngineHarness.Start.AddMinutes(1));
+        node.WakeWorker();
+        var done = await node.WaitForEndAsync(stored.Id);
 
         Assert.Equal(RunStatus.Pending, stored.Status);
         Assert.Null(stored.LeaseOwner);
         Assert.Equal(RunStatus.Succeeded, done.Status);
-        Assert.True(done.StartedAt >= EngineHarness.Start.AddMinutes(1), $"started at {done.StartedAt}");
+        Assert.Equal(EngineHarness.Start.AddMinutes(1), done.StartedAt);
     }
 
     [Fact]
@@ -175,22 +178,23 @@ public sealed class LocalStartTests
     }
 
     [Fact]
-    public async Task StartCreatedAsync_CallerFlowAlreadySuppressed_StartsTheRunAndLeavesTheCallersSuppression()
+    public async Task AdmitAsync_CallerFlowAlreadySuppressed_StartsTheRunAndLeavesTheCallersSuppression()
     {
         await using var node = await StartNodeAsync();
-        var created = await CreateLeasedInReservedSlotAsync(node);
+        var (definition, input, request) = NewGatedRun(node);
+        var created = await node.Store.Runs.CreateRunAsync(request with { LeaseOwner = "node-a", LeaseExpiresAt = EngineHarness.Start.AddSeconds(30) });
 
-        // The hand-over runs synchronously inside the caller's SuppressFlow region, where it suppresses the flow
-        // again for the run's task: the run starts and the caller's region stays suppressed.
-        Task handOver;
+        // The create completes at once, so the hand-over runs synchronously inside the caller's SuppressFlow region,
+        // where it suppresses the flow again for the run's task: the run starts and the caller's region stays suppressed.
+        Task<CreateRunResult?> admitted;
         bool stillSuppressed;
         using (ExecutionContext.SuppressFlow())
         {
-            handOver = node.Worker.StartCreatedAsync(created.Run, EngineHarness.Start.AddSeconds(30));
+            admitted = node.Worker.AdmitAsync(definition, input, request, (_, _) => Task.FromResult<CreateRunResult?>(created), CancellationToken.None);
             stillSuppressed = ExecutionContext.IsFlowSuppressed();
         }
 
-        await handOver;
+        await admitted;
         var done = await node.WaitForEndAsync(created.Run.Id);
 
         Assert.True(stillSuppressed);
@@ -199,25 +203,56 @@ public sealed class LocalStartTests
     }
 
     [Fact]
-    public async Task StartCreatedAsync_NodeStoppedSinceTheReservation_GivesTheLeaseBackForAnyNode()
+    public async Task AdmitAsync_LocalStart_RunsWithTheInputReadAtAdmissionWithoutReadingItAgain()
+    {
+        var seen = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("echo", (_, input, _) =>
+        {
+            seen.TrySetResult(input);
+            return Task.FromResult(input);
+        }));
+        await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running, "the worker to start");
+        var definition = node.Services.GetRequiredService<WorkflowRegistry>().Find("echo")!;
+        // The stored text says 1 and the read value 2: a run that read its input again from the store would see 1.
+        var input = new RunInput(2, "1");
+
+        var created = await node.Worker.AdmitAsync(
+            definition, input, node.Worker.NewRunRequest(definition, input, EngineHarness.Start, null),
+            async (r, ct) => await node.Store.Runs.CreateRunAsync(r, ct), CancellationToken.None);
+        var done = await node.WaitForEndAsync(created!.Run.Id);
+
+        Assert.Equal("node-a", created.Run.LeaseOwner);
+        Assert.Equal(2, await seen.Task.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal("2", done.Output);
+    }
+
+    [Fact]
+    public async Task AdmitAsync_NodeStoppedWhileTheRunWasCreated_GivesTheLeaseBackForAnyNode()
     {
         await using var node = await StartNodeAsync();
-        var created = await CreateLeasedInReservedSlotAsync(node);
+        var (definition, input, request) = NewGatedRun(node);
 
         // The node stops between the reservation and the hand-over, as a SIGTERM can.
-        await node.StopAsync();
-        await node.Worker.StartCreatedAsync(created.Run, EngineHarness.Start.AddSeconds(30));
-        var released = (await node.Store.Runs.GetRunAsync(created.Run.Id))!;
+        var created = await node.Worker.AdmitAsync(definition, input, request, async (r, ct) =>
+        {
+            await node.StopAsync();
+            return await node.Store.Runs.CreateRunAsync(r, ct);
+        }, CancellationToken.None);
+        var released = (await node.Store.Runs.GetRunAsync(created!.Run.Id))!;
         var claimed = await node.Store.Runs.ClaimRunsAsync(new ClaimRunsRequest
         {
             Owner = "node-b", MaxRuns = 10, Now = EngineHarness.Start, LeaseExpiresAt = EngineHarness.Start.AddSeconds(30),
         });
+        var afterStop = (await node.Client.StartRunAsync(new StartRunRequest { Workflow = "gated" })).Run!;
+        var afterStopStored = (await node.Store.Runs.GetRunAsync(afterStop.Id))!;
 
+        Assert.Equal("node-a", created.Run.LeaseOwner);
         Assert.Equal(0, node.Worker.ActiveCount);
         Assert.Null(released.LeaseOwner);
         Assert.Equal(RunStatus.Running, released.Status);
         // Claimable at once by another node, not only after the 30 s lease would have run out.
         Assert.Equal(created.Run.Id, Assert.Single(claimed).Id);
-        Assert.False(node.Worker.TryReserveSlot());
+        // A stopped node admits nothing more with its own lease.
+        Assert.Null(afterStopStored.LeaseOwner);
     }
 }

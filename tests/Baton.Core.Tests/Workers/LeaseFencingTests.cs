@@ -1,9 +1,9 @@
-using Baton.Execution;
 using Baton.Runs;
 using Baton.Storage;
+using Baton.Workers;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Baton.Core.Tests.Execution;
+namespace Baton.Core.Tests.Workers;
 
 /// <summary>
 /// Self-fencing of a run's execution (found by the multi-node outage test: a node whose renewals failed went on

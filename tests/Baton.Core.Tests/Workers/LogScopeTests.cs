@@ -1,6 +1,6 @@
-using Baton.Execution;
+using Baton.Workers;
 
-namespace Baton.Core.Tests.Execution;
+namespace Baton.Core.Tests.Workers;
 
 public sealed class LogScopeTests
 {

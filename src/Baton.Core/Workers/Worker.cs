@@ -4,7 +4,7 @@ using Baton.Storage;
 using Baton.Workflows;
 using Microsoft.Extensions.Hosting;
 
-namespace Baton.Execution;
+namespace Baton.Workers;
 
 /// <summary>
 /// The loop on each node that claims runnable runs with a lease, executes them, renews their leases
@@ -16,14 +16,11 @@ namespace Baton.Execution;
 /// its status and its lease is released so any node can resume it from its last completed step.
 /// Heartbeats go on until the last run has stopped, so a draining node keeps its leases.
 /// </remarks>
-internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSignal signal, WorkflowRegistry registry) : BackgroundService, IBatonWorkerStatus
+internal sealed partial class Worker(RunExecutor executor, EngineServices engine, WorkSignal signal, WorkflowRegistry registry) : BackgroundService, IBatonWorkerStatus
 {
     private readonly ConcurrentDictionary<string, ActiveRun> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
     private readonly CancellationTokenSource _housekeepingStop = new();
-    private readonly Lock _startGate = new();
-    private bool _stopping;
-    private int _reserved;
     private string[]? _workflows;
 
     /// <summary>True while the claim loop runs.</summary>
@@ -65,7 +62,7 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
             while (!stoppingToken.IsCancellationRequested)
             {
                 var claimed = 0;
-                var free = options.MaxConcurrentRuns - _active.Count - Volatile.Read(ref _reserved);
+                var free = options.MaxConcurrentRuns - _active.Count - Reserved;
                 if (free > 0)
                 {
                     try
@@ -74,7 +71,7 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
                     }
                     catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                     {
-                        Log.WorkerError(engine.Logger, ex.Message);
+                        Log.WorkerError(engine.Logger, ex, "claim");
                     }
                 }
 
@@ -86,11 +83,7 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
         }
         finally
         {
-            lock (_startGate)
-            {
-                // From here on a run created with this node's lease is handed back rather than started (see StartCreatedAsync).
-                _stopping = true;
-            }
+            CloseAdmission();
 
             IsRunning = false;
             await DrainAsync().ConfigureAwait(false);
@@ -116,7 +109,7 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
         }
         catch (Exception ex)
         {
-            Log.WorkerError(engine.Logger, $"run notifications: {ex.Message}");
+            Log.WorkerError(engine.Logger, ex, "run notifications");
         }
     }
 
@@ -153,9 +146,10 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
         return runs.Count;
     }
 
-    private void Start(RunRecord run, DateTimeOffset leaseExpiresAt)
+    /// <summary>Executes a run leased to this node; a locally created run brings its definition and read input along.</summary>
+    private void Start(RunRecord run, DateTimeOffset leaseExpiresAt, WorkflowDefinition? definition = null, RunInput? input = null)
     {
-        var active = new ActiveRun(run, engine.Options.MaxErrors, leaseExpiresAt, engine.Time);
+        var active = new ActiveRun(run, engine.Options.MaxErrors, leaseExpiresAt, engine.Time) { Definition = definition, Input = input };
         _active[run.Id] = active;
         engine.Metrics.ActiveRuns.Add(1);
         // Without the caller's execution context: a run started from a request (a local start) must not carry
@@ -168,63 +162,6 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
         }
     }
 
-    /// <summary>
-    /// Reserves a slot for a run this node is about to create with its own lease, so the run needs no claim.
-    /// False when the worker is not running or is stopping, or every slot is taken: the run is then created
-    /// pending and claimed as usual. A reservation ends with <see cref="StartCreatedAsync"/> or <see cref="ReleaseSlot"/>.
-    /// </summary>
-    public bool TryReserveSlot()
-    {
-        if (!IsRunning || Volatile.Read(ref _stopping))
-        {
-            return false;
-        }
-
-        if (Interlocked.Increment(ref _reserved) + _active.Count > engine.Options.MaxConcurrentRuns)
-        {
-            Interlocked.Decrement(ref _reserved);
-            return false;
-        }
-
-        return true;
-    }
-
-    /// <summary>Ends a reservation whose run was not created (an existing run was returned, or the write failed).</summary>
-    public void ReleaseSlot() => Interlocked.Decrement(ref _reserved);
-
-    /// <summary>
-    /// Executes a run that was created with this node's lease, in the slot reserved for it. A node that began
-    /// stopping in between gives the lease back instead, so any node can claim the run at once.
-    /// </summary>
-    public async Task StartCreatedAsync(RunRecord run, DateTimeOffset leaseExpiresAt)
-    {
-        try
-        {
-            lock (_startGate)
-            {
-                if (!_stopping)
-                {
-                    Start(run, leaseExpiresAt);
-                    return;
-                }
-            }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _reserved);
-        }
-
-        try
-        {
-            await engine.Runs.ReleaseLeaseAsync(new ReleaseLeaseRequest(run.Id, engine.Owner, engine.Time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            // The lease then expires and any node takes the run over.
-            Log.WorkerError(engine.Logger, $"run {run.Id}: giving back the lease of a run created while stopping: {ex.Message}");
-        }
-    }
-
     private async Task ExecuteOneAsync(ActiveRun active)
     {
         try
@@ -233,7 +170,7 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
         }
         catch (Exception ex)
         {
-            Log.WorkerError(engine.Logger, $"run {active.RunId}: {ex.Message}");
+            Log.ExecutionCrashed(engine.Logger, ex, active.RunId);
         }
         finally
         {
@@ -322,7 +259,7 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            Log.WorkerError(engine.Logger, $"heartbeat: {ex.Message}");
+            Log.WorkerError(engine.Logger, ex, "heartbeat");
         }
     }
 
@@ -365,7 +302,7 @@ internal sealed class Worker(RunExecutor executor, EngineServices engine, WorkSi
         }
         catch (Exception ex)
         {
-            Log.WorkerError(engine.Logger, $"progress flush: {ex.Message}");
+            Log.WorkerError(engine.Logger, ex, "progress flush");
         }
     }
 

@@ -1,6 +1,6 @@
 using System.Collections;
 
-namespace Baton.Execution;
+namespace Baton.Workers;
 
 /// <summary>
 /// A logging scope of named values (run id, workflow, step, ...). Structured formatters read the pairs; its

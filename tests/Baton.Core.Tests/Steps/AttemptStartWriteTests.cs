@@ -4,7 +4,7 @@ using Baton.Steps;
 using Baton.Storage;
 using Baton.Testing;
 
-namespace Baton.Core.Tests.Execution;
+namespace Baton.Core.Tests.Steps;
 
 /// <summary>
 /// An attempt's start is written only once it has run for <c>AttemptStartWriteDelay</c>: short attempts

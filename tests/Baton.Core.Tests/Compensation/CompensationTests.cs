@@ -4,7 +4,7 @@ using Baton.Retries;
 using Baton.Runs;
 using Baton.Storage;
 
-namespace Baton.Core.Tests.Execution;
+namespace Baton.Core.Tests.Compensation;
 
 public sealed class CompensationTests
 {

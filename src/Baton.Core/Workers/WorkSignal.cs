@@ -1,4 +1,4 @@
-namespace Baton.Execution;
+namespace Baton.Workers;
 
 /// <summary>Wakes this node's worker when work was stored locally, so it need not wait for its next poll.</summary>
 internal sealed class WorkSignal(TimeProvider time)

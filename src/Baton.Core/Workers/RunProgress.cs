@@ -1,7 +1,7 @@
 using Baton.Runs;
 using Baton.Storage;
 
-namespace Baton.Execution;
+namespace Baton.Workers;
 
 /// <summary>A run's live phase, counters and bounded error list; written to the store when dirty.</summary>
 internal sealed class RunProgress

@@ -6,7 +6,7 @@ using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
 
-namespace Baton.Core.Tests.Execution;
+namespace Baton.Core.Tests.FanOut;
 
 /// <summary>ForEachAsync over items that arrive while the fan-out already runs (IAsyncEnumerable).</summary>
 public sealed class StreamedFanOutTests

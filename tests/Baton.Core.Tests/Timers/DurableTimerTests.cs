@@ -6,7 +6,7 @@ using Baton.Runs;
 using Baton.Storage;
 using Baton.Workflows;
 
-namespace Baton.Core.Tests.Execution;
+namespace Baton.Core.Tests.Timers;
 
 /// <summary>
 /// Durable timers across node restarts: a second node on the same store wakes the run at the wake-up time the
@@ -40,7 +40,7 @@ public sealed class DurableTimerTests
     {
         var wakeAt = Start.AddSeconds(3);
         var counts = new Counts();
-        var clock = new TimerWatchClock(Start);
+        var clock = new ExactClock(Start);
         await using var node = await EngineHarness.StartAsync(b => Sleeper(b, (ctx, ct) => ctx.SleepUntilAsync("wait", wakeAt, ct), counts), o => o.DrainTimeout = TimeSpan.Zero, time: clock);
 
         var id = await node.StartRunAsync("sleeper");
@@ -92,7 +92,7 @@ public sealed class DurableTimerTests
 
         // With a 1 ms poll, node B's first claim pass (at wake-up minus 1 ms) ends by arming its next poll for exactly
         // the wake-up time; moving the clock there then makes the worker claim again at that instant.
-        var clock = new TimerWatchClock(wakeAt - Millisecond);
+        var clock = new ExactClock(wakeAt - Millisecond);
         await using (var second = await EngineHarness.StartAsync(
             b => Sleeper(b, wait, counts), o => { o.NodeId = "node-b"; o.PollInterval = Millisecond; o.DrainTimeout = TimeSpan.Zero; }, databasePath: path, time: clock))
         {
@@ -122,7 +122,7 @@ public sealed class DurableTimerTests
         var path = EngineHarness.NewDatabasePath();
         var counts = new Counts();
         string id;
-        var firstClock = new TimerWatchClock(Start);
+        var firstClock = new ExactClock(Start);
         await using (var first = await EngineHarness.StartAsync(b => Sleeper(b, wait, counts), o => o.DrainTimeout = TimeSpan.Zero, databasePath: path, time: firstClock))
         {
             id = await first.StartRunAsync("sleeper");
@@ -134,7 +134,7 @@ public sealed class DurableTimerTests
             Assert.Null(interrupted.LeaseOwner);
         }
 
-        var clock = new TimerWatchClock(Start.AddSeconds(1.5));
+        var clock = new ExactClock(Start.AddSeconds(1.5));
         await using (var second = await EngineHarness.StartAsync(b => Sleeper(b, wait, counts), o => { o.NodeId = "node-b"; o.DrainTimeout = TimeSpan.Zero; }, databasePath: path, time: clock))
         {
             await clock.WaitForTimerAsync(wakeAt);

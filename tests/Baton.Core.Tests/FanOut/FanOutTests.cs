@@ -5,7 +5,7 @@ using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
 
-namespace Baton.Core.Tests.Execution;
+namespace Baton.Core.Tests.FanOut;
 
 public sealed class FanOutTests
 {

@@ -1,11 +1,13 @@
 using System.Text.Json;
+using Baton.Compensation;
 using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
+using Baton.Timers;
 using Baton.Workflows;
 using Microsoft.Extensions.Logging;
 
-namespace Baton.Execution;
+namespace Baton.Workers;
 
 /// <summary>
 /// Executes one claimed run to its next resting point: success, failure (with compensation),
@@ -18,7 +20,8 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         var run = active.Run;
         using var scope = engine.Logger.BeginScope(new LogScope(
             KeyValuePair.Create("RunId", (object?)run.Id), KeyValuePair.Create("Workflow", (object?)run.Workflow), KeyValuePair.Create("CorrelationId", (object?)run.CorrelationId)));
-        var definition = registry.Find(run.Workflow);
+        // A run created on this node brings its definition and input; a claimed one looks them up here, once.
+        var definition = active.Definition ?? registry.Find(run.Workflow);
         if (definition is null)
         {
             Log.UnknownWorkflow(engine.Logger, run.Id, run.Workflow);
@@ -45,7 +48,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         using var runStop = CancellationTokenSource.CreateLinkedTokenSource(active.AnyToken, deadline?.Token ?? CancellationToken.None);
         try
         {
-            var output = await definition.Run(engine.Services, context, ReadInput(run, definition), runStop.Token).ConfigureAwait(false);
+            var output = await definition.Run(engine.Services, context, ReadInput(active, definition), runStop.Token).ConfigureAwait(false);
             await FinishAsync(active, RunStatus.Succeeded, JsonSerializer.Serialize(output, engine.Json), null).ConfigureAwait(false);
         }
         catch (SuspendRunException suspend)
@@ -74,8 +77,8 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         {
             var failure = ex is StepFailedException step
                 ? new RunFailure { Message = step.Message, ErrorType = step.ErrorType, Step = step.StepKey }
-                : new RunFailure { Message = WorkflowContext.Truncate(ex.Message), ErrorType = ex.GetType().FullName };
-            Log.RunFailed(engine.Logger, run.Id, failure.Step, failure.Message);
+                : new RunFailure { Message = ExecutionState.Truncate(ex.Message), ErrorType = ex.GetType().FullName };
+            Log.RunFailed(engine.Logger, ex, run.Id, failure.Step);
             await EndBadlyAsync(active, context, failure).ConfigureAwait(false);
         }
     }
@@ -84,7 +87,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
     {
         try
         {
-            await definition.Run(engine.Services, context, ReadInput(active.Run, definition), active.InterruptToken).ConfigureAwait(false);
+            await definition.Run(engine.Services, context, ReadInput(active, definition), active.InterruptToken).ConfigureAwait(false);
         }
         catch (Exception) when (!active.Interrupted)
         {
@@ -100,8 +103,14 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         await EndBadlyAsync(active, context, active.Run.Failure ?? CancelledFailure()).ConfigureAwait(false);
     }
 
-    private object? ReadInput(RunRecord run, WorkflowDefinition definition)
+    private object? ReadInput(ActiveRun active, WorkflowDefinition definition)
     {
+        if (active.Input is { } read)
+        {
+            return read.Value;
+        }
+
+        var run = active.Run;
         try
         {
             if (run.Input is null)
@@ -142,27 +151,24 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }
 
         Log.Compensating(engine.Logger, active.RunId, compensations.Count);
+        CompensationFailure? failed;
         try
         {
-            for (var i = compensations.Count - 1; i >= 0; i--)
-            {
-                // Compensation goes on after a cancel request; only shutdown or a lost lease stop it.
-                await context.RunCompensationAsync(compensations[i], CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-        catch (StepFailedException ex)
-        {
-            var step = StepKeys.CompensatedStep(ex.StepKey);
-            Log.CompensationFailed(engine.Logger, active.RunId, step, ex.Message);
-            await FinishAsync(active, RunStatus.CompensationFailed, null, failure with
-            {
-                SagaState = "compensation_failed", CompensationStep = step, CompensationError = ex.Message,
-            }).ConfigureAwait(false);
-            return;
+            failed = await context.Compensation.RunAllAsync(compensations).ConfigureAwait(false);
         }
         catch (Exception) when (active.Interrupted)
         {
             await InterruptedAsync(active).ConfigureAwait(false);
+            return;
+        }
+
+        if (failed is not null)
+        {
+            Log.CompensationFailed(engine.Logger, failed.Exception, active.RunId, failed.Step);
+            await FinishAsync(active, RunStatus.CompensationFailed, null, failure with
+            {
+                SagaState = "compensation_failed", CompensationStep = failed.Step, CompensationError = failed.Exception.Message,
+            }).ConfigureAwait(false);
             return;
         }
 
@@ -212,7 +218,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         {
             // The store is unreachable: whether the lease still holds is unknown, so the run is left to the next owner
             // (this node again, once the lease has expired and the store answers) rather than marked failed.
-            Log.StoreWriteFailed(engine.Logger, active.RunId, ex.Message);
+            Log.StoreWriteFailed(engine.Logger, ex, active.RunId);
             written = false;
         }
 

@@ -4,7 +4,7 @@ using Baton.Storage;
 using Baton.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Baton.Core.Tests.Execution;
+namespace Baton.Core.Tests.Workers;
 
 public sealed class RunControlTests
 {
@@ -99,7 +99,8 @@ public sealed class RunControlTests
         node.Time.Advance(TimeSpan.FromMinutes(59));
         var stillWaiting = await node.Store.Runs.GetRunAsync(id);
         node.Time.Advance(TimeSpan.FromMinutes(1));
-        var run = await node.WaitForEndAsync(id, advance: TimeSpan.FromSeconds(1));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
 
         Assert.Equal(RunStatus.Suspended, stillWaiting!.Status);
         Assert.Equal(RunStatus.Succeeded, run.Status);
@@ -117,7 +118,8 @@ public sealed class RunControlTests
         }));
 
         var id = await node.StartRunAsync("short");
-        var run = await node.WaitForEndAsync(id, advance: TimeSpan.FromMilliseconds(500));
+        await node.Time.AdvanceToTimerAsync(EngineHarness.Start.AddSeconds(2), TimerKind.Delay);
+        var run = await node.WaitForEndAsync(id);
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
         Assert.Equal(1, run.Executions);
@@ -134,8 +136,9 @@ public sealed class RunControlTests
 
         var id = await node.StartRunAsync("sleepy");
         await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended);
+        // No clock move: the cancel request makes the suspended run due and wakes the claim loop.
         await node.Client.CancelRunAsync(id);
-        var run = await node.WaitForEndAsync(id, advance: TimeSpan.FromSeconds(1));
+        var run = await node.WaitForEndAsync(id);
 
         Assert.Equal(RunStatus.Cancelled, run.Status);
     }
@@ -156,10 +159,12 @@ public sealed class RunControlTests
             await hosted.StartAsync(CancellationToken.None);
         }
 
-        var run = await node.WaitForEndAsync(id, advance: TimeSpan.FromSeconds(1));
+        node.Time.AdvanceTo(now.AddSeconds(30));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
-        Assert.True(node.Time.GetUtcNow() >= now.AddSeconds(30));
+        Assert.Equal(now.AddSeconds(30), run.CompletedAt);
         Assert.Equal(2, run.Executions);
     }
 
@@ -269,7 +274,15 @@ public sealed class RunControlTests
 
         var id = await node.StartRunAsync("long");
         await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
-        var leased = await node.WaitForAsync(id, r => r.LeaseExpiresAt > EngineHarness.Start.AddSeconds(90), advance: TimeSpan.FromSeconds(1));
+        // Seven heartbeats, 10 s apart: each waits for the previous renewal to be stored, so the lease never runs out.
+        RunRecord leased = null!;
+        for (var beat = 1; beat <= 7; beat++)
+        {
+            var at = EngineHarness.Start.AddSeconds(10 * beat);
+            await node.Time.AdvanceToTimerAsync(at, TimerKind.Periodic);
+            leased = await node.WaitForAsync(id, r => r.LeaseExpiresAt == at.AddSeconds(30));
+        }
+
         release.SetResult();
         var run = await node.WaitForEndAsync(id);
 

@@ -6,11 +6,11 @@ using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
 
-namespace Baton.Core.Tests.Execution;
+namespace Baton.Core.Tests.Steps;
 
 public sealed class StepTests
 {
-    private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
+    private static readonly DateTimeOffset Start = EngineHarness.Start;
 
     [Fact]
     public async Task StepAsync_TwoSteps_StoresResultsAttemptsAndOutput()
@@ -61,14 +61,16 @@ public sealed class StepTests
             await ctx.StepAsync("call", _ => ++calls < 3 ? throw new HttpRequestException("503") : Task.FromResult(calls), cancellationToken: ct)));
 
         var id = await node.StartRunAsync("flaky");
-        var run = await node.WaitForEndAsync(id, advance: Tick);
+        // Default policy, jitter fixed at 0: the second attempt 5 s after the first failure, the third 10 s after the second.
+        await node.Time.AdvanceToTimerAsync(Start.AddSeconds(5), TimerKind.Delay);
+        await node.Time.AdvanceToTimerAsync(Start.AddSeconds(15), TimerKind.Delay);
+        var run = await node.WaitForEndAsync(id);
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
         var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).OrderBy(a => a.Attempt).ToList();
         Assert.Equal([AttemptOutcome.Failed, AttemptOutcome.Failed, AttemptOutcome.Succeeded], attempts.Select(a => a.Outcome));
-        // Default policy, jitter fixed at 0: 5 s after the first failure, 10 s after the second.
-        Assert.InRange(attempts[1].StartedAt - attempts[0].EndedAt!.Value, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(6));
-        Assert.InRange(attempts[2].StartedAt - attempts[1].EndedAt!.Value, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(11));
+        Assert.Equal(TimeSpan.FromSeconds(5), attempts[1].StartedAt - attempts[0].EndedAt!.Value);
+        Assert.Equal(TimeSpan.FromSeconds(10), attempts[2].StartedAt - attempts[1].EndedAt!.Value);
         Assert.Equal("503", attempts[0].ErrorMessage);
         Assert.Equal(typeof(HttpRequestException).FullName, attempts[0].ErrorType);
     }
@@ -82,7 +84,10 @@ public sealed class StepTests
                 new StepOptions { Retry = new RetryPolicy { MaxAttempts = 3, BaseDelay = TimeSpan.FromSeconds(2) } }, cancellationToken: ct)));
 
         var id = await node.StartRunAsync("down");
-        var run = await node.WaitForEndAsync(id, advance: Tick);
+        // Base 2 s, doubling: the second attempt 2 s after the first, the third 4 s after that.
+        await node.Time.AdvanceToTimerAsync(Start.AddSeconds(2), TimerKind.Delay);
+        await node.Time.AdvanceToTimerAsync(Start.AddSeconds(6), TimerKind.Delay);
+        var run = await node.WaitForEndAsync(id);
 
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.Equal(3, calls);
@@ -130,14 +135,18 @@ public sealed class StepTests
             }, new StepOptions { Timeout = TimeSpan.FromSeconds(10), Retry = new RetryPolicy { MaxAttempts = 2, BaseDelay = TimeSpan.FromSeconds(1) } }, cancellationToken: ct)));
 
         var id = await node.StartRunAsync("slow");
-        var run = await node.WaitForEndAsync(id, advance: Tick);
+        // The first attempt times out at 10 s, the retry starts 1 s later and times out 10 s after that.
+        await node.Time.AdvanceToTimerAsync(Start.AddSeconds(10), TimerKind.Timeout);
+        await node.Time.AdvanceToTimerAsync(Start.AddSeconds(11), TimerKind.Delay);
+        await node.Time.AdvanceToTimerAsync(Start.AddSeconds(21), TimerKind.Timeout);
+        var run = await node.WaitForEndAsync(id);
 
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.Equal(2, cancelledAttempts);
         Assert.Contains("timed out after 10 s", run.Failure!.Message);
         var attempts = await node.Store.Steps.GetAttemptsAsync(id);
         Assert.All(attempts, a => Assert.Equal(AttemptOutcome.TimedOut, a.Outcome));
-        Assert.All(attempts, a => Assert.InRange(a.EndedAt!.Value - a.StartedAt, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(11)));
+        Assert.All(attempts, a => Assert.Equal(TimeSpan.FromSeconds(10), a.EndedAt!.Value - a.StartedAt));
     }
 
     [Fact]
@@ -193,10 +202,13 @@ public sealed class StepTests
                 }
 
                 return 1;
-            }, cancellationToken: ct), o => o.RunTimeout = TimeSpan.FromMinutes(1)));
+            }, cancellationToken: ct), o => o.RunTimeout = TimeSpan.FromMinutes(1)),
+            // A lease longer than the run's limit: the clock jumps the minute at once, with no heartbeat stored on the way.
+            o => o.LeaseDuration = TimeSpan.FromMinutes(5));
 
         var id = await node.StartRunAsync("bounded");
-        var run = await node.WaitForEndAsync(id, advance: TimeSpan.FromSeconds(5));
+        await node.Time.AdvanceToTimerAsync(Start.AddMinutes(1), TimerKind.Timeout);
+        var run = await node.WaitForEndAsync(id);
 
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.True(sawCancel);
@@ -261,16 +273,20 @@ public sealed class StepTests
     public async Task Progress_WhileRunning_IsFlushedToStore()
     {
         var gate = new TaskCompletionSource();
+        var inStep = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("live", async (ctx, _, ct) =>
         {
             ctx.SetPhase("processing");
             ctx.IncrementProgress("done", 42);
-            await ctx.StepAsync("wait", async _ => { await gate.Task; return 1; }, cancellationToken: ct);
+            await ctx.StepAsync("wait", async _ => { inStep.TrySetResult(); await gate.Task; return 1; }, cancellationToken: ct);
             return 0;
         }));
 
         var id = await node.StartRunAsync("live");
-        var live = await node.WaitForAsync(id, r => r.Phase == "processing", advance: Tick);
+        // Once the step runs, the phase and counter are set; the next flush tick writes them.
+        await inStep.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await node.Time.AdvanceToTimerAsync(Start.AddSeconds(1), TimerKind.Periodic);
+        var live = await node.WaitForAsync(id, r => r.Phase == "processing");
         gate.SetResult();
         await node.WaitForEndAsync(id);
 

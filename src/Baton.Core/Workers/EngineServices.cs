@@ -5,7 +5,7 @@ using Baton.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Baton.Execution;
+namespace Baton.Workers;
 
 /// <summary>What every part of an execution needs, resolved once per node.</summary>
 internal sealed class EngineServices(

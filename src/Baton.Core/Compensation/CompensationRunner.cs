@@ -1,0 +1,46 @@
+using Baton.Runs;
+using Baton.Steps;
+using Baton.Storage;
+
+namespace Baton.Compensation;
+
+/// <summary>Which compensation failed for good, named by the step it compensates.</summary>
+internal sealed record CompensationFailure(string Step, StepFailedException Exception);
+
+/// <summary>Runs the compensations of a failed or cancelled run, newest first, each as a durable step.</summary>
+internal sealed class CompensationRunner(ExecutionState state, StepRunner steps)
+{
+    /// <summary>
+    /// Runs every compensation in reverse order of registration; a compensation completed in an earlier execution
+    /// is not run again. Returns the first that failed for good (the rest are not run), or null. Only shutdown or
+    /// a lost lease stop it (their exception goes up): a cancel request does not.
+    /// </summary>
+    public async Task<CompensationFailure?> RunAllAsync(IReadOnlyList<PendingCompensation> compensations)
+    {
+        for (var i = compensations.Count - 1; i >= 0; i--)
+        {
+            var compensation = compensations[i];
+            try
+            {
+                await steps.RunAsync(
+                    StepKeys.Compensation(compensation.StepKey),
+                    StepKind.Compensation,
+                    async ct =>
+                    {
+                        await compensation.Action(ct).ConfigureAwait(false);
+                        return null;
+                    },
+                    null,
+                    StepStatus.Failed,
+                    CancellationToken.None,
+                    state.Active.InterruptToken).ConfigureAwait(false);
+            }
+            catch (StepFailedException ex)
+            {
+                return new CompensationFailure(compensation.StepKey, ex);
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,176 @@
+using System.Runtime.ExceptionServices;
+using Baton.Compensation;
+using Baton.Runs;
+using Baton.Steps;
+using Baton.Storage;
+
+namespace Baton.FanOut;
+
+/// <summary>
+/// The items of one fan-out: each runs as a durable step keyed <c>{prefix}/{key}</c>, at most
+/// <see cref="ForEachOptions.MaxParallelism"/> at once, as soon as it is added; items completed in an
+/// earlier execution return their stored result. Keeps the <c>.done</c> and <c>.deadLettered</c> counters.
+/// </summary>
+internal sealed class FanOutBatch<TItem, TResult> : IDisposable
+{
+    private readonly ExecutionState _state;
+    private readonly StepRunner _steps;
+    private readonly Func<TItem, CancellationToken, Task<TResult>> _work;
+    private readonly ForEachOptions _options;
+    private readonly Func<TItem, TResult, CancellationToken, Task>? _compensate;
+    private readonly CancellationToken _cancellationToken;
+    private readonly string _doneCounter;
+    private readonly string _deadCounter;
+    private readonly StepStatus _finalFailure;
+    private readonly SemaphoreSlim _gate;
+    private readonly CancellationTokenSource _stopAll;
+    private readonly List<Task<ItemResult<TResult>?>> _tasks = [];
+    private int _incomplete;
+
+    public FanOutBatch(
+        ExecutionState state, StepRunner steps, string prefix, Func<TItem, CancellationToken, Task<TResult>> work,
+        ForEachOptions options, Func<TItem, TResult, CancellationToken, Task>? compensate, CancellationToken cancellationToken)
+    {
+        _state = state;
+        _steps = steps;
+        _work = work;
+        _options = options;
+        _compensate = compensate;
+        _cancellationToken = cancellationToken;
+        _doneCounter = $"{prefix}.done";
+        _deadCounter = $"{prefix}.deadLettered";
+        _finalFailure = options.OnItemFailure == ItemFailurePolicy.DeadLetter ? StepStatus.DeadLettered : StepStatus.Failed;
+        _gate = new SemaphoreSlim(options.MaxParallelism);
+        _stopAll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
+        state.Active.Progress.Set(_doneCounter, 0);
+        state.Active.Progress.Set(_deadCounter, 0);
+    }
+
+    /// <summary>Cancelled when the run stops or an item fails the fan-out.</summary>
+    public CancellationToken StopToken => _stopAll.Token;
+
+    public void Add(string key, TItem item)
+    {
+        if (_state.Stored.TryGetValue(key, out var stored) && stored.Status is StepStatus.Succeeded or StepStatus.DeadLettered)
+        {
+            _state.Active.Progress.Increment(stored.Status == StepStatus.Succeeded ? _doneCounter : _deadCounter, 1);
+            _tasks.Add(Task.FromResult<ItemResult<TResult>?>(Completed(key, item, stored)));
+            return;
+        }
+
+        if (_state.ReplayOnly)
+        {
+            Interlocked.Increment(ref _incomplete);
+            _tasks.Add(Task.FromResult<ItemResult<TResult>?>(null));
+            return;
+        }
+
+        _tasks.Add(RunAsync(key, item));
+    }
+
+    public async Task<IReadOnlyList<ItemResult<TResult>>> FinishAsync()
+    {
+        try
+        {
+            var all = Task.WhenAll(_tasks);
+            try
+            {
+                await all.ConfigureAwait(false);
+            }
+            catch
+            {
+                var failed = _tasks.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).OfType<StepFailedException>().FirstOrDefault();
+                if (failed is not null && !_state.Active.AnyToken.IsCancellationRequested && !_cancellationToken.IsCancellationRequested)
+                {
+                    ExceptionDispatchInfo.Throw(failed);
+                }
+
+                throw;
+            }
+
+            if (_incomplete > 0)
+            {
+                throw new CompensationReplayStop();
+            }
+
+            return [.. all.Result.Select(r => r!)];
+        }
+        finally
+        {
+            Dispose();
+        }
+    }
+
+    /// <summary>Cancels the items still running and waits for them to end, ignoring their outcome.</summary>
+    public async Task AbandonAsync()
+    {
+        try
+        {
+            await _stopAll.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(_tasks).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Their outcome is not the error that ends the fan-out.
+        }
+        finally
+        {
+            Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        // Only once every item has ended: a pending wait on the gate holds the semaphore.
+        if (_tasks.All(t => t.IsCompleted))
+        {
+            _gate.Dispose();
+            _stopAll.Dispose();
+        }
+    }
+
+    private async Task<ItemResult<TResult>?> RunAsync(string key, TItem item)
+    {
+        await _gate.WaitAsync(_stopAll.Token).ConfigureAwait(false);
+        try
+        {
+            // A released gate can hand its slot to a waiter whose token was just cancelled: start nothing new then.
+            _stopAll.Token.ThrowIfCancellationRequested();
+            await _steps.RunAsync(key, StepKind.Step, async ct => _state.Serialize(await _work(item, ct).ConfigureAwait(false)), _options.Step, _finalFailure, _stopAll.Token).ConfigureAwait(false);
+            var result = Completed(key, item, _state.Stored[key]);
+            _state.Active.Progress.Increment(_doneCounter, 1);
+            return result;
+        }
+        catch (StepFailedException failure) when (_options.OnItemFailure == ItemFailurePolicy.DeadLetter)
+        {
+            _state.Active.Progress.Increment(_deadCounter, 1);
+            _state.Active.Progress.AddError(new RunError(_state.Engine.Time.GetUtcNow(), $"{key} dead-lettered: {failure.Message}", key));
+            return new ItemResult<TResult>(key, false, default, failure.Message);
+        }
+        catch (StepFailedException)
+        {
+            await _stopAll.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private ItemResult<TResult> Completed(string key, TItem item, StepRecord stored)
+    {
+        if (stored.Status == StepStatus.DeadLettered)
+        {
+            return new ItemResult<TResult>(key, false, default, stored.Error);
+        }
+
+        var value = _state.Deserialize<TResult>(stored.Result);
+        if (_compensate is not null)
+        {
+            _state.Compensations.Add(key, ct => _compensate(item, value, ct));
+        }
+
+        return new ItemResult<TResult>(key, true, value, null);
+    }
+}

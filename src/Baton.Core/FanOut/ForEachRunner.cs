@@ -1,0 +1,90 @@
+using Baton.Steps;
+
+namespace Baton.FanOut;
+
+/// <summary>Fan-outs of one execution: checks the items and their keys and feeds them to a <see cref="FanOutBatch{TItem, TResult}"/>.</summary>
+internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
+{
+    public Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
+        string name,
+        IReadOnlyList<TItem> items,
+        Func<TItem, string> keySelector,
+        Func<TItem, CancellationToken, Task<TResult>> work,
+        ForEachOptions? options,
+        Func<TItem, TResult, CancellationToken, Task>? compensate,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var (prefix, checkedOptions) = Begin(name, keySelector, work, options);
+        var keys = items.Select(item => $"{prefix}/{keySelector(item)}").ToArray();
+        if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Length)
+        {
+            throw new ArgumentException($"fan-out '{name}' has duplicate item keys", nameof(keySelector));
+        }
+
+        var batch = new FanOutBatch<TItem, TResult>(state, steps, prefix, work, checkedOptions, compensate, cancellationToken);
+        state.Active.Progress.Set($"{prefix}.total", items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            batch.Add(keys[i], items[i]);
+        }
+
+        return batch.FinishAsync();
+    }
+
+    public async Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
+        string name,
+        IAsyncEnumerable<TItem> items,
+        Func<TItem, string> keySelector,
+        Func<TItem, CancellationToken, Task<TResult>> work,
+        ForEachOptions? options,
+        Func<TItem, TResult, CancellationToken, Task>? compensate,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var (prefix, checkedOptions) = Begin(name, keySelector, work, options);
+        var batch = new FanOutBatch<TItem, TResult>(state, steps, prefix, work, checkedOptions, compensate, cancellationToken);
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var totalCounter = $"{prefix}.total";
+        try
+        {
+            await foreach (var item in items.WithCancellation(batch.StopToken).ConfigureAwait(false))
+            {
+                var key = $"{prefix}/{keySelector(item)}";
+                if (!keys.Add(key))
+                {
+                    throw new ArgumentException($"fan-out '{name}' has duplicate item keys ({key})", nameof(keySelector));
+                }
+
+                batch.Add(key, item);
+                state.Active.Progress.Set(totalCounter, keys.Count);
+            }
+        }
+        catch (OperationCanceledException) when (batch.StopToken.IsCancellationRequested)
+        {
+            // An item failed the fan-out, or the run is stopping: finishing reports which. If every item
+            // added so far ended well, the list was still cut short, and the cancellation goes up.
+            await batch.FinishAsync().ConfigureAwait(false);
+            throw;
+        }
+        catch
+        {
+            // The items cannot be listed to the end: stop the ones started and let them unwind before the error goes up.
+            await batch.AbandonAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return await batch.FinishAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Checks a fan-out's arguments and takes its key prefix.</summary>
+    private (string Prefix, ForEachOptions Options) Begin<TItem, TResult>(
+        string name, Func<TItem, string> keySelector, Func<TItem, CancellationToken, Task<TResult>> work, ForEachOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(keySelector);
+        ArgumentNullException.ThrowIfNull(work);
+        options ??= new ForEachOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxParallelism, 1);
+        return (state.NextKey(name), options);
+    }
+}

@@ -1,0 +1,161 @@
+using System.Runtime.ExceptionServices;
+using Baton.Runs;
+using Baton.Storage;
+using Baton.Workers;
+
+namespace Baton.Steps;
+
+/// <summary>
+/// Durable steps of one execution: a completed step returns its stored result; any other runs attempt after
+/// attempt under its retry policy and timeout, and its outcome is stored before the workflow goes on.
+/// </summary>
+internal sealed class StepRunner(ExecutionState state)
+{
+    /// <summary>Runs a named step and, when it has one, registers its compensation with its result.</summary>
+    public async Task<T> StepAsync<T>(
+        string name,
+        Func<CancellationToken, Task<T>> work,
+        StepOptions? options,
+        Func<T, CancellationToken, Task>? compensate,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var key = state.NextKey(name);
+        var json = await RunAsync(key, StepKind.Step, async ct => state.Serialize(await work(ct).ConfigureAwait(false)), options, StepStatus.Failed, cancellationToken).ConfigureAwait(false);
+        var value = state.Deserialize<T>(json);
+        if (compensate is not null)
+        {
+            state.Compensations.Add(key, ct => compensate(value, ct));
+        }
+
+        return value;
+    }
+
+    /// <summary>Returns the stored result of <paramref name="key"/>, or runs it with retries and stores the result.</summary>
+    /// <param name="stopToken">What stops the step besides <paramref name="cancellationToken"/>; the default is the run's cancel and interrupt.</param>
+    public async Task<string?> RunAsync(
+        string key,
+        StepKind kind,
+        Func<CancellationToken, Task<string?>> work,
+        StepOptions? options,
+        StepStatus finalFailure,
+        CancellationToken cancellationToken,
+        CancellationToken? stopToken = null)
+    {
+        state.Stored.TryGetValue(key, out var stored);
+        if (stored?.Status == StepStatus.Succeeded)
+        {
+            return stored.Result;
+        }
+
+        if (stored?.Status == StepStatus.DeadLettered)
+        {
+            throw new StepFailedException(key, stored.Error ?? "dead-lettered", stored.ErrorType);
+        }
+
+        if (state.ReplayOnly && kind != StepKind.Compensation)
+        {
+            throw new Compensation.CompensationReplayStop();
+        }
+
+        var engine = state.Engine;
+        var workflow = state.Definition.Name;
+        var policy = options?.Retry ?? state.Definition.Options.Retry;
+        var timeout = options?.Timeout ?? state.Definition.Options.StepTimeout;
+        var attempt = stored?.Attempts ?? 0;
+        using var scope = engine.Logger.BeginScope(new LogScope(KeyValuePair.Create("Step", (object?)key)));
+        using var runStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopToken ?? state.Active.AnyToken);
+        var runToken = runStop.Token;
+        state.StepStarted();
+        try
+        {
+            while (true)
+            {
+                // No new attempt once the run is cancelled, interrupted or past its deadline.
+                runToken.ThrowIfCancellationRequested();
+                attempt++;
+                var startedAt = engine.Time.GetUtcNow();
+                using var startWrite = new DeferredAttemptStart(
+                    state, new AttemptStartedRequest { RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = kind, Attempt = attempt, StartedAt = startedAt });
+
+                using var attemptSource = CancellationTokenSource.CreateLinkedTokenSource(runToken);
+                using var timeoutSource = timeout is { } limit ? new CancellationTokenSource(limit, engine.Time) : null;
+                using var timeoutLink = timeoutSource?.Token.Register(static s => ((CancellationTokenSource)s!).Cancel(), attemptSource);
+                Exception? error = null;
+                string? result = null;
+                try
+                {
+                    result = await work(attemptSource.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    error = ex;
+                }
+
+                var endedAt = engine.Time.GetUtcNow();
+                // The end write records the whole attempt; if the start was already sent, it goes first.
+                await startWrite.SettleAsync().ConfigureAwait(false);
+                var attemptRecord = new AttemptEndedRequest
+                {
+                    RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = kind, Attempt = attempt,
+                    StartedAt = startedAt, EndedAt = endedAt, Outcome = AttemptOutcome.Succeeded,
+                };
+                if (error is null)
+                {
+                    await state.EndAttemptAsync(attemptRecord with { StepStatus = StepStatus.Succeeded, Result = result }).ConfigureAwait(false);
+                    engine.Metrics.StepDuration.Record((endedAt - startedAt).TotalSeconds, new("workflow", workflow), new("outcome", "succeeded"));
+                    state.Stored[key] = new StepRecord { RunId = state.RunId, Key = key, Kind = kind, Status = StepStatus.Succeeded, Result = result, Attempts = attempt, StartedAt = stored?.StartedAt ?? startedAt, CompletedAt = endedAt };
+                    return result;
+                }
+
+                if (runToken.IsCancellationRequested)
+                {
+                    var outcome = state.Active.Interrupted ? AttemptOutcome.Interrupted : AttemptOutcome.Cancelled;
+                    state.Observe(engine.Steps.RecordAttemptEndedAsync(attemptRecord with { Outcome = outcome, ErrorType = error.GetType().FullName, ErrorMessage = error.Message }, CancellationToken.None));
+                    if (error is OperationCanceledException)
+                    {
+                        ExceptionDispatchInfo.Throw(error);
+                    }
+
+                    throw new OperationCanceledException($"step '{key}' stopped: {error.Message}", error, runToken);
+                }
+
+                var timedOut = timeoutSource?.IsCancellationRequested == true;
+                if (timedOut)
+                {
+                    error = new StepTimeoutException(key, timeout!.Value);
+                }
+
+                var failed = attemptRecord with
+                {
+                    Outcome = timedOut ? AttemptOutcome.TimedOut : AttemptOutcome.Failed,
+                    ErrorType = error.GetType().FullName,
+                    ErrorMessage = ExecutionState.Truncate(error.Message),
+                };
+                engine.Metrics.StepDuration.Record((endedAt - startedAt).TotalSeconds, new("workflow", workflow), new("outcome", "failed"));
+                var retryAt = policy.NextRetryAt(endedAt, attempt, error, engine.Jitter.Next());
+                if (retryAt is { } at)
+                {
+                    state.Observe(engine.Steps.RecordAttemptEndedAsync(failed, CancellationToken.None));
+                    engine.Metrics.Retries.Add(1, new KeyValuePair<string, object?>("workflow", workflow));
+                    Log.StepRetrying(engine.Logger, error, key, attempt, at - endedAt);
+                    await Task.Delay(at - endedAt, engine.Time, runToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                await state.EndAttemptAsync(failed with { StepStatus = finalFailure }).ConfigureAwait(false);
+                state.Stored[key] = new StepRecord
+                {
+                    RunId = state.RunId, Key = key, Kind = kind, Status = finalFailure, Error = failed.ErrorMessage, ErrorType = failed.ErrorType,
+                    Attempts = attempt, StartedAt = stored?.StartedAt ?? startedAt, CompletedAt = endedAt,
+                };
+                Log.StepFailed(engine.Logger, error, key, attempt);
+                throw new StepFailedException(key, error.Message, error.GetType().FullName, error);
+            }
+        }
+        finally
+        {
+            state.StepEnded();
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using Baton.Runs;
+using Baton.Storage;
+using Baton.Workflows;
+
+namespace Baton.Workers;
+
+/// <summary>
+/// Admission: the one place that creates and starts runs on this node, for the client and the scheduler alike.
+/// A run due now that this node has room for is created with this node's lease and started here, with its
+/// definition and read input: one write instead of a create and a claim. Otherwise it is created pending for any
+/// node to claim.
+/// </summary>
+internal sealed partial class Worker
+{
+    private readonly Lock _admissionGate = new();
+    private bool _admissionClosed;
+    private int _reserved;
+
+    /// <summary>A run of <paramref name="definition"/> with <paramref name="input"/>, ready to be created (no lease yet).</summary>
+    public CreateRunRequest NewRunRequest(WorkflowDefinition definition, RunInput input, DateTimeOffset now, DateTimeOffset? runAfter)
+    {
+        var start = runAfter ?? now;
+        return new CreateRunRequest
+        {
+            Id = RunIds.New(now),
+            Workflow = definition.Name,
+            Input = input.Json,
+            ConcurrencyKey = definition.ConcurrencyKeyFor(input.Value),
+            ConcurrencyLimit = definition.Options.ConcurrencyLimit,
+            Now = now,
+            RunAfter = start,
+            DeadlineAt = definition.Options.RunTimeout is { } timeout ? start + timeout : null,
+        };
+    }
+
+    /// <summary>
+    /// Creates a run through <paramref name="create"/> (the store write, which may also return an existing run or
+    /// nothing) and starts it on this node when it was created with this node's lease, else wakes the claim loop.
+    /// </summary>
+    public async Task<CreateRunResult?> AdmitAsync(
+        WorkflowDefinition definition,
+        RunInput input,
+        CreateRunRequest request,
+        Func<CreateRunRequest, CancellationToken, Task<CreateRunResult?>> create,
+        CancellationToken cancellationToken)
+    {
+        var leased = engine.Options.StartRunsLocally && request.RunAfter <= request.Now && TryReserveSlot();
+        var leaseExpiresAt = request.Now + engine.Options.LeaseDuration;
+        if (leased)
+        {
+            request = request with { LeaseOwner = engine.Owner, LeaseExpiresAt = leaseExpiresAt };
+        }
+
+        CreateRunResult? result;
+        try
+        {
+            result = await create(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch when (leased)
+        {
+            Interlocked.Decrement(ref _reserved);
+            throw;
+        }
+
+        if (result is not { Outcome: CreateRunOutcome.Created })
+        {
+            if (leased)
+            {
+                Interlocked.Decrement(ref _reserved);
+            }
+
+            return result;
+        }
+
+        engine.Metrics.RunsStarted.Add(1, new KeyValuePair<string, object?>("workflow", definition.Name));
+        if (leased)
+        {
+            await StartAdmittedAsync(result.Run, leaseExpiresAt, definition, input).ConfigureAwait(false);
+        }
+        else
+        {
+            signal.Notify();
+        }
+
+        return result;
+    }
+
+    /// <summary>Slots reserved for runs being created with this node's lease.</summary>
+    private int Reserved => Volatile.Read(ref _reserved);
+
+    /// <summary>From here on a run created with this node's lease is handed back rather than started.</summary>
+    private void CloseAdmission()
+    {
+        lock (_admissionGate)
+        {
+            _admissionClosed = true;
+        }
+    }
+
+    /// <summary>False when the worker is not running or is stopping, or every slot is taken.</summary>
+    private bool TryReserveSlot()
+    {
+        if (!IsRunning || Volatile.Read(ref _admissionClosed))
+        {
+            return false;
+        }
+
+        if (Interlocked.Increment(ref _reserved) + _active.Count > engine.Options.MaxConcurrentRuns)
+        {
+            Interlocked.Decrement(ref _reserved);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Executes a run that was created with this node's lease, in the slot reserved for it. A node that began
+    /// stopping in between gives the lease back instead, so any node can claim the run at once.
+    /// </summary>
+    private async Task StartAdmittedAsync(RunRecord run, DateTimeOffset leaseExpiresAt, WorkflowDefinition definition, RunInput input)
+    {
+        try
+        {
+            lock (_admissionGate)
+            {
+                if (!_admissionClosed)
+                {
+                    Start(run, leaseExpiresAt, definition, input);
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _reserved);
+        }
+
+        try
+        {
+            await engine.Runs.ReleaseLeaseAsync(new ReleaseLeaseRequest(run.Id, engine.Owner, engine.Time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The lease then expires and any node takes the run over.
+            Log.LeaseReleaseFailed(engine.Logger, ex, run.Id);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using Baton.Compensation;
+using Baton.FanOut;
+using Baton.Runs;
+using Baton.Steps;
+using Baton.Storage;
+using Baton.Timers;
+using Baton.Workers;
+
+namespace Baton.Workflows;
+
+/// <summary>
+/// One execution of one run as the workflow sees it: a facade over the features of the execution (steps, fan-out,
+/// timers, compensation), which share one <see cref="ExecutionState"/>.
+/// </summary>
+internal sealed class WorkflowContext : IWorkflowContext
+{
+    private readonly ExecutionState _state;
+    private readonly StepRunner _steps;
+    private readonly ForEachRunner _forEach;
+    private readonly DurableTimers _timers;
+
+    public WorkflowContext(ActiveRun active, WorkflowDefinition definition, EngineServices engine, IEnumerable<StepRecord> stored, bool replayOnly)
+    {
+        _state = new ExecutionState(active, definition, engine, stored, replayOnly);
+        _steps = new StepRunner(_state);
+        _forEach = new ForEachRunner(_state, _steps);
+        _timers = new DurableTimers(_state);
+        Compensation = new CompensationRunner(_state, _steps);
+    }
+
+    public string RunId => _state.RunId;
+
+    public string WorkflowName => _state.Definition.Name;
+
+    public string? CorrelationId => _state.Active.Run.CorrelationId;
+
+    public int Execution => _state.Active.Run.Executions;
+
+    /// <summary>True when the workflow runs only to collect compensations (a run resumed while compensating).</summary>
+    public bool ReplayOnly => _state.ReplayOnly;
+
+    /// <summary>The compensations registered so far, in the order their steps completed.</summary>
+    public IReadOnlyList<PendingCompensation> Compensations => _state.Compensations.Snapshot();
+
+    /// <summary>Runs the compensations when the run ends badly.</summary>
+    public CompensationRunner Compensation { get; }
+
+    public Task<T> StepAsync<T>(
+        string name,
+        Func<CancellationToken, Task<T>> work,
+        StepOptions? options = null,
+        Func<T, CancellationToken, Task>? compensate = null,
+        CancellationToken cancellationToken = default) =>
+        _steps.StepAsync(name, work, options, compensate, cancellationToken);
+
+    public Task StepAsync(
+        string name,
+        Func<CancellationToken, Task> work,
+        StepOptions? options = null,
+        Func<CancellationToken, Task>? compensate = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return _steps.StepAsync<bool>(
+            name,
+            async ct =>
+            {
+                await work(ct).ConfigureAwait(false);
+                return true;
+            },
+            options,
+            compensate is null ? null : (_, ct) => compensate(ct),
+            cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
+        string name,
+        IReadOnlyList<TItem> items,
+        Func<TItem, string> keySelector,
+        Func<TItem, CancellationToken, Task<TResult>> work,
+        ForEachOptions? options = null,
+        Func<TItem, TResult, CancellationToken, Task>? compensate = null,
+        CancellationToken cancellationToken = default) =>
+        _forEach.ForEachAsync(name, items, keySelector, work, options, compensate, cancellationToken);
+
+    public Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
+        string name,
+        IAsyncEnumerable<TItem> items,
+        Func<TItem, string> keySelector,
+        Func<TItem, CancellationToken, Task<TResult>> work,
+        ForEachOptions? options = null,
+        Func<TItem, TResult, CancellationToken, Task>? compensate = null,
+        CancellationToken cancellationToken = default) =>
+        _forEach.ForEachAsync(name, items, keySelector, work, options, compensate, cancellationToken);
+
+    public Task DelayAsync(string name, TimeSpan delay, CancellationToken cancellationToken = default) =>
+        _timers.WaitAsync(name, delay, default, cancellationToken);
+
+    public Task SleepUntilAsync(string name, DateTimeOffset until, CancellationToken cancellationToken = default) =>
+        _timers.WaitAsync(name, null, until, cancellationToken);
+
+    public void SetPhase(string phase) => _state.Active.Progress.SetPhase(phase);
+
+    public void IncrementProgress(string counter, long delta = 1) => _state.Active.Progress.Increment(counter, delta);
+
+    public void SetProgress(string counter, long value) => _state.Active.Progress.Set(counter, value);
+
+    public void ReportError(string message, string? step = null) =>
+        _state.Active.Progress.AddError(new RunError(_state.Engine.Time.GetUtcNow(), message, step));
+}

@@ -1,0 +1,49 @@
+using Baton.Core.Tests.Support;
+using Baton.Retries;
+using Baton.Runs;
+using Baton.Server.Tests.Infrastructure;
+using Baton.Steps;
+
+namespace Baton.Core.Tests.Workers;
+
+/// <summary>A failure is logged with the exception itself, so its type and stack trace reach the log.</summary>
+public sealed class FailureLogTests
+{
+    [Fact]
+    public async Task ExecuteAsync_WorkflowThrows_RunFailureLoggedWithItsException()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("broken", (_, _, _) => throw new InvalidOperationException("boom")), logs: logs);
+
+        var id = await node.StartRunAsync("broken");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        var entry = Assert.Single(logs.Entries, e => e.EventId == 102);
+        Assert.Contains(id, entry.Message);
+        Assert.NotNull(entry.Exception);
+        Assert.StartsWith("System.InvalidOperationException: boom", entry.Exception);
+        Assert.Contains(" at ", entry.Exception);
+    }
+
+    [Fact]
+    public async Task StepAsync_AttemptFailsThenFailsForGood_RetryAndFailureLoggedWithTheException()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("down", async (ctx, _, ct) => await ctx.StepAsync<int>(
+                "call", _ => throw new HttpRequestException("connection refused"),
+                new StepOptions { Retry = new RetryPolicy { MaxAttempts = 2, BaseDelay = TimeSpan.FromSeconds(1) } }, cancellationToken: ct)),
+            logs: logs);
+
+        var id = await node.StartRunAsync("down");
+        await node.Time.AdvanceToTimerAsync(EngineHarness.Start.AddSeconds(1), TimerKind.Delay);
+        await node.WaitForEndAsync(id);
+
+        var retry = Assert.Single(logs.Entries, e => e.EventId == 200);
+        var failed = Assert.Single(logs.Entries, e => e.EventId == 201);
+        Assert.All([retry, failed], e => Assert.StartsWith("System.Net.Http.HttpRequestException: connection refused", e.Exception));
+        Assert.Contains("call", failed.Message);
+    }
+}
