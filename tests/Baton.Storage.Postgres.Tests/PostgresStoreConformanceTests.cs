@@ -10,5 +10,8 @@ public sealed class PostgresStoreConformanceTests : StoreConformanceTests
     protected override async Task<IBatonStore> CreateStoreAsync() =>
         await _database.NewInitializedStoreAsync(_database.NewSchema());
 
+    protected override async Task<IBatonStore> ReopenStoreAsync(IBatonStore closed) =>
+        await _database.NewInitializedStoreAsync(((Internal.PostgresBatonStore)closed).Schema);
+
     protected override Task CleanupAsync() => _database.DisposeAsync().AsTask();
 }

@@ -16,6 +16,14 @@ public sealed class SqliteStoreConformanceTests : StoreConformanceTests
         return store;
     }
 
+    protected override async Task<IBatonStore> ReopenStoreAsync(IBatonStore closed)
+    {
+        var store = new SqliteBatonStore(
+            new SqliteStoreOptions { Path = ((SqliteBatonStore)closed).FilePath }, NullLogger<SqliteBatonStore>.Instance);
+        await store.InitializeAsync();
+        return store;
+    }
+
     protected override Task CleanupAsync()
     {
         _database.Dispose();
