@@ -8,9 +8,10 @@ namespace Baton.Storage.Postgres.Internal;
 /// The store for several nodes: every rule that must hold across nodes (leases, idempotency, concurrency
 /// limits, one run per schedule fire) is enforced by PostgreSQL, never by this process. Connections come
 /// from one pooled <see cref="NpgsqlDataSource"/>. The schema is migrated on <see cref="InitializeAsync"/>
-/// or, failing that, before the first operation.
+/// or, failing that, before the first operation. Closing flushes the queued writes, so the store is only disposed
+/// asynchronously (a host does so; a hand-built service provider must be disposed with <c>DisposeAsync</c>).
 /// </summary>
-internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeaseRecovery, IAsyncDisposable, IDisposable
+internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeaseRecovery, IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -229,5 +230,4 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

@@ -9,8 +9,10 @@ namespace Baton.Storage.Sqlite.Internal;
 /// connections. The schema is created on <see cref="InitializeAsync"/> or, failing that, on the
 /// first operation. One process owns the database at a time (<see cref="SqliteStoreLock"/>); the
 /// first store of a process to open it takes over every lease left in it, since their owners are gone.
+/// Closing waits for the queued writes and the checkpointer, so the store is only disposed asynchronously (a host
+/// does so; a hand-built service provider must be disposed with <c>DisposeAsync</c>).
 /// </summary>
-internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisposable, IDisposable
+internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisposable
 {
     private readonly SqliteStoreOptions _options;
     private readonly ILogger _logger;
@@ -278,5 +280,4 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
         Metrics.Dispose();
     }
 
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }
