@@ -162,9 +162,12 @@ public static class BatonServer
         }
     }
 
-    /// <summary>Settings the server or the engine refused at start (ValidateOnStart throws one, or several in an aggregate).</summary>
+    /// <summary>
+    /// Settings the server or the engine refused at start (ValidateOnStart throws one, or several in an aggregate),
+    /// or a store whose database another process owns.
+    /// </summary>
     private static bool IsConfigurationError(Exception ex) =>
-        ex is BatonConfigurationException or OptionsValidationException
+        ex is BatonConfigurationException or OptionsValidationException or Storage.StoreInUseException
         || ex is AggregateException aggregate && aggregate.Flatten().InnerExceptions.All(IsConfigurationError);
 
     private static string ConfigurationMessage(Exception ex) =>

@@ -55,6 +55,14 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public int WalBackstopPages { get; set; } = 16384;
 
+    /// <summary>
+    /// Opens the database for reading only, next to the process that owns it (a tool, a dashboard, a test looking at
+    /// what a live or killed node wrote): no writer, no schema migration, no ownership lock, so it works while another
+    /// process has the store open; every write throws <see cref="InvalidOperationException"/>. The database must
+    /// exist. The default is false.
+    /// </summary>
+    public bool ReadOnly { get; set; }
+
     /// <summary>How long a connection waits for a lock held by another connection or process before failing. The default is 5 seconds.</summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -19,7 +19,7 @@ builder.Services.AddSingleton(effects);
 builder.Services.AddBaton(o =>
 {
     o.NodeId = options["node"];
-    o.LeaseDuration = TimeSpan.FromSeconds(2);
+    // The default 30 s lease: a restarted node must resume at once without waiting for it to expire.
     o.HeartbeatInterval = TimeSpan.FromMilliseconds(500);
     o.PollInterval = TimeSpan.FromMilliseconds(100);
     o.RunScheduler = false;

@@ -21,5 +21,8 @@ public sealed class PostgresStoreConformanceTests : StoreConformanceTests
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    protected override async Task<IBatonStore> ReopenStoreAsync(IBatonStore closed) =>
+        await _database.NewInitializedStoreAsync(((Internal.PostgresBatonStore)closed).Schema);
+
     protected override Task CleanupAsync() => _database.DisposeAsync().AsTask();
 }

@@ -25,6 +25,14 @@ public sealed class SqliteStoreConformanceTests : StoreConformanceTests
             return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         }, CancellationToken.None);
 
+    protected override async Task<IBatonStore> ReopenStoreAsync(IBatonStore closed)
+    {
+        var store = new SqliteBatonStore(
+            new SqliteStoreOptions { Path = ((SqliteBatonStore)closed).FilePath }, NullLogger<SqliteBatonStore>.Instance);
+        await store.InitializeAsync();
+        return store;
+    }
+
     protected override Task CleanupAsync()
     {
         _database.Dispose();

@@ -34,21 +34,48 @@ internal sealed class SqliteProductStore(string path) : IProductStore
 
     public string Path { get; } = path;
 
+    /// <summary>How long a chunk waits for the database's write lock held by another connection before it fails.</summary>
+    public static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(120);
+
     public SqliteConnection Open()
     {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true, DefaultTimeout = 120 }.ToString());
+        // A busy statement gives up after about a second (Microsoft.Data.Sqlite retries SQLITE_BUSY for
+        // DefaultTimeout seconds): the long wait for the write lock is WhileBusy's loop, which observes the token.
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true, DefaultTimeout = 1 }.ToString());
         connection.Open();
         using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA busy_timeout = 120000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;";
+        pragma.CommandText = "PRAGMA busy_timeout = 100; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;";
         pragma.ExecuteNonQuery();
         return connection;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> (a statement that takes the write lock) again while another connection holds
+    /// the lock, for up to <see cref="LockTimeout"/>; a cancelled <paramref name="cancellationToken"/> ends the wait
+    /// within about a second, so a step's timeout stops a chunk that waits for a locked catalog.
+    /// </summary>
+    private static T WhileBusy<T>(Func<T> action, CancellationToken cancellationToken)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                return action();
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode is SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED && waited.Elapsed < LockTimeout)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
     }
 
     public string Description => $"sqlite {Path}";
 
     public Task InitializeAsync(CancellationToken cancellationToken = default)
     {
-        Initialize();
+        Initialize(cancellationToken);
         return Task.CompletedTask;
     }
 
@@ -63,16 +90,16 @@ internal sealed class SqliteProductStore(string path) : IProductStore
     public Task<ChunkStats> ApplyAsync(ChunkWrite write, CancellationToken cancellationToken = default)
     {
         using var connection = Open();
-        return Task.FromResult(Apply(connection, write.RunId, write.Chunk, write.Products, [.. write.DeadLetters], write.Blank, write.Now));
+        return Task.FromResult(Apply(connection, write.RunId, write.Chunk, write.Products, [.. write.DeadLetters], write.Blank, write.Now, cancellationToken));
     }
 
-    public void Initialize()
+    public void Initialize(CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
         using var connection = Open();
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode = WAL;" + Schema;
-        command.ExecuteNonQuery();
+        WhileBusy(command.ExecuteNonQuery, cancellationToken);
     }
 
     private static ChunkStats? StoredChunk(SqliteConnection connection, string runId, int chunk)
@@ -106,9 +133,9 @@ internal sealed class SqliteProductStore(string path) : IProductStore
     /// </summary>
     private static ChunkStats Apply(
         SqliteConnection connection, string runId, int chunk, IReadOnlyList<ParsedLine> products,
-        List<DeadLetter> deadLetters, long blank, DateTimeOffset now)
+        List<DeadLetter> deadLetters, long blank, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        using var transaction = connection.BeginTransaction(deferred: false);
+        using var transaction = WhileBusy(() => connection.BeginTransaction(deferred: false), cancellationToken);
         var stamp = now.ToString("O", CultureInfo.InvariantCulture);
 
         using var select = connection.CreateCommand();

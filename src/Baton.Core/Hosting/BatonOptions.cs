@@ -3,8 +3,22 @@ namespace Baton.Hosting;
 /// <summary>Engine settings of one node (section <c>Baton:Engine</c> in the server's configuration).</summary>
 public sealed class BatonOptions
 {
-    /// <summary>This node's lease owner name. The default is host name, process id and a random suffix.</summary>
-    public string NodeId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
+    /// <summary>
+    /// This node's identity and lease owner name; it must stay the same across restarts of the node, so a restarted
+    /// node takes back the leases its earlier process left at once instead of after <see cref="LeaseDuration"/>.
+    /// The default is the host name plus a short hash of the current directory (the host's content root), e.g.
+    /// <c>web-1-3f2a9c1b</c>. Two processes started with the same node id work, but the second leases under a name
+    /// of its own and cannot take back the first's leases after a crash: give each process of a host its own id.
+    /// </summary>
+    public string NodeId { get; set; } = DefaultNodeId(Environment.MachineName, Environment.CurrentDirectory);
+
+    /// <summary>The default <see cref="NodeId"/>: <paramref name="host"/>, a dash and 8 hex digits of the SHA-256 of <paramref name="contentRoot"/>.</summary>
+    public static string DefaultNodeId(string host, string contentRoot)
+    {
+        ArgumentNullException.ThrowIfNull(contentRoot);
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(contentRoot));
+        return $"{host}-{Convert.ToHexStringLower(hash)[..8]}";
+    }
 
     /// <summary>How long a claim lasts without a heartbeat. The default is 30 seconds.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);

@@ -97,4 +97,10 @@ internal static partial class Log
 
     [LoggerMessage(503, LogLevel.Warning, "Node {NodeId}: removing the node from the registry on shutdown failed")]
     public static partial void NodeRemoveFailed(ILogger logger, Exception exception, string nodeId);
+
+    [LoggerMessage(504, LogLevel.Information, "Node {NodeId}: took back {Count} leases of its earlier process; their runs resume at once")]
+    public static partial void LeasesRecovered(ILogger logger, int count, string nodeId);
+
+    [LoggerMessage(505, LogLevel.Warning, "Node id {NodeId} is held by another live process; this one leases as {Owner} and reclaims nothing (give each process its own Baton:Engine:NodeId)")]
+    public static partial void NodeIdInUse(ILogger logger, string nodeId, string owner);
 }

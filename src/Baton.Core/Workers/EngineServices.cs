@@ -30,5 +30,10 @@ internal sealed class EngineServices(
     public ILogger Logger { get; } = loggerFactory.CreateLogger("Baton.Engine");
     public IServiceProvider Services { get; } = services;
     public JsonSerializerOptions Json => JsonOptions;
-    public string Owner => Options.NodeId;
+
+    /// <summary>
+    /// This process's lease owner name: the node id, unless another live process holds that id (then the store
+    /// gives a name of its own at start, see <see cref="ILeaseRecovery"/>).
+    /// </summary>
+    public string Owner { get; set; } = options.Value.NodeId;
 }

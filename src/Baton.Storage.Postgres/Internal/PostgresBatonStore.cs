@@ -8,9 +8,10 @@ namespace Baton.Storage.Postgres.Internal;
 /// The store for several nodes: every rule that must hold across nodes (leases, idempotency, concurrency
 /// limits, one run per schedule fire) is enforced by PostgreSQL, never by this process. Connections come
 /// from one pooled <see cref="NpgsqlDataSource"/>. The schema is migrated on <see cref="InitializeAsync"/>
-/// or, failing that, before the first operation.
+/// or, failing that, before the first operation. Closing flushes the queued writes, so the store is only disposed
+/// asynchronously (a host does so; a hand-built service provider must be disposed with <c>DisposeAsync</c>).
 /// </summary>
-internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, IAsyncDisposable, IDisposable
+internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeaseRecovery, IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -20,6 +21,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, IAsyn
     private readonly string? _database;
     private readonly string? _password;
     private readonly Lock _initLock = new();
+    private readonly PostgresNodeIdentity _identity;
     private Task? _initialized;
 
     public PostgresBatonStore(PostgresStoreOptions options, TimeProvider time, ILogger logger)
@@ -57,6 +59,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, IAsyn
         Steps = new PostgresStepStore(this, s);
         Schedules = new PostgresScheduleStore(this, s, (PostgresRunStore)Runs);
         Nodes = new PostgresNodeStore(this, s);
+        _identity = new PostgresNodeIdentity(this, s);
     }
 
     /// <summary>
@@ -108,6 +111,10 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, IAsyn
 
         return await OpenRawAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>See <see cref="PostgresNodeIdentity"/>: the node id is fenced to one live process by a session advisory lock.</summary>
+    public Task<LeaseRecoveryResult> RecoverLeasesAsync(LeaseRecoveryRequest request, CancellationToken cancellationToken = default) =>
+        _identity.RecoverAsync(request, cancellationToken);
 
     public async Task ListenAsync(Action onRunnable, CancellationToken cancellationToken = default)
     {
@@ -219,8 +226,8 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, IAsyn
     {
         // Queued writes still run (on the open pool) before the pool closes.
         await Writer.DisposeAsync().ConfigureAwait(false);
+        await _identity.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

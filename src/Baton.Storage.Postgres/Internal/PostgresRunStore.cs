@@ -76,6 +76,8 @@ internal sealed class PostgresRunStore : IRunStore
             LIMIT 1
             """;
 
+        // An attempt still open when its run is claimed again was cut off (a crash, a lost lease): its process can no
+        // longer record its end, so the claim closes it (cut_off; a first claim finds no attempts).
         // SKIP LOCKED: concurrent claimers (on any node) pass over rows another one is taking. Runs whose lease
         // expired come first (oldest expiry first), then free runs in run_after order; each has its own partial
         // index, so neither reads the runs other workers are executing. The old lease owner is returned: a
@@ -99,6 +101,9 @@ internal sealed class PostgresRunStore : IRunStore
                 FOR UPDATE SKIP LOCKED
             ), picked AS (
                 (SELECT id, previous_owner FROM expired) UNION ALL (SELECT id, previous_owner FROM free) LIMIT @max
+            ), cut_off AS (
+                UPDATE {s}.step_attempts SET outcome = {(int)AttemptOutcome.Interrupted}, ended_at = @now
+                WHERE run_id IN (SELECT id FROM picked) AND outcome = {(int)AttemptOutcome.Running}
             )
             UPDATE {s}.runs AS r SET
                 lease_owner = @owner, lease_expires_at = @expires, executions = r.executions + 1,

@@ -15,4 +15,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 5102, Level = LogLevel.Warning,
         Message = "The background WAL checkpoint failed; until a pass succeeds, the writer checkpoints the WAL itself once it passes the backstop size")]
     public static partial void CheckpointFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5103, Level = LogLevel.Information,
+        Message = "Took over {Count} leases left in {Path} by a process that is gone; their runs resume at once")]
+    public static partial void LeasesTakenOver(ILogger logger, int count, string path);
 }

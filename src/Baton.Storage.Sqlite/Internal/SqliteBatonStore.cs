@@ -7,9 +7,12 @@ namespace Baton.Storage.Sqlite.Internal;
 /// <summary>
 /// The embedded store: one writer connection behind <see cref="SqliteWriter"/> and pooled read
 /// connections. The schema is created on <see cref="InitializeAsync"/> or, failing that, on the
-/// first operation.
+/// first operation. One process owns the database at a time (<see cref="SqliteStoreLock"/>); the
+/// first store of a process to open it takes over every lease left in it, since their owners are gone.
+/// Closing waits for the queued writes and the checkpointer, so the store is only disposed asynchronously (a host
+/// does so; a hand-built service provider must be disposed with <c>DisposeAsync</c>).
 /// </summary>
-internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposable
+internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisposable
 {
     private readonly SqliteStoreOptions _options;
     private readonly ILogger _logger;
@@ -17,8 +20,10 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
     private readonly string _readConnectionString;
     private readonly TimeProvider _time;
     private readonly Lock _initLock = new();
-    private Task<SqliteWriter>? _open;
+    private Task<SqliteWriter?>? _open;
     private SqliteCheckpointer? _checkpointer;
+    private SqliteStoreLock? _processLock;
+    private int _reclaimedAtOpen;
     private bool _disposed;
 
     public SqliteBatonStore(SqliteStoreOptions options, ILogger logger, TimeProvider? time = null, IMeterFactory? meterFactory = null)
@@ -41,7 +46,7 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
         _readConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = FilePath,
-            Mode = SqliteOpenMode.ReadWrite,
+            Mode = options.ReadOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWrite,
             Pooling = true,
             DefaultTimeout = timeoutSeconds,
         }.ToString();
@@ -82,14 +87,17 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
     {
         // Once open, the caller awaits the writer's own task: no async layer (state machine, continuation) of ours per write.
         var open = OpenAsync();
-        return open.IsCompletedSuccessfully ? open.Result.WriteAsync(operation, cancellationToken) : OpenThenWriteAsync(open, operation, cancellationToken);
+        return open.IsCompletedSuccessfully ? Writer(open.Result).WriteAsync(operation, cancellationToken) : OpenThenWriteAsync(open, operation, cancellationToken);
     }
 
-    private static async Task<T> OpenThenWriteAsync<T>(Task<SqliteWriter> open, Func<WriteContext, T> operation, CancellationToken cancellationToken)
+    private async Task<T> OpenThenWriteAsync<T>(Task<SqliteWriter?> open, Func<WriteContext, T> operation, CancellationToken cancellationToken)
     {
         var writer = await open.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return await writer.WriteAsync(operation, cancellationToken).ConfigureAwait(false);
+        return await Writer(writer).WriteAsync(operation, cancellationToken).ConfigureAwait(false);
     }
+
+    private SqliteWriter Writer(SqliteWriter? writer) =>
+        writer ?? throw new InvalidOperationException($"Baton:Sqlite: the store on '{FilePath}' was opened read-only; it cannot write.");
 
     /// <summary>Runs <paramref name="read"/> on a pooled read connection (sees every committed write).</summary>
     public async Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken cancellationToken)
@@ -101,7 +109,7 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
         return read(connection);
     }
 
-    private Task<SqliteWriter> OpenAsync()
+    private Task<SqliteWriter?> OpenAsync()
     {
         var open = Volatile.Read(ref _open);
         if (open is { IsCompletedSuccessfully: true })
@@ -122,8 +130,18 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
         }
     }
 
-    private SqliteWriter Open()
+    private SqliteWriter? Open()
     {
+        if (_options.ReadOnly)
+        {
+            if (!File.Exists(FilePath))
+            {
+                throw new InvalidOperationException($"Baton:Sqlite: the database '{FilePath}' does not exist (the store was opened read-only).");
+            }
+
+            return null;
+        }
+
         var directory = System.IO.Path.GetDirectoryName(FilePath);
         if (!string.IsNullOrEmpty(directory))
         {
@@ -138,6 +156,7 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
             }
         }
 
+        var processLock = SqliteStoreLock.Acquire(FilePath, out var firstInProcess);
         var connection = new SqliteConnection(_writeConnectionString);
         try
         {
@@ -160,6 +179,11 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
             }
 
             SqliteMigrations.Apply(connection, FilePath, _logger);
+            if (firstInProcess)
+            {
+                TakeOverLeases(connection);
+            }
+
             if (_options.CheckpointInterval > TimeSpan.Zero)
             {
                 // The background connection checkpoints; the writer does only past the backstop.
@@ -172,18 +196,50 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
                 Volatile.Write(ref _checkpointer, SqliteCheckpointer.Start(_writeConnectionString, _options.CheckpointInterval, _time, _logger, Metrics));
             }
 
+            _processLock = processLock;
             return new SqliteWriter(connection, _options.MaxBatchSize, _logger, Metrics);
         }
         catch
         {
             connection.Dispose();
+            processLock.Release();
             throw;
         }
     }
 
+    /// <summary>
+    /// Makes every lease in the database claimable at once: this process owns the database and no other store of it
+    /// had it open, so each lease names a process that is gone (a crash), and waiting for its expiry only delays
+    /// the resume. The owner stays, so the claim counts as a takeover.
+    /// </summary>
+    private void TakeOverLeases(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE runs SET lease_expires_at = 0 WHERE status < 10 AND lease_owner IS NOT NULL";
+        var count = command.ExecuteNonQuery();
+        if (count > 0)
+        {
+            Log.LeasesTakenOver(_logger, count, FilePath);
+        }
+
+        Volatile.Write(ref _reclaimedAtOpen, count);
+    }
+
+    /// <summary>
+    /// The leases were taken over when the database was opened, whatever their owner's node id: the lease owner
+    /// stays the node id, and this returns (once) how many were taken over.
+    /// </summary>
+    public async Task<LeaseRecoveryResult> RecoverLeasesAsync(LeaseRecoveryRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.NodeId, "request.NodeId");
+        await OpenAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new LeaseRecoveryResult(request.NodeId, Interlocked.Exchange(ref _reclaimedAtOpen, 0));
+    }
+
     public async ValueTask DisposeAsync()
     {
-        Task<SqliteWriter>? open;
+        Task<SqliteWriter?>? open;
         lock (_initLock)
         {
             if (_disposed)
@@ -207,7 +263,10 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
                     await checkpointer.DisposeAsync().ConfigureAwait(false);
                 }
 
-                await writer.DisposeAsync().ConfigureAwait(false);
+                if (writer is not null)
+                {
+                    await writer.DisposeAsync().ConfigureAwait(false);
+                }
             }
             catch (Exception) when (!open.IsCompletedSuccessfully)
             {
@@ -217,8 +276,8 @@ internal sealed class SqliteBatonStore : IBatonStore, IAsyncDisposable, IDisposa
 
         using var connection = new SqliteConnection(_readConnectionString);
         SqliteConnection.ClearPool(connection);
+        _processLock?.Release();
         Metrics.Dispose();
     }
 
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

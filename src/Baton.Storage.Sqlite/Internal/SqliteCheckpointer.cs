@@ -15,10 +15,11 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     private readonly SqliteConnection _connection;
     private readonly SqliteCommand _checkpoint;
     private readonly TimeSpan _interval;
-    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SqliteMetrics _metrics;
     private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _due = new(0, 1);
+    private readonly ITimer _timer;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource<CheckpointResult> _nextPass = NewPass();
 
@@ -28,9 +29,11 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         _checkpoint = connection.CreateCommand();
         _checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
         _interval = interval;
-        _time = time;
         _logger = logger;
         _metrics = metrics;
+        // The interval is measured by the TimeProvider (so tests drive it); the thread waits on a semaphore the
+        // timer releases, not on a task.
+        _timer = time.CreateTimer(static state => ((SqliteCheckpointer)state!).Due(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         // A thread of its own: a pass blocks for as long as the page copies take, which would hold
         // up a thread-pool thread that requests are waiting for.
         new Thread(Run) { IsBackground = true, Name = "Baton SQLite checkpointer" }.Start();
@@ -72,11 +75,12 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         var failing = false;
         while (true)
         {
+            _timer.Change(_interval, Timeout.InfiniteTimeSpan);
             try
             {
-                Task.Delay(_interval, _time, _stop.Token).Wait();
+                _due.Wait(_stop.Token);
             }
-            catch (AggregateException) when (_stop.IsCancellationRequested)
+            catch (OperationCanceledException)
             {
                 return;
             }
@@ -104,6 +108,18 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         }
     }
 
+    private void Due()
+    {
+        try
+        {
+            _due.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The timer fired as the checkpointer was disposed.
+        }
+    }
+
     private CheckpointResult Checkpoint()
     {
         // One row: busy (always 0 for PASSIVE), frames in the WAL, frames now in the database file.
@@ -116,6 +132,8 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         await _stopped.Task.ConfigureAwait(false);
+        await _timer.DisposeAsync().ConfigureAwait(false);
+        _due.Dispose();
         _checkpoint.Dispose();
         await _connection.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();

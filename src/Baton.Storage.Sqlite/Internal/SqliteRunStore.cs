@@ -35,6 +35,11 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         RETURNING {RunColumns}
         """;
 
+    // An attempt still open when its run is claimed again was cut off (a crash, a lost lease): its process can no
+    // longer record its end, so the claim closes it.
+    private static readonly string CloseCutOffAttemptsSql =
+        $"UPDATE step_attempts SET outcome = {Of(AttemptOutcome.Interrupted)}, ended_at = $now WHERE run_id = $id AND outcome = {Of(AttemptOutcome.Running)}";
+
     private static readonly string RenewSql = $"""
         UPDATE runs SET lease_expires_at = $expires
         WHERE id = $id AND lease_owner = $owner AND {ActiveStatus}
@@ -217,6 +222,11 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
                     .With("$expires", request.LeaseExpiresAt)
                     .With("$now", request.Now)
                     .With("$id", candidate.Id), Run)!;
+                if (run.Executions > 1)
+                {
+                    ctx.Command(CloseCutOffAttemptsSql).With("$now", request.Now).With("$id", candidate.Id).ExecuteNonQuery();
+                }
+
                 runs.Add(candidate.Takeover ? run with { TakenOver = true } : run);
             }
 

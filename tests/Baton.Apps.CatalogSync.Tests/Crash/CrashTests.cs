@@ -1,12 +1,19 @@
 using System.Text.Json;
 using Baton.Apps.CatalogSync.Tests.Infrastructure;
 using Baton.Demo.CatalogFeed;
+using Xunit.Abstractions;
 
 namespace Baton.Apps.CatalogSync.Tests.Crash;
 
-/// <summary>Kills the real server process with SIGKILL in the middle of a sync and checks what the restart makes of it.</summary>
-public sealed class CrashTests
+/// <summary>
+/// Kills the real server process with SIGKILL in the middle of a sync and checks what the restart makes of it: the
+/// restarted server resumes the run within 2 s of being live (the default 30 s lease of the killed process has not
+/// expired by then), and the table ends equal to the feed.
+/// </summary>
+public sealed class CrashTests(ITestOutputHelper output)
 {
+    private static readonly TimeSpan ResumeBound = TimeSpan.FromSeconds(2);
+
     private const int Products = 20_000;
 
     [Theory]
@@ -49,6 +56,7 @@ public sealed class CrashTests
         {
             await second.WaitForLiveAsync();
             using var client = second.NewClient(SyncHarness.AdminKey);
+            await AssertResumedAsync(client, runId);
             var run = await Poll.UntilAsync(
                 async () => await SyncHarness.ReadJsonAsync(await client.GetAsync($"/api/runs/{runId}")),
                 r => r.GetProperty("status").GetString() is "succeeded" or "failed",
@@ -85,8 +93,6 @@ public sealed class CrashTests
         ["Baton__Demo__Enabled"] = "false",
         ["Baton__Engine__PollInterval"] = "00:00:00.050",
         ["Baton__Engine__ProgressFlushInterval"] = "00:00:00.100",
-        ["Baton__Engine__LeaseDuration"] = "00:00:03",
-        ["Baton__Engine__HeartbeatInterval"] = "00:00:01",
         ["Baton__Apps__CatalogSync__Enabled"] = "true",
         ["MEDIPIM_API_URL"] = feed.Url.ToString(),
         ["MEDIPIM_API_KEY_ID"] = SyncHarness.FeedUser,
@@ -143,6 +149,7 @@ public sealed class CrashTests
         {
             await second.WaitForLiveAsync();
             using var client = second.NewClient(SyncHarness.AdminKey);
+            await AssertResumedAsync(client, runId);
             var run = await Poll.UntilAsync(
                 async () => await SyncHarness.ReadJsonAsync(await client.GetAsync($"/api/runs/{runId}")),
                 r => r.GetProperty("status").GetString() is "succeeded" or "failed",
@@ -169,6 +176,19 @@ public sealed class CrashTests
         catch (IOException)
         {
         }
+    }
+
+    /// <summary>The restarted server claims the run (its second execution) within <see cref="ResumeBound"/> of being live.</summary>
+    private async Task AssertResumedAsync(HttpClient client, string runId)
+    {
+        var live = System.Diagnostics.Stopwatch.StartNew();
+        await Poll.UntilAsync(
+            async () => await SyncHarness.ReadJsonAsync(await client.GetAsync($"/api/runs/{runId}")),
+            r => r.GetProperty("executions").GetInt32() >= 2,
+            $"run {runId} to resume after the restart",
+            TimeSpan.FromSeconds(60));
+        output.WriteLine($"run {runId} resumed {live.Elapsed.TotalMilliseconds:0} ms after the restarted server was live");
+        Assert.True(live.Elapsed < ResumeBound, $"the run resumed {live.Elapsed} after the restart, not within {ResumeBound}");
     }
 
     private static async Task<JsonElement> StatusAsync(HttpClient client)

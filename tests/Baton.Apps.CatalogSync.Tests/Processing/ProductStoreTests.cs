@@ -135,9 +135,9 @@ public abstract partial class ProductStoreTests : IAsyncLifetime
         Assert.Equal(["c"], _catalog.Products().Select(p => p.Id));
     }
 
-    private static ChunkWrite Chunk(string runId, int chunk, params ParsedLine[] lines) => new(runId, chunk, lines, [], 0, Now);
+    private protected static ChunkWrite Chunk(string runId, int chunk, params ParsedLine[] lines) => new(runId, chunk, lines, [], 0, Now);
 
-    private static ParsedLine Line(long line, string id, long updatedAt)
+    private protected static ParsedLine Line(long line, string id, long updatedAt)
     {
         var raw = $$"""{"id":"{{id}}","line":{{line}},"name":"Product {{id}}"}""";
         return new ParsedLine(line, line * 100, Encoding.UTF8.GetBytes(raw), new ProductRecord(
@@ -151,6 +151,32 @@ public abstract partial class ProductStoreTests : IAsyncLifetime
 public sealed class SqliteProductStoreTests : ProductStoreTests
 {
     protected override ProductsTarget Target => ProductsTarget.Sqlite;
+
+    /// <summary>
+    /// Another connection holds the catalog's write lock: the chunk waits for it, and a cancelled token (a step's
+    /// timeout) ends that wait within about a second instead of after the 120 s lock timeout, writing nothing.
+    /// </summary>
+    [Fact]
+    public async Task ApplyAsync_CatalogLockedByAnotherConnection_CancellationEndsTheWaitAndWritesNothing()
+    {
+        await using (var holder = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Catalog.SqlitePath};Pooling=False"))
+        {
+            holder.Open();
+            using var locked = holder.BeginTransaction(deferred: false);
+            using var timeout = new CancellationTokenSource();
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var apply = Task.Run(() => Store.ApplyAsync(Chunk("run-1", 0, Line(1, "a", 100)), timeout.Token));
+            timeout.CancelAfter(TimeSpan.FromMilliseconds(300));
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => apply);
+
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"the cancelled chunk waited {watch.Elapsed} for the lock");
+            locked.Rollback();
+        }
+
+        Assert.Empty(Catalog.Products());
+        Assert.Null(await Store.StoredChunkAsync("run-1", 0));
+    }
 }
 
 public sealed class PostgresProductStoreTests : ProductStoreTests

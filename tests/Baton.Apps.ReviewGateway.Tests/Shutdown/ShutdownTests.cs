@@ -18,22 +18,8 @@ public sealed class ShutdownTests
         Directory.CreateDirectory(directory);
         var workerPort = Ports.Free();
         var gatewayPort = Ports.Free();
-        var environment = new Dictionary<string, string?>
-        {
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ADMIN_KEY"] = Key,
-            ["BATON_PORT"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
-            ["PORT"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
-            ["WORKER_NODE_URL"] = $"http://127.0.0.1:{workerPort}",
-            ["Baton__Apps__ReviewGateway__Enabled"] = "true",
-            ["Baton__Apps__ReviewGateway__BaseDelay"] = "00:00:00.100",
-            ["Baton__Apps__ReviewGateway__MaxDelay"] = "00:00:00.500",
-            ["Baton__Demo__Enabled"] = "false",
-            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
-            ["Baton__Engine__PollInterval"] = "00:00:00.100",
-            ["Baton__Engine__DrainTimeout"] = "00:00:03",
-        };
-        var serverDll = Path.Combine(ChildProcess.ServerDirectory, "Baton.Server.dll");
+        var environment = GatewayProcess.Environment(directory, Key, gatewayPort, workerPort);
+        var serverDll = GatewayProcess.ServerDll;
         var gatewayUrl = new Uri($"http://127.0.0.1:{gatewayPort}");
         using var client = new HttpClient { BaseAddress = gatewayUrl, Timeout = TimeSpan.FromSeconds(10) };
         var accepted = new List<string>();
@@ -77,23 +63,21 @@ public sealed class ShutdownTests
         var attemptedIds = Snapshot(attempted).Select(p => $"reviews:{p}:start").ToHashSet();
 
         // Second life: the worker node is up, the server starts again on the same store.
-        var simulatorDll = Path.Combine(ChildProcess.SimulatorsDirectory, "Baton.Simulators.dll");
-        await using var worker = ChildProcess.Start(simulatorDll, ["worker-node", "--port", workerPort.ToString(CultureInfo.InvariantCulture)], new Dictionary<string, string?>());
+        await using var worker = await GatewayProcess.StartWorkerAsync(workerPort);
         var workerUrl = new Uri($"http://127.0.0.1:{workerPort}");
-        await worker.WaitForOkAsync(new Uri(workerUrl, "/health"));
         await using var restarted = ChildProcess.Start(serverDll, [], environment);
         await restarted.WaitForOkAsync(new Uri(gatewayUrl, "/health"));
 
         using var workerClient = new HttpClient { BaseAddress = workerUrl };
         var jobs = await Poll.UntilAsync(
-            () => ReadJobsAsync(workerClient),
+            () => GatewayProcess.ReadJobsAsync(workerClient),
             received => acceptedIds.IsSubsetOf(received.Keys),
             "every accepted job to reach the worker",
             TimeSpan.FromSeconds(90));
         // A job whose delivery the worker has seen may not have had its run completed yet, and a request cut
         // off by the shutdown may have been stored without its 202: wait until nothing is left to forward.
-        await Poll.UntilAsync(() => PendingForwardAsync(client), n => n == 0, "no job left to forward", TimeSpan.FromSeconds(60));
-        jobs = await ReadJobsAsync(workerClient);
+        await Poll.UntilAsync(() => GatewayProcess.PendingForwardAsync(client), n => n == 0, "no job left to forward", TimeSpan.FromSeconds(60));
+        jobs = await GatewayProcess.ReadJobsAsync(workerClient);
 
         Assert.True(acceptedIds.Count >= 60);
         // Nothing arrives that was never sent; a request cut off by the shutdown may have been stored without its 202.
@@ -111,9 +95,8 @@ public sealed class ShutdownTests
             attempted.Add(placeId);
         }
 
-        using var content = new StringContent($$"""{"placeId":"{{placeId}}"}""", Encoding.UTF8, "application/json");
-        using var response = await client.PostAsync("/enqueue", content);
-        if (response.StatusCode == HttpStatusCode.Accepted)
+        var status = await GatewayProcess.EnqueueAsync(client, placeId);
+        if (status == HttpStatusCode.Accepted)
         {
             lock (accepted)
             {
@@ -121,7 +104,7 @@ public sealed class ShutdownTests
             }
         }
 
-        return response.StatusCode;
+        return status;
     }
 
     private static int Count(List<string> list)
@@ -138,19 +121,5 @@ public sealed class ShutdownTests
         {
             return [.. list];
         }
-    }
-
-    private static async Task<long> PendingForwardAsync(HttpClient gateway)
-    {
-        using var health = await gateway.GetAsync("/health");
-        return JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.GetProperty("jobs_pending_forward").GetInt64();
-    }
-
-    private static async Task<Dictionary<string, int>> ReadJobsAsync(HttpClient worker)
-    {
-        var text = await worker.GetStringAsync("/control/jobs");
-        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(line => line.Split(' '))
-            .ToDictionary(parts => parts[0], parts => int.Parse(parts[1], CultureInfo.InvariantCulture));
     }
 }

@@ -7,15 +7,20 @@ using Baton.Runs;
 using Baton.Storage;
 using Baton.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
 
 namespace Baton.Core.Tests.Crash;
 
 /// <summary>
 /// Runs a real Baton node process, SIGKILLs it mid-run, starts a new one on the same database and checks
-/// that the run completes, that no step completed before the kill ran again, and that no step was lost.
+/// that the run completes, that no step completed before the kill ran again, that no step was lost, that
+/// the new process resumed the run within <see cref="ResumeBound"/> of being ready although the killed
+/// one's lease (the default 30 s) had not expired, and that the attempt the kill cut off is shown interrupted.
 /// </summary>
-public sealed class CrashResumeTests : IDisposable
+public sealed class CrashResumeTests(ITestOutputHelper output) : IDisposable
 {
+    private static readonly TimeSpan ResumeBound = TimeSpan.FromSeconds(2);
+
     private readonly string _dir = Directory.CreateTempSubdirectory("baton-crash-").FullName;
 
     private string Db => Path.Combine(_dir, "baton.db");
@@ -150,8 +155,13 @@ public sealed class CrashResumeTests : IDisposable
 
     private async Task<RunRecord> RestartAndFinishAsync(string scenario, string runId)
     {
+        // A run suspended on a long timer held no lease at the kill: it resumes when the timer is due, not at restart.
+        var atKill = await GetRunAsync(runId);
+        var leasedAtKill = atKill.LeaseOwner is not null;
         using var process = StartHost(scenario, "node-2");
         Assert.Equal(runId, await ReadRunIdAsync(process));
+        var ready = Stopwatch.StartNew();
+        TimeSpan? resumedAfter = null;
         await using var store = OpenStore();
         var watch = Stopwatch.StartNew();
         try
@@ -159,8 +169,17 @@ public sealed class CrashResumeTests : IDisposable
             while (true)
             {
                 var run = await store.Store.Runs.GetRunAsync(runId);
+                if (resumedAfter is null && run!.Executions > atKill.Executions)
+                {
+                    resumedAfter = ready.Elapsed;
+                    output.WriteLine($"{scenario}: resumed {resumedAfter.Value.TotalMilliseconds:F0} ms after the restarted process was ready (leased at the kill: {leasedAtKill})");
+                    Assert.True(!leasedAtKill || resumedAfter < ResumeBound, $"the run resumed {resumedAfter} after the restart, not within {ResumeBound}");
+                }
+
                 if (run!.Status.IsTerminal())
                 {
+                    Assert.NotNull(resumedAfter);
+                    await AssertNoAttemptLeftRunningAsync(store.Store, runId);
                     return run;
                 }
 
@@ -173,6 +192,21 @@ public sealed class CrashResumeTests : IDisposable
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
+    }
+
+    private async Task<RunRecord> GetRunAsync(string runId)
+    {
+        await using var store = OpenStore();
+        return (await store.Store.Runs.GetRunAsync(runId))!;
+    }
+
+    /// <summary>An attempt the kill cut off is closed as interrupted, with an end time, once the run resumed.</summary>
+    private static async Task AssertNoAttemptLeftRunningAsync(IBatonStore store, string runId)
+    {
+        var attempts = await store.Steps.GetAttemptsAsync(runId);
+        Assert.All(attempts, a => Assert.True(
+            a.Outcome != AttemptOutcome.Running && a.EndedAt is not null,
+            $"attempt {a.StepKey}#{a.Attempt} is {a.Outcome} with end {a.EndedAt?.ToString("O") ?? "none"} in a finished run"));
     }
 
     private Process StartHost(string scenario, string node)
@@ -213,7 +247,8 @@ public sealed class CrashResumeTests : IDisposable
     {
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddBaton().UseSqlite(o => o.Path = Db);
+        // Read-only: the node process owns the database while it runs.
+        services.AddBaton().UseSqlite(o => { o.Path = Db; o.ReadOnly = true; });
         return new StoreHandle(services.BuildServiceProvider());
     }
 

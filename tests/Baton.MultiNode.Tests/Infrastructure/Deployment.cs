@@ -68,11 +68,20 @@ public sealed class Deployment : IAsyncDisposable
         return deployment;
     }
 
-    /// <summary>Starts a node named <c>{name}-{generation}</c> (a restarted node is a new process with a new id, as in production).</summary>
+    /// <summary>Starts a node named <c>{name}-{generation}</c>, a new node (see <see cref="Restart"/> for a restarted one).</summary>
     public BatonNode StartNode(string name, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var generation = _generations[name] = _generations.GetValueOrDefault(name) + 1;
         var node = BatonNode.Start($"{name}-{generation}", StoreConnectionString, EffectsConnectionString, settings);
+        _all.Add(node);
+        Live.Add(node);
+        return node;
+    }
+
+    /// <summary>Starts a new process with the node id of <paramref name="killed"/> (a node restarted after a crash).</summary>
+    public BatonNode Restart(BatonNode killed, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var node = BatonNode.Start(killed.NodeId, StoreConnectionString, EffectsConnectionString, settings);
         _all.Add(node);
         Live.Add(node);
         return node;

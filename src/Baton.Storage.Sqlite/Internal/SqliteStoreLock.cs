@@ -1,0 +1,79 @@
+namespace Baton.Storage.Sqlite.Internal;
+
+/// <summary>
+/// Makes one process the owner of a database: an exclusive OS lock on <c>{database}.lock</c>, held for as long
+/// as a store of this process has the database open. The kernel drops the lock when the process dies, however it
+/// dies, so a lock that can be taken proves every lease in the database belongs to a process that is gone.
+/// A separate file rather than SQLite's exclusive locking mode: other processes (a backup, the sqlite3 shell,
+/// a test checking what a killed process left) can still read the database itself.
+/// </summary>
+internal sealed class SqliteStoreLock
+{
+    // Stores of one process share the lock: an OS lock taken twice by one process would refuse the second.
+    private static readonly Dictionary<string, SqliteStoreLock> Held = new(StringComparer.Ordinal);
+    private static readonly Lock Gate = new();
+
+    private readonly string _path;
+    private readonly FileStream _file;
+    private int _holders;
+
+    private SqliteStoreLock(string path, FileStream file)
+    {
+        _path = path;
+        _file = file;
+    }
+
+    /// <summary>
+    /// Takes the lock for <paramref name="databasePath"/>. <paramref name="first"/> is true when no other store of
+    /// this process held it, i.e. nothing alive holds a lease in the database. Throws
+    /// <see cref="StoreInUseException"/> when another process holds it.
+    /// </summary>
+    public static SqliteStoreLock Acquire(string databasePath, out bool first)
+    {
+        var path = databasePath + ".lock";
+        lock (Gate)
+        {
+            if (Held.TryGetValue(path, out var held))
+            {
+                held._holders++;
+                first = false;
+                return held;
+            }
+
+            FileStream file;
+            try
+            {
+                // FileShare.None is an exclusive flock on Unix and a sharing-mode lock on Windows.
+                file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+            }
+            catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
+            {
+                throw new StoreInUseException(
+                    databasePath,
+                    $"Baton:Sqlite: the database '{databasePath}' is in use by another process (it holds '{path}'). " +
+                    "A SQLite store belongs to one process at a time; stop the other process or use PostgreSQL for several nodes.",
+                    ex);
+            }
+
+            held = new SqliteStoreLock(path, file) { _holders = 1 };
+            Held[path] = held;
+            first = true;
+            return held;
+        }
+    }
+
+    /// <summary>Gives this store's hold back; the last holder of the process unlocks the file.</summary>
+    public void Release()
+    {
+        lock (Gate)
+        {
+            if (--_holders > 0)
+            {
+                return;
+            }
+
+            Held.Remove(_path);
+            _file.Dispose();
+        }
+    }
+}

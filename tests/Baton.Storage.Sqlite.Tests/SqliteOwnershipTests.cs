@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using Baton.Storage.Sqlite.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Baton.Storage.Sqlite.Tests;
+
+/// <summary>One process owns a database at a time; the first store of a process takes over every lease left in it.</summary>
+public sealed class SqliteOwnershipTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+    private readonly TempDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    private static SqliteBatonStore Open(string path, bool readOnly = false) =>
+        new(new SqliteStoreOptions { Path = path, ReadOnly = readOnly }, NullLogger<SqliteBatonStore>.Instance);
+
+    private static CreateRunRequest NewRun() => new() { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 };
+
+    private static ClaimRunsRequest Claim(string owner, DateTimeOffset now) =>
+        new() { Owner = owner, MaxRuns = 10, Now = now, LeaseExpiresAt = now.AddSeconds(30) };
+
+    [Fact]
+    public async Task InitializeAsync_AnotherProcessOwnsDatabase_ThrowsStoreInUseAndReadOnlyStillReads()
+    {
+        var path = _database.NewPath();
+        var host = Path.Combine(AppContext.BaseDirectory, "Baton.Storage.Sqlite.CrashHost.dll");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { "exec", host, path, nameof(SqliteDurability.ProcessCrashSafe) },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var process = Process.Start(start)!;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            Assert.Equal("ready", await process.StandardOutput.ReadLineAsync(timeout.Token));
+            var written = (await process.StandardOutput.ReadLineAsync(timeout.Token))!["ok ".Length..];
+
+            await using var second = Open(path);
+            var error = await Assert.ThrowsAsync<StoreInUseException>(() => second.InitializeAsync());
+            await using var reader = Open(path, readOnly: true);
+            var read = await reader.Runs.GetRunAsync(written);
+
+            Assert.Equal(Path.GetFullPath(path), error.Path);
+            Assert.Contains(Path.GetFullPath(path), error.Message, StringComparison.Ordinal);
+            Assert.Contains("another process", error.Message, StringComparison.Ordinal);
+            Assert.NotNull(read);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        // The kernel dropped the killed process's lock: the database opens again at once.
+        await using var after = Open(path);
+        await after.InitializeAsync();
+    }
+
+    [Fact]
+    public async Task InitializeAsync_LeasesLeftByEarlierProcess_TakenOverWhateverTheirOwner()
+    {
+        var path = _database.NewPath();
+        string runId;
+        await using (var earlier = Open(path))
+        {
+            runId = (await earlier.Runs.CreateRunAsync(NewRun())).Run.Id;
+            Assert.Single(await earlier.Runs.ClaimRunsAsync(Claim("host-1-4711-ab12cd", T0)));
+        }
+
+        await using var restarted = Open(path);
+        await restarted.InitializeAsync();
+        var recovery = await restarted.RecoverLeasesAsync(new LeaseRecoveryRequest("node-new", T0.AddSeconds(1)));
+        var claimed = Assert.Single(await restarted.Runs.ClaimRunsAsync(Claim("node-new", T0.AddSeconds(1))));
+
+        Assert.Equal(new LeaseRecoveryResult("node-new", 1), recovery);
+        Assert.Equal(runId, claimed.Id);
+        Assert.True(claimed.TakenOver);
+    }
+
+    [Fact]
+    public async Task InitializeAsync_SecondStoreOfSameProcess_SharesOwnershipAndTakesNothingOver()
+    {
+        var path = _database.NewPath();
+        await using var first = Open(path);
+        var runId = (await first.Runs.CreateRunAsync(NewRun())).Run.Id;
+        Assert.Single(await first.Runs.ClaimRunsAsync(Claim("node-a", T0)));
+
+        await using (var second = Open(path))
+        {
+            await second.InitializeAsync();
+            Assert.Empty(await second.Runs.ClaimRunsAsync(Claim("node-b", T0.AddSeconds(1))));
+        }
+
+        var run = await first.Runs.GetRunAsync(runId);
+        Assert.Equal("node-a", run!.LeaseOwner);
+        Assert.Equal(T0.AddSeconds(30), run.LeaseExpiresAt);
+        Assert.Empty(await first.Runs.ClaimRunsAsync(Claim("node-b", T0.AddSeconds(2))));
+    }
+
+    [Fact]
+    public async Task WriteAsync_ReadOnlyStore_ThrowsAndWritesNothing()
+    {
+        var path = _database.NewPath();
+        await using (var owner = Open(path))
+        {
+            await owner.InitializeAsync();
+        }
+
+        await using var reader = Open(path, readOnly: true);
+        var run = NewRun();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => reader.Runs.CreateRunAsync(run));
+
+        Assert.Contains("read-only", error.Message, StringComparison.Ordinal);
+        Assert.Null(await reader.Runs.GetRunAsync(run.Id));
+    }
+}
