@@ -4,6 +4,7 @@ using Baton.Server.Auth;
 using Baton.Server.Configuration;
 using Baton.Server.Demo;
 using Baton.Server.Health;
+using Baton.Server.Listening;
 using Baton.Server.Logging;
 using Baton.Server.Metrics;
 using Baton.Workflows;
@@ -108,6 +109,8 @@ public static class BatonServer
         }
 
         var lifetime = application.Lifetime;
+        // Resolved now: after a failed start the provider is disposed before the stopping callbacks run.
+        var shutdownTimeout = application.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
         lifetime.ApplicationStarted.Register(() => Log.ServerStarted(
             logger,
             HealthEndpoints.Version,
@@ -115,8 +118,7 @@ public static class BatonServer
             application.Environment.EnvironmentName,
             options.StoreDescription,
             string.Join(", ", application.Services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name).Order(StringComparer.Ordinal))));
-        lifetime.ApplicationStopping.Register(() => Log.ShuttingDown(
-            logger, application.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout));
+        lifetime.ApplicationStopping.Register(() => Log.ShuttingDown(logger, shutdownTimeout));
         return application;
     }
 
@@ -146,12 +148,20 @@ public static class BatonServer
         {
             try
             {
+                // Before the store opens or the worker starts: a taken port then stops the start with one line.
+                ListenAddressCheck.EnsureFree(application.Configuration[WebHostDefaults.ServerUrlsKey] ?? "");
                 await application.RunAsync();
                 return 0;
             }
             catch (Exception ex) when (IsConfigurationError(ex))
             {
                 await Console.Error.WriteLineAsync($"Baton cannot start: {ConfigurationMessage(ex)}");
+                return ConfigurationErrorExitCode;
+            }
+            catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                // Taken between the check above and Kestrel's bind.
+                await Console.Error.WriteLineAsync($"Baton cannot start: {ex.Message} Stop the process holding the port or choose another port.");
                 return ConfigurationErrorExitCode;
             }
             catch (Exception ex)

@@ -53,6 +53,29 @@ public sealed partial class ServerProcessTests
     }
 
     [Fact]
+    public async Task Start_PortAlreadyInUse_ExitsWithOneMessageAndStartsNothing()
+    {
+        var directory = TestPaths.NewTempDirectory();
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        await using var server = ServerProcess.Start(
+            new Dictionary<string, string?> { ["ADMIN_KEY"] = Key, ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db") },
+            port);
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
+        Assert.Equal(
+            $"Baton cannot start: http://127.0.0.1:{port}: port {port} on 127.0.0.1 is already in use by another process; stop it or choose another port "
+            + "(BATON_PORT or Baton:Port for the main listener, Baton:Urls for full URLs, PORT for the review gateway)",
+            server.Stderr);
+        // Neither the store nor the worker started: no log line at all, no database file.
+        Assert.Equal("", server.Stdout);
+        Assert.False(File.Exists(Path.Combine(directory, "baton.db")), "the store should not be opened when the port is taken");
+    }
+
+    [Fact]
     public async Task Start_OrchestratorPortAlias_ListensThere()
     {
         var directory = TestPaths.NewTempDirectory();
