@@ -49,6 +49,9 @@ public static class BatonServer
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(adminKey);
+        var configuredKey = generatedKey is null ? builder.Configuration[AdminKey.ConfigurationKey]?.Trim() : null;
+        services.AddLogSecret(generatedKey ?? configuredKey);
+        services.AddConnectionStringPassword(options.PostgresConnectionString);
         services.AddSingleton<ProcessClock>();
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
@@ -76,6 +79,7 @@ public static class BatonServer
         }
 
         configure?.Invoke(builder, baton);
+        RedactingLoggerFactory.Install(services);
 
         var application = builder.Build();
         var logger = application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Server");
@@ -85,6 +89,10 @@ public static class BatonServer
             Console.Out.WriteLine($"Baton admin key (generated for Development, valid until this process stops): {generatedKey}");
             Console.Out.Flush();
             Log.GeneratedAdminKey(logger);
+        }
+        else if (configuredKey is { Length: < AdminKey.RecommendedMinimumLength })
+        {
+            Log.ShortAdminKey(logger, AdminKey.RecommendedMinimumLength);
         }
 
         foreach (var name in options.EnabledApps.Where(n => !enabledApps.Any(a => string.Equals(a.Name, n, StringComparison.OrdinalIgnoreCase))))

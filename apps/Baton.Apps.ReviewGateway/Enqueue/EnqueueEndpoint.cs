@@ -73,14 +73,14 @@ internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, ILo
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
         {
-            Log.StoreFailed(logger, job.JobId, ex.Message);
+            Log.StoreFailed(logger, ex, job.JobId);
             await GatewayResponses.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "the job could not be stored; try again", time.GetUtcNow()).ConfigureAwait(false);
             return;
         }
 
         if (result.Outcome is not (StartRunOutcome.Created or StartRunOutcome.Conflict or StartRunOutcome.Existing) || result.Run is null)
         {
-            Log.StoreFailed(logger, job.JobId, result.Error ?? result.Outcome.ToString());
+            Log.StoreRefused(logger, job.JobId, result.Error ?? result.Outcome.ToString());
             await GatewayResponses.WriteErrorAsync(context, StatusCodes.Status500InternalServerError, "the job could not be stored", time.GetUtcNow()).ConfigureAwait(false);
             return;
         }
