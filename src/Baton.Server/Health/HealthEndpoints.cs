@@ -40,10 +40,10 @@ internal static class HealthEndpoints
 
     public static void Map(IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/healthz", () => TypedResults.Text("OK", "text/plain"))
+        routes.MapMethods("/healthz", [HttpMethods.Get, HttpMethods.Head], () => TypedResults.Text("OK", "text/plain"))
             .AllowWithoutAdminKey()
             .WithTags("Health")
-            .WithSummary("Liveness: 200 OK while the process serves requests");
+            .WithSummary("Liveness: 200 OK while the process serves requests (GET or HEAD)");
         routes.MapGet("/health", GetAsync)
             .AllowWithoutAdminKey()
             .WithTags("Health")
