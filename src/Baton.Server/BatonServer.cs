@@ -104,8 +104,9 @@ public static class BatonServer
         application.Services.GetRequiredService<ProcessClock>();
 
         // Start listening for measurements before the engine records any.
-        application.Services.GetRequiredService<PrometheusExporter>();
+        var exporter = application.Services.GetRequiredService<PrometheusExporter>();
         application.Services.GetRequiredService<QueuedRunsGauge>();
+        ZeroSeries.Declare(exporter, [.. application.Services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name)]);
 
         ConfigurePipeline(application);
         foreach (var app in enabledApps)
