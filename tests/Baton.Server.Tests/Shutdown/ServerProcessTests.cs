@@ -183,6 +183,40 @@ public sealed partial class ServerProcessTests
     }
 
     [Fact]
+    public async Task Logs_ProductionWithoutAppSettings_OmitFrameworkRequestLinesAndPrintScopeValues()
+    {
+        // A content root without appsettings.json, as when the server is started from another directory.
+        var directory = TestPaths.NewTempDirectory();
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["ADMIN_KEY"] = Key,
+            ["ASPNETCORE_CONTENTROOT"] = directory,
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+        });
+        await server.WaitForLiveAsync();
+        using var client = server.NewClient(Key);
+        for (var i = 0; i < 3; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/workflows");
+            request.Headers.Add("X-Correlation-ID", $"corr-scope-{i}");
+            using (await client.SendAsync(request))
+            {
+            }
+        }
+
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(ExitTimeout));
+
+        var lines = server.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        Assert.Contains(lines, l => l.GetProperty("Category").GetString() == "Microsoft.Hosting.Lifetime");
+        Assert.DoesNotContain(lines, l => l.GetProperty("Category").GetString()!.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+        var requestLine = Assert.Single(lines, l => l.GetProperty("EventId").GetInt32() == 1400 && l.GetProperty("Scopes").EnumerateArray().Any(s => s.ValueKind == JsonValueKind.Object && s.TryGetProperty("CorrelationId", out var c) && c.GetString() == "corr-scope-1"));
+        var scope = requestLine.GetProperty("Scopes").EnumerateArray().Single(s => s.ValueKind == JsonValueKind.Object && s.TryGetProperty("CorrelationId", out _));
+        Assert.Equal("CorrelationId:corr-scope-1", scope.GetProperty("Message").GetString());
+        Assert.DoesNotContain("System.Collections.Generic", server.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Sigterm_DuringDemoRun_ExitsZeroReleasesTheLeaseAndTheRunCompletesAfterRestart()
     {
         var directory = TestPaths.NewTempDirectory();
