@@ -175,7 +175,10 @@ public static class BatonServer
             }
             catch (Exception ex)
             {
-                await Console.Error.WriteLineAsync($"Baton stopped with an error: {ex.GetType().Name}: {ex.Message}");
+                // The log line carries the stack trace (secrets masked); stderr keeps the one-line reason.
+                Log.StoppedWithError(application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Server"), ex);
+                var redactor = application.Services.GetRequiredService<SecretRedactor>();
+                await Console.Error.WriteLineAsync($"Baton stopped with an error: {ex.GetType().Name}: {redactor.Redact(ex.Message)}");
                 return FailureExitCode;
             }
         }

@@ -30,6 +30,9 @@ internal static partial class Log
     [LoggerMessage(1009, LogLevel.Warning, "ADMIN_KEY is shorter than {MinimumLength} characters, which makes it guessable; use a long random key, e.g. ADMIN_KEY=$(openssl rand -hex 32)")]
     public static partial void ShortAdminKey(ILogger logger, int minimumLength);
 
+    [LoggerMessage(1010, LogLevel.Critical, "Baton stopped with an error")]
+    public static partial void StoppedWithError(ILogger logger, Exception exception);
+
     [LoggerMessage(1007, LogLevel.Information, "Demo run {RunId} started; watch it with: curl -H \"X-ADMIN-KEY: $KEY\" {BaseUrl}/api/runs/{RunId}")]
     public static partial void DemoStarted(ILogger logger, string runId, string baseUrl);
 
