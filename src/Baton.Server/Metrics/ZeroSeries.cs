@@ -21,8 +21,12 @@ internal static class ZeroSeries
         exporter.DeclareSeries("baton.step.retries", byWorkflow);
         exporter.DeclareSeries("baton.runs.completed", workflows.SelectMany(w => statuses.Select(s => new[] { Tag("workflow", w), Tag("status", s) })));
         exporter.DeclareSeries("baton.step.duration", workflows.SelectMany(w => StepOutcomes.Select(o => new[] { Tag("workflow", w), Tag("outcome", o) })));
-        exporter.DeclareSeries("baton.runs.active", [[]]);
-        exporter.DeclareSeries("baton.runs.pruned", [[]]);
+        // Instruments without tags; the SQLite ones are published only on that store (else this is a no-op),
+        // and the WAL gauge reports nothing until the checkpointer's first pass.
+        foreach (var name in new[] { "baton.runs.active", "baton.runs.pruned", "baton.sqlite.writer.busy", "baton.sqlite.writer.commits", "baton.sqlite.writer.operations", "baton.sqlite.wal.frames" })
+        {
+            exporter.DeclareSeries(name, [[]]);
+        }
     }
 
     private static KeyValuePair<string, object?> Tag(string name, string value) => new(name, value);
