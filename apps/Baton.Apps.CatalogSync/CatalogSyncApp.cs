@@ -6,6 +6,7 @@ using Baton.Apps.CatalogSync.Hosting;
 using Baton.Apps.CatalogSync.Processing;
 using Baton.Hosting;
 using Baton.Server.Configuration;
+using Baton.Server.Logging;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -52,6 +53,13 @@ public sealed class CatalogSyncApp : IBatonApp
             })
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<CatalogSyncOptions>, CatalogSyncOptionsValidator>();
+        // Every place a credential can be configured: the server masks each of them in every log line.
+        foreach (var secret in new[] { "MEDIPIM_API_KEY_ID", "MEDIPIM_API_KEY_SECRET", $"{SectionName}:ApiKeyId", $"{SectionName}:ApiKeySecret", $"{SectionName}:Remote:AdminKey" })
+        {
+            services.AddLogSecret(configuration[secret]);
+        }
+
+        services.AddConnectionStringPassword(configuration[$"{SectionName}:Products:ConnectionString"]);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IBlobStore>(sp => new LocalBlobStore(sp.GetRequiredService<IOptions<CatalogSyncOptions>>().Value.BlobDirectory));
         services.AddSingleton<IProductStore>(sp =>

@@ -14,9 +14,12 @@ internal static partial class Log
     [LoggerMessage(2002, LogLevel.Debug, "Enqueue refused: {Reason}")]
     public static partial void ValidationFailed(ILogger logger, string reason);
 
-    [LoggerMessage(2003, LogLevel.Error, "Job {JobId} could not be stored: {Error}")]
-    public static partial void StoreFailed(ILogger logger, string jobId, string error);
+    [LoggerMessage(2003, LogLevel.Error, "Job {JobId} could not be stored")]
+    public static partial void StoreFailed(ILogger logger, Exception exception, string jobId);
 
     [LoggerMessage(2004, LogLevel.Warning, "Health: the store did not answer: {Error}")]
-    public static partial void StoreUnreachable(ILogger logger, string error);
+    public static partial void StoreUnreachable(ILogger logger, Exception exception, string error);
+
+    [LoggerMessage(2005, LogLevel.Error, "Job {JobId} could not be stored: {Error}")]
+    public static partial void StoreRefused(ILogger logger, string jobId, string error);
 }

@@ -4,6 +4,7 @@ using Baton.Server.Auth;
 using Baton.Server.Configuration;
 using Baton.Server.Demo;
 using Baton.Server.Health;
+using Baton.Server.Listening;
 using Baton.Server.Logging;
 using Baton.Server.Metrics;
 using Baton.Workflows;
@@ -48,6 +49,9 @@ public static class BatonServer
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(adminKey);
+        var configuredKey = generatedKey is null ? builder.Configuration[AdminKey.ConfigurationKey]?.Trim() : null;
+        services.AddLogSecret(generatedKey ?? configuredKey);
+        services.AddConnectionStringPassword(options.PostgresConnectionString);
         services.AddSingleton<ProcessClock>();
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
@@ -75,6 +79,7 @@ public static class BatonServer
         }
 
         configure?.Invoke(builder, baton);
+        RedactingLoggerFactory.Install(services);
 
         var application = builder.Build();
         var logger = application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Server");
@@ -84,6 +89,10 @@ public static class BatonServer
             Console.Out.WriteLine($"Baton admin key (generated for Development, valid until this process stops): {generatedKey}");
             Console.Out.Flush();
             Log.GeneratedAdminKey(logger);
+        }
+        else if (configuredKey is { Length: < AdminKey.RecommendedMinimumLength })
+        {
+            Log.ShortAdminKey(logger, AdminKey.RecommendedMinimumLength);
         }
 
         foreach (var name in options.EnabledApps.Where(n => !enabledApps.Any(a => string.Equals(a.Name, n, StringComparison.OrdinalIgnoreCase))))
@@ -95,8 +104,9 @@ public static class BatonServer
         application.Services.GetRequiredService<ProcessClock>();
 
         // Start listening for measurements before the engine records any.
-        application.Services.GetRequiredService<PrometheusExporter>();
+        var exporter = application.Services.GetRequiredService<PrometheusExporter>();
         application.Services.GetRequiredService<QueuedRunsGauge>();
+        ZeroSeries.Declare(exporter, [.. application.Services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name)]);
 
         ConfigurePipeline(application);
         foreach (var app in enabledApps)
@@ -108,6 +118,8 @@ public static class BatonServer
         }
 
         var lifetime = application.Lifetime;
+        // Resolved now: after a failed start the provider is disposed before the stopping callbacks run.
+        var shutdownTimeout = application.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
         lifetime.ApplicationStarted.Register(() => Log.ServerStarted(
             logger,
             HealthEndpoints.Version,
@@ -115,8 +127,7 @@ public static class BatonServer
             application.Environment.EnvironmentName,
             options.StoreDescription,
             string.Join(", ", application.Services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name).Order(StringComparer.Ordinal))));
-        lifetime.ApplicationStopping.Register(() => Log.ShuttingDown(
-            logger, application.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout));
+        lifetime.ApplicationStopping.Register(() => Log.ShuttingDown(logger, shutdownTimeout));
         return application;
     }
 
@@ -146,6 +157,8 @@ public static class BatonServer
         {
             try
             {
+                // Before the store opens or the worker starts: a taken port then stops the start with one line.
+                ListenAddressCheck.EnsureFree(application.Configuration[WebHostDefaults.ServerUrlsKey] ?? "");
                 await application.RunAsync();
                 return 0;
             }
@@ -154,9 +167,18 @@ public static class BatonServer
                 await Console.Error.WriteLineAsync($"Baton cannot start: {ConfigurationMessage(ex)}");
                 return ConfigurationErrorExitCode;
             }
+            catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                // Taken between the check above and Kestrel's bind.
+                await Console.Error.WriteLineAsync($"Baton cannot start: {ex.Message} Stop the process holding the port or choose another port.");
+                return ConfigurationErrorExitCode;
+            }
             catch (Exception ex)
             {
-                await Console.Error.WriteLineAsync($"Baton stopped with an error: {ex.GetType().Name}: {ex.Message}");
+                // The log line carries the stack trace (secrets masked); stderr keeps the one-line reason.
+                Log.StoppedWithError(application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Server"), ex);
+                var redactor = application.Services.GetRequiredService<SecretRedactor>();
+                await Console.Error.WriteLineAsync($"Baton stopped with an error: {ex.GetType().Name}: {redactor.Redact(ex.Message)}");
                 return FailureExitCode;
             }
         }
@@ -178,7 +200,7 @@ public static class BatonServer
         app.UseMiddleware<CorrelationIdMiddleware>();
         app.UseMiddleware<RequestLoggingMiddleware>();
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(StatusCodeProblems.WriteAsync);
         app.UseRouting();
         app.UseMiddleware<AdminKeyMiddleware>();
 

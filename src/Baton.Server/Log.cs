@@ -27,6 +27,12 @@ internal static partial class Log
     [LoggerMessage(1006, LogLevel.Warning, "Using an admin key generated for Development (printed once on the console); set ADMIN_KEY to choose one")]
     public static partial void GeneratedAdminKey(ILogger logger);
 
+    [LoggerMessage(1009, LogLevel.Warning, "ADMIN_KEY is shorter than {MinimumLength} characters, which makes it guessable; use a long random key, e.g. ADMIN_KEY=$(openssl rand -hex 32)")]
+    public static partial void ShortAdminKey(ILogger logger, int minimumLength);
+
+    [LoggerMessage(1010, LogLevel.Critical, "Baton stopped with an error")]
+    public static partial void StoppedWithError(ILogger logger, Exception exception);
+
     [LoggerMessage(1007, LogLevel.Information, "Demo run {RunId} started; watch it with: curl -H \"X-ADMIN-KEY: $KEY\" {BaseUrl}/api/runs/{RunId}")]
     public static partial void DemoStarted(ILogger logger, string runId, string baseUrl);
 
@@ -43,10 +49,10 @@ internal static partial class Log
     public static partial void Unauthorized(ILogger logger, string method, string path, string reason);
 
     [LoggerMessage(1300, LogLevel.Warning, "Readiness: store unreachable: {Error}")]
-    public static partial void StoreUnreachable(ILogger logger, string error);
+    public static partial void StoreUnreachable(ILogger logger, Exception exception, string error);
 
-    [LoggerMessage(1301, LogLevel.Warning, "Metrics: could not count queued runs: {Error}")]
-    public static partial void QueuedRunsUnavailable(ILogger logger, string error);
+    [LoggerMessage(1301, LogLevel.Warning, "Metrics: could not count queued runs")]
+    public static partial void QueuedRunsUnavailable(ILogger logger, Exception exception);
 
     [LoggerMessage(1400, LogLevel.Information, "HTTP {Method} {Path}{Query} responded {StatusCode} in {ElapsedMs:0.0} ms")]
     public static partial void Request(ILogger logger, string method, string path, string query, int statusCode, double elapsedMs);

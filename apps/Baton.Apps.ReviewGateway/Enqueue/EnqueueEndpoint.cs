@@ -28,7 +28,7 @@ internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, ILo
 
         if (request.ContentLength > EnqueueRequestReader.MaxBodyBytes)
         {
-            await RejectAsync(context, $"request body is larger than {EnqueueRequestReader.MaxBodyBytes} bytes").ConfigureAwait(false);
+            await RejectTooLargeAsync(context).ConfigureAwait(false);
             return;
         }
 
@@ -37,10 +37,30 @@ internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, ILo
         string? error;
         try
         {
-            var length = await ReadBodyAsync(request.Body, buffer, context.RequestAborted).ConfigureAwait(false);
+            int length;
+            try
+            {
+                length = await ReadBodyAsync(request.Body, buffer, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException ex)
+            {
+                // A chunked body has no length up front: Kestrel counts the bytes it has parsed, which can run
+                // ahead of this read, and may trip its own (larger) limit first. Either way the seed's answer is 400.
+                if (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+                {
+                    await RejectTooLargeAsync(context).ConfigureAwait(false);
+                }
+                else
+                {
+                    await RejectAsync(context, $"request body could not be read: {ex.Message}").ConfigureAwait(false);
+                }
+
+                return;
+            }
+
             if (length > EnqueueRequestReader.MaxBodyBytes)
             {
-                await RejectAsync(context, $"request body is larger than {EnqueueRequestReader.MaxBodyBytes} bytes").ConfigureAwait(false);
+                await RejectTooLargeAsync(context).ConfigureAwait(false);
                 return;
             }
 
@@ -73,14 +93,14 @@ internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, ILo
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
         {
-            Log.StoreFailed(logger, job.JobId, ex.Message);
+            Log.StoreFailed(logger, ex, job.JobId);
             await GatewayResponses.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "the job could not be stored; try again", time.GetUtcNow()).ConfigureAwait(false);
             return;
         }
 
         if (result.Outcome is not (StartRunOutcome.Created or StartRunOutcome.Conflict or StartRunOutcome.Existing) || result.Run is null)
         {
-            Log.StoreFailed(logger, job.JobId, result.Error ?? result.Outcome.ToString());
+            Log.StoreRefused(logger, job.JobId, result.Error ?? result.Outcome.ToString());
             await GatewayResponses.WriteErrorAsync(context, StatusCodes.Status500InternalServerError, "the job could not be stored", time.GetUtcNow()).ConfigureAwait(false);
             return;
         }
@@ -98,6 +118,13 @@ internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, ILo
     {
         Log.ValidationFailed(logger, error);
         await GatewayResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest, error, time.GetUtcNow()).ConfigureAwait(false);
+    }
+
+    /// <summary>Closes the connection after the answer, so the server does not read the rest of a large body to keep it open.</summary>
+    private Task RejectTooLargeAsync(HttpContext context)
+    {
+        context.Response.Headers.Connection = "close";
+        return RejectAsync(context, $"request body is larger than {EnqueueRequestReader.MaxBodyBytes} bytes");
     }
 
     private static bool IsJson(string? contentType) =>

@@ -35,7 +35,7 @@ internal sealed class GatewayHealthEndpoint(IBatonClient client, TimeProvider ti
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
         {
             storeOk = false;
-            Log.StoreUnreachable(logger, ex is OperationCanceledException ? $"no answer within {PingTimeout.TotalSeconds:0} s" : ex.Message);
+            Log.StoreUnreachable(logger, ex, ex is OperationCanceledException ? $"no answer within {PingTimeout.TotalSeconds:0} s" : ex.Message);
         }
 
         var response = context.Response;

@@ -8,7 +8,7 @@ namespace Baton.Server.Api;
 /// </summary>
 internal static class Problems
 {
-    private const string TypePrefix = "urn:baton:problem:";
+    public const string TypePrefix = "urn:baton:problem:";
 
     public static ProblemHttpResult InvalidJson(string detail) => Create(StatusCodes.Status400BadRequest, "invalid-json", "The body is not valid JSON", detail);
 

@@ -14,6 +14,9 @@ internal sealed class AdminKey
     /// <summary>The configuration key (and environment variable) the admin key is read from.</summary>
     public const string ConfigurationKey = "ADMIN_KEY";
 
+    /// <summary>A configured key shorter than this gets a warning at start (a generated key has 48 characters).</summary>
+    public const int RecommendedMinimumLength = 16;
+
     private readonly byte[] _hash;
 
     public AdminKey(string key)

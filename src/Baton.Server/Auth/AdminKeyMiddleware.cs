@@ -3,11 +3,16 @@ namespace Baton.Server.Auth;
 /// <summary>
 /// Checks the admin key on every request, after routing so the endpoint's <see cref="AdminKeyMetadata"/>
 /// is known. Default deny: a request that matched no endpoint needs the key as well, so unknown paths
-/// do not reveal which routes exist. A rejection is 401 with the body <c>{"error":"Unauthorized"}</c>.
+/// do not reveal which routes exist. A rejection is 401 with the body <c>{"error":"Unauthorized","detail":...}</c>,
+/// the detail naming the header (and, where the endpoint accepts it, the query parameter) the key goes in.
 /// </summary>
 internal sealed class AdminKeyMiddleware(RequestDelegate next, AdminKey key, ILogger<AdminKeyMiddleware> logger)
 {
-    private static readonly byte[] UnauthorizedBody = """{"error":"Unauthorized"}"""u8.ToArray();
+    private static readonly byte[] UnauthorizedBody =
+        """{"error":"Unauthorized","detail":"send the admin key in the X-ADMIN-KEY header"}"""u8.ToArray();
+
+    private static readonly byte[] UnauthorizedQueryBody =
+        """{"error":"Unauthorized","detail":"send the admin key in the X-ADMIN-KEY header or the key query parameter"}"""u8.ToArray();
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -35,7 +40,8 @@ internal sealed class AdminKeyMiddleware(RequestDelegate next, AdminKey key, ILo
         Log.Unauthorized(logger, context.Request.Method, context.Request.Path.Value ?? "/", presented.Length == 0 ? "missing" : $"wrong ({source})");
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         context.Response.ContentType = "application/json";
-        context.Response.ContentLength = UnauthorizedBody.Length;
-        await context.Response.Body.WriteAsync(UnauthorizedBody, context.RequestAborted).ConfigureAwait(false);
+        var body = metadata is { AllowQueryKey: true } ? UnauthorizedQueryBody : UnauthorizedBody;
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 }

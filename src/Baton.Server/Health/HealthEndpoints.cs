@@ -2,6 +2,7 @@ using System.Reflection;
 using Baton.Hosting;
 using Baton.Nodes;
 using Baton.Server.Auth;
+using Baton.Server.Logging;
 using Baton.Storage;
 
 namespace Baton.Server.Health;
@@ -39,10 +40,10 @@ internal static class HealthEndpoints
 
     public static void Map(IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/healthz", () => TypedResults.Text("OK", "text/plain"))
+        routes.MapMethods("/healthz", [HttpMethods.Get, HttpMethods.Head], () => TypedResults.Text("OK", "text/plain"))
             .AllowWithoutAdminKey()
             .WithTags("Health")
-            .WithSummary("Liveness: 200 OK while the process serves requests");
+            .WithSummary("Liveness: 200 OK while the process serves requests (GET or HEAD)");
         routes.MapGet("/health", GetAsync)
             .AllowWithoutAdminKey()
             .WithTags("Health")
@@ -52,7 +53,7 @@ internal static class HealthEndpoints
     }
 
     private static async Task<IResult> GetAsync(
-        HttpContext context, IBatonStore store, IBatonNodes nodes, IBatonWorkerStatus worker, ProcessClock clock, Microsoft.Extensions.Options.IOptions<BatonOptions> engine, ILogger<ProcessClock> logger)
+        HttpContext context, IBatonStore store, IBatonNodes nodes, IBatonWorkerStatus worker, ProcessClock clock, Microsoft.Extensions.Options.IOptions<BatonOptions> engine, SecretRedactor secrets, ILogger<ProcessClock> logger)
     {
         StoreHealth storeHealth;
         IReadOnlyList<NodeView>? live = null;
@@ -67,8 +68,8 @@ internal static class HealthEndpoints
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
         {
-            var error = ex is OperationCanceledException ? $"no answer within {PingTimeout.TotalSeconds:0} s" : ex.Message;
-            Log.StoreUnreachable(logger, error);
+            var error = ex is OperationCanceledException ? $"no answer within {PingTimeout.TotalSeconds:0} s" : secrets.Redact(ex.Message);
+            Log.StoreUnreachable(logger, ex, error);
             storeHealth = new StoreHealth("unreachable", error);
         }
 

@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Diagnostics;
 using Baton.Server.Http;
 
@@ -30,9 +31,32 @@ internal sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<Corr
             context.Response.Headers[RequestCorrelation.HeaderName] = id;
             return Task.CompletedTask;
         });
-        using (logger.BeginScope(new Dictionary<string, object?> { ["CorrelationId"] = id }))
+        using (logger.BeginScope(new CorrelationScope(id)))
         {
             await next(context).ConfigureAwait(false);
         }
     }
+}
+
+/// <summary>
+/// The request's log scope: one <c>CorrelationId</c> value for structured formatters, and a
+/// <see cref="ToString"/> of <c>CorrelationId:&lt;id&gt;</c> for those that print the scope as text (the JSON
+/// console's scope <c>Message</c>, the simple console), which a dictionary would print as its type name.
+/// </summary>
+internal sealed class CorrelationScope(string id) : IReadOnlyList<KeyValuePair<string, object?>>
+{
+    private readonly KeyValuePair<string, object?> _value = new("CorrelationId", id);
+
+    public int Count => 1;
+
+    public KeyValuePair<string, object?> this[int index] => index == 0 ? _value : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+    {
+        yield return _value;
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() => $"CorrelationId:{id}";
 }

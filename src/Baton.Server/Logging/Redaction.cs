@@ -11,10 +11,12 @@ internal static class Redaction
     private static readonly string[] SecretParameters = ["key", "admin_key", "adminkey", "token", "access_token", "password", "secret"];
 
     /// <summary>
-    /// The query string with the values of secret parameters replaced by <c>***</c>. Works on the raw
-    /// text so an encoded or repeated parameter (<c>?k%65y=</c>, <c>?key=a&amp;key=b</c>) is masked too.
+    /// The query string with the values of secret parameters replaced by <c>***</c>, and any name or value
+    /// that holds a configured secret (<paramref name="secrets"/>, compared decoded, so a partly encoded
+    /// one is caught) replaced whole. Works on the raw text so an encoded or repeated parameter
+    /// (<c>?k%65y=</c>, <c>?key=a&amp;key=b</c>) is masked too.
     /// </summary>
-    public static string RedactQuery(string? query)
+    public static string RedactQuery(string? query, SecretRedactor? secrets = null)
     {
         if (string.IsNullOrEmpty(query) || query == "?")
         {
@@ -35,26 +37,36 @@ internal static class Redaction
             first = false;
             var equals = pair.IndexOf('=', StringComparison.Ordinal);
             var rawName = equals < 0 ? pair : pair[..equals];
-            string name;
-            try
+            var rawValue = equals < 0 ? "" : pair[(equals + 1)..];
+            var name = Decode(rawName);
+            if (secrets is not null && (secrets.Contains(name) || secrets.Contains(rawName)))
             {
-                name = Uri.UnescapeDataString(rawName.Replace('+', ' '));
-            }
-            catch (UriFormatException)
-            {
-                name = rawName;
+                rawName = Mask;
             }
 
-            if (equals >= 0 && SecretParameters.Any(s => string.Equals(s, name.Trim(), StringComparison.OrdinalIgnoreCase)))
+            if (equals < 0)
             {
-                builder.Append(rawName).Append('=').Append(Mask);
+                builder.Append(rawName);
+                continue;
             }
-            else
-            {
-                builder.Append(pair);
-            }
+
+            var secretValue = SecretParameters.Any(s => string.Equals(s, name.Trim(), StringComparison.OrdinalIgnoreCase))
+                || secrets is not null && (secrets.Contains(Decode(rawValue)) || secrets.Contains(rawValue));
+            builder.Append(rawName).Append('=').Append(secretValue ? Mask : rawValue);
         }
 
         return builder.ToString();
+    }
+
+    private static string Decode(string raw)
+    {
+        try
+        {
+            return Uri.UnescapeDataString(raw.Replace('+', ' '));
+        }
+        catch (UriFormatException)
+        {
+            return raw;
+        }
     }
 }

@@ -3,12 +3,13 @@ using System.Diagnostics;
 namespace Baton.Server.Logging;
 
 /// <summary>
-/// One log line per request: method, path, the query with secrets masked (<see cref="Redaction"/>),
+/// One log line per request: method, path, the query with secrets masked (<see cref="Redaction"/>; a
+/// configured secret in the path is masked by the logger, <see cref="RedactingLoggerFactory"/>),
 /// status and duration. No header is logged, so <c>X-ADMIN-KEY</c> never reaches a log line; the
 /// framework's own request logging (which writes the raw URL) is turned off in <see cref="LoggingSetup"/>.
 /// Probe and scrape paths log at Debug to keep the log readable.
 /// </summary>
-internal sealed class RequestLoggingMiddleware(RequestDelegate next, ILogger<RequestLoggingMiddleware> logger)
+internal sealed class RequestLoggingMiddleware(RequestDelegate next, SecretRedactor secrets, ILogger<RequestLoggingMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -20,7 +21,7 @@ internal sealed class RequestLoggingMiddleware(RequestDelegate next, ILogger<Req
         finally
         {
             var path = context.Request.Path.Value ?? "/";
-            var query = Redaction.RedactQuery(context.Request.QueryString.Value);
+            var query = Redaction.RedactQuery(context.Request.QueryString.Value, secrets);
             var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             if (path is "/healthz" or "/health" or "/metrics")
             {

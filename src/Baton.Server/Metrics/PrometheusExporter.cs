@@ -64,6 +64,22 @@ internal sealed class PrometheusExporter : IDisposable
         }
     }
 
+    /// <summary>
+    /// Adds a series at zero for each tag set of the instrument named <paramref name="instrumentName"/> (if
+    /// it is published), so the series is exported from the first scrape instead of after its first measurement.
+    /// </summary>
+    public void DeclareSeries(string instrumentName, IEnumerable<KeyValuePair<string, object?>[]> tagSets)
+    {
+        var families = _families.Where(f => f.Key.Name == instrumentName).Select(f => f.Value).ToList();
+        foreach (var tags in tagSets)
+        {
+            foreach (var family in families)
+            {
+                family.Declare(tags);
+            }
+        }
+    }
+
     public void Dispose() => _listener.Dispose();
 
     /// <summary>The exposition name of an instrument: sanitized, unit suffix, <c>_total</c> for counters.</summary>
@@ -179,6 +195,9 @@ internal sealed class PrometheusExporter : IDisposable
 
             series.Record(value, _kind);
         }
+
+        public void Declare(ReadOnlySpan<KeyValuePair<string, object?>> tags) =>
+            _series.GetOrAdd(Labels(tags), static (l, histogram) => new Series(l, histogram), _kind == Kind.Histogram);
 
         public void Write(StringBuilder text)
         {

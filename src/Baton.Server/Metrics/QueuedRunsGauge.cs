@@ -32,7 +32,7 @@ internal sealed class QueuedRunsGauge
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             // The scrape still answers with the other metrics and the last known queue length.
-            Log.QueuedRunsUnavailable(_logger, ex.Message);
+            Log.QueuedRunsUnavailable(_logger, ex);
         }
     }
 }

@@ -26,7 +26,9 @@ public sealed class SeedApiTests
         client.DefaultRequestHeaders.Add("X-ADMIN-KEY", "wrong-key");
         using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.Equal("""{"error":"Unauthorized"}""", await response.Content.ReadAsStringAsync());
+        using var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Unauthorized", body.RootElement.GetProperty("error").GetString());
+        Assert.Contains("X-ADMIN-KEY", body.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(0, h.Feed.Requests);
     }
 

@@ -75,8 +75,10 @@ public sealed class BadInputCorpusTests(BadInputCorpusTests.Fixture fixture) : I
         new("schedule name with space", "PUT", "/api/schedules/a%20b", "{\"workflow\":\"demo\",\"cron\":\"* * * * *\"}", "application/json", 400, "invalid-schedule"),
         new("schedule name too long", "PUT", "/api/schedules/" + new string('s', 101), "{\"workflow\":\"demo\",\"cron\":\"* * * * *\"}", "application/json", 400, "invalid-schedule"),
         new("get schedule bad name", "GET", "/api/schedules/a%20b", null, null, 404, "schedule-not-found"),
-        new("wrong method", "DELETE", "/api/runs", null, null, 405, null),
-        new("unknown route", "GET", "/api/nothing-here", null, null, 404, null),
+        new("wrong method", "DELETE", "/api/runs", null, null, 405, "method-not-allowed"),
+        new("wrong method on a run", "PUT", "/api/runs/" + new string('a', 32), "{}", "application/json", 405, "method-not-allowed"),
+        new("unknown route", "GET", "/api/nothing-here", null, null, 404, "not-found"),
+        new("unknown route outside the API", "POST", "/nothing", "{}", "application/json", 404, "not-found"),
     };
 
     [Theory]

@@ -19,7 +19,7 @@ public sealed class AdminKeyEndpointTests(ServerFixture fixture) : IClassFixture
     [InlineData("GET", "/openapi/v1.json", null)]
     [InlineData("GET", "/no-such-route", null)]
     [InlineData("GET", "/probe-status", null)]
-    public async Task Request_MissingOrWrongKey_Returns401ExactBody(string method, string path, string? key)
+    public async Task Request_MissingOrWrongKey_Returns401NamingTheHeader(string method, string path, string? key)
     {
         using var client = Server.NewClient(key);
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
@@ -31,7 +31,7 @@ public sealed class AdminKeyEndpointTests(ServerFixture fixture) : IClassFixture
         using var response = await client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.Equal("""{"error":"Unauthorized"}""", await response.Content.ReadAsStringAsync());
+        Assert.Equal("""{"error":"Unauthorized","detail":"send the admin key in the X-ADMIN-KEY header"}""", await response.Content.ReadAsStringAsync());
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
     }
 
@@ -47,13 +47,26 @@ public sealed class AdminKeyEndpointTests(ServerFixture fixture) : IClassFixture
     }
 
     [Theory]
-    [InlineData("/healthz")]
-    [InlineData("/health")]
-    [InlineData("/metrics")]
-    public async Task Probe_WithoutKey_IsAllowed(string path)
+    [InlineData("GET", "/healthz")]
+    [InlineData("HEAD", "/healthz")]
+    [InlineData("GET", "/health")]
+    [InlineData("GET", "/metrics")]
+    public async Task Probe_WithoutKey_IsAllowed(string method, string path)
     {
-        using var response = await Server.Anonymous.GetAsync(path);
+        using var response = await Server.Anonymous.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(method == "HEAD" ? "" : await response.Content.ReadAsStringAsync(), await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task QueryKeyEndpoint_WrongKey_Returns401NamingHeaderAndQueryParameter()
+    {
+        using var response = await Server.Anonymous.GetAsync("/probe-sync?key=wrong");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(
+            """{"error":"Unauthorized","detail":"send the admin key in the X-ADMIN-KEY header or the key query parameter"}""",
+            await response.Content.ReadAsStringAsync());
     }
 
     [Fact]

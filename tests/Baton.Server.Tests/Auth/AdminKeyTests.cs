@@ -19,6 +19,21 @@ public sealed class AdminKeyTests
     public void Matches_Candidate_OnlyTheExactKey(string? candidate, bool expected) =>
         Assert.Equal(expected, new AdminKey("correct-horse-battery").Matches(candidate));
 
+    [Theory]
+    [InlineData("short-key-0001", true)]
+    [InlineData("exactly-16-chars", false)]
+    public async Task Start_ConfiguredKeyLength_WarnsBelow16CharactersWithoutPrintingIt(string key, bool warns)
+    {
+        await using var server = await Infrastructure.InProcessServer.StartAsync(new Dictionary<string, string> { ["ADMIN_KEY"] = key });
+
+        var warning = server.Logs.Entries.Where(e => e.EventId == 1009).ToList();
+
+        Assert.Equal(warns ? 1 : 0, warning.Count);
+        Assert.All(warning, w => Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, w.Level));
+        Assert.All(warning, w => Assert.Contains("shorter than 16 characters", w.Message, StringComparison.Ordinal));
+        Assert.DoesNotContain(key, server.Logs.AllText(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Resolve_ProductionWithoutKey_Throws()
     {

@@ -36,11 +36,33 @@ public sealed class PostgresStoreServerTests
         }
         finally
         {
-            await using var connection = new NpgsqlConnection(ConnectionString);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection);
-            await drop.ExecuteNonQueryAsync();
+            await DropSchemaAsync(schema);
         }
+    }
+
+    [Fact]
+    public async Task Health_StoreFailsAtRuntime_Returns503AndLogsTheExceptionWithItsStackTrace()
+    {
+        var schema = $"srv_{Guid.NewGuid():N}"[..30];
+        await using var server = await InProcessServer.StartAsync(new Dictionary<string, string>
+        {
+            ["BATON_STORE"] = "postgres",
+            ["BATON_POSTGRES"] = ConnectionString,
+            ["Baton:Store:Postgres:Schema"] = schema,
+            ["Baton:Engine:RunWorker"] = "false",
+        });
+        // The store's tables vanish under the running server: every read it makes fails from now on.
+        await DropSchemaAsync(schema);
+
+        using var response = await server.Anonymous.GetAsync("/health");
+        var body = await InProcessServer.ReadJsonAsync(response);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("unreachable", body.GetProperty("store").GetProperty("status").GetString());
+        var logged = Assert.Single(server.Logs.Entries, e => e.EventId == 1300);
+        Assert.Contains("PostgresException", logged.Exception, StringComparison.Ordinal);
+        Assert.Contains("   at Baton.", logged.Exception, StringComparison.Ordinal);
+        Assert.DoesNotContain("Password=", server.Logs.AllText(), StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
@@ -54,5 +76,13 @@ public sealed class PostgresStoreServerTests
 
         Assert.Contains("127.0.0.1:1", error.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2-secret", error.ToString(), StringComparison.Ordinal);
+    }
+
+    private static async Task DropSchemaAsync(string schema)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection);
+        await drop.ExecuteNonQueryAsync();
     }
 }

@@ -53,6 +53,29 @@ public sealed partial class ServerProcessTests
     }
 
     [Fact]
+    public async Task Start_PortAlreadyInUse_ExitsWithOneMessageAndStartsNothing()
+    {
+        var directory = TestPaths.NewTempDirectory();
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        await using var server = ServerProcess.Start(
+            new Dictionary<string, string?> { ["ADMIN_KEY"] = Key, ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db") },
+            port);
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
+        Assert.Equal(
+            $"Baton cannot start: http://127.0.0.1:{port}: port {port} on 127.0.0.1 is already in use by another process; stop it or choose another port "
+            + "(BATON_PORT or Baton:Port for the main listener, Baton:Urls for full URLs, PORT for the review gateway)",
+            server.Stderr);
+        // Neither the store nor the worker started: no log line at all, no database file.
+        Assert.Equal("", server.Stdout);
+        Assert.False(File.Exists(Path.Combine(directory, "baton.db")), "the store should not be opened when the port is taken");
+    }
+
+    [Fact]
     public async Task Start_OrchestratorPortAlias_ListensThere()
     {
         var directory = TestPaths.NewTempDirectory();
@@ -157,6 +180,40 @@ public sealed partial class ServerProcessTests
         Assert.DoesNotContain(Key, server.Stderr, StringComparison.Ordinal);
         Assert.Contains("/api/runs?key=***", server.Stdout, StringComparison.Ordinal);
         Assert.Contains(lines, l => l.Contains("\"CorrelationId\":\"corr-process-1\"", StringComparison.Ordinal) && l.Contains("/api/runs", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Logs_ProductionWithoutAppSettings_OmitFrameworkRequestLinesAndPrintScopeValues()
+    {
+        // A content root without appsettings.json, as when the server is started from another directory.
+        var directory = TestPaths.NewTempDirectory();
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["ADMIN_KEY"] = Key,
+            ["ASPNETCORE_CONTENTROOT"] = directory,
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+        });
+        await server.WaitForLiveAsync();
+        using var client = server.NewClient(Key);
+        for (var i = 0; i < 3; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/workflows");
+            request.Headers.Add("X-Correlation-ID", $"corr-scope-{i}");
+            using (await client.SendAsync(request))
+            {
+            }
+        }
+
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(ExitTimeout));
+
+        var lines = server.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        Assert.Contains(lines, l => l.GetProperty("Category").GetString() == "Microsoft.Hosting.Lifetime");
+        Assert.DoesNotContain(lines, l => l.GetProperty("Category").GetString()!.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+        var requestLine = Assert.Single(lines, l => l.GetProperty("EventId").GetInt32() == 1400 && l.GetProperty("Scopes").EnumerateArray().Any(s => s.ValueKind == JsonValueKind.Object && s.TryGetProperty("CorrelationId", out var c) && c.GetString() == "corr-scope-1"));
+        var scope = requestLine.GetProperty("Scopes").EnumerateArray().Single(s => s.ValueKind == JsonValueKind.Object && s.TryGetProperty("CorrelationId", out _));
+        Assert.Equal("CorrelationId:corr-scope-1", scope.GetProperty("Message").GetString());
+        Assert.DoesNotContain("System.Collections.Generic", server.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

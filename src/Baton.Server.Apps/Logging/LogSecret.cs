@@ -1,0 +1,63 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Baton.Server.Logging;
+
+/// <summary>
+/// A configured secret (an admin key, an upstream password or API secret) that the server replaces with
+/// <c>***</c> wherever it appears in a log line: the message, its values and a logged exception's text, as
+/// written and URL-encoded. Values shorter than <see cref="MinimumLength"/> characters are not matched,
+/// because masking them would mask ordinary words.
+/// </summary>
+/// <param name="Value">The secret as configured.</param>
+public sealed record LogSecret(string Value)
+{
+    /// <summary>The shortest value that is matched: 4 characters.</summary>
+    public const int MinimumLength = 4;
+}
+
+/// <summary>Registers <see cref="LogSecret"/> values.</summary>
+public static class LogSecretServiceCollectionExtensions
+{
+    /// <summary>Adds <paramref name="value"/> to the secrets kept out of the logs; null or blank values are ignored.</summary>
+    public static IServiceCollection AddLogSecret(this IServiceCollection services, string? value)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            services.AddSingleton(new LogSecret(value.Trim()));
+        }
+
+        return services;
+    }
+
+    /// <summary>Adds the password of an ADO.NET connection string (<c>Password=</c> or <c>Pwd=</c>); a string without one, or one that does not parse, adds nothing.</summary>
+    public static IServiceCollection AddConnectionStringPassword(this IServiceCollection services, string? connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            return services;
+        }
+
+        var builder = new System.Data.Common.DbConnectionStringBuilder();
+        try
+        {
+            builder.ConnectionString = connectionString;
+        }
+        catch (ArgumentException)
+        {
+            // The store's own settings check reports a malformed string.
+            return services;
+        }
+
+        foreach (var name in new[] { "Password", "Pwd" })
+        {
+            if (builder.TryGetValue(name, out var password))
+            {
+                services.AddLogSecret(password as string);
+            }
+        }
+
+        return services;
+    }
+}
