@@ -2,7 +2,7 @@ using Baton.Runs;
 
 namespace Baton.Storage;
 
-/// <summary>A run as the store holds it.</summary>
+/// <summary>A run as the store holds it, lease included; users see it through the client as <c>Baton.Runs.RunInfo</c>.</summary>
 public sealed record RunRecord
 {
     public required string Id { get; init; }

@@ -208,12 +208,7 @@ internal sealed class PostgresRunStore : IRunStore
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         // The statement text varies only with which filters are set (a handful of shapes); values are parameters.
-        var where = new List<string>();
-        if (request.Workflow is not null)
-        {
-            where.Add("workflow = @workflow");
-            command.Parameters.Text("workflow", request.Workflow);
-        }
+        var where = WorkflowFilter(command, request.Workflow);
 
         if (request.Status is { } status)
         {
@@ -240,7 +235,7 @@ internal sealed class PostgresRunStore : IRunStore
         }
 
         command.CommandText =
-            $"SELECT {RunColumns} FROM {_schema}.runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} " +
+            $"SELECT {RunColumns} FROM {_schema}.runs {WhereClause(where)} " +
             "ORDER BY id DESC LIMIT @limit";
         command.Parameters.Int("limit", limit + 1);
         var runs = await ReadAllAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false);
@@ -259,12 +254,7 @@ internal sealed class PostgresRunStore : IRunStore
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         // Four statement shapes at most; a filter left out keeps ix_runs_status or ix_runs_workflow usable.
-        var where = new List<string>();
-        if (request.Workflow is not null)
-        {
-            where.Add("workflow = @workflow");
-            command.Parameters.Text("workflow", request.Workflow);
-        }
+        var where = WorkflowFilter(command, request.Workflow);
 
         if (request.Statuses is { Count: > 0 } statuses)
         {
@@ -273,7 +263,7 @@ internal sealed class PostgresRunStore : IRunStore
         }
 
         command.CommandText =
-            $"SELECT status, count(*) FROM {_schema}.runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} GROUP BY status";
+            $"SELECT status, count(*) FROM {_schema}.runs {WhereClause(where)} GROUP BY status";
         var rows = await ReadAllAsync(command, r => (Status: (RunStatus)r.GetInt32(0), Count: r.GetInt64(1)), cancellationToken).ConfigureAwait(false);
         return new RunCounts(rows.ToDictionary(row => row.Status, row => row.Count));
     }
@@ -582,4 +572,20 @@ internal sealed class PostgresRunStore : IRunStore
 
     private static string Qualified(string alias) =>
         string.Join(", ", RunColumns.Split(", ").Select(c => $"{alias}.{c}"));
+
+    /// <summary>The filters of a listing or count, starting with the workflow's if one is given.</summary>
+    private static List<string> WorkflowFilter(NpgsqlCommand command, string? workflow)
+    {
+        var where = new List<string>();
+        if (workflow is not null)
+        {
+            where.Add("workflow = @workflow");
+            command.Parameters.Text("workflow", workflow);
+        }
+
+        return where;
+    }
+
+    /// <summary>The WHERE clause of the filters set (nothing when none is): a few statement shapes, values always parameters.</summary>
+    private static string WhereClause(List<string> where) => where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where);
 }

@@ -124,12 +124,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         return store.ReadAsync(connection =>
         {
             using var command = connection.CreateCommand();
-            var where = new List<string>();
-            if (request.Workflow is not null)
-            {
-                where.Add("workflow = $workflow");
-                command.With("$workflow", request.Workflow);
-            }
+            var where = WorkflowFilter(command, request.Workflow);
 
             if (request.Status is { } status)
             {
@@ -156,7 +151,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             }
 
             command.CommandText =
-                $"SELECT {RunColumns} FROM runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} " +
+                $"SELECT {RunColumns} FROM runs {WhereClause(where)} " +
                 "ORDER BY id DESC LIMIT $limit";
             command.With("$limit", limit + 1);
             var runs = ReadAll(command, Run);
@@ -178,12 +173,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         {
             using var command = connection.CreateCommand();
             // Four statement shapes at most; a filter left out keeps ix_runs_status or ix_runs_workflow usable.
-            var where = new List<string>();
-            if (request.Workflow is not null)
-            {
-                where.Add("workflow = $workflow");
-                command.With("$workflow", request.Workflow);
-            }
+            var where = WorkflowFilter(command, request.Workflow);
 
             if (statuses is not null)
             {
@@ -192,7 +182,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             }
 
             command.CommandText =
-                $"SELECT status, COUNT(*) FROM runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} GROUP BY status";
+                $"SELECT status, COUNT(*) FROM runs {WhereClause(where)} GROUP BY status";
             var rows = ReadAll(command, r => (Status: (RunStatus)r.GetInt32(0), Count: r.GetInt64(1)));
             return new RunCounts(rows.ToDictionary(row => row.Status, row => row.Count));
         }, cancellationToken);
@@ -507,6 +497,22 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     }
 
     private static RunRecord? Get(WriteContext ctx, string id) => ReadOne(ctx.Command(SelectRunById).With("$id", id), Run);
+
+    /// <summary>The filters of a listing or count, starting with the workflow's if one is given.</summary>
+    private static List<string> WorkflowFilter(SqliteCommand command, string? workflow)
+    {
+        var where = new List<string>();
+        if (workflow is not null)
+        {
+            where.Add("workflow = $workflow");
+            command.With("$workflow", workflow);
+        }
+
+        return where;
+    }
+
+    /// <summary>The WHERE clause of the filters set (nothing when none is): a few statement shapes, values always parameters.</summary>
+    private static string WhereClause(List<string> where) => where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where);
 
     private static DateTimeOffset Truncate(DateTimeOffset value) =>
         DateTimeOffset.FromUnixTimeMilliseconds(value.ToUnixTimeMilliseconds());
