@@ -187,7 +187,7 @@ internal sealed class CatalogSyncWorkflow(
     }
 
     public static BatonBuilder Register(BatonBuilder baton) =>
-        baton.AddWorkflow<CatalogSyncWorkflow, CatalogSyncInput?, CatalogSyncSummary>(Name, o =>
+        baton.AddWorkflow<CatalogSyncWorkflow>(Name, o =>
         {
             o.Description = "Catalog sync (seeds 000 + 003): fetch the MediPim NDJSON feed, upsert it into the products table in chunks.";
             o.ConcurrencyKey = ConcurrencyKey;

@@ -35,10 +35,10 @@ public sealed class ReviewGatewayApp : IBatonApp
         services.AddSingleton<GatewayClock>();
         services.AddSingleton<EnqueueEndpoint>();
         services.AddSingleton<GatewayHealthEndpoint>();
-        baton.AddWorkflow<ForwardJobWorkflow, ForwardJob, ForwardResult>(ForwardJobWorkflow.Name, o =>
+        baton.AddWorkflow<ForwardJobWorkflow>(ForwardJobWorkflow.Name, o =>
         {
             o.Description = "Forwards one accepted review job to the worker node (seed 002)";
-            o.ConcurrencyKeySelector = input => ((ForwardJob)input!).JobId;
+            o.ConcurrencyKeyFrom<ForwardJob>(job => job.JobId);
             o.ConcurrencyLimit = 1;
         });
     }

@@ -15,7 +15,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             return new StartRunResult(StartRunOutcome.UnknownWorkflow, null, $"no workflow named '{request.Workflow}' is registered");
         }
 
-        if (!TryPrepare(definition, request.Input, out var input, out var inputJson, out var error))
+        if (!definition.TryReadInput(request.Input, engine.InputJson, out var input, out var inputJson, out var error))
         {
             return new StartRunResult(StartRunOutcome.InvalidInput, null, error);
         }
@@ -121,25 +121,6 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         }
 
         return result;
-    }
-
-    /// <summary>Reads the input into the workflow's input type; the stored text is the caller's JSON as given.</summary>
-    internal static bool TryPrepare(WorkflowDefinition definition, JsonElement? json, out object? input, out string? inputJson, out string? error)
-    {
-        try
-        {
-            input = definition.ReadInput(json, EngineServices.JsonOptions);
-            inputJson = json is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } element ? element.GetRawText() : null;
-            error = null;
-            return true;
-        }
-        catch (Exception ex) when (ex is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
-        {
-            input = null;
-            inputJson = null;
-            error = $"input does not fit {definition.Descriptor.InputType.Name}: {ex.Message}";
-            return false;
-        }
     }
 
     internal static CreateRunRequest NewRunRequest(WorkflowDefinition definition, object? input, string? inputJson, DateTimeOffset now, DateTimeOffset? runAfter)

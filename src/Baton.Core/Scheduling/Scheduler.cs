@@ -105,7 +105,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         }
 
         var input = schedule.Input is null ? (System.Text.Json.JsonElement?)null : System.Text.Json.JsonDocument.Parse(schedule.Input).RootElement;
-        if (!BatonClient.TryPrepare(workflow, input, out var typedInput, out var inputJson, out _))
+        if (!workflow.TryReadInput(input, engine.InputJson, out var typedInput, out var inputJson, out _))
         {
             return 0;
         }

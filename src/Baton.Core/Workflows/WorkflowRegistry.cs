@@ -14,10 +14,34 @@ internal sealed class WorkflowDefinition
 
     public required Func<IServiceProvider, IWorkflowContext, object?, CancellationToken, Task<object?>> Run { get; init; }
 
+    /// <summary>The typed concurrency key selector, wrapped to take the boxed input; null when the key is fixed.</summary>
+    public Func<object?, string?>? KeySelector { get; init; }
+
     public string Name => Descriptor.Name;
 
-    public string? ConcurrencyKeyFor(object? input) =>
-        Options.ConcurrencyKeySelector is { } selector ? selector(input) : Options.ConcurrencyKey;
+    public string? ConcurrencyKeyFor(object? input) => KeySelector is { } selector ? selector(input) : Options.ConcurrencyKey;
+
+    /// <summary>
+    /// Reads a new run's input strictly (<paramref name="json"/> is <see cref="WorkflowJson.Input"/>: a field the
+    /// input type does not have is an error naming it); the stored text is the caller's JSON as given.
+    /// </summary>
+    public bool TryReadInput(JsonElement? json, JsonSerializerOptions options, out object? input, out string? inputJson, out string? error)
+    {
+        try
+        {
+            input = ReadInput(json, options);
+            inputJson = json is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } element ? element.GetRawText() : null;
+            error = null;
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            input = null;
+            inputJson = null;
+            error = $"input does not fit {Descriptor.InputType.Name}: {ex.Message}";
+            return false;
+        }
+    }
 }
 
 internal sealed class WorkflowRegistry : IWorkflowCatalog
@@ -56,12 +80,27 @@ internal sealed class WorkflowRegistry : IWorkflowCatalog
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ConcurrencyLimit, 1);
-        var hasKey = options.ConcurrencyKey is not null || options.ConcurrencyKeySelector is not null;
+        Func<object?, string?>? keySelector = null;
+        if (options.ConcurrencyKeySelector is { } selector)
+        {
+            // Func<in T, ...>: a selector over a base type of the input fits too.
+            if (selector is not Func<TInput, string?> typed)
+            {
+                throw new ArgumentException(
+                    $"the concurrency key selector of workflow '{name}' takes {selector.GetType().GetGenericArguments()[0].Name}, but its input is {typeof(TInput).Name}",
+                    nameof(options));
+            }
+
+            keySelector = input => typed((TInput)input!);
+        }
+
+        var hasKey = options.ConcurrencyKey is not null || keySelector is not null;
         _definitions[name] = new WorkflowDefinition
         {
             Descriptor = new WorkflowDescriptor(name, typeof(TInput), typeof(TOutput), options.Description, hasKey ? options.ConcurrencyLimit : null),
             Options = options,
             ReadInput = static (json, serializerOptions) => ReadInput<TInput>(json, serializerOptions),
+            KeySelector = keySelector,
             Run = async (services, context, input, cancellationToken) =>
                 await run(services, context, (TInput)input!, cancellationToken).ConfigureAwait(false),
         };

@@ -88,11 +88,11 @@ internal sealed class DemoWorkflow(TimeProvider time) : Workflow<DemoInput, Demo
     }
 
     public static BatonBuilder Register(BatonBuilder baton) =>
-        baton.AddWorkflow<DemoWorkflow, DemoInput, DemoOutput>(Name, o =>
+        baton.AddWorkflow<DemoWorkflow>(Name, o =>
         {
             o.Description = "Built-in demo: prepares N items, squares them in a durable fan-out with visible progress, sums them. "
                 + "Input (all optional): {\"items\":20,\"delayMs\":500,\"parallelism\":4,\"group\":null,\"fail\":false}.";
-            o.ConcurrencyKeySelector = input => input is DemoInput { Group: { Length: > 0 } group } ? $"demo:{group}" : null;
+            o.ConcurrencyKeyFrom<DemoInput>(input => input is { Group: { Length: > 0 } group } ? $"demo:{group}" : null);
             o.ConcurrencyLimit = 1;
             o.Retry = RetryPolicy.Default;
         });

@@ -65,6 +65,20 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
     }
 
     [Fact]
+    public async Task StartRun_UnknownInputField_Returns400NamingItAndStartsNothing()
+    {
+        var key = Guid.NewGuid().ToString();
+        var (status, body) = await Server.StartRunAsync("demo", """{"itemz":5}""", key);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("urn:baton:problem:invalid-input", body.GetProperty("type").GetString());
+        Assert.Contains("'itemz'", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        // Nothing was stored under the key: a corrected start creates the run.
+        var (corrected, _) = await Server.StartRunAsync("demo", """{"items":1,"delayMs":0}""", key);
+        Assert.Equal(HttpStatusCode.Accepted, corrected);
+    }
+
+    [Fact]
     public async Task StartRun_SameIdempotencyKey_Returns200WithTheSameRun()
     {
         var key = Guid.NewGuid().ToString();
