@@ -69,7 +69,10 @@ public sealed class CatalogSyncOptions
     /// <summary>The daily schedule.</summary>
     public CatalogScheduleOptions Schedule { get; set; } = new();
 
-    /// <summary>The demo: an in-process simulated feed (used by the README's first command in Development).</summary>
+    /// <summary>
+    /// The demo: an in-process simulated feed (used by the README's first command in Development). The app only
+    /// reads these settings; the host that runs the demo (samples/Baton.Samples.Demo, wired in by Baton.Server) serves the feed.
+    /// </summary>
     public CatalogDemoOptions Demo { get; set; } = new();
 }
 
@@ -134,7 +137,7 @@ public sealed class CatalogScheduleOptions
 /// <summary>The demo mode.</summary>
 public sealed class CatalogDemoOptions
 {
-    /// <summary>Start a simulated feed in-process, point the sync at it and start one sync. The default is false.</summary>
+    /// <summary>The feed URL and credentials come from the host's simulated feed, so <c>ApiUrl</c> is not required; one sync starts at start. The default is false.</summary>
     public bool Enabled { get; set; }
 
     /// <summary>Products in the simulated catalog. The default is 20,000.</summary>

@@ -38,7 +38,7 @@ internal sealed class CatalogSyncWorkflow(
     Remote.RemoteSync remoteSync, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncWorkflow> logger)
     : Workflow<CatalogSyncInput?, CatalogSyncSummary>
 {
-    public const string Name = "catalog-sync";
+    public const string Name = CatalogSyncApp.WorkflowName;
     public const string ConcurrencyKey = "catalog-sync";
 
     public override async Task<CatalogSyncSummary> RunAsync(IWorkflowContext context, CatalogSyncInput? input, CancellationToken cancellationToken)

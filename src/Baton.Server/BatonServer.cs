@@ -2,10 +2,10 @@ using Baton.Hosting;
 using Baton.Server.Api;
 using Baton.Server.Auth;
 using Baton.Server.Configuration;
-using Baton.Server.Demo;
 using Baton.Server.Health;
 using Baton.Server.Logging;
 using Baton.Server.Metrics;
+using Baton.Samples.Demo;
 using Baton.Workflows;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -31,7 +31,7 @@ public static class BatonServer
     public static WebApplication Build(string[] args, IEnumerable<IBatonApp>? apps = null, Action<WebApplicationBuilder, BatonBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
-        var options = ServerSettingsReader.Read(builder.Configuration, builder.Environment.ContentRootPath);
+        var options = ServerSettingsReader.Read(builder.Configuration, builder.Environment.ContentRootPath, builder.Environment.IsDevelopment());
         var adminKey = AdminKey.Resolve(builder.Configuration, builder.Environment, out var generatedKey);
 
         var enabledApps = (apps ?? []).Where(a => options.EnabledApps.Contains(a.Name)).ToList();
@@ -63,8 +63,7 @@ public static class BatonServer
         services.AddSingleton<QueuedRunsGauge>();
         if (options.DemoEnabled)
         {
-            DemoWorkflow.Register(baton);
-            services.AddHostedService<DemoStarter>();
+            baton.AddDemoWorkflow(options.DemoRunOnStart, options.ListenUrls.Split(';')[0].Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal));
         }
 
         services.AddSingleton(appListeners);
@@ -73,6 +72,9 @@ public static class BatonServer
         {
             app.ConfigureServices(builder, baton);
         }
+
+        // After the apps: the catalog feed demo points the CatalogSync app's options at the simulated feed.
+        services.AddCatalogFeedDemo(builder.Configuration);
 
         configure?.Invoke(builder, baton);
 

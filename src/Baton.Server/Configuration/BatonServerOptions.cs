@@ -43,8 +43,8 @@ public sealed class BatonServerOptions
     /// <summary>Whether <c>GET /metrics</c> needs the admin key. The default is false (Prometheus convention).</summary>
     public bool MetricsRequireAdminKey { get; init; }
 
-    /// <summary>Whether the built-in <c>demo</c> workflow is registered. The default is true.</summary>
-    public bool DemoEnabled { get; init; } = true;
+    /// <summary>Whether the <c>demo</c> workflow (samples/Baton.Samples.Demo) is registered. The default is true in Development, false otherwise.</summary>
+    public bool DemoEnabled { get; init; }
 
     /// <summary>Whether one demo run is started when the server is up, its progress logged each second. The default is false (true in appsettings.Development.json).</summary>
     public bool DemoRunOnStart { get; init; }

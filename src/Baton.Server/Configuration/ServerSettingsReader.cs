@@ -13,7 +13,7 @@ namespace Baton.Server.Configuration;
 /// </summary>
 internal static class ServerSettingsReader
 {
-    public static BatonServerOptions Read(IConfiguration configuration, string contentRoot)
+    public static BatonServerOptions Read(IConfiguration configuration, string contentRoot, bool isDevelopment = false)
     {
         var errors = new List<string>();
         var section = configuration.GetSection("Baton");
@@ -71,7 +71,7 @@ internal static class ServerSettingsReader
             errors.Add($"Baton:Store:Sqlite:Durability '{d}' must be ProcessCrashSafe or FullSync");
         }
         var metricsKey = ReadBool(section, "Metrics:RequireAdminKey", false, errors);
-        var demo = ReadBool(section, "Demo:Enabled", true, errors);
+        var demo = ReadBool(section, "Demo:Enabled", isDevelopment, errors);
         var demoOnStart = ReadBool(section, "Demo:RunOnStart", false, errors);
         var schedules = ReadSchedules(section.GetSection("Schedules"), errors);
         try

@@ -297,6 +297,19 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
     }
 
     [Fact]
+    public async Task ListWorkflows_ProductionWithoutDemoSetting_DemoNotRegistered()
+    {
+        await using var production = await InProcessServer.StartAsync(new Dictionary<string, string> { ["Baton:Demo:Enabled"] = "" });
+
+        using var response = await production.Client.GetAsync("/api/workflows");
+        var names = (await InProcessServer.ReadJsonAsync(response)).EnumerateArray().Select(w => w.GetProperty("name").GetString()).ToList();
+        var (status, _) = await production.StartRunAsync("demo", "{}");
+
+        Assert.DoesNotContain("demo", names);
+        Assert.Equal(HttpStatusCode.NotFound, status);
+    }
+
+    [Fact]
     public async Task OpenApi_Document_DescribesTheApi()
     {
         using var response = await Server.Client.GetAsync("/openapi/v1.json");

@@ -21,8 +21,17 @@ public sealed class ServerSettingsReaderTests
         Assert.Equal(1024 * 1024, options.MaxRequestBodyBytes);
         Assert.EndsWith(Path.Combine("data", "baton.db"), options.SqlitePath, StringComparison.Ordinal);
         Assert.True(Path.IsPathRooted(options.SqlitePath));
-        Assert.True(options.DemoEnabled);
+        Assert.False(options.DemoEnabled);
         Assert.False(options.MetricsRequireAdminKey);
+    }
+
+    [Fact]
+    public void Read_DemoUnset_OnInDevelopmentOnly()
+    {
+        var configuration = new ConfigurationBuilder().Build();
+
+        Assert.True(ServerSettingsReader.Read(configuration, TestPaths.NewTempDirectory(), isDevelopment: true).DemoEnabled);
+        Assert.False(ServerSettingsReader.Read(configuration, TestPaths.NewTempDirectory(), isDevelopment: false).DemoEnabled);
     }
 
     [Fact]
