@@ -1,3 +1,4 @@
+using Baton.Server.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Baton.Apps.CatalogSync;
@@ -206,12 +207,12 @@ internal sealed class CatalogSyncOptionsValidator : IValidateOptions<CatalogSync
         if (options.Mode == CatalogSyncMode.InProcess)
         {
             // Checked here so a wrong path stops the start with its name, not a sync later (blobs) or a raw SqliteException (database).
-            if (options.Products.Provider != CatalogProductsProvider.Postgres && PathProblem(options.DatabasePath, wantDirectory: false) is { } databaseProblem)
+            if (options.Products.Provider != CatalogProductsProvider.Postgres && SettingPaths.Problem(options.DatabasePath, wantDirectory: false) is { } databaseProblem)
             {
                 errors.Add($"DatabasePath '{options.DatabasePath}' {databaseProblem}; give the database file's path (e.g. data/catalog/catalog.db)");
             }
 
-            if (PathProblem(options.BlobDirectory, wantDirectory: true) is { } blobProblem)
+            if (SettingPaths.Problem(options.BlobDirectory, wantDirectory: true) is { } blobProblem)
             {
                 errors.Add($"BlobDirectory '{options.BlobDirectory}' {blobProblem}; give a directory the feed files can be written to");
             }
@@ -226,39 +227,5 @@ internal sealed class CatalogSyncOptionsValidator : IValidateOptions<CatalogSync
                 errors.Add(error);
             }
         }
-    }
-
-    /// <summary>Why <paramref name="path"/> cannot be used, or null: the wrong kind of entry, or a file where a parent directory must be.</summary>
-    internal static string? PathProblem(string path, bool wantDirectory)
-    {
-        if (string.IsNullOrWhiteSpace(path) || path.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
-        {
-            return "is not a valid path";
-        }
-
-        if (!wantDirectory && Directory.Exists(path))
-        {
-            return "is a directory";
-        }
-
-        if (wantDirectory && File.Exists(path))
-        {
-            return "is a file";
-        }
-
-        for (var parent = Path.GetDirectoryName(Path.GetFullPath(path)); !string.IsNullOrEmpty(parent); parent = Path.GetDirectoryName(parent))
-        {
-            if (File.Exists(parent))
-            {
-                return $"cannot be created: '{parent}' is a file";
-            }
-
-            if (Directory.Exists(parent))
-            {
-                return null;
-            }
-        }
-
-        return null;
     }
 }

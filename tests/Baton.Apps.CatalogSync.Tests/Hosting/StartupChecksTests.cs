@@ -33,7 +33,7 @@ public sealed class StartupChecksTests
 
         Assert.Equal(2, exitCode);
         Assert.Contains($"Baton:Apps:CatalogSync:BlobDirectory '{file}' is a file", output, StringComparison.Ordinal);
-        Assert.Contains($"Baton:Apps:CatalogSync:DatabasePath '{Path.Combine(file, "catalog", "catalog.db")}' cannot be created: '{file}' is a file", output, StringComparison.Ordinal);
+        Assert.Contains($"Baton:Apps:CatalogSync:DatabasePath '{Path.Combine(file, "catalog", "catalog.db")}' cannot create its directory: '{file}' is a file", output, StringComparison.Ordinal);
         Assert.Equal("x", await File.ReadAllTextAsync(file));
     }
 
