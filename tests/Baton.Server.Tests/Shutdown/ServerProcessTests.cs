@@ -40,6 +40,8 @@ public sealed partial class ServerProcessTests
             ["Baton__Engine__MaxConcurrentRuns"] = "0",
             ["Baton__Apps__CatalogSync__Enabled"] = "true",
             ["Baton__Apps__CatalogSync__DatabasePath"] = catalogDirectory,
+            ["Baton__Apps__ReviewGateway__Enabled"] = "true",
+            ["WORKER_NODE_URL"] = "worker:3000",
         });
 
         var exitCode = await server.WaitForExitAsync(ExitTimeout);
@@ -53,6 +55,7 @@ public sealed partial class ServerProcessTests
             "  - Baton:Engine:MaxConcurrentRuns must be between 1 and 100000",
             "  - Baton:Apps:CatalogSync:ApiUrl (or MEDIPIM_API_URL) is required",
             $"  - Baton:Apps:CatalogSync:DatabasePath '{catalogDirectory}' is a directory",
+            "  - WORKER_NODE_URL 'worker:3000' is not an http(s) URL",
         })
         {
             Assert.Contains(expected, server.Stderr, StringComparison.Ordinal);
