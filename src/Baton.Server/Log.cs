@@ -27,12 +27,6 @@ internal static partial class Log
     [LoggerMessage(1006, LogLevel.Warning, "Using an admin key generated for Development (printed once on the console); set ADMIN_KEY to choose one")]
     public static partial void GeneratedAdminKey(ILogger logger);
 
-    [LoggerMessage(1007, LogLevel.Information, "Demo run {RunId} started; watch it with: curl -H \"X-ADMIN-KEY: $KEY\" {BaseUrl}/api/runs/{RunId}")]
-    public static partial void DemoStarted(ILogger logger, string runId, string baseUrl);
-
-    [LoggerMessage(1008, LogLevel.Information, "Demo run {RunId}: {Status}, phase {Phase}, {Done}/{Total} items")]
-    public static partial void DemoProgress(ILogger logger, string runId, string status, string phase, long done, long total);
-
     [LoggerMessage(1100, LogLevel.Information, "Run {RunId} of {Workflow} accepted")]
     public static partial void RunAccepted(ILogger logger, string runId, string workflow);
 
