@@ -25,6 +25,9 @@ public sealed class CatalogSyncApp : IBatonApp
 {
     public const string SectionName = "Baton:Apps:CatalogSync";
 
+    /// <summary>The name the catalog sync workflow is registered under.</summary>
+    public const string WorkflowName = "catalog-sync";
+
     public string Name => "CatalogSync";
 
     public void ConfigureServices(WebApplicationBuilder builder, BatonBuilder baton)
@@ -85,11 +88,6 @@ public sealed class CatalogSyncApp : IBatonApp
         services.AddSingleton<ChunkProcessor>();
         CatalogSyncWorkflow.Register(baton);
         services.AddSingleton<IHostedService, CatalogSyncStartup>();
-        if (configuration.GetValue<bool>($"{SectionName}:Demo:Enabled"))
-        {
-            services.AddSingleton<CatalogSyncDemo>();
-            services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<CatalogSyncDemo>());
-        }
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints) => SyncEndpoints.Map(endpoints);

@@ -1,3 +1,4 @@
+using Baton.Server.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Baton.Apps.CatalogSync;
@@ -69,7 +70,10 @@ public sealed class CatalogSyncOptions
     /// <summary>The daily schedule.</summary>
     public CatalogScheduleOptions Schedule { get; set; } = new();
 
-    /// <summary>The demo: an in-process simulated feed (used by the README's first command in Development).</summary>
+    /// <summary>
+    /// The demo: an in-process simulated feed (used by the README's first command in Development). The app only
+    /// reads these settings; the host that runs the demo (samples/Baton.Samples.Demo, wired in by Baton.Server) serves the feed.
+    /// </summary>
     public CatalogDemoOptions Demo { get; set; } = new();
 }
 
@@ -134,7 +138,7 @@ public sealed class CatalogScheduleOptions
 /// <summary>The demo mode.</summary>
 public sealed class CatalogDemoOptions
 {
-    /// <summary>Start a simulated feed in-process, point the sync at it and start one sync. The default is false.</summary>
+    /// <summary>The feed URL and credentials come from the host's simulated feed, so <c>ApiUrl</c> is not required; one sync starts at start. The default is false.</summary>
     public bool Enabled { get; set; }
 
     /// <summary>Products in the simulated catalog. The default is 20,000.</summary>
@@ -200,6 +204,20 @@ internal sealed class CatalogSyncOptionsValidator : IValidateOptions<CatalogSync
         }
 
         Check(options.Demo.Products is >= 0 and <= 1_000_000, "Demo:Products must be from 0 to 1000000");
+        if (options.Mode == CatalogSyncMode.InProcess)
+        {
+            // Checked here so a wrong path stops the start with its name, not a sync later (blobs) or a raw SqliteException (database).
+            if (options.Products.Provider != CatalogProductsProvider.Postgres && SettingPaths.Problem(options.DatabasePath, wantDirectory: false) is { } databaseProblem)
+            {
+                errors.Add($"DatabasePath '{options.DatabasePath}' {databaseProblem}; give the database file's path (e.g. data/catalog/catalog.db)");
+            }
+
+            if (SettingPaths.Problem(options.BlobDirectory, wantDirectory: true) is { } blobProblem)
+            {
+                errors.Add($"BlobDirectory '{options.BlobDirectory}' {blobProblem}; give a directory the feed files can be written to");
+            }
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors.Select(e => e.StartsWith("Baton:", StringComparison.Ordinal) ? e : "Baton:Apps:CatalogSync:" + e));
 
         void Check(bool ok, string error)

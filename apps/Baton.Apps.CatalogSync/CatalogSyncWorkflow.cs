@@ -38,7 +38,7 @@ internal sealed class CatalogSyncWorkflow(
     Remote.RemoteSync remoteSync, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncWorkflow> logger)
     : Workflow<CatalogSyncInput?, CatalogSyncSummary>
 {
-    public const string Name = "catalog-sync";
+    public const string Name = CatalogSyncApp.WorkflowName;
     public const string ConcurrencyKey = "catalog-sync";
 
     public override async Task<CatalogSyncSummary> RunAsync(IWorkflowContext context, CatalogSyncInput? input, CancellationToken cancellationToken)
@@ -187,7 +187,7 @@ internal sealed class CatalogSyncWorkflow(
     }
 
     public static BatonBuilder Register(BatonBuilder baton) =>
-        baton.AddWorkflow<CatalogSyncWorkflow, CatalogSyncInput?, CatalogSyncSummary>(Name, o =>
+        baton.AddWorkflow<CatalogSyncWorkflow>(Name, o =>
         {
             o.Description = "Catalog sync (seeds 000 + 003): fetch the MediPim NDJSON feed, upsert it into the products table in chunks.";
             o.ConcurrencyKey = ConcurrencyKey;

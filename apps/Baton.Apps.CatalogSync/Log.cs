@@ -23,18 +23,6 @@ internal static partial class Log
     [LoggerMessage(5005, LogLevel.Information, "Catalog sync {RunId} started ({Trigger})")]
     public static partial void SyncStarted(ILogger logger, string runId, string trigger);
 
-    [LoggerMessage(5006, LogLevel.Information, "Catalog sync demo: simulated feed of {Products} products at {Url}")]
-    public static partial void DemoFeed(ILogger logger, int products, string url);
-
-    [LoggerMessage(5007, LogLevel.Information, "Catalog sync {RunId}: {Status}, phase {Phase}, {Bytes} bytes fetched, chunks {ChunksDone}/{ChunksTotal}, {Records} records ({Inserted} inserted, {Updated} updated, {Skipped} skipped, {Failed} dead letters)")]
-    public static partial void Progress(ILogger logger, string runId, string status, string phase, long bytes, long chunksDone, long chunksTotal, long records, long inserted, long updated, long skipped, long failed);
-
-    [LoggerMessage(5008, LogLevel.Information, "Catalog sync {RunId} done in {Seconds:0.0} s: {Summary}")]
-    public static partial void DemoSummary(ILogger logger, string runId, string summary, double seconds);
-
-    [LoggerMessage(5009, LogLevel.Warning, "Catalog sync {RunId} ended {Status}: {Failure}")]
-    public static partial void DemoFailed(ILogger logger, string runId, string status, string failure);
-
     [LoggerMessage(5010, LogLevel.Information, "Catalog database: {Description}")]
     public static partial void CatalogDatabase(ILogger logger, string description);
 }

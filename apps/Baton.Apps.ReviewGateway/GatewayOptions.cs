@@ -7,23 +7,27 @@ namespace Baton.Apps.ReviewGateway;
 
 /// <summary>
 /// The gateway's settings: the seed's environment variables (<c>PORT</c>, <c>WORKER_NODE_URL</c>,
-/// <c>LOG_LEVEL</c>) and the forwarding policy under <c>Baton:Apps:ReviewGateway</c>.
+/// <c>LOG_LEVEL</c>) and the forwarding policy under <c>Baton:Apps:ReviewGateway</c>. Bound by
+/// <see cref="Bind"/>, checked at start by <see cref="GatewayOptionsValidator"/>.
 /// </summary>
-public sealed record GatewayOptions
+public sealed class GatewayOptions
 {
     public const string Section = "Baton:Apps:ReviewGateway";
 
+    /// <summary>Values that did not convert while binding (each kept its default); reported by the validator.</summary>
+    internal List<string> BindingErrors { get; } = [];
+
     /// <summary>The gateway's own listener. From <c>PORT</c>; the default is 8080 (the seed's).</summary>
-    public int Port { get; init; } = 8080;
+    public int Port { get; set; } = 8080;
 
     /// <summary>Where jobs are forwarded (<c>{WorkerUrl}/enqueue</c>). From <c>WORKER_NODE_URL</c>; the default is http://localhost:3000.</summary>
-    public Uri WorkerUrl { get; init; } = new("http://localhost:3000");
+    public Uri WorkerUrl { get; set; } = new("http://localhost:3000");
 
     /// <summary>The minimum level of the gateway's own log lines. From <c>LOG_LEVEL</c> (debug, info, warn, error); the default is info.</summary>
-    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+    public LogLevel LogLevel { get; set; } = LogLevel.Information;
 
     /// <summary>Time limit of one forwarding attempt; the attempt is cancelled when it passes. The default is 10 s.</summary>
-    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Forwarding attempts in all. The default is 75: with the delays below the last attempt comes
@@ -31,20 +35,20 @@ public sealed record GatewayOptions
     /// so a worker outage of up to about an hour loses nothing. After the last attempt the run is failed
     /// and can be retried through Baton's run API. Delays past the engine's SuspendThreshold suspend the run.
     /// </summary>
-    public int MaxAttempts { get; init; } = 75;
+    public int MaxAttempts { get; set; } = 75;
 
     /// <summary>
     /// Connections to the worker node held at once (HTTP/1.1, kept alive); forwards beyond it wait for a free one.
     /// The default is 32, instead of one connection per run in flight (up to 256): measured 8–27 %
     /// less gateway CPU per job than no limit (BENCHMARKS.md).
     /// </summary>
-    public int MaxConnections { get; init; } = 32;
+    public int MaxConnections { get; set; } = 32;
 
     /// <summary>Delay before the first retry; doubles per attempt. The default is 1 s.</summary>
-    public TimeSpan BaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan BaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Longest delay between attempts. The default is 60 s.</summary>
-    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// Retry policy of the forwarding attempts: delay before attempt n+1 is
@@ -53,29 +57,49 @@ public sealed record GatewayOptions
     /// </summary>
     public RetryPolicy RetryPolicy => new() { MaxAttempts = MaxAttempts, BaseDelay = BaseDelay, MaxDelay = MaxDelay, JitterFactor = 0.2 };
 
-    /// <summary>Reads and checks the settings; throws <see cref="ArgumentException"/> naming every bad one.</summary>
+    /// <summary>The settings as bound from <paramref name="configuration"/>; a value that does not convert keeps its default and is left for the validator to report.</summary>
     public static GatewayOptions Read(IConfiguration configuration)
     {
-        var errors = new List<string>();
+        var options = new GatewayOptions();
+        Bind(options, configuration);
+        return options;
+    }
+
+    /// <summary>Binds the seed's variables and the section onto <paramref name="options"/>, recording values that do not convert.</summary>
+    public static void Bind(GatewayOptions options, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var errors = options.BindingErrors;
+        errors.Clear();
         var defaults = new GatewayOptions();
-        var port = defaults.Port;
-        if (configuration["PORT"] is { Length: > 0 } portText
-            && (!int.TryParse(portText.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
+        if (configuration["PORT"] is { Length: > 0 } portText)
         {
-            errors.Add($"PORT '{portText}' is not a port number (1-65535)");
+            if (int.TryParse(portText.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535)
+            {
+                options.Port = port;
+            }
+            else
+            {
+                errors.Add($"PORT '{portText}' is not a port number (1-65535)");
+            }
         }
 
-        var workerUrl = defaults.WorkerUrl;
-        if (configuration["WORKER_NODE_URL"] is { Length: > 0 } urlText
-            && (!Uri.TryCreate(urlText.Trim().TrimEnd('/'), UriKind.Absolute, out workerUrl!) || workerUrl.Scheme is not ("http" or "https")))
+        if (configuration["WORKER_NODE_URL"] is { Length: > 0 } urlText)
         {
-            errors.Add($"WORKER_NODE_URL '{urlText}' is not an http(s) URL");
+            if (Uri.TryCreate(urlText.Trim().TrimEnd('/'), UriKind.Absolute, out var workerUrl) && workerUrl.Scheme is "http" or "https")
+            {
+                options.WorkerUrl = workerUrl;
+            }
+            else
+            {
+                errors.Add($"WORKER_NODE_URL '{urlText}' is not an http(s) URL");
+            }
         }
 
-        var level = defaults.LogLevel;
         if (configuration["LOG_LEVEL"] is { Length: > 0 } levelText)
         {
-            level = levelText.Trim().ToUpperInvariant() switch
+            var level = levelText.Trim().ToUpperInvariant() switch
             {
                 "TRACE" => LogLevel.Trace,
                 "DEBUG" => LogLevel.Debug,
@@ -88,35 +112,18 @@ public sealed record GatewayOptions
             {
                 errors.Add($"LOG_LEVEL '{levelText}' must be debug, info, warn or error");
             }
+            else
+            {
+                options.LogLevel = level;
+            }
         }
 
         var section = configuration.GetSection(Section);
-        var timeout = ReadTime(section, "AttemptTimeout", defaults.AttemptTimeout, errors);
-        var baseDelay = ReadTime(section, "BaseDelay", defaults.BaseDelay, errors);
-        var maxDelay = ReadTime(section, "MaxDelay", defaults.MaxDelay, errors);
-        var attempts = ReadWhole(section, "MaxAttempts", defaults.MaxAttempts, 10_000, errors);
-        var connections = ReadWhole(section, "MaxConnections", defaults.MaxConnections, 1024, errors);
-        if (maxDelay < baseDelay)
-        {
-            errors.Add($"{Section}:MaxDelay ({maxDelay}) must not be shorter than BaseDelay ({baseDelay})");
-        }
-
-        if (errors.Count > 0)
-        {
-            throw new ArgumentException(string.Join("; ", errors));
-        }
-
-        return new GatewayOptions
-        {
-            Port = port,
-            WorkerUrl = workerUrl,
-            LogLevel = level,
-            AttemptTimeout = timeout,
-            BaseDelay = baseDelay,
-            MaxDelay = maxDelay,
-            MaxAttempts = attempts,
-            MaxConnections = connections,
-        };
+        options.AttemptTimeout = ReadTime(section, "AttemptTimeout", defaults.AttemptTimeout, errors);
+        options.BaseDelay = ReadTime(section, "BaseDelay", defaults.BaseDelay, errors);
+        options.MaxDelay = ReadTime(section, "MaxDelay", defaults.MaxDelay, errors);
+        options.MaxAttempts = ReadWhole(section, "MaxAttempts", defaults.MaxAttempts, 10_000, errors);
+        options.MaxConnections = ReadWhole(section, "MaxConnections", defaults.MaxConnections, 1024, errors);
     }
 
     private static int ReadWhole(IConfigurationSection section, string key, int fallback, int max, List<string> errors)
@@ -149,5 +156,20 @@ public sealed record GatewayOptions
 
         errors.Add($"{Section}:{key} '{text}' must be a positive time span (hh:mm:ss)");
         return fallback;
+    }
+}
+
+/// <summary>Checks <see cref="GatewayOptions"/> at start (<c>ValidateOnStart</c>): values that did not convert, and the delays' order.</summary>
+internal sealed class GatewayOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<GatewayOptions>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        var errors = new List<string>(options.BindingErrors);
+        if (options.MaxDelay < options.BaseDelay)
+        {
+            errors.Add($"{GatewayOptions.Section}:MaxDelay ({options.MaxDelay}) must not be shorter than BaseDelay ({options.BaseDelay})");
+        }
+
+        return errors.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(errors);
     }
 }

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Baton.Apps.ReviewGateway;
 
@@ -27,18 +28,20 @@ public sealed class ReviewGatewayApp : IBatonApp
 
     public void ConfigureServices(WebApplicationBuilder builder, BatonBuilder baton)
     {
-        var options = GatewayOptions.Read(builder.Configuration);
-        builder.Logging.AddFilter(typeof(ReviewGatewayApp).Namespace, options.LogLevel);
+        var configuration = builder.Configuration;
+        builder.Logging.AddFilter(typeof(ReviewGatewayApp).Namespace, GatewayOptions.Read(configuration).LogLevel);
         var services = builder.Services;
-        services.AddSingleton(options);
+        services.AddOptions<GatewayOptions>().Configure(o => GatewayOptions.Bind(o, configuration)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<GatewayOptions>>().Value);
         services.AddSingleton<WorkerNodeClient>();
         services.AddSingleton<GatewayClock>();
         services.AddSingleton<EnqueueEndpoint>();
         services.AddSingleton<GatewayHealthEndpoint>();
-        baton.AddWorkflow<ForwardJobWorkflow, ForwardJob, ForwardResult>(ForwardJobWorkflow.Name, o =>
+        baton.AddWorkflow<ForwardJobWorkflow>(ForwardJobWorkflow.Name, o =>
         {
             o.Description = "Forwards one accepted review job to the worker node (seed 002)";
-            o.ConcurrencyKeySelector = input => ((ForwardJob)input!).JobId;
+            o.ConcurrencyKeyFrom<ForwardJob>(job => job.JobId);
             o.ConcurrencyLimit = 1;
         });
     }

@@ -2,11 +2,11 @@ using Baton.Hosting;
 using Baton.Server.Api;
 using Baton.Server.Auth;
 using Baton.Server.Configuration;
-using Baton.Server.Demo;
 using Baton.Server.Health;
 using Baton.Server.Listening;
 using Baton.Server.Logging;
 using Baton.Server.Metrics;
+using Baton.Samples.Demo;
 using Baton.Workflows;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -26,17 +26,37 @@ public static class BatonServer
     public const int FailureExitCode = 1;
 
     /// <summary>
-    /// Builds the application. Throws <see cref="BatonConfigurationException"/> for bad configuration.
+    /// Builds the application. Bad configuration throws once the host is built, every problem (the server's
+    /// settings, the admin key, the apps', the engine's and the store's) together: an
+    /// <see cref="OptionsValidationException"/>, or several in an <see cref="AggregateException"/>.
     /// <paramref name="configure"/> runs last, before the host is built (tests add workflows and log providers there).
     /// </summary>
     public static WebApplication Build(string[] args, IEnumerable<IBatonApp>? apps = null, Action<WebApplicationBuilder, BatonBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
-        var options = ServerSettingsReader.Read(builder.Configuration, builder.Environment.ContentRootPath);
-        var adminKey = AdminKey.Resolve(builder.Configuration, builder.Environment, out var generatedKey);
+        var configuration = builder.Configuration;
+        var contentRoot = builder.Environment.ContentRootPath;
+        var isDevelopment = builder.Environment.IsDevelopment();
+        var problems = new StartupProblems();
+        // Bound here to wire the host (listeners, store, apps, demo); the options system binds the same settings
+        // again for ValidateOnStart, which reports the problems once the host starts.
+        var options = new BatonServerOptions();
+        ServerSettingsReader.Bind(options, configuration, contentRoot, isDevelopment);
+        string? generatedKey = null;
+        AdminKey adminKey;
+        try
+        {
+            adminKey = AdminKey.Resolve(configuration, builder.Environment, out generatedKey);
+        }
+        catch (BatonConfigurationException ex)
+        {
+            problems.Errors.Add(ex.Message);
+            // A key nobody knows, so the host can be built and report every problem at start.
+            adminKey = new AdminKey(Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)));
+        }
 
         var enabledApps = (apps ?? []).Where(a => options.EnabledApps.Contains(a.Name)).ToList();
-        var appListeners = AppListeners.Resolve(enabledApps, builder.Configuration, options);
+        var appListeners = AppListeners.Resolve(enabledApps, configuration, options, problems.Errors);
 
         LoggingSetup.Configure(builder);
         builder.WebHost.UseUrls(string.Join(';', [options.ListenUrls, .. appListeners.Urls]));
@@ -48,6 +68,11 @@ public static class BatonServer
 
         var services = builder.Services;
         services.AddSingleton(options);
+        services.AddSingleton(problems);
+        services.AddOptions<BatonServerOptions>()
+            .Configure(o => ServerSettingsReader.Bind(o, configuration, contentRoot, isDevelopment))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BatonServerOptions>, BatonServerOptionsValidator>();
         services.AddSingleton(adminKey);
         var configuredKey = generatedKey is null ? builder.Configuration[AdminKey.ConfigurationKey]?.Trim() : null;
         services.AddLogSecret(generatedKey ?? configuredKey);
@@ -56,32 +81,63 @@ public static class BatonServer
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddOpenApi();
-        services.AddOptions<HostOptions>().Configure<IOptions<BatonOptions>>((host, engine) =>
-            host.ShutdownTimeout = engine.Value.DrainTimeout + options.ShutdownMargin);
+        // The host reads its options while it is built, before ValidateOnStart reports bad engine settings with
+        // the rest: so the drain timeout is taken from the engine's configuration without validating it here.
+        services.AddOptions<HostOptions>().Configure<IEnumerable<IConfigureOptions<BatonOptions>>>((host, setups) =>
+        {
+            var engine = new BatonOptions();
+            foreach (var setup in setups)
+            {
+                setup.Configure(engine);
+            }
+
+            host.ShutdownTimeout = TimeSpan.FromTicks(Math.Max(0, (engine.DrainTimeout + options.ShutdownMargin).Ticks));
+        });
 
         var baton = services.AddBaton();
-        services.Configure<BatonOptions>(builder.Configuration.GetSection("Baton:Engine"));
+        services.AddOptions<BatonOptions>().Configure(o => BindReported(builder.Configuration.GetSection("Baton:Engine"), o));
         StoreRegistration.UseConfiguredStore(baton, options, builder.Configuration);
         services.AddHostedService<StartupTasks>();
         services.AddSingleton(sp => new PrometheusExporter(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), [BatonMetrics.MeterName]));
         services.AddSingleton<QueuedRunsGauge>();
         if (options.DemoEnabled)
         {
-            DemoWorkflow.Register(baton);
-            services.AddHostedService<DemoStarter>();
+            baton.AddDemoWorkflow(options.DemoRunOnStart, options.ListenUrls.Split(';')[0].Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal));
         }
 
         services.AddSingleton(appListeners);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Routing.MatcherPolicy, ListenerMatcherPolicy>());
         foreach (var app in enabledApps)
         {
-            app.ConfigureServices(builder, baton);
+            try
+            {
+                app.ConfigureServices(builder, baton);
+            }
+            catch (ArgumentException ex)
+            {
+                problems.Errors.Add($"app {app.Name}: {ex.Message}");
+            }
         }
+
+        // After the apps: the catalog feed demo points the CatalogSync app's options at the simulated feed.
+        services.AddCatalogFeedDemo(builder.Configuration);
 
         configure?.Invoke(builder, baton);
         RedactingLoggerFactory.Install(services);
 
         var application = builder.Build();
+        try
+        {
+            // What the host would validate when it starts, done now and all at once: starting resolves the
+            // engine's services first, and the first of them to read invalid options would hide the other problems.
+            application.Services.GetService<IStartupValidator>()?.Validate();
+        }
+        catch
+        {
+            ((IDisposable)application).Dispose();
+            throw;
+        }
+
         var logger = application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Server");
         if (generatedKey is not null)
         {
@@ -185,6 +241,21 @@ public static class BatonServer
     }
 
     /// <summary>
+    /// Binds a section whose conversion <see cref="ServerSettingsReader"/> already checked: a value that does not
+    /// convert is in the start-up report, so here it only stops the binding instead of failing the start on its own.
+    /// </summary>
+    internal static void BindReported(IConfiguration section, object options)
+    {
+        try
+        {
+            section.Bind(options);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    /// <summary>
     /// Settings the server or the engine refused at start (ValidateOnStart throws one, or several in an aggregate),
     /// or a store whose database another process owns.
     /// </summary>
@@ -192,8 +263,17 @@ public static class BatonServer
         ex is BatonConfigurationException or OptionsValidationException or Storage.StoreInUseException
         || ex is AggregateException aggregate && aggregate.Flatten().InnerExceptions.All(IsConfigurationError);
 
+    /// <summary>One report: <c>invalid configuration:</c> and every problem on its own line.</summary>
     private static string ConfigurationMessage(Exception ex) =>
-        ex is AggregateException aggregate ? string.Join(Environment.NewLine, aggregate.Flatten().InnerExceptions.Select(e => e.Message)) : ex.Message;
+        "invalid configuration:" + string.Concat(ConfigurationErrors(ex).Distinct().Select(e => Environment.NewLine + "  - " + e));
+
+    private static IEnumerable<string> ConfigurationErrors(Exception ex) => ex switch
+    {
+        AggregateException aggregate => aggregate.Flatten().InnerExceptions.SelectMany(ConfigurationErrors),
+        OptionsValidationException validation => validation.Failures,
+        _ => ex.Message.Split(Environment.NewLine).Select(line => line.Trim().TrimStart('-').Trim())
+            .Where(line => line.Length > 0 && line != "invalid configuration:"),
+    };
 
     private static void ConfigurePipeline(WebApplication app)
     {

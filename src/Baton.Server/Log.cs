@@ -33,12 +33,6 @@ internal static partial class Log
     [LoggerMessage(1010, LogLevel.Critical, "Baton stopped with an error")]
     public static partial void StoppedWithError(ILogger logger, Exception exception);
 
-    [LoggerMessage(1007, LogLevel.Information, "Demo run {RunId} started; watch it with: curl -H \"X-ADMIN-KEY: $KEY\" {BaseUrl}/api/runs/{RunId}")]
-    public static partial void DemoStarted(ILogger logger, string runId, string baseUrl);
-
-    [LoggerMessage(1008, LogLevel.Information, "Demo run {RunId}: {Status}, phase {Phase}, {Done}/{Total} items")]
-    public static partial void DemoProgress(ILogger logger, string runId, string status, string phase, long done, long total);
-
     [LoggerMessage(1100, LogLevel.Information, "Run {RunId} of {Workflow} accepted")]
     public static partial void RunAccepted(ILogger logger, string runId, string workflow);
 

@@ -25,11 +25,11 @@ builder.Services.AddBaton(o =>
     o.RunScheduler = false;
 })
 .UseSqlite(o => o.Path = options["db"])
-.AddWorkflow<SequentialWorkflow, int, int>("sequential")
-.AddWorkflow<FanOutWorkflow, int, int>("fanout")
-.AddWorkflow<SagaWorkflow, int, int>("saga")
-.AddWorkflow<ShortTimerWorkflow, int, int>("timer")
-.AddWorkflow<LongTimerWorkflow, int, int>("timer-suspended");
+.AddWorkflow<SequentialWorkflow>("sequential")
+.AddWorkflow<FanOutWorkflow>("fanout")
+.AddWorkflow<SagaWorkflow>("saga")
+.AddWorkflow<ShortTimerWorkflow>("timer")
+.AddWorkflow<LongTimerWorkflow>("timer-suspended");
 
 using var host = builder.Build();
 await host.StartAsync();

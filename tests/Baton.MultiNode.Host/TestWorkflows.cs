@@ -49,8 +49,8 @@ internal static class TestWorkflows
         var nodeId = builder.Configuration["Baton:Engine:NodeId"] ?? "unnamed";
         builder.Services.AddSingleton(new Effects(NpgsqlDataSource.Create(connectionString), nodeId));
 
-        baton.AddWorkflow<ChainWorkflow, ChainInput, int>("chain");
-        baton.AddWorkflow<SingletonWorkflow, ChainInput, int>("singleton", o =>
+        baton.AddWorkflow<ChainWorkflow>("chain");
+        baton.AddWorkflow<SingletonWorkflow>("singleton", o =>
         {
             o.ConcurrencyKey = "the-one";
             o.ConcurrencyLimit = 1;

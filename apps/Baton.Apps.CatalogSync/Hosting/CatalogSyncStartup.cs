@@ -9,10 +9,10 @@ namespace Baton.Apps.CatalogSync.Hosting;
 
 /// <summary>
 /// At start (after the server's store initialisation, before the worker and scheduler run): creates the
-/// catalog database, starts the demo feed when the demo is on, and puts the daily schedule into Baton's schedules (or removes it when disabled).
+/// catalog database and puts the daily schedule into Baton's schedules (or removes it when disabled).
 /// </summary>
 internal sealed class CatalogSyncStartup(
-    IProductStore store, ISchedules schedules, IServiceProvider services, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncStartup> logger)
+    IProductStore store, ISchedules schedules, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncStartup> logger)
     : IHostedLifecycleService
 {
     public const string ScheduleName = "catalog-sync-daily";
@@ -21,11 +21,6 @@ internal sealed class CatalogSyncStartup(
     {
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
         Log.CatalogDatabase(logger, store.Description);
-        if (options.Value.Demo.Enabled)
-        {
-            await services.GetRequiredService<CatalogSyncDemo>().StartFeedAsync(cancellationToken).ConfigureAwait(false);
-        }
-
         var schedule = options.Value.Schedule;
         if (!schedule.Enabled)
         {

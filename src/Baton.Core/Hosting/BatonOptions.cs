@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Baton.Hosting;
 
 /// <summary>Engine settings of one node (section <c>Baton:Engine</c> in the server's configuration).</summary>
@@ -81,4 +83,12 @@ public sealed class BatonOptions
 
     /// <summary>Whether this node fires schedules. The default is true (fires stay unique across nodes).</summary>
     public bool RunScheduler { get; set; } = true;
+
+    /// <summary>
+    /// Serializer options for run inputs, outputs and step results. The default is the web defaults (camelCase
+    /// names, case-insensitive reading). A new run's input is read with a copy that refuses fields its type lacks
+    /// (<see cref="System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow"/>), whatever is set here.
+    /// Set in code (<c>AddBaton(o =&gt; o.Json = ...)</c>), not from configuration.
+    /// </summary>
+    public JsonSerializerOptions Json { get; set; } = new(JsonSerializerDefaults.Web);
 }

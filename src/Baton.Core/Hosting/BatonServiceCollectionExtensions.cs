@@ -36,6 +36,7 @@ public static class BatonServiceCollectionExtensions
         services.AddSingleton(registry);
         services.AddSingleton<IWorkflowCatalog>(registry);
         services.TryAddSingleton(sp => new BatonMetrics(sp.GetService<IMeterFactory>()));
+        services.AddSingleton<WorkflowJson>();
         services.AddSingleton<WorkSignal>();
         services.AddSingleton<EngineServices>();
         services.AddSingleton<RunExecutor>();

@@ -17,7 +17,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             return new StartRunResult(StartRunOutcome.UnknownWorkflow, null, $"no workflow named '{request.Workflow}' is registered");
         }
 
-        if (!definition.TryReadInput(request.Input, engine.Json, out var input, out var error))
+        if (!definition.TryReadInput(request.Input, engine.InputJson, out var input, out var error))
         {
             return new StartRunResult(StartRunOutcome.InvalidInput, null, error.Message);
         }

@@ -174,13 +174,13 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         return true;
     }
 
-    private static bool TryReadInput(ScheduleRecord schedule, WorkflowDefinition workflow, [NotNullWhen(true)] out RunInput? input, [NotNullWhen(false)] out RunInputException? error)
+    private bool TryReadInput(ScheduleRecord schedule, WorkflowDefinition workflow, [NotNullWhen(true)] out RunInput? input, [NotNullWhen(false)] out RunInputException? error)
     {
         try
         {
             // Disposed: the input is read into its own object and its text copied, so the document's buffers go back to the pool.
             using var document = schedule.Input is null ? null : JsonDocument.Parse(schedule.Input);
-            return workflow.TryReadInput(document?.RootElement, EngineServices.JsonOptions, out input, out error);
+            return workflow.TryReadInput(document?.RootElement, engine.InputJson, out input, out error);
         }
         catch (JsonException ex)
         {

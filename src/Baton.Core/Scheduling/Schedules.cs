@@ -6,7 +6,7 @@ using Baton.Workflows;
 
 namespace Baton.Scheduling;
 
-internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry registry, TimeProvider time) : ISchedules
+internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry registry, WorkflowJson json, TimeProvider time) : ISchedules
 {
     public async Task<ScheduleInfo> PutAsync(ScheduleDefinition definition, CancellationToken cancellationToken = default)
     {
@@ -26,7 +26,7 @@ internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry r
             throw new ScheduleValidationException(cronError!);
         }
 
-        if (!workflow.TryReadInput(definition.Input, EngineServices.JsonOptions, out var input, out var inputError))
+        if (!workflow.TryReadInput(definition.Input, json.Input, out var input, out var inputError))
         {
             throw new ScheduleValidationException(inputError.Message);
         }

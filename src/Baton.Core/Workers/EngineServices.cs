@@ -2,6 +2,7 @@ using System.Text.Json;
 using Baton.Hosting;
 using Baton.Retries;
 using Baton.Storage;
+using Baton.Workflows;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -16,11 +17,9 @@ internal sealed class EngineServices(
     IOptions<BatonOptions> options,
     BatonMetrics metrics,
     ILoggerFactory loggerFactory,
-    IServiceProvider services)
+    IServiceProvider services,
+    WorkflowJson json)
 {
-    /// <summary>Serializer options for inputs, outputs and step results (web defaults: camelCase).</summary>
-    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
-
     public IRunStore Runs { get; } = runs;
     public IStepStore Steps { get; } = steps;
     public TimeProvider Time { get; } = time;
@@ -29,7 +28,12 @@ internal sealed class EngineServices(
     public BatonMetrics Metrics { get; } = metrics;
     public ILogger Logger { get; } = loggerFactory.CreateLogger("Baton.Engine");
     public IServiceProvider Services { get; } = services;
-    public JsonSerializerOptions Json => JsonOptions;
+
+    /// <summary>Serializer options for outputs, step results and stored inputs (<see cref="BatonOptions.Json"/>).</summary>
+    public JsonSerializerOptions Json => json.Values;
+
+    /// <summary>Serializer options for a new run's input: unknown fields are refused.</summary>
+    public JsonSerializerOptions InputJson => json.Input;
 
     /// <summary>
     /// This process's lease owner name: the node id, unless another live process holds that id (then the store

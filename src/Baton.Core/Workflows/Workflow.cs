@@ -1,10 +1,19 @@
 namespace Baton.Workflows;
 
 /// <summary>
+/// Marks a workflow type for <see cref="Hosting.BatonBuilder.AddWorkflow{TWorkflow}"/>. Derive from
+/// <see cref="Workflow{TInput, TOutput}"/> rather than implementing it: the registration reads the input
+/// and output types from that base class.
+/// </summary>
+#pragma warning disable CA1040 // a marker: it lets AddWorkflow<TWorkflow> take one type argument
+public interface IWorkflow;
+#pragma warning restore CA1040
+
+/// <summary>
 /// A workflow: plain async code registered under a name. Instances are created per execution from
 /// the service provider, so dependencies come in through the constructor.
 /// </summary>
-public abstract class Workflow<TInput, TOutput>
+public abstract class Workflow<TInput, TOutput> : IWorkflow
 {
     public abstract Task<TOutput> RunAsync(IWorkflowContext context, TInput input, CancellationToken cancellationToken);
 }
@@ -29,9 +38,21 @@ public sealed class WorkflowOptions
     /// </summary>
     public string? ConcurrencyKey { get; set; }
 
-    /// <summary>Derives the concurrency key from the typed input (overrides <see cref="ConcurrencyKey"/>).</summary>
-    public Func<object?, string?>? ConcurrencyKeySelector { get; set; }
-
     /// <summary>Active runs allowed per concurrency key. The default is 1.</summary>
     public int ConcurrencyLimit { get; set; } = 1;
+
+    /// <summary>The selector set by <see cref="ConcurrencyKeyFrom{TInput}"/>, checked against the input type at registration.</summary>
+    internal Delegate? ConcurrencyKeySelector { get; private set; }
+
+    /// <summary>
+    /// Derives the concurrency key from the typed input (overrides <see cref="ConcurrencyKey"/>); a null key
+    /// leaves the run unlimited. <typeparamref name="TInput"/> is the workflow's input type (or a base of it):
+    /// registration fails with an <see cref="ArgumentException"/> otherwise.
+    /// </summary>
+    public WorkflowOptions ConcurrencyKeyFrom<TInput>(Func<TInput, string?> selector)
+    {
+        ArgumentNullException.ThrowIfNull(selector);
+        ConcurrencyKeySelector = selector;
+        return this;
+    }
 }

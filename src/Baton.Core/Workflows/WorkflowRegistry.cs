@@ -14,12 +14,18 @@ internal sealed class WorkflowDefinition
 
     public required Func<IServiceProvider, IWorkflowContext, object?, CancellationToken, Task<object?>> Run { get; init; }
 
+    /// <summary>The typed concurrency key selector, wrapped to take the boxed input; null when the key is fixed.</summary>
+    public Func<object?, string?>? KeySelector { get; init; }
+
     public string Name => Descriptor.Name;
 
-    public string? ConcurrencyKeyFor(object? input) =>
-        Options.ConcurrencyKeySelector is { } selector ? selector(input) : Options.ConcurrencyKey;
+    public string? ConcurrencyKeyFor(object? input) => KeySelector is { } selector ? selector(input) : Options.ConcurrencyKey;
 
-    /// <summary>Reads a run's input into the input type; the stored text is the caller's JSON as given.</summary>
+    /// <summary>
+    /// Reads a run's input into the input type; the stored text is the caller's JSON as given. With
+    /// <see cref="WorkflowJson.Input"/> as <paramref name="serializerOptions"/> (a new run), a field the input type
+    /// does not have is an error naming it.
+    /// </summary>
     public bool TryReadInput(JsonElement? json, JsonSerializerOptions serializerOptions, [NotNullWhen(true)] out RunInput? input, [NotNullWhen(false)] out RunInputException? error)
     {
         try
@@ -80,12 +86,27 @@ internal sealed class WorkflowRegistry : IWorkflowCatalog
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ConcurrencyLimit, 1);
-        var hasKey = options.ConcurrencyKey is not null || options.ConcurrencyKeySelector is not null;
+        Func<object?, string?>? keySelector = null;
+        if (options.ConcurrencyKeySelector is { } selector)
+        {
+            // Func<in T, ...>: a selector over a base type of the input fits too.
+            if (selector is not Func<TInput, string?> typed)
+            {
+                throw new ArgumentException(
+                    $"the concurrency key selector of workflow '{name}' takes {selector.GetType().GetGenericArguments()[0].Name}, but its input is {typeof(TInput).Name}",
+                    nameof(options));
+            }
+
+            keySelector = input => typed((TInput)input!);
+        }
+
+        var hasKey = options.ConcurrencyKey is not null || keySelector is not null;
         _definitions[name] = new WorkflowDefinition
         {
             Descriptor = new WorkflowDescriptor(name, typeof(TInput), typeof(TOutput), options.Description, hasKey ? options.ConcurrencyLimit : null),
             Options = options,
             ReadInput = static (json, serializerOptions) => ReadInput<TInput>(json, serializerOptions),
+            KeySelector = keySelector,
             Run = async (services, context, input, cancellationToken) =>
                 await run(services, context, (TInput)input!, cancellationToken).ConfigureAwait(false),
         };

@@ -29,9 +29,9 @@ internal sealed class AppListeners
 
     public int? PortOf(IBatonApp app) => _ports.TryGetValue(app, out var port) ? port : null;
 
-    public static AppListeners Resolve(IReadOnlyList<IBatonApp> apps, IConfiguration configuration, BatonServerOptions options)
+    /// <summary>The apps' own listeners; a bad or clashing port is added to <paramref name="errors"/> and that app gets none.</summary>
+    public static AppListeners Resolve(IReadOnlyList<IBatonApp> apps, IConfiguration configuration, BatonServerOptions options, List<string> errors)
     {
-        var errors = new List<string>();
         var ports = new Dictionary<IBatonApp, int>();
         foreach (var app in apps)
         {
@@ -67,11 +67,6 @@ internal sealed class AppListeners
             {
                 ports[app] = port.Value;
             }
-        }
-
-        if (errors.Count > 0)
-        {
-            throw new BatonConfigurationException("invalid configuration:" + string.Concat(errors.Select(e => Environment.NewLine + "  - " + e)));
         }
 
         var host = options.Host.Contains(':', StringComparison.Ordinal) ? $"[{options.Host}]" : options.Host;

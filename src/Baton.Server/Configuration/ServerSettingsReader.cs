@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Baton.Scheduling;
 using Baton.Storage;
 using Baton.Storage.Sqlite;
@@ -7,38 +6,24 @@ using Baton.Storage.Sqlite;
 namespace Baton.Server.Configuration;
 
 /// <summary>
-/// Reads the <c>Baton</c> section and the port variables into <see cref="BatonServerOptions"/>, collecting
-/// every problem into one <see cref="BatonConfigurationException"/> so a bad deployment fails at once
-/// with a message naming each setting.
+/// Binds the <c>Baton</c> section and the seeds' variables (<c>BATON_PORT</c>, <c>ORCHESTRATOR_PORT</c>,
+/// <c>BATON_STORE</c>, <c>BATON_POSTGRES</c>) onto <see cref="BatonServerOptions"/>. A value that does not
+/// convert keeps its default and is recorded in <see cref="BatonServerOptions.BindingErrors"/>; the
+/// <see cref="BatonServerOptionsValidator"/> reports those with every other problem at start.
 /// </summary>
 internal static class ServerSettingsReader
 {
-    public static BatonServerOptions Read(IConfiguration configuration, string contentRoot)
+    public static void Bind(BatonServerOptions options, IConfiguration configuration, string contentRoot, bool isDevelopment)
     {
-        var errors = new List<string>();
+        var errors = options.BindingErrors;
+        errors.Clear();
         var section = configuration.GetSection("Baton");
 
-        var port = ReadPort(configuration, errors);
-        var host = section["Host"] is { Length: > 0 } h ? h.Trim() : "127.0.0.1";
-        if (host.Any(c => char.IsWhiteSpace(c) || c is '/' or '?' or '#'))
-        {
-            errors.Add($"Baton:Host '{host}' is not a host name or address");
-        }
-
-        var urls = section["Urls"] is { Length: > 0 } u ? u.Trim() : null;
-        if (urls is not null)
-        {
-            foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                if (!url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
-                {
-                    errors.Add($"Baton:Urls entry '{url}' must start with http:// or https://");
-                }
-            }
-        }
-
-        var maxBody = ReadLong(section, "MaxRequestBodyBytes", 1024 * 1024, 1, 1L << 30, errors);
-        var margin = ReadTimeSpan(section, "ShutdownMargin", TimeSpan.FromSeconds(15), errors);
+        options.Port = ReadPort(configuration, errors);
+        options.Host = section["Host"] is { Length: > 0 } h ? h.Trim() : "127.0.0.1";
+        options.Urls = section["Urls"] is { Length: > 0 } u ? u.Trim() : null;
+        options.MaxRequestBodyBytes = ReadLong(section, "MaxRequestBodyBytes", 1024 * 1024, 1, 1L << 30, errors);
+        options.ShutdownMargin = ReadTimeSpan(section, "ShutdownMargin", TimeSpan.FromSeconds(15), errors);
         var provider = StoreProvider.Sqlite;
         var providerText = configuration["BATON_STORE"] is { Length: > 0 } envStore ? envStore : section["Store:Provider"];
         var providerValid = providerText is not { Length: > 0 }
@@ -48,20 +33,17 @@ internal static class ServerSettingsReader
             errors.Add($"Baton:Store:Provider (BATON_STORE) '{providerText}' must be sqlite or postgres");
         }
 
-        string? sqlitePath = null;
-        string? postgres = null;
-        var schema = section["Store:Postgres:Schema"] is { Length: > 0 } sc ? sc.Trim() : "baton";
+        options.Store = provider;
+        options.PostgresSchema = section["Store:Postgres:Schema"] is { Length: > 0 } sc ? sc.Trim() : "baton";
+        options.PostgresConnectionString = null;
+        options.SqlitePath = null;
         if (provider == StoreProvider.Postgres)
         {
-            postgres = configuration["BATON_POSTGRES"] is { Length: > 0 } envPg ? envPg : section["Store:Postgres:ConnectionString"];
-            if (string.IsNullOrWhiteSpace(postgres))
-            {
-                errors.Add("the postgres store needs a connection string: set BATON_POSTGRES (or Baton:Store:Postgres:ConnectionString)");
-            }
+            options.PostgresConnectionString = configuration["BATON_POSTGRES"] is { Length: > 0 } envPg ? envPg : section["Store:Postgres:ConnectionString"];
         }
         else
         {
-            sqlitePath = ReadStorePath(section, contentRoot, errors);
+            options.SqlitePath = ReadStorePath(section, contentRoot, errors);
         }
 
         var durability = SqliteDurability.ProcessCrashSafe;
@@ -69,11 +51,14 @@ internal static class ServerSettingsReader
             && (!Enum.TryParse(d.Trim(), ignoreCase: true, out durability) || !Enum.IsDefined(durability) || int.TryParse(d, out _)))
         {
             errors.Add($"Baton:Store:Sqlite:Durability '{d}' must be ProcessCrashSafe or FullSync");
+            durability = SqliteDurability.ProcessCrashSafe;
         }
-        var metricsKey = ReadBool(section, "Metrics:RequireAdminKey", false, errors);
-        var demo = ReadBool(section, "Demo:Enabled", true, errors);
-        var demoOnStart = ReadBool(section, "Demo:RunOnStart", false, errors);
-        var schedules = ReadSchedules(section.GetSection("Schedules"), errors);
+
+        options.SqliteDurability = durability;
+        options.MetricsRequireAdminKey = ReadBool(section, "Metrics:RequireAdminKey", false, errors);
+        options.DemoEnabled = ReadBool(section, "Demo:Enabled", isDevelopment, errors);
+        options.DemoRunOnStart = ReadBool(section, "Demo:RunOnStart", false, errors);
+        options.Schedules = ReadSchedules(section.GetSection("Schedules"), errors);
         try
         {
             // Only the conversion is checked here; the engine's own validator checks the values at start.
@@ -83,6 +68,7 @@ internal static class ServerSettingsReader
         {
             errors.Add($"Baton:Engine: {ex.Message}");
         }
+
         var apps = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var app in section.GetSection("Apps").GetChildren())
         {
@@ -92,29 +78,7 @@ internal static class ServerSettingsReader
             }
         }
 
-        if (errors.Count > 0)
-        {
-            throw new BatonConfigurationException("invalid configuration:" + string.Concat(errors.Select(e => Environment.NewLine + "  - " + e)));
-        }
-
-        return new BatonServerOptions
-        {
-            Port = port,
-            Host = host,
-            Urls = urls,
-            MaxRequestBodyBytes = maxBody,
-            ShutdownMargin = margin,
-            Store = provider,
-            PostgresConnectionString = postgres,
-            PostgresSchema = schema,
-            SqlitePath = sqlitePath,
-            SqliteDurability = durability,
-            MetricsRequireAdminKey = metricsKey,
-            DemoEnabled = demo,
-            DemoRunOnStart = demoOnStart,
-            Schedules = schedules,
-            EnabledApps = apps,
-        };
+        options.EnabledApps = apps;
     }
 
     private static int ReadPort(IConfiguration configuration, List<string> errors)
@@ -148,28 +112,7 @@ internal static class ServerSettingsReader
             return null;
         }
 
-        var full = Path.GetFullPath(configured, contentRoot);
-        if (Directory.Exists(full))
-        {
-            errors.Add($"Baton:Store:Sqlite:Path '{full}' is a directory; give the database file's path (e.g. data/baton.db)");
-            return null;
-        }
-
-        var directory = Path.GetDirectoryName(full);
-        try
-        {
-            if (!string.IsNullOrEmpty(directory))
-            {
-                Directory.CreateDirectory(directory);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
-        {
-            errors.Add($"Baton:Store:Sqlite:Path '{full}': cannot create its directory ({ex.Message})");
-            return null;
-        }
-
-        return full;
+        return Path.GetFullPath(configured, contentRoot);
     }
 
     private static List<ConfiguredSchedule> ReadSchedules(IConfigurationSection section, List<string> errors)
@@ -177,39 +120,15 @@ internal static class ServerSettingsReader
         var schedules = new List<ConfiguredSchedule>();
         foreach (var child in section.GetChildren())
         {
-            var at = $"Baton:Schedules:{child.Key}";
-            var workflow = child["Workflow"];
-            if (string.IsNullOrWhiteSpace(workflow))
-            {
-                errors.Add($"{at}:Workflow is required");
-            }
-
-            var timeZone = child["TimeZone"] is { Length: > 0 } tz ? tz : "UTC";
-            if (!CronSchedule.TryParse(child["Cron"], timeZone, out _, out var cronError))
-            {
-                errors.Add($"{at}: {cronError}");
-            }
-
-            var input = child["Input"] is { Length: > 0 } i ? i : null;
-            if (input is not null)
-            {
-                try
-                {
-                    using var _ = JsonDocument.Parse(input);
-                }
-                catch (JsonException ex)
-                {
-                    errors.Add($"{at}:Input is not JSON text: {ex.Message}");
-                }
-            }
-
             var misfire = MisfirePolicy.Skip;
             if (child["Misfire"] is { Length: > 0 } m && !MisfireNames.TryParse(m, out misfire))
             {
-                errors.Add($"{at}:Misfire '{m}' must be 'skip' or 'run_once'");
+                errors.Add($"Baton:Schedules:{child.Key}:Misfire '{m}' must be 'skip' or 'run_once'");
             }
 
-            schedules.Add(new ConfiguredSchedule(child.Key, workflow ?? "", child["Cron"] ?? "", timeZone, input, ReadBool(child, "Enabled", true, errors), misfire));
+            var timeZone = child["TimeZone"] is { Length: > 0 } tz ? tz : "UTC";
+            var input = child["Input"] is { Length: > 0 } i ? i : null;
+            schedules.Add(new ConfiguredSchedule(child.Key, child["Workflow"] ?? "", child["Cron"] ?? "", timeZone, input, ReadBool(child, "Enabled", true, errors), misfire));
         }
 
         return schedules;

@@ -22,7 +22,7 @@ internal static class StoreRegistration
             });
         }
 
-        baton.Services.Configure<SqliteStoreOptions>(configuration.GetSection("Baton:Store:Sqlite"));
+        baton.Services.AddOptions<SqliteStoreOptions>().Configure(o => BatonServer.BindReported(configuration.GetSection("Baton:Store:Sqlite"), o));
         return baton.UseSqlite(o =>
         {
             o.Path = options.SqlitePath!;

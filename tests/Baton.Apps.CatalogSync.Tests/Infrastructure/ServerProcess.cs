@@ -92,6 +92,14 @@ internal sealed class ServerProcess : IAsyncDisposable
             TimeSpan.FromMilliseconds(100));
     }
 
+    /// <summary>Waits for a process that should stop by itself (a refused start); returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGKILL: no shutdown code runs.</summary>
     public async Task KillAsync()
     {

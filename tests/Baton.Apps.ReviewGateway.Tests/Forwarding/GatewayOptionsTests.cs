@@ -48,11 +48,20 @@ public sealed class GatewayOptionsTests
     [InlineData("Baton:Apps:ReviewGateway:MaxConnections", "0", "MaxConnections '0' must be a whole number from 1 to 1024")]
     [InlineData("Baton:Apps:ReviewGateway:MaxConnections", "5000", "MaxConnections '5000' must be a whole number from 1 to 1024")]
     [InlineData("Baton:Apps:ReviewGateway:AttemptTimeout", "-00:00:01", "AttemptTimeout '-00:00:01' must be a positive time span")]
-    public void Read_BadValue_ThrowsNamingTheSetting(string key, string value, string expected)
+    public void Validate_BadValue_FailsNamingTheSetting(string key, string value, string expected)
     {
-        var error = Assert.Throws<ArgumentException>(() => GatewayOptions.Read(Config((key, value))));
+        var result = new GatewayOptionsValidator().Validate(null, GatewayOptions.Read(Config((key, value))));
 
-        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.True(result.Failed);
+        Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_MaxDelayShorterThanBaseDelay_Fails()
+    {
+        var result = new GatewayOptionsValidator().Validate(null, GatewayOptions.Read(Config(("Baton:Apps:ReviewGateway:BaseDelay", "00:02:00"))));
+
+        Assert.Contains("Baton:Apps:ReviewGateway:MaxDelay (00:01:00) must not be shorter than BaseDelay (00:02:00)", result.FailureMessage, StringComparison.Ordinal);
     }
 
     [Fact]

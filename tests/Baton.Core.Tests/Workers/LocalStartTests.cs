@@ -31,7 +31,7 @@ public sealed class LocalStartTests
     private static (WorkflowDefinition Definition, RunInput Input, CreateRunRequest Request) NewGatedRun(EngineHarness node)
     {
         var definition = node.Services.GetRequiredService<WorkflowRegistry>().Find("gated")!;
-        Assert.True(definition.TryReadInput(null, EngineServices.JsonOptions, out var input, out _));
+        Assert.True(definition.TryReadInput(null, node.Services.GetRequiredService<WorkflowJson>().Input, out var input, out _));
         return (definition, input, node.Worker.NewRunRequest(definition, input, EngineHarness.Start, null));
     }
 

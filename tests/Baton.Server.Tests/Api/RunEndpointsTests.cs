@@ -65,6 +65,20 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
     }
 
     [Fact]
+    public async Task StartRun_UnknownInputField_Returns400NamingItAndStartsNothing()
+    {
+        var key = Guid.NewGuid().ToString();
+        var (status, body) = await Server.StartRunAsync("demo", """{"itemz":5}""", key);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("urn:baton:problem:invalid-input", body.GetProperty("type").GetString());
+        Assert.Contains("'itemz'", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        // Nothing was stored under the key: a corrected start creates the run.
+        var (corrected, _) = await Server.StartRunAsync("demo", """{"items":1,"delayMs":0}""", key);
+        Assert.Equal(HttpStatusCode.Accepted, corrected);
+    }
+
+    [Fact]
     public async Task StartRun_SameIdempotencyKey_Returns200WithTheSameRun()
     {
         var key = Guid.NewGuid().ToString();
@@ -280,6 +294,19 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
         var demo = body.EnumerateArray().First();
         Assert.Equal("DemoInput", demo.GetProperty("inputType").GetString());
         Assert.Equal("/api/workflows/demo/runs", demo.GetProperty("startRuns").GetString());
+    }
+
+    [Fact]
+    public async Task ListWorkflows_ProductionWithoutDemoSetting_DemoNotRegistered()
+    {
+        await using var production = await InProcessServer.StartAsync(new Dictionary<string, string> { ["Baton:Demo:Enabled"] = "" });
+
+        using var response = await production.Client.GetAsync("/api/workflows");
+        var names = (await InProcessServer.ReadJsonAsync(response)).EnumerateArray().Select(w => w.GetProperty("name").GetString()).ToList();
+        var (status, _) = await production.StartRunAsync("demo", "{}");
+
+        Assert.DoesNotContain("demo", names);
+        Assert.Equal(HttpStatusCode.NotFound, status);
     }
 
     [Fact]

@@ -51,6 +51,21 @@ public sealed class ScheduleEndpointsTests(ServerFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task PutSchedule_InputWithUnknownField_Returns400NamingItAndStoresNothing()
+    {
+        var name = "typo-" + Guid.NewGuid().ToString("N")[..8];
+        using var put = await Server.Client.PutAsync(
+            $"/api/schedules/{name}", InProcessServer.Json("""{"workflow":"demo","cron":"0 2 * * *","input":{"itemz":5}}"""));
+        var body = await InProcessServer.ReadJsonAsync(put);
+
+        Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
+        Assert.Equal("urn:baton:problem:invalid-schedule", body.GetProperty("type").GetString());
+        Assert.Contains("'itemz'", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        using var get = await Server.Client.GetAsync($"/api/schedules/{name}");
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+    }
+
+    [Fact]
     public async Task PutSchedule_EverySecond_FiresRuns()
     {
         var name = "tick-" + Guid.NewGuid().ToString("N")[..8];

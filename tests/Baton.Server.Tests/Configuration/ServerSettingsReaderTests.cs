@@ -2,15 +2,26 @@ using Baton.Server.Configuration;
 using Baton.Server.Tests.Infrastructure;
 using Baton.Storage;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace Baton.Server.Tests.Configuration;
 
 public sealed class ServerSettingsReaderTests
 {
-    private static BatonServerOptions Read(params (string Key, string Value)[] values) =>
-        ServerSettingsReader.Read(
+    private static BatonServerOptions Read(params (string Key, string Value)[] values) => Read(false, values);
+
+    /// <summary>Binds as the server does, then validates as ValidateOnStart does; throws the validator's report.</summary>
+    private static BatonServerOptions Read(bool isDevelopment, params (string Key, string Value)[] values)
+    {
+        var options = new BatonServerOptions();
+        ServerSettingsReader.Bind(
+            options,
             new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build(),
-            TestPaths.NewTempDirectory());
+            TestPaths.NewTempDirectory(),
+            isDevelopment);
+        var result = new BatonServerOptionsValidator(new StartupProblems()).Validate(null, options);
+        return result.Failed ? throw new OptionsValidationException("Baton", typeof(BatonServerOptions), result.Failures) : options;
+    }
 
     [Fact]
     public void Read_Nothing_UsesDefaults()
@@ -21,8 +32,16 @@ public sealed class ServerSettingsReaderTests
         Assert.Equal(1024 * 1024, options.MaxRequestBodyBytes);
         Assert.EndsWith(Path.Combine("data", "baton.db"), options.SqlitePath, StringComparison.Ordinal);
         Assert.True(Path.IsPathRooted(options.SqlitePath));
-        Assert.True(options.DemoEnabled);
+        Assert.False(options.DemoEnabled);
         Assert.False(options.MetricsRequireAdminKey);
+    }
+
+    [Fact]
+    public void Read_DemoUnset_OnInDevelopmentOnly()
+    {
+        Assert.True(Read(isDevelopment: true).DemoEnabled);
+        Assert.False(Read(isDevelopment: false).DemoEnabled);
+        Assert.False(Read(true, ("Baton:Demo:Enabled", "false")).DemoEnabled);
     }
 
     [Fact]
@@ -50,7 +69,7 @@ public sealed class ServerSettingsReaderTests
     [InlineData("Baton:ShutdownMargin", "soon", "must be a non-negative time span")]
     public void Read_BadSetting_NamesIt(string key, string value, string expected)
     {
-        var error = Assert.Throws<BatonConfigurationException>(() => Read((key, value)));
+        var error = Assert.Throws<OptionsValidationException>(() => Read((key, value)));
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
@@ -72,7 +91,7 @@ public sealed class ServerSettingsReaderTests
     [InlineData("BATON_STORE", "postgres", "set BATON_POSTGRES")]
     public void Read_BadStoreProvider_NamesIt(string key, string value, string expected)
     {
-        var error = Assert.Throws<BatonConfigurationException>(() => Read((key, value)));
+        var error = Assert.Throws<OptionsValidationException>(() => Read((key, value)));
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
@@ -80,7 +99,7 @@ public sealed class ServerSettingsReaderTests
     public void Read_StorePathIsADirectory_Fails()
     {
         var directory = TestPaths.NewTempDirectory();
-        var error = Assert.Throws<BatonConfigurationException>(() => Read(("Baton:Store:Sqlite:Path", directory)));
+        var error = Assert.Throws<OptionsValidationException>(() => Read(("Baton:Store:Sqlite:Path", directory)));
         Assert.Contains("is a directory", error.Message, StringComparison.Ordinal);
     }
 
@@ -89,7 +108,7 @@ public sealed class ServerSettingsReaderTests
     {
         var file = Path.Combine(TestPaths.NewTempDirectory(), "plain-file");
         File.WriteAllText(file, "x");
-        var error = Assert.Throws<BatonConfigurationException>(() => Read(("Baton:Store:Sqlite:Path", Path.Combine(file, "baton.db"))));
+        var error = Assert.Throws<OptionsValidationException>(() => Read(("Baton:Store:Sqlite:Path", Path.Combine(file, "baton.db"))));
         Assert.Contains("cannot create its directory", error.Message, StringComparison.Ordinal);
     }
 
@@ -109,7 +128,7 @@ public sealed class ServerSettingsReaderTests
     [Fact]
     public void Read_BadSchedules_ListsEveryProblem()
     {
-        var error = Assert.Throws<BatonConfigurationException>(() => Read(
+        var error = Assert.Throws<OptionsValidationException>(() => Read(
             ("Baton:Schedules:a:Workflow", "demo"),
             ("Baton:Schedules:a:Cron", "61 * * * *"),
             ("Baton:Schedules:b:Workflow", "demo"),

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Baton.Server.Configuration;
 using Baton.Server.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
 
 namespace Baton.Server.Tests.Health;
 
@@ -36,9 +37,9 @@ public sealed class AppListenerTests
     public void Build_AppPortInvalidOrClashing_RefusesNamingTheApp()
     {
         var store = $"--Baton:Store:Sqlite:Path={Path.Combine(TestPaths.NewTempDirectory(), "baton.db")}";
-        var bad = Assert.Throws<BatonConfigurationException>(() => BatonServer.Build(
+        var bad = Assert.Throws<OptionsValidationException>(() => BatonServer.Build(
             ["--environment=Production", "--ADMIN_KEY=k", "--Baton:Apps:OwnListener:Enabled=true", "--OWN_PORT=nope", store], [new OwnListenerApp()]));
-        var clash = Assert.Throws<BatonConfigurationException>(() => BatonServer.Build(
+        var clash = Assert.Throws<OptionsValidationException>(() => BatonServer.Build(
             ["--environment=Production", "--ADMIN_KEY=k", "--BATON_PORT=4555", "--Baton:Apps:OwnListener:Enabled=true", "--OWN_PORT=4555", store], [new OwnListenerApp()]));
 
         Assert.Contains("app OwnListener: OWN_PORT 'nope' is not a port number", bad.Message, StringComparison.Ordinal);

@@ -61,6 +61,8 @@ internal sealed class InProcessServer : IAsyncDisposable
             ["Baton:Engine:ProgressFlushInterval"] = "00:00:00.100",
             ["Baton:Engine:SchedulerInterval"] = "00:00:00.200",
             ["Baton:Engine:DrainTimeout"] = "00:00:02",
+            // The tests use the demo workflow; outside Development it is off unless switched on.
+            ["Baton:Demo:Enabled"] = "true",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {

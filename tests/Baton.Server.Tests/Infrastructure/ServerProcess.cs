@@ -50,6 +50,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         start.Environment["BATON_PORT"] = chosenPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["Baton__Engine__PollInterval"] = "00:00:00.050";
         start.Environment["Baton__Engine__ProgressFlushInterval"] = "00:00:00.100";
+        // The tests use the demo workflow, which outside Development is off unless switched on.
+        start.Environment["Baton__Demo__Enabled"] = "true";
         foreach (var (key, value) in environment)
         {
             if (value is null)

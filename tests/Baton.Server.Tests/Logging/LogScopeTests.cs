@@ -9,7 +9,7 @@ public sealed partial class LogScopeTests
     [Fact]
     public async Task Logs_LineWrittenInsideAStep_CarriesRunWorkflowStepAndCorrelationScopes()
     {
-        await using var server = await InProcessServer.StartAsync(configure: (_, baton) => baton.AddWorkflow<ChattyWorkflow, QuickInput, int>("chatty"));
+        await using var server = await InProcessServer.StartAsync(configure: (_, baton) => baton.AddWorkflow<ChattyWorkflow>("chatty"));
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/workflows/chatty/runs") { Content = InProcessServer.Json("""{"n":7}""") };
         request.Headers.Add("X-Correlation-ID", "scope-check-1");

@@ -23,7 +23,44 @@ public sealed partial class ServerProcessTests
         var exitCode = await server.WaitForExitAsync(ExitTimeout);
 
         Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
-        Assert.Contains("Baton cannot start: ADMIN_KEY is not set", server.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Baton cannot start: invalid configuration:", server.Stderr, StringComparison.Ordinal);
+        Assert.Contains("  - ADMIN_KEY is not set", server.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(directory, "baton.db")), "nothing should be created when the server refuses to start");
+    }
+
+    [Fact]
+    public async Task Start_SeveralBadSettings_ExitsTwoReportingEveryOneTogether()
+    {
+        var directory = TestPaths.NewTempDirectory();
+        var catalogDirectory = Directory.CreateDirectory(Path.Combine(directory, "catalog.db")).FullName;
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+            ["BATON_PORT"] = "99999",
+            ["Baton__Engine__MaxConcurrentRuns"] = "0",
+            ["Baton__Apps__CatalogSync__Enabled"] = "true",
+            ["Baton__Apps__CatalogSync__DatabasePath"] = catalogDirectory,
+            ["Baton__Apps__ReviewGateway__Enabled"] = "true",
+            ["WORKER_NODE_URL"] = "worker:3000",
+        });
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains("Baton cannot start: invalid configuration:", server.Stderr, StringComparison.Ordinal);
+        foreach (var expected in new[]
+        {
+            "  - ADMIN_KEY is not set",
+            "  - BATON_PORT '99999' is not a port number",
+            "  - Baton:Engine:MaxConcurrentRuns must be between 1 and 100000",
+            "  - Baton:Apps:CatalogSync:ApiUrl (or MEDIPIM_API_URL) is required",
+            $"  - Baton:Apps:CatalogSync:DatabasePath '{catalogDirectory}' is a directory",
+            "  - WORKER_NODE_URL 'worker:3000' is not an http(s) URL",
+        })
+        {
+            Assert.Contains(expected, server.Stderr, StringComparison.Ordinal);
+        }
+
         Assert.False(File.Exists(Path.Combine(directory, "baton.db")), "nothing should be created when the server refuses to start");
     }
 

@@ -1,36 +1,24 @@
 using System.Text.Json;
 using Baton.Runs;
-using Baton.Server.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
-namespace Baton.Server.Demo;
+namespace Baton.Samples.Demo;
 
 /// <summary>
 /// With <c>Baton:Demo:RunOnStart</c> (on in Development), starts one <c>demo</c> run when the server is up
 /// and logs its progress every second until it ends, so a first <c>dotnet run</c> shows the engine working.
 /// </summary>
+/// <param name="baseUrl">The server's URL, for the curl command the log line suggests.</param>
 internal sealed class DemoStarter(
-    IBatonClient client, IHostApplicationLifetime lifetime, BatonServerOptions options, TimeProvider time, ILogger<DemoStarter> logger)
+    IBatonClient client, IHostApplicationLifetime lifetime, string baseUrl, TimeProvider time, ILogger<DemoStarter> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!options.DemoEnabled || !options.DemoRunOnStart)
+        if (!await HostStarted.WaitAsync(lifetime, stoppingToken).ConfigureAwait(false))
         {
             return;
-        }
-
-        var started = new TaskCompletionSource();
-        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
-        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
-        {
-            try
-            {
-                await started.Task.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
         }
 
         try
@@ -43,7 +31,7 @@ internal sealed class DemoStarter(
             }
 
             var id = result.Run.Id;
-            Log.DemoStarted(logger, id, options.ListenUrls.Split(';')[0].Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal));
+            Log.DemoStarted(logger, id, baseUrl);
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {

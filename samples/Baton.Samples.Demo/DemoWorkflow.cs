@@ -3,7 +3,7 @@ using Baton.Retries;
 using Baton.Steps;
 using Baton.Workflows;
 
-namespace Baton.Server.Demo;
+namespace Baton.Samples.Demo;
 
 /// <summary>
 /// Input of the <c>demo</c> workflow. Every field is optional. Out-of-range values are refused while the
@@ -33,7 +33,7 @@ public sealed record DemoInput
 public sealed record DemoOutput(int Items, long Sum, string Summary);
 
 /// <summary>
-/// The built-in <c>demo</c> workflow: prepares a list of items, squares each one in a durable fan-out
+/// The <c>demo</c> workflow: prepares a list of items, squares each one in a durable fan-out
 /// (progress counters <c>items.total</c> and <c>items.done</c> move as items finish), then sums them.
 /// Phases: <c>preparing</c>, <c>processing</c>, <c>summarizing</c>, <c>done</c>. Every wait goes through the injected
 /// <see cref="TimeProvider"/>, so it is the engine's clock that paces it.
@@ -86,14 +86,4 @@ internal sealed class DemoWorkflow(TimeProvider time) : Workflow<DemoInput, Demo
         context.SetPhase("done");
         return new DemoOutput(items.Count, sum, $"squared {items.Count} items; the squares add up to {sum}");
     }
-
-    public static BatonBuilder Register(BatonBuilder baton) =>
-        baton.AddWorkflow<DemoWorkflow, DemoInput, DemoOutput>(Name, o =>
-        {
-            o.Description = "Built-in demo: prepares N items, squares them in a durable fan-out with visible progress, sums them. "
-                + "Input (all optional): {\"items\":20,\"delayMs\":500,\"parallelism\":4,\"group\":null,\"fail\":false}.";
-            o.ConcurrencyKeySelector = input => input is DemoInput { Group: { Length: > 0 } group } ? $"demo:{group}" : null;
-            o.ConcurrencyLimit = 1;
-            o.Retry = RetryPolicy.Default;
-        });
 }

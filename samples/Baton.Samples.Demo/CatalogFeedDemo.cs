@@ -1,11 +1,12 @@
 using System.Text.Json;
-using Baton.Runs;
+using Baton.Apps.CatalogSync;
 using Baton.Demo.CatalogFeed;
+using Baton.Runs;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Baton.Apps.CatalogSync.Hosting;
+namespace Baton.Samples.Demo;
 
 /// <summary>
 /// With <c>Baton:Apps:CatalogSync:Demo:Enabled</c> (on in Development): starts the catalog-feed simulator
@@ -13,14 +14,17 @@ namespace Baton.Apps.CatalogSync.Hosting;
 /// follows the one already running, e.g. resumed after a restart), logs its progress every second and its
 /// summary at the end.
 /// </summary>
-internal sealed class CatalogSyncDemo(
-    IBatonClient client, IHostApplicationLifetime lifetime, IOptions<CatalogSyncOptions> options, TimeProvider time, ILogger<CatalogSyncDemo> logger)
-    : BackgroundService
+internal sealed class CatalogFeedDemo(
+    IBatonClient client, IHostApplicationLifetime lifetime, IOptions<CatalogSyncOptions> options, TimeProvider time, ILogger<CatalogFeedDemo> logger)
+    : BackgroundService, IHostedLifecycleService
 {
     private CatalogFeedServer? _feed;
 
-    /// <summary>Starts the simulated feed before anything reads the options' feed URL.</summary>
-    public async Task StartFeedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the simulated feed before any hosted service starts (the worker may resume a sync at once); the
+    /// options are one instance per process, so the URL set here is the one the sync reads.
+    /// </summary>
+    public async Task StartingAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var secret = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
@@ -35,24 +39,15 @@ internal sealed class CatalogSyncDemo(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var started = new TaskCompletionSource();
-        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
-        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        if (!await HostStarted.WaitAsync(lifetime, stoppingToken).ConfigureAwait(false))
         {
-            try
-            {
-                await started.Task.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            return;
         }
 
         try
         {
             using var input = JsonDocument.Parse("""{"trigger":"demo"}""");
-            var result = await client.StartRunAsync(new StartRunRequest { Workflow = CatalogSyncWorkflow.Name, Input = input.RootElement }, stoppingToken).ConfigureAwait(false);
+            var result = await client.StartRunAsync(new StartRunRequest { Workflow = CatalogSyncApp.WorkflowName, Input = input.RootElement }, stoppingToken).ConfigureAwait(false);
             if (result.Run is not { } run)
             {
                 return;
@@ -91,6 +86,12 @@ internal sealed class CatalogSyncDemo(
         {
         }
     }
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Samples.Demo;
+
+/// <summary>The demo's log events: 10xx the demo workflow (as when it lived in the server), 50xx the catalog feed demo.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1007, LogLevel.Information, "Demo run {RunId} started; watch it with: curl -H \"X-ADMIN-KEY: $KEY\" {BaseUrl}/api/runs/{RunId}")]
+    public static partial void DemoStarted(ILogger logger, string runId, string baseUrl);
+
+    [LoggerMessage(1008, LogLevel.Information, "Demo run {RunId}: {Status}, phase {Phase}, {Done}/{Total} items")]
+    public static partial void DemoProgress(ILogger logger, string runId, string status, string phase, long done, long total);
+
+    [LoggerMessage(5005, LogLevel.Information, "Catalog sync {RunId} started ({Trigger})")]
+    public static partial void SyncStarted(ILogger logger, string runId, string trigger);
+
+    [LoggerMessage(5006, LogLevel.Information, "Catalog sync demo: simulated feed of {Products} products at {Url}")]
+    public static partial void DemoFeed(ILogger logger, int products, string url);
+
+    [LoggerMessage(5007, LogLevel.Information, "Catalog sync {RunId}: {Status}, phase {Phase}, {Bytes} bytes fetched, chunks {ChunksDone}/{ChunksTotal}, {Records} records ({Inserted} inserted, {Updated} updated, {Skipped} skipped, {Failed} dead letters)")]
+    public static partial void Progress(ILogger logger, string runId, string status, string phase, long bytes, long chunksDone, long chunksTotal, long records, long inserted, long updated, long skipped, long failed);
+
+    [LoggerMessage(5008, LogLevel.Information, "Catalog sync {RunId} done in {Seconds:0.0} s: {Summary}")]
+    public static partial void DemoSummary(ILogger logger, string runId, string summary, double seconds);
+
+    [LoggerMessage(5009, LogLevel.Warning, "Catalog sync {RunId} ended {Status}: {Failure}")]
+    public static partial void DemoFailed(ILogger logger, string runId, string status, string failure);
+}

@@ -1,0 +1,81 @@
+using System.Text.Json;
+using Baton.Scheduling;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Server.Configuration;
+
+/// <summary>
+/// Checks <see cref="BatonServerOptions"/> at start (<c>ValidateOnStart</c>): the values that did not convert,
+/// the problems found while the host was put together (<see cref="StartupProblems"/>: admin key, app
+/// listeners, apps), and the settings' own rules. With the engine's, the store's and the apps' validators,
+/// every problem is reported at once and the server exits with code 2.
+/// </summary>
+internal sealed class BatonServerOptionsValidator(StartupProblems startupProblems) : IValidateOptions<BatonServerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BatonServerOptions options)
+    {
+        var errors = new List<string>(startupProblems.Errors);
+        errors.AddRange(options.BindingErrors);
+        if (options.Host.Any(c => char.IsWhiteSpace(c) || c is '/' or '?' or '#'))
+        {
+            errors.Add($"Baton:Host '{options.Host}' is not a host name or address");
+        }
+
+        foreach (var url in (options.Urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add($"Baton:Urls entry '{url}' must start with http:// or https://");
+            }
+        }
+
+        if (options.Store == StoreProvider.Postgres && string.IsNullOrWhiteSpace(options.PostgresConnectionString))
+        {
+            errors.Add("the postgres store needs a connection string: set BATON_POSTGRES (or Baton:Store:Postgres:ConnectionString)");
+        }
+
+        if (options.SqlitePath is { } path && SettingPaths.Problem(path, wantDirectory: false) is { } pathProblem)
+        {
+            errors.Add($"Baton:Store:Sqlite:Path '{path}' {pathProblem}; give the database file's path (e.g. data/baton.db)");
+        }
+
+        foreach (var schedule in options.Schedules)
+        {
+            CheckSchedule(schedule, errors);
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void CheckSchedule(ConfiguredSchedule schedule, List<string> errors)
+    {
+        var at = $"Baton:Schedules:{schedule.Name}";
+        if (string.IsNullOrWhiteSpace(schedule.Workflow))
+        {
+            errors.Add($"{at}:Workflow is required");
+        }
+
+        if (!CronSchedule.TryParse(schedule.Cron, schedule.TimeZone, out _, out var cronError))
+        {
+            errors.Add($"{at}: {cronError}");
+        }
+
+        if (schedule.Input is not null)
+        {
+            try
+            {
+                using var _ = JsonDocument.Parse(schedule.Input);
+            }
+            catch (JsonException ex)
+            {
+                errors.Add($"{at}:Input is not JSON text: {ex.Message}");
+            }
+        }
+    }
+}
+
+/// <summary>Problems found while the host was put together, before options exist (admin key, app listeners, apps); reported at start with the rest.</summary>
+internal sealed class StartupProblems
+{
+    public List<string> Errors { get; } = [];
+}
