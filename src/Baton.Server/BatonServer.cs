@@ -211,6 +211,10 @@ public static class BatonServer
 
         await using (application)
         {
+            // Resolved up front: RunAsync disposes the host (and its services) when the start fails.
+            var logger = application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Server");
+            var redactor = application.Services.GetRequiredService<SecretRedactor>();
+            var started = application.Lifetime.ApplicationStarted;
             try
             {
                 // Before the store opens or the worker starts: a taken port then stops the start with one line.
@@ -231,9 +235,13 @@ public static class BatonServer
             }
             catch (Exception ex)
             {
-                // The log line carries the stack trace (secrets masked); stderr keeps the one-line reason.
-                Log.StoppedWithError(application.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Server"), ex);
-                var redactor = application.Services.GetRequiredService<SecretRedactor>();
+                // The log line carries the stack trace (secrets masked; a failed start the host has logged
+                // already); stderr keeps the one-line reason.
+                if (started.IsCancellationRequested)
+                {
+                    Log.StoppedWithError(logger, ex);
+                }
+
                 await Console.Error.WriteLineAsync($"Baton stopped with an error: {ex.GetType().Name}: {redactor.Redact(ex.Message)}");
                 return FailureExitCode;
             }

@@ -38,11 +38,25 @@ internal sealed class RedactingLoggerFactory(LoggerFactory inner, SecretRedactor
         _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture),
     };
 
+    /// <summary>Indexed, without LINQ: this runs for every line and every request scope.</summary>
+    private static bool AnySecret(IReadOnlyList<KeyValuePair<string, object?>> values, SecretRedactor redactor)
+    {
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (redactor.Contains(Text(values[i].Value)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private sealed class RedactingLogger(ILogger inner, SecretRedactor redactor) : ILogger
     {
         /// <summary>Scopes are written too (ASP.NET Core's request scope carries the path), so they are checked like a line's values.</summary>
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull =>
-            state is IReadOnlyList<KeyValuePair<string, object?>> values && values.Any(v => redactor.Contains(Text(v.Value)))
+            state is IReadOnlyList<KeyValuePair<string, object?>> values && AnySecret(values, redactor)
                 ? inner.BeginScope(new RedactedState(values, redactor, redactor.Redact(state.ToString() ?? "")))
                 : state is string text && redactor.Contains(text) ? inner.BeginScope(redactor.Redact(text)) : inner.BeginScope(state);
 
@@ -57,7 +71,7 @@ internal sealed class RedactingLoggerFactory(LoggerFactory inner, SecretRedactor
 
             var safeException = exception is null ? null : redactor.Redact(exception);
             var message = formatter(state, exception);
-            if (state is IReadOnlyList<KeyValuePair<string, object?>> values && values.Any(v => redactor.Contains(Text(v.Value))))
+            if (state is IReadOnlyList<KeyValuePair<string, object?>> values && AnySecret(values, redactor))
             {
                 inner.Log(logLevel, eventId, new RedactedState(values, redactor, redactor.Redact(message)), safeException, static (s, _) => s.Message);
                 return;

@@ -113,6 +113,28 @@ public sealed partial class ServerProcessTests
     }
 
     [Fact]
+    public async Task Start_AppOwnPortAlreadyInUse_ExitsNamingThatPort()
+    {
+        var directory = TestPaths.NewTempDirectory();
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var gatewayPort = ((IPEndPoint)holder.LocalEndpoint).Port;
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["ADMIN_KEY"] = Key,
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+            ["Baton__Apps__ReviewGateway__Enabled"] = "true",
+            ["PORT"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
+        Assert.StartsWith($"Baton cannot start: http://127.0.0.1:{gatewayPort}: port {gatewayPort} on 127.0.0.1 is already in use", server.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(directory, "baton.db")), "the store should not be opened when a port is taken");
+    }
+
+    [Fact]
     public async Task Start_OrchestratorPortAlias_ListensThere()
     {
         var directory = TestPaths.NewTempDirectory();
