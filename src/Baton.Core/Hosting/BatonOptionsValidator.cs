@@ -28,6 +28,11 @@ internal sealed class BatonOptionsValidator : IValidateOptions<BatonOptions>
             errors.Add("Baton:Engine:DrainTimeout must not be negative");
         }
 
+        if (options.Json is null)
+        {
+            errors.Add("BatonOptions.Json must be set (serializer options for inputs, outputs and step results)");
+        }
+
         if (options.AttemptStartWriteDelay < TimeSpan.Zero || options.AttemptStartWriteDelay >= options.LeaseDuration)
         {
             errors.Add($"Baton:Engine:AttemptStartWriteDelay ({options.AttemptStartWriteDelay}) must be between zero and LeaseDuration ({options.LeaseDuration})");
