@@ -217,8 +217,18 @@ public static class BatonServer
             var started = application.Lifetime.ApplicationStarted;
             try
             {
-                // Before the store opens or the worker starts: a taken port then stops the start with one line.
-                ListenAddressCheck.EnsureFree(application.Configuration[WebHostDefaults.ServerUrlsKey] ?? "");
+                // Before the store opens or the worker starts: a taken port then stops the start with one line
+                // (not the configuration report: the settings are valid, the machine's state is not).
+                try
+                {
+                    ListenAddressCheck.EnsureFree(application.Configuration[WebHostDefaults.ServerUrlsKey] ?? "");
+                }
+                catch (BatonConfigurationException ex)
+                {
+                    await Console.Error.WriteLineAsync($"Baton cannot start: {ex.Message}");
+                    return ConfigurationErrorExitCode;
+                }
+
                 await application.RunAsync();
                 return 0;
             }

@@ -104,7 +104,7 @@ public sealed partial class ServerProcessTests
 
         Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
         Assert.Equal(
-            $"Baton cannot start: invalid configuration:{Environment.NewLine}  - http://127.0.0.1:{port}: port {port} on 127.0.0.1 is already in use by another process; stop it or choose another port "
+            $"Baton cannot start: http://127.0.0.1:{port}: port {port} on 127.0.0.1 is already in use by another process; stop it or choose another port "
             + "(BATON_PORT or Baton:Port for the main listener, Baton:Urls for full URLs, PORT for the review gateway)",
             server.Stderr);
         // Neither the store nor the worker started: no log line at all, no database file.
