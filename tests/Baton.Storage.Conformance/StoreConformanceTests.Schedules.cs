@@ -1,4 +1,5 @@
 using Baton.Runs;
+using Baton.Scheduling;
 using Baton.Storage;
 
 namespace Baton.Storage.Conformance;
