@@ -137,23 +137,14 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
 
         _reported.TryRemove(schedule.Name, out _);
 
-        var run = worker.NewRunRequest(workflow, input, now, null) with
-        {
-            ScheduleName = schedule.Name,
-            ScheduledFireTime = fireTime,
-        };
-        FireScheduleResult? fired = null;
-        var created = await worker.AdmitAsync(
+        var fired = await worker.AdmitAsync(
             workflow,
             input,
-            run,
-            async (leasedOrPending, ct) =>
-            {
-                fired = await store.FireScheduleAsync(request with { Run = leasedOrPending }, ct).ConfigureAwait(false);
-                return fired.Run;
-            },
+            new RunOrigin { Now = now, ScheduleName = schedule.Name, ScheduledFireTime = fireTime },
+            (run, ct) => store.FireScheduleAsync(request with { Run = run }, ct),
+            static f => f.Run,
             cancellationToken).ConfigureAwait(false);
-        if (fired is { Fired: true } && created is { Outcome: CreateRunOutcome.Created })
+        if (fired is { Fired: true, Run: { Outcome: CreateRunOutcome.Created } created })
         {
             Log.ScheduleFired(engine.Logger, schedule.Name, fireTime, created.Run.Id);
             return 1;

@@ -78,7 +78,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             var failure = ex is StepFailedException step
                 ? new RunFailure { Message = step.Message, ErrorType = step.ErrorType, Step = step.StepKey }
                 : new RunFailure { Message = ExecutionState.Truncate(ex.Message), ErrorType = ex.GetType().FullName };
-            Log.RunFailed(engine.Logger, ex, run.Id, failure.Step);
+            Log.RunFailed(engine.Logger, ex, run.Id, failure.Step, failure.Message);
             await EndBadlyAsync(active, context, failure).ConfigureAwait(false);
         }
     }
@@ -164,7 +164,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
 
         if (failed is not null)
         {
-            Log.CompensationFailed(engine.Logger, failed.Exception, active.RunId, failed.Step);
+            Log.CompensationFailed(engine.Logger, failed.Exception, active.RunId, failed.Step, failed.Exception.Message);
             await FinishAsync(active, RunStatus.CompensationFailed, null, failure with
             {
                 SagaState = "compensation_failed", CompensationStep = failed.Step, CompensationError = failed.Exception.Message,
