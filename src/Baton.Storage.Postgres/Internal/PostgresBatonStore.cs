@@ -229,5 +229,4 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         await _identity.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
-
 }

@@ -279,5 +279,4 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
         _processLock?.Release();
         Metrics.Dispose();
     }
-
 }

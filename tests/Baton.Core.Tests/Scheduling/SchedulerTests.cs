@@ -1,8 +1,8 @@
 using Baton.Core.Tests.Support;
 using Baton.Runs;
 using Baton.Scheduling;
-using Baton.Server.Tests.Infrastructure;
 using Baton.Storage;
+using Baton.Testing;
 
 namespace Baton.Core.Tests.Scheduling;
 
