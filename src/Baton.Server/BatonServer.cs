@@ -95,7 +95,13 @@ public static class BatonServer
         });
 
         var baton = services.AddBaton();
-        services.AddOptions<BatonOptions>().Configure(o => BindReported(builder.Configuration.GetSection("Baton:Engine"), o));
+        services.AddOptions<BatonOptions>().Configure(o =>
+        {
+            // The content root, not the working directory (which is "/" under systemd for every service on a host),
+            // so each installation keeps one node id across restarts and two installations get two.
+            o.NodeId = BatonOptions.DefaultNodeId(Environment.MachineName, contentRoot);
+            BindReported(builder.Configuration.GetSection("Baton:Engine"), o);
+        });
         StoreRegistration.UseConfiguredStore(baton, options, builder.Configuration);
         services.AddHostedService<StartupTasks>();
         services.AddSingleton(sp => new PrometheusExporter(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), [BatonMetrics.MeterName]));

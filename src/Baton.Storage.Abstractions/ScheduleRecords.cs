@@ -32,7 +32,14 @@ public sealed record UpsertScheduleRequest
     public required DateTimeOffset Now { get; init; }
 }
 
-public sealed record DueSchedulesRequest(DateTimeOffset Now, int Max);
+public sealed record DueSchedulesRequest(DateTimeOffset Now, int Max)
+{
+    /// <summary>
+    /// Only schedules of these workflows (the ones the asking node has registered); null for every schedule. A
+    /// schedule no node here can fire then never holds a place among the <c>Max</c> due ones.
+    /// </summary>
+    public IReadOnlyList<string>? Workflows { get; init; }
+}
 
 /// <summary>
 /// Records one fire of a schedule and starts its run, atomically. A second request for the same

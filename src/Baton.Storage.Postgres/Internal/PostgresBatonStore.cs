@@ -154,7 +154,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
             }
             catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException or SocketException or TimeoutException)
             {
-                Log.ListenFailed(_logger, Channel, retry, Scrub(ex.Message));
+                Log.ListenFailed(_logger, ex, Channel, retry, Scrub(ex.Message));
                 try
                 {
                     await Task.Delay(retry, _time, cancellationToken).ConfigureAwait(false);

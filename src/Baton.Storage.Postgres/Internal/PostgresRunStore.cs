@@ -102,8 +102,8 @@ internal sealed class PostgresRunStore : IRunStore
             ), picked AS (
                 (SELECT id, previous_owner, executions FROM expired) UNION ALL (SELECT id, previous_owner, executions FROM free) LIMIT @max
             ), cut_off AS (
-                UPDATE {s}.step_attempts SET outcome = {(int)AttemptOutcome.Interrupted}, ended_at = @now
-                WHERE run_id IN (SELECT id FROM picked WHERE executions > 0) AND outcome = {(int)AttemptOutcome.Running}
+                UPDATE {s}.step_attempts SET outcome = {Of(AttemptOutcome.Interrupted)}, ended_at = @now
+                WHERE run_id IN (SELECT id FROM picked WHERE executions > 0) AND outcome = {Of(AttemptOutcome.Running)}
             )
             UPDATE {s}.runs AS r SET
                 lease_owner = @owner, lease_expires_at = @expires, executions = r.executions + 1,

@@ -144,6 +144,34 @@ public sealed class SchedulerTests
     }
 
     [Fact]
+    public async Task TickAsync_ManyEarlierSchedulesOfAWorkflowNotHere_OwnScheduleStillFires()
+    {
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)), startServices: false);
+        // More schedules of another node's workflow than one tick reads, all due before this node's own.
+        for (var i = 0; i < 150; i++)
+        {
+            await node.Store.Schedules.UpsertScheduleAsync(new UpsertScheduleRequest
+            {
+                Name = $"elsewhere-{i:000}", Workflow = "other-nodes-workflow", Cron = "* * * * * *", TimeZone = "UTC", Enabled = true,
+                Misfire = MisfirePolicy.RunOnce, NextFireAt = EngineHarness.Start, Now = EngineHarness.Start,
+            });
+        }
+
+        await node.Store.Schedules.UpsertScheduleAsync(new UpsertScheduleRequest
+        {
+            Name = "mine", Workflow = "nightly", Cron = "* * * * * *", TimeZone = "UTC", Input = "1", Enabled = true,
+            Misfire = MisfirePolicy.RunOnce, NextFireAt = EngineHarness.Start.AddSeconds(1), Now = EngineHarness.Start,
+        });
+
+        node.Time.Advance(TimeSpan.FromSeconds(1));
+        var fired = await node.Scheduler.TickAsync(CancellationToken.None);
+
+        Assert.Equal(1, fired);
+        Assert.Equal("mine", Assert.Single((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs).ScheduleName);
+    }
+
+    [Fact]
     public async Task TickAsync_WorkerRunning_ScheduledRunIsCreatedLeasedToThisNodeAndRunsHere()
     {
         var gate = new TaskCompletionSource();
