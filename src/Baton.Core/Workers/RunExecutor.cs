@@ -141,7 +141,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             return;
         }
 
-        failure = failure with { SagaState = "compensating" };
+        failure = failure with { SagaState = RunStatus.Compensating.ToWireName() };
         if (active.Run.Status != RunStatus.Compensating)
         {
             await WriteAsync(active, new UpdateRunRequest
@@ -167,12 +167,12 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             Log.CompensationFailed(engine.Logger, failed.Exception, active.RunId, failed.Step, failed.Exception.Message);
             await FinishAsync(active, RunStatus.CompensationFailed, null, failure with
             {
-                SagaState = "compensation_failed", CompensationStep = failed.Step, CompensationError = failed.Exception.Message,
+                SagaState = RunStatus.CompensationFailed.ToWireName(), CompensationStep = failed.Step, CompensationError = failed.Exception.Message,
             }).ConfigureAwait(false);
             return;
         }
 
-        await FinishAsync(active, cancelled ? RunStatus.Cancelled : RunStatus.Compensated, null, failure with { SagaState = "compensated" }).ConfigureAwait(false);
+        await FinishAsync(active, cancelled ? RunStatus.Cancelled : RunStatus.Compensated, null, failure with { SagaState = RunStatus.Compensated.ToWireName() }).ConfigureAwait(false);
     }
 
     private async Task FinishAsync(ActiveRun active, RunStatus status, string? output, RunFailure? failure)

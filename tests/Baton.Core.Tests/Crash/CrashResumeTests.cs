@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Baton.Testing;
 using System.Globalization;
 using System.Text.Json;
 using Baton.CrashHost;
@@ -7,6 +6,7 @@ using Baton.Hosting;
 using Baton.Runs;
 using Baton.Storage;
 using Baton.Storage.Sqlite;
+using Baton.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
@@ -115,7 +115,7 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IDisposable
         Assert.NotEmpty(completedAtKill);
         foreach (var key in completedAtKill)
         {
-            var effect = key.StartsWith("compensate:", StringComparison.Ordinal) ? "undo-" + key["compensate:".Length..] : key;
+            var effect = key.StartsWith(StepKeys.CompensationPrefix, StringComparison.Ordinal) ? "undo-" + StepKeys.CompensatedStep(key) : key;
             Assert.True(starts.TryGetValue(effect, out var count) && count == 1, $"{effect} completed before the kill but started {count} times");
         }
     }
