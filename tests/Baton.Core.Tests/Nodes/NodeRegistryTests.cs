@@ -1,6 +1,7 @@
 using Baton.Core.Tests.Support;
 using Baton.Nodes;
 using Baton.Storage;
+using Baton.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Core.Tests.Nodes;
@@ -15,21 +16,20 @@ public sealed class NodeRegistryTests
             b => b.AddWorkflow<int, int>("zeta", (_, i, _) => Task.FromResult(i)).AddWorkflow<int, int>("alpha", (_, i, _) => Task.FromResult(i)),
             o => o.HeartbeatInterval = Interval);
 
+    /// <summary>Waits for the store to show the heartbeat write the clock caused (an effect, not a time: no clock moves here).</summary>
     private static async Task<NodeRecord> WaitForNodeAsync(EngineHarness harness, Func<NodeRecord, bool> until)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var nodes = await harness.Store.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.MinValue));
-            if (nodes.FirstOrDefault(n => n.NodeId == "node-a") is { } node && until(node))
-            {
-                return node;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"node-a never matched; nodes: {string.Join(", ", nodes.Select(n => $"{n.NodeId}@{n.HeartbeatAt:O}"))}");
-            await Task.Delay(10);
-        }
+        var nodes = await Poll.UntilAsync(
+            () => harness.Store.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.MinValue)),
+            all => all.Any(n => n.NodeId == "node-a" && until(n)),
+            "node-a's heartbeat",
+            TimeSpan.FromSeconds(10));
+        return nodes.First(n => n.NodeId == "node-a");
     }
+
+    /// <summary>Moves the clock to the next heartbeat once its timer is armed, so the tick cannot be missed.</summary>
+    private static Task NextHeartbeatAsync(EngineHarness harness, int beat) =>
+        harness.Time.AdvanceToTimerAsync(EngineHarness.Start + (Interval * beat));
 
     [Fact]
     public async Task Start_RecordsThisNodeWithItsWorkflows()
@@ -51,7 +51,7 @@ public sealed class NodeRegistryTests
         await using var harness = await StartAsync();
         await WaitForNodeAsync(harness, _ => true);
 
-        harness.Time.Advance(Interval);
+        await NextHeartbeatAsync(harness, 1);
         var node = await WaitForNodeAsync(harness, n => n.HeartbeatAt > EngineHarness.Start);
 
         Assert.Equal(EngineHarness.Start + Interval, node.HeartbeatAt);
@@ -68,8 +68,12 @@ public sealed class NodeRegistryTests
             NodeId = "node-b", Host = "elsewhere", ProcessId = 1, Version = "1.0.0", StartedAt = EngineHarness.Start, Now = EngineHarness.Start,
         });
 
-        harness.Time.Advance(Interval * 3);
-        await WaitForNodeAsync(harness, n => n.HeartbeatAt == EngineHarness.Start + Interval * 3);
+        for (var beat = 1; beat <= 3; beat++)
+        {
+            await NextHeartbeatAsync(harness, beat);
+            await WaitForNodeAsync(harness, n => n.HeartbeatAt == EngineHarness.Start + (Interval * beat));
+        }
+
         var atWindow = await nodes.ListLiveNodesAsync();
         harness.Time.Advance(TimeSpan.FromMilliseconds(1));
         var afterWindow = await nodes.ListLiveNodesAsync();
@@ -103,14 +107,11 @@ public sealed class NodeRegistryTests
         await WaitForNodeAsync(harness, _ => true);
 
         harness.Time.Advance(NodeRegistry.PruneAfter + TimeSpan.FromSeconds(1));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        IReadOnlyList<NodeRecord> all;
-        do
-        {
-            await Task.Delay(10);
-            all = await harness.Store.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.MinValue));
-        }
-        while (all.Any(n => n.NodeId == "dead") && DateTime.UtcNow < deadline);
+        var all = await Poll.UntilAsync(
+            () => harness.Store.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.MinValue)),
+            nodes => nodes.All(n => n.NodeId != "dead"),
+            "the dead node's row to be pruned",
+            TimeSpan.FromSeconds(10));
 
         Assert.Equal(["node-a"], all.Select(n => n.NodeId));
     }
