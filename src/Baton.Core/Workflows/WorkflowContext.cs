@@ -1,4 +1,5 @@
 using Baton.Compensation;
+using Baton.Events;
 using Baton.FanOut;
 using Baton.Runs;
 using Baton.Steps;
@@ -10,7 +11,7 @@ namespace Baton.Workflows;
 
 /// <summary>
 /// One execution of one run as the workflow sees it: a facade over the features of the execution (steps, fan-out,
-/// timers, compensation), which share one <see cref="ExecutionState"/>.
+/// timers, events, compensation), which share one <see cref="ExecutionState"/>.
 /// </summary>
 internal sealed class WorkflowContext : IWorkflowContext
 {
@@ -18,6 +19,7 @@ internal sealed class WorkflowContext : IWorkflowContext
     private readonly StepRunner _steps;
     private readonly ForEachRunner _forEach;
     private readonly DurableTimers _timers;
+    private readonly EventWaits _events;
 
     public WorkflowContext(ActiveRun active, WorkflowDefinition definition, EngineServices engine, IEnumerable<StepRecord> stored, bool replayOnly)
     {
@@ -25,6 +27,7 @@ internal sealed class WorkflowContext : IWorkflowContext
         _steps = new StepRunner(_state);
         _forEach = new ForEachRunner(_state, _steps);
         _timers = new DurableTimers(_state);
+        _events = new EventWaits(_state);
         Compensation = new CompensationRunner(_state, _steps);
     }
 
@@ -98,6 +101,9 @@ internal sealed class WorkflowContext : IWorkflowContext
 
     public Task SleepUntilAsync(string name, DateTimeOffset until, CancellationToken cancellationToken = default) =>
         _timers.WaitAsync(name, null, until, cancellationToken);
+
+    public Task<T> WaitForEventAsync<T>(string name, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        _events.WaitAsync<T>(name, timeout, cancellationToken);
 
     public void SetPhase(string phase) => _state.Active.Progress.SetPhase(phase);
 
