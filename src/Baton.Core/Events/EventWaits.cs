@@ -72,8 +72,9 @@ internal sealed class EventWaits(ExecutionState state)
             var now = engine.Time.GetUtcNow();
             if (consumed.Event is { } received)
             {
-                await EndAsync(key, startedAt, now, StepStatus.Succeeded, received.Payload ?? "null", null).ConfigureAwait(false);
-                return state.Deserialize<T>(received.Payload);
+                var payload = received.Payload ?? "null";
+                await EndAsync(key, startedAt, now, StepStatus.Succeeded, payload, null).ConfigureAwait(false);
+                return state.Deserialize<T>(payload);
             }
 
             if (now >= deadline)
