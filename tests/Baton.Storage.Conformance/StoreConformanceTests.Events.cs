@@ -163,4 +163,18 @@ public abstract partial class StoreConformanceTests
         Assert.True(woken);
         Assert.Equal(T0.AddSeconds(3), (await GetAsync(store, run.Id)).RunAfter);
     }
+
+    [Fact]
+    public async Task PruneRunsAsync_FinishedRunWithEvents_DeletesItsEvents()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateAsync(store, NewRun(now: T0) with { Id = Guid.CreateVersion7(T0).ToString("N") });
+        Assert.Contains(await ClaimAsync(store, "node-a", T0), r => r.Id == run.Id);
+        await store.Events.SendEventAsync(Event(run.Id, "approved"));
+        await FinishAsync(store, run.Id, "node-a", RunStatus.Succeeded, T0.AddMinutes(1));
+
+        Assert.Equal(1, await store.Runs.PruneRunsAsync(PruneBefore(T0.AddDays(1))));
+
+        Assert.Empty(await store.Events.GetEventsAsync(run.Id));
+    }
 }

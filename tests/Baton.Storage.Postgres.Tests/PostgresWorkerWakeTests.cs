@@ -59,6 +59,52 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Worker_EventSentThroughOtherNode_ResumesWaitingRunWithoutWaitingForPoll()
+    {
+        var schema = _database.NewSchema();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddBaton(o =>
+            {
+                o.NodeId = "node-a";
+                // Far longer than the test's deadline: only a notification can resume the run in time.
+                o.PollInterval = TimeSpan.FromMinutes(10);
+                o.RunScheduler = false;
+            })
+            .UsePostgres(o => { o.ConnectionString = PostgresTestDatabase.ConnectionString; o.Schema = schema; })
+            .AddWorkflow<int, int>("double", async (ctx, input, ct) => input * await ctx.WaitForEventAsync<int>("factor", cancellationToken: ct));
+        await using var provider = services.BuildServiceProvider();
+        var hosted = provider.GetServices<IHostedService>().ToList();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        await using var otherNode = PostgresTestDatabase.NewStore(schema);
+        try
+        {
+            var run = await CreateAsync(otherNode);
+            var waiting = await WaitUntilAsync(otherNode, run, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+
+            var sent = await otherNode.Events.SendEventAsync(new SendEventRequest { RunId = run, Name = "factor", Payload = "2", Now = DateTimeOffset.UtcNow });
+            var finished = await WaitUntilAsync(otherNode, run, r => r.Status.IsTerminal());
+
+            Assert.Equal(1, waiting.Executions);
+            Assert.Equal(SendEventOutcome.Stored, sent.Outcome);
+            Assert.Equal(RunStatus.Succeeded, finished.Status);
+            Assert.Equal("42", finished.Output);
+            Assert.Equal(2, finished.Executions);
+        }
+        finally
+        {
+            for (var i = hosted.Count - 1; i >= 0; i--)
+            {
+                await hosted[i].StopAsync(CancellationToken.None);
+            }
+        }
+    }
+
     private static async Task<string> CreateAsync(IBatonStore store)
     {
         var result = await store.Runs.CreateRunAsync(new CreateRunRequest
@@ -69,15 +115,17 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
         return result.Run.Id;
     }
 
-    /// <summary>Polls the other node's view of the run (another connection) until it ends, for at most 20 s.</summary>
-    private static async Task<RunRecord> WaitForEndAsync(IBatonStore store, string runId)
+    private static Task<RunRecord> WaitForEndAsync(IBatonStore store, string runId) => WaitUntilAsync(store, runId, r => r.Status.IsTerminal());
+
+    /// <summary>Polls the other node's view of the run (another connection) until it satisfies <paramref name="until"/>, for at most 20 s.</summary>
+    private static async Task<RunRecord> WaitUntilAsync(IBatonStore store, string runId, Func<RunRecord, bool> until)
     {
         var watch = Stopwatch.StartNew();
         while (true)
         {
             var run = await store.Runs.GetRunAsync(runId);
             Assert.NotNull(run);
-            if (run.Status.IsTerminal())
+            if (until(run))
             {
                 return run;
             }
