@@ -118,6 +118,26 @@ public sealed class EventWaitTests
     }
 
     [Fact]
+    public async Task CancelRunAsync_RunWaitingForEvent_EndsCancelledAndRunsCompensation()
+    {
+        var undone = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("reserve", _ => Task.FromResult(1), compensate: (_, _) => Task.FromResult(Interlocked.Increment(ref undone)), cancellationToken: ct);
+            return (await ctx.WaitForEventAsync<Approval>("approved", cancellationToken: ct)).By;
+        }));
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+
+        var cancel = await node.Client.CancelRunAsync(id);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(CancelRunOutcome.Requested, cancel.Outcome);
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.Equal(1, undone);
+    }
+
+    [Fact]
     public async Task SendEventAsync_UnknownRunOrBadName_StoresNothing()
     {
         await using var node = await EngineHarness.StartAsync(_ => { });
