@@ -34,20 +34,22 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Worker_EventSentThroughOtherNode_ResumesWaitingRunWithoutWaitingForPoll()
+    public async Task Worker_EventSentThroughNodeB_ResumesRunWaitingOnNodeAWithoutWaitingForPoll()
     {
         var schema = _database.NewSchema();
         await using var node = await WorkerNode.StartAsync(schema, b => b.AddWorkflow<int, int>(
             "double", async (ctx, input, ct) => input * await ctx.WaitForEventAsync<int>("factor", cancellationToken: ct)));
+        // Node B has no workflows, so it never claims the run: only node A can resume it.
+        await using var nodeB = await WorkerNode.StartAsync(schema, _ => { }, "node-b");
         await using var otherNode = PostgresTestDatabase.NewStore(schema);
         var run = await CreateAsync(otherNode);
         var waiting = await WaitUntilAsync(otherNode, run, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
 
-        var sent = await otherNode.Events.SendEventAsync(new SendEventRequest { RunId = run, Name = "factor", Payload = "2", Now = DateTimeOffset.UtcNow });
+        var sent = await nodeB.Client.SendEventAsync(run, "factor", System.Text.Json.JsonSerializer.SerializeToElement(2));
         var finished = await WaitForEndAsync(otherNode, run);
 
         Assert.Equal(1, waiting.Executions);
-        Assert.Equal(SendEventOutcome.Stored, sent.Outcome);
+        Assert.Equal(Baton.Events.EventSendOutcome.Stored, sent.Outcome);
         Assert.Equal(RunStatus.Succeeded, finished.Status);
         Assert.Equal("42", finished.Output);
         Assert.Equal(2, finished.Executions);
@@ -86,13 +88,15 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
     /// <summary>One engine node on the schema whose worker polls only every 10 minutes: far longer than a test's deadline, so only a notification can start or resume a run in time.</summary>
     private sealed class WorkerNode(ServiceProvider provider, List<IHostedService> hosted) : IAsyncDisposable
     {
-        public static async Task<WorkerNode> StartAsync(string schema, Action<BatonBuilder> workflows)
+        public IBatonClient Client => provider.GetRequiredService<IBatonClient>();
+
+        public static async Task<WorkerNode> StartAsync(string schema, Action<BatonBuilder> workflows, string nodeId = "node-a")
         {
             var services = new ServiceCollection();
             services.AddLogging();
             workflows(services.AddBaton(o =>
                 {
-                    o.NodeId = "node-a";
+                    o.NodeId = nodeId;
                     o.PollInterval = TimeSpan.FromMinutes(10);
                     o.RunScheduler = false;
                 })
