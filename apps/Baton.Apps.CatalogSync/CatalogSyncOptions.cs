@@ -204,6 +204,12 @@ internal sealed class CatalogSyncOptionsValidator : IValidateOptions<CatalogSync
         }
 
         Check(options.Demo.Products is >= 0 and <= 1_000_000, "Demo:Products must be from 0 to 1000000");
+        if (options.Schedule.Enabled && !Baton.Scheduling.CronSchedule.TryParse(options.Schedule.Cron, options.Schedule.TimeZone, out _, out var cronError))
+        {
+            // Checked with the other settings, so a bad schedule is in the one start-up report, before any database is opened.
+            errors.Add($"Schedule: {cronError}");
+        }
+
         if (options.Mode == CatalogSyncMode.InProcess)
         {
             // Checked here so a wrong path stops the start with its name, not a sync later (blobs) or a raw SqliteException (database).

@@ -47,7 +47,9 @@ public static class DemoRegistration
     public static IServiceCollection AddCatalogFeedDemo(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        if (configuration.GetValue<bool>($"{CatalogSyncApp.SectionName}:Enabled") && configuration.GetValue<bool>($"{CatalogSyncApp.SectionName}:Demo:Enabled"))
+        // TryParse, not GetValue<bool>: a value that is not a boolean is reported by the app's validator with the
+        // other settings, instead of throwing here while the services are still being registered.
+        if (IsTrue(configuration[$"{CatalogSyncApp.SectionName}:Enabled"]) && IsTrue(configuration[$"{CatalogSyncApp.SectionName}:Demo:Enabled"]))
         {
             services.AddSingleton<CatalogFeedDemo>();
             services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<CatalogFeedDemo>());
@@ -55,4 +57,6 @@ public static class DemoRegistration
 
         return services;
     }
+
+    private static bool IsTrue(string? value) => bool.TryParse(value, out var on) && on;
 }

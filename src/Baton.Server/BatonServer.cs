@@ -95,7 +95,13 @@ public static class BatonServer
         });
 
         var baton = services.AddBaton();
-        services.AddOptions<BatonOptions>().Configure(o => BindReported(builder.Configuration.GetSection("Baton:Engine"), o));
+        services.AddOptions<BatonOptions>().Configure(o =>
+        {
+            // The content root, not the working directory (which is "/" under systemd for every service on a host),
+            // so each installation keeps one node id across restarts and two installations get two.
+            o.NodeId = BatonOptions.DefaultNodeId(Environment.MachineName, contentRoot);
+            BindReported(builder.Configuration.GetSection("Baton:Engine"), o);
+        });
         StoreRegistration.UseConfiguredStore(baton, options, builder.Configuration);
         services.AddHostedService<StartupTasks>();
         services.AddSingleton(sp => new PrometheusExporter(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), [BatonMetrics.MeterName]));
@@ -281,9 +287,17 @@ public static class BatonServer
         ex is BatonConfigurationException or OptionsValidationException or Storage.StoreInUseException
         || ex is AggregateException aggregate && aggregate.Flatten().InnerExceptions.All(IsConfigurationError);
 
-    /// <summary>One report: <c>invalid configuration:</c> and every problem on its own line.</summary>
+    /// <summary>
+    /// One report: <c>invalid configuration:</c> and every problem on its own line; a database owned by another
+    /// process is said as it is (the settings are valid, the machine's state is not).
+    /// </summary>
     private static string ConfigurationMessage(Exception ex) =>
-        "invalid configuration:" + string.Concat(ConfigurationErrors(ex).Distinct().Select(e => Environment.NewLine + "  - " + e));
+        Unwrap(ex) is Storage.StoreInUseException inUse
+            ? inUse.Message
+            : "invalid configuration:" + string.Concat(ConfigurationErrors(ex).Distinct().Select(e => Environment.NewLine + "  - " + e));
+
+    private static Exception Unwrap(Exception ex) =>
+        ex is AggregateException aggregate && aggregate.Flatten().InnerExceptions is [var single] ? single : ex;
 
     private static IEnumerable<string> ConfigurationErrors(Exception ex) => ex switch
     {

@@ -1,13 +1,6 @@
-namespace Baton.Storage;
+using Baton.Scheduling;
 
-/// <summary>What a schedule does with fire times it missed (the node was down or busy).</summary>
-public enum MisfirePolicy
-{
-    /// <summary>Missed fire times are dropped; the next run is the next future fire time. The default.</summary>
-    Skip = 0,
-    /// <summary>One run is started for all missed fire times together, then the schedule goes on.</summary>
-    RunOnce = 1,
-}
+namespace Baton.Storage;
 
 public sealed record ScheduleRecord
 {
@@ -39,7 +32,14 @@ public sealed record UpsertScheduleRequest
     public required DateTimeOffset Now { get; init; }
 }
 
-public sealed record DueSchedulesRequest(DateTimeOffset Now, int Max);
+public sealed record DueSchedulesRequest(DateTimeOffset Now, int Max)
+{
+    /// <summary>
+    /// Only schedules of these workflows (the ones the asking node has registered); null for every schedule. A
+    /// schedule no node here can fire then never holds a place among the <c>Max</c> due ones.
+    /// </summary>
+    public IReadOnlyList<string>? Workflows { get; init; }
+}
 
 /// <summary>
 /// Records one fire of a schedule and starts its run, atomically. A second request for the same

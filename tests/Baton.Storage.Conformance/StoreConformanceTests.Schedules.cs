@@ -1,4 +1,5 @@
 using Baton.Runs;
+using Baton.Scheduling;
 using Baton.Storage;
 
 namespace Baton.Storage.Conformance;
@@ -120,6 +121,24 @@ public abstract partial class StoreConformanceTests
 
         Assert.Equal(new[] { "due-early", "due-now" }, due.Select(s => s.Name).Order());
         Assert.Single(limited);
+    }
+
+    [Fact]
+    public async Task GetDueSchedulesAsync_WorkflowFilter_ReturnsOnlyThoseWorkflowsSchedules()
+    {
+        var store = await NewStoreAsync();
+        await store.Schedules.UpsertScheduleAsync(Schedule("mine", T0) with { Workflow = "here" });
+        await store.Schedules.UpsertScheduleAsync(Schedule("other-early", T0.AddMinutes(-5)) with { Workflow = "elsewhere" });
+        await store.Schedules.UpsertScheduleAsync(Schedule("also-mine", T0.AddMinutes(-1)) with { Workflow = "also-here" });
+
+        var filtered = await store.Schedules.GetDueSchedulesAsync(new DueSchedulesRequest(T0, 1) { Workflows = ["here", "also-here"] });
+        var both = await store.Schedules.GetDueSchedulesAsync(new DueSchedulesRequest(T0, 10) { Workflows = ["here", "also-here"] });
+        var none = await store.Schedules.GetDueSchedulesAsync(new DueSchedulesRequest(T0, 10) { Workflows = [] });
+
+        // The earlier due schedule of another workflow does not take the one place.
+        Assert.Equal("also-mine", Assert.Single(filtered).Name);
+        Assert.Equal(new[] { "also-mine", "mine" }, both.Select(s => s.Name).Order());
+        Assert.Empty(none);
     }
 
     [Fact]

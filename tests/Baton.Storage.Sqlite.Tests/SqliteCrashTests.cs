@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Baton.Storage.Sqlite.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -17,40 +16,15 @@ public sealed class SqliteCrashTests : IDisposable
     public async Task Kill_DuringGroupCommits_EveryAcknowledgedRunSurvives(SqliteDurability durability)
     {
         var path = _database.NewPath();
-        var host = Path.Combine(AppContext.BaseDirectory, "Baton.Storage.Sqlite.CrashHost.dll");
-        var start = new ProcessStartInfo("dotnet")
+        List<string> acknowledged;
+        await using (var process = CrashHost.Start(path, durability))
         {
-            ArgumentList = { "exec", host, path, durability.ToString() },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        var acknowledged = new List<string>();
-        using var process = Process.Start(start)!;
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            Assert.Equal("ready", await process.StandardOutput.ReadLineAsync(timeout.Token));
-            while (acknowledged.Count < 2_000)
-            {
-                var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
-                Assert.NotNull(line);
-                acknowledged.Add(line["ok ".Length..]);
-            }
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-
-        // Lines the host printed before the kill but this test had not read yet are acknowledged too; they are checked as well.
-        while (await process.StandardOutput.ReadLineAsync() is { } rest)
-        {
-            if (rest.StartsWith("ok ", StringComparison.Ordinal))
-            {
-                acknowledged.Add(rest["ok ".Length..]);
-            }
+            await process.WaitForLineAsync(line => line == "ready", "the host to open the store");
+            await Poll.UntilAsync(() => Task.FromResult(Acknowledged(process).Count), n => n >= 2_000, "2000 acknowledged writes", TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(5));
+            process.Kill();
+            Assert.True(process.ExitCode != 0, "the host was killed, not finished");
+            // Every line the host printed before the kill is an acknowledged write, read or not when the kill came.
+            acknowledged = Acknowledged(process);
         }
 
         await using var store = new SqliteBatonStore(new SqliteStoreOptions { Path = path }, NullLogger<SqliteBatonStore>.Instance);
@@ -63,7 +37,16 @@ public sealed class SqliteCrashTests : IDisposable
             }
         }
 
-        Assert.True(process.ExitCode != 0, "the host was killed, not finished");
         Assert.Empty(missing);
     }
+
+    private static List<string> Acknowledged(ChildProcess process) =>
+        [.. process.StdoutLines.Where(l => l.StartsWith("ok ", StringComparison.Ordinal)).Select(l => l["ok ".Length..])];
+}
+
+/// <summary>The writer process of the SQLite crash tests (Baton.Storage.Sqlite.CrashHost): creates runs forever, printing "ok {id}" after each.</summary>
+internal static class CrashHost
+{
+    public static ChildProcess Start(string databasePath, SqliteDurability durability) =>
+        ChildProcess.Start(Path.Combine(AppContext.BaseDirectory, "Baton.Storage.Sqlite.CrashHost.dll"), [databasePath, durability.ToString()], []);
 }

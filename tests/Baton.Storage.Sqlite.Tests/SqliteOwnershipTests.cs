@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Baton.Storage.Sqlite.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -24,20 +23,9 @@ public sealed class SqliteOwnershipTests : IDisposable
     public async Task InitializeAsync_AnotherProcessOwnsDatabase_ThrowsStoreInUseAndReadOnlyStillReads()
     {
         var path = _database.NewPath();
-        var host = Path.Combine(AppContext.BaseDirectory, "Baton.Storage.Sqlite.CrashHost.dll");
-        var start = new ProcessStartInfo("dotnet")
+        await using (var process = CrashHost.Start(path, SqliteDurability.ProcessCrashSafe))
         {
-            ArgumentList = { "exec", host, path, nameof(SqliteDurability.ProcessCrashSafe) },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var process = Process.Start(start)!;
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-            Assert.Equal("ready", await process.StandardOutput.ReadLineAsync(timeout.Token));
-            var written = (await process.StandardOutput.ReadLineAsync(timeout.Token))!["ok ".Length..];
+            var written = (await process.WaitForLineAsync(line => line.StartsWith("ok ", StringComparison.Ordinal), "a write"))["ok ".Length..];
 
             await using var second = Open(path);
             var error = await Assert.ThrowsAsync<StoreInUseException>(() => second.InitializeAsync());
@@ -48,11 +36,7 @@ public sealed class SqliteOwnershipTests : IDisposable
             Assert.Contains(Path.GetFullPath(path), error.Message, StringComparison.Ordinal);
             Assert.Contains("another process", error.Message, StringComparison.Ordinal);
             Assert.NotNull(read);
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            process.Kill();
         }
 
         // The kernel dropped the killed process's lock: the database opens again at once.

@@ -1,4 +1,5 @@
 using Baton.Runs;
+using Baton.Scheduling;
 using Baton.Storage.Sqlite.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

@@ -3,15 +3,27 @@ using System.Diagnostics;
 
 namespace Baton.Testing;
 
-/// <summary>A real child process (<c>dotnet X.dll</c>) with its output captured; killed on dispose if still running.</summary>
+/// <summary>
+/// A real child process (<c>dotnet X.dll</c>) with its output captured; killed on dispose if still running. The one
+/// process helper of the test projects (<see cref="ServerProcess"/> and the multi-node tests' nodes wrap it).
+/// </summary>
 public sealed class ChildProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<string> _stdout = new();
+    private readonly ConcurrentQueue<string> _stderr = new();
 
     private ChildProcess(Process process) => _process = process;
 
+    /// <summary>Standard output and standard error, interleaved as they arrived.</summary>
     public string Output => string.Join('\n', _output);
+
+    public string Stdout => string.Join('\n', _stdout);
+
+    public string Stderr => string.Join('\n', _stderr);
+
+    public int ExitCode => _process.ExitCode;
 
     public bool HasExited => _process.HasExited;
 
@@ -54,13 +66,35 @@ public sealed class ChildProcess : IAsyncDisposable
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var child = new ChildProcess(process);
-        process.OutputDataReceived += (_, e) => child.Capture(e.Data);
-        process.ErrorDataReceived += (_, e) => child.Capture(e.Data);
+        process.OutputDataReceived += (_, e) => child.Capture(e.Data, child._stdout);
+        process.ErrorDataReceived += (_, e) => child.Capture(e.Data, child._stderr);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return child;
     }
+
+    /// <summary>Every line written to standard output so far.</summary>
+    public IReadOnlyList<string> StdoutLines => [.. _stdout];
+
+    /// <summary>Waits for the first standard output line that matches <paramref name="match"/>; fails early when the process exits without one.</summary>
+    public Task<string> WaitForLineAsync(Func<string, bool> match, string what, TimeSpan? timeout = null) =>
+        Poll.UntilAsync(
+            () =>
+            {
+                var exited = _process.HasExited;
+                var line = _stdout.FirstOrDefault(match);
+                if (line is null && exited)
+                {
+                    throw new InvalidOperationException($"the process exited with {_process.ExitCode} before {what}: {Output}");
+                }
+
+                return Task.FromResult(line);
+            },
+            line => line is not null,
+            what,
+            timeout ?? TimeSpan.FromSeconds(60),
+            TimeSpan.FromMilliseconds(10))!;
 
     /// <summary>Polls <paramref name="url"/> until it answers 200; fails early when the process exits.</summary>
     public async Task WaitForOkAsync(Uri url, TimeSpan? timeout = null)
@@ -116,14 +150,16 @@ public sealed class ChildProcess : IAsyncDisposable
     {
         using var cancel = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cancel.Token);
+        // The parameterless wait also drains the redirected output.
         _process.WaitForExit();
         return _process.ExitCode;
     }
 
-    private void Capture(string? line)
+    private void Capture(string? line, ConcurrentQueue<string> stream)
     {
         if (line is not null)
         {
+            stream.Enqueue(line);
             _output.Enqueue(line);
         }
     }

@@ -41,7 +41,7 @@ internal sealed class CatalogSyncStartup(
                     Input = input.RootElement.Clone(),
                 },
                 cancellationToken).ConfigureAwait(false);
-            Log.ScheduleApplied(logger, ScheduleName, schedule.Cron, schedule.TimeZone, info.Record.NextFireAt);
+            Log.ScheduleApplied(logger, ScheduleName, schedule.Cron, schedule.TimeZone, info.NextFireAt);
         }
         catch (ScheduleValidationException ex)
         {

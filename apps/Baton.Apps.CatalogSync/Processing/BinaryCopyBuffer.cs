@@ -26,7 +26,6 @@ internal sealed class BinaryCopyBuffer : IDisposable
 
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(FlushBytes + (64 * 1024));
     private int _used;
-    private int _rowStart = -1;
 
     public BinaryCopyBuffer()
     {
@@ -41,21 +40,7 @@ internal sealed class BinaryCopyBuffer : IDisposable
     /// <summary>The bytes waiting to be written.</summary>
     public ReadOnlySpan<byte> Buffered => _buffer.AsSpan(0, _used);
 
-    public void StartRow(short fields)
-    {
-        _rowStart = _used;
-        BinaryPrimitives.WriteInt16BigEndian(Reserve(2), fields);
-    }
-
-    /// <summary>Drops what was written since <see cref="StartRow"/>.</summary>
-    public void CancelRow()
-    {
-        if (_rowStart >= 0)
-        {
-            _used = _rowStart;
-            _rowStart = -1;
-        }
-    }
+    public void StartRow(short fields) => BinaryPrimitives.WriteInt16BigEndian(Reserve(2), fields);
 
     public void Null() => BinaryPrimitives.WriteInt32BigEndian(Reserve(4), -1);
 
@@ -136,7 +121,6 @@ internal sealed class BinaryCopyBuffer : IDisposable
     {
         await copy.WriteAsync(_buffer.AsMemory(0, _used), cancellationToken).ConfigureAwait(false);
         _used = 0;
-        _rowStart = -1;
     }
 
     private Span<byte> Reserve(int bytes)

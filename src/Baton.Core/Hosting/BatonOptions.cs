@@ -8,8 +8,8 @@ public sealed class BatonOptions
     /// <summary>
     /// This node's identity and lease owner name; it must stay the same across restarts of the node, so a restarted
     /// node takes back the leases its earlier process left at once instead of after <see cref="LeaseDuration"/>.
-    /// The default is the host name plus a short hash of the current directory (the host's content root), e.g.
-    /// <c>web-1-3f2a9c1b</c>. Two processes started with the same node id work, but the second leases under a name
+    /// The default is the host name plus a short hash of the current directory, e.g. <c>web-1-3f2a9c1b</c>; the
+    /// Baton server hashes its content root instead, which stays the same whatever directory it is started from. Two processes started with the same node id work, but the second leases under a name
     /// of its own and cannot take back the first's leases after a crash: give each process of a host its own id.
     /// </summary>
     public string NodeId { get; set; } = DefaultNodeId(Environment.MachineName, Environment.CurrentDirectory);

@@ -4,7 +4,8 @@ namespace Baton;
 
 /// <summary>
 /// The engine's log events. EventIds: 1xx runs, 2xx steps, 3xx worker, 4xx scheduler, 5xx node registry, 6xx retention.
-/// A failure event takes the exception first, so its type and stack trace reach the log.
+/// A failure event takes the exception first, so its type and stack trace reach the log; {Error} repeats its message
+/// so the one-line message alone still says what went wrong.
 /// </summary>
 internal static partial class Log
 {
@@ -14,8 +15,8 @@ internal static partial class Log
     [LoggerMessage(101, LogLevel.Information, "Run {RunId} ended {Status}")]
     public static partial void RunEnded(ILogger logger, string runId, string status);
 
-    [LoggerMessage(102, LogLevel.Warning, "Run {RunId} failed at step {Step}")]
-    public static partial void RunFailed(ILogger logger, Exception exception, string runId, string? step);
+    [LoggerMessage(102, LogLevel.Warning, "Run {RunId} failed at step {Step}: {Error}")]
+    public static partial void RunFailed(ILogger logger, Exception exception, string runId, string? step, string error);
 
     [LoggerMessage(103, LogLevel.Information, "Run {RunId} suspended until {WakeAt}")]
     public static partial void RunSuspended(ILogger logger, string runId, DateTimeOffset wakeAt);
@@ -26,8 +27,8 @@ internal static partial class Log
     [LoggerMessage(105, LogLevel.Information, "Run {RunId} compensating {Count} completed steps")]
     public static partial void Compensating(ILogger logger, string runId, int count);
 
-    [LoggerMessage(106, LogLevel.Error, "Run {RunId}: compensation of step {Step} failed")]
-    public static partial void CompensationFailed(ILogger logger, Exception exception, string runId, string step);
+    [LoggerMessage(106, LogLevel.Error, "Run {RunId}: compensation of step {Step} failed: {Error}")]
+    public static partial void CompensationFailed(ILogger logger, Exception exception, string runId, string step, string error);
 
     [LoggerMessage(107, LogLevel.Error, "Run {RunId}: workflow {Workflow} is not registered on this node")]
     public static partial void UnknownWorkflow(ILogger logger, string runId, string workflow);
@@ -35,11 +36,11 @@ internal static partial class Log
     [LoggerMessage(108, LogLevel.Information, "Run {RunId} interrupted by shutdown; lease released")]
     public static partial void RunInterrupted(ILogger logger, string runId);
 
-    [LoggerMessage(200, LogLevel.Warning, "Step {Step} attempt {Attempt} failed, retrying in {Delay}")]
-    public static partial void StepRetrying(ILogger logger, Exception exception, string step, int attempt, TimeSpan delay);
+    [LoggerMessage(200, LogLevel.Warning, "Step {Step} attempt {Attempt} failed, retrying in {Delay}: {Error}")]
+    public static partial void StepRetrying(ILogger logger, Exception exception, string step, int attempt, TimeSpan delay, string error);
 
-    [LoggerMessage(201, LogLevel.Warning, "Step {Step} failed after {Attempt} attempts")]
-    public static partial void StepFailed(ILogger logger, Exception exception, string step, int attempt);
+    [LoggerMessage(201, LogLevel.Warning, "Step {Step} failed after {Attempt} attempts: {Error}")]
+    public static partial void StepFailed(ILogger logger, Exception exception, string step, int attempt, string error);
 
     [LoggerMessage(202, LogLevel.Error, "Run {RunId}: a store write failed")]
     public static partial void StoreWriteFailed(ILogger logger, Exception exception, string runId);

@@ -31,9 +31,6 @@ internal sealed class NodeRegistry(INodeStore store, EngineServices engine, Work
 
     public TimeSpan LiveWindow => engine.Options.HeartbeatInterval * 3;
 
-    /// <summary>Whether <paramref name="heartbeatAt"/> counts as alive at <paramref name="now"/>.</summary>
-    public static bool IsLive(DateTimeOffset heartbeatAt, DateTimeOffset now, TimeSpan liveWindow) => heartbeatAt >= now - liveWindow;
-
     public Task<IReadOnlyList<NodeRecord>> ListLiveNodesAsync(CancellationToken cancellationToken = default) =>
         store.ListNodesAsync(new ListNodesRequest(engine.Time.GetUtcNow() - LiveWindow), cancellationToken);
 

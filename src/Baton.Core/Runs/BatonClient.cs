@@ -8,8 +8,7 @@ namespace Baton.Runs;
 
 internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engine, WorkSignal signal, Worker worker) : IBatonClient
 {
-    private readonly Func<CreateRunRequest, CancellationToken, Task<CreateRunResult?>> _create =
-        async (request, cancellationToken) => await engine.Runs.CreateRunAsync(request, cancellationToken).ConfigureAwait(false);
+    private readonly Func<CreateRunRequest, CancellationToken, Task<CreateRunResult>> _create = engine.Runs.CreateRunAsync;
 
     public async Task<StartRunResult> StartRunAsync(StartRunRequest request, CancellationToken cancellationToken = default)
     {
@@ -29,13 +28,12 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             return new StartRunResult(StartRunOutcome.InvalidInput, null, $"the idempotency key is longer than {RunLimits.MaxIdempotencyKeyLength} characters");
         }
 
-        var run = worker.NewRunRequest(definition, input, engine.Time.GetUtcNow(), request.RunAfter) with
+        var origin = new RunOrigin
         {
-            IdempotencyKey = request.IdempotencyKey,
-            ConcurrencyKey = request.ConcurrencyKey ?? definition.ConcurrencyKeyFor(input.Value),
-            CorrelationId = request.CorrelationId,
+            Now = engine.Time.GetUtcNow(), RunAfter = request.RunAfter, IdempotencyKey = request.IdempotencyKey,
+            ConcurrencyKey = request.ConcurrencyKey, CorrelationId = request.CorrelationId,
         };
-        var result = (await worker.AdmitAsync(definition, input, run, _create, cancellationToken).ConfigureAwait(false))!;
+        var result = await worker.AdmitAsync(definition, input, origin, _create, static r => r, cancellationToken).ConfigureAwait(false);
         var outcome = result.Outcome switch
         {
             CreateRunOutcome.Created => StartRunOutcome.Created,

@@ -32,7 +32,31 @@ public sealed record ScheduleDefinition
     public MisfirePolicy Misfire { get; init; } = MisfirePolicy.Skip;
 }
 
-/// <summary>A stored schedule with its next fire time.</summary>
-public sealed record ScheduleInfo(ScheduleRecord Record);
+/// <summary>A stored schedule with its next fire time: what users see of a schedule (the store's record is for store authors).</summary>
+public sealed record ScheduleInfo
+{
+    public required string Name { get; init; }
+    public required string Workflow { get; init; }
+    public required string Cron { get; init; }
+    /// <summary>An IANA or Windows time zone id; fire times are computed in it.</summary>
+    public required string TimeZone { get; init; }
+    /// <summary>The input JSON text each fire starts a run with, or null.</summary>
+    public string? Input { get; init; }
+    public required bool Enabled { get; init; }
+    public required MisfirePolicy Misfire { get; init; }
+    /// <summary>The next fire time; null while the schedule is disabled.</summary>
+    public DateTimeOffset? NextFireAt { get; init; }
+    public DateTimeOffset? LastFireAt { get; init; }
+    public string? LastRunId { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    internal static ScheduleInfo From(ScheduleRecord record) => new()
+    {
+        Name = record.Name, Workflow = record.Workflow, Cron = record.Cron, TimeZone = record.TimeZone, Input = record.Input,
+        Enabled = record.Enabled, Misfire = record.Misfire, NextFireAt = record.NextFireAt, LastFireAt = record.LastFireAt,
+        LastRunId = record.LastRunId, CreatedAt = record.CreatedAt, UpdatedAt = record.UpdatedAt,
+    };
+}
 
 public sealed class ScheduleValidationException(string message) : Exception(message);

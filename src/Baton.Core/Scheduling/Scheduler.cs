@@ -19,7 +19,9 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
 
     // The fire time each schedule that could not fire was last reported for: a schedule that cannot fire stays due and
     // is looked at every tick, and one line per fire time says why without repeating it every interval.
+    private const int BatchSize = 100;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _reported = new(StringComparer.Ordinal);
+    private string[]? _workflows;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -50,7 +52,16 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         IReadOnlyList<ScheduleRecord> due;
         try
         {
-            due = await store.GetDueSchedulesAsync(new DueSchedulesRequest(now, 100), cancellationToken).ConfigureAwait(false);
+            // Only this node's workflows: schedules of workflows it lacks are left to the nodes that have them, and
+            // cannot fill the batch so that nothing else here fires. With room to spare, the others due are read too,
+            // only to say once why this node does not fire them (a schedule whose workflow no node has never runs).
+            var request = new DueSchedulesRequest(now, BatchSize) { Workflows = _workflows ??= [.. registry.Workflows.Select(w => w.Name)] };
+            due = await store.GetDueSchedulesAsync(request, cancellationToken).ConfigureAwait(false);
+            if (due.Count < BatchSize)
+            {
+                var all = await store.GetDueSchedulesAsync(request with { Workflows = null }, cancellationToken).ConfigureAwait(false);
+                due = [.. due, .. all.Where(s => registry.Find(s.Workflow) is null)];
+            }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -137,23 +148,14 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
 
         _reported.TryRemove(schedule.Name, out _);
 
-        var run = worker.NewRunRequest(workflow, input, now, null) with
-        {
-            ScheduleName = schedule.Name,
-            ScheduledFireTime = fireTime,
-        };
-        FireScheduleResult? fired = null;
-        var created = await worker.AdmitAsync(
+        var fired = await worker.AdmitAsync(
             workflow,
             input,
-            run,
-            async (leasedOrPending, ct) =>
-            {
-                fired = await store.FireScheduleAsync(request with { Run = leasedOrPending }, ct).ConfigureAwait(false);
-                return fired.Run;
-            },
+            new RunOrigin { Now = now, ScheduleName = schedule.Name, ScheduledFireTime = fireTime },
+            (run, ct) => store.FireScheduleAsync(request with { Run = run }, ct),
+            static f => f.Run,
             cancellationToken).ConfigureAwait(false);
-        if (fired is { Fired: true } && created is { Outcome: CreateRunOutcome.Created })
+        if (fired is { Fired: true, Run: { Outcome: CreateRunOutcome.Created } created })
         {
             Log.ScheduleFired(engine.Logger, schedule.Name, fireTime, created.Run.Id);
             return 1;
@@ -180,7 +182,9 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         {
             // Disposed: the input is read into its own object and its text copied, so the document's buffers go back to the pool.
             using var document = schedule.Input is null ? null : JsonDocument.Parse(schedule.Input);
-            return workflow.TryReadInput(document?.RootElement, engine.InputJson, out input, out error);
+            // Leniently, as a stored run's input is: the input was checked strictly when the schedule was written, and a
+            // schedule stored before unknown fields were refused must still fire.
+            return workflow.TryReadInput(document?.RootElement, engine.Json, out input, out error);
         }
         catch (JsonException ex)
         {

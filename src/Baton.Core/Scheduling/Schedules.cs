@@ -46,14 +46,14 @@ internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry r
                 Now = now,
             },
             cancellationToken).ConfigureAwait(false);
-        return new ScheduleInfo(record);
+        return ScheduleInfo.From(record);
     }
 
     public async Task<ScheduleInfo?> GetAsync(string name, CancellationToken cancellationToken = default) =>
-        await store.GetScheduleAsync(name, cancellationToken).ConfigureAwait(false) is { } record ? new ScheduleInfo(record) : null;
+        await store.GetScheduleAsync(name, cancellationToken).ConfigureAwait(false) is { } record ? ScheduleInfo.From(record) : null;
 
     public async Task<IReadOnlyList<ScheduleInfo>> ListAsync(CancellationToken cancellationToken = default) =>
-        (await store.ListSchedulesAsync(cancellationToken).ConfigureAwait(false)).Select(r => new ScheduleInfo(r)).ToList();
+        (await store.ListSchedulesAsync(cancellationToken).ConfigureAwait(false)).Select(ScheduleInfo.From).ToList();
 
     public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
         store.DeleteScheduleAsync(name, cancellationToken);

@@ -17,6 +17,7 @@ internal sealed class ExecutionState
 {
     private readonly Dictionary<string, int> _nameCounts = new(StringComparer.Ordinal);
     private readonly Lock _keyLock = new();
+    private CompensationList? _compensations;
     private int _inFlight;
 
     public ExecutionState(ActiveRun active, WorkflowDefinition definition, EngineServices engine, IEnumerable<StepRecord> stored, bool replayOnly)
@@ -40,7 +41,11 @@ internal sealed class ExecutionState
     /// <summary>True when the workflow runs only to collect compensations (a run resumed while compensating).</summary>
     public bool ReplayOnly { get; }
 
-    public CompensationList Compensations { get; } = new();
+    /// <summary>The compensations registered so far; made on the first registration, as most runs have none.</summary>
+    public CompensationList Compensations => _compensations ?? LazyInitializer.EnsureInitialized(ref _compensations);
+
+    /// <summary>A copy of the compensations registered so far, in the order their steps completed.</summary>
+    public IReadOnlyList<PendingCompensation> CompensationsSoFar() => _compensations?.Snapshot() ?? [];
 
     public string RunId => Active.RunId;
 

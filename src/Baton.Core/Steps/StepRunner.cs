@@ -138,7 +138,7 @@ internal sealed class StepRunner(ExecutionState state)
                 {
                     state.Observe(engine.Steps.RecordAttemptEndedAsync(failed, CancellationToken.None));
                     engine.Metrics.Retries.Add(1, new KeyValuePair<string, object?>("workflow", workflow));
-                    Log.StepRetrying(engine.Logger, error, key, attempt, at - endedAt);
+                    Log.StepRetrying(engine.Logger, error, key, attempt, at - endedAt, error.Message);
                     await Task.Delay(at - endedAt, engine.Time, runToken).ConfigureAwait(false);
                     continue;
                 }
@@ -149,7 +149,7 @@ internal sealed class StepRunner(ExecutionState state)
                     RunId = state.RunId, Key = key, Kind = kind, Status = finalFailure, Error = failed.ErrorMessage, ErrorType = failed.ErrorType,
                     Attempts = attempt, StartedAt = stored?.StartedAt ?? startedAt, CompletedAt = endedAt,
                 };
-                Log.StepFailed(engine.Logger, error, key, attempt);
+                Log.StepFailed(engine.Logger, error, key, attempt, error.Message);
                 throw new StepFailedException(key, error.Message, error.GetType().FullName, error);
             }
         }

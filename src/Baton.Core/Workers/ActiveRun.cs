@@ -61,9 +61,6 @@ internal sealed class ActiveRun : IDisposable
 
     public RunProgress Progress { get; }
 
-    /// <summary>Cancelled by a cancel request (the run ends cancelled) — not by shutdown.</summary>
-    public CancellationToken CancelToken => _cancel.Token;
-
     /// <summary>Cancelled on shutdown or lease loss: the run must stop and leave its state for the next owner.</summary>
     public CancellationToken InterruptToken => _interrupt.Token;
 

@@ -81,7 +81,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             var failure = ex is StepFailedException step
                 ? new RunFailure { Message = step.Message, ErrorType = step.ErrorType, Step = step.StepKey }
                 : new RunFailure { Message = ExecutionState.Truncate(ex.Message), ErrorType = ex.GetType().FullName };
-            Log.RunFailed(engine.Logger, ex, run.Id, failure.Step);
+            Log.RunFailed(engine.Logger, ex, run.Id, failure.Step, failure.Message);
             await EndBadlyAsync(active, context, failure).ConfigureAwait(false);
         }
     }
@@ -144,7 +144,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             return;
         }
 
-        failure = failure with { SagaState = "compensating" };
+        failure = failure with { SagaState = RunStatus.Compensating.ToWireName() };
         if (active.Run.Status != RunStatus.Compensating)
         {
             await WriteAsync(active, new UpdateRunRequest
@@ -167,15 +167,15 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
 
         if (failed is not null)
         {
-            Log.CompensationFailed(engine.Logger, failed.Exception, active.RunId, failed.Step);
+            Log.CompensationFailed(engine.Logger, failed.Exception, active.RunId, failed.Step, failed.Exception.Message);
             await FinishAsync(active, RunStatus.CompensationFailed, null, failure with
             {
-                SagaState = "compensation_failed", CompensationStep = failed.Step, CompensationError = failed.Exception.Message,
+                SagaState = RunStatus.CompensationFailed.ToWireName(), CompensationStep = failed.Step, CompensationError = failed.Exception.Message,
             }).ConfigureAwait(false);
             return;
         }
 
-        await FinishAsync(active, cancelled ? RunStatus.Cancelled : RunStatus.Compensated, null, failure with { SagaState = "compensated" }).ConfigureAwait(false);
+        await FinishAsync(active, cancelled ? RunStatus.Cancelled : RunStatus.Compensated, null, failure with { SagaState = RunStatus.Compensated.ToWireName() }).ConfigureAwait(false);
     }
 
     private async Task FinishAsync(ActiveRun active, RunStatus status, string? output, RunFailure? failure)

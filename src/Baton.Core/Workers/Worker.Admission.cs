@@ -16,42 +16,41 @@ internal sealed partial class Worker
     private bool _admissionClosed;
     private int _reserved;
 
-    /// <summary>A run of <paramref name="definition"/> with <paramref name="input"/>, ready to be created (no lease yet).</summary>
-    public CreateRunRequest NewRunRequest(WorkflowDefinition definition, RunInput input, DateTimeOffset now, DateTimeOffset? runAfter)
-    {
-        var start = runAfter ?? now;
-        return new CreateRunRequest
-        {
-            Id = RunIds.New(now),
-            Workflow = definition.Name,
-            Input = input.Json,
-            ConcurrencyKey = definition.ConcurrencyKeyFor(input.Value),
-            ConcurrencyLimit = definition.Options.ConcurrencyLimit,
-            Now = now,
-            RunAfter = start,
-            DeadlineAt = definition.Options.RunTimeout is { } timeout ? start + timeout : null,
-        };
-    }
-
     /// <summary>
-    /// Creates a run through <paramref name="create"/> (the store write, which may also return an existing run or
-    /// nothing) and starts it on this node when it was created with this node's lease, else wakes the claim loop.
+    /// Creates a run of <paramref name="definition"/> through <paramref name="create"/> (the store write; its result
+    /// holds the created or existing run, or none, as <paramref name="created"/> reads it) and starts it on this node
+    /// when it was created with this node's lease, else wakes the claim loop.
     /// </summary>
-    public async Task<CreateRunResult?> AdmitAsync(
+    public async Task<TResult> AdmitAsync<TResult>(
         WorkflowDefinition definition,
         RunInput input,
-        CreateRunRequest request,
-        Func<CreateRunRequest, CancellationToken, Task<CreateRunResult?>> create,
+        RunOrigin origin,
+        Func<CreateRunRequest, CancellationToken, Task<TResult>> create,
+        Func<TResult, CreateRunResult?> created,
         CancellationToken cancellationToken)
     {
-        var leased = engine.Options.StartRunsLocally && request.RunAfter <= request.Now && TryReserveSlot();
-        var leaseExpiresAt = request.Now + engine.Options.LeaseDuration;
-        if (leased)
+        var start = origin.RunAfter ?? origin.Now;
+        var leased = engine.Options.StartRunsLocally && start <= origin.Now && TryReserveSlot();
+        var leaseExpiresAt = origin.Now + engine.Options.LeaseDuration;
+        var request = new CreateRunRequest
         {
-            request = request with { LeaseOwner = engine.Owner, LeaseExpiresAt = leaseExpiresAt };
-        }
+            Id = RunIds.New(origin.Now),
+            Workflow = definition.Name,
+            Input = input.Json,
+            IdempotencyKey = origin.IdempotencyKey,
+            ConcurrencyKey = origin.ConcurrencyKey ?? definition.ConcurrencyKeyFor(input.Value),
+            ConcurrencyLimit = definition.Options.ConcurrencyLimit,
+            CorrelationId = origin.CorrelationId,
+            ScheduleName = origin.ScheduleName,
+            ScheduledFireTime = origin.ScheduledFireTime,
+            Now = origin.Now,
+            RunAfter = start,
+            DeadlineAt = definition.Options.RunTimeout is { } timeout ? start + timeout : null,
+            LeaseOwner = leased ? engine.Owner : null,
+            LeaseExpiresAt = leased ? leaseExpiresAt : null,
+        };
 
-        CreateRunResult? result;
+        TResult result;
         try
         {
             result = await create(request, cancellationToken).ConfigureAwait(false);
@@ -62,7 +61,7 @@ internal sealed partial class Worker
             throw;
         }
 
-        if (result is not { Outcome: CreateRunOutcome.Created })
+        if (created(result) is not { Outcome: CreateRunOutcome.Created } run)
         {
             if (leased)
             {
@@ -75,7 +74,7 @@ internal sealed partial class Worker
         engine.Metrics.RunsStarted.Add(1, new KeyValuePair<string, object?>("workflow", definition.Name));
         if (leased)
         {
-            await StartAdmittedAsync(result.Run, leaseExpiresAt, definition, input).ConfigureAwait(false);
+            await StartAdmittedAsync(run.Run, leaseExpiresAt, definition, input).ConfigureAwait(false);
         }
         else
         {
@@ -146,4 +145,24 @@ internal sealed partial class Worker
             Log.LeaseReleaseFailed(engine.Logger, ex, run.Id);
         }
     }
+}
+
+/// <summary>Where a run comes from and what its starter asked for: the fields of its creation that its workflow does not give.</summary>
+internal readonly record struct RunOrigin
+{
+    public required DateTimeOffset Now { get; init; }
+
+    /// <summary>When it may start; null is now.</summary>
+    public DateTimeOffset? RunAfter { get; init; }
+
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>Overrides the key the workflow derives from the input.</summary>
+    public string? ConcurrencyKey { get; init; }
+
+    public string? CorrelationId { get; init; }
+
+    public string? ScheduleName { get; init; }
+
+    public DateTimeOffset? ScheduledFireTime { get; init; }
 }

@@ -17,18 +17,16 @@ internal sealed class WorkflowContext : IWorkflowContext
 {
     private readonly ExecutionState _state;
     private readonly StepRunner _steps;
-    private readonly ForEachRunner _forEach;
-    private readonly DurableTimers _timers;
-    private readonly EventWaits _events;
+    // Made on first use: most runs use steps only, and a run pays per execution for what it allocates here.
+    private ForEachRunner? _forEach;
+    private DurableTimers? _timers;
+    private EventWaits? _events;
+    private CompensationRunner? _compensation;
 
     public WorkflowContext(ActiveRun active, WorkflowDefinition definition, EngineServices engine, IEnumerable<StepRecord> stored, bool replayOnly)
     {
         _state = new ExecutionState(active, definition, engine, stored, replayOnly);
         _steps = new StepRunner(_state);
-        _forEach = new ForEachRunner(_state, _steps);
-        _timers = new DurableTimers(_state);
-        _events = new EventWaits(_state);
-        Compensation = new CompensationRunner(_state, _steps);
     }
 
     public string RunId => _state.RunId;
@@ -43,10 +41,16 @@ internal sealed class WorkflowContext : IWorkflowContext
     public bool ReplayOnly => _state.ReplayOnly;
 
     /// <summary>The compensations registered so far, in the order their steps completed.</summary>
-    public IReadOnlyList<PendingCompensation> Compensations => _state.Compensations.Snapshot();
+    public IReadOnlyList<PendingCompensation> Compensations => _state.CompensationsSoFar();
 
     /// <summary>Runs the compensations when the run ends badly.</summary>
-    public CompensationRunner Compensation { get; }
+    public CompensationRunner Compensation => _compensation ??= new CompensationRunner(_state, _steps);
+
+    private ForEachRunner ForEach => _forEach ??= new ForEachRunner(_state, _steps);
+
+    private DurableTimers Timers => _timers ??= new DurableTimers(_state);
+
+    private EventWaits Events => _events ??= new EventWaits(_state);
 
     public Task<T> StepAsync<T>(
         string name,
@@ -84,7 +88,7 @@ internal sealed class WorkflowContext : IWorkflowContext
         ForEachOptions? options = null,
         Func<TItem, TResult, CancellationToken, Task>? compensate = null,
         CancellationToken cancellationToken = default) =>
-        _forEach.ForEachAsync(name, items, keySelector, work, options, compensate, cancellationToken);
+        ForEach.ForEachAsync(name, items, keySelector, work, options, compensate, cancellationToken);
 
     public Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
         string name,
@@ -94,16 +98,16 @@ internal sealed class WorkflowContext : IWorkflowContext
         ForEachOptions? options = null,
         Func<TItem, TResult, CancellationToken, Task>? compensate = null,
         CancellationToken cancellationToken = default) =>
-        _forEach.ForEachAsync(name, items, keySelector, work, options, compensate, cancellationToken);
+        ForEach.ForEachAsync(name, items, keySelector, work, options, compensate, cancellationToken);
 
     public Task DelayAsync(string name, TimeSpan delay, CancellationToken cancellationToken = default) =>
-        _timers.WaitAsync(name, delay, default, cancellationToken);
+        Timers.WaitAsync(name, delay, default, cancellationToken);
 
     public Task SleepUntilAsync(string name, DateTimeOffset until, CancellationToken cancellationToken = default) =>
-        _timers.WaitAsync(name, null, until, cancellationToken);
+        Timers.WaitAsync(name, null, until, cancellationToken);
 
     public Task<T> WaitForEventAsync<T>(string name, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        _events.WaitAsync<T>(name, timeout, cancellationToken);
+        Events.WaitAsync<T>(name, timeout, cancellationToken);
 
     public void SetPhase(string phase) => _state.Active.Progress.SetPhase(phase);
 

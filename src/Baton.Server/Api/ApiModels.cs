@@ -149,11 +149,8 @@ internal static class ApiMapping
     public static WorkflowView ToView(this WorkflowDescriptor workflow) => new(
         workflow.Name, workflow.Description, workflow.InputType.Name, workflow.OutputType.Name, workflow.ConcurrencyLimit, $"/api/workflows/{workflow.Name}/runs");
 
-    public static ScheduleView ToView(this ScheduleInfo info)
-    {
-        var s = info.Record;
-        return new ScheduleView(s.Name, s.Workflow, s.Cron, s.TimeZone, ParseJson(s.Input), s.Enabled, s.Misfire.ToWireName(), s.NextFireAt, s.LastFireAt, s.LastRunId, s.CreatedAt, s.UpdatedAt);
-    }
+    public static ScheduleView ToView(this ScheduleInfo s) =>
+        new(s.Name, s.Workflow, s.Cron, s.TimeZone, ParseJson(s.Input), s.Enabled, s.Misfire.ToWireName(), s.NextFireAt, s.LastFireAt, s.LastRunId, s.CreatedAt, s.UpdatedAt);
 
     private static AttemptView ToView(StepAttemptInfo a) => new(
         a.Attempt, AttemptOutcomeName(a.Outcome), a.StartedAt, a.EndedAt, a.EndedAt is { } end ? (end - a.StartedAt).TotalMilliseconds : null, a.ErrorType, a.ErrorMessage);

@@ -24,7 +24,7 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problems
             ProblemDetails =
             {
                 Status = bad.StatusCode,
-                Type = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "urn:baton:problem:body-too-large" : "urn:baton:problem:bad-request",
+                Type = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? Problems.TypePrefix + "body-too-large" : Problems.TypePrefix + "bad-request",
                 Title = "The request could not be read",
                 Detail = bad.Message,
             },

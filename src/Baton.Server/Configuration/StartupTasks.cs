@@ -33,7 +33,7 @@ internal sealed class StartupTasks(IBatonStore store, ISchedules schedules, Bato
                         Misfire = schedule.Misfire,
                     },
                     cancellationToken).ConfigureAwait(false);
-                Log.ConfiguredScheduleApplied(logger, schedule.Name, info.Record.NextFireAt);
+                Log.ConfiguredScheduleApplied(logger, schedule.Name, info.NextFireAt);
             }
             catch (ScheduleValidationException ex)
             {

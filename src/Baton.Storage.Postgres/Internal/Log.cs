@@ -11,9 +11,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5201, Level = LogLevel.Warning,
         Message = "Listening for runnable runs on {Channel} failed; reconnecting in {Delay}: {Error}")]
-    public static partial void ListenFailed(ILogger logger, string channel, TimeSpan delay, string error);
+    public static partial void ListenFailed(ILogger logger, Exception exception, string channel, TimeSpan delay, string error);
 
     [LoggerMessage(EventId = 5202, Level = LogLevel.Warning,
         Message = "A write batch of {Count} statements failed ({Error}); re-running them one transaction each")]
-    public static partial void BatchFailed(ILogger logger, int count, string error);
+    public static partial void BatchFailed(ILogger logger, Exception exception, int count, string error);
 }

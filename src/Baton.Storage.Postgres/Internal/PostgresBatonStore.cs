@@ -157,7 +157,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
             }
             catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException or SocketException or TimeoutException)
             {
-                Log.ListenFailed(_logger, Channel, retry, Scrub(ex.Message));
+                Log.ListenFailed(_logger, ex, Channel, retry, Scrub(ex.Message));
                 try
                 {
                     await Task.Delay(retry, _time, cancellationToken).ConfigureAwait(false);
@@ -232,5 +232,4 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         await _identity.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
-
 }

@@ -46,7 +46,7 @@ internal sealed class PostgresNodeIdentity(PostgresBatonStore store, string sche
 
             // Expired as of the epoch rather than now: a claimer whose clock runs behind sees it expired too.
             await using var reclaim = new NpgsqlCommand(
-                $"UPDATE {schema}.runs SET lease_expires_at = @expired WHERE lease_owner = @owner AND status < 10", connection);
+                $"UPDATE {schema}.runs SET lease_expires_at = @expired WHERE lease_owner = @owner AND {StoredValues.ActiveStatus}", connection);
             reclaim.Parameters.Text("owner", request.NodeId).Time("expired", DateTimeOffset.UnixEpoch);
             var reclaimed = await reclaim.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             _held.Add(connection);

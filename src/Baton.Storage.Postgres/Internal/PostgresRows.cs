@@ -1,4 +1,5 @@
 using Baton.Runs;
+using Baton.Scheduling;
 using Npgsql;
 using NpgsqlTypes;
 

@@ -77,7 +77,7 @@ internal sealed class PostgresRunStore : IRunStore
             """;
 
         // An attempt still open when its run is claimed again was cut off (a crash, a lost lease): its process can no
-        // longer record its end, so the claim closes it (cut_off; a first claim finds no attempts).
+        // longer record its end, so the claim closes it (cut_off; a run's first claim has no attempts to look at).
         // SKIP LOCKED: concurrent claimers (on any node) pass over rows another one is taking. Runs whose lease
         // expired come first (oldest expiry first), then free runs in run_after order; each has its own partial
         // index, so neither reads the runs other workers are executing. The old lease owner is returned: a
@@ -86,24 +86,24 @@ internal sealed class PostgresRunStore : IRunStore
         // scan of every run of the workflow into the claim.
         _claimSql = $"""
             WITH expired AS (
-                SELECT id, lease_owner AS previous_owner FROM {s}.runs
+                SELECT id, lease_owner AS previous_owner, executions FROM {s}.runs
                 WHERE {ActiveStatus} AND lease_owner IS NOT NULL AND lease_expires_at <= @now AND run_after <= @now
                     AND (@workflows::text[] IS NULL OR array_position(@workflows, workflow::text) IS NOT NULL)
                 ORDER BY lease_expires_at, id
                 LIMIT @max
                 FOR UPDATE SKIP LOCKED
             ), free AS (
-                SELECT id, NULL::text AS previous_owner FROM {s}.runs
+                SELECT id, NULL::text AS previous_owner, executions FROM {s}.runs
                 WHERE {ActiveStatus} AND lease_owner IS NULL AND run_after <= @now
                     AND (@workflows::text[] IS NULL OR array_position(@workflows, workflow::text) IS NOT NULL)
                 ORDER BY run_after, id
                 LIMIT @max
                 FOR UPDATE SKIP LOCKED
             ), picked AS (
-                (SELECT id, previous_owner FROM expired) UNION ALL (SELECT id, previous_owner FROM free) LIMIT @max
+                (SELECT id, previous_owner, executions FROM expired) UNION ALL (SELECT id, previous_owner, executions FROM free) LIMIT @max
             ), cut_off AS (
-                UPDATE {s}.step_attempts SET outcome = {(int)AttemptOutcome.Interrupted}, ended_at = @now
-                WHERE run_id IN (SELECT id FROM picked) AND outcome = {(int)AttemptOutcome.Running}
+                UPDATE {s}.step_attempts SET outcome = {Of(AttemptOutcome.Interrupted)}, ended_at = @now
+                WHERE run_id IN (SELECT id FROM picked WHERE executions > 0) AND outcome = {Of(AttemptOutcome.Running)}
             )
             UPDATE {s}.runs AS r SET
                 lease_owner = @owner, lease_expires_at = @expires, executions = r.executions + 1,

@@ -46,6 +46,7 @@ internal sealed class PostgresScheduleStore : IScheduleStore
         _dueSql = $"""
             SELECT {ScheduleColumns} FROM {s}.schedules
             WHERE enabled AND next_fire_at <= @now
+                AND (@workflows::text[] IS NULL OR array_position(@workflows, workflow::text) IS NOT NULL)
             ORDER BY next_fire_at, name LIMIT @max
             """;
         _fireSql = $"""
@@ -119,7 +120,7 @@ internal sealed class PostgresScheduleStore : IScheduleStore
         ArgumentNullException.ThrowIfNull(request);
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(_dueSql, connection);
-        command.Parameters.Time("now", request.Now).Int("max", Math.Max(request.Max, 0));
+        command.Parameters.Time("now", request.Now).Int("max", Math.Max(request.Max, 0)).TextArray("workflows", request.Workflows?.ToArray());
         return await ReadAllAsync(command, Schedule, cancellationToken).ConfigureAwait(false);
     }
 

@@ -95,7 +95,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                     continue;
                 }
 
-                Log.BatchFailed(_logger, batch.Count, ex.Message);
+                Log.BatchFailed(_logger, ex, batch.Count, ex.Message);
                 foreach (var op in batch)
                 {
                     try

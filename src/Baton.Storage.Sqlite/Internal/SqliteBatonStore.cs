@@ -218,7 +218,7 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
     private void TakeOverLeases(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE runs SET lease_expires_at = 0 WHERE status < 10 AND lease_owner IS NOT NULL";
+        command.CommandText = $"UPDATE runs SET lease_expires_at = 0 WHERE {StoredValues.ActiveStatus} AND lease_owner IS NOT NULL";
         var count = command.ExecuteNonQuery();
         if (count > 0)
         {
@@ -282,5 +282,4 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
         _processLock?.Release();
         Metrics.Dispose();
     }
-
 }

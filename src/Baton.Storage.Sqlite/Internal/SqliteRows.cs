@@ -1,4 +1,5 @@
 using Baton.Runs;
+using Baton.Scheduling;
 using Microsoft.Data.Sqlite;
 
 namespace Baton.Storage.Sqlite.Internal;

@@ -84,9 +84,11 @@ internal sealed class SqliteScheduleStore(SqliteBatonStore store) : IScheduleSto
             command.CommandText = $"""
                 SELECT {ScheduleColumns} FROM schedules
                 WHERE enabled = 1 AND next_fire_at <= $now
+                    AND ($workflows IS NULL OR workflow IN (SELECT value FROM json_each($workflows)))
                 ORDER BY next_fire_at, name LIMIT $max
                 """;
-            return ReadAll(command.With("$now", request.Now).With("$max", Math.Max(request.Max, 0)), Schedule);
+            var workflows = request.Workflows is null ? null : System.Text.Json.JsonSerializer.Serialize(request.Workflows.ToArray());
+            return ReadAll(command.With("$now", request.Now).With("$max", Math.Max(request.Max, 0)).With("$workflows", workflows), Schedule);
         }, cancellationToken);
     }
 

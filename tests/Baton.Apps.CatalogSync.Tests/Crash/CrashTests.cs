@@ -46,7 +46,7 @@ public sealed class CrashTests(ITestOutputHelper output)
                 s => s.GetProperty("currentPhase").GetString() == "processing" && s.GetProperty("progress").GetProperty("chunksProcessed").GetInt64() >= 10,
                 "the download to finish and ten chunks to be processed",
                 TimeSpan.FromSeconds(60));
-            await first.KillAsync();
+            first.Kill();
         }
 
         var stored = catalog.Products().Count;
@@ -86,7 +86,7 @@ public sealed class CrashTests(ITestOutputHelper output)
         }
     }
 
-    private static Dictionary<string, string> Environment(CatalogFeedServer feed, string directory, string chunkDelay) => new()
+    private static Dictionary<string, string?> Environment(CatalogFeedServer feed, string directory, string chunkDelay) => new()
     {
         ["ADMIN_KEY"] = SyncHarness.AdminKey,
         ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
@@ -138,7 +138,7 @@ public sealed class CrashTests(ITestOutputHelper output)
                 "8 MB to be downloaded and a chunk applied",
                 TimeSpan.FromSeconds(60));
             Assert.Equal("fetching", status.GetProperty("currentPhase").GetString());
-            await first.KillAsync();
+            first.Kill();
         }
 
         // Chunks were applied from the part downloaded before the kill.

@@ -19,7 +19,7 @@ public sealed class DemoTests
         Assert.Equal("completed", status.GetProperty("currentPhase").GetString());
         Assert.Equal(700, status.GetProperty("progress").GetProperty("totalRecords").GetInt64());
         Assert.Equal(700, h.Products().Count);
-        await Poll.UntilAsync(() => Task.FromResult(h.Logs.All), logs => logs.Contains("done in", StringComparison.Ordinal), "the demo's summary line", TimeSpan.FromSeconds(60));
+        await Poll.UntilAsync(() => Task.FromResult(h.Logs.AllText()), logs => logs.Contains("done in", StringComparison.Ordinal), "the demo's summary line", TimeSpan.FromSeconds(60));
         Assert.Equal(0, h.Feed.Requests);
     }
 }

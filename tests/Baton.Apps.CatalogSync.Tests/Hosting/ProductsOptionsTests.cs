@@ -47,6 +47,27 @@ public sealed class ProductsOptionsTests
         Assert.Contains("Baton:Apps:CatalogSync:Products:Schema", result.FailureMessage, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("61 * * * *", "UTC", "Baton:Apps:CatalogSync:Schedule:")]
+    [InlineData("0 2 * * *", "Mars/Olympus_Mons", "Baton:Apps:CatalogSync:Schedule:")]
+    public void Validate_BadScheduleCronOrTimeZone_ReportedWithTheOtherSettings(string cron, string timeZone, string expected)
+    {
+        var options = new CatalogSyncOptions { ApiUrl = "http://127.0.0.1:1/feed", Schedule = { Cron = cron, TimeZone = timeZone } };
+
+        var result = new CatalogSyncOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_BadCronWithScheduleDisabled_Accepted()
+    {
+        var options = new CatalogSyncOptions { ApiUrl = "http://127.0.0.1:1/feed", Schedule = { Enabled = false, Cron = "61 * * * *" } };
+
+        Assert.False(new CatalogSyncOptionsValidator().Validate(null, options).Failed);
+    }
+
     private static CatalogProductsOptions Resolve(Dictionary<string, string?> settings, CatalogProductsOptions? options = null)
     {
         options ??= new CatalogProductsOptions();

@@ -39,7 +39,7 @@ public sealed class StartupChecksTests
 
     private static async Task<(int ExitCode, string Output)> StartAndWaitAsync(string directory, Dictionary<string, string> settings)
     {
-        var environment = new Dictionary<string, string>
+        var environment = new Dictionary<string, string?>
         {
             ["ADMIN_KEY"] = SyncHarness.AdminKey,
             ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),

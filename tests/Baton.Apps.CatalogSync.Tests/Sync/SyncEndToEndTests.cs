@@ -91,7 +91,7 @@ public sealed class SyncEndToEndTests
         Assert.Contains(status.GetProperty("progress").GetProperty("errors").EnumerateArray(), e => e.GetProperty("message").GetString()!.Contains(expected, StringComparison.Ordinal));
         Assert.Empty(h.Products());
         // Neither the credentials nor the admin key reach a log line or the status.
-        Assert.DoesNotContain(SyncHarness.FeedSecret, h.Logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(SyncHarness.FeedSecret, h.Logs.AllText(), StringComparison.Ordinal);
         Assert.DoesNotContain(SyncHarness.FeedSecret, status.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(SyncHarness.FeedSecret, run.ToString(), StringComparison.Ordinal);
     }
@@ -116,7 +116,7 @@ public sealed class SyncEndToEndTests
 
         Assert.Equal("failed", run.GetProperty("status").GetString());
         Assert.Contains("401", run.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
-        Assert.DoesNotContain(SyncHarness.FeedSecret, h.Logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(SyncHarness.FeedSecret, h.Logs.AllText(), StringComparison.Ordinal);
         Assert.DoesNotContain(SyncHarness.FeedSecret, run.ToString(), StringComparison.Ordinal);
     }
 }

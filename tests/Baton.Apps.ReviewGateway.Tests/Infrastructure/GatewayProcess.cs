@@ -11,6 +11,20 @@ internal static class GatewayProcess
 
     public static string SimulatorDll => Path.Combine(ChildProcess.SimulatorsDirectory, "Baton.Simulators.dll");
 
+    /// <summary>
+    /// A fresh store directory and free ports: the environment of a gateway forwarding to a worker node on
+    /// <c>WorkerPort</c> (not started), the gateway's address, and a client of it.
+    /// </summary>
+    public static (Dictionary<string, string?> Environment, Uri GatewayUrl, int WorkerPort, HttpClient Client) Prepare(string adminKey)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "baton-gateway-tests", Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(directory);
+        var workerPort = Ports.Free();
+        var gatewayPort = Ports.Free();
+        var gatewayUrl = new Uri($"http://127.0.0.1:{gatewayPort}");
+        return (Environment(directory, adminKey, gatewayPort, workerPort), gatewayUrl, workerPort, new HttpClient { BaseAddress = gatewayUrl, Timeout = TimeSpan.FromSeconds(10) });
+    }
+
     /// <summary>The environment of a gateway on <paramref name="gatewayPort"/> forwarding to a worker node on <paramref name="workerPort"/>, its store in <paramref name="directory"/>.</summary>
     public static Dictionary<string, string?> Environment(string directory, string adminKey, int gatewayPort, int workerPort) => new()
     {

@@ -17,13 +17,8 @@ public sealed class KillTests(ITestOutputHelper output)
     [Fact]
     public async Task Sigkill_JobsRetryingWithWorkerDown_RestartForwardsThemWithin2sOfReady()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "baton-gateway-tests", Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(directory);
-        var workerPort = Ports.Free();
-        var gatewayPort = Ports.Free();
-        var environment = GatewayProcess.Environment(directory, Key, gatewayPort, workerPort);
-        var gatewayUrl = new Uri($"http://127.0.0.1:{gatewayPort}");
-        using var client = new HttpClient { BaseAddress = gatewayUrl, Timeout = TimeSpan.FromSeconds(10) };
+        var (environment, gatewayUrl, workerPort, client) = GatewayProcess.Prepare(Key);
+        using var _ = client;
         var accepted = new HashSet<string>();
 
         await using (var server = ChildProcess.Start(GatewayProcess.ServerDll, [], environment))

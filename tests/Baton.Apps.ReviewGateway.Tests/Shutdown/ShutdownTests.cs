@@ -14,14 +14,9 @@ public sealed class ShutdownTests
     [Fact]
     public async Task Sigterm_WorkerDownWithJobsAcceptedAndInFlight_EveryAcceptedJobArrivesOnceAfterRestart()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "baton-gateway-tests", Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(directory);
-        var workerPort = Ports.Free();
-        var gatewayPort = Ports.Free();
-        var environment = GatewayProcess.Environment(directory, Key, gatewayPort, workerPort);
+        var (environment, gatewayUrl, workerPort, client) = GatewayProcess.Prepare(Key);
+        using var _ = client;
         var serverDll = GatewayProcess.ServerDll;
-        var gatewayUrl = new Uri($"http://127.0.0.1:{gatewayPort}");
-        using var client = new HttpClient { BaseAddress = gatewayUrl, Timeout = TimeSpan.FromSeconds(10) };
         var accepted = new List<string>();
         var attempted = new List<string>();
 

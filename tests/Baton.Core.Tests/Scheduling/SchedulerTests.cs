@@ -1,8 +1,8 @@
 using Baton.Core.Tests.Support;
 using Baton.Runs;
 using Baton.Scheduling;
-using Baton.Server.Tests.Infrastructure;
 using Baton.Storage;
+using Baton.Testing;
 
 namespace Baton.Core.Tests.Scheduling;
 
@@ -30,7 +30,7 @@ public sealed class SchedulerTests
         Assert.Equal("every-10s", run.ScheduleName);
         Assert.Equal(EngineHarness.Start.AddSeconds(10), run.ScheduledFireTime);
         var schedule = await node.Schedules.GetAsync("every-10s");
-        Assert.Equal(EngineHarness.Start.AddSeconds(20), schedule!.Record.NextFireAt);
+        Assert.Equal(EngineHarness.Start.AddSeconds(20), schedule!.NextFireAt);
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public sealed class SchedulerTests
     public async Task TickAsync_MissedFiresWithSkip_StartsNothingAndMovesOn()
     {
         await using var node = await StartAsync();
-        await node.Schedules.PutAsync(new ScheduleDefinition { Name = "hourly", Workflow = "nightly", Cron = "0 * * * *", Misfire = Storage.MisfirePolicy.Skip });
+        await node.Schedules.PutAsync(new ScheduleDefinition { Name = "hourly", Workflow = "nightly", Cron = "0 * * * *", Misfire = Baton.Scheduling.MisfirePolicy.Skip });
 
         node.Time.Advance(TimeSpan.FromHours(5).Add(TimeSpan.FromMinutes(30)));
         var fired = await node.Scheduler.TickAsync(CancellationToken.None);
@@ -61,14 +61,14 @@ public sealed class SchedulerTests
         Assert.Equal(0, fired);
         Assert.Empty((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
         var schedule = await node.Schedules.GetAsync("hourly");
-        Assert.Equal(EngineHarness.Start.AddHours(6), schedule!.Record.NextFireAt);
+        Assert.Equal(EngineHarness.Start.AddHours(6), schedule!.NextFireAt);
     }
 
     [Fact]
     public async Task TickAsync_MissedFiresWithRunOnce_StartsOneRunForLatestMissedFire()
     {
         await using var node = await StartAsync();
-        await node.Schedules.PutAsync(new ScheduleDefinition { Name = "hourly", Workflow = "nightly", Cron = "0 * * * *", Misfire = Storage.MisfirePolicy.RunOnce });
+        await node.Schedules.PutAsync(new ScheduleDefinition { Name = "hourly", Workflow = "nightly", Cron = "0 * * * *", Misfire = Baton.Scheduling.MisfirePolicy.RunOnce });
 
         node.Time.Advance(TimeSpan.FromHours(5).Add(TimeSpan.FromMinutes(30)));
         var fired = await node.Scheduler.TickAsync(CancellationToken.None);
@@ -78,7 +78,7 @@ public sealed class SchedulerTests
         Assert.Equal(0, again);
         var run = Assert.Single((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
         Assert.Equal(EngineHarness.Start.AddHours(5), run.ScheduledFireTime);
-        Assert.Equal(EngineHarness.Start.AddHours(6), (await node.Schedules.GetAsync("hourly"))!.Record.NextFireAt);
+        Assert.Equal(EngineHarness.Start.AddHours(6), (await node.Schedules.GetAsync("hourly"))!.NextFireAt);
     }
 
     [Fact]
@@ -141,6 +141,34 @@ public sealed class SchedulerTests
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, entry.Level);
         Assert.Contains("broken", entry.Message);
         Assert.Empty((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+
+    [Fact]
+    public async Task TickAsync_ManyEarlierSchedulesOfAWorkflowNotHere_OwnScheduleStillFires()
+    {
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)), startServices: false);
+        // More schedules of another node's workflow than one tick reads, all due before this node's own.
+        for (var i = 0; i < 150; i++)
+        {
+            await node.Store.Schedules.UpsertScheduleAsync(new UpsertScheduleRequest
+            {
+                Name = $"elsewhere-{i:000}", Workflow = "other-nodes-workflow", Cron = "* * * * * *", TimeZone = "UTC", Enabled = true,
+                Misfire = MisfirePolicy.RunOnce, NextFireAt = EngineHarness.Start, Now = EngineHarness.Start,
+            });
+        }
+
+        await node.Store.Schedules.UpsertScheduleAsync(new UpsertScheduleRequest
+        {
+            Name = "mine", Workflow = "nightly", Cron = "* * * * * *", TimeZone = "UTC", Input = "1", Enabled = true,
+            Misfire = MisfirePolicy.RunOnce, NextFireAt = EngineHarness.Start.AddSeconds(1), Now = EngineHarness.Start,
+        });
+
+        node.Time.Advance(TimeSpan.FromSeconds(1));
+        var fired = await node.Scheduler.TickAsync(CancellationToken.None);
+
+        Assert.Equal(1, fired);
+        Assert.Equal("mine", Assert.Single((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs).ScheduleName);
     }
 
     [Fact]

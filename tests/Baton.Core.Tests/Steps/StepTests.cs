@@ -188,9 +188,11 @@ public sealed class StepTests
     public async Task RunTimeout_Passed_CancelsStepAndFailsRun()
     {
         var sawCancel = false;
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("bounded", async (ctx, _, ct) =>
             await ctx.StepAsync("block", async token =>
             {
+                started.TrySetResult();
                 try
                 {
                     await Task.Delay(Timeout.InfiniteTimeSpan, token);
@@ -207,6 +209,8 @@ public sealed class StepTests
             o => o.LeaseDuration = TimeSpan.FromMinutes(5));
 
         var id = await node.StartRunAsync("bounded");
+        // The deadline is armed before the workflow runs: wait until the step is in flight, so the deadline cancels it.
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
         await node.Time.AdvanceToTimerAsync(Start.AddMinutes(1), TimerKind.Timeout);
         var run = await node.WaitForEndAsync(id);
 

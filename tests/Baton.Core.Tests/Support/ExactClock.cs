@@ -16,9 +16,15 @@ internal sealed class ExactClock(DateTimeOffset start) : FakeTimeProvider(start)
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = new WatchedTimer(this, callback, state, period);
-        // Armed before the inner timer exists: a timer due now fires inside base.CreateTimer, and its firing must find it pending.
-        Arm(timer, dueTime);
+        var now = GetUtcNow();
         timer.Inner = base.CreateTimer(static s => ((WatchedTimer)s!).Fire(), timer, dueTime, period);
+        // Published only once the real timer exists, so a test that waits for it cannot move the clock before it is
+        // armed; a one-shot that already fired inside base.CreateTimer is not pending.
+        if (!(timer.Fired && period == Timeout.InfiniteTimeSpan))
+        {
+            Arm(timer, dueTime == Timeout.InfiniteTimeSpan ? null : now + dueTime);
+        }
+
         return timer;
     }
 
@@ -80,17 +86,19 @@ internal sealed class ExactClock(DateTimeOffset start) : FakeTimeProvider(start)
         AdvanceTo(dueAt);
     }
 
-    private void Arm(WatchedTimer timer, TimeSpan dueTime)
+    private void Arm(WatchedTimer timer, TimeSpan dueTime) =>
+        Arm(timer, dueTime == Timeout.InfiniteTimeSpan ? null : GetUtcNow() + dueTime);
+
+    private void Arm(WatchedTimer timer, DateTimeOffset? due)
     {
         lock (_lock)
         {
-            if (dueTime == Timeout.InfiniteTimeSpan)
+            if (due is not { } dueAt)
             {
                 _pending.Remove(timer);
                 return;
             }
 
-            var dueAt = GetUtcNow() + dueTime;
             _pending[timer] = dueAt;
             foreach (var waiter in _waiters.Where(w => w.DueAt == dueAt && timer.Is(w.Kind)).ToList())
             {
@@ -127,8 +135,11 @@ internal sealed class ExactClock(DateTimeOffset start) : FakeTimeProvider(start)
             _ => true,
         };
 
+        public bool Fired { get; private set; }
+
         public void Fire()
         {
+            Fired = true;
             clock.Fired(this, _period);
             callback(state);
         }
@@ -139,7 +150,8 @@ internal sealed class ExactClock(DateTimeOffset start) : FakeTimeProvider(start)
             var changed = Inner.Change(dueTime, period);
             if (changed)
             {
-                clock.Arm(this, dueTime);
+                // A one-shot changed to fire now has fired inside Change.
+                clock.Arm(this, dueTime == TimeSpan.Zero && (period == Timeout.InfiniteTimeSpan || period == TimeSpan.Zero) ? Timeout.InfiniteTimeSpan : dueTime);
             }
 
             return changed;

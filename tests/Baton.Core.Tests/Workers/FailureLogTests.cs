@@ -1,8 +1,8 @@
 using Baton.Core.Tests.Support;
 using Baton.Retries;
 using Baton.Runs;
-using Baton.Server.Tests.Infrastructure;
 using Baton.Steps;
+using Baton.Testing;
 
 namespace Baton.Core.Tests.Workers;
 

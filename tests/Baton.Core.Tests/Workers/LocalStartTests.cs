@@ -27,12 +27,14 @@ public sealed class LocalStartTests
         return node;
     }
 
-    /// <summary>The "gated" workflow's definition, its empty input and a run request for it, as the client makes them.</summary>
-    private static (WorkflowDefinition Definition, RunInput Input, CreateRunRequest Request) NewGatedRun(EngineHarness node)
+    private static readonly RunOrigin Now = new() { Now = EngineHarness.Start };
+
+    /// <summary>The "gated" workflow's definition and its empty input, as the client reads them.</summary>
+    private static (WorkflowDefinition Definition, RunInput Input) GatedWorkflow(EngineHarness node)
     {
         var definition = node.Services.GetRequiredService<WorkflowRegistry>().Find("gated")!;
         Assert.True(definition.TryReadInput(null, node.Services.GetRequiredService<WorkflowJson>().Input, out var input, out _));
-        return (definition, input, node.Worker.NewRunRequest(definition, input, EngineHarness.Start, null));
+        return (definition, input);
     }
 
     [Fact]
@@ -181,16 +183,20 @@ public sealed class LocalStartTests
     public async Task AdmitAsync_CallerFlowAlreadySuppressed_StartsTheRunAndLeavesTheCallersSuppression()
     {
         await using var node = await StartNodeAsync();
-        var (definition, input, request) = NewGatedRun(node);
-        var created = await node.Store.Runs.CreateRunAsync(request with { LeaseOwner = "node-a", LeaseExpiresAt = EngineHarness.Start.AddSeconds(30) });
+        var (definition, input) = GatedWorkflow(node);
+        var created = await node.Store.Runs.CreateRunAsync(new CreateRunRequest
+        {
+            Id = RunIds.New(EngineHarness.Start), Workflow = "gated", Now = EngineHarness.Start,
+            LeaseOwner = "node-a", LeaseExpiresAt = EngineHarness.Start.AddSeconds(30),
+        });
 
         // The create completes at once, so the hand-over runs synchronously inside the caller's SuppressFlow region,
         // where it suppresses the flow again for the run's task: the run starts and the caller's region stays suppressed.
-        Task<CreateRunResult?> admitted;
+        Task<CreateRunResult> admitted;
         bool stillSuppressed;
         using (ExecutionContext.SuppressFlow())
         {
-            admitted = node.Worker.AdmitAsync(definition, input, request, (_, _) => Task.FromResult<CreateRunResult?>(created), CancellationToken.None);
+            admitted = node.Worker.AdmitAsync(definition, input, Now, (_, _) => Task.FromResult(created), static r => r, CancellationToken.None);
             stillSuppressed = ExecutionContext.IsFlowSuppressed();
         }
 
@@ -217,9 +223,8 @@ public sealed class LocalStartTests
         var input = new RunInput(2, "1");
 
         var created = await node.Worker.AdmitAsync(
-            definition, input, node.Worker.NewRunRequest(definition, input, EngineHarness.Start, null),
-            async (r, ct) => await node.Store.Runs.CreateRunAsync(r, ct), CancellationToken.None);
-        var done = await node.WaitForEndAsync(created!.Run.Id);
+            definition, input, Now, (r, ct) => node.Store.Runs.CreateRunAsync(r, ct), static r => r, CancellationToken.None);
+        var done = await node.WaitForEndAsync(created.Run.Id);
 
         Assert.Equal("node-a", created.Run.LeaseOwner);
         Assert.Equal(2, await seen.Task.WaitAsync(TimeSpan.FromSeconds(20)));
@@ -230,15 +235,15 @@ public sealed class LocalStartTests
     public async Task AdmitAsync_NodeStoppedWhileTheRunWasCreated_GivesTheLeaseBackForAnyNode()
     {
         await using var node = await StartNodeAsync();
-        var (definition, input, request) = NewGatedRun(node);
+        var (definition, input) = GatedWorkflow(node);
 
         // The node stops between the reservation and the hand-over, as a SIGTERM can.
-        var created = await node.Worker.AdmitAsync(definition, input, request, async (r, ct) =>
+        var created = await node.Worker.AdmitAsync(definition, input, Now, async (r, ct) =>
         {
             await node.StopAsync();
             return await node.Store.Runs.CreateRunAsync(r, ct);
-        }, CancellationToken.None);
-        var released = (await node.Store.Runs.GetRunAsync(created!.Run.Id))!;
+        }, static r => r, CancellationToken.None);
+        var released = (await node.Store.Runs.GetRunAsync(created.Run.Id))!;
         var claimed = await node.Store.Runs.ClaimRunsAsync(new ClaimRunsRequest
         {
             Owner = "node-b", MaxRuns = 10, Now = EngineHarness.Start, LeaseExpiresAt = EngineHarness.Start.AddSeconds(30),

@@ -1,3 +1,4 @@
+using Baton.Scheduling;
 using Baton.Server.Configuration;
 using Baton.Server.Tests.Infrastructure;
 using Baton.Storage;

@@ -40,6 +40,19 @@ public sealed class HealthEndpointsTests
     }
 
     [Fact]
+    public async Task Health_NodeIdNotConfigured_IsHostAndHashOfTheContentRootNotOfTheWorkingDirectory()
+    {
+        await using var server = await InProcessServer.StartAsync();
+
+        using var response = await server.Anonymous.GetAsync("/health");
+        var nodeId = (await InProcessServer.ReadJsonAsync(response)).GetProperty("nodeId").GetString();
+
+        // The test's content root is a temporary directory; its working directory is the test output folder.
+        Assert.Equal(BatonOptions.DefaultNodeId(Environment.MachineName, server.Directory), nodeId);
+        Assert.NotEqual(BatonOptions.DefaultNodeId(Environment.MachineName, Environment.CurrentDirectory), nodeId);
+    }
+
+    [Fact]
     public async Task Health_Uptime_CountsFromServerStartNotFromTheFirstRequest()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);

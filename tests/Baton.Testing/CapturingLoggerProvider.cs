@@ -1,10 +1,13 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Baton.Server.Tests.Infrastructure;
+namespace Baton.Testing;
 
-/// <summary>Keeps every log line (message, state values, exception and scope values) as text, for greps.</summary>
-internal sealed class CapturingLoggerProvider : ILoggerProvider, ISupportExternalScope
+/// <summary>
+/// The one capturing logger of the test projects: keeps every log line (message, state values, exception and scope
+/// values) as text, for greps (secrets, stack traces, scopes).
+/// </summary>
+public sealed class CapturingLoggerProvider : ILoggerProvider, ISupportExternalScope
 {
     private readonly ConcurrentQueue<CapturedLog> _entries = new();
     private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
@@ -55,7 +58,8 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider, ISupportExterna
     }
 }
 
-internal sealed record CapturedLog(string Category, LogLevel Level, int EventId, string Message, IReadOnlyList<string> Values, IReadOnlyList<string> Scopes, string? Exception)
+/// <summary>One captured log line.</summary>
+public sealed record CapturedLog(string Category, LogLevel Level, int EventId, string Message, IReadOnlyList<string> Values, IReadOnlyList<string> Scopes, string? Exception)
 {
     public override string ToString() =>
         $"{Level} {Category}[{EventId}] {Message} | {string.Join(' ', Values)} | scopes: {string.Join(' ', Scopes)} | {Exception}";
