@@ -43,7 +43,10 @@ internal sealed class EventWaits(ExecutionState state)
             return state.Deserialize<T>(stored.Result);
         }
 
-        if (stored?.Status == StepStatus.Failed)
+        // A timeout the workflow went on from (a step began after it) comes back the same on resume; one that ended
+        // the run is waited for again when the run is retried, as a failed step runs again.
+        var timedOut = stored?.Status == StepStatus.Failed;
+        if (timedOut && state.Stored.Values.Any(s => s.StartedAt >= stored!.CompletedAt && s.Key != key))
         {
             throw new EventTimeoutException(name, timeout ?? TimeSpan.Zero);
         }
@@ -53,7 +56,10 @@ internal sealed class EventWaits(ExecutionState state)
             throw new CompensationReplayStop();
         }
 
-        var startedAt = stored?.StartedAt ?? await StartAsync(key).ConfigureAwait(false);
+        var attempt = stored is null ? 1 : timedOut ? stored.Attempts + 1 : stored.Attempts;
+        var startedAt = stored is { Status: StepStatus.Running }
+            ? await ResumedStartAsync(stored).ConfigureAwait(false)
+            : await StartAsync(key, attempt).ConfigureAwait(false);
         var deadline = timeout is { } limit ? startedAt + limit : NoDeadline;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
         while (true)
@@ -73,14 +79,14 @@ internal sealed class EventWaits(ExecutionState state)
             if (consumed.Event is { } received)
             {
                 var payload = received.Payload ?? "null";
-                await EndAsync(key, startedAt, now, StepStatus.Succeeded, payload, null).ConfigureAwait(false);
+                await EndAsync(key, attempt, startedAt, now, StepStatus.Succeeded, payload, null).ConfigureAwait(false);
                 return state.Deserialize<T>(payload);
             }
 
             if (now >= deadline)
             {
                 var error = new EventTimeoutException(name, timeout!.Value);
-                await EndAsync(key, startedAt, now, StepStatus.Failed, null, error).ConfigureAwait(false);
+                await EndAsync(key, attempt, startedAt, now, StepStatus.Failed, null, error).ConfigureAwait(false);
                 throw error;
             }
 
@@ -94,7 +100,22 @@ internal sealed class EventWaits(ExecutionState state)
         }
     }
 
-    private async Task<DateTimeOffset> StartAsync(string key)
+    /// <summary>
+    /// When the wait now in progress began: the step's start for its first attempt; for a wait reached again after a
+    /// retry of the run, that attempt's own start (the step row keeps the first one).
+    /// </summary>
+    private async Task<DateTimeOffset> ResumedStartAsync(StepRecord stored)
+    {
+        if (stored.Attempts <= 1)
+        {
+            return stored.StartedAt;
+        }
+
+        var attempts = await state.Engine.Steps.GetAttemptsAsync(state.RunId).ConfigureAwait(false);
+        return attempts.LastOrDefault(a => a.StepKey == stored.Key && a.Attempt == stored.Attempts)?.StartedAt ?? stored.StartedAt;
+    }
+
+    private async Task<DateTimeOffset> StartAsync(string key, int attempt)
     {
         var engine = state.Engine;
         var now = engine.Time.GetUtcNow();
@@ -103,7 +124,7 @@ internal sealed class EventWaits(ExecutionState state)
         {
             written = await engine.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
             {
-                RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = StepKind.Event, Attempt = 1, StartedAt = now,
+                RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = StepKind.Event, Attempt = attempt, StartedAt = now,
             }, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -118,22 +139,22 @@ internal sealed class EventWaits(ExecutionState state)
             throw new LeaseLostException(state.RunId);
         }
 
-        state.Stored[key] = new StepRecord { RunId = state.RunId, Key = key, Kind = StepKind.Event, Status = StepStatus.Running, Attempts = 1, StartedAt = now };
+        state.Stored[key] = new StepRecord { RunId = state.RunId, Key = key, Kind = StepKind.Event, Status = StepStatus.Running, Attempts = attempt, StartedAt = now };
         return now;
     }
 
-    private async Task EndAsync(string key, DateTimeOffset startedAt, DateTimeOffset now, StepStatus status, string? result, Exception? error)
+    private async Task EndAsync(string key, int attempt, DateTimeOffset startedAt, DateTimeOffset now, StepStatus status, string? result, Exception? error)
     {
         await state.EndAttemptAsync(new AttemptEndedRequest
         {
-            RunId = state.RunId, Owner = state.Engine.Owner, StepKey = key, Kind = StepKind.Event, Attempt = 1,
+            RunId = state.RunId, Owner = state.Engine.Owner, StepKey = key, Kind = StepKind.Event, Attempt = attempt,
             StartedAt = startedAt, EndedAt = now, Outcome = error is null ? AttemptOutcome.Succeeded : AttemptOutcome.TimedOut,
             StepStatus = status, Result = result, ErrorType = error?.GetType().FullName, ErrorMessage = error?.Message,
         }).ConfigureAwait(false);
         state.Stored[key] = new StepRecord
         {
             RunId = state.RunId, Key = key, Kind = StepKind.Event, Status = status, Result = result, Error = error?.Message,
-            ErrorType = error?.GetType().FullName, Attempts = 1, StartedAt = startedAt, CompletedAt = now,
+            ErrorType = error?.GetType().FullName, Attempts = attempt, StartedAt = startedAt, CompletedAt = now,
         };
     }
 }

@@ -118,6 +118,64 @@ public sealed class EventWaitTests
     }
 
     [Fact]
+    public async Task RetryRunAsync_RunFailedOnEventTimeout_WaitsAgainAndTakesEventSentLater()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+            (await ctx.WaitForEventAsync<Approval>("approved", TimeSpan.FromHours(1), ct)).By));
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        node.Time.SetUtcNow(Start.AddHours(1));
+        node.WakeWorker();
+        var failed = await node.WaitForEndAsync(id);
+
+        node.Time.SetUtcNow(Start.AddHours(2));
+        await node.Client.RetryRunAsync(id);
+        var waitingAgain = await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        await node.Client.SendEventAsync(id, "approved", JsonSerializer.SerializeToElement(new Approval("cy")));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, failed.Status);
+        Assert.Equal(typeof(EventTimeoutException).FullName, failed.Failure!.ErrorType);
+        Assert.Equal(Start.AddHours(3), waitingAgain.RunAfter);
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal("\"cy\"", run.Output);
+        Assert.Equal(2, Assert.Single(await node.Store.Steps.GetStepsAsync(id)).Attempts);
+    }
+
+    [Fact]
+    public async Task WaitForEventAsync_ResumedAfterCaughtTimeout_ThrowsItAgainWithoutWaiting()
+    {
+        var caught = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+        {
+            try
+            {
+                await ctx.WaitForEventAsync<Approval>("approved", TimeSpan.FromHours(1), ct);
+            }
+            catch (EventTimeoutException)
+            {
+                Interlocked.Increment(ref caught);
+            }
+
+            await ctx.DelayAsync("later", TimeSpan.FromHours(1), ct);
+            return "went on";
+        }));
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
+        node.Time.SetUtcNow(Start.AddHours(1));
+        node.WakeWorker();
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(2));
+        node.Time.SetUtcNow(Start.AddHours(2));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal("\"went on\"", run.Output);
+        Assert.Equal(3, run.Executions);
+        Assert.Equal(2, caught);
+        Assert.Equal(1, Assert.Single(await node.Store.Steps.GetStepsAsync(id), s => s.Kind == StepKind.Event).Attempts);
+    }
+
+    [Fact]
     public async Task CancelRunAsync_RunWaitingForEvent_EndsCancelledAndRunsCompensation()
     {
         var undone = 0;
