@@ -77,14 +77,14 @@ internal static class EngineBench
         return new LatencyResult(sorted.Length, Percentile(sorted, 0.5), Percentile(sorted, 0.99));
     }
 
-    private static double Percentile(double[] sorted, double p) =>
+    internal static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
     /// <summary>
     /// One Baton node, or several sharing one PostgreSQL schema (each with its own host, store, connection
     /// pool, worker and node id, as separate processes would have; they share this process's 2 cores).
     /// </summary>
-    private sealed class Node : IAsyncDisposable
+    internal sealed class Node : IAsyncDisposable
     {
         private readonly List<IHost> _hosts;
         private readonly string _path;
@@ -175,6 +175,13 @@ internal static class EngineBench
                     }
 
                     return sum;
+                })
+                .AddWorkflow<int, int>(EventBench.Workflow, async (ctx, _, ct) =>
+                {
+                    // The payload is the Stopwatch timestamp taken just before the event was sent.
+                    var sentAt = await ctx.WaitForEventAsync<long>(EventBench.EventName, cancellationToken: ct);
+                    latencies.Add(Stopwatch.GetElapsedTime(sentAt).TotalMilliseconds);
+                    return 0;
                 });
             return builder.Build();
         }

@@ -3,6 +3,8 @@
 // Usage: Baton.Bench [--durability ProcessCrashSafe|FullSync] [--postgres CS] [--single N] [--multi N] [--latency N]
 //                    [--attempt-start-delay-ms 100] [--nodes N (PostgreSQL only)] [--alloc-types N (top N types allocated)]
 //                    [--checkpoint-ms 100 (SQLite CheckpointInterval; 0 leaves checkpoints to SQLite on the writer)]
+//                    [--events N (send-to-resume latency of N waiting runs, one at a time; default 0: skipped)]
+//                    [--event-burst N (N waiting runs, then N events sent at once; default 0: skipped)]
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
 // database), which stays comparable when other work shares the machine.
 using System.Diagnostics;
@@ -20,6 +22,8 @@ var single = await EngineBench.ThroughputAsync(settings, "single-step", settings
 var sampled = sampler?.Top(settings.AllocTypes).ToList();
 var multi = await EngineBench.ThroughputAsync(settings, "10-step", settings.MultiRuns, steps: 10);
 var idle = await EngineBench.LatencyAsync(settings, settings.LatencyRuns);
+var events = settings.EventRuns > 0 ? await EventBench.OneAtATimeAsync(settings, settings.EventRuns) : null;
+var burst = settings.EventBurst > 0 ? await EventBench.BurstAsync(settings, settings.EventBurst) : null;
 
 Console.WriteLine();
 Console.WriteLine("| measurement | value |");
@@ -30,6 +34,16 @@ Console.WriteLine($"| managed allocation per single-step run | {(single.Runs == 
 Console.WriteLine($"| {multi.Runs:N0} 10-step runs | {multi.RunsPerSecond:N0} runs/s = {multi.RunsPerSecond * 10:N0} steps/s ({multi.Elapsed.TotalSeconds:N2} s) |");
 Console.WriteLine($"| CPU per 10-step run | {Cpu(multi)} |");
 Console.WriteLine($"| trigger-to-start latency, one run at a time ({idle.Count} runs) | p50 {idle.P50:N2} ms, p99 {idle.P99:N2} ms |");
+if (events is not null)
+{
+    Console.WriteLine($"| event send-to-resume latency, one waiting run at a time ({events.Count} runs) | p50 {events.P50:N2} ms, p99 {events.P99:N2} ms |");
+}
+
+if (burst is not null)
+{
+    Console.WriteLine($"| burst of {burst.Events:N0} events to {burst.Events:N0} waiting runs | {burst.SentPerSecond:N0} events/s stored, {burst.ResumedPerSecond:N0} runs/s resumed to the end; send-to-resume p50 {burst.P50:N1} ms, p99 {burst.P99:N1} ms |");
+}
+
 foreach (var (type, share) in sampled ?? [])
 {
     Console.WriteLine($"| sampled allocations of single-step runs: {type} | {share:P1} |");
@@ -45,7 +59,7 @@ static string Cpu(ThroughputResult result) =>
 
 namespace Baton.Bench
 {
-    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres, TimeSpan AttemptStartWriteDelay, int Nodes, int AllocTypes, TimeSpan CheckpointInterval)
+    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres, TimeSpan AttemptStartWriteDelay, int Nodes, int AllocTypes, TimeSpan CheckpointInterval, int EventRuns, int EventBurst)
     {
         public static BenchSettings Parse(string[] args)
         {
@@ -65,7 +79,9 @@ namespace Baton.Bench
                 TimeSpan.FromMilliseconds(double.Parse(values.GetValueOrDefault("attempt-start-delay-ms", "100"), System.Globalization.CultureInfo.InvariantCulture)),
                 int.Parse(values.GetValueOrDefault("nodes", "1"), System.Globalization.CultureInfo.InvariantCulture),
                 int.Parse(values.GetValueOrDefault("alloc-types", "0"), System.Globalization.CultureInfo.InvariantCulture),
-                TimeSpan.FromMilliseconds(double.Parse(values.GetValueOrDefault("checkpoint-ms", "100"), System.Globalization.CultureInfo.InvariantCulture)));
+                TimeSpan.FromMilliseconds(double.Parse(values.GetValueOrDefault("checkpoint-ms", "100"), System.Globalization.CultureInfo.InvariantCulture)),
+                int.Parse(values.GetValueOrDefault("events", "0"), System.Globalization.CultureInfo.InvariantCulture),
+                int.Parse(values.GetValueOrDefault("event-burst", "0"), System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 }

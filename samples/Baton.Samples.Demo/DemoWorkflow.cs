@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Baton.Events;
 using Baton.Hosting;
 using Baton.Retries;
 using Baton.Steps;
@@ -23,6 +25,12 @@ public sealed record DemoInput
     /// <summary>Runs sharing a group are a singleton: a second start while one is active is refused (409). The default is none.</summary>
     public string? Group { get; init; }
 
+    /// <summary>
+    /// An event name: after summarizing, the run waits (suspended, holding no worker) for an event of that name sent
+    /// with <c>POST /api/runs/{id}/events/{name}</c>, and puts its payload in the output. The default is none.
+    /// </summary>
+    public string? WaitFor { get; init => field = value is null || EventNames.Validate(value) is null ? value : throw new ArgumentException($"waitFor: {EventNames.Validate(value)}"); }
+
     /// <summary>Makes the last step fail for good, to show a failed run and retry. The default is false.</summary>
     public bool Fail { get; init; }
 
@@ -30,12 +38,16 @@ public sealed record DemoInput
         value >= min && value <= max ? value : throw new ArgumentException($"{name} must be from {min} to {max}, not {value}");
 }
 
-public sealed record DemoOutput(int Items, long Sum, string Summary);
+public sealed record DemoOutput(int Items, long Sum, string Summary)
+{
+    /// <summary>The payload of the event the run waited for (input <c>waitFor</c>), or null.</summary>
+    public JsonElement? Event { get; init; }
+}
 
 /// <summary>
 /// The <c>demo</c> workflow: prepares a list of items, squares each one in a durable fan-out
 /// (progress counters <c>items.total</c> and <c>items.done</c> move as items finish), then sums them.
-/// Phases: <c>preparing</c>, <c>processing</c>, <c>summarizing</c>, <c>done</c>. Every wait goes through the injected
+/// Phases: <c>preparing</c>, <c>processing</c>, <c>summarizing</c>, (with <c>waitFor</c>) <c>waiting for {event}</c>, <c>done</c>. Every wait goes through the injected
 /// <see cref="TimeProvider"/>, so it is the engine's clock that paces it.
 /// </summary>
 internal sealed class DemoWorkflow(TimeProvider time) : Workflow<DemoInput, DemoOutput>
@@ -83,7 +95,14 @@ internal sealed class DemoWorkflow(TimeProvider time) : Workflow<DemoInput, Demo
                 return results.Sum(r => r.Value);
             },
             cancellationToken: cancellationToken);
+        JsonElement? received = null;
+        if (input.WaitFor is { } eventName)
+        {
+            context.SetPhase("waiting for " + eventName);
+            received = await context.WaitForEventAsync<JsonElement>(eventName, cancellationToken: cancellationToken);
+        }
+
         context.SetPhase("done");
-        return new DemoOutput(items.Count, sum, $"squared {items.Count} items; the squares add up to {sum}");
+        return new DemoOutput(items.Count, sum, $"squared {items.Count} items; the squares add up to {sum}") { Event = received };
     }
 }

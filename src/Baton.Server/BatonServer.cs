@@ -320,6 +320,7 @@ public static class BatonServer
         MetricsEndpoints.Map(app, app.Services.GetRequiredService<BatonServerOptions>());
         WorkflowEndpoints.Map(app);
         RunEndpoints.Map(app);
+        EventEndpoints.Map(app);
         ScheduleEndpoints.Map(app);
         app.MapOpenApi();
     }

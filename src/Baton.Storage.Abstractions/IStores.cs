@@ -94,7 +94,7 @@ public interface INodeStore
 }
 
 /// <summary>
-/// A store: the four aggregates plus start-up and a readiness probe. This is the API for store authors,
+/// A store: the five aggregates plus start-up and a readiness probe. This is the API for store authors,
 /// not for users of the engine: apps and hosts read runs through <c>Baton.Runs.IBatonClient</c> and its
 /// views, which carry no lease internals. A store passes the suite in <c>tests/Baton.Storage.Conformance</c>.
 /// </summary>
@@ -107,6 +107,8 @@ public interface IBatonStore
     IScheduleStore Schedules { get; }
 
     INodeStore Nodes { get; }
+
+    IEventStore Events { get; }
 
     /// <summary>Creates or migrates the schema. Safe to call more than once.</summary>
     Task InitializeAsync(CancellationToken cancellationToken = default);

@@ -1,6 +1,6 @@
 // A Baton node for crash tests: runs one scenario workflow whose steps record every execution in a
 // side table, so a test can SIGKILL this process at any point and check what ran how often.
-// Usage: Baton.CrashHost --db PATH --effects PATH --scenario sequential|fanout|saga|timer|timer-suspended --node NAME
+// Usage: Baton.CrashHost --db PATH --effects PATH --scenario sequential|fanout|saga|timer|timer-suspended|event --node NAME [--send-event NAME --payload TEXT]
 using Baton.CrashHost;
 using Baton.Hosting;
 using Baton.Runs;
@@ -29,7 +29,8 @@ builder.Services.AddBaton(o =>
 .AddWorkflow<FanOutWorkflow>("fanout")
 .AddWorkflow<SagaWorkflow>("saga")
 .AddWorkflow<ShortTimerWorkflow>("timer")
-.AddWorkflow<LongTimerWorkflow>("timer-suspended");
+.AddWorkflow<LongTimerWorkflow>("timer-suspended")
+.AddWorkflow<EventWaitWorkflow>("event");
 
 using var host = builder.Build();
 await host.StartAsync();
@@ -37,4 +38,11 @@ var client = host.Services.GetRequiredService<IBatonClient>();
 // The idempotency key makes a restarted host find the same run instead of starting another.
 var start = await client.StartRunAsync(new StartRunRequest { Workflow = options["scenario"], IdempotencyKey = "crash-test" });
 Console.WriteLine($"RUN {start.Run!.Id}");
+if (options.TryGetValue("send-event", out var eventName))
+{
+    var payload = System.Text.Json.JsonSerializer.SerializeToElement(options.GetValueOrDefault("payload"));
+    var sent = await client.SendEventAsync(start.Run.Id, eventName, payload);
+    Console.WriteLine($"EVENT {sent.Outcome}");
+}
+
 await host.WaitForShutdownAsync();

@@ -85,3 +85,18 @@ internal sealed class ShortTimerWorkflow(EffectLog effects) : TimerWorkflow(effe
 
 /// <summary>6 s, over the 5 s suspend threshold: the run is suspended in the store until the wake-up time.</summary>
 internal sealed class LongTimerWorkflow(EffectLog effects) : TimerWorkflow(effects, TimeSpan.FromSeconds(6));
+
+/// <summary>
+/// A step, a wait for the event <c>approved</c> (no timeout: the run suspends), a step named after the payload: a kill
+/// during the wait must neither lose the wait nor repeat the first step, and the event sent after the restart resumes it.
+/// </summary>
+internal sealed class EventWaitWorkflow(EffectLog effects) : Workflow<int, int>
+{
+    public override async Task<int> RunAsync(IWorkflowContext context, int input, CancellationToken cancellationToken)
+    {
+        var before = await context.StepAsync("before", ct => Work.RecordAsync(effects, context.RunId, "before", ct), cancellationToken: cancellationToken);
+        var by = await context.WaitForEventAsync<string>("approved", cancellationToken: cancellationToken);
+        var after = await context.StepAsync("after", ct => Work.RecordAsync(effects, context.RunId, "after-" + by, ct), cancellationToken: cancellationToken);
+        return before + after;
+    }
+}

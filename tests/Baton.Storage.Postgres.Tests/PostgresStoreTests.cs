@@ -82,9 +82,10 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         var old = Node(schema);
         await old.InitializeAsync();
         var run = await old.Runs.CreateRunAsync(NewRun());
-        // Back to what a version-1 node left: no nodes table, the old claim index, version 1 recorded.
+        // Back to what a version-1 node left: no nodes or events table, the old claim index, version 1 recorded.
         await ScalarAsync($"""
             DROP TABLE "{schema}".nodes;
+            DROP TABLE "{schema}".run_events;
             DROP INDEX "{schema}".ix_runs_claimable;
             DROP INDEX "{schema}".ix_runs_leased;
             CREATE INDEX ix_runs_runnable ON "{schema}".runs (run_after, id) WHERE status < 10;
@@ -102,6 +103,7 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         Assert.Equal(PostgresMigrations.All.Count, await ScalarAsync($"SELECT max(version) FROM \"{schema}\".schema_version"));
         Assert.Single(await upgraded.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.UnixEpoch)));
         Assert.Equal(run.Run.Id, (await upgraded.Runs.GetRunAsync(run.Run.Id))?.Id);
+        Assert.Equal(SendEventOutcome.Stored, (await upgraded.Events.SendEventAsync(new SendEventRequest { RunId = run.Run.Id, Name = "e", Now = DateTimeOffset.UnixEpoch })).Outcome);
         Assert.Equal(2L, await ScalarAsync($"SELECT count(*) FROM pg_indexes WHERE schemaname = '{schema}' AND indexname IN ('ix_runs_claimable', 'ix_runs_leased')"));
         Assert.Equal(run.Run.Id, Assert.Single(await upgraded.Runs.ClaimRunsAsync(new ClaimRunsRequest
         {

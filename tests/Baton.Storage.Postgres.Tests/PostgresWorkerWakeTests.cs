@@ -19,44 +19,40 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
     public async Task Worker_RunCreatedOnOtherNode_StartsWithoutWaitingForPoll()
     {
         var schema = _database.NewSchema();
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddBaton(o =>
-            {
-                o.NodeId = "node-a";
-                // Far longer than the test's deadline: only a notification can start the runs in time.
-                o.PollInterval = TimeSpan.FromMinutes(10);
-                o.RunScheduler = false;
-            })
-            .UsePostgres(o => { o.ConnectionString = PostgresTestDatabase.ConnectionString; o.Schema = schema; })
-            .AddWorkflow<int, int>("double", (_, input, _) => Task.FromResult(input * 2));
-        await using var provider = services.BuildServiceProvider();
-        var hosted = provider.GetServices<IHostedService>().ToList();
-        foreach (var service in hosted)
-        {
-            await service.StartAsync(CancellationToken.None);
-        }
-
+        await using var node = await WorkerNode.StartAsync(schema, b => b.AddWorkflow<int, int>("double", (_, input, _) => Task.FromResult(input * 2)));
         await using var otherNode = PostgresTestDatabase.NewStore(schema);
-        try
-        {
-            // The first run lets the worker finish its start-up claims; the second can only be started by a wake-up.
-            var warmUp = await CreateAsync(otherNode);
-            Assert.Equal(RunStatus.Succeeded, (await WaitForEndAsync(otherNode, warmUp)).Status);
-            var run = await CreateAsync(otherNode);
 
-            var finished = await WaitForEndAsync(otherNode, run);
+        // The first run lets the worker finish its start-up claims; the second can only be started by a wake-up.
+        var warmUp = await CreateAsync(otherNode);
+        Assert.Equal(RunStatus.Succeeded, (await WaitForEndAsync(otherNode, warmUp)).Status);
+        var run = await CreateAsync(otherNode);
 
-            Assert.Equal(RunStatus.Succeeded, finished.Status);
-            Assert.Equal("42", finished.Output);
-        }
-        finally
-        {
-            for (var i = hosted.Count - 1; i >= 0; i--)
-            {
-                await hosted[i].StopAsync(CancellationToken.None);
-            }
-        }
+        var finished = await WaitForEndAsync(otherNode, run);
+
+        Assert.Equal(RunStatus.Succeeded, finished.Status);
+        Assert.Equal("42", finished.Output);
+    }
+
+    [Fact]
+    public async Task Worker_EventSentThroughNodeB_ResumesRunWaitingOnNodeAWithoutWaitingForPoll()
+    {
+        var schema = _database.NewSchema();
+        await using var node = await WorkerNode.StartAsync(schema, b => b.AddWorkflow<int, int>(
+            "double", async (ctx, input, ct) => input * await ctx.WaitForEventAsync<int>("factor", cancellationToken: ct)));
+        // Node B has no workflows, so it never claims the run: only node A can resume it.
+        await using var nodeB = await WorkerNode.StartAsync(schema, _ => { }, "node-b");
+        await using var otherNode = PostgresTestDatabase.NewStore(schema);
+        var run = await CreateAsync(otherNode);
+        var waiting = await WaitUntilAsync(otherNode, run, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+
+        var sent = await nodeB.Client.SendEventAsync(run, "factor", System.Text.Json.JsonSerializer.SerializeToElement(2));
+        var finished = await WaitForEndAsync(otherNode, run);
+
+        Assert.Equal(1, waiting.Executions);
+        Assert.Equal(Baton.Events.EventSendOutcome.Stored, sent.Outcome);
+        Assert.Equal(RunStatus.Succeeded, finished.Status);
+        Assert.Equal("42", finished.Output);
+        Assert.Equal(2, finished.Executions);
     }
 
     private static async Task<string> CreateAsync(IBatonStore store)
@@ -69,21 +65,60 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
         return result.Run.Id;
     }
 
-    /// <summary>Polls the other node's view of the run (another connection) until it ends, for at most 20 s.</summary>
-    private static async Task<RunRecord> WaitForEndAsync(IBatonStore store, string runId)
+    private static Task<RunRecord> WaitForEndAsync(IBatonStore store, string runId) => WaitUntilAsync(store, runId, r => r.Status.IsTerminal());
+
+    /// <summary>Polls the other node's view of the run (another connection) until it satisfies <paramref name="until"/>, for at most 20 s.</summary>
+    private static async Task<RunRecord> WaitUntilAsync(IBatonStore store, string runId, Func<RunRecord, bool> until)
     {
         var watch = Stopwatch.StartNew();
         while (true)
         {
             var run = await store.Runs.GetRunAsync(runId);
             Assert.NotNull(run);
-            if (run.Status.IsTerminal())
+            if (until(run))
             {
                 return run;
             }
 
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"run {runId} is still {run.Status} after 20 s");
             await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
+    }
+
+    /// <summary>One engine node on the schema whose worker polls only every 10 minutes: far longer than a test's deadline, so only a notification can start or resume a run in time.</summary>
+    private sealed class WorkerNode(ServiceProvider provider, List<IHostedService> hosted) : IAsyncDisposable
+    {
+        public IBatonClient Client => provider.GetRequiredService<IBatonClient>();
+
+        public static async Task<WorkerNode> StartAsync(string schema, Action<BatonBuilder> workflows, string nodeId = "node-a")
+        {
+            var services = new ServiceCollection();
+            services.AddLogging();
+            workflows(services.AddBaton(o =>
+                {
+                    o.NodeId = nodeId;
+                    o.PollInterval = TimeSpan.FromMinutes(10);
+                    o.RunScheduler = false;
+                })
+                .UsePostgres(o => { o.ConnectionString = PostgresTestDatabase.ConnectionString; o.Schema = schema; }));
+            var provider = services.BuildServiceProvider();
+            var hosted = provider.GetServices<IHostedService>().ToList();
+            foreach (var service in hosted)
+            {
+                await service.StartAsync(CancellationToken.None);
+            }
+
+            return new WorkerNode(provider, hosted);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            for (var i = hosted.Count - 1; i >= 0; i--)
+            {
+                await hosted[i].StopAsync(CancellationToken.None);
+            }
+
+            await provider.DisposeAsync();
         }
     }
 }

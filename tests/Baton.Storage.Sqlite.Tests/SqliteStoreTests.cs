@@ -69,9 +69,10 @@ public sealed class SqliteStoreTests : IDisposable
         await using (var old = Open(path))
         {
             runId = (await old.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.NewGuid().ToString(), Workflow = "wf", Now = DateTimeOffset.UnixEpoch })).Run.Id;
-            // Back to what a version-1 node left: no nodes table, version 1 recorded.
+            // Back to what a version-1 node left: no nodes or events table, version 1 recorded.
             await WriterScalarAsync(old, """
                 DROP TABLE nodes;
+                DROP TABLE run_events;
                 DROP INDEX ix_runs_free;
                 DROP INDEX ix_runs_leased;
                 CREATE INDEX ix_runs_runnable ON runs (run_after, lease_owner, lease_expires_at) WHERE status < 10;
@@ -89,6 +90,7 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal((long)SqliteMigrations.All.Count, await WriterScalarAsync(upgraded, "SELECT MAX(version) FROM schema_version"));
         Assert.Single(await upgraded.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.UnixEpoch)));
         Assert.Equal(runId, (await upgraded.Runs.GetRunAsync(runId))?.Id);
+        Assert.Equal(SendEventOutcome.Stored, (await upgraded.Events.SendEventAsync(new SendEventRequest { RunId = runId, Name = "e", Now = DateTimeOffset.UnixEpoch })).Outcome);
         // Migration 3 replaced the shared claim index with one per kind, and the old run is claimable through it.
         Assert.Equal("ix_runs_free,ix_runs_leased", await WriterScalarAsync(upgraded,
             "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('ix_runs_free', 'ix_runs_leased', 'ix_runs_runnable') ORDER BY name)"));

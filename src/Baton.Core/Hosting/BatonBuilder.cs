@@ -30,6 +30,7 @@ public sealed class BatonBuilder
         Services.AddSingleton(sp => sp.GetRequiredService<IBatonStore>().Runs);
         Services.AddSingleton(sp => sp.GetRequiredService<IBatonStore>().Steps);
         Services.AddSingleton(sp => sp.GetRequiredService<IBatonStore>().Schedules);
+        Services.AddSingleton(sp => sp.GetRequiredService<IBatonStore>().Events);
         return this;
     }
 

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Baton.Events;
 using Baton.Storage;
 using Baton.Workers;
 using Baton.Workflows;
@@ -51,7 +53,8 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
 
         var steps = await engine.Steps.GetStepsAsync(runId, cancellationToken).ConfigureAwait(false);
         var attempts = await engine.Steps.GetAttemptsAsync(runId, cancellationToken).ConfigureAwait(false);
-        return RunViews.ToDetails(run, steps, attempts);
+        var events = await engine.Events.GetEventsAsync(runId, cancellationToken).ConfigureAwait(false);
+        return RunViews.ToDetails(run, steps, attempts) with { Events = events.Select(RunViews.ToInfo).ToList() };
     }
 
     public async Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default) =>
@@ -89,5 +92,36 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         }
 
         return result.ToResult();
+    }
+
+    public async Task<EventSendResult> SendEventAsync(
+        string runId, string name, JsonElement? payload, string? idempotencyKey = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        var json = payload is { ValueKind: not JsonValueKind.Undefined } p ? p.GetRawText() : null;
+        var error = EventNames.Validate(name)
+            ?? (idempotencyKey is { Length: 0 or > EventNames.MaxIdempotencyKeyLength }
+                ? $"an event's idempotency key has 1 to {EventNames.MaxIdempotencyKeyLength} characters" : null)
+            ?? (json is { Length: > EventNames.MaxPayloadLength } ? $"an event's payload is at most {EventNames.MaxPayloadLength} bytes of JSON" : null);
+        if (error is not null)
+        {
+            return new EventSendResult(EventSendOutcome.Invalid, null, error);
+        }
+
+        var result = await engine.Events.SendEventAsync(
+            new SendEventRequest { RunId = runId, Name = name, Payload = json, IdempotencyKey = idempotencyKey, Now = engine.Time.GetUtcNow() },
+            cancellationToken).ConfigureAwait(false);
+        switch (result.Outcome)
+        {
+            case SendEventOutcome.Stored:
+                signal.Notify();
+                return new EventSendResult(EventSendOutcome.Stored, result.Event!.ToInfo());
+            case SendEventOutcome.Existing:
+                return new EventSendResult(EventSendOutcome.Existing, result.Event!.ToInfo());
+            case SendEventOutcome.RunNotFound:
+                return new EventSendResult(EventSendOutcome.RunNotFound, null, $"no run {runId}");
+            default:
+                return new EventSendResult(EventSendOutcome.RunFinished, null, $"run {runId} has finished; it takes no more events");
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Baton.Events;
 
 namespace Baton.Runs;
 
@@ -26,6 +27,15 @@ public interface IBatonClient
 
     /// <summary>Makes a failed or cancelled run runnable again; it resumes at the step that failed.</summary>
     Task<RetryRunResult> RetryRunAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores an external event named <paramref name="name"/> for the run (durably, before returning) and makes a
+    /// run waiting for it runnable at once. The run's <c>WaitForEventAsync</c> takes events of one name once each,
+    /// oldest first; one sent before the run waits is kept for it. With an <paramref name="idempotencyKey"/> already
+    /// used for this run, the event stored then is returned and nothing new is stored.
+    /// </summary>
+    Task<EventSendResult> SendEventAsync(
+        string runId, string name, JsonElement? payload, string? idempotencyKey = null, CancellationToken cancellationToken = default);
 }
 
 public sealed record StartRunRequest
@@ -56,7 +66,11 @@ public enum StartRunOutcome
 public sealed record StartRunResult(StartRunOutcome Outcome, RunInfo? Run, string? Error = null);
 
 /// <summary>A run with its steps and attempts.</summary>
-public sealed record RunDetails(RunInfo Run, IReadOnlyList<StepInfo> Steps, IReadOnlyList<StepAttemptInfo> Attempts);
+public sealed record RunDetails(RunInfo Run, IReadOnlyList<StepInfo> Steps, IReadOnlyList<StepAttemptInfo> Attempts)
+{
+    /// <summary>The events sent to the run, in the order they were stored.</summary>
+    public IReadOnlyList<EventInfo> Events { get; init; } = [];
+}
 
 /// <summary>A page of runs, newest first, and the cursor of the next page (null on the last).</summary>
 public sealed record RunPage(IReadOnlyList<RunInfo> Runs, string? NextCursor);

@@ -1,3 +1,4 @@
+using Baton.Events;
 using Baton.Storage;
 
 namespace Baton.Runs;
@@ -58,6 +59,11 @@ internal static class RunViews
 
     public static RunDetails ToDetails(RunRecord run, IReadOnlyList<StepRecord> steps, IReadOnlyList<StepAttemptRecord> attempts) =>
         new(run.ToInfo(), steps.Select(ToInfo).ToList(), attempts.Select(ToInfo).ToList());
+
+    public static EventInfo ToInfo(this EventRecord e) => new()
+    {
+        Name = e.Name, Sequence = e.Sequence, StoredAt = e.StoredAt, ConsumedAt = e.ConsumedAt,
+    };
 
     public static RunPage ToPage(this RunRecordPage page) => new(page.Runs.Select(ToInfo).ToList(), page.NextCursor);
 

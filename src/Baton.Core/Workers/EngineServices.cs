@@ -12,6 +12,7 @@ namespace Baton.Workers;
 internal sealed class EngineServices(
     IRunStore runs,
     IStepStore steps,
+    IEventStore events,
     TimeProvider time,
     IJitterSource jitter,
     IOptions<BatonOptions> options,
@@ -22,6 +23,7 @@ internal sealed class EngineServices(
 {
     public IRunStore Runs { get; } = runs;
     public IStepStore Steps { get; } = steps;
+    public IEventStore Events { get; } = events;
     public TimeProvider Time { get; } = time;
     public IJitterSource Jitter { get; } = jitter;
     public BatonOptions Options { get; } = options.Value;

@@ -13,7 +13,7 @@ namespace Baton.Workers;
 /// Executes one claimed run to its next resting point: success, failure (with compensation),
 /// cancellation, suspension on a timer, or interruption (shutdown, lost lease).
 /// </summary>
-internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engine)
+internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engine, WorkSignal signal)
 {
     public async Task ExecuteAsync(ActiveRun active)
     {
@@ -54,11 +54,14 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         catch (SuspendRunException suspend)
         {
             Log.RunSuspended(engine.Logger, run.Id, suspend.WakeAt);
-            await WriteAsync(active, new UpdateRunRequest
+            if (await WriteAsync(active, new UpdateRunRequest
             {
                 RunId = run.Id, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = RunStatus.Suspended,
                 RunAfter = suspend.WakeAt, ReleaseLease = true,
-            }).ConfigureAwait(false);
+            }).ConfigureAwait(false) && suspend.EventName is { } eventName)
+            {
+                await Events.EventWakeups.AfterSuspendAsync(engine, signal, run.Id, eventName).ConfigureAwait(false);
+            }
         }
         catch (Exception) when (active.Interrupted)
         {

@@ -77,6 +77,18 @@ public interface IWorkflowContext
     /// <summary>A durable timer that waits until <paramref name="until"/>.</summary>
     Task SleepUntilAsync(string name, DateTimeOffset until, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Waits durably for an external event named <paramref name="name"/> (sent with
+    /// <see cref="Runs.IBatonClient.SendEventAsync"/> or <c>POST /api/runs/{id}/events/{name}</c>) and returns its
+    /// payload read as <typeparamref name="T"/>. An event sent before the wait is reached is kept for it; events of one
+    /// name are taken once each, oldest first. While no event is there the run suspends and gives its lease and slot
+    /// back; any node resumes it when the event is stored. The payload is recorded like a step result, so a resumed
+    /// run gets the same one. <paramref name="timeout"/> counts from the first time the wait is reached (across
+    /// restarts); when it passes with no event, <see cref="Events.EventTimeoutException"/> is thrown (and thrown again
+    /// at this wait on resume). The default is no timeout.
+    /// </summary>
+    Task<T> WaitForEventAsync<T>(string name, TimeSpan? timeout = null, CancellationToken cancellationToken = default);
+
     /// <summary>Sets the phase shown in the run's status (e.g. <c>fetching</c>).</summary>
     void SetPhase(string phase);
 

@@ -1,4 +1,5 @@
 using Baton.Compensation;
+using Baton.Events;
 using Baton.FanOut;
 using Baton.Runs;
 using Baton.Steps;
@@ -10,7 +11,7 @@ namespace Baton.Workflows;
 
 /// <summary>
 /// One execution of one run as the workflow sees it: a facade over the features of the execution (steps, fan-out,
-/// timers, compensation), which share one <see cref="ExecutionState"/>.
+/// timers, events, compensation), which share one <see cref="ExecutionState"/>.
 /// </summary>
 internal sealed class WorkflowContext : IWorkflowContext
 {
@@ -19,6 +20,7 @@ internal sealed class WorkflowContext : IWorkflowContext
     // Made on first use: most runs use steps only, and a run pays per execution for what it allocates here.
     private ForEachRunner? _forEach;
     private DurableTimers? _timers;
+    private EventWaits? _events;
     private CompensationRunner? _compensation;
 
     public WorkflowContext(ActiveRun active, WorkflowDefinition definition, EngineServices engine, IEnumerable<StepRecord> stored, bool replayOnly)
@@ -47,6 +49,8 @@ internal sealed class WorkflowContext : IWorkflowContext
     private ForEachRunner ForEach => _forEach ??= new ForEachRunner(_state, _steps);
 
     private DurableTimers Timers => _timers ??= new DurableTimers(_state);
+
+    private EventWaits Events => _events ??= new EventWaits(_state);
 
     public Task<T> StepAsync<T>(
         string name,
@@ -101,6 +105,9 @@ internal sealed class WorkflowContext : IWorkflowContext
 
     public Task SleepUntilAsync(string name, DateTimeOffset until, CancellationToken cancellationToken = default) =>
         Timers.WaitAsync(name, null, until, cancellationToken);
+
+    public Task<T> WaitForEventAsync<T>(string name, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Events.WaitAsync<T>(name, timeout, cancellationToken);
 
     public void SetPhase(string phase) => _state.Active.Progress.SetPhase(phase);
 

@@ -77,7 +77,14 @@ public sealed record RunView(
     DateTimeOffset RunAfter,
     DateTimeOffset? DeadlineAt,
     IReadOnlyList<StepView> Steps,
-    RunLinks Links);
+    RunLinks Links)
+{
+    /// <summary>The events sent to the run, in the order they were stored.</summary>
+    public IReadOnlyList<EventView> Events { get; init; } = [];
+}
+
+/// <summary>An event sent to a run; <c>consumed</c> once a wait of the run took it.</summary>
+public sealed record EventView(string Name, long Sequence, DateTimeOffset StoredAt, bool Consumed, DateTimeOffset? ConsumedAt);
 
 public sealed record RunListView(IReadOnlyList<RunSummary> Runs, string? NextCursor, string? Next);
 
@@ -129,7 +136,10 @@ internal static class ApiMapping
             ParseJson(run.Input), ParseJson(run.Output), ToView(run.Failure),
             run.IdempotencyKey, run.ConcurrencyKey, run.ScheduleName, run.ScheduledFireTime, run.CorrelationId,
             run.CancelRequested, run.Executions, run.CreatedAt, run.StartedAt, run.CompletedAt, run.UpdatedAt, run.RunAfter, run.DeadlineAt,
-            steps, LinksFor(run.Id));
+            steps, LinksFor(run.Id))
+        {
+            Events = details.Events.Select(e => new EventView(e.Name, e.Sequence, e.StoredAt, e.Consumed, e.ConsumedAt)).ToList(),
+        };
     }
 
     public static FailureView? ToView(RunFailure? failure) => failure is null
@@ -168,6 +178,7 @@ internal static class ApiMapping
     {
         StepKind.Timer => "timer",
         StepKind.Compensation => "compensation",
+        StepKind.Event => "event",
         _ => "step",
     };
 

@@ -7,6 +7,8 @@ public enum StepKind
     Timer = 1,
     /// <summary>The compensation of a completed step; its key is <see cref="StepKeys.Compensation"/> of the step's.</summary>
     Compensation = 2,
+    /// <summary>A wait for an external event; its result is the event's payload, its start the time the wait began.</summary>
+    Event = 3,
 }
 
 public enum StepStatus

@@ -59,6 +59,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         Steps = new PostgresStepStore(this, s);
         Schedules = new PostgresScheduleStore(this, s, (PostgresRunStore)Runs);
         Nodes = new PostgresNodeStore(this, s);
+        Events = new PostgresEventStore(this, s);
         _identity = new PostgresNodeIdentity(this, s);
     }
 
@@ -89,6 +90,8 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
     public IScheduleStore Schedules { get; }
 
     public INodeStore Nodes { get; }
+
+    public IEventStore Events { get; }
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) =>
         EnsureInitializedAsync().WaitAsync(cancellationToken);

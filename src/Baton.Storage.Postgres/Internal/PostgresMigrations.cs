@@ -132,6 +132,24 @@ internal static class PostgresMigrations
         CREATE INDEX ix_runs_leased ON {schema}.runs (lease_expires_at, id) WHERE {{ActiveStatus}} AND lease_owner IS NOT NULL;
         ALTER TABLE {schema}.runs SET (fillfactor = 80);
         """,
+
+        // 4: external events sent to runs; the id orders them as they were stored (sends to one run are
+        // serialised by a lock on its row, so within a run ids follow commit order).
+        """
+        CREATE TABLE {schema}.run_events (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            run_id text COLLATE "C" NOT NULL,
+            name text COLLATE "C" NOT NULL,
+            payload text,
+            idempotency_key text COLLATE "C",
+            stored_at timestamptz NOT NULL,
+            consumed_at timestamptz,
+            consumed_by text COLLATE "C"
+        );
+        CREATE INDEX ix_run_events_run ON {schema}.run_events (run_id, id);
+        CREATE INDEX ix_run_events_waiting ON {schema}.run_events (run_id, name, id) WHERE consumed_at IS NULL;
+        CREATE UNIQUE INDEX ux_run_events_idempotency ON {schema}.run_events (run_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        """,
     ];
 
     /// <summary>

@@ -409,7 +409,7 @@ internal sealed class PostgresRunStore : IRunStore
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(request.IdsBelow, "request.IdsBelow");
         ArgumentOutOfRangeException.ThrowIfLessThan(request.MaxRuns, 1, "request.MaxRuns");
-        // One statement: the runs, their steps and attempts go together. SKIP LOCKED: nodes pruning at the
+        // One statement: the runs, their steps, attempts and events go together. SKIP LOCKED: nodes pruning at the
         // same time take different runs, and a run someone is retrying right now is left for next time.
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand($"""
@@ -422,6 +422,8 @@ internal sealed class PostgresRunStore : IRunStore
                 DELETE FROM {_schema}.step_attempts WHERE run_id IN (SELECT id FROM doomed)
             ), steps AS (
                 DELETE FROM {_schema}.steps WHERE run_id IN (SELECT id FROM doomed)
+            ), events AS (
+                DELETE FROM {_schema}.run_events WHERE run_id IN (SELECT id FROM doomed)
             )
             DELETE FROM {_schema}.runs WHERE id IN (SELECT id FROM doomed)
             """, connection);

@@ -54,6 +54,7 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
         Steps = new SqliteStepStore(this);
         Schedules = new SqliteScheduleStore(this);
         Nodes = new SqliteNodeStore(this);
+        Events = new SqliteEventStore(this);
     }
 
     public string FilePath { get; }
@@ -65,6 +66,8 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
     public IScheduleStore Schedules { get; }
 
     public INodeStore Nodes { get; }
+
+    public IEventStore Events { get; }
 
     internal SqliteMetrics Metrics { get; }
 

@@ -127,6 +127,23 @@ internal static class SqliteMigrations
         CREATE INDEX ix_runs_free ON runs (run_after, workflow) WHERE {ActiveStatus} AND lease_owner IS NULL;
         CREATE INDEX ix_runs_leased ON runs (lease_expires_at) WHERE {ActiveStatus} AND lease_owner IS NOT NULL;
         """,
+
+        // 4: external events sent to runs; the id orders them as they were stored.
+        """
+        CREATE TABLE run_events (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            payload TEXT,
+            idempotency_key TEXT,
+            stored_at INTEGER NOT NULL,
+            consumed_at INTEGER,
+            consumed_by TEXT
+        );
+        CREATE INDEX ix_run_events_run ON run_events (run_id, id);
+        CREATE INDEX ix_run_events_waiting ON run_events (run_id, name, id) WHERE consumed_at IS NULL;
+        CREATE UNIQUE INDEX ux_run_events_idempotency ON run_events (run_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        """,
     ];
 
     /// <summary>Applies the migrations the file has not had yet. Returns the schema version afterwards.</summary>

@@ -369,13 +369,16 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     public Task<int> PruneRunsAsync(PruneRunsRequest request, CancellationToken cancellationToken = default)
     {
         ValidatePrune(request);
-        // One transaction: the three statements see the same finished runs (this writer is the only one).
+        // One transaction: the statements see the same finished runs (this writer is the only one).
         return store.WriteAsync(ctx =>
         {
             ctx.Command($"DELETE FROM step_attempts WHERE run_id IN ({DoomedRunsSql})")
                 .With("$below", request.IdsBelow).With("$before", request.CompletedBefore).With("$max", request.MaxRuns)
                 .ExecuteNonQuery();
             ctx.Command($"DELETE FROM steps WHERE run_id IN ({DoomedRunsSql})")
+                .With("$below", request.IdsBelow).With("$before", request.CompletedBefore).With("$max", request.MaxRuns)
+                .ExecuteNonQuery();
+            ctx.Command($"DELETE FROM run_events WHERE run_id IN ({DoomedRunsSql})")
                 .With("$below", request.IdsBelow).With("$before", request.CompletedBefore).With("$max", request.MaxRuns)
                 .ExecuteNonQuery();
             return ctx.Command($"DELETE FROM runs WHERE id IN ({DoomedRunsSql})")

@@ -97,6 +97,20 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IDisposable
         Assert.True(after.StartedAt >= wakeAtKill - TimeSpan.FromMilliseconds(20), $"the step after the timer started at {after.StartedAt:O}, before the wake-up time {wakeAtKill:O}");
     }
 
+    [Fact]
+    public async Task EventWait_KilledWhileWaiting_EventSentAfterRestartResumesRunAndFirstStepRanOnce()
+    {
+        var (runId, completedAtKill) = await RunAndKillAsync("event", steps => steps.Any(s => s.Kind == StepKind.Event));
+
+        var run = await RestartAndFinishAsync("event", runId, "--send-event", "approved", "--payload", "ann");
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        AssertExactlyOnce(completedAtKill);
+        Assert.Equal(["before"], completedAtKill);
+        AssertAllDone(["before", "after-ann"]);
+        Assert.Equal(1, new EffectLog(Effects).Count("start")["after-ann"]);
+    }
+
     public void Dispose()
     {
         try
@@ -153,12 +167,12 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IDisposable
         return (runId, completed);
     }
 
-    private async Task<RunRecord> RestartAndFinishAsync(string scenario, string runId)
+    private async Task<RunRecord> RestartAndFinishAsync(string scenario, string runId, params string[] hostArguments)
     {
         // A run suspended on a long timer held no lease at the kill: it resumes when the timer is due, not at restart.
         var atKill = await GetRunAsync(runId);
         var leasedAtKill = atKill.LeaseOwner is not null;
-        await using var process = StartHost(scenario, "node-2");
+        await using var process = StartHost(scenario, "node-2", hostArguments);
         Assert.Equal(runId, await ReadRunIdAsync(process));
         var ready = Stopwatch.StartNew();
         TimeSpan? resumedAfter = null;
@@ -209,11 +223,11 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IDisposable
             $"attempt {a.StepKey}#{a.Attempt} is {a.Outcome} with end {a.EndedAt?.ToString("O") ?? "none"} in a finished run"));
     }
 
-    private ChildProcess StartHost(string scenario, string node)
+    private ChildProcess StartHost(string scenario, string node, params string[] hostArguments)
     {
         var hostDll = Path.Combine(AppContext.BaseDirectory.Replace("Baton.Core.Tests", "Baton.CrashHost", StringComparison.Ordinal), "Baton.CrashHost.dll");
         Assert.True(File.Exists(hostDll), $"crash host not built at {hostDll}");
-        return ChildProcess.Start(hostDll, ["--db", Db, "--effects", Effects, "--scenario", scenario, "--node", node], []);
+        return ChildProcess.Start(hostDll, ["--db", Db, "--effects", Effects, "--scenario", scenario, "--node", node, .. hostArguments], []);
     }
 
     private static async Task<string> ReadRunIdAsync(ChildProcess process) =>

@@ -1,0 +1,160 @@
+using System.Text.Json;
+using Baton.Compensation;
+using Baton.Runs;
+using Baton.Steps;
+using Baton.Storage;
+using Baton.Timers;
+using Baton.Workers;
+
+namespace Baton.Events;
+
+/// <summary>
+/// Waits for external events in one execution. A wait is a step of kind <see cref="StepKind.Event"/> keyed
+/// <c>event:{name}</c> (then <c>#2</c>...): its start is stored when the wait is first reached (so a timeout counts
+/// from then, across restarts), and its result is the consumed event's payload, so a resumed run gets the same
+/// payload without consuming another event. With no event yet and no step in flight the run suspends, giving its
+/// lease and slot back; storing the event makes it due again.
+/// </summary>
+internal sealed class EventWaits(ExecutionState state)
+{
+    /// <summary>The wake-up time of a wait with no timeout: never, in practice (an event or a cancel wakes it).</summary>
+    internal static readonly DateTimeOffset NoDeadline = new(9999, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    // While steps of the same execution are in flight the run cannot suspend; it looks for the event this often.
+    private static readonly TimeSpan InMemoryRecheck = TimeSpan.FromSeconds(1);
+
+    public async Task<T> WaitAsync<T>(string name, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        if (EventNames.Validate(name) is { } invalid)
+        {
+            throw new ArgumentException(invalid, nameof(name));
+        }
+
+        if (timeout is { } t && t <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "the timeout must be positive");
+        }
+
+        var key = state.NextKey("event:" + name);
+        var engine = state.Engine;
+        state.Stored.TryGetValue(key, out var stored);
+        if (stored?.Status == StepStatus.Succeeded)
+        {
+            return state.Deserialize<T>(stored.Result);
+        }
+
+        // A timeout the workflow went on from (a step began after it) comes back the same on resume; one that ended
+        // the run is waited for again when the run is retried, as a failed step runs again.
+        var timedOut = stored?.Status == StepStatus.Failed;
+        if (timedOut && state.Stored.Values.Any(s => s.StartedAt >= stored!.CompletedAt && s.Key != key))
+        {
+            throw new EventTimeoutException(name, timeout ?? TimeSpan.Zero);
+        }
+
+        if (state.ReplayOnly)
+        {
+            throw new CompensationReplayStop();
+        }
+
+        var attempt = stored is null ? 1 : timedOut ? stored.Attempts + 1 : stored.Attempts;
+        var startedAt = stored is { Status: StepStatus.Running }
+            ? await ResumedStartAsync(stored).ConfigureAwait(false)
+            : await StartAsync(key, attempt).ConfigureAwait(false);
+        var deadline = timeout is { } limit ? startedAt + limit : NoDeadline;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
+        while (true)
+        {
+            linked.Token.ThrowIfCancellationRequested();
+            var consumed = await engine.Events.ConsumeEventAsync(new ConsumeEventRequest
+            {
+                RunId = state.RunId, Owner = engine.Owner, Name = name, StepKey = key, Now = engine.Time.GetUtcNow(),
+            }, CancellationToken.None).ConfigureAwait(false);
+            if (!consumed.LeaseHeld)
+            {
+                state.Active.Interrupt(leaseLost: true);
+                throw new LeaseLostException(state.RunId);
+            }
+
+            var now = engine.Time.GetUtcNow();
+            if (consumed.Event is { } received)
+            {
+                var payload = received.Payload ?? "null";
+                await EndAsync(key, attempt, startedAt, now, StepStatus.Succeeded, payload, null).ConfigureAwait(false);
+                return state.Deserialize<T>(payload);
+            }
+
+            if (now >= deadline)
+            {
+                var error = new EventTimeoutException(name, timeout!.Value);
+                await EndAsync(key, attempt, startedAt, now, StepStatus.Failed, null, error).ConfigureAwait(false);
+                throw error;
+            }
+
+            var remaining = deadline - now;
+            if (remaining >= engine.Options.SuspendThreshold && state.InFlight == 0)
+            {
+                throw new SuspendRunException(deadline, name);
+            }
+
+            await Task.Delay(remaining < InMemoryRecheck ? remaining : InMemoryRecheck, engine.Time, linked.Token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// When the wait now in progress began: the step's start for its first attempt; for a wait reached again after a
+    /// retry of the run, that attempt's own start (the step row keeps the first one).
+    /// </summary>
+    private async Task<DateTimeOffset> ResumedStartAsync(StepRecord stored)
+    {
+        if (stored.Attempts <= 1)
+        {
+            return stored.StartedAt;
+        }
+
+        var attempts = await state.Engine.Steps.GetAttemptsAsync(state.RunId).ConfigureAwait(false);
+        return attempts.LastOrDefault(a => a.StepKey == stored.Key && a.Attempt == stored.Attempts)?.StartedAt ?? stored.StartedAt;
+    }
+
+    private async Task<DateTimeOffset> StartAsync(string key, int attempt)
+    {
+        var engine = state.Engine;
+        var now = engine.Time.GetUtcNow();
+        bool written;
+        try
+        {
+            written = await engine.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
+            {
+                RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = StepKind.Event, Attempt = attempt, StartedAt = now,
+            }, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.StoreWriteFailed(engine.Logger, ex, state.RunId);
+            written = false;
+        }
+
+        if (!written)
+        {
+            state.Active.Interrupt(leaseLost: true);
+            throw new LeaseLostException(state.RunId);
+        }
+
+        state.Stored[key] = new StepRecord { RunId = state.RunId, Key = key, Kind = StepKind.Event, Status = StepStatus.Running, Attempts = attempt, StartedAt = now };
+        return now;
+    }
+
+    private async Task EndAsync(string key, int attempt, DateTimeOffset startedAt, DateTimeOffset now, StepStatus status, string? result, Exception? error)
+    {
+        await state.EndAttemptAsync(new AttemptEndedRequest
+        {
+            RunId = state.RunId, Owner = state.Engine.Owner, StepKey = key, Kind = StepKind.Event, Attempt = attempt,
+            StartedAt = startedAt, EndedAt = now, Outcome = error is null ? AttemptOutcome.Succeeded : AttemptOutcome.TimedOut,
+            StepStatus = status, Result = result, ErrorType = error?.GetType().FullName, ErrorMessage = error?.Message,
+        }).ConfigureAwait(false);
+        state.Stored[key] = new StepRecord
+        {
+            RunId = state.RunId, Key = key, Kind = StepKind.Event, Status = status, Result = result, Error = error?.Message,
+            ErrorType = error?.GetType().FullName, Attempts = attempt, StartedAt = startedAt, CompletedAt = now,
+        };
+    }
+}

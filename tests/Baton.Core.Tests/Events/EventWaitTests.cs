@@ -1,0 +1,219 @@
+using System.Text.Json;
+using Baton.Core.Tests.Support;
+using Baton.Events;
+using Baton.Hosting;
+using Baton.Runs;
+using Baton.Storage;
+
+namespace Baton.Core.Tests.Events;
+
+/// <summary>
+/// External events on one node with the fake clock: a waiting run holds nothing while it waits, an event sent early is
+/// kept for the wait, events of one name are taken in order, and a timeout is an exception the workflow can catch.
+/// </summary>
+public sealed class EventWaitTests
+{
+    private static readonly DateTimeOffset Start = EngineHarness.Start;
+
+    [Fact]
+    public async Task SendEventAsync_WhileRunWaits_RunResumesWithPayloadAndHeldNoLeaseOrSlot()
+    {
+        var before = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("before", _ => Task.FromResult(Interlocked.Increment(ref before)), cancellationToken: ct);
+            var approval = await ctx.WaitForEventAsync<Approval>("approved", cancellationToken: ct);
+            return approval.By;
+        }));
+        var firstExecutionEnded = new TaskCompletionSource();
+        node.Worker.ExecutionEnded += _ => firstExecutionEnded.TrySetResult();
+
+        var id = await node.StartRunAsync("waiter");
+        await firstExecutionEnded.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var waiting = await node.Store.Runs.GetRunAsync(id);
+        var slotsInUse = node.Worker.ActiveCount;
+        var sent = await node.Client.SendEventAsync(id, "approved", JsonSerializer.SerializeToElement(new Approval("ann")));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Suspended, waiting!.Status);
+        Assert.Null(waiting.LeaseOwner);
+        Assert.Equal(0, slotsInUse);
+        Assert.Equal(EventSendOutcome.Stored, sent.Outcome);
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal("\"ann\"", run.Output);
+        Assert.Equal(2, run.Executions);
+        Assert.Equal(1, before);
+        var wait = Assert.Single(await node.Store.Steps.GetStepsAsync(id), s => s.Kind == StepKind.Event);
+        Assert.Equal(("event:approved", StepStatus.Succeeded), (wait.Key, wait.Status));
+        Assert.True((await node.Client.GetRunAsync(id))!.Events.Single().Consumed);
+    }
+
+    [Fact]
+    public async Task SendEventAsync_BeforeRunWaits_EventIsKeptForTheWait()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+            (await ctx.WaitForEventAsync<Approval>("approved", cancellationToken: ct)).By));
+        var id = await StartLaterAsync(node, "waiter", Start.AddMinutes(1));
+
+        await node.Client.SendEventAsync(id, "approved", JsonSerializer.SerializeToElement(new Approval("bob")));
+        node.Time.SetUtcNow(Start.AddMinutes(1));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal("\"bob\"", run.Output);
+        Assert.Equal(1, run.Executions);
+    }
+
+    [Fact]
+    public async Task WaitForEventAsync_TwoEventsOneName_TakesThemOnceEachInStoredOrder()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("collector", async (ctx, _, ct) =>
+        {
+            var first = await ctx.WaitForEventAsync<int>("item", cancellationToken: ct);
+            var second = await ctx.WaitForEventAsync<int>("item", cancellationToken: ct);
+            return $"{first},{second}";
+        }));
+        var id = await StartLaterAsync(node, "collector", Start.AddMinutes(1));
+
+        await node.Client.SendEventAsync(id, "item", JsonSerializer.SerializeToElement(1));
+        await node.Client.SendEventAsync(id, "item", JsonSerializer.SerializeToElement(2));
+        await node.Client.SendEventAsync(id, "item", JsonSerializer.SerializeToElement(3));
+        node.Time.SetUtcNow(Start.AddMinutes(1));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal("\"1,2\"", run.Output);
+        var events = (await node.Client.GetRunAsync(id))!.Events;
+        Assert.Equal([true, true, false], events.Select(e => e.Consumed));
+    }
+
+    [Fact]
+    public async Task WaitForEventAsync_NoEventBeforeTimeout_ThrowsEventTimeoutExceptionTheWorkflowCatches()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+        {
+            try
+            {
+                return (await ctx.WaitForEventAsync<Approval>("approved", TimeSpan.FromHours(1), ct)).By;
+            }
+            catch (EventTimeoutException e)
+            {
+                return "timed out: " + e.EventName;
+            }
+        }));
+
+        var id = await node.StartRunAsync("waiter");
+        var waiting = await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        node.Time.SetUtcNow(Start.AddHours(1));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(Start.AddHours(1), waiting.RunAfter);
+        Assert.Equal("\"timed out: approved\"", run.Output);
+        var wait = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
+        Assert.Equal((StepStatus.Failed, typeof(EventTimeoutException).FullName), (wait.Status, wait.ErrorType));
+        var late = await node.Client.SendEventAsync(id, "approved", null);
+        Assert.Equal(EventSendOutcome.RunFinished, late.Outcome);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_RunFailedOnEventTimeout_WaitsAgainAndTakesEventSentLater()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+            (await ctx.WaitForEventAsync<Approval>("approved", TimeSpan.FromHours(1), ct)).By));
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        node.Time.SetUtcNow(Start.AddHours(1));
+        node.WakeWorker();
+        var failed = await node.WaitForEndAsync(id);
+
+        node.Time.SetUtcNow(Start.AddHours(2));
+        await node.Client.RetryRunAsync(id);
+        var waitingAgain = await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        await node.Client.SendEventAsync(id, "approved", JsonSerializer.SerializeToElement(new Approval("cy")));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, failed.Status);
+        Assert.Equal(typeof(EventTimeoutException).FullName, failed.Failure!.ErrorType);
+        Assert.Equal(Start.AddHours(3), waitingAgain.RunAfter);
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal("\"cy\"", run.Output);
+        Assert.Equal(2, Assert.Single(await node.Store.Steps.GetStepsAsync(id)).Attempts);
+    }
+
+    [Fact]
+    public async Task WaitForEventAsync_ResumedAfterCaughtTimeout_ThrowsItAgainWithoutWaiting()
+    {
+        var caught = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+        {
+            try
+            {
+                await ctx.WaitForEventAsync<Approval>("approved", TimeSpan.FromHours(1), ct);
+            }
+            catch (EventTimeoutException)
+            {
+                Interlocked.Increment(ref caught);
+            }
+
+            await ctx.DelayAsync("later", TimeSpan.FromHours(1), ct);
+            return "went on";
+        }));
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
+        node.Time.SetUtcNow(Start.AddHours(1));
+        node.WakeWorker();
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(2));
+        node.Time.SetUtcNow(Start.AddHours(2));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal("\"went on\"", run.Output);
+        Assert.Equal(3, run.Executions);
+        Assert.Equal(2, caught);
+        Assert.Equal(1, Assert.Single(await node.Store.Steps.GetStepsAsync(id), s => s.Kind == StepKind.Event).Attempts);
+    }
+
+    [Fact]
+    public async Task CancelRunAsync_RunWaitingForEvent_EndsCancelledAndRunsCompensation()
+    {
+        var undone = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("reserve", _ => Task.FromResult(1), compensate: (_, _) => Task.FromResult(Interlocked.Increment(ref undone)), cancellationToken: ct);
+            return (await ctx.WaitForEventAsync<Approval>("approved", cancellationToken: ct)).By;
+        }));
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+
+        var cancel = await node.Client.CancelRunAsync(id);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(CancelRunOutcome.Requested, cancel.Outcome);
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.Equal(1, undone);
+    }
+
+    [Fact]
+    public async Task SendEventAsync_UnknownRunOrBadName_StoresNothing()
+    {
+        await using var node = await EngineHarness.StartAsync(_ => { });
+
+        var unknown = await node.Client.SendEventAsync("no-such-run", "approved", null);
+        var badName = await node.Client.SendEventAsync("no-such-run", "not a name", null);
+
+        Assert.Equal(EventSendOutcome.RunNotFound, unknown.Outcome);
+        Assert.Equal(EventSendOutcome.Invalid, badName.Outcome);
+        Assert.Empty(await node.Store.Events.GetEventsAsync("no-such-run"));
+    }
+
+    private static async Task<string> StartLaterAsync(EngineHarness node, string workflow, DateTimeOffset runAfter)
+    {
+        var result = await node.Client.StartRunAsync(new StartRunRequest { Workflow = workflow, RunAfter = runAfter });
+        Assert.Equal(StartRunOutcome.Created, result.Outcome);
+        return result.Run!.Id;
+    }
+
+    private sealed record Approval(string By);
+}

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Baton.Server.Tests.Infrastructure;
+
+namespace Baton.Server.Tests.Api;
+
+/// <summary>POST /api/runs/{id}/events/{name}: 202 stores, 404 unknown run, 409 finished run, 400 bad input stores nothing.</summary>
+public sealed class EventEndpointsTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private InProcessServer Server => fixture.Server;
+
+    [Fact]
+    public async Task SendEvent_RunWaitingForIt_Returns202AndRunFinishesWithPayload()
+    {
+        var id = await StartWaitingDemoAsync("approved");
+
+        var (status, body) = await SendAsync(id, "approved", """{"by":"ann"}""", idempotencyKey: "k-1");
+        var (again, repeated) = await SendAsync(id, "approved", """{"by":"someone else"}""", idempotencyKey: "k-1");
+        var done = await Server.WaitForStatusAsync(id, "succeeded");
+
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        Assert.Equal("approved", body.GetProperty("name").GetString());
+        Assert.False(body.GetProperty("duplicate").GetBoolean());
+        Assert.Equal(HttpStatusCode.Accepted, again);
+        Assert.True(repeated.GetProperty("duplicate").GetBoolean());
+        Assert.Equal(body.GetProperty("sequence").GetInt64(), repeated.GetProperty("sequence").GetInt64());
+        Assert.Equal("ann", done.GetProperty("output").GetProperty("event").GetProperty("by").GetString());
+        var stored = Assert.Single(done.GetProperty("events").EnumerateArray());
+        Assert.Equal(("approved", true), (stored.GetProperty("name").GetString(), stored.GetProperty("consumed").GetBoolean()));
+        Assert.Contains(done.GetProperty("steps").EnumerateArray(), s => s.GetProperty("kind").GetString() == "event");
+    }
+
+    [Fact]
+    public async Task SendEvent_FinishedRun_Returns409AndStoresNothing()
+    {
+        var (_, started) = await Server.StartRunAsync("demo", """{"items":1,"delayMs":0}""");
+        var id = started.GetProperty("id").GetString()!;
+        await Server.WaitForStatusAsync(id, "succeeded");
+
+        var (status, body) = await SendAsync(id, "approved", "{}");
+
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Equal("urn:baton:problem:run-finished", body.GetProperty("type").GetString());
+        Assert.Empty((await Server.GetRunAsync(id)).GetProperty("events").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task SendEvent_UnknownRun_Returns404Problem()
+    {
+        var (status, body) = await SendAsync(new string('a', 32), "approved", "{}");
+
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal("urn:baton:problem:run-not-found", body.GetProperty("type").GetString());
+    }
+
+    [Theory]
+    [InlineData("bad name", "{}", "application/json")]
+    [InlineData("approved", "{not json", "application/json")]
+    [InlineData("approved", "{}", "text/plain")]
+    public async Task SendEvent_BadNameOrBody_Returns4xxProblemAndStoresNothing(string name, string body, string contentType)
+    {
+        var id = await StartWaitingDemoAsync("approved");
+
+        var (status, problem) = await SendAsync(id, Uri.EscapeDataString(name), body, contentType: contentType);
+
+        Assert.True(status is HttpStatusCode.BadRequest or HttpStatusCode.UnsupportedMediaType, $"got {status}");
+        Assert.StartsWith("urn:baton:problem:", problem.GetProperty("type").GetString(), StringComparison.Ordinal);
+        var run = await Server.GetRunAsync(id);
+        Assert.Empty(run.GetProperty("events").EnumerateArray());
+        Assert.Equal("suspended", run.GetProperty("status").GetString());
+        await Server.Client.PostAsync($"/api/runs/{id}/cancel", null);
+    }
+
+    [Fact]
+    public async Task SendEvent_WithoutAdminKey_Returns401AndStoresNothing()
+    {
+        var id = await StartWaitingDemoAsync("approved");
+
+        using var response = await Server.Anonymous.PostAsync($"/api/runs/{id}/events/approved", InProcessServer.Json("{}"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Empty((await Server.GetRunAsync(id)).GetProperty("events").EnumerateArray());
+        await Server.Client.PostAsync($"/api/runs/{id}/cancel", null);
+    }
+
+    private async Task<string> StartWaitingDemoAsync(string eventName)
+    {
+        var (status, started) = await Server.StartRunAsync("demo", $$"""{"items":1,"delayMs":0,"waitFor":"{{eventName}}"}""");
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        var id = started.GetProperty("id").GetString()!;
+        var waiting = await Server.WaitForStatusAsync(id, "suspended");
+        Assert.Equal("waiting for " + eventName, waiting.GetProperty("phase").GetString());
+        return id;
+    }
+
+    private async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(
+        string runId, string name, string body, string? idempotencyKey = null, string contentType = "application/json")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/runs/{runId}/events/{name}")
+        {
+            Content = new StringContent(body, Encoding.UTF8, contentType),
+        };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        using var response = await Server.Client.SendAsync(request);
+        return (response.StatusCode, await InProcessServer.ReadJsonAsync(response));
+    }
+}
