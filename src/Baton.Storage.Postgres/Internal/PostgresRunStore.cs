@@ -194,6 +194,64 @@ internal sealed class PostgresRunStore : IRunStore
         return await CreateAsync(connection, null, request, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// One transaction and one round trip for the batch: the advisory locks of its concurrency keys (in key order, so
+    /// two batches cannot deadlock on them), then one create statement per run; each statement sees the rows of the
+    /// ones before it. A create that met a row committed by another transaction meanwhile is read again afterwards.
+    /// </summary>
+    public async Task<IReadOnlyList<CreateRunResult>> CreateRunsAsync(CreateRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.Validate();
+        if (request.Runs.Count == 0)
+        {
+            return [];
+        }
+
+        var keys = request.Runs.Select(r => r.ConcurrencyKey).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var results = new CreateRunResult?[request.Runs.Count];
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var batch = new NpgsqlBatch(connection, transaction))
+        {
+            foreach (var key in keys)
+            {
+                var lockCommand = new NpgsqlBatchCommand(LockSql);
+                lockCommand.Parameters.Text("lock", LockKey(key));
+                batch.BatchCommands.Add(lockCommand);
+            }
+
+            foreach (var run in request.Runs)
+            {
+                batch.BatchCommands.Add(CreateCommand(run));
+            }
+
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < keys.Count; i++)
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            for (var i = 0; i < request.Runs.Count; i++)
+            {
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    results[i] = new CreateRunResult((CreateRunOutcome)reader.GetInt32(0), Run(reader, 1));
+                }
+
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] ??= await ExistingAsync(connection, transaction, request.Runs[i], cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return results!;
+    }
+
     public async Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(runId);
@@ -520,8 +578,16 @@ internal sealed class PostgresRunStore : IRunStore
             }
         }
 
-        // The insert met a unique index on a row committed after the statement's snapshot (a concurrent
-        // create with the same idempotency key or schedule fire): a new statement sees it.
+        return await ExistingAsync(connection, transaction, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The insert met a unique index on a row committed after the statement's snapshot (a concurrent create with
+    /// the same idempotency key or schedule fire): a new statement sees it.
+    /// </summary>
+    private async Task<CreateRunResult> ExistingAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, CreateRunRequest request, CancellationToken cancellationToken)
+    {
         await using var existing = new NpgsqlCommand(_existingSql, connection, transaction);
         existing.Parameters
             .Text("workflow", request.Workflow)
