@@ -146,4 +146,36 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(1, leased.Executions);
         Assert.Equal(RunStatus.Pending, (await GetAsync(store, results[1].Run.Id)).Status);
     }
+
+    [Fact]
+    public async Task CreateRunsAsync_ConcurrentBatchesSameKeys_CreateEachRunOnce()
+    {
+        var store = await NewStoreAsync();
+
+        var batches = await Task.WhenAll(Enumerable.Range(0, 8).Select(b => Task.Run(() =>
+            CreateManyAsync(store, Enumerable.Range(0, 10).Select(i => NewRun() with { IdempotencyKey = $"m{(i + b) % 10}" }).ToArray()))));
+
+        var results = batches.SelectMany(r => r).ToList();
+        Assert.Equal(10, results.Count(r => r.Outcome == CreateRunOutcome.Created));
+        Assert.All(results, r => Assert.NotEqual(CreateRunOutcome.Conflict, r.Outcome));
+        Assert.Equal(10, results.Select(r => r.Run.Id).Distinct().Count());
+        Assert.Equal(10, await CountAllAsync(store));
+    }
+
+    [Fact]
+    public async Task CreateRunsAsync_ConcurrentBatchesKeysInOppositeOrder_NeverExceedLimit()
+    {
+        var store = await NewStoreAsync();
+
+        var batches = await Task.WhenAll(Enumerable.Range(0, 8).Select(b => Task.Run(() =>
+        {
+            var keys = b % 2 == 0 ? new[] { "a", "b", "c" } : ["c", "b", "a"];
+            return CreateManyAsync(store, keys.Select(k => NewRun() with { ConcurrencyKey = k, ConcurrencyLimit = 2 }).ToArray());
+        })));
+
+        var created = batches.SelectMany(r => r).Where(r => r.Outcome == CreateRunOutcome.Created).ToList();
+        Assert.Equal(6, created.Count);
+        Assert.All(created.GroupBy(r => r.Run.ConcurrencyKey), g => Assert.Equal(2, g.Count()));
+        Assert.Equal(6, await CountAllAsync(store));
+    }
 }

@@ -195,9 +195,12 @@ internal sealed class PostgresRunStore : IRunStore
     }
 
     /// <summary>
-    /// One transaction and one round trip for the batch: the advisory locks of its concurrency keys (in key order, so
-    /// two batches cannot deadlock on them), then one create statement per run; each statement sees the rows of the
-    /// ones before it. A create that met a row committed by another transaction meanwhile is read again afterwards.
+    /// One transaction and one round trip for the batch: advisory locks first, then one create statement per run in the
+    /// order given; each statement sees the rows of the ones before it. The locks cover the batch's concurrency keys
+    /// and also its idempotency keys and schedule fires, taken in one sorted order: two batches naming the same keys in
+    /// different orders would otherwise each insert one and wait on the other's unique index entry (a deadlock); with
+    /// the locks the later batch waits before inserting and then sees the earlier batch's runs. A create that met a row
+    /// committed by another transaction meanwhile is read again afterwards.
     /// </summary>
     public async Task<IReadOnlyList<CreateRunResult>> CreateRunsAsync(CreateRunsRequest request, CancellationToken cancellationToken = default)
     {
@@ -208,7 +211,7 @@ internal sealed class PostgresRunStore : IRunStore
             return [];
         }
 
-        var keys = request.Runs.Select(r => r.ConcurrencyKey).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var keys = request.Runs.SelectMany(BatchLockKeys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var results = new CreateRunResult?[request.Runs.Count];
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -217,7 +220,7 @@ internal sealed class PostgresRunStore : IRunStore
             foreach (var key in keys)
             {
                 var lockCommand = new NpgsqlBatchCommand(LockSql);
-                lockCommand.Parameters.Text("lock", LockKey(key));
+                lockCommand.Parameters.Text("lock", key);
                 batch.BatchCommands.Add(lockCommand);
             }
 
@@ -628,6 +631,25 @@ internal sealed class PostgresRunStore : IRunStore
     private const string LockSql = "SELECT pg_advisory_xact_lock(hashtextextended(@lock, 0))";
 
     /// <summary>The advisory lock name of a concurrency key; the schema is part of it, so schemas do not contend.</summary>
+    /// <summary>The advisory locks a run of a batch create takes: its concurrency key's, its idempotency key's, its schedule fire's.</summary>
+    private IEnumerable<string> BatchLockKeys(CreateRunRequest run)
+    {
+        if (run.ConcurrencyKey is not null)
+        {
+            yield return LockKey(run.ConcurrencyKey);
+        }
+
+        if (run.IdempotencyKey is not null)
+        {
+            yield return $"baton:{_store.Schema}:idempotency:{run.Workflow}\n{run.IdempotencyKey}";
+        }
+
+        if (run is { ScheduleName: not null, ScheduledFireTime: { } fire })
+        {
+            yield return $"baton:{_store.Schema}:fire:{run.ScheduleName}\n{fire.UtcTicks}";
+        }
+    }
+
     private string LockKey(string concurrencyKey) => $"baton:{_store.Schema}:concurrency:{concurrencyKey}";
 
     private async Task<RunRecord?> GetAsync(
