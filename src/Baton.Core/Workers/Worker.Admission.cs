@@ -65,11 +65,7 @@ internal sealed partial class Worker
         }
         catch
         {
-            foreach (var admission in prepared.Where(p => p.Leased))
-            {
-                Interlocked.Decrement(ref _reserved);
-            }
-
+            Interlocked.Add(ref _reserved, -prepared.Count(p => p.Leased));
             throw;
         }
 

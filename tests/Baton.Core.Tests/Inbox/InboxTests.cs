@@ -4,6 +4,7 @@ using Baton.Hosting;
 using Baton.Inbox;
 using Baton.Runs;
 using Baton.Storage;
+using Baton.Testing;
 using Baton.Workflows;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -212,5 +213,33 @@ public sealed class InboxTests
         Assert.False(string.IsNullOrEmpty(badName.Reason));
         Assert.Equal(InboxOutcome.Rejected, badId.Outcome);
         Assert.Contains("message id", badId.Reason);
+    }
+
+    [Fact]
+    public async Task AcceptManyAsync_MoreMessagesThanFreeSlots_StartsWhatFitsHereAndLeavesTheRestPending()
+    {
+        var gate = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("gated", async (ctx, n, ct) =>
+                await ctx.StepAsync("wait", async t => { await gate.Task.WaitAsync(t); return n; }, cancellationToken: ct)),
+            o => o.MaxConcurrentRuns = 2);
+        await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => running, "the worker to start");
+
+        var results = await Inbox(node).AcceptManyAsync(Enumerable.Range(0, 5)
+            .Select(i => new InboxMessage { MessageId = $"m{i}", Workflow = "gated", Input = JsonSerializer.SerializeToElement(i) }).ToList());
+        var stored = new List<RunRecord>();
+        foreach (var result in results)
+        {
+            stored.Add((await node.Store.Runs.GetRunAsync(result.RunId!))!);
+        }
+
+        gate.SetResult();
+        Assert.All(results, r => Assert.Equal(InboxOutcome.Created, r.Outcome));
+        Assert.Equal(2, stored.Count(r => r is { Status: RunStatus.Running, LeaseOwner: not null, Executions: 1 }));
+        Assert.Equal(3, stored.Count(r => r is { Status: RunStatus.Pending, LeaseOwner: null }));
+        foreach (var result in results)
+        {
+            Assert.Equal(RunStatus.Succeeded, (await node.WaitForEndAsync(result.RunId!)).Status);
+        }
     }
 }
