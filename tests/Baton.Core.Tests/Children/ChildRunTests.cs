@@ -21,6 +21,12 @@ public sealed class ChildRunTests
     private static void AddWaitingChild(BatonBuilder b) => b.AddWorkflow<int, int>("child", async (ctx, input, ct) =>
         input * 2 + await ctx.WaitForEventAsync<int>("go", cancellationToken: ct));
 
+    private static Task<EngineHarness> StartParentOfWaitingChildAsync() => EngineHarness.StartAsync(b =>
+    {
+        AddWaitingChild(b);
+        b.AddWorkflow<int, int>("parent", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct));
+    });
+
     private static Task<RunRecord> SuspendedAsync(EngineHarness node, string id) =>
         node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
 
@@ -63,11 +69,7 @@ public sealed class ChildRunTests
     [Fact]
     public async Task RunChildAsync_WhileChildWaits_ParentHoldsNoLeaseOrSlotAndResumesWhenChildEnds()
     {
-        await using var node = await EngineHarness.StartAsync(b =>
-        {
-            AddWaitingChild(b);
-            b.AddWorkflow<int, int>("parent", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct));
-        });
+        await using var node = await StartParentOfWaitingChildAsync();
 
         var id = await node.StartRunAsync("parent", 5);
         var waiting = await SuspendedAsync(node, id);
@@ -146,11 +148,7 @@ public sealed class ChildRunTests
     [Fact]
     public async Task CancelRunAsync_ParentWaitingOnChild_CancelsTheChild()
     {
-        await using var node = await EngineHarness.StartAsync(b =>
-        {
-            AddWaitingChild(b);
-            b.AddWorkflow<int, int>("parent", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct));
-        });
+        await using var node = await StartParentOfWaitingChildAsync();
         var id = await node.StartRunAsync("parent", 3);
         await SuspendedAsync(node, id);
         var childId = await ChildOfAsync(node, id);
