@@ -28,7 +28,10 @@ internal sealed class ChildRuns(ExecutionState state)
     // While steps of the same execution are in flight the parent cannot suspend; it looks at the child this often.
     private static readonly TimeSpan InMemoryRecheck = TimeSpan.FromSeconds(1);
 
-    public async Task<TOutput> RunAsync<TOutput>(string workflowName, object? input, ChildRunOptions? options, CancellationToken cancellationToken)
+    public Task<TOutput> RunAsync<TOutput>(string workflowName, object? input, ChildRunOptions? options, CancellationToken cancellationToken) =>
+        RunAsync<object?, TOutput>(workflowName, input, options, cancellationToken);
+
+    public async Task<TOutput> RunAsync<TInput, TOutput>(string workflowName, TInput input, ChildRunOptions? options, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(workflowName);
         var key = state.NextKey("child:" + workflowName);
@@ -83,7 +86,7 @@ internal sealed class ChildRuns(ExecutionState state)
     }
 
     /// <summary>Creates the child, or finds the one this step created before; returns its id.</summary>
-    private async Task<string> AdmitAsync(Worker worker, string key, string workflowName, object? input, ChildRunOptions? options, CancellationToken cancellationToken)
+    private async Task<string> AdmitAsync<TInput>(Worker worker, string key, string workflowName, TInput input, ChildRunOptions? options, CancellationToken cancellationToken)
     {
         var engine = state.Engine;
         var definition = engine.Services.GetRequiredService<WorkflowRegistry>().Find(workflowName)

@@ -100,6 +100,12 @@ public interface IWorkflowContext
     /// </summary>
     Task<TOutput> RunChildAsync<TOutput>(string workflowName, object? input, Children.ChildRunOptions? options = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// <see cref="RunChildAsync{TOutput}(string, object?, Children.ChildRunOptions?, CancellationToken)"/> with a typed
+    /// input: the child's input is <paramref name="input"/> serialized as <typeparamref name="TInput"/>.
+    /// </summary>
+    Task<TOutput> RunChildAsync<TInput, TOutput>(string workflowName, TInput input, Children.ChildRunOptions? options = null, CancellationToken cancellationToken = default);
+
     /// <summary>Sets the phase shown in the run's status (e.g. <c>fetching</c>).</summary>
     void SetPhase(string phase);
 

@@ -116,6 +116,9 @@ internal sealed class WorkflowContext : IWorkflowContext
     public Task<TOutput> RunChildAsync<TOutput>(string workflowName, object? input, ChildRunOptions? options = null, CancellationToken cancellationToken = default) =>
         Children.RunAsync<TOutput>(workflowName, input, options, cancellationToken);
 
+    public Task<TOutput> RunChildAsync<TInput, TOutput>(string workflowName, TInput input, ChildRunOptions? options = null, CancellationToken cancellationToken = default) =>
+        Children.RunAsync<TInput, TOutput>(workflowName, input, options, cancellationToken);
+
     public void SetPhase(string phase) => _state.Active.Progress.SetPhase(phase);
 
     public void IncrementProgress(string counter, long delta = 1) => _state.Active.Progress.Increment(counter, delta);

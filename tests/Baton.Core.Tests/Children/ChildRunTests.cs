@@ -96,7 +96,7 @@ public sealed class ChildRunTests
             {
                 try
                 {
-                    return (await ctx.RunChildAsync<int>("child", input, cancellationToken: ct)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    return (await ctx.RunChildAsync<int, int>("child", input, cancellationToken: ct)).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
                 catch (ChildRunFailedException e)
                 {
