@@ -54,8 +54,10 @@ internal sealed class ChildRuns(ExecutionState state)
             throw new CompensationReplayStop();
         }
 
+        // Checked before anything is stored: a child that cannot start fails the parent with nothing left running.
+        var (definition, read) = Resolve(workflowName, input);
         var startedAt = stored?.StartedAt ?? await StartStepAsync(key).ConfigureAwait(false);
-        var childId = await AdmitAsync(worker, key, workflowName, input, options, cancellationToken).ConfigureAwait(false);
+        var childId = await AdmitAsync(worker, key, definition, read, options, cancellationToken).ConfigureAwait(false);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
         while (true)
         {
@@ -85,18 +87,23 @@ internal sealed class ChildRuns(ExecutionState state)
         }
     }
 
-    /// <summary>Creates the child, or finds the one this step created before; returns its id.</summary>
-    private async Task<string> AdmitAsync<TInput>(Worker worker, string key, string workflowName, TInput input, ChildRunOptions? options, CancellationToken cancellationToken)
+    /// <summary>The child's workflow and its input as the workflow reads it; throws if either does not fit.</summary>
+    private (WorkflowDefinition Definition, RunInput Input) Resolve<TInput>(string workflowName, TInput input)
     {
         var engine = state.Engine;
         var definition = engine.Services.GetRequiredService<WorkflowRegistry>().Find(workflowName)
             ?? throw new Retries.NonRetryableException($"no workflow named '{workflowName}' is registered on node {engine.Owner}");
         using var document = JsonSerializer.SerializeToDocument(input, engine.Json);
-        if (!definition.TryReadInput(document.RootElement, engine.InputJson, out var read, out var error))
-        {
-            throw new Retries.NonRetryableException(error.Message, error);
-        }
+        return definition.TryReadInput(document.RootElement, engine.InputJson, out var read, out var error)
+            ? (definition, read)
+            : throw new Retries.NonRetryableException($"the input of child workflow '{workflowName}' does not fit: {error.Message}", error);
+    }
 
+    /// <summary>Creates the child, or finds the one this step created before; returns its id.</summary>
+    private async Task<string> AdmitAsync(Worker worker, string key, WorkflowDefinition definition, RunInput read, ChildRunOptions? options, CancellationToken cancellationToken)
+    {
+        var engine = state.Engine;
+        var workflowName = definition.Name;
         var origin = new RunOrigin
         {
             Now = engine.Time.GetUtcNow(),

@@ -145,6 +145,26 @@ public sealed class ChildRunTests
         Assert.Equal(childId, Assert.Single(children).Id);
     }
 
+    [Theory]
+    [InlineData("missing", "no workflow named 'missing' is registered")]
+    [InlineData("child", "the input of child workflow 'child' does not fit")]
+    public async Task RunChildAsync_UnknownWorkflowOrBadInput_FailsParentClearlyAndStartsNothing(string workflow, string error)
+    {
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            AddWaitingChild(b);
+            b.AddWorkflow<int, int>("parent", (ctx, _, ct) => ctx.RunChildAsync<int>(workflow, "not a number", cancellationToken: ct));
+        });
+
+        var id = await node.StartRunAsync("parent", 1);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.StartsWith(error, run.Failure!.Message, StringComparison.Ordinal);
+        Assert.Empty(await node.Store.Steps.GetStepsAsync(id));
+        Assert.Single((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+
     [Fact]
     public async Task CancelRunAsync_ParentWaitingOnChild_CancelsTheChild()
     {
