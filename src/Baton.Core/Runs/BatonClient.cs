@@ -76,6 +76,11 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             worker.CancelLocal(runId);
             signal.Notify();
         }
+        else if (result is { Outcome: CancelRunOutcome.Cancelled, Run: { } cancelled })
+        {
+            // Cancelled without executing (a pending child): no executor ends it, so its parent is woken here.
+            await Children.ChildWakeups.ChildEndedAsync(engine, signal, cancelled).ConfigureAwait(false);
+        }
 
         return result.ToResult();
     }
