@@ -73,7 +73,12 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         var steps = await engine.Steps.GetStepsAsync(runId, cancellationToken).ConfigureAwait(false);
         var attempts = await engine.Steps.GetAttemptsAsync(runId, cancellationToken).ConfigureAwait(false);
         var events = await engine.Events.GetEventsAsync(runId, cancellationToken).ConfigureAwait(false);
-        return RunViews.ToDetails(run, steps, attempts) with { Events = events.Select(RunViews.ToInfo).ToList() };
+        var children = await engine.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = runId, Limit = RunLimits.MaxPageSize }, cancellationToken).ConfigureAwait(false);
+        return RunViews.ToDetails(run, steps, attempts) with
+        {
+            Events = events.Select(RunViews.ToInfo).ToList(),
+            Children = children.Runs.Select(c => new ChildRunInfo(c.Id, c.Workflow, c.Status)).ToList(),
+        };
     }
 
     public async Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default) =>
@@ -89,6 +94,11 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         {
             worker.CancelLocal(runId);
             signal.Notify();
+        }
+        else if (result is { Outcome: CancelRunOutcome.Cancelled, Run: { } cancelled })
+        {
+            // Cancelled without executing (a pending child): no executor ends it, so its parent is woken here.
+            await Children.ChildWakeups.ChildEndedAsync(engine, signal, cancelled).ConfigureAwait(false);
         }
 
         return result.ToResult();

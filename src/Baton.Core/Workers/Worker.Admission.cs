@@ -93,6 +93,7 @@ internal sealed partial class Worker
             ConcurrencyKey = origin.ConcurrencyKey ?? definition.ConcurrencyKeyFor(input.Value),
             ConcurrencyLimit = definition.Options.ConcurrencyLimit,
             CorrelationId = origin.CorrelationId,
+            ParentRunId = origin.ParentRunId,
             ScheduleName = origin.ScheduleName,
             ScheduledFireTime = origin.ScheduledFireTime,
             Now = origin.Now,
@@ -210,6 +211,9 @@ internal readonly record struct RunOrigin
     public string? ScheduleName { get; init; }
 
     public DateTimeOffset? ScheduledFireTime { get; init; }
+
+    /// <summary>The run that starts this one as an awaited child.</summary>
+    public string? ParentRunId { get; init; }
 }
 
 /// <summary>A run to admit: its workflow, its read input and where it comes from.</summary>

@@ -48,11 +48,11 @@ internal sealed class PostgresRunStore : IRunStore
             ), ins AS (
                 INSERT INTO {s}.runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
                     schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at,
-                    started_at, lease_owner, lease_expires_at, executions)
+                    started_at, lease_owner, lease_expires_at, executions, parent_run_id)
                 SELECT @id, @workflow, CASE WHEN @lease_owner::text IS NULL THEN {Of(RunStatus.Pending)} ELSE {Of(RunStatus.Running)} END, @input, @idempotency_key,
                     @concurrency_key, @concurrency_limit, @schedule_name, @scheduled_fire_time, @correlation_id, @now, @now,
                     @run_after, @deadline_at, CASE WHEN @lease_owner::text IS NULL THEN NULL ELSE @now END, @lease_owner,
-                    @lease_expires_at, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END
+                    @lease_expires_at, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END, @parent_run_id
                 WHERE NOT EXISTS (SELECT 1 FROM existing) AND (SELECT n FROM active) < @concurrency_limit
                 ON CONFLICT DO NOTHING
                 RETURNING {RunColumns}
@@ -287,6 +287,12 @@ internal sealed class PostgresRunStore : IRunStore
         {
             where.Add("created_at < @before");
             command.Parameters.Time("before", before);
+        }
+
+        if (request.ParentRunId is not null)
+        {
+            where.Add("parent_run_id = @parent_run_id");
+            command.Parameters.Text("parent_run_id", request.ParentRunId);
         }
 
         if (request.Cursor is not null)
@@ -621,6 +627,7 @@ internal sealed class PostgresRunStore : IRunStore
             .Time("deadline_at", request.DeadlineAt)
             .Text("lease_owner", request.LeaseOwner)
             .Time("lease_expires_at", request.LeaseExpiresAt)
+            .Text("parent_run_id", request.ParentRunId)
             .Text("channel", _store.Channel);
         return create;
     }
