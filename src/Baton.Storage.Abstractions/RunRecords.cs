@@ -97,6 +97,26 @@ public sealed record CreateRunRequest
     }
 }
 
+/// <summary>Runs to create in one store write (see <see cref="IRunStore.CreateRunsAsync"/>).</summary>
+public sealed record CreateRunsRequest(IReadOnlyList<CreateRunRequest> Runs)
+{
+    /// <summary>Throws if any request cannot be stored as it is, or two share an id; every store calls it before writing.</summary>
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Runs, "request.Runs");
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var run in Runs)
+        {
+            ArgumentNullException.ThrowIfNull(run, "request.Runs[]");
+            run.Validate();
+            if (!ids.Add(run.Id))
+            {
+                throw new ArgumentException($"Run id '{run.Id}' appears twice in one batch.", "request");
+            }
+        }
+    }
+}
+
 public enum CreateRunOutcome
 {
     Created,

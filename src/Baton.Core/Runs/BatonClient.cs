@@ -13,6 +13,31 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
     public async Task<StartRunResult> StartRunAsync(StartRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (Refusal(registry, engine, request, out var admission) is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await worker.AdmitAsync(admission.Definition, admission.Input, admission.Origin, _create, static r => r, cancellationToken).ConfigureAwait(false);
+        var outcome = result.Outcome switch
+        {
+            CreateRunOutcome.Created => StartRunOutcome.Created,
+            CreateRunOutcome.Existing => StartRunOutcome.Existing,
+            _ => StartRunOutcome.Conflict,
+        };
+        return new StartRunResult(outcome, result.Run.ToInfo(), outcome == StartRunOutcome.Conflict ? ConflictError(result.Run.Id) : null);
+    }
+
+    /// <summary>The error of a start refused because run <paramref name="holderId"/> holds the concurrency key.</summary>
+    internal static string ConflictError(string holderId) => $"run {holderId} is already active for this concurrency key";
+
+    /// <summary>
+    /// Why a start cannot be stored (an unknown workflow, input that does not fit, a too long idempotency key), as
+    /// the result to answer with; null when it can, with the run to admit in <paramref name="admission"/>.
+    /// </summary>
+    internal static StartRunResult? Refusal(WorkflowRegistry registry, EngineServices engine, StartRunRequest request, out Admission admission)
+    {
+        admission = default;
         if (registry.Find(request.Workflow) is not { } definition)
         {
             return new StartRunResult(StartRunOutcome.UnknownWorkflow, null, $"no workflow named '{request.Workflow}' is registered");
@@ -33,14 +58,8 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             Now = engine.Time.GetUtcNow(), RunAfter = request.RunAfter, IdempotencyKey = request.IdempotencyKey,
             ConcurrencyKey = request.ConcurrencyKey, CorrelationId = request.CorrelationId,
         };
-        var result = await worker.AdmitAsync(definition, input, origin, _create, static r => r, cancellationToken).ConfigureAwait(false);
-        var outcome = result.Outcome switch
-        {
-            CreateRunOutcome.Created => StartRunOutcome.Created,
-            CreateRunOutcome.Existing => StartRunOutcome.Existing,
-            _ => StartRunOutcome.Conflict,
-        };
-        return new StartRunResult(outcome, result.Run.ToInfo(), outcome == StartRunOutcome.Conflict ? $"run {result.Run.Id} is already active for this concurrency key" : null);
+        admission = new Admission(definition, input, origin);
+        return null;
     }
 
     public async Task<RunDetails?> GetRunAsync(string runId, CancellationToken cancellationToken = default)

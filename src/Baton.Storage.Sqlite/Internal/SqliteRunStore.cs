@@ -106,6 +106,20 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         return store.WriteAsync(ctx => Create(ctx, request), cancellationToken);
     }
 
+    public Task<IReadOnlyList<CreateRunResult>> CreateRunsAsync(CreateRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.Validate();
+        if (request.Runs.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<CreateRunResult>>([]);
+        }
+
+        // One write of the single writer: one transaction, and each create reads the ones before it.
+        return store.WriteAsync<IReadOnlyList<CreateRunResult>>(
+            ctx => request.Runs.Select(run => Create(ctx, run)).ToList(), cancellationToken);
+    }
+
     public Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(runId);
