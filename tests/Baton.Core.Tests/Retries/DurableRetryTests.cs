@@ -160,6 +160,17 @@ public sealed class DurableRetryTests
         EngineHarness.DeleteDatabase(path);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void Validate_RetrySuspendThresholdNotPositive_NamesTheSetting(int seconds)
+    {
+        var result = new BatonOptionsValidator().Validate(null, new BatonOptions { RetrySuspendThreshold = TimeSpan.FromSeconds(seconds) });
+
+        Assert.True(result.Failed);
+        Assert.Contains("Baton:Engine:RetrySuspendThreshold must be positive", result.FailureMessage, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void HashedJitter_SameInputs_SameDrawInUnitRange()
     {
