@@ -21,13 +21,9 @@ public sealed class DurableRetryTests
     [Fact]
     public async Task StepAsync_LongBackoff_SuspendsWithoutLeaseOrSlotAndRunsNextAttemptAtDueTime()
     {
-        var calls = 0;
+        var calls = new Calls();
         var clock = new ExactClock(Start);
-        await using var node = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, int>("flaky", async (ctx, _, ct) =>
-                await ctx.StepAsync("call", _ => Interlocked.Increment(ref calls) < 2 ? throw new HttpRequestException("503") : Task.FromResult(calls), new StepOptions { Retry = TenMinutes }, cancellationToken: ct)),
-            o => o.DrainTimeout = TimeSpan.Zero,
-            time: clock);
+        await using var node = await StartFlakyAsync(TenMinutes, clock, calls);
 
         var id = await node.StartRunAsync("flaky");
         var dueAt = Start.AddMinutes(10);
@@ -46,7 +42,7 @@ public sealed class DurableRetryTests
         var run = await node.WaitForEndAsync(id);
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
-        Assert.Equal(2, calls);
+        Assert.Equal(2, calls.Count);
         var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).OrderBy(a => a.Attempt).ToList();
         Assert.Equal([1, 2], attempts.Select(a => a.Attempt));
         Assert.Equal(dueAt, attempts[1].StartedAt);
@@ -56,14 +52,8 @@ public sealed class DurableRetryTests
     [Fact]
     public async Task StepAsync_ShortBackoff_WaitsInMemoryHoldingLease()
     {
-        var calls = 0;
-        var policy = TenMinutes with { BaseDelay = TimeSpan.FromMilliseconds(500) };
         var clock = new ExactClock(Start);
-        await using var node = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, int>("flaky", async (ctx, _, ct) =>
-                await ctx.StepAsync("call", _ => Interlocked.Increment(ref calls) < 2 ? throw new HttpRequestException("503") : Task.FromResult(calls), new StepOptions { Retry = policy }, cancellationToken: ct)),
-            o => o.DrainTimeout = TimeSpan.Zero,
-            time: clock);
+        await using var node = await StartFlakyAsync(TenMinutes with { BaseDelay = TimeSpan.FromMilliseconds(500) }, clock, new Calls());
 
         var id = await node.StartRunAsync("flaky");
         var dueAt = Start.AddMilliseconds(500);
@@ -84,14 +74,14 @@ public sealed class DurableRetryTests
     [Fact]
     public async Task StepAsync_LongBackoffWhileAnotherStepRuns_WaitsInMemory()
     {
-        var calls = 0;
+        var calls = new Calls();
         var other = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var clock = new ExactClock(Start);
         await using var node = await EngineHarness.StartAsync(
             b => b.AddWorkflow<int, int>("pair", async (ctx, _, ct) =>
             {
                 var slow = ctx.StepAsync("slow", _ => other.Task, cancellationToken: ct);
-                var flaky = ctx.StepAsync("call", _ => Interlocked.Increment(ref calls) < 2 ? throw new HttpRequestException("503") : Task.FromResult(calls), new StepOptions { Retry = TenMinutes }, cancellationToken: ct);
+                var flaky = ctx.StepAsync("call", _ => FailOnce(calls), new StepOptions { Retry = TenMinutes }, cancellationToken: ct);
                 return await slow + await flaky;
             }),
             o => { o.DrainTimeout = TimeSpan.Zero; o.LeaseDuration = TimeSpan.FromHours(1); o.HeartbeatInterval = TimeSpan.FromMinutes(20); },
@@ -122,9 +112,8 @@ public sealed class DurableRetryTests
     {
         var policy = TenMinutes with { BaseDelay = TimeSpan.FromSeconds(4), JitterFactor = 0.5 };
         var path = EngineHarness.NewDatabasePath();
-        var calls = 0;
-        void Workflow(BatonBuilder b) => b.AddWorkflow<int, int>("flaky", async (ctx, _, ct) =>
-            await ctx.StepAsync("call", _ => Interlocked.Increment(ref calls) < 2 ? throw new HttpRequestException("503") : Task.FromResult(calls), new StepOptions { Retry = policy }, cancellationToken: ct));
+        var calls = new Calls();
+        void Workflow(BatonBuilder b) => FlakyWorkflow(b, policy, calls);
         void InMemory(BatonOptions o)
         {
             o.DrainTimeout = TimeSpan.Zero;
@@ -156,7 +145,7 @@ public sealed class DurableRetryTests
             Assert.Equal(dueAt, attempts[1].StartedAt);
         }
 
-        Assert.Equal(2, calls);
+        Assert.Equal(2, calls.Count);
         EngineHarness.DeleteDatabase(path);
     }
 
@@ -239,6 +228,17 @@ public sealed class DurableRetryTests
         Assert.All(calls.Values, n => Assert.Equal(2, n));
     }
 
+    private static Task<EngineHarness> StartFlakyAsync(RetryPolicy policy, ExactClock clock, Calls calls) =>
+        EngineHarness.StartAsync(b => FlakyWorkflow(b, policy, calls), o => o.DrainTimeout = TimeSpan.Zero, time: clock);
+
+    /// <summary>The workflow <c>flaky</c>: one step, <c>call</c>, whose first attempt fails with a retryable error.</summary>
+    private static void FlakyWorkflow(BatonBuilder builder, RetryPolicy policy, Calls calls) =>
+        builder.AddWorkflow<int, int>("flaky", async (ctx, _, ct) =>
+            await ctx.StepAsync("call", _ => FailOnce(calls), new StepOptions { Retry = policy }, cancellationToken: ct));
+
+    private static Task<int> FailOnce(Calls calls) =>
+        Interlocked.Increment(ref calls.Count) < 2 ? throw new HttpRequestException("503") : Task.FromResult(calls.Count);
+
     /// <summary>Wakes the claim loop while <paramref name="done"/> is false: the fake clock fires no poll by itself.</summary>
     private static bool Nudged(EngineHarness node, bool done)
     {
@@ -248,5 +248,10 @@ public sealed class DurableRetryTests
         }
 
         return done;
+    }
+
+    private sealed class Calls
+    {
+        public int Count;
     }
 }
