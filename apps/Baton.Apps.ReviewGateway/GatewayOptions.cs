@@ -33,7 +33,7 @@ public sealed class GatewayOptions
     /// Forwarding attempts in all. The default is 75: with the delays below the last attempt comes
     /// 55 minutes (every delay cut by the full 20 % jitter) to 69 minutes (no jitter) after the first,
     /// so a worker outage of up to about an hour loses nothing. After the last attempt the run is failed
-    /// and can be retried through Baton's run API. Delays past the engine's SuspendThreshold suspend the run.
+    /// and can be retried through Baton's run API. Delays of at least the engine's RetrySuspendThreshold suspend the run.
     /// </summary>
     public int MaxAttempts { get; set; } = 75;
 

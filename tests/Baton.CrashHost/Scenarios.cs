@@ -123,3 +123,32 @@ internal sealed class ChildWaitsWorkflow : Workflow<int, string>
     public override Task<string> RunAsync(IWorkflowContext context, int input, CancellationToken cancellationToken) =>
         context.WaitForEventAsync<string>("approved", cancellationToken: cancellationToken);
 }
+
+/// <summary>
+/// A step, a step whose first attempt fails and backs off about 6 s (over the 1 s retry suspend threshold: the run
+/// is suspended until the next attempt is due), a step: a kill during the backoff must neither run the next attempt
+/// early nor repeat an attempt or the first step.
+/// </summary>
+public sealed class RetryWaitWorkflow(EffectLog effects) : Workflow<int, int>
+{
+    public static readonly RetryPolicy Policy = new() { MaxAttempts = 3, BaseDelay = TimeSpan.FromSeconds(6), MaxDelay = TimeSpan.FromMinutes(1), JitterFactor = 0.2 };
+
+    public override async Task<int> RunAsync(IWorkflowContext context, int input, CancellationToken cancellationToken)
+    {
+        var before = await context.StepAsync("before", ct => Work.RecordAsync(effects, context.RunId, "before", ct), cancellationToken: cancellationToken);
+        var flaky = await context.StepAsync("flaky", ct => FlakyAsync(context.RunId, ct), new StepOptions { Retry = Policy }, cancellationToken: cancellationToken);
+        var after = await context.StepAsync("after", ct => Work.RecordAsync(effects, context.RunId, "after", ct), cancellationToken: cancellationToken);
+        return before + flaky + after;
+    }
+
+    private Task<int> FlakyAsync(string runId, CancellationToken cancellationToken)
+    {
+        effects.Record(runId, "flaky", "start");
+        if (effects.Count("start").GetValueOrDefault("flaky") < 2)
+        {
+            throw new HttpRequestException("503 on the first attempt");
+        }
+
+        return Work.RecordAsync(effects, runId, "flaky-done", cancellationToken);
+    }
+}

@@ -50,6 +50,13 @@ public sealed class BatonOptions
     public TimeSpan SuspendThreshold { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// A step whose next attempt is due at least this far away, with no other step of the run in flight, stores the
+    /// due time and suspends the run (releasing its lease and worker slot); any node runs the next attempt when it
+    /// is due. Shorter backoffs wait in memory. The default is 1 second.
+    /// </summary>
+    public TimeSpan RetrySuspendThreshold { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// An attempt's start is written only once the attempt has run this long; an attempt that ends sooner
     /// is written once, start and end together, when it ends. This saves a store write per step for short
     /// steps. The price: an attempt cut off by a process crash within this time leaves no record (the step

@@ -19,6 +19,7 @@ internal sealed class BatonOptionsValidator : IValidateOptions<BatonOptions>
         Positive(options.ProgressFlushInterval, nameof(options.ProgressFlushInterval));
         Positive(options.SchedulerInterval, nameof(options.SchedulerInterval));
         Positive(options.PruneInterval, nameof(options.PruneInterval));
+        Positive(options.RetrySuspendThreshold, nameof(options.RetrySuspendThreshold));
         if (options.Retention < TimeSpan.Zero)
         {
             errors.Add("Baton:Engine:Retention must not be negative (zero keeps every run)");

@@ -33,7 +33,7 @@ public static class BatonServiceCollectionExtensions
         }
 
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IJitterSource, SharedRandomJitter>();
+        services.TryAddSingleton<IJitterSource, HashedJitter>();
         services.AddSingleton(registry);
         services.AddSingleton<IWorkflowCatalog>(registry);
         services.TryAddSingleton(sp => new BatonMetrics(sp.GetService<IMeterFactory>()));

@@ -3,7 +3,7 @@ namespace Baton.Retries;
 /// <summary>
 /// When a failed attempt is tried again. A pure function of the attempt number and a jitter draw:
 /// the delay before attempt n+1 is <c>min(MaxDelay, BaseDelay * 2^(n-1)) * (1 - JitterFactor * r)</c>
-/// with r drawn from the injected <see cref="IJitterSource"/> in [0, 1).
+/// (in whole milliseconds) with r drawn from the injected <see cref="IJitterSource"/> in [0, 1), a function of run, step and attempt.
 /// </summary>
 public sealed record RetryPolicy
 {
@@ -39,7 +39,8 @@ public sealed record RetryPolicy
         var raw = BaseDelay.TotalMilliseconds * Math.Pow(2, exponent);
         var capped = Math.Min(raw, MaxDelay.TotalMilliseconds);
         var jitter = Math.Clamp(JitterFactor, 0, 1) * Math.Clamp(jitterDraw, 0, 1);
-        return TimeSpan.FromMilliseconds(capped * (1 - jitter));
+        // Whole milliseconds, as timers count them: a due time stored for a resumed run is the one waited in memory.
+        return TimeSpan.FromMilliseconds(Math.Floor(capped * (1 - jitter)));
     }
 
     /// <summary>When the attempt after <paramref name="failedAttempt"/> may start, or null if none is left.</summary>

@@ -21,7 +21,7 @@ internal sealed class StepRunner(ExecutionState state)
     {
         ArgumentNullException.ThrowIfNull(work);
         var key = state.NextKey(name);
-        var json = await RunAsync(key, StepKind.Step, async ct => state.Serialize(await work(ct).ConfigureAwait(false)), options, StepStatus.Failed, cancellationToken).ConfigureAwait(false);
+        var json = await RunAsync(key, StepKind.Step, async ct => state.Serialize(await work(ct).ConfigureAwait(false)), options, StepStatus.Failed, cancellationToken, mayWaitDurably: true).ConfigureAwait(false);
         var value = state.Deserialize<T>(json);
         if (compensate is not null)
         {
@@ -33,6 +33,10 @@ internal sealed class StepRunner(ExecutionState state)
 
     /// <summary>Returns the stored result of <paramref name="key"/>, or runs it with retries and stores the result.</summary>
     /// <param name="stopToken">What stops the step besides <paramref name="cancellationToken"/>; the default is the run's cancel and interrupt.</param>
+    /// <param name="mayWaitDurably">
+    /// True for a step the workflow awaits directly: a long backoff may then suspend the run (see <see cref="RetryWaits"/>).
+    /// Fan-out items and compensations always wait in memory.
+    /// </param>
     public async Task<string?> RunAsync(
         string key,
         StepKind kind,
@@ -40,7 +44,8 @@ internal sealed class StepRunner(ExecutionState state)
         StepOptions? options,
         StepStatus finalFailure,
         CancellationToken cancellationToken,
-        CancellationToken? stopToken = null)
+        CancellationToken? stopToken = null,
+        bool mayWaitDurably = false)
     {
         state.Stored.TryGetValue(key, out var stored);
         if (stored?.Status == StepStatus.Succeeded)
@@ -69,6 +74,9 @@ internal sealed class StepRunner(ExecutionState state)
         state.StepStarted();
         try
         {
+            var retryWaits = new RetryWaits(state, key, policy, mayWaitDurably);
+            // A run resumed between two attempts waits out the rest of the stored backoff before the next one.
+            await retryWaits.ResumeAsync(stored, runToken).ConfigureAwait(false);
             while (true)
             {
                 // No new attempt once the run is cancelled, interrupted or past its deadline.
@@ -133,13 +141,12 @@ internal sealed class StepRunner(ExecutionState state)
                     ErrorMessage = ExecutionState.Truncate(error.Message),
                 };
                 engine.Metrics.StepDuration.Record((endedAt - startedAt).TotalSeconds, new("workflow", workflow), new("outcome", "failed"));
-                var retryAt = policy.NextRetryAt(endedAt, attempt, error, engine.Jitter.Next());
+                var retryAt = policy.NextRetryAt(endedAt, attempt, error, engine.Jitter.Draw(state.RunId, key, attempt));
                 if (retryAt is { } at)
                 {
-                    state.Observe(engine.Steps.RecordAttemptEndedAsync(failed, CancellationToken.None));
                     engine.Metrics.Retries.Add(1, new KeyValuePair<string, object?>("workflow", workflow));
                     Log.StepRetrying(engine.Logger, error, key, attempt, at - endedAt, error.Message);
-                    await Task.Delay(at - endedAt, engine.Time, runToken).ConfigureAwait(false);
+                    await retryWaits.WaitAsync(failed, stored?.StartedAt ?? startedAt, at, runToken).ConfigureAwait(false);
                     continue;
                 }
 

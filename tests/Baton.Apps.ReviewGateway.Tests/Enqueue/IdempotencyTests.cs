@@ -61,9 +61,9 @@ public sealed class IdempotencyTests : IAsyncLifetime
         var placeIds = Enumerable.Range(0, 10).Select(i => $"down-{i}").ToList();
         var answers = await Task.WhenAll(placeIds.Select(_server.EnqueueAsync));
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.Accepted, a.Status));
-        // Attempts fail with connection refused while it is down.
+        // Attempts fail with connection refused while it is down (each a failed attempt of the one forward step).
         await Poll.UntilAsync(
-            async () => (await _server.RunAsync(answers[0].Body.GetProperty("runId").GetString()!))!.Steps.Count(s => s.Result?.Contains("\"error\":\"", StringComparison.Ordinal) == true),
+            async () => (await _server.RunAsync(answers[0].Body.GetProperty("runId").GetString()!))!.Attempts.Count(a => a.ErrorMessage is not null),
             failed => failed >= 1,
             "a failed attempt while the worker is down");
 

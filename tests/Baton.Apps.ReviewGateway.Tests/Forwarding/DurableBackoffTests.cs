@@ -4,7 +4,7 @@ using Baton.Simulators.WorkerNode;
 
 namespace Baton.Apps.ReviewGateway.Tests.Forwarding;
 
-/// <summary>A backoff longer than the engine's suspend threshold is a durable timer: the run gives its lease back while it waits.</summary>
+/// <summary>A backoff longer than the engine's retry suspend threshold is a durable wait: the run gives its lease back while it waits.</summary>
 public sealed class DurableBackoffTests
 {
     [Fact]
@@ -15,7 +15,7 @@ public sealed class DurableBackoffTests
         {
             ["Baton:Apps:ReviewGateway:BaseDelay"] = "00:00:01",
             ["Baton:Apps:ReviewGateway:MaxDelay"] = "00:00:01",
-            ["Baton:Engine:SuspendThreshold"] = "00:00:00.500",
+            ["Baton:Engine:RetrySuspendThreshold"] = "00:00:00.500",
         });
 
         var (_, body, _) = await server.EnqueueAsync("suspend-me");

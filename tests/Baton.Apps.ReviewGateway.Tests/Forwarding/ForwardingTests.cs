@@ -37,10 +37,11 @@ public sealed class ForwardingTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Accepted, status);
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
-        // One durable step per attempt, a durable backoff timer between them.
-        Assert.Equal(new[] { "forward", "forward#2", "forward#3", "forward#4" }, ForwardSteps(run));
-        Assert.Equal(new[] { "backoff", "backoff#2", "backoff#3" }, run.Steps.Where(s => s.Key.StartsWith("backoff", StringComparison.Ordinal)).Select(s => s.Key).Order(StringComparer.Ordinal));
-        Assert.Equal(3, run.Steps.Count(s => s.Key.StartsWith("forward", StringComparison.Ordinal) && s.Result!.Contains("answered 503", StringComparison.Ordinal)));
+        // One durable step with the gateway's retry policy (issue 14: it replaced a step per attempt and a durable
+        // timer between them): four attempts, the first three failed with the worker's 503.
+        Assert.Equal(new[] { "forward" }, ForwardSteps(run));
+        Assert.Equal(4, run.Steps.Single(s => s.Key == "forward").Attempts);
+        Assert.Equal(3, run.Attempts.Count(a => a.StepKey == "forward" && a.ErrorMessage?.Contains("answered 503", StringComparison.Ordinal) == true));
         Assert.Equal(3, run.Run.Progress["forward.failedAttempts"]);
         Assert.Equal(202, System.Text.Json.JsonDocument.Parse(run.Run.Output!).RootElement.GetProperty("workerStatus").GetInt32());
         Assert.Equal(1, _worker.State.Jobs["reviews:retry-503:start"]);
@@ -69,7 +70,7 @@ public sealed class ForwardingTests : IAsyncLifetime
         _worker.State.Mode = WorkerNodeMode.Reset;
         var (_, body, _) = await _server.EnqueueAsync("reset-then-up");
         var runId = body.GetProperty("runId").GetString()!;
-        await Poll.UntilAsync(async () => ForwardSteps((await _server.RunAsync(runId))!).Length, n => n >= 2, "two failed attempts");
+        await Poll.UntilAsync(async () => (await _server.RunAsync(runId))!.Attempts.Count, n => n >= 2, "two failed attempts");
 
         _worker.State.Mode = WorkerNodeMode.Up;
         var run = await _server.WaitForRunAsync(runId, RunStatus.Succeeded, RunStatus.Failed);
@@ -85,13 +86,13 @@ public sealed class ForwardingTests : IAsyncLifetime
         var (_, body, _) = await _server.EnqueueAsync("slow-worker");
         var runId = body.GetProperty("runId").GetString()!;
         // The 300 ms attempt timeout cancels the call long before the 5 s answer.
-        await Poll.UntilAsync(async () => (await _server.RunAsync(runId))!.Steps.Count(s => s.Result?.Contains("no answer within 0.3 s", StringComparison.Ordinal) == true), n => n >= 1, "a timed-out attempt");
+        await Poll.UntilAsync(async () => (await _server.RunAsync(runId))!.Attempts.Count(a => a.ErrorMessage?.Contains("no answer within 0.3 s", StringComparison.Ordinal) == true), n => n >= 1, "a timed-out attempt");
 
         _worker.State.Delay = TimeSpan.Zero;
         var run = await _server.WaitForRunAsync(runId, RunStatus.Succeeded, RunStatus.Failed);
 
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
-        Assert.True(ForwardSteps(run).Length >= 2);
+        Assert.True(run.Attempts.Count(a => a.StepKey == "forward") >= 2);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Baton.CrashHost;
 using Baton.Hosting;
+using Baton.Retries;
 using Baton.Runs;
 using Baton.Storage;
 using Baton.Storage.Sqlite;
@@ -95,6 +96,37 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IDisposable
         // Task.Delay counts whole milliseconds on the monotonic clock while the wake-up time is wall-clock time, so an
         // in-memory wait may end a hair early; a timer that was skipped on resume would end seconds early.
         Assert.True(after.StartedAt >= wakeAtKill - TimeSpan.FromMilliseconds(20), $"the step after the timer started at {after.StartedAt:O}, before the wake-up time {wakeAtKill:O}");
+    }
+
+    [Fact]
+    public async Task RetryWait_KilledWhileBackingOff_NextAttemptAtStoredDueTimeAndNoAttemptRepeated()
+    {
+        var (runId, completedAtKill) = await RunAndKillAsync("retry-suspended", steps => steps.Any(s => s.Key == "flaky" && s.Error is not null));
+        var startsAtKill = new EffectLog(Effects).Count("start");
+        var atKill = await GetRunAsync(runId);
+        DateTimeOffset dueAt;
+        await using (var store = OpenStore())
+        {
+            var failed = Assert.Single(await store.Store.Steps.GetAttemptsAsync(runId), a => a.StepKey == "flaky");
+            dueAt = failed.EndedAt!.Value + RetryWaitWorkflow.Policy.NextDelay(1, new HashedJitter().Draw(runId, "flaky", 1));
+        }
+
+        var run = await RestartAndFinishAsync("retry-suspended", runId);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(1, startsAtKill["flaky"]);
+        Assert.Equal(["before"], completedAtKill);
+        Assert.True(atKill.Status != RunStatus.Suspended || atKill.RunAfter == dueAt, $"suspended until {atKill.RunAfter:O}, not the due time {dueAt:O}");
+        AssertExactlyOnce(["before", "after"]);
+        Assert.Equal(2, new EffectLog(Effects).Count("start")["flaky"]);
+        AssertAllDone(["before", "flaky-done", "after"]);
+        await using var reader = OpenStore();
+        var attempts = (await reader.Store.Steps.GetAttemptsAsync(runId)).Where(a => a.StepKey == "flaky").OrderBy(a => a.Attempt).ToList();
+        Assert.Equal([1, 2], attempts.Select(a => a.Attempt));
+        Assert.Equal([AttemptOutcome.Failed, AttemptOutcome.Succeeded], attempts.Select(a => a.Outcome));
+        // A suspended run is claimed only once its due time passed; a run resumed while still leased waits the rest in
+        // memory, where Task.Delay counts whole milliseconds on the monotonic clock (see the timer test above).
+        Assert.True(attempts[1].StartedAt >= dueAt - TimeSpan.FromMilliseconds(20), $"attempt 2 started at {attempts[1].StartedAt:O}, before its due time {dueAt:O}");
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Baton.Core.Tests.Support;
+using Baton.Hosting;
 using Baton.Retries;
 using Baton.Runs;
 using Baton.Steps;
@@ -11,6 +12,9 @@ namespace Baton.Core.Tests.Steps;
 public sealed class StepTests
 {
     private static readonly DateTimeOffset Start = EngineHarness.Start;
+
+    // These tests time backoffs waited in memory; long backoffs that suspend the run are in Retries/DurableRetryTests.
+    private static void InMemoryBackoffs(BatonOptions o) => o.RetrySuspendThreshold = TimeSpan.FromHours(1);
 
     [Fact]
     public async Task StepAsync_TwoSteps_StoresResultsAttemptsAndOutput()
@@ -58,7 +62,7 @@ public sealed class StepTests
     {
         var calls = 0;
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("flaky", async (ctx, _, ct) =>
-            await ctx.StepAsync("call", _ => ++calls < 3 ? throw new HttpRequestException("503") : Task.FromResult(calls), cancellationToken: ct)));
+            await ctx.StepAsync("call", _ => ++calls < 3 ? throw new HttpRequestException("503") : Task.FromResult(calls), cancellationToken: ct)), InMemoryBackoffs);
 
         var id = await node.StartRunAsync("flaky");
         // Default policy, jitter fixed at 0: the second attempt 5 s after the first failure, the third 10 s after the second.
@@ -81,7 +85,7 @@ public sealed class StepTests
         var calls = 0;
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("down", async (ctx, _, ct) =>
             await ctx.StepAsync<int>("call", _ => { calls++; throw new HttpRequestException("connection refused"); },
-                new StepOptions { Retry = new RetryPolicy { MaxAttempts = 3, BaseDelay = TimeSpan.FromSeconds(2) } }, cancellationToken: ct)));
+                new StepOptions { Retry = new RetryPolicy { MaxAttempts = 3, BaseDelay = TimeSpan.FromSeconds(2) } }, cancellationToken: ct)), InMemoryBackoffs);
 
         var id = await node.StartRunAsync("down");
         // Base 2 s, doubling: the second attempt 2 s after the first, the third 4 s after that.
@@ -132,7 +136,7 @@ public sealed class StepTests
                 }
 
                 return 1;
-            }, new StepOptions { Timeout = TimeSpan.FromSeconds(10), Retry = new RetryPolicy { MaxAttempts = 2, BaseDelay = TimeSpan.FromSeconds(1) } }, cancellationToken: ct)));
+            }, new StepOptions { Timeout = TimeSpan.FromSeconds(10), Retry = new RetryPolicy { MaxAttempts = 2, BaseDelay = TimeSpan.FromSeconds(1) } }, cancellationToken: ct)), InMemoryBackoffs);
 
         var id = await node.StartRunAsync("slow");
         // The first attempt times out at 10 s, the retry starts 1 s later and times out 10 s after that.

@@ -127,5 +127,7 @@ public sealed class WorkflowDefaultsTests
         o.LeaseDuration = TimeSpan.FromMinutes(10);
         o.HeartbeatInterval = TimeSpan.FromMinutes(3);
         o.DrainTimeout = TimeSpan.Zero;
+        // The backoffs timed here are waited in memory; long ones that suspend the run are in Retries/DurableRetryTests.
+        o.RetrySuspendThreshold = TimeSpan.FromHours(1);
     }
 }

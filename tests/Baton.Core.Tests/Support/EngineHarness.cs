@@ -15,7 +15,7 @@ namespace Baton.Core.Tests.Support;
 /// <summary>Jitter that always draws the same value.</summary>
 internal sealed class FixedJitter(double value) : IJitterSource
 {
-    public double Next() => value;
+    public double Draw(string runId, string stepKey, int failedAttempt) => value;
 }
 
 /// <summary>
@@ -71,7 +71,8 @@ internal sealed class EngineHarness : IAsyncDisposable
         string? databasePath = null,
         ExactClock? time = null,
         bool startServices = true,
-        ILoggerProvider? logs = null)
+        ILoggerProvider? logs = null,
+        IJitterSource? jitter = null)
     {
         time ??= new ExactClock(Start);
         var ownsDatabase = databasePath is null;
@@ -85,7 +86,7 @@ internal sealed class EngineHarness : IAsyncDisposable
             }
         });
         services.AddSingleton<TimeProvider>(time);
-        services.AddSingleton<IJitterSource>(new FixedJitter(0));
+        services.AddSingleton(jitter ?? new FixedJitter(0));
         var builder = services.AddBaton(o =>
         {
             o.NodeId = "node-a";

@@ -35,6 +35,7 @@ public sealed class FailureLogTests
             b => b.AddWorkflow<int, int>("down", async (ctx, _, ct) => await ctx.StepAsync<int>(
                 "call", _ => throw new HttpRequestException("connection refused"),
                 new StepOptions { Retry = new RetryPolicy { MaxAttempts = 2, BaseDelay = TimeSpan.FromSeconds(1) } }, cancellationToken: ct)),
+            o => o.RetrySuspendThreshold = TimeSpan.FromHours(1), // the 1 s backoff waits in memory, on the Delay timer below
             logs: logs);
 
         var id = await node.StartRunAsync("down");

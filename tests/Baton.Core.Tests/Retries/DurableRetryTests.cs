@@ -1,0 +1,257 @@
+using Baton.Core.Tests.Support;
+using Baton.Hosting;
+using Baton.Retries;
+using Baton.Runs;
+using Baton.Steps;
+using Baton.Storage;
+
+namespace Baton.Core.Tests.Retries;
+
+/// <summary>
+/// Backoffs between attempts: a long one suspends the run (no lease, no worker slot) until the next attempt is due,
+/// a short one, or one while another step is in flight, waits in memory. The fake clock is moved to exact instants.
+/// </summary>
+public sealed class DurableRetryTests
+{
+    private static readonly DateTimeOffset Start = EngineHarness.Start;
+    private static readonly TimeSpan Millisecond = TimeSpan.FromMilliseconds(1);
+
+    private static readonly RetryPolicy TenMinutes = new() { MaxAttempts = 3, BaseDelay = TimeSpan.FromMinutes(10), MaxDelay = TimeSpan.FromHours(1), JitterFactor = 0 };
+
+    [Fact]
+    public async Task StepAsync_LongBackoff_SuspendsWithoutLeaseOrSlotAndRunsNextAttemptAtDueTime()
+    {
+        var calls = new Calls();
+        var clock = new ExactClock(Start);
+        await using var node = await StartFlakyAsync(TenMinutes, clock, calls);
+
+        var id = await node.StartRunAsync("flaky");
+        var dueAt = Start.AddMinutes(10);
+        var suspended = await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended);
+        Assert.Equal(dueAt, suspended.RunAfter);
+        Assert.Null(suspended.LeaseOwner);
+        Assert.Equal(0, node.Worker.ActiveCount);
+        var stored = Assert.Single(await node.Store.Steps.GetAttemptsAsync(id));
+        Assert.Equal(AttemptOutcome.Failed, stored.Outcome);
+
+        // Just before the due time a claim leaves the run asleep; at the due time it runs attempt 2.
+        clock.SetUtcNow(dueAt - Millisecond);
+        node.WakeWorker();
+        clock.SetUtcNow(dueAt);
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(2, calls.Count);
+        var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).OrderBy(a => a.Attempt).ToList();
+        Assert.Equal([1, 2], attempts.Select(a => a.Attempt));
+        Assert.Equal(dueAt, attempts[1].StartedAt);
+        Assert.Equal(2, Assert.Single(await node.Store.Steps.GetStepsAsync(id)).Attempts);
+    }
+
+    [Fact]
+    public async Task StepAsync_ShortBackoff_WaitsInMemoryHoldingLease()
+    {
+        var clock = new ExactClock(Start);
+        await using var node = await StartFlakyAsync(TenMinutes with { BaseDelay = TimeSpan.FromMilliseconds(500) }, clock, new Calls());
+
+        var id = await node.StartRunAsync("flaky");
+        var dueAt = Start.AddMilliseconds(500);
+        await clock.WaitForTimerAsync(dueAt, TimerKind.Delay);
+        var waiting = await node.Store.Runs.GetRunAsync(id);
+        Assert.Equal(RunStatus.Running, waiting!.Status);
+        Assert.Equal("node-a", waiting.LeaseOwner);
+        Assert.Equal(1, node.Worker.ActiveCount);
+        clock.SetUtcNow(dueAt);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(1, run.Executions);
+        var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).OrderBy(a => a.Attempt).ToList();
+        Assert.Equal(dueAt, attempts[1].StartedAt);
+    }
+
+    [Fact]
+    public async Task StepAsync_LongBackoffWhileAnotherStepRuns_WaitsInMemory()
+    {
+        var calls = new Calls();
+        var other = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var clock = new ExactClock(Start);
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("pair", async (ctx, _, ct) =>
+            {
+                var slow = ctx.StepAsync("slow", _ => other.Task, cancellationToken: ct);
+                var flaky = ctx.StepAsync("call", _ => FailOnce(calls), new StepOptions { Retry = TenMinutes }, cancellationToken: ct);
+                return await slow + await flaky;
+            }),
+            o => { o.DrainTimeout = TimeSpan.Zero; o.LeaseDuration = TimeSpan.FromHours(1); o.HeartbeatInterval = TimeSpan.FromMinutes(20); },
+            time: clock);
+
+        var id = await node.StartRunAsync("pair");
+        var dueAt = Start.AddMinutes(10);
+        await clock.WaitForTimerAsync(dueAt, TimerKind.Delay);
+        var waiting = await node.Store.Runs.GetRunAsync(id);
+        Assert.Equal(RunStatus.Running, waiting!.Status);
+        Assert.Equal(1, node.Worker.ActiveCount);
+        other.SetResult(40);
+        clock.SetUtcNow(dueAt);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(1, run.Executions);
+        var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).Where(a => a.StepKey == "call").OrderBy(a => a.Attempt).ToList();
+        Assert.Equal(dueAt, attempts[1].StartedAt);
+    }
+
+    /// <summary>
+    /// The first node waits out a jittered backoff in memory and stops; the second node, with the default hashed
+    /// jitter too, waits until the same due time: the draw depends only on run, step and attempt.
+    /// </summary>
+    [Fact]
+    public async Task StepAsync_ResumedDuringBackoff_NextAttemptAtSameJitteredDueTime()
+    {
+        var policy = TenMinutes with { BaseDelay = TimeSpan.FromSeconds(4), JitterFactor = 0.5 };
+        var path = EngineHarness.NewDatabasePath();
+        var calls = new Calls();
+        void Workflow(BatonBuilder b) => FlakyWorkflow(b, policy, calls);
+        void InMemory(BatonOptions o)
+        {
+            o.DrainTimeout = TimeSpan.Zero;
+            o.RetrySuspendThreshold = TimeSpan.FromHours(1);
+        }
+
+        string id;
+        DateTimeOffset dueAt;
+        var firstClock = new ExactClock(Start);
+        await using (var first = await EngineHarness.StartAsync(Workflow, InMemory, databasePath: path, time: firstClock, jitter: new HashedJitter()))
+        {
+            id = await first.StartRunAsync("flaky");
+            dueAt = Start + policy.NextDelay(1, new HashedJitter().Draw(id, "call", 1));
+            await firstClock.WaitForTimerAsync(dueAt, TimerKind.Delay);
+            await first.StopAsync();
+        }
+
+        Assert.NotEqual(Start.AddSeconds(4), dueAt);
+        var clock = new ExactClock(Start.AddSeconds(1));
+        await using (var second = await EngineHarness.StartAsync(Workflow, o => { InMemory(o); o.NodeId = "node-b"; }, databasePath: path, time: clock, jitter: new HashedJitter()))
+        {
+            second.WakeWorker();
+            await clock.AdvanceToTimerAsync(dueAt, TimerKind.Delay);
+            var run = await second.WaitForEndAsync(id);
+
+            Assert.Equal(RunStatus.Succeeded, run.Status);
+            var attempts = (await second.Store.Steps.GetAttemptsAsync(id)).OrderBy(a => a.Attempt).ToList();
+            Assert.Equal([1, 2], attempts.Select(a => a.Attempt));
+            Assert.Equal(dueAt, attempts[1].StartedAt);
+        }
+
+        Assert.Equal(2, calls.Count);
+        EngineHarness.DeleteDatabase(path);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void Validate_RetrySuspendThresholdNotPositive_NamesTheSetting(int seconds)
+    {
+        var result = new BatonOptionsValidator().Validate(null, new BatonOptions { RetrySuspendThreshold = TimeSpan.FromSeconds(seconds) });
+
+        Assert.True(result.Failed);
+        Assert.Contains("Baton:Engine:RetrySuspendThreshold must be positive", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HashedJitter_SameInputs_SameDrawInUnitRange()
+    {
+        var jitter = new HashedJitter();
+        var draws = Enumerable.Range(1, 50).Select(a => jitter.Draw("run-1", "call", a)).ToList();
+
+        Assert.Equal(draws, Enumerable.Range(1, 50).Select(a => new HashedJitter().Draw("run-1", "call", a)));
+        Assert.All(draws, d => Assert.InRange(d, 0, 1 - double.Epsilon));
+        Assert.True(draws.Distinct().Count() > 45);
+        Assert.NotEqual(jitter.Draw("run-1", "call", 1), jitter.Draw("run-2", "call", 1));
+        Assert.NotEqual(jitter.Draw("run-1", "call", 1), jitter.Draw("run-1", "other", 1));
+    }
+
+    /// <summary>
+    /// Issue 14's test: 1,000 runs whose step fails and backs off for minutes (ten groups, 1 to 10 minutes) hold no
+    /// worker slot and no lease while they wait, and each runs its next attempt exactly when it is due.
+    /// </summary>
+    [Fact]
+    public async Task StepAsync_ThousandRunsBackingOffForMinutes_HoldNoSlotsNoLeasesAndRetryOnTime()
+    {
+        const int Runs = 1000;
+        var calls = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        var clock = new ExactClock(Start);
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("flaky", async (ctx, group, ct) =>
+                await ctx.StepAsync("call", _ => calls.AddOrUpdate(ctx.RunId, 1, (_, n) => n + 1) < 2 ? throw new HttpRequestException("503") : Task.FromResult(group),
+                    new StepOptions { Retry = TenMinutes with { BaseDelay = TimeSpan.FromMinutes(group) } }, cancellationToken: ct)),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
+
+        var ids = new List<(string Id, int Group)>();
+        for (var i = 0; i < Runs; i++)
+        {
+            var group = 1 + (i % 10);
+            ids.Add((await node.StartRunAsync("flaky", group), group));
+        }
+
+        foreach (var (id, _) in ids)
+        {
+            await node.WaitForAsync(id, r => Nudged(node, r.Status == RunStatus.Suspended));
+        }
+
+        var runs = await Task.WhenAll(ids.Select(r => node.Store.Runs.GetRunAsync(r.Id)));
+        Assert.All(runs, r => Assert.Null(r!.LeaseOwner));
+        Assert.All(ids.Zip(runs), p => Assert.Equal(Start.AddMinutes(p.First.Group), p.Second!.RunAfter));
+        Assert.Equal(0, node.Worker.ActiveCount);
+
+        foreach (var group in ids.GroupBy(r => r.Group).OrderBy(g => g.Key))
+        {
+            clock.SetUtcNow(Start.AddMinutes(group.Key));
+            node.WakeWorker();
+            foreach (var (id, _) in group)
+            {
+                await node.WaitForAsync(id, r => Nudged(node, r.Status.IsTerminal()));
+            }
+        }
+
+        foreach (var (id, group) in ids)
+        {
+            var run = await node.Store.Runs.GetRunAsync(id);
+            Assert.Equal(RunStatus.Succeeded, run!.Status);
+            var second = Assert.Single(await node.Store.Steps.GetAttemptsAsync(id), a => a.Attempt == 2);
+            Assert.Equal(Start.AddMinutes(group), second.StartedAt);
+        }
+
+        Assert.All(calls.Values, n => Assert.Equal(2, n));
+    }
+
+    private static Task<EngineHarness> StartFlakyAsync(RetryPolicy policy, ExactClock clock, Calls calls) =>
+        EngineHarness.StartAsync(b => FlakyWorkflow(b, policy, calls), o => o.DrainTimeout = TimeSpan.Zero, time: clock);
+
+    /// <summary>The workflow <c>flaky</c>: one step, <c>call</c>, whose first attempt fails with a retryable error.</summary>
+    private static void FlakyWorkflow(BatonBuilder builder, RetryPolicy policy, Calls calls) =>
+        builder.AddWorkflow<int, int>("flaky", async (ctx, _, ct) =>
+            await ctx.StepAsync("call", _ => FailOnce(calls), new StepOptions { Retry = policy }, cancellationToken: ct));
+
+    private static Task<int> FailOnce(Calls calls) =>
+        Interlocked.Increment(ref calls.Count) < 2 ? throw new HttpRequestException("503") : Task.FromResult(calls.Count);
+
+    /// <summary>Wakes the claim loop while <paramref name="done"/> is false: the fake clock fires no poll by itself.</summary>
+    private static bool Nudged(EngineHarness node, bool done)
+    {
+        if (!done)
+        {
+            node.WakeWorker();
+        }
+
+        return done;
+    }
+
+    private sealed class Calls
+    {
+        public int Count;
+    }
+}
