@@ -114,6 +114,8 @@ internal static class EngineBench
 
         public IBatonClient ClientOf(int node) => _hosts[node % _hosts.Count].Services.GetRequiredService<IBatonClient>();
 
+        public Baton.Inbox.IBatonInbox InboxOf(int node) => _hosts[node % _hosts.Count].Services.GetRequiredService<Baton.Inbox.IBatonInbox>();
+
         public static async Task<Node> StartAsync(BenchSettings settings, int steps, ConcurrentBag<double> latencies)
         {
             if (settings.Nodes > 1 && settings.Postgres is null)

@@ -5,6 +5,8 @@
 //                    [--checkpoint-ms 100 (SQLite CheckpointInterval; 0 leaves checkpoints to SQLite on the writer)]
 //                    [--events N (send-to-resume latency of N waiting runs, one at a time; default 0: skipped)]
 //                    [--event-burst N (N waiting runs, then N events sent at once; default 0: skipped)]
+//                    [--inbox N (N messages accepted through the inbox per batch size; default 0: skipped)]
+//                    [--inbox-batch 1,10,100 (the batch sizes of --inbox)]
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
 // database), which stays comparable when other work shares the machine.
 using System.Diagnostics;
@@ -24,6 +26,11 @@ var multi = await EngineBench.ThroughputAsync(settings, "10-step", settings.Mult
 var idle = await EngineBench.LatencyAsync(settings, settings.LatencyRuns);
 var events = settings.EventRuns > 0 ? await EventBench.OneAtATimeAsync(settings, settings.EventRuns) : null;
 var burst = settings.EventBurst > 0 ? await EventBench.BurstAsync(settings, settings.EventBurst) : null;
+var inbox = new List<InboxBenchResult>();
+foreach (var batchSize in settings.InboxRuns > 0 ? settings.InboxBatches : [])
+{
+    inbox.Add(await InboxBench.AcceptAsync(settings, settings.InboxRuns, batchSize));
+}
 
 Console.WriteLine();
 Console.WriteLine("| measurement | value |");
@@ -44,6 +51,11 @@ if (burst is not null)
     Console.WriteLine($"| burst of {burst.Events:N0} events to {burst.Events:N0} waiting runs | {burst.SentPerSecond:N0} events/s stored, {burst.ResumedPerSecond:N0} runs/s resumed to the end; send-to-resume p50 {burst.P50:N1} ms, p99 {burst.P99:N1} ms |");
 }
 
+foreach (var accepted in inbox)
+{
+    Console.WriteLine($"| {accepted.Messages:N0} inbox messages in batches of {accepted.BatchSize:N0} | {accepted.MessagesPerSecond:N0} messages/s accepted ({accepted.Elapsed.TotalSeconds:N2} s) |");
+}
+
 foreach (var (type, share) in sampled ?? [])
 {
     Console.WriteLine($"| sampled allocations of single-step runs: {type} | {share:P1} |");
@@ -59,7 +71,7 @@ static string Cpu(ThroughputResult result) =>
 
 namespace Baton.Bench
 {
-    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres, TimeSpan AttemptStartWriteDelay, int Nodes, int AllocTypes, TimeSpan CheckpointInterval, int EventRuns, int EventBurst)
+    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres, TimeSpan AttemptStartWriteDelay, int Nodes, int AllocTypes, TimeSpan CheckpointInterval, int EventRuns, int EventBurst, int InboxRuns, IReadOnlyList<int> InboxBatches)
     {
         public static BenchSettings Parse(string[] args)
         {
@@ -81,7 +93,9 @@ namespace Baton.Bench
                 int.Parse(values.GetValueOrDefault("alloc-types", "0"), System.Globalization.CultureInfo.InvariantCulture),
                 TimeSpan.FromMilliseconds(double.Parse(values.GetValueOrDefault("checkpoint-ms", "100"), System.Globalization.CultureInfo.InvariantCulture)),
                 int.Parse(values.GetValueOrDefault("events", "0"), System.Globalization.CultureInfo.InvariantCulture),
-                int.Parse(values.GetValueOrDefault("event-burst", "0"), System.Globalization.CultureInfo.InvariantCulture));
+                int.Parse(values.GetValueOrDefault("event-burst", "0"), System.Globalization.CultureInfo.InvariantCulture),
+                int.Parse(values.GetValueOrDefault("inbox", "0"), System.Globalization.CultureInfo.InvariantCulture),
+                values.GetValueOrDefault("inbox-batch", "1,10,100").Split(',').Select(b => int.Parse(b, System.Globalization.CultureInfo.InvariantCulture)).ToList());
         }
     }
 }

@@ -7,6 +7,14 @@ public interface IRunStore
 {
     Task<CreateRunResult> CreateRunAsync(CreateRunRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Creates many runs in one transaction, each as <see cref="CreateRunAsync"/> would, in the order given: a
+    /// later request sees the runs of the earlier ones (a repeated idempotency key is <c>Existing</c>, a concurrency
+    /// key filled earlier in the batch is a <c>Conflict</c>). One result per request, in the same order. Every
+    /// request is validated before anything is written: one bad request stores none.
+    /// </summary>
+    Task<IReadOnlyList<CreateRunResult>> CreateRunsAsync(CreateRunsRequest request, CancellationToken cancellationToken = default);
+
     Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default);
 
     /// <summary>Runs newest first, filtered, one page at a time.</summary>

@@ -36,6 +36,8 @@ public sealed record RunRecord
     public bool CancelRequested { get; init; }
     /// <summary>How many times a worker has claimed this run (1 on the first execution).</summary>
     public int Executions { get; init; }
+    /// <summary>The run that started this one as an awaited child, if any.</summary>
+    public string? ParentRunId { get; init; }
 
     /// <summary>
     /// Set only on records returned by <see cref="IRunStore.ClaimRunsAsync"/>: the run was still leased to an
@@ -59,6 +61,8 @@ public sealed record CreateRunRequest
     /// <summary>With <see cref="ScheduleName"/>: at most one run is ever created per schedule and fire time.</summary>
     public DateTimeOffset? ScheduledFireTime { get; init; }
     public string? CorrelationId { get; init; }
+    /// <summary>The run that starts this one as an awaited child; its end wakes that run.</summary>
+    public string? ParentRunId { get; init; }
     public required DateTimeOffset Now { get; init; }
     public DateTimeOffset? RunAfter { get; init; }
     public DateTimeOffset? DeadlineAt { get; init; }
@@ -89,6 +93,26 @@ public sealed record CreateRunRequest
         if (LeaseOwner is not null && (RunAfter ?? Now) > Now)
         {
             throw new ArgumentException("A run created with a lease must be due now (RunAfter at or before Now).", "request");
+        }
+    }
+}
+
+/// <summary>Runs to create in one store write (see <see cref="IRunStore.CreateRunsAsync"/>).</summary>
+public sealed record CreateRunsRequest(IReadOnlyList<CreateRunRequest> Runs)
+{
+    /// <summary>Throws if any request cannot be stored as it is, or two share an id; every store calls it before writing.</summary>
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Runs, "request.Runs");
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var run in Runs)
+        {
+            ArgumentNullException.ThrowIfNull(run, "request.Runs[]");
+            run.Validate();
+            if (!ids.Add(run.Id))
+            {
+                throw new ArgumentException($"Run id '{run.Id}' appears twice in one batch.", "request");
+            }
         }
     }
 }

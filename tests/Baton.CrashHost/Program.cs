@@ -1,6 +1,6 @@
 // A Baton node for crash tests: runs one scenario workflow whose steps record every execution in a
 // side table, so a test can SIGKILL this process at any point and check what ran how often.
-// Usage: Baton.CrashHost --db PATH --effects PATH --scenario sequential|fanout|saga|timer|timer-suspended|event|retry-suspended --node NAME [--send-event NAME --payload TEXT]
+// Usage: Baton.CrashHost --db PATH --effects PATH --scenario sequential|fanout|saga|timer|timer-suspended|event|child|retry-suspended --node NAME [--send-event NAME --payload TEXT] [--child-event NAME --payload TEXT]
 using Baton.CrashHost;
 using Baton.Hosting;
 using Baton.Runs;
@@ -31,6 +31,8 @@ builder.Services.AddBaton(o =>
 .AddWorkflow<ShortTimerWorkflow>("timer")
 .AddWorkflow<LongTimerWorkflow>("timer-suspended")
 .AddWorkflow<EventWaitWorkflow>("event")
+.AddWorkflow<ChildParentWorkflow>("child")
+.AddWorkflow<ChildWaitsWorkflow>("child-waits")
 .AddWorkflow<RetryWaitWorkflow>("retry-suspended");
 
 using var host = builder.Build();
@@ -44,6 +46,20 @@ if (options.TryGetValue("send-event", out var eventName))
     var payload = System.Text.Json.JsonSerializer.SerializeToElement(options.GetValueOrDefault("payload"));
     var sent = await client.SendEventAsync(start.Run.Id, eventName, payload);
     Console.WriteLine($"EVENT {sent.Outcome}");
+}
+
+if (options.TryGetValue("child-event", out var childEvent))
+{
+    // The child may not exist yet (the parent was killed before starting it): wait for the resumed parent to start it.
+    var payload = System.Text.Json.JsonSerializer.SerializeToElement(options.GetValueOrDefault("payload"));
+    IReadOnlyList<ChildRunInfo> children;
+    while ((children = (await client.GetRunAsync(start.Run.Id))!.Children).Count == 0)
+    {
+        await Task.Delay(50);
+    }
+
+    var sent = await client.SendEventAsync(children[0].Id, childEvent, payload);
+    Console.WriteLine($"CHILD EVENT {sent.Outcome}");
 }
 
 await host.WaitForShutdownAsync();

@@ -102,6 +102,29 @@ internal sealed class EventWaitWorkflow(EffectLog effects) : Workflow<int, int>
 }
 
 /// <summary>
+/// A step, an awaited child run of <c>child-waits</c> (which waits for the event <c>approved</c>, so the parent
+/// suspends), a step named after the child's output: a kill while the parent waits must neither start a second child
+/// nor repeat the first step, and the child's end after the restart resumes the parent.
+/// </summary>
+internal sealed class ChildParentWorkflow(EffectLog effects) : Workflow<int, int>
+{
+    public override async Task<int> RunAsync(IWorkflowContext context, int input, CancellationToken cancellationToken)
+    {
+        var before = await context.StepAsync("before", ct => Work.RecordAsync(effects, context.RunId, "before", ct), cancellationToken: cancellationToken);
+        var by = await context.RunChildAsync<string>("child-waits", 0, cancellationToken: cancellationToken);
+        var after = await context.StepAsync("after", ct => Work.RecordAsync(effects, context.RunId, "after-" + by, ct), cancellationToken: cancellationToken);
+        return before + after;
+    }
+}
+
+/// <summary>The child of <see cref="ChildParentWorkflow"/>: returns the payload of the event <c>approved</c>.</summary>
+internal sealed class ChildWaitsWorkflow : Workflow<int, string>
+{
+    public override Task<string> RunAsync(IWorkflowContext context, int input, CancellationToken cancellationToken) =>
+        context.WaitForEventAsync<string>("approved", cancellationToken: cancellationToken);
+}
+
+/// <summary>
 /// A step, a step whose first attempt fails and backs off about 6 s (over the 1 s retry suspend threshold: the run
 /// is suspended until the next attempt is due), a step: a kill during the backoff must neither run the next attempt
 /// early nor repeat an attempt or the first step.

@@ -86,6 +86,8 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         await ScalarAsync($"""
             DROP TABLE "{schema}".nodes;
             DROP TABLE "{schema}".run_events;
+            DROP INDEX "{schema}".ix_runs_parent;
+            ALTER TABLE "{schema}".runs DROP COLUMN parent_run_id;
             DROP INDEX "{schema}".ix_runs_claimable;
             DROP INDEX "{schema}".ix_runs_leased;
             CREATE INDEX ix_runs_runnable ON "{schema}".runs (run_after, id) WHERE status < 10;

@@ -55,6 +55,28 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
         Assert.Equal(2, finished.Executions);
     }
 
+    [Fact]
+    public async Task Worker_ChildEndsOnNodeB_ParentWaitingOnNodeAResumesWithoutWaitingForPoll()
+    {
+        var schema = _database.NewSchema();
+        // Node A has one slot, held by the parent when it starts the child, so the child is stored pending and node B,
+        // woken by NOTIFY, runs it; its end must wake the parent on node A through NOTIFY too (both poll every 10 min).
+        await using var node = await WorkerNode.StartAsync(
+            schema,
+            b => b.AddWorkflow<int, int>("double", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct))
+                .AddWorkflow<int, int>("child", (_, _, _) => Task.FromResult(-1)),
+            configure: o => o.MaxConcurrentRuns = 1);
+        await using var nodeB = await WorkerNode.StartAsync(schema, b => b.AddWorkflow<int, int>("child", (_, input, _) => Task.FromResult(input * 2)), "node-b");
+        await using var otherNode = PostgresTestDatabase.NewStore(schema);
+        var run = await CreateAsync(otherNode);
+
+        var finished = await WaitForEndAsync(otherNode, run);
+
+        Assert.Equal(RunStatus.Succeeded, finished.Status);
+        Assert.Equal("42", finished.Output);
+        Assert.Equal(2, finished.Executions);
+    }
+
     private static async Task<string> CreateAsync(IBatonStore store)
     {
         var result = await store.Runs.CreateRunAsync(new CreateRunRequest
@@ -90,7 +112,7 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
     {
         public IBatonClient Client => provider.GetRequiredService<IBatonClient>();
 
-        public static async Task<WorkerNode> StartAsync(string schema, Action<BatonBuilder> workflows, string nodeId = "node-a")
+        public static async Task<WorkerNode> StartAsync(string schema, Action<BatonBuilder> workflows, string nodeId = "node-a", Action<BatonOptions>? configure = null)
         {
             var services = new ServiceCollection();
             services.AddLogging();
@@ -99,6 +121,7 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
                     o.NodeId = nodeId;
                     o.PollInterval = TimeSpan.FromMinutes(10);
                     o.RunScheduler = false;
+                    configure?.Invoke(o);
                 })
                 .UsePostgres(o => { o.ConnectionString = PostgresTestDatabase.ConnectionString; o.Schema = schema; }));
             var provider = services.BuildServiceProvider();

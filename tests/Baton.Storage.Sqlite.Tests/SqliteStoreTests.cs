@@ -73,6 +73,8 @@ public sealed class SqliteStoreTests : IDisposable
             await WriterScalarAsync(old, """
                 DROP TABLE nodes;
                 DROP TABLE run_events;
+                DROP INDEX ix_runs_parent;
+                ALTER TABLE runs DROP COLUMN parent_run_id;
                 DROP INDEX ix_runs_free;
                 DROP INDEX ix_runs_leased;
                 CREATE INDEX ix_runs_runnable ON runs (run_after, lease_owner, lease_expires_at) WHERE status < 10;
@@ -90,6 +92,9 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal((long)SqliteMigrations.All.Count, await WriterScalarAsync(upgraded, "SELECT MAX(version) FROM schema_version"));
         Assert.Single(await upgraded.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.UnixEpoch)));
         Assert.Equal(runId, (await upgraded.Runs.GetRunAsync(runId))?.Id);
+        // Migration 5 added the parent column: a child of the old run can be stored and found by it.
+        var child = await upgraded.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.NewGuid().ToString(), Workflow = "wf", ParentRunId = runId, Now = DateTimeOffset.UnixEpoch, RunAfter = DateTimeOffset.UnixEpoch.AddDays(1) });
+        Assert.Equal(child.Run.Id, Assert.Single((await upgraded.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = runId })).Runs).Id);
         Assert.Equal(SendEventOutcome.Stored, (await upgraded.Events.SendEventAsync(new SendEventRequest { RunId = runId, Name = "e", Now = DateTimeOffset.UnixEpoch })).Outcome);
         // Migration 3 replaced the shared claim index with one per kind, and the old run is claimable through it.
         Assert.Equal("ix_runs_free,ix_runs_leased", await WriterScalarAsync(upgraded,

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Baton.Inbox;
 using Baton.Nodes;
 using Baton.Retention;
 using Baton.Retries;
@@ -17,7 +18,7 @@ namespace Baton.Hosting;
 public static class BatonServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the Baton engine: the client (<see cref="IBatonClient"/>), schedules (<see cref="ISchedules"/>),
+    /// Adds the Baton engine: the client (<see cref="IBatonClient"/>), the inbox for transports (<see cref="IBatonInbox"/>), schedules (<see cref="ISchedules"/>),
     /// the worker and the scheduler as hosted services. Choose a store on the returned builder.
     /// </summary>
     public static BatonBuilder AddBaton(this IServiceCollection services, Action<BatonOptions>? configure = null)
@@ -43,6 +44,7 @@ public static class BatonServiceCollectionExtensions
         services.AddSingleton<Worker>();
         services.AddSingleton<IBatonWorkerStatus>(sp => sp.GetRequiredService<Worker>());
         services.AddSingleton<IBatonClient, BatonClient>();
+        services.AddSingleton<IBatonInbox, BatonInbox>();
         services.AddSingleton<ISchedules, Schedules>();
         services.AddSingleton<Scheduler>();
         services.AddSingleton(sp => new NodeRegistry(sp.GetRequiredService<IBatonStore>().Nodes, sp.GetRequiredService<EngineServices>(), registry));

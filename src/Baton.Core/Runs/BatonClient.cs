@@ -13,6 +13,31 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
     public async Task<StartRunResult> StartRunAsync(StartRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (Refusal(registry, engine, request, out var admission) is { } refused)
+        {
+            return refused;
+        }
+
+        var result = await worker.AdmitAsync(admission.Definition, admission.Input, admission.Origin, _create, static r => r, cancellationToken).ConfigureAwait(false);
+        var outcome = result.Outcome switch
+        {
+            CreateRunOutcome.Created => StartRunOutcome.Created,
+            CreateRunOutcome.Existing => StartRunOutcome.Existing,
+            _ => StartRunOutcome.Conflict,
+        };
+        return new StartRunResult(outcome, result.Run.ToInfo(), outcome == StartRunOutcome.Conflict ? ConflictError(result.Run.Id) : null);
+    }
+
+    /// <summary>The error of a start refused because run <paramref name="holderId"/> holds the concurrency key.</summary>
+    internal static string ConflictError(string holderId) => $"run {holderId} is already active for this concurrency key";
+
+    /// <summary>
+    /// Why a start cannot be stored (an unknown workflow, input that does not fit, a too long idempotency key), as
+    /// the result to answer with; null when it can, with the run to admit in <paramref name="admission"/>.
+    /// </summary>
+    internal static StartRunResult? Refusal(WorkflowRegistry registry, EngineServices engine, StartRunRequest request, out Admission admission)
+    {
+        admission = default;
         if (registry.Find(request.Workflow) is not { } definition)
         {
             return new StartRunResult(StartRunOutcome.UnknownWorkflow, null, $"no workflow named '{request.Workflow}' is registered");
@@ -33,14 +58,8 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             Now = engine.Time.GetUtcNow(), RunAfter = request.RunAfter, IdempotencyKey = request.IdempotencyKey,
             ConcurrencyKey = request.ConcurrencyKey, CorrelationId = request.CorrelationId,
         };
-        var result = await worker.AdmitAsync(definition, input, origin, _create, static r => r, cancellationToken).ConfigureAwait(false);
-        var outcome = result.Outcome switch
-        {
-            CreateRunOutcome.Created => StartRunOutcome.Created,
-            CreateRunOutcome.Existing => StartRunOutcome.Existing,
-            _ => StartRunOutcome.Conflict,
-        };
-        return new StartRunResult(outcome, result.Run.ToInfo(), outcome == StartRunOutcome.Conflict ? $"run {result.Run.Id} is already active for this concurrency key" : null);
+        admission = new Admission(definition, input, origin);
+        return null;
     }
 
     public async Task<RunDetails?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
@@ -54,7 +73,12 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         var steps = await engine.Steps.GetStepsAsync(runId, cancellationToken).ConfigureAwait(false);
         var attempts = await engine.Steps.GetAttemptsAsync(runId, cancellationToken).ConfigureAwait(false);
         var events = await engine.Events.GetEventsAsync(runId, cancellationToken).ConfigureAwait(false);
-        return RunViews.ToDetails(run, steps, attempts) with { Events = events.Select(RunViews.ToInfo).ToList() };
+        var children = await engine.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = runId, Limit = RunLimits.MaxPageSize }, cancellationToken).ConfigureAwait(false);
+        return RunViews.ToDetails(run, steps, attempts) with
+        {
+            Events = events.Select(RunViews.ToInfo).ToList(),
+            Children = children.Runs.Select(c => new ChildRunInfo(c.Id, c.Workflow, c.Status)).ToList(),
+        };
     }
 
     public async Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default) =>
@@ -70,6 +94,11 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         {
             worker.CancelLocal(runId);
             signal.Notify();
+        }
+        else if (result is { Outcome: CancelRunOutcome.Cancelled, Run: { } cancelled })
+        {
+            // Cancelled without executing (a pending child): no executor ends it, so its parent is woken here.
+            await Children.ChildWakeups.ChildEndedAsync(engine, signal, cancelled).ConfigureAwait(false);
         }
 
         return result.ToResult();

@@ -70,7 +70,13 @@ public sealed record RunDetails(RunInfo Run, IReadOnlyList<StepInfo> Steps, IRea
 {
     /// <summary>The events sent to the run, in the order they were stored.</summary>
     public IReadOnlyList<EventInfo> Events { get; init; } = [];
+
+    /// <summary>The runs this run started as awaited children, newest first (at most the first 500).</summary>
+    public IReadOnlyList<ChildRunInfo> Children { get; init; } = [];
 }
+
+/// <summary>A child run as its parent's details list it.</summary>
+public sealed record ChildRunInfo(string Id, string Workflow, RunStatus Status);
 
 /// <summary>A page of runs, newest first, and the cursor of the next page (null on the last).</summary>
 public sealed record RunPage(IReadOnlyList<RunInfo> Runs, string? NextCursor);

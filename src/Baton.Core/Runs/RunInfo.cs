@@ -41,6 +41,8 @@ public sealed record RunInfo
     public bool CancelRequested { get; init; }
     /// <summary>How many times a worker has started or resumed the run (1 on the first execution).</summary>
     public int Executions { get; init; }
+    /// <summary>The run that started this one as an awaited child (<c>IWorkflowContext.RunChildAsync</c>), or null.</summary>
+    public string? ParentRunId { get; init; }
 }
 
 /// <summary>A step of a run: its latest state and result.</summary>

@@ -31,6 +31,7 @@ internal static class RunViews
         DeadlineAt = run.DeadlineAt,
         CancelRequested = run.CancelRequested,
         Executions = run.Executions,
+        ParentRunId = run.ParentRunId,
     };
 
     public static StepInfo ToInfo(this StepRecord step) => new()

@@ -189,6 +189,10 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         {
             engine.Metrics.RunsCompleted.Add(1, new KeyValuePair<string, object?>("workflow", active.Run.Workflow), new KeyValuePair<string, object?>("status", status.ToWireName()));
             Log.RunEnded(engine.Logger, active.RunId, status.ToWireName());
+            if (active.Run.ParentRunId is not null)
+            {
+                await Children.ChildWakeups.ChildEndedAsync(engine, signal, active.Run).ConfigureAwait(false);
+            }
         }
     }
 

@@ -29,6 +29,58 @@ internal sealed partial class Worker
         Func<TResult, CreateRunResult?> created,
         CancellationToken cancellationToken)
     {
+        var admission = Prepare(new Admission(definition, input, origin));
+        TResult result;
+        try
+        {
+            result = await create(admission.Request, cancellationToken).ConfigureAwait(false);
+        }
+        catch when (admission.Leased)
+        {
+            Interlocked.Decrement(ref _reserved);
+            throw;
+        }
+
+        await AfterCreateAsync(admission, created(result)).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// Creates the runs of <paramref name="admissions"/> in one store write (<see cref="IRunStore.CreateRunsAsync"/>)
+    /// and starts each one created with this node's lease here, as <see cref="AdmitAsync{TResult}"/> does for one.
+    /// One result per admission, in order.
+    /// </summary>
+    public async Task<IReadOnlyList<CreateRunResult>> AdmitManyAsync(IReadOnlyList<Admission> admissions, CancellationToken cancellationToken)
+    {
+        var prepared = new PreparedAdmission[admissions.Count];
+        for (var i = 0; i < admissions.Count; i++)
+        {
+            prepared[i] = Prepare(admissions[i]);
+        }
+
+        IReadOnlyList<CreateRunResult> results;
+        try
+        {
+            results = await engine.Runs.CreateRunsAsync(new CreateRunsRequest(prepared.Select(p => p.Request).ToList()), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Interlocked.Add(ref _reserved, -prepared.Count(p => p.Leased));
+            throw;
+        }
+
+        for (var i = 0; i < prepared.Length; i++)
+        {
+            await AfterCreateAsync(prepared[i], results[i]).ConfigureAwait(false);
+        }
+
+        return results;
+    }
+
+    /// <summary>The store request of an admission, with this node's lease when it is due now and a slot is free (reserved).</summary>
+    private PreparedAdmission Prepare(Admission admission)
+    {
+        var (definition, input, origin) = admission;
         var start = origin.RunAfter ?? origin.Now;
         var leased = engine.Options.StartRunsLocally && start <= origin.Now && TryReserveSlot();
         var leaseExpiresAt = origin.Now + engine.Options.LeaseDuration;
@@ -41,6 +93,7 @@ internal sealed partial class Worker
             ConcurrencyKey = origin.ConcurrencyKey ?? definition.ConcurrencyKeyFor(input.Value),
             ConcurrencyLimit = definition.Options.ConcurrencyLimit,
             CorrelationId = origin.CorrelationId,
+            ParentRunId = origin.ParentRunId,
             ScheduleName = origin.ScheduleName,
             ScheduledFireTime = origin.ScheduledFireTime,
             Now = origin.Now,
@@ -49,39 +102,32 @@ internal sealed partial class Worker
             LeaseOwner = leased ? engine.Owner : null,
             LeaseExpiresAt = leased ? leaseExpiresAt : null,
         };
+        return new PreparedAdmission(admission, request, leased, leaseExpiresAt);
+    }
 
-        TResult result;
-        try
+    /// <summary>Starts a run created with this node's lease, or wakes the claim loop for one created pending; frees an unused slot.</summary>
+    private async Task AfterCreateAsync(PreparedAdmission admission, CreateRunResult? result)
+    {
+        if (result is not { Outcome: CreateRunOutcome.Created } run)
         {
-            result = await create(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch when (leased)
-        {
-            Interlocked.Decrement(ref _reserved);
-            throw;
-        }
-
-        if (created(result) is not { Outcome: CreateRunOutcome.Created } run)
-        {
-            if (leased)
+            if (admission.Leased)
             {
                 Interlocked.Decrement(ref _reserved);
             }
 
-            return result;
+            return;
         }
 
+        var definition = admission.Admission.Definition;
         engine.Metrics.RunsStarted.Add(1, new KeyValuePair<string, object?>("workflow", definition.Name));
-        if (leased)
+        if (admission.Leased)
         {
-            await StartAdmittedAsync(run.Run, leaseExpiresAt, definition, input).ConfigureAwait(false);
+            await StartAdmittedAsync(run.Run, admission.LeaseExpiresAt, definition, admission.Admission.Input).ConfigureAwait(false);
         }
         else
         {
             signal.Notify();
         }
-
-        return result;
     }
 
     /// <summary>Slots reserved for runs being created with this node's lease.</summary>
@@ -165,4 +211,13 @@ internal readonly record struct RunOrigin
     public string? ScheduleName { get; init; }
 
     public DateTimeOffset? ScheduledFireTime { get; init; }
+
+    /// <summary>The run that starts this one as an awaited child.</summary>
+    public string? ParentRunId { get; init; }
 }
+
+/// <summary>A run to admit: its workflow, its read input and where it comes from.</summary>
+internal readonly record struct Admission(WorkflowDefinition Definition, RunInput Input, RunOrigin Origin);
+
+/// <summary>An admission with its store request and whether a slot of this node was reserved for it.</summary>
+internal readonly record struct PreparedAdmission(Admission Admission, CreateRunRequest Request, bool Leased, DateTimeOffset LeaseExpiresAt);

@@ -89,6 +89,23 @@ public interface IWorkflowContext
     /// </summary>
     Task<T> WaitForEventAsync<T>(string name, TimeSpan? timeout = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Starts a run of <paramref name="workflowName"/> with <paramref name="input"/> as a child of this run and waits
+    /// for it to end, returning its output read as <typeparamref name="TOutput"/>. The child is started once: its
+    /// idempotency key comes from this run's id and the call site (the step key <c>child:{workflow}</c>, then
+    /// <c>#2</c>...), so a resumed run finds the same child. While the child runs this run suspends and gives its lease
+    /// and slot back; the child's end makes it due at once, on any node. A child that fails, is cancelled or is
+    /// compensated throws <see cref="Children.ChildRunFailedException"/> here (and again at this call on resume).
+    /// Cancelling this run cancels its active children. The child's workflow must be registered on this node.
+    /// </summary>
+    Task<TOutput> RunChildAsync<TOutput>(string workflowName, object? input, Children.ChildRunOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <see cref="RunChildAsync{TOutput}(string, object?, Children.ChildRunOptions?, CancellationToken)"/> with a typed
+    /// input: the child's input is <paramref name="input"/> serialized as <typeparamref name="TInput"/>.
+    /// </summary>
+    Task<TOutput> RunChildAsync<TInput, TOutput>(string workflowName, TInput input, Children.ChildRunOptions? options = null, CancellationToken cancellationToken = default);
+
     /// <summary>Sets the phase shown in the run's status (e.g. <c>fetching</c>).</summary>
     void SetPhase(string phase);
 

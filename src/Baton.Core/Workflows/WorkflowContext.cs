@@ -1,3 +1,4 @@
+using Baton.Children;
 using Baton.Compensation;
 using Baton.Events;
 using Baton.FanOut;
@@ -21,6 +22,7 @@ internal sealed class WorkflowContext : IWorkflowContext
     private ForEachRunner? _forEach;
     private DurableTimers? _timers;
     private EventWaits? _events;
+    private ChildRuns? _children;
     private CompensationRunner? _compensation;
 
     public WorkflowContext(ActiveRun active, WorkflowDefinition definition, EngineServices engine, IEnumerable<StepRecord> stored, bool replayOnly)
@@ -51,6 +53,8 @@ internal sealed class WorkflowContext : IWorkflowContext
     private DurableTimers Timers => _timers ??= new DurableTimers(_state);
 
     private EventWaits Events => _events ??= new EventWaits(_state);
+
+    private ChildRuns Children => _children ??= new ChildRuns(_state);
 
     public Task<T> StepAsync<T>(
         string name,
@@ -108,6 +112,12 @@ internal sealed class WorkflowContext : IWorkflowContext
 
     public Task<T> WaitForEventAsync<T>(string name, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         Events.WaitAsync<T>(name, timeout, cancellationToken);
+
+    public Task<TOutput> RunChildAsync<TOutput>(string workflowName, object? input, ChildRunOptions? options = null, CancellationToken cancellationToken = default) =>
+        Children.RunAsync<TOutput>(workflowName, input, options, cancellationToken);
+
+    public Task<TOutput> RunChildAsync<TInput, TOutput>(string workflowName, TInput input, ChildRunOptions? options = null, CancellationToken cancellationToken = default) =>
+        Children.RunAsync<TInput, TOutput>(workflowName, input, options, cancellationToken);
 
     public void SetPhase(string phase) => _state.Active.Progress.SetPhase(phase);
 

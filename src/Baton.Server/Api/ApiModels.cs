@@ -81,7 +81,16 @@ public sealed record RunView(
 {
     /// <summary>The events sent to the run, in the order they were stored.</summary>
     public IReadOnlyList<EventView> Events { get; init; } = [];
+
+    /// <summary>The run that started this one as an awaited child, or null.</summary>
+    public string? ParentRunId { get; init; }
+
+    /// <summary>The runs this run started as awaited children, newest first.</summary>
+    public IReadOnlyList<ChildRunView> Children { get; init; } = [];
 }
+
+/// <summary>A child run as its parent shows it.</summary>
+public sealed record ChildRunView(string Id, string Workflow, string Status, RunLinks Links);
 
 /// <summary>An event sent to a run; <c>consumed</c> once a wait of the run took it.</summary>
 public sealed record EventView(string Name, long Sequence, DateTimeOffset StoredAt, bool Consumed, DateTimeOffset? ConsumedAt);
@@ -139,6 +148,8 @@ internal static class ApiMapping
             steps, LinksFor(run.Id))
         {
             Events = details.Events.Select(e => new EventView(e.Name, e.Sequence, e.StoredAt, e.Consumed, e.ConsumedAt)).ToList(),
+            ParentRunId = run.ParentRunId,
+            Children = details.Children.Select(c => new ChildRunView(c.Id, c.Workflow, c.Status.ToWireName(), LinksFor(c.Id))).ToList(),
         };
     }
 
@@ -179,6 +190,7 @@ internal static class ApiMapping
         StepKind.Timer => "timer",
         StepKind.Compensation => "compensation",
         StepKind.Event => "event",
+        StepKind.Child => "child",
         _ => "step",
     };
 

@@ -9,6 +9,8 @@ public sealed record ListRunsRequest
     public DateTimeOffset? CreatedBefore { get; init; }
     /// <summary>The id of the last run of the previous page; runs older than it are returned.</summary>
     public string? Cursor { get; init; }
+    /// <summary>Only the children of this run (runs it started as awaited children).</summary>
+    public string? ParentRunId { get; init; }
     public int Limit { get; init; } = 50;
 }
 

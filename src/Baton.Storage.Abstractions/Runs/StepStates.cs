@@ -9,6 +9,8 @@ public enum StepKind
     Compensation = 2,
     /// <summary>A wait for an external event; its result is the event's payload, its start the time the wait began.</summary>
     Event = 3,
+    /// <summary>An awaited child run; its result is the child's output, its start the time the child was started.</summary>
+    Child = 4,
 }
 
 public enum StepStatus

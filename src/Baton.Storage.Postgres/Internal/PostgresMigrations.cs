@@ -150,6 +150,12 @@ internal static class PostgresMigrations
         CREATE INDEX ix_run_events_waiting ON {schema}.run_events (run_id, name, id) WHERE consumed_at IS NULL;
         CREATE UNIQUE INDEX ux_run_events_idempotency ON {schema}.run_events (run_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
         """,
+
+        // 5: awaited child runs: a child names its parent, and a parent's children are found by it.
+        """
+        ALTER TABLE {schema}.runs ADD COLUMN parent_run_id text COLLATE "C";
+        CREATE INDEX ix_runs_parent ON {schema}.runs (parent_run_id, id) WHERE parent_run_id IS NOT NULL;
+        """,
     ];
 
     /// <summary>

@@ -48,11 +48,11 @@ internal sealed class PostgresRunStore : IRunStore
             ), ins AS (
                 INSERT INTO {s}.runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
                     schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at,
-                    started_at, lease_owner, lease_expires_at, executions)
+                    started_at, lease_owner, lease_expires_at, executions, parent_run_id)
                 SELECT @id, @workflow, CASE WHEN @lease_owner::text IS NULL THEN {Of(RunStatus.Pending)} ELSE {Of(RunStatus.Running)} END, @input, @idempotency_key,
                     @concurrency_key, @concurrency_limit, @schedule_name, @scheduled_fire_time, @correlation_id, @now, @now,
                     @run_after, @deadline_at, CASE WHEN @lease_owner::text IS NULL THEN NULL ELSE @now END, @lease_owner,
-                    @lease_expires_at, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END
+                    @lease_expires_at, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END, @parent_run_id
                 WHERE NOT EXISTS (SELECT 1 FROM existing) AND (SELECT n FROM active) < @concurrency_limit
                 ON CONFLICT DO NOTHING
                 RETURNING {RunColumns}
@@ -194,6 +194,67 @@ internal sealed class PostgresRunStore : IRunStore
         return await CreateAsync(connection, null, request, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// One transaction and one round trip for the batch: advisory locks first, then one create statement per run in the
+    /// order given; each statement sees the rows of the ones before it. The locks cover the batch's concurrency keys
+    /// and also its idempotency keys and schedule fires, taken in one sorted order: two batches naming the same keys in
+    /// different orders would otherwise each insert one and wait on the other's unique index entry (a deadlock); with
+    /// the locks the later batch waits before inserting and then sees the earlier batch's runs. A create that met a row
+    /// committed by another transaction meanwhile is read again afterwards.
+    /// </summary>
+    public async Task<IReadOnlyList<CreateRunResult>> CreateRunsAsync(CreateRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.Validate();
+        if (request.Runs.Count == 0)
+        {
+            return [];
+        }
+
+        var keys = request.Runs.SelectMany(BatchLockKeys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var results = new CreateRunResult?[request.Runs.Count];
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var batch = new NpgsqlBatch(connection, transaction))
+        {
+            foreach (var key in keys)
+            {
+                var lockCommand = new NpgsqlBatchCommand(LockSql);
+                lockCommand.Parameters.Text("lock", key);
+                batch.BatchCommands.Add(lockCommand);
+            }
+
+            foreach (var run in request.Runs)
+            {
+                batch.BatchCommands.Add(CreateCommand(run));
+            }
+
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < keys.Count; i++)
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            for (var i = 0; i < request.Runs.Count; i++)
+            {
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    results[i] = new CreateRunResult((CreateRunOutcome)reader.GetInt32(0), Run(reader, 1));
+                }
+
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] ??= await ExistingAsync(connection, transaction, request.Runs[i], cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return results!;
+    }
+
     public async Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(runId);
@@ -226,6 +287,12 @@ internal sealed class PostgresRunStore : IRunStore
         {
             where.Add("created_at < @before");
             command.Parameters.Time("before", before);
+        }
+
+        if (request.ParentRunId is not null)
+        {
+            where.Add("parent_run_id = @parent_run_id");
+            command.Parameters.Text("parent_run_id", request.ParentRunId);
         }
 
         if (request.Cursor is not null)
@@ -520,8 +587,16 @@ internal sealed class PostgresRunStore : IRunStore
             }
         }
 
-        // The insert met a unique index on a row committed after the statement's snapshot (a concurrent
-        // create with the same idempotency key or schedule fire): a new statement sees it.
+        return await ExistingAsync(connection, transaction, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The insert met a unique index on a row committed after the statement's snapshot (a concurrent create with
+    /// the same idempotency key or schedule fire): a new statement sees it.
+    /// </summary>
+    private async Task<CreateRunResult> ExistingAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, CreateRunRequest request, CancellationToken cancellationToken)
+    {
         await using var existing = new NpgsqlCommand(_existingSql, connection, transaction);
         existing.Parameters
             .Text("workflow", request.Workflow)
@@ -552,6 +627,7 @@ internal sealed class PostgresRunStore : IRunStore
             .Time("deadline_at", request.DeadlineAt)
             .Text("lease_owner", request.LeaseOwner)
             .Time("lease_expires_at", request.LeaseExpiresAt)
+            .Text("parent_run_id", request.ParentRunId)
             .Text("channel", _store.Channel);
         return create;
     }
@@ -562,6 +638,25 @@ internal sealed class PostgresRunStore : IRunStore
     private const string LockSql = "SELECT pg_advisory_xact_lock(hashtextextended(@lock, 0))";
 
     /// <summary>The advisory lock name of a concurrency key; the schema is part of it, so schemas do not contend.</summary>
+    /// <summary>The advisory locks a run of a batch create takes: its concurrency key's, its idempotency key's, its schedule fire's.</summary>
+    private IEnumerable<string> BatchLockKeys(CreateRunRequest run)
+    {
+        if (run.ConcurrencyKey is not null)
+        {
+            yield return LockKey(run.ConcurrencyKey);
+        }
+
+        if (run.IdempotencyKey is not null)
+        {
+            yield return $"baton:{_store.Schema}:idempotency:{run.Workflow}\n{run.IdempotencyKey}";
+        }
+
+        if (run is { ScheduleName: not null, ScheduledFireTime: { } fire })
+        {
+            yield return $"baton:{_store.Schema}:fire:{run.ScheduleName}\n{fire.UtcTicks}";
+        }
+    }
+
     private string LockKey(string concurrencyKey) => $"baton:{_store.Schema}:concurrency:{concurrencyKey}";
 
     private async Task<RunRecord?> GetAsync(

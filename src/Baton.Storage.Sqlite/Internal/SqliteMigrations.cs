@@ -144,6 +144,12 @@ internal static class SqliteMigrations
         CREATE INDEX ix_run_events_waiting ON run_events (run_id, name, id) WHERE consumed_at IS NULL;
         CREATE UNIQUE INDEX ux_run_events_idempotency ON run_events (run_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
         """,
+
+        // 5: awaited child runs: a child names its parent, and a parent's children are found by it.
+        """
+        ALTER TABLE runs ADD COLUMN parent_run_id TEXT;
+        CREATE INDEX ix_runs_parent ON runs (parent_run_id, id) WHERE parent_run_id IS NOT NULL;
+        """,
     ];
 
     /// <summary>Applies the migrations the file has not had yet. Returns the schema version afterwards.</summary>

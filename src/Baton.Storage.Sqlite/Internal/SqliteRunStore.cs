@@ -94,16 +94,30 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     private const string InsertSql = """
         INSERT INTO runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
             schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at,
-            started_at, lease_owner, lease_expires_at, executions)
+            started_at, lease_owner, lease_expires_at, executions, parent_run_id)
         VALUES ($id, $workflow, $status, $input, $idempotency_key, $concurrency_key, $concurrency_limit,
             $schedule_name, $scheduled_fire_time, $correlation_id, $now, $now, $run_after, $deadline_at,
-            $started_at, $lease_owner, $lease_expires_at, $executions)
+            $started_at, $lease_owner, $lease_expires_at, $executions, $parent_run_id)
         """;
 
     public Task<CreateRunResult> CreateRunAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
     {
         Validate(request);
         return store.WriteAsync(ctx => Create(ctx, request), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<CreateRunResult>> CreateRunsAsync(CreateRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.Validate();
+        if (request.Runs.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<CreateRunResult>>([]);
+        }
+
+        // One write of the single writer: one transaction, and each create reads the ones before it.
+        return store.WriteAsync<IReadOnlyList<CreateRunResult>>(
+            ctx => request.Runs.Select(run => Create(ctx, run)).ToList(), cancellationToken);
     }
 
     public Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
@@ -142,6 +156,12 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             {
                 where.Add("created_at < $before");
                 command.With("$before", before);
+            }
+
+            if (request.ParentRunId is not null)
+            {
+                where.Add("parent_run_id = $parent_run_id");
+                command.With("$parent_run_id", request.ParentRunId);
             }
 
             if (request.Cursor is not null)
@@ -455,6 +475,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             .With("$lease_owner", request.LeaseOwner)
             .With("$lease_expires_at", request.LeaseExpiresAt)
             .With("$executions", leased ? 1 : 0)
+            .With("$parent_run_id", request.ParentRunId)
             .ExecuteNonQuery();
 
         // Built from the request rather than read back: the row holds exactly these values.
@@ -478,6 +499,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             LeaseOwner = request.LeaseOwner,
             LeaseExpiresAt = Truncate(request.LeaseExpiresAt),
             Executions = leased ? 1 : 0,
+            ParentRunId = request.ParentRunId,
         };
         return new CreateRunResult(CreateRunOutcome.Created, run);
     }

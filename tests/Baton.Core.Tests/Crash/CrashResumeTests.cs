@@ -143,6 +143,22 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(1, new EffectLog(Effects).Count("start")["after-ann"]);
     }
 
+    [Fact]
+    public async Task ChildRun_KilledWhileParentWaits_ChildEndAfterRestartResumesParentAndChildStartedOnce()
+    {
+        var (runId, completedAtKill) = await RunAndKillAsync("child", steps => steps.Any(s => s.Kind == StepKind.Child));
+
+        var run = await RestartAndFinishAsync("child", runId, "--child-event", "approved", "--payload", "ann");
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        AssertExactlyOnce(completedAtKill);
+        Assert.Equal(["before"], completedAtKill);
+        AssertAllDone(["before", "after-ann"]);
+        await using var store = OpenStore();
+        var children = (await store.Store.Runs.ListRunsAsync(new ListRunsRequest { Workflow = "child-waits" })).Runs;
+        Assert.Equal((runId, RunStatus.Succeeded), (Assert.Single(children).ParentRunId, children[0].Status));
+    }
+
     public void Dispose()
     {
         try

@@ -1,0 +1,164 @@
+using System.Text.Json;
+using Baton.Compensation;
+using Baton.Runs;
+using Baton.Steps;
+using Baton.Storage;
+using Baton.Timers;
+using Baton.Workers;
+using Baton.Workflows;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Baton.Children;
+
+/// <summary>
+/// Awaited child runs of one execution. A child is a step of kind <see cref="StepKind.Child"/> keyed
+/// <c>child:{workflow}</c> (then <c>#2</c>...); the child run is created through the node's admission with the
+/// idempotency key <c>child:{parent run id}:{step key}</c>, so a resumed parent finds the same child instead of
+/// starting a second one. While the child is active and no step of the parent is in flight the parent suspends,
+/// giving its lease and slot back; the child's end stores an event for the parent that makes it due at once.
+/// </summary>
+internal sealed class ChildRuns(ExecutionState state)
+{
+    /// <summary>
+    /// A suspended parent also looks at its child this often, in case the child's end was stored but the node
+    /// died before it could wake the parent.
+    /// </summary>
+    internal static readonly TimeSpan RecheckInterval = TimeSpan.FromMinutes(5);
+
+    // While steps of the same execution are in flight the parent cannot suspend; it looks at the child this often.
+    private static readonly TimeSpan InMemoryRecheck = TimeSpan.FromSeconds(1);
+
+    public Task<TOutput> RunAsync<TOutput>(string workflowName, object? input, ChildRunOptions? options, CancellationToken cancellationToken) =>
+        RunAsync<object?, TOutput>(workflowName, input, options, cancellationToken);
+
+    public async Task<TOutput> RunAsync<TInput, TOutput>(string workflowName, TInput input, ChildRunOptions? options, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(workflowName);
+        var key = state.NextKey("child:" + workflowName);
+        var engine = state.Engine;
+        state.Stored.TryGetValue(key, out var stored);
+        if (stored?.Status == StepStatus.Succeeded)
+        {
+            return state.Deserialize<TOutput>(stored.Result);
+        }
+
+        var worker = engine.Services.GetRequiredService<Worker>();
+        var signal = engine.Services.GetRequiredService<WorkSignal>();
+        if (state.ReplayOnly)
+        {
+            if (state.Active.Run.CancelRequested || state.Active.CancelRequested)
+            {
+                await ChildWakeups.CancelChildrenAsync(engine, worker, signal, state.RunId).ConfigureAwait(false);
+            }
+
+            throw new CompensationReplayStop();
+        }
+
+        // Checked before anything is stored: a child that cannot start fails the parent with nothing left running.
+        var (definition, read) = Resolve(workflowName, input);
+        var startedAt = stored?.StartedAt ?? await StartStepAsync(key).ConfigureAwait(false);
+        var childId = await AdmitAsync(worker, key, definition, read, options, cancellationToken).ConfigureAwait(false);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
+        while (true)
+        {
+            if (linked.Token.IsCancellationRequested)
+            {
+                if (state.Active.CancelRequested)
+                {
+                    await ChildWakeups.CancelChildrenAsync(engine, worker, signal, state.RunId).ConfigureAwait(false);
+                }
+
+                linked.Token.ThrowIfCancellationRequested();
+            }
+
+            var child = await engine.Runs.GetRunAsync(childId, CancellationToken.None).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"child run {childId} of step '{key}' no longer exists");
+            if (child.Status.IsTerminal())
+            {
+                return await EndAsync<TOutput>(key, startedAt, child).ConfigureAwait(false);
+            }
+
+            if (state.InFlight == 0)
+            {
+                throw new SuspendRunException(engine.Time.GetUtcNow() + RecheckInterval, ChildWakeups.EventName(childId));
+            }
+
+            await Task.Delay(InMemoryRecheck, engine.Time, linked.Token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The child's workflow and its input as the workflow reads it; throws if either does not fit.</summary>
+    private (WorkflowDefinition Definition, RunInput Input) Resolve<TInput>(string workflowName, TInput input)
+    {
+        var engine = state.Engine;
+        var definition = engine.Services.GetRequiredService<WorkflowRegistry>().Find(workflowName)
+            ?? throw new Retries.NonRetryableException($"no workflow named '{workflowName}' is registered on node {engine.Owner}");
+        using var document = JsonSerializer.SerializeToDocument(input, engine.Json);
+        return definition.TryReadInput(document.RootElement, engine.InputJson, out var read, out var error)
+            ? (definition, read)
+            : throw new Retries.NonRetryableException($"the input of child workflow '{workflowName}' does not fit: {error.Message}", error);
+    }
+
+    /// <summary>Creates the child, or finds the one this step created before; returns its id.</summary>
+    private async Task<string> AdmitAsync(Worker worker, string key, WorkflowDefinition definition, RunInput read, ChildRunOptions? options, CancellationToken cancellationToken)
+    {
+        var engine = state.Engine;
+        var workflowName = definition.Name;
+        var origin = new RunOrigin
+        {
+            Now = engine.Time.GetUtcNow(),
+            IdempotencyKey = $"child:{state.RunId}:{key}",
+            ConcurrencyKey = options?.ConcurrencyKey,
+            CorrelationId = options?.CorrelationId ?? state.Active.Run.CorrelationId,
+            ParentRunId = state.RunId,
+        };
+        var result = await worker.AdmitAsync(definition, read, origin, engine.Runs.CreateRunAsync, static r => r, cancellationToken).ConfigureAwait(false);
+        return result.Outcome == CreateRunOutcome.Conflict
+            ? throw new Retries.NonRetryableException($"child workflow '{workflowName}' cannot start: run {result.Run.Id} holds its concurrency key")
+            : result.Run.Id;
+    }
+
+    private async Task<DateTimeOffset> StartStepAsync(string key)
+    {
+        var engine = state.Engine;
+        var now = engine.Time.GetUtcNow();
+        var written = await engine.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
+        {
+            RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = StepKind.Child, Attempt = 1, StartedAt = now,
+        }, CancellationToken.None).ConfigureAwait(false);
+        if (!written)
+        {
+            state.Active.Interrupt(leaseLost: true);
+            throw new LeaseLostException(state.RunId);
+        }
+
+        state.Stored[key] = new StepRecord { RunId = state.RunId, Key = key, Kind = StepKind.Child, Status = StepStatus.Running, Attempts = 1, StartedAt = now };
+        return now;
+    }
+
+    private async Task<TOutput> EndAsync<TOutput>(string key, DateTimeOffset startedAt, RunRecord child)
+    {
+        var engine = state.Engine;
+        var now = engine.Time.GetUtcNow();
+        var succeeded = child.Status == RunStatus.Succeeded;
+        var error = succeeded ? null : new ChildRunFailedException(child.Id, child.Status, child.Failure);
+        var result = succeeded ? child.Output ?? "null" : null;
+        // The wake-up event is taken by this step, so the run's events show it as handled.
+        await engine.Events.ConsumeEventAsync(new ConsumeEventRequest
+        {
+            RunId = state.RunId, Owner = engine.Owner, Name = ChildWakeups.EventName(child.Id), StepKey = key, Now = now,
+        }, CancellationToken.None).ConfigureAwait(false);
+        await state.EndAttemptAsync(new AttemptEndedRequest
+        {
+            RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = StepKind.Child, Attempt = 1, StartedAt = startedAt, EndedAt = now,
+            Outcome = succeeded ? AttemptOutcome.Succeeded : AttemptOutcome.Failed, StepStatus = succeeded ? StepStatus.Succeeded : StepStatus.Failed,
+            Result = result, ErrorType = error?.GetType().FullName, ErrorMessage = error?.Message,
+        }).ConfigureAwait(false);
+        state.Stored[key] = new StepRecord
+        {
+            RunId = state.RunId, Key = key, Kind = StepKind.Child, Status = succeeded ? StepStatus.Succeeded : StepStatus.Failed, Result = result,
+            Error = error?.Message, ErrorType = error?.GetType().FullName, Attempts = 1, StartedAt = startedAt, CompletedAt = now,
+        };
+        return error is null ? state.Deserialize<TOutput>(result) : throw error;
+    }
+}

@@ -1,0 +1,185 @@
+using System.Text.Json;
+using Baton.Children;
+using Baton.Core.Tests.Support;
+using Baton.Hosting;
+using Baton.Retries;
+using Baton.Runs;
+using Baton.Storage;
+
+namespace Baton.Core.Tests.Children;
+
+/// <summary>
+/// Awaited child runs on one node with the fake clock: the parent holds no lease or slot while its child runs, resumes
+/// with the child's output as soon as the child ends, sees a failed child as an exception, starts its child once
+/// however often it resumes, and takes its children with it when cancelled.
+/// </summary>
+public sealed class ChildRunTests
+{
+    private static readonly DateTimeOffset Start = EngineHarness.Start;
+
+    /// <summary>A child that waits for the event <c>go</c> and returns its input doubled plus the event's payload.</summary>
+    private static void AddWaitingChild(BatonBuilder b) => b.AddWorkflow<int, int>("child", async (ctx, input, ct) =>
+        input * 2 + await ctx.WaitForEventAsync<int>("go", cancellationToken: ct));
+
+    private static Task<EngineHarness> StartParentOfWaitingChildAsync() => EngineHarness.StartAsync(b =>
+    {
+        AddWaitingChild(b);
+        b.AddWorkflow<int, int>("parent", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct));
+    });
+
+    private static Task<RunRecord> SuspendedAsync(EngineHarness node, string id) =>
+        node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+
+    private static async Task<string> ChildOfAsync(EngineHarness node, string parentId)
+    {
+        var children = (await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = parentId })).Runs;
+        return Assert.Single(children).Id;
+    }
+
+    [Fact]
+    public async Task RunChildAsync_OneSlot_ParentGivesSlotBackAndResumesWithChildOutputWhenChildEnds()
+    {
+        await using var node = await EngineHarness.StartAsync(
+            b =>
+            {
+                b.AddWorkflow<int, int>("child", (_, input, _) => Task.FromResult(input * 2));
+                b.AddWorkflow<int, string>("parent", async (ctx, input, ct) =>
+                    "got " + await ctx.RunChildAsync<int>("child", input, cancellationToken: ct));
+            },
+            o => o.MaxConcurrentRuns = 1);
+
+        var id = await node.StartRunAsync("parent", 21);
+        var run = await node.WaitForEndAsync(id);
+
+        // One slot: the child could run only once the parent had given it back; the clock never moved, so the
+        // child's end woke the parent, not its recheck timer.
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal("\"got 42\"", run.Output);
+        Assert.Equal(2, run.Executions);
+        Assert.Equal(Start, node.Time.GetUtcNow());
+        var step = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
+        Assert.Equal(("child:child", StepKind.Child, StepStatus.Succeeded, "42"), (step.Key, step.Kind, step.Status, step.Result));
+        var childId = await ChildOfAsync(node, id);
+        var child = await node.Store.Runs.GetRunAsync(childId);
+        Assert.Equal((RunStatus.Succeeded, id), (child!.Status, child.ParentRunId));
+        var details = await node.Client.GetRunAsync(id);
+        Assert.Equal(new ChildRunInfo(childId, "child", RunStatus.Succeeded), Assert.Single(details!.Children));
+    }
+
+    [Fact]
+    public async Task RunChildAsync_WhileChildWaits_ParentHoldsNoLeaseOrSlotAndResumesWhenChildEnds()
+    {
+        await using var node = await StartParentOfWaitingChildAsync();
+
+        var id = await node.StartRunAsync("parent", 5);
+        var waiting = await SuspendedAsync(node, id);
+        var childId = await ChildOfAsync(node, id);
+        await SuspendedAsync(node, childId);
+        var slotsInUse = node.Worker.ActiveCount;
+        await node.Client.SendEventAsync(childId, "go", JsonSerializer.SerializeToElement(1));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Null(waiting.LeaseOwner);
+        Assert.Equal(Start + ChildRuns.RecheckInterval, waiting.RunAfter);
+        Assert.Equal(0, slotsInUse);
+        Assert.Equal((RunStatus.Succeeded, "11"), (run.Status, run.Output));
+        Assert.Equal(Start, node.Time.GetUtcNow());
+    }
+
+    [Fact]
+    public async Task RunChildAsync_ChildFails_ThrowsChildRunFailedExceptionWithChildIdStatusAndFailure()
+    {
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            b.AddWorkflow<int, int>("child", (_, _, _) => throw new NonRetryableException("no stock"));
+            b.AddWorkflow<int, string>("parent", async (ctx, input, ct) =>
+            {
+                try
+                {
+                    return (await ctx.RunChildAsync<int, int>("child", input, cancellationToken: ct)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+                catch (ChildRunFailedException e)
+                {
+                    return $"{e.ChildRunId}|{e.Status}|{e.Failure?.Message}";
+                }
+            });
+        });
+
+        var id = await node.StartRunAsync("parent", 1);
+        var run = await node.WaitForEndAsync(id);
+
+        var childId = await ChildOfAsync(node, id);
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(JsonSerializer.Serialize($"{childId}|{RunStatus.Failed}|no stock"), run.Output);
+        var step = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
+        Assert.Equal((StepStatus.Failed, typeof(ChildRunFailedException).FullName), (step.Status, step.ErrorType));
+    }
+
+    [Fact]
+    public async Task RunChildAsync_ParentResumedWhileChildRuns_DoesNotStartSecondChild()
+    {
+        var before = 0;
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            AddWaitingChild(b);
+            b.AddWorkflow<int, int>("parent", async (ctx, input, ct) =>
+            {
+                await ctx.StepAsync("before", _ => Task.FromResult(Interlocked.Increment(ref before)), cancellationToken: ct);
+                return await ctx.RunChildAsync<int>("child", input, cancellationToken: ct);
+            });
+        });
+        var id = await node.StartRunAsync("parent", 3);
+        await SuspendedAsync(node, id);
+        var childId = await ChildOfAsync(node, id);
+
+        // The recheck timer resumes the parent while the child still waits: it finds the same child and suspends again.
+        node.Time.SetUtcNow(Start + ChildRuns.RecheckInterval);
+        node.WakeWorker();
+        await node.WaitForAsync(id, r => r.Executions == 2 && r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        await node.Client.SendEventAsync(childId, "go", JsonSerializer.SerializeToElement(0));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal((RunStatus.Succeeded, "6", 3), (run.Status, run.Output, run.Executions));
+        Assert.Equal(1, before);
+        var children = (await node.Store.Runs.ListRunsAsync(new ListRunsRequest { Workflow = "child" })).Runs;
+        Assert.Equal(childId, Assert.Single(children).Id);
+    }
+
+    [Theory]
+    [InlineData("missing", "no workflow named 'missing' is registered")]
+    [InlineData("child", "the input of child workflow 'child' does not fit")]
+    public async Task RunChildAsync_UnknownWorkflowOrBadInput_FailsParentClearlyAndStartsNothing(string workflow, string error)
+    {
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            AddWaitingChild(b);
+            b.AddWorkflow<int, int>("parent", (ctx, _, ct) => ctx.RunChildAsync<int>(workflow, "not a number", cancellationToken: ct));
+        });
+
+        var id = await node.StartRunAsync("parent", 1);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.StartsWith(error, run.Failure!.Message, StringComparison.Ordinal);
+        Assert.Empty(await node.Store.Steps.GetStepsAsync(id));
+        Assert.Single((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+
+    [Fact]
+    public async Task CancelRunAsync_ParentWaitingOnChild_CancelsTheChild()
+    {
+        await using var node = await StartParentOfWaitingChildAsync();
+        var id = await node.StartRunAsync("parent", 3);
+        await SuspendedAsync(node, id);
+        var childId = await ChildOfAsync(node, id);
+        await SuspendedAsync(node, childId);
+
+        var cancel = await node.Client.CancelRunAsync(id);
+        var parent = await node.WaitForEndAsync(id);
+        var child = await node.WaitForEndAsync(childId);
+
+        Assert.Equal(CancelRunOutcome.Requested, cancel.Outcome);
+        Assert.Equal(RunStatus.Cancelled, parent.Status);
+        Assert.Equal(RunStatus.Cancelled, child.Status);
+    }
+}
