@@ -39,21 +39,7 @@ internal static class EngineBench
         var cpu = new CpuMeter(settings.Postgres is null ? null : new Npgsql.NpgsqlConnectionStringBuilder(settings.Postgres).Database);
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var watch = Stopwatch.StartNew();
-        var next = -1;
-        // 32 callers, spread over the nodes: each node creates runs and any node may execute them.
-        var starters = Enumerable.Range(0, 32).Select(async caller =>
-        {
-            var client = node.ClientOf(caller);
-            while (Interlocked.Increment(ref next) < runs)
-            {
-                var result = await client.StartRunAsync(new StartRunRequest { Workflow = "bench", Input = System.Text.Json.JsonSerializer.SerializeToElement(Stopwatch.GetTimestamp()) });
-                if (result.Outcome != StartRunOutcome.Created)
-                {
-                    throw new InvalidOperationException($"start failed: {result.Outcome}");
-                }
-            }
-        });
-        await Task.WhenAll(starters);
+        await StartAllAsync(node, "bench", runs);
         await node.WaitForAsync(runs);
         watch.Stop();
         var (own, postgres) = cpu.Elapsed();
@@ -77,6 +63,27 @@ internal static class EngineBench
         return new LatencyResult(sorted.Length, Percentile(sorted, 0.5), Percentile(sorted, 0.99));
     }
 
+    /// <summary>
+    /// Starts <paramref name="runs"/> runs of <paramref name="workflow"/> with 32 callers, spread over the nodes:
+    /// each node creates runs and any node may execute them. The input is the <see cref="Stopwatch"/> timestamp.
+    /// </summary>
+    internal static Task StartAllAsync(Node node, string workflow, int runs)
+    {
+        var next = -1;
+        return Task.WhenAll(Enumerable.Range(0, 32).Select(async caller =>
+        {
+            var client = node.ClientOf(caller);
+            while (Interlocked.Increment(ref next) < runs)
+            {
+                var result = await client.StartRunAsync(new StartRunRequest { Workflow = workflow, Input = System.Text.Json.JsonSerializer.SerializeToElement(Stopwatch.GetTimestamp()) });
+                if (result.Outcome != StartRunOutcome.Created)
+                {
+                    throw new InvalidOperationException($"start failed: {result.Outcome}");
+                }
+            }
+        }));
+    }
+
     internal static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
@@ -91,17 +98,25 @@ internal static class EngineBench
         private readonly SemaphoreSlim _ended = new(0);
         private readonly BenchSettings _settings;
         private int _finished;
+        private int _parentsFinished;
 
-        private Node(List<IHost> hosts, string path, BenchSettings settings)
+        private Node(List<IHost> hosts, string path, BenchSettings settings, ConcurrentDictionary<string, byte> parentsReturned)
         {
             _settings = settings;
             _hosts = hosts;
             _path = path;
             foreach (var host in hosts)
             {
-                host.Services.GetRequiredService<Worker>().ExecutionEnded += _ =>
+                host.Services.GetRequiredService<Worker>().ExecutionEnded += runId =>
                 {
                     Interlocked.Increment(ref _finished);
+                    // A parent's body returned in this execution, so its final state is now stored. The other
+                    // executions of a parent (those that suspend while a child runs) do not count.
+                    if (parentsReturned.TryRemove(runId, out _))
+                    {
+                        Interlocked.Increment(ref _parentsFinished);
+                    }
+
                     _ended.Release();
                 };
             }
@@ -128,17 +143,18 @@ internal static class EngineBench
                 ? Path.Combine(settings.Directory, $"baton-bench-{Guid.NewGuid():N}.db")
                 : $"bench_{Guid.NewGuid():N}";
             var hosts = new List<IHost>();
+            var parentsReturned = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
             for (var i = 0; i < settings.Nodes; i++)
             {
-                var host = Build(settings, path, $"bench-node-{i + 1}", steps, latencies);
+                var host = Build(settings, path, $"bench-node-{i + 1}", steps, latencies, parentsReturned);
                 await host.StartAsync();
                 hosts.Add(host);
             }
 
-            return new Node(hosts, path, settings);
+            return new Node(hosts, path, settings, parentsReturned);
         }
 
-        private static IHost Build(BenchSettings settings, string path, string nodeId, int steps, ConcurrentBag<double> latencies)
+        private static IHost Build(BenchSettings settings, string path, string nodeId, int steps, ConcurrentBag<double> latencies, ConcurrentDictionary<string, byte> parentsReturned)
         {
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
@@ -184,18 +200,37 @@ internal static class EngineBench
                     var sentAt = await ctx.WaitForEventAsync<long>(EventBench.EventName, cancellationToken: ct);
                     latencies.Add(Stopwatch.GetElapsedTime(sentAt).TotalMilliseconds);
                     return 0;
-                });
+                })
+                .AddWorkflow<long, int>(ChildBench.ParentWorkflow, async (ctx, _, ct) =>
+                {
+                    // Ten children one after another; the parent suspends while each runs (unless it has already ended).
+                    var sum = 0;
+                    for (var i = 0; i < ChildBench.ChildrenPerParent; i++)
+                    {
+                        sum += await ctx.RunChildAsync<int, int>(ChildBench.ChildWorkflow, i, cancellationToken: ct);
+                    }
+
+                    parentsReturned[ctx.RunId] = 0;
+                    return sum;
+                })
+                .AddWorkflow<int, int>(ChildBench.ChildWorkflow, (_, input, _) => Task.FromResult(input));
             return builder.Build();
         }
 
-        public async Task WaitForAsync(int finished)
+        /// <summary>Waits until <paramref name="finished"/> executions have ended (runs that do not suspend end in one).</summary>
+        public Task WaitForAsync(int finished) => WaitForAsync(() => Volatile.Read(ref _finished), finished, "runs");
+
+        /// <summary>Waits until <paramref name="finished"/> runs of <see cref="ChildBench.ParentWorkflow"/> have ended.</summary>
+        public Task WaitForParentsAsync(int finished) => WaitForAsync(() => Volatile.Read(ref _parentsFinished), finished, "parent runs");
+
+        private async Task WaitForAsync(Func<int> count, int finished, string what)
         {
             var watch = Stopwatch.StartNew();
-            while (Volatile.Read(ref _finished) < finished)
+            while (count() < finished)
             {
                 if (watch.Elapsed > TimeSpan.FromMinutes(5))
                 {
-                    throw new TimeoutException($"only {_finished} of {finished} runs finished in 5 minutes");
+                    throw new TimeoutException($"only {count()} of {finished} {what} finished in 5 minutes");
                 }
 
                 await _ended.WaitAsync(TimeSpan.FromMilliseconds(100));

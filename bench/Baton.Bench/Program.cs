@@ -7,6 +7,8 @@
 //                    [--event-burst N (N waiting runs, then N events sent at once; default 0: skipped)]
 //                    [--inbox N (N messages accepted through the inbox per batch size; default 0: skipped)]
 //                    [--inbox-batch 1,10,100 (the batch sizes of --inbox)]
+//                    [--children N (N parent runs of 10 child runs each, one after another, against N 10-step runs;
+//                     default 0: skipped)]
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
 // database), which stays comparable when other work shares the machine.
 using System.Diagnostics;
@@ -32,6 +34,8 @@ foreach (var batchSize in settings.InboxRuns > 0 ? settings.InboxBatches : [])
     inbox.Add(await InboxBench.AcceptAsync(settings, settings.InboxRuns, batchSize));
 }
 
+var children = settings.ChildRuns > 0 ? await ChildBench.RunAsync(settings, settings.ChildRuns) : null;
+
 Console.WriteLine();
 Console.WriteLine("| measurement | value |");
 Console.WriteLine("|---|---|");
@@ -56,6 +60,15 @@ foreach (var accepted in inbox)
     Console.WriteLine($"| {accepted.Messages:N0} inbox messages in batches of {accepted.BatchSize:N0} | {accepted.MessagesPerSecond:N0} messages/s accepted ({accepted.Elapsed.TotalSeconds:N2} s) |");
 }
 
+if (children is not null)
+{
+    Console.WriteLine($"| {children.Parents.Runs:N0} parent runs of {ChildBench.ChildrenPerParent} child runs each | {children.Parents.RunsPerSecond:N0} parents/s = {children.Parents.RunsPerSecond * ChildBench.ChildrenPerParent:N0} child runs/s ({children.Parents.Elapsed.TotalSeconds:N2} s) |");
+    Console.WriteLine($"| CPU per parent (its {ChildBench.ChildrenPerParent} children included) | {Cpu(children.Parents)} |");
+    Console.WriteLine($"| {children.TenSteps.Runs:N0} 10-step runs, against the parents | {children.TenSteps.RunsPerSecond:N0} runs/s ({children.TenSteps.Elapsed.TotalSeconds:N2} s) |");
+    Console.WriteLine($"| CPU per 10-step run, against the parents | {Cpu(children.TenSteps)} |");
+    Console.WriteLine($"| parent of {ChildBench.ChildrenPerParent} children / 10-step run | {children.CpuRatio:N1}× the CPU, {children.RateRatio:N1}× fewer per second |");
+}
+
 foreach (var (type, share) in sampled ?? [])
 {
     Console.WriteLine($"| sampled allocations of single-step runs: {type} | {share:P1} |");
@@ -71,7 +84,7 @@ static string Cpu(ThroughputResult result) =>
 
 namespace Baton.Bench
 {
-    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres, TimeSpan AttemptStartWriteDelay, int Nodes, int AllocTypes, TimeSpan CheckpointInterval, int EventRuns, int EventBurst, int InboxRuns, IReadOnlyList<int> InboxBatches)
+    internal sealed record BenchSettings(SqliteDurability Durability, int SingleRuns, int MultiRuns, int LatencyRuns, string Directory, string? Postgres, TimeSpan AttemptStartWriteDelay, int Nodes, int AllocTypes, TimeSpan CheckpointInterval, int EventRuns, int EventBurst, int InboxRuns, IReadOnlyList<int> InboxBatches, int ChildRuns)
     {
         public static BenchSettings Parse(string[] args)
         {
@@ -95,7 +108,8 @@ namespace Baton.Bench
                 int.Parse(values.GetValueOrDefault("events", "0"), System.Globalization.CultureInfo.InvariantCulture),
                 int.Parse(values.GetValueOrDefault("event-burst", "0"), System.Globalization.CultureInfo.InvariantCulture),
                 int.Parse(values.GetValueOrDefault("inbox", "0"), System.Globalization.CultureInfo.InvariantCulture),
-                values.GetValueOrDefault("inbox-batch", "1,10,100").Split(',').Select(b => int.Parse(b, System.Globalization.CultureInfo.InvariantCulture)).ToList());
+                values.GetValueOrDefault("inbox-batch", "1,10,100").Split(',').Select(b => int.Parse(b, System.Globalization.CultureInfo.InvariantCulture)).ToList(),
+                int.Parse(values.GetValueOrDefault("children", "0"), System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 }
