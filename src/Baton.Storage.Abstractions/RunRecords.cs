@@ -38,6 +38,8 @@ public sealed record RunRecord
     public int Executions { get; init; }
     /// <summary>The run that started this one as an awaited child, if any.</summary>
     public string? ParentRunId { get; init; }
+    /// <summary>The version of the workflow's code that started this run; runs stored before versions existed read as 1.</summary>
+    public int WorkflowVersion { get; init; } = 1;
 
     /// <summary>
     /// Set only on records returned by <see cref="IRunStore.ClaimRunsAsync"/>: the run was still leased to an
@@ -63,6 +65,8 @@ public sealed record CreateRunRequest
     public string? CorrelationId { get; init; }
     /// <summary>The run that starts this one as an awaited child; its end wakes that run.</summary>
     public string? ParentRunId { get; init; }
+    /// <summary>The version of the workflow's code that starts this run (at least 1; default 1).</summary>
+    public int WorkflowVersion { get; init; } = 1;
     public required DateTimeOffset Now { get; init; }
     public DateTimeOffset? RunAfter { get; init; }
     public DateTimeOffset? DeadlineAt { get; init; }
@@ -83,6 +87,11 @@ public sealed record CreateRunRequest
         if (ConcurrencyLimit < 1)
         {
             throw new ArgumentOutOfRangeException("request", ConcurrencyLimit, "ConcurrencyLimit must be at least 1.");
+        }
+
+        if (WorkflowVersion < 1)
+        {
+            throw new ArgumentOutOfRangeException("request", WorkflowVersion, "WorkflowVersion must be at least 1.");
         }
 
         if ((LeaseOwner is null) != (LeaseExpiresAt is null))
@@ -140,6 +149,16 @@ public sealed record ClaimRunsRequest
 
     /// <summary>Claim only runs of these workflows (the ones the claiming node can execute); null claims any.</summary>
     public IReadOnlyCollection<string>? Workflows { get; init; }
+
+    /// <summary>
+    /// Claim only runs whose workflow and version are in this list, each as <c>name@version</c> (see
+    /// <see cref="WorkflowVersionKey"/>); null claims any version. Applied on top of <see cref="Workflows"/>.
+    /// </summary>
+    public IReadOnlyCollection<string>? WorkflowVersions { get; init; }
+
+    /// <summary>The <c>name@version</c> key of a workflow version, as <see cref="WorkflowVersions"/> lists it.</summary>
+    public static string WorkflowVersionKey(string workflow, int version) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{workflow}@{version}");
 }
 
 public sealed record RenewLeasesRequest

@@ -88,6 +88,7 @@ public sealed class PostgresStoreTests : IAsyncLifetime
             DROP TABLE "{schema}".run_events;
             DROP INDEX "{schema}".ix_runs_parent;
             ALTER TABLE "{schema}".runs DROP COLUMN parent_run_id;
+            ALTER TABLE "{schema}".runs DROP COLUMN workflow_version;
             DROP INDEX "{schema}".ix_runs_claimable;
             DROP INDEX "{schema}".ix_runs_leased;
             CREATE INDEX ix_runs_runnable ON "{schema}".runs (run_after, id) WHERE status < 10;
@@ -105,6 +106,8 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         Assert.Equal(PostgresMigrations.All.Count, await ScalarAsync($"SELECT max(version) FROM \"{schema}\".schema_version"));
         Assert.Single(await upgraded.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.UnixEpoch)));
         Assert.Equal(run.Run.Id, (await upgraded.Runs.GetRunAsync(run.Run.Id))?.Id);
+        // Migration 6 added the workflow version: a run stored before it reads as version 1.
+        Assert.Equal(1, (await upgraded.Runs.GetRunAsync(run.Run.Id))?.WorkflowVersion);
         Assert.Equal(SendEventOutcome.Stored, (await upgraded.Events.SendEventAsync(new SendEventRequest { RunId = run.Run.Id, Name = "e", Now = DateTimeOffset.UnixEpoch })).Outcome);
         Assert.Equal(2L, await ScalarAsync($"SELECT count(*) FROM pg_indexes WHERE schemaname = '{schema}' AND indexname IN ('ix_runs_claimable', 'ix_runs_leased')"));
         Assert.Equal(run.Run.Id, Assert.Single(await upgraded.Runs.ClaimRunsAsync(new ClaimRunsRequest

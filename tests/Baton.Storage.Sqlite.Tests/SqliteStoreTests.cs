@@ -75,6 +75,7 @@ public sealed class SqliteStoreTests : IDisposable
                 DROP TABLE run_events;
                 DROP INDEX ix_runs_parent;
                 ALTER TABLE runs DROP COLUMN parent_run_id;
+                ALTER TABLE runs DROP COLUMN workflow_version;
                 DROP INDEX ix_runs_free;
                 DROP INDEX ix_runs_leased;
                 CREATE INDEX ix_runs_runnable ON runs (run_after, lease_owner, lease_expires_at) WHERE status < 10;
@@ -92,6 +93,8 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal((long)SqliteMigrations.All.Count, await WriterScalarAsync(upgraded, "SELECT MAX(version) FROM schema_version"));
         Assert.Single(await upgraded.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.UnixEpoch)));
         Assert.Equal(runId, (await upgraded.Runs.GetRunAsync(runId))?.Id);
+        // Migration 6 added the workflow version: a run stored before it reads as version 1.
+        Assert.Equal(1, (await upgraded.Runs.GetRunAsync(runId))?.WorkflowVersion);
         // Migration 5 added the parent column: a child of the old run can be stored and found by it.
         var child = await upgraded.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.NewGuid().ToString(), Workflow = "wf", ParentRunId = runId, Now = DateTimeOffset.UnixEpoch, RunAfter = DateTimeOffset.UnixEpoch.AddDays(1) });
         Assert.Equal(child.Run.Id, Assert.Single((await upgraded.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = runId })).Runs).Id);

@@ -43,6 +43,8 @@ public sealed record RunInfo
     public int Executions { get; init; }
     /// <summary>The run that started this one as an awaited child (<c>IWorkflowContext.RunChildAsync</c>), or null.</summary>
     public string? ParentRunId { get; init; }
+    /// <summary>The version of the workflow's code that started the run (<c>WorkflowOptions.Version</c>); 1 for runs stored before versions existed.</summary>
+    public int WorkflowVersion { get; init; } = 1;
 }
 
 /// <summary>A step of a run: its latest state and result.</summary>

@@ -32,6 +32,7 @@ internal static class RunViews
         CancelRequested = run.CancelRequested,
         Executions = run.Executions,
         ParentRunId = run.ParentRunId,
+        WorkflowVersion = run.WorkflowVersion,
     };
 
     public static StepInfo ToInfo(this StepRecord step) => new()

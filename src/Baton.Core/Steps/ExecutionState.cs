@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Baton.Compensation;
+using Baton.Runs;
 using Baton.Storage;
 using Baton.Workers;
 using Baton.Workflows;
@@ -16,6 +17,7 @@ namespace Baton.Steps;
 internal sealed class ExecutionState
 {
     private readonly Dictionary<string, int> _nameCounts = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _reached = new(StringComparer.Ordinal);
     private readonly Lock _keyLock = new();
     private CompensationList? _compensations;
     private int _inFlight;
@@ -68,7 +70,22 @@ internal sealed class ExecutionState
         {
             var count = _nameCounts.GetValueOrDefault(name) + 1;
             _nameCounts[name] = count;
-            return count == 1 ? name : $"{name}#{count}";
+            var key = count == 1 ? name : $"{name}#{count}";
+            _reached.Add(key);
+            return key;
+        }
+    }
+
+    /// <summary>
+    /// True while this execution has not yet reached every step a previous execution stored (a fan-out item counts
+    /// as reached with its fan-out, a compensation is not a position in the code): the run is replaying its past.
+    /// </summary>
+    public bool IsReplaying()
+    {
+        lock (_keyLock)
+        {
+            return Stored.Values.Any(s => s.Kind != StepKind.Compensation && !_reached.Contains(s.Key)
+                && !_reached.Any(k => s.Key.StartsWith(k + "/", StringComparison.Ordinal)));
         }
     }
 

@@ -94,6 +94,7 @@ internal sealed partial class Worker
             ConcurrencyLimit = definition.Options.ConcurrencyLimit,
             CorrelationId = origin.CorrelationId,
             ParentRunId = origin.ParentRunId,
+            WorkflowVersion = definition.Options.Version,
             ScheduleName = origin.ScheduleName,
             ScheduledFireTime = origin.ScheduledFireTime,
             Now = origin.Now,

@@ -22,6 +22,7 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
     private readonly CancellationTokenSource _housekeepingStop = new();
     private string[]? _workflows;
+    private string[]? _workflowVersions;
 
     /// <summary>True while the claim loop runs.</summary>
     public bool IsRunning { get; private set; }
@@ -123,6 +124,8 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
                 Owner = engine.Owner, MaxRuns = max, Now = now, LeaseExpiresAt = leaseExpiresAt,
                 // Only what this node can run: with several nodes a run waits for a node that has its workflow.
                 Workflows = _workflows ??= [.. registry.Workflows.Select(w => w.Name)],
+                // And only the versions its code can run, so a rolling deploy leaves older runs to older nodes.
+                WorkflowVersions = _workflowVersions ??= [.. registry.VersionKeys],
             },
             cancellationToken).ConfigureAwait(false);
         foreach (var run in runs)

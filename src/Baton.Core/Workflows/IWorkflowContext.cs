@@ -71,6 +71,14 @@ public interface IWorkflowContext
         Func<TItem, TResult, CancellationToken, Task>? compensate = null,
         CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Whether this run takes the path of the code change <paramref name="changeId"/>: true for a run that reaches this
+    /// call on code that has the change, false for a run that had already stored steps past this point before the change
+    /// was deployed. The answer is stored the first time the run reaches the call (a <c>patch</c> step), so it never
+    /// changes for the run. See the engine guide's "Versioning" section for the exact rule.
+    /// </summary>
+    Task<bool> IsPatchedAsync(string changeId, CancellationToken cancellationToken = default);
+
     /// <summary>A durable timer: waits <paramref name="delay"/> from the first time it is reached, across restarts.</summary>
     Task DelayAsync(string name, TimeSpan delay, CancellationToken cancellationToken = default);
 

@@ -41,6 +41,18 @@ public sealed class WorkflowOptions
     /// <summary>Active runs allowed per concurrency key. The default is 1.</summary>
     public int ConcurrencyLimit { get; set; } = 1;
 
+    /// <summary>
+    /// The version of this workflow's code (at least 1). Each run records the version that started it, and a node
+    /// claims only runs of versions it has registered (this one and <see cref="ResumesVersions"/>). The default is 1.
+    /// </summary>
+    public int Version { get; set; } = 1;
+
+    /// <summary>
+    /// Older versions whose in-flight runs this code can also resume (each at least 1, below <see cref="Version"/>),
+    /// for example <c>[1]</c> when version 2 only adds patches guarded by <c>IsPatched</c>. The default is none.
+    /// </summary>
+    public IReadOnlyList<int> ResumesVersions { get; set; } = [];
+
     /// <summary>The selector set by <see cref="ConcurrencyKeyFrom{TInput}"/>, checked against the input type at registration.</summary>
     internal Delegate? ConcurrencyKeySelector { get; private set; }
 

@@ -6,6 +6,7 @@ using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
 using Baton.Timers;
+using Baton.Versioning;
 using Baton.Workers;
 
 namespace Baton.Workflows;
@@ -21,6 +22,7 @@ internal sealed class WorkflowContext : IWorkflowContext
     // Made on first use: most runs use steps only, and a run pays per execution for what it allocates here.
     private ForEachRunner? _forEach;
     private DurableTimers? _timers;
+    private PatchMarkers? _patches;
     private EventWaits? _events;
     private ChildRuns? _children;
     private CompensationRunner? _compensation;
@@ -51,6 +53,8 @@ internal sealed class WorkflowContext : IWorkflowContext
     private ForEachRunner ForEach => _forEach ??= new ForEachRunner(_state, _steps);
 
     private DurableTimers Timers => _timers ??= new DurableTimers(_state);
+
+    private PatchMarkers Patches => _patches ??= new PatchMarkers(_state);
 
     private EventWaits Events => _events ??= new EventWaits(_state);
 
@@ -103,6 +107,9 @@ internal sealed class WorkflowContext : IWorkflowContext
         Func<TItem, TResult, CancellationToken, Task>? compensate = null,
         CancellationToken cancellationToken = default) =>
         ForEach.ForEachAsync(name, items, keySelector, work, options, compensate, cancellationToken);
+
+    public Task<bool> IsPatchedAsync(string changeId, CancellationToken cancellationToken = default) =>
+        Patches.IsPatchedAsync(changeId, cancellationToken);
 
     public Task DelayAsync(string name, TimeSpan delay, CancellationToken cancellationToken = default) =>
         Timers.WaitAsync(name, delay, default, cancellationToken);

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using Baton.Storage;
 
 namespace Baton.Workflows;
 
@@ -20,6 +21,10 @@ internal sealed class WorkflowDefinition
     public string Name => Descriptor.Name;
 
     public string? ConcurrencyKeyFor(object? input) => KeySelector is { } selector ? selector(input) : Options.ConcurrencyKey;
+
+    /// <summary>The <c>name@version</c> keys of the runs this code can execute: its own version and those it resumes.</summary>
+    public IEnumerable<string> VersionKeys() =>
+        Options.ResumesVersions.Append(Options.Version).Distinct().Select(v => ClaimRunsRequest.WorkflowVersionKey(Name, v));
 
     /// <summary>
     /// Reads a run's input into the input type; the stored text is the caller's JSON as given. With
@@ -56,6 +61,9 @@ internal sealed class WorkflowRegistry : IWorkflowCatalog
 
     public IReadOnlyCollection<WorkflowDescriptor> Workflows => _definitions.Values.Select(d => d.Descriptor).ToList();
 
+    /// <summary>The <c>name@version</c> keys of every run this node's code can execute.</summary>
+    public IEnumerable<string> VersionKeys => _definitions.Values.SelectMany(d => d.VersionKeys());
+
     public bool TryGet(string name, out WorkflowDescriptor descriptor)
     {
         if (_definitions.TryGetValue(name, out var definition))
@@ -86,6 +94,7 @@ internal sealed class WorkflowRegistry : IWorkflowCatalog
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ConcurrencyLimit, 1);
+        ValidateVersions(name, options);
         Func<object?, string?>? keySelector = null;
         if (options.ConcurrencyKeySelector is { } selector)
         {
@@ -110,6 +119,21 @@ internal sealed class WorkflowRegistry : IWorkflowCatalog
             Run = async (services, context, input, cancellationToken) =>
                 await run(services, context, (TInput)input!, cancellationToken).ConfigureAwait(false),
         };
+    }
+
+    private static void ValidateVersions(string name, WorkflowOptions options)
+    {
+        if (options.Version < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Version, $"the version of workflow '{name}' must be at least 1");
+        }
+
+        ArgumentNullException.ThrowIfNull(options.ResumesVersions, nameof(options));
+        foreach (var bad in options.ResumesVersions.Where(v => v < 1 || v >= options.Version))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options), bad, $"workflow '{name}' version {options.Version} can resume only older versions from 1, not {bad}");
+        }
     }
 
     private static object? ReadInput<TInput>(JsonElement? json, JsonSerializerOptions serializerOptions)

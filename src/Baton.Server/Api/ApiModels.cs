@@ -22,7 +22,11 @@ public sealed record RunSummary(
     DateTimeOffset? StartedAt,
     DateTimeOffset? CompletedAt,
     string? ScheduleName,
-    RunLinks Links);
+    RunLinks Links)
+{
+    /// <summary>The version of the workflow's code that started the run.</summary>
+    public int WorkflowVersion { get; init; } = 1;
+}
 
 /// <summary>Seed 004's saga error shape: the root cause at the top, saga state in <c>details</c>.</summary>
 public sealed record FailureView(string Message, string? ErrorType, FailureDetails Details);
@@ -85,6 +89,9 @@ public sealed record RunView(
     /// <summary>The run that started this one as an awaited child, or null.</summary>
     public string? ParentRunId { get; init; }
 
+    /// <summary>The version of the workflow's code that started the run.</summary>
+    public int WorkflowVersion { get; init; } = 1;
+
     /// <summary>The runs this run started as awaited children, newest first.</summary>
     public IReadOnlyList<ChildRunView> Children { get; init; } = [];
 }
@@ -118,7 +125,10 @@ internal static class ApiMapping
     public static RunLinks LinksFor(string id) => new($"/api/runs/{id}", $"/api/runs/{id}/cancel", $"/api/runs/{id}/retry");
 
     public static RunSummary ToSummary(this RunInfo run) => new(
-        run.Id, run.Workflow, run.Status.ToWireName(), run.Phase, run.Progress, run.CreatedAt, run.StartedAt, run.CompletedAt, run.ScheduleName, LinksFor(run.Id));
+        run.Id, run.Workflow, run.Status.ToWireName(), run.Phase, run.Progress, run.CreatedAt, run.StartedAt, run.CompletedAt, run.ScheduleName, LinksFor(run.Id))
+    {
+        WorkflowVersion = run.WorkflowVersion,
+    };
 
     public static RunView ToView(this RunDetails details)
     {
@@ -149,6 +159,7 @@ internal static class ApiMapping
         {
             Events = details.Events.Select(e => new EventView(e.Name, e.Sequence, e.StoredAt, e.Consumed, e.ConsumedAt)).ToList(),
             ParentRunId = run.ParentRunId,
+            WorkflowVersion = run.WorkflowVersion,
             Children = details.Children.Select(c => new ChildRunView(c.Id, c.Workflow, c.Status.ToWireName(), LinksFor(c.Id))).ToList(),
         };
     }
@@ -191,6 +202,7 @@ internal static class ApiMapping
         StepKind.Compensation => "compensation",
         StepKind.Event => "event",
         StepKind.Child => "child",
+        StepKind.Patch => "patch",
         _ => "step",
     };
 

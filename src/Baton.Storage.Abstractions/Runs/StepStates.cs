@@ -11,6 +11,8 @@ public enum StepKind
     Event = 3,
     /// <summary>An awaited child run; its result is the child's output, its start the time the child was started.</summary>
     Child = 4,
+    /// <summary>A patch marker (<c>IsPatched</c>); its result is whether the run took the patched path (JSON true or false).</summary>
+    Patch = 5,
 }
 
 public enum StepStatus

@@ -156,6 +156,11 @@ internal static class PostgresMigrations
         ALTER TABLE {schema}.runs ADD COLUMN parent_run_id text COLLATE "C";
         CREATE INDEX ix_runs_parent ON {schema}.runs (parent_run_id, id) WHERE parent_run_id IS NOT NULL;
         """,
+
+        // 6: workflow versioning: the version of the code that started each run (runs stored before read as 1).
+        """
+        ALTER TABLE {schema}.runs ADD COLUMN workflow_version integer NOT NULL DEFAULT 1;
+        """,
     ];
 
     /// <summary>

@@ -48,11 +48,11 @@ internal sealed class PostgresRunStore : IRunStore
             ), ins AS (
                 INSERT INTO {s}.runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
                     schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at,
-                    started_at, lease_owner, lease_expires_at, executions, parent_run_id)
+                    started_at, lease_owner, lease_expires_at, executions, parent_run_id, workflow_version)
                 SELECT @id, @workflow, CASE WHEN @lease_owner::text IS NULL THEN {Of(RunStatus.Pending)} ELSE {Of(RunStatus.Running)} END, @input, @idempotency_key,
                     @concurrency_key, @concurrency_limit, @schedule_name, @scheduled_fire_time, @correlation_id, @now, @now,
                     @run_after, @deadline_at, CASE WHEN @lease_owner::text IS NULL THEN NULL ELSE @now END, @lease_owner,
-                    @lease_expires_at, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END, @parent_run_id
+                    @lease_expires_at, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END, @parent_run_id, @workflow_version
                 WHERE NOT EXISTS (SELECT 1 FROM existing) AND (SELECT n FROM active) < @concurrency_limit
                 ON CONFLICT DO NOTHING
                 RETURNING {RunColumns}
@@ -89,6 +89,7 @@ internal sealed class PostgresRunStore : IRunStore
                 SELECT id, lease_owner AS previous_owner, executions FROM {s}.runs
                 WHERE {ActiveStatus} AND lease_owner IS NOT NULL AND lease_expires_at <= @now AND run_after <= @now
                     AND (@workflows::text[] IS NULL OR array_position(@workflows, workflow::text) IS NOT NULL)
+                    AND (@versions::text[] IS NULL OR array_position(@versions, workflow::text || '@' || workflow_version) IS NOT NULL)
                 ORDER BY lease_expires_at, id
                 LIMIT @max
                 FOR UPDATE SKIP LOCKED
@@ -96,6 +97,7 @@ internal sealed class PostgresRunStore : IRunStore
                 SELECT id, NULL::text AS previous_owner, executions FROM {s}.runs
                 WHERE {ActiveStatus} AND lease_owner IS NULL AND run_after <= @now
                     AND (@workflows::text[] IS NULL OR array_position(@workflows, workflow::text) IS NOT NULL)
+                    AND (@versions::text[] IS NULL OR array_position(@versions, workflow::text || '@' || workflow_version) IS NOT NULL)
                 ORDER BY run_after, id
                 LIMIT @max
                 FOR UPDATE SKIP LOCKED
@@ -351,7 +353,8 @@ internal sealed class PostgresRunStore : IRunStore
             .Time("expires", request.LeaseExpiresAt)
             .Time("now", request.Now)
             .Int("max", request.MaxRuns)
-            .TextArray("workflows", request.Workflows?.ToArray());
+            .TextArray("workflows", request.Workflows?.ToArray())
+            .TextArray("versions", request.WorkflowVersions?.ToArray());
         var runs = await ReadAllAsync(
             command,
             r => r.GetBoolean(RunColumnCount) ? Run(r) with { TakenOver = true } : Run(r),
@@ -628,6 +631,7 @@ internal sealed class PostgresRunStore : IRunStore
             .Text("lease_owner", request.LeaseOwner)
             .Time("lease_expires_at", request.LeaseExpiresAt)
             .Text("parent_run_id", request.ParentRunId)
+            .Int("workflow_version", request.WorkflowVersion)
             .Text("channel", _store.Channel);
         return create;
     }

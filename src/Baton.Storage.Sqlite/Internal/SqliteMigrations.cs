@@ -150,6 +150,11 @@ internal static class SqliteMigrations
         ALTER TABLE runs ADD COLUMN parent_run_id TEXT;
         CREATE INDEX ix_runs_parent ON runs (parent_run_id, id) WHERE parent_run_id IS NOT NULL;
         """,
+
+        // 6: workflow versioning: the version of the code that started each run (runs stored before read as 1).
+        """
+        ALTER TABLE runs ADD COLUMN workflow_version INTEGER NOT NULL DEFAULT 1;
+        """,
     ];
 
     /// <summary>Applies the migrations the file has not had yet. Returns the schema version afterwards.</summary>

@@ -17,6 +17,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         SELECT id, run_after FROM runs
         WHERE {ActiveStatus} AND lease_owner IS NULL AND run_after <= $now
             AND ($workflows IS NULL OR workflow IN (SELECT value FROM json_each($workflows)))
+            AND ($versions IS NULL OR workflow || '@' || workflow_version IN (SELECT value FROM json_each($versions)))
         ORDER BY run_after LIMIT $max
         """;
 
@@ -24,6 +25,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         SELECT id, run_after FROM runs
         WHERE {ActiveStatus} AND lease_owner IS NOT NULL AND lease_expires_at <= $now AND run_after <= $now
             AND ($workflows IS NULL OR workflow IN (SELECT value FROM json_each($workflows)))
+            AND ($versions IS NULL OR workflow || '@' || workflow_version IN (SELECT value FROM json_each($versions)))
         ORDER BY lease_expires_at LIMIT $max
         """;
 
@@ -94,10 +96,10 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     private const string InsertSql = """
         INSERT INTO runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
             schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at,
-            started_at, lease_owner, lease_expires_at, executions, parent_run_id)
+            started_at, lease_owner, lease_expires_at, executions, parent_run_id, workflow_version)
         VALUES ($id, $workflow, $status, $input, $idempotency_key, $concurrency_key, $concurrency_limit,
             $schedule_name, $scheduled_fire_time, $correlation_id, $now, $now, $run_after, $deadline_at,
-            $started_at, $lease_owner, $lease_expires_at, $executions, $parent_run_id)
+            $started_at, $lease_owner, $lease_expires_at, $executions, $parent_run_id, $workflow_version)
         """;
 
     public Task<CreateRunResult> CreateRunAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
@@ -220,8 +222,9 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         return store.WriteAsync<IReadOnlyList<RunRecord>>(ctx =>
         {
             var workflows = request.Workflows is null ? null : JsonSerializer.Serialize(request.Workflows.ToArray());
-            var candidates = Candidates(ctx, FreeRunsSql, request, workflows, takeover: false);
-            candidates.AddRange(Candidates(ctx, ExpiredLeasesSql, request, workflows, takeover: true));
+            var versions = request.WorkflowVersions is null ? null : JsonSerializer.Serialize(request.WorkflowVersions.ToArray());
+            var candidates = Candidates(ctx, FreeRunsSql, request, workflows, versions, takeover: false);
+            candidates.AddRange(Candidates(ctx, ExpiredLeasesSql, request, workflows, versions, takeover: true));
             candidates.Sort(static (a, b) => a.RunAfter != b.RunAfter ? a.RunAfter.CompareTo(b.RunAfter) : string.CompareOrdinal(a.Id, b.Id));
             var runs = new List<RunRecord>(Math.Min(candidates.Count, request.MaxRuns));
             foreach (var candidate in candidates.Take(request.MaxRuns))
@@ -244,9 +247,9 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         }, cancellationToken);
     }
 
-    private static List<ClaimCandidate> Candidates(WriteContext ctx, string sql, ClaimRunsRequest request, string? workflows, bool takeover) =>
+    private static List<ClaimCandidate> Candidates(WriteContext ctx, string sql, ClaimRunsRequest request, string? workflows, string? versions, bool takeover) =>
         ReadAll(
-            ctx.Command(sql).With("$now", request.Now).With("$max", request.MaxRuns).With("$workflows", workflows),
+            ctx.Command(sql).With("$now", request.Now).With("$max", request.MaxRuns).With("$workflows", workflows).With("$versions", versions),
             r => new ClaimCandidate(r.GetString(0), r.GetInt64(1), takeover));
 
     private readonly record struct ClaimCandidate(string Id, long RunAfter, bool Takeover);
@@ -476,6 +479,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             .With("$lease_expires_at", request.LeaseExpiresAt)
             .With("$executions", leased ? 1 : 0)
             .With("$parent_run_id", request.ParentRunId)
+            .With("$workflow_version", request.WorkflowVersion)
             .ExecuteNonQuery();
 
         // Built from the request rather than read back: the row holds exactly these values.
@@ -500,6 +504,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             LeaseExpiresAt = Truncate(request.LeaseExpiresAt),
             Executions = leased ? 1 : 0,
             ParentRunId = request.ParentRunId,
+            WorkflowVersion = request.WorkflowVersion,
         };
         return new CreateRunResult(CreateRunOutcome.Created, run);
     }

@@ -1,0 +1,46 @@
+using Baton.Compensation;
+using Baton.Runs;
+using Baton.Steps;
+using Baton.Storage;
+
+namespace Baton.Versioning;
+
+/// <summary>
+/// Patch markers of one execution (<c>IsPatched</c>): the decision is stored as a <see cref="StepKind.Patch"/> step the
+/// first time a run reaches the call, so every later execution of the run takes the same path.
+/// </summary>
+internal sealed class PatchMarkers(ExecutionState state)
+{
+    /// <summary>The stored decision; else false while the run replays steps stored before, and true (stored) otherwise.</summary>
+    public async Task<bool> IsPatchedAsync(string changeId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(changeId);
+        cancellationToken.ThrowIfCancellationRequested();
+        var key = state.NextKey("patch:" + changeId);
+        if (state.Stored.TryGetValue(key, out var stored) && stored.Status == StepStatus.Succeeded)
+        {
+            return state.Deserialize<bool>(stored.Result);
+        }
+
+        if (state.ReplayOnly)
+        {
+            // Collecting compensations: the forward execution never got here.
+            throw new CompensationReplayStop();
+        }
+
+        // A run that stored steps past this point ran them on code without the patch: it keeps the old path.
+        var patched = !state.IsReplaying();
+        var now = state.Engine.Time.GetUtcNow();
+        var result = state.Serialize(patched);
+        await state.EndAttemptAsync(new AttemptEndedRequest
+        {
+            RunId = state.RunId, Owner = state.Engine.Owner, StepKey = key, Kind = StepKind.Patch, Attempt = 1,
+            StartedAt = now, EndedAt = now, Outcome = AttemptOutcome.Succeeded, StepStatus = StepStatus.Succeeded, Result = result,
+        }).ConfigureAwait(false);
+        state.Stored[key] = new StepRecord
+        {
+            RunId = state.RunId, Key = key, Kind = StepKind.Patch, Status = StepStatus.Succeeded, Result = result, Attempts = 1, StartedAt = now, CompletedAt = now,
+        };
+        return patched;
+    }
+}

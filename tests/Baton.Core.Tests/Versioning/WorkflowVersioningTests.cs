@@ -1,0 +1,169 @@
+using System.Collections.Concurrent;
+using Baton.Core.Tests.Support;
+using Baton.Hosting;
+using Baton.Runs;
+using Baton.Storage;
+using Baton.Workflows;
+
+namespace Baton.Core.Tests.Versioning;
+
+/// <summary>
+/// Workflow versions and patches across deploys. A deploy is simulated by stopping a node while its run is suspended on a
+/// durable timer and starting a node with other code on the same database, its clock at the wake-up time, so the new
+/// node's first claim takes the run (or, for a version it cannot run, leaves it).
+/// </summary>
+public sealed class WorkflowVersioningTests
+{
+    private static readonly DateTimeOffset Start = EngineHarness.Start;
+    private static readonly DateTimeOffset FirstWake = Start.AddHours(1);
+    private static readonly DateTimeOffset SecondWake = Start.AddHours(2);
+    private static readonly TimeSpan Millisecond = TimeSpan.FromMilliseconds(1);
+
+    [Fact]
+    public async Task StartRunAsync_WorkflowVersion2_RunRecordsVersion2()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("wf", (_, i, _) => Task.FromResult(i), o => o.Version = 2));
+
+        var id = await node.StartRunAsync("wf", 1);
+        await node.WaitForEndAsync(id);
+
+        Assert.Equal(2, (await node.Store.Runs.GetRunAsync(id))!.WorkflowVersion);
+        Assert.Equal(2, (await node.Client.GetRunAsync(id))!.Run.WorkflowVersion);
+    }
+
+    [Theory]
+    [InlineData(0, new int[0])]
+    [InlineData(2, new[] { 2 })]
+    [InlineData(2, new[] { 0 })]
+    [InlineData(2, new[] { 3 })]
+    public async Task AddWorkflow_InvalidVersionOrResumedVersion_ThrowsClearError(int version, int[] resumes)
+    {
+        var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("wf", (_, i, _) => Task.FromResult(i), o => { o.Version = version; o.ResumesVersions = resumes; })));
+
+        Assert.Contains("workflow 'wf'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ClaimRuns_V1RunAndNodeWithOnlyV2_LeavesRunUntilV2DeclaresItResumesV1()
+    {
+        var path = EngineHarness.NewDatabasePath();
+        var seen = new ConcurrentQueue<bool>();
+        var id = await SuspendOnV1Async(path);
+
+        var clock = new ExactClock(FirstWake);
+        await using (var v2Only = await StartV2Async(path, clock, seen, resumesV1: false))
+        {
+            // The poll after the first claim pass is armed one millisecond on: that pass has looked at the due run.
+            await clock.WaitForTimerAsync(FirstWake + Millisecond);
+            var left = (await v2Only.Store.Runs.GetRunAsync(id))!;
+
+            Assert.Equal((RunStatus.Suspended, 1, null), (left.Status, left.Executions, left.LeaseOwner));
+        }
+
+        await using (var resumesV1 = await StartV2Async(path, new ExactClock(FirstWake), seen, resumesV1: true))
+        {
+            var run = await resumesV1.WaitForAsync(id, r => r.Executions >= 2 && r.LeaseOwner is null);
+
+            Assert.Equal(RunStatus.Suspended, run.Status);
+            Assert.Equal(1, run.WorkflowVersion);
+        }
+
+        EngineHarness.DeleteDatabase(path);
+    }
+
+    [Fact]
+    public async Task IsPatchedAsync_RunPassedThePointOnV1Code_FalseAndStableAcrossResumes()
+    {
+        var path = EngineHarness.NewDatabasePath();
+        var seen = new ConcurrentQueue<bool>();
+        var id = await SuspendOnV1Async(path);
+
+        await RunToEndOnV2Async(path, id, seen);
+
+        Assert.Equal([false, false], seen);
+        var steps = await StepsAsync(path, id);
+        Assert.Equal("false", Assert.Single(steps, s => s.Kind == StepKind.Patch).Result);
+        Assert.DoesNotContain(steps, s => s.Key == "extra");
+        EngineHarness.DeleteDatabase(path);
+    }
+
+    [Fact]
+    public async Task IsPatchedAsync_NewRunOnPatchedCode_TrueAndStableAcrossResumes()
+    {
+        var path = EngineHarness.NewDatabasePath();
+        var seen = new ConcurrentQueue<bool>();
+        string id;
+        await using (var first = await StartV2Async(path, new ExactClock(Start), seen, resumesV1: false))
+        {
+            id = await first.StartRunAsync("wf", 1);
+            await first.WaitForAsync(id, r => r.Status == RunStatus.Suspended);
+        }
+
+        await RunToEndOnV2Async(path, id, seen);
+
+        Assert.Equal([true, true, true], seen);
+        var steps = await StepsAsync(path, id);
+        Assert.Equal("true", Assert.Single(steps, s => s.Kind == StepKind.Patch).Result);
+        Assert.Contains(steps, s => s.Key == "extra" && s.Status == StepStatus.Succeeded);
+        EngineHarness.DeleteDatabase(path);
+    }
+
+    /// <summary>Version 1: a step, then a one-hour timer, then a step. Returns the run, suspended on the timer.</summary>
+    private static async Task<string> SuspendOnV1Async(string path)
+    {
+        await using var v1 = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("wf", async (ctx, i, ct) =>
+            {
+                await ctx.StepAsync("before", _ => Task.FromResult(i), cancellationToken: ct);
+                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
+                return await ctx.StepAsync("after", _ => Task.FromResult(i), cancellationToken: ct);
+            }),
+            databasePath: path);
+        var id = await v1.StartRunAsync("wf", 1);
+        await v1.WaitForAsync(id, r => r.Status == RunStatus.Suspended);
+        return id;
+    }
+
+    /// <summary>Resumes the run on version-2 code at the first wake-up (it suspends on the new second timer), then at the second.</summary>
+    private static async Task RunToEndOnV2Async(string path, string id, ConcurrentQueue<bool> seen)
+    {
+        await using (var second = await StartV2Async(path, new ExactClock(FirstWake), seen, resumesV1: true))
+        {
+            await second.WaitForAsync(id, r => r.Executions >= 2 && r.Status == RunStatus.Suspended && r.RunAfter == SecondWake);
+        }
+
+        await using var third = await StartV2Async(path, new ExactClock(SecondWake), seen, resumesV1: true);
+        Assert.Equal(RunStatus.Succeeded, (await third.WaitForEndAsync(id)).Status);
+    }
+
+    /// <summary>
+    /// Version 2: the patch "extra" adds a step after "before" (guarded, as old runs passed that point without it),
+    /// and a second timer at the end (safe without a patch: no run has gone past the end).
+    /// </summary>
+    private static Task<EngineHarness> StartV2Async(string path, ExactClock clock, ConcurrentQueue<bool> seen, bool resumesV1) =>
+        EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("wf", async (ctx, i, ct) =>
+            {
+                await ctx.StepAsync("before", _ => Task.FromResult(i), cancellationToken: ct);
+                var patched = await ctx.IsPatchedAsync("extra", ct);
+                seen.Enqueue(patched);
+                if (patched)
+                {
+                    await ctx.StepAsync("extra", _ => Task.FromResult(i), cancellationToken: ct);
+                }
+
+                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
+                await ctx.DelayAsync("wait2", TimeSpan.FromHours(1), ct);
+                return await ctx.StepAsync("after", _ => Task.FromResult(i), cancellationToken: ct);
+            }, o => { o.Version = 2; o.ResumesVersions = resumesV1 ? [1] : []; }),
+            o => { o.NodeId = "node-" + Guid.NewGuid().ToString("N")[..6]; o.PollInterval = Millisecond; o.DrainTimeout = TimeSpan.Zero; },
+            databasePath: path,
+            time: clock);
+
+    private static async Task<IReadOnlyList<StepRecord>> StepsAsync(string path, string id)
+    {
+        await using var reader = await EngineHarness.StartAsync(_ => { }, databasePath: path, startServices: false);
+        return await reader.Store.Steps.GetStepsAsync(id);
+    }
+}
