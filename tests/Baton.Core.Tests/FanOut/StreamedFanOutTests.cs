@@ -97,9 +97,10 @@ public sealed class StreamedFanOutTests
     public async Task ForEachAsync_ItemFailsTheFanOut_RunFailsNamingTheItemAndListingStops()
     {
         var listed = 0;
+        var listingCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("failing", async (ctx, _, ct) =>
         {
-            await ctx.ForEachAsync("item", Endless(() => Interlocked.Increment(ref listed)), i => i.ToString(), (i, _) =>
+            await ctx.ForEachAsync("item", Listing(() => Interlocked.Increment(ref listed), listingCancelled), i => i.ToString(), (i, _) =>
                 i == 3 ? throw new NonRetryableException("item 3 is corrupt") : Task.FromResult(i),
                 new ForEachOptions { MaxParallelism = 1 }, cancellationToken: ct);
             return 0;
@@ -110,16 +111,29 @@ public sealed class StreamedFanOutTests
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.Equal("item/3", run.Failure!.Step);
         Assert.Contains("item 3 is corrupt", run.Failure.Message);
-        Assert.True(Volatile.Read(ref listed) < 10_000, "listing went on after the fan-out failed");
+        Assert.Equal(6, Volatile.Read(ref listed));
+        // The listing was told to stop (its token cancelled by the failed item), not left waiting.
+        Assert.True(listingCancelled.Task.IsCompleted, "the listing was not cancelled after the fan-out failed");
 
-        static async IAsyncEnumerable<int> Endless(Action onItem, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        // Six items, then nothing until asked again: a fan-out that did not cancel the listing after item 3 failed
+        // would leave the run waiting here forever (and the test would time out) instead of ending it.
+        static async IAsyncEnumerable<int> Listing(Action onItem, TaskCompletionSource cancelled, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
-            for (var i = 0; ; i++)
+            for (var i = 0; i < 6; i++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
                 onItem();
                 yield return i;
                 await Task.Yield();
+            }
+
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                cancelled.TrySetResult();
+                throw;
             }
         }
     }
