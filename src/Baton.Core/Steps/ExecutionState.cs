@@ -17,7 +17,6 @@ namespace Baton.Steps;
 internal sealed class ExecutionState
 {
     private readonly Dictionary<string, int> _nameCounts = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _reached = new(StringComparer.Ordinal);
     private readonly Lock _keyLock = new();
     private CompensationList? _compensations;
     private int _inFlight;
@@ -70,9 +69,7 @@ internal sealed class ExecutionState
         {
             var count = _nameCounts.GetValueOrDefault(name) + 1;
             _nameCounts[name] = count;
-            var key = count == 1 ? name : $"{name}#{count}";
-            _reached.Add(key);
-            return key;
+            return count == 1 ? name : $"{name}#{count}";
         }
     }
 
@@ -84,9 +81,46 @@ internal sealed class ExecutionState
     {
         lock (_keyLock)
         {
-            return Stored.Values.Any(s => s.Kind != StepKind.Compensation && !_reached.Contains(s.Key)
-                && !_reached.Any(k => s.Key.StartsWith(k + "/", StringComparison.Ordinal)));
+            return Stored.Values.Any(s => s.Kind != StepKind.Compensation && !ReachedWithin(s.Key));
         }
+    }
+
+    /// <summary>Whether <paramref name="key"/>, or a fan-out it is an item of (<c>{fanOut}/{item}</c>), was handed out.</summary>
+    private bool ReachedWithin(string key)
+    {
+        if (Reached(key))
+        {
+            return true;
+        }
+
+        for (var slash = key.IndexOf('/', StringComparison.Ordinal); slash > 0; slash = key.IndexOf('/', slash + 1))
+        {
+            if (Reached(key[..slash]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether <see cref="NextKey"/> has handed out <paramref name="key"/> in this execution, read from the name counts
+    /// (<c>name</c> is reached at count 1, <c>name#n</c> at count n) instead of keeping every key handed out.
+    /// </summary>
+    private bool Reached(string key)
+    {
+        if (_nameCounts.ContainsKey(key))
+        {
+            return true;
+        }
+
+        var hash = key.LastIndexOf('#');
+        // Exactly the text NextKey writes: no sign, no leading zero.
+        return hash > 0 && hash + 1 < key.Length && key[hash + 1] != '0'
+            && int.TryParse(key.AsSpan(hash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
+            && n >= 2
+            && _nameCounts.GetValueOrDefault(key[..hash]) >= n;
     }
 
     public string Serialize<T>(T value) => JsonSerializer.Serialize(value, Engine.Json);
