@@ -14,7 +14,7 @@ mkdir -p "$results"
 log() { printf '[test.sh] %s\n' "$*" >&2; }
 
 # Servers the tests use. Each entry has start_<name> and stop_<name> functions below.
-servers=(postgres)
+servers=(postgres redis rabbitmq)
 
 started=()
 stop_servers() {
@@ -85,6 +85,76 @@ stop_postgres() {
   fi
   # shellcheck disable=SC2086
   pg_ctlcluster $postgres_cluster stop
+}
+
+# Redis for the brand-insights app and src/Baton.Redis (tests read BATON_REDIS). No persistence: a test that
+# restarts it starts from an empty server. A BATON_REDIS set by the caller is used as it is.
+redis_started_here=0
+redis_dir="$root/.artifacts/redis"
+start_redis() {
+  if [ -n "${BATON_REDIS:-}" ]; then
+    log "redis: using BATON_REDIS from the environment"
+    return 0
+  fi
+  need_packages redis-server redis-tools || return 1
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    log "redis: already running on 127.0.0.1:6379; leaving it running afterwards"
+  else
+    mkdir -p "$redis_dir"
+    log "starting redis on 127.0.0.1:6379"
+    redis-server --daemonize yes --port 6379 --bind 127.0.0.1 --save '' --appendonly no \
+      --dir "$redis_dir" --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log" || return 1
+    redis_started_here=1
+    local deadline=$((SECONDS + 10))
+    until redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; do
+      [ "$SECONDS" -lt "$deadline" ] || { log "redis: not ready after 10 s"; return 1; }
+      sleep 0.1
+    done
+  fi
+  export BATON_REDIS="127.0.0.1:6379"
+}
+stop_redis() {
+  if [ "$redis_started_here" -ne 1 ]; then
+    log "redis: not started here; left running"
+    return 0
+  fi
+  # A test may have restarted it on the same port; shut down whatever answers there.
+  redis-cli -h 127.0.0.1 -p 6379 shutdown nosave >/dev/null 2>&1 || true
+}
+
+# RabbitMQ for the doctor-onboarding app and src/Baton.RabbitMq (tests read BATON_RABBITMQ). The Erlang
+# distribution port and epmd bind to loopback too; without these settings RabbitMQ listens on every interface.
+rabbitmq_started_here=0
+start_rabbitmq() {
+  if [ -n "${BATON_RABBITMQ:-}" ]; then
+    log "rabbitmq: using BATON_RABBITMQ from the environment"
+    return 0
+  fi
+  need_packages rabbitmq-server || return 1
+  export ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  if rabbitmqctl -q status >/dev/null 2>&1; then
+    log "rabbitmq: already running; leaving it running afterwards"
+  else
+    log "starting rabbitmq on 127.0.0.1:5672"
+    rabbitmq-server -detached >/dev/null 2>&1 || return 1
+    rabbitmq_started_here=1
+    # await_startup fails at once while the node is still booting, so ask again until it answers.
+    local deadline=$((SECONDS + 60))
+    until rabbitmqctl -q await_startup >/dev/null 2>&1; do
+      [ "$SECONDS" -lt "$deadline" ] || { log "rabbitmq: not ready after 60 s"; return 1; }
+      sleep 0.5
+    done
+  fi
+  export BATON_RABBITMQ="amqp://guest:guest@127.0.0.1:5672/"
+}
+stop_rabbitmq() {
+  if [ "$rabbitmq_started_here" -ne 1 ]; then
+    log "rabbitmq: not started here; left running"
+    return 0
+  fi
+  rabbitmqctl -q stop >/dev/null 2>&1 || true
+  epmd -kill >/dev/null 2>&1 || true
 }
 
 if ! command -v dotnet >/dev/null 2>&1; then
