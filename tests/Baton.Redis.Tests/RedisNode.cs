@@ -120,13 +120,16 @@ internal sealed class RedisNode : IAsyncDisposable
         }
     }
 
-    public async Task<IReadOnlyList<RunRecord>> RunsAsync()
+    public Task<IReadOnlyList<RunRecord>> RunsAsync() => AllRunsAsync(Store);
+
+    /// <summary>Every run of <paramref name="store"/>, page by page.</summary>
+    public static async Task<IReadOnlyList<RunRecord>> AllRunsAsync(IBatonStore store)
     {
         var runs = new List<RunRecord>();
         string? cursor = null;
         do
         {
-            var page = await Store.Runs.ListRunsAsync(new ListRunsRequest { Limit = 500, Cursor = cursor });
+            var page = await store.Runs.ListRunsAsync(new ListRunsRequest { Limit = 500, Cursor = cursor });
             runs.AddRange(page.Runs);
             cursor = page.NextCursor;
         }

@@ -42,7 +42,10 @@ internal sealed class RedisListConsumer(
 
         if ((int)parts[0] == 1)
         {
-            Log.ProcessingReoffered(logger, trigger, state.Key, items.Length);
+            if (!state.HoldsBatch)
+            {
+                Log.ProcessingReoffered(logger, trigger, state.Key, items.Length);
+            }
         }
         else
         {
@@ -95,12 +98,14 @@ internal sealed class RedisListConsumer(
                 Log.InboxFailed(logger, ex, trigger, state.Key);
             }
 
+            state.HoldsBatch = true;
             return StepResult.Failed;
         }
 
         if (conflict)
         {
             metrics.BatchesConflicted.Add(1, _tag);
+            state.HoldsBatch = true;
             return StepResult.Conflict;
         }
 
@@ -110,6 +115,7 @@ internal sealed class RedisListConsumer(
             state, () => redis.Database.ScriptEvaluateAsync(RedisListScripts.Ack, [processing, deadLetterKey], arguments)).ConfigureAwait(false);
         if (acked is null)
         {
+            state.HoldsBatch = true;
             return StepResult.Failed;
         }
 
@@ -120,7 +126,7 @@ internal sealed class RedisListConsumer(
 
         metrics.ItemsDeadLettered.Add(dead.Count, _tag);
         metrics.BatchesAccepted.Add(1, _tag);
-        state.Faulted = false;
+        state.Faulted = state.HoldsBatch = false;
         return StepResult.Worked;
     }
 
