@@ -52,17 +52,28 @@ internal sealed class RedisListConsumer(
             metrics.ItemsMoved.Add(items.Length, _tag);
         }
 
-        var batch = new RedisListBatch(state.Key, items, DefaultListMapper.BatchId(state.Key, items));
         var dead = new List<RejectedItem>();
+        var fitting = items;
+        if (options.MaxItemBytes > 0 && items.Any(TooLarge))
+        {
+            dead.AddRange(items.Where(TooLarge).Select(i => new RejectedItem(
+                i, $"the item has {System.Text.Encoding.UTF8.GetByteCount(i)} bytes, more than MaxItemBytes {options.MaxItemBytes}")));
+            fitting = [.. items.Where(i => !TooLarge(i))];
+        }
+
+        // The id covers every item taken, so it is the same whenever the same items are offered again.
+        var batch = new RedisListBatch(state.Key, fitting, DefaultListMapper.BatchId(state.Key, items));
         MappedBatch mapped;
         try
         {
-            mapped = options.Map is { } map ? new MappedBatch(map(batch), null) : DefaultListMapper.Map(batch, options.Workflow!);
+            mapped = fitting.Length == 0 ? new MappedBatch(new RedisBatchPlan([], []), [])
+                : options.Map is { } map ? new MappedBatch(map(batch), null)
+                : DefaultListMapper.Map(batch, options.Workflow!);
         }
         catch (Exception ex)
         {
             Log.MapperFailed(logger, ex, trigger, state.Key);
-            mapped = new MappedBatch(new RedisBatchPlan([], [.. items.Select(i => new RejectedItem(i, $"the mapper failed: {ex.GetType().Name}"))]), null);
+            mapped = new MappedBatch(new RedisBatchPlan([], [.. fitting.Select(i => new RejectedItem(i, $"the mapper failed: {ex.GetType().Name}"))]), null);
         }
 
         dead.AddRange(mapped.Plan.Rejected);
@@ -129,6 +140,9 @@ internal sealed class RedisListConsumer(
         state.Faulted = state.HoldsBatch = false;
         return StepResult.Worked;
     }
+
+    private bool TooLarge(string item) =>
+        item.Length > options.MaxItemBytes / 3 && System.Text.Encoding.UTF8.GetByteCount(item) > options.MaxItemBytes;
 
     /// <summary>Pushes what this consumer's processing list of a removed list still holds back onto the head of the list.</summary>
     public async Task<StepResult> ReleaseAsync(ListState state)
