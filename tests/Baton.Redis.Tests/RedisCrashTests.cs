@@ -22,7 +22,7 @@ public sealed class RedisCrashTests
         var database = Path.Combine(directory, "crash.db");
         var prefix = SharedRedis.NewPrefix();
         var list = prefix + "items";
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(RedisConfiguration.Parse(SharedRedis.Configuration));
+        await using var redis = await RedisNode.ConnectAsync();
         var db = redis.GetDatabase();
         try
         {
