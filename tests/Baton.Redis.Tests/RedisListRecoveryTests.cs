@@ -179,4 +179,35 @@ public sealed class RedisListRecoveryTests
         Assert.Equal(1, await node.Db.ListLengthAsync(a));
         Assert.DoesNotContain(Item(99), node.Executed);
     }
+
+    [Fact]
+    public async Task Trigger_DiscoveryThrows_PreviousListsKeptAndFailureLogged()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var calls = 0;
+        await node.StartAsync(
+            o =>
+            {
+                o.Lists.Clear();
+                o.DiscoverLists = (_, _) => Interlocked.Increment(ref calls) == 1
+                    ? Task.FromResult<IReadOnlyCollection<string>>([node.List])
+                    : throw new InvalidOperationException("brands:list holds the wrong type");
+            },
+            time: time);
+        // The discovery timer starts once the first round is done: move the clock until a second round ran.
+        await Poll.UntilAsync(
+            () =>
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                return Task.FromResult(Volatile.Read(ref calls));
+            },
+            n => n >= 2,
+            "the second discovery round");
+        await node.Db.ListRightPushAsync(node.List, Item(1));
+
+        await AdvanceUntilAsync(time, node.RunsAsync, runs => runs.Count == 1, "the item of the kept list to run");
+
+        Assert.Contains(node.Logs.Entries, e => e.EventId == 5017 && e.Exception!.Contains("wrong type", StringComparison.Ordinal) && e.Message.Contains("previous 1 lists", StringComparison.Ordinal));
+    }
 }

@@ -186,13 +186,14 @@ internal sealed class RedisListTrigger : BackgroundService
             {
                 _discovered = [.. await discover(_redis.Database, cancellationToken).ConfigureAwait(false)];
             }
+            catch (Exception ex) when (OutageGate.IsOutage(ex))
+            {
+                // Redis is away: the outage is logged once, whoever notices it first.
+                _outage.Failed(ex);
+            }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 Log.DiscoveryFailed(_logger, ex, _name, _discovered.Count);
-                if (OutageGate.IsOutage(ex))
-                {
-                    _outage.Failed(ex);
-                }
             }
 
             desired.UnionWith(_discovered);
@@ -273,7 +274,7 @@ internal sealed class RedisListTrigger : BackgroundService
                     RedisListScripts.Recover,
                     [_keys.HeartbeatOf(consumer), _keys.ListsOf(consumer), _keys.Consumers],
                     [_keys.ProcessingPrefixOf(consumer), consumer]).ConfigureAwait(false);
-                if (moved >= 0)
+                if (moved > 0)
                 {
                     Log.ConsumerRecovered(_logger, _name, consumer, moved);
                 }
