@@ -163,8 +163,12 @@ internal sealed class RedisListTrigger : BackgroundService
                     state.ErrorDelay = TimeSpan.Zero;
                     state.Due = now + _options.ConflictDelay;
                     break;
-                case StepResult.Released:
+                case StepResult.Released when state.Removed:
                     _states.Remove(state.Key);
+                    break;
+                case StepResult.Released:
+                    // Discovered again while it was being released: read it as before.
+                    state.Due = now;
                     break;
                 default:
                     state.ErrorDelay = state.ErrorDelay == TimeSpan.Zero ? TimeSpan.FromMilliseconds(50) : Min(state.ErrorDelay * 2, _options.MaxErrorDelay);
