@@ -210,4 +210,27 @@ public sealed class RedisListRecoveryTests
 
         Assert.Contains(node.Logs.Entries, e => e.EventId == 5017 && e.Exception!.Contains("wrong type", StringComparison.Ordinal) && e.Message.Contains("previous 1 lists", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Trigger_TwoConsumersOnOneList_EveryItemTakenByExactlyOne()
+    {
+        await using var a = await RedisNode.CreateAsync();
+        await using var b = await RedisNode.CreateAsync(null, a.Prefix, "node-b");
+        await Task.WhenAll(a.StartAsync(o => o.BatchSize = 20), b.StartAsync(o => o.BatchSize = 20));
+        // Both already poll the list when the items arrive.
+        await a.Db.ListRightPushAsync(a.List, Items(0, 3000));
+
+        await Poll.UntilAsync(
+            async () => (await a.RunsAsync()).Count + (await b.RunsAsync()).Count,
+            n => n == 3000,
+            "3,000 runs over both nodes",
+            TimeSpan.FromSeconds(60));
+        await a.WaitForSucceededRunsAsync((await a.RunsAsync()).Count);
+        await b.WaitForSucceededRunsAsync((await b.RunsAsync()).Count);
+
+        Assert.Equal(Enumerable.Range(0, 3000).Select(Item).Order(), a.Executed.Concat(b.Executed).Order());
+        Assert.NotEmpty(a.Executed);
+        Assert.NotEmpty(b.Executed);
+        Assert.Equal(0, await a.Db.ListLengthAsync(a.List));
+    }
 }
