@@ -233,4 +233,56 @@ public sealed class RedisListRecoveryTests
         Assert.NotEmpty(b.Executed);
         Assert.Equal(0, await a.Db.ListLengthAsync(a.List));
     }
+
+    [Fact]
+    public async Task Trigger_ListRemovedWhileHoldingConflictedBatch_BatchPushedBackToHeadInOrder()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var registry = node.Prefix + "lists";
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await node.Db.SetAddAsync(registry, node.List);
+        await node.Db.ListRightPushAsync(node.List, Items(0, 10));
+
+        await node.StartAsync(
+            o =>
+            {
+                o.Lists.Clear();
+                o.BatchSize = 5;
+                o.DiscoverLists = async (db, _) => [.. (await db.SetMembersAsync(registry)).Select(v => (string)v!)];
+                o.Map = batch => new RedisBatchPlan(
+                    [new Inbox.InboxMessage { MessageId = batch.BatchId, Workflow = "record", Input = System.Text.Json.JsonSerializer.SerializeToElement(batch.Items) }], []);
+            },
+            b => b.AddWorkflow<string[], string>(
+                "record",
+                async (ctx, items, ct) =>
+                {
+                    await release.Task.WaitAsync(ct);
+                    return "ok";
+                },
+                w => w.ConcurrencyKey = "one"),
+            time);
+        // The first batch's run holds the key; the second batch sits in the processing list, in conflict.
+        await AdvanceUntilAsync(
+            time,
+            async () => (await node.Db.ListLengthAsync(node.ProcessingList), await node.Db.ListLengthAsync(node.List)),
+            lengths => lengths == (5, 0),
+            "the second batch to be held in the processing list");
+
+        await node.Db.SetRemoveAsync(registry, node.List);
+        await Poll.UntilAsync(
+            () =>
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                return node.Db.ListLengthAsync(node.List);
+            },
+            n => n == 5,
+            "the held batch to go back onto the list");
+
+        Assert.Equal(Enumerable.Range(5, 5).Select(Item), (await node.Db.ListRangeAsync(node.List)).Select(v => (string)v!));
+        Assert.False(await node.Db.KeyExistsAsync(node.ProcessingList));
+        Assert.False(await node.Db.SetContainsAsync($"{node.Prefix}consumer:{node.ConsumerId}:lists", node.List));
+        Assert.Single(await node.RunsAsync());
+        release.SetResult();
+    }
 }
