@@ -1,3 +1,4 @@
+using Baton.Dashboard;
 using Baton.Hosting;
 using Baton.Server.Api;
 using Baton.Server.Auth;
@@ -81,6 +82,7 @@ public static class BatonServer
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddOpenApi();
+        services.AddBatonDashboard();
         // The host reads its options while it is built, before ValidateOnStart reports bad engine settings with
         // the rest: so the drain timeout is taken from the engine's configuration without validating it here.
         services.AddOptions<HostOptions>().Configure<IEnumerable<IConfigureOptions<BatonOptions>>>((host, setups) =>
@@ -323,5 +325,6 @@ public static class BatonServer
         EventEndpoints.Map(app);
         ScheduleEndpoints.Map(app);
         app.MapOpenApi();
+        app.MapBatonDashboard(app.Services.GetRequiredService<AdminKey>().Matches);
     }
 }

@@ -1,0 +1,53 @@
+// Baton dashboard: live updates over server-sent events. No framework, no build step.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-live-run], [data-live-runs]");
+  if (!root || !window.EventSource) { return; }
+
+  function setStatus(el, status) {
+    if (!el) { return; }
+    el.textContent = status;
+    el.className = "status status-" + status;
+  }
+
+  var runId = root.getAttribute("data-live-run");
+  if (runId) {
+    var startedTerminal = root.getAttribute("data-terminal") === "true";
+    var source = new EventSource("/ui/live/runs/" + encodeURIComponent(runId));
+    source.onmessage = function (e) {
+      var run = JSON.parse(e.data);
+      setStatus(document.querySelector("[data-live=status]"), run.status);
+      var phase = document.querySelector("[data-live=phase]");
+      if (phase) { phase.textContent = run.phase || "–"; }
+      var missing = false;
+      run.bars.forEach(function (bar) {
+        var el = document.querySelector('[data-bar="' + CSS.escape(bar.name) + '"]');
+        if (!el) { missing = true; return; }
+        var progress = el.querySelector("progress");
+        progress.max = bar.total;
+        progress.value = bar.done;
+        el.querySelector("[data-bar-done]").textContent = bar.done + " / " + bar.total;
+        el.querySelector("[data-bar-rate]").textContent = bar.rate;
+        el.querySelector("[data-bar-eta]").textContent = bar.eta;
+      });
+      // A new counter or the end of the run changes more than the live parts: render the page again once.
+      if (missing || (run.terminal && !startedTerminal)) { source.close(); window.location.reload(); }
+    };
+    source.addEventListener("end", function () { source.close(); });
+    return;
+  }
+
+  var ids = root.getAttribute("data-live-runs");
+  if (ids) {
+    var list = new EventSource("/ui/live/runs?ids=" + encodeURIComponent(ids));
+    list.onmessage = function (e) {
+      var run = JSON.parse(e.data);
+      var row = document.querySelector('tr[data-run="' + CSS.escape(run.id) + '"]');
+      if (!row) { return; }
+      setStatus(row.querySelector("[data-live=status]"), run.status);
+      var phase = row.querySelector("[data-live=phase]");
+      if (phase) { phase.textContent = run.phase || ""; }
+    };
+    list.addEventListener("end", function () { list.close(); });
+  }
+})();

@@ -1,0 +1,76 @@
+using Baton.Dashboard.Access;
+using Baton.Dashboard.Live;
+using Baton.Dashboard.Pages;
+using Baton.Server.Auth;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Baton.Dashboard;
+
+/// <summary>Registers and maps the web dashboard served at <c>/ui</c>.</summary>
+public static class DashboardEndpoints
+{
+    /// <summary>
+    /// Adds what the dashboard needs: Razor components (static server rendering), antiforgery and data protection
+    /// (the session cookie is encrypted with it).
+    /// </summary>
+    public static IServiceCollection AddBatonDashboard(this IServiceCollection services)
+    {
+        services.AddRazorComponents();
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "baton_ui_af";
+            o.Cookie.Path = DashboardPaths.Root;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            // SecurityHeaders sends X-Frame-Options: DENY on every dashboard response.
+            o.SuppressXFrameOptionsHeader = true;
+        });
+        services.AddDataProtection();
+        return services;
+    }
+
+    /// <summary>
+    /// Maps the dashboard under <c>/ui</c>. <paramref name="adminKeyMatches"/> checks the key typed on the sign-in
+    /// page (the host keeps the key; the dashboard stores only an encrypted copy in the session cookie). The
+    /// endpoints do not take the <c>X-ADMIN-KEY</c> header: a browser signs in once and carries the cookie.
+    /// </summary>
+    public static RouteGroupBuilder MapBatonDashboard(this IEndpointRouteBuilder endpoints, Func<string?, bool> adminKeyMatches)
+    {
+        ArgumentNullException.ThrowIfNull(adminKeyMatches);
+        var keyCheck = new DashboardKeyCheck(adminKeyMatches);
+        var ui = endpoints.MapGroup(DashboardPaths.Root).AllowWithoutAdminKey().ExcludeFromDescription();
+        ui.AddEndpointFilter(async (context, next) =>
+        {
+            SecurityHeaders.Apply(context.HttpContext);
+            return await next(context);
+        });
+        var session = new DashboardSession(endpoints.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), keyCheck);
+        ui.WithMetadata(session);
+        AccessEndpoints.Map(ui);
+        AssetEndpoints.Map(ui);
+
+        var signedIn = ui.MapGroup("");
+        signedIn.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            if (session.IsSignedIn(http))
+            {
+                return await next(context);
+            }
+
+            return HttpMethods.IsGet(http.Request.Method) && !http.Request.Path.StartsWithSegments(DashboardPaths.Root + "/live")
+                ? Results.Redirect($"{DashboardPaths.SignIn}?returnUrl={Uri.EscapeDataString(http.Request.Path + http.Request.QueryString)}")
+                : Results.Text("sign in first", statusCode: StatusCodes.Status401Unauthorized);
+        });
+        signedIn.MapGet("", () => Results.Redirect(DashboardPaths.Runs));
+        RunPages.Map(signedIn);
+        SchedulePages.Map(signedIn);
+        SystemPages.Map(signedIn);
+        LiveEndpoints.Map(signedIn);
+        return ui;
+    }
+}

@@ -1,0 +1,58 @@
+using Baton.Dashboard.Access;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Baton.Dashboard.Pages;
+
+/// <summary>Renders pages and reads posted forms, with the antiforgery token on both sides.</summary>
+internal static class PageResults
+{
+    /// <summary>Renders <typeparamref name="TPage"/> with its <c>Model</c> and a fresh antiforgery token (<c>Csrf</c>).</summary>
+    public static RazorComponentResult<TPage> Render<TPage>(HttpContext http, object model, int statusCode = StatusCodes.Status200OK)
+        where TPage : IComponent
+    {
+        var tokens = http.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(http);
+        return new RazorComponentResult<TPage>(new Dictionary<string, object?>
+        {
+            ["Model"] = model,
+            ["Csrf"] = new CsrfToken(tokens.FormFieldName, tokens.RequestToken ?? ""),
+        })
+        { StatusCode = statusCode };
+    }
+
+    /// <summary>The posted form, or null when its antiforgery token is missing or wrong (a cross-site post).</summary>
+    public static async Task<IFormCollection?> ReadFormAsync(HttpContext http)
+    {
+        if (!http.Request.HasFormContentType)
+        {
+            return null;
+        }
+
+        try
+        {
+            await http.RequestServices.GetRequiredService<IAntiforgery>().ValidateRequestAsync(http);
+        }
+        catch (AntiforgeryValidationException)
+        {
+            return null;
+        }
+
+        return await http.Request.ReadFormAsync(http.RequestAborted);
+    }
+
+    public static IResult Forbidden() =>
+        Results.Text("The form's anti-forgery token is missing or wrong: reload the page and try again.", statusCode: StatusCodes.Status400BadRequest);
+
+    /// <summary>A local dashboard path, or the runs page: the sign-in page never redirects off the dashboard.</summary>
+    public static string LocalReturnUrl(string? returnUrl) =>
+        returnUrl is { Length: > 0 } url && url.StartsWith(DashboardPaths.Root + "/", StringComparison.Ordinal) && !url.StartsWith("//", StringComparison.Ordinal)
+            && !url.Contains('\\', StringComparison.Ordinal)
+            ? url
+            : DashboardPaths.Runs;
+}
+
+/// <summary>The antiforgery field a form posts back.</summary>
+public sealed record CsrfToken(string FieldName, string Value);

@@ -1,0 +1,120 @@
+using System.Text.Json;
+using Baton.Dashboard.Components;
+using Baton.Runs;
+using Baton.Scheduling;
+using Baton.Workflows;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Baton.Dashboard.Pages;
+
+/// <summary>Schedules: list with next fire times, create or edit (one form: a schedule is replaced by name), enable/disable, delete, run now.</summary>
+internal static class SchedulePages
+{
+    public static void Map(RouteGroupBuilder ui)
+    {
+        ui.MapGet("/schedules", async (HttpContext http, ISchedules schedules, IWorkflowCatalog catalog, string? edit, string? message) =>
+        {
+            var list = await schedules.ListAsync(http.RequestAborted);
+            var editing = edit is null ? null : list.FirstOrDefault(s => s.Name == edit);
+            return PageResults.Render<SchedulesPage>(http, new SchedulesModel(
+                list, editing, [.. catalog.Workflows.Select(w => w.Name).Order(StringComparer.Ordinal)], message));
+        });
+        ui.MapPost("/schedules", PutAsync);
+        ui.MapPost("/schedules/{name}/delete", (HttpContext http, ISchedules schedules, string name) =>
+            ActAsync(http, async ct => await schedules.DeleteAsync(name, ct) ? $"deleted {name}" : $"no schedule named {name}"));
+        ui.MapPost("/schedules/{name}/enable", (HttpContext http, ISchedules schedules, string name) =>
+            ActAsync(http, ct => SetEnabledAsync(schedules, name, true, ct)));
+        ui.MapPost("/schedules/{name}/disable", (HttpContext http, ISchedules schedules, string name) =>
+            ActAsync(http, ct => SetEnabledAsync(schedules, name, false, ct)));
+        ui.MapPost("/schedules/{name}/run", (HttpContext http, ISchedules schedules, IBatonClient client, string name) =>
+            ActAsync(http, ct => RunNowAsync(schedules, client, name, ct)));
+    }
+
+    private static async Task<IResult> PutAsync(HttpContext http, ISchedules schedules)
+    {
+        var form = await PageResults.ReadFormAsync(http);
+        if (form is null)
+        {
+            return PageResults.Forbidden();
+        }
+
+        var name = form["name"].ToString().Trim();
+        try
+        {
+            using var input = form["input"].ToString().Trim() is { Length: > 0 } text ? JsonDocument.Parse(text) : null;
+            if (name.Length == 0)
+            {
+                return Back("a schedule needs a name");
+            }
+
+            var misfire = Enum.TryParse<MisfirePolicy>(form["misfire"], ignoreCase: true, out var m) ? m : MisfirePolicy.Skip;
+            await schedules.PutAsync(
+                new ScheduleDefinition
+                {
+                    Name = name,
+                    Workflow = form["workflow"].ToString(),
+                    Cron = form["cron"].ToString().Trim(),
+                    TimeZone = form["timeZone"].ToString().Trim() is { Length: > 0 } zone ? zone : "UTC",
+                    Input = input?.RootElement.Clone(),
+                    Enabled = form["enabled"].Count > 0,
+                    Misfire = misfire,
+                },
+                http.RequestAborted);
+            return Back($"saved {name}");
+        }
+        catch (JsonException ex)
+        {
+            return Back($"the input is not JSON: {ex.Message}");
+        }
+        catch (ScheduleValidationException ex)
+        {
+            return Back($"refused: {ex.Message}");
+        }
+    }
+
+    private static async Task<string> SetEnabledAsync(ISchedules schedules, string name, bool enabled, CancellationToken cancellationToken)
+    {
+        if (await schedules.GetAsync(name, cancellationToken) is not { } s)
+        {
+            return $"no schedule named {name}";
+        }
+
+        using var input = s.Input is null ? null : JsonDocument.Parse(s.Input);
+        await schedules.PutAsync(
+            new ScheduleDefinition
+            {
+                Name = s.Name, Workflow = s.Workflow, Cron = s.Cron, TimeZone = s.TimeZone, Input = input?.RootElement.Clone(),
+                Enabled = enabled, Misfire = s.Misfire,
+            },
+            cancellationToken);
+        return $"{(enabled ? "enabled" : "disabled")} {name}";
+    }
+
+    private static async Task<string> RunNowAsync(ISchedules schedules, IBatonClient client, string name, CancellationToken cancellationToken)
+    {
+        if (await schedules.GetAsync(name, cancellationToken) is not { } s)
+        {
+            return $"no schedule named {name}";
+        }
+
+        using var input = s.Input is null ? null : JsonDocument.Parse(s.Input);
+        var result = await client.StartRunAsync(new StartRunRequest { Workflow = s.Workflow, Input = input?.RootElement }, cancellationToken);
+        return result.Run is { } run ? $"{name}: {result.Outcome.ToString().ToLowerInvariant()} run {run.Id}" : $"{name}: {result.Error ?? result.Outcome.ToString()}";
+    }
+
+    private static async Task<IResult> ActAsync(HttpContext http, Func<CancellationToken, Task<string>> action)
+    {
+        if (await PageResults.ReadFormAsync(http) is null)
+        {
+            return PageResults.Forbidden();
+        }
+
+        return Back(await action(http.RequestAborted));
+    }
+
+    private static IResult Back(string message) => Results.Redirect($"{DashboardPaths.Schedules}?message={Uri.EscapeDataString(message)}");
+}
+
+public sealed record SchedulesModel(IReadOnlyList<ScheduleInfo> Schedules, ScheduleInfo? Editing, IReadOnlyList<string> Workflows, string? Message);
