@@ -1,0 +1,119 @@
+using System.Net;
+using Baton.Dashboard.Tests.Infrastructure;
+
+namespace Baton.Dashboard.Tests.Access;
+
+/// <summary>The session cookie, the antiforgery checks and the admin key's absence from pages, over plain HTTP (no browser).</summary>
+public sealed class AccessTests
+{
+    [Fact]
+    public async Task SignIn_RightKey_SetsHttpOnlySameSiteStrictSessionCookieScopedToUi()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        using var client = server.NewBrowserlessClient();
+
+        using var response = await DashboardServer.SignInAsync(client, DashboardServer.AdminKey);
+        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("baton_ui=", StringComparison.Ordinal));
+        var attributes = cookie.Split(';', StringSplitOptions.TrimEntries).Skip(1).Select(a => a.ToLowerInvariant()).ToList();
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/ui/runs", response.Headers.Location?.ToString());
+        Assert.Contains("httponly", attributes);
+        Assert.Contains("samesite=strict", attributes);
+        Assert.Contains("path=/ui", attributes);
+        // A session cookie (gone with the browser); Secure is set on https only, and this server speaks http.
+        Assert.DoesNotContain(attributes, a => a.StartsWith("expires", StringComparison.Ordinal) || a.StartsWith("max-age", StringComparison.Ordinal));
+        Assert.DoesNotContain("secure", attributes);
+        // The key is not the cookie's value: it is encrypted.
+        Assert.DoesNotContain(DashboardServer.AdminKey, cookie, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignIn_WrongKey_Returns401WithRefusalAndNoSessionCookie()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        using var client = server.NewBrowserlessClient();
+
+        using var response = await DashboardServer.SignInAsync(client, "wrong-key");
+        var body = await response.Content.ReadAsStringAsync();
+        var cookies = response.Headers.TryGetValues("Set-Cookie", out var values) ? values.ToList() : [];
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains("That key was refused", body, StringComparison.Ordinal);
+        Assert.DoesNotContain(cookies, c => c.StartsWith("baton_ui=", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Post_WithoutAntiforgeryToken_Refused400AndNothingChanged()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        using var client = server.NewBrowserlessClient();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+
+        // A cross-site form post carries the session cookie only if the browser sends it; this one does, and still has no token.
+        using var start = await client.PostAsync("/ui/runs", new FormUrlEncodedContent(new Dictionary<string, string> { ["workflow"] = "demo", ["input"] = "{}" }));
+        using var schedule = await client.PostAsync("/ui/schedules", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["name"] = "forged", ["workflow"] = "demo", ["cron"] = "* * * * *", ["__RequestVerificationToken"] = "forged-token",
+        }));
+        using var signIn = await client.PostAsync("/ui/signin", new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = DashboardServer.AdminKey }));
+        using var api = server.Process.NewClient(DashboardServer.AdminKey);
+        var runs = await api.GetStringAsync("/api/runs");
+        var schedules = await api.GetStringAsync("/api/schedules");
+
+        Assert.Equal(HttpStatusCode.BadRequest, start.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, schedule.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, signIn.StatusCode);
+        Assert.DoesNotContain("\"id\"", runs, StringComparison.Ordinal);
+        Assert.DoesNotContain("forged", schedules, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pages_NotSignedIn_RedirectToSignInOr401()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        using var client = server.NewBrowserlessClient();
+        using var withHeaderKey = server.NewBrowserlessClient();
+        withHeaderKey.DefaultRequestHeaders.Add("X-ADMIN-KEY", DashboardServer.AdminKey);
+
+        using var runs = await client.GetAsync("/ui/runs?status=failed");
+        using var live = await client.GetAsync("/ui/live/runs?ids=x");
+        using var post = await client.PostAsync("/ui/runs/x/cancel", new FormUrlEncodedContent([]));
+        // The API's header is not a dashboard session.
+        using var header = await withHeaderKey.GetAsync("/ui/runs");
+
+        Assert.Equal(HttpStatusCode.Redirect, runs.StatusCode);
+        Assert.Equal("/ui/signin?returnUrl=%2Fui%2Fruns%3Fstatus%3Dfailed", runs.Headers.Location?.ToString());
+        Assert.Equal(HttpStatusCode.Unauthorized, live.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, post.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, header.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task Pages_EveryPage_RendersAndNeverContainsTheAdminKey(Store store)
+    {
+        await using var server = await DashboardServer.StartAsync(store);
+        using var api = server.Process.NewClient(DashboardServer.AdminKey);
+        using var started = await api.PostAsync("/api/workflows/demo/runs", new StringContent("""{"items":3,"delayMs":1}""", System.Text.Encoding.UTF8, "application/json"));
+        var runId = System.Text.Json.JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        using var client = server.NewBrowserlessClient();
+        var refusal = await (await DashboardServer.SignInAsync(client, "wrong")).Content.ReadAsStringAsync();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+
+        var pages = new Dictionary<string, string> { ["refusal"] = refusal };
+        foreach (var path in new[] { "/ui/signin", "/ui/runs", $"/ui/runs/{runId}", "/ui/schedules", "/ui/nodes", "/ui/apps/catalog-sync", "/ui/runs/nope" })
+        {
+            using var response = await client.GetAsync(path);
+            pages[path] = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+        }
+
+        Assert.All(pages, p => Assert.DoesNotContain(DashboardServer.AdminKey, p.Value, StringComparison.Ordinal));
+        Assert.StartsWith("200 ", pages["/ui/runs"], StringComparison.Ordinal);
+        Assert.Contains(runId, pages["/ui/runs"], StringComparison.Ordinal);
+        Assert.StartsWith("200 ", pages[$"/ui/runs/{runId}"], StringComparison.Ordinal);
+        Assert.StartsWith("200 ", pages["/ui/nodes"], StringComparison.Ordinal);
+        Assert.StartsWith("404 ", pages["/ui/runs/nope"], StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,59 @@
+using Baton.Dashboard.Tests.Infrastructure;
+using Baton.Demo.CatalogFeed;
+using Microsoft.Playwright;
+
+namespace Baton.Dashboard.Tests.Browser;
+
+/// <summary>The catalog sync page in Chromium while a sync of the demo feed runs (SQLite).</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class CatalogSyncBrowserTests(BrowserFixture fixture)
+{
+    private const string FeedUser = "medipim-key-id-ui";
+    private const string FeedSecret = "medipim-secret-ui-51c2";
+
+    [Fact]
+    public async Task CatalogSyncPage_DuringSync_ShowsTheRunningSyncAndItsChunksMoving()
+    {
+        await using var feed = await CatalogFeedServer.StartAsync(new CatalogFeedOptions { Products = 20_000, User = FeedUser, Password = FeedSecret });
+        var directory = TestPaths.NewTempDirectory();
+        await using var server = await DashboardServer.StartAsync(extra: new Dictionary<string, string?>
+        {
+            ["Baton__Apps__CatalogSync__Enabled"] = "true",
+            ["MEDIPIM_API_URL"] = feed.Url.ToString(),
+            ["MEDIPIM_API_KEY_ID"] = FeedUser,
+            ["MEDIPIM_API_KEY_SECRET"] = FeedSecret,
+            ["Baton__Apps__CatalogSync__ChunkSize"] = "200",
+            ["Baton__Apps__CatalogSync__Parallelism"] = "2",
+            ["Baton__Apps__CatalogSync__ChunkDelay"] = "00:00:00.100",
+            ["Baton__Apps__CatalogSync__DatabasePath"] = Path.Combine(directory, "catalog.db"),
+            ["Baton__Apps__CatalogSync__BlobDirectory"] = Path.Combine(directory, "feeds"),
+        });
+        using var api = server.Process.NewClient(DashboardServer.AdminKey);
+        using var started = await api.PostAsync("/sync", null);
+        started.EnsureSuccessStatusCode();
+
+        var page = await fixture.Browser.NewPageAsync(server.BaseAddress);
+        await Infrastructure.Browser.SignInAsync(page, DashboardServer.AdminKey);
+        await page.WaitForURLAsync("**/ui/runs");
+        await page.GotoAsync("/ui/apps/catalog-sync");
+        var status = await page.TextContentAsync("#sync-status [data-live=status]");
+        await page.WaitForSelectorAsync("[data-bar=chunks] progress", new PageWaitForSelectorOptions { Timeout = 30_000 });
+        var first = await page.EvalOnSelectorAsync<double>("[data-bar=chunks] progress", "p => p.value");
+        await page.WaitForFunctionAsync(
+            "v => document.querySelector('[data-bar=chunks] progress').value > v", first, new PageWaitForFunctionOptions { Timeout = 30_000 });
+        await Infrastructure.Browser.ScreenshotAsync(page, "dashboard-catalog-sync.png");
+        await page.WaitForFunctionAsync(
+            "() => document.querySelector('#sync-status [data-live=status]')?.textContent === 'succeeded'", null, new PageWaitForFunctionOptions { Timeout = 60_000 });
+        var counters = await page.TextContentAsync("#sync-counters");
+
+        Assert.Contains(status, new[] { "pending", "running" });
+        Assert.Contains("records", counters, StringComparison.Ordinal);
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

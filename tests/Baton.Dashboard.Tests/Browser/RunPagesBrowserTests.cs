@@ -1,0 +1,79 @@
+using Baton.Dashboard.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Baton.Dashboard.Tests.Browser;
+
+/// <summary>The runs and run pages in Chromium against the real server, on both stores.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class RunPagesBrowserTests(BrowserFixture fixture)
+{
+    private static readonly PageWaitForFunctionOptions Within30S = new() { Timeout = 30_000, PollingInterval = 50 };
+
+    [Theory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task RunPage_DemoRunStarted_ProgressMovesLiveThenSucceeds(Store store)
+    {
+        await using var server = await DashboardServer.StartAsync(store);
+        var page = await fixture.Browser.NewPageAsync(server.BaseAddress);
+        await Infrastructure.Browser.SignInAsync(page, DashboardServer.AdminKey);
+        await page.WaitForURLAsync("**/ui/runs");
+
+        await page.SelectOptionAsync("#start-run select[name=workflow]", "demo");
+        await page.FillAsync("#start-run textarea[name=input]", """{"items":40,"delayMs":200,"parallelism":2}""");
+        await page.ClickAsync("#start-run button[type=submit]");
+        await page.WaitForURLAsync("**/ui/runs/*");
+        var runId = page.Url[(page.Url.LastIndexOf('/') + 1)..];
+
+        // The bar appears once the fan-out has counted its items (the page renders itself again for a new counter).
+        await page.WaitForSelectorAsync("[data-bar=items] progress", new PageWaitForSelectorOptions { Timeout = 30_000 });
+        await page.EvaluateAsync("() => { window.__sameDocument = true; }");
+        var first = await page.EvalOnSelectorAsync<double>("[data-bar=items] progress", "p => p.value");
+        // Moved by the server's events, in the same document: no reload, no polling.
+        await page.WaitForFunctionAsync(
+            "v => window.__sameDocument === true && document.querySelector('[data-bar=items] progress').value > v", first, Within30S);
+        var moved = await page.EvalOnSelectorAsync<double>("[data-bar=items] progress", "p => p.value");
+        if (store == Store.Sqlite)
+        {
+            await Infrastructure.Browser.ScreenshotAsync(page, "dashboard-run.png");
+        }
+
+        await page.WaitForFunctionAsync("() => document.querySelector('#run-status')?.textContent === 'succeeded'", null, Within30S);
+        var done = await page.TextContentAsync("[data-bar=items] [data-bar-done]");
+        await page.GotoAsync("/ui/runs");
+        var listed = await page.TextContentAsync($"tr[data-run='{runId}'] [data-live=status]");
+        if (store == Store.Sqlite)
+        {
+            await Infrastructure.Browser.ScreenshotAsync(page, "dashboard-runs.png");
+        }
+
+        Assert.True(moved > first, $"progress went from {first} to {moved}");
+        Assert.Equal("40 / 40", done);
+        Assert.Equal("succeeded", listed);
+    }
+
+    [Fact]
+    public async Task RunPage_CancelThenRetry_StatusFollows()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        var page = await fixture.Browser.NewPageAsync(server.BaseAddress);
+        await Infrastructure.Browser.SignInAsync(page, DashboardServer.AdminKey);
+        await page.WaitForURLAsync("**/ui/runs");
+        await page.SelectOptionAsync("#start-run select[name=workflow]", "demo");
+        await page.FillAsync("#start-run textarea[name=input]", """{"items":200,"delayMs":1000,"parallelism":1}""");
+        await page.ClickAsync("#start-run button[type=submit]");
+        await page.WaitForURLAsync("**/ui/runs/*");
+
+        await page.ClickAsync("button:text('Cancel')");
+        await page.WaitForFunctionAsync("() => document.querySelector('#run-status')?.textContent === 'cancelled'", null, Within30S);
+        var retryShown = await page.IsVisibleAsync("button:text('Retry')");
+        await page.ClickAsync("button:text('Retry')");
+        await page.WaitForFunctionAsync("() => ['pending', 'running'].includes(document.querySelector('#run-status')?.textContent)", null, Within30S);
+        var afterRetry = await page.TextContentAsync("#run-status");
+        var message = await page.TextContentAsync(".message");
+
+        Assert.True(retryShown);
+        Assert.Contains(afterRetry, new[] { "pending", "running" });
+        Assert.Equal("Retried", message);
+    }
+}

@@ -1,0 +1,82 @@
+using Microsoft.Playwright;
+
+namespace Baton.Dashboard.Tests.Infrastructure;
+
+/// <summary>
+/// Debian's Chromium driven by Playwright, headless (<c>apt-get install chromium</c>; scripts/test.sh installs it).
+/// No browser is downloaded: the executable is the one on PATH.
+/// </summary>
+public sealed class Browser : IAsyncDisposable
+{
+    private readonly IPlaywright _playwright;
+
+    private Browser(IPlaywright playwright, IBrowser browser)
+    {
+        _playwright = playwright;
+        Instance = browser;
+    }
+
+    public IBrowser Instance { get; }
+
+    public static async Task<Browser> LaunchAsync()
+    {
+        var executable = FindChromium()
+            ?? throw new InvalidOperationException("These tests need Chromium: apt-get install -y chromium (scripts/test.sh installs it).");
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = executable,
+            Headless = true,
+            // Root in CI containers has no user namespaces for Chromium's sandbox.
+            Args = ["--no-sandbox"],
+        });
+        return new Browser(playwright, browser);
+    }
+
+    /// <summary>A fresh context (its own cookies) with a page at 1280x860.</summary>
+    public async Task<IPage> NewPageAsync(Uri baseAddress)
+    {
+        var context = await Instance.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = baseAddress.ToString(),
+            ViewportSize = new ViewportSize { Width = 1280, Height = 860 },
+        });
+        return await context.NewPageAsync();
+    }
+
+    /// <summary>Signs in on the sign-in page with <paramref name="key"/>.</summary>
+    public static async Task SignInAsync(IPage page, string key)
+    {
+        await page.GotoAsync("/ui/signin");
+        await page.FillAsync("input[name=key]", key);
+        await page.ClickAsync("button[type=submit]");
+    }
+
+    /// <summary>
+    /// Saves a screenshot for the README under docs/images when BATON_SCREENSHOTS=1 (so ordinary test runs leave the
+    /// working tree alone).
+    /// </summary>
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        if (Environment.GetEnvironmentVariable("BATON_SCREENSHOTS") != "1")
+        {
+            return;
+        }
+
+        var directory = Path.Combine(TestPaths.RepoRoot, "docs", "images");
+        Directory.CreateDirectory(directory);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(directory, name), FullPage = false });
+    }
+
+    private static string? FindChromium() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, "chromium"))
+            .FirstOrDefault(File.Exists);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Instance.DisposeAsync();
+        _playwright.Dispose();
+    }
+}
