@@ -167,6 +167,9 @@ for s in "${servers[@]}"; do
   "start_$s" && started+=("$s") || { log "could not start $s"; echo "0 passed, 1 failed"; exit 1; }
 done
 
+# Chromium for tests/Baton.Dashboard.Tests (Playwright drives Debian's browser; nothing is downloaded).
+need_packages chromium || { log "could not install chromium"; echo "0 passed, 1 failed"; exit 1; }
+
 log "building"
 if ! dotnet build Baton.slnx -c Release -nologo -v q >"$results/build.log" 2>&1; then
   tail -40 "$results/build.log" >&2
