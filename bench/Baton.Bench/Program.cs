@@ -9,12 +9,19 @@
 //                    [--inbox-batch 1,10,100 (the batch sizes of --inbox)]
 //                    [--children N (N parent runs of 10 child runs each, one after another, against N 10-step runs;
 //                     default 0: skipped)]
+//        Baton.Bench --fill-runs N (--sqlite PATH | --postgres CS --schema S): only stores N runs (DashboardFill).
 //        Baton.Bench --redis-raw [REDIS] [--redis-items 20000]: only the raw Redis list consumption figures (RedisRawBench).
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
 // database), which stays comparable when other work shares the machine.
 using System.Diagnostics;
 using Baton.Bench;
 using Baton.Storage.Sqlite;
+
+if (args.Contains("--fill-runs"))
+{
+    await Baton.Bench.DashboardFill.RunAsync(args);
+    return;
+}
 
 if (args.Contains("--redis-raw"))
 {

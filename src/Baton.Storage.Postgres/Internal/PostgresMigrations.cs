@@ -161,6 +161,12 @@ internal static class PostgresMigrations
         """
         ALTER TABLE {schema}.runs ADD COLUMN workflow_version integer NOT NULL DEFAULT 1;
         """,
+
+        // 7: counts by status (the dashboard's runs page) as index-only scans: with 1,000,000 runs the count for one
+        // workflow went from 131 ms (parallel seq scan) to 39 ms, and the count over every workflow from 195 to 118 ms.
+        """
+        CREATE INDEX ix_runs_workflow_status ON {schema}.runs (workflow, status);
+        """,
     ];
 
     /// <summary>
