@@ -86,6 +86,7 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         await ScalarAsync($"""
             DROP TABLE "{schema}".nodes;
             DROP TABLE "{schema}".run_events;
+            DROP INDEX "{schema}".ix_runs_workflow_status;
             DROP INDEX "{schema}".ix_runs_parent;
             ALTER TABLE "{schema}".runs DROP COLUMN parent_run_id;
             ALTER TABLE "{schema}".runs DROP COLUMN workflow_version;

@@ -73,6 +73,7 @@ public sealed class SqliteStoreTests : IDisposable
             await WriterScalarAsync(old, """
                 DROP TABLE nodes;
                 DROP TABLE run_events;
+                DROP INDEX ix_runs_workflow_status;
                 DROP INDEX ix_runs_parent;
                 ALTER TABLE runs DROP COLUMN parent_run_id;
                 ALTER TABLE runs DROP COLUMN workflow_version;
