@@ -32,9 +32,7 @@ public sealed class CatalogSyncBrowserTests(BrowserFixture fixture)
         using var started = await api.PostAsync("/sync", null);
         started.EnsureSuccessStatusCode();
 
-        var page = await fixture.Browser.NewPageAsync(server.BaseAddress);
-        await Infrastructure.Browser.SignInAsync(page, DashboardServer.AdminKey);
-        await page.WaitForURLAsync("**/ui/runs");
+        var page = await fixture.Browser.SignedInPageAsync(server);
         await page.GotoAsync("/ui/apps/catalog-sync");
         var status = await page.TextContentAsync("#sync-status [data-live=status]");
         await page.WaitForSelectorAsync("[data-bar=chunks] progress", new PageWaitForSelectorOptions { Timeout = 30_000 });

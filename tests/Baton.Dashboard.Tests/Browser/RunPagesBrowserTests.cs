@@ -15,15 +15,9 @@ public sealed class RunPagesBrowserTests(BrowserFixture fixture)
     public async Task RunPage_DemoRunStarted_ProgressMovesLiveThenSucceeds(Store store)
     {
         await using var server = await DashboardServer.StartAsync(store);
-        var page = await fixture.Browser.NewPageAsync(server.BaseAddress);
-        await Infrastructure.Browser.SignInAsync(page, DashboardServer.AdminKey);
-        await page.WaitForURLAsync("**/ui/runs");
+        var page = await fixture.Browser.SignedInPageAsync(server);
 
-        await page.SelectOptionAsync("#start-run select[name=workflow]", "demo");
-        await page.FillAsync("#start-run textarea[name=input]", """{"items":40,"delayMs":200,"parallelism":2}""");
-        await page.ClickAsync("#start-run button[type=submit]");
-        await page.WaitForURLAsync("**/ui/runs/*");
-        var runId = page.Url[(page.Url.LastIndexOf('/') + 1)..];
+        var runId = await Infrastructure.Browser.StartDemoRunAsync(page, """{"items":40,"delayMs":200,"parallelism":2}""");
 
         // The bar appears once the fan-out has counted its items (the page renders itself again for a new counter).
         await page.WaitForSelectorAsync("[data-bar=items] progress", new PageWaitForSelectorOptions { Timeout = 30_000 });
@@ -56,13 +50,8 @@ public sealed class RunPagesBrowserTests(BrowserFixture fixture)
     public async Task RunPage_CancelThenRetry_StatusFollows()
     {
         await using var server = await DashboardServer.StartAsync();
-        var page = await fixture.Browser.NewPageAsync(server.BaseAddress);
-        await Infrastructure.Browser.SignInAsync(page, DashboardServer.AdminKey);
-        await page.WaitForURLAsync("**/ui/runs");
-        await page.SelectOptionAsync("#start-run select[name=workflow]", "demo");
-        await page.FillAsync("#start-run textarea[name=input]", """{"items":200,"delayMs":1000,"parallelism":1}""");
-        await page.ClickAsync("#start-run button[type=submit]");
-        await page.WaitForURLAsync("**/ui/runs/*");
+        var page = await fixture.Browser.SignedInPageAsync(server);
+        await Infrastructure.Browser.StartDemoRunAsync(page, """{"items":200,"delayMs":1000,"parallelism":1}""");
 
         await page.ClickAsync("button:text('Cancel')");
         await page.WaitForFunctionAsync("() => document.querySelector('#run-status')?.textContent === 'cancelled'", null, Within30S);

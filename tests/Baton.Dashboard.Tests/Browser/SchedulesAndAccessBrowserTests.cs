@@ -29,9 +29,7 @@ public sealed class SchedulesAndAccessBrowserTests(BrowserFixture fixture)
     public async Task Schedules_CreateDisableDelete_ListFollows()
     {
         await using var server = await DashboardServer.StartAsync();
-        var page = await fixture.Browser.NewPageAsync(server.BaseAddress);
-        await Infrastructure.Browser.SignInAsync(page, DashboardServer.AdminKey);
-        await page.WaitForURLAsync("**/ui/runs");
+        var page = await fixture.Browser.SignedInPageAsync(server);
         await page.GotoAsync("/ui/schedules");
 
         await page.FillAsync("#schedule-form input[name=name]", "nightly-demo");

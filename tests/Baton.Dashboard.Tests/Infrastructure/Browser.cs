@@ -52,6 +52,25 @@ public sealed class Browser : IAsyncDisposable
         await page.ClickAsync("button[type=submit]");
     }
 
+    /// <summary>A new page signed in with the admin key, on the runs page.</summary>
+    public async Task<IPage> SignedInPageAsync(DashboardServer server)
+    {
+        var page = await NewPageAsync(server.BaseAddress);
+        await SignInAsync(page, DashboardServer.AdminKey);
+        await page.WaitForURLAsync("**/ui/runs");
+        return page;
+    }
+
+    /// <summary>Starts a <c>demo</c> run from the runs page's form and waits for its page; returns the run id.</summary>
+    public static async Task<string> StartDemoRunAsync(IPage page, string input)
+    {
+        await page.SelectOptionAsync("#start-run select[name=workflow]", "demo");
+        await page.FillAsync("#start-run textarea[name=input]", input);
+        await page.ClickAsync("#start-run button[type=submit]");
+        await page.WaitForURLAsync("**/ui/runs/*");
+        return page.Url[(page.Url.LastIndexOf('/') + 1)..];
+    }
+
     /// <summary>
     /// Saves a screenshot for the README under docs/images when BATON_SCREENSHOTS=1 (so ordinary test runs leave the
     /// working tree alone).
