@@ -65,14 +65,15 @@ time_path() {
   sleep 0.3
   # The request log's ElapsedMs of the last REPEAT requests to this path (server-side time).
   grep -F "\"Path\":\"${path%%\?*}\"" "$work/server.log" | grep -o '"ElapsedMs":[0-9.]*' | tail -n "$repeat" | cut -d: -f2 | sort -n >"$work/times"
-  local p50 max
+  local p50 max code
+  code="$(curl -s -b "$jar" -o /dev/null -w '%{http_code}' "$base$path")"
   p50="$(awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}' "$work/times")"
   max="$(tail -1 "$work/times")"
-  printf '| %s | %.1f ms | %.1f ms |\n' "$label" "$p50" "$max"
+  printf '| %s | %s | %.1f ms | %.1f ms |\n' "$label" "$code" "$p50" "$max"
 }
 
-echo "| GET | p50 (server) | max (server) |"
-echo "|---|---|---|"
+echo "| GET | HTTP | p50 (server) | max (server) |"
+echo "|---|---|---|---|"
 time_path "/ui/runs (first page, counts by status)" "/ui/runs"
 time_path "/ui/runs?status=pending" "/ui/runs?status=pending"
 time_path "/ui/runs?workflow=demo" "/ui/runs?workflow=demo"
