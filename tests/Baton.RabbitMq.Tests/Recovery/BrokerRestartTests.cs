@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Baton.RabbitMq.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.RabbitMq.Tests.Recovery;
 
@@ -99,5 +100,39 @@ public sealed class BrokerRestartTests
 
         Assert.Empty(unexpected);
         Assert.True(failedClearly > 0, "the restart failed no call: it did not happen under load");
+    }
+
+    [Fact]
+    public async Task ChannelClosedByBroker_ServerOpensNewChannel_AndKeepsServing()
+    {
+        var queue = RabbitMqBroker.NewQueueName();
+        await using var host = await NestHost.StartAsync(
+            b => b.AddNestClient("svc", queue)
+                .AddNestServer(queue)
+                .AddNestPattern("echo", (request, _) => Task.FromResult<JsonElement?>(request.Data)),
+            queues: [queue]);
+        var server = host.Services.GetRequiredKeyedService<Baton.RabbitMq.Server.NestServer>(queue);
+        var broken = server.Channel!;
+
+        // Acknowledging a delivery tag the channel never had is a channel error: the broker closes the channel.
+        await broken.BasicAckAsync(999_999, false);
+        await Poll.UntilAsync(() => Task.FromResult(broken.IsClosed), closed => closed, "the broker to close the channel");
+        var reply = await Poll.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    return (await host.Client("svc").SendAsync("echo", 7, TimeSpan.FromSeconds(2)))?.GetInt32();
+                }
+                catch (TimeoutException)
+                {
+                    return null;
+                }
+            },
+            value => value == 7,
+            "a reply from the new channel");
+
+        Assert.Equal(7, reply);
+        Assert.NotSame(broken, server.Channel);
     }
 }
