@@ -60,7 +60,7 @@ internal sealed class RunReplies : BackgroundService
     /// <summary>Watches <paramref name="runId"/> and replies to <paramref name="target"/> when it ends.</summary>
     public void Watch(string runId, RunRoute route, ReplyTarget target, string requestId)
     {
-        var watched = _pending.GetOrAdd(runId, _ => new Watched(route, _time.GetUtcNow()));
+        var watched = _pending.GetOrAdd(runId, id => new Watched(route, CreatedAt(id) ?? _time.GetUtcNow() - TimeSpan.FromSeconds(1)));
         lock (watched.Targets)
         {
             if (!watched.Targets.Exists(t => t.Target == target))
@@ -158,19 +158,23 @@ internal sealed class RunReplies : BackgroundService
         foreach (var group in _pending.Where(p => now - p.Value.Since < YoungWindow).GroupBy(p => p.Value.Route.Workflow))
         {
             // One listing for all the young runs of a workflow: runs created since the oldest of them.
-            var since = group.Min(p => p.Value.Since) - TimeSpan.FromSeconds(1);
+            var since = group.Min(p => p.Value.Since) - TimeSpan.FromMilliseconds(1);
             string? cursor = null;
             for (var page = 0; page < 5; page++)
             {
                 var runs = await Client.ListRunsAsync(
                     new ListRunsRequest { Workflow = group.Key, CreatedAfter = since, Cursor = cursor, Limit = RunLimits.MaxPageSize }, cancellationToken).ConfigureAwait(false);
+                // Replies go out together: each waits for its publisher confirm, and one at a time would cap the rate.
+                var ended = new List<Task>();
                 foreach (var run in runs.Runs)
                 {
                     if (run.Status.IsTerminal() && _pending.TryGetValue(run.Id, out var watched))
                     {
-                        await EndedAsync(run, watched, cancellationToken).ConfigureAwait(false);
+                        ended.Add(EndedAsync(run, watched, cancellationToken));
                     }
                 }
+
+                await Task.WhenAll(ended).ConfigureAwait(false);
 
                 if ((cursor = runs.NextCursor) is null)
                 {
@@ -331,6 +335,13 @@ internal sealed class RunReplies : BackgroundService
         while (cursor is not null);
         return found;
     }
+
+    // Run ids are UUIDv7: the first 12 hex digits are the creation time in Unix milliseconds. Knowing it exactly keeps
+    // the listing of young runs to those created since the oldest watched one.
+    private static DateTimeOffset? CreatedAt(string runId) =>
+        runId.Length == 32 && long.TryParse(runId.AsSpan(0, 12), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : null;
 
     public override void Dispose()
     {
