@@ -83,6 +83,7 @@ internal sealed class RunReplies : BackgroundService
         _listener.Start();
         await RecoverAsync(stoppingToken).ConfigureAwait(false);
         var lastFull = _time.GetTimestamp();
+        var failing = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             using (var tick = new CancellationTokenSource(_options.ReplyPollInterval, _time))
@@ -111,11 +112,17 @@ internal sealed class RunReplies : BackgroundService
             try
             {
                 await CheckAsync(full, stoppingToken).ConfigureAwait(false);
+                failing = false;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                // The store or the broker is unreachable: the runs stay watched and are checked again.
-                Log.ReplyCheckFailed(_logger, ex);
+                // The store or the broker is unreachable: the runs stay watched and are checked again. Logged once
+                // per outage, not at every check.
+                if (!failing)
+                {
+                    Log.ReplyCheckFailed(_logger, ex);
+                    failing = true;
+                }
             }
         }
     }
@@ -254,7 +261,15 @@ internal sealed class RunReplies : BackgroundService
     {
         if (route.ErrorReply is { } errorReply && await Client.GetRunAsync(run.Id, cancellationToken).ConfigureAwait(false) is { } details)
         {
-            return errorReply(details);
+            try
+            {
+                return errorReply(details);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A failing errorReply must not keep the caller waiting: the default error goes out instead.
+                Log.ErrorReplyFailed(_logger, ex, run.Id);
+            }
         }
 
         return JsonSerializer.SerializeToElement(new Dictionary<string, string>
