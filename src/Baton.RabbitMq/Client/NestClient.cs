@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
+using Baton.RabbitMq.Connection;
 using Baton.RabbitMq.Wire;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
@@ -237,20 +238,5 @@ internal sealed class NestClient(
         return Task.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_channel is { } channel)
-        {
-            try
-            {
-                await channel.CloseAsync().ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Gone with the connection.
-            }
-
-            channel.Dispose();
-        }
-    }
+    public async ValueTask DisposeAsync() => await Channels.CloseQuietlyAsync(_channel).ConfigureAwait(false);
 }

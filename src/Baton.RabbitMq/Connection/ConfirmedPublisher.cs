@@ -47,20 +47,5 @@ internal sealed class ConfirmedPublisher(IRabbitMqConnection connection) : IAsyn
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_channel is { } channel)
-        {
-            try
-            {
-                await channel.CloseAsync().ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // The connection is already gone.
-            }
-
-            channel.Dispose();
-        }
-    }
+    public async ValueTask DisposeAsync() => await Channels.CloseQuietlyAsync(_channel).ConfigureAwait(false);
 }

@@ -269,18 +269,6 @@ internal sealed class NestServer(
             await starting.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        if (_channel is { } open)
-        {
-            try
-            {
-                await open.CloseAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Already closed with its connection.
-            }
-
-            open.Dispose();
-        }
+        await Channels.CloseQuietlyAsync(_channel, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -12,11 +12,7 @@ public sealed class BrokerRestartTests
     {
         await using var broker = await PrivateRabbitMq.StartNewAsync();
         var queue = RabbitMqBroker.NewQueueName();
-        await using var host = await NestHost.StartAsync(
-            b => b.AddNestClient("svc", queue)
-                .AddNestServer(queue)
-                .AddNestPattern("echo", (request, _) => Task.FromResult<JsonElement?>(request.Data)),
-            url: broker.Url);
+        await using var host = await EchoHostAsync(queue, broker.Url);
         var client = host.Client("svc");
         Assert.Equal(1, (await client.SendAsync("echo", 1, TimeSpan.FromSeconds(10)))!.Value.GetInt32());
 
@@ -52,11 +48,7 @@ public sealed class BrokerRestartTests
     {
         await using var broker = await PrivateRabbitMq.StartNewAsync();
         var queue = RabbitMqBroker.NewQueueName();
-        await using var host = await NestHost.StartAsync(
-            b => b.AddNestClient("svc", queue)
-                .AddNestServer(queue)
-                .AddNestPattern("echo", (request, _) => Task.FromResult<JsonElement?>(request.Data)),
-            url: broker.Url);
+        await using var host = await EchoHostAsync(queue, broker.Url);
         var client = host.Client("svc");
         var answered = 0;
         var failedClearly = 0;
@@ -106,11 +98,7 @@ public sealed class BrokerRestartTests
     public async Task ChannelClosedByBroker_ServerOpensNewChannel_AndKeepsServing()
     {
         var queue = RabbitMqBroker.NewQueueName();
-        await using var host = await NestHost.StartAsync(
-            b => b.AddNestClient("svc", queue)
-                .AddNestServer(queue)
-                .AddNestPattern("echo", (request, _) => Task.FromResult<JsonElement?>(request.Data)),
-            queues: [queue]);
+        await using var host = await EchoHostAsync(queue, RabbitMqBroker.Url, deleteQueue: true);
         var server = host.Services.GetRequiredKeyedService<Baton.RabbitMq.Server.NestServer>(queue);
         var broken = server.Channel!;
 
@@ -135,4 +123,13 @@ public sealed class BrokerRestartTests
         Assert.Equal(7, reply);
         Assert.NotSame(broken, server.Channel);
     }
+
+    // A client "svc" and a server on the queue whose "echo" pattern answers with the request's data.
+    private static Task<NestHost> EchoHostAsync(string queue, string url, bool deleteQueue = false) =>
+        NestHost.StartAsync(
+            b => b.AddNestClient("svc", queue)
+                .AddNestServer(queue)
+                .AddNestPattern("echo", (request, _) => Task.FromResult<JsonElement?>(request.Data)),
+            url: url,
+            queues: deleteQueue ? [queue] : []);
 }
