@@ -24,3 +24,48 @@ internal static class Channels
         channel.Dispose();
     }
 }
+
+/// <summary>
+/// One channel, opened on first use by <paramref name="open"/> and opened again when it was closed for good (the broker
+/// closed it). While the connection is down and recovering (it brings its channels back), asking for the channel
+/// fails at once with <see cref="RabbitMqUnavailableException"/> instead of waiting.
+/// </summary>
+internal sealed class ChannelSlot(IRabbitMqConnection connection, Func<IConnection, CancellationToken, Task<IChannel>> open) : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private IChannel? _channel;
+
+    public async ValueTask<IChannel> GetAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _channel) is { IsOpen: true } current)
+        {
+            return current;
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_channel is { IsOpen: true } opened)
+            {
+                return opened;
+            }
+
+            var open2 = await connection.GetAsync(cancellationToken).ConfigureAwait(false);
+            if (_channel is not null && !open2.IsOpen)
+            {
+                throw new RabbitMqUnavailableException($"The connection to RabbitMQ is down ({connection.DisplayAddress}); it is being recovered.");
+            }
+
+            var created = await open(open2, cancellationToken).ConfigureAwait(false);
+            _channel?.Dispose();
+            Volatile.Write(ref _channel, created);
+            return created;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await Channels.CloseQuietlyAsync(_channel).ConfigureAwait(false);
+}
