@@ -32,6 +32,7 @@ internal sealed class NestServer(
     IRabbitMqConnection connection,
     ConfirmedPublisher publisher,
     RunStarter runStarter,
+    Baton.Workflows.IWorkflowCatalog? workflows,
     RabbitMqMetrics metrics,
     TimeProvider time,
     ILogger<NestServer> logger) : IHostedService
@@ -43,6 +44,16 @@ internal sealed class NestServer(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // A run-starting pattern for a workflow this node does not have would answer every request with an error.
+        foreach (var (pattern, route) in routes.RunRoutes)
+        {
+            if (workflows is null || !workflows.TryGet(route.Workflow, out _))
+            {
+                throw new InvalidOperationException(
+                    $"The pattern {pattern} on queue {queue} starts the workflow {route.Workflow}, which is not registered: add it with AddWorkflow.");
+            }
+        }
+
         _starting = Task.Run(() => ConsumeUntilStartedAsync(_stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }

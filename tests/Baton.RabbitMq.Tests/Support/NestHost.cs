@@ -50,7 +50,16 @@ internal sealed class NestHost : IAsyncDisposable
         configure(baton);
         var host = new NestHost(services.BuildServiceProvider(), capture, directory);
         host._queues.AddRange(queues ?? []);
-        await host.StartHostedAsync();
+        try
+        {
+            await host.StartHostedAsync();
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+
         return host;
     }
 
