@@ -135,11 +135,11 @@ internal sealed class NestServer(
         }
         catch (Exception ex)
         {
-            // The reply could not be published (the connection went away): leave the message unacknowledged; the
-            // broker delivers it again when the consumer is back.
+            // The reply could not be published or the store could not be read: the message goes back to the queue
+            // (after the pause below) to be handled again; if the channel is gone with its connection, the broker
+            // has already put it back.
             Log.DeliveryLost(logger, delivery.BasicProperties.CorrelationId, queue, ex.Message);
-            metrics.ServerMessage(queue, "lost", started);
-            return;
+            (settle, outcome) = (Settle.Requeue, "lost");
         }
 
         try
