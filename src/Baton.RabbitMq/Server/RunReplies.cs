@@ -332,18 +332,30 @@ internal sealed class RunReplies : BackgroundService
             var page = await Client.ListRunsAsync(
                 new ListRunsRequest { Workflow = route.Workflow, Status = status, CreatedAfter = createdAfter, Cursor = cursor, Limit = RunLimits.MaxPageSize },
                 cancellationToken).ConfigureAwait(false);
+            var replies = new List<Task>();
             foreach (var run in page.Runs)
             {
-                if (ReplyTarget.Decode(run.CorrelationId) is { } target && run.IdempotencyKey is { } requestId)
+                if (ReplyTarget.Decode(run.CorrelationId) is not { } target || run.IdempotencyKey is not { } requestId)
                 {
-                    found++;
-                    var watched = _pending.GetOrAdd(run.Id, _ => new Watched(route, run.CreatedAt));
-                    lock (watched.Targets)
-                    {
-                        watched.Targets.Add((target, requestId));
-                    }
+                    continue;
+                }
+
+                found++;
+                if (run.Status.IsTerminal())
+                {
+                    // Ended already: answered again now, straight from the listing.
+                    replies.Add(ReplyAsync(run, route, target, requestId, cancellationToken));
+                    continue;
+                }
+
+                var watched = _pending.GetOrAdd(run.Id, _ => new Watched(route, run.CreatedAt));
+                lock (watched.Targets)
+                {
+                    watched.Targets.Add((target, requestId));
                 }
             }
+
+            await Task.WhenAll(replies).ConfigureAwait(false);
 
             cursor = page.NextCursor;
         }
