@@ -10,6 +10,7 @@
 //                    [--children N (N parent runs of 10 child runs each, one after another, against N 10-step runs;
 //                     default 0: skipped)]
 //                    [--rabbit-rpc N (only the bare RabbitMQ request/reply benchmark, N calls; see RabbitRpcBench.cs)]
+//        Baton.Bench --redis-raw [REDIS] [--redis-items 20000]: only the raw Redis list consumption figures (RedisRawBench).
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
 // database), which stays comparable when other work shares the machine.
 using System.Diagnostics;
@@ -19,6 +20,12 @@ using Baton.Storage.Sqlite;
 if (RabbitRpcBench.Requested(args, out var rabbitRpc))
 {
     await RabbitRpcBench.RunAsync(rabbitRpc);
+    return;
+}
+
+if (args.Contains("--redis-raw"))
+{
+    await RedisRawBench.RunAsync(args);
     return;
 }
 
