@@ -1,0 +1,204 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Baton.Hosting;
+using Baton.Runs;
+using Baton.Storage;
+using Baton.Storage.Sqlite;
+using Baton.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Baton.Redis.Tests;
+
+/// <summary>
+/// One Baton node in-process on a real SQLite file with one Redis list trigger, plus a test connection to the same
+/// Redis. The default workflow "record" records each run's input; the trigger's keys live under a unique prefix.
+/// </summary>
+internal sealed class RedisNode : IAsyncDisposable
+{
+    private readonly string _databasePath = Path.Combine(Path.GetTempPath(), $"baton-redis-test-{Guid.NewGuid():N}.db");
+    private List<IHostedService> _hosted = [];
+    private bool _stopped;
+    private Func<Task>? _restart;
+
+    private RedisNode(string redis, string prefix, ConnectionMultiplexer connection)
+    {
+        RedisConfiguration = redis;
+        Prefix = prefix;
+        Connection = connection;
+    }
+
+    public string RedisConfiguration { get; }
+
+    /// <summary>Unique per test: the trigger's key prefix and the prefix of every list the test uses.</summary>
+    public string Prefix { get; }
+
+    public ConnectionMultiplexer Connection { get; }
+
+    public IDatabase Db => Connection.GetDatabase();
+
+    public string List => Prefix + "items";
+
+    public string ConsumerId => "node-a";
+
+    public string ProcessingList => $"{Prefix}processing:{ConsumerId}:{List}";
+
+    public ServiceProvider Services { get; private set; } = null!;
+
+    public CapturingLoggerProvider Logs { get; } = new();
+
+    /// <summary>Inputs of every execution of "record" (a run executed twice would show twice).</summary>
+    public ConcurrentQueue<string> Executed { get; } = new();
+
+    public IBatonStore Store => Services.GetRequiredService<IBatonStore>();
+
+    public static async Task<RedisNode> CreateAsync(string? redis = null)
+    {
+        redis ??= SharedRedis.Configuration;
+        ConnectionMultiplexer connection;
+        try
+        {
+            connection = await ConnectionMultiplexer.ConnectAsync(Redis.RedisConfiguration.Parse(redis));
+            await connection.GetDatabase().PingAsync();
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
+        {
+            throw new InvalidOperationException(SharedRedis.Unreachable(ex), ex);
+        }
+
+        return new RedisNode(redis, SharedRedis.NewPrefix(), connection);
+    }
+
+    /// <summary>Builds the node (AddRedis + AddRedisListTrigger "items" on <see cref="List"/>) and starts its hosted services.</summary>
+    public async Task StartAsync(
+        Action<RedisListTriggerOptions>? configure = null,
+        Action<BatonBuilder>? workflows = null,
+        TimeProvider? time = null)
+    {
+        _restart = () => StartAsync(configure, workflows, time);
+        _stopped = false;
+        var services = new ServiceCollection();
+        services.AddLogging(logging => logging.AddProvider(Logs).SetMinimumLevel(LogLevel.Debug));
+        if (time is not null)
+        {
+            services.AddSingleton(time);
+        }
+
+        var builder = services.AddBaton(o =>
+        {
+            o.NodeId = ConsumerId;
+            o.PollInterval = TimeSpan.FromMilliseconds(100);
+            o.RunScheduler = false;
+        }).UseSqlite(o => o.Path = _databasePath);
+        if (workflows is null)
+        {
+            builder.AddWorkflow<JsonElement, string>("record", (ctx, input, ct) =>
+            {
+                Executed.Enqueue(input.GetRawText());
+                return Task.FromResult("ok");
+            });
+        }
+        else
+        {
+            workflows(builder);
+        }
+
+        builder.AddRedis(RedisConfiguration).AddRedisListTrigger("items", o =>
+        {
+            o.Lists.Add(List);
+            o.Workflow = "record";
+            o.KeyPrefix = Prefix;
+            configure?.Invoke(o);
+        });
+        Services = services.BuildServiceProvider();
+        _hosted = [.. Services.GetServices<IHostedService>()];
+        foreach (var hosted in _hosted)
+        {
+            await hosted.StartAsync(CancellationToken.None);
+        }
+    }
+
+    public async Task<IReadOnlyList<RunRecord>> RunsAsync()
+    {
+        var runs = new List<RunRecord>();
+        string? cursor = null;
+        do
+        {
+            var page = await Store.Runs.ListRunsAsync(new ListRunsRequest { Limit = 500, Cursor = cursor });
+            runs.AddRange(page.Runs);
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+
+        return runs;
+    }
+
+    /// <summary>Waits until <paramref name="count"/> runs exist and all of them succeeded.</summary>
+    public Task<IReadOnlyList<RunRecord>> WaitForSucceededRunsAsync(int count, TimeSpan? timeout = null) =>
+        Poll.UntilAsync(
+            RunsAsync,
+            runs => runs.Count >= count && runs.All(r => r.Status == RunStatus.Succeeded),
+            $"{count} succeeded runs",
+            timeout ?? TimeSpan.FromSeconds(30));
+
+    public async Task StopAsync()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        for (var i = _hosted.Count - 1; i >= 0; i--)
+        {
+            await _hosted[i].StopAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>Stops the node and starts a new one on the same database, Redis and options (a process restart).</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        await Services.DisposeAsync();
+        await _restart!();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Services is not null)
+        {
+            await StopAsync();
+            await Services.DisposeAsync();
+        }
+
+        try
+        {
+            var server = Connection.GetServers().FirstOrDefault(s => s.IsConnected);
+            if (server is not null)
+            {
+                var keys = new List<RedisKey>();
+                await foreach (var key in server.KeysAsync(pattern: Prefix + "*"))
+                {
+                    keys.Add(key);
+                }
+
+                if (keys.Count > 0)
+                {
+                    await Db.KeyDeleteAsync([.. keys]);
+                }
+            }
+        }
+        catch (RedisException)
+        {
+            // A private server already gone: nothing to clean.
+        }
+
+        await Connection.DisposeAsync();
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            File.Delete(_databasePath + suffix);
+        }
+    }
+}
