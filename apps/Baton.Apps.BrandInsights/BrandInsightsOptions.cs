@@ -25,6 +25,9 @@ public sealed class BrandInsightsOptions
     /// <summary>This process's name in /health and in its Redis processing lists. From <c>ORCHESTRATOR_ID</c>; the default is <c>orchestrator-</c> and 8 random hex digits.</summary>
     public string OrchestratorId { get; set; } = "orchestrator-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
 
+    /// <summary>Whether <c>ORCHESTRATOR_ID</c> was set (it then also names this process's Redis processing lists).</summary>
+    internal bool OrchestratorIdConfigured { get; set; }
+
     /// <summary>Brand lists read at the same time by this process. From <c>CONCURRENCY_LIMIT</c>; the default is 5.</summary>
     public int ConcurrencyLimit { get; set; } = 5;
 
@@ -100,6 +103,7 @@ public sealed class BrandInsightsOptions
         if (configuration["ORCHESTRATOR_ID"] is { Length: > 0 } id)
         {
             options.OrchestratorId = id.Trim();
+            options.OrchestratorIdConfigured = true;
         }
 
         options.ConcurrencyLimit = reader.Whole("CONCURRENCY_LIMIT", options.ConcurrencyLimit, 1, 1000);

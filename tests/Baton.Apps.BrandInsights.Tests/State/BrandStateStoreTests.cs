@@ -11,12 +11,12 @@ namespace Baton.Apps.BrandInsights.Tests.State;
 /// <summary>The state writer against the real Redis: one summary write per batch, each chunk id merged once.</summary>
 public sealed class BrandStateStoreTests : IAsyncLifetime
 {
-    private readonly string _brand = SharedRedis.NewBrand();
+    private readonly string _brand = BrandRedis.NewBrand();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public Task DisposeAsync() => SharedRedis.DeleteBrandAsync(_brand);
+    public Task DisposeAsync() => BrandRedis.DeleteBrandAsync(_brand);
 
     [Fact]
     public async Task MergeAsync_SeedExample_WritesTheSummary()
@@ -28,7 +28,7 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
         Assert.Equal(_brand, summary.RootElement.GetProperty("brand").GetString());
         Assert.Equal(1, summary.RootElement.GetProperty("totalChunks").GetInt32());
         Assert.Equal("2025-01-01T00:00:00.000Z", summary.RootElement.GetProperty("generatedAt").GetString());
-        Assert.Null(await SharedRedis.Database.KeyTimeToLiveAsync(BrandKeys.Summary(_brand))); // no TTL by default
+        Assert.Null(await BrandRedis.Database.KeyTimeToLiveAsync(BrandKeys.Summary(_brand))); // no TTL by default
     }
 
     [Fact]
@@ -36,13 +36,13 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
     {
         var store = NewStore();
         await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], CancellationToken.None);
-        var first = await SharedRedis.Database.StringGetAsync(BrandKeys.Summary(_brand));
+        var first = await BrandRedis.Database.StringGetAsync(BrandKeys.Summary(_brand));
         _time.Advance(TimeSpan.FromSeconds(5));
 
         var again = await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], CancellationToken.None);
 
         Assert.Equal(new MergeOutcome(0, 2, 0, 2, 6, 0), again);
-        Assert.Equal(first, await SharedRedis.Database.StringGetAsync(BrandKeys.Summary(_brand))); // not even rewritten
+        Assert.Equal(first, await BrandRedis.Database.StringGetAsync(BrandKeys.Summary(_brand))); // not even rewritten
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
         var outcome = await NewStore().MergeAsync(_brand, ["{oops", Chunk("a")], CancellationToken.None);
 
         Assert.Equal(new MergeOutcome(1, 0, 1, 1, 3, 0), outcome);
-        Assert.Equal(["{oops"], (await SharedRedis.Database.ListRangeAsync(BrandKeys.Failed(_brand))).Select(v => (string)v!));
+        Assert.Equal(["{oops"], (await BrandRedis.Database.ListRangeAsync(BrandKeys.Failed(_brand))).Select(v => (string)v!));
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
         using var summary = await ReadSummaryAsync();
         Assert.Equal(45, summary.RootElement.GetProperty("totalChunks").GetInt32());
         Assert.Equal(45, summary.RootElement.GetProperty("totalMentions").GetInt32());
-        Assert.Equal(45, await SharedRedis.Database.SetLengthAsync(BrandKeys.Merged(_brand)));
+        Assert.Equal(45, await BrandRedis.Database.SetLengthAsync(BrandKeys.Merged(_brand)));
     }
 
     [Fact]
@@ -100,7 +100,7 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
         var options = new BrandInsightsOptions { SummaryTtl = TimeSpan.FromMinutes(10) };
         await NewStore(options).MergeAsync(_brand, [Chunk("a")], CancellationToken.None);
 
-        var ttl = await SharedRedis.Database.KeyTimeToLiveAsync(BrandKeys.Summary(_brand));
+        var ttl = await BrandRedis.Database.KeyTimeToLiveAsync(BrandKeys.Summary(_brand));
         Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
     }
 
@@ -116,8 +116,8 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
             meta = new { mentionCount },
         });
 
-    private async Task<JsonDocument> ReadSummaryAsync() => JsonDocument.Parse((string)(await SharedRedis.Database.StringGetAsync(BrandKeys.Summary(_brand)))!);
+    private async Task<JsonDocument> ReadSummaryAsync() => JsonDocument.Parse((string)(await BrandRedis.Database.StringGetAsync(BrandKeys.Summary(_brand)))!);
 
     private BrandStateStore NewStore(BrandInsightsOptions? options = null) =>
-        new(() => SharedRedis.Database, options ?? new BrandInsightsOptions(), _time, new BrandMetrics(), NullLogger<BrandStateStore>.Instance);
+        new(() => BrandRedis.Database, options ?? new BrandInsightsOptions(), _time, new BrandMetrics(), NullLogger<BrandStateStore>.Instance);
 }

@@ -3,15 +3,13 @@ using StackExchange.Redis;
 namespace Baton.Apps.BrandInsights.Tests.Infrastructure;
 
 /// <summary>
-/// The shared Redis scripts/test.sh starts (<c>BATON_REDIS</c>, default 127.0.0.1:6379), for tests whose keys are
+/// The shared Redis scripts/test.sh starts (<see cref="SharedRedis"/>), for tests whose keys are
 /// unique per test (a brand named by a GUID); tests that use the seed's fixed keys (<c>brands:list</c>) start a
 /// private one instead. An unreachable server fails with a message that says how to start one.
 /// </summary>
-internal static class SharedRedis
+internal static class BrandRedis
 {
     private static readonly Lazy<ConnectionMultiplexer> Connection = new(Connect);
-
-    public static string Configuration => Environment.GetEnvironmentVariable("BATON_REDIS") is { Length: > 0 } value ? value : "127.0.0.1:6379";
 
     public static IDatabase Database => Connection.Value.GetDatabase();
 
@@ -35,15 +33,11 @@ internal static class SharedRedis
     {
         try
         {
-            return ConnectionMultiplexer.Connect(Configuration + ",connectTimeout=3000");
+            return ConnectionMultiplexer.Connect(SharedRedis.Configuration + ",connectTimeout=3000");
         }
         catch (RedisConnectionException ex)
         {
-            var source = Environment.GetEnvironmentVariable("BATON_REDIS") is { Length: > 0 } ? "BATON_REDIS" : "the default (BATON_REDIS is not set)";
-            throw new InvalidOperationException(
-                $"These tests need Redis: {Configuration} from {source} is not reachable ({ex.Message}). " +
-                "Run them through scripts/test.sh, or start one (redis-server --port 6379 --bind 127.0.0.1 --save '') and set BATON_REDIS.",
-                ex);
+            throw new InvalidOperationException(SharedRedis.Unreachable(ex), ex);
         }
     }
 }
