@@ -30,7 +30,7 @@ internal sealed class BrandBatchMapper(BrandInsightsOptions options, BrandMetric
         {
             if (ChunkParser.Parse(item, brand, options.MaxChunkBytes, out var reason) is null)
             {
-                rejected.Add(new RejectedItem(item, $"chunk of brand '{brand}' dead-lettered onto {BrandKeys.Failed(brand)}: {reason}"));
+                rejected.Add(new RejectedItem(item, reason!));
                 continue;
             }
 

@@ -99,6 +99,20 @@ internal sealed class BrandServer : IAsyncDisposable
 
     public ValueTask DisposeAsync() => Process.DisposeAsync();
 
+    /// <summary>The messages of the server's JSON log lines so far (unescaped).</summary>
+    public IReadOnlyList<string> LogMessages() =>
+        [.. Process.Output.Split('\n').Where(l => l.StartsWith('{')).Select(l =>
+        {
+            try
+            {
+                return JsonDocument.Parse(l).RootElement.GetProperty("Message").GetString() ?? "";
+            }
+            catch (JsonException)
+            {
+                return l;
+            }
+        })];
+
     /// <summary>Polls <c>summary:brand:&lt;brand&gt;</c> until <paramref name="done"/> holds for it; returns it.</summary>
     public static Task<JsonElement> WaitForSummaryAsync(IDatabase db, string brand, Func<JsonElement, bool> done, TimeSpan? timeout = null) =>
         Poll.UntilAsync(
