@@ -93,7 +93,11 @@ public sealed class BrandInsightsApp : IBatonApp
         var services = endpoints.ServiceProvider;
         var options = services.GetRequiredService<BrandInsightsOptions>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger<BrandInsightsApp>();
-        services.GetRequiredService<BrandRegistry>().Logger = logger;
+        var registry = services.GetRequiredService<BrandRegistry>();
+        registry.Logger = logger;
+        // The trigger's consumer id (see ConfigureServices): its processing lists tell when a given-back brand is through.
+        var consumerId = options.OrchestratorIdConfigured ? options.OrchestratorId : services.GetRequiredService<IOptions<BatonOptions>>().Value.NodeId;
+        registry.Leases = new BrandLeases(consumerId, "baton:processing:" + consumerId + ":", options.BrandLeaseTtl, services.GetRequiredService<TimeProvider>());
         var health = services.GetRequiredService<BrandHealthEndpoint>();
         var metrics = services.GetRequiredService<BrandMetricsEndpoint>();
         endpoints.MapGet("/health", health.Handle).AllowWithoutAdminKey();

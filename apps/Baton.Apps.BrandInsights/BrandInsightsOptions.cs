@@ -70,6 +70,13 @@ public sealed class BrandInsightsOptions
     /// <summary>The Development demo: the brand-workers generator feeds a few brands when Redis answers. The default is on in Development only.</summary>
     public bool? DemoEnabled { get; set; }
 
+    /// <summary>
+    /// How long a brand's lease outlives the last refresh of its holder: two refresh intervals plus 40 s, longer than
+    /// the transport's dead-consumer recovery (30 s heartbeat time to live + 5 s check), so a crashed holder's items are
+    /// back at the head of the list before another process takes the brand over.
+    /// </summary>
+    public TimeSpan BrandLeaseTtl => BrandRefreshInterval * 2 + TimeSpan.FromSeconds(40);
+
     /// <summary>The retry policy of the merge step: <see cref="MaxRetries"/> retries, delay base × 2^(n−1), no jitter (the seed's formula).</summary>
     public Retries.RetryPolicy RetryPolicy => new()
     {

@@ -5,8 +5,9 @@ using StackExchange.Redis;
 namespace Baton.Apps.BrandInsights.Trigger;
 
 /// <summary>
-/// The brands of <c>brands:list</c> (a set or a list; both are accepted), read by the trigger every refresh interval and
-/// turned into the chunk lists it consumes; the last set read is what <c>/health</c> shows as brands being processed.
+/// The brands of <c>brands:list</c> (a set or a list; both are accepted), read by the trigger every refresh interval;
+/// those this process holds the lease of (<see cref="BrandLeases"/>) become the chunk lists it consumes, and are what
+/// <c>/health</c> shows as brands being processed.
 /// A key of another type, or an empty or missing one, means no brands, with one log line when that state begins.
 /// </summary>
 internal sealed class BrandRegistry
@@ -17,6 +18,9 @@ internal sealed class BrandRegistry
 
     /// <summary>Set once the host's services exist (the trigger's options are built before them).</summary>
     public ILogger Logger { get; set; } = NullLogger.Instance;
+
+    /// <summary>The brand leases of this process; set with <see cref="Logger"/>. Until then every brand is read.</summary>
+    public BrandLeases? Leases { get; set; }
 
     public IReadOnlyList<string> Brands
     {
@@ -40,6 +44,7 @@ internal sealed class BrandRegistry
             _ => [],
         };
         var brands = members.Select(m => (string)m!).Where(b => b.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var mine = Leases is { } leases ? await leases.AssignAsync(database, brands, cancellationToken) : brands;
         var problem = type is RedisType.Set or RedisType.List or RedisType.None ? (brands.Count == 0 ? "empty" : "") : type.ToString().ToLowerInvariant();
         lock (_lock)
         {
@@ -57,17 +62,13 @@ internal sealed class BrandRegistry
                 _lastProblem = problem;
             }
 
-            if (!brands.SequenceEqual(_brands, StringComparer.Ordinal))
+            if (!mine.SequenceEqual(_brands, StringComparer.Ordinal))
             {
-                if (brands.Count > 0)
-                {
-                    Log.BrandsChanged(Logger, string.Join(", ", brands));
-                }
-
-                _brands = brands;
+                Log.BrandsChanged(Logger, mine.Count == 0 ? "none" : string.Join(", ", mine));
+                _brands = mine;
             }
         }
 
-        return [.. brands.Select(BrandKeys.Chunks)];
+        return [.. mine.Select(BrandKeys.Chunks)];
     }
 }
