@@ -75,6 +75,11 @@ public static class BatonRedisExtensions
             errors.Add($"BatchSize must be 1 to {InboxLimits.MaxBatchSize}");
         }
 
+        if (options.MaxItemBytes < 0)
+        {
+            errors.Add("MaxItemBytes must be 0 (no limit) or more");
+        }
+
         if (options.MaxConcurrentLists < 1)
         {
             errors.Add("MaxConcurrentLists must be at least 1");

@@ -6,13 +6,29 @@ namespace Baton.Redis;
 /// <summary>One multiplexer per process, connected on first use (never aborting on a failed first connection).</summary>
 internal sealed class RedisConnection(ConfigurationOptions options, ILogger<RedisConnection> logger) : IRedisConnection, IDisposable
 {
-    private readonly Lazy<ConnectionMultiplexer> _multiplexer = new(() => Connect(options, logger));
+    private readonly Lock _lock = new();
+    private ConnectionMultiplexer? _multiplexer;
 
-    public IConnectionMultiplexer Multiplexer => _multiplexer.Value;
+    /// <summary>Connected on first use; a failed creation is not cached (the next use tries again).</summary>
+    public IConnectionMultiplexer Multiplexer
+    {
+        get
+        {
+            if (Volatile.Read(ref _multiplexer) is { } multiplexer)
+            {
+                return multiplexer;
+            }
+
+            lock (_lock)
+            {
+                return _multiplexer ??= Connect(options, logger);
+            }
+        }
+    }
 
     public IDatabase Database => Multiplexer.GetDatabase();
 
-    public bool IsConnected => _multiplexer.IsValueCreated && _multiplexer.Value.IsConnected;
+    public bool IsConnected => Volatile.Read(ref _multiplexer)?.IsConnected ?? false;
 
     public ConfigurationOptions Options => options;
 
@@ -34,9 +50,6 @@ internal sealed class RedisConnection(ConfigurationOptions options, ILogger<Redi
 
     public void Dispose()
     {
-        if (_multiplexer.IsValueCreated)
-        {
-            _multiplexer.Value.Dispose();
-        }
+        _multiplexer?.Dispose();
     }
 }

@@ -22,7 +22,7 @@ public sealed class RedisCrashTests
         var database = Path.Combine(directory, "crash.db");
         var prefix = SharedRedis.NewPrefix();
         var list = prefix + "items";
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(RedisConfiguration.Parse(SharedRedis.Configuration));
+        await using var redis = await RedisNode.ConnectAsync();
         var db = redis.GetDatabase();
         try
         {
@@ -64,7 +64,7 @@ public sealed class RedisCrashTests
 
     private static long Succeeded(string line) => long.Parse(line["SUCCEEDED ".Length..], System.Globalization.CultureInfo.InvariantCulture);
 
-    private static async Task<List<RunRecord>> ReadRunsAsync(string database)
+    private static async Task<IReadOnlyList<RunRecord>> ReadRunsAsync(string database)
     {
         var services = new ServiceCollection();
         services.AddLogging();
@@ -72,16 +72,6 @@ public sealed class RedisCrashTests
         await using var provider = services.BuildServiceProvider();
         var store = provider.GetRequiredService<IBatonStore>();
         await store.InitializeAsync();
-        var runs = new List<RunRecord>();
-        string? cursor = null;
-        do
-        {
-            var page = await store.Runs.ListRunsAsync(new ListRunsRequest { Limit = 500, Cursor = cursor });
-            runs.AddRange(page.Runs);
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
-
-        return runs;
+        return await RedisNode.AllRunsAsync(store);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Baton.Hosting;
 using Baton.Inbox;
 using Baton.Runs;
 using Baton.Testing;
@@ -128,6 +129,60 @@ public sealed class RedisListTriggerTests
         Assert.Contains("\"a string, not an order\"", dead.Select(d => (string)d!));
         Assert.Empty(await node.RunsAsync());
         Assert.Contains(node.Logs.Entries, e => e.EventId == 5014 && e.Message.Contains("the inbox refused it", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Trigger_TenMegabyteItem_DeadLetteredRawAsTooLargeOthersRun()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        var huge = $$"""{"blob":"{{new string('x', 10 * 1024 * 1024)}}"}""";
+        await node.Db.ListRightPushAsync(node.List, [Item(1), huge, Item(2)]);
+
+        await node.StartAsync();
+        await node.WaitForSucceededRunsAsync(2);
+        var dead = await Poll.UntilAsync(() => node.Db.ListRangeAsync(node.List + ":failed"), d => d.Length == 1, "the huge item to be dead-lettered");
+
+        Assert.Equal(huge, (string)dead[0]!);
+        Assert.Equal(2, (await node.RunsAsync()).Count);
+        Assert.Contains(node.Logs.Entries, e => e.EventId == 5014 && e.Message.Contains("more than MaxItemBytes 1048576", StringComparison.Ordinal));
+        Assert.DoesNotContain(node.Logs.Entries, e => e.Message.Contains("xxxxxxxx", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task StopAsync_IdleAndDuringOutage_StopsPromptlyAndLogsStopped()
+    {
+        await using var redis = await PrivateRedis.StartAsync();
+        await using var node = await RedisNode.CreateAsync(redis.Configuration);
+        await node.StartAsync();
+        await node.Db.ListRightPushAsync(node.List, Item(1));
+        await node.WaitForSucceededRunsAsync(1);
+        redis.Kill();
+        await Poll.UntilAsync(() => Task.FromResult(node.Logs.Entries.Count(e => e.EventId == 5012)), n => n >= 1, "the outage to be logged");
+
+        var stopping = node.StopAsync();
+        var finished = await Task.WhenAny(stopping, Task.Delay(TimeSpan.FromSeconds(15)));
+
+        Assert.Same(stopping, finished);
+        Assert.Single(node.Logs.Entries, e => e.EventId == 5011);
+    }
+
+    [Fact]
+    public void AddRedisListTrigger_BadOptions_ArgumentExceptionNamingEach()
+    {
+        var builder = new Microsoft.Extensions.DependencyInjection.ServiceCollection().AddBaton();
+
+        var error = Assert.Throws<ArgumentException>(() => builder.AddRedisListTrigger("t", o =>
+        {
+            o.BatchSize = 0;
+            o.MaxItemBytes = -1;
+            o.HeartbeatInterval = TimeSpan.FromSeconds(40);
+        }));
+
+        Assert.Contains("BatchSize must be 1 to 1000", error.Message, StringComparison.Ordinal);
+        Assert.Contains("MaxItemBytes", error.Message, StringComparison.Ordinal);
+        Assert.Contains("set Workflow", error.Message, StringComparison.Ordinal);
+        Assert.Contains("set Lists or DiscoverLists", error.Message, StringComparison.Ordinal);
+        Assert.Contains("ConsumerTimeout must be longer than HeartbeatInterval", error.Message, StringComparison.Ordinal);
     }
 
     private sealed record Order(string Sku);

@@ -57,18 +57,23 @@ internal sealed class RedisNode : IAsyncDisposable
     public static async Task<RedisNode> CreateAsync(string? redis = null)
     {
         redis ??= SharedRedis.Configuration;
-        ConnectionMultiplexer connection;
+        return new RedisNode(redis, SharedRedis.NewPrefix(), await ConnectAsync(redis));
+    }
+
+    /// <summary>A test connection to <paramref name="redis"/> that answered PING; an unreachable shared Redis fails with how to start one.</summary>
+    public static async Task<ConnectionMultiplexer> ConnectAsync(string? redis = null)
+    {
+        var connection = await ConnectionMultiplexer.ConnectAsync(Redis.RedisConfiguration.Parse(redis ?? SharedRedis.Configuration));
         try
         {
-            connection = await ConnectionMultiplexer.ConnectAsync(Redis.RedisConfiguration.Parse(redis));
             await connection.GetDatabase().PingAsync();
+            return connection;
         }
         catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
         {
+            await connection.DisposeAsync();
             throw new InvalidOperationException(SharedRedis.Unreachable(ex), ex);
         }
-
-        return new RedisNode(redis, SharedRedis.NewPrefix(), connection);
     }
 
     /// <summary>Builds the node (AddRedis + AddRedisListTrigger "items" on <see cref="List"/>) and starts its hosted services.</summary>
@@ -120,13 +125,16 @@ internal sealed class RedisNode : IAsyncDisposable
         }
     }
 
-    public async Task<IReadOnlyList<RunRecord>> RunsAsync()
+    public Task<IReadOnlyList<RunRecord>> RunsAsync() => AllRunsAsync(Store);
+
+    /// <summary>Every run of <paramref name="store"/>, page by page.</summary>
+    public static async Task<IReadOnlyList<RunRecord>> AllRunsAsync(IBatonStore store)
     {
         var runs = new List<RunRecord>();
         string? cursor = null;
         do
         {
-            var page = await Store.Runs.ListRunsAsync(new ListRunsRequest { Limit = 500, Cursor = cursor });
+            var page = await store.Runs.ListRunsAsync(new ListRunsRequest { Limit = 500, Cursor = cursor });
             runs.AddRange(page.Runs);
             cursor = page.NextCursor;
         }

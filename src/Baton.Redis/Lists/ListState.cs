@@ -16,6 +16,9 @@ internal sealed class ListState(string key)
     /// <summary>No longer configured nor discovered: its processing list goes back to the source, then the state is dropped.</summary>
     public bool Removed { get; set; }
 
+    /// <summary>This process left a batch in the processing list (a conflict or a failure): offering it again is not news.</summary>
+    public bool HoldsBatch { get; set; }
+
     /// <summary>A failure was logged for this list and no step has succeeded since (one log line per failure spell).</summary>
     public bool Faulted { get; set; }
 }

@@ -42,24 +42,38 @@ internal sealed class RedisListConsumer(
 
         if ((int)parts[0] == 1)
         {
-            Log.ProcessingReoffered(logger, trigger, state.Key, items.Length);
+            if (!state.HoldsBatch)
+            {
+                Log.ProcessingReoffered(logger, trigger, state.Key, items.Length);
+            }
         }
         else
         {
             metrics.ItemsMoved.Add(items.Length, _tag);
         }
 
-        var batch = new RedisListBatch(state.Key, items, DefaultListMapper.BatchId(state.Key, items));
         var dead = new List<RejectedItem>();
+        var fitting = items;
+        if (options.MaxItemBytes > 0 && items.Any(TooLarge))
+        {
+            dead.AddRange(items.Where(TooLarge).Select(i => new RejectedItem(
+                i, $"the item has {System.Text.Encoding.UTF8.GetByteCount(i)} bytes, more than MaxItemBytes {options.MaxItemBytes}")));
+            fitting = [.. items.Where(i => !TooLarge(i))];
+        }
+
+        // The id covers every item taken, so it is the same whenever the same items are offered again.
+        var batch = new RedisListBatch(state.Key, fitting, DefaultListMapper.BatchId(state.Key, items));
         MappedBatch mapped;
         try
         {
-            mapped = options.Map is { } map ? new MappedBatch(map(batch), null) : DefaultListMapper.Map(batch, options.Workflow!);
+            mapped = fitting.Length == 0 ? new MappedBatch(new RedisBatchPlan([], []), [])
+                : options.Map is { } map ? new MappedBatch(map(batch), null)
+                : DefaultListMapper.Map(batch, options.Workflow!);
         }
         catch (Exception ex)
         {
             Log.MapperFailed(logger, ex, trigger, state.Key);
-            mapped = new MappedBatch(new RedisBatchPlan([], [.. items.Select(i => new RejectedItem(i, $"the mapper failed: {ex.GetType().Name}"))]), null);
+            mapped = new MappedBatch(new RedisBatchPlan([], [.. fitting.Select(i => new RejectedItem(i, $"the mapper failed: {ex.GetType().Name}"))]), null);
         }
 
         dead.AddRange(mapped.Plan.Rejected);
@@ -95,12 +109,14 @@ internal sealed class RedisListConsumer(
                 Log.InboxFailed(logger, ex, trigger, state.Key);
             }
 
+            state.HoldsBatch = true;
             return StepResult.Failed;
         }
 
         if (conflict)
         {
             metrics.BatchesConflicted.Add(1, _tag);
+            state.HoldsBatch = true;
             return StepResult.Conflict;
         }
 
@@ -110,6 +126,7 @@ internal sealed class RedisListConsumer(
             state, () => redis.Database.ScriptEvaluateAsync(RedisListScripts.Ack, [processing, deadLetterKey], arguments)).ConfigureAwait(false);
         if (acked is null)
         {
+            state.HoldsBatch = true;
             return StepResult.Failed;
         }
 
@@ -120,9 +137,12 @@ internal sealed class RedisListConsumer(
 
         metrics.ItemsDeadLettered.Add(dead.Count, _tag);
         metrics.BatchesAccepted.Add(1, _tag);
-        state.Faulted = false;
+        state.Faulted = state.HoldsBatch = false;
         return StepResult.Worked;
     }
+
+    private bool TooLarge(string item) =>
+        item.Length > options.MaxItemBytes / 3 && System.Text.Encoding.UTF8.GetByteCount(item) > options.MaxItemBytes;
 
     /// <summary>Pushes what this consumer's processing list of a removed list still holds back onto the head of the list.</summary>
     public async Task<StepResult> ReleaseAsync(ListState state)

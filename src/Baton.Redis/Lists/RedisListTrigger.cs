@@ -143,6 +143,11 @@ internal sealed class RedisListTrigger : BackgroundService
         {
             var now = _time.GetUtcNow();
             state.Running = false;
+            if (result is StepResult.Worked or StepResult.Empty or StepResult.Conflict)
+            {
+                state.Faulted = false;
+            }
+
             switch (result)
             {
                 case StepResult.Worked:

@@ -63,6 +63,12 @@ public sealed class RedisListTriggerOptions
     /// <summary>The workflow the default mapper starts; required when <see cref="Map"/> is null.</summary>
     public string? Workflow { get; set; }
 
+    /// <summary>
+    /// Items longer than this many UTF-8 bytes are dead-lettered raw before mapping (a run's input is held in memory
+    /// and stored whole). 0 turns the check off. The default is 1 MiB (1,048,576 bytes).
+    /// </summary>
+    public int MaxItemBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Where rejected items go, raw (RPUSH), with the reason logged. The default is <c>{listKey}:failed</c>.</summary>
     public Func<string, string> DeadLetterKey { get; set; } = key => key + ":failed";
 }
