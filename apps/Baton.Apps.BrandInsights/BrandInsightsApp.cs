@@ -78,6 +78,7 @@ public sealed class BrandInsightsApp : IBatonApp
             // random default) stays the same across restarts, so a restarted process takes its own lists back at once.
             t.ConsumerId = options.OrchestratorIdConfigured ? options.OrchestratorId : null;
             t.BatchSize = options.BatchSize;
+            t.MaxItemBytes = options.MaxChunkBytes;
             t.Map = mapper.Map;
             t.DeadLetterKey = key => BrandKeys.BrandOf(key) is { } brand ? BrandKeys.Failed(brand) : key + ":failed";
         });
