@@ -78,7 +78,8 @@ public sealed class BrandInsightsApp : IBatonApp
             // random default) stays the same across restarts, so a restarted process takes its own lists back at once.
             t.ConsumerId = options.OrchestratorIdConfigured ? options.OrchestratorId : null;
             t.BatchSize = options.BatchSize;
-            t.MaxItemBytes = options.MaxChunkBytes;
+            // The mapper checks the size itself (before parsing), so the oversized chunk counts in its brand's failed metric.
+            t.MaxItemBytes = 0;
             t.Map = mapper.Map;
             t.DeadLetterKey = key => BrandKeys.BrandOf(key) is { } brand ? BrandKeys.Failed(brand) : key + ":failed";
         });
