@@ -9,29 +9,15 @@ namespace Baton.Apps.BrandInsights.Tests.EndToEnd;
 /// Bad input through the real server: every bad chunk lands raw on <c>failed:brand:&lt;brand&gt;</c> with its reason in
 /// the log and the good ones are merged; a missing, empty or wrongly typed <c>brands:list</c> is one clear log line.
 /// </summary>
-public sealed class BadInputTests : IAsyncLifetime
+public sealed class BadInputTests : PrivateRedisTests
 {
     private const string Brand = "acme: west coast";
-    private PrivateRedis _redis = null!;
-    private ConnectionMultiplexer _connection = null!;
-
-    public async Task InitializeAsync()
-    {
-        _redis = await PrivateRedis.StartAsync();
-        _connection = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _connection.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
 
     [Fact]
     public async Task BrandsList_MissingThenWrongTypes_OneClearLogLineEachAndNoBrands()
     {
-        var db = _connection.GetDatabase();
-        await using var server = await BrandServer.StartAsync(BrandServer.Environment(_redis.Url, BrandServer.NewDirectory(), "orchestrator-bad"));
+        var db = Db;
+        await using var server = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-bad"));
         await server.Process.WaitForLineAsync(l => l.Contains("brands:list is empty or missing", StringComparison.Ordinal), "the empty brands:list line");
         Assert.Equal(0, (await server.HealthAsync()).Body.GetProperty("brands").GetArrayLength());
 
@@ -52,7 +38,7 @@ public sealed class BadInputTests : IAsyncLifetime
     [Fact]
     public async Task Chunks_MalformedWrongTypesHugeAndGood_BadOnesDeadLetteredRawGoodMerged()
     {
-        var db = _connection.GetDatabase();
+        var db = Db;
         await db.ListRightPushAsync(BrandKeys.BrandsList, [Brand, "nike"]); // a list, not a set: both are accepted
         var good = ChunkParserTests.SeedExample.Replace("\"brand\":\"nike\"", $"\"brand\":\"{Brand}\"", StringComparison.Ordinal);
         var malformed = "{\"chunkId\":\"x\",";
@@ -62,7 +48,7 @@ public sealed class BadInputTests : IAsyncLifetime
         await db.ListRightPushAsync(BrandKeys.Chunks(Brand), [malformed, wrongTypes, huge, good, otherBrand]);
         await db.ListRightPushAsync(BrandKeys.Chunks("nike"), ChunkParserTests.SeedExample);
 
-        await using var server = await BrandServer.StartAsync(BrandServer.Environment(_redis.Url, BrandServer.NewDirectory(), "orchestrator-bad"));
+        await using var server = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-bad"));
         var summary = await BrandServer.WaitForSummaryAsync(db, Brand, s => s.GetProperty("totalChunks").GetInt32() == 1);
         await BrandServer.WaitForSummaryAsync(db, "nike", s => s.GetProperty("totalChunks").GetInt32() == 1);
         var failed = await Poll.UntilAsync(() => db.ListRangeAsync(BrandKeys.Failed(Brand)), f => f.Length == 4, "four dead-lettered chunks");

@@ -5,30 +5,15 @@ using StackExchange.Redis;
 namespace Baton.Apps.BrandInsights.Tests.EndToEnd;
 
 /// <summary>SIGKILL of the real server at random moments while the simulator pushes: nothing lost, nothing merged twice.</summary>
-public sealed class CrashTests : IAsyncLifetime
+public sealed class CrashTests : PrivateRedisTests
 {
-    private PrivateRedis _redis = null!;
-    private ConnectionMultiplexer _connection = null!;
-
-    public async Task InitializeAsync()
-    {
-        _redis = await PrivateRedis.StartAsync();
-        _connection = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _connection.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
     [Fact]
     public async Task Kill_AtRandomMomentsWhile50000ChunksArePushed_EverySummaryExactlyOnce()
     {
-        var db = _connection.GetDatabase();
+        var db = Db;
         var generator = new BrandChunkGenerator(new BrandChunkSettings { Brands = 20, Chunks = 50_000, Bad = 0.02, Duplicates = 0.03, Seed = 15, BrandPrefix = "crash-" });
         await BrandWorkersSimulator.RegisterBrandsAsync(db, generator.BrandNames, asList: false);
-        var environment = BrandServer.Environment(_redis.Url, BrandServer.NewDirectory(), "orchestrator-crash");
+        var environment = BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-crash");
         var server = await BrandServer.StartAsync(environment);
         var random = new Random(15);
         try

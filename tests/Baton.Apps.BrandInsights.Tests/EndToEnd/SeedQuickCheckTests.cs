@@ -5,24 +5,18 @@ using Baton.Apps.BrandInsights.Tests.Merging;
 namespace Baton.Apps.BrandInsights.Tests.EndToEnd;
 
 /// <summary>Seed 001's "Simulating Input" example, verbatim, through the real server and the real redis-cli.</summary>
-public sealed class SeedQuickCheckTests : IAsyncLifetime
+public sealed class SeedQuickCheckTests : PrivateRedisTests
 {
-    private PrivateRedis _redis = null!;
-
-    public async Task InitializeAsync() => _redis = await PrivateRedis.StartAsync();
-
-    public async Task DisposeAsync() => await _redis.DisposeAsync();
-
     [Fact]
     public async Task RedisCliRpushThenGet_SeedExample_ShowsTheMergedSummary()
     {
-        await using var server = await BrandServer.StartAsync(BrandServer.Environment(_redis.Url, BrandServer.NewDirectory(), "orchestrator-1"));
-        await RedisCli.RunAsync(_redis.Port, "SADD", "brands:list", "nike");
+        await using var server = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-1"));
+        await RedisCli.RunAsync(Redis.Port, "SADD", "brands:list", "nike");
         await Poll.UntilAsync(async () => (await server.HealthAsync()).Body, h => h.GetProperty("brands").GetArrayLength() == 1, "nike in /health");
 
         // The seed's command, argument for argument.
-        await RedisCli.RunAsync(_redis.Port, "RPUSH", "result:brand:nike:chunks", ChunkParserTests.SeedExample);
-        var text = await Poll.UntilAsync(() => RedisCli.RunAsync(_redis.Port, "GET", "summary:brand:nike"), t => t.Length > 0, "redis-cli GET summary:brand:nike", TimeSpan.FromSeconds(5));
+        await RedisCli.RunAsync(Redis.Port, "RPUSH", "result:brand:nike:chunks", ChunkParserTests.SeedExample);
+        var text = await Poll.UntilAsync(() => RedisCli.RunAsync(Redis.Port, "GET", "summary:brand:nike"), t => t.Length > 0, "redis-cli GET summary:brand:nike", TimeSpan.FromSeconds(5));
 
         var summary = JsonDocument.Parse(text).RootElement;
         Assert.Equal("nike", summary.GetProperty("brand").GetString());
@@ -34,7 +28,7 @@ public sealed class SeedQuickCheckTests : IAsyncLifetime
         Assert.False(summary.GetProperty("spikeDetected").GetBoolean());
         Assert.StartsWith("nike: 1 chunks, 3 mentions.", summary.GetProperty("summary").GetString());
         Assert.True(DateTimeOffset.TryParse(summary.GetProperty("generatedAt").GetString(), out _));
-        Assert.Equal("0", await RedisCli.RunAsync(_redis.Port, "LLEN", "result:brand:nike:chunks"));
+        Assert.Equal("0", await RedisCli.RunAsync(Redis.Port, "LLEN", "result:brand:nike:chunks"));
 
         var (status, health) = await server.HealthAsync();
         Assert.Equal(200, status);

@@ -5,30 +5,15 @@ using StackExchange.Redis;
 namespace Baton.Apps.BrandInsights.Tests.EndToEnd;
 
 /// <summary>The brand-workers simulator feeding the real server: summaries equal the simulator's independent computation.</summary>
-public sealed class SimulatedWorkersTests : IAsyncLifetime
+public sealed class SimulatedWorkersTests : PrivateRedisTests
 {
-    private PrivateRedis _redis = null!;
-    private ConnectionMultiplexer _connection = null!;
-
-    public async Task InitializeAsync()
-    {
-        _redis = await PrivateRedis.StartAsync();
-        _connection = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _connection.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
     [Fact]
     public async Task Push_BadAndDuplicateChunks_EverySummaryEqualsTheExpectedOne()
     {
-        var db = _connection.GetDatabase();
+        var db = Db;
         var generator = new BrandChunkGenerator(new BrandChunkSettings { Brands = 6, Chunks = 6_000, Bad = 0.03, Duplicates = 0.05, Seed = 7, BrandPrefix = "sim:brand " });
         await BrandWorkersSimulator.RegisterBrandsAsync(db, generator.BrandNames, asList: false);
-        await using var server = await BrandServer.StartAsync(BrandServer.Environment(_redis.Url, BrandServer.NewDirectory(), "orchestrator-sim"));
+        await using var server = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-sim"));
 
         await BrandWorkersSimulator.PushAsync(db, generator);
 

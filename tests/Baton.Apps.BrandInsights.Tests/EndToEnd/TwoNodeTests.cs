@@ -6,23 +6,8 @@ using StackExchange.Redis;
 namespace Baton.Apps.BrandInsights.Tests.EndToEnd;
 
 /// <summary>Two server processes on one PostgreSQL store and one Redis: one brand merged by one run at a time, summaries correct.</summary>
-public sealed class TwoNodeTests : IAsyncLifetime
+public sealed class TwoNodeTests : PrivateRedisTests
 {
-    private PrivateRedis _redis = null!;
-    private ConnectionMultiplexer _connection = null!;
-
-    public async Task InitializeAsync()
-    {
-        _redis = await PrivateRedis.StartAsync();
-        _connection = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _connection.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
     [Fact]
     public async Task TwoServers_OnePostgresStore_NoBrandMergedByBothAtOnceAndSummariesCorrect()
     {
@@ -32,11 +17,11 @@ public sealed class TwoNodeTests : IAsyncLifetime
             Database = "baton_brand_" + Guid.NewGuid().ToString("N")[..12],
         }.ConnectionString;
         await PostgresDatabases.EnsureAsync(postgres);
-        var db = _connection.GetDatabase();
+        var db = Db;
         var generator = new BrandChunkGenerator(new BrandChunkSettings { Brands = 8, Chunks = 16_000, Bad = 0.02, Duplicates = 0.03, Seed = 31, BrandPrefix = "pair-" });
         await BrandWorkersSimulator.RegisterBrandsAsync(db, generator.BrandNames, asList: false);
-        await using var first = await BrandServer.StartAsync(BrandServer.Environment(_redis.Url, BrandServer.NewDirectory(), "orchestrator-a", postgres));
-        await using var second = await BrandServer.StartAsync(BrandServer.Environment(_redis.Url, BrandServer.NewDirectory(), "orchestrator-b", postgres));
+        await using var first = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-a", postgres));
+        await using var second = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-b", postgres));
 
         await BrandWorkersSimulator.PushAsync(db, generator, rate: 8_000);
 
