@@ -179,4 +179,110 @@ public sealed class RedisListRecoveryTests
         Assert.Equal(1, await node.Db.ListLengthAsync(a));
         Assert.DoesNotContain(Item(99), node.Executed);
     }
+
+    [Fact]
+    public async Task Trigger_DiscoveryThrows_PreviousListsKeptAndFailureLogged()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var calls = 0;
+        await node.StartAsync(
+            o =>
+            {
+                o.Lists.Clear();
+                o.DiscoverLists = (_, _) => Interlocked.Increment(ref calls) == 1
+                    ? Task.FromResult<IReadOnlyCollection<string>>([node.List])
+                    : throw new InvalidOperationException("brands:list holds the wrong type");
+            },
+            time: time);
+        // The discovery timer starts once the first round is done: move the clock until a second round ran.
+        await Poll.UntilAsync(
+            () =>
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                return Task.FromResult(Volatile.Read(ref calls));
+            },
+            n => n >= 2,
+            "the second discovery round");
+        await node.Db.ListRightPushAsync(node.List, Item(1));
+
+        await AdvanceUntilAsync(time, node.RunsAsync, runs => runs.Count == 1, "the item of the kept list to run");
+
+        Assert.Contains(node.Logs.Entries, e => e.EventId == 5017 && e.Exception!.Contains("wrong type", StringComparison.Ordinal) && e.Message.Contains("previous 1 lists", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Trigger_TwoConsumersOnOneList_EveryItemTakenByExactlyOne()
+    {
+        await using var a = await RedisNode.CreateAsync();
+        await using var b = await RedisNode.CreateAsync(null, a.Prefix, "node-b");
+        await Task.WhenAll(a.StartAsync(o => o.BatchSize = 20), b.StartAsync(o => o.BatchSize = 20));
+        // Both already poll the list when the items arrive.
+        await a.Db.ListRightPushAsync(a.List, Items(0, 3000));
+
+        await Poll.UntilAsync(
+            async () => (await a.RunsAsync()).Count + (await b.RunsAsync()).Count,
+            n => n == 3000,
+            "3,000 runs over both nodes",
+            TimeSpan.FromSeconds(60));
+        await a.WaitForSucceededRunsAsync((await a.RunsAsync()).Count);
+        await b.WaitForSucceededRunsAsync((await b.RunsAsync()).Count);
+
+        Assert.Equal(Enumerable.Range(0, 3000).Select(Item).Order(), a.Executed.Concat(b.Executed).Order());
+        Assert.NotEmpty(a.Executed);
+        Assert.NotEmpty(b.Executed);
+        Assert.Equal(0, await a.Db.ListLengthAsync(a.List));
+    }
+
+    [Fact]
+    public async Task Trigger_ListRemovedWhileHoldingConflictedBatch_BatchPushedBackToHeadInOrder()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var registry = node.Prefix + "lists";
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await node.Db.SetAddAsync(registry, node.List);
+        await node.Db.ListRightPushAsync(node.List, Items(0, 10));
+
+        await node.StartAsync(
+            o =>
+            {
+                o.Lists.Clear();
+                o.BatchSize = 5;
+                o.DiscoverLists = async (db, _) => [.. (await db.SetMembersAsync(registry)).Select(v => (string)v!)];
+                o.Map = batch => new RedisBatchPlan(
+                    [new Inbox.InboxMessage { MessageId = batch.BatchId, Workflow = "record", Input = System.Text.Json.JsonSerializer.SerializeToElement(batch.Items) }], []);
+            },
+            b => b.AddWorkflow<string[], string>(
+                "record",
+                async (ctx, items, ct) =>
+                {
+                    await release.Task.WaitAsync(ct);
+                    return "ok";
+                },
+                w => w.ConcurrencyKey = "one"),
+            time);
+        // The first batch's run holds the key; the second batch sits in the processing list, in conflict.
+        await AdvanceUntilAsync(
+            time,
+            async () => (await node.Db.ListLengthAsync(node.ProcessingList), await node.Db.ListLengthAsync(node.List)),
+            lengths => lengths == (5, 0),
+            "the second batch to be held in the processing list");
+
+        await node.Db.SetRemoveAsync(registry, node.List);
+        await Poll.UntilAsync(
+            () =>
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                return node.Db.ListLengthAsync(node.List);
+            },
+            n => n == 5,
+            "the held batch to go back onto the list");
+
+        Assert.Equal(Enumerable.Range(5, 5).Select(Item), (await node.Db.ListRangeAsync(node.List)).Select(v => (string)v!));
+        Assert.False(await node.Db.KeyExistsAsync(node.ProcessingList));
+        Assert.False(await node.Db.SetContainsAsync($"{node.Prefix}consumer:{node.ConsumerId}:lists", node.List));
+        Assert.Single(await node.RunsAsync());
+        release.SetResult();
+    }
 }

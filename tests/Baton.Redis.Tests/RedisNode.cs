@@ -23,8 +23,9 @@ internal sealed class RedisNode : IAsyncDisposable
     private bool _stopped;
     private Func<Task>? _restart;
 
-    private RedisNode(string redis, string prefix, ConnectionMultiplexer connection)
+    private RedisNode(string redis, string prefix, ConnectionMultiplexer connection, string consumerId)
     {
+        ConsumerId = consumerId;
         RedisConfiguration = redis;
         Prefix = prefix;
         Connection = connection;
@@ -41,7 +42,7 @@ internal sealed class RedisNode : IAsyncDisposable
 
     public string List => Prefix + "items";
 
-    public string ConsumerId => "node-a";
+    public string ConsumerId { get; }
 
     public string ProcessingList => $"{Prefix}processing:{ConsumerId}:{List}";
 
@@ -54,10 +55,13 @@ internal sealed class RedisNode : IAsyncDisposable
 
     public IBatonStore Store => Services.GetRequiredService<IBatonStore>();
 
-    public static async Task<RedisNode> CreateAsync(string? redis = null)
+    public static async Task<RedisNode> CreateAsync(string? redis = null) => await CreateAsync(redis, SharedRedis.NewPrefix(), "node-a");
+
+    /// <summary>A node with its own database and consumer id on the keys of <paramref name="prefix"/> (a second node beside another).</summary>
+    public static async Task<RedisNode> CreateAsync(string? redis, string prefix, string consumerId)
     {
         redis ??= SharedRedis.Configuration;
-        return new RedisNode(redis, SharedRedis.NewPrefix(), await ConnectAsync(redis));
+        return new RedisNode(redis, prefix, await ConnectAsync(redis), consumerId);
     }
 
     /// <summary>A test connection to <paramref name="redis"/> that answered PING; an unreachable shared Redis fails with how to start one.</summary>

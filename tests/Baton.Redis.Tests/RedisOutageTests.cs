@@ -53,4 +53,32 @@ public sealed class RedisOutageTests
         Assert.Equal($"127.0.0.1:{redis.Port}/0", connection.Description);
         Assert.False(connection.IsConnected);
     }
+
+    [Fact]
+    public async Task Trigger_RedisDownAtStart_HostStartsAndConsumesOnceRedisAnswers()
+    {
+        await using var redis = await PrivateRedis.StartAsync();
+        await using var node = await RedisNode.CreateAsync(redis.Configuration + ",connectRetry=1,connectTimeout=500");
+        var registry = node.Prefix + "lists";
+        redis.Kill();
+
+        var started = node.StartAsync(o =>
+        {
+            o.Lists.Clear();
+            o.DiscoverLists = async (db, _) => [.. (await db.SetMembersAsync(registry)).Select(v => (string)v!)];
+            o.MaxErrorDelay = TimeSpan.FromMilliseconds(200);
+            o.DiscoveryInterval = TimeSpan.FromMinutes(10);
+        });
+        Assert.Same(started, await Task.WhenAny(started, Task.Delay(TimeSpan.FromSeconds(10))));
+        await Poll.UntilAsync(() => Task.FromResult(node.Logs.Entries.Count(e => e.EventId == 5012)), n => n >= 1, "the outage to be logged");
+        await redis.StartAgainAsync();
+        await node.Db.SetAddAsync(registry, node.List);
+        await node.Db.ListRightPushAsync(node.List, [Item(1), Item(2)]);
+
+        // Long before the 10 min discovery interval: a failed discovery round is retried with the error backoff.
+        var runs = await node.WaitForSucceededRunsAsync(2, TimeSpan.FromSeconds(90));
+
+        Assert.Equal(2, runs.Count);
+        Assert.Equal(1, node.Logs.Entries.Count(e => e.EventId == 5012));
+    }
 }

@@ -52,9 +52,9 @@ internal sealed class RedisListTrigger : BackgroundService
         try
         {
             await HeartbeatAsync().ConfigureAwait(false);
-            await RefreshListsAsync(initial: true, stoppingToken).ConfigureAwait(false);
+            var discovered = await RefreshListsAsync(initial: true, stoppingToken).ConfigureAwait(false);
             var heartbeat = HeartbeatLoopAsync(stoppingToken);
-            var discovery = _options.DiscoverLists is null ? Task.CompletedTask : DiscoveryLoopAsync(stoppingToken);
+            var discovery = _options.DiscoverLists is null ? Task.CompletedTask : DiscoveryLoopAsync(discovered, stoppingToken);
             await ScheduleLoopAsync(stoppingToken).ConfigureAwait(false);
             await Task.WhenAll(heartbeat, discovery).ConfigureAwait(false);
         }
@@ -163,8 +163,12 @@ internal sealed class RedisListTrigger : BackgroundService
                     state.ErrorDelay = TimeSpan.Zero;
                     state.Due = now + _options.ConflictDelay;
                     break;
-                case StepResult.Released:
+                case StepResult.Released when state.Removed:
                     _states.Remove(state.Key);
+                    break;
+                case StepResult.Released:
+                    // Discovered again while it was being released: read it as before.
+                    state.Due = now;
                     break;
                 default:
                     state.ErrorDelay = state.ErrorDelay == TimeSpan.Zero ? TimeSpan.FromMilliseconds(50) : Min(state.ErrorDelay * 2, _options.MaxErrorDelay);
@@ -177,8 +181,10 @@ internal sealed class RedisListTrigger : BackgroundService
         }
     }
 
-    private async Task RefreshListsAsync(bool initial, CancellationToken cancellationToken)
+    /// <summary>Applies the fixed and discovered lists; false when discovery failed (the previous set is kept).</summary>
+    private async Task<bool> RefreshListsAsync(bool initial, CancellationToken cancellationToken)
     {
+        var discovered = true;
         var desired = new HashSet<string>(_options.Lists, StringComparer.Ordinal);
         if (_options.DiscoverLists is { } discover)
         {
@@ -186,13 +192,16 @@ internal sealed class RedisListTrigger : BackgroundService
             {
                 _discovered = [.. await discover(_redis.Database, cancellationToken).ConfigureAwait(false)];
             }
+            catch (Exception ex) when (OutageGate.IsOutage(ex))
+            {
+                // Redis is away: the outage is logged once, whoever notices it first.
+                _outage.Failed(ex);
+                discovered = false;
+            }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 Log.DiscoveryFailed(_logger, ex, _name, _discovered.Count);
-                if (OutageGate.IsOutage(ex))
-                {
-                    _outage.Failed(ex);
-                }
+                discovered = false;
             }
 
             desired.UnionWith(_discovered);
@@ -233,14 +242,22 @@ internal sealed class RedisListTrigger : BackgroundService
 
             _wake.TrySetResult();
         }
+
+        return discovered;
     }
 
-    private async Task DiscoveryLoopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Discovers again every <see cref="RedisListTriggerOptions.DiscoveryInterval"/>; after a failed round sooner (50 ms
+    /// doubling up to <see cref="RedisListTriggerOptions.MaxErrorDelay"/>), so lists are found soon after an outage at start.
+    /// </summary>
+    private async Task DiscoveryLoopAsync(bool lastSucceeded, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_options.DiscoveryInterval, _time);
-        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        var retry = TimeSpan.Zero;
+        while (!cancellationToken.IsCancellationRequested)
         {
-            await RefreshListsAsync(initial: false, cancellationToken).ConfigureAwait(false);
+            retry = lastSucceeded ? TimeSpan.Zero : Min(retry == TimeSpan.Zero ? TimeSpan.FromMilliseconds(50) : retry * 2, _options.MaxErrorDelay);
+            await Task.Delay(lastSucceeded ? _options.DiscoveryInterval : Min(retry, _options.DiscoveryInterval), _time, cancellationToken).ConfigureAwait(false);
+            lastSucceeded = await RefreshListsAsync(initial: false, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -273,7 +290,7 @@ internal sealed class RedisListTrigger : BackgroundService
                     RedisListScripts.Recover,
                     [_keys.HeartbeatOf(consumer), _keys.ListsOf(consumer), _keys.Consumers],
                     [_keys.ProcessingPrefixOf(consumer), consumer]).ConfigureAwait(false);
-                if (moved >= 0)
+                if (moved > 0)
                 {
                     Log.ConsumerRecovered(_logger, _name, consumer, moved);
                 }

@@ -81,8 +81,9 @@ public static class BrandWorkersSimulator
     public sealed record PushResult(int Total, int Valid, int Bad, int Duplicates, TimeSpan Elapsed);
 
     /// <summary>
-    /// Pushes every chunk of <paramref name="generator"/>: at <paramref name="rate"/> chunks/s, or as fast as possible
-    /// (pipelined, up to 1,000 pushes in flight) when 0. Writes "chunkId brand unixMs" per push to <paramref name="timestampsFile"/> when set.
+    /// Pushes every chunk of <paramref name="generator"/>: at <paramref name="rate"/> chunks/s, or as fast as possible when
+    /// 0; pipelined either way (up to 1,000 pushes in flight). Writes "chunkId brand unixMs" per push (the time the RPUSH
+    /// was sent) to <paramref name="timestampsFile"/> when set.
     /// </summary>
     public static async Task<PushResult> PushAsync(IDatabase db, BrandChunkGenerator generator, double rate = 0, string? timestampsFile = null)
     {
@@ -94,10 +95,13 @@ public static class BrandWorkersSimulator
         {
             if (rate > 0)
             {
-                var due = TimeSpan.FromSeconds(total / rate);
-                if (due > watch.Elapsed)
+                // Paced, still pipelined: sleep only when at least a millisecond ahead of the schedule.
+                var ahead = TimeSpan.FromSeconds(total / rate) - watch.Elapsed;
+                if (ahead >= TimeSpan.FromMilliseconds(1))
                 {
-                    await Task.Delay(due - watch.Elapsed);
+                    await Task.WhenAll(inFlight);
+                    inFlight.Clear();
+                    await Task.Delay(ahead);
                 }
             }
 
@@ -111,7 +115,7 @@ public static class BrandWorkersSimulator
                 default: duplicates++; break;
             }
 
-            if (inFlight.Count >= 1000 || rate > 0)
+            if (inFlight.Count >= 1000)
             {
                 await Task.WhenAll(inFlight);
                 inFlight.Clear();
