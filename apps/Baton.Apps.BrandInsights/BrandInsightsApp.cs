@@ -42,7 +42,7 @@ public sealed class BrandInsightsApp : IBatonApp
         // The trigger's delegates are set now, before the container exists: they use these instances, registered as they are.
         var options = BrandInsightsOptions.Read(configuration);
         var metrics = new BrandMetrics();
-        var registry = new BrandRegistry();
+        var registry = new BrandRegistry(metrics);
         builder.Logging.AddFilter(typeof(BrandInsightsApp).Namespace, options.LogLevel);
         var services = builder.Services;
         services.AddOptions<BrandInsightsOptions>().Configure(o => BrandInsightsOptions.Bind(o, configuration)).ValidateOnStart();

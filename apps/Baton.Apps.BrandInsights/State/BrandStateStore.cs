@@ -23,6 +23,19 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
 
     public async Task<MergeOutcome> MergeAsync(string brand, IReadOnlyList<string> rawChunks, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await MergeCoreAsync(brand, rawChunks, cancellationToken);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            metrics.RedisError("merge");
+            throw;
+        }
+    }
+
+    private async Task<MergeOutcome> MergeCoreAsync(string brand, IReadOnlyList<string> rawChunks, CancellationToken cancellationToken)
+    {
         var started = Stopwatch.GetTimestamp();
         var chunks = new List<ChunkResult>(rawChunks.Count);
         var invalid = new List<RedisValue>();

@@ -10,7 +10,7 @@ namespace Baton.Apps.BrandInsights.Trigger;
 /// <c>/health</c> shows as brands being processed.
 /// A key of another type, or an empty or missing one, means no brands, with one log line when that state begins.
 /// </summary>
-internal sealed class BrandRegistry
+internal sealed class BrandRegistry(Metrics.BrandMetrics metrics)
 {
     private readonly Lock _lock = new();
     private IReadOnlyList<string> _brands = [];
@@ -35,6 +35,19 @@ internal sealed class BrandRegistry
 
     /// <summary>The chunk list keys of the brands in <c>brands:list</c>, for <c>DiscoverLists</c>.</summary>
     public async Task<IReadOnlyCollection<string>> DiscoverAsync(IDatabase database, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadAsync(database, cancellationToken);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            metrics.RedisError("discover");
+            throw;
+        }
+    }
+
+    private async Task<IReadOnlyCollection<string>> ReadAsync(IDatabase database, CancellationToken cancellationToken)
     {
         var type = await database.KeyTypeAsync(BrandKeys.BrandsList).WaitAsync(cancellationToken);
         RedisValue[] members = type switch

@@ -23,6 +23,8 @@ public sealed class RedisRestartTests : PrivateRedisTests
         Assert.Equal("degraded", down.GetProperty("status").GetString());
         Assert.False(down.GetProperty("redis").GetProperty("connected").GetBoolean());
         Assert.Equal(503, downStatus);
+        Assert.Contains("orchestrator_redis_connected 0", await server.MetricsAsync(), StringComparison.Ordinal);
+        await Poll.UntilAsync(server.MetricsAsync, m => m.Contains("orchestrator_redis_errors_total{operation=", StringComparison.Ordinal), "a Redis error counted");
 
         await Redis.StartAgainAsync();
         var (upStatus, up) = await Poll.UntilAsync(server.HealthAsync, h => h.Status == 200, "/health to report Redis back");
