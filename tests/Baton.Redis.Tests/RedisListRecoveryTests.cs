@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Baton.Testing;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
@@ -62,16 +61,7 @@ public sealed class RedisListRecoveryTests
     {
         await using var node = await RedisNode.CreateAsync();
         var conflicts = 0L;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "Baton.Redis" && instrument.Name == "baton.redis.batches.conflicted")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref conflicts, value));
-        listener.Start();
+        using var listener = node.Count("baton.redis.batches.conflicted", v => Interlocked.Add(ref conflicts, v));
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await node.Db.ListRightPushAsync(node.List, Items(0, 20));
 

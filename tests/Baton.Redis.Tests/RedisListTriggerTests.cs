@@ -100,6 +100,25 @@ public sealed class RedisListTriggerTests
     }
 
     [Fact]
+    public async Task Trigger_Metrics_CountItemsMovedBatchesAcceptedAndDeadLetters()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        long moved = 0, accepted = 0, dead = 0;
+        using var movedListener = node.Count("baton.redis.items.moved", v => Interlocked.Add(ref moved, v));
+        using var acceptedListener = node.Count("baton.redis.batches.accepted", v => Interlocked.Add(ref accepted, v));
+        using var deadListener = node.Count("baton.redis.items.dead_lettered", v => Interlocked.Add(ref dead, v));
+        await node.Db.ListRightPushAsync(node.List, [.. Enumerable.Range(0, 10).Select(i => (RedisValue)Item(i)), "bad{", "worse["]);
+
+        await node.StartAsync(o => o.BatchSize = 4);
+        await node.WaitForSucceededRunsAsync(10);
+        // The last batch's dead letters are counted just before the batch itself.
+        await Poll.UntilAsync(() => Task.FromResult(Interlocked.Read(ref accepted)), n => n == 3, "the three batches to be counted");
+
+        Assert.Equal(12, Interlocked.Read(ref moved));
+        Assert.Equal(2, Interlocked.Read(ref dead));
+    }
+
+    [Fact]
     public async Task Trigger_BadJson_DeadLetteredRawWithReasonLogged()
     {
         await using var node = await RedisNode.CreateAsync();

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Baton.Hosting;
 using Baton.Runs;
@@ -42,6 +43,9 @@ internal sealed class RedisNode : IAsyncDisposable
 
     public string List => Prefix + "items";
 
+    /// <summary>The trigger's name, unique per node: its metrics' <c>trigger</c> tag tells them apart from other tests' running at once.</summary>
+    public string TriggerName => "items-" + Prefix;
+
     public string ConsumerId { get; }
 
     public string ProcessingList => $"{Prefix}processing:{ConsumerId}:{List}";
@@ -80,7 +84,7 @@ internal sealed class RedisNode : IAsyncDisposable
         }
     }
 
-    /// <summary>Builds the node (AddRedis + AddRedisListTrigger "items" on <see cref="List"/>) and starts its hosted services.</summary>
+    /// <summary>Builds the node (AddRedis + AddRedisListTrigger <see cref="TriggerName"/> on <see cref="List"/>) and starts its hosted services.</summary>
     public async Task StartAsync(
         Action<RedisListTriggerOptions>? configure = null,
         Action<BatonBuilder>? workflows = null,
@@ -114,7 +118,7 @@ internal sealed class RedisNode : IAsyncDisposable
             workflows(builder);
         }
 
-        builder.AddRedis(RedisConfiguration).AddRedisListTrigger("items", o =>
+        builder.AddRedis(RedisConfiguration).AddRedisListTrigger(TriggerName, o =>
         {
             o.Lists.Add(List);
             o.Workflow = "record";
@@ -154,6 +158,33 @@ internal sealed class RedisNode : IAsyncDisposable
             runs => runs.Count >= count && runs.All(r => r.Status == RunStatus.Succeeded),
             $"{count} succeeded runs",
             timeout ?? TimeSpan.FromSeconds(30));
+
+    /// <summary>Sums the measurements of the Baton.Redis counter <paramref name="instrument"/> tagged with this node's trigger, from now on.</summary>
+    public MeterListener Count(string instrument, Action<long> add)
+    {
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (published, l) =>
+            {
+                if (published.Meter.Name == "Baton.Redis" && published.Name == instrument)
+                {
+                    l.EnableMeasurementEvents(published);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "trigger" && (string?)tag.Value == TriggerName)
+                {
+                    add(value);
+                }
+            }
+        });
+        listener.Start();
+        return listener;
+    }
 
     public async Task StopAsync()
     {

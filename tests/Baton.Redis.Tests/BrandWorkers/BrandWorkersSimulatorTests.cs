@@ -86,6 +86,14 @@ public sealed class BrandWorkersSimulatorTests
         }
 
         Assert.Equal(0, await BrandWorkersSimulator.RunAsync([.. common, "--verify"]));
+        Assert.Equal(1, await BrandWorkersSimulator.RunAsync([.. common, "--verify", "--max-chunk-summaries", "3"]));
+        foreach (var (brand, summary) in expected)
+        {
+            var latest = summary with { ChunkSummaries = [.. summary.ChunkSummaries.TakeLast(3)] };
+            await db.StringSetAsync(BrandWorkersSimulator.SummaryKey(brand), latest.ToSummaryJson(DateTimeOffset.UtcNow));
+        }
+
+        Assert.Equal(0, await BrandWorkersSimulator.RunAsync([.. common, "--verify", "--max-chunk-summaries", "3"]));
         Directory.Delete(Path.GetDirectoryName(timestamps)!, recursive: true);
     }
 

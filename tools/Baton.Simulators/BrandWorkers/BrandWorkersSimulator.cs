@@ -13,7 +13,8 @@ namespace Baton.Simulators.BrandWorkers;
 /// Options: --redis (URL or host:port; default REDIS_URL or redis://localhost:6379), --brands 5, --chunks 1000 (in
 /// all), --rate 0 (chunks/s; 0 = as fast as possible, pipelined), --bad 0, --duplicates 0, --seed 1, --brand-prefix
 /// brand-, --list (brands:list as a Redis list instead of a set), --timestamps FILE (chunkId, brand, push time in
-/// Unix ms per push), --threshold 0.75 (for --verify), --verify.
+/// Unix ms per push), --threshold 0.75 (for --verify), --max-chunk-summaries N (for --verify: expect only the latest N
+/// chunk summaries, for an app that keeps a bounded list; default all), --verify.
 /// </summary>
 public static class BrandWorkersSimulator
 {
@@ -51,7 +52,8 @@ public static class BrandWorkersSimulator
         var generator = new BrandChunkGenerator(settings);
         if (options.ContainsKey("verify"))
         {
-            return await VerifyAsync(db, generator, Double(options, "threshold", 0.75));
+            return await VerifyAsync(
+                db, generator, Double(options, "threshold", 0.75), options.ContainsKey("max-chunk-summaries") ? Int(options, "max-chunk-summaries", 0) : null);
         }
 
         await RegisterBrandsAsync(db, generator.BrandNames, options.ContainsKey("list"));
@@ -138,12 +140,16 @@ public static class BrandWorkersSimulator
         return calculators.ToDictionary(c => c.Key, c => c.Value.Result(), StringComparer.Ordinal);
     }
 
-    /// <summary>Prints per brand "MATCH", "MISSING" or "DIFF ... first difference"; 0 when all match.</summary>
-    public static async Task<int> VerifyAsync(IDatabase db, BrandChunkGenerator generator, double threshold = 0.75)
+    /// <summary>
+    /// Prints per brand "MATCH" or "DIFF {first difference}"; 0 when all match. <paramref name="maxChunkSummaries"/>:
+    /// expect only the latest that many chunk summaries (an app that keeps a bounded list), null for all.
+    /// </summary>
+    public static async Task<int> VerifyAsync(IDatabase db, BrandChunkGenerator generator, double threshold = 0.75, int? maxChunkSummaries = null)
     {
         var mismatches = 0;
-        foreach (var (brand, expected) in Expected(generator, threshold))
+        foreach (var (brand, all) in Expected(generator, threshold))
         {
+            var expected = maxChunkSummaries is { } max ? all with { ChunkSummaries = [.. all.ChunkSummaries.TakeLast(max)] } : all;
             var stored = await db.StringGetAsync(SummaryKey(brand));
             var difference = stored.IsNull ? "no summary stored" : BrandSummaryComparer.FirstDifference(expected, (string)stored!);
             if (difference is null)
@@ -164,7 +170,7 @@ public static class BrandWorkersSimulator
     private static Dictionary<string, string> Parse(string[] args)
     {
         string[] flags = ["list", "verify"];
-        string[] valued = ["redis", "brands", "chunks", "rate", "bad", "duplicates", "seed", "brand-prefix", "timestamps", "threshold"];
+        string[] valued = ["redis", "brands", "chunks", "rate", "bad", "duplicates", "seed", "brand-prefix", "timestamps", "threshold", "max-chunk-summaries"];
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {
