@@ -31,7 +31,7 @@ public sealed class CrashTests : PrivateRedisTests
             var pushed = await pushing;
             Assert.Equal(generator.Pushes().Count(), pushed.Total);
 
-            await Expectations.WaitUntilAllMatchAsync(db, generator, TimeSpan.FromSeconds(90));
+            await Expectations.WaitUntilAllMatchAsync(db, generator, TimeSpan.FromSeconds(150));
             await Expectations.AssertExactlyOnceAsync(db, generator);
         }
         finally

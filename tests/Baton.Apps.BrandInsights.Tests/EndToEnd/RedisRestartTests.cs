@@ -30,7 +30,7 @@ public sealed class RedisRestartTests : PrivateRedisTests
         var (upStatus, up) = await Poll.UntilAsync(server.HealthAsync, h => h.Status == 200, "/health to report Redis back");
         Assert.True(up.GetProperty("redis").GetProperty("connected").GetBoolean());
 
-        await Expectations.WaitUntilAllMatchAsync(Db, generator, TimeSpan.FromSeconds(90));
+        await Expectations.WaitUntilAllMatchAsync(Db, generator, TimeSpan.FromSeconds(150));
         await Expectations.AssertExactlyOnceAsync(Db, generator);
         Assert.Equal(200, upStatus);
     }

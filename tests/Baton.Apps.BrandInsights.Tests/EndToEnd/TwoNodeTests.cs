@@ -25,7 +25,7 @@ public sealed class TwoNodeTests : PrivateRedisTests
 
         await BrandWorkersSimulator.PushAsync(db, generator, rate: 8_000);
 
-        await Expectations.WaitUntilAllMatchAsync(db, generator, TimeSpan.FromSeconds(90));
+        await Expectations.WaitUntilAllMatchAsync(db, generator, TimeSpan.FromSeconds(150));
         await Expectations.AssertExactlyOnceAsync(db, generator);
         var runs = await ReadRunsAsync(postgres);
         Assert.All(runs, r => Assert.Equal((int)Baton.Runs.RunStatus.Succeeded, r.Status));
