@@ -23,6 +23,7 @@ public static class DoctorOnboardingRegistration
         services.AddDataProtection();
         services.AddSingleton<CompositeCache>();
         services.AddSingleton<CompositeReader>();
+        services.AddSingleton<CacheInvalidation>();
         services.AddSingleton<SagaCalls>();
         void Saga(WorkflowOptions o, string description)
         {
