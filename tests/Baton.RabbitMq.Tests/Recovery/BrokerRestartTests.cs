@@ -1,0 +1,48 @@
+using System.Text.Json;
+using Baton.RabbitMq.Tests.Support;
+
+namespace Baton.RabbitMq.Tests.Recovery;
+
+/// <summary>A broker restart on a private RabbitMQ node (never the shared one): servers and clients come back by themselves.</summary>
+public sealed class BrokerRestartTests
+{
+    [Fact]
+    public async Task BrokerRestart_ServerAndClientRecover_RequestsAnsweredAgainAndOutageLoggedOnce()
+    {
+        await using var broker = await PrivateRabbitMq.StartNewAsync();
+        var queue = RabbitMqBroker.NewQueueName();
+        await using var host = await NestHost.StartAsync(
+            b => b.AddNestClient("svc", queue)
+                .AddNestServer(queue)
+                .AddNestPattern("echo", (request, _) => Task.FromResult<JsonElement?>(request.Data)),
+            url: broker.Url);
+        var client = host.Client("svc");
+        Assert.Equal(1, (await client.SendAsync("echo", 1, TimeSpan.FromSeconds(10)))!.Value.GetInt32());
+
+        await broker.StopAsync();
+        var during = await Record.ExceptionAsync(() => client.SendAsync("echo", 2, TimeSpan.FromSeconds(2)));
+        await broker.StartAsync();
+
+        Assert.NotNull(during);
+        // Automatic recovery reconnects within its interval (1 s); calls fail fast until the channel is back.
+        var answered = await Poll.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    return (await client.SendAsync("echo", 3, TimeSpan.FromSeconds(2)))?.GetInt32();
+                }
+                catch (Exception ex) when (ex is RabbitMqUnavailableException or TimeoutException or RabbitMQ.Client.Exceptions.AlreadyClosedException)
+                {
+                    return null;
+                }
+            },
+            value => value == 3,
+            "a request after the broker restart",
+            TimeSpan.FromSeconds(60),
+            TimeSpan.FromMilliseconds(200));
+        Assert.Equal(3, answered);
+        Assert.Single(host.Logs.Entries, e => e.Message.Contains("connection to", StringComparison.Ordinal) && e.Message.Contains("lost", StringComparison.Ordinal));
+        Assert.Single(host.Logs.Entries, e => e.Message.Contains("recovered", StringComparison.Ordinal));
+    }
+}
