@@ -49,6 +49,12 @@ public sealed class DoctorOptions
     /// <summary>Time limit of one service call made by a composite read. The default is 5 s.</summary>
     public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Requests the orchestrator's server takes at once (prefetch and handler concurrency): a saga's request stays
+    /// unacknowledged until its saga ends, so this bounds the sagas in flight. The default is 256.
+    /// </summary>
+    public ushort MaxInFlight { get; set; } = 256;
+
     /// <summary>Time to live of a cached single composite, in seconds. The default is 300 (the seed's).</summary>
     public int SingleTtlSeconds { get; set; } = 300;
 
@@ -112,6 +118,7 @@ public sealed class DoctorOptions
         options.CompensationTimeout = ReadTime(section, "CompensationTimeout", options.CompensationTimeout, errors);
         options.SagaTimeout = ReadTime(section, "SagaTimeout", options.SagaTimeout, errors);
         options.ReadTimeout = ReadTime(section, "ReadTimeout", options.ReadTimeout, errors);
+        options.MaxInFlight = (ushort)Math.Min(ReadWhole(section, "MaxInFlight", options.MaxInFlight, errors), ushort.MaxValue);
         options.SingleTtlSeconds = ReadWhole(section, "SingleTtlSeconds", options.SingleTtlSeconds, errors);
         options.ListTtlSeconds = ReadWhole(section, "ListTtlSeconds", options.ListTtlSeconds, errors);
         options.Demo = string.Equals(section["Demo"], "true", StringComparison.OrdinalIgnoreCase);

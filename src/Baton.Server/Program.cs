@@ -1,1 +1,1 @@
-return await Baton.Server.BatonServer.RunAsync(args, [new Baton.Apps.CatalogSync.CatalogSyncApp(), new Baton.Apps.ReviewGateway.ReviewGatewayApp()]);
+return await Baton.Server.BatonServer.RunAsync(args, [new Baton.Apps.CatalogSync.CatalogSyncApp(), new Baton.Apps.ReviewGateway.ReviewGatewayApp(), new Baton.Apps.DoctorOnboarding.DoctorOnboardingApp()]);
