@@ -13,8 +13,11 @@ namespace Baton.Apps.DoctorOnboarding.Saga;
 /// </summary>
 internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options, TimeProvider time, ILogger<SagaCalls> logger)
 {
-    /// <summary>The compensations' retries (they run in memory): 3 attempts, 200 ms apart, doubling.</summary>
-    public static readonly RetryPolicy CompensationRetry = new() { MaxAttempts = 3, BaseDelay = TimeSpan.FromMilliseconds(200), MaxDelay = TimeSpan.FromSeconds(1) };
+    /// <summary>
+    /// The compensations' retries (they run in memory): 6 attempts, from 500 ms doubling to at most 5 s apart, so an undo
+    /// outlasts a broker restart (about 12 s of retrying) instead of leaving an account behind as compensation_failed.
+    /// </summary>
+    public static readonly RetryPolicy CompensationRetry = new() { MaxAttempts = 6, BaseDelay = TimeSpan.FromMilliseconds(500), MaxDelay = TimeSpan.FromSeconds(5) };
 
     public DoctorOptions Options => options;
 

@@ -75,7 +75,7 @@ public sealed class CreateDoctorSagaTests
         Assert.Equal("permissions service down", reply.GetProperty("message").GetString());
         Assert.Equal(["createAccount", "createProfile"], reply.GetProperty("executedSteps").EnumerateArray().Select(s => s.GetString()));
         Assert.Empty(reply.GetProperty("compensatedSteps").EnumerateArray());
-        Assert.Equal(3, host.Simulator.State.Calls.Count(c => c == "doctor-profile.remove"));
+        Assert.Equal(SagaCalls.CompensationRetry.MaxAttempts, host.Simulator.State.Calls.Count(c => c == "doctor-profile.remove"));
     }
 
     [Fact]
