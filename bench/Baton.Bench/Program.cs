@@ -9,11 +9,18 @@
 //                    [--inbox-batch 1,10,100 (the batch sizes of --inbox)]
 //                    [--children N (N parent runs of 10 child runs each, one after another, against N 10-step runs;
 //                     default 0: skipped)]
+//        Baton.Bench --doctor [--doctor-requests 2000] [--doctor-concurrency 64]: seed 004 through the real RabbitMQ and
+//                    Redis (DoctorBench.cs); the engine benchmark is not run then.
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
 // database), which stays comparable when other work shares the machine.
 using System.Diagnostics;
 using Baton.Bench;
 using Baton.Storage.Sqlite;
+
+if (args.Contains("--doctor"))
+{
+    Environment.Exit(await DoctorBench.RunAsync(args));
+}
 
 var settings = BenchSettings.Parse(args);
 Console.WriteLine($"# Baton engine benchmark — {(settings.Postgres is null ? $"SQLite ({settings.Durability}, checkpoint interval {settings.CheckpointInterval.TotalMilliseconds:N0} ms)" : $"PostgreSQL, {settings.Nodes} node(s)")}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
