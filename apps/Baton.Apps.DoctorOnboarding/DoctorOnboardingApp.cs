@@ -34,14 +34,13 @@ public sealed class DoctorOnboardingApp : IBatonApp
         var handle = new ProviderHandle();
         services.AddSingleton(handle);
         services.AddSingleton<IHostedService, ProviderHandle.Setter>();
-        services.AddSingleton<SagaStarter>();
         services.AddSingleton<IDoctorServices, NestDoctorServices>();
         baton.AddRabbitMq(options.RabbitMqUrl)
             .AddNestClient(NestDoctorServices.AccountsClient, options.AccountsQueue)
             .AddNestClient(NestDoctorServices.DirectoryClient, options.ProviderDirectoryQueue)
             .AddNestServer(options.Queue, o =>
             {
-                // Saga requests stay unacknowledged until their saga ends: room for many at once.
+                // Reads are answered in-process while the request waits: room for many at once.
                 o.Prefetch = options.MaxInFlight;
                 o.Concurrency = options.MaxInFlight;
             })

@@ -50,8 +50,8 @@ public sealed class DoctorOptions
     public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Requests the orchestrator's server takes at once (prefetch and handler concurrency): a saga's request stays
-    /// unacknowledged until its saga ends, so this bounds the sagas in flight. The default is 256.
+    /// Requests the orchestrator's server takes at once (prefetch and handler concurrency). A saga's request is acknowledged
+    /// as soon as its run is stored, a read's once it is answered. The default is 256.
     /// </summary>
     public ushort MaxInFlight { get; set; } = 256;
 

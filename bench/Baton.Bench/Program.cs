@@ -9,6 +9,7 @@
 //                    [--inbox-batch 1,10,100 (the batch sizes of --inbox)]
 //                    [--children N (N parent runs of 10 child runs each, one after another, against N 10-step runs;
 //                     default 0: skipped)]
+//                    [--rabbit-rpc N (only the bare RabbitMQ request/reply benchmark, N calls; see RabbitRpcBench.cs)]
 //        Baton.Bench --doctor [--doctor-requests 2000] [--doctor-concurrency 64]: seed 004 through the real RabbitMQ and
 //                    Redis (DoctorBench.cs); the engine benchmark is not run then.
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
@@ -20,6 +21,12 @@ using Baton.Storage.Sqlite;
 if (args.Contains("--doctor"))
 {
     Environment.Exit(await DoctorBench.RunAsync(args));
+}
+
+if (RabbitRpcBench.Requested(args, out var rabbitRpc))
+{
+    await RabbitRpcBench.RunAsync(rabbitRpc);
+    return;
 }
 
 var settings = BenchSettings.Parse(args);

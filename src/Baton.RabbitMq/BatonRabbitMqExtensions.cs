@@ -37,6 +37,14 @@ public static class BatonRabbitMqExtensions
         baton.Services.TryAddSingleton<IRabbitMqConnection>(sp => sp.GetRequiredService<RabbitMqConnection>());
         baton.Services.TryAddSingleton<ConfirmedPublisher>();
         baton.Services.TryAddSingleton(sp => new RabbitMqMetrics(sp.GetService<IMeterFactory>()));
+        RunRoutes(baton);
+        baton.Services.TryAddSingleton<RunStarter>();
+        if (!baton.Services.Any(d => d.ServiceType == typeof(RunReplies)))
+        {
+            baton.Services.AddSingleton<RunReplies>();
+            baton.Services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RunReplies>());
+        }
+
         return baton;
     }
 
@@ -53,13 +61,14 @@ public static class BatonRabbitMqExtensions
         var options = new NestServerOptions();
         configure?.Invoke(options);
         Validate(options);
-        var builder = new NestServerBuilder(baton, queue);
+        var builder = new NestServerBuilder(baton, queue, RunRoutes(baton));
         baton.Services.AddKeyedSingleton(queue, (sp, _) => new NestServer(
             queue,
             options,
             builder.Routes,
             sp.GetRequiredService<IRabbitMqConnection>(),
             sp.GetRequiredService<ConfirmedPublisher>(),
+            sp.GetRequiredService<RunStarter>(),
             sp.GetRequiredService<RabbitMqMetrics>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<NestServer>>()));
@@ -91,6 +100,19 @@ public static class BatonRabbitMqExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<NestClient>>()));
         return baton;
+    }
+
+    // One catalog of run-starting routes per service collection, filled while the servers are configured.
+    private static RunRouteCatalog RunRoutes(BatonBuilder baton)
+    {
+        if (baton.Services.FirstOrDefault(d => d.ServiceType == typeof(RunRouteCatalog))?.ImplementationInstance is RunRouteCatalog catalog)
+        {
+            return catalog;
+        }
+
+        catalog = new RunRouteCatalog();
+        baton.Services.AddSingleton(catalog);
+        return catalog;
     }
 
     private static void Validate(NestServerOptions options)

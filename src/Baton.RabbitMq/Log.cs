@@ -43,4 +43,13 @@ internal static partial class Log
 
     [LoggerMessage(4201, LogLevel.Warning, "Nest client: queue {Queue} could not be declared ({Reason}); sending anyway")]
     public static partial void DeclareFailed(ILogger logger, string queue, string reason);
+
+    [LoggerMessage(4300, LogLevel.Debug, "Nest server: reply for run {RunId} ({Status}) sent to correlation id {CorrelationId}")]
+    public static partial void RunReplied(ILogger logger, string runId, string status, string correlationId);
+
+    [LoggerMessage(4301, LogLevel.Warning, "Nest server: checking runs for their replies failed; the runs stay watched")]
+    public static partial void ReplyCheckFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(4302, LogLevel.Information, "Nest server: {Count} runs found waiting for their reply at start")]
+    public static partial void RepliesRecovered(ILogger logger, int count);
 }

@@ -28,28 +28,29 @@ internal static class OrchestratorPatterns
             }));
         });
 
-        server.AddNestPattern("orchestrator.doctor.create", (request, ct) =>
+        // The sagas: the transport stores the run through the inbox keyed by the NestJS id (acked once stored), replies
+        // with its output when it ends, or with the seed's error shape; a bad payload is refused before anything is stored.
+        server.AddNestPattern("orchestrator.doctor.create", CreateDoctorSaga.Name, request =>
         {
             var (command, errors) = DoctorCommandReader.ReadCreate(request.Data);
             return command is null
                 ? throw new NestRpcException(DoctorErrors.Validation(errors))
-                : Get<SagaStarter>().RunAsync(request, CreateDoctorSaga.Name,
-                    CreateDoctorSaga.ToInput(command, Get<IDataProtectionProvider>(), Get<TimeProvider>().GetUtcNow()), ct);
-        });
-        server.AddNestPattern("orchestrator.doctor.update", (request, ct) =>
+                : CreateDoctorSaga.ToInput(command, Get<IDataProtectionProvider>(), Get<TimeProvider>().GetUtcNow());
+        }, details => SagaReplies.Error(details.Run));
+        server.AddNestPattern("orchestrator.doctor.update", UpdateDoctorSaga.Name, request =>
         {
             var (command, errors) = UpdateDoctorCommandDto.Read(request.Data);
             return command is null
                 ? throw new NestRpcException(DoctorErrors.Validation(errors))
-                : Get<SagaStarter>().RunAsync(request, UpdateDoctorSaga.Name, new UpdateDoctorInput { Command = command, ReceivedAt = Get<TimeProvider>().GetUtcNow() }, ct);
-        });
-        server.AddNestPattern("orchestrator.doctor.delete", (request, ct) =>
+                : new UpdateDoctorInput { Command = command, ReceivedAt = Get<TimeProvider>().GetUtcNow() };
+        }, details => SagaReplies.Error(details.Run));
+        server.AddNestPattern("orchestrator.doctor.delete", DeleteDoctorSaga.Name, request =>
         {
             var (command, errors) = DeleteDoctorCommandDto.Read(request.Data);
             return command is null
                 ? throw new NestRpcException(DoctorErrors.Validation(errors))
-                : Get<SagaStarter>().RunAsync(request, DeleteDoctorSaga.Name, new DeleteDoctorInput { Command = command, ReceivedAt = Get<TimeProvider>().GetUtcNow() }, ct);
-        });
+                : new DeleteDoctorInput { Command = command, ReceivedAt = Get<TimeProvider>().GetUtcNow() };
+        }, details => SagaReplies.Error(details.Run));
 
         server.AddNestPattern("orchestrator.doctor.getComposite", (request, ct) => ReadAsync(() => Get<CompositeReader>().GetCompositeAsync(request.Data, ct)));
         server.AddNestPattern("orchestrator.doctor.searchComposite", (request, ct) => ReadAsync(() => Get<CompositeReader>().SearchCompositeAsync(request.Data, ct)));

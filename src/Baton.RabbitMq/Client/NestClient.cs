@@ -58,9 +58,14 @@ internal sealed class NestClient(
             metrics.ClientCall(queue, "timeout", started);
             throw new TimeoutException($"No reply to {pattern} from queue {queue} within {timeout.TotalMilliseconds:0} ms.");
         }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             metrics.ClientCall(queue, "failed", started);
+            if (ex is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.PublishException)
+            {
+                throw new RabbitMqUnavailableException($"The request to {pattern} on queue {queue} could not be sent: {ex.Message}", ex);
+            }
+
             throw;
         }
         finally
@@ -88,10 +93,19 @@ internal sealed class NestClient(
     {
         ArgumentException.ThrowIfNullOrEmpty(pattern);
         var started = Stopwatch.GetTimestamp();
-        var channel = await ChannelAsync(cancellationToken).ConfigureAwait(false);
-        var properties = new BasicProperties { ContentType = "application/json", Persistent = options.Persistent };
-        await channel.BasicPublishAsync("", queue, mandatory: false, properties, NestWire.Request(pattern, ToJson(data), id: null), cancellationToken)
-            .ConfigureAwait(false);
+        try
+        {
+            var channel = await ChannelAsync(cancellationToken).ConfigureAwait(false);
+            var properties = new BasicProperties { ContentType = "application/json", Persistent = options.Persistent };
+            await channel.BasicPublishAsync("", queue, mandatory: false, properties, NestWire.Request(pattern, ToJson(data), id: null), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.PublishException)
+        {
+            metrics.ClientCall(queue, "failed", started);
+            throw new RabbitMqUnavailableException($"The event {pattern} to queue {queue} could not be published: {ex.Message}", ex);
+        }
+
         metrics.ClientCall(queue, "event", started);
     }
 
@@ -128,6 +142,12 @@ internal sealed class NestClient(
             }
 
             var open2 = await connection.GetAsync(cancellationToken).ConfigureAwait(false);
+            if (_channel is not null && !open2.IsOpen)
+            {
+                // The connection is recovering and brings this channel back with it: fail fast instead of waiting.
+                throw new RabbitMqUnavailableException($"The connection to RabbitMQ is down ({connection.DisplayAddress}); it is being recovered.");
+            }
+
             if (options.DeclareQueue)
             {
                 await DeclareAsync(open2, cancellationToken).ConfigureAwait(false);
@@ -184,7 +204,8 @@ internal sealed class NestClient(
 
         try
         {
-            var document = JsonDocument.Parse(delivery.Body);
+            // The body is the client library's pooled buffer, valid only during this callback: the document keeps a copy.
+            var document = JsonDocument.Parse(delivery.Body.ToArray());
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 document.Dispose();

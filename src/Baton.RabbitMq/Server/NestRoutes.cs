@@ -6,6 +6,25 @@ namespace Baton.RabbitMq.Server;
 /// <summary>A request pattern answered by an in-process handler.</summary>
 internal sealed record HandlerRoute(Func<NestRequest, CancellationToken, Task<JsonElement?>> Handler);
 
+/// <summary>A request pattern that starts a run of <see cref="Workflow"/> and is answered when the run ends.</summary>
+internal sealed record RunRoute(string Workflow, Func<NestRequest, JsonElement> ToInput, Func<Baton.Runs.RunDetails, JsonElement>? ErrorReply);
+
+/// <summary>The run-starting routes of every server of the process, by workflow (the reply watcher reads them).</summary>
+internal sealed class RunRouteCatalog
+{
+    private readonly Dictionary<string, RunRoute> _routes = new(StringComparer.Ordinal);
+
+    public IReadOnlyDictionary<string, RunRoute> Routes => _routes;
+
+    public void Add(RunRoute route)
+    {
+        if (!_routes.TryAdd(route.Workflow, route))
+        {
+            throw new ArgumentException($"The workflow {route.Workflow} is already started by another run-starting pattern.", nameof(route));
+        }
+    }
+}
+
 /// <summary>The patterns one server handles, keyed by their NestJS route.</summary>
 internal sealed class NestRoutes
 {

@@ -31,6 +31,7 @@ internal sealed class NestServer(
     NestRoutes routes,
     IRabbitMqConnection connection,
     ConfirmedPublisher publisher,
+    RunStarter runStarter,
     RabbitMqMetrics metrics,
     TimeProvider time,
     ILogger<NestServer> logger) : IHostedService
@@ -171,6 +172,8 @@ internal sealed class NestServer(
                 var reply = await InvokeAsync(handler, request, stopping).ConfigureAwait(false);
                 await ReplyAsync(replyTo, request.CorrelationId, reply.Body, stopping).ConfigureAwait(false);
                 return (Settle.Ack, reply.Outcome);
+            case RunRoute run:
+                return await runStarter.StartAsync(queue, run, request, stopping).ConfigureAwait(false);
             default:
                 Log.NoHandler(logger, queue, packet.Route, packet.Id);
                 await ReplyAsync(replyTo, request.CorrelationId, NestWire.NoHandlerReply(packet.Id), stopping).ConfigureAwait(false);

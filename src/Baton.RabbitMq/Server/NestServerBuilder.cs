@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Baton.Hosting;
 using Baton.RabbitMq.Server;
+using Baton.Runs;
 
 namespace Baton.RabbitMq;
 
@@ -11,10 +12,14 @@ namespace Baton.RabbitMq;
 /// </summary>
 public sealed class NestServerBuilder
 {
-    internal NestServerBuilder(BatonBuilder baton, string queue)
+    private static readonly JsonSerializerOptions InputJson = new(JsonSerializerDefaults.Web);
+    private readonly RunRouteCatalog _runRoutes;
+
+    internal NestServerBuilder(BatonBuilder baton, string queue, RunRouteCatalog runRoutes)
     {
         Baton = baton;
         Queue = queue;
+        _runRoutes = runRoutes;
     }
 
     /// <summary>The Baton builder, to go on configuring.</summary>
@@ -35,6 +40,27 @@ public sealed class NestServerBuilder
     {
         ArgumentNullException.ThrowIfNull(handler);
         Routes.AddRequest(pattern, new HandlerRoute(handler));
+        return this;
+    }
+
+    /// <summary>
+    /// A request pattern that starts a Baton run durably: the engine's inbox stores a run of <paramref name="workflow"/>
+    /// with the request's NestJS id as its idempotency key (so a redelivered or repeated request finds the same run and
+    /// starts nothing twice), and the message is acknowledged only after the run is stored. The reply is sent when the
+    /// run ends, also after a restart of this process: its output as the <c>response</c>, or
+    /// <paramref name="errorReply"/>(the run with its steps) as the <c>err</c> when it failed, was cancelled or compensated
+    /// (default: <c>{"status":"error","message":failure,"runId","runStatus"}</c>). A repeated id gets the same outcome.
+    /// <paramref name="toInput"/> maps the request to the workflow's input (serialized with web defaults, camelCase);
+    /// if it throws, or the inbox rejects the input, the caller gets an error reply and nothing is stored.
+    /// </summary>
+    public NestServerBuilder AddNestPattern<TInput>(
+        string pattern, string workflow, Func<NestRequest, TInput> toInput, Func<RunDetails, JsonElement>? errorReply = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(workflow);
+        ArgumentNullException.ThrowIfNull(toInput);
+        var route = new RunRoute(workflow, request => JsonSerializer.SerializeToElement(toInput(request), InputJson), errorReply);
+        Routes.AddRequest(pattern, route);
+        _runRoutes.Add(route);
         return this;
     }
 

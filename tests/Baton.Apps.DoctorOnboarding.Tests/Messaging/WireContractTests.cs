@@ -71,8 +71,7 @@ public sealed class WireContractTests
 
         var error = await Assert.ThrowsAsync<NestRpcException>(() => rig.SendAsync("orchestrator.doctor.create", new { email = "a@b.org" }));
 
-        Assert.Equal("validation failed: password should not be empty; fullName should not be empty", error.Error.GetProperty("message").GetString());
-        Assert.Equal(400, error.Error.GetProperty("statusCode").GetInt32());
+        Assert.Contains("validation failed: password should not be empty; fullName should not be empty", error.Error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Empty(rig.Simulator.State.Calls);
         Assert.Empty((await rig.Baton.ListRunsAsync(new ListRunsRequest())).Runs);
     }

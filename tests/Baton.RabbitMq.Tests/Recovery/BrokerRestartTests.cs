@@ -45,4 +45,59 @@ public sealed class BrokerRestartTests
         Assert.Single(host.Logs.Entries, e => e.Message.Contains("connection to", StringComparison.Ordinal) && e.Message.Contains("lost", StringComparison.Ordinal));
         Assert.Single(host.Logs.Entries, e => e.Message.Contains("recovered", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task BrokerRestartMidLoad_EveryCallAnsweredCorrectlyOrFailedClearly_AndServingResumes()
+    {
+        await using var broker = await PrivateRabbitMq.StartNewAsync();
+        var queue = RabbitMqBroker.NewQueueName();
+        await using var host = await NestHost.StartAsync(
+            b => b.AddNestClient("svc", queue)
+                .AddNestServer(queue)
+                .AddNestPattern("echo", (request, _) => Task.FromResult<JsonElement?>(request.Data)),
+            url: broker.Url);
+        var client = host.Client("svc");
+        var answered = 0;
+        var failedClearly = 0;
+        var unexpected = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var stop = new CancellationTokenSource();
+        var callers = Enumerable.Range(0, 8).Select(caller => Task.Run(async () =>
+        {
+            for (var call = 0; !stop.IsCancellationRequested; call++)
+            {
+                var value = (caller * 1_000_000) + call;
+                try
+                {
+                    var reply = await client.SendAsync("echo", value, TimeSpan.FromSeconds(3));
+                    if (reply?.GetInt32() != value)
+                    {
+                        unexpected.Enqueue($"call {value} got {reply}");
+                    }
+
+                    Interlocked.Increment(ref answered);
+                }
+                catch (Exception ex) when (ex is TimeoutException or RabbitMqUnavailableException)
+                {
+                    Interlocked.Increment(ref failedClearly);
+                    // A caller whose broker is gone backs off as a real one would, instead of spinning.
+                    await Task.Delay(50);
+                }
+                catch (Exception ex)
+                {
+                    unexpected.Enqueue($"call {value}: {ex.GetType().Name}: {ex.Message}");
+                }
+            }
+        })).ToList();
+
+        await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref answered)), n => n >= 300, "300 answers before the restart");
+        await broker.StopAsync();
+        await broker.StartAsync();
+        var afterRestart = Volatile.Read(ref answered);
+        await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref answered)), n => n >= afterRestart + 300, "300 answers after the restart", TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Empty(unexpected);
+        Assert.True(failedClearly > 0, "the restart failed no call: it did not happen under load");
+    }
 }
