@@ -64,9 +64,6 @@ public sealed class DoctorOptions
     /// <summary>The outgoing message patterns; each can be renamed for a deployment whose services name it differently.</summary>
     public DoctorPatterns Patterns { get; set; } = new();
 
-    /// <summary>Development demo: start the simulators in-process and run a few sagas. The default is off (the server turns it on in Development).</summary>
-    public bool Demo { get; set; }
-
     public static DoctorOptions Read(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -121,7 +118,6 @@ public sealed class DoctorOptions
         options.MaxInFlight = (ushort)Math.Min(ReadWhole(section, "MaxInFlight", options.MaxInFlight, errors), ushort.MaxValue);
         options.SingleTtlSeconds = ReadWhole(section, "SingleTtlSeconds", options.SingleTtlSeconds, errors);
         options.ListTtlSeconds = ReadWhole(section, "ListTtlSeconds", options.ListTtlSeconds, errors);
-        options.Demo = string.Equals(section["Demo"], "true", StringComparison.OrdinalIgnoreCase);
         try
         {
             section.GetSection("Patterns").Bind(options.Patterns);

@@ -1,1 +1,2 @@
-return await Baton.Server.BatonServer.RunAsync(args, [new Baton.Apps.CatalogSync.CatalogSyncApp(), new Baton.Apps.ReviewGateway.ReviewGatewayApp(), new Baton.Apps.DoctorOnboarding.DoctorOnboardingApp()]);
+return await Baton.Server.BatonServer.RunAsync(args, [new Baton.Apps.CatalogSync.CatalogSyncApp(), new Baton.Apps.ReviewGateway.ReviewGatewayApp(), new Baton.Apps.DoctorOnboarding.DoctorOnboardingApp()],
+    Baton.Samples.Demo.DoctorOnboardingDemo.Add);

@@ -26,11 +26,11 @@ public sealed class RedisOutageTests
         Assert.All(duringOutage, r => Assert.False(r.GetProperty("cache").GetProperty("hit").GetBoolean()));
         Assert.All(duringOutage, r => Assert.Equal("Margaret Hamilton", r.GetProperty("fullName").GetString()));
         Assert.Equal(6, rig.Simulator.State.Calls.Count(c => c == "doctor-accounts.findOne"));
-        Assert.Single(rig.Logs.Entries, e => e.EventId == 4001);
+        Assert.Single(rig.Logs.Entries, e => e.EventId == 4401);
 
         await redis.StartAsync();
         await Poll.UntilAsync(async () => (await rig.Reader.GetCompositeAsync(query)).GetProperty("cache").GetProperty("hit").GetBoolean(), hit => hit, "a cached read after Redis came back", interval: TimeSpan.FromMilliseconds(200));
-        Assert.Single(rig.Logs.Entries, e => e.EventId == 4002);
-        Assert.Single(rig.Logs.Entries, e => e.EventId == 4001);
+        Assert.Single(rig.Logs.Entries, e => e.EventId == 4402);
+        Assert.Single(rig.Logs.Entries, e => e.EventId == 4401);
     }
 }
