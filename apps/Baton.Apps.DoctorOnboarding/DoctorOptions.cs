@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Baton.Server.Configuration;
 using Microsoft.Extensions.Configuration;
 
 namespace Baton.Apps.DoctorOnboarding;
@@ -111,13 +112,13 @@ public sealed class DoctorOptions
             options.Queue = queue.Trim();
         }
 
-        options.CallTimeout = ReadTime(section, "CallTimeout", options.CallTimeout, errors);
-        options.CompensationTimeout = ReadTime(section, "CompensationTimeout", options.CompensationTimeout, errors);
-        options.SagaTimeout = ReadTime(section, "SagaTimeout", options.SagaTimeout, errors);
-        options.ReadTimeout = ReadTime(section, "ReadTimeout", options.ReadTimeout, errors);
-        options.MaxInFlight = (ushort)Math.Min(ReadWhole(section, "MaxInFlight", options.MaxInFlight, errors), ushort.MaxValue);
-        options.SingleTtlSeconds = ReadWhole(section, "SingleTtlSeconds", options.SingleTtlSeconds, errors);
-        options.ListTtlSeconds = ReadWhole(section, "ListTtlSeconds", options.ListTtlSeconds, errors);
+        options.CallTimeout = SettingValues.ReadTime(section, Section, "CallTimeout", options.CallTimeout, errors);
+        options.CompensationTimeout = SettingValues.ReadTime(section, Section, "CompensationTimeout", options.CompensationTimeout, errors);
+        options.SagaTimeout = SettingValues.ReadTime(section, Section, "SagaTimeout", options.SagaTimeout, errors);
+        options.ReadTimeout = SettingValues.ReadTime(section, Section, "ReadTimeout", options.ReadTimeout, errors);
+        options.MaxInFlight = (ushort)SettingValues.ReadWhole(section, Section, "MaxInFlight", options.MaxInFlight, ushort.MaxValue, errors);
+        options.SingleTtlSeconds = SettingValues.ReadWhole(section, Section, "SingleTtlSeconds", options.SingleTtlSeconds, 86_400, errors);
+        options.ListTtlSeconds = SettingValues.ReadWhole(section, Section, "ListTtlSeconds", options.ListTtlSeconds, 86_400, errors);
         try
         {
             section.GetSection("Patterns").Bind(options.Patterns);
@@ -174,37 +175,6 @@ public sealed class DoctorOptions
         return fallback;
     }
 
-    private static int ReadWhole(IConfigurationSection section, string key, int fallback, List<string> errors)
-    {
-        if (section[key] is not { Length: > 0 } text)
-        {
-            return fallback;
-        }
-
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value is >= 1 and <= 86_400)
-        {
-            return value;
-        }
-
-        errors.Add($"{Section}:{key} '{text}' must be a whole number from 1 to 86400");
-        return fallback;
-    }
-
-    private static TimeSpan ReadTime(IConfigurationSection section, string key, TimeSpan fallback, List<string> errors)
-    {
-        if (section[key] is not { Length: > 0 } text)
-        {
-            return fallback;
-        }
-
-        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value) && value > TimeSpan.Zero)
-        {
-            return value;
-        }
-
-        errors.Add($"{Section}:{key} '{text}' must be a positive time span (hh:mm:ss)");
-        return fallback;
-    }
 }
 
 /// <summary>The patterns the orchestrator sends to the two services (seed 004's names by default).</summary>
