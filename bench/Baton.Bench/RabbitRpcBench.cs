@@ -13,7 +13,9 @@ namespace Baton.Bench;
 /// <summary>
 /// The bare RabbitMQ request/reply limit through Baton.RabbitMq: an INestClient calling a Nest server in the same process
 /// whose handler returns the request's data (no run, no store, no cache), at a fixed number of calls in flight.
-/// Usage: Baton.Bench --rabbit-rpc N [--rabbit-concurrency 32] [--rabbit-url amqp://guest:guest@127.0.0.1:5672/]
+/// With <c>--rabbit-run N</c> it also measures N calls of a run-starting pattern (one stored run of a workflow without
+/// steps per call on SQLite, answered when the run ends) at the same concurrency.
+/// Usage: Baton.Bench --rabbit-rpc N [--rabbit-run N] [--rabbit-concurrency 32] [--rabbit-url amqp://guest:guest@127.0.0.1:5672/]
 ///                    [--rabbit-prefetch 64] [--rabbit-handlers 16]
 /// </summary>
 internal static class RabbitRpcBench
@@ -31,7 +33,8 @@ internal static class RabbitRpcBench
             int.Parse(values.GetValueOrDefault("rabbit-concurrency", "32"), CultureInfo.InvariantCulture),
             values.GetValueOrDefault("rabbit-url", Environment.GetEnvironmentVariable("BATON_RABBITMQ") ?? "amqp://guest:guest@127.0.0.1:5672/"),
             ushort.Parse(values.GetValueOrDefault("rabbit-prefetch", "64"), CultureInfo.InvariantCulture),
-            ushort.Parse(values.GetValueOrDefault("rabbit-handlers", "16"), CultureInfo.InvariantCulture));
+            ushort.Parse(values.GetValueOrDefault("rabbit-handlers", "16"), CultureInfo.InvariantCulture),
+            int.Parse(values.GetValueOrDefault("rabbit-run", "0"), CultureInfo.InvariantCulture));
         return settings.Requests > 0;
     }
 
@@ -52,7 +55,9 @@ internal static class RabbitRpcBench
                 o.Prefetch = settings.Prefetch;
                 o.Concurrency = settings.Handlers;
             })
-            .AddNestPattern("bench.echo", (request, _) => Task.FromResult<JsonElement?>(request.Data));
+            .AddNestPattern("bench.echo", (request, _) => Task.FromResult<JsonElement?>(request.Data))
+            .AddNestPattern("bench.run", "bench-run", request => new BenchInput(request.Data.GetProperty("doctorId").GetString()!))
+            .Baton.AddWorkflow<BenchInput, BenchInput>("bench-run", (_, input, _) => Task.FromResult(input));
         await using var provider = services.BuildServiceProvider();
         var hosted = provider.GetServices<IHostedService>().ToList();
         foreach (var service in hosted)
@@ -64,10 +69,10 @@ internal static class RabbitRpcBench
         var client = provider.GetRequiredKeyedService<INestClient>("bench");
         try
         {
-            await MeasureAsync(client, Math.Min(2000, settings.Requests), settings.Concurrency);
+            await MeasureAsync(client, "bench.echo", Math.Min(2000, settings.Requests), settings.Concurrency);
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var broker = BrokerCpuSeconds();
-            var result = await MeasureAsync(client, settings.Requests, settings.Concurrency);
+            var result = await MeasureAsync(client, "bench.echo", settings.Requests, settings.Concurrency);
             var ownCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
             var brokerCpu = BrokerCpuSeconds() - broker;
             Console.WriteLine();
@@ -76,6 +81,13 @@ internal static class RabbitRpcBench
             Console.WriteLine($"| {settings.Requests:N0} request/reply calls, {settings.Concurrency} in flight | {settings.Requests / result.Elapsed.TotalSeconds:N0} requests/s ({result.Elapsed.TotalSeconds:N2} s) |");
             Console.WriteLine($"| latency (send to reply) | p50 {result.P50:N2} ms, p99 {result.P99:N2} ms, max {result.Max:N2} ms |");
             Console.WriteLine($"| CPU per call | {ownCpu / settings.Requests * 1e6:N0} µs client + server process, {brokerCpu / settings.Requests * 1e6:N0} µs RabbitMQ (beam.smp) |");
+            if (settings.RunRequests > 0)
+            {
+                await MeasureAsync(client, "bench.run", Math.Min(2000, settings.RunRequests), settings.Concurrency);
+                var runs = await MeasureAsync(client, "bench.run", settings.RunRequests, settings.Concurrency);
+                var rate = settings.RunRequests / runs.Elapsed.TotalSeconds;
+                Console.WriteLine($"| {settings.RunRequests:N0} run-starting calls (one stored run each, SQLite), {settings.Concurrency} in flight | {rate:N0} requests/s = {rate / (settings.Requests / result.Elapsed.TotalSeconds):P0} of the bare rate; p50 {runs.P50:N2} ms, p99 {runs.P99:N2} ms |");
+            }
         }
         finally
         {
@@ -95,11 +107,11 @@ internal static class RabbitRpcBench
         }
     }
 
-    private static async Task<(TimeSpan Elapsed, double P50, double P99, double Max)> MeasureAsync(INestClient client, int requests, int concurrency)
+    private static async Task<(TimeSpan Elapsed, double P50, double P99, double Max)> MeasureAsync(INestClient client, string pattern, int requests, int concurrency)
     {
         var latencies = new double[requests];
         var next = -1;
-        var payload = new { doctorId = "d-0001", fullName = "Dr. Example", specialties = new[] { "cardiology" } };
+        var payload = new BenchPayload("d-0001", "Dr. Example", ["cardiology"]);
         var total = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
@@ -107,7 +119,7 @@ internal static class RabbitRpcBench
             while ((index = Interlocked.Increment(ref next)) < requests)
             {
                 var started = Stopwatch.GetTimestamp();
-                await client.SendAsync("bench.echo", payload, TimeSpan.FromSeconds(30));
+                await client.SendAsync(pattern, payload with { DoctorId = $"d-{index}" }, TimeSpan.FromSeconds(30));
                 latencies[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             }
         }));
@@ -148,4 +160,8 @@ internal static class RabbitRpcBench
     }
 }
 
-internal sealed record RabbitRpcSettings(int Requests, int Concurrency, string Url, ushort Prefetch, ushort Handlers);
+internal sealed record RabbitRpcSettings(int Requests, int Concurrency, string Url, ushort Prefetch, ushort Handlers, int RunRequests);
+
+internal sealed record BenchPayload(string DoctorId, string FullName, string[] Specialties);
+
+internal sealed record BenchInput(string DoctorId);

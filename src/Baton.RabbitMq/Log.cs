@@ -52,4 +52,7 @@ internal static partial class Log
 
     [LoggerMessage(4302, LogLevel.Information, "Nest server: {Count} runs found waiting for their reply at start")]
     public static partial void RepliesRecovered(ILogger logger, int count);
+
+    [LoggerMessage(4303, LogLevel.Error, "Nest server: errorReply failed for run {RunId}; the default error reply is sent")]
+    public static partial void ErrorReplyFailed(ILogger logger, Exception exception, string runId);
 }

@@ -153,13 +153,7 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
 
     private async Task<int> CtlAsync(TimeSpan timeout, params string[] arguments)
     {
-        var start = new ProcessStartInfo(CtlScript)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Directory,
-        };
+        var start = new ProcessStartInfo(CtlScript) { WorkingDirectory = Directory };
         start.ArgumentList.Add("-n");
         start.ArgumentList.Add(NodeName);
         foreach (var argument in arguments)
@@ -168,22 +162,7 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         }
 
         SetEnvironment(start, server: false);
-        using var ctl = Process.Start(start)!;
-        var output = ctl.StandardOutput.ReadToEndAsync();
-        var error = ctl.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await ctl.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            ctl.Kill(entireProcessTree: true);
-            return -1;
-        }
-
-        await Task.WhenAll(output, error);
-        return ctl.ExitCode;
+        return (await ProcessRunner.RunAsync(start, timeout)).ExitCode;
     }
 
     private void SetEnvironment(ProcessStartInfo start, bool server)

@@ -18,7 +18,8 @@ public static class RabbitMqBroker
     public static string Unreachable(string reason)
     {
         var source = Environment.GetEnvironmentVariable("BATON_RABBITMQ") is { Length: > 0 } ? "BATON_RABBITMQ" : "the default (BATON_RABBITMQ is not set)";
-        return $"These tests need RabbitMQ: 127.0.0.1:5672 from {source} is not reachable ({reason}). Run them through scripts/test.sh, " +
+        var address = Uri.TryCreate(Url, UriKind.Absolute, out var uri) ? $"{uri.Host}:{(uri.IsDefaultPort ? 5672 : uri.Port)}" : "(invalid URL)";
+        return $"These tests need RabbitMQ: {address} from {source} is not reachable ({reason}). Run them through scripts/test.sh, " +
             "or start rabbitmq-server (see DEPENDENCIES.md) and set BATON_RABBITMQ.";
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
+using Baton.RabbitMq.Connection;
 using Baton.RabbitMq.Wire;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
@@ -26,8 +27,9 @@ internal sealed class NestClient(
     private static readonly JsonSerializerOptions DataJson = new(JsonSerializerDefaults.Web);
 
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonDocument>> _pending = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private IChannel? _channel;
+    private ChannelSlot? _channel;
+
+    private ChannelSlot Slot => LazyInitializer.EnsureInitialized(ref _channel, () => new ChannelSlot(connection, OpenChannelAsync));
 
     public async Task<JsonElement?> SendAsync(string pattern, object? data, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -41,7 +43,7 @@ internal sealed class NestClient(
         JsonDocument reply;
         try
         {
-            var channel = await ChannelAsync(linked.Token).ConfigureAwait(false);
+            var channel = await Slot.GetAsync(linked.Token).ConfigureAwait(false);
             var properties = new BasicProperties
             {
                 ReplyTo = DirectReplyTo,
@@ -95,7 +97,7 @@ internal sealed class NestClient(
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var channel = await ChannelAsync(cancellationToken).ConfigureAwait(false);
+            var channel = await Slot.GetAsync(cancellationToken).ConfigureAwait(false);
             var properties = new BasicProperties { ContentType = "application/json", Persistent = options.Persistent };
             await channel.BasicPublishAsync("", queue, mandatory: false, properties, NestWire.Request(pattern, ToJson(data), id: null), cancellationToken)
                 .ConfigureAwait(false);
@@ -126,47 +128,20 @@ internal sealed class NestClient(
         _ => true,
     };
 
-    private async ValueTask<IChannel> ChannelAsync(CancellationToken cancellationToken)
+    private async Task<IChannel> OpenChannelAsync(IConnection open, CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _channel) is { IsOpen: true } open)
+        if (options.DeclareQueue)
         {
-            return open;
+            await DeclareAsync(open, cancellationToken).ConfigureAwait(false);
         }
 
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_channel is { IsOpen: true } current)
-            {
-                return current;
-            }
-
-            var open2 = await connection.GetAsync(cancellationToken).ConfigureAwait(false);
-            if (_channel is not null && !open2.IsOpen)
-            {
-                // The connection is recovering and brings this channel back with it: fail fast instead of waiting.
-                throw new RabbitMqUnavailableException($"The connection to RabbitMQ is down ({connection.DisplayAddress}); it is being recovered.");
-            }
-
-            if (options.DeclareQueue)
-            {
-                await DeclareAsync(open2, cancellationToken).ConfigureAwait(false);
-            }
-
-            var channel = await open2.CreateChannelAsync(
-                new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken).ConfigureAwait(false);
-            var consumer = new AsyncEventingBasicConsumer(channel);
-            consumer.ReceivedAsync += OnReplyAsync;
-            channel.ChannelShutdownAsync += OnChannelShutdownAsync;
-            await channel.BasicConsumeAsync(DirectReplyTo, autoAck: true, consumer, cancellationToken).ConfigureAwait(false);
-            _channel?.Dispose();
-            Volatile.Write(ref _channel, channel);
-            return channel;
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        var channel = await open.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken).ConfigureAwait(false);
+        var consumer = new AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += OnReplyAsync;
+        channel.ChannelShutdownAsync += OnChannelShutdownAsync;
+        await channel.BasicConsumeAsync(DirectReplyTo, autoAck: true, consumer, cancellationToken).ConfigureAwait(false);
+        return channel;
     }
 
     // On a channel of its own: a declaration that does not match the existing queue closes the channel it was made on.
@@ -237,20 +212,5 @@ internal sealed class NestClient(
         return Task.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_channel is { } channel)
-        {
-            try
-            {
-                await channel.CloseAsync().ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Gone with the connection.
-            }
-
-            channel.Dispose();
-        }
-    }
+    public ValueTask DisposeAsync() => _channel?.DisposeAsync() ?? ValueTask.CompletedTask;
 }

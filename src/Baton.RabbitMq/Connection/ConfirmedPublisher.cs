@@ -9,58 +9,14 @@ namespace Baton.RabbitMq.Connection;
 /// </summary>
 internal sealed class ConfirmedPublisher(IRabbitMqConnection connection) : IAsyncDisposable
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private IChannel? _channel;
+    private readonly ChannelSlot _channel = new(connection, (open, cancellationToken) =>
+        open.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken));
 
     public async Task PublishAsync(string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
-        var channel = await ChannelAsync(cancellationToken).ConfigureAwait(false);
+        var channel = await _channel.GetAsync(cancellationToken).ConfigureAwait(false);
         await channel.BasicPublishAsync("", routingKey, mandatory: false, properties, body, cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask<IChannel> ChannelAsync(CancellationToken cancellationToken)
-    {
-        if (Volatile.Read(ref _channel) is { IsOpen: true } open)
-        {
-            return open;
-        }
-
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_channel is { IsOpen: true } current)
-            {
-                return current;
-            }
-
-            var old = _channel;
-            var created = await (await connection.GetAsync(cancellationToken).ConfigureAwait(false))
-                .CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken)
-                .ConfigureAwait(false);
-            Volatile.Write(ref _channel, created);
-            old?.Dispose();
-            return created;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_channel is { } channel)
-        {
-            try
-            {
-                await channel.CloseAsync().ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // The connection is already gone.
-            }
-
-            channel.Dispose();
-        }
-    }
+    public ValueTask DisposeAsync() => _channel.DisposeAsync();
 }

@@ -47,6 +47,9 @@ internal sealed class NestServer(
         return Task.CompletedTask;
     }
 
+    /// <summary>The consuming channel (tests break it on purpose).</summary>
+    internal IChannel? Channel => _channel;
+
     /// <summary>Completes once the consumer is registered (tests and benchmarks wait for it).</summary>
     internal Task Started => _starting ?? Task.CompletedTask;
 
@@ -65,6 +68,7 @@ internal sealed class NestServer(
                 await channel.BasicQosAsync(0, options.Prefetch, false, stopping).ConfigureAwait(false);
                 var consumer = new AsyncEventingBasicConsumer(channel);
                 consumer.ReceivedAsync += OnReceivedAsync;
+                channel.ChannelShutdownAsync += (_, args) => OnChannelShutdownAsync(channel, args);
                 _channel = channel;
                 _consumerTag = await channel.BasicConsumeAsync(queue, autoAck: false, consumer, stopping).ConfigureAwait(false);
                 Log.ServerListening(logger, queue, options.Prefetch, options.Concurrency);
@@ -92,6 +96,20 @@ internal sealed class NestServer(
                 }
             }
         }
+    }
+
+    // A channel closed by the broker for a channel-level error (not a lost connection: recovery brings that back with
+    // its consumers) would leave the queue without a consumer: open a new one.
+    private Task OnChannelShutdownAsync(IChannel channel, ShutdownEventArgs args)
+    {
+        // AMQP 4xx reply codes are channel errors (403, 404, 405, 406); connection errors are 320 and 5xx.
+        if (args.ReplyCode is >= 400 and < 500 && !_stopping.IsCancellationRequested && ReferenceEquals(channel, _channel))
+        {
+            Log.ServerStartFailed(logger, queue, $"the broker closed the channel: {args.ReplyText}");
+            _starting = Task.Run(() => ConsumeUntilStartedAsync(_stopping.Token), CancellationToken.None);
+        }
+
+        return Task.CompletedTask;
     }
 
     private async Task OnReceivedAsync(object sender, BasicDeliverEventArgs delivery)
@@ -251,18 +269,6 @@ internal sealed class NestServer(
             await starting.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        if (_channel is { } open)
-        {
-            try
-            {
-                await open.CloseAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Already closed with its connection.
-            }
-
-            open.Dispose();
-        }
+        await Channels.CloseQuietlyAsync(_channel, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -60,7 +60,7 @@ internal sealed class RunReplies : BackgroundService
     /// <summary>Watches <paramref name="runId"/> and replies to <paramref name="target"/> when it ends.</summary>
     public void Watch(string runId, RunRoute route, ReplyTarget target, string requestId)
     {
-        var watched = _pending.GetOrAdd(runId, _ => new Watched(route, _time.GetUtcNow()));
+        var watched = _pending.GetOrAdd(runId, id => new Watched(route, CreatedAt(id) ?? _time.GetUtcNow() - TimeSpan.FromSeconds(1)));
         lock (watched.Targets)
         {
             if (!watched.Targets.Exists(t => t.Target == target))
@@ -83,6 +83,7 @@ internal sealed class RunReplies : BackgroundService
         _listener.Start();
         await RecoverAsync(stoppingToken).ConfigureAwait(false);
         var lastFull = _time.GetTimestamp();
+        var failing = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             using (var tick = new CancellationTokenSource(_options.ReplyPollInterval, _time))
@@ -111,11 +112,17 @@ internal sealed class RunReplies : BackgroundService
             try
             {
                 await CheckAsync(full, stoppingToken).ConfigureAwait(false);
+                failing = false;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                // The store or the broker is unreachable: the runs stay watched and are checked again.
-                Log.ReplyCheckFailed(_logger, ex);
+                // The store or the broker is unreachable: the runs stay watched and are checked again. Logged once
+                // per outage, not at every check.
+                if (!failing)
+                {
+                    Log.ReplyCheckFailed(_logger, ex);
+                    failing = true;
+                }
             }
         }
     }
@@ -158,19 +165,23 @@ internal sealed class RunReplies : BackgroundService
         foreach (var group in _pending.Where(p => now - p.Value.Since < YoungWindow).GroupBy(p => p.Value.Route.Workflow))
         {
             // One listing for all the young runs of a workflow: runs created since the oldest of them.
-            var since = group.Min(p => p.Value.Since) - TimeSpan.FromSeconds(1);
+            var since = group.Min(p => p.Value.Since) - TimeSpan.FromMilliseconds(1);
             string? cursor = null;
             for (var page = 0; page < 5; page++)
             {
                 var runs = await Client.ListRunsAsync(
                     new ListRunsRequest { Workflow = group.Key, CreatedAfter = since, Cursor = cursor, Limit = RunLimits.MaxPageSize }, cancellationToken).ConfigureAwait(false);
+                // Replies go out together: each waits for its publisher confirm, and one at a time would cap the rate.
+                var ended = new List<Task>();
                 foreach (var run in runs.Runs)
                 {
                     if (run.Status.IsTerminal() && _pending.TryGetValue(run.Id, out var watched))
                     {
-                        await EndedAsync(run, watched, cancellationToken).ConfigureAwait(false);
+                        ended.Add(EndedAsync(run, watched, cancellationToken));
                     }
                 }
+
+                await Task.WhenAll(ended).ConfigureAwait(false);
 
                 if ((cursor = runs.NextCursor) is null)
                 {
@@ -250,7 +261,15 @@ internal sealed class RunReplies : BackgroundService
     {
         if (route.ErrorReply is { } errorReply && await Client.GetRunAsync(run.Id, cancellationToken).ConfigureAwait(false) is { } details)
         {
-            return errorReply(details);
+            try
+            {
+                return errorReply(details);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A failing errorReply must not keep the caller waiting: the default error goes out instead.
+                Log.ErrorReplyFailed(_logger, ex, run.Id);
+            }
         }
 
         return JsonSerializer.SerializeToElement(new Dictionary<string, string>
@@ -331,6 +350,13 @@ internal sealed class RunReplies : BackgroundService
         while (cursor is not null);
         return found;
     }
+
+    // Run ids are UUIDv7: the first 12 hex digits are the creation time in Unix milliseconds. Knowing it exactly keeps
+    // the listing of young runs to those created since the oldest watched one.
+    private static DateTimeOffset? CreatedAt(string runId) =>
+        runId.Length == 32 && long.TryParse(runId.AsSpan(0, 12), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : null;
 
     public override void Dispose()
     {

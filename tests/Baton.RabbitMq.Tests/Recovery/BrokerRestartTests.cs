@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Baton.RabbitMq.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.RabbitMq.Tests.Recovery;
 
@@ -11,11 +12,7 @@ public sealed class BrokerRestartTests
     {
         await using var broker = await PrivateRabbitMq.StartNewAsync();
         var queue = RabbitMqBroker.NewQueueName();
-        await using var host = await NestHost.StartAsync(
-            b => b.AddNestClient("svc", queue)
-                .AddNestServer(queue)
-                .AddNestPattern("echo", (request, _) => Task.FromResult<JsonElement?>(request.Data)),
-            url: broker.Url);
+        await using var host = await EchoHostAsync(queue, broker.Url);
         var client = host.Client("svc");
         Assert.Equal(1, (await client.SendAsync("echo", 1, TimeSpan.FromSeconds(10)))!.Value.GetInt32());
 
@@ -51,11 +48,7 @@ public sealed class BrokerRestartTests
     {
         await using var broker = await PrivateRabbitMq.StartNewAsync();
         var queue = RabbitMqBroker.NewQueueName();
-        await using var host = await NestHost.StartAsync(
-            b => b.AddNestClient("svc", queue)
-                .AddNestServer(queue)
-                .AddNestPattern("echo", (request, _) => Task.FromResult<JsonElement?>(request.Data)),
-            url: broker.Url);
+        await using var host = await EchoHostAsync(queue, broker.Url);
         var client = host.Client("svc");
         var answered = 0;
         var failedClearly = 0;
@@ -100,4 +93,43 @@ public sealed class BrokerRestartTests
         Assert.Empty(unexpected);
         Assert.True(failedClearly > 0, "the restart failed no call: it did not happen under load");
     }
+
+    [Fact]
+    public async Task ChannelClosedByBroker_ServerOpensNewChannel_AndKeepsServing()
+    {
+        var queue = RabbitMqBroker.NewQueueName();
+        await using var host = await EchoHostAsync(queue, RabbitMqBroker.Url, deleteQueue: true);
+        var server = host.Services.GetRequiredKeyedService<Baton.RabbitMq.Server.NestServer>(queue);
+        var broken = server.Channel!;
+
+        // Acknowledging a delivery tag the channel never had is a channel error: the broker closes the channel.
+        await broken.BasicAckAsync(999_999, false);
+        await Poll.UntilAsync(() => Task.FromResult(broken.IsClosed), closed => closed, "the broker to close the channel");
+        var reply = await Poll.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    return (await host.Client("svc").SendAsync("echo", 7, TimeSpan.FromSeconds(2)))?.GetInt32();
+                }
+                catch (TimeoutException)
+                {
+                    return null;
+                }
+            },
+            value => value == 7,
+            "a reply from the new channel");
+
+        Assert.Equal(7, reply);
+        Assert.NotSame(broken, server.Channel);
+    }
+
+    // A client "svc" and a server on the queue whose "echo" pattern answers with the request's data.
+    private static Task<NestHost> EchoHostAsync(string queue, string url, bool deleteQueue = false) =>
+        NestHost.StartAsync(
+            b => b.AddNestClient("svc", queue)
+                .AddNestServer(queue)
+                .AddNestPattern("echo", (request, _) => Task.FromResult<JsonElement?>(request.Data)),
+            url: url,
+            queues: deleteQueue ? [queue] : []);
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Baton.RabbitMq.Tests.Support;
@@ -119,14 +120,8 @@ public sealed class NestServerTests
     public async Task Server_NonJsonBody_AckedWithErrorReply()
     {
         var queue = RabbitMqBroker.NewQueueName();
-        var handled = 0;
-        await using var host = await NestHost.StartAsync(
-            b => b.AddNestServer(queue).AddNestPattern("ping", (_, _) =>
-            {
-                Interlocked.Increment(ref handled);
-                return Task.FromResult<JsonElement?>(null);
-            }),
-            queues: [queue]);
+        var handled = new StrongBox<int>();
+        await using var host = await CountingHostAsync(queue, handled, maxMessageBytes: 1024 * 1024);
         await using var raw = await RawAmqp.ConnectAsync();
 
         await raw.PublishAsync(queue, Encoding.UTF8.GetBytes("this is { not json"), "bad-1");
@@ -134,7 +129,7 @@ public sealed class NestServerTests
 
         Assert.Equal("The message is not JSON.", reply.GetProperty("err").GetProperty("message").GetString());
         Assert.Equal("bad-1", reply.GetProperty("id").GetString());
-        Assert.Equal(0, handled);
+        Assert.Equal(0, handled.Value);
         await host.StopAsync();
         Assert.Equal(0u, await raw.ReadyCountAsync(queue));
     }
@@ -143,14 +138,8 @@ public sealed class NestServerTests
     public async Task Server_OversizedBody_AckedWithErrorReplyAndNotHandled()
     {
         var queue = RabbitMqBroker.NewQueueName();
-        var handled = 0;
-        await using var host = await NestHost.StartAsync(
-            b => b.AddNestServer(queue, o => o.MaxMessageBytes = 1024).AddNestPattern("ping", (_, _) =>
-            {
-                Interlocked.Increment(ref handled);
-                return Task.FromResult<JsonElement?>(null);
-            }),
-            queues: [queue]);
+        var handled = new StrongBox<int>();
+        await using var host = await CountingHostAsync(queue, handled, maxMessageBytes: 1024);
         await using var raw = await RawAmqp.ConnectAsync();
 
         var big = JsonSerializer.Serialize(new { pattern = "ping", data = new string('x', 4096), id = "big-1" });
@@ -158,7 +147,7 @@ public sealed class NestServerTests
         var reply = await raw.ReplyAsync("big-1");
 
         Assert.Contains("the limit is 1024", reply.GetProperty("err").GetProperty("message").GetString(), StringComparison.Ordinal);
-        Assert.Equal(0, handled);
+        Assert.Equal(0, handled.Value);
         await host.StopAsync();
         Assert.Equal(0u, await raw.ReadyCountAsync(queue));
     }
@@ -184,4 +173,46 @@ public sealed class NestServerTests
         Assert.Equal("doctor.profile.updated", got.Pattern);
         Assert.Equal("d-1", got.Data.GetProperty("doctorId").GetString());
     }
+
+    [Fact]
+    public async Task Event_HandlerThrows_RejectedWithoutRequeueAndNeverRedelivered()
+    {
+        var queue = RabbitMqBroker.NewQueueName();
+        var failing = 0;
+        var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // One message at a time: a requeued event would come back before the one sent after it.
+        await using var host = await NestHost.StartAsync(b => b
+            .AddNestClient("svc", queue)
+            .AddNestServer(queue, o => (o.Prefetch, o.Concurrency) = (1, 1))
+            .AddNestEvent("bad.event", (_, _) =>
+            {
+                Interlocked.Increment(ref failing);
+                throw new InvalidOperationException("handler bug");
+            })
+            .AddNestEvent("next.event", (_, _) =>
+            {
+                next.TrySetResult();
+                return Task.CompletedTask;
+            }),
+            queues: [queue]);
+        await using var raw = await RawAmqp.ConnectAsync();
+
+        await host.Client("svc").EmitAsync("bad.event", new { });
+        await host.Client("svc").EmitAsync("next.event", new { });
+        await next.Task.WaitAsync(Timeout);
+
+        Assert.Equal(1, failing);
+        Assert.Equal(0u, await raw.ReadyCountAsync(queue));
+        Assert.Contains(host.Logs.Entries, e => e.Exception?.Contains("handler bug", StringComparison.Ordinal) == true);
+    }
+
+    // A server whose "ping" pattern counts its calls: bad input must never reach it.
+    private static Task<NestHost> CountingHostAsync(string queue, StrongBox<int> handled, int maxMessageBytes) =>
+        NestHost.StartAsync(
+            b => b.AddNestServer(queue, o => o.MaxMessageBytes = maxMessageBytes).AddNestPattern("ping", (_, _) =>
+            {
+                Interlocked.Increment(ref handled.Value);
+                return Task.FromResult<JsonElement?>(null);
+            }),
+            queues: [queue]);
 }

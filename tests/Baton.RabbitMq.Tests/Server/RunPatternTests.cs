@@ -68,6 +68,24 @@ public sealed class RunPatternTests
     }
 
     [Fact]
+    public async Task RunPattern_ErrorReplyThrows_DefaultErrorReplySent()
+    {
+        var queue = RabbitMqBroker.NewQueueName();
+        await using var host = await NestHost.StartAsync(
+            b => b.AddWorkflow<OrderInput, OrderTotal>("total", (_, _, _) => Task.FromException<OrderTotal>(new InvalidOperationException("out of stock")))
+                .AddNestClient("svc", queue)
+                .AddNestServer(queue)
+                .AddNestPattern("order.total", "total", r => r.Data.Deserialize<OrderInput>(JsonSerializerOptions.Web)!,
+                    _ => throw new InvalidOperationException("bug in errorReply")),
+            queues: [queue]);
+
+        var error = await Assert.ThrowsAsync<NestRpcException>(() => host.Client("svc").SendAsync("order.total", new { price = 1, quantity = 1 }, Timeout));
+
+        Assert.Equal("out of stock", error.Message);
+        Assert.Equal("failed", error.Error.GetProperty("runStatus").GetString());
+    }
+
+    [Fact]
     public async Task RunPattern_InputNotMatchingWorkflow_ErrorReplyAndNothingStored()
     {
         var queue = RabbitMqBroker.NewQueueName();

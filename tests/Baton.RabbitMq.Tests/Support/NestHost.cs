@@ -34,6 +34,7 @@ internal sealed class NestHost : IAsyncDisposable
     public static async Task<NestHost> StartAsync(
         Action<BatonBuilder> configure, string? url = null, TimeProvider? time = null, IEnumerable<string>? queues = null, CapturingLoggerProvider? logs = null)
     {
+        await EnsureReachableAsync(url ?? RabbitMqBroker.Url);
         var services = new ServiceCollection();
         var capture = logs ?? new CapturingLoggerProvider();
         services.AddLogging(b => b.AddProvider(capture).SetMinimumLevel(LogLevel.Debug));
@@ -51,6 +52,19 @@ internal sealed class NestHost : IAsyncDisposable
         host._queues.AddRange(queues ?? []);
         await host.StartHostedAsync();
         return host;
+    }
+
+    // A broker that cannot be reached fails the test at once with how to start one, not with a consumer timeout.
+    private static async Task EnsureReachableAsync(string url)
+    {
+        try
+        {
+            await using var connection = await new ConnectionFactory { Uri = new Uri(url) }.CreateConnectionAsync();
+        }
+        catch (RabbitMQ.Client.Exceptions.BrokerUnreachableException ex)
+        {
+            throw new InvalidOperationException(RabbitMqBroker.Unreachable(ex.InnerException?.Message ?? ex.Message), ex);
+        }
     }
 
     private async Task StartHostedAsync()

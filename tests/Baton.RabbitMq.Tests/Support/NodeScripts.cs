@@ -48,7 +48,8 @@ internal static class NodeScripts
         if (!File.Exists(Path.Combine(folder, "node_modules", "@nestjs", "microservices", "package.json")))
         {
             await File.WriteAllTextAsync(Path.Combine(folder, "package.json"), packageJson);
-            var (code, output) = await RunAsync("npm", folder, TimeSpan.FromMinutes(5), "install", "--no-audit", "--no-fund", "--loglevel=error");
+            var install = new ProcessStartInfo("npm") { WorkingDirectory = folder, ArgumentList = { "install", "--no-audit", "--no-fund", "--loglevel=error" } };
+            var (code, output) = await ProcessRunner.RunAsync(install, TimeSpan.FromMinutes(5));
             if (code != 0)
             {
                 throw new InvalidOperationException(
@@ -63,49 +64,6 @@ internal static class NodeScripts
         }
 
         return folder;
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(string command, string folder, TimeSpan timeout, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(command)
-        {
-            WorkingDirectory = folder,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            return (-1, $"{command} is not installed: {ex.Message}");
-        }
-
-        using (process)
-        {
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            using var cancel = new CancellationTokenSource(timeout);
-            try
-            {
-                await process.WaitForExitAsync(cancel.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                return (-1, $"{command} did not finish within {timeout}");
-            }
-
-            return (process.ExitCode, await output + await error);
-        }
     }
 }
 
