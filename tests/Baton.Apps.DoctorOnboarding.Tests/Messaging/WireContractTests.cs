@@ -43,7 +43,12 @@ public sealed class WireContractTests
         Assert.Equal("assignPermissions", err.GetProperty("details").GetProperty("saga").GetProperty("step").GetString());
         Assert.Equal("compensated", err.GetProperty("details").GetProperty("saga").GetProperty("state").GetString());
         Assert.Equal(["createProfile", "createAccount"], err.GetProperty("compensatedSteps").EnumerateArray().Select(s => s.GetString()));
-        Assert.True(err.TryGetProperty("sagaId", out _) && err.TryGetProperty("durationMs", out _));
+        Assert.True(err.TryGetProperty("durationMs", out _));
+        var run = (await rig.Baton.GetRunAsync(err.GetProperty("sagaId").GetString()!))!;
+        Assert.Equal(RunStatus.Compensated, run.Run.Status);
+        Assert.Equal(["createAccount", "createProfile", "assignPermissions", "compensate:createProfile", "compensate:createAccount"],
+            run.Steps.OrderBy(s => s.StartedAt).Select(s => s.Key));
+        Assert.All(run.Steps, s => Assert.NotNull(s.CompletedAt));
         Assert.Empty(rig.Simulator.State.Accounts);
         Assert.Empty(rig.Simulator.State.Profiles);
     }
