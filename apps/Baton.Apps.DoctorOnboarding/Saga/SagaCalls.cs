@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Baton.RabbitMq;
 using Baton.Retries;
 using Baton.Steps;
 using Baton.Workflows;
@@ -14,17 +15,30 @@ namespace Baton.Apps.DoctorOnboarding.Saga;
 internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options, TimeProvider time, ILogger<SagaCalls> logger)
 {
     /// <summary>
-    /// The compensations' retries (they run in memory): 6 attempts, from 500 ms doubling to at most 5 s apart, so an undo
-    /// outlasts a broker restart (about 12 s of retrying) instead of leaving an account behind as compensation_failed.
+    /// The compensations' retries (they run in memory): 10 attempts, from 500 ms doubling to at most 10 s apart (about
+    /// 55 s of retrying), so an undo outlasts a broker restart instead of leaving an account behind as compensation_failed.
     /// </summary>
-    public static readonly RetryPolicy CompensationRetry = new() { MaxAttempts = 6, BaseDelay = TimeSpan.FromMilliseconds(500), MaxDelay = TimeSpan.FromSeconds(5) };
+    public static readonly RetryPolicy CompensationRetry = new() { MaxAttempts = 10, BaseDelay = TimeSpan.FromMilliseconds(500), MaxDelay = TimeSpan.FromSeconds(10) };
 
     public DoctorOptions Options => options;
 
     public DoctorPatterns Patterns => options.Patterns;
 
-    /// <summary>A saga step: the per-call timeout, one attempt.</summary>
-    public StepOptions Step { get; } = new() { Timeout = options.CallTimeout, Retry = RetryPolicy.None };
+    /// <summary>
+    /// A saga step's retries: only a call whose reply can never arrive because the broker connection went away
+    /// (<see cref="RabbitMqUnavailableException"/>: a broker restart, or a send during the outage) is tried again, 6
+    /// attempts from 1 s doubling to at most 5 s apart (durable: the run suspends in between). The repeated call carries
+    /// the same idempotency key, so a call the service had carried out returns what it made instead of leaving it behind
+    /// uncompensated. A service's error reply and a call past its 12 s timeout are not retried: the saga compensates.
+    /// </summary>
+    public static readonly RetryPolicy StepRetry = new()
+    {
+        MaxAttempts = 6, BaseDelay = TimeSpan.FromSeconds(1), MaxDelay = TimeSpan.FromSeconds(5),
+        ShouldRetry = ex => ex is RabbitMqUnavailableException,
+    };
+
+    /// <summary>A saga step: the per-call timeout, retried only when the broker connection was lost (<see cref="StepRetry"/>).</summary>
+    public StepOptions Step { get; } = new() { Timeout = options.CallTimeout, Retry = StepRetry };
 
     /// <summary>Calls a service; an empty reply becomes JSON null.</summary>
     public async Task<JsonElement> CallAsync(DoctorService service, string pattern, object? data, CancellationToken cancellationToken) =>

@@ -14,8 +14,8 @@ public sealed class BrokerRestartTests
     {
         await using var broker = await PrivateRabbitMq.StartNewAsync();
         await using var rig = await OrchestratorRig.StartAsync(rabbitMqUrl: broker.Url);
-        // Slow enough that the restart lands while sagas are in flight.
-        rig.Simulator.Faults.Set("doctor-profile.createEmpty", new Baton.Simulators.DoctorServices.PatternFault { DelayMs = 150 });
+        // Slow enough that the restart lands while sagas wait on createProfile: the broker goes down under them.
+        rig.Simulator.Faults.Set("doctor-profile.createEmpty", new Baton.Simulators.DoctorServices.PatternFault { DelayMs = 1500 });
 
         var calls = Enumerable.Range(0, Requests).Select(i => rig.SendAsync(
             "orchestrator.doctor.create", OrchestratorRig.Doctor($"load-{i}-{Guid.NewGuid():N}@example.org"), TimeSpan.FromSeconds(40))).ToList();
@@ -42,10 +42,16 @@ public sealed class BrokerRestartTests
         }
 
         Assert.Equal(Requests, outcomes.Count);
-        var runs = await Poll.UntilAsync(
-            async () => (await rig.Baton.ListRunsAsync(new ListRunsRequest { Limit = 500 })).Runs,
-            rs => rs.All(r => r.Status is RunStatus.Succeeded or RunStatus.Compensated or RunStatus.Failed or RunStatus.CompensationFailed),
-            "every saga to end", TimeSpan.FromSeconds(60));
+        Assert.Contains(outcomes, o => o != "completed");
+        IReadOnlyList<RunInfo> runs = [];
+        await Poll.UntilAsync(
+            async () =>
+            {
+                runs = (await rig.Baton.ListRunsAsync(new ListRunsRequest { Limit = 500 })).Runs;
+                return string.Join(", ", runs.GroupBy(r => $"{r.Status}/{r.Phase}").Select(g => $"{g.Key}={g.Count()}"));
+            },
+            _ => runs.All(r => r.Status is RunStatus.Succeeded or RunStatus.Compensated or RunStatus.Failed or RunStatus.CompensationFailed),
+            "every saga to end", TimeSpan.FromSeconds(90));
         Assert.Equal(runs.Count, runs.Select(r => r.IdempotencyKey).Distinct().Count());
         Assert.DoesNotContain(runs, r => r.Status == RunStatus.CompensationFailed);
         var succeeded = runs.Count(r => r.Status == RunStatus.Succeeded);
