@@ -84,9 +84,11 @@ internal static class RabbitRpcBench
             if (settings.RunRequests > 0)
             {
                 await MeasureAsync(client, "bench.run", Math.Min(2000, settings.RunRequests), settings.Concurrency);
+                var runCpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var runs = await MeasureAsync(client, "bench.run", settings.RunRequests, settings.Concurrency);
+                var runCpuPerCall = (Process.GetCurrentProcess().TotalProcessorTime - runCpu).TotalSeconds / settings.RunRequests * 1e6;
                 var rate = settings.RunRequests / runs.Elapsed.TotalSeconds;
-                Console.WriteLine($"| {settings.RunRequests:N0} run-starting calls (one stored run each, SQLite), {settings.Concurrency} in flight | {rate:N0} requests/s = {rate / (settings.Requests / result.Elapsed.TotalSeconds):P0} of the bare rate; p50 {runs.P50:N2} ms, p99 {runs.P99:N2} ms |");
+                Console.WriteLine($"| {settings.RunRequests:N0} run-starting calls (one stored run each, SQLite), {settings.Concurrency} in flight | {rate:N0} requests/s = {rate / (settings.Requests / result.Elapsed.TotalSeconds):P0} of the bare rate; p50 {runs.P50:N2} ms, p99 {runs.P99:N2} ms; {runCpuPerCall:N0} µs CPU per call in the process |");
             }
         }
         finally

@@ -69,6 +69,7 @@ public static class BatonRabbitMqExtensions
             sp.GetRequiredService<IRabbitMqConnection>(),
             sp.GetRequiredService<ConfirmedPublisher>(),
             sp.GetRequiredService<RunStarter>(),
+            sp.GetService<Baton.Workflows.IWorkflowCatalog>(),
             sp.GetRequiredService<RabbitMqMetrics>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<NestServer>>()));

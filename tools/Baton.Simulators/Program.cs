@@ -3,6 +3,7 @@
 var simulators = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["catalog-feed"] = Baton.Demo.CatalogFeed.CatalogFeedServer.RunAsync,
+    ["brand-workers"] = Baton.Simulators.BrandWorkers.BrandWorkersSimulator.RunAsync,
     ["worker-node"] = Baton.Simulators.WorkerNode.WorkerNodeSimulator.RunAsync,
     ["doctor-services"] = Baton.Simulators.DoctorServices.DoctorServicesHost.RunAsync,
 };

@@ -51,6 +51,10 @@ internal sealed class NestRoutes
 
     public object? Request(string route) => _requests.GetValueOrDefault(route);
 
+    /// <summary>The run-starting routes, with their patterns.</summary>
+    public IEnumerable<(string Pattern, RunRoute Route)> RunRoutes =>
+        _requests.Where(r => r.Value is RunRoute).Select(r => (r.Key, (RunRoute)r.Value));
+
     public Func<NestEvent, CancellationToken, Task>? Event(string route) => _events.GetValueOrDefault(route);
 
     private static string Key(string pattern)

@@ -32,6 +32,7 @@ internal sealed class NestServer(
     IRabbitMqConnection connection,
     ConfirmedPublisher publisher,
     RunStarter runStarter,
+    Baton.Workflows.IWorkflowCatalog? workflows,
     RabbitMqMetrics metrics,
     TimeProvider time,
     ILogger<NestServer> logger) : IHostedService
@@ -43,6 +44,16 @@ internal sealed class NestServer(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // A run-starting pattern for a workflow this node does not have would answer every request with an error.
+        foreach (var (pattern, route) in routes.RunRoutes)
+        {
+            if (workflows is null || !workflows.TryGet(route.Workflow, out _))
+            {
+                throw new InvalidOperationException(
+                    $"The pattern {pattern} on queue {queue} starts the workflow {route.Workflow}, which is not registered: add it with AddWorkflow.");
+            }
+        }
+
         _starting = Task.Run(() => ConsumeUntilStartedAsync(_stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
@@ -124,11 +135,11 @@ internal sealed class NestServer(
         }
         catch (Exception ex)
         {
-            // The reply could not be published (the connection went away): leave the message unacknowledged; the
-            // broker delivers it again when the consumer is back.
+            // The reply could not be published or the store could not be read: the message goes back to the queue
+            // (after the pause below) to be handled again; if the channel is gone with its connection, the broker
+            // has already put it back.
             Log.DeliveryLost(logger, delivery.BasicProperties.CorrelationId, queue, ex.Message);
-            metrics.ServerMessage(queue, "lost", started);
-            return;
+            (settle, outcome) = (Settle.Requeue, "lost");
         }
 
         try

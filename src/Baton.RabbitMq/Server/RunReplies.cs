@@ -23,6 +23,12 @@ namespace Baton.RabbitMq.Server;
 internal sealed class RunReplies : BackgroundService
 {
     private static readonly TimeSpan YoungWindow = TimeSpan.FromSeconds(10);
+
+    // How long an end signalled by the engine keeps its status in the listings: a run that ended just before it was
+    // watched (it ran at once on this node) is still found by the check its watch triggers.
+    private static readonly TimeSpan RecentEnd = TimeSpan.FromMilliseconds(500);
+    private readonly ConcurrentDictionary<(string Workflow, RunStatus Status), long> _recentEnds = new();
+    private volatile bool _wakeFull;
     private readonly ConcurrentDictionary<string, Watched> _pending = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, RunRoute> _routes;
     private readonly SemaphoreSlim _wake = new(0, 1);
@@ -103,7 +109,8 @@ internal sealed class RunReplies : BackgroundService
                 }
             }
 
-            var full = _time.GetElapsedTime(lastFull) >= _options.ReplyPollInterval;
+            var full = _time.GetElapsedTime(lastFull) >= _options.ReplyPollInterval || _wakeFull;
+            _wakeFull = false;
             if (full)
             {
                 lastFull = _time.GetTimestamp();
@@ -129,13 +136,34 @@ internal sealed class RunReplies : BackgroundService
 
     private void OnRunCompleted(Instrument instrument, long measurement, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
     {
+        string? workflow = null;
+        var status = RunStatus.Succeeded;
+        var known = false;
         foreach (var tag in tags)
         {
-            if (tag is { Key: "workflow", Value: string workflow } && _routes.ContainsKey(workflow))
+            if (tag is { Key: "workflow", Value: string name })
             {
-                Signal();
-                return;
+                workflow = name;
             }
+            else if (tag is { Key: "status", Value: string wire })
+            {
+                known = RunStatusExtensions.TryParseWireName(wire, out status);
+            }
+        }
+
+        if (workflow is not null && _routes.ContainsKey(workflow))
+        {
+            if (known)
+            {
+                _recentEnds[(workflow, status)] = _time.GetTimestamp();
+            }
+            else
+            {
+                // An end without a readable status: look at every status at once.
+                _wakeFull = true;
+            }
+
+            Signal();
         }
     }
 
@@ -162,31 +190,19 @@ internal sealed class RunReplies : BackgroundService
         }
 
         var now = _time.GetUtcNow();
+        var signalledSince = _time.GetTimestamp() - (long)(RecentEnd.TotalSeconds * _time.TimestampFrequency);
         foreach (var group in _pending.Where(p => now - p.Value.Since < YoungWindow).GroupBy(p => p.Value.Route.Workflow))
         {
-            // One listing for all the young runs of a workflow: runs created since the oldest of them.
+            // One listing per status for all the young runs of a workflow (runs created since the oldest of them),
+            // and only of the statuses in which runs of it recently ended here: the listing then holds the runs that
+            // just ended, not every run still in flight. The full check (every poll interval) lists all statuses.
             var since = group.Min(p => p.Value.Since) - TimeSpan.FromMilliseconds(1);
-            string? cursor = null;
-            for (var page = 0; page < 5; page++)
+            IEnumerable<RunStatus?> statuses = full
+                ? [null]
+                : _recentEnds.Where(e => e.Key.Workflow == group.Key && e.Value >= signalledSince).Select(e => (RunStatus?)e.Key.Status).ToList();
+            foreach (var status in statuses)
             {
-                var runs = await Client.ListRunsAsync(
-                    new ListRunsRequest { Workflow = group.Key, CreatedAfter = since, Cursor = cursor, Limit = RunLimits.MaxPageSize }, cancellationToken).ConfigureAwait(false);
-                // Replies go out together: each waits for its publisher confirm, and one at a time would cap the rate.
-                var ended = new List<Task>();
-                foreach (var run in runs.Runs)
-                {
-                    if (run.Status.IsTerminal() && _pending.TryGetValue(run.Id, out var watched))
-                    {
-                        ended.Add(EndedAsync(run, watched, cancellationToken));
-                    }
-                }
-
-                await Task.WhenAll(ended).ConfigureAwait(false);
-
-                if ((cursor = runs.NextCursor) is null)
-                {
-                    break;
-                }
+                await ListEndedAsync(group.Key, status, since, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -206,6 +222,32 @@ internal sealed class RunReplies : BackgroundService
             else if (details.Run.Status.IsTerminal())
             {
                 await EndedAsync(details.Run, watched, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task ListEndedAsync(string workflow, RunStatus? status, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        string? cursor = null;
+        for (var page = 0; page < 5; page++)
+        {
+            var runs = await Client.ListRunsAsync(
+                new ListRunsRequest { Workflow = workflow, Status = status, CreatedAfter = since, Cursor = cursor, Limit = RunLimits.MaxPageSize },
+                cancellationToken).ConfigureAwait(false);
+            // Replies go out together: each waits for its publisher confirm, and one at a time would cap the rate.
+            var ended = new List<Task>();
+            foreach (var run in runs.Runs)
+            {
+                if (run.Status.IsTerminal() && _pending.TryGetValue(run.Id, out var watched))
+                {
+                    ended.Add(EndedAsync(run, watched, cancellationToken));
+                }
+            }
+
+            await Task.WhenAll(ended).ConfigureAwait(false);
+            if ((cursor = runs.NextCursor) is null)
+            {
+                return;
             }
         }
     }
@@ -332,18 +374,30 @@ internal sealed class RunReplies : BackgroundService
             var page = await Client.ListRunsAsync(
                 new ListRunsRequest { Workflow = route.Workflow, Status = status, CreatedAfter = createdAfter, Cursor = cursor, Limit = RunLimits.MaxPageSize },
                 cancellationToken).ConfigureAwait(false);
+            var replies = new List<Task>();
             foreach (var run in page.Runs)
             {
-                if (ReplyTarget.Decode(run.CorrelationId) is { } target && run.IdempotencyKey is { } requestId)
+                if (ReplyTarget.Decode(run.CorrelationId) is not { } target || run.IdempotencyKey is not { } requestId)
                 {
-                    found++;
-                    var watched = _pending.GetOrAdd(run.Id, _ => new Watched(route, run.CreatedAt));
-                    lock (watched.Targets)
-                    {
-                        watched.Targets.Add((target, requestId));
-                    }
+                    continue;
+                }
+
+                found++;
+                if (run.Status.IsTerminal())
+                {
+                    // Ended already: answered again now, straight from the listing.
+                    replies.Add(ReplyAsync(run, route, target, requestId, cancellationToken));
+                    continue;
+                }
+
+                var watched = _pending.GetOrAdd(run.Id, _ => new Watched(route, run.CreatedAt));
+                lock (watched.Targets)
+                {
+                    watched.Targets.Add((target, requestId));
                 }
             }
+
+            await Task.WhenAll(replies).ConfigureAwait(false);
 
             cursor = page.NextCursor;
         }

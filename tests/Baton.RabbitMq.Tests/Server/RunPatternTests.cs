@@ -97,6 +97,18 @@ public sealed class RunPatternTests
         Assert.Empty((await host.Services.GetRequiredService<IBatonClient>().ListRunsAsync(new ListRunsRequest { Workflow = "total" })).Runs);
     }
 
+    [Fact]
+    public async Task Start_RunPatternForUnregisteredWorkflow_FailsWithClearMessage()
+    {
+        var queue = RabbitMqBroker.NewQueueName();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => NestHost.StartAsync(b => b
+            .AddNestServer(queue)
+            .AddNestPattern("order.total", "no-such-workflow", r => r.Data)));
+
+        Assert.Equal($"The pattern order.total on queue {queue} starts the workflow no-such-workflow, which is not registered: add it with AddWorkflow.", error.Message);
+    }
+
     private static NestServerBuilder Configure(BatonBuilder baton, string queue) => baton
         .AddWorkflow<OrderInput, OrderTotal>("total", (_, input, _) => Task.FromResult(new OrderTotal(input.Price * input.Quantity)))
         .AddNestServer(queue)

@@ -32,7 +32,8 @@ internal sealed class NestHost : IAsyncDisposable
     public INestClient Client(string name) => Services.GetRequiredKeyedService<INestClient>(name);
 
     public static async Task<NestHost> StartAsync(
-        Action<BatonBuilder> configure, string? url = null, TimeProvider? time = null, IEnumerable<string>? queues = null, CapturingLoggerProvider? logs = null)
+        Action<BatonBuilder> configure, string? url = null, TimeProvider? time = null, IEnumerable<string>? queues = null, CapturingLoggerProvider? logs = null,
+        string? database = null, Action<BatonOptions>? engine = null)
     {
         await EnsureReachableAsync(url ?? RabbitMqBroker.Url);
         var services = new ServiceCollection();
@@ -44,13 +45,26 @@ internal sealed class NestHost : IAsyncDisposable
         }
 
         var directory = TestPaths.NewTempDirectory();
-        var baton = services.AddBaton(o => o.RunScheduler = false)
-            .UseSqlite(o => o.Path = Path.Combine(directory, "baton.db"))
+        var baton = services.AddBaton(o =>
+            {
+                o.RunScheduler = false;
+                engine?.Invoke(o);
+            })
+            .UseSqlite(o => o.Path = database ?? Path.Combine(directory, "baton.db"))
             .AddRabbitMq(url ?? RabbitMqBroker.Url);
         configure(baton);
         var host = new NestHost(services.BuildServiceProvider(), capture, directory);
         host._queues.AddRange(queues ?? []);
-        await host.StartHostedAsync();
+        try
+        {
+            await host.StartHostedAsync();
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+
         return host;
     }
 

@@ -1,0 +1,43 @@
+namespace Baton.Redis;
+
+/// <summary>What a trigger knows of one list: when it is due, its backoffs, and whether it is being released.</summary>
+internal sealed class ListState(string key)
+{
+    public string Key => key;
+
+    public DateTimeOffset Due { get; set; }
+
+    public TimeSpan IdleDelay { get; set; }
+
+    public TimeSpan ErrorDelay { get; set; }
+
+    public bool Running { get; set; }
+
+    /// <summary>No longer configured nor discovered: its processing list goes back to the source, then the state is dropped.</summary>
+    public bool Removed { get; set; }
+
+    /// <summary>This process left a batch in the processing list (a conflict or a failure): offering it again is not news.</summary>
+    public bool HoldsBatch { get; set; }
+
+    /// <summary>A failure was logged for this list and no step has succeeded since (one log line per failure spell).</summary>
+    public bool Faulted { get; set; }
+}
+
+/// <summary>How a step on a list ended, which decides when the list is due again.</summary>
+internal enum StepResult
+{
+    /// <summary>A batch was handled: due again at once.</summary>
+    Worked,
+
+    /// <summary>Nothing to take: due after the idle backoff.</summary>
+    Empty,
+
+    /// <summary>A message was in conflict: the batch stays and is due after the conflict delay.</summary>
+    Conflict,
+
+    /// <summary>Redis or the inbox failed: due after the error backoff.</summary>
+    Failed,
+
+    /// <summary>A removed list was released: drop its state.</summary>
+    Released,
+}

@@ -1,0 +1,188 @@
+using Baton.Inbox;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Baton.Redis;
+
+/// <summary>
+/// One step on one list: take a batch (what the processing list still holds, else up to BatchSize items moved from the
+/// source), map it, hand it to the inbox, and remove it from the processing list only once every message is stored
+/// (Created or Duplicate) or dead-lettered. A conflict or a failure leaves the batch where it is for the next step.
+/// </summary>
+internal sealed class RedisListConsumer(
+    string trigger,
+    RedisListTriggerOptions options,
+    RedisListKeys keys,
+    IRedisConnection redis,
+    IBatonInbox inbox,
+    RedisListMetrics metrics,
+    OutageGate outage,
+    ILogger logger)
+{
+    private readonly KeyValuePair<string, object?> _tag = new("trigger", trigger);
+
+    public async Task<StepResult> StepAsync(ListState state, CancellationToken cancellationToken)
+    {
+        var processing = keys.Processing(state.Key);
+        var taken = await RedisAsync(
+            state,
+            () => redis.Database.ScriptEvaluateAsync(
+                RedisListScripts.Take, [state.Key, processing, keys.OwnLists], [options.BatchSize])).ConfigureAwait(false);
+        if (taken is null)
+        {
+            return StepResult.Failed;
+        }
+
+        var parts = (RedisResult[])taken!;
+        var items = Array.ConvertAll((RedisValue[])parts[1]!, v => (string)v!);
+        if (items.Length == 0)
+        {
+            return StepResult.Empty;
+        }
+
+        if ((int)parts[0] == 1)
+        {
+            if (!state.HoldsBatch)
+            {
+                Log.ProcessingReoffered(logger, trigger, state.Key, items.Length);
+            }
+        }
+        else
+        {
+            metrics.ItemsMoved.Add(items.Length, _tag);
+        }
+
+        var dead = new List<RejectedItem>();
+        var fitting = items;
+        if (options.MaxItemBytes > 0 && items.Any(TooLarge))
+        {
+            dead.AddRange(items.Where(TooLarge).Select(i => new RejectedItem(
+                i, $"the item has {System.Text.Encoding.UTF8.GetByteCount(i)} bytes, more than MaxItemBytes {options.MaxItemBytes}")));
+            fitting = [.. items.Where(i => !TooLarge(i))];
+        }
+
+        // The id covers every item taken, so it is the same whenever the same items are offered again.
+        var batch = new RedisListBatch(state.Key, fitting, DefaultListMapper.BatchId(state.Key, items));
+        MappedBatch mapped;
+        try
+        {
+            mapped = fitting.Length == 0 ? new MappedBatch(new RedisBatchPlan([], []), [])
+                : options.Map is { } map ? new MappedBatch(map(batch), null)
+                : DefaultListMapper.Map(batch, options.Workflow!);
+        }
+        catch (Exception ex)
+        {
+            Log.MapperFailed(logger, ex, trigger, state.Key);
+            mapped = new MappedBatch(new RedisBatchPlan([], [.. fitting.Select(i => new RejectedItem(i, $"the mapper failed: {ex.GetType().Name}"))]), null);
+        }
+
+        dead.AddRange(mapped.Plan.Rejected);
+        var messages = mapped.Plan.Messages;
+        var conflict = false;
+        try
+        {
+            for (var start = 0; start < messages.Count; start += InboxLimits.MaxBatchSize)
+            {
+                var chunk = messages.Skip(start).Take(InboxLimits.MaxBatchSize).ToList();
+                var results = await inbox.AcceptManyAsync(chunk, cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < results.Count; i++)
+                {
+                    if (results[i].Outcome == InboxOutcome.Conflict)
+                    {
+                        conflict = true;
+                    }
+                    else if (results[i].Outcome == InboxOutcome.Rejected)
+                    {
+                        var message = chunk[i];
+                        var raw = mapped.ItemOfMessage?[start + i] ?? message.Input?.GetRawText() ?? message.MessageId;
+                        dead.Add(new RejectedItem(raw, $"the inbox refused it: {results[i].Reason}"));
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            metrics.Errors.Add(1, _tag);
+            if (!state.Faulted)
+            {
+                state.Faulted = true;
+                Log.InboxFailed(logger, ex, trigger, state.Key);
+            }
+
+            state.HoldsBatch = true;
+            return StepResult.Failed;
+        }
+
+        if (conflict)
+        {
+            metrics.BatchesConflicted.Add(1, _tag);
+            state.HoldsBatch = true;
+            return StepResult.Conflict;
+        }
+
+        var deadLetterKey = options.DeadLetterKey(state.Key);
+        RedisValue[] arguments = [items.Length, .. dead.Select(d => (RedisValue)d.Item)];
+        var acked = await RedisAsync(
+            state, () => redis.Database.ScriptEvaluateAsync(RedisListScripts.Ack, [processing, deadLetterKey], arguments)).ConfigureAwait(false);
+        if (acked is null)
+        {
+            state.HoldsBatch = true;
+            return StepResult.Failed;
+        }
+
+        foreach (var item in dead)
+        {
+            Log.ItemDeadLettered(logger, trigger, state.Key, deadLetterKey, item.Reason);
+        }
+
+        metrics.ItemsDeadLettered.Add(dead.Count, _tag);
+        metrics.BatchesAccepted.Add(1, _tag);
+        state.Faulted = state.HoldsBatch = false;
+        return StepResult.Worked;
+    }
+
+    private bool TooLarge(string item) =>
+        item.Length > options.MaxItemBytes / 3 && System.Text.Encoding.UTF8.GetByteCount(item) > options.MaxItemBytes;
+
+    /// <summary>Pushes what this consumer's processing list of a removed list still holds back onto the head of the list.</summary>
+    public async Task<StepResult> ReleaseAsync(ListState state)
+    {
+        var returned = await RedisAsync(
+            state,
+            async () =>
+            {
+                var moved = await redis.Database.ScriptEvaluateAsync(RedisListScripts.Return, [keys.Processing(state.Key), state.Key]).ConfigureAwait(false);
+                await redis.Database.SetRemoveAsync(keys.OwnLists, state.Key).ConfigureAwait(false);
+                return moved;
+            }).ConfigureAwait(false);
+        return returned is null ? StepResult.Failed : StepResult.Released;
+    }
+
+    /// <summary>Runs a Redis call; an outage is logged once by the gate, any other server error once per list; null means it failed.</summary>
+    private async Task<RedisResult?> RedisAsync(ListState state, Func<Task<RedisResult>> call)
+    {
+        try
+        {
+            var result = await call().ConfigureAwait(false);
+            outage.Succeeded();
+            return result;
+        }
+        catch (Exception ex) when (OutageGate.IsOutage(ex))
+        {
+            metrics.Errors.Add(1, _tag);
+            outage.Failed(ex);
+            return null;
+        }
+        catch (RedisServerException ex)
+        {
+            metrics.Errors.Add(1, _tag);
+            if (!state.Faulted)
+            {
+                state.Faulted = true;
+                Log.ListFailed(logger, ex, trigger, state.Key);
+            }
+
+            return null;
+        }
+    }
+}

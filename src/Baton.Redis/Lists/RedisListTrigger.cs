@@ -1,0 +1,319 @@
+using Baton.Inbox;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Baton.Redis;
+
+/// <summary>
+/// The hosted service of one list trigger: keeps the set of lists (fixed plus discovered), runs one step at a time per
+/// list with at most <see cref="RedisListTriggerOptions.MaxConcurrentLists"/> lists at once (round robin, so a long list
+/// does not starve the others), refreshes this consumer's heartbeat and recovers dead consumers' processing lists.
+/// Stopping cancels the loops and waits for the steps in flight; a batch cut off stays in the processing list and is
+/// offered again at the next start.
+/// </summary>
+internal sealed class RedisListTrigger : BackgroundService
+{
+    private readonly string _name;
+    private readonly RedisListTriggerOptions _options;
+    private readonly IRedisConnection _redis;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly RedisListKeys _keys;
+    private readonly OutageGate _outage;
+    private readonly RedisListConsumer _consumer;
+    private readonly object _lock = new();
+    private readonly Dictionary<string, ListState> _states = new(StringComparer.Ordinal);
+    private readonly List<Task> _running = [];
+    private IReadOnlyCollection<string> _discovered = [];
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _roundRobin;
+    private int _active;
+
+    public RedisListTrigger(
+        string name, RedisListTriggerOptions options, string consumerId, IRedisConnection redis, IBatonInbox inbox,
+        TimeProvider time, RedisListMetrics metrics, ILogger logger)
+    {
+        _name = name;
+        _options = options;
+        _redis = redis;
+        _time = time;
+        _logger = logger;
+        _keys = new RedisListKeys(options.KeyPrefix, consumerId);
+        _outage = new OutageGate(name, redis.Description, logger);
+        _consumer = new RedisListConsumer(name, options, _keys, redis, inbox, metrics, _outage, logger);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Connecting may block for the connect timeout: keep it off the host's start-up path.
+        await Task.Yield();
+        Log.TriggerStarted(_logger, _name, _keys.ConsumerId, _redis.Description);
+        try
+        {
+            await HeartbeatAsync().ConfigureAwait(false);
+            var discovered = await RefreshListsAsync(initial: true, stoppingToken).ConfigureAwait(false);
+            var heartbeat = HeartbeatLoopAsync(stoppingToken);
+            var discovery = _options.DiscoverLists is null ? Task.CompletedTask : DiscoveryLoopAsync(discovered, stoppingToken);
+            await ScheduleLoopAsync(stoppingToken).ConfigureAwait(false);
+            await Task.WhenAll(heartbeat, discovery).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            Task[] inFlight;
+            lock (_lock)
+            {
+                inFlight = [.. _running];
+            }
+
+            await Task.WhenAll(inFlight).ConfigureAwait(false);
+            Log.TriggerStopped(_logger, _name);
+        }
+    }
+
+    private async Task ScheduleLoopAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            TaskCompletionSource wake;
+            DateTimeOffset? next = null;
+            lock (_lock)
+            {
+                wake = _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _running.RemoveAll(t => t.IsCompleted);
+                var now = _time.GetUtcNow();
+                var order = _states.Values.ToList();
+                for (var i = 0; i < order.Count && _active < _options.MaxConcurrentLists; i++)
+                {
+                    var state = order[(_roundRobin + i) % order.Count];
+                    if (state.Running)
+                    {
+                        continue;
+                    }
+
+                    if (state.Due <= now)
+                    {
+                        state.Running = true;
+                        _active++;
+                        _running.Add(RunStepAsync(state, cancellationToken));
+                    }
+                    else if (next is null || state.Due < next)
+                    {
+                        next = state.Due;
+                    }
+                }
+
+                _roundRobin = order.Count == 0 ? 0 : (_roundRobin + 1) % order.Count;
+            }
+
+            using var stopWaiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = next is { } due
+                ? Task.Delay(Max(due - _time.GetUtcNow(), TimeSpan.Zero), _time, stopWaiting.Token)
+                : Task.Delay(Timeout.InfiniteTimeSpan, stopWaiting.Token);
+            await Task.WhenAny(delay, wake.Task).ConfigureAwait(false);
+            await stopWaiting.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunStepAsync(ListState state, CancellationToken cancellationToken)
+    {
+        // Off the scheduling lock and loop: the step runs on the thread pool.
+        await Task.Yield();
+        StepResult result;
+        try
+        {
+            result = state.Removed
+                ? await _consumer.ReleaseAsync(state).ConfigureAwait(false)
+                : await _consumer.StepAsync(state, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            result = StepResult.Failed;
+        }
+        catch (Exception ex)
+        {
+            Log.ListFailed(_logger, ex, _name, state.Key);
+            result = StepResult.Failed;
+        }
+
+        lock (_lock)
+        {
+            var now = _time.GetUtcNow();
+            state.Running = false;
+            if (result is StepResult.Worked or StepResult.Empty or StepResult.Conflict)
+            {
+                state.Faulted = false;
+            }
+
+            switch (result)
+            {
+                case StepResult.Worked:
+                    state.IdleDelay = state.ErrorDelay = TimeSpan.Zero;
+                    state.Due = now;
+                    break;
+                case StepResult.Empty:
+                    state.ErrorDelay = TimeSpan.Zero;
+                    state.IdleDelay = state.IdleDelay == TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : Min(state.IdleDelay * 2, _options.MaxIdleDelay);
+                    state.Due = now + state.IdleDelay;
+                    break;
+                case StepResult.Conflict:
+                    state.ErrorDelay = TimeSpan.Zero;
+                    state.Due = now + _options.ConflictDelay;
+                    break;
+                case StepResult.Released when state.Removed:
+                    _states.Remove(state.Key);
+                    break;
+                case StepResult.Released:
+                    // Discovered again while it was being released: read it as before.
+                    state.Due = now;
+                    break;
+                default:
+                    state.ErrorDelay = state.ErrorDelay == TimeSpan.Zero ? TimeSpan.FromMilliseconds(50) : Min(state.ErrorDelay * 2, _options.MaxErrorDelay);
+                    state.Due = now + state.ErrorDelay;
+                    break;
+            }
+
+            _active--;
+            _wake.TrySetResult();
+        }
+    }
+
+    /// <summary>Applies the fixed and discovered lists; false when discovery failed (the previous set is kept).</summary>
+    private async Task<bool> RefreshListsAsync(bool initial, CancellationToken cancellationToken)
+    {
+        var discovered = true;
+        var desired = new HashSet<string>(_options.Lists, StringComparer.Ordinal);
+        if (_options.DiscoverLists is { } discover)
+        {
+            try
+            {
+                _discovered = [.. await discover(_redis.Database, cancellationToken).ConfigureAwait(false)];
+            }
+            catch (Exception ex) when (OutageGate.IsOutage(ex))
+            {
+                // Redis is away: the outage is logged once, whoever notices it first.
+                _outage.Failed(ex);
+                discovered = false;
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                Log.DiscoveryFailed(_logger, ex, _name, _discovered.Count);
+                discovered = false;
+            }
+
+            desired.UnionWith(_discovered);
+        }
+
+        var leftOver = new HashSet<string>(StringComparer.Ordinal);
+        if (initial)
+        {
+            // Lists this consumer took items from before its last stop that it no longer reads: release them.
+            try
+            {
+                leftOver.UnionWith((await _redis.Database.SetMembersAsync(_keys.OwnLists).ConfigureAwait(false)).Select(v => (string)v!));
+            }
+            catch (Exception ex) when (OutageGate.IsOutage(ex))
+            {
+                _outage.Failed(ex);
+            }
+        }
+
+        lock (_lock)
+        {
+            var now = _time.GetUtcNow();
+            foreach (var key in desired.Concat(leftOver))
+            {
+                if (!_states.TryGetValue(key, out var state))
+                {
+                    _states[key] = state = new ListState(key) { Due = now };
+                }
+
+                state.Removed = !desired.Contains(key);
+            }
+
+            foreach (var state in _states.Values.Where(s => !desired.Contains(s.Key) && !s.Removed))
+            {
+                state.Removed = true;
+                state.Due = now;
+            }
+
+            _wake.TrySetResult();
+        }
+
+        return discovered;
+    }
+
+    /// <summary>
+    /// Discovers again every <see cref="RedisListTriggerOptions.DiscoveryInterval"/>; after a failed round sooner (50 ms
+    /// doubling up to <see cref="RedisListTriggerOptions.MaxErrorDelay"/>), so lists are found soon after an outage at start.
+    /// </summary>
+    private async Task DiscoveryLoopAsync(bool lastSucceeded, CancellationToken cancellationToken)
+    {
+        var retry = TimeSpan.Zero;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            retry = lastSucceeded ? TimeSpan.Zero : Min(retry == TimeSpan.Zero ? TimeSpan.FromMilliseconds(50) : retry * 2, _options.MaxErrorDelay);
+            await Task.Delay(lastSucceeded ? _options.DiscoveryInterval : Min(retry, _options.DiscoveryInterval), _time, cancellationToken).ConfigureAwait(false);
+            lastSucceeded = await RefreshListsAsync(initial: false, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task HeartbeatLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.HeartbeatInterval, _time);
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await HeartbeatAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Refreshes this consumer's heartbeat key, then pushes back what every consumer without one still holds.</summary>
+    private async Task HeartbeatAsync()
+    {
+        try
+        {
+            var database = _redis.Database;
+            await database.StringSetAsync(_keys.Heartbeat, _time.GetUtcNow().ToString("O"), _options.ConsumerTimeout).ConfigureAwait(false);
+            await database.SetAddAsync(_keys.Consumers, _keys.ConsumerId).ConfigureAwait(false);
+            foreach (var member in await database.SetMembersAsync(_keys.Consumers).ConfigureAwait(false))
+            {
+                var consumer = (string)member!;
+                if (consumer == _keys.ConsumerId)
+                {
+                    continue;
+                }
+
+                var moved = (long)await database.ScriptEvaluateAsync(
+                    RedisListScripts.Recover,
+                    [_keys.HeartbeatOf(consumer), _keys.ListsOf(consumer), _keys.Consumers],
+                    [_keys.ProcessingPrefixOf(consumer), consumer]).ConfigureAwait(false);
+                if (moved > 0)
+                {
+                    Log.ConsumerRecovered(_logger, _name, consumer, moved);
+                }
+            }
+
+            _outage.Succeeded();
+        }
+        catch (Exception ex) when (OutageGate.IsOutage(ex))
+        {
+            _outage.Failed(ex);
+        }
+        catch (RedisServerException ex)
+        {
+            Log.ListFailed(_logger, ex, _name, (string)_keys.Consumers!);
+        }
+
+        lock (_lock)
+        {
+            _wake.TrySetResult();
+        }
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+}

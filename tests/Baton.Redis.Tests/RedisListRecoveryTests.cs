@@ -1,0 +1,278 @@
+using Baton.Testing;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+
+namespace Baton.Redis.Tests;
+
+/// <summary>Dead consumers, conflicts with a singleton key, and list discovery, on the shared Redis.</summary>
+public sealed class RedisListRecoveryTests
+{
+    private static string Item(int i) => $$"""{"n":{{i}}}""";
+
+    private static RedisValue[] Items(int from, int count) => [.. Enumerable.Range(from, count).Select(i => (RedisValue)Item(i))];
+
+    /// <summary>Polls <paramref name="read"/> and moves the fake clock a little between polls (the trigger's idle waits run on it).</summary>
+    private static Task<T> AdvanceUntilAsync<T>(FakeTimeProvider time, Func<Task<T>> read, Func<T, bool> done, string what) =>
+        Poll.UntilAsync(
+            async () =>
+            {
+                time.Advance(TimeSpan.FromMilliseconds(20));
+                return await read();
+            },
+            done,
+            what,
+            TimeSpan.FromSeconds(30),
+            TimeSpan.FromMilliseconds(10));
+
+    [Fact]
+    public async Task Trigger_DeadConsumer_ProcessingListPushedBackAndRunOnce_LiveConsumerUntouchedUntilHeartbeatExpires()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var p = node.Prefix;
+        // "dead" holds 5 items and has no heartbeat key; "live" holds 3 and its heartbeat key exists.
+        await node.Db.SetAddAsync(p + "consumers", ["dead", "live"]);
+        await node.Db.SetAddAsync(p + "consumer:dead:lists", node.List);
+        await node.Db.SetAddAsync(p + "consumer:live:lists", node.List);
+        await node.Db.ListRightPushAsync($"{p}processing:dead:{node.List}", Items(0, 5));
+        await node.Db.ListRightPushAsync($"{p}processing:live:{node.List}", Items(5, 3));
+        await node.Db.StringSetAsync(p + "consumer:live", "alive", TimeSpan.FromHours(1));
+
+        await node.StartAsync(o => o.HeartbeatInterval = TimeSpan.FromSeconds(5), time: time);
+        await AdvanceUntilAsync(time, node.RunsAsync, runs => runs.Count == 5 && runs.All(r => r.Status == Runs.RunStatus.Succeeded), "the dead consumer's 5 items to run");
+
+        Assert.Equal(3, await node.Db.ListLengthAsync($"{p}processing:live:{node.List}"));
+        Assert.False(await node.Db.KeyExistsAsync($"{p}processing:dead:{node.List}"));
+        Assert.False(await node.Db.SetContainsAsync(p + "consumers", "dead"));
+
+        // The live consumer's heartbeat expires; the next heartbeat round of this node recovers its items.
+        await node.Db.KeyDeleteAsync(p + "consumer:live");
+        time.Advance(TimeSpan.FromSeconds(5));
+        await AdvanceUntilAsync(time, node.RunsAsync, runs => runs.Count == 8 && runs.All(r => r.Status == Runs.RunStatus.Succeeded), "the expired consumer's 3 items to run");
+
+        Assert.Equal(Enumerable.Range(0, 8).Select(Item).Order(), node.Executed.Order());
+        Assert.False(await node.Db.KeyExistsAsync($"{p}processing:live:{node.List}"));
+        Assert.Contains(node.Logs.Entries, e => e.EventId == 5018 && e.Message.Contains("dead consumer live", StringComparison.Ordinal));
+        Assert.True(await node.Db.KeyExistsAsync(p + "consumer:node-a"));
+    }
+
+    [Fact]
+    public async Task Trigger_ConflictOnSingletonKey_BatchOfferedAgainNoItemLostOrDoubled()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        var conflicts = 0L;
+        using var listener = node.Count("baton.redis.batches.conflicted", v => Interlocked.Add(ref conflicts, v));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await node.Db.ListRightPushAsync(node.List, Items(0, 20));
+
+        await node.StartAsync(
+            o => o.BatchSize = 7,
+            b => b.AddWorkflow<System.Text.Json.JsonElement, string>(
+                "record",
+                async (ctx, input, ct) =>
+                {
+                    // The first run holds the singleton until the test has seen the rest of its batch conflict.
+                    await release.Task.WaitAsync(ct);
+                    node.Executed.Enqueue(input.GetRawText());
+                    return "ok";
+                },
+                w => w.ConcurrencyKey = "one-at-a-time"));
+        await Poll.UntilAsync(() => Task.FromResult(Interlocked.Read(ref conflicts)), c => c >= 2, "a batch to be in conflict twice");
+        Assert.Single(await node.RunsAsync());
+        release.SetResult();
+        var runs = await node.WaitForSucceededRunsAsync(20);
+
+        Assert.Equal(20, runs.Count);
+        Assert.Equal(Enumerable.Range(0, 20).Select(Item).Order(), node.Executed.Order());
+        await Poll.UntilAsync(() => node.Db.ListLengthAsync(node.ProcessingList), n => n == 0, "the processing list to be emptied");
+        Assert.Equal(0, await node.Db.ListLengthAsync(node.List));
+        // Offering its own conflicted batch again is routine, not a leftover of a crash.
+        Assert.DoesNotContain(node.Logs.Entries, e => e.EventId == 5019);
+    }
+
+    [Fact]
+    public async Task Trigger_ConflictOnBatchMessages_SameBatchIdOfferedAgainEachItemInOneRun()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        var offered = new System.Collections.Concurrent.ConcurrentQueue<RedisListBatch>();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await node.Db.ListRightPushAsync(node.List, Items(0, 20));
+
+        await node.StartAsync(
+            o =>
+            {
+                o.BatchSize = 5;
+                o.Map = batch =>
+                {
+                    offered.Enqueue(batch);
+                    var input = System.Text.Json.JsonSerializer.SerializeToElement(batch.Items);
+                    return new RedisBatchPlan([new Inbox.InboxMessage { MessageId = batch.BatchId, Workflow = "record", Input = input }], []);
+                };
+            },
+            b => b.AddWorkflow<string[], string>(
+                "record",
+                async (ctx, items, ct) =>
+                {
+                    await release.Task.WaitAsync(ct);
+                    foreach (var item in items)
+                    {
+                        node.Executed.Enqueue(item);
+                    }
+
+                    return "ok";
+                },
+                w => w.ConcurrencyKey = "brand"));
+        // The second batch waits behind the first run: offered again and again, always the same items and id.
+        await Poll.UntilAsync(() => Task.FromResult(offered.Count), n => n >= 4, "the second batch to be offered three times");
+        release.SetResult();
+        var runs = await node.WaitForSucceededRunsAsync(4);
+
+        Assert.Equal(4, runs.Count);
+        Assert.Equal(Enumerable.Range(0, 20).Select(Item).Order(), node.Executed.Order());
+        var byId = offered.GroupBy(b => b.BatchId).ToList();
+        Assert.Equal(4, byId.Count);
+        Assert.All(byId, g => Assert.Single(g.Select(b => string.Join('|', b.Items)).Distinct()));
+        Assert.Equal(byId.Select(g => g.Key).Order(), runs.Select(r => r.IdempotencyKey).Order());
+        Assert.True(offered.Count > 4, "no batch was offered twice: the conflict path was not exercised");
+    }
+
+    [Fact]
+    public async Task Trigger_DiscoverLists_NewListPickedUpRemovedListNoLongerRead()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var registry = node.Prefix + "lists";
+        var (a, b) = (node.Prefix + "a", node.Prefix + "b");
+        await node.Db.SetAddAsync(registry, a);
+        await node.Db.ListRightPushAsync(a, Items(0, 3));
+        await node.Db.ListRightPushAsync(b, Items(3, 2));
+
+        await node.StartAsync(
+            o =>
+            {
+                o.Lists.Clear();
+                o.DiscoveryInterval = TimeSpan.FromSeconds(30);
+                o.DiscoverLists = async (db, _) => [.. (await db.SetMembersAsync(registry)).Select(v => (string)v!)];
+            },
+            time: time);
+        await AdvanceUntilAsync(time, node.RunsAsync, runs => runs.Count == 3, "list a's items to run");
+        Assert.Equal(2, await node.Db.ListLengthAsync(b));
+
+        await node.Db.SetAddAsync(registry, b);
+        await node.Db.SetRemoveAsync(registry, a);
+        time.Advance(TimeSpan.FromSeconds(30));
+        await AdvanceUntilAsync(time, node.RunsAsync, runs => runs.Count == 5, "list b's items to run once discovered");
+        await node.Db.ListRightPushAsync(a, Item(99));
+        await node.Db.ListRightPushAsync(b, Item(6));
+        await AdvanceUntilAsync(time, node.RunsAsync, runs => runs.Count == 6, "the new item of list b to run");
+
+        Assert.Equal(1, await node.Db.ListLengthAsync(a));
+        Assert.DoesNotContain(Item(99), node.Executed);
+    }
+
+    [Fact]
+    public async Task Trigger_DiscoveryThrows_PreviousListsKeptAndFailureLogged()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var calls = 0;
+        await node.StartAsync(
+            o =>
+            {
+                o.Lists.Clear();
+                o.DiscoverLists = (_, _) => Interlocked.Increment(ref calls) == 1
+                    ? Task.FromResult<IReadOnlyCollection<string>>([node.List])
+                    : throw new InvalidOperationException("brands:list holds the wrong type");
+            },
+            time: time);
+        // The discovery timer starts once the first round is done: move the clock until a second round ran.
+        await Poll.UntilAsync(
+            () =>
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                return Task.FromResult(Volatile.Read(ref calls));
+            },
+            n => n >= 2,
+            "the second discovery round");
+        await node.Db.ListRightPushAsync(node.List, Item(1));
+
+        await AdvanceUntilAsync(time, node.RunsAsync, runs => runs.Count == 1, "the item of the kept list to run");
+
+        Assert.Contains(node.Logs.Entries, e => e.EventId == 5017 && e.Exception!.Contains("wrong type", StringComparison.Ordinal) && e.Message.Contains("previous 1 lists", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Trigger_TwoConsumersOnOneList_EveryItemTakenByExactlyOne()
+    {
+        await using var a = await RedisNode.CreateAsync();
+        await using var b = await RedisNode.CreateAsync(null, a.Prefix, "node-b");
+        await Task.WhenAll(a.StartAsync(o => o.BatchSize = 20), b.StartAsync(o => o.BatchSize = 20));
+        // Both already poll the list when the items arrive.
+        await a.Db.ListRightPushAsync(a.List, Items(0, 3000));
+
+        await Poll.UntilAsync(
+            async () => (await a.RunsAsync()).Count + (await b.RunsAsync()).Count,
+            n => n == 3000,
+            "3,000 runs over both nodes",
+            TimeSpan.FromSeconds(60));
+        await a.WaitForSucceededRunsAsync((await a.RunsAsync()).Count);
+        await b.WaitForSucceededRunsAsync((await b.RunsAsync()).Count);
+
+        Assert.Equal(Enumerable.Range(0, 3000).Select(Item).Order(), a.Executed.Concat(b.Executed).Order());
+        Assert.NotEmpty(a.Executed);
+        Assert.NotEmpty(b.Executed);
+        Assert.Equal(0, await a.Db.ListLengthAsync(a.List));
+    }
+
+    [Fact]
+    public async Task Trigger_ListRemovedWhileHoldingConflictedBatch_BatchPushedBackToHeadInOrder()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var registry = node.Prefix + "lists";
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await node.Db.SetAddAsync(registry, node.List);
+        await node.Db.ListRightPushAsync(node.List, Items(0, 10));
+
+        await node.StartAsync(
+            o =>
+            {
+                o.Lists.Clear();
+                o.BatchSize = 5;
+                o.DiscoverLists = async (db, _) => [.. (await db.SetMembersAsync(registry)).Select(v => (string)v!)];
+                o.Map = batch => new RedisBatchPlan(
+                    [new Inbox.InboxMessage { MessageId = batch.BatchId, Workflow = "record", Input = System.Text.Json.JsonSerializer.SerializeToElement(batch.Items) }], []);
+            },
+            b => b.AddWorkflow<string[], string>(
+                "record",
+                async (ctx, items, ct) =>
+                {
+                    await release.Task.WaitAsync(ct);
+                    return "ok";
+                },
+                w => w.ConcurrencyKey = "one"),
+            time);
+        // The first batch's run holds the key; the second batch sits in the processing list, in conflict.
+        await AdvanceUntilAsync(
+            time,
+            async () => (await node.Db.ListLengthAsync(node.ProcessingList), await node.Db.ListLengthAsync(node.List)),
+            lengths => lengths == (5, 0),
+            "the second batch to be held in the processing list");
+
+        await node.Db.SetRemoveAsync(registry, node.List);
+        await Poll.UntilAsync(
+            () =>
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                return node.Db.ListLengthAsync(node.List);
+            },
+            n => n == 5,
+            "the held batch to go back onto the list");
+
+        Assert.Equal(Enumerable.Range(5, 5).Select(Item), (await node.Db.ListRangeAsync(node.List)).Select(v => (string)v!));
+        Assert.False(await node.Db.KeyExistsAsync(node.ProcessingList));
+        Assert.False(await node.Db.SetContainsAsync($"{node.Prefix}consumer:{node.ConsumerId}:lists", node.List));
+        Assert.Single(await node.RunsAsync());
+        release.SetResult();
+    }
+}

@@ -1,0 +1,84 @@
+using Baton.Testing;
+using StackExchange.Redis;
+
+namespace Baton.Redis.Tests;
+
+/// <summary>A private redis-server that dies and comes back, and one with a password.</summary>
+public sealed class RedisOutageTests
+{
+    private static string Item(int i) => $$"""{"n":{{i}}}""";
+
+    [Fact]
+    public async Task Trigger_RedisKilledAndRestartedMidConsumption_ResumesAndLosesNothing()
+    {
+        await using var redis = await PrivateRedis.StartAsync(appendOnly: true);
+        await using var node = await RedisNode.CreateAsync(redis.Configuration + ",connectRetry=1,connectTimeout=1000");
+        const int count = 3000;
+        await node.Db.ListRightPushAsync(node.List, [.. Enumerable.Range(0, count).Select(i => (RedisValue)Item(i))]);
+
+        await node.StartAsync(o => o.BatchSize = 50);
+        await Poll.UntilAsync(node.RunsAsync, runs => runs.Count >= 200, "some items to be consumed");
+        var left = await node.Db.ListLengthAsync(node.List);
+        redis.Kill();
+        Assert.True(left > 0, "Redis was killed after the list was drained: the test did not cut consumption");
+        await Poll.UntilAsync(() => Task.FromResult(node.Logs.Entries.Count(e => e.EventId == 5012)), n => n >= 1, "the outage to be logged");
+        await redis.StartAgainAsync();
+        var runs = await node.WaitForSucceededRunsAsync(count, TimeSpan.FromSeconds(90));
+        await Poll.UntilAsync(() => node.Db.ListLengthAsync(node.ProcessingList), n => n == 0, "the processing list to be emptied");
+
+        Assert.Equal(count, runs.Count);
+        Assert.Equal(count, node.Executed.Count);
+        Assert.Equal(Enumerable.Range(0, count).Select(Item).Order(), node.Executed.Order());
+        Assert.Equal(0, await node.Db.ListLengthAsync(node.List));
+        Assert.Equal(1, node.Logs.Entries.Count(e => e.EventId == 5012));
+        await Poll.UntilAsync(() => Task.FromResult(node.Logs.Entries.Count(e => e.EventId == 5013)), n => n == 1, "the resume to be logged");
+    }
+
+    [Fact]
+    public async Task AddRedis_UrlWithPassword_ConsumesAndPasswordNeverLoggedEvenInOutage()
+    {
+        const string password = "pa55-Zq9-secret";
+        await using var redis = await PrivateRedis.StartAsync(password: password);
+        await using var node = await RedisNode.CreateAsync(redis.Url);
+
+        await node.StartAsync();
+        await node.Db.ListRightPushAsync(node.List, Item(1));
+        await node.WaitForSucceededRunsAsync(1);
+        redis.Kill();
+        await Poll.UntilAsync(() => Task.FromResult(node.Logs.Entries.Count(e => e.EventId == 5012)), n => n >= 1, "the outage to be logged");
+
+        var connection = (IRedisConnection)node.Services.GetService(typeof(IRedisConnection))!;
+        Assert.DoesNotContain(password, node.Logs.AllText(), StringComparison.Ordinal);
+        Assert.DoesNotContain(password, connection.Description, StringComparison.Ordinal);
+        Assert.Equal($"127.0.0.1:{redis.Port}/0", connection.Description);
+        Assert.False(connection.IsConnected);
+    }
+
+    [Fact]
+    public async Task Trigger_RedisDownAtStart_HostStartsAndConsumesOnceRedisAnswers()
+    {
+        await using var redis = await PrivateRedis.StartAsync();
+        await using var node = await RedisNode.CreateAsync(redis.Configuration + ",connectRetry=1,connectTimeout=500");
+        var registry = node.Prefix + "lists";
+        redis.Kill();
+
+        var started = node.StartAsync(o =>
+        {
+            o.Lists.Clear();
+            o.DiscoverLists = async (db, _) => [.. (await db.SetMembersAsync(registry)).Select(v => (string)v!)];
+            o.MaxErrorDelay = TimeSpan.FromMilliseconds(200);
+            o.DiscoveryInterval = TimeSpan.FromMinutes(10);
+        });
+        Assert.Same(started, await Task.WhenAny(started, Task.Delay(TimeSpan.FromSeconds(10))));
+        await Poll.UntilAsync(() => Task.FromResult(node.Logs.Entries.Count(e => e.EventId == 5012)), n => n >= 1, "the outage to be logged");
+        await redis.StartAgainAsync();
+        await node.Db.SetAddAsync(registry, node.List);
+        await node.Db.ListRightPushAsync(node.List, [Item(1), Item(2)]);
+
+        // Long before the 10 min discovery interval: a failed discovery round is retried with the error backoff.
+        var runs = await node.WaitForSucceededRunsAsync(2, TimeSpan.FromSeconds(90));
+
+        Assert.Equal(2, runs.Count);
+        Assert.Equal(1, node.Logs.Entries.Count(e => e.EventId == 5012));
+    }
+}
