@@ -50,6 +50,31 @@ public sealed class CompositeCacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetComposite_HitAndMiss_CountedOnTheBatonMeter()
+    {
+        var id = await _rig.AddDoctorAsync("Radia Perlman");
+        var counts = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Baton.Hosting.BatonMetrics.MeterName && instrument.Name.StartsWith("doctor.cache.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => counts.AddOrUpdate(instrument.Name, value, (_, old) => old + value));
+        listener.Start();
+        var query = JsonSerializer.SerializeToElement(new { id });
+
+        await _rig.Reader.GetCompositeAsync(query);
+        await _rig.Reader.GetCompositeAsync(query);
+        await _rig.Reader.GetCompositeAsync(query);
+
+        Assert.True(counts.GetValueOrDefault("doctor.cache.misses") >= 1);
+        Assert.True(counts.GetValueOrDefault("doctor.cache.hits") >= 2);
+    }
+
+    [Fact]
     public async Task GetComposite_Miss_StoresWithSingleTtl()
     {
         var id = await _rig.AddDoctorAsync("Katherine Johnson");
