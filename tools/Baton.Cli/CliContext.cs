@@ -49,13 +49,23 @@ internal sealed class CliContext
     }
 
     /// <summary>A console on stdout: colours and live displays only when stdout is a terminal (and NO_COLOR is unset).</summary>
-    public static IAnsiConsole CreateConsole(TextWriter output, bool terminal) => AnsiConsole.Create(new AnsiConsoleSettings
+    /// Redirected output is 240 columns wide (or <c>COLUMNS</c>), so tables piped into grep or a file are not wrapped at 80.
+    public static IAnsiConsole CreateConsole(TextWriter output, bool terminal)
     {
-        Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
-        ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-        Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
-        Out = new AnsiConsoleOutput(output),
-    });
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+        if (!terminal)
+        {
+            console.Profile.Width = int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var columns) && columns > 0 ? columns : 240;
+        }
+
+        return console;
+    }
 }
 
 /// <summary>Bad arguments found after parsing (exit code 2).</summary>
