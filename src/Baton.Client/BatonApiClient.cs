@@ -17,6 +17,7 @@ public sealed partial class BatonApiClient
 {
     private readonly HttpClient _http;
     private readonly TimeSpan _pollInterval;
+    private readonly TimeProvider _time;
 
     /// <summary>A client over <paramref name="http"/>, whose base address and handlers (e.g. <see cref="AdminKeyHandler"/>) are already set.</summary>
     public BatonApiClient(HttpClient http)
@@ -30,6 +31,7 @@ public sealed partial class BatonApiClient
     {
         _http = http ?? throw new ArgumentNullException(nameof(http));
         _pollInterval = options.Value.PollInterval > TimeSpan.Zero ? options.Value.PollInterval : TimeSpan.FromMilliseconds(500);
+        _time = options.Value.TimeProvider ?? TimeProvider.System;
     }
 
     /// <summary>
@@ -138,7 +140,7 @@ public sealed partial class BatonApiClient
                 return run;
             }
 
-            await Task.Delay(_pollInterval, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_pollInterval, _time, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -11,4 +11,7 @@ public sealed class BatonClientOptions
 
     /// <summary>How often <see cref="BatonApiClient.WaitAsync"/> reads a run that has not finished. The default is 500 ms.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The clock <see cref="BatonApiClient.WaitAsync"/> waits on between reads. The default is <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }
