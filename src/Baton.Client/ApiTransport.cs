@@ -25,6 +25,11 @@ internal static class ApiTransport
         return request;
     }
 
+    /// <summary>A JSON body: a <see cref="JsonElement"/> as it is, anything else serialized with the web defaults.</summary>
+    public static HttpContent JsonBody<T>(T value) => value is JsonElement element
+        ? new StringContent(element.GetRawText(), System.Text.Encoding.UTF8, "application/json")
+        : JsonContent.Create(value, options: Json);
+
     /// <summary>Sends the request; a non-success status becomes a <see cref="BatonApiException"/>.</summary>
     public static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpRequestMessage request, CancellationToken cancellationToken)
     {

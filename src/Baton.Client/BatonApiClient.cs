@@ -54,27 +54,12 @@ public sealed partial class BatonApiClient
     /// run is returned with <see cref="StartedRun.Created"/> false. A concurrency conflict is a 409
     /// <see cref="BatonApiException"/> whose <c>activeRun</c> extension is the run holding the key.
     /// </summary>
-    public async Task<StartedRun> StartAsync<TInput>(string workflow, TInput input, string? idempotencyKey = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(workflow);
-        using var request = ApiTransport.Request(HttpMethod.Post, $"api/workflows/{Uri.EscapeDataString(workflow)}/runs", null, idempotencyKey);
-        request.Content = input is JsonElement element
-            ? new StringContent(element.GetRawText(), System.Text.Encoding.UTF8, "application/json")
-            : System.Net.Http.Json.JsonContent.Create(input, options: ApiTransport.Json);
-        var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
-        var created = response.StatusCode == HttpStatusCode.Accepted;
-        return new StartedRun(await ApiTransport.ReadAsync<RunSummary>(response, cancellationToken).ConfigureAwait(false), created);
-    }
+    public Task<StartedRun> StartAsync<TInput>(string workflow, TInput input, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
+        StartCoreAsync(workflow, ApiTransport.JsonBody(input), idempotencyKey, cancellationToken);
 
     /// <summary>Starts a run without input (an empty body).</summary>
-    public async Task<StartedRun> StartAsync(string workflow, string? idempotencyKey = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(workflow);
-        using var request = ApiTransport.Request(HttpMethod.Post, $"api/workflows/{Uri.EscapeDataString(workflow)}/runs", null, idempotencyKey);
-        var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
-        var created = response.StatusCode == HttpStatusCode.Accepted;
-        return new StartedRun(await ApiTransport.ReadAsync<RunSummary>(response, cancellationToken).ConfigureAwait(false), created);
-    }
+    public Task<StartedRun> StartAsync(string workflow, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
+        StartCoreAsync(workflow, null, idempotencyKey, cancellationToken);
 
     /// <summary>The run with its steps, attempts, events and children, or null when no run has that id.</summary>
     public async Task<RunView?> GetAsync(string runId, CancellationToken cancellationToken = default)
@@ -171,15 +156,19 @@ public sealed partial class BatonApiClient
         ArgumentException.ThrowIfNullOrEmpty(name);
         using var request = ApiTransport.Request(
             HttpMethod.Post, $"api/runs/{Uri.EscapeDataString(runId)}/events/{Uri.EscapeDataString(name)}", null, idempotencyKey);
-        if (payload is not null)
-        {
-            request.Content = payload is JsonElement element
-                ? new StringContent(element.GetRawText(), System.Text.Encoding.UTF8, "application/json")
-                : System.Net.Http.Json.JsonContent.Create(payload, options: ApiTransport.Json);
-        }
-
+        request.Content = payload is null ? null : ApiTransport.JsonBody(payload);
         var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
         return await ApiTransport.ReadAsync<EventAcceptedView>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<StartedRun> StartCoreAsync(string workflow, HttpContent? body, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(workflow);
+        using var request = ApiTransport.Request(HttpMethod.Post, $"api/workflows/{Uri.EscapeDataString(workflow)}/runs", null, idempotencyKey);
+        request.Content = body;
+        var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
+        var created = response.StatusCode == HttpStatusCode.Accepted;
+        return new StartedRun(await ApiTransport.ReadAsync<RunSummary>(response, cancellationToken).ConfigureAwait(false), created);
     }
 
     private async Task<RunActionView> PostActionAsync(string runId, string action, CancellationToken cancellationToken)
