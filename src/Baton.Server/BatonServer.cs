@@ -80,7 +80,7 @@ public static class BatonServer
         services.AddSingleton<ProcessClock>();
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
-        services.AddOpenApi();
+        services.AddOpenApi(ApiDocs.Configure);
         // The host reads its options while it is built, before ValidateOnStart reports bad engine settings with
         // the rest: so the drain timeout is taken from the engine's configuration without validating it here.
         services.AddOptions<HostOptions>().Configure<IEnumerable<IConfigureOptions<BatonOptions>>>((host, setups) =>
@@ -323,5 +323,6 @@ public static class BatonServer
         EventEndpoints.Map(app);
         ScheduleEndpoints.Map(app);
         app.MapOpenApi();
+        ApiDocs.Map(app);
     }
 }
