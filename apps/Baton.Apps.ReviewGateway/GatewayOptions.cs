@@ -1,5 +1,6 @@
 using System.Globalization;
 using Baton.Retries;
+using Baton.Server.Configuration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -119,44 +120,13 @@ public sealed class GatewayOptions
         }
 
         var section = configuration.GetSection(Section);
-        options.AttemptTimeout = ReadTime(section, "AttemptTimeout", defaults.AttemptTimeout, errors);
-        options.BaseDelay = ReadTime(section, "BaseDelay", defaults.BaseDelay, errors);
-        options.MaxDelay = ReadTime(section, "MaxDelay", defaults.MaxDelay, errors);
-        options.MaxAttempts = ReadWhole(section, "MaxAttempts", defaults.MaxAttempts, 10_000, errors);
-        options.MaxConnections = ReadWhole(section, "MaxConnections", defaults.MaxConnections, 1024, errors);
+        options.AttemptTimeout = SettingValues.ReadTime(section, Section, "AttemptTimeout", defaults.AttemptTimeout, errors);
+        options.BaseDelay = SettingValues.ReadTime(section, Section, "BaseDelay", defaults.BaseDelay, errors);
+        options.MaxDelay = SettingValues.ReadTime(section, Section, "MaxDelay", defaults.MaxDelay, errors);
+        options.MaxAttempts = SettingValues.ReadWhole(section, Section, "MaxAttempts", defaults.MaxAttempts, 10_000, errors);
+        options.MaxConnections = SettingValues.ReadWhole(section, Section, "MaxConnections", defaults.MaxConnections, 1024, errors);
     }
 
-    private static int ReadWhole(IConfigurationSection section, string key, int fallback, int max, List<string> errors)
-    {
-        if (section[key] is not { Length: > 0 } text)
-        {
-            return fallback;
-        }
-
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= 1 && value <= max)
-        {
-            return value;
-        }
-
-        errors.Add($"{Section}:{key} '{text}' must be a whole number from 1 to {max}");
-        return fallback;
-    }
-
-    private static TimeSpan ReadTime(IConfigurationSection section, string key, TimeSpan fallback, List<string> errors)
-    {
-        if (section[key] is not { Length: > 0 } text)
-        {
-            return fallback;
-        }
-
-        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value) && value > TimeSpan.Zero)
-        {
-            return value;
-        }
-
-        errors.Add($"{Section}:{key} '{text}' must be a positive time span (hh:mm:ss)");
-        return fallback;
-    }
 }
 
 /// <summary>Checks <see cref="GatewayOptions"/> at start (<c>ValidateOnStart</c>): values that did not convert, and the delays' order.</summary>

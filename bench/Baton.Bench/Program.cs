@@ -10,6 +10,9 @@
 //                    [--children N (N parent runs of 10 child runs each, one after another, against N 10-step runs;
 //                     default 0: skipped)]
 //        Baton.Bench --fill-runs N (--sqlite PATH | --postgres CS --schema S): only stores N runs (DashboardFill).
+//                    [--rabbit-rpc N (only the bare RabbitMQ request/reply benchmark, N calls; see RabbitRpcBench.cs)]
+//        Baton.Bench --doctor [--doctor-requests 2000] [--doctor-concurrency 64]: seed 004 through the real RabbitMQ and
+//                    Redis (DoctorBench.cs); the engine benchmark is not run then.
 //        Baton.Bench --redis-raw [REDIS] [--redis-items 20000]: only the raw Redis list consumption figures (RedisRawBench).
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
 // database), which stays comparable when other work shares the machine.
@@ -20,6 +23,17 @@ using Baton.Storage.Sqlite;
 if (args.Contains("--fill-runs"))
 {
     await Baton.Bench.DashboardFill.RunAsync(args);
+    return;
+}
+
+if (args.Contains("--doctor"))
+{
+    Environment.Exit(await DoctorBench.RunAsync(args));
+}
+
+if (RabbitRpcBench.Requested(args, out var rabbitRpc))
+{
+    await RabbitRpcBench.RunAsync(rabbitRpc);
     return;
 }
 

@@ -25,4 +25,13 @@ internal static partial class Log
 
     [LoggerMessage(5009, LogLevel.Warning, "Catalog sync {RunId} ended {Status}: {Failure}")]
     public static partial void DemoFailed(ILogger logger, string runId, string status, string failure);
+
+    [LoggerMessage(6000, LogLevel.Information, "Doctor onboarding demo: RabbitMQ or Redis does not answer ({Reason}); to try it, start them (redis-server --port 6379; rabbitmq-server, see DEPENDENCIES.md) and restart the server")]
+    public static partial void DoctorDemoSkipped(ILogger logger, string reason);
+
+    [LoggerMessage(6001, LogLevel.Information, "Doctor onboarding demo: simulators of the accounts and provider-directory services on {AccountsQueue} and {DirectoryQueue}; sending {Count} doctor creations to {Queue}")]
+    public static partial void DoctorDemoStarted(ILogger logger, string accountsQueue, string directoryQueue, int count, string queue);
+
+    [LoggerMessage(6002, LogLevel.Information, "Doctor onboarding demo: {Email} -> {Outcome}")]
+    public static partial void DoctorDemoSaga(ILogger logger, string email, string outcome);
 }

@@ -81,7 +81,7 @@ public static class BatonServer
         services.AddSingleton<ProcessClock>();
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
-        services.AddOpenApi();
+        services.AddOpenApi(ApiDocs.Configure);
         services.AddBatonDashboard();
         // The host reads its options while it is built, before ValidateOnStart reports bad engine settings with
         // the rest: so the drain timeout is taken from the engine's configuration without validating it here.
@@ -325,6 +325,7 @@ public static class BatonServer
         EventEndpoints.Map(app);
         ScheduleEndpoints.Map(app);
         app.MapOpenApi();
+        ApiDocs.Map(app);
         app.MapBatonDashboard(app.Services.GetRequiredService<AdminKey>().Matches);
     }
 }

@@ -5,6 +5,7 @@ var simulators = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
     ["catalog-feed"] = Baton.Demo.CatalogFeed.CatalogFeedServer.RunAsync,
     ["brand-workers"] = Baton.Simulators.BrandWorkers.BrandWorkersSimulator.RunAsync,
     ["worker-node"] = Baton.Simulators.WorkerNode.WorkerNodeSimulator.RunAsync,
+    ["doctor-services"] = Baton.Simulators.DoctorServices.DoctorServicesHost.RunAsync,
 };
 
 if (args.Length == 0 || !simulators.TryGetValue(args[0], out var run))

@@ -26,6 +26,14 @@ public interface IBatonApp
     /// </summary>
     int? OwnPort(IConfiguration configuration) => null;
 
+    /// <summary>
+    /// Further ports of the app's own, beside <see cref="OwnPort"/> (which they need), for a seed that listens on
+    /// several (seed 001's <c>HTTP_PORT</c> and <c>PROMETHEUS_PORT</c>). The server listens on each; an endpoint
+    /// mapped with <see cref="AppPortEndpointExtensions.OnAppPort{TBuilder}"/> answers only on its port, the app's
+    /// other endpoints on <see cref="OwnPort"/>. The default is none. Throw <see cref="ArgumentException"/> for a bad value.
+    /// </summary>
+    IReadOnlyList<int> MorePorts(IConfiguration configuration) => [];
+
     /// <summary>Registers the app's services and workflows.</summary>
     void ConfigureServices(WebApplicationBuilder builder, BatonBuilder baton);
 

@@ -16,11 +16,11 @@ internal sealed class AppListeners
 {
     private readonly Dictionary<IBatonApp, int> _ports;
 
-    private AppListeners(Dictionary<IBatonApp, int> ports, IReadOnlyList<string> urls)
+    private AppListeners(Dictionary<IBatonApp, int> ports, HashSet<int> allPorts, IReadOnlyList<string> urls)
     {
         _ports = ports;
         Urls = urls;
-        Ports = ports.Values.ToHashSet();
+        Ports = allPorts;
     }
 
     public IReadOnlySet<int> Ports { get; }
@@ -33,12 +33,15 @@ internal sealed class AppListeners
     public static AppListeners Resolve(IReadOnlyList<IBatonApp> apps, IConfiguration configuration, BatonServerOptions options, List<string> errors)
     {
         var ports = new Dictionary<IBatonApp, int>();
+        var owners = new Dictionary<int, IBatonApp>();
         foreach (var app in apps)
         {
             int? port;
+            IReadOnlyList<int> more;
             try
             {
                 port = app.OwnPort(configuration);
+                more = app.MorePorts(configuration);
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)
             {
@@ -48,30 +51,50 @@ internal sealed class AppListeners
 
             if (port is null)
             {
+                if (more.Count > 0)
+                {
+                    errors.Add($"app {app.Name}: further ports need an own port");
+                }
+
                 continue;
             }
 
-            if (port is < 1 or > 65535)
-            {
-                errors.Add($"app {app.Name}: its own port {port} is not a port number (1-65535)");
-            }
-            else if (options.Urls is null && port == options.Port)
-            {
-                errors.Add($"app {app.Name}: its own port {port} is the main listener's port; choose another one");
-            }
-            else if (ports.FirstOrDefault(p => p.Value == port) is { Key: { } other })
-            {
-                errors.Add($"app {app.Name}: its own port {port} is already used by app {other.Name}");
-            }
-            else
+            if (Claim(app, port.Value, options, owners, errors))
             {
                 ports[app] = port.Value;
+                foreach (var extra in more)
+                {
+                    Claim(app, extra, options, owners, errors);
+                }
             }
         }
 
         var host = options.Host.Contains(':', StringComparison.Ordinal) ? $"[{options.Host}]" : options.Host;
-        var urls = ports.Values.Select(p => string.Create(CultureInfo.InvariantCulture, $"http://{host}:{p}")).ToList();
-        return new AppListeners(ports, urls);
+        var urls = owners.Keys.Select(p => string.Create(CultureInfo.InvariantCulture, $"http://{host}:{p}")).ToList();
+        return new AppListeners(ports, [.. owners.Keys], urls);
+    }
+
+    private static bool Claim(IBatonApp app, int port, BatonServerOptions options, Dictionary<int, IBatonApp> owners, List<string> errors)
+    {
+        if (port is < 1 or > 65535)
+        {
+            errors.Add($"app {app.Name}: its own port {port} is not a port number (1-65535)");
+        }
+        else if (options.Urls is null && port == options.Port)
+        {
+            errors.Add($"app {app.Name}: its own port {port} is the main listener's port; choose another one");
+        }
+        else if (owners.TryGetValue(port, out var other))
+        {
+            errors.Add(other == app ? $"app {app.Name}: its own port {port} is given twice" : $"app {app.Name}: its own port {port} is already used by app {other.Name}");
+        }
+        else
+        {
+            owners[port] = app;
+            return true;
+        }
+
+        return false;
     }
 }
 
@@ -98,8 +121,10 @@ internal sealed class ListenerMatcherPolicy(AppListeners listeners) : MatcherPol
                 continue;
             }
 
-            var metadata = candidates[i].Endpoint.Metadata.GetMetadata<AppListenerMetadata>();
-            var valid = metadata is null ? !onAppPort : metadata.Port == local;
+            var metadata = candidates[i].Endpoint.Metadata;
+            // An endpoint's own OnAppPort choice wins over the app's listener (the group it was mapped in).
+            var port = metadata.GetMetadata<AppPortMetadata>()?.Port ?? metadata.GetMetadata<AppListenerMetadata>()?.Port;
+            var valid = port is null ? !onAppPort : port == local;
             if (!valid)
             {
                 candidates.SetValidity(i, false);

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net;
 using Baton.Server.Configuration;
 using Baton.Server.Tests.Infrastructure;
+using Baton.Server.Auth;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Baton.Server.Tests.Health;
@@ -34,6 +36,35 @@ public sealed class AppListenerTests
     }
 
     [Fact]
+    public async Task MorePorts_EndpointOnAppPort_AnswersOnlyOnThatPort()
+    {
+        var ownPort = Ports.Free();
+        var metricsPort = Ports.Free();
+        await using var server = await InProcessServer.StartAsync(
+            new Dictionary<string, string>
+            {
+                ["Baton:Apps:TwoPorts:Enabled"] = "true",
+                ["OWN_PORT"] = ownPort.ToString(CultureInfo.InvariantCulture),
+                ["METRICS_PORT"] = metricsPort.ToString(CultureInfo.InvariantCulture),
+            },
+            apps: [new TwoPortsApp()]);
+        using var own = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ownPort}") };
+        using var metrics = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{metricsPort}") };
+
+        using var healthOnOwn = await own.GetAsync("/health");
+        using var healthOnMetrics = await metrics.GetAsync("/health");
+        using var metricsOnMetrics = await metrics.GetAsync("/metrics");
+        using var metricsOnOwn = await own.GetAsync("/metrics");
+        var main = await InProcessServer.ReadJsonAsync(await server.Anonymous.GetAsync("/health"));
+
+        Assert.Equal(HttpStatusCode.OK, healthOnOwn.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, healthOnMetrics.StatusCode); // what an unknown path gets there
+        Assert.Equal("app metrics", await metricsOnMetrics.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, metricsOnOwn.StatusCode);
+        Assert.Equal("ready", main.GetProperty("status").GetString());
+    }
+
+    [Fact]
     public void Build_AppPortInvalidOrClashing_RefusesNamingTheApp()
     {
         var store = $"--Baton:Store:Sqlite:Path={Path.Combine(TestPaths.NewTempDirectory(), "baton.db")}";
@@ -45,4 +76,27 @@ public sealed class AppListenerTests
         Assert.Contains("app OwnListener: OWN_PORT 'nope' is not a port number", bad.Message, StringComparison.Ordinal);
         Assert.Contains("app OwnListener: its own port 4555 is the main listener's port", clash.Message, StringComparison.Ordinal);
     }
+}
+
+/// <summary>An app with two ports of its own: <c>/health</c> on <c>OWN_PORT</c>, <c>/metrics</c> on <c>METRICS_PORT</c> (as seed 001).</summary>
+internal sealed class TwoPortsApp : IBatonApp
+{
+    public string Name => "TwoPorts";
+
+    public int? OwnPort(Microsoft.Extensions.Configuration.IConfiguration configuration) => int.Parse(configuration["OWN_PORT"]!, CultureInfo.InvariantCulture);
+
+    public IReadOnlyList<int> MorePorts(Microsoft.Extensions.Configuration.IConfiguration configuration) => [MetricsPort(configuration)];
+
+    public void ConfigureServices(Microsoft.AspNetCore.Builder.WebApplicationBuilder builder, Baton.Hosting.BatonBuilder baton)
+    {
+    }
+
+    public void MapEndpoints(Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints)
+    {
+        var configuration = endpoints.ServiceProvider.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>();
+        Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(endpoints, "/health", () => "app health").AllowWithoutAdminKey();
+        Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(endpoints, "/metrics", () => "app metrics").AllowWithoutAdminKey().OnAppPort(MetricsPort(configuration));
+    }
+
+    private static int MetricsPort(Microsoft.Extensions.Configuration.IConfiguration configuration) => int.Parse(configuration["METRICS_PORT"]!, CultureInfo.InvariantCulture);
 }

@@ -1,0 +1,37 @@
+using Baton.Apps.BrandInsights.Metrics;
+using Baton.Apps.BrandInsights.Trigger;
+using Baton.Redis;
+using Microsoft.AspNetCore.Http;
+
+namespace Baton.Apps.BrandInsights.Health;
+
+/// <summary>
+/// <c>GET /health</c> on <c>HTTP_PORT</c>, in seed 001's shape: <c>{status, orchestratorId, uptime (seconds), redis:
+/// {connected}, brands (being processed)}</c>. 200 with <c>"ok"</c> while Redis answers; 503 with <c>"degraded"</c>
+/// during an outage (merges wait; nothing is lost), so a load balancer or probe sees it.
+/// </summary>
+internal sealed class BrandHealthEndpoint(IRedisConnection redis, BrandRegistry registry, BrandInsightsOptions options, TimeProvider time)
+{
+    private readonly DateTimeOffset _started = time.GetUtcNow();
+
+    public IResult Handle()
+    {
+        var connected = redis.IsConnected;
+        var body = new
+        {
+            status = connected ? "ok" : "degraded",
+            orchestratorId = options.OrchestratorId,
+            uptime = Math.Round((time.GetUtcNow() - _started).TotalSeconds, 3),
+            redis = new { connected },
+            brands = registry.Brands,
+            timestamp = time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        return Results.Json(body, statusCode: connected ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+}
+
+/// <summary><c>GET /metrics</c> on <c>PROMETHEUS_PORT</c>: the app's series as Prometheus text.</summary>
+internal sealed class BrandMetricsEndpoint(IRedisConnection redis, BrandRegistry registry, BrandMetrics metrics)
+{
+    public IResult Handle() => Results.Text(metrics.Write(registry.Brands, redis.IsConnected), "text/plain; version=0.0.4; charset=utf-8");
+}

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Baton.Apps.BrandInsights.Merging;
+using Baton.Apps.BrandInsights.Metrics;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Baton.Apps.BrandInsights.State;
+
+/// <summary>
+/// Merges a batch of raw chunks into a brand's state in Redis, exactly once per chunk id: reads the state, the merged
+/// chunk ids and the touched clusters' mention sets, merges what is new, then writes the state, the new chunk ids, the
+/// new mentions and <c>summary:brand:&lt;brand&gt;</c> in one MULTI/EXEC that only applies if the state is still the one
+/// read (WATCH). So the summary and the record of merged ids never disagree, and a batch run again (a retried step, a
+/// redelivered batch, a second node) merges nothing twice.
+/// </summary>
+internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOptions options, TimeProvider time, BrandMetrics metrics, ILogger<BrandStateStore> logger)
+{
+    /// <summary>Reads and writes again when another writer changed the state in between (never with one run per brand).</summary>
+    private const int MaxWriteConflicts = 20;
+
+    private readonly BrandMerger _merger = new(options.MergeSimilarityThreshold, options.MaxChunkSummaries);
+
+    public async Task<MergeOutcome> MergeAsync(string brand, IReadOnlyList<string> rawChunks, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await MergeCoreAsync(brand, rawChunks, cancellationToken);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            metrics.RedisError("merge");
+            throw;
+        }
+    }
+
+    private async Task<MergeOutcome> MergeCoreAsync(string brand, IReadOnlyList<string> rawChunks, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var chunks = new List<ChunkResult>(rawChunks.Count);
+        var invalid = new List<RedisValue>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var duplicatesInBatch = 0;
+        foreach (var raw in rawChunks)
+        {
+            if (ChunkParser.Parse(raw, brand, options.MaxChunkBytes, out var reason) is not { } chunk)
+            {
+                Log.ChunkRejected(logger, brand, reason!);
+                invalid.Add(raw);
+            }
+            else if (!ids.Add(chunk.ChunkId))
+            {
+                duplicatesInBatch++;
+            }
+            else
+            {
+                chunks.Add(chunk);
+            }
+        }
+
+        var db = database();
+        var stateKey = BrandKeys.State(brand);
+        var mergedKey = BrandKeys.Merged(brand);
+        var chunkIds = chunks.Select(c => (RedisValue)c.ChunkId).ToArray();
+        for (var conflict = 0; ; conflict++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var stateRead = db.StringGetAsync(stateKey);
+            var mergedRead = chunkIds.Length == 0 ? Task.FromResult(Array.Empty<bool>()) : db.SetContainsAsync(mergedKey, chunkIds);
+            var backlogRead = db.ListLengthAsync(BrandKeys.Chunks(brand));
+            await Task.WhenAll(stateRead, mergedRead, backlogRead).WaitAsync(cancellationToken);
+            var oldState = stateRead.Result;
+            var state = oldState.IsNull ? new BrandState() : JsonSerializer.Deserialize((byte[])oldState!, BrandStateJson.Default.BrandState)!;
+            var alreadyMerged = mergedRead.Result;
+            var fresh = chunks.Where((_, i) => !alreadyMerged[i]).ToList();
+            var duplicates = duplicatesInBatch + chunks.Count - fresh.Count;
+            if (fresh.Count == 0 && invalid.Count == 0)
+            {
+                return new MergeOutcome(0, duplicates, 0, state.TotalChunks, state.TotalMentions, backlogRead.Result);
+            }
+
+            var plan = _merger.Plan(state, fresh);
+            var known = await ReadKnownMentionsAsync(db, brand, plan, cancellationToken);
+            var added = BrandMerger.Complete(state, plan, known);
+            state.Version++;
+            var summary = SummaryWriter.Write(brand, state, time.GetUtcNow());
+
+            var transaction = db.CreateTransaction();
+            transaction.AddCondition(oldState.IsNull ? Condition.KeyNotExists(stateKey) : Condition.StringEqual(stateKey, oldState));
+            var writes = new List<Task>
+            {
+                transaction.StringSetAsync(stateKey, JsonSerializer.SerializeToUtf8Bytes(state, BrandStateJson.Default.BrandState)),
+                options.SummaryTtl is { } ttl ? transaction.StringSetAsync(BrandKeys.Summary(brand), summary, ttl) : transaction.StringSetAsync(BrandKeys.Summary(brand), summary),
+            };
+            if (fresh.Count > 0)
+            {
+                writes.Add(transaction.SetAddAsync(mergedKey, [.. fresh.Select(c => (RedisValue)c.ChunkId)]));
+            }
+
+            foreach (var (seq, mentions) in added)
+            {
+                writes.Add(transaction.SetAddAsync(BrandKeys.Mentions(brand, seq), [.. mentions.Select(m => (RedisValue)m)]));
+            }
+
+            if (invalid.Count > 0)
+            {
+                writes.Add(transaction.ListRightPushAsync(BrandKeys.Failed(brand), [.. invalid]));
+            }
+
+            if (await transaction.ExecuteAsync().WaitAsync(cancellationToken))
+            {
+                await Task.WhenAll(writes);
+                metrics.BatchMerged(brand, fresh.Count, duplicates, invalid.Count, Stopwatch.GetElapsedTime(started));
+                return new MergeOutcome(fresh.Count, duplicates, invalid.Count, state.TotalChunks, state.TotalMentions, backlogRead.Result);
+            }
+
+            if (conflict >= MaxWriteConflicts)
+            {
+                throw new InvalidOperationException($"the state of brand '{brand}' changed under {MaxWriteConflicts} merges in a row");
+            }
+
+            Log.WriteConflict(logger, brand);
+        }
+    }
+
+    private static async Task<Dictionary<long, bool[]>> ReadKnownMentionsAsync(IDatabase db, string brand, MergePlan plan, CancellationToken cancellationToken)
+    {
+        var reads = plan.EarlierClusterMentions.ToDictionary(
+            p => p.Key,
+            p => db.SetContainsAsync(BrandKeys.Mentions(brand, p.Key), [.. p.Value.Select(m => (RedisValue)m)]));
+        await Task.WhenAll(reads.Values).WaitAsync(cancellationToken);
+        return reads.ToDictionary(r => r.Key, r => r.Value.Result);
+    }
+}

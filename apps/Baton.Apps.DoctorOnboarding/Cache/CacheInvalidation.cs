@@ -1,0 +1,60 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Apps.DoctorOnboarding.Cache;
+
+/// <summary>
+/// The domain events that make cached composites stale, and <c>orchestrator.cache.invalidate</c>/<c>.clear</c>. An event
+/// names its doctor by account id: <c>staff.account.*</c> by its <c>id</c> (or <c>accountId</c>), <c>doctor.profile.*</c>
+/// by its <c>staffAccountId</c> (or <c>accountId</c>). The doctor's key and every list key are dropped; an event that
+/// names no account drops every composite key (it cannot be told which doctor it was).
+/// </summary>
+public sealed class CacheInvalidation(CompositeCache cache, ILogger<CacheInvalidation> logger)
+{
+    /// <summary>The events listened for.</summary>
+    public static IReadOnlyList<string> Events { get; } =
+    [
+        "doctor.profile.created", "doctor.profile.updated", "doctor.profile.deleted",
+        "staff.account.created", "staff.account.updated", "staff.account.deleted",
+    ];
+
+    public async Task<long> OnEventAsync(string pattern, JsonElement data)
+    {
+        var id = pattern.StartsWith("staff.account.", StringComparison.Ordinal)
+            ? Read(data, "id") ?? Read(data, "accountId")
+            : Read(data, "staffAccountId") ?? Read(data, "accountId");
+        var removed = await cache.InvalidateDoctorAsync(id).ConfigureAwait(false);
+        Log.Invalidated(logger, removed, pattern, id);
+        return removed;
+    }
+
+    /// <summary>
+    /// <c>orchestrator.cache.invalidate</c>: <c>{"id"}</c> drops that doctor's key and every list key, <c>{"pattern"}</c> drops the
+    /// keys matching a glob under <c>doctor:composite:</c> (e.g. <c>list:*</c>), <c>{}</c> drops every list key.
+    /// Answers <c>{"invalidated": n}</c>.
+    /// </summary>
+    public async Task<long> InvalidateAsync(JsonElement data)
+    {
+        if (Text(data, "pattern") is { } pattern)
+        {
+            return await cache.RemovePatternAsync(CacheKeys.Prefix + pattern).ConfigureAwait(false);
+        }
+
+        return Read(data, "id") is { } id
+            ? await cache.InvalidateDoctorAsync(id).ConfigureAwait(false)
+            : await cache.RemovePatternAsync(CacheKeys.AllLists).ConfigureAwait(false);
+    }
+
+    /// <summary><c>orchestrator.cache.clear</c>: drops every key under <c>doctor:composite:</c>.</summary>
+    public Task<long> ClearAsync() => cache.RemovePatternAsync(CacheKeys.All);
+
+    /// <summary>An id as a string: no glob characters or <c>:</c>, since it becomes part of a key.</summary>
+    private static string? Read(JsonElement data, string name) =>
+        Text(data, name) is { } text && text.AsSpan().IndexOfAny(":*?[]") < 0 ? text : null;
+
+    private static string? Text(JsonElement data, string name) =>
+        data.ValueKind == JsonValueKind.Object && data.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.String or JsonValueKind.Number
+            && value.ToString() is { Length: > 0 } text
+            ? text
+            : null;
+}

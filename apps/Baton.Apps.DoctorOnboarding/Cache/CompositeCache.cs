@@ -1,0 +1,165 @@
+using System.Diagnostics.Metrics;
+using Baton.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Baton.Apps.DoctorOnboarding.Cache;
+
+/// <summary>A cached composite as JSON text and the key's remaining time to live in whole seconds.</summary>
+public sealed record CachedComposite(string Json, int TtlSeconds);
+
+/// <summary>
+/// The composite cache on Redis (StackExchange.Redis, one multiplexer). Every call is best effort: while Redis cannot be
+/// reached a read is a miss, a write or an invalidation is skipped, and one warning is logged when the outage starts and
+/// one line when Redis answers again (never one per request). Commands fail fast instead of queueing while disconnected,
+/// so a Redis outage costs reads nothing but the cache. Hits and misses count on the <c>Baton</c> meter
+/// (<c>doctor.cache.hits</c>, <c>doctor.cache.misses</c>, tag <c>read</c>).
+/// </summary>
+public sealed class CompositeCache : IAsyncDisposable
+{
+    private const int ScanPageSize = 1000;
+
+    private readonly ILogger _logger;
+    private readonly Lazy<Task<ConnectionMultiplexer?>> _connection;
+    private readonly Counter<long> _hits;
+    private readonly Counter<long> _misses;
+    private int _down;
+
+    public CompositeCache(DoctorOptions options, ILogger<CompositeCache> logger, IMeterFactory? meters = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _logger = logger;
+        var meter = meters?.Create(BatonMetrics.MeterName) ?? new Meter(BatonMetrics.MeterName);
+        _hits = meter.CreateCounter<long>("doctor.cache.hits", description: "Composite reads answered from Redis.");
+        _misses = meter.CreateCounter<long>("doctor.cache.misses", description: "Composite reads that went to the services.");
+        _connection = new Lazy<Task<ConnectionMultiplexer?>>(() => ConnectAsync(options.RedisUrl));
+    }
+
+    /// <summary>Whether the last Redis call failed (reads go straight to the services).</summary>
+    public bool IsDown => Volatile.Read(ref _down) == 1;
+
+    /// <summary>The cached value and its remaining TTL (GET and PTTL in one round trip), or null on a miss or when Redis is down.</summary>
+    public async Task<CachedComposite?> GetAsync(string key, string read)
+    {
+        var hit = await TryAsync(async db =>
+        {
+            var value = await db.StringGetWithExpiryAsync(key).ConfigureAwait(false);
+            return value.Value.IsNull
+                ? null
+                : new CachedComposite(value.Value.ToString(), value.Expiry is { } ttl ? (int)Math.Ceiling(ttl.TotalSeconds) : -1);
+        }).ConfigureAwait(false);
+        (hit is null ? _misses : _hits).Add(1, new KeyValuePair<string, object?>("read", read));
+        return hit;
+    }
+
+    /// <summary>Stores <paramref name="json"/> under <paramref name="key"/> for <paramref name="ttlSeconds"/> (SET EX); skipped while Redis is down.</summary>
+    public Task SetAsync(string key, string json, int ttlSeconds) =>
+        TryAsync(async db => await db.StringSetAsync(key, json, TimeSpan.FromSeconds(ttlSeconds)).ConfigureAwait(false));
+
+    /// <summary>Drops one key (UNLINK).</summary>
+    public Task<long> RemoveAsync(string key) =>
+        TryAsync(async db => (long)await db.ExecuteAsync("UNLINK", key).ConfigureAwait(false));
+
+    /// <summary>
+    /// Drops every key matching the glob <paramref name="pattern"/>: SCAN pages of <see cref="ScanPageSize"/> and one UNLINK per
+    /// page, never KEYS (which blocks Redis for the whole keyspace). Returns how many keys were dropped (0 while Redis is down).
+    /// </summary>
+    public Task<long> RemovePatternAsync(string pattern) => TryAsync(async db =>
+    {
+        long removed = 0;
+        var cursor = "0";
+        do
+        {
+            var page = (RedisResult[])(await db.ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", ScanPageSize).ConfigureAwait(false))!;
+            cursor = page[0].ToString();
+            var keys = (RedisResult[])page[1]!;
+            if (keys.Length > 0)
+            {
+                removed += (long)await db.ExecuteAsync("UNLINK", keys.Select(k => (object)k.ToString()).ToArray()).ConfigureAwait(false);
+            }
+        }
+        while (cursor != "0");
+        return removed;
+    });
+
+    /// <summary>Drops a doctor's own key and every list key (a list may hold the doctor).</summary>
+    public async Task<long> InvalidateDoctorAsync(string? id)
+    {
+        long removed = 0;
+        if (id is not null)
+        {
+            removed += await RemoveAsync(CacheKeys.Single(id)).ConfigureAwait(false);
+            return removed + await RemovePatternAsync(CacheKeys.AllLists).ConfigureAwait(false);
+        }
+
+        // An event that names no doctor: every composite may hold it.
+        return await RemovePatternAsync(CacheKeys.All).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_connection.IsValueCreated && await _connection.Value.ConfigureAwait(false) is { } connection)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<T?> TryAsync<T>(Func<IDatabase, Task<T>> work)
+    {
+        var connection = await _connection.Value.ConfigureAwait(false);
+        if (connection is null)
+        {
+            return default;
+        }
+
+        if (!connection.IsConnected)
+        {
+            MarkDown(null);
+            return default;
+        }
+
+        try
+        {
+            var result = await work(connection.GetDatabase()).ConfigureAwait(false);
+            if (Interlocked.Exchange(ref _down, 0) == 1)
+            {
+                Log.CacheBack(_logger);
+            }
+
+            return result;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            MarkDown(ex);
+            return default;
+        }
+    }
+
+    private void MarkDown(Exception? exception)
+    {
+        if (Interlocked.Exchange(ref _down, 1) == 0)
+        {
+            Log.CacheDown(_logger, exception, exception?.GetType().Name ?? "not connected");
+        }
+    }
+
+    private async Task<ConnectionMultiplexer?> ConnectAsync(string url)
+    {
+        var error = RedisUrl.TryParse(url, out var options);
+        if (error is not null || options is null)
+        {
+            Log.CacheUnusable(_logger, error ?? "no options");
+            return null;
+        }
+
+        // Keep trying in the background instead of failing the first call, and fail commands at once while
+        // disconnected (the reads then go to the services) instead of holding them in a backlog.
+        options.AbortOnConnectFail = false;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ConnectTimeout = 2000;
+        options.AsyncTimeout = 1000;
+        options.ConnectRetry = 1;
+        options.ReconnectRetryPolicy = new LinearRetry(500);
+        return await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Baton.Apps.DoctorOnboarding.Cache;
+using Baton.Apps.DoctorOnboarding.Contracts;
+
+namespace Baton.Apps.DoctorOnboarding.Composition;
+
+/// <summary>
+/// The read patterns: the cache first (a hit answers with the key's remaining TTL), else the services, then the merged
+/// result is cached and answered with <c>cache: {hit: false, ttl}</c>. A single doctor is read from both services at
+/// once; a list needs the first service's ids for the second call (README, "Choices").
+/// </summary>
+public sealed class CompositeReader(IDoctorServices services, CompositeCache cache, DoctorOptions options)
+{
+    /// <summary><c>orchestrator.doctor.getComposite</c> with <c>{"id": accountId}</c>.</summary>
+    public async Task<JsonElement> GetCompositeAsync(JsonElement query, CancellationToken cancellationToken = default)
+    {
+        var errors = new List<string>();
+        var id = DoctorCommandReader.ReadId(query, "id", errors);
+        if (id is null)
+        {
+            throw new ReadRejectedException(DoctorErrors.Validation(errors));
+        }
+
+        return await ReadAsync("getComposite", CacheKeys.Single(id), options.SingleTtlSeconds, async ct =>
+        {
+            var patterns = options.Patterns;
+            var account = services.SendAsync(DoctorService.Accounts, patterns.AccountsFindOne, new { id }, options.ReadTimeout, ct);
+            var profile = services.SendAsync(DoctorService.ProviderDirectory, patterns.ProfileGetByAccountId, new { accountId = id }, options.ReadTimeout, ct);
+            await Task.WhenAll(account, profile).ConfigureAwait(false);
+            return CompositeMerge.Merge(account.Result, profile.Result);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary><c>orchestrator.doctor.searchComposite</c>: the directory's public list for the query, merged with the accounts of its doctors.</summary>
+    public Task<JsonElement> SearchCompositeAsync(JsonElement query, CancellationToken cancellationToken = default) =>
+        ReadAsync("searchComposite", CacheKeys.List("searchComposite", query), options.ListTtlSeconds, async ct =>
+        {
+            var patterns = options.Patterns;
+            var page = await services.SendAsync(DoctorService.ProviderDirectory, patterns.ProfileGetPublicList, Passed(query), options.ReadTimeout, ct).ConfigureAwait(false);
+            var profiles = CompositeMerge.Items(page);
+            var ids = profiles.Select(CompositeMerge.AccountIdOf).OfType<string>().Distinct().ToList();
+            var accounts = ids.Count == 0 ? [] : CompositeMerge.Items(await services.SendAsync(
+                DoctorService.Accounts, patterns.AccountsFindAll, new { ids }, options.ReadTimeout, ct).ConfigureAwait(false));
+            var byId = ById(accounts);
+            var data = new JsonArray([.. profiles.Select(p => (JsonNode?)CompositeMerge.Merge(
+                CompositeMerge.AccountIdOf(p) is { } accountId && byId.TryGetValue(accountId, out var account) ? account : null, p))]);
+            return new JsonObject { ["data"] = data, ["meta"] = CompositeMerge.Meta(page, data.Count) };
+        }, cancellationToken);
+
+    /// <summary><c>orchestrator.doctor.listComposite</c>: the accounts' list for the query, each merged with its profile.</summary>
+    public Task<JsonElement> ListCompositeAsync(JsonElement query, CancellationToken cancellationToken = default) =>
+        ReadAsync("listComposite", CacheKeys.List("listComposite", query), options.ListTtlSeconds, async ct =>
+        {
+            var patterns = options.Patterns;
+            var page = await services.SendAsync(DoctorService.Accounts, patterns.AccountsFindAll, Passed(query), options.ReadTimeout, ct).ConfigureAwait(false);
+            var accounts = CompositeMerge.Items(page);
+            var ids = accounts.Select(a => a.TryGetProperty("id", out var id) ? id.ToString() : null).OfType<string>().ToList();
+            var profiles = ids.Count == 0 ? [] : CompositeMerge.Items(await services.SendAsync(
+                DoctorService.ProviderDirectory, patterns.ProfileGetByAccountIds, new { accountIds = ids }, options.ReadTimeout, ct).ConfigureAwait(false));
+            var byAccount = profiles.Where(p => CompositeMerge.AccountIdOf(p) is not null).GroupBy(p => CompositeMerge.AccountIdOf(p)!)
+                .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+            var data = new JsonArray([.. accounts.Select(a => (JsonNode?)CompositeMerge.Merge(
+                a, a.TryGetProperty("id", out var id) && byAccount.TryGetValue(id.ToString(), out var profile) ? profile : null))]);
+            return new JsonObject { ["data"] = data, ["meta"] = CompositeMerge.Meta(page, data.Count) };
+        }, cancellationToken);
+
+    private async Task<JsonElement> ReadAsync(string read, string key, int ttl, Func<CancellationToken, Task<JsonObject>> load, CancellationToken cancellationToken)
+    {
+        if (await cache.GetAsync(key, read).ConfigureAwait(false) is { } hit)
+        {
+            var cached = JsonNode.Parse(hit.Json)!.AsObject();
+            cached["cache"] = new JsonObject { ["hit"] = true, ["ttl"] = hit.TtlSeconds };
+            return JsonSerializer.SerializeToElement(cached);
+        }
+
+        var composite = await load(cancellationToken).ConfigureAwait(false);
+        await cache.SetAsync(key, composite.ToJsonString(), ttl).ConfigureAwait(false);
+        composite["cache"] = new JsonObject { ["hit"] = false, ["ttl"] = ttl };
+        return JsonSerializer.SerializeToElement(composite);
+    }
+
+    private static Dictionary<string, JsonElement> ById(IEnumerable<JsonElement> accounts)
+    {
+        var byId = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var account in accounts)
+        {
+            if (account.ValueKind == JsonValueKind.Object && account.TryGetProperty("id", out var id))
+            {
+                byId.TryAdd(id.ToString(), account);
+            }
+        }
+
+        return byId;
+    }
+
+    private static JsonElement? Passed(JsonElement query) => query.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? null : query;
+}
+
+/// <summary>A read refused before any call (bad query): its error payload is the reply's <c>err</c>.</summary>
+public sealed class ReadRejectedException(JsonElement error) : Exception(DoctorErrors.MessageOf(error))
+{
+    public JsonElement Error { get; } = error;
+}

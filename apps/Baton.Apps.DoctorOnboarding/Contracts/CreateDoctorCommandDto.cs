@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Baton.Apps.DoctorOnboarding.Contracts;
+
+/// <summary>
+/// The payload of <c>orchestrator.doctor.create</c>. The seed names the DTO but not its fields; these are the fields the
+/// three steps need (README, "Choices"): the account's <c>email</c>, <c>password</c>, <c>fullName</c> (required) and
+/// <c>phone</c>, <c>dob</c>, <c>gender</c>; the profile's fields as a free object <c>profile</c>; the permissions to
+/// assign (default <c>["doctor"]</c>).
+/// </summary>
+public sealed record CreateDoctorCommandDto
+{
+    public required string Email { get; init; }
+    public required string Password { get; init; }
+    public required string FullName { get; init; }
+    public string? Phone { get; init; }
+    /// <summary>Date of birth, <c>yyyy-MM-dd</c>.</summary>
+    public string? Dob { get; init; }
+    public string? Gender { get; init; }
+    /// <summary>Fields for the doctor's profile (specialties, degree, ...), passed on to the provider directory as they are.</summary>
+    public JsonObject? Profile { get; init; }
+    /// <summary>What <c>assignPermissions</c> grants. The default is <c>["doctor"]</c>.</summary>
+    public IReadOnlyList<string> Permissions { get; init; } = ["doctor"];
+}
+
+/// <summary>Reads and checks the command payloads field by field, with messages in class-validator's wording.</summary>
+public static class DoctorCommandReader
+{
+    /// <summary>The longest string field accepted, in characters.</summary>
+    public const int MaxFieldLength = 320;
+
+    /// <summary>The command, or the list of what is wrong with it (nothing is started then).</summary>
+    public static (CreateDoctorCommandDto? Command, IReadOnlyList<string> Errors) ReadCreate(JsonElement data)
+    {
+        var errors = new List<string>();
+        if (data.ValueKind != JsonValueKind.Object)
+        {
+            return (null, ["payload must be an object"]);
+        }
+
+        var email = ReadString(data, "email", required: true, errors);
+        if (email is not null && !LooksLikeEmail(email))
+        {
+            errors.Add("email must be an email");
+        }
+
+        var password = ReadString(data, "password", required: true, errors);
+        if (password is not null && password.Length < 8)
+        {
+            errors.Add("password must be longer than or equal to 8 characters");
+        }
+
+        var fullName = ReadString(data, "fullName", required: true, errors);
+        var phone = ReadString(data, "phone", required: false, errors);
+        var dob = ReadString(data, "dob", required: false, errors);
+        if (dob is not null && !DateOnly.TryParseExact(dob, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        {
+            errors.Add("dob must be a date (yyyy-MM-dd)");
+        }
+
+        var gender = ReadString(data, "gender", required: false, errors);
+        JsonObject? profile = null;
+        if (data.TryGetProperty("profile", out var profileElement) && profileElement.ValueKind != JsonValueKind.Null)
+        {
+            if (profileElement.ValueKind == JsonValueKind.Object)
+            {
+                profile = JsonNode.Parse(profileElement.GetRawText())!.AsObject();
+            }
+            else
+            {
+                errors.Add("profile must be an object");
+            }
+        }
+
+        IReadOnlyList<string> permissions = ["doctor"];
+        if (data.TryGetProperty("permissions", out var permissionsElement) && permissionsElement.ValueKind != JsonValueKind.Null)
+        {
+            if (permissionsElement.ValueKind == JsonValueKind.Array && permissionsElement.EnumerateArray().All(p => p.ValueKind == JsonValueKind.String && p.GetString()!.Length > 0))
+            {
+                permissions = [.. permissionsElement.EnumerateArray().Select(p => p.GetString()!)];
+            }
+            else
+            {
+                errors.Add("permissions must be an array of non-empty strings");
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+
+        return (new CreateDoctorCommandDto
+        {
+            Email = email!, Password = password!, FullName = fullName!, Phone = phone, Dob = dob, Gender = gender,
+            Profile = profile, Permissions = permissions,
+        }, errors);
+    }
+
+    /// <summary>A doctor's id (its account id) from <c>{"id": ...}</c>: a non-empty string without <c>:</c> or <c>*</c> (it becomes part of a cache key).</summary>
+    public static string? ReadId(JsonElement data, string field, List<string> errors)
+    {
+        if (data.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("payload must be an object");
+            return null;
+        }
+
+        var id = ReadString(data, field, required: true, errors);
+        if (id is not null && id.AsSpan().IndexOfAny(":*?[]") >= 0)
+        {
+            errors.Add($"{field} must not contain ':', '*', '?', '[' or ']'");
+            return null;
+        }
+
+        return id;
+    }
+
+    internal static string? ReadString(JsonElement data, string name, bool required, List<string> errors)
+    {
+        if (!data.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                errors.Add($"{name} should not be empty");
+            }
+
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            errors.Add($"{name} must be a string");
+            return null;
+        }
+
+        var text = value.GetString()!.Trim();
+        if (text.Length == 0)
+        {
+            if (required)
+            {
+                errors.Add($"{name} should not be empty");
+            }
+
+            return null;
+        }
+
+        if (text.Length > MaxFieldLength)
+        {
+            errors.Add($"{name} must be shorter than or equal to {MaxFieldLength} characters");
+            return null;
+        }
+
+        return text;
+    }
+
+    private static bool LooksLikeEmail(string email)
+    {
+        var at = email.IndexOf('@', StringComparison.Ordinal);
+        return at > 0 && at == email.LastIndexOf('@') && email.IndexOf('.', at) > at + 1 && !email.EndsWith('.') && !email.Contains(' ', StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Baton.Apps.DoctorOnboarding.Contracts;
+
+/// <summary>
+/// The payload of <c>orchestrator.doctor.update</c>: the doctor's id (its account id) and the fields to change, as free
+/// objects passed on to the services: <c>{"id", "account": {...}, "profile": {...}}</c> (at least one of the two).
+/// </summary>
+public sealed record UpdateDoctorCommandDto
+{
+    public required string Id { get; init; }
+    public JsonObject? Account { get; init; }
+    public JsonObject? Profile { get; init; }
+
+    public static (UpdateDoctorCommandDto? Command, IReadOnlyList<string> Errors) Read(JsonElement data)
+    {
+        var errors = new List<string>();
+        var id = DoctorCommandReader.ReadId(data, "id", errors);
+        if (id is null)
+        {
+            return (null, errors);
+        }
+
+        var account = ReadObject(data, "account", errors);
+        var profile = ReadObject(data, "profile", errors);
+        if (errors.Count == 0 && account is null && profile is null)
+        {
+            errors.Add("account or profile must be given");
+        }
+
+        if (account?.ContainsKey("id") == true || profile?.ContainsKey("id") == true)
+        {
+            errors.Add("account and profile must not change an id");
+        }
+
+        return errors.Count > 0 ? (null, errors) : (new UpdateDoctorCommandDto { Id = id, Account = account, Profile = profile }, errors);
+    }
+
+    private static JsonObject? ReadObject(JsonElement data, string name, List<string> errors)
+    {
+        if (!data.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add($"{name} must be an object");
+            return null;
+        }
+
+        return JsonNode.Parse(value.GetRawText())!.AsObject();
+    }
+}
+
+/// <summary>The payload of <c>orchestrator.doctor.delete</c>: <c>{"id": accountId}</c>.</summary>
+public sealed record DeleteDoctorCommandDto
+{
+    public required string Id { get; init; }
+
+    public static (DeleteDoctorCommandDto? Command, IReadOnlyList<string> Errors) Read(JsonElement data)
+    {
+        var errors = new List<string>();
+        var id = DoctorCommandReader.ReadId(data, "id", errors);
+        return id is null ? (null, errors) : (new DeleteDoctorCommandDto { Id = id }, errors);
+    }
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Apps.DoctorOnboarding;
+
+/// <summary>The orchestrator's log events, EventIds 44xx (40xx-41xx are the RabbitMQ transport's). Per-message lines are Debug so a busy orchestrator does not log every call.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(4400, LogLevel.Information, "Doctor onboarding listening on queue {Queue}; accounts on {AccountsQueue}, provider directory on {DirectoryQueue} (ORCHESTRATOR_PORT {Port} is not listened on: no HTTP surface)")]
+    public static partial void Started(ILogger logger, string queue, string accountsQueue, string directoryQueue, int port);
+
+    [LoggerMessage(4401, LogLevel.Warning, "Redis cache unreachable ({Reason}): composite reads go straight to the services until it answers again")]
+    public static partial void CacheDown(ILogger logger, Exception? exception, string reason);
+
+    [LoggerMessage(4402, LogLevel.Information, "Redis cache reachable again: composite reads are cached again")]
+    public static partial void CacheBack(ILogger logger);
+
+    [LoggerMessage(4403, LogLevel.Error, "REDIS_URL cannot be used ({Reason}): composite reads are not cached")]
+    public static partial void CacheUnusable(ILogger logger, string reason);
+
+    [LoggerMessage(4404, LogLevel.Debug, "Cache: dropped {Count} keys for event {Pattern} (doctor {DoctorId})")]
+    public static partial void Invalidated(ILogger logger, long count, string pattern, string? doctorId);
+
+    [LoggerMessage(4405, LogLevel.Debug, "Saga {SagaId}: {Step} done")]
+    public static partial void StepDone(ILogger logger, string sagaId, string step);
+
+    [LoggerMessage(4406, LogLevel.Warning, "Saga {SagaId}: compensation of {Step} found nothing to remove ({Error})")]
+    public static partial void CompensationNothingToDo(ILogger logger, string sagaId, string step, string error);
+}

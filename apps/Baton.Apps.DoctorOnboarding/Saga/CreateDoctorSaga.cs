@@ -1,0 +1,83 @@
+using Baton.Apps.DoctorOnboarding.Contracts;
+using Baton.Workflows;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace Baton.Apps.DoctorOnboarding.Saga;
+
+/// <summary>The stored input of a creation saga: the command with its password protected (ASP.NET Core Data Protection), and when it arrived.</summary>
+public sealed record CreateDoctorInput
+{
+    public required CreateDoctorCommandDto Command { get; init; }
+    public required DateTimeOffset ReceivedAt { get; init; }
+}
+
+/// <summary>
+/// <c>orchestrator.doctor.create</c>: <c>createAccount</c> (compensation: remove the account) → <c>createProfile</c>
+/// (compensation: remove the profile) → <c>assignPermissions</c>, each a durable step with the per-call timeout, the
+/// whole saga under the saga timeout. A failed step fails the run and the engine runs the compensations of the steps
+/// that completed, newest first, each a durable step (a crash while compensating resumes compensating). Each call
+/// carries <c>idempotencyKey</c> = saga id + step, so a step that runs again after a crash in the middle of its call
+/// finds what its first call created instead of creating a second account (README, "Choices").
+/// </summary>
+internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider protection) : Workflow<CreateDoctorInput, SagaResult>
+{
+    public const string Name = "doctor-create";
+
+    /// <summary>The purpose string of the password's protector.</summary>
+    public const string PasswordPurpose = "Baton.Apps.DoctorOnboarding.Password";
+
+    public override async Task<SagaResult> RunAsync(IWorkflowContext context, CreateDoctorInput input, CancellationToken cancellationToken)
+    {
+        var command = input.Command;
+        var patterns = calls.Patterns;
+        var sagaId = context.RunId;
+        context.SetPhase("createAccount");
+        var accountId = await context.StepAsync("createAccount", async ct =>
+        {
+            var password = protection.CreateProtector(PasswordPurpose).Unprotect(command.Password);
+            var reply = await calls.CallAsync(DoctorService.Accounts, patterns.AccountsCreate, new
+            {
+                email = command.Email, password, fullName = command.FullName, phone = command.Phone, dob = command.Dob,
+                gender = command.Gender, role = "DOCTOR", idempotencyKey = $"{sagaId}:createAccount",
+            }, ct).ConfigureAwait(false);
+            return SagaCalls.IdOf(reply, "createAccount");
+        }, calls.Step, (id, ct) => calls.CompensateAsync(context, "createAccount", DoctorService.Accounts, patterns.AccountsRemove, new { id }, ct), cancellationToken).ConfigureAwait(false);
+        calls.Executed(context, "createAccount", 1);
+
+        context.SetPhase("createProfile");
+        var profileId = await context.StepAsync("createProfile", async ct =>
+        {
+            var payload = command.Profile is { } profile ? (System.Text.Json.Nodes.JsonObject)profile.DeepClone() : [];
+            payload["staffAccountId"] = accountId;
+            payload["idempotencyKey"] = $"{sagaId}:createProfile";
+            var reply = await calls.CallAsync(DoctorService.ProviderDirectory, patterns.ProfileCreateEmpty, payload, ct).ConfigureAwait(false);
+            return SagaCalls.IdOf(reply, "createProfile");
+        }, calls.Step, (id, ct) => calls.CompensateAsync(context, "createProfile", DoctorService.ProviderDirectory, patterns.ProfileRemove, new { id }, ct), cancellationToken).ConfigureAwait(false);
+        calls.Executed(context, "createProfile", 2);
+
+        context.SetPhase("assignPermissions");
+        await context.StepAsync("assignPermissions", async ct =>
+        {
+            await calls.CallAsync(DoctorService.Accounts, patterns.AccountsAssignPermissions, new
+            {
+                id = accountId, permissions = command.Permissions, idempotencyKey = $"{sagaId}:assignPermissions",
+            }, ct).ConfigureAwait(false);
+            return true;
+        }, calls.Step, cancellationToken: cancellationToken).ConfigureAwait(false);
+        calls.Executed(context, "assignPermissions", 3);
+
+        context.SetPhase("completed");
+        return new SagaResult
+        {
+            SagaId = sagaId, AccountId = accountId, ProfileId = profileId, ExecutedSteps = SagaReplies.StepsOf(Name),
+            DurationMs = calls.DurationMs(input.ReceivedAt),
+        };
+    }
+
+    /// <summary>The stored input for a checked command: its password protected, so neither the store nor the run API shows it.</summary>
+    public static CreateDoctorInput ToInput(CreateDoctorCommandDto command, IDataProtectionProvider protection, DateTimeOffset receivedAt) => new()
+    {
+        Command = command with { Password = protection.CreateProtector(PasswordPurpose).Protect(command.Password) },
+        ReceivedAt = receivedAt,
+    };
+}

@@ -1,0 +1,78 @@
+using System.Text.Json.Nodes;
+using Baton.Apps.DoctorOnboarding.Cache;
+using Baton.Apps.DoctorOnboarding.Contracts;
+using Baton.Workflows;
+
+namespace Baton.Apps.DoctorOnboarding.Saga;
+
+/// <summary>The stored input of a delete saga.</summary>
+public sealed record DeleteDoctorInput
+{
+    public required DeleteDoctorCommandDto Command { get; init; }
+    public required DateTimeOffset ReceivedAt { get; init; }
+}
+
+/// <summary>
+/// <c>orchestrator.doctor.delete</c> as a saga (the issue: the profile first, then the account): <c>loadDoctor</c> →
+/// <c>removeProfile</c> (compensation: create the profile again from what <c>loadDoctor</c> read; it gets a new id) →
+/// <c>removeAccount</c>. On success the doctor's cache keys and every list key are dropped.
+/// </summary>
+internal sealed class DeleteDoctorSaga(SagaCalls calls, CompositeCache cache) : Workflow<DeleteDoctorInput, SagaResult>
+{
+    public const string Name = "doctor-delete";
+
+    public override async Task<SagaResult> RunAsync(IWorkflowContext context, DeleteDoctorInput input, CancellationToken cancellationToken)
+    {
+        var id = input.Command.Id;
+        var patterns = calls.Patterns;
+        var sagaId = context.RunId;
+        context.SetPhase("loadDoctor");
+        var before = await DoctorSnapshot.LoadAsync(context, calls, id, cancellationToken).ConfigureAwait(false);
+        calls.Executed(context, "loadDoctor", 1);
+
+        context.SetPhase("removeProfile");
+        await context.StepAsync("removeProfile", async ct =>
+        {
+            if (before.ProfileId is not { } profileId)
+            {
+                return false;
+            }
+
+            await calls.CallAsync(DoctorService.ProviderDirectory, patterns.ProfileRemove, new { id = profileId }, ct).ConfigureAwait(false);
+            return true;
+        }, calls.Step, (removed, ct) => removed ? RestoreProfileAsync(context, before, sagaId, ct) : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
+        calls.Executed(context, "removeProfile", 2);
+
+        context.SetPhase("removeAccount");
+        await context.StepAsync("removeAccount", async ct =>
+        {
+            try
+            {
+                await calls.CallAsync(DoctorService.Accounts, patterns.AccountsRemove, new { id }, ct).ConfigureAwait(false);
+            }
+            catch (ServiceCallException ex) when (ex.IsNotFound && context.Execution > 1)
+            {
+                // Removed by this saga's own call before a crash: the step ran twice, the account is gone as asked.
+            }
+
+            return true;
+        }, calls.Step, cancellationToken: cancellationToken).ConfigureAwait(false);
+        calls.Executed(context, "removeAccount", 3);
+
+        await cache.InvalidateDoctorAsync(id).ConfigureAwait(false);
+        context.SetPhase("completed");
+        return new SagaResult
+        {
+            SagaId = sagaId, AccountId = id, ProfileId = before.ProfileId, ExecutedSteps = SagaReplies.StepsOf(Name),
+            DurationMs = calls.DurationMs(input.ReceivedAt),
+        };
+    }
+
+    private Task RestoreProfileAsync(IWorkflowContext context, DoctorSnapshot before, string sagaId, CancellationToken cancellationToken)
+    {
+        var profile = JsonNode.Parse(before.Profile!.Value.GetRawText())!.AsObject();
+        profile.Remove("id");
+        profile["idempotencyKey"] = $"{sagaId}:restoreProfile";
+        return calls.CompensateAsync(context, "removeProfile", DoctorService.ProviderDirectory, calls.Patterns.ProfileCreateEmpty, profile, cancellationToken);
+    }
+}

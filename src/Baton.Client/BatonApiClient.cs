@@ -1,0 +1,216 @@
+using System.Globalization;
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Client;
+
+/// <summary>
+/// Typed client of Baton's HTTP API, with the verbs of the in-process <c>IBatonClient</c>: start, get, list, cancel,
+/// retry, wait, events, plus schedules, workflows and nodes. Every refusal (problem details, a refused key) is a
+/// <see cref="BatonApiException"/>; a server that cannot be reached is the <see cref="HttpRequestException"/> of
+/// <see cref="HttpClient"/>. Reads of something that does not exist return null instead of throwing.
+/// </summary>
+public sealed partial class BatonApiClient
+{
+    private readonly HttpClient _http;
+    private readonly TimeSpan _pollInterval;
+    private readonly TimeProvider _time;
+
+    /// <summary>A client over <paramref name="http"/>, whose base address and handlers (e.g. <see cref="AdminKeyHandler"/>) are already set.</summary>
+    public BatonApiClient(HttpClient http)
+        : this(http, Options.Create(new BatonClientOptions()))
+    {
+    }
+
+    /// <summary>The constructor <c>AddBatonClient</c> uses.</summary>
+    [ActivatorUtilitiesConstructor]
+    public BatonApiClient(HttpClient http, IOptions<BatonClientOptions> options)
+    {
+        _http = http ?? throw new ArgumentNullException(nameof(http));
+        _pollInterval = options.Value.PollInterval > TimeSpan.Zero ? options.Value.PollInterval : TimeSpan.FromMilliseconds(500);
+        _time = options.Value.TimeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>
+    /// A client without dependency injection: its own <see cref="HttpClient"/> over <paramref name="innerHandler"/>
+    /// (default a new <see cref="SocketsHttpHandler"/>), the key added by an <see cref="AdminKeyHandler"/>.
+    /// </summary>
+    public static BatonApiClient Create(Uri baseAddress, string? adminKey, HttpMessageHandler? innerHandler = null, TimeSpan? timeout = null)
+    {
+        var handler = new AdminKeyHandler(adminKey) { InnerHandler = innerHandler ?? new SocketsHttpHandler() };
+        var http = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = timeout ?? TimeSpan.FromSeconds(100) };
+        return new BatonApiClient(http);
+    }
+
+    /// <summary>The server this client talks to.</summary>
+    public Uri? BaseAddress => _http.BaseAddress;
+
+    /// <summary>
+    /// Starts a run of <paramref name="workflow"/> with <paramref name="input"/> serialized as its JSON body
+    /// (<c>POST /api/workflows/{name}/runs</c>). With an <paramref name="idempotencyKey"/> that already names a run, that
+    /// run is returned with <see cref="StartedRun.Created"/> false. A concurrency conflict is a 409
+    /// <see cref="BatonApiException"/> whose <c>activeRun</c> extension is the run holding the key.
+    /// </summary>
+    public Task<StartedRun> StartAsync<TInput>(string workflow, TInput input, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
+        StartCoreAsync(workflow, ApiTransport.JsonBody(input), idempotencyKey, cancellationToken);
+
+    /// <summary>Starts a run without input (an empty body).</summary>
+    public Task<StartedRun> StartAsync(string workflow, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
+        StartCoreAsync(workflow, null, idempotencyKey, cancellationToken);
+
+    /// <summary>The run with its steps, attempts, events and children, or null when no run has that id.</summary>
+    public async Task<RunView?> GetAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(runId);
+        return await GetOrNullAsync<RunView>($"api/runs/{Uri.EscapeDataString(runId)}", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One page of runs, newest first (<c>GET /api/runs</c>); pass <see cref="RunListView.NextCursor"/> back as <see cref="RunQuery.Cursor"/>.</summary>
+    public async Task<RunListView> ListAsync(RunQuery? query = null, CancellationToken cancellationToken = default)
+    {
+        using var request = ApiTransport.Request(HttpMethod.Get, "api/runs" + QueryString(query ?? new RunQuery()));
+        var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
+        return await ApiTransport.ReadAsync<RunListView>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Every run matching <paramref name="query"/>, newest first, reading one page at a time as the caller moves on.</summary>
+    public async IAsyncEnumerable<RunSummary> ListAllAsync(RunQuery? query = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var next = query ?? new RunQuery();
+        while (true)
+        {
+            var page = await ListAsync(next, cancellationToken).ConfigureAwait(false);
+            foreach (var run in page.Runs)
+            {
+                yield return run;
+            }
+
+            if (page.NextCursor is null)
+            {
+                yield break;
+            }
+
+            next = next with { Cursor = page.NextCursor };
+        }
+    }
+
+    /// <summary>
+    /// Cancels a run: <c>cancelled</c> at once when it is not executing, otherwise <c>cancel_requested</c>.
+    /// A finished run is a 409 <see cref="BatonApiException"/>, an unknown one a 404.
+    /// </summary>
+    public Task<RunActionView> CancelAsync(string runId, CancellationToken cancellationToken = default) =>
+        PostActionAsync(runId, "cancel", cancellationToken);
+
+    /// <summary>Makes a failed or cancelled run runnable again; a run that cannot be retried is a 409 <see cref="BatonApiException"/>.</summary>
+    public Task<RunActionView> RetryAsync(string runId, CancellationToken cancellationToken = default) =>
+        PostActionAsync(runId, "retry", cancellationToken);
+
+    /// <summary>
+    /// Reads the run every <see cref="BatonClientOptions.PollInterval"/> until it has finished and returns it as it ended
+    /// (whatever the outcome). <paramref name="onUpdate"/> sees every read, for progress displays.
+    /// A run that does not exist is a 404 <see cref="BatonApiException"/>.
+    /// </summary>
+    public async Task<RunView> WaitAsync(string runId, Action<RunView>? onUpdate = null, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var run = await GetAsync(runId, cancellationToken).ConfigureAwait(false)
+                ?? throw new BatonApiException(HttpStatusCode.NotFound, "No such run", $"no run with id {runId}", "urn:baton:problem:run-not-found");
+            onUpdate?.Invoke(run);
+            if (run.IsFinished)
+            {
+                return run;
+            }
+
+            await Task.Delay(_pollInterval, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the run to finish and returns its output as <typeparamref name="TOutput"/>; a run that did not succeed
+    /// is a <see cref="BatonRunFailedException"/> holding the run.
+    /// </summary>
+    public async Task<TOutput?> GetResultAsync<TOutput>(string runId, CancellationToken cancellationToken = default)
+    {
+        var run = await WaitAsync(runId, null, cancellationToken).ConfigureAwait(false);
+        if (run.Status != RunStatuses.Succeeded)
+        {
+            throw new BatonRunFailedException(run);
+        }
+
+        return run.Output is { } output ? output.Deserialize<TOutput>(ApiTransport.Json) : default;
+    }
+
+    /// <summary>
+    /// Stores an event named <paramref name="name"/> for the run with <paramref name="payload"/> as its JSON body
+    /// (<c>POST /api/runs/{id}/events/{name}</c>). A repeated <paramref name="idempotencyKey"/> returns the event stored the
+    /// first time with <see cref="EventAcceptedView.Duplicate"/> true. A finished run is a 409, an unknown one a 404.
+    /// </summary>
+    public async Task<EventAcceptedView> SendEventAsync<TPayload>(
+        string runId, string name, TPayload payload, string? idempotencyKey = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(runId);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        using var request = ApiTransport.Request(
+            HttpMethod.Post, $"api/runs/{Uri.EscapeDataString(runId)}/events/{Uri.EscapeDataString(name)}", null, idempotencyKey);
+        request.Content = payload is null ? null : ApiTransport.JsonBody(payload);
+        var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
+        return await ApiTransport.ReadAsync<EventAcceptedView>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<StartedRun> StartCoreAsync(string workflow, HttpContent? body, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(workflow);
+        using var request = ApiTransport.Request(HttpMethod.Post, $"api/workflows/{Uri.EscapeDataString(workflow)}/runs", null, idempotencyKey);
+        request.Content = body;
+        var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
+        var created = response.StatusCode == HttpStatusCode.Accepted;
+        return new StartedRun(await ApiTransport.ReadAsync<RunSummary>(response, cancellationToken).ConfigureAwait(false), created);
+    }
+
+    private async Task<RunActionView> PostActionAsync(string runId, string action, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(runId);
+        using var request = ApiTransport.Request(HttpMethod.Post, $"api/runs/{Uri.EscapeDataString(runId)}/{action}");
+        var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
+        return await ApiTransport.ReadAsync<RunActionView>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<T?> GetOrNullAsync<T>(string path, CancellationToken cancellationToken)
+        where T : class
+    {
+        try
+        {
+            using var request = ApiTransport.Request(HttpMethod.Get, path);
+            var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
+            return await ApiTransport.ReadAsync<T>(response, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BatonApiException ex) when (ApiTransport.IsNotFound(ex))
+        {
+            return null;
+        }
+    }
+
+    private static string QueryString(RunQuery query)
+    {
+        var parts = new List<string>();
+        void Add(string name, string? value)
+        {
+            if (value is { Length: > 0 })
+            {
+                parts.Add($"{name}={Uri.EscapeDataString(value)}");
+            }
+        }
+
+        Add("workflow", query.Workflow);
+        Add("status", query.Status);
+        Add("createdAfter", query.CreatedAfter?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        Add("createdBefore", query.CreatedBefore?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        Add("cursor", query.Cursor);
+        Add("limit", query.Limit?.ToString(CultureInfo.InvariantCulture));
+        return parts.Count == 0 ? "" : "?" + string.Join('&', parts);
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+using Baton.Apps.BrandInsights.Tests.Infrastructure;
+using Baton.Apps.BrandInsights.Tests.Merging;
+using StackExchange.Redis;
+
+namespace Baton.Apps.BrandInsights.Tests.EndToEnd;
+
+/// <summary>
+/// Bad input through the real server: every bad chunk lands raw on <c>failed:brand:&lt;brand&gt;</c> with its reason in
+/// the log and the good ones are merged; a missing, empty or wrongly typed <c>brands:list</c> is one clear log line.
+/// </summary>
+public sealed class BadInputTests : PrivateRedisTests
+{
+    private const string Brand = "acme: west coast";
+
+    [Fact]
+    public async Task BrandsList_MissingThenWrongTypes_OneClearLogLineEachAndNoBrands()
+    {
+        var db = Db;
+        await using var server = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-bad"));
+        await server.Process.WaitForLineAsync(l => l.Contains("brands:list is empty or missing", StringComparison.Ordinal), "the empty brands:list line");
+        Assert.Equal(0, (await server.HealthAsync()).Body.GetProperty("brands").GetArrayLength());
+
+        await db.StringSetAsync(BrandKeys.BrandsList, "nike");
+        await server.Process.WaitForLineAsync(l => l.Contains("brands:list is a Redis string, not a set or a list", StringComparison.Ordinal), "the string brands:list line");
+        await db.KeyDeleteAsync(BrandKeys.BrandsList);
+        await db.HashSetAsync(BrandKeys.BrandsList, "nike", "1");
+        await server.Process.WaitForLineAsync(l => l.Contains("brands:list is a Redis hash, not a set or a list", StringComparison.Ordinal), "the hash brands:list line");
+        await db.ListRightPushAsync(BrandKeys.Chunks("nike"), ChunkParserTests.SeedExample);
+        var (status, health) = await server.HealthAsync();
+
+        Assert.Equal(200, status);
+        Assert.Equal(0, health.GetProperty("brands").GetArrayLength());
+        Assert.False(await db.KeyExistsAsync(BrandKeys.Summary("nike")));
+        Assert.Equal(1, server.Process.Output.Split('\n').Count(l => l.Contains("Redis hash, not a set", StringComparison.Ordinal))); // once, not every refresh
+    }
+
+    [Fact]
+    public async Task Chunks_MalformedWrongTypesHugeAndGood_BadOnesDeadLetteredRawGoodMerged()
+    {
+        var db = Db;
+        await db.ListRightPushAsync(BrandKeys.BrandsList, [Brand, "nike"]); // a list, not a set: both are accepted
+        var good = ChunkParserTests.SeedExample.Replace("\"brand\":\"nike\"", $"\"brand\":\"{Brand}\"", StringComparison.Ordinal);
+        var malformed = "{\"chunkId\":\"x\",";
+        var wrongTypes = good.Replace("\"positive\":5", "\"positive\":\"five\"", StringComparison.Ordinal).Replace("nike-1", "wrong-1", StringComparison.Ordinal);
+        var huge = good.Replace("\"launch\"]", "\"" + new string('x', 10 * 1024 * 1024) + "\"]", StringComparison.Ordinal);
+        var otherBrand = ChunkParserTests.SeedExample.Replace("nike-1", "other-1", StringComparison.Ordinal);
+        await db.ListRightPushAsync(BrandKeys.Chunks(Brand), [malformed, wrongTypes, huge, good, otherBrand]);
+        await db.ListRightPushAsync(BrandKeys.Chunks("nike"), ChunkParserTests.SeedExample);
+
+        await using var server = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-bad"));
+        var summary = await BrandServer.WaitForSummaryAsync(db, Brand, s => s.GetProperty("totalChunks").GetInt32() == 1);
+        await BrandServer.WaitForSummaryAsync(db, "nike", s => s.GetProperty("totalChunks").GetInt32() == 1);
+        var failed = await Poll.UntilAsync(() => db.ListRangeAsync(BrandKeys.Failed(Brand)), f => f.Length == 4, "four dead-lettered chunks");
+
+        Assert.Equal(Brand, summary.GetProperty("brand").GetString());
+        // All four, raw (their order on the list is not part of the contract).
+        Assert.Equal(new[] { malformed, wrongTypes, huge, otherBrand }.Order(StringComparer.Ordinal), failed.Select(v => (string)v!).Order(StringComparer.Ordinal));
+        Assert.False(await db.KeyExistsAsync(BrandKeys.Failed("nike")));
+        Assert.Equal(0, await db.ListLengthAsync(BrandKeys.Chunks(Brand)));
+        var output = string.Join('\n', server.LogMessages());
+        Assert.Contains($"item of result:brand:{Brand}:chunks dead-lettered to failed:brand:{Brand}: not JSON", output, StringComparison.Ordinal);
+        Assert.Contains("sentiment.positive is a JSON string, not a number", output, StringComparison.Ordinal);
+        Assert.Contains("over the 1048576-byte limit", output, StringComparison.Ordinal);
+        Assert.Contains($"brand 'nike' is not the list's brand '{Brand}'", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(new string('x', 1000), server.Process.Output, StringComparison.Ordinal); // reasons, never the payload
+        Assert.Contains($"orchestrator_chunks_failed_total{{brand=\"{Brand}\"}} 4", await server.MetricsAsync(), StringComparison.Ordinal);
+        using var runs = JsonDocument.Parse(await server.ApiClient().GetStringAsync("/api/runs?workflow=brand-merge"));
+        Assert.NotEmpty(runs.RootElement.GetProperty("runs").EnumerateArray());
+    }
+}

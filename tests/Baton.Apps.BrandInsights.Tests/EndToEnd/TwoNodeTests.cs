@@ -1,0 +1,68 @@
+using Baton.Apps.BrandInsights.Tests.Infrastructure;
+using Baton.Simulators.BrandWorkers;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace Baton.Apps.BrandInsights.Tests.EndToEnd;
+
+/// <summary>Two server processes on one PostgreSQL store and one Redis: one brand merged by one run at a time, summaries correct.</summary>
+public sealed class TwoNodeTests : PrivateRedisTests
+{
+    [Fact]
+    public async Task TwoServers_OnePostgresStore_NoBrandMergedByBothAtOnceAndSummariesCorrect()
+    {
+        var postgres = new NpgsqlConnectionStringBuilder(
+            Environment.GetEnvironmentVariable("BATON_POSTGRES") is { Length: > 0 } fromEnv ? fromEnv : "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres")
+        {
+            Database = "baton_brand_" + Guid.NewGuid().ToString("N")[..12],
+        }.ConnectionString;
+        await PostgresDatabases.EnsureAsync(postgres);
+        var db = Db;
+        var generator = new BrandChunkGenerator(new BrandChunkSettings { Brands = 8, Chunks = 16_000, Bad = 0.02, Duplicates = 0.03, Seed = 31, BrandPrefix = "pair-" });
+        await BrandWorkersSimulator.RegisterBrandsAsync(db, generator.BrandNames, asList: false);
+        await using var first = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-a", postgres));
+        await using var second = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-b", postgres));
+
+        await BrandWorkersSimulator.PushAsync(db, generator, rate: 8_000);
+
+        await Expectations.WaitUntilAllMatchAsync(db, generator, TimeSpan.FromSeconds(150));
+        await Expectations.AssertExactlyOnceAsync(db, generator);
+        var runs = await ReadRunsAsync(postgres);
+        Assert.All(runs, r => Assert.Equal((int)Baton.Runs.RunStatus.Succeeded, r.Status));
+        foreach (var brand in runs.GroupBy(r => r.Brand))
+        {
+            var ordered = brand.OrderBy(r => r.Started).ToList();
+            for (var i = 1; i < ordered.Count; i++)
+            {
+                Assert.True(ordered[i].Started >= ordered[i - 1].Completed, $"{brand.Key}: merge {i} started at {ordered[i].Started:O} before merge {i - 1} ended at {ordered[i - 1].Completed:O}");
+            }
+        }
+
+        Assert.Contains("orchestrator_chunks_processed_total", await first.MetricsAsync(), StringComparison.Ordinal);
+        Assert.True(await ProcessedAsync(first) > 0 && await ProcessedAsync(second) > 0, "both servers merged some batches");
+    }
+
+    private static async Task<long> ProcessedAsync(BrandServer server) =>
+        (await server.MetricsAsync()).Split('\n')
+            .Where(l => l.StartsWith("orchestrator_chunks_processed_total{", StringComparison.Ordinal))
+            .Sum(l => long.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+
+    private static async Task<List<(string Brand, int Status, DateTime Started, DateTime Completed)>> ReadRunsAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        // The merge attempts' own start and end (a run's created/completed stamps are taken outside the store's transaction).
+        await using var command = new NpgsqlCommand(
+            "SELECT r.concurrency_key, r.status, a.started_at, a.ended_at FROM baton.runs r JOIN baton.step_attempts a ON a.run_id = r.id WHERE r.workflow = 'brand-merge'",
+            connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var runs = new List<(string, int, DateTime, DateTime)>();
+        while (await reader.ReadAsync())
+        {
+            runs.Add((reader.GetString(0), reader.GetInt32(1), reader.GetDateTime(2), reader.GetDateTime(3)));
+        }
+
+        Assert.NotEmpty(runs);
+        return runs;
+    }
+}

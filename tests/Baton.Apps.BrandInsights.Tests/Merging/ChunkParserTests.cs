@@ -1,0 +1,76 @@
+using Baton.Apps.BrandInsights.Merging;
+
+namespace Baton.Apps.BrandInsights.Tests.Merging;
+
+public sealed class ChunkParserTests
+{
+    /// <summary>The payload of seed 001's quick check, verbatim.</summary>
+    public const string SeedExample = """{"chunkId":"nike-1","brand":"nike","processedAt":"2025-01-01T00:00:00Z","sentiment":{"positive":5,"neutral":2,"negative":1,"score":4},"topics":["launch"],"clusters":[{"id":"launch-positive","label":"Launch Buzz","mentions":["m1","m2"],"spike":true}],"meta":{"mentionCount":3}}""";
+
+    [Fact]
+    public void Parse_SeedExample_ReadsEveryField()
+    {
+        var chunk = ChunkParser.Parse(SeedExample, "nike", 1 << 20, out var reason);
+
+        Assert.Null(reason);
+        Assert.NotNull(chunk);
+        Assert.Equal("nike-1", chunk.ChunkId);
+        Assert.Equal(new Sentiment(5, 2, 1, 4), chunk.Sentiment);
+        Assert.Equal(["launch"], chunk.Topics);
+        var cluster = Assert.Single(chunk.Clusters);
+        Assert.Equal(("launch-positive", "Launch Buzz", true), (cluster.Id, cluster.Label, cluster.Spike));
+        Assert.Equal(["m1", "m2"], cluster.Mentions);
+        Assert.Null(cluster.Centroid);
+        Assert.Equal(3, chunk.Mentions);
+    }
+
+    [Theory]
+    [InlineData("not json at all", "not JSON")]
+    [InlineData("{\"chunkId\":", "not JSON")]
+    [InlineData("[1,2]", "payload is a JSON array, not an object")]
+    [InlineData("{\"brand\":\"nike\"}", "chunkId is missing")]
+    [InlineData("{\"chunkId\":\"\",\"brand\":\"nike\"}", "chunkId is empty")]
+    [InlineData("{\"chunkId\":7,\"brand\":\"nike\"}", "chunkId is a JSON number, not a string")]
+    [InlineData("{\"chunkId\":\"c\",\"brand\":\"adidas\"}", "brand 'adidas' is not the list's brand 'nike'")]
+    [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":\"5\",\"neutral\":2,\"negative\":1,\"score\":4}}", "sentiment.positive is a JSON string, not a number")]
+    [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":5,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":\"launch\"}", "topics is a JSON string, not an array")]
+    [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":5,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[{\"id\":\"a\",\"label\":\"A\",\"mentions\":[1],\"spike\":true}]}", "clusters[0].mentions[0] is a JSON number, not a string")]
+    [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":5,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[{\"id\":\"a\",\"label\":\"A\",\"mentions\":[],\"spike\":\"yes\"}]}", "clusters[0].spike is a JSON string, not a boolean")]
+    [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":5,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[{\"id\":\"a\",\"label\":\"A\",\"mentions\":[],\"spike\":true,\"centroid\":[1,\"2\"]}]}", "clusters[0].centroid[1] is a JSON string, not a number")]
+    [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":5,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[],\"meta\":\"3\"}", "meta is a JSON string, not an object")]
+    [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":1e999,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[]}", "sentiment.positive is out of range")]
+    public void Parse_BadPayload_NullWithReason(string raw, string expected)
+    {
+        Assert.Null(ChunkParser.Parse(raw, "nike", 1 << 20, out var reason));
+        Assert.StartsWith(expected, reason);
+    }
+
+    [Fact]
+    public void Parse_OverTheSizeLimit_RejectedBeforeParsing()
+    {
+        var raw = SeedExample.Replace("\"launch\"]", "\"launch\",\"" + new string('x', 2000) + "\"]", StringComparison.Ordinal);
+
+        Assert.Null(ChunkParser.Parse(raw, "nike", 1024, out var reason));
+        Assert.Equal($"payload is {raw.Length} bytes, over the 1024-byte limit", reason);
+    }
+
+    [Fact]
+    public void Parse_MetaMissingOrCountNotANumber_CountsClusterMentions()
+    {
+        var withoutMeta = SeedExample.Replace(",\"meta\":{\"mentionCount\":3}", "", StringComparison.Ordinal);
+        var textCount = SeedExample.Replace("\"mentionCount\":3", "\"mentionCount\":\"3\"", StringComparison.Ordinal);
+        var nullMeta = SeedExample.Replace("{\"mentionCount\":3}", "null", StringComparison.Ordinal);
+
+        Assert.Equal(2, ChunkParser.Parse(withoutMeta, "nike", 1 << 20, out _)!.Mentions);
+        Assert.Equal(2, ChunkParser.Parse(textCount, "nike", 1 << 20, out _)!.Mentions);
+        Assert.Equal(2, ChunkParser.Parse(nullMeta, "nike", 1 << 20, out _)!.Mentions);
+    }
+
+    [Fact]
+    public void Parse_BrandWithColonAndSpaces_MatchesTheListBrand()
+    {
+        var raw = SeedExample.Replace("\"brand\":\"nike\"", "\"brand\":\"acme: west coast\"", StringComparison.Ordinal);
+
+        Assert.Equal("acme: west coast", ChunkParser.Parse(raw, "acme: west coast", 1 << 20, out _)!.Brand);
+    }
+}

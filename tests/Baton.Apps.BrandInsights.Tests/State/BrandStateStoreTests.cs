@@ -1,0 +1,123 @@
+using System.Text.Json;
+using Baton.Apps.BrandInsights.Metrics;
+using Baton.Apps.BrandInsights.State;
+using Baton.Apps.BrandInsights.Tests.Infrastructure;
+using Baton.Apps.BrandInsights.Tests.Merging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Baton.Apps.BrandInsights.Tests.State;
+
+/// <summary>The state writer against the real Redis: one summary write per batch, each chunk id merged once.</summary>
+public sealed class BrandStateStoreTests : IAsyncLifetime
+{
+    private readonly string _brand = BrandRedis.NewBrand();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => BrandRedis.DeleteBrandAsync(_brand);
+
+    [Fact]
+    public async Task MergeAsync_SeedExample_WritesTheSummary()
+    {
+        var outcome = await NewStore().MergeAsync(_brand, [Chunk("nike-1")], CancellationToken.None);
+
+        Assert.Equal(new MergeOutcome(1, 0, 0, 1, 3, 0), outcome);
+        using var summary = await ReadSummaryAsync();
+        Assert.Equal(_brand, summary.RootElement.GetProperty("brand").GetString());
+        Assert.Equal(1, summary.RootElement.GetProperty("totalChunks").GetInt32());
+        Assert.Equal("2025-01-01T00:00:00.000Z", summary.RootElement.GetProperty("generatedAt").GetString());
+        Assert.Null(await BrandRedis.Database.KeyTimeToLiveAsync(BrandKeys.Summary(_brand))); // no TTL by default
+    }
+
+    [Fact]
+    public async Task MergeAsync_SameBatchTwice_MergesOnce()
+    {
+        var store = NewStore();
+        await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], CancellationToken.None);
+        var first = await BrandRedis.Database.StringGetAsync(BrandKeys.Summary(_brand));
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        var again = await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], CancellationToken.None);
+
+        Assert.Equal(new MergeOutcome(0, 2, 0, 2, 6, 0), again);
+        Assert.Equal(first, await BrandRedis.Database.StringGetAsync(BrandKeys.Summary(_brand))); // not even rewritten
+    }
+
+    [Fact]
+    public async Task MergeAsync_DuplicateIdInBatchAndAcrossBatches_FirstOccurrenceWins()
+    {
+        var store = NewStore();
+        await store.MergeAsync(_brand, [Chunk("a", mentionCount: 1), Chunk("a", mentionCount: 100)], CancellationToken.None);
+        var outcome = await store.MergeAsync(_brand, [Chunk("a", mentionCount: 1000), Chunk("b", mentionCount: 10)], CancellationToken.None);
+
+        Assert.Equal(new MergeOutcome(1, 1, 0, 2, 11, 0), outcome);
+    }
+
+    [Fact]
+    public async Task MergeAsync_InvalidChunk_DeadLetteredRawOthersMerged()
+    {
+        var outcome = await NewStore().MergeAsync(_brand, ["{oops", Chunk("a")], CancellationToken.None);
+
+        Assert.Equal(new MergeOutcome(1, 0, 1, 1, 3, 0), outcome);
+        Assert.Equal(["{oops"], (await BrandRedis.Database.ListRangeAsync(BrandKeys.Failed(_brand))).Select(v => (string)v!));
+    }
+
+    [Fact]
+    public async Task MergeAsync_ConcurrentWritersOverlappingBatches_EachIdMergedOnce()
+    {
+        // Two writers (as two nodes would be without Baton's per-brand lock) race on overlapping batches: the guarded
+        // write makes the loser read again, so every chunk id counts once.
+        var batches = Enumerable.Range(0, 8).Select(b => Enumerable.Range(b * 5, 10).Select(i => Chunk("c" + i, mentionCount: 1)).ToList()).ToList();
+        var stores = new[] { NewStore(), NewStore() };
+
+        await Task.WhenAll(batches.Select((batch, i) => Task.Run(() => stores[i % 2].MergeAsync(_brand, batch, CancellationToken.None))));
+
+        using var summary = await ReadSummaryAsync();
+        Assert.Equal(45, summary.RootElement.GetProperty("totalChunks").GetInt32());
+        Assert.Equal(45, summary.RootElement.GetProperty("totalMentions").GetInt32());
+        Assert.Equal(45, await BrandRedis.Database.SetLengthAsync(BrandKeys.Merged(_brand)));
+    }
+
+    [Fact]
+    public async Task MergeAsync_CentroidClusterAcrossBatches_CountsDistinctMentions()
+    {
+        var store = NewStore();
+        await store.MergeAsync(_brand, [Chunk("a", """[{"id":"k","label":"K","mentions":["m1","m2"],"spike":false,"centroid":[1,0]}]""")], CancellationToken.None);
+        await store.MergeAsync(_brand, [Chunk("b", """[{"id":"k2","label":"K2","mentions":["m2","m3"],"spike":true,"centroid":[2,0]}]""")], CancellationToken.None);
+
+        using var summary = await ReadSummaryAsync();
+        var cluster = summary.RootElement.GetProperty("clusters")[0];
+        Assert.Equal("k", cluster.GetProperty("id").GetString());
+        Assert.Equal(3, cluster.GetProperty("mentions").GetInt32());
+        Assert.True(cluster.GetProperty("spike").GetBoolean());
+    }
+
+    [Fact]
+    public async Task MergeAsync_SummaryTtlSet_SummaryExpires()
+    {
+        var options = new BrandInsightsOptions { SummaryTtl = TimeSpan.FromMinutes(10) };
+        await NewStore(options).MergeAsync(_brand, [Chunk("a")], CancellationToken.None);
+
+        var ttl = await BrandRedis.Database.KeyTimeToLiveAsync(BrandKeys.Summary(_brand));
+        Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+    }
+
+    private string Chunk(string id, string? clusters = null, double mentionCount = 3) =>
+        JsonSerializer.Serialize(new
+        {
+            chunkId = id,
+            brand = _brand,
+            processedAt = "2025-01-01T00:00:00Z",
+            sentiment = new { positive = 5, neutral = 2, negative = 1, score = 4 },
+            topics = new[] { "launch" },
+            clusters = JsonDocument.Parse(clusters ?? """[{"id":"launch-positive","label":"Launch Buzz","mentions":["m1","m2"],"spike":true}]""").RootElement,
+            meta = new { mentionCount },
+        });
+
+    private async Task<JsonDocument> ReadSummaryAsync() => JsonDocument.Parse((string)(await BrandRedis.Database.StringGetAsync(BrandKeys.Summary(_brand)))!);
+
+    private BrandStateStore NewStore(BrandInsightsOptions? options = null) =>
+        new(() => BrandRedis.Database, options ?? new BrandInsightsOptions(), _time, new BrandMetrics(), NullLogger<BrandStateStore>.Instance);
+}

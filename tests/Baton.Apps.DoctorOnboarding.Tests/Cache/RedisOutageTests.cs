@@ -1,0 +1,36 @@
+using System.Text.Json;
+using Baton.Apps.DoctorOnboarding.Tests.Infrastructure;
+
+namespace Baton.Apps.DoctorOnboarding.Tests.Cache;
+
+public sealed class RedisOutageTests
+{
+    [Fact]
+    public async Task RedisRestart_ReadsKeepWorkingUncachedAndLogOnce()
+    {
+        await using var redis = new PrivateRedisServer();
+        await redis.StartAsync();
+        await using var rig = new CacheRig(redis.Url);
+        var id = await rig.AddDoctorAsync("Margaret Hamilton");
+        var query = JsonSerializer.SerializeToElement(new { id });
+        await rig.Reader.GetCompositeAsync(query);
+        Assert.True((await rig.Reader.GetCompositeAsync(query)).GetProperty("cache").GetProperty("hit").GetBoolean());
+
+        await redis.KillAsync();
+        var duringOutage = new List<JsonElement>();
+        for (var i = 0; i < 5; i++)
+        {
+            duringOutage.Add(await rig.Reader.GetCompositeAsync(query));
+        }
+
+        Assert.All(duringOutage, r => Assert.False(r.GetProperty("cache").GetProperty("hit").GetBoolean()));
+        Assert.All(duringOutage, r => Assert.Equal("Margaret Hamilton", r.GetProperty("fullName").GetString()));
+        Assert.Equal(6, rig.Simulator.State.Calls.Count(c => c == "doctor-accounts.findOne"));
+        Assert.Single(rig.Logs.Entries, e => e.EventId == 4401);
+
+        await redis.StartAsync();
+        await Poll.UntilAsync(async () => (await rig.Reader.GetCompositeAsync(query)).GetProperty("cache").GetProperty("hit").GetBoolean(), hit => hit, "a cached read after Redis came back", interval: TimeSpan.FromMilliseconds(200));
+        Assert.Single(rig.Logs.Entries, e => e.EventId == 4402);
+        Assert.Single(rig.Logs.Entries, e => e.EventId == 4401);
+    }
+}

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using Baton.Apps.DoctorOnboarding.Contracts;
+
+namespace Baton.Apps.DoctorOnboarding.Tests.Contracts;
+
+public sealed class CommandValidationTests
+{
+    [Theory]
+    [InlineData("""{"password":"long-enough","fullName":"A B"}""", "email should not be empty")]
+    [InlineData("""{"email":"a@b.org","fullName":"A B"}""", "password should not be empty")]
+    [InlineData("""{"email":"a@b.org","password":"long-enough"}""", "fullName should not be empty")]
+    [InlineData("""{"email":"not-an-email","password":"long-enough","fullName":"A B"}""", "email must be an email")]
+    [InlineData("""{"email":"a@b.org","password":"short","fullName":"A B"}""", "password must be longer than or equal to 8 characters")]
+    [InlineData("""{"email":"a@b.org","password":"long-enough","fullName":"A B","dob":"10/12/1815"}""", "dob must be a date (yyyy-MM-dd)")]
+    [InlineData("""{"email":"a@b.org","password":"long-enough","fullName":42}""", "fullName must be a string")]
+    [InlineData("""{"email":"a@b.org","password":"long-enough","fullName":"A B","profile":[1]}""", "profile must be an object")]
+    [InlineData("""{"email":"a@b.org","password":"long-enough","fullName":"A B","permissions":"doctor"}""", "permissions must be an array of non-empty strings")]
+    [InlineData("""[1,2]""", "payload must be an object")]
+    public void ReadCreate_BadField_NamesIt(string json, string error)
+    {
+        var (command, errors) = DoctorCommandReader.ReadCreate(JsonDocument.Parse(json).RootElement);
+
+        Assert.Null(command);
+        Assert.Contains(error, errors);
+    }
+
+    [Fact]
+    public void ReadCreate_AllMissing_ListsEveryRequiredField()
+    {
+        var (_, errors) = DoctorCommandReader.ReadCreate(JsonDocument.Parse("{}").RootElement);
+
+        Assert.Equal(["email should not be empty", "password should not be empty", "fullName should not be empty"], errors);
+        var reply = DoctorErrors.Validation(errors);
+        Assert.Equal("validation failed: email should not be empty; password should not be empty; fullName should not be empty", reply.GetProperty("message").GetString());
+        Assert.Equal(400, reply.GetProperty("statusCode").GetInt32());
+    }
+
+    [Fact]
+    public void ReadCreate_Valid_KeepsEveryField()
+    {
+        var (command, errors) = DoctorCommandReader.ReadCreate(JsonDocument.Parse(
+            """{"email":" ada@example.org ","password":"long-enough","fullName":"Ada","dob":"1815-12-10","profile":{"degree":"MD"},"permissions":["doctor","admin"]}""").RootElement);
+
+        Assert.Empty(errors);
+        Assert.Equal("ada@example.org", command!.Email);
+        Assert.Equal("MD", command.Profile!["degree"]!.GetValue<string>());
+        Assert.Equal(["doctor", "admin"], command.Permissions);
+    }
+
+    [Theory]
+    [InlineData("""{"id":"a:b","account":{}}""", "id must not contain ':', '*', '?', '[' or ']'")]
+    [InlineData("""{"id":"a"}""", "account or profile must be given")]
+    [InlineData("""{"id":"a","account":{"id":"b"}}""", "account and profile must not change an id")]
+    [InlineData("""{"account":{}}""", "id should not be empty")]
+    public void ReadUpdate_Bad_NamesIt(string json, string error)
+    {
+        var (command, errors) = UpdateDoctorCommandDto.Read(JsonDocument.Parse(json).RootElement);
+
+        Assert.Null(command);
+        Assert.Contains(error, errors);
+    }
+}

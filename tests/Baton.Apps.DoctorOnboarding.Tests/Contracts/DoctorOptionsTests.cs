@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Baton.Apps.DoctorOnboarding.Tests.Contracts;
+
+public sealed class DoctorOptionsTests
+{
+    [Fact]
+    public void Read_SeedVariables_SetsQueuesUrlsAndPort()
+    {
+        var options = DoctorOptions.Read(Config(new()
+        {
+            ["RABBITMQ_URL"] = "amqp://user:pw@mq:5672/vh",
+            ["REDIS_URL"] = "redis://:pw@cache:6380/2",
+            ["ORCHESTRATOR_PORT"] = "3010",
+            ["ACCOUNTS_SERVICE_CLIENT_OPTIONS"] = """{"urls":["amqp://mq"],"queue":"accounts_q","queueOptions":{"durable":true}}""",
+            ["PROVIDER_DIRECTORY_CLIENT_OPTIONS"] = """{"transport":5,"options":{"queue":"directory_q"}}""",
+            ["Baton:Apps:DoctorOnboarding:Patterns:AccountsAssignPermissions"] = "staff-accounts.assignRole",
+        }));
+
+        Assert.Empty(options.BindingErrors);
+        Assert.Equal("amqp://user:pw@mq:5672/vh", options.RabbitMqUrl);
+        Assert.Equal(3010, options.OrchestratorPort);
+        Assert.Equal("accounts_q", options.AccountsQueue);
+        Assert.Equal("directory_q", options.ProviderDirectoryQueue);
+        Assert.Equal("staff-accounts.assignRole", options.Patterns.AccountsAssignPermissions);
+        Assert.Equal("doctor-accounts.create", options.Patterns.AccountsCreate);
+    }
+
+    [Fact]
+    public void Read_BadValues_ListsEachWithoutSecrets()
+    {
+        var options = DoctorOptions.Read(Config(new()
+        {
+            ["RABBITMQ_URL"] = "http://user:topsecret@mq",
+            ["ORCHESTRATOR_PORT"] = "70000",
+            ["ACCOUNTS_SERVICE_CLIENT_OPTIONS"] = "{not json",
+            ["PROVIDER_DIRECTORY_CLIENT_OPTIONS"] = """{"urls":[]}""",
+            ["Baton:Apps:DoctorOnboarding:SagaTimeout"] = "soon",
+        }));
+
+        Assert.Equal(5, options.BindingErrors.Count);
+        Assert.DoesNotContain(options.BindingErrors, e => e.Contains("topsecret", StringComparison.Ordinal));
+        Assert.Equal("accounts_queue", options.AccountsQueue);
+    }
+
+    private static IConfiguration Config(Dictionary<string, string?> values) => new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+}

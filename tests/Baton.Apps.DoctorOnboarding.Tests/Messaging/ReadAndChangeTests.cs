@@ -1,0 +1,71 @@
+using System.Text.Json;
+using Baton.Apps.DoctorOnboarding.Tests.Infrastructure;
+using Baton.RabbitMq;
+
+namespace Baton.Apps.DoctorOnboarding.Tests.Messaging;
+
+[Collection(RedisCollection.Name)]
+public sealed class ReadAndChangeTests
+{
+    [Fact]
+    public async Task UpdateThenDelete_ThroughBroker_ReadsFollowTheChanges()
+    {
+        await using var rig = await OrchestratorRig.StartAsync();
+        var created = (await rig.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"chg-{Guid.NewGuid():N}@example.org")))!.Value;
+        var id = created.GetProperty("accountId").GetString()!;
+        await rig.SendAsync("orchestrator.doctor.getComposite", new { id });
+
+        var updated = (await rig.SendAsync("orchestrator.doctor.update", new { id, account = new { fullName = "Ada King" }, profile = new { degree = "PhD" } }))!.Value;
+        var afterUpdate = (await rig.SendAsync("orchestrator.doctor.getComposite", new { id }))!.Value;
+        var deleted = (await rig.SendAsync("orchestrator.doctor.delete", new { id }))!.Value;
+        var gone = await Assert.ThrowsAsync<NestRpcException>(() => rig.SendAsync("orchestrator.doctor.getComposite", new { id }));
+
+        Assert.Equal(["loadDoctor", "updateAccount", "updateProfile"], updated.GetProperty("executedSteps").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal("Ada King", afterUpdate.GetProperty("fullName").GetString());
+        Assert.Equal("PhD", afterUpdate.GetProperty("degree").GetString());
+        Assert.False(afterUpdate.GetProperty("cache").GetProperty("hit").GetBoolean());
+        Assert.Equal("completed", deleted.GetProperty("status").GetString());
+        Assert.Contains("not found", gone.Message, StringComparison.Ordinal);
+        Assert.Empty(rig.Simulator.State.Accounts);
+        Assert.Empty(rig.Simulator.State.Profiles);
+    }
+
+    [Fact]
+    public async Task SearchAndList_ThroughBroker_MergedCachedAndInvalidatedOnRequest()
+    {
+        await using var rig = await OrchestratorRig.StartAsync();
+        await rig.SendAsync("orchestrator.cache.clear", null);
+        foreach (var name in new[] { "a", "b" })
+        {
+            await rig.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"{name}-{Guid.NewGuid():N}@example.org"));
+        }
+
+        var query = new { page = 1, limit = 10 };
+        var search = (await rig.SendAsync("orchestrator.doctor.searchComposite", query))!.Value;
+        var list = (await rig.SendAsync("orchestrator.doctor.listComposite", query))!.Value;
+        var searchAgain = (await Poll.UntilAsync(
+            async () => (await rig.SendAsync("orchestrator.doctor.searchComposite", query))!.Value,
+            r => r.GetProperty("cache").GetProperty("hit").GetBoolean(), "a cached search (the creations' events may still be arriving)"));
+        var invalidated = (await rig.SendAsync("orchestrator.cache.invalidate", new { }))!.Value;
+        var afterInvalidate = (await rig.SendAsync("orchestrator.doctor.searchComposite", query))!.Value;
+
+        Assert.Equal(2, search.GetProperty("data").GetArrayLength());
+        Assert.All(search.GetProperty("data").EnumerateArray(), d => Assert.Equal("Ada Lovelace", d.GetProperty("fullName").GetString()));
+        Assert.Equal(2, list.GetProperty("data").GetArrayLength());
+        Assert.All(list.GetProperty("data").EnumerateArray(), d => Assert.Equal("MD", d.GetProperty("degree").GetString()));
+        Assert.Equal(2, searchAgain.GetProperty("data").GetArrayLength());
+        Assert.True(invalidated.GetProperty("invalidated").GetInt64() >= 1);
+        Assert.False(afterInvalidate.GetProperty("cache").GetProperty("hit").GetBoolean());
+    }
+
+    [Fact]
+    public async Task GetComposite_BadId_ValidationErrorWithoutServiceCalls()
+    {
+        await using var rig = await OrchestratorRig.StartAsync();
+
+        var error = await Assert.ThrowsAsync<NestRpcException>(() => rig.SendAsync("orchestrator.doctor.getComposite", new { id = "doctor:*" }));
+
+        Assert.Contains("validation failed: id must not contain", error.Error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Empty(rig.Simulator.State.Calls);
+    }
+}

@@ -1,0 +1,157 @@
+using System.Text;
+using System.Text.Json;
+using Baton.Apps.DoctorOnboarding.Tests.Infrastructure;
+using Baton.RabbitMq;
+using Baton.Runs;
+
+namespace Baton.Apps.DoctorOnboarding.Tests.Messaging;
+
+[Collection(RedisCollection.Name)]
+public sealed class WireContractTests
+{
+    [Fact]
+    public async Task Create_ThroughBroker_RepliesSagaResultAndCompositeReadsBack()
+    {
+        await using var rig = await OrchestratorRig.StartAsync();
+
+        var created = (await rig.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"ada-{Guid.NewGuid():N}@example.org")))!.Value;
+        var accountId = created.GetProperty("accountId").GetString()!;
+        var composite = (await rig.SendAsync("orchestrator.doctor.getComposite", new { id = accountId }))!.Value;
+        var again = (await rig.SendAsync("orchestrator.doctor.getComposite", new { id = accountId }))!.Value;
+
+        Assert.Equal("completed", created.GetProperty("status").GetString());
+        Assert.Equal(["createAccount", "createProfile", "assignPermissions"], created.GetProperty("executedSteps").EnumerateArray().Select(s => s.GetString()));
+        var run = (await rig.Baton.GetRunAsync(created.GetProperty("sagaId").GetString()!))!;
+        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
+        Assert.Equal(3, run.Steps.Count);
+        Assert.Equal("Ada Lovelace", composite.GetProperty("fullName").GetString());
+        Assert.Equal("MD", composite.GetProperty("degree").GetString());
+        Assert.False(composite.GetProperty("cache").GetProperty("hit").GetBoolean());
+        Assert.True(again.GetProperty("cache").GetProperty("hit").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Create_StepFails_ErrReplyHasSeedShape()
+    {
+        await using var rig = await OrchestratorRig.StartAsync();
+        rig.Simulator.Faults.Set("doctor-accounts.assignPermissions", new Baton.Simulators.DoctorServices.PatternFault { FailAlways = true, Message = "role service down" });
+
+        var error = await Assert.ThrowsAsync<NestRpcException>(() => rig.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"x-{Guid.NewGuid():N}@example.org")));
+
+        var err = error.Error;
+        Assert.Equal("role service down", err.GetProperty("message").GetString());
+        Assert.Equal("assignPermissions", err.GetProperty("details").GetProperty("saga").GetProperty("step").GetString());
+        Assert.Equal("compensated", err.GetProperty("details").GetProperty("saga").GetProperty("state").GetString());
+        Assert.Equal(["createProfile", "createAccount"], err.GetProperty("compensatedSteps").EnumerateArray().Select(s => s.GetString()));
+        Assert.True(err.TryGetProperty("durationMs", out _));
+        var run = (await rig.Baton.GetRunAsync(err.GetProperty("sagaId").GetString()!))!;
+        Assert.Equal(RunStatus.Compensated, run.Run.Status);
+        Assert.Equal(["createAccount", "createProfile", "assignPermissions", "compensate:createProfile", "compensate:createAccount"],
+            run.Steps.OrderBy(s => s.StartedAt).Select(s => s.Key));
+        Assert.All(run.Steps, s => Assert.NotNull(s.CompletedAt));
+        Assert.Empty(rig.Simulator.State.Accounts);
+        Assert.Empty(rig.Simulator.State.Profiles);
+    }
+
+    [Fact]
+    public async Task Create_SameMessageIdTwice_OneSagaSameReply()
+    {
+        await using var rig = await OrchestratorRig.StartAsync();
+        var id = Guid.NewGuid().ToString();
+        var body = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { pattern = "orchestrator.doctor.create", data = OrchestratorRig.Doctor($"dup-{Guid.NewGuid():N}@example.org"), id }));
+
+        var first = await RabbitMqQueues.RequestRawAsync(rig.RabbitMqUrl, rig.Queue, body, id, TimeSpan.FromSeconds(30));
+        var second = await RabbitMqQueues.RequestRawAsync(rig.RabbitMqUrl, rig.Queue, body, id, TimeSpan.FromSeconds(30));
+
+        Assert.NotNull(first);
+        Assert.Equal(first, second);
+        Assert.Single(rig.Simulator.State.Accounts);
+        Assert.Equal(1, rig.Simulator.State.Calls.Count(c => c == "doctor-accounts.create"));
+    }
+
+    [Fact]
+    public async Task BadInput_MissingFields_ValidationErrorAndNothingCreated()
+    {
+        await using var rig = await OrchestratorRig.StartAsync();
+
+        var error = await Assert.ThrowsAsync<NestRpcException>(() => rig.SendAsync("orchestrator.doctor.create", new { email = "a@b.org" }));
+
+        Assert.Contains("validation failed: password should not be empty; fullName should not be empty", error.Error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Empty(rig.Simulator.State.Calls);
+        Assert.Empty((await rig.Baton.ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+
+    [Fact]
+    public async Task BadInput_UnknownPattern_NestJsNoHandlerReply()
+    {
+        await using var rig = await OrchestratorRig.StartAsync();
+
+        var error = await Assert.ThrowsAsync<NestRpcException>(() => rig.SendAsync("orchestrator.doctor.explode", new { }));
+
+        Assert.Equal("There is no matching message handler defined in the remote service.", error.Error.GetString());
+    }
+
+    [Fact]
+    public async Task BadInput_NonJsonBody_ErrorReplyAndNothingCreated()
+    {
+        await using var rig = await OrchestratorRig.StartAsync();
+
+        var reply = await RabbitMqQueues.RequestRawAsync(rig.RabbitMqUrl, rig.Queue, "this is not json"u8.ToArray(), Guid.NewGuid().ToString(), TimeSpan.FromSeconds(10));
+        var ping = await rig.SendAsync("orchestrator.health.ping", null);
+
+        Assert.Equal("ok", ping!.Value.GetProperty("status").GetString());
+        Assert.Empty(rig.Simulator.State.Calls);
+        Assert.Empty((await rig.Baton.ListRunsAsync(new ListRunsRequest())).Runs);
+        Assert.NotNull(reply);
+        Assert.NotEqual(JsonValueKind.Null, JsonDocument.Parse(reply).RootElement.GetProperty("err").ValueKind);
+    }
+
+    [Fact]
+    public async Task BadInput_OversizedMessage_ErrorReplyAndNothingCreated()
+    {
+        await using var rig = await OrchestratorRig.StartAsync();
+        var id = Guid.NewGuid().ToString();
+        var body = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+        {
+            pattern = "orchestrator.doctor.create", id,
+            data = new { email = "big@example.org", password = "s3cret-pass", fullName = new string('x', 2 * 1024 * 1024) },
+        }));
+
+        var reply = await RabbitMqQueues.RequestRawAsync(rig.RabbitMqUrl, rig.Queue, body, id, TimeSpan.FromSeconds(10));
+
+        Assert.NotNull(reply);
+        using var document = JsonDocument.Parse(reply);
+        Assert.Contains("limit", document.RootElement.GetProperty("err").GetRawText(), StringComparison.Ordinal);
+        Assert.Empty(rig.Simulator.State.Calls);
+        Assert.Empty((await rig.Baton.ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+
+    [Fact]
+    public async Task Event_ProfileUpdatedFromService_InvalidatesCachedComposite()
+    {
+        await using var rig = await OrchestratorRig.StartAsync();
+        var created = (await rig.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"ev-{Guid.NewGuid():N}@example.org")))!.Value;
+        var id = created.GetProperty("accountId").GetString()!;
+        await rig.SendAsync("orchestrator.doctor.getComposite", new { id });
+        Assert.True((await rig.SendAsync("orchestrator.doctor.getComposite", new { id }))!.Value.GetProperty("cache").GetProperty("hit").GetBoolean());
+
+        // The directory changes the profile behind the orchestrator's back and emits doctor.profile.updated.
+        await rig.Simulator.HandleAsync("doctor-profile.update", JsonSerializer.SerializeToElement(new { id = created.GetProperty("profileId").GetString(), degree = "PhD" }));
+
+        var fresh = await Poll.UntilAsync(
+            async () => (await rig.SendAsync("orchestrator.doctor.getComposite", new { id }))!.Value,
+            c => c.GetProperty("degree").GetString() == "PhD", "the event to drop the cached composite");
+        Assert.False(fresh.GetProperty("cache").GetProperty("hit").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Health_CheckAndPing_Answer()
+    {
+        await using var rig = await OrchestratorRig.StartAsync();
+
+        var check = (await rig.SendAsync("orchestrator.health.check", null))!.Value;
+
+        Assert.Equal("ok", check.GetProperty("status").GetString());
+        Assert.Equal("up", check.GetProperty("checks").GetProperty("rabbitmq").GetString());
+    }
+}

@@ -1,0 +1,103 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Baton.Apps.DoctorOnboarding.Contracts;
+using Baton.Apps.DoctorOnboarding.Saga;
+using Baton.Apps.DoctorOnboarding.Tests.Infrastructure;
+using Baton.Runs;
+using Baton.Simulators.DoctorServices;
+
+namespace Baton.Apps.DoctorOnboarding.Tests.Saga;
+
+public sealed class ChangeDoctorSagaTests
+{
+    [Fact]
+    public async Task UpdateSaga_BothParts_ChangesAccountAndProfile()
+    {
+        await using var host = await SagaHost.StartAsync();
+        var id = await CreateAsync(host);
+
+        var run = await host.WaitForEndAsync(await host.StartAsync(UpdateDoctorSaga.Name, Update(id)));
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal("Ada King", Assert.Single(host.Simulator.State.Accounts)["fullName"]!.GetValue<string>());
+        Assert.Equal("PhD", Assert.Single(host.Simulator.State.Profiles)["degree"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task UpdateSaga_ProfileUpdateFails_PutsAccountFieldsBack()
+    {
+        await using var host = await SagaHost.StartAsync();
+        var id = await CreateAsync(host);
+        host.Simulator.Faults.Set("doctor-profile.update", new PatternFault { FailTimes = 1, Message = "degree not allowed" });
+
+        var run = await host.WaitForEndAsync(await host.StartAsync(UpdateDoctorSaga.Name, Update(id)));
+
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        Assert.Equal("Ada Lovelace", Assert.Single(host.Simulator.State.Accounts)["fullName"]!.GetValue<string>());
+        Assert.Equal("MD", Assert.Single(host.Simulator.State.Profiles)["degree"]!.GetValue<string>());
+        var reply = SagaReplies.Error(run);
+        Assert.Equal("updateProfile", reply.GetProperty("details").GetProperty("saga").GetProperty("step").GetString());
+        Assert.Equal(["updateAccount"], reply.GetProperty("compensatedSteps").EnumerateArray().Select(s => s.GetString()));
+    }
+
+    [Fact]
+    public async Task DeleteSaga_Succeeds_RemovesProfileThenAccount()
+    {
+        await using var host = await SagaHost.StartAsync();
+        var id = await CreateAsync(host);
+
+        var run = await host.WaitForEndAsync(await host.StartAsync(DeleteDoctorSaga.Name, Delete(id)));
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Empty(host.Simulator.State.Accounts);
+        Assert.Empty(host.Simulator.State.Profiles);
+        var calls = host.Simulator.State.Calls;
+        Assert.True(calls.ToList().IndexOf("doctor-profile.remove") < calls.ToList().IndexOf("doctor-accounts.remove"));
+    }
+
+    [Fact]
+    public async Task DeleteSaga_AccountRemovalFails_RestoresTheProfile()
+    {
+        await using var host = await SagaHost.StartAsync();
+        var id = await CreateAsync(host);
+        host.Simulator.Faults.Set("doctor-accounts.remove", new PatternFault { FailAlways = true, Message = "account is locked" });
+
+        var run = await host.WaitForEndAsync(await host.StartAsync(DeleteDoctorSaga.Name, Delete(id)));
+
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        Assert.Single(host.Simulator.State.Accounts);
+        var profile = Assert.Single(host.Simulator.State.Profiles);
+        Assert.Equal(id, profile["staffAccountId"]!.GetValue<string>());
+        Assert.Equal("MD", profile["degree"]!.GetValue<string>());
+        Assert.Equal("account is locked", SagaReplies.Error(run).GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task DeleteSaga_UnknownDoctor_FailsWithNothingToCompensate()
+    {
+        await using var host = await SagaHost.StartAsync();
+
+        var run = await host.WaitForEndAsync(await host.StartAsync(DeleteDoctorSaga.Name, Delete("no-such-doctor")));
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        var reply = SagaReplies.Error(run);
+        Assert.Equal("account no-such-doctor not found", reply.GetProperty("message").GetString());
+        Assert.Equal("loadDoctor", reply.GetProperty("details").GetProperty("saga").GetProperty("step").GetString());
+        Assert.Equal("failed", reply.GetProperty("details").GetProperty("saga").GetProperty("state").GetString());
+    }
+
+    private static async Task<string> CreateAsync(SagaHost host)
+    {
+        var run = await host.WaitForEndAsync(await host.StartCreateAsync(SagaHost.Command()));
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        return JsonSerializer.Deserialize<SagaResult>(run.Output!, JsonSerializerOptions.Web)!.AccountId;
+    }
+
+    private UpdateDoctorInput Update(string id) => new()
+    {
+        Command = new UpdateDoctorCommandDto { Id = id, Account = new JsonObject { ["fullName"] = "Ada King" }, Profile = new JsonObject { ["degree"] = "PhD" } },
+        ReceivedAt = DateTimeOffset.UnixEpoch,
+    };
+
+    private static DeleteDoctorInput Delete(string id) => new() { Command = new DeleteDoctorCommandDto { Id = id }, ReceivedAt = DateTimeOffset.UnixEpoch };
+}

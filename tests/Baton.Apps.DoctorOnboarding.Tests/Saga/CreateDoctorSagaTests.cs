@@ -1,0 +1,142 @@
+using System.Text.Json;
+using Baton.Apps.DoctorOnboarding.Saga;
+using Baton.Apps.DoctorOnboarding.Tests.Infrastructure;
+using Baton.Runs;
+using Baton.Simulators.DoctorServices;
+
+namespace Baton.Apps.DoctorOnboarding.Tests.Saga;
+
+public sealed class CreateDoctorSagaTests
+{
+    [Fact]
+    public async Task CreateSaga_AllStepsSucceed_CreatesAccountProfileAndPermissions()
+    {
+        await using var host = await SagaHost.StartAsync();
+
+        var id = await host.StartCreateAsync(SagaHost.Command());
+        var run = await host.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        var result = JsonSerializer.Deserialize<SagaResult>(run.Output!, JsonSerializerOptions.Web)!;
+        var account = Assert.Single(host.Simulator.State.Accounts);
+        var profile = Assert.Single(host.Simulator.State.Profiles);
+        Assert.Equal(account["id"]!.GetValue<string>(), result.AccountId);
+        Assert.Equal(profile["id"]!.GetValue<string>(), result.ProfileId);
+        Assert.Equal(result.AccountId, profile["staffAccountId"]!.GetValue<string>());
+        Assert.Equal("MD", profile["degree"]!.GetValue<string>());
+        Assert.Equal("doctor", account["permissions"]![0]!.GetValue<string>());
+        Assert.Equal(["createAccount", "createProfile", "assignPermissions"], result.ExecutedSteps);
+        Assert.Equal(id, result.SagaId);
+        Assert.DoesNotContain("s3cret-pass", run.Input!, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("doctor-accounts.create", "createAccount", new string[0], new string[0])]
+    [InlineData("doctor-profile.createEmpty", "createProfile", new[] { "createAccount" }, new[] { "doctor-accounts.remove" })]
+    [InlineData("doctor-accounts.assignPermissions", "assignPermissions", new[] { "createAccount", "createProfile" }, new[] { "doctor-profile.remove", "doctor-accounts.remove" })]
+    public async Task CreateSaga_StepFails_CompensatesNewestFirstAndRepliesSeedShape(string pattern, string step, string[] executed, string[] compensationCalls)
+    {
+        await using var host = await SagaHost.StartAsync();
+        host.Simulator.Faults.Set(pattern, new PatternFault { FailAlways = true, Message = "validation failed: account.email already exists" });
+
+        var id = await host.StartCreateAsync(SagaHost.Command());
+        var run = await host.WaitForEndAsync(id);
+
+        Assert.Equal(executed.Length == 0 ? RunStatus.Failed : RunStatus.Compensated, run.Status);
+        Assert.Empty(host.Simulator.State.Accounts);
+        Assert.Empty(host.Simulator.State.Profiles);
+        var calls = host.Simulator.State.Calls;
+        Assert.Equal(compensationCalls, calls.SkipWhile(c => c != pattern).Skip(1));
+        var reply = SagaReplies.Error(run);
+        var expectedState = executed.Length == 0 ? "failed" : "compensated";
+        var expected = $$$"""
+            {"message":"validation failed: account.email already exists","details":{"saga":{"step":"{{{step}}}","state":"{{{expectedState}}}"}},"sagaId":"{{{id}}}","executedSteps":{{{JsonSerializer.Serialize(executed)}}},"compensatedSteps":{{{JsonSerializer.Serialize(executed.Reverse())}}},"durationMs":{{{reply.GetProperty("durationMs").GetInt64()}}}}
+            """;
+        Assert.Equal(expected.Trim(), reply.GetRawText());
+    }
+
+    [Fact]
+    public async Task CreateSaga_CompensationFails_RepliesCompensationFailedNamingIt()
+    {
+        await using var host = await SagaHost.StartAsync();
+        host.Simulator.Faults.Set("doctor-accounts.assignPermissions", new PatternFault { FailAlways = true, Message = "permissions service down" });
+        host.Simulator.Faults.Set("doctor-profile.remove", new PatternFault { FailAlways = true, Message = "directory down" });
+
+        var id = await host.StartCreateAsync(SagaHost.Command());
+        // The compensation's retries wait in memory on the fake clock: move it past each backoff.
+        var run = await AdvanceUntilEndAsync(host, id, TimeSpan.FromSeconds(1));
+
+        Assert.Equal(RunStatus.CompensationFailed, run.Status);
+        var reply = SagaReplies.Error(run);
+        var saga = reply.GetProperty("details").GetProperty("saga");
+        Assert.Equal("assignPermissions", saga.GetProperty("step").GetString());
+        Assert.Equal("compensation_failed", saga.GetProperty("state").GetString());
+        Assert.Equal("createProfile", saga.GetProperty("compensationStep").GetString());
+        Assert.Equal("permissions service down", reply.GetProperty("message").GetString());
+        Assert.Equal(["createAccount", "createProfile"], reply.GetProperty("executedSteps").EnumerateArray().Select(s => s.GetString()));
+        Assert.Empty(reply.GetProperty("compensatedSteps").EnumerateArray());
+        Assert.Equal(SagaCalls.CompensationRetry.MaxAttempts, host.Simulator.State.Calls.Count(c => c == "doctor-profile.remove"));
+    }
+
+    [Fact]
+    public async Task CreateSaga_CallTimesOut_CancelsItAndCompensates()
+    {
+        await using var host = await SagaHost.StartAsync();
+        host.Simulator.Faults.Set("doctor-profile.createEmpty", new PatternFault { DelayMs = 60_000 });
+
+        var id = await host.StartCreateAsync(SagaHost.Command());
+        await host.WaitForCallAsync("doctor-profile.createEmpty");
+        host.Time.Advance(TimeSpan.FromSeconds(12));
+        var run = await host.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        Assert.Equal("createProfile", run.Failure!.Step);
+        Assert.Contains("timed out after 12 s", run.Failure.Message, StringComparison.Ordinal);
+        Assert.Empty(host.Simulator.State.Accounts);
+        Assert.Empty(host.Simulator.State.Profiles);
+    }
+
+    [Fact]
+    public async Task CreateSaga_WholeSagaTimesOut_CompensatesTheCompletedSteps()
+    {
+        await using var host = await SagaHost.StartAsync();
+        foreach (var pattern in new[] { "doctor-accounts.create", "doctor-profile.createEmpty", "doctor-accounts.assignPermissions" })
+        {
+            host.Simulator.Faults.Set(pattern, new PatternFault { DelayMs = 11_000 });
+        }
+
+        var id = await host.StartCreateAsync(SagaHost.Command());
+        await host.WaitForCallAsync("doctor-accounts.create");
+        host.Time.Advance(TimeSpan.FromSeconds(11));
+        await host.WaitForCallAsync("doctor-profile.createEmpty");
+        host.Time.Advance(TimeSpan.FromSeconds(11));
+        await host.WaitForCallAsync("doctor-accounts.assignPermissions");
+        host.Time.Advance(TimeSpan.FromSeconds(8));
+        var run = await host.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        Assert.Equal("run timed out after 30 s", run.Failure!.Message);
+        var reply = SagaReplies.Error(run);
+        Assert.Equal("assignPermissions", reply.GetProperty("details").GetProperty("saga").GetProperty("step").GetString());
+        Assert.Equal(["createProfile", "createAccount"], reply.GetProperty("compensatedSteps").EnumerateArray().Select(s => s.GetString()));
+        Assert.Empty(host.Simulator.State.Accounts);
+        Assert.Empty(host.Simulator.State.Profiles);
+    }
+
+    private static async Task<RunInfo> AdvanceUntilEndAsync(SagaHost host, string id, TimeSpan step)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var run = (await host.Client.GetRunAsync(id))!.Run;
+            if (run.Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Compensated or RunStatus.CompensationFailed)
+            {
+                return run;
+            }
+
+            host.Time.Advance(step);
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException($"run {id} did not end");
+    }
+}

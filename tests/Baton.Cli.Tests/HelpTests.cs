@@ -1,0 +1,35 @@
+using System.CommandLine;
+
+namespace Baton.Cli.Tests;
+
+/// <summary>Walks the command tree in-process: every command that does something has examples in its help.</summary>
+public sealed class HelpTests
+{
+    [Fact]
+    public void EveryLeafCommand_Description_HasExamplesUsingItsOwnPath()
+    {
+        var root = BatonCli.Build(new CommandRunner(TextWriter.Null, TextWriter.Null, terminal: false));
+        var leaves = new List<(string Path, Command Command)>();
+        void Walk(Command command, string path)
+        {
+            if (command.Subcommands.Count == 0)
+            {
+                leaves.Add((path, command));
+            }
+
+            foreach (var sub in command.Subcommands)
+            {
+                Walk(sub, $"{path} {sub.Name}");
+            }
+        }
+
+        Walk(root, "baton");
+
+        Assert.True(leaves.Count >= 13, string.Join(", ", leaves.Select(l => l.Path)));
+        Assert.All(leaves, leaf =>
+        {
+            Assert.Contains("Examples:", leaf.Command.Description, StringComparison.Ordinal);
+            Assert.Contains(leaf.Path, leaf.Command.Description, StringComparison.Ordinal);
+        });
+    }
+}

@@ -1,0 +1,115 @@
+namespace Baton.Cli.Tests;
+
+/// <summary><c>baton runs ...</c> and <c>baton events send</c>: the real command against the real server process.</summary>
+public sealed class RunCommandsTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task RunsStartWatch_DemoRun_Exit0AndFinalRunAsJson()
+    {
+        var result = await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":3,"delayMs":0}""", "--watch", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var run = result.Json();
+        Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        Assert.Equal(14, run.GetProperty("output").GetProperty("sum").GetInt64());
+    }
+
+    [Fact]
+    public async Task RunsStartWatch_FailingRun_Exit1()
+    {
+        var result = await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0,"fail":true}""", "--watch");
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains("failed", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunsGet_FinishedFanOut_TableGroupsItemsUnderTheFanOut()
+    {
+        var id = (await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":4,"delayMs":0}""", "--watch", "--json")).Json().GetProperty("id").GetString()!;
+
+        var result = await BatonProcess.RunAsync(fixture.Server, "runs", "get", id);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("items (4 items)", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("4 succeeded", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("succeeded", result.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b[", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunsList_JsonWithWorkflowFilter_ListsTheStartedRun()
+    {
+        var id = (await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""", "--json")).Json().GetProperty("run").GetProperty("id").GetString();
+
+        var result = await BatonProcess.RunAsync(fixture.Server, "runs", "list", "--workflow", "demo", "--limit", "100", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains(result.Json().GetProperty("runs").EnumerateArray(), r => r.GetProperty("id").GetString() == id);
+    }
+
+    [Fact]
+    public async Task RunsCancelThenRetry_LongRun_CancelledThenRetried()
+    {
+        var id = (await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":60000}""", "--json")).Json().GetProperty("run").GetProperty("id").GetString()!;
+
+        var cancel = await BatonProcess.RunAsync(fixture.Server, "runs", "cancel", id, "--json");
+        var watch = await BatonProcess.RunAsync(fixture.Server, "runs", "watch", id, "--json");
+        var retry = await BatonProcess.RunAsync(fixture.Server, "runs", "retry", id);
+        var cancelAgain = await BatonProcess.RunAsync(fixture.Server, "runs", "cancel", id);
+
+        Assert.True(cancel.ExitCode == 0, cancel.ToString());
+        Assert.Equal(1, watch.ExitCode);
+        Assert.Equal("cancelled", watch.Json().GetProperty("status").GetString());
+        Assert.True(retry.ExitCode == 0, retry.ToString());
+        Assert.Contains("retried", retry.Stdout, StringComparison.Ordinal);
+        // The retried run is active again, so this cancel is accepted; cancelling a finished run is covered by the client tests.
+        Assert.True(cancelAgain.ExitCode == 0, cancelAgain.ToString());
+    }
+
+    [Fact]
+    public async Task RunsCancel_UnknownRun_Exit1WithTheServersDetail()
+    {
+        var result = await BatonProcess.RunAsync(fixture.Server, "runs", "cancel", new string('0', 32));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("404", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"no run with id {new string('0', 32)}", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EventsSend_RunWaitingForEvent_RunSucceedsWithPayload()
+    {
+        var id = (await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0,"waitFor":"approve"}""", "--json")).Json().GetProperty("run").GetProperty("id").GetString()!;
+
+        var sent = await BatonProcess.RunAsync(fixture.Server, "events", "send", id, "approve", "--payload", """{"by":"ops"}""");
+        var watch = await BatonProcess.RunAsync(fixture.Server, "runs", "watch", id, "--json");
+
+        Assert.True(sent.ExitCode == 0, sent.ToString());
+        Assert.Contains("event approve #", sent.Stdout, StringComparison.Ordinal);
+        Assert.True(watch.ExitCode == 0, watch.ToString());
+        Assert.Equal("ops", watch.Json().GetProperty("output").GetProperty("event").GetProperty("by").GetString());
+    }
+
+    [Fact]
+    public async Task RunsStart_InputNotJson_Exit2AndNothingStarted()
+    {
+        var before = (await BatonProcess.RunAsync(fixture.Server, "runs", "list", "--json")).Json().GetProperty("runs").GetArrayLength();
+
+        var result = await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", "{items:");
+        var after = (await BatonProcess.RunAsync(fixture.Server, "runs", "list", "--json")).Json().GetProperty("runs").GetArrayLength();
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--input is not valid JSON", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(before, after);
+    }
+
+    [Fact]
+    public async Task RunsStart_InputServerRejects_Exit2WithTheDetail()
+    {
+        var result = await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":5000}""");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("items must be from 1 to 1000", result.Stderr, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Baton.Client.Tests;
+
+/// <summary>Schedules, workflows, nodes and the DI registration, against the real server process on SQLite.</summary>
+public sealed class CatalogVerbsTests(SqliteServerFixture fixture) : IClassFixture<SqliteServerFixture>
+{
+    [Fact]
+    public async Task Schedules_SetGetListDelete_RoundTrip()
+    {
+        var client = fixture.NewClient();
+        var name = "nightly-" + Guid.NewGuid().ToString("N")[..8];
+
+        var created = await client.SetScheduleAsync(name, new ScheduleDefinition { Workflow = "demo", Cron = "0 2 * * *", TimeZone = "Europe/Brussels", Enabled = false });
+        var read = await client.GetScheduleAsync(name);
+        var listed = await client.ListSchedulesAsync();
+        var deleted = await client.DeleteScheduleAsync(name);
+        var deletedAgain = await client.DeleteScheduleAsync(name);
+
+        Assert.Equal("0 2 * * *", created.Cron);
+        Assert.Equal("Europe/Brussels", read!.TimeZone);
+        Assert.False(read.Enabled);
+        Assert.Contains(listed, s => s.Name == name);
+        Assert.True(deleted);
+        Assert.False(deletedAgain);
+        Assert.Null(await client.GetScheduleAsync(name));
+    }
+
+    [Fact]
+    public async Task SetScheduleAsync_BadCron_Throws400NamingTheField()
+    {
+        var client = fixture.NewClient();
+
+        var ex = await Assert.ThrowsAsync<BatonApiException>(() => client.SetScheduleAsync("bad-cron", new ScheduleDefinition { Workflow = "demo", Cron = "every day" }));
+
+        Assert.Equal(HttpStatusCode.BadRequest, ex.Status);
+        Assert.Equal("urn:baton:problem:invalid-schedule", ex.Type);
+        Assert.Null(await client.GetScheduleAsync("bad-cron"));
+    }
+
+    [Fact]
+    public async Task ListWorkflowsAsync_DemoEnabled_ListsDemo()
+    {
+        var workflows = await fixture.NewClient().ListWorkflowsAsync();
+
+        Assert.Contains(workflows, w => w.Name == "demo" && w.StartRuns == "/api/workflows/demo/runs");
+    }
+
+    [Fact]
+    public async Task ListNodesAsync_OneServer_ListsItsNodeWithDemo()
+    {
+        var nodes = await Poll.UntilAsync(() => fixture.NewClient().ListNodesAsync(), n => n.Count > 0, "the node's first heartbeat");
+
+        var node = Assert.Single(nodes);
+        Assert.Contains("demo", node.Workflows);
+    }
+
+    [Fact]
+    public async Task AddBatonClient_FromServiceProvider_SendsKeyThroughHandler()
+    {
+        var services = new ServiceCollection();
+        services.AddBatonClient(o =>
+        {
+            o.BaseAddress = fixture.Server.BaseAddress;
+            o.AdminKey = fixture.Server.Key;
+            o.PollInterval = TimeSpan.FromMilliseconds(50);
+        });
+        await using var provider = services.BuildServiceProvider();
+
+        var client = provider.GetRequiredService<BatonApiClient>();
+        var started = await client.StartAsync("demo", new DemoInput(2, 0));
+        var output = await client.GetResultAsync<DemoOutput>(started.Run.Id).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(5, output!.Sum);
+    }
+}

@@ -1,0 +1,153 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Baton.Client.Tests;
+
+/// <summary>The run verbs of <see cref="BatonApiClient"/> against the real server process on SQLite.</summary>
+public sealed class RunVerbsTests(SqliteServerFixture fixture) : IClassFixture<SqliteServerFixture>
+{
+    [Fact]
+    public async Task StartAsync_DemoInput_GetResultAsyncReturnsTypedOutput()
+    {
+        var client = fixture.NewClient();
+
+        var started = await client.StartAsync("demo", new DemoInput(Items: 3, DelayMs: 0));
+        var output = await client.GetResultAsync<DemoOutput>(started.Run.Id).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(started.Created);
+        Assert.Equal("demo", started.Run.Workflow);
+        Assert.NotNull(output);
+        Assert.Equal(3, output.Items);
+        Assert.Equal(1 + 4 + 9, output.Sum);
+    }
+
+    [Fact]
+    public async Task StartAsync_SameIdempotencyKey_ReturnsExistingRunNotCreated()
+    {
+        var client = fixture.NewClient();
+        var key = Guid.NewGuid().ToString("N");
+
+        var first = await client.StartAsync("demo", new DemoInput(1, 0), key);
+        var second = await client.StartAsync("demo", new DemoInput(1, 0), key);
+
+        Assert.True(first.Created);
+        Assert.False(second.Created);
+        Assert.Equal(first.Run.Id, second.Run.Id);
+    }
+
+    [Fact]
+    public async Task GetResultAsync_FailingRun_ThrowsRunFailedWithTheRun()
+    {
+        var client = fixture.NewClient();
+        var started = await client.StartAsync("demo", new DemoInput(1, 0, Fail: true));
+
+        var ex = await Assert.ThrowsAsync<BatonRunFailedException>(() => client.GetResultAsync<DemoOutput>(started.Run.Id).WaitAsync(TimeSpan.FromSeconds(60)));
+
+        Assert.Equal(RunStatuses.Failed, ex.Run.Status);
+        Assert.NotNull(ex.Run.Failure);
+        Assert.NotEmpty(ex.Run.Steps);
+    }
+
+    [Fact]
+    public async Task RetryAsync_FailedRun_Retried()
+    {
+        var client = fixture.NewClient();
+        var started = await client.StartAsync("demo", new DemoInput(1, 0, Fail: true));
+        await client.WaitAsync(started.Run.Id).WaitAsync(TimeSpan.FromSeconds(60));
+
+        var retried = await client.RetryAsync(started.Run.Id);
+
+        Assert.Equal("retried", retried.Outcome);
+        Assert.Equal(started.Run.Id, retried.Run.Id);
+    }
+
+    [Fact]
+    public async Task CancelAsync_LongRun_CancelledAndSecondCancelIs409()
+    {
+        var client = fixture.NewClient();
+        var started = await client.StartAsync("demo", new DemoInput(Items: 1, DelayMs: 60_000));
+
+        var cancel = await client.CancelAsync(started.Run.Id);
+        var ended = await client.WaitAsync(started.Run.Id).WaitAsync(TimeSpan.FromSeconds(30));
+        var again = await Assert.ThrowsAsync<BatonApiException>(() => client.CancelAsync(started.Run.Id));
+
+        Assert.Contains(cancel.Outcome, new[] { "cancelled", "cancel_requested" });
+        Assert.Equal(RunStatuses.Cancelled, ended.Status);
+        Assert.Equal(HttpStatusCode.Conflict, again.Status);
+        Assert.Equal("urn:baton:problem:run-finished", again.Type);
+        Assert.Contains("only active runs can be cancelled", again.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SendEventAsync_RunWaitingForEvent_OutputCarriesPayload()
+    {
+        var client = fixture.NewClient();
+        var started = await client.StartAsync("demo", new DemoInput(1, 0, WaitFor: "approve"));
+
+        var accepted = await client.SendEventAsync(started.Run.Id, "approve", new { by = "ops" }, "event-1");
+        var duplicate = await client.SendEventAsync(started.Run.Id, "approve", new { by = "ops" }, "event-1");
+        var output = await client.GetResultAsync<DemoOutput>(started.Run.Id).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.False(accepted.Duplicate);
+        Assert.True(duplicate.Duplicate);
+        Assert.Equal("ops", output!.Event!.Value.GetProperty("by").GetString());
+        var run = await client.GetAsync(started.Run.Id);
+        Assert.Single(run!.Events);
+    }
+
+    [Fact]
+    public async Task GetAsync_UnknownRun_ReturnsNull()
+    {
+        var client = fixture.NewClient();
+
+        Assert.Null(await client.GetAsync(new string('0', 32)));
+        Assert.Null(await client.GetAsync("not-a-run-id"));
+    }
+
+    [Fact]
+    public async Task StartAsync_UnknownWorkflow_ThrowsNotFoundWithDetail()
+    {
+        var client = fixture.NewClient();
+
+        var ex = await Assert.ThrowsAsync<BatonApiException>(() => client.StartAsync("no-such-workflow", new { }));
+
+        Assert.Equal(HttpStatusCode.NotFound, ex.Status);
+        Assert.Equal("urn:baton:problem:workflow-not-found", ex.Type);
+        Assert.Contains("no workflow named 'no-such-workflow'", ex.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_InputOutOfRange_Throws400AndStoresNothing()
+    {
+        var client = fixture.NewClient();
+        var workflowMarker = await client.ListAsync(new RunQuery { Workflow = "demo", Limit = 1 });
+
+        var ex = await Assert.ThrowsAsync<BatonApiException>(() => client.StartAsync("demo", JsonSerializer.SerializeToElement(new { items = 5000 })));
+        var after = await client.ListAsync(new RunQuery { Workflow = "demo", Limit = 1 });
+
+        Assert.Equal(HttpStatusCode.BadRequest, ex.Status);
+        Assert.Contains("items must be from 1 to 1000", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(workflowMarker.Runs.Count == 0 ? null : workflowMarker.Runs[0].Id, after.Runs.Count == 0 ? null : after.Runs[0].Id);
+    }
+
+    [Fact]
+    public async Task AnyCall_WrongKey_ThrowsUnauthorizedWithoutTheKey()
+    {
+        var client = fixture.NewClient("wrong-key-123456");
+
+        var ex = await Assert.ThrowsAsync<BatonApiException>(() => client.ListAsync());
+
+        Assert.True(ex.IsUnauthorized);
+        Assert.Equal("Unauthorized", ex.Title);
+        Assert.Contains("X-ADMIN-KEY", ex.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrong-key-123456", ex.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnyCall_ServerNotListening_ThrowsHttpRequestException()
+    {
+        var client = BatonApiClient.Create(new Uri($"http://127.0.0.1:{Ports.Free()}/"), "k", timeout: TimeSpan.FromSeconds(10));
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => client.ListWorkflowsAsync());
+    }
+}

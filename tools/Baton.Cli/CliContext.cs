@@ -1,0 +1,94 @@
+using System.CommandLine;
+using System.Text.Json;
+using Baton.Client;
+using Spectre.Console;
+
+namespace Baton.Cli;
+
+/// <summary>What every command needs: the client, the output mode and the consoles.</summary>
+internal sealed class CliContext
+{
+    public const string UrlVariable = "BATON_URL";
+    public const string KeyVariable = "BATON_ADMIN_KEY";
+    public const string DefaultUrl = "http://127.0.0.1:3003";
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public CliContext(BatonApiClient client, bool json, IAnsiConsole console, TextWriter error)
+    {
+        Client = client;
+        JsonOutput = json;
+        Console = console;
+        Error = error;
+    }
+
+    public BatonApiClient Client { get; }
+
+    /// <summary>True with <c>--json</c>: one JSON document on stdout, nothing else there.</summary>
+    public bool JsonOutput { get; }
+
+    public IAnsiConsole Console { get; }
+
+    public TextWriter Error { get; }
+
+    /// <summary>Writes <paramref name="value"/> as indented JSON on stdout.</summary>
+    public void WriteJson<T>(T value) => Console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(value, Json));
+
+    /// <summary>The server URL and key from the options, else the environment; the key is never printed.</summary>
+    public static (Uri Url, string? Key) Resolve(ParseResult parse)
+    {
+        var url = parse.GetValue(GlobalOptions.Url) is { Length: > 0 } u ? u
+            : Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } e ? e : DefaultUrl;
+        if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            throw new UsageException($"--url '{url}' is not an http(s) URL, e.g. {DefaultUrl}");
+        }
+
+        var key = parse.GetValue(GlobalOptions.Key) is { Length: > 0 } k ? k : Environment.GetEnvironmentVariable(KeyVariable);
+        return (uri, key);
+    }
+
+    /// <summary>A console on stdout: colours and live displays only when stdout is a terminal (and NO_COLOR is unset).</summary>
+    /// Redirected output is 240 columns wide (or <c>COLUMNS</c>), so tables piped into grep or a file are not wrapped at 80.
+    public static IAnsiConsole CreateConsole(TextWriter output, bool terminal)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = terminal ? AnsiSupport.Yes : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = terminal ? InteractionSupport.Yes : InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+        if (!terminal)
+        {
+            console.Profile.Width = int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var columns) && columns > 0 ? columns : 240;
+        }
+
+        return console;
+    }
+}
+
+/// <summary>Bad arguments found after parsing (exit code 2).</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>The options every command takes.</summary>
+internal static class GlobalOptions
+{
+    public static readonly Option<string> Url = new("--url")
+    {
+        Description = $"The server, e.g. {CliContext.DefaultUrl} (default: ${CliContext.UrlVariable}, else {CliContext.DefaultUrl})",
+        Recursive = true,
+    };
+
+    public static readonly Option<string> Key = new("--key")
+    {
+        Description = $"The admin key (default: ${CliContext.KeyVariable}; prefer the variable, a command line is visible to other users)",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Json = new("--json")
+    {
+        Description = "Write JSON for scripts instead of tables",
+        Recursive = true,
+    };
+}

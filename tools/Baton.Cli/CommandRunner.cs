@@ -1,0 +1,83 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using Baton.Client;
+using Spectre.Console;
+
+namespace Baton.Cli;
+
+/// <summary>Runs a command's body and turns what can go wrong into a message on stderr and an exit code.</summary>
+internal sealed class CommandRunner(TextWriter output, TextWriter error, bool terminal, HttpMessageHandler? handler = null)
+{
+    /// <summary>Sets <paramref name="command"/>'s action to <paramref name="body"/>, with the error handling of <see cref="RunAsync"/>.</summary>
+    public void Bind(Command command, Func<CliContext, ParseResult, CancellationToken, Task<int>> body) =>
+        command.SetAction((parse, cancellationToken) => RunAsync(parse, body, cancellationToken));
+
+    public async Task<int> RunAsync(ParseResult parse, Func<CliContext, ParseResult, CancellationToken, Task<int>> body, CancellationToken cancellationToken)
+    {
+        Uri url;
+        try
+        {
+            (url, var key) = CliContext.Resolve(parse);
+            var client = BatonApiClient.Create(url, key, handler ?? new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10) }, TimeSpan.FromSeconds(60));
+            var console = CliContext.CreateConsole(output, terminal && !parse.GetValue(GlobalOptions.Json));
+            return await body(new CliContext(client, parse.GetValue(GlobalOptions.Json), console, error), parse, cancellationToken);
+        }
+        catch (UsageException ex)
+        {
+            await error.WriteLineAsync($"baton: {ex.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (BatonApiException ex) when (ex.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            await error.WriteLineAsync(
+                $"baton: the server refused the admin key ({(int)ex.Status}). Pass it with --key or ${CliContext.KeyVariable}.");
+            return ExitCodes.RefusedKey;
+        }
+        catch (BatonApiException ex)
+        {
+            await error.WriteLineAsync($"baton: {(int)ex.Status} {ex.Title}" + (ex.Detail is { Length: > 0 } d ? $": {d}" : ""));
+            return ex.Status == HttpStatusCode.BadRequest ? ExitCodes.Usage : ExitCodes.Failed;
+        }
+        catch (HttpRequestException ex)
+        {
+            await error.WriteLineAsync($"baton: cannot reach the server at {Where(parse)}: {Reason(ex)}");
+            return ExitCodes.Unreachable;
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await error.WriteLineAsync($"baton: cannot reach the server at {Where(parse)}: no answer in time");
+            return ExitCodes.Unreachable;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await error.WriteLineAsync("baton: interrupted");
+            return 130;
+        }
+    }
+
+    private static string Where(ParseResult parse)
+    {
+        try
+        {
+            return CliContext.Resolve(parse).Url.GetLeftPart(UriPartial.Authority);
+        }
+        catch (UsageException)
+        {
+            return "?";
+        }
+    }
+
+    private static string Reason(HttpRequestException ex) => ex.InnerException is SocketException socket
+        ? socket.SocketErrorCode switch
+        {
+            SocketError.ConnectionRefused => "connection refused (is the server running?)",
+            SocketError.HostNotFound or SocketError.NoData => "host not found",
+            SocketError.TimedOut => "connection timed out",
+            _ => socket.Message,
+        }
+        : ex.Message;
+
+    /// <summary>Markup-escaped text, for values that come from the server.</summary>
+    public static string Esc(string? text) => Markup.Escape(text ?? "");
+}

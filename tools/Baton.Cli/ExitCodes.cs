@@ -1,0 +1,19 @@
+namespace Baton.Cli;
+
+/// <summary>The exit codes scripts can rely on.</summary>
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+
+    /// <summary>A run ended without succeeding, or the server refused the request (not found, conflict).</summary>
+    public const int Failed = 1;
+
+    /// <summary>Bad arguments, or input the server rejected as invalid (400).</summary>
+    public const int Usage = 2;
+
+    /// <summary>The server cannot be reached (connection refused, DNS, timeout).</summary>
+    public const int Unreachable = 3;
+
+    /// <summary>The server refused the admin key (401/403).</summary>
+    public const int RefusedKey = 4;
+}

@@ -1,0 +1,4 @@
+using System.CommandLine;
+using Baton.Cli;
+
+return await BatonCli.RunAsync(args, Console.Out, Console.Error, !Console.IsOutputRedirected);

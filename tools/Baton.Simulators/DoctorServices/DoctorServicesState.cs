@@ -1,0 +1,81 @@
+using System.Text.Json.Nodes;
+
+namespace Baton.Simulators.DoctorServices;
+
+/// <summary>
+/// The two services' in-memory data, open for tests to inspect: accounts and profiles by id, the permissions assigned,
+/// and every call received (pattern, in order). Thread-safe: every access takes <see cref="Gate"/>.
+/// </summary>
+public sealed class DoctorServicesState
+{
+    internal Lock Gate { get; } = new();
+
+    internal Dictionary<string, JsonObject> AccountsById { get; } = new(StringComparer.Ordinal);
+
+    internal Dictionary<string, JsonObject> ProfilesById { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Idempotency key → id created for it, so a repeated create returns the first one's entity.</summary>
+    internal Dictionary<string, string> CreatedByKey { get; } = new(StringComparer.Ordinal);
+
+    internal List<string> CallLog { get; } = [];
+
+    /// <summary>A copy of the accounts (password hashes are never kept).</summary>
+    public IReadOnlyList<JsonObject> Accounts
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return [.. AccountsById.Values.Select(a => (JsonObject)a.DeepClone())];
+            }
+        }
+    }
+
+    public IReadOnlyList<JsonObject> Profiles
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return [.. ProfilesById.Values.Select(p => (JsonObject)p.DeepClone())];
+            }
+        }
+    }
+
+    /// <summary>Every pattern called, in the order received.</summary>
+    public IReadOnlyList<string> Calls
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return [.. CallLog];
+            }
+        }
+    }
+
+    /// <summary>The state as one JSON object (<c>{"accounts":[...],"profiles":[...],"calls":[...]}</c>), as the <c>*.debug.state</c> patterns answer.</summary>
+    public JsonObject ToJson()
+    {
+        lock (Gate)
+        {
+            return new JsonObject
+            {
+                ["accounts"] = new JsonArray([.. AccountsById.Values.Select(a => a.DeepClone())]),
+                ["profiles"] = new JsonArray([.. ProfilesById.Values.Select(p => p.DeepClone())]),
+                ["calls"] = new JsonArray([.. CallLog.Select(c => (JsonNode?)JsonValue.Create(c))]),
+            };
+        }
+    }
+
+    public void Reset()
+    {
+        lock (Gate)
+        {
+            AccountsById.Clear();
+            ProfilesById.Clear();
+            CreatedByKey.Clear();
+            CallLog.Clear();
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+
+namespace Baton.Simulators.DoctorServices;
+
+/// <summary>What to do to one pattern: fail every call, fail the next <see cref="FailTimes"/> calls, and/or delay each call.</summary>
+public sealed record PatternFault
+{
+    public bool FailAlways { get; init; }
+
+    /// <summary>Calls still to fail (counts down); 0 for none.</summary>
+    public int FailTimes { get; init; }
+
+    /// <summary>Delay before answering, in milliseconds; 0 for none.</summary>
+    public int DelayMs { get; init; }
+
+    /// <summary>The error message of a failed call. The default is "simulated failure of &lt;pattern&gt;".</summary>
+    public string? Message { get; init; }
+}
+
+/// <summary>The simulators' switches, per pattern (thread-safe).</summary>
+public sealed class FaultSwitches
+{
+    private readonly ConcurrentDictionary<string, PatternFault> _faults = new(StringComparer.Ordinal);
+
+    public void Set(string pattern, PatternFault fault) => _faults[pattern] = fault;
+
+    public void Clear(string pattern) => _faults.TryRemove(pattern, out _);
+
+    public void ClearAll() => _faults.Clear();
+
+    /// <summary>The delay to apply and whether this call fails (a <see cref="PatternFault.FailTimes"/> fault is used up once per call).</summary>
+    internal (int DelayMs, string? FailMessage) Take(string pattern)
+    {
+        while (_faults.TryGetValue(pattern, out var fault))
+        {
+            var message = fault.Message ?? $"simulated failure of {pattern}";
+            if (fault.FailAlways)
+            {
+                return (fault.DelayMs, message);
+            }
+
+            if (fault.FailTimes <= 0)
+            {
+                return (fault.DelayMs, null);
+            }
+
+            if (_faults.TryUpdate(pattern, fault with { FailTimes = fault.FailTimes - 1 }, fault))
+            {
+                return (fault.DelayMs, message);
+            }
+        }
+
+        return (0, null);
+    }
+}
