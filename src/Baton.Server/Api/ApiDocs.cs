@@ -6,10 +6,11 @@ namespace Baton.Server.Api;
 
 /// <summary>
 /// The OpenAPI UI: Scalar (its script embedded in Scalar.AspNetCore, so it works offline) at <c>/docs</c>, behind the
-/// admin key like the API. A browser cannot send the <c>X-ADMIN-KEY</c> header, so <c>/docs</c> also takes the key as
-/// <c>?key=</c>, as seed 000's <c>GET /sync?key=</c> does; the page then reads the document from
-/// <c>/docs/openapi/v1.json</c> with the same key (the page is sent with <c>Cache-Control: no-store</c> and
-/// <c>Referrer-Policy: no-referrer</c>). <c>/openapi/v1.json</c> itself stays header-only.
+/// admin key like the API. A browser cannot send the <c>X-ADMIN-KEY</c> header, so <c>/docs</c> also takes the key once
+/// as <c>?key=</c> (as seed 000's <c>GET /sync?key=</c> does) and answers with a redirect to <c>/docs/</c> that drops it
+/// from the address and sets a session cookie holding the key encrypted with Data Protection (HttpOnly, SameSite=Strict,
+/// path <c>/docs</c>, Secure on https). The page and its document (<c>/docs/openapi/v1.json</c>) accept that cookie, so
+/// the key never appears in a page, a script or a URL the page builds. <c>/openapi/v1.json</c> itself stays header-only.
 /// </summary>
 internal static class ApiDocs
 {
@@ -21,23 +22,24 @@ internal static class ApiDocs
 
     public static void Map(WebApplication app)
     {
+        var access = new DocsAccess(
+            app.Services.GetRequiredService<AdminKey>(),
+            app.Services.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>());
         RequestDelegate? scalar = null;
-        app.MapOpenApi(DocumentPattern).RequireAdminKey(allowQueryKey: true).ExcludeFromDescription();
-        // Scalar redirects /docs to /docs/ and drops the query, and with it a ?key=: this redirect keeps it.
+        app.MapOpenApi(DocumentPattern).ExcludeFromDescription().Add(access.Guard);
+        // Scalar redirects /docs to /docs/ itself; this route does it after the key check, so a ?key= becomes the cookie.
         app.MapGet(Path, (HttpContext context) => context.Request.Path.Value!.EndsWith('/')
                 ? scalar!(context)
-                : TypedResults.Redirect(Path + "/" + context.Request.QueryString).ExecuteAsync(context))
-            .RequireAdminKey(allowQueryKey: true)
-            .ExcludeFromDescription();
+                : TypedResults.Redirect(Path + "/").ExecuteAsync(context))
+            .ExcludeFromDescription()
+            .Add(access.Guard);
         app.MapScalarApiReference(Path, (options, context) =>
             {
                 options.WithTitle("Baton API");
-                var key = context.Request.Query[AdminKeyEndpointExtensions.QueryName].ToString();
-                options.WithOpenApiRoutePattern(key.Length == 0 ? DocumentPattern : $"{DocumentPattern}?{AdminKeyEndpointExtensions.QueryName}={Uri.EscapeDataString(key)}");
+                options.WithOpenApiRoutePattern(DocumentPattern);
                 context.Response.Headers.CacheControl = "no-store";
                 context.Response.Headers["Referrer-Policy"] = "no-referrer";
             })
-            .RequireAdminKey(allowQueryKey: true)
             .ExcludeFromDescription()
             .Add(endpoint =>
             {
@@ -46,8 +48,11 @@ internal static class ApiDocs
                 {
                     // The page's script and icon are the public Scalar bundle, which the browser loads without the key.
                     endpoint.Metadata.Add(new AdminKeyMetadata(Required: false, AllowQueryKey: false));
+                    return;
                 }
-                else if (pattern.Contains("{documentName", StringComparison.Ordinal))
+
+                access.Guard(endpoint);
+                if (pattern.Contains("{documentName", StringComparison.Ordinal))
                 {
                     scalar = endpoint.RequestDelegate;
                 }

@@ -38,19 +38,54 @@ public sealed class ApiDocsTests(ServerFixture fixture) : IClassFixture<ServerFi
     }
 
     [Fact]
-    public async Task Docs_QueryKey_Returns200NotCachedAndDocumentAndScriptLoadInTheBrowser()
+    public async Task Docs_QueryKey_TradedForSessionCookieAndKeyNeverInThePage()
     {
-        using var response = await Server.Anonymous.GetAsync($"/docs?key={InProcessServer.AdminKey}");
-        var html = await response.Content.ReadAsStringAsync();
+        // A browser of its own: follows redirects and keeps cookies, like the one a user opens /docs?key= in.
+        using var browser = new HttpClient(new SocketsHttpHandler { CookieContainer = new System.Net.CookieContainer() }) { BaseAddress = Server.BaseAddress };
+        using var first = await browser.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/docs?key={InProcessServer.AdminKey}"));
+        var html = await first.Content.ReadAsStringAsync();
         var script = System.Text.RegularExpressions.Regex.Match(html, "src=\"([^\"]+\\.js)\"").Groups[1].Value;
-        using var document = await Server.Anonymous.GetAsync($"/docs/openapi/v1.json?key={InProcessServer.AdminKey}");
-        using var scriptResponse = await Server.Anonymous.GetAsync(new Uri(new Uri(Server.BaseAddress, "/docs/"), script));
+        using var document = await browser.GetAsync("/docs/openapi/v1.json");
+        using var scriptResponse = await browser.GetAsync(new Uri(new Uri(Server.BaseAddress, "/docs/"), script));
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains($"docs/openapi/v1.json?key={InProcessServer.AdminKey}", html, StringComparison.Ordinal);
-        Assert.Equal("no-store", response.Headers.CacheControl?.ToString());
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("/docs/", first.RequestMessage!.RequestUri!.AbsolutePath);
+        Assert.Empty(first.RequestMessage.RequestUri.Query);
+        Assert.DoesNotContain(InProcessServer.AdminKey, html, StringComparison.Ordinal);
+        Assert.Contains("docs/openapi/v1.json", html, StringComparison.Ordinal);
+        Assert.Equal("no-store", first.Headers.CacheControl?.ToString());
         Assert.Equal(HttpStatusCode.OK, document.StatusCode);
         Assert.True(scriptResponse.StatusCode == HttpStatusCode.OK, $"{script}: {scriptResponse.StatusCode}\n{html}");
+    }
+
+    [Fact]
+    public async Task Docs_QueryKey_SetsHttpOnlyStrictCookieScopedToDocsNotHoldingTheKey()
+    {
+        // The first answer itself, not followed: its Set-Cookie.
+        using var handler = new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false };
+        using var raw = new HttpClient(handler) { BaseAddress = Server.BaseAddress };
+        using var redirect = await raw.GetAsync($"/docs?key={InProcessServer.AdminKey}");
+        var cookie = Assert.Single(redirect.Headers.GetValues("Set-Cookie"));
+
+        Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
+        Assert.Equal("/docs", redirect.Headers.Location?.OriginalString);
+        Assert.StartsWith("baton-docs=", cookie, StringComparison.Ordinal);
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("path=/docs", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(InProcessServer.AdminKey, cookie, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Docs_ForgedCookie_Returns401()
+    {
+        using var handler = new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false };
+        using var raw = new HttpClient(handler) { BaseAddress = Server.BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/docs/openapi/v1.json");
+        request.Headers.Add("Cookie", "baton-docs=" + InProcessServer.AdminKey);
+        using var response = await raw.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
     [Fact]

@@ -1,0 +1,78 @@
+using System.Security.Cryptography;
+using Baton.Server.Auth;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace Baton.Server.Api;
+
+/// <summary>
+/// The admin-key check of the <c>/docs</c> routes: the <c>X-ADMIN-KEY</c> header, the docs session cookie, or (once)
+/// <c>?key=</c>, which is traded for the cookie by a redirect to the same path without the query, so the key is never
+/// written into the page or the URLs it builds. The routes carry <c>AdminKeyMetadata(Required: false)</c> so the
+/// server's middleware leaves them to this check; a refusal has the middleware's 401 body.
+/// </summary>
+internal sealed class DocsAccess(AdminKey key, IDataProtectionProvider protection)
+{
+    public const string CookieName = "baton-docs";
+
+    private static readonly byte[] UnauthorizedBody =
+        """{"error":"Unauthorized","detail":"send the admin key in the X-ADMIN-KEY header or the key query parameter"}"""u8.ToArray();
+
+    private readonly IDataProtector _protector = protection.CreateProtector("Baton.Server.Docs.Session.v1");
+
+    /// <summary>Wraps an endpoint's handler in the check (an endpoint convention).</summary>
+    public void Guard(EndpointBuilder endpoint)
+    {
+        endpoint.Metadata.Add(new AdminKeyMetadata(Required: false, AllowQueryKey: true));
+        var inner = endpoint.RequestDelegate ?? throw new InvalidOperationException("a /docs endpoint has no handler");
+        endpoint.RequestDelegate = context => CheckAsync(context, inner);
+    }
+
+    private async Task CheckAsync(HttpContext context, RequestDelegate inner)
+    {
+        var request = context.Request;
+        if (key.Matches(request.Headers[AdminKeyEndpointExtensions.HeaderName].ToString()) || key.Matches(FromCookie(request)))
+        {
+            await inner(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (key.Matches(request.Query[AdminKeyEndpointExtensions.QueryName].ToString()))
+        {
+            context.Response.Cookies.Append(CookieName, _protector.Protect(request.Query[AdminKeyEndpointExtensions.QueryName].ToString()), new CookieOptions
+            {
+                HttpOnly = true,
+                SameSite = SameSiteMode.Strict,
+                Secure = request.IsHttps,
+                Path = ApiDocs.Path,
+                IsEssential = true,
+            });
+            context.Response.Headers.CacheControl = "no-store";
+            context.Response.Headers["Referrer-Policy"] = "no-referrer";
+            context.Response.Redirect(request.PathBase + request.Path);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = UnauthorizedBody.Length;
+        await context.Response.Body.WriteAsync(UnauthorizedBody, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private string? FromCookie(HttpRequest request)
+    {
+        if (request.Cookies[CookieName] is not { Length: > 0 } protectedKey)
+        {
+            return null;
+        }
+
+        try
+        {
+            return _protector.Unprotect(protectedKey);
+        }
+        catch (CryptographicException)
+        {
+            // A cookie from another key ring (another node, a restart without persisted keys) or tampered with: no session.
+            return null;
+        }
+    }
+}
