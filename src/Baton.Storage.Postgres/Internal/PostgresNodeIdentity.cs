@@ -59,12 +59,29 @@ internal sealed class PostgresNodeIdentity(PostgresBatonStore store, string sche
         }
     }
 
-    /// <summary>Closes the lock sessions (the pool's reset on return releases the locks).</summary>
+    /// <summary>
+    /// Releases the locks and closes their sessions. The unlock is explicit: closing alone leaves the lock to the pool's
+    /// deferred reset or to the server backend's exit, which ends a moment after the client closed its socket, and a
+    /// process taking the node id at once could then still find it held (seen once in CI as a flaky
+    /// RecoverLeasesAsync_HolderClosed_NextProcessTakesIdAndLeases).
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         while (_held.TryTake(out var connection))
         {
-            await connection.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", connection);
+                await unlock.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+            {
+                // The session is already gone (the server restarted, the connection broke): its locks went with it.
+            }
+            finally
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 }
