@@ -1,9 +1,11 @@
 using Baton.Dashboard.Components;
 using Baton.Nodes;
 using Baton.Runs;
+using Baton.Server.Views;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Dashboard.Pages;
 
@@ -15,6 +17,9 @@ internal static class SystemPages
 
     /// <summary>The review gateway app's forwarding workflow (one run per accepted job).</summary>
     public const string ReviewForwardWorkflow = "review-forward";
+
+    /// <summary>Dead letters shown per page on the catalog sync page.</summary>
+    public const int DeadLettersPerPage = 50;
 
     public static void Map(RouteGroupBuilder ui)
     {
@@ -28,20 +33,31 @@ internal static class SystemPages
         ui.MapGet("/nodes", async (HttpContext http, IBatonNodes nodes, TimeProvider time) =>
             PageResults.Render<NodesPage>(http, new NodesModel(await nodes.ListLiveNodesAsync(http.RequestAborted), nodes.NodeId, nodes.LiveWindow, time.GetUtcNow())));
 
-        ui.MapGet("/apps/catalog-sync", async (HttpContext http, IBatonClient client, TimeProvider time) =>
+        ui.MapGet("/apps/catalog-sync", async (HttpContext http, IBatonClient client, TimeProvider time, long? after) =>
         {
             var latest = await client.ListRunsAsync(new ListRunsRequest { Workflow = CatalogSyncWorkflow, Limit = 10 }, http.RequestAborted);
             var current = latest.Runs.Count > 0 ? latest.Runs[0] : null;
             var now = time.GetUtcNow();
+            // Registered by the catalog sync app when it is enabled on this node; one keyset page, never all.
+            var deadLetters = current is null ? null : http.RequestServices.GetService<ICatalogDeadLetters>() is { } reader
+                ? await reader.ListAsync(current.Id, after ?? 0, DeadLettersPerPage, http.RequestAborted)
+                : null;
             return PageResults.Render<CatalogSyncPage>(http, new CatalogSyncModel(
-                current, current is null ? [] : ProgressBar.From(current, now), latest.Runs, now));
+                current, current is null ? [] : ProgressBar.From(current, now), latest.Runs, now) { DeadLetters = deadLetters, DeadLettersAfter = after ?? 0 });
         });
     }
 }
 
 public sealed record NodesModel(IReadOnlyList<Storage.NodeRecord> Nodes, string ThisNode, TimeSpan LiveWindow, DateTimeOffset Now);
 
-public sealed record CatalogSyncModel(RunInfo? Current, IReadOnlyList<ProgressBar> Bars, IReadOnlyList<RunInfo> Recent, DateTimeOffset Now);
+public sealed record CatalogSyncModel(RunInfo? Current, IReadOnlyList<ProgressBar> Bars, IReadOnlyList<RunInfo> Recent, DateTimeOffset Now)
+{
+    /// <summary>A page of the current sync's dead letters, or null when the app's store is not readable here (the app is not enabled on this node).</summary>
+    public CatalogDeadLetterPage? DeadLetters { get; init; }
+
+    /// <summary>The line the shown page starts after (0: the first page).</summary>
+    public long DeadLettersAfter { get; init; }
+}
 
 /// <summary>
 /// The review gateway's jobs by state: accepted (every job run), forwarded (succeeded), waiting (pending: stored, not
