@@ -18,6 +18,9 @@ internal static class SystemPages
     /// <summary>The review gateway app's forwarding workflow (one run per accepted job).</summary>
     public const string ReviewForwardWorkflow = "review-forward";
 
+    /// <summary>The brand insights app's merge workflow (one run per batch of a brand's chunks).</summary>
+    public const string BrandMergeWorkflow = "brand-merge";
+
     /// <summary>Dead letters shown per page on the catalog sync page.</summary>
     public const int DeadLettersPerPage = 50;
 
@@ -33,6 +36,19 @@ internal static class SystemPages
         ui.MapGet("/nodes", async (HttpContext http, IBatonNodes nodes, TimeProvider time) =>
             PageResults.Render<NodesPage>(http, new NodesModel(await nodes.ListLiveNodesAsync(http.RequestAborted), nodes.NodeId, nodes.LiveWindow, time.GetUtcNow())));
 
+        ui.MapGet("/apps/brand-insights", async Task<IResult> (HttpContext http, IBatonClient client) =>
+        {
+            // Registered by the brand insights app only when it is enabled on this node.
+            if (http.RequestServices.GetService<IBrandInsightsView>() is not { } brands)
+            {
+                return PageResults.Render<NotFoundPage>(http, "The brand insights app is not enabled on this node.", StatusCodes.Status404NotFound);
+            }
+
+            var view = await brands.GetAsync(http.RequestAborted);
+            var recent = await client.ListRunsAsync(new ListRunsRequest { Workflow = BrandMergeWorkflow, Limit = 20 }, http.RequestAborted);
+            return PageResults.Render<BrandInsightsPage>(http, new BrandInsightsModel(view, recent.Runs));
+        });
+
         ui.MapGet("/apps/catalog-sync", async (HttpContext http, IBatonClient client, TimeProvider time, long? after) =>
         {
             var latest = await client.ListRunsAsync(new ListRunsRequest { Workflow = CatalogSyncWorkflow, Limit = 10 }, http.RequestAborted);
@@ -47,6 +63,8 @@ internal static class SystemPages
         });
     }
 }
+
+public sealed record BrandInsightsModel(BrandInsightsView View, IReadOnlyList<RunInfo> Recent);
 
 public sealed record NodesModel(IReadOnlyList<Storage.NodeRecord> Nodes, string ThisNode, TimeSpan LiveWindow, DateTimeOffset Now);
 
