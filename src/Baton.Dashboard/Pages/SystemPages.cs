@@ -21,6 +21,9 @@ internal static class SystemPages
     /// <summary>The brand insights app's merge workflow (one run per batch of a brand's chunks).</summary>
     public const string BrandMergeWorkflow = "brand-merge";
 
+    /// <summary>The doctor onboarding app's sagas.</summary>
+    public static readonly string[] DoctorSagaWorkflows = ["doctor-create", "doctor-update", "doctor-delete"];
+
     /// <summary>Dead letters shown per page on the catalog sync page.</summary>
     public const int DeadLettersPerPage = 50;
 
@@ -49,6 +52,25 @@ internal static class SystemPages
             return PageResults.Render<BrandInsightsPage>(http, new BrandInsightsModel(view, recent.Runs));
         });
 
+        ui.MapGet("/apps/doctor-onboarding", async Task<IResult> (HttpContext http, IBatonClient client) =>
+        {
+            // Registered by the doctor onboarding app only when it is enabled on this node.
+            if (http.RequestServices.GetService<IDoctorOnboardingView>() is not { } doctors)
+            {
+                return PageResults.Render<NotFoundPage>(http, "The doctor onboarding app is not enabled on this node.", StatusCodes.Status404NotFound);
+            }
+
+            // The newest 20 of each saga, then the newest 20 of those: three keyset reads, never all runs.
+            var sagas = new List<RunInfo>();
+            foreach (var workflow in DoctorSagaWorkflows)
+            {
+                sagas.AddRange((await client.ListRunsAsync(new ListRunsRequest { Workflow = workflow, Limit = 20 }, http.RequestAborted)).Runs);
+            }
+
+            return PageResults.Render<DoctorOnboardingPage>(http, new DoctorOnboardingModel(
+                doctors.Cache(), [.. sagas.OrderByDescending(r => r.CreatedAt).Take(20)]));
+        });
+
         ui.MapGet("/apps/catalog-sync", async (HttpContext http, IBatonClient client, TimeProvider time, long? after) =>
         {
             var latest = await client.ListRunsAsync(new ListRunsRequest { Workflow = CatalogSyncWorkflow, Limit = 10 }, http.RequestAborted);
@@ -65,6 +87,8 @@ internal static class SystemPages
 }
 
 public sealed record BrandInsightsModel(BrandInsightsView View, IReadOnlyList<RunInfo> Recent);
+
+public sealed record DoctorOnboardingModel(DoctorCacheView Cache, IReadOnlyList<RunInfo> Sagas);
 
 public sealed record NodesModel(IReadOnlyList<Storage.NodeRecord> Nodes, string ThisNode, TimeSpan LiveWindow, DateTimeOffset Now);
 
