@@ -25,16 +25,7 @@ public sealed partial class CatalogDeadLettersPageTests
         await using var feed = await CatalogFeedServer.StartAsync(options);
         var body = feed.BodyBytes();
         var directory = TestPaths.NewTempDirectory();
-        await using var server = await DashboardServer.StartAsync(extra: new Dictionary<string, string?>
-        {
-            ["Baton__Apps__CatalogSync__Enabled"] = "true",
-            ["MEDIPIM_API_URL"] = feed.Url.ToString(),
-            ["MEDIPIM_API_KEY_ID"] = FeedUser,
-            ["MEDIPIM_API_KEY_SECRET"] = FeedSecret,
-            ["Baton__Apps__CatalogSync__ChunkSize"] = "100",
-            ["Baton__Apps__CatalogSync__DatabasePath"] = Path.Combine(directory, "catalog.db"),
-            ["Baton__Apps__CatalogSync__BlobDirectory"] = Path.Combine(directory, "feeds"),
-        });
+        await using var server = await DashboardServer.StartAsync(extra: CatalogSyncEnvironment.For(feed, directory, 100));
         using var api = server.Process.NewClient(DashboardServer.AdminKey);
         using (var started = await api.PostAsync("/sync", null))
         {

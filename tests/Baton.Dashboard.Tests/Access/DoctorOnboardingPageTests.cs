@@ -52,18 +52,4 @@ public sealed class DoctorOnboardingPageTests
         }
     }
 
-    [Fact]
-    public async Task DoctorOnboardingPage_AppNotEnabled_404AndNotInNavigation()
-    {
-        await using var server = await DashboardServer.StartAsync();
-        using var client = server.NewBrowserlessClient();
-        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
-
-        using var page = await client.GetAsync("/ui/apps/doctor-onboarding");
-        var runs = await client.GetStringAsync("/ui/runs");
-
-        Assert.Equal(HttpStatusCode.NotFound, page.StatusCode);
-        Assert.Contains("not enabled", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.DoesNotContain("/ui/apps/doctor-onboarding", runs, StringComparison.Ordinal);
-    }
 }
