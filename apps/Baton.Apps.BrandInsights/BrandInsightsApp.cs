@@ -58,6 +58,7 @@ public sealed class BrandInsightsApp : IBatonApp
             sp.GetRequiredService<ILogger<BrandStateStore>>()));
         services.AddSingleton<BrandHealthEndpoint>();
         services.AddSingleton<BrandMetricsEndpoint>();
+        services.AddSingleton<Baton.Server.Views.IBrandInsightsView, BrandDashboardView>();
 
         baton.AddRedis(options.RedisUrl);
         baton.AddWorkflow<BrandMergeWorkflow>(BrandMergeWorkflow.Name, o =>

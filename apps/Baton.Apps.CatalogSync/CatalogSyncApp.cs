@@ -86,6 +86,7 @@ public sealed class CatalogSyncApp : IBatonApp
             sp.GetRequiredService<IOptions<CatalogSyncOptions>>()));
         services.AddSingleton<Remote.RemoteSync>();
         services.AddSingleton<ChunkProcessor>();
+        services.AddSingleton<Baton.Server.Views.ICatalogDeadLetters, CatalogDeadLetters>();
         CatalogSyncWorkflow.Register(baton);
         services.AddSingleton<IHostedService, CatalogSyncStartup>();
     }

@@ -22,6 +22,7 @@ public static class DoctorOnboardingRegistration
         services.AddSingleton(options);
         services.AddDataProtection();
         services.AddSingleton<CompositeCache>();
+        services.AddSingleton<Baton.Server.Views.IDoctorOnboardingView, DoctorDashboardView>();
         services.AddSingleton<CompositeReader>();
         services.AddSingleton<CacheInvalidation>();
         services.AddSingleton<SagaCalls>();

@@ -50,6 +50,10 @@ internal sealed class BrandMetrics
 
     public long Processed(string brand) => _brands.TryGetValue(brand, out var c) ? Interlocked.Read(ref c.Processed) : 0;
 
+    /// <summary>A brand's chunks merged, skipped as duplicates and failed in this process (zeros for a brand not seen).</summary>
+    public (long Merged, long Duplicates, long Failed) Counters(string brand) =>
+        _brands.TryGetValue(brand, out var c) ? (Interlocked.Read(ref c.Processed), Interlocked.Read(ref c.Duplicates), Interlocked.Read(ref c.Failed)) : (0, 0, 0);
+
     /// <summary>The Prometheus text exposition (format 0.0.4).</summary>
     public string Write(IReadOnlyCollection<string> activeBrands, bool redisConnected)
     {

@@ -95,4 +95,7 @@ internal interface IProductStore
 
     /// <summary>Applies one chunk in one transaction and returns its counters.</summary>
     Task<ChunkStats> ApplyAsync(ChunkWrite write, CancellationToken cancellationToken = default);
+
+    /// <summary>At most <paramref name="limit"/> dead letters of the run with a line after <paramref name="afterLine"/>, in line order (the <c>(run_id, line)</c> index).</summary>
+    Task<IReadOnlyList<Baton.Server.Views.CatalogDeadLetter>> ReadDeadLettersAsync(string runId, long afterLine, int limit, CancellationToken cancellationToken = default);
 }

@@ -76,6 +76,24 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
         return new ChunkStats((int)reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6));
     }
 
+    public async Task<IReadOnlyList<Baton.Server.Views.CatalogDeadLetter>> ReadDeadLettersAsync(string runId, long afterLine, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(
+            $"SELECT line, byte_offset, reason, chunk, head FROM {_schema}.dead_letters WHERE run_id = $1 AND line > $2 ORDER BY line LIMIT $3", connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = runId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterLine });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var letters = new List<Baton.Server.Views.CatalogDeadLetter>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            letters.Add(new(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetInt32(3), Encoding.UTF8.GetString(reader.GetFieldValue<byte[]>(4))));
+        }
+
+        return letters;
+    }
+
     public async Task<ChunkStats> ApplyAsync(ChunkWrite write, CancellationToken cancellationToken = default)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

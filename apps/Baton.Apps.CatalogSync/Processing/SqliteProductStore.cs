@@ -93,6 +93,24 @@ internal sealed class SqliteProductStore(string path) : IProductStore
         return Task.FromResult(Apply(connection, write.RunId, write.Chunk, write.Products, [.. write.DeadLetters], write.Blank, write.Now, cancellationToken));
     }
 
+    public Task<IReadOnlyList<Baton.Server.Views.CatalogDeadLetter>> ReadDeadLettersAsync(string runId, long afterLine, int limit, CancellationToken cancellationToken = default)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT line, byte_offset, reason, chunk, head FROM dead_letters WHERE run_id = $run AND line > $after ORDER BY line LIMIT $limit";
+        command.Parameters.AddWithValue("$run", runId);
+        command.Parameters.AddWithValue("$after", afterLine);
+        command.Parameters.AddWithValue("$limit", limit);
+        using var reader = command.ExecuteReader();
+        var letters = new List<Baton.Server.Views.CatalogDeadLetter>();
+        while (reader.Read())
+        {
+            letters.Add(new(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetInt32(3), System.Text.Encoding.UTF8.GetString((byte[])reader.GetValue(4))));
+        }
+
+        return Task.FromResult<IReadOnlyList<Baton.Server.Views.CatalogDeadLetter>>(letters);
+    }
+
     public void Initialize(CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);

@@ -24,6 +24,8 @@ public sealed class CompositeCache : IAsyncDisposable
     private readonly Counter<long> _hits;
     private readonly Counter<long> _misses;
     private int _down;
+    private long _hitCount;
+    private long _missCount;
 
     public CompositeCache(DoctorOptions options, ILogger<CompositeCache> logger, IMeterFactory? meters = null)
     {
@@ -38,6 +40,12 @@ public sealed class CompositeCache : IAsyncDisposable
     /// <summary>Whether the last Redis call failed (reads go straight to the services).</summary>
     public bool IsDown => Volatile.Read(ref _down) == 1;
 
+    /// <summary>Reads answered from Redis since this cache was created.</summary>
+    public long Hits => Interlocked.Read(ref _hitCount);
+
+    /// <summary>Reads that missed (or found Redis down) since this cache was created.</summary>
+    public long Misses => Interlocked.Read(ref _missCount);
+
     /// <summary>The cached value and its remaining TTL (GET and PTTL in one round trip), or null on a miss or when Redis is down.</summary>
     public async Task<CachedComposite?> GetAsync(string key, string read)
     {
@@ -49,6 +57,7 @@ public sealed class CompositeCache : IAsyncDisposable
                 : new CachedComposite(value.Value.ToString(), value.Expiry is { } ttl ? (int)Math.Ceiling(ttl.TotalSeconds) : -1);
         }).ConfigureAwait(false);
         (hit is null ? _misses : _hits).Add(1, new KeyValuePair<string, object?>("read", read));
+        Interlocked.Increment(ref hit is null ? ref _missCount : ref _hitCount);
         return hit;
     }
 

@@ -1,9 +1,11 @@
 using Baton.Dashboard.Components;
 using Baton.Nodes;
 using Baton.Runs;
+using Baton.Server.Views;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Dashboard.Pages;
 
@@ -15,6 +17,15 @@ internal static class SystemPages
 
     /// <summary>The review gateway app's forwarding workflow (one run per accepted job).</summary>
     public const string ReviewForwardWorkflow = "review-forward";
+
+    /// <summary>The brand insights app's merge workflow (one run per batch of a brand's chunks).</summary>
+    public const string BrandMergeWorkflow = "brand-merge";
+
+    /// <summary>The doctor onboarding app's sagas.</summary>
+    public static readonly string[] DoctorSagaWorkflows = ["doctor-create", "doctor-update", "doctor-delete"];
+
+    /// <summary>Dead letters shown per page on the catalog sync page.</summary>
+    public const int DeadLettersPerPage = 50;
 
     public static void Map(RouteGroupBuilder ui)
     {
@@ -28,20 +39,67 @@ internal static class SystemPages
         ui.MapGet("/nodes", async (HttpContext http, IBatonNodes nodes, TimeProvider time) =>
             PageResults.Render<NodesPage>(http, new NodesModel(await nodes.ListLiveNodesAsync(http.RequestAborted), nodes.NodeId, nodes.LiveWindow, time.GetUtcNow())));
 
-        ui.MapGet("/apps/catalog-sync", async (HttpContext http, IBatonClient client, TimeProvider time) =>
+        ui.MapGet("/apps/brand-insights", async Task<IResult> (HttpContext http, IBatonClient client) =>
+        {
+            // Registered by the brand insights app only when it is enabled on this node.
+            if (http.RequestServices.GetService<IBrandInsightsView>() is not { } brands)
+            {
+                return PageResults.Render<NotFoundPage>(http, "The brand insights app is not enabled on this node.", StatusCodes.Status404NotFound);
+            }
+
+            var view = await brands.GetAsync(http.RequestAborted);
+            var recent = await client.ListRunsAsync(new ListRunsRequest { Workflow = BrandMergeWorkflow, Limit = 20 }, http.RequestAborted);
+            return PageResults.Render<BrandInsightsPage>(http, new BrandInsightsModel(view, recent.Runs));
+        });
+
+        ui.MapGet("/apps/doctor-onboarding", async Task<IResult> (HttpContext http, IBatonClient client) =>
+        {
+            // Registered by the doctor onboarding app only when it is enabled on this node.
+            if (http.RequestServices.GetService<IDoctorOnboardingView>() is not { } doctors)
+            {
+                return PageResults.Render<NotFoundPage>(http, "The doctor onboarding app is not enabled on this node.", StatusCodes.Status404NotFound);
+            }
+
+            // The newest 20 of each saga, then the newest 20 of those: three keyset reads, never all runs.
+            var sagas = new List<RunInfo>();
+            foreach (var workflow in DoctorSagaWorkflows)
+            {
+                sagas.AddRange((await client.ListRunsAsync(new ListRunsRequest { Workflow = workflow, Limit = 20 }, http.RequestAborted)).Runs);
+            }
+
+            return PageResults.Render<DoctorOnboardingPage>(http, new DoctorOnboardingModel(
+                doctors.Cache(), [.. sagas.OrderByDescending(r => r.CreatedAt).Take(20)]));
+        });
+
+        ui.MapGet("/apps/catalog-sync", async (HttpContext http, IBatonClient client, TimeProvider time, long? after) =>
         {
             var latest = await client.ListRunsAsync(new ListRunsRequest { Workflow = CatalogSyncWorkflow, Limit = 10 }, http.RequestAborted);
             var current = latest.Runs.Count > 0 ? latest.Runs[0] : null;
             var now = time.GetUtcNow();
+            // Registered by the catalog sync app when it is enabled on this node; one keyset page, never all.
+            var deadLetters = current is null ? null : http.RequestServices.GetService<ICatalogDeadLetters>() is { } reader
+                ? await reader.ListAsync(current.Id, after ?? 0, DeadLettersPerPage, http.RequestAborted)
+                : null;
             return PageResults.Render<CatalogSyncPage>(http, new CatalogSyncModel(
-                current, current is null ? [] : ProgressBar.From(current, now), latest.Runs, now));
+                current, current is null ? [] : ProgressBar.From(current, now), latest.Runs, now) { DeadLetters = deadLetters, DeadLettersAfter = after ?? 0 });
         });
     }
 }
 
+public sealed record BrandInsightsModel(BrandInsightsView View, IReadOnlyList<RunInfo> Recent);
+
+public sealed record DoctorOnboardingModel(DoctorCacheView Cache, IReadOnlyList<RunInfo> Sagas);
+
 public sealed record NodesModel(IReadOnlyList<Storage.NodeRecord> Nodes, string ThisNode, TimeSpan LiveWindow, DateTimeOffset Now);
 
-public sealed record CatalogSyncModel(RunInfo? Current, IReadOnlyList<ProgressBar> Bars, IReadOnlyList<RunInfo> Recent, DateTimeOffset Now);
+public sealed record CatalogSyncModel(RunInfo? Current, IReadOnlyList<ProgressBar> Bars, IReadOnlyList<RunInfo> Recent, DateTimeOffset Now)
+{
+    /// <summary>A page of the current sync's dead letters, or null when the app's store is not readable here (the app is not enabled on this node).</summary>
+    public CatalogDeadLetterPage? DeadLetters { get; init; }
+
+    /// <summary>The line the shown page starts after (0: the first page).</summary>
+    public long DeadLettersAfter { get; init; }
+}
 
 /// <summary>
 /// The review gateway's jobs by state: accepted (every job run), forwarded (succeeded), waiting (pending: stored, not

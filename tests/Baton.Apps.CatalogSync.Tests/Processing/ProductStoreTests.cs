@@ -70,6 +70,28 @@ public abstract partial class ProductStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeadLetters_ManyInSeveralChunks_PagedInLineOrderOfTheRunOnly()
+    {
+        static DeadLetter Dead(long line) => new(line, line * 100, $"invalid JSON at line {line}", Encoding.UTF8.GetBytes($"{{bad {line}"));
+        await _store.ApplyAsync(new ChunkWrite("run-1", 1, [], [.. Enumerable.Range(6, 5).Select(n => Dead(n))], 0, Now));
+        await _store.ApplyAsync(new ChunkWrite("run-1", 0, [], [.. Enumerable.Range(1, 5).Select(n => Dead(n))], 0, Now));
+        await _store.ApplyAsync(new ChunkWrite("run-2", 0, [], [Dead(3)], 0, Now));
+        var reader = new CatalogDeadLetters(_store);
+
+        var first = await reader.ListAsync("run-1", 0, 4);
+        var second = await reader.ListAsync("run-1", first.NextAfterLine!.Value, 4);
+        var last = await reader.ListAsync("run-1", second.NextAfterLine!.Value, 4);
+
+        Assert.Equal([1L, 2, 3, 4], first.Items.Select(d => d.Line));
+        Assert.Equal([5L, 6, 7, 8], second.Items.Select(d => d.Line));
+        Assert.Equal([9L, 10], last.Items.Select(d => d.Line));
+        Assert.Null(last.NextAfterLine);
+        var seven = second.Items[2];
+        Assert.Equal((700L, "invalid JSON at line 7", 1, "{bad 7"), (seven.ByteOffset, seven.Reason, seven.Chunk, seven.Head));
+        Assert.Single((await reader.ListAsync("run-2", 0, 50)).Items);
+    }
+
+    [Fact]
     public async Task ApplyAsync_DuplicateOfAnUnchangedProduct_SkippedTwiceNothingWritten()
     {
         await _store.ApplyAsync(Chunk("run-1", 0, Line(1, "a", 100)));

@@ -75,6 +75,20 @@ public sealed class CompositeCacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cache_ThreeReadsOfOneDoctor_DashboardViewCountsOneMissTwoHits()
+    {
+        var id = await _rig.AddDoctorAsync("Frances Allen");
+        var query = JsonSerializer.SerializeToElement(new { id });
+
+        for (var i = 0; i < 3; i++)
+        {
+            await _rig.Reader.GetCompositeAsync(query);
+        }
+
+        Assert.Equal(new Baton.Server.Views.DoctorCacheView(2, 1, false), new DoctorDashboardView(_rig.Cache).Cache());
+    }
+
+    [Fact]
     public async Task GetComposite_Miss_StoresWithSingleTtl()
     {
         var id = await _rig.AddDoctorAsync("Katherine Johnson");

@@ -42,6 +42,23 @@ public sealed partial class AppPagesTests
         Assert.Equal(0, counts["failed"]);
     }
 
+    [Fact]
+    public async Task AppPages_AppsNotEnabled_404AndNotInNavigation()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        using var client = server.NewBrowserlessClient();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+        var runs = await client.GetStringAsync("/ui/runs");
+
+        foreach (var path in new[] { "/ui/apps/brand-insights", "/ui/apps/doctor-onboarding" })
+        {
+            using var page = await client.GetAsync(path);
+            Assert.Equal(HttpStatusCode.NotFound, page.StatusCode);
+            Assert.Contains("not enabled", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.DoesNotContain(path, runs, StringComparison.Ordinal);
+        }
+    }
+
     private static Dictionary<string, long> Counts(string html) =>
         CountRow().Matches(html).ToDictionary(m => m.Groups[1].Value, m => long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
 

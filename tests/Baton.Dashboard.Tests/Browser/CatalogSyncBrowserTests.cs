@@ -16,18 +16,8 @@ public sealed class CatalogSyncBrowserTests(BrowserFixture fixture)
     {
         await using var feed = await CatalogFeedServer.StartAsync(new CatalogFeedOptions { Products = 20_000, User = FeedUser, Password = FeedSecret });
         var directory = TestPaths.NewTempDirectory();
-        await using var server = await DashboardServer.StartAsync(extra: new Dictionary<string, string?>
-        {
-            ["Baton__Apps__CatalogSync__Enabled"] = "true",
-            ["MEDIPIM_API_URL"] = feed.Url.ToString(),
-            ["MEDIPIM_API_KEY_ID"] = FeedUser,
-            ["MEDIPIM_API_KEY_SECRET"] = FeedSecret,
-            ["Baton__Apps__CatalogSync__ChunkSize"] = "200",
-            ["Baton__Apps__CatalogSync__Parallelism"] = "2",
-            ["Baton__Apps__CatalogSync__ChunkDelay"] = "00:00:00.100",
-            ["Baton__Apps__CatalogSync__DatabasePath"] = Path.Combine(directory, "catalog.db"),
-            ["Baton__Apps__CatalogSync__BlobDirectory"] = Path.Combine(directory, "feeds"),
-        });
+        await using var server = await DashboardServer.StartAsync(extra: CatalogSyncEnvironment.For(feed, directory, 200,
+            ("Baton__Apps__CatalogSync__Parallelism", "2"), ("Baton__Apps__CatalogSync__ChunkDelay", "00:00:00.100")));
         using var api = server.Process.NewClient(DashboardServer.AdminKey);
         using var started = await api.PostAsync("/sync", null);
         started.EnsureSuccessStatusCode();
