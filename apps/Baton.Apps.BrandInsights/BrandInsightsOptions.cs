@@ -230,9 +230,14 @@ internal sealed class BrandInsightsOptionsValidator : IValidateOptions<BrandInsi
     public ValidateOptionsResult Validate(string? name, BrandInsightsOptions options)
     {
         var errors = new List<string>(options.BindingErrors);
-        if (RedisUrls.Problem(options.RedisUrl) is { } problem)
+        try
         {
-            errors.Add($"REDIS_URL {problem}");
+            // The transport's own parser, so the app refuses exactly what AddRedis would; its messages never hold the password.
+            Baton.Redis.RedisConfiguration.Parse(options.RedisUrl);
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add($"REDIS_URL is not usable: {e.Message.Split(" (Parameter", 2)[0]}");
         }
 
         if (options.HttpPort == options.PrometheusPort)

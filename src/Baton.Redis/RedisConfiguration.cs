@@ -25,6 +25,12 @@ public static class RedisConfiguration
         {
             options = ParseUrl(text);
         }
+        else if (text.Contains("://", StringComparison.Ordinal))
+        {
+            // Another scheme (http://, tcp://...) is never StackExchange's form either; refuse it here rather than let it
+            // parse into an endpoint named after the whole text.
+            throw new ArgumentException("The Redis URL is not valid (expected redis:// or rediss://).", nameof(configuration));
+        }
         else
         {
             try

@@ -55,6 +55,7 @@ public sealed class RedisConfigurationTests
     [InlineData("")]
     [InlineData("redis://:hunter2@/")]
     [InlineData("redis://:hunter2@host:6379/notanumber")]
+    [InlineData("http://:hunter2@host:6379")]
     public void Parse_Invalid_ArgumentExceptionWithoutPassword(string configuration)
     {
         var error = Assert.Throws<ArgumentException>(() => RedisConfiguration.Parse(configuration));
