@@ -12,6 +12,7 @@ namespace Baton.Workers;
 /// </summary>
 internal sealed partial class Worker
 {
+    private readonly RunIds _runIds = new();
     private readonly Lock _admissionGate = new();
     private bool _admissionClosed;
     private int _reserved;
@@ -86,7 +87,7 @@ internal sealed partial class Worker
         var leaseExpiresAt = origin.Now + engine.Options.LeaseDuration;
         var request = new CreateRunRequest
         {
-            Id = RunIds.New(origin.Now),
+            Id = _runIds.New(origin.Now),
             Workflow = definition.Name,
             Input = input.Json,
             IdempotencyKey = origin.IdempotencyKey,

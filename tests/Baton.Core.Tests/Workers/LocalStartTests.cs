@@ -186,7 +186,7 @@ public sealed class LocalStartTests
         var (definition, input) = GatedWorkflow(node);
         var created = await node.Store.Runs.CreateRunAsync(new CreateRunRequest
         {
-            Id = RunIds.New(EngineHarness.Start), Workflow = "gated", Now = EngineHarness.Start,
+            Id = new RunIds().New(EngineHarness.Start), Workflow = "gated", Now = EngineHarness.Start,
             LeaseOwner = "node-a", LeaseExpiresAt = EngineHarness.Start.AddSeconds(30),
         });
 
