@@ -177,6 +177,19 @@ if ! dotnet build Baton.slnx -c Release -nologo -v q >"$results/build.log" 2>&1;
   exit 1
 fi
 
+# The packages, into a local folder feed: samples/EmbeddedHost restores Baton from there (as a user gets it), and
+# tests/Baton.Server.Tests' EmbeddedHostTests build and run it. A warning fails the step like a build error.
+feed="$root/artifacts/packages"
+log "packing into $feed"
+rm -rf "$feed"
+if ! dotnet pack Baton.slnx -c Release --no-build -nologo -v q -o "$feed" >"$results/pack.log" 2>&1 \
+  || grep -qE ': (warning|error) ' "$results/pack.log"; then
+  tail -40 "$results/pack.log" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export BATON_PACKAGE_FEED="$feed"
+
 log "running dotnet test"
 # Each test assembly prints one summary line ("Passed!  - Failed: 0, Passed: 5, Skipped: 0, ...");
 # the totals are the sums of those lines.
