@@ -1,4 +1,4 @@
-using Baton.Dashboard;
+using Baton.AspNetCore;
 using Baton.Hosting;
 using Baton.Server.Api;
 using Baton.Server.Auth;
@@ -6,9 +6,9 @@ using Baton.Server.Configuration;
 using Baton.Server.Health;
 using Baton.Server.Listening;
 using Baton.Server.Logging;
-using Baton.Server.Metrics;
 using Baton.Samples.Demo;
 using Baton.Workflows;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -74,15 +74,18 @@ public static class BatonServer
             .Configure(o => ServerSettingsReader.Bind(o, configuration, contentRoot, isDevelopment))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<BatonServerOptions>, BatonServerOptionsValidator>();
+        // The resolved key (a generated one in Development) is registered first, so AddBatonServer keeps it.
         services.AddSingleton(adminKey);
         var configuredKey = generatedKey is null ? builder.Configuration[AdminKey.ConfigurationKey]?.Trim() : null;
         services.AddLogSecret(generatedKey ?? configuredKey);
         services.AddConnectionStringPassword(options.PostgresConnectionString);
-        services.AddSingleton<ProcessClock>();
-        services.AddProblemDetails();
-        services.AddExceptionHandler<BadRequestExceptionHandler>();
-        services.AddOpenApi(ApiDocs.Configure);
-        services.AddBatonDashboard();
+        services.AddBatonServer(api =>
+        {
+            api.MaxRequestBodyBytes = options.MaxRequestBodyBytes;
+            api.MetricsRequireAdminKey = options.MetricsRequireAdminKey;
+        });
+        // The server owns every route: one that names no policy (an app's, or none matched) needs the admin key too.
+        services.AddOptions<AuthorizationOptions>().PostConfigure(o => o.FallbackPolicy = o.GetPolicy(BatonAuthorization.PolicyName));
         // The host reads its options while it is built, before ValidateOnStart reports bad engine settings with
         // the rest: so the drain timeout is taken from the engine's configuration without validating it here.
         services.AddOptions<HostOptions>().Configure<IEnumerable<IConfigureOptions<BatonOptions>>>((host, setups) =>
@@ -106,8 +109,6 @@ public static class BatonServer
         });
         StoreRegistration.UseConfiguredStore(baton, options, builder.Configuration);
         services.AddHostedService<StartupTasks>();
-        services.AddSingleton(sp => new PrometheusExporter(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), [BatonMetrics.MeterName]));
-        services.AddSingleton<QueuedRunsGauge>();
         if (options.DemoEnabled)
         {
             baton.AddDemoWorkflow(options.DemoRunOnStart, options.ListenUrls.Split(';')[0].Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal));
@@ -152,25 +153,17 @@ public static class BatonServer
             // Printed once, on the console only: the logging pipeline never sees the key.
             Console.Out.WriteLine($"Baton admin key (generated for Development, valid until this process stops): {generatedKey}");
             Console.Out.Flush();
-            Log.GeneratedAdminKey(logger);
+            HostLog.GeneratedAdminKey(logger);
         }
         else if (configuredKey is { Length: < AdminKey.RecommendedMinimumLength })
         {
-            Log.ShortAdminKey(logger, AdminKey.RecommendedMinimumLength);
+            HostLog.ShortAdminKey(logger, AdminKey.RecommendedMinimumLength);
         }
 
         foreach (var name in options.EnabledApps.Where(n => !enabledApps.Any(a => string.Equals(a.Name, n, StringComparison.OrdinalIgnoreCase))))
         {
-            Log.UnknownApp(logger, name);
+            HostLog.UnknownApp(logger, name);
         }
-
-        // Uptime counts from here, not from the first /health request that would otherwise create the clock.
-        application.Services.GetRequiredService<ProcessClock>();
-
-        // Start listening for measurements before the engine records any.
-        var exporter = application.Services.GetRequiredService<PrometheusExporter>();
-        application.Services.GetRequiredService<QueuedRunsGauge>();
-        ZeroSeries.Declare(exporter, [.. application.Services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name)]);
 
         ConfigurePipeline(application);
         foreach (var app in enabledApps)
@@ -178,20 +171,20 @@ public static class BatonServer
             app.MapEndpoints(appListeners.PortOf(app) is { } port
                 ? application.MapGroup("").WithMetadata(new AppListenerMetadata(port)).ExcludeFromDescription()
                 : application);
-            Log.AppEnabled(logger, app.Name);
+            HostLog.AppEnabled(logger, app.Name);
         }
 
         var lifetime = application.Lifetime;
         // Resolved now: after a failed start the provider is disposed before the stopping callbacks run.
         var shutdownTimeout = application.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
-        lifetime.ApplicationStarted.Register(() => Log.ServerStarted(
+        lifetime.ApplicationStarted.Register(() => HostLog.ServerStarted(
             logger,
             HealthEndpoints.Version,
             string.Join(", ", application.Urls),
             application.Environment.EnvironmentName,
             options.StoreDescription,
             string.Join(", ", application.Services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name).Order(StringComparer.Ordinal))));
-        lifetime.ApplicationStopping.Register(() => Log.ShuttingDown(logger, shutdownTimeout));
+        lifetime.ApplicationStopping.Register(() => HostLog.ShuttingDown(logger, shutdownTimeout));
         return application;
     }
 
@@ -257,7 +250,7 @@ public static class BatonServer
                 // already); stderr keeps the one-line reason.
                 if (started.IsCancellationRequested)
                 {
-                    Log.StoppedWithError(logger, ex);
+                    HostLog.StoppedWithError(logger, ex);
                 }
 
                 await Console.Error.WriteLineAsync($"Baton stopped with an error: {ex.GetType().Name}: {redactor.Redact(ex.Message)}");
@@ -316,16 +309,13 @@ public static class BatonServer
         app.UseExceptionHandler();
         app.UseStatusCodePages(StatusCodeProblems.WriteAsync);
         app.UseRouting();
-        app.UseMiddleware<AdminKeyMiddleware>();
+        app.UseAuthentication();
+        app.UseAuthorization();
 
-        HealthEndpoints.Map(app);
-        MetricsEndpoints.Map(app, app.Services.GetRequiredService<BatonServerOptions>());
-        WorkflowEndpoints.Map(app);
-        RunEndpoints.Map(app);
-        EventEndpoints.Map(app);
-        ScheduleEndpoints.Map(app);
-        app.MapOpenApi();
-        ApiDocs.Map(app);
-        app.MapBatonDashboard(app.Services.GetRequiredService<AdminKey>().Matches);
+        // What an app embedding Baton maps (Baton.AspNetCore); uptime counts and the metrics exporter listens from here.
+        app.MapBatonHealth();
+        app.MapBatonMetrics();
+        app.MapBatonApi();
+        app.MapBatonDashboard();
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 
 namespace Baton.Server.Auth;
@@ -7,6 +8,23 @@ namespace Baton.Server.Auth;
 /// <param name="AllowQueryKey">Also accept the key as <c>?key=</c> (seed 000's cron-friendly <c>GET /sync?key=</c>).</param>
 public sealed record AdminKeyMetadata(bool Required, bool AllowQueryKey);
 
+/// <summary>
+/// The names under which Baton registers its access rules with ASP.NET Core (Baton.AspNetCore's <c>AddBatonServer</c>).
+/// </summary>
+public static class BatonAuthorization
+{
+    /// <summary>
+    /// The authorization policy every protected Baton endpoint requires. By default it authenticates with
+    /// <see cref="AdminKeyScheme"/> only; a host adds its own schemes (JWT bearer, OpenID Connect) through
+    /// <c>BatonApiOptions.AuthenticationSchemes</c>, or replaces the policy with <c>AddPolicy(PolicyName, ...)</c>
+    /// after <c>AddBatonServer</c>.
+    /// </summary>
+    public const string PolicyName = "Baton.Admin";
+
+    /// <summary>The authentication scheme that accepts the admin key (<c>X-ADMIN-KEY</c>, or <c>?key=</c> where an endpoint allows it).</summary>
+    public const string AdminKeyScheme = "BatonAdminKey";
+}
+
 public static class AdminKeyEndpointExtensions
 {
     /// <summary>The header the admin key is sent in (the seeds' convention).</summary>
@@ -15,13 +33,16 @@ public static class AdminKeyEndpointExtensions
     /// <summary>The query parameter accepted by endpoints that opt in with <c>allowQueryKey</c>.</summary>
     public const string QueryName = "key";
 
-    /// <summary>Requires the admin key (the default for every endpoint); <paramref name="allowQueryKey"/> also accepts <c>?key=</c>.</summary>
+    /// <summary>
+    /// Requires the <see cref="BatonAuthorization.PolicyName"/> policy (the admin key unless the host added schemes; the default for
+    /// every endpoint of the Baton server); <paramref name="allowQueryKey"/> also accepts the key as <c>?key=</c>.
+    /// </summary>
     public static TBuilder RequireAdminKey<TBuilder>(this TBuilder builder, bool allowQueryKey = false)
         where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(new AdminKeyMetadata(Required: true, AllowQueryKey: allowQueryKey));
+        builder.WithMetadata(new AdminKeyMetadata(Required: true, AllowQueryKey: allowQueryKey)).RequireAuthorization(BatonAuthorization.PolicyName);
 
     /// <summary>Lets the endpoint be called without the admin key (probes, Prometheus).</summary>
     public static TBuilder AllowWithoutAdminKey<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(new AdminKeyMetadata(Required: false, AllowQueryKey: false));
+        builder.WithMetadata(new AdminKeyMetadata(Required: false, AllowQueryKey: false)).AllowAnonymous();
 }

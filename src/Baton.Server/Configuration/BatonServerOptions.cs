@@ -72,6 +72,3 @@ public enum StoreProvider
 /// <summary>A schedule written in configuration (<c>Baton:Schedules:&lt;name&gt;</c>).</summary>
 /// <param name="Input">The input as JSON text, or null.</param>
 public sealed record ConfiguredSchedule(string Name, string Workflow, string Cron, string TimeZone, string? Input, bool Enabled, Scheduling.MisfirePolicy Misfire);
-
-/// <summary>Configuration the server cannot start with; the message lists every problem.</summary>
-public sealed class BatonConfigurationException(string message) : Exception(message);

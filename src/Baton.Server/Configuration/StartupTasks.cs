@@ -15,7 +15,7 @@ internal sealed class StartupTasks(IBatonStore store, ISchedules schedules, Bato
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        Log.StoreReady(logger, options.StoreDescription);
+        HostLog.StoreReady(logger, options.StoreDescription);
         foreach (var schedule in options.Schedules)
         {
             using var input = schedule.Input is null ? null : JsonDocument.Parse(schedule.Input);
@@ -33,7 +33,7 @@ internal sealed class StartupTasks(IBatonStore store, ISchedules schedules, Bato
                         Misfire = schedule.Misfire,
                     },
                     cancellationToken).ConfigureAwait(false);
-                Log.ConfiguredScheduleApplied(logger, schedule.Name, info.NextFireAt);
+                HostLog.ConfiguredScheduleApplied(logger, schedule.Name, info.NextFireAt);
             }
             catch (ScheduleValidationException ex)
             {

@@ -1,11 +1,11 @@
 using Baton.Server.Auth;
-using Baton.Server.Configuration;
+using Baton.AspNetCore;
 
 namespace Baton.Server.Metrics;
 
 internal static class MetricsEndpoints
 {
-    public static void Map(IEndpointRouteBuilder routes, BatonServerOptions options)
+    public static void Map(IEndpointRouteBuilder routes, BatonApiOptions options)
     {
         var endpoint = routes.MapGet("/metrics", async (HttpContext context, PrometheusExporter exporter, QueuedRunsGauge queued) =>
             {

@@ -8,7 +8,7 @@ namespace Baton.Server.Api;
 /// The admin-key check of the <c>/docs</c> routes: the <c>X-ADMIN-KEY</c> header, the docs session cookie, or (once)
 /// <c>?key=</c>, which is traded for the cookie by a redirect to the same path without the query, so the key is never
 /// written into the page or the URLs it builds. The routes carry <c>AdminKeyMetadata(Required: false)</c> so the
-/// server's middleware leaves them to this check; a refusal has the middleware's 401 body.
+/// authorization policy leaves them to this check; a refusal has the admin-key scheme's 401 body.
 /// </summary>
 internal sealed class DocsAccess(AdminKey key, IDataProtectionProvider protection)
 {
@@ -23,6 +23,8 @@ internal sealed class DocsAccess(AdminKey key, IDataProtectionProvider protectio
     public void Guard(EndpointBuilder endpoint)
     {
         endpoint.Metadata.Add(new AdminKeyMetadata(Required: false, AllowQueryKey: true));
+        // The check below is the docs' own (header, session cookie or ?key=), so the authorization policy leaves them alone.
+        endpoint.Metadata.Add(new Microsoft.AspNetCore.Authorization.AllowAnonymousAttribute());
         var inner = endpoint.RequestDelegate ?? throw new InvalidOperationException("a /docs endpoint has no handler");
         endpoint.RequestDelegate = context => CheckAsync(context, inner);
     }

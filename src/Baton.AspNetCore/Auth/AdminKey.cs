@@ -25,6 +25,12 @@ internal sealed class AdminKey
         _hash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
     }
 
+    /// <summary>
+    /// A key nobody knows (48 random hex characters, never shown): what an embedding host that configured no admin key gets,
+    /// so only its own authentication schemes let requests in.
+    /// </summary>
+    public static AdminKey Unknown() => new(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)));
+
     /// <summary>True when the key was generated at start (Development without <c>ADMIN_KEY</c>).</summary>
     public bool Generated { get; private init; }
 

@@ -1,6 +1,6 @@
 using Baton.Events;
 using Baton.Runs;
-using Baton.Server.Configuration;
+using Baton.AspNetCore;
 
 namespace Baton.Server.Api;
 
@@ -29,7 +29,7 @@ internal static class EventEndpoints
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
     }
 
-    private static async Task<IResult> SendAsync(string id, string name, HttpContext context, IBatonClient client, BatonServerOptions options)
+    private static async Task<IResult> SendAsync(string id, string name, HttpContext context, IBatonClient client, BatonApiOptions options)
     {
         var cancellationToken = context.RequestAborted;
         if (!RunEndpoints.IsRunId(id))

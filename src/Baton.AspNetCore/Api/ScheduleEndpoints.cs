@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Baton.Scheduling;
+using Baton.AspNetCore;
 using Baton.Server.Configuration;
 using Baton.Storage;
 
@@ -55,7 +56,7 @@ internal static partial class ScheduleEndpoints
         return await schedules.DeleteAsync(name, context.RequestAborted) ? TypedResults.NoContent() : NotFound(name);
     }
 
-    private static async Task<IResult> PutAsync(string name, HttpContext context, ISchedules schedules, BatonServerOptions options)
+    private static async Task<IResult> PutAsync(string name, HttpContext context, ISchedules schedules, BatonApiOptions options)
     {
         if (!IsName(name))
         {

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Baton.Runs;
-using Baton.Server.Configuration;
+using Baton.AspNetCore;
 using Baton.Server.Http;
 using Baton.Server.Logging;
 using Baton.Storage;
@@ -61,7 +61,7 @@ internal static partial class RunEndpoints
     }
 
     private static async Task<IResult> StartAsync(
-        string name, HttpContext context, IBatonClient client, IWorkflowCatalog catalog, BatonServerOptions options, ILoggerFactory loggers)
+        string name, HttpContext context, IBatonClient client, IWorkflowCatalog catalog, BatonApiOptions options, ILoggerFactory loggers)
     {
         var cancellationToken = context.RequestAborted;
         if (!catalog.TryGet(name, out _))

@@ -20,11 +20,11 @@ internal static class ApiDocs
     /// <summary>Fills request and response schemas and examples into the document (see <see cref="ApiExamples"/>).</summary>
     public static void Configure(OpenApiOptions options) => options.AddDocumentTransformer<ApiExamples>();
 
-    public static void Map(WebApplication app)
+    public static void Map(IEndpointRouteBuilder app)
     {
         var access = new DocsAccess(
-            app.Services.GetRequiredService<AdminKey>(),
-            app.Services.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>());
+            app.ServiceProvider.GetRequiredService<AdminKey>(),
+            app.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>());
         RequestDelegate? scalar = null;
         app.MapOpenApi(DocumentPattern).ExcludeFromDescription().Add(access.Guard);
         // Scalar redirects /docs to /docs/ itself; this route does it after the key check, so a ?key= becomes the cookie.
@@ -48,6 +48,7 @@ internal static class ApiDocs
                 {
                     // The page's script and icon are the public Scalar bundle, which the browser loads without the key.
                     endpoint.Metadata.Add(new AdminKeyMetadata(Required: false, AllowQueryKey: false));
+                    endpoint.Metadata.Add(new Microsoft.AspNetCore.Authorization.AllowAnonymousAttribute());
                     return;
                 }
 

@@ -2,8 +2,7 @@ using System.Reflection;
 using Baton.Hosting;
 using Baton.Nodes;
 using Baton.Server.Auth;
-using Baton.Server.Logging;
-using Baton.Storage;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Baton.Server.Health;
 
@@ -22,14 +21,12 @@ public sealed record HealthView(
 
 /// <summary>
 /// <c>/healthz</c> is liveness (the process answers); <c>/health</c> is readiness: the store answers a
-/// ping within <see cref="PingTimeout"/> and, when this node runs a worker, the worker is claiming.
-/// <c>/health</c> also lists the live nodes of the node registry (heartbeat within three heartbeat intervals).
-/// Neither needs the admin key.
+/// ping within <see cref="BatonHealthCheck.PingTimeout"/> and, when this node runs a worker, the worker is claiming.
+/// <c>/health</c> also lists the live nodes of the node registry (heartbeat within three heartbeat intervals). The answer is
+/// <see cref="BatonHealthCheck"/>'s result, written by <see cref="BatonHealthResponse"/>. Neither needs the admin key.
 /// </summary>
 internal static class HealthEndpoints
 {
-    public static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(3);
-
     /// <summary>
     /// The version of the engine assembly, the one each node writes into the node registry, so the top-level
     /// <c>version</c> and this node's <c>nodes[].version</c> always agree. The product version is set once, in
@@ -52,35 +49,18 @@ internal static class HealthEndpoints
             .Produces<HealthView>(StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static async Task<IResult> GetAsync(
-        HttpContext context, IBatonStore store, IBatonNodes nodes, IBatonWorkerStatus worker, ProcessClock clock, Microsoft.Extensions.Options.IOptions<BatonOptions> engine, SecretRedactor secrets, ILogger<ProcessClock> logger)
+    /// <summary>
+    /// Runs the checks tagged <see cref="BatonHealthCheck.Tag"/> (Baton's own, and any a host tags so) and answers with
+    /// <see cref="BatonHealthResponse.WriteAsync"/>: the <see cref="HealthView"/> JSON, 503 when not ready.
+    /// </summary>
+    private static async Task GetAsync(HttpContext context, HealthCheckService health)
     {
-        StoreHealth storeHealth;
-        IReadOnlyList<NodeView>? live = null;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        timeout.CancelAfter(PingTimeout);
-        try
-        {
-            await store.PingAsync(timeout.Token);
-            storeHealth = new StoreHealth("ok", null);
-            live = [.. (await nodes.ListLiveNodesAsync(timeout.Token))
-                .Select(n => new NodeView(n.NodeId, n.Host, n.ProcessId, n.Version, n.Workflows, n.StartedAt, n.HeartbeatAt))];
-        }
-        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
-        {
-            var error = ex is OperationCanceledException ? $"no answer within {PingTimeout.TotalSeconds:0} s" : secrets.Redact(ex.Message);
-            Log.StoreUnreachable(logger, ex, error);
-            storeHealth = new StoreHealth("unreachable", error);
-        }
-
-        var workerHealth = new WorkerHealth(worker.Enabled, worker.IsRunning, worker.ActiveRuns);
-        var ready = storeHealth.Status == "ok" && (!worker.Enabled || worker.IsRunning);
-        var view = new HealthView(ready ? "ready" : "not_ready", storeHealth, workerHealth, Math.Round(clock.Uptime.TotalSeconds, 3), Version, engine.Value.NodeId, live);
-        return TypedResults.Json(view, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        var report = await health.CheckHealthAsync(r => r.Tags.Contains(BatonHealthCheck.Tag), context.RequestAborted);
+        await BatonHealthResponse.WriteAsync(context, report);
     }
 }
 
-/// <summary>When the server was built (resolved eagerly in <see cref="BatonServer.Build"/>), for uptime.</summary>
+/// <summary>When the server was built (resolved eagerly by <c>MapBatonHealth</c>), for uptime.</summary>
 internal sealed class ProcessClock(TimeProvider time)
 {
     private readonly long _started = time.GetTimestamp();

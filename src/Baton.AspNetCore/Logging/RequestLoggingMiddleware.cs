@@ -6,7 +6,7 @@ namespace Baton.Server.Logging;
 /// One log line per request: method, path, the query with secrets masked (<see cref="Redaction"/>; a
 /// configured secret in the path is masked by the logger, <see cref="RedactingLoggerFactory"/>),
 /// status and duration. No header is logged, so <c>X-ADMIN-KEY</c> never reaches a log line; the
-/// framework's own request logging (which writes the raw URL) is turned off in <see cref="LoggingSetup"/>.
+/// framework's own request logging (which writes the raw URL) is turned off by the runnable host (src/Baton.Server, <c>LoggingSetup</c>).
 /// Probe and scrape paths log at Debug to keep the log readable.
 /// </summary>
 internal sealed class RequestLoggingMiddleware(RequestDelegate next, SecretRedactor secrets, ILogger<RequestLoggingMiddleware> logger)

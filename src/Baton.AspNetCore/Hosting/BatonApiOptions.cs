@@ -1,0 +1,30 @@
+using System.ComponentModel.DataAnnotations;
+using Baton.Server.Auth;
+
+namespace Baton.AspNetCore;
+
+/// <summary>Settings of Baton's HTTP surface, given to <see cref="BatonServerServiceCollectionExtensions.AddBatonServer"/>.</summary>
+public sealed class BatonApiOptions
+{
+    /// <summary>
+    /// The admin key clients send in the <c>X-ADMIN-KEY</c> header (and <c>?key=</c> where an endpoint allows it). A secret:
+    /// kept out of every log line. The default is null: no key is accepted, and only the host's own authentication schemes
+    /// (see <see cref="AuthenticationSchemes"/>) let requests in.
+    /// </summary>
+    public string? AdminKey { get; set; }
+
+    /// <summary>Largest JSON body the API reads (run input, event payload, schedule), in bytes, 1 to 1 GiB. The default is 1 MiB.</summary>
+    [Range(1, 1L << 30)]
+    public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Whether <c>GET /metrics</c> needs the admin key. The default is false (Prometheus convention).</summary>
+    public bool MetricsRequireAdminKey { get; set; }
+
+    /// <summary>
+    /// The authentication schemes the <see cref="BatonAuthorization.PolicyName"/> policy accepts: a request authenticated by any
+    /// of them may call the API. The default is the admin key scheme alone (<see cref="BatonAuthorization.AdminKeyScheme"/>);
+    /// add <c>JwtBearerDefaults.AuthenticationScheme</c> to accept bearer tokens beside the key, or remove the admin key to
+    /// accept only your own. For more than "authenticated by one of these", replace the policy after <c>AddBatonServer</c>.
+    /// </summary>
+    public IList<string> AuthenticationSchemes { get; } = [BatonAuthorization.AdminKeyScheme];
+}

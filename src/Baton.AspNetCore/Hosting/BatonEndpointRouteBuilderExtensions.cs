@@ -1,0 +1,70 @@
+using Baton.Dashboard;
+using Baton.Server.Api;
+using Baton.Server.Auth;
+using Baton.Server.Health;
+using Baton.Server.Metrics;
+using Baton.Workflows;
+
+namespace Baton.AspNetCore;
+
+/// <summary>Maps Baton's endpoints (services registered by <see cref="BatonServerServiceCollectionExtensions.AddBatonServer"/>).</summary>
+public static class BatonEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps the HTTP API (<c>/api/workflows</c>, <c>/api/runs</c>, events, <c>/api/schedules</c>), the OpenAPI document
+    /// (<c>/openapi/v1.json</c>) and its UI (<c>/docs</c>). Every route requires the <see cref="BatonAuthorization.PolicyName"/>
+    /// policy (so the app needs <c>UseAuthorization()</c> after <c>UseRouting()</c>, which <c>WebApplication</c> adds itself
+    /// when the app does not call <c>UseRouting()</c>). Returns the group, for more conventions (a host filter, rate limiting).
+    /// </summary>
+    public static RouteGroupBuilder MapBatonApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var api = endpoints.MapGroup("").RequireAdminKey();
+        WorkflowEndpoints.Map(api);
+        RunEndpoints.Map(api);
+        EventEndpoints.Map(api);
+        ScheduleEndpoints.Map(api);
+        api.MapOpenApi();
+        ApiDocs.Map(api);
+        return api;
+    }
+
+    /// <summary>
+    /// Maps <c>/healthz</c> (liveness: 200 <c>OK</c>) and <c>/health</c> (readiness: Baton's health check, the JSON written by
+    /// <see cref="BatonHealthResponse"/>, 503 when not ready). Neither needs credentials. Uptime counts from this call.
+    /// </summary>
+    public static RouteGroupBuilder MapBatonHealth(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.ServiceProvider.GetRequiredService<ProcessClock>();
+        var health = endpoints.MapGroup("");
+        HealthEndpoints.Map(health);
+        return health;
+    }
+
+    /// <summary>
+    /// Maps <c>/metrics</c>: the engine's meter in the Prometheus text format, every documented series declared at zero for
+    /// each registered workflow. Open by default, behind the policy with <see cref="BatonApiOptions.MetricsRequireAdminKey"/>.
+    /// Call it before the app starts, so the exporter listens before the engine records anything.
+    /// </summary>
+    public static IEndpointRouteBuilder MapBatonMetrics(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var services = endpoints.ServiceProvider;
+        var exporter = services.GetRequiredService<PrometheusExporter>();
+        services.GetRequiredService<QueuedRunsGauge>();
+        ZeroSeries.Declare(exporter, [.. services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name)]);
+        MetricsEndpoints.Map(endpoints, services.GetRequiredService<BatonApiOptions>());
+        return endpoints;
+    }
+
+    /// <summary>
+    /// Maps the dashboard under <c>/ui</c>, signed in with the admin key (<see cref="BatonApiOptions.AdminKey"/>, or the key the
+    /// runnable host resolved).
+    /// </summary>
+    public static RouteGroupBuilder MapBatonDashboard(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        return endpoints.MapBatonDashboard(endpoints.ServiceProvider.GetRequiredService<AdminKey>().Matches);
+    }
+}

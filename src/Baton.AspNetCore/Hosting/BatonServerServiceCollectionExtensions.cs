@@ -1,0 +1,65 @@
+using Baton.Dashboard;
+using Baton.Server.Api;
+using Baton.Server.Auth;
+using Baton.Server.Health;
+using Baton.Server.Logging;
+using Baton.Server.Metrics;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Baton.AspNetCore;
+
+/// <summary>Registers Baton's HTTP surface in an ASP.NET Core app.</summary>
+public static class BatonServerServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers what the API, health, metrics and dashboard need on top of <c>AddBaton()</c>: problem details and the
+    /// bad-request exception handler, the admin key as the authentication scheme <see cref="BatonAuthorization.AdminKeyScheme"/>,
+    /// the authorization policy <see cref="BatonAuthorization.PolicyName"/>, the OpenAPI document, the health check
+    /// <c>baton</c> (tagged <c>baton</c>), the Prometheus exporter of the engine's meter and the dashboard. Map the endpoints
+    /// with <c>MapBatonApi()</c>, <c>MapBatonHealth()</c>, <c>MapBatonMetrics()</c> and <c>MapBatonDashboard()</c>.
+    /// <paramref name="configure"/> runs once here (to learn the admin key, which is kept out of the logs) and again when
+    /// the options are built.
+    /// </summary>
+    public static IServiceCollection AddBatonServer(this IServiceCollection services, Action<BatonApiOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var given = new BatonApiOptions();
+        configure?.Invoke(given);
+        var options = services.AddOptions<BatonApiOptions>().ValidateDataAnnotations().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<BatonApiOptions>>().Value);
+        services.AddLogSecret(given.AdminKey);
+        // The runnable host registers the key it resolved (a generated one in Development) before calling this.
+        services.TryAddSingleton(sp => sp.GetRequiredService<BatonApiOptions>().AdminKey is { Length: > 0 } key ? new AdminKey(key.Trim()) : AdminKey.Unknown());
+        services.TryAddSingleton<SecretRedactor>();
+        services.TryAddSingleton<ProcessClock>();
+
+        services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddOpenApi(ApiDocs.Configure);
+        services.AddBatonDashboard();
+
+        services.AddAuthentication().AddScheme<AdminKeyAuthenticationOptions, AdminKeyAuthenticationHandler>(BatonAuthorization.AdminKeyScheme, null);
+        services.AddAuthorization();
+        services.AddOptions<AuthorizationOptions>().Configure<BatonApiOptions>((authorization, api) =>
+            authorization.AddPolicy(BatonAuthorization.PolicyName, policy => policy.AddAuthenticationSchemes([.. api.AuthenticationSchemes]).RequireAuthenticatedUser()));
+        // In place of the framework's default handler (not of one the host chose): it writes the seeds' 401 body on Baton's routes.
+        var resultHandler = services.FirstOrDefault(d => d.ServiceType == typeof(IAuthorizationMiddlewareResultHandler));
+        if (resultHandler is null || resultHandler.ImplementationType == typeof(AuthorizationMiddlewareResultHandler))
+        {
+            services.Replace(ServiceDescriptor.Singleton<IAuthorizationMiddlewareResultHandler, BatonAuthorizationResultHandler>());
+        }
+
+        services.AddHealthChecks().AddCheck<BatonHealthCheck>(BatonHealthCheck.Name, tags: [BatonHealthCheck.Tag]);
+        services.TryAddSingleton(sp => new PrometheusExporter(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), [Baton.Hosting.BatonMetrics.MeterName]));
+        services.TryAddSingleton<QueuedRunsGauge>();
+        return services;
+    }
+}
