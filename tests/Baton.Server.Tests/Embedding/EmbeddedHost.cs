@@ -1,0 +1,133 @@
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Text;
+using Baton.AspNetCore;
+using Baton.Hosting;
+using Baton.Server.Auth;
+using Baton.Server.Tests.Infrastructure;
+using Baton.Storage.Sqlite;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Baton.Server.Tests.Embedding;
+
+/// <summary>
+/// An ASP.NET Core app of its own that embeds Baton the way the README shows: <c>AddBaton()</c> on SQLite, <c>AddBatonServer()</c>
+/// with the admin key and JWT bearer tokens (a symmetric test key) both accepted by Baton's policy, its own health endpoint with
+/// its own check beside Baton's, and its own route. Real Kestrel on a free 127.0.0.1 port.
+/// </summary>
+internal sealed class EmbeddedHost : IAsyncDisposable
+{
+    public const string AdminKey = "embedded-admin-key-7c41d2a9e5b3";
+    public const string Issuer = "https://issuer.test";
+    public const string Audience = "baton";
+
+    /// <summary>The HMAC key tokens are signed with (256 bits).</summary>
+    public static readonly SymmetricSecurityKey SigningKey = new(Encoding.UTF8.GetBytes("embedded-host-test-signing-key-0123456789abcdef"));
+
+    private readonly WebApplication _app;
+
+    private EmbeddedHost(WebApplication app, string directory)
+    {
+        _app = app;
+        Directory = directory;
+        Client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+    }
+
+    public string Directory { get; }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<EmbeddedHost> StartAsync(bool acceptBearer = true, bool hostCheckHealthy = true, bool adminKeyAccepted = true)
+    {
+        var directory = TestPaths.NewTempDirectory();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = directory });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var baton = builder.Services.AddBaton(o => o.PollInterval = TimeSpan.FromMilliseconds(50))
+            .UseSqlite(o => o.Path = Path.Combine(directory, "baton.db"));
+        TestWorkflows.AddQuick(baton);
+        builder.Services.AddBatonServer(o =>
+        {
+            o.AdminKey = AdminKey;
+            if (acceptBearer)
+            {
+                o.AuthenticationSchemes.Add(JwtBearerDefaults.AuthenticationScheme);
+            }
+
+            if (!adminKeyAccepted)
+            {
+                o.AuthenticationSchemes.Remove(BatonAuthorization.AdminKeyScheme);
+            }
+        });
+        builder.Services.AddAuthentication().AddJwtBearer(o =>
+        {
+            o.MapInboundClaims = false;
+            o.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidIssuer = Issuer,
+                ValidAudience = Audience,
+                IssuerSigningKey = SigningKey,
+            };
+        });
+        builder.Services.AddHealthChecks().AddCheck("host-queue", () => hostCheckHealthy ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("queue down"));
+
+        var app = builder.Build();
+        app.MapGet("/hello", () => "hello from the host");
+        app.MapHealthChecks("/ready");
+        app.MapBatonApi();
+        app.MapBatonHealth();
+        await app.StartAsync();
+        return new EmbeddedHost(app, directory);
+    }
+
+    /// <summary>A token for <paramref name="audience"/>, signed with <paramref name="key"/> (the host's by default).</summary>
+    public static string Token(string audience = Audience, SecurityKey? key = null, DateTime? expires = null) =>
+        new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = Issuer,
+            Audience = audience,
+            Subject = new ClaimsIdentity([new Claim("sub", "ops-robot")]),
+            NotBefore = (expires ?? DateTime.UtcNow.AddMinutes(5)).AddMinutes(-10),
+            Expires = expires ?? DateTime.UtcNow.AddMinutes(5),
+            SigningCredentials = new SigningCredentials(key ?? SigningKey, SecurityAlgorithms.HmacSha256),
+        });
+
+    public static HttpRequestMessage Request(HttpMethod method, string path, string? bearer = null, string? adminKey = null)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (bearer is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+
+        if (adminKey is not null)
+        {
+            request.Headers.Add(AdminKeyEndpointExtensions.HeaderName, adminKey);
+        }
+
+        return request;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

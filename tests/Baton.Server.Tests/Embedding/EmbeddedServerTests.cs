@@ -1,0 +1,167 @@
+using System.Net;
+using Baton.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Baton.Server.Tests.Embedding;
+
+/// <summary>Baton's API, auth and health inside an app of its own (<see cref="EmbeddedHost"/>), through Baton.AspNetCore's public methods.</summary>
+public sealed class EmbeddedServerTests
+{
+    [Fact]
+    public async Task Api_ValidBearerTokenWithoutAdminKey_IsAccepted()
+    {
+        await using var host = await EmbeddedHost.StartAsync();
+
+        using var start = EmbeddedHost.Request(HttpMethod.Post, "/api/workflows/quick/runs", bearer: EmbeddedHost.Token());
+        start.Content = InProcessServer.Json(new { n = 21 });
+        using var started = await host.Client.SendAsync(start);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var id = (await InProcessServer.ReadJsonAsync(started)).GetProperty("id").GetString()!;
+
+        using var list = await host.Client.SendAsync(EmbeddedHost.Request(HttpMethod.Get, $"/api/runs/{id}", bearer: EmbeddedHost.Token()));
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        Assert.Equal(id, (await InProcessServer.ReadJsonAsync(list)).GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Api_AdminKeyBesideBearerScheme_IsStillAccepted()
+    {
+        await using var host = await EmbeddedHost.StartAsync();
+
+        using var response = await host.Client.SendAsync(EmbeddedHost.Request(HttpMethod.Get, "/api/workflows", adminKey: EmbeddedHost.AdminKey));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("quick", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string> BadTokens => new()
+    {
+        "not-a-jwt",
+        "wrong-audience",
+        "wrong-key",
+        "expired",
+    };
+
+    [Theory]
+    [MemberData(nameof(BadTokens))]
+    public async Task Api_BadBearerToken_Returns401AndStoresNothing(string kind)
+    {
+        await using var host = await EmbeddedHost.StartAsync();
+        var token = kind switch
+        {
+            "wrong-audience" => EmbeddedHost.Token(audience: "someone-else"),
+            "wrong-key" => EmbeddedHost.Token(key: new SymmetricSecurityKey("another-signing-key-of-the-same-length-0123456789"u8.ToArray())),
+            "expired" => EmbeddedHost.Token(expires: DateTime.UtcNow.AddHours(-1)),
+            _ => kind,
+        };
+
+        using var start = EmbeddedHost.Request(HttpMethod.Post, "/api/workflows/quick/runs", bearer: token);
+        start.Content = InProcessServer.Json(new { n = 1 });
+        using var response = await host.Client.SendAsync(start);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains(response.Headers.WwwAuthenticate, h => h.Scheme == "Bearer");
+        Assert.Equal("""{"error":"Unauthorized","detail":"send the admin key in the X-ADMIN-KEY header"}""", await response.Content.ReadAsStringAsync());
+        using var runs = await host.Client.SendAsync(EmbeddedHost.Request(HttpMethod.Get, "/api/runs", adminKey: EmbeddedHost.AdminKey));
+        Assert.Empty((await InProcessServer.ReadJsonAsync(runs)).GetProperty("runs").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Api_WrongAdminKey_Returns401WithTheSeedBody()
+    {
+        await using var host = await EmbeddedHost.StartAsync();
+
+        using var response = await host.Client.SendAsync(EmbeddedHost.Request(HttpMethod.Get, "/api/runs", adminKey: "wrong-key"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("""{"error":"Unauthorized","detail":"send the admin key in the X-ADMIN-KEY header"}""", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Api_BearerSchemeNotInPolicy_BearerRefusedAdminKeyAccepted()
+    {
+        await using var host = await EmbeddedHost.StartAsync(acceptBearer: false);
+
+        using var bearer = await host.Client.SendAsync(EmbeddedHost.Request(HttpMethod.Get, "/api/runs", bearer: EmbeddedHost.Token()));
+        using var key = await host.Client.SendAsync(EmbeddedHost.Request(HttpMethod.Get, "/api/runs", adminKey: EmbeddedHost.AdminKey));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, bearer.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, key.StatusCode);
+    }
+
+    [Fact]
+    public async Task Api_BearerOnlyPolicyBadToken_Returns401ProblemDetails()
+    {
+        await using var host = await EmbeddedHost.StartAsync(adminKeyAccepted: false);
+
+        using var bad = await host.Client.SendAsync(EmbeddedHost.Request(HttpMethod.Get, "/api/runs", bearer: "not-a-jwt"));
+        using var key = await host.Client.SendAsync(EmbeddedHost.Request(HttpMethod.Get, "/api/runs", adminKey: EmbeddedHost.AdminKey));
+        using var good = await host.Client.SendAsync(EmbeddedHost.Request(HttpMethod.Get, "/api/runs", bearer: EmbeddedHost.Token()));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, bad.StatusCode);
+        Assert.Equal("application/problem+json", bad.Content.Headers.ContentType?.MediaType);
+        var problem = await InProcessServer.ReadJsonAsync(bad);
+        Assert.Equal("urn:baton:problem:unauthorized", problem.GetProperty("type").GetString());
+        Assert.Equal(401, problem.GetProperty("status").GetInt32());
+        Assert.Equal(HttpStatusCode.Unauthorized, key.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, good.StatusCode);
+    }
+
+    [Fact]
+    public async Task HostRoute_WithoutCredentials_IsLeftToTheHost()
+    {
+        await using var host = await EmbeddedHost.StartAsync();
+
+        using var response = await host.Client.GetAsync("/hello");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("hello from the host", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task HostHealthChecks_IncludeBatonsCheck()
+    {
+        await using var host = await EmbeddedHost.StartAsync();
+
+        using var ready = await host.Client.GetAsync("/ready");
+        using var baton = await host.Client.GetAsync("/health");
+
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Healthy", await ready.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, baton.StatusCode);
+        var view = await InProcessServer.ReadJsonAsync(baton);
+        Assert.Equal("ready", view.GetProperty("status").GetString());
+        Assert.Equal("ok", view.GetProperty("store").GetProperty("status").GetString());
+        Assert.True(view.GetProperty("worker").GetProperty("running").GetBoolean());
+    }
+
+    [Fact]
+    public async Task HostHealthChecks_ReportHasBatonEntryWithStoreAndWorker()
+    {
+        await using var host = await EmbeddedHost.StartAsync();
+
+        var report = await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+
+        var baton = report.Entries["baton"];
+        Assert.Equal(HealthStatus.Healthy, baton.Status);
+        Assert.Equal("ok", baton.Data["store"]);
+        Assert.Equal(true, baton.Data["workerRunning"]);
+        Assert.Contains("baton", baton.Tags);
+        Assert.True(report.Entries.ContainsKey("host-queue"));
+    }
+
+    [Fact]
+    public async Task BatonHealth_HostsFailingCheckIsNotTaggedBaton_StaysReady()
+    {
+        await using var host = await EmbeddedHost.StartAsync(hostCheckHealthy: false);
+
+        using var ready = await host.Client.GetAsync("/ready");
+        using var baton = await host.Client.GetAsync("/health");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, baton.StatusCode);
+        Assert.Equal("ready", (await InProcessServer.ReadJsonAsync(baton)).GetProperty("status").GetString());
+    }
+}
