@@ -56,15 +56,34 @@ public static class BatonServer
             adminKey = new AdminKey(Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)));
         }
 
+        var listener = MainListener.Resolve(configuration, options);
+        if (listener.Source is not (ListenSource.Baton or ListenSource.Default))
+        {
+            // The apps' own listeners go on the host ASP.NET Core's settings chose (every interface in a container).
+            options.Host = listener.Host;
+        }
+
         var enabledApps = (apps ?? []).Where(a => options.EnabledApps.Contains(a.Name)).ToList();
         var appListeners = AppListeners.Resolve(enabledApps, configuration, options, problems.Errors);
 
         LoggingSetup.Configure(builder);
-        builder.WebHost.UseUrls(string.Join(';', [options.ListenUrls, .. appListeners.Urls]));
+        if (listener.Source != ListenSource.KestrelEndpoints)
+        {
+            builder.WebHost.UseUrls(string.Join(';', [listener.Urls, .. appListeners.Urls]));
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            if (listener.Source == ListenSource.KestrelEndpoints)
+            {
+                // Kestrel ignores UseUrls beside its own endpoints; the apps' ports are added in code, which it binds with them.
+                foreach (var port in appListeners.Ports)
+                {
+                    AppListeners.Listen(kestrel, options.Host, port);
+                }
+            }
         });
 
         var services = builder.Services;
@@ -111,7 +130,7 @@ public static class BatonServer
         services.AddHostedService<StartupTasks>();
         if (options.DemoEnabled)
         {
-            baton.AddDemoWorkflow(options.DemoRunOnStart, options.ListenUrls.Split(';')[0].Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal));
+            baton.AddDemoWorkflow(options.DemoRunOnStart, listener.LocalUrl);
         }
 
         services.AddSingleton(appListeners);

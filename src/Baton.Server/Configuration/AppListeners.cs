@@ -29,6 +29,23 @@ internal sealed class AppListeners
 
     public int? PortOf(IBatonApp app) => _ports.TryGetValue(app, out var port) ? port : null;
 
+    /// <summary>Listens on <paramref name="port"/> of <paramref name="host"/> (an address, <c>localhost</c>, or <c>0.0.0.0</c> for every interface).</summary>
+    public static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string host, int port)
+    {
+        if (host is "0.0.0.0" or "*" or "+")
+        {
+            kestrel.ListenAnyIP(port);
+        }
+        else if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            kestrel.ListenLocalhost(port);
+        }
+        else
+        {
+            kestrel.Listen(System.Net.IPAddress.Parse(host.Trim('[', ']')), port);
+        }
+    }
+
     /// <summary>The apps' own listeners; a bad or clashing port is added to <paramref name="errors"/> and that app gets none.</summary>
     public static AppListeners Resolve(IReadOnlyList<IBatonApp> apps, IConfiguration configuration, BatonServerOptions options, List<string> errors)
     {
