@@ -4,7 +4,7 @@ namespace Baton.Docs.Tests;
 
 /// <summary>
 /// The names of the test classes and test methods under <c>tests/</c>, read from the sources: a method
-/// counts when a <c>[Fact]</c> or <c>[Theory]</c> attribute stands before it.
+/// counts when a <c>[Fact]</c> or <c>[Theory]</c> attribute (or one derived from them, <c>[PackageFeedFact]</c>) stands before it.
 /// </summary>
 internal static partial class TestCatalog
 {
@@ -58,7 +58,7 @@ internal static partial class TestCatalog
     [GeneratedRegex(@"\b(?:class|record)\s+([A-Za-z_][A-Za-z0-9_]*)")]
     private static partial Regex ClassDeclaration();
 
-    [GeneratedRegex(@"^\s*\[(?:Fact|Theory)\b")]
+    [GeneratedRegex(@"^\s*\[(?:[A-Za-z]*Fact|[A-Za-z]*Theory)\b")]
     private static partial Regex TestAttribute();
 
     [GeneratedRegex(@"^\s*public\s+(?:async\s+)?(?:Task|void|ValueTask)\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(")]

@@ -14,9 +14,6 @@ internal sealed class DocsAccess(AdminKey key, IDataProtectionProvider protectio
 {
     public const string CookieName = "baton-docs";
 
-    private static readonly byte[] UnauthorizedBody =
-        """{"error":"Unauthorized","detail":"send the admin key in the X-ADMIN-KEY header or the key query parameter"}"""u8.ToArray();
-
     private readonly IDataProtector _protector = protection.CreateProtector("Baton.Server.Docs.Session.v1");
 
     /// <summary>Wraps an endpoint's handler in the check (an endpoint convention).</summary>
@@ -56,8 +53,9 @@ internal sealed class DocsAccess(AdminKey key, IDataProtectionProvider protectio
 
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         context.Response.ContentType = "application/json";
-        context.Response.ContentLength = UnauthorizedBody.Length;
-        await context.Response.Body.WriteAsync(UnauthorizedBody, context.RequestAborted).ConfigureAwait(false);
+        var body = BatonAuthorizationResultHandler.UnauthorizedQueryBody;
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 
     private string? FromCookie(HttpRequest request)

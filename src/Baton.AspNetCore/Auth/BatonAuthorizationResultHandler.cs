@@ -12,10 +12,10 @@ namespace Baton.Server.Auth;
 /// </summary>
 internal sealed class BatonAuthorizationResultHandler(IProblemDetailsService problems) : IAuthorizationMiddlewareResultHandler
 {
-    private static readonly byte[] UnauthorizedBody =
+    internal static readonly byte[] UnauthorizedBody =
         """{"error":"Unauthorized","detail":"send the admin key in the X-ADMIN-KEY header"}"""u8.ToArray();
 
-    private static readonly byte[] UnauthorizedQueryBody =
+    internal static readonly byte[] UnauthorizedQueryBody =
         """{"error":"Unauthorized","detail":"send the admin key in the X-ADMIN-KEY header or the key query parameter"}"""u8.ToArray();
 
     private readonly AuthorizationMiddlewareResultHandler _default = new();
