@@ -40,5 +40,8 @@ internal static class LoggingSetup
 
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.HttpLogging", LogLevel.None);
+        // The scheme's base class adds two Information lines to each refusal ("not authenticated", "challenged");
+        // the handler's own Warning (EventId 1200: method, path, missing or wrong) says it once.
+        builder.Logging.AddFilter("Baton.Server.Auth.AdminKeyAuthenticationHandler", LogLevel.Warning);
     }
 }
