@@ -33,6 +33,8 @@ public static class AdminKeyEndpointExtensions
     /// <summary>The query parameter accepted by endpoints that opt in with <c>allowQueryKey</c>.</summary>
     public const string QueryName = "key";
 
+    private static readonly AuthorizationPolicy Anyone = new AuthorizationPolicyBuilder().RequireAssertion(_ => true).Build();
+
     /// <summary>
     /// Requires the <see cref="BatonAuthorization.PolicyName"/> policy (the admin key unless the host added schemes; the default for
     /// every endpoint of the Baton server); <paramref name="allowQueryKey"/> also accepts the key as <c>?key=</c>.
@@ -41,8 +43,12 @@ public static class AdminKeyEndpointExtensions
         where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new AdminKeyMetadata(Required: true, AllowQueryKey: allowQueryKey)).RequireAuthorization(BatonAuthorization.PolicyName);
 
-    /// <summary>Lets the endpoint be called without the admin key (probes, Prometheus).</summary>
+    /// <summary>
+    /// Lets the endpoint be called without the admin key (probes, Prometheus). Besides <c>AllowAnonymous</c> it names a policy
+    /// with no authentication scheme, so a host's fallback policy (the runnable server's default deny) does not run an
+    /// authentication handler for each probe.
+    /// </summary>
     public static TBuilder AllowWithoutAdminKey<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(new AdminKeyMetadata(Required: false, AllowQueryKey: false)).AllowAnonymous();
+        builder.WithMetadata(new AdminKeyMetadata(Required: false, AllowQueryKey: false)).RequireAuthorization(Anyone).AllowAnonymous();
 }
