@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""Server CPU per HTTP request: starts a built Baton.Server.dll (Production, SQLite in a temp dir, 127.0.0.1, a free port),
+sends 3,000 warm-up then N sequential keep-alive GETs of PATH with the admin key, and prints the server process's CPU time
+(utime + stime from /proc) divided by N. CPU per request holds better than req/s on a shared machine.
+
+Usage: python3 bench/http-cpu.py src/Baton.Server/bin/Release/net10.0/Baton.Server.dll /healthz 40000
+"""
+import http.client, os, subprocess, sys, time, tempfile, socket
+dll, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()
+tmp = tempfile.mkdtemp()
+env = dict(os.environ, ASPNETCORE_ENVIRONMENT='Production', ADMIN_KEY='bench-admin-key-0123456789abcdef', BATON_PORT=str(port),
+           Baton__Store__Sqlite__Path=os.path.join(tmp, 'b.db'), Baton__Demo__Enabled='false')
+for k in ('ASPNETCORE_URLS', 'ASPNETCORE_HTTP_PORTS'): env.pop(k, None)
+p = subprocess.Popen(['dotnet', dll], cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    for _ in range(200):
+        try:
+            c = http.client.HTTPConnection('127.0.0.1', port, timeout=5); c.request('GET', '/healthz'); c.getresponse().read(); break
+        except OSError: time.sleep(0.1)
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+    h = {'X-ADMIN-KEY': 'bench-admin-key-0123456789abcdef'}
+    def run(k):
+        for _ in range(k):
+            c.request('GET', path, headers=h); r = c.getresponse(); r.read(); assert r.status == 200, r.status
+    def cpu():
+        f = open(f'/proc/{p.pid}/stat').read().rsplit(')', 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf('SC_CLK_TCK')
+    run(3000); a = cpu(); t = time.time(); run(n); b = cpu(); el = time.time() - t
+    print(f'{path}: {n} requests, server CPU {b-a:.2f} s = {(b-a)/n*1e6:.0f} us/request ({n/el:.0f} req/s wall, busy machine)')
+finally:
+    p.terminate(); p.wait()
