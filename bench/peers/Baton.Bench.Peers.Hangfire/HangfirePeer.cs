@@ -39,10 +39,9 @@ internal sealed class HangfirePeer : IPeer
                 QueuePollInterval = PollInterval,
                 EnableLongPolling = true,
                 PrepareSchemaIfNecessary = true,
-                AllowUnsafeValues = true,
             };
             _storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, options), options);
-            Settings = $"Hangfire.PostgreSql 1.21.1, WorkerCount {_serverOptions.WorkerCount}, QueuePollInterval {PollInterval.TotalMilliseconds:N0} ms (AllowUnsafeValues, under its 1 s floor), EnableLongPolling (LISTEN/NOTIFY), UseNativeDatabaseTransactions, serializer Version_180 + recommended settings";
+            Settings = $"Hangfire.PostgreSql 1.21.1, WorkerCount {_serverOptions.WorkerCount}, QueuePollInterval {PollInterval.TotalMilliseconds:N0} ms, EnableLongPolling (LISTEN/NOTIFY), UseNativeDatabaseTransactions, serializer Version_180 + recommended settings";
         }
         else
         {
