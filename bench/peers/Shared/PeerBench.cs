@@ -124,8 +124,14 @@ internal static class PeerBench
         long finished = 0;
         while (watch.Elapsed < cap)
         {
-            // The body count is free to read; the store is asked only once the bodies have all run.
-            if (Probe.Started >= jobs || enqueue.IsCompleted)
+            if (enqueue.IsFaulted)
+            {
+                await enqueue;
+            }
+
+            // The body count is free to read; the store is asked only once the bodies have all run, so the
+            // benchmark's own queries do not load the database while the jobs do.
+            if (Probe.Started >= jobs)
             {
                 finished = await peer.FinishedInStoreAsync(cancellationToken) - before;
                 if (finished >= jobs)
