@@ -43,10 +43,11 @@ bin() { echo "bench/$1/bin/Release/net10.0/$2.dll"; }
 # Baton.Bench prints Markdown; its single-step rows become the same RESULT line the peers print.
 baton_result() {
   local store="$1" log="$2"
-  local rate cpu idle
+  local rate cpu idle alloc
   rate="$(grep -m1 ' single-step runs |' "$log")"
   cpu="$(grep -m1 '| CPU per single-step run |' "$log")"
   idle="$(grep -m1 '| trigger-to-start latency, one run at a time' "$log")"
+  alloc="$(grep -m1 '| managed allocation per single-step run |' "$log" | sed -E 's/.*\| ([0-9.,]+) KB \|$/\1/; s/,//g')"
   local jobs seconds p50 p99 idle50 idle99 own pg
   jobs="$(sed -E 's/^\| ([0-9,]+) single-step.*/\1/; s/,//g' <<<"$rate")"
   seconds="$(sed -E 's/.*runs\/s \(([0-9.,]+) s;.*/\1/; s/,//g' <<<"$rate")"
@@ -61,7 +62,7 @@ baton_result() {
     own="$(sed -E 's/^\| CPU per single-step run \| ([0-9,]+) µs.*/\1/; s/,//g' <<<"$cpu")"
     pg=nan
   fi
-  echo "RESULT peer=baton store=$store jobs=$jobs seconds=$seconds capped=no p50=$p50 p99=$p99 idle_p50=$idle50 idle_p99=$idle99 cpu_own_us=$own cpu_pg_us=$pg"
+  echo "RESULT peer=baton store=$store jobs=$jobs seconds=$seconds capped=no p50=$p50 p99=$p99 idle_p50=$idle50 idle_p99=$idle99 cpu_own_us=$own cpu_pg_us=$pg alloc_kb=$alloc"
 }
 
 run_one() {

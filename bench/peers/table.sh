@@ -21,18 +21,19 @@ function add(key, value,   had) { had = (key in cell); if (had) value = cell[key
   add(k SUBSEP "idle", ms(f["idle_p50"]) " / " ms(f["idle_p99"]))
   add(k SUBSEP "cpu", f["cpu_pg_us"] == "nan" ? thousands(f["cpu_own_us"]) : thousands(f["cpu_own_us"]) " + " thousands(f["cpu_pg_us"]))
   add(k SUBSEP "jobs", thousands(f["jobs"]))
+  add(k SUBSEP "alloc", f["alloc_kb"] == "" || f["alloc_kb"] == "nan" ? "–" : sprintf("%.1f", f["alloc_kb"]))
 }
 /^SETTINGS / { line = substr($0, 10); if (!(line in settings)) { settings[line] = 1; order[++n] = line } }
 END {
   name["baton"] = "Baton"; name["hangfire"] = "Hangfire 1.8.25"; name["quartz"] = "Quartz.NET 4.7.3"
   label["sqlite"] = "SQLite"; label["postgres"] = "PostgreSQL"
-  print "| store | engine | jobs/s, started to finished (jobs per round) | trigger-to-start under load, p50 / p99 ms | one at a time, p50 / p99 ms | CPU per job, µs: process + PostgreSQL |"
-  print "|---|---|---|---|---|---|"
+  print "| store | engine | jobs/s, started to finished (jobs per round) | trigger-to-start under load, p50 / p99 ms | one at a time, p50 / p99 ms | CPU per job, µs: process + PostgreSQL | managed allocation per job, KB |"
+  print "|---|---|---|---|---|---|---|"
   split("sqlite postgres", stores, " "); split("baton hangfire quartz", peers, " ")
   for (s = 1; s <= 2; s++) for (p = 1; p <= 3; p++) {
     k = stores[s] SUBSEP peers[p]
     if (!(k in seen)) continue
-    printf "| %s | %s | %s (%s) | %s | %s | %s |\n", label[stores[s]], name[peers[p]], cell[k SUBSEP "rate"], cell[k SUBSEP "jobs"], cell[k SUBSEP "load"], cell[k SUBSEP "idle"], cell[k SUBSEP "cpu"]
+    printf "| %s | %s | %s (%s) | %s | %s | %s | %s |\n", label[stores[s]], name[peers[p]], cell[k SUBSEP "rate"], cell[k SUBSEP "jobs"], cell[k SUBSEP "load"], cell[k SUBSEP "idle"], cell[k SUBSEP "cpu"], cell[k SUBSEP "alloc"]
   }
   print ""
   print "Settings:"
@@ -52,7 +53,8 @@ Notes:
   previous one finished) is the pickup latency of an idle engine and compares directly.
 - CPU per job: the benchmark process's own user + system time (client and workers in one process, for every engine),
   and on PostgreSQL the CPU of the server processes serving that round's fresh database plus the WAL writer and
-  checkpointer, read from /proc before and after; divided by the jobs finished.
+  checkpointer, read from /proc before and after; divided by the jobs finished. Managed allocation per job is
+  GC.GetTotalAllocatedBytes of the benchmark process over the same phase (callers included).
 - What each stores per job differs. Baton: a run row (input, output, status, lease) and its step's stored result, so a
   crash resumes the run from its last completed step. Hangfire: a job row with its serialized invocation, its state
   history (Enqueued, Processing, Succeeded) and a queue entry; succeeded jobs expire after a day. Quartz: a trigger row

@@ -86,8 +86,10 @@ internal static class PeerBench
         await ThroughputAsync(peer, settings.Warmup, settings.Cap, cap.Token);
 
         var meter = new CpuMeter(settings.Postgres is null ? null : new Npgsql.NpgsqlConnectionStringBuilder(settings.Postgres).Database);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var (finished, elapsed, capped) = await ThroughputAsync(peer, settings.Jobs, settings.Cap, cap.Token);
         var (ownCpu, postgresCpu) = meter.Elapsed();
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         var load = Probe.Sorted();
 
         var idle = await OneAtATimeAsync(peer, settings.LatencyJobs, cap.Token);
@@ -97,6 +99,7 @@ internal static class PeerBench
             $"capped={(capped ? "yes" : "no")}", $"p50={Format(Percentile(load, 0.5))}", $"p99={Format(Percentile(load, 0.99))}",
             $"idle_p50={Format(Percentile(idle, 0.5))}", $"idle_p99={Format(Percentile(idle, 0.99))}",
             $"cpu_own_us={Format(ownCpu * 1e6 / Math.Max(1, finished))}", $"cpu_pg_us={Format(postgresCpu * 1e6 / Math.Max(1, finished))}",
+            $"alloc_kb={Format(allocated / 1024.0 / Math.Max(1, finished))}",
         };
         Console.WriteLine("RESULT " + string.Join(' ', fields));
         Console.WriteLine("SETTINGS " + name + " " + settings.Store + ": " + peer.Settings);
