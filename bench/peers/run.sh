@@ -4,7 +4,7 @@
 # SQLite and on PostgreSQL. Prints one Markdown table, the settings of each peer and the notes. bench/peers/README.md
 # says what is measured and how.
 # Usage: bash bench/peers/run.sh [--quick] [--rounds N] [--stores sqlite,postgres] [--baton-jobs N] [--peer-jobs N]
-#   --quick: one round, 5,000 Baton runs and 300 jobs per peer, 50 one at a time (about 3 minutes on 2 cores)
+#   --quick: one round, 5,000 Baton runs and 300 jobs per peer, 50 one at a time (about 7 minutes on a busy 2 cores)
 #   default: three rounds, 20,000 Baton runs and 2,000 jobs per peer, 200 one at a time
 # Needs a running PostgreSQL; connection from PGHOST/PGPORT/PGUSER/PGPASSWORD (defaults: 127.0.0.1, 5432,
 # postgres, postgres). Every round of every peer gets a fresh database (or a fresh SQLite file), dropped after it.
