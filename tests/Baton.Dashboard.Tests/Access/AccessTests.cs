@@ -57,15 +57,15 @@ public sealed class AccessTests
             ["name"] = "forged", ["workflow"] = "demo", ["cron"] = "* * * * *", ["__RequestVerificationToken"] = "forged-token",
         }));
         using var signIn = await client.PostAsync("/ui/signin", new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = DashboardServer.AdminKey }));
-        using var api = server.Process.NewClient(DashboardServer.AdminKey);
-        var runs = await api.GetStringAsync("/api/runs");
-        var schedules = await api.GetStringAsync("/api/schedules");
+        var api = server.NewApiClient();
+        var runs = await api.ListAsync();
+        var schedules = await api.ListSchedulesAsync();
 
         Assert.Equal(HttpStatusCode.BadRequest, start.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, schedule.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, signIn.StatusCode);
-        Assert.DoesNotContain("\"id\"", runs, StringComparison.Ordinal);
-        Assert.DoesNotContain("forged", schedules, StringComparison.Ordinal);
+        Assert.Empty(runs.Runs);
+        Assert.DoesNotContain(schedules, s => s.Name == "forged");
     }
 
     [Fact]
@@ -95,9 +95,7 @@ public sealed class AccessTests
     public async Task Pages_EveryPage_RendersAndNeverContainsTheAdminKey(Store store)
     {
         await using var server = await DashboardServer.StartAsync(store);
-        using var api = server.Process.NewClient(DashboardServer.AdminKey);
-        using var started = await api.PostAsync("/api/workflows/demo/runs", new StringContent("""{"items":3,"delayMs":1}""", System.Text.Encoding.UTF8, "application/json"));
-        var runId = System.Text.Json.JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        var runId = (await server.NewApiClient().StartAsync("demo", new { items = 3, delayMs = 1 })).Run.Id;
         using var client = server.NewBrowserlessClient();
         var refusal = await (await DashboardServer.SignInAsync(client, "wrong")).Content.ReadAsStringAsync();
         (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
