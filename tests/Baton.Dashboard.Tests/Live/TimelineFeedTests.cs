@@ -3,6 +3,7 @@ using Baton.Runs;
 using Microsoft.AspNetCore.Components.Web;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
 
 namespace Baton.Dashboard.Tests.Live;
 
@@ -10,14 +11,12 @@ namespace Baton.Dashboard.Tests.Live;
 /// The live timeline's bounds, in process: what <see cref="TimelineFeed"/> sends for a run's steps as the store returns
 /// them (the rendering is the page's component; the browser test checks the page end to end).
 /// </summary>
-public sealed class TimelineFeedTests : IAsyncLifetime
+public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = new(2026, 12, 5, 0, 0, 0, TimeSpan.Zero);
 
     private readonly ServiceProvider _services = new ServiceCollection().BuildServiceProvider();
-    private readonly HtmlRenderer _renderer;
-
-    public TimelineFeedTests() => _renderer = new HtmlRenderer(_services, NullLoggerFactory.Instance);
+    private HtmlRenderer _renderer = null!;
 
     [Fact]
     public async Task ChangesAsync_NothingChanged_SendsNothingThenOnlyTheChangedAndNewEntries()
@@ -92,6 +91,36 @@ public sealed class TimelineFeedTests : IAsyncLifetime
         Assert.Equal([false, false, true, true, true, true], ticks);
     }
 
+    [Theory]
+    [InlineData(1_000, false)]
+    [InlineData(10_000, true)]
+    public async Task ChangesAsync_UnchangedRun_RendersNothingAndAllocatesLittlePerStep(int count, bool fanOut)
+    {
+        var feed = new TimelineFeed(_renderer, renderedAt: null);
+        var steps = Enumerable.Range(0, count).Select(i => Step(fanOut ? $"items/{i}" : $"step-{i}", i, StepStatus.Succeeded, i + 1)).ToArray();
+        var details = Details(steps);
+        while ((await feed.ChangesAsync(details)).Count > 0)
+        {
+        }
+
+        // Nothing changed: nothing is rendered, so each read completes synchronously on this thread and its allocations are this thread's.
+        const int Reads = 10;
+        var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var sent = 0;
+        for (var i = 0; i < Reads; i++)
+        {
+            sent += (await feed.ChangesAsync(details)).Count;
+        }
+
+        var perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)Reads / count;
+        var cpuPerRead = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / Reads;
+        output.WriteLine($"{count} steps ({(fanOut ? "one fan-out" : "sequential")}): {perStep:0} bytes allocated per step per read, {cpuPerRead:0.0} ms process CPU per read");
+
+        Assert.Equal(0, sent);
+        Assert.InRange(perStep, 0, 4_096);
+    }
+
     private static StepInfo Step(string key, int startSecond, StepStatus status, int? endSecond = null) => new()
     {
         Key = key,
@@ -111,7 +140,11 @@ public sealed class TimelineFeedTests : IAsyncLifetime
         steps,
         []);
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public Task InitializeAsync()
+    {
+        _renderer = new HtmlRenderer(_services, NullLoggerFactory.Instance);
+        return Task.CompletedTask;
+    }
 
     public async Task DisposeAsync()
     {
