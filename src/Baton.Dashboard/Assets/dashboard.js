@@ -34,14 +34,25 @@
       // A new counter or the end of the run changes more than the live parts: render the page again once.
       if (missing || (run.terminal && !startedTerminal)) { source.close(); window.location.reload(); }
     };
-    // The timeline's new or changed entries, each a server-rendered <tbody data-entry=key> placed after its predecessor.
+    function element(html) {
+      var template = document.createElement("template");
+      template.innerHTML = html.trim();
+      return template.content.firstElementChild;
+    }
+
+    // The timeline's new or changed entries, each a server-rendered <tbody data-entry=key> placed after its predecessor;
+    // the children and events sections replaced whole when they changed.
     source.addEventListener("timeline", function (e) {
       var table = document.getElementById("timeline");
       if (!table) { return; }
-      JSON.parse(e.data).entries.forEach(function (entry) {
-        var template = document.createElement("template");
-        template.innerHTML = entry.html.trim();
-        var body = template.content.firstElementChild;
+      var update = JSON.parse(e.data);
+      update.sections.forEach(function (section) {
+        var old = document.querySelector('[data-section="' + CSS.escape(section.id) + '"]');
+        var replacement = element(section.html);
+        if (old && replacement) { old.replaceWith(replacement); }
+      });
+      update.entries.forEach(function (entry) {
+        var body = element(entry.html);
         if (!body) { return; }
         var old = table.querySelector('tbody[data-entry="' + CSS.escape(entry.key) + '"]');
         if (old) { old.replaceWith(body); return; }

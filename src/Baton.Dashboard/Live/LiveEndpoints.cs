@@ -15,7 +15,8 @@ namespace Baton.Dashboard.Live;
 /// row each, no steps) once per <see cref="Interval"/> and sends only what changed, so an open page costs a
 /// primary-key read per second instead of a page reload. A run's page also gets its timeline's changes as
 /// <c>timeline</c> events (<see cref="TimelineFeed"/>: the steps are read once a tick, less often for runs with many
-/// steps, and only new or changed entries are sent). The stream ends when every run it follows has ended.
+/// steps, and only new or changed entries are sent; the children and events tables whole when they changed,
+/// <see cref="SectionFeed"/>). The stream ends when every run it follows has ended.
 /// </summary>
 internal static class LiveEndpoints
 {
@@ -32,6 +33,7 @@ internal static class LiveEndpoints
         {
             await using var renderer = new HtmlRenderer(http.RequestServices, loggers);
             var timeline = new TimelineFeed(renderer, since is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null);
+            var sections = new SectionFeed(renderer);
             await StreamAsync(
                 http,
                 time,
@@ -46,7 +48,12 @@ internal static class LiveEndpoints
                     }
 
                     var changes = await timeline.ChangesAsync(details);
-                    return changes.Count == 0 ? null : new { entries = changes.Select(c => new { key = c.Key, after = c.After, html = c.Html }) };
+                    var replaced = await sections.ChangesAsync(details);
+                    return changes.Count == 0 && replaced.Count == 0 ? null : new
+                    {
+                        entries = changes.Select(c => new { key = c.Key, after = c.After, html = c.Html }),
+                        sections = replaced.Select(c => new { id = c.Id, html = c.Html }),
+                    };
                 });
         });
 

@@ -1,7 +1,6 @@
 using Baton.Dashboard.Components;
 using Baton.Dashboard.Pages;
 using Baton.Runs;
-using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;
 
 namespace Baton.Dashboard.Live;
@@ -75,12 +74,7 @@ internal sealed class TimelineFeed(HtmlRenderer renderer, DateTimeOffset? render
     }
 
     private Task<string> RenderAsync(TimelineEntry entry) =>
-        renderer.Dispatcher.InvokeAsync(async () =>
-        {
-            var output = await renderer.RenderComponentAsync<TimelineEntryRows>(
-                ParameterView.FromDictionary(new Dictionary<string, object?> { [nameof(TimelineEntryRows.Entry)] = entry }));
-            return output.ToHtmlString();
-        });
+        ComponentHtml.RenderAsync<TimelineEntryRows>(renderer, nameof(TimelineEntryRows.Entry), entry);
 }
 
 /// <summary>One entry of the timeline to insert (after <see cref="After"/>, or first when null) or replace: its <c>tbody</c> as HTML.</summary>

@@ -69,7 +69,7 @@ public sealed class RunPagesBrowserTests(BrowserFixture fixture)
     [Theory]
     [InlineData(Store.Sqlite)]
     [InlineData(Store.Postgres)]
-    public async Task RunPage_StepsProgressWhileOpen_NewStepRowsAppearWithoutReload(Store store)
+    public async Task RunPage_StepsProgressWhileOpen_NewStepRowsAndEventsAppearWithoutReload(Store store)
     {
         await using var server = await DashboardServer.StartAsync(store);
         var api = server.NewApiClient();
@@ -97,6 +97,11 @@ public sealed class RunPagesBrowserTests(BrowserFixture fixture)
         var order = await page.EvalOnSelectorAllAsync<string[]>("#timeline tbody[data-entry]", "bodies => bodies.map(b => b.dataset.entry)");
         var sameDocument = await page.EvaluateAsync<bool>("() => window.__sameDocument === true");
 
+        // An event nobody waits for yet: the events table shows it, still in the same document.
+        await api.SendEventAsync(run.Run.Id, "note", new { by = "test" });
+        await page.WaitForFunctionAsync(
+            "() => window.__sameDocument === true && document.querySelector('[data-section=events]')?.textContent.includes('note')", null, Within30S);
+        var eventsTable = await page.TextContentAsync("[data-section=events] h2");
         await api.SendEventAsync(run.Run.Id, "go", new { by = "test" });
         await page.WaitForFunctionAsync("() => document.querySelector('#run-status')?.textContent === 'succeeded'", null, Within30S);
 
@@ -107,5 +112,6 @@ public sealed class RunPagesBrowserTests(BrowserFixture fixture)
         Assert.Equal("event", eventKind);
         Assert.Equal(["prepare", "items/*", "summarize"], order[..3]);
         Assert.StartsWith("event:go", order[3], StringComparison.Ordinal);
+        Assert.Equal("Events (1)", eventsTable);
     }
 }

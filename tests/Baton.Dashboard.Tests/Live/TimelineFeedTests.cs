@@ -9,7 +9,8 @@ namespace Baton.Dashboard.Tests.Live;
 
 /// <summary>
 /// The live timeline's bounds, in process: what <see cref="TimelineFeed"/> sends for a run's steps as the store returns
-/// them (the rendering is the page's component; the browser test checks the page end to end).
+/// them, and <see cref="SectionFeed"/> for its events (the rendering is the page's component; the browser test checks
+/// the page end to end).
 /// </summary>
 public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -119,6 +120,27 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
 
         Assert.Equal(0, sent);
         Assert.InRange(perStep, 0, 4_096);
+    }
+
+    [Fact]
+    public async Task SectionFeed_EventStoredWhileOpen_SendsTheEventsSectionOnlyWhenItChanged()
+    {
+        var feed = new SectionFeed(_renderer);
+        var noEvents = Details([]);
+        var stored = new Baton.Events.EventInfo { Name = "note", Sequence = 1, StoredAt = T0.AddSeconds(3) };
+
+        var first = await feed.ChangesAsync(noEvents);
+        var added = await feed.ChangesAsync(noEvents with { Events = [stored] });
+        var same = await feed.ChangesAsync(noEvents with { Events = [stored] });
+        var taken = await feed.ChangesAsync(noEvents with { Events = [stored with { ConsumedAt = T0.AddSeconds(4) }] });
+
+        Assert.Empty(first);
+        var events = Assert.Single(added);
+        Assert.Equal("events", events.Id);
+        Assert.StartsWith("<section data-section=\"events\">", events.Html, StringComparison.Ordinal);
+        Assert.Contains("<td>note</td>", events.Html, StringComparison.Ordinal);
+        Assert.Empty(same);
+        Assert.Contains("2026-12-05 00:00:04Z", Assert.Single(taken).Html, StringComparison.Ordinal);
     }
 
     private static StepInfo Step(string key, int startSecond, StepStatus status, int? endSecond = null) => new()
