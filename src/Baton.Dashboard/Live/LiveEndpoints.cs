@@ -25,12 +25,22 @@ internal static class LiveEndpoints
     /// <summary>The most runs one stream follows (the runs page shows 50).</summary>
     public const int MaxRuns = 100;
 
+    /// <summary>9999-12-31T23:59:59.999Z, the last time <see cref="DateTimeOffset"/> holds.</summary>
+    private const long MaxUnixMilliseconds = 253_402_300_799_999;
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public static void Map(RouteGroupBuilder ui)
     {
         ui.MapGet("/live/runs/{id}", async (HttpContext http, IRunStore runs, IBatonClient client, TimeProvider time, ILoggerFactory loggers, string id, long? since) =>
         {
+            if (since is < 0 or > MaxUnixMilliseconds)
+            {
+                http.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await http.Response.WriteAsync("since: the page's render time in Unix milliseconds (0 to 253402300799999)", http.RequestAborted);
+                return;
+            }
+
             await using var renderer = new HtmlRenderer(http.RequestServices, loggers);
             var timeline = new TimelineFeed(renderer, since is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null);
             var sections = new SectionFeed(renderer);

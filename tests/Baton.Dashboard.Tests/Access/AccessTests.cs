@@ -89,6 +89,24 @@ public sealed class AccessTests
         Assert.Equal(HttpStatusCode.Redirect, header.StatusCode);
     }
 
+    [Fact]
+    public async Task LiveRunStream_BadSince_Returns400WithTheRule()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        var runId = (await server.NewApiClient().StartAsync("demo", new { items = 3, delayMs = 1000 })).Run.Id;
+        using var client = server.NewBrowserlessClient();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+
+        using var tooLate = await client.GetAsync($"/ui/live/runs/{runId}?since=999999999999999999");
+        using var negative = await client.GetAsync($"/ui/live/runs/{runId}?since=-1");
+        using var notANumber = await client.GetAsync($"/ui/live/runs/{runId}?since=yesterday");
+
+        Assert.Equal(HttpStatusCode.BadRequest, tooLate.StatusCode);
+        Assert.Contains("Unix milliseconds", await tooLate.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, notANumber.StatusCode);
+    }
+
     [Theory]
     [InlineData(Store.Sqlite)]
     [InlineData(Store.Postgres)]
