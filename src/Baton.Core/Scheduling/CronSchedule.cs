@@ -91,7 +91,7 @@ public sealed class CronSchedule
 
     /// <summary>
     /// The first fire time strictly after <paramref name="after"/>, in UTC. Throws <see cref="InvalidOperationException"/>
-    /// past the last year Cronos computes (2499).
+    /// when there is none before the end of year 9999.
     /// </summary>
     public DateTimeOffset Next(DateTimeOffset after) =>
         _cron.GetNextOccurrence(after, TimeZone)?.ToUniversalTime()
