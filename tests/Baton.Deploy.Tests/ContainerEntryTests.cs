@@ -25,87 +25,53 @@ public sealed class ContainerEntryTests
         {
             // The build stage runs `dotnet publish -c Release`; here the configuration the tests were built in, not rebuilt.
             var publish = await ProcessRunner.RunAsync(
-                Command("dotnet", "publish", Path.Combine(TestPaths.RepoRoot, "src", "Baton.Server", "Baton.Server.csproj"), "-c", TestPaths.Configuration, "--no-build", "--nologo", "-v", "q", "-o", app),
+                ServerUnderTest.Command("dotnet", "publish", Path.Combine(TestPaths.RepoRoot, "src", "Baton.Server", "Baton.Server.csproj"), "-c", TestPaths.Configuration, "--no-build", "--nologo", "-v", "q", "-o", app),
                 TimeSpan.FromMinutes(3));
             Assert.True(publish.ExitCode == 0, $"dotnet publish failed: {publish.Output}");
-            var namespaces = await ProcessRunner.RunAsync(Command("unshare", "--net", "true"), TimeSpan.FromSeconds(10));
+            var namespaces = await ProcessRunner.RunAsync(ServerUnderTest.Command("unshare", "--net", "true"), TimeSpan.FromSeconds(10));
             Assert.True(namespaces.ExitCode == 0, $"unshare --net is needed to give the server a network of its own (run as root): {namespaces.Output}");
 
             var entry = stage.ExecForm("ENTRYPOINT");
-            var start = Command("unshare", ["--net", "--", "sh", "-c", "ip link set lo up && exec \"$@\"", "entry", .. entry]);
+            var start = ServerUnderTest.Command("unshare", ["--net", "--", "sh", "-c", "ip link set lo up && exec \"$@\"", "entry", .. entry]);
             start.WorkingDirectory = app;
-            start.Environment.Clear();
-            start.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH");
-            start.Environment["HOME"] = root;
-            foreach (var (key, value) in stage.Environment)
-            {
-                start.Environment[key] = value.Replace(volume, data, StringComparison.Ordinal).Replace(workdir, app, StringComparison.Ordinal);
-            }
-
+            var environment = stage.Environment.ToDictionary(
+                kv => kv.Key, kv => kv.Value.Replace(volume, data, StringComparison.Ordinal).Replace(workdir, app, StringComparison.Ordinal));
             // What `docker run -e ADMIN_KEY` adds: the server refuses to start in Production without it.
-            start.Environment["ADMIN_KEY"] = "container-entry-test-key-" + Guid.NewGuid().ToString("N");
+            environment["ADMIN_KEY"] = "container-entry-test-key-" + Guid.NewGuid().ToString("N");
 
-            using var server = Process.Start(start)!;
-            var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            server.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
-            server.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
-            server.BeginOutputReadLine();
-            server.BeginErrorReadLine();
-            try
-            {
-                var healthcheck = stage.HealthcheckCommand();
-                var probe = Command("nsenter", [$"--net=/proc/{server.Id}/ns/net", "--", .. healthcheck]);
-                await Poll.UntilAsync(
-                    async () =>
-                    {
-                        Assert.False(server.HasExited, $"the server exited with {(server.HasExited ? server.ExitCode : 0)}: {string.Join('\n', output)}");
-                        return (await ProcessRunner.RunAsync(probe, TimeSpan.FromSeconds(10))).ExitCode;
-                    },
-                    exitCode => exitCode == 0,
-                    "the HEALTHCHECK command to pass",
-                    TimeSpan.FromSeconds(60),
-                    TimeSpan.FromMilliseconds(200));
-
-                var listening = await ProcessRunner.RunAsync(Command("nsenter", $"--net=/proc/{server.Id}/ns/net", "--", "ss", "-Hltn"), TimeSpan.FromSeconds(10));
-                Assert.Contains("0.0.0.0:8080", listening.Output, StringComparison.Ordinal);
-                Assert.True(File.Exists(Path.Combine(data, "baton.db")), "the SQLite database is not in the volume");
-
-                var stopping = Stopwatch.StartNew();
-                using (var term = Process.Start(Command("kill", "-TERM", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)))!)
+            using var server = ServerUnderTest.Start(start, root, environment);
+            var pid = server.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var healthcheck = stage.HealthcheckCommand();
+            var probe = ServerUnderTest.Command("nsenter", [$"--net=/proc/{pid}/ns/net", "--", .. healthcheck]);
+            await Poll.UntilAsync(
+                async () =>
                 {
-                    await term.WaitForExitAsync();
-                }
+                    Assert.False(server.Process.HasExited, $"the server exited: {server.Output}");
+                    return (await ProcessRunner.RunAsync(probe, TimeSpan.FromSeconds(10))).ExitCode;
+                },
+                exitCode => exitCode == 0,
+                "the HEALTHCHECK command to pass",
+                TimeSpan.FromSeconds(60),
+                TimeSpan.FromMilliseconds(200));
 
-                using var drain = new CancellationTokenSource(DeployFiles.ShutdownTimeout);
-                await server.WaitForExitAsync(drain.Token);
-                Assert.Equal(0, server.ExitCode);
-                var log = string.Join('\n', output);
-                Assert.Contains("listening on http://0.0.0.0:8080 (Production)", log, StringComparison.Ordinal);
-                Assert.DoesNotContain("Overriding HTTP_PORTS", log, StringComparison.Ordinal);
-                Assert.True(stopping.Elapsed < DeployFiles.ShutdownTimeout, $"stopped after {stopping.Elapsed}");
-            }
-            finally
-            {
-                if (!server.HasExited)
-                {
-                    server.Kill();
-                }
-            }
+            var listening = await ProcessRunner.RunAsync(ServerUnderTest.Command("nsenter", $"--net=/proc/{pid}/ns/net", "--", "ss", "-Hltn"), TimeSpan.FromSeconds(10));
+            Assert.Contains("0.0.0.0:8080", listening.Output, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(data, "baton.db")), "the SQLite database is not in the volume");
+
+            var stopping = Stopwatch.StartNew();
+            await ServerUnderTest.TerminateAsync(pid);
+
+            using var drain = new CancellationTokenSource(DeployFiles.ShutdownTimeout);
+            await server.Process.WaitForExitAsync(drain.Token);
+            Assert.True(server.Process.ExitCode == 0, server.Output);
+            var log = server.Output;
+            Assert.Contains("listening on http://0.0.0.0:8080 (Production)", log, StringComparison.Ordinal);
+            Assert.DoesNotContain("Overriding HTTP_PORTS", log, StringComparison.Ordinal);
+            Assert.True(stopping.Elapsed < DeployFiles.ShutdownTimeout, $"stopped after {stopping.Elapsed}");
         }
         finally
         {
             Directory.Delete(root, recursive: true);
         }
-    }
-
-    private static ProcessStartInfo Command(string file, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return start;
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 
@@ -20,26 +19,16 @@ public sealed class SystemdNotifyTests
         using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         socket.Bind(new UnixDomainSocketEndPoint(socketPath));
         var port = Ports.Free();
-        var start = new ProcessStartInfo("unshare") { WorkingDirectory = TestPaths.ServerDirectory, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "--pid", "--fork", "--", "dotnet", "Baton.Server.dll" })
+        var start = ServerUnderTest.Command("unshare", "--pid", "--fork", "--", "dotnet", "Baton.Server.dll");
+        start.WorkingDirectory = TestPaths.ServerDirectory;
+        using var unshare = ServerUnderTest.Start(start, root, new Dictionary<string, string>
         {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment.Clear();
-        start.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH");
-        start.Environment["HOME"] = root;
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        start.Environment["ADMIN_KEY"] = "systemd-notify-test-key-" + Guid.NewGuid().ToString("N");
-        start.Environment["BATON_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["Baton__Store__Sqlite__Path"] = Path.Combine(root, "baton.db");
-        start.Environment["NOTIFY_SOCKET"] = socketPath;
-        using var unshare = Process.Start(start)!;
-        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        unshare.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
-        unshare.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
-        unshare.BeginOutputReadLine();
-        unshare.BeginErrorReadLine();
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ADMIN_KEY"] = "systemd-notify-test-key-" + Guid.NewGuid().ToString("N"),
+            ["BATON_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(root, "baton.db"),
+            ["NOTIFY_SOCKET"] = socketPath,
+        });
         try
         {
             var ready = await ReceiveAsync(socket, TimeSpan.FromSeconds(60));
@@ -51,30 +40,23 @@ public sealed class SystemdNotifyTests
             }
 
             // The server is the only child of unshare (PID 1 inside); SIGTERM goes to it, as systemd sends it.
-            var child = (await File.ReadAllTextAsync($"/proc/{unshare.Id}/task/{unshare.Id}/children")).Trim();
-            using (var term = Process.Start("kill", ["-TERM", child]))
-            {
-                await term.WaitForExitAsync();
-            }
+            var child = (await File.ReadAllTextAsync($"/proc/{unshare.Process.Id}/task/{unshare.Process.Id}/children")).Trim();
+            await ServerUnderTest.TerminateAsync(child);
 
             var stopping = await ReceiveAsync(socket, TimeSpan.FromSeconds(30));
             using var drain = new CancellationTokenSource(DeployFiles.ShutdownTimeout);
-            await unshare.WaitForExitAsync(drain.Token);
+            await unshare.Process.WaitForExitAsync(drain.Token);
 
             Assert.Contains("READY=1", ready, StringComparison.Ordinal);
             Assert.Contains("STOPPING=1", stopping, StringComparison.Ordinal);
-            Assert.True(unshare.ExitCode == 0, string.Join('\n', output));
+            Assert.True(unshare.Process.ExitCode == 0, unshare.Output);
             // The documented JSON console stays under a service manager (UseSystemd would switch to its own format).
-            Assert.Contains(output, l => l.StartsWith("{\"Timestamp\":", StringComparison.Ordinal) && l.Contains("\"EventId\":1000,", StringComparison.Ordinal));
-            Assert.DoesNotContain(output, l => l.StartsWith("<6>", StringComparison.Ordinal));
+            Assert.Contains(unshare.Lines, l => l.StartsWith("{\"Timestamp\":", StringComparison.Ordinal) && l.Contains("\"EventId\":1000,", StringComparison.Ordinal));
+            Assert.DoesNotContain(unshare.Lines, l => l.StartsWith("<6>", StringComparison.Ordinal));
         }
         finally
         {
-            if (!unshare.HasExited)
-            {
-                unshare.Kill(entireProcessTree: true);
-            }
-
+            unshare.Dispose();
             Directory.Delete(root, recursive: true);
         }
     }
