@@ -84,8 +84,8 @@ internal static class DoctorBench
             var reads = await PhaseAsync(requests * 10, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.getComposite", new { id = ids[i % ids.Count] }, TimeSpan.FromSeconds(30)));
 
             Console.WriteLine();
-            Console.WriteLine("| measurement | requests/s | p50 | p99 | ratio of bare request/reply |");
-            Console.WriteLine("|---|---|---|---|---|");
+            Console.WriteLine("| measurement | requests/s | p50 | p99 | ratio of bare request/reply | CPU per request (this process) | allocated per request |");
+            Console.WriteLine("|---|---|---|---|---|---|---|");
             Console.WriteLine(Row("bare NestJS request/reply (echo, no saga, no cache)", bare, bare));
             Console.WriteLine(Row("doctor creations end to end (saga: 3 steps, 6 service calls)", creations, bare));
             Console.WriteLine(Row("cached composite reads (getComposite, cache hits)", reads, bare));
@@ -106,15 +106,19 @@ internal static class DoctorBench
     private static object Doctor(string name) => new { email = $"{name}@example.org", password = "bench-password", fullName = name, dob = "1980-01-01", profile = new { degree = "MD" } };
 
     private static string Row(string what, PhaseResult result, PhaseResult bare) =>
-        $"| {what} | {result.PerSecond:N0} | {result.P50:N1} ms | {result.P99:N1} ms | {result.PerSecond / bare.PerSecond:P0} of the rate |";
+        $"| {what} | {result.PerSecond:N0} | {result.P50:N1} ms | {result.P99:N1} ms | {result.PerSecond / bare.PerSecond:P0} of the rate | {result.CpuMicroseconds:N0} µs | {result.AllocatedBytes / 1024.0:N1} KB |";
 
-    private sealed record PhaseResult(double PerSecond, double P50, double P99, int Failed);
+    // CPU and allocations per request are of this whole process (gateway client, orchestrator, simulators; not the
+    // broker or Redis): unlike requests/s they hold on a busy machine.
+    private sealed record PhaseResult(double PerSecond, double P50, double P99, int Failed, double CpuMicroseconds, double AllocatedBytes);
 
     private static async Task<PhaseResult> PhaseAsync(int count, int concurrency, Func<int, Task> send)
     {
         var latencies = new double[count];
         var next = -1;
         var failed = 0;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocated = GC.GetTotalAllocatedBytes();
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
@@ -135,7 +139,10 @@ internal static class DoctorBench
             }
         }));
         var elapsed = clock.Elapsed;
+        var cpuPer = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count;
+        var allocatedPer = (GC.GetTotalAllocatedBytes() - allocated) / (double)count;
         Array.Sort(latencies);
-        return new PhaseResult(count / elapsed.TotalSeconds, latencies[(int)(count * 0.50)], latencies[Math.Min(count - 1, (int)(count * 0.99))], failed);
+        return new PhaseResult(
+            count / elapsed.TotalSeconds, latencies[(int)(count * 0.50)], latencies[Math.Min(count - 1, (int)(count * 0.99))], failed, cpuPer, allocatedPer);
     }
 }
