@@ -70,9 +70,12 @@ internal static class DoctorBench
             var orchestrator = gatewayProvider.GetRequiredKeyedService<INestClient>("orchestrator");
             var payload = new { id = Guid.NewGuid(), name = "echo", items = new[] { 1, 2, 3 } };
             await PhaseAsync(500, concurrency, _ => echo.SendAsync("bench.echo", payload, TimeSpan.FromSeconds(30)));
+            // Marks on stderr let a profiler attach to one phase (bench/README: perf with DOTNET_PerfMapEnabled=1).
+            Console.Error.WriteLine($"# phase bare, pid {Environment.ProcessId}");
             var bare = await PhaseAsync(requests * 10, concurrency, _ => echo.SendAsync("bench.echo", payload, TimeSpan.FromSeconds(30)));
 
             await PhaseAsync(200, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.create", Doctor($"warm-{run}-{i}"), TimeSpan.FromSeconds(60)));
+            Console.Error.WriteLine($"# phase creations, pid {Environment.ProcessId}");
             var creations = await PhaseAsync(requests, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.create", Doctor($"bench-{run}-{i}"), TimeSpan.FromSeconds(60)));
 
             var ids = services.Simulator.State.Accounts.Select(a => a["id"]!.GetValue<string>()).Take(100).ToList();
@@ -81,6 +84,7 @@ internal static class DoctorBench
                 await orchestrator.SendAsync("orchestrator.doctor.getComposite", new { id }, TimeSpan.FromSeconds(30));
             }
 
+            Console.Error.WriteLine($"# phase reads, pid {Environment.ProcessId}");
             var reads = await PhaseAsync(requests * 10, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.getComposite", new { id = ids[i % ids.Count] }, TimeSpan.FromSeconds(30)));
 
             Console.WriteLine();
