@@ -7,7 +7,7 @@ phase=${1:-creations}; seconds=${2:-5}; concurrency=${3:-64}
 root=$(cd "$(dirname "$0")/.." && pwd)
 dotnet build "$root/bench/Baton.Bench" -c Release -v q -nologo >/dev/null
 log=$(mktemp)
-DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0 dotnet "$root/bench/Baton.Bench/bin/Release/net10.0/Baton.Bench.dll" --doctor \
+DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0 DOTNET_TieredCompilation=0 dotnet "$root/bench/Baton.Bench/bin/Release/net10.0/Baton.Bench.dll" --doctor \
   --doctor-concurrency "$concurrency" --doctor-requests 4000 >"$log.out" 2>"$log" &
 bench=$!
 until grep -q "# phase $phase" "$log" 2>/dev/null; do

@@ -17,7 +17,8 @@ namespace Baton.Bench;
 /// everything in this process on fresh queues and a fresh SQLite store: the bare NestJS request/reply limit (an echo
 /// pattern, no saga, no cache), doctor creations end to end (gateway client → orchestrator → saga of 3 steps, 6 service
 /// calls → reply), and cached composite reads. Each phase sends <c>--doctor-requests</c> requests (default 2000;
-/// reads 10x) with <c>--doctor-concurrency</c> in flight (default 64) and reports requests/s and p50/p99 latency.
+/// reads 10x) with <c>--doctor-concurrency</c> in flight (default 64), after <c>--doctor-warmup</c> unmeasured ones (default 1000;
+/// echo and reads 5x), and reports requests/s, p50/p99 latency, and CPU time and allocations per request of this process.
 /// </summary>
 internal static class DoctorBench
 {
@@ -31,6 +32,9 @@ internal static class DoctorBench
 
         var requests = int.Parse(Arg("--doctor-requests", "2000"), CultureInfo.InvariantCulture);
         var concurrency = int.Parse(Arg("--doctor-concurrency", "64"), CultureInfo.InvariantCulture);
+        // Requests of each kind sent before its measured phase: enough for tiered compilation to finish its tier-1 code of
+        // the hot paths (its JIT time otherwise lands in the measured CPU per request).
+        var warmup = int.Parse(Arg("--doctor-warmup", "1000"), CultureInfo.InvariantCulture);
         var rabbit = Environment.GetEnvironmentVariable("BATON_RABBITMQ") is { Length: > 0 } r ? r : "amqp://guest:guest@127.0.0.1:5672/";
         var redis = $"redis://{(Environment.GetEnvironmentVariable("BATON_REDIS") is { Length: > 0 } e ? e : "127.0.0.1:6379")}/9";
         var run = Guid.NewGuid().ToString("N")[..8];
@@ -69,12 +73,12 @@ internal static class DoctorBench
             var echo = gatewayProvider.GetRequiredKeyedService<INestClient>("echo");
             var orchestrator = gatewayProvider.GetRequiredKeyedService<INestClient>("orchestrator");
             var payload = new { id = Guid.NewGuid(), name = "echo", items = new[] { 1, 2, 3 } };
-            await PhaseAsync(500, concurrency, _ => echo.SendAsync("bench.echo", payload, TimeSpan.FromSeconds(30)));
+            await PhaseAsync(warmup * 5, concurrency, _ => echo.SendAsync("bench.echo", payload, TimeSpan.FromSeconds(30)));
             // Marks on stderr let a profiler attach to one phase (bench/README: perf with DOTNET_PerfMapEnabled=1).
             Console.Error.WriteLine($"# phase bare, pid {Environment.ProcessId}");
             var bare = await PhaseAsync(requests * 10, concurrency, _ => echo.SendAsync("bench.echo", payload, TimeSpan.FromSeconds(30)));
 
-            await PhaseAsync(200, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.create", Doctor($"warm-{run}-{i}"), TimeSpan.FromSeconds(60)));
+            await PhaseAsync(warmup, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.create", Doctor($"warm-{run}-{i}"), TimeSpan.FromSeconds(60)));
             Console.Error.WriteLine($"# phase creations, pid {Environment.ProcessId}");
             var creations = await PhaseAsync(requests, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.create", Doctor($"bench-{run}-{i}"), TimeSpan.FromSeconds(60)));
 
@@ -85,6 +89,7 @@ internal static class DoctorBench
             }
 
             Console.Error.WriteLine($"# phase reads, pid {Environment.ProcessId}");
+            await PhaseAsync(warmup * 5, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.getComposite", new { id = ids[i % ids.Count] }, TimeSpan.FromSeconds(30)));
             var reads = await PhaseAsync(requests * 10, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.getComposite", new { id = ids[i % ids.Count] }, TimeSpan.FromSeconds(30)));
 
             Console.WriteLine();

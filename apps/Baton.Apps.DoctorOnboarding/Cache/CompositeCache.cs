@@ -5,8 +5,8 @@ using StackExchange.Redis;
 
 namespace Baton.Apps.DoctorOnboarding.Cache;
 
-/// <summary>A cached composite as JSON text and the key's remaining time to live in whole seconds.</summary>
-public sealed record CachedComposite(string Json, int TtlSeconds);
+/// <summary>A cached composite as UTF-8 JSON (as stored) and the key's remaining time to live in whole seconds.</summary>
+public sealed record CachedComposite(byte[] Json, int TtlSeconds);
 
 /// <summary>
 /// The composite cache on Redis (StackExchange.Redis, one multiplexer). Every call is best effort: while Redis cannot be
@@ -54,7 +54,7 @@ public sealed class CompositeCache : IAsyncDisposable
             var value = await db.StringGetWithExpiryAsync(key).ConfigureAwait(false);
             return value.Value.IsNull
                 ? null
-                : new CachedComposite(value.Value.ToString(), value.Expiry is { } ttl ? (int)Math.Ceiling(ttl.TotalSeconds) : -1);
+                : new CachedComposite((byte[])value.Value!, value.Expiry is { } ttl ? (int)Math.Ceiling(ttl.TotalSeconds) : -1);
         }).ConfigureAwait(false);
         (hit is null ? _misses : _hits).Add(1, new KeyValuePair<string, object?>("read", read));
         Interlocked.Increment(ref hit is null ? ref _missCount : ref _hitCount);
