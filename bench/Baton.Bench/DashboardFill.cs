@@ -40,6 +40,7 @@ internal static class DashboardFill
         await using var provider = services.BuildServiceProvider();
         var store = provider.GetRequiredService<IBatonStore>();
         await store.InitializeAsync();
+        var ids = new RunIds();
         var start = DateTimeOffset.UtcNow.AddSeconds(-count);
         var watch = Stopwatch.StartNew();
         var ids = new RunIds();
