@@ -43,7 +43,6 @@ internal static class DashboardFill
         var ids = new RunIds();
         var start = DateTimeOffset.UtcNow.AddSeconds(-count);
         var watch = Stopwatch.StartNew();
-        var ids = new RunIds();
         for (var first = 0; first < count; first += BatchSize)
         {
             var batch = new List<CreateRunRequest>(BatchSize);
