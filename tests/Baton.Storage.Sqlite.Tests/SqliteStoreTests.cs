@@ -77,6 +77,8 @@ public sealed class SqliteStoreTests : IDisposable
                 DROP INDEX ix_runs_parent;
                 ALTER TABLE runs DROP COLUMN parent_run_id;
                 ALTER TABLE runs DROP COLUMN workflow_version;
+                ALTER TABLE runs DROP COLUMN trace_parent;
+                ALTER TABLE runs DROP COLUMN trace_state;
                 DROP INDEX ix_runs_free;
                 DROP INDEX ix_runs_leased;
                 CREATE INDEX ix_runs_runnable ON runs (run_after, lease_owner, lease_expires_at) WHERE status < 10;
