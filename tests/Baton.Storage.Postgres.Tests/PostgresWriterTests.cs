@@ -71,4 +71,41 @@ public sealed class PostgresWriterTests : IAsyncLifetime
             Assert.Equal("fetch", Assert.Single(await store.Steps.GetStepsAsync(id)).Key);
         }
     }
+
+    [Fact]
+    public async Task Metrics_Writes_CountOperationsCommitsAndBusyTime()
+    {
+        _store = await _database.NewInitializedStoreAsync(_database.NewSchema());
+        var store = _store;
+        var (operations, commits, busy) = (0L, 0L, 0.0);
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter, store.Metrics.Meter))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "baton.postgres.writer.operations") Interlocked.Add(ref operations, value);
+            if (instrument.Name == "baton.postgres.writer.commits") Interlocked.Add(ref commits, value);
+        });
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "baton.postgres.writer.busy") busy += value;
+        });
+        listener.Start();
+
+        // 20 writes at once (grouped into fewer commits) and 10 one after another (a commit each).
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 })));
+        for (var i = 0; i < 10; i++)
+        {
+            await store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 });
+        }
+
+        Assert.Equal(30, Interlocked.Read(ref operations));
+        Assert.InRange(Interlocked.Read(ref commits), 11, 30);
+        Assert.True(busy > 0, "the writer's busy time was not recorded");
+    }
 }

@@ -52,7 +52,9 @@ public sealed class MetricsEndpointTests
         var exposition = await ScrapeAsync(server);
 
         Assert.True(documented.Count >= 12, $"the README's /metrics row names {documented.Count} metrics");
-        foreach (var name in documented)
+        // A histogram cannot be declared at zero through the OpenTelemetry SDK (that would count a measurement): step
+        // duration appears with the first step (MetricsContractTests checks every documented name after a run).
+        foreach (var name in documented.Where(n => n != "baton_step_duration_seconds"))
         {
             var samples = exposition.Types.TryGetValue(name, out var type) && type == "histogram" ? exposition.Named(name + "_count") : exposition.Named(name);
             Assert.True(samples.Any(), $"{name} is documented but has no sample on a fresh server");
@@ -62,7 +64,6 @@ public sealed class MetricsEndpointTests
         {
             Assert.Equal(0, exposition.Named("baton_runs_started_total").Single(s => s.Labels["workflow"] == workflow).Value);
             Assert.Equal(0, exposition.Named("baton_runs_completed_total").Single(s => s.Labels["workflow"] == workflow && s.Labels["status"] == "failed").Value);
-            Assert.Equal(0, exposition.Named("baton_step_duration_seconds_count").Single(s => s.Labels["workflow"] == workflow && s.Labels["outcome"] == "succeeded").Value);
             Assert.Equal(0, exposition.Named("baton_lease_takeovers_total").Single(s => s.Labels["workflow"] == workflow).Value);
             Assert.Equal(0, exposition.Named("baton_step_retries_total").Single(s => s.Labels["workflow"] == workflow).Value);
         }
