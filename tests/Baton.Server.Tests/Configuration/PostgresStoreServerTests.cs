@@ -41,6 +41,38 @@ public sealed class PostgresStoreServerTests
     }
 
     [Fact]
+    public async Task Metrics_PostgresProvider_ExposesWriterAndNpgsqlMeters()
+    {
+        var schema = $"srv_{Guid.NewGuid():N}"[..30];
+        try
+        {
+            await using var server = await InProcessServer.StartAsync(new Dictionary<string, string>
+            {
+                ["BATON_STORE"] = "postgres",
+                ["BATON_POSTGRES"] = ConnectionString,
+                ["Baton:Store:Postgres:Schema"] = schema,
+            });
+            var (_, body) = await server.StartRunAsync("demo", """{"items":3,"delayMs":1}""");
+            await server.WaitForStatusAsync(body.GetProperty("id").GetString()!, "succeeded");
+
+            using var response = await server.Anonymous.GetAsync("/metrics");
+            var exposition = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var commits = exposition.Named("baton_postgres_writer_commits_total").Single().Value;
+            Assert.True(commits > 0, "the PostgreSQL writer's commits were not counted");
+            Assert.True(exposition.Named("baton_postgres_writer_operations_total").Single().Value >= commits);
+            Assert.True(exposition.Named("baton_postgres_writer_busy_seconds_total").Single().Value > 0);
+            Assert.Contains(exposition.Types.Keys, k => k.StartsWith("db_client_", StringComparison.Ordinal));
+            Assert.False(exposition.Types.ContainsKey("baton_sqlite_writer_commits_total"), "the SQLite store's metrics on a PostgreSQL server");
+        }
+        finally
+        {
+            await DropSchemaAsync(schema);
+        }
+    }
+
+    [Fact]
     public async Task Health_StoreFailsAtRuntime_Returns503AndLogsTheExceptionWithItsStackTrace()
     {
         var schema = $"srv_{Guid.NewGuid():N}"[..30];
