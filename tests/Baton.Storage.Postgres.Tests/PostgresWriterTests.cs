@@ -77,25 +77,7 @@ public sealed class PostgresWriterTests : IAsyncLifetime
     {
         _store = await _database.NewInitializedStoreAsync(_database.NewSchema());
         var store = _store;
-        var (operations, commits, busy) = (0L, 0L, 0.0);
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (ReferenceEquals(instrument.Meter, store.Metrics.Meter))
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
-        {
-            if (instrument.Name == "baton.postgres.writer.operations") Interlocked.Add(ref operations, value);
-            if (instrument.Name == "baton.postgres.writer.commits") Interlocked.Add(ref commits, value);
-        });
-        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
-        {
-            if (instrument.Name == "baton.postgres.writer.busy") busy += value;
-        });
-        listener.Start();
+        using var totals = new Baton.Testing.MeterTotals(store.Metrics.Meter);
 
         // 20 writes at once (grouped into fewer commits) and 10 one after another (a commit each).
         await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 })));
@@ -104,8 +86,8 @@ public sealed class PostgresWriterTests : IAsyncLifetime
             await store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 });
         }
 
-        Assert.Equal(30, Interlocked.Read(ref operations));
-        Assert.InRange(Interlocked.Read(ref commits), 11, 30);
-        Assert.True(busy > 0, "the writer's busy time was not recorded");
+        Assert.Equal(30, totals["baton.postgres.writer.operations"]);
+        Assert.InRange(totals["baton.postgres.writer.commits"], 11, 30);
+        Assert.True(totals["baton.postgres.writer.busy"] > 0, "the writer's busy time was not recorded");
     }
 }

@@ -12,18 +12,20 @@ public sealed class PostgresStoreServerTests
             ? configured
             : "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres;Database=postgres";
 
+    private static Task<InProcessServer> StartOnSchemaAsync(string schema) => InProcessServer.StartAsync(new Dictionary<string, string>
+    {
+        ["BATON_STORE"] = "postgres",
+        ["BATON_POSTGRES"] = ConnectionString,
+        ["Baton:Store:Postgres:Schema"] = schema,
+    });
+
     [Fact]
     public async Task Server_PostgresProvider_RunsDemoToCompletion()
     {
         var schema = $"srv_{Guid.NewGuid():N}"[..30];
         try
         {
-            await using var server = await InProcessServer.StartAsync(new Dictionary<string, string>
-            {
-                ["BATON_STORE"] = "postgres",
-                ["BATON_POSTGRES"] = ConnectionString,
-                ["Baton:Store:Postgres:Schema"] = schema,
-            });
+            await using var server = await StartOnSchemaAsync(schema);
 
             var (status, body) = await server.StartRunAsync("demo", """{"items":3,"delayMs":1}""");
             var run = await server.WaitForStatusAsync(body.GetProperty("id").GetString()!, "succeeded", "failed");
@@ -46,12 +48,7 @@ public sealed class PostgresStoreServerTests
         var schema = $"srv_{Guid.NewGuid():N}"[..30];
         try
         {
-            await using var server = await InProcessServer.StartAsync(new Dictionary<string, string>
-            {
-                ["BATON_STORE"] = "postgres",
-                ["BATON_POSTGRES"] = ConnectionString,
-                ["Baton:Store:Postgres:Schema"] = schema,
-            });
+            await using var server = await StartOnSchemaAsync(schema);
             var (_, body) = await server.StartRunAsync("demo", """{"items":3,"delayMs":1}""");
             await server.WaitForStatusAsync(body.GetProperty("id").GetString()!, "succeeded");
 
