@@ -148,6 +148,26 @@ public sealed class MetricsEndpointTests
         Assert.Equal(3, exposition.Named("baton_runs_queued").Single().Value);
     }
 
+    [Fact]
+    public async Task Metrics_TwoHostsInOneProcess_EachCountsOnlyItsOwnRuns()
+    {
+        await using var busy = await InProcessServer.StartAsync(configure: (_, baton) => TestWorkflows.AddQuick(baton));
+        await using var idle = await InProcessServer.StartAsync(configure: (_, baton) => TestWorkflows.AddQuick(baton));
+        for (var i = 0; i < 3; i++)
+        {
+            var (_, run) = await busy.StartRunAsync("quick", $$"""{"n":{{i}}}""");
+            await busy.WaitForStatusAsync(run.GetProperty("id").GetString()!, "succeeded");
+        }
+
+        var busyScrape = await ScrapeAsync(busy);
+        var idleScrape = await ScrapeAsync(idle);
+
+        // The OpenTelemetry SDK listens to every meter named Baton in the process; its view drops other hosts' meters.
+        Assert.Equal(3, Total(busyScrape, "baton_runs_started_total", "quick"));
+        Assert.Equal(0, Total(idleScrape, "baton_runs_started_total", "quick"));
+        Assert.Equal(0, idleScrape.Named("baton_step_duration_seconds_count").Sum(s => s.Value));
+    }
+
     private static async Task<PrometheusText.Exposition> ScrapeAsync(InProcessServer server)
     {
         using var response = await server.Anonymous.GetAsync("/metrics");

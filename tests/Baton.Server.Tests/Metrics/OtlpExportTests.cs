@@ -14,7 +14,7 @@ public sealed class OtlpExportTests
     private const string Key = "otlp-test-key-5b1d93e07a24";
 
     [Fact]
-    public async Task Otlp_EndpointSet_ExportsTracesWithRunIdMetricsAndLogs()
+    public async Task Otlp_EndpointSet_ExportsTracesWithRunIdMetricsAndLogsWithoutTheKey()
     {
         await using var receiver = await OtlpReceiver.StartAsync();
         await using var server = ServerProcess.Start(Environment(receiver, TestPaths.NewTempDirectory()));
@@ -32,6 +32,8 @@ public sealed class OtlpExportTests
 
         Assert.NotEmpty(traces);
         Assert.All(receiver.Bodies("traces"), body => Assert.NotEmpty(body));
+        // The admin key (sent on every request above) is in no exported span, metric or log record.
+        Assert.All(receiver.Bodies("traces").Concat(receiver.Bodies("metrics")).Concat(receiver.Bodies("logs")), body => Assert.True(body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Key)) < 0, "the admin key was exported"));
     }
 
     [Fact]
