@@ -109,6 +109,24 @@ public sealed class TracingTests : IDisposable
     }
 
     [Fact]
+    public async Task Tracing_ChildRun_RunsInParentsTraceUnderParentsSpan()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b
+            .AddWorkflow<int, int>("child", (ctx, n, ct) => ctx.StepAsync("square", _ => Task.FromResult(n * n), cancellationToken: ct))
+            .AddWorkflow<int, int>("parent", (ctx, n, ct) => ctx.RunChildAsync<int>("child", n, cancellationToken: ct)));
+
+        var (start, id) = await StartInSpanAsync(node, "parent");
+        var ended = await node.WaitForEndAsync(id);
+        var spans = await _spans.WaitForTraceAsync(start.TraceId, s => s.Any(a => a.DisplayName == "run child") && s.Any(a => a.DisplayName == "run parent" && Equals(a.GetTagItem(BatonDiagnostics.OutcomeTag), "succeeded")));
+
+        Assert.Equal(RunStatus.Succeeded, ended.Status);
+        var parentSpans = spans.Where(a => Equals(a.GetTagItem(BatonDiagnostics.RunIdTag), id)).Select(a => a.SpanId).ToHashSet();
+        var child = Assert.Single(spans, a => a.DisplayName == "run child");
+        Assert.Contains(child.ParentSpanId, parentSpans);
+        Assert.Equal(child.SpanId, Assert.Single(spans, a => a.DisplayName == "step square").ParentSpanId);
+    }
+
+    [Fact]
     public async Task Tracing_NoCurrentSpanAtStart_StoresNoContextAndRunSpanIsRoot()
     {
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("plain", (ctx, _, ct) =>
