@@ -42,14 +42,14 @@ internal static class DashboardFill
         await store.InitializeAsync();
         var start = DateTimeOffset.UtcNow.AddSeconds(-count);
         var watch = Stopwatch.StartNew();
-        var runIds = new RunIds();
+        var ids = new RunIds();
         for (var first = 0; first < count; first += BatchSize)
         {
             var batch = new List<CreateRunRequest>(BatchSize);
             for (var i = first; i < Math.Min(count, first + BatchSize); i++)
             {
                 var now = start.AddSeconds(i);
-                batch.Add(new CreateRunRequest { Id = runIds.New(now), Workflow = Workflows[i % Workflows.Length], Input = """{"items":20}""", Now = now });
+                batch.Add(new CreateRunRequest { Id = ids.New(now), Workflow = Workflows[i % Workflows.Length], Input = """{"items":20}""", Now = now });
             }
 
             await store.Runs.CreateRunsAsync(new CreateRunsRequest(batch));

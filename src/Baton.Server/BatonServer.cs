@@ -59,6 +59,8 @@ public static class BatonServer
         var enabledApps = (apps ?? []).Where(a => options.EnabledApps.Contains(a.Name)).ToList();
         var appListeners = AppListeners.Resolve(enabledApps, configuration, options, problems.Errors);
 
+        // Type=notify under systemd (READY=1 once listening, STOPPING=1 on SIGTERM); before the logging setup so the JSON console stays.
+        builder.Host.UseSystemd();
         LoggingSetup.Configure(builder);
         builder.WebHost.UseUrls(string.Join(';', [options.ListenUrls, .. appListeners.Urls]));
         builder.WebHost.ConfigureKestrel(kestrel =>
