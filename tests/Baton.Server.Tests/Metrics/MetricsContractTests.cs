@@ -33,10 +33,17 @@ public sealed partial class MetricsContractTests
             "the demo run to succeed");
 
         using var anonymous = server.NewClient(null);
-        using var response = await anonymous.GetAsync("/metrics");
-        var exposition = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
+        // The WAL gauge reports from the SQLite checkpointer's first pass (100 ms after start) on.
+        var (status, exposition) = await Poll.UntilAsync(
+            async () =>
+            {
+                using var response = await anonymous.GetAsync("/metrics");
+                return (response.StatusCode, PrometheusText.Parse(await response.Content.ReadAsStringAsync()));
+            },
+            scrape => scrape.Item2.Types.ContainsKey("baton_sqlite_wal_frames"),
+            "the WAL gauge's first report");
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, status);
         Assert.True(documented.Count >= 12, $"the README's /metrics row names {documented.Count} metrics");
         foreach (var name in documented)
         {
