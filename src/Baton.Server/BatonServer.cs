@@ -108,7 +108,7 @@ public static class BatonServer
         });
         StoreRegistration.UseConfiguredStore(baton, options, builder.Configuration);
         services.AddHostedService<StartupTasks>();
-        services.AddSingleton(sp => new PrometheusExporter(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), [BatonMetrics.MeterName]));
+        BatonTelemetry.Add(builder);
         services.AddSingleton<QueuedRunsGauge>();
         if (options.DemoEnabled)
         {
@@ -170,9 +170,9 @@ public static class BatonServer
         application.Services.GetRequiredService<ProcessClock>();
 
         // Start listening for measurements before the engine records any.
-        var exporter = application.Services.GetRequiredService<PrometheusExporter>();
+        application.Services.GetRequiredService<OpenTelemetry.Metrics.MeterProvider>();
         application.Services.GetRequiredService<QueuedRunsGauge>();
-        ZeroSeries.Declare(exporter, [.. application.Services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name)]);
+        ZeroSeries.Declare(application.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), [.. application.Services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name)]);
 
         ConfigurePipeline(application);
         foreach (var app in enabledApps)
