@@ -4,8 +4,8 @@
 # empty catalog database, then again after the simulated day moved on (1 % of the products changed).
 # Prints a Markdown table: records, wall time of each run (start to finish, fetch included),
 # records/s, the phases' times, and the server's peak RSS (VmHWM) after each run.
-# With target=postgres the catalog is PostgreSQL (a fresh database baton_bench_catalog on
-# BENCH_POSTGRES, default the local test server), and after the two syncs the same records, exported
+# With target=postgres the catalog is PostgreSQL (a fresh database baton_bench_catalog_<pid> on
+# BENCH_POSTGRES, default the local test server, dropped at the end), and after the two syncs the same records, exported
 # as CSV of the same 16 columns, are loaded with psql's \copy into a new logged table with the same
 # primary key: the machine's raw COPY rate, which the sync's rate is given as a ratio of.
 # Runtime knobs pass through the environment, e.g. DOTNET_gcServer=0 or DOTNET_GCConserveMemory=5.
@@ -17,7 +17,7 @@ chunk="${2:-5000}"
 parallelism="${3:-2}"
 target="${4:-sqlite}"
 pg_base="${BENCH_POSTGRES:-Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres}"
-pg_db=baton_bench_catalog
+pg_db=baton_bench_catalog_$$
 key="bench-$(date +%s)-key"
 work="$(mktemp -d /tmp/baton-catalog-bench.XXXXXX)"
 feed_port=$((20000 + RANDOM % 10000))
@@ -27,6 +27,7 @@ cleanup() {
   local rc=$?
   if [ "$rc" -ne 0 ] && [ -f "$work/server.log" ]; then echo "failed ($rc); the server's log ends:" >&2; tail -30 "$work/server.log" >&2; fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"
+  if [ "$target" = postgres ]; then psql -qX -d postgres -c "DROP DATABASE IF EXISTS $pg_db" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 
@@ -67,10 +68,12 @@ pids+=("$server_pid")
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$server_port/healthz" >/dev/null && break; sleep 0.2; done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
 
 sync() { # label, rate file
-  local run status cpu0
+  local run status cpu0 sys0
   cpu0=$(cpu_ticks "$server_pid")
+  sys0=$(sys_ticks "$server_pid")
   run=$(curl -sf -X POST -H "X-ADMIN-KEY: $key" "http://127.0.0.1:$server_port/sync" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["runId"])')
   while true; do
     status=$(curl -sf -H "X-ADMIN-KEY: $key" "http://127.0.0.1:$server_port/api/runs/$run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
@@ -79,8 +82,12 @@ sync() { # label, rate file
   done
   local hwm cpu
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
+  # What the resident memory is made of now (not at the peak): anonymous (GC heap and native) and mapped files (code).
+  { printf 'after the %s run: ' "${1%%,*}"; awk '/RssAnon|RssFile/ {printf "%s %.0f MB ", $1, $2 / 1024}' "/proc/$server_pid/status"; echo; } >>"$work/rss.txt"
   # The server's CPU time for this sync (user + system), from /proc: robust to other work on the machine.
   cpu=$(( $(cpu_ticks "$server_pid") - cpu0 ))
+  # Of which the kernel's (system time): the feed written into and read back from the page cache, the sockets.
+  echo "server CPU of the ${1%%,*} run: $(( cpu - ($(sys_ticks "$server_pid") - sys0) ))0 ms user, $(( $(sys_ticks "$server_pid") - sys0 ))0 ms system" >>"$work/rss.txt"
   curl -sf -H "X-ADMIN-KEY: $key" "http://127.0.0.1:$server_port/api/runs/$run" | python3 -c '
 import json, sys
 from datetime import datetime
@@ -133,4 +140,5 @@ print(f"cold sync / COPY: {cold_chunks / rate:.2f} (chunk phase), {cold_wall / r
 else
   echo "catalog.db: $(du -m "$work/catalog.db" | cut -f1) MB"
 fi
+sed 's/^/server: /' "$work/rss.txt"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d)"

@@ -40,6 +40,7 @@ internal static class DashboardFill
         await using var provider = services.BuildServiceProvider();
         var store = provider.GetRequiredService<IBatonStore>();
         await store.InitializeAsync();
+        var ids = new RunIds();
         var start = DateTimeOffset.UtcNow.AddSeconds(-count);
         var watch = Stopwatch.StartNew();
         for (var first = 0; first < count; first += BatchSize)
@@ -48,7 +49,7 @@ internal static class DashboardFill
             for (var i = first; i < Math.Min(count, first + BatchSize); i++)
             {
                 var now = start.AddSeconds(i);
-                batch.Add(new CreateRunRequest { Id = RunIds.New(now), Workflow = Workflows[i % Workflows.Length], Input = """{"items":20}""", Now = now });
+                batch.Add(new CreateRunRequest { Id = ids.New(now), Workflow = Workflows[i % Workflows.Length], Input = """{"items":20}""", Now = now });
             }
 
             await store.Runs.CreateRunsAsync(new CreateRunsRequest(batch));

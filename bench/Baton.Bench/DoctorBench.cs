@@ -17,7 +17,8 @@ namespace Baton.Bench;
 /// everything in this process on fresh queues and a fresh SQLite store: the bare NestJS request/reply limit (an echo
 /// pattern, no saga, no cache), doctor creations end to end (gateway client → orchestrator → saga of 3 steps, 6 service
 /// calls → reply), and cached composite reads. Each phase sends <c>--doctor-requests</c> requests (default 2000;
-/// reads 10x) with <c>--doctor-concurrency</c> in flight (default 64) and reports requests/s and p50/p99 latency.
+/// reads 10x) with <c>--doctor-concurrency</c> in flight (default 64), after <c>--doctor-warmup</c> unmeasured ones (default 1000;
+/// echo and reads 5x), and reports requests/s, p50/p99 latency, and CPU time and allocations per request of this process.
 /// </summary>
 internal static class DoctorBench
 {
@@ -31,6 +32,9 @@ internal static class DoctorBench
 
         var requests = int.Parse(Arg("--doctor-requests", "2000"), CultureInfo.InvariantCulture);
         var concurrency = int.Parse(Arg("--doctor-concurrency", "64"), CultureInfo.InvariantCulture);
+        // Requests of each kind sent before its measured phase: enough for tiered compilation to finish its tier-1 code of
+        // the hot paths (its JIT time otherwise lands in the measured CPU per request).
+        var warmup = int.Parse(Arg("--doctor-warmup", "1000"), CultureInfo.InvariantCulture);
         var rabbit = Environment.GetEnvironmentVariable("BATON_RABBITMQ") is { Length: > 0 } r ? r : "amqp://guest:guest@127.0.0.1:5672/";
         var redis = $"redis://{(Environment.GetEnvironmentVariable("BATON_REDIS") is { Length: > 0 } e ? e : "127.0.0.1:6379")}/9";
         var run = Guid.NewGuid().ToString("N")[..8];
@@ -69,10 +73,13 @@ internal static class DoctorBench
             var echo = gatewayProvider.GetRequiredKeyedService<INestClient>("echo");
             var orchestrator = gatewayProvider.GetRequiredKeyedService<INestClient>("orchestrator");
             var payload = new { id = Guid.NewGuid(), name = "echo", items = new[] { 1, 2, 3 } };
-            await PhaseAsync(500, concurrency, _ => echo.SendAsync("bench.echo", payload, TimeSpan.FromSeconds(30)));
+            await PhaseAsync(warmup * 5, concurrency, _ => echo.SendAsync("bench.echo", payload, TimeSpan.FromSeconds(30)));
+            // Marks on stderr let a profiler attach to one phase (bench/README: perf with DOTNET_PerfMapEnabled=1).
+            Console.Error.WriteLine($"# phase bare, pid {Environment.ProcessId}");
             var bare = await PhaseAsync(requests * 10, concurrency, _ => echo.SendAsync("bench.echo", payload, TimeSpan.FromSeconds(30)));
 
-            await PhaseAsync(200, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.create", Doctor($"warm-{run}-{i}"), TimeSpan.FromSeconds(60)));
+            await PhaseAsync(warmup, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.create", Doctor($"warm-{run}-{i}"), TimeSpan.FromSeconds(60)));
+            Console.Error.WriteLine($"# phase creations, pid {Environment.ProcessId}");
             var creations = await PhaseAsync(requests, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.create", Doctor($"bench-{run}-{i}"), TimeSpan.FromSeconds(60)));
 
             var ids = services.Simulator.State.Accounts.Select(a => a["id"]!.GetValue<string>()).Take(100).ToList();
@@ -81,11 +88,13 @@ internal static class DoctorBench
                 await orchestrator.SendAsync("orchestrator.doctor.getComposite", new { id }, TimeSpan.FromSeconds(30));
             }
 
+            Console.Error.WriteLine($"# phase reads, pid {Environment.ProcessId}");
+            await PhaseAsync(warmup * 5, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.getComposite", new { id = ids[i % ids.Count] }, TimeSpan.FromSeconds(30)));
             var reads = await PhaseAsync(requests * 10, concurrency, i => orchestrator.SendAsync("orchestrator.doctor.getComposite", new { id = ids[i % ids.Count] }, TimeSpan.FromSeconds(30)));
 
             Console.WriteLine();
-            Console.WriteLine("| measurement | requests/s | p50 | p99 | ratio of bare request/reply |");
-            Console.WriteLine("|---|---|---|---|---|");
+            Console.WriteLine("| measurement | requests/s | p50 | p99 | ratio of bare request/reply | CPU per request (this process) | allocated per request |");
+            Console.WriteLine("|---|---|---|---|---|---|---|");
             Console.WriteLine(Row("bare NestJS request/reply (echo, no saga, no cache)", bare, bare));
             Console.WriteLine(Row("doctor creations end to end (saga: 3 steps, 6 service calls)", creations, bare));
             Console.WriteLine(Row("cached composite reads (getComposite, cache hits)", reads, bare));
@@ -106,15 +115,19 @@ internal static class DoctorBench
     private static object Doctor(string name) => new { email = $"{name}@example.org", password = "bench-password", fullName = name, dob = "1980-01-01", profile = new { degree = "MD" } };
 
     private static string Row(string what, PhaseResult result, PhaseResult bare) =>
-        $"| {what} | {result.PerSecond:N0} | {result.P50:N1} ms | {result.P99:N1} ms | {result.PerSecond / bare.PerSecond:P0} of the rate |";
+        $"| {what} | {result.PerSecond:N0} | {result.P50:N1} ms | {result.P99:N1} ms | {result.PerSecond / bare.PerSecond:P0} of the rate | {result.CpuMicroseconds:N0} µs | {result.AllocatedBytes / 1024.0:N1} KB |";
 
-    private sealed record PhaseResult(double PerSecond, double P50, double P99, int Failed);
+    // CPU and allocations per request are of this whole process (gateway client, orchestrator, simulators; not the
+    // broker or Redis): unlike requests/s they hold on a busy machine.
+    private sealed record PhaseResult(double PerSecond, double P50, double P99, int Failed, double CpuMicroseconds, double AllocatedBytes);
 
     private static async Task<PhaseResult> PhaseAsync(int count, int concurrency, Func<int, Task> send)
     {
         var latencies = new double[count];
         var next = -1;
         var failed = 0;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocated = GC.GetTotalAllocatedBytes();
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
@@ -135,7 +148,10 @@ internal static class DoctorBench
             }
         }));
         var elapsed = clock.Elapsed;
+        var cpuPer = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count;
+        var allocatedPer = (GC.GetTotalAllocatedBytes() - allocated) / (double)count;
         Array.Sort(latencies);
-        return new PhaseResult(count / elapsed.TotalSeconds, latencies[(int)(count * 0.50)], latencies[Math.Min(count - 1, (int)(count * 0.99))], failed);
+        return new PhaseResult(
+            count / elapsed.TotalSeconds, latencies[(int)(count * 0.50)], latencies[Math.Min(count - 1, (int)(count * 0.99))], failed, cpuPer, allocatedPer);
     }
 }

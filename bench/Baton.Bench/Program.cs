@@ -14,6 +14,7 @@
 //        Baton.Bench --doctor [--doctor-requests 2000] [--doctor-concurrency 64]: seed 004 through the real RabbitMQ and
 //                    Redis (DoctorBench.cs); the engine benchmark is not run then.
 //        Baton.Bench --redis-raw [REDIS] [--redis-items 20000]: only the raw Redis list consumption figures (RedisRawBench).
+//        Baton.Bench --cron [N]: only the CPU and allocations of CronSchedule.Next (CronBench.cs).
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
 // database), which stays comparable when other work shares the machine.
 using System.Diagnostics;
@@ -34,6 +35,12 @@ if (args.Contains("--doctor"))
 if (RabbitRpcBench.Requested(args, out var rabbitRpc))
 {
     await RabbitRpcBench.RunAsync(rabbitRpc);
+    return;
+}
+
+if (args.Contains("--cron"))
+{
+    CronBench.Run(args);
     return;
 }
 

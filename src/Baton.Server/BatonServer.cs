@@ -6,6 +6,7 @@ using Baton.Server.Configuration;
 using Baton.Server.Health;
 using Baton.Server.Listening;
 using Baton.Server.Logging;
+using Baton.Server.Metrics;
 using Baton.Samples.Demo;
 using Baton.Workflows;
 using Microsoft.AspNetCore.Authorization;
@@ -66,6 +67,8 @@ public static class BatonServer
         var enabledApps = (apps ?? []).Where(a => options.EnabledApps.Contains(a.Name)).ToList();
         var appListeners = AppListeners.Resolve(enabledApps, configuration, options, problems.Errors);
 
+        // Type=notify under systemd (READY=1 once listening, STOPPING=1 on SIGTERM); before the logging setup so the JSON console stays.
+        builder.Host.UseSystemd();
         LoggingSetup.Configure(builder);
         if (listener.Source != ListenSource.KestrelEndpoints)
         {
@@ -128,6 +131,8 @@ public static class BatonServer
         });
         StoreRegistration.UseConfiguredStore(baton, options, builder.Configuration);
         services.AddHostedService<StartupTasks>();
+        // OpenTelemetry (metrics for /metrics; traces and logs over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set).
+        BatonTelemetry.Add(builder);
         if (options.DemoEnabled)
         {
             baton.AddDemoWorkflow(options.DemoRunOnStart, listener.LocalUrl);

@@ -40,6 +40,10 @@ public sealed record RunRecord
     public string? ParentRunId { get; init; }
     /// <summary>The version of the workflow's code that started this run; runs stored before versions existed read as 1.</summary>
     public int WorkflowVersion { get; init; } = 1;
+    /// <summary>The W3C <c>traceparent</c> of the span that started the run, or null (none current, or stored before traces existed).</summary>
+    public string? TraceParent { get; init; }
+    /// <summary>The W3C <c>tracestate</c> that went with <see cref="TraceParent"/>, or null.</summary>
+    public string? TraceState { get; init; }
 
     /// <summary>
     /// Set only on records returned by <see cref="IRunStore.ClaimRunsAsync"/>: the run was still leased to an
@@ -67,6 +71,10 @@ public sealed record CreateRunRequest
     public string? ParentRunId { get; init; }
     /// <summary>The version of the workflow's code that starts this run (at least 1; default 1).</summary>
     public int WorkflowVersion { get; init; } = 1;
+    /// <summary>The W3C <c>traceparent</c> of the span that starts the run; every execution of the run continues its trace. Null for none.</summary>
+    public string? TraceParent { get; init; }
+    /// <summary>The W3C <c>tracestate</c> that goes with <see cref="TraceParent"/>; null for none.</summary>
+    public string? TraceState { get; init; }
     public required DateTimeOffset Now { get; init; }
     public DateTimeOffset? RunAfter { get; init; }
     public DateTimeOffset? DeadlineAt { get; init; }

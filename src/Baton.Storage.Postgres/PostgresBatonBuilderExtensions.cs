@@ -32,6 +32,7 @@ public static class PostgresBatonBuilderExtensions
         return builder.UseStore(sp => new PostgresBatonStore(
             sp.GetRequiredService<IOptions<PostgresStoreOptions>>().Value,
             sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetService<ILoggerFactory>()?.CreateLogger<PostgresBatonStore>() ?? NullLogger<PostgresBatonStore>.Instance));
+            sp.GetService<ILoggerFactory>()?.CreateLogger<PostgresBatonStore>() ?? NullLogger<PostgresBatonStore>.Instance,
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
     }
 }

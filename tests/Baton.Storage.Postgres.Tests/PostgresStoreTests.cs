@@ -90,6 +90,8 @@ public sealed class PostgresStoreTests : IAsyncLifetime
             DROP INDEX "{schema}".ix_runs_parent;
             ALTER TABLE "{schema}".runs DROP COLUMN parent_run_id;
             ALTER TABLE "{schema}".runs DROP COLUMN workflow_version;
+            ALTER TABLE "{schema}".runs DROP COLUMN trace_parent;
+            ALTER TABLE "{schema}".runs DROP COLUMN trace_state;
             DROP INDEX "{schema}".ix_runs_claimable;
             DROP INDEX "{schema}".ix_runs_leased;
             CREATE INDEX ix_runs_runnable ON "{schema}".runs (run_after, id) WHERE status < 10;

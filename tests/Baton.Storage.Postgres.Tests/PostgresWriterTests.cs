@@ -71,4 +71,23 @@ public sealed class PostgresWriterTests : IAsyncLifetime
             Assert.Equal("fetch", Assert.Single(await store.Steps.GetStepsAsync(id)).Key);
         }
     }
+
+    [Fact]
+    public async Task Metrics_Writes_CountOperationsCommitsAndBusyTime()
+    {
+        _store = await _database.NewInitializedStoreAsync(_database.NewSchema());
+        var store = _store;
+        using var totals = new Baton.Testing.MeterTotals(store.Metrics.Meter);
+
+        // 20 writes at once (grouped into fewer commits) and 10 one after another (a commit each).
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 })));
+        for (var i = 0; i < 10; i++)
+        {
+            await store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 });
+        }
+
+        Assert.Equal(30, totals["baton.postgres.writer.operations"]);
+        Assert.InRange(totals["baton.postgres.writer.commits"], 11, 30);
+        Assert.True(totals["baton.postgres.writer.busy"] > 0, "the writer's busy time was not recorded");
+    }
 }

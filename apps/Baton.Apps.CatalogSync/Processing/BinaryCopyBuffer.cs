@@ -24,7 +24,11 @@ internal sealed class BinaryCopyBuffer : IDisposable
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private static readonly long PostgresEpochTicks = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc).Ticks;
 
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(FlushBytes + (64 * 1024));
+    // Its own small pool, not ArrayPool.Shared: the shared pool's per-thread caches kept a 512 KiB array on
+    // each thread-pool thread that ever ran a COPY. Four arrays of up to 4 MiB are kept; bigger ones are dropped.
+    private static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(4 * 1024 * 1024, maxArraysPerBucket: 4);
+
+    private byte[] _buffer = Pool.Rent(FlushBytes + (64 * 1024));
     private int _used;
 
     public BinaryCopyBuffer()
@@ -113,7 +117,7 @@ internal sealed class BinaryCopyBuffer : IDisposable
         _buffer = [];
         if (buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            Pool.Return(buffer);
         }
     }
 
@@ -128,9 +132,9 @@ internal sealed class BinaryCopyBuffer : IDisposable
         if (_buffer.Length - _used < bytes)
         {
             // A row bigger than the buffer (a line near MaxLineBytes): grow, keeping what is buffered.
-            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _used + bytes));
+            var bigger = Pool.Rent(Math.Max(_buffer.Length * 2, _used + bytes));
             _buffer.AsSpan(0, _used).CopyTo(bigger);
-            ArrayPool<byte>.Shared.Return(_buffer);
+            Pool.Return(_buffer);
             _buffer = bigger;
         }
 

@@ -10,8 +10,8 @@ internal sealed class HashingReadStream(Stream inner) : ReadThroughStream(inner)
 
     public long BytesRead { get; private set; }
 
-    /// <summary>Lower-case hex XXH128 of everything read so far (as <see cref="ChunkRange.Checksum"/> is taken).</summary>
-    public string Checksum() => Convert.ToHexStringLower(_hash.GetCurrentHash());
+    /// <summary>The XXH128 of everything read so far (<see cref="ChunkRange.Checksum"/> is its lower-case hex).</summary>
+    public byte[] Hash() => _hash.GetCurrentHash();
 
     protected override void Took(ReadOnlySpan<byte> bytes)
     {

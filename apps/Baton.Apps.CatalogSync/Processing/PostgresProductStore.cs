@@ -101,14 +101,12 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
         var dead = new List<DeadLetter>(write.DeadLetters);
         long skipped = 0;
 
-        var stored = await ReadStoredAsync(connection, write.Products.Select(p => p.Id).Distinct(StringComparer.Ordinal).ToArray(), cancellationToken).ConfigureAwait(false);
-        // The ids stored before this chunk: the others are new, and can be copied in without a merge.
-        var known = stored.Keys.ToHashSet(StringComparer.Ordinal);
+        var stored = await ReadStoredAsync(connection, write.RunId, write.Products, cancellationToken).ConfigureAwait(false);
         var candidates = new List<ParsedLine>();
         foreach (var line in write.Products)
         {
             var id = line.Id;
-            if (stored.TryGetValue(id, out var row) && row.Run == write.RunId && row.Line != line.Line)
+            if (stored.TryGetValue(id, out var row) && row.Mine && row.Line != line.Line)
             {
                 dead.Add(Duplicate(line, row.Line));
             }
@@ -119,17 +117,18 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
             else
             {
                 candidates.Add(line);
-                stored[id] = new StoredRow(line.MetaUpdatedAt, write.RunId, line.Line);
+                // Known: the id was stored before this chunk (the others are new, and can be copied in without a merge).
+                stored[id] = new StoredRow(line.MetaUpdatedAt, true, line.Line, Known: row is not null);
             }
         }
 
         long inserted = 0, updated = 0;
-        var inserts = candidates.Where(c => !known.Contains(c.Id)).ToList();
+        var inserts = candidates.Where(c => !stored[c.Id].Known).ToList();
         if (inserts.Count > 0 && await TryCopyNewAsync(connection, write, inserts, cancellationToken).ConfigureAwait(false))
         {
             // New ids went in by COPY; only the changed ones (if any) need the merge.
             inserted = inserts.Count;
-            candidates = candidates.Where(c => known.Contains(c.Id)).ToList();
+            candidates = candidates.Where(c => stored[c.Id].Known).ToList();
         }
 
         if (candidates.Count > 0)
@@ -143,11 +142,11 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
             if (refused.Count > 0)
             {
                 // A concurrent chunk (or another writer) got there first; the merge holds these rows' locks, so this read is final.
-                var now = await ReadStoredAsync(connection, refused.Select(c => c.Id).ToArray(), cancellationToken).ConfigureAwait(false);
+                var now = await ReadStoredAsync(connection, write.RunId, refused, cancellationToken).ConfigureAwait(false);
                 foreach (var line in refused)
                 {
                     var row = now[line.Id];
-                    if (row.Run == write.RunId)
+                    if (row.Mine)
                     {
                         dead.Add(Duplicate(line, row.Line));
                     }
@@ -183,15 +182,32 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
     private static DeadLetter Duplicate(ParsedLine line, long kept) =>
         new(line.Line, line.Offset, string.Create(CultureInfo.InvariantCulture, $"duplicate id {line.Id} in this feed (line {kept} is kept)"), line.Head);
 
-    private async Task<Dictionary<string, StoredRow>> ReadStoredAsync(NpgsqlConnection connection, string[] ids, CancellationToken cancellationToken)
+    /// <summary>
+    /// The stored rows of the lines' ids, by id. Each row comes back with the position of a line asking for
+    /// it and whether this run wrote it, not its id and sync_run: a warm sync reads a row for nearly every line,
+    /// and that would be two strings each.
+    /// </summary>
+    private async Task<Dictionary<string, StoredRow>> ReadStoredAsync(NpgsqlConnection connection, string runId, IReadOnlyList<ParsedLine> lines, CancellationToken cancellationToken)
     {
+        var ids = new string[lines.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = lines[i].Id;
+        }
+
         var rows = new Dictionary<string, StoredRow>(ids.Length, StringComparer.Ordinal);
-        await using var command = new NpgsqlCommand($"""SELECT id, "metaUpdatedAt", sync_run, sync_line FROM {_schema}.products WHERE id = ANY($1)""", connection);
+        await using var command = new NpgsqlCommand(
+            $"""
+            SELECT u.i, p."metaUpdatedAt", coalesce(p.sync_run = $2, false), coalesce(p.sync_line, 0)
+            FROM unnest($1::text[]) WITH ORDINALITY AS u(id, i) JOIN {_schema}.products p ON p.id = u.id
+            """,
+            connection);
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = runId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            rows[reader.GetString(0)] = new StoredRow(reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? 0 : reader.GetInt64(3));
+            rows[ids[reader.GetInt64(0) - 1]] = new StoredRow(reader.GetInt64(1), reader.GetBoolean(2), reader.GetInt64(3), Known: true);
         }
 
         return rows;
@@ -398,7 +414,9 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
 
     public void Dispose() => _dataSource.Dispose();
 
-    private sealed record StoredRow(long MetaUpdatedAt, string? Run, long Line);
+    /// <param name="Mine">Whether this run wrote the row (its <c>sync_run</c>).</param>
+    /// <param name="Known">Whether the row was stored before this chunk.</param>
+    private sealed record StoredRow(long MetaUpdatedAt, bool Mine, long Line, bool Known);
 
     [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]
     private static partial Regex SchemaPattern();

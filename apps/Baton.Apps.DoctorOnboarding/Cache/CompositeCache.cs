@@ -5,8 +5,8 @@ using StackExchange.Redis;
 
 namespace Baton.Apps.DoctorOnboarding.Cache;
 
-/// <summary>A cached composite as JSON text and the key's remaining time to live in whole seconds.</summary>
-public sealed record CachedComposite(string Json, int TtlSeconds);
+/// <summary>A cached composite as UTF-8 JSON (as stored) and the key's remaining time to live in whole seconds.</summary>
+public sealed record CachedComposite(byte[] Json, int TtlSeconds);
 
 /// <summary>
 /// The composite cache on Redis (StackExchange.Redis, one multiplexer). Every call is best effort: while Redis cannot be
@@ -23,7 +23,11 @@ public sealed class CompositeCache : IAsyncDisposable
     private readonly Lazy<Task<ConnectionMultiplexer?>> _connection;
     private readonly Counter<long> _hits;
     private readonly Counter<long> _misses;
+    private readonly Lock _listsGate = new();
+    private readonly List<TaskCompletionSource<long>> _listWaiters = [];
+    private Task? _listScanner;
     private int _down;
+    private long _listScans;
     private long _hitCount;
     private long _missCount;
 
@@ -54,7 +58,7 @@ public sealed class CompositeCache : IAsyncDisposable
             var value = await db.StringGetWithExpiryAsync(key).ConfigureAwait(false);
             return value.Value.IsNull
                 ? null
-                : new CachedComposite(value.Value.ToString(), value.Expiry is { } ttl ? (int)Math.Ceiling(ttl.TotalSeconds) : -1);
+                : new CachedComposite((byte[])value.Value!, value.Expiry is { } ttl ? (int)Math.Ceiling(ttl.TotalSeconds) : -1);
         }).ConfigureAwait(false);
         (hit is null ? _misses : _hits).Add(1, new KeyValuePair<string, object?>("read", read));
         Interlocked.Increment(ref hit is null ? ref _missCount : ref _hitCount);
@@ -91,18 +95,69 @@ public sealed class CompositeCache : IAsyncDisposable
         return removed;
     });
 
-    /// <summary>Drops a doctor's own key and every list key (a list may hold the doctor).</summary>
+    /// <summary>Drops a doctor's own key and every list key (a list may hold the doctor; see <see cref="RemoveListsAsync"/>).</summary>
     public async Task<long> InvalidateDoctorAsync(string? id)
     {
         long removed = 0;
         if (id is not null)
         {
             removed += await RemoveAsync(CacheKeys.Single(id)).ConfigureAwait(false);
-            return removed + await RemovePatternAsync(CacheKeys.AllLists).ConfigureAwait(false);
+            return removed + await RemoveListsAsync().ConfigureAwait(false);
         }
 
         // An event that names no doctor: every composite may hold it.
         return await RemovePatternAsync(CacheKeys.All).ConfigureAwait(false);
+    }
+
+    /// <summary>List scans run by <see cref="RemoveListsAsync"/> (tests read it).</summary>
+    internal long ListScans => Interlocked.Read(ref _listScans);
+
+    /// <summary>
+    /// Drops every list key by a SCAN that starts after this call: calls that arrive while a scan runs share the next
+    /// one, so a burst of domain events (three per saga) costs a few scans, not one each. Returns the keys the serving
+    /// scan dropped (shared by the calls it served).
+    /// </summary>
+    public Task<long> RemoveListsAsync()
+    {
+        var done = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_listsGate)
+        {
+            _listWaiters.Add(done);
+            _listScanner ??= Task.Run(ScanListsAsync);
+        }
+
+        return done.Task;
+    }
+
+    private async Task ScanListsAsync()
+    {
+        while (true)
+        {
+            List<TaskCompletionSource<long>> served;
+            lock (_listsGate)
+            {
+                if (_listWaiters.Count == 0)
+                {
+                    _listScanner = null;
+                    return;
+                }
+
+                // Every waiter taken here asked before the scan below starts.
+                served = [.. _listWaiters];
+                _listWaiters.Clear();
+            }
+
+            Interlocked.Increment(ref _listScans);
+            try
+            {
+                var removed = await RemovePatternAsync(CacheKeys.AllLists).ConfigureAwait(false);
+                served.ForEach(w => w.TrySetResult(removed));
+            }
+            catch (Exception ex)
+            {
+                served.ForEach(w => w.TrySetException(ex));
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

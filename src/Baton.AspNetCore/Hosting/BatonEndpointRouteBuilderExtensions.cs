@@ -51,9 +51,10 @@ public static class BatonEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var services = endpoints.ServiceProvider;
-        var exporter = services.GetRequiredService<PrometheusExporter>();
+        _ = services.GetService<OpenTelemetry.Metrics.MeterProvider>() ?? throw new InvalidOperationException(
+            "MapBatonMetrics needs the OpenTelemetry meter provider with the Prometheus exporter (AddOpenTelemetry().WithMetrics(m => m.AddMeter(\"Baton\").AddPrometheusExporter()))");
         services.GetRequiredService<QueuedRunsGauge>();
-        ZeroSeries.Declare(exporter, [.. services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name)]);
+        ZeroSeries.Declare(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), [.. services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name)]);
         MetricsEndpoints.Map(endpoints, services.GetRequiredService<BatonApiOptions>());
         return endpoints;
     }

@@ -58,7 +58,6 @@ public static class BatonServerServiceCollectionExtensions
         }
 
         services.AddHealthChecks().AddCheck<BatonHealthCheck>(BatonHealthCheck.Name, tags: [BatonHealthCheck.Tag]);
-        services.TryAddSingleton(sp => new PrometheusExporter(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), [Baton.Hosting.BatonMetrics.MeterName]));
         services.TryAddSingleton<QueuedRunsGauge>();
         return services;
     }

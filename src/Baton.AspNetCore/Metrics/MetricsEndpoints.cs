@@ -5,15 +5,23 @@ namespace Baton.Server.Metrics;
 
 internal static class MetricsEndpoints
 {
+    public const string ContentType = "text/plain; charset=utf-8; version=0.0.4";
+
     public static void Map(IEndpointRouteBuilder routes, BatonApiOptions options)
     {
-        var endpoint = routes.MapGet("/metrics", async (HttpContext context, PrometheusExporter exporter, QueuedRunsGauge queued) =>
+        // The OpenTelemetry Prometheus exporter writes the response; a route handler around it keeps /metrics in the
+        // OpenAPI document, under the admin-key rule below, and counts the queued runs just before each scrape.
+        var scrape = routes.CreateApplicationBuilder()
+            .UseOpenTelemetryPrometheusScrapingEndpoint(meterProvider: null, predicate: _ => true, path: null, configureBranchedPipeline: null, optionsName: null)
+            .Build();
+        var endpoint = routes.MapGet("/metrics", async (HttpContext context, QueuedRunsGauge queued) =>
             {
                 await queued.RefreshAsync(context.RequestAborted);
-                return TypedResults.Text(exporter.Collect(), PrometheusExporter.ContentType);
+                await scrape(context);
             })
+            .Produces<string>(StatusCodes.Status200OK, "text/plain")
             .WithTags("Health")
-            .WithSummary("Prometheus text exposition (format 0.0.4) of the engine's metrics");
+            .WithSummary("Prometheus text exposition (format 0.0.4) of the engine's, ASP.NET Core's, HttpClient's, the runtime's and Npgsql's metrics");
         if (options.MetricsRequireAdminKey)
         {
             endpoint.RequireAdminKey();

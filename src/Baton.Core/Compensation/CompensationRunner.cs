@@ -1,3 +1,4 @@
+using Baton.Diagnostics;
 using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
@@ -20,10 +21,15 @@ internal sealed class CompensationRunner(ExecutionState state, StepRunner steps)
         for (var i = compensations.Count - 1; i >= 0; i--)
         {
             var compensation = compensations[i];
+            var key = StepKeys.Compensation(compensation.StepKey);
+            // One completed in an earlier execution is not run again, so it gets no span either.
+            var span = state.Stored.TryGetValue(key, out var done) && done.Status == StepStatus.Succeeded
+                ? null
+                : BatonTracing.StartCompensation(state.RunId, state.Definition.Name, compensation.StepKey);
             try
             {
                 await steps.RunAsync(
-                    StepKeys.Compensation(compensation.StepKey),
+                    key,
                     StepKind.Compensation,
                     async ct =>
                     {
@@ -34,10 +40,17 @@ internal sealed class CompensationRunner(ExecutionState state, StepRunner steps)
                     StepStatus.Failed,
                     CancellationToken.None,
                     state.Active.InterruptToken).ConfigureAwait(false);
+                BatonTracing.End(span, "succeeded", null);
             }
             catch (StepFailedException ex)
             {
+                BatonTracing.End(span, "failed", ex);
                 return new CompensationFailure(compensation.StepKey, ex);
+            }
+            catch (Exception ex)
+            {
+                BatonTracing.End(span, "interrupted", ex);
+                throw;
             }
         }
 

@@ -44,6 +44,7 @@ public static class BatonServiceCollectionExtensions
         services.AddSingleton<Worker>();
         services.AddSingleton<IBatonWorkerStatus>(sp => sp.GetRequiredService<Worker>());
         services.AddSingleton<IBatonClient, BatonClient>();
+        services.AddSingleton<IRunCompletions, RunCompletions>();
         services.AddSingleton<IBatonInbox, BatonInbox>();
         services.AddSingleton<ISchedules, Schedules>();
         services.AddSingleton<Scheduler>();

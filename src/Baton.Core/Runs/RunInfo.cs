@@ -45,6 +45,10 @@ public sealed record RunInfo
     public string? ParentRunId { get; init; }
     /// <summary>The version of the workflow's code that started the run (<c>WorkflowOptions.Version</c>); 1 for runs stored before versions existed.</summary>
     public int WorkflowVersion { get; init; } = 1;
+    /// <summary>The W3C <c>traceparent</c> of the span that started the run (its executions' spans are its children), or null.</summary>
+    public string? TraceParent { get; init; }
+    /// <summary>The W3C <c>tracestate</c> stored with <see cref="TraceParent"/>, or null.</summary>
+    public string? TraceState { get; init; }
 }
 
 /// <summary>A step of a run: its latest state and result.</summary>

@@ -33,6 +33,8 @@ internal static class RunViews
         Executions = run.Executions,
         ParentRunId = run.ParentRunId,
         WorkflowVersion = run.WorkflowVersion,
+        TraceParent = run.TraceParent,
+        TraceState = run.TraceState,
     };
 
     public static StepInfo ToInfo(this StepRecord step) => new()

@@ -1,28 +1,37 @@
-using NCrontab;
+using Cronos;
 
 namespace Baton.Scheduling;
 
 /// <summary>
-/// A cron expression in a time zone. Five fields (minute hour day month weekday) or six (a leading
-/// seconds field). Fire times are computed in the zone's local time: a local time skipped by a
-/// daylight-saving jump does not fire; a repeated local hour fires once, at its first occurrence.
+/// A cron expression in a time zone, read by Cronos. Five fields (minute hour day month weekday), six (a leading
+/// seconds field) or a macro (<c>@hourly</c>, <c>@daily</c>, <c>@weekly</c>, <c>@monthly</c>, <c>@yearly</c>,
+/// <c>@every_minute</c>, <c>@every_second</c>); <c>L</c>, <c>W</c>, <c>#</c> and <c>?</c> are accepted.
+/// Fire times are computed in the zone's local time, with daylight saving as Hangfire users know it: a fire time in
+/// a local hour skipped by a jump forward fires once, at the jump; in a local hour that is repeated, an interval
+/// expression (a <c>*</c> or a step <c>/</c> in the second, minute or hour field) fires in both occurrences, any other
+/// (fixed values or lists) once, at the first occurrence.
 /// </summary>
 public sealed class CronSchedule
 {
-    private readonly CrontabSchedule _schedule;
+    private readonly CronExpression _cron;
 
-    private CronSchedule(string expression, CrontabSchedule schedule, TimeZoneInfo timeZone)
+    private CronSchedule(string expression, CronExpression cron, TimeZoneInfo timeZone)
     {
         Expression = expression;
-        _schedule = schedule;
+        _cron = cron;
         TimeZone = timeZone;
     }
 
+    /// <summary>The expression as it was written.</summary>
     public string Expression { get; }
 
+    /// <summary>The zone fire times are computed in. The default is UTC.</summary>
     public TimeZoneInfo TimeZone { get; }
 
-    /// <summary>Parses <paramref name="expression"/> in <paramref name="timeZoneId"/>; false with a reason when either is invalid.</summary>
+    /// <summary>
+    /// Parses <paramref name="expression"/> in <paramref name="timeZoneId"/> (IANA or Windows id; UTC when empty);
+    /// false with a reason when either is invalid or the expression never fires (e.g. <c>0 0 30 2 *</c>).
+    /// </summary>
     public static bool TryParse(string? expression, string? timeZoneId, out CronSchedule? schedule, out string? error)
     {
         schedule = null;
@@ -32,17 +41,24 @@ public sealed class CronSchedule
             return false;
         }
 
-        var fields = expression.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
-        if (fields is not (5 or 6))
+        var trimmed = expression.Trim();
+        var fields = trimmed.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+        var macro = trimmed.StartsWith('@');
+        if (!macro && fields is not (5 or 6))
         {
             error = $"cron expression '{expression}' has {fields} fields; expected 5 (minute hour day month weekday) or 6 (with leading seconds)";
             return false;
         }
 
-        var parsed = CrontabSchedule.TryParse(expression, new CrontabSchedule.ParseOptions { IncludingSeconds = fields == 6 });
-        if (parsed is null)
+        CronExpression cron;
+        try
         {
-            error = $"cron expression '{expression}' is not valid";
+            // A macro is read with seconds so that @every_second is accepted; the others fire at second 0 either way.
+            cron = CronExpression.Parse(trimmed, macro || fields == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard);
+        }
+        catch (CronFormatException ex)
+        {
+            error = $"cron expression '{expression}' is not valid: {ex.Message}";
             return false;
         }
 
@@ -57,37 +73,29 @@ public sealed class CronSchedule
             return false;
         }
 
-        schedule = new CronSchedule(expression, parsed, zone);
+        // Any date an expression can match recurs within 28 years, so one that has no fire time after 1970 never fires.
+        if (cron.GetNextOccurrence(DateTimeOffset.UnixEpoch, zone) is null)
+        {
+            error = $"cron expression '{expression}' never fires (no date matches it)";
+            return false;
+        }
+
+        schedule = new CronSchedule(expression, cron, zone);
         error = null;
         return true;
     }
 
+    /// <summary>Parses as <see cref="TryParse"/> does; throws <see cref="FormatException"/> with the reason.</summary>
     public static CronSchedule Parse(string expression, string timeZoneId = "UTC") =>
         TryParse(expression, timeZoneId, out var schedule, out var error) ? schedule! : throw new FormatException(error);
 
-    /// <summary>The first fire time strictly after <paramref name="after"/>, in UTC.</summary>
-    public DateTimeOffset Next(DateTimeOffset after)
-    {
-        var local = TimeZoneInfo.ConvertTime(after, TimeZone).DateTime;
-        var candidate = local;
-        while (true)
-        {
-            candidate = _schedule.GetNextOccurrence(candidate);
-            if (TimeZone.IsInvalidTime(candidate))
-            {
-                continue;
-            }
-
-            var offset = TimeZone.IsAmbiguousTime(candidate)
-                ? TimeZone.GetAmbiguousTimeOffsets(candidate).Max()
-                : TimeZone.GetUtcOffset(candidate);
-            var fire = new DateTimeOffset(candidate, offset).ToUniversalTime();
-            if (fire > after)
-            {
-                return fire;
-            }
-        }
-    }
+    /// <summary>
+    /// The first fire time strictly after <paramref name="after"/>, in UTC. Throws <see cref="InvalidOperationException"/>
+    /// when there is none before the end of year 9999.
+    /// </summary>
+    public DateTimeOffset Next(DateTimeOffset after) =>
+        _cron.GetNextOccurrence(after, TimeZone)?.ToUniversalTime()
+        ?? throw new InvalidOperationException($"cron expression '{Expression}' has no fire time after {after:O}");
 
     /// <summary>Every fire time in (<paramref name="after"/>, <paramref name="until"/>], at most <paramref name="max"/>.</summary>
     public IEnumerable<DateTimeOffset> Between(DateTimeOffset after, DateTimeOffset until, int max = 10_000)

@@ -23,7 +23,7 @@ public sealed record ScheduleDefinition
 {
     public required string Name { get; init; }
     public required string Workflow { get; init; }
-    /// <summary>Cron with 5 fields (minute precision) or 6 (leading seconds field).</summary>
+    /// <summary>Cron with 5 fields (minute precision), 6 (leading seconds field) or a macro such as <c>@daily</c>; <c>L</c>, <c>W</c>, <c>#</c> accepted (see <see cref="CronSchedule"/>).</summary>
     public required string Cron { get; init; }
     /// <summary>IANA or Windows time zone id. The default is UTC.</summary>
     public string TimeZone { get; init; } = "UTC";

@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using Baton.Diagnostics;
 using Baton.Runs;
 using Baton.Storage;
 using Baton.Workers;
@@ -91,6 +92,8 @@ internal sealed class StepRunner(ExecutionState state)
                 using var timeoutLink = timeoutSource?.Token.Register(static s => ((CancellationTokenSource)s!).Cancel(), attemptSource);
                 Exception? error = null;
                 string? result = null;
+                // The step's code runs inside the attempt's span: what it calls out to is a child of it.
+                var span = BatonTracing.StartAttempt(state.RunId, workflow, key, attempt);
                 try
                 {
                     result = await work(attemptSource.Token).ConfigureAwait(false);
@@ -99,6 +102,8 @@ internal sealed class StepRunner(ExecutionState state)
                 {
                     error = ex;
                 }
+
+                BatonTracing.End(span, AttemptOutcomeName(error, runToken, timeoutSource), error);
 
                 var endedAt = engine.Time.GetUtcNow();
                 // The end write records the whole attempt; if the start was already sent, it goes first.
@@ -165,4 +170,10 @@ internal sealed class StepRunner(ExecutionState state)
             state.StepEnded();
         }
     }
+
+    private string AttemptOutcomeName(Exception? error, CancellationToken runToken, CancellationTokenSource? timeoutSource) =>
+        error is null ? "succeeded"
+        : runToken.IsCancellationRequested ? (state.Active.Interrupted ? "interrupted" : "cancelled")
+        : timeoutSource?.IsCancellationRequested == true ? "timed_out"
+        : "failed";
 }

@@ -25,6 +25,9 @@ internal sealed class ActiveRun : IDisposable
         _onLeaseExpiry = _leaseExpiry.Token.Register(static s => ((ActiveRun)s!).Interrupt(leaseLost: true), this);
     }
 
+    /// <summary>The span of this execution, or null when nothing listens to Baton's traces.</summary>
+    public System.Diagnostics.Activity? Span { get; set; }
+
     /// <summary>When the lease ends unless renewed, as this node knows it (never later than the store's expiry).</summary>
     public DateTimeOffset LeaseExpiresAt { get; private set; }
 

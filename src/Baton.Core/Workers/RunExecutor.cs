@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Baton.Compensation;
+using Baton.Diagnostics;
 using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
@@ -18,6 +19,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
     public async Task ExecuteAsync(ActiveRun active)
     {
         var run = active.Run;
+        using var span = active.Span = BatonTracing.StartRun(run);
         using var scope = engine.Logger.BeginScope(new LogScope(
             KeyValuePair.Create("RunId", (object?)run.Id), KeyValuePair.Create("Workflow", (object?)run.Workflow), KeyValuePair.Create("CorrelationId", (object?)run.CorrelationId)));
         // A run created on this node brings its definition and input; a claimed one looks them up here, once.
@@ -54,6 +56,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         catch (SuspendRunException suspend)
         {
             Log.RunSuspended(engine.Logger, run.Id, suspend.WakeAt);
+            BatonTracing.RunPaused(span, "suspended");
             if (await WriteAsync(active, new UpdateRunRequest
             {
                 RunId = run.Id, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = RunStatus.Suspended,
@@ -187,6 +190,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }).ConfigureAwait(false);
         if (written)
         {
+            BatonTracing.RunEnded(active.Span, status, failure);
             engine.Metrics.RunsCompleted.Add(1, new KeyValuePair<string, object?>("workflow", active.Run.Workflow), new KeyValuePair<string, object?>("status", status.ToWireName()));
             Log.RunEnded(engine.Logger, active.RunId, status.ToWireName());
             if (active.Run.ParentRunId is not null)
@@ -200,9 +204,12 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
     {
         if (active.LeaseLost)
         {
+            BatonTracing.RunPaused(active.Span, "lease_lost");
             Log.LeaseLost(engine.Logger, active.RunId);
             return;
         }
+
+        BatonTracing.RunPaused(active.Span, "interrupted");
 
         // Shutdown: keep the status, write the progress, give the lease back so any node resumes it at once.
         await WriteAsync(active, new UpdateRunRequest { RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), ReleaseLease = true }).ConfigureAwait(false);

@@ -85,6 +85,8 @@ internal sealed partial class Worker
         var start = origin.RunAfter ?? origin.Now;
         var leased = engine.Options.StartRunsLocally && start <= origin.Now && TryReserveSlot();
         var leaseExpiresAt = origin.Now + engine.Options.LeaseDuration;
+        // The span current at admission (the start request's, a message's, a parent step's) is the parent of every execution.
+        var (traceParent, traceState) = Diagnostics.BatonTracing.CaptureCurrent();
         var request = new CreateRunRequest
         {
             Id = _runIds.New(origin.Now),
@@ -96,6 +98,8 @@ internal sealed partial class Worker
             CorrelationId = origin.CorrelationId,
             ParentRunId = origin.ParentRunId,
             WorkflowVersion = definition.Options.Version,
+            TraceParent = traceParent,
+            TraceState = traceState,
             ScheduleName = origin.ScheduleName,
             ScheduledFireTime = origin.ScheduledFireTime,
             Now = origin.Now,

@@ -13,7 +13,8 @@
   var runId = root.getAttribute("data-live-run");
   if (runId) {
     var startedTerminal = root.getAttribute("data-terminal") === "true";
-    var source = new EventSource("/ui/live/runs/" + encodeURIComponent(runId));
+    var since = root.getAttribute("data-rendered-at");
+    var source = new EventSource("/ui/live/runs/" + encodeURIComponent(runId) + (since ? "?since=" + encodeURIComponent(since) : ""));
     source.onmessage = function (e) {
       var run = JSON.parse(e.data);
       setStatus(document.querySelector("[data-live=status]"), run.status);
@@ -33,6 +34,34 @@
       // A new counter or the end of the run changes more than the live parts: render the page again once.
       if (missing || (run.terminal && !startedTerminal)) { source.close(); window.location.reload(); }
     };
+    function element(html) {
+      var template = document.createElement("template");
+      template.innerHTML = html.trim();
+      return template.content.firstElementChild;
+    }
+
+    // The timeline's new or changed entries, each a server-rendered <tbody data-entry=key> placed after its predecessor;
+    // the children and events sections replaced whole when they changed.
+    source.addEventListener("timeline", function (e) {
+      var table = document.getElementById("timeline");
+      if (!table) { return; }
+      var update = JSON.parse(e.data);
+      update.sections.forEach(function (section) {
+        var old = document.querySelector('[data-section="' + CSS.escape(section.id) + '"]');
+        var replacement = element(section.html);
+        if (old && replacement) { old.replaceWith(replacement); }
+      });
+      update.entries.forEach(function (entry) {
+        var body = element(entry.html);
+        if (!body) { return; }
+        var old = table.querySelector('tbody[data-entry="' + CSS.escape(entry.key) + '"]');
+        if (old) { old.replaceWith(body); return; }
+        var empty = table.querySelector("tbody[data-entry-empty]");
+        if (empty) { empty.remove(); }
+        var after = entry.after === null ? table.tHead : table.querySelector('tbody[data-entry="' + CSS.escape(entry.after) + '"]');
+        if (after) { after.after(body); } else { table.appendChild(body); }
+      });
+    });
     source.addEventListener("end", function () { source.close(); });
     return;
   }

@@ -3,15 +3,20 @@ using Baton.Dashboard.Pages;
 using Baton.Runs;
 using Baton.Storage;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Components.Web;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 
 namespace Baton.Dashboard.Live;
 
 /// <summary>
 /// Server-sent events for the pages' live parts. One connection per open page; the server reads the run rows (one
 /// row each, no steps) once per <see cref="Interval"/> and sends only what changed, so an open page costs a
-/// primary-key read per second instead of a page reload. The stream ends when every run it follows has ended.
+/// primary-key read per second instead of a page reload. A run's page also gets its timeline's changes as
+/// <c>timeline</c> events (<see cref="TimelineFeed"/>: the steps are read once a tick, less often for runs with many
+/// steps, and only new or changed entries are sent; the children and events tables whole when they changed,
+/// <see cref="SectionFeed"/>). The stream ends when every run it follows has ended.
 /// </summary>
 internal static class LiveEndpoints
 {
@@ -20,12 +25,47 @@ internal static class LiveEndpoints
     /// <summary>The most runs one stream follows (the runs page shows 50).</summary>
     public const int MaxRuns = 100;
 
+    /// <summary>9999-12-31T23:59:59.999Z, the last time <see cref="DateTimeOffset"/> holds.</summary>
+    private const long MaxUnixMilliseconds = 253_402_300_799_999;
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public static void Map(RouteGroupBuilder ui)
     {
-        ui.MapGet("/live/runs/{id}", (HttpContext http, IRunStore runs, TimeProvider time, string id) =>
-            StreamAsync(http, time, async ct => await runs.GetRunAsync(id, ct) is { } run ? [run] : [], r => RunState(r, time.GetUtcNow())));
+        ui.MapGet("/live/runs/{id}", async (HttpContext http, IRunStore runs, IBatonClient client, TimeProvider time, ILoggerFactory loggers, string id, long? since) =>
+        {
+            if (since is < 0 or > MaxUnixMilliseconds)
+            {
+                http.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await http.Response.WriteAsync("since: the page's render time in Unix milliseconds (0 to 253402300799999)", http.RequestAborted);
+                return;
+            }
+
+            await using var renderer = new HtmlRenderer(http.RequestServices, loggers);
+            var timeline = new TimelineFeed(renderer, since is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null);
+            var sections = new SectionFeed(renderer);
+            await StreamAsync(
+                http,
+                time,
+                async ct => await runs.GetRunAsync(id, ct) is { } run ? [run] : [],
+                r => RunState(r, time.GetUtcNow()),
+                async (run, ct) =>
+                {
+                    // An ended run's page renders itself again (see dashboard.js), so its timeline is not followed.
+                    if (run.Status.IsTerminal() || !timeline.Due() || await client.GetRunAsync(run.Id, ct) is not { } details)
+                    {
+                        return null;
+                    }
+
+                    var changes = await timeline.ChangesAsync(details);
+                    var replaced = await sections.ChangesAsync(details);
+                    return changes.Count == 0 && replaced.Count == 0 ? null : new
+                    {
+                        entries = changes.Select(c => new { key = c.Key, after = c.After, html = c.Html }),
+                        sections = replaced.Select(c => new { id = c.Id, html = c.Html }),
+                    };
+                });
+        });
 
         ui.MapGet("/live/runs", (HttpContext http, IRunStore runs, TimeProvider time, string? ids) =>
         {
@@ -63,7 +103,11 @@ internal static class LiveEndpoints
     };
 
     private static async Task StreamAsync(
-        HttpContext http, TimeProvider time, Func<CancellationToken, Task<IReadOnlyList<RunRecord>>> read, Func<RunRecord, object> view)
+        HttpContext http,
+        TimeProvider time,
+        Func<CancellationToken, Task<IReadOnlyList<RunRecord>>> read,
+        Func<RunRecord, object> view,
+        Func<RunRecord, CancellationToken, Task<object?>>? timeline = null)
     {
         var ct = http.RequestAborted;
         http.Response.ContentType = "text/event-stream";
@@ -82,6 +126,11 @@ internal static class LiveEndpoints
                     {
                         last[run.Id] = json;
                         await http.Response.WriteAsync($"data: {json}\n\n", ct);
+                    }
+
+                    if (timeline is not null && await timeline(run, ct) is { } changes)
+                    {
+                        await http.Response.WriteAsync($"event: timeline\ndata: {JsonSerializer.Serialize(changes, Json)}\n\n", ct);
                     }
                 }
 

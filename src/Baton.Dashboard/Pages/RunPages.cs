@@ -103,15 +103,16 @@ internal static class RunPages
 
     private static async Task<IResult> GetAsync(HttpContext http, IBatonClient client, TimeProvider time, string id, string? message)
     {
+        // Read before the steps: the live stream sends the timeline entries active since then (TimelineFeed).
+        var now = time.GetUtcNow();
         var details = await client.GetRunAsync(id, http.RequestAborted);
         if (details is null)
         {
             return PageResults.Render<NotFoundPage>(http, $"No run has the id '{id}'.", StatusCodes.Status404NotFound);
         }
 
-        var now = time.GetUtcNow();
         return PageResults.Render<RunDetailsPage>(
-            http, new RunModel(details, ProgressBar.From(details.Run, now), TimelineEntry.Build(details), Blank(message)));
+            http, new RunModel(details, ProgressBar.From(details.Run, now), TimelineEntry.Build(details), Blank(message), now));
     }
 
     private static async Task<IResult> ControlAsync(HttpContext http, string id, Func<CancellationToken, Task<string>> action)
@@ -156,4 +157,5 @@ public sealed record RunFilter(string? Workflow, string? Status, string? From, s
 
 public sealed record RunsModel(RunFilter Filter, RunPage Page, RunCounts Counts, IReadOnlyList<string> Workflows, string? Message, DateTimeOffset Now);
 
-public sealed record RunModel(RunDetails Details, IReadOnlyList<ProgressBar> Bars, IReadOnlyList<TimelineEntry> Timeline, string? Message);
+/// <param name="RenderedAt">When the page read the run: its live stream sends the timeline's changes from then on.</param>
+public sealed record RunModel(RunDetails Details, IReadOnlyList<ProgressBar> Bars, IReadOnlyList<TimelineEntry> Timeline, string? Message, DateTimeOffset RenderedAt);

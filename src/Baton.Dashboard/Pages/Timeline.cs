@@ -5,6 +5,20 @@ namespace Baton.Dashboard.Pages;
 /// <summary>One line of a run's timeline: a step with its attempts, or a fan-out's items grouped under their prefix.</summary>
 public sealed record TimelineEntry(StepInfo? Step, IReadOnlyList<StepAttemptInfo> Attempts, FanOutGroup? Group)
 {
+    /// <summary>The entry's id on the page and in the live stream: the step key, or <c>prefix/*</c> for a fan-out.</summary>
+    public string Key => Step?.Key ?? Group!.Prefix + "/*";
+
+    /// <summary>The latest start or end of the entry's steps and attempts.</summary>
+    public DateTimeOffset LastActivity { get; init; }
+
+    /// <summary>
+    /// Everything the entry's rows show, as text: two equal fingerprints render the same rows, so the live stream
+    /// renders and sends an entry only when its fingerprint changed.
+    /// </summary>
+    public string Fingerprint => Group is { } g
+        ? $"{g.Count}|{g.Succeeded}|{g.Failed}|{g.Running}|{g.Retries}|" + string.Join(',', g.Shown.Select(StepPrint))
+        : StepPrint(Step!) + "|" + string.Join(',', Attempts.Select(a => $"{a.Attempt}:{a.Outcome}:{a.EndedAt?.UtcTicks}:{a.ErrorMessage}"));
+
     /// <summary>How many items of a group are listed; the failed ones come first, so they are never cut off by successes.</summary>
     public const int ItemsShown = 25;
 
@@ -20,7 +34,11 @@ public sealed record TimelineEntry(StepInfo? Step, IReadOnlyList<StepAttemptInfo
         {
             if (group.Key is null)
             {
-                entries.AddRange(group.Select(s => (s.StartedAt, new TimelineEntry(s, attempts[s.Key].OrderBy(a => a.Attempt).ToList(), null))));
+                entries.AddRange(group.Select(s =>
+                {
+                    var own = attempts[s.Key].OrderBy(a => a.Attempt).ToList();
+                    return (s.StartedAt, new TimelineEntry(s, own, null) { LastActivity = Latest([s], own) });
+                }));
                 continue;
             }
 
@@ -32,13 +50,24 @@ public sealed record TimelineEntry(StepInfo? Step, IReadOnlyList<StepAttemptInfo
                 items.Count(IsFailed),
                 items.Count(s => s.Status == StepStatus.Running),
                 items.Sum(s => Math.Max(0, s.Attempts - 1)),
-                items.Take(ItemsShown).ToList()))));
+                items.Take(ItemsShown).ToList()))
+            {
+                LastActivity = Latest(items, group.SelectMany(s => attempts[s.Key])),
+            }));
         }
 
         return [.. entries.OrderBy(e => e.At).Select(e => e.Entry)];
     }
 
     public static bool IsFailed(StepInfo step) => step.Status is StepStatus.Failed or StepStatus.DeadLettered;
+
+    private static string StepPrint(StepInfo s) => $"{s.Key}:{s.Kind}:{s.Status}:{s.Attempts}:{s.StartedAt.UtcTicks}:{s.CompletedAt?.UtcTicks}:{s.Error}";
+
+    private static DateTimeOffset Latest(IEnumerable<StepInfo> steps, IEnumerable<StepAttemptInfo> attempts) =>
+        steps.Select(s => s.CompletedAt ?? s.StartedAt)
+            .Concat(attempts.Select(a => a.EndedAt ?? a.StartedAt))
+            .DefaultIfEmpty(DateTimeOffset.MinValue)
+            .Max();
 
     private static string? FanOutPrefix(string key)
     {

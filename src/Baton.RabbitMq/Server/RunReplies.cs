@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Baton.RabbitMq.Connection;
 using Baton.RabbitMq.Wire;
@@ -15,30 +14,24 @@ namespace Baton.RabbitMq.Server;
 /// Sends the reply of each run started by a run-starting pattern when the run ends. The reply address is stored with
 /// the run (<see cref="ReplyTarget"/>), so this is durable: at start it finds the active runs of its workflows (and
 /// re-sends the replies of runs that ended in the last <see cref="RabbitMqOptions.ReplyResendWindow"/>, which a crash
-/// may have cut off), and watches them. Runs are checked when the engine reports a run of one of these workflows
-/// ended on this node (the <c>baton.runs.completed</c> metric, observed in-process) and every
-/// <see cref="RabbitMqOptions.ReplyPollInterval"/> otherwise (runs executed by other nodes). Replies are
-/// at-least-once: a NestJS client drops a reply whose correlation id it no longer waits for.
+/// may have cut off), and watches them. Each watched run waits on <see cref="IRunCompletions"/>: a run that ends on
+/// this node is read by id the moment its execution ends; one executed by another node is read every
+/// <see cref="RabbitMqOptions.ReplyPollInterval"/>. Replies are at-least-once: a NestJS client drops a reply whose
+/// correlation id it no longer waits for.
 /// </summary>
 internal sealed class RunReplies : BackgroundService
 {
-    private static readonly TimeSpan YoungWindow = TimeSpan.FromSeconds(10);
-
-    // How long an end signalled by the engine keeps its status in the listings: a run that ended just before it was
-    // watched (it ran at once on this node) is still found by the check its watch triggers.
-    private static readonly TimeSpan RecentEnd = TimeSpan.FromMilliseconds(500);
-    private readonly ConcurrentDictionary<(string Workflow, RunStatus Status), long> _recentEnds = new();
-    private volatile bool _wakeFull;
     private readonly ConcurrentDictionary<string, Watched> _pending = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, RunRoute> _routes;
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly CancellationTokenSource _stopping = new();
     private readonly IServiceProvider _services;
     private readonly ConfirmedPublisher _publisher;
     private readonly RabbitMqOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<RunReplies> _logger;
-    private readonly MeterListener _listener = new();
     private IBatonClient? _client;
+    private IRunCompletions? _completions;
+    private int _failing;
 
     public RunReplies(RunRouteCatalog routes, IServiceProvider services, ConfirmedPublisher publisher, IOptions<RabbitMqOptions> options, TimeProvider time, ILogger<RunReplies> logger)
     {
@@ -48,14 +41,6 @@ internal sealed class RunReplies : BackgroundService
         _options = options.Value;
         _time = time;
         _logger = logger;
-        _listener.InstrumentPublished = (instrument, listener) =>
-        {
-            if (instrument.Meter.Name == "Baton" && instrument.Name == "baton.runs.completed")
-            {
-                listener.EnableMeasurementEvents(instrument);
-            }
-        };
-        _listener.SetMeasurementEventCallback<long>(OnRunCompleted);
     }
 
     /// <summary>Runs waiting for their reply (tests read it).</summary>
@@ -63,196 +48,104 @@ internal sealed class RunReplies : BackgroundService
 
     private IBatonClient Client => _client ??= (IBatonClient)_services.GetService(typeof(IBatonClient))!;
 
+    private IRunCompletions Completions => _completions ??= (IRunCompletions)_services.GetService(typeof(IRunCompletions))!;
+
     /// <summary>Watches <paramref name="runId"/> and replies to <paramref name="target"/> when it ends.</summary>
     public void Watch(string runId, RunRoute route, ReplyTarget target, string requestId)
     {
-        var watched = _pending.GetOrAdd(runId, id => new Watched(route, CreatedAt(id) ?? _time.GetUtcNow() - TimeSpan.FromSeconds(1)));
-        lock (watched.Targets)
+        while (true)
         {
-            if (!watched.Targets.Exists(t => t.Target == target))
+            var created = false;
+            var watched = _pending.GetOrAdd(runId, _ =>
             {
-                watched.Targets.Add((target, requestId));
-            }
-        }
+                created = true;
+                return new Watched(route);
+            });
+            lock (watched.Targets)
+            {
+                // An entry whose replies have all gone out is removed under this lock: a target added to it would be lost.
+                if (!_pending.TryGetValue(runId, out var current) || !ReferenceEquals(current, watched))
+                {
+                    continue;
+                }
 
-        // The run may have ended before it was watched (it ran at once on this node).
-        Signal();
+                if (!watched.Targets.Exists(t => t.Target == target))
+                {
+                    watched.Targets.Add((target, requestId));
+                }
+            }
+
+            if (created)
+            {
+                _ = ReplyWhenEndedAsync(runId, watched, _stopping.Token);
+            }
+
+            return;
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (_routes.Count == 0)
+        if (_routes.Count > 0)
         {
-            return;
+            await RecoverAsync(stoppingToken).ConfigureAwait(false);
         }
+    }
 
-        _listener.Start();
-        await RecoverAsync(stoppingToken).ConfigureAwait(false);
-        var lastFull = _time.GetTimestamp();
-        var failing = false;
-        while (!stoppingToken.IsCancellationRequested)
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ReplyWhenEndedAsync(string runId, Watched watched, CancellationToken stopping)
+    {
+        // Off the caller's path: the consumer acknowledges its delivery without waiting for the run.
+        await Task.Yield();
+        while (!stopping.IsCancellationRequested)
         {
-            using (var tick = new CancellationTokenSource(_options.ReplyPollInterval, _time))
-            using (var either = CancellationTokenSource.CreateLinkedTokenSource(tick.Token, stoppingToken))
+            try
             {
+                var run = await Completions.WaitForEndAsync(runId, _options.ReplyPollInterval, stopping).ConfigureAwait(false);
+                Interlocked.Exchange(ref _failing, 0);
+                if (run is null)
+                {
+                    _pending.TryRemove(runId, out _);
+                    return;
+                }
+
+                if (await EndedAsync(run, watched, stopping).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // The store or the broker is unreachable: the run stays watched and is checked again after a poll
+                // interval. Logged once per outage, not per run.
+                if (Interlocked.Exchange(ref _failing, 1) == 0)
+                {
+                    Log.ReplyCheckFailed(_logger, ex);
+                }
+
                 try
                 {
-                    await _wake.WaitAsync(either.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-                {
-                    // The poll interval passed without a signal.
+                    await Task.Delay(_options.ReplyPollInterval, _time, stopping).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
                     return;
                 }
             }
-
-            var full = _time.GetElapsedTime(lastFull) >= _options.ReplyPollInterval || _wakeFull;
-            _wakeFull = false;
-            if (full)
-            {
-                lastFull = _time.GetTimestamp();
-            }
-
-            try
-            {
-                await CheckAsync(full, stoppingToken).ConfigureAwait(false);
-                failing = false;
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                // The store or the broker is unreachable: the runs stay watched and are checked again. Logged once
-                // per outage, not at every check.
-                if (!failing)
-                {
-                    Log.ReplyCheckFailed(_logger, ex);
-                    failing = true;
-                }
-            }
         }
     }
 
-    private void OnRunCompleted(Instrument instrument, long measurement, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
-    {
-        string? workflow = null;
-        var status = RunStatus.Succeeded;
-        var known = false;
-        foreach (var tag in tags)
-        {
-            if (tag is { Key: "workflow", Value: string name })
-            {
-                workflow = name;
-            }
-            else if (tag is { Key: "status", Value: string wire })
-            {
-                known = RunStatusExtensions.TryParseWireName(wire, out status);
-            }
-        }
-
-        if (workflow is not null && _routes.ContainsKey(workflow))
-        {
-            if (known)
-            {
-                _recentEnds[(workflow, status)] = _time.GetTimestamp();
-            }
-            else
-            {
-                // An end without a readable status: look at every status at once.
-                _wakeFull = true;
-            }
-
-            Signal();
-        }
-    }
-
-    private void Signal()
-    {
-        if (_wake.CurrentCount == 0)
-        {
-            try
-            {
-                _wake.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Already signalled.
-            }
-        }
-    }
-
-    private async Task CheckAsync(bool full, CancellationToken cancellationToken)
-    {
-        if (_pending.IsEmpty)
-        {
-            return;
-        }
-
-        var now = _time.GetUtcNow();
-        var signalledSince = _time.GetTimestamp() - (long)(RecentEnd.TotalSeconds * _time.TimestampFrequency);
-        foreach (var group in _pending.Where(p => now - p.Value.Since < YoungWindow).GroupBy(p => p.Value.Route.Workflow))
-        {
-            // One listing per status for all the young runs of a workflow (runs created since the oldest of them),
-            // and only of the statuses in which runs of it recently ended here: the listing then holds the runs that
-            // just ended, not every run still in flight. The full check (every poll interval) lists all statuses.
-            var since = group.Min(p => p.Value.Since) - TimeSpan.FromMilliseconds(1);
-            IEnumerable<RunStatus?> statuses = full
-                ? [null]
-                : _recentEnds.Where(e => e.Key.Workflow == group.Key && e.Value >= signalledSince).Select(e => (RunStatus?)e.Key.Status).ToList();
-            foreach (var status in statuses)
-            {
-                await ListEndedAsync(group.Key, status, since, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        if (!full)
-        {
-            return;
-        }
-
-        // Older runs (a saga waiting on a slow service): one by one, once per poll interval.
-        foreach (var (runId, watched) in _pending.Where(p => now - p.Value.Since >= YoungWindow).Take(500).ToList())
-        {
-            var details = await Client.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
-            if (details is null)
-            {
-                _pending.TryRemove(runId, out _);
-            }
-            else if (details.Run.Status.IsTerminal())
-            {
-                await EndedAsync(details.Run, watched, cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private async Task ListEndedAsync(string workflow, RunStatus? status, DateTimeOffset since, CancellationToken cancellationToken)
-    {
-        string? cursor = null;
-        for (var page = 0; page < 5; page++)
-        {
-            var runs = await Client.ListRunsAsync(
-                new ListRunsRequest { Workflow = workflow, Status = status, CreatedAfter = since, Cursor = cursor, Limit = RunLimits.MaxPageSize },
-                cancellationToken).ConfigureAwait(false);
-            // Replies go out together: each waits for its publisher confirm, and one at a time would cap the rate.
-            var ended = new List<Task>();
-            foreach (var run in runs.Runs)
-            {
-                if (run.Status.IsTerminal() && _pending.TryGetValue(run.Id, out var watched))
-                {
-                    ended.Add(EndedAsync(run, watched, cancellationToken));
-                }
-            }
-
-            await Task.WhenAll(ended).ConfigureAwait(false);
-            if ((cursor = runs.NextCursor) is null)
-            {
-                return;
-            }
-        }
-    }
-
-    private async Task EndedAsync(RunInfo run, Watched watched, CancellationToken cancellationToken)
+    /// <summary>Replies to the run's targets; false if a target was added meanwhile (it is answered next).</summary>
+    private async Task<bool> EndedAsync(RunInfo run, Watched watched, CancellationToken cancellationToken)
     {
         List<(ReplyTarget Target, string RequestId)> targets;
         lock (watched.Targets)
@@ -265,14 +158,16 @@ internal sealed class RunReplies : BackgroundService
             await ReplyAsync(run, watched.Route, target, requestId, cancellationToken).ConfigureAwait(false);
         }
 
-        // A target added while these replies went out is answered on the next check.
         lock (watched.Targets)
         {
             watched.Targets.RemoveAll(targets.Contains);
             if (watched.Targets.Count == 0)
             {
-                _pending.TryRemove(run.Id, out _);
+                _pending.TryRemove(KeyValuePair.Create(run.Id, watched));
+                return true;
             }
+
+            return false;
         }
     }
 
@@ -390,11 +285,7 @@ internal sealed class RunReplies : BackgroundService
                     continue;
                 }
 
-                var watched = _pending.GetOrAdd(run.Id, _ => new Watched(route, run.CreatedAt));
-                lock (watched.Targets)
-                {
-                    watched.Targets.Add((target, requestId));
-                }
+                Watch(run.Id, route, target, requestId);
             }
 
             await Task.WhenAll(replies).ConfigureAwait(false);
@@ -405,20 +296,13 @@ internal sealed class RunReplies : BackgroundService
         return found;
     }
 
-    // Run ids are UUIDv7: the first 12 hex digits are the creation time in Unix milliseconds. Knowing it exactly keeps
-    // the listing of young runs to those created since the oldest watched one.
-    private static DateTimeOffset? CreatedAt(string runId) =>
-        runId.Length == 32 && long.TryParse(runId.AsSpan(0, 12), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var ms)
-            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
-            : null;
-
     public override void Dispose()
     {
-        _listener.Dispose();
+        _stopping.Dispose();
         base.Dispose();
     }
 
-    private sealed record Watched(RunRoute Route, DateTimeOffset Since)
+    private sealed record Watched(RunRoute Route)
     {
         public List<(ReplyTarget Target, string RequestId)> Targets { get; } = [];
     }

@@ -24,7 +24,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
     private readonly PostgresNodeIdentity _identity;
     private Task? _initialized;
 
-    public PostgresBatonStore(PostgresStoreOptions options, TimeProvider time, ILogger logger)
+    public PostgresBatonStore(PostgresStoreOptions options, TimeProvider time, ILogger logger, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         PostgresStoreOptionsValidator.ThrowIfInvalid(options);
@@ -53,7 +53,8 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         _dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
         Schema = options.Schema;
         Channel = options.Schema + "_runs";
-        Writer = new PostgresWriter(this, MaxBatchSize, logger);
+        Metrics = new PostgresMetrics(meterFactory);
+        Writer = new PostgresWriter(this, MaxBatchSize, logger, Metrics);
         var s = PostgresMigrations.Quote(options.Schema);
         Runs = new PostgresRunStore(this, s);
         Steps = new PostgresStepStore(this, s);
@@ -79,6 +80,8 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
 
     /// <summary>Group commit for the worker's hot writes.</summary>
     public PostgresWriter Writer { get; }
+
+    internal PostgresMetrics Metrics { get; }
 
     /// <summary>The NOTIFY channel on which runnable runs are announced: <c>{schema}_runs</c>.</summary>
     public string Channel { get; }
@@ -229,6 +232,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
     {
         // Queued writes still run (on the open pool) before the pool closes.
         await Writer.DisposeAsync().ConfigureAwait(false);
+        Metrics.Dispose();
         await _identity.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }

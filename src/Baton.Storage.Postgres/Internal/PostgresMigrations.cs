@@ -167,6 +167,13 @@ internal static class PostgresMigrations
         """
         CREATE INDEX ix_runs_workflow_status ON {schema}.runs (workflow, status);
         """,
+
+        // 8: tracing: the W3C trace context of the span that started each run, so every execution continues its trace
+        // (NULL for runs started with no current span, and for runs stored before).
+        """
+        ALTER TABLE {schema}.runs ADD COLUMN trace_parent text;
+        ALTER TABLE {schema}.runs ADD COLUMN trace_state text;
+        """,
     ];
 
     /// <summary>

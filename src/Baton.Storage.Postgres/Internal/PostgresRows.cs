@@ -11,10 +11,10 @@ internal static class PostgresRows
     public const string RunColumns =
         "id, workflow, status, input, output, phase, progress, errors, failure, idempotency_key, concurrency_key, " +
         "concurrency_limit, schedule_name, scheduled_fire_time, correlation_id, created_at, started_at, completed_at, " +
-        "updated_at, run_after, deadline_at, lease_owner, lease_expires_at, cancel_requested, executions, parent_run_id, workflow_version";
+        "updated_at, run_after, deadline_at, lease_owner, lease_expires_at, cancel_requested, executions, parent_run_id, workflow_version, trace_parent, trace_state";
 
     /// <summary>How many columns <see cref="RunColumns"/> has (readers of wider rows start after them).</summary>
-    public const int RunColumnCount = 27;
+    public const int RunColumnCount = 29;
 
     public const string StepColumns =
         "run_id, key, kind, status, result, error, error_type, attempts, started_at, completed_at";
@@ -55,6 +55,8 @@ internal static class PostgresRows
         Executions = r.GetInt32(o + 24),
         ParentRunId = Text(r, o + 25),
         WorkflowVersion = r.GetInt32(o + 26),
+        TraceParent = Text(r, o + 27),
+        TraceState = Text(r, o + 28),
     };
 
     public static StepRecord Step(NpgsqlDataReader r) => new()

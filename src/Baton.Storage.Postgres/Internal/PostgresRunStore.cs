@@ -48,11 +48,13 @@ internal sealed class PostgresRunStore : IRunStore
             ), ins AS (
                 INSERT INTO {s}.runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
                     schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at,
-                    started_at, lease_owner, lease_expires_at, executions, parent_run_id, workflow_version)
+                    started_at, lease_owner, lease_expires_at, executions, parent_run_id, workflow_version,
+                    trace_parent, trace_state)
                 SELECT @id, @workflow, CASE WHEN @lease_owner::text IS NULL THEN {Of(RunStatus.Pending)} ELSE {Of(RunStatus.Running)} END, @input, @idempotency_key,
                     @concurrency_key, @concurrency_limit, @schedule_name, @scheduled_fire_time, @correlation_id, @now, @now,
                     @run_after, @deadline_at, CASE WHEN @lease_owner::text IS NULL THEN NULL ELSE @now END, @lease_owner,
-                    @lease_expires_at, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END, @parent_run_id, @workflow_version
+                    @lease_expires_at, CASE WHEN @lease_owner::text IS NULL THEN 0 ELSE 1 END, @parent_run_id, @workflow_version,
+                    @trace_parent, @trace_state
                 WHERE NOT EXISTS (SELECT 1 FROM existing) AND (SELECT n FROM active) < @concurrency_limit
                 ON CONFLICT DO NOTHING
                 RETURNING {RunColumns}
@@ -632,6 +634,8 @@ internal sealed class PostgresRunStore : IRunStore
             .Time("lease_expires_at", request.LeaseExpiresAt)
             .Text("parent_run_id", request.ParentRunId)
             .Int("workflow_version", request.WorkflowVersion)
+            .Text("trace_parent", request.TraceParent)
+            .Text("trace_state", request.TraceState)
             .Text("channel", _store.Channel);
         return create;
     }

@@ -20,14 +20,16 @@ namespace Baton.Storage.Postgres.Internal;
 /// </remarks>
 internal sealed class PostgresWriter : IAsyncDisposable
 {
+    private readonly PostgresMetrics _metrics;
     private readonly Channel<WriteOperation> _queue;
     private readonly PostgresBatonStore _store;
     private readonly int _maxBatchSize;
     private readonly ILogger _logger;
     private readonly Task _loop;
 
-    public PostgresWriter(PostgresBatonStore store, int maxBatchSize, ILogger logger)
+    public PostgresWriter(PostgresBatonStore store, int maxBatchSize, ILogger logger, PostgresMetrics metrics)
     {
+        _metrics = metrics;
         _store = store;
         _maxBatchSize = maxBatchSize;
         _logger = logger;
@@ -115,6 +117,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
     /// <summary>Runs <paramref name="ops"/> as one batch; each reads its result, and nothing is reported before the commit.</summary>
     private async Task ExecuteAsync(IReadOnlyList<WriteOperation> ops)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var connection = await _store.OpenAsync(CancellationToken.None).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection);
         try
@@ -137,10 +140,13 @@ internal sealed class PostgresWriter : IAsyncDisposable
 
             // Disposing the reader consumes up to ReadyForQuery: an error at commit surfaces here, before anyone is told.
             await reader.DisposeAsync().ConfigureAwait(false);
+            _metrics.Commits.Add(1);
         }
         finally
         {
             batch.BatchCommands.Clear();
+            _metrics.WriterBusy.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _metrics.Operations.Add(ops.Count);
         }
     }
 

@@ -161,6 +161,13 @@ internal static class SqliteMigrations
         """
         CREATE INDEX ix_runs_workflow_status ON runs (workflow, status);
         """,
+
+        // 8: tracing: the W3C trace context of the span that started each run, so every execution continues its trace
+        // (NULL for runs started with no current span, and for runs stored before).
+        """
+        ALTER TABLE runs ADD COLUMN trace_parent TEXT;
+        ALTER TABLE runs ADD COLUMN trace_state TEXT;
+        """,
     ];
 
     /// <summary>Applies the migrations the file has not had yet. Returns the schema version afterwards.</summary>

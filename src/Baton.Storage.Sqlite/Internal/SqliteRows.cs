@@ -10,7 +10,7 @@ internal static class SqliteRows
     public const string RunColumns =
         "id, workflow, status, input, output, phase, progress, errors, failure, idempotency_key, concurrency_key, " +
         "concurrency_limit, schedule_name, scheduled_fire_time, correlation_id, created_at, started_at, completed_at, " +
-        "updated_at, run_after, deadline_at, lease_owner, lease_expires_at, cancel_requested, executions, parent_run_id, workflow_version";
+        "updated_at, run_after, deadline_at, lease_owner, lease_expires_at, cancel_requested, executions, parent_run_id, workflow_version, trace_parent, trace_state";
 
     public const string StepColumns =
         "run_id, key, kind, status, result, error, error_type, attempts, started_at, completed_at";
@@ -50,6 +50,8 @@ internal static class SqliteRows
         Executions = r.GetInt32(24),
         ParentRunId = Text(r, 25),
         WorkflowVersion = r.GetInt32(26),
+        TraceParent = Text(r, 27),
+        TraceState = Text(r, 28),
     };
 
     public static StepRecord Step(SqliteDataReader r) => new()

@@ -96,10 +96,12 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     private const string InsertSql = """
         INSERT INTO runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
             schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at,
-            started_at, lease_owner, lease_expires_at, executions, parent_run_id, workflow_version)
+            started_at, lease_owner, lease_expires_at, executions, parent_run_id, workflow_version,
+            trace_parent, trace_state)
         VALUES ($id, $workflow, $status, $input, $idempotency_key, $concurrency_key, $concurrency_limit,
             $schedule_name, $scheduled_fire_time, $correlation_id, $now, $now, $run_after, $deadline_at,
-            $started_at, $lease_owner, $lease_expires_at, $executions, $parent_run_id, $workflow_version)
+            $started_at, $lease_owner, $lease_expires_at, $executions, $parent_run_id, $workflow_version,
+            $trace_parent, $trace_state)
         """;
 
     public Task<CreateRunResult> CreateRunAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
@@ -480,6 +482,8 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             .With("$executions", leased ? 1 : 0)
             .With("$parent_run_id", request.ParentRunId)
             .With("$workflow_version", request.WorkflowVersion)
+            .With("$trace_parent", request.TraceParent)
+            .With("$trace_state", request.TraceState)
             .ExecuteNonQuery();
 
         // Built from the request rather than read back: the row holds exactly these values.
@@ -505,6 +509,8 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             Executions = leased ? 1 : 0,
             ParentRunId = request.ParentRunId,
             WorkflowVersion = request.WorkflowVersion,
+            TraceParent = request.TraceParent,
+            TraceState = request.TraceState,
         };
         return new CreateRunResult(CreateRunOutcome.Created, run);
     }

@@ -38,6 +38,32 @@ public abstract class BadInputTests
     public Task Sync_FiveMegabyteLine_DeadLetteredWithoutParsing() => BadLineAsync(BadLineKind.LongLine, "is longer than the limit of 1048576 bytes");
 
     [Fact]
+    public async Task Sync_ChunkOverThirtyTwoMegabytes_ReadLineByLineWithTheSameDeadLetters()
+    {
+        // Seven 5 MB lines in one chunk of 300 lines: too big to read in one piece (ChunkBuffer.MaxBytes), so
+        // this chunk streams through the line reader while the others are read whole.
+        const int longLines = 7;
+        await using var h = await SyncHarness.StartAsync(
+            f => f.BadLines.AddRange(Enumerable.Range(Before, longLines).Select(p => new BadLine(p, BadLineKind.LongLine))), target: Target);
+        var body = h.Feed.BodyBytes();
+        Assert.True(body.Length > Baton.Apps.CatalogSync.Processing.ChunkBuffer.MaxBytes, $"the feed has {body.Length} bytes");
+
+        var output = await h.SyncAsync();
+
+        var dead = h.DeadLetters();
+        Assert.Equal(Enumerable.Range(0, longLines).Select(i => (long)(Before + 1 + (2 * i))), dead.Select(d => d.Line));
+        Assert.All(dead, d =>
+        {
+            Assert.Equal(LineStart(body, d.Line), d.ByteOffset);
+            Assert.Contains("is longer than the limit of 1048576 bytes", d.Reason, StringComparison.Ordinal);
+            Assert.Equal(Head(body, d.ByteOffset), d.Head);
+        });
+        Assert.Equal(Products + longLines, output.GetProperty("records").GetInt64());
+        Assert.Equal(Products, output.GetProperty("inserted").GetInt64());
+        CatalogDb.AssertEqual(CleanExpected(h), h.Products());
+    }
+
+    [Fact]
     public async Task Sync_DuplicateIdInOneFeed_SecondCopyDeadLettered()
     {
         await using var h = await SyncHarness.StartAsync(f => f.BadLines.Add(new BadLine(Before, BadLineKind.DuplicateId)), target: Target);

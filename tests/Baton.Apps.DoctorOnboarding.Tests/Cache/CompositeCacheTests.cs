@@ -164,6 +164,27 @@ public sealed class CompositeCacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RemoveListsAsync_FiftyAtOnce_ShareScansAndDropEveryListKey()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            await Db.StringSetAsync($"{CacheKeys.ListPrefix}{i:x32}", "{}", TimeSpan.FromMinutes(2));
+        }
+
+        await Db.StringSetAsync(CacheKeys.Single("keep-me"), "{}", TimeSpan.FromMinutes(5));
+        var scansBefore = _rig.Cache.ListScans;
+
+        var removed = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => _rig.Cache.RemoveListsAsync()));
+
+        var scans = _rig.Cache.ListScans - scansBefore;
+        Assert.InRange(scans, 1, 49);
+        Assert.Equal(20, removed.Max());
+        var server = _redis.GetServer(_redis.GetEndPoints()[0]);
+        Assert.Empty(server.Keys(TestRedis.Database, CacheKeys.AllLists));
+        Assert.True(await Db.KeyExistsAsync(CacheKeys.Single("keep-me")));
+    }
+
+    [Fact]
     public async Task InvalidatePattern_TenThousandListKeys_DropsThemAllBySCAN()
     {
         var batch = Db.CreateBatch();

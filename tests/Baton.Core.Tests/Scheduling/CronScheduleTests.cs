@@ -30,12 +30,13 @@ public sealed class CronScheduleTests
     }
 
     [Fact]
-    public void Next_SpringForwardGap_SkipsMissingLocalTime()
+    public void Next_SpringForwardGap_FiresOnceAtTheShift()
     {
-        // 2026-03-29: Berlin jumps from 02:00 to 03:00; 02:30 local does not exist that day.
+        // 2026-03-29: Berlin jumps from 02:00 to 03:00; 02:30 local does not exist that day and fires at 03:00 CEST.
         var cron = CronSchedule.Parse("30 2 * * *", "Europe/Berlin");
-        var next = cron.Next(Utc(2026, 3, 28, 12, 0));
-        Assert.Equal(Utc(2026, 3, 30, 0, 30), next);
+        var shifted = cron.Next(Utc(2026, 3, 28, 12, 0));
+        Assert.Equal(Utc(2026, 3, 29, 1, 0), shifted);
+        Assert.Equal(Utc(2026, 3, 30, 0, 30), cron.Next(shifted));
     }
 
     [Fact]
@@ -56,10 +57,65 @@ public sealed class CronScheduleTests
         Assert.Equal([Utc(2026, 1, 1, 0, 15), Utc(2026, 1, 1, 0, 30), Utc(2026, 1, 1, 0, 45), Utc(2026, 1, 1, 1, 0)], fires);
     }
 
+    [Fact]
+    public void Next_FallBackRepeatedHourIntervalExpression_FiresInBothOccurrences()
+    {
+        // 2026-10-25: Berlin repeats 02:00-03:00 local (00:00-01:00 UTC in CEST, 01:00-02:00 UTC in CET).
+        var interval = CronSchedule.Parse("*/30 2 * * *", "Europe/Berlin");
+        var list = CronSchedule.Parse("0,30 2 * * *", "Europe/Berlin");
+        var intervalFires = interval.Between(Utc(2026, 10, 24, 12, 0), Utc(2026, 10, 25, 12, 0)).ToList();
+        var listFires = list.Between(Utc(2026, 10, 24, 12, 0), Utc(2026, 10, 25, 12, 0)).ToList();
+        Assert.Equal([Utc(2026, 10, 25, 0, 0), Utc(2026, 10, 25, 0, 30), Utc(2026, 10, 25, 1, 0), Utc(2026, 10, 25, 1, 30)], intervalFires);
+        // A list of fixed times is not an interval: each fires once, in the first occurrence.
+        Assert.Equal([Utc(2026, 10, 25, 0, 0), Utc(2026, 10, 25, 0, 30)], listFires);
+    }
+
+    [Theory]
+    [InlineData("0 0 L * *", "2026-01-31T00:00:00Z", "2026-02-28T00:00:00Z")]
+    [InlineData("0 0 LW * *", "2026-01-30T00:00:00Z", "2026-02-27T00:00:00Z")]
+    [InlineData("0 0 15W * *", "2026-01-15T00:00:00Z", "2026-02-16T00:00:00Z")]
+    [InlineData("0 0 * * 5#3", "2026-01-16T00:00:00Z", "2026-02-20T00:00:00Z")]
+    [InlineData("0 0 * * 5L", "2026-01-30T00:00:00Z", "2026-02-27T00:00:00Z")]
+    [InlineData("0 12 ? * MON", "2026-01-05T12:00:00Z", "2026-01-12T12:00:00Z")]
+    [InlineData("@daily", "2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z")]
+    [InlineData("@every_second", "2026-01-01T00:00:01Z", "2026-01-01T00:00:02Z")]
+    public void Next_LastWeekdayNthAndMacros_FireOnTheDaysTheyName(string expression, string first, string second)
+    {
+        var cron = CronSchedule.Parse(expression);
+        var fire = cron.Next(Utc(2026, 1, 1, 0, 0));
+        Assert.Equal(DateTimeOffset.Parse(first, System.Globalization.CultureInfo.InvariantCulture), fire);
+        Assert.Equal(DateTimeOffset.Parse(second, System.Globalization.CultureInfo.InvariantCulture), cron.Next(fire));
+    }
+
+    // Expressions the previous parser (NCrontab) accepted, as schedules stored before Cronos hold them.
+    [Theory]
+    [InlineData("0 2 * * *")]
+    [InlineData("*/15 * * * *")]
+    [InlineData("*/10 * * * * *")]
+    [InlineData(" 0  2 * * * ")]
+    [InlineData("0 0 * * SUN")]
+    [InlineData("0 0 1 JAN *")]
+    [InlineData("0 0 * * MON-FRI")]
+    [InlineData("0-59/5 * * * *")]
+    [InlineData("5/10 * * * *")]
+    [InlineData("0 0 1,15 * *")]
+    [InlineData("0 0 * 1-12/3 *")]
+    [InlineData("0 0 * * */2")]
+    [InlineData("0 0 29 2 *")]
+    public void TryParse_ExpressionAcceptedBeforeCronos_StillAccepted(string expression)
+    {
+        Assert.True(CronSchedule.TryParse(expression, "Europe/Brussels", out var schedule, out var error), error);
+        Assert.Equal(expression, schedule!.Expression);
+    }
+
     [Theory]
     [InlineData("", "UTC", "required")]
     [InlineData("* * *", "UTC", "3 fields")]
-    [InlineData("61 * * * *", "UTC", "not valid")]
+    [InlineData("61 * * * *", "UTC", "Minutes: Value must be a number between 0 and 59")]
+    [InlineData("0 0 32 * *", "UTC", "not valid")]
+    [InlineData("0 0 * * 5#6", "UTC", "not valid")]
+    [InlineData("@fortnightly", "UTC", "not valid")]
+    [InlineData("0 0 30 2 *", "UTC", "never fires")]
     [InlineData("0 2 * * *", "Mars/Olympus", "time zone")]
     public void TryParse_Invalid_ExplainsWhy(string expression, string zone, string expected)
     {

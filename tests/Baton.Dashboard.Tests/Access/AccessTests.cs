@@ -57,15 +57,15 @@ public sealed class AccessTests
             ["name"] = "forged", ["workflow"] = "demo", ["cron"] = "* * * * *", ["__RequestVerificationToken"] = "forged-token",
         }));
         using var signIn = await client.PostAsync("/ui/signin", new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = DashboardServer.AdminKey }));
-        using var api = server.Process.NewClient(DashboardServer.AdminKey);
-        var runs = await api.GetStringAsync("/api/runs");
-        var schedules = await api.GetStringAsync("/api/schedules");
+        var api = server.NewApiClient();
+        var runs = await api.ListAsync();
+        var schedules = await api.ListSchedulesAsync();
 
         Assert.Equal(HttpStatusCode.BadRequest, start.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, schedule.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, signIn.StatusCode);
-        Assert.DoesNotContain("\"id\"", runs, StringComparison.Ordinal);
-        Assert.DoesNotContain("forged", schedules, StringComparison.Ordinal);
+        Assert.Empty(runs.Runs);
+        Assert.DoesNotContain(schedules, s => s.Name == "forged");
     }
 
     [Fact]
@@ -89,15 +89,31 @@ public sealed class AccessTests
         Assert.Equal(HttpStatusCode.Redirect, header.StatusCode);
     }
 
+    [Fact]
+    public async Task LiveRunStream_BadSince_Returns400WithTheRule()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        var runId = (await server.NewApiClient().StartAsync("demo", new { items = 3, delayMs = 1000 })).Run.Id;
+        using var client = server.NewBrowserlessClient();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+
+        using var tooLate = await client.GetAsync($"/ui/live/runs/{runId}?since=999999999999999999");
+        using var negative = await client.GetAsync($"/ui/live/runs/{runId}?since=-1");
+        using var notANumber = await client.GetAsync($"/ui/live/runs/{runId}?since=yesterday");
+
+        Assert.Equal(HttpStatusCode.BadRequest, tooLate.StatusCode);
+        Assert.Contains("Unix milliseconds", await tooLate.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, notANumber.StatusCode);
+    }
+
     [Theory]
     [InlineData(Store.Sqlite)]
     [InlineData(Store.Postgres)]
     public async Task Pages_EveryPage_RendersAndNeverContainsTheAdminKey(Store store)
     {
         await using var server = await DashboardServer.StartAsync(store);
-        using var api = server.Process.NewClient(DashboardServer.AdminKey);
-        using var started = await api.PostAsync("/api/workflows/demo/runs", new StringContent("""{"items":3,"delayMs":1}""", System.Text.Encoding.UTF8, "application/json"));
-        var runId = System.Text.Json.JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        var runId = (await server.NewApiClient().StartAsync("demo", new { items = 3, delayMs = 1 })).Run.Id;
         using var client = server.NewBrowserlessClient();
         var refusal = await (await DashboardServer.SignInAsync(client, "wrong")).Content.ReadAsStringAsync();
         (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();

@@ -26,11 +26,7 @@ public sealed partial class CatalogDeadLettersPageTests
         var body = feed.BodyBytes();
         var directory = TestPaths.NewTempDirectory();
         await using var server = await DashboardServer.StartAsync(extra: CatalogSyncEnvironment.For(feed, directory, 100));
-        using var api = server.Process.NewClient(DashboardServer.AdminKey);
-        using (var started = await api.PostAsync("/sync", null))
-        {
-            started.EnsureSuccessStatusCode();
-        }
+        await server.StartCatalogSyncAsync();
 
         using var client = server.NewBrowserlessClient();
         (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();

@@ -18,9 +18,7 @@ public sealed class CatalogSyncBrowserTests(BrowserFixture fixture)
         var directory = TestPaths.NewTempDirectory();
         await using var server = await DashboardServer.StartAsync(extra: CatalogSyncEnvironment.For(feed, directory, 200,
             ("Baton__Apps__CatalogSync__Parallelism", "2"), ("Baton__Apps__CatalogSync__ChunkDelay", "00:00:00.100")));
-        using var api = server.Process.NewClient(DashboardServer.AdminKey);
-        using var started = await api.PostAsync("/sync", null);
-        started.EnsureSuccessStatusCode();
+        await server.StartCatalogSyncAsync();
 
         var page = await fixture.Browser.SignedInPageAsync(server);
         await page.GotoAsync("/ui/apps/catalog-sync");

@@ -3,7 +3,7 @@ using Microsoft.Playwright;
 
 namespace Baton.Dashboard.Tests.Browser;
 
-/// <summary>The runs and run pages in Chromium against the real server, on both stores.</summary>
+/// <summary>The runs and run pages (progress, live timeline, cancel and retry) in Chromium against the real server, on both stores.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class RunPagesBrowserTests(BrowserFixture fixture)
 {
@@ -64,5 +64,54 @@ public sealed class RunPagesBrowserTests(BrowserFixture fixture)
         Assert.True(retryShown);
         Assert.Contains(afterRetry, new[] { "pending", "running" });
         Assert.Equal("Retried", message);
+    }
+
+    [Theory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task RunPage_StepsProgressWhileOpen_NewStepRowsAndEventsAppearWithoutReload(Store store)
+    {
+        await using var server = await DashboardServer.StartAsync(store);
+        var api = server.NewApiClient();
+        var page = await fixture.Browser.SignedInPageAsync(server);
+        // prepare, then 8 items one at a time, then summarize, then a wait for the event "go": about 5 s of steps.
+        var run = await api.StartAsync("demo", new { items = 8, delayMs = 500, parallelism = 1, waitFor = "go" });
+        await page.GotoAsync($"/ui/runs/{run.Run.Id}");
+
+        // The page renders itself once more when the items' counter appears; from then on it is one document.
+        await page.WaitForSelectorAsync("[data-bar=items] progress", new PageWaitForSelectorOptions { Timeout = 30_000 });
+        await page.EvaluateAsync("() => { window.__sameDocument = true; }");
+        var summarizeAtMark = await page.QuerySelectorAsync("#timeline tbody[data-entry='summarize']");
+        await page.WaitForFunctionAsync(
+            """
+            () => window.__sameDocument === true
+                && document.querySelector("#timeline tbody[data-entry='summarize']")?.textContent.includes('succeeded')
+                && document.querySelector("#timeline tbody[data-entry^='event:go']") !== null
+                && document.querySelector('#run-status')?.textContent === 'suspended'
+            """,
+            null,
+            Within30S);
+        var statusWhileWaiting = await page.TextContentAsync("#run-status");
+        var fanOut = await page.TextContentAsync("#timeline tbody[data-entry='items/*'] tr.fanout");
+        var eventKind = await page.TextContentAsync("#timeline tbody[data-entry^='event:go'] td:nth-child(2)");
+        var order = await page.EvalOnSelectorAllAsync<string[]>("#timeline tbody[data-entry]", "bodies => bodies.map(b => b.dataset.entry)");
+        var sameDocument = await page.EvaluateAsync<bool>("() => window.__sameDocument === true");
+
+        // An event nobody waits for yet: the events table shows it, still in the same document.
+        await api.SendEventAsync(run.Run.Id, "note", new { by = "test" });
+        await page.WaitForFunctionAsync(
+            "() => window.__sameDocument === true && document.querySelector('[data-section=events]')?.textContent.includes('note')", null, Within30S);
+        var eventsTable = await page.TextContentAsync("[data-section=events] h2");
+        await api.SendEventAsync(run.Run.Id, "go", new { by = "test" });
+        await page.WaitForFunctionAsync("() => document.querySelector('#run-status')?.textContent === 'succeeded'", null, Within30S);
+
+        Assert.Null(summarizeAtMark);
+        Assert.True(sameDocument, "the rows arrived without a reload");
+        Assert.Equal("suspended", statusWhileWaiting);
+        Assert.Contains("8 items: 8 succeeded", fanOut, StringComparison.Ordinal);
+        Assert.Equal("event", eventKind);
+        Assert.Equal(["prepare", "items/*", "summarize"], order[..3]);
+        Assert.StartsWith("event:go", order[3], StringComparison.Ordinal);
+        Assert.Equal("Events (1)", eventsTable);
     }
 }

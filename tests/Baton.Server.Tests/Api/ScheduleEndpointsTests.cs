@@ -65,6 +65,43 @@ public sealed class ScheduleEndpointsTests(ServerFixture fixture) : IClassFixtur
         Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
     }
 
+    [Theory]
+    [InlineData("0 0 L * *")]
+    [InlineData("0 9 15W * *")]
+    [InlineData("0 9 * * FRI#3")]
+    [InlineData("@weekly")]
+    public async Task PutSchedule_LastWeekdayNthOrMacro_Returns201WithNextFireTime(string cron)
+    {
+        var name = "cronos-" + Guid.NewGuid().ToString("N")[..8];
+        using var put = await Server.Client.PutAsync(
+            $"/api/schedules/{name}", InProcessServer.Json($$"""{"workflow":"demo","cron":"{{cron}}","timeZone":"America/New_York"}"""));
+        var body = await InProcessServer.ReadJsonAsync(put);
+
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.Equal(cron, body.GetProperty("cron").GetString());
+        Assert.True(body.GetProperty("nextFireAt").GetDateTimeOffset() > DateTimeOffset.UtcNow);
+        using var deleted = await Server.Client.DeleteAsync($"/api/schedules/{name}");
+    }
+
+    [Theory]
+    [InlineData("0 9 * * FRI#6", "Days of week")]
+    [InlineData("0 0 30 2 *", "never fires")]
+    [InlineData("0 0 32W * *", "Days of month")]
+    public async Task PutSchedule_BadCron_Returns400ProblemWithReasonAndStoresNothing(string cron, string reason)
+    {
+        var name = "badcron-" + Guid.NewGuid().ToString("N")[..8];
+        using var put = await Server.Client.PutAsync($"/api/schedules/{name}", InProcessServer.Json($$"""{"workflow":"demo","cron":"{{cron}}"}"""));
+        var body = await InProcessServer.ReadJsonAsync(put);
+
+        Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
+        Assert.Equal("application/problem+json", put.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("urn:baton:problem:invalid-schedule", body.GetProperty("type").GetString());
+        Assert.Contains($"cron expression '{cron}'", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains(reason, body.GetProperty("detail").GetString(), StringComparison.OrdinalIgnoreCase);
+        using var get = await Server.Client.GetAsync($"/api/schedules/{name}");
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+    }
+
     [Fact]
     public async Task PutSchedule_EverySecond_FiresRuns()
     {

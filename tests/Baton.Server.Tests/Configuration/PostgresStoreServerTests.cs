@@ -12,18 +12,20 @@ public sealed class PostgresStoreServerTests
             ? configured
             : "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres;Database=postgres";
 
+    private static Task<InProcessServer> StartOnSchemaAsync(string schema) => InProcessServer.StartAsync(new Dictionary<string, string>
+    {
+        ["BATON_STORE"] = "postgres",
+        ["BATON_POSTGRES"] = ConnectionString,
+        ["Baton:Store:Postgres:Schema"] = schema,
+    });
+
     [Fact]
     public async Task Server_PostgresProvider_RunsDemoToCompletion()
     {
         var schema = $"srv_{Guid.NewGuid():N}"[..30];
         try
         {
-            await using var server = await InProcessServer.StartAsync(new Dictionary<string, string>
-            {
-                ["BATON_STORE"] = "postgres",
-                ["BATON_POSTGRES"] = ConnectionString,
-                ["Baton:Store:Postgres:Schema"] = schema,
-            });
+            await using var server = await StartOnSchemaAsync(schema);
 
             var (status, body) = await server.StartRunAsync("demo", """{"items":3,"delayMs":1}""");
             var run = await server.WaitForStatusAsync(body.GetProperty("id").GetString()!, "succeeded", "failed");
@@ -33,6 +35,33 @@ public sealed class PostgresStoreServerTests
             Assert.Equal("succeeded", run.GetProperty("status").GetString());
             Assert.Equal(HttpStatusCode.OK, health.StatusCode);
             Assert.DoesNotContain("Password=", server.Logs.AllText(), StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            await DropSchemaAsync(schema);
+        }
+    }
+
+    [Fact]
+    public async Task Metrics_PostgresProvider_ExposesWriterAndNpgsqlMeters()
+    {
+        var schema = $"srv_{Guid.NewGuid():N}"[..30];
+        try
+        {
+            await using var server = await StartOnSchemaAsync(schema);
+            var (_, body) = await server.StartRunAsync("demo", """{"items":3,"delayMs":1}""");
+            await server.WaitForStatusAsync(body.GetProperty("id").GetString()!, "succeeded");
+
+            using var response = await server.Anonymous.GetAsync("/metrics");
+            var exposition = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var commits = exposition.Named("baton_postgres_writer_commits_total").Single().Value;
+            Assert.True(commits > 0, "the PostgreSQL writer's commits were not counted");
+            Assert.True(exposition.Named("baton_postgres_writer_operations_total").Single().Value >= commits);
+            Assert.True(exposition.Named("baton_postgres_writer_busy_seconds_total").Single().Value > 0);
+            Assert.Contains(exposition.Types.Keys, k => k.StartsWith("db_client_", StringComparison.Ordinal));
+            Assert.False(exposition.Types.ContainsKey("baton_sqlite_writer_commits_total"), "the SQLite store's metrics on a PostgreSQL server");
         }
         finally
         {

@@ -52,7 +52,10 @@ public sealed class MetricsEndpointTests
         var exposition = await ScrapeAsync(server);
 
         Assert.True(documented.Count >= 12, $"the README's /metrics row names {documented.Count} metrics");
-        foreach (var name in documented)
+        // A histogram cannot be declared at zero through the OpenTelemetry SDK (that would count a measurement): step
+        // duration appears with the first step; the WAL gauge reports from the checkpointer's first pass, 100 ms after
+        // start (MetricsContractTests checks every documented name after a run).
+        foreach (var name in documented.Where(n => n is not ("baton_step_duration_seconds" or "baton_sqlite_wal_frames")))
         {
             var samples = exposition.Types.TryGetValue(name, out var type) && type == "histogram" ? exposition.Named(name + "_count") : exposition.Named(name);
             Assert.True(samples.Any(), $"{name} is documented but has no sample on a fresh server");
@@ -62,7 +65,6 @@ public sealed class MetricsEndpointTests
         {
             Assert.Equal(0, exposition.Named("baton_runs_started_total").Single(s => s.Labels["workflow"] == workflow).Value);
             Assert.Equal(0, exposition.Named("baton_runs_completed_total").Single(s => s.Labels["workflow"] == workflow && s.Labels["status"] == "failed").Value);
-            Assert.Equal(0, exposition.Named("baton_step_duration_seconds_count").Single(s => s.Labels["workflow"] == workflow && s.Labels["outcome"] == "succeeded").Value);
             Assert.Equal(0, exposition.Named("baton_lease_takeovers_total").Single(s => s.Labels["workflow"] == workflow).Value);
             Assert.Equal(0, exposition.Named("baton_step_retries_total").Single(s => s.Labels["workflow"] == workflow).Value);
         }
@@ -145,6 +147,26 @@ public sealed class MetricsEndpointTests
         var exposition = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
 
         Assert.Equal(3, exposition.Named("baton_runs_queued").Single().Value);
+    }
+
+    [Fact]
+    public async Task Metrics_TwoHostsInOneProcess_EachCountsOnlyItsOwnRuns()
+    {
+        await using var busy = await InProcessServer.StartAsync(configure: (_, baton) => TestWorkflows.AddQuick(baton));
+        await using var idle = await InProcessServer.StartAsync(configure: (_, baton) => TestWorkflows.AddQuick(baton));
+        for (var i = 0; i < 3; i++)
+        {
+            var (_, run) = await busy.StartRunAsync("quick", $$"""{"n":{{i}}}""");
+            await busy.WaitForStatusAsync(run.GetProperty("id").GetString()!, "succeeded");
+        }
+
+        var busyScrape = await ScrapeAsync(busy);
+        var idleScrape = await ScrapeAsync(idle);
+
+        // The OpenTelemetry SDK listens to every meter named Baton in the process; its view drops other hosts' meters.
+        Assert.Equal(3, Total(busyScrape, "baton_runs_started_total", "quick"));
+        Assert.Equal(0, Total(idleScrape, "baton_runs_started_total", "quick"));
+        Assert.Equal(0, idleScrape.Named("baton_step_duration_seconds_count").Sum(s => s.Value));
     }
 
     private static async Task<PrometheusText.Exposition> ScrapeAsync(InProcessServer server)

@@ -108,7 +108,7 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
             }
 
             var email = input["email"]?.GetValue<string>() ?? throw new SimulatedServiceException(400, "validation failed: email should not be empty");
-            if (State.AccountsById.Values.Any(a => string.Equals(a["email"]?.GetValue<string>(), email, StringComparison.OrdinalIgnoreCase)))
+            if (State.EmailCounts.ContainsKey(email))
             {
                 throw new SimulatedServiceException(409, "validation failed: account.email already exists");
             }
@@ -120,6 +120,7 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
                 ["role"] = input["role"]?.DeepClone() ?? "DOCTOR", ["permissions"] = new JsonArray(),
                 ["createdAt"] = _time.GetUtcNow().ToString("O"),
             };
+            State.CountEmail(email, 1);
             return (Store(State.AccountsById, input, account), [("staff.account.created", new JsonObject { ["id"] = account["id"]!.DeepClone() })]);
         }
     }
@@ -167,12 +168,23 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
         lock (State.Gate)
         {
             var entity = Get(table, Id(input, "id"), what);
+            var accounts = ReferenceEquals(table, State.AccountsById);
+            if (accounts)
+            {
+                State.CountEmail(EmailOf(entity), -1);
+            }
+
             foreach (var (name, value) in input)
             {
                 if (name is not ("id" or "password" or "idempotencyKey"))
                 {
                     entity[name] = value?.DeepClone();
                 }
+            }
+
+            if (accounts)
+            {
+                State.CountEmail(EmailOf(entity), 1);
             }
 
             return (entity.DeepClone(), [(eventName, EventOf(entity))]);
@@ -185,6 +197,10 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
         {
             var entity = Get(table, Id(input, "id"), what);
             table.Remove(entity["id"]!.GetValue<string>());
+            if (ReferenceEquals(table, State.AccountsById))
+            {
+                State.CountEmail(EmailOf(entity), -1);
+            }
             return (entity, [(eventName, EventOf(entity))]);
         }
     }
@@ -277,6 +293,8 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
         input[field] is JsonValue value && value.TryGetValue<string>(out var id) && id.Length > 0
             ? id
             : throw new SimulatedServiceException(400, $"validation failed: {field} should not be empty");
+
+    private static string? EmailOf(JsonObject account) => account["email"] is JsonValue value && value.TryGetValue<string>(out var email) ? email : null;
 
     private static JsonObject EventOf(JsonObject entity)
     {

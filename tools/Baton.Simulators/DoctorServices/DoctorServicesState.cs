@@ -14,6 +14,9 @@ public sealed class DoctorServicesState
 
     internal Dictionary<string, JsonObject> ProfilesById { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>How many accounts hold each email (case-insensitive): a create checks it instead of scanning every account.</summary>
+    internal Dictionary<string, int> EmailCounts { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Idempotency key → id created for it, so a repeated create returns the first one's entity.</summary>
     internal Dictionary<string, string> CreatedByKey { get; } = new(StringComparer.Ordinal);
 
@@ -68,11 +71,31 @@ public sealed class DoctorServicesState
         }
     }
 
+    /// <summary>Counts <paramref name="email"/> once more (<paramref name="delta"/> 1) or once less (-1); call under <see cref="Gate"/>.</summary>
+    internal void CountEmail(string? email, int delta)
+    {
+        if (email is null)
+        {
+            return;
+        }
+
+        var count = EmailCounts.GetValueOrDefault(email) + delta;
+        if (count > 0)
+        {
+            EmailCounts[email] = count;
+        }
+        else
+        {
+            EmailCounts.Remove(email);
+        }
+    }
+
     public void Reset()
     {
         lock (Gate)
         {
             AccountsById.Clear();
+            EmailCounts.Clear();
             ProfilesById.Clear();
             CreatedByKey.Clear();
             CallLog.Clear();

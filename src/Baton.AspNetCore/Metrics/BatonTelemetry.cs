@@ -1,0 +1,85 @@
+using System.Diagnostics.Metrics;
+using Baton.Diagnostics;
+using Baton.Hosting;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Baton.Server.Metrics;
+
+/// <summary>
+/// The server's OpenTelemetry set-up. Metrics always, for <c>/metrics</c> (Prometheus text, names as the README lists
+/// them): the engine's meter "Baton", ASP.NET Core, HttpClient, the runtime and Npgsql. Traces (the "Baton" source,
+/// ASP.NET Core, HttpClient, Npgsql) and logs are exported over OTLP only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is
+/// set (with the other standard <c>OTEL_*</c> variables); without it no span is started, so tracing costs nothing.
+/// </summary>
+internal static class BatonTelemetry
+{
+    /// <summary>The standard variable (or configuration key) that switches OTLP export on.</summary>
+    public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+    /// <summary>Bucket upper bounds of every histogram in seconds (the SDK's defaults are meant for milliseconds).</summary>
+    internal static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+    public static void Add(WebApplicationBuilder builder)
+    {
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointKey]);
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource =>
+            {
+                // OTEL_SERVICE_NAME, when set, names the service instead.
+                if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_SERVICE_NAME"]))
+                {
+                    resource.AddService("baton");
+                }
+            })
+            .WithMetrics(metrics => metrics
+                .AddMeter(BatonMetrics.MeterName, "Npgsql")
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddPrometheusExporter(o =>
+                {
+                    // Every scrape is fresh: a scrape right after a run sees it.
+                    o.ScrapeResponseCacheDurationMilliseconds = 0;
+                    o.ScopeInfoEnabled = false;
+                    o.TargetInfoEnabled = false;
+                }));
+        // Views need the host's meter factory, known only once the service provider is built.
+        builder.Services.ConfigureOpenTelemetryMeterProvider((services, metrics) =>
+        {
+            var views = new HostViews(services.GetRequiredService<IMeterFactory>());
+            metrics.AddView(instrument => views.Select(instrument));
+        });
+        if (otlp)
+        {
+            telemetry
+                .WithTracing(tracing => tracing
+                    .AddSource(BatonDiagnostics.ActivitySourceName, "Npgsql")
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation())
+                .WithLogging()
+                .UseOtlpExporter();
+        }
+    }
+
+    /// <summary>
+    /// One view for every instrument: a meter made by another host's factory in this process (tests run several hosts)
+    /// is dropped, so each host's <c>/metrics</c> counts its own work only; histograms in seconds get <see cref="SecondsBuckets"/>.
+    /// </summary>
+    private sealed class HostViews(IMeterFactory factory)
+    {
+        public MetricStreamConfiguration? Select(Instrument instrument)
+        {
+            if (instrument.Meter.Scope is IMeterFactory other && !ReferenceEquals(other, factory))
+            {
+                return MetricStreamConfiguration.Drop;
+            }
+
+            return instrument.Unit == "s" && instrument.GetType().IsGenericType && instrument.GetType().GetGenericTypeDefinition() == typeof(Histogram<>)
+                ? new ExplicitBucketHistogramConfiguration { Boundaries = SecondsBuckets }
+                : null;
+        }
+    }
+}

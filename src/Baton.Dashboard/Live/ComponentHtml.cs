@@ -1,0 +1,16 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Web;
+
+namespace Baton.Dashboard.Live;
+
+/// <summary>Renders one of the page's components to HTML for the live stream, so a live part is exactly what a reload would show.</summary>
+internal static class ComponentHtml
+{
+    public static Task<string> RenderAsync<TComponent>(HtmlRenderer renderer, string parameter, object value)
+        where TComponent : IComponent =>
+        renderer.Dispatcher.InvokeAsync(async () =>
+        {
+            var output = await renderer.RenderComponentAsync<TComponent>(ParameterView.FromDictionary(new Dictionary<string, object?> { [parameter] = value }));
+            return output.ToHtmlString();
+        });
+}

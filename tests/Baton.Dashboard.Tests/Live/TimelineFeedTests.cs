@@ -1,0 +1,176 @@
+using Baton.Dashboard.Live;
+using Baton.Runs;
+using Microsoft.AspNetCore.Components.Web;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
+
+namespace Baton.Dashboard.Tests.Live;
+
+/// <summary>
+/// The live timeline's bounds, in process: what <see cref="TimelineFeed"/> sends for a run's steps as the store returns
+/// them, and <see cref="SectionFeed"/> for its events (the rendering is the page's component; the browser test checks
+/// the page end to end).
+/// </summary>
+public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 12, 5, 0, 0, 0, TimeSpan.Zero);
+
+    private readonly ServiceProvider _services = new ServiceCollection().BuildServiceProvider();
+    private HtmlRenderer _renderer = null!;
+
+    [Fact]
+    public async Task ChangesAsync_NothingChanged_SendsNothingThenOnlyTheChangedAndNewEntries()
+    {
+        var feed = new TimelineFeed(_renderer, renderedAt: null);
+        var steps = new[] { Step("prepare", 0, StepStatus.Succeeded, 1), Step("items/1", 2, StepStatus.Succeeded, 3), Step("items/2", 2, StepStatus.Running) };
+
+        var first = await feed.ChangesAsync(Details(steps));
+        var unchanged = await feed.ChangesAsync(Details(steps));
+        var later = await feed.ChangesAsync(Details([steps[0], steps[1], Step("items/2", 2, StepStatus.Succeeded, 4), Step("summarize", 5, StepStatus.Running)]));
+
+        Assert.Equal(["prepare", "items/*"], first.Select(c => c.Key));
+        Assert.Empty(unchanged);
+        Assert.Equal(["items/*", "summarize"], later.Select(c => c.Key));
+        Assert.Equal(new[] { "prepare", "items/*" }, later.Select(c => c.After));
+        Assert.StartsWith("<tbody data-entry=\"summarize\">", later[1].Html, StringComparison.Ordinal);
+        Assert.Contains("2 items: 2 succeeded", later[0].Html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ChangesAsync_FirstReadAfterRender_SkipsEntriesLastActiveBeforeTheRender()
+    {
+        var feed = new TimelineFeed(_renderer, renderedAt: T0.AddSeconds(60));
+        var old = Step("prepare", 0, StepStatus.Succeeded, 1);
+        var recent = Step("load", 50, StepStatus.Succeeded, 59);
+        var running = Step("wait", 55, StepStatus.Running);
+
+        var first = await feed.ChangesAsync(Details([old, recent, running]));
+        var afterRunningEnded = await feed.ChangesAsync(Details([old, recent, Step("wait", 55, StepStatus.Succeeded, 70)]));
+
+        // recent ended within the render slack (2 s) of the page's read: it may have been missed, so it is sent.
+        Assert.Equal(["load"], first.Select(c => c.Key));
+        Assert.Equal(["wait"], afterRunningEnded.Select(c => c.Key));
+    }
+
+    [Fact]
+    public async Task ChangesAsync_ManyNewSteps_AtMostOneHundredAnEventRestOnTheNextTick()
+    {
+        var feed = new TimelineFeed(_renderer, renderedAt: null);
+        var steps = Enumerable.Range(0, 550).Select(i => Step($"step-{i:000}", i, StepStatus.Succeeded, i + 1)).ToArray();
+
+        var reads = new List<IReadOnlyList<TimelineChange>>();
+        for (var i = 0; i < 6; i++)
+        {
+            // 550 steps skip a tick between reads, but not after a capped read: more may be waiting.
+            Assert.True(feed.Due(), $"read {i + 1} is due");
+            reads.Add(await feed.ChangesAsync(Details(steps)));
+        }
+
+        var skipped = !feed.Due();
+        Assert.True(feed.Due());
+        var last = await feed.ChangesAsync(Details(steps));
+
+        Assert.Equal([100, 100, 100, 100, 100, 50], reads.Select(r => r.Count));
+        Assert.Equal(steps.Select(s => s.Key), reads.SelectMany(r => r).Select(c => c.Key));
+        Assert.True(skipped, "the uncapped read is followed by a skipped tick");
+        Assert.Empty(last);
+    }
+
+    [Fact]
+    public async Task Due_RunWithManySteps_ReadsLessOften()
+    {
+        var feed = new TimelineFeed(_renderer, renderedAt: null);
+        // One fan-out of 1,200 items: one entry, so no cap, and 1,200 / 500 = 2 ticks skipped between reads.
+        var steps = Enumerable.Range(0, 1_200).Select(i => Step($"items/{i}", i, StepStatus.Succeeded, i + 1)).ToArray();
+
+        var firstDue = feed.Due();
+        await feed.ChangesAsync(Details(steps));
+        var ticks = Enumerable.Range(0, 6).Select(_ => feed.Due()).ToList();
+
+        Assert.True(firstDue);
+        Assert.Equal([false, false, true, true, true, true], ticks);
+    }
+
+    [Theory]
+    [InlineData(1_000, false)]
+    [InlineData(10_000, true)]
+    public async Task ChangesAsync_UnchangedRun_RendersNothingAndAllocatesLittlePerStep(int count, bool fanOut)
+    {
+        var feed = new TimelineFeed(_renderer, renderedAt: null);
+        var steps = Enumerable.Range(0, count).Select(i => Step(fanOut ? $"items/{i}" : $"step-{i}", i, StepStatus.Succeeded, i + 1)).ToArray();
+        var details = Details(steps);
+        while ((await feed.ChangesAsync(details)).Count > 0)
+        {
+        }
+
+        // Nothing changed: nothing is rendered, so each read completes synchronously on this thread and its allocations are this thread's.
+        const int Reads = 10;
+        var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var sent = 0;
+        for (var i = 0; i < Reads; i++)
+        {
+            sent += (await feed.ChangesAsync(details)).Count;
+        }
+
+        var perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)Reads / count;
+        var cpuPerRead = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / Reads;
+        output.WriteLine($"{count} steps ({(fanOut ? "one fan-out" : "sequential")}): {perStep:0} bytes allocated per step per read, {cpuPerRead:0.0} ms process CPU per read");
+
+        Assert.Equal(0, sent);
+        Assert.InRange(perStep, 0, 4_096);
+    }
+
+    [Fact]
+    public async Task SectionFeed_EventStoredWhileOpen_SendsTheEventsSectionOnlyWhenItChanged()
+    {
+        var feed = new SectionFeed(_renderer);
+        var noEvents = Details([]);
+        var stored = new Baton.Events.EventInfo { Name = "note", Sequence = 1, StoredAt = T0.AddSeconds(3) };
+
+        var first = await feed.ChangesAsync(noEvents);
+        var added = await feed.ChangesAsync(noEvents with { Events = [stored] });
+        var same = await feed.ChangesAsync(noEvents with { Events = [stored] });
+        var taken = await feed.ChangesAsync(noEvents with { Events = [stored with { ConsumedAt = T0.AddSeconds(4) }] });
+
+        Assert.Empty(first);
+        var events = Assert.Single(added);
+        Assert.Equal("events", events.Id);
+        Assert.StartsWith("<section data-section=\"events\">", events.Html, StringComparison.Ordinal);
+        Assert.Contains("<td>note</td>", events.Html, StringComparison.Ordinal);
+        Assert.Empty(same);
+        Assert.Contains("2026-12-05 00:00:04Z", Assert.Single(taken).Html, StringComparison.Ordinal);
+    }
+
+    private static StepInfo Step(string key, int startSecond, StepStatus status, int? endSecond = null) => new()
+    {
+        Key = key,
+        Kind = StepKind.Step,
+        Status = status,
+        Attempts = 1,
+        StartedAt = T0.AddSeconds(startSecond),
+        CompletedAt = endSecond is { } end ? T0.AddSeconds(end) : null,
+    };
+
+    private static RunDetails Details(IReadOnlyList<StepInfo> steps) => new(
+        new RunInfo
+        {
+            Id = "run-1", Workflow = "demo", Status = RunStatus.Running, Progress = new Dictionary<string, long>(), Errors = [],
+            CreatedAt = T0, UpdatedAt = T0, RunAfter = T0,
+        },
+        steps,
+        []);
+
+    public Task InitializeAsync()
+    {
+        _renderer = new HtmlRenderer(_services, NullLoggerFactory.Instance);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _renderer.DisposeAsync();
+        await _services.DisposeAsync();
+    }
+}

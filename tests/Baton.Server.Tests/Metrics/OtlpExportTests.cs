@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using Baton.Server.Tests.Infrastructure;
+
+namespace Baton.Server.Tests.Metrics;
+
+/// <summary>
+/// OTLP export from a real server process to a receiver in the test: switched on by OTEL_EXPORTER_OTLP_ENDPOINT, and one
+/// run's spans forming one trace (the start request's) across a SIGKILL and the resume in a second process.
+/// </summary>
+public sealed class OtlpExportTests
+{
+    private const string Key = "otlp-test-key-5b1d93e07a24";
+
+    [Fact]
+    public async Task Otlp_EndpointSet_ExportsTracesWithRunIdMetricsAndLogsWithoutTheKey()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var server = ServerProcess.Start(Environment(receiver, TestPaths.NewTempDirectory()));
+        await server.WaitForLiveAsync();
+        using var client = server.NewClient(Key);
+
+        using var started = await client.PostAsync("/api/workflows/demo/runs", InProcessServer.Json("""{"items":3,"delayMs":0}"""));
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var id = (await InProcessServer.ReadJsonAsync(started)).GetProperty("id").GetString()!;
+        await WaitForStatusAsync(client, id, "succeeded");
+
+        var traces = await receiver.WaitForAsync("traces", "a span naming the run", 0, Encoding.UTF8.GetBytes(id), "run demo"u8.ToArray());
+        await receiver.WaitForAsync("metrics", "the engine's metrics", 0, "baton.runs.started"u8.ToArray());
+        await receiver.WaitForAsync("logs", "a log record", 0, "Run"u8.ToArray());
+
+        Assert.NotEmpty(traces);
+        Assert.All(receiver.Bodies("traces"), body => Assert.NotEmpty(body));
+        // The admin key (sent on every request above) is in no exported span, metric or log record.
+        Assert.All(receiver.Bodies("traces").Concat(receiver.Bodies("metrics")).Concat(receiver.Bodies("logs")), body => Assert.True(body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Key)) < 0, "the admin key was exported"));
+    }
+
+    [Fact]
+    public async Task Tracing_RunAcrossSigkillAndResume_SpansOfBothProcessesShareStartTrace()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = Environment(receiver, TestPaths.NewTempDirectory());
+        var traceId = ActivityTraceId.CreateRandom();
+        var traceBytes = Convert.FromHexString(traceId.ToHexString());
+        string id;
+        int bodiesAtKill;
+        IReadOnlyList<byte[]> beforeKill;
+        await using (var first = ServerProcess.Start(environment))
+        {
+            await first.WaitForLiveAsync();
+            using var client = first.NewClient(Key);
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/workflows/demo/runs")
+            {
+                Content = InProcessServer.Json("""{"items":40,"delayMs":250,"parallelism":2}"""),
+            };
+            // The caller's span: the request's server span continues it, and the run stores that span's context.
+            request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+            using var started = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            id = (await InProcessServer.ReadJsonAsync(started)).GetProperty("id").GetString()!;
+            // Steps of the first execution exported in the start request's trace before the kill.
+            await receiver.WaitForAsync("traces", "first process's step spans in the start trace", 0, traceBytes, "step "u8.ToArray());
+
+            first.Kill();
+            await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            bodiesAtKill = receiver.Count;
+            beforeKill = receiver.Bodies("traces");
+        }
+
+        await using var second = ServerProcess.Start(environment);
+        await second.WaitForLiveAsync();
+        using var again = second.NewClient(Key);
+        var finished = await WaitForStatusAsync(again, id, "succeeded");
+
+        // The second execution's run span (it ends with the run) is exported by the second process in the same trace.
+        var after = await receiver.WaitForAsync("traces", "second process's run span in the start trace", bodiesAtKill, traceBytes, Encoding.UTF8.GetBytes(id), "run demo"u8.ToArray());
+        Assert.Equal(2, finished.GetProperty("executions").GetInt32());
+        Assert.Contains(after, b => b.AsSpan().IndexOf(traceBytes) >= 0 && b.AsSpan().IndexOf("run demo"u8) >= 0);
+        Assert.Contains(beforeKill, b => b.AsSpan().IndexOf(traceBytes) >= 0 && b.AsSpan().IndexOf("step "u8) >= 0);
+    }
+
+    private static Dictionary<string, string?> Environment(OtlpReceiver receiver, string directory) => new()
+    {
+        ["ADMIN_KEY"] = Key,
+        ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+        ["Baton__Engine__LeaseDuration"] = "00:00:03",
+        ["Baton__Engine__HeartbeatInterval"] = "00:00:01",
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Endpoint,
+        ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        // Export every 100 ms instead of every 5 s (spans, logs) and 60 s (metrics), so the test waits little.
+        ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+        ["OTEL_BLRP_SCHEDULE_DELAY"] = "100",
+        ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+    };
+
+    private static Task<System.Text.Json.JsonElement> WaitForStatusAsync(HttpClient client, string id, string status) =>
+        Poll.UntilAsync(
+            async () => await InProcessServer.ReadJsonAsync(await client.GetAsync($"/api/runs/{id}")),
+            run => run.GetProperty("status").GetString() == status,
+            $"run {id} to be {status}",
+            TimeSpan.FromSeconds(60));
+}
