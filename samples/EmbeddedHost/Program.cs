@@ -10,13 +10,14 @@ builder.Services.AddBaton()
     .UseSqlite(o => o.Path = builder.Configuration["Sample:Database"] ?? Path.Combine(builder.Environment.ContentRootPath, "baton.db"))
     .AddWorkflow<GreetingWorkflow>("greeting");
 
-// Baton's HTTP surface: the API behind the admin key (ADMIN_KEY), health.
+// Baton's HTTP surface: the API behind the admin key (ADMIN_KEY), health, Prometheus metrics.
 builder.Services.AddBatonServer(o => o.AdminKey = builder.Configuration["ADMIN_KEY"]);
 
 var app = builder.Build();
 app.MapGet("/", () => "An app that embeds Baton: try /api/workflows with the X-ADMIN-KEY header.");
 app.MapBatonApi();
 app.MapBatonHealth();
+app.MapBatonMetrics();
 app.Run();
 
 /// <summary>Input of <see cref="GreetingWorkflow"/>.</summary>

@@ -131,8 +131,9 @@ public static class BatonServer
         });
         StoreRegistration.UseConfiguredStore(baton, options, builder.Configuration);
         services.AddHostedService<StartupTasks>();
-        // OpenTelemetry (metrics for /metrics; traces and logs over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set).
-        BatonTelemetry.Add(builder);
+        // OpenTelemetry: AddBatonServer registers the metrics /metrics serves; the host adds its service name and OTLP
+        // export of traces, metrics and logs when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+        BatonTelemetry.AddHostExport(builder);
         if (options.DemoEnabled)
         {
             baton.AddDemoWorkflow(options.DemoRunOnStart, listener.LocalUrl);

@@ -52,7 +52,7 @@ public static class BatonEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         var services = endpoints.ServiceProvider;
         _ = services.GetService<OpenTelemetry.Metrics.MeterProvider>() ?? throw new InvalidOperationException(
-            "MapBatonMetrics needs the OpenTelemetry meter provider with the Prometheus exporter (AddOpenTelemetry().WithMetrics(m => m.AddMeter(\"Baton\").AddPrometheusExporter()))");
+            "MapBatonMetrics needs the OpenTelemetry meter provider that services.AddBatonServer() registers: call AddBatonServer first");
         services.GetRequiredService<QueuedRunsGauge>();
         ZeroSeries.Declare(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), [.. services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name)]);
         MetricsEndpoints.Map(endpoints, services.GetRequiredService<BatonApiOptions>());

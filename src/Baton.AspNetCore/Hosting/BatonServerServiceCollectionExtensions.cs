@@ -18,7 +18,8 @@ public static class BatonServerServiceCollectionExtensions
     /// Registers what the API, health, metrics and dashboard need on top of <c>AddBaton()</c>: problem details and the
     /// bad-request exception handler, the admin key as the authentication scheme <see cref="BatonAuthorization.AdminKeyScheme"/>,
     /// the authorization policy <see cref="BatonAuthorization.PolicyName"/>, the OpenAPI document, the health check
-    /// <c>baton</c> (tagged <c>baton</c>), the Prometheus exporter of the engine's meter and the dashboard. Map the endpoints
+    /// <c>baton</c> (tagged <c>baton</c>), the OpenTelemetry meter provider with the Prometheus exporter (the engine's, ASP.NET Core's, HttpClient's, the runtime's
+    /// and Npgsql's meters) and the dashboard. Map the endpoints
     /// with <c>MapBatonApi()</c>, <c>MapBatonHealth()</c>, <c>MapBatonMetrics()</c> and <c>MapBatonDashboard()</c>.
     /// <paramref name="configure"/> runs once here (to learn the admin key, which is kept out of the logs) and again when
     /// the options are built.
@@ -59,6 +60,7 @@ public static class BatonServerServiceCollectionExtensions
 
         services.AddHealthChecks().AddCheck<BatonHealthCheck>(BatonHealthCheck.Name, tags: [BatonHealthCheck.Tag]);
         services.TryAddSingleton<QueuedRunsGauge>();
+        BatonTelemetry.AddMetrics(services);
         return services;
     }
 }

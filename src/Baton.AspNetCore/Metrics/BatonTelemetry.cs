@@ -22,18 +22,15 @@ internal static class BatonTelemetry
     /// <summary>Bucket upper bounds of every histogram in seconds (the SDK's defaults are meant for milliseconds).</summary>
     internal static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
-    public static void Add(WebApplicationBuilder builder)
+    /// <summary>
+    /// The metrics <c>/metrics</c> serves (called by <c>AddBatonServer</c>, so an embedding app's <c>MapBatonMetrics()</c>
+    /// works without more set-up): the engine's meter and Npgsql's, ASP.NET Core, HttpClient and the runtime, through the
+    /// Prometheus exporter, histograms in seconds with <see cref="SecondsBuckets"/>. A host's own
+    /// <c>AddOpenTelemetry().WithMetrics(...)</c> adds to the same meter provider.
+    /// </summary>
+    public static void AddMetrics(IServiceCollection services)
     {
-        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointKey]);
-        var telemetry = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource =>
-            {
-                // OTEL_SERVICE_NAME, when set, names the service instead.
-                if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_SERVICE_NAME"]))
-                {
-                    resource.AddService("baton");
-                }
-            })
+        services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddMeter(BatonMetrics.MeterName, "Npgsql")
                 .AddAspNetCoreInstrumentation()
@@ -47,12 +44,26 @@ internal static class BatonTelemetry
                     o.TargetInfoEnabled = false;
                 }));
         // Views need the host's meter factory, known only once the service provider is built.
-        builder.Services.ConfigureOpenTelemetryMeterProvider((services, metrics) =>
+        services.ConfigureOpenTelemetryMeterProvider((provider, metrics) =>
         {
-            var views = new HostViews(services.GetRequiredService<IMeterFactory>());
+            var views = new HostViews(provider.GetRequiredService<IMeterFactory>());
             metrics.AddView(instrument => views.Select(instrument));
         });
-        if (otlp)
+    }
+
+    /// <summary>The runnable host's part: the service name "baton" (unless <c>OTEL_SERVICE_NAME</c> is set) and OTLP export when its endpoint is set.</summary>
+    public static void AddHostExport(WebApplicationBuilder builder)
+    {
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource =>
+            {
+                // OTEL_SERVICE_NAME, when set, names the service instead.
+                if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_SERVICE_NAME"]))
+                {
+                    resource.AddService("baton");
+                }
+            });
+        if (!string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointKey]))
         {
             telemetry
                 .WithTracing(tracing => tracing

@@ -16,7 +16,7 @@ public sealed class EmbeddedHostSampleTests
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(5);
 
     [PackageFeedFact]
-    public async Task Sample_BuiltFromFeed_RunsItsWorkflowThroughTheApi()
+    public async Task Sample_BuiltFromFeed_RunsItsWorkflowThroughTheApiAndCountsItOnMetrics()
     {
         var version = PackageFeed.Version();
         Assert.True(version is not null, $"no Baton packages in {PackageFeed.Directory}: scripts/test.sh packs them before dotnet test");
@@ -47,6 +47,11 @@ public sealed class EmbeddedHostSampleTests
             Assert.Equal("succeeded", run.GetProperty("status").GetString());
             Assert.Equal("Hello, Ada Lovelace!", run.GetProperty("output").GetProperty("message").GetString());
             Assert.Equal(11, run.GetProperty("output").GetProperty("letters").GetInt32());
+
+            // MapBatonMetrics works from the packages with AddBatonServer alone: the run is counted on /metrics.
+            var metrics = await client.GetStringAsync("/metrics");
+            Assert.Contains("baton_runs_completed_total{", metrics, StringComparison.Ordinal);
+            Assert.Contains("workflow=\"greeting\"", metrics, StringComparison.Ordinal);
         }
         finally
         {
