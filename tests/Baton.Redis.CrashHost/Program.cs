@@ -1,9 +1,12 @@
 // A Baton node that consumes one Redis list with AddRedisListTrigger (each item starts a "consume" run with one step),
 // for the SIGKILL test: it prints "SUCCEEDED n" whenever the number of succeeded runs changes.
-// Usage: Baton.Redis.CrashHost --db PATH --redis CONFIGURATION --list KEY --prefix KEYPREFIX --node NAME
+// Usage: Baton.Redis.CrashHost --db PATH --redis CONFIGURATION --list KEY --prefix KEYPREFIX --node NAME [--pace-ms N]
+// --pace-ms holds every batch N ms before the inbox takes it, so the test can SIGKILL the process while the list still has
+// items however fast the machine is (unpaced, 10,000 items can leave the list between two of the test's polls).
 using System.Text.Json;
 using Baton.Hosting;
 using Baton.Redis;
+using Baton.Redis.Tests;
 using Baton.Runs;
 using Baton.Storage;
 using Baton.Storage.Sqlite;
@@ -37,6 +40,11 @@ builder.Services.AddBaton(o =>
         o.BatchSize = 50;
     });
 
+if (options.TryGetValue("pace-ms", out var pace))
+{
+    PacedInbox.Replace(builder.Services, TimeSpan.FromMilliseconds(int.Parse(pace, System.Globalization.CultureInfo.InvariantCulture)));
+}
+
 using var host = builder.Build();
 await host.StartAsync();
 Console.WriteLine("STARTED");
@@ -63,3 +71,4 @@ while (!lifetime.ApplicationStopping.IsCancellationRequested)
 }
 
 await host.WaitForShutdownAsync();
+

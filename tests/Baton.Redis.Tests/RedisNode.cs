@@ -88,9 +88,10 @@ internal sealed class RedisNode : IAsyncDisposable
     public async Task StartAsync(
         Action<RedisListTriggerOptions>? configure = null,
         Action<BatonBuilder>? workflows = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        TimeSpan? inboxPace = null)
     {
-        _restart = () => StartAsync(configure, workflows, time);
+        _restart = () => StartAsync(configure, workflows, time, inboxPace);
         _stopped = false;
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.AddProvider(Logs).SetMinimumLevel(LogLevel.Debug));
@@ -125,6 +126,11 @@ internal sealed class RedisNode : IAsyncDisposable
             o.KeyPrefix = Prefix;
             configure?.Invoke(o);
         });
+        if (inboxPace is { } pace)
+        {
+            PacedInbox.Replace(services, pace);
+        }
+
         Services = services.BuildServiceProvider();
         _hosted = [.. Services.GetServices<IHostedService>()];
         foreach (var hosted in _hosted)

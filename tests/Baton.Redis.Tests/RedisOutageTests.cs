@@ -16,7 +16,8 @@ public sealed class RedisOutageTests
         const int count = 3000;
         await node.Db.ListRightPushAsync(node.List, [.. Enumerable.Range(0, count).Select(i => (RedisValue)Item(i))]);
 
-        await node.StartAsync(o => o.BatchSize = 50);
+        // Each batch of 50 is held 20 ms before it is stored (at most 2,500 items/s), so Redis is killed with items left.
+        await node.StartAsync(o => o.BatchSize = 50, inboxPace: TimeSpan.FromMilliseconds(20));
         await Poll.UntilAsync(node.RunsAsync, runs => runs.Count >= 200, "some items to be consumed");
         var left = await node.Db.ListLengthAsync(node.List);
         redis.Kill();
