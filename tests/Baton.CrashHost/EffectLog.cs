@@ -6,6 +6,13 @@ namespace Baton.CrashHost;
 public sealed class EffectLog(string path)
 {
     private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = path, DefaultTimeout = 30 }.ToString();
+    private int _starts;
+
+    /// <summary>How many step starts this process lets run; later ones hold until cancelled. The default is no limit.</summary>
+    public int HoldAfter { get; init; } = int.MaxValue;
+
+    /// <summary>Counts a step start in this process; true when it is past <see cref="HoldAfter"/>.</summary>
+    public bool StartPastHold() => Interlocked.Increment(ref _starts) > HoldAfter;
 
     public void EnsureCreated()
     {

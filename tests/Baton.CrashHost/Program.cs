@@ -1,6 +1,6 @@
 // A Baton node for crash tests: runs one scenario workflow whose steps record every execution in a
 // side table, so a test can SIGKILL this process at any point and check what ran how often.
-// Usage: Baton.CrashHost --db PATH --effects PATH --scenario sequential|fanout|saga|timer|timer-suspended|event|child|retry-suspended --node NAME [--send-event NAME --payload TEXT] [--child-event NAME --payload TEXT]
+// Usage: Baton.CrashHost --db PATH --effects PATH --scenario sequential|fanout|saga|timer|timer-suspended|event|child|retry-suspended --node NAME [--hold-after N] [--send-event NAME --payload TEXT] [--child-event NAME --payload TEXT]
 using Baton.CrashHost;
 using Baton.Hosting;
 using Baton.Runs;
@@ -10,7 +10,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 var options = Arguments.Parse(args);
-var effects = new EffectLog(options["effects"]);
+// --hold-after N: step starts after the Nth hold until the process is killed (the restarted process runs them).
+var effects = new EffectLog(options["effects"])
+{
+    HoldAfter = options.TryGetValue("hold-after", out var holdAfter) ? int.Parse(holdAfter, System.Globalization.CultureInfo.InvariantCulture) : int.MaxValue,
+};
 effects.EnsureCreated();
 
 var builder = Host.CreateApplicationBuilder();

@@ -6,10 +6,19 @@ namespace Baton.CrashHost;
 
 internal static class Work
 {
-    /// <summary>A step body: records its start, takes a moment (the window a kill can hit), records its end.</summary>
+    /// <summary>
+    /// A step body: records its start, takes a moment (the window a kill can hit), records its end. A start past the
+    /// host's <c>--hold-after</c> count never ends (until cancelled): the run is still mid-way when the test kills the
+    /// process, however slowly the test polls.
+    /// </summary>
     public static async Task<int> RecordAsync(EffectLog effects, string runId, string step, CancellationToken cancellationToken)
     {
         effects.Record(runId, step, "start");
+        if (effects.StartPastHold())
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+        }
+
         await Task.Delay(TimeSpan.FromMilliseconds(150), cancellationToken);
         effects.Record(runId, step, "done");
         return step.Length;

@@ -35,11 +35,14 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IDisposable
     [InlineData(7)]
     public async Task Sequential_KilledAfterNSteps_ResumesWithoutRepeatingCompletedSteps(int killAfter)
     {
-        var (runId, completedAtKill) = await RunAndKillAsync("sequential", steps => steps.Count(s => s.Kind == StepKind.Step && s.Status == StepStatus.Succeeded) >= killAfter);
+        // Step killAfter + 1 holds in the first process, so the kill lands after exactly killAfter steps however slowly this polls.
+        var (runId, completedAtKill) = await RunAndKillAsync(
+            "sequential", steps => steps.Count(s => s.Kind == StepKind.Step && s.Status == StepStatus.Succeeded) >= killAfter, holdAfter: killAfter);
 
         var run = await RestartAndFinishAsync("sequential", runId);
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(Enumerable.Range(1, killAfter).Select(i => $"step-{i}"), completedAtKill.Order(StringComparer.Ordinal));
         AssertExactlyOnce(completedAtKill);
         AssertAllDone(Enumerable.Range(1, 8).Select(i => $"step-{i}"));
     }
@@ -47,13 +50,14 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task FanOut_KilledMidway_ResumesWithoutRepeatingCompletedItems()
     {
-        var (runId, completedAtKill) = await RunAndKillAsync("fanout", steps => steps.Count(s => s.Status == StepStatus.Succeeded) >= 15);
+        // Item starts after the 20th hold in the first process: at most 20 items are done at the kill, however slowly this polls.
+        var (runId, completedAtKill) = await RunAndKillAsync("fanout", steps => steps.Count(s => s.Status == StepStatus.Succeeded) >= 15, holdAfter: 20);
 
         var run = await RestartAndFinishAsync("fanout", runId);
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
         Assert.Equal("40", run.Output);
-        Assert.InRange(completedAtKill.Count, 15, 39);
+        Assert.InRange(completedAtKill.Count, 15, 20);
         AssertExactlyOnce(completedAtKill);
         AssertAllDone(Enumerable.Range(1, 40).Select(i => $"item/{i}"));
     }
@@ -61,7 +65,9 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Saga_KilledMidCompensation_ResumesCompensating()
     {
-        var (runId, completedAtKill) = await RunAndKillAsync("saga", steps => steps.Any(s => s.Kind == StepKind.Compensation && s.Status == StepStatus.Succeeded));
+        // s1-s4 and undo-s4 run in the first process; undo-s3 holds, so the kill lands mid-compensation however slowly this polls.
+        var (runId, completedAtKill) = await RunAndKillAsync(
+            "saga", steps => steps.Any(s => s.Kind == StepKind.Compensation && s.Status == StepStatus.Succeeded), holdAfter: 5);
 
         var run = await RestartAndFinishAsync("saga", runId);
 
@@ -191,9 +197,12 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private async Task<(string RunId, IReadOnlyCollection<string> CompletedAtKill)> RunAndKillAsync(string scenario, Func<IReadOnlyList<StepRecord>, bool> killWhen)
+    private async Task<(string RunId, IReadOnlyCollection<string> CompletedAtKill)> RunAndKillAsync(
+        string scenario, Func<IReadOnlyList<StepRecord>, bool> killWhen, int? holdAfter = null)
     {
-        await using var process = StartHost(scenario, "node-1");
+        await using var process = holdAfter is { } n
+            ? StartHost(scenario, "node-1", "--hold-after", n.ToString(CultureInfo.InvariantCulture))
+            : StartHost(scenario, "node-1");
         var runId = await ReadRunIdAsync(process);
         await using var store = OpenStore();
         var watch = Stopwatch.StartNew();
