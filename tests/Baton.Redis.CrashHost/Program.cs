@@ -1,8 +1,9 @@
 // A Baton node that consumes one Redis list with AddRedisListTrigger (each item starts a "consume" run with one step),
 // for the SIGKILL test: it prints "SUCCEEDED n" whenever the number of succeeded runs changes.
-// Usage: Baton.Redis.CrashHost --db PATH --redis CONFIGURATION --list KEY --prefix KEYPREFIX --node NAME [--pace-ms N]
-// --pace-ms holds every batch N ms before the inbox takes it, so the test can SIGKILL the process while the list still has
-// items however fast the machine is (unpaced, 10,000 items can leave the list between two of the test's polls).
+// Usage: Baton.Redis.CrashHost --db PATH --redis CONFIGURATION --list KEY --prefix KEYPREFIX --node NAME [--pace-ms N] [--hold-after N]
+// --pace-ms holds every batch N ms before the inbox takes it; --hold-after N holds every batch after the first N items
+// until the process is killed, so the test can SIGKILL it while the list still has items however fast the machine is
+// and however slowly the test polls (unheld, 10,000 items can leave the list between two of the test's polls).
 using System.Text.Json;
 using Baton.Hosting;
 using Baton.Redis;
@@ -40,9 +41,12 @@ builder.Services.AddBaton(o =>
         o.BatchSize = 50;
     });
 
-if (options.TryGetValue("pace-ms", out var pace))
+if (options.ContainsKey("pace-ms") || options.ContainsKey("hold-after"))
 {
-    PacedInbox.Replace(builder.Services, TimeSpan.FromMilliseconds(int.Parse(pace, System.Globalization.CultureInfo.InvariantCulture)));
+    PacedInbox.Replace(
+        builder.Services,
+        TimeSpan.FromMilliseconds(options.TryGetValue("pace-ms", out var pace) ? int.Parse(pace, System.Globalization.CultureInfo.InvariantCulture) : 0),
+        options.TryGetValue("hold-after", out var hold) ? int.Parse(hold, System.Globalization.CultureInfo.InvariantCulture) : int.MaxValue);
 }
 
 using var host = builder.Build();

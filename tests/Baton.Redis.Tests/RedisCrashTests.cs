@@ -30,9 +30,9 @@ public sealed class RedisCrashTests
             var dll = Path.Combine(TestPaths.OutputDirectory("tests", "Baton.Redis.CrashHost"), "Baton.Redis.CrashHost.dll");
             string[] arguments = ["--db", database, "--redis", SharedRedis.Configuration, "--list", list, "--prefix", prefix, "--node", "crash-node"];
 
-            // The first process holds each batch of 50 for 20 ms before storing it (at most 2,500 items/s, so the 10,000 take
-            // at least 4 s): unpaced, a fast machine drained the whole list between two polls of this loop (CI, stop 21).
-            await using (var first = ChildProcess.Start(dll, [.. arguments, "--pace-ms", "20"], []))
+            // The first process takes 1,000 items and then holds every batch until it is killed: unheld, a fast machine
+            // drained the whole list between two polls of this loop (CI, stop 21).
+            await using (var first = ChildProcess.Start(dll, [.. arguments, "--hold-after", "1000"], []))
             {
                 // Cut consumption itself, not only execution: runs are stored (and items leave the list) much faster than
                 // they execute, so waiting for succeeded runs could find the list already drained. Kill as soon as a few

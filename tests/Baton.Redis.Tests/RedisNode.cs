@@ -89,9 +89,10 @@ internal sealed class RedisNode : IAsyncDisposable
         Action<RedisListTriggerOptions>? configure = null,
         Action<BatonBuilder>? workflows = null,
         TimeProvider? time = null,
-        TimeSpan? inboxPace = null)
+        TimeSpan? inboxPace = null,
+        int? inboxHoldAfter = null)
     {
-        _restart = () => StartAsync(configure, workflows, time, inboxPace);
+        _restart = () => StartAsync(configure, workflows, time, inboxPace, inboxHoldAfter);
         _stopped = false;
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.AddProvider(Logs).SetMinimumLevel(LogLevel.Debug));
@@ -126,9 +127,9 @@ internal sealed class RedisNode : IAsyncDisposable
             o.KeyPrefix = Prefix;
             configure?.Invoke(o);
         });
-        if (inboxPace is { } pace)
+        if (inboxPace is not null || inboxHoldAfter is not null)
         {
-            PacedInbox.Replace(services, pace);
+            PacedInbox.Replace(services, inboxPace ?? TimeSpan.Zero, inboxHoldAfter ?? int.MaxValue);
         }
 
         Services = services.BuildServiceProvider();

@@ -1,4 +1,5 @@
 using Baton.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
 namespace Baton.Redis.Tests;
@@ -16,13 +17,15 @@ public sealed class RedisOutageTests
         const int count = 3000;
         await node.Db.ListRightPushAsync(node.List, [.. Enumerable.Range(0, count).Select(i => (RedisValue)Item(i))]);
 
-        // Each batch of 50 is held 20 ms before it is stored (at most 2,500 items/s), so Redis is killed with items left.
-        await node.StartAsync(o => o.BatchSize = 50, inboxPace: TimeSpan.FromMilliseconds(20));
+        // Batches after the first 500 items are held until Redis is down, so Redis is killed with items left however slowly
+        // this polls (a pace alone only bounds the rate: a poll delayed past the end of the list found it drained).
+        await node.StartAsync(o => o.BatchSize = 50, inboxHoldAfter: 500);
         await Poll.UntilAsync(node.RunsAsync, runs => runs.Count >= 200, "some items to be consumed");
         var left = await node.Db.ListLengthAsync(node.List);
         redis.Kill();
         Assert.True(left > 0, "Redis was killed after the list was drained: the test did not cut consumption");
         await Poll.UntilAsync(() => Task.FromResult(node.Logs.Entries.Count(e => e.EventId == 5012)), n => n >= 1, "the outage to be logged");
+        ((PacedInbox)node.Services.GetRequiredService<Baton.Inbox.IBatonInbox>()).Release();
         await redis.StartAgainAsync();
         var runs = await node.WaitForSucceededRunsAsync(count, TimeSpan.FromSeconds(90));
         await Poll.UntilAsync(() => node.Db.ListLengthAsync(node.ProcessingList), n => n == 0, "the processing list to be emptied");
