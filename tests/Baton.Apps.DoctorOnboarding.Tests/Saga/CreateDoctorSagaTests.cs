@@ -123,9 +123,15 @@ public sealed class CreateDoctorSagaTests
         Assert.Empty(host.Simulator.State.Profiles);
     }
 
+    /// <summary>
+    /// Moves the fake clock by <paramref name="step"/> every 20 ms until the run ends. Bounded by wall-clock time (60 s),
+    /// not by a number of moves: the engine's real work between moves is slower on a loaded machine, so a fixed count of
+    /// moves (100, about 2 s) could run out before the run ended.
+    /// </summary>
     private static async Task<RunInfo> AdvanceUntilEndAsync(SagaHost host, string id, TimeSpan step)
     {
-        for (var i = 0; i < 100; i++)
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(60))
         {
             var run = (await host.Client.GetRunAsync(id))!.Run;
             if (run.Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Compensated or RunStatus.CompensationFailed)
@@ -137,6 +143,6 @@ public sealed class CreateDoctorSagaTests
             await Task.Delay(20);
         }
 
-        throw new TimeoutException($"run {id} did not end");
+        throw new TimeoutException($"run {id} did not end within 60 s");
     }
 }
