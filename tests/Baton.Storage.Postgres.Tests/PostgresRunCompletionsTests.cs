@@ -29,10 +29,10 @@ public sealed class PostgresRunCompletionsTests : IAsyncLifetime
         var id = await node.StartAsync("gated", 21);
 
         var waiting = node.Completions.WaitForEndAsync(id, Poll);
-        await clock.PollArmed.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await clock.PollArmed.Task.WaitAsync(TimeSpan.FromSeconds(60));
         var stillWaiting = !waiting.IsCompleted;
         gate.SetResult(2);
-        var run = await waiting.WaitAsync(TimeSpan.FromSeconds(20));
+        var run = await waiting.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.True(stillWaiting);
         Assert.Equal(RunStatus.Succeeded, run!.Status);
@@ -52,12 +52,12 @@ public sealed class PostgresRunCompletionsTests : IAsyncLifetime
         var id = await nodeB.StartAsync("gated", 21);
 
         var waiting = nodeA.Completions.WaitForEndAsync(id, Poll);
-        await clock.PollArmed.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await clock.PollArmed.Task.WaitAsync(TimeSpan.FromSeconds(60));
         gate.SetResult(2);
-        await nodeB.Completions.WaitForEndAsync(id).WaitAsync(TimeSpan.FromSeconds(20));
+        await nodeB.Completions.WaitForEndAsync(id).WaitAsync(TimeSpan.FromSeconds(60));
         var beforePoll = waiting.IsCompleted;
         clock.Advance(Poll);
-        var run = await waiting.WaitAsync(TimeSpan.FromSeconds(20));
+        var run = await waiting.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.False(beforePoll);
         Assert.Equal(RunStatus.Succeeded, run!.Status);

@@ -62,7 +62,9 @@ public sealed class SqliteCheckpointerTests : IDisposable
     private async Task<CheckpointResult> RunPassAsync(SqliteCheckpointer checkpointer, TimeSpan interval)
     {
         var pass = checkpointer.NextPass;
-        for (var i = 0; i < 200 && !pass.IsCompleted; i++)
+        // Bounded by wall-clock time, not by a count of moves: a loaded machine may take seconds to start the loop's wait.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!pass.IsCompleted && watch.Elapsed < TimeSpan.FromSeconds(60))
         {
             _time.Advance(interval);
             await Task.WhenAny(pass, Task.Delay(50));

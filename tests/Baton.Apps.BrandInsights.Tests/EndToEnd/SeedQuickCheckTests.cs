@@ -16,7 +16,7 @@ public sealed class SeedQuickCheckTests : PrivateRedisTests
 
         // The seed's command, argument for argument.
         await RedisCli.RunAsync(Redis.Port, "RPUSH", "result:brand:nike:chunks", ChunkParserTests.SeedExample);
-        var text = await Poll.UntilAsync(() => RedisCli.RunAsync(Redis.Port, "GET", "summary:brand:nike"), t => t.Length > 0, "redis-cli GET summary:brand:nike", TimeSpan.FromSeconds(5));
+        var text = await Poll.UntilAsync(() => RedisCli.RunAsync(Redis.Port, "GET", "summary:brand:nike"), t => t.Length > 0, "redis-cli GET summary:brand:nike", TimeSpan.FromSeconds(60));
 
         var summary = JsonDocument.Parse(text).RootElement;
         Assert.Equal("nike", summary.GetProperty("brand").GetString());

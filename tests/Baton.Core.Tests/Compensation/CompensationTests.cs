@@ -69,7 +69,7 @@ public sealed class CompensationTests
         }));
 
         var id = await node.StartRunAsync("saga");
-        await blocked.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await blocked.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await node.Client.CancelRunAsync(id);
         var run = await node.WaitForEndAsync(id);
 
@@ -108,7 +108,7 @@ public sealed class CompensationTests
         await using (var first = await EngineHarness.StartAsync(Workflow, o => o.DrainTimeout = TimeSpan.Zero, databasePath: path))
         {
             id = await first.StartRunAsync("saga");
-            await reachedB.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            await reachedB.Task.WaitAsync(TimeSpan.FromSeconds(60));
             await first.StopAsync();
             var interrupted = await first.Store.Runs.GetRunAsync(id);
             Assert.Equal(RunStatus.Compensating, interrupted!.Status);

@@ -25,10 +25,10 @@ internal sealed class SpanCollector : IDisposable
             .Build()!;
     }
 
-    /// <summary>Waits (up to 20 s) until the spans exported in <paramref name="traceId"/> satisfy <paramref name="until"/>; returns them.</summary>
+    /// <summary>Waits (up to 60 s) until the spans exported in <paramref name="traceId"/> satisfy <paramref name="until"/>; returns them.</summary>
     public async Task<IReadOnlyList<Activity>> WaitForTraceAsync(ActivityTraceId traceId, Func<IReadOnlyList<Activity>, bool> until)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (true)
         {
             var changed = _spans.NextChange;
@@ -49,10 +49,10 @@ internal sealed class SpanCollector : IDisposable
         }
     }
 
-    /// <summary>Waits (up to 20 s) for the run span tagged with <paramref name="runId"/>.</summary>
+    /// <summary>Waits (up to 60 s) for the run span tagged with <paramref name="runId"/>.</summary>
     public async Task<Activity> WaitForRunSpanAsync(string runId)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (true)
         {
             var changed = _spans.NextChange;

@@ -79,7 +79,7 @@ public sealed class TracingTests : IDisposable
         var step = Assert.Single(spans, a => a.DisplayName == "step ping");
         var call = Assert.Single(spans, a => a.Source.Name == "System.Net.Http");
         Assert.Equal(step.SpanId, call.ParentSpanId);
-        Assert.Equal($"00-{start.TraceId}-{call.SpanId}-01", await received.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal($"00-{start.TraceId}-{call.SpanId}-01", await received.WaitAsync(TimeSpan.FromSeconds(60)));
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class EventWaitTests
         node.Worker.ExecutionEnded += _ => firstExecutionEnded.TrySetResult();
 
         var id = await node.StartRunAsync("waiter");
-        await firstExecutionEnded.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await firstExecutionEnded.Task.WaitAsync(TimeSpan.FromSeconds(60));
         var waiting = await node.Store.Runs.GetRunAsync(id);
         var slotsInUse = node.Worker.ActiveCount;
         var sent = await node.Client.SendEventAsync(id, "approved", JsonSerializer.SerializeToElement(new Approval("ann")));

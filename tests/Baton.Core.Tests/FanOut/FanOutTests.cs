@@ -84,7 +84,7 @@ public sealed class FanOutTests
         {
             for (; started < Math.Min(released + limit, count); started++)
             {
-                Assert.True(await starts.WaitAsync(TimeSpan.FromSeconds(20)), $"only {started} items started after {released} were let go");
+                Assert.True(await starts.WaitAsync(TimeSpan.FromSeconds(60)), $"only {started} items started after {released} were let go");
             }
 
             gates[startOrder.ElementAt(released)].SetResult();
@@ -150,7 +150,7 @@ public sealed class FanOutTests
         await using (var first = await EngineHarness.StartAsync(Workflow, o => o.DrainTimeout = TimeSpan.Zero, databasePath: path))
         {
             id = await first.StartRunAsync("resume");
-            await blocked.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            await blocked.Task.WaitAsync(TimeSpan.FromSeconds(60));
             await first.StopAsync();
         }
 

@@ -33,7 +33,7 @@ public sealed class StreamedFanOutTests
         var id = await node.StartRunAsync("stream");
         await feed.Writer.WriteAsync(0);
         // Item 0 runs while the list is still open: nothing else has been written yet.
-        await firstDone.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await firstDone.Task.WaitAsync(TimeSpan.FromSeconds(60));
         for (var i = 1; i < 10; i++)
         {
             await feed.Writer.WriteAsync(i);
@@ -77,7 +77,7 @@ public sealed class StreamedFanOutTests
         }));
 
         var id = await node.StartRunAsync("broken");
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
         listingMayFail.SetResult();
         var run = await node.WaitForEndAsync(id);
 

@@ -185,7 +185,7 @@ public sealed class InboxTests
         var firstExecutionEnded = new TaskCompletionSource();
         node.Worker.ExecutionEnded += _ => firstExecutionEnded.TrySetResult();
         var started = await Inbox(node).AcceptAsync(new InboxMessage { MessageId = "start-1", Workflow = "waiter" });
-        await firstExecutionEnded.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await firstExecutionEnded.Task.WaitAsync(TimeSpan.FromSeconds(60));
 
         var sent = await Inbox(node).AcceptEventAsync("evt-1", started.RunId!, "go", JsonSerializer.SerializeToElement("went"));
         var again = await Inbox(node).AcceptEventAsync("evt-1", started.RunId!, "go", JsonSerializer.SerializeToElement("went"));

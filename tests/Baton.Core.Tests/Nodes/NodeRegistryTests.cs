@@ -23,7 +23,7 @@ public sealed class NodeRegistryTests
             () => harness.Store.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.MinValue)),
             all => all.Any(n => n.NodeId == "node-a" && until(n)),
             "node-a's heartbeat",
-            TimeSpan.FromSeconds(10));
+            TimeSpan.FromSeconds(60));
         return nodes.First(n => n.NodeId == "node-a");
     }
 
@@ -111,7 +111,7 @@ public sealed class NodeRegistryTests
             () => harness.Store.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.MinValue)),
             nodes => nodes.All(n => n.NodeId != "dead"),
             "the dead node's row to be pruned",
-            TimeSpan.FromSeconds(10));
+            TimeSpan.FromSeconds(60));
 
         Assert.Equal(["node-a"], all.Select(n => n.NodeId));
     }

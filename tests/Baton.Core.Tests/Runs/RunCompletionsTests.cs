@@ -27,7 +27,7 @@ public sealed class RunCompletionsTests
         await node.Time.WaitForTimerAsync(EngineHarness.Start + Poll);
         var stillWaiting = !waiting.IsCompleted;
         gate.SetResult(2);
-        var run = await waiting.WaitAsync(TimeSpan.FromSeconds(20));
+        var run = await waiting.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.True(stillWaiting);
         Assert.Equal(EngineHarness.Start, node.Time.GetUtcNow());
@@ -49,7 +49,7 @@ public sealed class RunCompletionsTests
         await node.Time.WaitForTimerAsync(EngineHarness.Start + Poll);
         var stillWaiting = !waiting.IsCompleted;
         await node.Client.SendEventAsync(id, "approved", JsonSerializer.SerializeToElement("ann"));
-        var run = await waiting.WaitAsync(TimeSpan.FromSeconds(20));
+        var run = await waiting.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(1, suspended.Executions);
         Assert.True(stillWaiting);
@@ -77,7 +77,7 @@ public sealed class RunCompletionsTests
         await nodeB.WaitForEndAsync(id);
         var beforePoll = waiting.IsCompleted;
         nodeA.Time.AdvanceTo(EngineHarness.Start + Poll);
-        var run = await waiting.WaitAsync(TimeSpan.FromSeconds(20));
+        var run = await waiting.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.False(beforePoll);
         Assert.Equal(RunStatus.Succeeded, run!.Status);
@@ -91,7 +91,7 @@ public sealed class RunCompletionsTests
         var id = await node.StartRunAsync("double", 21);
         await node.WaitForEndAsync(id);
 
-        var run = await node.Services.GetRequiredService<IRunCompletions>().WaitForEndAsync(id, Poll).WaitAsync(TimeSpan.FromSeconds(20));
+        var run = await node.Services.GetRequiredService<IRunCompletions>().WaitForEndAsync(id, Poll).WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal((id, RunStatus.Succeeded, "42"), (run!.Id, run.Status, run.Output));
         Assert.Equal(0, WaitingRuns(node));
@@ -121,7 +121,7 @@ public sealed class RunCompletionsTests
         await node.Time.WaitForTimerAsync(EngineHarness.Start + Poll);
         await cancel.CancelAsync();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(20)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(60)));
         Assert.Equal(0, WaitingRuns(node));
         gate.SetResult(1);
     }

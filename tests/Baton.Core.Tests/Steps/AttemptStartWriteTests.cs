@@ -24,7 +24,7 @@ public sealed class AttemptStartWriteTests
                 await ctx.StepAsync("work", async _ => { started.SetResult(); await release.Task; return 1; }, cancellationToken: ct)),
             o => o.AttemptStartWriteDelay = delay);
         var id = await node.StartRunAsync("blocked");
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
         return (node, id, release);
     }
 

@@ -176,7 +176,7 @@ public sealed class StepTests
             }, cancellationToken: ct)));
 
         var id = await node.StartRunAsync("wait");
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
         var cancel = await node.Client.CancelRunAsync(id);
         var run = await node.WaitForEndAsync(id);
 
@@ -214,7 +214,7 @@ public sealed class StepTests
 
         var id = await node.StartRunAsync("bounded");
         // The deadline is armed before the workflow runs: wait until the step is in flight, so the deadline cancels it.
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await node.Time.AdvanceToTimerAsync(Start.AddMinutes(1), TimerKind.Timeout);
         var run = await node.WaitForEndAsync(id);
 
@@ -292,7 +292,7 @@ public sealed class StepTests
 
         var id = await node.StartRunAsync("live");
         // Once the step runs, the phase and counter are set; the next flush tick writes them.
-        await inStep.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await inStep.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await node.Time.AdvanceToTimerAsync(Start.AddSeconds(1), TimerKind.Periodic);
         var live = await node.WaitForAsync(id, r => r.Phase == "processing");
         gate.SetResult();

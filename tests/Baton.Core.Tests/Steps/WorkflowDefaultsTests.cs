@@ -100,7 +100,7 @@ public sealed class WorkflowDefaultsTests
             time: clock);
 
         var id = await node.StartRunAsync("slow");
-        var token = await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var token = await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await clock.WaitForTimerAsync(Start + limit);
         clock.SetUtcNow(Start + limit - TimeSpan.FromMilliseconds(1));
         var cancelledEarly = token.IsCancellationRequested;

@@ -124,7 +124,7 @@ internal sealed class EngineHarness : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits (up to 20 s of real time) until the stored run satisfies <paramref name="until"/>, re-reading it each time an
+    /// Waits (up to 60 s of real time) until the stored run satisfies <paramref name="until"/>, re-reading it each time an
     /// execution ends. The clock stays still: a test that needs time to pass moves the clock itself, to the timer the
     /// engine armed (see <see cref="ExactClock.AdvanceToTimerAsync"/>).
     /// </summary>
@@ -140,9 +140,9 @@ internal sealed class EngineHarness : IAsyncDisposable
                 return run;
             }
 
-            if (watch.Elapsed > TimeSpan.FromSeconds(20))
+            if (watch.Elapsed > TimeSpan.FromSeconds(60))
             {
-                throw new TimeoutException($"run {runId} is still {run.Status} (phase {run.Phase}) after 20 s; pending timers: {string.Join(", ", Time.PendingTimers().Select(t => t.ToString("O")))}");
+                throw new TimeoutException($"run {runId} is still {run.Status} (phase {run.Phase}) after 60 s; pending timers: {string.Join(", ", Time.PendingTimers().Select(t => t.ToString("O")))}");
             }
 
             await _executionEnded.WaitAsync(TimeSpan.FromMilliseconds(50));

@@ -38,7 +38,7 @@ internal sealed class ExactClock(DateTimeOffset start) : FakeTimeProvider(start)
     }
 
     /// <summary>
-    /// Waits (up to 20 s of real time) until a timer of <paramref name="kind"/> due at exactly <paramref name="dueAt"/>
+    /// Waits (up to 60 s of real time) until a timer of <paramref name="kind"/> due at exactly <paramref name="dueAt"/>
     /// is pending. The kind tells the engine's timer from housekeeping timers due at the same instant (a claim loop's
     /// poll is a timeout too, but never a delay).
     /// </summary>
@@ -58,12 +58,12 @@ internal sealed class ExactClock(DateTimeOffset start) : FakeTimeProvider(start)
 
         try
         {
-            await seen.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            await seen.Task.WaitAsync(TimeSpan.FromSeconds(60));
         }
         catch (TimeoutException)
         {
             var pending = string.Join(", ", PendingTimers().Select(a => a.ToString("O")));
-            throw new TimeoutException($"no timer due at {dueAt:O} was armed in 20 s (now {GetUtcNow():O}); pending: {pending}");
+            throw new TimeoutException($"no timer due at {dueAt:O} was armed in 60 s (now {GetUtcNow():O}); pending: {pending}");
         }
     }
 

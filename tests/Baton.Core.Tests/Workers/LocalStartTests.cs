@@ -227,7 +227,7 @@ public sealed class LocalStartTests
         var done = await node.WaitForEndAsync(created.Run.Id);
 
         Assert.Equal("node-a", created.Run.LeaseOwner);
-        Assert.Equal(2, await seen.Task.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(2, await seen.Task.WaitAsync(TimeSpan.FromSeconds(60)));
         Assert.Equal("2", done.Output);
     }
 

@@ -178,10 +178,10 @@ public sealed class RunControlTests
             o => o.DrainTimeout = TimeSpan.FromMinutes(1));
 
         var id = await node.StartRunAsync("drain");
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
         var stopping = node.StopAsync();
         release.SetResult();
-        await stopping.WaitAsync(TimeSpan.FromSeconds(20));
+        await stopping.WaitAsync(TimeSpan.FromSeconds(60));
 
         var run = await node.Store.Runs.GetRunAsync(id);
         Assert.Equal(RunStatus.Succeeded, run!.Status);
@@ -204,7 +204,7 @@ public sealed class RunControlTests
         await using (var node = await EngineHarness.StartAsync(Workflows, o => o.DrainTimeout = TimeSpan.FromMinutes(1), databasePath: path))
         {
             inFlight = await node.StartRunAsync("drain");
-            await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
             var stopping = node.StopAsync();
             await Poll.UntilAsync(() => Task.FromResult(node.Worker.IsRunning), running => !running, "the claim loop to end");
             late = await node.StartRunAsync("late");
@@ -218,7 +218,7 @@ public sealed class RunControlTests
             }
 
             release.SetResult();
-            await stopping.WaitAsync(TimeSpan.FromSeconds(20));
+            await stopping.WaitAsync(TimeSpan.FromSeconds(60));
             drained = (await node.Store.Runs.GetRunAsync(inFlight))!;
             lateWhenStopped = (await node.Store.Runs.GetRunAsync(late))!;
         }
@@ -252,7 +252,7 @@ public sealed class RunControlTests
             o => o.DrainTimeout = TimeSpan.Zero);
 
         var id = await node.StartRunAsync("stuck");
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await node.StopAsync();
 
         var run = await node.Store.Runs.GetRunAsync(id);
@@ -273,7 +273,7 @@ public sealed class RunControlTests
             o => { o.LeaseDuration = TimeSpan.FromSeconds(30); o.HeartbeatInterval = TimeSpan.FromSeconds(10); });
 
         var id = await node.StartRunAsync("long");
-        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
         // Seven heartbeats, 10 s apart: each waits for the previous renewal to be stored, so the lease never runs out.
         RunRecord leased = null!;
         for (var beat = 1; beat <= 7; beat++)
