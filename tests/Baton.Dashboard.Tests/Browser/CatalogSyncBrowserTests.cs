@@ -18,9 +18,10 @@ public sealed class CatalogSyncBrowserTests(BrowserFixture fixture)
         var directory = TestPaths.NewTempDirectory();
         await using var server = await DashboardServer.StartAsync(extra: CatalogSyncEnvironment.For(feed, directory, 200,
             ("Baton__Apps__CatalogSync__Parallelism", "2"), ("Baton__Apps__CatalogSync__ChunkDelay", "00:00:00.100")));
-        await server.StartCatalogSyncAsync();
-
+        // Signed in before the sync starts: the sign-in's time (seconds on a loaded machine) is not taken from the
+        // sync's ~5 s, which must still be running when the page is read and its chunks must still have to move.
         var page = await fixture.Browser.SignedInPageAsync(server);
+        await server.StartCatalogSyncAsync();
         await page.GotoAsync("/ui/apps/catalog-sync");
         var status = await page.TextContentAsync("#sync-status [data-live=status]");
         await page.WaitForSelectorAsync("[data-bar=chunks] progress", new PageWaitForSelectorOptions { Timeout = 30_000 });
