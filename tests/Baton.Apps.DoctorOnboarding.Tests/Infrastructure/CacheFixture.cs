@@ -6,9 +6,30 @@ using Microsoft.Extensions.Logging;
 namespace Baton.Apps.DoctorOnboarding.Tests.Infrastructure;
 
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class RedisCollection
+public sealed class RedisCollection : ICollectionFixture<RedisCollectionFixture>
 {
     public const string Name = "redis database 9";
+}
+
+/// <summary>Starts the collection's private redis-server (<see cref="TestRedis"/>) before its first test and kills it after its last.</summary>
+public sealed class RedisCollectionFixture : IAsyncLifetime
+{
+    private PrivateRedis? _redis;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await PrivateRedis.StartAsync();
+        TestRedis.Use(_redis);
+    }
+
+    public async Task DisposeAsync()
+    {
+        TestRedis.Use(null);
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
+    }
 }
 
 /// <summary>The composite reader and the cache over a Redis, with the simulators called in-process and the cache's logs captured.</summary>

@@ -4,34 +4,32 @@ using StackExchange.Redis;
 namespace Baton.Apps.DoctorOnboarding.Tests.Infrastructure;
 
 /// <summary>
-/// The shared Redis (<c>BATON_REDIS</c>, set by scripts/test.sh; default 127.0.0.1:6379) for the cache tests: they use
-/// database 9, which nothing else in the repository uses, and run one at a time (the seed fixes the keys, so two tests
-/// at once would drop each other's). Fails with a clear message when Redis does not answer.
+/// The Redis of the cache tests: a private redis-server that <see cref="RedisCollectionFixture"/> starts for the
+/// <see cref="RedisCollection"/> (database 9 on it). The seed fixes the cache's key names and the tests flush the
+/// database and count the server's commands, so they run one at a time on a server of their own: on the shared Redis
+/// (until 2026-12-05) a second test run on the machine (another worktree, another engineer) flushed their keys.
 /// </summary>
 internal static class TestRedis
 {
     public const int Database = 9;
 
-    public static string Endpoint => Environment.GetEnvironmentVariable("BATON_REDIS") is { Length: > 0 } value ? value : "127.0.0.1:6379";
+    private static PrivateRedis? s_server;
 
-    /// <summary>The cache's <c>REDIS_URL</c> for the shared Redis, database 9.</summary>
+    public static string Endpoint => (s_server ?? throw new InvalidOperationException(
+        $"TestRedis is started by the fixture of [Collection(RedisCollection.Name)]: put the test class in that collection.")).Configuration;
+
+    /// <summary>The cache's <c>REDIS_URL</c>, database 9.</summary>
     public static string Url => $"redis://{Endpoint}/{Database}";
+
+    /// <summary>Set by the collection's fixture before its first test and cleared after its last.</summary>
+    internal static void Use(PrivateRedis? server) => s_server = server;
 
     public static async Task<ConnectionMultiplexer> ConnectAsync()
     {
-        try
-        {
-            var options = ConfigurationOptions.Parse(Endpoint);
-            options.AllowAdmin = true;
-            options.DefaultDatabase = Database;
-            return await ConnectionMultiplexer.ConnectAsync(options);
-        }
-        catch (RedisConnectionException ex)
-        {
-            throw new InvalidOperationException(
-                $"Redis does not answer at {Endpoint} ({(Environment.GetEnvironmentVariable("BATON_REDIS") is { Length: > 0 } ? "BATON_REDIS" : "the default; BATON_REDIS is not set")}). " +
-                "Run the tests through scripts/test.sh, or start redis-server and set BATON_REDIS.", ex);
-        }
+        var options = ConfigurationOptions.Parse(Endpoint);
+        options.AllowAdmin = true;
+        options.DefaultDatabase = Database;
+        return await ConnectionMultiplexer.ConnectAsync(options);
     }
 }
 
@@ -66,7 +64,7 @@ internal sealed class PrivateRedisServer : IAsyncDisposable
             {
                 return false;
             }
-        }, ok => ok, $"redis-server on port {Port}", TimeSpan.FromSeconds(10));
+        }, ok => ok, $"redis-server on port {Port}", TimeSpan.FromSeconds(60));
     }
 
     /// <summary>Kills the server (SIGKILL) and waits for it to be gone.</summary>
