@@ -114,14 +114,17 @@ public sealed class MetricsEndpointTests
         var store = server.Services.GetRequiredService<IBatonStore>();
         var before = Total(await ScrapeAsync(server), "baton_lease_takeovers_total", "quick");
 
-        // A run that another node claimed and then died holding: it becomes claimable here only when
-        // that lease expires, one second from now (run_after keeps this node's worker off it until then).
+        // A run that another node claimed and then died holding: it becomes claimable here only when that lease
+        // expires, one second from now. Created leased in one write, so this node's worker cannot take it first
+        // however long this test is held up between two calls (a create, then a claim, left it a window).
         var now = DateTimeOffset.UtcNow;
         var expires = now.AddSeconds(1);
         var id = Guid.CreateVersion7(now).ToString("N");
-        await store.Runs.CreateRunAsync(new CreateRunRequest { Id = id, Workflow = "quick", Input = """{"n":5}""", Now = now, RunAfter = expires });
-        var claimed = await store.Runs.ClaimRunsAsync(new ClaimRunsRequest { Owner = "dead-node", MaxRuns = 1, Now = expires, LeaseExpiresAt = expires, Workflows = ["quick"] });
-        Assert.Equal(id, Assert.Single(claimed).Id);
+        var created = await store.Runs.CreateRunAsync(new CreateRunRequest
+        {
+            Id = id, Workflow = "quick", Input = """{"n":5}""", Now = now, LeaseOwner = "dead-node", LeaseExpiresAt = expires,
+        });
+        Assert.Equal(("dead-node", 1), (created.Run.LeaseOwner, created.Run.Executions));
 
         var run = await server.WaitForStatusAsync(id, "succeeded");
         var after = Total(await ScrapeAsync(server), "baton_lease_takeovers_total", "quick");
