@@ -31,7 +31,9 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
     [Fact]
     public async Task GetRun_DemoRun_ShowsMovingProgressPhasesStepsAndAttempts()
     {
-        var (status, started) = await Server.StartRunAsync("demo", """{"items":8,"delayMs":150,"parallelism":1}""");
+        // 500 ms per item: the mid-run state this test must observe lasts about 3.5 s, not 1 s (a test host stalled
+        // for a second on a loaded 2-core machine saw the run already finished and polled for 30 s in vain).
+        var (status, started) = await Server.StartRunAsync("demo", """{"items":8,"delayMs":500,"parallelism":1}""");
         Assert.Equal(HttpStatusCode.Accepted, status);
         var id = started.GetProperty("id").GetString()!;
 
