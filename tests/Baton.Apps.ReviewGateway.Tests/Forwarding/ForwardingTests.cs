@@ -15,10 +15,16 @@ public sealed class ForwardingTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _worker = await WorkerNodeSimulator.StartAsync(Ports.Free());
-        _server = await GatewayServer.StartAsync(
-            _worker.BaseAddress,
-            new Dictionary<string, string> { ["Baton:Apps:ReviewGateway:AttemptTimeout"] = "00:00:00.300" });
+        // A generous attempt timeout: these tests count attempts and deliveries, and an answer slowed past a short
+        // timeout by a loaded machine would add a timed-out attempt (and a second delivery). Only the slow-worker test
+        // runs with a short one, on a server of its own.
+        _server = await StartServerAsync(TimeSpan.FromSeconds(30));
     }
+
+    private Task<GatewayServer> StartServerAsync(TimeSpan attemptTimeout) =>
+        GatewayServer.StartAsync(
+            _worker.BaseAddress,
+            new Dictionary<string, string> { ["Baton:Apps:ReviewGateway:AttemptTimeout"] = attemptTimeout.ToString("c", System.Globalization.CultureInfo.InvariantCulture) });
 
     public async Task DisposeAsync()
     {
@@ -82,14 +88,15 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Forward_SlowWorker_AttemptTimesOutAndIsRetried()
     {
+        await using var server = await StartServerAsync(TimeSpan.FromMilliseconds(300));
         _worker.State.Delay = TimeSpan.FromSeconds(5);
-        var (_, body, _) = await _server.EnqueueAsync("slow-worker");
+        var (_, body, _) = await server.EnqueueAsync("slow-worker");
         var runId = body.GetProperty("runId").GetString()!;
         // The 300 ms attempt timeout cancels the call long before the 5 s answer.
-        await Poll.UntilAsync(async () => (await _server.RunAsync(runId))!.Attempts.Count(a => a.ErrorMessage?.Contains("no answer within 0.3 s", StringComparison.Ordinal) == true), n => n >= 1, "a timed-out attempt");
+        await Poll.UntilAsync(async () => (await server.RunAsync(runId))!.Attempts.Count(a => a.ErrorMessage?.Contains("no answer within 0.3 s", StringComparison.Ordinal) == true), n => n >= 1, "a timed-out attempt");
 
         _worker.State.Delay = TimeSpan.Zero;
-        var run = await _server.WaitForRunAsync(runId, RunStatus.Succeeded, RunStatus.Failed);
+        var run = await server.WaitForRunAsync(runId, RunStatus.Succeeded, RunStatus.Failed);
 
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
         Assert.True(run.Attempts.Count(a => a.StepKey == "forward") >= 2);
