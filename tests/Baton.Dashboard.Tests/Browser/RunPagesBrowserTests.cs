@@ -17,7 +17,9 @@ public sealed class RunPagesBrowserTests(BrowserFixture fixture)
         await using var server = await DashboardServer.StartAsync(store);
         var page = await fixture.Browser.SignedInPageAsync(server);
 
-        var runId = await Infrastructure.Browser.StartDemoRunAsync(page, """{"items":40,"delayMs":200,"parallelism":2}""");
+        // About 8 s of items (400 ms each, two at a time): the progress must still have to move after the page is read,
+        // and a browser on a loaded 2-core machine can take seconds between the bar appearing and that read.
+        var runId = await Infrastructure.Browser.StartDemoRunAsync(page, """{"items":40,"delayMs":400,"parallelism":2}""");
 
         // The bar appears once the fan-out has counted its items (the page renders itself again for a new counter).
         await page.WaitForSelectorAsync("[data-bar=items] progress", new PageWaitForSelectorOptions { Timeout = 30_000 });
