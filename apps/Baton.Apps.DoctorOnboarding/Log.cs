@@ -25,4 +25,10 @@ internal static partial class Log
 
     [LoggerMessage(4406, LogLevel.Warning, "Saga {SagaId}: compensation of {Step} found nothing to remove ({Error})")]
     public static partial void CompensationNothingToDo(ILogger logger, string sagaId, string step, string error);
+
+    [LoggerMessage(4411, LogLevel.Warning, "Saga {SagaId}: createProfile failed but profile {ProfileId} exists for the account (a timed-out call the directory carried out); removing it")]
+    public static partial void OrphanProfileRemoved(ILogger logger, string sagaId, string profileId);
+
+    [LoggerMessage(4412, LogLevel.Debug, "Saga {SagaId}: createProfile failed and the account has no profile ({Error})")]
+    public static partial void NoOrphanProfile(ILogger logger, string sagaId, string error);
 }

@@ -17,7 +17,9 @@ public sealed record CreateDoctorInput
 /// whole saga under the saga timeout. A failed step fails the run and the engine runs the compensations of the steps
 /// that completed, newest first, each a durable step (a crash while compensating resumes compensating). Each call
 /// carries <c>idempotencyKey</c> = saga id + step, so a step that runs again after a crash in the middle of its call
-/// finds what its first call created instead of creating a second account (README, "Choices").
+/// finds what its first call created instead of creating a second account (README, "Choices"). When <c>createProfile</c>
+/// itself fails, the account's compensation first removes any profile of that account: a call that timed out may have
+/// been carried out with its reply lost.
 /// </summary>
 internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider protection) : Workflow<CreateDoctorInput, SagaResult>
 {
@@ -31,6 +33,7 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
         var command = input.Command;
         var patterns = calls.Patterns;
         var sagaId = context.RunId;
+        string? createdProfile = null;
         context.SetPhase("createAccount");
         var accountId = await context.StepAsync("createAccount", async ct =>
         {
@@ -41,7 +44,17 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
                 gender = command.Gender, role = "DOCTOR", idempotencyKey = $"{sagaId}:createAccount",
             }, ct).ConfigureAwait(false);
             return SagaCalls.IdOf(reply, "createAccount");
-        }, calls.Step, (id, ct) => calls.CompensateAsync(context, "createAccount", DoctorService.Accounts, patterns.AccountsRemove, new { id }, ct), cancellationToken).ConfigureAwait(false);
+        }, calls.Step, async (id, ct) =>
+        {
+            if (createdProfile is null)
+            {
+                // createProfile failed: a call that timed out may still have been carried out by the directory, its
+                // reply (the profile's id) lost, so look the profile up by its account before removing the account.
+                await calls.RemoveProfileOfAccountAsync(context, id, ct).ConfigureAwait(false);
+            }
+
+            await calls.CompensateAsync(context, "createAccount", DoctorService.Accounts, patterns.AccountsRemove, new { id }, ct).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
         calls.Executed(context, "createAccount", 1);
 
         context.SetPhase("createProfile");
@@ -53,6 +66,7 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
             var reply = await calls.CallAsync(DoctorService.ProviderDirectory, patterns.ProfileCreateEmpty, payload, ct).ConfigureAwait(false);
             return SagaCalls.IdOf(reply, "createProfile");
         }, calls.Step, (id, ct) => calls.CompensateAsync(context, "createProfile", DoctorService.ProviderDirectory, patterns.ProfileRemove, new { id }, ct), cancellationToken).ConfigureAwait(false);
+        createdProfile = profileId;
         calls.Executed(context, "createProfile", 2);
 
         context.SetPhase("assignPermissions");

@@ -64,6 +64,38 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
         }
     }
 
+    /// <summary>
+    /// Removes the profile of account <paramref name="accountId"/> if there is one (<c>getByAccountId</c>, then
+    /// <c>remove</c>), under one <see cref="DoctorOptions.CompensationTimeout"/>: for a <c>createProfile</c> that failed
+    /// (timed out) after the directory had carried it out, whose reply (and so its id) never arrived. "Not found" or an
+    /// empty reply is nothing to do.
+    /// </summary>
+    public async Task RemoveProfileOfAccountAsync(IWorkflowContext context, string accountId, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(options.CompensationTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            var profile = await services.SendAsync(
+                DoctorService.ProviderDirectory, Patterns.ProfileGetByAccountId, new { accountId }, options.CompensationTimeout, linked.Token).ConfigureAwait(false);
+            if (profile is { ValueKind: JsonValueKind.Object } found && found.TryGetProperty("id", out var id)
+                && id.ValueKind is JsonValueKind.String or JsonValueKind.Number)
+            {
+                Log.OrphanProfileRemoved(logger, context.RunId, id.ToString());
+                await services.SendAsync(
+                    DoctorService.ProviderDirectory, Patterns.ProfileRemove, new { id = id.ToString() }, options.CompensationTimeout, linked.Token).ConfigureAwait(false);
+            }
+        }
+        catch (ServiceCallException ex) when (ex.IsNotFound)
+        {
+            Log.NoOrphanProfile(logger, context.RunId, ex.Message);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"compensation of createProfile timed out after {options.CompensationTimeout.TotalSeconds:0.###} s");
+        }
+    }
+
     /// <summary>Records how many of the saga's steps completed (read by <see cref="SagaReplies"/> when the saga fails).</summary>
     public void Executed(IWorkflowContext context, string step, int count)
     {

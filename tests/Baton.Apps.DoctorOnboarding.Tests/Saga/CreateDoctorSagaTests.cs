@@ -32,7 +32,7 @@ public sealed class CreateDoctorSagaTests
 
     [Theory]
     [InlineData("doctor-accounts.create", "createAccount", new string[0], new string[0])]
-    [InlineData("doctor-profile.createEmpty", "createProfile", new[] { "createAccount" }, new[] { "doctor-accounts.remove" })]
+    [InlineData("doctor-profile.createEmpty", "createProfile", new[] { "createAccount" }, new[] { "doctor-profile.getByAccountId", "doctor-accounts.remove" })]
     [InlineData("doctor-accounts.assignPermissions", "assignPermissions", new[] { "createAccount", "createProfile" }, new[] { "doctor-profile.remove", "doctor-accounts.remove" })]
     public async Task CreateSaga_StepFails_CompensatesNewestFirstAndRepliesSeedShape(string pattern, string step, string[] executed, string[] compensationCalls)
     {
@@ -94,6 +94,32 @@ public sealed class CreateDoctorSagaTests
         Assert.Contains("timed out after 12 s", run.Failure.Message, StringComparison.Ordinal);
         Assert.Empty(host.Simulator.State.Accounts);
         Assert.Empty(host.Simulator.State.Profiles);
+    }
+
+    [Fact]
+    public async Task CreateSaga_ProfileMadeButReplyLost_CompensationFindsAndRemovesTheProfile()
+    {
+        await using var host = await SagaHost.StartAsync();
+        // The directory carries the call out at once and answers only after a minute: the step times out at 12 s
+        // without the profile's id, as after a lost reply.
+        host.Simulator.Faults.Set("doctor-profile.createEmpty", new PatternFault { ReplyDelayMs = 60_000 });
+
+        var id = await host.StartCreateAsync(SagaHost.Command());
+        await host.WaitForCallAsync("doctor-profile.createEmpty");
+        await Poll.UntilAsync(() => Task.FromResult(host.Simulator.State.Profiles.Count), n => n == 1, "the directory to make the profile");
+        host.Time.Advance(TimeSpan.FromSeconds(12));
+        var run = await host.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        Assert.Equal("createProfile", run.Failure!.Step);
+        Assert.Contains("timed out after 12 s", run.Failure.Message, StringComparison.Ordinal);
+        Assert.Empty(host.Simulator.State.Profiles);
+        Assert.Empty(host.Simulator.State.Accounts);
+        Assert.Equal(
+            ["doctor-profile.getByAccountId", "doctor-profile.remove", "doctor-accounts.remove"],
+            host.Simulator.State.Calls.SkipWhile(c => c != "doctor-profile.createEmpty").Skip(1));
+        var reply = SagaReplies.Error(run);
+        Assert.Equal(["createAccount"], reply.GetProperty("compensatedSteps").EnumerateArray().Select(s => s.GetString()));
     }
 
     [Fact]

@@ -13,7 +13,7 @@ namespace Baton.Simulators.DoctorServices;
 /// The accounts and provider-directory simulators as NestJS RMQ microservices on their queues, through Baton's RabbitMQ
 /// transport (its server needs an engine: a throwaway SQLite file it never runs workflows on). Domain events go to
 /// <c>eventsQueue</c> (the orchestrator's queue) when given. Besides the services' patterns each queue answers
-/// <c>*.debug.state</c> (the state as JSON), <c>*.debug.fault</c> (<c>{"pattern","failAlways","failTimes","delayMs","message"}</c>;
+/// <c>*.debug.state</c> (the state as JSON), <c>*.debug.fault</c> (<c>{"pattern","failAlways","failTimes","delayMs","replyDelayMs","message"}</c>;
 /// no field but the pattern clears it) and <c>*.debug.reset</c>, so a test in another process can set and read it.
 /// </summary>
 public sealed class DoctorServicesHost : IAsyncDisposable
@@ -156,9 +156,10 @@ public sealed class DoctorServicesHost : IAsyncDisposable
             var fault = new PatternFault
             {
                 FailAlways = data["failAlways"]?.GetValue<bool>() ?? false, FailTimes = data["failTimes"]?.GetValue<int>() ?? 0,
-                DelayMs = data["delayMs"]?.GetValue<int>() ?? 0, Message = data["message"]?.GetValue<string>(),
+                DelayMs = data["delayMs"]?.GetValue<int>() ?? 0, ReplyDelayMs = data["replyDelayMs"]?.GetValue<int>() ?? 0,
+                Message = data["message"]?.GetValue<string>(),
             };
-            if (fault is { FailAlways: false, FailTimes: 0, DelayMs: 0 })
+            if (fault is { FailAlways: false, FailTimes: 0, DelayMs: 0, ReplyDelayMs: 0 })
             {
                 simulator.Faults.Clear(pattern);
             }

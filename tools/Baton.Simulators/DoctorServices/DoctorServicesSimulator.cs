@@ -58,7 +58,7 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
             State.CallLog.Add(pattern);
         }
 
-        var (delay, fail) = Faults.Take(pattern);
+        var (delay, fail, replyDelay) = Faults.Take(pattern);
         if (delay > 0)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(delay), _time, cancellationToken).ConfigureAwait(false);
@@ -93,6 +93,11 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
             {
                 await emit(eventPattern, eventData).ConfigureAwait(false);
             }
+        }
+
+        if (replyDelay > 0)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(replyDelay), _time, cancellationToken).ConfigureAwait(false);
         }
 
         return reply;

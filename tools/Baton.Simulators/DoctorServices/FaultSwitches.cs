@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 
 namespace Baton.Simulators.DoctorServices;
 
-/// <summary>What to do to one pattern: fail every call, fail the next <see cref="FailTimes"/> calls, and/or delay each call.</summary>
+/// <summary>What to do to one pattern: fail every call, fail the next <see cref="FailTimes"/> calls, and/or delay each call or its reply.</summary>
 public sealed record PatternFault
 {
     public bool FailAlways { get; init; }
@@ -12,6 +12,12 @@ public sealed record PatternFault
 
     /// <summary>Delay before answering, in milliseconds; 0 for none.</summary>
     public int DelayMs { get; init; }
+
+    /// <summary>
+    /// Delay after the call has been carried out and before its reply, in milliseconds; 0 for none: a caller that times
+    /// out meanwhile never learns what was made (a lost reply).
+    /// </summary>
+    public int ReplyDelayMs { get; init; }
 
     /// <summary>The error message of a failed call. The default is "simulated failure of &lt;pattern&gt;".</summary>
     public string? Message { get; init; }
@@ -29,27 +35,27 @@ public sealed class FaultSwitches
     public void ClearAll() => _faults.Clear();
 
     /// <summary>The delay to apply and whether this call fails (a <see cref="PatternFault.FailTimes"/> fault is used up once per call).</summary>
-    internal (int DelayMs, string? FailMessage) Take(string pattern)
+    internal (int DelayMs, string? FailMessage, int ReplyDelayMs) Take(string pattern)
     {
         while (_faults.TryGetValue(pattern, out var fault))
         {
             var message = fault.Message ?? $"simulated failure of {pattern}";
             if (fault.FailAlways)
             {
-                return (fault.DelayMs, message);
+                return (fault.DelayMs, message, fault.ReplyDelayMs);
             }
 
             if (fault.FailTimes <= 0)
             {
-                return (fault.DelayMs, null);
+                return (fault.DelayMs, null, fault.ReplyDelayMs);
             }
 
             if (_faults.TryUpdate(pattern, fault with { FailTimes = fault.FailTimes - 1 }, fault))
             {
-                return (fault.DelayMs, message);
+                return (fault.DelayMs, message, fault.ReplyDelayMs);
             }
         }
 
-        return (0, null);
+        return (0, null, 0);
     }
 }
