@@ -21,6 +21,14 @@ public sealed class BatonApiOptions
     public bool MetricsRequireAdminKey { get; set; }
 
     /// <summary>
+    /// Whether <c>/metrics</c> also carries ASP.NET Core's and .NET's per-request detail meters: routing match attempts, the
+    /// memory pool, authentication and authorization attempts, rate limiting, SignalR connections and DNS lookups. Each
+    /// records on every request, so they cost CPU on every call to the gateway or the API. The default is false: request
+    /// duration and active requests, Kestrel's connections, unhandled exceptions and HttpClient's requests only.
+    /// </summary>
+    public bool DetailedHttpMetrics { get; set; }
+
+    /// <summary>
     /// The authentication schemes the <see cref="BatonAuthorization.PolicyName"/> policy accepts: a request authenticated by any
     /// of them may call the API. The default is the admin key scheme alone (<see cref="BatonAuthorization.AdminKeyScheme"/>);
     /// add <c>JwtBearerDefaults.AuthenticationScheme</c> to accept bearer tokens beside the key, or remove the admin key to

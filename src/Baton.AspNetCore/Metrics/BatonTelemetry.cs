@@ -19,22 +19,40 @@ internal static class BatonTelemetry
     /// <summary>The standard variable (or configuration key) that switches OTLP export on.</summary>
     public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
+    /// <summary>
+    /// The HTTP meters <c>/metrics</c> carries by default: ASP.NET Core's request duration and active requests, Kestrel's
+    /// connections, unhandled exceptions, and HttpClient's requests and connections (the README's <c>http_server_*</c>,
+    /// <c>kestrel_*</c>, <c>http_client_*</c>). Listed by name instead of <c>AddAspNetCoreInstrumentation()</c>, which also
+    /// listens to meters that record several measurements on every request nobody asked for (routing match attempts, the
+    /// memory pool's rents, authentication and authorization attempts) and wraps the pipeline in its own middleware.
+    /// </summary>
+    internal static readonly string[] HttpMeters =
+        ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Diagnostics", "System.Net.Http"];
+
+    /// <summary>With <c>BatonApiOptions.DetailedHttpMetrics</c>: <see cref="HttpMeters"/> and the per-request meters left out by default.</summary>
+    internal static readonly string[] DetailedHttpMeters =
+    [
+        .. HttpMeters, "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.MemoryPool", "Microsoft.AspNetCore.Authentication",
+        "Microsoft.AspNetCore.Authorization", "Microsoft.AspNetCore.RateLimiting", "Microsoft.AspNetCore.Http.Connections",
+        "System.Net.NameResolution",
+    ];
+
     /// <summary>Bucket upper bounds of every histogram in seconds (the SDK's defaults are meant for milliseconds).</summary>
     internal static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
     /// <summary>
     /// The metrics <c>/metrics</c> serves (called by <c>AddBatonServer</c>, so an embedding app's <c>MapBatonMetrics()</c>
-    /// works without more set-up): the engine's meter and Npgsql's, ASP.NET Core, HttpClient and the runtime, through the
+    /// works without more set-up): the engine's meter and Npgsql's, ASP.NET Core and HttpClient (<see cref="HttpMeters"/>, or
+    /// <see cref="DetailedHttpMeters"/> when <paramref name="detailedHttpMetrics"/> is set) and the runtime, through the
     /// Prometheus exporter, histograms in seconds with <see cref="SecondsBuckets"/>. A host's own
     /// <c>AddOpenTelemetry().WithMetrics(...)</c> adds to the same meter provider.
     /// </summary>
-    public static void AddMetrics(IServiceCollection services)
+    public static void AddMetrics(IServiceCollection services, bool detailedHttpMetrics = false)
     {
         services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddMeter(BatonMetrics.MeterName, "Npgsql")
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
+                .AddMeter(detailedHttpMetrics ? DetailedHttpMeters : HttpMeters)
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter(o =>
                 {
