@@ -18,12 +18,21 @@ for k in ('ASPNETCORE_URLS', 'ASPNETCORE_HTTP_PORTS'): env.pop(k, None)
 env.update(kv.split('=', 1) for kv in os.environ.get('EXTRA_ENV', '').split())
 perf_out = os.environ.get('PERF_RECORD')
 if perf_out: env.update(DOTNET_PerfMapEnabled='1', DOTNET_EnableWriteXorExecute='0')
-p = subprocess.Popen(['dotnet', dll], cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+# The server's output goes to a file, shown when it does not answer: a start that failed (or took longer than the wait on
+# a busy machine) used to surface only as a connection error.
+log = open(os.path.join(tmp, 'server.log'), 'w')
+p = subprocess.Popen(['dotnet', dll], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
 try:
-    for _ in range(200):
+    for _ in range(600):
         try:
             c = http.client.HTTPConnection('127.0.0.1', port, timeout=5); c.request('GET', '/healthz'); c.getresponse().read(); break
-        except OSError: time.sleep(0.1)
+        except OSError:
+            if p.poll() is not None: break
+            time.sleep(0.1)
+    else:
+        p.poll()
+    if p.returncode is not None or not c.sock:
+        sys.exit(f'the server did not answer on 127.0.0.1:{port} (exit code {p.returncode}); its output:\n' + open(log.name).read()[-3000:])
     c = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
     h = {'X-ADMIN-KEY': 'bench-admin-key-0123456789abcdef'}
     def run(k):
@@ -37,6 +46,6 @@ try:
     a = cpu(); t = time.time(); run(n); b = cpu(); el = time.time() - t
     if rec: rec.send_signal(2); rec.wait()
 
-    print(f'{path}: {n} requests, server CPU {b-a:.2f} s = {(b-a)/n*1e6:.0f} us/request ({n/el:.0f} req/s wall, busy machine){extra}')
+    print(f'{path}: {n} requests, server CPU {b-a:.2f} s = {(b-a)/n*1e6:.0f} us/request ({n/el:.0f} req/s wall, busy machine)')
 finally:
     p.terminate(); p.wait()
