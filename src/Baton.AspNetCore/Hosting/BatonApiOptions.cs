@@ -21,6 +21,16 @@ public sealed class BatonApiOptions
     public bool MetricsRequireAdminKey { get; set; }
 
     /// <summary>
+    /// Whether <c>/metrics</c> also carries ASP.NET Core's and .NET's per-request detail instruments: active requests (server
+    /// and client), HttpClient's open connections by state and time in the connection queue, routing match attempts, the
+    /// memory pool, authentication and authorization attempts, rate limiting, SignalR connections and DNS lookups. Each
+    /// records on every request, so they cost CPU on every call to the gateway or the API. The default is false: the request
+    /// duration histograms (<c>http_server_request_duration_seconds</c>, <c>http_client_request_duration_seconds</c>),
+    /// Kestrel's connections, HttpClient's connection durations and unhandled exceptions.
+    /// </summary>
+    public bool DetailedHttpMetrics { get; set; }
+
+    /// <summary>
     /// The authentication schemes the <see cref="BatonAuthorization.PolicyName"/> policy accepts: a request authenticated by any
     /// of them may call the API. The default is the admin key scheme alone (<see cref="BatonAuthorization.AdminKeyScheme"/>);
     /// add <c>JwtBearerDefaults.AuthenticationScheme</c> to accept bearer tokens beside the key, or remove the admin key to

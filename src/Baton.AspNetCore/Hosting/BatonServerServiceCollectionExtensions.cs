@@ -4,6 +4,7 @@ using Baton.Server.Auth;
 using Baton.Server.Health;
 using Baton.Server.Logging;
 using Baton.Server.Metrics;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -48,6 +49,13 @@ public static class BatonServerServiceCollectionExtensions
         services.AddBatonDashboard();
 
         services.AddAuthentication().AddScheme<AdminKeyAuthenticationOptions, AdminKeyAuthenticationHandler>(BatonAuthorization.AdminKeyScheme, null);
+        // Not in place of a provider the host chose: only the framework's, which would make the admin key the default scheme.
+        var schemeProvider = services.LastOrDefault(d => d.ServiceType == typeof(IAuthenticationSchemeProvider));
+        if (schemeProvider?.ImplementationType == typeof(AuthenticationSchemeProvider))
+        {
+            services.Replace(ServiceDescriptor.Singleton<IAuthenticationSchemeProvider, ExplicitDefaultSchemeProvider>());
+        }
+
         services.AddAuthorization();
         services.AddOptions<AuthorizationOptions>().Configure<BatonApiOptions>((authorization, api) =>
             authorization.AddPolicy(BatonAuthorization.PolicyName, policy => policy.AddAuthenticationSchemes([.. api.AuthenticationSchemes]).RequireAuthenticatedUser()));
@@ -60,7 +68,7 @@ public static class BatonServerServiceCollectionExtensions
 
         services.AddHealthChecks().AddCheck<BatonHealthCheck>(BatonHealthCheck.Name, tags: [BatonHealthCheck.Tag]);
         services.TryAddSingleton<QueuedRunsGauge>();
-        BatonTelemetry.AddMetrics(services);
+        BatonTelemetry.AddMetrics(services, given.DetailedHttpMetrics);
         return services;
     }
 }

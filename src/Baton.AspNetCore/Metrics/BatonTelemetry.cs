@@ -19,22 +19,48 @@ internal static class BatonTelemetry
     /// <summary>The standard variable (or configuration key) that switches OTLP export on.</summary>
     public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
+    /// <summary>
+    /// The HTTP meters <c>/metrics</c> carries by default (less <see cref="PerRequestGauges"/>): ASP.NET Core's request
+    /// duration, Kestrel's connections, unhandled exceptions, and HttpClient's request and connection durations (the README's
+    /// <c>http_server_request_duration_seconds</c>, <c>kestrel_*</c>, <c>http_client_request_duration_seconds</c>). Listed by name instead of <c>AddAspNetCoreInstrumentation()</c>, which also
+    /// listens to meters that record several measurements on every request nobody asked for (routing match attempts, the
+    /// memory pool's rents, authentication and authorization attempts) and wraps the pipeline in its own middleware.
+    /// </summary>
+    internal static readonly string[] HttpMeters =
+        ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Diagnostics", "System.Net.Http"];
+
+    /// <summary>
+    /// Instruments of <see cref="HttpMeters"/> dropped unless <c>BatonApiOptions.DetailedHttpMetrics</c> is set: each is recorded
+    /// twice per request (up and down, or idle and active) with its own tag set, and together they cost more than the documented
+    /// request-duration histograms they sit beside (the gateway's live path: ~1.5 µs of server CPU per job).
+    /// </summary>
+    internal static readonly HashSet<string> PerRequestGauges =
+        ["http.server.active_requests", "http.client.active_requests", "http.client.open_connections", "http.client.request.time_in_queue"];
+
+    /// <summary>With <c>BatonApiOptions.DetailedHttpMetrics</c>: <see cref="HttpMeters"/> and the per-request meters left out by default.</summary>
+    internal static readonly string[] DetailedHttpMeters =
+    [
+        .. HttpMeters, "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.MemoryPool", "Microsoft.AspNetCore.Authentication",
+        "Microsoft.AspNetCore.Authorization", "Microsoft.AspNetCore.RateLimiting", "Microsoft.AspNetCore.Http.Connections",
+        "System.Net.NameResolution",
+    ];
+
     /// <summary>Bucket upper bounds of every histogram in seconds (the SDK's defaults are meant for milliseconds).</summary>
     internal static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
     /// <summary>
     /// The metrics <c>/metrics</c> serves (called by <c>AddBatonServer</c>, so an embedding app's <c>MapBatonMetrics()</c>
-    /// works without more set-up): the engine's meter and Npgsql's, ASP.NET Core, HttpClient and the runtime, through the
+    /// works without more set-up): the engine's meter and Npgsql's, ASP.NET Core and HttpClient (<see cref="HttpMeters"/>, or
+    /// <see cref="DetailedHttpMeters"/> when <paramref name="detailedHttpMetrics"/> is set) and the runtime, through the
     /// Prometheus exporter, histograms in seconds with <see cref="SecondsBuckets"/>. A host's own
     /// <c>AddOpenTelemetry().WithMetrics(...)</c> adds to the same meter provider.
     /// </summary>
-    public static void AddMetrics(IServiceCollection services)
+    public static void AddMetrics(IServiceCollection services, bool detailedHttpMetrics = false)
     {
         services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddMeter(BatonMetrics.MeterName, "Npgsql")
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
+                .AddMeter(detailedHttpMetrics ? DetailedHttpMeters : HttpMeters)
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter(o =>
                 {
@@ -46,7 +72,7 @@ internal static class BatonTelemetry
         // Views need the host's meter factory, known only once the service provider is built.
         services.ConfigureOpenTelemetryMeterProvider((provider, metrics) =>
         {
-            var views = new HostViews(provider.GetRequiredService<IMeterFactory>());
+            var views = new HostViews(provider.GetRequiredService<IMeterFactory>(), detailedHttpMetrics);
             metrics.AddView(instrument => views.Select(instrument));
         });
     }
@@ -77,13 +103,15 @@ internal static class BatonTelemetry
 
     /// <summary>
     /// One view for every instrument: a meter made by another host's factory in this process (tests run several hosts)
-    /// is dropped, so each host's <c>/metrics</c> counts its own work only; histograms in seconds get <see cref="SecondsBuckets"/>.
+    /// is dropped, so each host's <c>/metrics</c> counts its own work only; so are <see cref="PerRequestGauges"/> unless the
+    /// detailed HTTP metrics are on (a dropped instrument is not enabled at all, so nothing records it); histograms in seconds get <see cref="SecondsBuckets"/>.
     /// </summary>
-    private sealed class HostViews(IMeterFactory factory)
+    private sealed class HostViews(IMeterFactory factory, bool detailedHttpMetrics)
     {
         public MetricStreamConfiguration? Select(Instrument instrument)
         {
-            if (instrument.Meter.Scope is IMeterFactory other && !ReferenceEquals(other, factory))
+            if (instrument.Meter.Scope is IMeterFactory other && !ReferenceEquals(other, factory)
+                || !detailedHttpMetrics && PerRequestGauges.Contains(instrument.Name))
             {
                 return MetricStreamConfiguration.Drop;
             }

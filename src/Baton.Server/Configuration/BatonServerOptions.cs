@@ -46,6 +46,9 @@ public sealed class BatonServerOptions
     /// <summary>Whether <c>GET /metrics</c> needs the admin key. The default is false (Prometheus convention).</summary>
     public bool MetricsRequireAdminKey { get; set; }
 
+    /// <summary>Whether <c>/metrics</c> also carries ASP.NET Core's per-request detail meters (<c>BatonApiOptions.DetailedHttpMetrics</c>). The default is false.</summary>
+    public bool MetricsDetailedHttp { get; set; }
+
     /// <summary>Whether the <c>demo</c> workflow (samples/Baton.Samples.Demo) is registered. The default is true in Development, false otherwise.</summary>
     public bool DemoEnabled { get; set; }
 

@@ -56,6 +56,7 @@ internal static class ServerSettingsReader
 
         options.SqliteDurability = durability;
         options.MetricsRequireAdminKey = ReadBool(section, "Metrics:RequireAdminKey", false, errors);
+        options.MetricsDetailedHttp = ReadBool(section, "Metrics:DetailedHttp", false, errors);
         options.DemoEnabled = ReadBool(section, "Demo:Enabled", isDevelopment, errors);
         options.DemoRunOnStart = ReadBool(section, "Demo:RunOnStart", false, errors);
         options.Schedules = ReadSchedules(section.GetSection("Schedules"), errors);

@@ -1,5 +1,7 @@
 using System.Net;
+using Baton.Server.Auth;
 using Baton.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Server.Tests.Auth;
 
@@ -86,6 +88,17 @@ public sealed class AdminKeyEndpointTests(ServerFixture fixture) : IClassFixture
     {
         using var response = await Server.Anonymous.GetAsync($"/api/runs?key={InProcessServer.AdminKey}");
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task AuthenticationSchemes_AdminKeyOnly_NoDefaultSchemeSoOnlyProtectedEndpointsAuthenticate()
+    {
+        // With a default scheme, UseAuthentication would run the admin-key handler on every request (probes, the gateway's
+        // routes); the policy names its schemes itself, so protected endpoints still authenticate (the 401 tests above).
+        var schemes = Server.Services.GetRequiredService<Microsoft.AspNetCore.Authentication.IAuthenticationSchemeProvider>();
+
+        Assert.Null(await schemes.GetDefaultAuthenticateSchemeAsync());
+        Assert.NotNull(await schemes.GetSchemeAsync(BatonAuthorization.AdminKeyScheme));
     }
 
     [Fact]

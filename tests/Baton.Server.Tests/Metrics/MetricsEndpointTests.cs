@@ -7,6 +7,37 @@ namespace Baton.Server.Tests.Metrics;
 
 public sealed class MetricsEndpointTests
 {
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Metrics_DetailedHttpSetting_PerRequestDetailOnlyWhenOn(bool detailed)
+    {
+        await using var server = await InProcessServer.StartAsync(new Dictionary<string, string> { ["Baton:Metrics:DetailedHttp"] = detailed ? "true" : "false" });
+        // The test's HttpClient runs in the server's process, so its outbound meters are HttpClient's instruments on /metrics too.
+        for (var i = 0; i < 3; i++)
+        {
+            using var api = await server.Client.GetAsync("/api/workflows");
+            Assert.Equal(HttpStatusCode.OK, api.StatusCode);
+        }
+
+        using var response = await server.Anonymous.GetAsync("/metrics");
+        var types = PrometheusText.Parse(await response.Content.ReadAsStringAsync()).Types;
+
+        // The documented HTTP series are there either way.
+        Assert.Equal("histogram", types["http_server_request_duration_seconds"]);
+        Assert.Equal("histogram", types["http_client_request_duration_seconds"]);
+        Assert.Contains(types.Keys, k => k.StartsWith("kestrel_", StringComparison.Ordinal));
+        string[] perRequest =
+        [
+            "http_server_active_requests", "http_client_active_requests", "http_client_open_connections",
+            "aspnetcore_routing_match_attempts_total", "aspnetcore_authorization_attempts_total",
+        ];
+        foreach (var name in perRequest)
+        {
+            Assert.Equal((name, detailed), (name, types.ContainsKey(name)));
+        }
+    }
+
     [Fact]
     public async Task Metrics_AfterRuns_ExposesEngineInstrumentsInPrometheusFormat()
     {
