@@ -232,6 +232,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
     {
         // Queued writes still run (on the open pool) before the pool closes.
         await Writer.DisposeAsync().ConfigureAwait(false);
+        await ((PostgresRunStore)Runs).DisposeAsync().ConfigureAwait(false);
         Metrics.Dispose();
         await _identity.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);

@@ -22,15 +22,14 @@ internal sealed class PostgresWriter : IAsyncDisposable
 {
     private readonly PostgresMetrics _metrics;
     private readonly Channel<WriteOperation> _queue;
-    private readonly PostgresBatonStore _store;
     private readonly int _maxBatchSize;
     private readonly ILogger _logger;
     private readonly Task _loop;
+    private readonly KeptConnection _connection;
 
     public PostgresWriter(PostgresBatonStore store, int maxBatchSize, ILogger logger, PostgresMetrics metrics)
     {
         _metrics = metrics;
-        _store = store;
         _maxBatchSize = maxBatchSize;
         _logger = logger;
         _queue = Channel.CreateBounded<WriteOperation>(new BoundedChannelOptions(Math.Max(1024, maxBatchSize * 4))
@@ -38,6 +37,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
+        _connection = new KeptConnection(store);
         _loop = Task.Run(RunAsync);
     }
 
@@ -118,7 +118,19 @@ internal sealed class PostgresWriter : IAsyncDisposable
     private async Task ExecuteAsync(IReadOnlyList<WriteOperation> ops)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        await using var connection = await _store.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await _connection.UseAsync(connection => ExecuteAsync(connection, ops), CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _metrics.WriterBusy.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _metrics.Operations.Add(ops.Count);
+        }
+    }
+
+    private async Task<bool> ExecuteAsync(NpgsqlConnection connection, IReadOnlyList<WriteOperation> ops)
+    {
         await using var batch = new NpgsqlBatch(connection);
         try
         {
@@ -141,12 +153,11 @@ internal sealed class PostgresWriter : IAsyncDisposable
             // Disposing the reader consumes up to ReadyForQuery: an error at commit surfaces here, before anyone is told.
             await reader.DisposeAsync().ConfigureAwait(false);
             _metrics.Commits.Add(1);
+            return true;
         }
         finally
         {
             batch.BatchCommands.Clear();
-            _metrics.WriterBusy.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
-            _metrics.Operations.Add(ops.Count);
         }
     }
 
@@ -160,6 +171,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+        await _connection.DisposeAsync().ConfigureAwait(false);
     }
 
     private abstract class WriteOperation
