@@ -7,9 +7,10 @@ namespace Baton.Storage.Postgres.Internal;
 
 /// <summary>
 /// Runs. Every hot operation is one statement; the writes a worker makes all the time (creates without a
-/// concurrency key, updates, renewals, releases) share commits through <see cref="PostgresWriter"/>. Concurrency-keyed creates add
-/// a transaction-scoped advisory lock on the key in the same batch, so creates on different nodes cannot
-/// both pass the count. Writes by a worker are fenced by <c>lease_owner = @owner</c>.
+/// concurrency key, updates, renewals, releases) share commits through <see cref="PostgresWriter"/>. Concurrency-keyed
+/// creates share commits through <see cref="PostgresCreateBatcher"/>, whose transactions take the keys' advisory locks
+/// before counting, so creates on different nodes cannot both pass the count. Claims run on a kept connection.
+/// Writes by a worker are fenced by <c>lease_owner = @owner</c>.
 /// </summary>
 internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
 {
@@ -213,6 +214,11 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
                 return created;
             }
         }
+        else
+        {
+            // The key's advisory lock may be held by another node: these share commits in a loop of their own.
+            return await _store.Creates.CreateAsync(request, cancellationToken).ConfigureAwait(false);
+        }
 
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await CreateAsync(connection, null, request, cancellationToken).ConfigureAwait(false);
@@ -235,9 +241,16 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             return [];
         }
 
-        var keys = request.Runs.SelectMany(BatchLockKeys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        var results = new CreateRunResult?[request.Runs.Count];
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await CreateManyAsync(connection, request.Runs, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The transaction of <see cref="CreateRunsAsync"/> on <paramref name="connection"/>: one result per run, in order.</summary>
+    internal async Task<CreateRunResult[]> CreateManyAsync(
+        NpgsqlConnection connection, IReadOnlyList<CreateRunRequest> runs, CancellationToken cancellationToken)
+    {
+        var keys = runs.SelectMany(BatchLockKeys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var results = new CreateRunResult?[runs.Count];
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (var batch = new NpgsqlBatch(connection, transaction))
         {
@@ -248,7 +261,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
                 batch.BatchCommands.Add(lockCommand);
             }
 
-            foreach (var run in request.Runs)
+            foreach (var run in runs)
             {
                 batch.BatchCommands.Add(CreateCommand(run));
             }
@@ -259,7 +272,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
                 await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            for (var i = 0; i < request.Runs.Count; i++)
+            for (var i = 0; i < runs.Count; i++)
             {
                 if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
@@ -272,7 +285,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
 
         for (var i = 0; i < results.Length; i++)
         {
-            results[i] ??= await ExistingAsync(connection, transaction, request.Runs[i], cancellationToken).ConfigureAwait(false);
+            results[i] ??= await ExistingAsync(connection, transaction, runs[i], cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
