@@ -42,12 +42,14 @@ internal sealed class PostgresWriter : IAsyncDisposable
     }
 
     /// <summary>
-    /// Queues <paramref name="command"/> (a template: it is copied for each execution) and completes once its transaction has committed, with what
+    /// Queues <paramref name="command"/> (made positional here, and copied if it must run again) and completes once its transaction has committed, with what
     /// <paramref name="read"/> made of the command's own result set.
     /// </summary>
     public async Task<T> WriteAsync<T>(
         NpgsqlBatchCommand command, Func<NpgsqlDataReader, Task<T>> read, CancellationToken cancellationToken)
     {
+        // Rewritten on the caller's thread, not the writer's loop; the first execution sends the command itself.
+        PositionalSql.MakePositional(command);
         var op = new WriteOperation<T>(command, read, cancellationToken);
         try
         {
@@ -83,7 +85,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
 
             try
             {
-                await ExecuteAsync(batch).ConfigureAwait(false);
+                await ExecuteAsync(batch, copy: false).ConfigureAwait(false);
                 foreach (var op in batch)
                 {
                     op.Complete();
@@ -102,7 +104,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 {
                     try
                     {
-                        await ExecuteAsync([op]).ConfigureAwait(false);
+                        await ExecuteAsync([op], copy: true).ConfigureAwait(false);
                         op.Complete();
                     }
                     catch (Exception alone)
@@ -115,12 +117,12 @@ internal sealed class PostgresWriter : IAsyncDisposable
     }
 
     /// <summary>Runs <paramref name="ops"/> as one batch; each reads its result, and nothing is reported before the commit.</summary>
-    private async Task ExecuteAsync(IReadOnlyList<WriteOperation> ops)
+    private async Task ExecuteAsync(IReadOnlyList<WriteOperation> ops, bool copy)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            await _connection.UseAsync(connection => ExecuteAsync(connection, ops), CancellationToken.None).ConfigureAwait(false);
+            await _connection.UseAsync(connection => ExecuteAsync(connection, ops, copy), CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
@@ -129,14 +131,15 @@ internal sealed class PostgresWriter : IAsyncDisposable
         }
     }
 
-    private async Task<bool> ExecuteAsync(NpgsqlConnection connection, IReadOnlyList<WriteOperation> ops)
+    private async Task<bool> ExecuteAsync(NpgsqlConnection connection, IReadOnlyList<WriteOperation> ops, bool copy)
     {
         await using var batch = new NpgsqlBatch(connection);
         try
         {
             foreach (var op in ops)
             {
-                batch.BatchCommands.Add(Copy(op.Command));
+                // A command of a failed batch is not sent again (Npgsql binds it to the batch that ran it): re-runs send copies.
+                batch.BatchCommands.Add(copy ? PositionalSql.Copy(op.Command) : op.Command);
             }
 
             await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
@@ -160,11 +163,6 @@ internal sealed class PostgresWriter : IAsyncDisposable
             batch.BatchCommands.Clear();
         }
     }
-
-    // Each execution gets its own copy: Npgsql binds parameters to the batch that runs them, and a command
-    // from a failed batch cannot be sent again, yet the operations of a failed batch are re-run one at a time.
-    // The copy has positional parameters, so Npgsql does not parse the statement again.
-    private static NpgsqlBatchCommand Copy(NpgsqlBatchCommand template) => PositionalSql.ToPositional(template);
 
     /// <summary>Stops taking new writes, runs the ones already queued, then returns.</summary>
     public async ValueTask DisposeAsync()
