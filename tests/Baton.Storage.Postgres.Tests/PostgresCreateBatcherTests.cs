@@ -57,8 +57,20 @@ public sealed class PostgresCreateBatcherTests : IAsyncLifetime
         return connection;
     }
 
-    /// <summary>Waits (bounded) until a session waits on the advisory lock of <paramref name="concurrencyKey"/>: a batch has reached it.</summary>
-    private async Task WaitForLockWaiterAsync(string concurrencyKey = "gate")
+    /// <summary>
+    /// Stalls each node's batcher on a create of the key "gate", whose lock another session holds: what is created next
+    /// queues into one batch per node, sent when the returned session is disposed. Also returns the gate creates.
+    /// </summary>
+    private async Task<(NpgsqlConnection Held, Task<CreateRunResult[]> Gates)> StallBatchersAsync(params PostgresBatonStore[] nodes)
+    {
+        var held = await HoldKeyAsync("gate");
+        var gates = Task.WhenAll(nodes.Select(n => n.Runs.CreateRunAsync(NewRun("gate"))));
+        await WaitForLockWaitersAsync(nodes.Length);
+        return (held, gates);
+    }
+
+    /// <summary>Waits (bounded) until <paramref name="waiters"/> sessions wait on the lock of the key "gate": their batches have reached it.</summary>
+    private async Task WaitForLockWaitersAsync(int waiters)
     {
         await using var connection = new NpgsqlConnection(PostgresTestDatabase.ConnectionString);
         await connection.OpenAsync();
@@ -70,8 +82,8 @@ public sealed class PostgresCreateBatcherTests : IAsyncLifetime
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted " +
                 "AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(@lock, 0)",
                 connection);
-            command.Parameters.AddWithValue("lock", $"baton:{_schema}:concurrency:{concurrencyKey}");
-            if ((long)(await command.ExecuteScalarAsync())! > 0)
+            command.Parameters.AddWithValue("lock", $"baton:{_schema}:concurrency:gate");
+            if ((long)(await command.ExecuteScalarAsync())! >= waiters)
             {
                 return;
             }
@@ -95,11 +107,8 @@ public sealed class PostgresCreateBatcherTests : IAsyncLifetime
     public async Task CreateRunAsync_KeyedBurstsFromTwoNodes_NeverExceedLimit()
     {
         var nodes = new[] { await NodeAsync(), await NodeAsync() };
-        var held = await HoldKeyAsync("gate");
-        var gates = nodes.Select(n => n.Runs.CreateRunAsync(NewRun("gate"))).ToList();
-        await WaitForLockWaiterAsync();
+        var (held, gates) = await StallBatchersAsync(nodes);
 
-        // Both nodes' batchers are now stuck behind "gate": what follows queues into one batch per node.
         var burst = Enumerable.Range(0, 80).Select(i => nodes[i % 2].Runs.CreateRunAsync(NewRun("tenant", limit: 3))).ToList();
         await held.DisposeAsync();
         var results = await Task.WhenAll(burst);
@@ -112,16 +121,14 @@ public sealed class PostgresCreateBatcherTests : IAsyncLifetime
             Assert.Contains(r.Run.Id, created);
         });
         Assert.Equal(3, await CountAsync("concurrency_key = 'tenant'"));
-        Assert.Single(await Task.WhenAll(gates), r => r.Outcome == CreateRunOutcome.Created);
+        Assert.Single(await gates, r => r.Outcome == CreateRunOutcome.Created);
     }
 
     [Fact]
     public async Task CreateRunAsync_SameIdempotencyKeyTwiceInOneBatch_CreatesOneRun()
     {
         var store = await NodeAsync();
-        var held = await HoldKeyAsync("gate");
-        var gate = store.Runs.CreateRunAsync(NewRun("gate"));
-        await WaitForLockWaiterAsync();
+        var (held, gate) = await StallBatchersAsync(store);
 
         var burst = Enumerable.Range(0, 10)
             .Select(i => store.Runs.CreateRunAsync(NewRun($"k{i}") with { IdempotencyKey = "order-7" }))
@@ -132,16 +139,14 @@ public sealed class PostgresCreateBatcherTests : IAsyncLifetime
         var created = Assert.Single(results, r => r.Outcome == CreateRunOutcome.Created);
         Assert.All(results, r => Assert.Equal(created.Run.Id, r.Run.Id));
         Assert.Equal(1, await CountAsync("idempotency_key = 'order-7'"));
-        Assert.Equal(CreateRunOutcome.Created, (await gate).Outcome);
+        Assert.Equal(CreateRunOutcome.Created, Assert.Single(await gate).Outcome);
     }
 
     [Fact]
     public async Task CreateRunAsync_BadCreateInKeyedBatch_FailsOnlyItsCaller()
     {
         var store = await NodeAsync();
-        var held = await HoldKeyAsync("gate");
-        var gate = store.Runs.CreateRunAsync(NewRun("gate"));
-        await WaitForLockWaiterAsync();
+        var (held, gate) = await StallBatchersAsync(store);
 
         var good = Enumerable.Range(0, 20).Select(i => store.Runs.CreateRunAsync(NewRun($"k{i}"))).ToList();
         // PostgreSQL refuses NUL characters in text: this create fails wherever it runs.
@@ -152,16 +157,14 @@ public sealed class PostgresCreateBatcherTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<Exception>(() => bad);
         Assert.Equal(0, await CountAsync("concurrency_key = 'k-bad'"));
         Assert.Equal(20, await CountAsync("concurrency_key LIKE 'k%'"));
-        Assert.Equal(CreateRunOutcome.Created, (await gate).Outcome);
+        Assert.Equal(CreateRunOutcome.Created, Assert.Single(await gate).Outcome);
     }
 
     [Fact]
     public async Task CreateRunAsync_KeyLockedByOtherSession_DoesNotStallHotWrites()
     {
         var store = await NodeAsync();
-        var held = await HoldKeyAsync("gate");
-        var keyed = store.Runs.CreateRunAsync(NewRun("gate"));
-        await WaitForLockWaiterAsync();
+        var (held, keyed) = await StallBatchersAsync(store);
 
         // Creates without a key, and a worker's write, go through the writer while the keyed create waits.
         var plain = await store.Runs.CreateRunAsync(new CreateRunRequest
@@ -172,6 +175,6 @@ public sealed class PostgresCreateBatcherTests : IAsyncLifetime
         Assert.False(keyed.IsCompleted);
 
         await held.DisposeAsync();
-        Assert.Equal(CreateRunOutcome.Created, (await keyed).Outcome);
+        Assert.Equal(CreateRunOutcome.Created, Assert.Single(await keyed).Outcome);
     }
 }
