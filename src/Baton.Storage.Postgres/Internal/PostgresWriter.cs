@@ -69,6 +69,8 @@ internal sealed class PostgresWriter : IAsyncDisposable
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            // Let the writes that are ready to be queued (continuations already scheduled) join this batch.
+            await Task.Yield();
             batch.Clear();
             while (batch.Count < _maxBatchSize && reader.TryRead(out var op))
             {
