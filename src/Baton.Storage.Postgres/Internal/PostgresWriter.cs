@@ -15,8 +15,8 @@ namespace Baton.Storage.Postgres.Internal;
 /// </summary>
 /// <remarks>
 /// One loop per store keeps this node's writes on one connection in order, so two of its own batches never
-/// wait on each other's row locks. Creates and claims do not come here: a create may wait on a concurrency
-/// key's advisory lock, which must not stall everybody's writes.
+/// wait on each other's row locks. Creates with a concurrency key do not come here (they may wait on the key's
+/// advisory lock, which must not stall everybody's writes: see <see cref="PostgresCreateBatcher"/>), nor do claims.
 /// </remarks>
 internal sealed class PostgresWriter : IAsyncDisposable
 {
