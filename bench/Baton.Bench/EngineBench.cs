@@ -20,6 +20,9 @@ internal sealed record ThroughputResult(int Runs, TimeSpan Elapsed, double Start
 
     /// <summary>CPU microseconds per run: this process, the PostgreSQL processes (NaN on SQLite).</summary>
     public (double Own, double Postgres) CpuPerRun => (OwnCpu * 1e6 / Runs, PostgresCpu * 1e6 / Runs);
+
+    /// <summary>The PostgreSQL store's round trips, commits and rows of the phase (null on SQLite).</summary>
+    public StoreTrafficResult? Traffic { get; init; }
 }
 
 internal sealed record LatencyResult(int Count, double P50, double P99);
@@ -37,6 +40,7 @@ internal static class EngineBench
         var latencies = new ConcurrentBag<double>();
         await using var node = await Node.StartAsync(settings, steps, latencies);
         var cpu = new CpuMeter(settings.Postgres is null ? null : new Npgsql.NpgsqlConnectionStringBuilder(settings.Postgres).Database);
+        using var traffic = await StoreTraffic.StartAsync(settings.Postgres);
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var watch = Stopwatch.StartNew();
         await StartAllAsync(node, "bench", runs);
@@ -45,7 +49,10 @@ internal static class EngineBench
         var (own, postgres) = cpu.Elapsed();
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         var sorted = latencies.Order().ToArray();
-        return new ThroughputResult(runs, watch.Elapsed, Percentile(sorted, 0.5), Percentile(sorted, 0.99), own, postgres, allocated);
+        return new ThroughputResult(runs, watch.Elapsed, Percentile(sorted, 0.5), Percentile(sorted, 0.99), own, postgres, allocated)
+        {
+            Traffic = traffic is null ? null : await traffic.StopAsync(),
+        };
     }
 
     public static async Task<LatencyResult> LatencyAsync(BenchSettings settings, int runs)

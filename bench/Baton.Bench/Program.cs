@@ -76,6 +76,11 @@ Console.WriteLine("| measurement | value |");
 Console.WriteLine("|---|---|");
 Console.WriteLine($"| {single.Runs:N0} single-step runs | {single.RunsPerSecond:N0} runs/s ({single.Elapsed.TotalSeconds:N2} s; start-to-start p50 under load {single.StartP50:N1} ms, p99 {single.StartP99:N1} ms) |");
 Console.WriteLine($"| CPU per single-step run | {Cpu(single)} |");
+if (single.Traffic is { } traffic && single.Runs > 0)
+{
+    Console.WriteLine($"| store traffic per single-step run | {traffic.PerRun(single.Runs)} |");
+}
+
 Console.WriteLine($"| managed allocation per single-step run | {(single.Runs == 0 ? "not measured" : $"{single.AllocatedPerRun / 1024:N1} KB")} |");
 Console.WriteLine($"| {multi.Runs:N0} 10-step runs | {multi.RunsPerSecond:N0} runs/s = {multi.RunsPerSecond * 10:N0} steps/s ({multi.Elapsed.TotalSeconds:N2} s) |");
 Console.WriteLine($"| CPU per 10-step run | {Cpu(multi)} |");

@@ -77,6 +77,43 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
         Assert.Equal(2, finished.Executions);
     }
 
+    [Fact]
+    public async Task Worker_RunsEndWithNothingAnnounced_ClaimsNothingAfterThem()
+    {
+        var schema = _database.NewSchema();
+        await using var node = await WorkerNode.StartAsync(schema, b => b.AddWorkflow<int, int>("double", (_, input, _) => Task.FromResult(input * 2)));
+        await using var otherNode = PostgresTestDatabase.NewStore(schema);
+        // A run from another node can only start through NOTIFY: once it has ended, the listener is up and start-up is over.
+        Assert.Equal(RunStatus.Succeeded, (await WaitForEndAsync(otherNode, await CreateAsync(otherNode))).Status);
+        var claims = 0;
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Npgsql",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStopped = activity =>
+            {
+                var text = (activity.GetTagItem("db.query.text") ?? activity.GetTagItem("db.statement") ?? activity.DisplayName)?.ToString() ?? "";
+                if (text.Contains(schema, StringComparison.Ordinal) && text.Contains("expired AS", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref claims);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        // Started on the node itself: each run is created with its lease and runs there, so nothing is left to claim.
+        var started = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => node.Client.StartRunAsync(new StartRunRequest
+        {
+            Workflow = "double", Input = System.Text.Json.JsonSerializer.SerializeToElement(i),
+        })));
+        foreach (var run in started)
+        {
+            Assert.Equal(RunStatus.Succeeded, (await WaitForEndAsync(otherNode, run.Run!.Id)).Status);
+        }
+
+        Assert.Equal(0, Volatile.Read(ref claims));
+    }
+
     private static async Task<string> CreateAsync(IBatonStore store)
     {
         var result = await store.Runs.CreateRunAsync(new CreateRunRequest

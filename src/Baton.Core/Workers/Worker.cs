@@ -23,6 +23,7 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
     private readonly CancellationTokenSource _housekeepingStop = new();
     private string[]? _workflows;
     private string[]? _workflowVersions;
+    private bool _storeAnnounces;
 
     /// <summary>True while the claim loop runs.</summary>
     public bool IsRunning { get; private set; }
@@ -53,6 +54,7 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
             return;
         }
 
+        _storeAnnounces = engine.Services.GetService(typeof(IBatonStore)) is IRunNotifications;
         Log.WorkerStarted(engine.Logger, engine.Owner, options.MaxConcurrentRuns);
         IsRunning = true;
         var heartbeat = Task.Run(() => HeartbeatLoopAsync(_housekeepingStop.Token), CancellationToken.None);
@@ -66,12 +68,19 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
                 var free = options.MaxConcurrentRuns - _active.Count - Reserved;
                 if (free > 0)
                 {
+                    var max = Math.Min(free, 128);
+                    signal.ClaimStarting();
                     try
                     {
-                        claimed = await ClaimAsync(Math.Min(free, 128), stoppingToken).ConfigureAwait(false);
+                        claimed = await ClaimAsync(max, stoppingToken).ConfigureAwait(false);
+                        if (claimed >= max)
+                        {
+                            signal.ClaimMayHaveLeftWork();
+                        }
                     }
                     catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                     {
+                        signal.ClaimMayHaveLeftWork();
                         Log.WorkerError(engine.Logger, ex, "claim");
                     }
                 }
@@ -180,7 +189,7 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
             _active.TryRemove(KeyValuePair.Create(active.RunId, active));
             engine.Metrics.ActiveRuns.Add(-1);
             active.Dispose();
-            signal.Notify();
+            signal.SlotFreed(_storeAnnounces);
             ExecutionEnded?.Invoke(active.RunId);
         }
     }

@@ -16,4 +16,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 5202, Level = LogLevel.Warning,
         Message = "A write batch of {Count} statements failed ({Error}); re-running them one transaction each")]
     public static partial void BatchFailed(ILogger logger, Exception exception, int count, string error);
+
+    [LoggerMessage(EventId = 5203, Level = LogLevel.Warning,
+        Message = "A batch of {Count} creates with concurrency keys failed ({Error}); re-running them one transaction each")]
+    public static partial void CreateBatchFailed(ILogger logger, Exception exception, int count, string error);
 }

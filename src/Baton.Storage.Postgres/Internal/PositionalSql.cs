@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -44,18 +45,61 @@ internal static class PositionalSql
             return;
         }
 
-        var rewritten = Rewrite(command.CommandText);
-        var named = command.Parameters.ToArray();
-        command.Parameters.Clear();
-        command.CommandText = rewritten.Sql;
-        // The parameters left the collection with Clear, so they can go back in, unnamed; a parameter the
-        // statement uses twice is sent once ($n stands for it at every use).
-        foreach (var name in rewritten.Names)
+        command.CommandText = Reorder(command.CommandText, command.Parameters);
+    }
+
+    /// <summary>
+    /// Turns <paramref name="command"/> into its positional form in place, without copying its parameters (a copy of
+    /// every parameter of every hot write was half of the bytes the engine allocated per run on PostgreSQL).
+    /// </summary>
+    public static void MakePositional(NpgsqlBatchCommand command)
+    {
+        if (command.Parameters.Count == 0 || command.Parameters[0].ParameterName.Length == 0)
         {
-            var parameter = Find(named, name, command.CommandText);
-            parameter.ParameterName = "";
-            command.Parameters.Add(parameter);
+            return;
         }
+
+        command.CommandText = Reorder(command.CommandText, command.Parameters);
+    }
+
+    /// <summary>A copy of a positional <paramref name="command"/> (a command from a failed batch cannot be sent again).</summary>
+    public static NpgsqlBatchCommand Copy(NpgsqlBatchCommand command)
+    {
+        var copy = new NpgsqlBatchCommand(command.CommandText);
+        for (var i = 0; i < command.Parameters.Count; i++)
+        {
+            copy.Parameters.Add(command.Parameters[i].Clone());
+        }
+
+        return copy;
+    }
+
+    /// <summary>Puts <paramref name="parameters"/> in placeholder order, unnamed, and returns the positional statement.</summary>
+    private static string Reorder(string sql, NpgsqlParameterCollection parameters)
+    {
+        var rewritten = Rewrite(sql);
+        var named = ArrayPool<NpgsqlParameter>.Shared.Rent(parameters.Count);
+        var count = parameters.Count;
+        try
+        {
+            parameters.CopyTo(named, 0);
+            parameters.Clear();
+            // The parameters left the collection with Clear, so they can go back in, unnamed; a parameter the
+            // statement uses twice is sent once ($n stands for it at every use).
+            foreach (var name in rewritten.Names)
+            {
+                var parameter = Find(named.AsSpan(0, count), name, sql);
+                parameter.ParameterName = "";
+                parameters.Add(parameter);
+            }
+        }
+        finally
+        {
+            Array.Clear(named, 0, count);
+            ArrayPool<NpgsqlParameter>.Shared.Return(named);
+        }
+
+        return rewritten.Sql;
     }
 
     internal static Rewritten Rewrite(string sql) =>
@@ -71,8 +115,24 @@ internal static class PositionalSql
             }
         }
 
-        throw new InvalidOperationException($"The statement uses @{name} but no such parameter was given: {sql}");
+        throw Missing(name, sql);
     }
+
+    private static NpgsqlParameter Find(ReadOnlySpan<NpgsqlParameter> parameters, string name, string sql)
+    {
+        foreach (var parameter in parameters)
+        {
+            if (string.Equals(parameter.ParameterName, name, StringComparison.Ordinal))
+            {
+                return parameter;
+            }
+        }
+
+        throw Missing(name, sql);
+    }
+
+    private static InvalidOperationException Missing(string name, string sql) =>
+        new($"The statement uses @{name} but no such parameter was given: {sql}");
 
     /// <summary>
     /// Replaces each <c>@name</c> outside string literals, quoted identifiers and comments with <c>$n</c>

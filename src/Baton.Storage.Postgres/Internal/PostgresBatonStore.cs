@@ -57,6 +57,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         Writer = new PostgresWriter(this, MaxBatchSize, logger, Metrics);
         var s = PostgresMigrations.Quote(options.Schema);
         Runs = new PostgresRunStore(this, s);
+        Creates = new PostgresCreateBatcher(this, (PostgresRunStore)Runs, logger);
         Steps = new PostgresStepStore(this, s);
         Schedules = new PostgresScheduleStore(this, s, (PostgresRunStore)Runs);
         Nodes = new PostgresNodeStore(this, s);
@@ -80,6 +81,9 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
 
     /// <summary>Group commit for the worker's hot writes.</summary>
     public PostgresWriter Writer { get; }
+
+    /// <summary>Group commit for creates with a concurrency key (they may wait on its advisory lock, so not in <see cref="Writer"/>).</summary>
+    public PostgresCreateBatcher Creates { get; }
 
     internal PostgresMetrics Metrics { get; }
 
@@ -231,7 +235,9 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
     public async ValueTask DisposeAsync()
     {
         // Queued writes still run (on the open pool) before the pool closes.
+        await Creates.DisposeAsync().ConfigureAwait(false);
         await Writer.DisposeAsync().ConfigureAwait(false);
+        await ((PostgresRunStore)Runs).DisposeAsync().ConfigureAwait(false);
         Metrics.Dispose();
         await _identity.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);

@@ -15,22 +15,21 @@ namespace Baton.Storage.Postgres.Internal;
 /// </summary>
 /// <remarks>
 /// One loop per store keeps this node's writes on one connection in order, so two of its own batches never
-/// wait on each other's row locks. Creates and claims do not come here: a create may wait on a concurrency
-/// key's advisory lock, which must not stall everybody's writes.
+/// wait on each other's row locks. Creates with a concurrency key do not come here (they may wait on the key's
+/// advisory lock, which must not stall everybody's writes: see <see cref="PostgresCreateBatcher"/>), nor do claims.
 /// </remarks>
 internal sealed class PostgresWriter : IAsyncDisposable
 {
     private readonly PostgresMetrics _metrics;
     private readonly Channel<WriteOperation> _queue;
-    private readonly PostgresBatonStore _store;
     private readonly int _maxBatchSize;
     private readonly ILogger _logger;
     private readonly Task _loop;
+    private readonly KeptConnection _connection;
 
     public PostgresWriter(PostgresBatonStore store, int maxBatchSize, ILogger logger, PostgresMetrics metrics)
     {
         _metrics = metrics;
-        _store = store;
         _maxBatchSize = maxBatchSize;
         _logger = logger;
         _queue = Channel.CreateBounded<WriteOperation>(new BoundedChannelOptions(Math.Max(1024, maxBatchSize * 4))
@@ -38,16 +37,19 @@ internal sealed class PostgresWriter : IAsyncDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
+        _connection = new KeptConnection(store);
         _loop = Task.Run(RunAsync);
     }
 
     /// <summary>
-    /// Queues <paramref name="command"/> (a template: it is copied for each execution) and completes once its transaction has committed, with what
+    /// Queues <paramref name="command"/> (made positional here, and copied if it must run again) and completes once its transaction has committed, with what
     /// <paramref name="read"/> made of the command's own result set.
     /// </summary>
     public async Task<T> WriteAsync<T>(
         NpgsqlBatchCommand command, Func<NpgsqlDataReader, Task<T>> read, CancellationToken cancellationToken)
     {
+        // Rewritten on the caller's thread, not the writer's loop; the first execution sends the command itself.
+        PositionalSql.MakePositional(command);
         var op = new WriteOperation<T>(command, read, cancellationToken);
         try
         {
@@ -67,6 +69,8 @@ internal sealed class PostgresWriter : IAsyncDisposable
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            // Let the writes that are ready to be queued (continuations already scheduled) join this batch.
+            await Task.Yield();
             batch.Clear();
             while (batch.Count < _maxBatchSize && reader.TryRead(out var op))
             {
@@ -83,7 +87,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
 
             try
             {
-                await ExecuteAsync(batch).ConfigureAwait(false);
+                await ExecuteAsync(batch, copy: false).ConfigureAwait(false);
                 foreach (var op in batch)
                 {
                     op.Complete();
@@ -102,7 +106,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 {
                     try
                     {
-                        await ExecuteAsync([op]).ConfigureAwait(false);
+                        await ExecuteAsync([op], copy: true).ConfigureAwait(false);
                         op.Complete();
                     }
                     catch (Exception alone)
@@ -115,16 +119,29 @@ internal sealed class PostgresWriter : IAsyncDisposable
     }
 
     /// <summary>Runs <paramref name="ops"/> as one batch; each reads its result, and nothing is reported before the commit.</summary>
-    private async Task ExecuteAsync(IReadOnlyList<WriteOperation> ops)
+    private async Task ExecuteAsync(IReadOnlyList<WriteOperation> ops, bool copy)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        await using var connection = await _store.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await _connection.UseAsync(connection => ExecuteAsync(connection, ops, copy), CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _metrics.WriterBusy.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _metrics.Operations.Add(ops.Count);
+        }
+    }
+
+    private async Task<bool> ExecuteAsync(NpgsqlConnection connection, IReadOnlyList<WriteOperation> ops, bool copy)
+    {
         await using var batch = new NpgsqlBatch(connection);
         try
         {
             foreach (var op in ops)
             {
-                batch.BatchCommands.Add(Copy(op.Command));
+                // A command of a failed batch is not sent again (Npgsql binds it to the batch that ran it): re-runs send copies.
+                batch.BatchCommands.Add(copy ? PositionalSql.Copy(op.Command) : op.Command);
             }
 
             await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
@@ -141,25 +158,20 @@ internal sealed class PostgresWriter : IAsyncDisposable
             // Disposing the reader consumes up to ReadyForQuery: an error at commit surfaces here, before anyone is told.
             await reader.DisposeAsync().ConfigureAwait(false);
             _metrics.Commits.Add(1);
+            return true;
         }
         finally
         {
             batch.BatchCommands.Clear();
-            _metrics.WriterBusy.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
-            _metrics.Operations.Add(ops.Count);
         }
     }
-
-    // Each execution gets its own copy: Npgsql binds parameters to the batch that runs them, and a command
-    // from a failed batch cannot be sent again, yet the operations of a failed batch are re-run one at a time.
-    // The copy has positional parameters, so Npgsql does not parse the statement again.
-    private static NpgsqlBatchCommand Copy(NpgsqlBatchCommand template) => PositionalSql.ToPositional(template);
 
     /// <summary>Stops taking new writes, runs the ones already queued, then returns.</summary>
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+        await _connection.DisposeAsync().ConfigureAwait(false);
     }
 
     private abstract class WriteOperation
