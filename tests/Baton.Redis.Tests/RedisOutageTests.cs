@@ -61,9 +61,14 @@ public sealed class RedisOutageTests
     [Fact]
     public async Task Trigger_RedisDownAtStart_HostStartsAndConsumesOnceRedisAnswers()
     {
-        await using var redis = await PrivateRedis.StartAsync();
+        // The registry and the items are written before Redis dies (AOF, appendfsync always, so they survive): written after
+        // the restart, the first discovery that succeeded could run before them, find no list and wait the 10 min interval
+        // (CI, 2026-12-05: no run in 90 s).
+        await using var redis = await PrivateRedis.StartAsync(appendOnly: true);
         await using var node = await RedisNode.CreateAsync(redis.Configuration + ",connectRetry=1,connectTimeout=500");
         var registry = node.Prefix + "lists";
+        await node.Db.SetAddAsync(registry, node.List);
+        await node.Db.ListRightPushAsync(node.List, [Item(1), Item(2)]);
         redis.Kill();
 
         var started = node.StartAsync(o =>
@@ -76,8 +81,6 @@ public sealed class RedisOutageTests
         Assert.Same(started, await Task.WhenAny(started, Task.Delay(TimeSpan.FromSeconds(10))));
         await Poll.UntilAsync(() => Task.FromResult(node.Logs.Entries.Count(e => e.EventId == 5012)), n => n >= 1, "the outage to be logged");
         await redis.StartAgainAsync();
-        await node.Db.SetAddAsync(registry, node.List);
-        await node.Db.ListRightPushAsync(node.List, [Item(1), Item(2)]);
 
         // Long before the 10 min discovery interval: a failed discovery round is retried with the error backoff.
         var runs = await node.WaitForSucceededRunsAsync(2, TimeSpan.FromSeconds(90));
