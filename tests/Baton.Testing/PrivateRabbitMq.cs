@@ -63,7 +63,7 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the node (again, on the same ports and data) and waits until <c>rabbitmqctl await_startup</c> answers.</summary>
+    /// <summary>Starts the node (again, on the same ports and data) and waits until its AMQP listener answers.</summary>
     public async Task StartAsync(TimeSpan? timeout = null)
     {
         if (IsRunning)
@@ -80,7 +80,7 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         start.ArgumentList.Add($"exec {ServerScript} >> '{Path.Combine(Directory, "server.out")}' 2>&1");
         SetEnvironment(start, server: true);
         _server = Process.Start(start) ?? throw new InvalidOperationException("rabbitmq-server did not start");
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(120));
         while (true)
         {
             if (_server.HasExited)
@@ -88,7 +88,7 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
                 throw new InvalidOperationException($"{NodeName} exited with {_server.ExitCode} while starting: {Tail()}");
             }
 
-            if (await CtlAsync(TimeSpan.FromSeconds(15), "-q", "await_startup", "--timeout", "5") == 0)
+            if (await AmqpAnswersAsync())
             {
                 return;
             }
@@ -149,6 +149,31 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
     {
         var path = Path.Combine(Directory, "server.out");
         return File.Exists(path) ? string.Join('\n', File.ReadLines(path).TakeLast(15)) : "(no output)";
+    }
+
+    /// <summary>
+    /// True when the node's AMQP listener answers the protocol header with a frame (connection.start): the broker has
+    /// booted. Not <c>rabbitmqctl await_startup</c>: every CLI call is an Erlang node of its own on one of 11 shared
+    /// distribution ports (35672-35682); on a loaded machine with several brokers starting at once, a node whose output said
+    /// "Starting broker... completed" never passed that check within a minute (CI, 2026-12-05).
+    /// </summary>
+    private async Task<bool> AmqpAnswersAsync()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            using var client = new System.Net.Sockets.TcpClient();
+            await client.ConnectAsync(System.Net.IPAddress.Loopback, Port, cancel.Token);
+            var stream = client.GetStream();
+            byte[] header = [(byte)'A', (byte)'M', (byte)'Q', (byte)'P', 0, 0, 9, 1];
+            await stream.WriteAsync(header, cancel.Token);
+            var frame = new byte[1];
+            return await stream.ReadAsync(frame, cancel.Token) == 1 && frame[0] == 1;
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     private async Task<int> CtlAsync(TimeSpan timeout, params string[] arguments)

@@ -41,6 +41,9 @@ public sealed class Browser : IAsyncDisposable
             BaseURL = baseAddress.ToString(),
             ViewportSize = new ViewportSize { Width = 1280, Height = 860 },
         });
+        // Bounds on waiting only (each wait ends as soon as its condition holds): generous for a loaded 2-core CI machine.
+        context.SetDefaultTimeout(60_000);
+        context.SetDefaultNavigationTimeout(60_000);
         return await context.NewPageAsync();
     }
 
@@ -57,7 +60,10 @@ public sealed class Browser : IAsyncDisposable
     {
         var page = await NewPageAsync(server.BaseAddress);
         await SignInAsync(page, DashboardServer.AdminKey);
-        await page.WaitForURLAsync("**/ui/runs");
+        // Wait for the runs page's form, not for the document's load event: under a loaded CI machine the wait for "load"
+        // after the sign-in's redirect timed out once although the page had loaded ("NetworkIdle" fired; CI 2026-12-05).
+        await page.WaitForURLAsync("**/ui/runs", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+        await page.Locator("#start-run").WaitForAsync();
         return page;
     }
 
