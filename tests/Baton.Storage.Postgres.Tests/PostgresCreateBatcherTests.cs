@@ -10,36 +10,8 @@ namespace Baton.Storage.Postgres.Tests;
 /// keyed creates, never the writer's hot writes. Batches are made by holding a key's advisory lock on another
 /// connection: the batcher's first transaction waits on it while the next creates queue up behind it.
 /// </summary>
-public sealed class PostgresCreateBatcherTests : IAsyncLifetime
+public sealed class PostgresCreateBatcherTests : NodesOnOneSchemaTests
 {
-    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
-    private readonly PostgresTestDatabase _database = new();
-    private readonly List<PostgresBatonStore> _stores = [];
-    private string _schema = "";
-
-    public async Task InitializeAsync()
-    {
-        await PostgresTestDatabase.EnsureDatabaseAsync();
-        _schema = _database.NewSchema();
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var store in _stores)
-        {
-            await store.DisposeAsync();
-        }
-
-        await _database.DisposeAsync();
-    }
-
-    private async Task<PostgresBatonStore> NodeAsync()
-    {
-        var store = await _database.NewInitializedStoreAsync(_schema);
-        _stores.Add(store);
-        return store;
-    }
-
     private static CreateRunRequest NewRun(string concurrencyKey, int limit = 1) => new()
     {
         Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0, ConcurrencyKey = concurrencyKey, ConcurrencyLimit = limit,
@@ -52,7 +24,7 @@ public sealed class PostgresCreateBatcherTests : IAsyncLifetime
         var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(PostgresTestDatabase.ConnectionString) { Pooling = false }.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended(@lock, 0))", connection);
-        command.Parameters.AddWithValue("lock", $"baton:{_schema}:concurrency:{concurrencyKey}");
+        command.Parameters.AddWithValue("lock", $"baton:{Schema}:concurrency:{concurrencyKey}");
         await command.ExecuteNonQueryAsync();
         return connection;
     }
@@ -82,7 +54,7 @@ public sealed class PostgresCreateBatcherTests : IAsyncLifetime
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted " +
                 "AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(@lock, 0)",
                 connection);
-            command.Parameters.AddWithValue("lock", $"baton:{_schema}:concurrency:gate");
+            command.Parameters.AddWithValue("lock", $"baton:{Schema}:concurrency:gate");
             if ((long)(await command.ExecuteScalarAsync())! >= waiters)
             {
                 return;
@@ -99,7 +71,7 @@ public sealed class PostgresCreateBatcherTests : IAsyncLifetime
     {
         await using var connection = new NpgsqlConnection(PostgresTestDatabase.ConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"SELECT count(*) FROM \"{_schema}\".runs WHERE {where}", connection);
+        await using var command = new NpgsqlCommand($"SELECT count(*) FROM \"{Schema}\".runs WHERE {where}", connection);
         return (long)(await command.ExecuteScalarAsync())!;
     }
 

@@ -6,36 +6,8 @@ namespace Baton.Storage.Postgres.Tests;
 /// A node id is fenced to one live process by a session advisory lock: the process holding it takes back the
 /// leases its earlier process left; anybody else (another node, a second live process with the same id) waits.
 /// </summary>
-public sealed class PostgresNodeIdentityTests : IAsyncLifetime
+public sealed class PostgresNodeIdentityTests : NodesOnOneSchemaTests
 {
-    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
-    private readonly PostgresTestDatabase _database = new();
-    private readonly List<PostgresBatonStore> _stores = [];
-    private string _schema = "";
-
-    public async Task InitializeAsync()
-    {
-        await PostgresTestDatabase.EnsureDatabaseAsync();
-        _schema = _database.NewSchema();
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var store in _stores)
-        {
-            await store.DisposeAsync();
-        }
-
-        await _database.DisposeAsync();
-    }
-
-    private async Task<PostgresBatonStore> NodeAsync()
-    {
-        var store = await _database.NewInitializedStoreAsync(_schema);
-        _stores.Add(store);
-        return store;
-    }
-
     private static async Task<string> CreateLeasedAsync(PostgresBatonStore store, string owner)
     {
         var run = await store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 });
@@ -68,7 +40,7 @@ public sealed class PostgresNodeIdentityTests : IAsyncLifetime
         var first = await NodeAsync();
         await first.RecoverLeasesAsync(new LeaseRecoveryRequest("node-a", T0));
         var runId = await CreateLeasedAsync(first, "node-a");
-        _stores.Remove(first);
+        Stores.Remove(first);
         await first.DisposeAsync();
         var restarted = await NodeAsync();
 
