@@ -46,23 +46,12 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
         ?? JsonSerializer.SerializeToElement<object?>(null);
 
     /// <summary>A compensating call: cancelled after <see cref="DoctorOptions.CompensationTimeout"/>; "not found" counts as done.</summary>
-    public async Task CompensateAsync(IWorkflowContext context, string step, DoctorService service, string pattern, object? data, CancellationToken cancellationToken)
-    {
-        using var timeout = new CancellationTokenSource(options.CompensationTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        try
-        {
-            await services.SendAsync(service, pattern, data, options.CompensationTimeout, linked.Token).ConfigureAwait(false);
-        }
-        catch (ServiceCallException ex) when (ex.IsNotFound)
-        {
-            Log.CompensationNothingToDo(logger, context.RunId, step, ex.Message);
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException($"compensation of {step} timed out after {options.CompensationTimeout.TotalSeconds:0.###} s");
-        }
-    }
+    public Task CompensateAsync(IWorkflowContext context, string step, DoctorService service, string pattern, object? data, CancellationToken cancellationToken) =>
+        UnderCompensationTimeoutAsync(
+            step,
+            async token => await services.SendAsync(service, pattern, data, options.CompensationTimeout, token).ConfigureAwait(false),
+            ex => Log.CompensationNothingToDo(logger, context.RunId, step, ex.Message),
+            cancellationToken);
 
     /// <summary>
     /// Removes the profile of account <paramref name="accountId"/> if there is one (<c>getByAccountId</c>, then
@@ -70,31 +59,22 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
     /// (timed out) after the directory had carried it out, whose reply (and so its id) never arrived. "Not found" or an
     /// empty reply is nothing to do.
     /// </summary>
-    public async Task RemoveProfileOfAccountAsync(IWorkflowContext context, string accountId, CancellationToken cancellationToken)
-    {
-        using var timeout = new CancellationTokenSource(options.CompensationTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        try
-        {
-            var profile = await services.SendAsync(
-                DoctorService.ProviderDirectory, Patterns.ProfileGetByAccountId, new { accountId }, options.CompensationTimeout, linked.Token).ConfigureAwait(false);
-            if (profile is { ValueKind: JsonValueKind.Object } found && found.TryGetProperty("id", out var id)
-                && id.ValueKind is JsonValueKind.String or JsonValueKind.Number)
+    public Task RemoveProfileOfAccountAsync(IWorkflowContext context, string accountId, CancellationToken cancellationToken) =>
+        UnderCompensationTimeoutAsync(
+            "createProfile",
+            async token =>
             {
-                Log.OrphanProfileRemoved(logger, context.RunId, id.ToString());
-                await services.SendAsync(
-                    DoctorService.ProviderDirectory, Patterns.ProfileRemove, new { id = id.ToString() }, options.CompensationTimeout, linked.Token).ConfigureAwait(false);
-            }
-        }
-        catch (ServiceCallException ex) when (ex.IsNotFound)
-        {
-            Log.NoOrphanProfile(logger, context.RunId, ex.Message);
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException($"compensation of createProfile timed out after {options.CompensationTimeout.TotalSeconds:0.###} s");
-        }
-    }
+                var profile = await services.SendAsync(
+                    DoctorService.ProviderDirectory, Patterns.ProfileGetByAccountId, new { accountId }, options.CompensationTimeout, token).ConfigureAwait(false);
+                if (profile is { } found && TryIdOf(found, out var id))
+                {
+                    Log.OrphanProfileRemoved(logger, context.RunId, id);
+                    await services.SendAsync(
+                        DoctorService.ProviderDirectory, Patterns.ProfileRemove, new { id }, options.CompensationTimeout, token).ConfigureAwait(false);
+                }
+            },
+            ex => Log.NoOrphanProfile(logger, context.RunId, ex.Message),
+            cancellationToken);
 
     /// <summary>Records how many of the saga's steps completed (read by <see cref="SagaReplies"/> when the saga fails).</summary>
     public void Executed(IWorkflowContext context, string step, int count)
@@ -105,9 +85,44 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
 
     /// <summary>The <c>id</c> of a service's reply.</summary>
     public static string IdOf(JsonElement reply, string what) =>
-        reply.ValueKind == JsonValueKind.Object && reply.TryGetProperty("id", out var id) && id.ValueKind is JsonValueKind.String or JsonValueKind.Number
-            ? id.ToString()
-            : throw new NonRetryableException($"{what} reply has no id");
+        TryIdOf(reply, out var id) ? id : throw new NonRetryableException($"{what} reply has no id");
+
+    /// <summary>The <c>id</c> (a string or a number) of a reply that is an object with one.</summary>
+    private static bool TryIdOf(JsonElement reply, out string id)
+    {
+        if (reply.ValueKind == JsonValueKind.Object && reply.TryGetProperty("id", out var value) && value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
+        {
+            id = value.ToString();
+            return true;
+        }
+
+        id = "";
+        return false;
+    }
+
+    /// <summary>
+    /// Runs a compensation's calls under one <see cref="DoctorOptions.CompensationTimeout"/>: past it, a
+    /// <see cref="TimeoutException"/> naming <paramref name="step"/>; a "not found" reply counts as done
+    /// (<paramref name="notFound"/> logs it).
+    /// </summary>
+    private async Task UnderCompensationTimeoutAsync(
+        string step, Func<CancellationToken, Task> calls, Action<ServiceCallException> notFound, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(options.CompensationTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            await calls(linked.Token).ConfigureAwait(false);
+        }
+        catch (ServiceCallException ex) when (ex.IsNotFound)
+        {
+            notFound(ex);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"compensation of {step} timed out after {options.CompensationTimeout.TotalSeconds:0.###} s");
+        }
+    }
 
     public long DurationMs(DateTimeOffset receivedAt) => Math.Max(0, (long)(time.GetUtcNow() - receivedAt).TotalMilliseconds);
 }
