@@ -62,7 +62,17 @@ public sealed class Browser : IAsyncDisposable
         await SignInAsync(page, DashboardServer.AdminKey);
         // Wait for the runs page's form, not for the document's load event: under a loaded CI machine the wait for "load"
         // after the sign-in's redirect timed out once although the page had loaded ("NetworkIdle" fired; CI 2026-12-05).
-        await page.WaitForURLAsync("**/ui/runs", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+        try
+        {
+            await page.WaitForURLAsync("**/ui/runs", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+        }
+        catch (TimeoutException ex)
+        {
+            // Seen about once in five CI runs in one test: say where the page went instead of only that it did not arrive.
+            var text = await page.InnerTextAsync("body");
+            throw new TimeoutException($"after signing in the page stayed at {page.Url}: {text[..Math.Min(text.Length, 500)]}", ex);
+        }
+
         await page.Locator("#start-run").WaitForAsync();
         return page;
     }
