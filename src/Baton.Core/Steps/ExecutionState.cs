@@ -18,6 +18,9 @@ internal sealed class ExecutionState
 {
     private readonly Dictionary<string, int> _nameCounts = new(StringComparer.Ordinal);
     private readonly Lock _keyLock = new();
+    private readonly Lock _holdLock = new();
+    private AttemptEndedRequest? _held;
+    private Task _flushing = Task.CompletedTask;
     private CompensationList? _compensations;
     private int _inFlight;
 
@@ -152,6 +155,76 @@ internal sealed class ExecutionState
         {
             Active.Interrupt(leaseLost: true);
             throw new LeaseLostException(RunId);
+        }
+    }
+
+    /// <summary>
+    /// Holds the end of a step that just succeeded instead of writing it now, when no other step of this execution is
+    /// running (fan-out and parallel steps write as they end). The rule that makes this safe: a step's result is stored
+    /// before the next step's body starts (<see cref="FlushHeldAsync"/> at every step's start), before the workflow
+    /// waits, suspends, starts a child or sends an event (the context flushes first), and before the run's end is
+    /// reported (the run's next write carries it: <see cref="TakeHeldAsync"/>). Until then no code of this run can act
+    /// on the outside, so a crash in between only makes the next owner run the step again (at least once).
+    /// </summary>
+    /// <returns>True when held: the caller must not write it.</returns>
+    public bool TryHold(AttemptEndedRequest request)
+    {
+        lock (_holdLock)
+        {
+            // A step starting now has counted itself before it flushes under this lock, so it either makes this 2 or
+            // finds the held end.
+            if (Volatile.Read(ref _inFlight) != 1 || _held is not null)
+            {
+                return false;
+            }
+
+            _held = request;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Stores the held step end, if any, as <see cref="EndAttemptAsync"/> does (a refused write stops the execution); a
+    /// flush already under way is awaited by every caller, so none goes on before it is stored.
+    /// </summary>
+    public Task FlushHeldAsync()
+    {
+        lock (_holdLock)
+        {
+            if (_held is { } held)
+            {
+                _held = null;
+                _flushing = EndAttemptAsync(held);
+            }
+
+            return _flushing;
+        }
+    }
+
+    /// <summary>
+    /// For the run's next write: takes the held step end so that write stores it in the same transaction, or null when
+    /// none is held (after waiting for a flush under way; one that failed throws, the execution already stopped).
+    /// </summary>
+    public ValueTask<AttemptEndedRequest?> TakeHeldAsync()
+    {
+        Task flushing;
+        lock (_holdLock)
+        {
+            if (_held is { } held)
+            {
+                _held = null;
+                return ValueTask.FromResult<AttemptEndedRequest?>(held);
+            }
+
+            flushing = _flushing;
+        }
+
+        return flushing.IsCompletedSuccessfully ? ValueTask.FromResult<AttemptEndedRequest?>(null) : AfterAsync(flushing);
+
+        static async ValueTask<AttemptEndedRequest?> AfterAsync(Task flushing)
+        {
+            await flushing.ConfigureAwait(false);
+            return null;
         }
     }
 

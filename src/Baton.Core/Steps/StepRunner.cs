@@ -75,6 +75,8 @@ internal sealed class StepRunner(ExecutionState state)
         state.StepStarted();
         try
         {
+            // The previous step's held end is stored before this step's body can act on anything.
+            await state.FlushHeldAsync().ConfigureAwait(false);
             var retryWaits = new RetryWaits(state, key, policy, mayWaitDurably);
             // A run resumed between two attempts waits out the rest of the stored backoff before the next one.
             await retryWaits.ResumeAsync(stored, runToken).ConfigureAwait(false);
@@ -115,7 +117,13 @@ internal sealed class StepRunner(ExecutionState state)
                 };
                 if (error is null)
                 {
-                    await state.EndAttemptAsync(attemptRecord with { StepStatus = StepStatus.Succeeded, Result = result }).ConfigureAwait(false);
+                    var succeeded = attemptRecord with { StepStatus = StepStatus.Succeeded, Result = result };
+                    // A step the workflow awaits alone may leave its end to the run's next write (see ExecutionState.TryHold).
+                    if (!(kind == StepKind.Step && mayWaitDurably && state.TryHold(succeeded)))
+                    {
+                        await state.EndAttemptAsync(succeeded).ConfigureAwait(false);
+                    }
+
                     engine.Metrics.StepDuration.Record((endedAt - startedAt).TotalSeconds, new("workflow", workflow), new("outcome", "succeeded"));
                     state.Stored[key] = new StepRecord { RunId = state.RunId, Key = key, Kind = kind, Status = StepStatus.Succeeded, Result = result, Attempts = attempt, StartedAt = stored?.StartedAt ?? startedAt, CompletedAt = endedAt };
                     return result;
