@@ -17,8 +17,7 @@ namespace Baton.Steps;
 internal sealed class ExecutionState
 {
     private readonly Dictionary<string, int> _nameCounts = new(StringComparer.Ordinal);
-    private readonly Lock _keyLock = new();
-    private readonly Lock _holdLock = new();
+    private readonly Lock _lock = new();
     private AttemptEndedRequest? _held;
     private Task _flushing = Task.CompletedTask;
     private CompensationList? _compensations;
@@ -29,7 +28,13 @@ internal sealed class ExecutionState
         Active = active;
         Definition = definition;
         Engine = engine;
-        Stored = new ConcurrentDictionary<string, StepRecord>(stored.Select(s => KeyValuePair.Create(s.Key, s)), StringComparer.Ordinal);
+        // Sized for what is stored (the default 31 buckets were 3.5 % of a single-step run's allocations); grows as steps end.
+        Stored = new ConcurrentDictionary<string, StepRecord>(Environment.ProcessorCount, stored is ICollection<StepRecord> { Count: > 4 } c ? c.Count : 4, StringComparer.Ordinal);
+        foreach (var step in stored)
+        {
+            Stored[step.Key] = step;
+        }
+
         ReplayOnly = replayOnly;
     }
 
@@ -68,7 +73,7 @@ internal sealed class ExecutionState
             throw new ArgumentException("a step needs a name", nameof(name));
         }
 
-        lock (_keyLock)
+        lock (_lock)
         {
             var count = _nameCounts.GetValueOrDefault(name) + 1;
             _nameCounts[name] = count;
@@ -82,7 +87,7 @@ internal sealed class ExecutionState
     /// </summary>
     public bool IsReplaying()
     {
-        lock (_keyLock)
+        lock (_lock)
         {
             return Stored.Values.Any(s => s.Kind != StepKind.Compensation && !ReachedWithin(s.Key));
         }
@@ -169,7 +174,7 @@ internal sealed class ExecutionState
     /// <returns>True when held: the caller must not write it.</returns>
     public bool TryHold(AttemptEndedRequest request)
     {
-        lock (_holdLock)
+        lock (_lock)
         {
             // A step starting now has counted itself before it flushes under this lock, so it either makes this 2 or
             // finds the held end.
@@ -189,7 +194,7 @@ internal sealed class ExecutionState
     /// </summary>
     public Task FlushHeldAsync()
     {
-        lock (_holdLock)
+        lock (_lock)
         {
             if (_held is { } held)
             {
@@ -208,7 +213,7 @@ internal sealed class ExecutionState
     public ValueTask<AttemptEndedRequest?> TakeHeldAsync()
     {
         Task flushing;
-        lock (_holdLock)
+        lock (_lock)
         {
             if (_held is { } held)
             {

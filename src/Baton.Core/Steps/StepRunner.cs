@@ -110,14 +110,9 @@ internal sealed class StepRunner(ExecutionState state)
                 var endedAt = engine.Time.GetUtcNow();
                 // The end write records the whole attempt; if the start was already sent, it goes first.
                 await startWrite.SettleAsync().ConfigureAwait(false);
-                var attemptRecord = new AttemptEndedRequest
-                {
-                    RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = kind, Attempt = attempt,
-                    StartedAt = startedAt, EndedAt = endedAt, Outcome = AttemptOutcome.Succeeded,
-                };
                 if (error is null)
                 {
-                    var succeeded = attemptRecord with { StepStatus = StepStatus.Succeeded, Result = result };
+                    var succeeded = Ended(key, kind, attempt, startedAt, endedAt, StepStatus.Succeeded, result);
                     // A step the workflow awaits alone may leave its end to the run's next write (see ExecutionState.TryHold).
                     if (!(kind == StepKind.Step && mayWaitDurably && state.TryHold(succeeded)))
                     {
@@ -129,6 +124,7 @@ internal sealed class StepRunner(ExecutionState state)
                     return result;
                 }
 
+                var attemptRecord = Ended(key, kind, attempt, startedAt, endedAt);
                 if (runToken.IsCancellationRequested)
                 {
                     var outcome = state.Active.Interrupted ? AttemptOutcome.Interrupted : AttemptOutcome.Cancelled;
@@ -178,6 +174,13 @@ internal sealed class StepRunner(ExecutionState state)
             state.StepEnded();
         }
     }
+
+    /// <summary>An attempt's end, as succeeded; the other outcomes are copies of it with their outcome and error.</summary>
+    private AttemptEndedRequest Ended(string key, StepKind kind, int attempt, DateTimeOffset startedAt, DateTimeOffset endedAt, StepStatus? status = null, string? result = null) => new()
+    {
+        RunId = state.RunId, Owner = state.Engine.Owner, StepKey = key, Kind = kind, Attempt = attempt,
+        StartedAt = startedAt, EndedAt = endedAt, Outcome = AttemptOutcome.Succeeded, StepStatus = status, Result = result,
+    };
 
     private string AttemptOutcomeName(Exception? error, CancellationToken runToken, CancellationTokenSource? timeoutSource) =>
         error is null ? "succeeded"

@@ -58,11 +58,8 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         {
             Log.RunSuspended(engine.Logger, run.Id, suspend.WakeAt);
             BatonTracing.RunPaused(span, "suspended");
-            if (await WriteAsync(active, context, new UpdateRunRequest
-            {
-                RunId = run.Id, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = RunStatus.Suspended,
-                RunAfter = suspend.WakeAt, ReleaseLease = true,
-            }).ConfigureAwait(false) && suspend.EventName is { } eventName)
+            if (await WriteAsync(active, context, RunStatus.Suspended, releaseLease: true, runAfter: suspend.WakeAt).ConfigureAwait(false)
+                && suspend.EventName is { } eventName)
             {
                 await Events.EventWakeups.AfterSuspendAsync(engine, signal, run.Id, eventName).ConfigureAwait(false);
             }
@@ -151,10 +148,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         failure = failure with { SagaState = RunStatus.Compensating.ToWireName() };
         if (active.Run.Status != RunStatus.Compensating)
         {
-            await WriteAsync(active, context, new UpdateRunRequest
-            {
-                RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = RunStatus.Compensating, Failure = failure,
-            }).ConfigureAwait(false);
+            await WriteAsync(active, context, RunStatus.Compensating, releaseLease: false, failure: failure).ConfigureAwait(false);
         }
 
         Log.Compensating(engine.Logger, active.RunId, compensations.Count);
@@ -184,11 +178,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
 
     private async Task FinishAsync(ActiveRun active, WorkflowContext? context, RunStatus status, string? output, RunFailure? failure)
     {
-        var written = await WriteAsync(active, context, new UpdateRunRequest
-        {
-            RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = status,
-            Output = output, Failure = failure, ReleaseLease = true,
-        }).ConfigureAwait(false);
+        var written = await WriteAsync(active, context, status, releaseLease: true, output, failure).ConfigureAwait(false);
         if (written)
         {
             BatonTracing.RunEnded(active.Span, status, failure);
@@ -213,7 +203,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         BatonTracing.RunPaused(active.Span, "interrupted");
 
         // Shutdown: keep the status, write the progress, give the lease back so any node resumes it at once.
-        await WriteAsync(active, context, new UpdateRunRequest { RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), ReleaseLease = true }).ConfigureAwait(false);
+        await WriteAsync(active, context, status: null, releaseLease: true).ConfigureAwait(false);
         Log.RunInterrupted(engine.Logger, active.RunId);
     }
 
@@ -222,7 +212,9 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
     /// the step's result is stored before the run's end, suspension or compensation is); false (and the run marked
     /// lost) if the lease is gone, in which case neither was stored and the next owner runs the step again.
     /// </summary>
-    private async Task<bool> WriteAsync(ActiveRun active, WorkflowContext? context, UpdateRunRequest request)
+    /// <remarks>The request is made here, once, from its parts (a record copied per write showed in the allocation profile).</remarks>
+    private async Task<bool> WriteAsync(
+        ActiveRun active, WorkflowContext? context, RunStatus? status, bool releaseLease, string? output = null, RunFailure? failure = null, DateTimeOffset? runAfter = null)
     {
         bool written;
         try
@@ -230,7 +222,12 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             var held = context is null ? null : await context.TakeHeldStepEndAsync().ConfigureAwait(false);
             // Always the full snapshot: a concurrent progress flush may have cleared the dirty flag and then lost the race.
             var progress = active.Progress.TakeSnapshot(onlyIfDirty: false)!;
-            request = request with { Phase = progress.Phase, Progress = progress.Counters, Errors = progress.Errors, EndedAttempt = held };
+            var request = new UpdateRunRequest
+            {
+                RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = status, Output = output, Failure = failure,
+                RunAfter = runAfter, ReleaseLease = releaseLease,
+                Phase = progress.Phase, Progress = progress.Counters, Errors = progress.Errors, EndedAttempt = held,
+            };
             written = await engine.Runs.UpdateRunAsync(request, CancellationToken.None).ConfigureAwait(false);
         }
         catch (LeaseLostException)
