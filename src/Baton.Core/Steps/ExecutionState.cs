@@ -167,7 +167,7 @@ internal sealed class ExecutionState
     /// Holds the end of a step that just succeeded instead of writing it now, when no other step of this execution is
     /// running (fan-out and parallel steps write as they end). The rule that makes this safe: a step's result is stored
     /// before the next step's body starts (<see cref="FlushHeldAsync"/> at every step's start), before the workflow
-    /// waits, suspends, starts a child or sends an event (the context flushes first), and before the run's end is
+    /// waits, suspends, waits for an event or starts a child (the context flushes first), and before the run's end is
     /// reported (the run's next write carries it: <see cref="TakeHeldAsync"/>). Until then no code of this run can act
     /// on the outside, so a crash in between only makes the next owner run the step again (at least once).
     /// </summary>
