@@ -72,7 +72,8 @@ internal sealed class EngineHarness : IAsyncDisposable
         ExactClock? time = null,
         bool startServices = true,
         ILoggerProvider? logs = null,
-        IJitterSource? jitter = null)
+        IJitterSource? jitter = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         time ??= new ExactClock(Start);
         var ownsDatabase = databasePath is null;
@@ -95,6 +96,7 @@ internal sealed class EngineHarness : IAsyncDisposable
             configure?.Invoke(o);
         }).UseSqlite(o => o.Path = databasePath);
         workflows(builder);
+        configureServices?.Invoke(services);
         var harness = new EngineHarness(services.BuildServiceProvider(), time, databasePath, ownsDatabase);
         if (startServices)
         {
