@@ -59,19 +59,46 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
     public async Task Worker_ChildEndsOnNodeB_ParentWaitingOnNodeAResumesWithoutWaitingForPoll()
     {
         var schema = _database.NewSchema();
-        // Node A has one slot, held by the parent when it starts the child, so the child is stored pending and node B,
-        // woken by NOTIFY, runs it; its end must wake the parent on node A through NOTIFY too (both poll every 10 min).
-        await using var node = await WorkerNode.StartAsync(
-            schema,
-            b => b.AddWorkflow<int, int>("double", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct))
-                .AddWorkflow<int, int>("child", (_, _, _) => Task.FromResult(-1)),
-            configure: o => o.MaxConcurrentRuns = 1);
+        var parentGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holdGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var nodeB = await WorkerNode.StartAsync(schema, b => b.AddWorkflow<int, int>("child", (_, input, _) => Task.FromResult(input * 2)), "node-b");
         await using var otherNode = PostgresTestDatabase.NewStore(schema);
-        var run = await CreateAsync(otherNode);
+        // A run created elsewhere can only start on node B through NOTIFY: once it has ended, node B listens.
+        Assert.Equal(RunStatus.Succeeded, (await WaitForEndAsync(otherNode, await CreateAsync(otherNode, "child"))).Status);
 
+        // Node A has one slot. The parent holds it while it starts the child, so the child is stored pending and node B,
+        // woken by NOTIFY, runs it. When the parent suspends, node A's freed slot goes to "hold" (older than the child,
+        // unknown to node B), which keeps it until the child has ended: node A never runs the child itself (its copy
+        // would answer -1), so the parent's wake-up can only come from node B through NOTIFY (both poll every 10 min).
+        await using var node = await WorkerNode.StartAsync(
+            schema,
+            b => b.AddWorkflow<int, int>("double", async (ctx, input, ct) =>
+                {
+                    await parentGate.Task.WaitAsync(ct);
+                    return await ctx.RunChildAsync<int>("child", input, cancellationToken: ct);
+                })
+                .AddWorkflow<int, int>("child", (_, _, _) => Task.FromResult(-1))
+                .AddWorkflow<int, int>("warm-up", (_, input, _) => Task.FromResult(input))
+                .AddWorkflow<int, int>("hold", async (_, input, ct) =>
+                {
+                    await holdGate.Task.WaitAsync(ct);
+                    return input;
+                }),
+            configure: o => o.MaxConcurrentRuns = 1);
+        Assert.Equal(RunStatus.Succeeded, (await WaitForEndAsync(otherNode, await CreateAsync(otherNode, "warm-up"))).Status);
+        var run = await CreateAsync(otherNode);
+        await WaitUntilAsync(otherNode, run, r => r.Status == RunStatus.Running && r.LeaseOwner == "node-a");
+        var hold = await CreateAsync(otherNode, "hold");
+        parentGate.SetResult();
+
+        var holding = await WaitUntilAsync(otherNode, hold, r => r.Status == RunStatus.Running);
+        var child = await WaitForChildEndAsync(otherNode, run);
+        holdGate.SetResult();
         var finished = await WaitForEndAsync(otherNode, run);
 
+        Assert.Equal("node-a", holding.LeaseOwner);
+        Assert.Equal(RunStatus.Succeeded, child.Status);
+        Assert.Equal("42", child.Output);
         Assert.Equal(RunStatus.Succeeded, finished.Status);
         Assert.Equal("42", finished.Output);
         Assert.Equal(2, finished.Executions);
@@ -114,17 +141,34 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
         Assert.Equal(0, Volatile.Read(ref claims));
     }
 
-    private static async Task<string> CreateAsync(IBatonStore store)
+    private static async Task<string> CreateAsync(IBatonStore store, string workflow = "double")
     {
         var result = await store.Runs.CreateRunAsync(new CreateRunRequest
         {
-            Id = Guid.CreateVersion7().ToString(), Workflow = "double", Input = "21", Now = DateTimeOffset.UtcNow,
+            Id = Guid.CreateVersion7().ToString(), Workflow = workflow, Input = "21", Now = DateTimeOffset.UtcNow,
         });
         Assert.Equal(CreateRunOutcome.Created, result.Outcome);
         return result.Run.Id;
     }
 
     private static Task<RunRecord> WaitForEndAsync(IBatonStore store, string runId) => WaitUntilAsync(store, runId, r => r.Status.IsTerminal());
+
+    /// <summary>Waits (at most 60 s) until the parent's child run exists and has ended; returns it.</summary>
+    private static async Task<RunRecord> WaitForChildEndAsync(IBatonStore store, string parentRunId)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var children = await store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = parentRunId });
+            if (children.Runs.Count > 0 && children.Runs[0].Status.IsTerminal())
+            {
+                return children.Runs[0];
+            }
+
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"the child of run {parentRunId} has not ended after 60 s");
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
+    }
 
     /// <summary>Polls the other node's view of the run (another connection) until it satisfies <paramref name="until"/>, for at most 60 s (far below the 10 min poll, so only a notification can end it in time).</summary>
     private static async Task<RunRecord> WaitUntilAsync(IBatonStore store, string runId, Func<RunRecord, bool> until)
