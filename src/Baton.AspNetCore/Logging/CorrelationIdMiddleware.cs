@@ -26,11 +26,13 @@ internal sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<Corr
         }
 
         RequestCorrelation.Set(context, id);
-        context.Response.OnStarting(() =>
+        // Static, with the context as state: no closure and delegate per request. The id is read back from the request's feature.
+        context.Response.OnStarting(static state =>
         {
-            context.Response.Headers[RequestCorrelation.HeaderName] = id;
+            var http = (HttpContext)state;
+            http.Response.Headers[RequestCorrelation.HeaderName] = RequestCorrelation.Get(http);
             return Task.CompletedTask;
-        });
+        }, context);
         using (logger.BeginScope(new CorrelationScope(id)))
         {
             await next(context).ConfigureAwait(false);

@@ -12,11 +12,21 @@ internal static class BatonTracing
 {
     public static readonly ActivitySource Source = new(BatonDiagnostics.ActivitySourceName, typeof(BatonTracing).Assembly.GetName().Version?.ToString());
 
-    /// <summary>The W3C context of the current span, to store with a run being created; nulls when there is none.</summary>
+    /// <summary>
+    /// The W3C context of the current span, to store with a run being created; nulls when there is none, and when the span
+    /// is not sampled (<see cref="Activity.Recorded"/> false) while nothing listens to the "Baton" source. Such a span is one
+    /// nobody exports (ASP.NET Core starts one for every request when its logging is on): storing it would cost a string
+    /// and 55 bytes per run row for a trace that no backend holds.
+    /// </summary>
     public static (string? TraceParent, string? TraceState) CaptureCurrent()
     {
         var current = Activity.Current;
-        return current is { IdFormat: ActivityIdFormat.W3C } ? (current.Id, current.TraceStateString) : (null, null);
+        if (current is not { IdFormat: ActivityIdFormat.W3C } || !current.Recorded && !Source.HasListeners())
+        {
+            return (null, null);
+        }
+
+        return (current.Id, current.TraceStateString);
     }
 
     /// <summary>Starts the span of one execution of <paramref name="run"/>, a child of its stored context when it has one.</summary>

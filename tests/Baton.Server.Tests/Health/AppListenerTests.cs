@@ -15,9 +15,7 @@ public sealed class AppListenerTests
     public async Task Health_OnEachListener_AnswersThatListenersRoute()
     {
         var ownPort = Ports.Free();
-        await using var server = await InProcessServer.StartAsync(
-            new Dictionary<string, string> { ["Baton:Apps:OwnListener:Enabled"] = "true", ["OWN_PORT"] = ownPort.ToString(CultureInfo.InvariantCulture) },
-            apps: [new OwnListenerApp()]);
+        await using var server = await StartWithOwnListenerAsync(ownPort);
         using var own = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ownPort}") };
 
         var main = await InProcessServer.ReadJsonAsync(await server.Anonymous.GetAsync("/health"));
@@ -34,6 +32,29 @@ public sealed class AppListenerTests
         Assert.Equal(HttpStatusCode.Unauthorized, apiOnOwn.StatusCode);
         Assert.Equal(HttpStatusCode.OK, apiOnMain.StatusCode);
     }
+
+    [Fact]
+    public async Task AllowWithoutAdminKeyFromRouting_OpenAppRoute_AnswersWithoutAuthenticationMiddleware()
+    {
+        var ownPort = Ports.Free();
+        await using var server = await StartWithOwnListenerAsync(ownPort);
+        using var own = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ownPort}") };
+
+        var fast = await InProcessServer.ReadJsonAsync(await own.GetAsync("/own-fast"));
+        var open = await InProcessServer.ReadJsonAsync(await own.GetAsync("/own-open"));
+        using var wrongKey = new HttpRequestMessage(HttpMethod.Get, "/own-fast") { Headers = { { AdminKeyEndpointExtensions.HeaderName, "wrong" } } };
+        using var fastWithWrongKey = await own.SendAsync(wrongKey);
+        using var fastOnMain = await server.Client.GetAsync("/own-fast");
+
+        Assert.False(fast.GetProperty("authenticationRan").GetBoolean());
+        Assert.True(open.GetProperty("authenticationRan").GetBoolean());
+        Assert.Equal(HttpStatusCode.OK, fastWithWrongKey.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, fastOnMain.StatusCode);
+    }
+
+    private static Task<InProcessServer> StartWithOwnListenerAsync(int ownPort) => InProcessServer.StartAsync(
+        new Dictionary<string, string> { ["Baton:Apps:OwnListener:Enabled"] = "true", ["OWN_PORT"] = ownPort.ToString(CultureInfo.InvariantCulture) },
+        apps: [new OwnListenerApp()]);
 
     [Fact]
     public async Task MorePorts_EndpointOnAppPort_AnswersOnlyOnThatPort()

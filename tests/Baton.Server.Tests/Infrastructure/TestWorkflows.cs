@@ -102,10 +102,16 @@ internal sealed class OwnListenerApp : IBatonApp
     {
     }
 
+    private static bool AuthenticationRan(HttpContext context) =>
+        context.Features.Get<Microsoft.AspNetCore.Authentication.IAuthenticationFeature>() is not null;
+
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/health", () => TypedResults.Ok(new { service = "own-listener" })).AllowWithoutAdminKey();
         endpoints.MapGet("/own-only", () => TypedResults.Ok(new { own = true })).AllowWithoutAdminKey();
+        // Whether UseAuthentication ran for the request: it sets this feature on every request it sees.
+        endpoints.MapGet("/own-fast", (HttpContext context) => TypedResults.Ok(new { authenticationRan = AuthenticationRan(context) })).AllowWithoutAdminKeyFromRouting();
+        endpoints.MapGet("/own-open", (HttpContext context) => TypedResults.Ok(new { authenticationRan = AuthenticationRan(context) })).AllowWithoutAdminKey();
     }
 }
 

@@ -7,6 +7,21 @@ namespace Baton.Server.Tests.Logging;
 public sealed class RequestLoggingTests
 {
     [Fact]
+    public async Task InvokeAsync_NeitherInformationNorDebugEnabled_HandsTheRequestStraightOn()
+    {
+        var handled = new TaskCompletionSource();
+        var middleware = new Baton.Server.Logging.RequestLoggingMiddleware(
+            _ => handled.Task, new Baton.Server.Logging.SecretRedactor([]), Microsoft.Extensions.Logging.Abstractions.NullLogger<Baton.Server.Logging.RequestLoggingMiddleware>.Instance);
+
+        var returned = middleware.InvokeAsync(new Microsoft.AspNetCore.Http.DefaultHttpContext());
+        handled.SetResult();
+        await returned;
+
+        // The next delegate's own task: no async frame of the middleware around it.
+        Assert.Same(handled.Task, returned);
+    }
+
+    [Fact]
     public async Task Logs_AdminKeyInHeaderOrQuery_NeverAppears()
     {
         const string wrongKey = "wrong-key-that-is-also-secret-91c2";
