@@ -6,6 +6,9 @@ namespace Baton.Storage.Postgres;
 
 internal sealed partial class PostgresStoreOptionsValidator : IValidateOptions<PostgresStoreOptions>
 {
+    /// <summary>The most writer connections a node may keep.</summary>
+    public const int MaxWriterConnections = 16;
+
     public ValidateOptionsResult Validate(string? name, PostgresStoreOptions options)
     {
         var errors = Errors(options).ToList();
@@ -34,6 +37,11 @@ internal sealed partial class PostgresStoreOptionsValidator : IValidateOptions<P
         if (options.CommandTimeout <= TimeSpan.Zero || options.CommandTimeout.TotalSeconds > int.MaxValue)
         {
             yield return $"Baton:Postgres: CommandTimeout must be positive (it is {options.CommandTimeout}).";
+        }
+
+        if (options.WriterConnections is < 1 or > MaxWriterConnections)
+        {
+            yield return $"Baton:Postgres: WriterConnections must be between 1 and {MaxWriterConnections} (it is {options.WriterConnections}).";
         }
     }
 

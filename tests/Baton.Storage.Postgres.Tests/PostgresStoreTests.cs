@@ -173,6 +173,19 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData(0)]
+    [InlineData(17)]
+    public void Validate_WriterConnectionsOutOfRange_NamesTheRange(int connections)
+    {
+        var result = new PostgresStoreOptionsValidator().Validate(null, new PostgresStoreOptions
+        {
+            ConnectionString = "Host=127.0.0.1", WriterConnections = connections,
+        });
+
+        Assert.Equal($"Baton:Postgres: WriterConnections must be between 1 and 16 (it is {connections}).", Assert.Single(result.Failures!));
+    }
+
+    [Theory]
     [InlineData("Host=127.0.0.1", PostgresBatonStore.DefaultMaxPoolSize)]
     [InlineData("Host=127.0.0.1;Maximum Pool Size=5", 5)]
     [InlineData("Host=127.0.0.1;MaxPoolSize=7", 7)]

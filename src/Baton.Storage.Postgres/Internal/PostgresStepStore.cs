@@ -112,7 +112,7 @@ internal sealed class PostgresStepStore : IStepStore
             .Int("kind", (int)request.Kind)
             .Int("attempt", request.Attempt)
             .Time("started", request.StartedAt);
-        return await _store.Writer.WriteAsync(command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
+        return await _store.Writer.WriteAsync(request.RunId, command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> RecordAttemptEndedAsync(AttemptEndedRequest request, CancellationToken cancellationToken = default)
@@ -136,7 +136,7 @@ internal sealed class PostgresStepStore : IStepStore
             command.Parameters.Int("status", (int)status).Text("result", request.Result);
         }
 
-        return await _store.Writer.WriteAsync(command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
+        return await _store.Writer.WriteAsync(request.RunId, command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads the statement's <c>count(*) FROM lease</c>: 1 if the owner held the lease and the write applied.</summary>
