@@ -27,7 +27,8 @@ public sealed class PostgresStoreOptions
     /// How many connections the node keeps for the group commit of its hot writes (run creates without a concurrency key,
     /// run updates, lease renewals, attempt starts and ends), 1 to 16. Each run's writes always use the same one, so they
     /// stay in order; with two or more, PostgreSQL executes two batches at once on two backends instead of one after the
-    /// other. More than the database server's cores gains nothing. The default is 2.
+    /// other. Each is one of the pool's connections: at most half of <c>Maximum Pool Size</c>. More than the database
+    /// server's cores gains nothing. The default is 2.
     /// </summary>
     public int WriterConnections { get; set; } = 2;
 }

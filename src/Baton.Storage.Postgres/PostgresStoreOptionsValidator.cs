@@ -43,6 +43,12 @@ internal sealed partial class PostgresStoreOptionsValidator : IValidateOptions<P
         {
             yield return $"Baton:Postgres: WriterConnections must be between 1 and {MaxWriterConnections} (it is {options.WriterConnections}).";
         }
+        else if (PoolSize(options.ConnectionString) is { } pool && options.WriterConnections > pool / 2)
+        {
+            // The rest of the pool serves the listener, the node-id lock, keyed creates, claims and every read.
+            yield return $"Baton:Postgres: WriterConnections ({options.WriterConnections}) may use at most half of the connection pool " +
+                $"(Maximum Pool Size {pool}): at most {pool / 2}.";
+        }
     }
 
     /// <summary>Throws an <see cref="OptionsValidationException"/> listing every problem.</summary>
@@ -53,6 +59,19 @@ internal sealed partial class PostgresStoreOptionsValidator : IValidateOptions<P
         {
             throw new OptionsValidationException(Options.DefaultName, typeof(PostgresStoreOptions), errors);
         }
+    }
+
+    /// <summary>The pool size the store will use, or null if the connection string cannot be read.</summary>
+    private static int? PoolSize(string? connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString) || !IsParsable(connectionString, out _))
+        {
+            return null;
+        }
+
+        return Internal.PostgresBatonStore.SetsPoolSize(connectionString)
+            ? new NpgsqlConnectionStringBuilder(connectionString).MaxPoolSize
+            : Internal.PostgresBatonStore.DefaultMaxPoolSize;
     }
 
     private static bool IsParsable(string connectionString, out string problem)

@@ -186,6 +186,23 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("Host=127.0.0.1;Maximum Pool Size=8", 5, 4)]
+    [InlineData("Host=127.0.0.1", 11, 10)]
+    public void Validate_WriterConnectionsOverHalfThePool_NamesTheLimit(string connectionString, int connections, int limit)
+    {
+        var result = new PostgresStoreOptionsValidator().Validate(null, new PostgresStoreOptions
+        {
+            ConnectionString = connectionString, WriterConnections = connections,
+        });
+
+        Assert.Contains($"at most {limit}.", Assert.Single(result.Failures!), StringComparison.Ordinal);
+        Assert.True(new PostgresStoreOptionsValidator().Validate(null, new PostgresStoreOptions
+        {
+            ConnectionString = connectionString, WriterConnections = limit,
+        }).Succeeded);
+    }
+
+    [Theory]
     [InlineData("Host=127.0.0.1", PostgresBatonStore.DefaultMaxPoolSize)]
     [InlineData("Host=127.0.0.1;Maximum Pool Size=5", 5)]
     [InlineData("Host=127.0.0.1;MaxPoolSize=7", 7)]

@@ -214,7 +214,8 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         }
     }
 
-    private static bool SetsPoolSize(string connectionString)
+    /// <summary>True if <paramref name="connectionString"/> sets the pool size itself (else the store uses <see cref="DefaultMaxPoolSize"/>).</summary>
+    internal static bool SetsPoolSize(string connectionString)
     {
         var keys = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys;
         foreach (string key in keys)
