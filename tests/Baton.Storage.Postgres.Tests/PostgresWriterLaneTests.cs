@@ -118,6 +118,54 @@ public sealed class PostgresWriterLaneTests : NodesOnOneSchemaTests
         Assert.Equal(7, totals["baton.postgres.writer.operations"]);
     }
 
+    [Fact]
+    public async Task CreateRunAsync_TwoLanesCreateTheSameIdsInOppositeOrders_OneLaneWinsAndNoWriteIsLost()
+    {
+        var store = await NodeAsync();
+        var gates = await ClaimedRunsAsync(store, 20);
+        var gate0 = gates.First(id => store.Writer.LaneOf(id) == 0);
+        var gate1 = gates.First(id => store.Writer.LaneOf(id) == 1);
+        // Creates with an idempotency key go to that key's lane: two keys per lane, the same two run ids on both lanes.
+        var keys = Enumerable.Range(0, 100).Select(i => $"k{i}").ToList();
+        var keys0 = keys.Where(k => store.Writer.LaneOf("wf\n" + k) == 0).Take(2).ToList();
+        var keys1 = keys.Where(k => store.Writer.LaneOf("wf\n" + k) == 1).Take(2).ToList();
+        var (x, y) = (Guid.CreateVersion7().ToString(), Guid.CreateVersion7().ToString());
+
+        // Both lanes wait on a held row while the creates queue up behind them: lane 0 inserts x then y, lane 1 y then x.
+        await using var gateHolder = await OpenAsync();
+        await using var gateTransaction = await gateHolder.BeginTransactionAsync();
+        await LockRowAsync(gateHolder, gate0);
+        await LockRowAsync(gateHolder, gate1);
+        var gateWrites = new[] { Update(store, gate0), Update(store, gate1) };
+        await WaitForLockAsync("@pid = ANY(pg_blocking_pids(pid))", gateHolder.ProcessID, sessions: 2);
+        var lane0 = new[] { Create(store, x, keys0[0]), Create(store, y, keys0[1]) };
+        var lane1 = new[] { Create(store, y, keys1[0]), Create(store, x, keys1[1]) };
+        await gateTransaction.CommitAsync();
+        Assert.All(await Task.WhenAll(gateWrites), Assert.True);
+
+        // Whatever the interleaving (one lane first, or a deadlock PostgreSQL breaks by failing one batch, which its lane
+        // re-runs one create at a time): one lane's two creates are stored, the other's two get a clear error.
+        var outcomes = new List<(int Lane, Task<CreateRunResult> Create)>();
+        outcomes.AddRange(lane0.Select(t => (0, t)));
+        outcomes.AddRange(lane1.Select(t => (1, t)));
+        await Task.WhenAll(outcomes.Select(o => o.Create.ContinueWith(_ => { }, TaskScheduler.Default)));
+        var won = outcomes.Where(o => o.Create.IsCompletedSuccessfully).ToList();
+        Assert.Equal(2, won.Count);
+        Assert.Single(won.Select(o => o.Lane).Distinct());
+        Assert.All(won, o => Assert.Equal(CreateRunOutcome.Created, o.Create.Result.Outcome));
+        foreach (var lost in outcomes.Where(o => !o.Create.IsCompletedSuccessfully))
+        {
+            Assert.Contains("already exists", lost.Create.Exception!.InnerException!.Message, StringComparison.Ordinal);
+        }
+
+        var winningKeys = won[0].Lane == 0 ? keys0 : keys1;
+        Assert.Contains((await store.Runs.GetRunAsync(x))?.IdempotencyKey, winningKeys);
+        Assert.Contains((await store.Runs.GetRunAsync(y))?.IdempotencyKey, winningKeys);
+    }
+
+    private static Task<CreateRunResult> Create(PostgresBatonStore store, string id, string idempotencyKey) =>
+        store.Runs.CreateRunAsync(new CreateRunRequest { Id = id, Workflow = "wf", Now = T0, IdempotencyKey = idempotencyKey });
+
     private static Task<bool> Update(PostgresBatonStore store, string id) =>
         store.Runs.UpdateRunAsync(new UpdateRunRequest { RunId = id, Owner = Owner, Now = T0, Phase = "lane" });
 
@@ -153,8 +201,8 @@ public sealed class PostgresWriterLaneTests : NodesOnOneSchemaTests
     private Task LockRowAsync(NpgsqlConnection connection, string id) =>
         ExecuteAsync(connection, $"SELECT 1 FROM \"{Schema}\".runs WHERE id = '{id}' FOR UPDATE");
 
-    /// <summary>Waits (bounded) until a session of the server meets <paramref name="condition"/> on its locks (with <c>@pid</c> = <paramref name="pid"/>).</summary>
-    private static async Task WaitForLockAsync(string condition, int pid)
+    /// <summary>Waits (bounded) until <paramref name="sessions"/> sessions of the server meet <paramref name="condition"/> on their locks (with <c>@pid</c> = <paramref name="pid"/>).</summary>
+    private static async Task WaitForLockAsync(string condition, int pid, int sessions = 1)
     {
         await using var connection = await OpenAsync();
         var waited = System.Diagnostics.Stopwatch.StartNew();
@@ -162,7 +210,7 @@ public sealed class PostgresWriterLaneTests : NodesOnOneSchemaTests
         {
             await using var command = new NpgsqlCommand($"SELECT count(*) FROM pg_stat_activity WHERE {condition}", connection);
             command.Parameters.AddWithValue("pid", pid);
-            if ((long)(await command.ExecuteScalarAsync())! > 0)
+            if ((long)(await command.ExecuteScalarAsync())! >= sessions)
             {
                 return;
             }
@@ -171,6 +219,6 @@ public sealed class PostgresWriterLaneTests : NodesOnOneSchemaTests
             await Task.Delay(5);
         }
 
-        throw new TimeoutException($"no session met '{condition}' for session {pid}");
+        throw new TimeoutException($"fewer than {sessions} sessions met '{condition}' for session {pid}");
     }
 }
