@@ -66,9 +66,17 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
             b => b.AddWorkflow<int, int>("double", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct))
                 .AddWorkflow<int, int>("child", (_, _, _) => Task.FromResult(-1)),
             configure: o => o.MaxConcurrentRuns = 1);
-        await using var nodeB = await WorkerNode.StartAsync(schema, b => b.AddWorkflow<int, int>("child", (_, input, _) => Task.FromResult(input * 2)), "node-b");
+        // The child on B ends only once the parent has suspended (its lease released): else a child that B ends before the
+        // parent looks at it again lets the parent finish in its first execution, and the wake-up is never exercised.
+        var parent = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var otherNode = PostgresTestDatabase.NewStore(schema);
+        await using var nodeB = await WorkerNode.StartAsync(schema, b => b.AddWorkflow<int, int>("child", async (_, input, _) =>
+        {
+            await WaitUntilAsync(otherNode, await parent.Task, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+            return input * 2;
+        }), "node-b");
         var run = await CreateAsync(otherNode);
+        parent.SetResult(run);
 
         var finished = await WaitForEndAsync(otherNode, run);
 
