@@ -5,7 +5,7 @@ using Npgsql;
 namespace Baton.Storage.Postgres.Tests;
 
 /// <summary>
-/// The writer's lanes (two writer connections, the default): each run's writes stay in order under concurrent load on
+/// The writer's lanes (two writer connections): each run's writes stay in order under concurrent load on
 /// both lanes, renewals split by lane report every run, and a batch that fails by a deadlock (with another session, or
 /// with the other lane) is re-run one statement at a time so no caller's write is lost. Batches are made by holding a
 /// run's row on another connection: a lane's batch waits on it while the next writes queue up behind it.
@@ -17,7 +17,7 @@ public sealed class PostgresWriterLaneTests : NodesOnOneSchemaTests
     [Fact]
     public async Task WriteAsync_TwoLanesUnderConcurrentLoad_KeepEachRunsWritesInOrder()
     {
-        var store = await NodeAsync();
+        var store = await NodeAsync(writerConnections: 2);
         Assert.Equal(2, store.Writer.Lanes);
         var ids = await ClaimedRunsAsync(store, 64);
         Assert.Equal(2, ids.Select(store.Writer.LaneOf).Distinct().Count());
@@ -55,7 +55,7 @@ public sealed class PostgresWriterLaneTests : NodesOnOneSchemaTests
     [Fact]
     public async Task RenewLeasesAsync_RunsOnBothLanes_RenewsEachAndReportsLost()
     {
-        var store = await NodeAsync();
+        var store = await NodeAsync(writerConnections: 2);
         var ids = await ClaimedRunsAsync(store, 12);
         var released = ids[0];
         Assert.True(await store.Runs.ReleaseLeaseAsync(new ReleaseLeaseRequest(released, Owner, T0)));
@@ -75,7 +75,7 @@ public sealed class PostgresWriterLaneTests : NodesOnOneSchemaTests
     [Fact]
     public async Task WriteAsync_BatchDeadlocksWithAnotherSession_ReRunsEachWriteAndLosesNone()
     {
-        var store = await NodeAsync();
+        var store = await NodeAsync(writerConnections: 2);
         var ids = await ClaimedRunsAsync(store, 40);
         using var totals = new Baton.Testing.MeterTotals(store.Metrics.Meter);
         var lane = ids.Where(id => store.Writer.LaneOf(id) == store.Writer.LaneOf(ids[0])).Take(4).ToList();
@@ -121,7 +121,7 @@ public sealed class PostgresWriterLaneTests : NodesOnOneSchemaTests
     [Fact]
     public async Task CreateRunAsync_TwoLanesCreateTheSameIdsInOppositeOrders_OneLaneWinsAndNoWriteIsLost()
     {
-        var store = await NodeAsync();
+        var store = await NodeAsync(writerConnections: 2);
         var gates = await ClaimedRunsAsync(store, 20);
         var gate0 = gates.First(id => store.Writer.LaneOf(id) == 0);
         var gate1 = gates.First(id => store.Writer.LaneOf(id) == 1);

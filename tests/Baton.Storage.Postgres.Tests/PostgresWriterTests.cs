@@ -27,7 +27,7 @@ public sealed class PostgresWriterTests : IAsyncLifetime
     public async Task WriteAsync_BadWriteInQueuedBatch_FailsOnlyItsCaller()
     {
         var schema = _database.NewSchema();
-        _store = await _database.NewInitializedStoreAsync(schema);
+        _store = await _database.NewInitializedStoreAsync(schema, writerConnections: 2);
         var store = _store;
         var ids = new List<string>();
         for (var i = 0; i < 21; i++)
