@@ -203,6 +203,42 @@ public sealed record UpdateRunRequest
     public DateTimeOffset? RunAfter { get; init; }
     /// <summary>Clear the lease in the same write (terminal states, suspension).</summary>
     public bool ReleaseLease { get; init; }
+
+    /// <summary>
+    /// A step's final attempt end to store in the same transaction as this update, or null (the default). Both are
+    /// fenced by the one lease check: either the run row, the attempt row and the step row are all written, or none
+    /// is (the engine holds a step's end this way when the run's next write follows at once, e.g. the run ends right
+    /// after its last step). Must name the same run and owner as the update, and set <c>StepStatus</c>; see
+    /// <see cref="ThrowIfInvalid"/>.
+    /// </summary>
+    public AttemptEndedRequest? EndedAttempt { get; init; }
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> when <see cref="EndedAttempt"/> is set but does not belong to this update
+    /// (another run or owner, no step key, no step status). Stores call it before writing anything.
+    /// </summary>
+    public void ThrowIfInvalid()
+    {
+        if (EndedAttempt is not { } ended)
+        {
+            return;
+        }
+
+        if (!string.Equals(ended.RunId, RunId, StringComparison.Ordinal) || !string.Equals(ended.Owner, Owner, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"the ended attempt is for run '{ended.RunId}' and owner '{ended.Owner}', not the updated run '{RunId}' and owner '{Owner}'", "request");
+        }
+
+        if (string.IsNullOrEmpty(ended.StepKey))
+        {
+            throw new ArgumentException("the ended attempt has no step key", "request");
+        }
+
+        if (ended.StepStatus is null)
+        {
+            throw new ArgumentException($"the ended attempt of step '{ended.StepKey}' has no step status: only a step's final attempt joins a run update", "request");
+        }
+    }
 }
 
 public sealed record CancelRunRequest(string RunId, DateTimeOffset Now);

@@ -1,6 +1,6 @@
 // A Baton node for crash tests: runs one scenario workflow whose steps record every execution in a
 // side table, so a test can SIGKILL this process at any point and check what ran how often.
-// Usage: Baton.CrashHost --db PATH --effects PATH --scenario sequential|fanout|saga|timer|timer-suspended|event|child|retry-suspended --node NAME [--hold-after N] [--send-event NAME --payload TEXT] [--child-event NAME --payload TEXT]
+// Usage: Baton.CrashHost --db PATH --effects PATH --scenario sequential|fanout|saga|timer|timer-suspended|event|child|retry-suspended|held-end --node NAME [--hold-after N] [--send-event NAME --payload TEXT] [--child-event NAME --payload TEXT]
 using Baton.CrashHost;
 using Baton.Hosting;
 using Baton.Runs;
@@ -37,7 +37,8 @@ builder.Services.AddBaton(o =>
 .AddWorkflow<EventWaitWorkflow>("event")
 .AddWorkflow<ChildParentWorkflow>("child")
 .AddWorkflow<ChildWaitsWorkflow>("child-waits")
-.AddWorkflow<RetryWaitWorkflow>("retry-suspended");
+.AddWorkflow<RetryWaitWorkflow>("retry-suspended")
+.AddWorkflow<HeldEndWorkflow>("held-end");
 
 using var host = builder.Build();
 await host.StartAsync();

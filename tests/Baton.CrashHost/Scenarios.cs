@@ -161,3 +161,22 @@ public sealed class RetryWaitWorkflow(EffectLog effects) : Workflow<int, int>
         return Work.RecordAsync(effects, runId, "flaky-done", cancellationToken);
     }
 }
+
+/// <summary>
+/// One step, then plain workflow code that holds past the host's <c>--hold-after</c> count: the step's end is held for
+/// the run's final write, so a kill there finds the step's body done but its end not stored (it must run again).
+/// </summary>
+internal sealed class HeldEndWorkflow(EffectLog effects) : Workflow<int, int>
+{
+    public override async Task<int> RunAsync(IWorkflowContext context, int input, CancellationToken cancellationToken)
+    {
+        var value = await context.StepAsync("only", ct => Work.RecordAsync(effects, context.RunId, "only", ct), cancellationToken: cancellationToken);
+        effects.Record(context.RunId, "after-only", "reached");
+        if (effects.StartPastHold())
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+        }
+
+        return value;
+    }
+}

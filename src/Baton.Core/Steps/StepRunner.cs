@@ -75,6 +75,8 @@ internal sealed class StepRunner(ExecutionState state)
         state.StepStarted();
         try
         {
+            // The previous step's held end is stored before this step's body can act on anything.
+            await state.FlushHeldAsync().ConfigureAwait(false);
             var retryWaits = new RetryWaits(state, key, policy, mayWaitDurably);
             // A run resumed between two attempts waits out the rest of the stored backoff before the next one.
             await retryWaits.ResumeAsync(stored, runToken).ConfigureAwait(false);
@@ -108,19 +110,21 @@ internal sealed class StepRunner(ExecutionState state)
                 var endedAt = engine.Time.GetUtcNow();
                 // The end write records the whole attempt; if the start was already sent, it goes first.
                 await startWrite.SettleAsync().ConfigureAwait(false);
-                var attemptRecord = new AttemptEndedRequest
-                {
-                    RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = kind, Attempt = attempt,
-                    StartedAt = startedAt, EndedAt = endedAt, Outcome = AttemptOutcome.Succeeded,
-                };
                 if (error is null)
                 {
-                    await state.EndAttemptAsync(attemptRecord with { StepStatus = StepStatus.Succeeded, Result = result }).ConfigureAwait(false);
+                    var succeeded = Ended(key, kind, attempt, startedAt, endedAt, StepStatus.Succeeded, result);
+                    // A step the workflow awaits alone may leave its end to the run's next write (see ExecutionState.TryHold).
+                    if (!(kind == StepKind.Step && mayWaitDurably && state.TryHold(succeeded)))
+                    {
+                        await state.EndAttemptAsync(succeeded).ConfigureAwait(false);
+                    }
+
                     engine.Metrics.StepDuration.Record((endedAt - startedAt).TotalSeconds, new("workflow", workflow), new("outcome", "succeeded"));
                     state.Stored[key] = new StepRecord { RunId = state.RunId, Key = key, Kind = kind, Status = StepStatus.Succeeded, Result = result, Attempts = attempt, StartedAt = stored?.StartedAt ?? startedAt, CompletedAt = endedAt };
                     return result;
                 }
 
+                var attemptRecord = Ended(key, kind, attempt, startedAt, endedAt);
                 if (runToken.IsCancellationRequested)
                 {
                     var outcome = state.Active.Interrupted ? AttemptOutcome.Interrupted : AttemptOutcome.Cancelled;
@@ -170,6 +174,13 @@ internal sealed class StepRunner(ExecutionState state)
             state.StepEnded();
         }
     }
+
+    /// <summary>An attempt's end, as succeeded; the other outcomes are copies of it with their outcome and error.</summary>
+    private AttemptEndedRequest Ended(string key, StepKind kind, int attempt, DateTimeOffset startedAt, DateTimeOffset endedAt, StepStatus? status = null, string? result = null) => new()
+    {
+        RunId = state.RunId, Owner = state.Engine.Owner, StepKey = key, Kind = kind, Attempt = attempt,
+        StartedAt = startedAt, EndedAt = endedAt, Outcome = AttemptOutcome.Succeeded, StepStatus = status, Result = result,
+    };
 
     private string AttemptOutcomeName(Exception? error, CancellationToken runToken, CancellationTokenSource? timeoutSource) =>
         error is null ? "succeeded"

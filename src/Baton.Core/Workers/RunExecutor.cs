@@ -27,7 +27,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         if (definition is null)
         {
             Log.UnknownWorkflow(engine.Logger, run.Id, run.Workflow);
-            await FinishAsync(active, RunStatus.Failed, null, new RunFailure { Message = $"workflow '{run.Workflow}' is not registered on node {engine.Owner}" }).ConfigureAwait(false);
+            await FinishAsync(active, null, RunStatus.Failed, null, new RunFailure { Message = $"workflow '{run.Workflow}' is not registered on node {engine.Owner}" }).ConfigureAwait(false);
             return;
         }
 
@@ -51,24 +51,22 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         try
         {
             var output = await definition.Run(engine.Services, context, ReadInput(active, definition), runStop.Token).ConfigureAwait(false);
-            await FinishAsync(active, RunStatus.Succeeded, JsonSerializer.Serialize(output, engine.Json), null).ConfigureAwait(false);
+            // The last step's end, if held, is stored with the run's end in one transaction.
+            await FinishAsync(active, context, RunStatus.Succeeded, JsonSerializer.Serialize(output, engine.Json), null).ConfigureAwait(false);
         }
         catch (SuspendRunException suspend)
         {
             Log.RunSuspended(engine.Logger, run.Id, suspend.WakeAt);
             BatonTracing.RunPaused(span, "suspended");
-            if (await WriteAsync(active, new UpdateRunRequest
-            {
-                RunId = run.Id, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = RunStatus.Suspended,
-                RunAfter = suspend.WakeAt, ReleaseLease = true,
-            }).ConfigureAwait(false) && suspend.EventName is { } eventName)
+            if (await WriteAsync(active, context, RunStatus.Suspended, releaseLease: true, runAfter: suspend.WakeAt).ConfigureAwait(false)
+                && suspend.EventName is { } eventName)
             {
                 await Events.EventWakeups.AfterSuspendAsync(engine, signal, run.Id, eventName).ConfigureAwait(false);
             }
         }
         catch (Exception) when (active.Interrupted)
         {
-            await InterruptedAsync(active).ConfigureAwait(false);
+            await InterruptedAsync(active, context).ConfigureAwait(false);
         }
         catch (Exception) when (active.CancelRequested)
         {
@@ -102,7 +100,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }
         catch (Exception)
         {
-            await InterruptedAsync(active).ConfigureAwait(false);
+            await InterruptedAsync(active, context).ConfigureAwait(false);
             return;
         }
 
@@ -143,17 +141,14 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         var compensations = context.Compensations;
         if (compensations.Count == 0)
         {
-            await FinishAsync(active, cancelled ? RunStatus.Cancelled : RunStatus.Failed, null, failure).ConfigureAwait(false);
+            await FinishAsync(active, context, cancelled ? RunStatus.Cancelled : RunStatus.Failed, null, failure).ConfigureAwait(false);
             return;
         }
 
         failure = failure with { SagaState = RunStatus.Compensating.ToWireName() };
         if (active.Run.Status != RunStatus.Compensating)
         {
-            await WriteAsync(active, new UpdateRunRequest
-            {
-                RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = RunStatus.Compensating, Failure = failure,
-            }).ConfigureAwait(false);
+            await WriteAsync(active, context, RunStatus.Compensating, releaseLease: false, failure: failure).ConfigureAwait(false);
         }
 
         Log.Compensating(engine.Logger, active.RunId, compensations.Count);
@@ -164,30 +159,26 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }
         catch (Exception) when (active.Interrupted)
         {
-            await InterruptedAsync(active).ConfigureAwait(false);
+            await InterruptedAsync(active, context).ConfigureAwait(false);
             return;
         }
 
         if (failed is not null)
         {
             Log.CompensationFailed(engine.Logger, failed.Exception, active.RunId, failed.Step, failed.Exception.Message);
-            await FinishAsync(active, RunStatus.CompensationFailed, null, failure with
+            await FinishAsync(active, context, RunStatus.CompensationFailed, null, failure with
             {
                 SagaState = RunStatus.CompensationFailed.ToWireName(), CompensationStep = failed.Step, CompensationError = failed.Exception.Message,
             }).ConfigureAwait(false);
             return;
         }
 
-        await FinishAsync(active, cancelled ? RunStatus.Cancelled : RunStatus.Compensated, null, failure with { SagaState = RunStatus.Compensated.ToWireName() }).ConfigureAwait(false);
+        await FinishAsync(active, context, cancelled ? RunStatus.Cancelled : RunStatus.Compensated, null, failure with { SagaState = RunStatus.Compensated.ToWireName() }).ConfigureAwait(false);
     }
 
-    private async Task FinishAsync(ActiveRun active, RunStatus status, string? output, RunFailure? failure)
+    private async Task FinishAsync(ActiveRun active, WorkflowContext? context, RunStatus status, string? output, RunFailure? failure)
     {
-        var written = await WriteAsync(active, new UpdateRunRequest
-        {
-            RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = status,
-            Output = output, Failure = failure, ReleaseLease = true,
-        }).ConfigureAwait(false);
+        var written = await WriteAsync(active, context, status, releaseLease: true, output, failure).ConfigureAwait(false);
         if (written)
         {
             BatonTracing.RunEnded(active.Span, status, failure);
@@ -200,7 +191,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }
     }
 
-    private async Task InterruptedAsync(ActiveRun active)
+    private async Task InterruptedAsync(ActiveRun active, WorkflowContext context)
     {
         if (active.LeaseLost)
         {
@@ -212,21 +203,37 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         BatonTracing.RunPaused(active.Span, "interrupted");
 
         // Shutdown: keep the status, write the progress, give the lease back so any node resumes it at once.
-        await WriteAsync(active, new UpdateRunRequest { RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), ReleaseLease = true }).ConfigureAwait(false);
+        await WriteAsync(active, context, status: null, releaseLease: true).ConfigureAwait(false);
         Log.RunInterrupted(engine.Logger, active.RunId);
     }
 
-    /// <summary>Writes a run update with the latest progress; false (and the run marked lost) if the lease is gone.</summary>
-    private async Task<bool> WriteAsync(ActiveRun active, UpdateRunRequest request)
+    /// <summary>
+    /// Writes a run update with the latest progress and the step end the execution holds, if any (one transaction, so
+    /// the step's result is stored before the run's end, suspension or compensation is); false (and the run marked
+    /// lost) if the lease is gone, in which case neither was stored and the next owner runs the step again.
+    /// </summary>
+    /// <remarks>The request is made here, once, from its parts (a record copied per write showed in the allocation profile).</remarks>
+    private async Task<bool> WriteAsync(
+        ActiveRun active, WorkflowContext? context, RunStatus? status, bool releaseLease, string? output = null, RunFailure? failure = null, DateTimeOffset? runAfter = null)
     {
-        // Always the full snapshot: a concurrent progress flush may have cleared the dirty flag and then lost the race.
-        var progress = active.Progress.TakeSnapshot(onlyIfDirty: false)!;
-        request = request with { Phase = progress.Phase, Progress = progress.Counters, Errors = progress.Errors };
-
         bool written;
         try
         {
+            var held = context is null ? null : await context.TakeHeldStepEndAsync().ConfigureAwait(false);
+            // Always the full snapshot: a concurrent progress flush may have cleared the dirty flag and then lost the race.
+            var progress = active.Progress.TakeSnapshot(onlyIfDirty: false)!;
+            var request = new UpdateRunRequest
+            {
+                RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = status, Output = output, Failure = failure,
+                RunAfter = runAfter, ReleaseLease = releaseLease,
+                Phase = progress.Phase, Progress = progress.Counters, Errors = progress.Errors, EndedAttempt = held,
+            };
             written = await engine.Runs.UpdateRunAsync(request, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (LeaseLostException)
+        {
+            // The held step end was being stored when this write began, and was refused: nothing more to write.
+            written = false;
         }
         catch (Exception ex)
         {

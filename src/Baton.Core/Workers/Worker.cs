@@ -19,7 +19,9 @@ namespace Baton.Workers;
 internal sealed partial class Worker(RunExecutor executor, EngineServices engine, WorkSignal signal, WorkflowRegistry registry) : BackgroundService, IBatonWorkerStatus
 {
     private readonly ConcurrentDictionary<string, ActiveRun> _active = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<Task, byte> _tasks = new();
+    // The executions in flight, for the drain at shutdown. Each removes itself as it ends (no continuation per run, which
+    // cost a thread-pool hop and two allocations); the entry is Task.CompletedTask until Start has the task.
+    private readonly ConcurrentDictionary<ActiveRun, Task> _tasks = new();
     private readonly CancellationTokenSource _housekeepingStop = new();
     private string[]? _workflows;
     private string[]? _workflowVersions;
@@ -168,9 +170,10 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
         // the request's Activity, log scopes or other async-locals, and so runs the same as a claimed one.
         using (ExecutionContext.SuppressFlow())
         {
+            _tasks[active] = Task.CompletedTask;
             var task = Task.Run(() => ExecuteOneAsync(active), CancellationToken.None);
-            _tasks[task] = 0;
-            _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
+            // Not if the execution has already ended and removed its entry.
+            _tasks.TryUpdate(active, task, Task.CompletedTask);
         }
     }
 
@@ -191,12 +194,13 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
             active.Dispose();
             signal.SlotFreed(_storeAnnounces);
             ExecutionEnded?.Invoke(active.RunId);
+            _tasks.TryRemove(active, out _);
         }
     }
 
     private async Task DrainAsync()
     {
-        var inFlight = _tasks.Keys.ToArray();
+        var inFlight = _tasks.Values.ToArray();
         if (inFlight.Length == 0)
         {
             return;

@@ -96,7 +96,7 @@ internal sealed class WorkflowContext : IWorkflowContext
         ForEachOptions? options = null,
         Func<TItem, TResult, CancellationToken, Task>? compensate = null,
         CancellationToken cancellationToken = default) =>
-        ForEach.ForEachAsync(name, items, keySelector, work, options, compensate, cancellationToken);
+        AfterFlush(() => ForEach.ForEachAsync(name, items, keySelector, work, options, compensate, cancellationToken));
 
     public Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
         string name,
@@ -106,25 +106,28 @@ internal sealed class WorkflowContext : IWorkflowContext
         ForEachOptions? options = null,
         Func<TItem, TResult, CancellationToken, Task>? compensate = null,
         CancellationToken cancellationToken = default) =>
-        ForEach.ForEachAsync(name, items, keySelector, work, options, compensate, cancellationToken);
+        AfterFlush(() => ForEach.ForEachAsync(name, items, keySelector, work, options, compensate, cancellationToken));
 
     public Task<bool> IsPatchedAsync(string changeId, CancellationToken cancellationToken = default) =>
-        Patches.IsPatchedAsync(changeId, cancellationToken);
+        AfterFlush(() => Patches.IsPatchedAsync(changeId, cancellationToken));
 
     public Task DelayAsync(string name, TimeSpan delay, CancellationToken cancellationToken = default) =>
-        Timers.WaitAsync(name, delay, default, cancellationToken);
+        AfterFlush(() => Timers.WaitAsync(name, delay, default, cancellationToken));
 
     public Task SleepUntilAsync(string name, DateTimeOffset until, CancellationToken cancellationToken = default) =>
-        Timers.WaitAsync(name, null, until, cancellationToken);
+        AfterFlush(() => Timers.WaitAsync(name, null, until, cancellationToken));
 
     public Task<T> WaitForEventAsync<T>(string name, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        Events.WaitAsync<T>(name, timeout, cancellationToken);
+        AfterFlush(() => Events.WaitAsync<T>(name, timeout, cancellationToken));
 
     public Task<TOutput> RunChildAsync<TOutput>(string workflowName, object? input, ChildRunOptions? options = null, CancellationToken cancellationToken = default) =>
-        Children.RunAsync<TOutput>(workflowName, input, options, cancellationToken);
+        AfterFlush(() => Children.RunAsync<TOutput>(workflowName, input, options, cancellationToken));
 
     public Task<TOutput> RunChildAsync<TInput, TOutput>(string workflowName, TInput input, ChildRunOptions? options = null, CancellationToken cancellationToken = default) =>
-        Children.RunAsync<TInput, TOutput>(workflowName, input, options, cancellationToken);
+        AfterFlush(() => Children.RunAsync<TInput, TOutput>(workflowName, input, options, cancellationToken));
+
+    /// <summary>For the run's next write, which stores the held step end with it (see <see cref="ExecutionState.TryHold"/>).</summary>
+    internal ValueTask<AttemptEndedRequest?> TakeHeldStepEndAsync() => _state.TakeHeldAsync();
 
     public void SetPhase(string phase) => _state.Active.Progress.SetPhase(phase);
 
@@ -134,4 +137,30 @@ internal sealed class WorkflowContext : IWorkflowContext
 
     public void ReportError(string message, string? step = null) =>
         _state.Active.Progress.AddError(new RunError(_state.Engine.Time.GetUtcNow(), message, step));
+
+    // Anything but a plain step (a wait, a suspension, a child, a fan-out, a marker) starts once the step end held by
+    // this execution is stored: the durability rule of ExecutionState.TryHold.
+    private Task AfterFlush(Func<Task> next)
+    {
+        var flush = _state.FlushHeldAsync();
+        return flush.IsCompletedSuccessfully ? next() : ThenAsync(flush, next);
+
+        static async Task ThenAsync(Task flush, Func<Task> next)
+        {
+            await flush.ConfigureAwait(false);
+            await next().ConfigureAwait(false);
+        }
+    }
+
+    private Task<T> AfterFlush<T>(Func<Task<T>> next)
+    {
+        var flush = _state.FlushHeldAsync();
+        return flush.IsCompletedSuccessfully ? next() : ThenAsync(flush, next);
+
+        static async Task<T> ThenAsync(Task flush, Func<Task<T>> next)
+        {
+            await flush.ConfigureAwait(false);
+            return await next().ConfigureAwait(false);
+        }
+    }
 }

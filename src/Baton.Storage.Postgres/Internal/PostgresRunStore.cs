@@ -24,6 +24,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
     private readonly string _renewSql;
     private readonly string _releaseSql;
     private readonly string _updateSql;
+    private readonly string _updateWithStepSql;
     private readonly string _cancelNowSql;
     private readonly string _cancelRequestSql;
     private readonly string _holderSql;
@@ -150,7 +151,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             RETURNING CASE WHEN {ActiveStatus} AND run_after <= @now THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
             """;
 
-        _updateSql = $"""
+        var update = $"""
             UPDATE {s}.runs SET
                 status = COALESCE(@status, status),
                 phase = COALESCE(@phase, phase),
@@ -166,6 +167,17 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             WHERE id = @id AND lease_owner = @owner
             RETURNING CASE WHEN @release AND {ActiveStatus} AND run_after <= @now
                 THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
+            """;
+        _updateSql = update;
+
+        // The run's update with a step's end in one statement: the update is the lease check (it locks the run row, so a
+        // takeover either committed before it and nothing is written, or waits), and the step's rows are written only
+        // from its row. One statement, so the three rows commit together or not at all.
+        _updateWithStepSql = $"""
+            WITH upd AS (
+            {update}
+            ), {PostgresStepStore.FinishedCtes(s, "upd")}
+            SELECT * FROM upd
             """;
 
         _cancelNowSql = $"""
@@ -473,7 +485,8 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
     public async Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var command = new NpgsqlBatchCommand(_updateSql);
+        request.ThrowIfInvalid();
+        var command = new NpgsqlBatchCommand(request.EndedAttempt is null ? _updateSql : _updateWithStepSql);
         command.Parameters
             .Int("status", request.Status is { } s ? (int)s : null)
             .Text("phase", request.Phase)
@@ -487,6 +500,11 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             .Text("id", request.RunId)
             .Text("owner", request.Owner)
             .Text("channel", _store.Channel);
+        if (request.EndedAttempt is { } ended)
+        {
+            PostgresStepStore.BindEnded(command.Parameters, ended);
+        }
+
         return await _store.Writer.WriteAsync(request.RunId, command, AnyRowAsync, cancellationToken).ConfigureAwait(false);
     }
 

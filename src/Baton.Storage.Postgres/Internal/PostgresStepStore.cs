@@ -47,25 +47,9 @@ internal sealed class PostgresStepStore : IStepStore
             SELECT count(*) FROM lease
             """;
 
-        var attemptEnded = $"""
-            attempt AS (
-                INSERT INTO {s}.step_attempts (run_id, step_key, attempt, started_at, ended_at, outcome, error_type, error_message)
-                SELECT @run, @key, @attempt, @started, @ended, @outcome, @error_type, @error FROM lease
-                ON CONFLICT (run_id, step_key, attempt) DO UPDATE SET
-                    ended_at = excluded.ended_at, outcome = excluded.outcome,
-                    error_type = excluded.error_type, error_message = excluded.error_message
-            )
-            """;
-
+        var attemptEnded = AttemptEndedCte(s, "lease");
         _finishedSql = $"""
-            WITH {lease}, {attemptEnded}, step AS (
-                INSERT INTO {s}.steps AS st (run_id, key, kind, status, result, error, error_type, attempts, started_at, completed_at)
-                SELECT @run, @key, @kind, @status, @result, @error, @error_type, @attempt, @started, @ended FROM lease
-                ON CONFLICT (run_id, key) DO UPDATE SET
-                    status = excluded.status, result = excluded.result, error = excluded.error,
-                    error_type = excluded.error_type, completed_at = excluded.completed_at,
-                    attempts = GREATEST(st.attempts, excluded.attempts)
-            )
+            WITH {lease}, {FinishedCtes(s, "lease")}
             SELECT count(*) FROM lease
             """;
 
@@ -80,6 +64,47 @@ internal sealed class PostgresStepStore : IStepStore
             )
             SELECT count(*) FROM lease
             """;
+    }
+
+    /// <summary>
+    /// The attempt's end and the step's final outcome as two CTEs named <c>attempt</c> and <c>step</c>, each writing only
+    /// if <paramref name="from"/> (the CTE that checked the lease) has a row. Parameters: those of <see cref="BindEnded"/>.
+    /// </summary>
+    internal static string FinishedCtes(string s, string from) => $"""
+        {AttemptEndedCte(s, from)}, step AS (
+            INSERT INTO {s}.steps AS st (run_id, key, kind, status, result, error, error_type, attempts, started_at, completed_at)
+            SELECT @run, @key, @kind, @step_status, @result, @error, @error_type, @attempt, @started, @ended FROM {from}
+            ON CONFLICT (run_id, key) DO UPDATE SET
+                status = excluded.status, result = excluded.result, error = excluded.error,
+                error_type = excluded.error_type, completed_at = excluded.completed_at,
+                attempts = GREATEST(st.attempts, excluded.attempts)
+        )
+        """;
+
+    private static string AttemptEndedCte(string s, string from) => $"""
+        attempt AS (
+            INSERT INTO {s}.step_attempts (run_id, step_key, attempt, started_at, ended_at, outcome, error_type, error_message)
+            SELECT @run, @key, @attempt, @started, @ended, @outcome, @error_type, @error FROM {from}
+            ON CONFLICT (run_id, step_key, attempt) DO UPDATE SET
+                ended_at = excluded.ended_at, outcome = excluded.outcome,
+                error_type = excluded.error_type, error_message = excluded.error_message
+        )
+        """;
+
+    /// <summary>Binds the parameters of an attempt's end (all but the owner): <c>@run</c>, <c>@key</c>, ..., and with a step status <c>@step_status</c> and <c>@result</c>.</summary>
+    internal static NpgsqlParameterCollection BindEnded(NpgsqlParameterCollection parameters, AttemptEndedRequest request)
+    {
+        parameters
+            .Text("run", request.RunId)
+            .Text("key", request.StepKey)
+            .Int("kind", (int)request.Kind)
+            .Int("attempt", request.Attempt)
+            .Time("started", request.StartedAt)
+            .Time("ended", request.EndedAt)
+            .Int("outcome", (int)request.Outcome)
+            .Text("error_type", request.ErrorType)
+            .Text("error", request.ErrorMessage);
+        return request.StepStatus is { } status ? parameters.Int("step_status", (int)status).Text("result", request.Result) : parameters;
     }
 
     public async Task<IReadOnlyList<StepRecord>> GetStepsAsync(string runId, CancellationToken cancellationToken = default)
@@ -120,22 +145,7 @@ internal sealed class PostgresStepStore : IStepStore
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(request.StepKey, "request.StepKey");
         var command = new NpgsqlBatchCommand(request.StepStatus is null ? _retryingSql : _finishedSql);
-        command.Parameters
-            .Text("run", request.RunId)
-            .Text("owner", request.Owner)
-            .Text("key", request.StepKey)
-            .Int("kind", (int)request.Kind)
-            .Int("attempt", request.Attempt)
-            .Time("started", request.StartedAt)
-            .Time("ended", request.EndedAt)
-            .Int("outcome", (int)request.Outcome)
-            .Text("error_type", request.ErrorType)
-            .Text("error", request.ErrorMessage);
-        if (request.StepStatus is { } status)
-        {
-            command.Parameters.Int("status", (int)status).Text("result", request.Result);
-        }
-
+        BindEnded(command.Parameters, request).Text("owner", request.Owner);
         return await _store.Writer.WriteAsync(request.RunId, command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
     }
 

@@ -300,24 +300,36 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     public Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        request.ThrowIfInvalid();
         // Serialized on the caller's thread: the writer thread is the bottleneck, so it only binds and executes.
         var progress = RunStateJson.Progress(request.Progress);
         var errors = RunStateJson.Errors(request.Errors);
         var failure = RunStateJson.Failure(request.Failure);
         return store.WriteAsync(
-            ctx => ctx.Statement(UpdateSql)
-                .With("$status", request.Status is { } s ? (int)s : (long?)null)
-                .With("$phase", request.Phase)
-                .With("$progress", progress)
-                .With("$errors", errors)
-                .With("$output", request.Output)
-                .With("$failure", failure)
-                .With("$run_after", request.RunAfter)
-                .With("$release", request.ReleaseLease)
-                .With("$now", request.Now)
-                .With("$id", request.RunId)
-                .With("$owner", request.Owner)
-                .ExecuteNonQuery() > 0,
+            ctx =>
+            {
+                var updated = ctx.Statement(UpdateSql)
+                    .With("$status", request.Status is { } s ? (int)s : (long?)null)
+                    .With("$phase", request.Phase)
+                    .With("$progress", progress)
+                    .With("$errors", errors)
+                    .With("$output", request.Output)
+                    .With("$failure", failure)
+                    .With("$run_after", request.RunAfter)
+                    .With("$release", request.ReleaseLease)
+                    .With("$now", request.Now)
+                    .With("$id", request.RunId)
+                    .With("$owner", request.Owner)
+                    .ExecuteNonQuery() > 0;
+                // The update was the lease check: the step's rows go into the same transaction only behind it (a throw
+                // rolls back the whole operation, so the three rows are stored together or not at all).
+                if (updated && request.EndedAttempt is { } ended)
+                {
+                    SqliteStepStore.WriteEnded(ctx, ended);
+                }
+
+                return updated;
+            },
             cancellationToken);
     }
 

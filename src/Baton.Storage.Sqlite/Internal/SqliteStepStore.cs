@@ -111,33 +111,39 @@ internal sealed class SqliteStepStore(SqliteBatonStore store) : IStepStore
                 return false;
             }
 
-            ctx.Statement(AttemptEndedSql)
-                .With("$run", request.RunId)
-                .With("$key", request.StepKey)
-                .With("$attempt", request.Attempt)
-                .With("$started", request.StartedAt)
-                .With("$ended", request.EndedAt)
-                .With("$outcome", (int)request.Outcome)
-                .With("$error_type", request.ErrorType)
-                .With("$error", request.ErrorMessage)
-                .ExecuteNonQuery();
-
-            var step = request.StepStatus is { } status
-                ? ctx.Statement(StepFinishedSql)
-                    .With("$status", (int)status)
-                    .With("$result", request.Result)
-                    .With("$ended", request.EndedAt)
-                : ctx.Statement(StepRetryingSql);
-            step.With("$run", request.RunId)
-                .With("$key", request.StepKey)
-                .With("$kind", (int)request.Kind)
-                .With("$error", request.ErrorMessage)
-                .With("$error_type", request.ErrorType)
-                .With("$attempt", request.Attempt)
-                .With("$started", request.StartedAt)
-                .ExecuteNonQuery();
+            WriteEnded(ctx, request);
             return true;
         }, cancellationToken);
+    }
+
+    /// <summary>Upserts the attempt row and the step row of an attempt's end; the caller has checked the lease in the same transaction.</summary>
+    internal static void WriteEnded(WriteContext ctx, AttemptEndedRequest request)
+    {
+        ctx.Statement(AttemptEndedSql)
+            .With("$run", request.RunId)
+            .With("$key", request.StepKey)
+            .With("$attempt", request.Attempt)
+            .With("$started", request.StartedAt)
+            .With("$ended", request.EndedAt)
+            .With("$outcome", (int)request.Outcome)
+            .With("$error_type", request.ErrorType)
+            .With("$error", request.ErrorMessage)
+            .ExecuteNonQuery();
+
+        var step = request.StepStatus is { } status
+            ? ctx.Statement(StepFinishedSql)
+                .With("$status", (int)status)
+                .With("$result", request.Result)
+                .With("$ended", request.EndedAt)
+            : ctx.Statement(StepRetryingSql);
+        step.With("$run", request.RunId)
+            .With("$key", request.StepKey)
+            .With("$kind", (int)request.Kind)
+            .With("$error", request.ErrorMessage)
+            .With("$error_type", request.ErrorType)
+            .With("$attempt", request.Attempt)
+            .With("$started", request.StartedAt)
+            .ExecuteNonQuery();
     }
 
     private static bool LeaseHeld(WriteContext ctx, string runId, string owner) =>

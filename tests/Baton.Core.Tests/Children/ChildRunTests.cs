@@ -74,7 +74,9 @@ public sealed class ChildRunTests
         var id = await node.StartRunAsync("parent", 5);
         var waiting = await SuspendedAsync(node, id);
         var childId = await ChildOfAsync(node, id);
-        await SuspendedAsync(node, childId);
+        // A slot is freed just after its run's suspension is stored: wait (bounded) until both executions have ended,
+        // while the child still waits for its event.
+        await node.WaitForIdleAsync(childId, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
         var slotsInUse = node.Worker.ActiveCount;
         await node.Client.SendEventAsync(childId, "go", JsonSerializer.SerializeToElement(1));
         var run = await node.WaitForEndAsync(id);
@@ -131,6 +133,9 @@ public sealed class ChildRunTests
         var id = await node.StartRunAsync("parent", 3);
         await SuspendedAsync(node, id);
         var childId = await ChildOfAsync(node, id);
+        // Both executions ended before the clock moves: a parent stored as suspended but still unwinding was claimed and
+        // handed back, an execution counted that never ran (3 in all at this point; CI 2026-12-05).
+        await node.WaitForIdleAsync(childId, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
 
         // The recheck timer resumes the parent while the child still waits: it finds the same child and suspends again.
         node.Time.SetUtcNow(Start + ChildRuns.RecheckInterval);

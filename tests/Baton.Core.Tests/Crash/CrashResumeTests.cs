@@ -165,6 +165,40 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IDisposable
         Assert.Equal((runId, RunStatus.Succeeded), (Assert.Single(children).ParentRunId, children[0].Status));
     }
 
+    [Fact]
+    public async Task HeldStepEnd_KilledAfterBodyBeforeRunEnd_StepNotStoredAndRunAgain()
+    {
+        // The step's body ends, then the workflow's own code holds (past --hold-after 1) before the run's final write,
+        // which would store the step's end with the run's.
+        Dictionary<string, int> reached;
+        await using (var process = StartHost("held-end", "node-1", "--hold-after", "1"))
+        {
+            var runId = await ReadRunIdAsync(process);
+            var watch = Stopwatch.StartNew();
+            while (!(reached = new EffectLog(Effects).Count("reached")).ContainsKey("after-only"))
+            {
+                Assert.False(process.HasExited, "the host exited before the kill point");
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), "the kill point was not reached in 60 s");
+                await Task.Delay(20);
+            }
+
+            await using (var store = OpenStore())
+            {
+                Assert.DoesNotContain(await store.Store.Steps.GetStepsAsync(runId), s => s.Status == StepStatus.Succeeded);
+            }
+
+            process.Kill();
+            var run = await RestartAndFinishAsync("held-end", runId);
+
+            Assert.Equal((RunStatus.Succeeded, "4"), (run.Status, run.Output));
+        }
+
+        var starts = new EffectLog(Effects).Count("start");
+        var done = new EffectLog(Effects).Count("done");
+        Assert.Equal(1, reached["after-only"]);
+        Assert.Equal((2, 2), (starts["only"], done["only"]));
+    }
+
     public void Dispose()
     {
         try

@@ -161,10 +161,11 @@ public sealed class EventWaitTests
             return "went on";
         }));
         var id = await node.StartRunAsync("waiter");
-        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
+        // Idle before each move of the clock: a claim while the suspended execution still unwinds would count one more.
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
         node.Time.SetUtcNow(Start.AddHours(1));
         node.WakeWorker();
-        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(2));
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(2));
         node.Time.SetUtcNow(Start.AddHours(2));
         node.WakeWorker();
         var run = await node.WaitForEndAsync(id);

@@ -72,7 +72,8 @@ internal sealed class EngineHarness : IAsyncDisposable
         ExactClock? time = null,
         bool startServices = true,
         ILoggerProvider? logs = null,
-        IJitterSource? jitter = null)
+        IJitterSource? jitter = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         time ??= new ExactClock(Start);
         var ownsDatabase = databasePath is null;
@@ -95,6 +96,7 @@ internal sealed class EngineHarness : IAsyncDisposable
             configure?.Invoke(o);
         }).UseSqlite(o => o.Path = databasePath);
         workflows(builder);
+        configureServices?.Invoke(services);
         var harness = new EngineHarness(services.BuildServiceProvider(), time, databasePath, ownsDatabase);
         if (startServices)
         {
@@ -150,6 +152,16 @@ internal sealed class EngineHarness : IAsyncDisposable
     }
 
     public Task<RunRecord> WaitForEndAsync(string runId) => WaitForAsync(runId, r => r.Status.IsTerminal());
+
+    /// <summary>
+    /// Waits as <see cref="WaitForAsync"/> does, and also until this node executes no run at all. A run is stored as
+    /// suspended before its execution ends here: a claim in between (the clock moved past its wake time) finds it still
+    /// executing and hands it back, which counts an execution that never ran. Wait for this before moving the clock past
+    /// a suspended run's wake time when the test counts executions.
+    /// </summary>
+    public Task<RunRecord> WaitForIdleAsync(string runId, Func<RunRecord, bool> until) =>
+        WaitForAsync(runId, r => until(r) && Worker.ActiveCount == 0);
+
     public async Task StopAsync()
     {
         if (_stopped)

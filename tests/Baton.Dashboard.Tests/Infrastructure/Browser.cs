@@ -60,21 +60,31 @@ public sealed class Browser : IAsyncDisposable
     {
         var page = await NewPageAsync(server.BaseAddress);
         await SignInAsync(page, DashboardServer.AdminKey);
-        // Wait for the runs page's form, not for the document's load event: under a loaded CI machine the wait for "load"
-        // after the sign-in's redirect timed out once although the page had loaded ("NetworkIdle" fired; CI 2026-12-05).
+        // The runs page's form, found by polling the page: no wait on a lifecycle event. WaitForURLAsync waits for "load"
+        // when the URL already matches, whatever WaitUntil says (Commit maps to no load state, which means "load"), so it
+        // waited for the load event whenever the sign-in's redirect had committed before the call; on a loaded CI machine
+        // that event did not come within 60 s, in the run's first signed-in test (CI 2026-12-05, 2 of 9 runs; "NetworkIdle"
+        // fired, "load" did not). The page's load state and resource timings are in the message if the form does not show.
         try
         {
-            await page.WaitForURLAsync("**/ui/runs", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+            await page.Locator("#start-run").WaitForAsync();
         }
         catch (TimeoutException ex)
         {
-            // Seen about once in five CI runs in one test: say where the page went instead of only that it did not arrive.
-            var text = await page.InnerTextAsync("body");
-            throw new TimeoutException($"after signing in the page stayed at {page.Url}: {text[..Math.Min(text.Length, 500)]}", ex);
+            throw new TimeoutException($"after signing in, no runs page form: {await DescribeAsync(page)}", ex);
         }
 
-        await page.Locator("#start-run").WaitForAsync();
+        Assert.Equal("/ui/runs", new Uri(page.Url).AbsolutePath);
         return page;
+    }
+
+    /// <summary>Where the page is, its document's ready state, navigation and resource timings, and the start of its text.</summary>
+    private static async Task<string> DescribeAsync(IPage page)
+    {
+        var timings = await page.EvaluateAsync<string>(
+            "() => JSON.stringify({ ready: document.readyState, navigation: performance.getEntriesByType('navigation').map(e => [e.type, e.domContentLoadedEventEnd, e.loadEventEnd]), resources: performance.getEntriesByType('resource').map(e => [e.name, e.startTime, e.responseEnd]) })");
+        var text = await page.InnerTextAsync("body");
+        return $"{page.Url} {timings} {text[..Math.Min(text.Length, 500)]}";
     }
 
     /// <summary>Starts a <c>demo</c> run from the runs page's form and waits for its page; returns the run id.</summary>
