@@ -177,6 +177,11 @@ internal static class EngineBench
                 {
                     o.ConnectionString = connectionString;
                     o.Schema = path;
+                    // BENCH_PG_WRITERS=N compares writer connection counts with one build (default: the store's).
+                    if (int.TryParse(Environment.GetEnvironmentVariable("BENCH_PG_WRITERS"), System.Globalization.CultureInfo.InvariantCulture, out var writers))
+                    {
+                        o.WriterConnections = writers;
+                    }
                 });
             }
             else

@@ -17,6 +17,7 @@
 //        Baton.Bench --cron [N]: only the CPU and allocations of CronSchedule.Next (CronBench.cs).
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
 // database), which stays comparable when other work shares the machine.
+// On PostgreSQL, BENCH_PG_WRITERS=N sets PostgresStoreOptions.WriterConnections (default: the store's own, 1).
 using System.Diagnostics;
 using Baton.Bench;
 using Baton.Storage.Sqlite;

@@ -6,6 +6,9 @@ namespace Baton.Storage.Postgres;
 
 internal sealed partial class PostgresStoreOptionsValidator : IValidateOptions<PostgresStoreOptions>
 {
+    /// <summary>The most writer connections a node may keep.</summary>
+    public const int MaxWriterConnections = 16;
+
     public ValidateOptionsResult Validate(string? name, PostgresStoreOptions options)
     {
         var errors = Errors(options).ToList();
@@ -35,6 +38,17 @@ internal sealed partial class PostgresStoreOptionsValidator : IValidateOptions<P
         {
             yield return $"Baton:Postgres: CommandTimeout must be positive (it is {options.CommandTimeout}).";
         }
+
+        if (options.WriterConnections is < 1 or > MaxWriterConnections)
+        {
+            yield return $"Baton:Postgres: WriterConnections must be between 1 and {MaxWriterConnections} (it is {options.WriterConnections}).";
+        }
+        else if (PoolSize(options.ConnectionString) is { } pool && options.WriterConnections > pool / 2)
+        {
+            // The rest of the pool serves the listener, the node-id lock, keyed creates, claims and every read.
+            yield return $"Baton:Postgres: WriterConnections ({options.WriterConnections}) may use at most half of the connection pool " +
+                $"(Maximum Pool Size {pool}): at most {pool / 2}.";
+        }
     }
 
     /// <summary>Throws an <see cref="OptionsValidationException"/> listing every problem.</summary>
@@ -45,6 +59,19 @@ internal sealed partial class PostgresStoreOptionsValidator : IValidateOptions<P
         {
             throw new OptionsValidationException(Options.DefaultName, typeof(PostgresStoreOptions), errors);
         }
+    }
+
+    /// <summary>The pool size the store will use, or null if the connection string cannot be read.</summary>
+    private static int? PoolSize(string? connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString) || !IsParsable(connectionString, out _))
+        {
+            return null;
+        }
+
+        return Internal.PostgresBatonStore.SetsPoolSize(connectionString)
+            ? new NpgsqlConnectionStringBuilder(connectionString).MaxPoolSize
+            : Internal.PostgresBatonStore.DefaultMaxPoolSize;
     }
 
     private static bool IsParsable(string connectionString, out string problem)

@@ -33,9 +33,9 @@ public abstract class NodesOnOneSchemaTests : IAsyncLifetime
         await _database.DisposeAsync();
     }
 
-    private protected async Task<PostgresBatonStore> NodeAsync()
+    private protected async Task<PostgresBatonStore> NodeAsync(int writerConnections = 1)
     {
-        var store = await _database.NewInitializedStoreAsync(Schema);
+        var store = await _database.NewInitializedStoreAsync(Schema, writerConnections);
         Stores.Add(store);
         return store;
     }

@@ -173,6 +173,36 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData(0)]
+    [InlineData(17)]
+    public void Validate_WriterConnectionsOutOfRange_NamesTheRange(int connections)
+    {
+        var result = new PostgresStoreOptionsValidator().Validate(null, new PostgresStoreOptions
+        {
+            ConnectionString = "Host=127.0.0.1", WriterConnections = connections,
+        });
+
+        Assert.Equal($"Baton:Postgres: WriterConnections must be between 1 and 16 (it is {connections}).", Assert.Single(result.Failures!));
+    }
+
+    [Theory]
+    [InlineData("Host=127.0.0.1;Maximum Pool Size=8", 5, 4)]
+    [InlineData("Host=127.0.0.1", 11, 10)]
+    public void Validate_WriterConnectionsOverHalfThePool_NamesTheLimit(string connectionString, int connections, int limit)
+    {
+        var result = new PostgresStoreOptionsValidator().Validate(null, new PostgresStoreOptions
+        {
+            ConnectionString = connectionString, WriterConnections = connections,
+        });
+
+        Assert.Contains($"at most {limit}.", Assert.Single(result.Failures!), StringComparison.Ordinal);
+        Assert.True(new PostgresStoreOptionsValidator().Validate(null, new PostgresStoreOptions
+        {
+            ConnectionString = connectionString, WriterConnections = limit,
+        }).Succeeded);
+    }
+
+    [Theory]
     [InlineData("Host=127.0.0.1", PostgresBatonStore.DefaultMaxPoolSize)]
     [InlineData("Host=127.0.0.1;Maximum Pool Size=5", 5)]
     [InlineData("Host=127.0.0.1;MaxPoolSize=7", 7)]

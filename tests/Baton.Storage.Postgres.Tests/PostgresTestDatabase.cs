@@ -30,20 +30,21 @@ internal sealed class PostgresTestDatabase : IAsyncDisposable
 
     /// <summary>A new, uninitialized store ("node") on <paramref name="schema"/>, with its own connection pool.</summary>
     /// <remarks>The pool is kept small: tests run in parallel, and the server allows 100 connections in all.</remarks>
-    public static PostgresBatonStore NewStore(string schema) =>
+    public static PostgresBatonStore NewStore(string schema, int writerConnections = 1) =>
         new(
             new PostgresStoreOptions
             {
                 ConnectionString = new NpgsqlConnectionStringBuilder(ConnectionString) { MaxPoolSize = 8 }.ConnectionString,
                 Schema = schema,
+                WriterConnections = writerConnections,
             },
             TimeProvider.System,
             NullLogger.Instance);
 
-    public async Task<PostgresBatonStore> NewInitializedStoreAsync(string schema)
+    public async Task<PostgresBatonStore> NewInitializedStoreAsync(string schema, int writerConnections = 1)
     {
         await EnsureDatabaseAsync();
-        var store = NewStore(schema);
+        var store = NewStore(schema, writerConnections);
         await store.InitializeAsync();
         return store;
     }

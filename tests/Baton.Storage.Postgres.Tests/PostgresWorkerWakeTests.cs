@@ -61,10 +61,21 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
         var schema = _database.NewSchema();
         var parentGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var holdGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var nodeB = await WorkerNode.StartAsync(schema, b => b.AddWorkflow<int, int>("child", (_, input, _) => Task.FromResult(input * 2)), "node-b");
+        var parent = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var otherNode = PostgresTestDatabase.NewStore(schema);
+        // The child on B ends only once the parent has suspended (its lease released): else a child that B ends before the
+        // parent looks at it again lets the parent finish in its first execution, and the wake-up is never exercised.
+        await using var nodeB = await WorkerNode.StartAsync(
+            schema,
+            b => b.AddWorkflow<int, int>("child", async (_, input, _) =>
+                {
+                    await WaitUntilAsync(otherNode, await parent.Task, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+                    return input * 2;
+                })
+                .AddWorkflow<int, int>("warm-up-b", (_, input, _) => Task.FromResult(input)),
+            "node-b");
         // A run created elsewhere can only start on node B through NOTIFY: once it has ended, node B listens.
-        Assert.Equal(RunStatus.Succeeded, (await WaitForEndAsync(otherNode, await CreateAsync(otherNode, "child"))).Status);
+        Assert.Equal(RunStatus.Succeeded, (await WaitForEndAsync(otherNode, await CreateAsync(otherNode, "warm-up-b"))).Status);
 
         // Node A has one slot. The parent holds it while it starts the child, so the child is stored pending and node B,
         // woken by NOTIFY, runs it. When the parent suspends, node A's freed slot goes to "hold" (older than the child,
@@ -87,6 +98,7 @@ public sealed class PostgresWorkerWakeTests : IAsyncLifetime
             configure: o => o.MaxConcurrentRuns = 1);
         Assert.Equal(RunStatus.Succeeded, (await WaitForEndAsync(otherNode, await CreateAsync(otherNode, "warm-up"))).Status);
         var run = await CreateAsync(otherNode);
+        parent.SetResult(run);
         await WaitUntilAsync(otherNode, run, r => r.Status == RunStatus.Running && r.LeaseOwner == "node-a");
         var hold = await CreateAsync(otherNode, "hold");
         parentGate.SetResult();

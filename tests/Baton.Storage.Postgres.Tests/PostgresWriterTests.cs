@@ -27,7 +27,7 @@ public sealed class PostgresWriterTests : IAsyncLifetime
     public async Task WriteAsync_BadWriteInQueuedBatch_FailsOnlyItsCaller()
     {
         var schema = _database.NewSchema();
-        _store = await _database.NewInitializedStoreAsync(schema);
+        _store = await _database.NewInitializedStoreAsync(schema, writerConnections: 2);
         var store = _store;
         var ids = new List<string>();
         for (var i = 0; i < 21; i++)
@@ -55,10 +55,11 @@ public sealed class PostgresWriterTests : IAsyncLifetime
         {
             RunId = id, Owner = "node-a", StepKey = "fetch", Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(1),
         })).ToList();
-        // PostgreSQL refuses NUL characters in text: this statement fails wherever it runs.
+        // PostgreSQL refuses NUL characters in text: this statement fails wherever it runs (on the blocked run's lane,
+        // so it joins the batch queued behind the blocked write).
         var bad = store.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
         {
-            RunId = ids[1], Owner = "node-a", StepKey = "bad\0key", Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(1),
+            RunId = ids.Skip(1).First(id => store.Writer.LaneOf(id) == store.Writer.LaneOf(ids[0])), Owner = "node-a", StepKey = "bad\0key", Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(1),
         });
         await hold.CommitAsync();
 

@@ -54,7 +54,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         Schema = options.Schema;
         Channel = options.Schema + "_runs";
         Metrics = new PostgresMetrics(meterFactory);
-        Writer = new PostgresWriter(this, MaxBatchSize, logger, Metrics);
+        Writer = new PostgresWriter(this, MaxBatchSize, options.WriterConnections, logger, Metrics);
         var s = PostgresMigrations.Quote(options.Schema);
         Runs = new PostgresRunStore(this, s);
         Creates = new PostgresCreateBatcher(this, (PostgresRunStore)Runs, logger);
@@ -71,7 +71,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
     /// </summary>
     public const int DefaultMaxPoolSize = 20;
 
-    /// <summary>The most writes the <see cref="Writer"/> commits together.</summary>
+    /// <summary>The most writes one lane of the <see cref="Writer"/> commits together.</summary>
     public const int MaxBatchSize = 256;
 
     public string Schema { get; }
@@ -214,7 +214,8 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         }
     }
 
-    private static bool SetsPoolSize(string connectionString)
+    /// <summary>True if <paramref name="connectionString"/> sets the pool size itself (else the store uses <see cref="DefaultMaxPoolSize"/>).</summary>
+    internal static bool SetsPoolSize(string connectionString)
     {
         var keys = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys;
         foreach (string key in keys)

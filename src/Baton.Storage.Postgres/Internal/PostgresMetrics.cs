@@ -5,8 +5,8 @@ namespace Baton.Storage.Postgres.Internal;
 
 /// <summary>
 /// The PostgreSQL store's instruments, on the engine's meter <see cref="BatonMetrics.MeterName"/>, the same as the
-/// SQLite store's writer: how busy the group-commit writer is (the rate of <c>baton.postgres.writer.busy</c>; near 1 it
-/// is the limit) and how large its batches are (operations per commit). Connection pool and command metrics come from
+/// SQLite store's writer: how busy the group-commit writer is (the rate of <c>baton.postgres.writer.busy</c>, summed over
+/// its lanes; near <c>WriterConnections</c> it is the limit) and how large its batches are (operations per commit). Connection pool and command metrics come from
 /// Npgsql's own meter "Npgsql".
 /// </summary>
 internal sealed class PostgresMetrics : IDisposable

@@ -216,6 +216,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
         {
             // One statement with no lock to wait on: it shares the writer's group commit.
             var created = await _store.Writer.WriteAsync(
+                WriterRoute(request),
                 CreateCommand(request),
                 async reader => await reader.ReadAsync().ConfigureAwait(false)
                     ? new CreateRunResult((CreateRunOutcome)reader.GetInt32(0), Run(reader, 1))
@@ -422,21 +423,16 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             return new RenewLeasesResult([], []);
         }
 
-        var command = new NpgsqlBatchCommand(_renewSql);
-        command.Parameters
-            .Time("expires", request.LeaseExpiresAt)
-            .TextArray("ids", request.RunIds.ToArray())
-            .Text("owner", request.Owner);
-        var renewed = await _store.Writer.WriteAsync(command, async reader =>
+        // A renewal touches many runs: each lane renews its own, so no lane's batch locks another lane's rows.
+        var byLane = request.RunIds.GroupBy(_store.Writer.LaneOf).Select(lane => RenewAsync(request, lane.ToArray(), cancellationToken));
+        var renewed = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var rows in await Task.WhenAll(byLane).ConfigureAwait(false))
         {
-            var rows = new Dictionary<string, bool>(StringComparer.Ordinal);
-            while (await reader.ReadAsync().ConfigureAwait(false))
+            foreach (var (id, cancel) in rows)
             {
-                rows[reader.GetString(0)] = reader.GetBoolean(1);
+                renewed[id] = cancel;
             }
-
-            return rows;
-        }, cancellationToken).ConfigureAwait(false);
+        }
 
         var lost = new List<string>();
         var cancelRequested = new List<string>();
@@ -455,6 +451,25 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
         return new RenewLeasesResult(lost, cancelRequested);
     }
 
+    private Task<Dictionary<string, bool>> RenewAsync(RenewLeasesRequest request, string[] ids, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlBatchCommand(_renewSql);
+        command.Parameters
+            .Time("expires", request.LeaseExpiresAt)
+            .TextArray("ids", ids)
+            .Text("owner", request.Owner);
+        return _store.Writer.WriteAsync(ids[0], command, async reader =>
+        {
+            var rows = new Dictionary<string, bool>(StringComparer.Ordinal);
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                rows[reader.GetString(0)] = reader.GetBoolean(1);
+            }
+
+            return rows;
+        }, cancellationToken);
+    }
+
     public async Task<bool> ReleaseLeaseAsync(ReleaseLeaseRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -464,7 +479,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             .Text("id", request.RunId)
             .Text("owner", request.Owner)
             .Text("channel", _store.Channel);
-        return await _store.Writer.WriteAsync(command, AnyRowAsync, cancellationToken).ConfigureAwait(false);
+        return await _store.Writer.WriteAsync(request.RunId, command, AnyRowAsync, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default)
@@ -490,7 +505,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             PostgresStepStore.BindEnded(command.Parameters, ended);
         }
 
-        return await _store.Writer.WriteAsync(command, AnyRowAsync, cancellationToken).ConfigureAwait(false);
+        return await _store.Writer.WriteAsync(request.RunId, command, AnyRowAsync, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<CancelRunRecordResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)
@@ -669,6 +684,17 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             ? new CreateRunResult(CreateRunOutcome.Existing, run)
             : throw new InvalidOperationException($"A run with id '{request.Id}' already exists.");
     }
+
+    /// <summary>
+    /// The writer lane of a create: by its idempotency key or schedule fire if it has one, so two creates of the same
+    /// key from this node queue on one lane (the second finds the first's run) instead of meeting on the unique index
+    /// from two; else by the run id, the lane of the run's later writes. Those are queued only after the create
+    /// committed, so their order holds either way.
+    /// </summary>
+    private static string WriterRoute(CreateRunRequest request) =>
+        request.IdempotencyKey is { } key ? request.Workflow + "\n" + key
+        : request.ScheduleName is { } schedule ? schedule + "\n" + request.ScheduledFireTime?.UtcTicks
+        : request.Id;
 
     private NpgsqlBatchCommand CreateCommand(CreateRunRequest request)
     {

@@ -137,7 +137,7 @@ internal sealed class PostgresStepStore : IStepStore
             .Int("kind", (int)request.Kind)
             .Int("attempt", request.Attempt)
             .Time("started", request.StartedAt);
-        return await _store.Writer.WriteAsync(command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
+        return await _store.Writer.WriteAsync(request.RunId, command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> RecordAttemptEndedAsync(AttemptEndedRequest request, CancellationToken cancellationToken = default)
@@ -146,7 +146,7 @@ internal sealed class PostgresStepStore : IStepStore
         ArgumentException.ThrowIfNullOrEmpty(request.StepKey, "request.StepKey");
         var command = new NpgsqlBatchCommand(request.StepStatus is null ? _retryingSql : _finishedSql);
         BindEnded(command.Parameters, request).Text("owner", request.Owner);
-        return await _store.Writer.WriteAsync(command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
+        return await _store.Writer.WriteAsync(request.RunId, command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads the statement's <c>count(*) FROM lease</c>: 1 if the owner held the lease and the write applied.</summary>

@@ -1,210 +1,57 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Baton.Storage.Postgres.Internal;
 
 /// <summary>
-/// Group commit for a worker's hot writes (run updates, lease renewals and releases, attempt starts and
-/// ends). Callers queue one statement each; one loop takes everything queued (up to the batch size), sends it
-/// as one <see cref="NpgsqlBatch"/> (one round trip, one implicit transaction, one commit) and completes every
-/// caller with its own statement's result. A commit is what costs, so concurrent runs share it. If a batch
-/// fails it is rolled back as a whole and its statements are re-run one transaction each, so a bad write (or
-/// a deadlock with another node) fails only its own caller. Every statement is fenced by its lease check, so
-/// running it alone or in a batch gives the same outcome.
+/// Group commit for a worker's hot writes (creates without a concurrency key, run updates, lease renewals and releases,
+/// attempt starts and ends). Callers queue one statement each; each of a few lanes (<see cref="PostgresWriterLane"/>)
+/// sends what queued on it as one batch and one commit on a connection of its own, so while one PostgreSQL backend
+/// executes a batch another can execute the next one. A commit is what costs, so concurrent runs share it.
 /// </summary>
 /// <remarks>
-/// One loop per store keeps this node's writes on one connection in order, so two of its own batches never
-/// wait on each other's row locks. Creates with a concurrency key do not come here (they may wait on the key's
-/// advisory lock, which must not stall everybody's writes: see <see cref="PostgresCreateBatcher"/>), nor do claims.
+/// A write goes to the lane of its run (<see cref="LaneOf"/>): one run's writes stay on one connection in the order
+/// they were queued, and a lane's batches touch only the rows of its own runs (the run's row, its steps and attempts),
+/// so two lanes of this node never lock the same rows and cannot deadlock on them. A statement that touches several
+/// runs (a lease renewal) is split by lane by its caller. What two lanes can still both meet is a unique index entry
+/// (two creates naming the same idempotency key or schedule fire under different run ids): PostgreSQL then makes the
+/// later wait, and should two such waits ever form a circle it fails one batch with a deadlock, which its lane re-runs
+/// one statement at a time. Creates with a concurrency key do not come here (they may wait on the key's advisory lock,
+/// which must not stall everybody's writes: see <see cref="PostgresCreateBatcher"/>), nor do claims.
 /// </remarks>
 internal sealed class PostgresWriter : IAsyncDisposable
 {
-    private readonly PostgresMetrics _metrics;
-    private readonly Channel<WriteOperation> _queue;
-    private readonly int _maxBatchSize;
-    private readonly ILogger _logger;
-    private readonly Task _loop;
-    private readonly KeptConnection _connection;
+    private readonly PostgresWriterLane[] _lanes;
 
-    public PostgresWriter(PostgresBatonStore store, int maxBatchSize, ILogger logger, PostgresMetrics metrics)
+    public PostgresWriter(PostgresBatonStore store, int maxBatchSize, int connections, ILogger logger, PostgresMetrics metrics)
     {
-        _metrics = metrics;
-        _maxBatchSize = maxBatchSize;
-        _logger = logger;
-        _queue = Channel.CreateBounded<WriteOperation>(new BoundedChannelOptions(Math.Max(1024, maxBatchSize * 4))
+        ArgumentOutOfRangeException.ThrowIfLessThan(connections, 1);
+        _lanes = new PostgresWriterLane[connections];
+        for (var i = 0; i < connections; i++)
         {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        _connection = new KeptConnection(store);
-        _loop = Task.Run(RunAsync);
+            _lanes[i] = new PostgresWriterLane(store, maxBatchSize, logger, metrics);
+        }
     }
+
+    /// <summary>How many lanes (kept connections) the writer has.</summary>
+    public int Lanes => _lanes.Length;
+
+    /// <summary>The lane that carries <paramref name="runId"/>'s writes: the same for the life of this writer.</summary>
+    public int LaneOf(string runId) =>
+        _lanes.Length == 1 ? 0 : (int)((uint)StringComparer.Ordinal.GetHashCode(runId) % (uint)_lanes.Length);
 
     /// <summary>
-    /// Queues <paramref name="command"/> (made positional here, and copied if it must run again) and completes once its transaction has committed, with what
+    /// Queues <paramref name="command"/>, a write of run <paramref name="runId"/> only, on that run's lane (made positional
+    /// here, and copied if it must run again) and completes once its transaction has committed, with what
     /// <paramref name="read"/> made of the command's own result set.
     /// </summary>
-    public async Task<T> WriteAsync<T>(
-        NpgsqlBatchCommand command, Func<NpgsqlDataReader, Task<T>> read, CancellationToken cancellationToken)
-    {
-        // Rewritten on the caller's thread, not the writer's loop; the first execution sends the command itself.
-        PositionalSql.MakePositional(command);
-        var op = new WriteOperation<T>(command, read, cancellationToken);
-        try
-        {
-            await _queue.Writer.WriteAsync(op, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            throw new ObjectDisposedException(nameof(PostgresBatonStore), "The PostgreSQL store has been disposed.");
-        }
+    public Task<T> WriteAsync<T>(
+        string runId, NpgsqlBatchCommand command, Func<NpgsqlDataReader, Task<T>> read, CancellationToken cancellationToken) =>
+        _lanes[LaneOf(runId)].WriteAsync(command, read, cancellationToken);
 
-        return await op.Task.ConfigureAwait(false);
-    }
-
-    private async Task RunAsync()
-    {
-        var batch = new List<WriteOperation>(_maxBatchSize);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            // Let the writes that are ready to be queued (continuations already scheduled) join this batch.
-            await Task.Yield();
-            batch.Clear();
-            while (batch.Count < _maxBatchSize && reader.TryRead(out var op))
-            {
-                if (!op.TryCancel())
-                {
-                    batch.Add(op);
-                }
-            }
-
-            if (batch.Count == 0)
-            {
-                continue;
-            }
-
-            try
-            {
-                await ExecuteAsync(batch, copy: false).ConfigureAwait(false);
-                foreach (var op in batch)
-                {
-                    op.Complete();
-                }
-            }
-            catch (Exception ex)
-            {
-                if (batch.Count == 1)
-                {
-                    batch[0].Fail(ex);
-                    continue;
-                }
-
-                Log.BatchFailed(_logger, ex, batch.Count, ex.Message);
-                foreach (var op in batch)
-                {
-                    try
-                    {
-                        await ExecuteAsync([op], copy: true).ConfigureAwait(false);
-                        op.Complete();
-                    }
-                    catch (Exception alone)
-                    {
-                        op.Fail(alone);
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>Runs <paramref name="ops"/> as one batch; each reads its result, and nothing is reported before the commit.</summary>
-    private async Task ExecuteAsync(IReadOnlyList<WriteOperation> ops, bool copy)
-    {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        try
-        {
-            await _connection.UseAsync(connection => ExecuteAsync(connection, ops, copy), CancellationToken.None).ConfigureAwait(false);
-        }
-        finally
-        {
-            _metrics.WriterBusy.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
-            _metrics.Operations.Add(ops.Count);
-        }
-    }
-
-    private async Task<bool> ExecuteAsync(NpgsqlConnection connection, IReadOnlyList<WriteOperation> ops, bool copy)
-    {
-        await using var batch = new NpgsqlBatch(connection);
-        try
-        {
-            foreach (var op in ops)
-            {
-                // A command of a failed batch is not sent again (Npgsql binds it to the batch that ran it): re-runs send copies.
-                batch.BatchCommands.Add(copy ? PositionalSql.Copy(op.Command) : op.Command);
-            }
-
-            await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
-            for (var i = 0; i < ops.Count; i++)
-            {
-                if (i > 0 && !await reader.NextResultAsync().ConfigureAwait(false))
-                {
-                    throw new InvalidOperationException("The batch returned fewer result sets than it had statements.");
-                }
-
-                await ops[i].ReadAsync(reader).ConfigureAwait(false);
-            }
-
-            // Disposing the reader consumes up to ReadyForQuery: an error at commit surfaces here, before anyone is told.
-            await reader.DisposeAsync().ConfigureAwait(false);
-            _metrics.Commits.Add(1);
-            return true;
-        }
-        finally
-        {
-            batch.BatchCommands.Clear();
-        }
-    }
-
-    /// <summary>Stops taking new writes, runs the ones already queued, then returns.</summary>
+    /// <summary>Stops taking new writes, runs the ones already queued on every lane, then returns.</summary>
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
-        await _connection.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private abstract class WriteOperation
-    {
-        public abstract NpgsqlBatchCommand Command { get; }
-
-        public abstract bool TryCancel();
-
-        public abstract Task ReadAsync(NpgsqlDataReader reader);
-
-        public abstract void Complete();
-
-        public abstract void Fail(Exception exception);
-    }
-
-    private sealed class WriteOperation<T>(
-        NpgsqlBatchCommand command, Func<NpgsqlDataReader, Task<T>> read, CancellationToken cancellationToken) : WriteOperation
-    {
-        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private T? _result;
-
-        public Task<T> Task => _completion.Task;
-
-        public override NpgsqlBatchCommand Command => command;
-
-        // Checked only before the operation joins a batch: once it runs, its outcome is reported as it is.
-        public override bool TryCancel() =>
-            cancellationToken.IsCancellationRequested && _completion.TrySetCanceled(cancellationToken);
-
-        public override async Task ReadAsync(NpgsqlDataReader reader) => _result = await read(reader).ConfigureAwait(false);
-
-        public override void Complete() => _completion.TrySetResult(_result!);
-
-        public override void Fail(Exception exception) => _completion.TrySetException(exception);
+        await Task.WhenAll(Array.ConvertAll(_lanes, lane => lane.DisposeAsync().AsTask())).ConfigureAwait(false);
     }
 }
