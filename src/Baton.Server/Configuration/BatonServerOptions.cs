@@ -34,6 +34,12 @@ public sealed class BatonServerOptions
     /// <summary>With <see cref="StoreProvider.Postgres"/>: the schema, from <c>Baton:Store:Postgres:Schema</c>. The default is <c>baton</c>.</summary>
     public string PostgresSchema { get; set; } = "baton";
 
+    /// <summary>
+    /// With <see cref="StoreProvider.Postgres"/>: the writer connections of this node (<c>PostgresStoreOptions.WriterConnections</c>),
+    /// from <c>Baton:Store:Postgres:WriterConnections</c>, 1 to 16. The default is 1.
+    /// </summary>
+    public int PostgresWriterConnections { get; set; } = 1;
+
     /// <summary>Absolute path of the SQLite database file (relative paths in config resolve against the content root); null with PostgreSQL.</summary>
     public string? SqlitePath { get; set; }
 

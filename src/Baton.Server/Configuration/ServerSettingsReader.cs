@@ -35,6 +35,7 @@ internal static class ServerSettingsReader
 
         options.Store = provider;
         options.PostgresSchema = section["Store:Postgres:Schema"] is { Length: > 0 } sc ? sc.Trim() : "baton";
+        options.PostgresWriterConnections = (int)ReadLong(section, "Store:Postgres:WriterConnections", 1, 1, 16, errors);
         options.PostgresConnectionString = null;
         options.SqlitePath = null;
         if (provider == StoreProvider.Postgres)

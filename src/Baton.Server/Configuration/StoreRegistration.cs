@@ -19,6 +19,7 @@ internal static class StoreRegistration
             {
                 o.ConnectionString = options.PostgresConnectionString!;
                 o.Schema = options.PostgresSchema;
+                o.WriterConnections = options.PostgresWriterConnections;
             });
         }
 

@@ -107,6 +107,46 @@ public sealed class PostgresStoreServerTests
         Assert.DoesNotContain("hunter2-secret", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Server_WriterConnectionsOverHalfThePool_StartFailsNamingTheLimit()
+    {
+        // The setting reaches the store's options: two writer connections do not fit a pool of 3, which the store refuses at start.
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => InProcessServer.StartAsync(new Dictionary<string, string>
+        {
+            ["BATON_STORE"] = "postgres",
+            ["BATON_POSTGRES"] = ConnectionString + ";Maximum Pool Size=3",
+            ["Baton:Store:Postgres:Schema"] = $"srv_{Guid.NewGuid():N}"[..30],
+            ["Baton:Store:Postgres:WriterConnections"] = "2",
+        }));
+
+        Assert.Contains("WriterConnections (2) may use at most half of the connection pool (Maximum Pool Size 3): at most 1.", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Server_TwoWriterConnections_RunsDemoToCompletion()
+    {
+        var schema = $"srv_{Guid.NewGuid():N}"[..30];
+        try
+        {
+            await using var server = await InProcessServer.StartAsync(new Dictionary<string, string>
+            {
+                ["BATON_STORE"] = "postgres",
+                ["BATON_POSTGRES"] = ConnectionString,
+                ["Baton:Store:Postgres:Schema"] = schema,
+                ["Baton:Store:Postgres:WriterConnections"] = "2",
+            });
+
+            var (_, body) = await server.StartRunAsync("demo", """{"items":3,"delayMs":1}""");
+            var run = await server.WaitForStatusAsync(body.GetProperty("id").GetString()!, "succeeded", "failed");
+
+            Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        }
+        finally
+        {
+            await DropSchemaAsync(schema);
+        }
+    }
+
     private static async Task DropSchemaAsync(string schema)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);

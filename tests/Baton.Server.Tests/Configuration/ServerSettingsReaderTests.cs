@@ -86,6 +86,27 @@ public sealed class ServerSettingsReaderTests
         Assert.DoesNotContain("secret", options.StoreDescription, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Read_PostgresWriterConnections_TakenFromConfigurationDefaultOne()
+    {
+        var configured = Read(("BATON_STORE", "postgres"), ("BATON_POSTGRES", "Host=127.0.0.1"), ("Baton:Store:Postgres:WriterConnections", "2"));
+        var unset = Read(("BATON_STORE", "postgres"), ("BATON_POSTGRES", "Host=127.0.0.1"));
+
+        Assert.Equal(2, configured.PostgresWriterConnections);
+        Assert.Equal(1, unset.PostgresWriterConnections);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("17")]
+    [InlineData("two")]
+    public void Read_PostgresWriterConnectionsOutOfRange_NamesTheRange(string value)
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => Read(("BATON_STORE", "postgres"), ("BATON_POSTGRES", "Host=127.0.0.1"), ("Baton:Store:Postgres:WriterConnections", value)));
+
+        Assert.Contains($"Baton:Store:Postgres:WriterConnections '{value}' must be a whole number from 1 to 16", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("BATON_STORE", "mysql", "must be sqlite or postgres")]
     [InlineData("Baton:Store:Provider", "1", "must be sqlite or postgres")]
