@@ -6,11 +6,13 @@ namespace Baton.Workers;
 /// <summary>A run executing on this node: its lease, its progress and the reasons it may be stopped.</summary>
 internal sealed class ActiveRun : IDisposable
 {
+    private static readonly object Sealed = new();
     private readonly CancellationTokenSource _cancel = new();
     private readonly CancellationTokenSource _interrupt = new();
     private readonly CancellationTokenSource _any;
     private readonly CancellationTokenSource _leaseExpiry;
     private readonly CancellationTokenRegistration _onLeaseExpiry;
+    private object? _successor;
 
     /// <param name="leaseExpiresAt">The expiry of the lease just claimed.</param>
     public ActiveRun(RunRecord run, int maxErrors, DateTimeOffset leaseExpiresAt, TimeProvider time)
@@ -99,6 +101,17 @@ internal sealed class ActiveRun : IDisposable
         }
     }
 
+    /// <summary>
+    /// Keeps a claim of this run made while this execution still unwinds (it was stored suspended and woken at once, or
+    /// lost its lease and was claimed back), to be started once this execution has ended. False if one is already kept
+    /// or this execution has ended (<see cref="SealSuccessor"/>).
+    /// </summary>
+    public bool TrySetSuccessor(RunRecord run, DateTimeOffset leaseExpiresAt) =>
+        Interlocked.CompareExchange(ref _successor, new Successor(run, leaseExpiresAt), null) is null;
+
+    /// <summary>At the end of this execution: the claim kept by <see cref="TrySetSuccessor"/>, if any; none is kept after this.</summary>
+    public Successor? SealSuccessor() => Interlocked.Exchange(ref _successor, Sealed) as Successor;
+
     public void Dispose()
     {
         _onLeaseExpiry.Dispose();
@@ -108,3 +121,6 @@ internal sealed class ActiveRun : IDisposable
         _interrupt.Dispose();
     }
 }
+
+/// <summary>A claim of a run made while its previous execution on this node was still unwinding.</summary>
+internal sealed record Successor(RunRecord Run, DateTimeOffset LeaseExpiresAt);

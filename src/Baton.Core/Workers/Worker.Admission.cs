@@ -166,10 +166,11 @@ internal sealed partial class Worker
     }
 
     /// <summary>
-    /// Executes a run that was created with this node's lease, in the slot reserved for it. A node that began
-    /// stopping in between gives the lease back instead, so any node can claim the run at once.
+    /// Executes a run leased to this node (created with its lease, or claimed while its previous execution here
+    /// unwound), in the slot reserved for it. A node that began stopping in between gives the lease back instead,
+    /// so any node can claim the run at once.
     /// </summary>
-    private async Task StartAdmittedAsync(RunRecord run, DateTimeOffset leaseExpiresAt, WorkflowDefinition definition, RunInput input)
+    private async Task StartAdmittedAsync(RunRecord run, DateTimeOffset leaseExpiresAt, WorkflowDefinition? definition = null, RunInput? input = null)
     {
         try
         {

@@ -146,11 +146,16 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
                 engine.Metrics.LeaseTakeovers.Add(1, new KeyValuePair<string, object?>("workflow", run.Workflow));
             }
 
-            if (_active.ContainsKey(run.Id))
+            if (_active.TryGetValue(run.Id, out var previous))
             {
-                // An earlier execution here lost its lease and is still unwinding; two executions of one run must not
-                // overlap, so this claim is handed back for any node to take once that one is gone.
-                await engine.Runs.ReleaseLeaseAsync(new ReleaseLeaseRequest(run.Id, engine.Owner, now), cancellationToken).ConfigureAwait(false);
+                // An earlier execution here is still unwinding (it was stored suspended and woken at once, or it lost its
+                // lease). Two executions of one run must not overlap: this one starts in that one's slot when it has ended.
+                // Handed back only if that one is ending right now (or another claim already waits for it).
+                if (!previous.TrySetSuccessor(run, leaseExpiresAt))
+                {
+                    await engine.Runs.ReleaseLeaseAsync(new ReleaseLeaseRequest(run.Id, engine.Owner, now), cancellationToken).ConfigureAwait(false);
+                }
+
                 continue;
             }
 
@@ -189,9 +194,21 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
         }
         finally
         {
+            var successor = active.SealSuccessor();
+            if (successor is not null)
+            {
+                // The slot passes to the claim that waited for this execution to end.
+                Interlocked.Increment(ref _reserved);
+            }
+
             _active.TryRemove(KeyValuePair.Create(active.RunId, active));
             engine.Metrics.ActiveRuns.Add(-1);
             active.Dispose();
+            if (successor is not null)
+            {
+                _ = StartAdmittedAsync(successor.Run, successor.LeaseExpiresAt);
+            }
+
             signal.SlotFreed(_storeAnnounces);
             ExecutionEnded?.Invoke(active.RunId);
             _tasks.TryRemove(active, out _);

@@ -1,0 +1,95 @@
+using System.Text.Json;
+using Baton.Core.Tests.Support;
+using Baton.Runs;
+using Baton.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Baton.Core.Tests.Workers;
+
+/// <summary>
+/// A run claimed again on the node where its previous execution is still unwinding (stored as suspended, then woken before
+/// that execution has ended) starts there once that execution has ended, instead of being handed back.
+/// </summary>
+public sealed class ClaimWhileUnwindingTests
+{
+    [Fact]
+    public async Task Claim_RunWokenWhileItsSuspendedExecutionUnwinds_StartsWhenThatEndsCountingOneExecution()
+    {
+        var runs = new SuspensionGatedRunStore();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("waiter", async (ctx, _, ct) => await ctx.WaitForEventAsync<int>("go", cancellationToken: ct)),
+            configureServices: s => s.AddSingleton<IRunStore>(sp => runs.Over(sp.GetRequiredService<IBatonStore>().Runs)));
+        var ended = 0;
+        node.Worker.ExecutionEnded += _ => Interlocked.Increment(ref ended);
+
+        var id = await node.StartRunAsync("waiter");
+        // The suspension is stored; its execution is held before it ends, so the run is still executing on this node.
+        await runs.SuspensionWritten.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await node.Client.SendEventAsync(id, "go", JsonSerializer.SerializeToElement(5));
+        // The event makes the run runnable and wakes the worker, whose claim finds it still executing here.
+        var claimed = await node.WaitForAsync(id, r => r.Executions == 2);
+        var endedWhileHeld = Volatile.Read(ref ended);
+        runs.Release.SetResult();
+        var run = await node.WaitForIdleAsync(id, r => r.Status.IsTerminal());
+
+        Assert.Equal(RunStatus.Running, claimed.Status);
+        Assert.NotNull(claimed.LeaseOwner);
+        Assert.Equal(0, endedWhileHeld);
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal("5", run.Output);
+        // Two executions ran and two were counted: the claim made while the first unwound was not handed back.
+        Assert.Equal(2, run.Executions);
+        Assert.Equal(2, Volatile.Read(ref ended));
+    }
+
+    /// <summary>Holds the execution that wrote a suspension (after the write) until released; everything else passes through.</summary>
+    private sealed class SuspensionGatedRunStore : IRunStore
+    {
+        private IRunStore _inner = null!;
+        private int _held;
+
+        public TaskCompletionSource SuspensionWritten { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IRunStore Over(IRunStore inner)
+        {
+            _inner = inner;
+            return this;
+        }
+
+        public async Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default)
+        {
+            var written = await _inner.UpdateRunAsync(request, cancellationToken);
+            if (request.Status == RunStatus.Suspended && Interlocked.Exchange(ref _held, 1) == 0)
+            {
+                SuspensionWritten.SetResult();
+                await Release.Task.WaitAsync(TimeSpan.FromSeconds(60), CancellationToken.None);
+            }
+
+            return written;
+        }
+
+        public Task<CreateRunResult> CreateRunAsync(CreateRunRequest request, CancellationToken cancellationToken = default) => _inner.CreateRunAsync(request, cancellationToken);
+
+        public Task<IReadOnlyList<CreateRunResult>> CreateRunsAsync(CreateRunsRequest request, CancellationToken cancellationToken = default) => _inner.CreateRunsAsync(request, cancellationToken);
+
+        public Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default) => _inner.GetRunAsync(runId, cancellationToken);
+
+        public Task<RunRecordPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default) => _inner.ListRunsAsync(request, cancellationToken);
+
+        public Task<RunCounts> CountRunsAsync(CountRunsRequest request, CancellationToken cancellationToken = default) => _inner.CountRunsAsync(request, cancellationToken);
+
+        public Task<IReadOnlyList<RunRecord>> ClaimRunsAsync(ClaimRunsRequest request, CancellationToken cancellationToken = default) => _inner.ClaimRunsAsync(request, cancellationToken);
+
+        public Task<RenewLeasesResult> RenewLeasesAsync(RenewLeasesRequest request, CancellationToken cancellationToken = default) => _inner.RenewLeasesAsync(request, cancellationToken);
+
+        public Task<bool> ReleaseLeaseAsync(ReleaseLeaseRequest request, CancellationToken cancellationToken = default) => _inner.ReleaseLeaseAsync(request, cancellationToken);
+
+        public Task<CancelRunRecordResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default) => _inner.CancelRunAsync(request, cancellationToken);
+
+        public Task<RetryRunRecordResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default) => _inner.RetryRunAsync(request, cancellationToken);
+
+        public Task<int> PruneRunsAsync(PruneRunsRequest request, CancellationToken cancellationToken = default) => _inner.PruneRunsAsync(request, cancellationToken);
+    }
+}
