@@ -102,8 +102,8 @@ internal sealed class ActiveRun : IDisposable
     }
 
     /// <summary>
-    /// Keeps a claim of this run made while this execution still unwinds (it was stored suspended and woken at once, or
-    /// lost its lease and was claimed back), to be started once this execution has ended. False if one is already kept
+    /// Keeps a claim of this run made while this execution still unwinds (it was stored suspended and woken at once),
+    /// to be started once this execution has ended. False if one is already kept
     /// or this execution has ended (<see cref="SealSuccessor"/>).
     /// </summary>
     public bool TrySetSuccessor(RunRecord run, DateTimeOffset leaseExpiresAt) =>

@@ -148,10 +148,11 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
 
             if (_active.TryGetValue(run.Id, out var previous))
             {
-                // An earlier execution here is still unwinding (it was stored suspended and woken at once, or it lost its
-                // lease). Two executions of one run must not overlap: this one starts in that one's slot when it has ended.
-                // Handed back only if that one is ending right now (or another claim already waits for it).
-                if (!previous.TrySetSuccessor(run, leaseExpiresAt))
+                // An earlier execution here is still unwinding. Two executions of one run must not overlap. If it was stored
+                // suspended and woken at once, only engine code is left to it: this one starts in its slot when it has ended.
+                // If it lost its lease, user code may still run and ignore cancellation: waiting for it could hold the run
+                // here for good, so the claim is handed back (any node takes it), as it is if that one is ending right now.
+                if (previous.LeaseLost || !previous.TrySetSuccessor(run, leaseExpiresAt))
                 {
                     await engine.Runs.ReleaseLeaseAsync(new ReleaseLeaseRequest(run.Id, engine.Owner, now), cancellationToken).ConfigureAwait(false);
                 }
