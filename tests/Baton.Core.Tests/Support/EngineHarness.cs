@@ -156,8 +156,9 @@ internal sealed class EngineHarness : IAsyncDisposable
     /// <summary>
     /// Waits as <see cref="WaitForAsync"/> does, and also until this node executes no run at all. A run is stored as
     /// suspended before its execution ends here: a claim in between (the clock moved past its wake time) finds it still
-    /// executing and hands it back, which counts an execution that never ran. Wait for this before moving the clock past
-    /// a suspended run's wake time when the test counts executions.
+    /// executing and starts it only once that execution has ended (see <c>ClaimWhileUnwindingTests</c>; before 2026-12-05
+    /// it handed the claim back, counting an execution that never ran). Wait for this before moving the clock past a
+    /// suspended run's wake time when the test counts executions, so each execution is the one the test means.
     /// </summary>
     public Task<RunRecord> WaitForIdleAsync(string runId, Func<RunRecord, bool> until) =>
         WaitForAsync(runId, r => until(r) && Worker.ActiveCount == 0);
