@@ -25,11 +25,14 @@ public sealed class PostgresStoreOptions
 
     /// <summary>
     /// How many connections the node keeps for the group commit of its hot writes (run creates without a concurrency key,
-    /// run updates, lease renewals, attempt starts and ends), 1 to 16. Each run's writes always use the same one, so they
+    /// run updates, lease renewals, attempt starts and ends), 1 to <see cref="MaxWriterConnections"/>. Each run's writes always use the same one, so they
     /// stay in order; with two or more, PostgreSQL executes two batches at once on two backends instead of one after the
     /// other. Each is one of the pool's connections: at most half of <c>Maximum Pool Size</c>. More than the database
     /// server's cores gains nothing; on a 2-core machine running both the node and PostgreSQL, 2 cost more CPU per run than 1
     /// (each connection's batches are smaller, so there are more commits). The default is 1.
     /// </summary>
     public int WriterConnections { get; set; } = 1;
+
+    /// <summary>The most <see cref="WriterConnections"/> a node may keep: 16.</summary>
+    public const int MaxWriterConnections = 16;
 }

@@ -6,9 +6,6 @@ namespace Baton.Storage.Postgres;
 
 internal sealed partial class PostgresStoreOptionsValidator : IValidateOptions<PostgresStoreOptions>
 {
-    /// <summary>The most writer connections a node may keep.</summary>
-    public const int MaxWriterConnections = 16;
-
     public ValidateOptionsResult Validate(string? name, PostgresStoreOptions options)
     {
         var errors = Errors(options).ToList();
@@ -39,9 +36,9 @@ internal sealed partial class PostgresStoreOptionsValidator : IValidateOptions<P
             yield return $"Baton:Postgres: CommandTimeout must be positive (it is {options.CommandTimeout}).";
         }
 
-        if (options.WriterConnections is < 1 or > MaxWriterConnections)
+        if (options.WriterConnections is < 1 or > PostgresStoreOptions.MaxWriterConnections)
         {
-            yield return $"Baton:Postgres: WriterConnections must be between 1 and {MaxWriterConnections} (it is {options.WriterConnections}).";
+            yield return $"Baton:Postgres: WriterConnections must be between 1 and {PostgresStoreOptions.MaxWriterConnections} (it is {options.WriterConnections}).";
         }
         else if (PoolSize(options.ConnectionString) is { } pool && options.WriterConnections > pool / 2)
         {
@@ -69,9 +66,7 @@ internal sealed partial class PostgresStoreOptionsValidator : IValidateOptions<P
             return null;
         }
 
-        return Internal.PostgresBatonStore.SetsPoolSize(connectionString)
-            ? new NpgsqlConnectionStringBuilder(connectionString).MaxPoolSize
-            : Internal.PostgresBatonStore.DefaultMaxPoolSize;
+        return Internal.PostgresBatonStore.PoolSizeOf(connectionString);
     }
 
     private static bool IsParsable(string connectionString, out string problem)

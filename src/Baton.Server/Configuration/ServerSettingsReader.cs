@@ -1,6 +1,7 @@
 using System.Globalization;
 using Baton.Scheduling;
 using Baton.Storage;
+using Baton.Storage.Postgres;
 using Baton.Storage.Sqlite;
 
 namespace Baton.Server.Configuration;
@@ -35,7 +36,7 @@ internal static class ServerSettingsReader
 
         options.Store = provider;
         options.PostgresSchema = section["Store:Postgres:Schema"] is { Length: > 0 } sc ? sc.Trim() : "baton";
-        options.PostgresWriterConnections = (int)ReadLong(section, "Store:Postgres:WriterConnections", 1, 1, 16, errors);
+        options.PostgresWriterConnections = (int)ReadLong(section, "Store:Postgres:WriterConnections", 1, 1, PostgresStoreOptions.MaxWriterConnections, errors);
         options.PostgresConnectionString = null;
         options.SqlitePath = null;
         if (provider == StoreProvider.Postgres)

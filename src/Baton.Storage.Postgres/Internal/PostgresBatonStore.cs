@@ -33,11 +33,8 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString)
         {
             CommandTimeout = (int)Math.Ceiling(options.CommandTimeout.TotalSeconds),
+            MaxPoolSize = PoolSizeOf(options.ConnectionString),
         };
-        if (!SetsPoolSize(options.ConnectionString))
-        {
-            builder.MaxPoolSize = DefaultMaxPoolSize;
-        }
 
         if (builder.MaxAutoPrepare == 0)
         {
@@ -214,8 +211,11 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         }
     }
 
-    /// <summary>True if <paramref name="connectionString"/> sets the pool size itself (else the store uses <see cref="DefaultMaxPoolSize"/>).</summary>
-    internal static bool SetsPoolSize(string connectionString)
+    /// <summary>The pool size the store uses with <paramref name="connectionString"/>: the one it sets, else <see cref="DefaultMaxPoolSize"/>.</summary>
+    internal static int PoolSizeOf(string connectionString) =>
+        SetsPoolSize(connectionString) ? new NpgsqlConnectionStringBuilder(connectionString).MaxPoolSize : DefaultMaxPoolSize;
+
+    private static bool SetsPoolSize(string connectionString)
     {
         var keys = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys;
         foreach (string key in keys)
