@@ -59,7 +59,8 @@ public static class AdminKeyEndpointExtensions
     /// thousands of requests a second (the review gateway's <c>POST /enqueue</c>): on the runnable server each of those
     /// middlewares is one more async frame per request, and authorizing an open endpoint still evaluates the fallback policy,
     /// which creates a request service scope and an empty principal that nothing reads (about 1 KB and a few µs a request).
-    /// The endpoint carries no authorization metadata, which ASP.NET Core refuses to short-circuit.
+    /// Unlike <see cref="AllowWithoutAdminKey"/>, the endpoint carries no authorization requirement (<c>RequireAuthorization</c>):
+    /// ASP.NET Core refuses to short-circuit an endpoint that has one. It keeps <c>AllowAnonymous</c>.
     /// </summary>
     public static TBuilder AllowWithoutAdminKeyFromRouting<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder
