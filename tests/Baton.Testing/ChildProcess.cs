@@ -113,7 +113,9 @@ public sealed class ChildProcess : IAsyncDisposable
                     using var response = await client.GetAsync(url);
                     return response.IsSuccessStatusCode;
                 }
-                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                // A connection reset while it is being set up surfaces as a bare SocketException (from reading the
+                // socket's remote end point), not wrapped in an HttpRequestException: the server is not up yet either.
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Net.Sockets.SocketException)
                 {
                     return false;
                 }

@@ -16,7 +16,7 @@ public sealed class SagaCrashTests
         await rig.FaultAsync("doctor-profile.createEmpty", delayMs: 2000);
 
         var reply = rig.Gateway.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"crash-{Guid.NewGuid():N}@example.org"), TimeSpan.FromSeconds(90));
-        await Poll.UntilAsync(() => rig.CallsAsync("doctor-profile.createEmpty"), n => n >= 1, "the saga to reach createProfile");
+        await rig.WaitForCallAsync("doctor-profile.createEmpty", "the saga to reach createProfile", reply);
         rig.Server!.Kill();
         await rig.Server.WaitForExitAsync(TimeSpan.FromSeconds(10));
         await rig.FaultAsync("doctor-profile.createEmpty");
@@ -42,7 +42,7 @@ public sealed class SagaCrashTests
         await rig.FaultAsync("doctor-accounts.remove", delayMs: 2000);
 
         var reply = rig.Gateway.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"comp-{Guid.NewGuid():N}@example.org"), TimeSpan.FromSeconds(90));
-        await Poll.UntilAsync(() => rig.CallsAsync("doctor-accounts.remove"), n => n >= 1, "the saga to compensate createAccount");
+        await rig.WaitForCallAsync("doctor-accounts.remove", "the saga to compensate createAccount", reply);
         rig.Server!.Kill();
         await rig.Server.WaitForExitAsync(TimeSpan.FromSeconds(10));
         await rig.FaultAsync("doctor-accounts.remove");

@@ -74,6 +74,25 @@ internal sealed class ProcessRig : IAsyncDisposable
     public async Task<int> CallsAsync(string pattern) =>
         (await StateAsync()).GetProperty("calls").EnumerateArray().Count(c => c.GetString() == pattern);
 
+    /// <summary>
+    /// Waits until the simulators have received <paramref name="pattern"/> at least once; on a timeout the failure says
+    /// what the simulators received, how the saga's request ended if it did, and what the server printed.
+    /// </summary>
+    public async Task WaitForCallAsync(string pattern, string what, Task pending)
+    {
+        try
+        {
+            await Poll.UntilAsync(() => CallsAsync(pattern), n => n >= 1, what);
+        }
+        catch (TimeoutException ex)
+        {
+            var state = await StateAsync();
+            var request = pending.IsCompleted ? $"ended: {pending.Exception?.GetBaseException().Message ?? "replied"}" : "still waiting";
+            throw new TimeoutException(
+                $"{ex.Message}\nsimulator calls: {state.GetProperty("calls")}\nthe saga's request: {request}\nserver output:\n{Server?.Output}\nsimulators output:\n{_services?.Output}", ex);
+        }
+    }
+
     /// <summary>Sets (or, with no fail/delay, clears) a fault of the simulators.</summary>
     public Task FaultAsync(string pattern, bool failAlways = false, int delayMs = 0, string? message = null) =>
         _clients.GetRequiredKeyedService<INestClient>("accounts").SendAsync("doctor-accounts.debug.fault",
