@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Baton.RabbitMq;
 
@@ -31,7 +32,7 @@ public static class BatonRabbitMqExtensions
         {
             o.Url = url;
             configure?.Invoke(o);
-        });
+        }).Validate(o => o.PublishConfirmTimeout > TimeSpan.Zero, "RabbitMqOptions.PublishConfirmTimeout must be positive.");
         baton.Services.TryAddSingleton(TimeProvider.System);
         baton.Services.TryAddSingleton<RabbitMqConnection>();
         baton.Services.TryAddSingleton<IRabbitMqConnection>(sp => sp.GetRequiredService<RabbitMqConnection>());
@@ -97,6 +98,7 @@ public static class BatonRabbitMqExtensions
             queue,
             options,
             sp.GetRequiredService<IRabbitMqConnection>(),
+            sp.GetRequiredService<IOptions<RabbitMqOptions>>().Value.PublishConfirmTimeout,
             sp.GetRequiredService<RabbitMqMetrics>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<NestClient>>()));

@@ -117,6 +117,42 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sets the node's memory high watermark (<c>rabbitmqctl set_vm_memory_high_watermark</c>): "0" raises the memory
+    /// alarm, under which the broker stops reading from connections that publish (no confirm arrives); "0.4" (the
+    /// default) clears it. Returns once <see cref="HasAlarmAsync"/> agrees.
+    /// </summary>
+    public async Task SetMemoryHighWatermarkAsync(string fraction)
+    {
+        var code = await CtlAsync(TimeSpan.FromSeconds(60), "-q", "set_vm_memory_high_watermark", fraction);
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"rabbitmqctl set_vm_memory_high_watermark {fraction} exited with {code}");
+        }
+
+        var alarm = fraction != "0.4";
+        await Poll.UntilAsync(HasAlarmAsync, on => on == alarm, $"the memory alarm to be {(alarm ? "on" : "off")}", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(200));
+    }
+
+    /// <summary>True while a resource alarm (memory or disk) is in effect on the node.</summary>
+    public async Task<bool> HasAlarmAsync()
+    {
+        var start = new ProcessStartInfo(CtlScript) { WorkingDirectory = Directory };
+        foreach (var argument in new[] { "-n", NodeName, "-q", "eval", "rabbit_alarm:get_alarms()." })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        SetEnvironment(start, server: false);
+        var (code, output) = await ProcessRunner.RunAsync(start, TimeSpan.FromSeconds(60));
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"rabbitmqctl eval exited with {code}: {output}");
+        }
+
+        return output.Contains("resource_limit", StringComparison.Ordinal);
+    }
+
     /// <summary>SIGKILL: the broker dies at once (unacknowledged messages come back on restart; durable data stays).</summary>
     public void Kill()
     {

@@ -19,6 +19,7 @@ internal sealed class NestClient(
     string queue,
     NestClientOptions options,
     IRabbitMqConnection connection,
+    TimeSpan publishConfirmTimeout,
     RabbitMqMetrics metrics,
     TimeProvider time,
     ILogger<NestClient> logger) : INestClient, IAsyncDisposable
@@ -51,7 +52,7 @@ internal sealed class NestClient(
                 ContentType = "application/json",
                 Persistent = options.Persistent,
             };
-            await channel.BasicPublishAsync("", queue, mandatory: false, properties, NestWire.Request(pattern, ToJson(data), id), linked.Token)
+            await ConfirmedPublisher.PublishAsync(channel, queue, properties, NestWire.Request(pattern, ToJson(data), id), publishConfirmTimeout, time, linked.Token)
                 .ConfigureAwait(false);
             reply = await waiting.Task.WaitAsync(linked.Token).ConfigureAwait(false);
         }
@@ -99,8 +100,13 @@ internal sealed class NestClient(
         {
             var channel = await Slot.GetAsync(cancellationToken).ConfigureAwait(false);
             var properties = new BasicProperties { ContentType = "application/json", Persistent = options.Persistent };
-            await channel.BasicPublishAsync("", queue, mandatory: false, properties, NestWire.Request(pattern, ToJson(data), id: null), cancellationToken)
+            await ConfirmedPublisher.PublishAsync(channel, queue, properties, NestWire.Request(pattern, ToJson(data), id: null), publishConfirmTimeout, time, cancellationToken)
                 .ConfigureAwait(false);
+        }
+        catch (RabbitMqUnavailableException)
+        {
+            metrics.ClientCall(queue, "failed", started);
+            throw;
         }
         catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.PublishException)
         {

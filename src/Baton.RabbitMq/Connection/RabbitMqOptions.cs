@@ -18,6 +18,14 @@ public sealed class RabbitMqOptions
     /// </summary>
     public TimeSpan ReplyPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long a publish waits for the broker's confirm before it fails with <see cref="RabbitMqUnavailableException"/>
+    /// (replies, events, and the request of a call, which its own timeout also bounds). Without a bound, a publish under
+    /// way when the broker restarts can wait for good (RabbitMQ.Client 7.2 issue #1930); inside a consumer's handler it
+    /// also holds up the connection's recovery, which waits for the handler to return. The default is 5 s.
+    /// </summary>
+    public TimeSpan PublishConfirmTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How old an active run may be and still be found at start to get its reply. The default is 1 day.</summary>
     public TimeSpan ReplyRecoveryWindow { get; set; } = TimeSpan.FromDays(1);
 
