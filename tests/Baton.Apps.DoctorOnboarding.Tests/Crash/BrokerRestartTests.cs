@@ -14,17 +14,25 @@ public sealed class BrokerRestartTests
     {
         await using var broker = await PrivateRabbitMq.StartNewAsync();
         await using var rig = await OrchestratorRig.StartAsync(rabbitMqUrl: broker.Url);
-        // Slow enough that the restart lands while sagas wait on createProfile: the broker goes down under them. 3 s, not
-        // 1.5 s: the simulator answers 16 calls at once, so with 1.5 s every saga had its answer about 3 s after the first
-        // call, and `rabbitmqctl shutdown` (an Erlang VM that boots first) can take that long on a loaded machine, after
-        // which no call failed (one run here saw 16 of 30 complete before the stop). Not much more: at 5 s the retries of
-        // the calls whose replies the restart lost queued behind each other (16 at a time) past the 12 s call timeout.
-        rig.Simulator.Faults.Set("doctor-profile.createEmpty", new Baton.Simulators.DoctorServices.PatternFault { DelayMs = 3000 });
+        // The sagas' createProfile calls are held at the simulator until the broker is down, so the restart lands while
+        // they wait (a fixed 3 s delay did not guarantee it: on a loaded machine `rabbitmqctl shutdown`, an Erlang VM
+        // that boots first, took longer than every saga, and all 30 completed before the stop).
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        rig.Simulator.Faults.Set("doctor-profile.createEmpty", new Baton.Simulators.DoctorServices.PatternFault { Hold = release.Task });
 
         var calls = Enumerable.Range(0, Requests).Select(i => rig.SendAsync(
             "orchestrator.doctor.create", OrchestratorRig.Doctor($"load-{i}-{Guid.NewGuid():N}@example.org"), TimeSpan.FromSeconds(40))).ToList();
-        await Poll.UntilAsync(() => Task.FromResult(rig.Simulator.State.Calls.Count(c => c == "doctor-profile.createEmpty")), n => n >= 3, "sagas in flight");
-        await broker.StopAsync();
+        try
+        {
+            await Poll.UntilAsync(() => Task.FromResult(rig.Simulator.State.Calls.Count(c => c == "doctor-profile.createEmpty")), n => n >= 3, "sagas in flight");
+            await broker.StopAsync();
+        }
+        finally
+        {
+            rig.Simulator.Faults.Clear("doctor-profile.createEmpty");
+            release.TrySetResult();
+        }
+
         await broker.StartAsync();
 
         var outcomes = new List<string>();

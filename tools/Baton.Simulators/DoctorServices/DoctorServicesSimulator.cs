@@ -58,10 +58,15 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
             State.CallLog.Add(pattern);
         }
 
-        var (delay, fail, replyDelay) = Faults.Take(pattern);
+        var (delay, fail, replyDelay, hold) = Faults.Take(pattern);
         if (delay > 0)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(delay), _time, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (hold is not null)
+        {
+            await hold.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         if (fail is not null)

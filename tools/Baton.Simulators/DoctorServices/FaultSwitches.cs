@@ -21,6 +21,12 @@ public sealed record PatternFault
 
     /// <summary>The error message of a failed call. The default is "simulated failure of &lt;pattern&gt;".</summary>
     public string? Message { get; init; }
+
+    /// <summary>
+    /// In-process rigs only: each call waits for this task (after <see cref="DelayMs"/>) before it is carried out, so a
+    /// test can hold calls in flight for as long as it needs (e.g. until the broker is down) instead of guessing a delay.
+    /// </summary>
+    public Task? Hold { get; init; }
 }
 
 /// <summary>The simulators' switches, per pattern (thread-safe).</summary>
@@ -35,27 +41,27 @@ public sealed class FaultSwitches
     public void ClearAll() => _faults.Clear();
 
     /// <summary>The delay to apply and whether this call fails (a <see cref="PatternFault.FailTimes"/> fault is used up once per call).</summary>
-    internal (int DelayMs, string? FailMessage, int ReplyDelayMs) Take(string pattern)
+    internal (int DelayMs, string? FailMessage, int ReplyDelayMs, Task? Hold) Take(string pattern)
     {
         while (_faults.TryGetValue(pattern, out var fault))
         {
             var message = fault.Message ?? $"simulated failure of {pattern}";
             if (fault.FailAlways)
             {
-                return (fault.DelayMs, message, fault.ReplyDelayMs);
+                return (fault.DelayMs, message, fault.ReplyDelayMs, fault.Hold);
             }
 
             if (fault.FailTimes <= 0)
             {
-                return (fault.DelayMs, null, fault.ReplyDelayMs);
+                return (fault.DelayMs, null, fault.ReplyDelayMs, fault.Hold);
             }
 
             if (_faults.TryUpdate(pattern, fault with { FailTimes = fault.FailTimes - 1 }, fault))
             {
-                return (fault.DelayMs, message, fault.ReplyDelayMs);
+                return (fault.DelayMs, message, fault.ReplyDelayMs, fault.Hold);
             }
         }
 
-        return (0, null, 0);
+        return (0, null, 0, null);
     }
 }
