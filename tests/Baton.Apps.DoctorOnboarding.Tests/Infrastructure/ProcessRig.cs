@@ -82,7 +82,8 @@ internal sealed class ProcessRig : IAsyncDisposable
     {
         try
         {
-            await Poll.UntilAsync(() => CallsAsync(pattern), n => n >= 1, what);
+            // 60 s, not the default 30: the server process has just started (cold JIT) beside other test assemblies.
+            await Poll.UntilAsync(() => CallsAsync(pattern), n => n >= 1, what, TimeSpan.FromSeconds(60));
         }
         catch (TimeoutException ex)
         {
