@@ -127,9 +127,15 @@ internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, ILo
         return RejectAsync(context, $"request body is larger than {EnqueueRequestReader.MaxBodyBytes} bytes");
     }
 
+    /// <summary>The exact values clients send are matched without parsing; anything else is parsed as a media type.</summary>
     private static bool IsJson(string? contentType) =>
         contentType is not null
-        && MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && (contentType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || contentType.Equals("application/json; charset=utf-8", StringComparison.OrdinalIgnoreCase)
+            || IsJsonMediaType(contentType));
+
+    private static bool IsJsonMediaType(string contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var media)
         && string.Equals(media.MediaType, "application/json", StringComparison.OrdinalIgnoreCase)
         && (media.CharSet is null || string.Equals(media.CharSet.Trim('"'), "utf-8", StringComparison.OrdinalIgnoreCase));
 

@@ -9,8 +9,22 @@ internal static class GatewayResponses
 {
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
 
+    // The last second formatted: every answer within one second carries the same text, so it is formatted once per second.
+    private static FormattedSecond? _lastSecond;
+
     /// <summary>The seed's timestamp: RFC 3339 in UTC with whole seconds, as Go's <c>time.RFC3339</c> prints it.</summary>
-    public static string Timestamp(DateTimeOffset now) => now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    public static string Timestamp(DateTimeOffset now)
+    {
+        var second = now.UtcTicks / TimeSpan.TicksPerSecond;
+        if (_lastSecond is { } last && last.Second == second)
+        {
+            return last.Text;
+        }
+
+        var text = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        _lastSecond = new FormattedSecond(second, text);
+        return text;
+    }
 
     /// <summary><c>{"status":"enqueued","placeId","jobId","timestamp"}</c> plus Baton's <c>runId</c> and <c>duplicate</c>.</summary>
     public static Task WriteEnqueuedAsync(HttpContext context, string placeId, string jobId, string runId, bool duplicate, DateTimeOffset now)
@@ -50,4 +64,6 @@ internal static class GatewayResponses
 
         return response.BodyWriter.FlushAsync(context.RequestAborted).AsTask();
     }
+
+    private sealed record FormattedSecond(long Second, string Text);
 }
