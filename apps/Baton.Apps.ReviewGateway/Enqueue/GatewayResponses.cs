@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -8,6 +9,13 @@ namespace Baton.Apps.ReviewGateway.Enqueue;
 internal static class GatewayResponses
 {
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
+    // Where a thread's writer points between answers, so it holds no response.
+    private static readonly ArrayBufferWriter<byte> Parked = new(1);
+
+    // One writer per thread, pointed at each answer's body in turn: writing is synchronous, so an answer never shares it.
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
 
     // The last second formatted: every answer within one second carries the same text, so it is formatted once per second.
     private static FormattedSecond? _lastSecond;
@@ -32,7 +40,8 @@ internal static class GatewayResponses
         var response = context.Response;
         response.StatusCode = StatusCodes.Status202Accepted;
         response.ContentType = "application/json";
-        using (var writer = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
+        var writer = WriterFor(response.BodyWriter);
+        try
         {
             writer.WriteStartObject();
             writer.WriteString("status"u8, "enqueued"u8);
@@ -42,6 +51,11 @@ internal static class GatewayResponses
             writer.WriteString("runId"u8, runId);
             writer.WriteBoolean("duplicate"u8, duplicate);
             writer.WriteEndObject();
+            writer.Flush();
+        }
+        finally
+        {
+            writer.Reset(Parked);
         }
 
         return response.BodyWriter.FlushAsync(context.RequestAborted).AsTask();
@@ -53,16 +67,33 @@ internal static class GatewayResponses
         var response = context.Response;
         response.StatusCode = statusCode;
         response.ContentType = "application/json";
-        using (var writer = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
+        var writer = WriterFor(response.BodyWriter);
+        try
         {
             writer.WriteStartObject();
             writer.WriteString("status"u8, "error"u8);
             writer.WriteString("error"u8, error);
             writer.WriteString("timestamp"u8, Timestamp(now));
             writer.WriteEndObject();
+            writer.Flush();
+        }
+        finally
+        {
+            writer.Reset(Parked);
         }
 
         return response.BodyWriter.FlushAsync(context.RequestAborted).AsTask();
+    }
+
+    private static Utf8JsonWriter WriterFor(IBufferWriter<byte> body)
+    {
+        if (t_writer is not { } writer)
+        {
+            return t_writer = new Utf8JsonWriter(body, WriterOptions);
+        }
+
+        writer.Reset(body);
+        return writer;
     }
 
     private sealed record FormattedSecond(long Second, string Text);
