@@ -127,14 +127,23 @@ internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, ILo
         return RejectAsync(context, $"request body is larger than {EnqueueRequestReader.MaxBodyBytes} bytes");
     }
 
+    /// <summary>The exact values clients send are matched without parsing; anything else is parsed as a media type.</summary>
     private static bool IsJson(string? contentType) =>
         contentType is not null
-        && MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && (contentType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || contentType.Equals("application/json; charset=utf-8", StringComparison.OrdinalIgnoreCase)
+            || IsJsonMediaType(contentType));
+
+    private static bool IsJsonMediaType(string contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var media)
         && string.Equals(media.MediaType, "application/json", StringComparison.OrdinalIgnoreCase)
         && (media.CharSet is null || string.Equals(media.CharSet.Trim('"'), "utf-8", StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>Reads the body into <paramref name="buffer"/> (one byte longer than the limit); a full buffer means the body is too large.</summary>
-    private static async Task<int> ReadBodyAsync(Stream body, byte[] buffer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the body into <paramref name="buffer"/> (one byte longer than the limit); a full buffer means the body is too large.
+    /// A ValueTask: a body that has already arrived completes without a task per request.
+    /// </summary>
+    private static async ValueTask<int> ReadBodyAsync(Stream body, byte[] buffer, CancellationToken cancellationToken)
     {
         var total = 0;
         var limit = EnqueueRequestReader.MaxBodyBytes + 1;

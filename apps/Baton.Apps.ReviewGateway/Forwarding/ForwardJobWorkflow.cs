@@ -36,13 +36,14 @@ internal sealed class ForwardJobWorkflow(WorkerNodeClient worker, GatewayOptions
     private async Task<int> AttemptAsync(IWorkflowContext context, ForwardJob input, CancellationToken cancellationToken)
     {
         context.SetPhase("forwarding");
-        using var timeout = new CancellationTokenSource(options.AttemptTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        // One token source per attempt, linked to the run's token and cancelled by the attempt's timeout.
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var timer = ArmTimeout(attempt);
         try
         {
-            return await worker.EnqueueAsync(input, context.CorrelationId, linked.Token).ConfigureAwait(false);
+            return await worker.EnqueueAsync(input, context.CorrelationId, attempt.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (attempt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             Failed();
             throw new WorkerUnavailableException($"no answer within {options.AttemptTimeout.TotalSeconds:0.###} s");
@@ -58,6 +59,33 @@ internal sealed class ForwardJobWorkflow(WorkerNodeClient worker, GatewayOptions
             // Counted once per failed attempt: attempts are not replayed, so the counter stays right across resumes.
             context.IncrementProgress("forward.failedAttempts");
             context.SetPhase("waiting_for_worker");
+        }
+    }
+
+    /// <summary>
+    /// Cancels <paramref name="attempt"/> after the attempt timeout: on the system clock with the source's own timer
+    /// (no second token source and registration per attempt), on any other clock (tests' fake one) with a timer of that clock.
+    /// </summary>
+    private ITimer? ArmTimeout(CancellationTokenSource attempt)
+    {
+        if (ReferenceEquals(time, TimeProvider.System))
+        {
+            attempt.CancelAfter(options.AttemptTimeout);
+            return null;
+        }
+
+        return time.CreateTimer(static state => CancelUnlessDisposed((CancellationTokenSource)state!), attempt, options.AttemptTimeout, Timeout.InfiniteTimeSpan);
+    }
+
+    private static void CancelUnlessDisposed(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The attempt ended as the timer fired.
         }
     }
 }

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using Baton.Retries;
 
@@ -20,7 +22,13 @@ internal sealed class WorkerNodeClient : IDisposable
     private const int MaxErrorBodyChars = 200;
     private const string JsonContentType = "application/json; charset=utf-8";
 
-    private readonly HttpClient _http;
+    private static readonly SearchValues<char> PlainIdChars =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+
+    // An invoker, not an HttpClient: HttpClient adds a linked token source per request (for its Timeout and
+    // CancelPendingRequests, neither used here) and one more async frame; the handler chain (connection pool,
+    // diagnostics, the http.client.* metrics) is the same.
+    private readonly HttpMessageInvoker _http;
     private readonly Uri _enqueueUri;
 
     public WorkerNodeClient(GatewayOptions options)
@@ -34,7 +42,7 @@ internal sealed class WorkerNodeClient : IDisposable
             MaxConnectionsPerServer = options.MaxConnections,
         };
         // The per-attempt timeout of the step cancels the call; no second timeout here.
-        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _http = new HttpMessageInvoker(handler, disposeHandler: true);
         _enqueueUri = new Uri(options.WorkerUrl.AbsoluteUri.TrimEnd('/') + "/enqueue");
     }
 
@@ -48,14 +56,15 @@ internal sealed class WorkerNodeClient : IDisposable
     public async Task<int> EnqueueAsync(ForwardJob job, string? correlationId, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, _enqueueUri);
-        request.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(new WorkerEnqueueBody(job.PlaceId), GatewayJson.Default.WorkerEnqueueBody));
+        request.Content = new ByteArrayContent(BodyOf(job.PlaceId));
         request.Content.Headers.TryAddWithoutValidation("Content-Type", JsonContentType);
         request.Headers.TryAddWithoutValidation(IdempotencyHeader, job.JobId);
         if (correlationId is not null)
         {
             request.Headers.TryAddWithoutValidation(CorrelationHeader, correlationId);
         }
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         var status = (int)response.StatusCode;
         if (response.IsSuccessStatusCode)
         {
@@ -71,6 +80,28 @@ internal sealed class WorkerNodeClient : IDisposable
 
         throw new WorkerUnavailableException(message);
     }
+
+    /// <summary>
+    /// <c>{"placeId":"..."}</c> in UTF-8. An id of the enqueue endpoint's charset (letters, digits, '-', '_') needs no
+    /// escaping and is copied straight into one array; anything else (a run stored by an older build) goes through the serializer.
+    /// </summary>
+    internal static byte[] BodyOf(string placeId)
+    {
+        if (placeId.AsSpan().ContainsAnyExcept(PlainIdChars))
+        {
+            return JsonSerializer.SerializeToUtf8Bytes(new WorkerEnqueueBody(placeId), GatewayJson.Default.WorkerEnqueueBody);
+        }
+
+        var body = new byte[BodyPrefix.Length + placeId.Length + BodySuffix.Length];
+        BodyPrefix.CopyTo(body);
+        Encoding.ASCII.GetBytes(placeId, body.AsSpan(BodyPrefix.Length));
+        BodySuffix.CopyTo(body.AsSpan(BodyPrefix.Length + placeId.Length));
+        return body;
+    }
+
+    private static ReadOnlySpan<byte> BodyPrefix => "{\"placeId\":\""u8;
+
+    private static ReadOnlySpan<byte> BodySuffix => "\"}"u8;
 
     private static async Task<string> ReadSnippetAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

@@ -65,6 +65,8 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("""{"placeId": "ChIJN1t_tDeuEmsRUsoyG83frY4", "extra": {"ignored": [1, 2]}}""", "application/json")]
     [InlineData("""{"PlaceID": "ChIJN1t_tDeuEmsRUsoyG83frY4"}""", "application/json")]
     [InlineData("""{"placeId": "ChIJN1t_tDeuEmsRUsoyG83frY4"}""", "application/json; charset=utf-8")]
+    [InlineData("""{"placeId": "ChIJN1t_tDeuEmsRUsoyG83frY4"}""", "Application/JSON")]
+    [InlineData("""{"placeId": "ChIJN1t_tDeuEmsRUsoyG83frY4"}""", "application/json;charset=\"UTF-8\"")]
     public async Task Enqueue_GoCompatibleVariants_Returns202(string body, string contentType)
     {
         var (status, response, _) = await _server.EnqueueRawAsync(body, contentType);

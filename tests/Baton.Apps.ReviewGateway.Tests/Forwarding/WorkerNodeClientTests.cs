@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Baton.Apps.ReviewGateway.Forwarding;
 using Baton.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -41,5 +42,53 @@ public sealed class WorkerNodeClientTests
         Assert.Equal("""{"placeId":"ChIJN1t_tDeuEmsRUsoyG83frY4"}""", request.Body);
         Assert.Equal("reviews:ChIJN1t_tDeuEmsRUsoyG83frY4:start", request.Key);
         Assert.Equal("corr-7", request.Correlation);
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_Forward_RecordsHttpClientRequestDuration()
+    {
+        var port = Ports.Free();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        await using var app = builder.Build();
+        app.Run(context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
+            return Task.CompletedTask;
+        });
+        await app.StartAsync();
+        var recorded = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "System.Net.Http" && instrument.Name == "http.client.request.duration")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        // Only this test's forward: other tests in the process use HttpClient too.
+        listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
+        {
+            int? serverPort = null;
+            int? status = null;
+            foreach (var tag in tags)
+            {
+                serverPort = tag.Key == "server.port" ? Convert.ToInt32(tag.Value, System.Globalization.CultureInfo.InvariantCulture) : serverPort;
+                status = tag.Key == "http.response.status_code" ? Convert.ToInt32(tag.Value, System.Globalization.CultureInfo.InvariantCulture) : status;
+            }
+
+            if (serverPort == port && status is { } code)
+            {
+                recorded.TrySetResult(code);
+            }
+        });
+        listener.Start();
+        var options = GatewayOptions.Read(new ConfigurationBuilder()
+            .AddInMemoryCollection([new KeyValuePair<string, string?>("WORKER_NODE_URL", $"http://127.0.0.1:{port}")]).Build());
+        using var client = new WorkerNodeClient(options);
+
+        await client.EnqueueAsync(new ForwardJob("p1", "reviews:p1:start"), correlationId: null);
+
+        Assert.Equal(202, await recorded.Task.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 }
