@@ -23,6 +23,9 @@ internal sealed record ThroughputResult(int Runs, TimeSpan Elapsed, double Start
 
     /// <summary>The PostgreSQL store's round trips, commits and rows of the phase (null on SQLite).</summary>
     public StoreTrafficResult? Traffic { get; init; }
+
+    /// <summary>Thread-pool work items completed during the phase (<see cref="ThreadPool.CompletedWorkItemCount"/>), the callers' included.</summary>
+    public long WorkItems { get; init; }
 }
 
 internal sealed record LatencyResult(int Count, double P50, double P99);
@@ -42,16 +45,19 @@ internal static class EngineBench
         var cpu = new CpuMeter(settings.Postgres is null ? null : new Npgsql.NpgsqlConnectionStringBuilder(settings.Postgres).Database);
         using var traffic = await StoreTraffic.StartAsync(settings.Postgres);
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var workItems = ThreadPool.CompletedWorkItemCount;
         var watch = Stopwatch.StartNew();
         await StartAllAsync(node, "bench", runs);
         await node.WaitForAsync(runs);
         watch.Stop();
         var (own, postgres) = cpu.Elapsed();
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        workItems = ThreadPool.CompletedWorkItemCount - workItems;
         var sorted = latencies.Order().ToArray();
         return new ThroughputResult(runs, watch.Elapsed, Percentile(sorted, 0.5), Percentile(sorted, 0.99), own, postgres, allocated)
         {
             Traffic = traffic is null ? null : await traffic.StopAsync(),
+            WorkItems = workItems,
         };
     }
 

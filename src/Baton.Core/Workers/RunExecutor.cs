@@ -47,10 +47,11 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }
 
         using var deadline = run.DeadlineAt is { } at ? new CancellationTokenSource(Max(at - engine.Time.GetUtcNow(), TimeSpan.Zero), engine.Time) : null;
-        using var runStop = CancellationTokenSource.CreateLinkedTokenSource(active.AnyToken, deadline?.Token ?? CancellationToken.None);
+        // Without a deadline the run's token is the execution's own: no linked source per run.
+        using var runStop = deadline is null ? null : CancellationTokenSource.CreateLinkedTokenSource(active.AnyToken, deadline.Token);
         try
         {
-            var output = await definition.Run(engine.Services, context, ReadInput(active, definition), runStop.Token).ConfigureAwait(false);
+            var output = await definition.Run(engine.Services, context, ReadInput(active, definition), runStop?.Token ?? active.AnyToken).ConfigureAwait(false);
             // The last step's end, if held, is stored with the run's end in one transaction.
             await FinishAsync(active, context, RunStatus.Succeeded, JsonSerializer.Serialize(output, engine.Json), null).ConfigureAwait(false);
         }

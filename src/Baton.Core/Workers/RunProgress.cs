@@ -6,6 +6,7 @@ namespace Baton.Workers;
 /// <summary>A run's live phase, counters and bounded error list; written to the store when dirty.</summary>
 internal sealed class RunProgress
 {
+    private static readonly IReadOnlyDictionary<string, long> NoCounters = new Dictionary<string, long>();
     private readonly Lock _lock = new();
     private readonly Dictionary<string, long> _counters;
     private readonly List<RunError> _errors;
@@ -73,7 +74,8 @@ internal sealed class RunProgress
             }
 
             _dirty = false;
-            return new Snapshot(_phase, new Dictionary<string, long>(_counters), [.. _errors]);
+            // Most runs have no counters and no errors: their snapshot shares the empty ones.
+            return new Snapshot(_phase, _counters.Count == 0 ? NoCounters : new Dictionary<string, long>(_counters), _errors.Count == 0 ? [] : [.. _errors]);
         }
     }
 

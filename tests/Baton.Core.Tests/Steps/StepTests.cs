@@ -189,6 +189,72 @@ public sealed class StepTests
     }
 
     [Fact]
+    public async Task CancelRunAsync_StepGivenNoToken_ReachesTheStepsToken()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sawCancel = false;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("untokened", async (ctx, _, _) =>
+            await ctx.StepAsync("block", async token =>
+            {
+                started.TrySetResult();
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                }
+                catch (OperationCanceledException)
+                {
+                    sawCancel = true;
+                    throw;
+                }
+
+                return 1;
+            }, cancellationToken: CancellationToken.None)));
+
+        var id = await node.StartRunAsync("untokened");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await node.Client.CancelRunAsync(id);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.True(sawCancel);
+        Assert.Equal(AttemptOutcome.Cancelled, Assert.Single(await node.Store.Steps.GetAttemptsAsync(id)).Outcome);
+    }
+
+    [Fact]
+    public async Task StepAsync_WorkflowsOwnTokenCancelled_CancelsTheStep()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var own = new CancellationTokenSource();
+        var sawCancel = false;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("own", async (ctx, _, _) =>
+            await ctx.StepAsync("block", async token =>
+            {
+                started.TrySetResult();
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                }
+                catch (OperationCanceledException)
+                {
+                    sawCancel = true;
+                    throw;
+                }
+
+                return 1;
+            }, cancellationToken: own.Token)));
+
+        var id = await node.StartRunAsync("own");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await own.CancelAsync();
+        var run = await node.WaitForEndAsync(id);
+
+        // Not a cancel request of the run: the workflow's own cancellation ends it as its own error.
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.True(sawCancel);
+        Assert.Equal(AttemptOutcome.Cancelled, Assert.Single(await node.Store.Steps.GetAttemptsAsync(id)).Outcome);
+    }
+
+    [Fact]
     public async Task RunTimeout_Passed_CancelsStepAndFailsRun()
     {
         var sawCancel = false;
