@@ -58,6 +58,26 @@ public sealed class StepTests
     }
 
     [Fact]
+    public async Task StepAsync_NamesInterleaved_NumberedPerName()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("interleaved", async (ctx, _, ct) =>
+        {
+            foreach (var name in new[] { "a", "b", "a", "c", "b", "a" })
+            {
+                await ctx.StepAsync(name, _ => Task.FromResult(1), cancellationToken: ct);
+            }
+
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("interleaved");
+        await node.WaitForEndAsync(id);
+
+        var steps = await node.Store.Steps.GetStepsAsync(id);
+        Assert.Equal(["a", "a#2", "a#3", "b", "b#2", "c"], steps.Select(s => s.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task StepAsync_TransientFailures_RetriedWithExponentialBackoff()
     {
         var calls = 0;
