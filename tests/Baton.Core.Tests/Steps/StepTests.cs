@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Baton.Core.Tests.Support;
 using Baton.Hosting;
@@ -212,23 +213,9 @@ public sealed class StepTests
     public async Task CancelRunAsync_StepGivenNoToken_ReachesTheStepsToken()
     {
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var sawCancel = false;
+        var sawCancel = new StrongBox<bool>();
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("untokened", async (ctx, _, _) =>
-            await ctx.StepAsync("block", async token =>
-            {
-                started.TrySetResult();
-                try
-                {
-                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
-                }
-                catch (OperationCanceledException)
-                {
-                    sawCancel = true;
-                    throw;
-                }
-
-                return 1;
-            }, cancellationToken: CancellationToken.None)));
+            await ctx.StepAsync("block", BlockUntilCancelled(started, sawCancel), cancellationToken: CancellationToken.None)));
 
         var id = await node.StartRunAsync("untokened");
         await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
@@ -236,7 +223,7 @@ public sealed class StepTests
         var run = await node.WaitForEndAsync(id);
 
         Assert.Equal(RunStatus.Cancelled, run.Status);
-        Assert.True(sawCancel);
+        Assert.True(sawCancel.Value);
         Assert.Equal(AttemptOutcome.Cancelled, Assert.Single(await node.Store.Steps.GetAttemptsAsync(id)).Outcome);
     }
 
@@ -245,23 +232,9 @@ public sealed class StepTests
     {
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var own = new CancellationTokenSource();
-        var sawCancel = false;
+        var sawCancel = new StrongBox<bool>();
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("own", async (ctx, _, _) =>
-            await ctx.StepAsync("block", async token =>
-            {
-                started.TrySetResult();
-                try
-                {
-                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
-                }
-                catch (OperationCanceledException)
-                {
-                    sawCancel = true;
-                    throw;
-                }
-
-                return 1;
-            }, cancellationToken: own.Token)));
+            await ctx.StepAsync("block", BlockUntilCancelled(started, sawCancel), cancellationToken: own.Token)));
 
         var id = await node.StartRunAsync("own");
         await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
@@ -270,7 +243,7 @@ public sealed class StepTests
 
         // Not a cancel request of the run: the workflow's own cancellation ends it as its own error.
         Assert.Equal(RunStatus.Failed, run.Status);
-        Assert.True(sawCancel);
+        Assert.True(sawCancel.Value);
         Assert.Equal(AttemptOutcome.Cancelled, Assert.Single(await node.Store.Steps.GetAttemptsAsync(id)).Outcome);
     }
 
@@ -401,4 +374,21 @@ public sealed class StepTests
         Assert.Equal(StartRunOutcome.UnknownWorkflow, unknown.Outcome);
         Assert.Empty((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
     }
+
+    /// <summary>A step's body that says it started, then waits on its token until cancelled and notes the cancellation.</summary>
+    private static Func<CancellationToken, Task<int>> BlockUntilCancelled(TaskCompletionSource started, StrongBox<bool> sawCancel) => async token =>
+    {
+        started.TrySetResult();
+        try
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, token);
+        }
+        catch (OperationCanceledException)
+        {
+            sawCancel.Value = true;
+            throw;
+        }
+
+        return 1;
+    };
 }

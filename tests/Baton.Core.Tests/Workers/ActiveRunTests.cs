@@ -1,5 +1,3 @@
-using Baton.Runs;
-using Baton.Storage;
 using Baton.Workers;
 using Microsoft.Extensions.Time.Testing;
 
@@ -11,18 +9,12 @@ namespace Baton.Core.Tests.Workers;
 /// </summary>
 public sealed class ActiveRunTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-    private static ActiveRun Claimed(FakeTimeProvider time, DateTimeOffset leaseExpiresAt) => new(
-        new RunRecord { Id = "r1", Workflow = "wf", Status = RunStatus.Running, CreatedAt = Now, UpdatedAt = Now, RunAfter = Now },
-        maxErrors: 10,
-        leaseExpiresAt,
-        time);
+    private static readonly DateTimeOffset Now = LeaseFencingTests.Now;
 
     [Fact]
     public void RequestCancel_CancelsTheRunsTokenButNotTheInterruptToken()
     {
-        using var run = Claimed(new FakeTimeProvider(Now), Now.AddSeconds(30));
+        using var run = LeaseFencingTests.Claimed(new FakeTimeProvider(Now));
 
         run.RequestCancel();
 
@@ -35,7 +27,7 @@ public sealed class ActiveRunTests
     [Fact]
     public void Interrupt_IsInterruptedWhenTheRunsTokenCallbacksRun()
     {
-        using var run = Claimed(new FakeTimeProvider(Now), Now.AddSeconds(30));
+        using var run = LeaseFencingTests.Claimed(new FakeTimeProvider(Now));
         bool? interruptedInCallback = null;
         bool? cancelInCallback = null;
         using var registration = run.AnyToken.Register(() =>
@@ -56,7 +48,7 @@ public sealed class ActiveRunTests
     [Fact]
     public void RequestCancel_CancelRequestedWhenTheRunsTokenCallbacksRun()
     {
-        using var run = Claimed(new FakeTimeProvider(Now), Now.AddSeconds(30));
+        using var run = LeaseFencingTests.Claimed(new FakeTimeProvider(Now));
         bool? cancelInCallback = null;
         using var registration = run.AnyToken.Register(() => cancelInCallback = run.CancelRequested);
 
@@ -70,7 +62,7 @@ public sealed class ActiveRunTests
     {
         var time = new FakeTimeProvider(Now);
 
-        using var run = Claimed(time, Now.AddSeconds(-1));
+        using var run = LeaseFencingTests.Claimed(time, Now.AddSeconds(-1));
 
         Assert.True(run.Interrupted);
         Assert.True(run.LeaseLost);
@@ -81,7 +73,7 @@ public sealed class ActiveRunTests
     public void LeaseRenewed_AfterTheExecutionEnded_IsIgnored()
     {
         var time = new FakeTimeProvider(Now);
-        var run = Claimed(time, Now.AddSeconds(30));
+        var run = LeaseFencingTests.Claimed(time);
         run.Dispose();
 
         // A heartbeat that read the run before its execution ended renews it after.
@@ -95,7 +87,7 @@ public sealed class ActiveRunTests
     [Fact]
     public void RequestCancel_AfterTheExecutionEnded_IsIgnored()
     {
-        var run = Claimed(new FakeTimeProvider(Now), Now.AddSeconds(30));
+        var run = LeaseFencingTests.Claimed(new FakeTimeProvider(Now));
         run.Dispose();
 
         var cancel = Record.Exception(run.RequestCancel);

@@ -16,13 +16,8 @@ namespace Baton.Core.Tests.Workers;
 /// </summary>
 public sealed class RunEndContinuationTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-    private static ActiveRun Claimed(string? parentRunId = null) => new(
-        new RunRecord { Id = "r1", Workflow = "wf", Status = RunStatus.Running, CreatedAt = Now, UpdatedAt = Now, RunAfter = Now, ParentRunId = parentRunId },
-        maxErrors: 10,
-        Now.AddSeconds(30),
-        new FakeTimeProvider(Now));
+    private static ActiveRun Claimed(string? parentRunId = null) =>
+        LeaseFencingTests.Claimed(new FakeTimeProvider(LeaseFencingTests.Now), parentRunId: parentRunId);
 
     [Fact]
     public void EndsBriefly_NoSpanNoInformationLineNoParent_True()
