@@ -24,6 +24,9 @@ internal sealed record ThroughputResult(int Runs, TimeSpan Elapsed, double Start
     /// <summary>The PostgreSQL store's round trips, commits and rows of the phase (null on SQLite).</summary>
     public StoreTrafficResult? Traffic { get; init; }
 
+    /// <summary>The SQLite writer's operations and commits during the phase (baton.sqlite.writer.*; zero on PostgreSQL).</summary>
+    public (long Operations, long Commits) SqliteWriter { get; init; }
+
     /// <summary>Thread-pool work items completed during the phase (<see cref="ThreadPool.CompletedWorkItemCount"/>), the callers' included.</summary>
     public long WorkItems { get; init; }
 }
@@ -45,6 +48,7 @@ internal static class EngineBench
         var cpu = new CpuMeter(settings.Postgres is null ? null : new Npgsql.NpgsqlConnectionStringBuilder(settings.Postgres).Database);
         using var traffic = await StoreTraffic.StartAsync(settings.Postgres);
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        using var writer = new SqliteWriterCounter();
         var workItems = ThreadPool.CompletedWorkItemCount;
         var watch = Stopwatch.StartNew();
         await StartAllAsync(node, "bench", runs);
@@ -58,6 +62,7 @@ internal static class EngineBench
         {
             Traffic = traffic is null ? null : await traffic.StopAsync(),
             WorkItems = workItems,
+            SqliteWriter = writer.Read(),
         };
     }
 
@@ -278,4 +283,39 @@ internal static class EngineBench
             }
         }
     }
+}
+
+/// <summary>Counts the SQLite writer's operations and commits (its own meter's counters) from construction on.</summary>
+internal sealed class SqliteWriterCounter : IDisposable
+{
+    private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+    private long _operations;
+    private long _commits;
+
+    public SqliteWriterCounter()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Name is "baton.sqlite.writer.operations" or "baton.sqlite.writer.commits")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "baton.sqlite.writer.operations")
+            {
+                Interlocked.Add(ref _operations, value);
+            }
+            else
+            {
+                Interlocked.Add(ref _commits, value);
+            }
+        });
+        _listener.Start();
+    }
+
+    public (long Operations, long Commits) Read() => (Interlocked.Read(ref _operations), Interlocked.Read(ref _commits));
+
+    public void Dispose() => _listener.Dispose();
 }
