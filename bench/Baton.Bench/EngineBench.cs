@@ -23,6 +23,12 @@ internal sealed record ThroughputResult(int Runs, TimeSpan Elapsed, double Start
 
     /// <summary>The PostgreSQL store's round trips, commits and rows of the phase (null on SQLite).</summary>
     public StoreTrafficResult? Traffic { get; init; }
+
+    /// <summary>The SQLite writer's operations and commits during the phase (baton.sqlite.writer.*; zero on PostgreSQL).</summary>
+    public (long Operations, long Commits) SqliteWriter { get; init; }
+
+    /// <summary>Thread-pool work items completed during the phase (<see cref="ThreadPool.CompletedWorkItemCount"/>), the callers' included.</summary>
+    public long WorkItems { get; init; }
 }
 
 internal sealed record LatencyResult(int Count, double P50, double P99);
@@ -42,16 +48,21 @@ internal static class EngineBench
         var cpu = new CpuMeter(settings.Postgres is null ? null : new Npgsql.NpgsqlConnectionStringBuilder(settings.Postgres).Database);
         using var traffic = await StoreTraffic.StartAsync(settings.Postgres);
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        using var writer = new SqliteWriterCounter();
+        var workItems = ThreadPool.CompletedWorkItemCount;
         var watch = Stopwatch.StartNew();
         await StartAllAsync(node, "bench", runs);
         await node.WaitForAsync(runs);
         watch.Stop();
         var (own, postgres) = cpu.Elapsed();
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        workItems = ThreadPool.CompletedWorkItemCount - workItems;
         var sorted = latencies.Order().ToArray();
         return new ThroughputResult(runs, watch.Elapsed, Percentile(sorted, 0.5), Percentile(sorted, 0.99), own, postgres, allocated)
         {
             Traffic = traffic is null ? null : await traffic.StopAsync(),
+            WorkItems = workItems,
+            SqliteWriter = writer.Read(),
         };
     }
 
@@ -272,4 +283,39 @@ internal static class EngineBench
             }
         }
     }
+}
+
+/// <summary>Counts the SQLite writer's operations and commits (its own meter's counters) from construction on.</summary>
+internal sealed class SqliteWriterCounter : IDisposable
+{
+    private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+    private long _operations;
+    private long _commits;
+
+    public SqliteWriterCounter()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Name is "baton.sqlite.writer.operations" or "baton.sqlite.writer.commits")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "baton.sqlite.writer.operations")
+            {
+                Interlocked.Add(ref _operations, value);
+            }
+            else
+            {
+                Interlocked.Add(ref _commits, value);
+            }
+        });
+        _listener.Start();
+    }
+
+    public (long Operations, long Commits) Read() => (Interlocked.Read(ref _operations), Interlocked.Read(ref _commits));
+
+    public void Dispose() => _listener.Dispose();
 }

@@ -83,6 +83,12 @@ if (single.Traffic is { } traffic && single.Runs > 0)
 }
 
 Console.WriteLine($"| managed allocation per single-step run | {(single.Runs == 0 ? "not measured" : $"{single.AllocatedPerRun / 1024:N1} KB")} |");
+if (single.SqliteWriter.Operations > 0)
+{
+    Console.WriteLine($"| SQLite writer operations / commits per single-step run | {(double)single.SqliteWriter.Operations / single.Runs:N2} / {(double)single.SqliteWriter.Commits / single.Runs:N3} |");
+}
+
+Console.WriteLine($"| thread-pool work items per single-step run | {(single.Runs == 0 ? "not measured" : $"{(double)single.WorkItems / single.Runs:N2}")} |");
 Console.WriteLine($"| {multi.Runs:N0} 10-step runs | {multi.RunsPerSecond:N0} runs/s = {multi.RunsPerSecond * 10:N0} steps/s ({multi.Elapsed.TotalSeconds:N2} s) |");
 Console.WriteLine($"| CPU per 10-step run | {Cpu(multi)} |");
 Console.WriteLine($"| trigger-to-start latency, one run at a time ({idle.Count} runs) | p50 {idle.P50:N2} ms, p99 {idle.P99:N2} ms |");

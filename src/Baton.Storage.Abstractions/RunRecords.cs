@@ -214,6 +214,14 @@ public sealed record UpdateRunRequest
     public AttemptEndedRequest? EndedAttempt { get; init; }
 
     /// <summary>
+    /// A hint: after this write the caller does only brief bookkeeping that cannot block (the engine sets it on a run's
+    /// final write when nothing of the user's runs after it: no span to end, no log line to write). A store whose
+    /// writes are executed by one writer thread may then complete the write on that thread, which saves the caller a
+    /// thread-pool hop; a store may ignore it. The default is false.
+    /// </summary>
+    public bool ContinuesBriefly { get; init; }
+
+    /// <summary>
     /// Throws <see cref="ArgumentException"/> when <see cref="EndedAttempt"/> is set but does not belong to this update
     /// (another run or owner, no step key, no step status). Stores call it before writing anything.
     /// </summary>

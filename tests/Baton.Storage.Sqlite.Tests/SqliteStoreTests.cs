@@ -176,6 +176,54 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task WriteAsync_CompleteOnWriter_ContinuationRunsOnTheWritersThread()
+    {
+        await using var store = Open(_database.NewPath());
+        await store.InitializeAsync();
+
+        var write = store.WriteAsync(_ => Environment.CurrentManagedThreadId, CancellationToken.None, completeOnWriter: true);
+        var threads = await write.ContinueWith(
+            t => (Writer: t.Result, Continuation: Environment.CurrentManagedThreadId), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        Assert.Equal(threads.Writer, threads.Continuation);
+    }
+
+    [Fact]
+    public async Task WriteAsync_Default_ContinuationCannotHoldUpTheWriter()
+    {
+        await using var store = Open(_database.NewPath());
+        await store.InitializeAsync();
+
+        // A continuation that waits for a later write: on the writer's thread it would wait for itself.
+        var first = store.WriteAsync(_ => 1, CancellationToken.None);
+        var laterWriteDone = await first.ContinueWith(
+            _ => WriterScalarAsync(store, "SELECT 2").Wait(TimeSpan.FromSeconds(30)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        Assert.True(laterWriteDone);
+    }
+
+    [Fact]
+    public async Task UpdateRunAsync_ContinuesBriefly_CompletesWithoutQueueingTheContinuation()
+    {
+        await using var store = Open(_database.NewPath());
+        await store.InitializeAsync();
+        var run = NewRun() with { LeaseOwner = "node-a", LeaseExpiresAt = T0.AddMinutes(1) };
+        await store.Runs.CreateRunAsync(run);
+
+        var progress = store.Runs.UpdateRunAsync(new UpdateRunRequest { RunId = run.Id, Owner = "node-a", Now = T0, Phase = "p" });
+        var end = store.Runs.UpdateRunAsync(new UpdateRunRequest
+        {
+            RunId = run.Id, Owner = "node-a", Now = T0, Status = RunStatus.Succeeded, ReleaseLease = true, ContinuesBriefly = true,
+        });
+
+        Assert.True(await progress);
+        Assert.True(await end);
+        Assert.True(progress.CreationOptions.HasFlag(TaskCreationOptions.RunContinuationsAsynchronously));
+        Assert.False(end.CreationOptions.HasFlag(TaskCreationOptions.RunContinuationsAsynchronously));
+        Assert.Equal(RunStatus.Succeeded, (await store.Runs.GetRunAsync(run.Id))!.Status);
+    }
+
+    [Fact]
     public async Task WriteAsync_CancelledWhileQueued_IsNotApplied()
     {
         await using var store = Open(_database.NewPath());

@@ -14,7 +14,8 @@ internal sealed class DeferredAttemptStart : IDisposable
     private readonly ExecutionState _state;
     private readonly AttemptStartedRequest _request;
     private readonly ITimer? _timer;
-    private readonly TaskCompletionSource<Task> _sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Made only when the start is sent (most attempts end before the delay and never need it).
+    private TaskCompletionSource<Task>? _sent;
     private int _status;
 
     public DeferredAttemptStart(ExecutionState state, AttemptStartedRequest request)
@@ -40,7 +41,7 @@ internal sealed class DeferredAttemptStart : IDisposable
             return;
         }
 
-        var write = await _sent.Task.ConfigureAwait(false);
+        var write = await SentWrite.Task.ConfigureAwait(false);
         try
         {
             await write.ConfigureAwait(false);
@@ -66,6 +67,10 @@ internal sealed class DeferredAttemptStart : IDisposable
 
         var write = _state.Engine.Steps.RecordAttemptStartedAsync(_request, CancellationToken.None);
         _state.Observe(write);
-        _sent.TrySetResult(write);
+        SentWrite.TrySetResult(write);
     }
+
+    /// <summary>The start write once sent; whichever of Send and SettleAsync comes first makes it.</summary>
+    private TaskCompletionSource<Task> SentWrite =>
+        LazyInitializer.EnsureInitialized(ref _sent, static () => new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously));
 }

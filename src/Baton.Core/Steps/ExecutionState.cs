@@ -16,7 +16,11 @@ namespace Baton.Steps;
 /// </summary>
 internal sealed class ExecutionState
 {
-    private readonly Dictionary<string, int> _nameCounts = new(StringComparer.Ordinal);
+    // The count of the first step name is kept in two fields and the map made for a second name: a run of one step
+    // name (most runs) allocates no map, entries and buckets.
+    private string? _firstName;
+    private int _firstCount;
+    private Dictionary<string, int>? _nameCounts;
     private readonly Lock _lock = new();
     private AttemptEndedRequest? _held;
     private Task _flushing = Task.CompletedTask;
@@ -75,8 +79,19 @@ internal sealed class ExecutionState
 
         lock (_lock)
         {
-            var count = _nameCounts.GetValueOrDefault(name) + 1;
-            _nameCounts[name] = count;
+            int count;
+            if (_firstName is null || _firstName == name)
+            {
+                _firstName = name;
+                count = ++_firstCount;
+            }
+            else
+            {
+                _nameCounts ??= new Dictionary<string, int>(StringComparer.Ordinal);
+                count = _nameCounts.GetValueOrDefault(name) + 1;
+                _nameCounts[name] = count;
+            }
+
             return count == 1 ? name : $"{name}#{count}";
         }
     }
@@ -118,7 +133,7 @@ internal sealed class ExecutionState
     /// </summary>
     private bool Reached(string key)
     {
-        if (_nameCounts.ContainsKey(key))
+        if (CountOf(key) > 0)
         {
             return true;
         }
@@ -128,8 +143,12 @@ internal sealed class ExecutionState
         return hash > 0 && hash + 1 < key.Length && key[hash + 1] != '0'
             && int.TryParse(key.AsSpan(hash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
             && n >= 2
-            && _nameCounts.GetValueOrDefault(key[..hash]) >= n;
+            && CountOf(key[..hash]) >= n;
     }
+
+    /// <summary>How many keys <see cref="NextKey"/> has handed out for <paramref name="name"/>; under the lock.</summary>
+    private int CountOf(string name) =>
+        name == _firstName ? _firstCount : _nameCounts?.GetValueOrDefault(name) ?? 0;
 
     public string Serialize<T>(T value) => JsonSerializer.Serialize(value, Engine.Json);
 

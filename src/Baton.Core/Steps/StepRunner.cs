@@ -70,8 +70,11 @@ internal sealed class StepRunner(ExecutionState state)
         var timeout = options?.Timeout ?? state.Definition.Options.StepTimeout;
         var attempt = stored?.Attempts ?? 0;
         using var scope = engine.Logger.BeginScope(new LogScope(KeyValuePair.Create("Step", (object?)key)));
-        using var runStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopToken ?? state.Active.AnyToken);
-        var runToken = runStop.Token;
+        var stop = stopToken ?? state.Active.AnyToken;
+        // A linked source only when the caller's token adds something to the stop token: a workflow without a run timeout
+        // that passes on the token it was given passes the execution's own.
+        using var runStop = cancellationToken.CanBeCanceled && cancellationToken != stop ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stop) : null;
+        var runToken = runStop?.Token ?? stop;
         state.StepStarted();
         try
         {
@@ -89,7 +92,8 @@ internal sealed class StepRunner(ExecutionState state)
                 using var startWrite = new DeferredAttemptStart(
                     state, new AttemptStartedRequest { RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = kind, Attempt = attempt, StartedAt = startedAt });
 
-                using var attemptSource = CancellationTokenSource.CreateLinkedTokenSource(runToken);
+                // The attempt's own source only for a timeout, which stops this attempt alone.
+                using var attemptSource = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(runToken);
                 using var timeoutSource = timeout is { } limit ? new CancellationTokenSource(limit, engine.Time) : null;
                 using var timeoutLink = timeoutSource?.Token.Register(static s => ((CancellationTokenSource)s!).Cancel(), attemptSource);
                 Exception? error = null;
@@ -98,7 +102,7 @@ internal sealed class StepRunner(ExecutionState state)
                 var span = BatonTracing.StartAttempt(state.RunId, workflow, key, attempt);
                 try
                 {
-                    result = await work(attemptSource.Token).ConfigureAwait(false);
+                    result = await work(attemptSource?.Token ?? runToken).ConfigureAwait(false);
                 }
                 catch (Exception ex)
                 {

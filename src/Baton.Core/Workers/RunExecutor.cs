@@ -47,10 +47,11 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }
 
         using var deadline = run.DeadlineAt is { } at ? new CancellationTokenSource(Max(at - engine.Time.GetUtcNow(), TimeSpan.Zero), engine.Time) : null;
-        using var runStop = CancellationTokenSource.CreateLinkedTokenSource(active.AnyToken, deadline?.Token ?? CancellationToken.None);
+        // Without a deadline the run's token is the execution's own: no linked source per run.
+        using var runStop = deadline is null ? null : CancellationTokenSource.CreateLinkedTokenSource(active.AnyToken, deadline.Token);
         try
         {
-            var output = await definition.Run(engine.Services, context, ReadInput(active, definition), runStop.Token).ConfigureAwait(false);
+            var output = await definition.Run(engine.Services, context, ReadInput(active, definition), runStop?.Token ?? active.AnyToken).ConfigureAwait(false);
             // The last step's end, if held, is stored with the run's end in one transaction.
             await FinishAsync(active, context, RunStatus.Succeeded, JsonSerializer.Serialize(output, engine.Json), null).ConfigureAwait(false);
         }
@@ -178,7 +179,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
 
     private async Task FinishAsync(ActiveRun active, WorkflowContext? context, RunStatus status, string? output, RunFailure? failure)
     {
-        var written = await WriteAsync(active, context, status, releaseLease: true, output, failure).ConfigureAwait(false);
+        var written = await WriteAsync(active, context, status, releaseLease: true, output, failure, continuesBriefly: EndsBriefly(active, engine.Logger)).ConfigureAwait(false);
         if (written)
         {
             BatonTracing.RunEnded(active.Span, status, failure);
@@ -190,6 +191,14 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             }
         }
     }
+
+    /// <summary>
+    /// Whether nothing of the user's runs once the run's final write is stored: no span to end (nothing listens to Baton's
+    /// traces), no Information line to write and no parent to wake. What is left (metrics, the slot's release, the end
+    /// signal) is brief, so the store may go on with it on its writer thread (<see cref="UpdateRunRequest.ContinuesBriefly"/>).
+    /// </summary>
+    internal static bool EndsBriefly(ActiveRun active, ILogger logger) =>
+        active.Span is null && active.Run.ParentRunId is null && !logger.IsEnabled(LogLevel.Information);
 
     private async Task InterruptedAsync(ActiveRun active, WorkflowContext context)
     {
@@ -214,9 +223,11 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
     /// </summary>
     /// <remarks>The request is made here, once, from its parts (a record copied per write showed in the allocation profile).</remarks>
     private async Task<bool> WriteAsync(
-        ActiveRun active, WorkflowContext? context, RunStatus? status, bool releaseLease, string? output = null, RunFailure? failure = null, DateTimeOffset? runAfter = null)
+        ActiveRun active, WorkflowContext? context, RunStatus? status, bool releaseLease, string? output = null, RunFailure? failure = null,
+        DateTimeOffset? runAfter = null, bool continuesBriefly = false)
     {
         bool written;
+        Exception? storeFailure = null;
         try
         {
             var held = context is null ? null : await context.TakeHeldStepEndAsync().ConfigureAwait(false);
@@ -227,6 +238,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
                 RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = status, Output = output, Failure = failure,
                 RunAfter = runAfter, ReleaseLease = releaseLease,
                 Phase = progress.Phase, Progress = progress.Counters, Errors = progress.Errors, EndedAttempt = held,
+                ContinuesBriefly = continuesBriefly,
             };
             written = await engine.Runs.UpdateRunAsync(request, CancellationToken.None).ConfigureAwait(false);
         }
@@ -239,12 +251,24 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         {
             // The store is unreachable: whether the lease still holds is unknown, so the run is left to the next owner
             // (this node again, once the lease has expired and the store answers) rather than marked failed.
-            Log.StoreWriteFailed(engine.Logger, ex, active.RunId);
+            storeFailure = ex;
             written = false;
         }
 
         if (!written)
         {
+            if (continuesBriefly)
+            {
+                // Off the store's writer thread: the interrupt runs the token's callbacks and the log lines reach the
+                // user's providers, neither of them brief for sure.
+                await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+            }
+
+            if (storeFailure is not null)
+            {
+                Log.StoreWriteFailed(engine.Logger, storeFailure, active.RunId);
+            }
+
             active.Interrupt(leaseLost: true);
             Log.LeaseLost(engine.Logger, active.RunId);
         }

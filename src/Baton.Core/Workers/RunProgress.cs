@@ -6,17 +6,19 @@ namespace Baton.Workers;
 /// <summary>A run's live phase, counters and bounded error list; written to the store when dirty.</summary>
 internal sealed class RunProgress
 {
+    private static readonly IReadOnlyDictionary<string, long> NoCounters = new Dictionary<string, long>();
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, long> _counters;
-    private readonly List<RunError> _errors;
+    // Made on the first counter or error (most runs have neither): a run with none allocates no dictionary and no list.
+    private Dictionary<string, long>? _counters;
+    private List<RunError>? _errors;
     private readonly int _maxErrors;
     private string? _phase;
     private bool _dirty;
 
     public RunProgress(RunRecord run, int maxErrors)
     {
-        _counters = new Dictionary<string, long>(run.Progress, StringComparer.Ordinal);
-        _errors = [.. run.Errors];
+        _counters = run.Progress.Count == 0 ? null : new Dictionary<string, long>(run.Progress, StringComparer.Ordinal);
+        _errors = run.Errors.Count == 0 ? null : [.. run.Errors];
         _phase = run.Phase;
         _maxErrors = maxErrors;
     }
@@ -34,7 +36,8 @@ internal sealed class RunProgress
     {
         lock (_lock)
         {
-            _counters[counter] = _counters.GetValueOrDefault(counter) + delta;
+            var counters = _counters ??= new Dictionary<string, long>(StringComparer.Ordinal);
+            counters[counter] = counters.GetValueOrDefault(counter) + delta;
             _dirty = true;
         }
     }
@@ -43,8 +46,9 @@ internal sealed class RunProgress
     {
         lock (_lock)
         {
-            _dirty |= !_counters.TryGetValue(counter, out var old) || old != value;
-            _counters[counter] = value;
+            var counters = _counters ??= new Dictionary<string, long>(StringComparer.Ordinal);
+            _dirty |= !counters.TryGetValue(counter, out var old) || old != value;
+            counters[counter] = value;
         }
     }
 
@@ -52,10 +56,11 @@ internal sealed class RunProgress
     {
         lock (_lock)
         {
-            _errors.Add(error);
-            if (_errors.Count > _maxErrors)
+            var errors = _errors ??= [];
+            errors.Add(error);
+            if (errors.Count > _maxErrors)
             {
-                _errors.RemoveRange(0, _errors.Count - _maxErrors);
+                errors.RemoveRange(0, errors.Count - _maxErrors);
             }
 
             _dirty = true;
@@ -73,7 +78,11 @@ internal sealed class RunProgress
             }
 
             _dirty = false;
-            return new Snapshot(_phase, new Dictionary<string, long>(_counters), [.. _errors]);
+            // Most runs have no counters and no errors: their snapshot shares the empty ones.
+            return new Snapshot(
+                _phase,
+                _counters is { Count: > 0 } counters ? new Dictionary<string, long>(counters) : NoCounters,
+                _errors is { Count: > 0 } errors ? [.. errors] : []);
         }
     }
 

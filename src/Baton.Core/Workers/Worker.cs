@@ -169,15 +169,17 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
     /// <summary>Executes a run leased to this node; a locally created run brings its definition and read input along.</summary>
     private void Start(RunRecord run, DateTimeOffset leaseExpiresAt, WorkflowDefinition? definition = null, RunInput? input = null)
     {
-        var active = new ActiveRun(run, engine.Options.MaxErrors, leaseExpiresAt, engine.Time) { Definition = definition, Input = input };
-        _active[run.Id] = active;
-        engine.Metrics.ActiveRuns.Add(1);
         // Without the caller's execution context: a run started from a request (a local start) must not carry
-        // the request's Activity, log scopes or other async-locals, and so runs the same as a claimed one.
+        // the request's Activity, log scopes or other async-locals (nor its lease timer keep them), and so runs the same
+        // as a claimed one.
         using (ExecutionContext.SuppressFlow())
         {
+            var active = new ActiveRun(run, engine.Options.MaxErrors, leaseExpiresAt, engine.Time) { Definition = definition, Input = input };
+            _active[run.Id] = active;
+            engine.Metrics.ActiveRuns.Add(1);
             _tasks[active] = Task.CompletedTask;
-            var task = Task.Run(() => ExecuteOneAsync(active), CancellationToken.None);
+            // ExecuteOneAsync yields to the thread pool before anything else, so this returns at once.
+            var task = ExecuteOneAsync(active);
             // Not if the execution has already ended and removed its entry.
             _tasks.TryUpdate(active, task, Task.CompletedTask);
         }
@@ -185,6 +187,9 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
 
     private async Task ExecuteOneAsync(ActiveRun active)
     {
+        // The hop to the thread pool that Task.Run made, without its task, delegate and unwrapping promise per run: the
+        // state machine itself is queued (to this thread's local queue, which idle threads steal from).
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         try
         {
             await executor.ExecuteAsync(active).ConfigureAwait(false);

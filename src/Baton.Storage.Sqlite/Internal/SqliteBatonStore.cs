@@ -86,11 +86,14 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
         }, cancellationToken);
 
     /// <summary>Runs <paramref name="operation"/> on the writer; completes after its transaction commits.</summary>
-    public Task<T> WriteAsync<T>(Func<WriteContext, T> operation, CancellationToken cancellationToken)
+    /// <param name="completeOnWriter">See <see cref="SqliteWriter.WriteAsync{T}"/>.</param>
+    public Task<T> WriteAsync<T>(Func<WriteContext, T> operation, CancellationToken cancellationToken, bool completeOnWriter = false)
     {
         // Once open, the caller awaits the writer's own task: no async layer (state machine, continuation) of ours per write.
         var open = OpenAsync();
-        return open.IsCompletedSuccessfully ? Writer(open.Result).WriteAsync(operation, cancellationToken) : OpenThenWriteAsync(open, operation, cancellationToken);
+        return open.IsCompletedSuccessfully
+            ? Writer(open.Result).WriteAsync(operation, cancellationToken, completeOnWriter)
+            : OpenThenWriteAsync(open, operation, cancellationToken);
     }
 
     private async Task<T> OpenThenWriteAsync<T>(Task<SqliteWriter?> open, Func<WriteContext, T> operation, CancellationToken cancellationToken)

@@ -330,7 +330,8 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
 
                 return updated;
             },
-            cancellationToken);
+            cancellationToken,
+            completeOnWriter: request.ContinuesBriefly);
     }
 
     public Task<CancelRunRecordResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)

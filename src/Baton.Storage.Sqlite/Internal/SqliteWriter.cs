@@ -38,9 +38,14 @@ internal sealed class SqliteWriter : IAsyncDisposable
     }
 
     /// <summary>Queues <paramref name="operation"/> and completes once its transaction has committed.</summary>
-    public Task<T> WriteAsync<T>(Func<WriteContext, T> operation, CancellationToken cancellationToken)
+    /// <param name="completeOnWriter">
+    /// True when the caller's continuation is brief and cannot block (<see cref="UpdateRunRequest.ContinuesBriefly"/>):
+    /// it then runs on the writer's thread as the operation completes, instead of being queued to the thread pool. The
+    /// default is false: every other caller continues on the pool, so no caller's code can hold up the writer.
+    /// </param>
+    public Task<T> WriteAsync<T>(Func<WriteContext, T> operation, CancellationToken cancellationToken, bool completeOnWriter = false)
     {
-        var op = new WriteOperation<T>(operation, cancellationToken);
+        var op = new WriteOperation<T>(operation, cancellationToken, completeOnWriter);
         // The queue has room (the usual case): the caller awaits the operation's own task.
         return _queue.Writer.TryWrite(op) ? op.Task : QueueAsync(op, cancellationToken);
     }
@@ -172,9 +177,9 @@ internal sealed class SqliteWriter : IAsyncDisposable
         public abstract void Fail(Exception exception);
     }
 
-    private sealed class WriteOperation<T>(Func<WriteContext, T> operation, CancellationToken cancellationToken) : WriteOperation
+    private sealed class WriteOperation<T>(Func<WriteContext, T> operation, CancellationToken cancellationToken, bool completeOnWriter) : WriteOperation
     {
-        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<T> _completion = new(completeOnWriter ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;
 
         public Task<T> Task => _completion.Task;

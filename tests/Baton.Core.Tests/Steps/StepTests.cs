@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Baton.Core.Tests.Support;
 using Baton.Hosting;
@@ -55,6 +56,26 @@ public sealed class StepTests
 
         var steps = await node.Store.Steps.GetStepsAsync(id);
         Assert.Equal(["ping", "ping#2"], steps.Select(s => s.Key).Order());
+    }
+
+    [Fact]
+    public async Task StepAsync_NamesInterleaved_NumberedPerName()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("interleaved", async (ctx, _, ct) =>
+        {
+            foreach (var name in new[] { "a", "b", "a", "c", "b", "a" })
+            {
+                await ctx.StepAsync(name, _ => Task.FromResult(1), cancellationToken: ct);
+            }
+
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("interleaved");
+        await node.WaitForEndAsync(id);
+
+        var steps = await node.Store.Steps.GetStepsAsync(id);
+        Assert.Equal(["a", "a#2", "a#3", "b", "b#2", "c"], steps.Select(s => s.Key).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -189,6 +210,44 @@ public sealed class StepTests
     }
 
     [Fact]
+    public async Task CancelRunAsync_StepGivenNoToken_ReachesTheStepsToken()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sawCancel = new StrongBox<bool>();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("untokened", async (ctx, _, _) =>
+            await ctx.StepAsync("block", BlockUntilCancelled(started, sawCancel), cancellationToken: CancellationToken.None)));
+
+        var id = await node.StartRunAsync("untokened");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await node.Client.CancelRunAsync(id);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.True(sawCancel.Value);
+        Assert.Equal(AttemptOutcome.Cancelled, Assert.Single(await node.Store.Steps.GetAttemptsAsync(id)).Outcome);
+    }
+
+    [Fact]
+    public async Task StepAsync_WorkflowsOwnTokenCancelled_CancelsTheStep()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var own = new CancellationTokenSource();
+        var sawCancel = new StrongBox<bool>();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("own", async (ctx, _, _) =>
+            await ctx.StepAsync("block", BlockUntilCancelled(started, sawCancel), cancellationToken: own.Token)));
+
+        var id = await node.StartRunAsync("own");
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await own.CancelAsync();
+        var run = await node.WaitForEndAsync(id);
+
+        // Not a cancel request of the run: the workflow's own cancellation ends it as its own error.
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.True(sawCancel.Value);
+        Assert.Equal(AttemptOutcome.Cancelled, Assert.Single(await node.Store.Steps.GetAttemptsAsync(id)).Outcome);
+    }
+
+    [Fact]
     public async Task RunTimeout_Passed_CancelsStepAndFailsRun()
     {
         var sawCancel = false;
@@ -315,4 +374,21 @@ public sealed class StepTests
         Assert.Equal(StartRunOutcome.UnknownWorkflow, unknown.Outcome);
         Assert.Empty((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
     }
+
+    /// <summary>A step's body that says it started, then waits on its token until cancelled and notes the cancellation.</summary>
+    private static Func<CancellationToken, Task<int>> BlockUntilCancelled(TaskCompletionSource started, StrongBox<bool> sawCancel) => async token =>
+    {
+        started.TrySetResult();
+        try
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, token);
+        }
+        catch (OperationCanceledException)
+        {
+            sawCancel.Value = true;
+            throw;
+        }
+
+        return 1;
+    };
 }

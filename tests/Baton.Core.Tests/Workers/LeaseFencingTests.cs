@@ -11,12 +11,13 @@ namespace Baton.Core.Tests.Workers;
 /// </summary>
 public sealed class LeaseFencingTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    internal static readonly DateTimeOffset Now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private static ActiveRun Claimed(FakeTimeProvider time) => new(
-        new RunRecord { Id = "r1", Workflow = "wf", Status = RunStatus.Running, CreatedAt = Now, UpdatedAt = Now, RunAfter = Now },
+    /// <summary>Run r1 as claimed at <see cref="Now"/> with a 30 s lease (or <paramref name="leaseExpiresAt"/>); also for the other ActiveRun tests.</summary>
+    internal static ActiveRun Claimed(TimeProvider time, DateTimeOffset? leaseExpiresAt = null, string? parentRunId = null) => new(
+        new RunRecord { Id = "r1", Workflow = "wf", Status = RunStatus.Running, CreatedAt = Now, UpdatedAt = Now, RunAfter = Now, ParentRunId = parentRunId },
         maxErrors: 10,
-        leaseExpiresAt: Now.AddSeconds(30),
+        leaseExpiresAt: leaseExpiresAt ?? Now.AddSeconds(30),
         time);
 
     [Fact]
