@@ -181,9 +181,20 @@ public sealed class SqliteStoreTests : IDisposable
         await using var store = Open(_database.NewPath());
         await store.InitializeAsync();
 
-        var write = store.WriteAsync(_ => Environment.CurrentManagedThreadId, CancellationToken.None, completeOnWriter: true);
-        var threads = await write.ContinueWith(
+        // The operation waits until the continuation is attached: one attached to a completed task runs on the caller.
+        using var attached = new ManualResetEventSlim();
+        var write = store.WriteAsync(
+            _ =>
+            {
+                Assert.True(attached.Wait(TimeSpan.FromSeconds(30)));
+                return Environment.CurrentManagedThreadId;
+            },
+            CancellationToken.None,
+            completeOnWriter: true);
+        var continuation = write.ContinueWith(
             t => (Writer: t.Result, Continuation: Environment.CurrentManagedThreadId), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        attached.Set();
+        var threads = await continuation;
 
         Assert.Equal(threads.Writer, threads.Continuation);
     }
@@ -194,10 +205,15 @@ public sealed class SqliteStoreTests : IDisposable
         await using var store = Open(_database.NewPath());
         await store.InitializeAsync();
 
-        // A continuation that waits for a later write: on the writer's thread it would wait for itself.
-        var first = store.WriteAsync(_ => 1, CancellationToken.None);
-        var laterWriteDone = await first.ContinueWith(
+        // A continuation that waits for a later write: on the writer's thread it would wait for itself. The operation
+        // waits until the continuation is attached (one attached to a completed task would run on this thread).
+        using var attached = new ManualResetEventSlim();
+        var first = store.WriteAsync(_ => attached.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
+        var continuation = first.ContinueWith(
             _ => WriterScalarAsync(store, "SELECT 2").Wait(TimeSpan.FromSeconds(30)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        attached.Set();
+        Assert.True(await first);
+        var laterWriteDone = await continuation;
 
         Assert.True(laterWriteDone);
     }
