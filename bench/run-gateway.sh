@@ -28,6 +28,7 @@
 # server with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for `perf record -p`;
 # PERF_RECORD=/path/perf.data (implies PERF_ENV=1) records 10 s of the live phase's measured run with perf -g
 # (PERF_PHASE=burst records the accept-only run instead).
+# SERVER_ENV="NAME=value ..." adds environment for the server only (runtime knobs for an experiment).
 # GC: the server runs with its own setting (workstation GC since 2026-11-30); SERVER_GC=1 or 0 forces
 # DOTNET_gcServer for a comparison.
 set -euo pipefail
@@ -98,7 +99,8 @@ start_server() { # db [extra env...]
   [ "${LOGS:-}" = info ] && level=Information
   local perf_env=()
   [ "${PERF_ENV:-}" = 1 ] || [ -n "${PERF_RECORD:-}" ] && perf_env=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
-  (cd src/Baton.Server && exec env ${SERVER_GC:+DOTNET_gcServer="$SERVER_GC"} "${perf_env[@]}" ASPNETCORE_ENVIRONMENT=Production ADMIN_KEY="$KEY" BATON_PORT="$MAIN_PORT" PORT="$GATEWAY_PORT" \
+  # shellcheck disable=SC2086
+  (cd src/Baton.Server && exec env ${SERVER_GC:+DOTNET_gcServer="$SERVER_GC"} "${perf_env[@]}" ${SERVER_ENV:-} ASPNETCORE_ENVIRONMENT=Production ADMIN_KEY="$KEY" BATON_PORT="$MAIN_PORT" PORT="$GATEWAY_PORT" \
     WORKER_NODE_URL="http://127.0.0.1:$WORKER_PORT" Baton__Apps__ReviewGateway__Enabled=true Baton__Demo__Enabled=false \
     Baton__Store__Sqlite__Path="$db" Logging__LogLevel__Default="$level" "$@" \
     dotnet bin/Release/net10.0/Baton.Server.dll) >>"$work/server.log" 2>&1 &
