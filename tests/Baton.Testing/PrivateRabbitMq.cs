@@ -124,7 +124,7 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
     /// </summary>
     public async Task SetMemoryHighWatermarkAsync(string fraction)
     {
-        var code = await CtlAsync(TimeSpan.FromSeconds(60), "-q", "set_vm_memory_high_watermark", fraction);
+        var (code, _) = await CtlAsync(TimeSpan.FromSeconds(60), "-q", "set_vm_memory_high_watermark", fraction);
         if (code != 0)
         {
             throw new InvalidOperationException($"rabbitmqctl set_vm_memory_high_watermark {fraction} exited with {code}");
@@ -137,14 +137,7 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
     /// <summary>True while a resource alarm (memory or disk) is in effect on the node.</summary>
     public async Task<bool> HasAlarmAsync()
     {
-        var start = new ProcessStartInfo(CtlScript) { WorkingDirectory = Directory };
-        foreach (var argument in new[] { "-n", NodeName, "-q", "eval", "rabbit_alarm:get_alarms()." })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        SetEnvironment(start, server: false);
-        var (code, output) = await ProcessRunner.RunAsync(start, TimeSpan.FromSeconds(60));
+        var (code, output) = await CtlAsync(TimeSpan.FromSeconds(60), "-q", "eval", "rabbit_alarm:get_alarms().");
         if (code != 0)
         {
             throw new InvalidOperationException($"rabbitmqctl eval exited with {code}: {output}");
@@ -212,7 +205,8 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         }
     }
 
-    private async Task<int> CtlAsync(TimeSpan timeout, params string[] arguments)
+    /// <summary>Runs <c>rabbitmqctl -n node</c> with <paramref name="arguments"/>: its exit code and output.</summary>
+    private Task<(int ExitCode, string Output)> CtlAsync(TimeSpan timeout, params string[] arguments)
     {
         var start = new ProcessStartInfo(CtlScript) { WorkingDirectory = Directory };
         start.ArgumentList.Add("-n");
@@ -223,7 +217,7 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         }
 
         SetEnvironment(start, server: false);
-        return (await ProcessRunner.RunAsync(start, timeout)).ExitCode;
+        return ProcessRunner.RunAsync(start, timeout);
     }
 
     private void SetEnvironment(ProcessStartInfo start, bool server)
