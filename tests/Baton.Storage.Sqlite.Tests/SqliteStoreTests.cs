@@ -219,6 +219,40 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task WriteAsync_Operation_RunsOnTheWritersOwnThreadNotOnThePool()
+    {
+        await using var store = Open(_database.NewPath());
+        await store.InitializeAsync();
+
+        var (pool, name) = await store.WriteAsync(_ => (Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name), CancellationToken.None);
+
+        Assert.False(pool);
+        Assert.Equal("Baton SQLite writer", name);
+    }
+
+    [Fact]
+    public async Task WriteAsync_EachWriteRacesTheLoopGoingIdle_EveryWriteCompletes()
+    {
+        await using var store = Open(_database.NewPath());
+        await store.InitializeAsync();
+
+        // One write at a time: each is queued just as the loop, having completed the one before, finds the queue empty
+        // and goes to sleep. A wake-up lost there leaves that write, and so the whole sequence, waiting for good.
+        var sequence = Task.Run(async () =>
+        {
+            var done = 0;
+            for (var i = 0; i < 5_000; i++)
+            {
+                done += await store.WriteAsync(_ => 1, CancellationToken.None);
+            }
+
+            return done;
+        });
+
+        Assert.Equal(5_000, await sequence.WaitAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
     public async Task UpdateRunAsync_ContinuesBriefly_CompletesWithoutQueueingTheContinuation()
     {
         await using var store = Open(_database.NewPath());

@@ -11,6 +11,9 @@ namespace Baton.Storage.Sqlite.Internal;
 /// commit is what costs (the WAL append and, with FullSync, the fsync), so concurrent callers
 /// share it. If a batch throws, it is rolled back and its operations are re-run one transaction
 /// each, so a bad operation fails only its own caller.
+/// The loop runs on a thread of its own, not on the thread pool: woken by the operation that finds it idle, it runs at
+/// once instead of queueing behind the pool's work items (the HTTP requests whose writes it holds), and a batch costs no
+/// work item. Measured in the gateway's live phase: see BENCHMARKS.md, "The SQLite writer on its own thread".
 /// </summary>
 internal sealed class SqliteWriter : IAsyncDisposable
 {
@@ -20,7 +23,11 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly int _maxBatchSize;
     private readonly ILogger _logger;
     private readonly SqliteMetrics _metrics;
-    private readonly Task _loop;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim _wake = new(0);
+
+    // 1 while the loop has found the queue empty and is about to sleep or sleeping; the operation that takes it back to 0 wakes the loop.
+    private int _idle;
 
     public SqliteWriter(SqliteConnection connection, int maxBatchSize, ILogger logger, SqliteMetrics metrics)
     {
@@ -34,7 +41,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _loop = Task.Run(RunAsync);
+        new Thread(Run) { IsBackground = true, Name = "Baton SQLite writer" }.Start();
     }
 
     /// <summary>Queues <paramref name="operation"/> and completes once its transaction has committed.</summary>
@@ -47,7 +54,22 @@ internal sealed class SqliteWriter : IAsyncDisposable
     {
         var op = new WriteOperation<T>(operation, cancellationToken, completeOnWriter);
         // The queue has room (the usual case): the caller awaits the operation's own task.
-        return _queue.Writer.TryWrite(op) ? op.Task : QueueAsync(op, cancellationToken);
+        if (_queue.Writer.TryWrite(op))
+        {
+            Wake();
+            return op.Task;
+        }
+
+        return QueueAsync(op, cancellationToken);
+    }
+
+    /// <summary>Wakes the loop if it is idle. A full fence on both sides (here and in <see cref="Run"/>), so a queued operation is never left unseen.</summary>
+    private void Wake()
+    {
+        if (Interlocked.CompareExchange(ref _idle, 0, 1) == 1)
+        {
+            _wake.Release();
+        }
     }
 
     private async Task<T> QueueAsync<T>(WriteOperation<T> op, CancellationToken cancellationToken)
@@ -55,6 +77,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         try
         {
             await _queue.Writer.WriteAsync(op, cancellationToken).ConfigureAwait(false);
+            Wake();
         }
         catch (ChannelClosedException)
         {
@@ -64,28 +87,58 @@ internal sealed class SqliteWriter : IAsyncDisposable
         return await op.Task.ConfigureAwait(false);
     }
 
-    private async Task RunAsync()
+    private void Run()
     {
-        var batch = new List<WriteOperation>(_maxBatchSize);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
-            batch.Clear();
-            while (batch.Count < _maxBatchSize && reader.TryRead(out var op))
+            var batch = new List<WriteOperation>(_maxBatchSize);
+            var reader = _queue.Reader;
+            while (true)
             {
-                if (!op.TryCancel())
+                batch.Clear();
+                while (batch.Count < _maxBatchSize && reader.TryRead(out var op))
                 {
-                    batch.Add(op);
+                    if (!op.TryCancel())
+                    {
+                        batch.Add(op);
+                    }
                 }
+
+                if (batch.Count > 0)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    ExecuteBatch(batch);
+                    _metrics.WriterBusy.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                    _metrics.Operations.Add(batch.Count);
+                    continue;
+                }
+
+                if (reader.Completion.IsCompleted)
+                {
+                    break;
+                }
+
+                Interlocked.Exchange(ref _idle, 1);
+                if (reader.TryPeek(out _) || reader.Completion.IsCompleted)
+                {
+                    // Something arrived (or the store is closing) as the loop went idle. If an operation already took the
+                    // flag back, its wake-up is on the way: consume it, so the next sleep is a real one.
+                    if (Interlocked.Exchange(ref _idle, 0) == 0)
+                    {
+                        _wake.Wait();
+                    }
+
+                    continue;
+                }
+
+                _wake.Wait();
             }
 
-            if (batch.Count > 0)
-            {
-                var started = Stopwatch.GetTimestamp();
-                ExecuteBatch(batch);
-                _metrics.WriterBusy.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
-                _metrics.Operations.Add(batch.Count);
-            }
+            _stopped.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            _stopped.TrySetException(ex);
         }
     }
 
@@ -161,7 +214,9 @@ internal sealed class SqliteWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
+        Wake();
+        await _stopped.Task.ConfigureAwait(false);
+        _wake.Dispose();
         _context.Dispose();
         await _connection.DisposeAsync().ConfigureAwait(false);
     }
