@@ -74,6 +74,64 @@ public sealed class PostgresWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WriteAsync_BadWriteIsItsStatementsFirstPreparedRun_LaterWritesOfItSucceed()
+    {
+        // Npgsql prepares a statement on its fifth use on a connection (the store sets Max Auto Prepare; Auto Prepare
+        // Min Usages is 5). Here the bad write is that fifth use: it fails at the bind, after PostgreSQL has parsed the
+        // statement but before Npgsql has learnt its result columns. Without the store's care the connection then
+        // goes back to the pool holding the statement as prepared with no result columns, and the next attempt start
+        // on it (the good write's re-run) fails with "Received unexpected backend message DataRow".
+        _store = await _database.NewInitializedStoreAsync(_database.NewSchema());
+        var store = _store;
+        var ids = new List<string>();
+        for (var i = 0; i < 7; i++)
+        {
+            ids.Add((await store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 })).Run.Id);
+        }
+
+        Assert.Equal(7, (await store.Runs.ClaimRunsAsync(new ClaimRunsRequest
+        {
+            Owner = "node-a", MaxRuns = 50, Now = T0, LeaseExpiresAt = T0.AddMinutes(5),
+        })).Count);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(await StartAttemptAsync(store, ids[i], "fetch"));
+        }
+
+        await using var blocker = new NpgsqlConnection(PostgresTestDatabase.ConnectionString);
+        await blocker.OpenAsync();
+        await using var hold = await blocker.BeginTransactionAsync();
+        await using (var lockRow = new NpgsqlCommand($"SELECT 1 FROM \"{store.Schema}\".runs WHERE id = @id FOR UPDATE", blocker, hold))
+        {
+            lockRow.Parameters.AddWithValue("id", ids[4]);
+            await lockRow.ExecuteScalarAsync();
+        }
+
+        var blocked = store.Runs.UpdateRunAsync(new UpdateRunRequest { RunId = ids[4], Owner = "node-a", Now = T0.AddSeconds(1), Phase = "first" });
+        var bad = StartAttemptAsync(store, ids[5], "bad\0key");
+        var good = StartAttemptAsync(store, ids[6], "fetch");
+        await hold.CommitAsync();
+
+        Assert.True(await blocked);
+        Assert.Equal("22021", (await Assert.ThrowsAsync<PostgresException>(() => bad)).SqlState);
+        Assert.True(await good);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(await StartAttemptAsync(store, ids[i], "after"));
+        }
+
+        Assert.Empty(await store.Steps.GetStepsAsync(ids[5]));
+        Assert.Equal("fetch", Assert.Single(await store.Steps.GetStepsAsync(ids[6])).Key);
+        Assert.Equal(["after", "fetch"], (await store.Steps.GetStepsAsync(ids[0])).Select(s => s.Key).Order());
+    }
+
+    private static Task<bool> StartAttemptAsync(PostgresBatonStore store, string runId, string stepKey) =>
+        store.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
+        {
+            RunId = runId, Owner = "node-a", StepKey = stepKey, Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(1),
+        });
+
+    [Fact]
     public async Task Metrics_Writes_CountOperationsCommitsAndBusyTime()
     {
         _store = await _database.NewInitializedStoreAsync(_database.NewSchema());
