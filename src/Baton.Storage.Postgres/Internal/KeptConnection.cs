@@ -77,9 +77,10 @@ internal sealed class KeptConnection(PostgresBatonStore store) : IAsyncDisposabl
                 connection.UnprepareAll();
             }
         }
-        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        catch (Exception)
         {
-            // Broken connections are not pooled; an open one that refused to forget is closed when it is handed back.
+            // Whatever this throws, the caller's own failure is what it reports. Broken connections are not pooled; an
+            // open one that could not forget is closed when it is handed back.
             if (connection.State == ConnectionState.Open)
             {
                 store.ClearPool();
