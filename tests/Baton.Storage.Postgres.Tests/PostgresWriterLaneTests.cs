@@ -100,9 +100,11 @@ public sealed class PostgresWriterLaneTests : NodesOnOneSchemaTests
         Assert.True(await gateWrite);
 
         // The batch locks a and waits on c; the other session asks for a and waits on the batch; once c is free the
-        // batch asks for b, which the other session holds: a deadlock, found by the batch's backend.
+        // batch asks for b, which the other session holds: a deadlock, found by the batch's backend. The other session
+        // writes a column the lane's write leaves alone: once the batch is failed, its wait on a and the lane's re-run
+        // of a race for the row (either may go first), and both writes must apply whichever does.
         await WaitForLockAsync("@pid = ANY(pg_blocking_pids(pid))", cHolder.ProcessID);
-        var otherWrite = ExecuteAsync(other, $"UPDATE \"{Schema}\".runs SET phase = 'other' WHERE id = '{a}'");
+        var otherWrite = ExecuteAsync(other, $"UPDATE \"{Schema}\".runs SET correlation_id = 'other' WHERE id = '{a}'");
         await WaitForLockAsync("pid = @pid AND cardinality(pg_blocking_pids(pid)) > 0", other.ProcessID);
         await cTransaction.CommitAsync();
         await otherWrite;
@@ -114,12 +116,14 @@ public sealed class PostgresWriterLaneTests : NodesOnOneSchemaTests
             Assert.Equal("lane", (await store.Runs.GetRunAsync(id))?.Phase);
         }
 
+        Assert.Equal("other", (await store.Runs.GetRunAsync(a))?.CorrelationId);
+
         // The gate, the failed batch of three, and each of its writes again alone.
         Assert.Equal(7, totals["baton.postgres.writer.operations"]);
     }
 
     [Fact]
-    public async Task CreateRunAsync_TwoLanesCreateTheSameIdsInOppositeOrders_OneLaneWinsAndNoWriteIsLost()
+    public async Task CreateRunAsync_TwoLanesCreateTheSameIdsInOppositeOrders_EachIdCreatedOnceAndNoWriteIsLost()
     {
         var store = await NodeAsync(writerConnections: 2);
         var gates = await ClaimedRunsAsync(store, 20);
@@ -138,29 +142,28 @@ public sealed class PostgresWriterLaneTests : NodesOnOneSchemaTests
         await LockRowAsync(gateHolder, gate1);
         var gateWrites = new[] { Update(store, gate0), Update(store, gate1) };
         await WaitForLockAsync("@pid = ANY(pg_blocking_pids(pid))", gateHolder.ProcessID, sessions: 2);
-        var lane0 = new[] { Create(store, x, keys0[0]), Create(store, y, keys0[1]) };
-        var lane1 = new[] { Create(store, y, keys1[0]), Create(store, x, keys1[1]) };
+        (string Id, string Key)[] requests = [(x, keys0[0]), (y, keys0[1]), (y, keys1[0]), (x, keys1[1])];
+        var creates = requests.Select(r => (r.Id, r.Key, Create: Create(store, r.Id, r.Key))).ToList();
         await gateTransaction.CommitAsync();
         Assert.All(await Task.WhenAll(gateWrites), Assert.True);
 
-        // Whatever the interleaving (one lane first, or a deadlock PostgreSQL breaks by failing one batch, which its lane
-        // re-runs one create at a time): one lane's two creates are stored, the other's two get a clear error.
-        var outcomes = new List<(int Lane, Task<CreateRunResult> Create)>();
-        outcomes.AddRange(lane0.Select(t => (0, t)));
-        outcomes.AddRange(lane1.Select(t => (1, t)));
-        await Task.WhenAll(outcomes.Select(o => o.Create.ContinueWith(_ => { }, TaskScheduler.Default)));
-        var won = outcomes.Where(o => o.Create.IsCompletedSuccessfully).ToList();
-        Assert.Equal(2, won.Count);
-        Assert.Single(won.Select(o => o.Lane).Distinct());
-        Assert.All(won, o => Assert.Equal(CreateRunOutcome.Created, o.Create.Result.Outcome));
-        foreach (var lost in outcomes.Where(o => !o.Create.IsCompletedSuccessfully))
+        // Typically PostgreSQL breaks the lanes' deadlock by failing one batch, which its lane re-runs one create at a
+        // time; those re-runs race the other lane's waiting inserts, so which create wins each id varies (one lane may
+        // win x and the other y). What holds whatever the interleaving: each id is created by exactly one of its two
+        // creates, with that create's key, and the other create gets the clear "already exists" error.
+        await Task.WhenAll(creates.Select(c => c.Create.ContinueWith(_ => { }, TaskScheduler.Default)));
+        var won = creates.Where(c => c.Create.IsCompletedSuccessfully).ToList();
+        Assert.Equal(new[] { x, y }.Order(StringComparer.Ordinal), won.Select(c => c.Id).Order(StringComparer.Ordinal));
+        Assert.All(won, c => Assert.Equal(CreateRunOutcome.Created, c.Create.Result.Outcome));
+        foreach (var lost in creates.Where(c => !c.Create.IsCompletedSuccessfully))
         {
             Assert.Contains("already exists", lost.Create.Exception!.InnerException!.Message, StringComparison.Ordinal);
         }
 
-        var winningKeys = won[0].Lane == 0 ? keys0 : keys1;
-        Assert.Contains((await store.Runs.GetRunAsync(x))?.IdempotencyKey, winningKeys);
-        Assert.Contains((await store.Runs.GetRunAsync(y))?.IdempotencyKey, winningKeys);
+        foreach (var (id, key, _) in won)
+        {
+            Assert.Equal(key, (await store.Runs.GetRunAsync(id))?.IdempotencyKey);
+        }
     }
 
     private static Task<CreateRunResult> Create(PostgresBatonStore store, string id, string idempotencyKey) =>

@@ -26,41 +26,17 @@ public sealed class PostgresWriterTests : IAsyncLifetime
     [Fact]
     public async Task WriteAsync_BadWriteInQueuedBatch_FailsOnlyItsCaller()
     {
-        var schema = _database.NewSchema();
-        _store = await _database.NewInitializedStoreAsync(schema, writerConnections: 2);
+        _store = await _database.NewInitializedStoreAsync(_database.NewSchema(), writerConnections: 2);
         var store = _store;
-        var ids = new List<string>();
-        for (var i = 0; i < 21; i++)
-        {
-            ids.Add((await store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 })).Run.Id);
-        }
-
-        Assert.Equal(21, (await store.Runs.ClaimRunsAsync(new ClaimRunsRequest
-        {
-            Owner = "node-a", MaxRuns = 50, Now = T0, LeaseExpiresAt = T0.AddMinutes(5),
-        })).Count);
+        var ids = await ClaimedRunsAsync(store, 21);
 
         // Another connection holds the first run's row: the writer's next batch waits on it while the rest queue up.
-        await using var blocker = new NpgsqlConnection(PostgresTestDatabase.ConnectionString);
-        await blocker.OpenAsync();
-        await using var hold = await blocker.BeginTransactionAsync();
-        await using (var lockRow = new NpgsqlCommand($"SELECT 1 FROM \"{schema}\".runs WHERE id = @id FOR UPDATE", blocker, hold))
-        {
-            lockRow.Parameters.AddWithValue("id", ids[0]);
-            await lockRow.ExecuteScalarAsync();
-        }
-
+        await using var hold = await HeldRow.LockAsync(store, ids[0]);
         var blocked = store.Runs.UpdateRunAsync(new UpdateRunRequest { RunId = ids[0], Owner = "node-a", Now = T0.AddSeconds(1), Phase = "first" });
-        var good = ids.Skip(1).Select(id => store.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
-        {
-            RunId = id, Owner = "node-a", StepKey = "fetch", Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(1),
-        })).ToList();
+        var good = ids.Skip(1).Select(id => StartAttemptAsync(store, id, "fetch")).ToList();
         // PostgreSQL refuses NUL characters in text: this statement fails wherever it runs (on the blocked run's lane,
         // so it joins the batch queued behind the blocked write).
-        var bad = store.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
-        {
-            RunId = ids.Skip(1).First(id => store.Writer.LaneOf(id) == store.Writer.LaneOf(ids[0])), Owner = "node-a", StepKey = "bad\0key", Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(1),
-        });
+        var bad = StartAttemptAsync(store, ids.Skip(1).First(id => store.Writer.LaneOf(id) == store.Writer.LaneOf(ids[0])), "bad\0key");
         await hold.CommitAsync();
 
         Assert.True(await blocked);
@@ -71,6 +47,41 @@ public sealed class PostgresWriterTests : IAsyncLifetime
         {
             Assert.Equal("fetch", Assert.Single(await store.Steps.GetStepsAsync(id)).Key);
         }
+    }
+
+    [Fact]
+    public async Task WriteAsync_BadWriteIsItsStatementsFirstPreparedRun_LaterWritesOfItSucceed()
+    {
+        // Npgsql prepares a statement on its fifth use on a connection (the store sets Max Auto Prepare; Auto Prepare
+        // Min Usages is 5). Here the bad write is that fifth use: it fails at the bind, after PostgreSQL has parsed the
+        // statement but before Npgsql has learnt its result columns. Without the store's care the connection then
+        // goes back to the pool holding the statement as prepared with no result columns, and the next attempt start
+        // on it (the good write's re-run) fails with "Received unexpected backend message DataRow".
+        _store = await _database.NewInitializedStoreAsync(_database.NewSchema());
+        var store = _store;
+        var ids = await ClaimedRunsAsync(store, 7);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(await StartAttemptAsync(store, ids[i], "fetch"));
+        }
+
+        await using var hold = await HeldRow.LockAsync(store, ids[4]);
+        var blocked = store.Runs.UpdateRunAsync(new UpdateRunRequest { RunId = ids[4], Owner = "node-a", Now = T0.AddSeconds(1), Phase = "first" });
+        var bad = StartAttemptAsync(store, ids[5], "bad\0key");
+        var good = StartAttemptAsync(store, ids[6], "fetch");
+        await hold.CommitAsync();
+
+        Assert.True(await blocked);
+        Assert.Equal("22021", (await Assert.ThrowsAsync<PostgresException>(() => bad)).SqlState);
+        Assert.True(await good);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(await StartAttemptAsync(store, ids[i], "after"));
+        }
+
+        Assert.Empty(await store.Steps.GetStepsAsync(ids[5]));
+        Assert.Equal("fetch", Assert.Single(await store.Steps.GetStepsAsync(ids[6])).Key);
+        Assert.Equal(["after", "fetch"], (await store.Steps.GetStepsAsync(ids[0])).Select(s => s.Key).Order());
     }
 
     [Fact]
@@ -90,5 +101,50 @@ public sealed class PostgresWriterTests : IAsyncLifetime
         Assert.Equal(30, totals["baton.postgres.writer.operations"]);
         Assert.InRange(totals["baton.postgres.writer.commits"], 11, 30);
         Assert.True(totals["baton.postgres.writer.busy"] > 0, "the writer's busy time was not recorded");
+    }
+
+    /// <summary>Creates <paramref name="count"/> runs and claims them for node-a; returns their ids.</summary>
+    private static async Task<List<string>> ClaimedRunsAsync(PostgresBatonStore store, int count)
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            ids.Add((await store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 })).Run.Id);
+        }
+
+        Assert.Equal(count, (await store.Runs.ClaimRunsAsync(new ClaimRunsRequest
+        {
+            Owner = "node-a", MaxRuns = 50, Now = T0, LeaseExpiresAt = T0.AddMinutes(5),
+        })).Count);
+        return ids;
+    }
+
+    private static Task<bool> StartAttemptAsync(PostgresBatonStore store, string runId, string stepKey) =>
+        store.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
+        {
+            RunId = runId, Owner = "node-a", StepKey = stepKey, Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(1),
+        });
+
+    /// <summary>A run's row held by a transaction of another connection: the lane's write of that run waits until <see cref="CommitAsync"/>.</summary>
+    private sealed class HeldRow(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        public static async Task<HeldRow> LockAsync(PostgresBatonStore store, string runId)
+        {
+            var connection = new NpgsqlConnection(PostgresTestDatabase.ConnectionString);
+            await connection.OpenAsync();
+            var transaction = await connection.BeginTransactionAsync();
+            await using var lockRow = new NpgsqlCommand($"SELECT 1 FROM \"{store.Schema}\".runs WHERE id = @id FOR UPDATE", connection, transaction);
+            lockRow.Parameters.AddWithValue("id", runId);
+            await lockRow.ExecuteScalarAsync();
+            return new HeldRow(connection, transaction);
+        }
+
+        public Task CommitAsync() => transaction.CommitAsync();
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
     }
 }

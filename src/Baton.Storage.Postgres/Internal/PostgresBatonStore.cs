@@ -119,6 +119,9 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         return await OpenRawAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Closes the pool's idle connections now and its busy ones when they are handed back.</summary>
+    public void ClearPool() => _dataSource.Clear();
+
     /// <summary>See <see cref="PostgresNodeIdentity"/>: the node id is fenced to one live process by a session advisory lock.</summary>
     public Task<LeaseRecoveryResult> RecoverLeasesAsync(LeaseRecoveryRequest request, CancellationToken cancellationToken = default) =>
         _identity.RecoverAsync(request, cancellationToken);
