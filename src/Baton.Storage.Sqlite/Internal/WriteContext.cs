@@ -15,7 +15,10 @@ namespace Baton.Storage.Sqlite.Internal;
 internal sealed class WriteContext : IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private const int MaxByReference = 64;
+
     private readonly Dictionary<string, SqliteStatement> _statements = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SqliteStatement> _byReference = new(ReferenceEqualityComparer.Instance);
 
     public WriteContext(SqliteConnection connection) => Connection = connection;
 
@@ -50,10 +53,23 @@ internal sealed class WriteContext : IDisposable
     /// </summary>
     public SqliteStatement Statement(string sql)
     {
-        if (!_statements.TryGetValue(sql, out var statement))
+        // The hot statements are static fields: found by reference, without hashing and comparing their whole text on the
+        // writer's thread for each execution (about 1 % of the gateway's server CPU in a perf profile of its live phase).
+        if (_byReference.TryGetValue(sql, out var statement))
+        {
+            return statement;
+        }
+
+        if (!_statements.TryGetValue(sql, out statement))
         {
             statement = new SqliteStatement(Connection, sql);
             _statements.Add(sql, statement);
+        }
+
+        // Bounded, so a caller that builds its text anew each time cannot grow it.
+        if (_byReference.Count < MaxByReference)
+        {
+            _byReference[sql] = statement;
         }
 
         return statement;
@@ -87,6 +103,7 @@ internal sealed class WriteContext : IDisposable
         }
 
         _statements.Clear();
+        _byReference.Clear();
     }
 }
 
