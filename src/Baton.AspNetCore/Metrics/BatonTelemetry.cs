@@ -10,7 +10,7 @@ namespace Baton.Server.Metrics;
 
 /// <summary>
 /// The server's OpenTelemetry set-up. Metrics always, for <c>/metrics</c> (Prometheus text, names as the README lists
-/// them): the engine's meter "Baton", ASP.NET Core, HttpClient, the runtime and Npgsql. Traces (the "Baton" source,
+/// them): the engine's meter "Baton", the transports' ("Baton.RabbitMq", "Baton.Redis"), ASP.NET Core, HttpClient, the runtime and Npgsql. Traces (the "Baton" source,
 /// ASP.NET Core, HttpClient, Npgsql) and logs are exported over OTLP only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is
 /// set (with the other standard <c>OTEL_*</c> variables); without it no span is started, so tracing costs nothing.
 /// </summary>
@@ -45,6 +45,9 @@ internal static class BatonTelemetry
         "System.Net.NameResolution",
     ];
 
+    /// <summary>The meters of Baton's transports (<c>Baton.RabbitMq</c>, <c>Baton.Redis</c>): a wildcard, so <c>/metrics</c> carries them in any host that uses them.</summary>
+    internal const string TransportMeters = "Baton.*";
+
     /// <summary>Bucket upper bounds of every histogram in seconds (the SDK's defaults are meant for milliseconds).</summary>
     internal static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
@@ -59,7 +62,8 @@ internal static class BatonTelemetry
     {
         services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
-                .AddMeter(BatonMetrics.MeterName, "Npgsql")
+                // "Baton.*": the transports' meters (Baton.RabbitMq, Baton.Redis) by name, without a reference to their packages.
+                .AddMeter(BatonMetrics.MeterName, TransportMeters, "Npgsql")
                 .AddMeter(detailedHttpMetrics ? DetailedHttpMeters : HttpMeters)
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter(o =>

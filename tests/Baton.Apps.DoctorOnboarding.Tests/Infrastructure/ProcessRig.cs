@@ -17,6 +17,9 @@ internal sealed class ProcessRig : IAsyncDisposable
     private readonly string _directory = TestPaths.NewTempDirectory();
     private ChildProcess? _services;
 
+    /// <summary>The server's admin key (for <c>/api</c> and <c>/metrics</c>).</summary>
+    public const string AdminKey = "doctor-crash-key-51aa";
+
     public ProcessRig(string? rabbitMqUrl = null)
     {
         RabbitMqUrl = rabbitMqUrl ?? RabbitMqBroker.Url;
@@ -54,7 +57,7 @@ internal sealed class ProcessRig : IAsyncDisposable
     {
         Server = ServerProcess.Start(new Dictionary<string, string?>
         {
-            ["ADMIN_KEY"] = "doctor-crash-key-51aa",
+            ["ADMIN_KEY"] = AdminKey,
             ["RABBITMQ_URL"] = RabbitMqUrl,
             ["REDIS_URL"] = TestRedis.Url,
             ["ACCOUNTS_SERVICE_CLIENT_OPTIONS"] = JsonSerializer.Serialize(new { queue = AccountsQueue }),

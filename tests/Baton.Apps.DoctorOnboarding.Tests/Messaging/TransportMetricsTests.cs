@@ -1,0 +1,30 @@
+using Baton.Apps.DoctorOnboarding.Tests.Infrastructure;
+using Baton.RabbitMq;
+
+namespace Baton.Apps.DoctorOnboarding.Tests.Messaging;
+
+/// <summary>The RabbitMQ transport's meter (<c>Baton.RabbitMq</c>) reaches the server's own <c>/metrics</c>, beside the engine's.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class TransportMetricsTests
+{
+    [Fact]
+    public async Task Metrics_SagaThroughTheBroker_RabbitMqServerAndClientCountersOnBatonsMetrics()
+    {
+        await using var rig = new ProcessRig();
+        await rig.StartSimulatorsAsync();
+        await rig.StartServerAsync();
+
+        var result = (await rig.Gateway.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"metrics-{Guid.NewGuid():N}@example.org"), TimeSpan.FromSeconds(60)))!.Value;
+        using var api = rig.Server!.NewClient(ProcessRig.AdminKey);
+        var metrics = await api.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+
+        Assert.Equal("completed", result.GetProperty("status").GetString());
+        // The saga's request taken from the orchestrator's queue, and its calls to the two services answered.
+        Assert.Contains(Lines(metrics, "baton_rabbitmq_server_messages_total{"), l => l.Contains($"queue=\"{rig.Queue}\"", StringComparison.Ordinal));
+        Assert.Contains(Lines(metrics, "baton_rabbitmq_client_calls_total{"), l => l.Contains($"queue=\"{rig.AccountsQueue}\"", StringComparison.Ordinal) && l.Contains("outcome=\"ok\"", StringComparison.Ordinal));
+        Assert.Contains(Lines(metrics, "baton_rabbitmq_client_calls_total{"), l => l.Contains($"queue=\"{rig.DirectoryQueue}\"", StringComparison.Ordinal) && l.Contains("outcome=\"ok\"", StringComparison.Ordinal));
+    }
+
+    private static IEnumerable<string> Lines(string metrics, string prefix) =>
+        metrics.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal));
+}
