@@ -154,7 +154,8 @@ internal sealed class ExecutionState
 
     public T Deserialize<T>(string? json) => json is null ? default! : JsonSerializer.Deserialize<T>(json, Engine.Json)!;
 
-    public static string Truncate(string message) => message.Length <= 2000 ? message : message[..2000];
+    /// <summary>An exception message as stored: its first 2,000 characters, U+0000 replaced (see <see cref="StoredText"/>).</summary>
+    public static string ErrorText(string message) => StoredText.Clean(message.Length <= 2000 ? message : message[..2000]);
 
     /// <summary>
     /// Stores an attempt's end with the step's outcome. When the write is refused (lease lost) or fails (store
