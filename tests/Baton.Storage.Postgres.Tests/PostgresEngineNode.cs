@@ -12,6 +12,8 @@ internal sealed class PostgresEngineNode(ServiceProvider provider, List<IHostedS
 
     public IBatonStore Store => provider.GetRequiredService<IBatonStore>();
 
+    public IBatonClient Client => provider.GetRequiredService<IBatonClient>();
+
     public static async Task<PostgresEngineNode> StartAsync(string schema, string nodeId, TimeProvider time, Action<BatonBuilder> workflows)
     {
         var services = new ServiceCollection();
@@ -35,7 +37,7 @@ internal sealed class PostgresEngineNode(ServiceProvider provider, List<IHostedS
 
     public async Task<string> StartAsync(string workflow, int input)
     {
-        var result = await provider.GetRequiredService<IBatonClient>().StartRunAsync(
+        var result = await Client.StartRunAsync(
             new StartRunRequest { Workflow = workflow, Input = System.Text.Json.JsonSerializer.SerializeToElement(input) });
         Assert.Equal(StartRunOutcome.Created, result.Outcome);
         return result.Run!.Id;

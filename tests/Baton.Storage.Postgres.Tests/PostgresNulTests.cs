@@ -1,3 +1,4 @@
+using Baton.Events;
 using Baton.Retries;
 using Baton.Runs;
 using Baton.Steps;
@@ -84,6 +85,33 @@ public sealed class PostgresNulTests : IAsyncLifetime
         Assert.Equal("bad\uFFFDbyte", Assert.Single(await node.Store.Steps.GetAttemptsAsync(id)).ErrorMessage);
         Assert.Equal("phase\uFFFDone", run.Phase);
         Assert.Equal("bad\uFFFDline", Assert.Single(run.Errors).Message);
+    }
+
+    [Fact]
+    public async Task Client_IdOrKeyHoldsNul_NotFoundOrInvalidWithoutAskingStore()
+    {
+        await using var node = await PostgresEngineNode.StartAsync(_database.NewSchema(), "node-a", TimeProvider.System, b => b.AddWorkflow<int, int>(
+            "echo", (_, input, _) => Task.FromResult(input)));
+        var client = node.Client;
+        var input = System.Text.Json.JsonSerializer.SerializeToElement(1);
+
+        var get = await client.GetRunAsync("bad\0id");
+        var list = await client.ListRunsAsync(new ListRunsRequest { Workflow = "echo\0" });
+        var cancel = await client.CancelRunAsync("bad\0id");
+        var retry = await client.RetryRunAsync("bad\0id");
+        var sent = await client.SendEventAsync("bad\0id", "go", null);
+        var keyedEvent = await client.SendEventAsync(Guid.NewGuid().ToString("N"), "go", null, "key\0");
+        var started = await client.StartRunAsync(new StartRunRequest { Workflow = "echo", Input = input, IdempotencyKey = "order\07" });
+
+        Assert.Null(get);
+        Assert.Empty(list.Runs);
+        Assert.Equal(CancelRunOutcome.NotFound, cancel.Outcome);
+        Assert.Equal(RetryRunOutcome.NotFound, retry.Outcome);
+        Assert.Equal(EventSendOutcome.RunNotFound, sent.Outcome);
+        Assert.Equal(EventSendOutcome.Invalid, keyedEvent.Outcome);
+        Assert.Equal(StartRunOutcome.InvalidInput, started.Outcome);
+        Assert.Contains("U+0000", started.Error, StringComparison.Ordinal);
+        Assert.Empty((await client.ListRunsAsync(new ListRunsRequest())).Runs);
     }
 
     [Fact]
