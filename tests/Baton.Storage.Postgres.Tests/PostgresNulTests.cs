@@ -17,19 +17,10 @@ public sealed class PostgresNulTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private readonly PostgresTestDatabase _database = new();
-    private PostgresBatonStore? _store;
 
     public Task InitializeAsync() => PostgresTestDatabase.EnsureDatabaseAsync();
 
-    public async Task DisposeAsync()
-    {
-        if (_store is not null)
-        {
-            await _store.DisposeAsync();
-        }
-
-        await _database.DisposeAsync();
-    }
+    public Task DisposeAsync() => _database.DisposeAsync().AsTask();
 
     [Fact]
     public async Task GetRunAsync_NulIdAsStatementsFifthUse_RefusedAndNextGetOnConnectionSucceeds()
@@ -38,23 +29,22 @@ public sealed class PostgresNulTests : IAsyncLifetime
         // on its fifth use on a connection; here that use is the bad id. Had it reached PostgreSQL, it would fail at
         // the bind and leave the statement prepared with no result columns: the next read of an existing run on that
         // connection would fail with "Received unexpected backend message DataRow".
-        await PostgresTestDatabase.EnsureDatabaseAsync();
-        _store = new PostgresBatonStore(
+        var store = _database.Own(new PostgresBatonStore(
             new PostgresStoreOptions
             {
                 ConnectionString = new NpgsqlConnectionStringBuilder(PostgresTestDatabase.ConnectionString) { MaxPoolSize = 2 }.ConnectionString,
                 Schema = _database.NewSchema(),
             },
             TimeProvider.System,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-        var run = (await _store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 })).Run;
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+        var run = (await store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 })).Run;
         for (var i = 0; i < 4; i++)
         {
-            Assert.NotNull(await _store.Runs.GetRunAsync(run.Id));
+            Assert.NotNull(await store.Runs.GetRunAsync(run.Id));
         }
 
-        var bad = await Record.ExceptionAsync(() => _store.Runs.GetRunAsync("bad\0id"));
-        var after = await Record.ExceptionAsync(async () => Assert.Equal(run.Id, (await _store.Runs.GetRunAsync(run.Id))?.Id));
+        var bad = await Record.ExceptionAsync(() => store.Runs.GetRunAsync("bad\0id"));
+        var after = await Record.ExceptionAsync(async () => Assert.Equal(run.Id, (await store.Runs.GetRunAsync(run.Id))?.Id));
 
         Assert.Null(after);
         var refused = Assert.IsType<ArgumentException>(bad);
@@ -117,20 +107,20 @@ public sealed class PostgresNulTests : IAsyncLifetime
     [Fact]
     public async Task UpdateRunAsync_ErrorMessageHoldsNul_RefusedAndRunUnchanged()
     {
-        _store = await _database.NewInitializedStoreAsync(_database.NewSchema());
-        var run = (await _store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 })).Run;
-        Assert.Single(await _store.Runs.ClaimRunsAsync(new ClaimRunsRequest { Owner = "node-a", MaxRuns = 1, Now = T0, LeaseExpiresAt = T0.AddMinutes(5) }));
+        var store = _database.Own(await _database.NewInitializedStoreAsync(_database.NewSchema()));
+        var run = (await store.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 })).Run;
+        Assert.Single(await store.Runs.ClaimRunsAsync(new ClaimRunsRequest { Owner = "node-a", MaxRuns = 1, Now = T0, LeaseExpiresAt = T0.AddMinutes(5) }));
 
-        var refused = await Assert.ThrowsAsync<ArgumentException>(() => _store.Runs.UpdateRunAsync(new UpdateRunRequest
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => store.Runs.UpdateRunAsync(new UpdateRunRequest
         {
             RunId = run.Id, Owner = "node-a", Now = T0.AddSeconds(1), Phase = "next", Errors = [new RunError(T0, "bad\0line")],
         }));
 
         Assert.Equal("errors", refused.ParamName);
-        var stored = await _store.Runs.GetRunAsync(run.Id);
+        var stored = await store.Runs.GetRunAsync(run.Id);
         Assert.Null(stored!.Phase);
         Assert.Empty(stored.Errors);
-        Assert.True(await _store.Runs.UpdateRunAsync(new UpdateRunRequest { RunId = run.Id, Owner = "node-a", Now = T0.AddSeconds(2), Phase = "next" }));
+        Assert.True(await store.Runs.UpdateRunAsync(new UpdateRunRequest { RunId = run.Id, Owner = "node-a", Now = T0.AddSeconds(2), Phase = "next" }));
     }
 
     [Theory]
