@@ -77,6 +77,12 @@ internal sealed class ExecutionState
             throw new ArgumentException("a step needs a name", nameof(name));
         }
 
+        if (StoredText.HasNul(name))
+        {
+            // Refused on every store alike: PostgreSQL text cannot hold U+0000.
+            throw new ArgumentException("a step name cannot hold the character U+0000", nameof(name));
+        }
+
         lock (_lock)
         {
             int count;

@@ -101,6 +101,20 @@ public sealed class StepTests
     }
 
     [Fact]
+    public async Task StepAsync_NameHoldsNul_RunFailsWithClearErrorOnEveryStore()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("nul", async (ctx, _, ct) =>
+            await ctx.StepAsync("fetch\0", _ => Task.FromResult(1), cancellationToken: ct)));
+
+        var id = await node.StartRunAsync("nul");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("a step name cannot hold the character U+0000", run.Failure!.Message);
+        Assert.Empty(await node.Store.Steps.GetStepsAsync(id));
+    }
+
+    [Fact]
     public async Task StepAsync_FailureMessageHoldsNul_StoredWithReplacementCharacter()
     {
         // PostgreSQL text and jsonb cannot hold U+0000: the engine replaces it wherever it stores what user code gave
