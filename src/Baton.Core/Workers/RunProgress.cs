@@ -57,7 +57,11 @@ internal sealed class RunProgress
 
     public void AddError(RunError error)
     {
-        error = error with { Message = StoredText.Clean(error.Message), Step = StoredText.CleanOrNull(error.Step) };
+        if (StoredText.HasNul(error.Message) || StoredText.HasNul(error.Step))
+        {
+            error = error with { Message = StoredText.Clean(error.Message), Step = StoredText.CleanOrNull(error.Step) };
+        }
+
         lock (_lock)
         {
             var errors = _errors ??= [];
