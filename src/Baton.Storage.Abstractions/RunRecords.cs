@@ -111,6 +111,20 @@ public sealed record CreateRunRequest
         {
             throw new ArgumentException("A run created with a lease must be due now (RunAfter at or before Now).", "request");
         }
+
+        // PostgreSQL text cannot hold U+0000; refused on every store, so both keep the same runs. (JSON input carries
+        // the character escaped, never raw.)
+        foreach (var (name, value) in (ReadOnlySpan<(string, string?)>)[
+            ("request.Id", Id), ("request.Workflow", Workflow), ("request.Input", Input), ("request.IdempotencyKey", IdempotencyKey),
+            ("request.ConcurrencyKey", ConcurrencyKey), ("request.ScheduleName", ScheduleName), ("request.CorrelationId", CorrelationId),
+            ("request.LeaseOwner", LeaseOwner), ("request.ParentRunId", ParentRunId), ("request.TraceParent", TraceParent),
+            ("request.TraceState", TraceState)])
+        {
+            if (value is not null && value.Contains('\0', StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"{name} holds the character U+0000, which a store cannot keep.", name);
+            }
+        }
     }
 }
 

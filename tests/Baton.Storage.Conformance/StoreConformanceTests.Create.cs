@@ -5,6 +5,31 @@ namespace Baton.Storage.Conformance;
 
 public abstract partial class StoreConformanceTests
 {
+    public static TheoryData<string> NulFields => ["IdempotencyKey", "ConcurrencyKey", "CorrelationId", "Workflow", "Input"];
+
+    [Theory]
+    [MemberData(nameof(NulFields))]
+    public async Task CreateRunAsync_FieldHoldsNul_ThrowsArgumentExceptionAndStoresNothing(string field)
+    {
+        // PostgreSQL text cannot hold U+0000: every store refuses it the same way, before writing.
+        var store = await NewStoreAsync();
+        var request = field switch
+        {
+            "IdempotencyKey" => NewRun() with { IdempotencyKey = "order\07" },
+            "ConcurrencyKey" => NewRun() with { ConcurrencyKey = "tenant\01" },
+            "CorrelationId" => NewRun() with { CorrelationId = "corr\0" },
+            "Workflow" => NewRun("wf\0"),
+            _ => NewRun() with { Input = "{\"a\":\"\0\"}" },
+        };
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => store.Runs.CreateRunAsync(request));
+        var refusedInBatch = await Assert.ThrowsAsync<ArgumentException>(() => store.Runs.CreateRunsAsync(new CreateRunsRequest([NewRun(), request])));
+
+        Assert.Equal("request." + field, refused.ParamName);
+        Assert.Equal("request." + field, refusedInBatch.ParamName);
+        Assert.Empty((await store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+
     [Fact]
     public async Task CreateRunAsync_NewRun_StoresPendingRunWithRequestFields()
     {

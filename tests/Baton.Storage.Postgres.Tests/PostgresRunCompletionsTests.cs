@@ -24,7 +24,7 @@ public sealed class PostgresRunCompletionsTests : IAsyncLifetime
     {
         var gate = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var clock = new PollWatchingClock();
-        await using var node = await Node.StartAsync(_database.NewSchema(), "node-a", clock, b => b.AddWorkflow<int, int>(
+        await using var node = await PostgresEngineNode.StartAsync(_database.NewSchema(), "node-a", clock, b => b.AddWorkflow<int, int>(
             "gated", async (ctx, input, ct) => input * await ctx.StepAsync("wait", _ => gate.Task, cancellationToken: ct)));
         var id = await node.StartAsync("gated", 21);
 
@@ -46,8 +46,8 @@ public sealed class PostgresRunCompletionsTests : IAsyncLifetime
         var gate = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var clock = new PollWatchingClock();
         // Node A waits and has no workflow; node B runs the run on the real clock.
-        await using var nodeA = await Node.StartAsync(schema, "node-a", clock, _ => { });
-        await using var nodeB = await Node.StartAsync(schema, "node-b", TimeProvider.System, b => b.AddWorkflow<int, int>(
+        await using var nodeA = await PostgresEngineNode.StartAsync(schema, "node-a", clock, _ => { });
+        await using var nodeB = await PostgresEngineNode.StartAsync(schema, "node-b", TimeProvider.System, b => b.AddWorkflow<int, int>(
             "gated", async (ctx, input, ct) => input * await ctx.StepAsync("wait", _ => gate.Task, cancellationToken: ct)));
         var id = await nodeB.StartAsync("gated", 21);
 
@@ -78,50 +78,6 @@ public sealed class PostgresRunCompletionsTests : IAsyncLifetime
             }
 
             return timer;
-        }
-    }
-
-    private sealed class Node(ServiceProvider provider, List<IHostedService> hosted) : IAsyncDisposable
-    {
-        public IRunCompletions Completions => provider.GetRequiredService<IRunCompletions>();
-
-        public static async Task<Node> StartAsync(string schema, string nodeId, TimeProvider time, Action<BatonBuilder> workflows)
-        {
-            var services = new ServiceCollection();
-            services.AddLogging();
-            services.AddSingleton(time);
-            workflows(services.AddBaton(o =>
-                {
-                    o.NodeId = nodeId;
-                    o.RunScheduler = false;
-                })
-                .UsePostgres(o => { o.ConnectionString = PostgresTestDatabase.ConnectionString; o.Schema = schema; }));
-            var provider = services.BuildServiceProvider();
-            var hosted = provider.GetServices<IHostedService>().ToList();
-            foreach (var service in hosted)
-            {
-                await service.StartAsync(CancellationToken.None);
-            }
-
-            return new Node(provider, hosted);
-        }
-
-        public async Task<string> StartAsync(string workflow, int input)
-        {
-            var result = await provider.GetRequiredService<IBatonClient>().StartRunAsync(
-                new StartRunRequest { Workflow = workflow, Input = System.Text.Json.JsonSerializer.SerializeToElement(input) });
-            Assert.Equal(StartRunOutcome.Created, result.Outcome);
-            return result.Run!.Id;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            for (var i = hosted.Count - 1; i >= 0; i--)
-            {
-                await hosted[i].StopAsync(CancellationToken.None);
-            }
-
-            await provider.DisposeAsync();
         }
     }
 }

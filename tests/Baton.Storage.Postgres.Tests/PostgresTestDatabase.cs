@@ -16,6 +16,7 @@ internal sealed class PostgresTestDatabase : IAsyncDisposable
         "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres;Database=baton_test";
 
     private readonly List<string> _schemas = [];
+    private readonly List<IAsyncDisposable> _owned = [];
 
     public static string ConnectionString { get; } =
         Environment.GetEnvironmentVariable("BATON_POSTGRES") is { Length: > 0 } fromEnv ? fromEnv : DefaultConnectionString;
@@ -51,8 +52,21 @@ internal sealed class PostgresTestDatabase : IAsyncDisposable
 
     public static Task EnsureDatabaseAsync() => PostgresDatabases.EnsureAsync(ConnectionString);
 
+    /// <summary><paramref name="store"/>, disposed by <see cref="DisposeAsync"/> before the schemas are dropped.</summary>
+    public T Own<T>(T store)
+        where T : IAsyncDisposable
+    {
+        _owned.Add(store);
+        return store;
+    }
+
     public async ValueTask DisposeAsync()
     {
+        foreach (var owned in _owned)
+        {
+            await owned.DisposeAsync();
+        }
+
         if (_schemas.Count == 0)
         {
             return;

@@ -34,9 +34,9 @@ public sealed class PostgresWriterTests : IAsyncLifetime
         await using var hold = await HeldRow.LockAsync(store, ids[0]);
         var blocked = store.Runs.UpdateRunAsync(new UpdateRunRequest { RunId = ids[0], Owner = "node-a", Now = T0.AddSeconds(1), Phase = "first" });
         var good = ids.Skip(1).Select(id => StartAttemptAsync(store, id, "fetch")).ToList();
-        // PostgreSQL refuses NUL characters in text: this statement fails wherever it runs (on the blocked run's lane,
-        // so it joins the batch queued behind the blocked write).
-        var bad = StartAttemptAsync(store, ids.Skip(1).First(id => store.Writer.LaneOf(id) == store.Writer.LaneOf(ids[0])), "bad\0key");
+        // This statement fails at the bind wherever it runs (on the blocked run's lane, so it joins the batch queued
+        // behind the blocked write).
+        var bad = StartRejectedAttemptAsync(store, ids.Skip(1).First(id => store.Writer.LaneOf(id) == store.Writer.LaneOf(ids[0])));
         await hold.CommitAsync();
 
         Assert.True(await blocked);
@@ -67,7 +67,7 @@ public sealed class PostgresWriterTests : IAsyncLifetime
 
         await using var hold = await HeldRow.LockAsync(store, ids[4]);
         var blocked = store.Runs.UpdateRunAsync(new UpdateRunRequest { RunId = ids[4], Owner = "node-a", Now = T0.AddSeconds(1), Phase = "first" });
-        var bad = StartAttemptAsync(store, ids[5], "bad\0key");
+        var bad = StartRejectedAttemptAsync(store, ids[5]);
         var good = StartAttemptAsync(store, ids[6], "fetch");
         await hold.CommitAsync();
 
@@ -124,6 +124,20 @@ public sealed class PostgresWriterTests : IAsyncLifetime
         {
             RunId = runId, Owner = "node-a", StepKey = stepKey, Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(1),
         });
+
+    /// <summary>
+    /// An attempt start that PostgreSQL rejects at the bind (SQLSTATE 22021): its step key holds U+0000, set on the
+    /// built statement past the store's own refusal of such values, as a bind failure of any other cause would come.
+    /// </summary>
+    private static Task<bool> StartRejectedAttemptAsync(PostgresBatonStore store, string runId)
+    {
+        var command = ((PostgresStepStore)store.Steps).StartedCommand(new AttemptStartedRequest
+        {
+            RunId = runId, Owner = "node-a", StepKey = "bad", Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(1),
+        });
+        command.Parameters["key"].Value = "bad\0key";
+        return store.Writer.WriteAsync(runId, command, _ => Task.FromResult(true), CancellationToken.None);
+    }
 
     /// <summary>A run's row held by a transaction of another connection: the lane's write of that run waits until <see cref="CommitAsync"/>.</summary>
     private sealed class HeldRow(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable

@@ -119,6 +119,11 @@ internal static partial class RunEndpoints
         var request = new ListRunsRequest();
         if (query["workflow"].ToString() is { Length: > 0 } workflow)
         {
+            if (workflow.Any(char.IsControl))
+            {
+                return Problems.InvalidQuery("workflow: a workflow name has no control characters (%00 and the like)");
+            }
+
             request = request with { Workflow = workflow };
         }
 

@@ -1,3 +1,4 @@
+using Baton.Runs;
 using Baton.Steps;
 
 namespace Baton.FanOut;
@@ -17,6 +18,11 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
         ArgumentNullException.ThrowIfNull(items);
         var (prefix, checkedOptions) = Begin(name, keySelector, work, options);
         var keys = items.Select(item => $"{prefix}/{keySelector(item)}").ToArray();
+        if (keys.Any(StoredText.HasNul))
+        {
+            throw new ArgumentException(NulKeyError(name), nameof(keySelector));
+        }
+
         if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Length)
         {
             throw new ArgumentException($"fan-out '{name}' has duplicate item keys", nameof(keySelector));
@@ -51,6 +57,11 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
             await foreach (var item in items.WithCancellation(batch.StopToken).ConfigureAwait(false))
             {
                 var key = $"{prefix}/{keySelector(item)}";
+                if (StoredText.HasNul(key))
+                {
+                    throw new ArgumentException(NulKeyError(name), nameof(keySelector));
+                }
+
                 if (!keys.Add(key))
                 {
                     throw new ArgumentException($"fan-out '{name}' has duplicate item keys ({key})", nameof(keySelector));
@@ -76,6 +87,9 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
 
         return await batch.FinishAsync().ConfigureAwait(false);
     }
+
+    // Refused on every store alike: PostgreSQL text cannot hold U+0000.
+    private static string NulKeyError(string name) => $"fan-out '{name}' has an item key holding the character U+0000";
 
     /// <summary>Checks a fan-out's arguments and takes its key prefix.</summary>
     private (string Prefix, ForEachOptions Options) Begin<TItem, TResult>(

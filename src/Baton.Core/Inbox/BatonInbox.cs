@@ -97,7 +97,7 @@ internal sealed class BatonInbox(WorkflowRegistry registry, EngineServices engin
     }
 
     private static string? MessageIdError(string? messageId) =>
-        messageId is { Length: > 0 and <= InboxLimits.MaxMessageIdLength }
-            ? null
-            : $"a message id has 1 to {InboxLimits.MaxMessageIdLength} characters";
+        messageId is not { Length: > 0 and <= InboxLimits.MaxMessageIdLength }
+            ? $"a message id has 1 to {InboxLimits.MaxMessageIdLength} characters"
+            : StoredText.HasNul(messageId) ? "a message id cannot hold the character U+0000" : null;
 }

@@ -53,6 +53,11 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             return new StartRunResult(StartRunOutcome.InvalidInput, null, $"the idempotency key is longer than {RunLimits.MaxIdempotencyKeyLength} characters");
         }
 
+        if (StoredText.HasNul(request.IdempotencyKey) || StoredText.HasNul(request.ConcurrencyKey) || StoredText.HasNul(request.CorrelationId))
+        {
+            return new StartRunResult(StartRunOutcome.InvalidInput, null, "the idempotency key, concurrency key and correlation id cannot hold the character U+0000");
+        }
+
         var origin = new RunOrigin
         {
             Now = engine.Time.GetUtcNow(), RunAfter = request.RunAfter, IdempotencyKey = request.IdempotencyKey,
@@ -64,6 +69,11 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
 
     public async Task<RunDetails?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
     {
+        if (StoredText.HasNul(runId))
+        {
+            return null;
+        }
+
         var run = await engine.Runs.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
         if (run is null)
         {
@@ -82,13 +92,20 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
     }
 
     public async Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default) =>
-        (await engine.Runs.ListRunsAsync(request, cancellationToken).ConfigureAwait(false)).ToPage();
+        request is not null && (StoredText.HasNul(request.Workflow) || StoredText.HasNul(request.ParentRunId) || StoredText.HasNul(request.Cursor))
+            ? new RunPage([], null)
+            : (await engine.Runs.ListRunsAsync(request!, cancellationToken).ConfigureAwait(false)).ToPage();
 
     public Task<RunCounts> CountRunsAsync(CountRunsRequest request, CancellationToken cancellationToken = default) =>
         engine.Runs.CountRunsAsync(request, cancellationToken);
 
     public async Task<CancelRunResult> CancelRunAsync(string runId, CancellationToken cancellationToken = default)
     {
+        if (StoredText.HasNul(runId))
+        {
+            return new CancelRunResult(CancelRunOutcome.NotFound, null);
+        }
+
         var result = await engine.Runs.CancelRunAsync(new CancelRunRequest(runId, engine.Time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
         if (result.Outcome == CancelRunOutcome.Requested)
         {
@@ -106,7 +123,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
 
     public async Task<RetryRunResult> RetryRunAsync(string runId, CancellationToken cancellationToken = default)
     {
-        var run = await engine.Runs.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
+        var run = StoredText.HasNul(runId) ? null : await engine.Runs.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
         if (run is null)
         {
             return new RetryRunResult(RetryRunOutcome.NotFound, null);
@@ -131,10 +148,16 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         var error = EventNames.Validate(name)
             ?? (idempotencyKey is { Length: 0 or > EventNames.MaxIdempotencyKeyLength }
                 ? $"an event's idempotency key has 1 to {EventNames.MaxIdempotencyKeyLength} characters" : null)
-            ?? (json is { Length: > EventNames.MaxPayloadLength } ? $"an event's payload is at most {EventNames.MaxPayloadLength} bytes of JSON" : null);
+            ?? (json is { Length: > EventNames.MaxPayloadLength } ? $"an event's payload is at most {EventNames.MaxPayloadLength} bytes of JSON" : null)
+            ?? (StoredText.HasNul(idempotencyKey) ? "an event's idempotency key cannot hold the character U+0000" : null);
         if (error is not null)
         {
             return new EventSendResult(EventSendOutcome.Invalid, null, error);
+        }
+
+        if (StoredText.HasNul(runId))
+        {
+            return new EventSendResult(EventSendOutcome.RunNotFound, null, "no run with that id");
         }
 
         var result = await engine.Events.SendEventAsync(

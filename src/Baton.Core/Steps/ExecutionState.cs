@@ -77,6 +77,12 @@ internal sealed class ExecutionState
             throw new ArgumentException("a step needs a name", nameof(name));
         }
 
+        if (StoredText.HasNul(name))
+        {
+            // Refused on every store alike: PostgreSQL text cannot hold U+0000.
+            throw new ArgumentException("a step name cannot hold the character U+0000", nameof(name));
+        }
+
         lock (_lock)
         {
             int count;
@@ -154,7 +160,8 @@ internal sealed class ExecutionState
 
     public T Deserialize<T>(string? json) => json is null ? default! : JsonSerializer.Deserialize<T>(json, Engine.Json)!;
 
-    public static string Truncate(string message) => message.Length <= 2000 ? message : message[..2000];
+    /// <summary>An exception message as stored: its first 2,000 characters, U+0000 replaced (see <see cref="StoredText"/>).</summary>
+    public static string ErrorText(string message) => StoredText.Clean(message.Length <= 2000 ? message : message[..2000]);
 
     /// <summary>
     /// Stores an attempt's end with the step's outcome. When the write is refused (lease lost) or fails (store

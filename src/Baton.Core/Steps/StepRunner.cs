@@ -132,7 +132,7 @@ internal sealed class StepRunner(ExecutionState state)
                 if (runToken.IsCancellationRequested)
                 {
                     var outcome = state.Active.Interrupted ? AttemptOutcome.Interrupted : AttemptOutcome.Cancelled;
-                    state.Observe(engine.Steps.RecordAttemptEndedAsync(attemptRecord with { Outcome = outcome, ErrorType = error.GetType().FullName, ErrorMessage = error.Message }, CancellationToken.None));
+                    state.Observe(engine.Steps.RecordAttemptEndedAsync(attemptRecord with { Outcome = outcome, ErrorType = error.GetType().FullName, ErrorMessage = ExecutionState.ErrorText(error.Message) }, CancellationToken.None));
                     if (error is OperationCanceledException)
                     {
                         ExceptionDispatchInfo.Throw(error);
@@ -151,7 +151,7 @@ internal sealed class StepRunner(ExecutionState state)
                 {
                     Outcome = timedOut ? AttemptOutcome.TimedOut : AttemptOutcome.Failed,
                     ErrorType = error.GetType().FullName,
-                    ErrorMessage = ExecutionState.Truncate(error.Message),
+                    ErrorMessage = ExecutionState.ErrorText(error.Message),
                 };
                 engine.Metrics.StepDuration.Record((endedAt - startedAt).TotalSeconds, new("workflow", workflow), new("outcome", "failed"));
                 var retryAt = policy.NextRetryAt(endedAt, attempt, error, engine.Jitter.Draw(state.RunId, key, attempt));

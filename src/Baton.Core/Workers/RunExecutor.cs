@@ -81,8 +81,8 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         catch (Exception ex)
         {
             var failure = ex is StepFailedException step
-                ? new RunFailure { Message = step.Message, ErrorType = step.ErrorType, Step = step.StepKey }
-                : new RunFailure { Message = ExecutionState.Truncate(ex.Message), ErrorType = ex.GetType().FullName };
+                ? new RunFailure { Message = ExecutionState.ErrorText(step.Message), ErrorType = step.ErrorType, Step = step.StepKey }
+                : new RunFailure { Message = ExecutionState.ErrorText(ex.Message), ErrorType = ex.GetType().FullName };
             Log.RunFailed(engine.Logger, ex, run.Id, failure.Step, failure.Message);
             await EndBadlyAsync(active, context, failure).ConfigureAwait(false);
         }
@@ -169,7 +169,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             Log.CompensationFailed(engine.Logger, failed.Exception, active.RunId, failed.Step, failed.Exception.Message);
             await FinishAsync(active, context, RunStatus.CompensationFailed, null, failure with
             {
-                SagaState = RunStatus.CompensationFailed.ToWireName(), CompensationStep = failed.Step, CompensationError = failed.Exception.Message,
+                SagaState = RunStatus.CompensationFailed.ToWireName(), CompensationStep = failed.Step, CompensationError = ExecutionState.ErrorText(failed.Exception.Message),
             }).ConfigureAwait(false);
             return;
         }

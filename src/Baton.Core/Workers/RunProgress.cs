@@ -25,6 +25,7 @@ internal sealed class RunProgress
 
     public void SetPhase(string phase)
     {
+        phase = StoredText.Clean(phase);
         lock (_lock)
         {
             _dirty |= _phase != phase;
@@ -34,6 +35,7 @@ internal sealed class RunProgress
 
     public void Increment(string counter, long delta)
     {
+        counter = StoredText.Clean(counter);
         lock (_lock)
         {
             var counters = _counters ??= new Dictionary<string, long>(StringComparer.Ordinal);
@@ -44,6 +46,7 @@ internal sealed class RunProgress
 
     public void Set(string counter, long value)
     {
+        counter = StoredText.Clean(counter);
         lock (_lock)
         {
             var counters = _counters ??= new Dictionary<string, long>(StringComparer.Ordinal);
@@ -54,6 +57,11 @@ internal sealed class RunProgress
 
     public void AddError(RunError error)
     {
+        if (StoredText.HasNul(error.Message) || StoredText.HasNul(error.Step))
+        {
+            error = error with { Message = StoredText.Clean(error.Message), Step = StoredText.CleanOrNull(error.Step) };
+        }
+
         lock (_lock)
         {
             var errors = _errors ??= [];

@@ -129,11 +129,15 @@ internal static class PostgresRows
 
     // Typed parameters: the server never has to guess a type (a bare NULL would be "unknown"), and a
     // statement's parameter types stay the same from call to call, so auto-prepared plans are reused.
+    // Every text and jsonb value the store sends passes here and is refused before anything is sent when it holds
+    // U+0000, which PostgreSQL rejects at the bind: a statement whose first prepared execution fails at the bind stays
+    // broken on its connection in Npgsql 10 (issue #6391; see KeptConnection.ForgetAsync), and pooled calls do not
+    // forget their prepared statements after a failure.
     public static NpgsqlParameterCollection Text(this NpgsqlParameterCollection p, string name, string? value) =>
-        Add(p, name, NpgsqlDbType.Text, value);
+        Add(p, name, NpgsqlDbType.Text, NulFree.Text(name, value));
 
     public static NpgsqlParameterCollection Json(this NpgsqlParameterCollection p, string name, string? value) =>
-        Add(p, name, NpgsqlDbType.Jsonb, value);
+        Add(p, name, NpgsqlDbType.Jsonb, NulFree.Json(name, value));
 
     public static NpgsqlParameterCollection Int(this NpgsqlParameterCollection p, string name, int? value) =>
         Add(p, name, NpgsqlDbType.Integer, value);
@@ -145,7 +149,7 @@ internal static class PostgresRows
         Add(p, name, NpgsqlDbType.Array | NpgsqlDbType.Integer, value);
 
     public static NpgsqlParameterCollection TextArray(this NpgsqlParameterCollection p, string name, string[]? value) =>
-        Add(p, name, NpgsqlDbType.Array | NpgsqlDbType.Text, value);
+        Add(p, name, NpgsqlDbType.Array | NpgsqlDbType.Text, NulFree.TextArray(name, value));
 
     /// <summary>A timestamptz; Npgsql accepts only UTC offsets, so the value is converted (the instant is unchanged).</summary>
     public static NpgsqlParameterCollection Time(this NpgsqlParameterCollection p, string name, DateTimeOffset? value) =>

@@ -129,6 +129,12 @@ internal sealed class PostgresStepStore : IStepStore
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(request.StepKey, "request.StepKey");
+        return await _store.Writer.WriteAsync(request.RunId, StartedCommand(request), LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The statement of <see cref="RecordAttemptStartedAsync"/>, named parameters (tests alter a value past the checks).</summary>
+    internal NpgsqlBatchCommand StartedCommand(AttemptStartedRequest request)
+    {
         var command = new NpgsqlBatchCommand(_startedSql);
         command.Parameters
             .Text("run", request.RunId)
@@ -137,7 +143,7 @@ internal sealed class PostgresStepStore : IStepStore
             .Int("kind", (int)request.Kind)
             .Int("attempt", request.Attempt)
             .Time("started", request.StartedAt);
-        return await _store.Writer.WriteAsync(request.RunId, command, LeaseHeldAsync, cancellationToken).ConfigureAwait(false);
+        return command;
     }
 
     public async Task<bool> RecordAttemptEndedAsync(AttemptEndedRequest request, CancellationToken cancellationToken = default)

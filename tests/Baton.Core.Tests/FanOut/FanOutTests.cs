@@ -99,6 +99,24 @@ public sealed class FanOutTests
     }
 
     [Fact]
+    public async Task ForEachAsync_ItemKeyHoldsNul_RunFailsWithClearErrorOnEveryStore()
+    {
+        // PostgreSQL text cannot hold U+0000: refused by the engine, so SQLite fails the run the same way.
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("nul", async (ctx, _, ct) =>
+        {
+            await ctx.ForEachAsync("item", new[] { "a", "b\0" }, s => s, (s, _) => Task.FromResult(s), cancellationToken: ct);
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("nul");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("item key holding the character U+0000", run.Failure!.Message);
+        Assert.DoesNotContain(await node.Store.Steps.GetStepsAsync(id), s => s.Key.Contains('\0', StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ForEachAsync_DuplicateKeys_RunFailsWithClearError()
     {
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("dup", async (ctx, _, ct) =>

@@ -149,11 +149,17 @@ public sealed class InboxTests
     [Theory]
     [InlineData("", "ship", "a message id has 1 to 200 characters")]
     [InlineData("long", "ship", "a message id has 1 to 200 characters")]
+    [InlineData("nul", "ship", "a message id cannot hold the character U+0000")]
     [InlineData("m1", "nope", "no workflow named 'nope' is registered")]
     public async Task AcceptAsync_BadMessage_RejectedWithReasonStoresNothing(string messageId, string workflow, string reason)
     {
         await using var node = await StartAsync();
-        var id = messageId == "long" ? new string('x', InboxLimits.MaxMessageIdLength + 1) : messageId;
+        var id = messageId switch
+        {
+            "long" => new string('x', InboxLimits.MaxMessageIdLength + 1),
+            "nul" => "m\01",
+            _ => messageId,
+        };
 
         var result = await Inbox(node).AcceptAsync(Message(id, workflow: workflow));
 

@@ -101,6 +101,47 @@ public sealed class StepTests
     }
 
     [Fact]
+    public async Task StepAsync_NameHoldsNul_RunFailsWithClearErrorOnEveryStore()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("nul", async (ctx, _, ct) =>
+            await ctx.StepAsync("fetch\0", _ => Task.FromResult(1), cancellationToken: ct)));
+
+        var id = await node.StartRunAsync("nul");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("a step name cannot hold the character U+0000", run.Failure!.Message);
+        Assert.Empty(await node.Store.Steps.GetStepsAsync(id));
+    }
+
+    [Fact]
+    public async Task StepAsync_FailureMessageHoldsNul_StoredWithReplacementCharacter()
+    {
+        // PostgreSQL text and jsonb cannot hold U+0000: the engine replaces it wherever it stores what user code gave
+        // it, so the failure is stored on every store, the same way (Baton.Storage.Postgres.Tests has the same run).
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("nul", async (ctx, _, ct) =>
+        {
+            ctx.SetPhase("phase\0one");
+            ctx.IncrementProgress("lines\0read");
+            ctx.ReportError("bad\0line", "step\0key");
+            return await ctx.StepAsync<int>("call", _ => throw new InvalidOperationException("bad\0byte"),
+                new StepOptions { Retry = new RetryPolicy { MaxAttempts = 1 } }, cancellationToken: ct);
+        }));
+
+        var id = await node.StartRunAsync("nul");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Equal("bad\uFFFDbyte", run.Failure!.Message);
+        Assert.Equal("bad\uFFFDbyte", Assert.Single(await node.Store.Steps.GetAttemptsAsync(id)).ErrorMessage);
+        Assert.Equal("bad\uFFFDbyte", Assert.Single(await node.Store.Steps.GetStepsAsync(id)).Error);
+        Assert.Equal("phase\uFFFDone", run.Phase);
+        Assert.Equal(1, run.Progress["lines\uFFFDread"]);
+        var error = Assert.Single(run.Errors);
+        Assert.Equal(("bad\uFFFDline", "step\uFFFDkey"), (error.Message, error.Step));
+    }
+
+    [Fact]
     public async Task StepAsync_AttemptsExhausted_RunFailsNamingStep()
     {
         var calls = 0;

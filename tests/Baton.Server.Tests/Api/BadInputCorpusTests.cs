@@ -57,6 +57,7 @@ public sealed class BadInputCorpusTests(BadInputCorpusTests.Fixture fixture) : I
         new("limit not a number", "GET", "/api/runs?limit=ten", null, null, 400, "invalid-query"),
         new("createdAfter not a time", "GET", "/api/runs?createdAfter=yesterday", null, null, 400, "invalid-query"),
         new("cursor not a cursor", "GET", "/api/runs?cursor=abc", null, null, 400, "invalid-query"),
+        new("workflow filter with NUL", "GET", "/api/runs?workflow=demo%00", null, null, 400, "invalid-query"),
         new("bad cron", "PUT", "/api/schedules/s1", "{\"workflow\":\"demo\",\"cron\":\"61 * * * *\"}", "application/json", 400, "invalid-schedule"),
         new("cron with 3 fields", "PUT", "/api/schedules/s1", "{\"workflow\":\"demo\",\"cron\":\"* * *\"}", "application/json", 400, "invalid-schedule"),
         new("unknown time zone", "PUT", "/api/schedules/s1", "{\"workflow\":\"demo\",\"cron\":\"* * * * *\",\"timeZone\":\"Mars/Olympus\"}", "application/json", 400, "invalid-schedule"),
@@ -80,6 +81,34 @@ public sealed class BadInputCorpusTests(BadInputCorpusTests.Fixture fixture) : I
         new("unknown route", "GET", "/api/nothing-here", null, null, 404, "not-found"),
         new("unknown route outside the API", "POST", "/nothing", "{}", "application/json", 404, "not-found"),
     };
+
+    /// <summary>
+    /// %00 in a path never reaches Baton: Kestrel refuses the request target with a bare 400 before any middleware runs
+    /// (no problem document can be written). The query string is where %00 reaches Baton (the corpus's "workflow filter
+    /// with NUL").
+    /// </summary>
+    [Theory]
+    [InlineData("GET", "/api/runs/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa%00")]
+    [InlineData("POST", "/api/runs/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa%00/cancel")]
+    [InlineData("POST", "/api/runs/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/events/go%00")]
+    [InlineData("PUT", "/api/schedules/s%001")]
+    [InlineData("POST", "/api/workflows/demo%00/runs")]
+    public async Task Send_NulInPath_RefusedWith400AndStoresNothing(string method, string path)
+    {
+        var server = fixture.Server;
+        using var request = new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = new StringContent("{\"workflow\":\"demo\",\"cron\":\"* * * * *\"}", Encoding.UTF8, "application/json"),
+        };
+
+        using var response = await server.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var runs = await server.Client.GetAsync("/api/runs");
+        Assert.Equal(0, (await InProcessServer.ReadJsonAsync(runs)).GetProperty("runs").GetArrayLength());
+        using var schedules = await server.Client.GetAsync("/api/schedules");
+        Assert.Equal(0, (await InProcessServer.ReadJsonAsync(schedules)).GetArrayLength());
+    }
 
     [Theory]
     [MemberData(nameof(Corpus))]

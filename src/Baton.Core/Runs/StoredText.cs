@@ -1,0 +1,22 @@
+namespace Baton.Runs;
+
+/// <summary>
+/// Text the engine stores from what user code hands it (exception messages, reported errors, phase, counter names)
+/// with every U+0000 replaced by U+FFFD. PostgreSQL text and jsonb cannot hold U+0000 (its store rejects such a
+/// value before sending it), SQLite can: replacing it where the engine builds the value keeps a failing step's
+/// failure storable and makes both stores keep the same text.
+/// </summary>
+internal static class StoredText
+{
+    /// <summary><paramref name="text"/> with U+0000 replaced by U+FFFD; the same instance when it has none.</summary>
+    public static string Clean(string text) => text.Contains('\0', StringComparison.Ordinal) ? text.Replace('\0', '\uFFFD') : text;
+
+    /// <summary>
+    /// True when <paramref name="text"/> holds U+0000. Creates refuse such ids and keys on every store, so a run id or
+    /// filter holding one names nothing: the client answers "not found" or an empty page without asking the store.
+    /// </summary>
+    public static bool HasNul(string? text) => text is not null && text.Contains('\0', StringComparison.Ordinal);
+
+    /// <inheritdoc cref="Clean(string)"/>
+    public static string? CleanOrNull(string? text) => text is null ? null : Clean(text);
+}
