@@ -69,7 +69,9 @@ internal static class LiveEndpoints
 
         ui.MapGet("/live/runs", (HttpContext http, IRunStore runs, TimeProvider time, string? ids) =>
         {
-            var wanted = (ids ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().Take(MaxRuns).ToArray();
+            // An id holding U+0000 names no run (no store keeps one), and the PostgreSQL store refuses it: left out.
+            var wanted = (ids ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Where(id => !id.Contains('\0', StringComparison.Ordinal)).Distinct().Take(MaxRuns).ToArray();
             return StreamAsync(
                 http,
                 time,
