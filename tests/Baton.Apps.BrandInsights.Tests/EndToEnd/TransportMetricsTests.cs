@@ -17,15 +17,12 @@ public sealed class TransportMetricsTests : PrivateRedisTests
         await Poll.UntilAsync(() => RedisCli.RunAsync(Redis.Port, "GET", "summary:brand:nike"), t => t.Length > 0, "redis-cli GET summary:brand:nike", TimeSpan.FromSeconds(60));
         using var api = server.ApiClient();
         var metrics = await Poll.UntilAsync(
-            () => api.GetStringAsync(new Uri("/metrics", UriKind.Relative)),
-            m => Lines(m, "baton_redis_batches_accepted_total{").Any(),
+            async () => PrometheusText.Parse(await api.GetStringAsync(new Uri("/metrics", UriKind.Relative))),
+            m => m.Named("baton_redis_batches_accepted_total").Any(),
             "baton_redis_batches_accepted_total on /metrics");
 
-        Assert.Contains(Lines(metrics, "baton_redis_items_moved_total{"), l => l.EndsWith(" 1", StringComparison.Ordinal));
-        Assert.Contains(Lines(metrics, "baton_redis_batches_accepted_total{"), l => l.EndsWith(" 1", StringComparison.Ordinal));
-        Assert.Contains(Lines(metrics, "baton_runs_started_total{"), l => !l.EndsWith(" 0", StringComparison.Ordinal));
+        Assert.Contains(metrics.Named("baton_redis_items_moved_total"), s => s.Value == 1);
+        Assert.Contains(metrics.Named("baton_redis_batches_accepted_total"), s => s.Value == 1);
+        Assert.Contains(metrics.Named("baton_runs_started_total"), s => s.Value != 0);
     }
-
-    private static IEnumerable<string> Lines(string metrics, string prefix) =>
-        metrics.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal));
 }

@@ -16,15 +16,12 @@ public sealed class TransportMetricsTests
 
         var result = (await rig.Gateway.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"metrics-{Guid.NewGuid():N}@example.org"), TimeSpan.FromSeconds(60)))!.Value;
         using var api = rig.Server!.NewClient(ProcessRig.AdminKey);
-        var metrics = await api.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var metrics = PrometheusText.Parse(await api.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
 
         Assert.Equal("completed", result.GetProperty("status").GetString());
         // The saga's request taken from the orchestrator's queue, and its calls to the two services answered.
-        Assert.Contains(Lines(metrics, "baton_rabbitmq_server_messages_total{"), l => l.Contains($"queue=\"{rig.Queue}\"", StringComparison.Ordinal));
-        Assert.Contains(Lines(metrics, "baton_rabbitmq_client_calls_total{"), l => l.Contains($"queue=\"{rig.AccountsQueue}\"", StringComparison.Ordinal) && l.Contains("outcome=\"ok\"", StringComparison.Ordinal));
-        Assert.Contains(Lines(metrics, "baton_rabbitmq_client_calls_total{"), l => l.Contains($"queue=\"{rig.DirectoryQueue}\"", StringComparison.Ordinal) && l.Contains("outcome=\"ok\"", StringComparison.Ordinal));
+        Assert.Contains(metrics.Named("baton_rabbitmq_server_messages_total"), s => s.Labels["queue"] == rig.Queue);
+        Assert.Contains(metrics.Named("baton_rabbitmq_client_calls_total"), s => s.Labels["queue"] == rig.AccountsQueue && s.Labels["outcome"] == "ok");
+        Assert.Contains(metrics.Named("baton_rabbitmq_client_calls_total"), s => s.Labels["queue"] == rig.DirectoryQueue && s.Labels["outcome"] == "ok");
     }
-
-    private static IEnumerable<string> Lines(string metrics, string prefix) =>
-        metrics.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal));
 }

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Baton.Server.Tests.Infrastructure;
+namespace Baton.Testing;
 
 /// <summary>A strict line-by-line reader of the Prometheus text exposition format 0.0.4.</summary>
-internal static partial class PrometheusText
+public static partial class PrometheusText
 {
     public sealed record Sample(string Name, IReadOnlyDictionary<string, string> Labels, double Value);
 
