@@ -91,10 +91,16 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         };
     }
 
-    public async Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default) =>
-        request is not null && (StoredText.HasNul(request.Workflow) || StoredText.HasNul(request.ParentRunId) || StoredText.HasNul(request.Cursor))
-            ? new RunPage([], null)
-            : (await engine.Runs.ListRunsAsync(request!, cancellationToken).ConfigureAwait(false)).ToPage();
+    public async Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (StoredText.HasNul(request.Workflow) || StoredText.HasNul(request.ParentRunId) || StoredText.HasNul(request.Cursor))
+        {
+            return new RunPage([], null);
+        }
+
+        return (await engine.Runs.ListRunsAsync(request, cancellationToken).ConfigureAwait(false)).ToPage();
+    }
 
     public Task<RunCounts> CountRunsAsync(CountRunsRequest request, CancellationToken cancellationToken = default) =>
         engine.Runs.CountRunsAsync(request, cancellationToken);
