@@ -113,8 +113,12 @@ stop_server() {
   wait "$server_pid" || { log "server exited with $?"; return 1; }
 }
 
+stat_ticks() { # /proc/.../stat -> utime + stime in clock ticks; fields are counted after the ") " that closes the
+  # name, which may hold spaces (state is $1, utime $12, stime $13)
+  sed 's/^.*) //' "$1" | awk '{print $12 + $13}'
+}
 cpu_ticks() { # pid -> utime + stime in clock ticks
-  awk '{print $14 + $15}' "/proc/$1/stat"
+  stat_ticks "/proc/$1/stat"
 }
 machine_ticks() { # -> "busy total" clock ticks of all cores, from /proc/stat
   awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat
@@ -132,8 +136,7 @@ cpu_us_per_job() { # ticks jobs
 writer_ticks() { # pid -> utime + stime of the SQLite store's writer thread ("Baton SQLite wr" in comm), 0 when absent
   local t
   for t in /proc/"$1"/task/*; do
-    # The name has spaces: fields are counted after the ") " that closes it (state is $1, utime $12, stime $13).
-    if [ "$(cat "$t/comm" 2>/dev/null)" = "Baton SQLite wr" ]; then sed 's/^.*) //' "$t/stat" | awk '{print $12 + $13}'; return; fi
+    if [ "$(cat "$t/comm" 2>/dev/null)" = "Baton SQLite wr" ]; then stat_ticks "$t/stat"; return; fi
   done
   echo 0
 }
