@@ -24,7 +24,10 @@
 # for every phase, where the machine's cores went during the measured run (server, worker stand-in,
 # the rest: wrk and kernel work, idle; from /proc/stat); in the live phase also counts that hold on a busy machine,
 # per accepted job over the measured run: bytes allocated and thread-pool work items (the runtime's series on /metrics)
-# and context switches (/proc/<pid>/task/*/status), and the CPU of the SQLite writer's own thread per job. PERF_ENV=1 starts the
+# and context switches (/proc/<pid>/task/*/status), bytes written to files (wchar in /proc/<pid>/io: the SQLite WAL and
+# the checkpoint's copies), and the CPU of the SQLite writer's own thread per job. SYSCALLS=1 (needs perf) adds system
+# calls per job during the live phase's measured run (pwrite64: WAL frames, two calls each; fcntl: the WAL's locks, a
+# few per commit; sendto; futex; epoll_wait), counted with `perf stat` on the syscall tracepoints. PERF_ENV=1 starts the
 # server with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for `perf record -p`;
 # PERF_RECORD=/path/perf.data (implies PERF_ENV=1) records 10 s of the live phase's measured run with perf -g
 # (PERF_PHASE=burst records the accept-only run instead).
@@ -68,6 +71,7 @@ need() {
 need wrk wrk
 need sqlite3 sqlite3
 need curl curl
+if [ "${SYSCALLS:-}" = 1 ] || [ -n "${PERF_RECORD:-}" ]; then need perf linux-perf; fi
 
 for port in "$WORKER_PORT" "$MAIN_PORT" "$GATEWAY_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -140,6 +144,9 @@ writer_ticks() { # pid -> utime + stime of the SQLite store's writer thread ("Ba
   done
   echo 0
 }
+file_bytes() { # pid -> bytes the process passed to write calls on files (wchar in /proc/<pid>/io; socket sends are not counted)
+  awk '/^wchar:/ {print $2}' /proc/"$1"/io 2>/dev/null || echo n/a
+}
 ctx_switches() { # pid -> voluntary + involuntary context switches of all its threads
   cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ {s += $2} END {print s + 0}'
 }
@@ -204,15 +211,20 @@ run_phase() { # label mode
   cpu0=$(cpu_ticks "$server_pid")
   warm=$(BENCH_RUN="${mode}w$$" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s bench/gateway/enqueue.lua "http://127.0.0.1:$GATEWAY_PORT/enqueue" | grep '^RESULT')
   local rt1="" rt2="" cs1="" cs2=""
-  local wt1="" wt2=""
-  if [ "${SERVER_CPU:-}" = 1 ] && [ "$mode" = live ]; then rt1=$(runtime_counts); cs1=$(ctx_switches "$server_pid"); wt1=$(writer_ticks "$server_pid"); fi
+  local wt1="" wt2="" fb1="" fb2="" sc_pid=""
+  if [ "${SERVER_CPU:-}" = 1 ] && [ "$mode" = live ]; then rt1=$(runtime_counts); cs1=$(ctx_switches "$server_pid"); wt1=$(writer_ticks "$server_pid"); fb1=$(file_bytes "$server_pid"); fi
+  if [ "${SYSCALLS:-}" = 1 ] && [ "$mode" = live ]; then
+    perf stat -x, -e syscalls:sys_enter_pwrite64,syscalls:sys_enter_fcntl,syscalls:sys_enter_sendto,syscalls:sys_enter_futex,syscalls:sys_enter_epoll_wait -p "$server_pid" -o "$work/syscalls.csv" &
+    sc_pid=$!
+  fi
   cpu1=$(cpu_ticks "$server_pid"); sim1=$(cpu_ticks "$sim_pid"); m1=$(machine_ticks)
   if [ -n "${PERF_RECORD:-}" ] && [ "$mode" = "${PERF_PHASE:-live}" ]; then
     perf record -g -p "$server_pid" -o "$PERF_RECORD" -- sleep 10 >/dev/null 2>&1 &
   fi
   line=$(BENCH_RUN="${mode}$$" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/gateway/enqueue.lua "http://127.0.0.1:$GATEWAY_PORT/enqueue" | grep '^RESULT')
   cpu2=$(cpu_ticks "$server_pid"); sim2=$(cpu_ticks "$sim_pid"); m2=$(machine_ticks)
-  if [ -n "$rt1" ]; then cs2=$(ctx_switches "$server_pid"); rt2=$(runtime_counts); wt2=$(writer_ticks "$server_pid"); fi
+  if [ -n "$rt1" ]; then cs2=$(ctx_switches "$server_pid"); rt2=$(runtime_counts); wt2=$(writer_ticks "$server_pid"); fb2=$(file_bytes "$server_pid"); fi
+  if [ -n "$sc_pid" ]; then kill -INT "$sc_pid"; wait "$sc_pid" 2>/dev/null || true; fi
   accepted=$(result_field "$line" accepted)
   rate=$(result_field "$line" accepted_per_s)
   echo "| $label | $rate ($(awk -v a="$rate" -v b="$(result_field "$minimal" requests_per_s)" 'BEGIN {printf "%.0f", 100 * a / b}') % of minimal) | $(result_field "$line" p50_ms) | $(result_field "$line" p99_ms) | $(( $(result_field "$line" requests) - accepted )) / $(( $(result_field "$line" errors_connect) + $(result_field "$line" errors_read) + $(result_field "$line" errors_write) + $(result_field "$line" errors_timeout) )) |"
@@ -232,7 +244,10 @@ run_phase() { # label mode
   if [ "${SERVER_CPU:-}" = 1 ] && [ "$mode" = live ]; then
     local cpu3 total=$((accepted + $(result_field "$warm" accepted)))
     cpu3=$(cpu_ticks "$server_pid")
-    echo "| $label: per accepted job, measured run | $(per_job "${rt1% *}" "${rt2% *}" "$accepted") bytes allocated, $(per_job "${rt1#* }" "${rt2#* }" "$accepted") thread-pool work items, $(per_job "$cs1" "$cs2" "$accepted") context switches |" >>"$work/cpu.md"
+    echo "| $label: per accepted job, measured run | $(per_job "${rt1% *}" "${rt2% *}" "$accepted") bytes allocated, $(per_job "${rt1#* }" "${rt2#* }" "$accepted") thread-pool work items, $(per_job "$cs1" "$cs2" "$accepted") context switches, $(per_job "$fb1" "$fb2" "$accepted") bytes written to files |" >>"$work/cpu.md"
+    if [ -n "$sc_pid" ]; then
+      echo "| $label: system calls per accepted job, measured run | $(awk -F, -v j="$accepted" '$3 ~ /sys_enter_/ {sub(/.*sys_enter_/, "", $3); printf "%s%s %.1f", sep, $3, $1 / j; sep = ", "}' "$work/syscalls.csv") |" >>"$work/cpu.md"
+    fi
     echo "| $label: server CPU | measured run: $(cpu_us_per_job $((cpu2 - cpu1)) "$accepted") µs per accepted job (the SQLite writer's thread $(cpu_us_per_job $((wt2 - wt1)) "$accepted") µs), $(awk -v t=$((cpu2 - cpu1)) -v hz="$(getconf CLK_TCK)" -v d="$(result_field "$line" seconds)" 'BEGIN {printf "%.2f", t / hz / d}') cores busy | warm-up to drained: $(cpu_us_per_job $((cpu3 - cpu0)) "$total") µs per job ($total jobs) |" >>"$work/cpu.md"
   fi
   stop_server || status=1
