@@ -31,7 +31,8 @@
 # server with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for `perf record -p`;
 # PERF_RECORD=/path/perf.data (implies PERF_ENV=1) records 10 s of the live phase's measured run with perf -g
 # (PERF_PHASE=burst records the accept-only run instead).
-# SERVER_ENV="NAME=value ..." adds environment for the server only (runtime knobs for an experiment).
+# SERVER_ENV="NAME=value ..." adds environment for the server only (runtime knobs for an experiment); SIM_ENV does the
+# same for the worker-node stand-in, which serves both the minimal endpoint and the forwards.
 # GC: the server runs with its own setting (workstation GC since 2026-11-30); SERVER_GC=1 or 0 forces
 # DOTNET_gcServer for a comparison.
 set -euo pipefail
@@ -91,7 +92,8 @@ wait_ok() { # url seconds
   done
 }
 
-dotnet tools/Baton.Simulators/bin/Release/net10.0/Baton.Simulators.dll worker-node --port "$WORKER_PORT" >"$work/worker.log" 2>&1 &
+# shellcheck disable=SC2086
+env ${SIM_ENV:-} dotnet tools/Baton.Simulators/bin/Release/net10.0/Baton.Simulators.dll worker-node --port "$WORKER_PORT" >"$work/worker.log" 2>&1 &
 pids+=($!)
 sim_pid=$!
 wait_ok "http://127.0.0.1:$WORKER_PORT/health" 30
