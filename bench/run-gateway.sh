@@ -25,7 +25,9 @@
 # the rest: wrk and kernel work, idle; from /proc/stat); in the live phase also counts that hold on a busy machine,
 # per accepted job over the measured run: bytes allocated and thread-pool work items (the runtime's series on /metrics)
 # and context switches (/proc/<pid>/task/*/status), bytes written to files (wchar in /proc/<pid>/io: the SQLite WAL and
-# the checkpoint's copies), and the CPU of the SQLite writer's own thread per job. SYSCALLS=1 (needs perf) adds system
+# the checkpoint's copies), and the CPU of the SQLite writer's own thread per job; and, over the whole live phase, the
+# runs created pending (no free run slot: claimed later) and the stalls of 100 ms or more in which no run ended (the
+# forwards waiting). SYSCALLS=1 (needs perf) adds system
 # calls per job during the live phase's measured run (pwrite64: WAL frames, two calls each; fcntl: the WAL's locks, a
 # few per commit; sendto; futex; epoll_wait), counted with `perf stat` on the syscall tracepoints. PERF_ENV=1 starts the
 # server with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for `perf record -p`;
@@ -162,6 +164,14 @@ per_job() { # before after jobs -> (after - before) / jobs, one decimal
   awk -v a="$1" -v b="$2" -v j="$3" 'BEGIN {if (a == "n/a" || b == "n/a" || j == 0) print "n/a"; else printf "%.1f", (b - a) / j}'
 }
 
+run_flow() { # db -> runs created pending (claimed later instead of started at once) and stalls in which no run ended
+  local pending gaps
+  pending=$(sqlite3 "file:$1?mode=ro" "select count(*), sum(started_at > created_at) from runs where workflow='review-forward' and status = 10" |
+    awk -F'|' '{printf "%d of %d (%.1f %%)", $2, $1, $1 ? 100 * $2 / $1 : 0}')
+  gaps=$(sqlite3 "file:$1?mode=ro" "select completed_at from runs where workflow='review-forward' and status = 10 order by completed_at" |
+    awk 'NR > 1 && $1 - p >= 100 {n++; if ($1 - p > m) m = $1 - p} {p = $1} END {printf "%d (longest %d ms)", n, m}')
+  echo "runs created pending and claimed later: $pending; gaps of 100 ms or more with no run ending: $gaps"
+}
 result_field() { # line field
   printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
@@ -247,6 +257,7 @@ run_phase() { # label mode
     local cpu3 total=$((accepted + $(result_field "$warm" accepted)))
     cpu3=$(cpu_ticks "$server_pid")
     echo "| $label: per accepted job, measured run | $(per_job "${rt1% *}" "${rt2% *}" "$accepted") bytes allocated, $(per_job "${rt1#* }" "${rt2#* }" "$accepted") thread-pool work items, $(per_job "$cs1" "$cs2" "$accepted") context switches, $(per_job "$fb1" "$fb2" "$accepted") bytes written to files |" >>"$work/cpu.md"
+    echo "| $label: the whole phase | $(run_flow "$db") |" >>"$work/cpu.md"
     if [ -n "$sc_pid" ]; then
       echo "| $label: system calls per accepted job, measured run | $(awk -F, -v j="$accepted" '$3 ~ /sys_enter_/ {sub(/.*sys_enter_/, "", $3); printf "%s%s %.1f", sep, $3, $1 / j; sep = ", "}' "$work/syscalls.csv") |" >>"$work/cpu.md"
     fi
