@@ -27,7 +27,8 @@
 # and context switches (/proc/<pid>/task/*/status), bytes written to files (wchar in /proc/<pid>/io: the SQLite WAL and
 # the checkpoint's copies), and the CPU of the SQLite writer's own thread per job; and, over the whole live phase, the
 # runs created pending (no free run slot: claimed later) and the stalls of 100 ms or more in which no run ended (the
-# forwards waiting). SYSCALLS=1 (needs perf) adds system
+# forwards waiting). PROBE=1 (needs python3) probes GET /health on the gateway and on the stand-in every ~10 ms during the
+# live phase's measured run and lists the probes that took 50 ms or more, to tell which process paused. SYSCALLS=1 (needs perf) adds system
 # calls per job during the live phase's measured run (pwrite64: WAL frames, two calls each; fcntl: the WAL's locks, a
 # few per commit; sendto; futex; epoll_wait), counted with `perf stat` on the syscall tracepoints. PERF_ENV=1 starts the
 # server with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for `perf record -p`;
@@ -230,6 +231,15 @@ run_phase() { # label mode
     sc_pid=$!
   fi
   cpu1=$(cpu_ticks "$server_pid"); sim1=$(cpu_ticks "$sim_pid"); m1=$(machine_ticks)
+  local probes=()
+  if [ "${PROBE:-}" = 1 ] && [ "$mode" = live ]; then
+    local probe_s
+    probe_s=$(awk -v d="$DURATION" 'BEGIN {print (d ~ /m$/) ? (d + 0) * 60 : d + 0}')
+    python3 bench/gateway/health-probe.py "$GATEWAY_PORT" "$probe_s" "the gateway's /health" >"$work/probe-gateway.txt" &
+    probes+=($!)
+    python3 bench/gateway/health-probe.py "$WORKER_PORT" "$probe_s" "the stand-in's /health" >"$work/probe-worker.txt" &
+    probes+=($!)
+  fi
   if [ -n "${PERF_RECORD:-}" ] && [ "$mode" = "${PERF_PHASE:-live}" ]; then
     perf record -g -p "$server_pid" -o "$PERF_RECORD" -- sleep 10 >/dev/null 2>&1 &
   fi
@@ -237,6 +247,10 @@ run_phase() { # label mode
   cpu2=$(cpu_ticks "$server_pid"); sim2=$(cpu_ticks "$sim_pid"); m2=$(machine_ticks)
   if [ -n "$rt1" ]; then cs2=$(ctx_switches "$server_pid"); rt2=$(runtime_counts); wt2=$(writer_ticks "$server_pid"); fb2=$(file_bytes "$server_pid"); fi
   if [ -n "$sc_pid" ]; then kill -INT "$sc_pid"; wait "$sc_pid" 2>/dev/null || true; fi
+  if [ ${#probes[@]} -gt 0 ]; then
+    wait "${probes[@]}" || true
+    echo "| $label: pauses during the measured run | $(cat "$work/probe-gateway.txt"); $(cat "$work/probe-worker.txt") |" >>"$work/cpu.md"
+  fi
   accepted=$(result_field "$line" accepted)
   rate=$(result_field "$line" accepted_per_s)
   echo "| $label | $rate ($(awk -v a="$rate" -v b="$(result_field "$minimal" requests_per_s)" 'BEGIN {printf "%.0f", 100 * a / b}') % of minimal) | $(result_field "$line" p50_ms) | $(result_field "$line" p99_ms) | $(( $(result_field "$line" requests) - accepted )) / $(( $(result_field "$line" errors_connect) + $(result_field "$line" errors_read) + $(result_field "$line" errors_write) + $(result_field "$line" errors_timeout) )) |"
