@@ -10,6 +10,7 @@ using Baton.Server.Metrics;
 using Baton.Samples.Demo;
 using Baton.Workflows;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -110,6 +111,12 @@ public static class BatonServer
             api.MetricsRequireAdminKey = options.MetricsRequireAdminKey;
             api.DetailedHttpMetrics = options.MetricsDetailedHttp;
         });
+        if (options.DataProtectionKeysPath is { } keysPath)
+        {
+            // One ring for every node that names this directory: the application name, not the content root, scopes it.
+            services.AddDataProtection().SetApplicationName("Baton").PersistKeysToFileSystem(new DirectoryInfo(keysPath));
+        }
+
         // The server owns every route: one that names no policy (an app's, or none matched) needs the admin key too.
         services.AddOptions<AuthorizationOptions>().PostConfigure(o => o.FallbackPolicy = o.GetPolicy(BatonAuthorization.PolicyName));
         // The host reads its options while it is built, before ValidateOnStart reports bad engine settings with

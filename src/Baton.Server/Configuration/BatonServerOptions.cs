@@ -49,6 +49,17 @@ public sealed class BatonServerOptions
     /// <summary><c>ProcessCrashSafe</c> (the default) or <c>FullSync</c>; see <see cref="Storage.Sqlite.SqliteDurability"/>.</summary>
     public Storage.Sqlite.SqliteDurability SqliteDurability { get; set; }
 
+    /// <summary>
+    /// The directory of the ASP.NET Core Data Protection key ring (absolute; a relative <c>Baton:DataProtection:KeysPath</c>
+    /// resolves against the content root), or null for ASP.NET Core's default: a folder of the user running the server
+    /// (<c>~/.aspnet/DataProtection-Keys</c>), whose keys serve only servers with the same content root. The ring encrypts
+    /// the dashboard's sign-in cookie and the doctor app's stored password. Set it to one directory every node shares, so a
+    /// cookie or a run's protected value made on one node is read on another; the server then names its application
+    /// <c>Baton</c> rather than by its content root. The keys are kept there unencrypted: give the directory the
+    /// permissions of a secret.
+    /// </summary>
+    public string? DataProtectionKeysPath { get; set; }
+
     /// <summary>Whether <c>GET /metrics</c> needs the admin key. The default is false (Prometheus convention).</summary>
     public bool MetricsRequireAdminKey { get; set; }
 

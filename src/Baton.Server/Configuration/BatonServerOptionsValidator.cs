@@ -39,6 +39,11 @@ internal sealed class BatonServerOptionsValidator(StartupProblems startupProblem
             errors.Add($"Baton:Store:Sqlite:Path '{path}' {pathProblem}; give the database file's path (e.g. data/baton.db)");
         }
 
+        if (options.DataProtectionKeysPath is { } keys && SettingPaths.Problem(keys, wantDirectory: true) is { } keysProblem)
+        {
+            errors.Add($"Baton:DataProtection:KeysPath '{keys}' {keysProblem}; give a directory every node can read and write");
+        }
+
         foreach (var schedule in options.Schedules)
         {
             CheckSchedule(schedule, errors);

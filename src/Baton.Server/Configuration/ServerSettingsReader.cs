@@ -57,6 +57,7 @@ internal static class ServerSettingsReader
         }
 
         options.SqliteDurability = durability;
+        options.DataProtectionKeysPath = section["DataProtection:KeysPath"] is { Length: > 0 } keys ? ReadPath("Baton:DataProtection:KeysPath", keys.Trim(), contentRoot, errors) : null;
         options.MetricsRequireAdminKey = ReadBool(section, "Metrics:RequireAdminKey", false, errors);
         options.MetricsDetailedHttp = ReadBool(section, "Metrics:DetailedHttp", false, errors);
         options.DemoEnabled = ReadBool(section, "Demo:Enabled", isDevelopment, errors);
@@ -106,12 +107,15 @@ internal static class ServerSettingsReader
         return 3003;
     }
 
-    private static string? ReadStorePath(IConfigurationSection section, string contentRoot, List<string> errors)
+    private static string? ReadStorePath(IConfigurationSection section, string contentRoot, List<string> errors) =>
+        ReadPath("Baton:Store:Sqlite:Path", section["Store:Sqlite:Path"] is { Length: > 0 } p ? p.Trim() : "data/baton.db", contentRoot, errors);
+
+    /// <summary>The full path of <paramref name="configured"/> (a relative one against the content root), or null with an error naming <paramref name="setting"/>.</summary>
+    private static string? ReadPath(string setting, string configured, string contentRoot, List<string> errors)
     {
-        var configured = section["Store:Sqlite:Path"] is { Length: > 0 } p ? p.Trim() : "data/baton.db";
         if (configured.Contains('\0', StringComparison.Ordinal) || configured.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
         {
-            errors.Add($"Baton:Store:Sqlite:Path '{configured}' contains characters not allowed in a path");
+            errors.Add($"{setting} '{configured}' contains characters not allowed in a path");
             return null;
         }
 

@@ -135,6 +135,31 @@ public sealed class ServerSettingsReaderTests
     }
 
     [Fact]
+    public void Read_DataProtectionKeysPath_UnsetIsNullRelativeResolvesAgainstContentRoot()
+    {
+        Assert.Null(Read().DataProtectionKeysPath);
+
+        var relative = Read(("Baton:DataProtection:KeysPath", "shared/keys")).DataProtectionKeysPath;
+        var absolute = Path.Combine(TestPaths.NewTempDirectory(), "keys");
+
+        Assert.NotNull(relative);
+        Assert.True(Path.IsPathRooted(relative));
+        Assert.EndsWith($"{Path.DirectorySeparatorChar}shared{Path.DirectorySeparatorChar}keys", relative, StringComparison.Ordinal);
+        Assert.Equal(absolute, Read(("Baton:DataProtection:KeysPath", absolute)).DataProtectionKeysPath);
+    }
+
+    [Fact]
+    public void Read_DataProtectionKeysPathIsAFile_FailsNamingTheSetting()
+    {
+        var file = Path.Combine(TestPaths.NewTempDirectory(), "plain-file");
+        File.WriteAllText(file, "x");
+
+        var error = Assert.Throws<OptionsValidationException>(() => Read(("Baton:DataProtection:KeysPath", file)));
+
+        Assert.Contains($"Baton:DataProtection:KeysPath '{file}' is a file", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Read_ConfiguredSchedules_AreParsed()
     {
         var options = Read(
