@@ -60,12 +60,12 @@ public sealed class RunPagesBrowserTests(BrowserFixture fixture)
         // The Retry button must appear (a timeout fails the test). IsVisibleAsync, used before, does not wait: the status
         // can change a moment before the page shows the button (seen once in CI).
         var retry = await page.WaitForSelectorAsync("button:text('Retry')", new PageWaitForSelectorOptions { State = WaitForSelectorState.Visible, Timeout = 30_000 });
-        await retry!.ClickAsync();
+        Assert.NotNull(retry);
+        await retry.ClickAsync();
         await page.WaitForFunctionAsync("() => ['pending', 'running'].includes(document.querySelector('#run-status')?.textContent)", null, Within30S);
         var afterRetry = await page.TextContentAsync("#run-status");
         var message = await page.TextContentAsync(".message");
 
-        Assert.NotNull(retry);
         Assert.Contains(afterRetry, new[] { "pending", "running" });
         Assert.Equal("Retried", message);
     }
