@@ -78,6 +78,9 @@ public sealed class BrandInsightsApp : IBatonApp
             // A set ORCHESTRATOR_ID names the processing lists; else the engine's node id, which (unlike the seed's
             // random default) stays the same across restarts, so a restarted process takes its own lists back at once.
             t.ConsumerId = options.OrchestratorIdConfigured ? options.OrchestratorId : null;
+            // The brand's lease is checked where chunks are moved: once this process gives a brand away it moves none
+            // of its chunks, so the next holder's batches cannot be stored before its last one (arrival order kept).
+            t.ListLease = key => BrandKeys.BrandOf(key) is { } brand ? BrandLeases.OwnerKey(brand) : null;
             t.BatchSize = options.BatchSize;
             // The mapper checks the size itself (before parsing), so the oversized chunk counts in its brand's failed metric.
             t.MaxItemBytes = 0;

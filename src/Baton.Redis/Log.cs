@@ -46,4 +46,7 @@ internal static partial class Log
 
     [LoggerMessage(5020, LogLevel.Error, "Redis list trigger {Trigger}: unexpected failure on {ListKey}; retrying with backoff")]
     public static partial void ListFailed(ILogger logger, Exception exception, string trigger, string listKey);
+
+    [LoggerMessage(5021, LogLevel.Debug, "Redis list trigger {Trigger}: this consumer does not hold the lease {LeaseKey} of {ListKey}; nothing is moved from it until it does")]
+    public static partial void LeaseNotHeld(ILogger logger, string trigger, string listKey, string leaseKey);
 }

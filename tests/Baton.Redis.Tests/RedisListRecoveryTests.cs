@@ -137,6 +137,37 @@ public sealed class RedisListRecoveryTests
     }
 
     [Fact]
+    public async Task Trigger_ListLeaseHeldByAnother_HeldItemsOfferedNothingMovedUntilLeaseIsOwn()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        var lease = node.Prefix + "lease:items";
+        // This consumer holds 2 items from before; the list has 3 more; the lease names another consumer.
+        await node.Db.StringSetAsync(lease, "node-b");
+        await node.Db.SetAddAsync(node.Prefix + "consumer:node-a:lists", node.List);
+        await node.Db.ListRightPushAsync(node.ProcessingList, Items(0, 2));
+        await node.Db.ListRightPushAsync(node.List, Items(2, 3));
+
+        await node.StartAsync(o => o.ListLease = key => key == node.List ? lease : null);
+        await node.WaitForSucceededRunsAsync(2);
+        // Until a take is refused for the lease, or (the defect) items are moved anyway.
+        await Poll.UntilAsync(
+            async () => node.Logs.Entries.Any(e => e.EventId == 5021) || await node.Db.ListLengthAsync(node.List) < 3, done => done, "a take refused for the lease");
+
+        Assert.Equal(3, await node.Db.ListLengthAsync(node.List));
+        Assert.Equal(0, await node.Db.ListLengthAsync(node.ProcessingList));
+        Assert.Equal(Enumerable.Range(0, 2).Select(Item).Order(), node.Executed.Order());
+        Assert.Contains(node.Logs.Entries, e => e.EventId == 5021 && e.Message.Contains(lease, StringComparison.Ordinal));
+
+        // Once the lease names this consumer, the rest follows.
+        await node.Db.StringSetAsync(lease, "node-a");
+        await node.WaitForSucceededRunsAsync(5);
+
+        Assert.Equal(0, await node.Db.ListLengthAsync(node.List));
+        Assert.Equal(Enumerable.Range(0, 5).Select(Item).Order(), node.Executed.Order());
+        Assert.Single(node.Logs.Entries, e => e.EventId == 5021);
+    }
+
+    [Fact]
     public async Task Trigger_DiscoverLists_NewListPickedUpRemovedListNoLongerRead()
     {
         await using var node = await RedisNode.CreateAsync();

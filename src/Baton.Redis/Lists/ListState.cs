@@ -19,6 +19,9 @@ internal sealed class ListState(string key)
     /// <summary>This process left a batch in the processing list (a conflict or a failure): offering it again is not news.</summary>
     public bool HoldsBatch { get; set; }
 
+    /// <summary>The list's lease was found held by another consumer (or none) and no items were moved since (one log line per spell).</summary>
+    public bool LeaseRefused { get; set; }
+
     /// <summary>A failure was logged for this list and no step has succeeded since (one log line per failure spell).</summary>
     public bool Faulted { get; set; }
 }

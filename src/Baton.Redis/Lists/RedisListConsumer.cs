@@ -24,16 +24,29 @@ internal sealed class RedisListConsumer(
     public async Task<StepResult> StepAsync(ListState state, CancellationToken cancellationToken)
     {
         var processing = keys.Processing(state.Key);
+        var lease = options.ListLease?.Invoke(state.Key);
+        RedisKey[] takeKeys = lease is null ? [state.Key, processing, keys.OwnLists] : [state.Key, processing, keys.OwnLists, lease];
         var taken = await RedisAsync(
             state,
-            () => redis.Database.ScriptEvaluateAsync(
-                RedisListScripts.Take, [state.Key, processing, keys.OwnLists], [options.BatchSize])).ConfigureAwait(false);
+            () => redis.Database.ScriptEvaluateAsync(RedisListScripts.Take, takeKeys, [options.BatchSize, keys.ConsumerId])).ConfigureAwait(false);
         if (taken is null)
         {
             return StepResult.Failed;
         }
 
         var parts = (RedisResult[])taken!;
+        if ((int)parts[0] == 2)
+        {
+            if (!state.LeaseRefused)
+            {
+                state.LeaseRefused = true;
+                Log.LeaseNotHeld(logger, trigger, state.Key, lease!);
+            }
+
+            return StepResult.Empty;
+        }
+
+        state.LeaseRefused = false;
         var items = Array.ConvertAll((RedisValue[])parts[1]!, v => (string)v!);
         if (items.Length == 0)
         {

@@ -8,15 +8,18 @@ namespace Baton.Redis;
 internal static class RedisListScripts
 {
     /// <summary>
-    /// Take: KEYS = source, processing list, this consumer's set of source lists; ARGV = batch size. When the processing
-    /// list still holds items (a conflict, a failed inbox call, a crash), returns {1, its first items} without moving
-    /// anything; otherwise moves up to batch size items from the head of the source to the processing list in one step
-    /// (LRANGE + LTRIM + RPUSH, the equivalent of that many LMOVE LEFT RIGHT) and returns {0, items}.
+    /// Take: KEYS = source, processing list, this consumer's set of source lists, optionally the list's lease key;
+    /// ARGV = batch size, this consumer's id. When the processing list still holds items (a conflict, a failed inbox
+    /// call, a crash), returns {1, its first items} without moving anything. When a lease key is given and does not
+    /// hold this consumer's id, returns {2, {}} and moves nothing. Otherwise moves up to batch size items from the head
+    /// of the source to the processing list in one step (LRANGE + LTRIM + RPUSH, the equivalent of that many LMOVE LEFT
+    /// RIGHT) and returns {0, items}.
     /// </summary>
     public const string Take = """
         local n = tonumber(ARGV[1])
         local held = redis.call('LRANGE', KEYS[2], 0, n - 1)
         if #held > 0 then return {1, held} end
+        if KEYS[4] and redis.call('GET', KEYS[4]) ~= ARGV[2] then return {2, {}} end
         local items = redis.call('LRANGE', KEYS[1], 0, n - 1)
         if #items > 0 then
           redis.call('LTRIM', KEYS[1], #items, -1)

@@ -16,6 +16,16 @@ public sealed class RedisListTriggerOptions
     /// </summary>
     public Func<IDatabase, CancellationToken, Task<IReadOnlyCollection<string>>>? DiscoverLists { get; set; }
 
+    /// <summary>
+    /// The lease key of a list, for triggers whose lists are shared out between processes by leases (as
+    /// <see cref="DiscoverLists"/> may do): items are moved from a list only while its lease key holds this consumer's
+    /// id (<see cref="ConsumerId"/>), checked in the same script that moves them. So a process that gives a lease away
+    /// moves nothing more from that list from that moment on, not from its next discovery round, and the next holder's
+    /// batches cannot overtake its last one. Items already in this consumer's processing list are offered whatever the
+    /// lease says. A list for which it returns null is not checked. The default (null) is no check.
+    /// </summary>
+    public Func<string, string?>? ListLease { get; set; }
+
     /// <summary>How often <see cref="DiscoverLists"/> runs. The default is 30 seconds.</summary>
     public TimeSpan DiscoveryInterval { get; set; } = TimeSpan.FromSeconds(30);
 

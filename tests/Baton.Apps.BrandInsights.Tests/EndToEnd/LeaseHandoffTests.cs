@@ -1,0 +1,57 @@
+using System.Text.Json;
+using Baton.Apps.BrandInsights.Tests.Infrastructure;
+using Baton.Simulators.BrandWorkers;
+
+namespace Baton.Apps.BrandInsights.Tests.EndToEnd;
+
+/// <summary>
+/// A brand's lease taken by another process between two of this one's brand refreshes: this process moves none of
+/// the brand's chunks from that moment on (before the fix it kept reading until its next refresh, so the new holder's
+/// batches could be stored before its last one and the brand's chunks merged out of arrival order).
+/// </summary>
+public sealed class LeaseHandoffTests : PrivateRedisTests
+{
+    private static string Chunk(string brand, int n, string topic) =>
+        $$"""{"chunkId":"{{brand}}-{{n}}","brand":"{{brand}}","processedAt":"2025-01-01T00:00:00Z","sentiment":{"positive":1,"neutral":0,"negative":0,"score":1},"topics":["{{topic}}"],"clusters":[]}""";
+
+    [Fact]
+    public async Task LeaseTakenByAnotherProcess_NoChunkMovedUntilItIsBack_ThenMergedInOrder()
+    {
+        const string brand = "handoff";
+        var db = Db;
+        await BrandWorkersSimulator.RegisterBrandsAsync(db, [brand], asList: false);
+        var environment = BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-a");
+        // No refresh during the test: the brand stays on this process's list of brands after its lease is taken.
+        environment["BRAND_REFRESH_INTERVAL_SEC"] = "600";
+        environment["Logging__LogLevel__Baton.Redis"] = "Debug";
+        await using var server = await BrandServer.StartAsync(environment);
+        await Poll.UntilAsync(async () => (string?)await db.StringGetAsync("baton:brand-insights:owner:" + brand), o => o == "orchestrator-a", "the brand's lease");
+
+        await db.ListRightPushAsync(BrandKeys.Chunks(brand), Chunk(brand, 1, "first"));
+        await Poll.UntilAsync(() => TotalChunksAsync(brand), n => n == 1, "the first chunk merged");
+
+        // Another process holds the lease now; chunks pushed after that stay on the list.
+        await db.StringSetAsync("baton:brand-insights:owner:" + brand, "orchestrator-b", TimeSpan.FromMinutes(5));
+        await db.ListRightPushAsync(BrandKeys.Chunks(brand), [Chunk(brand, 2, "second"), Chunk(brand, 3, "third")]);
+        await Poll.UntilAsync(
+            async () => server.Process.Stdout.Contains("does not hold the lease baton:brand-insights:owner:" + brand, StringComparison.Ordinal)
+                        || await db.ListLengthAsync(BrandKeys.Chunks(brand)) < 2,
+            done => done,
+            "a take refused for the brand's lease (or, the defect, chunks moved)");
+        Assert.Equal(2, await db.ListLengthAsync(BrandKeys.Chunks(brand)));
+        Assert.Equal(1, await TotalChunksAsync(brand));
+
+        // The lease back (as when the other process gives the brand back): the rest is merged, in arrival order.
+        await db.StringSetAsync("baton:brand-insights:owner:" + brand, "orchestrator-a", TimeSpan.FromMinutes(5));
+        await Poll.UntilAsync(() => TotalChunksAsync(brand), n => n == 3, "the other chunks merged");
+        var summary = JsonDocument.Parse((string)(await db.StringGetAsync(BrandKeys.Summary(brand)))!).RootElement;
+        Assert.Equal("""["first","second","third"]""", summary.GetProperty("dominantTopics").GetRawText());
+        Assert.Equal(0, await db.ListLengthAsync(BrandKeys.Chunks(brand)));
+    }
+
+    private async Task<int> TotalChunksAsync(string brand)
+    {
+        var stored = await Db.StringGetAsync(BrandKeys.Summary(brand));
+        return stored.IsNull ? 0 : JsonDocument.Parse((string)stored!).RootElement.GetProperty("totalChunks").GetInt32();
+    }
+}
