@@ -62,6 +62,26 @@ public sealed partial class ComposeFileTests
         Assert.Equal("${RABBITMQ_PASSWORD:?set RABBITMQ_PASSWORD}", Services["rabbitmq"].Text("environment.RABBITMQ_DEFAULT_PASS"));
     }
 
+    [Fact]
+    public void Compose_BatonNodes_ShareOneDataProtectionKeyRingInANamedVolumeTheImageUserOwns()
+    {
+        var mounts = BatonNodes.Select(n =>
+        {
+            var path = n.Value.Text("environment.Baton__DataProtection__KeysPath");
+            var mount = Assert.Single(n.Value.Items("volumes"), v => v.ToString().EndsWith(":" + path, StringComparison.Ordinal)).ToString();
+            return (Volume: mount[..mount.IndexOf(':', StringComparison.Ordinal)], Path: path);
+        }).ToList();
+
+        // One named volume, the same path on both nodes, declared at the top level (not a host directory).
+        Assert.Single(mounts.Distinct());
+        var (volume, path) = mounts[0];
+        Assert.Contains(volume, Compose.Map("volumes").Keys);
+        // The image creates that path owned by its non-root user, so the empty named volume starts writable by it.
+        var final = Dockerfile.Parse(DeployFiles.PathOf("Dockerfile"))[^1];
+        Assert.Contains(final.All("RUN"), r => r.Contains("mkdir -p", StringComparison.Ordinal) && r.Contains(" " + path, StringComparison.Ordinal)
+            && r[r.IndexOf("chown \"$APP_UID:$APP_UID\"", StringComparison.Ordinal)..].Contains(" " + path, StringComparison.Ordinal));
+    }
+
     private static TimeSpan ParseSeconds(string duration)
     {
         var match = SecondsPattern().Match(duration);
