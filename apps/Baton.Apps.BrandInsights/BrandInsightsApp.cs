@@ -4,6 +4,7 @@ using Baton.Apps.BrandInsights.State;
 using Baton.Apps.BrandInsights.Trigger;
 using Baton.Apps.BrandInsights.Workflow;
 using Baton.Hosting;
+using Baton.Nodes;
 using Baton.Redis;
 using Baton.Server.Auth;
 using Baton.Server.Configuration;
@@ -102,8 +103,11 @@ public sealed class BrandInsightsApp : IBatonApp
         var registry = services.GetRequiredService<BrandRegistry>();
         registry.Logger = logger;
         // The trigger's consumer id (see ConfigureServices): its processing lists tell when a given-back brand is through.
-        var consumerId = options.OrchestratorIdConfigured ? options.OrchestratorId : services.GetRequiredService<IOptions<BatonOptions>>().Value.NodeId;
-        registry.Leases = new BrandLeases(consumerId, "baton:processing:" + consumerId + ":", options.BrandLeaseTtl, services.GetRequiredService<TimeProvider>());
+        // Read at the first refresh, when the node's own name is known (on PostgreSQL not the configured node id when
+        // another live process holds that one).
+        var nodes = services.GetRequiredService<IBatonNodes>();
+        registry.Leases = new BrandLeases(
+            () => options.OrchestratorIdConfigured ? options.OrchestratorId : nodes.NodeId, options.BrandLeaseTtl, services.GetRequiredService<TimeProvider>());
         var health = services.GetRequiredService<BrandHealthEndpoint>();
         var metrics = services.GetRequiredService<BrandMetricsEndpoint>();
         endpoints.MapGet("/health", health.Handle).AllowWithoutAdminKey();

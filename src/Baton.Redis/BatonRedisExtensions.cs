@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Baton.Hosting;
 using Baton.Inbox;
+using Baton.Nodes;
 using Baton.Workflows;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -57,7 +58,7 @@ public static class BatonRedisExtensions
             return new RedisListTrigger(
                 name,
                 options,
-                options.ConsumerId ?? sp.GetRequiredService<IOptions<BatonOptions>>().Value.NodeId,
+                () => options.ConsumerId ?? sp.GetRequiredService<IBatonNodes>().NodeId,
                 redis,
                 sp.GetRequiredService<IBatonInbox>(),
                 sp.GetService<TimeProvider>() ?? TimeProvider.System,

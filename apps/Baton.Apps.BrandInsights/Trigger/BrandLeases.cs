@@ -10,9 +10,10 @@ namespace Baton.Apps.BrandInsights.Trigger;
 /// process takes at most its fair share (brands ÷ live processes, rounded up); one holding more gives the extras back
 /// once it holds none of their items (its processing list is empty), so the next owner starts after them.
 /// </summary>
-internal sealed class BrandLeases(string consumerId, string processingKeyPrefix, TimeSpan leaseTtl, TimeProvider time)
+internal sealed class BrandLeases(Func<string> consumerIdSource, TimeSpan leaseTtl, TimeProvider time)
 {
     private const string NodesKey = "baton:brand-insights:nodes";
+    private string? _consumerId;
 
     // Renews a lease held by this consumer, or takes a free one; returns 1 when held afterwards.
     private const string TakeOrRenew = """
@@ -31,13 +32,19 @@ internal sealed class BrandLeases(string consumerId, string processingKeyPrefix,
         return 1
         """;
 
-    public string ConsumerId => consumerId;
+    /// <summary>
+    /// The list trigger's consumer id, read at the first refresh (the trigger's start, once the node's own name is known),
+    /// so the leases and the processing lists they look at are the trigger's.
+    /// </summary>
+    public string ConsumerId => _consumerId ??= consumerIdSource();
 
     public static string OwnerKey(string brand) => "baton:brand-insights:owner:" + brand;
 
     /// <summary>The brands of <paramref name="brands"/> this process reads until the next refresh.</summary>
     public async Task<IReadOnlyList<string>> AssignAsync(IDatabase db, IReadOnlyList<string> brands, CancellationToken cancellationToken)
     {
+        var consumerId = ConsumerId;
+        var processingKeyPrefix = "baton:processing:" + consumerId + ":";
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var ttl = (long)leaseTtl.TotalMilliseconds;
         await db.SortedSetAddAsync(NodesKey, consumerId, now + ttl).WaitAsync(cancellationToken);

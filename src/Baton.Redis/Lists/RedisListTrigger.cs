@@ -19,9 +19,13 @@ internal sealed class RedisListTrigger : BackgroundService
     private readonly IRedisConnection _redis;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly RedisListKeys _keys;
+    private readonly Func<string> _consumerId;
+    private readonly IBatonInbox _inbox;
+    private readonly RedisListMetrics _metrics;
     private readonly OutageGate _outage;
-    private readonly RedisListConsumer _consumer;
+    // Made at the start of ExecuteAsync, once the node's id is known (see the constructor).
+    private RedisListKeys _keys = null!;
+    private RedisListConsumer _consumer = null!;
     private readonly object _lock = new();
     private readonly Dictionary<string, ListState> _states = new(StringComparer.Ordinal);
     private readonly List<Task> _running = [];
@@ -30,24 +34,31 @@ internal sealed class RedisListTrigger : BackgroundService
     private int _roundRobin;
     private int _active;
 
+    /// <param name="consumerId">
+    /// Read when the trigger starts, after the engine's store initializer has run: a default consumer id is the node's
+    /// own name then, which on PostgreSQL is not the configured node id when another live process already holds it.
+    /// </param>
     public RedisListTrigger(
-        string name, RedisListTriggerOptions options, string consumerId, IRedisConnection redis, IBatonInbox inbox,
+        string name, RedisListTriggerOptions options, Func<string> consumerId, IRedisConnection redis, IBatonInbox inbox,
         TimeProvider time, RedisListMetrics metrics, ILogger logger)
     {
         _name = name;
         _options = options;
+        _consumerId = consumerId;
         _redis = redis;
+        _inbox = inbox;
         _time = time;
+        _metrics = metrics;
         _logger = logger;
-        _keys = new RedisListKeys(options.KeyPrefix, consumerId);
         _outage = new OutageGate(name, redis.Description, logger);
-        _consumer = new RedisListConsumer(name, options, _keys, redis, inbox, metrics, _outage, logger);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Connecting may block for the connect timeout: keep it off the host's start-up path.
         await Task.Yield();
+        _keys = new RedisListKeys(_options.KeyPrefix, _consumerId());
+        _consumer = new RedisListConsumer(_name, _options, _keys, _redis, _inbox, _metrics, _outage, _logger);
         Log.TriggerStarted(_logger, _name, _keys.ConsumerId, _redis.Description);
         try
         {

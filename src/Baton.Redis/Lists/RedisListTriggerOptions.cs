@@ -32,7 +32,10 @@ public sealed class RedisListTriggerOptions
     /// <summary>
     /// Names this consumer's processing lists (<c>{KeyPrefix}processing:{ConsumerId}:{listKey}</c>) and heartbeat key;
     /// it must stay the same across restarts of a process (so it takes back its own processing lists at start) and
-    /// differ between processes. The default is the engine's node id (<c>BatonOptions.NodeId</c>).
+    /// differ between processes: two live consumers with one id would share their processing lists, and one's
+    /// acknowledgement could remove items the other has just moved. The default is the node's own name
+    /// (<c>IBatonNodes.NodeId</c>, read when the trigger starts): <c>BatonOptions.NodeId</c>, or, on PostgreSQL, the
+    /// name of its own that a second live process started with the same node id leases under.
     /// </summary>
     public string? ConsumerId { get; set; }
 

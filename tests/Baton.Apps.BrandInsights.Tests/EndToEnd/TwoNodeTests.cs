@@ -43,6 +43,41 @@ public sealed class TwoNodeTests : PrivateRedisTests
         Assert.True(await ProcessedAsync(first) > 0 && await ProcessedAsync(second) > 0, "both servers merged some batches");
     }
 
+    [Fact]
+    public async Task TwoServers_SameNodeIdNoOrchestratorId_SecondUsesItsOwnConsumerIdAndNoChunkLost()
+    {
+        var postgres = new NpgsqlConnectionStringBuilder(
+            Environment.GetEnvironmentVariable("BATON_POSTGRES") is { Length: > 0 } fromEnv ? fromEnv : "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres")
+        {
+            Database = "baton_brand_" + Guid.NewGuid().ToString("N")[..12],
+        }.ConnectionString;
+        await PostgresDatabases.EnsureAsync(postgres);
+        var db = Db;
+        var generator = new BrandChunkGenerator(new BrandChunkSettings { Brands = 6, Chunks = 12_000, Bad = 0.02, Duplicates = 0.03, Seed = 37, BrandPrefix = "twin-" });
+        await BrandWorkersSimulator.RegisterBrandsAsync(db, generator.BrandNames, asList: false);
+        // Two processes of one host and directory with no ORCHESTRATOR_ID: the same node id. The engine leases the
+        // second under a name of its own; its Redis consumer (processing lists, brand leases) must follow that name.
+        Dictionary<string, string?> Twin() => new(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "unused", postgres))
+        {
+            ["ORCHESTRATOR_ID"] = null,
+            ["Baton__Engine__NodeId"] = "brand-twin",
+        };
+        await using var first = await BrandServer.StartAsync(Twin());
+        await using var second = await BrandServer.StartAsync(Twin());
+        await Poll.UntilAsync(
+            async () => (await db.SetMembersAsync("baton:consumers")).Select(v => (string)v!).ToList(),
+            c => c.Count == 2,
+            "two Redis consumers");
+
+        await BrandWorkersSimulator.PushAsync(db, generator, rate: 8_000);
+
+        await Expectations.WaitUntilAllMatchAsync(db, generator, TimeSpan.FromSeconds(150));
+        await Expectations.AssertExactlyOnceAsync(db, generator);
+        var consumers = (await db.SetMembersAsync("baton:consumers")).Select(v => (string)v!).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal("brand-twin", consumers[0]);
+        Assert.StartsWith("brand-twin-", consumers[1], StringComparison.Ordinal);
+    }
+
     private static async Task<long> ProcessedAsync(BrandServer server) =>
         (await server.MetricsAsync()).Split('\n')
             .Where(l => l.StartsWith("orchestrator_chunks_processed_total{", StringComparison.Ordinal))
