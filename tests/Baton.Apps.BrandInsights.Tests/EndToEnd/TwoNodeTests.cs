@@ -11,15 +11,9 @@ public sealed class TwoNodeTests : PrivateRedisTests
     [Fact]
     public async Task TwoServers_OnePostgresStore_NoBrandMergedByBothAtOnceAndSummariesCorrect()
     {
-        var postgres = new NpgsqlConnectionStringBuilder(
-            Environment.GetEnvironmentVariable("BATON_POSTGRES") is { Length: > 0 } fromEnv ? fromEnv : "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres")
-        {
-            Database = "baton_brand_" + Guid.NewGuid().ToString("N")[..12],
-        }.ConnectionString;
-        await PostgresDatabases.EnsureAsync(postgres);
+        var postgres = await NewDatabaseAsync();
         var db = Db;
-        var generator = new BrandChunkGenerator(new BrandChunkSettings { Brands = 8, Chunks = 16_000, Bad = 0.02, Duplicates = 0.03, Seed = 31, BrandPrefix = "pair-" });
-        await BrandWorkersSimulator.RegisterBrandsAsync(db, generator.BrandNames, asList: false);
+        var generator = await RegisterBrandsAsync(db, new BrandChunkSettings { Brands = 8, Chunks = 16_000, Bad = 0.02, Duplicates = 0.03, Seed = 31, BrandPrefix = "pair-" });
         await using var first = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-a", postgres));
         await using var second = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-b", postgres));
 
@@ -46,15 +40,9 @@ public sealed class TwoNodeTests : PrivateRedisTests
     [Fact]
     public async Task TwoServers_SameNodeIdNoOrchestratorId_SecondUsesItsOwnConsumerIdAndNoChunkLost()
     {
-        var postgres = new NpgsqlConnectionStringBuilder(
-            Environment.GetEnvironmentVariable("BATON_POSTGRES") is { Length: > 0 } fromEnv ? fromEnv : "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres")
-        {
-            Database = "baton_brand_" + Guid.NewGuid().ToString("N")[..12],
-        }.ConnectionString;
-        await PostgresDatabases.EnsureAsync(postgres);
+        var postgres = await NewDatabaseAsync();
         var db = Db;
-        var generator = new BrandChunkGenerator(new BrandChunkSettings { Brands = 6, Chunks = 12_000, Bad = 0.02, Duplicates = 0.03, Seed = 37, BrandPrefix = "twin-" });
-        await BrandWorkersSimulator.RegisterBrandsAsync(db, generator.BrandNames, asList: false);
+        var generator = await RegisterBrandsAsync(db, new BrandChunkSettings { Brands = 6, Chunks = 12_000, Bad = 0.02, Duplicates = 0.03, Seed = 37, BrandPrefix = "twin-" });
         // Two processes of one host and directory with no ORCHESTRATOR_ID: the same node id. The engine leases the
         // second under a name of its own; its Redis consumer (processing lists, brand leases) must follow that name.
         Dictionary<string, string?> Twin() => new(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "unused", postgres))
@@ -76,6 +64,25 @@ public sealed class TwoNodeTests : PrivateRedisTests
         var consumers = (await db.SetMembersAsync("baton:consumers")).Select(v => (string)v!).Order(StringComparer.Ordinal).ToList();
         Assert.Equal("brand-twin", consumers[0]);
         Assert.StartsWith("brand-twin-", consumers[1], StringComparison.Ordinal);
+    }
+
+    /// <summary>A new PostgreSQL database on <c>BATON_POSTGRES</c>'s server, for the two servers to share.</summary>
+    private static async Task<string> NewDatabaseAsync()
+    {
+        var postgres = new NpgsqlConnectionStringBuilder(
+            Environment.GetEnvironmentVariable("BATON_POSTGRES") is { Length: > 0 } fromEnv ? fromEnv : "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres")
+        {
+            Database = "baton_brand_" + Guid.NewGuid().ToString("N")[..12],
+        }.ConnectionString;
+        await PostgresDatabases.EnsureAsync(postgres);
+        return postgres;
+    }
+
+    private static async Task<BrandChunkGenerator> RegisterBrandsAsync(IDatabase db, BrandChunkSettings settings)
+    {
+        var generator = new BrandChunkGenerator(settings);
+        await BrandWorkersSimulator.RegisterBrandsAsync(db, generator.BrandNames, asList: false);
+        return generator;
     }
 
     private static async Task<long> ProcessedAsync(BrandServer server) =>
