@@ -3,7 +3,6 @@ using Baton.Nodes;
 using Baton.Server.Logging;
 using Baton.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 
 namespace Baton.Server.Health;
 
@@ -15,7 +14,7 @@ namespace Baton.Server.Health;
 /// plain values (<c>store</c>, <c>storeError</c>, <c>workerEnabled</c>, <c>workerRunning</c>, <c>activeRuns</c>).
 /// </summary>
 internal sealed class BatonHealthCheck(
-    IBatonStore store, IBatonNodes nodes, IBatonWorkerStatus worker, ProcessClock clock, IOptions<BatonOptions> engine, SecretRedactor secrets, ILogger<BatonHealthCheck> logger)
+    IBatonStore store, IBatonNodes nodes, IBatonWorkerStatus worker, ProcessClock clock, SecretRedactor secrets, ILogger<BatonHealthCheck> logger)
     : IHealthCheck
 {
     /// <summary>The registration's name.</summary>
@@ -52,7 +51,7 @@ internal sealed class BatonHealthCheck(
         var workerHealth = new WorkerHealth(worker.Enabled, worker.IsRunning, worker.ActiveRuns);
         var ready = storeHealth.Status == "ok" && (!worker.Enabled || worker.IsRunning);
         var view = new HealthView(
-            ready ? "ready" : "not_ready", storeHealth, workerHealth, Math.Round(clock.Uptime.TotalSeconds, 3), HealthEndpoints.Version, engine.Value.NodeId, live);
+            ready ? "ready" : "not_ready", storeHealth, workerHealth, Math.Round(clock.Uptime.TotalSeconds, 3), HealthEndpoints.Version, nodes.NodeId, live);
         var data = new Dictionary<string, object>
         {
             [ViewKey] = view,

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Baton.Apps.BrandInsights.Tests.Infrastructure;
 using Baton.Simulators.BrandWorkers;
 using Npgsql;
@@ -64,6 +65,15 @@ public sealed class TwoNodeTests : PrivateRedisTests
         var consumers = (await db.SetMembersAsync("baton:consumers")).Select(v => (string)v!).Order(StringComparer.Ordinal).ToList();
         Assert.Equal("brand-twin", consumers[0]);
         Assert.StartsWith("brand-twin-", consumers[1], StringComparison.Ordinal);
+        // Baton's /health names each process as the node registry does: the second by the name it leases under.
+        var healthIds = new List<string>();
+        foreach (var server in new[] { first, second })
+        {
+            using var api = server.ApiClient();
+            healthIds.Add(JsonDocument.Parse(await api.GetStringAsync(new Uri("/health", UriKind.Relative))).RootElement.GetProperty("nodeId").GetString()!);
+        }
+
+        Assert.Equal(consumers, healthIds.Order(StringComparer.Ordinal));
     }
 
     /// <summary>A new PostgreSQL database on <c>BATON_POSTGRES</c>'s server, for the two servers to share.</summary>
