@@ -11,16 +11,8 @@ public sealed class SagaCrashTests
     public async Task Sigkill_MidSaga_ResumesAfterRestartAndWaitingCallerGetsReply()
     {
         await using var rig = new ProcessRig();
-        await rig.StartSimulatorsAsync();
-        await rig.StartServerAsync();
-        await rig.FaultAsync("doctor-profile.createEmpty", delayMs: 2000);
 
-        var reply = rig.Gateway.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"crash-{Guid.NewGuid():N}@example.org"), TimeSpan.FromSeconds(90));
-        await rig.WaitForCallAsync("doctor-profile.createEmpty", "the saga to reach createProfile", reply);
-        rig.Server!.Kill();
-        await rig.Server.WaitForExitAsync(TimeSpan.FromSeconds(10));
-        await rig.FaultAsync("doctor-profile.createEmpty");
-        await rig.StartServerAsync();
+        var reply = await KillWhileHeldThenRestartAsync(rig, "doctor-profile.createEmpty", "createProfile", () => []);
 
         var result = (await reply)!.Value;
         Assert.Equal("completed", result.GetProperty("status").GetString());
@@ -31,6 +23,60 @@ public sealed class SagaCrashTests
         Assert.Equal(result.GetProperty("profileId").GetString(), profile.GetProperty("id").GetString());
         Assert.Equal(1, await rig.CallsAsync("doctor-accounts.create"));
     }
+
+    [Fact]
+    public async Task Sigkill_InCreateAccount_RestartedWithAnotherHomeAndTheSharedKeyRing_ReadsThePasswordAndCompletes()
+    {
+        var keys = Path.Combine(TestPaths.NewTempDirectory(), "keys");
+        await using var rig = new ProcessRig();
+
+        var reply = await KillWhileHeldThenRestartAsync(rig, "doctor-accounts.create", "createAccount", () => AnotherHome(keys));
+
+        var result = (await reply)!.Value;
+        Assert.Equal("completed", result.GetProperty("status").GetString());
+        var account = Assert.Single((await rig.StateAsync()).GetProperty("accounts").EnumerateArray());
+        Assert.Equal(result.GetProperty("accountId").GetString(), account.GetProperty("id").GetString());
+        Assert.NotEmpty(Directory.GetFiles(keys, "key-*.xml"));
+    }
+
+    [Fact]
+    public async Task Sigkill_InCreateAccount_RestartedWithAnotherHomeAndNoSharedKeyRing_CannotReadThePassword()
+    {
+        await using var rig = new ProcessRig();
+
+        var reply = await KillWhileHeldThenRestartAsync(rig, "doctor-accounts.create", "createAccount", () => AnotherHome(keys: null));
+
+        // What Baton:DataProtection:KeysPath is for: without it the resumed step cannot unprotect the password.
+        var error = await Assert.ThrowsAsync<NestRpcException>(() => reply);
+        Assert.Contains("was not found in the key ring", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Starts a create, SIGKILLs the server while a service holds the saga's call <paramref name="pattern"/> (made by
+    /// step <paramref name="step"/>), and starts it again; <paramref name="node"/> gives each process's extra environment.
+    /// </summary>
+    private static async Task<Task<JsonElement?>> KillWhileHeldThenRestartAsync(ProcessRig rig, string pattern, string step, Func<Dictionary<string, string?>> node)
+    {
+        await rig.StartSimulatorsAsync();
+        await rig.StartServerAsync(node());
+        await rig.FaultAsync(pattern, delayMs: 2000);
+
+        var reply = rig.Gateway.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"crash-{Guid.NewGuid():N}@example.org"), TimeSpan.FromSeconds(90));
+        await rig.WaitForCallAsync(pattern, $"the saga to reach {step}", reply);
+        rig.Server!.Kill();
+        await rig.Server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        await rig.FaultAsync(pattern);
+        await rig.StartServerAsync(node());
+        return reply;
+    }
+
+    /// <summary>
+    /// A home directory of its own (so another default Data Protection key ring, as another node or a re-created
+    /// container has), with <paramref name="keys"/> as <c>Baton:DataProtection:KeysPath</c> when given. The password is
+    /// protected by the process that took the request and read back by the createAccount step.
+    /// </summary>
+    private static Dictionary<string, string?> AnotherHome(string? keys) =>
+        new() { ["HOME"] = TestPaths.NewTempDirectory(), ["Baton__DataProtection__KeysPath"] = keys };
 
     [Fact]
     public async Task Sigkill_MidCompensation_FinishesCompensatingAfterRestartLeavingNothing()

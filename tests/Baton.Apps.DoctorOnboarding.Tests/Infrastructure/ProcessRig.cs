@@ -53,9 +53,10 @@ internal sealed class ProcessRig : IAsyncDisposable
         Assert.False(_services.HasExited, _services.Output);
     }
 
-    public async Task StartServerAsync()
+    /// <summary>Starts the server on the rig's queues and SQLite file; <paramref name="more"/> adds or overrides environment.</summary>
+    public async Task StartServerAsync(IReadOnlyDictionary<string, string?>? more = null)
     {
-        Server = ServerProcess.Start(new Dictionary<string, string?>
+        var environment = new Dictionary<string, string?>
         {
             ["ADMIN_KEY"] = AdminKey,
             ["RABBITMQ_URL"] = RabbitMqUrl,
@@ -66,7 +67,13 @@ internal sealed class ProcessRig : IAsyncDisposable
             ["Baton__Apps__DoctorOnboarding__Queue"] = Queue,
             ["Baton__Store__Sqlite__Path"] = Path.Combine(_directory, "baton.db"),
             ["Baton__Demo__Enabled"] = null,
-        });
+        };
+        foreach (var (key, value) in more ?? new Dictionary<string, string?>())
+        {
+            environment[key] = value;
+        }
+
+        Server = ServerProcess.Start(environment);
         await Server.WaitForLiveAsync();
     }
 
