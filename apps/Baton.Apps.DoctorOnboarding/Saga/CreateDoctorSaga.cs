@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using Baton.Apps.DoctorOnboarding.Contracts;
+using Baton.Retries;
 using Baton.Workflows;
 using Microsoft.AspNetCore.DataProtection;
 
@@ -37,7 +39,7 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
         context.SetPhase("createAccount");
         var accountId = await context.StepAsync("createAccount", async ct =>
         {
-            var password = protection.CreateProtector(PasswordPurpose).Unprotect(command.Password);
+            var password = Unprotect(command.Password);
             var reply = await calls.CallAsync(DoctorService.Accounts, patterns.AccountsCreate, new
             {
                 email = command.Email, password, fullName = command.FullName, phone = command.Phone, dob = command.Dob,
@@ -89,6 +91,25 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
     }
 
     /// <summary>The stored input for a checked command: its password protected, so neither the store nor the run API shows it.</summary>
+    /// <summary>
+    /// The password as the command gave it. A ring without the key it was protected with (another node, a re-created
+    /// container, without a shared <c>Baton:DataProtection:KeysPath</c>) will not have it on a retry either: the step
+    /// fails at once, with what to set.
+    /// </summary>
+    private string Unprotect(string protectedPassword)
+    {
+        try
+        {
+            return protection.CreateProtector(PasswordPurpose).Unprotect(protectedPassword);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new NonRetryableException(
+                "the password was protected with a Data Protection key this process does not have (" + ex.Message
+                + "); give every node the same Baton:DataProtection:KeysPath", ex);
+        }
+    }
+
     public static CreateDoctorInput ToInput(CreateDoctorCommandDto command, IDataProtectionProvider protection, DateTimeOffset receivedAt) => new()
     {
         Command = command with { Password = protection.CreateProtector(PasswordPurpose).Protect(command.Password) },

@@ -49,6 +49,9 @@ public sealed class SagaCrashTests
         // What Baton:DataProtection:KeysPath is for: without it the resumed step cannot unprotect the password.
         var error = await Assert.ThrowsAsync<NestRpcException>(() => reply);
         Assert.Contains("was not found in the key ring", error.Message, StringComparison.Ordinal);
+        Assert.Contains("give every node the same Baton:DataProtection:KeysPath", error.Message, StringComparison.Ordinal);
+        // Failed at once (no retry can find the key), and nothing to compensate: the step never ended.
+        Assert.Equal(1, await rig.CallsAsync("doctor-accounts.create"));
     }
 
     /// <summary>
