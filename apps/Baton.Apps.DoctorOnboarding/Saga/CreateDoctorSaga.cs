@@ -90,7 +90,6 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
         };
     }
 
-    /// <summary>The stored input for a checked command: its password protected, so neither the store nor the run API shows it.</summary>
     /// <summary>
     /// The password as the command gave it. A ring without the key it was protected with (another node, a re-created
     /// container, without a shared <c>Baton:DataProtection:KeysPath</c>) will not have it on a retry either: the step
@@ -110,6 +109,7 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
         }
     }
 
+    /// <summary>The stored input for a checked command: its password protected, so neither the store nor the run API shows it.</summary>
     public static CreateDoctorInput ToInput(CreateDoctorCommandDto command, IDataProtectionProvider protection, DateTimeOffset receivedAt) => new()
     {
         Command = command with { Password = protection.CreateProtector(PasswordPurpose).Protect(command.Password) },

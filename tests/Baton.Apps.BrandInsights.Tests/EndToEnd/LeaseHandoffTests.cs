@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Baton.Apps.BrandInsights.Tests.Infrastructure;
+using Baton.Apps.BrandInsights.Trigger;
 using Baton.Simulators.BrandWorkers;
 
 namespace Baton.Apps.BrandInsights.Tests.EndToEnd;
@@ -25,16 +26,16 @@ public sealed class LeaseHandoffTests : PrivateRedisTests
         environment["BRAND_REFRESH_INTERVAL_SEC"] = "600";
         environment["Logging__LogLevel__Baton.Redis"] = "Debug";
         await using var server = await BrandServer.StartAsync(environment);
-        await Poll.UntilAsync(async () => (string?)await db.StringGetAsync("baton:brand-insights:owner:" + brand), o => o == "orchestrator-a", "the brand's lease");
+        await Poll.UntilAsync(async () => (string?)await db.StringGetAsync(BrandLeases.OwnerKey(brand)), o => o == "orchestrator-a", "the brand's lease");
 
         await db.ListRightPushAsync(BrandKeys.Chunks(brand), Chunk(brand, 1, "first"));
         await Poll.UntilAsync(() => TotalChunksAsync(brand), n => n == 1, "the first chunk merged");
 
         // Another process holds the lease now; chunks pushed after that stay on the list.
-        await db.StringSetAsync("baton:brand-insights:owner:" + brand, "orchestrator-b", TimeSpan.FromMinutes(5));
+        await db.StringSetAsync(BrandLeases.OwnerKey(brand), "orchestrator-b", TimeSpan.FromMinutes(5));
         await db.ListRightPushAsync(BrandKeys.Chunks(brand), [Chunk(brand, 2, "second"), Chunk(brand, 3, "third")]);
         await Poll.UntilAsync(
-            async () => server.Process.Stdout.Contains("does not hold the lease baton:brand-insights:owner:" + brand, StringComparison.Ordinal)
+            async () => server.Process.Stdout.Contains("does not hold the lease " + BrandLeases.OwnerKey(brand), StringComparison.Ordinal)
                         || await db.ListLengthAsync(BrandKeys.Chunks(brand)) < 2,
             done => done,
             "a take refused for the brand's lease (or, the defect, chunks moved)");
@@ -42,7 +43,7 @@ public sealed class LeaseHandoffTests : PrivateRedisTests
         Assert.Equal(1, await TotalChunksAsync(brand));
 
         // The lease back (as when the other process gives the brand back): the rest is merged, in arrival order.
-        await db.StringSetAsync("baton:brand-insights:owner:" + brand, "orchestrator-a", TimeSpan.FromMinutes(5));
+        await db.StringSetAsync(BrandLeases.OwnerKey(brand), "orchestrator-a", TimeSpan.FromMinutes(5));
         await Poll.UntilAsync(() => TotalChunksAsync(brand), n => n == 3, "the other chunks merged");
         var summary = JsonDocument.Parse((string)(await db.StringGetAsync(BrandKeys.Summary(brand)))!).RootElement;
         Assert.Equal("""["first","second","third"]""", summary.GetProperty("dominantTopics").GetRawText());

@@ -27,10 +27,12 @@ public sealed class SagaCrashTests
     [Fact]
     public async Task Sigkill_InCreateAccount_RestartedWithAnotherHomeAndTheSharedKeyRing_ReadsThePasswordAndCompletes()
     {
+        // Each process has a home of its own (another default key ring, as another node or a re-created container has);
+        // the password is protected by the process that took the request and read back by the createAccount step.
         var keys = Path.Combine(TestPaths.NewTempDirectory(), "keys");
         await using var rig = new ProcessRig();
 
-        var reply = await KillWhileHeldThenRestartAsync(rig, "doctor-accounts.create", "createAccount", () => AnotherHome(keys));
+        var reply = await KillWhileHeldThenRestartAsync(rig, "doctor-accounts.create", "createAccount", () => ServerEnvironment.OwnHome(keys));
 
         var result = (await reply)!.Value;
         Assert.Equal("completed", result.GetProperty("status").GetString());
@@ -44,7 +46,7 @@ public sealed class SagaCrashTests
     {
         await using var rig = new ProcessRig();
 
-        var reply = await KillWhileHeldThenRestartAsync(rig, "doctor-accounts.create", "createAccount", () => AnotherHome(keys: null));
+        var reply = await KillWhileHeldThenRestartAsync(rig, "doctor-accounts.create", "createAccount", () => ServerEnvironment.OwnHome(keys: null));
 
         // What Baton:DataProtection:KeysPath is for: without it the resumed step cannot unprotect the password.
         var error = await Assert.ThrowsAsync<NestRpcException>(() => reply);
@@ -72,14 +74,6 @@ public sealed class SagaCrashTests
         await rig.StartServerAsync(node());
         return reply;
     }
-
-    /// <summary>
-    /// A home directory of its own (so another default Data Protection key ring, as another node or a re-created
-    /// container has), with <paramref name="keys"/> as <c>Baton:DataProtection:KeysPath</c> when given. The password is
-    /// protected by the process that took the request and read back by the createAccount step.
-    /// </summary>
-    private static Dictionary<string, string?> AnotherHome(string? keys) =>
-        new() { ["HOME"] = TestPaths.NewTempDirectory(), ["Baton__DataProtection__KeysPath"] = keys };
 
     [Fact]
     public async Task Sigkill_MidCompensation_FinishesCompensatingAfterRestartLeavingNothing()

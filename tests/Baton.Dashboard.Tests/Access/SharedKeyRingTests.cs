@@ -13,8 +13,8 @@ public sealed class SharedKeyRingTests
     public async Task SignIn_TwoServersShareKeysPath_CookieMadeByOneSignsInOnTheOther()
     {
         var keys = Path.Combine(TestPaths.NewTempDirectory(), "keys");
-        await using var first = await DashboardServer.StartAsync(extra: Node(keys));
-        await using var second = await DashboardServer.StartAsync(extra: Node(keys));
+        await using var first = await DashboardServer.StartAsync(extra: ServerEnvironment.OwnHome(keys));
+        await using var second = await DashboardServer.StartAsync(extra: ServerEnvironment.OwnHome(keys));
 
         var cookie = await SignInCookieAsync(first);
 
@@ -25,21 +25,14 @@ public sealed class SharedKeyRingTests
     [Fact]
     public async Task SignIn_TwoServersWithoutKeysPath_CookieMadeByOneRefusedByTheOther()
     {
-        await using var first = await DashboardServer.StartAsync(extra: Node(keys: null));
-        await using var second = await DashboardServer.StartAsync(extra: Node(keys: null));
+        await using var first = await DashboardServer.StartAsync(extra: ServerEnvironment.OwnHome(keys: null));
+        await using var second = await DashboardServer.StartAsync(extra: ServerEnvironment.OwnHome(keys: null));
 
         var cookie = await SignInCookieAsync(first);
 
         Assert.Equal(HttpStatusCode.OK, await RunsPageStatusAsync(first, cookie));
         Assert.Equal(HttpStatusCode.Redirect, await RunsPageStatusAsync(second, cookie));
     }
-
-    /// <summary>A home directory of its own, and the shared key ring directory when given.</summary>
-    private static Dictionary<string, string?> Node(string? keys) => new()
-    {
-        ["HOME"] = TestPaths.NewTempDirectory(),
-        ["Baton__DataProtection__KeysPath"] = keys,
-    };
 
     /// <summary>Signs in through the form; returns the <c>baton_ui=...</c> pair the server set.</summary>
     private static async Task<string> SignInCookieAsync(DashboardServer server)
