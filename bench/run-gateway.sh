@@ -29,7 +29,7 @@
 # runs created pending (no free run slot: claimed later) and the stalls of 100 ms or more in which no run ended (the
 # forwards waiting). PROBE=1 (needs python3) probes GET /health on the gateway and on the stand-in every ~10 ms during the
 # live phase's measured run and lists the probes that took 50 ms or more, to tell which process paused. SYSCALLS=1 (needs perf) adds system
-# calls per job during the live phase's measured run (pwrite64: WAL frames, two calls each; fcntl: the WAL's locks, a
+# calls per job during the live phase's measured run (pwrite64: WAL frames, two calls each; pread64: pages read back from the WAL or the database file; fcntl: the WAL's locks, a
 # few per commit; sendto; futex; epoll_wait), counted with `perf stat` on the syscall tracepoints. PERF_ENV=1 starts the
 # server with DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 for `perf record -p`;
 # PERF_RECORD=/path/perf.data (implies PERF_ENV=1) records 10 s of the live phase's measured run with perf -g
@@ -227,7 +227,7 @@ run_phase() { # label mode
   local wt1="" wt2="" fb1="" fb2="" sc_pid=""
   if [ "${SERVER_CPU:-}" = 1 ] && [ "$mode" = live ]; then rt1=$(runtime_counts); cs1=$(ctx_switches "$server_pid"); wt1=$(writer_ticks "$server_pid"); fb1=$(file_bytes "$server_pid"); fi
   if [ "${SYSCALLS:-}" = 1 ] && [ "$mode" = live ]; then
-    perf stat -x, -e syscalls:sys_enter_pwrite64,syscalls:sys_enter_fcntl,syscalls:sys_enter_sendto,syscalls:sys_enter_futex,syscalls:sys_enter_epoll_wait -p "$server_pid" -o "$work/syscalls.csv" &
+    perf stat -x, -e syscalls:sys_enter_pwrite64,syscalls:sys_enter_pread64,syscalls:sys_enter_fcntl,syscalls:sys_enter_sendto,syscalls:sys_enter_futex,syscalls:sys_enter_epoll_wait -p "$server_pid" -o "$work/syscalls.csv" &
     sc_pid=$!
   fi
   cpu1=$(cpu_ticks "$server_pid"); sim1=$(cpu_ticks "$sim_pid"); m1=$(machine_ticks)
