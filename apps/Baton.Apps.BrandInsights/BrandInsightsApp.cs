@@ -102,12 +102,11 @@ public sealed class BrandInsightsApp : IBatonApp
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger<BrandInsightsApp>();
         var registry = services.GetRequiredService<BrandRegistry>();
         registry.Logger = logger;
-        // The trigger's consumer id (see ConfigureServices): its processing lists tell when a given-back brand is through.
-        // Read at the first refresh, when the node's own name is known (on PostgreSQL not the configured node id when
-        // another live process holds that one).
-        var nodes = services.GetRequiredService<IBatonNodes>();
+        // The leases use the trigger's own consumer id and processing lists (its options, by name): those lists tell when a
+        // given-back brand is through.
         registry.Leases = new BrandLeases(
-            () => options.OrchestratorIdConfigured ? options.OrchestratorId : nodes.NodeId, options.BrandLeaseTtl, services.GetRequiredService<TimeProvider>());
+            services.GetRequiredKeyedService<RedisListTriggerOptions>(TriggerName), services.GetRequiredService<IBatonNodes>(),
+            options.BrandLeaseTtl, services.GetRequiredService<TimeProvider>());
         var health = services.GetRequiredService<BrandHealthEndpoint>();
         var metrics = services.GetRequiredService<BrandMetricsEndpoint>();
         endpoints.MapGet("/health", health.Handle).AllowWithoutAdminKey();

@@ -34,7 +34,9 @@ public static class BatonRedisExtensions
     /// <summary>
     /// Adds a reliable list trigger named <paramref name="name"/> (needs <see cref="AddRedis"/>): items move atomically
     /// to this consumer's processing list, become inbox messages, and leave the processing list only once their runs
-    /// are stored or they are dead-lettered. Several triggers may be added under different names.
+    /// are stored or they are dead-lettered. Several triggers may be added under different names. The options are a keyed
+    /// service under <paramref name="name"/>, for code that must agree with the trigger
+    /// (<see cref="RedisListTriggerOptions.ConsumerIdOf"/>, <see cref="RedisListTriggerOptions.ProcessingListKey"/>).
     /// </summary>
     /// <exception cref="ArgumentException">An option is out of range, or neither a mapper nor a workflow is set.</exception>
     public static BatonBuilder AddRedisListTrigger(this BatonBuilder baton, string name, Action<RedisListTriggerOptions> configure)
@@ -46,6 +48,8 @@ public static class BatonRedisExtensions
         configure(options);
         Validate(name, options);
         baton.Services.TryAddSingleton(sp => new RedisListMetrics(sp.GetService<IMeterFactory>()));
+        // By name, for code that must agree with the trigger (its consumer id, its processing lists).
+        baton.Services.AddKeyedSingleton(name, options);
         baton.Services.AddSingleton<IHostedService>(sp =>
         {
             var redis = sp.GetService<IRedisConnection>()
@@ -58,7 +62,7 @@ public static class BatonRedisExtensions
             return new RedisListTrigger(
                 name,
                 options,
-                () => options.ConsumerId ?? sp.GetRequiredService<IBatonNodes>().NodeId,
+                () => options.ConsumerIdOf(sp.GetRequiredService<IBatonNodes>()),
                 redis,
                 sp.GetRequiredService<IBatonInbox>(),
                 sp.GetService<TimeProvider>() ?? TimeProvider.System,

@@ -100,6 +100,28 @@ public sealed class RedisListTriggerTests
     }
 
     [Fact]
+    public async Task Options_ByTriggerName_NameTheTriggersConsumerIdAndTheProcessingListItTakesBackFrom()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        await node.StartAsync();
+        var options = node.Services.GetRequiredKeyedService<RedisListTriggerOptions>(node.TriggerName);
+        var consumer = options.ConsumerIdOf(node.Services.GetRequiredService<Baton.Nodes.IBatonNodes>());
+        Assert.Equal(node.ConsumerId, consumer); // no ConsumerId set: the node's own name
+        Assert.Equal(node.ProcessingList, options.ProcessingListKey(consumer, node.List));
+        await node.StopAsync();
+
+        // Items left where the options say this consumer holds them (as a crash leaves them) are what the trigger takes back.
+        await node.Db.ListRightPushAsync(options.ProcessingListKey(consumer, node.List), [Item(0), Item(1)]);
+        await node.RestartAsync();
+        await node.WaitForSucceededRunsAsync(2);
+        await Poll.UntilAsync(() => node.Db.ListLengthAsync(node.ProcessingList), n => n == 0, "the processing list to be emptied");
+        Assert.Equal([Item(0), Item(1)], node.Executed.Order());
+
+        var named = new RedisListTriggerOptions { ConsumerId = "set-by-app" };
+        Assert.Equal("set-by-app", named.ConsumerIdOf(node.Services.GetRequiredService<Baton.Nodes.IBatonNodes>()));
+    }
+
+    [Fact]
     public async Task Trigger_Metrics_CountItemsMovedBatchesAcceptedAndDeadLetters()
     {
         await using var node = await RedisNode.CreateAsync();

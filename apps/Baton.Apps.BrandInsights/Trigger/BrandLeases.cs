@@ -1,3 +1,5 @@
+using Baton.Nodes;
+using Baton.Redis;
 using StackExchange.Redis;
 
 namespace Baton.Apps.BrandInsights.Trigger;
@@ -10,7 +12,7 @@ namespace Baton.Apps.BrandInsights.Trigger;
 /// process takes at most its fair share (brands ÷ live processes, rounded up); one holding more gives the extras back
 /// once it holds none of their items (its processing list is empty), so the next owner starts after them.
 /// </summary>
-internal sealed class BrandLeases(Func<string> consumerIdSource, TimeSpan leaseTtl, TimeProvider time)
+internal sealed class BrandLeases(RedisListTriggerOptions trigger, IBatonNodes nodes, TimeSpan leaseTtl, TimeProvider time)
 {
     private const string NodesKey = "baton:brand-insights:nodes";
     private string? _consumerId;
@@ -36,7 +38,7 @@ internal sealed class BrandLeases(Func<string> consumerIdSource, TimeSpan leaseT
     /// The list trigger's consumer id, read at the first refresh (the trigger's start, once the node's own name is known),
     /// so the leases and the processing lists they look at are the trigger's.
     /// </summary>
-    public string ConsumerId => _consumerId ??= consumerIdSource();
+    public string ConsumerId => _consumerId ??= trigger.ConsumerIdOf(nodes);
 
     public static string OwnerKey(string brand) => "baton:brand-insights:owner:" + brand;
 
@@ -44,7 +46,6 @@ internal sealed class BrandLeases(Func<string> consumerIdSource, TimeSpan leaseT
     public async Task<IReadOnlyList<string>> AssignAsync(IDatabase db, IReadOnlyList<string> brands, CancellationToken cancellationToken)
     {
         var consumerId = ConsumerId;
-        var processingKeyPrefix = "baton:processing:" + consumerId + ":";
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var ttl = (long)leaseTtl.TotalMilliseconds;
         await db.SortedSetAddAsync(NodesKey, consumerId, now + ttl).WaitAsync(cancellationToken);
@@ -62,7 +63,7 @@ internal sealed class BrandLeases(Func<string> consumerIdSource, TimeSpan leaseT
             if (!take && heldByMe.Contains(brand))
             {
                 // Not read any more; the lease goes once this process holds none of the brand's items.
-                await db.ScriptEvaluateAsync(Release, [OwnerKey(brand), processingKeyPrefix + BrandKeys.Chunks(brand)], [consumerId, ttl]).WaitAsync(cancellationToken);
+                await db.ScriptEvaluateAsync(Release, [OwnerKey(brand), trigger.ProcessingListKey(consumerId, BrandKeys.Chunks(brand))], [consumerId, ttl]).WaitAsync(cancellationToken);
                 continue;
             }
 

@@ -20,5 +20,8 @@ internal sealed class RedisListKeys(string prefix, string consumerId)
 
     public RedisKey ListsOf(string consumer) => prefix + "consumer:" + consumer + ":lists";
 
-    public string ProcessingPrefixOf(string consumer) => prefix + "processing:" + consumer + ":";
+    public string ProcessingPrefixOf(string consumer) => ProcessingPrefix(prefix, consumer);
+
+    /// <summary>What every processing list of <paramref name="consumer"/> starts with.</summary>
+    public static string ProcessingPrefix(string prefix, string consumer) => prefix + "processing:" + consumer + ":";
 }

@@ -1,4 +1,5 @@
 using Baton.Inbox;
+using Baton.Nodes;
 using StackExchange.Redis;
 
 namespace Baton.Redis;
@@ -41,6 +42,24 @@ public sealed class RedisListTriggerOptions
 
     /// <summary>Prefix of the keys the trigger keeps for itself (processing lists, heartbeats, consumer sets). The default is <c>baton:</c>.</summary>
     public string KeyPrefix { get; set; } = "baton:";
+
+    /// <summary>
+    /// The consumer id the trigger runs under: <see cref="ConsumerId"/> when set, else the node's own name. For code beside
+    /// the trigger that must agree with it (a lease holder's id, a processing list to look at); read it once the host has
+    /// started, when the node's name is settled.
+    /// </summary>
+    public string ConsumerIdOf(IBatonNodes nodes)
+    {
+        ArgumentNullException.ThrowIfNull(nodes);
+        return ConsumerId ?? nodes.NodeId;
+    }
+
+    /// <summary>
+    /// The processing list of <paramref name="consumerId"/> for <paramref name="listKey"/>
+    /// (<c>{KeyPrefix}processing:{consumerId}:{listKey}</c>): the items it has moved from that list and not yet
+    /// acknowledged. While it is empty, that consumer holds none of the list's items.
+    /// </summary>
+    public string ProcessingListKey(string consumerId, string listKey) => RedisListKeys.ProcessingPrefix(KeyPrefix, consumerId) + listKey;
 
     /// <summary>Items moved per round trip (atomically, from the head of the list to the processing list). 1 to 1,000; the default is 100.</summary>
     public int BatchSize { get; set; } = 100;
