@@ -93,13 +93,13 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
         var open = OpenAsync();
         return open.IsCompletedSuccessfully
             ? Writer(open.Result).WriteAsync(operation, cancellationToken, completeOnWriter)
-            : OpenThenWriteAsync(open, operation, cancellationToken);
+            : OpenThenWriteAsync(open, operation, cancellationToken, completeOnWriter);
     }
 
-    private async Task<T> OpenThenWriteAsync<T>(Task<SqliteWriter?> open, Func<WriteContext, T> operation, CancellationToken cancellationToken)
+    private async Task<T> OpenThenWriteAsync<T>(Task<SqliteWriter?> open, Func<WriteContext, T> operation, CancellationToken cancellationToken, bool completeOnWriter)
     {
         var writer = await open.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return await Writer(writer).WriteAsync(operation, cancellationToken).ConfigureAwait(false);
+        return await Writer(writer).WriteAsync(operation, cancellationToken, completeOnWriter).ConfigureAwait(false);
     }
 
     private SqliteWriter Writer(SqliteWriter? writer) =>
