@@ -21,17 +21,47 @@ internal static class Expectations
         return differences;
     }
 
-    /// <summary>Polls until every brand's summary matches (or the timeout passes, failing with the differences left).</summary>
+    /// <summary>
+    /// Polls until every brand's summary matches, failing with the differences left when the timeout passes or as soon as
+    /// a brand's summary can no longer change: every valid chunk of it merged (its merged-id set is written in the same
+    /// transaction as its summary), so a difference then is final and waiting longer would only delay the failure.
+    /// </summary>
     public static async Task WaitUntilAllMatchAsync(IDatabase db, BrandChunkGenerator generator, TimeSpan timeout)
     {
+        var validCount = generator.Pushes().Where(p => p.Kind == ChunkKind.Valid)
+            .GroupBy(p => p.Brand, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(p => p.ChunkId).Distinct(StringComparer.Ordinal).Count(), StringComparer.Ordinal);
+        async Task<(Dictionary<string, string?> Differences, List<string> Final)> StateAsync()
+        {
+            var differences = await DifferencesAsync(db, generator);
+            var final = new List<string>();
+            foreach (var (brand, difference) in differences)
+            {
+                if (difference is not null && validCount.TryGetValue(brand, out var count) && await db.SetLengthAsync(BrandKeys.Merged(brand)) >= count)
+                {
+                    final.Add(brand);
+                }
+            }
+
+            return (differences, final);
+        }
+
+        (Dictionary<string, string?> Differences, List<string> Final) state;
         try
         {
-            await Poll.UntilAsync(() => DifferencesAsync(db, generator), d => d.Values.All(v => v is null), "every summary", timeout, TimeSpan.FromMilliseconds(250));
+            state = await Poll.UntilAsync(StateAsync, s => s.Final.Count > 0 || s.Differences.Values.All(v => v is null), "every summary", timeout, TimeSpan.FromMilliseconds(250));
         }
         catch (TimeoutException)
         {
             var left = (await DifferencesAsync(db, generator)).Where(d => d.Value is not null).Select(d => $"{d.Key}: {d.Value}");
             Assert.Fail($"after {timeout.TotalSeconds} s these summaries still differ from the simulator's:\n{string.Join('\n', left)}");
+            return;
+        }
+
+        if (state.Final.Count > 0)
+        {
+            var wrong = state.Final.Select(b => $"{b}: {state.Differences[b]}");
+            Assert.Fail($"every valid chunk of these brands is merged, and their summaries differ from the simulator's:\n{string.Join('\n', wrong)}");
         }
     }
 
