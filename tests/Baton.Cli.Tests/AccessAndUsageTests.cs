@@ -51,7 +51,40 @@ public sealed class AccessAndUsageTests(ServerFixture fixture) : IClassFixture<S
         var result = await BatonProcess.RunAsync(fixture.Server, "runs", "list", "--limit", "0");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("--limit must be from 1 to 500", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--limit must be a whole number from 1 to 500", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("99999999999")]
+    public async Task RunsList_LimitNotANumberOrPastInt_Exit2WithoutAStackTrace(string limit)
+    {
+        var result = await BatonProcess.RunAsync(fixture.Server, "runs", "list", "--limit", limit);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--limit must be a whole number from 1 to 500", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("runs", "get", "")]
+    [InlineData("runs", "cancel", " ")]
+    [InlineData("runs", "retry", "")]
+    [InlineData("runs", "watch", "")]
+    [InlineData("runs", "start", "")]
+    [InlineData("events", "send", "", "go")]
+    [InlineData("events", "send", "0123456789abcdef0123456789abcdef", "")]
+    [InlineData("schedules", "delete", "")]
+    [InlineData("schedules", "set", "", "-w", "demo", "-c", "0 0 * * *")]
+    public async Task AnyCommand_EmptyArgument_Exit2NamingItWithoutAStackTrace(params string[] args)
+    {
+        var result = await BatonProcess.RunAsync(fixture.Server, args);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("cannot be empty", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ internal static class EventCommands
     {
         var events = new Command("events", "Send external events to runs");
         var id = RunCommands.RunIdArgument();
-        var name = new Argument<string>("name") { Description = "The event's name, as the run's WaitForEventAsync expects it" };
+        var name = new Argument<string>("name") { Description = "The event's name, as the run's WaitForEventAsync expects it" }.NotBlank();
         var payload = new Option<string>("--payload", "-p") { Description = "The event's payload as JSON text (default none)" };
         var payloadFile = new Option<FileInfo>("--payload-file") { Description = "Read the payload JSON from this file ('-' for stdin)" };
         var idempotencyKey = new Option<string>("--idempotency-key") { Description = "A repeated key stores nothing new and answers with the first event" };

@@ -22,7 +22,7 @@ internal static class RunCommands
         return runs;
     }
 
-    internal static Argument<string> RunIdArgument() => new("run-id") { Description = "The run's id (32 hexadecimal characters)" };
+    internal static Argument<string> RunIdArgument() => new Argument<string>("run-id") { Description = "The run's id (32 hexadecimal characters)" }.NotBlank();
 
     private static Command List(CommandRunner runner)
     {
@@ -32,7 +32,14 @@ internal static class RunCommands
         var since = new Option<DateTimeOffset?>("--since") { Description = "Only runs created at or after this time (ISO 8601, UTC unless it says otherwise)" };
         var before = new Option<DateTimeOffset?>("--before") { Description = "Only runs created before this time" };
         var limit = new Option<int>("--limit", "-n") { Description = "Runs per page (1-500)", DefaultValueFactory = _ => 20 };
-        limit.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 500) { r.AddError("--limit must be from 1 to 500"); } });
+        // From the token: GetValueOrDefault throws when the token is not a number (the parser reports that one itself).
+        limit.Validators.Add(r =>
+        {
+            if (r.Tokens.Count == 1 && (!int.TryParse(r.Tokens[0].Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) || n is < 1 or > 500))
+            {
+                r.AddError("--limit must be a whole number from 1 to 500");
+            }
+        });
         var cursor = new Option<string>("--cursor") { Description = "The next page: the cursor the previous page printed" };
         var command = new Command("list", """
             Lists runs newest first, one page at a time (the next page's cursor is printed under the table).
@@ -114,7 +121,7 @@ internal static class RunCommands
 
     private static Command Start(CommandRunner runner)
     {
-        var workflow = new Argument<string>("workflow") { Description = "The workflow to start (baton workflows lists them)" };
+        var workflow = new Argument<string>("workflow") { Description = "The workflow to start (baton workflows lists them)" }.NotBlank();
         var input = new Option<string>("--input", "-i") { Description = "The input as JSON text" };
         var inputFile = new Option<FileInfo>("--input-file") { Description = "Read the input JSON from this file ('-' for stdin)" };
         var idempotencyKey = new Option<string>("--idempotency-key") { Description = "The same key always names the same run: a repeated start returns it" };

@@ -49,7 +49,7 @@ internal static class ScheduleCommands
 
     private static Command Set(CommandRunner runner)
     {
-        var name = new Argument<string>("name") { Description = "The schedule's name (letters, digits, '.', '_', '-')" };
+        var name = new Argument<string>("name") { Description = "The schedule's name (letters, digits, '.', '_', '-')" }.NotBlank();
         var workflow = new Option<string>("--workflow", "-w") { Description = "The workflow each fire starts", Required = true };
         var cron = new Option<string>("--cron", "-c") { Description = "5 fields (minute hour day month weekday) or 6 with leading seconds", Required = true };
         var timeZone = new Option<string>("--time-zone", "-z") { Description = "IANA time zone, e.g. Europe/Brussels (default UTC)" };
@@ -96,7 +96,7 @@ internal static class ScheduleCommands
 
     private static Command Delete(CommandRunner runner)
     {
-        var name = new Argument<string>("name") { Description = "The schedule to delete" };
+        var name = new Argument<string>("name") { Description = "The schedule to delete" }.NotBlank();
         var command = new Command("delete", """
             Deletes a schedule; exit code 1 when there is none of that name.
 
