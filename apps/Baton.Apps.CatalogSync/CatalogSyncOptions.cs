@@ -200,7 +200,7 @@ internal sealed class CatalogSyncOptionsValidator : IValidateOptions<CatalogSync
                 }
             }
 
-            Check(System.Text.RegularExpressions.Regex.IsMatch(options.Products.Schema ?? "", "^[a-z_][a-z0-9_]{0,62}$"), "Products:Schema must be lower-case letters, digits and underscores, starting with a letter or underscore");
+            Check(System.Text.RegularExpressions.Regex.IsMatch(options.Products.Schema ?? "", @"^[a-z_][a-z0-9_]{0,62}\z"), "Products:Schema must be lower-case letters, digits and underscores, starting with a letter or underscore");
         }
 
         Check(options.Demo.Products is >= 0 and <= 1_000_000, "Demo:Products must be from 0 to 1000000");

@@ -112,6 +112,11 @@ public sealed record CreateRunRequest
             throw new ArgumentException("A run created with a lease must be due now (RunAfter at or before Now).", "request");
         }
 
+        if (ConcurrencyKey is { Length: > RunLimits.MaxConcurrencyKeyLength })
+        {
+            throw new ArgumentException($"request.ConcurrencyKey is longer than {RunLimits.MaxConcurrencyKeyLength} characters.", "request.ConcurrencyKey");
+        }
+
         // PostgreSQL text cannot hold U+0000; refused on every store, so both keep the same runs. (JSON input carries
         // the character escaped, never raw.)
         foreach (var (name, value) in (ReadOnlySpan<(string, string?)>)[

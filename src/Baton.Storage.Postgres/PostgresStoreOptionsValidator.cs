@@ -85,6 +85,6 @@ internal sealed partial class PostgresStoreOptionsValidator : IValidateOptions<P
     }
 
     // 50 leaves room for the "_runs" suffix of the notification channel within PostgreSQL's 63-byte identifiers.
-    [GeneratedRegex("^[a-z_][a-z0-9_]{0,49}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,49}\z", RegexOptions.CultureInvariant)]
     private static partial Regex SchemaPattern();
 }

@@ -31,6 +31,25 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task CreateRunAsync_ConcurrencyKeyOverTheLimit_ThrowsArgumentExceptionAndStoresNothing_AtTheLimitStored()
+    {
+        // PostgreSQL indexes the key and a B-tree entry holds at most 2,704 bytes: every store keeps the same limit, in
+        // characters, and the longest key at the limit is stored on each, in the characters that take the most UTF-8
+        // bytes per character (three: a surrogate pair is two characters in four bytes).
+        var store = await NewStoreAsync();
+        var longest = new string('\u4E2D', RunLimits.MaxConcurrencyKeyLength);
+        var request = NewRun() with { ConcurrencyKey = longest + "x" };
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => store.Runs.CreateRunAsync(request));
+        Assert.Equal("request.ConcurrencyKey", refused.ParamName);
+        Assert.Empty((await store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+
+        var stored = await store.Runs.CreateRunAsync(NewRun() with { ConcurrencyKey = longest });
+        Assert.Equal(CreateRunOutcome.Created, stored.Outcome);
+        Assert.Equal(longest, (await store.Runs.GetRunAsync(stored.Run.Id))!.ConcurrencyKey);
+    }
+
+    [Fact]
     public async Task CreateRunAsync_NewRun_StoresPendingRunWithRequestFields()
     {
         var store = await NewStoreAsync();

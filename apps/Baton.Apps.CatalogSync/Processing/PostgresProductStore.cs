@@ -418,6 +418,6 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
     /// <param name="Known">Whether the row was stored before this chunk.</param>
     private sealed record StoredRow(long MetaUpdatedAt, bool Mine, long Line, bool Known);
 
-    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,62}\z", RegexOptions.CultureInvariant)]
     private static partial Regex SchemaPattern();
 }

@@ -49,7 +49,8 @@ internal static class EventEndpoints
         }
 
         var limit = Math.Min(options.MaxRequestBodyBytes, EventNames.MaxPayloadLength);
-        var (document, problem) = await JsonBody.ReadAsync(context, limit, allowEmpty: true, cancellationToken);
+        var (document, problem) = await JsonBody.ReadAsync(
+            context, limit, allowEmpty: true, cancellationToken, limit < options.MaxRequestBodyBytes ? "an event's payload limit" : "Baton:MaxRequestBodyBytes");
         if (problem is not null)
         {
             return problem;

@@ -13,10 +13,10 @@ internal static class JsonBody
 {
     /// <summary>
     /// The parsed body (null when it is empty and <paramref name="allowEmpty"/>), or the problem to answer with.
-    /// The caller disposes the document.
+    /// The caller disposes the document. <paramref name="limitName"/> names <paramref name="limit"/> in a 413's detail.
     /// </summary>
     public static async Task<(JsonDocument? Document, ProblemHttpResult? Problem)> ReadAsync(
-        HttpContext context, long limit, bool allowEmpty, CancellationToken cancellationToken = default)
+        HttpContext context, long limit, bool allowEmpty, CancellationToken cancellationToken = default, string limitName = "Baton:MaxRequestBodyBytes")
     {
         var request = context.Request;
         var hasBody = request.ContentLength is > 0 || request.ContentLength is null && request.Headers.TransferEncoding.Count > 0;
@@ -32,7 +32,7 @@ internal static class JsonBody
 
         if (request.ContentLength > limit)
         {
-            return (null, Problems.TooLarge(limit));
+            return (null, Problems.TooLarge(limit, limitName));
         }
 
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
@@ -47,12 +47,12 @@ internal static class JsonBody
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (null, Problems.TooLarge(limit));
+            return (null, Problems.TooLarge(limit, limitName));
         }
 
         if (buffer.Length > limit)
         {
-            return (null, Problems.TooLarge(limit));
+            return (null, Problems.TooLarge(limit, limitName));
         }
 
         if (buffer.Length == 0)

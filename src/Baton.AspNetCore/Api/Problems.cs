@@ -22,8 +22,9 @@ internal static class Problems
         StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported content type",
         contentType is null or "" ? "send the body as JSON with Content-Type: application/json" : $"content type '{contentType}' is not accepted; send application/json");
 
-    public static ProblemHttpResult TooLarge(long limit) => Create(
-        StatusCodes.Status413PayloadTooLarge, "body-too-large", "The body is too large", $"the body exceeds the limit of {limit} bytes (Baton:MaxRequestBodyBytes)");
+    /// <summary>413; <paramref name="limitName"/> says which limit it is (a setting, or a fixed limit of the route).</summary>
+    public static ProblemHttpResult TooLarge(long limit, string limitName = "Baton:MaxRequestBodyBytes") => Create(
+        StatusCodes.Status413PayloadTooLarge, "body-too-large", "The body is too large", $"the body exceeds the limit of {limit} bytes ({limitName})");
 
     public static ProblemHttpResult NotFound(string kind, string detail) => Create(StatusCodes.Status404NotFound, $"{kind}-not-found", $"No such {kind}", detail);
 

@@ -149,9 +149,16 @@ internal static partial class RunEndpoints
                 continue;
             }
 
-            if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
+            // The ISO 8601 shape first (DateTimeOffset.TryParse also reads "12/31/2026"), then the value: a time in that shape
+            // it cannot hold (before year 1 or after 9999 in UTC) is out of range, not badly written.
+            if (!IsoTimePattern().IsMatch(text))
             {
                 return Problems.InvalidQuery($"{parameter} '{text}' is not an ISO 8601 time (e.g. 2026-01-15T02:00:00Z)");
+            }
+
+            if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
+            {
+                return Problems.InvalidQuery($"{parameter} '{text}' is out of range (years 0001 to 9999 in UTC)");
             }
 
             request = apply(at);
@@ -251,6 +258,10 @@ internal static partial class RunEndpoints
         return "/api/runs?" + string.Join('&', parameters);
     }
 
-    [GeneratedRegex("^[0-9a-f]{32}$")]
+    /// <summary>A date, or a date and time with optional seconds, fraction and offset (Z or ±hh:mm).</summary>
+    [GeneratedRegex(@"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,7})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?\z", RegexOptions.CultureInvariant)]
+    private static partial Regex IsoTimePattern();
+
+    [GeneratedRegex(@"^[0-9a-f]{32}\z")]
     private static partial Regex RunIdPattern();
 }

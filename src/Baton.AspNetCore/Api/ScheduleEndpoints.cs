@@ -191,6 +191,6 @@ internal static partial class ScheduleEndpoints
 
     private static IResult NotFound(string name) => Problems.NotFound("schedule", $"no schedule named '{(name.Length <= 100 ? name : name[..100] + "…")}'");
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,100}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9._-]{1,100}\z")]
     private static partial Regex NamePattern();
 }

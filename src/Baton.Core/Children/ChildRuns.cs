@@ -104,6 +104,11 @@ internal sealed class ChildRuns(ExecutionState state)
     {
         var engine = state.Engine;
         var workflowName = definition.Name;
+        if (RunKeys.ConcurrencyKeyProblem(options?.ConcurrencyKey) is { } keyProblem)
+        {
+            throw new Retries.NonRetryableException($"child workflow '{workflowName}' cannot start: the concurrency key {keyProblem}");
+        }
+
         var origin = new RunOrigin
         {
             Now = engine.Time.GetUtcNow(),

@@ -53,9 +53,14 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             return new StartRunResult(StartRunOutcome.InvalidInput, null, $"the idempotency key is longer than {RunLimits.MaxIdempotencyKeyLength} characters");
         }
 
-        if (StoredText.HasNul(request.IdempotencyKey) || StoredText.HasNul(request.ConcurrencyKey) || StoredText.HasNul(request.CorrelationId))
+        if (StoredText.HasNul(request.IdempotencyKey) || StoredText.HasNul(request.CorrelationId))
         {
-            return new StartRunResult(StartRunOutcome.InvalidInput, null, "the idempotency key, concurrency key and correlation id cannot hold the character U+0000");
+            return new StartRunResult(StartRunOutcome.InvalidInput, null, "the idempotency key and correlation id cannot hold the character U+0000");
+        }
+
+        if (RunKeys.ConcurrencyKeyProblem(request.ConcurrencyKey) is { } keyProblem)
+        {
+            return new StartRunResult(StartRunOutcome.InvalidInput, null, "the concurrency key " + keyProblem);
         }
 
         var origin = new RunOrigin
@@ -155,6 +160,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             ?? (idempotencyKey is { Length: 0 or > EventNames.MaxIdempotencyKeyLength }
                 ? $"an event's idempotency key has 1 to {EventNames.MaxIdempotencyKeyLength} characters" : null)
             ?? (json is { Length: > EventNames.MaxPayloadLength } ? $"an event's payload is at most {EventNames.MaxPayloadLength} bytes of JSON" : null)
+            ?? (payload is { } body && StoredJson.Problem(body) is { } problem ? "an event's payload " + problem : null)
             ?? (StoredText.HasNul(idempotencyKey) ? "an event's idempotency key cannot hold the character U+0000" : null);
         if (error is not null)
         {

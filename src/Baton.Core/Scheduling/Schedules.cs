@@ -21,6 +21,11 @@ internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry r
             throw new ScheduleValidationException($"no workflow named '{definition.Workflow}' is registered");
         }
 
+        if (!Enum.IsDefined(definition.Misfire))
+        {
+            throw new ScheduleValidationException($"misfire {(int)definition.Misfire} is not a misfire policy ({string.Join(", ", Enum.GetNames<MisfirePolicy>())})");
+        }
+
         if (!CronSchedule.TryParse(definition.Cron, definition.TimeZone, out var cron, out var cronError))
         {
             throw new ScheduleValidationException(cronError!);
@@ -58,6 +63,6 @@ internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry r
     public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
         store.DeleteScheduleAsync(name, cancellationToken);
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,100}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9._-]{1,100}\z")]
     private static partial Regex NamePattern();
 }

@@ -93,7 +93,7 @@ internal sealed partial class Worker
             Workflow = definition.Name,
             Input = input.Json,
             IdempotencyKey = origin.IdempotencyKey,
-            ConcurrencyKey = origin.ConcurrencyKey ?? definition.ConcurrencyKeyFor(input.Value),
+            ConcurrencyKey = origin.ConcurrencyKey ?? input.ConcurrencyKey,
             ConcurrencyLimit = definition.Options.ConcurrencyLimit,
             CorrelationId = origin.CorrelationId,
             ParentRunId = origin.ParentRunId,

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using Baton.Runs;
 using Baton.Storage;
 
 namespace Baton.Workflows;
@@ -33,27 +34,56 @@ internal sealed class WorkflowDefinition
     /// </summary>
     public bool TryReadInput(JsonElement? json, JsonSerializerOptions serializerOptions, [NotNullWhen(true)] out RunInput? input, [NotNullWhen(false)] out RunInputException? error)
     {
+        input = null;
+        if (json is { } raw && StoredJson.Problem(raw) is { } problem)
+        {
+            error = new RunInputException("input " + problem, null);
+            return false;
+        }
+
+        object? value;
         try
         {
-            var value = ReadInput(json, serializerOptions);
-            input = new RunInput(value, json is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } element ? element.GetRawText() : null);
-            error = null;
-            return true;
+            value = ReadInput(json, serializerOptions);
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
         {
-            input = null;
             error = new RunInputException($"input does not fit {Descriptor.InputType.Name}: {ex.Message}", ex);
             return false;
         }
+
+        string? key;
+        try
+        {
+            key = ConcurrencyKeyFor(value);
+        }
+        catch (Exception ex)
+        {
+            // The selector is the app's code: one that cannot read this input refuses it, as input that does not fit is.
+            error = new RunInputException($"the concurrency key cannot be taken from the input: {ex.Message}", ex);
+            return false;
+        }
+
+        if (RunKeys.ConcurrencyKeyProblem(key) is { } keyProblem)
+        {
+            error = new RunInputException($"the concurrency key taken from the input {keyProblem}", null);
+            return false;
+        }
+
+        input = new RunInput(value, json is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } element ? element.GetRawText() : null, key);
+        error = null;
+        return true;
     }
 }
 
-/// <summary>A run's input: read into the workflow's input type, and the JSON text that is stored.</summary>
-internal sealed record RunInput(object? Value, string? Json);
+/// <summary>
+/// A run's input: read into the workflow's input type, the JSON text that is stored, and the concurrency key the
+/// workflow takes from it (its fixed key, or null for none), checked as a start's own key is.
+/// </summary>
+internal sealed record RunInput(object? Value, string? Json, string? ConcurrencyKey = null);
 
 /// <summary>A run's input does not fit its workflow's input type.</summary>
-internal sealed class RunInputException(string message, Exception inner) : Exception(message, inner);
+internal sealed class RunInputException(string message, Exception? inner) : Exception(message, inner);
 
 internal sealed class WorkflowRegistry : IWorkflowCatalog
 {

@@ -49,7 +49,16 @@ internal static class SchedulePages
                 return Back("a schedule needs a name");
             }
 
-            var misfire = Enum.TryParse<MisfirePolicy>(form["misfire"], ignoreCase: true, out var m) ? m : MisfirePolicy.Skip;
+            // By name only (the form's options): Enum.TryParse also takes any number, which names no policy.
+            var misfireText = form["misfire"].ToString().Trim();
+            MisfirePolicy? misfire = misfireText.Length == 0 ? MisfirePolicy.Skip
+                : Enum.GetNames<MisfirePolicy>().FirstOrDefault(n => string.Equals(n, misfireText, StringComparison.OrdinalIgnoreCase)) is { } policy
+                    ? Enum.Parse<MisfirePolicy>(policy) : null;
+            if (misfire is null)
+            {
+                return Back($"misfire must be one of {string.Join(", ", Enum.GetNames<MisfirePolicy>())}");
+            }
+
             await schedules.PutAsync(
                 new ScheduleDefinition
                 {
@@ -59,7 +68,7 @@ internal static class SchedulePages
                     TimeZone = form["timeZone"].ToString().Trim() is { Length: > 0 } zone ? zone : "UTC",
                     Input = input?.RootElement.Clone(),
                     Enabled = form["enabled"].Count > 0,
-                    Misfire = misfire,
+                    Misfire = misfire.Value,
                 },
                 http.RequestAborted);
             return Back($"saved {name}");

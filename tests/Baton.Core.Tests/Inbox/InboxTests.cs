@@ -184,6 +184,37 @@ public sealed class InboxTests
         Assert.Equal(0, await CountRunsAsync(node));
     }
 
+    [Theory]
+    [InlineData("nul", "the concurrency key taken from the input holds the character U+0000")]
+    [InlineData("long", "the concurrency key taken from the input is longer than 500 characters")]
+    [InlineData("throws", "the concurrency key cannot be taken from the input")]
+    [InlineData("surrogate", "input holds a \\u escape of half a surrogate pair")]
+    [InlineData("input-nul", "input holds the character U+0000")]
+    public async Task AcceptAsync_InputWhoseConcurrencyKeyOrTextCannotBeStored_RejectedWithReasonStoresNothing(string sku, string reason)
+    {
+        // Before: the store refused the derived key with an ArgumentException, so the message failed as an error (a
+        // transport retries that for ever) instead of being rejected (dead-lettered).
+        await using var node = await StartAsync(o => o.ConcurrencyKeyFrom<Order>(order => order.Sku switch
+        {
+            "throws" => throw new FormatException("no sku"),
+            "nul" => "key\0",
+            _ => order.Sku,
+        }));
+        var input = sku switch
+        {
+            "input-nul" => JsonSerializer.SerializeToElement(new Order("a\0b", 1)),
+            "long" => JsonSerializer.SerializeToElement(new Order(new string('s', 501), 1)),
+            "surrogate" => JsonDocument.Parse("{\"Sku\":\"a\",\"Quantity\":1,\"note\":\"\\ud800\"}").RootElement.Clone(),
+            _ => JsonSerializer.SerializeToElement(new Order(sku, 1)),
+        };
+
+        var result = await Inbox(node).AcceptAsync(new InboxMessage { MessageId = "m-" + sku, Workflow = "ship", Input = input });
+
+        Assert.Equal(InboxOutcome.Rejected, result.Outcome);
+        Assert.Contains(reason, result.Reason, StringComparison.Ordinal);
+        Assert.Equal(0, await CountRunsAsync(node));
+    }
+
     [Fact]
     public async Task AcceptEventAsync_RunWaiting_RunResumesAndRedeliveryIsDuplicate()
     {

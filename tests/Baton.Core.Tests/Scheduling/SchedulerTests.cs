@@ -90,6 +90,10 @@ public sealed class SchedulerTests
         await Assert.ThrowsAsync<ScheduleValidationException>(() => node.Schedules.PutAsync(new ScheduleDefinition { Name = "x", Workflow = "missing", Cron = "0 2 * * *" }));
         await Assert.ThrowsAsync<ScheduleValidationException>(() => node.Schedules.PutAsync(new ScheduleDefinition { Name = "x", Workflow = "nightly", Cron = "0 2 * * *", TimeZone = "Nowhere/City" }));
         await Assert.ThrowsAsync<ScheduleValidationException>(() => node.Schedules.PutAsync(new ScheduleDefinition { Name = "bad name!", Workflow = "nightly", Cron = "0 2 * * *" }));
+        // .NET's $ also matches before a final newline: "x\n" passed the name's pattern, was stored, and broke the Location header.
+        await Assert.ThrowsAsync<ScheduleValidationException>(() => node.Schedules.PutAsync(new ScheduleDefinition { Name = "x\n", Workflow = "nightly", Cron = "0 2 * * *" }));
+        var misfire = await Assert.ThrowsAsync<ScheduleValidationException>(() => node.Schedules.PutAsync(new ScheduleDefinition { Name = "x", Workflow = "nightly", Cron = "0 2 * * *", Misfire = (MisfirePolicy)5 }));
+        Assert.Contains("misfire 5 is not a misfire policy", misfire.Message, StringComparison.Ordinal);
 
         Assert.Empty(await node.Schedules.ListAsync());
     }

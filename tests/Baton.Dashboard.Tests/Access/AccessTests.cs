@@ -68,6 +68,36 @@ public sealed class AccessTests
         Assert.DoesNotContain(schedules, s => s.Name == "forged");
     }
 
+    [Theory]
+    [InlineData("5")]
+    [InlineData("1")]
+    [InlineData("run_once")]
+    public async Task ScheduleForm_MisfireNotOneOfItsOptions_RefusedWithTheOptionsAndNothingStored(string misfire)
+    {
+        // Enum.TryParse took any number (5 was stored as is, and shown as "skip") and read unknown names as Skip.
+        await using var server = await DashboardServer.StartAsync();
+        using var client = server.NewBrowserlessClient();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+        var page = await client.GetStringAsync("/ui/schedules");
+
+        using var saved = await client.PostAsync("/ui/schedules", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = DashboardServer.FormToken(page),
+            ["name"] = "mf", ["workflow"] = "demo", ["cron"] = "0 3 * * *", ["misfire"] = misfire, ["enabled"] = "on",
+        }));
+        using var runOnce = await client.PostAsync("/ui/schedules", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = DashboardServer.FormToken(page),
+            ["name"] = "mf-ok", ["workflow"] = "demo", ["cron"] = "0 3 * * *", ["misfire"] = "RunOnce", ["enabled"] = "on",
+        }));
+        var schedules = await server.NewApiClient().ListSchedulesAsync();
+
+        Assert.Equal(HttpStatusCode.Redirect, saved.StatusCode);
+        Assert.Contains(Uri.EscapeDataString("misfire must be one of Skip, RunOnce"), saved.Headers.Location?.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(schedules, s => s.Name == "mf");
+        Assert.Equal("run_once", Assert.Single(schedules, s => s.Name == "mf-ok").Misfire);
+    }
+
     [Fact]
     public async Task Pages_NotSignedIn_RedirectToSignInOr401()
     {

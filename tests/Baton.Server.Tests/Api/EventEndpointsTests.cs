@@ -58,6 +58,9 @@ public sealed class EventEndpointsTests(ServerFixture fixture) : IClassFixture<S
     [InlineData("bad name", "{}", "application/json")]
     [InlineData("approved", "{not json", "application/json")]
     [InlineData("approved", "{}", "text/plain")]
+    [InlineData("approved", "{\"a\":\"\\ud800\"}", "application/json")]
+    [InlineData("approved", "{\"\\udfff\":1}", "application/json")]
+    [InlineData("approved", "{\"a\":[\"x\\u0000y\"]}", "application/json")]
     public async Task SendEvent_BadNameOrBody_Returns4xxProblemAndStoresNothing(string name, string body, string contentType)
     {
         var id = await StartWaitingDemoAsync("approved");
@@ -69,6 +72,38 @@ public sealed class EventEndpointsTests(ServerFixture fixture) : IClassFixture<S
         var run = await Server.GetRunAsync(id);
         Assert.Empty(run.GetProperty("events").EnumerateArray());
         Assert.Equal("suspended", run.GetProperty("status").GetString());
+        await Server.Client.PostAsync($"/api/runs/{id}/cancel", null);
+    }
+
+    [Theory]
+    [InlineData("{\"a\":\"\\ud800\"}", "half a surrogate pair")]
+    [InlineData("{\"a\":\"x\\u0000y\"}", "U+0000")]
+    public async Task SendEvent_PayloadStringNotStorableText_400NamingItAndTheRunStaysReadableAndWaiting(string body, string named)
+    {
+        // Before: 202, then the run failed reading its event and GET /api/runs/{id} answered 500 from then on.
+        var id = await StartWaitingDemoAsync("approved");
+
+        var (status, problem) = await SendAsync(id, "approved", body);
+        var (sent, _) = await SendAsync(id, "approved", """{"a":"\ud83d\ude00 a pair is text"}""");
+        var done = await Server.WaitForStatusAsync(id, "succeeded");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains(named, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Accepted, sent);
+        Assert.Equal("\U0001F600 a pair is text", done.GetProperty("output").GetProperty("event").GetProperty("a").GetString());
+        Assert.Single(done.GetProperty("events").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task SendEvent_PayloadOverTheEventLimit_413NamesThatLimitNotTheBodySetting()
+    {
+        var id = await StartWaitingDemoAsync("approved");
+
+        var (status, problem) = await SendAsync(id, "approved", "{\"pad\":\"" + new string('x', 300 * 1024) + "\"}");
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+        Assert.Equal("the body exceeds the limit of 262144 bytes (an event's payload limit)", problem.GetProperty("detail").GetString());
+        Assert.Empty((await Server.GetRunAsync(id)).GetProperty("events").EnumerateArray());
         await Server.Client.PostAsync($"/api/runs/{id}/cancel", null);
     }
 
