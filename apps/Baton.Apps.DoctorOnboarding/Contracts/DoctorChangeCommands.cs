@@ -10,6 +10,9 @@ namespace Baton.Apps.DoctorOnboarding.Contracts;
 public sealed record UpdateDoctorCommandDto
 {
     public required string Id { get; init; }
+    /// <summary>The account field that holds a new password (protected in the stored input, never put back by a compensation).</summary>
+    public const string PasswordField = "password";
+
     public JsonObject? Account { get; init; }
     public JsonObject? Profile { get; init; }
 
@@ -32,6 +35,20 @@ public sealed record UpdateDoctorCommandDto
         if (account?.ContainsKey("id") == true || profile?.ContainsKey("id") == true)
         {
             errors.Add("account and profile must not change an id");
+        }
+
+        // A new password is kept protected in the stored input (UpdateDoctorSaga.ToInput), so it must be text; the
+        // create's rule for its length applies to it too.
+        if (account is not null && account.TryGetPropertyValue(PasswordField, out var password))
+        {
+            if (password?.GetValueKind() != JsonValueKind.String)
+            {
+                errors.Add("account.password must be a string");
+            }
+            else if (password.GetValue<string>().Length < 8)
+            {
+                errors.Add("account.password must be longer than or equal to 8 characters");
+            }
         }
 
         return errors.Count > 0 ? (null, errors) : (new UpdateDoctorCommandDto { Id = id, Account = account, Profile = profile }, errors);

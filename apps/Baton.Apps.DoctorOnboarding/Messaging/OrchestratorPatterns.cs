@@ -42,7 +42,7 @@ internal static class OrchestratorPatterns
             var (command, errors) = UpdateDoctorCommandDto.Read(request.Data);
             return command is null
                 ? throw new NestRpcException(DoctorErrors.Validation(errors))
-                : new UpdateDoctorInput { Command = command, ReceivedAt = Get<TimeProvider>().GetUtcNow() };
+                : UpdateDoctorSaga.ToInput(command, Get<IDataProtectionProvider>(), Get<TimeProvider>().GetUtcNow());
         }, details => SagaReplies.Error(details.Run));
         server.AddNestPattern("orchestrator.doctor.delete", DeleteDoctorSaga.Name, request =>
         {

@@ -39,7 +39,7 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
         context.SetPhase("createAccount");
         var accountId = await context.StepAsync("createAccount", async ct =>
         {
-            var password = Unprotect(command.Password);
+            var password = Unprotect(protection, command.Password);
             var reply = await calls.CallAsync(DoctorService.Accounts, patterns.AccountsCreate, new
             {
                 email = command.Email, password, fullName = command.FullName, phone = command.Phone, dob = command.Dob,
@@ -95,7 +95,7 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
     /// container, without a shared <c>Baton:DataProtection:KeysPath</c>) will not have it on a retry either: the step
     /// fails at once, with what to set.
     /// </summary>
-    private string Unprotect(string protectedPassword)
+    internal static string Unprotect(IDataProtectionProvider protection, string protectedPassword)
     {
         try
         {

@@ -15,7 +15,9 @@ public sealed record DeleteDoctorInput
 /// <summary>
 /// <c>orchestrator.doctor.delete</c> as a saga (the issue: the profile first, then the account): <c>loadDoctor</c> →
 /// <c>removeProfile</c> (compensation: create the profile again from what <c>loadDoctor</c> read; it gets a new id) →
-/// <c>removeAccount</c>. On success the doctor's cache keys and every list key are dropped.
+/// <c>removeAccount</c>. On success the doctor's cache keys and every list key are dropped. A remove answered "not found"
+/// counts as done (the entity was there at <c>loadDoctor</c>): a call repeated after its reply was lost must not fail a
+/// saga whose first call did the work, leaving the profile removed and the account not.
 /// </summary>
 internal sealed class DeleteDoctorSaga(SagaCalls calls, CompositeCache cache) : Workflow<DeleteDoctorInput, SagaResult>
 {
@@ -38,7 +40,16 @@ internal sealed class DeleteDoctorSaga(SagaCalls calls, CompositeCache cache) : 
                 return false;
             }
 
-            await calls.CallAsync(DoctorService.ProviderDirectory, patterns.ProfileRemove, new { id = profileId }, ct).ConfigureAwait(false);
+            try
+            {
+                await calls.CallAsync(DoctorService.ProviderDirectory, patterns.ProfileRemove, new { id = profileId }, ct).ConfigureAwait(false);
+            }
+            catch (ServiceCallException ex) when (ex.IsNotFound)
+            {
+                // loadDoctor found it, so it was removed since: by this step's own call whose reply was lost (a crash, a broker
+                // connection closed under the call), or by someone else. Either way it is gone, as asked.
+            }
+
             return true;
         }, calls.Step, (removed, ct) => removed ? RestoreProfileAsync(context, before, sagaId, ct) : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
         calls.Executed(context, "removeProfile", 2);
@@ -50,9 +61,10 @@ internal sealed class DeleteDoctorSaga(SagaCalls calls, CompositeCache cache) : 
             {
                 await calls.CallAsync(DoctorService.Accounts, patterns.AccountsRemove, new { id }, ct).ConfigureAwait(false);
             }
-            catch (ServiceCallException ex) when (ex.IsNotFound && context.Execution > 1)
+            catch (ServiceCallException ex) when (ex.IsNotFound)
             {
-                // Removed by this saga's own call before a crash: the step ran twice, the account is gone as asked.
+                // loadDoctor found it, so it was removed since (most likely by this step's own call whose reply was lost:
+                // a crash, or a broker connection closed under the call, retried in the same process): gone, as asked.
             }
 
             return true;

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Baton.Apps.DoctorOnboarding.Cache;
 using Baton.Apps.DoctorOnboarding.Contracts;
 using Baton.Workflows;
+using Microsoft.AspNetCore.DataProtection;
 
 namespace Baton.Apps.DoctorOnboarding.Saga;
 
@@ -17,11 +18,28 @@ public sealed record UpdateDoctorInput
 /// <c>updateAccount</c> (compensation: put the changed fields back) → <c>updateProfile</c> (compensation: the same). A
 /// part with nothing to change is a step that calls nothing, so every update saga has the same steps. On success the
 /// doctor's cache keys and every list key are dropped (the services' events do it too; this closes the window before
-/// they arrive).
+/// they arrive). A new password in <c>account</c> is stored protected (<see cref="ToInput"/>) and unprotected only for the
+/// call; an undo cannot put the old one back (it is never readable), so it restores the other fields only.
 /// </summary>
-internal sealed class UpdateDoctorSaga(SagaCalls calls, CompositeCache cache) : Workflow<UpdateDoctorInput, SagaResult>
+internal sealed class UpdateDoctorSaga(SagaCalls calls, CompositeCache cache, IDataProtectionProvider protection) : Workflow<UpdateDoctorInput, SagaResult>
 {
     public const string Name = "doctor-update";
+
+    /// <summary>
+    /// The stored input for a checked command: a new password in <c>account</c> protected as the create saga protects its
+    /// password, so neither the store nor the run API shows it.
+    /// </summary>
+    public static UpdateDoctorInput ToInput(UpdateDoctorCommandDto command, IDataProtectionProvider protection, DateTimeOffset receivedAt)
+    {
+        if (command.Account?[UpdateDoctorCommandDto.PasswordField] is JsonValue password && password.TryGetValue<string>(out var text))
+        {
+            var account = (JsonObject)command.Account.DeepClone();
+            account[UpdateDoctorCommandDto.PasswordField] = protection.CreateProtector(CreateDoctorSaga.PasswordPurpose).Protect(text);
+            command = command with { Account = account };
+        }
+
+        return new UpdateDoctorInput { Command = command, ReceivedAt = receivedAt };
+    }
 
     public override async Task<SagaResult> RunAsync(IWorkflowContext context, UpdateDoctorInput input, CancellationToken cancellationToken)
     {
@@ -36,13 +54,19 @@ internal sealed class UpdateDoctorSaga(SagaCalls calls, CompositeCache cache) : 
         {
             if (command.Account is { } changes)
             {
-                await calls.CallAsync(DoctorService.Accounts, patterns.AccountsUpdate, With(changes, "id", command.Id), ct).ConfigureAwait(false);
+                var call = With(changes, "id", command.Id);
+                if (call[UpdateDoctorCommandDto.PasswordField] is JsonValue stored && stored.TryGetValue<string>(out var protectedPassword))
+                {
+                    call[UpdateDoctorCommandDto.PasswordField] = CreateDoctorSaga.Unprotect(protection, protectedPassword);
+                }
+
+                await calls.CallAsync(DoctorService.Accounts, patterns.AccountsUpdate, call, ct).ConfigureAwait(false);
             }
 
             return command.Account is not null;
         }, calls.Step, (changed, ct) => changed
             ? calls.CompensateAsync(context, "updateAccount", DoctorService.Accounts, patterns.AccountsUpdate,
-                With(DoctorSnapshot.Previous(before.Account, command.Account!), "id", command.Id), ct)
+                With(WithoutPassword(DoctorSnapshot.Previous(before.Account, command.Account!)), "id", command.Id), ct)
             : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
         calls.Executed(context, "updateAccount", 2);
 
@@ -70,6 +94,13 @@ internal sealed class UpdateDoctorSaga(SagaCalls calls, CompositeCache cache) : 
             SagaId = context.RunId, AccountId = command.Id, ProfileId = before.ProfileId, ExecutedSteps = SagaReplies.StepsOf(Name),
             DurationMs = calls.DurationMs(input.ReceivedAt),
         };
+    }
+
+    /// <summary>The old password is never readable, so the undo puts back every other field and leaves the new password.</summary>
+    private static JsonObject WithoutPassword(JsonObject previous)
+    {
+        previous.Remove(UpdateDoctorCommandDto.PasswordField);
+        return previous;
     }
 
     internal static JsonObject With(JsonObject fields, string name, string value)

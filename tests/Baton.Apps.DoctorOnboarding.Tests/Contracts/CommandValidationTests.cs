@@ -52,6 +52,8 @@ public sealed class CommandValidationTests
     [InlineData("""{"id":"a"}""", "account or profile must be given")]
     [InlineData("""{"id":"a","account":{"id":"b"}}""", "account and profile must not change an id")]
     [InlineData("""{"account":{}}""", "id should not be empty")]
+    [InlineData("""{"id":"a1","account":{"password":12345678}}""", "account.password must be a string")]
+    [InlineData("""{"id":"a1","account":{"password":"short"}}""", "account.password must be longer than or equal to 8 characters")]
     public void ReadUpdate_Bad_NamesIt(string json, string error)
     {
         var (command, errors) = UpdateDoctorCommandDto.Read(JsonDocument.Parse(json).RootElement);

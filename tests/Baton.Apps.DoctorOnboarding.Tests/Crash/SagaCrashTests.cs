@@ -76,6 +76,33 @@ public sealed class SagaCrashTests
     }
 
     [Fact]
+    public async Task Sigkill_AfterTheDirectoryRemovedTheProfileBeforeItsReply_DeleteCompletesAndRemovesTheAccount()
+    {
+        // Before: the resumed removeProfile got "not found" from its repeated call and failed the saga with nothing to
+        // compensate, leaving the doctor half deleted (the profile gone, the account still there).
+        await using var rig = new ProcessRig();
+        await rig.StartSimulatorsAsync();
+        await rig.StartServerAsync();
+        var created = (await rig.Gateway.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"del-{Guid.NewGuid():N}@example.org"), TimeSpan.FromSeconds(60)))!.Value;
+        var accountId = created.GetProperty("accountId").GetString()!;
+        await rig.FaultAsync("doctor-profile.remove", replyDelayMs: 4000);
+
+        var reply = rig.Gateway.SendAsync("orchestrator.doctor.delete", new { id = accountId }, TimeSpan.FromSeconds(90));
+        await Poll.UntilAsync(rig.StateAsync, s => s.GetProperty("profiles").GetArrayLength() == 0, "the directory to remove the profile (its reply held)");
+        rig.Server!.Kill();
+        await rig.Server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        await rig.FaultAsync("doctor-profile.remove");
+        await rig.StartServerAsync();
+
+        var result = (await reply)!.Value;
+        Assert.Equal("completed", result.GetProperty("status").GetString());
+        var state = await rig.StateAsync();
+        Assert.Empty(state.GetProperty("accounts").EnumerateArray());
+        Assert.Empty(state.GetProperty("profiles").EnumerateArray());
+        Assert.Equal(2, await rig.CallsAsync("doctor-profile.remove"));
+    }
+
+    [Fact]
     public async Task Sigkill_MidCompensation_FinishesCompensatingAfterRestartLeavingNothing()
     {
         await using var rig = new ProcessRig();

@@ -105,9 +105,10 @@ internal sealed class ProcessRig : IAsyncDisposable
     }
 
     /// <summary>Sets (or, with no fail/delay, clears) a fault of the simulators.</summary>
-    public Task FaultAsync(string pattern, bool failAlways = false, int delayMs = 0, string? message = null) =>
+    /// <summary>Sets the simulators' fault for <paramref name="pattern"/>: <paramref name="delayMs"/> holds the call before it is carried out, <paramref name="replyDelayMs"/> holds its reply after.</summary>
+    public Task FaultAsync(string pattern, bool failAlways = false, int delayMs = 0, string? message = null, int replyDelayMs = 0) =>
         _clients.GetRequiredKeyedService<INestClient>("accounts").SendAsync("doctor-accounts.debug.fault",
-            new { pattern, failAlways, delayMs, message }, TimeSpan.FromSeconds(10));
+            new { pattern, failAlways, delayMs, message, replyDelayMs }, TimeSpan.FromSeconds(10));
 
     public async ValueTask DisposeAsync()
     {

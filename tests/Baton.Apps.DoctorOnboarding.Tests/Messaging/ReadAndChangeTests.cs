@@ -31,6 +31,28 @@ public sealed class ReadAndChangeTests
     }
 
     [Fact]
+    public async Task Update_NewPasswordThroughBroker_NeitherTheStoreNorTheRunApiShowsIt()
+    {
+        await using var rig = await OrchestratorRig.StartAsync();
+        var created = (await rig.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"pw-{Guid.NewGuid():N}@example.org")))!.Value;
+        var id = created.GetProperty("accountId").GetString()!;
+
+        var updated = (await rig.SendAsync("orchestrator.doctor.update", new { id, account = new { password = "NewSecret-999", fullName = "Dr A2" } }))!.Value;
+        var run = (await rig.Baton.GetRunAsync(updated.GetProperty("sagaId").GetString()!))!;
+
+        Assert.Equal("completed", updated.GetProperty("status").GetString());
+        Assert.True(rig.Simulator.State.HasPassword(id, "NewSecret-999"));
+        Assert.DoesNotContain("NewSecret-999", run.Run.Input!, StringComparison.Ordinal);
+        // The database, its WAL and anything else the store wrote (the process lock file holds no data and stays locked).
+        foreach (var file in System.IO.Directory.GetFiles(rig.Directory, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)))
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            Assert.DoesNotContain("NewSecret-999", await reader.ReadToEndAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task SearchAndList_ThroughBroker_MergedCachedAndInvalidatedOnRequest()
     {
         await using var rig = await OrchestratorRig.StartAsync();

@@ -41,6 +41,42 @@ public sealed class ChangeDoctorSagaTests
     }
 
     [Fact]
+    public async Task UpdateSaga_NewPassword_StoredProtectedAndTheServiceGetsItInClear()
+    {
+        // Before: the update's input was stored as given, so GET /api/runs/{id} and the database showed the new password.
+        await using var host = await SagaHost.StartAsync();
+        var id = await CreateAsync(host);
+        var command = new UpdateDoctorCommandDto { Id = id, Account = new JsonObject { ["password"] = "NewSecret-999", ["fullName"] = "Ada King" } };
+
+        var runId = await host.StartAsync(UpdateDoctorSaga.Name, UpdateDoctorSaga.ToInput(command, host.Protection, DateTimeOffset.UnixEpoch));
+        var run = await host.WaitForEndAsync(runId);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.DoesNotContain("NewSecret-999", run.Input!, StringComparison.Ordinal);
+        Assert.True(host.Simulator.State.HasPassword(id, "NewSecret-999"));
+        Assert.Equal("Ada King", Assert.Single(host.Simulator.State.Accounts)["fullName"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task UpdateSaga_NewPasswordThenProfileUpdateFails_OtherAccountFieldsPutBackPasswordLeft()
+    {
+        // The old password is never readable: the undo restores the other fields and does not send a password at all.
+        await using var host = await SagaHost.StartAsync();
+        var id = await CreateAsync(host);
+        host.Simulator.Faults.Set("doctor-profile.update", new PatternFault { FailTimes = 1, Message = "degree not allowed" });
+        var command = new UpdateDoctorCommandDto
+        {
+            Id = id, Account = new JsonObject { ["password"] = "NewSecret-999", ["fullName"] = "Ada King" }, Profile = new JsonObject { ["degree"] = "PhD" },
+        };
+
+        var run = await host.WaitForEndAsync(await host.StartAsync(UpdateDoctorSaga.Name, UpdateDoctorSaga.ToInput(command, host.Protection, DateTimeOffset.UnixEpoch)));
+
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        Assert.Equal("Ada Lovelace", Assert.Single(host.Simulator.State.Accounts)["fullName"]!.GetValue<string>());
+        Assert.True(host.Simulator.State.HasPassword(id, "NewSecret-999"));
+    }
+
+    [Fact]
     public async Task DeleteSaga_Succeeds_RemovesProfileThenAccount()
     {
         await using var host = await SagaHost.StartAsync();

@@ -28,6 +28,7 @@ public sealed class CreateDoctorSagaTests
         Assert.Equal(["createAccount", "createProfile", "assignPermissions"], result.ExecutedSteps);
         Assert.Equal(id, result.SagaId);
         Assert.DoesNotContain("s3cret-pass", run.Input!, StringComparison.Ordinal);
+        Assert.True(host.Simulator.State.HasPassword(result.AccountId, "s3cret-pass"));
     }
 
     [Theory]

@@ -131,7 +131,16 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
                 ["createdAt"] = _time.GetUtcNow().ToString("O"),
             };
             State.CountEmail(email, 1);
+            SetPassword(account["id"]!.GetValue<string>(), input);
             return (Store(State.AccountsById, input, account), [("staff.account.created", new JsonObject { ["id"] = account["id"]!.DeepClone() })]);
+        }
+    }
+
+    private void SetPassword(string accountId, JsonObject input)
+    {
+        if (input["password"] is JsonValue password && password.TryGetValue<string>(out var text))
+        {
+            State.PasswordHashes[accountId] = DoctorServicesState.HashOf(text);
         }
     }
 
@@ -195,6 +204,7 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
             if (accounts)
             {
                 State.CountEmail(EmailOf(entity), 1);
+                SetPassword(Id(input, "id"), input);
             }
 
             return (entity.DeepClone(), [(eventName, EventOf(entity))]);

@@ -22,7 +22,22 @@ public sealed class DoctorServicesState
 
     internal List<string> CallLog { get; } = [];
 
-    /// <summary>A copy of the accounts (password hashes are never kept).</summary>
+    /// <summary>Account id → SHA-256 of the password it was created or last updated with, as a real service keeps a hash.</summary>
+    internal Dictionary<string, string> PasswordHashes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>True when account <paramref name="accountId"/>'s password is <paramref name="password"/> (what a sign-in would check).</summary>
+    public bool HasPassword(string accountId, string password)
+    {
+        lock (Gate)
+        {
+            return PasswordHashes.TryGetValue(accountId, out var hash) && hash == HashOf(password);
+        }
+    }
+
+    internal static string HashOf(string password) =>
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(password)));
+
+    /// <summary>A copy of the accounts (without their password hashes: see <see cref="HasPassword"/>).</summary>
     public IReadOnlyList<JsonObject> Accounts
     {
         get
