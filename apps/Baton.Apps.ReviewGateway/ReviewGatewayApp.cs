@@ -53,13 +53,21 @@ public sealed class ReviewGatewayApp : IBatonApp
         var time = endpoints.ServiceProvider.GetRequiredService<TimeProvider>();
         // The hot route: run from routing, without the authentication and authorization middlewares (the seed has no auth).
         endpoints.MapPost("/enqueue", enqueue.HandleAsync).AllowWithoutAdminKeyFromRouting();
-        endpoints.MapGet("/health", health.HandleAsync).AllowWithoutAdminKey();
-        endpoints.MapMethods("/enqueue", ["GET", "PUT", "PATCH", "DELETE"], (HttpContext context) =>
-            GatewayResponses.WriteErrorAsync(context, StatusCodes.Status405MethodNotAllowed, "method not allowed; use POST /enqueue", time.GetUtcNow()))
-            .AllowWithoutAdminKey();
+        // HEAD too, as probes send it (Kestrel sends the headers and drops the body).
+        endpoints.MapMethods("/health", ["GET", "HEAD"], health.HandleAsync).AllowWithoutAdminKey();
+        // Another method on a path that exists is a 405 naming the allowed ones (RFC 9110 §15.5.6), not the fallback's 404.
+        MethodNotAllowed("/enqueue", ["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"], "POST", "method not allowed; use POST /enqueue");
+        MethodNotAllowed("/health", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"], "GET, HEAD", "method not allowed; use GET /health");
         endpoints.MapFallback((HttpContext context) =>
             GatewayResponses.WriteErrorAsync(context, StatusCodes.Status404NotFound, "not found", time.GetUtcNow()))
             .AllowWithoutAdminKey();
+
+        void MethodNotAllowed(string path, string[] methods, string allow, string message) =>
+            endpoints.MapMethods(path, methods, (HttpContext context) =>
+            {
+                context.Response.Headers.Allow = allow;
+                return GatewayResponses.WriteErrorAsync(context, StatusCodes.Status405MethodNotAllowed, message, time.GetUtcNow());
+            }).AllowWithoutAdminKey();
 
         var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger<ReviewGatewayApp>();
         var options = endpoints.ServiceProvider.GetRequiredService<GatewayOptions>();

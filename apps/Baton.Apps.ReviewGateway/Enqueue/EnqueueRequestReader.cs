@@ -47,7 +47,7 @@ internal static class EnqueueRequestReader
             while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
             {
                 // Only PropertyName tokens reach here at depth 1: values are read or skipped below.
-                var isPlaceId = reader.ValueTextEquals("placeId"u8) || IsPlaceIdIgnoringCase(ref reader);
+                var isPlaceId = IsPlaceId(ref reader);
                 reader.Read();
                 if (!isPlaceId)
                 {
@@ -67,7 +67,14 @@ internal static class EnqueueRequestReader
                     case JsonTokenType.Null:
                         break;
                     case JsonTokenType.String:
-                        placeId = reader.GetString();
+                        if (!TryGetText(ref reader, out placeId))
+                        {
+                            // Invalid UTF-8, or half a surrogate pair as an escape: the seed's Go decoder reads it as
+                            // U+FFFD, which the character rule refuses.
+                            error = PlaceIdCharacters;
+                            return null;
+                        }
+
                         break;
                     default:
                         reader.Skip();
@@ -115,17 +122,50 @@ internal static class EnqueueRequestReader
         {
             if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
             {
-                return "placeId may contain only letters, digits, '-' and '_'";
+                return PlaceIdCharacters;
             }
         }
 
         return null;
     }
 
+    private const string PlaceIdCharacters = "placeId may contain only letters, digits, '-' and '_'";
+
+    /// <summary>
+    /// Whether the property name is placeId, in any case. A name that is not text (invalid UTF-8, half a surrogate pair as
+    /// an escape; System.Text.Json throws on comparing it) is not placeId: an unknown field, skipped as the seed does.
+    /// </summary>
+    private static bool IsPlaceId(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.ValueTextEquals("placeId"u8) || IsPlaceIdIgnoringCase(ref reader);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     private static bool IsPlaceIdIgnoringCase(ref Utf8JsonReader reader) =>
         reader.ValueSpan.Length == 7 && !reader.ValueIsEscaped
             ? Encoding.ASCII.GetString(reader.ValueSpan).Equals("placeId", StringComparison.OrdinalIgnoreCase)
             : reader.ValueIsEscaped && string.Equals(reader.GetString(), "placeId", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The token's text; false when it is not text (System.Text.Json throws for invalid UTF-8 or an unpaired surrogate escape).</summary>
+    private static bool TryGetText(ref Utf8JsonReader reader, out string? text)
+    {
+        try
+        {
+            text = reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = null;
+            return false;
+        }
+    }
 
     private static string FirstSentence(string message)
     {

@@ -112,14 +112,33 @@ public sealed partial class SeedExampleTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, runsOnMain.StatusCode);
     }
 
-    [Fact]
-    public async Task Enqueue_GetMethod_Returns405InSeedErrorShape()
+    [Theory]
+    [InlineData("GET", "/enqueue", "POST")]
+    [InlineData("OPTIONS", "/enqueue", "POST")]
+    [InlineData("DELETE", "/enqueue", "POST")]
+    [InlineData("POST", "/health", "GET, HEAD")]
+    [InlineData("OPTIONS", "/health", "GET, HEAD")]
+    public async Task OtherMethodOnAGatewayPath_Returns405InSeedErrorShapeWithAllow(string method, string path, string allow)
     {
-        using var response = await _server.Gateway.GetAsync("/enqueue");
+        // Before: no Allow header on /enqueue's 405, and the fallback's 404 for OPTIONS /enqueue and POST /health.
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        using var response = await _server.Gateway.SendAsync(request);
         var body = await GatewayServer.ReadJsonAsync(response);
 
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal(allow, string.Join(", ", response.Content.Headers.Allow));
         Assert.Equal("error", body.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Health_Head_Returns200WithHeadersOnly()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Head, "/health");
+        using var response = await _server.Gateway.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
     }
 
     private static void AssertSeedTimestamp(string? timestamp)

@@ -103,6 +103,54 @@ public sealed class ForwardingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Forward_WorkerAcceptsNoConnection_ConnectTimeoutIsAFailedAttemptThatSaysSo()
+    {
+        // A listener whose accept queue is full: the kernel drops the next SYN, so the handler's 5 s connect timeout
+        // fires (before: "The operation was canceled.", not counted in forward.failedAttempts, phase left at forwarding).
+        using var blackhole = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        blackhole.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        blackhole.Listen(0);
+        var port = ((IPEndPoint)blackhole.LocalEndPoint!).Port;
+        var fillers = new List<System.Net.Sockets.Socket>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var filler = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { Blocking = false };
+                fillers.Add(filler);
+                try
+                {
+                    filler.Connect(IPAddress.Loopback, port);
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    // In progress (or dropped): either way the queue fills.
+                }
+            }
+
+            await using var server = await GatewayServer.StartAsync(
+                new Uri($"http://127.0.0.1:{port}"),
+                new Dictionary<string, string> { ["Baton:Apps:ReviewGateway:AttemptTimeout"] = "00:01:00", ["Baton:Apps:ReviewGateway:MaxAttempts"] = "1" });
+            var (_, body, _) = await server.EnqueueAsync("no-connection");
+
+            var run = await server.WaitForRunAsync(body.GetProperty("runId").GetString()!, RunStatus.Failed, RunStatus.Succeeded);
+
+            Assert.Equal(RunStatus.Failed, run.Run.Status);
+            var attempt = Assert.Single(run.Attempts, a => a.StepKey == "forward");
+            Assert.Contains($"could not connect to the worker node at http://127.0.0.1:{port}", attempt.ErrorMessage, StringComparison.Ordinal);
+            Assert.Equal(1, run.Run.Progress["forward.failedAttempts"]);
+            Assert.Equal("waiting_for_worker", run.Run.Phase);
+        }
+        finally
+        {
+            foreach (var filler in fillers)
+            {
+                filler.Dispose();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Forward_EnqueueWithCorrelationId_IdIsOnTheRunAndSentToTheWorker()
     {
         using var content = new StringContent("""{"placeId":"correlated"}""", System.Text.Encoding.UTF8, "application/json");
