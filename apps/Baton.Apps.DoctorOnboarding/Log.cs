@@ -31,4 +31,7 @@ internal static partial class Log
 
     [LoggerMessage(4412, LogLevel.Debug, "Saga {SagaId}: createProfile failed and the account has no profile ({Error})")]
     public static partial void NoOrphanProfile(ILogger logger, string sagaId, string error);
+
+    [LoggerMessage(4413, LogLevel.Warning, "Cache: the value of {Key} is not a composite ({Error}); read as a miss and overwritten")]
+    public static partial void CacheValueUnreadable(ILogger logger, string key, string error);
 }

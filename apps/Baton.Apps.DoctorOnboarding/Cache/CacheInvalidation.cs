@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Baton.Apps.DoctorOnboarding.Composition;
+using Baton.Apps.DoctorOnboarding.Contracts;
 using Microsoft.Extensions.Logging;
 
 namespace Baton.Apps.DoctorOnboarding.Cache;
@@ -38,6 +40,12 @@ public sealed class CacheInvalidation(CompositeCache cache, ILogger<CacheInvalid
         if (Text(data, "pattern") is { } pattern)
         {
             return await cache.RemovePatternAsync(CacheKeys.Prefix + pattern).ConfigureAwait(false);
+        }
+
+        if (Text(data, "id") is not null && Read(data, "id") is null)
+        {
+            // Before, ignored: every list key was dropped as for {}, and the caller was not told its id was wrong.
+            throw new ReadRejectedException(DoctorErrors.Validation(["id must not contain ':', '*', '?', '[' or ']'"]));
         }
 
         return Read(data, "id") is { } id

@@ -65,13 +65,46 @@ public sealed class CompositeCache : IAsyncDisposable
         return hit;
     }
 
-    /// <summary>Stores <paramref name="json"/> under <paramref name="key"/> for <paramref name="ttlSeconds"/> (SET EX); skipped while Redis is down.</summary>
-    public Task SetAsync(string key, string json, int ttlSeconds) =>
-        TryAsync(async db => await db.StringSetAsync(key, json, TimeSpan.FromSeconds(ttlSeconds)).ConfigureAwait(false));
+    /// <summary>
+    /// The invalidation epoch: a counter every invalidation increments before it drops keys (outside the seed's
+    /// <c>doctor:composite:</c> keys, so no pattern removal drops it). A read notes it before loading and stores what it
+    /// loaded only if no invalidation came in between (<see cref="SetIfUnchangedAsync"/>): otherwise a read that loaded the
+    /// old data before an update and stored it after the update's invalidation would serve it for the key's whole TTL.
+    /// </summary>
+    public const string EpochKey = "baton:doctor:cache-epoch";
 
-    /// <summary>Drops one key (UNLINK).</summary>
+    // Stores the value only while the epoch is the one the read noted (a missing epoch counts as 0).
+    private const string SetIfUnchanged = """
+        if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[3] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+        return 1
+        """;
+
+    // Moves the epoch on and drops one key, in one step.
+    private const string InvalidateKey = """
+        redis.call('INCR', KEYS[2])
+        return redis.call('UNLINK', KEYS[1])
+        """;
+
+    /// <summary>The epoch to pass to <see cref="SetIfUnchangedAsync"/>, or null while Redis is down (then nothing is stored).</summary>
+    public Task<string?> EpochAsync() =>
+        TryAsync(async db => (string?)(await db.StringGetAsync(EpochKey).ConfigureAwait(false)) ?? "0");
+
+    /// <summary>
+    /// Stores <paramref name="json"/> under <paramref name="key"/> for <paramref name="ttlSeconds"/> (SET EX) unless an
+    /// invalidation came after <paramref name="epoch"/> was read; returns whether it was stored (false while Redis is down).
+    /// </summary>
+    public async Task<bool> SetIfUnchangedAsync(string key, string json, int ttlSeconds, string epoch) =>
+        await TryAsync(async db => (long)await db.ScriptEvaluateAsync(SetIfUnchanged, [key, EpochKey], [json, ttlSeconds, epoch]).ConfigureAwait(false) == 1)
+            .ConfigureAwait(false);
+
+    /// <summary>Drops one key (UNLINK), moving the invalidation epoch on first.</summary>
     public Task<long> RemoveAsync(string key) =>
-        TryAsync(async db => (long)await db.ExecuteAsync("UNLINK", key).ConfigureAwait(false));
+        TryAsync(async db => (long)await db.ScriptEvaluateAsync(InvalidateKey, [key, EpochKey]).ConfigureAwait(false));
+
+    /// <summary>Whether Redis answers a PING now (for the health check; also updates <see cref="IsDown"/>).</summary>
+    public async Task<bool> PingAsync() =>
+        await TryAsync(async db => { await db.PingAsync().ConfigureAwait(false); return true; }).ConfigureAwait(false);
 
     /// <summary>
     /// Drops every key matching the glob <paramref name="pattern"/>: SCAN pages of <see cref="ScanPageSize"/> and one UNLINK per
@@ -79,6 +112,8 @@ public sealed class CompositeCache : IAsyncDisposable
     /// </summary>
     public Task<long> RemovePatternAsync(string pattern) => TryAsync(async db =>
     {
+        // The epoch first: a read that loaded before this call cannot store after it (see EpochKey).
+        await db.StringIncrementAsync(EpochKey).ConfigureAwait(false);
         long removed = 0;
         var cursor = "0";
         do

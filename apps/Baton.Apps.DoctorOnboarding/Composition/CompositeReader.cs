@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Baton.Apps.DoctorOnboarding.Cache;
 using Baton.Apps.DoctorOnboarding.Contracts;
+using Microsoft.Extensions.Logging;
 
 namespace Baton.Apps.DoctorOnboarding.Composition;
 
@@ -11,7 +12,7 @@ namespace Baton.Apps.DoctorOnboarding.Composition;
 /// result is cached and answered with <c>cache: {hit: false, ttl}</c>. A single doctor is read from both services at
 /// once; a list needs the first service's ids for the second call (README, "Choices").
 /// </summary>
-public sealed class CompositeReader(IDoctorServices services, CompositeCache cache, DoctorOptions options)
+public sealed class CompositeReader(IDoctorServices services, CompositeCache cache, DoctorOptions options, ILogger<CompositeReader> logger)
 {
     /// <summary><c>orchestrator.doctor.getComposite</c> with <c>{"id": accountId}</c>.</summary>
     public async Task<JsonElement> GetCompositeAsync(JsonElement query, CancellationToken cancellationToken = default)
@@ -70,11 +71,25 @@ public sealed class CompositeReader(IDoctorServices services, CompositeCache cac
     {
         if (await cache.GetAsync(key, read).ConfigureAwait(false) is { } hit)
         {
-            return WithCacheField(hit.Json, hit.TtlSeconds);
+            try
+            {
+                return WithCacheField(hit.Json, hit.TtlSeconds);
+            }
+            catch (JsonException ex)
+            {
+                // Not a composite (written by something else, or cut short): read as a miss, and the load below overwrites it.
+                Log.CacheValueUnreadable(logger, key, ex.Message);
+            }
         }
 
+        var epoch = await cache.EpochAsync().ConfigureAwait(false);
         var composite = await load(cancellationToken).ConfigureAwait(false);
-        await cache.SetAsync(key, composite.ToJsonString(), ttl).ConfigureAwait(false);
+        if (epoch is not null)
+        {
+            // Not stored when an invalidation came while loading: what was loaded may be from before the change it announced.
+            await cache.SetIfUnchangedAsync(key, composite.ToJsonString(), ttl, epoch).ConfigureAwait(false);
+        }
+
         composite["cache"] = new JsonObject { ["hit"] = false, ["ttl"] = ttl };
         return JsonSerializer.SerializeToElement(composite);
     }

@@ -18,14 +18,16 @@ internal static class OrchestratorPatterns
 
         server.AddNestPattern("orchestrator.health.ping", (_, _) =>
             Task.FromResult<JsonElement?>(JsonSerializer.SerializeToElement(new { status = "ok", message = "pong", timestamp = Get<TimeProvider>().GetUtcNow() })));
-        server.AddNestPattern("orchestrator.health.check", (_, _) =>
+        server.AddNestPattern("orchestrator.health.check", async (_, _) =>
         {
-            var cacheDown = Get<CompositeCache>().IsDown;
-            return Task.FromResult<JsonElement?>(JsonSerializer.SerializeToElement(new
+            // Asked now (a PING), not the state the last cache call left: that was stale both ways (up while Redis was
+            // down until a read failed, down after it came back until a read succeeded).
+            var cacheUp = await Get<CompositeCache>().PingAsync().ConfigureAwait(false);
+            return JsonSerializer.SerializeToElement(new
             {
                 status = "ok", service = "orchestrator", timestamp = Get<TimeProvider>().GetUtcNow(),
-                checks = new { rabbitmq = "up", redis = cacheDown ? "down" : "up" },
-            }));
+                checks = new { rabbitmq = "up", redis = cacheUp ? "up" : "down" },
+            });
         });
 
         // The sagas: the transport stores the run through the inbox keyed by the NestJS id (acked once stored), replies
@@ -56,16 +58,39 @@ internal static class OrchestratorPatterns
         server.AddNestPattern("orchestrator.doctor.searchComposite", (request, ct) => ReadAsync(() => Get<CompositeReader>().SearchCompositeAsync(request.Data, ct)));
         server.AddNestPattern("orchestrator.doctor.listComposite", (request, ct) => ReadAsync(() => Get<CompositeReader>().ListCompositeAsync(request.Data, ct)));
 
-        server.AddNestPattern("orchestrator.cache.invalidate", async (request, _) =>
-            JsonSerializer.SerializeToElement(new { invalidated = await Get<CacheInvalidation>().InvalidateAsync(request.Data).ConfigureAwait(false) }));
-        server.AddNestPattern("orchestrator.cache.clear", async (_, _) =>
-            JsonSerializer.SerializeToElement(new { invalidated = await Get<CacheInvalidation>().ClearAsync().ConfigureAwait(false) }));
+        server.AddNestPattern("orchestrator.cache.invalidate", (request, _) => CacheChangeAsync(Get<CompositeCache>(), () => Get<CacheInvalidation>().InvalidateAsync(request.Data)));
+        server.AddNestPattern("orchestrator.cache.clear", (_, _) => CacheChangeAsync(Get<CompositeCache>(), () => Get<CacheInvalidation>().ClearAsync()));
         foreach (var pattern in CacheInvalidation.Events)
         {
             server.AddNestEvent(pattern, (message, _) => Get<CacheInvalidation>().OnEventAsync(message.Pattern, message.Data));
         }
 
         return server;
+    }
+
+    /// <summary>
+    /// <c>{"invalidated": n}</c>; a bad request is the read patterns' validation error, and a Redis that did not answer an
+    /// error saying so (before, <c>{"invalidated": 0}</c>, the same as nothing to drop).
+    /// </summary>
+    private static async Task<JsonElement?> CacheChangeAsync(CompositeCache cache, Func<Task<long>> change)
+    {
+        long removed;
+        try
+        {
+            removed = await change().ConfigureAwait(false);
+        }
+        catch (ReadRejectedException ex)
+        {
+            throw new NestRpcException(ex.Error);
+        }
+
+        // The change's own Redis calls set IsDown when they could not be made.
+        return removed == 0 && cache.IsDown
+            ? throw new NestRpcException(JsonSerializer.SerializeToElement(new
+            {
+                status = "error", statusCode = 503, message = "the cache (Redis) did not answer: nothing was invalidated",
+            }))
+            : JsonSerializer.SerializeToElement(new { invalidated = removed });
     }
 
     /// <summary>A read: a bad query or a service's error reply is passed on as the reply's err.</summary>

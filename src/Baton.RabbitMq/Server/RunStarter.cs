@@ -21,6 +21,12 @@ internal sealed class RunStarter(IBatonInbox inbox, IBatonClient client, RunRepl
         {
             input = route.ToInput(request);
         }
+        catch (NestRpcException ex)
+        {
+            // The pattern's own error, as a read pattern's handler answers it (its statusCode, errors, ...), not a flattened message.
+            await replies.PublishAsync(request.ReplyTo, request.CorrelationId, NestWire.ErrorReply(request.Id, ex.Error), cancellationToken).ConfigureAwait(false);
+            return (Settle.Ack, "rejected");
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             await replies.PublishAsync(request.ReplyTo, request.CorrelationId, NestWire.ErrorReply(request.Id, $"Invalid request: {ex.Message}"), cancellationToken)

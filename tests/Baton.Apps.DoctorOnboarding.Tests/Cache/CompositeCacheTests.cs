@@ -211,6 +211,67 @@ public sealed class CompositeCacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetComposite_InvalidatedWhileItLoads_WhatItLoadedIsAnsweredButNotCached()
+    {
+        // Before: the read stored what it had loaded before the update after the update's invalidation, and the next reads
+        // were served the old name as hits for the key's whole TTL (300 s), across restarts.
+        var id = await _rig.AddDoctorAsync("Ada Lovelace");
+        var query = JsonSerializer.SerializeToElement(new { id });
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _rig.Simulator.Faults.Set("doctor-accounts.findOne", new Baton.Simulators.DoctorServices.PatternFault { ReplyHold = release.Task });
+
+        var slow = _rig.Reader.GetCompositeAsync(query);
+        await Poll.UntilAsync(() => Task.FromResult(_rig.Simulator.State.Calls.Count(c => c == "doctor-accounts.findOne")), n => n == 1, "the read to reach the accounts service");
+        _rig.Simulator.Faults.Clear("doctor-accounts.findOne");
+        await _rig.Simulator.HandleAsync("doctor-accounts.update", JsonSerializer.SerializeToElement(new { id, fullName = "Ada King" }), CancellationToken.None);
+        await _rig.Invalidation.OnEventAsync("staff.account.updated", JsonSerializer.SerializeToElement(new { id }));
+        release.SetResult();
+        var stale = await slow;
+        var next = await _rig.Reader.GetCompositeAsync(query);
+        var third = await _rig.Reader.GetCompositeAsync(query);
+
+        Assert.Equal("Ada Lovelace", stale.GetProperty("fullName").GetString());
+        Assert.False(next.GetProperty("cache").GetProperty("hit").GetBoolean());
+        Assert.Equal("Ada King", next.GetProperty("fullName").GetString());
+        Assert.True(third.GetProperty("cache").GetProperty("hit").GetBoolean());
+        Assert.Equal("Ada King", third.GetProperty("fullName").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"a":1,}""")]
+    [InlineData("[1,2]")]
+    [InlineData("not json")]
+    public async Task GetComposite_CachedValueNotAComposite_ReadAsAMissAndOverwritten(string value)
+    {
+        // Before: "Internal server error" on every read until the key expired.
+        var id = await _rig.AddDoctorAsync("Grace Hopper");
+        await Db.StringSetAsync(CacheKeys.Single(id), value, TimeSpan.FromSeconds(300));
+        var query = JsonSerializer.SerializeToElement(new { id });
+
+        var first = await _rig.Reader.GetCompositeAsync(query);
+        var second = await _rig.Reader.GetCompositeAsync(query);
+
+        Assert.False(first.GetProperty("cache").GetProperty("hit").GetBoolean());
+        Assert.Equal("Grace Hopper", first.GetProperty("fullName").GetString());
+        Assert.True(second.GetProperty("cache").GetProperty("hit").GetBoolean());
+        Assert.Contains(_rig.Logs.Entries, e => e.EventId == 4413);
+    }
+
+    [Fact]
+    public async Task Invalidate_IdWithGlobCharacters_RefusedAndNothingDropped()
+    {
+        var id = await _rig.AddDoctorAsync("Barbara Liskov");
+        await _rig.Reader.SearchCompositeAsync(JsonSerializer.SerializeToElement(new { page = 1 }));
+
+        var error = await Assert.ThrowsAsync<Baton.Apps.DoctorOnboarding.Composition.ReadRejectedException>(() => _rig.Invalidation.InvalidateAsync(JsonSerializer.SerializeToElement(new { id = "a*" })));
+
+        Assert.Equal(400, error.Error.GetProperty("statusCode").GetInt32());
+        Assert.Contains("id must not contain", error.Message, StringComparison.Ordinal);
+        // The search's list key is still there.
+        Assert.Single(await Db.ExecuteAsync("KEYS", CacheKeys.AllLists) is var keys ? (RedisResult[])keys! : []);
+    }
+
+    [Fact]
     public async Task Clear_OnRequest_DropsEveryCompositeKey()
     {
         var id = await _rig.AddDoctorAsync("Frances Allen");

@@ -6,6 +6,26 @@ namespace Baton.Apps.DoctorOnboarding.Tests.Cache;
 public sealed class RedisOutageTests
 {
     [Fact]
+    public async Task Ping_RedisKilledThenBack_DownAtOnceAndUpAgainWithoutAnyRead()
+    {
+        // What orchestrator.health.check asks. Before, it read the state the last cache call left: "up" while Redis was
+        // down until a read failed, "down" after it came back until a read succeeded.
+        await using var redis = new PrivateRedisServer();
+        await redis.StartAsync();
+        await using var rig = new CacheRig(redis.Url);
+        Assert.True(await rig.Cache.PingAsync());
+
+        await redis.KillAsync();
+        Assert.False(await rig.Cache.PingAsync());
+        Assert.True(rig.Cache.IsDown);
+
+        await redis.StartAsync();
+        await Poll.UntilAsync(() => rig.Cache.PingAsync(), up => up, "a PING answered after Redis came back", interval: TimeSpan.FromMilliseconds(200));
+        Assert.False(rig.Cache.IsDown);
+        Assert.Empty(rig.Simulator.State.Calls);
+    }
+
+    [Fact]
     public async Task RedisRestart_ReadsKeepWorkingUncachedAndLogOnce()
     {
         await using var redis = new PrivateRedisServer();

@@ -43,7 +43,7 @@ internal sealed class CacheRig : IAsyncDisposable
         _logs = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Debug));
         Options = new DoctorOptions { RedisUrl = redisUrl };
         Cache = new CompositeCache(Options, _logs.CreateLogger<CompositeCache>());
-        Reader = new CompositeReader(new DirectDoctorServices(Simulator), Cache, Options);
+        Reader = new CompositeReader(new DirectDoctorServices(Simulator), Cache, Options, _logs.CreateLogger<CompositeReader>());
         Invalidation = new CacheInvalidation(Cache, _logs.CreateLogger<CacheInvalidation>());
     }
 

@@ -79,7 +79,10 @@ public sealed class WireContractTests
 
         var error = await Assert.ThrowsAsync<NestRpcException>(() => rig.SendAsync("orchestrator.doctor.create", new { email = "a@b.org" }));
 
-        Assert.Contains("validation failed: password should not be empty; fullName should not be empty", error.Error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        // The read patterns' validation shape (statusCode and errors kept; before, flattened to "Invalid request: ...").
+        Assert.StartsWith("validation failed: password should not be empty; fullName should not be empty", error.Error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(400, error.Error.GetProperty("statusCode").GetInt32());
+        Assert.Contains("password should not be empty", error.Error.GetProperty("errors").EnumerateArray().Select(e => e.GetString()));
         Assert.Empty(rig.Simulator.State.Calls);
         Assert.Empty((await rig.Baton.ListRunsAsync(new ListRunsRequest())).Runs);
     }

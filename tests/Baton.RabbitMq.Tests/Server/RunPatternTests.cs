@@ -86,6 +86,28 @@ public sealed class RunPatternTests
     }
 
     [Fact]
+    public async Task RunPattern_ToInputThrowsNestRpcException_ItsErrorIsTheReplyAsIsAndNothingStored()
+    {
+        // Before: flattened to {"status":"error","message":"Invalid request: <message>"}, losing the pattern's statusCode and
+        // errors (a gateway that maps statusCode to an HTTP status answered 500 for a bad create).
+        var queue = RabbitMqBroker.NewQueueName();
+        await using var host = await NestHost.StartAsync(
+            b => b.AddWorkflow<OrderInput, OrderTotal>("total", (_, input, _) => Task.FromResult(new OrderTotal(input.Price * input.Quantity)))
+                .AddNestClient("svc", queue)
+                .AddNestServer(queue)
+                .AddNestPattern<OrderInput>("order.total", "total", _ => throw new NestRpcException(JsonSerializer.SerializeToElement(
+                    new { status = "error", statusCode = 400, message = "validation failed: price must be positive", errors = new[] { "price must be positive" } }))),
+            queues: [queue]);
+
+        var error = await Assert.ThrowsAsync<NestRpcException>(() => host.Client("svc").SendAsync("order.total", new { price = -1, quantity = 1 }, Timeout));
+
+        Assert.Equal(400, error.Error.GetProperty("statusCode").GetInt32());
+        Assert.Equal("validation failed: price must be positive", error.Error.GetProperty("message").GetString());
+        Assert.Equal("price must be positive", error.Error.GetProperty("errors")[0].GetString());
+        Assert.Empty((await host.Services.GetRequiredService<IBatonClient>().ListRunsAsync(new ListRunsRequest { Workflow = "total" })).Runs);
+    }
+
+    [Fact]
     public async Task RunPattern_InputNotMatchingWorkflow_ErrorReplyAndNothingStored()
     {
         var queue = RabbitMqBroker.NewQueueName();

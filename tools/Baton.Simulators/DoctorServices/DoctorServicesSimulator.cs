@@ -58,7 +58,7 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
             State.CallLog.Add(pattern);
         }
 
-        var (delay, fail, replyDelay, hold) = Faults.Take(pattern);
+        var (delay, fail, replyDelay, hold, replyHold) = Faults.Take(pattern);
         if (delay > 0)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(delay), _time, cancellationToken).ConfigureAwait(false);
@@ -103,6 +103,11 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
         if (replyDelay > 0)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(replyDelay), _time, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (replyHold is not null)
+        {
+            await replyHold.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         return reply;

@@ -27,6 +27,12 @@ public sealed record PatternFault
     /// test can hold calls in flight for as long as it needs (e.g. until the broker is down) instead of guessing a delay.
     /// </summary>
     public Task? Hold { get; init; }
+
+    /// <summary>
+    /// In-process rigs only: each call is carried out, then waits for this task before it answers (after
+    /// <see cref="ReplyDelayMs"/>), so a test can make a read answer with what it found before a change it lets happen meanwhile.
+    /// </summary>
+    public Task? ReplyHold { get; init; }
 }
 
 /// <summary>The simulators' switches, per pattern (thread-safe).</summary>
@@ -41,27 +47,27 @@ public sealed class FaultSwitches
     public void ClearAll() => _faults.Clear();
 
     /// <summary>The delay to apply and whether this call fails (a <see cref="PatternFault.FailTimes"/> fault is used up once per call).</summary>
-    internal (int DelayMs, string? FailMessage, int ReplyDelayMs, Task? Hold) Take(string pattern)
+    internal (int DelayMs, string? FailMessage, int ReplyDelayMs, Task? Hold, Task? ReplyHold) Take(string pattern)
     {
         while (_faults.TryGetValue(pattern, out var fault))
         {
             var message = fault.Message ?? $"simulated failure of {pattern}";
             if (fault.FailAlways)
             {
-                return (fault.DelayMs, message, fault.ReplyDelayMs, fault.Hold);
+                return (fault.DelayMs, message, fault.ReplyDelayMs, fault.Hold, fault.ReplyHold);
             }
 
             if (fault.FailTimes <= 0)
             {
-                return (fault.DelayMs, null, fault.ReplyDelayMs, fault.Hold);
+                return (fault.DelayMs, null, fault.ReplyDelayMs, fault.Hold, fault.ReplyHold);
             }
 
             if (_faults.TryUpdate(pattern, fault with { FailTimes = fault.FailTimes - 1 }, fault))
             {
-                return (fault.DelayMs, message, fault.ReplyDelayMs, fault.Hold);
+                return (fault.DelayMs, message, fault.ReplyDelayMs, fault.Hold, fault.ReplyHold);
             }
         }
 
-        return (0, null, 0, null);
+        return (0, null, 0, null, null);
     }
 }
