@@ -53,6 +53,24 @@ public sealed class ReadAndChangeTests
     }
 
     [Fact]
+    public async Task CacheClearAndInvalidate_RedisDown_ErrorSaysSoInsteadOfNothingInvalidated()
+    {
+        // Before: {"invalidated":0}, the same answer as a cache with nothing to drop.
+        await using var redis = new PrivateRedisServer();
+        await redis.StartAsync();
+        await using var rig = await OrchestratorRig.StartAsync(redisUrl: redis.Url);
+        Assert.Equal(0, (await rig.SendAsync("orchestrator.cache.clear", null))!.Value.GetProperty("invalidated").GetInt64());
+
+        await redis.KillAsync();
+        var clear = await Assert.ThrowsAsync<NestRpcException>(() => rig.SendAsync("orchestrator.cache.clear", null));
+        var invalidate = await Assert.ThrowsAsync<NestRpcException>(() => rig.SendAsync("orchestrator.cache.invalidate", new { }));
+
+        Assert.Equal(503, clear.Error.GetProperty("statusCode").GetInt32());
+        Assert.Contains("did not answer", clear.Message, StringComparison.Ordinal);
+        Assert.Equal(503, invalidate.Error.GetProperty("statusCode").GetInt32());
+    }
+
+    [Fact]
     public async Task SearchAndList_ThroughBroker_MergedCachedAndInvalidatedOnRequest()
     {
         await using var rig = await OrchestratorRig.StartAsync();
