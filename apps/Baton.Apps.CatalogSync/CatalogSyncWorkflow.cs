@@ -145,11 +145,8 @@ internal sealed class CatalogSyncWorkflow(
 
         var file = await fetch.ConfigureAwait(false);
 
+        // The engine has reported each set-aside chunk already ("chunks/<n> dead-lettered: <error>", its step key).
         var deadChunks = results.Where(r => !r.Succeeded).ToList();
-        foreach (var dead in deadChunks)
-        {
-            context.ReportError($"chunk {dead.Key} failed on every attempt and was set aside; its lines were not applied: {dead.Error}", $"chunks/{dead.Key}");
-        }
 
         var totals = await store.RunTotalsAsync(runId, cancellationToken).ConfigureAwait(false);
         SetTotals(context, totals);

@@ -13,6 +13,12 @@ public enum BadLineKind
     InvalidUtf8,
     /// <summary>A 5 MB line (a valid JSON record with an enormous description).</summary>
     LongLine,
+    /// <summary>A product whose name is <c>"x\ud800"</c>: half a surrogate pair as an escape, which is no text.</summary>
+    LoneSurrogateInName,
+    /// <summary>A product whose id ends in <c>\udc00</c> (the low half alone).</summary>
+    LoneSurrogateInId,
+    /// <summary>A product whose name holds <c>\u0000</c>, which PostgreSQL text cannot store.</summary>
+    NulInName,
 }
 
 /// <summary>A bad line placed just before product <paramref name="BeforeProduct"/> (or at the end when it is past the last product).</summary>
@@ -25,6 +31,8 @@ public enum FeedFailure
     Status401,
     /// <summary>200 with an HTML page (a proxy's or a login page) instead of NDJSON.</summary>
     Html,
+    /// <summary>The connection is closed without an answer (a proxy or load balancer dropping it).</summary>
+    CloseWithoutAnswer,
 }
 
 /// <summary>

@@ -191,6 +191,9 @@ public sealed class CatalogFeedServer : IAsyncDisposable
                 response.StatusCode = StatusCodes.Status401Unauthorized;
                 await response.WriteAsJsonAsync(new { error = "Unauthorized" }).ConfigureAwait(false);
                 break;
+            case FeedFailure.CloseWithoutAnswer:
+                response.HttpContext.Abort();
+                break;
             case FeedFailure.Html:
                 response.StatusCode = StatusCodes.Status200OK;
                 response.ContentType = "text/html; charset=utf-8";

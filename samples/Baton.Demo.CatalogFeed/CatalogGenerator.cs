@@ -142,6 +142,15 @@ public static class CatalogGenerator
                 case BadLineKind.LongLine:
                     WriteProduct(buffer, spec, neighbour, name: null, updatedAtAsString: false, withId: true, descriptionBytes: 5 * 1024 * 1024);
                     break;
+                case BadLineKind.LoneSurrogateInName:
+                    buffer.Write("""{"meta":{"createdAt":1600000000,"updatedAt":1600001000},"result":{"id":"MBADSURR01","name":"x\ud800"}}"""u8);
+                    break;
+                case BadLineKind.LoneSurrogateInId:
+                    buffer.Write("""{"meta":{"createdAt":1600000000,"updatedAt":1600001000},"result":{"id":"MBADSURR\udc00","name":"x"}}"""u8);
+                    break;
+                case BadLineKind.NulInName:
+                    buffer.Write("""{"meta":{"createdAt":1600000000,"updatedAt":1600001000},"result":{"id":"MBADNUL001","name":"x\u0000y"}}"""u8);
+                    break;
             }
         }
 

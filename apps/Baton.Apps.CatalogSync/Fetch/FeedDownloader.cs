@@ -61,7 +61,9 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
         }
         catch (HttpRequestException ex)
         {
-            throw new FeedException($"the feed could not be reached: {ex.Message}", ex);
+            // With the cause: "An error occurred while sending the request." alone hides a feed that closed the connection
+            // without answering ("The response ended prematurely").
+            throw new FeedException($"the request to the feed failed: {WithCause(ex)}", ex);
         }
 
         using (response)
@@ -164,7 +166,8 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
                 catch (Exception ex) when (ex is HttpRequestException or IOException)
                 {
                     await target.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                    throw new FeedException($"the feed stream broke after {written} bytes{(total is { } t ? $" of {t}" : "")}; the next attempt resumes from there", ex);
+                    throw new FeedException(
+                        $"the feed stream broke after {written} bytes{(total is { } t ? $" of {t}" : "")} ({WithCause(ex)}); the bytes received are kept, and a retry asks only for the rest when the feed serves ranges", ex);
                 }
                 finally
                 {
@@ -187,7 +190,7 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
 
             if (total is { } expected && written != expected)
             {
-                throw new FeedException($"the feed stream ended after {written} bytes of {expected}; the next attempt resumes from there");
+                throw new FeedException($"the feed stream ended after {written} bytes of {expected}; the bytes received are kept, and a retry asks only for the rest when the feed serves ranges");
             }
 
             await blobs.CommitAsync(blob, cancellationToken).ConfigureAwait(false);
@@ -250,5 +253,17 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
         var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
         Log.FetchDone(logger, runId, length, sha);
         return new FeedFile(blob, length, sha, requests, resumed, cutter.Lines, [.. cutter.Chunks]);
+    }
+
+    /// <summary>The exception's message, followed by its innermost cause's when that says something else.</summary>
+    private static string WithCause(Exception ex)
+    {
+        var inner = ex;
+        while (inner.InnerException is { } next)
+        {
+            inner = next;
+        }
+
+        return ReferenceEquals(inner, ex) || inner.Message == ex.Message ? ex.Message : $"{ex.Message} {inner.Message}";
     }
 }

@@ -13,7 +13,52 @@ internal sealed record ProductRecord(
 /// <summary>Reads one NDJSON line; a line that is not a usable product gives a reason instead.</summary>
 internal static class ProductParser
 {
+    /// <summary>
+    /// The product, or null with the reason it is a dead letter. Besides what is not a product, a line is a dead letter when
+    /// a string in it is half a surrogate pair as an escape (<c>"\ud800"</c> alone: no text at all, which System.Text.Json
+    /// refuses to read) or when a column's text holds U+0000 (PostgreSQL cannot store it; both stores set it aside the same
+    /// way). Before, either made the whole chunk fail on every attempt and be set aside, good lines and all.
+    /// </summary>
     public static ProductRecord? Parse(ReadOnlyMemory<byte> line, out string? reason)
+    {
+        ProductRecord? product;
+        try
+        {
+            product = ParseProduct(line, out reason);
+        }
+        catch (InvalidOperationException)
+        {
+            reason = "a string holds half a surrogate pair (a \\uD800-\\uDFFF escape without its other half), which is not text";
+            return null;
+        }
+
+        if (product is not null && NulColumn(product) is { } field)
+        {
+            reason = $"result.{field} holds the character U+0000, which the product store cannot keep";
+            return null;
+        }
+
+        return product;
+    }
+
+    /// <summary>The feed field of the first column whose text holds U+0000, or null.</summary>
+    private static string? NulColumn(ProductRecord p)
+    {
+        foreach (var (field, text) in (ReadOnlySpan<(string, string?)>)[
+            ("id", p.Id), ("name", p.Name), ("status", p.Status), ("organizations", p.Organization), ("brands", p.Brand),
+            ("eanGtin13", p.EanGtin13), ("eanGtin14", p.EanGtin14), ("artgId", p.ArtgId), ("pbs", p.Pbs),
+            ("snomedMpp", p.SnomedMpp), ("snomedTpp", p.SnomedTpp), ("gs1Category", p.Gs1Category)])
+        {
+            if (text is not null && text.Contains('\0', StringComparison.Ordinal))
+            {
+                return field;
+            }
+        }
+
+        return null;
+    }
+
+    private static ProductRecord? ParseProduct(ReadOnlyMemory<byte> line, out string? reason)
     {
         reason = null;
         if (!Utf8.IsValid(line.Span))

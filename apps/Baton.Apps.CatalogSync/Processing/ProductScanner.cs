@@ -22,7 +22,7 @@ internal static class ProductScanner
     {
         id = "";
         updatedAt = 0;
-        if (!Utf8.IsValid(line))
+        if (!Utf8.IsValid(line) || MayHoldUnstorableEscape(line))
         {
             return false;
         }
@@ -31,11 +31,33 @@ internal static class ProductScanner
         {
             return Scan(line, ref id, ref updatedAt);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             return false;
         }
     }
+
+    /// <summary>
+    /// Whether the line holds a <c>\u0000</c> or surrogate (<c>\uD800</c>-<c>\uDFFF</c>) escape: left to
+    /// <see cref="ProductParser.Parse"/>, which sets the line aside when the escape is U+0000 in a column or half a pair, and
+    /// reads it when it is a whole pair. The scan skips most fields, so it could not tell, and a line it accepts must parse.
+    /// Lines without <c>\u</c> (nearly all) cost one search.
+    /// </summary>
+    internal static bool MayHoldUnstorableEscape(ReadOnlySpan<byte> line)
+    {
+        for (var at = line.IndexOf("\\u"u8); at >= 0; at = line.IndexOf("\\u"u8))
+        {
+            line = line[(at + 2)..];
+            if (line.Length >= 4 && (line[..4].SequenceEqual("0000"u8) || (line[0] is (byte)'d' or (byte)'D' && IsSurrogateSecondDigit(line[1]))))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsSurrogateSecondDigit(byte digit) => digit is (>= (byte)'8' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f') or (>= (byte)'A' and <= (byte)'F');
 
     private static bool Scan(ReadOnlySpan<byte> line, ref string id, ref long updatedAt)
     {

@@ -73,6 +73,33 @@ internal sealed class CatalogTarget : IAsyncDisposable
     public List<DeadLetterRow> DeadLetters(string? runId = null) =>
         Kind == ProductsTarget.Postgres ? CatalogDb.PostgresDeadLetters(ConnectionString, Schema, runId) : CatalogDb.DeadLetters(SqlitePath, runId);
 
+    /// <summary>
+    /// A trigger in the catalog database that makes every insert of product <paramref name="id"/> fail, as a database that
+    /// refuses one row would: the chunk holding it fails on every attempt. The catalog's tables must exist (the server started).
+    /// </summary>
+    public async Task RefuseProductAsync(string id)
+    {
+        if (Kind == ProductsTarget.Postgres)
+        {
+            await using var connection = new NpgsqlConnection(ConnectionString);
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                CREATE FUNCTION {Schema}.refuse_product() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.id = '{id}' THEN RAISE EXCEPTION 'refused by the test''s trigger'; END IF; RETURN NEW; END $$;
+                CREATE TRIGGER refuse_product BEFORE INSERT ON {Schema}.products FOR EACH ROW EXECUTE FUNCTION {Schema}.refuse_product();
+                """;
+            await command.ExecuteNonQueryAsync();
+            return;
+        }
+
+        await using var sqlite = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={SqlitePath}");
+        await sqlite.OpenAsync();
+        await using var create = sqlite.CreateCommand();
+        create.CommandText = $"CREATE TRIGGER refuse_product BEFORE INSERT ON products WHEN NEW.id = '{id}' BEGIN SELECT RAISE(ABORT, 'refused by the test''s trigger'); END;";
+        await create.ExecuteNonQueryAsync();
+    }
+
     private static Task EnsureDatabaseAsync() => PostgresDatabases.EnsureAsync(ConnectionString);
 
     public async ValueTask DisposeAsync()

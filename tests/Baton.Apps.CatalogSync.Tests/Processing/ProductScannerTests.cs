@@ -58,6 +58,12 @@ public sealed class ProductScannerTests
     [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","status":true}}""", false)]
     [InlineData("""{"meta":{"updatedAt":2},"meta":{"updatedAt":3},"result":{"id":"M1"}}""", false)]
     [InlineData("""{"meta":{"updatedAt":2,"updatedAt":3},"result":{"id":"M1"}}""", false)]
+    // \u0000 and surrogate escapes are left to the parser (the scan skips most fields, so it cannot tell).
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","name":"x\ud800"}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1\uDC00"}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","name":"\ud83d\ude00"}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","note":"a\u0000b"}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","name":"caf\u00e9"}}""", true)]
     [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","id":"M2"}}""", false)]
     [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1",}}""", false)]
     [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1"} /* c */}""", false)]
@@ -109,5 +115,27 @@ public sealed class ProductScannerTests
         }
 
         return scanned;
+    }
+
+    [Theory]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","name":"x\ud800"}}""", "a string holds half a surrogate pair")]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","brands":["a\udfffb"]}}""", "a string holds half a surrogate pair")]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M\u00001"}}""", "result.id holds the character U+0000")]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","eanGtin13":"12\u0000"}}""", "result.eanGtin13 holds the character U+0000")]
+    public void Parse_TextNoStoreCanKeep_DeadLetterReason(string line, string reason)
+    {
+        Assert.Null(ProductParser.Parse(Encoding.UTF8.GetBytes(line), out var why));
+        Assert.StartsWith(reason, why, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_SurrogatePairAndNulOutsideTheColumns_Read()
+    {
+        // A whole pair is text (an emoji); U+0000 in a field no column takes stays in raw as the escape it was.
+        var product = ProductParser.Parse(Encoding.UTF8.GetBytes("""{"meta":{"updatedAt":2},"result":{"id":"M1","name":"\ud83d\ude00","note":"a\u0000b"}}"""), out var reason);
+
+        Assert.Null(reason);
+        Assert.Equal("\U0001F600", product!.Name);
+        Assert.Contains("a\\u0000b", Encoding.UTF8.GetString(product.RawUtf8), StringComparison.Ordinal);
     }
 }

@@ -74,6 +74,8 @@ public sealed class SyncEndToEndTests
     [InlineData(FeedFailure.Status500, "the feed answered 500")]
     [InlineData(FeedFailure.Status401, "the feed refused the credentials (401")]
     [InlineData(FeedFailure.Html, "HTML page")]
+    // With the cause after HttpClient's generic text (before: "the feed could not be reached: An error occurred while sending the request.").
+    [InlineData(FeedFailure.CloseWithoutAnswer, "the request to the feed failed: An error occurred while sending the request. ")]
     public async Task Fetch_FeedFailsEveryTime_RetriedThenRunFailsClearly(FeedFailure failure, string expected)
     {
         await using var h = await SyncHarness.StartAsync(
