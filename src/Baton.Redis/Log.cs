@@ -49,4 +49,10 @@ internal static partial class Log
 
     [LoggerMessage(5021, LogLevel.Debug, "Redis list trigger {Trigger}: this consumer does not hold the lease {LeaseKey} of {ListKey}; nothing is moved from it until it does")]
     public static partial void LeaseNotHeld(ILogger logger, string trigger, string listKey, string leaseKey);
+
+    [LoggerMessage(5022, LogLevel.Information, "Redis list trigger {Trigger}: the heartbeat of consumer {ConsumerId} was left by another process; waiting {Seconds} s to see whether it is still alive before taking the id over")]
+    public static partial void WaitingForPredecessor(ILogger logger, string trigger, string consumerId, double seconds);
+
+    [LoggerMessage(5023, LogLevel.Critical, "Redis list trigger {Trigger}: another live process consumes as {ConsumerId}; this one stops. {Advice}")]
+    public static partial void ConsumerIdTaken(ILogger logger, string trigger, string consumerId, string advice);
 }

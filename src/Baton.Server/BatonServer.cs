@@ -228,6 +228,12 @@ public static class BatonServer
     /// Builds and runs the server until it is stopped (SIGTERM, Ctrl+C); returns the process exit code.
     /// <paramref name="configure"/> is passed to <see cref="Build"/> (test hosts add their workflows there).
     /// </summary>
+    /// <summary>The error of the first hosted background service whose work ended in an exception, or null.</summary>
+    private static Exception? FailedBackgroundService(IEnumerable<BackgroundService> services) =>
+        services
+            .Select(s => s.ExecuteTask)
+            .FirstOrDefault(t => t is { IsFaulted: true })?.Exception?.GetBaseException();
+
     public static async Task<int> RunAsync(string[] args, IEnumerable<IBatonApp>? apps = null, Action<WebApplicationBuilder, BatonBuilder>? configure = null)
     {
         WebApplication application;
@@ -266,7 +272,18 @@ public static class BatonServer
                     return ConfigurationErrorExitCode;
                 }
 
+                // Taken before RunAsync, which disposes the services when it returns.
+                var background = application.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
                 await application.RunAsync();
+                // A background service that failed stopped the host (BackgroundServiceExceptionBehavior.StopHost) and the
+                // host logged why; RunAsync still returns normally, so the exit code says it (a supervisor must not read
+                // it as a clean stop).
+                if (FailedBackgroundService(background) is { } failed)
+                {
+                    await Console.Error.WriteLineAsync($"Baton stopped: {redactor.Redact(failed.Message)}");
+                    return FailureExitCode;
+                }
+
                 return 0;
             }
             catch (Exception ex) when (IsConfigurationError(ex))

@@ -25,6 +25,63 @@ public sealed class RedisListRecoveryTests
             TimeSpan.FromMilliseconds(10));
 
     [Fact]
+    public async Task Trigger_SecondProcessWithTheSameConsumerId_FailsBeforeMovingAnythingAndTheFirstGoesOn()
+    {
+        // Before: both consumed under one id, sharing the processing lists, and one's acknowledgement (LTRIM by count)
+        // dropped items the other had just moved (the brand-insights app lost chunks with the seed's ORCHESTRATOR_ID in
+        // two containers).
+        var prefix = SharedRedis.NewPrefix();
+        await using var first = await RedisNode.CreateAsync(null, prefix, "twin");
+        await using var second = await RedisNode.CreateAsync(null, prefix, "twin");
+        static void Fast(RedisListTriggerOptions o) => o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
+        await first.StartAsync(Fast);
+
+        await second.StartAsync(Fast);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => second.TriggerTask.WaitAsync(TimeSpan.FromSeconds(30)));
+        await first.Db.ListRightPushAsync(first.List, Items(0, 20));
+        await first.WaitForSucceededRunsAsync(20);
+
+        Assert.Contains("another live process consumes as 'twin'", error.Message, StringComparison.Ordinal);
+        Assert.Contains(second.Logs.Entries, e => e.EventId == 5023);
+        Assert.Empty(second.Executed);
+        Assert.Equal(Enumerable.Range(0, 20).Select(Item).Order(), first.Executed.Order());
+        Assert.False(first.TriggerTask.IsCompleted);
+    }
+
+    [Fact]
+    public async Task Trigger_HeartbeatLeftByACrashedProcess_TakenOverAfterOneAndAHalfIntervals()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        // What a SIGKILLed process with this consumer id leaves: its mark, expiring only after ConsumerTimeout.
+        const string Dead = "0123456789abcdef0123456789abcdef 2026-12-06T00:00:00.0000000+00:00";
+        await node.Db.StringSetAsync(node.HeartbeatKey, Dead, TimeSpan.FromSeconds(30));
+        await node.Db.ListRightPushAsync(node.List, Items(0, 3));
+
+        await node.StartAsync(o => o.HeartbeatInterval = TimeSpan.FromMilliseconds(200));
+        await node.WaitForSucceededRunsAsync(3);
+
+        Assert.Contains(node.Logs.Entries, e => e.EventId == 5022);
+        Assert.NotEqual(Dead, (string?)await node.Db.StringGetAsync(node.HeartbeatKey));
+        Assert.False(node.TriggerTask.IsCompleted);
+    }
+
+    [Fact]
+    public async Task Trigger_GracefulStop_DeletesItsHeartbeatSoARestartTakesTheIdAtOnce()
+    {
+        await using var node = await RedisNode.CreateAsync();
+        await node.StartAsync();
+        await Poll.UntilAsync(() => node.Db.KeyExistsAsync(node.HeartbeatKey), exists => exists, "the heartbeat");
+
+        await node.StopAsync();
+        Assert.False(await node.Db.KeyExistsAsync(node.HeartbeatKey));
+        await node.RestartAsync();
+        await node.Db.ListRightPushAsync(node.List, Items(0, 2));
+        await node.WaitForSucceededRunsAsync(2);
+
+        Assert.DoesNotContain(node.Logs.Entries, e => e.EventId == 5022);
+    }
+
+    [Fact]
     public async Task Trigger_DeadConsumer_ProcessingListPushedBackAndRunOnce_LiveConsumerUntouchedUntilHeartbeatExpires()
     {
         await using var node = await RedisNode.CreateAsync();

@@ -140,6 +140,12 @@ internal sealed class RedisNode : IAsyncDisposable
         }
     }
 
+    /// <summary>The list trigger's own task (it fails when the trigger stops the host).</summary>
+    public Task TriggerTask => _hosted.OfType<RedisListTrigger>().Single().ExecuteTask!;
+
+    /// <summary>This node's heartbeat key.</summary>
+    public string HeartbeatKey => $"{Prefix}consumer:{ConsumerId}";
+
     public Task<IReadOnlyList<RunRecord>> RunsAsync() => AllRunsAsync(Store);
 
     /// <summary>Every run of <paramref name="store"/>, page by page.</summary>

@@ -48,6 +48,26 @@ internal static class RedisListScripts
         """;
 
     /// <summary>
+    /// Heartbeat: KEYS = this consumer's heartbeat key; ARGV = this process's instance token, the value to store (the
+    /// token, a space, the time), its time to live in milliseconds. Refreshes the key when it is missing or holds this
+    /// token and returns 1; returns 0 and changes nothing when another process's token is there (it consumes under the
+    /// same id).
+    /// </summary>
+    public const string Heartbeat = """
+        local held = redis.call('GET', KEYS[1])
+        if held and string.sub(held, 1, #ARGV[1]) ~= ARGV[1] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+        return 1
+        """;
+
+    /// <summary>Release: KEYS = this consumer's heartbeat key; ARGV = this process's instance token. Deletes the key if it holds the token.</summary>
+    public const string Release = """
+        local held = redis.call('GET', KEYS[1])
+        if held and string.sub(held, 1, #ARGV[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+        return 0
+        """;
+
+    /// <summary>
     /// Recover: KEYS = the dead consumer's heartbeat key, its set of source lists, the set of consumers; ARGV = its
     /// processing list prefix, its id. Does nothing (-1) when the heartbeat key exists; otherwise moves every processing
     /// list back onto the head of its source, keeping order, forgets the consumer and returns the number of items moved.

@@ -33,6 +33,10 @@ internal sealed class RedisListTrigger : BackgroundService
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _roundRobin;
     private int _active;
+    // This process's mark in the heartbeat key: another mark there means another process consumes under the same id.
+    private readonly string _instance = Guid.NewGuid().ToString("N");
+    private readonly CancellationTokenSource _fatal = new();
+    private Exception? _fatalError;
 
     /// <param name="consumerId">
     /// Read when the trigger starts, after the engine's store initializer has run: a default consumer id is the node's
@@ -60,16 +64,20 @@ internal sealed class RedisListTrigger : BackgroundService
         _keys = new RedisListKeys(_options.KeyPrefix, _consumerId());
         _consumer = new RedisListConsumer(_name, _options, _keys, _redis, _inbox, _metrics, _outage, _logger);
         Log.TriggerStarted(_logger, _name, _keys.ConsumerId, _redis.Description);
+        // Stopped by the host, or by finding another live process under this consumer id (then ExecuteAsync fails, which stops the host).
+        using var running = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _fatal.Token);
+        var token = running.Token;
         try
         {
+            await ClaimConsumerIdAsync(token).ConfigureAwait(false);
             await HeartbeatAsync().ConfigureAwait(false);
-            var discovered = await RefreshListsAsync(initial: true, stoppingToken).ConfigureAwait(false);
-            var heartbeat = HeartbeatLoopAsync(stoppingToken);
-            var discovery = _options.DiscoverLists is null ? Task.CompletedTask : DiscoveryLoopAsync(discovered, stoppingToken);
-            await ScheduleLoopAsync(stoppingToken).ConfigureAwait(false);
+            var discovered = await RefreshListsAsync(initial: true, token).ConfigureAwait(false);
+            var heartbeat = HeartbeatLoopAsync(token);
+            var discovery = _options.DiscoverLists is null ? Task.CompletedTask : DiscoveryLoopAsync(discovered, token);
+            await ScheduleLoopAsync(token).ConfigureAwait(false);
             await Task.WhenAll(heartbeat, discovery).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
         }
         finally
@@ -81,7 +89,84 @@ internal sealed class RedisListTrigger : BackgroundService
             }
 
             await Task.WhenAll(inFlight).ConfigureAwait(false);
+            if (_fatalError is null)
+            {
+                await ReleaseHeartbeatAsync().ConfigureAwait(false);
+            }
+
             Log.TriggerStopped(_logger, _name);
+        }
+
+        if (_fatalError is { } fatal)
+        {
+            throw fatal;
+        }
+    }
+
+    /// <summary>
+    /// Makes sure no other live process consumes under this consumer id, which would share its processing lists: an
+    /// acknowledgement (an LTRIM by count) of one could then drop items the other has just moved. A heartbeat key left by
+    /// another process is either a live twin's (refreshed every <see cref="RedisListTriggerOptions.HeartbeatInterval"/>) or a
+    /// crashed predecessor's (left as it was until it expires): after one and a half intervals, a changed key means a twin,
+    /// and this trigger fails (stopping the host) before it moves anything; an unchanged one is taken over. A process stopped
+    /// gracefully deletes its key, so a restart does not wait.
+    /// </summary>
+    private async Task ClaimConsumerIdAsync(CancellationToken cancellationToken)
+    {
+        var database = _redis.Database;
+        RedisValue seen;
+        try
+        {
+            seen = await database.StringGetAsync(_keys.Heartbeat).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (OutageGate.IsOutage(ex))
+        {
+            // Redis is down at start: the heartbeat's own check finds a twin once it answers.
+            _outage.Failed(ex);
+            return;
+        }
+
+        if (seen.IsNull || ((string)seen!).StartsWith(_instance, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var wait = _options.HeartbeatInterval + (_options.HeartbeatInterval / 2);
+        Log.WaitingForPredecessor(_logger, _name, _keys.ConsumerId, wait.TotalSeconds);
+        await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+        var now = await database.StringGetAsync(_keys.Heartbeat).ConfigureAwait(false);
+        if (!now.IsNull && now != seen)
+        {
+            Fail();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        // The predecessor is gone: its key goes (only if still as it was), and the heartbeat below writes this process's.
+        var takeOver = database.CreateTransaction();
+        takeOver.AddCondition(Condition.StringEqual(_keys.Heartbeat, seen));
+        _ = takeOver.KeyDeleteAsync(_keys.Heartbeat);
+        await takeOver.ExecuteAsync().ConfigureAwait(false);
+    }
+
+    private void Fail()
+    {
+        const string Advice = "Two processes consuming under one id share its processing lists, and one's acknowledgement can drop items the other has just moved. "
+            + "Give each process its own ConsumerId (the brand-insights app: its own ORCHESTRATOR_ID, or none, so each uses its node's own name).";
+        _fatalError ??= new InvalidOperationException($"Redis list trigger '{_name}': another live process consumes as '{_keys.ConsumerId}' (its heartbeat {(string)_keys.Heartbeat!} is refreshed by it). {Advice}");
+        Log.ConsumerIdTaken(_logger, _name, _keys.ConsumerId, Advice);
+        _fatal.Cancel();
+    }
+
+    /// <summary>Deletes this consumer's heartbeat key if it is this process's (a graceful stop), so a restart takes the id at once.</summary>
+    private async Task ReleaseHeartbeatAsync()
+    {
+        try
+        {
+            await _redis.Database.ScriptEvaluateAsync(RedisListScripts.Release, [_keys.Heartbeat], [_instance]).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (OutageGate.IsOutage(ex) || ex is RedisServerException)
+        {
+            // Best effort: the key expires by itself, and a restart waits for it as for a crashed predecessor.
         }
     }
 
@@ -287,7 +372,17 @@ internal sealed class RedisListTrigger : BackgroundService
         try
         {
             var database = _redis.Database;
-            await database.StringSetAsync(_keys.Heartbeat, _time.GetUtcNow().ToString("O"), _options.ConsumerTimeout).ConfigureAwait(false);
+            var refreshed = (long)await database.ScriptEvaluateAsync(
+                RedisListScripts.Heartbeat,
+                [_keys.Heartbeat],
+                [_instance, $"{_instance} {_time.GetUtcNow():O}", (long)_options.ConsumerTimeout.TotalMilliseconds]).ConfigureAwait(false);
+            if (refreshed == 0)
+            {
+                // Another process wrote its mark here (both started at once, or this one's key expired meanwhile).
+                Fail();
+                return;
+            }
+
             await database.SetAddAsync(_keys.Consumers, _keys.ConsumerId).ConfigureAwait(false);
             foreach (var member in await database.SetMembersAsync(_keys.Consumers).ConfigureAwait(false))
             {
@@ -322,6 +417,12 @@ internal sealed class RedisListTrigger : BackgroundService
         {
             _wake.TrySetResult();
         }
+    }
+
+    public override void Dispose()
+    {
+        _fatal.Dispose();
+        base.Dispose();
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
