@@ -71,6 +71,8 @@ public sealed class BrandInsightsApp : IBatonApp
             o.StepTimeout = options.ChunkFetchTimeout;
         });
         var mapper = new BrandBatchMapper(options, metrics);
+        // Before the trigger: stopped after it, so the leases are given back once no chunk is being moved.
+        services.AddHostedService<BrandLeaseRelease>();
         baton.AddRedisListTrigger(TriggerName, t =>
         {
             t.DiscoverLists = registry.DiscoverAsync;

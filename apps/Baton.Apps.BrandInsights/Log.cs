@@ -34,4 +34,10 @@ internal static partial class Log
 
     [LoggerMessage(3009, LogLevel.Information, "Brand insights demo: feeding {Brands} brands with simulated chunk results ({Chunks} each); read summary:brand:<brand> in Redis")]
     public static partial void DemoStarted(ILogger logger, int brands, int chunks);
+
+    [LoggerMessage(3010, LogLevel.Information, "Brand insights: {Count} brand leases given back at shutdown")]
+    public static partial void LeasesReleased(ILogger logger, int count);
+
+    [LoggerMessage(3011, LogLevel.Warning, "Brand insights: the brand leases could not be given back at shutdown ({Reason}); they expire by themselves")]
+    public static partial void LeasesNotReleased(ILogger logger, string reason);
 }

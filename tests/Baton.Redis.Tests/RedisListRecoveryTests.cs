@@ -35,6 +35,8 @@ public sealed class RedisListRecoveryTests
         await using var second = await RedisNode.CreateAsync(null, prefix, "twin");
         static void Fast(RedisListTriggerOptions o) => o.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
         await first.StartAsync(Fast);
+        // Its heartbeat written first (two starting at once both see none, and whichever writes second stops).
+        await Poll.UntilAsync(() => first.Db.KeyExistsAsync(first.HeartbeatKey), exists => exists, "the first node's heartbeat");
 
         await second.StartAsync(Fast);
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => second.TriggerTask.WaitAsync(TimeSpan.FromSeconds(30)));

@@ -37,6 +37,14 @@ internal static class ChunkParser
             reason = ex.Message;
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json refuses to read a string that is half a surrogate pair ("\ud800" alone: a worker that cut
+            // text in the middle of an emoji). Only this chunk is bad; before, the exception failed the mapper and
+            // sent the whole batch to the failed list.
+            reason = "a string holds half a surrogate pair (a \\uD800-\\uDFFF escape without its other half), which is not text";
+            return null;
+        }
     }
 
     private static ChunkResult Read(JsonElement root, string brand, out string? reason)

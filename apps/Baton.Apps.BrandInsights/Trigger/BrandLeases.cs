@@ -16,6 +16,7 @@ internal sealed class BrandLeases(RedisListTriggerOptions trigger, IBatonNodes n
 {
     private const string NodesKey = "baton:brand-insights:nodes";
     private string? _consumerId;
+    private IReadOnlyList<string> _held = [];
 
     // Renews a lease held by this consumer, or takes a free one; returns 1 when held afterwards.
     private const string TakeOrRenew = """
@@ -74,6 +75,33 @@ internal sealed class BrandLeases(RedisListTriggerOptions trigger, IBatonNodes n
             }
         }
 
+        Volatile.Write(ref _held, mine);
         return mine;
+    }
+
+    /// <summary>
+    /// At a graceful stop, once the list trigger has stopped: gives back every brand this process holds whose processing
+    /// list is empty, and leaves the live-process set, so another process takes them at its next refresh instead of after
+    /// the lease's time to live (up to 100 s with the default refresh). A brand whose batch was cut off mid-step keeps its
+    /// lease: that batch is this process's to finish at its restart (or another's once the lease expires). Returns how many
+    /// were given back.
+    /// </summary>
+    public async Task<int> ReleaseAllAsync(IDatabase db, CancellationToken cancellationToken)
+    {
+        if (_consumerId is not { } consumerId)
+        {
+            return 0;
+        }
+
+        var released = 0;
+        foreach (var brand in Volatile.Read(ref _held))
+        {
+            var given = (long)await db.ScriptEvaluateAsync(
+                Release, [OwnerKey(brand), trigger.ProcessingListKey(consumerId, BrandKeys.Chunks(brand))], [consumerId, (long)leaseTtl.TotalMilliseconds]).WaitAsync(cancellationToken);
+            released += given == 1 ? 1 : 0;
+        }
+
+        await db.SortedSetRemoveAsync(NodesKey, consumerId).WaitAsync(cancellationToken);
+        return released;
     }
 }

@@ -107,8 +107,16 @@ internal sealed class RedisListConsumer(
                     else if (results[i].Outcome == InboxOutcome.Rejected)
                     {
                         var message = chunk[i];
+                        var reason = $"the inbox refused it: {results[i].Reason}";
+                        if (mapped.Plan.ItemsOfMessages is { } carried && start + i < carried.Count)
+                        {
+                            // The items raw, as the mapper's own rejects are, not the message that wrapped them.
+                            dead.AddRange(carried[start + i].Select(item => new RejectedItem(item, reason)));
+                            continue;
+                        }
+
                         var raw = mapped.ItemOfMessage?[start + i] ?? message.Input?.GetRawText() ?? message.MessageId;
-                        dead.Add(new RejectedItem(raw, $"the inbox refused it: {results[i].Reason}"));
+                        dead.Add(new RejectedItem(raw, reason));
                     }
                 }
             }

@@ -112,7 +112,14 @@ public sealed class RedisListTriggerOptions
 public sealed record RedisListBatch(string ListKey, IReadOnlyList<string> Items, string BatchId);
 
 /// <summary>What a batch becomes: messages for the inbox and items rejected with a reason (dead-lettered raw).</summary>
-public sealed record RedisBatchPlan(IReadOnlyList<InboxMessage> Messages, IReadOnlyList<RejectedItem> Rejected);
+public sealed record RedisBatchPlan(IReadOnlyList<InboxMessage> Messages, IReadOnlyList<RejectedItem> Rejected)
+{
+    /// <summary>
+    /// Optional: for each message (same order), the items it carries. When the inbox refuses a message, those items are
+    /// dead-lettered raw, as the mapper's own rejects are; without it, the message's input JSON is dead-lettered instead.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<string>>? ItemsOfMessages { get; init; }
+}
 
 /// <summary>An item a mapper refused, with the reason logged when it is dead-lettered.</summary>
 public sealed record RejectedItem(string Item, string Reason);

@@ -36,6 +36,46 @@ public sealed class BadInputTests : PrivateRedisTests
     }
 
     [Fact]
+    public async Task Chunks_OneHoldsHalfASurrogatePair_OnlyItDeadLetteredRawTheOthersMerged()
+    {
+        // What a Node worker writes for text cut in the middle of an emoji: JSON.stringify gives the escape "\ud800". Before:
+        // the parser's InvalidOperationException failed the mapper and sent the whole batch to the failed list, uncounted.
+        var db = Db;
+        await db.SetAddAsync(BrandKeys.BrandsList, "nike");
+        var first = ChunkParserTests.SeedExample;
+        var cut = ChunkParserTests.SeedExample.Replace("nike-1", "nike-cut", StringComparison.Ordinal).Replace("\"processedAt\"", "\"summary\":\"a\\ud800b\",\"processedAt\"", StringComparison.Ordinal);
+        var third = ChunkParserTests.SeedExample.Replace("nike-1", "nike-3", StringComparison.Ordinal);
+        Assert.Contains("\\ud800", cut, StringComparison.Ordinal);
+        await db.ListRightPushAsync(BrandKeys.Chunks("nike"), [first, cut, third]);
+
+        await using var server = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-cut"));
+        await BrandServer.WaitForSummaryAsync(db, "nike", s => s.GetProperty("totalChunks").GetInt32() == 2);
+        var failed = await Poll.UntilAsync(() => db.ListRangeAsync(BrandKeys.Failed("nike")), f => f.Length == 1, "the one dead-lettered chunk");
+
+        Assert.Equal(cut, (string)failed[0]!);
+        Assert.Contains("orchestrator_chunks_failed_total{brand=\"nike\"} 1", await server.MetricsAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Chunks_OfABrandWhoseNameCannotBeARunKey_DeadLetteredRawWithTheReasonAndCounted()
+    {
+        // Before: the inbox refused each run (the brand is its concurrency key, at most 500 characters) and the failed
+        // list got the run's input wrapping the whole batch, not the chunks; the failed metric stayed at 0.
+        var db = Db;
+        var brand = new string('b', 600);
+        await db.SetAddAsync(BrandKeys.BrandsList, brand);
+        var chunk = ChunkParserTests.SeedExample.Replace("\"brand\":\"nike\"", $"\"brand\":\"{brand}\"", StringComparison.Ordinal);
+        await db.ListRightPushAsync(BrandKeys.Chunks(brand), chunk);
+
+        await using var server = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-long"));
+        var failed = await Poll.UntilAsync(() => db.ListRangeAsync(BrandKeys.Failed(brand)), f => f.Length == 1, "the chunk on the failed list");
+
+        Assert.Equal(chunk, (string)failed[0]!);
+        await server.Process.WaitForLineAsync(l => l.Contains("the brand name has 600 characters", StringComparison.Ordinal), "the reason in the log");
+        Assert.Contains("orchestrator_chunks_failed_total{brand=\"" + brand + "\"} 1", await server.MetricsAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Chunks_MalformedWrongTypesHugeAndGood_BadOnesDeadLetteredRawGoodMerged()
     {
         var db = Db;

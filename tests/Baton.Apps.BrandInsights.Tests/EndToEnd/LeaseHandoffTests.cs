@@ -50,6 +50,33 @@ public sealed class LeaseHandoffTests : PrivateRedisTests
         Assert.Equal(0, await db.ListLengthAsync(BrandKeys.Chunks(brand)));
     }
 
+    [Fact]
+    public async Task GracefulStop_GivesTheBrandsLeasesBack_SoTheNextProcessTakesThemAtItsFirstRefresh()
+    {
+        // Before: the lease stayed until its time to live ran out (2 refreshes + 40 s: 100 s at the default refresh), and
+        // a replacement process under another id merged nothing of those brands until then.
+        const string brand = "graceful";
+        var db = Db;
+        await BrandWorkersSimulator.RegisterBrandsAsync(db, [brand], asList: false);
+        var first = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-old"));
+        await using (first)
+        {
+            await Poll.UntilAsync(async () => (string?)await db.StringGetAsync(BrandLeases.OwnerKey(brand)), o => o == "orchestrator-old", "the brand's lease");
+            await db.ListRightPushAsync(BrandKeys.Chunks(brand), Chunk(brand, 1, "first"));
+            await Poll.UntilAsync(() => TotalChunksAsync(brand), n => n == 1, "the first chunk merged");
+
+            first.Process.Terminate();
+            Assert.Equal(0, await first.Process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        Assert.False(await db.KeyExistsAsync(BrandLeases.OwnerKey(brand)));
+        Assert.Contains("\"EventId\":3010", first.Process.Output, StringComparison.Ordinal);
+        await using var next = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-new"));
+        await db.ListRightPushAsync(BrandKeys.Chunks(brand), Chunk(brand, 2, "second"));
+        // Well under the old lease's time to live (the tests' refresh is 0.2 s, so it lived 40.4 s).
+        await Poll.UntilAsync(() => TotalChunksAsync(brand), n => n == 2, "the next process merging the brand", TimeSpan.FromSeconds(20));
+    }
+
     private async Task<int> TotalChunksAsync(string brand)
     {
         var stored = await Db.StringGetAsync(BrandKeys.Summary(brand));

@@ -87,6 +87,9 @@ public sealed class TwoNodeTests : PrivateRedisTests
         // The second process tells the live first one from a crashed predecessor after one and a half heartbeats (7.5 s).
         Dictionary<string, string?> Same() => BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-1", postgres);
         await using var first = await BrandServer.StartAsync(Same());
+        // The first's trigger has written its heartbeat (its /health can answer before that; two starting at once both
+        // see no heartbeat, and then whichever writes second stops: this test wants that to be the second process).
+        await Poll.UntilAsync(() => db.KeyExistsAsync("baton:consumer:orchestrator-1"), exists => exists, "the first process's heartbeat");
         await using var second = await BrandServer.StartAsync(Same(), waitForHealth: false);
 
         var exit = await second.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));

@@ -39,6 +39,8 @@ public sealed class ChunkParserTests
     [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":5,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[{\"id\":\"a\",\"label\":\"A\",\"mentions\":[],\"spike\":true,\"centroid\":[1,\"2\"]}]}", "clusters[0].centroid[1] is a JSON string, not a number")]
     [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":5,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[],\"meta\":\"3\"}", "meta is a JSON string, not an object")]
     [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":1e999,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[]}", "sentiment.positive is out of range")]
+    [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":5,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[],\"summary\":\"a\\ud800b\"}", "a string holds half a surrogate pair")]
+    [InlineData("{\"chunkId\":\"c\\udfff\",\"brand\":\"nike\"}", "a string holds half a surrogate pair")]
     public void Parse_BadPayload_NullWithReason(string raw, string expected)
     {
         Assert.Null(ChunkParser.Parse(raw, "nike", 1 << 20, out var reason));
