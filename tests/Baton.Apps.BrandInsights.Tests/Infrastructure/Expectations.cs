@@ -33,17 +33,19 @@ internal static class Expectations
             .ToDictionary(g => g.Key, g => g.Select(p => p.ChunkId).Distinct(StringComparer.Ordinal).Count(), StringComparer.Ordinal);
         async Task<(Dictionary<string, string?> Differences, List<string> Final)> StateAsync()
         {
-            var differences = await DifferencesAsync(db, generator);
-            var final = new List<string>();
-            foreach (var (brand, difference) in differences)
+            // The merged-id sets first, then the summaries: a brand whose set was complete before its summary was read has
+            // that summary final. (Read the other way round, a merge between the two reads made a stale summary look final.)
+            var complete = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (brand, count) in validCount)
             {
-                if (difference is not null && validCount.TryGetValue(brand, out var count) && await db.SetLengthAsync(BrandKeys.Merged(brand)) >= count)
+                if (await db.SetLengthAsync(BrandKeys.Merged(brand)) >= count)
                 {
-                    final.Add(brand);
+                    complete.Add(brand);
                 }
             }
 
-            return (differences, final);
+            var differences = await DifferencesAsync(db, generator);
+            return (differences, [.. differences.Where(d => d.Value is not null && complete.Contains(d.Key)).Select(d => d.Key)]);
         }
 
         (Dictionary<string, string?> Differences, List<string> Final) state;
