@@ -200,29 +200,6 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task WriteAsync_CompleteOnWriter_FirstWriteOpensTheStore_ContinuationStillRunsOnTheWritersThread()
-    {
-        await using var store = Open(_database.NewPath());
-
-        // No InitializeAsync: this write waits for the store to open first, and the hint must survive that path too.
-        using var attached = new ManualResetEventSlim();
-        var write = store.WriteAsync(
-            _ =>
-            {
-                Assert.True(attached.Wait(TimeSpan.FromSeconds(30)));
-                return Environment.CurrentManagedThreadId;
-            },
-            CancellationToken.None,
-            completeOnWriter: true);
-        var continuation = write.ContinueWith(
-            t => (Writer: t.Result, Continuation: Environment.CurrentManagedThreadId), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        attached.Set();
-        var threads = await continuation;
-
-        Assert.Equal(threads.Writer, threads.Continuation);
-    }
-
-    [Fact]
     public async Task WriteAsync_Default_ContinuationCannotHoldUpTheWriter()
     {
         await using var store = Open(_database.NewPath());
