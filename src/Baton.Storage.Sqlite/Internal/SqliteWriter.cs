@@ -13,7 +13,7 @@ namespace Baton.Storage.Sqlite.Internal;
 /// each, so a bad operation fails only its own caller.
 /// The loop runs on a thread of its own, not on the thread pool: woken by the operation that finds it idle, it runs at
 /// once instead of queueing behind the pool's work items (the HTTP requests whose writes it holds), and a batch costs no
-/// work item. Measured in the gateway's live phase: see BENCHMARKS.md, "The SQLite writer on its own thread".
+/// work item. Measured in the gateway's live phase: see BENCHMARKS.md, "Measurements behind the gateway's hot path".
 /// </summary>
 internal sealed class SqliteWriter : IAsyncDisposable
 {
