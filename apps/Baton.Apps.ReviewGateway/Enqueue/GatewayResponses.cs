@@ -8,7 +8,9 @@ namespace Baton.Apps.ReviewGateway.Enqueue;
 /// <summary>The seed's JSON bodies, written straight to the response (no reflection, no intermediate objects).</summary>
 internal static class GatewayResponses
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+    // Relaxed escaping: the messages read as the seed's Go encoder writes them ('-' rather than \u0027-\u0027); the bodies are
+    // application/json, never HTML.
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     // Where a thread's writer points between answers, so it holds no response.
     private static readonly ArrayBufferWriter<byte> Parked = new(1);

@@ -48,6 +48,12 @@ internal sealed class ForwardJobWorkflow(WorkerNodeClient worker, GatewayOptions
             Failed();
             throw new WorkerUnavailableException($"no answer within {options.AttemptTimeout.TotalSeconds:0.###} s");
         }
+        catch (NonRetryableException)
+        {
+            // The worker refused the job itself (a 4xx): the run fails now, and its phase says why rather than "forwarding".
+            context.SetPhase("rejected_by_worker");
+            throw;
+        }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
             // Cancelled by neither the run nor this attempt's timeout: the handler's own connect timeout (its exception

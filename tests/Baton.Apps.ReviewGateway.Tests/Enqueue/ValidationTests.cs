@@ -66,6 +66,18 @@ public sealed class ValidationTests : IAsyncLifetime
         Assert.Empty((await _server.RunsAsync()).Where(r => !before.Contains(r.Id)).Select(r => $"{r.Id}: {r.Input} (correlation {r.CorrelationId})"));
     }
 
+    [Fact]
+    public async Task Enqueue_BadCharacters_ErrorTextReadsAsTheSeedsGoEncoderWritesIt()
+    {
+        // Before: "placeId may contain only letters, digits, \u0027-\u0027 and \u0027_\u0027" (System.Text.Json's default
+        // escaping); Go's encoding/json leaves apostrophes as they are.
+        using var response = await _server.Gateway.PostAsync("/enqueue", new StringContent("""{"placeId": "a b"}""", System.Text.Encoding.UTF8, "application/json"));
+        var raw = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("\"error\":\"placeId may contain only letters, digits, '-' and '_'\"", raw, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"placeId": "ChIJN1t_tDeuEmsRUsoyG83frY4", "extra": {"ignored": [1, 2]}}""", "application/json")]
     [InlineData("""{"PlaceID": "ChIJN1t_tDeuEmsRUsoyG83frY4"}""", "application/json")]

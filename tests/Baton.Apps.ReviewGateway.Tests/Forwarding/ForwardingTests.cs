@@ -67,6 +67,7 @@ public sealed class ForwardingTests : IAsyncLifetime
         Assert.Single(run.Attempts);
         Assert.Contains("422", run.Run.Failure!.Message, StringComparison.Ordinal);
         Assert.Contains("NonRetryableException", run.Run.Failure.ErrorType, StringComparison.Ordinal);
+        Assert.Equal("rejected_by_worker", run.Run.Phase); // before: still "forwarding"
         Assert.False(_worker.State.Jobs.ContainsKey("reviews:terminal-422:start"));
     }
 
