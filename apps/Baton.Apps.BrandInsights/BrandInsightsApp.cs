@@ -10,6 +10,7 @@ using Baton.Server.Auth;
 using Baton.Server.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -111,8 +112,22 @@ public sealed class BrandInsightsApp : IBatonApp
             options.BrandLeaseTtl, services.GetRequiredService<TimeProvider>());
         var health = services.GetRequiredService<BrandHealthEndpoint>();
         var metrics = services.GetRequiredService<BrandMetricsEndpoint>();
-        endpoints.MapGet("/health", health.Handle).AllowWithoutAdminKey();
-        endpoints.MapGet("/metrics", metrics.Handle).AllowWithoutAdminKey().OnAppPort(options.PrometheusPort);
+        // GET and HEAD, as Fastify exposes a HEAD route for every GET route.
+        endpoints.MapMethods("/health", ["GET", "HEAD"], health.Handle).AllowWithoutAdminKey();
+        endpoints.MapMethods("/metrics", ["GET", "HEAD"], metrics.Handle).AllowWithoutAdminKey().OnAppPort(options.PrometheusPort);
+        // Anything else on the seed's two ports gets Fastify's own 404 (before: the server's fallback asked for the admin key).
+        endpoints.MapFallback(FastifyNotFoundAsync).AllowWithoutAdminKey();
+        endpoints.MapFallback(FastifyNotFoundAsync).AllowWithoutAdminKey().OnAppPort(options.PrometheusPort);
         Log.Started(logger, options.OrchestratorId, options.HttpPort, options.PrometheusPort, options.BrandRefreshInterval.TotalSeconds);
+    }
+
+    /// <summary>Fastify's default answer to a route it does not have: <c>404 {"message":"Route GET:/x not found","error":"Not Found","statusCode":404}</c>.</summary>
+    private static Task FastifyNotFoundAsync(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        return context.Response.WriteAsJsonAsync(new
+        {
+            message = $"Route {context.Request.Method}:{context.Request.Path}{context.Request.QueryString} not found", error = "Not Found", statusCode = 404,
+        });
     }
 }
