@@ -224,16 +224,16 @@ public static class BatonServer
         return application;
     }
 
-    /// <summary>
-    /// Builds and runs the server until it is stopped (SIGTERM, Ctrl+C); returns the process exit code.
-    /// <paramref name="configure"/> is passed to <see cref="Build"/> (test hosts add their workflows there).
-    /// </summary>
     /// <summary>The error of the first hosted background service whose work ended in an exception, or null.</summary>
     private static Exception? FailedBackgroundService(IEnumerable<BackgroundService> services) =>
         services
             .Select(s => s.ExecuteTask)
             .FirstOrDefault(t => t is { IsFaulted: true })?.Exception?.GetBaseException();
 
+    /// <summary>
+    /// Builds and runs the server until it is stopped (SIGTERM, Ctrl+C); returns the process exit code.
+    /// <paramref name="configure"/> is passed to <see cref="Build"/> (test hosts add their workflows there).
+    /// </summary>
     public static async Task<int> RunAsync(string[] args, IEnumerable<IBatonApp>? apps = null, Action<WebApplicationBuilder, BatonBuilder>? configure = null)
     {
         WebApplication application;
