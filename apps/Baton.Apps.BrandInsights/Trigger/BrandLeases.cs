@@ -64,7 +64,7 @@ internal sealed class BrandLeases(RedisListTriggerOptions trigger, IBatonNodes n
             if (!take && heldByMe.Contains(brand))
             {
                 // Not read any more; the lease goes once this process holds none of the brand's items.
-                await db.ScriptEvaluateAsync(Release, [OwnerKey(brand), trigger.ProcessingListKey(consumerId, BrandKeys.Chunks(brand))], [consumerId, ttl]).WaitAsync(cancellationToken);
+                await GiveBackAsync(db, brand, consumerId, cancellationToken);
                 continue;
             }
 
@@ -96,12 +96,19 @@ internal sealed class BrandLeases(RedisListTriggerOptions trigger, IBatonNodes n
         var released = 0;
         foreach (var brand in Volatile.Read(ref _held))
         {
-            var given = (long)await db.ScriptEvaluateAsync(
-                Release, [OwnerKey(brand), trigger.ProcessingListKey(consumerId, BrandKeys.Chunks(brand))], [consumerId, (long)leaseTtl.TotalMilliseconds]).WaitAsync(cancellationToken);
-            released += given == 1 ? 1 : 0;
+            released += await GiveBackAsync(db, brand, consumerId, cancellationToken) ? 1 : 0;
         }
 
         await db.SortedSetRemoveAsync(NodesKey, consumerId).WaitAsync(cancellationToken);
         return released;
     }
+
+    /// <summary>
+    /// The <see cref="Release"/> script for one brand: deletes its lease when this consumer holds it and its processing list
+    /// is empty (else renews it); true when the lease is not this consumer's afterwards.
+    /// </summary>
+    private async Task<bool> GiveBackAsync(IDatabase db, string brand, string consumerId, CancellationToken cancellationToken) =>
+        (long)await db.ScriptEvaluateAsync(
+            Release, [OwnerKey(brand), trigger.ProcessingListKey(consumerId, BrandKeys.Chunks(brand))], [consumerId, (long)leaseTtl.TotalMilliseconds])
+            .WaitAsync(cancellationToken) == 1;
 }
