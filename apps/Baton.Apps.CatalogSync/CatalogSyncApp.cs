@@ -80,7 +80,8 @@ public sealed class CatalogSyncApp : IBatonApp
             },
             sp.GetRequiredService<IBlobStore>(),
             sp.GetRequiredService<IOptions<CatalogSyncOptions>>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<FeedDownloader>>()));
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<FeedDownloader>>(),
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new Remote.RemoteServices(
             new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(30) }) { Timeout = Timeout.InfiniteTimeSpan },
             sp.GetRequiredService<IOptions<CatalogSyncOptions>>()));

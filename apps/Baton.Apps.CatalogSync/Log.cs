@@ -23,6 +23,9 @@ internal static partial class Log
     [LoggerMessage(5005, LogLevel.Information, "Catalog sync {RunId} started ({Trigger})")]
     public static partial void SyncStarted(ILogger logger, string runId, string trigger);
 
+    [LoggerMessage(5006, LogLevel.Information, "Catalog sync {RunId}: removed the feed file {Blob} that an earlier sync left ({Bytes} bytes)")]
+    public static partial void LeftoverRemoved(ILogger logger, string runId, string blob, long bytes);
+
     [LoggerMessage(5010, LogLevel.Information, "Catalog database: {Description}")]
     public static partial void CatalogDatabase(ILogger logger, string description);
 }

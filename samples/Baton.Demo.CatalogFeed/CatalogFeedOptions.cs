@@ -33,6 +33,8 @@ public enum FeedFailure
     Html,
     /// <summary>The connection is closed without an answer (a proxy or load balancer dropping it).</summary>
     CloseWithoutAnswer,
+    /// <summary>503 with <c>Retry-After: 1</c> (a feed under maintenance that says when to come back).</summary>
+    Status503RetryAfter,
 }
 
 /// <summary>

@@ -194,6 +194,11 @@ public sealed class CatalogFeedServer : IAsyncDisposable
             case FeedFailure.CloseWithoutAnswer:
                 response.HttpContext.Abort();
                 break;
+            case FeedFailure.Status503RetryAfter:
+                response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                response.Headers.RetryAfter = "1";
+                await response.WriteAsJsonAsync(new { error = "Service Unavailable" }).ConfigureAwait(false);
+                break;
             case FeedFailure.Html:
                 response.StatusCode = StatusCodes.Status200OK;
                 response.ContentType = "text/html; charset=utf-8";

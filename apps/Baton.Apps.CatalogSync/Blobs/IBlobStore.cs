@@ -35,4 +35,13 @@ public interface IBlobStore
 
     /// <summary>Deletes the blob and its partial, if any.</summary>
     Task DeleteAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the partial blob only, if any (a complete blob of that name stays).</summary>
+    Task DeletePartialAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Every blob there is, complete or partial, with the bytes of each.</summary>
+    Task<IReadOnlyList<BlobEntry>> ListAsync(CancellationToken cancellationToken = default);
 }
+
+/// <summary>A blob in <see cref="IBlobStore.ListAsync"/>: the length of its complete form (null if none) and of its partial (0 if none).</summary>
+public sealed record BlobEntry(string Name, long? Length, long PartialLength);

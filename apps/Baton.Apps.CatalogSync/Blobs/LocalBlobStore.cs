@@ -66,6 +66,32 @@ internal sealed class LocalBlobStore(string directory) : IBlobStore
         return Task.CompletedTask;
     }
 
+    public Task DeletePartialAsync(string name, CancellationToken cancellationToken = default)
+    {
+        File.Delete(PartOf(name));
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<BlobEntry>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        var directory = new DirectoryInfo(Directory);
+        if (!directory.Exists)
+        {
+            return Task.FromResult<IReadOnlyList<BlobEntry>>([]);
+        }
+
+        var entries = new SortedDictionary<string, BlobEntry>(StringComparer.Ordinal);
+        foreach (var file in directory.EnumerateFiles())
+        {
+            var partial = file.Name.EndsWith(".part", StringComparison.Ordinal);
+            var name = partial ? file.Name[..^".part".Length] : file.Name;
+            var entry = entries.GetValueOrDefault(name) ?? new BlobEntry(name, null, 0);
+            entries[name] = partial ? entry with { PartialLength = file.Length } : entry with { Length = file.Length };
+        }
+
+        return Task.FromResult<IReadOnlyList<BlobEntry>>([.. entries.Values]);
+    }
+
     private string PathOf(string name)
     {
         if (name.Contains("..", StringComparison.Ordinal) || Path.IsPathRooted(name))

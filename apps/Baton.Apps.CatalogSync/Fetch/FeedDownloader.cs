@@ -21,8 +21,15 @@ namespace Baton.Apps.CatalogSync.Fetch;
 /// appending, so the bytes of a chunk handed out never change. If it answers a later Range request with 200
 /// or 416 after this run has applied chunks (<c>chunksApplied</c>), the download would start over with bytes
 /// that may differ, and the fetch fails for good instead: start a new sync.
+/// <para>Retry-After: a 429 or 503 that says when to come back is a <see cref="Retries.RetryAfterException"/>, so
+/// the next attempt waits that long (up to the fetch's longest retry delay).</para>
+/// <para>Leftovers: a sync whose download starts from byte 0 first removes the feed files of earlier syncs (a
+/// failed or cancelled sync keeps its file, so that retrying it resumes the download): their partial files
+/// always, their complete files unless <see cref="CatalogSyncOptions.KeepFeedFiles"/>. Syncs are singletons, so
+/// no other sync is using them; retrying such an older sync afterwards downloads its feed again.</para>
 /// </remarks>
-internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsoft.Extensions.Options.IOptions<CatalogSyncOptions> options, ILogger<FeedDownloader> logger)
+internal sealed class FeedDownloader(
+    HttpClient http, IBlobStore blobs, Microsoft.Extensions.Options.IOptions<CatalogSyncOptions> options, ILogger<FeedDownloader> logger, TimeProvider time)
 {
     /// <summary>The blob a run's feed is stored in.</summary>
     public static string BlobName(string runId) => $"{runId}.ndjson";
@@ -42,6 +49,11 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
         }
 
         var have = await blobs.GetPartialLengthAsync(blob, cancellationToken).ConfigureAwait(false);
+        if (have == 0)
+        {
+            await RemoveLeftoversAsync(runId, blob, settings.KeepFeedFiles, cancellationToken).ConfigureAwait(false);
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Post, settings.ApiUrl)
         {
             Content = new ByteArrayContent(RequestBody) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
@@ -89,6 +101,9 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
                     // The partial file does not fit the feed any more (it changed or is longer): start over next attempt.
                     await blobs.DeleteAsync(blob, cancellationToken).ConfigureAwait(false);
                     throw new FeedException("the feed refused the Range request (416); the partial download was discarded and the next attempt starts over");
+                case HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable when RetryAfterOf(response) is { } wait:
+                    throw new Retries.RetryAfterException(
+                        $"the feed answered {(int)response.StatusCode} {response.ReasonPhrase} and asked to retry after {wait.TotalSeconds:0} s", wait);
                 case HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden:
                     throw new FeedException($"the feed refused the credentials ({(int)response.StatusCode} {response.ReasonPhrase}); check MEDIPIM_API_KEY_ID and MEDIPIM_API_KEY_SECRET");
                 default:
@@ -209,6 +224,38 @@ internal sealed class FeedDownloader(HttpClient http, IBlobStore blobs, Microsof
             var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
             Log.FetchDone(logger, runId, written, sha);
             return new FeedFile(blob, written, sha, 1, false, cutter.Lines, [.. cutter.Chunks]);
+        }
+    }
+
+    /// <summary>The wait a <c>Retry-After</c> header asks for (seconds, or a date measured from now), or null if it has none.</summary>
+    private TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta < TimeSpan.Zero ? TimeSpan.Zero : delta,
+        { Date: { } date } => date - time.GetUtcNow() is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero,
+        _ => null,
+    };
+
+    /// <summary>Removes what earlier syncs left in the blob store (see the remarks).</summary>
+    private async Task RemoveLeftoversAsync(string runId, string blob, bool keepComplete, CancellationToken cancellationToken)
+    {
+        foreach (var entry in await blobs.ListAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (entry.Name == blob || !entry.Name.EndsWith(".ndjson", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (entry.PartialLength > 0 || entry.Length is null)
+            {
+                await blobs.DeletePartialAsync(entry.Name, cancellationToken).ConfigureAwait(false);
+                Log.LeftoverRemoved(logger, runId, entry.Name + ".part", entry.PartialLength);
+            }
+
+            if (entry.Length is { } length && !keepComplete)
+            {
+                await blobs.DeleteAsync(entry.Name, cancellationToken).ConfigureAwait(false);
+                Log.LeftoverRemoved(logger, runId, entry.Name, length);
+            }
         }
     }
 

@@ -43,9 +43,27 @@ public sealed record RetryPolicy
         return TimeSpan.FromMilliseconds(Math.Floor(capped * (1 - jitter)));
     }
 
-    /// <summary>When the attempt after <paramref name="failedAttempt"/> may start, or null if none is left.</summary>
-    public DateTimeOffset? NextRetryAt(DateTimeOffset now, int failedAttempt, Exception error, double jitterDraw) =>
-        failedAttempt < MaxAttempts && ShouldRetry(error) ? now + NextDelay(failedAttempt, jitterDraw) : null;
+    /// <summary>
+    /// When the attempt after <paramref name="failedAttempt"/> may start, or null if none is left. A
+    /// <see cref="RetryAfterException"/> makes the wait at least its <see cref="RetryAfterException.RetryAfter"/>,
+    /// up to <see cref="MaxDelay"/>.
+    /// </summary>
+    public DateTimeOffset? NextRetryAt(DateTimeOffset now, int failedAttempt, Exception error, double jitterDraw)
+    {
+        if (failedAttempt >= MaxAttempts || !ShouldRetry(error))
+        {
+            return null;
+        }
+
+        var delay = NextDelay(failedAttempt, jitterDraw);
+        if (error is RetryAfterException { RetryAfter: var asked } && asked > delay)
+        {
+            // NextDelay is at most MaxDelay, so this never shortens the backoff.
+            delay = asked < MaxDelay ? asked : MaxDelay;
+        }
+
+        return now + delay;
+    }
 
     private static bool DefaultShouldRetry(Exception error) =>
         error is not (NonRetryableException or ArgumentException or System.Text.Json.JsonException or NotSupportedException);
@@ -57,4 +75,21 @@ public class NonRetryableException : Exception
     public NonRetryableException(string message) : base(message) { }
 
     public NonRetryableException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>
+/// Thrown by step code when the other side said when to try again (an HTTP <c>Retry-After</c>): the next attempt
+/// waits at least <see cref="RetryAfter"/>, but never longer than the policy's <see cref="RetryPolicy.MaxDelay"/>
+/// (nor less than its own backoff). Retried like any other error; the attempts still count.
+/// </summary>
+public class RetryAfterException : Exception
+{
+    public RetryAfterException(string message, TimeSpan retryAfter, Exception? inner = null) : base(message, inner)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(retryAfter, TimeSpan.Zero);
+        RetryAfter = retryAfter;
+    }
+
+    /// <summary>The wait the other side asked for.</summary>
+    public TimeSpan RetryAfter { get; }
 }

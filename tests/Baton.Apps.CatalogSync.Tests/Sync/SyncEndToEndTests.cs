@@ -109,6 +109,63 @@ public sealed class SyncEndToEndTests
     }
 
     [Fact]
+    public async Task Fetch_Feed503WithRetryAfter_NextAttemptWaitsWhatTheFeedAsked()
+    {
+        // The fetch's own backoff is 50 ms here; the feed asks for 1 s. The delay is the one the engine computed
+        // (its retry log line), not a measured time.
+        await using var h = await SyncHarness.StartAsync(f => { f.FailFirst = 1; f.FailWith = FeedFailure.Status503RetryAfter; });
+        await h.SyncAsync();
+
+        Assert.Equal(2, h.Feed.Requests);
+        var retry = Assert.Single(h.Logs.Entries, e => e.EventId == 200);
+        Assert.Contains("Delay=00:00:01", retry.Values);
+        Assert.Contains("asked to retry after 1 s", retry.Message, StringComparison.Ordinal);
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+    }
+
+    [Fact]
+    public async Task Sync_AfterAFailedSyncLeftItsPartialFile_NextSyncRemovesIt()
+    {
+        // The first sync's stream breaks and no attempt is left: it fails, keeping its partial file (a retry of it
+        // would resume there). The next sync removes it before downloading its own.
+        await using var h = await SyncHarness.StartAsync(
+            f => { f.CutAtByte = 1_000_000; f.SupportsRange = true; },
+            new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
+        var failed = await h.WaitFinishedAsync(await h.StartSyncAsync());
+        Assert.Equal("failed", failed.GetProperty("status").GetString());
+        var part = Assert.Single(System.IO.Directory.GetFiles(h.BlobDirectory));
+        Assert.EndsWith(".ndjson.part", part, StringComparison.Ordinal);
+        Assert.True(new FileInfo(part).Length > 0);
+
+        h.Feed.Options.CutAtByte = null;
+        await h.SyncAsync();
+
+        Assert.Empty(System.IO.Directory.GetFiles(h.BlobDirectory));
+        Assert.Contains(h.Logs.Entries, e => e.EventId == 5006 && e.Message.Contains(Path.GetFileName(part), StringComparison.Ordinal));
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+    }
+
+    [Fact]
+    public async Task Sync_AfterAFailedSync_KeepFeedFilesKeepsItsCompleteFileButNotItsPartial()
+    {
+        await using var h = await SyncHarness.StartAsync(
+            f => { f.CutAtByte = 1_000_000; f.SupportsRange = true; },
+            new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1", ["Baton:Apps:CatalogSync:KeepFeedFiles"] = "true" });
+        var failed = await h.WaitFinishedAsync(await h.StartSyncAsync());
+        Assert.Equal("failed", failed.GetProperty("status").GetString());
+
+        h.Feed.Options.CutAtByte = null;
+        var first = await h.SyncAsync();
+        var second = await h.SyncAsync();
+
+        // The failed sync's partial is gone; both complete files stay, as the setting asks.
+        var files = System.IO.Directory.GetFiles(h.BlobDirectory).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(2, files.Count);
+        Assert.All(files, f => Assert.EndsWith(".ndjson", f, StringComparison.Ordinal));
+        Assert.Equal(first.GetProperty("bytes").GetInt64(), second.GetProperty("bytes").GetInt64());
+    }
+
+    [Fact]
     public async Task Sync_WrongCredentials_FailsWithoutLeakingThem()
     {
         await using var h = await SyncHarness.StartAsync(

@@ -66,4 +66,39 @@ public sealed class RetryPolicyTests
         Assert.NotNull(policy.NextRetryAt(DateTimeOffset.UnixEpoch, 1, new TimeoutException(), 0));
         Assert.Null(policy.NextRetryAt(DateTimeOffset.UnixEpoch, 1, new InvalidOperationException(), 0));
     }
+
+    [Fact]
+    public void NextRetryAt_RetryAfterLongerThanBackoff_WaitsWhatWasAsked()
+    {
+        var now = DateTimeOffset.UnixEpoch;
+        var policy = new RetryPolicy { JitterFactor = 0, BaseDelay = TimeSpan.FromSeconds(5), MaxDelay = TimeSpan.FromMinutes(5) };
+        Assert.Equal(now.AddSeconds(90), policy.NextRetryAt(now, 1, new RetryAfterException("429", TimeSpan.FromSeconds(90)), 0));
+    }
+
+    [Fact]
+    public void NextRetryAt_RetryAfterShorterThanBackoff_KeepsTheBackoff()
+    {
+        var now = DateTimeOffset.UnixEpoch;
+        var policy = new RetryPolicy { JitterFactor = 0, BaseDelay = TimeSpan.FromSeconds(5) };
+        Assert.Equal(now.AddSeconds(10), policy.NextRetryAt(now, 2, new RetryAfterException("503", TimeSpan.FromSeconds(1)), 0));
+    }
+
+    [Fact]
+    public void NextRetryAt_RetryAfterBeyondMaxDelay_CappedAtMaxDelay()
+    {
+        var now = DateTimeOffset.UnixEpoch;
+        var policy = new RetryPolicy { JitterFactor = 0, MaxDelay = TimeSpan.FromMinutes(2) };
+        Assert.Equal(now.AddMinutes(2), policy.NextRetryAt(now, 1, new RetryAfterException("503", TimeSpan.FromHours(1)), 0));
+    }
+
+    [Fact]
+    public void NextRetryAt_RetryAfterOnLastAttempt_ReturnsNull()
+    {
+        var policy = new RetryPolicy { MaxAttempts = 2 };
+        Assert.Null(policy.NextRetryAt(DateTimeOffset.UnixEpoch, 2, new RetryAfterException("503", TimeSpan.FromSeconds(30)), 0));
+    }
+
+    [Fact]
+    public void RetryAfterException_NegativeWait_Refused() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RetryAfterException("x", TimeSpan.FromSeconds(-1)));
 }
