@@ -1,5 +1,7 @@
+using Baton.Runs;
 using Baton.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 
 namespace Baton.Redis.Tests;
@@ -87,5 +89,49 @@ public sealed class RedisOutageTests
 
         Assert.Equal(2, runs.Count);
         Assert.Equal(1, node.Logs.Entries.Count(e => e.EventId == 5012));
+    }
+
+    [Fact]
+    public async Task Trigger_RedisDiesWhileWaitingOutAPredecessorsHeartbeat_WaitsAgainWhenItAnswersAndTakesTheIdOver()
+    {
+        // Before: the read after the wait threw, the trigger failed and stopped the host. The dead predecessor's key survives
+        // the restart (AOF), so the trigger must wait it out again rather than take it for a live twin's.
+        await using var redis = await PrivateRedis.StartAsync(appendOnly: true);
+        await using var node = await RedisNode.CreateAsync(redis.Configuration + ",connectRetry=1,connectTimeout=500");
+        const string Dead = "0123456789abcdef0123456789abcdef 2026-12-06T00:00:00.0000000+00:00";
+        await node.Db.StringSetAsync(node.HeartbeatKey, Dead, TimeSpan.FromHours(1));
+        await node.Db.ListRightPushAsync(node.List, [Item(1), Item(2), Item(3)]);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+
+        await node.StartAsync(
+            o =>
+            {
+                o.HeartbeatInterval = TimeSpan.FromSeconds(2);
+                o.MaxErrorDelay = TimeSpan.FromMilliseconds(200);
+            },
+            time: time);
+        await Poll.UntilAsync(() => Task.FromResult(node.Logs.Entries.Count(e => e.EventId == 5022)), n => n == 1, "the wait for the predecessor");
+        redis.Kill();
+        time.Advance(TimeSpan.FromSeconds(3));
+        await Poll.UntilAsync(() => Task.FromResult(node.Logs.Entries.Count(e => e.EventId == 5012)), n => n >= 1, "the outage to be logged");
+        Assert.Empty(node.Executed);
+        await redis.StartAgainAsync();
+
+        var runs = await Poll.UntilAsync(
+            async () =>
+            {
+                time.Advance(TimeSpan.FromMilliseconds(50));
+                return await node.RunsAsync();
+            },
+            r => r.Count(run => run.Status == RunStatus.Succeeded) == 3,
+            "the three items to run",
+            TimeSpan.FromSeconds(60),
+            TimeSpan.FromMilliseconds(10));
+
+        Assert.False(node.TriggerTask.IsCompleted, node.TriggerTask.Exception?.ToString());
+        Assert.Equal(2, node.Logs.Entries.Count(e => e.EventId == 5022));
+        Assert.DoesNotContain(node.Logs.Entries, e => e.EventId == 5023);
+        Assert.Equal([Item(1), Item(2), Item(3)], node.Executed.Order());
+        Assert.NotEqual(Dead, (string?)await node.Db.StringGetAsync(node.HeartbeatKey));
     }
 }
