@@ -23,6 +23,9 @@ internal static partial class Log
     [LoggerMessage(5012, LogLevel.Warning, "Redis list trigger {Trigger}: Redis {Redis} is unreachable; retrying with backoff until it answers")]
     public static partial void RedisOutage(ILogger logger, Exception exception, string trigger, string redis);
 
+    [LoggerMessage(5024, LogLevel.Error, "Redis list trigger {Trigger}: Redis {Redis} refused the credentials (check the connection's user and password); retrying with backoff until it accepts them")]
+    public static partial void RedisRefusedCredentials(ILogger logger, Exception exception, string trigger, string redis);
+
     [LoggerMessage(5013, LogLevel.Information, "Redis list trigger {Trigger}: Redis {Redis} answers again, consumption resumed")]
     public static partial void RedisResumed(ILogger logger, string trigger, string redis);
 

@@ -32,7 +32,8 @@ internal sealed class RedisNode : IAsyncDisposable
         Connection = connection;
     }
 
-    public string RedisConfiguration { get; }
+    /// <summary>What the node's AddRedis connects with; the test's own connection (<see cref="Db"/>) keeps the one it was created with.</summary>
+    public string RedisConfiguration { get; set; }
 
     /// <summary>Unique per test: the trigger's key prefix and the prefix of every list the test uses.</summary>
     public string Prefix { get; }

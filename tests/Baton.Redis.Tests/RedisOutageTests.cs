@@ -134,4 +134,23 @@ public sealed class RedisOutageTests
         Assert.Equal([Item(1), Item(2), Item(3)], node.Executed.Order());
         Assert.NotEqual(Dead, (string?)await node.Db.StringGetAsync(node.HeartbeatKey));
     }
+
+    [Fact]
+    public async Task Trigger_WrongPassword_LoggedAsRefusedCredentialsNotAsUnreachableAndPasswordNeverLogged()
+    {
+        const string password = "right-Pa55-secret";
+        const string wrong = "wrong-Pa55-secret";
+        await using var redis = await PrivateRedis.StartAsync(password: password);
+        await using var node = await RedisNode.CreateAsync(redis.Url);
+        node.RedisConfiguration = $"127.0.0.1:{redis.Port},password={wrong},connectRetry=1,connectTimeout=1000";
+
+        await node.StartAsync(o => o.MaxErrorDelay = TimeSpan.FromMilliseconds(200));
+        var refused = await Poll.UntilAsync(
+            () => Task.FromResult(node.Logs.Entries.Where(e => e.EventId == 5024).ToList()), e => e.Count >= 1, "the refused credentials to be logged");
+
+        Assert.Contains("refused the credentials", refused[0].Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(node.Logs.Entries, e => e.EventId == 5012);
+        Assert.DoesNotContain(wrong, node.Logs.AllText(), StringComparison.Ordinal);
+        Assert.False(node.TriggerTask.IsCompleted);
+    }
 }

@@ -11,7 +11,14 @@ internal sealed class OutageGate(string trigger, string redis, Microsoft.Extensi
     {
         if (Interlocked.Exchange(ref _down, 1) == 0)
         {
-            Log.RedisOutage(logger, exception, trigger, redis);
+            if (IsAuthenticationFailure(exception))
+            {
+                Log.RedisRefusedCredentials(logger, exception, trigger, redis);
+            }
+            else
+            {
+                Log.RedisOutage(logger, exception, trigger, redis);
+            }
         }
     }
 
@@ -21,6 +28,22 @@ internal sealed class OutageGate(string trigger, string redis, Microsoft.Extensi
         {
             Log.RedisResumed(logger, trigger, redis);
         }
+    }
+
+    /// <summary>A connection refused for its user or password (AUTH failed): Redis answers, but not to these credentials.</summary>
+    public static bool IsAuthenticationFailure(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is StackExchange.Redis.RedisConnectionException { FailureType: StackExchange.Redis.ConnectionFailureType.AuthenticationFailure }
+                || (e is StackExchange.Redis.RedisServerException server
+                    && (server.Message.StartsWith("WRONGPASS", StringComparison.Ordinal) || server.Message.StartsWith("NOAUTH", StringComparison.Ordinal))))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Connection losses, timeouts and a server still loading its data after a restart.</summary>
