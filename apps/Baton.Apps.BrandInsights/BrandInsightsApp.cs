@@ -38,6 +38,8 @@ public sealed class BrandInsightsApp : IBatonApp
 
     public IReadOnlyList<int> MorePorts(IConfiguration configuration) => [BrandInsightsOptions.Read(configuration).PrometheusPort];
 
+    public string PortSettings => "HTTP_PORT or PROMETHEUS_PORT";
+
     public void ConfigureServices(WebApplicationBuilder builder, BatonBuilder baton)
     {
         var configuration = builder.Configuration;

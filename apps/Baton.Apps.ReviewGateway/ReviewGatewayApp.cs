@@ -26,6 +26,8 @@ public sealed class ReviewGatewayApp : IBatonApp
 
     public int? OwnPort(IConfiguration configuration) => GatewayOptions.Read(configuration).Port;
 
+    public string PortSettings => "PORT";
+
     public void ConfigureServices(WebApplicationBuilder builder, BatonBuilder baton)
     {
         var configuration = builder.Configuration;

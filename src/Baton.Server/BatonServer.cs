@@ -264,7 +264,8 @@ public static class BatonServer
                 // (not the configuration report: the settings are valid, the machine's state is not).
                 try
                 {
-                    ListenAddressCheck.EnsureFree(application.Configuration[WebHostDefaults.ServerUrlsKey] ?? "");
+                    ListenAddressCheck.EnsureFree(
+                        application.Configuration[WebHostDefaults.ServerUrlsKey] ?? "", application.Services.GetRequiredService<AppListeners>().SettingsOf);
                 }
                 catch (BatonConfigurationException ex)
                 {

@@ -11,11 +11,18 @@ namespace Baton.Apps.BrandInsights.Merging;
 /// </summary>
 internal static class SummaryWriter
 {
+    /// <summary>
+    /// Text as the seed's JSON.stringify writes it: non-ASCII and <c>&lt;&gt;&amp;'+</c> as they are, not as <c>\uXXXX</c>
+    /// (the default encoder's, which is for HTML pages). Quotes, backslashes and control characters are still escaped;
+    /// characters outside the BMP (emoji) are written as escaped surrogate pairs, which JSON.parse reads the same.
+    /// </summary>
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static string Write(string brand, BrandState state, DateTimeOffset generatedAt)
     {
         var top = BrandMerger.Top(state);
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             json.WriteStartObject();
             json.WriteString("brand", brand);

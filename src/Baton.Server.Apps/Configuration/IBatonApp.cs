@@ -34,6 +34,12 @@ public interface IBatonApp
     /// </summary>
     IReadOnlyList<int> MorePorts(IConfiguration configuration) => [];
 
+    /// <summary>
+    /// The settings that choose <see cref="OwnPort"/> and <see cref="MorePorts"/>, named when one of those ports is taken
+    /// (seed 001's <c>HTTP_PORT or PROMETHEUS_PORT</c>). The default names the app.
+    /// </summary>
+    string PortSettings => $"the {Name} app's port settings";
+
     /// <summary>Registers the app's services and workflows.</summary>
     void ConfigureServices(WebApplicationBuilder builder, BatonBuilder baton);
 

@@ -15,12 +15,14 @@ internal sealed record AppListenerMetadata(int Port);
 internal sealed class AppListeners
 {
     private readonly Dictionary<IBatonApp, int> _ports;
+    private readonly Dictionary<int, IBatonApp> _owners;
 
-    private AppListeners(Dictionary<IBatonApp, int> ports, HashSet<int> allPorts, IReadOnlyList<string> urls)
+    private AppListeners(Dictionary<IBatonApp, int> ports, Dictionary<int, IBatonApp> owners, IReadOnlyList<string> urls)
     {
         _ports = ports;
+        _owners = owners;
         Urls = urls;
-        Ports = allPorts;
+        Ports = owners.Keys.ToHashSet();
     }
 
     public IReadOnlySet<int> Ports { get; }
@@ -28,6 +30,9 @@ internal sealed class AppListeners
     public IReadOnlyList<string> Urls { get; }
 
     public int? PortOf(IBatonApp app) => _ports.TryGetValue(app, out var port) ? port : null;
+
+    /// <summary>The settings that chose <paramref name="port"/> if it is an app's (<see cref="IBatonApp.PortSettings"/>), else null.</summary>
+    public string? SettingsOf(int port) => _owners.TryGetValue(port, out var app) ? app.PortSettings : null;
 
     /// <summary>Listens on <paramref name="port"/> of <paramref name="host"/> (an address, <c>localhost</c>, or <c>0.0.0.0</c> for every interface).</summary>
     public static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string host, int port)
@@ -88,7 +93,7 @@ internal sealed class AppListeners
 
         var host = options.Host.Contains(':', StringComparison.Ordinal) ? $"[{options.Host}]" : options.Host;
         var urls = owners.Keys.Select(p => string.Create(CultureInfo.InvariantCulture, $"http://{host}:{p}")).ToList();
-        return new AppListeners(ports, [.. owners.Keys], urls);
+        return new AppListeners(ports, owners, urls);
     }
 
     private static bool Claim(IBatonApp app, int port, BatonServerOptions options, Dictionary<int, IBatonApp> owners, List<string> errors)

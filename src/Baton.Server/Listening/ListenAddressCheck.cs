@@ -14,9 +14,10 @@ internal static class ListenAddressCheck
     /// <summary>
     /// Binds and releases every address of <paramref name="urls"/> (<c>;</c>-separated, as given to Kestrel).
     /// Throws <see cref="BatonConfigurationException"/> naming the first one that is in use or not allowed.
-    /// Port 0, Unix sockets and addresses this machine does not have are left to Kestrel.
+    /// Port 0, Unix sockets and addresses this machine does not have are left to Kestrel. <paramref name="settingsOf"/>
+    /// names the settings that chose an app's own port (null for the main listener's).
     /// </summary>
-    public static void EnsureFree(string urls)
+    public static void EnsureFree(string urls, Func<int, string?>? settingsOf = null)
     {
         foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -28,7 +29,8 @@ internal static class ListenAddressCheck
 
             foreach (var endpoint in EndpointsOf(address))
             {
-                TryBind(endpoint, url);
+                TryBind(endpoint, url, settingsOf?.Invoke(endpoint.Port)
+                    ?? "BATON_PORT or Baton:Port for the main listener, Baton:Urls for full URLs");
             }
         }
     }
@@ -47,7 +49,7 @@ internal static class ListenAddressCheck
             : [new IPEndPoint(Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.Any, address.Port)];
     }
 
-    private static void TryBind(IPEndPoint endpoint, string url)
+    private static void TryBind(IPEndPoint endpoint, string url, string settings)
     {
         using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endpoint.Address.Equals(IPAddress.IPv6Any))
@@ -63,8 +65,7 @@ internal static class ListenAddressCheck
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
             throw new BatonConfigurationException(
-                $"{url}: port {endpoint.Port} on {endpoint.Address} is already in use by another process; stop it or choose another port "
-                + "(BATON_PORT or Baton:Port for the main listener, Baton:Urls for full URLs, PORT for the review gateway)");
+                $"{url}: port {endpoint.Port} on {endpoint.Address} is already in use by another process; stop it or choose another port ({settings})");
         }
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AccessDenied)
         {

@@ -29,4 +29,27 @@ public sealed class SummaryWriterTests
         Assert.Equal(0, json.RootElement.GetProperty("dominantTopics").GetArrayLength());
         Assert.EndsWith("Dominant topics: none. No spike detected. Top clusters: none.", json.RootElement.GetProperty("summary").GetString());
     }
+
+    [Fact]
+    public void Write_NonAsciiAndHtmlCharacters_WrittenAsTheyAreLikeNodesJsonStringify()
+    {
+        // The seed's Node API reads what JSON.stringify writes: "Café <&> 'x' +1", not "Caf\u00E9 \u003C\u0026\u003E \u0027x\u0027 \u002B1".
+        const string Brand = "Café <&> 'x' +1 日本";
+        var summary = SummaryWriter.Write(Brand, new BrandState(), DateTimeOffset.UnixEpoch);
+
+        Assert.StartsWith("""{"brand":"Café <&> 'x' +1 日本","generatedAt":""", summary, StringComparison.Ordinal);
+        Assert.Contains("""summary":"Café <&> 'x' +1 日本: 0 chunks""", summary, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(summary);
+        Assert.Equal(Brand, json.RootElement.GetProperty("brand").GetString());
+    }
+
+    [Fact]
+    public void Write_QuoteBackslashAndControlCharacter_StillEscaped()
+    {
+        var summary = SummaryWriter.Write("a\"b\\c\nd", new BrandState(), DateTimeOffset.UnixEpoch);
+
+        Assert.StartsWith("""{"brand":"a\"b\\c\nd",""", summary, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(summary);
+        Assert.Equal("a\"b\\c\nd", json.RootElement.GetProperty("brand").GetString());
+    }
 }

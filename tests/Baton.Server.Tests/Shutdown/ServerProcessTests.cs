@@ -105,7 +105,7 @@ public sealed partial class ServerProcessTests
         Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
         Assert.Equal(
             $"Baton cannot start: http://127.0.0.1:{port}: port {port} on 127.0.0.1 is already in use by another process; stop it or choose another port "
-            + "(BATON_PORT or Baton:Port for the main listener, Baton:Urls for full URLs, PORT for the review gateway)",
+            + "(BATON_PORT or Baton:Port for the main listener, Baton:Urls for full URLs)",
             server.Stderr);
         // Neither the store nor the worker started: no log line at all, no database file.
         Assert.Equal("", server.Stdout);
@@ -130,8 +130,35 @@ public sealed partial class ServerProcessTests
         var exitCode = await server.WaitForExitAsync(ExitTimeout);
 
         Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
-        Assert.StartsWith($"Baton cannot start: http://127.0.0.1:{gatewayPort}: port {gatewayPort} on 127.0.0.1 is already in use", server.Stderr, StringComparison.Ordinal);
+        Assert.Equal(
+            $"Baton cannot start: http://127.0.0.1:{gatewayPort}: port {gatewayPort} on 127.0.0.1 is already in use by another process; stop it or choose another port (PORT)",
+            server.Stderr);
         Assert.False(File.Exists(Path.Combine(directory, "baton.db")), "the store should not be opened when a port is taken");
+    }
+
+    [Fact]
+    public async Task Start_BrandInsightsHttpPortAlreadyInUse_NamesTheSeedsPortSettings()
+    {
+        // Before: the message named BATON_PORT and PORT, neither of which chooses this port.
+        var directory = TestPaths.NewTempDirectory();
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var httpPort = ((IPEndPoint)holder.LocalEndpoint).Port;
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["ADMIN_KEY"] = Key,
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+            ["Baton__Apps__BrandInsights__Enabled"] = "true",
+            ["HTTP_PORT"] = httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["PROMETHEUS_PORT"] = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
+        Assert.Equal(
+            $"Baton cannot start: http://127.0.0.1:{httpPort}: port {httpPort} on 127.0.0.1 is already in use by another process; stop it or choose another port (HTTP_PORT or PROMETHEUS_PORT)",
+            server.Stderr);
     }
 
     [Fact]
