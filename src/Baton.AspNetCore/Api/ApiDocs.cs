@@ -17,8 +17,12 @@ internal static class ApiDocs
     public const string Path = "/docs";
     private const string DocumentPattern = "/docs/openapi/{documentName}.json";
 
-    /// <summary>Fills request and response schemas and examples into the document (see <see cref="ApiExamples"/>).</summary>
-    public static void Configure(OpenApiOptions options) => options.AddDocumentTransformer<ApiExamples>();
+    /// <summary>Fills the key, parameters, request and response schemas and examples into the document (<see cref="ApiContract"/>, <see cref="ApiExamples"/>).</summary>
+    public static void Configure(OpenApiOptions options)
+    {
+        options.AddDocumentTransformer<ApiContract>();
+        options.AddDocumentTransformer<ApiExamples>();
+    }
 
     public static void Map(IEndpointRouteBuilder app)
     {

@@ -49,9 +49,10 @@ internal sealed class ApiExamples : IOpenApiDocumentTransformer
                     continue;
                 }
 
-                concrete.Example = mediaType.Contains("problem", StringComparison.Ordinal) || !code.StartsWith('2')
+                // A non-2xx answer that is not a problem (the 503 of /health is a HealthView) gets no problem example.
+                concrete.Example = mediaType.Contains("problem", StringComparison.Ordinal)
                     ? ProblemExample(code)
-                    : ResponseExample(operation.OperationId, code);
+                    : code.StartsWith('2') ? ResponseExample(operation.OperationId, code) : null;
             }
         }
     }

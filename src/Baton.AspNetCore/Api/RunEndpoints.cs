@@ -45,16 +45,19 @@ internal static partial class RunEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest);
         api.MapGet("/runs/{id}", GetAsync)
             .WithName("GetRun")
+            .WithSummary("One run with its input, output, failure, progress, steps and their attempts")
             .Produces<RunView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPost("/runs/{id}/cancel", CancelAsync)
             .WithName("CancelRun")
+            .WithSummary("Cancels a run: at once if it is not running (200), else asks its worker to stop it (202)")
             .Produces<RunActionView>()
             .Produces<RunActionView>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         api.MapPost("/runs/{id}/retry", RetryAsync)
             .WithName("RetryRun")
+            .WithSummary("Makes a failed or cancelled run runnable again; it resumes at the step that did not finish")
             .Produces<RunActionView>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);

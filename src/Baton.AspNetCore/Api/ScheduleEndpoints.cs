@@ -19,8 +19,8 @@ internal static partial class ScheduleEndpoints
     public static void Map(IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup("/api/schedules").WithTags("Schedules");
-        api.MapGet("", ListAsync).WithName("ListSchedules").Produces<IReadOnlyList<ScheduleView>>();
-        api.MapGet("/{name}", GetAsync).WithName("GetSchedule").Produces<ScheduleView>().ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("", ListAsync).WithName("ListSchedules").WithSummary("Every schedule with its next fire time").Produces<IReadOnlyList<ScheduleView>>();
+        api.MapGet("/{name}", GetAsync).WithName("GetSchedule").WithSummary("One schedule").Produces<ScheduleView>().ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPut("/{name}", PutAsync)
             .WithName("PutSchedule")
             .WithSummary("Creates or replaces a schedule: {workflow, cron, timeZone?, input?, enabled?, misfire?}")
@@ -30,7 +30,7 @@ internal static partial class ScheduleEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        api.MapDelete("/{name}", DeleteAsync).WithName("DeleteSchedule").Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapDelete("/{name}", DeleteAsync).WithName("DeleteSchedule").WithSummary("Deletes a schedule; runs it started are kept").Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     private static async Task<IResult> ListAsync(ISchedules schedules, HttpContext context) =>

@@ -42,6 +42,7 @@ internal static class HealthEndpoints
             .WithTags("Health")
             .WithSummary("Liveness: 200 OK while the process serves requests (GET or HEAD)");
         routes.MapGet("/health", GetAsync)
+            .WithName("Health")
             .AllowWithoutAdminKey()
             .WithTags("Health")
             .WithSummary("Readiness: store reachable, worker running; 503 when not ready")

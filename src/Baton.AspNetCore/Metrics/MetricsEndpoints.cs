@@ -20,6 +20,7 @@ internal static class MetricsEndpoints
                 await scrape(context);
             })
             .Produces<string>(StatusCodes.Status200OK, "text/plain")
+            .WithName("Metrics")
             .WithTags("Health")
             .WithSummary("Prometheus text exposition (format 0.0.4) of the engine's, ASP.NET Core's, HttpClient's, the runtime's and Npgsql's metrics");
         if (options.MetricsRequireAdminKey)

@@ -151,6 +151,50 @@ public sealed class ApiDocsTests(ServerFixture fixture) : IClassFixture<ServerFi
         Assert.True(problems.Count == 0, string.Join('\n', problems));
     }
 
+    [Fact]
+    public async Task OpenApiDocument_EveryApiOperation_NeedsTheAdminKeySchemeAndDocuments401()
+    {
+        // Before: no security scheme and no 401, so generated clients had no way to send the key and /docs no field for it.
+        using var response = await Server.Client.GetAsync("/openapi/v1.json");
+        var document = await InProcessServer.ReadJsonAsync(response);
+
+        var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("adminKey");
+        Assert.Equal("apiKey", scheme.GetProperty("type").GetString());
+        Assert.Equal("header", scheme.GetProperty("in").GetString());
+        Assert.Equal("X-ADMIN-KEY", scheme.GetProperty("name").GetString());
+        var operations = document.GetProperty("paths").EnumerateObject()
+            .Where(p => p.Name.StartsWith("/api/", StringComparison.Ordinal))
+            .SelectMany(p => p.Value.EnumerateObject().Where(o => o.Name is "get" or "post" or "put" or "delete").Select(o => (Name: $"{o.Name} {p.Name}", Operation: o.Value)))
+            .ToList();
+        Assert.True(operations.Count >= 11);
+        Assert.All(operations, o =>
+        {
+            Assert.True(o.Operation.TryGetProperty("security", out var security), $"{o.Name}: no security");
+            Assert.True(security[0].TryGetProperty("adminKey", out _), $"{o.Name}: {security}");
+            Assert.True(o.Operation.GetProperty("responses").TryGetProperty("401", out _), $"{o.Name}: no 401");
+        });
+        // /health needs no key, and says so (an empty requirement list).
+        Assert.Equal(0, document.GetProperty("paths").GetProperty("/health").GetProperty("get").GetProperty("security").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task OpenApiDocument_ListRunsQueryParametersAndIdempotencyKeyHeaders_AreDocumented()
+    {
+        // Before: GET /api/runs read its filters by hand and documented none, so a generated client refused them.
+        using var response = await Server.Client.GetAsync("/openapi/v1.json");
+        var paths = (await InProcessServer.ReadJsonAsync(response)).GetProperty("paths");
+
+        var list = Parameters(paths.GetProperty("/api/runs").GetProperty("get"));
+        Assert.Equal(["workflow", "status", "createdAfter", "createdBefore", "limit", "cursor"], list.Where(p => p.In == "query").Select(p => p.Name));
+        var status = paths.GetProperty("/api/runs").GetProperty("get").GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "status");
+        Assert.Contains("compensation_failed", status.GetProperty("schema").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains(("Idempotency-Key", "header"), Parameters(paths.GetProperty("/api/workflows/{name}/runs").GetProperty("post")));
+        Assert.Contains(("Idempotency-Key", "header"), Parameters(paths.GetProperty("/api/runs/{id}/events/{name}").GetProperty("post")));
+
+        static List<(string Name, string In)> Parameters(JsonElement operation) =>
+            [.. operation.GetProperty("parameters").EnumerateArray().Select(p => (p.GetProperty("name").GetString()!, p.GetProperty("in").GetString()!))];
+    }
+
     private static void CheckMedia(string where, JsonElement media, List<string> problems)
     {
         if (!media.TryGetProperty("schema", out _))

@@ -1,0 +1,124 @@
+using System.Text.Json.Nodes;
+using Baton.Runs;
+using Baton.Server.Auth;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Baton.Server.Api;
+
+/// <summary>
+/// What the endpoint metadata cannot say about the API's contract: the admin key an operation needs (an <c>apiKey</c>
+/// security scheme in the <c>X-ADMIN-KEY</c> header, and its 401 answer, on every endpoint that requires the key:
+/// <c>/api</c>, and <c>/metrics</c> when <c>Baton:Metrics:RequireAdminKey</c>; the others say they need none), the query parameters that
+/// <c>GET /api/runs</c> reads by hand, and the <c>Idempotency-Key</c> header of starts and events. Generated clients and the
+/// <c>/docs</c> page get them from here.
+/// </summary>
+internal sealed class ApiContract : IOpenApiDocumentTransformer
+{
+    public const string SchemeName = "adminKey";
+
+    public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.Components ??= new OpenApiComponents();
+        document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+        document.Components.SecuritySchemes[SchemeName] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.ApiKey,
+            In = ParameterLocation.Header,
+            Name = "X-ADMIN-KEY",
+            Description = "The server's admin key (ADMIN_KEY). Every /api operation needs it; a missing or wrong key is 401.",
+        };
+
+        var needsKey = context.DescriptionGroups
+            .SelectMany(g => g.Items)
+            .Where(d => d.HttpMethod is not null)
+            .ToDictionary(
+                d => ("/" + d.RelativePath?.TrimEnd('/'), d.HttpMethod!.ToUpperInvariant()),
+                d => d.ActionDescriptor.EndpointMetadata.OfType<AdminKeyMetadata>().LastOrDefault()?.Required ?? false);
+        foreach (var (route, path) in document.Paths)
+        {
+            foreach (var (method, operation) in path.Operations ?? [])
+            {
+                if (needsKey.GetValueOrDefault((route, method.Method.ToUpperInvariant())))
+                {
+                    operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(SchemeName, document)] = [] }];
+                    operation.Responses ??= new OpenApiResponses();
+                    operation.Responses.TryAdd("401", Unauthorized());
+                }
+                else
+                {
+                    // Explicitly open (an empty requirement list), so a reader does not have to guess.
+                    operation.Security = [];
+                }
+
+                foreach (var parameter in ParametersOf(operation.OperationId))
+                {
+                    operation.Parameters ??= new List<IOpenApiParameter>();
+                    operation.Parameters.Add(parameter);
+                }
+            }
+        }
+
+        foreach (var server in document.Servers ?? [])
+        {
+            server.Url = server.Url?.TrimEnd('/');
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static IEnumerable<OpenApiParameter> ParametersOf(string? operationId) => operationId switch
+    {
+        "ListRuns" =>
+        [
+            Query("workflow", Text(), "Only runs of this workflow"),
+            Query("status", Statuses(), "Only runs in this status"),
+            Query("createdAfter", Text(), "Runs created at or after this time, ISO 8601 (2026-01-15, 2026-01-15T02:00:00Z, ...+01:00; UTC when no offset)"),
+            Query("createdBefore", Text(), "Runs created before this time, ISO 8601 as createdAfter"),
+            Query("limit", new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = RunLimits.MaxPageSize.ToString(System.Globalization.CultureInfo.InvariantCulture), Default = JsonValue.Create(50) }, "Runs per page"),
+            Query("cursor", Text(), "The nextCursor of the previous page"),
+        ],
+        "StartRun" => [IdempotencyKey("The same key for the same workflow names the same run: the first start answers 202, a later one 200 with that run")],
+        "SendEvent" => [IdempotencyKey("The same key for the same run and event stores nothing new and answers duplicate: true")],
+        _ => [],
+    };
+
+    private static OpenApiParameter Query(string name, OpenApiSchema schema, string description) =>
+        new() { Name = name, In = ParameterLocation.Query, Required = false, Schema = schema, Description = description };
+
+    private static OpenApiParameter IdempotencyKey(string description) => new()
+    {
+        Name = RunEndpoints.IdempotencyHeader,
+        In = ParameterLocation.Header,
+        Required = false,
+        Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = RunLimits.MaxIdempotencyKeyLength },
+        Description = description,
+    };
+
+    private static OpenApiSchema Text() => new() { Type = JsonSchemaType.String };
+
+    private static OpenApiSchema Statuses() => new()
+    {
+        Type = JsonSchemaType.String,
+        Enum = [.. Enum.GetValues<RunStatus>().Select(s => (JsonNode)JsonValue.Create(s.ToWireName()))],
+    };
+
+    private static OpenApiResponse Unauthorized() => new()
+    {
+        Description = "No valid admin key in the X-ADMIN-KEY header",
+        Content = new Dictionary<string, OpenApiMediaType>
+        {
+            ["application/problem+json"] = new()
+            {
+                Schema = new OpenApiSchemaReference("ProblemDetails"),
+                Example = new JsonObject
+                {
+                    ["type"] = Problems.TypePrefix + "unauthorized",
+                    ["title"] = "Unauthorized",
+                    ["status"] = 401,
+                    ["detail"] = "the request carries no valid credentials for this endpoint",
+                },
+            },
+        },
+    };
+}
