@@ -17,6 +17,19 @@ public static class StoredValues
     /// <summary>SQL predicate over an integer <c>status</c> column: the run has finished (<see cref="RunStatusExtensions.IsTerminal"/>).</summary>
     public static readonly string TerminalStatus = $"status >= {Of(RunStatus.Succeeded)}";
 
+    /// <summary>
+    /// SQL run by a retry that makes the run pending again: the event waits of run <paramref name="runIdParameter"/> that
+    /// timed out and ended the run (no other step began at or after the timeout) become running again, so the retried
+    /// run waits for the event anew. A timeout the workflow went on from stays failed, and a resumed run gets it again.
+    /// </summary>
+    public static string ReopenTimedOutWaits(string stepsTable, string runIdParameter) => $"""
+        UPDATE {stepsTable} AS waited SET status = {Of(StepStatus.Running)}
+        WHERE run_id = {runIdParameter} AND kind = {Of(StepKind.Event)} AND status = {Of(StepStatus.Failed)}
+            AND NOT EXISTS (
+                SELECT 1 FROM {stepsTable} AS later
+                WHERE later.run_id = {runIdParameter} AND later.key <> waited.key AND later.started_at >= waited.completed_at)
+        """;
+
     /// <summary>The stored number of <paramref name="value"/> as SQL text.</summary>
     public static string Of<TEnum>(TEnum value)
         where TEnum : struct, Enum =>

@@ -1,6 +1,6 @@
 // A Baton node for crash tests: runs one scenario workflow whose steps record every execution in a
 // side table, so a test can SIGKILL this process at any point and check what ran how often.
-// Usage: Baton.CrashHost --db PATH --effects PATH --scenario sequential|fanout|saga|timer|timer-suspended|event|child|retry-suspended|held-end --node NAME [--hold-after N] [--send-event NAME --payload TEXT] [--child-event NAME --payload TEXT]
+// Usage: Baton.CrashHost --db PATH --effects PATH --scenario sequential|fanout|saga|timer|timer-suspended|event|event-timeout|child|retry-suspended|held-end --node NAME [--hold-after N] [--send-event NAME --payload TEXT] [--child-event NAME --payload TEXT]
 using Baton.CrashHost;
 using Baton.Hosting;
 using Baton.Runs;
@@ -27,6 +27,11 @@ builder.Services.AddBaton(o =>
     o.HeartbeatInterval = TimeSpan.FromMilliseconds(500);
     o.PollInterval = TimeSpan.FromMilliseconds(100);
     o.RunScheduler = false;
+    if (options["scenario"] == "event-timeout")
+    {
+        // The window the kill must hit: the wait's timeout stored, the next step's start not yet (at most the 30 s lease).
+        o.AttemptStartWriteDelay = TimeSpan.FromSeconds(25);
+    }
 })
 .UseSqlite(o => o.Path = options["db"])
 .AddWorkflow<SequentialWorkflow>("sequential")
@@ -35,6 +40,7 @@ builder.Services.AddBaton(o =>
 .AddWorkflow<ShortTimerWorkflow>("timer")
 .AddWorkflow<LongTimerWorkflow>("timer-suspended")
 .AddWorkflow<EventWaitWorkflow>("event")
+.AddWorkflow<EventTimeoutWorkflow>("event-timeout")
 .AddWorkflow<ChildParentWorkflow>("child")
 .AddWorkflow<ChildWaitsWorkflow>("child-waits")
 .AddWorkflow<RetryWaitWorkflow>("retry-suspended")

@@ -111,6 +111,32 @@ internal sealed class EventWaitWorkflow(EffectLog effects) : Workflow<int, int>
 }
 
 /// <summary>
+/// A step, a wait for the event <c>approved</c> with a 1 s timeout that the workflow catches, and a step named after the
+/// branch taken. The host stores a step's start only after 25 s for this scenario, so a kill after the timeout is stored
+/// lands before anything of the next step is: the resumed run must take the timeout branch again, not wait anew and take
+/// an event sent after the restart.
+/// </summary>
+internal sealed class EventTimeoutWorkflow(EffectLog effects) : Workflow<int, string>
+{
+    public override async Task<string> RunAsync(IWorkflowContext context, int input, CancellationToken cancellationToken)
+    {
+        await context.StepAsync("before", ct => Work.RecordAsync(effects, context.RunId, "before", ct), cancellationToken: cancellationToken);
+        string by;
+        try
+        {
+            by = await context.WaitForEventAsync<string>("approved", TimeSpan.FromSeconds(1), cancellationToken);
+        }
+        catch (Events.EventTimeoutException)
+        {
+            by = "timeout";
+        }
+
+        await context.StepAsync("after", ct => Work.RecordAsync(effects, context.RunId, "after-" + by, ct), cancellationToken: cancellationToken);
+        return by;
+    }
+}
+
+/// <summary>
 /// A step, an awaited child run of <c>child-waits</c> (which waits for the event <c>approved</c>, so the parent
 /// suspends), a step named after the child's output: a kill while the parent waits must neither start a second child
 /// nor repeat the first step, and the child's end after the restart resumes the parent.

@@ -183,6 +183,49 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task RetryRunAsync_CompensationFailedRun_KeepsItsFailure()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        await FinishAsync(store, run.Id, "node-a", RunStatus.CompensationFailed, T0.AddSeconds(1));
+
+        var result = await store.Runs.RetryRunAsync(new RetryRunRequest(run.Id, T0.AddMinutes(1), null));
+
+        Assert.Equal(("boom", "s1"), (result.Run!.Failure!.Message, result.Run.Failure.Step));
+        Assert.Equal("boom", (await GetAsync(store, run.Id)).Failure!.Message);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_FailedRun_ReopensOnlyTheEventWaitsWhoseTimeoutEndedIt()
+    {
+        // "a" timed out and the run went on to step "s" (started after it); "b" timed out last and ended the run.
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        AttemptEndedRequest TimedOut(string key, DateTimeOffset started, DateTimeOffset ended) => new()
+        {
+            RunId = run.Id, Owner = "node-a", StepKey = key, Kind = StepKind.Event, Attempt = 1, StartedAt = started, EndedAt = ended,
+            Outcome = AttemptOutcome.TimedOut, StepStatus = StepStatus.Failed, ErrorType = "Baton.Events.EventTimeoutException", ErrorMessage = "timed out",
+        };
+        await store.Steps.RecordAttemptEndedAsync(TimedOut("event:a", T0, T0.AddSeconds(10)));
+        await store.Steps.RecordAttemptEndedAsync(new AttemptEndedRequest
+        {
+            RunId = run.Id, Owner = "node-a", StepKey = "s", Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(10), EndedAt = T0.AddSeconds(11),
+            Outcome = AttemptOutcome.Succeeded, StepStatus = StepStatus.Succeeded, Result = "1",
+        });
+        await store.Steps.RecordAttemptEndedAsync(TimedOut("event:b", T0.AddSeconds(11), T0.AddSeconds(20)));
+        await FinishAsync(store, run.Id, "node-a", RunStatus.Failed, T0.AddSeconds(20));
+
+        await store.Runs.RetryRunAsync(new RetryRunRequest(run.Id, T0.AddMinutes(1), null));
+        var steps = (await store.Steps.GetStepsAsync(run.Id)).ToDictionary(s => s.Key);
+
+        Assert.Equal(StepStatus.Failed, steps["event:a"].Status);
+        Assert.Equal(StepStatus.Running, steps["event:b"].Status);
+        Assert.Equal(T0.AddSeconds(20), steps["event:b"].CompletedAt);
+        Assert.Equal(1, steps["event:b"].Attempts);
+        Assert.Equal(StepStatus.Succeeded, steps["s"].Status);
+    }
+
+    [Fact]
     public async Task RetryRunAsync_ActiveSucceededOrCompensatedRun_ReturnsNotRetryable()
     {
         var store = await NewStoreAsync();

@@ -43,10 +43,11 @@ internal sealed class EventWaits(ExecutionState state)
             return state.Deserialize<T>(stored.Result);
         }
 
-        // A timeout the workflow went on from (a step began after it) comes back the same on resume; one that ended
-        // the run is waited for again when the run is retried, as a failed step runs again.
-        var timedOut = stored?.Status == StepStatus.Failed;
-        if (timedOut && state.Stored.Values.Any(s => s.StartedAt >= stored!.CompletedAt && s.Key != key))
+        // A stored timeout was thrown to the workflow, which may have gone on from it: a resumed run gets it again,
+        // whether or not the steps it went on to were stored before a crash. A retry of the run reopens a timeout that
+        // ended the run (StoredValues.ReopenTimedOutWaits): the wait is then running again with the old attempt ended,
+        // and is waited for anew.
+        if (stored?.Status == StepStatus.Failed)
         {
             throw new EventTimeoutException(name, timeout ?? TimeSpan.Zero);
         }
@@ -56,8 +57,9 @@ internal sealed class EventWaits(ExecutionState state)
             throw new CompensationReplayStop();
         }
 
-        var attempt = stored is null ? 1 : timedOut ? stored.Attempts + 1 : stored.Attempts;
-        var startedAt = stored is { Status: StepStatus.Running }
+        var reopened = stored is { Status: StepStatus.Running, CompletedAt: not null };
+        var attempt = stored is null ? 1 : reopened ? stored.Attempts + 1 : stored.Attempts;
+        var startedAt = stored is { Status: StepStatus.Running } && !reopened
             ? await ResumedStartAsync(stored).ConfigureAwait(false)
             : await StartAsync(key, attempt).ConfigureAwait(false);
         var deadline = timeout is { } limit ? startedAt + limit : NoDeadline;

@@ -146,7 +146,8 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             return;
         }
 
-        failure = failure with { SagaState = RunStatus.Compensating.ToWireName() };
+        // A run retried after its compensation failed keeps its failure (the store keeps it), less what the last try left.
+        failure = failure with { SagaState = RunStatus.Compensating.ToWireName(), CompensationStep = null, CompensationError = null };
         if (active.Run.Status != RunStatus.Compensating)
         {
             await WriteAsync(active, context, RunStatus.Compensating, releaseLease: false, failure: failure).ConfigureAwait(false);

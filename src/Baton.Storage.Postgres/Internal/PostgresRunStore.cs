@@ -30,6 +30,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
     private readonly string _holderSql;
     private readonly string _retrySql;
     private readonly string _schema;
+    private readonly string _reopenSql;
 
     public PostgresRunStore(PostgresBatonStore store, string s)
     {
@@ -201,8 +202,10 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             ORDER BY created_at, id LIMIT 1
             """;
 
+        _reopenSql = ReopenTimedOutWaits($"{s}.steps", "@id");
         _retrySql = $"""
-            UPDATE {s}.runs SET status = @status, failure = NULL, completed_at = NULL, cancel_requested = false,
+            UPDATE {s}.runs SET status = @status, completed_at = NULL, cancel_requested = false,
+                failure = CASE WHEN @status = {Of(RunStatus.Compensating)} THEN failure ELSE NULL END,
                 lease_owner = NULL, lease_expires_at = NULL, run_after = @now, deadline_at = @deadline, updated_at = @now
             WHERE id = @id
             RETURNING {RunColumns}, EXISTS (SELECT FROM pg_notify(@channel, ''))
@@ -607,6 +610,13 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             {
                 return new RetryRunRecordResult(RetryRunOutcome.Conflict, holders[0].Run);
             }
+        }
+
+        if (next == RunStatus.Pending)
+        {
+            await using var reopen = new NpgsqlCommand(_reopenSql, connection, transaction);
+            reopen.Parameters.Text("id", run.Id);
+            await reopen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await using var command = new NpgsqlCommand(_retrySql, connection, transaction);

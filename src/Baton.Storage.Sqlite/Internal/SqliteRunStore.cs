@@ -93,6 +93,15 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         SELECT id FROM runs WHERE id < $below AND {TerminalStatus} AND completed_at < $before ORDER BY id LIMIT $max
         """;
 
+    private static readonly string ReopenTimedOutWaitsSql = ReopenTimedOutWaits("steps", "$id");
+
+    private static readonly string RetrySql = $"""
+        UPDATE runs SET status = $status, completed_at = NULL, cancel_requested = 0,
+            failure = CASE WHEN $status = {Of(RunStatus.Compensating)} THEN failure ELSE NULL END,
+            lease_owner = NULL, lease_expires_at = NULL, run_after = $now, deadline_at = $deadline, updated_at = $now
+        WHERE id = $id
+        """;
+
     private const string InsertSql = """
         INSERT INTO runs (id, workflow, status, input, idempotency_key, concurrency_key, concurrency_limit,
             schedule_name, scheduled_fire_time, correlation_id, created_at, updated_at, run_after, deadline_at,
@@ -390,11 +399,13 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
                 return new RetryRunRecordResult(RetryRunOutcome.Conflict, holder);
             }
 
-            ctx.Command("""
-                    UPDATE runs SET status = $status, failure = NULL, completed_at = NULL, cancel_requested = 0,
-                        lease_owner = NULL, lease_expires_at = NULL, run_after = $now, deadline_at = $deadline, updated_at = $now
-                    WHERE id = $id
-                    """)
+            if (next == RunStatus.Pending)
+            {
+                ctx.Command(ReopenTimedOutWaitsSql).With("$id", run.Id).ExecuteNonQuery();
+            }
+
+            // A run retried into compensating keeps its failure: the compensations that finish end it with that failure.
+            ctx.Command(RetrySql)
                 .With("$status", (int)next)
                 .With("$now", request.Now)
                 .With("$deadline", request.DeadlineAt)

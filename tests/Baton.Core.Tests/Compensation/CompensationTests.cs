@@ -57,6 +57,38 @@ public sealed class CompensationTests
     }
 
     [Fact]
+    public async Task RetryRunAsync_CompensationFailed_CompensatesAndKeepsTheOriginalFailure()
+    {
+        // Before: the retry cleared the failure, and the run ended "compensated" with "cancelled by request" and no step.
+        var undoTries = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("saga", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync(
+                "createAccount",
+                _ => Task.FromResult(1),
+                compensate: (_, _) => Interlocked.Increment(ref undoTries) == 1 ? throw new NonRetryableException("accounts-service down") : Task.CompletedTask,
+                cancellationToken: ct);
+            await ctx.StepAsync<int>("createProfile", _ => throw new NonRetryableException("profile rejected"), cancellationToken: ct);
+            return 0;
+        }));
+        var id = await node.StartRunAsync("saga");
+        var failed = await node.WaitForEndAsync(id);
+
+        await node.Client.RetryRunAsync(id);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.CompensationFailed, failed.Status);
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        Assert.Equal("profile rejected", run.Failure!.Message);
+        Assert.Equal(typeof(NonRetryableException).FullName, run.Failure.ErrorType);
+        Assert.Equal("createProfile", run.Failure.Step);
+        Assert.Equal("compensated", run.Failure.SagaState);
+        Assert.Null(run.Failure.CompensationStep);
+        Assert.Null(run.Failure.CompensationError);
+        Assert.Equal(2, undoTries);
+    }
+
+    [Fact]
     public async Task Compensation_CancelRequested_CompensatesAndEndsCancelled()
     {
         var undone = new ConcurrentQueue<string>();

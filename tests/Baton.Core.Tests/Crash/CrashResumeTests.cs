@@ -150,6 +150,27 @@ public sealed class CrashResumeTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task EventTimeout_KilledAfterTheTimeoutBeforeTheNextStepWasStored_ResumedRunTakesTheTimeoutBranchAgain()
+    {
+        // Before: the engine inferred "the workflow went on" from a later step's record, which was not stored yet; the
+        // resumed run waited again, took the event sent after the restart and ran the other branch.
+        var (runId, completedAtKill) = await RunAndKillAsync(
+            "event-timeout", steps => steps.Any(s => s.Kind == StepKind.Event && s.Status == StepStatus.Failed), holdAfter: 1);
+
+        var run = await RestartAndFinishAsync("event-timeout", runId, "--send-event", "approved", "--payload", "late");
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal("\"timeout\"", run.Output);
+        Assert.Equal(["before"], completedAtKill);
+        AssertExactlyOnce(completedAtKill);
+        AssertAllDone(["before", "after-timeout"]);
+        Assert.False(new EffectLog(Effects).Count("start").ContainsKey("after-late"));
+        await using var store = OpenStore();
+        var wait = (await store.Store.Steps.GetStepsAsync(runId)).Single(s => s.Kind == StepKind.Event);
+        Assert.Equal((StepStatus.Failed, 1), (wait.Status, wait.Attempts));
+    }
+
+    [Fact]
     public async Task ChildRun_KilledWhileParentWaits_ChildEndAfterRestartResumesParentAndChildStartedOnce()
     {
         var (runId, completedAtKill) = await RunAndKillAsync("child", steps => steps.Any(s => s.Kind == StepKind.Child));

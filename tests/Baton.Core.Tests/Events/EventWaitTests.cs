@@ -143,6 +143,43 @@ public sealed class EventWaitTests
     }
 
     [Fact]
+    public async Task RetryRunAsync_TimeoutCaughtThenALaterStepFailed_RetryKeepsTheTimeoutBranch()
+    {
+        // Only a timeout that ended the run is waited for again on a retry; one the workflow went on from is replayed.
+        var afterTries = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+        {
+            string by;
+            try
+            {
+                by = (await ctx.WaitForEventAsync<Approval>("approved", TimeSpan.FromHours(1), ct)).By;
+            }
+            catch (EventTimeoutException)
+            {
+                by = "timeout";
+            }
+
+            await ctx.StepAsync("after", _ => Interlocked.Increment(ref afterTries) == 1 ? throw new Baton.Retries.NonRetryableException("downstream refused") : Task.FromResult(1), cancellationToken: ct);
+            return by;
+        }));
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        node.Time.SetUtcNow(Start.AddHours(1));
+        node.WakeWorker();
+        var failed = await node.WaitForEndAsync(id);
+
+        await node.Client.SendEventAsync(id, "approved", JsonSerializer.SerializeToElement(new Approval("late")));
+        await node.Client.RetryRunAsync(id);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, failed.Status);
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal("\"timeout\"", run.Output);
+        var wait = Assert.Single(await node.Store.Steps.GetStepsAsync(id), s => s.Kind == StepKind.Event);
+        Assert.Equal((StepStatus.Failed, 1), (wait.Status, wait.Attempts));
+    }
+
+    [Fact]
     public async Task WaitForEventAsync_ResumedAfterCaughtTimeout_ThrowsItAgainWithoutWaiting()
     {
         var caught = 0;
