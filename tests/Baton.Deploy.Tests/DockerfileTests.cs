@@ -44,6 +44,9 @@ public sealed class DockerfileTests
     {
         Assert.Equal("/var/lib/baton", Final.Last("VOLUME"));
         Assert.StartsWith("/var/lib/baton/", Final.Environment["Baton__Store__Sqlite__Path"], StringComparison.Ordinal);
+        // The catalog sync's files too: its defaults are under the content root (/app, root's).
+        Assert.StartsWith("/var/lib/baton/", Final.Environment["Baton__Apps__CatalogSync__BlobDirectory"], StringComparison.Ordinal);
+        Assert.StartsWith("/var/lib/baton/", Final.Environment["Baton__Apps__CatalogSync__DatabasePath"], StringComparison.Ordinal);
     }
 
     [Fact]

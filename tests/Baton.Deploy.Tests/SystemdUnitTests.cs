@@ -60,6 +60,10 @@ public sealed class SystemdUnitTests
         Assert.Equal(DeployFiles.ShutdownTimeout, TimeSpan.FromSeconds(int.Parse(unit["TimeoutStopSec"].Single().TrimEnd('s'), CultureInfo.InvariantCulture)));
         Assert.Equal("/var/lib/baton/baton.db", unit["Environment"].Single(e => e.StartsWith("Baton__Store__Sqlite__Path=", StringComparison.Ordinal)).Split('=')[1]);
         Assert.Equal("baton", unit["StateDirectory"].Single());
+        // ProtectSystem=strict makes the content root read-only: the catalog sync's files go under the state directory.
+        Assert.All(
+            new[] { "Baton__Apps__CatalogSync__BlobDirectory=", "Baton__Apps__CatalogSync__DatabasePath=" },
+            name => Assert.StartsWith("/var/lib/baton/", unit["Environment"].Single(e => e.StartsWith(name, StringComparison.Ordinal)).Split('=')[1], StringComparison.Ordinal));
         // Secrets only through the environment file; none written in the unit.
         Assert.DoesNotContain(unit["Environment"], e => e.StartsWith("ADMIN_KEY", StringComparison.Ordinal) || e.StartsWith("BATON_POSTGRES", StringComparison.Ordinal));
         Assert.Equal("/etc/baton/baton.env", unit["EnvironmentFile"].Single());

@@ -37,6 +37,27 @@ public sealed class StartupChecksTests
         Assert.Equal("x", await File.ReadAllTextAsync(file));
     }
 
+    [Fact]
+    public async Task Start_PathsInADirectoryThisProcessCannotWrite_Exit2NamingBothSettingsNotASqliteError()
+    {
+        // Before: under systemd's ProtectSystem=strict (a read-only content root) the server started, then failed with
+        // "SQLite Error 14: 'unable to open database file'" naming no path, exit 1 (restarted every 5 s). /sys refuses a
+        // new file even to root, as a read-only mount does.
+        var directory = TestPaths.NewTempDirectory();
+
+        var (exitCode, output) = await StartAndWaitAsync(directory, new()
+        {
+            ["Baton__Apps__CatalogSync__BlobDirectory"] = "/sys/baton-catalog/feeds",
+            ["Baton__Apps__CatalogSync__DatabasePath"] = "/sys/baton-catalog/catalog.db",
+        });
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Baton:Apps:CatalogSync:BlobDirectory '/sys/baton-catalog/feeds' cannot be written: '/sys' is not writable by this process", output, StringComparison.Ordinal);
+        Assert.Contains("Baton:Apps:CatalogSync:DatabasePath '/sys/baton-catalog/catalog.db' cannot be written: '/sys' is not writable by this process", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("SqliteException", output, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(directory, ".baton-write-probe-*"));
+    }
+
     private static async Task<(int ExitCode, string Output)> StartAndWaitAsync(string directory, Dictionary<string, string> settings)
     {
         var environment = new Dictionary<string, string?>
