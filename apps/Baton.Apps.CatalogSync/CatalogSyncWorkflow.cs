@@ -35,7 +35,7 @@ public sealed record CatalogSyncSummary(
 /// </summary>
 internal sealed class CatalogSyncWorkflow(
     FeedDownloader downloader, ChunkProcessor processor, IProductStore store, IBlobStore blobs,
-    Remote.RemoteSync remoteSync, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncWorkflow> logger)
+    Remote.RemoteSync remoteSync, Nodes.IBatonNodes nodes, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncWorkflow> logger)
     : Workflow<CatalogSyncInput?, CatalogSyncSummary>
 {
     public const string Name = CatalogSyncApp.WorkflowName;
@@ -59,6 +59,11 @@ internal sealed class CatalogSyncWorkflow(
         // not hand chunks over, the chunks come from the fetch step's result instead.
         context.SetPhase("fetching");
         SetTotals(context, await store.RunTotalsAsync(runId, cancellationToken).ConfigureAwait(false));
+        var fetchOptions = new StepOptions
+        {
+            Retry = new RetryPolicy { MaxAttempts = settings.FetchAttempts, BaseDelay = settings.FetchRetryDelay, MaxDelay = TimeSpan.FromMinutes(5) },
+            Timeout = settings.FetchTimeout,
+        };
         var live = Channel.CreateUnbounded<ChunkRange>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
         var fetch = context.StepAsync(
             "fetch",
@@ -68,11 +73,7 @@ internal sealed class CatalogSyncWorkflow(
                 chunk => live.Writer.TryWrite(chunk),
                 async t => (await store.RunTotalsAsync(runId, t).ConfigureAwait(false)).Chunk > 0,
                 ct),
-            new StepOptions
-            {
-                Retry = new RetryPolicy { MaxAttempts = settings.FetchAttempts, BaseDelay = settings.FetchRetryDelay, MaxDelay = TimeSpan.FromMinutes(5) },
-                Timeout = settings.FetchTimeout,
-            },
+            fetchOptions,
             cancellationToken: cancellationToken);
         _ = fetch.ContinueWith(_ => live.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
@@ -91,13 +92,34 @@ internal sealed class CatalogSyncWorkflow(
             context.SetProgress("lines.total", done.Lines);
             context.SetPhase("processing");
             // A fetch recorded by a version that did not cut chunks while downloading has none.
-            foreach (var chunk in done.Chunks ?? throw new NonRetryableException("this run's fetch was recorded by an older version of Baton, without its chunks; start a new sync"))
+            var all = done.Chunks ?? throw new NonRetryableException("this run's fetch was recorded by an older version of Baton, without its chunks; start a new sync");
+            await EnsureFeedFileHereAsync(done, all.Count, stop).ConfigureAwait(false);
+            foreach (var chunk in all)
             {
                 if (!listed.Contains(chunk.Index))
                 {
                     yield return chunk;
                 }
             }
+        }
+
+        // A run taken over from a node that died after its download has the fetch's result but not the file, which is on
+        // that node's disk (each node has its own BlobDirectory unless they share one): this node downloads it again, in a
+        // step of its own (keyed by node, so a third node that takes over later downloads it too), before any chunk of it
+        // is read. Nothing is downloaded when the file is here or every chunk is already applied.
+        async Task EnsureFeedFileHereAsync(FeedFile done, int chunks, CancellationToken stop)
+        {
+            if (await blobs.GetLengthAsync(done.Blob, stop).ConfigureAwait(false) is not null
+                || (await store.RunTotalsAsync(runId, stop).ConfigureAwait(false)).Chunk >= chunks)
+            {
+                return;
+            }
+
+            await context.StepAsync(
+                $"fetch@{nodes.NodeId}",
+                ct => downloader.FetchAgainAsync(runId, done, bytes => context.SetProgress("bytes", bytes), ct),
+                fetchOptions,
+                cancellationToken: stop).ConfigureAwait(false);
         }
 
         var blob = FeedDownloader.BlobName(runId);

@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(5006, LogLevel.Information, "Catalog sync {RunId}: removed the feed file {Blob} that an earlier sync left ({Bytes} bytes)")]
     public static partial void LeftoverRemoved(ILogger logger, string runId, string blob, long bytes);
 
+    [LoggerMessage(5007, LogLevel.Information, "Catalog sync {RunId}: the feed file was on another node's disk; downloaded again here, {Bytes} bytes, the same as the first download")]
+    public static partial void FetchedAgain(ILogger logger, string runId, long bytes);
+
     [LoggerMessage(5010, LogLevel.Information, "Catalog database: {Description}")]
     public static partial void CatalogDatabase(ILogger logger, string description);
 }

@@ -227,6 +227,28 @@ internal sealed class FeedDownloader(
         }
     }
 
+    /// <summary>
+    /// Downloads the feed again into this node's blob store for a run whose fetch another node did (its file is on that
+    /// node's disk). The remaining chunks were cut from the first download, so the bytes must be the same: a feed that now
+    /// serves other bytes fails the run (NonRetryable) rather than letting every remaining chunk fail its checksum.
+    /// Returns the length.
+    /// </summary>
+    public async Task<long> FetchAgainAsync(string runId, FeedFile expected, Action<long> onBytes, CancellationToken cancellationToken)
+    {
+        var again = await DownloadAsync(runId, onBytes, onChunk: null, chunksApplied: static _ => Task.FromResult(false), cancellationToken).ConfigureAwait(false);
+        if (again.Length != expected.Length || !string.Equals(again.Sha256, expected.Sha256, StringComparison.Ordinal))
+        {
+            await blobs.DeleteAsync(again.Blob, cancellationToken).ConfigureAwait(false);
+            throw new Retries.NonRetryableException(
+                $"this sync's feed file was downloaded by another node and is not in this node's BlobDirectory; downloaded again, the feed now serves other bytes "
+                + $"({again.Length} bytes, SHA-256 {again.Sha256}; the first download had {expected.Length} bytes, SHA-256 {expected.Sha256}), so the chunks left cannot be read. "
+                + "The chunks already applied stay; start a new sync (a BlobDirectory shared by the nodes avoids the second download)");
+        }
+
+        Log.FetchedAgain(logger, runId, again.Length);
+        return again.Length;
+    }
+
     /// <summary>The wait a <c>Retry-After</c> header asks for (seconds, or a date measured from now), or null if it has none.</summary>
     private TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
     {

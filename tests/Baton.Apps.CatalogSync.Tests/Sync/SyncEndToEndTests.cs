@@ -1,3 +1,4 @@
+using Baton.Testing;
 using Baton.Apps.CatalogSync.Tests.Infrastructure;
 using Baton.Demo.CatalogFeed;
 
@@ -163,6 +164,62 @@ public sealed class SyncEndToEndTests
         Assert.Equal(2, files.Count);
         Assert.All(files, f => Assert.EndsWith(".ndjson", f, StringComparison.Ordinal));
         Assert.Equal(first.GetProperty("bytes").GetInt64(), second.GetProperty("bytes").GetInt64());
+    }
+
+    [Fact]
+    public async Task Sync_ResumedOnANodeWithoutTheFeedFile_DownloadsItAgainAndTableEqualsFeed()
+    {
+        // Another node's disk, as with two nodes that each have their own BlobDirectory: the run resumes where the file is
+        // not. Before: every remaining chunk failed with "blob ... does not exist", was set aside, and the run still succeeded.
+        await using var h = await SyncHarness.StartAsync(null, new Dictionary<string, string> { ["Baton:Apps:CatalogSync:ChunkDelay"] = "00:00:01" });
+        var runId = await h.StartSyncAsync();
+        await WaitForFetchAndAChunkAsync(h, runId);
+        await h.StopServerAsync();
+        DeleteFeedFiles(h);
+
+        await h.StartServerAsync();
+        var run = await h.WaitFinishedAsync(runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+        Assert.Equal(0, run.GetProperty("output").GetProperty("chunksDeadLettered").GetInt32());
+        Assert.Contains(run.GetProperty("steps").EnumerateArray(), s => s.GetProperty("key").GetString()!.StartsWith("fetch@", StringComparison.Ordinal) && s.GetProperty("status").GetString() == "succeeded");
+        Assert.Equal(2, h.Feed.Requests);
+        Assert.Contains(h.Logs.Entries, e => e.EventId == 5007);
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+    }
+
+    [Fact]
+    public async Task Sync_ResumedOnANodeWithoutTheFeedFileAndTheFeedChanged_FailsSayingSoInsteadOfSettingChunksAside()
+    {
+        await using var h = await SyncHarness.StartAsync(null, new Dictionary<string, string> { ["Baton:Apps:CatalogSync:ChunkDelay"] = "00:00:01" });
+        var runId = await h.StartSyncAsync();
+        await WaitForFetchAndAChunkAsync(h, runId);
+        await h.StopServerAsync();
+        DeleteFeedFiles(h);
+        h.Feed.Options.Day = 2;
+
+        await h.StartServerAsync();
+        var run = await h.WaitFinishedAsync(runId);
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.Contains("the feed now serves other bytes", run.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Empty(System.IO.Directory.GetFiles(h.BlobDirectory));
+    }
+
+    private static async Task WaitForFetchAndAChunkAsync(SyncHarness h, string runId) =>
+        await Poll.UntilAsync(
+            () => h.RunAsync(runId),
+            run => run.GetProperty("steps").EnumerateArray().Any(s => s.GetProperty("key").GetString() == "fetch" && s.GetProperty("status").GetString() == "succeeded")
+                && run.GetProperty("steps").EnumerateArray().Any(s => s.GetProperty("key").GetString()!.StartsWith("chunks/", StringComparison.Ordinal) && s.GetProperty("status").GetString() == "succeeded"),
+            "the fetch and a first chunk to be done",
+            TimeSpan.FromSeconds(60));
+
+    private static void DeleteFeedFiles(SyncHarness h)
+    {
+        foreach (var file in System.IO.Directory.GetFiles(h.BlobDirectory))
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]
