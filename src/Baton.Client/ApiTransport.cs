@@ -45,12 +45,27 @@ internal static class ApiTransport
         }
     }
 
+    /// <summary>
+    /// The body as <typeparamref name="T"/>. A success answer that is not that JSON (an HTML page from a proxy or a login
+    /// page, another service on that port) is a <see cref="BatonApiException"/> saying so, not a bare JSON error.
+    /// </summary>
     public static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         using (response)
         {
-            return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken).ConfigureAwait(false)
-                ?? throw new BatonApiException(response.StatusCode, "Empty response", $"{(int)response.StatusCode} without a body");
+            try
+            {
+                return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken).ConfigureAwait(false)
+                    ?? throw new BatonApiException(response.StatusCode, "Empty response", $"{(int)response.StatusCode} without a body");
+            }
+            catch (Exception ex) when (ex is JsonException or NotSupportedException)
+            {
+                var mediaType = response.Content.Headers.ContentType?.MediaType ?? "no content type";
+                throw new BatonApiException(
+                    response.StatusCode,
+                    "Not a Baton answer",
+                    $"the server answered {(int)response.StatusCode} with {mediaType} that is not the expected JSON; is the URL Baton's API? ({ex.Message})");
+            }
         }
     }
 
@@ -111,5 +126,14 @@ internal static class ApiTransport
 
     private static string? Shorten(string text) => text.Length == 0 ? null : text.Length <= 300 ? text : text[..300] + "…";
 
-    public static bool IsNotFound(BatonApiException ex) => ex.Status == HttpStatusCode.NotFound;
+    /// <summary>
+    /// A 404 that says the run, schedule or workflow does not exist (<c>urn:baton:problem:{kind}-not-found</c>). A 404
+    /// for a path no route matches (a wrong base URL, a proxy prefix) is not one: it stays an error, not "no such run".
+    /// </summary>
+    public static bool IsNotFound(BatonApiException ex) =>
+        ex.Status == HttpStatusCode.NotFound
+        && ex.Type is { } type && type.StartsWith(ProblemTypePrefix, StringComparison.Ordinal) && type.EndsWith("-not-found", StringComparison.Ordinal)
+        && type.Length > ProblemTypePrefix.Length + "-not-found".Length;
+
+    private const string ProblemTypePrefix = "urn:baton:problem:";
 }

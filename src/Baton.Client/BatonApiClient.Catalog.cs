@@ -70,7 +70,7 @@ public sealed partial class BatonApiClient
             using var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (BatonApiException ex) when (ex.Status == HttpStatusCode.NotFound)
+        catch (BatonApiException ex) when (ApiTransport.IsNotFound(ex))
         {
             return false;
         }

@@ -1,3 +1,7 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
 namespace Baton.Cli.Tests;
 
 /// <summary>Exit codes for an unreachable server, a refused key and bad arguments; the key never printed.</summary>
@@ -104,5 +108,111 @@ public sealed class AccessAndUsageTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("Examples:", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("baton runs start demo", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnyCommand_UrlAnswers200WithAnHtmlPage_Exit1SayingSoWithoutAStackTrace()
+    {
+        // A proxy's or a login page, or another service on that port. Before: an unhandled JsonException, ~20 lines of stack.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var serving = AnswerHtmlAsync(listener);
+
+        var result = await BatonProcess.RunAsync(
+            new Dictionary<string, string?> { ["BATON_URL"] = $"http://127.0.0.1:{port}", ["BATON_ADMIN_KEY"] = "k-0123456789" }, "workflows");
+        listener.Stop();
+        await serving;
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("baton: 200 Not a Baton answer: the server answered 200 with text/html that is not the expected JSON", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunsGet_UrlWithAWrongBasePath_SaysNoRouteNotNoSuchRun()
+    {
+        var id = (await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""", "--json")).Json().GetProperty("run").GetProperty("id").GetString()!;
+
+        var result = await BatonProcess.RunAsync(
+            new Dictionary<string, string?> { ["BATON_URL"] = new Uri(fixture.Server.BaseAddress, "ui/").ToString(), ["BATON_ADMIN_KEY"] = fixture.Server.Key }, "runs", "get", id);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("404 No such route", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("no run with id", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunsList_SinceWithoutOffset_ReadAsUtcWhateverTheMachinesTimeZone()
+    {
+        // Before: read in the machine's time zone, so on a UTC+9 machine "a minute from now" meant nine hours ago.
+        await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""");
+        var inAMinute = DateTime.UtcNow.AddMinutes(1).ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+        var environment = new Dictionary<string, string?>
+        {
+            ["BATON_URL"] = fixture.Server.BaseAddress.ToString(), ["BATON_ADMIN_KEY"] = fixture.Server.Key, ["TZ"] = "Asia/Tokyo",
+        };
+
+        var later = await BatonProcess.RunAsync(environment, "runs", "list", "--since", inAMinute, "--json");
+        var earlier = await BatonProcess.RunAsync(environment, "runs", "list", "--before", inAMinute, "--json");
+
+        Assert.Equal(0, later.Json().GetProperty("runs").GetArrayLength());
+        Assert.True(earlier.Json().GetProperty("runs").GetArrayLength() >= 1);
+    }
+
+    [Fact]
+    public async Task RunsList_SinceNotATime_Exit2()
+    {
+        var result = await BatonProcess.RunAsync(fixture.Server, "runs", "list", "--since", "yesterday");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("'yesterday' is not a time", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnyCommand_KeyNotAscii_Exit2WithoutTheKey()
+    {
+        // Before: exit 3 "cannot reach the server", although the server was up: the header could not be sent.
+        var result = await BatonProcess.RunAsync(
+            new Dictionary<string, string?> { ["BATON_URL"] = fixture.Server.BaseAddress.ToString() }, "workflows", "--key", "секрет-ключ-42");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("the admin key holds a character that is not printable ASCII", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("секрет", result.Stdout + result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnyCommand_UrlWithCredentialsUnreachable_CredentialsNotEchoed()
+    {
+        var port = Ports.Free();
+
+        var result = await BatonProcess.RunAsync(
+            new Dictionary<string, string?> { ["BATON_URL"] = $"http://user:s3cretpw@127.0.0.1:{port}", ["BATON_ADMIN_KEY"] = "k-0123456789" }, "workflows");
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains($"cannot reach the server at http://127.0.0.1:{port}", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cretpw", result.Stdout + result.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>Answers every connection with 200 and a small HTML page until the listener stops.</summary>
+    private static async Task AnswerHtmlAsync(TcpListener listener)
+    {
+        var page = "<html><body>Please sign in</body></html>";
+        var answer = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {page.Length}\r\nConnection: close\r\n\r\n{page}");
+        try
+        {
+            while (true)
+            {
+                using var client = await listener.AcceptTcpClientAsync();
+                var stream = client.GetStream();
+                var buffer = new byte[8192];
+                _ = await stream.ReadAsync(buffer);
+                await stream.WriteAsync(answer);
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Stopped.
+        }
     }
 }

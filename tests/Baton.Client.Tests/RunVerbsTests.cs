@@ -150,4 +150,21 @@ public sealed class RunVerbsTests(SqliteServerFixture fixture) : IClassFixture<S
 
         await Assert.ThrowsAsync<HttpRequestException>(() => client.ListWorkflowsAsync());
     }
+
+    [Fact]
+    public async Task GetAndDelete_WrongBasePath_ThrowNoRouteInsteadOfSayingTheRunOrScheduleDoesNotExist()
+    {
+        // Before: any 404 read as "not found", so a wrong base path (a proxy prefix, the dashboard's URL) made an existing
+        // run null and a schedule delete false.
+        var started = await fixture.NewClient().StartAsync("demo", new DemoInput(1, 0));
+        var wrong = BatonApiClient.Create(new Uri(fixture.Server.BaseAddress, "nope/"), fixture.Server.Key);
+
+        var get = await Assert.ThrowsAsync<BatonApiException>(() => wrong.GetAsync(started.Run.Id));
+        var delete = await Assert.ThrowsAsync<BatonApiException>(() => wrong.DeleteScheduleAsync("nightly"));
+
+        Assert.Equal((HttpStatusCode.NotFound, "urn:baton:problem:not-found"), (get.Status, get.Type));
+        Assert.Equal("urn:baton:problem:not-found", delete.Type);
+        Assert.Null(await fixture.NewClient().GetAsync("0123456789abcdef0123456789abcdef"));
+        Assert.False(await fixture.NewClient().DeleteScheduleAsync("no-such-schedule"));
+    }
 }

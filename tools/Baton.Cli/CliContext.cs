@@ -45,6 +45,12 @@ internal sealed class CliContext
         }
 
         var key = parse.GetValue(GlobalOptions.Key) is { Length: > 0 } k ? k : Environment.GetEnvironmentVariable(KeyVariable);
+        if (key is not null && key.Any(c => c is < ' ' or > '~'))
+        {
+            // Not the key itself: it is a secret.
+            throw new UsageException($"the admin key holds a character that is not printable ASCII, which an HTTP header cannot carry; check --key or ${KeyVariable}");
+        }
+
         return (uri, key);
     }
 

@@ -60,7 +60,8 @@ internal sealed class CommandRunner(TextWriter output, TextWriter error, bool te
     {
         try
         {
-            return CliContext.Resolve(parse).Url.GetLeftPart(UriPartial.Authority);
+            // Without the URL's user name and password, if it has them: they are secrets.
+            return new UriBuilder(CliContext.Resolve(parse).Url) { UserName = "", Password = "" }.Uri.GetLeftPart(UriPartial.Authority);
         }
         catch (UsageException)
         {

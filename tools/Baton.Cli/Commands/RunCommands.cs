@@ -22,6 +22,22 @@ internal static class RunCommands
         return runs;
     }
 
+    /// <summary>
+    /// An ISO 8601 time with no offset read as UTC, as the API and the dashboard read it (the default parser takes the
+    /// machine's time zone, which moved a filter by hours on any machine not set to UTC).
+    /// </summary>
+    internal static DateTimeOffset? UtcTime(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+        if (DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time))
+        {
+            return time;
+        }
+
+        result.AddError($"'{text}' is not a time: use ISO 8601, e.g. 2026-01-15 or 2026-01-15T02:00:00Z (UTC unless it has an offset)");
+        return null;
+    }
+
     internal static Argument<string> RunIdArgument() => new Argument<string>("run-id") { Description = "The run's id (32 hexadecimal characters)" }.NotBlank();
 
     private static Command List(CommandRunner runner)
@@ -29,8 +45,8 @@ internal static class RunCommands
         var workflow = new Option<string>("--workflow", "-w") { Description = "Only runs of this workflow" };
         var status = new Option<string>("--status", "-s") { Description = "Only runs in this status: " + string.Join(", ", RunStatuses.All) };
         status.AcceptOnlyFromAmong([.. RunStatuses.All]);
-        var since = new Option<DateTimeOffset?>("--since") { Description = "Only runs created at or after this time (ISO 8601, UTC unless it says otherwise)" };
-        var before = new Option<DateTimeOffset?>("--before") { Description = "Only runs created before this time" };
+        var since = new Option<DateTimeOffset?>("--since") { Description = "Only runs created at or after this time (ISO 8601, UTC unless it says otherwise)", CustomParser = UtcTime };
+        var before = new Option<DateTimeOffset?>("--before") { Description = "Only runs created before this time (as --since)", CustomParser = UtcTime };
         var limit = new Option<int>("--limit", "-n") { Description = "Runs per page (1-500)", DefaultValueFactory = _ => 20 };
         // From the token: GetValueOrDefault throws when the token is not a number (the parser reports that one itself).
         limit.Validators.Add(r =>
