@@ -71,6 +71,10 @@ public static class DashboardEndpoints
         SchedulePages.Map(signedIn);
         SystemPages.Map(signedIn);
         LiveEndpoints.Map(signedIn);
+        // Any other path under /ui: the dashboard's own not-found page (signed out: the sign-in page first), not the API's
+        // 401 asking for a header a browser cannot send. Routes above are more specific, so they win.
+        signedIn.MapMethods("/{**rest}", [HttpMethods.Get, HttpMethods.Head], (HttpContext http) =>
+            Pages.PageResults.Render<Components.NotFoundPage>(http, $"There is no page at {http.Request.Path}.", StatusCodes.Status404NotFound));
         return ui;
     }
 }

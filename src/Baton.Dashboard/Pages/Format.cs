@@ -41,5 +41,10 @@ internal static class Format
         }
     }
 
-    private static readonly System.Text.Json.JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // The page HTML-encodes the text, so the JSON needs no escaping of its own: non-ASCII and <>&' are shown as they are
+    // (the default encoder wrote them as \uXXXX, unreadable for Hebrew or Japanese).
+    private static readonly System.Text.Json.JsonSerializerOptions Indented = new()
+    {
+        WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 }

@@ -162,4 +162,45 @@ public sealed class AccessTests
         Assert.StartsWith("200 ", pages["/ui/nodes"], StringComparison.Ordinal);
         Assert.StartsWith("404 ", pages["/ui/runs/nope"], StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task UnknownUiPath_SignedIn_DashboardsNotFoundPage()
+    {
+        // Before: the API's JSON 401 asking for the X-ADMIN-KEY header, which a browser cannot send.
+        await using var server = await DashboardServer.StartAsync();
+        using var client = server.NewBrowserlessClient();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+
+        using var response = await client.GetAsync("/ui/no-such-page");
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("There is no page at /ui/no-such-page.", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("X-ADMIN-KEY", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunPage_InputWithNonAsciiMarkupAndARightToLeftOverride_ShownAsIsolatedTextNotAsEscapes()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        using var client = server.NewBrowserlessClient();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+        const string Group = "שלום 日本語 <b>x</b> \u202eRTL";
+        var started = await server.NewApiClient().StartAsync("demo", new { items = 1, delayMs = 0, group = Group });
+
+        var html = await client.GetStringAsync($"/ui/runs/{started.Run.Id}");
+        var css = await client.GetStringAsync("/ui/assets/dashboard.css");
+
+        // Before: the input box showed "\u05E9\u05DC..." and "\u003Cb\u003E". The page writes non-ASCII as character
+        // references, which a browser shows as the characters.
+        var shown = WebUtility.HtmlDecode(html);
+        Assert.Contains("&lt;b&gt;x&lt;/b&gt;", html, StringComparison.Ordinal);
+        Assert.Contains("\"group\": \"שלום 日本語 <b>x</b>", shown, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u05E9", html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("\\u003C", html, StringComparison.OrdinalIgnoreCase);
+        // The key sits in a <code> element, which the stylesheet isolates, so the override cannot reverse "(limit 1)".
+        Assert.Contains("<code>demo:שלום 日本語 <b>x</b>", shown, StringComparison.Ordinal);
+        Assert.Contains("code, pre, td, dd { unicode-bidi: isolate; overflow-wrap: anywhere; }", css, StringComparison.Ordinal);
+    }
 }
