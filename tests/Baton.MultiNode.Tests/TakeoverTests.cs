@@ -110,4 +110,46 @@ public sealed class TakeoverTests(ClusterFixture fixture, ITestOutputHelper outp
         Assert.Equal(0, open);
         Assert.Equal(1, interrupted);
     }
+
+    /// <summary>
+    /// The session holding a node's id lock is cut (a failover, a network blip, pg_terminate_backend) and a second
+    /// process starts with the same node id and takes the lock. Before: the first never checked its lock again, both
+    /// leased under one name (which fences nothing), and the same steps ran on both for as long as they lived. Now the
+    /// first finds the lock gone at its next check (one heartbeat, 10 s here), stops its runs and exits with code 1; the
+    /// run ends once, on the second.
+    /// </summary>
+    [Fact]
+    public async Task LockSessionCutThenSameIdStarted_FirstProcessFencedAndExits1_RunSucceedsOnTheSecond()
+    {
+        var slowBeat = new Dictionary<string, string?>
+        {
+            ["Baton__Engine__LeaseDuration"] = "00:00:30",
+            ["Baton__Engine__HeartbeatInterval"] = "00:00:10",
+        };
+        await using var deployment = await Deployment.CreateAsync(fixture.Cluster);
+        var first = deployment.StartNode("dup", slowBeat);
+        await first.WaitForReadyAsync();
+        var (status, runId) = await first.StartRunAsync("chain", new { steps = 8, stepMs = 1500 });
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        await Poll.UntilAsync(
+            () => deployment.CountAsync($"SELECT count(*) FROM effects.attempts WHERE run_id = '{runId}'"), n => n > 0, "the first step to start", TimeSpan.FromSeconds(30));
+
+        var cut = await deployment.CountAsync($"""
+            SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+            WHERE locktype = 'advisory' AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('baton:baton:node:{first.NodeId}', 0)
+            """);
+        var second = deployment.Restart(first, slowBeat);
+        await second.WaitForReadyAsync();
+        var secondHealth = (await second.HealthAsync()).Body!.Value;
+        var exitCode = await first.WaitForExitAsync(TimeSpan.FromSeconds(40));
+        deployment.Live.Remove(first);
+        await Poll.UntilAsync(
+            () => deployment.CountAsync($"SELECT count(*) FROM baton.runs WHERE id = '{runId}' AND status = 10"), n => n == 1, "the run to succeed", TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, cut);
+        Assert.Equal(first.NodeId, secondHealth.GetProperty("nodeId").GetString());
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Another live process took node id", first.Output, StringComparison.Ordinal);
+        Assert.Equal(1, await deployment.CountAsync($"SELECT count(*) FROM effects.done WHERE run_id = '{runId}' AND step = 's8'"));
+    }
 }

@@ -33,17 +33,30 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
-    public async Task HeartbeatNodeAsync_Existing_UpdatesHeartbeatAndKeepsStartedAt()
+    public async Task HeartbeatNodeAsync_Existing_UpdatesHeartbeatAndKeepsTheProcessStartedAt()
     {
         var store = await NewStoreAsync();
         await store.Nodes.HeartbeatNodeAsync(Beat("node-a", T0, T0, "alpha"));
 
-        await store.Nodes.HeartbeatNodeAsync(Beat("node-a", T0.AddSeconds(10), T0.AddSeconds(9), "alpha", "gamma"));
+        await store.Nodes.HeartbeatNodeAsync(Beat("node-a", T0.AddSeconds(10), T0, "alpha", "gamma"));
         var node = Assert.Single(await store.Nodes.ListNodesAsync(new ListNodesRequest(T0)));
 
         Assert.Equal(T0, node.StartedAt);
         Assert.Equal(T0.AddSeconds(10), node.HeartbeatAt);
         Assert.Equal(["alpha", "gamma"], node.Workflows);
+    }
+
+    [Fact]
+    public async Task HeartbeatNodeAsync_NodeIdRestartedInANewProcess_ShowsTheNewProcessStart()
+    {
+        // Before: the row kept the first process's start next to the new process id.
+        var store = await NewStoreAsync();
+        await store.Nodes.HeartbeatNodeAsync(Beat("node-a", T0, T0));
+
+        await store.Nodes.HeartbeatNodeAsync(Beat("node-a", T0.AddMinutes(5), T0.AddMinutes(5)) with { ProcessId = 5151 });
+        var node = Assert.Single(await store.Nodes.ListNodesAsync(new ListNodesRequest(T0)));
+
+        Assert.Equal((5151, T0.AddMinutes(5)), (node.ProcessId, node.StartedAt));
     }
 
     [Fact]

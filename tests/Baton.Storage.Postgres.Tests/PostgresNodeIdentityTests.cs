@@ -67,4 +67,64 @@ public sealed class PostgresNodeIdentityTests : NodesOnOneSchemaTests
         Assert.Empty(early);
         Assert.Equal(runId, Assert.Single(expired).Id);
     }
+
+    /// <summary>Ends the server session that holds <paramref name="nodeId"/>'s lock, as a failover or a network cut would.</summary>
+    private static async Task CutLockSessionAsync(PostgresBatonStore store, string nodeId)
+    {
+        await using var connection = await store.OpenAsync(CancellationToken.None);
+        await using var cut = new Npgsql.NpgsqlCommand(
+            """
+            SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+            WHERE locktype = 'advisory' AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(@lock, 0)
+            """,
+            connection);
+        cut.Parameters.AddWithValue("lock", PostgresNodeIdentity.LockName(store.Schema, nodeId));
+        Assert.Equal(1L, await cut.ExecuteScalarAsync());
+    }
+
+    private static RenewLeasesRequest Renew(string owner, string runId, DateTimeOffset now) =>
+        new() { Owner = owner, RunIds = [runId], Now = now, LeaseExpiresAt = now.AddSeconds(30) };
+
+    [Fact]
+    public async Task LockSessionCut_AnotherProcessTookTheId_FirstIsFencedAtItsNextCheckAndItsHeartbeatThrows()
+    {
+        // Before: the first process never checked its lock again, and both leased under "node-a" (renewals and writes
+        // are fenced by the owner name, which they shared): the same steps ran on two processes at once.
+        var first = await NodeAsync();
+        await first.RecoverLeasesAsync(new LeaseRecoveryRequest("node-a", T0));
+        var runId = await CreateLeasedAsync(first, "node-a");
+        await CutLockSessionAsync(first, "node-a");
+        var second = await NodeAsync();
+        var taken = await second.RecoverLeasesAsync(new LeaseRecoveryRequest("node-a", T0.AddSeconds(1)));
+
+        var renewal = await first.Runs.RenewLeasesAsync(Renew("node-a", runId, T0.AddSeconds(2)));
+        var heartbeat = await Assert.ThrowsAsync<NodeIdLostException>(() => first.Nodes.HeartbeatNodeAsync(new NodeHeartbeatRequest
+        {
+            NodeId = "node-a", Host = "h", ProcessId = 1, Version = "1", Workflows = [], StartedAt = T0, Now = T0.AddSeconds(2),
+        }));
+        var claimedByFirst = await first.Runs.ClaimRunsAsync(Claim("node-a", T0.AddSeconds(2)));
+
+        Assert.Equal(new LeaseRecoveryResult("node-a", 1), taken);
+        Assert.Equal([runId], renewal.Lost);
+        Assert.Contains("another live process took node id 'node-a'", heartbeat.Message, StringComparison.Ordinal);
+        Assert.Empty(claimedByFirst);
+        Assert.Equal(runId, Assert.Single(await second.Runs.ClaimRunsAsync(Claim("node-a", T0.AddSeconds(2)))).Id);
+    }
+
+    [Fact]
+    public async Task LockSessionCut_NobodyTookTheId_TakenAgainAtTheNextCheckSoASecondProcessGetsItsOwnName()
+    {
+        var first = await NodeAsync();
+        await first.RecoverLeasesAsync(new LeaseRecoveryRequest("node-a", T0));
+        var runId = await CreateLeasedAsync(first, "node-a");
+        await CutLockSessionAsync(first, "node-a");
+
+        var renewal = await first.Runs.RenewLeasesAsync(Renew("node-a", runId, T0.AddSeconds(2)));
+        var second = await NodeAsync();
+        var result = await second.RecoverLeasesAsync(new LeaseRecoveryRequest("node-a", T0.AddSeconds(3)));
+
+        Assert.Empty(renewal.Lost);
+        Assert.StartsWith("node-a-", result.Owner, StringComparison.Ordinal);
+        Assert.Equal(0, result.Reclaimed);
+    }
 }

@@ -14,7 +14,9 @@ namespace Baton.Nodes;
 /// </summary>
 /// <remarks>
 /// Registered before the worker, so it stops after it: a draining node still shows as alive. A failed heartbeat
-/// (store unreachable) is logged and retried on the next tick; it never stops the node.
+/// (store unreachable) is logged and retried on the next tick; it never stops the node. A store that reports another
+/// live process took this node's id (<see cref="NodeIdLostException"/>) does: the exception ends this service, which
+/// stops the host (the store has already fenced this process's leases).
 /// </remarks>
 internal sealed class NodeRegistry(INodeStore store, EngineServices engine, WorkflowRegistry workflows) : BackgroundService, IBatonNodes
 {
@@ -76,7 +78,7 @@ internal sealed class NodeRegistry(INodeStore store, EngineServices engine, Work
                 Log.NodeHeartbeatRecovered(engine.Logger, engine.Owner);
             }
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not NodeIdLostException)
         {
             if (!_failing)
             {

@@ -20,4 +20,15 @@ internal static partial class Log
     [LoggerMessage(EventId = 5203, Level = LogLevel.Warning,
         Message = "A batch of {Count} creates with concurrency keys failed ({Error}); re-running them one transaction each")]
     public static partial void CreateBatchFailed(ILogger logger, Exception exception, int count, string error);
+
+    [LoggerMessage(EventId = 5204, Level = LogLevel.Warning,
+        Message = "The session holding node id {NodeId}'s lock broke ({Error}); taking the lock again")]
+    public static partial void NodeLockSessionBroke(ILogger logger, Exception exception, string nodeId, string error);
+
+    [LoggerMessage(EventId = 5205, Level = LogLevel.Information, Message = "Node id {NodeId}'s lock taken again on a new session")]
+    public static partial void NodeLockTakenAgain(ILogger logger, string nodeId);
+
+    [LoggerMessage(EventId = 5206, Level = LogLevel.Critical,
+        Message = "Another live process took node id {NodeId} after this process's lock on it broke; this process no longer leases or claims runs and stops")]
+    public static partial void NodeIdLost(ILogger logger, string nodeId);
 }

@@ -22,6 +22,9 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
     private readonly string? _password;
     private readonly Lock _initLock = new();
     private readonly PostgresNodeIdentity _identity;
+
+    /// <summary>This process's hold on its node id (checked by the lease renewal and the node heartbeat).</summary>
+    internal PostgresNodeIdentity Identity => _identity;
     private Task? _initialized;
 
     public PostgresBatonStore(PostgresStoreOptions options, TimeProvider time, ILogger logger, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
@@ -57,9 +60,9 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         Creates = new PostgresCreateBatcher(this, (PostgresRunStore)Runs, logger);
         Steps = new PostgresStepStore(this, s);
         Schedules = new PostgresScheduleStore(this, s, (PostgresRunStore)Runs);
-        Nodes = new PostgresNodeStore(this, s);
+        _identity = new PostgresNodeIdentity(this, s, logger);
+        Nodes = new PostgresNodeStore(this, s, _identity);
         Events = new PostgresEventStore(this, s);
-        _identity = new PostgresNodeIdentity(this, s);
     }
 
     /// <summary>

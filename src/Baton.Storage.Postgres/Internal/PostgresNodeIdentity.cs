@@ -13,13 +13,25 @@ namespace Baton.Storage.Postgres.Internal;
 /// </summary>
 /// <remarks>
 /// The lock's session sets TCP keepalives, so the server also notices a host that vanished (power loss, network
-/// cut) within about half a minute instead of the OS default of two hours. If the lock's connection breaks while
-/// the process lives, a new process with the same node id could take the lock and reclaim this one's leases; this
-/// one then loses them at its next heartbeat (its renewals and writes are fenced by the lease).
+/// cut) within about half a minute instead of the OS default of two hours. The lock is checked at every heartbeat
+/// (<see cref="EnsureHeldAsync"/>, from the lease renewal and the node heartbeat): if its session broke while the
+/// process lives (a terminated backend, a failover, a network blip), the lock is taken again on a new session. If
+/// another process with the same node id took it meanwhile, both would lease under one name, which fences nothing, so
+/// this process is fenced instead: <see cref="Lost"/> is set, its renewals report every run lost, it claims nothing,
+/// and the node heartbeat throws <see cref="NodeIdLostException"/>, which stops the host. The two can overlap for at
+/// most one heartbeat interval.
 /// </remarks>
-internal sealed class PostgresNodeIdentity(PostgresBatonStore store, string schema) : IAsyncDisposable
+internal sealed class PostgresNodeIdentity(PostgresBatonStore store, string schema, Microsoft.Extensions.Logging.ILogger logger) : IAsyncDisposable
 {
     private readonly ConcurrentBag<NpgsqlConnection> _held = [];
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    // The node id whose lock this process holds (null: none; a process leasing under a name of its own has nothing to check).
+    private string? _nodeId;
+    private NpgsqlConnection? _lock;
+    private volatile bool _lost;
+
+    /// <summary>True once another live process took this process's node id: every lease of it is refused.</summary>
+    public bool Lost => _lost;
 
     public async Task<LeaseRecoveryResult> RecoverAsync(LeaseRecoveryRequest request, CancellationToken cancellationToken)
     {
@@ -28,20 +40,10 @@ internal sealed class PostgresNodeIdentity(PostgresBatonStore store, string sche
         var connection = await store.OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await using (var keepalive = new NpgsqlCommand(
-                "SET tcp_keepalives_idle = 15; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3", connection))
+            if (!await TryLockAsync(connection, request.NodeId, cancellationToken).ConfigureAwait(false))
             {
-                await keepalive.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await using (var tryLock = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended(@lock, 0))", connection))
-            {
-                tryLock.Parameters.Text("lock", $"baton:{store.Schema}:node:{request.NodeId}");
-                if (!(bool)(await tryLock.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
-                {
-                    await connection.DisposeAsync().ConfigureAwait(false);
-                    return new LeaseRecoveryResult($"{request.NodeId}-{Guid.NewGuid().ToString("N")[..6]}", 0);
-                }
+                await connection.DisposeAsync().ConfigureAwait(false);
+                return new LeaseRecoveryResult($"{request.NodeId}-{Guid.NewGuid().ToString("N")[..6]}", 0);
             }
 
             // Expired as of the epoch rather than now: a claimer whose clock runs behind sees it expired too.
@@ -50,6 +52,8 @@ internal sealed class PostgresNodeIdentity(PostgresBatonStore store, string sche
             reclaim.Parameters.Text("owner", request.NodeId).Time("expired", DateTimeOffset.UnixEpoch);
             var reclaimed = await reclaim.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             _held.Add(connection);
+            _lock = connection;
+            _nodeId = request.NodeId;
             return new LeaseRecoveryResult(request.NodeId, reclaimed);
         }
         catch
@@ -58,6 +62,81 @@ internal sealed class PostgresNodeIdentity(PostgresBatonStore store, string sche
             throw;
         }
     }
+
+    /// <summary>
+    /// Makes sure this process still holds its node id's lock: a broken session is replaced and the lock taken again.
+    /// Throws <see cref="NodeIdLostException"/> when another process holds it; a store that cannot be reached throws
+    /// its own error (nobody can take the id then either, and the next heartbeat checks again).
+    /// </summary>
+    public async Task EnsureHeldAsync(CancellationToken cancellationToken)
+    {
+        if (_lost)
+        {
+            throw LostError();
+        }
+
+        if (_nodeId is not { } nodeId)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_lock is { } held)
+            {
+                try
+                {
+                    await using var ping = new NpgsqlCommand("SELECT 1", held);
+                    await ping.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or ObjectDisposedException)
+                {
+                    Log.NodeLockSessionBroke(logger, ex, nodeId, ex.Message);
+                    _lock = null;
+                }
+            }
+
+            var connection = await store.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (await TryLockAsync(connection, nodeId, cancellationToken).ConfigureAwait(false))
+            {
+                _held.Add(connection);
+                _lock = connection;
+                Log.NodeLockTakenAgain(logger, nodeId);
+                return;
+            }
+
+            await connection.DisposeAsync().ConfigureAwait(false);
+            _lost = true;
+            Log.NodeIdLost(logger, nodeId);
+            throw LostError();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private NodeIdLostException LostError() => new(
+        $"another live process took node id '{_nodeId}' after this process's lock on it broke; this process no longer leases or claims runs and stops");
+
+    /// <summary>Sets the session's keepalives and tries the node id's advisory lock on it.</summary>
+    private async Task<bool> TryLockAsync(NpgsqlConnection connection, string nodeId, CancellationToken cancellationToken)
+    {
+        await using (var keepalive = new NpgsqlCommand(
+            "SET tcp_keepalives_idle = 15; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3", connection))
+        {
+            await keepalive.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var tryLock = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended(@lock, 0))", connection);
+        tryLock.Parameters.Text("lock", LockName(store.Schema, nodeId));
+        return (bool)(await tryLock.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>The advisory lock's name for <paramref name="nodeId"/> on <paramref name="schema"/> (hashed to its key).</summary>
+    public static string LockName(string schema, string nodeId) => $"baton:{schema}:node:{nodeId}";
 
     /// <summary>
     /// Releases the locks and closes their sessions. The unlock is explicit: closing alone leaves the lock to the pool's

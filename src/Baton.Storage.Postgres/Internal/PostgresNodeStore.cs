@@ -7,20 +7,22 @@ namespace Baton.Storage.Postgres.Internal;
 internal sealed class PostgresNodeStore : INodeStore
 {
     private readonly PostgresBatonStore _store;
+    private readonly PostgresNodeIdentity _identity;
     private readonly string _heartbeatSql;
     private readonly string _listSql;
     private readonly string _removeSql;
     private readonly string _pruneSql;
 
-    public PostgresNodeStore(PostgresBatonStore store, string s)
+    public PostgresNodeStore(PostgresBatonStore store, string s, PostgresNodeIdentity identity)
     {
         _store = store;
+        _identity = identity;
         _heartbeatSql = $"""
             INSERT INTO {s}.nodes (node_id, host, process_id, version, workflows, started_at, heartbeat_at)
             VALUES (@node_id, @host, @process_id, @version, @workflows, @started_at, @now)
             ON CONFLICT (node_id) DO UPDATE SET
                 host = excluded.host, process_id = excluded.process_id, version = excluded.version,
-                workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at
+                workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at
             """;
         _listSql = $"""
             SELECT node_id, host, process_id, version, workflows, started_at, heartbeat_at
@@ -34,6 +36,8 @@ internal sealed class PostgresNodeStore : INodeStore
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(request.NodeId, "request.NodeId");
+        // First that this process still holds its node id (NodeIdLostException if another process took it).
+        await _identity.EnsureHeldAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(_heartbeatSql, connection);
         command.Parameters

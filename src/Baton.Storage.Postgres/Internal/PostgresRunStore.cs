@@ -390,6 +390,11 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
 
     public async Task<IReadOnlyList<RunRecord>> ClaimRunsAsync(ClaimRunsRequest request, CancellationToken cancellationToken = default)
     {
+        if (_store.Identity.Lost)
+        {
+            return [];
+        }
+
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(request.Owner);
         if (request.MaxRuns <= 0)
@@ -424,6 +429,17 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
         if (request.RunIds.Count == 0)
         {
             return new RenewLeasesResult([], []);
+        }
+
+        // Leases under a node id another live process took are worth nothing: every run is reported lost, so the worker
+        // stops them (see PostgresNodeIdentity).
+        try
+        {
+            await _store.Identity.EnsureHeldAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NodeIdLostException)
+        {
+            return new RenewLeasesResult([.. request.RunIds], []);
         }
 
         // A renewal touches many runs: each lane renews its own, so no lane's batch locks another lane's rows.

@@ -12,7 +12,7 @@ internal sealed class SqliteNodeStore(SqliteBatonStore store) : INodeStore
         VALUES ($node_id, $host, $process_id, $version, $workflows, $started_at, $now)
         ON CONFLICT (node_id) DO UPDATE SET
             host = excluded.host, process_id = excluded.process_id, version = excluded.version,
-            workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at
+            workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at
         """;
 
     public Task HeartbeatNodeAsync(NodeHeartbeatRequest request, CancellationToken cancellationToken = default)

@@ -75,6 +75,9 @@ public sealed class BatonNode : IAsyncDisposable
 
     public Task WaitForReadyAsync(TimeSpan? timeout = null) => _process.WaitForOkAsync(new Uri(BaseAddress, "/health"), timeout ?? TimeSpan.FromSeconds(60));
 
+    /// <summary>Waits for the process to exit by itself; returns its exit code.</summary>
+    public Task<int> WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
+
     /// <summary>SIGKILL.</summary>
     public void Kill() => _process.Kill();
 
