@@ -12,6 +12,9 @@ internal static partial class Log
     [LoggerMessage(1101, LogLevel.Warning, "Bad request answered {StatusCode}: {Detail}")]
     public static partial void BadRequest(ILogger logger, int statusCode, string detail);
 
+    [LoggerMessage(1102, LogLevel.Warning, "{Method} {Path} answered 503: the store is unavailable ({ErrorType}, SQLSTATE {SqlState})")]
+    public static partial void StoreUnavailable(ILogger logger, Exception exception, string method, PathString path, string errorType, string sqlState);
+
     [LoggerMessage(1200, LogLevel.Warning, "Rejected {Method} {Path}: admin key {Reason}")]
     public static partial void Unauthorized(ILogger logger, string method, string path, string reason);
 

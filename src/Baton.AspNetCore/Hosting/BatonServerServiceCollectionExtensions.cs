@@ -45,6 +45,7 @@ public static class BatonServerServiceCollectionExtensions
 
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<StoreUnavailableExceptionHandler>();
         services.AddOpenApi(ApiDocs.Configure);
         services.AddBatonDashboard();
 

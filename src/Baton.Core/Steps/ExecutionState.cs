@@ -172,6 +172,7 @@ internal sealed class ExecutionState
     public async Task EndAttemptAsync(AttemptEndedRequest request)
     {
         bool written;
+        var failed = false;
         try
         {
             written = await Engine.Steps.RecordAttemptEndedAsync(request, CancellationToken.None).ConfigureAwait(false);
@@ -180,11 +181,12 @@ internal sealed class ExecutionState
         {
             Log.StoreWriteFailed(Engine.Logger, ex, RunId);
             written = false;
+            failed = true;
         }
 
         if (!written)
         {
-            Active.Interrupt(leaseLost: true);
+            Active.Interrupt(leaseLost: true, storeFailed: failed);
             throw new LeaseLostException(RunId);
         }
     }

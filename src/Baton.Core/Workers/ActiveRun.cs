@@ -85,6 +85,9 @@ internal sealed class ActiveRun : IDisposable
 
     public bool LeaseLost { get; private set; }
 
+    /// <summary>True when the lease is given up because a store write failed (not refused): no other node holds the run yet.</summary>
+    public bool StoreFailed { get; private set; }
+
     public bool Interrupted => _interrupt.IsCancellationRequested;
 
     public void RequestCancel()
@@ -99,9 +102,10 @@ internal sealed class ActiveRun : IDisposable
         }
     }
 
-    public void Interrupt(bool leaseLost)
+    public void Interrupt(bool leaseLost, bool storeFailed = false)
     {
         LeaseLost |= leaseLost;
+        StoreFailed |= storeFailed;
         try
         {
             _interrupt.Cancel();

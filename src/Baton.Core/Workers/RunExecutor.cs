@@ -205,8 +205,8 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
     {
         if (active.LeaseLost)
         {
-            BatonTracing.RunPaused(active.Span, "lease_lost");
-            Log.LeaseLost(engine.Logger, active.RunId);
+            BatonTracing.RunPaused(active.Span, active.StoreFailed ? "store_failed" : "lease_lost");
+            LogLeaseGivenUp(active);
             return;
         }
 
@@ -270,11 +270,24 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
                 Log.StoreWriteFailed(engine.Logger, storeFailure, active.RunId);
             }
 
-            active.Interrupt(leaseLost: true);
-            Log.LeaseLost(engine.Logger, active.RunId);
+            active.Interrupt(leaseLost: true, storeFailed: storeFailure is not null);
+            LogLeaseGivenUp(active);
         }
 
         return written;
+    }
+
+    /// <summary>"Another node carries on" only when the store refused the write; a failed write leaves the run to whoever claims it after its lease.</summary>
+    private void LogLeaseGivenUp(ActiveRun active)
+    {
+        if (active.StoreFailed)
+        {
+            Log.StoppedOnStoreFailure(engine.Logger, active.RunId);
+        }
+        else
+        {
+            Log.LeaseLost(engine.Logger, active.RunId);
+        }
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;

@@ -130,6 +130,49 @@ public sealed class HeldStepEndTests
         Assert.Equal(2, bodies);
     }
 
+    [Fact]
+    public async Task StoreWriteFails_RunStopsSayingSoNotThatAnotherNodeCarriesOn_AndResumesAfterItsLease()
+    {
+        // A real SQLite error (a trigger refuses the attempt row) rather than a refused lease. Before: "lease lost, another
+        // node carries on", although no node held the run.
+        var logs = new CapturingLoggerProvider();
+        var path = EngineHarness.NewDatabasePath();
+        await using (var setup = await EngineHarness.StartAsync(_ => { }, databasePath: path, startServices: false))
+        {
+        }
+
+        await ExecuteAsync(path, "CREATE TRIGGER refuse_boom BEFORE INSERT ON step_attempts WHEN NEW.step_key = 'boom' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END");
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("refused", async (ctx, _, ct) =>
+            {
+                await ctx.StepAsync("boom", _ => Task.FromResult(1), cancellationToken: ct);
+                return await ctx.StepAsync("after", _ => Task.FromResult(2), cancellationToken: ct);
+            }),
+            databasePath: path,
+            logs: logs);
+        var status = node.Services.GetRequiredService<IBatonWorkerStatus>();
+
+        var id = await node.StartRunAsync("refused");
+        await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId == 105) && status.ActiveRuns == 0), done => done, "the execution to stop");
+        await ExecuteAsync(path, "DROP TRIGGER refuse_boom");
+        node.Time.Advance(TimeSpan.FromMinutes(1));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Contains(logs.Entries, e => e.EventId == 202);
+        Assert.DoesNotContain(logs.Entries, e => e.EventId == 104);
+        Assert.Equal((RunStatus.Succeeded, "2"), (run.Status, run.Output));
+    }
+
+    private static async Task ExecuteAsync(string databasePath, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={databasePath};Default Timeout=30;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
     private static async Task TakeOverAsync(string databasePath, string runId, string owner)
     {
         await using var connection = new SqliteConnection($"Data Source={databasePath};Default Timeout=30;Pooling=False");

@@ -1,0 +1,52 @@
+using System.Data.Common;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace Baton.Server.Api;
+
+/// <summary>
+/// Turns a store error that a retry can get past (a connection the database dropped, a failover, a database busy or
+/// starting) into a 503 problem with <c>Retry-After</c>, instead of ASP.NET Core's generic 500: a pooled PostgreSQL
+/// connection whose backend was terminated fails its next command once (57P01), and a client should retry then.
+/// </summary>
+internal sealed class StoreUnavailableExceptionHandler(IProblemDetailsService problems, ILogger<StoreUnavailableExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (httpContext.Response.HasStarted || Transient(exception) is not { } store)
+        {
+            return false;
+        }
+
+        Log.StoreUnavailable(logger, store, httpContext.Request.Method, httpContext.Request.Path, store.GetType().Name, store.SqlState ?? "-");
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = "1";
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Type = Problems.TypePrefix + "store-unavailable",
+                Title = "The store is unavailable",
+                Detail = "the store could not complete the request (a dropped connection, a failover, or a busy database); retry in a moment "
+                    + "(a start or an event with an Idempotency-Key is safe to repeat)",
+            },
+        });
+    }
+
+    /// <summary>The store error in <paramref name="exception"/>'s chain that a retry can get past, or null.</summary>
+    internal static DbException? Transient(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            // 57P01-57P03: the server terminated the session, is shutting down, or cannot connect yet.
+            if (e is DbException db && (db.IsTransient || db.SqlState is "57P01" or "57P02" or "57P03"))
+            {
+                return db;
+            }
+        }
+
+        return null;
+    }
+}
