@@ -99,7 +99,9 @@ internal static class BatonTelemetry
                 .WithTracing(tracing => tracing
                     .AddSource(BatonDiagnostics.ActivitySourceName, "Npgsql")
                     .AddAspNetCoreInstrumentation()
-                    .AddHttpClientInstrumentation())
+                    .AddHttpClientInstrumentation()
+                    // Before the exporter's processor: a secret in a URL (a key as a path segment) is masked as in the logs.
+                    .AddProcessor(services => new Baton.Server.Logging.SecretRedactingProcessor(services.GetRequiredService<Baton.Server.Logging.SecretRedactor>())))
                 .WithLogging()
                 .UseOtlpExporter();
         }

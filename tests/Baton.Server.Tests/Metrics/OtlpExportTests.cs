@@ -25,6 +25,9 @@ public sealed class OtlpExportTests
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var id = (await InProcessServer.ReadJsonAsync(started)).GetProperty("id").GetString()!;
         await WaitForStatusAsync(client, id, "succeeded");
+        // The key as a path segment (a caller's mistake): before, the span's url.path exported it as it was.
+        using var keyInPath = await client.GetAsync($"/api/runs/{Key}");
+        await receiver.WaitForAsync("traces", "the key-in-path request's span", 0, "/api/runs/***"u8.ToArray());
 
         var traces = await receiver.WaitForAsync("traces", "a span naming the run", 0, Encoding.UTF8.GetBytes(id), "run demo"u8.ToArray());
         await receiver.WaitForAsync("metrics", "the engine's metrics", 0, "baton.runs.started"u8.ToArray());
@@ -78,6 +81,33 @@ public sealed class OtlpExportTests
         Assert.Equal(2, finished.GetProperty("executions").GetInt32());
         Assert.Contains(after, b => b.AsSpan().IndexOf(traceBytes) >= 0 && b.AsSpan().IndexOf("run demo"u8) >= 0);
         Assert.Contains(beforeKill, b => b.AsSpan().IndexOf(traceBytes) >= 0 && b.AsSpan().IndexOf("step "u8) >= 0);
+    }
+
+    [Fact]
+    public async Task Otlp_IdleNodeOnPostgres_ExportsNoSpanForItsOwnPollingClaimsAndHeartbeats()
+    {
+        // Before: every poll, claim, renewal and heartbeat was a lone "postgresql" trace (about 100 per 30 s per node).
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var postgres = System.Environment.GetEnvironmentVariable("BATON_POSTGRES") is { Length: > 0 } set ? set : KeyedServer.DefaultPostgres;
+        await PostgresDatabases.EnsureAsync(postgres);
+        var environment = Environment(receiver, TestPaths.NewTempDirectory());
+        environment["BATON_STORE"] = "postgres";
+        environment["BATON_POSTGRES"] = postgres;
+        environment["Baton__Store__Postgres__Schema"] = "t_" + Guid.NewGuid().ToString("N")[..16];
+        environment["Baton__Engine__PollInterval"] = "00:00:00.100";
+        environment["Baton__Engine__HeartbeatInterval"] = "00:00:00.250";
+        environment["Baton__Engine__LeaseDuration"] = "00:00:01";
+        await using var server = ServerProcess.Start(environment);
+        await server.WaitForLiveAsync();
+        using var client = server.NewClient(Key);
+
+        // About 4 s idle: 40 polls and 16 heartbeats; then one request, whose span shows the export works.
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        using var list = await client.GetAsync("/api/runs");
+        await receiver.WaitForAsync("traces", "the request's span", 0, "/api/runs"u8.ToArray());
+
+        var lone = receiver.Bodies("traces").Count(b => b.AsSpan().IndexOf("db.system"u8) >= 0 && b.AsSpan().IndexOf("/api/runs"u8) < 0);
+        Assert.Equal(0, lone);
     }
 
     private static Dictionary<string, string?> Environment(OtlpReceiver receiver, string directory) => new()
