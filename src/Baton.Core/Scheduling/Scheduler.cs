@@ -73,7 +73,21 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         {
             try
             {
-                started += await FireAsync(schedule, now, cancellationToken).ConfigureAwait(false);
+                // Every fire time due now, not one per tick: a schedule more frequent than the tick (a seconds cron) that was
+                // late by less than the misfire threshold would otherwise stay that late for ever, one fire per tick while
+                // one more falls due per tick. Bounded: a longer backlog is a misfire, handled in one step.
+                var current = schedule;
+                for (var fires = 0; fires < MaxFiresPerTick; fires++)
+                {
+                    var (runs, next) = await FireAsync(current, now, cancellationToken).ConfigureAwait(false);
+                    started += runs;
+                    if (next is not { } nextDue || nextDue > now)
+                    {
+                        break;
+                    }
+
+                    current = current with { NextFireAt = nextDue };
+                }
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -84,11 +98,18 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         return started;
     }
 
-    private async Task<int> FireAsync(ScheduleRecord schedule, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>At most this many fire times of one schedule per tick (a minute of an every-second cron).</summary>
+    private const int MaxFiresPerTick = 60;
+
+    /// <summary>
+    /// Fires the schedule's next fire time, or skips it as its misfire rule says. Returns the runs started and, when this
+    /// node moved the schedule on, its new next fire time (null when nothing moved: another node fired it, or it cannot fire).
+    /// </summary>
+    private async Task<(int Started, DateTimeOffset? Next)> FireAsync(ScheduleRecord schedule, DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (schedule.NextFireAt is not { } fireTime)
         {
-            return 0;
+            return (0, null);
         }
 
         // A schedule is checked when it is stored; these fail only when the node differs from the one that stored it
@@ -100,7 +121,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
                 Log.ScheduleUnknownWorkflow(engine.Logger, schedule.Name, schedule.Workflow);
             }
 
-            return 0;
+            return (0, null);
         }
 
         if (!CronSchedule.TryParse(schedule.Cron, schedule.TimeZone, out var cron, out var cronError))
@@ -110,7 +131,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
                 Log.ScheduleBadCron(engine.Logger, schedule.Name, schedule.Cron, schedule.TimeZone, cronError);
             }
 
-            return 0;
+            return (0, null);
         }
 
         var missed = now - fireTime > MisfireThreshold;
@@ -125,8 +146,8 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         if (missed && schedule.Misfire == MisfirePolicy.Skip)
         {
             Log.ScheduleSkipped(engine.Logger, schedule.Name, fireTime);
-            await store.FireScheduleAsync(request, cancellationToken).ConfigureAwait(false);
-            return 0;
+            var skipped = await store.FireScheduleAsync(request, cancellationToken).ConfigureAwait(false);
+            return (0, skipped.Fired ? request.NewNextFireAt : null);
         }
 
         if (missed)
@@ -143,7 +164,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
                 Log.ScheduleBadInput(engine.Logger, inputError, schedule.Name, workflow.Name);
             }
 
-            return 0;
+            return (0, null);
         }
 
         _reported.TryRemove(schedule.Name, out _);
@@ -155,13 +176,14 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
             (run, ct) => store.FireScheduleAsync(request with { Run = run }, ct),
             static f => f.Run,
             cancellationToken).ConfigureAwait(false);
+        var next = fired is { Fired: true } ? request.NewNextFireAt : null;
         if (fired is { Fired: true, Run: { Outcome: CreateRunOutcome.Created } created })
         {
             Log.ScheduleFired(engine.Logger, schedule.Name, fireTime, created.Run.Id);
-            return 1;
+            return (1, next);
         }
 
-        return 0;
+        return (0, next);
     }
 
     /// <summary>True unless why this fire time of the schedule cannot fire was already logged.</summary>

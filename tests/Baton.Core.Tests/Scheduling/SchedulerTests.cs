@@ -82,6 +82,25 @@ public sealed class SchedulerTests
     }
 
     [Fact]
+    public async Task TickAsync_EverySecondCronLateByLessThanTheMisfireThreshold_CatchesUpInOneTick()
+    {
+        // Before: one fire per tick, while one more fell due per tick, so the schedule stayed 30 s late for ever.
+        await using var node = await StartAsync();
+        await node.Schedules.PutAsync(new ScheduleDefinition { Name = "each-second", Workflow = "nightly", Cron = "* * * * * *" });
+
+        node.Time.Advance(TimeSpan.FromSeconds(30));
+        var fired = await node.Scheduler.TickAsync(CancellationToken.None);
+        node.Time.Advance(TimeSpan.FromSeconds(1));
+        var next = await node.Scheduler.TickAsync(CancellationToken.None);
+
+        Assert.Equal(30, fired);
+        Assert.Equal(1, next);
+        var runs = (await node.Store.Runs.ListRunsAsync(new ListRunsRequest { Limit = 100 })).Runs;
+        Assert.Equal(Enumerable.Range(1, 31).Select(i => EngineHarness.Start.AddSeconds(i)), runs.Select(r => r.ScheduledFireTime!.Value).Order());
+        Assert.Equal(EngineHarness.Start.AddSeconds(32), (await node.Schedules.GetAsync("each-second"))!.NextFireAt);
+    }
+
+    [Fact]
     public async Task PutAsync_InvalidDefinition_RefusedAndNothingStored()
     {
         await using var node = await StartAsync();
