@@ -29,7 +29,7 @@ internal sealed class BrandLeases(RedisListTriggerOptions trigger, IBatonNodes n
 
     // Gives a lease back when held by this consumer and its processing list for the brand is empty; returns 1 when given back.
     private const string Release = """
-        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 1 end
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 2 end
         if redis.call('LLEN', KEYS[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 0 end
         redis.call('DEL', KEYS[1])
         return 1
@@ -96,7 +96,8 @@ internal sealed class BrandLeases(RedisListTriggerOptions trigger, IBatonNodes n
         var released = 0;
         foreach (var brand in Volatile.Read(ref _held))
         {
-            released += await GiveBackAsync(db, brand, consumerId, cancellationToken) ? 1 : 0;
+            // Counted only when this call deleted the lease: one that had already expired or gone to another process is not.
+            released += await GiveBackAsync(db, brand, consumerId, cancellationToken) == ReleaseOutcome.Deleted ? 1 : 0;
         }
 
         await db.SortedSetRemoveAsync(NodesKey, consumerId).WaitAsync(cancellationToken);
@@ -105,10 +106,18 @@ internal sealed class BrandLeases(RedisListTriggerOptions trigger, IBatonNodes n
 
     /// <summary>
     /// The <see cref="Release"/> script for one brand: deletes its lease when this consumer holds it and its processing list
-    /// is empty (else renews it); true when the lease is not this consumer's afterwards.
+    /// is empty (else renews it).
     /// </summary>
-    private async Task<bool> GiveBackAsync(IDatabase db, string brand, string consumerId, CancellationToken cancellationToken) =>
-        (long)await db.ScriptEvaluateAsync(
+    private async Task<ReleaseOutcome> GiveBackAsync(IDatabase db, string brand, string consumerId, CancellationToken cancellationToken) =>
+        (ReleaseOutcome)(long)await db.ScriptEvaluateAsync(
             Release, [OwnerKey(brand), trigger.ProcessingListKey(consumerId, BrandKeys.Chunks(brand))], [consumerId, (long)leaseTtl.TotalMilliseconds])
-            .WaitAsync(cancellationToken) == 1;
+            .WaitAsync(cancellationToken);
+
+    /// <summary>What <see cref="Release"/> did: kept (items left, renewed), deleted, or found the lease not this consumer's.</summary>
+    private enum ReleaseOutcome
+    {
+        Kept = 0,
+        Deleted = 1,
+        NotMine = 2,
+    }
 }

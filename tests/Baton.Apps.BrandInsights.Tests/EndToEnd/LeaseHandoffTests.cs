@@ -70,7 +70,8 @@ public sealed class LeaseHandoffTests : PrivateRedisTests
         }
 
         Assert.False(await db.KeyExistsAsync(BrandLeases.OwnerKey(brand)));
-        Assert.Contains("\"EventId\":3010", first.Process.Output, StringComparison.Ordinal);
+        var released = first.Process.Output.Split('\n').Single(l => l.Contains("\"EventId\":3010", StringComparison.Ordinal));
+        Assert.Contains("\"Count\":1", released, StringComparison.Ordinal);
         await using var next = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-new"));
         await db.ListRightPushAsync(BrandKeys.Chunks(brand), Chunk(brand, 2, "second"));
         // Well under the old lease's time to live (the tests' refresh is 0.2 s, so it lived 40.4 s).
