@@ -83,7 +83,9 @@ public sealed class CatalogSyncApp : IBatonApp
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<FeedDownloader>>(),
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new Remote.RemoteServices(
-            new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(30) }) { Timeout = Timeout.InfiniteTimeSpan },
+            // No redirects: every request carries the admin key, and .NET copies custom headers onto a redirect, even to
+            // another origin (a Fetcher that answered 307 elsewhere would hand the key over).
+            new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(30), AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan },
             sp.GetRequiredService<IOptions<CatalogSyncOptions>>()));
         services.AddSingleton<Remote.RemoteSync>();
         services.AddSingleton<ChunkProcessor>();

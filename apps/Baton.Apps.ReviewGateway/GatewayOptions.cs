@@ -94,7 +94,7 @@ public sealed class GatewayOptions
             }
             else
             {
-                errors.Add($"WORKER_NODE_URL '{urlText}' is not an http(s) URL");
+                errors.Add($"WORKER_NODE_URL '{Baton.Server.Configuration.UrlText.WithoutPassword(urlText)}' is not an http(s) URL");
             }
         }
 

@@ -48,7 +48,7 @@ internal sealed class GatewayHealthEndpoint(IBatonClient client, TimeProvider ti
             writer.WriteString("service", "argus-orchestrator");
             writer.WriteString("timestamp", GatewayResponses.Timestamp(time.GetUtcNow()));
             writer.WriteString("uptime", GoDuration.Format(clock.Uptime));
-            writer.WriteString("worker_url", Shown(options.WorkerUrl));
+            writer.WriteString("worker_url", Baton.Server.Configuration.UrlText.WithoutPassword(options.WorkerUrl));
             writer.WriteString("store", storeOk ? "ok" : "unreachable");
             if (storeOk)
             {
@@ -59,20 +59,6 @@ internal sealed class GatewayHealthEndpoint(IBatonClient client, TimeProvider ti
         }
 
         await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// The worker URL as configured, with the password of its user info (<c>user:password@</c>) as <c>***</c>, as the logs
-    /// show it: <c>/health</c> needs no key.
-    /// </summary>
-    internal static string Shown(Uri url)
-    {
-        var text = url.OriginalString;
-        var authority = text.IndexOf("://", StringComparison.Ordinal) is var scheme and >= 0 ? scheme + 3 : 0;
-        var end = text.IndexOfAny(['/', '?', '#'], authority) is var slash and >= 0 ? slash : text.Length;
-        var at = text.LastIndexOf('@', end - 1, end - authority);
-        var colon = at < 0 ? -1 : text.IndexOf(':', authority, at - authority);
-        return colon < 0 ? text : string.Concat(text.AsSpan(0, colon + 1), "***", text.AsSpan(at));
     }
 }
 

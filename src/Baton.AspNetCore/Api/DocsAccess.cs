@@ -14,7 +14,10 @@ internal sealed class DocsAccess(AdminKey key, IDataProtectionProvider protectio
 {
     public const string CookieName = "baton-docs";
 
-    private readonly IDataProtector _protector = protection.CreateProtector("Baton.Server.Docs.Session.v1");
+    /// <summary>How long a docs sign-in holds: the encrypted value carries its expiry, so a copied cookie stops working by itself.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
+
+    private readonly ITimeLimitedDataProtector _protector = protection.CreateProtector("Baton.Server.Docs.Session.v2").ToTimeLimitedDataProtector();
 
     /// <summary>Wraps an endpoint's handler in the check (an endpoint convention).</summary>
     public void Guard(EndpointBuilder endpoint)
@@ -37,7 +40,7 @@ internal sealed class DocsAccess(AdminKey key, IDataProtectionProvider protectio
 
         if (key.Matches(request.Query[AdminKeyEndpointExtensions.QueryName].ToString()))
         {
-            context.Response.Cookies.Append(CookieName, _protector.Protect(request.Query[AdminKeyEndpointExtensions.QueryName].ToString()), new CookieOptions
+            context.Response.Cookies.Append(CookieName, _protector.Protect(request.Query[AdminKeyEndpointExtensions.QueryName].ToString(), Lifetime), new CookieOptions
             {
                 HttpOnly = true,
                 SameSite = SameSiteMode.Strict,

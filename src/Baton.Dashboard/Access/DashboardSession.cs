@@ -7,12 +7,17 @@ namespace Baton.Dashboard.Access;
 /// The signed-in state: the admin key, encrypted with ASP.NET Core Data Protection, in a session cookie that is
 /// HttpOnly (no script reads it), SameSite=Strict (no other site sends it), Secure on https and scoped to the
 /// dashboard's path. Every request decrypts it and checks the key again, so a changed admin key signs everyone out.
+/// The encrypted value carries its own expiry (<see cref="Lifetime"/>), so a copied cookie stops working by itself
+/// even in a browser that is never closed; signing out deletes the browser's copy.
 /// </summary>
 internal sealed class DashboardSession(IDataProtectionProvider protection, DashboardKeyCheck keyCheck)
 {
     public const string CookieName = "baton_ui";
 
-    private readonly IDataProtector _protector = protection.CreateProtector("Baton.Dashboard.Session.v1");
+    /// <summary>How long a sign-in holds: a working day.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
+
+    private readonly ITimeLimitedDataProtector _protector = protection.CreateProtector("Baton.Dashboard.Session.v2").ToTimeLimitedDataProtector();
 
     /// <summary>The session of the dashboard that mapped the current endpoint.</summary>
     public static DashboardSession Of(HttpContext http) =>
@@ -43,7 +48,7 @@ internal sealed class DashboardSession(IDataProtectionProvider protection, Dashb
             return false;
         }
 
-        http.Response.Cookies.Append(CookieName, _protector.Protect(key), CookieOptions(http));
+        http.Response.Cookies.Append(CookieName, _protector.Protect(key, Lifetime), CookieOptions(http));
         return true;
     }
 

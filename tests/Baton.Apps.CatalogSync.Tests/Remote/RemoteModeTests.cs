@@ -52,6 +52,88 @@ public sealed class RemoteModeTests
         Assert.DoesNotContain(SyncHarness.AdminKey, run.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Sync_FetcherRedirectsElsewhere_AdminKeyNotSentToTheOtherAddressAndRunFails()
+    {
+        // Before: .NET followed the 307 and copied X-ADMIN-KEY onto the request to the other origin.
+        using var thief = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        thief.Start();
+        var thiefPort = ((System.Net.IPEndPoint)thief.LocalEndpoint).Port;
+        using var redirector = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        redirector.Start();
+        var redirectorPort = ((System.Net.IPEndPoint)redirector.LocalEndpoint).Port;
+        var redirecting = AnswerAsync(redirector, $"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{thiefPort}/steal\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        var stolen = ReadOneRequestAsync(thief);
+        await using var h = await SyncHarness.StartAsync(settings: new Dictionary<string, string>
+        {
+            ["Baton:Apps:CatalogSync:Mode"] = "Remote",
+            ["Baton:Apps:CatalogSync:Remote:FetcherUrl"] = $"http://127.0.0.1:{redirectorPort}/",
+            ["Baton:Apps:CatalogSync:Remote:MaintainerUrl"] = $"http://127.0.0.1:{redirectorPort}/",
+            ["Baton:Apps:CatalogSync:Remote:RetryDelay"] = "00:00:00.020",
+            ["Baton:Apps:CatalogSync:Remote:Attempts"] = "1",
+        });
+
+        var run = await h.WaitFinishedAsync(await h.StartSyncAsync());
+        var reached = await Task.WhenAny(stolen, Task.Delay(TimeSpan.FromSeconds(1))) == stolen;
+        redirector.Stop();
+        thief.Stop();
+        await redirecting;
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.Contains("307", run.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.False(reached && (await stolen).Contains(SyncHarness.AdminKey, StringComparison.Ordinal), "the admin key reached the address the Fetcher redirected to");
+        Assert.False(reached, "the redirect was followed");
+    }
+
+    [Fact]
+    public async Task Sync_FetcherUrlWithPasswordUnreachable_StoredFailureShowsItMasked()
+    {
+        // Before: "the Fetcher could not be reached at http://fuser:FetcherPw555@127.0.0.1:..." in the run, /status and the dashboard.
+        var port = Ports.Free();
+        await using var h = await SyncHarness.StartAsync(settings: new Dictionary<string, string>
+        {
+            ["Baton:Apps:CatalogSync:Mode"] = "Remote",
+            ["Baton:Apps:CatalogSync:Remote:FetcherUrl"] = $"http://fuser:FetcherPw555@127.0.0.1:{port}/",
+            ["Baton:Apps:CatalogSync:Remote:MaintainerUrl"] = $"http://fuser:FetcherPw555@127.0.0.1:{port}/",
+            ["Baton:Apps:CatalogSync:Remote:RetryDelay"] = "00:00:00.020",
+            ["Baton:Apps:CatalogSync:Remote:Attempts"] = "1",
+        });
+
+        var run = await h.WaitFinishedAsync(await h.StartSyncAsync());
+        var status = await h.StatusAsync();
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.Contains($"http://fuser:***@127.0.0.1:{port}", run.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("FetcherPw555", run.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("FetcherPw555", status.ToString(), StringComparison.Ordinal);
+    }
+
+    private static async Task AnswerAsync(System.Net.Sockets.TcpListener listener, string answer)
+    {
+        try
+        {
+            while (true)
+            {
+                using var client = await listener.AcceptTcpClientAsync();
+                var stream = client.GetStream();
+                _ = await stream.ReadAsync(new byte[65536]);
+                await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(answer));
+            }
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            // Stopped.
+        }
+    }
+
+    private static async Task<string> ReadOneRequestAsync(System.Net.Sockets.TcpListener listener)
+    {
+        using var client = await listener.AcceptTcpClientAsync();
+        var buffer = new byte[65536];
+        var read = await client.GetStream().ReadAsync(buffer);
+        return System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+    }
+
     private static Dictionary<string, string> Remote(SeedServices seed) => new()
     {
         ["Baton:Apps:CatalogSync:Mode"] = "Remote",

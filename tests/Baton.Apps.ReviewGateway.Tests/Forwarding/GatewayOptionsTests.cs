@@ -43,6 +43,8 @@ public sealed class GatewayOptionsTests
     [InlineData("PORT", "http", "PORT 'http' is not a port number")]
     [InlineData("PORT", "70000", "PORT '70000' is not a port number")]
     [InlineData("WORKER_NODE_URL", "worker:3000", "WORKER_NODE_URL 'worker:3000' is not an http(s) URL")]
+    // The password of a URL that is refused is not echoed (before: printed on stderr at start-up).
+    [InlineData("WORKER_NODE_URL", "ftp://u:WorkerPw99@h/", "WORKER_NODE_URL 'ftp://u:***@h/' is not an http(s) URL")]
     [InlineData("LOG_LEVEL", "loud", "LOG_LEVEL 'loud' must be debug, info, warn or error")]
     [InlineData("Baton:Apps:ReviewGateway:MaxAttempts", "0", "MaxAttempts '0' must be a whole number")]
     [InlineData("Baton:Apps:ReviewGateway:MaxConnections", "0", "MaxConnections '0' must be a whole number from 1 to 1024")]

@@ -1,5 +1,4 @@
 using System.Net;
-using Baton.Apps.ReviewGateway.Health;
 using Baton.Apps.ReviewGateway.Tests.Infrastructure;
 
 namespace Baton.Apps.ReviewGateway.Tests.Health;
@@ -14,7 +13,13 @@ public sealed class WorkerUrlShownTests
     [InlineData("http://127.0.0.1:13000", "http://127.0.0.1:13000")]
     [InlineData("http://worker.internal/path@v2", "http://worker.internal/path@v2")]
     public void Shown_UserInfoWithPassword_PasswordMasked(string configured, string shown) =>
-        Assert.Equal(shown, GatewayHealthEndpoint.Shown(new Uri(configured)));
+        Assert.Equal(shown, Baton.Server.Configuration.UrlText.WithoutPassword(new Uri(configured)));
+
+    [Theory]
+    [InlineData("http://svc:pa55word@127.0.0.1:14001/enqueue", "http://svc:***@127.0.0.1:14001")]
+    [InlineData("http://127.0.0.1:14001/enqueue", "http://127.0.0.1:14001")]
+    public void Authority_WhereARequestWent_PasswordMasked(string url, string shown) =>
+        Assert.Equal(shown, Baton.Server.Configuration.UrlText.Authority(new Uri(url)));
 
     [Fact]
     public async Task Health_WorkerUrlWithPassword_ShownMaskedAndThePasswordNowhereInTheBody()

@@ -1,0 +1,33 @@
+namespace Baton.Server.Configuration;
+
+/// <summary>
+/// A configured URL as it may be shown (a response, a stored error, a start-up message): the password of its user info
+/// (<c>user:password@</c>) as <c>***</c>. Works on text too, so a URL that did not parse is shown without its password.
+/// </summary>
+public static class UrlText
+{
+    /// <summary><paramref name="url"/> as configured, the password masked.</summary>
+    public static string WithoutPassword(Uri url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        return WithoutPassword(url.OriginalString);
+    }
+
+    /// <summary>A URL's text, the password of its user info masked; text without one as it is.</summary>
+    public static string WithoutPassword(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var authority = text.IndexOf("://", StringComparison.Ordinal) is var scheme and >= 0 ? scheme + 3 : 0;
+        var end = text.IndexOfAny(['/', '?', '#'], authority) is var slash and >= 0 ? slash : text.Length;
+        var at = end > authority ? text.LastIndexOf('@', end - 1, end - authority) : -1;
+        var colon = at < 0 ? -1 : text.IndexOf(':', authority, at - authority);
+        return colon < 0 ? text : string.Concat(text.AsSpan(0, colon + 1), "***", text.AsSpan(at));
+    }
+
+    /// <summary>The scheme, user info (password masked), host and port of <paramref name="url"/>: where a request went.</summary>
+    public static string Authority(Uri url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        return WithoutPassword(url.GetLeftPart(UriPartial.Authority));
+    }
+}
