@@ -135,11 +135,16 @@ public sealed class AccessAndUsageTests(ServerFixture fixture) : IClassFixture<S
         var id = (await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""", "--json")).Json().GetProperty("run").GetProperty("id").GetString()!;
 
         var result = await BatonProcess.RunAsync(
+            new Dictionary<string, string?> { ["BATON_URL"] = new Uri(fixture.Server.BaseAddress, "proxy-prefix/").ToString(), ["BATON_ADMIN_KEY"] = fixture.Server.Key }, "runs", "get", id);
+        // The dashboard's URL pasted by mistake: its sign-in page, which is not the API's JSON either.
+        var dashboard = await BatonProcess.RunAsync(
             new Dictionary<string, string?> { ["BATON_URL"] = new Uri(fixture.Server.BaseAddress, "ui/").ToString(), ["BATON_ADMIN_KEY"] = fixture.Server.Key }, "runs", "get", id);
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("404 No such route", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("no run with id", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(1, dashboard.ExitCode);
+        Assert.Contains("Not a Baton answer", dashboard.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
