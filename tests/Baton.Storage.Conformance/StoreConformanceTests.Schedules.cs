@@ -55,6 +55,35 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task UpsertScheduleAsync_SameCronAndZoneAgain_KeepsTheDueFireTime()
+    {
+        // A schedule written again at every start (configuration) with its fire time due: before, the fire time moved to the
+        // next one after the restart, and the due fire never ran, whatever the misfire rule.
+        var store = await NewStoreAsync();
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddHours(2)));
+
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddDays(1).AddHours(2), now: T0.AddHours(2).AddSeconds(30)) with { Input = """{"kind":"new"}""" });
+        var kept = await store.Schedules.GetScheduleAsync("nightly");
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddDays(1).AddHours(3), now: T0.AddHours(3)) with { Cron = "0 3 * * *" });
+        var changed = await store.Schedules.GetScheduleAsync("nightly");
+
+        Assert.Equal((T0.AddHours(2), """{"kind":"new"}"""), (kept!.NextFireAt, kept.Input));
+        Assert.Equal(T0.AddDays(1).AddHours(3), changed!.NextFireAt);
+    }
+
+    [Fact]
+    public async Task UpsertScheduleAsync_EnabledAgain_TakesTheNewFireTime()
+    {
+        var store = await NewStoreAsync();
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddHours(2)));
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", null, enabled: false));
+
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddDays(3).AddHours(2), now: T0.AddDays(3)));
+
+        Assert.Equal(T0.AddDays(3).AddHours(2), (await store.Schedules.GetScheduleAsync("nightly"))!.NextFireAt);
+    }
+
+    [Fact]
     public async Task UpsertScheduleAsync_Existing_UpdatesFieldsAndKeepsCreatedAt()
     {
         var store = await NewStoreAsync();

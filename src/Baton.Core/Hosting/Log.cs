@@ -84,6 +84,9 @@ internal static partial class Log
     [LoggerMessage(405, LogLevel.Warning, "Schedule {Schedule} not fired: its input does not fit workflow {Workflow}")]
     public static partial void ScheduleBadInput(ILogger logger, Exception exception, string schedule, string workflow);
 
+    [LoggerMessage(406, LogLevel.Warning, "Schedule {Schedule}: fire {FireTime} started no run: run {ActiveRunId} holds the workflow's concurrency key {ConcurrencyKey}")]
+    public static partial void ScheduleFireConflict(ILogger logger, string schedule, DateTimeOffset fireTime, string activeRunId, string? concurrencyKey);
+
     [LoggerMessage(600, LogLevel.Information, "Pruned {Runs} finished runs and {Fires} schedule fire records older than {Cutoff}")]
     public static partial void Pruned(ILogger logger, int runs, int fires, DateTimeOffset cutoff);
 

@@ -61,6 +61,13 @@ public sealed class CronSchedule
             error = $"cron expression '{expression}' is not valid: {ex.Message}";
             return false;
         }
+        catch (Exception ex) when (ex.GetType().Name == "MissingSeedException")
+        {
+            // Cronos' H (a hashed value) needs a seed per schedule, which Baton does not give: refused like any bad field
+            // (before: a 500 on PUT and exit code 1 at start). Matched by name: the type is not public in every Cronos version.
+            error = $"cron expression '{expression}' is not valid: 'H' (a hashed value) is not supported; write the value itself";
+            return false;
+        }
 
         TimeZoneInfo zone;
         try

@@ -17,6 +17,12 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
     /// <summary>A fire time later than this counts as missed and follows the schedule's misfire rule.</summary>
     public static readonly TimeSpan MisfireThreshold = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// <see cref="MisfireThreshold"/>, or two scheduler intervals when that is longer: a tick every 90 s must not find
+    /// every fire more than a minute late and skip them all while the node runs.
+    /// </summary>
+    private TimeSpan MissedAfter => engine.Options.SchedulerInterval * 2 is var twoTicks && twoTicks > MisfireThreshold ? twoTicks : MisfireThreshold;
+
     // The fire time each schedule that could not fire was last reported for: a schedule that cannot fire stays due and
     // is looked at every tick, and one line per fire time says why without repeating it every interval.
     private const int BatchSize = 100;
@@ -134,7 +140,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
             return (0, null);
         }
 
-        var missed = now - fireTime > MisfireThreshold;
+        var missed = now - fireTime > MissedAfter;
         var request = new FireScheduleRequest
         {
             ScheduleName = schedule.Name,
@@ -181,6 +187,13 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         {
             Log.ScheduleFired(engine.Logger, schedule.Name, fireTime, created.Run.Id);
             return (1, next);
+        }
+
+        if (fired is { Fired: true, Run: { Outcome: CreateRunOutcome.Conflict } conflict })
+        {
+            // The fire time is used up (recorded with no run); say so rather than let it vanish (a nightly catalog sync
+            // while a manual one runs).
+            Log.ScheduleFireConflict(engine.Logger, schedule.Name, fireTime, conflict.Run.Id, conflict.Run.ConcurrencyKey);
         }
 
         return (0, next);

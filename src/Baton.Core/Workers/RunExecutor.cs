@@ -59,7 +59,10 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         {
             Log.RunSuspended(engine.Logger, run.Id, suspend.WakeAt);
             BatonTracing.RunPaused(span, "suspended");
-            if (await WriteAsync(active, context, RunStatus.Suspended, releaseLease: true, runAfter: suspend.WakeAt).ConfigureAwait(false)
+            // A run with a deadline wakes at it at the latest, to fail with its timeout (before: a run waiting for an event with
+            // no timeout of its own outlived its RunTimeout for ever; one on a long timer until the timer woke it).
+            var wakeAt = run.DeadlineAt is { } deadlineAt && deadlineAt < suspend.WakeAt ? deadlineAt : suspend.WakeAt;
+            if (await WriteAsync(active, context, RunStatus.Suspended, releaseLease: true, runAfter: wakeAt).ConfigureAwait(false)
                 && suspend.EventName is { } eventName)
             {
                 await Events.EventWakeups.AfterSuspendAsync(engine, signal, run.Id, eventName).ConfigureAwait(false);

@@ -29,7 +29,10 @@ public sealed class WorkflowOptions
     /// <summary>The default per-attempt timeout of its steps. The default is none.</summary>
     public TimeSpan? StepTimeout { get; set; }
 
-    /// <summary>Time limit of a whole run, counted from its start. The default is none.</summary>
+    /// <summary>
+    /// Time limit of a whole run, counted from its creation (time spent queued or waiting counts; a suspended run wakes at
+    /// the limit to fail). A retry counts it again from the retry. The default is none.
+    /// </summary>
     public TimeSpan? RunTimeout { get; set; }
 
     /// <summary>

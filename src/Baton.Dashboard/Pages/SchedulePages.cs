@@ -91,13 +91,22 @@ internal static class SchedulePages
         }
 
         using var input = s.Input is null ? null : JsonDocument.Parse(s.Input);
-        await schedules.PutAsync(
-            new ScheduleDefinition
-            {
-                Name = s.Name, Workflow = s.Workflow, Cron = s.Cron, TimeZone = s.TimeZone, Input = input?.RootElement.Clone(),
-                Enabled = enabled, Misfire = s.Misfire,
-            },
-            cancellationToken);
+        try
+        {
+            await schedules.PutAsync(
+                new ScheduleDefinition
+                {
+                    Name = s.Name, Workflow = s.Workflow, Cron = s.Cron, TimeZone = s.TimeZone, Input = input?.RootElement.Clone(),
+                    Enabled = enabled, Misfire = s.Misfire,
+                },
+                cancellationToken);
+        }
+        catch (ScheduleValidationException ex)
+        {
+            // A schedule this node cannot write (its workflow registered on other nodes only): said on the page, not a 500.
+            return $"refused: {ex.Message}";
+        }
+
         return $"{(enabled ? "enabled" : "disabled")} {name}";
     }
 

@@ -28,12 +28,17 @@ internal sealed class PostgresScheduleStore : IScheduleStore
             DELETE FROM {s}.schedule_fires WHERE (schedule_name, fire_time) IN (
                 SELECT schedule_name, fire_time FROM {s}.schedule_fires WHERE fire_time < @before LIMIT @max)
             """;
+        // A replace with the same cron and time zone keeps the due fire time (see the SQLite store).
         _upsertSql = $"""
             INSERT INTO {s}.schedules AS sc (name, workflow, cron, time_zone, input, enabled, misfire, next_fire_at, created_at, updated_at)
             VALUES (@name, @workflow, @cron, @time_zone, @input, @enabled, @misfire, @next_fire_at, @now, @now)
             ON CONFLICT (name) DO UPDATE SET
                 workflow = excluded.workflow, cron = excluded.cron, time_zone = excluded.time_zone, input = excluded.input,
-                enabled = excluded.enabled, misfire = excluded.misfire, next_fire_at = excluded.next_fire_at,
+                enabled = excluded.enabled, misfire = excluded.misfire,
+                next_fire_at = CASE
+                    WHEN sc.enabled AND excluded.enabled AND sc.cron = excluded.cron AND sc.time_zone = excluded.time_zone
+                        AND sc.next_fire_at IS NOT NULL
+                    THEN sc.next_fire_at ELSE excluded.next_fire_at END,
                 updated_at = excluded.updated_at
             RETURNING {ScheduleColumns}
             """;

@@ -4,12 +4,18 @@ namespace Baton.Storage.Sqlite.Internal;
 
 internal sealed class SqliteScheduleStore(SqliteBatonStore store) : IScheduleStore
 {
+    // A replace with the same cron and time zone keeps the due fire time: a schedule written again at every start (from
+    // configuration) must not lose a fire that fell due while the process was down.
     private const string UpsertSql = $"""
         INSERT INTO schedules (name, workflow, cron, time_zone, input, enabled, misfire, next_fire_at, created_at, updated_at)
         VALUES ($name, $workflow, $cron, $time_zone, $input, $enabled, $misfire, $next_fire_at, $now, $now)
         ON CONFLICT (name) DO UPDATE SET
             workflow = excluded.workflow, cron = excluded.cron, time_zone = excluded.time_zone, input = excluded.input,
-            enabled = excluded.enabled, misfire = excluded.misfire, next_fire_at = excluded.next_fire_at,
+            enabled = excluded.enabled, misfire = excluded.misfire,
+            next_fire_at = CASE
+                WHEN schedules.enabled = 1 AND excluded.enabled = 1 AND schedules.cron = excluded.cron
+                    AND schedules.time_zone = excluded.time_zone AND schedules.next_fire_at IS NOT NULL
+                THEN schedules.next_fire_at ELSE excluded.next_fire_at END,
             updated_at = excluded.updated_at
         RETURNING {ScheduleColumns}
         """;

@@ -101,6 +101,63 @@ public sealed class SchedulerTests
     }
 
     [Fact]
+    public async Task PutAsync_SameScheduleWrittenAgainAtAStartAfterItsFireTime_DueFireStillRuns()
+    {
+        // What a restart does to a schedule from configuration (Baton:Schedules:*, the catalog's nightly sync): it is written
+        // again. Before: its due fire time moved on and the fire that fell during the restart never ran.
+        await using var node = await StartAsync();
+        var definition = new ScheduleDefinition { Name = "every-minute", Workflow = "nightly", Cron = "* * * * *", Misfire = MisfirePolicy.RunOnce };
+        await node.Schedules.PutAsync(definition);
+
+        node.Time.Advance(TimeSpan.FromSeconds(90));
+        await node.Schedules.PutAsync(definition);
+        var fired = await node.Scheduler.TickAsync(CancellationToken.None);
+
+        Assert.Equal(1, fired);
+        var run = Assert.Single((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+        Assert.Equal(EngineHarness.Start.AddMinutes(1), run.ScheduledFireTime);
+    }
+
+    [Fact]
+    public async Task TickAsync_SchedulerIntervalLongerThanAMinute_FireLateByLessThanTwoIntervalsRuns()
+    {
+        // Before: with a 90 s interval every fire was found more than a minute late and skipped, on a running server.
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)),
+            o => o.SchedulerInterval = TimeSpan.FromSeconds(90),
+            startServices: false);
+        await node.Schedules.PutAsync(new ScheduleDefinition { Name = "every-20s", Workflow = "nightly", Cron = "*/20 * * * * *" });
+
+        node.Time.Advance(TimeSpan.FromSeconds(100));
+        var fired = await node.Scheduler.TickAsync(CancellationToken.None);
+
+        Assert.Equal(5, fired);
+    }
+
+    [Fact]
+    public async Task TickAsync_FireRefusedByTheConcurrencyKey_LoggedNamingTheRunThatHoldsIt()
+    {
+        // Before: the fire was recorded with no run and nothing said so (a nightly sync while a manual one ran).
+        var logs = new CapturingLoggerProvider();
+        var release = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("single", async (_, x, ct) => { await release.Task.WaitAsync(ct); return x; }, o => { o.ConcurrencyKey = "single"; o.ConcurrencyLimit = 1; }),
+            startServices: false,
+            logs: logs);
+        var holder = await node.StartRunAsync("single");
+        await node.Schedules.PutAsync(new ScheduleDefinition { Name = "s", Workflow = "single", Cron = "*/10 * * * * *" });
+
+        node.Time.Advance(TimeSpan.FromSeconds(10));
+        var fired = await node.Scheduler.TickAsync(CancellationToken.None);
+        release.SetResult();
+
+        Assert.Equal(0, fired);
+        var line = Assert.Single(logs.Entries, e => e.EventId == 406);
+        Assert.Contains(holder, line.Message, StringComparison.Ordinal);
+        Assert.Equal(EngineHarness.Start.AddSeconds(20), (await node.Schedules.GetAsync("s"))!.NextFireAt);
+    }
+
+    [Fact]
     public async Task PutAsync_InvalidDefinition_RefusedAndNothingStored()
     {
         await using var node = await StartAsync();

@@ -324,6 +324,24 @@ public sealed class StepTests
     }
 
     [Fact]
+    public async Task RunTimeout_RunSuspendedWaitingForAnEventWithNoTimeout_WakesAtTheDeadlineAndFails()
+    {
+        // Before: the suspended run's wake-up was the event wait's (never), so it outlived its RunTimeout for ever.
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("bounded-wait", async (ctx, _, ct) =>
+            await ctx.WaitForEventAsync<int>("approved", cancellationToken: ct), o => o.RunTimeout = TimeSpan.FromMinutes(5)));
+
+        var id = await node.StartRunAsync("bounded-wait");
+        var waiting = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        node.Time.SetUtcNow(Start.AddMinutes(5));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(Start.AddMinutes(5), waiting.RunAfter);
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("run timed out after 300 s", run.Failure!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RetryRunAsync_FailedRun_ResumesAtFailedStep()
     {
         var firstCalls = 0;

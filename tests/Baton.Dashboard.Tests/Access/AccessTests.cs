@@ -203,4 +203,36 @@ public sealed class AccessTests
         Assert.Contains("<code>demo:שלום 日本語 <b>x</b>", shown, StringComparison.Ordinal);
         Assert.Contains("code, pre, td, dd { unicode-bidi: isolate; overflow-wrap: anywhere; }", css, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ScheduleDisable_WorkflowNotRegisteredOnThisNode_RefusedOnThePageNot500()
+    {
+        // A schedule of a workflow only other nodes have (here: written while the demo was on, read with it off). Before: 500.
+        var database = Path.Combine(TestPaths.NewTempDirectory(), "baton.db");
+        await using (var first = await DashboardServer.StartAsync(extra: new Dictionary<string, string?> { ["Baton__Store__Sqlite__Path"] = database }))
+        {
+            using var put = await first.NewBrowserlessClient().SendAsync(new HttpRequestMessage(HttpMethod.Put, "/api/schedules/orphan")
+            {
+                Headers = { { "X-ADMIN-KEY", DashboardServer.AdminKey } },
+                Content = new StringContent("""{"workflow":"demo","cron":"0 3 * * *"}""", System.Text.Encoding.UTF8, "application/json"),
+            });
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        await using var server = await DashboardServer.StartAsync(extra: new Dictionary<string, string?>
+        {
+            ["Baton__Store__Sqlite__Path"] = database, ["Baton__Demo__Enabled"] = "false",
+        });
+        using var client = server.NewBrowserlessClient();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+        var page = await client.GetStringAsync("/ui/schedules");
+
+        using var disable = await client.PostAsync("/ui/schedules/orphan/disable", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = DashboardServer.FormToken(page),
+        }));
+
+        Assert.Equal(HttpStatusCode.Redirect, disable.StatusCode);
+        Assert.Contains(Uri.EscapeDataString("refused: no workflow named 'demo' is registered"), disable.Headers.Location?.ToString(), StringComparison.Ordinal);
+    }
 }
