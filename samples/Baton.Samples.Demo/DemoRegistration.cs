@@ -21,7 +21,8 @@ public static class DemoRegistration
         baton.AddWorkflow<DemoWorkflow>(DemoWorkflow.Name, o =>
         {
             o.Description = "Built-in demo: prepares N items, squares them in a durable fan-out with visible progress, sums them. "
-                + "Input (all optional): {\"items\":20,\"delayMs\":500,\"parallelism\":4,\"group\":null,\"fail\":false}.";
+                + "Input (all optional): {\"items\":20,\"delayMs\":500,\"parallelism\":4,\"group\":null,\"fail\":false,\"waitFor\":null} "
+                + "(waitFor: an event name the run waits for, suspended, before it sums).";
             o.ConcurrencyKeyFrom<DemoInput>(input => input is { Group: { Length: > 0 } group } ? $"demo:{group}" : null);
             o.ConcurrencyLimit = 1;
             o.Retry = RetryPolicy.Default;

@@ -334,7 +334,16 @@ public static class BatonServer
     /// </summary>
     private static bool IsConfigurationError(Exception ex) =>
         ex is BatonConfigurationException or OptionsValidationException or Storage.StoreInUseException
+        || IsBindingError(ex)
         || ex is AggregateException aggregate && aggregate.Flatten().InnerExceptions.All(IsConfigurationError);
+
+    /// <summary>
+    /// The configuration binder's refusal of a value it cannot convert (<c>ChunkSize=abc</c>): a bad setting like any other,
+    /// exit code 2 and one line naming it (before: exit 1 and the raw exception). Other bad settings found by the
+    /// validators after it are not listed: the binder stops at the first value it cannot convert.
+    /// </summary>
+    private static bool IsBindingError(Exception ex) =>
+        ex is InvalidOperationException && ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal);
 
     /// <summary>
     /// One report: <c>invalid configuration:</c> and every problem on its own line; a database owned by another

@@ -15,36 +15,36 @@ internal sealed class SqliteStoreOptionsValidator : IValidateOptions<SqliteStore
     {
         if (string.IsNullOrWhiteSpace(options.Path))
         {
-            yield return "Baton:Sqlite: Path must name the database file (it is empty).";
+            yield return "Baton:Store:Sqlite: Path must name the database file (it is empty).";
         }
         else if (Directory.Exists(options.Path))
         {
-            yield return $"Baton:Sqlite: Path '{options.Path}' is a directory; it must name the database file.";
+            yield return $"Baton:Store:Sqlite: Path '{options.Path}' is a directory; it must name the database file.";
         }
 
         if (!Enum.IsDefined(options.Durability))
         {
-            yield return $"Baton:Sqlite: Durability '{options.Durability}' is not one of ProcessCrashSafe, FullSync.";
+            yield return $"Baton:Store:Sqlite: Durability '{options.Durability}' is not one of ProcessCrashSafe, FullSync.";
         }
 
         if (options.MaxBatchSize < 1)
         {
-            yield return $"Baton:Sqlite: MaxBatchSize must be at least 1 (it is {options.MaxBatchSize}).";
+            yield return $"Baton:Store:Sqlite: MaxBatchSize must be at least 1 (it is {options.MaxBatchSize}).";
         }
 
         if (options.CheckpointInterval < TimeSpan.Zero || options.CheckpointInterval > TimeSpan.FromMinutes(10))
         {
-            yield return $"Baton:Sqlite: CheckpointInterval must be between 0 (checkpoints left to SQLite) and 10 minutes (it is {options.CheckpointInterval}).";
+            yield return $"Baton:Store:Sqlite: CheckpointInterval must be between 0 (checkpoints left to SQLite) and 10 minutes (it is {options.CheckpointInterval}).";
         }
 
         if (options.WalBackstopPages < 1000)
         {
-            yield return $"Baton:Sqlite: WalBackstopPages must be at least 1000, SQLite's own checkpoint size (it is {options.WalBackstopPages}).";
+            yield return $"Baton:Store:Sqlite: WalBackstopPages must be at least 1000, SQLite's own checkpoint size (it is {options.WalBackstopPages}).";
         }
 
         if (options.BusyTimeout <= TimeSpan.Zero || options.BusyTimeout.TotalMilliseconds > int.MaxValue)
         {
-            yield return $"Baton:Sqlite: BusyTimeout must be positive (it is {options.BusyTimeout}).";
+            yield return $"Baton:Store:Sqlite: BusyTimeout must be positive (it is {options.BusyTimeout}).";
         }
     }
 

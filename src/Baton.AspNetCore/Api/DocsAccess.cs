@@ -50,7 +50,8 @@ internal sealed class DocsAccess(AdminKey key, IDataProtectionProvider protectio
             });
             context.Response.Headers.CacheControl = "no-store";
             context.Response.Headers["Referrer-Policy"] = "no-referrer";
-            context.Response.Redirect(request.PathBase + request.Path);
+            // Straight to the page (/docs/): /docs itself would only redirect once more.
+            context.Response.Redirect(request.PathBase + (request.Path.Value == ApiDocs.Path ? ApiDocs.Path + "/" : request.Path.Value));
             return;
         }
 

@@ -16,9 +16,12 @@ internal sealed class BatonServerOptionsValidator(StartupProblems startupProblem
     {
         var errors = new List<string>(startupProblems.Errors);
         errors.AddRange(options.BindingErrors);
-        if (options.Host.Any(c => char.IsWhiteSpace(c) || c is '/' or '?' or '#'))
+        // An IP address, localhost, or 0.0.0.0/*/+ for every interface. Kestrel binds any other name to every interface,
+        // so a mistyped one opened the admin API to the network instead of being refused.
+        if (!(options.Host is "*" or "+" || string.Equals(options.Host, "localhost", StringComparison.OrdinalIgnoreCase)
+              || System.Net.IPAddress.TryParse(options.Host.Trim('[', ']'), out _)))
         {
-            errors.Add($"Baton:Host '{options.Host}' is not a host name or address");
+            errors.Add($"Baton:Host '{options.Host}' is not an IP address or localhost (0.0.0.0 listens on every interface)");
         }
 
         foreach (var url in (options.Urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

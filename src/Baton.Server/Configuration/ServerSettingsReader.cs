@@ -73,6 +73,20 @@ internal static class ServerSettingsReader
             errors.Add($"Baton:Engine: {ex.Message}");
         }
 
+        try
+        {
+            // The same for the SQLite store's tuning (BusyTimeout, CheckpointInterval, WalBackstopPages...): before, a value
+            // that did not convert was dropped silently and the default used. Durability has its own message above.
+            section.GetSection("Store:Sqlite").Get<SqliteStoreOptions>();
+        }
+        catch (InvalidOperationException ex) when (!ex.Message.Contains(":Durability'", StringComparison.Ordinal))
+        {
+            errors.Add($"Baton:Store:Sqlite: {ex.Message}");
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
         var apps = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var app in section.GetSection("Apps").GetChildren())
         {

@@ -103,7 +103,7 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
     }
 
     private SqliteWriter Writer(SqliteWriter? writer) =>
-        writer ?? throw new InvalidOperationException($"Baton:Sqlite: the store on '{FilePath}' was opened read-only; it cannot write.");
+        writer ?? throw new InvalidOperationException($"Baton:Store:Sqlite: the store on '{FilePath}' was opened read-only; it cannot write.");
 
     /// <summary>Runs <paramref name="read"/> on a pooled read connection (sees every committed write).</summary>
     public async Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken cancellationToken)
@@ -142,7 +142,7 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
         {
             if (!File.Exists(FilePath))
             {
-                throw new InvalidOperationException($"Baton:Sqlite: the database '{FilePath}' does not exist (the store was opened read-only).");
+                throw new InvalidOperationException($"Baton:Store:Sqlite: the database '{FilePath}' does not exist (the store was opened read-only).");
             }
 
             return null;
@@ -158,7 +158,7 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
             {
                 throw new InvalidOperationException(
-                    $"Baton:Sqlite: cannot create the directory '{directory}' for the database file: {ex.Message}", ex);
+                    $"Baton:Store:Sqlite: cannot create the directory '{directory}' for the database file: {ex.Message}", ex);
             }
         }
 
@@ -174,7 +174,7 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
                 if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
                 {
                     throw new InvalidOperationException(
-                        $"Baton:Sqlite: '{FilePath}' could not be switched to WAL mode (it is '{mode}'); the file system may not support it.");
+                        $"Baton:Store:Sqlite: '{FilePath}' could not be switched to WAL mode (it is '{mode}'); the file system may not support it.");
                 }
 
                 var synchronous = _options.Durability == SqliteDurability.FullSync ? "FULL" : "NORMAL";

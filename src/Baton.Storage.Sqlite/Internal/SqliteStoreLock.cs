@@ -50,7 +50,7 @@ internal sealed class SqliteStoreLock
             {
                 throw new StoreInUseException(
                     databasePath,
-                    $"Baton:Sqlite: the database '{databasePath}' is in use by another process (it holds '{path}'). " +
+                    $"Baton:Store:Sqlite: the database '{databasePath}' is in use by another process (it holds '{path}'). " +
                     "A SQLite store belongs to one process at a time; stop the other process or use PostgreSQL for several nodes.",
                     ex);
             }

@@ -68,7 +68,8 @@ public sealed class ApiDocsTests(ServerFixture fixture) : IClassFixture<ServerFi
         var cookie = Assert.Single(redirect.Headers.GetValues("Set-Cookie"));
 
         Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
-        Assert.Equal("/docs", redirect.Headers.Location?.OriginalString);
+        // Straight to the page (before: to /docs, which redirected once more to /docs/).
+        Assert.Equal("/docs/", redirect.Headers.Location?.OriginalString);
         Assert.StartsWith("baton-docs=", cookie, StringComparison.Ordinal);
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);

@@ -71,6 +71,12 @@ public sealed partial class ServerProcessTests
     [InlineData("Baton__Engine__LeaseDuration", "soon", "Baton:Engine: Failed to convert configuration value")]
     [InlineData("Baton__Engine__HeartbeatInterval", "00:05:00", "Baton:Engine:HeartbeatInterval (00:05:00) must be shorter than LeaseDuration")]
     [InlineData("Baton__Engine__MaxConcurrentRuns", "0", "Baton:Engine:MaxConcurrentRuns must be between 1 and 100000")]
+    // Before: Kestrel bound a name that is not an address to every interface, opening the API to the network.
+    // Before: dropped silently, the default used.
+    [InlineData("Baton__Store__Sqlite__BusyTimeout", "x", "Baton:Store:Sqlite: Failed to convert configuration value 'x' at 'Baton:Store:Sqlite:BusyTimeout'")]
+    [InlineData("Baton__Host", "not-an-ip", "Baton:Host 'not-an-ip' is not an IP address or localhost")]
+    // Before: exit 1 and the binder's raw exception.
+    [InlineData("Baton__Apps__CatalogSync__ChunkSize", "abc", "Failed to convert configuration value 'abc' at 'Baton:Apps:CatalogSync:ChunkSize'")]
     public async Task Start_BadConfiguration_ExitsNonZeroNamingTheSetting(string variable, string value, string expected)
     {
         var directory = TestPaths.NewTempDirectory();
@@ -80,6 +86,8 @@ public sealed partial class ServerProcessTests
             ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
             ["Baton__Schedules__nightly__Workflow"] = "demo",
             ["Baton__Schedules__nightly__Cron"] = "0 2 * * *",
+            ["Baton__Apps__CatalogSync__Enabled"] = variable.Contains("CatalogSync", StringComparison.Ordinal) ? "true" : null,
+            ["MEDIPIM_API_URL"] = "http://127.0.0.1:9/feed",
             [variable] = value,
         });
 
@@ -87,6 +95,7 @@ public sealed partial class ServerProcessTests
 
         Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
         Assert.Contains(expected, server.Stderr, StringComparison.Ordinal);
+        Assert.Equal("", server.Stdout);
     }
 
     [Fact]

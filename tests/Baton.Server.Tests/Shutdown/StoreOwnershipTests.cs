@@ -23,7 +23,7 @@ public sealed class StoreOwnershipTests
         using var health = await client.GetAsync("/health");
 
         Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
-        Assert.Contains($"Baton cannot start: Baton:Sqlite: the database '{database}' is in use by another process", second.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"Baton cannot start: Baton:Store:Sqlite: the database '{database}' is in use by another process", second.Stderr, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         owner.Terminate();
         Assert.Equal(0, await owner.WaitForExitAsync(ExitTimeout));
