@@ -6,6 +6,26 @@ namespace Baton.Storage.Conformance;
 public abstract partial class StoreConformanceTests
 {
     [Fact]
+    public async Task ListRunsAsync_WithoutPayloads_InputAndOutputNullTheRestAsStored()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        Assert.True(await store.Runs.UpdateRunAsync(new UpdateRunRequest
+        {
+            RunId = run.Id, Owner = "node-a", Now = T0.AddSeconds(1), Status = RunStatus.Succeeded, Output = """{"sum":5}""", ReleaseLease = true,
+        }));
+
+        var full = Assert.Single((await store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+        var lean = Assert.Single((await store.Runs.ListRunsAsync(new ListRunsRequest { WithoutPayloads = true })).Runs);
+
+        Assert.NotNull(full.Output);
+        Assert.Equal((null, null), (lean.Input, lean.Output));
+        Assert.Equal(
+            (full.Id, full.Workflow, full.Status, full.CreatedAt, full.StartedAt, full.CompletedAt, full.Executions, full.LeaseOwner),
+            (lean.Id, lean.Workflow, lean.Status, lean.CreatedAt, lean.StartedAt, lean.CompletedAt, lean.Executions, lean.LeaseOwner));
+    }
+
+    [Fact]
     public async Task ListRunsAsync_NoFilter_ReturnsNewestFirst()
     {
         var store = await NewStoreAsync();

@@ -187,7 +187,8 @@ internal static partial class RunEndpoints
             request = request with { Limit = limit };
         }
 
-        var page = await client.ListRunsAsync(request, context.RequestAborted);
+        // The list shows no input or output: none is read.
+        var page = await client.ListRunsAsync(request with { WithoutPayloads = true }, context.RequestAborted);
         return TypedResults.Ok(new RunListView(page.Runs.Select(r => r.ToSummary()).ToList(), page.NextCursor, page.NextCursor is null ? null : NextLink(context, page.NextCursor)));
     }
 

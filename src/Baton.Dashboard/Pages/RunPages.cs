@@ -53,7 +53,7 @@ internal static class RunPages
                 new ListRunsRequest
                 {
                     Workflow = filter.Workflow, Status = parsedStatus, CreatedAfter = after, CreatedBefore = before,
-                    Cursor = Blank(cursor), Limit = PageSize,
+                    Cursor = Blank(cursor), Limit = PageSize, WithoutPayloads = true,
                 },
                 ct);
         var counts = await client.CountRunsAsync(new CountRunsRequest { Workflow = filter.Workflow }, ct);

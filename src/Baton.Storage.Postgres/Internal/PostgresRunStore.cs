@@ -355,7 +355,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
         }
 
         command.CommandText =
-            $"SELECT {RunColumns} FROM {_schema}.runs {WhereClause(where)} " +
+            $"SELECT {(request.WithoutPayloads ? RunColumnsWithoutPayloads : RunColumns)} FROM {_schema}.runs {WhereClause(where)} " +
             "ORDER BY id DESC LIMIT @limit";
         command.Parameters.Int("limit", limit + 1);
         var runs = await ReadAllAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false);

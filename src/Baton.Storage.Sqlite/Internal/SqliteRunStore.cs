@@ -184,7 +184,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             }
 
             command.CommandText =
-                $"SELECT {RunColumns} FROM runs {WhereClause(where)} " +
+                $"SELECT {(request.WithoutPayloads ? RunColumnsWithoutPayloads : RunColumns)} FROM runs {WhereClause(where)} " +
                 "ORDER BY id DESC LIMIT $limit";
             command.With("$limit", limit + 1);
             var runs = ReadAll(command, Run);
