@@ -17,10 +17,8 @@ internal static class PostgresRows
     public const int RunColumnCount = 29;
 
     /// <summary><see cref="RunColumns"/> with input and output left out (null), in the same positions, for listings.</summary>
-    public const string RunColumnsWithoutPayloads =
-        "id, workflow, status, NULL AS input, NULL AS output, phase, progress, errors, failure, idempotency_key, concurrency_key, " +
-        "concurrency_limit, schedule_name, scheduled_fire_time, correlation_id, created_at, started_at, completed_at, " +
-        "updated_at, run_after, deadline_at, lease_owner, lease_expires_at, cancel_requested, executions, parent_run_id, workflow_version, trace_parent, trace_state";
+    public static readonly string RunColumnsWithoutPayloads =
+        RunColumns.Replace(" input, output,", " NULL AS input, NULL AS output,", StringComparison.Ordinal);
 
     public const string StepColumns =
         "run_id, key, kind, status, result, error, error_type, attempts, started_at, completed_at";
