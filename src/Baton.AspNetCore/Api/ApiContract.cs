@@ -29,12 +29,12 @@ internal sealed class ApiContract : IOpenApiDocumentTransformer
             Description = "The server's admin key (ADMIN_KEY). Every /api operation needs it; a missing or wrong key is 401.",
         };
 
+        // Grouped: two descriptions of one path and method (an app's route beside Baton's) must not fail the whole document.
         var needsKey = context.DescriptionGroups
             .SelectMany(g => g.Items)
             .Where(d => d.HttpMethod is not null)
-            .ToDictionary(
-                d => ("/" + d.RelativePath?.TrimEnd('/'), d.HttpMethod!.ToUpperInvariant()),
-                d => d.ActionDescriptor.EndpointMetadata.OfType<AdminKeyMetadata>().LastOrDefault()?.Required ?? false);
+            .GroupBy(d => ("/" + d.RelativePath?.TrimEnd('/'), d.HttpMethod!.ToUpperInvariant()))
+            .ToDictionary(g => g.Key, g => g.Any(d => d.ActionDescriptor.EndpointMetadata.OfType<AdminKeyMetadata>().LastOrDefault()?.Required ?? false));
         foreach (var (route, path) in document.Paths)
         {
             foreach (var (method, operation) in path.Operations ?? [])
