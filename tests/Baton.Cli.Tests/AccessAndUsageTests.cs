@@ -117,7 +117,9 @@ public sealed class AccessAndUsageTests(ServerFixture fixture) : IClassFixture<S
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        var serving = AnswerHtmlAsync(listener);
+        const string Page = "<html><body>Please sign in</body></html>";
+        var serving = CannedHttpAnswer.ServeAsync(
+            listener, $"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {Page.Length}\r\nConnection: close\r\n\r\n{Page}");
 
         var result = await BatonProcess.RunAsync(
             new Dictionary<string, string?> { ["BATON_URL"] = $"http://127.0.0.1:{port}", ["BATON_ADMIN_KEY"] = "k-0123456789" }, "workflows");
@@ -197,27 +199,5 @@ public sealed class AccessAndUsageTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(3, result.ExitCode);
         Assert.Contains($"cannot reach the server at http://127.0.0.1:{port}", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cretpw", result.Stdout + result.Stderr, StringComparison.Ordinal);
-    }
-
-    /// <summary>Answers every connection with 200 and a small HTML page until the listener stops.</summary>
-    private static async Task AnswerHtmlAsync(TcpListener listener)
-    {
-        var page = "<html><body>Please sign in</body></html>";
-        var answer = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {page.Length}\r\nConnection: close\r\n\r\n{page}");
-        try
-        {
-            while (true)
-            {
-                using var client = await listener.AcceptTcpClientAsync();
-                var stream = client.GetStream();
-                var buffer = new byte[8192];
-                _ = await stream.ReadAsync(buffer);
-                await stream.WriteAsync(answer);
-            }
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            // Stopped.
-        }
     }
 }

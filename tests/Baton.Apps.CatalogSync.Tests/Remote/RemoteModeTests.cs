@@ -62,7 +62,7 @@ public sealed class RemoteModeTests
         using var redirector = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         redirector.Start();
         var redirectorPort = ((System.Net.IPEndPoint)redirector.LocalEndpoint).Port;
-        var redirecting = AnswerAsync(redirector, $"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{thiefPort}/steal\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        var redirecting = CannedHttpAnswer.ServeAsync(redirector, $"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{thiefPort}/steal\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         var stolen = ReadOneRequestAsync(thief);
         await using var h = await SyncHarness.StartAsync(settings: new Dictionary<string, string>
         {
@@ -106,24 +106,6 @@ public sealed class RemoteModeTests
         Assert.Contains($"http://fuser:***@127.0.0.1:{port}", run.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain("FetcherPw555", run.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("FetcherPw555", status.ToString(), StringComparison.Ordinal);
-    }
-
-    private static async Task AnswerAsync(System.Net.Sockets.TcpListener listener, string answer)
-    {
-        try
-        {
-            while (true)
-            {
-                using var client = await listener.AcceptTcpClientAsync();
-                var stream = client.GetStream();
-                _ = await stream.ReadAsync(new byte[65536]);
-                await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(answer));
-            }
-        }
-        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
-        {
-            // Stopped.
-        }
     }
 
     private static async Task<string> ReadOneRequestAsync(System.Net.Sockets.TcpListener listener)
