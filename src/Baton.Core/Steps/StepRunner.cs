@@ -131,8 +131,17 @@ internal sealed class StepRunner(ExecutionState state)
                 var attemptRecord = Ended(key, kind, attempt, startedAt, endedAt);
                 if (runToken.IsCancellationRequested)
                 {
-                    var outcome = state.Active.Interrupted ? AttemptOutcome.Interrupted : AttemptOutcome.Cancelled;
-                    state.Observe(engine.Steps.RecordAttemptEndedAsync(attemptRecord with { Outcome = outcome, ErrorType = error.GetType().FullName, ErrorMessage = ExecutionState.ErrorText(error.Message) }, CancellationToken.None));
+                    // An interrupted attempt leaves its step running: the run resumes there, here or on another node. A cancel,
+                    // the run's timeout or the workflow's own token cut it off: the step ends failed (before, it showed
+                    // "running" under an ended run for ever). A later execution that reaches it again runs it again either way.
+                    var interrupted = state.Active.Interrupted;
+                    state.Observe(engine.Steps.RecordAttemptEndedAsync(attemptRecord with
+                    {
+                        Outcome = interrupted ? AttemptOutcome.Interrupted : AttemptOutcome.Cancelled,
+                        StepStatus = interrupted ? null : StepStatus.Failed,
+                        ErrorType = error.GetType().FullName,
+                        ErrorMessage = ExecutionState.ErrorText(error.Message),
+                    }, CancellationToken.None));
                     if (error is OperationCanceledException)
                     {
                         ExceptionDispatchInfo.Throw(error);

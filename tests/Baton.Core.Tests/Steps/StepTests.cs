@@ -248,6 +248,10 @@ public sealed class StepTests
         Assert.Equal("cancelled by request", run.Failure!.Message);
         var attempt = Assert.Single(await node.Store.Steps.GetAttemptsAsync(id));
         Assert.Equal(AttemptOutcome.Cancelled, attempt.Outcome);
+        // The step cut off ends with its run, not "running" under a cancelled run.
+        var step = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
+        Assert.Equal(StepStatus.Failed, step.Status);
+        Assert.NotNull(step.CompletedAt);
     }
 
     [Fact]
@@ -321,6 +325,10 @@ public sealed class StepTests
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.True(sawCancel);
         Assert.Contains("run timed out after 60 s", run.Failure!.Message);
+        var step = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
+        Assert.Equal(StepStatus.Failed, step.Status);
+        Assert.Equal(Start.AddMinutes(1), step.CompletedAt);
+        Assert.Equal(AttemptOutcome.Cancelled, Assert.Single(await node.Store.Steps.GetAttemptsAsync(id)).Outcome);
     }
 
     [Fact]
