@@ -43,11 +43,16 @@ internal static class RunRendering
         return string.Join(", ", parts);
     }
 
+    /// <summary>
+    /// A bar for each pair <c>X.done</c> and <c>X.total</c> where both are present, as the dashboard draws them: a lone
+    /// <c>X.total</c> (the catalog's <c>lines.total</c>, a count with nothing counting up to it) is a counter, not a bar stuck at 0.
+    /// </summary>
     public static IEnumerable<(string Name, long Done, long Total)> Bars(IReadOnlyDictionary<string, long> progress) =>
         progress.Where(p => p.Key.EndsWith(".total", StringComparison.Ordinal))
             .Select(p => p.Key[..^".total".Length])
+            .Where(name => progress.ContainsKey(name + ".done"))
             .Order(StringComparer.Ordinal)
-            .Select(name => (name, progress.GetValueOrDefault(name + ".done"), progress[name + ".total"]));
+            .Select(name => (name, progress[name + ".done"], progress[name + ".total"]));
 
     public static IEnumerable<KeyValuePair<string, long>> Counters(IReadOnlyDictionary<string, long> progress)
     {
