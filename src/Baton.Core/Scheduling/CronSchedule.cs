@@ -42,6 +42,14 @@ public sealed class CronSchedule
         }
 
         var trimmed = expression.Trim();
+        // Cronos reads an expression only up to a U+0000 ("0 2 * * 1\u0000-5" fired on Mondays while it showed weekdays).
+        // Around the expression (a line break after it in a file) white space is trimmed as before.
+        if (trimmed.AsSpan().ContainsAnyInRange('\u0000', '\u001f'))
+        {
+            error = $"cron expression '{expression}' contains a control character; write fields separated by spaces";
+            return false;
+        }
+
         var fields = trimmed.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
         var macro = trimmed.StartsWith('@');
         if (!macro && fields is not (5 or 6))
@@ -74,7 +82,9 @@ public sealed class CronSchedule
         {
             zone = TimeZoneInfo.FindSystemTimeZoneById(string.IsNullOrWhiteSpace(timeZoneId) ? "UTC" : timeZoneId);
         }
-        catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException)
+        catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException
+            // A folder of the zone database ("Europe", "America/Argentina", "posix") is found but cannot be read as a file.
+            or System.Security.SecurityException or UnauthorizedAccessException or IOException)
         {
             error = $"time zone '{timeZoneId}' is not known";
             return false;

@@ -93,6 +93,7 @@ public sealed class CronScheduleTests
     [InlineData("*/15 * * * *")]
     [InlineData("*/10 * * * * *")]
     [InlineData(" 0  2 * * * ")]
+    [InlineData("0 2 * * *\n")]
     [InlineData("0 0 * * SUN")]
     [InlineData("0 0 1 JAN *")]
     [InlineData("0 0 * * MON-FRI")]
@@ -120,6 +121,15 @@ public sealed class CronScheduleTests
     // Cronos' hashed H needs a seed Baton does not give (before: an unhandled MissingSeedException, a 500 on PUT).
     [InlineData("H * * * *", "UTC", "'H' (a hashed value) is not supported")]
     [InlineData("H/5 * * * *", "UTC", "'H' (a hashed value) is not supported")]
+    // A folder of the zone database is found by name but is no zone (before: a SecurityException, a 500 on PUT, exit 1 at start).
+    [InlineData("0 2 * * *", "Europe", "time zone 'Europe' is not known")]
+    [InlineData("0 2 * * *", "America/Argentina", "time zone 'America/Argentina' is not known")]
+    [InlineData("0 2 * * *", "posix", "time zone 'posix' is not known")]
+    [InlineData("0 2 * * *", "Europe/", "is not known")]
+    // Cronos stops reading at a U+0000: the schedule showed weekdays and fired on Mondays only.
+    [InlineData("0 2 * * 1\u0000-5", "UTC", "control character")]
+    [InlineData("0 2 * * *\u0000,61", "UTC", "control character")]
+    [InlineData("0 2 * *\t*", "UTC", "control character")]
     public void TryParse_Invalid_ExplainsWhy(string expression, string zone, string expected)
     {
         Assert.False(CronSchedule.TryParse(expression, zone, out var schedule, out var error));

@@ -66,6 +66,8 @@ public sealed class BadInputCorpusTests(BadInputCorpusTests.Fixture fixture) : I
         new("bad cron", "PUT", "/api/schedules/s1", "{\"workflow\":\"demo\",\"cron\":\"61 * * * *\"}", "application/json", 400, "invalid-schedule"),
         new("cron with 3 fields", "PUT", "/api/schedules/s1", "{\"workflow\":\"demo\",\"cron\":\"* * *\"}", "application/json", 400, "invalid-schedule"),
         new("unknown time zone", "PUT", "/api/schedules/s1", "{\"workflow\":\"demo\",\"cron\":\"* * * * *\",\"timeZone\":\"Mars/Olympus\"}", "application/json", 400, "invalid-schedule"),
+        new("time zone that is a folder of the zone database", "PUT", "/api/schedules/s1", "{\"workflow\":\"demo\",\"cron\":\"* * * * *\",\"timeZone\":\"Europe\"}", "application/json", 400, "invalid-schedule"),
+        new("cron holding U+0000", "PUT", "/api/schedules/s1", "{\"workflow\":\"demo\",\"cron\":\"0 2 * * 1\\u0000-5\"}", "application/json", 400, "invalid-schedule"),
         new("unknown field", "PUT", "/api/schedules/s1", "{\"workflow\":\"demo\",\"cron\":\"* * * * *\",\"timezone\":\"UTC\"}", "application/json", 400, "invalid-schedule"),
         new("schedule for unknown workflow", "PUT", "/api/schedules/s1", "{\"workflow\":\"nope\",\"cron\":\"* * * * *\"}", "application/json", 400, "invalid-schedule"),
         new("schedule without cron", "PUT", "/api/schedules/s1", "{\"workflow\":\"demo\"}", "application/json", 400, "invalid-schedule"),
