@@ -11,7 +11,8 @@ public sealed record EventAcceptedView(string RunId, string Name, long Sequence,
 /// <summary>
 /// Sending external events to runs: <c>POST /api/runs/{id}/events/{name}</c>, the body the event's JSON payload (may be
 /// empty). 202 means the event is stored; a repeated <c>Idempotency-Key</c> answers 202 with the event stored the first
-/// time. A finished run is 409, an unknown one 404; a bad name, key or body is 400 and stores nothing.
+/// time, or 409 when that event had another name. A finished run is 409, an unknown one 404; a bad name, key or body is
+/// 400 and stores nothing.
 /// </summary>
 internal static class EventEndpoints
 {
@@ -65,6 +66,8 @@ internal static class EventEndpoints
                     ApiMapping.LinksFor(id).Self,
                     new EventAcceptedView(id, name, result.Event!.Sequence, result.Event.StoredAt, result.Outcome == EventSendOutcome.Existing)),
                 EventSendOutcome.RunNotFound => Problems.NotFound("run", $"no run with id {id}"),
+                EventSendOutcome.KeyUsedForAnotherEvent => Problems.Conflict(
+                    "idempotency-key-reused", "The Idempotency-Key was used for another event", result.Error!),
                 EventSendOutcome.RunFinished => Problems.Conflict(
                     "run-finished", "The run has already finished", result.Error ?? $"run {id} has finished; it takes no more events"),
                 _ => Problems.InvalidInput(result.Error ?? "the event was rejected"),

@@ -23,6 +23,11 @@ public enum EventSendOutcome
     RunFinished,
     /// <summary>The name, key or payload is not acceptable; <see cref="EventSendResult.Error"/> says why, nothing was stored.</summary>
     Invalid,
+    /// <summary>
+    /// The idempotency key was already used for this run's event of another name; <see cref="EventSendResult.Event"/> is that
+    /// event, and nothing was stored for this one.
+    /// </summary>
+    KeyUsedForAnotherEvent,
 }
 
 /// <summary>How a send went, with the stored event when there is one.</summary>

@@ -180,6 +180,11 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             case SendEventOutcome.Stored:
                 signal.Notify();
                 return new EventSendResult(EventSendOutcome.Stored, result.Event!.ToInfo());
+            case SendEventOutcome.Existing when !string.Equals(result.Event!.Name, name, StringComparison.Ordinal):
+                // Before: a 202 "duplicate" naming the event asked for, which was never stored (the run waited for it for ever).
+                return new EventSendResult(EventSendOutcome.KeyUsedForAnotherEvent, result.Event.ToInfo(),
+                    $"the idempotency key '{idempotencyKey}' was already used for this run's event '{result.Event.Name}' (sequence {result.Event.Sequence}); "
+                    + $"event '{name}' was not stored: send it with another key");
             case SendEventOutcome.Existing:
                 return new EventSendResult(EventSendOutcome.Existing, result.Event!.ToInfo());
             case SendEventOutcome.RunNotFound:

@@ -32,6 +32,27 @@ public sealed class EventEndpointsTests(ServerFixture fixture) : IClassFixture<S
     }
 
     [Fact]
+    public async Task SendEvent_IdempotencyKeyUsedForAnotherEventName_409NamingThatEventAndStoresNothing()
+    {
+        // Before: 202 {"name":"beta","duplicate":true} with alpha's sequence, and beta was never stored.
+        var id = await StartWaitingDemoAsync("never");
+        var (first, alpha) = await SendAsync(id, "alpha", """{"v":1}""", idempotencyKey: "k1");
+
+        var (status, body) = await SendAsync(id, "beta", """{"v":2}""", idempotencyKey: "k1");
+
+        Assert.Equal(HttpStatusCode.Accepted, first);
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Equal("urn:baton:problem:idempotency-key-reused", body.GetProperty("type").GetString());
+        var detail = body.GetProperty("detail").GetString()!;
+        Assert.Contains("event 'alpha'", detail, StringComparison.Ordinal);
+        Assert.Contains($"sequence {alpha.GetProperty("sequence").GetInt64()}", detail, StringComparison.Ordinal);
+        Assert.Contains("event 'beta' was not stored", detail, StringComparison.Ordinal);
+        var events = (await Server.GetRunAsync(id)).GetProperty("events").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ToList();
+        Assert.Equal(["alpha"], events);
+        await Server.Client.PostAsync($"/api/runs/{id}/cancel", null);
+    }
+
+    [Fact]
     public async Task SendEvent_FinishedRun_Returns409AndStoresNothing()
     {
         var (_, started) = await Server.StartRunAsync("demo", """{"items":1,"delayMs":0}""");
