@@ -57,19 +57,20 @@ public sealed class ReviewGatewayApp : IBatonApp
         endpoints.MapPost("/enqueue", enqueue.HandleAsync).AllowWithoutAdminKeyFromRouting();
         // HEAD too, as probes send it (Kestrel sends the headers and drops the body).
         endpoints.MapMethods("/health", ["GET", "HEAD"], health.HandleAsync).AllowWithoutAdminKey();
-        // Another method on a path that exists is a 405 naming the allowed ones (RFC 9110 §15.5.6), not the fallback's 404.
-        MethodNotAllowed("/enqueue", ["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"], "POST", "method not allowed; use POST /enqueue");
-        MethodNotAllowed("/health", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"], "GET, HEAD", "method not allowed; use GET /health");
+        // Any other method on a path that exists (TRACE, a made-up FOO included) is a 405 naming the allowed ones
+        // (RFC 9110 §15.5.6), not the fallback's 404: a route for every method, after the real one (order 1).
+        MethodNotAllowed("/enqueue", "POST", "method not allowed; use POST /enqueue");
+        MethodNotAllowed("/health", "GET, HEAD", "method not allowed; use GET /health");
         endpoints.MapFallback((HttpContext context) =>
             GatewayResponses.WriteErrorAsync(context, StatusCodes.Status404NotFound, "not found", time.GetUtcNow()))
             .AllowWithoutAdminKey();
 
-        void MethodNotAllowed(string path, string[] methods, string allow, string message) =>
-            endpoints.MapMethods(path, methods, (HttpContext context) =>
+        void MethodNotAllowed(string path, string allow, string message) =>
+            endpoints.Map(path, (HttpContext context) =>
             {
                 context.Response.Headers.Allow = allow;
                 return GatewayResponses.WriteErrorAsync(context, StatusCodes.Status405MethodNotAllowed, message, time.GetUtcNow());
-            }).AllowWithoutAdminKey();
+            }).WithOrder(1).AllowWithoutAdminKey();
 
         var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger<ReviewGatewayApp>();
         var options = endpoints.ServiceProvider.GetRequiredService<GatewayOptions>();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Routing.Matching;
+using Microsoft.AspNetCore.Routing.Template;
 
 namespace Baton.Server.Configuration;
 
@@ -124,10 +125,12 @@ internal sealed class AppListeners
 /// Chooses endpoints by the local port the request came in on (not the Host header, which a client
 /// chooses): an app endpoint with <see cref="AppListenerMetadata"/> answers only on its port, every
 /// other endpoint only off the app ports. A request that matches nothing on its listener gets what an
-/// unknown path gets.
+/// unknown path gets, or a 405 naming the methods the path takes there.
 /// </summary>
 internal sealed class ListenerMatcherPolicy(AppListeners listeners) : MatcherPolicy, IEndpointSelectorPolicy
 {
+    private volatile IReadOnlyList<(TemplateMatcher Matcher, IReadOnlyList<string> Methods)>? _mainRoutes;
+
     public override int Order => 0;
 
     public bool AppliesToEndpoints(IReadOnlyList<Endpoint> endpoints) => listeners.Ports.Count > 0;
@@ -136,6 +139,8 @@ internal sealed class ListenerMatcherPolicy(AppListeners listeners) : MatcherPol
     {
         var local = httpContext.Connection.LocalPort;
         var onAppPort = listeners.Ports.Contains(local);
+        var ruledOut = -1;
+        var anyValid = false;
         for (var i = 0; i < candidates.Count; i++)
         {
             if (!candidates.IsValidCandidate(i))
@@ -143,16 +148,71 @@ internal sealed class ListenerMatcherPolicy(AppListeners listeners) : MatcherPol
                 continue;
             }
 
-            var metadata = candidates[i].Endpoint.Metadata;
-            // An endpoint's own OnAppPort choice wins over the app's listener (the group it was mapped in).
-            var port = metadata.GetMetadata<AppPortMetadata>()?.Port ?? metadata.GetMetadata<AppListenerMetadata>()?.Port;
-            var valid = port is null ? !onAppPort : port == local;
-            if (!valid)
+            if (Answers(candidates[i].Endpoint, local, onAppPort))
+            {
+                anyValid = true;
+            }
+            else
             {
                 candidates.SetValidity(i, false);
+                ruledOut = i;
             }
         }
 
+        // An app's fallback (any method, any path) is a candidate for every request, so routing makes no 405 of its own for
+        // a main-listener path asked with a method it does not take; once the fallback is ruled out here, that request
+        // would be a 404. It gets the 405 routing gives without an app listener (before: 404 "no route matches DELETE /api/runs").
+        if (!anyValid && ruledOut >= 0 && !onAppPort && AllowedOnMainListener(httpContext) is { Count: > 0 } allowed)
+        {
+            candidates.ReplaceEndpoint(ruledOut, MethodNotAllowed(allowed), null);
+            candidates.SetValidity(ruledOut, true);
+        }
+
         return Task.CompletedTask;
+    }
+
+    private static bool Answers(Endpoint endpoint, int local, bool onAppPort)
+    {
+        var metadata = endpoint.Metadata;
+        // An endpoint's own OnAppPort choice wins over the app's listener (the group it was mapped in).
+        var port = metadata.GetMetadata<AppPortMetadata>()?.Port ?? metadata.GetMetadata<AppListenerMetadata>()?.Port;
+        return port is null ? !onAppPort : port == local;
+    }
+
+    /// <summary>The methods the main listener's routes take for the request's path, in the order they were mapped.</summary>
+    private List<string> AllowedOnMainListener(HttpContext httpContext)
+    {
+        var routes = _mainRoutes ??= MainRoutes(httpContext.RequestServices.GetRequiredService<EndpointDataSource>());
+        var allowed = new List<string>();
+        var values = new RouteValueDictionary();
+        foreach (var (matcher, methods) in routes)
+        {
+            values.Clear();
+            if (matcher.TryMatch(httpContext.Request.Path, values))
+            {
+                allowed.AddRange(methods.Where(m => !allowed.Contains(m, StringComparer.OrdinalIgnoreCase)));
+            }
+        }
+
+        return allowed;
+    }
+
+    private static List<(TemplateMatcher, IReadOnlyList<string>)> MainRoutes(EndpointDataSource endpoints) =>
+        [.. endpoints.Endpoints.OfType<RouteEndpoint>()
+            .Where(e => Answers(e, local: 0, onAppPort: false) && e.RoutePattern.RawText is not null
+                && e.Metadata.GetMetadata<IHttpMethodMetadata>() is { HttpMethods.Count: > 0 })
+            .Select(e => (new TemplateMatcher(TemplateParser.Parse(e.RoutePattern.RawText!), new RouteValueDictionary(e.RoutePattern.Defaults)),
+                e.Metadata.GetMetadata<IHttpMethodMetadata>()!.HttpMethods))];
+
+    private static Endpoint MethodNotAllowed(IReadOnlyList<string> allowed)
+    {
+        var allow = string.Join(", ", allowed);
+        return new Endpoint(context =>
+        {
+            // As routing's own 405 endpoint: the status and Allow; the problem body is written by the status-code pages.
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            context.Response.Headers.Allow = allow;
+            return Task.CompletedTask;
+        }, EndpointMetadataCollection.Empty, "405 HTTP Method Not Supported");
     }
 }

@@ -118,6 +118,10 @@ public sealed partial class SeedExampleTests : IAsyncLifetime
     [InlineData("DELETE", "/enqueue", "POST")]
     [InlineData("POST", "/health", "GET, HEAD")]
     [InlineData("OPTIONS", "/health", "GET, HEAD")]
+    // Methods outside the list once mapped one by one (before: the fallback's 404).
+    [InlineData("TRACE", "/enqueue", "POST")]
+    [InlineData("FOO", "/enqueue", "POST")]
+    [InlineData("FOO", "/health", "GET, HEAD")]
     public async Task OtherMethodOnAGatewayPath_Returns405InSeedErrorShapeWithAllow(string method, string path, string allow)
     {
         // Before: no Allow header on /enqueue's 405, and the fallback's 404 for OPTIONS /enqueue and POST /health.
@@ -128,6 +132,23 @@ public sealed partial class SeedExampleTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
         Assert.Equal(allow, string.Join(", ", response.Content.Headers.Allow));
         Assert.Equal("error", body.GetProperty("status").GetString());
+    }
+
+    [Theory]
+    [InlineData("DELETE", "/api/runs", "GET")]
+    [InlineData("POST", "/api/runs", "GET")]
+    [InlineData("GET", "/api/workflows/review-forward/runs", "POST")]
+    [InlineData("PATCH", "/api/schedules/x", "GET, PUT, DELETE")]
+    public async Task WrongMethodOnAMainListenerRoute_WithTheGatewaysFallbackMapped_Still405ProblemWithAllow(string method, string path, string allow)
+    {
+        // Before: the gateway's fallback (any method) kept routing from making its 405; ruled out on the main listener, it left a 404.
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        using var response = await _server.Main.SendAsync(request);
+        var body = await GatewayServer.ReadJsonAsync(response);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal(allow, string.Join(", ", response.Content.Headers.Allow));
+        Assert.Equal("urn:baton:problem:method-not-allowed", body.GetProperty("type").GetString());
     }
 
     [Fact]
