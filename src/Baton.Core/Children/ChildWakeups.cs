@@ -39,8 +39,19 @@ internal static class ChildWakeups
         }
     }
 
-    /// <summary>Requests the cancellation of every active child of <paramref name="parentRunId"/>.</summary>
+    /// <summary>
+    /// Requests the cancellation of every active child of <paramref name="parentRunId"/>, and of theirs: done when the
+    /// parent's cancel is requested (<see cref="Runs.BatonClient.CancelRunAsync"/>), not only once the parent is claimed
+    /// again. A parent waiting on children that hold every free run slot would otherwise get no slot to replay in until
+    /// they ended: its running children ran to the end and succeeded under a cancelled parent.
+    /// </summary>
     public static async Task CancelChildrenAsync(EngineServices engine, Worker worker, WorkSignal signal, string parentRunId)
+    {
+        await CancelTreeAsync(engine, worker, parentRunId, depth: 0).ConfigureAwait(false);
+        signal.Notify();
+    }
+
+    private static async Task CancelTreeAsync(EngineServices engine, Worker worker, string parentRunId, int depth)
     {
         string? cursor = null;
         do
@@ -53,13 +64,19 @@ internal static class ChildWakeups
                 if (result.Outcome == CancelRunOutcome.Requested)
                 {
                     worker.CancelLocal(child.Id);
+                    // A child that is itself a parent may be waiting on runs that hold the slots it would replay in.
+                    if (depth < MaxDepth)
+                    {
+                        await CancelTreeAsync(engine, worker, child.Id, depth + 1).ConfigureAwait(false);
+                    }
                 }
             }
 
             cursor = page.NextCursor;
         }
         while (cursor is not null);
-
-        signal.Notify();
     }
+
+    /// <summary>How deep a cancel goes at once; deeper runs are cancelled when their parents replay, as before.</summary>
+    private const int MaxDepth = 32;
 }

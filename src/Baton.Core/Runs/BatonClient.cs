@@ -121,6 +121,16 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         if (result.Outcome == CancelRunOutcome.Requested)
         {
             worker.CancelLocal(runId);
+            try
+            {
+                await Children.ChildWakeups.CancelChildrenAsync(engine, worker, signal, runId).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The parent's cancel is stored: its replay cancels the children it still has (later, once it gets a slot).
+                Log.StoreWriteFailed(engine.Logger, ex, runId);
+            }
+
             signal.Notify();
         }
         else if (result is { Outcome: CancelRunOutcome.Cancelled, Run: { } cancelled })
@@ -140,15 +150,49 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             return new RetryRunResult(RetryRunOutcome.NotFound, null);
         }
 
-        var now = engine.Time.GetUtcNow();
-        var timeout = registry.Find(run.Workflow)?.Options.RunTimeout;
-        var result = await engine.Runs.RetryRunAsync(new RetryRunRequest(runId, now, timeout is { } t ? now + t : null), cancellationToken).ConfigureAwait(false);
+        // A cancel cancels the run's children with it; a retry of the cancelled run retries them first, so its replay finds
+        // them runnable again. Before: the replay found its child cancelled, and the retried parent failed at once for good.
+        if (run.Status == RunStatus.Cancelled)
+        {
+            await RetryCancelledChildrenAsync(runId, depth: 0, cancellationToken).ConfigureAwait(false);
+        }
+
+        var result = await RetryOneAsync(run, cancellationToken).ConfigureAwait(false);
         if (result.Outcome == RetryRunOutcome.Retried)
         {
             signal.Notify();
         }
 
         return result.ToResult();
+    }
+
+    private Task<RetryRunRecordResult> RetryOneAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        var now = engine.Time.GetUtcNow();
+        var timeout = registry.Find(run.Workflow)?.Options.RunTimeout;
+        return engine.Runs.RetryRunAsync(new RetryRunRequest(run.Id, now, timeout is { } t ? now + t : null), cancellationToken);
+    }
+
+    private async Task RetryCancelledChildrenAsync(string parentRunId, int depth, CancellationToken cancellationToken)
+    {
+        string? cursor = null;
+        do
+        {
+            var page = await engine.Runs.ListRunsAsync(
+                new ListRunsRequest { ParentRunId = parentRunId, Cursor = cursor, Limit = RunLimits.MaxPageSize }, cancellationToken).ConfigureAwait(false);
+            foreach (var child in page.Runs.Where(r => r.Status == RunStatus.Cancelled))
+            {
+                if (depth < 32)
+                {
+                    await RetryCancelledChildrenAsync(child.Id, depth + 1, cancellationToken).ConfigureAwait(false);
+                }
+
+                await RetryOneAsync(child, cancellationToken).ConfigureAwait(false);
+            }
+
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
     }
 
     public async Task<EventSendResult> SendEventAsync(

@@ -187,4 +187,74 @@ public sealed class ChildRunTests
         Assert.Equal(RunStatus.Cancelled, parent.Status);
         Assert.Equal(RunStatus.Cancelled, child.Status);
     }
+
+    [Fact]
+    public async Task CancelRunAsync_ChildrenHoldEveryRunSlot_RunningChildAndGrandchildCancelledAtOnce()
+    {
+        // One slot, held by the grandchild's running step. Before: the parent's cancel waited for a slot to replay in, so
+        // the grandchild ran to its end and succeeded, and the cancel took effect only after.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sawCancel = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var node = await EngineHarness.StartAsync(
+            b =>
+            {
+                b.AddWorkflow<int, int>("grandchild", async (ctx, input, ct) => await ctx.StepAsync("work", async token =>
+                {
+                    started.TrySetResult();
+                    try
+                    {
+                        await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        sawCancel.TrySetResult();
+                        throw;
+                    }
+
+                    return input;
+                }, cancellationToken: ct));
+                b.AddWorkflow<int, int>("child", (ctx, input, ct) => ctx.RunChildAsync<int>("grandchild", input, cancellationToken: ct));
+                b.AddWorkflow<int, int>("parent", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct));
+            },
+            o => o.MaxConcurrentRuns = 1);
+        var id = await node.StartRunAsync("parent", 1);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var childId = await ChildOfAsync(node, id);
+        var grandchildId = await ChildOfAsync(node, childId);
+
+        var cancel = await node.Client.CancelRunAsync(id);
+        await sawCancel.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var grandchild = await node.WaitForEndAsync(grandchildId);
+        var child = await node.WaitForEndAsync(childId);
+        var parent = await node.WaitForEndAsync(id);
+
+        Assert.Equal(CancelRunOutcome.Requested, cancel.Outcome);
+        Assert.Equal(RunStatus.Cancelled, grandchild.Status);
+        Assert.Equal(RunStatus.Cancelled, child.Status);
+        Assert.Equal(RunStatus.Cancelled, parent.Status);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_CancelledParent_RetriesItsCancelledChildSoTheParentCanSucceed()
+    {
+        // Before: the retried parent's replay found its child cancelled (by the parent's own cancel) and failed at once, for good.
+        await using var node = await StartParentOfWaitingChildAsync();
+        var id = await node.StartRunAsync("parent", 3);
+        await SuspendedAsync(node, id);
+        var childId = await ChildOfAsync(node, id);
+        await SuspendedAsync(node, childId);
+        await node.Client.CancelRunAsync(id);
+        Assert.Equal(RunStatus.Cancelled, (await node.WaitForEndAsync(id)).Status);
+        Assert.Equal(RunStatus.Cancelled, (await node.WaitForEndAsync(childId)).Status);
+
+        var retry = await node.Client.RetryRunAsync(id);
+        await SuspendedAsync(node, childId);
+        await node.Client.SendEventAsync(childId, "go", JsonSerializer.SerializeToElement(4));
+        var parent = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
+        Assert.Equal((RunStatus.Succeeded, "10"), (parent.Status, parent.Output));
+        Assert.Equal(RunStatus.Succeeded, (await node.Store.Runs.GetRunAsync(childId))!.Status);
+        Assert.Equal(childId, await ChildOfAsync(node, id));
+    }
 }
