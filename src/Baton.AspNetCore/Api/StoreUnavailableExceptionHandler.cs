@@ -29,7 +29,7 @@ internal sealed class StoreUnavailableExceptionHandler(IProblemDetailsService pr
                 Status = StatusCodes.Status503ServiceUnavailable,
                 Type = Problems.TypePrefix + "store-unavailable",
                 Title = "The store is unavailable",
-                Detail = "the store could not complete the request (a dropped connection, a failover, or a busy database); retry in a moment "
+                Detail = "the store could not complete the request (a dropped connection, a failover, a busy database or a full disk); retry in a moment "
                     + "(a start or an event with an Idempotency-Key is safe to repeat)",
             },
         });
@@ -41,7 +41,7 @@ internal sealed class StoreUnavailableExceptionHandler(IProblemDetailsService pr
         for (var e = exception; e is not null; e = e.InnerException)
         {
             // 57P01-57P03: the server terminated the session, is shutting down, or cannot connect yet.
-            if (e is DbException db && (db.IsTransient || db.SqlState is "57P01" or "57P02" or "57P03"))
+            if (e is DbException db && (db.IsTransient || db.SqlState is "57P01" or "57P02" or "57P03" || SqliteDiskError(db)))
             {
                 return db;
             }
@@ -49,4 +49,12 @@ internal sealed class StoreUnavailableExceptionHandler(IProblemDetailsService pr
 
         return null;
     }
+
+    /// <summary>
+    /// SQLite's disk full (13), I/O error (10) or read-only database (8): the disk, not the request; once space is freed or
+    /// the file system is writable again the same process carries on. Before: ASP.NET Core's bare 500. Matched by type name:
+    /// this assembly does not depend on Microsoft.Data.Sqlite, whose exception carries SQLite's result code as its ErrorCode.
+    /// </summary>
+    private static bool SqliteDiskError(DbException db) =>
+        db.GetType().FullName == "Microsoft.Data.Sqlite.SqliteException" && db.ErrorCode is 13 or 10 or 8;
 }

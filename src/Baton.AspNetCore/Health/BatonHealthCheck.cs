@@ -36,9 +36,11 @@ internal sealed class BatonHealthCheck(
         timeout.CancelAfter(PingTimeout);
         try
         {
-            await store.PingAsync(timeout.Token).ConfigureAwait(false);
+            // WaitAsync: the answer comes at the timeout even when the driver does not heed the token (a PostgreSQL server
+            // that is hung, not down, held Npgsql's open for as long as the hang: /health answered after 40 s).
+            await store.PingAsync(timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
             storeHealth = new StoreHealth("ok", null);
-            live = [.. (await nodes.ListLiveNodesAsync(timeout.Token).ConfigureAwait(false))
+            live = [.. (await nodes.ListLiveNodesAsync(timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false))
                 .Select(n => new NodeView(n.NodeId, n.Host, n.ProcessId, n.Version, n.Workflows, n.StartedAt, n.HeartbeatAt))];
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)

@@ -30,6 +30,22 @@ public sealed class StoreUnavailableTests
     }
 
     [Fact]
+    public async Task Request_HitsASqliteDatabaseThatIsFull_503StoreUnavailableWithRetryAfter()
+    {
+        // A real SQLITE_FULL (13): a database capped by max_page_count, as a full disk caps it. Before: a bare 500.
+        await using var server = await InProcessServer.StartAsync(configure: (builder, _) =>
+            builder.Services.AddSingleton<IStartupFilter>(new TerminatedSessionEndpoint()));
+
+        using var response = await server.Client.GetAsync(TerminatedSessionEndpoint.FullPath);
+        var problem = await InProcessServer.ReadJsonAsync(response);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("urn:baton:problem:store-unavailable", problem.GetProperty("type").GetString());
+        Assert.Contains("full disk", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("1", response.Headers.GetValues("Retry-After").Single());
+    }
+
+    [Fact]
     public async Task Request_ThrowsAnErrorThatIsNotTheStores_Stays500()
     {
         await using var server = await InProcessServer.StartAsync(configure: (builder, _) =>
@@ -45,6 +61,7 @@ public sealed class StoreUnavailableTests
     {
         public const string Path = "/test/terminated-session";
         public const string OtherPath = "/test/other-error";
+        public const string FullPath = "/test/sqlite-full";
 
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
@@ -54,6 +71,23 @@ public sealed class StoreUnavailableTests
                 if (context.Request.Path == OtherPath)
                 {
                     throw new InvalidOperationException("not a store error");
+                }
+
+                if (context.Request.Path == FullPath)
+                {
+                    var file = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"baton-full-{Guid.NewGuid():N}.db");
+                    try
+                    {
+                        await using var full = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=False");
+                        await full.OpenAsync();
+                        await using var fill = full.CreateCommand();
+                        fill.CommandText = "PRAGMA max_page_count = 3; CREATE TABLE t (x BLOB); INSERT INTO t VALUES (zeroblob(65536));";
+                        await fill.ExecuteNonQueryAsync();
+                    }
+                    finally
+                    {
+                        File.Delete(file);
+                    }
                 }
 
                 var connectionString = Environment.GetEnvironmentVariable("BATON_POSTGRES") is { Length: > 0 } set ? set : KeyedServer.DefaultPostgres;
