@@ -140,13 +140,17 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
             return (0, null);
         }
 
-        var missed = now - fireTime > MissedAfter;
+        // Fire times at or after this one are not missed. A missed fire time moves the schedule on to the first of them
+        // (which may be due already: the tick's loop fires it next), not past now: after an outage of a little over the
+        // threshold, skip dropped every fire time of the last minute as well and run_once folded them into its one run.
+        var notMissedFrom = now - MissedAfter;
+        var missed = fireTime < notMissedFrom;
         var request = new FireScheduleRequest
         {
             ScheduleName = schedule.Name,
             FireTime = fireTime,
             ExpectedNextFireAt = fireTime,
-            NewNextFireAt = cron!.Next(missed ? now : fireTime),
+            NewNextFireAt = cron!.Next(missed ? notMissedFrom - TimeSpan.FromTicks(1) : fireTime),
             Now = now,
         };
         if (missed && schedule.Misfire == MisfirePolicy.Skip)
@@ -159,7 +163,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         if (missed)
         {
             // RunOnce: one run stands for every missed fire; it carries the latest of them.
-            fireTime = cron.Between(fireTime, now).LastOrDefault(fireTime);
+            fireTime = cron.Between(fireTime, notMissedFrom - TimeSpan.FromTicks(1)).LastOrDefault(fireTime);
             request = request with { FireTime = fireTime };
         }
 

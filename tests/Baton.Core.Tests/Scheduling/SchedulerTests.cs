@@ -81,6 +81,26 @@ public sealed class SchedulerTests
         Assert.Equal(EngineHarness.Start.AddHours(6), (await node.Schedules.GetAsync("hourly"))!.NextFireAt);
     }
 
+    [Theory]
+    [InlineData(MisfirePolicy.Skip, 12)]
+    [InlineData(MisfirePolicy.RunOnce, 13)]
+    public async Task TickAsync_StopSlightlyLongerThanTheThreshold_OnlyTheFireTimesOverItAreMissed(MisfirePolicy misfire, int expected)
+    {
+        // An every-5-s schedule after a 66 s stop: only the fire time at +5 s is more than a minute late. Before: it moved the
+        // schedule past now, so skip dropped the 12 fire times of the last minute too (run_once folded them into one run).
+        await using var node = await StartAsync();
+        await node.Schedules.PutAsync(new ScheduleDefinition { Name = "every-5s", Workflow = "nightly", Cron = "*/5 * * * * *", Misfire = misfire });
+
+        node.Time.Advance(TimeSpan.FromSeconds(66));
+        var fired = await node.Scheduler.TickAsync(CancellationToken.None);
+
+        Assert.Equal(expected, fired);
+        var times = (await node.Store.Runs.ListRunsAsync(new ListRunsRequest { Limit = 100 })).Runs.Select(r => r.ScheduledFireTime!.Value).Order().ToList();
+        var onTime = Enumerable.Range(2, 12).Select(i => EngineHarness.Start.AddSeconds(5 * i));
+        Assert.Equal(misfire == MisfirePolicy.RunOnce ? [EngineHarness.Start.AddSeconds(5), .. onTime] : onTime, times);
+        Assert.Equal(EngineHarness.Start.AddSeconds(70), (await node.Schedules.GetAsync("every-5s"))!.NextFireAt);
+    }
+
     [Fact]
     public async Task TickAsync_EverySecondCronLateByLessThanTheMisfireThreshold_CatchesUpInOneTick()
     {
