@@ -32,7 +32,7 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schema;
-    private readonly Lazy<Task> _initialized;
+    private Lazy<Task> _initialized;
 
     public PostgresProductStore(string connectionString, string schema)
     {
@@ -50,11 +50,22 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
 
     public string Description { get; }
 
-    public Task InitializeAsync(CancellationToken cancellationToken = default) => _initialized.Value.WaitAsync(cancellationToken);
-
-    public async Task<ChunkStats?> StoredChunkAsync(string runId, int chunk, CancellationToken cancellationToken = default)
+    public Task InitializeAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var initialized = _initialized.Value;
+        if (initialized.IsFaulted)
+        {
+            // A failed first try (the database restarting) is not kept: the next call creates the tables again.
+            Interlocked.CompareExchange(ref _initialized, new Lazy<Task>(CreateTablesAsync), _initialized);
+            initialized = _initialized.Value;
+        }
+
+        return initialized.WaitAsync(cancellationToken);
+    }
+
+    public Task<ChunkStats?> StoredChunkAsync(string runId, int chunk, CancellationToken cancellationToken = default) =>
+        ReadAsync(async connection =>
+    {
         await using var command = new NpgsqlCommand($"SELECT records, inserted, updated, skipped, failed, blank FROM {_schema}.chunk_results WHERE run_id = $1 AND chunk = $2", connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = runId });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = chunk });
@@ -62,11 +73,11 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
             ? new ChunkStats(chunk, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5))
             : null;
-    }
+    }, cancellationToken);
 
-    public async Task<ChunkStats> RunTotalsAsync(string runId, CancellationToken cancellationToken = default)
+    public Task<ChunkStats> RunTotalsAsync(string runId, CancellationToken cancellationToken = default) =>
+        ReadAsync(async connection =>
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
             $"SELECT count(*), coalesce(sum(records),0)::bigint, coalesce(sum(inserted),0)::bigint, coalesce(sum(updated),0)::bigint, coalesce(sum(skipped),0)::bigint, coalesce(sum(failed),0)::bigint, coalesce(sum(blank),0)::bigint FROM {_schema}.chunk_results WHERE run_id = $1",
             connection);
@@ -74,11 +85,38 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         return new ChunkStats((int)reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6));
+    }, cancellationToken);
+
+    /// <summary>
+    /// Runs a read on a pooled connection, once more on a fresh one when the connection broke under it. After a database
+    /// restart the pool still holds connections to the old server; the sync reads its totals in the workflow's body, outside
+    /// any step, so a stale connection there failed the whole run (a reviewer's nightly sync, 28 s after a restart).
+    /// A read changes nothing, so it is safe to repeat.
+    /// </summary>
+    private async Task<T> ReadAsync<T>(Func<NpgsqlConnection, Task<T>> read, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await read(connection).ConfigureAwait(false);
+            }
+            catch (NpgsqlException) when (attempt == 1 && connection.FullState.HasFlag(System.Data.ConnectionState.Broken) && !cancellationToken.IsCancellationRequested)
+            {
+                // The other idle connections are most likely dead too.
+                _dataSource.Clear();
+            }
+            finally
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
-    public async Task<IReadOnlyList<Baton.Server.Views.CatalogDeadLetter>> ReadDeadLettersAsync(string runId, long afterLine, int limit, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<Baton.Server.Views.CatalogDeadLetter>> ReadDeadLettersAsync(string runId, long afterLine, int limit, CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<Baton.Server.Views.CatalogDeadLetter>>(async connection =>
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
             $"SELECT line, byte_offset, reason, chunk, head FROM {_schema}.dead_letters WHERE run_id = $1 AND line > $2 ORDER BY line LIMIT $3", connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = runId });
@@ -92,7 +130,7 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
         }
 
         return letters;
-    }
+    }, cancellationToken);
 
     public async Task<ChunkStats> ApplyAsync(ChunkWrite write, CancellationToken cancellationToken = default)
     {

@@ -231,6 +231,34 @@ public sealed class PostgresProductStoreTests : ProductStoreTests
             merged);
     }
 
+    [Fact]
+    public async Task Reads_PooledConnectionsSessionEndedByTheServer_AnsweredOnAFreshConnection()
+    {
+        // What a database restart leaves in the pool. The sync reads its totals in the workflow's body, outside any step:
+        // before, that read failed with 57P01 and the whole nightly sync ended failed.
+        await Store.ApplyAsync(Chunk("run-1", 0, Line(1, "a", 100)));
+        var application = "catalog-" + Guid.NewGuid().ToString("N")[..12];
+        using var store = new PostgresProductStore(
+            new Npgsql.NpgsqlConnectionStringBuilder(CatalogTarget.ConnectionString) { ApplicationName = application }.ConnectionString, Catalog.Schema);
+        await store.InitializeAsync();
+        Assert.Equal(1, (await store.RunTotalsAsync("run-1")).Chunk);
+
+        await using (var admin = new Npgsql.NpgsqlConnection(CatalogTarget.ConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var terminate = new Npgsql.NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", admin);
+            terminate.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = application });
+            Assert.True((long)(await terminate.ExecuteScalarAsync())! >= 1);
+        }
+
+        await Task.Delay(200);
+        var totals = await store.RunTotalsAsync("run-1");
+        var chunk = await store.StoredChunkAsync("run-1", 0);
+
+        Assert.Equal((1, 1L), (totals.Chunk, totals.Records));
+        Assert.Equal(1, chunk!.Records);
+    }
+
     private static ParsedLine ScannedLine(long line, byte[] bytes)
     {
         Assert.True(ProductScanner.TryScan(bytes, out var id, out var updatedAt));
