@@ -79,6 +79,7 @@ internal sealed class NestServer(
                 await channel.BasicQosAsync(0, options.Prefetch, false, stopping).ConfigureAwait(false);
                 var consumer = new AsyncEventingBasicConsumer(channel);
                 consumer.ReceivedAsync += OnReceivedAsync;
+                consumer.UnregisteredAsync += (_, _) => OnConsumerCancelledAsync(channel);
                 channel.ChannelShutdownAsync += (_, args) => OnChannelShutdownAsync(channel, args);
                 _channel = channel;
                 _consumerTag = await channel.BasicConsumeAsync(queue, autoAck: false, consumer, stopping).ConfigureAwait(false);
@@ -120,6 +121,35 @@ internal sealed class NestServer(
             _starting = Task.Run(() => ConsumeUntilStartedAsync(_stopping.Token), CancellationToken.None);
         }
 
+        return Task.CompletedTask;
+    }
+
+    // The broker cancels a consumer whose queue was deleted (basic.cancel) and keeps the channel open: nothing else would
+    // notice, and the server would serve nothing until the connection next dropped (a reviewer's deleted
+    // orchestrator_queue: the NestJS client declared it again, with no consumer). Declare it again and consume.
+    private Task OnConsumerCancelledAsync(IChannel channel)
+    {
+        if (_stopping.IsCancellationRequested || !ReferenceEquals(channel, _channel) || !channel.IsOpen)
+        {
+            return Task.CompletedTask;
+        }
+
+        Log.ServerStartFailed(logger, queue, "the broker cancelled the consumer (the queue was deleted?); declaring it again");
+        _channel = null;
+        _starting = Task.Run(() => ConsumeUntilStartedAsync(_stopping.Token), CancellationToken.None);
+        // Closed off this callback: closing a channel from its own consumer's dispatch waits for that dispatch (a deadlock
+        // that stalled the connection until its heartbeat failed).
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await channel.CloseAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The old channel is of no further use either way.
+            }
+        }, CancellationToken.None);
         return Task.CompletedTask;
     }
 

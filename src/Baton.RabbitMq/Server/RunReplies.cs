@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Baton.RabbitMq.Connection;
 using Baton.RabbitMq.Wire;
+using Baton.Hosting;
 using Baton.Runs;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -94,8 +96,45 @@ internal sealed class RunReplies : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        // The engine drains its runs on a graceful stop: their callers are still waiting, so their replies go out first,
+        // for as long as the engine's DrainTimeout and the host allow. Before, the watchers were cancelled as the stop
+        // began: a run that ended while the node drained succeeded with no reply, and its caller timed out.
+        // Only runs that are executing can end in the drain; a suspended one (waiting for an event or a timer) is not waited for.
+        var drain = _services.GetService<IOptions<BatonOptions>>()?.Value.DrainTimeout ?? TimeSpan.FromSeconds(30);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            while (waited.Elapsed < drain && await AnyExecutingAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(25), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host's own shutdown timeout: what is left is re-sent at the next start (ReplyResendWindow).
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The store is unreachable: nothing more can be learnt; what is left is re-sent at the next start.
+            Log.ReplyCheckFailed(_logger, ex);
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<bool> AnyExecutingAsync(CancellationToken cancellationToken)
+    {
+        var client = _services.GetRequiredService<IBatonClient>();
+        foreach (var runId in _pending.Keys)
+        {
+            if (await client.GetRunAsync(runId, cancellationToken).ConfigureAwait(false) is { Run.Status: RunStatus.Pending or RunStatus.Running or RunStatus.Compensating })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private async Task ReplyWhenEndedAsync(string runId, Watched watched, CancellationToken stopping)

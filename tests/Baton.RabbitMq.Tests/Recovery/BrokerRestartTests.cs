@@ -124,6 +124,37 @@ public sealed class BrokerRestartTests
         Assert.NotSame(broken, server.Channel);
     }
 
+    [Fact]
+    public async Task QueueDeleted_ServerDeclaresItAgainAndKeepsServing()
+    {
+        // The broker cancels the consumer of a deleted queue and leaves the channel open. Before: nothing noticed, and the
+        // server served nothing (and logged nothing) until the connection next dropped.
+        var queue = RabbitMqBroker.NewQueueName();
+        await using var host = await EchoHostAsync(queue, RabbitMqBroker.Url, deleteQueue: true);
+        var server = host.Services.GetRequiredKeyedService<Baton.RabbitMq.Server.NestServer>(queue);
+        var first = server.Channel!;
+
+        await NestHost.DeleteQueuesAsync(RabbitMqBroker.Url, [queue]);
+        var reply = await Poll.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    return (await host.Client("svc").SendAsync("echo", 9, TimeSpan.FromSeconds(2)))?.GetInt32();
+                }
+                catch (TimeoutException)
+                {
+                    return null;
+                }
+            },
+            value => value == 9,
+            "a reply after the queue was deleted");
+
+        Assert.Equal(9, reply);
+        Assert.NotSame(first, server.Channel);
+        Assert.Contains(host.Logs.Entries, e => e.Message.Contains("the broker cancelled the consumer", StringComparison.Ordinal));
+    }
+
     // A client "svc" and a server on the queue whose "echo" pattern answers with the request's data.
     private static Task<NestHost> EchoHostAsync(string queue, string url, bool deleteQueue = false) =>
         NestHost.StartAsync(

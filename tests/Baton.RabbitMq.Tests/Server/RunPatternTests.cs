@@ -120,6 +120,44 @@ public sealed class RunPatternTests
     }
 
     [Fact]
+    public async Task GracefulStop_RunEndsWhileTheServerDrains_TheCallerStillGetsItsReply()
+    {
+        // Before: the reply watchers were cancelled as the stop began, while the worker still drained the run: the run
+        // succeeded, no reply went out, and the caller timed out (after a restart more than a minute later, for good).
+        var queue = RabbitMqBroker.NewQueueName();
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await NestHost.StartAsync(b => b
+            .AddWorkflow<OrderInput, OrderTotal>("total", async (ctx, input, ct) => await ctx.StepAsync("price", async _ =>
+            {
+                entered.TrySetResult();
+                await release.Task;
+                return new OrderTotal(input.Price * input.Quantity);
+            }, cancellationToken: ct))
+            .AddNestServer(queue)
+            .AddNestPattern("order.total", "total", r => r.Data.Deserialize<OrderInput>(JsonSerializerOptions.Web)!), queues: [queue]);
+        await using var caller = await NestHost.StartAsync(b => b.AddNestClient("svc", queue));
+        try
+        {
+            var reply = caller.Client("svc").SendAsync("order.total", new { price = 6, quantity = 7 }, Timeout);
+            await entered.Task.WaitAsync(Timeout);
+
+            var stopping = server.StopAsync();
+            await Task.Delay(300);
+            release.SetResult();
+            await stopping.WaitAsync(Timeout);
+            var response = await reply;
+
+            Assert.Equal(42, response!.Value.GetProperty("total").GetInt32());
+        }
+        finally
+        {
+            release.TrySetResult();
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Start_RunPatternForUnregisteredWorkflow_FailsWithClearMessage()
     {
         var queue = RabbitMqBroker.NewQueueName();
