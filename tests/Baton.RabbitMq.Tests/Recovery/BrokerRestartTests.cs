@@ -105,20 +105,7 @@ public sealed class BrokerRestartTests
         // Acknowledging a delivery tag the channel never had is a channel error: the broker closes the channel.
         await broken.BasicAckAsync(999_999, false);
         await Poll.UntilAsync(() => Task.FromResult(broken.IsClosed), closed => closed, "the broker to close the channel");
-        var reply = await Poll.UntilAsync(
-            async () =>
-            {
-                try
-                {
-                    return (await host.Client("svc").SendAsync("echo", 7, TimeSpan.FromSeconds(2)))?.GetInt32();
-                }
-                catch (TimeoutException)
-                {
-                    return null;
-                }
-            },
-            value => value == 7,
-            "a reply from the new channel");
+        var reply = await EchoedAsync(host, 7, "a reply from the new channel");
 
         Assert.Equal(7, reply);
         Assert.NotSame(broken, server.Channel);
@@ -135,25 +122,28 @@ public sealed class BrokerRestartTests
         var first = server.Channel!;
 
         await NestHost.DeleteQueuesAsync(RabbitMqBroker.Url, [queue]);
-        var reply = await Poll.UntilAsync(
-            async () =>
-            {
-                try
-                {
-                    return (await host.Client("svc").SendAsync("echo", 9, TimeSpan.FromSeconds(2)))?.GetInt32();
-                }
-                catch (TimeoutException)
-                {
-                    return null;
-                }
-            },
-            value => value == 9,
-            "a reply after the queue was deleted");
+        var reply = await EchoedAsync(host, 9, "a reply after the queue was deleted");
 
         Assert.Equal(9, reply);
         Assert.NotSame(first, server.Channel);
         Assert.Contains(host.Logs.Entries, e => e.Message.Contains("the broker cancelled the consumer", StringComparison.Ordinal));
     }
+
+    // Sends "echo" until the answer is the value sent (a request the server cannot take yet times out after 2 s).
+    private static Task<int?> EchoedAsync(NestHost host, int value, string what) => Poll.UntilAsync(
+        async () =>
+        {
+            try
+            {
+                return (await host.Client("svc").SendAsync("echo", value, TimeSpan.FromSeconds(2)))?.GetInt32();
+            }
+            catch (TimeoutException)
+            {
+                return null;
+            }
+        },
+        answer => answer == value,
+        what);
 
     // A client "svc" and a server on the queue whose "echo" pattern answers with the request's data.
     private static Task<NestHost> EchoHostAsync(string queue, string url, bool deleteQueue = false) =>
