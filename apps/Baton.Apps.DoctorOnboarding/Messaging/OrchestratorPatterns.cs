@@ -112,5 +112,14 @@ internal static class OrchestratorPatterns
         {
             throw new NestRpcException(ex.Message);
         }
+        catch (RabbitMqUnavailableException ex)
+        {
+            // The connection to the broker dropped while the read waited for a service (before: the generic "Internal
+            // server error" reply, logged with a stack trace). A read changes nothing: the caller may simply send it again.
+            throw new NestRpcException(JsonSerializer.SerializeToElement(new
+            {
+                status = "error", statusCode = 503, message = "the connection to RabbitMQ dropped while reading; send the request again: " + ex.Message,
+            }));
+        }
     }
 }

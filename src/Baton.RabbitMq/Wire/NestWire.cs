@@ -25,9 +25,12 @@ internal static class NestWire
         {
             document = JsonDocument.Parse(body);
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            error = "The message is not JSON.";
+            // JSON nested past the parser's limit is JSON all the same: say which limit it hit.
+            error = ex.Message.Contains("maximum configured depth", StringComparison.Ordinal)
+                ? "The message is JSON nested deeper than 64 levels, which the server does not read."
+                : "The message is not JSON.";
             return null;
         }
 

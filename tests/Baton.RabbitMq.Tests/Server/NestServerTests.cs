@@ -135,6 +135,22 @@ public sealed class NestServerTests
     }
 
     [Fact]
+    public async Task Server_JsonNestedPastTheLimit_ErrorReplySaysSoNotThatItIsNotJson()
+    {
+        var queue = RabbitMqBroker.NewQueueName();
+        var handled = new StrongBox<int>();
+        await using var host = await CountingHostAsync(queue, handled, maxMessageBytes: 1024 * 1024);
+        await using var raw = await RawAmqp.ConnectAsync();
+        var deep = new string('[', 70) + new string(']', 70);
+
+        await raw.PublishAsync(queue, Encoding.UTF8.GetBytes("""{"pattern":"math.sum","id":"deep-1","data":{"x":""" + deep + "}}"), "deep-1");
+        var reply = await raw.ReplyAsync("deep-1");
+
+        Assert.Equal("The message is JSON nested deeper than 64 levels, which the server does not read.", reply.GetProperty("err").GetProperty("message").GetString());
+        Assert.Equal(0, handled.Value);
+    }
+
+    [Fact]
     public async Task Server_OversizedBody_AckedWithErrorReplyAndNotHandled()
     {
         var queue = RabbitMqBroker.NewQueueName();
