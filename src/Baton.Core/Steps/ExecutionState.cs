@@ -83,6 +83,13 @@ internal sealed class ExecutionState
             throw new ArgumentException("a step name cannot hold the character U+0000", nameof(name));
         }
 
+        if (name.Contains('#', StringComparison.Ordinal))
+        {
+            // The n-th call of a name is keyed name#n: an explicit "charge#2" took the second "charge" call's stored
+            // result, and that call's body never ran.
+            throw new ArgumentException($"a step name cannot hold '#' ('{name}'): the repeated calls of one name are keyed name#2, name#3, ...", nameof(name));
+        }
+
         lock (_lock)
         {
             int count;

@@ -101,6 +101,31 @@ public sealed class StepTests
     }
 
     [Fact]
+    public async Task StepAsync_NameHoldsHash_RunFailsNamingItAndNoBodyTakesAnotherStepsResult()
+    {
+        // Before: "charge#2" was the key of the second "charge" call too; that call returned charge#2's result unrun.
+        var secondCharge = false;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("keys", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("charge", _ => Task.FromResult("first"), cancellationToken: ct);
+            await ctx.StepAsync("charge#2", _ => Task.FromResult("explicit"), cancellationToken: ct);
+            return await ctx.StepAsync("charge", _ =>
+            {
+                secondCharge = true;
+                return Task.FromResult("second");
+            }, cancellationToken: ct);
+        }));
+
+        var id = await node.StartRunAsync("keys");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("a step name cannot hold '#' ('charge#2')", run.Failure!.Message);
+        Assert.False(secondCharge);
+        Assert.Equal(["charge"], (await node.Store.Steps.GetStepsAsync(id)).Select(s => s.Key));
+    }
+
+    [Fact]
     public async Task StepAsync_NameHoldsNul_RunFailsWithClearErrorOnEveryStore()
     {
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("nul", async (ctx, _, ct) =>
