@@ -39,7 +39,7 @@ internal sealed class ChildRuns(ExecutionState state)
         state.Stored.TryGetValue(key, out var stored);
         if (stored?.Status == StepStatus.Succeeded)
         {
-            return state.Deserialize<TOutput>(stored.Result);
+            return state.Deserialize<TOutput>(key, stored.Result);
         }
 
         var worker = engine.Services.GetRequiredService<Worker>();

@@ -40,7 +40,7 @@ internal sealed class EventWaits(ExecutionState state)
         state.Stored.TryGetValue(key, out var stored);
         if (stored?.Status == StepStatus.Succeeded)
         {
-            return state.Deserialize<T>(stored.Result);
+            return state.Deserialize<T>(key, stored.Result);
         }
 
         // A stored timeout was thrown to the workflow, which may have gone on from it: a resumed run gets it again,

@@ -165,7 +165,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
             return new ItemResult<TResult>(key, false, default, stored.Error);
         }
 
-        var value = _state.Deserialize<TResult>(stored.Result);
+        var value = _state.Deserialize<TResult>(key, stored.Result);
         if (_compensate is not null)
         {
             _state.Compensations.Add(key, ct => _compensate(item, value, ct));

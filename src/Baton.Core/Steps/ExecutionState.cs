@@ -167,6 +167,26 @@ internal sealed class ExecutionState
 
     public T Deserialize<T>(string? json) => json is null ? default! : JsonSerializer.Deserialize<T>(json, Engine.Json)!;
 
+    /// <summary>
+    /// A stored step's result read as <typeparamref name="T"/>; a result the type cannot read fails the step by name (before:
+    /// the run failed with the serializer's message alone and no step, after a deploy that changed a result's type).
+    /// </summary>
+    public T Deserialize<T>(string key, string? json)
+    {
+        try
+        {
+            return Deserialize<T>(json);
+        }
+        catch (JsonException ex)
+        {
+            throw new StepFailedException(
+                key,
+                $"the stored result of step '{key}' cannot be read as {typeof(T).Name} (its type changed without a new workflow version?): {ex.Message}",
+                typeof(JsonException).FullName,
+                ex);
+        }
+    }
+
     /// <summary>An exception message as stored: its first 2,000 characters, U+0000 replaced (see <see cref="StoredText"/>).</summary>
     public static string ErrorText(string message) => StoredText.Clean(message.Length <= 2000 ? message : message[..2000]);
 

@@ -23,7 +23,7 @@ internal sealed class StepRunner(ExecutionState state)
         ArgumentNullException.ThrowIfNull(work);
         var key = state.NextKey(name);
         var json = await RunAsync(key, StepKind.Step, async ct => state.Serialize(await work(ct).ConfigureAwait(false)), options, StepStatus.Failed, cancellationToken, mayWaitDurably: true).ConfigureAwait(false);
-        var value = state.Deserialize<T>(json);
+        var value = state.Deserialize<T>(key, json);
         if (compensate is not null)
         {
             state.Compensations.Add(key, ct => compensate(value, ct));

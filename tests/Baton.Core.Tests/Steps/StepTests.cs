@@ -126,6 +126,32 @@ public sealed class StepTests
     }
 
     [Fact]
+    public async Task StepAsync_StoredResultTheNewTypeCannotRead_RunFailsNamingTheStep()
+    {
+        // A deploy that changed a step's result type (string -> int) under runs in flight. Before: the serializer's
+        // message alone ("The JSON value could not be converted to System.Int32"), with no step named.
+        var deployed = new StrongBox<bool>();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("typed", async (ctx, _, ct) =>
+        {
+            var a = deployed.Value
+                ? await ctx.StepAsync("a", _ => Task.FromResult(1), cancellationToken: ct)
+                : (await ctx.StepAsync("a", _ => Task.FromResult("x"), cancellationToken: ct)).Length;
+            await ctx.WaitForEventAsync<int>("go", cancellationToken: ct);
+            return a;
+        }));
+        var id = await node.StartRunAsync("typed");
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+
+        deployed.Value = true;
+        await node.Client.SendEventAsync(id, "go", System.Text.Json.JsonSerializer.SerializeToElement(1));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Equal("a", run.Failure!.Step);
+        Assert.Contains("the stored result of step 'a' cannot be read as Int32", run.Failure.Message);
+    }
+
+    [Fact]
     public async Task StepAsync_NameHoldsNul_RunFailsWithClearErrorOnEveryStore()
     {
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("nul", async (ctx, _, ct) =>
