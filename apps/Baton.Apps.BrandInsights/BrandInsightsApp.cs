@@ -115,8 +115,8 @@ public sealed class BrandInsightsApp : IBatonApp
         var health = services.GetRequiredService<BrandHealthEndpoint>();
         var metrics = services.GetRequiredService<BrandMetricsEndpoint>();
         // GET and HEAD, as Fastify exposes a HEAD route for every GET route.
-        endpoints.MapMethods("/health", ["GET", "HEAD"], health.Handle).AllowWithoutAdminKey();
-        endpoints.MapMethods("/metrics", ["GET", "HEAD"], metrics.Handle).AllowWithoutAdminKey().OnAppPort(options.PrometheusPort);
+        endpoints.MapMethods("/health", ["GET", "HEAD"], health.HandleAsync).AllowWithoutAdminKey();
+        endpoints.MapMethods("/metrics", ["GET", "HEAD"], metrics.HandleAsync).AllowWithoutAdminKey().OnAppPort(options.PrometheusPort);
         // Anything else on the seed's two ports gets Fastify's own 404 (before: the server's fallback asked for the admin key).
         endpoints.MapFallback(FastifyNotFoundAsync).AllowWithoutAdminKey();
         endpoints.MapFallback(FastifyNotFoundAsync).AllowWithoutAdminKey().OnAppPort(options.PrometheusPort);

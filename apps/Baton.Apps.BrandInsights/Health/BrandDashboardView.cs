@@ -16,7 +16,7 @@ internal sealed class BrandDashboardView(IRedisConnection redis, BrandRegistry r
     {
         var all = registry.Brands;
         var brands = all.Order(StringComparer.Ordinal).Take(MaxBrands).ToList();
-        var connected = redis.IsConnected;
+        var connected = await RedisAnswers.CheckAsync(redis).ConfigureAwait(false);
         long?[] backlogs = new long?[brands.Count];
         if (connected && brands.Count > 0)
         {

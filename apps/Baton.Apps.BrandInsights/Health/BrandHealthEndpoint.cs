@@ -14,9 +14,9 @@ internal sealed class BrandHealthEndpoint(IRedisConnection redis, BrandRegistry 
 {
     private readonly DateTimeOffset _started = time.GetUtcNow();
 
-    public IResult Handle()
+    public async Task<IResult> HandleAsync()
     {
-        var connected = redis.IsConnected;
+        var connected = await RedisAnswers.CheckAsync(redis).ConfigureAwait(false);
         var body = new
         {
             status = connected ? "ok" : "degraded",
@@ -33,5 +33,34 @@ internal sealed class BrandHealthEndpoint(IRedisConnection redis, BrandRegistry 
 /// <summary><c>GET /metrics</c> on <c>PROMETHEUS_PORT</c>: the app's series as Prometheus text.</summary>
 internal sealed class BrandMetricsEndpoint(IRedisConnection redis, BrandRegistry registry, BrandMetrics metrics)
 {
-    public IResult Handle() => Results.Text(metrics.Write(registry.Brands, redis.IsConnected), "text/plain; version=0.0.4; charset=utf-8");
+    public async Task<IResult> HandleAsync() =>
+        Results.Text(metrics.Write(registry.Brands, await RedisAnswers.CheckAsync(redis).ConfigureAwait(false)), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+/// <summary>
+/// Whether Redis answers now: a <c>PING</c> within <see cref="Timeout"/>. The multiplexer's <c>IsConnected</c> is the
+/// socket's state only: a Redis that is paused (<c>CLIENT PAUSE</c>), asleep (<c>DEBUG SLEEP</c>) or hung keeps its
+/// socket, and <c>/health</c> answered 200 "ok" while no merge could run.
+/// </summary>
+internal static class RedisAnswers
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
+
+    public static async Task<bool> CheckAsync(IRedisConnection redis)
+    {
+        if (!redis.IsConnected)
+        {
+            return false;
+        }
+
+        try
+        {
+            await redis.Database.PingAsync().WaitAsync(Timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            return false;
+        }
+    }
 }
