@@ -86,7 +86,7 @@ internal static class ChunkParser
         var summary = Optional(root, "summary", JsonValueKind.String, "")?.GetString();
         double? mentionCount = null;
         if (Optional(root, "meta", JsonValueKind.Object, "") is { } meta
-            && meta.TryGetProperty("mentionCount", out var count) && count.ValueKind == JsonValueKind.Number && double.IsFinite(count.GetDouble()))
+            && meta.TryGetProperty("mentionCount", out var count) && count.ValueKind == JsonValueKind.Number && InRange(count.GetDouble()))
         {
             mentionCount = count.GetDouble();
         }
@@ -169,8 +169,16 @@ internal static class ChunkParser
     private static double RequiredNumber(JsonElement parent, string name, string prefix) =>
         Finite(Required(parent, name, JsonValueKind.Number, prefix), prefix + name);
 
+    /// <summary>
+    /// The largest magnitude a chunk's number may have. Sums of finite numbers can still overflow: two sentiment counts of
+    /// 1e308 made the state Infinity, which cannot be written as JSON, and failed the whole batch with its good chunks.
+    /// </summary>
+    public const double MaxMagnitude = 1e15;
+
+    private static bool InRange(double value) => double.IsFinite(value) && Math.Abs(value) <= MaxMagnitude;
+
     private static double Finite(JsonElement number, string path) =>
-        number.GetDouble() is var value && double.IsFinite(value) ? value : throw new ShapeException($"{path} is out of range");
+        number.GetDouble() is var value && InRange(value) ? value : throw new ShapeException($"{path} is out of range (at most 1e15 in magnitude)");
 
     private static List<string> Strings(JsonElement array, string path)
     {

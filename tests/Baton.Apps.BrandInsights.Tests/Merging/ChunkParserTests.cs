@@ -39,6 +39,9 @@ public sealed class ChunkParserTests
     [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":5,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[{\"id\":\"a\",\"label\":\"A\",\"mentions\":[],\"spike\":true,\"centroid\":[1,\"2\"]}]}", "clusters[0].centroid[1] is a JSON string, not a number")]
     [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":5,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[],\"meta\":\"3\"}", "meta is a JSON string, not an object")]
     [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":1e999,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[]}", "sentiment.positive is out of range")]
+    // Finite, but two of them summed are Infinity, which the state cannot be written with (before: the whole batch failed).
+    [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":1e308,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[]}", "sentiment.positive is out of range (at most 1e15 in magnitude)")]
+    [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":1,\"neutral\":2,\"negative\":1,\"score\":-2e15},\"topics\":[],\"clusters\":[]}", "sentiment.score is out of range")]
     [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":5,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[],\"summary\":\"a\\ud800b\"}", "a string holds half a surrogate pair")]
     [InlineData("{\"chunkId\":\"c\\udfff\",\"brand\":\"nike\"}", "a string holds half a surrogate pair")]
     public void Parse_BadPayload_NullWithReason(string raw, string expected)
