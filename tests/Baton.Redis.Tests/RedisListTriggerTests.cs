@@ -159,6 +159,24 @@ public sealed class RedisListTriggerTests
     }
 
     [Fact]
+    public async Task Trigger_DeadLetterKeyOfAnotherType_ErrorNamesThatKeyNothingLostOnceItIsDeleted()
+    {
+        // Before: the script's WRONGTYPE was logged as "unexpected failure on <the list>", which was a good list.
+        await using var node = await RedisNode.CreateAsync();
+        await node.Db.HashSetAsync(node.List + ":failed", "note", "legacy");
+        await node.Db.ListRightPushAsync(node.List, [Item(1), "{not json", Item(2)]);
+
+        await node.StartAsync();
+        var logged = await Poll.UntilAsync(() => Task.FromResult(node.Logs.Entries.FirstOrDefault(e => e.EventId == 5020)), e => e is not null, "the failure logged");
+        Assert.Contains($"the dead-letter key {node.List}:failed holds a hash, not a list", logged!.Exception, StringComparison.Ordinal);
+
+        await node.Db.KeyDeleteAsync(node.List + ":failed");
+        await node.WaitForSucceededRunsAsync(2);
+        var dead = await Poll.UntilAsync(() => node.Db.ListRangeAsync(node.List + ":failed"), d => d.Length == 1, "the bad item dead-lettered");
+        Assert.Equal("{not json", (string)dead[0]!);
+    }
+
+    [Fact]
     public async Task Trigger_InboxRefusesItem_DeadLetteredWithInboxReason()
     {
         await using var node = await RedisNode.CreateAsync();

@@ -143,8 +143,7 @@ internal sealed class RedisListConsumer(
 
         var deadLetterKey = options.DeadLetterKey(state.Key);
         RedisValue[] arguments = [items.Length, .. dead.Select(d => (RedisValue)d.Item)];
-        var acked = await RedisAsync(
-            state, () => redis.Database.ScriptEvaluateAsync(RedisListScripts.Ack, [processing, deadLetterKey], arguments)).ConfigureAwait(false);
+        var acked = await RedisAsync(state, () => AckAsync(processing, deadLetterKey, arguments)).ConfigureAwait(false);
         if (acked is null)
         {
             state.HoldsBatch = true;
@@ -161,6 +160,31 @@ internal sealed class RedisListConsumer(
         state.Faulted = state.HoldsBatch = false;
         return StepResult.Worked;
     }
+
+    private async Task<RedisResult> AckAsync(RedisKey processing, RedisKey deadLetterKey, RedisValue[] arguments)
+    {
+        try
+        {
+            return await redis.Database.ScriptEvaluateAsync(RedisListScripts.Ack, [processing, deadLetterKey], arguments).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.Contains("WRONGTYPE", StringComparison.Ordinal))
+        {
+            // Name the key at fault: the script's own error named none, and the log named the (good) list being read. The batch
+            // stays held (nothing is lost) until the key is a list again or deleted.
+            var type = await redis.Database.KeyTypeAsync(deadLetterKey).ConfigureAwait(false);
+            if (type is RedisType.List or RedisType.None)
+            {
+                throw;
+            }
+
+            throw new DeadLetterKeyTypeException(
+                $"the dead-letter key {deadLetterKey} holds a {type.ToString().ToLowerInvariant()}, not a list: no batch of this list is acknowledged "
+                + "until that key is deleted or made a list",
+                ex);
+        }
+    }
+
+    private sealed class DeadLetterKeyTypeException(string message, Exception inner) : Exception(message, inner);
 
     private bool TooLarge(string item) =>
         item.Length > options.MaxItemBytes / 3 && System.Text.Encoding.UTF8.GetByteCount(item) > options.MaxItemBytes;
@@ -194,7 +218,7 @@ internal sealed class RedisListConsumer(
             outage.Failed(ex);
             return null;
         }
-        catch (RedisServerException ex)
+        catch (Exception ex) when (ex is RedisServerException or DeadLetterKeyTypeException)
         {
             metrics.Errors.Add(1, _tag);
             if (!state.Faulted)
