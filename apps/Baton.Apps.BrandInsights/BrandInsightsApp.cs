@@ -91,6 +91,7 @@ public sealed class BrandInsightsApp : IBatonApp
             // The mapper checks the size itself (before parsing), so the oversized chunk counts in its brand's failed metric.
             t.MaxItemBytes = 0;
             t.Map = mapper.Map;
+            t.DeadLettered = mapper.DeadLettered;
             t.DeadLetterKey = key => BrandKeys.BrandOf(key) is { } brand ? BrandKeys.Failed(brand) : key + ":failed";
         });
 

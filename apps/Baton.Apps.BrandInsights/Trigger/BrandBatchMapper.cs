@@ -26,7 +26,6 @@ internal sealed class BrandBatchMapper(BrandInsightsOptions options, BrandMetric
         if (BrandNameProblem(brand) is { } problem)
         {
             // The brand is the runs' concurrency key: one the store cannot keep would have every run refused by the inbox.
-            metrics.ChunksFailed(brand, batch.Items.Count);
             return new RedisBatchPlan([], [.. batch.Items.Select(item => new RejectedItem(item, problem))]);
         }
 
@@ -52,11 +51,6 @@ internal sealed class BrandBatchMapper(BrandInsightsOptions options, BrandMetric
             bytes += size;
         }
 
-        if (rejected.Count > 0)
-        {
-            metrics.ChunksFailed(brand, rejected.Count);
-        }
-
         var messages = parts.Where(p => p.Count > 0).Select((chunks, i) => new InboxMessage
         {
             MessageId = parts.Count == 1 ? "brand-batch:" + batch.BatchId : $"brand-batch:{batch.BatchId}:{i}",
@@ -64,6 +58,19 @@ internal sealed class BrandBatchMapper(BrandInsightsOptions options, BrandMetric
             Input = JsonSerializer.SerializeToElement(new BrandBatch(brand, chunks, i == 0 ? rejected.Count : 0), InputJson),
         }).ToList();
         return new RedisBatchPlan(messages, rejected) { ItemsOfMessages = [.. parts.Where(p => p.Count > 0)] };
+    }
+
+    /// <summary>
+    /// Counts the chunks set aside on <c>failed:brand:&lt;brand&gt;</c> once they are there (the trigger's
+    /// <see cref="RedisListTriggerOptions.DeadLettered"/>). Before, they were counted when a batch was mapped, and a batch is
+    /// mapped again on every offer: one bad chunk counted 19 times while its brand's previous run still merged.
+    /// </summary>
+    public void DeadLettered(string listKey, IReadOnlyList<RejectedItem> items)
+    {
+        if (BrandKeys.BrandOf(listKey) is { } brand)
+        {
+            metrics.ChunksFailed(brand, items.Count);
+        }
     }
 
     /// <summary>

@@ -156,6 +156,11 @@ internal sealed class RedisListConsumer(
         }
 
         metrics.ItemsDeadLettered.Add(dead.Count, _tag);
+        if (dead.Count > 0 && options.DeadLettered is { } deadLettered)
+        {
+            deadLettered(state.Key, dead);
+        }
+
         metrics.BatchesAccepted.Add(1, _tag);
         state.Faulted = state.HoldsBatch = false;
         return StepResult.Worked;

@@ -92,6 +92,13 @@ public sealed class RedisListTriggerOptions
     /// </summary>
     public Func<RedisListBatch, RedisBatchPlan>? Map { get; set; }
 
+    /// <summary>
+    /// Optional: called with a list's key and the items it dead-lettered, once they are on the dead-letter list (the batch
+    /// acknowledged). A batch offered again (its acknowledgement failed, or a run of the list was still going) is mapped
+    /// again, so a count kept in <see cref="Map"/> counts an item once per offer; here it counts once.
+    /// </summary>
+    public Action<string, IReadOnlyList<RejectedItem>>? DeadLettered { get; set; }
+
     /// <summary>The workflow the default mapper starts; required when <see cref="Map"/> is null.</summary>
     public string? Workflow { get; set; }
 

@@ -57,6 +57,32 @@ public sealed class BadInputTests : PrivateRedisTests
     }
 
     [Fact]
+    public async Task Chunks_BadOnesAmongBatchesOfferedAgain_FailedMetricEqualsTheFailedList()
+    {
+        // A batch is offered again while the brand's previous run still merges (every 20 ms), and was counted at every
+        // offer: a reviewer saw 144 for 80 chunks on the failed list, with no fault at all.
+        var db = Db;
+        await db.SetAddAsync(BrandKeys.BrandsList, "count");
+        await using var server = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-count"));
+        await Poll.UntilAsync(async () => (await server.HealthAsync()).Body, h => h.GetProperty("brands").GetArrayLength() == 1, "the brand read");
+
+        for (var group = 0; group < 10; group++)
+        {
+            var chunks = Enumerable.Range(group * 100, 100).Select(i => i % 50 == 7
+                ? "{\"chunkId\":\"bad-" + i + "\"}"
+                : ChunkParserTests.SeedExample.Replace("nike-1", $"count-{i}", StringComparison.Ordinal).Replace("\"nike\"", "\"count\"", StringComparison.Ordinal));
+            await db.ListRightPushAsync(BrandKeys.Chunks("count"), [.. chunks.Select(c => (RedisValue)c)]);
+        }
+
+        await BrandServer.WaitForSummaryAsync(db, "count", s => s.GetProperty("totalChunks").GetInt32() == 980, TimeSpan.FromSeconds(90));
+        var failed = await Poll.UntilAsync(() => db.ListLengthAsync(BrandKeys.Failed("count")), n => n == 20, "20 chunks on the failed list");
+        var metrics = await server.MetricsAsync();
+
+        Assert.Equal(20, failed);
+        Assert.Contains("orchestrator_chunks_failed_total{brand=\"count\"} 20\n", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Chunks_OfABrandWhoseNameCannotBeARunKey_DeadLetteredRawWithTheReasonAndCounted()
     {
         // Before: the inbox refused each run (the brand is its concurrency key, at most 500 characters) and the failed
