@@ -44,6 +44,38 @@ public sealed class SqliteOwnershipTests : IDisposable
         await after.InitializeAsync();
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task InitializeAsync_SameDatabaseThroughASymbolicLink_ThrowsStoreInUse(bool linkTheFolder)
+    {
+        // Before: the lock was '<path as written>.lock', so a second server given the file through a link (to it, or to a
+        // folder on the way) took a lock of its own and both executed the same run's steps at once.
+        var path = _database.NewPath();
+        var other = Path.Combine(Path.GetTempPath(), "baton-link-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(other);
+        try
+        {
+            var linked = linkTheFolder
+                ? Path.Combine(Directory.CreateSymbolicLink(Path.Combine(other, "dir"), Path.GetDirectoryName(path)!).FullName, Path.GetFileName(path))
+                : File.CreateSymbolicLink(Path.Combine(other, "baton.db"), path).FullName;
+            await using (var process = CrashHost.Start(path, SqliteDurability.ProcessCrashSafe))
+            {
+                await process.WaitForLineAsync(line => line.StartsWith("ok ", StringComparison.Ordinal), "a write");
+
+                await using var second = Open(linked);
+                var error = await Assert.ThrowsAsync<StoreInUseException>(() => second.InitializeAsync());
+
+                Assert.Contains("another process", error.Message, StringComparison.Ordinal);
+                process.Kill();
+            }
+        }
+        finally
+        {
+            Directory.Delete(other, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task InitializeAsync_LeasesLeftByEarlierProcess_TakenOverWhateverTheirOwner()
     {

@@ -30,7 +30,10 @@ internal sealed class SqliteStoreLock
     /// </summary>
     public static SqliteStoreLock Acquire(string databasePath, out bool first)
     {
-        var path = databasePath + ".lock";
+        // The lock file sits next to the file the path leads to, not next to the path as written: a second server given
+        // the same database through a symbolic link (to the file or to a folder on the way) took a lock of its own
+        // beside the link, and both executed the same run's steps at once.
+        var path = RealPath(databasePath) + ".lock";
         lock (Gate)
         {
             if (Held.TryGetValue(path, out var held))
@@ -75,5 +78,35 @@ internal sealed class SqliteStoreLock
             Held.Remove(_path);
             _file.Dispose();
         }
+    }
+
+    /// <summary>
+    /// <paramref name="path"/> made absolute with every symbolic link on the way followed (what <c>realpath</c> gives), so
+    /// two spellings of one file name one lock. A link loop or an unreadable link leaves the rest of the path as written.
+    /// </summary>
+    internal static string RealPath(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var root = Path.GetPathRoot(full) ?? "/";
+        var parts = full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
+        var current = root;
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var next = Path.Combine(current, parts[i]);
+            FileSystemInfo? target = null;
+            try
+            {
+                var info = Directory.Exists(next) ? (FileSystemInfo)new DirectoryInfo(next) : new FileInfo(next);
+                target = info.LinkTarget is null ? null : info.ResolveLinkTarget(returnFinalTarget: true);
+            }
+            catch (IOException)
+            {
+                // A loop or a link that cannot be read: keep this part as written.
+            }
+
+            current = target is null ? next : Path.GetFullPath(target.FullName);
+        }
+
+        return current;
     }
 }
