@@ -77,6 +77,21 @@ public sealed class SqliteOwnershipTests : IDisposable
     }
 
     [Fact]
+    public async Task InitializeAsync_FileIsNotADatabase_ErrorNamesTheSettingAndTheFile()
+    {
+        // Before: "SqliteException: SQLite Error 26: 'file is not a database'." with no file or setting named.
+        var path = _database.NewPath();
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllBytesAsync(path, Enumerable.Range(0, 8192).Select(i => (byte)(i * 7)).ToArray());
+
+        await using var store = Open(path);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.InitializeAsync());
+
+        Assert.Contains($"Baton:Store:Sqlite:Path '{Path.GetFullPath(path)}'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("the file is not a SQLite database", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task InitializeAsync_LeasesLeftByEarlierProcess_TakenOverWhateverTheirOwner()
     {
         var path = _database.NewPath();

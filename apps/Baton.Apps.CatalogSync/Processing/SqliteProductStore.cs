@@ -114,10 +114,19 @@ internal sealed class SqliteProductStore(string path) : IProductStore
     public void Initialize(CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode = WAL;" + Schema;
-        WhileBusy(command.ExecuteNonQuery, cancellationToken);
+        try
+        {
+            using var connection = Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode = WAL;" + Schema;
+            WhileBusy(command.ExecuteNonQuery, cancellationToken);
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is 26 or 11)
+        {
+            // Named, with the setting: before, the bare SQLite message, after a log line naming Baton's own database.
+            throw new InvalidOperationException(
+                $"Baton:Apps:CatalogSync:DatabasePath '{System.IO.Path.GetFullPath(Path)}': {ex.Message} (the catalog file is not a SQLite database, or is damaged)", ex);
+        }
     }
 
     private static ChunkStats? StoredChunk(SqliteConnection connection, string runId, int chunk)

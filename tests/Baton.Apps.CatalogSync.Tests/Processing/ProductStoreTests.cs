@@ -174,6 +174,19 @@ public sealed class SqliteProductStoreTests : ProductStoreTests
 {
     protected override ProductsTarget Target => ProductsTarget.Sqlite;
 
+    [Fact]
+    public async Task InitializeAsync_CatalogFileIsNotADatabase_ErrorNamesTheSettingAndTheFile()
+    {
+        // Before: the bare "SQLite Error 26: 'file is not a database'", after a log line that named Baton's own database.
+        var path = Catalog.SqlitePath + ".garbage.db";
+        await File.WriteAllBytesAsync(path, Enumerable.Range(0, 8192).Select(i => (byte)(i * 7)).ToArray());
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => new SqliteProductStore(path).InitializeAsync());
+
+        Assert.Contains($"Baton:Apps:CatalogSync:DatabasePath '{Path.GetFullPath(path)}'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("not a SQLite database", error.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Another connection holds the catalog's write lock: the chunk waits for it, and a cancelled token (a step's
     /// timeout) ends that wait within about a second instead of after the 120 s lock timeout, writing nothing.
