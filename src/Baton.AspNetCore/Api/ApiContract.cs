@@ -75,6 +75,7 @@ internal sealed class ApiContract : IOpenApiDocumentTransformer
             Query("status", Statuses(), "Only runs in this status"),
             Query("createdAfter", Text(), "Runs created at or after this time, ISO 8601 (2026-01-15, 2026-01-15T02:00:00Z, ...+01:00; UTC when no offset)"),
             Query("createdBefore", Text(), "Runs created before this time, ISO 8601 as createdAfter"),
+            Query("parentRunId", Text(), "Only the children of this run (a run's own JSON lists its newest 500; moreChildren links here)"),
             Query("limit", new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = RunLimits.MaxPageSize.ToString(System.Globalization.CultureInfo.InvariantCulture), Default = JsonValue.Create(50) }, "Runs per page"),
             Query("cursor", Text(), "The nextCursor of the previous page"),
         ],

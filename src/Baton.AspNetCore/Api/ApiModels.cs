@@ -92,8 +92,11 @@ public sealed record RunView(
     /// <summary>The version of the workflow's code that started the run.</summary>
     public int WorkflowVersion { get; init; } = 1;
 
-    /// <summary>The runs this run started as awaited children, newest first.</summary>
+    /// <summary>The runs this run started as awaited children, newest first (at most 500).</summary>
     public IReadOnlyList<ChildRunView> Children { get; init; } = [];
+
+    /// <summary>When the run has more children than <see cref="Children"/> lists: the run list's next page of them; else null.</summary>
+    public string? MoreChildren { get; init; }
 }
 
 /// <summary>A child run as its parent shows it.</summary>
@@ -161,6 +164,7 @@ internal static class ApiMapping
             ParentRunId = run.ParentRunId,
             WorkflowVersion = run.WorkflowVersion,
             Children = details.Children.Select(c => new ChildRunView(c.Id, c.Workflow, c.Status.ToWireName(), LinksFor(c.Id))).ToList(),
+            MoreChildren = details.ChildrenNextCursor is { } next ? $"/api/runs?parentRunId={run.Id}&cursor={next}" : null,
         };
     }
 

@@ -40,7 +40,7 @@ internal static partial class RunEndpoints
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("/runs", ListAsync)
             .WithName("ListRuns")
-            .WithSummary("Runs newest first; filters workflow, status, createdAfter, createdBefore; paging with cursor and limit")
+            .WithSummary("Runs newest first; filters workflow, status, parentRunId, createdAfter, createdBefore; paging with cursor and limit")
             .Produces<RunListView>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
         api.MapGet("/runs/{id}", GetAsync)
@@ -128,6 +128,16 @@ internal static partial class RunEndpoints
             }
 
             request = request with { Workflow = workflow };
+        }
+
+        if (query["parentRunId"].ToString() is { Length: > 0 } parent)
+        {
+            if (!IsRunId(parent))
+            {
+                return Problems.InvalidQuery($"parentRunId '{(parent.Length <= 64 ? parent : parent[..64] + "…")}' is not a run id (32 lower-case hexadecimal characters)");
+            }
+
+            request = request with { ParentRunId = parent };
         }
 
         if (query["status"].ToString() is { Length: > 0 } statusText)

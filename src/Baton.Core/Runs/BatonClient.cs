@@ -93,6 +93,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         {
             Events = events.Select(RunViews.ToInfo).ToList(),
             Children = children.Runs.Select(c => new ChildRunInfo(c.Id, c.Workflow, c.Status)).ToList(),
+            ChildrenNextCursor = children.NextCursor,
         };
     }
 

@@ -73,6 +73,12 @@ public sealed record RunDetails(RunInfo Run, IReadOnlyList<StepInfo> Steps, IRea
 
     /// <summary>The runs this run started as awaited children, newest first (at most the first 500).</summary>
     public IReadOnlyList<ChildRunInfo> Children { get; init; } = [];
+
+    /// <summary>
+    /// When the run has more children than <see cref="Children"/> lists, the cursor of the next page of
+    /// <c>ListRunsAsync</c> with <c>ParentRunId</c> set to this run; else null.
+    /// </summary>
+    public string? ChildrenNextCursor { get; init; }
 }
 
 /// <summary>A child run as its parent's details list it.</summary>

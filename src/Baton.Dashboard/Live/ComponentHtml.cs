@@ -8,9 +8,13 @@ internal static class ComponentHtml
 {
     public static Task<string> RenderAsync<TComponent>(HtmlRenderer renderer, string parameter, object value)
         where TComponent : IComponent =>
+        RenderAsync<TComponent>(renderer, new Dictionary<string, object?> { [parameter] = value });
+
+    public static Task<string> RenderAsync<TComponent>(HtmlRenderer renderer, Dictionary<string, object?> parameters)
+        where TComponent : IComponent =>
         renderer.Dispatcher.InvokeAsync(async () =>
         {
-            var output = await renderer.RenderComponentAsync<TComponent>(ParameterView.FromDictionary(new Dictionary<string, object?> { [parameter] = value }));
+            var output = await renderer.RenderComponentAsync<TComponent>(ParameterView.FromDictionary(parameters));
             return output.ToHtmlString();
         });
 }

@@ -21,7 +21,10 @@ internal sealed class SectionFeed(HtmlRenderer renderer)
         var children = RunChildren.Fingerprint(details.Children);
         if (children != (_children ?? ""))
         {
-            changes.Add(new SectionChange("children", await ComponentHtml.RenderAsync<RunChildren>(renderer, nameof(RunChildren.Children), details.Children)));
+            changes.Add(new SectionChange("children", await ComponentHtml.RenderAsync<RunChildren>(renderer, new Dictionary<string, object?>
+            {
+                [nameof(RunChildren.Children)] = details.Children, [nameof(RunChildren.ParentRunId)] = details.Run.Id,
+            })));
         }
 
         var events = RunEvents.Fingerprint(details.Events);

@@ -186,7 +186,7 @@ public sealed class ApiDocsTests(ServerFixture fixture) : IClassFixture<ServerFi
         var paths = (await InProcessServer.ReadJsonAsync(response)).GetProperty("paths");
 
         var list = Parameters(paths.GetProperty("/api/runs").GetProperty("get"));
-        Assert.Equal(["workflow", "status", "createdAfter", "createdBefore", "limit", "cursor"], list.Where(p => p.In == "query").Select(p => p.Name));
+        Assert.Equal(["workflow", "status", "createdAfter", "createdBefore", "parentRunId", "limit", "cursor"], list.Where(p => p.In == "query").Select(p => p.Name));
         var status = paths.GetProperty("/api/runs").GetProperty("get").GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "status");
         Assert.Contains("compensation_failed", status.GetProperty("schema").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
         Assert.Contains(("Idempotency-Key", "header"), Parameters(paths.GetProperty("/api/workflows/{name}/runs").GetProperty("post")));

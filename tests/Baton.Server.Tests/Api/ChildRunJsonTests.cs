@@ -16,6 +16,10 @@ public sealed class ChildRunJsonTests : IAsyncLifetime
             TestWorkflows.AddQuick(baton);
             baton.AddWorkflow<QuickInput, int>("parent", (context, input, cancellationToken) =>
                 context.RunChildAsync<int>("quick", input, cancellationToken: cancellationToken));
+            // A parent of many children, started side by side (each step key child:quick#n names one child).
+            baton.AddWorkflow<QuickInput, int>("fan-parent", async (context, input, cancellationToken) =>
+                (await Task.WhenAll(Enumerable.Range(0, input.N).Select(i =>
+                    context.RunChildAsync<int>("quick", new QuickInput(i), cancellationToken: cancellationToken)))).Sum());
         });
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
@@ -39,5 +43,28 @@ public sealed class ChildRunJsonTests : IAsyncLifetime
         Assert.Equal(parentId, childRun.GetProperty("parentRunId").GetString());
         Assert.Empty(childRun.GetProperty("children").EnumerateArray());
         Assert.Equal("quick", childRun.GetProperty("workflow").GetString());
+    }
+
+    [Fact]
+    public async Task GetRun_ParentOf520Children_ListsTheNewest500AndLinksToTheRestWhichTheListFilterPages()
+    {
+        // Before: 500 children and nothing saying there were more, nor any way to list the other 20.
+        var (_, started) = await Server.StartRunAsync("fan-parent", """{"n":520}""");
+        var parentId = started.GetProperty("id").GetString()!;
+        var parent = await Server.WaitForStatusAsync(parentId, "succeeded");
+
+        Assert.Equal(500, parent.GetProperty("children").GetArrayLength());
+        var more = parent.GetProperty("moreChildren").GetString()!;
+        Assert.StartsWith($"/api/runs?parentRunId={parentId}&cursor=", more, StringComparison.Ordinal);
+        using var rest = await Server.Client.GetAsync(more + "&limit=500");
+        var page = await InProcessServer.ReadJsonAsync(rest);
+        Assert.Equal(HttpStatusCode.OK, rest.StatusCode);
+        Assert.Equal(20, page.GetProperty("runs").GetArrayLength());
+        var all = parent.GetProperty("children").EnumerateArray().Select(c => c.GetProperty("id").GetString())
+            .Concat(page.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("id").GetString())).ToHashSet();
+        Assert.Equal(520, all.Count);
+
+        using var bad = await Server.Client.GetAsync("/api/runs?parentRunId=nope");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
     }
 }
