@@ -17,8 +17,11 @@ internal static class SyncEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapPost("/sync", StartAsync).RequireAdminKey();
-        app.MapGet("/sync", StartAsync).RequireAdminKey(allowQueryKey: true);
+        // 409 documented as the seed sends it ({"error":"Sync already in progress","status":{...}}), not as a problem.
+        app.MapPost("/sync", StartAsync).RequireAdminKey()
+            .Produces<System.Text.Json.JsonElement>(StatusCodes.Status200OK, "application/json").Produces<System.Text.Json.JsonElement>(StatusCodes.Status409Conflict, "application/json");
+        app.MapGet("/sync", StartAsync).RequireAdminKey(allowQueryKey: true)
+            .Produces<System.Text.Json.JsonElement>(StatusCodes.Status200OK, "application/json").Produces<System.Text.Json.JsonElement>(StatusCodes.Status409Conflict, "application/json");
         app.MapGet("/status", StatusAsync).RequireAdminKey();
     }
 

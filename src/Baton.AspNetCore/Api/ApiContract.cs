@@ -35,6 +35,11 @@ internal sealed class ApiContract : IOpenApiDocumentTransformer
             .Where(d => d.HttpMethod is not null)
             .GroupBy(d => ("/" + d.RelativePath?.TrimEnd('/'), d.HttpMethod!.ToUpperInvariant()))
             .ToDictionary(g => g.Key, g => g.Any(d => d.ActionDescriptor.EndpointMetadata.OfType<AdminKeyMetadata>().LastOrDefault()?.Required ?? false));
+        foreach (var schema in document.Components?.Schemas?.Values ?? [])
+        {
+            NullableOneOfToAnyOf(schema, depth: 0);
+        }
+
         foreach (var (route, path) in document.Paths)
         {
             foreach (var (method, operation) in path.Operations ?? [])
@@ -98,6 +103,35 @@ internal sealed class ApiContract : IOpenApiDocumentTransformer
 
     private static OpenApiSchema Text() => new() { Type = JsonSchemaType.String };
 
+    /// <summary>
+    /// A nullable value the generator writes as <c>oneOf: [{type: null}, X]</c>: when X accepts null too (a free JSON value,
+    /// <c>{}</c>), null matches both branches and a validating client refuses every run whose input or output is null.
+    /// <c>anyOf</c> says the same without that.
+    /// </summary>
+    private static void NullableOneOfToAnyOf(IOpenApiSchema schema, int depth)
+    {
+        if (depth > 16 || schema is not OpenApiSchema concrete)
+        {
+            return;
+        }
+
+        if (concrete.OneOf is { Count: 2 } oneOf && oneOf.Any(s => s is OpenApiSchema { Type: JsonSchemaType.Null }))
+        {
+            concrete.AnyOf = oneOf;
+            concrete.OneOf = null;
+        }
+
+        foreach (var property in concrete.Properties?.Values ?? [])
+        {
+            NullableOneOfToAnyOf(property, depth + 1);
+        }
+
+        if (concrete.Items is { } items)
+        {
+            NullableOneOfToAnyOf(items, depth + 1);
+        }
+    }
+
     private static OpenApiSchema Statuses() => new()
     {
         Type = JsonSchemaType.String,
@@ -106,9 +140,26 @@ internal sealed class ApiContract : IOpenApiDocumentTransformer
 
     private static OpenApiResponse Unauthorized() => new()
     {
-        Description = "No valid admin key in the X-ADMIN-KEY header",
+        Description = "No valid admin key in the X-ADMIN-KEY header. The body is the seeds' {error, detail} (application/json); "
+            + "a host whose policy for the endpoint has no admin key answers a problem (application/problem+json)",
         Content = new Dictionary<string, OpenApiMediaType>
         {
+            // What the server sends for the admin key (BatonAuthorizationResultHandler): before, only the problem shape was
+            // documented, and a generated client expected the wrong body and media type.
+            ["application/json"] = new()
+            {
+                Schema = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    Required = new HashSet<string> { "error", "detail" },
+                    Properties = new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["error"] = new OpenApiSchema { Type = JsonSchemaType.String },
+                        ["detail"] = new OpenApiSchema { Type = JsonSchemaType.String },
+                    },
+                },
+                Example = new JsonObject { ["error"] = "Unauthorized", ["detail"] = "send the admin key in the X-ADMIN-KEY header" },
+            },
             ["application/problem+json"] = new()
             {
                 Schema = new OpenApiSchemaReference("ProblemDetails"),

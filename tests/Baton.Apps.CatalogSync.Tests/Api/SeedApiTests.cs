@@ -15,6 +15,25 @@ public sealed class SeedApiTests
         Assert.Equal("OK", await response.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public async Task OpenApiDocument_Sync_Documents409AsTheSeedSendsIt()
+    {
+        // Before: POST and GET /sync listed only 200 and 401, while the server answers 409 {"error":"Sync already in progress"}.
+        await using var h = await SyncHarness.StartAsync();
+        using var response = await h.Client.GetAsync("/openapi/v1.json");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{response.StatusCode}: {text[..Math.Min(300, text.Length)]}");
+        using var document = System.Text.Json.JsonDocument.Parse(text);
+        var paths = document.RootElement.GetProperty("paths");
+        Assert.True(paths.TryGetProperty("/sync", out var sync), string.Join(", ", paths.EnumerateObject().Select(p => p.Name)));
+
+        foreach (var method in new[] { "post", "get" })
+        {
+            Assert.True(sync.GetProperty(method).GetProperty("responses").TryGetProperty("409", out var conflict), sync.GetRawText());
+            Assert.True(conflict.GetProperty("content").TryGetProperty("application/json", out _), $"{method} /sync: {conflict}");
+        }
+    }
+
     [Theory]
     [InlineData("GET", "/status")]
     [InlineData("POST", "/sync")]

@@ -196,6 +196,27 @@ public sealed class ApiDocsTests(ServerFixture fixture) : IClassFixture<ServerFi
             [.. operation.GetProperty("parameters").EnumerateArray().Select(p => (p.GetProperty("name").GetString()!, p.GetProperty("in").GetString()!))];
     }
 
+    [Fact]
+    public async Task OpenApiDocument_401AsTheServerSendsItAndNoNullableOneOf()
+    {
+        // Before: 401 documented only as problem+json (the server sends {error, detail} as application/json), and nullable
+        // values as oneOf [null, {}], which null matches twice: a validating client refused every run with a null output.
+        using var response = await Server.Client.GetAsync("/openapi/v1.json");
+        var document = await InProcessServer.ReadJsonAsync(response);
+        using var refused = await Server.Anonymous.GetAsync("/api/runs");
+        var body = await InProcessServer.ReadJsonAsync(refused);
+
+        var unauthorized = document.GetProperty("paths").GetProperty("/api/runs").GetProperty("get").GetProperty("responses").GetProperty("401").GetProperty("content");
+        var json = unauthorized.GetProperty("application/json");
+        Assert.Equal("application/json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(["detail", "error"], json.GetProperty("schema").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(["detail", "error"], body.EnumerateObject().Select(p => p.Name).Order());
+        var text = document.GetRawText();
+        Assert.DoesNotContain("\"oneOf\":[{\"type\":\"null\"}", text.Replace(" ", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        var input = document.GetProperty("components").GetProperty("schemas").GetProperty("RunView").GetProperty("properties").GetProperty("input");
+        Assert.Equal(2, input.GetProperty("anyOf").GetArrayLength());
+    }
+
     private static void CheckMedia(string where, JsonElement media, List<string> problems)
     {
         if (!media.TryGetProperty("schema", out _))
