@@ -99,12 +99,13 @@ internal sealed class RunReplies : BackgroundService
         // The engine drains its runs on a graceful stop: their callers are still waiting, so their replies go out first,
         // for as long as the engine's DrainTimeout and the host allow. Before, the watchers were cancelled as the stop
         // began: a run that ended while the node drained succeeded with no reply, and its caller timed out.
-        // Only runs that are executing can end in the drain; a suspended one (waiting for an event or a timer) is not waited for.
+        // Only runs that are executing can end in the drain, and ended ones whose reply is on its way; a suspended one
+        // (waiting for an event or a timer) is not waited for.
         var drain = _services.GetService<IOptions<BatonOptions>>()?.Value.DrainTimeout ?? TimeSpan.FromSeconds(30);
         var waited = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            while (waited.Elapsed < drain && await AnyExecutingAsync(cancellationToken).ConfigureAwait(false))
+            while (waited.Elapsed < drain && await AnyReplyDueAsync(cancellationToken).ConfigureAwait(false))
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(25), cancellationToken).ConfigureAwait(false);
             }
@@ -123,12 +124,16 @@ internal sealed class RunReplies : BackgroundService
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<bool> AnyExecutingAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether a watched run is executing, or has ended and its reply has not gone out yet (it stays watched until it has):
+    /// a suspended run (waiting for an event or a timer) is not waited for.
+    /// </summary>
+    private async Task<bool> AnyReplyDueAsync(CancellationToken cancellationToken)
     {
         var client = _services.GetRequiredService<IBatonClient>();
         foreach (var runId in _pending.Keys)
         {
-            if (await client.GetRunAsync(runId, cancellationToken).ConfigureAwait(false) is { Run.Status: RunStatus.Pending or RunStatus.Running or RunStatus.Compensating })
+            if (await client.GetRunAsync(runId, cancellationToken).ConfigureAwait(false) is { Run.Status: not RunStatus.Suspended })
             {
                 return true;
             }
