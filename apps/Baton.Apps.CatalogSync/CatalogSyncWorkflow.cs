@@ -169,6 +169,15 @@ internal sealed class CatalogSyncWorkflow(
 
         // The engine has reported each set-aside chunk already ("chunks/<n> dead-lettered: <error>", its step key).
         var deadChunks = results.Where(r => !r.Succeeded).ToList();
+        var unread = deadChunks.Count(r => r.Error?.Contains($"blob '{file.Blob}' does not exist", StringComparison.Ordinal) == true);
+        if (unread > 0)
+        {
+            // The feed file went away while its chunks were applied (deleted by hand, a cleaner, a lost volume): the chunks
+            // set aside could not be read, which says nothing about the feed. Before, the run ended "succeeded" with them
+            // missing (a reviewer's run: 3 of 4 chunks, 75 % of the products).
+            throw new NonRetryableException(
+                $"the feed file was removed while the sync ran: {unread} of {file.Chunks.Count} chunks could not be read from it; start a new sync");
+        }
 
         var totals = await store.RunTotalsAsync(runId, cancellationToken).ConfigureAwait(false);
         SetTotals(context, totals);

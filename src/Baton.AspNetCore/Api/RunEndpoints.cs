@@ -171,7 +171,11 @@ internal static partial class RunEndpoints
 
             if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
             {
-                return Problems.InvalidQuery($"{parameter} '{text}' is out of range (years 0001 to 9999 in UTC)");
+                // The offset's own limit first: "+14:59" is a well-formed offset no time can have.
+                return text.Length > 6 && text[^6] is '+' or '-'
+                    && int.Parse(text.AsSpan(text.Length - 5, 2), CultureInfo.InvariantCulture) * 60 + int.Parse(text.AsSpan(text.Length - 2, 2), CultureInfo.InvariantCulture) > 14 * 60
+                    ? Problems.InvalidQuery($"{parameter} '{text}' has the offset {text[^6..]}; an offset is at most ±14:00")
+                    : Problems.InvalidQuery($"{parameter} '{text}' is out of range (years 0001 to 9999 in UTC)");
             }
 
             request = apply(at);

@@ -19,7 +19,7 @@ internal static class AccessEndpoints
             var form = await PageResults.ReadFormAsync(http);
             if (form is null)
             {
-                return PageResults.Forbidden();
+                return PageResults.Forbidden(http);
             }
 
             var returnUrl = PageResults.LocalReturnUrl(form["returnUrl"]);
@@ -32,7 +32,7 @@ internal static class AccessEndpoints
         {
             if (await PageResults.ReadFormAsync(http) is null)
             {
-                return PageResults.Forbidden();
+                return PageResults.Forbidden(http);
             }
 
             DashboardSession.Of(http).SignOut(http);

@@ -35,6 +35,13 @@ internal static class PageResults
         {
             await http.RequestServices.GetRequiredService<IAntiforgery>().ValidateRequestAsync(http);
         }
+        catch (AntiforgeryValidationException ex) when (ex.InnerException is InvalidDataException or IOException)
+        {
+            // The form could not be read at all (over ASP.NET Core's limits: 1,024 fields, a value over 4 MB): say so, not that
+            // the token is wrong, which reloading would not fix.
+            http.Items[FormErrorKey] = $"The form could not be read: {ex.InnerException.Message}";
+            return null;
+        }
         catch (AntiforgeryValidationException)
         {
             return null;
@@ -43,8 +50,15 @@ internal static class PageResults
         return await http.Request.ReadFormAsync(http.RequestAborted);
     }
 
-    public static IResult Forbidden() =>
-        Results.Text("The form's anti-forgery token is missing or wrong: reload the page and try again.", statusCode: StatusCodes.Status400BadRequest);
+    private const string FormErrorKey = "baton.dashboard.form-error";
+
+    /// <summary>The answer to a form <see cref="ReadFormAsync"/> refused: why it could not be read, or the token's message.</summary>
+    public static IResult Forbidden(HttpContext http) =>
+        Results.Text(
+            http.Items.TryGetValue(FormErrorKey, out var error) && error is string text
+                ? text
+                : "The form's anti-forgery token is missing or wrong: reload the page and try again.",
+            statusCode: StatusCodes.Status400BadRequest);
 
     /// <summary>A local dashboard path, or the runs page: the sign-in page never redirects off the dashboard.</summary>
     public static string LocalReturnUrl(string? returnUrl) =>

@@ -68,7 +68,7 @@ internal static class RunPages
         var form = await PageResults.ReadFormAsync(http);
         if (form is null)
         {
-            return PageResults.Forbidden();
+            return PageResults.Forbidden(http);
         }
 
         var workflow = form["workflow"].ToString();
@@ -119,7 +119,7 @@ internal static class RunPages
     {
         if (await PageResults.ReadFormAsync(http) is null)
         {
-            return PageResults.Forbidden();
+            return PageResults.Forbidden(http);
         }
 
         var outcome = await action(http.RequestAborted);

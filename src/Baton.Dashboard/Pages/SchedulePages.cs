@@ -37,7 +37,7 @@ internal static class SchedulePages
         var form = await PageResults.ReadFormAsync(http);
         if (form is null)
         {
-            return PageResults.Forbidden();
+            return PageResults.Forbidden(http);
         }
 
         var name = form["name"].ToString().Trim();
@@ -126,7 +126,7 @@ internal static class SchedulePages
     {
         if (await PageResults.ReadFormAsync(http) is null)
         {
-            return PageResults.Forbidden();
+            return PageResults.Forbidden(http);
         }
 
         return Back(await action(http.RequestAborted));

@@ -206,6 +206,25 @@ public sealed class SyncEndToEndTests
         Assert.Empty(System.IO.Directory.GetFiles(h.BlobDirectory));
     }
 
+    [Fact]
+    public async Task Sync_FeedFileDeletedWhileChunksAreApplied_FailsSayingSoInsteadOfSucceedingWithChunksMissing()
+    {
+        // Before: the remaining chunks were set aside ("blob ... does not exist") and the run ended succeeded with most of
+        // the products missing.
+        await using var h = await SyncHarness.StartAsync(null, new Dictionary<string, string>
+        {
+            ["Baton:Apps:CatalogSync:ChunkDelay"] = "00:00:01", ["Baton:Apps:CatalogSync:ChunkAttempts"] = "1",
+        });
+        var runId = await h.StartSyncAsync();
+        await WaitForFetchAndAChunkAsync(h, runId);
+        DeleteFeedFiles(h);
+
+        var run = await h.WaitFinishedAsync(runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "failed", run.ToString());
+        Assert.Contains("the feed file was removed while the sync ran", run.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     private static async Task WaitForFetchAndAChunkAsync(SyncHarness h, string runId) =>
         await Poll.UntilAsync(
             () => h.RunAsync(runId),

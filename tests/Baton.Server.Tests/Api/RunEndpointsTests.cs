@@ -179,6 +179,20 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
         Assert.Equal(0, (await InProcessServer.ReadJsonAsync(failed)).GetProperty("runs").GetArrayLength());
     }
 
+    [Theory]
+    [InlineData("2026-01-15T02:00:00%2B14:59", "has the offset +14:59; an offset is at most ±14:00")]
+    [InlineData("2026-01-15T02:00:00-15:00", "has the offset -15:00; an offset is at most ±14:00")]
+    [InlineData("0001-01-01T00:00:00%2B01:00", "is out of range (years 0001 to 9999 in UTC)")]
+    public async Task ListRuns_TimeThatCannotBe_400SaysWhich(string value, string expected)
+    {
+        // Before: an offset beyond ±14:00 was reported as a year out of range.
+        using var response = await Server.Client.GetAsync($"/api/runs?createdAfter={value}");
+        var problem = await InProcessServer.ReadJsonAsync(response);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(expected, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task GetRun_WellFormedUnknownId_Returns404Problem()
     {
