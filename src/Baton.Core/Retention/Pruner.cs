@@ -70,7 +70,7 @@ internal sealed class Pruner(IBatonStore store, EngineServices engine) : Backgro
         if (runs > 0 || fires > 0)
         {
             engine.Metrics.RunsPruned.Add(runs);
-            Log.Pruned(engine.Logger, runs, fires, cutoff);
+            Log.Pruned(engine.Logger, runs, fires, cutoff.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
         }
 
         return (runs, fires);

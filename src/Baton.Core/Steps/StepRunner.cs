@@ -167,7 +167,7 @@ internal sealed class StepRunner(ExecutionState state)
                 if (retryAt is { } at)
                 {
                     engine.Metrics.Retries.Add(1, new KeyValuePair<string, object?>("workflow", workflow));
-                    Log.StepRetrying(engine.Logger, error, key, attempt, at - endedAt, error.Message);
+                    Log.StepRetrying(engine.Logger, key, attempt, at - endedAt, error.GetType().FullName ?? error.GetType().Name, error.Message);
                     await retryWaits.WaitAsync(failed, stored?.StartedAt ?? startedAt, at, runToken).ConfigureAwait(false);
                     continue;
                 }

@@ -28,7 +28,7 @@ public sealed class FailureLogTests
     }
 
     [Fact]
-    public async Task StepAsync_AttemptFailsThenFailsForGood_RetryAndFailureLoggedWithTheException()
+    public async Task StepAsync_AttemptFailsThenFailsForGood_RetryNamesTheErrorFailureCarriesTheException()
     {
         var logs = new CapturingLoggerProvider();
         await using var node = await EngineHarness.StartAsync(
@@ -44,7 +44,10 @@ public sealed class FailureLogTests
 
         var retry = Assert.Single(logs.Entries, e => e.EventId == 200);
         var failed = Assert.Single(logs.Entries, e => e.EventId == 201);
-        Assert.All([retry, failed], e => Assert.StartsWith("System.Net.Http.HttpRequestException: connection refused", e.Exception));
+        // The retry line names the error without its stack trace (a routine retry; 3.6 KB a line during a worker outage).
+        Assert.Null(retry.Exception);
+        Assert.Contains("System.Net.Http.HttpRequestException: connection refused", retry.Message, StringComparison.Ordinal);
+        Assert.StartsWith("System.Net.Http.HttpRequestException: connection refused", failed.Exception);
         Assert.Contains("call", failed.Message);
     }
 }

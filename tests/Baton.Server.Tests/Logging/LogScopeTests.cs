@@ -38,7 +38,7 @@ public sealed partial class LogScopeTests
 
         var retrying = Assert.Single(server.Logs.Entries, e => e.EventId == 200);
         Assert.Equal(LogLevel.Warning, retrying.Level);
-        Assert.Contains("503 from upstream", retrying.Exception, StringComparison.Ordinal);
+        Assert.Contains("503 from upstream", retrying.Message, StringComparison.Ordinal);
         Assert.Contains("Workflow=flaky", retrying.Scopes);
         Assert.Contains("Step=call", retrying.Scopes);
         Assert.Contains($"RunId={id}", retrying.Scopes);
