@@ -92,6 +92,35 @@ public sealed class SqliteOwnershipTests : IDisposable
     }
 
     [Fact]
+    public async Task PingAsync_WritesFailOnAFullDatabase_FailsNamingIt_AndPassesAgainOnceAWriteCommits()
+    {
+        // A full disk lets reads through: before, the ping (a read) passed and /health said ready while every write failed.
+        var path = _database.NewPath();
+        await using var store = Open(path);
+        await store.InitializeAsync();
+        await store.Runs.CreateRunAsync(NewRun());
+        var pages = await store.WriteAsync(ctx => Convert.ToInt64(ctx.Command("PRAGMA page_count").ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
+        await store.WriteAsync(ctx => ctx.Command($"PRAGMA max_page_count = {pages}").ExecuteNonQuery(), CancellationToken.None);
+
+        var full = await Record.ExceptionAsync(async () =>
+        {
+            for (var i = 0; i < 1000; i++)
+            {
+                await store.Runs.CreateRunAsync(NewRun() with { Input = "{\"pad\":\"" + new string('x', 2000) + "\"}" });
+            }
+        });
+        var ping = await Record.ExceptionAsync(() => store.PingAsync());
+        await store.WriteAsync(ctx => ctx.Command("PRAGMA max_page_count = 1073741823").ExecuteNonQuery(), CancellationToken.None);
+        await store.Runs.CreateRunAsync(NewRun());
+        var after = await Record.ExceptionAsync(() => store.PingAsync());
+
+        Assert.Equal(13, Assert.IsType<Microsoft.Data.Sqlite.SqliteException>(full).SqliteErrorCode);
+        Assert.Contains("the last write to", ping?.Message, StringComparison.Ordinal);
+        Assert.Contains("full", ping!.Message, StringComparison.Ordinal);
+        Assert.Null(after);
+    }
+
+    [Fact]
     public async Task InitializeAsync_LeasesLeftByEarlierProcess_TakenOverWhateverTheirOwner()
     {
         var path = _database.NewPath();

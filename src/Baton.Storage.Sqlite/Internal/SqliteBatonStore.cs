@@ -77,13 +77,21 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
     public Task InitializeAsync(CancellationToken cancellationToken = default) =>
         OpenAsync().WaitAsync(cancellationToken);
 
-    public Task PingAsync(CancellationToken cancellationToken = default) =>
-        ReadAsync(connection =>
+    public Task PingAsync(CancellationToken cancellationToken = default)
+    {
+        // A write that failed on the disk (and none committed since) makes the store unusable whatever a read says.
+        if (Volatile.Read(ref _open) is { IsCompletedSuccessfully: true } open && open.Result?.DiskError is { } disk)
+        {
+            return Task.FromException(new InvalidOperationException($"the last write to '{FilePath}' failed and none has succeeded since: {disk.Message}", disk));
+        }
+
+        return ReadAsync(connection =>
         {
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT 1";
             return command.ExecuteScalar();
         }, cancellationToken);
+    }
 
     /// <summary>Runs <paramref name="operation"/> on the writer; completes after its transaction commits.</summary>
     /// <param name="completeOnWriter">See <see cref="SqliteWriter.WriteAsync{T}"/>.</param>

@@ -156,6 +156,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
                 _context.Commit();
                 _metrics.Commits.Add(1);
+                Volatile.Write(ref _diskError, null);
             }
             catch
             {
@@ -170,6 +171,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            NoteDiskError(ex);
             if (batch.Count == 1)
             {
                 batch[0].Fail(ex);
@@ -195,6 +197,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 op.Execute(_context);
                 _context.Commit();
                 _metrics.Commits.Add(1);
+                Volatile.Write(ref _diskError, null);
             }
             catch
             {
@@ -206,7 +209,25 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            NoteDiskError(ex);
             op.Fail(ex);
+        }
+    }
+
+    private SqliteException? _diskError;
+
+    /// <summary>
+    /// The disk error (full, I/O error, read-only) of the last write when no write has committed since, else null. Reads
+    /// still work then, so a ping that reads said "ok" while every write failed: a readiness probe kept routing work to a
+    /// node that answered it with errors.
+    /// </summary>
+    public SqliteException? DiskError => Volatile.Read(ref _diskError);
+
+    private void NoteDiskError(Exception ex)
+    {
+        if (ex is SqliteException { SqliteErrorCode: 13 or 10 or 8 } disk)
+        {
+            Volatile.Write(ref _diskError, disk);
         }
     }
 
