@@ -50,8 +50,10 @@ internal sealed class DocsAccess(AdminKey key, IDataProtectionProvider protectio
             });
             context.Response.Headers.CacheControl = "no-store";
             context.Response.Headers["Referrer-Policy"] = "no-referrer";
-            // Straight to the page (/docs/): /docs itself would only redirect once more.
-            context.Response.Redirect(request.PathBase + (request.Path.Value == ApiDocs.Path ? ApiDocs.Path + "/" : request.Path.Value));
+            // Straight to the page (/docs/): /docs itself would only redirect once more. The path as the cookie names it: routes
+            // match in any case, cookie paths do not, and /DOCS?key= set a cookie the browser never sent back (401 after it).
+            var rest = request.Path.Value is { Length: > 5 } asked ? asked[ApiDocs.Path.Length..] : "";
+            context.Response.Redirect(request.PathBase + ApiDocs.Path + (rest.Length == 0 ? "/" : rest));
             return;
         }
 

@@ -37,6 +37,19 @@ public sealed class ApiDocsTests(ServerFixture fixture) : IClassFixture<ServerFi
         Assert.DoesNotContain("cdn.jsdelivr.net", html, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/DOCS")]
+    [InlineData("/Docs/")]
+    public async Task Docs_QueryKeyOnThePathInAnotherCase_RedirectsToTheCookiesPathAndThePageLoads(string path)
+    {
+        // Before: the redirect kept the case as asked, the cookie's path was /docs, and the browser never sent it: 401.
+        using var browser = new HttpClient(new SocketsHttpHandler { CookieContainer = new System.Net.CookieContainer() }) { BaseAddress = Server.BaseAddress };
+        using var page = await browser.GetAsync($"{path}?key={InProcessServer.AdminKey}");
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("/docs/", page.RequestMessage!.RequestUri!.AbsolutePath);
+    }
+
     [Fact]
     public async Task Docs_QueryKey_TradedForSessionCookieAndKeyNeverInThePage()
     {
