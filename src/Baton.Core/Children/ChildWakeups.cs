@@ -53,23 +53,39 @@ internal static class ChildWakeups
 
     private static async Task CancelTreeAsync(EngineServices engine, Worker worker, string parentRunId, int depth)
     {
+        await foreach (var child in ChildrenAsync(engine, parentRunId, CancellationToken.None).ConfigureAwait(false))
+        {
+            if (!child.Status.IsActive())
+            {
+                continue;
+            }
+
+            var result = await engine.Runs.CancelRunAsync(new CancelRunRequest(child.Id, engine.Time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
+            if (result.Outcome == CancelRunOutcome.Requested)
+            {
+                worker.CancelLocal(child.Id);
+                // A child that is itself a parent may be waiting on runs that hold the slots it would replay in.
+                if (depth < MaxTreeDepth)
+                {
+                    await CancelTreeAsync(engine, worker, child.Id, depth + 1).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    /// <summary>Every child of <paramref name="parentRunId"/>, newest first, page by page (without input or output).</summary>
+    public static async IAsyncEnumerable<RunRecord> ChildrenAsync(
+        EngineServices engine, string parentRunId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         string? cursor = null;
         do
         {
             var page = await engine.Runs.ListRunsAsync(
-                new ListRunsRequest { ParentRunId = parentRunId, Cursor = cursor, Limit = RunLimits.MaxPageSize }, CancellationToken.None).ConfigureAwait(false);
-            foreach (var child in page.Runs.Where(r => r.Status.IsActive()))
+                new ListRunsRequest { ParentRunId = parentRunId, Cursor = cursor, Limit = RunLimits.MaxPageSize, WithoutPayloads = true },
+                cancellationToken).ConfigureAwait(false);
+            foreach (var child in page.Runs)
             {
-                var result = await engine.Runs.CancelRunAsync(new CancelRunRequest(child.Id, engine.Time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
-                if (result.Outcome == CancelRunOutcome.Requested)
-                {
-                    worker.CancelLocal(child.Id);
-                    // A child that is itself a parent may be waiting on runs that hold the slots it would replay in.
-                    if (depth < MaxDepth)
-                    {
-                        await CancelTreeAsync(engine, worker, child.Id, depth + 1).ConfigureAwait(false);
-                    }
-                }
+                yield return child;
             }
 
             cursor = page.NextCursor;
@@ -77,6 +93,9 @@ internal static class ChildWakeups
         while (cursor is not null);
     }
 
-    /// <summary>How deep a cancel goes at once; deeper runs are cancelled when their parents replay, as before.</summary>
-    private const int MaxDepth = 32;
+    /// <summary>
+    /// How deep a cancel, or the retry of a cancelled parent, reaches down the tree at once; deeper runs are cancelled when
+    /// their parents replay, as before.
+    /// </summary>
+    public const int MaxTreeDepth = 32;
 }

@@ -176,24 +176,20 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
 
     private async Task RetryCancelledChildrenAsync(string parentRunId, int depth, CancellationToken cancellationToken)
     {
-        string? cursor = null;
-        do
+        await foreach (var child in Children.ChildWakeups.ChildrenAsync(engine, parentRunId, cancellationToken).ConfigureAwait(false))
         {
-            var page = await engine.Runs.ListRunsAsync(
-                new ListRunsRequest { ParentRunId = parentRunId, Cursor = cursor, Limit = RunLimits.MaxPageSize }, cancellationToken).ConfigureAwait(false);
-            foreach (var child in page.Runs.Where(r => r.Status == RunStatus.Cancelled))
+            if (child.Status != RunStatus.Cancelled)
             {
-                if (depth < 32)
-                {
-                    await RetryCancelledChildrenAsync(child.Id, depth + 1, cancellationToken).ConfigureAwait(false);
-                }
-
-                await RetryOneAsync(child, cancellationToken).ConfigureAwait(false);
+                continue;
             }
 
-            cursor = page.NextCursor;
+            if (depth < Children.ChildWakeups.MaxTreeDepth)
+            {
+                await RetryCancelledChildrenAsync(child.Id, depth + 1, cancellationToken).ConfigureAwait(false);
+            }
+
+            await RetryOneAsync(child, cancellationToken).ConfigureAwait(false);
         }
-        while (cursor is not null);
     }
 
     public async Task<EventSendResult> SendEventAsync(
