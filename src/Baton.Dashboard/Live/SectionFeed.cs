@@ -24,6 +24,7 @@ internal sealed class SectionFeed(HtmlRenderer renderer)
             changes.Add(new SectionChange("children", await ComponentHtml.RenderAsync<RunChildren>(renderer, new Dictionary<string, object?>
             {
                 [nameof(RunChildren.Children)] = details.Children, [nameof(RunChildren.ParentRunId)] = details.Run.Id,
+                [nameof(RunChildren.More)] = details.ChildrenNextCursor is not null,
             })));
         }
 
