@@ -54,6 +54,7 @@ internal sealed class StoreUnavailableExceptionHandler(IProblemDetailsService pr
     /// SQLite's disk full (13), I/O error (10) or read-only database (8): the disk, not the request; once space is freed or
     /// the file system is writable again the same process carries on. Before: ASP.NET Core's bare 500. Matched by type name:
     /// this assembly does not depend on Microsoft.Data.Sqlite, whose exception carries SQLite's result code as its ErrorCode.
+    /// The same codes as SqliteFileErrors.IsDisk in Baton.Storage.Sqlite, which this assembly does not reference either.
     /// </summary>
     private static bool SqliteDiskError(DbException db) =>
         db.GetType().FullName == "Microsoft.Data.Sqlite.SqliteException" && db.ErrorCode is 13 or 10 or 8;

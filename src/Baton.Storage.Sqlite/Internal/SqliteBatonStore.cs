@@ -213,22 +213,13 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
             _processLock = processLock;
             return new SqliteWriter(connection, _options.MaxBatchSize, _logger, Metrics);
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is 26 or 11 or 13 or 10 or 8)
+        catch (SqliteException ex) when (SqliteFileErrors.Describe(ex) is { } wrong)
         {
             connection.Dispose();
             processLock.Release();
             // Named, with the setting: before, only "SQLite Error 26: 'file is not a database'", and with the catalog on, the
             // last line before it named another file.
-            throw new InvalidOperationException(
-                $"Baton:Store:Sqlite:Path '{FilePath}': {ex.Message} ({ex.SqliteErrorCode switch
-                {
-                    26 => "the file is not a SQLite database",
-                    11 => "the database file is damaged; restore it from a backup",
-                    13 => "the disk is full",
-                    10 => "the disk could not be read or written",
-                    _ => "the file or its folder is read-only",
-                }})",
-                ex);
+            throw new InvalidOperationException($"Baton:Store:Sqlite:Path '{FilePath}': {ex.Message} ({wrong})", ex);
         }
         catch
         {

@@ -225,7 +225,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     private void NoteDiskError(Exception ex)
     {
-        if (ex is SqliteException { SqliteErrorCode: 13 or 10 or 8 } disk)
+        if (ex is SqliteException disk && SqliteFileErrors.IsDisk(disk))
         {
             Volatile.Write(ref _diskError, disk);
         }
