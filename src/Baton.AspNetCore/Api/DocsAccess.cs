@@ -52,7 +52,8 @@ internal sealed class DocsAccess(AdminKey key, IDataProtectionProvider protectio
             context.Response.Headers["Referrer-Policy"] = "no-referrer";
             // Straight to the page (/docs/): /docs itself would only redirect once more. The path as the cookie names it: routes
             // match in any case, cookie paths do not, and /DOCS?key= set a cookie the browser never sent back (401 after it).
-            var rest = request.Path.Value is { Length: > 5 } asked ? asked[ApiDocs.Path.Length..] : "";
+            var asked = request.Path.Value ?? ApiDocs.Path;
+            var rest = asked.Length > ApiDocs.Path.Length ? asked[ApiDocs.Path.Length..] : "";
             context.Response.Redirect(request.PathBase + ApiDocs.Path + (rest.Length == 0 ? "/" : rest));
             return;
         }
