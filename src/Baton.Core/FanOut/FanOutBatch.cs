@@ -19,6 +19,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
     private readonly ForEachOptions _options;
     private readonly Func<TItem, TResult, CancellationToken, Task>? _compensate;
     private readonly CancellationToken _cancellationToken;
+    private readonly string _prefix;
     private readonly string _doneCounter;
     private readonly string _deadCounter;
     private readonly StepStatus _finalFailure;
@@ -26,6 +27,8 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
     private readonly CancellationTokenSource _stopAll;
     private readonly List<Task<ItemResult<TResult>?>> _tasks = [];
     private int _incomplete;
+    // Items listed over time only: the items an earlier execution completed, counted before they are listed again.
+    private Dictionary<string, StepStatus>? _earlier;
 
     public FanOutBatch(
         ExecutionState state, StepRunner steps, string prefix, Func<TItem, CancellationToken, Task<TResult>> work,
@@ -37,6 +40,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
         _options = options;
         _compensate = compensate;
         _cancellationToken = cancellationToken;
+        _prefix = prefix;
         _doneCounter = $"{prefix}.done";
         _deadCounter = $"{prefix}.deadLettered";
         _finalFailure = options.OnItemFailure == ItemFailurePolicy.DeadLetter ? StepStatus.DeadLettered : StepStatus.Failed;
@@ -49,11 +53,57 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
     /// <summary>Cancelled when the run stops or an item fails the fan-out.</summary>
     public CancellationToken StopToken => _stopAll.Token;
 
+    /// <summary>Items an earlier execution completed that this one has not listed yet (see <see cref="CountEarlierItems"/>).</summary>
+    public int EarlierItemsNotListed => _earlier?.Count ?? 0;
+
+    /// <summary>
+    /// For items listed over time: counts the items an earlier execution completed (stored <c>{prefix}/...</c> steps that
+    /// succeeded or were dead-lettered) at once, instead of as they are listed again. A resumed run's counters read 0
+    /// and climbed while its listing waited (the catalog sync's <c>chunks.done</c> read 0 through a retried download).
+    /// </summary>
+    public void CountEarlierItems()
+    {
+        var itemPrefix = _prefix + "/";
+        foreach (var step in _state.Stored.Values)
+        {
+            if (step.Kind == StepKind.Step && step.Status is StepStatus.Succeeded or StepStatus.DeadLettered
+                && step.Key.StartsWith(itemPrefix, StringComparison.Ordinal))
+            {
+                _earlier ??= new Dictionary<string, StepStatus>(StringComparer.Ordinal);
+                _earlier[step.Key] = step.Status;
+                _state.Active.Progress.Increment(CounterOf(step.Status), 1);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Once the listing has ended: takes back the count of earlier items it did not list again (or a step of another
+    /// name that only looked like an item), so the counters end exact.
+    /// </summary>
+    public void ForgetEarlierItemsNotListed()
+    {
+        if (_earlier is null)
+        {
+            return;
+        }
+
+        foreach (var status in _earlier.Values)
+        {
+            _state.Active.Progress.Increment(CounterOf(status), -1);
+        }
+
+        _earlier = null;
+    }
+
     public void Add(string key, TItem item)
     {
         if (_state.Stored.TryGetValue(key, out var stored) && stored.Status is StepStatus.Succeeded or StepStatus.DeadLettered)
         {
-            _state.Active.Progress.Increment(stored.Status == StepStatus.Succeeded ? _doneCounter : _deadCounter, 1);
+            if (_earlier?.Remove(key) != true)
+            {
+                _state.Active.Progress.Increment(CounterOf(stored.Status), 1);
+            }
+
             _tasks.Add(Task.FromResult<ItemResult<TResult>?>(Completed(key, item, stored)));
             return;
         }
@@ -157,6 +207,8 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
             _gate.Release();
         }
     }
+
+    private string CounterOf(StepStatus status) => status == StepStatus.Succeeded ? _doneCounter : _deadCounter;
 
     private ItemResult<TResult> Completed(string key, TItem item, StepRecord stored)
     {

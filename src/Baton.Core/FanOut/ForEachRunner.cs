@@ -52,6 +52,8 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
         var batch = new FanOutBatch<TItem, TResult>(state, steps, prefix, work, checkedOptions, compensate, cancellationToken);
         var keys = new HashSet<string>(StringComparer.Ordinal);
         var totalCounter = $"{prefix}.total";
+        batch.CountEarlierItems();
+        state.Active.Progress.Set(totalCounter, batch.EarlierItemsNotListed);
         try
         {
             await foreach (var item in items.WithCancellation(batch.StopToken).ConfigureAwait(false))
@@ -68,8 +70,11 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
                 }
 
                 batch.Add(key, item);
-                state.Active.Progress.Set(totalCounter, keys.Count);
+                state.Active.Progress.Set(totalCounter, keys.Count + batch.EarlierItemsNotListed);
             }
+
+            batch.ForgetEarlierItemsNotListed();
+            state.Active.Progress.Set(totalCounter, keys.Count);
         }
         catch (OperationCanceledException) when (batch.StopToken.IsCancellationRequested)
         {

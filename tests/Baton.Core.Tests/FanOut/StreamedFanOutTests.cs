@@ -51,6 +51,78 @@ public sealed class StreamedFanOutTests
     }
 
     [Fact]
+    public async Task ForEachAsync_ResumedWhileListingWaits_CountersKeepEarlierItemsAndEndExact()
+    {
+        var path = EngineHarness.NewDatabasePath();
+        var secondExecution = false;
+        var blocked = new TaskCompletionSource();
+        var listingWaits = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listingMayGoOn = new TaskCompletionSource();
+
+        void Workflow(Baton.Hosting.BatonBuilder b) => b.AddWorkflow<int, int>("resume", async (ctx, _, ct) =>
+        {
+            // Written with the counters, so the test knows it reads the second execution's flush.
+            ctx.SetProgress("execution", secondExecution ? 2 : 1);
+            var results = await ctx.ForEachAsync("item", Listing(ct), i => i.ToString(), async (i, token) =>
+            {
+                if (i == 6 && !secondExecution)
+                {
+                    blocked.TrySetResult();
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                }
+
+                return i;
+            }, new ForEachOptions { MaxParallelism = 1 }, cancellationToken: ct);
+            return results.Count;
+        });
+
+        // The first execution lists 0..11 at once; the second waits before it lists anything (a download retried
+        // from the start), then lists 1..11: item 0, done before, is not listed again.
+        async IAsyncEnumerable<int> Listing([EnumeratorCancellation] CancellationToken ct)
+        {
+            if (secondExecution)
+            {
+                listingWaits.TrySetResult();
+                await listingMayGoOn.Task.WaitAsync(ct);
+            }
+
+            for (var i = secondExecution ? 1 : 0; i < 12; i++)
+            {
+                yield return i;
+            }
+        }
+
+        string id;
+        await using (var first = await EngineHarness.StartAsync(Workflow, o => o.DrainTimeout = TimeSpan.Zero, databasePath: path))
+        {
+            id = await first.StartRunAsync("resume");
+            await blocked.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            await first.StopAsync();
+        }
+
+        secondExecution = true;
+        await using (var second = await EngineHarness.StartAsync(Workflow, o => o.NodeId = "node-b", databasePath: path))
+        {
+            await listingWaits.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            await second.Time.AdvanceToTimerAsync(EngineHarness.Start.AddSeconds(1), TimerKind.Periodic);
+            // Before, both read 0 here until the listing reached the earlier items again.
+            var waiting = await second.WaitForAsync(id, r => r.Progress.GetValueOrDefault("execution") == 2);
+            listingMayGoOn.SetResult();
+            var run = await second.WaitForEndAsync(id);
+
+            Assert.Equal(6, waiting.Progress["item.done"]);
+            Assert.Equal(6, waiting.Progress["item.total"]);
+            Assert.Equal(RunStatus.Succeeded, run.Status);
+            Assert.Equal("11", run.Output);
+            Assert.Equal(11, run.Progress["item.done"]);
+            Assert.Equal(11, run.Progress["item.total"]);
+            Assert.Equal(0, run.Progress["item.deadLettered"]);
+        }
+
+        EngineHarness.DeleteDatabase(path);
+    }
+
+    [Fact]
     public async Task ForEachAsync_ListingThrows_StartedItemsAreCancelledAndTheRunFailsWithThatError()
     {
         var started = new TaskCompletionSource();
