@@ -4,6 +4,7 @@ using Baton.RabbitMq.Connection;
 using Baton.RabbitMq.Wire;
 using Baton.Hosting;
 using Baton.Runs;
+using Baton.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -130,10 +131,11 @@ internal sealed class RunReplies : BackgroundService
     /// </summary>
     private async Task<bool> AnyReplyDueAsync(CancellationToken cancellationToken)
     {
-        var client = _services.GetRequiredService<IBatonClient>();
+        // The run's row only: the client's GetRunAsync also reads every step, attempt, event and child, every 25 ms.
+        var runs = _services.GetRequiredService<IRunStore>();
         foreach (var runId in _pending.Keys)
         {
-            if (await client.GetRunAsync(runId, cancellationToken).ConfigureAwait(false) is { Run.Status: not RunStatus.Suspended })
+            if (await runs.GetRunAsync(runId, cancellationToken).ConfigureAwait(false) is { Status: not RunStatus.Suspended })
             {
                 return true;
             }
