@@ -68,6 +68,17 @@ public sealed partial class BatonApiClient
         return await GetOrNullAsync<RunView>($"api/runs/{Uri.EscapeDataString(runId)}", cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The run as in the list (<c>GET /api/runs/{id}/summary</c>): status, phase, progress and times, without its steps,
+    /// or null when no run has that id. Poll this, not <see cref="GetAsync"/>, while a run moves: its details grow with
+    /// its steps (tens of megabytes for a run of 50,000).
+    /// </summary>
+    public async Task<RunSummary?> GetSummaryAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(runId);
+        return await GetOrNullAsync<RunSummary>($"api/runs/{Uri.EscapeDataString(runId)}/summary", cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>One page of runs, newest first (<c>GET /api/runs</c>); pass <see cref="RunListView.NextCursor"/> back as <see cref="RunQuery.Cursor"/>.</summary>
     public async Task<RunListView> ListAsync(RunQuery? query = null, CancellationToken cancellationToken = default)
     {
@@ -110,15 +121,20 @@ public sealed partial class BatonApiClient
 
     /// <summary>
     /// Reads the run every <see cref="BatonClientOptions.PollInterval"/> until it has finished and returns it as it ended
-    /// (whatever the outcome). <paramref name="onUpdate"/> sees every read, for progress displays.
+    /// (whatever the outcome). <paramref name="onUpdate"/> sees every read, with its steps; without one, the run's summary
+    /// is polled and its details read once at the end (see <see cref="WatchAsync"/>).
     /// A run that does not exist is a 404 <see cref="BatonApiException"/>.
     /// </summary>
     public async Task<RunView> WaitAsync(string runId, Action<RunView>? onUpdate = null, CancellationToken cancellationToken = default)
     {
+        if (onUpdate is null)
+        {
+            return await WatchAsync(runId, null, cancellationToken).ConfigureAwait(false);
+        }
+
         while (true)
         {
-            var run = await GetAsync(runId, cancellationToken).ConfigureAwait(false)
-                ?? throw new BatonApiException(HttpStatusCode.NotFound, "No such run", $"no run with id {runId}", "urn:baton:problem:run-not-found");
+            var run = await GetAsync(runId, cancellationToken).ConfigureAwait(false) ?? throw RunNotFound(runId);
             onUpdate?.Invoke(run);
             if (run.IsFinished)
             {
@@ -128,6 +144,29 @@ public sealed partial class BatonApiClient
             await Task.Delay(_pollInterval, _time, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Polls the run's summary every <see cref="BatonClientOptions.PollInterval"/> until it has finished (<paramref name="onProgress"/>
+    /// sees every read, for progress displays), then reads its details once and returns them. A run that does not exist is a
+    /// 404 <see cref="BatonApiException"/>.
+    /// </summary>
+    public async Task<RunView> WatchAsync(string runId, Action<RunSummary>? onProgress, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var summary = await GetSummaryAsync(runId, cancellationToken).ConfigureAwait(false) ?? throw RunNotFound(runId);
+            onProgress?.Invoke(summary);
+            if (summary.IsFinished)
+            {
+                return await GetAsync(runId, cancellationToken).ConfigureAwait(false) ?? throw RunNotFound(runId);
+            }
+
+            await Task.Delay(_pollInterval, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static BatonApiException RunNotFound(string runId) =>
+        new(HttpStatusCode.NotFound, "No such run", $"no run with id {runId}", "urn:baton:problem:run-not-found");
 
     /// <summary>
     /// Waits for the run to finish and returns its output as <typeparamref name="TOutput"/>; a run that did not succeed

@@ -22,6 +22,9 @@ public sealed record RunSummary(
     /// <summary>The version of the workflow's code that started the run.</summary>
     public int WorkflowVersion { get; init; } = 1;
 
+    /// <summary>When the run was last written: its status, phase or progress.</summary>
+    public DateTimeOffset UpdatedAt { get; init; }
+
     /// <summary>True once the run has reached a final state.</summary>
     public bool IsFinished => RunStatuses.IsFinished(Status);
 }

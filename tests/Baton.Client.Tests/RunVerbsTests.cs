@@ -22,6 +22,45 @@ public sealed class RunVerbsTests(SqliteServerFixture fixture) : IClassFixture<S
     }
 
     [Fact]
+    public async Task WatchAsync_RunMoving_PollsTheSummaryAndReadsTheDetailsOnceAtTheEnd()
+    {
+        var paths = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var client = BatonApiClient.Create(fixture.Server.BaseAddress, fixture.Server.Key, new RecordingHandler(paths) { InnerHandler = new SocketsHttpHandler() });
+        var started = await client.StartAsync("demo", new DemoInput(Items: 5, DelayMs: 100, Parallelism: 1));
+        var seen = new List<RunSummary>();
+
+        var run = await client.WatchAsync(started.Run.Id, seen.Add).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(RunStatuses.Succeeded, run.Status);
+        Assert.NotEmpty(run.Steps);
+        Assert.NotEmpty(seen);
+        Assert.True(seen[^1].IsFinished);
+        Assert.Equal(5, seen[^1].Progress["items.done"]);
+        Assert.All(seen, s => Assert.True(s.UpdatedAt >= s.CreatedAt, $"updatedAt {s.UpdatedAt} before createdAt {s.CreatedAt}"));
+        var reads = paths.Where(p => p.StartsWith($"/api/runs/{started.Run.Id}", StringComparison.Ordinal)).ToList();
+        Assert.Equal(seen.Count, reads.Count(p => p.EndsWith("/summary", StringComparison.Ordinal)));
+        Assert.Equal($"/api/runs/{started.Run.Id}", Assert.Single(reads, p => !p.EndsWith("/summary", StringComparison.Ordinal)));
+        Assert.Equal($"/api/runs/{started.Run.Id}", reads[^1]);
+    }
+
+    [Fact]
+    public async Task GetSummaryAsync_UnknownRun_ReturnsNull()
+    {
+        var client = fixture.NewClient();
+
+        Assert.Null(await client.GetSummaryAsync(new string('0', 32)));
+    }
+
+    private sealed class RecordingHandler(System.Collections.Concurrent.ConcurrentQueue<string> paths) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            paths.Enqueue(request.RequestUri!.AbsolutePath);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task StartAsync_SameIdempotencyKey_ReturnsExistingRunNotCreated()
     {
         var client = fixture.NewClient();

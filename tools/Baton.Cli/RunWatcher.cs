@@ -5,7 +5,7 @@ using static Baton.Cli.CommandRunner;
 namespace Baton.Cli;
 
 /// <summary>
-/// Follows a run until it ends: live progress bars (one per fan-out, <c>X.done</c> of <c>X.total</c>) on a terminal,
+/// Follows a run until it ends, polling its summary (not its steps) and reading its details once at the end: live progress bars (one per fan-out, <c>X.done</c> of <c>X.total</c>) on a terminal,
 /// a line per change of status or phase otherwise, the final run as JSON with <c>--json</c>. Exit code 0 when the run
 /// succeeded, 1 otherwise.
 /// </summary>
@@ -26,7 +26,7 @@ internal static class RunWatcher
         else
         {
             string? last = null;
-            run = await context.Client.WaitAsync(
+            run = await context.Client.WatchAsync(
                 runId,
                 update =>
                 {
@@ -58,7 +58,7 @@ internal static class RunWatcher
             {
                 var status = progress.AddTask(Esc(runId[..Math.Min(12, runId.Length)]), maxValue: 1);
                 var bars = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
-                final = await context.Client.WaitAsync(
+                final = await context.Client.WatchAsync(
                     runId,
                     run =>
                     {

@@ -72,6 +72,7 @@ internal sealed class ApiExamples : IOpenApiDocumentTransformer
         "RetryRun" => Node(new RunActionView("retried", Summary("pending"))),
         "ListRuns" => Node(new RunListView([Summary("running")], RunId, $"/api/runs?limit=1&cursor={RunId}")),
         "GetRun" => Node(Run()),
+        "GetRunSummary" => Node(Summary("running")),
         "SendEvent" => Node(new EventAcceptedView(RunId, "approve", 1, At, false)),
         "ListSchedules" => Node(new[] { Schedule() }),
         "GetSchedule" or "PutSchedule" => Node(Schedule()),
@@ -95,7 +96,10 @@ internal sealed class ApiExamples : IOpenApiDocumentTransformer
 
     private static RunSummary Summary(string status) => new(
         RunId, "demo", status, status == "pending" ? null : "processing", new Dictionary<string, long> { ["items.total"] = 20, ["items.done"] = 7 },
-        At, status == "pending" ? null : At.AddSeconds(1), null, null, ApiMapping.LinksFor(RunId));
+        At, status == "pending" ? null : At.AddSeconds(1), null, null, ApiMapping.LinksFor(RunId))
+    {
+        UpdatedAt = status == "pending" ? At : At.AddSeconds(2),
+    };
 
     private static RunView Run() => new(
         RunId, "demo", "succeeded", "done", new Dictionary<string, long> { ["items.total"] = 2, ["items.done"] = 2 }, [],

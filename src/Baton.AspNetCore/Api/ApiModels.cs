@@ -26,6 +26,9 @@ public sealed record RunSummary(
 {
     /// <summary>The version of the workflow's code that started the run.</summary>
     public int WorkflowVersion { get; init; } = 1;
+
+    /// <summary>When the run was last written: its status, phase or progress.</summary>
+    public DateTimeOffset UpdatedAt { get; init; }
 }
 
 /// <summary>Seed 004's saga error shape: the root cause at the top, saga state in <c>details</c>.</summary>
@@ -131,6 +134,7 @@ internal static class ApiMapping
         run.Id, run.Workflow, run.Status.ToWireName(), run.Phase, run.Progress, run.CreatedAt, run.StartedAt, run.CompletedAt, run.ScheduleName, LinksFor(run.Id))
     {
         WorkflowVersion = run.WorkflowVersion,
+        UpdatedAt = run.UpdatedAt,
     };
 
     public static RunView ToView(this RunDetails details)

@@ -48,6 +48,11 @@ internal static partial class RunEndpoints
             .WithSummary("One run with its input, output, failure, progress, steps and their attempts")
             .Produces<RunView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/runs/{id}/summary", GetSummaryAsync)
+            .WithName("GetRunSummary")
+            .WithSummary("One run as in the list: status, phase, progress, times; without its steps, so it stays small to poll")
+            .Produces<RunSummary>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPost("/runs/{id}/cancel", CancelAsync)
             .WithName("CancelRun")
             .WithSummary("Cancels a run: at once if it is not running (200), else asks its worker to stop it (202)")
@@ -215,6 +220,17 @@ internal static partial class RunEndpoints
 
         var details = await client.GetRunAsync(id, context.RequestAborted);
         return details is null ? RunNotFound(id) : TypedResults.Ok(details.ToView());
+    }
+
+    private static async Task<IResult> GetSummaryAsync(string id, HttpContext context, IBatonClient client)
+    {
+        if (!IsRunId(id))
+        {
+            return NotARunId(id);
+        }
+
+        var run = await client.GetRunInfoAsync(id, context.RequestAborted);
+        return run is null ? RunNotFound(id) : TypedResults.Ok(run.ToSummary());
     }
 
     private static async Task<IResult> CancelAsync(string id, HttpContext context, IBatonClient client)

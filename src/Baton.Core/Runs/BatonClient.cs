@@ -97,6 +97,9 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         };
     }
 
+    public async Task<RunInfo?> GetRunInfoAsync(string runId, CancellationToken cancellationToken = default) =>
+        StoredText.HasNul(runId) ? null : (await engine.Runs.GetRunAsync(runId, cancellationToken).ConfigureAwait(false))?.ToInfo();
+
     public async Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);

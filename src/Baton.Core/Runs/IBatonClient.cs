@@ -16,6 +16,12 @@ public interface IBatonClient
     /// <summary>The run with its steps and their attempts, or null.</summary>
     Task<RunDetails?> GetRunAsync(string runId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The run's status, phase, progress, input, output and failure without its steps, attempts, events and children
+    /// (one read of the run), or null: what to poll while a run moves, since a run's details grow with its steps.
+    /// </summary>
+    Task<RunInfo?> GetRunInfoAsync(string runId, CancellationToken cancellationToken = default);
+
     /// <summary>Runs newest first, filtered, one page at a time (at most <see cref="RunLimits.MaxPageSize"/>).</summary>
     Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default);
 

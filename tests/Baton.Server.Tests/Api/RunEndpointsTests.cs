@@ -67,6 +67,40 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
     }
 
     [Fact]
+    public async Task GetRunSummary_EndedDemoRun_ListShapeWithProgressAndNoSteps()
+    {
+        var (_, started) = await Server.StartRunAsync("demo", """{"items":3,"delayMs":0}""");
+        var id = started.GetProperty("id").GetString()!;
+        var details = await Server.WaitForStatusAsync(id, "succeeded");
+
+        using var response = await Server.Client.GetAsync($"/api/runs/{id}/summary");
+        var summary = await InProcessServer.ReadJsonAsync(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(id, summary.GetProperty("id").GetString());
+        Assert.Equal("succeeded", summary.GetProperty("status").GetString());
+        Assert.Equal("done", summary.GetProperty("phase").GetString());
+        Assert.Equal(3, summary.GetProperty("progress").GetProperty("items.done").GetInt64());
+        Assert.Equal(details.GetProperty("updatedAt").GetDateTimeOffset(), summary.GetProperty("updatedAt").GetDateTimeOffset());
+        Assert.Equal($"/api/runs/{id}", summary.GetProperty("links").GetProperty("self").GetString());
+        Assert.False(summary.TryGetProperty("steps", out _));
+        Assert.False(summary.TryGetProperty("output", out _));
+    }
+
+    [Theory]
+    [InlineData("0123456789abcdef0123456789abcdef")]
+    [InlineData("not-a-run-id")]
+    public async Task GetRunSummary_UnknownOrMalformedId_Returns404Problem(string id)
+    {
+        using var response = await Server.Client.GetAsync($"/api/runs/{id}/summary");
+        var body = await InProcessServer.ReadJsonAsync(response);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("urn:baton:problem:run-not-found", body.GetProperty("type").GetString());
+    }
+
+    [Fact]
     public async Task StartRun_UnknownInputField_Returns400NamingItAndStartsNothing()
     {
         var key = Guid.NewGuid().ToString();
@@ -333,7 +367,7 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var paths = body.GetProperty("paths");
-        foreach (var path in new[] { "/api/workflows/{name}/runs", "/api/runs", "/api/runs/{id}", "/api/runs/{id}/cancel", "/api/runs/{id}/retry", "/api/workflows", "/api/schedules", "/api/schedules/{name}", "/health", "/healthz", "/metrics" })
+        foreach (var path in new[] { "/api/workflows/{name}/runs", "/api/runs", "/api/runs/{id}", "/api/runs/{id}/summary", "/api/runs/{id}/cancel", "/api/runs/{id}/retry", "/api/workflows", "/api/schedules", "/api/schedules/{name}", "/health", "/healthz", "/metrics" })
         {
             Assert.True(paths.TryGetProperty(path, out _), $"the OpenAPI document lacks {path}");
         }
