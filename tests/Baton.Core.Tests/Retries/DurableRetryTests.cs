@@ -4,6 +4,7 @@ using Baton.Retries;
 using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
+using Baton.Testing;
 
 namespace Baton.Core.Tests.Retries;
 
@@ -27,7 +28,8 @@ public sealed class DurableRetryTests
 
         var id = await node.StartRunAsync("flaky");
         var dueAt = Start.AddMinutes(10);
-        var suspended = await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended);
+        // Idle too: the slot is freed just after the suspension is stored.
+        var suspended = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
         Assert.Equal(dueAt, suspended.RunAfter);
         Assert.Null(suspended.LeaseOwner);
         Assert.Equal(0, node.Worker.ActiveCount);
@@ -205,7 +207,8 @@ public sealed class DurableRetryTests
         var runs = await Task.WhenAll(ids.Select(r => node.Store.Runs.GetRunAsync(r.Id)));
         Assert.All(runs, r => Assert.Null(r!.LeaseOwner));
         Assert.All(ids.Zip(runs), p => Assert.Equal(Start.AddMinutes(p.First.Group), p.Second!.RunAfter));
-        Assert.Equal(0, node.Worker.ActiveCount);
+        // A slot is freed just after its run's suspension is stored.
+        await Poll.UntilAsync(() => Task.FromResult(node.Worker.ActiveCount), n => n == 0, "every slot to be freed");
 
         foreach (var group in ids.GroupBy(r => r.Group).OrderBy(g => g.Key))
         {

@@ -109,7 +109,8 @@ public sealed class LocalStartTests
         gate.SetResult();
         var firstDone = await node.WaitForEndAsync(first);
         // No clock move: the end of the first execution wakes the claim loop, which takes the second run.
-        var secondDone = await node.WaitForEndAsync(second);
+        // Idle too: the slot is freed just after the end is stored.
+        var secondDone = await node.WaitForIdleAsync(second, r => r.Status.IsTerminal());
 
         Assert.Equal(RunStatus.Pending, waiting.Status);
         Assert.Null(waiting.LeaseOwner);

@@ -48,6 +48,8 @@ public sealed class MetricsEndpointTests
         await server.WaitForStatusAsync(run.GetProperty("id").GetString()!, "succeeded");
         var (_, failing) = await server.StartRunAsync("demo", """{"items":1,"delayMs":0,"fail":true}""");
         await server.WaitForStatusAsync(failing.GetProperty("id").GetString()!, "failed");
+        // A run's end is counted just after it is stored, which is what the wait above saw.
+        await Poll.UntilAsync(() => ScrapeAsync(server), e => CompletedCount(e, "quick", "succeeded") == 1 && CompletedCount(e, "demo", "failed") == 1, "both runs to be counted");
 
         using var response = await server.Anonymous.GetAsync("/metrics");
         var text = await response.Content.ReadAsStringAsync();
@@ -111,7 +113,9 @@ public sealed class MetricsEndpointTests
         var (_, run) = await server.StartRunAsync("saga", """{"n":1}""");
         await server.WaitForStatusAsync(run.GetProperty("id").GetString()!, "compensated");
 
-        var exposition = await ScrapeAsync(server);
+        // A run's end is counted just after it is stored, which is what the wait above saw.
+        var exposition = await Poll.UntilAsync(
+            () => ScrapeAsync(server), e => e.Named("baton_runs_completed_total").Any(s => s.Labels["workflow"] == "saga" && s.Value > 0), "the run to be counted");
 
         // Every final status has a series from the start (at zero); only one may have counted the run.
         var completed = exposition.Named("baton_runs_completed_total").Where(s => s.Labels["workflow"] == "saga" && s.Value > 0).ToList();
@@ -202,6 +206,9 @@ public sealed class MetricsEndpointTests
         Assert.Equal(0, Total(idleScrape, "baton_runs_started_total", "quick"));
         Assert.Equal(0, idleScrape.Named("baton_step_duration_seconds_count").Sum(s => s.Value));
     }
+
+    private static double CompletedCount(PrometheusText.Exposition exposition, string workflow, string status) =>
+        exposition.Named("baton_runs_completed_total").SingleOrDefault(s => s.Labels["workflow"] == workflow && s.Labels["status"] == status)?.Value ?? 0;
 
     private static async Task<PrometheusText.Exposition> ScrapeAsync(InProcessServer server)
     {
