@@ -57,10 +57,13 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task ChangesAsync_ManyNewSteps_AtMostOneHundredAnEventRestOnTheNextTick()
     {
         var feed = new TimelineFeed(_renderer, renderedAt: null);
-        var steps = Enumerable.Range(0, 550).Select(i => Step($"step-{i:000}", i, StepStatus.Succeeded, i + 1)).ToArray();
+        // 550 steps in 451 entries (450 steps and a fan-out of 100 items): under the timeline's window of 500 entries.
+        var steps = Enumerable.Range(0, 450).Select(i => Step($"step-{i:000}", i, StepStatus.Succeeded, i + 1))
+            .Concat(Enumerable.Range(0, 100).Select(i => Step($"items/{i}", 450 + i, StepStatus.Succeeded, 451 + i)))
+            .ToArray();
 
         var reads = new List<IReadOnlyList<TimelineChange>>();
-        for (var i = 0; i < 6; i++)
+        for (var i = 0; i < 5; i++)
         {
             // 550 steps skip a tick between reads, but not after a capped read: more may be waiting.
             Assert.True(feed.Due(), $"read {i + 1} is due");
@@ -71,10 +74,31 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(feed.Due());
         var last = await feed.ChangesAsync(Details(steps));
 
-        Assert.Equal([100, 100, 100, 100, 100, 50], reads.Select(r => r.Count));
-        Assert.Equal(steps.Select(s => s.Key), reads.SelectMany(r => r).Select(c => c.Key));
+        Assert.Equal([100, 100, 100, 100, 51], reads.Select(r => r.Count));
+        Assert.Equal(steps.Take(450).Select(s => s.Key).Append("items/*"), reads.SelectMany(r => r).Select(c => c.Key));
         Assert.True(skipped, "the uncapped read is followed by a skipped tick");
         Assert.Empty(last);
+    }
+
+    [Fact]
+    public async Task Build_TwoThousandSteps_ShowsHeadTailAndTheRunningOneWithAGapForEachHiddenStretch()
+    {
+        var steps = Enumerable.Range(0, 2_000)
+            .Select(i => i == 1_000 ? Step($"step-{i:0000}", i, StepStatus.Running) : Step($"step-{i:0000}", i, StepStatus.Succeeded, i + 1))
+            .ToArray();
+
+        var entries = Baton.Dashboard.Pages.TimelineEntry.Build(Details(steps));
+        var changes = await new TimelineFeed(_renderer, renderedAt: null).ChangesAsync(Details(steps));
+
+        Assert.Equal(50 + 1 + 1 + 1 + 450, entries.Count);
+        Assert.Equal(steps.Take(50).Select(s => s.Key), entries.Take(50).Select(e => e.Key));
+        Assert.Equal(new Baton.Dashboard.Pages.TimelineGap(50, 950, 950), entries[50].Gap);
+        Assert.Equal("step-1000", entries[51].Key);
+        Assert.Equal(new Baton.Dashboard.Pages.TimelineGap(1_001, 549, 549), entries[52].Gap);
+        Assert.Equal(steps.TakeLast(450).Select(s => s.Key), entries.TakeLast(450).Select(e => e.Key));
+        // The page and the live stream show the same window; a gap renders as one row saying what it stands for.
+        Assert.Equal(entries.Take(TimelineFeed.MaxEntriesPerEvent).Select(e => e.Key), changes.Select(c => c.Key));
+        Assert.Contains("950 steps not shown", changes.Single(c => c.Key == "…/50").Html, StringComparison.Ordinal);
     }
 
     [Fact]
