@@ -108,6 +108,7 @@ public static class BatonServer
         services.AddBatonServer(api =>
         {
             api.MaxRequestBodyBytes = options.MaxRequestBodyBytes;
+            api.RequestTimeout = options.RequestTimeout;
             api.MetricsRequireAdminKey = options.MetricsRequireAdminKey;
             api.DetailedHttpMetrics = options.MetricsDetailedHttp;
         });
@@ -372,6 +373,7 @@ public static class BatonServer
         app.UseExceptionHandler();
         app.UseStatusCodePages(StatusCodeProblems.WriteAsync);
         app.UseRouting();
+        app.UseRequestTimeouts();
         app.UseAuthentication();
         app.UseAuthorization();
 

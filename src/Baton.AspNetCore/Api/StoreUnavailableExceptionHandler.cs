@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Baton.AspNetCore;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Baton.Server.Api;
@@ -8,7 +9,7 @@ namespace Baton.Server.Api;
 /// starting) into a 503 problem with <c>Retry-After</c>, instead of ASP.NET Core's generic 500: a pooled PostgreSQL
 /// connection whose backend was terminated fails its next command once (57P01), and a client should retry then.
 /// </summary>
-internal sealed class StoreUnavailableExceptionHandler(IProblemDetailsService problems, ILogger<StoreUnavailableExceptionHandler> logger) : IExceptionHandler
+internal sealed class StoreUnavailableExceptionHandler(ILogger<StoreUnavailableExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -18,9 +19,37 @@ internal sealed class StoreUnavailableExceptionHandler(IProblemDetailsService pr
         }
 
         Log.StoreUnavailable(logger, store, httpContext.Request.Method, httpContext.Request.Path, store.GetType().Name, store.SqlState ?? "-");
+        return await WriteAsync(
+            httpContext,
+            exception,
+            "the store could not complete the request (a dropped connection, a failover, a busy database or a full disk); retry in a moment "
+                + "(a start or an event with an Idempotency-Key is safe to repeat)");
+    }
+
+    /// <summary>
+    /// The answer of an API request that ran out of <see cref="BatonApiOptions.RequestTimeout"/> (the request timeouts
+    /// middleware's <c>WriteTimeoutResponse</c>): the store did not answer in time, typically because it hangs. A write
+    /// already sent may still be committed when the store answers, so the detail does not say that nothing was stored.
+    /// </summary>
+    public static Task WriteTimeoutAsync(HttpContext httpContext)
+    {
+        var timeout = httpContext.RequestServices.GetRequiredService<BatonApiOptions>().RequestTimeout;
+        Log.RequestTimedOut(
+            httpContext.RequestServices.GetRequiredService<ILogger<StoreUnavailableExceptionHandler>>(),
+            httpContext.Request.Method, httpContext.Request.Path, timeout.TotalSeconds);
+        return WriteAsync(
+            httpContext,
+            null,
+            $"the store did not answer within {timeout.TotalSeconds:0.###} s; retry in a moment. A start or an event "
+                + "sent just now may still be stored once the store answers: repeat it with the same Idempotency-Key, which is safe, "
+                + "or look for it (GET /api/runs) before repeating one without").AsTask();
+    }
+
+    private static async ValueTask<bool> WriteAsync(HttpContext httpContext, Exception? exception, string detail)
+    {
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         httpContext.Response.Headers.RetryAfter = "1";
-        return await problems.TryWriteAsync(new ProblemDetailsContext
+        return await httpContext.RequestServices.GetRequiredService<IProblemDetailsService>().TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
             Exception = exception,
@@ -29,10 +58,9 @@ internal sealed class StoreUnavailableExceptionHandler(IProblemDetailsService pr
                 Status = StatusCodes.Status503ServiceUnavailable,
                 Type = Problems.TypePrefix + "store-unavailable",
                 Title = "The store is unavailable",
-                Detail = "the store could not complete the request (a dropped connection, a failover, a busy database or a full disk); retry in a moment "
-                    + "(a start or an event with an Idempotency-Key is safe to repeat)",
+                Detail = detail,
             },
-        });
+        }).ConfigureAwait(false);
     }
 
     /// <summary>The store error in <paramref name="exception"/>'s chain that a retry can get past, or null.</summary>

@@ -14,12 +14,21 @@ public static class BatonEndpointRouteBuilderExtensions
     /// Maps the HTTP API (<c>/api/workflows</c>, <c>/api/runs</c>, events, <c>/api/schedules</c>), the OpenAPI document
     /// (<c>/openapi/v1.json</c>) and its UI (<c>/docs</c>). Every route requires the <see cref="BatonAuthorization.PolicyName"/>
     /// policy (so the app needs <c>UseAuthorization()</c> after <c>UseRouting()</c>, which <c>WebApplication</c> adds itself
-    /// when the app does not call <c>UseRouting()</c>). Returns the group, for more conventions (a host filter, rate limiting).
+    /// when the app does not call <c>UseRouting()</c>). Each request is bounded by <see cref="BatonApiOptions.RequestTimeout"/>
+    /// when the app calls <c>UseRequestTimeouts()</c> after <c>UseRouting()</c>: a store that hangs gets a 503 problem then.
+    /// Returns the group, for more conventions (a host filter, rate limiting).
     /// </summary>
     public static RouteGroupBuilder MapBatonApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var api = endpoints.MapGroup("").RequireAdminKey();
+        api.WithRequestTimeout(BatonApiOptions.RequestTimeoutPolicy);
+        // The request timeout only cancels the request's token, and Npgsql does not heed it against a server that hangs
+        // (a stopped PostgreSQL: opening a connection waits out its Timeout, 15 s, and a cancelled command its cancel
+        // request, token + 2 x Timeout; a GET answered after 60 s). WaitAsync answers at the timeout, as /health does; the
+        // handler left behind ends when the driver gives up, and its result is never written.
+        api.AddEndpointFilter(static async (context, next) =>
+            await next(context).AsTask().WaitAsync(context.HttpContext.RequestAborted).ConfigureAwait(false));
         WorkflowEndpoints.Map(api);
         RunEndpoints.Map(api);
         EventEndpoints.Map(api);

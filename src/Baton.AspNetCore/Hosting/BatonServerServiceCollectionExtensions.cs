@@ -7,6 +7,7 @@ using Baton.Server.Metrics;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -16,8 +17,9 @@ namespace Baton.AspNetCore;
 public static class BatonServerServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers what the API, health, metrics and dashboard need on top of <c>AddBaton()</c>: problem details and the
-    /// bad-request exception handler, the admin key as the authentication scheme <see cref="BatonAuthorization.AdminKeyScheme"/>,
+    /// Registers what the API, health, metrics and dashboard need on top of <c>AddBaton()</c>: problem details, the
+    /// bad-request and store-unavailable exception handlers, the request timeout policy of the API
+    /// (<see cref="BatonApiOptions.RequestTimeout"/>; the app needs <c>UseRequestTimeouts()</c> after <c>UseRouting()</c>), the admin key as the authentication scheme <see cref="BatonAuthorization.AdminKeyScheme"/>,
     /// the authorization policy <see cref="BatonAuthorization.PolicyName"/>, the OpenAPI document, the health check
     /// <c>baton</c> (tagged <c>baton</c>), the OpenTelemetry meter provider with the Prometheus exporter (the engine's, ASP.NET Core's, HttpClient's, the runtime's
     /// and Npgsql's meters) and the dashboard. Map the endpoints
@@ -46,6 +48,14 @@ public static class BatonServerServiceCollectionExtensions
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<StoreUnavailableExceptionHandler>();
+        services.AddRequestTimeouts();
+        services.AddOptions<RequestTimeoutOptions>().Configure<BatonApiOptions>((timeouts, api) =>
+            timeouts.AddPolicy(BatonApiOptions.RequestTimeoutPolicy, new RequestTimeoutPolicy
+            {
+                Timeout = api.RequestTimeout,
+                TimeoutStatusCode = StatusCodes.Status503ServiceUnavailable,
+                WriteTimeoutResponse = StoreUnavailableExceptionHandler.WriteTimeoutAsync,
+            }));
         services.AddOpenApi(ApiDocs.Configure);
         services.AddBatonDashboard();
 

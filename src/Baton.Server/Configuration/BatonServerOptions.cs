@@ -22,6 +22,9 @@ public sealed class BatonServerOptions
     /// <summary>Largest request body accepted, in bytes. The default is 1 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>How long an API request may take before it is answered 503 store-unavailable (<c>Baton:RequestTimeout</c>). The default is 10 seconds.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Time added to the engine's DrainTimeout to form the host's shutdown timeout. The default is 15 seconds.</summary>
     public TimeSpan ShutdownMargin { get; set; } = TimeSpan.FromSeconds(15);
 

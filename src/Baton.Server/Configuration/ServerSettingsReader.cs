@@ -25,6 +25,7 @@ internal static class ServerSettingsReader
         options.Urls = section["Urls"] is { Length: > 0 } u ? u.Trim() : null;
         options.MaxRequestBodyBytes = ReadLong(section, "MaxRequestBodyBytes", 1024 * 1024, 1, 1L << 30, errors);
         options.ShutdownMargin = ReadTimeSpan(section, "ShutdownMargin", TimeSpan.FromSeconds(15), errors);
+        options.RequestTimeout = ReadTimeSpan(section, "RequestTimeout", TimeSpan.FromSeconds(10), errors);
         var provider = StoreProvider.Sqlite;
         var providerText = configuration["BATON_STORE"] is { Length: > 0 } envStore ? envStore : section["Store:Provider"];
         var providerValid = providerText is not { Length: > 0 }

@@ -46,6 +46,67 @@ public sealed class StoreUnavailableTests
     }
 
     [Fact]
+    public async Task StartAndGet_PostgresFrozenWithSigstop_503StoreUnavailableWithinTheRequestTimeout()
+    {
+        // A PostgreSQL that hangs, not one that is down: every process stopped with SIGSTOP, connections open, no answer.
+        // Before: the start waited on the writer's queue behind a batch on the frozen connection (a reviewer measured 119 s and
+        // more), and a read on a pooled connection for Npgsql's cancel request (60 s); both fail here at the client's 30 s.
+        await using var cluster = await PostgresCluster.StartAsync();
+        var connectionString = await cluster.CreateDatabaseAsync("baton");
+        await using var server = await InProcessServer.StartAsync(new Dictionary<string, string>
+        {
+            ["BATON_STORE"] = "postgres",
+            ["BATON_POSTGRES"] = connectionString,
+            // A run stored while this node gave up on it is leased to the node; the short lease makes it run soon after.
+            ["Baton:Engine:LeaseDuration"] = "00:00:04",
+            ["Baton:Engine:HeartbeatInterval"] = "00:00:01",
+        });
+        var (_, first) = await server.StartRunAsync("demo", """{"items":1,"delayMs":1}""");
+        var firstId = first.GetProperty("id").GetString()!;
+        await server.WaitForStatusAsync(firstId, "succeeded");
+
+        await cluster.FreezeServerAsync();
+        HttpResponseMessage start, get;
+        try
+        {
+            using var startRequest = new HttpRequestMessage(HttpMethod.Post, "/api/workflows/demo/runs")
+            {
+                Content = InProcessServer.Json("""{"items":1,"delayMs":1}"""),
+            };
+            startRequest.Headers.Add("Idempotency-Key", "frozen-store");
+            var starting = server.Client.SendAsync(startRequest);
+            var getting = server.Client.GetAsync($"/api/runs/{firstId}");
+            (start, get) = (await starting, await getting);
+        }
+        finally
+        {
+            await cluster.ResumeServerAsync();
+        }
+
+        foreach (var response in new[] { start, get })
+        {
+            using (response)
+            {
+                var problem = await InProcessServer.ReadJsonAsync(response);
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+                Assert.Equal("urn:baton:problem:store-unavailable", problem.GetProperty("type").GetString());
+                Assert.Contains("Idempotency-Key", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+                Assert.Equal("1", response.Headers.GetValues("Retry-After").Single());
+            }
+        }
+
+        // The start's write was sent before the freeze ended, so its outcome was unknown: repeated with its key it is one run
+        // (the frozen one, committed once PostgreSQL went on, or a new one), and that run is executed.
+        var (again, run) = await server.StartRunAsync("demo", """{"items":1,"delayMs":1}""", "frozen-store");
+        var (repeat, same) = await server.StartRunAsync("demo", """{"items":1,"delayMs":1}""", "frozen-store");
+        Assert.Contains(again, new[] { HttpStatusCode.Accepted, HttpStatusCode.OK });
+        Assert.Equal(HttpStatusCode.OK, repeat);
+        Assert.Equal(run.GetProperty("id").GetString(), same.GetProperty("id").GetString());
+        await server.WaitForStatusAsync(run.GetProperty("id").GetString()!, "succeeded");
+        Assert.Contains(server.Logs.Entries, e => e.EventId == 1103);
+    }
+
+    [Fact]
     public async Task Request_ThrowsAnErrorThatIsNotTheStores_Stays500()
     {
         await using var server = await InProcessServer.StartAsync(configure: (builder, _) =>

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 
-namespace Baton.MultiNode.Tests.Infrastructure;
+namespace Baton.Testing;
 
 /// <summary>
 /// A private PostgreSQL cluster for one group of tests: <c>initdb</c> into a temp directory, <c>pg_ctl</c> on a free
@@ -63,6 +63,23 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <summary>Stops the server (fast shutdown: open connections are cut, as in an outage).</summary>
     public Task StopServerAsync() => PgAsync("pg_ctl", ["-D", DataDirectory, "-m", "fast", "-w", "-t", "60", "stop"]);
 
+    /// <summary>
+    /// Freezes the server with SIGSTOP, the postmaster and every backend: a PostgreSQL that hangs, not one that is down.
+    /// Connections stay open and new ones are accepted by the kernel, but nothing answers. <see cref="ResumeServerAsync"/> thaws it.
+    /// </summary>
+    public Task FreezeServerAsync() => SignalServerAsync("STOP");
+
+    /// <summary>Thaws a server frozen by <see cref="FreezeServerAsync"/> (SIGCONT); what was sent to it meanwhile is then executed.</summary>
+    public Task ResumeServerAsync() => SignalServerAsync("CONT");
+
+    private async Task SignalServerAsync(string signal)
+    {
+        var postmaster = File.ReadLines(Path.Combine(DataDirectory, "postmaster.pid")).First().Trim();
+        // The postmaster first: it cannot fork a backend for a new connection between the two signals.
+        await RunAsync("kill", [$"-{signal}", postmaster]);
+        await RunAsync("pkill", [$"-{signal}", "-P", postmaster]);
+    }
+
     public async Task<string> CreateDatabaseAsync(string name)
     {
         await using var connection = new NpgsqlConnection(ConnectionString("postgres") + ";Pooling=false");
@@ -91,7 +108,7 @@ public sealed class PostgresCluster : IAsyncDisposable
                 .FirstOrDefault()
             : null;
         return found ?? throw new InvalidOperationException(
-            "The multi-node tests run their own PostgreSQL and need its server binaries (initdb, pg_ctl): none under " +
+            "These tests run their own PostgreSQL and need its server binaries (initdb, pg_ctl): none under " +
             "/usr/lib/postgresql/*/bin. Install the postgresql package (scripts/test.sh does) or set PG_BIN.");
     }
 
