@@ -24,6 +24,10 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public string Stdout => _process.Stdout;
 
+    /// <summary>Waits for a line of standard output that <paramref name="match"/> accepts (the server may answer before its log lines arrive).</summary>
+    public Task<string> WaitForLineAsync(Func<string, bool> match, string what, TimeSpan? timeout = null) =>
+        _process.WaitForLineAsync(match, what, timeout);
+
     public string Stderr => _process.Stderr;
 
     /// <summary>Standard output and standard error, interleaved as they arrived.</summary>

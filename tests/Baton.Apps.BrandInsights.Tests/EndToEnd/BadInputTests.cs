@@ -53,7 +53,7 @@ public sealed class BadInputTests : PrivateRedisTests
         var failed = await Poll.UntilAsync(() => db.ListRangeAsync(BrandKeys.Failed("nike")), f => f.Length == 1, "the one dead-lettered chunk");
 
         Assert.Equal(cut, (string)failed[0]!);
-        Assert.Contains("orchestrator_chunks_failed_total{brand=\"nike\"} 1", await server.MetricsAsync(), StringComparison.Ordinal);
+        await server.WaitForMetricAsync("orchestrator_chunks_failed_total{brand=\"nike\"} 1\n");
     }
 
     [Fact]
@@ -76,6 +76,8 @@ public sealed class BadInputTests : PrivateRedisTests
 
         await BrandServer.WaitForSummaryAsync(db, "count", s => s.GetProperty("totalChunks").GetInt32() == 980, TimeSpan.FromSeconds(90));
         var failed = await Poll.UntilAsync(() => db.ListLengthAsync(BrandKeys.Failed("count")), n => n == 20, "20 chunks on the failed list");
+        await server.WaitForMetricAsync("orchestrator_chunks_failed_total{brand=\"count\"} 20\n");
+        // Counted once each: the count stays at 20 after the list has all 20 (before: 144 for 80 chunks).
         var metrics = await server.MetricsAsync();
 
         Assert.Equal(20, failed);
@@ -98,7 +100,7 @@ public sealed class BadInputTests : PrivateRedisTests
 
         Assert.Equal(chunk, (string)failed[0]!);
         await server.Process.WaitForLineAsync(l => l.Contains("the brand name has 600 characters", StringComparison.Ordinal), "the reason in the log");
-        Assert.Contains("orchestrator_chunks_failed_total{brand=\"" + brand + "\"} 1", await server.MetricsAsync(), StringComparison.Ordinal);
+        await server.WaitForMetricAsync("orchestrator_chunks_failed_total{brand=\"" + brand + "\"} 1\n");
     }
 
     [Fact]
@@ -124,13 +126,17 @@ public sealed class BadInputTests : PrivateRedisTests
         Assert.Equal(new[] { malformed, wrongTypes, huge, otherBrand }.Order(StringComparer.Ordinal), failed.Select(v => (string)v!).Order(StringComparer.Ordinal));
         Assert.False(await db.KeyExistsAsync(BrandKeys.Failed("nike")));
         Assert.Equal(0, await db.ListLengthAsync(BrandKeys.Chunks(Brand)));
-        var output = string.Join('\n', server.LogMessages());
+        // Each reason is logged just after its dead letter is in Redis, and reaches the test through the process's output.
+        var output = await Poll.UntilAsync(
+            () => Task.FromResult(string.Join('\n', server.LogMessages())),
+            o => o.Contains("over the 1048576-byte limit", StringComparison.Ordinal) && o.Split("dead-lettered to").Length - 1 >= 4,
+            "the four dead letters logged");
         Assert.Contains($"item of result:brand:{Brand}:chunks dead-lettered to failed:brand:{Brand}: not JSON", output, StringComparison.Ordinal);
         Assert.Contains("sentiment.positive is a JSON string, not a number", output, StringComparison.Ordinal);
         Assert.Contains("over the 1048576-byte limit", output, StringComparison.Ordinal);
         Assert.Contains($"brand 'nike' is not the list's brand '{Brand}'", output, StringComparison.Ordinal);
         Assert.DoesNotContain(new string('x', 1000), server.Process.Output, StringComparison.Ordinal); // reasons, never the payload
-        Assert.Contains($"orchestrator_chunks_failed_total{{brand=\"{Brand}\"}} 4", await server.MetricsAsync(), StringComparison.Ordinal);
+        await server.WaitForMetricAsync($"orchestrator_chunks_failed_total{{brand=\"{Brand}\"}} 4\n");
         using var runs = JsonDocument.Parse(await server.ApiClient().GetStringAsync("/api/runs?workflow=brand-merge"));
         Assert.NotEmpty(runs.RootElement.GetProperty("runs").EnumerateArray());
     }

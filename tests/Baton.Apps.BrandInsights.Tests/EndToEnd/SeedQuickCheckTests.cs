@@ -36,6 +36,6 @@ public sealed class SeedQuickCheckTests : PrivateRedisTests
         Assert.Equal("orchestrator-1", health.GetProperty("orchestratorId").GetString());
         Assert.True(health.GetProperty("redis").GetProperty("connected").GetBoolean());
         Assert.Equal("""["nike"]""", health.GetProperty("brands").GetRawText());
-        Assert.Contains("orchestrator_chunks_processed_total{brand=\"nike\"} 1", await server.MetricsAsync(), StringComparison.Ordinal);
+        await server.WaitForMetricAsync("orchestrator_chunks_processed_total{brand=\"nike\"} 1\n");
     }
 }

@@ -90,6 +90,14 @@ internal sealed class BrandServer : IAsyncDisposable
         return await client.GetStringAsync(new Uri($"http://127.0.0.1:{PrometheusPort}/metrics"));
     }
 
+    /// <summary>
+    /// Scrapes <c>/metrics</c> until it holds <paramref name="line"/>: a chunk is counted just after its effect is in Redis
+    /// (a dead letter after the ack that pushed it, a merge after the summary's transaction), so a test that saw the effect
+    /// may scrape before the count.
+    /// </summary>
+    public Task<string> WaitForMetricAsync(string line) =>
+        Poll.UntilAsync(MetricsAsync, m => m.Contains(line, StringComparison.Ordinal), $"'{line}' on /metrics");
+
     public HttpClient ApiClient()
     {
         var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{MainPort}"), Timeout = TimeSpan.FromSeconds(30) };

@@ -16,7 +16,11 @@ public sealed class TransportMetricsTests
 
         var result = (await rig.Gateway.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"metrics-{Guid.NewGuid():N}@example.org"), TimeSpan.FromSeconds(60)))!.Value;
         using var api = rig.Server!.NewClient(ProcessRig.AdminKey);
-        var metrics = PrometheusText.Parse(await api.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        // The server counts the request it took after acknowledging it, which may come after the reply.
+        var metrics = await Poll.UntilAsync(
+            async () => PrometheusText.Parse(await api.GetStringAsync(new Uri("/metrics", UriKind.Relative))),
+            m => m.Named("baton_rabbitmq_server_messages_total").Any(s => s.Labels["queue"] == rig.Queue),
+            "the request counted on /metrics");
 
         Assert.Equal("completed", result.GetProperty("status").GetString());
         // The saga's request taken from the orchestrator's queue, and its calls to the two services answered.

@@ -78,6 +78,7 @@ internal sealed class GatewayServer : IAsyncDisposable
             [new ReviewGatewayApp()],
             (builder, _) => builder.Logging.SetMinimumLevel(LogLevel.Warning));
         await app.StartAsync();
+        await WorkerStart.WaitAsync(app.Services);
         return new GatewayServer(app, directory, gatewayPort);
     }
 

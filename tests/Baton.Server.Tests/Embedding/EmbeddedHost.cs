@@ -86,6 +86,7 @@ internal sealed class EmbeddedHost : IAsyncDisposable
         app.MapBatonApi();
         app.MapBatonHealth();
         await app.StartAsync();
+        await WorkerStart.WaitAsync(app.Services);
         return new EmbeddedHost(app, directory);
     }
 

@@ -80,6 +80,7 @@ internal sealed class InProcessServer : IAsyncDisposable
                 configure?.Invoke(builder, baton);
             });
         await app.StartAsync();
+        await WorkerStart.WaitAsync(app.Services);
         return new InProcessServer(app, directory, logs);
     }
 

@@ -72,7 +72,8 @@ public sealed class ListenSettingsTests
 
         await server.WaitForLiveAsync();
 
-        Assert.Contains($"http://127.0.0.1:{port}", server.Stdout, StringComparison.Ordinal);
+        // The listening line is logged after Kestrel accepts connections, through the console logger's queue.
+        await server.WaitForLineAsync(l => l.Contains($"http://127.0.0.1:{port}", StringComparison.Ordinal), "the listening line");
     }
 
     [Fact]
@@ -83,7 +84,7 @@ public sealed class ListenSettingsTests
 
         await server.WaitForLiveAsync();
 
-        Assert.Contains($"http://[::]:{port}", server.Stdout, StringComparison.Ordinal);
+        await server.WaitForLineAsync(l => l.Contains($"http://[::]:{port}", StringComparison.Ordinal), "the listening line");
     }
 
     [Fact]
