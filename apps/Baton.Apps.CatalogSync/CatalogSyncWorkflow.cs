@@ -169,7 +169,7 @@ internal sealed class CatalogSyncWorkflow(
 
         // The engine has reported each set-aside chunk already ("chunks/<n> dead-lettered: <error>", its step key).
         var deadChunks = results.Where(r => !r.Succeeded).ToList();
-        var unread = deadChunks.Count(r => r.Error?.Contains($"blob '{file.Blob}' does not exist", StringComparison.Ordinal) == true);
+        var unread = deadChunks.Count(r => r.ErrorType == typeof(BlobNotFoundException).FullName);
         if (unread > 0)
         {
             // The feed file went away while its chunks were applied (deleted by hand, a cleaner, a lost volume): the chunks

@@ -29,7 +29,8 @@ public interface IBlobStore
 
     /// <summary>
     /// Reads <paramref name="length"/> bytes (null: to the end) from <paramref name="offset"/> of the complete
-    /// blob, or, while it is being written and <see cref="CanReadWhileWriting"/>, of its partial.
+    /// blob, or, while it is being written and <see cref="CanReadWhileWriting"/>, of its partial. A blob that is
+    /// neither is a <see cref="BlobNotFoundException"/>.
     /// </summary>
     Task<Stream> OpenReadAsync(string name, long offset, long? length, CancellationToken cancellationToken = default);
 

@@ -40,7 +40,7 @@ internal sealed class LocalBlobStore(string directory) : IBlobStore
     public Task<Stream> OpenReadAsync(string name, long offset, long? length, CancellationToken cancellationToken = default)
     {
         var file = Open(PathOf(name)) ?? Open(PartOf(name)) ?? Open(PathOf(name))
-            ?? throw new FileNotFoundException($"blob '{name}' does not exist", PathOf(name));
+            ?? throw new BlobNotFoundException(name, PathOf(name));
         file.Seek(offset, SeekOrigin.Begin);
         Stream stream = length is { } l ? new RangeStream(file, l) : file;
         return Task.FromResult(stream);

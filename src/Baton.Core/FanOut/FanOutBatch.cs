@@ -195,7 +195,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
         {
             _state.Active.Progress.Increment(_deadCounter, 1);
             _state.Active.Progress.AddError(new RunError(_state.Engine.Time.GetUtcNow(), $"{key} dead-lettered: {failure.Message}", key));
-            return new ItemResult<TResult>(key, false, default, failure.Message);
+            return new ItemResult<TResult>(key, false, default, failure.Message) { ErrorType = failure.ErrorType };
         }
         catch (StepFailedException)
         {
@@ -214,7 +214,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
     {
         if (stored.Status == StepStatus.DeadLettered)
         {
-            return new ItemResult<TResult>(key, false, default, stored.Error);
+            return new ItemResult<TResult>(key, false, default, stored.Error) { ErrorType = stored.ErrorType };
         }
 
         var value = _state.Deserialize<TResult>(key, stored.Result);

@@ -24,4 +24,11 @@ public sealed record ForEachOptions
 }
 
 /// <summary>The outcome of one fan-out item.</summary>
-public sealed record ItemResult<T>(string Key, bool Succeeded, T? Value, string? Error);
+public sealed record ItemResult<T>(string Key, bool Succeeded, T? Value, string? Error)
+{
+    /// <summary>
+    /// The full name of the type of the exception that set the item aside (as stored with its step), or null: what to tell
+    /// one failure from another by, rather than <see cref="Error"/>'s text.
+    /// </summary>
+    public string? ErrorType { get; init; }
+}

@@ -34,6 +34,51 @@ public sealed class FanOutTests
     }
 
     [Fact]
+    public async Task ForEachAsync_DeadLetteredItem_ErrorTypeGivenWhenSetAsideAndWhenReplayedFromTheStore()
+    {
+        var path = EngineHarness.NewDatabasePath();
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<string?>();
+        var blocked = new TaskCompletionSource();
+        var block = true;
+
+        void Workflow(Baton.Hosting.BatonBuilder b) => b.AddWorkflow<int, int>("typed", async (ctx, _, ct) =>
+        {
+            var results = await ctx.ForEachAsync("item", [0, 1], i => i.ToString(), (i, _) =>
+                i == 1 ? throw new InvalidDataException("item 1 is corrupt") : Task.FromResult(i),
+                new ForEachOptions { OnItemFailure = ItemFailurePolicy.DeadLetter, Step = new StepOptions { Retry = new Baton.Retries.RetryPolicy { MaxAttempts = 1 } } },
+                cancellationToken: ct);
+            seen.Enqueue(results.Single(r => !r.Succeeded).ErrorType);
+            await ctx.StepAsync("after", async token =>
+            {
+                if (block)
+                {
+                    blocked.TrySetResult();
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                }
+            }, cancellationToken: ct);
+            return 0;
+        });
+
+        string id;
+        await using (var first = await EngineHarness.StartAsync(Workflow, o => o.DrainTimeout = TimeSpan.Zero, databasePath: path))
+        {
+            id = await first.StartRunAsync("typed");
+            await blocked.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            await first.StopAsync();
+        }
+
+        block = false;
+        await using (var second = await EngineHarness.StartAsync(Workflow, o => o.NodeId = "node-b", databasePath: path))
+        {
+            Assert.Equal(RunStatus.Succeeded, (await second.WaitForEndAsync(id)).Status);
+        }
+
+        // Set aside in the first execution, read back from its stored step in the second.
+        Assert.Equal([typeof(InvalidDataException).FullName, typeof(InvalidDataException).FullName], seen);
+        EngineHarness.DeleteDatabase(path);
+    }
+
+    [Fact]
     public async Task ForEachAsync_FailRunPolicy_FailsRunNamingItem()
     {
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("chunks", async (ctx, _, ct) =>
