@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Baton.AspNetCore;
+using Baton.Storage;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Baton.Server.Api;
@@ -13,7 +14,7 @@ internal sealed class StoreUnavailableExceptionHandler(ILogger<StoreUnavailableE
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (httpContext.Response.HasStarted || Transient(exception) is not { } store)
+        if (httpContext.Response.HasStarted || Transient(exception, httpContext.RequestServices.GetService<IBatonStore>() as IStoreErrors) is not { } store)
         {
             return false;
         }
@@ -63,13 +64,16 @@ internal sealed class StoreUnavailableExceptionHandler(ILogger<StoreUnavailableE
         }).ConfigureAwait(false);
     }
 
-    /// <summary>The store error in <paramref name="exception"/>'s chain that a retry can get past, or null.</summary>
-    internal static DbException? Transient(Exception exception)
+    /// <summary>
+    /// The store error in <paramref name="exception"/>'s chain that a retry can get past, or null: one the store says is
+    /// (<see cref="IStoreErrors"/>: PostgreSQL's session terminated or server restarting, SQLite's full disk, I/O error or
+    /// read-only file), or any <see cref="DbException"/> that calls itself transient.
+    /// </summary>
+    internal static DbException? Transient(Exception exception, IStoreErrors? store)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            // 57P01-57P03: the server terminated the session, is shutting down, or cannot connect yet.
-            if (e is DbException db && (db.IsTransient || db.SqlState is "57P01" or "57P02" or "57P03" || SqliteDiskError(db)))
+            if (e is DbException db && (db.IsTransient || store?.IsTransient(db) == true))
             {
                 return db;
             }
@@ -77,13 +81,4 @@ internal sealed class StoreUnavailableExceptionHandler(ILogger<StoreUnavailableE
 
         return null;
     }
-
-    /// <summary>
-    /// SQLite's disk full (13), I/O error (10) or read-only database (8): the disk, not the request; once space is freed or
-    /// the file system is writable again the same process carries on. Before: ASP.NET Core's bare 500. Matched by type name:
-    /// this assembly does not depend on Microsoft.Data.Sqlite, whose exception carries SQLite's result code as its ErrorCode.
-    /// The same codes as SqliteFileErrors.IsDisk in Baton.Storage.Sqlite, which this assembly does not reference either.
-    /// </summary>
-    private static bool SqliteDiskError(DbException db) =>
-        db.GetType().FullName == "Microsoft.Data.Sqlite.SqliteException" && db.ErrorCode is 13 or 10 or 8;
 }

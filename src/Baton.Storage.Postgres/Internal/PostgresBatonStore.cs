@@ -11,7 +11,7 @@ namespace Baton.Storage.Postgres.Internal;
 /// or, failing that, before the first operation. Closing flushes the queued writes, so the store is only disposed
 /// asynchronously (a host does so; a hand-built service provider must be disposed with <c>DisposeAsync</c>).
 /// </summary>
-internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeaseRecovery, IAsyncDisposable
+internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeaseRecovery, IStoreErrors, IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -110,6 +110,13 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) =>
         EnsureInitializedAsync().WaitAsync(cancellationToken);
+
+    /// <summary>
+    /// Npgsql's transient errors, and 57P01-57P03: the server terminated the session (a pooled connection whose backend was
+    /// killed fails its next command once), is shutting down, or cannot take connections yet.
+    /// </summary>
+    public bool IsTransient(Exception error) =>
+        error is NpgsqlException { IsTransient: true } || error is PostgresException { SqlState: "57P01" or "57P02" or "57P03" };
 
     public async Task PingAsync(CancellationToken cancellationToken = default)
     {

@@ -12,7 +12,7 @@ namespace Baton.Storage.Sqlite.Internal;
 /// Closing waits for the queued writes and the checkpointer, so the store is only disposed asynchronously (a host
 /// does so; a hand-built service provider must be disposed with <c>DisposeAsync</c>).
 /// </summary>
-internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisposable
+internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErrors, IAsyncDisposable
 {
     private readonly SqliteStoreOptions _options;
     private readonly ILogger _logger;
@@ -76,6 +76,9 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IAsyncDisp
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) =>
         OpenAsync().WaitAsync(cancellationToken);
+
+    /// <summary>A full disk, an I/O error or a read-only file (<see cref="SqliteFileErrors.IsDisk"/>): the disk, not the request.</summary>
+    public bool IsTransient(Exception error) => error is SqliteException sqlite && SqliteFileErrors.IsDisk(sqlite);
 
     public Task PingAsync(CancellationToken cancellationToken = default)
     {
