@@ -18,11 +18,11 @@ internal static class SyncEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         // 409 documented as the seed sends it ({"error":"Sync already in progress","status":{...}}), not as a problem.
-        app.MapPost("/sync", StartAsync).RequireAdminKey()
+        app.MapPost("/sync", StartAsync).RequireAdminKey().WithStoreTimeout()
             .Produces<System.Text.Json.JsonElement>(StatusCodes.Status200OK, "application/json").Produces<System.Text.Json.JsonElement>(StatusCodes.Status409Conflict, "application/json");
-        app.MapGet("/sync", StartAsync).RequireAdminKey(allowQueryKey: true)
+        app.MapGet("/sync", StartAsync).RequireAdminKey(allowQueryKey: true).WithStoreTimeout()
             .Produces<System.Text.Json.JsonElement>(StatusCodes.Status200OK, "application/json").Produces<System.Text.Json.JsonElement>(StatusCodes.Status409Conflict, "application/json");
-        app.MapGet("/status", StatusAsync).RequireAdminKey();
+        app.MapGet("/status", StatusAsync).RequireAdminKey().WithStoreTimeout();
     }
 
     /// <summary>Starts a sync: 200 <c>{"message":"Sync started","status":{...}}</c>, or 409 while one runs (on any node).</summary>

@@ -28,7 +28,7 @@ public sealed class BatonApiOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The name of the request timeout policy of the API routes: <c>baton-api</c>.</summary>
-    public const string RequestTimeoutPolicy = "baton-api";
+    public const string RequestTimeoutPolicy = Baton.Server.Http.StoreTimeoutEndpointExtensions.PolicyName;
 
     /// <summary>Whether <c>GET /metrics</c> needs the admin key. The default is false (Prometheus convention).</summary>
     public bool MetricsRequireAdminKey { get; set; }

@@ -2,6 +2,7 @@ using Baton.Dashboard;
 using Baton.Server.Api;
 using Baton.Server.Auth;
 using Baton.Server.Health;
+using Baton.Server.Http;
 using Baton.Server.Metrics;
 using Baton.Workflows;
 
@@ -21,14 +22,7 @@ public static class BatonEndpointRouteBuilderExtensions
     public static RouteGroupBuilder MapBatonApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var api = endpoints.MapGroup("").RequireAdminKey();
-        api.WithRequestTimeout(BatonApiOptions.RequestTimeoutPolicy);
-        // The request timeout only cancels the request's token, and Npgsql does not heed it against a server that hangs
-        // (a stopped PostgreSQL: opening a connection waits out its Timeout, 15 s, and a cancelled command its cancel
-        // request, token + 2 x Timeout; a GET answered after 60 s). WaitAsync answers at the timeout, as /health does; the
-        // handler left behind ends when the driver gives up, and its result is never written.
-        api.AddEndpointFilter(static async (context, next) =>
-            await next(context).AsTask().WaitAsync(context.HttpContext.RequestAborted).ConfigureAwait(false));
+        var api = endpoints.MapGroup("").RequireAdminKey().WithStoreTimeout();
         WorkflowEndpoints.Map(api);
         RunEndpoints.Map(api);
         EventEndpoints.Map(api);

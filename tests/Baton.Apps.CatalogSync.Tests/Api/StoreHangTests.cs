@@ -1,0 +1,52 @@
+using System.Net;
+using Baton.Apps.CatalogSync.Tests.Infrastructure;
+
+namespace Baton.Apps.CatalogSync.Tests.Api;
+
+/// <summary>Seed 000's routes on a PostgreSQL that hangs: answered at Baton:RequestTimeout, not held for the whole hang.</summary>
+public sealed class StoreHangTests
+{
+    [Fact]
+    public async Task StatusAndSync_PostgresFrozenWithSigstop_503StoreUnavailableWithinTheRequestTimeout()
+    {
+        // Every PostgreSQL process stopped with SIGSTOP: connections open, no answer. Before: /status and /sync waited for
+        // the driver (15 s and more), past this client's 30 s; now both answer at the request timeout, 3 s here.
+        await using var cluster = await PostgresCluster.StartAsync();
+        var connectionString = await cluster.CreateDatabaseAsync("baton");
+        await using var sync = await SyncHarness.StartAsync(settings: new Dictionary<string, string>
+        {
+            ["BATON_STORE"] = "postgres",
+            ["BATON_POSTGRES"] = connectionString,
+            ["Baton:RequestTimeout"] = "00:00:03",
+        });
+        await sync.StatusAsync();
+
+        await cluster.FreezeServerAsync();
+        HttpResponseMessage status, start;
+        try
+        {
+            var reading = sync.Client.GetAsync("/status");
+            var starting = sync.Client.PostAsync("/sync", null);
+            (status, start) = (await reading, await starting);
+        }
+        finally
+        {
+            await cluster.ResumeServerAsync();
+        }
+
+        foreach (var response in new[] { status, start })
+        {
+            using (response)
+            {
+                var problem = await SyncHarness.ReadJsonAsync(response);
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+                Assert.Equal("urn:baton:problem:store-unavailable", problem.GetProperty("type").GetString());
+                Assert.Equal("1", response.Headers.GetValues("Retry-After").Single());
+            }
+        }
+
+        // The store answers again: so does /status.
+        var after = await Poll.UntilAsync(async () => (await sync.Client.GetAsync("/status")).StatusCode, s => s == HttpStatusCode.OK, "/status once PostgreSQL goes on");
+        Assert.Equal(HttpStatusCode.OK, after);
+    }
+}
