@@ -14,8 +14,6 @@ builder.Services.AddBaton()
 builder.Services.AddBatonServer(o => o.AdminKey = builder.Configuration["ADMIN_KEY"]);
 
 var app = builder.Build();
-// Bounds each /api request by BatonApiOptions.RequestTimeout (10 s): a store that hangs gets a 503 problem, not a hung request.
-app.UseRequestTimeouts();
 app.MapGet("/", () => "An app that embeds Baton: try /api/workflows with the X-ADMIN-KEY header.");
 app.MapBatonApi();
 app.MapBatonHealth();

@@ -15,9 +15,6 @@ internal static partial class Log
     [LoggerMessage(1102, LogLevel.Warning, "{Method} {Path} answered 503: the store is unavailable ({ErrorType}, SQLSTATE {SqlState})")]
     public static partial void StoreUnavailable(ILogger logger, Exception exception, string method, PathString path, string errorType, string sqlState);
 
-    [LoggerMessage(1103, LogLevel.Warning, "{Method} {Path} answered 503: no answer from the store within {TimeoutSeconds} s (its RequestTimeout)")]
-    public static partial void RequestTimedOut(ILogger logger, string method, PathString path, double timeoutSeconds);
-
     [LoggerMessage(1200, LogLevel.Warning, "Rejected {Method} {Path}: admin key {Reason}")]
     public static partial void Unauthorized(ILogger logger, string method, string path, string reason);
 

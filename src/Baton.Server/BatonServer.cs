@@ -373,7 +373,6 @@ public static class BatonServer
         app.UseExceptionHandler();
         app.UseStatusCodePages(StatusCodeProblems.WriteAsync);
         app.UseRouting();
-        app.UseRequestTimeouts();
         app.UseAuthentication();
         app.UseAuthorization();
 

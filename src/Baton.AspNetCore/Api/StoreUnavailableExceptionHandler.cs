@@ -27,25 +27,6 @@ internal sealed class StoreUnavailableExceptionHandler(ILogger<StoreUnavailableE
                 + "(a start or an event with an Idempotency-Key is safe to repeat)");
     }
 
-    /// <summary>
-    /// The answer of an API request that ran out of <see cref="BatonApiOptions.RequestTimeout"/> (the request timeouts
-    /// middleware's <c>WriteTimeoutResponse</c>): the store did not answer in time, typically because it hangs. A write
-    /// already sent may still be committed when the store answers, so the detail does not say that nothing was stored.
-    /// </summary>
-    public static Task WriteTimeoutAsync(HttpContext httpContext)
-    {
-        var timeout = httpContext.RequestServices.GetRequiredService<BatonApiOptions>().RequestTimeout;
-        Log.RequestTimedOut(
-            httpContext.RequestServices.GetRequiredService<ILogger<StoreUnavailableExceptionHandler>>(),
-            httpContext.Request.Method, httpContext.Request.Path, timeout.TotalSeconds);
-        return WriteAsync(
-            httpContext,
-            null,
-            $"the store did not answer within {timeout.TotalSeconds:0.###} s; retry in a moment. A start or an event "
-                + "sent just now may still be stored once the store answers: repeat it with the same Idempotency-Key, which is safe, "
-                + "or look for it (GET /api/runs) before repeating one without").AsTask();
-    }
-
     private static async ValueTask<bool> WriteAsync(HttpContext httpContext, Exception? exception, string detail)
     {
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;

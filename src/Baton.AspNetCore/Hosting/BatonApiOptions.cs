@@ -21,14 +21,11 @@ public sealed class BatonApiOptions
     /// How long an API request (<c>/api/...</c>) may take before it is answered <c>503 store-unavailable</c> with
     /// <c>Retry-After</c>: a store that hangs (a PostgreSQL server that is stopped but keeps its connections open) otherwise
     /// holds the request for as long as it hangs. A start or an event already sent to the store when the time runs out may
-    /// still be stored once the store answers, so the problem says to repeat it with the same <c>Idempotency-Key</c>. Needs
-    /// <c>app.UseRequestTimeouts()</c> after <c>UseRouting()</c>. 1 second to 1 hour; the default is 10 seconds.
+    /// still be stored once the store answers, so the problem says to repeat it with the same <c>Idempotency-Key</c>. Only the
+    /// handler is timed, not reading the request body or writing the response. 1 second to 1 hour; the default is 10 seconds.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>The name of the request timeout policy of the API routes: <c>baton-api</c>.</summary>
-    public const string RequestTimeoutPolicy = Baton.Server.Http.StoreTimeoutEndpointExtensions.PolicyName;
 
     /// <summary>Whether <c>GET /metrics</c> needs the admin key. The default is false (Prometheus convention).</summary>
     public bool MetricsRequireAdminKey { get; set; }

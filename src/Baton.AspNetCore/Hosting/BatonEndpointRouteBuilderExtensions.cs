@@ -15,8 +15,8 @@ public static class BatonEndpointRouteBuilderExtensions
     /// Maps the HTTP API (<c>/api/workflows</c>, <c>/api/runs</c>, events, <c>/api/schedules</c>), the OpenAPI document
     /// (<c>/openapi/v1.json</c>) and its UI (<c>/docs</c>). Every route requires the <see cref="BatonAuthorization.PolicyName"/>
     /// policy (so the app needs <c>UseAuthorization()</c> after <c>UseRouting()</c>, which <c>WebApplication</c> adds itself
-    /// when the app does not call <c>UseRouting()</c>). Each request is bounded by <see cref="BatonApiOptions.RequestTimeout"/>
-    /// when the app calls <c>UseRequestTimeouts()</c> after <c>UseRouting()</c>: a store that hangs gets a 503 problem then.
+    /// when the app does not call <c>UseRouting()</c>). Each request's handler is bounded by <see cref="BatonApiOptions.RequestTimeout"/>: a store that hangs gets a
+    /// 503 problem then.
     /// Returns the group, for more conventions (a host filter, rate limiting).
     /// </summary>
     public static RouteGroupBuilder MapBatonApi(this IEndpointRouteBuilder endpoints)

@@ -7,7 +7,7 @@ using Baton.Server.Metrics;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
-using Microsoft.AspNetCore.Http.Timeouts;
+using Baton.Server.Http;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -18,8 +18,8 @@ public static class BatonServerServiceCollectionExtensions
 {
     /// <summary>
     /// Registers what the API, health, metrics and dashboard need on top of <c>AddBaton()</c>: problem details, the
-    /// bad-request and store-unavailable exception handlers, the request timeout policy of the API
-    /// (<see cref="BatonApiOptions.RequestTimeout"/>; the app needs <c>UseRequestTimeouts()</c> after <c>UseRouting()</c>), the admin key as the authentication scheme <see cref="BatonAuthorization.AdminKeyScheme"/>,
+    /// bad-request and store-unavailable exception handlers, the API's time limit for the store
+    /// (<see cref="BatonApiOptions.RequestTimeout"/>), the admin key as the authentication scheme <see cref="BatonAuthorization.AdminKeyScheme"/>,
     /// the authorization policy <see cref="BatonAuthorization.PolicyName"/>, the OpenAPI document, the health check
     /// <c>baton</c> (tagged <c>baton</c>), the OpenTelemetry meter provider with the Prometheus exporter (the engine's, ASP.NET Core's, HttpClient's, the runtime's
     /// and Npgsql's meters) and the dashboard. Map the endpoints
@@ -48,14 +48,7 @@ public static class BatonServerServiceCollectionExtensions
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<StoreUnavailableExceptionHandler>();
-        services.AddRequestTimeouts();
-        services.AddOptions<RequestTimeoutOptions>().Configure<BatonApiOptions>((timeouts, api) =>
-            timeouts.AddPolicy(BatonApiOptions.RequestTimeoutPolicy, new RequestTimeoutPolicy
-            {
-                Timeout = api.RequestTimeout,
-                TimeoutStatusCode = StatusCodes.Status503ServiceUnavailable,
-                WriteTimeoutResponse = StoreUnavailableExceptionHandler.WriteTimeoutAsync,
-            }));
+        services.AddOptions<StoreTimeoutOptions>().Configure<IOptions<BatonApiOptions>>((store, api) => store.Timeout = api.Value.RequestTimeout);
         services.AddOpenApi(ApiDocs.Configure);
         services.AddBatonDashboard();
 

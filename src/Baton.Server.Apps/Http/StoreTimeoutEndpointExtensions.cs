@@ -1,31 +1,94 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Baton.Server.Http;
 
-/// <summary>The request timeout of endpoints that read or write Baton's store.</summary>
-public static class StoreTimeoutEndpointExtensions
+/// <summary>How long a request to an endpoint with <see cref="StoreTimeoutEndpointExtensions.WithStoreTimeout"/> may wait for the store.</summary>
+public sealed class StoreTimeoutOptions
 {
-    /// <summary>The name of the request timeout policy (<c>baton-api</c>) that <c>AddBatonServer</c> registers with <c>BatonApiOptions.RequestTimeout</c>.</summary>
-    public const string PolicyName = "baton-api";
+    /// <summary>The default is 10 seconds (<c>BatonApiOptions.RequestTimeout</c> sets it).</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+}
 
+/// <summary>The time limit of endpoints that read or write Baton's store.</summary>
+public static partial class StoreTimeoutEndpointExtensions
+{
     /// <summary>
-    /// Bounds the endpoints' requests by <c>BatonApiOptions.RequestTimeout</c> (policy <see cref="PolicyName"/>; the app
-    /// needs <c>UseRequestTimeouts()</c> after <c>UseRouting()</c>): a request the store has not answered by then gets
-    /// <c>503 store-unavailable</c> with <c>Retry-After</c>. The API has it; an app's own routes that read or write the
-    /// store take it too (the catalog sync's <c>/sync</c> and <c>/status</c>).
+    /// Bounds the time the endpoints' handlers take by <see cref="StoreTimeoutOptions.Timeout"/>: a handler that has not
+    /// answered by then (a store that hangs) is answered <c>503 store-unavailable</c> with <c>Retry-After: 1</c>, and its
+    /// token is cancelled. Only the handler is timed: a request body (with a Content-Length within the server's limit) is read
+    /// before the clock starts, and the response is written after it stops, so a slow client is never told the store failed.
+    /// The API has it; an app's own routes that read or write the store take it too (the catalog sync's <c>/sync</c> and
+    /// <c>/status</c>).
     /// </summary>
     public static TBuilder WithStoreTimeout<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.WithRequestTimeout(PolicyName);
-        // The request timeout only cancels the request's token, and Npgsql does not heed it against a server that hangs
-        // (a stopped PostgreSQL: opening a connection waits out its Timeout, 15 s, and a cancelled command its cancel
-        // request, token + 2 x Timeout; a GET answered after 60 s). WaitAsync answers at the timeout, as /health does; the
-        // handler left behind ends when the driver gives up, and its result is never written.
-        builder.AddEndpointFilter(static async (context, next) =>
-            await next(context).AsTask().WaitAsync(context.HttpContext.RequestAborted).ConfigureAwait(false));
+        builder.AddEndpointFilter(static (context, next) => TimedAsync(context, next));
         return builder;
     }
+
+    private static async ValueTask<object?> TimedAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        await ReadBodyFirstAsync(http).ConfigureAwait(false);
+        var timeout = http.RequestServices.GetService<IOptions<StoreTimeoutOptions>>()?.Value.Timeout ?? TimeSpan.FromSeconds(10);
+        var aborted = http.RequestAborted;
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        timer.CancelAfter(timeout);
+        // The handler's store calls take the request's token: cancelled at the limit, a write not yet sent is dropped.
+        http.RequestAborted = timer.Token;
+        try
+        {
+            // WaitAsync answers at the limit whatever the driver does: Npgsql does not heed a cancelled token against a
+            // PostgreSQL that hangs (an open waits out its Timeout, 15 s; a cancelled command its cancel request, token +
+            // 2 x Timeout: a GET answered after 60 s). The handler left behind ends when the driver gives up; its result is
+            // never written.
+            return await next(context).AsTask().WaitAsync(timer.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timer.IsCancellationRequested && !aborted.IsCancellationRequested)
+        {
+            TimedOut(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger<StoreTimeoutOptions>(), http.Request.Method, http.Request.Path, timeout.TotalSeconds);
+            http.Response.Headers.RetryAfter = "1";
+            return Results.Problem(
+                $"the store did not answer within {timeout.TotalSeconds:0.###} s; retry in a moment. A start or an event sent just now "
+                    + "may still be stored once the store answers: repeat it with the same Idempotency-Key, which is safe, or look for it "
+                    + "(GET /api/runs) before repeating one without",
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "The store is unavailable",
+                type: "urn:baton:problem:store-unavailable");
+        }
+        finally
+        {
+            http.RequestAborted = aborted;
+        }
+    }
+
+    /// <summary>
+    /// Reads a request body whose Content-Length is within the server's limit into memory before the clock starts, so an
+    /// upload slower than the limit (1 MB at 60 KB/s takes 17 s) is not answered as a store failure. A body of unknown length
+    /// (chunked) or over the limit is left to the handler, which refuses one that is too large.
+    /// </summary>
+    private static async Task ReadBodyFirstAsync(HttpContext http)
+    {
+        var length = http.Request.ContentLength;
+        var limit = http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+        if (length is not > 0 || length > limit || length > int.MaxValue)
+        {
+            return;
+        }
+
+        http.Request.EnableBuffering(bufferThreshold: (int)length.Value, bufferLimit: length.Value);
+        await http.Request.Body.DrainAsync(http.RequestAborted).ConfigureAwait(false);
+        http.Request.Body.Position = 0;
+    }
+
+    [LoggerMessage(1103, LogLevel.Warning, "{Method} {Path} answered 503: no answer from the store within {TimeoutSeconds} s (its RequestTimeout)")]
+    private static partial void TimedOut(ILogger logger, string method, PathString path, double timeoutSeconds);
 }

@@ -25,7 +25,7 @@ internal static class ServerSettingsReader
         options.Urls = section["Urls"] is { Length: > 0 } u ? u.Trim() : null;
         options.MaxRequestBodyBytes = ReadLong(section, "MaxRequestBodyBytes", 1024 * 1024, 1, 1L << 30, errors);
         options.ShutdownMargin = ReadTimeSpan(section, "ShutdownMargin", TimeSpan.FromSeconds(15), errors);
-        options.RequestTimeout = ReadTimeSpan(section, "RequestTimeout", TimeSpan.FromSeconds(10), errors);
+        options.RequestTimeout = ReadTimeSpan(section, "RequestTimeout", TimeSpan.FromSeconds(10), errors, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         var provider = StoreProvider.Sqlite;
         var providerText = configuration["BATON_STORE"] is { Length: > 0 } envStore ? envStore : section["Store:Provider"];
         var providerValid = providerText is not { Length: > 0 }
@@ -188,19 +188,30 @@ internal static class ServerSettingsReader
         return fallback;
     }
 
-    private static TimeSpan ReadTimeSpan(IConfigurationSection section, string key, TimeSpan fallback, List<string> errors)
+    private static TimeSpan ReadTimeSpan(
+        IConfigurationSection section, string key, TimeSpan fallback, List<string> errors, TimeSpan? min = null, TimeSpan? max = null)
     {
         if (section[key] is not { Length: > 0 } text)
         {
             return fallback;
         }
 
-        if (TimeSpan.TryParse(text.Trim(), CultureInfo.InvariantCulture, out var value) && value >= TimeSpan.Zero)
+        var parsed = TimeSpan.TryParse(text.Trim(), CultureInfo.InvariantCulture, out var value);
+        if (parsed && value >= (min ?? TimeSpan.Zero) && value <= (max ?? TimeSpan.MaxValue))
         {
             return value;
         }
 
-        errors.Add($"{section.Path}:{key} '{text}' must be a non-negative time span (hh:mm:ss)");
+        if (!parsed || min is null)
+        {
+            errors.Add($"{section.Path}:{key} '{text}' must be a non-negative time span (hh:mm:ss)");
+        }
+        else
+        {
+            // A bare number is days to TimeSpan ("10" is 10 days): say how it was read.
+            errors.Add($"{section.Path}:{key} '{text}' must be a time span from {min:c} to {max:c} (hh:mm:ss); it was read as {value:c}");
+        }
+
         return fallback;
     }
 }

@@ -68,6 +68,8 @@ public sealed class ServerSettingsReaderTests
     [InlineData("Baton:Urls", "ftp://x", "must start with http:// or https://")]
     [InlineData("Baton:Metrics:RequireAdminKey", "yes", "must be true or false")]
     [InlineData("Baton:ShutdownMargin", "soon", "must be a non-negative time span")]
+    [InlineData("Baton:RequestTimeout", "10", "Baton:RequestTimeout '10' must be a time span from 00:00:01 to 01:00:00 (hh:mm:ss); it was read as 10.00:00:00")]
+    [InlineData("Baton:RequestTimeout", "0", "Baton:RequestTimeout '0' must be a time span from 00:00:01 to 01:00:00")]
     public void Read_BadSetting_NamesIt(string key, string value, string expected)
     {
         var error = Assert.Throws<OptionsValidationException>(() => Read((key, value)));
