@@ -61,6 +61,14 @@
         var after = entry.after === null ? table.tHead : table.querySelector('tbody[data-entry="' + CSS.escape(entry.after) + '"]');
         if (after) { after.after(body); } else { table.appendChild(body); }
       });
+      // A long timeline is a window (its first and last entries, the running ones, a gap row for the rest): rows that
+      // are no longer in it are removed, so the page does not grow for as long as it is open.
+      if (update.keep) {
+        var keep = new Set(update.keep);
+        Array.prototype.forEach.call(table.querySelectorAll("tbody[data-entry]"), function (body) {
+          if (!keep.has(body.getAttribute("data-entry"))) { body.remove(); }
+        });
+      }
     });
     source.addEventListener("end", function () { source.close(); });
     return;

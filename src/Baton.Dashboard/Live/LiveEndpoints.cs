@@ -62,6 +62,7 @@ internal static class LiveEndpoints
                     return changes.Count == 0 && replaced.Count == 0 ? null : new
                     {
                         entries = changes.Select(c => new { key = c.Key, after = c.After, html = c.Html }),
+                        keep = timeline.Window,
                         sections = replaced.Select(c => new { id = c.Id, html = c.Html }),
                     };
                 });

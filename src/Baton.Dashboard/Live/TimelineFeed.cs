@@ -38,11 +38,30 @@ internal sealed class TimelineFeed(HtmlRenderer renderer, DateTimeOffset? render
         return true;
     }
 
+    /// <summary>
+    /// After <see cref="ChangesAsync"/>: the keys of every entry of a windowed timeline (one with a gap row, over
+    /// <see cref="TimelineEntry.MaxShown"/> entries), in order, or null. The page removes the rows it has that are not
+    /// among them: entries that slid into the gap as the run grew, and gap rows that merged. Before, a page left open on a
+    /// long run kept every row it was ever sent (1,172 rows beside a gap row saying 672 were hidden).
+    /// </summary>
+    public IReadOnlyList<string>? Window { get; private set; }
+
     /// <summary>The new or changed entries of <paramref name="details"/>, in timeline order, each with the key of the entry before it.</summary>
     public async Task<IReadOnlyList<TimelineChange>> ChangesAsync(RunDetails details)
     {
         _ticksLeft = details.Steps.Count / StepsPerTick;
         var entries = TimelineEntry.Build(details);
+        Window = entries.Any(e => e.Gap is not null) ? [.. entries.Select(e => e.Key)] : null;
+        if (Window is not null)
+        {
+            // Keys left the window: forgotten, so one that comes back (a step running again) is sent again.
+            var kept = new HashSet<string>(Window, StringComparer.Ordinal);
+            foreach (var key in _shown.Keys.Where(k => !kept.Contains(k)).ToList())
+            {
+                _shown.Remove(key);
+            }
+        }
+
         var changes = new List<TimelineChange>();
         string? previous = null;
         foreach (var entry in entries)

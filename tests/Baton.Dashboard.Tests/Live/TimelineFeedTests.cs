@@ -102,6 +102,32 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ChangesAsync_WindowedTimelineGrows_WindowListsWhatThePageKeepsAndTheGapCountFollows()
+    {
+        var feed = new TimelineFeed(_renderer, renderedAt: null);
+        Baton.Runs.StepInfo[] Steps(int count) => [.. Enumerable.Range(0, count).Select(i => Step($"step-{i:0000}", i, StepStatus.Succeeded, i + 1))];
+        while ((await feed.ChangesAsync(Details(Steps(600)))).Count > 0)
+        {
+        }
+
+        var before = feed.Window;
+        var grown = await feed.ChangesAsync(Details(Steps(601)));
+        var small = new TimelineFeed(_renderer, renderedAt: null);
+        await small.ChangesAsync(Details(Steps(10)));
+
+        // 50 first, the gap, the last 450: the new step enters, step-0150 slides into the gap, whose count moves.
+        Assert.Equal(501, before!.Count);
+        Assert.Contains("step-0150", before);
+        Assert.Equal(501, feed.Window!.Count);
+        Assert.DoesNotContain("step-0150", feed.Window);
+        Assert.Equal("step-0600", feed.Window[^1]);
+        Assert.Equal(["step-0600", "…/50"], grown.Select(c => c.Key).Order(StringComparer.Ordinal));
+        Assert.Contains("101 steps not shown", grown.Single(c => c.Key == "…/50").Html, StringComparison.Ordinal);
+        // A timeline that fits is not a window: the page keeps every row.
+        Assert.Null(small.Window);
+    }
+
+    [Fact]
     public async Task Due_RunWithManySteps_ReadsLessOften()
     {
         var feed = new TimelineFeed(_renderer, renderedAt: null);
