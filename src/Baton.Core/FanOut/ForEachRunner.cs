@@ -52,8 +52,11 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
         var batch = new FanOutBatch<TItem, TResult>(state, steps, prefix, work, checkedOptions, compensate, cancellationToken);
         var keys = new HashSet<string>(StringComparer.Ordinal);
         var totalCounter = $"{prefix}.total";
+        // Until the listing ends, the total is at least what an earlier execution had listed (stored with the run's
+        // progress): a resumed run's total fell from 19 to the 12 items done while its listing started again.
+        var listedBefore = state.Active.Progress.Get(totalCounter);
         batch.CountEarlierItems();
-        state.Active.Progress.Set(totalCounter, batch.EarlierItemsNotListed);
+        state.Active.Progress.Set(totalCounter, Math.Max(listedBefore, batch.EarlierItemsNotListed));
         try
         {
             await foreach (var item in items.WithCancellation(batch.StopToken).ConfigureAwait(false))
@@ -70,7 +73,7 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
                 }
 
                 batch.Add(key, item);
-                state.Active.Progress.Set(totalCounter, keys.Count + batch.EarlierItemsNotListed);
+                state.Active.Progress.Set(totalCounter, Math.Max(listedBefore, keys.Count + batch.EarlierItemsNotListed));
             }
 
             batch.ForgetEarlierItemsNotListed();

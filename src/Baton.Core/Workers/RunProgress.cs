@@ -44,6 +44,16 @@ internal sealed class RunProgress
         }
     }
 
+    /// <summary>A counter's value now (0 when it has none): as the run's stored progress had it, or as this execution set it.</summary>
+    public long Get(string counter)
+    {
+        counter = StoredText.Clean(counter);
+        lock (_lock)
+        {
+            return _counters?.GetValueOrDefault(counter) ?? 0;
+        }
+    }
+
     public void Set(string counter, long value)
     {
         counter = StoredText.Clean(counter);

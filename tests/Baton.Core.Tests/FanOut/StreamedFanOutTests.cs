@@ -97,6 +97,9 @@ public sealed class StreamedFanOutTests
         {
             id = await first.StartRunAsync("resume");
             await blocked.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            // The first execution's progress stored: 12 listed, 6 done.
+            await first.Time.AdvanceToTimerAsync(EngineHarness.Start.AddSeconds(1), TimerKind.Periodic);
+            await first.WaitForAsync(id, r => r.Progress.GetValueOrDefault("item.total") == 12 && r.Progress.GetValueOrDefault("item.done") == 6);
             await first.StopAsync();
         }
 
@@ -105,13 +108,14 @@ public sealed class StreamedFanOutTests
         {
             await listingWaits.Task.WaitAsync(TimeSpan.FromSeconds(60));
             await second.Time.AdvanceToTimerAsync(EngineHarness.Start.AddSeconds(1), TimerKind.Periodic);
-            // Before, both read 0 here until the listing reached the earlier items again.
+            // Before, both read 0 here until the listing reached the earlier items again; the total stays at what the
+            // first execution had listed until the listing ends.
             var waiting = await second.WaitForAsync(id, r => r.Progress.GetValueOrDefault("execution") == 2);
             listingMayGoOn.SetResult();
             var run = await second.WaitForEndAsync(id);
 
             Assert.Equal(6, waiting.Progress["item.done"]);
-            Assert.Equal(6, waiting.Progress["item.total"]);
+            Assert.Equal(12, waiting.Progress["item.total"]);
             Assert.Equal(RunStatus.Succeeded, run.Status);
             Assert.Equal("11", run.Output);
             Assert.Equal(11, run.Progress["item.done"]);
