@@ -154,7 +154,17 @@ public sealed partial class BatonApiClient
     {
         while (true)
         {
-            var summary = await GetSummaryAsync(runId, cancellationToken).ConfigureAwait(false) ?? throw RunNotFound(runId);
+            RunSummary summary;
+            try
+            {
+                summary = await GetSummaryAsync(runId, cancellationToken).ConfigureAwait(false) ?? throw RunNotFound(runId);
+            }
+            catch (BatonApiException ex) when (IsNoSuchRoute(ex))
+            {
+                // A server older than GET /api/runs/{id}/summary: its whole run is read instead, as this client did before.
+                return await WaitAsync(runId, run => onProgress?.Invoke(ToSummary(run)), cancellationToken).ConfigureAwait(false);
+            }
+
             onProgress?.Invoke(summary);
             if (summary.IsFinished)
             {
@@ -164,6 +174,17 @@ public sealed partial class BatonApiClient
             await Task.Delay(_pollInterval, _time, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The server's 404 for a path no route matches (<c>urn:baton:problem:not-found</c>), not for a run it does not have.</summary>
+    private static bool IsNoSuchRoute(BatonApiException ex) =>
+        ex.Status == HttpStatusCode.NotFound && ex.Type == "urn:baton:problem:not-found";
+
+    private static RunSummary ToSummary(RunView run) =>
+        new(run.Id, run.Workflow, run.Status, run.Phase, run.Progress, run.CreatedAt, run.StartedAt, run.CompletedAt, run.ScheduleName, run.Links)
+        {
+            WorkflowVersion = run.WorkflowVersion,
+            UpdatedAt = run.UpdatedAt,
+        };
 
     private static BatonApiException RunNotFound(string runId) =>
         new(HttpStatusCode.NotFound, "No such run", $"no run with id {runId}", "urn:baton:problem:run-not-found");

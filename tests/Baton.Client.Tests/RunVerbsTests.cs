@@ -44,6 +44,25 @@ public sealed class RunVerbsTests(SqliteServerFixture fixture) : IClassFixture<S
     }
 
     [Fact]
+    public async Task WatchAsync_ServerWithoutTheSummaryRoute_ReadsTheWholeRunInstead()
+    {
+        // An older server: its answer to the summary path is the real server's answer to a path no route matches.
+        var paths = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var client = BatonApiClient.Create(fixture.Server.BaseAddress, fixture.Server.Key, new RecordingHandler(paths, rename: ("/summary", "/summary-unknown")) { InnerHandler = new SocketsHttpHandler() });
+        var started = await client.StartAsync("demo", new DemoInput(Items: 3, DelayMs: 50, Parallelism: 1));
+        var seen = new List<RunSummary>();
+
+        var run = await client.WatchAsync(started.Run.Id, seen.Add).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(RunStatuses.Succeeded, run.Status);
+        Assert.True(seen[^1].IsFinished);
+        Assert.Equal(3, seen[^1].Progress["items.done"]);
+        Assert.Equal(run.UpdatedAt, seen[^1].UpdatedAt);
+        Assert.Equal($"/api/runs/{started.Run.Id}/summary-unknown", Assert.Single(paths, p => p.Contains("summary", StringComparison.Ordinal)));
+        Assert.Equal(seen.Count, paths.Count(p => p == $"/api/runs/{started.Run.Id}"));
+    }
+
+    [Fact]
     public async Task GetSummaryAsync_UnknownRun_ReturnsNull()
     {
         var client = fixture.NewClient();
@@ -51,10 +70,16 @@ public sealed class RunVerbsTests(SqliteServerFixture fixture) : IClassFixture<S
         Assert.Null(await client.GetSummaryAsync(new string('0', 32)));
     }
 
-    private sealed class RecordingHandler(System.Collections.Concurrent.ConcurrentQueue<string> paths) : DelegatingHandler
+    /// <summary>Records each request's path; with <c>rename</c>, first replaces a path's ending (an older server's missing route).</summary>
+    private sealed class RecordingHandler(System.Collections.Concurrent.ConcurrentQueue<string> paths, (string From, string To)? rename = null) : DelegatingHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            if (rename is var (from, to) && request.RequestUri!.AbsolutePath.EndsWith(from, StringComparison.Ordinal))
+            {
+                request.RequestUri = new Uri(request.RequestUri.GetLeftPart(UriPartial.Path)[..^from.Length] + to);
+            }
+
             paths.Enqueue(request.RequestUri!.AbsolutePath);
             return base.SendAsync(request, cancellationToken);
         }
