@@ -38,7 +38,17 @@ public sealed class CatalogSyncApp : IBatonApp
         var contentRoot = builder.Environment.ContentRootPath;
         var services = builder.Services;
         services.AddOptions<CatalogSyncOptions>()
-            .Bind(configuration.GetSection(SectionName))
+            .Configure(o =>
+            {
+                // Every value that does not convert is reported (the binder alone stops at the first); the section is
+                // bound only when all convert.
+                var section = configuration.GetSection(SectionName);
+                o.BindingErrors.AddRange(SettingConversions.Problems(section, typeof(CatalogSyncOptions)).Select(p => $"{SectionName}: {p}"));
+                if (o.BindingErrors.Count == 0)
+                {
+                    section.Bind(o);
+                }
+            })
             .PostConfigure(o =>
             {
                 o.ApiUrl = NonEmpty(configuration["MEDIPIM_API_URL"]) ?? o.ApiUrl;

@@ -10,6 +10,9 @@ namespace Baton.Apps.CatalogSync;
 /// </summary>
 public sealed class CatalogSyncOptions
 {
+    /// <summary>The binder's message for each setting whose value does not convert (all of them, not only the first); reported at start.</summary>
+    internal List<string> BindingErrors { get; } = [];
+
     /// <summary><c>InProcess</c> (the default): Baton fetches and upserts itself. <c>Remote</c>: Baton drives the seed's Fetcher and Maintainer services (see <see cref="Remote"/>).</summary>
     public CatalogSyncMode Mode { get; set; } = CatalogSyncMode.InProcess;
 
@@ -149,7 +152,7 @@ internal sealed class CatalogSyncOptionsValidator : IValidateOptions<CatalogSync
 {
     public ValidateOptionsResult Validate(string? name, CatalogSyncOptions options)
     {
-        var errors = new List<string>();
+        var errors = new List<string>(options.BindingErrors);
         if (options.Mode == CatalogSyncMode.Remote)
         {
             foreach (var (setting, url) in new[] { ("Remote:FetcherUrl", options.Remote.FetcherUrl), ("Remote:MaintainerUrl", options.Remote.MaintainerUrl) })

@@ -341,7 +341,9 @@ public static class BatonServer
     /// <summary>
     /// The configuration binder's refusal of a value it cannot convert (<c>ChunkSize=abc</c>): a bad setting like any other,
     /// exit code 2 and one line naming it (before: exit 1 and the raw exception). Other bad settings found by the
-    /// validators after it are not listed: the binder stops at the first value it cannot convert.
+    /// validators after it are not listed: the binder stops at the first value it cannot convert. The server's own sections
+    /// and the catalog sync's are checked value by value first (<see cref="Configuration.SettingConversions"/>), so they reach
+    /// here only from a section nothing checked.
     /// </summary>
     private static bool IsBindingError(Exception ex) =>
         ex is InvalidOperationException && ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal);

@@ -64,29 +64,15 @@ internal static class ServerSettingsReader
         options.DemoEnabled = ReadBool(section, "Demo:Enabled", isDevelopment, errors);
         options.DemoRunOnStart = ReadBool(section, "Demo:RunOnStart", false, errors);
         options.Schedules = ReadSchedules(section.GetSection("Schedules"), errors);
-        try
-        {
-            // Only the conversion is checked here; the engine's own validator checks the values at start.
-            section.GetSection("Engine").Get<Hosting.BatonOptions>();
-        }
-        catch (InvalidOperationException ex)
-        {
-            errors.Add($"Baton:Engine: {ex.Message}");
-        }
+        // Only the conversion is checked here (every value that does not convert, not the binder's first); the engine's own
+        // validator checks the values at start.
+        errors.AddRange(SettingConversions.Problems(section.GetSection("Engine"), typeof(Hosting.BatonOptions)).Select(p => $"Baton:Engine: {p}"));
 
-        try
-        {
-            // The same for the SQLite store's tuning (BusyTimeout, CheckpointInterval, WalBackstopPages...): before, a value
-            // that did not convert was dropped silently and the default used. Durability has its own message above.
-            section.GetSection("Store:Sqlite").Get<SqliteStoreOptions>();
-        }
-        catch (InvalidOperationException ex) when (!ex.Message.Contains(":Durability'", StringComparison.Ordinal))
-        {
-            errors.Add($"Baton:Store:Sqlite: {ex.Message}");
-        }
-        catch (InvalidOperationException)
-        {
-        }
+        // The same for the SQLite store's tuning (BusyTimeout, CheckpointInterval, WalBackstopPages...): before, a value that
+        // did not convert was dropped silently and the default used. Durability has its own message above.
+        errors.AddRange(SettingConversions.Problems(section.GetSection("Store:Sqlite"), typeof(SqliteStoreOptions))
+            .Where(p => !p.Contains(":Durability'", StringComparison.Ordinal))
+            .Select(p => $"Baton:Store:Sqlite: {p}"));
 
         var apps = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var app in section.GetSection("Apps").GetChildren())

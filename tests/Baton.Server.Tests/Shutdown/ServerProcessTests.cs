@@ -99,6 +99,37 @@ public sealed partial class ServerProcessTests
     }
 
     [Fact]
+    public async Task Start_SeveralValuesThatDoNotConvert_EveryOneNamedAtOnce()
+    {
+        // Before: the binder stopped at the first value of each section, so a user fixed one and met the next at the next start.
+        var directory = TestPaths.NewTempDirectory();
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["ADMIN_KEY"] = Key,
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+            ["Baton__Engine__PollInterval"] = "abc",
+            ["Baton__Engine__LeaseDuration"] = "xyz",
+            ["Baton__Store__Sqlite__BusyTimeout"] = "q",
+            ["Baton__Apps__CatalogSync__Enabled"] = "true",
+            ["MEDIPIM_API_URL"] = "http://127.0.0.1:9/feed",
+            ["Baton__Apps__CatalogSync__ChunkSize"] = "abc",
+            ["Baton__Apps__CatalogSync__Remote__Attempts"] = "many",
+        });
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
+        foreach (var named in new[]
+        {
+            "'abc' at 'Baton:Engine:PollInterval'", "'xyz' at 'Baton:Engine:LeaseDuration'", "'q' at 'Baton:Store:Sqlite:BusyTimeout'",
+            "'abc' at 'Baton:Apps:CatalogSync:ChunkSize'", "'many' at 'Baton:Apps:CatalogSync:Remote:Attempts'",
+        })
+        {
+            Assert.Contains(named, server.Stderr, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Start_PortAlreadyInUse_ExitsWithOneMessageAndStartsNothing()
     {
         var directory = TestPaths.NewTempDirectory();
