@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Npgsql;
 
 namespace Baton.Storage.Postgres.Internal;
@@ -23,7 +22,6 @@ namespace Baton.Storage.Postgres.Internal;
 /// </remarks>
 internal sealed class PostgresNodeIdentity(PostgresBatonStore store, string schema, Microsoft.Extensions.Logging.ILogger logger) : IAsyncDisposable
 {
-    private readonly ConcurrentBag<NpgsqlConnection> _held = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
     // The node id whose lock this process holds (null: none; a process leasing under a name of its own has nothing to check).
     private string? _nodeId;
@@ -51,7 +49,6 @@ internal sealed class PostgresNodeIdentity(PostgresBatonStore store, string sche
                 $"UPDATE {schema}.runs SET lease_expires_at = @expired WHERE lease_owner = @owner AND {StoredValues.ActiveStatus}", connection);
             reclaim.Parameters.Text("owner", request.NodeId).Time("expired", DateTimeOffset.UnixEpoch);
             var reclaimed = await reclaim.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            _held.Add(connection);
             _lock = connection;
             _nodeId = request.NodeId;
             return new LeaseRecoveryResult(request.NodeId, reclaimed);
@@ -95,13 +92,15 @@ internal sealed class PostgresNodeIdentity(PostgresBatonStore store, string sche
                 {
                     Log.NodeLockSessionBroke(logger, ex, nodeId, ex.Message);
                     _lock = null;
+                    // Its session, and the lock with it, is gone: the connection is closed now rather than kept until the
+                    // store is disposed.
+                    await held.DisposeAsync().ConfigureAwait(false);
                 }
             }
 
             var connection = await store.OpenAsync(cancellationToken).ConfigureAwait(false);
             if (await TryLockAsync(connection, nodeId, cancellationToken).ConfigureAwait(false))
             {
-                _held.Add(connection);
                 _lock = connection;
                 Log.NodeLockTakenAgain(logger, nodeId);
                 return;
@@ -146,21 +145,24 @@ internal sealed class PostgresNodeIdentity(PostgresBatonStore store, string sche
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        while (_held.TryTake(out var connection))
+        // Not behind the gate: a heartbeat stuck on a PostgreSQL that hangs must not hold the store's disposal.
+        if (Interlocked.Exchange(ref _lock, null) is not { } connection)
         {
-            try
-            {
-                await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", connection);
-                await unlock.ExecuteNonQueryAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
-            {
-                // The session is already gone (the server restarted, the connection broke): its locks went with it.
-            }
-            finally
-            {
-                await connection.DisposeAsync().ConfigureAwait(false);
-            }
+            return;
+        }
+
+        try
+        {
+            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", connection);
+            await unlock.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // The session is already gone (the server restarted, the connection broke): its locks went with it.
+        }
+        finally
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 }
