@@ -71,21 +71,32 @@ public static partial class StoreTimeoutEndpointExtensions
     }
 
     /// <summary>
-    /// Reads a request body whose Content-Length is within the server's limit into memory before the clock starts, so an
-    /// upload slower than the limit (1 MB at 60 KB/s takes 17 s) is not answered as a store failure. A body of unknown length
-    /// (chunked) or over the limit is left to the handler, which refuses one that is too large.
+    /// Reads the request body into memory before the clock starts, so an upload slower than the limit (1 MB at 60 KB/s takes
+    /// 17 s) is not answered as a store failure: one with a Content-Length within the server's limit, or one sent chunked (of
+    /// unknown length). A body over the limit is left to the handler, which refuses it with its own 413: read from here, the
+    /// server's refusal is kept and given to the handler's next read.
     /// </summary>
     private static async Task ReadBodyFirstAsync(HttpContext http)
     {
         var length = http.Request.ContentLength;
         var limit = http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
-        if (length is not > 0 || length > limit || length > int.MaxValue)
+        var chunked = length is null && http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
+        if (!chunked && (length is not > 0 || length > limit))
         {
             return;
         }
 
-        http.Request.EnableBuffering(bufferThreshold: (int)length.Value, bufferLimit: length.Value);
-        await http.Request.Body.DrainAsync(http.RequestAborted).ConfigureAwait(false);
+        var threshold = (int)Math.Min(length ?? limit ?? 1024 * 1024, int.MaxValue);
+        http.Request.EnableBuffering(bufferThreshold: threshold, bufferLimit: (limit ?? 1L << 30) + 1); // one over: the server's own 413 comes first
+        try
+        {
+            await http.Request.Body.DrainAsync(http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException)
+        {
+            // Over the limit (chunked): the handler's read meets the same refusal and answers it.
+        }
+
         http.Request.Body.Position = 0;
     }
 
