@@ -21,7 +21,7 @@ public static partial class StoreTimeoutEndpointExtensions
     /// <summary>
     /// Bounds the time the endpoints' handlers take by <see cref="StoreTimeoutOptions.Timeout"/>: a handler that has not
     /// answered by then (a store that hangs) is answered <c>503 store-unavailable</c> with <c>Retry-After: 1</c>, and its
-    /// token is cancelled. Only the handler is timed: a request body (with a Content-Length within the server's limit) is read
+    /// token is cancelled. Only the handler is timed: a request body within the server's limit is read
     /// before the clock starts, and the response is written after it stops, so a slow client is never told the store failed.
     /// The API has it; an app's own routes that read or write the store take it too (the catalog sync's <c>/sync</c> and
     /// <c>/status</c>).
