@@ -40,14 +40,9 @@ public sealed class CatalogSyncApp : IBatonApp
         services.AddOptions<CatalogSyncOptions>()
             .Configure(o =>
             {
-                // Every value that does not convert is reported (the binder alone stops at the first); the section is
-                // bound only when all convert.
-                var section = configuration.GetSection(SectionName);
-                o.BindingErrors.AddRange(SettingConversions.Problems(section, typeof(CatalogSyncOptions)).Select(p => $"{SectionName}: {p}"));
-                if (o.BindingErrors.Count == 0)
-                {
-                    section.Bind(o);
-                }
+                // Every value that does not convert is reported (the binder alone stops at the first), and every other
+                // value is bound, so the validator checks what was set.
+                o.BindingErrors.AddRange(SettingConversions.Bind(configuration.GetSection(SectionName), o).Select(p => $"{SectionName}: {p}"));
             })
             .PostConfigure(o =>
             {

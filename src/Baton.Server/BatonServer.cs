@@ -315,19 +315,10 @@ public static class BatonServer
     }
 
     /// <summary>
-    /// Binds a section whose conversion <see cref="ServerSettingsReader"/> already checked: a value that does not
-    /// convert is in the start-up report, so here it only stops the binding instead of failing the start on its own.
+    /// Binds a section whose conversion <see cref="ServerSettingsReader"/> already checked: a value that does not convert
+    /// is in the start-up report, so here it is left out and every other value bound, for the validators to check.
     /// </summary>
-    internal static void BindReported(IConfiguration section, object options)
-    {
-        try
-        {
-            section.Bind(options);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-    }
+    internal static void BindReported(IConfigurationSection section, object options) => SettingConversions.Bind(section, options);
 
     /// <summary>
     /// Settings the server or the engine refused at start (ValidateOnStart throws one, or several in an aggregate),

@@ -28,6 +28,8 @@ internal static class SyncEndpoints
     /// <summary>Starts a sync: 200 <c>{"message":"Sync started","status":{...}}</c>, or 409 while one runs (on any node).</summary>
     public static async Task<IResult> StartAsync(IBatonClient client, TimeProvider time, ILoggerFactory loggers, HttpContext http)
     {
+        // Read before the store is: a start the store answered after the time limit still logs (its request has ended then).
+        var route = http.Request.Method == "GET" ? "GET /sync" : "POST /sync";
         using var input = JsonDocument.Parse("""{"trigger":"api"}""");
         var result = await client.StartRunAsync(
             new StartRunRequest
@@ -41,7 +43,7 @@ internal static class SyncEndpoints
         switch (result.Outcome)
         {
             case StartRunOutcome.Created or StartRunOutcome.Existing:
-                Log.SyncStarted(loggers.CreateLogger("Baton.Apps.CatalogSync"), result.Run!.Id, http.Request.Method == "GET" ? "GET /sync" : "POST /sync");
+                Log.SyncStarted(loggers.CreateLogger("Baton.Apps.CatalogSync"), result.Run!.Id, route);
                 return Results.Json(new Dictionary<string, object?> { ["message"] = "Sync started", ["status"] = SyncStatus.From(result.Run, now, Uptime(now)) });
             case StartRunOutcome.Conflict:
                 return Results.Json(

@@ -10,17 +10,47 @@ namespace Baton.Server.Configuration;
 /// </summary>
 public static class SettingConversions
 {
-    /// <summary>The binder's message for each value under <paramref name="section"/> that does not convert to <paramref name="type"/>'s property of that name.</summary>
-    public static IReadOnlyList<string> Problems(IConfigurationSection section, Type type)
+    /// <summary>
+    /// The binder's message for each value under <paramref name="section"/> that does not convert to <paramref name="type"/>'s
+    /// property of that name, and for a number given for an enum that names none of its values.
+    /// </summary>
+    public static IReadOnlyList<string> Problems(IConfigurationSection section, Type type) =>
+        [.. Check(section, type).Select(p => p.Message)];
+
+    /// <summary>
+    /// Binds <paramref name="section"/> to <paramref name="options"/> leaving out the values that do not convert (returned,
+    /// as <see cref="Problems"/> words them), so every other value is bound and its validator still checks it. The binder
+    /// alone stops at the first bad value: the values after it kept their defaults, and a validator then reported those
+    /// (a required URL that was set) instead of what was wrong with the others.
+    /// </summary>
+    public static IReadOnlyList<string> Bind(IConfigurationSection section, object options)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = Check(section, options.GetType());
+        if (problems.Count == 0)
+        {
+            section.Bind(options);
+            return [];
+        }
+
+        var bad = problems.Select(p => p.Path).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var good = section.AsEnumerable(makePathsRelative: true)
+            .Where(pair => pair.Value is not null && !bad.Contains(ConfigurationPath.Combine(section.Path, pair.Key)));
+        new ConfigurationBuilder().AddInMemoryCollection(good).Build().Bind(options);
+        return [.. problems.Select(p => p.Message)];
+    }
+
+    private static List<(string Path, string Message)> Check(IConfigurationSection section, Type type)
     {
         ArgumentNullException.ThrowIfNull(section);
         ArgumentNullException.ThrowIfNull(type);
-        var problems = new List<string>();
+        var problems = new List<(string Path, string Message)>();
         Collect(section, type, problems, depth: 0);
         return problems;
     }
 
-    private static void Collect(IConfigurationSection section, Type type, List<string> problems, int depth)
+    private static void Collect(IConfigurationSection section, Type type, List<(string Path, string Message)> problems, int depth)
     {
         foreach (var child in section.GetChildren())
         {
@@ -36,11 +66,16 @@ public static class SettingConversions
                 try
                 {
                     // The binder's own conversion (and message), one value at a time.
-                    section.GetValue(property.PropertyType, child.Key);
+                    var value = section.GetValue(property.PropertyType, child.Key);
+                    if (target.IsEnum && value is not null && !target.IsDefined(typeof(FlagsAttribute), false) && !Enum.IsDefined(target, value))
+                    {
+                        // The binder takes any number for an enum: Mode=7 ran as neither mode.
+                        problems.Add((child.Path, $"'{child.Value}' at '{child.Path}' is not one of {string.Join(", ", Enum.GetNames(target))}."));
+                    }
                 }
                 catch (InvalidOperationException ex)
                 {
-                    problems.Add(ex.Message);
+                    problems.Add((child.Path, ex.Message));
                 }
             }
             else if (child.Value is null && depth < 8 && target.IsClass && target != typeof(string) && !typeof(System.Collections.IEnumerable).IsAssignableFrom(target))

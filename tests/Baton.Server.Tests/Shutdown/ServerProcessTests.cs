@@ -110,9 +110,12 @@ public sealed partial class ServerProcessTests
             ["Baton__Engine__PollInterval"] = "abc",
             ["Baton__Engine__LeaseDuration"] = "xyz",
             ["Baton__Store__Sqlite__BusyTimeout"] = "q",
+            ["Baton__Engine__MaxErrors"] = "-5",
             ["Baton__Apps__CatalogSync__Enabled"] = "true",
-            ["MEDIPIM_API_URL"] = "http://127.0.0.1:9/feed",
+            ["Baton__Apps__CatalogSync__ApiUrl"] = "http://127.0.0.1:9/feed",
             ["Baton__Apps__CatalogSync__ChunkSize"] = "abc",
+            ["Baton__Apps__CatalogSync__Parallelism"] = "0",
+            ["Baton__Apps__CatalogSync__Mode"] = "7",
             ["Baton__Apps__CatalogSync__Remote__Attempts"] = "many",
         });
 
@@ -123,10 +126,17 @@ public sealed partial class ServerProcessTests
         {
             "'abc' at 'Baton:Engine:PollInterval'", "'xyz' at 'Baton:Engine:LeaseDuration'", "'q' at 'Baton:Store:Sqlite:BusyTimeout'",
             "'abc' at 'Baton:Apps:CatalogSync:ChunkSize'", "'many' at 'Baton:Apps:CatalogSync:Remote:Attempts'",
+            // A number for an enum that names none of its values (the binder takes it: it ran as neither mode).
+            "'7' at 'Baton:Apps:CatalogSync:Mode' is not one of InProcess, Remote",
+            // Values that convert are still bound and checked beside the ones that do not.
+            "Baton:Engine:MaxErrors must be between", "Baton:Apps:CatalogSync:Parallelism",
         })
         {
             Assert.Contains(named, server.Stderr, StringComparison.Ordinal);
         }
+
+        // Before: the section was left unbound, so its validator reported the set ApiUrl as missing.
+        Assert.DoesNotContain("ApiUrl (or MEDIPIM_API_URL) is required", server.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
