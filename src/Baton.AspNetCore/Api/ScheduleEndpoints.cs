@@ -76,6 +76,13 @@ internal static partial class ScheduleEndpoints
                 return Problems.InvalidSchedule(error!);
             }
 
+            // Checked before the store is asked anything: a bad cron is a 400 even while the store does not answer (it was a
+            // 503 at the time limit, which no retry could get past). PutAsync checks it again, with the workflow and input.
+            if (!CronSchedule.TryParse(definition!.Cron, definition.TimeZone, out _, out var cronError))
+            {
+                return Problems.InvalidSchedule(cronError!);
+            }
+
             var existed = await schedules.GetAsync(name, context.RequestAborted) is not null;
             ScheduleInfo info;
             try

@@ -66,7 +66,7 @@ public sealed class StoreUnavailableTests
         await server.WaitForStatusAsync(firstId, "succeeded");
 
         await cluster.FreezeServerAsync();
-        HttpResponseMessage start, get;
+        HttpResponseMessage start, get, badCron;
         try
         {
             using var startRequest = new HttpRequestMessage(HttpMethod.Post, "/api/workflows/demo/runs")
@@ -76,11 +76,19 @@ public sealed class StoreUnavailableTests
             startRequest.Headers.Add("Idempotency-Key", "frozen-store");
             var starting = server.Client.SendAsync(startRequest);
             var getting = server.Client.GetAsync($"/api/runs/{firstId}");
-            (start, get) = (await starting, await getting);
+            // Bad input that needs no store is still its 4xx while the store does not answer (a bad cron was a 503).
+            var putting = server.Client.PutAsync("/api/schedules/bad", InProcessServer.Json("""{"workflow":"demo","cron":"61 * * * *"}"""));
+            (start, get, badCron) = (await starting, await getting, await putting);
         }
         finally
         {
             await cluster.ResumeServerAsync();
+        }
+
+        using (badCron)
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, badCron.StatusCode);
+            Assert.Equal("urn:baton:problem:invalid-schedule", (await InProcessServer.ReadJsonAsync(badCron)).GetProperty("type").GetString());
         }
 
         foreach (var response in new[] { start, get })
