@@ -139,7 +139,7 @@ internal static partial class RunEndpoints
         {
             if (!IsRunId(parent))
             {
-                return Problems.InvalidQuery($"parentRunId '{(parent.Length <= 64 ? parent : parent[..64] + "…")}' is not a run id (32 lower-case hexadecimal characters)");
+                return Problems.InvalidQuery($"parentRunId '{Truncate(parent)}' is not a run id (32 lower-case hexadecimal characters)");
             }
 
             request = request with { ParentRunId = parent };

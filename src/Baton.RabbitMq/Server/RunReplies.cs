@@ -4,7 +4,6 @@ using Baton.RabbitMq.Connection;
 using Baton.RabbitMq.Wire;
 using Baton.Hosting;
 using Baton.Runs;
-using Baton.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -131,11 +130,10 @@ internal sealed class RunReplies : BackgroundService
     /// </summary>
     private async Task<bool> AnyReplyDueAsync(CancellationToken cancellationToken)
     {
-        // The run's row only: the client's GetRunAsync also reads every step, attempt, event and child, every 25 ms.
-        var runs = _services.GetRequiredService<IRunStore>();
+        // The run alone: GetRunAsync also reads every step, attempt, event and child, every 25 ms.
         foreach (var runId in _pending.Keys)
         {
-            if (await runs.GetRunAsync(runId, cancellationToken).ConfigureAwait(false) is { Status: not RunStatus.Suspended })
+            if (await Client.GetRunInfoAsync(runId, cancellationToken).ConfigureAwait(false) is { Status: not RunStatus.Suspended })
             {
                 return true;
             }
