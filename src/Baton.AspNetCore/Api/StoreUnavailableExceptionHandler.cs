@@ -1,5 +1,5 @@
 using System.Data.Common;
-using Baton.AspNetCore;
+using Baton.Server.Http;
 using Baton.Storage;
 using Microsoft.AspNetCore.Diagnostics;
 
@@ -10,7 +10,7 @@ namespace Baton.Server.Api;
 /// starting) into a 503 problem with <c>Retry-After</c>, instead of ASP.NET Core's generic 500: a pooled PostgreSQL
 /// connection whose backend was terminated fails its next command once (57P01), and a client should retry then.
 /// </summary>
-internal sealed class StoreUnavailableExceptionHandler(ILogger<StoreUnavailableExceptionHandler> logger) : IExceptionHandler
+internal sealed class StoreUnavailableExceptionHandler(IProblemDetailsService problems, ILogger<StoreUnavailableExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -20,28 +20,14 @@ internal sealed class StoreUnavailableExceptionHandler(ILogger<StoreUnavailableE
         }
 
         Log.StoreUnavailable(logger, store, httpContext.Request.Method, httpContext.Request.Path, store.GetType().Name, store.SqlState ?? "-");
-        return await WriteAsync(
-            httpContext,
-            exception,
-            "the store could not complete the request (a dropped connection, a failover, a busy database or a full disk); retry in a moment "
-                + "(a start or an event with an Idempotency-Key is safe to repeat)");
-    }
-
-    private static async ValueTask<bool> WriteAsync(HttpContext httpContext, Exception? exception, string detail)
-    {
-        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-        httpContext.Response.Headers.RetryAfter = "1";
-        return await httpContext.RequestServices.GetRequiredService<IProblemDetailsService>().TryWriteAsync(new ProblemDetailsContext
+        return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
             Exception = exception,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Type = Problems.TypePrefix + "store-unavailable",
-                Title = "The store is unavailable",
-                Detail = detail,
-            },
+            ProblemDetails = StoreUnavailableProblem.Prepare(
+                httpContext.Response,
+                "the store could not complete the request (a dropped connection, a failover, a busy database or a full disk); retry in a moment "
+                    + "(a start or an event with an Idempotency-Key is safe to repeat)"),
         }).ConfigureAwait(false);
     }
 

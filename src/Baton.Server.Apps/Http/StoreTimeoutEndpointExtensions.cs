@@ -55,14 +55,11 @@ public static partial class StoreTimeoutEndpointExtensions
         catch (OperationCanceledException) when (timer.IsCancellationRequested && !aborted.IsCancellationRequested)
         {
             TimedOut(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger<StoreTimeoutOptions>(), http.Request.Method, http.Request.Path, timeout.TotalSeconds);
-            http.Response.Headers.RetryAfter = "1";
-            return Results.Problem(
+            return TypedResults.Problem(StoreUnavailableProblem.Prepare(
+                http.Response,
                 $"the store did not answer within {timeout.TotalSeconds:0.###} s; retry in a moment. A start or an event sent just now "
                     + "may still be stored once the store answers: repeat it with the same Idempotency-Key, which is safe, or look for it "
-                    + "(GET /api/runs) before repeating one without",
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "The store is unavailable",
-                type: "urn:baton:problem:store-unavailable");
+                    + "(GET /api/runs) before repeating one without"));
         }
         finally
         {

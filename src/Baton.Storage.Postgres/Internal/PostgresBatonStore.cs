@@ -112,11 +112,11 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         EnsureInitializedAsync().WaitAsync(cancellationToken);
 
     /// <summary>
-    /// Npgsql's transient errors, and 57P01-57P03: the server terminated the session (a pooled connection whose backend was
-    /// killed fails its next command once), is shutting down, or cannot take connections yet.
+    /// 57P01-57P03, beyond what Npgsql itself calls transient (<c>DbException.IsTransient</c>, which callers ask first): the
+    /// server terminated the session (a pooled connection whose backend was killed fails its next command once), is shutting
+    /// down, or cannot take connections yet.
     /// </summary>
-    public bool IsTransient(Exception error) =>
-        error is NpgsqlException { IsTransient: true } || error is PostgresException { SqlState: "57P01" or "57P02" or "57P03" };
+    public bool IsTransient(Exception error) => error is PostgresException { SqlState: "57P01" or "57P02" or "57P03" };
 
     public async Task PingAsync(CancellationToken cancellationToken = default)
     {
