@@ -20,6 +20,12 @@ internal static partial class Log
     [LoggerMessage(2004, LogLevel.Warning, "Health: the store did not answer: {Error}")]
     public static partial void StoreUnreachable(ILogger logger, Exception exception, string error);
 
+    [LoggerMessage(2006, LogLevel.Error, "Job {JobId} could not be stored: no answer from the store within {TimeoutSeconds} s (Baton:RequestTimeout); answered 503")]
+    public static partial void StoreTimedOut(ILogger logger, string jobId, double timeoutSeconds);
+
+    [LoggerMessage(2007, LogLevel.Warning, "Job {JobId}, answered 503 at the time limit, was stored afterwards: run {RunId} ({Outcome}); it is forwarded, and a repeat finds it")]
+    public static partial void StoredLate(ILogger logger, string jobId, string runId, string outcome);
+
     [LoggerMessage(2005, LogLevel.Error, "Job {JobId} could not be stored: {Error}")]
     public static partial void StoreRefused(ILogger logger, string jobId, string error);
 }

@@ -15,12 +15,16 @@ internal static class SyncEndpoints
 {
     private static readonly DateTimeOffset ProcessStart = Process.GetCurrentProcess().StartTime.ToUniversalTime();
 
+    /// <summary>What a 503 at the store's time limit says of a sync requested just now.</summary>
+    internal const string UnknownOutcome =
+        "A sync requested just now may still start once the store answers; repeating the request is safe: while that sync runs, it is answered 409";
+
     public static void Map(IEndpointRouteBuilder app)
     {
         // 409 documented as the seed sends it ({"error":"Sync already in progress","status":{...}}), not as a problem.
-        app.MapPost("/sync", StartAsync).RequireAdminKey().WithStoreTimeout()
+        app.MapPost("/sync", StartAsync).RequireAdminKey().WithStoreTimeout(UnknownOutcome)
             .Produces<System.Text.Json.JsonElement>(StatusCodes.Status200OK, "application/json").Produces<System.Text.Json.JsonElement>(StatusCodes.Status409Conflict, "application/json");
-        app.MapGet("/sync", StartAsync).RequireAdminKey(allowQueryKey: true).WithStoreTimeout()
+        app.MapGet("/sync", StartAsync).RequireAdminKey(allowQueryKey: true).WithStoreTimeout(UnknownOutcome)
             .Produces<System.Text.Json.JsonElement>(StatusCodes.Status200OK, "application/json").Produces<System.Text.Json.JsonElement>(StatusCodes.Status409Conflict, "application/json");
         app.MapGet("/status", StatusAsync).RequireAdminKey().WithStoreTimeout();
     }

@@ -6,6 +6,7 @@ using Baton.Runs;
 using Baton.Server.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Baton.Apps.ReviewGateway.Enqueue;
 
@@ -14,9 +15,13 @@ namespace Baton.Apps.ReviewGateway.Enqueue;
 /// 202 once it is stored. While a run for the same job id is active (pending, waiting for a retry or
 /// forwarding), the start is refused by the concurrency key and the existing run is answered instead:
 /// same job id, nothing new stored. Once that run has finished, the same placeId starts a new forward.
+/// A store that has not answered within <c>Baton:RequestTimeout</c> (10 s) gets the client a 503 with <c>Retry-After</c>,
+/// in the seed's error shape, instead of a request held for as long as the store hangs.
 /// </summary>
-internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, ILogger<EnqueueEndpoint> logger)
+internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, IOptions<StoreTimeoutOptions> storeTimeout, ILogger<EnqueueEndpoint> logger)
 {
+    private readonly TimeSpan _storeTimeout = storeTimeout.Value.Timeout;
+
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
@@ -79,9 +84,10 @@ internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, ILo
 
         var job = new ForwardJob(placeId, ForwardJob.JobIdFor(placeId));
         StartRunResult result;
+        Task<StartRunResult>? starting = null;
         try
         {
-            result = await baton.StartRunAsync(
+            starting = baton.StartRunAsync(
                 new StartRunRequest
                 {
                     Workflow = ForwardJobWorkflow.Name,
@@ -89,11 +95,31 @@ internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, ILo
                     ConcurrencyKey = job.JobId,
                     CorrelationId = RequestCorrelation.Get(context),
                 },
-                context.RequestAborted).ConfigureAwait(false);
+                context.RequestAborted);
+            // The time limit's timer only for a start still waiting (every start waits for its commit).
+            result = starting.IsCompleted
+                ? await starting.ConfigureAwait(false)
+                : await starting.WaitAsync(_storeTimeout, time, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (TimeoutException) when (starting is { IsFaulted: false })
+        {
+            // The time limit (a start that failed with a TimeoutException of its own is faulted, and handled below). The start
+            // goes on and may still be stored: a repeat finds it by the job id while it is active, and the worker
+            // drops a second delivery by Idempotency-Key. Its outcome is logged.
+            _ = LogLateOutcomeAsync(starting, job.JobId);
+            Log.StoreTimedOut(logger, job.JobId, _storeTimeout.TotalSeconds);
+            context.Response.Headers.RetryAfter = "1";
+            await GatewayResponses.WriteErrorAsync(
+                context,
+                StatusCodes.Status503ServiceUnavailable,
+                $"the store did not answer within {_storeTimeout.TotalSeconds:0.###} s; try again (the job may still be stored: a repeat is safe)",
+                time.GetUtcNow()).ConfigureAwait(false);
+            return;
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
         {
             Log.StoreFailed(logger, ex, job.JobId);
+            context.Response.Headers.RetryAfter = "1";
             await GatewayResponses.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "the job could not be stored; try again", time.GetUtcNow()).ConfigureAwait(false);
             return;
         }
@@ -112,6 +138,19 @@ internal sealed class EnqueueEndpoint(IBatonClient baton, TimeProvider time, ILo
         }
 
         await GatewayResponses.WriteEnqueuedAsync(context, job.PlaceId, job.JobId, result.Run.Id, duplicate, time.GetUtcNow()).ConfigureAwait(false);
+    }
+
+    private async Task LogLateOutcomeAsync(Task<StartRunResult> starting, string jobId)
+    {
+        try
+        {
+            var late = await starting.ConfigureAwait(false);
+            Log.StoredLate(logger, jobId, late.Run?.Id ?? "-", late.Outcome.ToString());
+        }
+        catch (Exception ex)
+        {
+            Log.StoreFailed(logger, ex, jobId);
+        }
     }
 
     private async Task RejectAsync(HttpContext context, string error)

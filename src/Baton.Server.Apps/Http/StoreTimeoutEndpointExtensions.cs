@@ -18,23 +18,34 @@ public sealed class StoreTimeoutOptions
 /// <summary>The time limit of endpoints that read or write Baton's store.</summary>
 public static partial class StoreTimeoutEndpointExtensions
 {
+    /// <summary>What the API's 503 at the time limit says of a write sent just now.</summary>
+    public const string ApiUnknownOutcome =
+        "A start or an event sent just now may still be stored once the store answers: repeat it with the same Idempotency-Key, "
+        + "which is safe, or look for it (GET /api/runs) before repeating one without";
+
     /// <summary>
     /// Bounds the time the endpoints' handlers take by <see cref="StoreTimeoutOptions.Timeout"/>: a handler that has not
     /// answered by then (a store that hangs) is answered <c>503 store-unavailable</c> with <c>Retry-After: 1</c>, and its
     /// token is cancelled. Only the handler is timed: a request body within the server's limit is read
     /// before the clock starts, and the response is written after it stops, so a slow client is never told the store failed.
     /// The API has it; an app's own routes that read or write the store take it too (the catalog sync's <c>/sync</c> and
-    /// <c>/status</c>).
+    /// <c>/status</c>, the dashboard's pages).
     /// </summary>
-    public static TBuilder WithStoreTimeout<TBuilder>(this TBuilder builder)
+    /// <param name="builder">The endpoints.</param>
+    /// <param name="unknownOutcome">
+    /// What the problem's detail adds for a request other than <c>GET</c> or <c>HEAD</c>, whose write may still land once the
+    /// store answers: how to repeat it safely. The default, <see cref="ApiUnknownOutcome"/>, is the API's (the Idempotency-Key).
+    /// </param>
+    public static TBuilder WithStoreTimeout<TBuilder>(this TBuilder builder, string unknownOutcome = ApiUnknownOutcome)
         where TBuilder : IEndpointConventionBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.AddEndpointFilter(static (context, next) => TimedAsync(context, next));
+        ArgumentException.ThrowIfNullOrWhiteSpace(unknownOutcome);
+        builder.AddEndpointFilter((context, next) => TimedAsync(context, next, unknownOutcome));
         return builder;
     }
 
-    private static async ValueTask<object?> TimedAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    private static async ValueTask<object?> TimedAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, string unknownOutcome)
     {
         var http = context.HttpContext;
         await ReadBodyFirstAsync(http).ConfigureAwait(false);
@@ -54,12 +65,12 @@ public static partial class StoreTimeoutEndpointExtensions
         }
         catch (OperationCanceledException) when (timer.IsCancellationRequested && !aborted.IsCancellationRequested)
         {
-            TimedOut(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger<StoreTimeoutOptions>(), http.Request.Method, http.Request.Path, timeout.TotalSeconds);
+            var request = http.Request;
+            TimedOut(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger<StoreTimeoutOptions>(), request.Method, request.Path, timeout.TotalSeconds);
+            var detail = $"the store did not answer within {timeout.TotalSeconds:0.###} s; retry in a moment";
             return TypedResults.Problem(StoreUnavailableProblem.Prepare(
                 http.Response,
-                $"the store did not answer within {timeout.TotalSeconds:0.###} s; retry in a moment. A start or an event sent just now "
-                    + "may still be stored once the store answers: repeat it with the same Idempotency-Key, which is safe, or look for it "
-                    + "(GET /api/runs) before repeating one without"));
+                HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) ? detail : $"{detail}. {unknownOutcome}"));
         }
         finally
         {

@@ -42,6 +42,11 @@ public sealed class StoreHangTests
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
                 Assert.Equal("urn:baton:problem:store-unavailable", problem.GetProperty("type").GetString());
                 Assert.Equal("1", response.Headers.GetValues("Retry-After").Single());
+                var detail = problem.GetProperty("detail").GetString();
+                Assert.StartsWith("the store did not answer within 3 s", detail, StringComparison.Ordinal);
+                // /sync takes no Idempotency-Key: its detail says how a repeat is safe for it (the API's advised the key).
+                Assert.DoesNotContain("Idempotency-Key", detail, StringComparison.Ordinal);
+                Assert.Equal(response == start, detail!.Contains("answered 409", StringComparison.Ordinal));
             }
         }
 

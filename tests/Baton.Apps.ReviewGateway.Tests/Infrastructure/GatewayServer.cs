@@ -23,9 +23,10 @@ internal sealed class GatewayServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private GatewayServer(WebApplication app, string directory, int gatewayPort)
+    private GatewayServer(WebApplication app, string directory, int gatewayPort, CapturingLoggerProvider logs)
     {
         _app = app;
+        Logs = logs;
         Directory = directory;
         Main = new HttpClient { BaseAddress = new Uri(app.Urls.First(u => !u.EndsWith($":{gatewayPort}", StringComparison.Ordinal))), Timeout = TimeSpan.FromSeconds(30) };
         Main.DefaultRequestHeaders.Add("X-ADMIN-KEY", AdminKey);
@@ -33,6 +34,9 @@ internal sealed class GatewayServer : IAsyncDisposable
     }
 
     public string Directory { get; }
+
+    /// <summary>Every log line of Warning and above.</summary>
+    public CapturingLoggerProvider Logs { get; }
 
     /// <summary>Baton's main listener, with the admin key.</summary>
     public HttpClient Main { get; }
@@ -73,13 +77,14 @@ internal sealed class GatewayServer : IAsyncDisposable
             values[key] = value;
         }
 
+        var logs = new CapturingLoggerProvider();
         var app = BatonServer.Build(
             values.Select(p => $"--{p.Key}={p.Value}").ToArray(),
             [new ReviewGatewayApp()],
-            (builder, _) => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+            (builder, _) => builder.Logging.SetMinimumLevel(LogLevel.Warning).AddProvider(logs));
         await app.StartAsync();
         await WorkerStart.WaitAsync(app.Services);
-        return new GatewayServer(app, directory, gatewayPort);
+        return new GatewayServer(app, directory, gatewayPort, logs);
     }
 
     /// <summary>POSTs <paramref name="body"/> to /enqueue with the given content type (null: no content type header).</summary>
