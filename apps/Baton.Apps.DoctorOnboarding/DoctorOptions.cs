@@ -119,13 +119,22 @@ public sealed class DoctorOptions
         options.MaxInFlight = (ushort)SettingValues.ReadWhole(section, Section, "MaxInFlight", options.MaxInFlight, ushort.MaxValue, errors);
         options.SingleTtlSeconds = SettingValues.ReadWhole(section, Section, "SingleTtlSeconds", options.SingleTtlSeconds, 86_400, errors);
         options.ListTtlSeconds = SettingValues.ReadWhole(section, Section, "ListTtlSeconds", options.ListTtlSeconds, 86_400, errors);
-        try
+        // Read key by key, not bound: the binder skipped a name it did not know (a misspelt pattern kept its default, and the
+        // orchestrator sent a pattern nobody answered), and stopped at its first error.
+        foreach (var pattern in section.GetSection("Patterns").GetChildren())
         {
-            section.GetSection("Patterns").Bind(options.Patterns);
-        }
-        catch (InvalidOperationException ex)
-        {
-            errors.Add($"{Section}:Patterns: {ex.Message}");
+            if (!DoctorPatterns.Names.Contains(pattern.Key))
+            {
+                errors.Add($"{Section}:Patterns:{pattern.Key} is not a pattern of this app; the patterns are {string.Join(", ", DoctorPatterns.Names)}");
+            }
+            else if (pattern.Value is null)
+            {
+                errors.Add($"{Section}:Patterns:{pattern.Key} must be a text (a message pattern), not a section");
+            }
+            else
+            {
+                options.Patterns.Set(pattern.Key, pattern.Value);
+            }
         }
 
         foreach (var (name, value) in options.Patterns.All())
@@ -193,6 +202,14 @@ public sealed class DoctorPatterns
     public string ProfileUpdate { get; set; } = "doctor-profile.update";
     public string ProfileRemove { get; set; } = "doctor-profile.remove";
     public string ProfileGetPublicList { get; set; } = "doctor-profile.getPublicList";
+
+    /// <summary>The settings' names, matched as configuration keys are (ignoring case).</summary>
+    internal static readonly IReadOnlySet<string> Names = new HashSet<string>(new DoctorPatterns().All().Select(p => p.Name), StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Sets the pattern named <paramref name="name"/> (one of <see cref="Names"/>, in any case).</summary>
+    internal void Set(string name, string value) =>
+        typeof(DoctorPatterns).GetProperty(name, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase)!
+            .SetValue(this, value);
 
     internal IEnumerable<(string Name, string Value)> All() =>
     [

@@ -43,5 +43,28 @@ public sealed class DoctorOptionsTests
         Assert.Equal("accounts_queue", options.AccountsQueue);
     }
 
+    [Fact]
+    public void Read_PatternsMisspeltOrNotText_EachNamedAtOnce_TheOthersSet()
+    {
+        // Bound, a misspelt pattern was skipped without a word (the default was sent, and no service answered it), and a
+        // pattern given as a section stopped the binder at the first error.
+        var options = DoctorOptions.Read(Config(new()
+        {
+            ["Baton:Apps:DoctorOnboarding:Patterns:AcountsCreate"] = "staff-accounts.create",
+            ["Baton:Apps:DoctorOnboarding:Patterns:ProfileRemove:Name"] = "x",
+            ["Baton:Apps:DoctorOnboarding:Patterns:ProfileUpdate"] = " ",
+            ["Baton:Apps:DoctorOnboarding:Patterns:accountsfindone"] = "staff-accounts.findOne",
+        }));
+
+        Assert.Equal(3, options.BindingErrors.Count);
+        Assert.Contains(options.BindingErrors, e => e.StartsWith("Baton:Apps:DoctorOnboarding:Patterns:AcountsCreate is not a pattern of this app", StringComparison.Ordinal)
+            && e.Contains("AccountsCreate", StringComparison.Ordinal));
+        Assert.Contains(options.BindingErrors, e => e.StartsWith("Baton:Apps:DoctorOnboarding:Patterns:ProfileRemove must be a text", StringComparison.Ordinal));
+        Assert.Contains(options.BindingErrors, e => e == "Baton:Apps:DoctorOnboarding:Patterns:ProfileUpdate must not be empty");
+        // A key in another case names the same setting, as configuration keys do.
+        Assert.Equal("staff-accounts.findOne", options.Patterns.AccountsFindOne);
+        Assert.Equal("doctor-accounts.create", options.Patterns.AccountsCreate);
+    }
+
     private static IConfiguration Config(Dictionary<string, string?> values) => new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 }
