@@ -121,7 +121,7 @@ internal sealed class SqliteProductStore(string path) : IProductStore
             command.CommandText = "PRAGMA journal_mode = WAL;" + Schema;
             WhileBusy(command.ExecuteNonQuery, cancellationToken);
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is 26 or 11)
+        catch (SqliteException ex) when (ex.SqliteErrorCode is SQLitePCL.raw.SQLITE_NOTADB or SQLitePCL.raw.SQLITE_CORRUPT)
         {
             // Named, with the setting: before, the bare SQLite message, after a log line naming Baton's own database.
             throw new InvalidOperationException(
