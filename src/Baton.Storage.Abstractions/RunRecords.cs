@@ -272,7 +272,15 @@ public sealed record CancelRunRequest(string RunId, DateTimeOffset Now);
 
 public sealed record CancelRunRecordResult(CancelRunOutcome Outcome, RunRecord? Run);
 
-public sealed record RetryRunRequest(string RunId, DateTimeOffset Now, DateTimeOffset? DeadlineAt);
+public sealed record RetryRunRequest(string RunId, DateTimeOffset Now, DateTimeOffset? DeadlineAt)
+{
+    /// <summary>
+    /// Runs retried in the same transaction as this one, and only if this one is (a store writes nothing when it is refused):
+    /// the child runs whose end ended it, which its replay would otherwise find ended again. Each is retried as a run is,
+    /// from a status that can be retried and with its concurrency key free; one that cannot be is left as it is.
+    /// </summary>
+    public IReadOnlyList<RetryRunRequest> With { get; init; } = [];
+}
 
 /// <summary>Which finished runs to delete (see <see cref="IRunStore.PruneRunsAsync"/>).</summary>
 public sealed record PruneRunsRequest

@@ -263,4 +263,49 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(holder.Id, result.Run!.Id);
         Assert.Equal(RunStatus.Failed, (await GetAsync(store, failed.Id)).Status);
     }
+
+    [Fact]
+    public async Task RetryRunAsync_WithOtherRuns_RetriesThemInTheSameWrite_SkippingOnesThatCannotBe()
+    {
+        var store = await NewStoreAsync();
+        var parent = await CreateClaimedAsync(store, "node-a");
+        await FinishAsync(store, parent.Id, "node-a", RunStatus.Failed, T0.AddSeconds(1));
+        var cancelled = await CreateClaimedAsync(store, "node-a");
+        await FinishAsync(store, cancelled.Id, "node-a", RunStatus.Cancelled, T0.AddSeconds(1));
+        var succeeded = await CreateClaimedAsync(store, "node-a");
+        await FinishAsync(store, succeeded.Id, "node-a", RunStatus.Succeeded, T0.AddSeconds(1));
+
+        var result = await store.Runs.RetryRunAsync(new RetryRunRequest(parent.Id, T0.AddMinutes(1), null)
+        {
+            With = [new RetryRunRequest(cancelled.Id, T0.AddMinutes(1), T0.AddHours(1)), new RetryRunRequest(succeeded.Id, T0.AddMinutes(1), null)],
+        });
+
+        Assert.Equal((RetryRunOutcome.Retried, parent.Id), (result.Outcome, result.Run!.Id));
+        Assert.Equal(RunStatus.Pending, (await GetAsync(store, parent.Id)).Status);
+        var other = await GetAsync(store, cancelled.Id);
+        Assert.Equal((RunStatus.Pending, T0.AddHours(1)), (other.Status, other.DeadlineAt));
+        // One that cannot be retried is left as it is, and does not stop the others.
+        Assert.Equal(RunStatus.Succeeded, (await GetAsync(store, succeeded.Id)).Status);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_RefusedWithOtherRuns_RetriesNoneOfThem()
+    {
+        // A refused retry writes nothing: the runs to retry with it stay as they were.
+        var store = await NewStoreAsync();
+        var failed = await CreateClaimedAsync(store, "node-a", NewRun() with { ConcurrencyKey = "singleton" });
+        await FinishAsync(store, failed.Id, "node-a", RunStatus.Failed, T0.AddSeconds(1));
+        var child = await CreateClaimedAsync(store, "node-a");
+        await FinishAsync(store, child.Id, "node-a", RunStatus.Cancelled, T0.AddSeconds(1));
+        await CreateAsync(store, NewRun(now: T0.AddSeconds(2)) with { ConcurrencyKey = "singleton" });
+
+        var result = await store.Runs.RetryRunAsync(new RetryRunRequest(failed.Id, T0.AddMinutes(1), null)
+        {
+            With = [new RetryRunRequest(child.Id, T0.AddMinutes(1), null)],
+        });
+
+        Assert.Equal(RetryRunOutcome.Conflict, result.Outcome);
+        Assert.Equal(RunStatus.Failed, (await GetAsync(store, failed.Id)).Status);
+        Assert.Equal(RunStatus.Cancelled, (await GetAsync(store, child.Id)).Status);
+    }
 }

@@ -23,9 +23,12 @@ internal static class ChildWakeups
 
         try
         {
+            // One event per end, without an idempotency key: a child retried with its parent ends again, and that end must
+            // wake the parent again (keyed by the child's id, the second end was a duplicate, and the parent slept until its
+            // 5-minute recheck).
             var sent = await engine.Events.SendEventAsync(new SendEventRequest
             {
-                RunId = parent, Name = EventName(child.Id), IdempotencyKey = child.Id, Now = engine.Time.GetUtcNow(),
+                RunId = parent, Name = EventName(child.Id), Now = engine.Time.GetUtcNow(),
             }, CancellationToken.None).ConfigureAwait(false);
             if (sent.Outcome == SendEventOutcome.Stored)
             {
@@ -61,7 +64,12 @@ internal static class ChildWakeups
             }
 
             var result = await engine.Runs.CancelRunAsync(new CancelRunRequest(child.Id, engine.Time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
-            if (result.Outcome == CancelRunOutcome.Requested)
+            if (result.Outcome == CancelRunOutcome.Cancelled)
+            {
+                // A pending child, cancelled without executing: no executor counts its end.
+                engine.Metrics.RunCompleted(child.Workflow, RunStatus.Cancelled);
+            }
+            else if (result.Outcome == CancelRunOutcome.Requested)
             {
                 worker.CancelLocal(child.Id);
                 // A child that is itself a parent may be waiting on runs that hold the slots it would replay in.

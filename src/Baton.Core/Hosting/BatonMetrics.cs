@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Baton.Runs;
 
 namespace Baton.Hosting;
 
@@ -32,6 +33,10 @@ public sealed class BatonMetrics : IDisposable
     public Counter<long> LeaseTakeovers { get; }
     public Counter<long> Retries { get; }
     public Counter<long> RunsPruned { get; }
+
+    /// <summary>Counts a run that reached <paramref name="status"/>: by its executor, or by a cancel that found it pending.</summary>
+    public void RunCompleted(string workflow, RunStatus status) =>
+        RunsCompleted.Add(1, new KeyValuePair<string, object?>("workflow", workflow), new KeyValuePair<string, object?>("status", status.ToWireName()));
 
     /// <summary>Registers an observable gauge of runs waiting to be claimed (read from the store by the caller).</summary>
     public void ObserveQueuedRuns(Func<long> read) =>

@@ -139,7 +139,8 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         }
         else if (result is { Outcome: CancelRunOutcome.Cancelled, Run: { } cancelled })
         {
-            // Cancelled without executing (a pending child): no executor ends it, so its parent is woken here.
+            // Cancelled without executing (a pending run): no executor ends it, so it is counted, and its parent woken, here.
+            engine.Metrics.RunCompleted(cancelled.Workflow, RunStatus.Cancelled);
             await Children.ChildWakeups.ChildEndedAsync(engine, signal, cancelled).ConfigureAwait(false);
         }
 
@@ -154,14 +155,13 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             return new RetryRunResult(RetryRunOutcome.NotFound, null);
         }
 
-        // A cancel cancels the run's children with it; a retry of the cancelled run retries them first, so its replay finds
-        // them runnable again. Before: the replay found its child cancelled, and the retried parent failed at once for good.
-        if (run.Status == RunStatus.Cancelled)
-        {
-            await RetryCancelledChildrenAsync(runId, depth: 0, cancellationToken).ConfigureAwait(false);
-        }
-
-        var result = await RetryOneAsync(run, cancellationToken).ConfigureAwait(false);
+        // The children whose end ended the run are retried with it, in the same transaction, so its replay finds them
+        // runnable: a cancel's cancelled children, and the child a failed child step awaited (its step gets one more attempt,
+        // as a failed step does). Before: the replay found them ended again and the run failed at once; and the children of
+        // a cancelled run were retried before the run itself, so a retry refused with 409 still ran them.
+        var with = new List<RetryRunRequest>();
+        await CollectEndedChildrenAsync(run, with, depth: 0, cancellationToken).ConfigureAwait(false);
+        var result = await engine.Runs.RetryRunAsync(RetryRequest(run) with { With = with }, cancellationToken).ConfigureAwait(false);
         if (result.Outcome == RetryRunOutcome.Retried)
         {
             signal.Notify();
@@ -170,28 +170,49 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         return result.ToResult();
     }
 
-    private Task<RetryRunRecordResult> RetryOneAsync(RunRecord run, CancellationToken cancellationToken)
+    private RetryRunRequest RetryRequest(RunRecord run)
     {
         var now = engine.Time.GetUtcNow();
         var timeout = registry.Find(run.Workflow)?.Options.RunTimeout;
-        return engine.Runs.RetryRunAsync(new RetryRunRequest(run.Id, now, timeout is { } t ? now + t : null), cancellationToken);
+        return new RetryRunRequest(run.Id, now, timeout is { } t ? now + t : null);
     }
 
-    private async Task RetryCancelledChildrenAsync(string parentRunId, int depth, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds to <paramref name="into"/> the children of <paramref name="parent"/> whose end ended it, and theirs: every
+    /// cancelled child of a cancelled run; for a run failed by a child (its failure is the child's
+    /// <see cref="Children.ChildRunFailedException"/>), that child. A child failure the workflow caught and went on from is
+    /// not retried: what the run did next followed from it.
+    /// </summary>
+    private async Task CollectEndedChildrenAsync(RunRecord parent, List<RetryRunRequest> into, int depth, CancellationToken cancellationToken)
     {
-        await foreach (var child in Children.ChildWakeups.ChildrenAsync(engine, parentRunId, cancellationToken).ConfigureAwait(false))
+        if (depth >= Children.ChildWakeups.MaxTreeDepth)
         {
-            if (child.Status != RunStatus.Cancelled)
-            {
-                continue;
-            }
+            return;
+        }
 
-            if (depth < Children.ChildWakeups.MaxTreeDepth)
-            {
-                await RetryCancelledChildrenAsync(child.Id, depth + 1, cancellationToken).ConfigureAwait(false);
-            }
+        Func<RunRecord, bool> endedIt;
+        if (parent.Status == RunStatus.Cancelled)
+        {
+            endedIt = child => child.Status == RunStatus.Cancelled;
+        }
+        else if (parent is { Status: RunStatus.Failed, Failure: { ErrorType: { } type, Message: var message } }
+            && type == typeof(Children.ChildRunFailedException).FullName)
+        {
+            endedIt = child => child.Status is RunStatus.Failed or RunStatus.Cancelled
+                && message.StartsWith(Children.ChildRunFailedException.MessagePrefix(child.Id), StringComparison.Ordinal);
+        }
+        else
+        {
+            return;
+        }
 
-            await RetryOneAsync(child, cancellationToken).ConfigureAwait(false);
+        await foreach (var child in Children.ChildWakeups.ChildrenAsync(engine, parent.Id, cancellationToken).ConfigureAwait(false))
+        {
+            if (endedIt(child))
+            {
+                into.Add(RetryRequest(child));
+                await CollectEndedChildrenAsync(child, into, depth + 1, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 

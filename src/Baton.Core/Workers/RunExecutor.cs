@@ -187,7 +187,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         if (written)
         {
             BatonTracing.RunEnded(active.Span, status, failure);
-            engine.Metrics.RunsCompleted.Add(1, new KeyValuePair<string, object?>("workflow", active.Run.Workflow), new KeyValuePair<string, object?>("status", status.ToWireName()));
+            engine.Metrics.RunCompleted(active.Run.Workflow, status);
             Log.RunEnded(engine.Logger, active.RunId, status.ToWireName());
             if (active.Run.ParentRunId is not null)
             {

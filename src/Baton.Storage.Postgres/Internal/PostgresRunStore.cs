@@ -599,15 +599,39 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(request);
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var run = await GetAsync(connection, transaction, request.RunId, cancellationToken, forUpdate: true).ConfigureAwait(false);
+        var (refusal, run, next) = await RetryableAsync(connection, transaction, request.RunId, cancellationToken).ConfigureAwait(false);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        // Only once this run is known to be retried: a refused retry changes nothing.
+        foreach (var also in request.With)
+        {
+            if (await RetryableAsync(connection, transaction, also.RunId, cancellationToken).ConfigureAwait(false) is (null, { } other, { } otherNext))
+            {
+                await RetryAsync(connection, transaction, other, otherNext, also, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var retried = await RetryAsync(connection, transaction, run!, next!.Value, request, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new RetryRunRecordResult(RetryRunOutcome.Retried, retried);
+    }
+
+    /// <summary>Run <paramref name="runId"/> (locked) and the status a retry gives it, or why it cannot be retried now.</summary>
+    private async Task<(RetryRunRecordResult? Refusal, RunRecord? Run, RunStatus? Next)> RetryableAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string runId, CancellationToken cancellationToken)
+    {
+        var run = await GetAsync(connection, transaction, runId, cancellationToken, forUpdate: true).ConfigureAwait(false);
         if (run is null)
         {
-            return new RetryRunRecordResult(RetryRunOutcome.NotFound, null);
+            return (new RetryRunRecordResult(RetryRunOutcome.NotFound, null), null, null);
         }
 
         if (run.Status.RetryTarget() is not { } next)
         {
-            return new RetryRunRecordResult(RetryRunOutcome.NotRetryable, run);
+            return (new RetryRunRecordResult(RetryRunOutcome.NotRetryable, run), null, null);
         }
 
         if (run.ConcurrencyKey is not null)
@@ -624,10 +648,16 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             var holders = await ReadAllAsync(holderCommand, r => (Active: r.GetInt64(0), Run: Run(r, 1)), cancellationToken).ConfigureAwait(false);
             if (holders.Count > 0 && holders[0].Active >= run.ConcurrencyLimit)
             {
-                return new RetryRunRecordResult(RetryRunOutcome.Conflict, holders[0].Run);
+                return (new RetryRunRecordResult(RetryRunOutcome.Conflict, holders[0].Run), null, null);
             }
         }
 
+        return (null, run, next);
+    }
+
+    private async Task<RunRecord?> RetryAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, RunRecord run, RunStatus next, RetryRunRequest request, CancellationToken cancellationToken)
+    {
         if (next == RunStatus.Pending)
         {
             await using var reopen = new NpgsqlCommand(_reopenSql, connection, transaction);
@@ -642,9 +672,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             .Time("deadline", request.DeadlineAt)
             .Text("id", run.Id)
             .Text("channel", _store.Channel);
-        var retried = await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new RetryRunRecordResult(RetryRunOutcome.Retried, retried);
+        return await ReadOneAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync() => _claimConnection.DisposeAsync();

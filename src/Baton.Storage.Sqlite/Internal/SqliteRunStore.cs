@@ -383,36 +383,62 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         ArgumentNullException.ThrowIfNull(request);
         return store.WriteAsync(ctx =>
         {
-            var run = Get(ctx, request.RunId);
-            if (run is null)
+            var (refusal, run, next) = Retryable(ctx, request.RunId);
+            if (refusal is not null)
             {
-                return new RetryRunRecordResult(RetryRunOutcome.NotFound, null);
+                return refusal;
             }
 
-            if (run.Status.RetryTarget() is not { } next)
+            // Only once this run is known to be retried: a refused retry changes nothing.
+            foreach (var also in request.With)
             {
-                return new RetryRunRecordResult(RetryRunOutcome.NotRetryable, run);
+                if (Retryable(ctx, also.RunId) is (null, { } other, { } otherNext))
+                {
+                    Retry(ctx, other, otherNext, also);
+                }
             }
 
-            if (run.ConcurrencyKey is not null && HolderAtLimit(ctx, run.ConcurrencyKey, run.ConcurrencyLimit) is { } holder)
-            {
-                return new RetryRunRecordResult(RetryRunOutcome.Conflict, holder);
-            }
-
-            if (next == RunStatus.Pending)
-            {
-                ctx.Command(ReopenTimedOutWaitsSql).With("$id", run.Id).ExecuteNonQuery();
-            }
-
-            // A run retried into compensating keeps its failure: the compensations that finish end it with that failure.
-            ctx.Command(RetrySql)
-                .With("$status", (int)next)
-                .With("$now", request.Now)
-                .With("$deadline", request.DeadlineAt)
-                .With("$id", run.Id)
-                .ExecuteNonQuery();
-            return new RetryRunRecordResult(RetryRunOutcome.Retried, Get(ctx, run.Id));
+            Retry(ctx, run!, next!.Value, request);
+            return new RetryRunRecordResult(RetryRunOutcome.Retried, Get(ctx, run!.Id));
         }, cancellationToken);
+    }
+
+    /// <summary>Run <paramref name="runId"/> and the status a retry gives it, or why it cannot be retried now.</summary>
+    private static (RetryRunRecordResult? Refusal, RunRecord? Run, RunStatus? Next) Retryable(WriteContext ctx, string runId)
+    {
+        var run = Get(ctx, runId);
+        if (run is null)
+        {
+            return (new RetryRunRecordResult(RetryRunOutcome.NotFound, null), null, null);
+        }
+
+        if (run.Status.RetryTarget() is not { } next)
+        {
+            return (new RetryRunRecordResult(RetryRunOutcome.NotRetryable, run), null, null);
+        }
+
+        if (run.ConcurrencyKey is not null && HolderAtLimit(ctx, run.ConcurrencyKey, run.ConcurrencyLimit) is { } holder)
+        {
+            return (new RetryRunRecordResult(RetryRunOutcome.Conflict, holder), null, null);
+        }
+
+        return (null, run, next);
+    }
+
+    private static void Retry(WriteContext ctx, RunRecord run, RunStatus next, RetryRunRequest request)
+    {
+        if (next == RunStatus.Pending)
+        {
+            ctx.Command(ReopenTimedOutWaitsSql).With("$id", run.Id).ExecuteNonQuery();
+        }
+
+        // A run retried into compensating keeps its failure: the compensations that finish end it with that failure.
+        ctx.Command(RetrySql)
+            .With("$status", (int)next)
+            .With("$now", request.Now)
+            .With("$deadline", request.DeadlineAt)
+            .With("$id", run.Id)
+            .ExecuteNonQuery();
     }
 
     public Task<int> PruneRunsAsync(PruneRunsRequest request, CancellationToken cancellationToken = default)

@@ -36,6 +36,16 @@ public sealed class ChildRunTests
         return Assert.Single(children).Id;
     }
 
+    /// <summary>Starts <c>parent</c> with input 3 and waits until it and its waiting child are both suspended.</summary>
+    private static async Task<(string Parent, string Child)> ParentWaitingOnItsChildAsync(EngineHarness node)
+    {
+        var id = await node.StartRunAsync("parent", 3);
+        await SuspendedAsync(node, id);
+        var childId = await ChildOfAsync(node, id);
+        await SuspendedAsync(node, childId);
+        return (id, childId);
+    }
+
     [Fact]
     public async Task RunChildAsync_OneSlot_ParentGivesSlotBackAndResumesWithChildOutputWhenChildEnds()
     {
@@ -174,10 +184,7 @@ public sealed class ChildRunTests
     public async Task CancelRunAsync_ParentWaitingOnChild_CancelsTheChild()
     {
         await using var node = await StartParentOfWaitingChildAsync();
-        var id = await node.StartRunAsync("parent", 3);
-        await SuspendedAsync(node, id);
-        var childId = await ChildOfAsync(node, id);
-        await SuspendedAsync(node, childId);
+        var (id, childId) = await ParentWaitingOnItsChildAsync(node);
 
         var cancel = await node.Client.CancelRunAsync(id);
         var parent = await node.WaitForEndAsync(id);
@@ -239,10 +246,7 @@ public sealed class ChildRunTests
     {
         // Before: the retried parent's replay found its child cancelled (by the parent's own cancel) and failed at once, for good.
         await using var node = await StartParentOfWaitingChildAsync();
-        var id = await node.StartRunAsync("parent", 3);
-        await SuspendedAsync(node, id);
-        var childId = await ChildOfAsync(node, id);
-        await SuspendedAsync(node, childId);
+        var (id, childId) = await ParentWaitingOnItsChildAsync(node);
         await node.Client.CancelRunAsync(id);
         Assert.Equal(RunStatus.Cancelled, (await node.WaitForEndAsync(id)).Status);
         Assert.Equal(RunStatus.Cancelled, (await node.WaitForEndAsync(childId)).Status);
@@ -256,5 +260,98 @@ public sealed class ChildRunTests
         Assert.Equal((RunStatus.Succeeded, "10"), (parent.Status, parent.Output));
         Assert.Equal(RunStatus.Succeeded, (await node.Store.Runs.GetRunAsync(childId))!.Status);
         Assert.Equal(childId, await ChildOfAsync(node, id));
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_CancelledParentWhoseKeyIsTaken_ConflictAndItsChildStaysCancelled()
+    {
+        // Before: the cancelled children were retried first, then the parent's retry was refused (409): the child ran
+        // again under a parent that stayed cancelled, though the answer said nothing was retried.
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            AddWaitingChild(b);
+            b.AddWorkflow<int, int>("parent", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct), o => o.ConcurrencyKey = "one-parent");
+        });
+        var (id, childId) = await ParentWaitingOnItsChildAsync(node);
+        await node.Client.CancelRunAsync(id);
+        Assert.Equal(RunStatus.Cancelled, (await node.WaitForEndAsync(id)).Status);
+        var cancelledChild = await node.WaitForEndAsync(childId);
+        Assert.Equal(RunStatus.Cancelled, cancelledChild.Status);
+        var holder = await node.StartRunAsync("parent", 4);
+        await SuspendedAsync(node, holder);
+
+        var retry = await node.Client.RetryRunAsync(id);
+
+        Assert.Equal(RetryRunOutcome.Conflict, retry.Outcome);
+        Assert.Equal(holder, retry.Run!.Id);
+        var child = await node.Store.Runs.GetRunAsync(childId);
+        Assert.Equal((RunStatus.Cancelled, cancelledChild.Executions), (child!.Status, child.Executions));
+        Assert.Equal(RunStatus.Cancelled, (await node.Store.Runs.GetRunAsync(id))!.Status);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_ParentFailedBecauseItsChildWasCancelled_RetriesTheChildSoTheParentCanSucceed()
+    {
+        // The child cancelled on its own fails the parent's child step, and so the parent. Before: a retry of the parent
+        // replayed into the same cancelled child and failed again at once (202, then failed); the child got no new attempt.
+        await using var node = await StartParentOfWaitingChildAsync();
+        var (id, childId) = await ParentWaitingOnItsChildAsync(node);
+        await node.Client.CancelRunAsync(childId);
+        var failed = await node.WaitForEndAsync(id);
+        Assert.Equal((RunStatus.Failed, typeof(ChildRunFailedException).FullName), (failed.Status, failed.Failure?.ErrorType));
+
+        var retry = await node.Client.RetryRunAsync(id);
+        await SuspendedAsync(node, childId);
+        await node.Client.SendEventAsync(childId, "go", JsonSerializer.SerializeToElement(4));
+        var parent = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
+        Assert.Equal((RunStatus.Succeeded, "10"), (parent.Status, parent.Output));
+        Assert.Equal(childId, await ChildOfAsync(node, id));
+        var step = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
+        Assert.Equal((StepStatus.Succeeded, "10"), (step.Status, step.Result));
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_ParentFailedByItsFailedChild_RetriesThatChildOnly()
+    {
+        // A child whose failure the parent caught (it went on to another step) is not retried: its step's outcome is part of
+        // what the parent went on from. The child whose failure ended the parent is.
+        var calls = 0;
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            b.AddWorkflow<int, int>("flaky", (_, input, _) =>
+                Interlocked.Increment(ref calls) is 1 or 2 ? throw new NonRetryableException($"flaky {input} failed") : Task.FromResult(input * 2));
+            b.AddWorkflow<int, int>("parent", async (ctx, input, ct) =>
+            {
+                var first = -1;
+                try
+                {
+                    first = await ctx.RunChildAsync<int>("flaky", input, cancellationToken: ct);
+                }
+                catch (ChildRunFailedException)
+                {
+                }
+
+                return first + await ctx.RunChildAsync<int>("flaky", input + 1, cancellationToken: ct);
+            });
+        });
+        var id = await node.StartRunAsync("parent", 3);
+        var failed = await node.WaitForEndAsync(id);
+        Assert.Equal(RunStatus.Failed, failed.Status);
+        var children = (await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = id })).Runs;
+        Assert.Equal(2, children.Count);
+        Assert.All(children, c => Assert.Equal(RunStatus.Failed, c.Status));
+
+        var retry = await node.Client.RetryRunAsync(id);
+        var parent = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
+        // The caught failure stays as it was (-1), the second child ran again and gave 8.
+        Assert.Equal((RunStatus.Succeeded, "7"), (parent.Status, parent.Output));
+        var after = (await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = id })).Runs.ToDictionary(c => c.IdempotencyKey!);
+        Assert.Equal((RunStatus.Failed, 1), (after[$"child:{id}:child:flaky"].Status, after[$"child:{id}:child:flaky"].Executions));
+        Assert.Equal((RunStatus.Succeeded, 2), (after[$"child:{id}:child:flaky#2"].Status, after[$"child:{id}:child:flaky#2"].Executions));
+        Assert.Equal(3, calls);
     }
 }

@@ -188,6 +188,59 @@ public sealed class MetricsEndpointTests
     }
 
     [Fact]
+    public async Task QueuedGauge_CollectedWithoutAScrape_CountsThePendingRuns()
+    {
+        // OTLP's periodic reader collects the gauge without any scrape of /metrics. Before, only a scrape counted the
+        // pending runs: an OTLP-only deployment exported 0 (or the last scrape's count) for ever. Collected here as the
+        // OpenTelemetry SDK does, by reading the observable instrument of this host's meter.
+        await using var server = await InProcessServer.StartAsync(
+            new Dictionary<string, string> { ["Baton:Engine:RunWorker"] = "false" },
+            (_, baton) => TestWorkflows.AddQuick(baton));
+        for (var i = 0; i < 3; i++)
+        {
+            await server.StartRunAsync("quick", $$"""{"n":{{i}}}""");
+        }
+
+        var factory = server.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var observed = new List<long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "baton.runs.queued" && ReferenceEquals(instrument.Meter.Scope, factory))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => observed.Add(value));
+        listener.Start();
+        listener.RecordObservableInstruments();
+
+        Assert.Equal([3L], observed);
+    }
+
+    [Fact]
+    public async Task Metrics_PendingRunCancelled_CountsCompletedWithStatusCancelled()
+    {
+        // A run cancelled while pending ends without an executor, which is what counted ends. Before, it was never counted:
+        // started minus completed stayed above 0 for ever.
+        await using var server = await InProcessServer.StartAsync(
+            new Dictionary<string, string> { ["Baton:Engine:RunWorker"] = "false" },
+            (_, baton) => TestWorkflows.AddQuick(baton));
+        var (_, run) = await server.StartRunAsync("quick", """{"n":1}""");
+        await server.StartRunAsync("quick", """{"n":2}""");
+
+        using var cancel = await server.Client.PostAsync($"/api/runs/{run.GetProperty("id").GetString()}/cancel", null);
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+
+        var exposition = await ScrapeAsync(server);
+        Assert.Equal(1, CompletedCount(exposition, "quick", "cancelled"));
+        Assert.Equal(2, Total(exposition, "baton_runs_started_total", "quick"));
+        Assert.Equal(1, exposition.Named("baton_runs_queued").Single().Value);
+    }
+
+    [Fact]
     public async Task Metrics_TwoHostsInOneProcess_EachCountsOnlyItsOwnRuns()
     {
         await using var busy = await InProcessServer.StartAsync(configure: (_, baton) => TestWorkflows.AddQuick(baton));
