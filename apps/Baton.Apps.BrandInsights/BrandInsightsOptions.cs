@@ -52,7 +52,7 @@ public sealed class BrandInsightsOptions
     /// <summary>Time limit of one merge attempt (its Redis reads and the write); the attempt is cancelled when it passes. From <c>CHUNK_FETCH_TIMEOUT_SEC</c>; the default is 30 s.</summary>
     public TimeSpan ChunkFetchTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The minimum level of the app's own log lines. From <c>LOG_LEVEL</c> (debug, info, warn, error); the default is info.</summary>
+    /// <summary>The minimum level of the app's own log lines. From <c>LOG_LEVEL</c> (trace, debug, info, warn, error, fatal); the default is info.</summary>
     public LogLevel LogLevel { get; set; } = LogLevel.Information;
 
     /// <summary>Time to live of <c>summary:brand:&lt;brand&gt;</c>, or null for none. The default is none: the summary is rebuilt from every chunk ever merged, so it never goes stale.</summary>
@@ -196,31 +196,7 @@ public sealed class BrandInsightsOptions
             return fallback;
         }
 
-        public LogLevel Level(string key, LogLevel fallback)
-        {
-            if (configuration[key] is not { Length: > 0 } text)
-            {
-                return fallback;
-            }
-
-            var level = text.Trim().ToUpperInvariant() switch
-            {
-                "TRACE" => LogLevel.Trace,
-                "DEBUG" => LogLevel.Debug,
-                "INFO" or "INFORMATION" => LogLevel.Information,
-                "WARN" or "WARNING" => LogLevel.Warning,
-                "ERROR" => LogLevel.Error,
-                "FATAL" or "CRITICAL" => LogLevel.Critical,
-                _ => LogLevel.None,
-            };
-            if (level == LogLevel.None)
-            {
-                errors.Add($"{key} '{text}' must be trace, debug, info, warn, error or fatal");
-                return fallback;
-            }
-
-            return level;
-        }
+        public LogLevel Level(string key, LogLevel fallback) => Baton.Server.Configuration.SettingValues.ReadLogLevel(configuration, key, fallback, errors);
     }
 }
 

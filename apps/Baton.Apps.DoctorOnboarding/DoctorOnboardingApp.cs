@@ -52,6 +52,6 @@ public sealed class DoctorOnboardingApp : IBatonApp
         ArgumentNullException.ThrowIfNull(endpoints);
         var options = endpoints.ServiceProvider.GetRequiredService<DoctorOptions>();
         var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger<DoctorOnboardingApp>();
-        Log.Started(logger, options.Queue, options.AccountsQueue, options.ProviderDirectoryQueue, options.OrchestratorPort);
+        Log.Started(logger, options.Queue, options.AccountsQueue, options.ProviderDirectoryQueue);
     }
 }

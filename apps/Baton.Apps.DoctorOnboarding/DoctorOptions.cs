@@ -7,7 +7,7 @@ namespace Baton.Apps.DoctorOnboarding;
 
 /// <summary>
 /// The orchestrator's settings: seed 004's environment variables (<c>RABBITMQ_URL</c>, <c>REDIS_URL</c>,
-/// <c>ORCHESTRATOR_PORT</c>, <c>ACCOUNTS_SERVICE_CLIENT_OPTIONS</c>, <c>PROVIDER_DIRECTORY_CLIENT_OPTIONS</c>) and the
+/// <c>ACCOUNTS_SERVICE_CLIENT_OPTIONS</c>, <c>PROVIDER_DIRECTORY_CLIENT_OPTIONS</c>) and the
 /// rest under <c>Baton:Apps:DoctorOnboarding</c>. Bound by <see cref="Read"/>; values that do not convert keep their
 /// default and are listed in <see cref="BindingErrors"/>, which the app refuses to start with.
 /// </summary>
@@ -22,12 +22,6 @@ public sealed class DoctorOptions
 
     /// <summary>The cache, <c>redis://[:password@]host:port[/db]</c> or a StackExchange.Redis configuration string. From <c>REDIS_URL</c>; the default is redis://localhost:6379.</summary>
     public string RedisUrl { get; set; } = "redis://localhost:6379";
-
-    /// <summary>
-    /// The seed's <c>ORCHESTRATOR_PORT</c> (default 3004 here). The orchestrator has no HTTP surface: the value is read and
-    /// checked for the seed's sake and reported in the start-up line; Baton's own API and health stay on Baton's listener.
-    /// </summary>
-    public int OrchestratorPort { get; set; } = 3004;
 
     /// <summary>The orchestrator's own request queue (durable). The default is <c>orchestrator_queue</c>.</summary>
     public string Queue { get; set; } = "orchestrator_queue";
@@ -91,17 +85,6 @@ public sealed class DoctorOptions
             }
         }
 
-        if (configuration["ORCHESTRATOR_PORT"] is { Length: > 0 } portText)
-        {
-            if (int.TryParse(portText.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535)
-            {
-                options.OrchestratorPort = port;
-            }
-            else
-            {
-                errors.Add($"ORCHESTRATOR_PORT '{portText}' is not a port number (1-65535)");
-            }
-        }
 
         options.AccountsQueue = ReadClientQueue(configuration, "ACCOUNTS_SERVICE_CLIENT_OPTIONS", options.AccountsQueue, errors);
         options.ProviderDirectoryQueue = ReadClientQueue(configuration, "PROVIDER_DIRECTORY_CLIENT_OPTIONS", options.ProviderDirectoryQueue, errors);

@@ -5,8 +5,8 @@ namespace Baton.Apps.DoctorOnboarding;
 /// <summary>The orchestrator's log events, EventIds 44xx (40xx-41xx are the RabbitMQ transport's). Per-message lines are Debug so a busy orchestrator does not log every call.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(4400, LogLevel.Information, "Doctor onboarding listening on queue {Queue}; accounts on {AccountsQueue}, provider directory on {DirectoryQueue} (the orchestrator has no HTTP surface; ORCHESTRATOR_PORT {Port}, seed 000's name for Baton's main port, is where Baton's own API listens)")]
-    public static partial void Started(ILogger logger, string queue, string accountsQueue, string directoryQueue, int port);
+    [LoggerMessage(4400, LogLevel.Information, "Doctor onboarding listening on queue {Queue}; accounts on {AccountsQueue}, provider directory on {DirectoryQueue} (the orchestrator has no HTTP surface of its own: its sagas are runs on Baton's API and dashboard)")]
+    public static partial void Started(ILogger logger, string queue, string accountsQueue, string directoryQueue);
 
     [LoggerMessage(4401, LogLevel.Warning, "Redis cache unreachable ({Reason}): composite reads go straight to the services until it answers again")]
     public static partial void CacheDown(ILogger logger, Exception? exception, string reason);

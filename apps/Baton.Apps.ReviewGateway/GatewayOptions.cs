@@ -24,7 +24,7 @@ public sealed class GatewayOptions
     /// <summary>Where jobs are forwarded (<c>{WorkerUrl}/enqueue</c>). From <c>WORKER_NODE_URL</c>; the default is http://localhost:3000.</summary>
     public Uri WorkerUrl { get; set; } = new("http://localhost:3000");
 
-    /// <summary>The minimum level of the gateway's own log lines. From <c>LOG_LEVEL</c> (debug, info, warn, error); the default is info.</summary>
+    /// <summary>The minimum level of the gateway's own log lines. From <c>LOG_LEVEL</c> (trace, debug, info, warn, error, fatal); the default is info.</summary>
     public LogLevel LogLevel { get; set; } = LogLevel.Information;
 
     /// <summary>Time limit of one forwarding attempt; the attempt is cancelled when it passes. The default is 10 s.</summary>
@@ -98,26 +98,7 @@ public sealed class GatewayOptions
             }
         }
 
-        if (configuration["LOG_LEVEL"] is { Length: > 0 } levelText)
-        {
-            var level = levelText.Trim().ToUpperInvariant() switch
-            {
-                "TRACE" => LogLevel.Trace,
-                "DEBUG" => LogLevel.Debug,
-                "INFO" or "INFORMATION" => LogLevel.Information,
-                "WARN" or "WARNING" => LogLevel.Warning,
-                "ERROR" => LogLevel.Error,
-                _ => LogLevel.None,
-            };
-            if (level == LogLevel.None)
-            {
-                errors.Add($"LOG_LEVEL '{levelText}' must be debug, info, warn or error");
-            }
-            else
-            {
-                options.LogLevel = level;
-            }
-        }
+        options.LogLevel = SettingValues.ReadLogLevel(configuration, "LOG_LEVEL", options.LogLevel, errors);
 
         var section = configuration.GetSection(Section);
         options.AttemptTimeout = SettingValues.ReadTime(section, Section, "AttemptTimeout", defaults.AttemptTimeout, errors);

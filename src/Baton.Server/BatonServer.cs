@@ -46,6 +46,7 @@ public static class BatonServer
         var problems = new StartupProblems();
         // Bound here to wire the host (listeners, store, apps, demo); the options system binds the same settings
         // again for ValidateOnStart, which reports the problems once the host starts.
+        problems.Errors.AddRange(ServerSettingsReader.ReplaceBadLogLevels(configuration));
         var options = new BatonServerOptions();
         ServerSettingsReader.Bind(options, configuration, contentRoot, isDevelopment);
         string? generatedKey = null;

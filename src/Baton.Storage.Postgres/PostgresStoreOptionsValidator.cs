@@ -17,33 +17,33 @@ internal sealed partial class PostgresStoreOptionsValidator : IValidateOptions<P
     {
         if (string.IsNullOrWhiteSpace(options.ConnectionString))
         {
-            yield return "Baton:Postgres: ConnectionString is required (it is empty).";
+            yield return "Baton:Store:Postgres:ConnectionString is required (it is empty).";
         }
         else if (!IsParsable(options.ConnectionString, out var problem))
         {
             // The parser's message never echoes the connection string, so no password can leak here.
-            yield return $"Baton:Postgres: ConnectionString is not a valid Npgsql connection string: {problem}";
+            yield return $"Baton:Store:Postgres:ConnectionString is not a valid Npgsql connection string: {problem}";
         }
 
         if (options.Schema is null || !SchemaPattern().IsMatch(options.Schema))
         {
-            yield return $"Baton:Postgres: Schema '{options.Schema}' must be lower-case letters, digits and underscores, " +
+            yield return $"Baton:Store:Postgres:Schema '{options.Schema}' must be lower-case letters, digits and underscores, " +
                 "start with a letter or underscore and be at most 50 characters.";
         }
 
         if (options.CommandTimeout <= TimeSpan.Zero || options.CommandTimeout.TotalSeconds > int.MaxValue)
         {
-            yield return $"Baton:Postgres: CommandTimeout must be positive (it is {options.CommandTimeout}).";
+            yield return $"Baton:Store:Postgres:CommandTimeout must be positive (it is {options.CommandTimeout}).";
         }
 
         if (options.WriterConnections is < 1 or > PostgresStoreOptions.MaxWriterConnections)
         {
-            yield return $"Baton:Postgres: WriterConnections must be between 1 and {PostgresStoreOptions.MaxWriterConnections} (it is {options.WriterConnections}).";
+            yield return $"Baton:Store:Postgres:WriterConnections must be between 1 and {PostgresStoreOptions.MaxWriterConnections} (it is {options.WriterConnections}).";
         }
         else if (PoolSize(options.ConnectionString) is { } pool && options.WriterConnections > pool / 2)
         {
             // The rest of the pool serves the listener, the node-id lock, keyed creates, claims and every read.
-            yield return $"Baton:Postgres: WriterConnections ({options.WriterConnections}) may use at most half of the connection pool " +
+            yield return $"Baton:Store:Postgres:WriterConnections ({options.WriterConnections}) may use at most half of the connection pool " +
                 $"(Maximum Pool Size {pool}): at most {pool / 2}.";
         }
     }

@@ -182,7 +182,7 @@ public sealed class PostgresStoreTests : IAsyncLifetime
             ConnectionString = "Host=127.0.0.1", WriterConnections = connections,
         });
 
-        Assert.Equal($"Baton:Postgres: WriterConnections must be between 1 and 16 (it is {connections}).", Assert.Single(result.Failures!));
+        Assert.Equal($"Baton:Store:Postgres:WriterConnections must be between 1 and 16 (it is {connections}).", Assert.Single(result.Failures!));
     }
 
     [Theory]

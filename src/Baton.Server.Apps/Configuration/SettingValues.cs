@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace Baton.Server.Configuration;
 
@@ -28,7 +29,10 @@ public static class SettingValues
         return fallback;
     }
 
-    /// <summary>A positive time span (<c>hh:mm:ss</c>), or <paramref name="fallback"/> when the key is absent or empty.</summary>
+    /// <summary>The longest time <see cref="ReadTime"/> takes: one day (the apps' timeouts and delays).</summary>
+    public static readonly TimeSpan MaxTime = TimeSpan.FromDays(1);
+
+    /// <summary>A positive time span (<c>hh:mm:ss</c>) of at most <see cref="MaxTime"/>, or <paramref name="fallback"/> when the key is absent or empty.</summary>
     public static TimeSpan ReadTime(IConfigurationSection section, string sectionName, string key, TimeSpan fallback, List<string> errors)
     {
         ArgumentNullException.ThrowIfNull(section);
@@ -38,12 +42,47 @@ public static class SettingValues
             return fallback;
         }
 
-        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value) && value > TimeSpan.Zero)
+        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value) && value > TimeSpan.Zero && value <= MaxTime)
         {
             return value;
         }
 
-        errors.Add($"{sectionName}:{key} '{text}' must be a positive time span (hh:mm:ss)");
+        // A bare number is days to TimeSpan ("10" is 10 days, and a timer of 50 days or more throws): say how it was read.
+        errors.Add(value > MaxTime
+            ? $"{sectionName}:{key} '{text}' must be a time span above 0 and at most {MaxTime:c} (hh:mm:ss); it was read as {value:c}"
+            : $"{sectionName}:{key} '{text}' must be a positive time span (hh:mm:ss)");
         return fallback;
+    }
+
+    /// <summary>
+    /// A seed's log level (<c>LOG_LEVEL</c>): trace, debug, info, warn, error or fatal, in any case (information, warning
+    /// and critical too). The apps that read one variable read it alike: a value one accepted stopped another.
+    /// </summary>
+    public static LogLevel ReadLogLevel(IConfiguration configuration, string key, LogLevel fallback, List<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(errors);
+        if (configuration[key] is not { Length: > 0 } text)
+        {
+            return fallback;
+        }
+
+        var level = text.Trim().ToUpperInvariant() switch
+        {
+            "TRACE" => LogLevel.Trace,
+            "DEBUG" => LogLevel.Debug,
+            "INFO" or "INFORMATION" => LogLevel.Information,
+            "WARN" or "WARNING" => LogLevel.Warning,
+            "ERROR" => LogLevel.Error,
+            "FATAL" or "CRITICAL" => LogLevel.Critical,
+            _ => LogLevel.None,
+        };
+        if (level == LogLevel.None)
+        {
+            errors.Add($"{key} '{text}' must be trace, debug, info, warn, error or fatal");
+            return fallback;
+        }
+
+        return level;
     }
 }

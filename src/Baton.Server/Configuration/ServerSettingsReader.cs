@@ -24,7 +24,7 @@ internal static class ServerSettingsReader
         options.Host = section["Host"] is { Length: > 0 } h ? h.Trim() : "127.0.0.1";
         options.Urls = section["Urls"] is { Length: > 0 } u ? u.Trim() : null;
         options.MaxRequestBodyBytes = ReadLong(section, "MaxRequestBodyBytes", 1024 * 1024, 1, 1L << 30, errors);
-        options.ShutdownMargin = ReadTimeSpan(section, "ShutdownMargin", TimeSpan.FromSeconds(15), errors);
+        options.ShutdownMargin = ReadTimeSpan(section, "ShutdownMargin", TimeSpan.FromSeconds(15), errors, TimeSpan.Zero, TimeSpan.FromHours(1));
         options.RequestTimeout = ReadTimeSpan(section, "RequestTimeout", TimeSpan.FromSeconds(10), errors, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         var provider = StoreProvider.Sqlite;
         var providerText = configuration["BATON_STORE"] is { Length: > 0 } envStore ? envStore : section["Store:Provider"];
@@ -58,6 +58,13 @@ internal static class ServerSettingsReader
         }
 
         options.SqliteDurability = durability;
+        if (provider == StoreProvider.Sqlite && section["Store:Sqlite:ReadOnly"] is { Length: > 0 } readOnly
+            && !(bool.TryParse(readOnly.Trim(), out var isReadOnly) && !isReadOnly))
+        {
+            // SqliteStoreOptions.ReadOnly is for another process that reads the server's file: a server opened so started,
+            // said it was ready, and failed every write with a bare 500.
+            errors.Add($"Baton:Store:Sqlite:ReadOnly '{readOnly}' is not a server setting: the server writes its store (ReadOnly is for another process reading the file)");
+        }
         options.DataProtectionKeysPath = section["DataProtection:KeysPath"] is { Length: > 0 } keys ? ReadPath("Baton:DataProtection:KeysPath", keys.Trim(), contentRoot, errors) : null;
         options.MetricsRequireAdminKey = ReadBool(section, "Metrics:RequireAdminKey", false, errors);
         options.MetricsDetailedHttp = ReadBool(section, "Metrics:DetailedHttp", false, errors);
@@ -172,6 +179,30 @@ internal static class ServerSettingsReader
 
         errors.Add($"{section.Path}:{key} '{text}' must be a whole number from {min} to {max}");
         return fallback;
+    }
+
+    /// <summary>
+    /// Every <c>LogLevel</c> value under <c>Logging</c> (its own and each provider's) that is not a level, each replaced by
+    /// <c>Information</c> so the host can be built and report it with the other problems at start. Before, a bad one stopped
+    /// the build with exit 1 and "Configuration value 'Loud' is not supported", naming no setting.
+    /// </summary>
+    public static IReadOnlyList<string> ReplaceBadLogLevels(IConfiguration configuration)
+    {
+        var errors = new List<string>();
+        var logging = configuration.GetSection("Logging");
+        var sections = logging.GetChildren().Where(c => c.Key.Equals("LogLevel", StringComparison.OrdinalIgnoreCase))
+            .Concat(logging.GetChildren().Select(c => c.GetSection("LogLevel")));
+        foreach (var level in sections.SelectMany(s => s.GetChildren()).ToList())
+        {
+            if (level.Value is { } text
+                && !(Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(text.Trim(), ignoreCase: true, out _) && !int.TryParse(text, out _)))
+            {
+                errors.Add($"{level.Path} '{text}' must be Trace, Debug, Information, Warning, Error, Critical or None");
+                configuration[level.Path] = "Information";
+            }
+        }
+
+        return errors;
     }
 
     private static TimeSpan ReadTimeSpan(

@@ -227,7 +227,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         {
             // Names where it tried; never the password (scrubbed in case a driver message ever carried it).
             throw new InvalidOperationException(
-                $"Baton:Postgres: cannot connect to PostgreSQL at {_host}:{_port} (database '{_database}'): {Scrub(ex.Message)}",
+                $"Baton:Store:Postgres: cannot connect to PostgreSQL at {_host}:{_port} (database '{_database}'): {Scrub(ex.Message)}",
                 ex);
         }
     }

@@ -245,7 +245,7 @@ internal static class PostgresMigrations
         if (current > All.Count)
         {
             throw new InvalidOperationException(
-                $"Baton:Postgres: the schema '{schema}' has version {current}, newer than this Baton supports ({All.Count}). " +
+                $"Baton:Store:Postgres: the schema '{schema}' has version {current}, newer than this Baton supports ({All.Count}). " +
                 "Upgrade Baton on this node, or point it at another schema.");
         }
     }

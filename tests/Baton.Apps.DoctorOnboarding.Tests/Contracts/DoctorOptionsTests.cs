@@ -11,7 +11,6 @@ public sealed class DoctorOptionsTests
         {
             ["RABBITMQ_URL"] = "amqp://user:pw@mq:5672/vh",
             ["REDIS_URL"] = "redis://:pw@cache:6380/2",
-            ["ORCHESTRATOR_PORT"] = "3010",
             ["ACCOUNTS_SERVICE_CLIENT_OPTIONS"] = """{"urls":["amqp://mq"],"queue":"accounts_q","queueOptions":{"durable":true}}""",
             ["PROVIDER_DIRECTORY_CLIENT_OPTIONS"] = """{"transport":5,"options":{"queue":"directory_q"}}""",
             ["Baton:Apps:DoctorOnboarding:Patterns:AccountsAssignPermissions"] = "staff-accounts.assignRole",
@@ -19,7 +18,6 @@ public sealed class DoctorOptionsTests
 
         Assert.Empty(options.BindingErrors);
         Assert.Equal("amqp://user:pw@mq:5672/vh", options.RabbitMqUrl);
-        Assert.Equal(3010, options.OrchestratorPort);
         Assert.Equal("accounts_q", options.AccountsQueue);
         Assert.Equal("directory_q", options.ProviderDirectoryQueue);
         Assert.Equal("staff-accounts.assignRole", options.Patterns.AccountsAssignPermissions);
@@ -32,13 +30,12 @@ public sealed class DoctorOptionsTests
         var options = DoctorOptions.Read(Config(new()
         {
             ["RABBITMQ_URL"] = "http://user:topsecret@mq",
-            ["ORCHESTRATOR_PORT"] = "70000",
             ["ACCOUNTS_SERVICE_CLIENT_OPTIONS"] = "{not json",
             ["PROVIDER_DIRECTORY_CLIENT_OPTIONS"] = """{"urls":[]}""",
             ["Baton:Apps:DoctorOnboarding:SagaTimeout"] = "soon",
         }));
 
-        Assert.Equal(5, options.BindingErrors.Count);
+        Assert.Equal(4, options.BindingErrors.Count);
         Assert.DoesNotContain(options.BindingErrors, e => e.Contains("topsecret", StringComparison.Ordinal));
         Assert.Equal("accounts_queue", options.AccountsQueue);
     }

@@ -45,7 +45,9 @@ public sealed class GatewayOptionsTests
     [InlineData("WORKER_NODE_URL", "worker:3000", "WORKER_NODE_URL 'worker:3000' is not an http(s) URL")]
     // The password of a URL that is refused is not echoed (before: printed on stderr at start-up).
     [InlineData("WORKER_NODE_URL", "ftp://u:WorkerPw99@h/", "WORKER_NODE_URL 'ftp://u:***@h/' is not an http(s) URL")]
-    [InlineData("LOG_LEVEL", "loud", "LOG_LEVEL 'loud' must be debug, info, warn or error")]
+    [InlineData("LOG_LEVEL", "loud", "LOG_LEVEL 'loud' must be trace, debug, info, warn, error or fatal")]
+    // A bare number is days: before, accepted as a 10-day attempt timeout.
+    [InlineData("Baton:Apps:ReviewGateway:AttemptTimeout", "10", "AttemptTimeout '10' must be a time span above 0 and at most 1.00:00:00 (hh:mm:ss); it was read as 10.00:00:00")]
     [InlineData("Baton:Apps:ReviewGateway:MaxAttempts", "0", "MaxAttempts '0' must be a whole number")]
     [InlineData("Baton:Apps:ReviewGateway:MaxConnections", "0", "MaxConnections '0' must be a whole number from 1 to 1024")]
     [InlineData("Baton:Apps:ReviewGateway:MaxConnections", "5000", "MaxConnections '5000' must be a whole number from 1 to 1024")]

@@ -159,7 +159,26 @@ public sealed class DurableRetryTests
         var result = new BatonOptionsValidator().Validate(null, new BatonOptions { RetrySuspendThreshold = TimeSpan.FromSeconds(seconds) });
 
         Assert.True(result.Failed);
-        Assert.Contains("Baton:Engine:RetrySuspendThreshold must be positive", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains($"Baton:Engine:RetrySuspendThreshold ({TimeSpan.FromSeconds(seconds):c}) must be above zero and at most 1.00:00:00", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // A bare number is days to the binder: "30" was a 30-day lease; a poll of 60 days stopped the server once its timer was
+    // armed, a drain of 50 days crashed its stop. Each is now refused at start, naming how it was read.
+    [InlineData(nameof(BatonOptions.LeaseDuration), 30, "Baton:Engine:LeaseDuration (30.00:00:00) must be above zero and at most 01:00:00 (a bare number is read as days: write hh:mm:ss, e.g. 00:00:30 for 30 seconds)")]
+    [InlineData(nameof(BatonOptions.PollInterval), 60, "Baton:Engine:PollInterval (60.00:00:00) must be above zero and at most 01:00:00")]
+    [InlineData(nameof(BatonOptions.PruneInterval), 50, "Baton:Engine:PruneInterval (50.00:00:00) must be above zero and at most 7.00:00:00")]
+    [InlineData(nameof(BatonOptions.DrainTimeout), 50, "Baton:Engine:DrainTimeout (50.00:00:00) must be from zero to 1.00:00:00 (a bare number is read as days")]
+    [InlineData(nameof(BatonOptions.Retention), 10_675_199, "Baton:Engine:Retention (10675199.00:00:00) must be from zero (keeps every run) to 3650.00:00:00")]
+    public void Validate_TimeSettingOfDaysOrPastTheTimersLimit_RefusedNamingHowItWasRead(string setting, int days, string expected)
+    {
+        var options = new BatonOptions();
+        typeof(BatonOptions).GetProperty(setting)!.SetValue(options, TimeSpan.FromDays(days));
+
+        var result = new BatonOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -71,6 +71,13 @@ public sealed partial class ServerProcessTests
     [InlineData("Baton__Engine__LeaseDuration", "soon", "Baton:Engine: Failed to convert configuration value")]
     [InlineData("Baton__Engine__HeartbeatInterval", "00:05:00", "Baton:Engine:HeartbeatInterval (00:05:00) must be shorter than LeaseDuration")]
     [InlineData("Baton__Engine__MaxConcurrentRuns", "0", "Baton:Engine:MaxConcurrentRuns must be between 1 and 100000")]
+    // Before: a 30-day lease (a bare number is days); a margin past the timers' limit crashed the server's stop.
+    // Before: exit 1 and "Configuration value 'Loud' is not supported", naming no setting.
+    [InlineData("Logging__LogLevel__Default", "Loud", "Logging:LogLevel:Default 'Loud' must be Trace, Debug, Information, Warning, Error, Critical or None")]
+    // Before: started, said it was ready, and answered every start with a bare 500.
+    [InlineData("Baton__Store__Sqlite__ReadOnly", "true", "Baton:Store:Sqlite:ReadOnly 'true' is not a server setting")]
+    [InlineData("Baton__Engine__LeaseDuration", "30", "Baton:Engine:LeaseDuration (30.00:00:00) must be above zero and at most 01:00:00 (a bare number is read as days")]
+    [InlineData("Baton__ShutdownMargin", "10675199.00:00:00", "Baton:ShutdownMargin '10675199.00:00:00' must be a time span from 00:00:00 to 01:00:00 (hh:mm:ss); it was read as 10675199.00:00:00")]
     // Before: Kestrel bound a name that is not an address to every interface, opening the API to the network.
     // Before: dropped silently, the default used.
     [InlineData("Baton__Store__Sqlite__BusyTimeout", "x", "Baton:Store:Sqlite: Failed to convert configuration value 'x' at 'Baton:Store:Sqlite:BusyTimeout'")]
