@@ -97,7 +97,17 @@ public sealed class AccessAndUsageTests(ServerFixture fixture) : IClassFixture<S
         var result = await BatonProcess.RunAsync(fixture.Server, "nodes", "--url", "ftp://example");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("is not an http(s) URL", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--url 'ftp://example' is not an http(s) URL", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnyCommand_BatonUrlVariableNotHttp_Exit2NamingTheVariable()
+    {
+        // Before: "--url 'notaurl' is not an http(s) URL", though no --url was given.
+        var result = await BatonProcess.RunAsync(new Dictionary<string, string?> { ["BATON_URL"] = "notaurl", ["BATON_ADMIN_KEY"] = null }, "nodes");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("BATON_URL 'notaurl' is not an http(s) URL", result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

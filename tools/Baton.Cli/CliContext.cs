@@ -37,11 +37,12 @@ internal sealed class CliContext
     /// <summary>The server URL and key from the options, else the environment; the key is never printed.</summary>
     public static (Uri Url, string? Key) Resolve(ParseResult parse)
     {
-        var url = parse.GetValue(GlobalOptions.Url) is { Length: > 0 } u ? u
-            : Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } e ? e : DefaultUrl;
+        var (url, source) = parse.GetValue(GlobalOptions.Url) is { Length: > 0 } u ? (u, "--url")
+            : Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } e ? (e, UrlVariable) : (DefaultUrl, "--url");
         if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
-            throw new UsageException($"--url '{url}' is not an http(s) URL, e.g. {DefaultUrl}");
+            // Named by where it came from: a bad BATON_URL was reported as --url, which had not been given.
+            throw new UsageException($"{source} '{url}' is not an http(s) URL, e.g. {DefaultUrl}");
         }
 
         var key = parse.GetValue(GlobalOptions.Key) is { Length: > 0 } k ? k : Environment.GetEnvironmentVariable(KeyVariable);

@@ -21,6 +21,13 @@ internal static class ServerSettingsReader
         var section = configuration.GetSection("Baton");
 
         options.Port = ReadPort(configuration, errors);
+        if (configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 } otlp
+            && !(Uri.TryCreate(otlp.Trim(), UriKind.Absolute, out var otlpUri) && otlpUri.Scheme is "http" or "https"))
+        {
+            // Before: the exporter took no endpoint from it and exported nothing, without a word.
+            errors.Add($"OTEL_EXPORTER_OTLP_ENDPOINT '{UrlText.WithoutPassword(otlp)}' is not an http(s) URL (e.g. http://127.0.0.1:4318)");
+        }
+
         options.Host = section["Host"] is { Length: > 0 } h ? h.Trim() : "127.0.0.1";
         options.Urls = section["Urls"] is { Length: > 0 } u ? u.Trim() : null;
         options.MaxRequestBodyBytes = ReadLong(section, "MaxRequestBodyBytes", 1024 * 1024, 1, 1L << 30, errors);

@@ -72,6 +72,8 @@ public sealed partial class ServerProcessTests
     [InlineData("Baton__Engine__HeartbeatInterval", "00:05:00", "Baton:Engine:HeartbeatInterval (00:05:00) must be shorter than LeaseDuration")]
     [InlineData("Baton__Engine__MaxConcurrentRuns", "0", "Baton:Engine:MaxConcurrentRuns must be between 1 and 100000")]
     // Before: a 30-day lease (a bare number is days); a margin past the timers' limit crashed the server's stop.
+    // Before: started, and exported nothing without a word.
+    [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url", "OTEL_EXPORTER_OTLP_ENDPOINT 'not a url' is not an http(s) URL")]
     // Before: exit 1 and "Configuration value 'Loud' is not supported", naming no setting.
     [InlineData("Logging__LogLevel__Default", "Loud", "Logging:LogLevel:Default 'Loud' must be Trace, Debug, Information, Warning, Error, Critical or None")]
     // Before: started, said it was ready, and answered every start with a bare 500.
