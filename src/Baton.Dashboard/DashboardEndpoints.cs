@@ -2,7 +2,6 @@ using Baton.Dashboard.Access;
 using Baton.Dashboard.Live;
 using Baton.Dashboard.Pages;
 using Baton.Server.Auth;
-using Baton.Server.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -33,10 +32,6 @@ public static class DashboardEndpoints
         services.AddDataProtection();
         return services;
     }
-
-    /// <summary>What a 503 at the store's time limit says of a form sent just now.</summary>
-    internal const string UnknownOutcome =
-        "A run started, cancelled or retried or a schedule changed just now may still be stored once the store answers: look at its page before repeating it";
 
     /// <summary>
     /// Maps the dashboard under <c>/ui</c>. <paramref name="adminKeyMatches"/> checks the key typed on the sign-in
@@ -72,12 +67,11 @@ public static class DashboardEndpoints
                 : Results.Text("sign in first", statusCode: StatusCodes.Status401Unauthorized);
         });
         signedIn.MapGet("", () => Results.Redirect(DashboardPaths.Runs));
-        // The pages read and write the store: a store that hangs gets a 503 at Baton:RequestTimeout, not a page that never
-        // loads. The live streams are long by design and wait for the store without a limit (a browser reconnects them).
-        var pages = signedIn.MapGroup("").WithStoreTimeout(UnknownOutcome);
-        RunPages.Map(pages);
-        SchedulePages.Map(pages);
-        SystemPages.Map(pages);
+        // No store time limit here (the API's): a page handler left running past the limit would still render into its
+        // HttpContext (antiforgery cookie, headers) after the 503 was written, and the context may serve the next request.
+        RunPages.Map(signedIn);
+        SchedulePages.Map(signedIn);
+        SystemPages.Map(signedIn);
         LiveEndpoints.Map(signedIn);
         // Any other path under /ui: the dashboard's own not-found page (signed out: the sign-in page first), not the API's
         // 401 asking for a header a browser cannot send. Routes above are more specific, so they win.

@@ -276,8 +276,9 @@ public sealed record RetryRunRequest(string RunId, DateTimeOffset Now, DateTimeO
 {
     /// <summary>
     /// Runs retried in the same transaction as this one, and only if this one is (a store writes nothing when it is refused):
-    /// the child runs whose end ended it, which its replay would otherwise find ended again. Each is retried as a run is,
-    /// from a status that can be retried and with its concurrency key free; one that cannot be is left as it is.
+    /// the child runs whose end ended it, which its replay would otherwise find ended again. Each is retried as a run is, from
+    /// a status that can be retried; one in another status is left as it is, and one whose concurrency key another run holds
+    /// refuses the whole retry (<see cref="RetryRunOutcome.Conflict"/>, naming that holder).
     /// </summary>
     public IReadOnlyList<RetryRunRequest> With { get; init; } = [];
 }

@@ -106,6 +106,26 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task UpdateRunAsync_SuspendingARunWhoseCancelWasRequestedMeanwhile_MakesItDue()
+    {
+        // The cancel landed while the run ran and its worker had not seen it (a claim in flight): before, the run slept on
+        // with the request stored until its own wake time (never, for an event wait without a timeout).
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        Assert.Equal(CancelRunOutcome.Requested, (await store.Runs.CancelRunAsync(new CancelRunRequest(run.Id, T0.AddSeconds(1)))).Outcome);
+
+        Assert.True(await store.Runs.UpdateRunAsync(new UpdateRunRequest
+        {
+            RunId = run.Id, Owner = "node-a", Now = T0.AddSeconds(2),
+            Status = RunStatus.Suspended, RunAfter = T0.AddDays(1), ReleaseLease = true,
+        }));
+        var claimed = Assert.Single(await ClaimAsync(store, "node-b", T0.AddSeconds(2)));
+
+        Assert.Equal(run.Id, claimed.Id);
+        Assert.True(claimed.CancelRequested);
+    }
+
+    [Fact]
     public async Task CancelRunAsync_FinishedRun_ReturnsAlreadyFinished()
     {
         var store = await NewStoreAsync();
@@ -307,5 +327,27 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(RetryRunOutcome.Conflict, result.Outcome);
         Assert.Equal(RunStatus.Failed, (await GetAsync(store, failed.Id)).Status);
         Assert.Equal(RunStatus.Cancelled, (await GetAsync(store, child.Id)).Status);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_AnotherRunsKeyHeld_RefusedAsAWholeNamingTheHolder()
+    {
+        // A child whose key another run holds cannot be retried; its parent's replay would find it ended again, so the parent
+        // is not retried either.
+        var store = await NewStoreAsync();
+        var parent = await CreateClaimedAsync(store, "node-a");
+        await FinishAsync(store, parent.Id, "node-a", RunStatus.Failed, T0.AddSeconds(1));
+        var child = await CreateClaimedAsync(store, "node-a", NewRun() with { ConcurrencyKey = "child-key" });
+        await FinishAsync(store, child.Id, "node-a", RunStatus.Failed, T0.AddSeconds(1));
+        var holder = await CreateAsync(store, NewRun(now: T0.AddSeconds(2)) with { ConcurrencyKey = "child-key" });
+
+        var result = await store.Runs.RetryRunAsync(new RetryRunRequest(parent.Id, T0.AddMinutes(1), null)
+        {
+            With = [new RetryRunRequest(child.Id, T0.AddMinutes(1), null)],
+        });
+
+        Assert.Equal((RetryRunOutcome.Conflict, holder.Id), (result.Outcome, result.Run!.Id));
+        Assert.Equal(RunStatus.Failed, (await GetAsync(store, parent.Id)).Status);
+        Assert.Equal(RunStatus.Failed, (await GetAsync(store, child.Id)).Status);
     }
 }

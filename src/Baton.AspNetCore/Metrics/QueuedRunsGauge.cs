@@ -38,8 +38,6 @@ internal sealed class QueuedRunsGauge
 
     public async Task RefreshAsync(CancellationToken cancellationToken = default)
     {
-        Volatile.Write(ref _countedAt, _time.GetTimestamp());
-        Volatile.Write(ref _counted, true);
         try
         {
             var counts = await _client.CountRunsAsync(Pending, cancellationToken).ConfigureAwait(false);
@@ -49,6 +47,12 @@ internal sealed class QueuedRunsGauge
         {
             // The scrape still answers with the other metrics and the last known queue length.
             Log.QueuedRunsUnavailable(_logger, ex);
+        }
+        finally
+        {
+            // When the count ended (counted or failed): a slow count is not counted again by the same scrape's collection.
+            Volatile.Write(ref _countedAt, _time.GetTimestamp());
+            Volatile.Write(ref _counted, true);
         }
     }
 
@@ -65,8 +69,9 @@ internal sealed class QueuedRunsGauge
             {
                 RefreshAsync(timeout.Token).WaitAsync(CollectTimeout).GetAwaiter().GetResult();
             }
-            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            catch (Exception ex)
             {
+                // Never out of a meter's callback: the collection exports the last known count.
                 Log.QueuedRunsUnavailable(_logger, ex);
             }
         }

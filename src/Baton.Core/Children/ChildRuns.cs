@@ -28,6 +28,9 @@ internal sealed class ChildRuns(ExecutionState state)
     // While steps of the same execution are in flight the parent cannot suspend; it looks at the child this often.
     private static readonly TimeSpan InMemoryRecheck = TimeSpan.FromSeconds(1);
 
+    /// <summary>The idempotency key of the child that step <paramref name="stepKey"/> of run <paramref name="parentRunId"/> starts.</summary>
+    internal static string IdempotencyKey(string parentRunId, string stepKey) => $"child:{parentRunId}:{stepKey}";
+
     public Task<TOutput> RunAsync<TOutput>(string workflowName, object? input, ChildRunOptions? options, CancellationToken cancellationToken) =>
         RunAsync<object?, TOutput>(workflowName, input, options, cancellationToken);
 
@@ -59,6 +62,7 @@ internal sealed class ChildRuns(ExecutionState state)
         var startedAt = stored?.StartedAt ?? await StartStepAsync(key).ConfigureAwait(false);
         var childId = await AdmitAsync(worker, key, definition, read, options, cancellationToken).ConfigureAwait(false);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
+        var staleTaken = false;
         while (true)
         {
             if (linked.Token.IsCancellationRequested)
@@ -80,6 +84,16 @@ internal sealed class ChildRuns(ExecutionState state)
 
             if (state.InFlight == 0)
             {
+                if (!staleTaken)
+                {
+                    // The wake-ups of the child's earlier ends (before a retry) that no step took would wake this suspension at
+                    // once, and again each time, until the child ended: taken first, then the child is read again, so an end
+                    // stored meanwhile is seen here or wakes the suspension.
+                    await TakeStaleWakeupsAsync(childId, key).ConfigureAwait(false);
+                    staleTaken = true;
+                    continue;
+                }
+
                 throw new SuspendRunException(engine.Time.GetUtcNow() + RecheckInterval, ChildWakeups.EventName(childId));
             }
 
@@ -112,7 +126,7 @@ internal sealed class ChildRuns(ExecutionState state)
         var origin = new RunOrigin
         {
             Now = engine.Time.GetUtcNow(),
-            IdempotencyKey = $"child:{state.RunId}:{key}",
+            IdempotencyKey = IdempotencyKey(state.RunId, key),
             ConcurrencyKey = options?.ConcurrencyKey,
             CorrelationId = options?.CorrelationId ?? state.Active.Run.CorrelationId,
             ParentRunId = state.RunId,
@@ -121,6 +135,24 @@ internal sealed class ChildRuns(ExecutionState state)
         return result.Outcome == CreateRunOutcome.Conflict
             ? throw new Retries.NonRetryableException($"child workflow '{workflowName}' cannot start: run {result.Run.Id} holds its concurrency key")
             : result.Run.Id;
+    }
+
+    /// <summary>Marks every wake-up event of <paramref name="childId"/> that no step took as taken (each under a key of its own).</summary>
+    private async Task TakeStaleWakeupsAsync(string childId, string key)
+    {
+        var engine = state.Engine;
+        for (var i = 0; i < 100; i++)
+        {
+            var taken = await engine.Events.ConsumeEventAsync(new ConsumeEventRequest
+            {
+                RunId = state.RunId, Owner = engine.Owner, Name = ChildWakeups.EventName(childId),
+                StepKey = $"{key}:stale:{Guid.NewGuid():N}", Now = engine.Time.GetUtcNow(),
+            }, CancellationToken.None).ConfigureAwait(false);
+            if (taken.Event is null)
+            {
+                return;
+            }
+        }
     }
 
     private async Task<DateTimeOffset> StartStepAsync(string key)

@@ -178,8 +178,8 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
     }
 
     /// <summary>
-    /// Adds to <paramref name="into"/> the children of <paramref name="parent"/> whose end ended it, and theirs: every
-    /// cancelled child of a cancelled run; for a run failed by a child (its failure is the child's
+    /// Adds to <paramref name="into"/> the children of <paramref name="parent"/> whose end ended it, and theirs: for a
+    /// cancelled run, the cancelled children its steps still waited for; for a run failed by a child (its failure is the child's
     /// <see cref="Children.ChildRunFailedException"/>), that child. A child failure the workflow caught and went on from is
     /// not retried: what the run did next followed from it.
     /// </summary>
@@ -193,7 +193,13 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         Func<RunRecord, bool> endedIt;
         if (parent.Status == RunStatus.Cancelled)
         {
-            endedIt = child => child.Status == RunStatus.Cancelled;
+            // The children its cancel cancelled: those its steps still waited for (a child step the workflow saw end, and
+            // perhaps went on from, is stored ended).
+            var waited = (await engine.Steps.GetStepsAsync(parent.Id, cancellationToken).ConfigureAwait(false))
+                .Where(s => s is { Kind: StepKind.Child, Status: StepStatus.Running })
+                .Select(s => Children.ChildRuns.IdempotencyKey(parent.Id, s.Key))
+                .ToHashSet(StringComparer.Ordinal);
+            endedIt = child => child.Status == RunStatus.Cancelled && child.IdempotencyKey is { } key && waited.Contains(key);
         }
         else if (parent is { Status: RunStatus.Failed, Failure: { ErrorType: { } type, Message: var message } }
             && type == typeof(Children.ChildRunFailedException).FullName)

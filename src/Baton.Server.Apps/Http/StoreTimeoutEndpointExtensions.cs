@@ -29,23 +29,24 @@ public static partial class StoreTimeoutEndpointExtensions
     /// token is cancelled. Only the handler is timed: a request body within the server's limit is read
     /// before the clock starts, and the response is written after it stops, so a slow client is never told the store failed.
     /// The API has it; an app's own routes that read or write the store take it too (the catalog sync's <c>/sync</c> and
-    /// <c>/status</c>, the dashboard's pages).
+    /// <c>/status</c>). A handler must not touch its <c>HttpContext</c> after its store calls: past the limit it goes on
+    /// running after the 503 has been written.
     /// </summary>
     /// <param name="builder">The endpoints.</param>
     /// <param name="unknownOutcome">
-    /// What the problem's detail adds for a request other than <c>GET</c> or <c>HEAD</c>, whose write may still land once the
-    /// store answers: how to repeat it safely. The default, <see cref="ApiUnknownOutcome"/>, is the API's (the Idempotency-Key).
+    /// What the problem's detail adds of a write that may still land once the store answers: how to repeat it safely. Given,
+    /// it is added for every request to these endpoints (an app's <c>GET /sync</c> starts a sync); left out, the API's
+    /// (<see cref="ApiUnknownOutcome"/>, the Idempotency-Key) is added for requests other than <c>GET</c> and <c>HEAD</c>.
     /// </param>
-    public static TBuilder WithStoreTimeout<TBuilder>(this TBuilder builder, string unknownOutcome = ApiUnknownOutcome)
+    public static TBuilder WithStoreTimeout<TBuilder>(this TBuilder builder, string? unknownOutcome = null)
         where TBuilder : IEndpointConventionBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrWhiteSpace(unknownOutcome);
         builder.AddEndpointFilter((context, next) => TimedAsync(context, next, unknownOutcome));
         return builder;
     }
 
-    private static async ValueTask<object?> TimedAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, string unknownOutcome)
+    private static async ValueTask<object?> TimedAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, string? unknownOutcome)
     {
         var http = context.HttpContext;
         await ReadBodyFirstAsync(http).ConfigureAwait(false);
@@ -70,7 +71,9 @@ public static partial class StoreTimeoutEndpointExtensions
             var detail = $"the store did not answer within {timeout.TotalSeconds:0.###} s; retry in a moment";
             return TypedResults.Problem(StoreUnavailableProblem.Prepare(
                 http.Response,
-                HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) ? detail : $"{detail}. {unknownOutcome}"));
+                unknownOutcome is not null ? $"{detail}. {unknownOutcome}"
+                    : HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) ? detail
+                    : $"{detail}. {ApiUnknownOutcome}"));
         }
         finally
         {

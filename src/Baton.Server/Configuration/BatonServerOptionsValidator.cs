@@ -10,7 +10,7 @@ namespace Baton.Server.Configuration;
 /// listeners, apps), and the settings' own rules. With the engine's, the store's and the apps' validators,
 /// every problem is reported at once and the server exits with code 2.
 /// </summary>
-internal sealed class BatonServerOptionsValidator(StartupProblems startupProblems) : IValidateOptions<BatonServerOptions>
+internal sealed class BatonServerOptionsValidator(StartupProblems startupProblems, Baton.Workflows.IWorkflowCatalog workflows) : IValidateOptions<BatonServerOptions>
 {
     public ValidateOptionsResult Validate(string? name, BatonServerOptions options)
     {
@@ -49,18 +49,24 @@ internal sealed class BatonServerOptionsValidator(StartupProblems startupProblem
 
         foreach (var schedule in options.Schedules)
         {
-            CheckSchedule(schedule, errors);
+            CheckSchedule(schedule, workflows, errors);
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
-    private static void CheckSchedule(ConfiguredSchedule schedule, List<string> errors)
+    private static void CheckSchedule(ConfiguredSchedule schedule, Baton.Workflows.IWorkflowCatalog workflows, List<string> errors)
     {
         var at = $"Baton:Schedules:{schedule.Name}";
         if (string.IsNullOrWhiteSpace(schedule.Workflow))
         {
             errors.Add($"{at}:Workflow is required");
+        }
+        else if (!workflows.TryGet(schedule.Workflow, out _))
+        {
+            // Checked with the rest, before the store is opened: before, only once the database had been created and migrated
+            // (or a PostgreSQL schema made), and in a report of its own.
+            errors.Add($"{at}: no workflow named '{schedule.Workflow}' is registered (registered: {string.Join(", ", workflows.Workflows.Select(w => w.Name).Order(StringComparer.Ordinal))})");
         }
 
         if (!CronSchedule.TryParse(schedule.Cron, schedule.TimeZone, out _, out var cronError))

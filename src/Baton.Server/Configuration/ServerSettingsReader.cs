@@ -201,8 +201,9 @@ internal static class ServerSettingsReader
             .Concat(logging.GetChildren().Select(c => c.GetSection("LogLevel")));
         foreach (var level in sections.SelectMany(s => s.GetChildren()).ToList())
         {
-            if (level.Value is { } text
-                && !(Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(text.Trim(), ignoreCase: true, out _) && !int.TryParse(text, out _)))
+            // As Microsoft.Extensions.Logging reads them: empty is no rule, a level's name or number (of a defined level) is one.
+            if (level.Value is { Length: > 0 } text
+                && !(Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(text.Trim(), ignoreCase: true, out var parsed) && Enum.IsDefined(parsed)))
             {
                 errors.Add($"{level.Path} '{text}' must be Trace, Debug, Information, Warning, Error, Critical or None");
                 configuration[level.Path] = "Information";

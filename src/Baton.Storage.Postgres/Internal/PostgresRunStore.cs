@@ -160,7 +160,8 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
                 errors = COALESCE(@errors, errors),
                 output = COALESCE(@output, output),
                 failure = COALESCE(@failure, failure),
-                run_after = COALESCE(@run_after, run_after),
+                -- A cancel requested while the run ran, which its worker had not seen, makes the suspension due at once.
+                run_after = CASE WHEN cancel_requested AND @status = {Of(RunStatus.Suspended)} THEN @now ELSE COALESCE(@run_after, run_after) END,
                 completed_at = CASE WHEN @status >= {Of(RunStatus.Succeeded)} THEN @now WHEN @status IS NOT NULL THEN NULL ELSE completed_at END,
                 lease_owner = CASE WHEN @release THEN NULL ELSE lease_owner END,
                 lease_expires_at = CASE WHEN @release THEN NULL ELSE lease_expires_at END,
@@ -599,60 +600,71 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(request);
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var (refusal, run, next) = await RetryableAsync(connection, transaction, request.RunId, cancellationToken).ConfigureAwait(false);
-        if (refusal is not null)
-        {
-            return refusal;
-        }
-
-        // Only once this run is known to be retried: a refused retry changes nothing.
-        foreach (var also in request.With)
-        {
-            if (await RetryableAsync(connection, transaction, also.RunId, cancellationToken).ConfigureAwait(false) is (null, { } other, { } otherNext))
-            {
-                await RetryAsync(connection, transaction, other, otherNext, also, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        var retried = await RetryAsync(connection, transaction, run!, next!.Value, request, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new RetryRunRecordResult(RetryRunOutcome.Retried, retried);
-    }
-
-    /// <summary>Run <paramref name="runId"/> (locked) and the status a retry gives it, or why it cannot be retried now.</summary>
-    private async Task<(RetryRunRecordResult? Refusal, RunRecord? Run, RunStatus? Next)> RetryableAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string runId, CancellationToken cancellationToken)
-    {
-        var run = await GetAsync(connection, transaction, runId, cancellationToken, forUpdate: true).ConfigureAwait(false);
+        var run = await GetAsync(connection, transaction, request.RunId, cancellationToken, forUpdate: true).ConfigureAwait(false);
         if (run is null)
         {
-            return (new RetryRunRecordResult(RetryRunOutcome.NotFound, null), null, null);
+            return new RetryRunRecordResult(RetryRunOutcome.NotFound, null);
         }
 
         if (run.Status.RetryTarget() is not { } next)
         {
-            return (new RetryRunRecordResult(RetryRunOutcome.NotRetryable, run), null, null);
+            return new RetryRunRecordResult(RetryRunOutcome.NotRetryable, run);
         }
 
-        if (run.ConcurrencyKey is not null)
+        // The runs to retry with it (rows locked parent first, then each child): one in a status that cannot be retried is left.
+        var others = new List<(RunRecord Run, RunStatus Next, RetryRunRequest Request)>();
+        foreach (var also in request.With)
         {
-            await using (var lockCommand = new NpgsqlCommand(LockSql, connection, transaction))
+            if (await GetAsync(connection, transaction, also.RunId, cancellationToken, forUpdate: true).ConfigureAwait(false) is { } other
+                && other.Status.RetryTarget() is { } otherNext)
             {
-                lockCommand.Parameters.Text("lock", LockKey(run.ConcurrencyKey));
-                await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            // A new statement after the lock: its snapshot sees every run committed by the lock's previous holder.
-            await using var holderCommand = new NpgsqlCommand(_holderSql, connection, transaction);
-            holderCommand.Parameters.Text("key", run.ConcurrencyKey);
-            var holders = await ReadAllAsync(holderCommand, r => (Active: r.GetInt64(0), Run: Run(r, 1)), cancellationToken).ConfigureAwait(false);
-            if (holders.Count > 0 && holders[0].Active >= run.ConcurrencyLimit)
-            {
-                return (new RetryRunRecordResult(RetryRunOutcome.Conflict, holders[0].Run), null, null);
+                others.Add((other, otherNext, also));
             }
         }
 
-        return (null, run, next);
+        // Every concurrency key's advisory lock, in the order batch creates take theirs, so neither waits on the other in a circle.
+        var keys = others.Select(o => o.Run.ConcurrencyKey).Prepend(run.ConcurrencyKey).OfType<string>()
+            .Select(LockKey).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            await using var lockCommand = new NpgsqlCommand(LockSql, connection, transaction);
+            lockCommand.Parameters.Text("lock", key);
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // A refused retry writes nothing (the transaction is rolled back): the run's key held, or a child's, whose run the
+        // replay would find ended again.
+        foreach (var candidate in others.Select(o => o.Run).Prepend(run))
+        {
+            if (await HolderAtLimitAsync(connection, transaction, candidate, cancellationToken).ConfigureAwait(false) is { } holder)
+            {
+                return new RetryRunRecordResult(RetryRunOutcome.Conflict, holder);
+            }
+        }
+
+        foreach (var (other, otherNext, also) in others)
+        {
+            await RetryAsync(connection, transaction, other, otherNext, also, cancellationToken).ConfigureAwait(false);
+        }
+
+        var retried = await RetryAsync(connection, transaction, run, next, request, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new RetryRunRecordResult(RetryRunOutcome.Retried, retried);
+    }
+
+    /// <summary>The run that holds <paramref name="run"/>'s concurrency key at its limit, or null (after the key's advisory lock).</summary>
+    private async Task<RunRecord?> HolderAtLimitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, RunRecord run, CancellationToken cancellationToken)
+    {
+        if (run.ConcurrencyKey is null)
+        {
+            return null;
+        }
+
+        // A new statement after the lock: its snapshot sees every run committed by the lock's previous holder.
+        await using var holderCommand = new NpgsqlCommand(_holderSql, connection, transaction);
+        holderCommand.Parameters.Text("key", run.ConcurrencyKey);
+        var holders = await ReadAllAsync(holderCommand, r => (Active: r.GetInt64(0), Run: Run(r, 1)), cancellationToken).ConfigureAwait(false);
+        return holders.Count > 0 && holders[0].Active >= run.ConcurrencyLimit ? holders[0].Run : null;
     }
 
     private async Task<RunRecord?> RetryAsync(

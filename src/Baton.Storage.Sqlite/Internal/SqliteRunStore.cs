@@ -61,7 +61,8 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             errors = COALESCE($errors, errors),
             output = COALESCE($output, output),
             failure = COALESCE($failure, failure),
-            run_after = COALESCE($run_after, run_after),
+            -- A cancel requested while the run ran, which its worker had not seen, makes the suspension due at once.
+            run_after = CASE WHEN cancel_requested = 1 AND $status = {Of(RunStatus.Suspended)} THEN $now ELSE COALESCE($run_after, run_after) END,
             completed_at = CASE WHEN $status >= {Of(RunStatus.Succeeded)} THEN $now WHEN $status IS NOT NULL THEN NULL ELSE completed_at END,
             lease_owner = CASE WHEN $release THEN NULL ELSE lease_owner END,
             lease_expires_at = CASE WHEN $release THEN NULL ELSE lease_expires_at END,
@@ -389,13 +390,26 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
                 return refusal;
             }
 
-            // Only once this run is known to be retried: a refused retry changes nothing.
+            // Every check before any write (this operation shares its transaction with others): a refused retry changes nothing.
+            var others = new List<(RunRecord Run, RunStatus Next, RetryRunRequest Request)>();
             foreach (var also in request.With)
             {
-                if (Retryable(ctx, also.RunId) is (null, { } other, { } otherNext))
+                var (otherRefusal, other, otherNext) = Retryable(ctx, also.RunId);
+                if (otherRefusal is { Outcome: RetryRunOutcome.Conflict })
                 {
-                    Retry(ctx, other, otherNext, also);
+                    // The run's replay would find this one ended again: the retry is refused as a whole, naming the holder.
+                    return otherRefusal;
                 }
+
+                if (other is not null)
+                {
+                    others.Add((other, otherNext!.Value, also));
+                }
+            }
+
+            foreach (var (other, otherNext, also) in others)
+            {
+                Retry(ctx, other, otherNext, also);
             }
 
             Retry(ctx, run!, next!.Value, request);

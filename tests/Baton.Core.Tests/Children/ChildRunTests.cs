@@ -354,4 +354,81 @@ public sealed class ChildRunTests
         Assert.Equal((RunStatus.Succeeded, 2), (after[$"child:{id}:child:flaky#2"].Status, after[$"child:{id}:child:flaky#2"].Executions));
         Assert.Equal(3, calls);
     }
+
+    [Fact]
+    public async Task RetryRunAsync_ParentRetriedTwiceAfterItsChildFailedTwice_NoStaleWakeupWakesItAndItSucceeds()
+    {
+        // Each end of the child stores a wake-up for the parent; the parent's step takes one, so the second end's was left.
+        // Before: retried again, the parent suspended on its child with that wake-up still there, was made due at once,
+        // and went round claim, replay and suspend at store speed until the child ended.
+        var failuresLeft = 2;
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            b.AddWorkflow<int, int>("child", async (ctx, input, ct) =>
+            {
+                var value = await ctx.StepAsync("work", _ => Interlocked.Decrement(ref failuresLeft) >= 0
+                    ? throw new NonRetryableException("not yet") : Task.FromResult(input * 2), cancellationToken: ct);
+                await ctx.DelayAsync("settle", TimeSpan.FromMinutes(1), ct);
+                return value;
+            });
+            b.AddWorkflow<int, int>("parent", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct));
+        });
+        var id = await node.StartRunAsync("parent", 3);
+        Assert.Equal(RunStatus.Failed, (await node.WaitForEndAsync(id)).Status);
+        var childId = await ChildOfAsync(node, id);
+        Assert.Equal(RetryRunOutcome.Retried, (await node.Client.RetryRunAsync(id)).Outcome);
+        Assert.Equal(RunStatus.Failed, (await node.WaitForAsync(id, r => r.Status == RunStatus.Failed && r.Executions > 1)).Status);
+        Assert.Equal(RetryRunOutcome.Retried, (await node.Client.RetryRunAsync(id)).Outcome);
+        await SuspendedAsync(node, childId);
+        var waiting = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+
+        var wakeups = (await node.Store.Events.GetEventsAsync(id)).Where(e => e.Name == $"baton.child.{childId}").ToList();
+        Assert.Equal(2, wakeups.Count);
+        Assert.All(wakeups, e => Assert.NotNull(e.ConsumedAt));
+
+        node.Time.Advance(TimeSpan.FromMinutes(1));
+        var parent = await node.WaitForEndAsync(id);
+
+        Assert.Equal((RunStatus.Succeeded, "6"), (parent.Status, parent.Output));
+        Assert.InRange(parent.Executions, waiting.Executions + 1, waiting.Executions + 2);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_CancelledParentThatHadCaughtAChildsCancel_LeavesThatChildCancelled()
+    {
+        // The workflow caught its first child's cancel and went on to wait for an event; then the parent was cancelled.
+        // Before: every cancelled child was retried with it, the caught one too, and the replay could take another branch.
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            AddWaitingChild(b);
+            b.AddWorkflow<int, int>("parent", async (ctx, input, ct) =>
+            {
+                try
+                {
+                    return await ctx.RunChildAsync<int>("child", input, cancellationToken: ct);
+                }
+                catch (ChildRunFailedException)
+                {
+                    return await ctx.WaitForEventAsync<int>("fallback", cancellationToken: ct);
+                }
+            });
+        });
+        var (id, childId) = await ParentWaitingOnItsChildAsync(node);
+        await node.Client.CancelRunAsync(childId);
+        await node.WaitForEndAsync(childId);
+        // Woken by the child's end (a second execution), it caught the cancel and waits for the event.
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null && r.Executions == 2);
+        await node.Client.CancelRunAsync(id);
+        Assert.Equal(RunStatus.Cancelled, (await node.WaitForEndAsync(id)).Status);
+
+        var retry = await node.Client.RetryRunAsync(id);
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        await node.Client.SendEventAsync(id, "fallback", JsonSerializer.SerializeToElement(9));
+        var parent = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
+        Assert.Equal((RunStatus.Succeeded, "9"), (parent.Status, parent.Output));
+        var child = await node.Store.Runs.GetRunAsync(childId);
+        Assert.Equal(RunStatus.Cancelled, child!.Status);
+    }
 }

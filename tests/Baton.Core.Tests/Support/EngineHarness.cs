@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Baton.Hosting;
 using Baton.Retries;
 using Baton.Runs;
@@ -144,11 +145,34 @@ internal sealed class EngineHarness : IAsyncDisposable
 
             if (watch.Elapsed > TimeSpan.FromSeconds(60))
             {
-                throw new TimeoutException($"run {runId} is still {run.Status} (phase {run.Phase}) after 60 s; pending timers: {string.Join(", ", Time.PendingTimers().Select(t => t.ToString("O")))}");
+                throw new TimeoutException($"run {runId} is still {run.Status} (phase {run.Phase}) after 60 s; pending timers: {string.Join(", ", Time.PendingTimers().Select(t => t.ToString("O")))}; {await DescribeAsync(run)}");
             }
 
             await _executionEnded.WaitAsync(TimeSpan.FromMilliseconds(50));
         }
+    }
+
+    /// <summary>What a timed-out wait shows of the run: its state, its steps, its events, and its children's states.</summary>
+    private async Task<string> DescribeAsync(RunRecord run)
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"now {Time.GetUtcNow():O}, executions {run.Executions}, runAfter {run.RunAfter:O}, lease {run.LeaseOwner ?? "none"}, cancel requested {run.CancelRequested}, executing here {Worker.ActiveCount}");
+        foreach (var step in await Store.Steps.GetStepsAsync(run.Id))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; step {step.Key} {step.Kind} {step.Status} attempts {step.Attempts}");
+        }
+
+        foreach (var e in await Store.Events.GetEventsAsync(run.Id))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; event {e.Name} consumed {e.ConsumedAt?.ToString("O", CultureInfo.InvariantCulture) ?? "no"}");
+        }
+
+        foreach (var child in (await Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = run.Id })).Runs)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; child {child.Id} {child.Status} executions {child.Executions} runAfter {child.RunAfter:O}");
+        }
+
+        return text.ToString();
     }
 
     public Task<RunRecord> WaitForEndAsync(string runId) => WaitForAsync(runId, r => r.Status.IsTerminal());

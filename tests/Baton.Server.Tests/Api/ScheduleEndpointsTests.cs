@@ -147,7 +147,8 @@ public sealed class ConfiguredScheduleTests
     [Fact]
     public async Task Start_ConfiguredScheduleForUnknownWorkflow_FailsNamingIt()
     {
-        var error = await Assert.ThrowsAsync<Baton.Server.Configuration.BatonConfigurationException>(() => InProcessServer.StartAsync(new Dictionary<string, string>
+        // Checked with the other settings at start (options validation), before the store is opened.
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => InProcessServer.StartAsync(new Dictionary<string, string>
         {
             ["Baton:Schedules:broken:Workflow"] = "does-not-exist",
             ["Baton:Schedules:broken:Cron"] = "* * * * *",

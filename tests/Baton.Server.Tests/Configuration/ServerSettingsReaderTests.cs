@@ -20,7 +20,7 @@ public sealed class ServerSettingsReaderTests
             new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build(),
             TestPaths.NewTempDirectory(),
             isDevelopment);
-        var result = new BatonServerOptionsValidator(new StartupProblems()).Validate(null, options);
+        var result = new BatonServerOptionsValidator(new StartupProblems(), new DemoOnly()).Validate(null, options);
         return result.Failed ? throw new OptionsValidationException("Baton", typeof(BatonServerOptions), result.Failures) : options;
     }
 
@@ -196,5 +196,19 @@ public sealed class ServerSettingsReaderTests
     {
         var options = Read(("Baton:Apps:CatalogSync:Enabled", "true"), ("Baton:Apps:Other:Enabled", "false"));
         Assert.Equal(["CatalogSync"], options.EnabledApps);
+    }
+
+    /// <summary>The workflows the schedules here name: the demo workflow alone.</summary>
+    private sealed class DemoOnly : Baton.Workflows.IWorkflowCatalog
+    {
+        private static readonly Baton.Workflows.WorkflowDescriptor Demo = new("demo", typeof(object), typeof(object), null, null);
+
+        public IReadOnlyCollection<Baton.Workflows.WorkflowDescriptor> Workflows => [Demo];
+
+        public bool TryGet(string name, out Baton.Workflows.WorkflowDescriptor descriptor)
+        {
+            descriptor = Demo;
+            return name == "demo";
+        }
     }
 }

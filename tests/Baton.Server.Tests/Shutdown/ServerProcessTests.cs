@@ -72,6 +72,8 @@ public sealed partial class ServerProcessTests
     [InlineData("Baton__Engine__HeartbeatInterval", "00:05:00", "Baton:Engine:HeartbeatInterval (00:05:00) must be shorter than LeaseDuration")]
     [InlineData("Baton__Engine__MaxConcurrentRuns", "0", "Baton:Engine:MaxConcurrentRuns must be between 1 and 100000")]
     // Before: a 30-day lease (a bare number is days); a margin past the timers' limit crashed the server's stop.
+    // Before: refused only after the database had been created and migrated, and in a report of its own.
+    [InlineData("Baton__Schedules__nightly__Workflow", "nope", "Baton:Schedules:nightly: no workflow named 'nope' is registered (registered: ")]
     // Before: started, and exported nothing without a word.
     [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url", "OTEL_EXPORTER_OTLP_ENDPOINT 'not a url' is not an http(s) URL")]
     // Before: exit 1 and "Configuration value 'Loud' is not supported", naming no setting.
@@ -105,6 +107,30 @@ public sealed partial class ServerProcessTests
         Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
         Assert.Contains(expected, server.Stderr, StringComparison.Ordinal);
         Assert.Equal("", server.Stdout);
+    }
+
+    [Fact]
+    public async Task Start_ScheduleOfAnUnknownWorkflow_RefusedWithTheOtherProblemsBeforeTheDatabaseIsCreated()
+    {
+        // Before: refused only once the database had been created and migrated (a PostgreSQL schema made), and alone: the
+        // other problem below showed at the first start, this one at the next.
+        var directory = TestPaths.NewTempDirectory();
+        var database = Path.Combine(directory, "fresh", "baton.db");
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["ADMIN_KEY"] = Key,
+            ["Baton__Store__Sqlite__Path"] = database,
+            ["Baton__Schedules__x__Workflow"] = "nope",
+            ["Baton__Schedules__x__Cron"] = "0 2 * * *",
+            ["Baton__Engine__MaxConcurrentRuns"] = "0",
+        });
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains("Baton:Schedules:x: no workflow named 'nope' is registered (registered: ", server.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Baton:Engine:MaxConcurrentRuns must be between 1 and 100000", server.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(database));
     }
 
     [Fact]
