@@ -347,7 +347,22 @@ public static class BatonServer
     private static string ConfigurationMessage(Exception ex) =>
         Unwrap(ex) is Storage.StoreInUseException inUse
             ? inUse.Message
-            : "invalid configuration:" + string.Concat(ConfigurationErrors(ex).Distinct().Select(e => Environment.NewLine + "  - " + e));
+            : "invalid configuration:" + string.Concat(WithoutRepeats(ConfigurationErrors(ex).Distinct().ToList()).Select(e => Environment.NewLine + "  - " + e));
+
+    /// <summary>
+    /// A store's own validator's line for a problem the server's validator names too, with the server's hint (the variable
+    /// to set, the path to give): first the start-up report said the problem twice in two wordings.
+    /// </summary>
+    private static readonly (string ServerSays, string StoreSays)[] SaidTwice =
+    [
+        ("the postgres store needs a connection string", "Baton:Store:Postgres:ConnectionString is required"),
+        ("Baton:Store:Sqlite:Path '", "Baton:Store:Sqlite: Path '"),
+    ];
+
+    private static IEnumerable<string> WithoutRepeats(List<string> errors) =>
+        errors.Where(e => !SaidTwice.Any(pair =>
+            e.StartsWith(pair.StoreSays, StringComparison.Ordinal)
+            && errors.Exists(other => other.StartsWith(pair.ServerSays, StringComparison.Ordinal))));
 
     private static Exception Unwrap(Exception ex) =>
         ex is AggregateException aggregate && aggregate.Flatten().InnerExceptions is [var single] ? single : ex;

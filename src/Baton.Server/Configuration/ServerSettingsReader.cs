@@ -40,6 +40,8 @@ internal static class ServerSettingsReader
         if (!providerValid)
         {
             errors.Add($"Baton:Store:Provider (BATON_STORE) '{providerText}' must be sqlite or postgres");
+            // Enum.TryParse read '1' as postgres: then the report also asked for a connection string nobody meant to give.
+            provider = StoreProvider.Sqlite;
         }
 
         options.Store = provider;

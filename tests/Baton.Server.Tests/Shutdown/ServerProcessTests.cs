@@ -109,6 +109,31 @@ public sealed partial class ServerProcessTests
         Assert.Equal("", server.Stdout);
     }
 
+    [Theory]
+    // Before: also "the postgres store needs a connection string" and "ConnectionString is required" (Enum.TryParse read '1'
+    // as postgres).
+    [InlineData("BATON_STORE", "1", "Baton:Store:Provider (BATON_STORE) '1' must be sqlite or postgres")]
+    // Before: the store's validator said it again in other words.
+    [InlineData("Baton__Store__Sqlite__Path", "{dir}", "Baton:Store:Sqlite:Path '{dir}' is a directory; give the database file's path")]
+    [InlineData("BATON_STORE", "postgres", "the postgres store needs a connection string: set BATON_POSTGRES")]
+    public async Task Start_OneBadStoreSetting_ReportedOnceAndAlone(string variable, string value, string expected)
+    {
+        var directory = TestPaths.NewTempDirectory();
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["ADMIN_KEY"] = Key,
+            ["Baton__Store__Sqlite__Path"] = Path.Combine(directory, "baton.db"),
+            ["BATON_POSTGRES"] = null,
+            [variable] = value.Replace("{dir}", directory, StringComparison.Ordinal),
+        });
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
+        var problems = server.Stderr.Split('\n').Where(line => line.TrimStart().StartsWith("- ", StringComparison.Ordinal)).ToList();
+        Assert.StartsWith(expected.Replace("{dir}", directory, StringComparison.Ordinal), Assert.Single(problems).TrimStart()[2..], StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Start_ScheduleOfAnUnknownWorkflow_RefusedWithTheOtherProblemsBeforeTheDatabaseIsCreated()
     {
