@@ -141,7 +141,11 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
     /// <summary>Fails or cancels the run; first runs the compensations of its completed steps, newest first.</summary>
     private async Task EndBadlyAsync(ActiveRun active, WorkflowContext context, RunFailure failure)
     {
-        var cancelled = active.CancelRequested || active.Run.CancelRequested;
+        // A run resumed while compensating ends as it began to: a cancel requested meanwhile is recorded and changes nothing
+        // (before: the compensations of a failed run resumed on another node ended it cancelled, on its own node compensated).
+        var cancelled = active.Run.Status == RunStatus.Compensating
+            ? active.Run.Failure is { Message: RunFailure.CancelledByRequestMessage, Step: null, ErrorType: null }
+            : active.CancelRequested || active.Run.CancelRequested;
         var compensations = context.Compensations;
         if (compensations.Count == 0)
         {

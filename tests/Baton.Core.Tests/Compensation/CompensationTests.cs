@@ -159,4 +159,52 @@ public sealed class CompensationTests
         Assert.Equal(["c", "b", "a"], undone);
         EngineHarness.DeleteDatabase(path);
     }
+
+    [Fact]
+    public async Task Compensation_OfAFailedRunCancelledMidwayAndResumedElsewhere_EndsCompensatedAsOnOneNode()
+    {
+        // The cancel of a compensating run is recorded (202) and changes nothing: the compensations go on to their end.
+        // Before: on the node that compensated it the run ended compensated, but resumed on another node it ended cancelled,
+        // as if the request had cancelled it.
+        var path = EngineHarness.NewDatabasePath();
+        var undone = new ConcurrentQueue<string>();
+        var block = true;
+        var reached = new TaskCompletionSource();
+
+        void Workflow(Baton.Hosting.BatonBuilder b) => b.AddWorkflow<int, int>("saga", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("a", _ => Task.FromResult(1), compensate: async (_, token) =>
+            {
+                if (block)
+                {
+                    reached.TrySetResult();
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                }
+
+                undone.Enqueue("a");
+            }, cancellationToken: ct);
+            await ctx.StepAsync<int>("b", _ => throw new NonRetryableException("boom"), cancellationToken: ct);
+            return 0;
+        });
+
+        string id;
+        await using (var first = await EngineHarness.StartAsync(Workflow, o => o.DrainTimeout = TimeSpan.Zero, databasePath: path))
+        {
+            id = await first.StartRunAsync("saga");
+            await reached.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(CancelRunOutcome.Requested, (await first.Client.CancelRunAsync(id)).Outcome);
+            await first.StopAsync();
+            Assert.Equal(RunStatus.Compensating, (await first.Store.Runs.GetRunAsync(id))!.Status);
+        }
+
+        block = false;
+        await using (var second = await EngineHarness.StartAsync(Workflow, o => o.NodeId = "node-b", databasePath: path))
+        {
+            var run = await second.WaitForEndAsync(id);
+            Assert.Equal((RunStatus.Compensated, "boom", "b"), (run.Status, run.Failure!.Message, run.Failure.Step));
+        }
+
+        Assert.Equal(["a"], undone);
+        EngineHarness.DeleteDatabase(path);
+    }
 }
