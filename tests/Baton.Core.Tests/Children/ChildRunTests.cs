@@ -386,7 +386,7 @@ public sealed class ChildRunTests
         Assert.Equal(2, wakeups.Count);
         Assert.All(wakeups, e => Assert.NotNull(e.ConsumedAt));
 
-        node.Time.Advance(TimeSpan.FromMinutes(1));
+        await node.AdvanceWhenClaimLoopWaitsAsync(TimeSpan.FromMinutes(1));
         var parent = await node.WaitForEndAsync(id);
 
         Assert.Equal((RunStatus.Succeeded, "6"), (parent.Status, parent.Output));

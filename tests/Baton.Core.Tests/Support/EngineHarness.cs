@@ -187,6 +187,19 @@ internal sealed class EngineHarness : IAsyncDisposable
     public Task<RunRecord> WaitForIdleAsync(string runId, Func<RunRecord, bool> until) =>
         WaitForAsync(runId, r => until(r) && Worker.ActiveCount == 0);
 
+    /// <summary>
+    /// Moves the clock by <paramref name="by"/> once the claim loop waits for its next poll (its 1 s timer is armed). A node
+    /// that executes nothing may still be in a claim that read the clock before the move: it then found nothing due and
+    /// armed its next poll after the move, a second after the new time, which nothing reaches (seen once in ~30 runs of
+    /// <c>ChildRunTests.RetryRunAsync_ParentRetriedTwiceAfterItsChildFailedTwice_NoStaleWakeupWakesItAndItSucceeds</c>:
+    /// its child stayed due and unclaimed).
+    /// </summary>
+    public async Task AdvanceWhenClaimLoopWaitsAsync(TimeSpan by)
+    {
+        await Time.WaitForTimerAsync(Time.GetUtcNow() + TimeSpan.FromSeconds(1), TimerKind.Timeout);
+        Time.Advance(by);
+    }
+
     public async Task StopAsync()
     {
         if (_stopped)
