@@ -57,16 +57,16 @@ deep_cursor="$(printf '%012x' $(( $(date +%s%3N) - runs * 1000 / 2 )))0000000000
 
 time_path() {
   local label="$1" path="$2"
-  for _ in 1 2 3; do curl -s -b "$jar" -o /dev/null "$base$path"; done  # warm-up
+  for _ in 1 2 3; do curl -s -b "$jar" -H "X-ADMIN-KEY: $key" -o /dev/null "$base$path"; done  # warm-up
   : >"$work/times"
   for _ in $(seq 1 "$repeat"); do
-    curl -s -b "$jar" -o /dev/null "$base$path"
+    curl -s -b "$jar" -H "X-ADMIN-KEY: $key" -o /dev/null "$base$path"
   done
   sleep 0.3
   # The request log's ElapsedMs of the last REPEAT requests to this path (server-side time).
   grep -F "\"Path\":\"${path%%\?*}\"" "$work/server.log" | grep -o '"ElapsedMs":[0-9.]*' | tail -n "$repeat" | cut -d: -f2 | sort -n >"$work/times"
   local p50 max code
-  code="$(curl -s -b "$jar" -o /dev/null -w '%{http_code}' "$base$path")"
+  code="$(curl -s -b "$jar" -H "X-ADMIN-KEY: $key" -o /dev/null -w '%{http_code}' "$base$path")"
   p50="$(awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}' "$work/times")"
   max="$(tail -1 "$work/times")"
   printf '| %s | %s | %.1f ms | %.1f ms |\n' "$label" "$code" "$p50" "$max"
@@ -79,3 +79,9 @@ time_path "/ui/runs?status=pending" "/ui/runs?status=pending"
 time_path "/ui/runs?workflow=demo" "/ui/runs?workflow=demo"
 time_path "/ui/runs?cursor=(half-way down)" "/ui/runs?cursor=$deep_cursor"
 time_path "/ui/runs/{id}" "/ui/runs/$middle"
+# The API's time filters where few runs match: created in the first hour of the fill (the scan from the newest run down
+# to them), and created from now on (none).
+early="$(date -u -d "@$(( $(date +%s) - runs + 3600 ))" +%Y-%m-%dT%H:%M:%SZ)"
+later="$(date -u -d "@$(( $(date +%s) + 60 ))" +%Y-%m-%dT%H:%M:%SZ)"
+time_path "/api/runs?createdBefore=(an hour after the first run)" "/api/runs?createdBefore=$early"
+time_path "/api/runs?createdAfter=(a minute from now: none)" "/api/runs?createdAfter=$later"

@@ -120,6 +120,23 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task ListRunsAsync_IdBounds_FromIncludedBelowExcluded()
+    {
+        var store = await NewStoreAsync();
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            ids.Add((await CreateAsync(store, NewRun())).Id);
+        }
+
+        var page = await store.Runs.ListRunsAsync(new ListRunsRequest { IdsFrom = ids[1], IdsBelow = ids[3] });
+        var withCursor = await store.Runs.ListRunsAsync(new ListRunsRequest { IdsFrom = ids[1], Cursor = ids[2] });
+
+        Assert.Equal(new[] { ids[2], ids[1] }, page.Runs.Select(r => r.Id));
+        Assert.Equal(ids[1], Assert.Single(withCursor.Runs).Id);
+    }
+
+    [Fact]
     public async Task ListRunsAsync_LimitOutOfRange_IsClampedToOneAndFiveHundred()
     {
         var store = await NewStoreAsync();

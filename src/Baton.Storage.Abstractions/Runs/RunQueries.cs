@@ -14,6 +14,15 @@ public sealed record ListRunsRequest
     public int Limit { get; init; } = 50;
 
     /// <summary>
+    /// Only runs whose id sorts at or above this. The engine derives it from <see cref="CreatedAfter"/> (a run's id begins
+    /// with its creation time), so the store walks its id index from there instead of every run newer than the page.
+    /// </summary>
+    public string? IdsFrom { get; init; }
+
+    /// <summary>Only runs whose id sorts below this: the engine derives it from <see cref="CreatedBefore"/>, as <see cref="IdsFrom"/>.</summary>
+    public string? IdsBelow { get; init; }
+
+    /// <summary>
     /// Leaves each run's <c>Input</c> and <c>Output</c> null: a listing that shows neither (the API's run list, the
     /// dashboard's runs page) then reads none of them. With 100 KB inputs, a page of 500 allocated 96 MiB before.
     /// </summary>

@@ -355,6 +355,18 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             command.Parameters.Text("cursor", request.Cursor);
         }
 
+        if (request.IdsFrom is not null)
+        {
+            where.Add("id >= @ids_from");
+            command.Parameters.Text("ids_from", request.IdsFrom);
+        }
+
+        if (request.IdsBelow is not null)
+        {
+            where.Add("id < @ids_below");
+            command.Parameters.Text("ids_below", request.IdsBelow);
+        }
+
         command.CommandText =
             $"SELECT {(request.WithoutPayloads ? RunColumnsWithoutPayloads : RunColumns)} FROM {_schema}.runs {WhereClause(where)} " +
             "ORDER BY id DESC LIMIT @limit";

@@ -184,6 +184,18 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
                 command.With("$cursor", request.Cursor);
             }
 
+            if (request.IdsFrom is not null)
+            {
+                where.Add("id >= $ids_from");
+                command.With("$ids_from", request.IdsFrom);
+            }
+
+            if (request.IdsBelow is not null)
+            {
+                where.Add("id < $ids_below");
+                command.With("$ids_below", request.IdsBelow);
+            }
+
             command.CommandText =
                 $"SELECT {(request.WithoutPayloads ? RunColumnsWithoutPayloads : RunColumns)} FROM runs {WhereClause(where)} " +
                 "ORDER BY id DESC LIMIT $limit";
