@@ -12,6 +12,13 @@ internal sealed class WorkSignal(TimeProvider time)
 {
     private readonly SemaphoreSlim _signal = new(0, 1);
     private int _claimMayFindWork = 1;
+    private Task? _wait;
+
+    /// <summary>
+    /// Whether the worker waits and nothing has woken it yet: no claim is in flight. For tests that move a fake clock, whose
+    /// move is seen by a claim only if the claim starts after it.
+    /// </summary>
+    internal bool Parked => Volatile.Read(ref _wait) is { IsCompleted: false };
 
     public void Notify()
     {
@@ -41,7 +48,9 @@ internal sealed class WorkSignal(TimeProvider time)
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
         try
         {
-            await _signal.WaitAsync(linked.Token).ConfigureAwait(false);
+            var wait = _signal.WaitAsync(linked.Token);
+            Volatile.Write(ref _wait, wait);
+            await wait.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -188,15 +188,26 @@ internal sealed class EngineHarness : IAsyncDisposable
         WaitForAsync(runId, r => until(r) && Worker.ActiveCount == 0);
 
     /// <summary>
-    /// Moves the clock by <paramref name="by"/> once the claim loop waits for its next poll (its 1 s timer is armed). A node
-    /// that executes nothing may still be in a claim that read the clock before the move: it then found nothing due and
-    /// armed its next poll after the move, a second after the new time, which nothing reaches (seen once in ~30 runs of
-    /// <c>ChildRunTests.RetryRunAsync_ParentRetriedTwiceAfterItsChildFailedTwice_NoStaleWakeupWakesItAndItSucceeds</c>:
-    /// its child stayed due and unclaimed).
+    /// Moves the clock by <paramref name="by"/> once the claim loop waits with nothing waking it. A node that executes
+    /// nothing may still be in a claim (a run's end wakes the loop): one that read the clock before the move found nothing
+    /// due and armed its next poll after the move, a second after the new time, which nothing reaches (CI 2026-12-06:
+    /// <c>ChildRunTests.RetryRunAsync_ParentRetriedTwiceAfterItsChildFailedTwice_NoStaleWakeupWakesItAndItSucceeds</c>,
+    /// its child due and unclaimed; waiting for the poll's timer was not enough, it is still armed as the loop wakes).
     /// </summary>
     public async Task AdvanceWhenClaimLoopWaitsAsync(TimeSpan by)
     {
-        await Time.WaitForTimerAsync(Time.GetUtcNow() + TimeSpan.FromSeconds(1), TimerKind.Timeout);
+        var signal = Services.GetRequiredService<WorkSignal>();
+        var watch = Stopwatch.StartNew();
+        while (!signal.Parked)
+        {
+            if (watch.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                throw new TimeoutException("the claim loop did not come to wait within 60 s");
+            }
+
+            await Task.Delay(5);
+        }
+
         Time.Advance(by);
     }
 
