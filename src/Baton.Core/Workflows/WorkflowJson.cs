@@ -12,5 +12,9 @@ internal sealed class WorkflowJson(IOptions<BatonOptions> options)
     public JsonSerializerOptions Values { get; } = options.Value.Json;
 
     /// <summary>For a new run's input: the same options, but a field the input type lacks is refused by name.</summary>
-    public JsonSerializerOptions Input { get; } = new(options.Value.Json) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
+    public JsonSerializerOptions Input { get; } = InputOptions(options.Value.Json);
+
+    /// <summary>The options a new run's input is read with, made from the node's <paramref name="json"/>.</summary>
+    public static JsonSerializerOptions InputOptions(JsonSerializerOptions json) =>
+        new(json) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
 }

@@ -10,7 +10,9 @@ namespace Baton.Server.Configuration;
 /// listeners, apps), and the settings' own rules. With the engine's, the store's and the apps' validators,
 /// every problem is reported at once and the server exits with code 2.
 /// </summary>
-internal sealed class BatonServerOptionsValidator(StartupProblems startupProblems, Baton.Workflows.IWorkflowCatalog workflows) : IValidateOptions<BatonServerOptions>
+internal sealed class BatonServerOptionsValidator(
+    StartupProblems startupProblems, Baton.Workflows.IWorkflowCatalog workflows, IEnumerable<IConfigureOptions<Baton.Hosting.BatonOptions>> engineSettings)
+    : IValidateOptions<BatonServerOptions>
 {
     public ValidateOptionsResult Validate(string? name, BatonServerOptions options)
     {
@@ -47,15 +49,47 @@ internal sealed class BatonServerOptionsValidator(StartupProblems startupProblem
             errors.Add($"Baton:DataProtection:KeysPath '{keys}' {keysProblem}; give a directory every node can read and write");
         }
 
+        var inputJson = options.Schedules.Count == 0 ? null : InputJson(engineSettings);
         foreach (var schedule in options.Schedules)
         {
-            CheckSchedule(schedule, workflows, errors);
+            CheckSchedule(schedule, workflows, inputJson, errors);
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
-    private static void CheckSchedule(ConfiguredSchedule schedule, Baton.Workflows.IWorkflowCatalog workflows, List<string> errors)
+    /// <summary>
+    /// The engine's options for a new run's input (its JSON options as configured), or null when configuring them throws.
+    /// Built from the configure steps rather than read through <c>IOptions</c>, which would validate the engine's settings
+    /// here and throw for any bad one (its own validator reports those, with the rest).
+    /// </summary>
+    private static System.Text.Json.JsonSerializerOptions? InputJson(IEnumerable<IConfigureOptions<Baton.Hosting.BatonOptions>> engineSettings)
+    {
+        try
+        {
+            var engine = new Baton.Hosting.BatonOptions();
+            foreach (var step in engineSettings)
+            {
+                if (step is IConfigureNamedOptions<Baton.Hosting.BatonOptions> named)
+                {
+                    named.Configure(Options.DefaultName, engine);
+                }
+                else
+                {
+                    step.Configure(engine);
+                }
+            }
+
+            return Baton.Workflows.WorkflowJson.InputOptions(engine.Json);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private static void CheckSchedule(
+        ConfiguredSchedule schedule, Baton.Workflows.IWorkflowCatalog workflows, System.Text.Json.JsonSerializerOptions? inputJson, List<string> errors)
     {
         var at = $"Baton:Schedules:{schedule.Name}";
         if (string.IsNullOrWhiteSpace(schedule.Workflow))
@@ -83,6 +117,18 @@ internal sealed class BatonServerOptionsValidator(StartupProblems startupProblem
             catch (JsonException ex)
             {
                 errors.Add($"{at}:Input is not JSON text: {ex.Message}");
+                return;
+            }
+        }
+
+        // Read as a fire reads it. Before: checked only once the store was opened (a database created and migrated), and
+        // alone, after the other problems had been fixed.
+        if (inputJson is not null && workflows is Baton.Workflows.WorkflowRegistry registry && registry.Find(schedule.Workflow ?? "") is { } definition)
+        {
+            using var input = schedule.Input is null ? null : JsonDocument.Parse(schedule.Input);
+            if (!definition.TryReadInput(input?.RootElement, inputJson, out _, out var inputError))
+            {
+                errors.Add($"{at}: {inputError.Message}");
             }
         }
     }

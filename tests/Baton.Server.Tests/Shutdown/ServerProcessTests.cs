@@ -159,6 +159,35 @@ public sealed partial class ServerProcessTests
     }
 
     [Fact]
+    public async Task Start_ScheduleInputThatDoesNotFitItsWorkflow_RefusedWithTheOtherProblemsBeforeTheDatabaseIsCreated()
+    {
+        // Before: read against the workflow's input type only once the database had been created and migrated, and alone.
+        var directory = TestPaths.NewTempDirectory();
+        var database = Path.Combine(directory, "fresh", "baton.db");
+        await using var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["ADMIN_KEY"] = Key,
+            ["Baton__Store__Sqlite__Path"] = database,
+            ["Baton__Schedules__x__Workflow"] = "demo",
+            ["Baton__Schedules__x__Cron"] = "0 2 * * *",
+            ["Baton__Schedules__x__Input"] = "{\"items\":\"lots\"}",
+            ["Baton__Schedules__y__Workflow"] = "demo",
+            ["Baton__Schedules__y__Cron"] = "0 3 * * *",
+            ["Baton__Schedules__y__Input"] = "{\"items\":3}",
+            ["Baton__Engine__MaxConcurrentRuns"] = "0",
+        });
+
+        var exitCode = await server.WaitForExitAsync(ExitTimeout);
+
+        Assert.Equal(BatonServer.ConfigurationErrorExitCode, exitCode);
+        Assert.Contains("Baton:Schedules:x: ", server.Stderr, StringComparison.Ordinal);
+        Assert.Contains("items", server.Stderr[server.Stderr.IndexOf("Baton:Schedules:x: ", StringComparison.Ordinal)..], StringComparison.Ordinal);
+        Assert.DoesNotContain("Baton:Schedules:y", server.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Baton:Engine:MaxConcurrentRuns must be between 1 and 100000", server.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(database));
+    }
+
+    [Fact]
     public async Task Start_SeveralValuesThatDoNotConvert_EveryOneNamedAtOnce()
     {
         // Before: the binder stopped at the first value of each section, so a user fixed one and met the next at the next start.
