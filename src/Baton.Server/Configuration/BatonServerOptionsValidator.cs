@@ -11,7 +11,10 @@ namespace Baton.Server.Configuration;
 /// every problem is reported at once and the server exits with code 2.
 /// </summary>
 internal sealed class BatonServerOptionsValidator(
-    StartupProblems startupProblems, Baton.Workflows.IWorkflowCatalog workflows, IEnumerable<IConfigureOptions<Baton.Hosting.BatonOptions>> engineSettings)
+    StartupProblems startupProblems,
+    Baton.Workflows.IWorkflowCatalog workflows,
+    IEnumerable<IConfigureOptions<Baton.Hosting.BatonOptions>> engineSetups,
+    IEnumerable<IPostConfigureOptions<Baton.Hosting.BatonOptions>> enginePostSetups)
     : IValidateOptions<BatonServerOptions>
 {
     public ValidateOptionsResult Validate(string? name, BatonServerOptions options)
@@ -49,7 +52,7 @@ internal sealed class BatonServerOptionsValidator(
             errors.Add($"Baton:DataProtection:KeysPath '{keys}' {keysProblem}; give a directory every node can read and write");
         }
 
-        var inputJson = options.Schedules.Count == 0 ? null : InputJson(engineSettings);
+        var inputJson = options.Schedules.Count == 0 ? null : InputJson(engineSetups, enginePostSetups);
         foreach (var schedule in options.Schedules)
         {
             CheckSchedule(schedule, workflows, inputJson, errors);
@@ -60,26 +63,16 @@ internal sealed class BatonServerOptionsValidator(
 
     /// <summary>
     /// The engine's options for a new run's input (its JSON options as configured), or null when configuring them throws.
-    /// Built from the configure steps rather than read through <c>IOptions</c>, which would validate the engine's settings
-    /// here and throw for any bad one (its own validator reports those, with the rest).
+    /// Made by an <see cref="OptionsFactory{TOptions}"/> with the engine's configure steps and no validators, not read
+    /// through <c>IOptions</c>, which would validate the engine's settings here and throw for any bad one (its own
+    /// validator reports those, with the rest).
     /// </summary>
-    private static System.Text.Json.JsonSerializerOptions? InputJson(IEnumerable<IConfigureOptions<Baton.Hosting.BatonOptions>> engineSettings)
+    private static System.Text.Json.JsonSerializerOptions? InputJson(
+        IEnumerable<IConfigureOptions<Baton.Hosting.BatonOptions>> setups, IEnumerable<IPostConfigureOptions<Baton.Hosting.BatonOptions>> postSetups)
     {
         try
         {
-            var engine = new Baton.Hosting.BatonOptions();
-            foreach (var step in engineSettings)
-            {
-                if (step is IConfigureNamedOptions<Baton.Hosting.BatonOptions> named)
-                {
-                    named.Configure(Options.DefaultName, engine);
-                }
-                else
-                {
-                    step.Configure(engine);
-                }
-            }
-
+            var engine = new OptionsFactory<Baton.Hosting.BatonOptions>(setups, postSetups).Create(Options.DefaultName);
             return Baton.Workflows.WorkflowJson.InputOptions(engine.Json);
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
@@ -108,25 +101,23 @@ internal sealed class BatonServerOptionsValidator(
             errors.Add($"{at}: {cronError}");
         }
 
-        if (schedule.Input is not null)
+        JsonDocument? input;
+        try
         {
-            try
-            {
-                using var _ = JsonDocument.Parse(schedule.Input);
-            }
-            catch (JsonException ex)
-            {
-                errors.Add($"{at}:Input is not JSON text: {ex.Message}");
-                return;
-            }
+            input = schedule.Input is null ? null : JsonDocument.Parse(schedule.Input);
+        }
+        catch (JsonException ex)
+        {
+            errors.Add($"{at}:Input is not JSON text: {ex.Message}");
+            return;
         }
 
-        // Read as a fire reads it. Before: checked only once the store was opened (a database created and migrated), and
-        // alone, after the other problems had been fixed.
-        if (inputJson is not null && workflows is Baton.Workflows.WorkflowRegistry registry && registry.Find(schedule.Workflow ?? "") is { } definition)
+        using (input)
         {
-            using var input = schedule.Input is null ? null : JsonDocument.Parse(schedule.Input);
-            if (!definition.TryReadInput(input?.RootElement, inputJson, out _, out var inputError))
+            // Read as a fire reads it. Before: checked only once the store was opened (a database created and migrated), and
+            // alone, after the other problems had been fixed.
+            if (inputJson is not null && workflows is Baton.Workflows.WorkflowRegistry registry && registry.Find(schedule.Workflow ?? "") is { } definition
+                && !definition.TryReadInput(input?.RootElement, inputJson, out _, out var inputError))
             {
                 errors.Add($"{at}: {inputError.Message}");
             }

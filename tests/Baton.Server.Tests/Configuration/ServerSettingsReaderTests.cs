@@ -20,7 +20,7 @@ public sealed class ServerSettingsReaderTests
             new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build(),
             TestPaths.NewTempDirectory(),
             isDevelopment);
-        var result = new BatonServerOptionsValidator(new StartupProblems(), new DemoOnly(), []).Validate(null, options);
+        var result = new BatonServerOptionsValidator(new StartupProblems(), new DemoOnly(), [], []).Validate(null, options);
         return result.Failed ? throw new OptionsValidationException("Baton", typeof(BatonServerOptions), result.Failures) : options;
     }
 
