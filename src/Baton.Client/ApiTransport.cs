@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 
 namespace Baton.Client;
@@ -19,10 +20,38 @@ internal static class ApiTransport
 
         if (idempotencyKey is not null)
         {
+            if (IdempotencyKeyProblem(idempotencyKey) is { } problem)
+            {
+                throw new ArgumentException(problem, nameof(idempotencyKey));
+            }
+
             request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
         }
 
         return request;
+    }
+
+    /// <summary>
+    /// Why <paramref name="key"/> cannot be sent as the <c>Idempotency-Key</c> header, or null. A header value is printable
+    /// ASCII: a CR or LF would end the header and start another (a key could carry a second request, admin key and all),
+    /// other bytes are refused by the server or changed on the way, and spaces at either end are trimmed off by it.
+    /// </summary>
+    public static string? IdempotencyKeyProblem(string key) =>
+        key.Length == 0 || key.AsSpan().ContainsAnyExceptInRange((char)0x20, (char)0x7E) || key[0] == ' ' || key[^1] == ' '
+            ? "an idempotency key is sent as an HTTP header: 1 or more printable ASCII characters (letters, digits, punctuation, "
+              + "inner spaces), without control characters or spaces at either end"
+            : null;
+
+    /// <summary>
+    /// <paramref name="value"/> escaped as one path segment. "." and ".." are refused: on the way to the server they are
+    /// path steps, not names, and the request would reach another route (no run, schedule or workflow is named so).
+    /// </summary>
+    public static string Segment(string value, string what, [CallerArgumentExpression(nameof(value))] string? paramName = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(value, paramName);
+        return value is "." or ".."
+            ? throw new ArgumentException($"'{value}' cannot name a {what}: a URL reads it as a path step", paramName)
+            : Uri.EscapeDataString(value);
     }
 
     /// <summary>A JSON body: a <see cref="JsonElement"/> as it is, anything else serialized with the web defaults.</summary>
@@ -72,6 +101,15 @@ internal static class ApiTransport
     public static async Task<BatonApiException> ToExceptionAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var status = response.StatusCode;
+        if ((int)status is >= 300 and < 400)
+        {
+            // Not followed (BatonApiClient.NoRedirects): said with where it pointed, without any user info in it.
+            var to = response.Headers.Location is { } location
+                ? (location.IsAbsoluteUri ? new UriBuilder(location) { UserName = "", Password = "" }.Uri.ToString() : location.OriginalString)
+                : "nowhere";
+            return new BatonApiException(status, "Redirected", $"the server answered {(int)status}, pointing to {to}, which is not an answer of Baton's API; the client follows no redirect (the admin key would go along). Is the URL Baton's API?");
+        }
+
         var fallbackTitle = response.ReasonPhrase is { Length: > 0 } reason ? reason : status.ToString();
         string text;
         try

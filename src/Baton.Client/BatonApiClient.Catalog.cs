@@ -25,14 +25,12 @@ public sealed partial class BatonApiClient
     /// <summary>The schedule named <paramref name="name"/>, or null.</summary>
     public Task<ScheduleView?> GetScheduleAsync(string name, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        return GetOrNullAsync<ScheduleView>($"api/schedules/{Uri.EscapeDataString(name)}", cancellationToken);
+        return GetOrNullAsync<ScheduleView>($"api/schedules/{ApiTransport.Segment(name, "schedule")}", cancellationToken);
     }
 
     /// <summary>Creates or replaces a schedule (<c>PUT /api/schedules/{name}</c>); a bad cron, zone or workflow is a 400 <see cref="BatonApiException"/>.</summary>
     public async Task<ScheduleView> SetScheduleAsync(string name, ScheduleDefinition definition, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(definition);
         var body = new Dictionary<string, object?>
         {
@@ -55,7 +53,7 @@ public sealed partial class BatonApiClient
             body["misfire"] = definition.Misfire;
         }
 
-        using var request = ApiTransport.Request(HttpMethod.Put, $"api/schedules/{Uri.EscapeDataString(name)}", body);
+        using var request = ApiTransport.Request(HttpMethod.Put, $"api/schedules/{ApiTransport.Segment(name, "schedule")}", body);
         var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
         return await ApiTransport.ReadAsync<ScheduleView>(response, cancellationToken).ConfigureAwait(false);
     }
@@ -63,10 +61,9 @@ public sealed partial class BatonApiClient
     /// <summary>Deletes a schedule; false when there was none of that name.</summary>
     public async Task<bool> DeleteScheduleAsync(string name, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
         try
         {
-            using var request = ApiTransport.Request(HttpMethod.Delete, $"api/schedules/{Uri.EscapeDataString(name)}");
+            using var request = ApiTransport.Request(HttpMethod.Delete, $"api/schedules/{ApiTransport.Segment(name, "schedule")}");
             using var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
             return true;
         }

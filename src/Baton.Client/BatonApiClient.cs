@@ -36,14 +36,22 @@ public sealed partial class BatonApiClient
 
     /// <summary>
     /// A client without dependency injection: its own <see cref="HttpClient"/> over <paramref name="innerHandler"/>
-    /// (default a new <see cref="SocketsHttpHandler"/>), the key added by an <see cref="AdminKeyHandler"/>.
+    /// (default a new <see cref="SocketsHttpHandler"/> that follows no redirect), the key added by an <see cref="AdminKeyHandler"/>.
+    /// A handler of your own should not follow redirects either: the key is added before it, and would go wherever they point.
     /// </summary>
     public static BatonApiClient Create(Uri baseAddress, string? adminKey, HttpMessageHandler? innerHandler = null, TimeSpan? timeout = null)
     {
-        var handler = new AdminKeyHandler(adminKey) { InnerHandler = innerHandler ?? new SocketsHttpHandler() };
+        var handler = new AdminKeyHandler(adminKey) { InnerHandler = innerHandler ?? NoRedirects() };
         var http = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = timeout ?? TimeSpan.FromSeconds(100) };
         return new BatonApiClient(http);
     }
+
+    /// <summary>
+    /// The handler the client uses unless given one: a <see cref="SocketsHttpHandler"/> that follows no redirect. .NET keeps
+    /// custom headers when it follows one, so the admin key would be sent to whatever host a redirect names; a redirect is
+    /// an error instead, which names where it pointed.
+    /// </summary>
+    public static SocketsHttpHandler NoRedirects() => new() { AllowAutoRedirect = false };
 
     /// <summary>The server this client talks to.</summary>
     public Uri? BaseAddress => _http.BaseAddress;
@@ -64,8 +72,7 @@ public sealed partial class BatonApiClient
     /// <summary>The run with its steps, attempts, events and children, or null when no run has that id.</summary>
     public async Task<RunView?> GetAsync(string runId, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(runId);
-        return await GetOrNullAsync<RunView>($"api/runs/{Uri.EscapeDataString(runId)}", cancellationToken).ConfigureAwait(false);
+        return await GetOrNullAsync<RunView>($"api/runs/{ApiTransport.Segment(runId, "run")}", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -75,8 +82,7 @@ public sealed partial class BatonApiClient
     /// </summary>
     public async Task<RunSummary?> GetSummaryAsync(string runId, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(runId);
-        return await GetOrNullAsync<RunSummary>($"api/runs/{Uri.EscapeDataString(runId)}/summary", cancellationToken).ConfigureAwait(false);
+        return await GetOrNullAsync<RunSummary>($"api/runs/{ApiTransport.Segment(runId, "run")}/summary", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>One page of runs, newest first (<c>GET /api/runs</c>); pass <see cref="RunListView.NextCursor"/> back as <see cref="RunQuery.Cursor"/>.</summary>
@@ -212,10 +218,8 @@ public sealed partial class BatonApiClient
     public async Task<EventAcceptedView> SendEventAsync<TPayload>(
         string runId, string name, TPayload payload, string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(runId);
-        ArgumentException.ThrowIfNullOrEmpty(name);
         using var request = ApiTransport.Request(
-            HttpMethod.Post, $"api/runs/{Uri.EscapeDataString(runId)}/events/{Uri.EscapeDataString(name)}", null, idempotencyKey);
+            HttpMethod.Post, $"api/runs/{ApiTransport.Segment(runId, "run")}/events/{ApiTransport.Segment(name, "event")}", null, idempotencyKey);
         request.Content = payload is null ? null : ApiTransport.JsonBody(payload);
         var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
         return await ApiTransport.ReadAsync<EventAcceptedView>(response, cancellationToken).ConfigureAwait(false);
@@ -223,8 +227,7 @@ public sealed partial class BatonApiClient
 
     private async Task<StartedRun> StartCoreAsync(string workflow, HttpContent? body, string? idempotencyKey, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(workflow);
-        using var request = ApiTransport.Request(HttpMethod.Post, $"api/workflows/{Uri.EscapeDataString(workflow)}/runs", null, idempotencyKey);
+        using var request = ApiTransport.Request(HttpMethod.Post, $"api/workflows/{ApiTransport.Segment(workflow, "workflow")}/runs", null, idempotencyKey);
         request.Content = body;
         var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
         var created = response.StatusCode == HttpStatusCode.Accepted;
@@ -233,8 +236,7 @@ public sealed partial class BatonApiClient
 
     private async Task<RunActionView> PostActionAsync(string runId, string action, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(runId);
-        using var request = ApiTransport.Request(HttpMethod.Post, $"api/runs/{Uri.EscapeDataString(runId)}/{action}");
+        using var request = ApiTransport.Request(HttpMethod.Post, $"api/runs/{ApiTransport.Segment(runId, "run")}/{action}");
         var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
         return await ApiTransport.ReadAsync<RunActionView>(response, cancellationToken).ConfigureAwait(false);
     }
@@ -269,6 +271,7 @@ public sealed partial class BatonApiClient
         Add("status", query.Status);
         Add("createdAfter", query.CreatedAfter?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
         Add("createdBefore", query.CreatedBefore?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        Add("parentRunId", query.ParentRunId);
         Add("cursor", query.Cursor);
         Add("limit", query.Limit?.ToString(CultureInfo.InvariantCulture));
         return parts.Count == 0 ? "" : "?" + string.Join('&', parts);

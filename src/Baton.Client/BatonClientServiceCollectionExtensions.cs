@@ -7,8 +7,9 @@ public static class BatonClientServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="BatonApiClient"/> as a typed HTTP client (IHttpClientFactory): its base address and admin
-    /// key from <paramref name="configure"/>, the key added by an <see cref="AdminKeyHandler"/>. The returned builder
-    /// adds resilience handlers or a primary handler as usual.
+    /// key from <paramref name="configure"/>, the key added by an <see cref="AdminKeyHandler"/>, over a primary handler that
+    /// follows no redirect (<see cref="BatonApiClient.NoRedirects"/>: the key would go wherever one points). The returned
+    /// builder adds resilience handlers or another primary handler as usual.
     /// </summary>
     public static IHttpClientBuilder AddBatonClient(this IServiceCollection services, Action<BatonClientOptions> configure)
     {
@@ -22,6 +23,7 @@ public static class BatonClientServiceCollectionExtensions
                 var options = sp.GetRequiredService<IOptions<BatonClientOptions>>().Value;
                 http.BaseAddress = options.BaseAddress;
             })
+            .ConfigurePrimaryHttpMessageHandler(BatonApiClient.NoRedirects)
             .AddHttpMessageHandler(sp => new AdminKeyHandler(sp.GetRequiredService<IOptions<BatonClientOptions>>().Value.AdminKey));
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Baton.Client;
 
@@ -25,7 +26,8 @@ public sealed record RunSummary(
     /// <summary>When the run was last written: its status, phase or progress.</summary>
     public DateTimeOffset UpdatedAt { get; init; }
 
-    /// <summary>True once the run has reached a final state.</summary>
+    /// <summary>True once the run has reached a final state. Not part of the API's JSON, so not written to it either.</summary>
+    [JsonIgnore]
     public bool IsFinished => RunStatuses.IsFinished(Status);
 }
 
@@ -100,10 +102,17 @@ public sealed record RunView(
     /// <summary>The version of the workflow's code that started the run.</summary>
     public int WorkflowVersion { get; init; } = 1;
 
-    /// <summary>The runs this run started as awaited children, newest first.</summary>
+    /// <summary>The runs this run started as awaited children, newest first (the newest 500).</summary>
     public IReadOnlyList<ChildRunView> Children { get; init; } = [];
 
-    /// <summary>True once the run has reached a final state.</summary>
+    /// <summary>
+    /// With more children than <see cref="Children"/> lists, the API path that pages through all of them
+    /// (<c>/api/runs?parentRunId=...&amp;cursor=...</c>; <see cref="RunQuery.ParentRunId"/> lists them through the client); else null.
+    /// </summary>
+    public string? MoreChildren { get; init; }
+
+    /// <summary>True once the run has reached a final state. Not part of the API's JSON, so not written to it either.</summary>
+    [JsonIgnore]
     public bool IsFinished => RunStatuses.IsFinished(Status);
 }
 
@@ -174,6 +183,9 @@ public sealed record RunQuery
 
     public DateTimeOffset? CreatedAfter { get; init; }
     public DateTimeOffset? CreatedBefore { get; init; }
+
+    /// <summary>Only the awaited children of this run (all of them, where <see cref="RunView.Children"/> lists the newest 500).</summary>
+    public string? ParentRunId { get; init; }
 
     /// <summary>The <see cref="RunListView.NextCursor"/> of the previous page.</summary>
     public string? Cursor { get; init; }

@@ -156,7 +156,8 @@ public sealed class AccessAndUsageTests(ServerFixture fixture) : IClassFixture<S
         Assert.Contains("404 No such route", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("no run with id", result.Stderr, StringComparison.Ordinal);
         Assert.Equal(1, dashboard.ExitCode);
-        Assert.Contains("Not a Baton answer", dashboard.Stderr, StringComparison.Ordinal);
+        Assert.Contains("302 Redirected: the server answered 302, pointing to ", dashboard.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Is the URL Baton's API?", dashboard.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -209,5 +210,66 @@ public sealed class AccessAndUsageTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(3, result.ExitCode);
         Assert.Contains($"cannot reach the server at http://127.0.0.1:{port}", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cretpw", result.Stdout + result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnyCommand_ServerRedirectsElsewhere_KeyNotSentThereExit1NamingWhere()
+    {
+        // Before: the client followed the redirect, and .NET kept the X-ADMIN-KEY header on the way to the other host.
+        using var redirecting = new TcpListener(IPAddress.Loopback, 0);
+        using var elsewhere = new TcpListener(IPAddress.Loopback, 0);
+        redirecting.Start();
+        elsewhere.Start();
+        var target = $"http://127.0.0.1:{((IPEndPoint)elsewhere.LocalEndpoint).Port}/collect";
+        var serving = CannedHttpAnswer.ServeAsync(redirecting, $"HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+
+        var result = await BatonProcess.RunAsync(
+            new Dictionary<string, string?>
+            {
+                ["BATON_URL"] = $"http://127.0.0.1:{((IPEndPoint)redirecting.LocalEndpoint).Port}", ["BATON_ADMIN_KEY"] = "k-redirected-0123456789",
+            },
+            "workflows");
+        var reached = elsewhere.Pending();
+        redirecting.Stop();
+        elsewhere.Stop();
+        await serving;
+
+        Assert.False(reached, "the client connected to the host the redirect named");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"302 Redirected: the server answered 302, pointing to {target}, which is not an answer of Baton's API", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("k-redirected-0123456789", result.Stdout + result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunsStart_IdempotencyKeyWithALineBreak_Exit2AndNoSecondRequestReachesTheServer()
+    {
+        // Before: sent raw, the CR LF ended the header and the rest of the key was a second request carrying the admin key.
+        var smuggledKey = "smuggled-" + Guid.NewGuid().ToString("N");
+        var key = $"k1\r\nContent-Length: 0\r\n\r\nPOST /api/workflows/demo/runs HTTP/1.1\r\nHost: x\r\nIdempotency-Key: {smuggledKey}\r\nX-Pad: x";
+
+        var result = await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""", "--idempotency-key", key);
+        var nonAscii = await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""", "--idempotency-key", "été");
+        // A start with the smuggled key creates its run now: no request had stored one under it.
+        var probe = await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""", "--idempotency-key", smuggledKey, "--json");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("an idempotency key is sent as an HTTP header", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, nonAscii.ExitCode);
+        Assert.Contains("an idempotency key is sent as an HTTP header", nonAscii.Stderr, StringComparison.Ordinal);
+        Assert.True(probe.Json().GetProperty("created").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("runs", "get", "..")]
+    [InlineData("runs", "cancel", ".")]
+    [InlineData("schedules", "delete", "..")]
+    public async Task AnyCommand_IdThatIsAPathStep_Exit2SayingItCannotNameOne(params string[] args)
+    {
+        // Before: sent as a dot segment, it reached another route ("404 No such route ... GET /api/", "405 /api/runs/cancel").
+        var result = await BatonProcess.RunAsync(fixture.Server, args);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"'{args[2]}' cannot name a", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("a URL reads it as a path step", result.Stderr, StringComparison.Ordinal);
     }
 }

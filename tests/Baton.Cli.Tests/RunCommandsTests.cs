@@ -1,7 +1,7 @@
 namespace Baton.Cli.Tests;
 
 /// <summary><c>baton runs ...</c> and <c>baton events send</c>: the real command against the real server process.</summary>
-public sealed class RunCommandsTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+public sealed partial class RunCommandsTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     [Fact]
     public async Task RunsStartWatch_DemoRun_Exit0AndFinalRunAsJson()
@@ -46,6 +46,57 @@ public sealed class RunCommandsTests(ServerFixture fixture) : IClassFixture<Serv
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains(result.Json().GetProperty("runs").EnumerateArray(), r => r.GetProperty("id").GetString() == id);
+    }
+
+    [Fact]
+    public async Task RunsList_MoreThanOnePage_PrintsTheNextPagesWholeCommand()
+    {
+        // Before: "more: baton runs list --cursor X (with the same filters)", the filters left for the reader to add.
+        await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""");
+        await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""");
+
+        var first = await BatonProcess.RunAsync(fixture.Server, "runs", "list", "-w", "demo", "--limit", "1", "--since", "2026-01-01");
+        var more = first.Stdout.Split('\n').Single(l => l.StartsWith("more: ", StringComparison.Ordinal)).Trim();
+        var command = more["more: ".Length..].Split(' ');
+        var second = await BatonProcess.RunAsync(fixture.Server, command[1..]);
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.StartsWith("more: baton runs list --workflow demo --since 2026-01-01 --limit 1 --cursor ", more, StringComparison.Ordinal);
+        Assert.True(second.ExitCode == 0, second.ToString());
+        // The ids in the tables' rows (the cursor on the "more:" line may look like one).
+        var firstIds = RunIds().Matches(string.Concat(first.Stdout.Split('\n').Where(l => !l.StartsWith("more:", StringComparison.Ordinal)))).Select(m => m.Value).ToList();
+        var secondIds = RunIds().Matches(string.Concat(second.Stdout.Split('\n').Where(l => !l.StartsWith("more:", StringComparison.Ordinal)))).Select(m => m.Value).ToList();
+        Assert.Single(firstIds);
+        Assert.Single(secondIds);
+        Assert.NotEqual(firstIds[0], secondIds[0]);
+    }
+
+    [Fact]
+    public async Task RunsList_Parent_OnlyThatRunsChildren()
+    {
+        var id = (await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""", "--json")).Json().GetProperty("run").GetProperty("id").GetString()!;
+
+        var result = await BatonProcess.RunAsync(fixture.Server, "runs", "list", "--parent", id, "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(0, result.Json().GetProperty("runs").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task RunsGetJson_TheApisShape_NoPropertyTheApiDoesNotHave()
+    {
+        // Before: the client's computed IsFinished was written as "isFinished", and "moreChildren" was missing.
+        var id = (await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""", "--watch", "--json")).Json().GetProperty("id").GetString()!;
+
+        var cli = (await BatonProcess.RunAsync(fixture.Server, "runs", "get", id, "--json")).Json();
+        using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
+        http.DefaultRequestHeaders.Add("X-ADMIN-KEY", fixture.Server.Key);
+        using var api = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"api/runs/{id}"));
+
+        var cliNames = cli.EnumerateObject().Select(p => p.Name).ToHashSet();
+        var apiNames = api.RootElement.EnumerateObject().Select(p => p.Name).ToHashSet();
+        Assert.Empty(cliNames.Except(apiNames));
+        Assert.Contains("moreChildren", cliNames);
     }
 
     [Fact]
@@ -112,4 +163,7 @@ public sealed class RunCommandsTests(ServerFixture fixture) : IClassFixture<Serv
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("items must be from 1 to 1000", result.Stderr, StringComparison.Ordinal);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("\\b[0-9a-f]{32}\\b")]
+    private static partial System.Text.RegularExpressions.Regex RunIds();
 }

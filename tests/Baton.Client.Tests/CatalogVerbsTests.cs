@@ -74,4 +74,50 @@ public sealed class CatalogVerbsTests(SqliteServerFixture fixture) : IClassFixtu
 
         Assert.Equal(5, output!.Sum);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnyVerb_ServerRedirectsElsewhere_KeyNotSentThereAndTheErrorSaysWhere(bool fromServiceProvider)
+    {
+        // .NET keeps custom headers on a redirect: followed, it carried X-ADMIN-KEY to whatever host the Location named.
+        using var redirecting = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        using var elsewhere = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        redirecting.Start();
+        elsewhere.Start();
+        var target = $"http://127.0.0.1:{((System.Net.IPEndPoint)elsewhere.LocalEndpoint).Port}/collect";
+        var serving = Baton.Testing.CannedHttpAnswer.ServeAsync(
+            redirecting, $"HTTP/1.1 307 Temporary Redirect\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        var baseAddress = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)redirecting.LocalEndpoint).Port}/");
+        var services = new ServiceCollection();
+        services.AddBatonClient(o => (o.BaseAddress, o.AdminKey) = (baseAddress, "k-0123456789"));
+        await using var provider = services.BuildServiceProvider();
+        var client = fromServiceProvider ? provider.GetRequiredService<BatonApiClient>() : BatonApiClient.Create(baseAddress, "k-0123456789");
+
+        var error = await Assert.ThrowsAsync<BatonApiException>(() => client.StartAsync("demo", new DemoInput(1, 0)));
+        var reached = elsewhere.Pending();
+        redirecting.Stop();
+        elsewhere.Stop();
+        await serving;
+
+        Assert.False(reached, "the client connected to the host the redirect named");
+        Assert.Equal(System.Net.HttpStatusCode.TemporaryRedirect, error.Status);
+        Assert.Contains($"pointing to {target}", error.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_IdempotencyKeyThatCannotBeAHeader_RefusedBeforeAnythingIsSent()
+    {
+        var client = fixture.NewClient();
+
+        var lineBreak = await Assert.ThrowsAsync<ArgumentException>(() => client.StartAsync("demo", new DemoInput(1, 0), "a\r\nX-Other: b"));
+        await Assert.ThrowsAsync<ArgumentException>(() => client.SendEventAsync("0193f1c2a0b07c3d9e8f0a1b2c3d4e5f", "go", 1, "été"));
+        await Assert.ThrowsAsync<ArgumentException>(() => client.StartAsync("demo", new DemoInput(1, 0), " padded"));
+        var pathStep = await Assert.ThrowsAsync<ArgumentException>(() => client.CancelAsync(".."));
+
+        Assert.Equal("idempotencyKey", lineBreak.ParamName);
+        Assert.Equal("runId", pathStep.ParamName);
+        Assert.Equal("a key with inner spaces", (await client.StartAsync("demo", new DemoInput(1, 0), "a key with inner spaces")).Run is { } run
+            ? (await client.GetAsync(run.Id))!.IdempotencyKey : null);
+    }
 }

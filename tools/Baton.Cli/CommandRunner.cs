@@ -19,12 +19,18 @@ internal sealed class CommandRunner(TextWriter output, TextWriter error, bool te
         try
         {
             (url, var key) = CliContext.Resolve(parse);
-            var client = BatonApiClient.Create(url, key, handler ?? new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10) }, TimeSpan.FromSeconds(60));
+            var client = BatonApiClient.Create(url, key, handler ?? NoRedirectsHandler(), TimeSpan.FromSeconds(60));
             var console = CliContext.CreateConsole(output, terminal && !parse.GetValue(GlobalOptions.Json));
             return await body(new CliContext(client, parse.GetValue(GlobalOptions.Json), console, error), parse, cancellationToken);
         }
         catch (UsageException ex)
         {
+            await error.WriteLineAsync($"baton: {ex.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (ArgumentException ex)
+        {
+            // The client refused a value before sending anything (an id that is a path step, a key that cannot be a header).
             await error.WriteLineAsync($"baton: {ex.Message}");
             return ExitCodes.Usage;
         }
@@ -54,6 +60,14 @@ internal sealed class CommandRunner(TextWriter output, TextWriter error, bool te
             await error.WriteLineAsync("baton: interrupted");
             return 130;
         }
+    }
+
+    /// <summary>The client's handler (no redirects: the admin key would follow them), with a shorter connect timeout.</summary>
+    private static SocketsHttpHandler NoRedirectsHandler()
+    {
+        var handler = BatonApiClient.NoRedirects();
+        handler.ConnectTimeout = TimeSpan.FromSeconds(10);
+        return handler;
     }
 
     private static string Where(ParseResult parse)

@@ -52,9 +52,11 @@ internal sealed class DocsAccess(AdminKey key, IDataProtectionProvider protectio
             context.Response.Headers["Referrer-Policy"] = "no-referrer";
             // Straight to the page (/docs/): /docs itself would only redirect once more. The path as the cookie names it: routes
             // match in any case, cookie paths do not, and /DOCS?key= set a cookie the browser never sent back (401 after it).
-            var asked = request.Path.Value ?? ApiDocs.Path;
+            // Escaped as the request wrote it: the decoded path (/docs/é, /docs/%0d%0a) went into Location as it was, and
+            // Kestrel refused it with a 500.
+            var asked = request.Path.HasValue ? request.Path.ToUriComponent() : ApiDocs.Path;
             var rest = asked.Length > ApiDocs.Path.Length ? asked[ApiDocs.Path.Length..] : "";
-            context.Response.Redirect(request.PathBase + ApiDocs.Path + (rest.Length == 0 ? "/" : rest));
+            context.Response.Redirect(request.PathBase.ToUriComponent() + ApiDocs.Path + (rest.Length == 0 ? "/" : rest));
             return;
         }
 

@@ -176,11 +176,7 @@ internal static partial class RunEndpoints
 
             if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
             {
-                // The offset's own limit first: "+14:59" is a well-formed offset no time can have.
-                return text.Length > 6 && text[^6] is '+' or '-'
-                    && int.Parse(text.AsSpan(text.Length - 5, 2), CultureInfo.InvariantCulture) * 60 + int.Parse(text.AsSpan(text.Length - 2, 2), CultureInfo.InvariantCulture) > 14 * 60
-                    ? Problems.InvalidQuery($"{parameter} '{text}' has the offset {text[^6..]}; an offset is at most ±14:00")
-                    : Problems.InvalidQuery($"{parameter} '{text}' is out of range (years 0001 to 9999 in UTC)");
+                return Problems.InvalidQuery($"{parameter} '{text}' {WhyNotATime(text)}");
             }
 
             request = apply(at);
@@ -290,6 +286,25 @@ internal static partial class RunEndpoints
             .Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value.ToString())}")
             .Append($"cursor={Uri.EscapeDataString(cursor)}");
         return "/api/runs?" + string.Join('&', parameters);
+    }
+
+    /// <summary>
+    /// Why a text of <see cref="IsoTimePattern"/>'s shape is no time: a date or clock reading the calendar does not have
+    /// (2026-20-10, 2026-02-30, 25:00), an offset past ±14:00 (only after a clock reading: a plain date's last six
+    /// characters are its month and day), or else a time before year 1 or after 9999 once in UTC.
+    /// </summary>
+    private static string WhyNotATime(string text)
+    {
+        var hasOffset = text.Length > 16 && text[^6] is '+' or '-';
+        var local = hasOffset ? text[..^6] : text.TrimEnd('Z');
+        if (!DateTime.TryParse(local, CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        {
+            return "is not a date and time the calendar has (month 01-12, a day the month has, hours 00-23, minutes and seconds 00-59)";
+        }
+
+        return hasOffset && int.Parse(text.AsSpan(text.Length - 5, 2), CultureInfo.InvariantCulture) * 60 + int.Parse(text.AsSpan(text.Length - 2, 2), CultureInfo.InvariantCulture) > 14 * 60
+            ? $"has the offset {text[^6..]}; an offset is at most ±14:00"
+            : "is out of range (years 0001 to 9999 in UTC)";
     }
 
     /// <summary>A date, or a date and time with optional seconds, fraction and offset (Z or ±hh:mm).</summary>

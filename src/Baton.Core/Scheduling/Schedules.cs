@@ -13,7 +13,7 @@ internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry r
         ArgumentNullException.ThrowIfNull(definition);
         if (!NamePattern().IsMatch(definition.Name ?? ""))
         {
-            throw new ScheduleValidationException("schedule name must be 1-100 characters of letters, digits, '.', '_' or '-'");
+            throw new ScheduleValidationException("schedule name must be 1-100 characters of letters, digits, '.', '_' or '-', other than '.' and '..' (a URL reads those as path steps)");
         }
 
         if (registry.Find(definition.Workflow ?? "") is not { } workflow)
@@ -63,6 +63,7 @@ internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry r
     public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
         store.DeleteScheduleAsync(name, cancellationToken);
 
-    [GeneratedRegex(@"^[A-Za-z0-9._-]{1,100}\z")]
+    // "." and ".." would be valid by the character set alone, but no URL can name them: /api/schedules/.. is /api/.
+    [GeneratedRegex(@"^(?!\.\.?\z)[A-Za-z0-9._-]{1,100}\z")]
     private static partial Regex NamePattern();
 }

@@ -60,12 +60,31 @@ internal static class PageResults
                 : "The form's anti-forgery token is missing or wrong: reload the page and try again.",
             statusCode: StatusCodes.Status400BadRequest);
 
-    /// <summary>A local dashboard path, or the runs page: the sign-in page never redirects off the dashboard.</summary>
-    public static string LocalReturnUrl(string? returnUrl) =>
-        returnUrl is { Length: > 0 } url && url.StartsWith(DashboardPaths.Root + "/", StringComparison.Ordinal) && !url.StartsWith("//", StringComparison.Ordinal)
-            && !url.Contains('\\', StringComparison.Ordinal)
-            ? url
-            : DashboardPaths.Runs;
+    /// <summary>
+    /// A local dashboard path, or the runs page: the sign-in page never redirects off the dashboard. The path is taken only
+    /// as the dashboard writes one (escaped: printable ASCII without spaces), since it goes into the Location header as it
+    /// is (Kestrel refused other characters there with a 500), and without path steps, which a browser would follow off
+    /// the dashboard (<c>/ui/../api/runs</c>, also written <c>%2e%2e</c>).
+    /// </summary>
+    public static string LocalReturnUrl(string? returnUrl)
+    {
+        if (returnUrl is not { Length: > 0 } url || !url.StartsWith(DashboardPaths.Root + "/", StringComparison.Ordinal)
+            || url.AsSpan().ContainsAnyExceptInRange('!', '~') || url.Contains('\\', StringComparison.Ordinal))
+        {
+            return DashboardPaths.Runs;
+        }
+
+        var path = url.AsSpan(0, url.IndexOfAny(['?', '#']) is var end and >= 0 ? end : url.Length);
+        foreach (var range in path.Split('/'))
+        {
+            if (path[range] is "." or ".." || path[range].Contains("%2e", StringComparison.OrdinalIgnoreCase))
+            {
+                return DashboardPaths.Runs;
+            }
+        }
+
+        return url;
+    }
 }
 
 /// <summary>The antiforgery field a form posts back.</summary>

@@ -188,6 +188,10 @@ public sealed class SchedulerTests
         await Assert.ThrowsAsync<ScheduleValidationException>(() => node.Schedules.PutAsync(new ScheduleDefinition { Name = "bad name!", Workflow = "nightly", Cron = "0 2 * * *" }));
         // .NET's $ also matches before a final newline: "x\n" passed the name's pattern, was stored, and broke the Location header.
         await Assert.ThrowsAsync<ScheduleValidationException>(() => node.Schedules.PutAsync(new ScheduleDefinition { Name = "x\n", Workflow = "nightly", Cron = "0 2 * * *" }));
+        // "." and ".." fit the character set, but no URL names them (/api/schedules/.. is /api/): stored, they could not be read or deleted.
+        var pathStep = await Assert.ThrowsAsync<ScheduleValidationException>(() => node.Schedules.PutAsync(new ScheduleDefinition { Name = "..", Workflow = "nightly", Cron = "0 2 * * *" }));
+        Assert.Contains("other than '.' and '..'", pathStep.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ScheduleValidationException>(() => node.Schedules.PutAsync(new ScheduleDefinition { Name = ".", Workflow = "nightly", Cron = "0 2 * * *" }));
         var misfire = await Assert.ThrowsAsync<ScheduleValidationException>(() => node.Schedules.PutAsync(new ScheduleDefinition { Name = "x", Workflow = "nightly", Cron = "0 2 * * *", Misfire = (MisfirePolicy)5 }));
         Assert.Contains("misfire 5 is not a misfire policy", misfire.Message, StringComparison.Ordinal);
 

@@ -29,6 +29,28 @@ public sealed class AccessTests
     }
 
     [Fact]
+    public async Task SignIn_ReturnUrlThatCannotBeALocationOrLeavesTheDashboard_RedirectsToTheRunsPage()
+    {
+        // Before: a value with a non-ASCII or control character went into Location as it was, and Kestrel answered 500;
+        // a path step (also escaped) led the browser off the dashboard.
+        await using var server = await DashboardServer.StartAsync();
+        string?[] refused = ["/ui/runs?workflow=été", "/ui/\r\nX-Injected: 1", "/ui/runs x", "/ui/../api/runs", "/ui/%2e%2E/api/runs", "/ui/./runs", "https://example.com/ui/", "//example.com/ui/"];
+        var answers = new List<(string?, HttpStatusCode, string?)>();
+        foreach (var returnUrl in refused)
+        {
+            using var client = server.NewBrowserlessClient();
+            using var response = await DashboardServer.SignInAsync(client, DashboardServer.AdminKey, returnUrl!);
+            answers.Add((returnUrl, response.StatusCode, response.Headers.Location?.OriginalString));
+        }
+
+        using var kept = server.NewBrowserlessClient();
+        using var keptResponse = await DashboardServer.SignInAsync(kept, DashboardServer.AdminKey, "/ui/runs?workflow=%C3%A9t%C3%A9&status=failed");
+
+        Assert.All(answers, a => Assert.Equal((a.Item1, HttpStatusCode.Redirect, "/ui/runs"), a));
+        Assert.Equal("/ui/runs?workflow=%C3%A9t%C3%A9&status=failed", keptResponse.Headers.Location?.OriginalString);
+    }
+
+    [Fact]
     public async Task SignIn_WrongKey_Returns401WithRefusalAndNoSessionCookie()
     {
         await using var server = await DashboardServer.StartAsync();

@@ -100,14 +100,14 @@ public sealed partial class DashboardServer : IAsyncDisposable
         TokenPattern().Match(html) is { Success: true } match ? WebUtility.HtmlDecode(match.Groups[1].Value) : throw new InvalidOperationException("no antiforgery token on the page");
 
     /// <summary>Signs <paramref name="client"/> in through the sign-in form; returns the sign-in response.</summary>
-    public static async Task<HttpResponseMessage> SignInAsync(HttpClient client, string key)
+    public static async Task<HttpResponseMessage> SignInAsync(HttpClient client, string key, string returnUrl = "/ui/runs")
     {
         var page = await client.GetStringAsync("/ui/signin");
         return await client.PostAsync("/ui/signin", new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["__RequestVerificationToken"] = FormToken(page),
             ["key"] = key,
-            ["returnUrl"] = "/ui/runs",
+            ["returnUrl"] = returnUrl,
         }));
     }
 

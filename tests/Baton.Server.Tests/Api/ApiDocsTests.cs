@@ -90,6 +90,21 @@ public sealed class ApiDocsTests(ServerFixture fixture) : IClassFixture<ServerFi
         Assert.DoesNotContain(InProcessServer.AdminKey, cookie, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/docs/%C3%A9", "/docs/%C3%A9")]
+    [InlineData("/docs/%0d%0a", "/docs/%0D%0A")]
+    [InlineData("/docs/a%20b", "/docs/a%20b")]
+    public async Task Docs_QueryKeyOnAPathWithEscapedCharacters_RedirectsToThatPathEscaped(string path, string location)
+    {
+        // Before: the decoded path went into Location as it was, and Kestrel answered 500 for anything not ASCII.
+        using var handler = new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false };
+        using var raw = new HttpClient(handler) { BaseAddress = Server.BaseAddress };
+        using var redirect = await raw.GetAsync($"{path}?key={InProcessServer.AdminKey}");
+
+        Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
+        Assert.Equal(location, redirect.Headers.Location?.OriginalString);
+    }
+
     [Fact]
     public async Task Docs_ForgedCookie_Returns401()
     {

@@ -217,9 +217,14 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
     [InlineData("2026-01-15T02:00:00%2B14:59", "has the offset +14:59; an offset is at most ±14:00")]
     [InlineData("2026-01-15T02:00:00-15:00", "has the offset -15:00; an offset is at most ±14:00")]
     [InlineData("0001-01-01T00:00:00%2B01:00", "is out of range (years 0001 to 9999 in UTC)")]
+    [InlineData("2026-20-10", "is not a date and time the calendar has")]
+    [InlineData("2026-02-30", "is not a date and time the calendar has")]
+    [InlineData("2026-01-15T25:00Z", "is not a date and time the calendar has")]
+    [InlineData("2026-02-30T02:00:00%2B15:00", "is not a date and time the calendar has")]
     public async Task ListRuns_TimeThatCannotBe_400SaysWhich(string value, string expected)
     {
-        // Before: an offset beyond ±14:00 was reported as a year out of range.
+        // Before: an offset beyond ±14:00 was reported as a year out of range; a plain date's month and day were read as an
+        // offset ("2026-20-10 has the offset -20-10"), and a day the month does not have as out of range.
         using var response = await Server.Client.GetAsync($"/api/runs?createdAfter={value}");
         var problem = await InProcessServer.ReadJsonAsync(response);
 

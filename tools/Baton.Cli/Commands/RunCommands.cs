@@ -56,6 +56,7 @@ internal static class RunCommands
                 r.AddError("--limit must be a whole number from 1 to 500");
             }
         });
+        var parent = new Option<string>("--parent") { Description = "Only the awaited children of this run" };
         var cursor = new Option<string>("--cursor") { Description = "The next page: the cursor the previous page printed" };
         var command = new Command("list", """
             Lists runs newest first, one page at a time (the next page's cursor is printed under the table).
@@ -64,7 +65,8 @@ internal static class RunCommands
               baton runs list
               baton runs list --workflow catalog-sync --status failed --since 2026-01-15T00:00:00Z
               baton runs list --json --limit 100 | jq -r '.runs[].id'
-            """) { workflow, status, since, before, limit, cursor };
+              baton runs list --parent 0193f1c2a0b07c3d9e8f0a1b2c3d4e5f
+            """) { workflow, status, since, before, parent, limit, cursor };
         runner.Bind(command, async (context, parse, ct) =>
         {
             var page = await context.Client.ListAsync(
@@ -74,6 +76,7 @@ internal static class RunCommands
                     Status = parse.GetValue(status),
                     CreatedAfter = parse.GetValue(since),
                     CreatedBefore = parse.GetValue(before),
+                    ParentRunId = parse.GetValue(parent),
                     Cursor = parse.GetValue(cursor),
                     Limit = parse.GetValue(limit),
                 },
@@ -93,13 +96,32 @@ internal static class RunCommands
             context.Console.Write(RunRendering.RunsTable(page.Runs));
             if (page.NextCursor is not null)
             {
-                context.Console.MarkupLine($"more: baton runs list --cursor {Esc(page.NextCursor)} (with the same filters)");
+                // The whole command: the filters as given, then the next page's cursor.
+                var next = new List<string> { "baton", "runs", "list" };
+                foreach (var option in new Option[] { workflow, status, since, before, parent, limit })
+                {
+                    if (parse.GetResult(option) is { Implicit: false, Tokens: [{ } token] })
+                    {
+                        next.Add(option.Name);
+                        next.Add(ShellWord(token.Value));
+                    }
+                }
+
+                next.Add(cursor.Name);
+                next.Add(ShellWord(page.NextCursor));
+                context.Console.MarkupLine($"more: {Esc(string.Join(' ', next))}");
             }
 
             return ExitCodes.Ok;
         });
         return command;
     }
+
+    /// <summary>A value as one shell word: as it is when it holds only safe characters, else in single quotes.</summary>
+    internal static string ShellWord(string value) =>
+        value.Length > 0 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':' or '+' or '/' or '=' or ',')
+            ? value
+            : "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     private static Command Get(CommandRunner runner)
     {
