@@ -29,6 +29,12 @@ internal static partial class Log
     [LoggerMessage(4411, LogLevel.Warning, "Saga {SagaId}: createProfile failed but profile {ProfileId} exists for the account (a timed-out call the directory carried out); removing it")]
     public static partial void OrphanProfileRemoved(ILogger logger, string sagaId, string profileId);
 
+    [LoggerMessage(4414, LogLevel.Warning, "Saga {SagaId}: createAccount gave no reply, but its create with the same idempotency key names account {AccountId}; removing it")]
+    public static partial void LostAccountRemoved(ILogger logger, string sagaId, string accountId);
+
+    [LoggerMessage(4415, LogLevel.Debug, "Saga {SagaId}: createAccount gave no reply, and its create with the same idempotency key was refused: no account to remove ({Error})")]
+    public static partial void NoLostAccount(ILogger logger, string sagaId, string error);
+
     [LoggerMessage(4412, LogLevel.Debug, "Saga {SagaId}: createProfile failed and the account has no profile ({Error})")]
     public static partial void NoOrphanProfile(ILogger logger, string sagaId, string error);
 

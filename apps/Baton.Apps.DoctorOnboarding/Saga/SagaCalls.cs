@@ -76,6 +76,41 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
             ex => Log.NoOrphanProfile(logger, context.RunId, ex.Message),
             cancellationToken);
 
+    /// <summary>
+    /// Removes the account a <c>createAccount</c> call may have made though its reply never arrived (its timeout, a cancel,
+    /// a crash), under one <see cref="DoctorOptions.CompensationTimeout"/>: the create is sent again with the same
+    /// <c>idempotencyKey</c>, so a service that carried the first out answers with that account (one that never got it
+    /// makes it now), and that account is removed; a refusal ("email already exists": another account has the email) means
+    /// none was made under the key. The accounts service has no look-up by email; this relies on the key, as the saga's
+    /// retries do. Sets <see cref="SagaReplies.LostAccountRemovedCounter"/>, so the reply lists the undo.
+    /// </summary>
+    public Task RemoveAccountOfLostCreateAsync(IWorkflowContext context, object createCall, CancellationToken cancellationToken) =>
+        UnderCompensationTimeoutAsync(
+            "createAccount",
+            async token =>
+            {
+                JsonElement? account;
+                try
+                {
+                    account = await services.SendAsync(DoctorService.Accounts, Patterns.AccountsCreate, createCall, options.CompensationTimeout, token).ConfigureAwait(false);
+                }
+                catch (ServiceCallException ex)
+                {
+                    // Refused ("email already exists": another account has it): the service made none under this key.
+                    Log.NoLostAccount(logger, context.RunId, ex.Message);
+                    return;
+                }
+
+                if (account is { } found && TryIdOf(found, out var id))
+                {
+                    Log.LostAccountRemoved(logger, context.RunId, id);
+                    await services.SendAsync(DoctorService.Accounts, Patterns.AccountsRemove, new { id }, options.CompensationTimeout, token).ConfigureAwait(false);
+                    context.SetProgress(SagaReplies.LostAccountRemovedCounter, 1);
+                }
+            },
+            ex => Log.CompensationNothingToDo(logger, context.RunId, "createAccount", ex.Message),
+            cancellationToken);
+
     /// <summary>Records how many of the saga's steps completed (read by <see cref="SagaReplies"/> when the saga fails).</summary>
     public void Executed(IWorkflowContext context, string step, int count)
     {

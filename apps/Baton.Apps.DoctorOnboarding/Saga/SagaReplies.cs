@@ -15,6 +15,9 @@ public static class SagaReplies
 {
     public const string ExecutedCounter = "saga.executed";
 
+    /// <summary>Set when the guard before <c>createAccount</c> removed an account whose create reply was lost.</summary>
+    public const string LostAccountRemovedCounter = "saga.lostAccountRemoved";
+
     private static readonly Dictionary<string, SagaShape> Shapes = new(StringComparer.Ordinal)
     {
         [CreateDoctorSaga.Name] = new(["createAccount", "createProfile", "assignPermissions"], ["createAccount", "createProfile"]),
@@ -38,7 +41,20 @@ public static class SagaReplies
         var executedSteps = shape.Steps.Take(executed).ToList();
         var state = failure?.SagaState ?? (run.Status == RunStatus.Cancelled ? "cancelled" : "failed");
         var compensated = executedSteps.Where(shape.Compensable.Contains).Reverse().ToList();
-        if (state == "compensation_failed" && failure?.CompensationStep is { } broken)
+        if (executed == 0 && run.Progress.ContainsKey(LostAccountRemovedCounter))
+        {
+            // createAccount's reply never came, but the account had been made: it was removed.
+            compensated = ["createAccount"];
+        }
+        else if (executed == 0 && state == "compensated")
+        {
+            // Only the guard before createAccount ran, and it found nothing to undo: as the saga was before the guard.
+            state = run.Status == RunStatus.Cancelled ? "cancelled" : "failed";
+        }
+
+        // The guard's undo is createAccount's, as far as a caller is concerned.
+        var compensationStep = failure?.CompensationStep == CreateDoctorSaga.GuardStep ? "createAccount" : failure?.CompensationStep;
+        if (state == "compensation_failed" && compensationStep is { } broken)
         {
             compensated = [.. compensated.TakeWhile(s => s != broken)];
         }
@@ -59,7 +75,7 @@ public static class SagaReplies
             ["compensatedSteps"] = new JsonArray([.. compensated.Select(s => (JsonNode?)JsonValue.Create(s))]),
             ["durationMs"] = Math.Max(0, (long)((run.CompletedAt ?? run.UpdatedAt) - run.CreatedAt).TotalMilliseconds),
         };
-        if (state == "compensation_failed" && failure?.CompensationStep is { } failedCompensation)
+        if (state == "compensation_failed" && compensationStep is { } failedCompensation)
         {
             reply["details"]!["saga"]!["compensationStep"] = failedCompensation;
         }

@@ -22,14 +22,16 @@ internal sealed class PatchMarkers(ExecutionState state)
             return state.Deserialize<bool>(stored.Result);
         }
 
-        if (state.ReplayOnly)
-        {
-            // Collecting compensations: the forward execution never got here.
-            throw new CompensationReplayStop();
-        }
-
         // A run that stored steps past this point ran them on code without the patch: it keeps the old path.
         var patched = !state.IsReplaying();
+        if (state.ReplayOnly)
+        {
+            // Collecting compensations: a run that went past this point on code without the patch takes the old path
+            // (not stored: this execution only undoes); one whose forward execution never got here stops here. Before, both
+            // stopped, so a run compensating when the patch was deployed lost the compensations of every step after it.
+            return patched ? throw new CompensationReplayStop() : false;
+        }
+
         var now = state.Engine.Time.GetUtcNow();
         var result = state.Serialize(patched);
         await state.EndAttemptAsync(new AttemptEndedRequest

@@ -23,7 +23,8 @@ public sealed class WireContractTests
         Assert.Equal(["createAccount", "createProfile", "assignPermissions"], created.GetProperty("executedSteps").EnumerateArray().Select(s => s.GetString()));
         var run = (await rig.Baton.GetRunAsync(created.GetProperty("sagaId").GetString()!))!;
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
-        Assert.Equal(3, run.Steps.Count);
+        // The three calls, the guard before createAccount (whose undo covers a lost reply) and the patch that added it.
+        Assert.Equal(["assignPermissions", "createAccount", "createProfile", "guardAccount", "patch:account-of-a-lost-reply"], run.Steps.Select(s => s.Key).Order(StringComparer.Ordinal));
         Assert.Equal("Ada Lovelace", composite.GetProperty("fullName").GetString());
         Assert.Equal("MD", composite.GetProperty("degree").GetString());
         Assert.False(composite.GetProperty("cache").GetProperty("hit").GetBoolean());
@@ -47,7 +48,7 @@ public sealed class WireContractTests
         var run = (await rig.Baton.GetRunAsync(err.GetProperty("sagaId").GetString()!))!;
         Assert.Equal(RunStatus.Compensated, run.Run.Status);
         // The order comes from the calls the services received: steps stored in the same millisecond tie on StartedAt.
-        Assert.Equal(["assignPermissions", "compensate:createAccount", "compensate:createProfile", "createAccount", "createProfile"],
+        Assert.Equal(["assignPermissions", "compensate:createAccount", "compensate:createProfile", "compensate:guardAccount", "createAccount", "createProfile", "guardAccount", "patch:account-of-a-lost-reply"],
             run.Steps.Select(s => s.Key).Order(StringComparer.Ordinal));
         Assert.Equal(["doctor-accounts.create", "doctor-profile.createEmpty", "doctor-accounts.assignPermissions", "doctor-profile.remove", "doctor-accounts.remove"],
             rig.Simulator.State.Calls);

@@ -109,6 +109,61 @@ public sealed class WorkflowVersioningTests
         EngineHarness.DeleteDatabase(path);
     }
 
+    [Fact]
+    public async Task IsPatchedAsync_RunCompensatingWhenThePatchIsDeployed_ItsCompensationsStillRun()
+    {
+        // A run that failed on code without the patch and was compensating when code with a patch before its steps took it
+        // over. Before: collecting the compensations, the replay stopped at the patch (not stored) as if the run had never
+        // got there, so step a's compensation never ran and the run ended compensated with nothing undone.
+        var path = EngineHarness.NewDatabasePath();
+        var undone = new ConcurrentQueue<string>();
+        var reached = new TaskCompletionSource();
+        string id;
+        await using (var v1 = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("saga", async (ctx, _, ct) =>
+            {
+                await ctx.StepAsync("a", _ => Task.FromResult(1), compensate: async (_, token) =>
+                {
+                    reached.TrySetResult();
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                }, cancellationToken: ct);
+                await ctx.StepAsync<int>("b", _ => throw new Baton.Retries.NonRetryableException("boom"), cancellationToken: ct);
+                return 0;
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            databasePath: path))
+        {
+            id = await v1.StartRunAsync("saga");
+            await reached.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            await v1.StopAsync();
+            Assert.Equal(RunStatus.Compensating, (await v1.Store.Runs.GetRunAsync(id))!.Status);
+        }
+
+        await using (var v2 = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("saga", async (ctx, _, ct) =>
+            {
+                if (await ctx.IsPatchedAsync("guard", ct))
+                {
+                    await ctx.StepAsync("guard", _ => Task.FromResult(0), compensate: (_, _) => { undone.Enqueue("guard"); return Task.CompletedTask; }, cancellationToken: ct);
+                }
+
+                await ctx.StepAsync("a", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("a"); return Task.CompletedTask; }, cancellationToken: ct);
+                await ctx.StepAsync<int>("b", _ => throw new Baton.Retries.NonRetryableException("boom"), cancellationToken: ct);
+                return 0;
+            }),
+            o => o.NodeId = "node-b",
+            databasePath: path))
+        {
+            var run = await v2.WaitForEndAsync(id);
+            Assert.Equal((RunStatus.Compensated, "boom"), (run.Status, run.Failure!.Message));
+        }
+
+        // The old path: no guard, and the patch's answer is not stored by an execution that only undoes.
+        Assert.Equal(["a"], undone);
+        Assert.DoesNotContain(await StepsAsync(path, id), s => s.Kind == StepKind.Patch);
+        EngineHarness.DeleteDatabase(path);
+    }
+
     /// <summary>Version 1: a step, then a one-hour timer, then a step. Returns the run, suspended on the timer.</summary>
     private static async Task<string> SuspendOnV1Async(string path)
     {
