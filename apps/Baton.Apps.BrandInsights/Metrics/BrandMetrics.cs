@@ -46,6 +46,9 @@ internal sealed class BrandMetrics
 
     public void ChunksFailed(string brand, int count) => Interlocked.Add(ref Of(brand).Failed, count);
 
+    /// <summary>A batch whose chunks were all merged before: no summary write, no merge duration, only the duplicates.</summary>
+    public void ChunksDuplicate(string brand, int count) => Interlocked.Add(ref Of(brand).Duplicates, count);
+
     public void RedisError(string operation) => _redisErrors.AddOrUpdate(operation, 1, (_, n) => n + 1);
 
     public long Processed(string brand) => _brands.TryGetValue(brand, out var c) ? Interlocked.Read(ref c.Processed) : 0;

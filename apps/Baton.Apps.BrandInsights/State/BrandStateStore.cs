@@ -76,6 +76,8 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
             var duplicates = duplicatesInBatch + chunks.Count - fresh.Count;
             if (fresh.Count == 0 && invalid.Count == 0)
             {
+                // Nothing to write, but the duplicates are counted: before, a batch of re-pushed chunks alone counted none.
+                metrics.ChunksDuplicate(brand, duplicates);
                 return new MergeOutcome(0, duplicates, 0, state.TotalChunks, state.TotalMentions, backlogRead.Result);
             }
 

@@ -47,7 +47,8 @@ internal sealed class RedisListConsumer(
         }
 
         state.LeaseRefused = false;
-        var items = Array.ConvertAll((RedisValue[])parts[1]!, v => (string)v!);
+        var rawItems = (RedisValue[])parts[1]!;
+        var items = Array.ConvertAll(rawItems, v => (string)v!);
         if (items.Length == 0)
         {
             return StepResult.Empty;
@@ -142,7 +143,7 @@ internal sealed class RedisListConsumer(
         }
 
         var deadLetterKey = options.DeadLetterKey(state.Key);
-        RedisValue[] arguments = [items.Length, .. dead.Select(d => (RedisValue)d.Item)];
+        RedisValue[] arguments = [items.Length, .. DeadLetterValues(dead, items, rawItems)];
         var acked = await RedisAsync(state, () => AckAsync(processing, deadLetterKey, arguments)).ConfigureAwait(false);
         if (acked is null)
         {
@@ -164,6 +165,21 @@ internal sealed class RedisListConsumer(
         metrics.BatchesAccepted.Add(1, _tag);
         state.Faulted = state.HoldsBatch = false;
         return StepResult.Worked;
+    }
+
+    /// <summary>
+    /// The dead items as they were pushed: an item that is not UTF-8 was read as text with U+FFFD in place of its bytes, so
+    /// the item a mapper rejects (the same string) is matched back to its bytes. Before, the replaced text was pushed.
+    /// </summary>
+    private static IEnumerable<RedisValue> DeadLetterValues(List<RejectedItem> dead, string[] items, RedisValue[] rawItems)
+    {
+        var original = new Dictionary<object, RedisValue>(ReferenceEqualityComparer.Instance);
+        for (var i = 0; i < items.Length; i++)
+        {
+            original.TryAdd(items[i], rawItems[i]);
+        }
+
+        return dead.Select(d => original.TryGetValue(d.Item, out var raw) ? raw : (RedisValue)d.Item);
     }
 
     private async Task<RedisResult> AckAsync(RedisKey processing, RedisKey deadLetterKey, RedisValue[] arguments)

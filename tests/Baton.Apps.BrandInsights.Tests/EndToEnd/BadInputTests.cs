@@ -57,6 +57,22 @@ public sealed class BadInputTests : PrivateRedisTests
     }
 
     [Fact]
+    public async Task Chunks_OneThatIsNotUtf8_DeadLetteredWithItsOwnBytes()
+    {
+        // Before: the item was read as text, its bytes replaced with U+FFFD, and that text was pushed to the failed list.
+        var db = Db;
+        await db.SetAddAsync(BrandKeys.BrandsList, "nike");
+        byte[] notUtf8 = [0xFF, 0xFE, .. " not json"u8];
+        await db.ListRightPushAsync(BrandKeys.Chunks("nike"), [(RedisValue)ChunkParserTests.SeedExample, (RedisValue)notUtf8]);
+
+        await using var server = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-bytes"));
+        await BrandServer.WaitForSummaryAsync(db, "nike", s => s.GetProperty("totalChunks").GetInt32() == 1);
+        var failed = await Poll.UntilAsync(() => db.ListRangeAsync(BrandKeys.Failed("nike")), f => f.Length == 1, "the one dead-lettered chunk");
+
+        Assert.Equal(notUtf8, (byte[])failed[0]!);
+    }
+
+    [Fact]
     public async Task Chunks_BadOnesAmongBatchesOfferedAgain_FailedMetricEqualsTheFailedList()
     {
         // A batch is offered again while the brand's previous run still merges (every 20 ms), and was counted at every

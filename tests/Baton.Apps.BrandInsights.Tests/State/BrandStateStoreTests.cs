@@ -46,6 +46,21 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MergeAsync_BatchOfChunksAllMergedBefore_CountsThemAsDuplicates()
+    {
+        // Before: such a batch returned before the counters were touched, so orchestrator_chunks_duplicate_total missed
+        // a worker's re-push of chunks already merged (a reviewer: four duplicate pushes, the metric still 0).
+        var metrics = new BrandMetrics();
+        var store = NewStore(metrics: metrics);
+        await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], CancellationToken.None);
+
+        await store.MergeAsync(_brand, [Chunk("a")], CancellationToken.None);
+        await store.MergeAsync(_brand, [Chunk("a"), Chunk("b"), Chunk("a")], CancellationToken.None);
+
+        Assert.Equal((2L, 4L, 0L), metrics.Counters(_brand));
+    }
+
+    [Fact]
     public async Task MergeAsync_DuplicateIdInBatchAndAcrossBatches_FirstOccurrenceWins()
     {
         var store = NewStore();
@@ -118,6 +133,6 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
 
     private async Task<JsonDocument> ReadSummaryAsync() => JsonDocument.Parse((string)(await BrandRedis.Database.StringGetAsync(BrandKeys.Summary(_brand)))!);
 
-    private BrandStateStore NewStore(BrandInsightsOptions? options = null) =>
-        new(() => BrandRedis.Database, options ?? new BrandInsightsOptions(), _time, new BrandMetrics(), NullLogger<BrandStateStore>.Instance);
+    private BrandStateStore NewStore(BrandInsightsOptions? options = null, BrandMetrics? metrics = null) =>
+        new(() => BrandRedis.Database, options ?? new BrandInsightsOptions(), _time, metrics ?? new BrandMetrics(), NullLogger<BrandStateStore>.Instance);
 }
