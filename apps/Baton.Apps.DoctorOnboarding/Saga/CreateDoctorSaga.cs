@@ -42,10 +42,8 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
         var patterns = calls.Patterns;
         var sagaId = context.RunId;
         string? createdProfile = null;
-        string? accountId = null;
-        // Set when the accounts service answered the create with an error: then it made nothing, and the guard has nothing
-        // to look for (after a crash this is not known, and the guard asks; a refusal is nothing to undo).
-        var createRefused = false;
+        // A refusal made nothing; after a crash it is not known, and the guard's undo asks (a refusal there is nothing to undo).
+        var create = new CallOutcome();
         object CreateAccountCall() => new
         {
             email = command.Email, password = Unprotect(protection, command.Password), fullName = command.FullName, phone = command.Phone,
@@ -57,27 +55,15 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
         // compensation of its own would run. Sagas started before this guard keep their old path (a patch).
         if (await context.IsPatchedAsync(LostAccountPatch, cancellationToken).ConfigureAwait(false))
         {
-            await context.StepAsync(
-                GuardStep,
-                _ => Task.CompletedTask,
-                compensate: ct => accountId is null && !createRefused ? calls.RemoveAccountOfLostCreateAsync(context, CreateAccountCall(), ct) : Task.CompletedTask,
-                cancellationToken: cancellationToken).ConfigureAwait(false);
+            await SagaCalls.GuardAsync(context, "createAccount", create, ct => calls.RemoveAccountOfLostCreateAsync(context, CreateAccountCall(), ct), cancellationToken).ConfigureAwait(false);
         }
 
         context.SetPhase("createAccount");
-        accountId = await context.StepAsync("createAccount", async ct =>
+        var accountId = await context.StepAsync("createAccount", ct => create.WatchAsync(async () =>
         {
-            try
-            {
-                var reply = await calls.CallAsync(DoctorService.Accounts, patterns.AccountsCreate, CreateAccountCall(), ct).ConfigureAwait(false);
-                return SagaCalls.IdOf(reply, "createAccount");
-            }
-            catch (ServiceCallException)
-            {
-                createRefused = true;
-                throw;
-            }
-        }, calls.Step, async (id, ct) =>
+            var reply = await calls.CallAsync(DoctorService.Accounts, patterns.AccountsCreate, CreateAccountCall(), ct).ConfigureAwait(false);
+            return SagaCalls.IdOf(reply, "createAccount");
+        }), calls.Step, async (id, ct) =>
         {
             // The account first: a directory that does not answer must not keep it. Then, when createProfile failed, any
             // profile of the account: a call that timed out may still have been carried out by the directory, its reply
@@ -88,6 +74,7 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
                 await calls.RemoveProfileOfAccountAsync(context, id, ct).ConfigureAwait(false);
             }
         }, cancellationToken).ConfigureAwait(false);
+        create.Done = true;
         calls.Executed(context, "createAccount", 1);
 
         context.SetPhase("createProfile");

@@ -33,7 +33,15 @@ internal sealed class DeleteDoctorSaga(SagaCalls calls, CompositeCache cache) : 
         calls.Executed(context, "loadDoctor", 1);
 
         context.SetPhase("removeProfile");
-        await context.StepAsync("removeProfile", async ct =>
+        // A remove cut off by its timeout or a cancel may have been carried out: a guard step before it (sagas started
+        // before it keep their old path) puts the profile back when it is gone and the step did not end.
+        var removeCall = new CallOutcome();
+        if (await context.IsPatchedAsync(SagaCalls.LostReplyPatch, cancellationToken).ConfigureAwait(false))
+        {
+            await SagaCalls.GuardAsync(context, "removeProfile", removeCall, ct => RestoreProfileIfGoneAsync(context, id, before, sagaId, ct), cancellationToken).ConfigureAwait(false);
+        }
+
+        await context.StepAsync("removeProfile", ct => removeCall.WatchAsync(async () =>
         {
             if (before.ProfileId is not { } profileId)
             {
@@ -51,7 +59,8 @@ internal sealed class DeleteDoctorSaga(SagaCalls calls, CompositeCache cache) : 
             }
 
             return true;
-        }, calls.Step, (removed, ct) => removed ? RestoreProfileAsync(context, before, sagaId, ct) : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
+        }), calls.Step, (removed, ct) => removed ? RestoreProfileAsync(context, before, sagaId, ct) : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
+        removeCall.Done = true;
         calls.Executed(context, "removeProfile", 2);
 
         context.SetPhase("removeAccount");
@@ -78,6 +87,18 @@ internal sealed class DeleteDoctorSaga(SagaCalls calls, CompositeCache cache) : 
             SagaId = sagaId, AccountId = id, ProfileId = before.ProfileId, ExecutedSteps = SagaReplies.StepsOf(Name),
             DurationMs = calls.DurationMs(input.ReceivedAt),
         };
+    }
+
+    /// <summary>Creates the profile again when the directory no longer has one for the account (a remove whose reply was lost).</summary>
+    private async Task RestoreProfileIfGoneAsync(IWorkflowContext context, string accountId, DoctorSnapshot before, string sagaId, CancellationToken cancellationToken)
+    {
+        if (before.ProfileId is null || await calls.HasProfileAsync(accountId, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        await RestoreProfileAsync(context, before, sagaId, cancellationToken).ConfigureAwait(false);
+        context.SetProgress(SagaReplies.UndoneCounter("removeProfile"), 1);
     }
 
     private Task RestoreProfileAsync(IWorkflowContext context, DoctorSnapshot before, string sagaId, CancellationToken cancellationToken)

@@ -20,6 +20,9 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
     /// </summary>
     public static readonly RetryPolicy CompensationRetry = new() { MaxAttempts = 10, BaseDelay = TimeSpan.FromMilliseconds(500), MaxDelay = TimeSpan.FromSeconds(10) };
 
+    /// <summary>The patch that added the guard steps of the update and delete sagas (<see cref="GuardAsync"/>).</summary>
+    public const string LostReplyPatch = "undo-of-a-lost-reply";
+
     public DoctorOptions Options => options;
 
     public DoctorPatterns Patterns => options.Patterns;
@@ -82,7 +85,7 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
     /// <c>idempotencyKey</c>, so a service that carried the first out answers with that account (one that never got it
     /// makes it now), and that account is removed; a refusal ("email already exists": another account has the email) means
     /// none was made under the key. The accounts service has no look-up by email; this relies on the key, as the saga's
-    /// retries do. Sets <see cref="SagaReplies.LostAccountRemovedCounter"/>, so the reply lists the undo.
+    /// retries do. Sets <see cref="SagaReplies.UndoneCounter"/>, so the reply lists the undo.
     /// </summary>
     public Task RemoveAccountOfLostCreateAsync(IWorkflowContext context, object createCall, CancellationToken cancellationToken) =>
         UnderCompensationTimeoutAsync(
@@ -105,11 +108,32 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
                 {
                     Log.LostAccountRemoved(logger, context.RunId, id);
                     await services.SendAsync(DoctorService.Accounts, Patterns.AccountsRemove, new { id }, options.CompensationTimeout, token).ConfigureAwait(false);
-                    context.SetProgress(SagaReplies.LostAccountRemovedCounter, 1);
+                    context.SetProgress(SagaReplies.UndoneCounter("createAccount"), 1);
                 }
             },
             ex => Log.CompensationNothingToDo(logger, context.RunId, "createAccount", ex.Message),
             cancellationToken);
+
+    /// <summary>
+    /// A no-op step registered before a call whose outcome the saga may never hear (a timeout or a cancel after the service
+    /// carried it out, its reply lost): a step that fails has no compensation of its own, so this step's compensation runs
+    /// <paramref name="undo"/> when <paramref name="call"/> ended neither done nor refused.
+    /// </summary>
+    public static Task GuardAsync(IWorkflowContext context, string step, CallOutcome call, Func<CancellationToken, Task> undo, CancellationToken cancellationToken) =>
+        context.StepAsync(SagaReplies.GuardOf(step), _ => Task.CompletedTask, compensate: ct => call.Unknown ? undo(ct) : Task.CompletedTask, cancellationToken: cancellationToken);
+
+    /// <summary>Whether the directory has a profile of <paramref name="accountId"/> (<c>getByAccountId</c>), under one <see cref="DoctorOptions.CompensationTimeout"/>.</summary>
+    public async Task<bool> HasProfileAsync(string accountId, CancellationToken cancellationToken)
+    {
+        var found = false;
+        await UnderCompensationTimeoutAsync(
+            "removeProfile",
+            async token => found = await services.SendAsync(
+                DoctorService.ProviderDirectory, Patterns.ProfileGetByAccountId, new { accountId }, options.CompensationTimeout, token).ConfigureAwait(false) is { ValueKind: JsonValueKind.Object },
+            _ => { },
+            cancellationToken).ConfigureAwait(false);
+        return found;
+    }
 
     /// <summary>Records how many of the saga's steps completed (read by <see cref="SagaReplies"/> when the saga fails).</summary>
     public void Executed(IWorkflowContext context, string step, int count)
@@ -160,4 +184,31 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
     }
 
     public long DurationMs(DateTimeOffset receivedAt) => Math.Max(0, (long)(time.GetUtcNow() - receivedAt).TotalMilliseconds);
+}
+
+/// <summary>
+/// How a saga's call ended, as far as this execution saw: done (the step returned), refused (the service answered with an
+/// error, so it changed nothing), or neither (a timeout, a cancel, a crash: it may have been carried out).
+/// </summary>
+internal sealed class CallOutcome
+{
+    public bool Done { get; set; }
+
+    public bool Refused { get; set; }
+
+    public bool Unknown => !Done && !Refused;
+
+    /// <summary>Runs <paramref name="call"/>, marking the outcome refused when the service answers it with an error.</summary>
+    public async Task<T> WatchAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (ServiceCallException)
+        {
+            Refused = true;
+            throw;
+        }
+    }
 }

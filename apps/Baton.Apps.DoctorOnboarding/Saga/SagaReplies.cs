@@ -15,8 +15,23 @@ public static class SagaReplies
 {
     public const string ExecutedCounter = "saga.executed";
 
-    /// <summary>Set when the guard before <c>createAccount</c> removed an account whose create reply was lost.</summary>
-    public const string LostAccountRemovedCounter = "saga.lostAccountRemoved";
+    /// <summary>
+    /// Set (to 1) when a guard's undo changed something for <paramref name="step"/>, a step that did not end (its reply lost
+    /// to a timeout or a cancel): the reply lists it as compensated.
+    /// </summary>
+    public static string UndoneCounter(string step) => "saga.undone." + step;
+
+    /// <summary>The saga step a guard step stands before: its undo is that step's, as far as a caller is concerned.</summary>
+    private static readonly Dictionary<string, string> Guards = new(StringComparer.Ordinal)
+    {
+        [CreateDoctorSaga.GuardStep] = "createAccount",
+        ["guardUpdateAccount"] = "updateAccount",
+        ["guardUpdateProfile"] = "updateProfile",
+        ["guardRemoveProfile"] = "removeProfile",
+    };
+
+    /// <summary>The name of the guard step before <paramref name="step"/>.</summary>
+    internal static string GuardOf(string step) => Guards.Single(g => g.Value == step).Key;
 
     private static readonly Dictionary<string, SagaShape> Shapes = new(StringComparer.Ordinal)
     {
@@ -40,20 +55,16 @@ public static class SagaReplies
             : failure?.Step;
         var executedSteps = shape.Steps.Take(executed).ToList();
         var state = failure?.SagaState ?? (run.Status == RunStatus.Cancelled ? "cancelled" : "failed");
-        var compensated = executedSteps.Where(shape.Compensable.Contains).Reverse().ToList();
-        if (executed == 0 && run.Progress.ContainsKey(LostAccountRemovedCounter))
+        // A step whose reply was lost, undone by its guard, runs first in the undo: it came after the executed ones.
+        var undone = shape.Steps.Skip(executed).Where(s => run.Progress.ContainsKey(UndoneCounter(s))).Reverse();
+        List<string> compensated = [.. undone, .. executedSteps.Where(shape.Compensable.Contains).Reverse()];
+        if (compensated.Count == 0 && state == "compensated")
         {
-            // createAccount's reply never came, but the account had been made: it was removed.
-            compensated = ["createAccount"];
-        }
-        else if (executed == 0 && state == "compensated")
-        {
-            // Only the guard before createAccount ran, and it found nothing to undo: as the saga was before the guard.
+            // Only guards ran, and found nothing to undo: the saga as it was before the guards (a createAccount refused).
             state = run.Status == RunStatus.Cancelled ? "cancelled" : "failed";
         }
 
-        // The guard's undo is createAccount's, as far as a caller is concerned.
-        var compensationStep = failure?.CompensationStep == CreateDoctorSaga.GuardStep ? "createAccount" : failure?.CompensationStep;
+        var compensationStep = failure?.CompensationStep is { } named && Guards.TryGetValue(named, out var guarded) ? guarded : failure?.CompensationStep;
         if (state == "compensation_failed" && compensationStep is { } broken)
         {
             compensated = [.. compensated.TakeWhile(s => s != broken)];

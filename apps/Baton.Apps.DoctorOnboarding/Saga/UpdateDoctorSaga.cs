@@ -49,8 +49,30 @@ internal sealed class UpdateDoctorSaga(SagaCalls calls, CompositeCache cache, ID
         var before = await DoctorSnapshot.LoadAsync(context, calls, command.Id, cancellationToken).ConfigureAwait(false);
         calls.Executed(context, "loadDoctor", 1);
 
+        // The undos put the fields back as loadDoctor read them: harmless when the change never applied, so a call whose
+        // outcome is unknown (a timeout or a cancel after the service carried it out) is undone too, by a guard step before
+        // it (sagas started before the guards keep their old path).
+        Task UndoAccountAsync(CancellationToken ct) => command.Account is null ? Task.CompletedTask
+            : calls.CompensateAsync(context, "updateAccount", DoctorService.Accounts, patterns.AccountsUpdate,
+                With(WithoutPassword(DoctorSnapshot.Previous(before.Account, command.Account)), "id", command.Id), ct);
+        Task UndoProfileAsync(CancellationToken ct) => command.Profile is null || before.ProfileId is null ? Task.CompletedTask
+            : calls.CompensateAsync(context, "updateProfile", DoctorService.ProviderDirectory, patterns.ProfileUpdate,
+                With(DoctorSnapshot.Previous(before.Profile!.Value, command.Profile), "id", before.ProfileId), ct);
+        Func<CancellationToken, Task> UndoneAsync(string step, Func<CancellationToken, Task> undo) => async ct =>
+        {
+            await undo(ct).ConfigureAwait(false);
+            context.SetProgress(SagaReplies.UndoneCounter(step), 1);
+        };
+        var guarded = await context.IsPatchedAsync(SagaCalls.LostReplyPatch, cancellationToken).ConfigureAwait(false);
+
         context.SetPhase("updateAccount");
-        await context.StepAsync("updateAccount", async ct =>
+        var accountCall = new CallOutcome();
+        if (guarded)
+        {
+            await SagaCalls.GuardAsync(context, "updateAccount", accountCall, UndoneAsync("updateAccount", UndoAccountAsync), cancellationToken).ConfigureAwait(false);
+        }
+
+        await context.StepAsync("updateAccount", ct => accountCall.WatchAsync(async () =>
         {
             if (command.Account is { } changes)
             {
@@ -64,14 +86,18 @@ internal sealed class UpdateDoctorSaga(SagaCalls calls, CompositeCache cache, ID
             }
 
             return command.Account is not null;
-        }, calls.Step, (changed, ct) => changed
-            ? calls.CompensateAsync(context, "updateAccount", DoctorService.Accounts, patterns.AccountsUpdate,
-                With(WithoutPassword(DoctorSnapshot.Previous(before.Account, command.Account!)), "id", command.Id), ct)
-            : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
+        }), calls.Step, (changed, ct) => changed ? UndoAccountAsync(ct) : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
+        accountCall.Done = true;
         calls.Executed(context, "updateAccount", 2);
 
         context.SetPhase("updateProfile");
-        await context.StepAsync("updateProfile", async ct =>
+        var profileCall = new CallOutcome();
+        if (guarded)
+        {
+            await SagaCalls.GuardAsync(context, "updateProfile", profileCall, UndoneAsync("updateProfile", UndoProfileAsync), cancellationToken).ConfigureAwait(false);
+        }
+
+        await context.StepAsync("updateProfile", ct => profileCall.WatchAsync(async () =>
         {
             if (command.Profile is not { } changes)
             {
@@ -81,10 +107,8 @@ internal sealed class UpdateDoctorSaga(SagaCalls calls, CompositeCache cache, ID
             var profileId = before.ProfileId ?? throw new Retries.NonRetryableException($"doctor {command.Id} has no profile to update");
             await calls.CallAsync(DoctorService.ProviderDirectory, patterns.ProfileUpdate, With(changes, "id", profileId), ct).ConfigureAwait(false);
             return true;
-        }, calls.Step, (changed, ct) => changed
-            ? calls.CompensateAsync(context, "updateProfile", DoctorService.ProviderDirectory, patterns.ProfileUpdate,
-                With(DoctorSnapshot.Previous(before.Profile!.Value, command.Profile!), "id", before.ProfileId!), ct)
-            : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
+        }), calls.Step, (changed, ct) => changed ? UndoProfileAsync(ct) : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
+        profileCall.Done = true;
         calls.Executed(context, "updateProfile", 3);
 
         await cache.InvalidateDoctorAsync(command.Id).ConfigureAwait(false);

@@ -122,6 +122,70 @@ public sealed class ChangeDoctorSagaTests
         Assert.Equal("failed", reply.GetProperty("details").GetProperty("saga").GetProperty("state").GetString());
     }
 
+    [Fact]
+    public async Task UpdateSaga_AccountUpdatedButReplyLost_ItsGuardPutsTheFieldsBack()
+    {
+        // Before: the step timed out with the change applied, no compensation ran, and the reply said nothing changed
+        // while the new fullName was stored.
+        await using var host = await SagaHost.StartAsync();
+        var id = await CreateAsync(host);
+        var never = new TaskCompletionSource();
+        host.Simulator.Faults.Set("doctor-accounts.update", new PatternFault { ReplyHold = never.Task });
+
+        var runId = await host.StartAsync(UpdateDoctorSaga.Name, Update(id));
+        await Poll.UntilAsync(() => Task.FromResult(Assert.Single(host.Simulator.State.Accounts)["fullName"]!.GetValue<string>()), n => n == "Ada King", "the update to be applied");
+        host.Simulator.Faults.Clear("doctor-accounts.update");
+        host.Time.Advance(TimeSpan.FromSeconds(12));
+        var run = await host.WaitForEndAsync(runId);
+        never.SetResult();
+
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        Assert.Equal("Ada Lovelace", Assert.Single(host.Simulator.State.Accounts)["fullName"]!.GetValue<string>());
+        var reply = SagaReplies.Error(run);
+        Assert.Equal("updateAccount", reply.GetProperty("details").GetProperty("saga").GetProperty("step").GetString());
+        Assert.Equal(["loadDoctor"], reply.GetProperty("executedSteps").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal(["updateAccount"], reply.GetProperty("compensatedSteps").EnumerateArray().Select(s => s.GetString()));
+    }
+
+    [Fact]
+    public async Task DeleteSaga_ProfileRemovedButReplyLost_ItsGuardCreatesItAgain()
+    {
+        // Before: the profile was gone, the account left, and getComposite answered 404 for a doctor still half there.
+        await using var host = await SagaHost.StartAsync();
+        var id = await CreateAsync(host);
+        var never = new TaskCompletionSource();
+        host.Simulator.Faults.Set("doctor-profile.remove", new PatternFault { ReplyHold = never.Task });
+
+        var runId = await host.StartAsync(DeleteDoctorSaga.Name, Delete(id));
+        await Poll.UntilAsync(() => Task.FromResult(host.Simulator.State.Profiles.Count), n => n == 0, "the profile to be removed");
+        host.Simulator.Faults.Clear("doctor-profile.remove");
+        host.Time.Advance(TimeSpan.FromSeconds(12));
+        var run = await host.WaitForEndAsync(runId);
+        never.SetResult();
+
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        Assert.Single(host.Simulator.State.Accounts);
+        var profile = Assert.Single(host.Simulator.State.Profiles);
+        Assert.Equal((id, "MD"), (profile["staffAccountId"]!.GetValue<string>(), profile["degree"]!.GetValue<string>()));
+        Assert.Equal(["removeProfile"], SagaReplies.Error(run).GetProperty("compensatedSteps").EnumerateArray().Select(s => s.GetString()));
+    }
+
+    [Fact]
+    public async Task DeleteSaga_RemoveRefusedByTheDirectory_TheGuardChangesNothing()
+    {
+        await using var host = await SagaHost.StartAsync();
+        var id = await CreateAsync(host);
+        host.Simulator.Faults.Set("doctor-profile.remove", new PatternFault { FailAlways = true, Message = "profile is locked" });
+        var before = host.Simulator.State.Calls.Count;
+
+        var run = await host.WaitForEndAsync(await host.StartAsync(DeleteDoctorSaga.Name, Delete(id)));
+
+        Assert.Single(host.Simulator.State.Profiles);
+        Assert.DoesNotContain("doctor-profile.createEmpty", host.Simulator.State.Calls.Skip(before));
+        var saga = SagaReplies.Error(run).GetProperty("details").GetProperty("saga");
+        Assert.Equal(("removeProfile", "failed"), (saga.GetProperty("step").GetString(), saga.GetProperty("state").GetString()));
+    }
+
     private static async Task<string> CreateAsync(SagaHost host)
     {
         var run = await host.WaitForEndAsync(await host.StartCreateAsync(SagaHost.Command()));
