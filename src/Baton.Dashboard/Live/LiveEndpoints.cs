@@ -32,9 +32,11 @@ internal static class LiveEndpoints
 
     public static void Map(RouteGroupBuilder ui)
     {
-        ui.MapGet("/live/runs/{id}", async (HttpContext http, IRunStore runs, IBatonClient client, TimeProvider time, ILoggerFactory loggers, string id, long? since) =>
+        ui.MapGet("/live/runs/{id}", async (HttpContext http, IRunStore runs, IBatonClient client, TimeProvider time, ILoggerFactory loggers, string id, string? since) =>
         {
-            if (since is < 0 or > MaxUnixMilliseconds)
+            // Read here, not bound: a value that is not a number got the framework's JSON problem instead of this rule.
+            long? sinceMs = since is null ? null : long.TryParse(since, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : -1;
+            if (sinceMs is < 0 or > MaxUnixMilliseconds)
             {
                 http.Response.StatusCode = StatusCodes.Status400BadRequest;
                 await http.Response.WriteAsync("since: the page's render time in Unix milliseconds (0 to 253402300799999)", http.RequestAborted);
@@ -42,7 +44,7 @@ internal static class LiveEndpoints
             }
 
             await using var renderer = new HtmlRenderer(http.RequestServices, loggers);
-            var timeline = new TimelineFeed(renderer, since is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null);
+            var timeline = new TimelineFeed(renderer, sinceMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null);
             var sections = new SectionFeed(renderer);
             await StreamAsync(
                 http,

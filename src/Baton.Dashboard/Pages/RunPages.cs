@@ -20,9 +20,9 @@ internal static class RunPages
         ui.MapPost("/runs", StartAsync);
         ui.MapGet("/runs/{id}", GetAsync);
         ui.MapPost("/runs/{id}/cancel", (HttpContext http, IBatonClient client, string id) =>
-            ControlAsync(http, id, async ct => (await client.CancelRunAsync(id, ct)).Outcome.ToString()));
+            ControlAsync(http, id, async ct => CancelMessage(await client.CancelRunAsync(id, ct))));
         ui.MapPost("/runs/{id}/retry", (HttpContext http, IBatonClient client, string id) =>
-            ControlAsync(http, id, async ct => (await client.RetryRunAsync(id, ct)).Outcome.ToString()));
+            ControlAsync(http, id, async ct => RetryMessage(await client.RetryRunAsync(id, ct))));
     }
 
     private static async Task<IResult> ListAsync(
@@ -125,6 +125,24 @@ internal static class RunPages
         var outcome = await action(http.RequestAborted);
         return Results.Redirect($"{DashboardPaths.Run(id)}?message={Uri.EscapeDataString(outcome)}");
     }
+
+    /// <summary>What a cancel did, in words (before: the outcome's enum name, "AlreadyFinished", on the page).</summary>
+    internal static string CancelMessage(CancelRunResult result) => result.Outcome switch
+    {
+        CancelRunOutcome.Cancelled => "Cancelled: the run had not started executing.",
+        CancelRunOutcome.Requested => "Cancel requested: the running step is told to stop, and the run ends cancelled (or runs its compensations).",
+        CancelRunOutcome.AlreadyFinished => $"Not cancelled: the run is already {result.Run?.Status.ToWireName() ?? "finished"}; only active runs can be cancelled.",
+        _ => "Not cancelled: no run has this id.",
+    };
+
+    /// <summary>What a retry did, in words, as the API's problem details say it.</summary>
+    internal static string RetryMessage(RetryRunResult result) => result.Outcome switch
+    {
+        RetryRunOutcome.Retried => "Retried: the run resumes at the step that failed.",
+        RetryRunOutcome.NotRetryable => $"Not retried: the run is {result.Run?.Status.ToWireName() ?? "not retryable"}; only failed, cancelled or compensation_failed runs can be retried.",
+        RetryRunOutcome.Conflict => $"Not retried: run {result.Run?.Id ?? "another run"} holds this run's concurrency key; retry it when that run has finished.",
+        _ => "Not retried: no run has this id.",
+    };
 
     private static DateTimeOffset? ParseTime(string? text, string name, List<string> problems)
     {

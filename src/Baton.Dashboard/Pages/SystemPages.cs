@@ -71,17 +71,24 @@ internal static class SystemPages
                 doctors.Cache(), [.. sagas.OrderByDescending(r => r.CreatedAt).Take(20)]));
         });
 
-        ui.MapGet("/apps/catalog-sync", async (HttpContext http, IBatonClient client, TimeProvider time, long? after) =>
+        ui.MapGet("/apps/catalog-sync", async Task<IResult> (HttpContext http, IBatonClient client, TimeProvider time, string? after) =>
         {
+            // Read here, not bound: a value that is not a number got the framework's JSON problem, not a page.
+            var afterLine = 0L;
+            if (after is not null && (!long.TryParse(after, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out afterLine)))
+            {
+                return PageResults.Render<NotFoundPage>(http, $"'{after}' is not a place in the dead-letter list: after is a whole number from the page's own links.", StatusCodes.Status400BadRequest);
+            }
+
             var latest = await client.ListRunsAsync(new ListRunsRequest { Workflow = CatalogSyncWorkflow, Limit = 10 }, http.RequestAborted);
             var current = latest.Runs.Count > 0 ? latest.Runs[0] : null;
             var now = time.GetUtcNow();
             // Registered by the catalog sync app when it is enabled on this node; one keyset page, never all.
             var deadLetters = current is null ? null : http.RequestServices.GetService<ICatalogDeadLetters>() is { } reader
-                ? await reader.ListAsync(current.Id, after ?? 0, DeadLettersPerPage, http.RequestAborted)
+                ? await reader.ListAsync(current.Id, afterLine, DeadLettersPerPage, http.RequestAborted)
                 : null;
             return PageResults.Render<CatalogSyncPage>(http, new CatalogSyncModel(
-                current, current is null ? [] : ProgressBar.From(current, now), latest.Runs, now) { DeadLetters = deadLetters, DeadLettersAfter = after ?? 0 });
+                current, current is null ? [] : ProgressBar.From(current, now), latest.Runs, now) { DeadLetters = deadLetters, DeadLettersAfter = afterLine });
         });
     }
 }

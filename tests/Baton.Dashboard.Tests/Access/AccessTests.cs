@@ -180,6 +180,12 @@ public sealed class AccessTests
         Assert.Contains("Unix milliseconds", await tooLate.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, notANumber.StatusCode);
+        // Before: the framework's JSON problem ("Failed to bind parameter"), not the rule.
+        Assert.Contains("Unix milliseconds", await notANumber.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var badAfter = await client.GetAsync("/ui/apps/catalog-sync?after=abc");
+        Assert.Equal(HttpStatusCode.BadRequest, badAfter.StatusCode);
+        Assert.Equal("text/html", badAfter.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("is not a place in the dead-letter list", await badAfter.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -279,5 +285,28 @@ public sealed class AccessTests
 
         Assert.Equal(HttpStatusCode.Redirect, disable.StatusCode);
         Assert.Contains(Uri.EscapeDataString("refused: no workflow named 'demo' is registered"), disable.Headers.Location?.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunControls_OnAFinishedRun_TheNoticeSaysWhyInWords()
+    {
+        // Before: the notice was the outcome's enum name ("AlreadyFinished", "NotRetryable") where the API explains.
+        await using var server = await DashboardServer.StartAsync();
+        var api = server.NewApiClient();
+        var run = await api.StartAsync("demo", new { items = 1, delayMs = 0 });
+        await api.WaitAsync(run.Run.Id).WaitAsync(TimeSpan.FromSeconds(60));
+        using var client = server.NewBrowserlessClient();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+        var page = await client.GetStringAsync($"/ui/runs/{run.Run.Id}");
+        var form = new Dictionary<string, string> { ["__RequestVerificationToken"] = DashboardServer.FormToken(page) };
+
+        using var cancel = await client.PostAsync($"/ui/runs/{run.Run.Id}/cancel", new FormUrlEncodedContent(form));
+        using var retry = await client.PostAsync($"/ui/runs/{run.Run.Id}/retry", new FormUrlEncodedContent(form));
+        var shown = await client.GetStringAsync(cancel.Headers.Location!.OriginalString);
+
+        Assert.Equal(HttpStatusCode.Redirect, cancel.StatusCode);
+        Assert.Contains(Uri.EscapeDataString("Not cancelled: the run is already succeeded; only active runs can be cancelled."), cancel.Headers.Location.OriginalString, StringComparison.Ordinal);
+        Assert.Contains(Uri.EscapeDataString("Not retried: the run is succeeded; only failed, cancelled or compensation_failed runs can be retried."), retry.Headers.Location!.OriginalString, StringComparison.Ordinal);
+        Assert.Contains("Not cancelled: the run is already succeeded", shown, StringComparison.Ordinal);
     }
 }

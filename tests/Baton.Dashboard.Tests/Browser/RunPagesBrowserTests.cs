@@ -67,7 +67,7 @@ public sealed class RunPagesBrowserTests(BrowserFixture fixture)
         var message = await page.TextContentAsync(".message");
 
         Assert.Contains(afterRetry, new[] { "pending", "running" });
-        Assert.Equal("Retried", message);
+        Assert.Equal("Retried: the run resumes at the step that failed.", message);
     }
 
     [Theory]
