@@ -68,11 +68,19 @@ internal static class JsonBody
 
         try
         {
-            return (JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 }), null);
+            // A name twice in one object is refused: the workflow read the last and the run's page showed both, so a body
+            // read one way by a person and another by the workflow ({"items":1,"items":1000} started 1,000 items).
+            return (JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64, AllowDuplicateProperties = false }), null);
         }
         catch (JsonException ex)
         {
             return (null, Problems.InvalidJson($"the body is not valid JSON: {ex.Message}"));
+        }
+        catch (InvalidOperationException)
+        {
+            // The duplicate-name check decodes each name, and a name with a \u escape of half a surrogate pair cannot be
+            // decoded: .NET throws this instead of a JsonException.
+            return (null, Problems.InvalidJson("the body is not valid JSON: a property name holds a \\u escape of half a surrogate pair (\\uD800-\\uDFFF without its other half), which is not text"));
         }
     }
 

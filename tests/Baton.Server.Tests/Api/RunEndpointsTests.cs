@@ -114,6 +114,32 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
         Assert.Equal(HttpStatusCode.Accepted, corrected);
     }
 
+    [Theory]
+    [InlineData("""{"items":1,"items":1000}""")]
+    [InlineData("""{"items":1,"delayMs":0,"nested":{"a":1,"a":2}}""")]
+    public async Task StartRun_ANameTwiceInOneObject_Returns400AndStartsNothing(string input)
+    {
+        // Before: the workflow read the last value (1,000 items) while the run's page showed both.
+        var key = Guid.NewGuid().ToString();
+        var (status, body) = await Server.StartRunAsync("demo", input, key);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("not valid JSON", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("duplicate", body.GetProperty("detail").GetString(), StringComparison.OrdinalIgnoreCase);
+        var (corrected, _) = await Server.StartRunAsync("demo", """{"items":1,"delayMs":0}""", key);
+        Assert.Equal(HttpStatusCode.Accepted, corrected);
+    }
+
+    [Fact]
+    public async Task StartRun_APropertyNameOfHalfASurrogatePair_Returns400()
+    {
+        // The duplicate-name check decodes every name; .NET throws InvalidOperationException for this one (a 500 until caught).
+        var (status, body) = await Server.StartRunAsync("demo", """{"\udfff":1}""", null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("half a surrogate pair", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task StartRun_SameIdempotencyKey_Returns200WithTheSameRun()
     {
