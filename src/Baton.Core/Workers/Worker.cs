@@ -347,7 +347,12 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
 
     public override void Dispose()
     {
-        _housekeepingStop.Dispose();
+        // A host disposed without StopAsync: the base cancels the loop, whose finally still cancels this source on its way
+        // out; disposed first, that threw ObjectDisposedException, logged as a critical "BackgroundService failed".
         base.Dispose();
+        if (ExecuteTask is null or { IsCompleted: true })
+        {
+            _housekeepingStop.Dispose();
+        }
     }
 }

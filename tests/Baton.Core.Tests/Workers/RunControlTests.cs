@@ -308,4 +308,26 @@ public sealed class RunControlTests
         Assert.Equal(0, untouched.Executions);
         Assert.Null(untouched.LeaseOwner);
     }
+
+    [Fact]
+    public async Task Worker_DisposedWithoutStop_ItsLoopEndsWithoutAnError()
+    {
+        // What a host disposed without StopAsync does (await using over a started host) while a run is in flight. Before:
+        // Dispose disposed the housekeeping source first, the loop's finally cancelled it once the run had drained, and the
+        // loop ended with ObjectDisposedException, logged by the host as a critical "BackgroundService failed".
+        var gate = new TaskCompletionSource();
+        await using var node = await EngineHarness.StartAsync(b => Gated(b, gate), o => o.DrainTimeout = TimeSpan.Zero);
+        var worker = node.Worker;
+        var id = await node.StartRunAsync("sync");
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Running);
+
+        var loop = worker.ExecuteTask!;
+        worker.Dispose();
+        gate.SetResult();
+        await Task.WhenAny(loop, Task.Delay(TimeSpan.FromSeconds(30)));
+
+        // Ended, and not faulted: a cancelled loop is how a stopped background service ends, and the host says nothing of it.
+        Assert.True(loop.IsCompleted);
+        Assert.False(loop.IsFaulted, loop.Exception?.ToString());
+    }
 }
