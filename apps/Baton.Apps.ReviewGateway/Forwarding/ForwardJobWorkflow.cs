@@ -36,6 +36,8 @@ internal sealed class ForwardJobWorkflow(WorkerNodeClient worker, GatewayOptions
     private async Task<int> AttemptAsync(IWorkflowContext context, ForwardJob input, CancellationToken cancellationToken)
     {
         context.SetPhase("forwarding");
+        // The attempt's time starts once a connection to the worker is free: waiting for one is not the worker's delay.
+        using var slot = await worker.WaitForConnectionAsync(cancellationToken).ConfigureAwait(false);
         // One token source per attempt, linked to the run's token and cancelled by the attempt's timeout.
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var timer = ArmTimeout(attempt);

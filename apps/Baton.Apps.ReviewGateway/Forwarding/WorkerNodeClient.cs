@@ -30,6 +30,7 @@ internal sealed class WorkerNodeClient : IDisposable
     // diagnostics, the http.client.* metrics) is the same.
     private readonly HttpMessageInvoker _http;
     private readonly Uri _enqueueUri;
+    private readonly SemaphoreSlim _connections;
 
     public WorkerNodeClient(GatewayOptions options)
     {
@@ -43,10 +44,29 @@ internal sealed class WorkerNodeClient : IDisposable
         };
         // The per-attempt timeout of the step cancels the call; no second timeout here.
         _http = new HttpMessageInvoker(handler, disposeHandler: true);
+        _connections = new SemaphoreSlim(options.MaxConnections, options.MaxConnections);
         _enqueueUri = new Uri(options.WorkerUrl.AbsoluteUri.TrimEnd('/') + "/enqueue");
     }
 
     public Uri EnqueueUri => _enqueueUri;
+
+    /// <summary>
+    /// Waits for one of the <see cref="GatewayOptions.MaxConnections"/> connections to the worker (dispose the slot after
+    /// the call). A forward's attempt time starts once it holds one: queued inside the handler's pool instead, a forward
+    /// behind 32 busy connections ran out its 10 s without the worker being asked (a worker answering in 2 s under a
+    /// backlog got each job 2.5 times, and the runs said "no answer within 10 s").
+    /// </summary>
+    public async ValueTask<ConnectionSlot> WaitForConnectionAsync(CancellationToken cancellationToken)
+    {
+        await _connections.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new ConnectionSlot(_connections);
+    }
+
+    /// <summary>One connection's turn; disposing it gives the turn to the next forward.</summary>
+    public readonly struct ConnectionSlot(SemaphoreSlim connections) : IDisposable
+    {
+        public void Dispose() => connections.Release();
+    }
 
     /// <summary>
     /// Forwards the job; returns the worker's 2xx status. A 4xx other than 408 and 429 throws
@@ -110,11 +130,17 @@ internal sealed class WorkerNodeClient : IDisposable
             var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             return text.Length > MaxErrorBodyChars ? text[..MaxErrorBodyChars] + "..." : text;
         }
-        catch (HttpRequestException)
+        catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or System.Text.DecoderFallbackException)
         {
+            // A body that cannot be read (a charset .NET does not know: InvalidOperationException) must not turn a 422 into a
+            // retried error: the status decides, the snippet is only detail.
             return "";
         }
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _connections.Dispose();
+    }
 }

@@ -11,10 +11,11 @@ namespace Baton.Apps.ReviewGateway.Health;
 /// <c>GET /health</c> on the gateway's listener: the seed's
 /// <c>{"status":"healthy","service":"argus-orchestrator","timestamp","uptime","worker_url"}</c> plus
 /// <c>store</c> (<c>ok</c> or <c>unreachable</c>) and <c>jobs_pending_forward</c> (runs not yet
-/// forwarded). 503 with status <c>unhealthy</c> when the store does not answer: the gateway cannot accept
-/// jobs then. The count is one query through the client, and it is also what finds the store unreachable.
+/// forwarded). 503 with status <c>unhealthy</c> when the store does not answer, or refuses writes: the gateway cannot
+/// accept jobs then. The store's ping and one count through the client.
 /// </summary>
-internal sealed class GatewayHealthEndpoint(IBatonClient client, TimeProvider time, GatewayOptions options, GatewayClock clock, ILogger<GatewayHealthEndpoint> logger)
+internal sealed class GatewayHealthEndpoint(
+    IBatonClient client, Baton.Storage.IBatonStore store, TimeProvider time, GatewayOptions options, GatewayClock clock, ILogger<GatewayHealthEndpoint> logger)
 {
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(3);
     private static readonly RunStatus[] Unfinished = [RunStatus.Pending, RunStatus.Running, RunStatus.Suspended];
@@ -27,6 +28,9 @@ internal sealed class GatewayHealthEndpoint(IBatonClient client, TimeProvider ti
         timeout.CancelAfter(PingTimeout);
         try
         {
+            // The store's own ping first: it also fails while writes fail (a full disk), when a read still answers. Before,
+            // the count alone said healthy while every enqueue answered 503.
+            await store.PingAsync(timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
             var counts = await client.CountRunsAsync(
                 new CountRunsRequest { Workflow = ForwardJobWorkflow.Name, Statuses = Unfinished },
                 timeout.Token).ConfigureAwait(false);

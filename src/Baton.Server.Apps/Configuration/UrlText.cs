@@ -18,7 +18,11 @@ public static class UrlText
     {
         ArgumentNullException.ThrowIfNull(text);
         var authority = text.IndexOf("://", StringComparison.Ordinal) is var scheme and >= 0 ? scheme + 3 : 0;
-        var end = text.IndexOfAny(['/', '?', '#'], authority) is var slash and >= 0 ? slash : text.Length;
+        // In a URL that parses, the user info ends before the path ('@' in a path is not one). In text that does not, a
+        // password holding '/', '?' or '#' is often why: the user info then runs to the last '@' (before: to the first
+        // '/', so 'http://u:pa/ss@host' was shown whole, password and all).
+        var end = !Uri.TryCreate(text, UriKind.Absolute, out _) ? text.Length
+            : text.IndexOfAny(['/', '?', '#'], authority) is var slash and >= 0 ? slash : text.Length;
         var at = end > authority ? text.LastIndexOf('@', end - 1, end - authority) : -1;
         var colon = at < 0 ? -1 : text.IndexOf(':', authority, at - authority);
         return colon < 0 ? text : string.Concat(text.AsSpan(0, colon + 1), "***", text.AsSpan(at));

@@ -72,6 +72,61 @@ public sealed class ForwardingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Forward_Worker4xxWithACharsetDotNetDoesNotKnow_StillFailsAtOnce()
+    {
+        // Before: reading the error body for the message threw InvalidOperationException ("The character set provided in
+        // ContentType is invalid"), which was neither the 4xx's NonRetryableException nor a counted failed attempt: the job
+        // was retried for an hour with an error that never said the worker had answered 422.
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        const string Body = """{"error":"placeId refused"}""";
+        var serving = CannedHttpAnswer.ServeAsync(
+            listener, $"HTTP/1.1 422 Unprocessable Entity\r\nContent-Type: application/json; charset=bogus\r\nContent-Length: {Body.Length}\r\nConnection: close\r\n\r\n{Body}");
+        await using var server = await GatewayServer.StartAsync(new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}"));
+
+        var (_, body, _) = await server.EnqueueAsync("odd-charset");
+        var run = await server.WaitForRunAsync(body.GetProperty("runId").GetString()!, RunStatus.Succeeded, RunStatus.Failed);
+        listener.Stop();
+        await serving;
+
+        Assert.Equal(RunStatus.Failed, run.Run.Status);
+        Assert.Single(run.Attempts);
+        Assert.Contains("worker node answered 422", run.Run.Failure!.Message, StringComparison.Ordinal);
+        Assert.Contains("NonRetryableException", run.Run.Failure.ErrorType, StringComparison.Ordinal);
+        Assert.Equal("rejected_by_worker", run.Run.Phase);
+    }
+
+    [Fact]
+    public async Task Forward_BacklogBehindFewConnections_TheWaitForAConnectionIsNotPartOfTheAttemptsTime()
+    {
+        // One connection, a worker answering in 300 ms, eight jobs at once: the last waits about 2.1 s for the connection,
+        // more than the 1.5 s attempt limit. Before: the limit counted that wait, so queued jobs timed out without the worker
+        // being asked, and were sent again ("no answer within 1.5 s"; a reviewer's 600 jobs reached a 2 s worker 1,526 times).
+        await using var server = await GatewayServer.StartAsync(_worker.BaseAddress, new Dictionary<string, string>
+        {
+            ["Baton:Apps:ReviewGateway:AttemptTimeout"] = "00:00:01.500",
+            ["Baton:Apps:ReviewGateway:MaxConnections"] = "1",
+        });
+        _worker.State.Delay = TimeSpan.FromMilliseconds(300);
+
+        var runIds = new List<string>();
+        foreach (var i in Enumerable.Range(0, 8))
+        {
+            runIds.Add((await server.EnqueueAsync($"queued-{i}")).Body.GetProperty("runId").GetString()!);
+        }
+
+        var runs = new List<RunDetails>();
+        foreach (var id in runIds)
+        {
+            runs.Add(await server.WaitForRunAsync(id, RunStatus.Succeeded, RunStatus.Failed));
+        }
+
+        Assert.All(runs, r => Assert.Equal(RunStatus.Succeeded, r.Run.Status));
+        Assert.All(runs, r => Assert.Single(r.Attempts, a => a.StepKey == "forward"));
+        Assert.All(Enumerable.Range(0, 8), i => Assert.Equal(1, _worker.State.Jobs[$"reviews:queued-{i}:start"]));
+    }
+
+    [Fact]
     public async Task Forward_WorkerResetsConnection_RetriedUntilDelivered()
     {
         _worker.State.Mode = WorkerNodeMode.Reset;

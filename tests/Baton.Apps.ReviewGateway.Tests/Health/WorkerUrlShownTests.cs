@@ -16,6 +16,16 @@ public sealed class WorkerUrlShownTests
         Assert.Equal(shown, Baton.Server.Configuration.UrlText.WithoutPassword(new Uri(configured)));
 
     [Theory]
+    [InlineData("http://user:pa/ss@127.0.0.1:27000", "http://user:***@127.0.0.1:27000")]
+    [InlineData("http://user:pa?ss@127.0.0.1:27000/x", "http://user:***@127.0.0.1:27000/x")]
+    [InlineData("http://user:pa#ss@127.0.0.1:27000", "http://user:***@127.0.0.1:27000")]
+    [InlineData("http://user:pa55@bad host", "http://user:***@bad host")]
+    public void Shown_TextThatDoesNotParseWithAPasswordHoldingAPathCharacter_PasswordMasked(string configured, string shown) =>
+        // Before: the user info was taken to end at the first '/', '?' or '#', so these were shown whole (the start-up
+        // report "WORKER_NODE_URL '...' is not an http(s) URL" printed the password).
+        Assert.Equal(shown, Baton.Server.Configuration.UrlText.WithoutPassword(configured));
+
+    [Theory]
     [InlineData("http://svc:pa55word@127.0.0.1:14001/enqueue", "http://svc:***@127.0.0.1:14001")]
     [InlineData("http://127.0.0.1:14001/enqueue", "http://127.0.0.1:14001")]
     public void Authority_WhereARequestWent_PasswordMasked(string url, string shown) =>
