@@ -58,13 +58,36 @@ internal static class SyncEndpoints
         }
     }
 
-    /// <summary>The latest sync's status (seed 000's shape plus Baton's fields); <c>idle</c> before the first.</summary>
+    /// <summary>
+    /// The sync that is running, if one is (the workflow's concurrency key allows one), else the latest sync's status (seed
+    /// 000's shape plus Baton's fields); <c>idle</c> before the first. Before: always the newest created, so an older run
+    /// retried while a newer one had finished showed "not running" while <c>POST /sync</c> answered 409 with it.
+    /// </summary>
     public static async Task<IResult> StatusAsync(IBatonClient client, TimeProvider time, HttpContext http)
     {
-        var page = await client.ListRunsAsync(new ListRunsRequest { Workflow = CatalogSyncWorkflow.Name, Limit = 1 }, http.RequestAborted).ConfigureAwait(false);
+        RunInfo? shown = null;
+        foreach (var status in ActiveStatuses)
+        {
+            var active = await client.ListRunsAsync(
+                new ListRunsRequest { Workflow = CatalogSyncWorkflow.Name, Status = status, Limit = 1 }, http.RequestAborted).ConfigureAwait(false);
+            if (active.Runs.Count > 0)
+            {
+                shown = active.Runs[0];
+                break;
+            }
+        }
+
+        if (shown is null)
+        {
+            var page = await client.ListRunsAsync(new ListRunsRequest { Workflow = CatalogSyncWorkflow.Name, Limit = 1 }, http.RequestAborted).ConfigureAwait(false);
+            shown = page.Runs.Count > 0 ? page.Runs[0] : null;
+        }
+
         var now = time.GetUtcNow();
-        return Results.Json(SyncStatus.From(page.Runs.Count > 0 ? page.Runs[0] : null, now, Uptime(now)));
+        return Results.Json(SyncStatus.From(shown, now, Uptime(now)));
     }
+
+    private static readonly RunStatus[] ActiveStatuses = [RunStatus.Running, RunStatus.Suspended, RunStatus.Pending, RunStatus.Compensating];
 
     private static long Uptime(DateTimeOffset now) => (long)Math.Max(0, (now - ProcessStart).TotalSeconds);
 }

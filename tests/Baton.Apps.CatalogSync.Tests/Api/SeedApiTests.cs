@@ -123,6 +123,28 @@ public sealed class SeedApiTests
     }
 
     [Fact]
+    public async Task Status_OlderSyncRetriedAfterANewerOneFinished_ShowsTheRunningOne()
+    {
+        // Before: /status showed the newest created run (finished: isRunning false) while the retried older one ran and
+        // POST /sync answered 409 with it.
+        await using var h = await SyncHarness.StartAsync(f => f.BytesPerSecond = 1_000_000);
+        var older = await h.StartSyncAsync();
+        (await h.Client.PostAsync($"/api/runs/{older}/cancel", null)).Dispose();
+        await h.WaitFinishedAsync(older);
+        h.Feed.Options.BytesPerSecond = 0;
+        await h.SyncAsync();
+        h.Feed.Options.BytesPerSecond = 1_000_000;
+
+        (await h.Client.PostAsync($"/api/runs/{older}/retry", null)).Dispose();
+        var status = await h.StatusAsync();
+
+        Assert.Equal(older, status.GetProperty("runId").GetString());
+        Assert.True(status.GetProperty("isRunning").GetBoolean(), status.GetRawText());
+        h.Feed.Options.BytesPerSecond = 0;
+        await h.WaitFinishedAsync(older);
+    }
+
+    [Fact]
     public async Task GetSync_QueryKey_StartsSyncAndKeepsKeyOutOfLogs()
     {
         await using var h = await SyncHarness.StartAsync();
