@@ -63,7 +63,7 @@ internal sealed class ForwardJobWorkflow(WorkerNodeClient worker, GatewayOptions
             Failed();
             throw new WorkerUnavailableException($"could not connect to the worker node at {Baton.Server.Configuration.UrlText.Authority(worker.EnqueueUri)}: {(ex.InnerException ?? ex).Message}");
         }
-        catch (Exception ex) when (ex is HttpRequestException or WorkerUnavailableException)
+        catch (Exception ex) when (ex is HttpRequestException or WorkerUnavailableException or WorkerAskedToWaitException)
         {
             Failed();
             throw;

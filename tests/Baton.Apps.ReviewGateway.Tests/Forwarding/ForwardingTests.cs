@@ -96,6 +96,34 @@ public sealed class ForwardingTests : IAsyncLifetime
         Assert.Equal("rejected_by_worker", run.Run.Phase);
     }
 
+    [Theory]
+    [InlineData(429, "Too Many Requests")]
+    [InlineData(503, "Service Unavailable")]
+    public async Task Forward_WorkerAsksToRetryAfter30s_NextAttemptNotBeforeThen(int status, string reason)
+    {
+        // Before: the answer's Retry-After was ignored and the job was sent again on the policy's own backoff (0.9 s, then 2 s).
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var serving = CannedHttpAnswer.ServeAsync(
+            listener, $"HTTP/1.1 {status} {reason}\r\nRetry-After: 30\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        await using var server = await GatewayServer.StartAsync(
+            new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}"),
+            new Dictionary<string, string> { ["Baton:Apps:ReviewGateway:MaxDelay"] = "00:01:00" });
+
+        var (_, body, _) = await server.EnqueueAsync($"asked-to-wait-{status}");
+        var runId = body.GetProperty("runId").GetString()!;
+        // The backoff is over the engine's suspend threshold: the run gives its slot back until the attempt is due.
+        var run = await Poll.UntilAsync(() => server.RunAsync(runId), r => r!.Run.Status == RunStatus.Suspended, "the run to wait for its next attempt");
+        listener.Stop();
+        await serving;
+
+        var failed = Assert.Single(run!.Attempts, a => a.StepKey == "forward");
+        Assert.Contains("asked to retry after 30 s", failed.ErrorMessage, StringComparison.Ordinal);
+        Assert.True(run.Run.RunAfter >= failed.EndedAt!.Value.AddSeconds(30), $"next attempt at {run.Run.RunAfter:O}, the failed one ended {failed.EndedAt:O}");
+        Assert.Equal(1, run.Run.Progress["forward.failedAttempts"]);
+        Assert.Equal("waiting_for_worker", run.Run.Phase);
+    }
+
     [Fact]
     public async Task Forward_BacklogBehindFewConnections_TheWaitForAConnectionIsNotPartOfTheAttemptsTime()
     {
