@@ -101,7 +101,7 @@ internal sealed class FeedDownloader(
                     // The partial file does not fit the feed any more (it changed or is longer): start over next attempt.
                     await blobs.DeleteAsync(blob, cancellationToken).ConfigureAwait(false);
                     throw new FeedException("the feed refused the Range request (416); the partial download was discarded and the next attempt starts over");
-                case HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable when RetryAfterOf(response) is { } wait:
+                case HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable when Baton.Server.Http.RetryAfterHeader.WaitOf(response, time) is { } wait:
                     throw new Retries.RetryAfterException(
                         $"the feed answered {(int)response.StatusCode} {response.ReasonPhrase} and asked to retry after {wait.TotalSeconds:0} s", wait);
                 case HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden:
@@ -248,14 +248,6 @@ internal sealed class FeedDownloader(
         Log.FetchedAgain(logger, runId, again.Length);
         return again.Length;
     }
-
-    /// <summary>The wait a <c>Retry-After</c> header asks for (seconds, or a date measured from now), or null if it has none.</summary>
-    private TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
-    {
-        { Delta: { } delta } => delta < TimeSpan.Zero ? TimeSpan.Zero : delta,
-        { Date: { } date } => date - time.GetUtcNow() is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero,
-        _ => null,
-    };
 
     /// <summary>Removes what earlier syncs left in the blob store (see the remarks).</summary>
     private async Task RemoveLeftoversAsync(string runId, string blob, bool keepComplete, CancellationToken cancellationToken)

@@ -104,7 +104,7 @@ internal sealed class WorkerNodeClient : IDisposable
             throw new NonRetryableException(message);
         }
 
-        if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable && RetryAfterOf(response) is { } wait)
+        if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable && Baton.Server.Http.RetryAfterHeader.WaitOf(response, _time) is { } wait)
         {
             // The worker said when to come back: the next attempt waits at least that long (up to the retry policy's
             // MaxDelay). Before: retried on the policy's own backoff, 0.9 s after a "Retry-After: 30".
@@ -131,14 +131,6 @@ internal sealed class WorkerNodeClient : IDisposable
         BodySuffix.CopyTo(body.AsSpan(BodyPrefix.Length + placeId.Length));
         return body;
     }
-
-    /// <summary>The wait a <c>Retry-After</c> header asks for (seconds, or a date measured from now), or null if it has none.</summary>
-    private TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
-    {
-        { Delta: { } delta } => delta < TimeSpan.Zero ? TimeSpan.Zero : delta,
-        { Date: { } date } => date - _time.GetUtcNow() is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero,
-        _ => null,
-    };
 
     private static ReadOnlySpan<byte> BodyPrefix => "{\"placeId\":\""u8;
 

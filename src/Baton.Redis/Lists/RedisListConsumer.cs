@@ -143,7 +143,7 @@ internal sealed class RedisListConsumer(
         }
 
         var deadLetterKey = options.DeadLetterKey(state.Key);
-        RedisValue[] arguments = [items.Length, .. DeadLetterValues(dead, items, rawItems)];
+        RedisValue[] arguments = [items.Length, .. dead.Select(d => RawOf(d, items, rawItems))];
         var acked = await RedisAsync(state, () => AckAsync(processing, deadLetterKey, arguments)).ConfigureAwait(false);
         if (acked is null)
         {
@@ -168,18 +168,21 @@ internal sealed class RedisListConsumer(
     }
 
     /// <summary>
-    /// The dead items as they were pushed: an item that is not UTF-8 was read as text with U+FFFD in place of its bytes, so
-    /// the item a mapper rejects (the same string) is matched back to its bytes. Before, the replaced text was pushed.
+    /// A dead item as it was pushed: an item that is not UTF-8 was read as text with U+FFFD in place of its bytes, so the
+    /// item a mapper rejects (the same string instance) is matched back to its bytes. Before, the replaced text was pushed.
+    /// A search per dead item, not a map built per batch: most batches have none.
     /// </summary>
-    private static IEnumerable<RedisValue> DeadLetterValues(List<RejectedItem> dead, string[] items, RedisValue[] rawItems)
+    private static RedisValue RawOf(RejectedItem dead, string[] items, RedisValue[] rawItems)
     {
-        var original = new Dictionary<object, RedisValue>(ReferenceEqualityComparer.Instance);
         for (var i = 0; i < items.Length; i++)
         {
-            original.TryAdd(items[i], rawItems[i]);
+            if (ReferenceEquals(items[i], dead.Item))
+            {
+                return rawItems[i];
+            }
         }
 
-        return dead.Select(d => original.TryGetValue(d.Item, out var raw) ? raw : (RedisValue)d.Item);
+        return dead.Item;
     }
 
     private async Task<RedisResult> AckAsync(RedisKey processing, RedisKey deadLetterKey, RedisValue[] arguments)
