@@ -65,13 +65,15 @@ internal sealed class CatalogSyncWorkflow(
             Timeout = settings.FetchTimeout,
         };
         var live = Channel.CreateUnbounded<ChunkRange>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
+        // Across the fetch's attempts: what was handed out, and the feed's validator, so a retry keeps to the same bytes.
+        var ledger = new DownloadLedger(t => store.AppliedChecksumsAsync(runId, t));
         var fetch = context.StepAsync(
             "fetch",
             ct => downloader.DownloadAsync(
                 runId,
+                ledger,
                 bytes => context.SetProgress("bytes", bytes),
                 chunk => live.Writer.TryWrite(chunk),
-                async t => (await store.RunTotalsAsync(runId, t).ConfigureAwait(false)).Chunk > 0,
                 ct),
             fetchOptions,
             cancellationToken: cancellationToken);
@@ -169,6 +171,12 @@ internal sealed class CatalogSyncWorkflow(
 
         // The engine has reported each set-aside chunk already ("chunks/<n> dead-lettered: <error>", its step key).
         var deadChunks = results.Where(r => !r.Succeeded).ToList();
+        if (deadChunks.FirstOrDefault(r => r.ErrorType == typeof(FeedChangedException).FullName) is { } changed)
+        {
+            // A chunk this run applied from other bytes of the feed: the run cannot end with one version of the catalog.
+            throw new NonRetryableException(changed.Error ?? "the feed changed while this sync ran; start a new sync");
+        }
+
         var unread = deadChunks.Count(r => r.ErrorType == typeof(BlobNotFoundException).FullName);
         if (unread > 0)
         {

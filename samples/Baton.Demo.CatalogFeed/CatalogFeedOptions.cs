@@ -75,6 +75,12 @@ public sealed class CatalogFeedOptions
     /// <summary>Whether <c>Range: bytes=N-</c> is honoured (206); when false the full body is always sent (200). The default is true.</summary>
     public bool SupportsRange { get; set; } = true;
 
+    /// <summary>
+    /// Whether answers carry a strong <c>ETag</c> of the body (a hash of what fixes its bytes) and a Range request with an
+    /// <c>If-Range</c> that does not match it gets the whole body (200), as RFC 9110 has it. The default is true.
+    /// </summary>
+    public bool ETag { get; set; } = true;
+
     /// <summary>The first K requests fail with <see cref="FailWith"/>.</summary>
     public int FailFirst { get; set; }
 
@@ -85,6 +91,9 @@ public sealed class CatalogFeedOptions
 
     /// <summary>How many responses are cut at <see cref="CutAtByte"/>. The default is 1.</summary>
     public int CutTimes { get; set; } = 1;
+
+    /// <summary>Called with these options after a response is cut, before the next request: a new export between a broken download and its resume.</summary>
+    public Action<CatalogFeedOptions>? AfterCut { get; set; }
 
     /// <summary>
     /// Renders each day's body once, in memory, and serves copies of it. For benchmarks: a real feed's cost of

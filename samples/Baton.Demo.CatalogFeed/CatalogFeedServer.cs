@@ -99,7 +99,15 @@ public sealed class CatalogFeedServer : IAsyncDisposable
         var index = GetIndex(spec);
         var total = index.Offsets[^1];
         long start = 0;
-        if (Options.SupportsRange && TryParseRange(request.Headers.Range.ToString(), out var from))
+        var etag = Options.ETag ? ETagOf(spec) : null;
+        if (etag is not null)
+        {
+            response.Headers.ETag = etag;
+        }
+
+        var ifRange = request.Headers.IfRange.ToString();
+        var rangeStillValid = ifRange.Length == 0 || (etag is not null && string.Equals(ifRange, etag, StringComparison.Ordinal));
+        if (Options.SupportsRange && rangeStillValid && TryParseRange(request.Headers.Range.ToString(), out var from))
         {
             if (from >= total && total > 0)
             {
@@ -157,6 +165,7 @@ public sealed class CatalogFeedServer : IAsyncDisposable
                 await body.WriteAsync(pending.GetBuffer().AsMemory(0, (int)pending.Length), context.RequestAborted).ConfigureAwait(false);
                 await body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
                 Interlocked.Increment(ref _cuts);
+                Options.AfterCut?.Invoke(Options);
                 context.Abort();
                 return;
             }
@@ -229,6 +238,10 @@ public sealed class CatalogFeedServer : IAsyncDisposable
             return false;
         }
     }
+
+    /// <summary>A strong validator of the body the spec gives: the same bytes, the same tag.</summary>
+    private static string ETagOf(CatalogSpec spec) =>
+        $"\"{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(spec.Key)))[..32]}\"";
 
     private static bool TryParseRange(string header, out long from)
     {

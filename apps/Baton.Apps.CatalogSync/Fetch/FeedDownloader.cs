@@ -19,8 +19,17 @@ namespace Baton.Apps.CatalogSync.Fetch;
 /// blob store that can read a blob while it is written, each chunk is handed to <c>onChunk</c> as soon as its
 /// last byte is stored, so processing overlaps the download. Such a feed resumes a broken download by
 /// appending, so the bytes of a chunk handed out never change. If it answers a later Range request with 200
-/// or 416 after this run has applied chunks (<c>chunksApplied</c>), the download would start over with bytes
-/// that may differ, and the fetch fails for good instead: start a new sync.
+/// or 416 after chunks were handed out in this process, starting over would rewrite the file under them, and
+/// the fetch fails for good instead: start a new sync.
+/// <para>One version of the feed: a resume sends the first answer's strong ETag as <c>If-Range</c> (a feed that
+/// changed answers 200, as above), checks that the length the feed announces is the first answer's, and asks again
+/// for the last <see cref="OverlapBytes"/> it has, which must be the bytes it has (a new export shifts them); a
+/// feed that fails either check gets the partial file discarded and the download starts over (or, with chunks
+/// handed out, fails for good). Every chunk cut is compared with the chunk of the same index this run handed out
+/// or applied before (the product store keeps each applied chunk's checksum): a download that starts over after a
+/// crash, or on another node, with other bytes fails with <see cref="FeedChangedException"/> instead of joining two
+/// versions of the feed. What no check sees: a feed without an ETag that changed bytes of the same length before
+/// the break and outside the overlap.</para>
 /// <para>Retry-After: a 429 or 503 that says when to come back is a <see cref="Retries.RetryAfterException"/>, so
 /// the next attempt waits that long (up to the fetch's longest retry delay).</para>
 /// <para>Leftovers: a sync whose download starts from byte 0 first removes the feed files of earlier syncs (a
@@ -34,18 +43,22 @@ internal sealed class FeedDownloader(
     /// <summary>The blob a run's feed is stored in.</summary>
     public static string BlobName(string runId) => $"{runId}.ndjson";
 
+    /// <summary>How many bytes a resume asks for again, before what it has, to see that the feed still serves them.</summary>
+    public const int OverlapBytes = 64 * 1024;
+
     private static readonly byte[] RequestBody = """{"filter":{"status":"active"},"sorting":{"createdAt":"ASC"}}"""u8.ToArray();
 
     public async Task<FeedFile> DownloadAsync(
-        string runId, Action<long> onBytes, Action<ChunkRange>? onChunk, Func<CancellationToken, Task<bool>> chunksApplied, CancellationToken cancellationToken)
+        string runId, DownloadLedger ledger, Action<long> onBytes, Action<ChunkRange>? onChunk, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var blob = BlobName(runId);
+        var applied = await ledger.AppliedAsync(cancellationToken).ConfigureAwait(false);
         if (await blobs.GetLengthAsync(blob, cancellationToken).ConfigureAwait(false) is { } committed)
         {
             // An earlier attempt committed the file but did not live to record the step.
             onBytes(committed);
-            return await IndexAsync(runId, blob, committed, 0, false, settings.ChunkSize, cancellationToken).ConfigureAwait(false);
+            return await IndexAsync(runId, blob, committed, 0, false, settings.ChunkSize, ledger, applied, cancellationToken).ConfigureAwait(false);
         }
 
         var have = await blobs.GetPartialLengthAsync(blob, cancellationToken).ConfigureAwait(false);
@@ -53,6 +66,9 @@ internal sealed class FeedDownloader(
         {
             await RemoveLeftoversAsync(runId, blob, settings.KeepFeedFiles, cancellationToken).ConfigureAwait(false);
         }
+
+        // A resume asks again for the end of what it has, where the blob store can read a partial file back.
+        var overlap = have > 0 && blobs.CanReadWhileWriting ? Math.Min(have, OverlapBytes) : 0;
 
         using var request = new HttpRequestMessage(HttpMethod.Post, settings.ApiUrl)
         {
@@ -63,7 +79,11 @@ internal sealed class FeedDownloader(
             "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{settings.ApiKeyId}:{settings.ApiKeySecret}")));
         if (have > 0)
         {
-            request.Headers.Range = new RangeHeaderValue(have, null);
+            request.Headers.Range = new RangeHeaderValue(have - overlap, null);
+            if (ledger.Validator is { } validator)
+            {
+                request.Headers.TryAddWithoutValidation("If-Range", validator);
+            }
         }
 
         HttpResponseMessage response;
@@ -84,20 +104,27 @@ internal sealed class FeedDownloader(
             long? total;
             switch (response.StatusCode)
             {
-                case HttpStatusCode.PartialContent when have > 0 && response.Content.Headers.ContentRange is { From: { } from, Length: var length } && from == have:
+                case HttpStatusCode.PartialContent when have > 0 && response.Content.Headers.ContentRange is { From: { } from, Length: var length } && from == have - overlap:
+                    if (ledger.Length is { } first && length is { } now && first != now)
+                    {
+                        await DiscardPartialAsync(ledger, blob, have, $"announces {now} bytes where its first answer announced {first}", cancellationToken).ConfigureAwait(false);
+                    }
+
                     resume = true;
                     total = length;
                     break;
                 case HttpStatusCode.OK:
                     if (have > 0)
                     {
-                        await RefuseRestartIfChunksAppliedAsync(chunksApplied, "answered the Range request with the whole feed (200)", cancellationToken).ConfigureAwait(false);
+                        RefuseRestart(ledger, applied, "answered the Range request with the whole feed (200)");
                     }
 
                     total = response.Content.Headers.ContentLength;
+                    ledger.Validator = response.Headers.ETag is { IsWeak: false } etag ? etag.ToString() : null;
+                    ledger.Length = total;
                     break;
                 case HttpStatusCode.RequestedRangeNotSatisfiable:
-                    await RefuseRestartIfChunksAppliedAsync(chunksApplied, "refused the Range request (416)", cancellationToken).ConfigureAwait(false);
+                    RefuseRestart(ledger, applied, "refused the Range request (416)");
                     // The partial file does not fit the feed any more (it changed or is longer): start over next attempt.
                     await blobs.DeleteAsync(blob, cancellationToken).ConfigureAwait(false);
                     throw new FeedException("the feed refused the Range request (416); the partial download was discarded and the next attempt starts over");
@@ -128,8 +155,13 @@ internal sealed class FeedDownloader(
             var cutter = resume ? null : new ChunkCutter(settings.ChunkSize);
             var live = cutter is not null && onChunk is not null && blobs.CanReadWhileWriting && response.Headers.AcceptRanges.Contains("bytes");
             await using (var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
-            await using (var target = await blobs.OpenPartialAsync(blob, restart: !resume, cancellationToken).ConfigureAwait(false))
             {
+                if (resume && overlap > 0 && !await SameBytesAsync(source, blob, have - overlap, (int)overlap, cancellationToken).ConfigureAwait(false))
+                {
+                    await DiscardPartialAsync(ledger, blob, have, $"serves other bytes than those downloaded before the break (the {overlap} bytes before byte {have})", cancellationToken).ConfigureAwait(false);
+                }
+
+                await using var target = await blobs.OpenPartialAsync(blob, restart: !resume, cancellationToken).ConfigureAwait(false);
                 // Two buffers: the next network read is in flight while this one is hashed, written and cut. File
                 // writes are synchronous: they land in the page cache, and an async file write on Linux is a
                 // thread-pool hop per buffer, which made the download latency-bound.
@@ -167,13 +199,22 @@ internal sealed class FeedDownloader(
 
                         written += read;
                         onBytes(written);
-                        if (hashing is not null && await hashing.ConfigureAwait(false) is > 0 and var cut && live)
+                        if (hashing is not null && await hashing.ConfigureAwait(false) is > 0 and var cut)
                         {
-                            // The chunks' bytes are in the file before anyone is told to read them.
-                            await target.FlushAsync(cancellationToken).ConfigureAwait(false);
-                            for (var i = cutter!.Chunks.Count - cut; i < cutter.Chunks.Count; i++)
+                            var cutFrom = cutter!.Chunks.Count - cut;
+                            for (var i = cutFrom; i < cutter.Chunks.Count; i++)
                             {
-                                onChunk!(cutter.Chunks[i]);
+                                ledger.Check(cutter.Chunks[i], applied);
+                            }
+
+                            if (live)
+                            {
+                                // The chunks' bytes are in the file before anyone is told to read them.
+                                await target.FlushAsync(cancellationToken).ConfigureAwait(false);
+                                for (var i = cutFrom; i < cutter.Chunks.Count; i++)
+                                {
+                                    HandOut(ledger, onChunk!, cutter.Chunks[i]);
+                                }
                             }
                         }
                     }
@@ -211,14 +252,18 @@ internal sealed class FeedDownloader(
             await blobs.CommitAsync(blob, cancellationToken).ConfigureAwait(false);
             if (hash is null || cutter is null)
             {
-                return await IndexAsync(runId, blob, written, 1, true, settings.ChunkSize, cancellationToken).ConfigureAwait(false);
+                return await IndexAsync(runId, blob, written, 1, true, settings.ChunkSize, ledger, applied, cancellationToken).ConfigureAwait(false);
             }
 
             var last = cutter.Chunks.Count;
             cutter.Finish();
-            if (live && cutter.Chunks.Count > last)
+            if (cutter.Chunks.Count > last)
             {
-                onChunk!(cutter.Chunks[^1]);
+                ledger.Check(cutter.Chunks[^1], applied);
+                if (live)
+                {
+                    HandOut(ledger, onChunk!, cutter.Chunks[^1]);
+                }
             }
 
             var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
@@ -235,7 +280,7 @@ internal sealed class FeedDownloader(
     /// </summary>
     public async Task<long> FetchAgainAsync(string runId, FeedFile expected, Action<long> onBytes, CancellationToken cancellationToken)
     {
-        var again = await DownloadAsync(runId, onBytes, onChunk: null, chunksApplied: static _ => Task.FromResult(false), cancellationToken).ConfigureAwait(false);
+        var again = await DownloadAsync(runId, DownloadLedger.Empty(), onBytes, onChunk: null, cancellationToken).ConfigureAwait(false);
         if (again.Length != expected.Length || !string.Equals(again.Sha256, expected.Sha256, StringComparison.Ordinal))
         {
             await blobs.DeleteAsync(again.Blob, cancellationToken).ConfigureAwait(false);
@@ -280,17 +325,75 @@ internal sealed class FeedDownloader(
         return cutter.Append(buffer.AsSpan(0, count));
     }
 
-    private static async Task RefuseRestartIfChunksAppliedAsync(Func<CancellationToken, Task<bool>> chunksApplied, string what, CancellationToken cancellationToken)
+    private static void HandOut(DownloadLedger ledger, Action<ChunkRange> onChunk, ChunkRange chunk)
     {
-        if (await chunksApplied(cancellationToken).ConfigureAwait(false))
+        if (ledger.HandOut(chunk))
         {
-            throw new Retries.NonRetryableException(
-                $"the feed {what} after chunks of this sync were already applied from the bytes downloaded so far; starting over could give other bytes, so this sync stops here (its applied records stay). Start a new sync");
+            onChunk(chunk);
         }
     }
 
+    /// <summary>
+    /// A download that must start over from byte 0 may when nothing is being read from its partial file: the chunks it cuts
+    /// are then compared with those the run applied (<see cref="DownloadLedger.Check"/>). Not when chunks were handed out in
+    /// this process (the file would be rewritten under them), nor when applied chunks have no checksum to compare with.
+    /// </summary>
+    private static void RefuseRestart(DownloadLedger ledger, IReadOnlyDictionary<int, string?> applied, string what)
+    {
+        if (ledger.AnyHandedOut)
+        {
+            throw new Retries.NonRetryableException(
+                $"the feed {what} while chunks of the bytes downloaded so far were being applied; starting over would rewrite those bytes under them, so this sync stops here (its applied records stay). Start a new sync");
+        }
+
+        if (applied.Values.Any(static checksum => checksum is null))
+        {
+            throw new Retries.NonRetryableException(
+                $"the feed {what} after chunks of this sync were applied by an earlier version of Baton, which did not keep their checksums to compare a new download with; this sync stops here (its applied records stay). Start a new sync");
+        }
+    }
+
+    /// <summary>
+    /// The feed changed since the partial download began: with chunks of it handed out, the sync cannot go on
+    /// (<see cref="FeedChangedException"/>); otherwise the partial file is discarded and the next attempt starts over.
+    /// </summary>
+    private async Task DiscardPartialAsync(DownloadLedger ledger, string blob, long have, string what, CancellationToken cancellationToken)
+    {
+        if (ledger.AnyHandedOut)
+        {
+            throw new FeedChangedException(
+                $"the feed changed while this sync downloaded it: resuming at byte {have}, it {what}. Chunks of the bytes downloaded before are being applied, so this sync stops here (its applied records stay); start a new sync");
+        }
+
+        await blobs.DeletePartialAsync(blob, cancellationToken).ConfigureAwait(false);
+        throw new FeedException($"the feed changed since the download broke off: resuming at byte {have}, it {what}; the partial download was discarded and the next attempt starts over");
+    }
+
+    /// <summary>Reads <paramref name="count"/> bytes from the feed and compares them with the partial file's bytes from <paramref name="offset"/>.</summary>
+    private async Task<bool> SameBytesAsync(Stream source, string blob, long offset, int count, CancellationToken cancellationToken)
+    {
+        var received = new byte[count];
+        var stored = new byte[count];
+        try
+        {
+            await source.ReadExactlyAsync(received, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            throw new FeedException($"the feed stream broke while resuming at byte {offset + count} ({WithCause(ex)}); the bytes received before are kept", ex);
+        }
+
+        await using (var partial = await blobs.OpenReadAsync(blob, offset, count, cancellationToken).ConfigureAwait(false))
+        {
+            await partial.ReadExactlyAsync(stored, cancellationToken).ConfigureAwait(false);
+        }
+
+        return received.AsSpan().SequenceEqual(stored);
+    }
+
     /// <summary>Hashes and cuts a committed file in one pass.</summary>
-    private async Task<FeedFile> IndexAsync(string runId, string blob, long length, int requests, bool resumed, int chunkSize, CancellationToken cancellationToken)
+    private async Task<FeedFile> IndexAsync(
+        string runId, string blob, long length, int requests, bool resumed, int chunkSize, DownloadLedger ledger, IReadOnlyDictionary<int, string?> applied, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var cutter = new ChunkCutter(chunkSize);
@@ -309,6 +412,11 @@ internal sealed class FeedDownloader(
         if (cutter.Position != length)
         {
             throw new FeedException($"the stored feed file {blob} has {cutter.Position} bytes, not the {length} downloaded; the next attempt downloads it again");
+        }
+
+        foreach (var chunk in cutter.Chunks)
+        {
+            ledger.Check(chunk, applied);
         }
 
         var sha = Convert.ToHexStringLower(hash.GetHashAndReset());

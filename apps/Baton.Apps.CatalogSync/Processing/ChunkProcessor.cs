@@ -24,7 +24,15 @@ internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOpt
     {
         if (await store.StoredChunkAsync(runId, chunk.Index, cancellationToken).ConfigureAwait(false) is { } stored)
         {
-            return (stored, false);
+            // Applied before, maybe from another download of the feed (a retry after the file was removed, another node):
+            // only the same bytes count as done.
+            if (stored.Checksum is not null && chunk.Checksum is not null && !string.Equals(stored.Checksum, chunk.Checksum, StringComparison.Ordinal))
+            {
+                throw new FeedChangedException(
+                    $"the feed changed while this sync ran: chunk {chunk.Index} (lines {chunk.FirstLine}-{chunk.FirstLine + chunk.Lines - 1}) was applied from bytes with XXH128 {stored.Checksum}, and the feed file now has {chunk.Checksum} there; the chunks applied stay; start a new sync, which applies the feed as it is now");
+            }
+
+            return (stored.Stats, false);
         }
 
         var settings = options.Value;
@@ -58,7 +66,7 @@ internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOpt
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var stats = await store.ApplyAsync(new ChunkWrite(runId, chunk.Index, lines.Products, lines.DeadLetters, lines.Blank, time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        var stats = await store.ApplyAsync(new ChunkWrite(runId, chunk.Index, lines.Products, lines.DeadLetters, lines.Blank, time.GetUtcNow(), chunk.Checksum), cancellationToken).ConfigureAwait(false);
         return (stats, true);
     }
 

@@ -63,8 +63,15 @@ internal sealed class ParsedLine
 /// <summary>A line set aside: where it is and why.</summary>
 internal sealed record DeadLetter(long Line, long ByteOffset, string Reason, byte[] Head);
 
-/// <summary>One parsed chunk to apply: its products in file order, the lines already set aside, and its blank lines.</summary>
-internal sealed record ChunkWrite(string RunId, int Chunk, IReadOnlyList<ParsedLine> Products, IReadOnlyList<DeadLetter> DeadLetters, long Blank, DateTimeOffset Now);
+/// <summary>
+/// One parsed chunk to apply: its products in file order, the lines already set aside, its blank lines, and the XXH128
+/// checksum of the bytes it was read from (stored with its counters, so the same chunk of another download of the feed can be
+/// told apart; null when the fetch did not record one).
+/// </summary>
+internal sealed record ChunkWrite(string RunId, int Chunk, IReadOnlyList<ParsedLine> Products, IReadOnlyList<DeadLetter> DeadLetters, long Blank, DateTimeOffset Now, string? Checksum = null);
+
+/// <summary>A chunk a run committed: its counters and the checksum of the bytes it was applied from (null for a chunk applied by a version that did not store it).</summary>
+internal sealed record AppliedChunk(ChunkStats Stats, string? Checksum);
 
 /// <summary>
 /// Where the catalog lives: <c>products</c> (the seed's columns plus <c>sync_run</c>, <c>sync_line</c>),
@@ -75,7 +82,7 @@ internal sealed record ChunkWrite(string RunId, int Chunk, IReadOnlyList<ParsedL
 /// <item>a line whose id this run already wrote from another line is a dead letter
 /// <c>duplicate id X in this feed (line N is kept)</c>: within a chunk the first line in file order is kept,
 /// across chunks the chunk that commits first;</item>
-/// <item>a chunk's rows, dead letters and counters are one transaction, and a chunk already committed for the run is never applied twice.</item>
+/// <item>a chunk's rows, dead letters, counters and checksum are one transaction, and a chunk already committed for the run is never applied twice.</item>
 /// </list>
 /// Chunks of one run are applied concurrently; implementations must be safe under that.
 /// </summary>
@@ -87,8 +94,11 @@ internal interface IProductStore
     /// <summary>Creates the tables if missing. Safe to call from several nodes at once.</summary>
     Task InitializeAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>The stored counters of a chunk this run already committed, or null.</summary>
-    Task<ChunkStats?> StoredChunkAsync(string runId, int chunk, CancellationToken cancellationToken = default);
+    /// <summary>The stored counters and checksum of a chunk this run already committed, or null.</summary>
+    Task<AppliedChunk?> StoredChunkAsync(string runId, int chunk, CancellationToken cancellationToken = default);
+
+    /// <summary>Every chunk this run committed, by index, with the checksum of the bytes it was applied from (null if not stored).</summary>
+    Task<IReadOnlyDictionary<int, string?>> AppliedChecksumsAsync(string runId, CancellationToken cancellationToken = default);
 
     /// <summary>The sum of the counters of every chunk this run committed; <see cref="ChunkStats.Chunk"/> is the number of chunks.</summary>
     Task<ChunkStats> RunTotalsAsync(string runId, CancellationToken cancellationToken = default);

@@ -63,16 +63,33 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
         return initialized.WaitAsync(cancellationToken);
     }
 
-    public Task<ChunkStats?> StoredChunkAsync(string runId, int chunk, CancellationToken cancellationToken = default) =>
+    public Task<AppliedChunk?> StoredChunkAsync(string runId, int chunk, CancellationToken cancellationToken = default) =>
         ReadAsync(async connection =>
     {
-        await using var command = new NpgsqlCommand($"SELECT records, inserted, updated, skipped, failed, blank FROM {_schema}.chunk_results WHERE run_id = $1 AND chunk = $2", connection);
+        await using var command = new NpgsqlCommand($"SELECT records, inserted, updated, skipped, failed, blank, checksum FROM {_schema}.chunk_results WHERE run_id = $1 AND chunk = $2", connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = runId });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = chunk });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-            ? new ChunkStats(chunk, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5))
+            ? new AppliedChunk(
+                new ChunkStats(chunk, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5)),
+                reader.IsDBNull(6) ? null : reader.GetString(6))
             : null;
+    }, cancellationToken);
+
+    public Task<IReadOnlyDictionary<int, string?>> AppliedChecksumsAsync(string runId, CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyDictionary<int, string?>>(async connection =>
+    {
+        await using var command = new NpgsqlCommand($"SELECT chunk, checksum FROM {_schema}.chunk_results WHERE run_id = $1", connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = runId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var applied = new Dictionary<int, string?>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            applied[reader.GetInt32(0)] = reader.IsDBNull(1) ? null : reader.GetString(1);
+        }
+
+        return applied;
     }, cancellationToken);
 
     public Task<ChunkStats> RunTotalsAsync(string runId, CancellationToken cancellationToken = default) =>
@@ -199,7 +216,7 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
         await CopyDeadLettersAsync(connection, write, dead, cancellationToken).ConfigureAwait(false);
         var stats = new ChunkStats(write.Chunk, write.Products.Count + write.DeadLetters.Count, inserted, updated, skipped, dead.Count, write.Blank);
         await using (var result = new NpgsqlCommand(
-            $"INSERT INTO {_schema}.chunk_results (run_id, chunk, records, inserted, updated, skipped, failed, blank, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            $"INSERT INTO {_schema}.chunk_results (run_id, chunk, records, inserted, updated, skipped, failed, blank, completed_at, checksum) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             connection))
         {
             result.Parameters.Add(new NpgsqlParameter<string> { TypedValue = write.RunId });
@@ -210,6 +227,7 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
             }
 
             result.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = write.Now.ToUniversalTime() });
+            result.Parameters.Add(new NpgsqlParameter { Value = (object?)write.Checksum ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             await result.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -440,8 +458,15 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
             CREATE TABLE IF NOT EXISTS {_schema}.chunk_results (
               run_id text NOT NULL, chunk integer NOT NULL,
               records bigint NOT NULL, inserted bigint NOT NULL, updated bigint NOT NULL, skipped bigint NOT NULL,
-              failed bigint NOT NULL, blank bigint NOT NULL, completed_at timestamptz NOT NULL,
+              failed bigint NOT NULL, blank bigint NOT NULL, completed_at timestamptz NOT NULL, checksum text,
               PRIMARY KEY (run_id, chunk));
+            DO $migrate$ BEGIN
+              -- A catalog created before chunks kept their checksum. Looked up first: ALTER TABLE locks the table even when
+              -- the column is there, and another node's sync may be writing to it.
+              IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '{_schema}.chunk_results'::regclass AND attname = 'checksum' AND NOT attisdropped) THEN
+                ALTER TABLE {_schema}.chunk_results ADD COLUMN checksum text;
+              END IF;
+            END $migrate$;
             """,
             connection);
         await command.ExecuteNonQueryAsync().ConfigureAwait(false);

@@ -28,7 +28,7 @@ internal sealed class SqliteProductStore(string path) : IProductStore
         CREATE TABLE IF NOT EXISTS chunk_results (
           run_id TEXT NOT NULL, chunk INTEGER NOT NULL,
           records INTEGER NOT NULL, inserted INTEGER NOT NULL, updated INTEGER NOT NULL, skipped INTEGER NOT NULL,
-          failed INTEGER NOT NULL, blank INTEGER NOT NULL, completed_at TEXT NOT NULL,
+          failed INTEGER NOT NULL, blank INTEGER NOT NULL, completed_at TEXT NOT NULL, checksum TEXT,
           PRIMARY KEY (run_id, chunk));
         """;
 
@@ -79,10 +79,26 @@ internal sealed class SqliteProductStore(string path) : IProductStore
         return Task.CompletedTask;
     }
 
-    public Task<ChunkStats?> StoredChunkAsync(string runId, int chunk, CancellationToken cancellationToken = default)
+    public Task<AppliedChunk?> StoredChunkAsync(string runId, int chunk, CancellationToken cancellationToken = default)
     {
         using var connection = Open();
         return Task.FromResult(StoredChunk(connection, runId, chunk));
+    }
+
+    public Task<IReadOnlyDictionary<int, string?>> AppliedChecksumsAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT chunk, checksum FROM chunk_results WHERE run_id = $run";
+        command.Parameters.AddWithValue("$run", runId);
+        using var reader = command.ExecuteReader();
+        var applied = new Dictionary<int, string?>();
+        while (reader.Read())
+        {
+            applied[reader.GetInt32(0)] = reader.IsDBNull(1) ? null : reader.GetString(1);
+        }
+
+        return Task.FromResult<IReadOnlyDictionary<int, string?>>(applied);
     }
 
     public Task<ChunkStats> RunTotalsAsync(string runId, CancellationToken cancellationToken = default) => Task.FromResult(RunTotals(runId));
@@ -90,7 +106,7 @@ internal sealed class SqliteProductStore(string path) : IProductStore
     public Task<ChunkStats> ApplyAsync(ChunkWrite write, CancellationToken cancellationToken = default)
     {
         using var connection = Open();
-        return Task.FromResult(Apply(connection, write.RunId, write.Chunk, write.Products, [.. write.DeadLetters], write.Blank, write.Now, cancellationToken));
+        return Task.FromResult(Apply(connection, write, [.. write.DeadLetters], cancellationToken));
     }
 
     public Task<IReadOnlyList<Baton.Server.Views.CatalogDeadLetter>> ReadDeadLettersAsync(string runId, long afterLine, int limit, CancellationToken cancellationToken = default)
@@ -120,6 +136,7 @@ internal sealed class SqliteProductStore(string path) : IProductStore
             using var command = connection.CreateCommand();
             command.CommandText = "PRAGMA journal_mode = WAL;" + Schema;
             WhileBusy(command.ExecuteNonQuery, cancellationToken);
+            AddChecksumColumn(connection, cancellationToken);
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode is SQLitePCL.raw.SQLITE_NOTADB or SQLitePCL.raw.SQLITE_CORRUPT)
         {
@@ -129,15 +146,39 @@ internal sealed class SqliteProductStore(string path) : IProductStore
         }
     }
 
-    private static ChunkStats? StoredChunk(SqliteConnection connection, string runId, int chunk)
+    /// <summary>A catalog created before chunks kept their checksum gets the column (SQLite has no ADD COLUMN IF NOT EXISTS).</summary>
+    private static void AddChecksumColumn(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        using var columns = connection.CreateCommand();
+        columns.CommandText = "SELECT count(*) FROM pragma_table_info('chunk_results') WHERE name = 'checksum'";
+        if ((long)columns.ExecuteScalar()! > 0)
+        {
+            return;
+        }
+
+        using var alter = connection.CreateCommand();
+        alter.CommandText = "ALTER TABLE chunk_results ADD COLUMN checksum TEXT";
+        try
+        {
+            WhileBusy(alter.ExecuteNonQuery, cancellationToken);
+        }
+        catch (SqliteException ex) when (ex.Message.Contains("duplicate column name", StringComparison.Ordinal))
+        {
+            // Another process added it between the look and the change.
+        }
+    }
+
+    private static AppliedChunk? StoredChunk(SqliteConnection connection, string runId, int chunk)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT records, inserted, updated, skipped, failed, blank FROM chunk_results WHERE run_id = $run AND chunk = $chunk";
+        command.CommandText = "SELECT records, inserted, updated, skipped, failed, blank, checksum FROM chunk_results WHERE run_id = $run AND chunk = $chunk";
         command.Parameters.AddWithValue("$run", runId);
         command.Parameters.AddWithValue("$chunk", chunk);
         using var reader = command.ExecuteReader();
         return reader.Read()
-            ? new ChunkStats(chunk, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5))
+            ? new AppliedChunk(
+                new ChunkStats(chunk, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5)),
+                reader.IsDBNull(6) ? null : reader.GetString(6))
             : null;
     }
 
@@ -158,10 +199,9 @@ internal sealed class SqliteProductStore(string path) : IProductStore
     /// (duplicate id in the feed; the first one applied is kept). Skipped rows are not marked, so a duplicate
     /// of an unchanged product is simply skipped twice: the warm path writes nothing for unchanged rows. Writes the dead letters and the chunk's counters in the same transaction.
     /// </summary>
-    private static ChunkStats Apply(
-        SqliteConnection connection, string runId, int chunk, IReadOnlyList<ParsedLine> products,
-        List<DeadLetter> deadLetters, long blank, DateTimeOffset now, CancellationToken cancellationToken)
+    private static ChunkStats Apply(SqliteConnection connection, ChunkWrite write, List<DeadLetter> deadLetters, CancellationToken cancellationToken)
     {
+        var (runId, chunk, products, blank, now) = (write.RunId, write.Chunk, write.Products, write.Blank, write.Now);
         using var transaction = WhileBusy(() => connection.BeginTransaction(deferred: false), cancellationToken);
         var stamp = now.ToString("O", CultureInfo.InvariantCulture);
 
@@ -263,7 +303,7 @@ internal sealed class SqliteProductStore(string path) : IProductStore
         using (var result = connection.CreateCommand())
         {
             result.Transaction = transaction;
-            result.CommandText = "INSERT INTO chunk_results (run_id, chunk, records, inserted, updated, skipped, failed, blank, completed_at) VALUES ($run, $chunk, $records, $inserted, $updated, $skipped, $failed, $blank, $at)";
+            result.CommandText = "INSERT INTO chunk_results (run_id, chunk, records, inserted, updated, skipped, failed, blank, completed_at, checksum) VALUES ($run, $chunk, $records, $inserted, $updated, $skipped, $failed, $blank, $at, $checksum)";
             result.Parameters.AddWithValue("$run", runId);
             result.Parameters.AddWithValue("$chunk", chunk);
             result.Parameters.AddWithValue("$records", stats.Records);
@@ -273,6 +313,7 @@ internal sealed class SqliteProductStore(string path) : IProductStore
             result.Parameters.AddWithValue("$failed", stats.Failed);
             result.Parameters.AddWithValue("$blank", stats.Blank);
             result.Parameters.AddWithValue("$at", stamp);
+            result.Parameters.AddWithValue("$checksum", (object?)write.Checksum ?? DBNull.Value);
             result.ExecuteNonQuery();
         }
 

@@ -1,6 +1,7 @@
 using System.IO.Hashing;
 using System.Text;
 using Baton.Apps.CatalogSync.Blobs;
+using Baton.Apps.CatalogSync.Fetch;
 using Baton.Apps.CatalogSync.Processing;
 using Baton.Apps.CatalogSync.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
@@ -67,23 +68,11 @@ public sealed class ChunkCutterTests
     [Fact]
     public async Task ProcessAsync_BytesDifferFromTheDownload_ThrowsAndAppliesNothing()
     {
-        var directory = TestPaths.NewTempDirectory();
-        var blobs = new LocalBlobStore(Path.Combine(directory, "feeds"));
-        var body = Encoding.UTF8.GetBytes("""
+        var (store, processor, good) = await StoredFeedAsync("""
             {"meta":{"updatedAt":2},"result":{"id":"M1"}}
             {"meta":{"updatedAt":2},"result":{"id":"M2"}}
 
-            """.ReplaceLineEndings("\n"));
-        await using (var partial = await blobs.OpenPartialAsync("run.ndjson", restart: true))
-        {
-            await partial.WriteAsync(body);
-        }
-
-        await blobs.CommitAsync("run.ndjson");
-        var store = new SqliteProductStore(Path.Combine(directory, "catalog.db"));
-        store.Initialize();
-        var processor = new ChunkProcessor(blobs, store, Options.Create(new CatalogSyncOptions()), TimeProvider.System);
-        var good = new ChunkRange(0, 0, body.Length, 1, 2, Convert.ToHexStringLower(XxHash128.Hash(body)));
+            """);
 
         var changed = await Assert.ThrowsAsync<ChunkChangedException>(() => processor.ProcessAsync("run", "run.ndjson", good with { Checksum = new string('0', 32) }, CancellationToken.None));
         Assert.Contains("does not match the bytes downloaded", changed.Message);
@@ -94,6 +83,48 @@ public sealed class ChunkCutterTests
         Assert.Equal(2, stats.Inserted);
         // A chunk stored before chunks carried a checksum (it had a SHA-256, read back as null) is checked by length only.
         Assert.True((await processor.ProcessAsync("legacy", "run.ndjson", good with { Checksum = null }, CancellationToken.None)).Applied);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_ChunkThisRunAppliedFromOtherBytes_FailsForGoodInsteadOfCountingItDone()
+    {
+        // The run applied chunk 0 from one download of the feed; the file it now reads is another download with other bytes
+        // there (before: the stored counters were returned by index, and the products of the new bytes were never applied).
+        var (store, processor, chunk) = await StoredFeedAsync("""
+            {"meta":{"updatedAt":3},"result":{"id":"M1"}}
+
+            """);
+        await store.ApplyAsync(new ChunkWrite("run", 0, [], [], 1, DateTimeOffset.UnixEpoch, new string('a', 32)));
+
+        var changed = await Assert.ThrowsAsync<FeedChangedException>(() => processor.ProcessAsync("run", "run.ndjson", chunk, CancellationToken.None));
+
+        Assert.IsAssignableFrom<Baton.Retries.NonRetryableException>(changed);
+        Assert.Contains($"chunk 0 (lines 1-1) was applied from bytes with XXH128 {new string('a', 32)}, and the feed file now has {chunk.Checksum}", changed.Message, StringComparison.Ordinal);
+        Assert.Empty(CatalogDb.Products(store.Path));
+        // The same bytes, or a chunk stored without a checksum, count as done.
+        await store.ApplyAsync(new ChunkWrite("same", 0, [], [], 1, DateTimeOffset.UnixEpoch, chunk.Checksum));
+        await store.ApplyAsync(new ChunkWrite("legacy", 0, [], [], 1, DateTimeOffset.UnixEpoch));
+        Assert.False((await processor.ProcessAsync("same", "run.ndjson", chunk, CancellationToken.None)).Applied);
+        Assert.False((await processor.ProcessAsync("legacy", "run.ndjson", chunk, CancellationToken.None)).Applied);
+    }
+
+    /// <summary>A committed feed file of <paramref name="text"/>, a SQLite catalog, a processor over both, and the file as one chunk.</summary>
+    private static async Task<(SqliteProductStore Store, ChunkProcessor Processor, ChunkRange Chunk)> StoredFeedAsync(string text)
+    {
+        var directory = TestPaths.NewTempDirectory();
+        var blobs = new LocalBlobStore(Path.Combine(directory, "feeds"));
+        var body = Encoding.UTF8.GetBytes(text.ReplaceLineEndings("\n"));
+        await using (var partial = await blobs.OpenPartialAsync("run.ndjson", restart: true))
+        {
+            await partial.WriteAsync(body);
+        }
+
+        await blobs.CommitAsync("run.ndjson");
+        var store = new SqliteProductStore(Path.Combine(directory, "catalog.db"));
+        store.Initialize();
+        var processor = new ChunkProcessor(blobs, store, Options.Create(new CatalogSyncOptions()), TimeProvider.System);
+        var lines = body.Count(b => b == (byte)'\n');
+        return (store, processor, new ChunkRange(0, 0, body.Length, 1, lines, Convert.ToHexStringLower(XxHash128.Hash(body))));
     }
 
     private static byte[] Body(int lines, bool trailingNewline)

@@ -138,7 +138,7 @@ public abstract partial class ProductStoreTests : IAsyncLifetime
 
         await Assert.ThrowsAnyAsync<Exception>(() => _store.ApplyAsync(chunk));
 
-        Assert.Equal(first, await _store.StoredChunkAsync("run-1", 3));
+        Assert.Equal(first, (await _store.StoredChunkAsync("run-1", 3))!.Stats);
         Assert.Equal(2, (await _store.RunTotalsAsync("run-1")).Inserted);
         Assert.Equal(2, _catalog.Products().Count);
     }
@@ -157,6 +157,22 @@ public abstract partial class ProductStoreTests : IAsyncLifetime
         Assert.Equal(["c"], _catalog.Products().Select(p => p.Id));
     }
 
+    [Fact]
+    public async Task ApplyAsync_ChunkChecksum_StoredWithItsCountersAndListedPerRun()
+    {
+        // What lets a later download of the feed be compared with the bytes each chunk was applied from.
+        var stats = await _store.ApplyAsync(Chunk("run-1", 0, Line(1, "a", 100)) with { Checksum = "0f1e2d3c4b5a69788796a5b4c3d2e1f0" });
+        await _store.ApplyAsync(Chunk("run-1", 1, Line(2, "b", 100)));
+        await _store.ApplyAsync(Chunk("run-2", 0, Line(3, "c", 100)) with { Checksum = "ffffffffffffffffffffffffffffffff" });
+
+        Assert.Equal(new AppliedChunk(stats, "0f1e2d3c4b5a69788796a5b4c3d2e1f0"), await _store.StoredChunkAsync("run-1", 0));
+        Assert.Null((await _store.StoredChunkAsync("run-1", 1))!.Checksum);
+        Assert.Equal(
+            new Dictionary<int, string?> { [0] = "0f1e2d3c4b5a69788796a5b4c3d2e1f0", [1] = null },
+            await _store.AppliedChecksumsAsync("run-1"));
+        Assert.Empty(await _store.AppliedChecksumsAsync("run-3"));
+    }
+
     private protected static ChunkWrite Chunk(string runId, int chunk, params ParsedLine[] lines) => new(runId, chunk, lines, [], 0, Now);
 
     private protected static ParsedLine Line(long line, string id, long updatedAt)
@@ -173,6 +189,34 @@ public abstract partial class ProductStoreTests : IAsyncLifetime
 public sealed class SqliteProductStoreTests : ProductStoreTests
 {
     protected override ProductsTarget Target => ProductsTarget.Sqlite;
+
+    [Fact]
+    public async Task InitializeAsync_CatalogFromBeforeChunkChecksums_GetsTheColumnAndKeepsItsChunks()
+    {
+        var path = Catalog.SqlitePath + ".old.db";
+        await using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            old.Open();
+            using var create = old.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE chunk_results (
+                  run_id TEXT NOT NULL, chunk INTEGER NOT NULL,
+                  records INTEGER NOT NULL, inserted INTEGER NOT NULL, updated INTEGER NOT NULL, skipped INTEGER NOT NULL,
+                  failed INTEGER NOT NULL, blank INTEGER NOT NULL, completed_at TEXT NOT NULL,
+                  PRIMARY KEY (run_id, chunk));
+                INSERT INTO chunk_results VALUES ('run-1', 0, 5, 5, 0, 0, 0, 0, '2026-12-01T02:00:00Z');
+                """;
+            create.ExecuteNonQuery();
+        }
+
+        var store = new SqliteProductStore(path);
+        await store.InitializeAsync();
+        await store.InitializeAsync();
+        await store.ApplyAsync(Chunk("run-1", 1, Line(1, "a", 100)) with { Checksum = "00000000000000000000000000000001" });
+
+        Assert.Equal(new Dictionary<int, string?> { [0] = null, [1] = "00000000000000000000000000000001" }, await store.AppliedChecksumsAsync("run-1"));
+        Assert.Equal(5, (await store.StoredChunkAsync("run-1", 0))!.Stats.Inserted);
+    }
 
     [Fact]
     public async Task InitializeAsync_CatalogFileIsNotADatabase_ErrorNamesTheSettingAndTheFile()
@@ -216,6 +260,50 @@ public sealed class SqliteProductStoreTests : ProductStoreTests
 
 public sealed class PostgresProductStoreTests : ProductStoreTests
 {
+    [Fact]
+    public async Task InitializeAsync_CatalogFromBeforeChunkChecksums_GetsTheColumnAndKeepsItsChunks()
+    {
+        var schema = Catalog.Schema + "_old";
+        await using (var admin = new Npgsql.NpgsqlConnection(CatalogTarget.ConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new Npgsql.NpgsqlCommand(
+                $"""
+                CREATE SCHEMA {schema};
+                CREATE TABLE {schema}.chunk_results (
+                  run_id text NOT NULL, chunk integer NOT NULL,
+                  records bigint NOT NULL, inserted bigint NOT NULL, updated bigint NOT NULL, skipped bigint NOT NULL,
+                  failed bigint NOT NULL, blank bigint NOT NULL, completed_at timestamptz NOT NULL,
+                  PRIMARY KEY (run_id, chunk));
+                INSERT INTO {schema}.chunk_results VALUES ('run-1', 0, 5, 5, 0, 0, 0, 0, now());
+                """,
+                admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        try
+        {
+            using var store = new PostgresProductStore(CatalogTarget.ConnectionString, schema);
+            await store.InitializeAsync();
+            using (var again = new PostgresProductStore(CatalogTarget.ConnectionString, schema))
+            {
+                await again.InitializeAsync();
+            }
+
+            await store.ApplyAsync(Chunk("run-1", 1, Line(1, "a", 100)) with { Checksum = "00000000000000000000000000000001" });
+
+            Assert.Equal(new Dictionary<int, string?> { [0] = null, [1] = "00000000000000000000000000000001" }, await store.AppliedChecksumsAsync("run-1"));
+            Assert.Equal(5, (await store.StoredChunkAsync("run-1", 0))!.Stats.Inserted);
+        }
+        finally
+        {
+            await using var admin = new Npgsql.NpgsqlConnection(CatalogTarget.ConnectionString);
+            await admin.OpenAsync();
+            await using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA {schema} CASCADE", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+
     protected override ProductsTarget Target => ProductsTarget.Postgres;
 
     /// <summary>
@@ -269,7 +357,7 @@ public sealed class PostgresProductStoreTests : ProductStoreTests
         var chunk = await store.StoredChunkAsync("run-1", 0);
 
         Assert.Equal((1, 1L), (totals.Chunk, totals.Records));
-        Assert.Equal(1, chunk!.Records);
+        Assert.Equal(1, chunk!.Stats.Records);
     }
 
     private static ParsedLine ScannedLine(long line, byte[] bytes)

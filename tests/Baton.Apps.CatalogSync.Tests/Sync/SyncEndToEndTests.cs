@@ -25,6 +25,77 @@ public sealed class SyncEndToEndTests
     }
 
     [Fact]
+    public async Task Fetch_StreamCutThenANewExport_IfRangeGetsTheWholeNewFeedAndTheSyncStopsInsteadOfJoiningThem()
+    {
+        // Every product changes from day 1 to day 2. Before: the resume appended day 2's rest to day 1's first 1.5 MB and
+        // the sync succeeded with a catalog that was neither export.
+        await using var h = await SyncHarness.StartAsync(f => { f.CutAtByte = 1_500_000; f.ChangeFraction = 1; f.AfterCut = o => o.Day = 2; });
+        var runId = await h.StartSyncAsync();
+        var run = await h.WaitFinishedAsync(runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "failed", run.ToString());
+        Assert.Contains(
+            "answered the Range request with the whole feed (200) while chunks of the bytes downloaded so far were being applied",
+            run.GetProperty("failure").GetProperty("message").GetString(),
+            StringComparison.Ordinal);
+        Assert.Equal(2, h.Feed.Requests);
+
+        // A new sync applies the feed as it is now.
+        await h.SyncAsync();
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+    }
+
+    [Fact]
+    public async Task Fetch_ResumedByAnotherExecutionAfterANewExportWithoutETag_OverlapSeesItAndTheDownloadStartsOver()
+    {
+        // The first execution fails at the cut (one attempt), keeping its partial file. Its retry knows neither a validator
+        // (the feed sends none) nor the first length: the bytes asked for again before the break are what tells. Nothing was
+        // handed out (the cut is inside the first chunk), so the partial file is discarded and the next try starts over.
+        // Before: the retry appended day 2's rest to day 1's first 300 kB and succeeded.
+        await using var h = await SyncHarness.StartAsync(
+            f => { f.ETag = false; f.CutAtByte = 300_000; f.ChangeFraction = 1; f.AfterCut = o => o.Day = 2; },
+            new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
+        var runId = await h.StartSyncAsync();
+        Assert.Equal("failed", (await h.WaitFinishedAsync(runId)).GetProperty("status").GetString());
+
+        var discarded = await RetryAsync(h, runId);
+        Assert.True(discarded.GetProperty("status").GetString() == "failed", discarded.ToString());
+        Assert.Contains("the feed changed since the download broke off", discarded.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
+        var run = await RetryAsync(h, runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+        var ranges = h.Feed.RangeHeaders.ToList();
+        Assert.Equal(3, ranges.Count);
+        Assert.Matches("^bytes=[0-9]+-$", ranges[1]);
+        Assert.Null(ranges[2]);
+        Assert.False(run.GetProperty("output").GetProperty("resumed").GetBoolean());
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+    }
+
+    [Fact]
+    public async Task Sync_RetriedAfterItsPartialFileWasRemovedAndTheFeedChanged_FailsSayingSoInsteadOfKeepingChunksOfTheOldFeed()
+    {
+        // Before: the retry downloaded the new feed from byte 0, took the chunks it had applied from the old one as done (by
+        // their index), and ended succeeded without the new feed's changes in them.
+        await using var h = await SyncHarness.StartAsync(
+            f => { f.CutAtByte = 2_500_000; f.BytesPerSecond = 2_000_000; f.ChangeFraction = 1; },
+            new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
+        var runId = await h.StartSyncAsync();
+        var failed = await h.WaitFinishedAsync(runId);
+        Assert.True(failed.GetProperty("status").GetString() == "failed", failed.ToString());
+        Assert.Contains(failed.GetProperty("steps").EnumerateArray(), s => s.GetProperty("key").GetString() == "chunks/000000" && s.GetProperty("status").GetString() == "succeeded");
+        DeleteFeedFiles(h);
+        h.Feed.Options.CutAtByte = null;
+        h.Feed.Options.BytesPerSecond = 0;
+        h.Feed.Options.Day = 2;
+
+        var run = await RetryAsync(h, runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "failed", run.ToString());
+        Assert.Contains("the feed changed while this sync ran: chunk 0 ", run.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Sync_SlowFeed_ChunksAreAppliedWhileTheFeedStillDownloads()
     {
         // About 4.4 MB at 1.5 MB/s: three seconds of download, cut into 15 chunks of 300 lines.
@@ -223,6 +294,23 @@ public sealed class SyncEndToEndTests
 
         Assert.True(run.GetProperty("status").GetString() == "failed", run.ToString());
         Assert.Contains("the feed file was removed while the sync ran", run.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Retries the finished run and waits for that execution to finish (its failure, if any, is not the one before).</summary>
+    private static async Task<System.Text.Json.JsonElement> RetryAsync(SyncHarness h, string runId)
+    {
+        var before = (await h.RunAsync(runId)).GetProperty("failure").ToString();
+        using (var retry = await h.Client.PostAsync($"/api/runs/{runId}/retry", null))
+        {
+            Assert.True(retry.IsSuccessStatusCode, $"{(int)retry.StatusCode} {await retry.Content.ReadAsStringAsync()}");
+        }
+
+        return await Poll.UntilAsync(
+            () => h.RunAsync(runId),
+            r => r.GetProperty("status").GetString() == "succeeded"
+                || (r.GetProperty("status").GetString() == "failed" && r.GetProperty("failure").ToString() != before),
+            $"the retry of run {runId} to finish",
+            TimeSpan.FromSeconds(60));
     }
 
     private static async Task WaitForFetchAndAChunkAsync(SyncHarness h, string runId) =>

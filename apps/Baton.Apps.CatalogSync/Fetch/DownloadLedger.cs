@@ -1,0 +1,70 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Baton.Apps.CatalogSync.Processing;
+
+namespace Baton.Apps.CatalogSync.Fetch;
+
+/// <summary>
+/// What one sync's download has to stay true to, kept across the fetch step's attempts in this process: the chunks it
+/// handed out while downloading (being read from the partial file, so those bytes must not change under them), and the
+/// feed's validator (ETag or Last-Modified) and length from its first answer, sent as <c>If-Range</c> and checked when a
+/// broken download resumes. The chunks the run has applied come from the product store on each attempt (a crash or another
+/// node does not lose them).
+/// </summary>
+internal sealed class DownloadLedger(Func<CancellationToken, Task<IReadOnlyDictionary<int, string?>>> applied)
+{
+    private readonly ConcurrentDictionary<int, ChunkRange> _handedOut = new();
+
+    /// <summary>A ledger for a download that nothing has been applied from (one that checks the whole file itself).</summary>
+    public static DownloadLedger Empty() => new(static _ => Task.FromResult<IReadOnlyDictionary<int, string?>>(new Dictionary<int, string?>()));
+
+    /// <summary>The first answer's strong ETag, or else its Last-Modified date, as sent back in <c>If-Range</c>.</summary>
+    public string? Validator { get; set; }
+
+    /// <summary>The feed's length as the first answer gave it.</summary>
+    public long? Length { get; set; }
+
+    /// <summary>Whether any chunk was handed out for processing in this process.</summary>
+    public bool AnyHandedOut => !_handedOut.IsEmpty;
+
+    /// <summary>Records a chunk as handed out; false if the same chunk already was (it is not handed out twice).</summary>
+    public bool HandOut(ChunkRange chunk) => _handedOut.TryAdd(chunk.Index, chunk);
+
+    /// <summary>The chunks this run applied, by index, with their checksums (null when stored by an older version).</summary>
+    public Task<IReadOnlyDictionary<int, string?>> AppliedAsync(CancellationToken cancellationToken) => applied(cancellationToken);
+
+    /// <summary>
+    /// Throws <see cref="FeedChangedException"/> if <paramref name="chunk"/>, as this download cut it, differs from the chunk
+    /// of the same index that this run handed out or applied from an earlier download of the feed.
+    /// </summary>
+    public void Check(ChunkRange chunk, IReadOnlyDictionary<int, string?> appliedChunks)
+    {
+        string? before = null;
+        var known = false;
+        if (_handedOut.TryGetValue(chunk.Index, out var handed))
+        {
+            known = true;
+            before = handed.Start == chunk.Start && handed.End == chunk.End ? handed.Checksum : "(other bytes)";
+        }
+        else if (appliedChunks.TryGetValue(chunk.Index, out var stored))
+        {
+            known = stored is not null;
+            before = stored;
+        }
+
+        if (known && chunk.Checksum is not null && !string.Equals(before, chunk.Checksum, StringComparison.Ordinal))
+        {
+            throw new FeedChangedException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"the feed changed while this sync ran: chunk {chunk.Index} (lines {chunk.FirstLine}-{chunk.FirstLine + chunk.Lines - 1}) downloaded again has XXH128 {chunk.Checksum}, the chunk this sync already took from the feed had {before}. "
+                + $"The {appliedChunks.Count} chunks applied stay; start a new sync, which applies the feed as it is now"));
+        }
+    }
+}
+
+/// <summary>
+/// The feed served other bytes for part of the file this sync had already taken from it (a new export between a broken
+/// download and its retry, or between a node's download and another node's). Not retried: the sync cannot finish from one
+/// version of the feed, and a new sync can.
+/// </summary>
+public sealed class FeedChangedException(string message) : Retries.NonRetryableException(message);
