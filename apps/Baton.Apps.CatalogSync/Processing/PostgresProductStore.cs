@@ -158,6 +158,8 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
 
         var stored = await ReadStoredAsync(connection, write.RunId, write.Products, cancellationToken).ConfigureAwait(false);
         var candidates = new List<ParsedLine>();
+        // A later line of this chunk with the id of one it skipped is a duplicate too (see SqliteProductStore.Apply).
+        var skippedHere = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var line in write.Products)
         {
             var id = line.Id;
@@ -165,9 +167,14 @@ internal sealed partial class PostgresProductStore : IProductStore, IAsyncDispos
             {
                 dead.Add(Duplicate(line, row.Line));
             }
+            else if (skippedHere.TryGetValue(id, out var kept))
+            {
+                dead.Add(Duplicate(line, kept));
+            }
             else if (row is not null && line.MetaUpdatedAt <= row.MetaUpdatedAt)
             {
                 skipped++;
+                skippedHere[id] = line.Line;
             }
             else
             {

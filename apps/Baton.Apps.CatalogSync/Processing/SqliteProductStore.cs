@@ -196,8 +196,10 @@ internal sealed class SqliteProductStore(string path) : IProductStore
     /// <summary>
     /// Applies one chunk in one transaction: insert new ids, update when meta.updatedAt is newer, skip
     /// when equal or older. A line whose id this run already wrote from another line is a dead letter
-    /// (duplicate id in the feed; the first one applied is kept). Skipped rows are not marked, so a duplicate
-    /// of an unchanged product is simply skipped twice: the warm path writes nothing for unchanged rows. Writes the dead letters and the chunk's counters in the same transaction.
+    /// (duplicate id in the feed; the first one applied is kept), and so is a later line of this chunk whose id an earlier
+    /// line of it left unchanged (skipped), so the same feed gives the same rows and dead letters on every sync. Skipped rows
+    /// are not marked, so across chunks a duplicate of an unchanged product is skipped twice: the warm path writes nothing
+    /// for unchanged rows. Writes the dead letters and the chunk's counters in the same transaction.
     /// </summary>
     private static ChunkStats Apply(SqliteConnection connection, ChunkWrite write, List<DeadLetter> deadLetters, CancellationToken cancellationToken)
     {
@@ -230,6 +232,7 @@ internal sealed class SqliteProductStore(string path) : IProductStore
         // Counted before duplicates join the dead letters: a duplicate is one record, not two.
         var records = products.Count + deadLetters.Count;
         long inserted = 0, updated = 0, skipped = 0;
+        var skippedHere = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var parsed in products)
         {
             var line = parsed.Line;
@@ -247,7 +250,7 @@ internal sealed class SqliteProductStore(string path) : IProductStore
                 }
             }
 
-            if (storedRun == runId && storedLine != line)
+            if ((storedRun == runId && storedLine != line) || skippedHere.TryGetValue(parsed.Id, out storedLine))
             {
                 deadLetters.Add(new DeadLetter(line, parsed.Offset, $"duplicate id {parsed.Id} in this feed (line {storedLine} is kept)", parsed.Head));
                 continue;
@@ -256,6 +259,7 @@ internal sealed class SqliteProductStore(string path) : IProductStore
             if (stored is { } s && parsed.MetaUpdatedAt <= s)
             {
                 skipped++;
+                skippedHere[parsed.Id] = line;
                 continue;
             }
 

@@ -92,14 +92,34 @@ public abstract partial class ProductStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ApplyAsync_DuplicateOfAnUnchangedProduct_SkippedTwiceNothingWritten()
+    public async Task ApplyAsync_DuplicateOfAnUnchangedProductInOtherChunks_SkippedTwiceNothingWritten()
     {
         await _store.ApplyAsync(Chunk("run-1", 0, Line(1, "a", 100)));
 
-        var stats = await _store.ApplyAsync(Chunk("run-2", 0, Line(1, "a", 100), Line(2, "a", 100)));
+        var first = await _store.ApplyAsync(Chunk("run-2", 0, Line(1, "a", 100)));
+        var second = await _store.ApplyAsync(Chunk("run-2", 1, Line(2, "a", 100)));
 
-        Assert.Equal(new ChunkStats(0, 2, 0, 0, 2, 0, 0), stats);
+        Assert.Equal((1L, 1L), (first.Skipped, second.Skipped));
         Assert.Empty(_catalog.DeadLetters("run-2"));
+    }
+
+    [Fact]
+    public async Task ApplyAsync_SameFeedWithADuplicateIdInAChunkSyncedTwice_SameRowAndDeadLetterBothTimes()
+    {
+        // Line 2 and line 19 share an id, line 19 with a newer updatedAt. Before: the first sync kept line 2, the second
+        // skipped it (unchanged) and then stored line 19, so syncing the same feed again changed the catalog.
+        ParsedLine[] feed = [Line(1, "a", 100), Line(2, "x", 100), Line(19, "x", 300)];
+        var first = await _store.ApplyAsync(Chunk("run-1", 0, feed));
+        var second = await _store.ApplyAsync(Chunk("run-2", 0, feed));
+
+        Assert.Equal(new ChunkStats(0, 3, 2, 0, 0, 1, 0), first);
+        Assert.Equal(new ChunkStats(0, 3, 0, 0, 2, 1, 0), second);
+        Assert.Equal(100, _catalog.Products().Single(p => p.Id == "x").MetaUpdatedAt);
+        foreach (var run in new[] { "run-1", "run-2" })
+        {
+            var dead = Assert.Single(_catalog.DeadLetters(run));
+            Assert.Equal((19L, "duplicate id x in this feed (line 2 is kept)"), (dead.Line, dead.Reason));
+        }
     }
 
     [Fact]
