@@ -65,4 +65,5 @@ internal sealed class MergedCluster
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(BrandState))]
+[JsonSerializable(typeof(State.MergeOutcome))]
 internal sealed partial class BrandStateJson : JsonSerializerContext;

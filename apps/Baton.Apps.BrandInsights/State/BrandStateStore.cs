@@ -13,19 +13,26 @@ namespace Baton.Apps.BrandInsights.State;
 /// new mentions and <c>summary:brand:&lt;brand&gt;</c> in one MULTI/EXEC that only applies if the state is still the one
 /// read (WATCH). So the summary and the record of merged ids never disagree, and a batch run again (a retried step, a
 /// redelivered batch, a second node) merges nothing twice.
+/// <para>The same transaction writes the batch's receipt (<see cref="BrandKeys.Receipt"/>: what it merged), so a retry of
+/// a merge whose write applied but whose attempt was cut off (its timeout, a kill between the write and the step's record)
+/// reports what that write did, rather than every chunk as a duplicate and none merged.</para>
 /// </summary>
 internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOptions options, TimeProvider time, BrandMetrics metrics, ILogger<BrandStateStore> logger)
 {
     /// <summary>Reads and writes again when another writer changed the state in between (never with one run per brand).</summary>
     private const int MaxWriteConflicts = 20;
 
+    /// <summary>How long a batch's receipt is kept: a retry later than that counts its chunks as duplicates.</summary>
+    public static readonly TimeSpan ReceiptTtl = TimeSpan.FromDays(7);
+
     private readonly BrandMerger _merger = new(options.MergeSimilarityThreshold, options.MaxChunkSummaries);
 
-    public async Task<MergeOutcome> MergeAsync(string brand, IReadOnlyList<string> rawChunks, CancellationToken cancellationToken)
+    /// <param name="batchId">The batch's id (its run), under which the receipt is kept; null: none.</param>
+    public async Task<MergeOutcome> MergeAsync(string brand, IReadOnlyList<string> rawChunks, string? batchId, CancellationToken cancellationToken)
     {
         try
         {
-            return await MergeCoreAsync(brand, rawChunks, cancellationToken);
+            return await MergeCoreAsync(brand, rawChunks, batchId, cancellationToken);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -34,7 +41,7 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
         }
     }
 
-    private async Task<MergeOutcome> MergeCoreAsync(string brand, IReadOnlyList<string> rawChunks, CancellationToken cancellationToken)
+    private async Task<MergeOutcome> MergeCoreAsync(string brand, IReadOnlyList<string> rawChunks, string? batchId, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var chunks = new List<ChunkResult>(rawChunks.Count);
@@ -62,13 +69,23 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
         var stateKey = BrandKeys.State(brand);
         var mergedKey = BrandKeys.Merged(brand);
         var chunkIds = chunks.Select(c => (RedisValue)c.ChunkId).ToArray();
+        var receiptKey = batchId is null ? default : (RedisKey)BrandKeys.Receipt(brand, batchId);
         for (var conflict = 0; ; conflict++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var stateRead = db.StringGetAsync(stateKey);
             var mergedRead = chunkIds.Length == 0 ? Task.FromResult(Array.Empty<bool>()) : db.SetContainsAsync(mergedKey, chunkIds);
             var backlogRead = db.ListLengthAsync(BrandKeys.Chunks(brand));
-            await Task.WhenAll(stateRead, mergedRead, backlogRead).WaitAsync(cancellationToken);
+            var receiptRead = batchId is null ? Task.FromResult(RedisValue.Null) : db.StringGetAsync(receiptKey);
+            await Task.WhenAll(stateRead, mergedRead, backlogRead, receiptRead).WaitAsync(cancellationToken);
+            if (!receiptRead.Result.IsNull)
+            {
+                // An earlier attempt of this batch wrote; its attempt did not live to report it (nor, most likely, to count it).
+                var done = JsonSerializer.Deserialize((byte[])receiptRead.Result!, BrandStateJson.Default.MergeOutcome)!;
+                metrics.BatchMerged(brand, done.Merged, done.Duplicates, done.Failed, Stopwatch.GetElapsedTime(started));
+                return done;
+            }
+
             var oldState = stateRead.Result;
             var state = oldState.IsNull ? new BrandState() : JsonSerializer.Deserialize((byte[])oldState!, BrandStateJson.Default.BrandState)!;
             var alreadyMerged = mergedRead.Result;
@@ -109,11 +126,17 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
                 writes.Add(transaction.ListRightPushAsync(BrandKeys.Failed(brand), [.. invalid]));
             }
 
+            var outcome = new MergeOutcome(fresh.Count, duplicates, invalid.Count, state.TotalChunks, state.TotalMentions, backlogRead.Result);
+            if (batchId is not null)
+            {
+                writes.Add(transaction.StringSetAsync(receiptKey, JsonSerializer.SerializeToUtf8Bytes(outcome, BrandStateJson.Default.MergeOutcome), ReceiptTtl));
+            }
+
             if (await transaction.ExecuteAsync().WaitAsync(cancellationToken))
             {
                 await Task.WhenAll(writes);
                 metrics.BatchMerged(brand, fresh.Count, duplicates, invalid.Count, Stopwatch.GetElapsedTime(started));
-                return new MergeOutcome(fresh.Count, duplicates, invalid.Count, state.TotalChunks, state.TotalMentions, backlogRead.Result);
+                return outcome;
             }
 
             if (conflict >= MaxWriteConflicts)

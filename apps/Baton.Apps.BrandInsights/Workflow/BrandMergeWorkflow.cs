@@ -34,7 +34,7 @@ internal sealed class BrandMergeWorkflow(BrandStateStore store, BrandInsightsOpt
         {
             try
             {
-                outcome = await context.StepAsync("merge", ct => store.MergeAsync(input.Brand, input.Chunks, ct), step, cancellationToken: cancellationToken);
+                outcome = await context.StepAsync("merge", ct => store.MergeAsync(input.Brand, input.Chunks, context.RunId, ct), step, cancellationToken: cancellationToken);
                 break;
             }
             catch (StepFailedException ex) when (IsOutage(ex))

@@ -21,7 +21,7 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
     [Fact]
     public async Task MergeAsync_SeedExample_WritesTheSummary()
     {
-        var outcome = await NewStore().MergeAsync(_brand, [Chunk("nike-1")], CancellationToken.None);
+        var outcome = await NewStore().MergeAsync(_brand, [Chunk("nike-1")], null, CancellationToken.None);
 
         Assert.Equal(new MergeOutcome(1, 0, 0, 1, 3, 0), outcome);
         using var summary = await ReadSummaryAsync();
@@ -35,14 +35,33 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
     public async Task MergeAsync_SameBatchTwice_MergesOnce()
     {
         var store = NewStore();
-        await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], CancellationToken.None);
+        await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], null, CancellationToken.None);
         var first = await BrandRedis.Database.StringGetAsync(BrandKeys.Summary(_brand));
         _time.Advance(TimeSpan.FromSeconds(5));
 
-        var again = await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], CancellationToken.None);
+        var again = await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], null, CancellationToken.None);
 
         Assert.Equal(new MergeOutcome(0, 2, 0, 2, 6, 0), again);
         Assert.Equal(first, await BrandRedis.Database.StringGetAsync(BrandKeys.Summary(_brand))); // not even rewritten
+    }
+
+    [Fact]
+    public async Task MergeAsync_BatchRetriedAfterItsWriteApplied_ReportsWhatThatWriteMergedNotDuplicates()
+    {
+        // The first attempt's MULTI/EXEC applied, then the process was killed before the step was recorded: the retry runs
+        // on a fresh process (fresh metrics). Before: it reported merged 0, duplicates 2, and the metrics counted 2 duplicates.
+        await NewStore().MergeAsync(_brand, [Chunk("a"), Chunk("b"), "{oops"], "run-1", CancellationToken.None);
+        var metrics = new BrandMetrics();
+
+        var retried = await NewStore(metrics: metrics).MergeAsync(_brand, [Chunk("a"), Chunk("b"), "{oops"], "run-1", CancellationToken.None);
+        var otherBatch = await NewStore().MergeAsync(_brand, [Chunk("a"), Chunk("b")], "run-2", CancellationToken.None);
+
+        Assert.Equal(new MergeOutcome(2, 0, 1, 2, 6, 0), retried);
+        Assert.Equal((2L, 0L, 1L), metrics.Counters(_brand));
+        Assert.Equal(new MergeOutcome(0, 2, 0, 2, 6, 0), otherBatch);
+        Assert.Equal(1, await BrandRedis.Database.ListLengthAsync(BrandKeys.Failed(_brand)));
+        var ttl = await BrandRedis.Database.KeyTimeToLiveAsync(BrandKeys.Receipt(_brand, "run-1"));
+        Assert.InRange(ttl!.Value, BrandStateStore.ReceiptTtl - TimeSpan.FromMinutes(1), BrandStateStore.ReceiptTtl);
     }
 
     [Fact]
@@ -52,10 +71,10 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
         // a worker's re-push of chunks already merged (a reviewer: four duplicate pushes, the metric still 0).
         var metrics = new BrandMetrics();
         var store = NewStore(metrics: metrics);
-        await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], CancellationToken.None);
+        await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], null, CancellationToken.None);
 
-        await store.MergeAsync(_brand, [Chunk("a")], CancellationToken.None);
-        await store.MergeAsync(_brand, [Chunk("a"), Chunk("b"), Chunk("a")], CancellationToken.None);
+        await store.MergeAsync(_brand, [Chunk("a")], null, CancellationToken.None);
+        await store.MergeAsync(_brand, [Chunk("a"), Chunk("b"), Chunk("a")], null, CancellationToken.None);
 
         Assert.Equal((2L, 4L, 0L), metrics.Counters(_brand));
     }
@@ -64,8 +83,8 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
     public async Task MergeAsync_DuplicateIdInBatchAndAcrossBatches_FirstOccurrenceWins()
     {
         var store = NewStore();
-        await store.MergeAsync(_brand, [Chunk("a", mentionCount: 1), Chunk("a", mentionCount: 100)], CancellationToken.None);
-        var outcome = await store.MergeAsync(_brand, [Chunk("a", mentionCount: 1000), Chunk("b", mentionCount: 10)], CancellationToken.None);
+        await store.MergeAsync(_brand, [Chunk("a", mentionCount: 1), Chunk("a", mentionCount: 100)], null, CancellationToken.None);
+        var outcome = await store.MergeAsync(_brand, [Chunk("a", mentionCount: 1000), Chunk("b", mentionCount: 10)], null, CancellationToken.None);
 
         Assert.Equal(new MergeOutcome(1, 1, 0, 2, 11, 0), outcome);
     }
@@ -73,7 +92,7 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
     [Fact]
     public async Task MergeAsync_InvalidChunk_DeadLetteredRawOthersMerged()
     {
-        var outcome = await NewStore().MergeAsync(_brand, ["{oops", Chunk("a")], CancellationToken.None);
+        var outcome = await NewStore().MergeAsync(_brand, ["{oops", Chunk("a")], null, CancellationToken.None);
 
         Assert.Equal(new MergeOutcome(1, 0, 1, 1, 3, 0), outcome);
         Assert.Equal(["{oops"], (await BrandRedis.Database.ListRangeAsync(BrandKeys.Failed(_brand))).Select(v => (string)v!));
@@ -87,7 +106,7 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
         var batches = Enumerable.Range(0, 8).Select(b => Enumerable.Range(b * 5, 10).Select(i => Chunk("c" + i, mentionCount: 1)).ToList()).ToList();
         var stores = new[] { NewStore(), NewStore() };
 
-        await Task.WhenAll(batches.Select((batch, i) => Task.Run(() => stores[i % 2].MergeAsync(_brand, batch, CancellationToken.None))));
+        await Task.WhenAll(batches.Select((batch, i) => Task.Run(() => stores[i % 2].MergeAsync(_brand, batch, null, CancellationToken.None))));
 
         using var summary = await ReadSummaryAsync();
         Assert.Equal(45, summary.RootElement.GetProperty("totalChunks").GetInt32());
@@ -99,8 +118,8 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
     public async Task MergeAsync_CentroidClusterAcrossBatches_CountsDistinctMentions()
     {
         var store = NewStore();
-        await store.MergeAsync(_brand, [Chunk("a", """[{"id":"k","label":"K","mentions":["m1","m2"],"spike":false,"centroid":[1,0]}]""")], CancellationToken.None);
-        await store.MergeAsync(_brand, [Chunk("b", """[{"id":"k2","label":"K2","mentions":["m2","m3"],"spike":true,"centroid":[2,0]}]""")], CancellationToken.None);
+        await store.MergeAsync(_brand, [Chunk("a", """[{"id":"k","label":"K","mentions":["m1","m2"],"spike":false,"centroid":[1,0]}]""")], null, CancellationToken.None);
+        await store.MergeAsync(_brand, [Chunk("b", """[{"id":"k2","label":"K2","mentions":["m2","m3"],"spike":true,"centroid":[2,0]}]""")], null, CancellationToken.None);
 
         using var summary = await ReadSummaryAsync();
         var cluster = summary.RootElement.GetProperty("clusters")[0];
@@ -113,7 +132,7 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
     public async Task MergeAsync_SummaryTtlSet_SummaryExpires()
     {
         var options = new BrandInsightsOptions { SummaryTtl = TimeSpan.FromMinutes(10) };
-        await NewStore(options).MergeAsync(_brand, [Chunk("a")], CancellationToken.None);
+        await NewStore(options).MergeAsync(_brand, [Chunk("a")], null, CancellationToken.None);
 
         var ttl = await BrandRedis.Database.KeyTimeToLiveAsync(BrandKeys.Summary(_brand));
         Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
