@@ -66,30 +66,11 @@ internal sealed class RedisListConsumer(
             metrics.ItemsMoved.Add(items.Length, _tag);
         }
 
-        var dead = new List<RejectedItem>();
-        var fitting = items;
-        if (options.MaxItemBytes > 0 && items.Any(TooLarge))
-        {
-            dead.AddRange(items.Where(TooLarge).Select(i => new RejectedItem(
-                i, $"the item has {System.Text.Encoding.UTF8.GetByteCount(i)} bytes, more than MaxItemBytes {options.MaxItemBytes}")));
-            fitting = [.. items.Where(i => !TooLarge(i))];
-        }
-
         // The id covers every item taken, so it is the same whenever the same items are offered again.
-        var batch = new RedisListBatch(state.Key, fitting, DefaultListMapper.BatchId(state.Key, items));
-        MappedBatch mapped;
-        try
-        {
-            mapped = fitting.Length == 0 ? new MappedBatch(new RedisBatchPlan([], []), [])
-                : options.Map is { } map ? new MappedBatch(map(batch), null)
-                : DefaultListMapper.Map(batch, options.Workflow!);
-        }
-        catch (Exception ex)
-        {
-            Log.MapperFailed(logger, ex, trigger, state.Key);
-            mapped = new MappedBatch(new RedisBatchPlan([], [.. fitting.Select(i => new RejectedItem(i, $"the mapper failed: {ex.GetType().Name}"))]), null);
-        }
-
+        var batchId = DefaultListMapper.BatchId(state.Key, items);
+        var (tooLarge, mapped) = state.HeldMapping is { } held && held.BatchId == batchId ? (held.TooLarge, held.Mapped) : Map(state.Key, items, batchId);
+        state.HeldMapping = null;
+        var dead = new List<RejectedItem>(tooLarge);
         dead.AddRange(mapped.Plan.Rejected);
         var messages = mapped.Plan.Messages;
         var conflict = false;
@@ -139,6 +120,7 @@ internal sealed class RedisListConsumer(
         {
             metrics.BatchesConflicted.Add(1, _tag);
             state.HoldsBatch = true;
+            state.HeldMapping = (batchId, tooLarge, mapped);
             return StepResult.Conflict;
         }
 
@@ -209,6 +191,32 @@ internal sealed class RedisListConsumer(
     }
 
     private sealed class DeadLetterKeyTypeException(string message, Exception inner) : Exception(message, inner);
+
+    /// <summary>Sets aside the items over the size limit and maps the rest (a mapper that throws rejects them all).</summary>
+    private (RejectedItem[] TooLarge, MappedBatch Mapped) Map(string listKey, string[] items, string batchId)
+    {
+        var tooLarge = Array.Empty<RejectedItem>();
+        var fitting = items;
+        if (options.MaxItemBytes > 0 && items.Any(TooLarge))
+        {
+            tooLarge = [.. items.Where(TooLarge).Select(i => new RejectedItem(
+                i, $"the item has {System.Text.Encoding.UTF8.GetByteCount(i)} bytes, more than MaxItemBytes {options.MaxItemBytes}"))];
+            fitting = [.. items.Where(i => !TooLarge(i))];
+        }
+
+        var batch = new RedisListBatch(listKey, fitting, batchId);
+        try
+        {
+            return (tooLarge, fitting.Length == 0 ? new MappedBatch(new RedisBatchPlan([], []), [])
+                : options.Map is { } map ? new MappedBatch(map(batch), null)
+                : DefaultListMapper.Map(batch, options.Workflow!));
+        }
+        catch (Exception ex)
+        {
+            Log.MapperFailed(logger, ex, trigger, listKey);
+            return (tooLarge, new MappedBatch(new RedisBatchPlan([], [.. fitting.Select(i => new RejectedItem(i, $"the mapper failed: {ex.GetType().Name}"))]), null));
+        }
+    }
 
     private bool TooLarge(string item) =>
         item.Length > options.MaxItemBytes / 3 && System.Text.Encoding.UTF8.GetByteCount(item) > options.MaxItemBytes;

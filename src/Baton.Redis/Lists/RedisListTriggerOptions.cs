@@ -89,13 +89,15 @@ public sealed class RedisListTriggerOptions
     /// Turns a batch into inbox messages. The default (null) is one message per item: workflow <see cref="Workflow"/>,
     /// input the item parsed as JSON, message id <c>{listKey}:{SHA-256 of the item}</c> (the SHA-256 of the list key
     /// replaces the key when the id would pass 200 characters). Items rejected by the mapper are dead-lettered raw.
+    /// A batch held because one of its messages was in conflict is offered again with the plan it was mapped to, not
+    /// mapped again (a busy brand's next batch waits out its run every <see cref="ConflictDelay"/>).
     /// </summary>
     public Func<RedisListBatch, RedisBatchPlan>? Map { get; set; }
 
     /// <summary>
     /// Optional: called with a list's key and the items it dead-lettered, once they are on the dead-letter list (the batch
-    /// acknowledged). A batch offered again (its acknowledgement failed, or a run of the list was still going) is mapped
-    /// again, so a count kept in <see cref="Map"/> counts an item once per offer; here it counts once.
+    /// acknowledged). A batch offered again after a failure (its inbox write or acknowledgement failed, or the process
+    /// restarted) is mapped again, so a count kept in <see cref="Map"/> can count an item more than once; here it counts once.
     /// </summary>
     public Action<string, IReadOnlyList<RejectedItem>>? DeadLettered { get; set; }
 
