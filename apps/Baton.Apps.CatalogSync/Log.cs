@@ -29,6 +29,9 @@ internal static partial class Log
     [LoggerMessage(5007, LogLevel.Information, "Catalog sync {RunId}: the feed file was on another node's disk; downloaded again here, {Bytes} bytes, the same as the first download")]
     public static partial void FetchedAgain(ILogger logger, string runId, long bytes);
 
+    [LoggerMessage(5008, LogLevel.Information, "Catalog sync {RunId}: the partial download ({Bytes} bytes) was left by another execution and its note names no ETag to resume it by; downloading from byte 0, each chunk compared with those applied")]
+    public static partial void PartialDiscarded(ILogger logger, string runId, long bytes);
+
     [LoggerMessage(5010, LogLevel.Information, "Catalog database: {Description}")]
     public static partial void CatalogDatabase(ILogger logger, string description);
 }

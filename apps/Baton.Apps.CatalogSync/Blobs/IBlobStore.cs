@@ -34,6 +34,15 @@ public interface IBlobStore
     /// </summary>
     Task<Stream> OpenReadAsync(string name, long offset, long? length, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Keeps a short note with the partial blob (what it is a download of), until the partial is emptied, committed or
+    /// deleted. Opening the partial with <c>restart</c> removes the note, so a note never outlives the bytes it describes.
+    /// </summary>
+    Task SetPartialNoteAsync(string name, string note, CancellationToken cancellationToken = default);
+
+    /// <summary>The note kept with the partial blob, or null.</summary>
+    Task<string?> GetPartialNoteAsync(string name, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes the blob and its partial, if any.</summary>
     Task DeleteAsync(string name, CancellationToken cancellationToken = default);
 

@@ -3,6 +3,8 @@ namespace Baton.Apps.CatalogSync.Blobs;
 /// <summary>
 /// Blobs as files under one directory; the partial blob is <c>name.part</c>, committed with an atomic rename.
 /// A reader of a blob still being written reads its partial; an open reader keeps reading the same file across the rename.
+/// The partial's note is <c>name.part.note</c>, removed before the partial (a partial without its note is safe to have:
+/// the download starts over) and after a commit.
 /// </summary>
 internal sealed class LocalBlobStore(string directory) : IBlobStore
 {
@@ -24,6 +26,11 @@ internal sealed class LocalBlobStore(string directory) : IBlobStore
     {
         var path = PartOf(name);
         System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (restart)
+        {
+            File.Delete(NoteOf(name));
+        }
+
         // Not FileOptions.Asynchronous: the downloader writes synchronously into the page cache (an async write is a thread-pool hop).
         Stream stream = new FileStream(path, restart ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.Read, 1 << 16);
         return Task.FromResult(stream);
@@ -32,7 +39,26 @@ internal sealed class LocalBlobStore(string directory) : IBlobStore
     public Task CommitAsync(string name, CancellationToken cancellationToken = default)
     {
         File.Move(PartOf(name), PathOf(name), overwrite: true);
+        File.Delete(NoteOf(name));
         return Task.CompletedTask;
+    }
+
+    public async Task SetPartialNoteAsync(string name, string note, CancellationToken cancellationToken = default)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        await File.WriteAllTextAsync(NoteOf(name), note, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<string?> GetPartialNoteAsync(string name, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await File.ReadAllTextAsync(NoteOf(name), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
     }
 
     public bool CanReadWhileWriting => true;
@@ -61,6 +87,7 @@ internal sealed class LocalBlobStore(string directory) : IBlobStore
 
     public Task DeleteAsync(string name, CancellationToken cancellationToken = default)
     {
+        File.Delete(NoteOf(name));
         File.Delete(PathOf(name));
         File.Delete(PartOf(name));
         return Task.CompletedTask;
@@ -68,6 +95,7 @@ internal sealed class LocalBlobStore(string directory) : IBlobStore
 
     public Task DeletePartialAsync(string name, CancellationToken cancellationToken = default)
     {
+        File.Delete(NoteOf(name));
         File.Delete(PartOf(name));
         return Task.CompletedTask;
     }
@@ -83,6 +111,12 @@ internal sealed class LocalBlobStore(string directory) : IBlobStore
         var entries = new SortedDictionary<string, BlobEntry>(StringComparer.Ordinal);
         foreach (var file in directory.EnumerateFiles())
         {
+            if (file.Name.EndsWith(NoteSuffix, StringComparison.Ordinal))
+            {
+                // Part of its partial blob, removed with it.
+                continue;
+            }
+
             var partial = file.Name.EndsWith(".part", StringComparison.Ordinal);
             var name = partial ? file.Name[..^".part".Length] : file.Name;
             var entry = entries.GetValueOrDefault(name) ?? new BlobEntry(name, null, 0);
@@ -102,7 +136,11 @@ internal sealed class LocalBlobStore(string directory) : IBlobStore
         return Path.Combine(Directory, name);
     }
 
+    private const string NoteSuffix = ".part.note";
+
     private string PartOf(string name) => PathOf(name) + ".part";
+
+    private string NoteOf(string name) => PathOf(name) + NoteSuffix;
 
     /// <summary>At most <c>length</c> bytes of the inner stream.</summary>
     private sealed class RangeStream(Stream inner, long length) : ReadThroughStream(inner)

@@ -7,9 +7,10 @@ namespace Baton.Apps.CatalogSync.Fetch;
 /// <summary>
 /// What one sync's download has to stay true to, kept across the fetch step's attempts in this process: the chunks it
 /// handed out while downloading (being read from the partial file, so those bytes must not change under them), and the
-/// feed's validator (ETag or Last-Modified) and length from its first answer, sent as <c>If-Range</c> and checked when a
-/// broken download resumes. The chunks the run has applied come from the product store on each attempt (a crash or another
-/// node does not lose them).
+/// feed's strong ETag and length from its first answer, sent as <c>If-Range</c> and checked when a broken download
+/// resumes. The ETag and length are also kept in the partial file's note (<see cref="Note"/>), so a resume in another
+/// execution (after a crash, a retry, on a node sharing the blob directory) checks the same. The chunks the run has applied
+/// come from the product store on each attempt (a crash or another node does not lose them).
 /// </summary>
 internal sealed class DownloadLedger(Func<CancellationToken, Task<IReadOnlyDictionary<int, string?>>> applied)
 {
@@ -18,11 +19,33 @@ internal sealed class DownloadLedger(Func<CancellationToken, Task<IReadOnlyDicti
     /// <summary>A ledger for a download that nothing has been applied from (one that checks the whole file itself).</summary>
     public static DownloadLedger Empty() => new(static _ => Task.FromResult<IReadOnlyDictionary<int, string?>>(new Dictionary<int, string?>()));
 
-    /// <summary>The first answer's strong ETag, or else its Last-Modified date, as sent back in <c>If-Range</c>.</summary>
-    public string? Validator { get; set; }
+    /// <summary>The first answer's strong ETag, as sent back in <c>If-Range</c>.</summary>
+    public string? Validator { get; private set; }
 
     /// <summary>The feed's length as the first answer gave it.</summary>
-    public long? Length { get; set; }
+    public long? Length { get; private set; }
+
+    /// <summary>Whether this execution had the first answer of the partial file's download (else what it knows came from the note).</summary>
+    public bool AnsweredHere { get; private set; }
+
+    /// <summary>The note kept with the partial file: the length, then the ETag, one per line (either may be empty).</summary>
+    public string Note => $"{Length}\n{Validator}";
+
+    /// <summary>Records the first answer of a download from byte 0.</summary>
+    public void Answered(string? validator, long? length) => (Validator, Length, AnsweredHere) = (validator, length, true);
+
+    /// <summary>Takes the validator and length from a partial file's note; false when the note has no validator to resume with.</summary>
+    public bool TryTakeNote(string? note)
+    {
+        var parts = note?.Split('\n', 2);
+        if (parts is not [var length, { Length: > 0 } validator])
+        {
+            return false;
+        }
+
+        (Validator, Length) = (validator, long.TryParse(length, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null);
+        return true;
+    }
 
     /// <summary>Whether any chunk was handed out for processing in this process.</summary>
     public bool AnyHandedOut => !_handedOut.IsEmpty;
@@ -56,8 +79,8 @@ internal sealed class DownloadLedger(Func<CancellationToken, Task<IReadOnlyDicti
         {
             throw new FeedChangedException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"the feed changed while this sync ran: chunk {chunk.Index} (lines {chunk.FirstLine}-{chunk.FirstLine + chunk.Lines - 1}) downloaded again has XXH128 {chunk.Checksum}, the chunk this sync already took from the feed had {before}. "
-                + $"The {appliedChunks.Count} chunks applied stay; start a new sync, which applies the feed as it is now"));
+                $"the feed changed while this sync ran: chunk {chunk.Index} (lines {chunk.FirstLine}-{chunk.FirstLine + chunk.Lines - 1}) downloaded again has XXH128 {chunk.Checksum}, the chunk this sync already took from the feed had {before} "
+                + $"(or Baton:Apps:CatalogSync:ChunkSize changed since this sync began, which cuts other chunks). The {appliedChunks.Count} chunks applied stay; start a new sync, which applies the feed as it is now"));
         }
     }
 }

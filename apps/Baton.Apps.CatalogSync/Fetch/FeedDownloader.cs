@@ -21,15 +21,18 @@ namespace Baton.Apps.CatalogSync.Fetch;
 /// appending, so the bytes of a chunk handed out never change. If it answers a later Range request with 200
 /// or 416 after chunks were handed out in this process, starting over would rewrite the file under them, and
 /// the fetch fails for good instead: start a new sync.
-/// <para>One version of the feed: a resume sends the first answer's strong ETag as <c>If-Range</c> (a feed that
-/// changed answers 200, as above), checks that the length the feed announces is the first answer's, and asks again
-/// for the last <see cref="OverlapBytes"/> it has, which must be the bytes it has (a new export shifts them); a
-/// feed that fails either check gets the partial file discarded and the download starts over (or, with chunks
-/// handed out, fails for good). Every chunk cut is compared with the chunk of the same index this run handed out
-/// or applied before (the product store keeps each applied chunk's checksum): a download that starts over after a
-/// crash, or on another node, with other bytes fails with <see cref="FeedChangedException"/> instead of joining two
-/// versions of the feed. What no check sees: a feed without an ETag that changed bytes of the same length before
-/// the break and outside the overlap.</para>
+/// <para>One version of the feed: the first answer's strong ETag and length are kept in the ledger and in the partial
+/// file's note. A resume sends the ETag as <c>If-Range</c> (a feed that changed answers 200, as above), checks the
+/// length and ETag the feed announces against them and that the export is not shorter than the partial file, and asks
+/// again for the last <see cref="OverlapBytes"/> it has, which must be the bytes it has; a feed that fails a check
+/// gets the partial file discarded and the download starts over (or, with chunks handed out, fails for good). A
+/// partial file another execution left (a crash, a retry) whose note names no ETag is not resumed: the download starts
+/// over. Every chunk cut is compared with the chunk of the same index this run handed out or applied before (the
+/// product store keeps each applied chunk's checksum): a download that starts over with other bytes fails with
+/// <see cref="FeedChangedException"/> instead of joining two versions of the feed. A run whose chunks were applied by a
+/// version that kept no checksums is never started over (it resumes as before, or fails). What no check sees: a feed
+/// without an ETag whose export changed, keeping its length, between two attempts of one execution, before the break
+/// and outside the overlap.</para>
 /// <para>Retry-After: a 429 or 503 that says when to come back is a <see cref="Retries.RetryAfterException"/>, so
 /// the next attempt waits that long (up to the fetch's longest retry delay).</para>
 /// <para>Leftovers: a sync whose download starts from byte 0 first removes the feed files of earlier syncs (a
@@ -62,6 +65,17 @@ internal sealed class FeedDownloader(
         }
 
         var have = await blobs.GetPartialLengthAsync(blob, cancellationToken).ConfigureAwait(false);
+        if (have > 0 && !ledger.AnsweredHere && !ledger.TryTakeNote(await blobs.GetPartialNoteAsync(blob, cancellationToken).ConfigureAwait(false))
+            && !applied.Values.Any(static checksum => checksum is null))
+        {
+            // Another execution's partial file (a crash, a retry, another node) whose note gives no ETag to resume it by: the
+            // feed may have a new export by now, so the download starts over and every chunk this run applied is compared.
+            // (A sync begun by an earlier version of Baton, whose chunks have no checksums to compare, resumes as it did.)
+            Log.PartialDiscarded(logger, runId, have);
+            await blobs.DeletePartialAsync(blob, cancellationToken).ConfigureAwait(false);
+            have = 0;
+        }
+
         if (have == 0)
         {
             await RemoveLeftoversAsync(runId, blob, settings.KeepFeedFiles, cancellationToken).ConfigureAwait(false);
@@ -107,21 +121,27 @@ internal sealed class FeedDownloader(
                 case HttpStatusCode.PartialContent when have > 0 && response.Content.Headers.ContentRange is { From: { } from, Length: var length } && from == have - overlap:
                     if (ledger.Length is { } first && length is { } now && first != now)
                     {
-                        await DiscardPartialAsync(ledger, blob, have, $"announces {now} bytes where its first answer announced {first}", cancellationToken).ConfigureAwait(false);
+                        await DiscardPartialAsync(ledger, applied, blob, have, $"announces {now} bytes where its first answer announced {first}", cancellationToken).ConfigureAwait(false);
+                    }
+
+                    if (length is { } whole && whole < have)
+                    {
+                        await DiscardPartialAsync(ledger, applied, blob, have, $"has {whole} bytes, fewer than the {have} downloaded", cancellationToken).ConfigureAwait(false);
+                    }
+
+                    if (response.Headers.ETag is { IsWeak: false } tag && ledger.Validator is { } validator && tag.ToString() != validator)
+                    {
+                        await DiscardPartialAsync(ledger, applied, blob, have, $"answers with ETag {tag} where its first answer had {validator}", cancellationToken).ConfigureAwait(false);
                     }
 
                     resume = true;
                     total = length;
                     break;
                 case HttpStatusCode.OK:
-                    if (have > 0)
-                    {
-                        RefuseRestart(ledger, applied, "answered the Range request with the whole feed (200)");
-                    }
+                    RefuseRestart(ledger, applied, have > 0 ? "answered the Range request with the whole feed (200)" : "is downloaded again from byte 0");
 
                     total = response.Content.Headers.ContentLength;
-                    ledger.Validator = response.Headers.ETag is { IsWeak: false } etag ? etag.ToString() : null;
-                    ledger.Length = total;
+                    ledger.Answered(response.Headers.ETag is { IsWeak: false } etag ? etag.ToString() : null, total);
                     break;
                 case HttpStatusCode.RequestedRangeNotSatisfiable:
                     RefuseRestart(ledger, applied, "refused the Range request (416)");
@@ -158,10 +178,16 @@ internal sealed class FeedDownloader(
             {
                 if (resume && overlap > 0 && !await SameBytesAsync(source, blob, have - overlap, (int)overlap, cancellationToken).ConfigureAwait(false))
                 {
-                    await DiscardPartialAsync(ledger, blob, have, $"serves other bytes than those downloaded before the break (the {overlap} bytes before byte {have})", cancellationToken).ConfigureAwait(false);
+                    await DiscardPartialAsync(ledger, applied, blob, have, $"serves other bytes than those downloaded before the break (the {overlap} bytes before byte {have})", cancellationToken).ConfigureAwait(false);
                 }
 
                 await using var target = await blobs.OpenPartialAsync(blob, restart: !resume, cancellationToken).ConfigureAwait(false);
+                if (!resume)
+                {
+                    // What the bytes are a download of, for a resume by another execution.
+                    await blobs.SetPartialNoteAsync(blob, ledger.Note, cancellationToken).ConfigureAwait(false);
+                }
+
                 // Two buffers: the next network read is in flight while this one is hashed, written and cut. File
                 // writes are synchronous: they land in the page cache, and an async file write on Linux is a
                 // thread-pool hop per buffer, which made the download latency-bound.
@@ -357,13 +383,15 @@ internal sealed class FeedDownloader(
     /// The feed changed since the partial download began: with chunks of it handed out, the sync cannot go on
     /// (<see cref="FeedChangedException"/>); otherwise the partial file is discarded and the next attempt starts over.
     /// </summary>
-    private async Task DiscardPartialAsync(DownloadLedger ledger, string blob, long have, string what, CancellationToken cancellationToken)
+    private async Task DiscardPartialAsync(DownloadLedger ledger, IReadOnlyDictionary<int, string?> applied, string blob, long have, string what, CancellationToken cancellationToken)
     {
         if (ledger.AnyHandedOut)
         {
             throw new FeedChangedException(
                 $"the feed changed while this sync downloaded it: resuming at byte {have}, it {what}. Chunks of the bytes downloaded before are being applied, so this sync stops here (its applied records stay); start a new sync");
         }
+
+        RefuseRestart(ledger, applied, $"changed since the download broke off (resuming at byte {have}, it {what})");
 
         await blobs.DeletePartialAsync(blob, cancellationToken).ConfigureAwait(false);
         throw new FeedException($"the feed changed since the download broke off: resuming at byte {have}, it {what}; the partial download was discarded and the next attempt starts over");
@@ -377,6 +405,11 @@ internal sealed class FeedDownloader(
         try
         {
             await source.ReadExactlyAsync(received, cancellationToken).ConfigureAwait(false);
+        }
+        catch (EndOfStreamException)
+        {
+            // The feed ended before the bytes asked for again: it is not the download that broke off.
+            return false;
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {

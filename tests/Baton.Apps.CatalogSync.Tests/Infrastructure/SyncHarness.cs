@@ -87,6 +87,9 @@ internal sealed class SyncHarness : IAsyncDisposable
         return harness;
     }
 
+    /// <summary>Changes a setting for the next <see cref="StartServerAsync"/> (a configuration change across a restart).</summary>
+    public void SetSetting(string key, string value) => _settings[key] = value;
+
     /// <summary>Starts (or restarts, on the same store and catalog database) the server.</summary>
     public async Task StartServerAsync()
     {

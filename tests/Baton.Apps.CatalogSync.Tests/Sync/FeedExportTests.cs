@@ -1,0 +1,306 @@
+using System.Text.Json;
+using Baton.Testing;
+using Baton.Apps.CatalogSync.Tests.Infrastructure;
+using Baton.Apps.CatalogSync.Blobs;
+using Baton.Apps.CatalogSync.Fetch;
+using Baton.Demo.CatalogFeed;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Baton.Apps.CatalogSync.Tests.Sync;
+
+/// <summary>
+/// One export of the feed per sync, across executions of the run: a retry, a restart, or a node sharing the blob directory
+/// resumes a partial file only by the ETag kept in its note, and a download that starts over is compared with the chunks the
+/// run applied. Each case ends either with the table equal to one export or with the run failed saying why (found by a
+/// review of the first version of these checks, which kept the ETag only in memory).
+/// </summary>
+public sealed class FeedExportTests
+{
+    [Fact]
+    public async Task Retry_NewExportOfTheSameLengthChangedBeforeTheOverlap_IfRangeFromTheNoteStartsOverAndTableIsTheNewExport()
+    {
+        // The first execution fails at the cut (one attempt); its retry knows the ETag only from the partial file's note.
+        // Before: the retry resumed without If-Range, the 64 KiB before the cut were equal, and the run succeeded with the
+        // first export's start joined to the second's rest.
+        await using var h = await SyncHarness.StartAsync(null, new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
+        CutWhereBothDaysAgreeBeforeTheCut(h);
+        h.Feed.Options.AfterCut = o => o.Day = 2;
+        var runId = await h.StartSyncAsync();
+        Assert.Equal("failed", (await h.WaitFinishedAsync(runId)).GetProperty("status").GetString());
+        Assert.EndsWith("\"", await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(h.BlobDirectory, "*.part.note"))), StringComparison.Ordinal);
+
+        var run = await RetryAsync(h, runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+        // It asked to resume (by the note's ETag) and got the new export whole.
+        Assert.Matches("^bytes=[0-9]+-$", h.Feed.RangeHeaders.ToList()[1]);
+        Assert.False(run.GetProperty("output").GetProperty("resumed").GetBoolean());
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes(2)), h.Products());
+    }
+
+    [Fact]
+    public async Task Restart_NewExportOfTheSameLengthWhileTheFetchWaitedToRetry_TableIsTheNewExport()
+    {
+        // The server stops (a crash, a deploy) while the fetch waits to retry a broken stream; the feed gets a new export;
+        // the restarted server's execution of the run resumes by the note's ETag, so the feed sends the new export whole.
+        await using var h = await SyncHarness.StartAsync(null, new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchRetryDelay"] = "00:00:30" });
+        CutWhereBothDaysAgreeBeforeTheCut(h);
+        var runId = await h.StartSyncAsync();
+        await Poll.UntilAsync(() => Task.FromResult(h.Logs.Entries.Any(e => e.EventId == 200)), seen => seen, "the fetch to wait for its retry", TimeSpan.FromSeconds(30));
+        await h.StopServerAsync();
+        h.Feed.Options.Day = 2;
+
+        await h.StartServerAsync();
+        var run = await h.WaitFinishedAsync(runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes(2)), h.Products());
+    }
+
+    [Fact]
+    public async Task Retry_OfARunRefusedForANewExport_ComparesTheAppliedChunksAndFailsAgainInsteadOfJoiningExports()
+    {
+        // The first execution gets the new export whole (If-Range) while chunks are being applied and stops. Before: retrying
+        // it resumed without If-Range and succeeded with two exports joined.
+        await using var h = await SyncHarness.StartAsync(f => f.BytesPerSecond = 3_000_000);
+        CutWhereBothDaysAgreeBeforeTheCut(h, minCut: 1_500_000);
+        h.Feed.Options.AfterCut = o => o.Day = 2;
+        var runId = await h.StartSyncAsync();
+        var refused = await h.WaitFinishedAsync(runId);
+        Assert.Contains("answered the Range request with the whole feed (200) while chunks", Message(refused), StringComparison.Ordinal);
+        h.Feed.Options.BytesPerSecond = 0;
+
+        var run = await RetryAsync(h, runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "failed", run.ToString());
+        Assert.Contains("the feed changed while this sync ran: chunk ", Message(run), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Retry_ChunksAppliedByAnEarlierVersionAndANewExport_RefusedInsteadOfTakingThemAsDone()
+    {
+        // Chunks without a checksum (as the version before checksums left them) cannot be compared with a new download.
+        // Before: the partial file was discarded for the new export, the next attempt downloaded it from byte 0 and took
+        // the old chunks as done by their index (1,100 rows of the old export left).
+        await using var h = await SyncHarness.StartAsync(
+            f => { f.CutAtByte = 2_500_000; f.BytesPerSecond = 2_000_000; f.ChangeFraction = 1; },
+            new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
+        var runId = await h.StartSyncAsync();
+        var failed = await h.WaitFinishedAsync(runId);
+        Assert.Contains(failed.GetProperty("steps").EnumerateArray(), s => s.GetProperty("key").GetString() == "chunks/000000" && s.GetProperty("status").GetString() == "succeeded");
+        using (var connection = new SqliteConnection($"Data Source={h.Catalog.SqlitePath};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE chunk_results SET checksum = NULL";
+            Assert.True(command.ExecuteNonQuery() > 0);
+        }
+
+        h.Feed.Options.CutAtByte = null;
+        h.Feed.Options.BytesPerSecond = 0;
+        h.Feed.Options.Day = 2;
+        var run = await RetryAsync(h, runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "failed", run.ToString());
+        Assert.Contains("applied by an earlier version of Baton", Message(run), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Retry_NewExportShorterThanThePartialFile_StartsOverAndTableIsTheNewExport()
+    {
+        // Before: the 206 had fewer bytes than the overlap asked for again, read as a broken stream: every retry failed alike.
+        await using var h = await SyncHarness.StartAsync(f => f.CutAtByte = 1_000_000, new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
+        var runId = await h.StartSyncAsync();
+        Assert.Equal("failed", (await h.WaitFinishedAsync(runId)).GetProperty("status").GetString());
+        var have = new FileInfo(Assert.Single(Directory.GetFiles(h.BlobDirectory, "*.part"))).Length;
+        while (h.Feed.BodyLength() >= have)
+        {
+            h.Feed.Options.Products--;
+        }
+
+        Assert.InRange(h.Feed.BodyLength(), have - 60_000, have - 1);
+
+        var run = await RetryAsync(h, runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+    }
+
+    [Fact]
+    public async Task Retry_PartialFileOfAFeedWithoutETag_DownloadsFromByteZeroComparingTheAppliedChunks()
+    {
+        // Nothing in the note to resume by: the retry starts over (logged), the unchanged feed's chunks match those applied.
+        await using var h = await SyncHarness.StartAsync(
+            f => { f.ETag = false; f.CutAtByte = 2_500_000; f.BytesPerSecond = 2_000_000; },
+            new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
+        var runId = await h.StartSyncAsync();
+        Assert.Equal("failed", (await h.WaitFinishedAsync(runId)).GetProperty("status").GetString());
+        h.Feed.Options.BytesPerSecond = 0;
+
+        var run = await RetryAsync(h, runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+        Assert.Equal([null, null], h.Feed.RangeHeaders.ToList());
+        Assert.Contains(h.Logs.Entries, e => e.EventId == 5008);
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+    }
+
+    [Fact]
+    public async Task Retry_ChunkSizeChangedBetweenExecutions_FailsNamingTheSettingAsACause()
+    {
+        await using var h = await SyncHarness.StartAsync(
+            f => { f.CutAtByte = 2_500_000; f.BytesPerSecond = 2_000_000; f.ETag = false; },
+            new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
+        var runId = await h.StartSyncAsync();
+        var failed = await h.WaitFinishedAsync(runId);
+        Assert.Contains(failed.GetProperty("steps").EnumerateArray(), s => s.GetProperty("key").GetString() == "chunks/000000" && s.GetProperty("status").GetString() == "succeeded");
+        await h.StopServerAsync();
+        h.SetSetting("Baton:Apps:CatalogSync:ChunkSize", "500");
+        await h.StartServerAsync();
+        h.Feed.Options.BytesPerSecond = 0;
+
+        var run = await RetryAsync(h, runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "failed", run.ToString());
+        Assert.Contains("or Baton:Apps:CatalogSync:ChunkSize changed since this sync began", Message(run), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Download_NewExportOfTheSameLengthWithoutETagBetweenTwoAttempts_OverlapSeesItAndDiscardsThePartialFile()
+    {
+        // No validator and the same length, as a second attempt in the same execution sees it: the bytes asked for again
+        // before the break are what tells. Nothing was handed out, so the partial file is discarded (the next attempt starts
+        // over). Before: the attempt appended the new export's rest to the old one's start.
+        var feed = new CatalogFeedOptions { Products = 2_000, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret, ETag = false };
+        await using var server = await CatalogFeedServer.StartAsync(feed);
+        var (fraction, firstDifference) = SameLengthDays(feed, server);
+        feed.ChangeFraction = fraction;
+        var have = firstDifference + 1_000;
+        var blobs = new LocalBlobStore(TestPaths.NewTempDirectory());
+        await using (var partial = await blobs.OpenPartialAsync("run.ndjson", restart: true))
+        {
+            await partial.WriteAsync(server.BodyBytes(1).AsMemory(0, (int)have));
+        }
+
+        feed.Day = 2;
+        using var http = new HttpClient();
+        var downloader = new FeedDownloader(
+            http, blobs, Options.Create(new CatalogSyncOptions { ApiUrl = server.Url.ToString(), ApiKeyId = SyncHarness.FeedUser, ApiKeySecret = SyncHarness.FeedSecret }),
+            NullLogger<FeedDownloader>.Instance, TimeProvider.System);
+        var ledger = DownloadLedger.Empty();
+        ledger.Answered(validator: null, length: server.BodyLength(1));
+
+        var changed = await Assert.ThrowsAsync<FeedException>(() => downloader.DownloadAsync("run", ledger, _ => { }, onChunk: null, CancellationToken.None));
+
+        Assert.Contains($"the feed changed since the download broke off: resuming at byte {have}, it serves other bytes", changed.Message, StringComparison.Ordinal);
+        Assert.Equal($"bytes={have - FeedDownloader.OverlapBytes}-", Assert.Single(server.RangeHeaders));
+        Assert.Equal(0, await blobs.GetPartialLengthAsync("run.ndjson"));
+        var file = await downloader.DownloadAsync("run", ledger, _ => { }, onChunk: null, CancellationToken.None);
+        Assert.Equal(server.BodyLength(2), file.Length);
+        Assert.False(file.Resumed);
+    }
+
+    [Fact]
+    public async Task Fetch_FeedSmallerThanTheOverlapCutAfterChunksWereHandedOut_ResumesAndTableEqualsFeed()
+    {
+        await using var h = await SyncHarness.StartAsync(f => { f.Products = 20; f.CutAtByte = 30_000; }, new Dictionary<string, string> { ["Baton:Apps:CatalogSync:ChunkSize"] = "3" });
+        Assert.True(h.Feed.BodyLength() < 65_536);
+
+        await h.SyncAsync();
+
+        var ranges = h.Feed.RangeHeaders.ToList();
+        Assert.True(ranges.Count == 1 || ranges[1] is null or "bytes=0-", string.Join(" | ", ranges));
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+    }
+
+    [Fact]
+    public async Task Fetch_CutExactlyAtTheEndOfAChunk_ResumesAndTableEqualsFeed()
+    {
+        await using var h = await SyncHarness.StartAsync(f => f.BytesPerSecond = 3_000_000);
+        var body = h.Feed.BodyBytes();
+        var lines = 0;
+        h.Feed.Options.CutAtByte = Array.FindIndex(body, b => b == (byte)'\n' && ++lines == 600) + 1;
+
+        await h.SyncAsync();
+
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+    }
+
+    /// <summary>
+    /// Sets the feed's change fraction and cut such that days 1 and 2 have the same length and the same bytes in the 200 kB
+    /// before the cut but differ earlier: a new export the overlap alone does not see.
+    /// </summary>
+    private static void CutWhereBothDaysAgreeBeforeTheCut(SyncHarness h, long minCut = 0)
+    {
+        const long window = 200_000;
+        foreach (var fraction in new[] { 0.01, 0.005, 0.003, 0.002, 0.001 })
+        {
+            h.Feed.Options.ChangeFraction = fraction;
+            var one = h.Feed.BodyBytes(1);
+            var two = h.Feed.BodyBytes(2);
+            if (one.Length != two.Length)
+            {
+                continue;
+            }
+
+            long lastDiff = -1;
+            for (var i = 0; i < one.Length; i++)
+            {
+                if (one[i] == two[i])
+                {
+                    continue;
+                }
+
+                if (lastDiff >= 0 && i - lastDiff > window + 1 && i - 1 >= minCut)
+                {
+                    h.Feed.Options.CutAtByte = i - 1;
+                    return;
+                }
+
+                lastDiff = i;
+            }
+        }
+
+        throw new InvalidOperationException("no change fraction gives two days of the same length with a long enough equal stretch");
+    }
+
+    /// <summary>A change fraction under which days 1 and 2 have the same length, and the first byte where they differ.</summary>
+    private static (double Fraction, long FirstDifference) SameLengthDays(CatalogFeedOptions feed, CatalogFeedServer server)
+    {
+        foreach (var fraction in new[] { 0.01, 0.005, 0.003, 0.002, 0.001 })
+        {
+            feed.ChangeFraction = fraction;
+            var one = server.BodyBytes(1);
+            var two = server.BodyBytes(2);
+            if (one.Length == two.Length && one.AsSpan().CommonPrefixLength(two) is var common && common < one.Length)
+            {
+                return (fraction, common);
+            }
+        }
+
+        throw new InvalidOperationException("no change fraction gives two days of the same length");
+    }
+
+    /// <summary>Retries the finished run and waits for that execution to finish (a failure other than the one before, or a success).</summary>
+    private static async Task<JsonElement> RetryAsync(SyncHarness h, string runId)
+    {
+        var before = (await h.RunAsync(runId)).GetProperty("failure").ToString();
+        var requests = h.Feed.Requests;
+        using (var retry = await h.Client.PostAsync($"/api/runs/{runId}/retry", null))
+        {
+            Assert.True(retry.IsSuccessStatusCode, $"{(int)retry.StatusCode} {await retry.Content.ReadAsStringAsync()}");
+        }
+
+        return await Poll.UntilAsync(
+            () => h.RunAsync(runId),
+            r => r.GetProperty("status").GetString() == "succeeded"
+                || (r.GetProperty("status").GetString() == "failed" && (r.GetProperty("failure").ToString() != before || h.Feed.Requests > requests)),
+            $"the retry of run {runId} to finish",
+            TimeSpan.FromSeconds(60));
+    }
+
+    private static string Message(JsonElement run) =>
+        run.TryGetProperty("failure", out var f) && f.ValueKind == JsonValueKind.Object ? f.GetProperty("message").GetString() ?? "" : "";
+}
