@@ -27,7 +27,9 @@ internal static class EnqueueRequestReader
             return null;
         }
 
-        var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 16 });
+        // Go's encoding/json reads unknown fields nested up to 10,000 levels (a body within MaxBodyBytes cannot nest more
+        // than 8,192); the limit of 16 this had refused what the seed's gateway accepts.
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 10_000 });
         string? placeId = null;
         var seen = false;
         try

@@ -93,6 +93,20 @@ public sealed class ValidationTests : IAsyncLifetime
         Assert.Equal("reviews:ChIJN1t_tDeuEmsRUsoyG83frY4:start", response.GetProperty("jobId").GetString());
     }
 
+    [Theory]
+    [InlineData(17)]
+    [InlineData(5_000)]
+    public async Task Enqueue_UnknownFieldNestedDeep_IgnoredAsGoDoes_Returns202(int depth)
+    {
+        // Go's encoding/json skips an unknown field nested up to 10,000 levels. Before: more than 16 levels was a 400.
+        var body = "{\"extra\":" + new string('[', depth) + new string(']', depth) + ",\"placeId\":\"ChIJN1t_tDeuEmsRUsoyG83frY4\"}";
+
+        var (status, response, _) = await _server.EnqueueRawAsync(body, "application/json");
+
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        Assert.Equal("reviews:ChIJN1t_tDeuEmsRUsoyG83frY4:start", response.GetProperty("jobId").GetString());
+    }
+
     [Fact]
     public async Task Enqueue_PlaceIdOfMaxLength_Returns202()
     {
