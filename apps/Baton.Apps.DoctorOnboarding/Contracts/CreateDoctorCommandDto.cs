@@ -46,7 +46,8 @@ public static class DoctorCommandReader
             errors.Add("email must be an email");
         }
 
-        var password = ReadString(data, "password", required: true, errors);
+        // As the user typed it: a password trimmed here would not be the one they sign in with (an update's is not trimmed either).
+        var password = ReadString(data, "password", required: true, errors, trim: false);
         if (password is not null && password.Length < 8)
         {
             errors.Add("password must be longer than or equal to 8 characters");
@@ -118,7 +119,7 @@ public static class DoctorCommandReader
         return id;
     }
 
-    internal static string? ReadString(JsonElement data, string name, bool required, List<string> errors)
+    internal static string? ReadString(JsonElement data, string name, bool required, List<string> errors, bool trim = true)
     {
         if (!data.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -136,7 +137,7 @@ public static class DoctorCommandReader
             return null;
         }
 
-        var text = value.GetString()!.Trim();
+        var text = trim ? value.GetString()!.Trim() : value.GetString()!;
         if (text.Length == 0)
         {
             if (required)

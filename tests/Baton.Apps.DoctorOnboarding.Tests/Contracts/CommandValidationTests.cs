@@ -47,6 +47,20 @@ public sealed class CommandValidationTests
         Assert.Equal(["doctor", "admin"], command.Permissions);
     }
 
+    [Fact]
+    public void ReadCreate_PasswordWithSpacesAtItsEnds_KeptAsTyped()
+    {
+        // Before: trimmed like the other strings, so the account got a password other than the one its owner signs in with.
+        var (command, errors) = DoctorCommandReader.ReadCreate(JsonDocument.Parse("""{"email":"a@b.org","password":" pass phrase ","fullName":" A B "}""").RootElement);
+        var (_, short1) = DoctorCommandReader.ReadCreate(JsonDocument.Parse("""{"email":"a@b.org","password":" short ","fullName":"A B"}""").RootElement);
+        var (_, empty) = DoctorCommandReader.ReadCreate(JsonDocument.Parse("""{"email":"a@b.org","password":"","fullName":"A B"}""").RootElement);
+
+        Assert.Empty(errors);
+        Assert.Equal((" pass phrase ", "A B"), (command!.Password, command.FullName));
+        Assert.Equal(["password must be longer than or equal to 8 characters"], short1);
+        Assert.Equal(["password should not be empty"], empty);
+    }
+
     [Theory]
     [InlineData("""{"id":"a:b","account":{}}""", "id must not contain ':', '*', '?', '[' or ']'")]
     [InlineData("""{"id":"a"}""", "account or profile must be given")]
