@@ -27,7 +27,7 @@ internal static class RunPages
 
     private static async Task<IResult> ListAsync(
         HttpContext http, IBatonClient client, IWorkflowCatalog catalog, TimeProvider time,
-        string? workflow, string? status, string? from, string? to, string? cursor, string? message)
+        string? workflow, string? status, string? from, string? to, string? cursor, string? notice)
     {
         var filter = new RunFilter(Blank(workflow), Blank(status), Blank(from), Blank(to));
         var problems = new List<string>();
@@ -59,7 +59,7 @@ internal static class RunPages
         var counts = await client.CountRunsAsync(new CountRunsRequest { Workflow = filter.Workflow }, ct);
         var model = new RunsModel(
             filter, page, counts, [.. catalog.Workflows.Select(w => w.Name).Order(StringComparer.Ordinal)],
-            problems.Count > 0 ? string.Join("; ", problems) : Blank(message), time.GetUtcNow());
+            problems.Count > 0 ? string.Join("; ", problems) : Notices.Read(http, notice), time.GetUtcNow());
         return PageResults.Render<RunsPage>(http, model);
     }
 
@@ -98,10 +98,10 @@ internal static class RunPages
             };
         }
 
-        static IResult Back(string message) => Results.Redirect($"{DashboardPaths.Runs}?message={Uri.EscapeDataString(message)}");
+        IResult Back(string message) => Notices.Redirect(http, DashboardPaths.Runs, message);
     }
 
-    private static async Task<IResult> GetAsync(HttpContext http, IBatonClient client, TimeProvider time, string id, string? message)
+    private static async Task<IResult> GetAsync(HttpContext http, IBatonClient client, TimeProvider time, string id, string? notice)
     {
         // Read before the steps: the live stream sends the timeline entries active since then (TimelineFeed).
         var now = time.GetUtcNow();
@@ -112,7 +112,7 @@ internal static class RunPages
         }
 
         return PageResults.Render<RunDetailsPage>(
-            http, new RunModel(details, ProgressBar.From(details.Run, now), TimelineEntry.Build(details), Blank(message), now));
+            http, new RunModel(details, ProgressBar.From(details.Run, now), TimelineEntry.Build(details), Notices.Read(http, notice), now));
     }
 
     private static async Task<IResult> ControlAsync(HttpContext http, string id, Func<CancellationToken, Task<string>> action)
@@ -123,7 +123,7 @@ internal static class RunPages
         }
 
         var outcome = await action(http.RequestAborted);
-        return Results.Redirect($"{DashboardPaths.Run(id)}?message={Uri.EscapeDataString(outcome)}");
+        return Notices.Redirect(http, DashboardPaths.Run(id), outcome);
     }
 
     /// <summary>What a cancel did, in words (before: the outcome's enum name, "AlreadyFinished", on the page).</summary>

@@ -14,12 +14,12 @@ internal static class SchedulePages
 {
     public static void Map(RouteGroupBuilder ui)
     {
-        ui.MapGet("/schedules", async (HttpContext http, ISchedules schedules, IWorkflowCatalog catalog, string? edit, string? message) =>
+        ui.MapGet("/schedules", async (HttpContext http, ISchedules schedules, IWorkflowCatalog catalog, string? edit, string? notice) =>
         {
             var list = await schedules.ListAsync(http.RequestAborted);
             var editing = edit is null ? null : list.FirstOrDefault(s => s.Name == edit);
             return PageResults.Render<SchedulesPage>(http, new SchedulesModel(
-                list, editing, [.. catalog.Workflows.Select(w => w.Name).Order(StringComparer.Ordinal)], message));
+                list, editing, [.. catalog.Workflows.Select(w => w.Name).Order(StringComparer.Ordinal)], Notices.Read(http, notice)));
         });
         ui.MapPost("/schedules", PutAsync);
         ui.MapPost("/schedules/{name}/delete", (HttpContext http, ISchedules schedules, string name) =>
@@ -46,7 +46,7 @@ internal static class SchedulePages
             using var input = form["input"].ToString().Trim() is { Length: > 0 } text ? JsonDocument.Parse(text) : null;
             if (name.Length == 0)
             {
-                return Back("a schedule needs a name");
+                return Back(http, "a schedule needs a name");
             }
 
             // By name only (the form's options): Enum.TryParse also takes any number, which names no policy.
@@ -56,7 +56,7 @@ internal static class SchedulePages
                     ? Enum.Parse<MisfirePolicy>(policy) : null;
             if (misfire is null)
             {
-                return Back($"misfire must be one of {string.Join(", ", Enum.GetNames<MisfirePolicy>())}");
+                return Back(http, $"misfire must be one of {string.Join(", ", Enum.GetNames<MisfirePolicy>())}");
             }
 
             await schedules.PutAsync(
@@ -71,15 +71,15 @@ internal static class SchedulePages
                     Misfire = misfire.Value,
                 },
                 http.RequestAborted);
-            return Back($"saved {name}");
+            return Back(http, $"saved {name}");
         }
         catch (JsonException ex)
         {
-            return Back($"the input is not JSON: {ex.Message}");
+            return Back(http, $"the input is not JSON: {ex.Message}");
         }
         catch (ScheduleValidationException ex)
         {
-            return Back($"refused: {ex.Message}");
+            return Back(http, $"refused: {ex.Message}");
         }
     }
 
@@ -129,10 +129,10 @@ internal static class SchedulePages
             return PageResults.Forbidden(http);
         }
 
-        return Back(await action(http.RequestAborted));
+        return Back(http, await action(http.RequestAborted));
     }
 
-    private static IResult Back(string message) => Results.Redirect($"{DashboardPaths.Schedules}?message={Uri.EscapeDataString(message)}");
+    private static IResult Back(HttpContext http, string message) => Notices.Redirect(http, DashboardPaths.Schedules, message);
 }
 
 public sealed record SchedulesModel(IReadOnlyList<ScheduleInfo> Schedules, ScheduleInfo? Editing, IReadOnlyList<string> Workflows, string? Message);

@@ -138,7 +138,7 @@ public sealed class AccessTests
         var schedules = await server.NewApiClient().ListSchedulesAsync();
 
         Assert.Equal(HttpStatusCode.Redirect, saved.StatusCode);
-        Assert.Contains(Uri.EscapeDataString("misfire must be one of Skip, RunOnce"), saved.Headers.Location?.ToString(), StringComparison.Ordinal);
+        Assert.Equal("misfire must be one of Skip, RunOnce", await ShownNoticeAsync(client, saved));
         Assert.DoesNotContain(schedules, s => s.Name == "mf");
         Assert.Equal("run_once", Assert.Single(schedules, s => s.Name == "mf-ok").Misfire);
     }
@@ -284,7 +284,7 @@ public sealed class AccessTests
         }));
 
         Assert.Equal(HttpStatusCode.Redirect, disable.StatusCode);
-        Assert.Contains(Uri.EscapeDataString("refused: no workflow named 'demo' is registered"), disable.Headers.Location?.ToString(), StringComparison.Ordinal);
+        Assert.StartsWith("refused: no workflow named 'demo' is registered", await ShownNoticeAsync(client, disable), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -302,11 +302,45 @@ public sealed class AccessTests
 
         using var cancel = await client.PostAsync($"/ui/runs/{run.Run.Id}/cancel", new FormUrlEncodedContent(form));
         using var retry = await client.PostAsync($"/ui/runs/{run.Run.Id}/retry", new FormUrlEncodedContent(form));
-        var shown = await client.GetStringAsync(cancel.Headers.Location!.OriginalString);
 
         Assert.Equal(HttpStatusCode.Redirect, cancel.StatusCode);
-        Assert.Contains(Uri.EscapeDataString("Not cancelled: the run is already succeeded; only active runs can be cancelled."), cancel.Headers.Location.OriginalString, StringComparison.Ordinal);
-        Assert.Contains(Uri.EscapeDataString("Not retried: the run is succeeded; only failed, cancelled or compensation_failed runs can be retried."), retry.Headers.Location!.OriginalString, StringComparison.Ordinal);
-        Assert.Contains("Not cancelled: the run is already succeeded", shown, StringComparison.Ordinal);
+        Assert.Equal("Not cancelled: the run is already succeeded; only active runs can be cancelled.", await ShownNoticeAsync(client, cancel));
+        Assert.Equal("Not retried: the run is succeeded; only failed, cancelled or compensation_failed runs can be retried.", await ShownNoticeAsync(client, retry));
+    }
+
+    [Fact]
+    public async Task Pages_NoticeNotWrittenByTheDashboard_ShowNone()
+    {
+        // Before: /ui/runs?message=<any text> showed that text as the dashboard's own notice (a link from elsewhere could
+        // put words on the page). Notices now travel protected; a made-up, altered or old-style one shows nothing.
+        await using var server = await DashboardServer.StartAsync();
+        var api = server.NewApiClient();
+        var run = await api.StartAsync("demo", new { items = 1, delayMs = 0 });
+        using var client = server.NewBrowserlessClient();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+        var page = await client.GetStringAsync($"/ui/runs/{run.Run.Id}");
+        using var cancel = await client.PostAsync($"/ui/runs/{run.Run.Id}/cancel", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = DashboardServer.FormToken(page) }));
+        var location = cancel.Headers.Location!.OriginalString;
+        var genuine = await ShownNoticeAsync(client, cancel);
+
+        foreach (var path in new[]
+        {
+            "/ui/runs?message=Your+key+expired.+Call+555-0100", $"/ui/runs/{run.Run.Id}?message=Call+555-0100", "/ui/schedules?message=Call+555-0100",
+            "/ui/runs?notice=Call+555-0100", location[..^4] + (location[^4..] == "AAAA" ? "BBBB" : "AAAA"),
+        })
+        {
+            var html = await client.GetStringAsync(path);
+            Assert.DoesNotContain("class=\"message\"", html, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("ancel", genuine, StringComparison.Ordinal);
+    }
+
+    /// <summary>Follows an action's redirect and returns the notice the page shows (null: none).</summary>
+    private static async Task<string?> ShownNoticeAsync(HttpClient client, HttpResponseMessage redirect)
+    {
+        var html = await client.GetStringAsync(redirect.Headers.Location!.OriginalString);
+        var match = System.Text.RegularExpressions.Regex.Match(html, "<p class=\"message\">(.*?)</p>", System.Text.RegularExpressions.RegexOptions.Singleline);
+        return match.Success ? WebUtility.HtmlDecode(match.Groups[1].Value) : null;
     }
 }
