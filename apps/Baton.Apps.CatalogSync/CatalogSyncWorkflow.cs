@@ -117,9 +117,11 @@ internal sealed class CatalogSyncWorkflow(
                 return;
             }
 
+            // One ledger across the step's attempts: a broken stream is resumed by the next attempt.
+            var again = DownloadLedger.Empty();
             await context.StepAsync(
                 $"fetch@{nodes.NodeId}",
-                ct => downloader.FetchAgainAsync(runId, done, bytes => context.SetProgress("bytes", bytes), ct),
+                ct => downloader.FetchAgainAsync(runId, done, again, bytes => context.SetProgress("bytes", bytes), ct),
                 fetchOptions,
                 cancellationToken: stop).ConfigureAwait(false);
         }

@@ -57,6 +57,23 @@ internal sealed class DownloadLedger(Func<CancellationToken, Task<IReadOnlyDicti
     public Task<IReadOnlyDictionary<int, string?>> AppliedAsync(CancellationToken cancellationToken) => applied(cancellationToken);
 
     /// <summary>
+    /// Throws <see cref="FeedChangedException"/> if the run applied a chunk past the <paramref name="chunks"/> this download
+    /// cut: a new export that ends sooner (products gone from it), whose chunks would all compare equal while the old
+    /// export's later chunks stayed applied.
+    /// </summary>
+    public static void CheckEnd(int chunks, IReadOnlyDictionary<int, string?> appliedChunks)
+    {
+        var beyond = appliedChunks.Keys.Where(index => index >= chunks).ToList();
+        if (beyond.Count > 0)
+        {
+            throw new FeedChangedException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"the feed changed while this sync ran: downloaded again it has {chunks} chunks, and this sync already applied chunk {beyond.Min()} of the bytes it took from the feed before "
+                + $"(or Baton:Apps:CatalogSync:ChunkSize changed since this sync began). The {appliedChunks.Count} chunks applied stay; start a new sync, which applies the feed as it is now"));
+        }
+    }
+
+    /// <summary>
     /// Throws <see cref="FeedChangedException"/> if <paramref name="chunk"/>, as this download cut it, differs from the chunk
     /// of the same index that this run handed out or applied from an earlier download of the feed.
     /// </summary>

@@ -283,6 +283,7 @@ internal sealed class FeedDownloader(
 
             var last = cutter.Chunks.Count;
             cutter.Finish();
+            DownloadLedger.CheckEnd(cutter.Chunks.Count, applied);
             if (cutter.Chunks.Count > last)
             {
                 ledger.Check(cutter.Chunks[^1], applied);
@@ -304,9 +305,10 @@ internal sealed class FeedDownloader(
     /// serves other bytes fails the run (NonRetryable) rather than letting every remaining chunk fail its checksum.
     /// Returns the length.
     /// </summary>
-    public async Task<long> FetchAgainAsync(string runId, FeedFile expected, Action<long> onBytes, CancellationToken cancellationToken)
+    /// <param name="ledger">Kept across the step's attempts (<see cref="DownloadLedger.Empty"/>: the whole file is compared), so an attempt resumes the one before.</param>
+    public async Task<long> FetchAgainAsync(string runId, FeedFile expected, DownloadLedger ledger, Action<long> onBytes, CancellationToken cancellationToken)
     {
-        var again = await DownloadAsync(runId, DownloadLedger.Empty(), onBytes, onChunk: null, cancellationToken).ConfigureAwait(false);
+        var again = await DownloadAsync(runId, ledger, onBytes, onChunk: null, cancellationToken).ConfigureAwait(false);
         if (again.Length != expected.Length || !string.Equals(again.Sha256, expected.Sha256, StringComparison.Ordinal))
         {
             await blobs.DeleteAsync(again.Blob, cancellationToken).ConfigureAwait(false);
@@ -451,6 +453,8 @@ internal sealed class FeedDownloader(
         {
             ledger.Check(chunk, applied);
         }
+
+        DownloadLedger.CheckEnd(cutter.Chunks.Count, applied);
 
         var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
         Log.FetchDone(logger, runId, length, sha);

@@ -186,9 +186,7 @@ public sealed class FeedExportTests
 
         feed.Day = 2;
         using var http = new HttpClient();
-        var downloader = new FeedDownloader(
-            http, blobs, Options.Create(new CatalogSyncOptions { ApiUrl = server.Url.ToString(), ApiKeyId = SyncHarness.FeedUser, ApiKeySecret = SyncHarness.FeedSecret }),
-            NullLogger<FeedDownloader>.Instance, TimeProvider.System);
+        var downloader = NewDownloader(http, blobs, server);
         var ledger = DownloadLedger.Empty();
         ledger.Answered(validator: null, length: server.BodyLength(1));
 
@@ -200,6 +198,51 @@ public sealed class FeedExportTests
         var file = await downloader.DownloadAsync("run", ledger, _ => { }, onChunk: null, CancellationToken.None);
         Assert.Equal(server.BodyLength(2), file.Length);
         Assert.False(file.Resumed);
+    }
+
+    [Fact]
+    public async Task Retry_NewExportEndingWhereAnAppliedChunkBegins_FailsInsteadOfKeepingThatChunk()
+    {
+        // The next export is the same products minus the last ones, ending where chunk K (the last one applied) began: every
+        // chunk it has equals one applied. Before: chunk K, absent from the new download, was never compared, and the run
+        // succeeded with its rows of the first export (900 records for a feed of 600 lines, in a review).
+        await using var h = await SyncHarness.StartAsync(
+            f => { f.CutAtByte = 2_500_000; f.BytesPerSecond = 2_000_000; },
+            new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
+        var runId = await h.StartSyncAsync();
+        Assert.Equal("failed", (await h.WaitFinishedAsync(runId)).GetProperty("status").GetString());
+        var k = AppliedChunks(h).Max();
+        Assert.True(k >= 1, $"only chunk {k} was applied before the cut");
+        h.Feed.Options.CutAtByte = null;
+        h.Feed.Options.BytesPerSecond = 0;
+        h.Feed.Options.Products = k * 300;
+
+        var run = await RetryAsync(h, runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "failed", run.ToString());
+        Assert.Contains($"downloaded again it has {k} chunks, and this sync already applied chunk {k} ", Message(run), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FetchAgain_FeedWithoutETagBrokenStream_NextAttemptResumes()
+    {
+        // The download of a feed file another node fetched: its attempts share a ledger, so a broken stream is resumed.
+        // Before (in the first version of the note): each attempt had a ledger of its own, took its own partial file for
+        // another execution's with no ETag, and downloaded the 659 MB again from byte 0.
+        var feed = new CatalogFeedOptions { Products = 2_000, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret, ETag = false, CutAtByte = 1_000_000 };
+        await using var server = await CatalogFeedServer.StartAsync(feed);
+        var blobs = new LocalBlobStore(TestPaths.NewTempDirectory());
+        using var http = new HttpClient();
+        var downloader = NewDownloader(http, blobs, server);
+        var body = server.BodyBytes();
+        var expected = new FeedFile("run.ndjson", body.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body)), 1, false, 0, []);
+        var ledger = DownloadLedger.Empty();
+
+        await Assert.ThrowsAsync<FeedException>(() => downloader.FetchAgainAsync("run", expected, ledger, _ => { }, CancellationToken.None));
+        Assert.True(await blobs.GetPartialLengthAsync("run.ndjson") > 0);
+        Assert.Equal(body.Length, await downloader.FetchAgainAsync("run", expected, ledger, _ => { }, CancellationToken.None));
+
+        Assert.Matches("^bytes=[0-9]+-$", server.RangeHeaders.ToList()[1]);
     }
 
     [Fact]
@@ -264,6 +307,27 @@ public sealed class FeedExportTests
         }
 
         throw new InvalidOperationException("no change fraction gives two days of the same length with a long enough equal stretch");
+    }
+
+    private static FeedDownloader NewDownloader(HttpClient http, LocalBlobStore blobs, CatalogFeedServer server) =>
+        new(http, blobs, Options.Create(new CatalogSyncOptions { ApiUrl = server.Url.ToString(), ApiKeyId = SyncHarness.FeedUser, ApiKeySecret = SyncHarness.FeedSecret }),
+            NullLogger<FeedDownloader>.Instance, TimeProvider.System);
+
+    /// <summary>The chunks the (only) run applied, from the SQLite catalog.</summary>
+    private static List<int> AppliedChunks(SyncHarness h)
+    {
+        using var connection = new SqliteConnection($"Data Source={h.Catalog.SqlitePath};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT chunk FROM chunk_results ORDER BY chunk";
+        using var reader = command.ExecuteReader();
+        var chunks = new List<int>();
+        while (reader.Read())
+        {
+            chunks.Add(reader.GetInt32(0));
+        }
+
+        return chunks;
     }
 
     /// <summary>A change fraction under which days 1 and 2 have the same length, and the first byte where they differ.</summary>
