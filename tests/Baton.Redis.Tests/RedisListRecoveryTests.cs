@@ -152,6 +152,39 @@ public sealed class RedisListRecoveryTests
     }
 
     [Fact]
+    public async Task Trigger_ConflictHeldBatchWithANonUtf8Item_DeadLetteredWithItsOwnBytes()
+    {
+        // One batch of three: item 0 starts a run that waits, item 1 conflicts with it (singleton key), the third is not
+        // UTF-8 and the default mapper rejects it. The batch is held and offered again with the plan of its first offer.
+        // Before (in the first version of that reuse): the reject referred to the first offer's string, which the re-offer's
+        // items did not hold, so the text with U+FFFD in place of FF FE was pushed instead of the item's bytes.
+        await using var node = await RedisNode.CreateAsync();
+        var conflicts = 0L;
+        using var listener = node.Count("baton.redis.batches.conflicted", v => Interlocked.Add(ref conflicts, v));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        byte[] notUtf8 = [0xFF, 0xFE, .. " not json"u8];
+        await node.Db.ListRightPushAsync(node.List, [(RedisValue)"""{"n":0}""", (RedisValue)"""{"n":1}""", (RedisValue)notUtf8]);
+
+        await node.StartAsync(
+            o => o.BatchSize = 3,
+            b => b.AddWorkflow<System.Text.Json.JsonElement, string>(
+                "record",
+                async (ctx, input, ct) =>
+                {
+                    await release.Task.WaitAsync(ct);
+                    node.Executed.Enqueue(input.GetRawText());
+                    return "ok";
+                },
+                w => w.ConcurrencyKey = "brand"));
+        await Poll.UntilAsync(() => Task.FromResult(Interlocked.Read(ref conflicts)), n => n >= 2, "the batch to be held and offered again");
+        release.SetResult();
+        await node.WaitForSucceededRunsAsync(2);
+        var dead = await Poll.UntilAsync(() => node.Db.ListRangeAsync(node.List + ":failed"), d => d.Length == 1, "the bad item dead-lettered");
+
+        Assert.Equal(Convert.ToHexString(notUtf8), Convert.ToHexString((byte[])dead[0]!));
+    }
+
+    [Fact]
     public async Task Trigger_ConflictOnBatchMessages_SameBatchOfferedAgainMappedOnceEachItemInOneRun()
     {
         await using var node = await RedisNode.CreateAsync();

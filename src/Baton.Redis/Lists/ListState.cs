@@ -20,10 +20,11 @@ internal sealed class ListState(string key)
     public bool HoldsBatch { get; set; }
 
     /// <summary>
-    /// The batch this process holds for a conflict: its id, the items the size limit set aside, and what the mapper made
-    /// of the rest. Offering the same batch again reuses them instead of mapping (parsing) it every conflict delay.
+    /// The batch this process holds for a conflict: its id, its items as first offered (the strings the rejects refer to,
+    /// so each dead item is matched back to its own bytes), the items the size limit set aside, and what the mapper made of
+    /// the rest. Offering the same batch again reuses them instead of mapping (parsing) it every conflict delay.
     /// </summary>
-    public (string BatchId, RejectedItem[] TooLarge, MappedBatch Mapped)? HeldMapping { get; set; }
+    public (string BatchId, string[] Items, RejectedItem[] TooLarge, MappedBatch Mapped)? HeldMapping { get; set; }
 
     /// <summary>The list's lease was found held by another consumer (or none) and no items were moved since (one log line per spell).</summary>
     public bool LeaseRefused { get; set; }

@@ -68,7 +68,18 @@ internal sealed class RedisListConsumer(
 
         // The id covers every item taken, so it is the same whenever the same items are offered again.
         var batchId = DefaultListMapper.BatchId(state.Key, items);
-        var (tooLarge, mapped) = state.HeldMapping is { } held && held.BatchId == batchId ? (held.TooLarge, held.Mapped) : Map(state.Key, items, batchId);
+        RejectedItem[] tooLarge;
+        MappedBatch mapped;
+        if (state.HeldMapping is { } held && held.BatchId == batchId)
+        {
+            // The same items in the same order (the id hashes them): the first offer's strings, which the rejects refer to.
+            (items, tooLarge, mapped) = (held.Items, held.TooLarge, held.Mapped);
+        }
+        else
+        {
+            (tooLarge, mapped) = Map(state.Key, items, batchId);
+        }
+
         state.HeldMapping = null;
         var dead = new List<RejectedItem>(tooLarge);
         dead.AddRange(mapped.Plan.Rejected);
@@ -120,7 +131,7 @@ internal sealed class RedisListConsumer(
         {
             metrics.BatchesConflicted.Add(1, _tag);
             state.HoldsBatch = true;
-            state.HeldMapping = (batchId, tooLarge, mapped);
+            state.HeldMapping = (batchId, items, tooLarge, mapped);
             return StepResult.Conflict;
         }
 
