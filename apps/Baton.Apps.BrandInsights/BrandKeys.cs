@@ -26,12 +26,6 @@ internal static class BrandKeys
     /// <summary>The set of distinct mentions of one merged cluster with a centroid (<paramref name="seq"/> is its creation number).</summary>
     public static string Mentions(string brand, long seq) => "baton:brand-insights:mentions:" + brand + ":" + seq.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>
-    /// What one batch's merge did (a <c>MergeOutcome</c> as JSON), written with the merge and kept for
-    /// <c>BrandStateStore.ReceiptTtl</c>: a retry of a merge whose write applied but whose attempt was cut off returns it.
-    /// </summary>
-    public static string Receipt(string brand, string batchId) => "baton:brand-insights:receipt:" + brand + ":" + batchId;
-
     /// <summary>The brand of a chunk list key, or null for another key.</summary>
     public static string? BrandOf(string listKey) =>
         listKey.Length > ListPrefix.Length + ListSuffix.Length && listKey.StartsWith(ListPrefix, StringComparison.Ordinal) && listKey.EndsWith(ListSuffix, StringComparison.Ordinal)

@@ -36,7 +36,17 @@ internal sealed class BrandState
 
     /// <summary>The latest chunk summaries, oldest first.</summary>
     public List<string> ChunkSummaries { get; set; } = [];
+
+    /// <summary>
+    /// The last batch that changed the state (its run) and what it did: a retry of that batch's merge whose write applied
+    /// but whose attempt was cut off reports it. One per brand: runs of a brand merge one at a time, so only the latest
+    /// batch can be the one retried.
+    /// </summary>
+    public BatchReceipt? LastBatch { get; set; }
 }
+
+/// <summary>A batch's run id and what its merge did.</summary>
+internal sealed record BatchReceipt(string RunId, State.MergeOutcome Outcome);
 
 /// <summary>A merged cluster: the first member's id, label and centroid, its spike OR-ed, its mention count.</summary>
 internal sealed class MergedCluster
@@ -65,5 +75,4 @@ internal sealed class MergedCluster
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(BrandState))]
-[JsonSerializable(typeof(State.MergeOutcome))]
 internal sealed partial class BrandStateJson : JsonSerializerContext;

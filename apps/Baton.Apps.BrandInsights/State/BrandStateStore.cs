@@ -13,17 +13,18 @@ namespace Baton.Apps.BrandInsights.State;
 /// new mentions and <c>summary:brand:&lt;brand&gt;</c> in one MULTI/EXEC that only applies if the state is still the one
 /// read (WATCH). So the summary and the record of merged ids never disagree, and a batch run again (a retried step, a
 /// redelivered batch, a second node) merges nothing twice.
-/// <para>The same transaction writes the batch's receipt (<see cref="BrandKeys.Receipt"/>: what it merged), so a retry of
-/// a merge whose write applied but whose attempt was cut off (its timeout, a kill between the write and the step's record)
-/// reports what that write did, rather than every chunk as a duplicate and none merged.</para>
+/// <para>The state written keeps the batch's receipt (<see cref="BrandState.LastBatch"/>: its run and what it merged), so a
+/// retry of a merge whose write applied but whose attempt was cut off (its timeout, a kill between the write and the step's
+/// record) reports what that write did, rather than every chunk as a duplicate and none merged. Its metrics are counted
+/// then, unless this process counted that batch already (the step ran again after its merge returned).</para>
 /// </summary>
 internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOptions options, TimeProvider time, BrandMetrics metrics, ILogger<BrandStateStore> logger)
 {
     /// <summary>Reads and writes again when another writer changed the state in between (never with one run per brand).</summary>
     private const int MaxWriteConflicts = 20;
 
-    /// <summary>How long a batch's receipt is kept: a retry later than that counts its chunks as duplicates.</summary>
-    public static readonly TimeSpan ReceiptTtl = TimeSpan.FromDays(7);
+    /// <summary>Per brand, the last batch this process counted in the metrics (a receipt of it is not counted again).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _counted = new(StringComparer.Ordinal);
 
     private readonly BrandMerger _merger = new(options.MergeSimilarityThreshold, options.MaxChunkSummaries);
 
@@ -69,25 +70,36 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
         var stateKey = BrandKeys.State(brand);
         var mergedKey = BrandKeys.Merged(brand);
         var chunkIds = chunks.Select(c => (RedisValue)c.ChunkId).ToArray();
-        var receiptKey = batchId is null ? default : (RedisKey)BrandKeys.Receipt(brand, batchId);
         for (var conflict = 0; ; conflict++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var stateRead = db.StringGetAsync(stateKey);
             var mergedRead = chunkIds.Length == 0 ? Task.FromResult(Array.Empty<bool>()) : db.SetContainsAsync(mergedKey, chunkIds);
             var backlogRead = db.ListLengthAsync(BrandKeys.Chunks(brand));
-            var receiptRead = batchId is null ? Task.FromResult(RedisValue.Null) : db.StringGetAsync(receiptKey);
-            await Task.WhenAll(stateRead, mergedRead, backlogRead, receiptRead).WaitAsync(cancellationToken);
-            if (!receiptRead.Result.IsNull)
+            var failedType = invalid.Count == 0 ? Task.FromResult(RedisType.None) : db.KeyTypeAsync(BrandKeys.Failed(brand));
+            await Task.WhenAll(stateRead, mergedRead, backlogRead, failedType).WaitAsync(cancellationToken);
+            if (failedType.Result is not (RedisType.None or RedisType.List))
             {
-                // An earlier attempt of this batch wrote; its attempt did not live to report it (nor, most likely, to count it).
-                var done = JsonSerializer.Deserialize((byte[])receiptRead.Result!, BrandStateJson.Default.MergeOutcome)!;
-                metrics.BatchMerged(brand, done.Merged, done.Duplicates, done.Failed, Stopwatch.GetElapsedTime(started));
-                return done;
+                // Checked before the write: Redis would apply the rest of the MULTI/EXEC and drop the dead letters.
+                throw new InvalidOperationException(
+                    $"{BrandKeys.Failed(brand)} holds a {failedType.Result.ToString().ToLowerInvariant()}, not a list: no batch with a chunk to dead-letter is merged until that key is deleted or made a list");
             }
 
             var oldState = stateRead.Result;
             var state = oldState.IsNull ? new BrandState() : JsonSerializer.Deserialize((byte[])oldState!, BrandStateJson.Default.BrandState)!;
+            if (batchId is not null && state.LastBatch is { } last && last.RunId == batchId)
+            {
+                // An earlier attempt of this batch wrote; it did not live to report it (nor, unless this process says so, to count it).
+                var done = last.Outcome;
+                if (!(_counted.TryGetValue(brand, out var counted) && counted == batchId))
+                {
+                    metrics.BatchMerged(brand, done.Merged, done.Duplicates, done.Failed, Stopwatch.GetElapsedTime(started));
+                    _counted[brand] = batchId;
+                }
+
+                return done;
+            }
+
             var alreadyMerged = mergedRead.Result;
             var fresh = chunks.Where((_, i) => !alreadyMerged[i]).ToList();
             var duplicates = duplicatesInBatch + chunks.Count - fresh.Count;
@@ -102,6 +114,8 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
             var known = await ReadKnownMentionsAsync(db, brand, plan, cancellationToken);
             var added = BrandMerger.Complete(state, plan, known);
             state.Version++;
+            var outcome = new MergeOutcome(fresh.Count, duplicates, invalid.Count, state.TotalChunks, state.TotalMentions, backlogRead.Result);
+            state.LastBatch = batchId is null ? null : new BatchReceipt(batchId, outcome);
             var summary = SummaryWriter.Write(brand, state, time.GetUtcNow());
 
             var transaction = db.CreateTransaction();
@@ -126,16 +140,15 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
                 writes.Add(transaction.ListRightPushAsync(BrandKeys.Failed(brand), [.. invalid]));
             }
 
-            var outcome = new MergeOutcome(fresh.Count, duplicates, invalid.Count, state.TotalChunks, state.TotalMentions, backlogRead.Result);
-            if (batchId is not null)
-            {
-                writes.Add(transaction.StringSetAsync(receiptKey, JsonSerializer.SerializeToUtf8Bytes(outcome, BrandStateJson.Default.MergeOutcome), ReceiptTtl));
-            }
-
             if (await transaction.ExecuteAsync().WaitAsync(cancellationToken))
             {
                 await Task.WhenAll(writes);
                 metrics.BatchMerged(brand, fresh.Count, duplicates, invalid.Count, Stopwatch.GetElapsedTime(started));
+                if (batchId is not null)
+                {
+                    _counted[brand] = batchId;
+                }
+
                 return outcome;
             }
 

@@ -21,12 +21,9 @@ internal static class BrandRedis
     {
         var server = Connection.Value.GetServers()[0];
         var keys = new List<RedisKey> { BrandKeys.Chunks(brand), BrandKeys.Summary(brand), BrandKeys.Failed(brand), BrandKeys.State(brand), BrandKeys.Merged(brand) };
-        foreach (var kind in new[] { "mentions", "receipt" })
+        await foreach (var key in server.KeysAsync(pattern: "baton:brand-insights:mentions:" + brand.Replace("*", "\\*", StringComparison.Ordinal) + ":*"))
         {
-            await foreach (var key in server.KeysAsync(pattern: $"baton:brand-insights:{kind}:" + brand.Replace("*", "\\*", StringComparison.Ordinal) + ":*"))
-            {
-                keys.Add(key);
-            }
+            keys.Add(key);
         }
 
         await Database.KeyDeleteAsync([.. keys]);
