@@ -81,6 +81,9 @@ public sealed class CatalogFeedOptions
     /// </summary>
     public bool ETag { get; set; } = true;
 
+    /// <summary>A broken server: a Range request is answered 206 from one byte after the one asked for. The default is false.</summary>
+    public bool MisalignRanges { get; set; }
+
     /// <summary>The first K requests fail with <see cref="FailWith"/>.</summary>
     public int FailFirst { get; set; }
 

@@ -116,7 +116,7 @@ public sealed class CatalogFeedServer : IAsyncDisposable
                 return;
             }
 
-            start = from;
+            start = Options.MisalignRanges ? Math.Min(from + 1, total - 1) : from;
             response.StatusCode = StatusCodes.Status206PartialContent;
             response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {start}-{total - 1}/{total}");
         }

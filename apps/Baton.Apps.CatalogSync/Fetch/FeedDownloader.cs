@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -143,6 +144,11 @@ internal sealed class FeedDownloader(
                     total = response.Content.Headers.ContentLength;
                     ledger.Answered(response.Headers.ETag is { IsWeak: false } etag ? etag.ToString() : null, total);
                     break;
+                case HttpStatusCode.PartialContent when have > 0:
+                    // A range other than the one asked for: the partial file cannot be continued from it.
+                    await DiscardPartialAsync(
+                        ledger, applied, blob, have, $"answers 206 with Content-Range '{response.Content.Headers.ContentRange}' where bytes {have - overlap}- were asked for", cancellationToken).ConfigureAwait(false);
+                    throw new UnreachableException();
                 case HttpStatusCode.RequestedRangeNotSatisfiable:
                     RefuseRestart(ledger, applied, "refused the Range request (416)");
                     // The partial file does not fit the feed any more (it changed or is longer): start over next attempt.

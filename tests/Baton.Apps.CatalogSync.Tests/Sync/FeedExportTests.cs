@@ -246,6 +246,32 @@ public sealed class FeedExportTests
     }
 
     [Fact]
+    public async Task Download_FeedAnswersAnotherRangeThanAskedFor_DiscardsThePartialFileAndStartsOver()
+    {
+        // Before: a 206 from another offset was "the feed answered 206 Partial Content" on every attempt and every retry,
+        // the partial file kept.
+        var feed = new CatalogFeedOptions { Products = 2_000, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret, MisalignRanges = true };
+        await using var server = await CatalogFeedServer.StartAsync(feed);
+        var blobs = new LocalBlobStore(TestPaths.NewTempDirectory());
+        await using (var partial = await blobs.OpenPartialAsync("run.ndjson", restart: true))
+        {
+            await partial.WriteAsync(server.BodyBytes().AsMemory(0, 500_000));
+        }
+
+        using var http = new HttpClient();
+        var downloader = NewDownloader(http, blobs, server);
+        var ledger = DownloadLedger.Empty();
+        ledger.Answered(validator: null, length: server.BodyLength());
+
+        var changed = await Assert.ThrowsAsync<FeedException>(() => downloader.DownloadAsync("run", ledger, _ => { }, onChunk: null, CancellationToken.None));
+        var file = await downloader.DownloadAsync("run", ledger, _ => { }, onChunk: null, CancellationToken.None);
+
+        Assert.Contains($"answers 206 with Content-Range 'bytes {500_000 - FeedDownloader.OverlapBytes + 1}-", changed.Message, StringComparison.Ordinal);
+        Assert.Equal([$"bytes={500_000 - FeedDownloader.OverlapBytes}-", null], server.RangeHeaders.ToList());
+        Assert.Equal((server.BodyLength(), false), (file.Length, file.Resumed));
+    }
+
+    [Fact]
     public async Task Fetch_FeedSmallerThanTheOverlapCutAfterChunksWereHandedOut_ResumesAndTableEqualsFeed()
     {
         await using var h = await SyncHarness.StartAsync(f => { f.Products = 20; f.CutAtByte = 30_000; }, new Dictionary<string, string> { ["Baton:Apps:CatalogSync:ChunkSize"] = "3" });
