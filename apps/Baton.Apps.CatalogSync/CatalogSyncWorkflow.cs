@@ -41,6 +41,9 @@ internal sealed class CatalogSyncWorkflow(
     public const string Name = CatalogSyncApp.WorkflowName;
     public const string ConcurrencyKey = "catalog-sync";
 
+    /// <summary>How many times one node downloads again a feed file it lost within one sync.</summary>
+    private const int MaxFetchAgainRounds = 20;
+
     public override async Task<CatalogSyncSummary> RunAsync(IWorkflowContext context, CatalogSyncInput? input, CancellationToken cancellationToken)
     {
         var settings = options.Value;
@@ -108,22 +111,39 @@ internal sealed class CatalogSyncWorkflow(
         // A run taken over from a node that died after its download has the fetch's result but not the file, which is on
         // that node's disk (each node has its own BlobDirectory unless they share one): this node downloads it again, in a
         // step of its own (keyed by node, so a third node that takes over later downloads it too), before any chunk of it
-        // is read. Nothing is downloaded when the file is here or every chunk is already applied.
+        // is read. Nothing is downloaded when the file is here or every chunk is already applied. A file of the run's name
+        // with another length than the download recorded (an older download of this node's that was never recorded) is
+        // not read: it is removed and downloaded again. A node that loses its file once more (a directory that does not
+        // outlive a restart, under the same node id) replays its recorded step and calls it again (the engine keys the
+        // second call fetch@<node>#2).
         async Task EnsureFeedFileHereAsync(FeedFile done, int chunks, CancellationToken stop)
         {
-            if (await blobs.GetLengthAsync(done.Blob, stop).ConfigureAwait(false) is not null
-                || (await store.RunTotalsAsync(runId, stop).ConfigureAwait(false)).Chunk >= chunks)
-            {
-                return;
-            }
-
             // One ledger across the step's attempts: a broken stream is resumed by the next attempt.
             var again = DownloadLedger.Empty();
-            await context.StepAsync(
-                $"fetch@{nodes.NodeId}",
-                ct => downloader.FetchAgainAsync(runId, done, again, bytes => context.SetProgress("bytes", bytes), ct),
-                fetchOptions,
-                cancellationToken: stop).ConfigureAwait(false);
+            for (var round = 1; ; round++)
+            {
+                var length = await blobs.GetLengthAsync(done.Blob, stop).ConfigureAwait(false);
+                if (length == done.Length || (await store.RunTotalsAsync(runId, stop).ConfigureAwait(false)).Chunk >= chunks)
+                {
+                    return;
+                }
+
+                if (length is not null)
+                {
+                    await blobs.DeleteAsync(done.Blob, stop).ConfigureAwait(false);
+                }
+
+                if (round > MaxFetchAgainRounds)
+                {
+                    throw new NonRetryableException($"this node lost the sync's feed file {MaxFetchAgainRounds} times while the sync ran; start a new sync (a BlobDirectory that outlives restarts avoids the downloads)");
+                }
+
+                await context.StepAsync(
+                    $"fetch@{nodes.NodeId}",
+                    ct => downloader.FetchAgainAsync(runId, done, again, bytes => context.SetProgress("bytes", bytes), ct),
+                    fetchOptions,
+                    cancellationToken: stop).ConfigureAwait(false);
+            }
         }
 
         var blob = FeedDownloader.BlobName(runId);
@@ -173,6 +193,7 @@ internal sealed class CatalogSyncWorkflow(
 
         // The engine has reported each set-aside chunk already ("chunks/<n> dead-lettered: <error>", its step key).
         var deadChunks = results.Where(r => !r.Succeeded).ToList();
+
         if (deadChunks.FirstOrDefault(r => r.ErrorType == typeof(FeedChangedException).FullName) is { } changed)
         {
             // A chunk this run applied from other bytes of the feed: the run cannot end with one version of the catalog.
@@ -187,6 +208,15 @@ internal sealed class CatalogSyncWorkflow(
             // missing (a reviewer's run: 3 of 4 chunks, 75 % of the products).
             throw new NonRetryableException(
                 $"the feed file was removed while the sync ran: {unread} of {file.Chunks.Count} chunks could not be read from it; start a new sync");
+        }
+
+        var changedFile = deadChunks.Count(r => r.ErrorType == typeof(ChunkChangedException).FullName);
+        if (changedFile > 0)
+        {
+            // Bytes on disk other than those downloaded: the chunks set aside say nothing about the feed (before, the run
+            // ended "succeeded" with them missing).
+            throw new NonRetryableException(
+                $"the feed file on this node is not the one this sync downloaded: {changedFile} of {file.Chunks.Count} chunks did not match their checksums; start a new sync");
         }
 
         var totals = await store.RunTotalsAsync(runId, cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Baton.Testing;
 using Baton.Apps.CatalogSync.Tests.Infrastructure;
 using Baton.Demo.CatalogFeed;
@@ -253,6 +254,79 @@ public sealed class SyncEndToEndTests
     }
 
     [Fact]
+    public async Task Sync_SameNodeLosesItsFeedFileTwice_DownloadsItAgainEachTimeAndTableEqualsFeed()
+    {
+        // A node whose BlobDirectory does not outlive a restart (same node id). Before (from a review): the second restart
+        // found step fetch@<node> recorded, downloaded nothing, and the run failed with the remaining chunks unread.
+        await using var h = await SyncHarness.StartAsync(null, new Dictionary<string, string>
+        {
+            ["Baton:Apps:CatalogSync:ChunkDelay"] = "00:00:02", ["Baton:Apps:CatalogSync:Parallelism"] = "1",
+        });
+        var runId = await h.StartSyncAsync();
+        await WaitForStepAsync(h, runId, k => k.StartsWith("chunks/", StringComparison.Ordinal));
+        await h.StopServerAsync();
+        DeleteFeedFiles(h);
+        await h.StartServerAsync();
+        await WaitForStepAsync(h, runId, k => k.StartsWith("fetch@", StringComparison.Ordinal));
+        await h.StopServerAsync();
+        DeleteFeedFiles(h);
+
+        await h.StartServerAsync();
+        var run = await h.WaitFinishedAsync(runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+        Assert.Equal(2, run.GetProperty("steps").EnumerateArray().Count(s => s.GetProperty("key").GetString()!.StartsWith("fetch@", StringComparison.Ordinal)));
+        Assert.Equal(3, h.Feed.Requests);
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+    }
+
+    [Fact]
+    public async Task Sync_LocalFeedFileNotTheRecordedDownload_OfAnotherLengthDownloadedAgain_OfTheSameLengthFailsSayingSo()
+    {
+        // The node's file of the run holds other bytes than the fetch recorded (a node that committed its own download of
+        // an older export and lost the run before recording it). Before (from a review): its chunks failed their checksums,
+        // were set aside, and the run ended succeeded with most of the products missing.
+        foreach (var sameLength in new[] { false, true })
+        {
+            await using var h = await SyncHarness.StartAsync(null, new Dictionary<string, string>
+            {
+                ["Baton:Apps:CatalogSync:ChunkDelay"] = "00:00:01", ["Baton:Apps:CatalogSync:Parallelism"] = "1", ["Baton:Apps:CatalogSync:ChunkAttempts"] = "2",
+            });
+            var runId = await h.StartSyncAsync();
+            await WaitForStepAsync(h, runId, k => k.StartsWith("chunks/", StringComparison.Ordinal));
+            await h.StopServerAsync();
+            var file = Assert.Single(System.IO.Directory.GetFiles(h.BlobDirectory, "*.ndjson"));
+            var body = h.Feed.BodyBytes();
+            if (sameLength)
+            {
+                // One digit of the last line's updatedAt.
+                var at = Array.LastIndexOf(body, (byte)'"', body.Length - 2) - 1;
+                body[at] = body[at] == (byte)'1' ? (byte)'2' : (byte)'1';
+            }
+            else
+            {
+                body = [.. body, .. "{\"meta\":{\"updatedAt\":1},\"result\":{\"id\":\"EXTRA\"}}\n"u8];
+            }
+
+            await File.WriteAllBytesAsync(file, body);
+            await h.StartServerAsync();
+            var run = await h.WaitFinishedAsync(runId);
+
+            if (sameLength)
+            {
+                Assert.True(run.GetProperty("status").GetString() == "failed", run.ToString());
+                Assert.Contains("the feed file on this node is not the one this sync downloaded: 1 of 7 chunks did not match their checksums", run.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+                Assert.Contains(run.GetProperty("steps").EnumerateArray(), s => s.GetProperty("key").GetString()!.StartsWith("fetch@", StringComparison.Ordinal));
+                CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+            }
+        }
+    }
+
+    [Fact]
     public async Task Sync_FeedFileDeletedWhileChunksAreApplied_FailsSayingSoInsteadOfSucceedingWithChunksMissing()
     {
         // Before: the remaining chunks were set aside ("blob ... does not exist") and the run ended succeeded with most of
@@ -294,6 +368,13 @@ public sealed class SyncEndToEndTests
             run => run.GetProperty("steps").EnumerateArray().Any(s => s.GetProperty("key").GetString() == "fetch" && s.GetProperty("status").GetString() == "succeeded")
                 && run.GetProperty("steps").EnumerateArray().Any(s => s.GetProperty("key").GetString()!.StartsWith("chunks/", StringComparison.Ordinal) && s.GetProperty("status").GetString() == "succeeded"),
             "the fetch and a first chunk to be done",
+            TimeSpan.FromSeconds(60));
+
+    private static Task<JsonElement> WaitForStepAsync(SyncHarness h, string runId, Func<string, bool> key) =>
+        Poll.UntilAsync(
+            () => h.RunAsync(runId),
+            run => run.GetProperty("steps").EnumerateArray().Any(s => key(s.GetProperty("key").GetString()!) && s.GetProperty("status").GetString() == "succeeded"),
+            "a step to succeed",
             TimeSpan.FromSeconds(60));
 
     private static void DeleteFeedFiles(SyncHarness h)
