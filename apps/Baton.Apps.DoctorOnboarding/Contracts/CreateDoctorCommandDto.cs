@@ -48,9 +48,9 @@ public static class DoctorCommandReader
 
         // As the user typed it: a password trimmed here would not be the one they sign in with (an update's is not trimmed either).
         var password = ReadString(data, "password", required: true, errors, trim: false);
-        if (password is not null && password.Length < 8)
+        if (password is not null)
         {
-            errors.Add("password must be longer than or equal to 8 characters");
+            CheckPassword(password, "password", errors);
         }
 
         var fullName = ReadString(data, "fullName", required: true, errors);
@@ -117,6 +117,23 @@ public static class DoctorCommandReader
         }
 
         return id;
+    }
+
+    /// <summary>The rules of a password, the create's and an update's: not empty, 8 characters or more (not trimmed).</summary>
+    internal static void CheckPassword(string password, string name, List<string> errors)
+    {
+        if (password.Length == 0)
+        {
+            errors.Add($"{name} should not be empty");
+        }
+        else if (password.Length < 8)
+        {
+            errors.Add($"{name} must be longer than or equal to 8 characters");
+        }
+        else if (password.Length > MaxFieldLength)
+        {
+            errors.Add($"{name} must be shorter than or equal to {MaxFieldLength} characters");
+        }
     }
 
     internal static string? ReadString(JsonElement data, string name, bool required, List<string> errors, bool trim = true)

@@ -38,16 +38,16 @@ public sealed record UpdateDoctorCommandDto
         }
 
         // A new password is kept protected in the stored input (UpdateDoctorSaga.ToInput), so it must be text; the
-        // create's rule for its length applies to it too.
+        // create's rules apply to it too (before, an update took an empty or a 400-character password the create refused).
         if (account is not null && account.TryGetPropertyValue(PasswordField, out var password))
         {
             if (password?.GetValueKind() != JsonValueKind.String)
             {
                 errors.Add("account.password must be a string");
             }
-            else if (password.GetValue<string>().Length < 8)
+            else
             {
-                errors.Add("account.password must be longer than or equal to 8 characters");
+                DoctorCommandReader.CheckPassword(password.GetValue<string>(), "account.password", errors);
             }
         }
 

@@ -68,6 +68,9 @@ public sealed class CommandValidationTests
     [InlineData("""{"account":{}}""", "id should not be empty")]
     [InlineData("""{"id":"a1","account":{"password":12345678}}""", "account.password must be a string")]
     [InlineData("""{"id":"a1","account":{"password":"short"}}""", "account.password must be longer than or equal to 8 characters")]
+    // The create's rules (before: an update took an empty or an over-long password the create refused).
+    [InlineData("""{"id":"a1","account":{"password":""}}""", "account.password should not be empty")]
+    [InlineData("""{"id":"a1","account":{"password":"01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789x"}}""", "account.password must be shorter than or equal to 320 characters")]
     public void ReadUpdate_Bad_NamesIt(string json, string error)
     {
         var (command, errors) = UpdateDoctorCommandDto.Read(JsonDocument.Parse(json).RootElement);
