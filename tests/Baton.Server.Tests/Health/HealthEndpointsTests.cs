@@ -24,6 +24,36 @@ public sealed class HealthEndpointsTests
     }
 
     [Fact]
+    public async Task Head_OnGetRoutes_AnswersAsGetWithoutABody()
+    {
+        // Before: 405 on /health, /metrics and /api/*, whose routes are mapped for GET only (a monitor's or a proxy's HEAD).
+        await using var server = await InProcessServer.StartAsync();
+
+        foreach (var (client, path, status) in new[]
+        {
+            (server.Anonymous, "/healthz", HttpStatusCode.OK),
+            (server.Anonymous, "/health", HttpStatusCode.OK),
+            (server.Anonymous, "/metrics", HttpStatusCode.OK),
+            (server.Client, "/api/runs", HttpStatusCode.OK),
+            (server.Anonymous, "/api/runs", HttpStatusCode.Unauthorized),
+            (server.Client, "/api/runs/no-such-run", HttpStatusCode.NotFound),
+        })
+        {
+            using var get = await client.GetAsync(path);
+            using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+
+            Assert.True(head.StatusCode == status && get.StatusCode == status, $"{path}: GET {(int)get.StatusCode}, HEAD {(int)head.StatusCode}");
+            Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+            Assert.NotEmpty(await get.Content.ReadAsByteArrayAsync());
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        }
+
+        // A route of another method stays refused.
+        using var cancel = await server.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/runs/no-such-run/cancel"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, cancel.StatusCode);
+    }
+
+    [Fact]
     public async Task Health_StoreAndWorkerUp_ReportsReady()
     {
         await using var server = await InProcessServer.StartAsync();
