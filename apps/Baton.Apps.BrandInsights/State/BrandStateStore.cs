@@ -82,7 +82,7 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
             {
                 // Checked before the write: Redis would apply the rest of the MULTI/EXEC and drop the dead letters.
                 throw new InvalidOperationException(
-                    $"{BrandKeys.Failed(brand)} holds a {failedType.Result.ToString().ToLowerInvariant()}, not a list: no batch with a chunk to dead-letter is merged until that key is deleted or made a list");
+                    $"{BrandKeys.Failed(brand)} holds a {failedType.Result.ToString().ToLowerInvariant()}, not a list: this batch, which has a chunk to dead-letter, is not merged (its run fails once its retries are spent); delete the key or make it a list, then retry the run");
             }
 
             var oldState = stateRead.Result;
