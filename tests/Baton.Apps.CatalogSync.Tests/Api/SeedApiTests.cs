@@ -61,6 +61,22 @@ public sealed class SeedApiTests
     }
 
     [Fact]
+    public async Task HeadSync_WithTheKey_StartsNothing()
+    {
+        // GET /sync starts a sync (the seed's API), so HEAD is not answered as GET there (the server does so for its own
+        // read-only routes only): a monitor's or a link checker's HEAD must not start a 600 MB download.
+        await using var h = await SyncHarness.StartAsync();
+        using var head = await h.Anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/sync?key={SyncHarness.AdminKey}"));
+        using var status = await h.Anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/runs"));
+
+        // Not routed to the GET (the fallback answers it: 401, the query key being for GET /sync only).
+        Assert.Equal(HttpStatusCode.Unauthorized, head.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, status.StatusCode);
+        Assert.Equal("idle", (await h.StatusAsync()).GetProperty("currentPhase").GetString());
+        Assert.Equal(0, h.Feed.Requests);
+    }
+
+    [Fact]
     public async Task Status_BeforeAnySync_IsIdle()
     {
         await using var h = await SyncHarness.StartAsync();
