@@ -10,11 +10,13 @@ namespace Baton.Apps.CatalogSync.Fetch;
 /// feed's strong ETag and length from its first answer, sent as <c>If-Range</c> and checked when a broken download
 /// resumes. The ETag and length are also kept in the partial file's note (<see cref="Note"/>), so a resume in another
 /// execution (after a crash, a retry, on a node sharing the blob directory) checks the same. The chunks the run has applied
-/// come from the product store on each attempt (a crash or another node does not lose them).
+/// are read from the product store at the start of each attempt (<see cref="LoadAppliedAsync"/>: a crash or another node
+/// does not lose them).
 /// </summary>
 internal sealed class DownloadLedger(Func<CancellationToken, Task<IReadOnlyDictionary<int, string?>>> applied)
 {
     private readonly ConcurrentDictionary<int, ChunkRange> _handedOut = new();
+    private IReadOnlyDictionary<int, string?> _applied = new Dictionary<int, string?>();
 
     /// <summary>A ledger for a download that nothing has been applied from (one that checks the whole file itself).</summary>
     public static DownloadLedger Empty() => new(static _ => Task.FromResult<IReadOnlyDictionary<int, string?>>(new Dictionary<int, string?>()));
@@ -53,16 +55,20 @@ internal sealed class DownloadLedger(Func<CancellationToken, Task<IReadOnlyDicti
     /// <summary>Records a chunk as handed out; false if the same chunk already was (it is not handed out twice).</summary>
     public bool HandOut(ChunkRange chunk) => _handedOut.TryAdd(chunk.Index, chunk);
 
-    /// <summary>The chunks this run applied, by index, with their checksums (null when stored by an older version).</summary>
-    public Task<IReadOnlyDictionary<int, string?>> AppliedAsync(CancellationToken cancellationToken) => applied(cancellationToken);
+    /// <summary>Reads the chunks this run applied, by index, with their checksums (null when stored by an older version): once per attempt.</summary>
+    public async Task LoadAppliedAsync(CancellationToken cancellationToken) => _applied = await applied(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Whether a chunk this run applied has no checksum to compare a new download with (applied by an older version).</summary>
+    public bool AnyAppliedWithoutChecksum => _applied.Values.Any(static checksum => checksum is null);
 
     /// <summary>
     /// Throws <see cref="FeedChangedException"/> if the run applied a chunk past the <paramref name="chunks"/> this download
     /// cut: a new export that ends sooner (products gone from it), whose chunks would all compare equal while the old
     /// export's later chunks stayed applied.
     /// </summary>
-    public static void CheckEnd(int chunks, IReadOnlyDictionary<int, string?> appliedChunks)
+    public void CheckEnd(int chunks)
     {
+        var appliedChunks = _applied;
         var beyond = appliedChunks.Keys.Where(index => index >= chunks).ToList();
         if (beyond.Count > 0)
         {
@@ -77,8 +83,9 @@ internal sealed class DownloadLedger(Func<CancellationToken, Task<IReadOnlyDicti
     /// Throws <see cref="FeedChangedException"/> if <paramref name="chunk"/>, as this download cut it, differs from the chunk
     /// of the same index that this run handed out or applied from an earlier download of the feed.
     /// </summary>
-    public void Check(ChunkRange chunk, IReadOnlyDictionary<int, string?> appliedChunks)
+    public void Check(ChunkRange chunk)
     {
+        var appliedChunks = _applied;
         string? before = null;
         var known = false;
         if (_handedOut.TryGetValue(chunk.Index, out var handed))

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -57,17 +56,17 @@ internal sealed class FeedDownloader(
     {
         var settings = options.Value;
         var blob = BlobName(runId);
-        var applied = await ledger.AppliedAsync(cancellationToken).ConfigureAwait(false);
+        await ledger.LoadAppliedAsync(cancellationToken).ConfigureAwait(false);
         if (await blobs.GetLengthAsync(blob, cancellationToken).ConfigureAwait(false) is { } committed)
         {
             // An earlier attempt committed the file but did not live to record the step.
             onBytes(committed);
-            return await IndexAsync(runId, blob, committed, 0, false, settings.ChunkSize, ledger, applied, cancellationToken).ConfigureAwait(false);
+            return await IndexAsync(runId, blob, committed, 0, false, settings.ChunkSize, ledger, cancellationToken).ConfigureAwait(false);
         }
 
         var have = await blobs.GetPartialLengthAsync(blob, cancellationToken).ConfigureAwait(false);
         if (have > 0 && !ledger.AnsweredHere && !ledger.TryTakeNote(await blobs.GetPartialNoteAsync(blob, cancellationToken).ConfigureAwait(false))
-            && !applied.Values.Any(static checksum => checksum is null))
+            && !ledger.AnyAppliedWithoutChecksum)
         {
             // Another execution's partial file (a crash, a retry, another node) whose note gives no ETag to resume it by: the
             // feed may have a new export by now, so the download starts over and every chunk this run applied is compared.
@@ -120,37 +119,26 @@ internal sealed class FeedDownloader(
             switch (response.StatusCode)
             {
                 case HttpStatusCode.PartialContent when have > 0 && response.Content.Headers.ContentRange is { From: { } from, Length: var length } && from == have - overlap:
-                    if (ledger.Length is { } first && length is { } now && first != now)
+                    if (NotTheSameFeed(ledger, have, length, response.Headers.ETag) is { } what)
                     {
-                        await DiscardPartialAsync(ledger, applied, blob, have, $"announces {now} bytes where its first answer announced {first}", cancellationToken).ConfigureAwait(false);
-                    }
-
-                    if (length is { } whole && whole < have)
-                    {
-                        await DiscardPartialAsync(ledger, applied, blob, have, $"has {whole} bytes, fewer than the {have} downloaded", cancellationToken).ConfigureAwait(false);
-                    }
-
-                    if (response.Headers.ETag is { IsWeak: false } tag && ledger.Validator is { } validator && tag.ToString() != validator)
-                    {
-                        await DiscardPartialAsync(ledger, applied, blob, have, $"answers with ETag {tag} where its first answer had {validator}", cancellationToken).ConfigureAwait(false);
+                        throw await DiscardPartialAsync(ledger, blob, have, what, cancellationToken).ConfigureAwait(false);
                     }
 
                     resume = true;
                     total = length;
                     break;
                 case HttpStatusCode.OK:
-                    RefuseRestart(ledger, applied, have > 0 ? "answered the Range request with the whole feed (200)" : "is downloaded again from byte 0");
+                    RefuseRestart(ledger, have > 0 ? "answered the Range request with the whole feed (200)" : "is downloaded again from byte 0");
 
                     total = response.Content.Headers.ContentLength;
                     ledger.Answered(response.Headers.ETag is { IsWeak: false } etag ? etag.ToString() : null, total);
                     break;
                 case HttpStatusCode.PartialContent when have > 0:
                     // A range other than the one asked for: the partial file cannot be continued from it.
-                    await DiscardPartialAsync(
-                        ledger, applied, blob, have, $"answers 206 with Content-Range '{response.Content.Headers.ContentRange}' where bytes {have - overlap}- were asked for", cancellationToken).ConfigureAwait(false);
-                    throw new UnreachableException();
+                    throw await DiscardPartialAsync(
+                        ledger, blob, have, $"answers 206 with Content-Range '{response.Content.Headers.ContentRange}' where bytes {have - overlap}- were asked for", cancellationToken).ConfigureAwait(false);
                 case HttpStatusCode.RequestedRangeNotSatisfiable:
-                    RefuseRestart(ledger, applied, "refused the Range request (416)");
+                    RefuseRestart(ledger, "refused the Range request (416)");
                     // The partial file does not fit the feed any more (it changed or is longer): start over next attempt.
                     await blobs.DeleteAsync(blob, cancellationToken).ConfigureAwait(false);
                     throw new FeedException("the feed refused the Range request (416); the partial download was discarded and the next attempt starts over");
@@ -184,7 +172,7 @@ internal sealed class FeedDownloader(
             {
                 if (resume && overlap > 0 && !await SameBytesAsync(source, blob, have - overlap, (int)overlap, cancellationToken).ConfigureAwait(false))
                 {
-                    await DiscardPartialAsync(ledger, applied, blob, have, $"serves other bytes than those downloaded before the break (the {overlap} bytes before byte {have})", cancellationToken).ConfigureAwait(false);
+                    throw await DiscardPartialAsync(ledger, blob, have, $"serves other bytes than those downloaded before the break (the {overlap} bytes before byte {have})", cancellationToken).ConfigureAwait(false);
                 }
 
                 await using var target = await blobs.OpenPartialAsync(blob, restart: !resume, cancellationToken).ConfigureAwait(false);
@@ -233,21 +221,13 @@ internal sealed class FeedDownloader(
                         onBytes(written);
                         if (hashing is not null && await hashing.ConfigureAwait(false) is > 0 and var cut)
                         {
-                            var cutFrom = cutter!.Chunks.Count - cut;
-                            for (var i = cutFrom; i < cutter.Chunks.Count; i++)
-                            {
-                                ledger.Check(cutter.Chunks[i], applied);
-                            }
-
                             if (live)
                             {
                                 // The chunks' bytes are in the file before anyone is told to read them.
                                 await target.FlushAsync(cancellationToken).ConfigureAwait(false);
-                                for (var i = cutFrom; i < cutter.Chunks.Count; i++)
-                                {
-                                    HandOut(ledger, onChunk!, cutter.Chunks[i]);
-                                }
                             }
+
+                            TakeChunks(ledger, cutter!.Chunks, cutter.Chunks.Count - cut, live ? onChunk : null);
                         }
                     }
                 }
@@ -284,20 +264,13 @@ internal sealed class FeedDownloader(
             await blobs.CommitAsync(blob, cancellationToken).ConfigureAwait(false);
             if (hash is null || cutter is null)
             {
-                return await IndexAsync(runId, blob, written, 1, true, settings.ChunkSize, ledger, applied, cancellationToken).ConfigureAwait(false);
+                return await IndexAsync(runId, blob, written, 1, true, settings.ChunkSize, ledger, cancellationToken).ConfigureAwait(false);
             }
 
             var last = cutter.Chunks.Count;
             cutter.Finish();
-            DownloadLedger.CheckEnd(cutter.Chunks.Count, applied);
-            if (cutter.Chunks.Count > last)
-            {
-                ledger.Check(cutter.Chunks[^1], applied);
-                if (live)
-                {
-                    HandOut(ledger, onChunk!, cutter.Chunks[^1]);
-                }
-            }
+            ledger.CheckEnd(cutter.Chunks.Count);
+            TakeChunks(ledger, cutter.Chunks, last, live ? onChunk : null);
 
             var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
             Log.FetchDone(logger, runId, written, sha);
@@ -359,12 +332,42 @@ internal sealed class FeedDownloader(
         return cutter.Append(buffer.AsSpan(0, count));
     }
 
-    private static void HandOut(DownloadLedger ledger, Action<ChunkRange> onChunk, ChunkRange chunk)
+    /// <summary>
+    /// Compares the chunks cut from <paramref name="from"/> on with those this run took from the feed before
+    /// (<see cref="DownloadLedger.Check"/>), then hands each out to <paramref name="onChunk"/> (when live) once.
+    /// </summary>
+    private static void TakeChunks(DownloadLedger ledger, IReadOnlyList<ChunkRange> chunks, int from, Action<ChunkRange>? onChunk)
     {
-        if (ledger.HandOut(chunk))
+        for (var i = from; i < chunks.Count; i++)
         {
-            onChunk(chunk);
+            ledger.Check(chunks[i]);
         }
+
+        for (var i = from; onChunk is not null && i < chunks.Count; i++)
+        {
+            if (ledger.HandOut(chunks[i]))
+            {
+                onChunk(chunks[i]);
+            }
+        }
+    }
+
+    /// <summary>Why a 206 at the offset asked for is not the feed the partial file is a download of, or null when it may be.</summary>
+    private static string? NotTheSameFeed(DownloadLedger ledger, long have, long? length, EntityTagHeaderValue? etag)
+    {
+        if (ledger.Length is { } first && length is { } now && first != now)
+        {
+            return $"announces {now} bytes where its first answer announced {first}";
+        }
+
+        if (length is { } whole && whole < have)
+        {
+            return $"has {whole} bytes, fewer than the {have} downloaded";
+        }
+
+        return etag is { IsWeak: false } && ledger.Validator is { } validator && etag.ToString() != validator
+            ? $"answers with ETag {etag} where its first answer had {validator}"
+            : null;
     }
 
     /// <summary>
@@ -372,7 +375,7 @@ internal sealed class FeedDownloader(
     /// are then compared with those the run applied (<see cref="DownloadLedger.Check"/>). Not when chunks were handed out in
     /// this process (the file would be rewritten under them), nor when applied chunks have no checksum to compare with.
     /// </summary>
-    private static void RefuseRestart(DownloadLedger ledger, IReadOnlyDictionary<int, string?> applied, string what)
+    private static void RefuseRestart(DownloadLedger ledger, string what)
     {
         if (ledger.AnyHandedOut)
         {
@@ -380,7 +383,7 @@ internal sealed class FeedDownloader(
                 $"the feed {what} while chunks of the bytes downloaded so far were being applied; starting over would rewrite those bytes under them, so this sync stops here (its applied records stay). Start a new sync");
         }
 
-        if (applied.Values.Any(static checksum => checksum is null))
+        if (ledger.AnyAppliedWithoutChecksum)
         {
             throw new Retries.NonRetryableException(
                 $"the feed {what} after chunks of this sync were applied by an earlier version of Baton, which did not keep their checksums to compare a new download with; this sync stops here (its applied records stay). Start a new sync");
@@ -390,19 +393,20 @@ internal sealed class FeedDownloader(
     /// <summary>
     /// The feed changed since the partial download began: with chunks of it handed out, the sync cannot go on
     /// (<see cref="FeedChangedException"/>); otherwise the partial file is discarded and the next attempt starts over.
+    /// Returns the error to throw.
     /// </summary>
-    private async Task DiscardPartialAsync(DownloadLedger ledger, IReadOnlyDictionary<int, string?> applied, string blob, long have, string what, CancellationToken cancellationToken)
+    private async Task<Exception> DiscardPartialAsync(DownloadLedger ledger, string blob, long have, string what, CancellationToken cancellationToken)
     {
         if (ledger.AnyHandedOut)
         {
-            throw new FeedChangedException(
+            return new FeedChangedException(
                 $"the feed changed while this sync downloaded it: resuming at byte {have}, it {what}. Chunks of the bytes downloaded before are being applied, so this sync stops here (its applied records stay); start a new sync");
         }
 
-        RefuseRestart(ledger, applied, $"changed since the download broke off (resuming at byte {have}, it {what})");
+        RefuseRestart(ledger, $"changed since the download broke off (resuming at byte {have}, it {what})");
 
         await blobs.DeletePartialAsync(blob, cancellationToken).ConfigureAwait(false);
-        throw new FeedException($"the feed changed since the download broke off: resuming at byte {have}, it {what}; the partial download was discarded and the next attempt starts over");
+        return new FeedException($"the feed changed since the download broke off: resuming at byte {have}, it {what}; the partial download was discarded and the next attempt starts over");
     }
 
     /// <summary>Reads <paramref name="count"/> bytes from the feed and compares them with the partial file's bytes from <paramref name="offset"/>.</summary>
@@ -434,7 +438,7 @@ internal sealed class FeedDownloader(
 
     /// <summary>Hashes and cuts a committed file in one pass.</summary>
     private async Task<FeedFile> IndexAsync(
-        string runId, string blob, long length, int requests, bool resumed, int chunkSize, DownloadLedger ledger, IReadOnlyDictionary<int, string?> applied, CancellationToken cancellationToken)
+        string runId, string blob, long length, int requests, bool resumed, int chunkSize, DownloadLedger ledger, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var cutter = new ChunkCutter(chunkSize);
@@ -455,12 +459,8 @@ internal sealed class FeedDownloader(
             throw new FeedException($"the stored feed file {blob} has {cutter.Position} bytes, not the {length} downloaded; the next attempt downloads it again");
         }
 
-        foreach (var chunk in cutter.Chunks)
-        {
-            ledger.Check(chunk, applied);
-        }
-
-        DownloadLedger.CheckEnd(cutter.Chunks.Count, applied);
+        TakeChunks(ledger, cutter.Chunks, 0, onChunk: null);
+        ledger.CheckEnd(cutter.Chunks.Count);
 
         var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
         Log.FetchDone(logger, runId, length, sha);
