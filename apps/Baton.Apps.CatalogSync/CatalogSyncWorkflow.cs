@@ -193,30 +193,9 @@ internal sealed class CatalogSyncWorkflow(
 
         // The engine has reported each set-aside chunk already ("chunks/<n> dead-lettered: <error>", its step key).
         var deadChunks = results.Where(r => !r.Succeeded).ToList();
-
-        if (deadChunks.FirstOrDefault(r => r.ErrorType == typeof(FeedChangedException).FullName) is { } changed)
+        if (FailureOf(deadChunks, file.Chunks.Count) is { } failure)
         {
-            // A chunk this run applied from other bytes of the feed: the run cannot end with one version of the catalog.
-            throw new NonRetryableException(changed.Error ?? "the feed changed while this sync ran; start a new sync");
-        }
-
-        var unread = deadChunks.Count(r => r.ErrorType == typeof(BlobNotFoundException).FullName);
-        if (unread > 0)
-        {
-            // The feed file went away while its chunks were applied (deleted by hand, a cleaner, a lost volume): the chunks
-            // set aside could not be read, which says nothing about the feed. Before, the run ended "succeeded" with them
-            // missing (a reviewer's run: 3 of 4 chunks, 75 % of the products).
-            throw new NonRetryableException(
-                $"the feed file was removed while the sync ran: {unread} of {file.Chunks.Count} chunks could not be read from it; start a new sync");
-        }
-
-        var changedFile = deadChunks.Count(r => r.ErrorType == typeof(ChunkChangedException).FullName);
-        if (changedFile > 0)
-        {
-            // Bytes on disk other than those downloaded: the chunks set aside say nothing about the feed (before, the run
-            // ended "succeeded" with them missing).
-            throw new NonRetryableException(
-                $"the feed file on this node is not the one this sync downloaded: {changedFile} of {file.Chunks.Count} chunks did not match their checksums; start a new sync");
+            throw new NonRetryableException(failure);
         }
 
         var totals = await store.RunTotalsAsync(runId, cancellationToken).ConfigureAwait(false);
@@ -242,6 +221,33 @@ internal sealed class CatalogSyncWorkflow(
         return new CatalogSyncSummary(
             file.Length, file.Sha256, file.Lines, file.Chunks.Count, deadChunks.Count,
             totals.Records, totals.Inserted, totals.Updated, totals.Skipped, totals.Failed, totals.Blank, summary, file.Resumed);
+    }
+
+    /// <summary>
+    /// Why the chunks set aside fail the run, or null when they are the feed's own bad lines (the run succeeds and lists
+    /// them). Each cause below says nothing about the feed's products, so a run that ended "succeeded" with those chunks
+    /// missing would be wrong (before: a reviewer's run reported 3 of 4 chunks, 75 % of the products, as a success).
+    /// </summary>
+    private static string? FailureOf(List<ItemResult<ChunkStats>> dead, int chunks)
+    {
+        if (dead.FirstOrDefault(r => r.ErrorType == typeof(FeedChangedException).FullName) is { } changed)
+        {
+            // A chunk this run applied from other bytes of the feed: the run cannot end with one version of the catalog.
+            return changed.Error ?? "the feed changed while this sync ran; start a new sync";
+        }
+
+        // The feed file went away while its chunks were applied (deleted by hand, a cleaner, a lost volume).
+        var unread = dead.Count(r => r.ErrorType == typeof(BlobNotFoundException).FullName);
+        if (unread > 0)
+        {
+            return $"the feed file was removed while the sync ran: {unread} of {chunks} chunks could not be read from it; start a new sync";
+        }
+
+        // Bytes on disk other than those downloaded.
+        var mismatched = dead.Count(r => r.ErrorType == typeof(ChunkChangedException).FullName);
+        return mismatched > 0
+            ? $"the feed file on this node is not the one this sync downloaded: {mismatched} of {chunks} chunks did not match their checksums; start a new sync"
+            : null;
     }
 
     private static void SetTotals(IWorkflowContext context, ChunkStats totals)

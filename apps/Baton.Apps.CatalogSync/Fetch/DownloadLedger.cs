@@ -74,8 +74,7 @@ internal sealed class DownloadLedger(Func<CancellationToken, Task<IReadOnlyDicti
         {
             throw new FeedChangedException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"the feed changed while this sync ran: downloaded again it has {chunks} chunks, and this sync already applied chunk {beyond.Min()} of the bytes it took from the feed before "
-                + $"(or Baton:Apps:CatalogSync:ChunkSize changed since this sync began). The {appliedChunks.Count} chunks applied stay; start a new sync, which applies the feed as it is now"));
+                $"the feed changed while this sync ran: downloaded again it has {chunks} chunks, and this sync already applied chunk {beyond.Min()} of the bytes it took from the feed before{FeedChangedException.Tail}"));
         }
     }
 
@@ -101,10 +100,7 @@ internal sealed class DownloadLedger(Func<CancellationToken, Task<IReadOnlyDicti
 
         if (known && chunk.Checksum is not null && !string.Equals(before, chunk.Checksum, StringComparison.Ordinal))
         {
-            throw new FeedChangedException(string.Create(
-                CultureInfo.InvariantCulture,
-                $"the feed changed while this sync ran: chunk {chunk.Index} (lines {chunk.FirstLine}-{chunk.FirstLine + chunk.Lines - 1}) downloaded again has XXH128 {chunk.Checksum}, the chunk this sync already took from the feed had {before} "
-                + $"(or Baton:Apps:CatalogSync:ChunkSize changed since this sync began, which cuts other chunks). The {appliedChunks.Count} chunks applied stay; start a new sync, which applies the feed as it is now"));
+            throw FeedChangedException.ChunkDiffers(chunk, before);
         }
     }
 }
@@ -114,4 +110,17 @@ internal sealed class DownloadLedger(Func<CancellationToken, Task<IReadOnlyDicti
 /// download and its retry, or between a node's download and another node's). Not retried: the sync cannot finish from one
 /// version of the feed, and a new sync can.
 /// </summary>
-public sealed class FeedChangedException(string message) : Retries.NonRetryableException(message);
+public sealed class FeedChangedException(string message) : Retries.NonRetryableException(message)
+{
+    /// <summary>What every such failure ends with: the other cause, and what to do.</summary>
+    internal const string Tail = " (or Baton:Apps:CatalogSync:ChunkSize changed since this sync began, which cuts other chunks). "
+        + "The chunks applied stay; start a new sync, which applies the feed as it is now";
+
+    /// <summary>
+    /// Chunk <paramref name="chunk"/> of the feed file as it is now differs from the chunk of that index this run took from
+    /// the feed before (handed out or applied), whose checksum was <paramref name="before"/>.
+    /// </summary>
+    internal static FeedChangedException ChunkDiffers(ChunkRange chunk, string? before) => new(string.Create(
+        CultureInfo.InvariantCulture,
+        $"the feed changed while this sync ran: chunk {chunk.Index} (lines {chunk.FirstLine}-{chunk.FirstLine + chunk.Lines - 1}) of the feed file has XXH128 {chunk.Checksum}, the chunk this sync took from the feed before had {before}{Tail}"));
+}

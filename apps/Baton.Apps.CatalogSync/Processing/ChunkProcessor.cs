@@ -28,8 +28,7 @@ internal sealed class ChunkProcessor(IBlobStore blobs, IProductStore store, IOpt
             // only the same bytes count as done.
             if (stored.Checksum is not null && chunk.Checksum is not null && !string.Equals(stored.Checksum, chunk.Checksum, StringComparison.Ordinal))
             {
-                throw new FeedChangedException(
-                    $"the feed changed while this sync ran: chunk {chunk.Index} (lines {chunk.FirstLine}-{chunk.FirstLine + chunk.Lines - 1}) was applied from bytes with XXH128 {stored.Checksum}, and the feed file now has {chunk.Checksum} there; the chunks applied stay; start a new sync, which applies the feed as it is now");
+                throw FeedChangedException.ChunkDiffers(chunk, stored.Checksum);
             }
 
             return (stored.Stats, false);

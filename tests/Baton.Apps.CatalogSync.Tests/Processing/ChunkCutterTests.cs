@@ -99,7 +99,7 @@ public sealed class ChunkCutterTests
         var changed = await Assert.ThrowsAsync<FeedChangedException>(() => processor.ProcessAsync("run", "run.ndjson", chunk, CancellationToken.None));
 
         Assert.IsAssignableFrom<Baton.Retries.NonRetryableException>(changed);
-        Assert.Contains($"chunk 0 (lines 1-1) was applied from bytes with XXH128 {new string('a', 32)}, and the feed file now has {chunk.Checksum}", changed.Message, StringComparison.Ordinal);
+        Assert.Contains($"chunk 0 (lines 1-1) of the feed file has XXH128 {chunk.Checksum}, the chunk this sync took from the feed before had {new string('a', 32)}", changed.Message, StringComparison.Ordinal);
         Assert.Empty(CatalogDb.Products(store.Path));
         // The same bytes, or a chunk stored without a checksum, count as done.
         await store.ApplyAsync(new ChunkWrite("same", 0, [], [], 1, DateTimeOffset.UnixEpoch, chunk.Checksum));
