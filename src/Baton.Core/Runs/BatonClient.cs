@@ -196,8 +196,9 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
     /// <summary>
     /// Adds to <paramref name="into"/> the children of <paramref name="parent"/> whose end ended it, and theirs: for a
     /// cancelled run, the cancelled children its steps still waited for; for a run failed by a child (its failure is the child's
-    /// <see cref="Children.ChildRunFailedException"/>), that child. A child failure the workflow caught and went on from is
-    /// not retried: what the run did next followed from it.
+    /// <see cref="Children.ChildRunFailedException"/>), that child, the others it ended with (<see cref="RunFailure.ChildRuns"/>)
+    /// and the failed ones its steps still waited for.
+    /// A child failure the workflow caught and went on from to another step is not retried: what the run did next followed from it.
     /// </summary>
     private async Task CollectEndedChildrenAsync(RunRecord parent, List<RetryRunRequest> into, int depth, CancellationToken cancellationToken)
     {
@@ -206,26 +207,34 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             return;
         }
 
-        Func<RunRecord, bool> endedIt;
-        if (parent.Status == RunStatus.Cancelled)
+        var childFailure = parent is { Status: RunStatus.Failed, Failure.ErrorType: { } type } && type == typeof(Children.ChildRunFailedException).FullName;
+        if (parent.Status != RunStatus.Cancelled && !childFailure)
         {
-            // The children its cancel cancelled: those its steps still waited for (a child step the workflow saw end, and
-            // perhaps went on from, is stored ended).
-            var waited = (await engine.Steps.GetStepsAsync(parent.Id, cancellationToken).ConfigureAwait(false))
-                .Where(s => s is { Kind: StepKind.Child, Status: StepStatus.Running })
-                .Select(s => Children.ChildRuns.IdempotencyKey(parent.Id, s.Key))
-                .ToHashSet(StringComparer.Ordinal);
-            endedIt = child => child.Status == RunStatus.Cancelled && child.IdempotencyKey is { } key && waited.Contains(key);
+            return;
         }
-        else if (parent is { Status: RunStatus.Failed, Failure: { ErrorType: { } type, Message: var message } }
-            && type == typeof(Children.ChildRunFailedException).FullName)
+
+        // The children its steps still waited for: the workflow never saw them end, so it cannot have gone on from their end
+        // (a child step the workflow saw end is stored ended).
+        var waited = (await engine.Steps.GetStepsAsync(parent.Id, cancellationToken).ConfigureAwait(false))
+            .Where(s => s is { Kind: StepKind.Child, Status: StepStatus.Running })
+            .Select(s => Children.ChildRuns.IdempotencyKey(parent.Id, s.Key))
+            .ToHashSet(StringComparer.Ordinal);
+        Func<RunRecord, bool> endedIt;
+        if (!childFailure)
         {
-            endedIt = child => child.Status is RunStatus.Failed or RunStatus.Cancelled
-                && message.StartsWith(Children.ChildRunFailedException.MessagePrefix(child.Id), StringComparison.Ordinal);
+            // Cancelled: the children its cancel cancelled.
+            endedIt = child => child.Status == RunStatus.Cancelled && child.IdempotencyKey is { } key && waited.Contains(key);
         }
         else
         {
-            return;
+            // Failed by a child: the children the run ended with, the one its failure names and those of a fan-out that failed
+            // with it (before, a fan-out with several failed children took one retry per child; a run failed before they were
+            // kept names one), and those that failed after it while its steps still waited for them.
+            var ended = parent.Failure!.ChildRuns?.ToHashSet(StringComparer.Ordinal);
+            var message = parent.Failure.Message;
+            endedIt = child => child.Status is RunStatus.Failed or RunStatus.Cancelled
+                && ((ended?.Contains(child.Id) ?? message.StartsWith(Children.ChildRunFailedException.MessagePrefix(child.Id), StringComparison.Ordinal))
+                    || (child.IdempotencyKey is { } key && waited.Contains(key)));
         }
 
         await foreach (var child in Children.ChildWakeups.ChildrenAsync(engine, parent.Id, cancellationToken).ConfigureAwait(false))

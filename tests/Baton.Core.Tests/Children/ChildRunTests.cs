@@ -431,4 +431,75 @@ public sealed class ChildRunTests
         var child = await node.Store.Runs.GetRunAsync(childId);
         Assert.Equal(RunStatus.Cancelled, child!.Status);
     }
+
+    [Fact]
+    public async Task RetryRunAsync_FanOutWhoseChildrenAllFailed_OneRetryRetriesEveryChildAndTheParentSucceeds()
+    {
+        // A parent awaiting three children together; each child fails on its first execution. Before: the run's failure named
+        // one child, a retry retried that one, the replay found the next failed child and failed again: three retries.
+        var executions = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            b.AddWorkflow<int, int>("flaky", (_, input, _) =>
+                executions.AddOrUpdate(input, 1, (_, n) => n + 1) == 1 ? throw new NonRetryableException($"flaky {input} failed") : Task.FromResult(input * 2));
+            b.AddWorkflow<int, int>("parent", async (ctx, input, ct) =>
+            {
+                var results = await Task.WhenAll(Enumerable.Range(input, 3).Select(i => ctx.RunChildAsync<int>("flaky", i, cancellationToken: ct)));
+                return results.Sum();
+            });
+        });
+        var id = await node.StartRunAsync("parent", 1);
+        var failed = await node.WaitForEndAsync(id);
+        Assert.Equal((RunStatus.Failed, typeof(ChildRunFailedException).FullName), (failed.Status, failed.Failure?.ErrorType));
+        var children = (await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = id })).Runs;
+        Assert.Equal(3, children.Count);
+        foreach (var child in children)
+        {
+            await node.WaitForEndAsync(child.Id);
+        }
+
+        var retry = await node.Client.RetryRunAsync(id);
+        var parent = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
+        Assert.Equal((RunStatus.Succeeded, "12"), (parent.Status, parent.Output));
+        Assert.All(executions.Values, n => Assert.Equal(2, n));
+        Assert.All((await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = id })).Runs, c => Assert.Equal((RunStatus.Succeeded, 2), (c.Status, c.Executions)));
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_ParentFailedWhileAnotherChildStillRan_RetriesThatChildTooOnceItFailed()
+    {
+        // Child "flaky" fails at once and ends the parent while the waiting child still runs; that child is cancelled later.
+        // Its step in the parent never saw it end, so a retry of the parent retries it with the failed one (before: only the
+        // child the failure named, and the replay failed again on the cancelled one).
+        var flakyRuns = 0;
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            AddWaitingChild(b);
+            b.AddWorkflow<int, int>("flaky", (_, input, _) =>
+                Interlocked.Increment(ref flakyRuns) == 1 ? throw new NonRetryableException("flaky failed") : Task.FromResult(input));
+            b.AddWorkflow<int, int>("parent", async (ctx, input, ct) =>
+            {
+                var both = await Task.WhenAll(ctx.RunChildAsync<int>("flaky", input, cancellationToken: ct), ctx.RunChildAsync<int>("child", input, cancellationToken: ct));
+                return both[0] + both[1];
+            });
+        });
+        var id = await node.StartRunAsync("parent", 3);
+        var failed = await node.WaitForEndAsync(id);
+        Assert.Equal((RunStatus.Failed, typeof(ChildRunFailedException).FullName), (failed.Status, failed.Failure?.ErrorType));
+        var waiting = (await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = id, Workflow = "child" })).Runs.Single();
+        await SuspendedAsync(node, waiting.Id);
+        await node.Client.CancelRunAsync(waiting.Id);
+        Assert.Equal(RunStatus.Cancelled, (await node.WaitForEndAsync(waiting.Id)).Status);
+
+        var retry = await node.Client.RetryRunAsync(id);
+        await SuspendedAsync(node, waiting.Id);
+        await node.Client.SendEventAsync(waiting.Id, "go", JsonSerializer.SerializeToElement(1));
+        var parent = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
+        Assert.Equal((RunStatus.Succeeded, "10"), (parent.Status, parent.Output));
+        Assert.Equal(2, flakyRuns);
+    }
 }
