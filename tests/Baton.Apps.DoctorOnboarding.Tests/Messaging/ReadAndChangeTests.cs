@@ -99,6 +99,28 @@ public sealed class ReadAndChangeTests
     }
 
     [Fact]
+    public async Task GetAndList_AccountWithoutAProfile_GetAnswersNotFoundListShowsItsAccountFields()
+    {
+        // An account whose profile is gone (removed in the directory, or a create whose compensation could not remove the
+        // account) is not a doctor (README, "List reads").
+        await using var rig = await OrchestratorRig.StartAsync();
+        await rig.SendAsync("orchestrator.cache.clear", null);
+        var created = (await rig.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"half-{Guid.NewGuid():N}@example.org")))!.Value;
+        var id = created.GetProperty("accountId").GetString()!;
+        var profileId = rig.Simulator.State.Profiles.Single()["id"]!.GetValue<string>();
+        await rig.Simulator.HandleAsync("doctor-profile.remove", JsonSerializer.SerializeToElement(new { id = profileId }));
+        Assert.Empty(rig.Simulator.State.Profiles);
+
+        var get = await Assert.ThrowsAsync<NestRpcException>(() => rig.SendAsync("orchestrator.doctor.getComposite", new { id }));
+        var list = (await rig.SendAsync("orchestrator.doctor.listComposite", new { page = 1, limit = 10 }))!.Value;
+
+        Assert.Contains($"profile of account {id} not found", get.Message, StringComparison.Ordinal);
+        var item = Assert.Single(list.GetProperty("data").EnumerateArray());
+        Assert.Equal((id, "Ada Lovelace"), (item.GetProperty("accountId").GetString(), item.GetProperty("fullName").GetString()));
+        Assert.False(item.TryGetProperty("degree", out _));
+    }
+
+    [Fact]
     public async Task GetComposite_BadId_ValidationErrorWithoutServiceCalls()
     {
         await using var rig = await OrchestratorRig.StartAsync();
