@@ -113,7 +113,10 @@ internal sealed class LocalBlobStore(string directory) : IBlobStore
         {
             if (file.Name.EndsWith(NoteSuffix, StringComparison.Ordinal))
             {
-                // Part of its partial blob, removed with it.
+                // Part of its partial blob, removed with it; listed on its own once its files are gone (deleted by hand), so
+                // a cleanup of partial blobs removes it too.
+                var of = file.Name[..^NoteSuffix.Length];
+                entries.TryAdd(of, new BlobEntry(of, null, 0));
                 continue;
             }
 

@@ -170,7 +170,7 @@ public sealed class SyncEndToEndTests
     }
 
     [Fact]
-    public async Task Sync_AfterAFailedSyncLeftItsPartialFile_NextSyncRemovesIt()
+    public async Task Sync_AfterAFailedSyncLeftItsPartialFile_NextSyncRemovesItAndAnOrphanedNote()
     {
         // The first sync's stream breaks and no attempt is left: it fails, keeping its partial file (a retry of it
         // would resume there). The next sync removes it before downloading its own.
@@ -184,6 +184,9 @@ public sealed class SyncEndToEndTests
         var part = Assert.Single(System.IO.Directory.GetFiles(h.BlobDirectory, "*.ndjson.part"));
         Assert.True(File.Exists(part + ".note"));
         Assert.True(new FileInfo(part).Length > 0);
+
+        // And a note whose partial file was deleted by hand (before: never listed, so it stayed for good).
+        await File.WriteAllTextAsync(Path.Combine(h.BlobDirectory, "sync-by-hand.ndjson.part.note"), "{}");
 
         h.Feed.Options.CutAtByte = null;
         await h.SyncAsync();
