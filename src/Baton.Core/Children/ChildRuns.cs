@@ -196,12 +196,6 @@ internal sealed class ChildRuns(ExecutionState state)
             RunId = state.RunId, Key = key, Kind = StepKind.Child, Status = succeeded ? StepStatus.Succeeded : StepStatus.Failed, Result = result,
             Error = error?.Message, ErrorType = error?.GetType().FullName, Attempts = 1, StartedAt = startedAt, CompletedAt = now,
         };
-        if (error is null)
-        {
-            return state.Deserialize<TOutput>(result);
-        }
-
-        state.ChildFailureThrown(child.Id);
-        throw error;
+        return error is null ? state.Deserialize<TOutput>(result) : throw error;
     }
 }

@@ -196,8 +196,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
     /// <summary>
     /// Adds to <paramref name="into"/> the children of <paramref name="parent"/> whose end ended it, and theirs: for a
     /// cancelled run, the cancelled children its steps still waited for; for a run failed by a child (its failure is the child's
-    /// <see cref="Children.ChildRunFailedException"/>), that child, the others it ended with (<see cref="RunFailure.ChildRuns"/>)
-    /// and the failed ones its steps still waited for.
+    /// <see cref="Children.ChildRunFailedException"/>), that child and the failed ones its steps still waited for.
     /// A child failure the workflow caught and went on from to another step is not retried: what the run did next followed from it.
     /// </summary>
     private async Task CollectEndedChildrenAsync(RunRecord parent, List<RetryRunRequest> into, int depth, CancellationToken cancellationToken)
@@ -227,13 +226,13 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         }
         else
         {
-            // Failed by a child: the children the run ended with, the one its failure names and those of a fan-out that failed
-            // with it (before, a fan-out with several failed children took one retry per child; a run failed before they were
-            // kept names one), and those that failed after it while its steps still waited for them.
-            var ended = parent.Failure!.ChildRuns?.ToHashSet(StringComparer.Ordinal);
-            var message = parent.Failure.Message;
+            // Failed by a child: the one its failure names, and those that failed or were cancelled while its steps still waited
+            // for them (a fan-out whose other children ended after the run failed; before, each took a retry of its own). A
+            // child failure the workflow saw is not retried unless named: whether it was caught and handled cannot be told
+            // from what is stored, and retrying a handled one would send the replay down another branch.
+            var message = parent.Failure!.Message;
             endedIt = child => child.Status is RunStatus.Failed or RunStatus.Cancelled
-                && ((ended?.Contains(child.Id) ?? message.StartsWith(Children.ChildRunFailedException.MessagePrefix(child.Id), StringComparison.Ordinal))
+                && (message.StartsWith(Children.ChildRunFailedException.MessagePrefix(child.Id), StringComparison.Ordinal)
                     || (child.IdempotencyKey is { } key && waited.Contains(key)));
         }
 

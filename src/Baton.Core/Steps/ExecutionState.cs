@@ -26,8 +26,6 @@ internal sealed class ExecutionState
     private Task _flushing = Task.CompletedTask;
     private CompensationList? _compensations;
     private int _inFlight;
-    private int _keysHanded;
-    private List<(string ChildRunId, int KeysHanded)>? _childFailures;
 
     public ExecutionState(ActiveRun active, WorkflowDefinition definition, EngineServices engine, IEnumerable<StepRecord> stored, bool replayOnly)
     {
@@ -94,7 +92,6 @@ internal sealed class ExecutionState
 
         lock (_lock)
         {
-            _keysHanded++;
             int count;
             if (_firstName is null || _firstName == name)
             {
@@ -109,34 +106,6 @@ internal sealed class ExecutionState
             }
 
             return count == 1 ? name : $"{name}#{count}";
-        }
-    }
-
-    /// <summary>
-    /// Notes that child run <paramref name="childRunId"/>'s failure is being thrown to the workflow now, after the keys handed
-    /// out so far: <see cref="ChildFailuresNotGoneOnFrom"/> tells from it whether the workflow went on to another step.
-    /// </summary>
-    public void ChildFailureThrown(string childRunId)
-    {
-        lock (_lock)
-        {
-            (_childFailures ??= []).Add((childRunId, _keysHanded));
-        }
-    }
-
-    /// <summary>
-    /// The child runs whose failures this execution threw to the workflow with no step begun after them, in the order thrown:
-    /// the failures a run that ends now ended with (the children of a fan-out that failed together), told apart from a
-    /// failure the workflow caught and went on from to another step. Replays go through the same code in the same order, so
-    /// the last execution sees every failure of the run's history.
-    /// </summary>
-    public IReadOnlyList<string> ChildFailuresNotGoneOnFrom()
-    {
-        lock (_lock)
-        {
-            return _childFailures is null
-                ? []
-                : [.. _childFailures.Where(f => f.KeysHanded == _keysHanded).Select(f => f.ChildRunId).Distinct(StringComparer.Ordinal)];
         }
     }
 

@@ -129,9 +129,6 @@ internal sealed class WorkflowContext : IWorkflowContext
     /// <summary>For the run's next write, which stores the held step end with it (see <see cref="ExecutionState.TryHold"/>).</summary>
     internal ValueTask<AttemptEndedRequest?> TakeHeldStepEndAsync() => _state.TakeHeldAsync();
 
-    /// <summary>The child runs whose failures the run ends with (see <see cref="ExecutionState.ChildFailuresNotGoneOnFrom"/>).</summary>
-    internal IReadOnlyList<string> ChildFailuresNotGoneOnFrom() => _state.ChildFailuresNotGoneOnFrom();
-
     public void SetPhase(string phase) => _state.Active.Progress.SetPhase(phase);
 
     public void IncrementProgress(string counter, long delta = 1) => _state.Active.Progress.Increment(counter, delta);

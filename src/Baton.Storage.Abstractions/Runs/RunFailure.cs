@@ -18,14 +18,6 @@ public sealed record RunFailure
     /// <summary>The .NET type name of the root cause exception, when there was one.</summary>
     public string? ErrorType { get; init; }
 
-    /// <summary>
-    /// For a run failed by an awaited child run (<see cref="ErrorType"/> <c>Baton.Children.ChildRunFailedException</c>): that
-    /// child and the others whose failures the run ended with (a fan-out whose children failed together), which a retry of
-    /// the run retries with it. Null for other failures, and for runs failed before it was kept (a retry then takes the
-    /// child the message names).
-    /// </summary>
-    public IReadOnlyList<string>? ChildRuns { get; init; }
-
     /// <summary>The step that failed, when a step failed.</summary>
     public string? Step { get; init; }
 

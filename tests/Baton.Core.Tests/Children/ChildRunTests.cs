@@ -433,10 +433,11 @@ public sealed class ChildRunTests
     }
 
     [Fact]
-    public async Task RetryRunAsync_FanOutWhoseChildrenAllFailed_OneRetryRetriesEveryChildAndTheParentSucceeds()
+    public async Task RetryRunAsync_FailureHandledByAwaitingAnAlreadyStartedFallback_OnlyTheFallbackIsRetried()
     {
-        // A parent awaiting three children together; each child fails on its first execution. Before: the run's failure named
-        // one child, a retry retried that one, the replay found the next failed child and failed again: three retries.
+        // The primary's failure was caught and the workflow awaited a fallback child it had started with it; the fallback's
+        // failure ended the run. A retry that also ran the primary again sent the replay down the other branch (a review of
+        // a first version, which took "no step begun after the failure" for "not handled").
         var executions = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
         await using var node = await EngineHarness.StartAsync(b =>
         {
@@ -444,27 +445,63 @@ public sealed class ChildRunTests
                 executions.AddOrUpdate(input, 1, (_, n) => n + 1) == 1 ? throw new NonRetryableException($"flaky {input} failed") : Task.FromResult(input * 2));
             b.AddWorkflow<int, int>("parent", async (ctx, input, ct) =>
             {
-                var results = await Task.WhenAll(Enumerable.Range(input, 3).Select(i => ctx.RunChildAsync<int>("flaky", i, cancellationToken: ct)));
-                return results.Sum();
+                var primary = ctx.RunChildAsync<int>("flaky", 1, cancellationToken: ct);
+                var fallback = ctx.RunChildAsync<int>("flaky", 2, cancellationToken: ct);
+                try
+                {
+                    return await primary;
+                }
+                catch (ChildRunFailedException)
+                {
+                    return await fallback;
+                }
             });
         });
-        var id = await node.StartRunAsync("parent", 1);
-        var failed = await node.WaitForEndAsync(id);
-        Assert.Equal((RunStatus.Failed, typeof(ChildRunFailedException).FullName), (failed.Status, failed.Failure?.ErrorType));
-        var children = (await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = id })).Runs;
-        Assert.Equal(3, children.Count);
-        foreach (var child in children)
-        {
-            await node.WaitForEndAsync(child.Id);
-        }
+        var id = await node.StartRunAsync("parent", 0);
+        Assert.Equal(RunStatus.Failed, (await node.WaitForEndAsync(id)).Status);
 
         var retry = await node.Client.RetryRunAsync(id);
         var parent = await node.WaitForEndAsync(id);
 
         Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
-        Assert.Equal((RunStatus.Succeeded, "12"), (parent.Status, parent.Output));
-        Assert.All(executions.Values, n => Assert.Equal(2, n));
-        Assert.All((await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = id })).Runs, c => Assert.Equal((RunStatus.Succeeded, 2), (c.Status, c.Executions)));
+        Assert.Equal((RunStatus.Succeeded, "4", 1, 2), (parent.Status, parent.Output, executions[1], executions[2]));
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_BestEffortChildWhoseFailureWasHandled_IsNotRetriedWithTheRequiredOne()
+    {
+        var executions = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            b.AddWorkflow<int, int>("flaky", (_, input, _) =>
+                executions.AddOrUpdate(input, 1, (_, n) => n + 1) == 1 ? throw new NonRetryableException($"flaky {input} failed") : Task.FromResult(input * 2));
+            b.AddWorkflow<int, int>("parent", async (ctx, input, ct) =>
+            {
+                // The optional child's failure is handled: it counts as 0.
+                static async Task<int> BestEffort(Task<int> child)
+                {
+                    try
+                    {
+                        return await child;
+                    }
+                    catch (ChildRunFailedException)
+                    {
+                        return 0;
+                    }
+                }
+
+                var results = await Task.WhenAll(BestEffort(ctx.RunChildAsync<int>("flaky", 1, cancellationToken: ct)), ctx.RunChildAsync<int>("flaky", 2, cancellationToken: ct));
+                return results.Sum();
+            });
+        });
+        var id = await node.StartRunAsync("parent", 0);
+        Assert.Equal(RunStatus.Failed, (await node.WaitForEndAsync(id)).Status);
+
+        var retry = await node.Client.RetryRunAsync(id);
+        var parent = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
+        Assert.Equal((RunStatus.Succeeded, "4", 1, 2), (parent.Status, parent.Output, executions[1], executions[2]));
     }
 
     [Fact]
