@@ -190,6 +190,40 @@ public abstract partial class StoreConformanceTests
         Assert.Empty(await store.Schedules.GetDueSchedulesAsync(new DueSchedulesRequest(fireTime.AddHours(1), 10)));
     }
 
+    [Theory]
+    [InlineData("disabled")]
+    [InlineData("deleted")]
+    [InlineData("moved on")]
+    public async Task FireScheduleAsync_ScheduleChangedSinceItWasRead_FiresNothing(string change)
+    {
+        // The scheduler read the schedule due at fireTime; the change was stored before its fire. Before: the fire was
+        // recorded and its run created from the old definition after the change had returned.
+        var store = await NewStoreAsync();
+        var fireTime = T0.AddHours(1);
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime));
+        switch (change)
+        {
+            case "disabled":
+                await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime, enabled: false));
+                break;
+            case "deleted":
+                await store.Schedules.DeleteScheduleAsync("nightly");
+                break;
+            default:
+                // A new cron: the stored next fire time moves with it.
+                await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime.AddHours(5)) with { Cron = "0 7 * * *" });
+                break;
+        }
+
+        var result = await store.Schedules.FireScheduleAsync(Fire("nightly", fireTime, fireTime, fireTime.AddDays(1)));
+
+        Assert.Equal((false, null), (result.Fired, result.Run));
+        Assert.Empty((await store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+        var schedule = await store.Schedules.GetScheduleAsync("nightly");
+        Assert.Equal(change == "deleted" ? null : change == "disabled" ? fireTime : fireTime.AddHours(5), schedule?.NextFireAt);
+        Assert.Null(schedule?.LastFireAt);
+    }
+
     [Fact]
     public async Task FireScheduleAsync_SameFireTimeTwice_SecondCreatesNothing()
     {
@@ -224,8 +258,9 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
-    public async Task FireScheduleAsync_ExpectedNextFireMismatch_KeepsNextFireAt()
+    public async Task FireScheduleAsync_ExpectedNextFireMismatch_FiresNothingAndKeepsNextFireAt()
     {
+        // The schedule is not due at the fire time asked for (it moved on since it was read): nothing fires from the old read.
         var store = await NewStoreAsync();
         var fireTime = T0.AddHours(1);
         await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime.AddMinutes(30)));
@@ -233,9 +268,10 @@ public abstract partial class StoreConformanceTests
         var result = await store.Schedules.FireScheduleAsync(Fire("nightly", fireTime, fireTime, fireTime.AddDays(1)));
         var schedule = await store.Schedules.GetScheduleAsync("nightly");
 
-        Assert.True(result.Fired);
+        Assert.False(result.Fired);
+        Assert.Empty((await store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
         Assert.Equal(fireTime.AddMinutes(30), schedule!.NextFireAt);
-        Assert.Equal(fireTime, schedule.LastFireAt);
+        Assert.Null(schedule.LastFireAt);
     }
 
     [Fact]

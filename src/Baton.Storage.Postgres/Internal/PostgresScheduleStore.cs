@@ -55,7 +55,10 @@ internal sealed class PostgresScheduleStore : IScheduleStore
             ORDER BY next_fire_at, name LIMIT @max
             """;
         _fireSql = $"""
-            INSERT INTO {s}.schedule_fires (schedule_name, fire_time, fired_at) VALUES (@name, @fire_time, @now)
+            INSERT INTO {s}.schedule_fires (schedule_name, fire_time, fired_at)
+            SELECT @name, @fire_time, @now FROM {s}.schedules
+            WHERE name = @name AND enabled AND next_fire_at IS NOT DISTINCT FROM @expected
+            FOR UPDATE
             ON CONFLICT (schedule_name, fire_time) DO NOTHING
             RETURNING 1
             """;
@@ -152,8 +155,11 @@ internal sealed class PostgresScheduleStore : IScheduleStore
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (var fire = new NpgsqlCommand(_fireSql, connection, transaction))
         {
-            // A concurrent fire of the same time waits here for the first one's commit, then inserts nothing.
-            fire.Parameters.Text("name", request.ScheduleName).Time("fire_time", request.FireTime).Time("now", request.Now);
+            // Only while the schedule is as the scheduler read it (enabled, this fire time next): a disable, delete or new cron
+            // committed after that read fires nothing from the old definition. The schedule's row is locked: a concurrent fire
+            // of the same time, or a change, waits here for this one's commit and then reads the row as it is.
+            fire.Parameters.Text("name", request.ScheduleName).Time("fire_time", request.FireTime).Time("now", request.Now)
+                .Time("expected", request.ExpectedNextFireAt);
             if (await fire.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
             {
                 return new FireScheduleResult(false, null);

@@ -122,13 +122,18 @@ internal sealed class SqliteScheduleStore(SqliteBatonStore store) : IScheduleSto
 
         return store.WriteAsync(ctx =>
         {
+            // Only while the schedule is as the scheduler read it (enabled, this fire time next): a disable, delete or new cron
+            // stored after that read fires nothing from the old definition (before: one more run after the change returned).
             var inserted = ctx.Command("""
-                    INSERT INTO schedule_fires (schedule_name, fire_time, fired_at) VALUES ($name, $fire_time, $now)
+                    INSERT INTO schedule_fires (schedule_name, fire_time, fired_at)
+                    SELECT $name, $fire_time, $now
+                    WHERE EXISTS (SELECT 1 FROM schedules WHERE name = $name AND enabled = 1 AND next_fire_at IS $expected)
                     ON CONFLICT (schedule_name, fire_time) DO NOTHING
                     """)
                 .With("$name", request.ScheduleName)
                 .With("$fire_time", request.FireTime)
                 .With("$now", request.Now)
+                .With("$expected", request.ExpectedNextFireAt)
                 .ExecuteNonQuery();
             if (inserted == 0)
             {
