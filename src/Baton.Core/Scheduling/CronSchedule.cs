@@ -90,6 +90,23 @@ public sealed class CronSchedule
             return false;
         }
 
+        var asked = string.IsNullOrWhiteSpace(timeZoneId) ? "UTC" : timeZoneId;
+        if (asked is "localtime" or "posixrules")
+        {
+            // Files of the zone database, not zones: "localtime" is each machine's own zone, so nodes would disagree.
+            error = $"time zone '{timeZoneId}' is not an IANA or Windows time zone id (it names each machine's own setting); write the zone, e.g. Europe/Berlin";
+            return false;
+        }
+
+        if (!string.Equals(zone.Id, asked, StringComparison.Ordinal) && string.Equals(zone.Id, asked, StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(asked, "UTC", StringComparison.OrdinalIgnoreCase))
+        {
+            // On Linux the first lookup of an id in other letter case fails (the zone files' names), and a later one succeeds
+            // from the runtime's cache: refused every time instead, so every node answers the same.
+            error = $"time zone '{timeZoneId}' is not known: zone ids are case-sensitive; did you mean '{zone.Id}'?";
+            return false;
+        }
+
         // Any date an expression can match recurs within 28 years, so one that has no fire time after 1970 never fires.
         if (cron.GetNextOccurrence(DateTimeOffset.UnixEpoch, zone) is null)
         {
@@ -113,6 +130,29 @@ public sealed class CronSchedule
     public DateTimeOffset Next(DateTimeOffset after) =>
         _cron.GetNextOccurrence(after, TimeZone)?.ToUniversalTime()
         ?? throw new InvalidOperationException($"cron expression '{Expression}' has no fire time after {after:O}");
+
+    /// <summary>
+    /// The latest fire time in (<paramref name="after"/>, <paramref name="until"/>], or null when there is none. Searched back
+    /// from <paramref name="until"/> in windows that double from one minute, so a long span costs a few windows of fire times
+    /// rather than every fire time in it (before, a run_once after more than 10,000 missed fire times carried the 10,000th).
+    /// </summary>
+    public DateTimeOffset? Latest(DateTimeOffset after, DateTimeOffset until)
+    {
+        for (var width = TimeSpan.FromMinutes(1); ; width *= 2)
+        {
+            var from = until - after <= width ? after : until - width;
+            DateTimeOffset? latest = null;
+            foreach (var fire in Between(from, until, int.MaxValue))
+            {
+                latest = fire;
+            }
+
+            if (latest is not null || from == after)
+            {
+                return latest;
+            }
+        }
+    }
 
     /// <summary>Every fire time in (<paramref name="after"/>, <paramref name="until"/>], at most <paramref name="max"/>.</summary>
     public IEnumerable<DateTimeOffset> Between(DateTimeOffset after, DateTimeOffset until, int max = 10_000)

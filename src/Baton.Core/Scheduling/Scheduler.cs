@@ -163,7 +163,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         if (missed)
         {
             // RunOnce: one run stands for every missed fire; it carries the latest of them.
-            fireTime = cron.Between(fireTime, notMissedFrom - TimeSpan.FromTicks(1)).LastOrDefault(fireTime);
+            fireTime = cron.Latest(fireTime, notMissedFrom - TimeSpan.FromTicks(1)) ?? fireTime;
             request = request with { FireTime = fireTime };
         }
 

@@ -136,4 +136,39 @@ public sealed class CronScheduleTests
         Assert.Null(schedule);
         Assert.Contains(expected, error, StringComparison.OrdinalIgnoreCase);
     }
+
+    [Fact]
+    public void TryParse_TimeZoneIdInOtherLetterCase_RefusedWhateverWasLookedUpBefore()
+    {
+        // On Linux the first lookup of "pacific/chatham" failed and a later one, after "Pacific/Chatham", succeeded.
+        var before = CronSchedule.TryParse("0 2 * * *", "pacific/chatham", out _, out var firstError);
+        Assert.True(CronSchedule.TryParse("0 2 * * *", "Pacific/Chatham", out _, out _));
+        var after = CronSchedule.TryParse("0 2 * * *", "pacific/chatham", out _, out var error);
+
+        Assert.Equal((false, false), (before, after));
+        Assert.Contains("not known", firstError, StringComparison.Ordinal);
+        Assert.Contains("did you mean 'Pacific/Chatham'", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("localtime")]
+    [InlineData("posixrules")]
+    public void TryParse_ZoneDatabaseFileThatIsNotAZone_Refused(string zone)
+    {
+        Assert.False(CronSchedule.TryParse("0 2 * * *", zone, out var schedule, out var error));
+        Assert.Null(schedule);
+        Assert.Contains("is not an IANA or Windows time zone id", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Latest_SpanOfManyFireTimes_TheLastOneBeforeTheEnd()
+    {
+        var everyMinute = CronSchedule.Parse("* * * * *");
+        var yearly = CronSchedule.Parse("0 0 29 2 *");
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        Assert.Equal(start.AddDays(30).AddMinutes(-1), everyMinute.Latest(start, start.AddDays(30).AddSeconds(-1)));
+        Assert.Equal(new DateTimeOffset(2032, 2, 29, 0, 0, 0, TimeSpan.Zero), yearly.Latest(start, start.AddYears(9)));
+        Assert.Null(yearly.Latest(start, start.AddYears(1)));
+    }
 }

@@ -65,6 +65,20 @@ public sealed class SchedulerTests
     }
 
     [Fact]
+    public async Task TickAsync_RunOnceAfterMoreThan10000MissedFireTimes_RunCarriesTheLatestMissedFireTime()
+    {
+        // An every-minute schedule down for 8 days (11,520 fire times). Before: the run carried the 10,000th.
+        await using var node = await StartAsync();
+        await node.Schedules.PutAsync(new ScheduleDefinition { Name = "m", Workflow = "nightly", Cron = "* * * * *", Misfire = MisfirePolicy.RunOnce });
+
+        node.Time.Advance(TimeSpan.FromDays(8) + TimeSpan.FromSeconds(30));
+        await node.Scheduler.TickAsync(CancellationToken.None);
+
+        var runs = (await node.Store.Runs.ListRunsAsync(new ListRunsRequest { Limit = 500 })).Runs;
+        Assert.Equal(EngineHarness.Start.AddDays(8).AddMinutes(-1), runs.Select(r => r.ScheduledFireTime!.Value).Order().First());
+    }
+
+    [Fact]
     public async Task TickAsync_MissedFiresWithRunOnce_StartsOneRunForLatestMissedFire()
     {
         await using var node = await StartAsync();
