@@ -84,6 +84,12 @@ public sealed class CatalogFeedOptions
     /// <summary>A broken server: a Range request is answered 206 from one byte after the one asked for. The default is false.</summary>
     public bool MisalignRanges { get; set; }
 
+    /// <summary>
+    /// A Range request from byte 0 (<c>bytes=0-</c>) is answered with the whole body (200) instead of 206, as servers may
+    /// (it is the same bytes). The default is false.
+    /// </summary>
+    public bool WholeForRangeFromZero { get; set; }
+
     /// <summary>The first K requests fail with <see cref="FailWith"/>.</summary>
     public int FailFirst { get; set; }
 

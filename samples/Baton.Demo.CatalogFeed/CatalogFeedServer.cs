@@ -107,7 +107,8 @@ public sealed class CatalogFeedServer : IAsyncDisposable
 
         var ifRange = request.Headers.IfRange.ToString();
         var rangeStillValid = ifRange.Length == 0 || (etag is not null && string.Equals(ifRange, etag, StringComparison.Ordinal));
-        if (Options.SupportsRange && rangeStillValid && TryParseRange(request.Headers.Range.ToString(), out var from))
+        if (Options.SupportsRange && rangeStillValid && TryParseRange(request.Headers.Range.ToString(), out var from)
+            && !(from == 0 && Options.WholeForRangeFromZero))
         {
             if (from >= total && total > 0)
             {

@@ -127,6 +127,17 @@ internal sealed class FeedDownloader(
                     resume = true;
                     total = length;
                     break;
+                case HttpStatusCode.OK when have > 0 && overlap == have:
+                    // Asked from byte 0 (the partial file is shorter than the overlap): the whole feed is that range, and is
+                    // checked as a 206 from byte 0 would be (before: taken as a restart, refused once chunks were handed out).
+                    total = response.Content.Headers.ContentLength;
+                    if (NotTheSameFeed(ledger, have, total, response.Headers.ETag) is { } differs)
+                    {
+                        throw await DiscardPartialAsync(ledger, blob, have, differs, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    resume = true;
+                    break;
                 case HttpStatusCode.OK:
                     RefuseRestart(ledger, have > 0 ? "answered the Range request with the whole feed (200)" : "is downloaded again from byte 0");
 

@@ -284,6 +284,55 @@ public sealed class FeedExportTests
         CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Download_PartialShorterThanTheOverlapResumeAnsweredWith200_ComparedAsARangeFromZero(bool sameBytes)
+    {
+        // The resume of a partial file shorter than the overlap asks bytes=0-, which this feed answers with the whole body
+        // (200): the same bytes as a 206 from 0, checked the same way. Before: taken as a restart, which is refused while
+        // chunks of the partial file are handed out, so the sync failed.
+        var feed = new CatalogFeedOptions { Products = 20, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret, WholeForRangeFromZero = true };
+        await using var server = await CatalogFeedServer.StartAsync(feed);
+        Assert.True(server.BodyLength() < FeedDownloader.OverlapBytes);
+        var directory = TestPaths.NewTempDirectory();
+        var blobs = new LocalBlobStore(directory);
+        var had = server.BodyBytes().AsMemory(0, 10_000).ToArray();
+        if (!sameBytes)
+        {
+            had[5_000] ^= 0x20;
+        }
+
+        await using (var partial = await blobs.OpenPartialAsync("run.ndjson", restart: true))
+        {
+            await partial.WriteAsync(had);
+        }
+
+        using var http = new HttpClient();
+        var downloader = NewDownloader(http, blobs, server, chunkSize: 3);
+        var ledger = DownloadLedger.Empty();
+        ledger.Answered(validator: null, length: server.BodyLength());
+        // The first chunk of the partial file, being read when the download broke.
+        var cutter = new Baton.Apps.CatalogSync.Processing.ChunkCutter(3);
+        cutter.Append(server.BodyBytes().AsSpan(0, 10_000));
+        Assert.True(ledger.HandOut(cutter.Chunks[0]));
+
+        if (sameBytes)
+        {
+            var file = await downloader.DownloadAsync("run", ledger, _ => { }, onChunk: null, CancellationToken.None);
+
+            Assert.Equal((server.BodyLength(), true), (file.Length, file.Resumed));
+            Assert.Equal(server.BodyBytes(), await File.ReadAllBytesAsync(Path.Combine(directory, "run.ndjson")));
+        }
+        else
+        {
+            var changed = await Assert.ThrowsAsync<FeedChangedException>(() => downloader.DownloadAsync("run", ledger, _ => { }, onChunk: null, CancellationToken.None));
+            Assert.Contains("serves other bytes than those downloaded before the break", changed.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(["bytes=0-"], server.RangeHeaders.ToList());
+    }
+
     [Fact]
     public async Task Fetch_CutExactlyAtTheEndOfAChunk_ResumesAndTableEqualsFeed()
     {
@@ -335,8 +384,11 @@ public sealed class FeedExportTests
         throw new InvalidOperationException("no change fraction gives two days of the same length with a long enough equal stretch");
     }
 
-    private static FeedDownloader NewDownloader(HttpClient http, LocalBlobStore blobs, CatalogFeedServer server) =>
-        new(http, blobs, Options.Create(new CatalogSyncOptions { ApiUrl = server.Url.ToString(), ApiKeyId = SyncHarness.FeedUser, ApiKeySecret = SyncHarness.FeedSecret }),
+    private static FeedDownloader NewDownloader(HttpClient http, LocalBlobStore blobs, CatalogFeedServer server, int? chunkSize = null) =>
+        new(http, blobs, Options.Create(new CatalogSyncOptions
+        {
+            ApiUrl = server.Url.ToString(), ApiKeyId = SyncHarness.FeedUser, ApiKeySecret = SyncHarness.FeedSecret, ChunkSize = chunkSize ?? new CatalogSyncOptions().ChunkSize,
+        }),
             NullLogger<FeedDownloader>.Instance, TimeProvider.System);
 
     /// <summary>The chunks the (only) run applied, from the SQLite catalog.</summary>
