@@ -106,6 +106,24 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task UpdateRunAsync_FailureByChildRuns_KeepsTheChildRunsInOrder()
+    {
+        // What a retry of the run reads to retry the children it ended with (a fan-out that failed together).
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        var failure = new RunFailure { Message = "child run b ended failed: x", ErrorType = "Baton.Children.ChildRunFailedException", ChildRuns = ["b", "a", "c"] };
+
+        await store.Runs.UpdateRunAsync(new UpdateRunRequest
+        {
+            RunId = run.Id, Owner = "node-a", Now = T0.AddSeconds(9), Status = RunStatus.Failed, Failure = failure, ReleaseLease = true,
+        });
+        var stored = (await GetAsync(store, run.Id)).Failure!;
+
+        Assert.Equal(["b", "a", "c"], stored.ChildRuns);
+        Assert.Equal((failure.Message, failure.ErrorType), (stored.Message, stored.ErrorType));
+    }
+
+    [Fact]
     public async Task UpdateRunAsync_NotOwner_ReturnsFalse()
     {
         var store = await NewStoreAsync();

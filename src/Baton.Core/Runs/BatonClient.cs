@@ -196,7 +196,8 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
     /// <summary>
     /// Adds to <paramref name="into"/> the children of <paramref name="parent"/> whose end ended it, and theirs: for a
     /// cancelled run, the cancelled children its steps still waited for; for a run failed by a child (its failure is the child's
-    /// <see cref="Children.ChildRunFailedException"/>), that child and the failed ones its steps still waited for.
+    /// <see cref="Children.ChildRunFailedException"/>), that child, the failed children of the same <c>RunChildrenAsync</c>
+    /// call (<see cref="RunFailure.ChildRuns"/>) and the failed ones its steps still waited for.
     /// A child failure the workflow caught and went on from to another step is not retried: what the run did next followed from it.
     /// </summary>
     private async Task CollectEndedChildrenAsync(RunRecord parent, List<RetryRunRequest> into, int depth, CancellationToken cancellationToken)
@@ -226,13 +227,16 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         }
         else
         {
-            // Failed by a child: the one its failure names, and those that failed or were cancelled while its steps still waited
-            // for them (a fan-out whose other children ended after the run failed; before, each took a retry of its own). A
-            // child failure the workflow saw is not retried unless named: whether it was caught and handled cannot be told
-            // from what is stored, and retrying a handled one would send the replay down another branch.
+            // Failed by a child: the one its failure names, every failed child of the RunChildrenAsync call it failed in, and
+            // those that failed or were cancelled while its steps still waited for them (a fan-out whose other children ended
+            // after the run failed; before, each took a retry of its own). Another child failure the workflow saw is not
+            // retried: whether it was caught and handled cannot be told from what is stored, and retrying a handled one would
+            // send the replay down another branch.
             var message = parent.Failure!.Message;
+            var ofTheCall = parent.Failure.ChildRuns?.ToHashSet(StringComparer.Ordinal);
             endedIt = child => child.Status is RunStatus.Failed or RunStatus.Cancelled
                 && (message.StartsWith(Children.ChildRunFailedException.MessagePrefix(child.Id), StringComparison.Ordinal)
+                    || ofTheCall?.Contains(child.Id) == true
                     || (child.IdempotencyKey is { } key && waited.Contains(key)));
         }
 

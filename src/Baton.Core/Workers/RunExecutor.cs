@@ -83,9 +83,15 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }
         catch (Exception ex)
         {
-            var failure = ex is StepFailedException step
-                ? new RunFailure { Message = ExecutionState.ErrorText(step.Message), ErrorType = step.ErrorType, Step = step.StepKey }
-                : new RunFailure { Message = ExecutionState.ErrorText(ex.Message), ErrorType = ex.GetType().FullName };
+            var failure = ex switch
+            {
+                StepFailedException step => new RunFailure { Message = ExecutionState.ErrorText(step.Message), ErrorType = step.ErrorType, Step = step.StepKey },
+                Children.ChildRunFailedException { AlsoFailed.Count: > 0 } child => new RunFailure
+                {
+                    Message = ExecutionState.ErrorText(ex.Message), ErrorType = ex.GetType().FullName, ChildRuns = [child.ChildRunId, .. child.AlsoFailed],
+                },
+                _ => new RunFailure { Message = ExecutionState.ErrorText(ex.Message), ErrorType = ex.GetType().FullName },
+            };
             Log.RunFailed(engine.Logger, ex, run.Id, failure.Step, failure.Message);
             await EndBadlyAsync(active, context, failure).ConfigureAwait(false);
         }

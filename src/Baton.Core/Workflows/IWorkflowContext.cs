@@ -114,6 +114,15 @@ public interface IWorkflowContext
     /// </summary>
     Task<TOutput> RunChildAsync<TInput, TOutput>(string workflowName, TInput input, Children.ChildRunOptions? options = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Starts one child run of <paramref name="workflowName"/> per input (each a <c>RunChildAsync</c> call site, in order) and
+    /// waits until every one has ended; returns their outputs in the inputs' order. If any failed, throws the first failed
+    /// one's <see cref="Children.ChildRunFailedException"/> naming the others in <see cref="Children.ChildRunFailedException.AlsoFailed"/>,
+    /// and a retry of a run that failed with it retries every failed child of the call at once. Unlike <c>Task.WhenAll</c>
+    /// over <c>RunChildAsync</c>, a child's failure does not end the run while the others still run.
+    /// </summary>
+    Task<IReadOnlyList<TOutput>> RunChildrenAsync<TInput, TOutput>(string workflowName, IEnumerable<TInput> inputs, Children.ChildRunOptions? options = null, CancellationToken cancellationToken = default);
+
     /// <summary>Sets the phase shown in the run's status (e.g. <c>fetching</c>).</summary>
     void SetPhase(string phase);
 

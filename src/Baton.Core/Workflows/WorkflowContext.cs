@@ -126,6 +126,35 @@ internal sealed class WorkflowContext : IWorkflowContext
     public Task<TOutput> RunChildAsync<TInput, TOutput>(string workflowName, TInput input, ChildRunOptions? options = null, CancellationToken cancellationToken = default) =>
         AfterFlush(() => Children.RunAsync<TInput, TOutput>(workflowName, input, options, cancellationToken));
 
+    public async Task<IReadOnlyList<TOutput>> RunChildrenAsync<TInput, TOutput>(
+        string workflowName, IEnumerable<TInput> inputs, ChildRunOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var calls = inputs.Select(input => RunChildAsync<TInput, TOutput>(workflowName, input, options, cancellationToken)).ToList();
+        try
+        {
+            return await Task.WhenAll(calls).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Anything but a child's failure first: a suspension (children still run: the run waits for them all), the run's
+            // cancellation, a lost lease, a child that could not start.
+            var errors = calls.Where(c => c.IsFaulted).Select(c => c.Exception!.InnerException!).ToList();
+            if (errors.FirstOrDefault(e => e is not ChildRunFailedException) is { } other)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(other);
+            }
+
+            if (calls.FirstOrDefault(c => c.IsCanceled) is { } cancelled)
+            {
+                await cancelled.ConfigureAwait(false);
+            }
+
+            var failed = errors.Cast<ChildRunFailedException>().ToList();
+            throw failed.Count == 1 ? failed[0] : failed[0].With([.. failed.Skip(1).Select(f => f.ChildRunId)]);
+        }
+    }
+
     /// <summary>For the run's next write, which stores the held step end with it (see <see cref="ExecutionState.TryHold"/>).</summary>
     internal ValueTask<AttemptEndedRequest?> TakeHeldStepEndAsync() => _state.TakeHeldAsync();
 

@@ -18,6 +18,13 @@ public sealed record RunFailure
     /// <summary>The .NET type name of the root cause exception, when there was one.</summary>
     public string? ErrorType { get; init; }
 
+    /// <summary>
+    /// For a run failed by children awaited together with <c>RunChildrenAsync</c>: every child of that call that failed, the
+    /// one the message names first, which a retry of the run retries with it. Null for other failures (a retry then takes
+    /// the child the message names, and the failed ones the run still waited for).
+    /// </summary>
+    public IReadOnlyList<string>? ChildRuns { get; init; }
+
     /// <summary>The step that failed, when a step failed.</summary>
     public string? Step { get; init; }
 

@@ -27,6 +27,11 @@ public sealed class ChildRunTests
         b.AddWorkflow<int, int>("parent", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct));
     });
 
+    /// <summary>A child <c>flaky</c> that fails on its first execution for each input and returns the input doubled after.</summary>
+    private static void AddFailingOnce(BatonBuilder b, System.Collections.Concurrent.ConcurrentDictionary<int, int> executions) =>
+        b.AddWorkflow<int, int>("flaky", (_, input, _) =>
+            executions.AddOrUpdate(input, 1, (_, n) => n + 1) == 1 ? throw new NonRetryableException($"flaky {input} failed") : Task.FromResult(input * 2));
+
     private static Task<RunRecord> SuspendedAsync(EngineHarness node, string id) =>
         node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
 
@@ -441,8 +446,7 @@ public sealed class ChildRunTests
         var executions = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
         await using var node = await EngineHarness.StartAsync(b =>
         {
-            b.AddWorkflow<int, int>("flaky", (_, input, _) =>
-                executions.AddOrUpdate(input, 1, (_, n) => n + 1) == 1 ? throw new NonRetryableException($"flaky {input} failed") : Task.FromResult(input * 2));
+            AddFailingOnce(b, executions);
             b.AddWorkflow<int, int>("parent", async (ctx, input, ct) =>
             {
                 var primary = ctx.RunChildAsync<int>("flaky", 1, cancellationToken: ct);
@@ -473,8 +477,7 @@ public sealed class ChildRunTests
         var executions = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
         await using var node = await EngineHarness.StartAsync(b =>
         {
-            b.AddWorkflow<int, int>("flaky", (_, input, _) =>
-                executions.AddOrUpdate(input, 1, (_, n) => n + 1) == 1 ? throw new NonRetryableException($"flaky {input} failed") : Task.FromResult(input * 2));
+            AddFailingOnce(b, executions);
             b.AddWorkflow<int, int>("parent", async (ctx, input, ct) =>
             {
                 // The optional child's failure is handled: it counts as 0.
@@ -538,5 +541,70 @@ public sealed class ChildRunTests
         Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
         Assert.Equal((RunStatus.Succeeded, "10"), (parent.Status, parent.Output));
         Assert.Equal(2, flakyRuns);
+    }
+
+    [Fact]
+    public async Task RunChildrenAsync_ThreeChildrenAllFail_OneRetryRetriesThemAllAndTheParentSucceeds()
+    {
+        // With Task.WhenAll over RunChildAsync, each child the workflow saw fail took a retry of its own (which of them a
+        // workflow handled cannot be told); RunChildrenAsync names every failed child of the call in the run's failure.
+        var executions = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            AddFailingOnce(b, executions);
+            b.AddWorkflow<int, string>("parent", async (ctx, input, ct) =>
+                string.Join(",", await ctx.RunChildrenAsync<int, int>("flaky", [input, input + 1, input + 2], cancellationToken: ct)));
+        });
+        var id = await node.StartRunAsync("parent", 1);
+        var failed = await node.WaitForEndAsync(id);
+        var children = (await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = id })).Runs;
+
+        var retry = await node.Client.RetryRunAsync(id);
+        var parent = await node.WaitForEndAsync(id);
+
+        Assert.Equal((RunStatus.Failed, typeof(ChildRunFailedException).FullName), (failed.Status, failed.Failure?.ErrorType));
+        Assert.Equal(children.Select(c => c.Id).Order(StringComparer.Ordinal), failed.Failure!.ChildRuns!.Order(StringComparer.Ordinal));
+        Assert.Contains("(and 2 more children of the same call failed: ", failed.Failure.Message, StringComparison.Ordinal);
+        Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
+        Assert.Equal((RunStatus.Succeeded, "\"2,4,6\""), (parent.Status, parent.Output));
+        Assert.Equal([2, 2, 2], executions.Values);
+    }
+
+    [Fact]
+    public async Task RunChildrenAsync_OneFailsWhileAnotherStillWaits_TheParentWaitsForItThenFailsNamingOnlyTheFailedOne()
+    {
+        // With Task.WhenAll over RunChildAsync the parent failed as soon as the first child did, the other still running.
+        var zeroRuns = 0;
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            // Child 0 fails on its first run; the other waits for the event "go".
+            b.AddWorkflow<int, int>("mixed", async (ctx, input, ct) => input == 0
+                ? Interlocked.Increment(ref zeroRuns) == 1 ? throw new NonRetryableException("mixed 0 failed") : 0
+                : input * 2 + await ctx.WaitForEventAsync<int>("go", cancellationToken: ct));
+            b.AddWorkflow<int, int>("both", async (ctx, input, ct) => (await ctx.RunChildrenAsync<int, int>("mixed", [0, input], cancellationToken: ct)).Sum());
+        });
+        var id = await node.StartRunAsync("both", 3);
+        string? waitingChild = null;
+        await node.WaitForAsync(id, _ =>
+        {
+            waitingChild = node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = id }).GetAwaiter().GetResult().Runs
+                .SingleOrDefault(c => c.Status == RunStatus.Suspended && c.LeaseOwner is null)?.Id;
+            return waitingChild is not null;
+        });
+        var failedChild = (await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = id })).Runs.Single(c => c.Id != waitingChild);
+        Assert.Equal(RunStatus.Failed, (await node.WaitForEndAsync(failedChild.Id)).Status);
+        var parentWhileOneRuns = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+
+        await node.Client.SendEventAsync(waitingChild!, "go", JsonSerializer.SerializeToElement(1));
+        var failed = await node.WaitForEndAsync(id);
+        var retry = await node.Client.RetryRunAsync(id);
+        var parent = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Suspended, parentWhileOneRuns.Status);
+        Assert.Equal((RunStatus.Failed, null), (failed.Status, failed.Failure!.ChildRuns));
+        Assert.StartsWith($"child run {failedChild.Id} ended failed", failed.Failure.Message, StringComparison.Ordinal);
+        Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
+        Assert.Equal((RunStatus.Succeeded, "7"), (parent.Status, parent.Output));
+        Assert.Equal(RunStatus.Succeeded, (await node.Store.Runs.GetRunAsync(waitingChild!))!.Status);
     }
 }
