@@ -65,7 +65,11 @@ public sealed partial class BatonApiClient
         {
             using var request = ApiTransport.Request(HttpMethod.Delete, $"api/schedules/{ApiTransport.Segment(name, "schedule")}");
             using var response = await ApiTransport.SendAsync(_http, request, cancellationToken).ConfigureAwait(false);
-            return true;
+            // Baton answers a delete with 204; another success (a login page, another service on that port) deleted nothing.
+            return response.StatusCode == HttpStatusCode.NoContent
+                ? true
+                : throw new BatonApiException(response.StatusCode, "Not a Baton answer",
+                    $"the server answered {(int)response.StatusCode} {response.Content.Headers.ContentType?.MediaType ?? "without a content type"} to a delete where Baton answers 204; is the URL Baton's API?");
         }
         catch (BatonApiException ex) when (ApiTransport.IsNotFound(ex))
         {
@@ -81,14 +85,20 @@ public sealed partial class BatonApiClient
     {
         using var request = ApiTransport.Request(HttpMethod.Get, "health");
         // /health answers 503 with the same body when the node is not ready; the nodes are still worth showing.
-        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable))
+        var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable)
+            || (response.StatusCode == HttpStatusCode.ServiceUnavailable && response.Content.Headers.ContentType?.MediaType != "application/json"))
         {
-            throw await ApiTransport.ToExceptionAsync(response, cancellationToken).ConfigureAwait(false);
+            // A 503 that is not Baton's health (a proxy's page while the server is down) is an error like any other.
+            using (response)
+            {
+                throw await ApiTransport.ToExceptionAsync(response, cancellationToken).ConfigureAwait(false);
+            }
         }
 
-        var health = await response.Content.ReadFromJsonAsync<HealthNodes>(ApiTransport.Json, cancellationToken).ConfigureAwait(false);
-        return health?.Nodes ?? [];
+        // A 200 that is not the health JSON (a login page) is "Not a Baton answer", not a bare JSON error.
+        var health = await ApiTransport.ReadAsync<HealthNodes>(response, cancellationToken).ConfigureAwait(false);
+        return health.Nodes ?? [];
     }
 
     private sealed record HealthNodes(IReadOnlyList<NodeView>? Nodes);

@@ -260,7 +260,7 @@ internal static class RunCommands
             {
                 text = file.Name == "-" ? await Console.In.ReadToEndAsync(cancellationToken) : await File.ReadAllTextAsync(file.FullName, cancellationToken);
             }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 throw new UsageException($"{option}-file: {ex.Message}");
             }
