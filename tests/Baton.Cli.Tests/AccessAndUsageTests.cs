@@ -124,17 +124,7 @@ public sealed class AccessAndUsageTests(ServerFixture fixture) : IClassFixture<S
     public async Task AnyCommand_UrlAnswers200WithAnHtmlPage_Exit1SayingSoWithoutAStackTrace()
     {
         // A proxy's or a login page, or another service on that port. Before: an unhandled JsonException, ~20 lines of stack.
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        const string Page = "<html><body>Please sign in</body></html>";
-        var serving = CannedHttpAnswer.ServeAsync(
-            listener, $"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {Page.Length}\r\nConnection: close\r\n\r\n{Page}");
-
-        var result = await BatonProcess.RunAsync(
-            new Dictionary<string, string?> { ["BATON_URL"] = $"http://127.0.0.1:{port}", ["BATON_ADMIN_KEY"] = "k-0123456789" }, "workflows");
-        listener.Stop();
-        await serving;
+        var result = await BatonProcess.RunAgainstHtmlPageAsync("200 OK", "workflows");
 
         Assert.Equal(1, result.ExitCode);
         Assert.StartsWith("baton: 200 Not a Baton answer: the server answered 200 with text/html that is not the expected JSON", result.Stderr, StringComparison.Ordinal);

@@ -33,6 +33,24 @@ public static class BatonProcess
         return new CliResult(exitCode, process.Stdout, process.Stderr);
     }
 
+    /// <summary>
+    /// Runs against a port that answers one request with <paramref name="status"/> and an HTML page (a proxy's page, a login
+    /// page, another service): what the command makes of an answer that is not Baton's.
+    /// </summary>
+    public static async Task<CliResult> RunAgainstHtmlPageAsync(string status, params string[] arguments)
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        const string Page = "<html><body>Please sign in</body></html>";
+        var serving = CannedHttpAnswer.ServeAsync(
+            listener, $"HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {Page.Length}\r\nConnection: close\r\n\r\n{Page}");
+        var result = await RunAsync(new Dictionary<string, string?> { ["BATON_URL"] = $"http://127.0.0.1:{port}", ["BATON_ADMIN_KEY"] = "k-0123456789abcdef" }, arguments);
+        listener.Stop();
+        await serving;
+        return result;
+    }
+
     /// <summary>Runs against <paramref name="server"/> with its key in the environment.</summary>
     public static Task<CliResult> RunAsync(KeyedServer server, params string[] arguments) =>
         RunAsync(new Dictionary<string, string?> { ["BATON_URL"] = server.BaseAddress.ToString(), ["BATON_ADMIN_KEY"] = server.Key }, arguments);

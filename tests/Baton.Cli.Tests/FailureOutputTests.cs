@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-
 namespace Baton.Cli.Tests;
 
 /// <summary>Unreadable files and answers that are not Baton's: a clear message and an exit code, never a stack trace or a false success.</summary>
@@ -37,17 +34,7 @@ public sealed class FailureOutputTests
     [Fact]
     public async Task Nodes_ProxyAnswers503WithAnHtmlPage_Exit1SayingSoWithoutAStackTrace()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        const string Page = "<html><body>Service Unavailable</body></html>";
-        var serving = CannedHttpAnswer.ServeAsync(
-            listener, $"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: {Page.Length}\r\nConnection: close\r\n\r\n{Page}");
-
-        var result = await BatonProcess.RunAsync(
-            new Dictionary<string, string?> { ["BATON_URL"] = $"http://127.0.0.1:{port}", ["BATON_ADMIN_KEY"] = "k-0123456789abcdef" }, "nodes");
-        listener.Stop();
-        await serving;
+        var result = await BatonProcess.RunAgainstHtmlPageAsync("503 Service Unavailable", "nodes");
 
         Assert.True(result.ExitCode == 1, result.ToString());
         Assert.StartsWith("baton: ", result.Stderr, StringComparison.Ordinal);
@@ -58,17 +45,7 @@ public sealed class FailureOutputTests
     [Fact]
     public async Task SchedulesDelete_UrlAnswers200WithAnHtmlPage_Exit1NotDeleted()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        const string Page = "<html><body>Please sign in</body></html>";
-        var serving = CannedHttpAnswer.ServeAsync(
-            listener, $"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {Page.Length}\r\nConnection: close\r\n\r\n{Page}");
-
-        var result = await BatonProcess.RunAsync(
-            new Dictionary<string, string?> { ["BATON_URL"] = $"http://127.0.0.1:{port}", ["BATON_ADMIN_KEY"] = "k-0123456789abcdef" }, "schedules", "delete", "nightly");
-        listener.Stop();
-        await serving;
+        var result = await BatonProcess.RunAgainstHtmlPageAsync("200 OK", "schedules", "delete", "nightly");
 
         Assert.True(result.ExitCode == 1, result.ToString());
         Assert.DoesNotContain("deleted nightly", result.Stdout, StringComparison.Ordinal);
