@@ -62,15 +62,29 @@ internal sealed class EventWaits(ExecutionState state)
         var startedAt = stored is { Status: StepStatus.Running } && !reopened
             ? await ResumedStartAsync(stored).ConfigureAwait(false)
             : await StartAsync(key, attempt).ConfigureAwait(false);
-        var deadline = timeout is { } limit ? startedAt + limit : NoDeadline;
+        // A timeout reaching past the year 9999 is no timeout (before: the sum overflowed and failed the run, on every retry).
+        var deadline = timeout is { } limit && limit < NoDeadline - startedAt ? startedAt + limit : NoDeadline;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
         while (true)
         {
             linked.Token.ThrowIfCancellationRequested();
-            var consumed = await engine.Events.ConsumeEventAsync(new ConsumeEventRequest
+            ConsumeEventResult consumed;
+            try
             {
-                RunId = state.RunId, Owner = engine.Owner, Name = name, StepKey = key, Now = engine.Time.GetUtcNow(),
-            }, CancellationToken.None).ConfigureAwait(false);
+                consumed = await engine.Events.ConsumeEventAsync(new ConsumeEventRequest
+                {
+                    RunId = state.RunId, Owner = engine.Owner, Name = name, StepKey = key, Now = engine.Time.GetUtcNow(),
+                }, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // As for the wait's other writes: this execution stops and the next claim waits again (an event taken by this
+                // step is given to it again). Before: the store's error failed the run, and reached the workflow's code.
+                Log.StoreWriteFailed(engine.Logger, ex, state.RunId);
+                state.Active.Interrupt(leaseLost: true);
+                throw new LeaseLostException(state.RunId);
+            }
+
             if (!consumed.LeaseHeld)
             {
                 state.Active.Interrupt(leaseLost: true);

@@ -258,7 +258,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         var error = EventNames.Validate(name)
             ?? (idempotencyKey is { Length: 0 or > EventNames.MaxIdempotencyKeyLength }
                 ? $"an event's idempotency key has 1 to {EventNames.MaxIdempotencyKeyLength} characters" : null)
-            ?? (json is { Length: > EventNames.MaxPayloadLength } ? $"an event's payload is at most {EventNames.MaxPayloadLength} bytes of JSON" : null)
+            ?? (json is not null && EventNames.PayloadTooLarge(json) ? $"an event's payload is at most {EventNames.MaxPayloadLength} bytes of JSON" : null)
             ?? (payload is { } body && StoredJson.Problem(body) is { } problem ? "an event's payload " + problem : null)
             ?? (StoredText.HasNul(idempotencyKey) ? "an event's idempotency key cannot hold the character U+0000" : null);
         if (error is not null)

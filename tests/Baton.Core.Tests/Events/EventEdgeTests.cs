@@ -1,0 +1,124 @@
+using System.Text.Json;
+using Baton.Core.Tests.Support;
+using Baton.Events;
+using Baton.Inbox;
+using Baton.Runs;
+using Baton.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Baton.Core.Tests.Events;
+
+/// <summary>An event store that runs a hook after each consume, to act inside the engine's windows (fail once after the commit).</summary>
+internal sealed class HookedEvents(IEventStore inner) : IEventStore
+{
+    public Func<ConsumeEventRequest, ConsumeEventResult, Task>? AfterConsume { get; set; }
+
+    public Task<SendEventResult> SendEventAsync(SendEventRequest request, CancellationToken cancellationToken = default) =>
+        inner.SendEventAsync(request, cancellationToken);
+
+    public async Task<ConsumeEventResult> ConsumeEventAsync(ConsumeEventRequest request, CancellationToken cancellationToken = default)
+    {
+        var result = await inner.ConsumeEventAsync(request, cancellationToken);
+        if (AfterConsume is { } hook)
+        {
+            await hook(request, result);
+        }
+
+        return result;
+    }
+
+    public Task<bool> WakeIfEventStoredAsync(WakeIfEventStoredRequest request, CancellationToken cancellationToken = default) =>
+        inner.WakeIfEventStoredAsync(request, cancellationToken);
+
+    public Task<IReadOnlyList<EventRecord>> GetEventsAsync(string runId, CancellationToken cancellationToken = default) =>
+        inner.GetEventsAsync(runId, cancellationToken);
+}
+
+/// <summary>Event edge cases from a review: the payload limit in bytes everywhere, a timeout past year 9999, a store error while taking the event, names a URL cannot carry.</summary>
+public sealed class EventEdgeTests
+{
+    private static Action<IServiceCollection> Hooked(Action<HookedEvents> capture) => services =>
+        services.AddSingleton<IEventStore>(sp =>
+        {
+            var hooked = new HookedEvents(sp.GetRequiredService<IBatonStore>().Events);
+            capture(hooked);
+            return hooked;
+        });
+
+    private static JsonElement Utf8Payload(int chars) =>
+        JsonDocument.Parse("\"" + new string('é', chars) + "\"").RootElement.Clone();
+
+    [Fact]
+    public async Task SendEventAsync_PayloadOver256KiBOfUtf8ButFewerChars_IsRefused()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+            await ctx.WaitForEventAsync<string>("go", cancellationToken: ct)));
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
+        var payload = Utf8Payload(200_000); // 200,002 chars of JSON, 400,002 bytes of UTF-8
+        Assert.True(System.Text.Encoding.UTF8.GetByteCount(payload.GetRawText()) > EventNames.MaxPayloadLength);
+
+        var sent = await node.Client.SendEventAsync(id, "go", payload);
+
+        Assert.Equal(EventSendOutcome.Invalid, sent.Outcome);
+        Assert.Empty(await node.Store.Events.GetEventsAsync(id));
+    }
+
+    [Fact]
+    public async Task AcceptEventAsync_PayloadOver256KiBOfUtf8ButFewerChars_IsRejected()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+            await ctx.WaitForEventAsync<string>("go", cancellationToken: ct)));
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
+
+        var result = await node.Services.GetRequiredService<IBatonInbox>().AcceptEventAsync("m-1", id, "go", Utf8Payload(200_000));
+
+        Assert.Equal(InboxOutcome.Rejected, result.Outcome);
+        Assert.Empty(await node.Store.Events.GetEventsAsync(id));
+    }
+
+    [Fact]
+    public async Task WaitForEventAsync_TimeoutPastTheYear9999_WaitsWithoutADeadline()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+            await ctx.WaitForEventAsync<string>("approved", TimeSpan.MaxValue, ct)));
+        var id = await node.StartRunAsync("waiter");
+        var run = await node.WaitForIdleAsync(id, r => r.Status.IsTerminal() || (r.Status == RunStatus.Suspended && r.LeaseOwner is null));
+        Assert.True(run.Status == RunStatus.Suspended, $"{run.Status}: {run.Failure?.ErrorType} {run.Failure?.Message}");
+    }
+
+    [Fact]
+    public async Task WaitForEventAsync_StoreErrorAfterTheEventWasTaken_RunResumesAndGetsTheSameEvent()
+    {
+        HookedEvents? hooked = null;
+        var thrown = 0;
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) => await ctx.WaitForEventAsync<string>("go", cancellationToken: ct)),
+            configureServices: Hooked(h => hooked = h));
+        _ = node.Services.GetRequiredService<IEventStore>();
+        hooked!.AfterConsume = (request, result) =>
+            result.Event is not null && Interlocked.Exchange(ref thrown, 1) == 0
+                ? throw new TimeoutException("connection dropped after commit")
+                : Task.CompletedTask;
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+
+        await node.Client.SendEventAsync(id, "go", JsonSerializer.SerializeToElement("one"));
+        // The execution stopped on the error, its lease left to expire; the next claim takes the same event again.
+        var interrupted = await node.WaitForIdleAsync(id, r => thrown == 1);
+        await node.AdvanceWhenClaimLoopWaitsAsync(TimeSpan.FromSeconds(31));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.NotEqual(RunStatus.Failed, interrupted.Status);
+        Assert.Equal((RunStatus.Succeeded, "\"one\""), (run.Status, run.Output));
+        var stored = Assert.Single(await node.Store.Events.GetEventsAsync(id));
+        Assert.Equal("event:go", stored.ConsumedBy);
+    }
+
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    public void Validate_DotSegmentNames_Refused(string name) =>
+        Assert.Equal("an event name cannot be '.' or '..'", EventNames.Validate(name));
+}
