@@ -94,7 +94,7 @@ internal sealed class ChildRuns(ExecutionState state)
                     continue;
                 }
 
-                throw new SuspendRunException(engine.Time.GetUtcNow() + RecheckInterval, ChildWakeups.EventName(childId));
+                throw state.Suspend(engine.Time.GetUtcNow() + RecheckInterval, ChildWakeups.EventName(childId));
             }
 
             await Task.Delay(InMemoryRecheck, engine.Time, linked.Token).ConfigureAwait(false);

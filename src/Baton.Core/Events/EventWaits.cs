@@ -57,63 +57,90 @@ internal sealed class EventWaits(ExecutionState state)
             throw new CompensationReplayStop();
         }
 
-        var reopened = stored is { Status: StepStatus.Running, CompletedAt: not null };
-        var attempt = stored is null ? 1 : reopened ? stored.Attempts + 1 : stored.Attempts;
-        var startedAt = stored is { Status: StepStatus.Running } && !reopened
-            ? await ResumedStartAsync(stored).ConfigureAwait(false)
-            : await StartAsync(key, attempt).ConfigureAwait(false);
-        // A timeout reaching past the year 9999 is no timeout (before: the sum overflowed and failed the run, on every retry).
-        var deadline = timeout is { } limit && limit < NoDeadline - startedAt ? startedAt + limit : NoDeadline;
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
-        while (true)
+        // At work until it returns, throws or sleeps in memory: a suspension of the run waits for it (ExecutionState.WaitAtRest).
+        state.WaitAtWork();
+        var atWork = true;
+        var took = false;
+        try
         {
-            linked.Token.ThrowIfCancellationRequested();
-            ConsumeEventResult consumed;
-            try
+            var reopened = stored is { Status: StepStatus.Running, CompletedAt: not null };
+            var attempt = stored is null ? 1 : reopened ? stored.Attempts + 1 : stored.Attempts;
+            var startedAt = stored is { Status: StepStatus.Running } && !reopened
+                ? await ResumedStartAsync(stored).ConfigureAwait(false)
+                : await StartAsync(key, attempt).ConfigureAwait(false);
+            // A timeout reaching past the year 9999 is no timeout (before: the sum overflowed and failed the run, on every retry).
+            var deadline = timeout is { } limit && limit < NoDeadline - startedAt ? startedAt + limit : NoDeadline;
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
+            while (true)
             {
-                consumed = await engine.Events.ConsumeEventAsync(new ConsumeEventRequest
+                linked.Token.ThrowIfCancellationRequested();
+                var consumed = await ConsumeAsync(name, key).ConfigureAwait(false);
+                var now = engine.Time.GetUtcNow();
+                if (consumed.Event is { } received)
                 {
-                    RunId = state.RunId, Owner = engine.Owner, Name = name, StepKey = key, Now = engine.Time.GetUtcNow(),
-                }, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // As for the wait's other writes: this execution stops and the next claim waits again (an event taken by this
-                // step is given to it again). Before: the store's error failed the run, and reached the workflow's code.
-                Log.StoreWriteFailed(engine.Logger, ex, state.RunId);
-                state.Active.Interrupt(leaseLost: true);
-                throw new LeaseLostException(state.RunId);
-            }
+                    var payload = received.Payload ?? "null";
+                    await EndAsync(key, attempt, startedAt, now, StepStatus.Succeeded, payload, null).ConfigureAwait(false);
+                    took = true;
+                    return state.Deserialize<T>(payload);
+                }
 
-            if (!consumed.LeaseHeld)
-            {
-                state.Active.Interrupt(leaseLost: true);
-                throw new LeaseLostException(state.RunId);
-            }
+                if (now >= deadline)
+                {
+                    var error = new EventTimeoutException(name, timeout!.Value);
+                    await EndAsync(key, attempt, startedAt, now, StepStatus.Failed, null, error).ConfigureAwait(false);
+                    throw error;
+                }
 
-            var now = engine.Time.GetUtcNow();
-            if (consumed.Event is { } received)
-            {
-                var payload = received.Payload ?? "null";
-                await EndAsync(key, attempt, startedAt, now, StepStatus.Succeeded, payload, null).ConfigureAwait(false);
-                return state.Deserialize<T>(payload);
-            }
+                var remaining = deadline - now;
+                if (remaining >= engine.Options.SuspendThreshold && state.InFlight == 0)
+                {
+                    throw state.Suspend(deadline, name);
+                }
 
-            if (now >= deadline)
-            {
-                var error = new EventTimeoutException(name, timeout!.Value);
-                await EndAsync(key, attempt, startedAt, now, StepStatus.Failed, null, error).ConfigureAwait(false);
-                throw error;
+                state.WaitAtRest(took: false);
+                atWork = false;
+                await Task.Delay(remaining < InMemoryRecheck ? remaining : InMemoryRecheck, engine.Time, linked.Token).ConfigureAwait(false);
+                state.WaitAtWork();
+                atWork = true;
             }
-
-            var remaining = deadline - now;
-            if (remaining >= engine.Options.SuspendThreshold && state.InFlight == 0)
-            {
-                throw new SuspendRunException(deadline, name);
-            }
-
-            await Task.Delay(remaining < InMemoryRecheck ? remaining : InMemoryRecheck, engine.Time, linked.Token).ConfigureAwait(false);
         }
+        finally
+        {
+            if (atWork)
+            {
+                state.WaitAtRest(took);
+            }
+        }
+    }
+
+    /// <summary>Takes the next event of <paramref name="name"/> for step <paramref name="key"/> (the one it took before, if any).</summary>
+    private async Task<ConsumeEventResult> ConsumeAsync(string name, string key)
+    {
+        var engine = state.Engine;
+        ConsumeEventResult consumed;
+        try
+        {
+            consumed = await engine.Events.ConsumeEventAsync(new ConsumeEventRequest
+            {
+                RunId = state.RunId, Owner = engine.Owner, Name = name, StepKey = key, Now = engine.Time.GetUtcNow(),
+            }, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // As for the wait's other writes: this execution stops and the next claim waits again (an event taken by this
+            // step is given to it again). Before: the store's error failed the run, and reached the workflow's code.
+            Log.StoreWriteFailed(engine.Logger, ex, state.RunId);
+            state.Active.Interrupt(leaseLost: true);
+            throw new LeaseLostException(state.RunId);
+        }
+
+        if (!consumed.LeaseHeld)
+        {
+            state.Active.Interrupt(leaseLost: true);
+            throw new LeaseLostException(state.RunId);
+        }
+
+        return consumed;
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Baton.Compensation;
 using Baton.Runs;
 using Baton.Storage;
+using Baton.Timers;
 using Baton.Workers;
 using Baton.Workflows;
 using Microsoft.Extensions.Logging;
@@ -26,6 +27,11 @@ internal sealed class ExecutionState
     private Task _flushing = Task.CompletedTask;
     private CompensationList? _compensations;
     private int _inFlight;
+    private DateTimeOffset? _earliestWake;
+    private List<string>? _suspendedOn;
+    private int _waitsAtWork;
+    private TaskCompletionSource? _waitsSettled;
+    private bool _tookAfterSuspend;
 
     public ExecutionState(ActiveRun active, WorkflowDefinition definition, EngineServices engine, IEnumerable<StepRecord> stored, bool replayOnly)
     {
@@ -106,6 +112,83 @@ internal sealed class ExecutionState
             }
 
             return count == 1 ? name : $"{name}#{count}";
+        }
+    }
+
+    /// <summary>
+    /// The exception that suspends the run until <paramref name="wakeAt"/> (or an event named <paramref name="eventName"/>),
+    /// noted here first: when several waits of one execution suspend together (<c>Task.WhenAll</c>, <c>Task.WhenAny</c>
+    /// over two event waits), the run wakes at the earliest of them and for an event of any of their names
+    /// (<see cref="Suspension"/>), not only for the one the workflow's <c>await</c> happens to throw. Before, a wait with a
+    /// timeout beside one without lost its timeout, and an approve-or-reject run was woken for "approved" only.
+    /// </summary>
+    public SuspendRunException Suspend(DateTimeOffset wakeAt, string? eventName = null)
+    {
+        lock (_lock)
+        {
+            _earliestWake = _earliestWake is { } earliest && earliest <= wakeAt ? earliest : wakeAt;
+            _suspendedOn ??= [];
+            if (eventName is not null)
+            {
+                _suspendedOn.Add(eventName);
+            }
+        }
+
+        return new SuspendRunException(wakeAt, eventName);
+    }
+
+    /// <summary>An event wait is at work (its store calls), not sleeping in memory: a suspension waits for it to settle.</summary>
+    public void WaitAtWork()
+    {
+        lock (_lock)
+        {
+            _waitsAtWork++;
+        }
+    }
+
+    /// <summary>
+    /// The event wait stopped working: it returns the event it <paramref name="took"/>, throws, or sleeps in memory. An event
+    /// taken once a wait of this execution has suspended may be one the workflow never sees (<c>Task.WhenAny</c> took the
+    /// suspended wait): the run then wakes at once instead of sleeping with its event taken.
+    /// </summary>
+    public void WaitAtRest(bool took)
+    {
+        lock (_lock)
+        {
+            _waitsAtWork--;
+            _tookAfterSuspend |= took && _suspendedOn is not null;
+            if (_waitsAtWork == 0)
+            {
+                _waitsSettled?.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Completes once no event wait of this execution is at work (before the run suspends).</summary>
+    public Task WaitsSettledAsync()
+    {
+        lock (_lock)
+        {
+            return _waitsAtWork == 0 ? Task.CompletedTask
+                : (_waitsSettled ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    /// <summary>When the suspended run wakes and the events that wake it: every suspension of this execution, <paramref name="thrown"/> included.</summary>
+    public (DateTimeOffset WakeAt, IReadOnlyList<string> EventNames) Suspension(SuspendRunException thrown)
+    {
+        ArgumentNullException.ThrowIfNull(thrown);
+        lock (_lock)
+        {
+            var wakeAt = _tookAfterSuspend ? Engine.Time.GetUtcNow()
+                : _earliestWake is { } earliest && earliest < thrown.WakeAt ? earliest : thrown.WakeAt;
+            IEnumerable<string> names = _suspendedOn ?? [];
+            if (thrown.EventName is { } name)
+            {
+                names = names.Append(name);
+            }
+
+            return (wakeAt, [.. names.Distinct(StringComparer.Ordinal)]);
         }
     }
 

@@ -29,7 +29,7 @@ internal sealed class RetryWaits(ExecutionState state, string key, RetryPolicy p
                 RunId = state.RunId, Key = key, Kind = failed.Kind, Status = StepStatus.Running, Error = failed.ErrorMessage,
                 ErrorType = failed.ErrorType, Attempts = failed.Attempt, StartedAt = stepStartedAt,
             };
-            throw new SuspendRunException(dueAt);
+            throw state.Suspend(dueAt);
         }
 
         state.Observe(engine.Steps.RecordAttemptEndedAsync(failed, CancellationToken.None));
@@ -65,7 +65,7 @@ internal sealed class RetryWaits(ExecutionState state, string key, RetryPolicy p
 
         if (ShouldSuspend(remaining))
         {
-            throw new SuspendRunException(dueAt);
+            throw state.Suspend(dueAt);
         }
 
         await Task.Delay(remaining, engine.Time, runToken).ConfigureAwait(false);

@@ -53,7 +53,7 @@ internal sealed class DurableTimers(ExecutionState state)
 
         if (remaining >= engine.Options.SuspendThreshold && state.InFlight == 0)
         {
-            throw new SuspendRunException(wakeAt);
+            throw state.Suspend(wakeAt);
         }
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);

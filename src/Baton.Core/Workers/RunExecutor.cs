@@ -57,15 +57,25 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }
         catch (SuspendRunException suspend)
         {
-            Log.RunSuspended(engine.Logger, run.Id, suspend.WakeAt);
+            // Every wait of this execution that suspended counts, not only the one the workflow's await threw.
+            var (suspendedUntil, eventNames) = await context.SuspensionAsync(suspend).ConfigureAwait(false);
+            Log.RunSuspended(engine.Logger, run.Id, suspendedUntil);
             BatonTracing.RunPaused(span, "suspended");
             // A run with a deadline wakes at it at the latest, to fail with its timeout (before: a run waiting for an event with
             // no timeout of its own outlived its RunTimeout for ever; one on a long timer until the timer woke it).
-            var wakeAt = run.DeadlineAt is { } deadlineAt && deadlineAt < suspend.WakeAt ? deadlineAt : suspend.WakeAt;
-            if (await WriteAsync(active, context, RunStatus.Suspended, releaseLease: true, runAfter: wakeAt).ConfigureAwait(false)
-                && suspend.EventName is { } eventName)
+            var wakeAt = run.DeadlineAt is { } deadlineAt && deadlineAt < suspendedUntil ? deadlineAt : suspendedUntil;
+            if (await WriteAsync(active, context, RunStatus.Suspended, releaseLease: true, runAfter: wakeAt).ConfigureAwait(false))
             {
-                await Events.EventWakeups.AfterSuspendAsync(engine, signal, run.Id, eventName).ConfigureAwait(false);
+                if (wakeAt <= engine.Time.GetUtcNow())
+                {
+                    // Due at once (a wait took its event after another suspended): claimed again without waiting for a poll.
+                    signal.Notify();
+                }
+
+                foreach (var eventName in eventNames)
+                {
+                    await Events.EventWakeups.AfterSuspendAsync(engine, signal, run.Id, eventName).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception) when (active.Interrupted)

@@ -158,6 +158,14 @@ internal sealed class WorkflowContext : IWorkflowContext
     /// <summary>For the run's next write, which stores the held step end with it (see <see cref="ExecutionState.TryHold"/>).</summary>
     internal ValueTask<AttemptEndedRequest?> TakeHeldStepEndAsync() => _state.TakeHeldAsync();
 
+    /// <summary>When the suspended run wakes and for which events (see <see cref="ExecutionState.Suspension"/>).</summary>
+    internal async Task<(DateTimeOffset WakeAt, IReadOnlyList<string> EventNames)> SuspensionAsync(Timers.SuspendRunException thrown)
+    {
+        // Other event waits of the execution may still be taking an event: their outcome decides when the run wakes.
+        await _state.WaitsSettledAsync().ConfigureAwait(false);
+        return _state.Suspension(thrown);
+    }
+
     public void SetPhase(string phase) => _state.Active.Progress.SetPhase(phase);
 
     public void IncrementProgress(string counter, long delta = 1) => _state.Active.Progress.Increment(counter, delta);

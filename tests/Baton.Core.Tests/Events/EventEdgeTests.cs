@@ -37,6 +37,8 @@ internal sealed class HookedEvents(IEventStore inner) : IEventStore
 /// <summary>Event edge cases from a review: the payload limit in bytes everywhere, a timeout past year 9999, a store error while taking the event, names a URL cannot carry.</summary>
 public sealed class EventEdgeTests
 {
+    private static readonly DateTimeOffset Start = EngineHarness.Start;
+
     private static Action<IServiceCollection> Hooked(Action<HookedEvents> capture) => services =>
         services.AddSingleton<IEventStore>(sp =>
         {
@@ -121,4 +123,49 @@ public sealed class EventEdgeTests
     [InlineData("..")]
     public void Validate_DotSegmentNames_Refused(string name) =>
         Assert.Equal("an event name cannot be '.' or '..'", EventNames.Validate(name));
+
+    [Fact]
+    public async Task WhenAll_WaitWithoutTimeoutBesideAWaitWithTimeout_RunWakesAtThatDeadline()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("both", async (ctx, _, ct) =>
+        {
+            var forever = ctx.WaitForEventAsync<string>("b", cancellationToken: ct);
+            var bounded = ctx.WaitForEventAsync<string>("a", TimeSpan.FromHours(1), ct);
+            try
+            {
+                await Task.WhenAll(forever, bounded);
+                return "both";
+            }
+            catch (EventTimeoutException e)
+            {
+                return "timed out: " + e.EventName;
+            }
+        }));
+        var id = await node.StartRunAsync("both");
+        var waiting = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+
+        // Before: 9999-01-01 (the wait the await threw has no timeout), so the timeout of "a" never fired.
+        Assert.Equal(Start.AddHours(1), waiting.RunAfter);
+    }
+
+    [Fact]
+    public async Task WhenAny_OfTwoWaits_TheSecondOnesEventArrives_RunTakesItAndEnds()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("either", async (ctx, _, ct) =>
+        {
+            var approved = ctx.WaitForEventAsync<string>("approved", cancellationToken: ct);
+            var rejected = ctx.WaitForEventAsync<string>("rejected", cancellationToken: ct);
+            var winner = await Task.WhenAny(approved, rejected);
+            return (winner == approved ? "approved by " : "rejected by ") + await winner;
+        }));
+        var id = await node.StartRunAsync("either");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+
+        await node.Client.SendEventAsync(id, "rejected", JsonSerializer.SerializeToElement("bob"));
+        var run = await node.WaitForEndAsync(id);
+
+        // Before: suspended until 9999 with "rejected" taken by its wait and nothing left to wake the run (the await threw
+        // the suspension of "approved", and only "approved" was looked for after it).
+        Assert.Equal((RunStatus.Succeeded, "\"rejected by bob\""), (run.Status, run.Output));
+    }
 }
