@@ -72,6 +72,12 @@ public sealed record ConsumeEventRequest
     public required string Name { get; init; }
     public required string StepKey { get; init; }
     public required DateTimeOffset Now { get; init; }
+
+    /// <summary>
+    /// Only an event stored at or before this time is taken (a wait's deadline: an event stored after it, while no node ran
+    /// the run, is not the one the wait waited for); null takes any. An event this step took before is returned either way.
+    /// </summary>
+    public DateTimeOffset? StoredBy { get; init; }
 }
 
 /// <summary>How a consume went: <see cref="LeaseHeld"/> false means nothing was read or written.</summary>

@@ -115,6 +115,24 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task ConsumeEventAsync_StoredBy_TakesOnlyAnEventStoredByThen()
+    {
+        // A wait's deadline: an event stored after it is left, one stored at or before it taken.
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        await store.Events.SendEventAsync(Event(run.Id, "late", "1", now: T0.AddSeconds(10)));
+        await store.Events.SendEventAsync(Event(run.Id, "ontime", "2", now: T0.AddSeconds(10)));
+
+        var late = await store.Events.ConsumeEventAsync(Consume(run.Id, "late", "event:late") with { StoredBy = T0.AddSeconds(9) });
+        var onTime = await store.Events.ConsumeEventAsync(Consume(run.Id, "ontime", "event:ontime") with { StoredBy = T0.AddSeconds(10) });
+        var noLimit = await store.Events.ConsumeEventAsync(Consume(run.Id, "late", "event:late#2"));
+
+        Assert.Equal((true, null), (late.LeaseHeld, late.Event));
+        Assert.Equal("2", onTime.Event!.Payload);
+        Assert.Equal("1", noLimit.Event!.Payload);
+    }
+
+    [Fact]
     public async Task ConsumeEventAsync_SameStepAgain_ReturnsTheEventItTookBefore()
     {
         var store = await NewStoreAsync();

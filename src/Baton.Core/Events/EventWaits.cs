@@ -74,7 +74,9 @@ internal sealed class EventWaits(ExecutionState state)
             while (true)
             {
                 linked.Token.ThrowIfCancellationRequested();
-                var consumed = await ConsumeAsync(name, key).ConfigureAwait(false);
+                // An event stored after the deadline is not taken: the wait timed out before it came, even when no node ran
+                // the run at the deadline (before: a "decide within 1 h" run down for 2 h took a late answer).
+                var consumed = await ConsumeAsync(name, key, deadline == NoDeadline ? null : deadline).ConfigureAwait(false);
                 var now = engine.Time.GetUtcNow();
                 if (consumed.Event is { } received)
                 {
@@ -114,7 +116,7 @@ internal sealed class EventWaits(ExecutionState state)
     }
 
     /// <summary>Takes the next event of <paramref name="name"/> for step <paramref name="key"/> (the one it took before, if any).</summary>
-    private async Task<ConsumeEventResult> ConsumeAsync(string name, string key)
+    private async Task<ConsumeEventResult> ConsumeAsync(string name, string key, DateTimeOffset? storedBy)
     {
         var engine = state.Engine;
         ConsumeEventResult consumed;
@@ -122,7 +124,7 @@ internal sealed class EventWaits(ExecutionState state)
         {
             consumed = await engine.Events.ConsumeEventAsync(new ConsumeEventRequest
             {
-                RunId = state.RunId, Owner = engine.Owner, Name = name, StepKey = key, Now = engine.Time.GetUtcNow(),
+                RunId = state.RunId, Owner = engine.Owner, Name = name, StepKey = key, Now = engine.Time.GetUtcNow(), StoredBy = storedBy,
             }, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -48,7 +48,8 @@ internal sealed class PostgresEventStore : IEventStore
         _takenSql = $"SELECT {EventColumns} FROM {s}.run_events WHERE run_id = @run AND consumed_by = @step";
         _consumeSql = $"""
             UPDATE {s}.run_events SET consumed_at = @now, consumed_by = @step
-            WHERE id = (SELECT id FROM {s}.run_events WHERE run_id = @run AND name = @name AND consumed_at IS NULL ORDER BY id LIMIT 1)
+            WHERE id = (SELECT id FROM {s}.run_events WHERE run_id = @run AND name = @name AND consumed_at IS NULL
+                AND (@stored_by IS NULL OR stored_at <= @stored_by) ORDER BY id LIMIT 1)
             RETURNING {EventColumns}
             """;
         _listSql = $"SELECT {EventColumns} FROM {s}.run_events WHERE run_id = @run ORDER BY id";
@@ -132,7 +133,8 @@ internal sealed class PostgresEventStore : IEventStore
         {
             await using var consume = new NpgsqlCommand(_consumeSql, connection, transaction);
             consume.Parameters
-                .Text("run", request.RunId).Text("name", request.Name).Text("step", request.StepKey).Time("now", request.Now);
+                .Text("run", request.RunId).Text("name", request.Name).Text("step", request.StepKey).Time("now", request.Now)
+                .Time("stored_by", request.StoredBy);
             taken = await ReadOneAsync(consume, Event, cancellationToken).ConfigureAwait(false);
         }
 

@@ -71,10 +71,12 @@ internal sealed class SqliteEventStore(SqliteBatonStore store) : IEventStore
 
             var next = ReadOne(ctx.Command($"""
                     UPDATE run_events SET consumed_at = $now, consumed_by = $step
-                    WHERE id = (SELECT id FROM run_events WHERE run_id = $run AND name = $name AND consumed_at IS NULL ORDER BY id LIMIT 1)
+                    WHERE id = (SELECT id FROM run_events WHERE run_id = $run AND name = $name AND consumed_at IS NULL
+                        AND ($stored_by IS NULL OR stored_at <= $stored_by) ORDER BY id LIMIT 1)
                     RETURNING {EventColumns}
                     """)
-                .With("$run", request.RunId).With("$name", request.Name).With("$step", request.StepKey).With("$now", request.Now));
+                .With("$run", request.RunId).With("$name", request.Name).With("$step", request.StepKey).With("$now", request.Now)
+                .With("$stored_by", request.StoredBy));
             return new ConsumeEventResult(true, next);
         }, cancellationToken);
     }

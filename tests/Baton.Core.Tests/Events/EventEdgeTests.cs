@@ -168,4 +168,42 @@ public sealed class EventEdgeTests
         // the suspension of "approved", and only "approved" was looked for after it).
         Assert.Equal((RunStatus.Succeeded, "\"rejected by bob\""), (run.Status, run.Output));
     }
+
+    [Fact]
+    public async Task WaitWithTimeout_EventStoredAfterTheDeadlineWhileNoNodeRan_TimesOut()
+    {
+        var path = EngineHarness.NewDatabasePath();
+        Action<Baton.Hosting.BatonBuilder> workflows = b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+        {
+            try
+            {
+                return await ctx.WaitForEventAsync<string>("approved", TimeSpan.FromHours(1), ct);
+            }
+            catch (EventTimeoutException)
+            {
+                return "timed out";
+            }
+        });
+        string id;
+        await using (var first = await EngineHarness.StartAsync(workflows, databasePath: path))
+        {
+            id = await first.StartRunAsync("waiter");
+            await first.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null && r.RunAfter == Start.AddHours(1));
+        }
+
+        // No node runs from the deadline (01:00) until 02:00; the approval arrives at 01:30 through a client-only process.
+        var clock = new ExactClock(Start.AddHours(1.5));
+        await using (var sender = await EngineHarness.StartAsync(workflows, databasePath: path, time: clock, startServices: false))
+        {
+            Assert.Equal(EventSendOutcome.Stored, (await sender.Client.SendEventAsync(id, "approved", JsonSerializer.SerializeToElement("late"))).Outcome);
+        }
+
+        clock.SetUtcNow(Start.AddHours(2));
+        await using var node = await EngineHarness.StartAsync(workflows, databasePath: path, time: clock);
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        // Before: "late", an event stored 30 minutes after the wait's deadline.
+        Assert.Equal("\"timed out\"", run.Output);
+    }
 }
