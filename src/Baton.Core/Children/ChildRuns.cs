@@ -59,45 +59,82 @@ internal sealed class ChildRuns(ExecutionState state)
 
         // Checked before anything is stored: a child that cannot start fails the parent with nothing left running.
         var (definition, read) = Resolve(workflowName, input);
-        var startedAt = stored?.StartedAt ?? await StartStepAsync(key).ConfigureAwait(false);
-        var childId = await AdmitAsync(worker, key, definition, read, options, cancellationToken).ConfigureAwait(false);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
-        var staleTaken = false;
-        while (true)
+        // At work until it returns, throws or sleeps in memory: a suspension of the run waits for it (ExecutionState.WaitAtRest),
+        // so a child end this call takes after another wait suspended makes the run due at once.
+        state.WaitAtWork();
+        var atWork = true;
+        var took = false;
+        try
         {
-            if (linked.Token.IsCancellationRequested)
+            var startedAt = stored?.StartedAt ?? await StartStepAsync(key).ConfigureAwait(false);
+            var childId = await AdmitAsync(worker, key, definition, read, options, cancellationToken).ConfigureAwait(false);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
+            var staleTaken = false;
+            while (true)
             {
-                if (state.Active.CancelRequested)
+                if (linked.Token.IsCancellationRequested)
                 {
-                    await ChildWakeups.CancelChildrenAsync(engine, worker, signal, state.RunId).ConfigureAwait(false);
+                    if (state.Active.CancelRequested)
+                    {
+                        await ChildWakeups.CancelChildrenAsync(engine, worker, signal, state.RunId).ConfigureAwait(false);
+                    }
+
+                    linked.Token.ThrowIfCancellationRequested();
                 }
 
-                linked.Token.ThrowIfCancellationRequested();
-            }
-
-            var child = await engine.Runs.GetRunAsync(childId, CancellationToken.None).ConfigureAwait(false)
-                ?? throw new InvalidOperationException($"child run {childId} of step '{key}' no longer exists");
-            if (child.Status.IsTerminal())
-            {
-                return await EndAsync<TOutput>(key, startedAt, child).ConfigureAwait(false);
-            }
-
-            if (state.InFlight == 0)
-            {
-                if (!staleTaken)
+                var child = await engine.Runs.GetRunAsync(childId, CancellationToken.None).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException($"child run {childId} of step '{key}' no longer exists");
+                if (child.Status.IsTerminal())
                 {
-                    // The wake-ups of the child's earlier ends (before a retry) that no step took would wake this suspension at
-                    // once, and again each time, until the child ended: taken first, then the child is read again, so an end
-                    // stored meanwhile is seen here or wakes the suspension.
-                    await TakeStaleWakeupsAsync(childId, key).ConfigureAwait(false);
-                    staleTaken = true;
-                    continue;
+                    took = true;
+                    return await EndAsync<TOutput>(key, startedAt, child).ConfigureAwait(false);
                 }
 
-                throw state.Suspend(engine.Time.GetUtcNow() + RecheckInterval, ChildWakeups.EventName(childId));
-            }
+                if (state.InFlight == 0)
+                {
+                    if (!staleTaken)
+                    {
+                        // The wake-ups of the child's earlier ends (before a retry) that no step took would wake this suspension at
+                        // once, and again each time, until the child ended: taken first, then the child is read again, so an end
+                        // stored meanwhile is seen here or wakes the suspension.
+                        await TakeStaleWakeupsAsync(childId, key).ConfigureAwait(false);
+                        staleTaken = true;
+                        continue;
+                    }
 
-            await Task.Delay(InMemoryRecheck, engine.Time, linked.Token).ConfigureAwait(false);
+                    throw state.Suspend(engine.Time.GetUtcNow() + RecheckInterval, ChildWakeups.EventName(childId));
+                }
+
+                state.WaitAtRest(took: false);
+                atWork = false;
+                await Task.Delay(InMemoryRecheck, engine.Time, linked.Token).ConfigureAwait(false);
+                state.WaitAtWork();
+                atWork = true;
+            }
+        }
+        finally
+        {
+            if (atWork)
+            {
+                state.WaitAtRest(took);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Throws, as a call would, if a child of <paramref name="workflowName"/> cannot start with one of <paramref name="inputs"/>:
+    /// <c>RunChildrenAsync</c> checks them all before it starts any, so a bad input leaves no child running.
+    /// </summary>
+    public void CheckAll<TInput>(string workflowName, IEnumerable<TInput> inputs)
+    {
+        if (state.ReplayOnly)
+        {
+            return;
+        }
+
+        foreach (var input in inputs)
+        {
+            Resolve(workflowName, input);
         }
     }
 

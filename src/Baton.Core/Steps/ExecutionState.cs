@@ -137,7 +137,7 @@ internal sealed class ExecutionState
         return new SuspendRunException(wakeAt, eventName);
     }
 
-    /// <summary>An event wait is at work (its store calls), not sleeping in memory: a suspension waits for it to settle.</summary>
+    /// <summary>An event or child wait is at work (its store calls), not sleeping in memory: a suspension waits for it to settle.</summary>
     public void WaitAtWork()
     {
         lock (_lock)
@@ -147,9 +147,9 @@ internal sealed class ExecutionState
     }
 
     /// <summary>
-    /// The event wait stopped working: it returns the event it <paramref name="took"/>, throws, or sleeps in memory. An event
-    /// taken once a wait of this execution has suspended may be one the workflow never sees (<c>Task.WhenAny</c> took the
-    /// suspended wait): the run then wakes at once instead of sleeping with its event taken.
+    /// The wait stopped working: it returns or throws what it <paramref name="took"/> (an event, a child's end), throws, or
+    /// sleeps in memory. What is taken once a wait of this execution has suspended may be what the workflow never sees
+    /// (<c>Task.WhenAny</c> took the suspended wait): the run then wakes at once instead of sleeping with it taken.
     /// </summary>
     public void WaitAtRest(bool took)
     {
@@ -164,7 +164,7 @@ internal sealed class ExecutionState
         }
     }
 
-    /// <summary>Completes once no event wait of this execution is at work (before the run suspends).</summary>
+    /// <summary>Completes once no event or child wait of this execution is at work (before the run suspends).</summary>
     public Task WaitsSettledAsync()
     {
         lock (_lock)

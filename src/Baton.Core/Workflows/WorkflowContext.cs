@@ -130,7 +130,10 @@ internal sealed class WorkflowContext : IWorkflowContext
         string workflowName, IEnumerable<TInput> inputs, ChildRunOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var calls = inputs.Select(input => RunChildAsync<TInput, TOutput>(workflowName, input, options, cancellationToken)).ToList();
+        var all = inputs.ToList();
+        // Every input checked before any child starts: one that does not fit fails the run with nothing left running.
+        Children.CheckAll(workflowName, all);
+        var calls = all.Select(input => RunChildAsync<TInput, TOutput>(workflowName, input, options, cancellationToken)).ToList();
         try
         {
             return await Task.WhenAll(calls).ConfigureAwait(false);

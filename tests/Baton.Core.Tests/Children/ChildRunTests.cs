@@ -607,4 +607,50 @@ public sealed class ChildRunTests
         Assert.Equal((RunStatus.Succeeded, "7"), (parent.Status, parent.Output));
         Assert.Equal(RunStatus.Succeeded, (await node.Store.Runs.GetRunAsync(waitingChild!))!.Status);
     }
+
+    [Fact]
+    public async Task WhenAny_OfTwoChildren_TheSecondEnds_TheParentTakesItAtOnce()
+    {
+        // Woken by the second child's end, the replay reads the first child (still waiting: it suspends) and the second
+        // (ended: its end is taken). If the first suspended before, WhenAny threw its suspension; before, the parent then
+        // slept until the first child ended or its 5-minute recheck, with the second's end taken and unseen.
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            AddWaitingChild(b);
+            b.AddWorkflow<int, int>("parent", async (ctx, input, ct) =>
+            {
+                var first = ctx.RunChildAsync<int>("child", 1, cancellationToken: ct);
+                var second = ctx.RunChildAsync<int>("child", 2, cancellationToken: ct);
+                return await await Task.WhenAny(first, second);
+            });
+        });
+        var id = await node.StartRunAsync("parent", 0);
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        var children = (await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = id })).Runs;
+        var second = children.Single(c => c.IdempotencyKey == $"child:{id}:child:child#2");
+        await SuspendedAsync(node, second.Id);
+
+        await node.Client.SendEventAsync(second.Id, "go", JsonSerializer.SerializeToElement(10));
+        var parent = await node.WaitForEndAsync(id);
+
+        Assert.Equal((RunStatus.Succeeded, "14"), (parent.Status, parent.Output));
+    }
+
+    [Fact]
+    public async Task RunChildrenAsync_SecondInputDoesNotFit_FailsAtOnceWithNoChildStarted()
+    {
+        // Before (a review): the first child started and ran, the parent suspended waiting for it, and failed only after.
+        await using var node = await EngineHarness.StartAsync(b =>
+        {
+            b.AddWorkflow<int, int>("kid", async (ctx, input, ct) => input + await ctx.WaitForEventAsync<int>("go", cancellationToken: ct));
+            b.AddWorkflow<int, int>("p", async (ctx, input, ct) =>
+                (await ctx.RunChildrenAsync<object, int>("kid", [1, "not a number"], cancellationToken: ct)).Sum());
+        });
+        var id = await node.StartRunAsync("p", 4);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("the input of child workflow 'kid' does not fit", run.Failure!.Message, StringComparison.Ordinal);
+        Assert.Empty((await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = id })).Runs);
+    }
 }
