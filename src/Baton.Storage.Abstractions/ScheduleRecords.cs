@@ -62,9 +62,18 @@ public sealed record FireScheduleRequest
     public required DateTimeOffset? ExpectedNextFireAt { get; init; }
     /// <summary>The run to create, or null when the fire is skipped (misfire rule).</summary>
     public CreateRunRequest? Run { get; init; }
+
+    /// <summary>
+    /// The workflow and input the run was made from, as the schedule was read: set, the fire is recorded only if the stored
+    /// schedule still has them (an edit of the input alone keeps the next fire time). Null checks neither.
+    /// </summary>
+    public ScheduleContent? ReadAs { get; init; }
     public required DateTimeOffset Now { get; init; }
 }
 
 /// <param name="Fired">True when this request recorded the fire; false when another one already had.</param>
 /// <param name="Run">The run created for this fire, if any.</param>
 public sealed record FireScheduleResult(bool Fired, CreateRunResult? Run);
+
+/// <summary>What a schedule's run is made from: its workflow and its input as stored (JSON text, or null).</summary>
+public sealed record ScheduleContent(string Workflow, string? Input);

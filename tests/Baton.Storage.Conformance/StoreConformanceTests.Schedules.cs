@@ -225,6 +225,23 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task FireScheduleAsync_InputEditedSinceItWasRead_FiresNothingFromTheOldInput()
+    {
+        // The same cron and zone keep the due fire time, so only the content tells the edit (before: the old input fired).
+        var store = await NewStoreAsync();
+        var fireTime = T0.AddHours(1);
+        var read = await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime));
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime) with { Input = """{"kind":"weekly"}""" });
+
+        var stale = await store.Schedules.FireScheduleAsync(Fire("nightly", fireTime, fireTime, fireTime.AddDays(1)) with { ReadAs = new ScheduleContent(read.Workflow, read.Input) });
+        var current = await store.Schedules.FireScheduleAsync(Fire("nightly", fireTime, fireTime, fireTime.AddDays(1)) with { ReadAs = new ScheduleContent("report", """{"kind":"weekly"}""") });
+
+        Assert.Equal((false, null), (stale.Fired, stale.Run));
+        Assert.True(current.Fired);
+        Assert.Single((await store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+
+    [Fact]
     public async Task FireScheduleAsync_SameFireTimeTwice_SecondCreatesNothing()
     {
         var store = await NewStoreAsync();

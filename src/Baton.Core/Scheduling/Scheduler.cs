@@ -183,7 +183,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
             workflow,
             input,
             new RunOrigin { Now = now, ScheduleName = schedule.Name, ScheduledFireTime = fireTime },
-            (run, ct) => store.FireScheduleAsync(request with { Run = run }, ct),
+            (run, ct) => store.FireScheduleAsync(request with { Run = run, ReadAs = new ScheduleContent(schedule.Workflow, schedule.Input) }, ct),
             static f => f.Run,
             cancellationToken).ConfigureAwait(false);
         var next = fired is { Fired: true } ? request.NewNextFireAt : null;

@@ -58,6 +58,7 @@ internal sealed class PostgresScheduleStore : IScheduleStore
             INSERT INTO {s}.schedule_fires (schedule_name, fire_time, fired_at)
             SELECT @name, @fire_time, @now FROM {s}.schedules
             WHERE name = @name AND enabled AND next_fire_at IS NOT DISTINCT FROM @expected
+                AND (NOT @check OR (workflow = @workflow AND input IS NOT DISTINCT FROM @input))
             FOR UPDATE
             ON CONFLICT (schedule_name, fire_time) DO NOTHING
             RETURNING 1
@@ -160,6 +161,8 @@ internal sealed class PostgresScheduleStore : IScheduleStore
             // of the same time, or a change, waits here for this one's commit and then reads the row as it is.
             fire.Parameters.Text("name", request.ScheduleName).Time("fire_time", request.FireTime).Time("now", request.Now)
                 .Time("expected", request.ExpectedNextFireAt);
+            fire.Parameters.AddWithValue("check", request.ReadAs is not null);
+            fire.Parameters.Text("workflow", request.ReadAs?.Workflow).Text("input", request.ReadAs?.Input);
             if (await fire.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
             {
                 return new FireScheduleResult(false, null);

@@ -127,13 +127,17 @@ internal sealed class SqliteScheduleStore(SqliteBatonStore store) : IScheduleSto
             var inserted = ctx.Command("""
                     INSERT INTO schedule_fires (schedule_name, fire_time, fired_at)
                     SELECT $name, $fire_time, $now
-                    WHERE EXISTS (SELECT 1 FROM schedules WHERE name = $name AND enabled = 1 AND next_fire_at IS $expected)
+                    WHERE EXISTS (SELECT 1 FROM schedules WHERE name = $name AND enabled = 1 AND next_fire_at IS $expected
+                        AND ($check = 0 OR (workflow = $workflow AND input IS $input)))
                     ON CONFLICT (schedule_name, fire_time) DO NOTHING
                     """)
                 .With("$name", request.ScheduleName)
                 .With("$fire_time", request.FireTime)
                 .With("$now", request.Now)
                 .With("$expected", request.ExpectedNextFireAt)
+                .With("$check", request.ReadAs is null ? 0 : 1)
+                .With("$workflow", request.ReadAs?.Workflow)
+                .With("$input", request.ReadAs?.Input)
                 .ExecuteNonQuery();
             if (inserted == 0)
             {

@@ -3,6 +3,7 @@ using Baton.Runs;
 using Baton.Scheduling;
 using Baton.Storage;
 using Baton.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Core.Tests.Scheduling;
 
@@ -309,5 +310,61 @@ public sealed class SchedulerTests
         Assert.Equal("node-a", created.LeaseOwner);
         Assert.Equal(RunStatus.Succeeded, done.Status);
         Assert.Equal(1, done.Executions);
+    }
+
+    /// <summary>A schedule store that runs <paramref name="afterDueRead"/> once, right after the scheduler read the due schedules.</summary>
+    private sealed class ChangedAfterReadStore(IScheduleStore inner, Func<Task> afterDueRead) : IScheduleStore
+    {
+        private int _done;
+
+        public Task<ScheduleRecord> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default) => inner.UpsertScheduleAsync(request, cancellationToken);
+
+        public Task<ScheduleRecord?> GetScheduleAsync(string name, CancellationToken cancellationToken = default) => inner.GetScheduleAsync(name, cancellationToken);
+
+        public Task<IReadOnlyList<ScheduleRecord>> ListSchedulesAsync(CancellationToken cancellationToken = default) => inner.ListSchedulesAsync(cancellationToken);
+
+        public Task<bool> DeleteScheduleAsync(string name, CancellationToken cancellationToken = default) => inner.DeleteScheduleAsync(name, cancellationToken);
+
+        public Task<FireScheduleResult> FireScheduleAsync(FireScheduleRequest request, CancellationToken cancellationToken = default) => inner.FireScheduleAsync(request, cancellationToken);
+
+        public Task<int> PruneFiresAsync(PruneFiresRequest request, CancellationToken cancellationToken = default) => inner.PruneFiresAsync(request, cancellationToken);
+
+        public async Task<IReadOnlyList<ScheduleRecord>> GetDueSchedulesAsync(DueSchedulesRequest request, CancellationToken cancellationToken = default)
+        {
+            var due = await inner.GetDueSchedulesAsync(request, cancellationToken);
+            if (due.Count > 0 && Interlocked.Exchange(ref _done, 1) == 0)
+            {
+                await afterDueRead();
+            }
+
+            return due;
+        }
+    }
+
+    [Fact]
+    public async Task TickAsync_InputEditedBetweenTheDueReadAndTheFire_TheNewInputFires()
+    {
+        // Same cron: the edit keeps the due fire time. Before: that tick fired the input it had read ("1").
+        var definition = new ScheduleDefinition
+        {
+            Name = "s", Workflow = "nightly", Cron = "*/10 * * * * *", Input = System.Text.Json.JsonDocument.Parse("1").RootElement,
+        };
+        EngineHarness? node = null;
+        node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)),
+            startServices: false,
+            configureServices: services => services.AddSingleton<IScheduleStore>(sp => new ChangedAfterReadStore(
+                sp.GetRequiredService<IBatonStore>().Schedules,
+                () => node!.Schedules.PutAsync(definition with { Input = System.Text.Json.JsonDocument.Parse("2").RootElement }))));
+        await using var _ = node;
+        await node.Schedules.PutAsync(definition);
+        node.Time.Advance(TimeSpan.FromSeconds(10));
+
+        var stale = await node.Scheduler.TickAsync(CancellationToken.None);
+        var fresh = await node.Scheduler.TickAsync(CancellationToken.None);
+
+        Assert.Equal((0, 1), (stale, fresh));
+        var run = Assert.Single((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+        Assert.Equal("2", run.Input);
     }
 }
