@@ -160,16 +160,18 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
                 command.With("$status", (int)status);
             }
 
+            // created_at is kept in whole milliseconds: a bound with a fraction of one is rounded up, so a run created in that
+            // millisecond is before it and not after it, as its createdAt reads (before: rounded down, the other way round).
             if (request.CreatedAfter is { } after)
             {
                 where.Add("created_at >= $after");
-                command.With("$after", after);
+                command.With("$after", (object)CeilingMilliseconds(after));
             }
 
             if (request.CreatedBefore is { } before)
             {
                 where.Add("created_at < $before");
-                command.With("$before", before);
+                command.With("$before", (object)CeilingMilliseconds(before));
             }
 
             if (request.ParentRunId is not null)
@@ -630,4 +632,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         DateTimeOffset.FromUnixTimeMilliseconds(value.ToUnixTimeMilliseconds());
 
     private static DateTimeOffset? Truncate(DateTimeOffset? value) => value is { } v ? Truncate(v) : null;
+
+    private static long CeilingMilliseconds(DateTimeOffset time) =>
+        time.ToUnixTimeMilliseconds() + (time.UtcTicks % TimeSpan.TicksPerMillisecond == 0 ? 0 : 1);
 }

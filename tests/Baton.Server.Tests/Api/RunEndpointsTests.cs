@@ -239,6 +239,25 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
         Assert.Equal(0, (await InProcessServer.ReadJsonAsync(failed)).GetProperty("runs").GetArrayLength());
     }
 
+    [Fact]
+    public async Task ListRuns_TimeFilterWithAFractionOfAMillisecond_ComparedAsTheRunsCreatedAtReads()
+    {
+        // Before (a review): on SQLite the bound was rounded down to its millisecond, so a run was missing from
+        // createdBefore = its createdAt + 0.5 ms and listed for createdAfter = the same time.
+        var (_, run) = await Server.StartRunAsync("quick", """{"n":1}""");
+        var id = run.GetProperty("id").GetString()!;
+        var createdAt = (await Server.GetRunAsync(id)).GetProperty("createdAt").GetDateTimeOffset();
+        var halfMsLater = Uri.EscapeDataString(createdAt.UtcDateTime.AddTicks(5_000).ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", System.Globalization.CultureInfo.InvariantCulture));
+
+        using var before = await Server.Client.GetAsync($"/api/runs?workflow=quick&createdBefore={halfMsLater}&limit=500");
+        using var after = await Server.Client.GetAsync($"/api/runs?workflow=quick&createdAfter={halfMsLater}&limit=500");
+        var beforeIds = (await InProcessServer.ReadJsonAsync(before)).GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToList();
+        var afterIds = (await InProcessServer.ReadJsonAsync(after)).GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToList();
+
+        Assert.Contains(id, beforeIds);
+        Assert.DoesNotContain(id, afterIds);
+    }
+
     [Theory]
     [InlineData("2026-01-15T02:00:00%2B14:59", "has the offset +14:59; an offset is at most ±14:00")]
     [InlineData("2026-01-15T02:00:00-15:00", "has the offset -15:00; an offset is at most ±14:00")]
