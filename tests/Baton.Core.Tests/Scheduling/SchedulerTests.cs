@@ -312,6 +312,33 @@ public sealed class SchedulerTests
         Assert.Equal(1, done.Executions);
     }
 
+    [Fact]
+    public async Task TickAsync_InputEditedBetweenTheDueReadAndTheFire_TheNewInputFires()
+    {
+        // Same cron: the edit keeps the due fire time. Before: that tick fired the input it had read ("1").
+        var definition = new ScheduleDefinition
+        {
+            Name = "s", Workflow = "nightly", Cron = "*/10 * * * * *", Input = System.Text.Json.JsonDocument.Parse("1").RootElement,
+        };
+        EngineHarness? node = null;
+        node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)),
+            startServices: false,
+            configureServices: services => services.AddSingleton<IScheduleStore>(sp => new ChangedAfterReadStore(
+                sp.GetRequiredService<IBatonStore>().Schedules,
+                () => node!.Schedules.PutAsync(definition with { Input = System.Text.Json.JsonDocument.Parse("2").RootElement }))));
+        await using var _ = node;
+        await node.Schedules.PutAsync(definition);
+        node.Time.Advance(TimeSpan.FromSeconds(10));
+
+        var stale = await node.Scheduler.TickAsync(CancellationToken.None);
+        var fresh = await node.Scheduler.TickAsync(CancellationToken.None);
+
+        Assert.Equal((0, 1), (stale, fresh));
+        var run = Assert.Single((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+        Assert.Equal("2", run.Input);
+    }
+
     /// <summary>A schedule store that runs <paramref name="afterDueRead"/> once, right after the scheduler read the due schedules.</summary>
     private sealed class ChangedAfterReadStore(IScheduleStore inner, Func<Task> afterDueRead) : IScheduleStore
     {
@@ -339,32 +366,5 @@ public sealed class SchedulerTests
 
             return due;
         }
-    }
-
-    [Fact]
-    public async Task TickAsync_InputEditedBetweenTheDueReadAndTheFire_TheNewInputFires()
-    {
-        // Same cron: the edit keeps the due fire time. Before: that tick fired the input it had read ("1").
-        var definition = new ScheduleDefinition
-        {
-            Name = "s", Workflow = "nightly", Cron = "*/10 * * * * *", Input = System.Text.Json.JsonDocument.Parse("1").RootElement,
-        };
-        EngineHarness? node = null;
-        node = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)),
-            startServices: false,
-            configureServices: services => services.AddSingleton<IScheduleStore>(sp => new ChangedAfterReadStore(
-                sp.GetRequiredService<IBatonStore>().Schedules,
-                () => node!.Schedules.PutAsync(definition with { Input = System.Text.Json.JsonDocument.Parse("2").RootElement }))));
-        await using var _ = node;
-        await node.Schedules.PutAsync(definition);
-        node.Time.Advance(TimeSpan.FromSeconds(10));
-
-        var stale = await node.Scheduler.TickAsync(CancellationToken.None);
-        var fresh = await node.Scheduler.TickAsync(CancellationToken.None);
-
-        Assert.Equal((0, 1), (stale, fresh));
-        var run = Assert.Single((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
-        Assert.Equal("2", run.Input);
     }
 }
