@@ -111,7 +111,12 @@ public sealed class FeedExportTests
     public async Task Retry_NewExportShorterThanThePartialFile_StartsOverAndTableIsTheNewExport()
     {
         // Before: the 206 had fewer bytes than the overlap asked for again, read as a broken stream: every retry failed alike.
-        await using var h = await SyncHarness.StartAsync(f => f.CutAtByte = 1_000_000, new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
+        // Chunks of 1,000 lines (2.2 MB) end past the cut, so no chunk is applied before it: a connection reset can deliver
+        // fewer bytes than the cut (CI 2026-12-07: 658,531 of 1,000,000), and a shrunken export ending inside an applied
+        // chunk is rightly refused as another export, which is not what this test is about.
+        await using var h = await SyncHarness.StartAsync(
+            f => f.CutAtByte = 1_000_000,
+            new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1", ["Baton:Apps:CatalogSync:ChunkSize"] = "1000" });
         var runId = await h.StartSyncAsync();
         Assert.Equal("failed", (await h.WaitFinishedAsync(runId)).GetProperty("status").GetString());
         var have = new FileInfo(Assert.Single(Directory.GetFiles(h.BlobDirectory, "*.part"))).Length;
