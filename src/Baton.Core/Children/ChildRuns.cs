@@ -62,7 +62,6 @@ internal sealed class ChildRuns(ExecutionState state)
         // At work until it returns, throws or sleeps in memory: a suspension of the run waits for it (ExecutionState.WaitAtRest),
         // so a child end this call takes after another wait suspended makes the run due at once.
         state.WaitAtWork();
-        var atWork = true;
         var took = false;
         try
         {
@@ -105,19 +104,12 @@ internal sealed class ChildRuns(ExecutionState state)
                     throw state.Suspend(engine.Time.GetUtcNow() + RecheckInterval, ChildWakeups.EventName(childId));
                 }
 
-                state.WaitAtRest(took: false);
-                atWork = false;
-                await Task.Delay(InMemoryRecheck, engine.Time, linked.Token).ConfigureAwait(false);
-                state.WaitAtWork();
-                atWork = true;
+                await state.RestAsync(InMemoryRecheck, linked.Token).ConfigureAwait(false);
             }
         }
         finally
         {
-            if (atWork)
-            {
-                state.WaitAtRest(took);
-            }
+            state.WaitAtRest(took);
         }
     }
 

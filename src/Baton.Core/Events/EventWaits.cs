@@ -59,7 +59,6 @@ internal sealed class EventWaits(ExecutionState state)
 
         // At work until it returns, throws or sleeps in memory: a suspension of the run waits for it (ExecutionState.WaitAtRest).
         state.WaitAtWork();
-        var atWork = true;
         var took = false;
         try
         {
@@ -99,19 +98,12 @@ internal sealed class EventWaits(ExecutionState state)
                     throw state.Suspend(deadline, name);
                 }
 
-                state.WaitAtRest(took: false);
-                atWork = false;
-                await Task.Delay(remaining < InMemoryRecheck ? remaining : InMemoryRecheck, engine.Time, linked.Token).ConfigureAwait(false);
-                state.WaitAtWork();
-                atWork = true;
+                await state.RestAsync(remaining < InMemoryRecheck ? remaining : InMemoryRecheck, linked.Token).ConfigureAwait(false);
             }
         }
         finally
         {
-            if (atWork)
-            {
-                state.WaitAtRest(took);
-            }
+            state.WaitAtRest(took);
         }
     }
 

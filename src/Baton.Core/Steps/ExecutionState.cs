@@ -159,8 +159,24 @@ internal sealed class ExecutionState
             _tookAfterSuspend |= took && _suspendedOn is not null;
             if (_waitsAtWork == 0)
             {
+                // Made again by the next WaitsSettledAsync that finds a wait at work, so a later one does not pass at once.
                 _waitsSettled?.TrySetResult();
+                _waitsSettled = null;
             }
+        }
+    }
+
+    /// <summary>A wait at work sleeps <paramref name="delay"/> in memory, not at work meanwhile (a suspension does not wait for it).</summary>
+    public async Task RestAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        WaitAtRest(took: false);
+        try
+        {
+            await Task.Delay(delay, Engine.Time, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            WaitAtWork();
         }
     }
 
