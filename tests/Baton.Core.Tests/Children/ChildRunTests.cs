@@ -443,68 +443,68 @@ public sealed class ChildRunTests
         // The primary's failure was caught and the workflow awaited a fallback child it had started with it; the fallback's
         // failure ended the run. A retry that also ran the primary again sent the replay down the other branch (a review of
         // a first version, which took "no step begun after the failure" for "not handled").
-        var executions = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
-        await using var node = await EngineHarness.StartAsync(b =>
+        var (retry, parent, executions) = await FailThenRetryOnceAsync(async (ctx, input, ct) =>
         {
-            AddFailingOnce(b, executions);
-            b.AddWorkflow<int, int>("parent", async (ctx, input, ct) =>
+            var primary = ctx.RunChildAsync<int>("flaky", 1, cancellationToken: ct);
+            var fallback = ctx.RunChildAsync<int>("flaky", 2, cancellationToken: ct);
+            try
             {
-                var primary = ctx.RunChildAsync<int>("flaky", 1, cancellationToken: ct);
-                var fallback = ctx.RunChildAsync<int>("flaky", 2, cancellationToken: ct);
-                try
-                {
-                    return await primary;
-                }
-                catch (ChildRunFailedException)
-                {
-                    return await fallback;
-                }
-            });
+                return await primary;
+            }
+            catch (ChildRunFailedException)
+            {
+                return await fallback;
+            }
         });
-        var id = await node.StartRunAsync("parent", 0);
-        Assert.Equal(RunStatus.Failed, (await node.WaitForEndAsync(id)).Status);
 
-        var retry = await node.Client.RetryRunAsync(id);
-        var parent = await node.WaitForEndAsync(id);
-
-        Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
+        Assert.Equal(RetryRunOutcome.Retried, retry);
         Assert.Equal((RunStatus.Succeeded, "4", 1, 2), (parent.Status, parent.Output, executions[1], executions[2]));
     }
 
     [Fact]
     public async Task RetryRunAsync_BestEffortChildWhoseFailureWasHandled_IsNotRetriedWithTheRequiredOne()
     {
+        var (retry, parent, executions) = await FailThenRetryOnceAsync(async (ctx, input, ct) =>
+        {
+            // The optional child's failure is handled: it counts as 0.
+            static async Task<int> BestEffort(Task<int> child)
+            {
+                try
+                {
+                    return await child;
+                }
+                catch (ChildRunFailedException)
+                {
+                    return 0;
+                }
+            }
+
+            var results = await Task.WhenAll(BestEffort(ctx.RunChildAsync<int>("flaky", 1, cancellationToken: ct)), ctx.RunChildAsync<int>("flaky", 2, cancellationToken: ct));
+            return results.Sum();
+        });
+
+        Assert.Equal(RetryRunOutcome.Retried, retry);
+        Assert.Equal((RunStatus.Succeeded, "4", 1, 2), (parent.Status, parent.Output, executions[1], executions[2]));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="parent"/> (as workflow <c>parent</c>, input 0) over children <c>flaky</c> that fail once each, waits
+    /// for it to fail, retries it once: the retry's outcome, the parent's end, and the executions of each child input.
+    /// </summary>
+    private static async Task<(RetryRunOutcome Retry, RunRecord Parent, System.Collections.Concurrent.ConcurrentDictionary<int, int> Executions)> FailThenRetryOnceAsync(
+        Func<Baton.Workflows.IWorkflowContext, int, CancellationToken, Task<int>> parent)
+    {
         var executions = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
         await using var node = await EngineHarness.StartAsync(b =>
         {
             AddFailingOnce(b, executions);
-            b.AddWorkflow<int, int>("parent", async (ctx, input, ct) =>
-            {
-                // The optional child's failure is handled: it counts as 0.
-                static async Task<int> BestEffort(Task<int> child)
-                {
-                    try
-                    {
-                        return await child;
-                    }
-                    catch (ChildRunFailedException)
-                    {
-                        return 0;
-                    }
-                }
-
-                var results = await Task.WhenAll(BestEffort(ctx.RunChildAsync<int>("flaky", 1, cancellationToken: ct)), ctx.RunChildAsync<int>("flaky", 2, cancellationToken: ct));
-                return results.Sum();
-            });
+            b.AddWorkflow("parent", parent);
         });
         var id = await node.StartRunAsync("parent", 0);
         Assert.Equal(RunStatus.Failed, (await node.WaitForEndAsync(id)).Status);
 
         var retry = await node.Client.RetryRunAsync(id);
-        var parent = await node.WaitForEndAsync(id);
-
-        Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
-        Assert.Equal((RunStatus.Succeeded, "4", 1, 2), (parent.Status, parent.Output, executions[1], executions[2]));
+        return (retry.Outcome, await node.WaitForEndAsync(id), executions);
     }
 
     [Fact]
