@@ -14,12 +14,9 @@ public sealed class StoreHangTests
         // Every PostgreSQL process stopped with SIGSTOP: connections open, no answer. Before, /enqueue skipped the API's time
         // limit (it runs from routing) and held the request for as long as the store hung: past this client's 30 s.
         await using var cluster = await PostgresCluster.StartAsync();
-        var connectionString = await cluster.CreateDatabaseAsync("baton");
         await using var worker = await WorkerNodeSimulator.StartAsync(Ports.Free());
-        await using var server = await GatewayServer.StartAsync(worker.BaseAddress, new Dictionary<string, string>
+        await using var server = await GatewayServer.StartOnPostgresAsync(cluster, worker.BaseAddress, new Dictionary<string, string>
         {
-            ["BATON_STORE"] = "postgres",
-            ["BATON_POSTGRES"] = connectionString,
             ["Baton:RequestTimeout"] = "00:00:03",
             // A run stored while the request had given up on it is leased to this node; the short lease runs it soon after.
             ["Baton:Engine:LeaseDuration"] = "00:00:04",

@@ -13,13 +13,8 @@ public sealed class HealthStoreTests
     {
         // Every PostgreSQL process of a cluster of its own stopped with SIGSTOP: connections open, no answer.
         await using var cluster = await PostgresCluster.StartAsync();
-        var connectionString = await cluster.CreateDatabaseAsync("baton");
         await using var worker = await WorkerNodeSimulator.StartAsync(Ports.Free());
-        await using var server = await GatewayServer.StartAsync(worker.BaseAddress, new Dictionary<string, string>
-        {
-            ["BATON_STORE"] = "postgres",
-            ["BATON_POSTGRES"] = connectionString,
-        });
+        await using var server = await GatewayServer.StartOnPostgresAsync(cluster, worker.BaseAddress);
         var (healthyStatus, healthy) = await HealthAsync(server);
 
         await cluster.FreezeServerAsync();

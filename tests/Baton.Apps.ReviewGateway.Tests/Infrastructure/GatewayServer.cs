@@ -49,6 +49,17 @@ internal sealed class GatewayServer : IAsyncDisposable
     /// <summary>The store, for what the client's views leave out on purpose (leases).</summary>
     public IBatonStore Store => _app.Services.GetRequiredService<IBatonStore>();
 
+    /// <summary>A gateway storing in a database of its own on <paramref name="cluster"/> (a cluster a test can freeze).</summary>
+    public static async Task<GatewayServer> StartOnPostgresAsync(PostgresCluster cluster, Uri workerUrl, IDictionary<string, string>? settings = null)
+    {
+        var values = new Dictionary<string, string>(settings ?? new Dictionary<string, string>())
+        {
+            ["BATON_STORE"] = "postgres",
+            ["BATON_POSTGRES"] = await cluster.CreateDatabaseAsync("baton"),
+        };
+        return await StartAsync(workerUrl, values);
+    }
+
     public static async Task<GatewayServer> StartAsync(Uri workerUrl, IDictionary<string, string>? settings = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "baton-gateway-tests", Guid.NewGuid().ToString("N")[..12]);
