@@ -160,9 +160,8 @@ internal sealed class PostgresScheduleStore : IScheduleStore
             // committed after that read fires nothing from the old definition. The schedule's row is locked: a concurrent fire
             // of the same time, or a change, waits here for this one's commit and then reads the row as it is.
             fire.Parameters.Text("name", request.ScheduleName).Time("fire_time", request.FireTime).Time("now", request.Now)
-                .Time("expected", request.ExpectedNextFireAt);
-            fire.Parameters.AddWithValue("check", request.ReadAs is not null);
-            fire.Parameters.Text("workflow", request.ReadAs?.Workflow).Text("input", request.ReadAs?.Input);
+                .Time("expected", request.ExpectedNextFireAt)
+                .Bool("check", request.ReadAs is not null).Text("workflow", request.ReadAs?.Workflow).Text("input", request.ReadAs?.Input);
             if (await fire.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
             {
                 return new FireScheduleResult(false, null);
