@@ -18,16 +18,49 @@ public static class StoredValues
     public static readonly string TerminalStatus = $"status >= {Of(RunStatus.Succeeded)}";
 
     /// <summary>
-    /// SQL run by a retry that makes the run pending again: the event waits of run <paramref name="runIdParameter"/> that
-    /// timed out and ended the run (no other step began at or after the timeout) become running again, so the retried
-    /// run waits for the event anew. A timeout the workflow went on from stays failed, and a resumed run gets it again.
+    /// SQL run by a retry that makes the run pending again, so the retried run waits for its events anew:
+    /// <list type="bullet">
+    /// <item>the event wait whose failure ended the run (its key is the run failure's step, <paramref name="stepParameter"/>: a
+    /// timeout or an unreadable payload the workflow did not catch) becomes running again, provided no other step began at
+    /// or after its end (nothing stored went on from it). A failed wait the workflow went on from stays failed, and a resumed
+    /// run gets its error again;</item>
+    /// <item>a wait still in progress (a run cancelled, or failed by another step, while it waited) is marked to begin anew
+    /// at <paramref name="nowParameter"/>, so its timeout counts from the retry, as for a reopened one.</item>
+    /// </list>
+    /// Either way the step is running with an end time, which the engine reads as "begin a new attempt".
     /// </summary>
-    public static string ReopenTimedOutWaits(string stepsTable, string runIdParameter) => $"""
-        UPDATE {stepsTable} AS waited SET status = {Of(StepStatus.Running)}
-        WHERE run_id = {runIdParameter} AND kind = {Of(StepKind.Event)} AND status = {Of(StepStatus.Failed)}
-            AND NOT EXISTS (
-                SELECT 1 FROM {stepsTable} AS later
-                WHERE later.run_id = {runIdParameter} AND later.key <> waited.key AND later.started_at >= waited.completed_at)
+    public static string ReopenWaits(string stepsTable, string runIdParameter, string stepParameter, string nowParameter) => $"""
+        UPDATE {stepsTable} AS waited
+        SET status = {Of(StepStatus.Running)},
+            completed_at = CASE WHEN waited.status = {Of(StepStatus.Running)} THEN {nowParameter} ELSE waited.completed_at END
+        WHERE run_id = {runIdParameter} AND kind = {Of(StepKind.Event)}
+            AND ((status = {Of(StepStatus.Running)} AND completed_at IS NULL)
+                OR ({FailedWaitToReopen(stepsTable, runIdParameter, stepParameter)}))
+        """;
+
+    /// <summary>
+    /// SQL run by a retry before <see cref="ReopenWaits"/>: the event the reopened failed wait took (its payload could not be
+    /// read) is marked taken by that attempt (<c>consumed_by</c> becomes <c>{key}@{attempt}</c>; an event name has no
+    /// <c>@</c>), so the wait's next attempt takes the next event instead of the same one again.
+    /// </summary>
+    public static string SpendFailedWaitEvent(string stepsTable, string eventsTable, string runIdParameter, string stepParameter) => $"""
+        UPDATE {eventsTable} SET consumed_by = consumed_by || '@' || CAST((
+                SELECT waited.attempts FROM {stepsTable} AS waited
+                WHERE waited.run_id = {runIdParameter} AND waited.key = {stepParameter}) AS TEXT)
+        WHERE run_id = {runIdParameter} AND consumed_by = {stepParameter}
+            AND EXISTS (
+                SELECT 1 FROM {stepsTable} AS waited
+                WHERE waited.run_id = {runIdParameter} AND waited.key = {stepParameter} AND waited.kind = {Of(StepKind.Event)}
+                    AND {FailedWaitToReopen(stepsTable, runIdParameter, stepParameter)})
+        """;
+
+    // The failed wait whose failure ended the run (its key is the run failure's step), with no other step begun at or after
+    // its end; over a steps row named "waited".
+    private static string FailedWaitToReopen(string stepsTable, string runIdParameter, string stepParameter) => $"""
+        waited.status = {Of(StepStatus.Failed)} AND waited.key = {stepParameter}
+                AND NOT EXISTS (
+                    SELECT 1 FROM {stepsTable} AS later
+                    WHERE later.run_id = {runIdParameter} AND later.key <> waited.key AND later.started_at >= waited.completed_at)
         """;
 
     /// <summary>The stored number of <paramref name="value"/> as SQL text.</summary>

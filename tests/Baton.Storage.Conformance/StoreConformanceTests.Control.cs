@@ -216,33 +216,54 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
-    public async Task RetryRunAsync_FailedRun_ReopensOnlyTheEventWaitsWhoseTimeoutEndedIt()
+    public async Task RetryRunAsync_FailedRun_ReopensTheEventWaitItsFailureNamesAndRestartsWaitsInProgress()
     {
-        // "a" timed out and the run went on to step "s" (started after it); "b" timed out last and ended the run.
+        // "a" timed out and the run went on to step "s" (started after it); "c" timed out with no step after it, but the run's
+        // failure names "b", which timed out last and ended the run; "d" was still waiting (a WhenAll beside "b").
         var store = await NewStoreAsync();
         var run = await CreateClaimedAsync(store, "node-a");
-        AttemptEndedRequest TimedOut(string key, DateTimeOffset started, DateTimeOffset ended) => new()
-        {
-            RunId = run.Id, Owner = "node-a", StepKey = key, Kind = StepKind.Event, Attempt = 1, StartedAt = started, EndedAt = ended,
-            Outcome = AttemptOutcome.TimedOut, StepStatus = StepStatus.Failed, ErrorType = "Baton.Events.EventTimeoutException", ErrorMessage = "timed out",
-        };
-        await store.Steps.RecordAttemptEndedAsync(TimedOut("event:a", T0, T0.AddSeconds(10)));
+        await store.Steps.RecordAttemptEndedAsync(TimedOut(run.Id, "event:a", T0, T0.AddSeconds(10)));
         await store.Steps.RecordAttemptEndedAsync(new AttemptEndedRequest
         {
             RunId = run.Id, Owner = "node-a", StepKey = "s", Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(10), EndedAt = T0.AddSeconds(11),
             Outcome = AttemptOutcome.Succeeded, StepStatus = StepStatus.Succeeded, Result = "1",
         });
-        await store.Steps.RecordAttemptEndedAsync(TimedOut("event:b", T0.AddSeconds(11), T0.AddSeconds(20)));
-        await FinishAsync(store, run.Id, "node-a", RunStatus.Failed, T0.AddSeconds(20));
+        await store.Steps.RecordAttemptEndedAsync(TimedOut(run.Id, "event:c", T0.AddSeconds(11), T0.AddSeconds(20)));
+        await store.Steps.RecordAttemptEndedAsync(TimedOut(run.Id, "event:b", T0.AddSeconds(11), T0.AddSeconds(20)));
+        Assert.True(await store.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
+        {
+            RunId = run.Id, Owner = "node-a", StepKey = "event:d", Kind = StepKind.Event, Attempt = 1, StartedAt = T0.AddSeconds(11),
+        }));
+        await FinishAsync(store, run.Id, "node-a", RunStatus.Failed, T0.AddSeconds(20), failedStep: "event:b");
 
         await store.Runs.RetryRunAsync(new RetryRunRequest(run.Id, T0.AddMinutes(1), null));
         var steps = (await store.Steps.GetStepsAsync(run.Id)).ToDictionary(s => s.Key);
 
         Assert.Equal(StepStatus.Failed, steps["event:a"].Status);
-        Assert.Equal(StepStatus.Running, steps["event:b"].Status);
-        Assert.Equal(T0.AddSeconds(20), steps["event:b"].CompletedAt);
-        Assert.Equal(1, steps["event:b"].Attempts);
+        Assert.Equal(StepStatus.Failed, steps["event:c"].Status);
+        Assert.Equal((StepStatus.Running, T0.AddSeconds(20), 1), (steps["event:b"].Status, steps["event:b"].CompletedAt, steps["event:b"].Attempts));
+        Assert.Equal((StepStatus.Running, T0.AddMinutes(1), 1), (steps["event:d"].Status, steps["event:d"].CompletedAt, steps["event:d"].Attempts));
         Assert.Equal(StepStatus.Succeeded, steps["s"].Status);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_FailureNamesAWaitAStepBeganAfter_KeepsItFailed()
+    {
+        // The workflow caught the timeout, ran a step, and threw the timeout again: the step's record followed from it.
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        await store.Steps.RecordAttemptEndedAsync(TimedOut(run.Id, "event:b", T0, T0.AddSeconds(10)));
+        await store.Steps.RecordAttemptEndedAsync(new AttemptEndedRequest
+        {
+            RunId = run.Id, Owner = "node-a", StepKey = "undo", Kind = StepKind.Step, Attempt = 1, StartedAt = T0.AddSeconds(10), EndedAt = T0.AddSeconds(11),
+            Outcome = AttemptOutcome.Succeeded, StepStatus = StepStatus.Succeeded, Result = "1",
+        });
+        await FinishAsync(store, run.Id, "node-a", RunStatus.Failed, T0.AddSeconds(11), failedStep: "event:b");
+
+        await store.Runs.RetryRunAsync(new RetryRunRequest(run.Id, T0.AddMinutes(1), null));
+
+        var wait = Assert.Single(await store.Steps.GetStepsAsync(run.Id), s => s.Key == "event:b");
+        Assert.Equal((StepStatus.Failed, T0.AddSeconds(10)), (wait.Status, wait.CompletedAt));
     }
 
     [Fact]
@@ -350,4 +371,10 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(RunStatus.Failed, (await GetAsync(store, parent.Id)).Status);
         Assert.Equal(RunStatus.Failed, (await GetAsync(store, child.Id)).Status);
     }
+
+    private static AttemptEndedRequest TimedOut(string runId, string key, DateTimeOffset started, DateTimeOffset ended) => new()
+    {
+        RunId = runId, Owner = "node-a", StepKey = key, Kind = StepKind.Event, Attempt = 1, StartedAt = started, EndedAt = ended,
+        Outcome = AttemptOutcome.TimedOut, StepStatus = StepStatus.Failed, ErrorType = "Baton.Events.EventTimeoutException", ErrorMessage = "timed out",
+    };
 }

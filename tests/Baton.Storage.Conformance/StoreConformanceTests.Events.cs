@@ -115,6 +115,31 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task RetryRunAsync_WaitFailedOnTheEventItTook_MarksItTakenByThatAttemptSoTheNextAttemptTakesTheNext()
+    {
+        // A payload the wait could not read: the run failed at that wait, and a retry waits for the next event of the name.
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        await store.Events.SendEventAsync(Event(run.Id, "approved", "\"unreadable\""));
+        await store.Events.SendEventAsync(Event(run.Id, "approved", "{\"by\":\"ann\"}"));
+        await store.Events.ConsumeEventAsync(Consume(run.Id, "approved", "event:approved"));
+        await store.Steps.RecordAttemptEndedAsync(new AttemptEndedRequest
+        {
+            RunId = run.Id, Owner = "node-a", StepKey = "event:approved", Kind = StepKind.Event, Attempt = 1, StartedAt = T0, EndedAt = T0.AddSeconds(2),
+            Outcome = AttemptOutcome.Failed, StepStatus = StepStatus.Failed, ErrorType = "Baton.Events.EventPayloadException", ErrorMessage = "cannot be read",
+        });
+        await FinishAsync(store, run.Id, "node-a", RunStatus.Failed, T0.AddSeconds(2), failedStep: "event:approved");
+
+        await store.Runs.RetryRunAsync(new RetryRunRequest(run.Id, T0.AddMinutes(1), null));
+        var claimed = await ClaimAsync(store, "node-b", T0.AddMinutes(1));
+        var taken = await store.Events.ConsumeEventAsync(Consume(run.Id, "approved", "event:approved", owner: "node-b"));
+
+        Assert.Contains(claimed, r => r.Id == run.Id);
+        Assert.Equal("{\"by\":\"ann\"}", taken.Event!.Payload);
+        Assert.Equal(["event:approved@1", "event:approved"], (await store.Events.GetEventsAsync(run.Id)).Select(e => e.ConsumedBy));
+    }
+
+    [Fact]
     public async Task ConsumeEventAsync_StoredBy_TakesOnlyAnEventStoredByThen()
     {
         // A wait's deadline: an event stored after it is left, one stored at or before it taken.

@@ -92,7 +92,7 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
     }
 
     /// <summary>Moves a run leased by <paramref name="owner"/> to <paramref name="status"/> and releases the lease.</summary>
-    protected static async Task FinishAsync(IBatonStore store, string runId, string owner, RunStatus status, DateTimeOffset now)
+    protected static async Task FinishAsync(IBatonStore store, string runId, string owner, RunStatus status, DateTimeOffset now, string failedStep = "s1")
     {
         Assert.True(await store.Runs.UpdateRunAsync(new UpdateRunRequest
         {
@@ -100,7 +100,7 @@ public abstract partial class StoreConformanceTests : IAsyncLifetime
             Owner = owner,
             Now = now,
             Status = status,
-            Failure = status == RunStatus.Succeeded ? null : new RunFailure { Message = "boom", Step = "s1" },
+            Failure = status == RunStatus.Succeeded ? null : new RunFailure { Message = "boom", Step = failedStep },
             ReleaseLease = true,
         }));
     }

@@ -12,4 +12,7 @@ public sealed class EventTimeoutException(string eventName, TimeSpan timeout)
 
     /// <summary>How long the run waited.</summary>
     public TimeSpan Timeout { get; } = timeout;
+
+    /// <summary>The wait's step key (<c>event:{name}</c>, then <c>#2</c>...), when the engine threw it.</summary>
+    public string? StepKey { get; internal init; }
 }

@@ -43,13 +43,15 @@ internal sealed class EventWaits(ExecutionState state)
             return state.Deserialize<T>(key, stored.Result);
         }
 
-        // A stored timeout was thrown to the workflow, which may have gone on from it: a resumed run gets it again,
-        // whether or not the steps it went on to were stored before a crash. A retry of the run reopens a timeout that
-        // ended the run (StoredValues.ReopenTimedOutWaits): the wait is then running again with the old attempt ended,
-        // and is waited for anew.
+        // A stored timeout or unreadable payload was thrown to the workflow, which may have gone on from it: a resumed run
+        // gets it again, whether or not the steps it went on to were stored before a crash. A retry of the run reopens the
+        // wait whose failure ended the run, and marks a wait in progress to begin anew (StoredValues.ReopenWaits): the wait
+        // is then running with an end time, and is waited for anew in a new attempt, with a new timeout.
         if (stored?.Status == StepStatus.Failed)
         {
-            throw new EventTimeoutException(name, timeout ?? TimeSpan.Zero);
+            throw stored.ErrorType == typeof(EventPayloadException).FullName
+                ? new EventPayloadException(name, key, stored.Error ?? EventPayloadException.MessageFor(name, typeof(T), "unreadable"))
+                : new EventTimeoutException(name, timeout ?? TimeSpan.Zero) { StepKey = key };
         }
 
         if (state.ReplayOnly)
@@ -80,15 +82,30 @@ internal sealed class EventWaits(ExecutionState state)
                 if (consumed.Event is { } received)
                 {
                     var payload = received.Payload ?? "null";
-                    await EndAsync(key, attempt, startedAt, now, StepStatus.Succeeded, payload, null).ConfigureAwait(false);
+                    T value;
+                    try
+                    {
+                        value = state.Deserialize<T>(payload);
+                    }
+                    catch (JsonException ex)
+                    {
+                        // The event is taken, and the wait fails by name (before: its payload was stored as the step's result,
+                        // the run failed with the serializer's message, and every retry failed reading that result).
+                        var unreadable = new EventPayloadException(name, key, EventPayloadException.MessageFor(name, typeof(T), ex.Message), ex);
+                        await EndAsync(key, attempt, startedAt, now, StepStatus.Failed, null, unreadable, AttemptOutcome.Failed).ConfigureAwait(false);
+                        took = true;
+                        throw unreadable;
+                    }
+
+                    await EndAsync(key, attempt, startedAt, now, StepStatus.Succeeded, payload, null, AttemptOutcome.Succeeded).ConfigureAwait(false);
                     took = true;
-                    return state.Deserialize<T>(payload);
+                    return value;
                 }
 
                 if (now >= deadline)
                 {
-                    var error = new EventTimeoutException(name, timeout!.Value);
-                    await EndAsync(key, attempt, startedAt, now, StepStatus.Failed, null, error).ConfigureAwait(false);
+                    var error = new EventTimeoutException(name, timeout!.Value) { StepKey = key };
+                    await EndAsync(key, attempt, startedAt, now, StepStatus.Failed, null, error, AttemptOutcome.TimedOut).ConfigureAwait(false);
                     throw error;
                 }
 
@@ -180,17 +197,18 @@ internal sealed class EventWaits(ExecutionState state)
         return now;
     }
 
-    private async Task EndAsync(string key, int attempt, DateTimeOffset startedAt, DateTimeOffset now, StepStatus status, string? result, Exception? error)
+    private async Task EndAsync(
+        string key, int attempt, DateTimeOffset startedAt, DateTimeOffset now, StepStatus status, string? result, Exception? error, AttemptOutcome outcome)
     {
         await state.EndAttemptAsync(new AttemptEndedRequest
         {
             RunId = state.RunId, Owner = state.Engine.Owner, StepKey = key, Kind = StepKind.Event, Attempt = attempt,
-            StartedAt = startedAt, EndedAt = now, Outcome = error is null ? AttemptOutcome.Succeeded : AttemptOutcome.TimedOut,
-            StepStatus = status, Result = result, ErrorType = error?.GetType().FullName, ErrorMessage = error?.Message,
+            StartedAt = startedAt, EndedAt = now, Outcome = outcome,
+            StepStatus = status, Result = result, ErrorType = error?.GetType().FullName, ErrorMessage = error is null ? null : ExecutionState.ErrorText(error.Message),
         }).ConfigureAwait(false);
         state.Stored[key] = new StepRecord
         {
-            RunId = state.RunId, Key = key, Kind = StepKind.Event, Status = status, Result = result, Error = error?.Message,
+            RunId = state.RunId, Key = key, Kind = StepKind.Event, Status = status, Result = result, Error = error is null ? null : ExecutionState.ErrorText(error.Message),
             ErrorType = error?.GetType().FullName, Attempts = attempt, StartedAt = startedAt, CompletedAt = now,
         };
     }

@@ -31,6 +31,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
     private readonly string _retrySql;
     private readonly string _schema;
     private readonly string _reopenSql;
+    private readonly string _spendSql;
 
     public PostgresRunStore(PostgresBatonStore store, string s)
     {
@@ -203,7 +204,8 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             ORDER BY created_at, id LIMIT 1
             """;
 
-        _reopenSql = ReopenTimedOutWaits($"{s}.steps", "@id");
+        _reopenSql = ReopenWaits($"{s}.steps", "@id", "@step", "@now");
+        _spendSql = SpendFailedWaitEvent($"{s}.steps", $"{s}.run_events", "@id", "@step");
         _retrySql = $"""
             UPDATE {s}.runs SET status = @status, completed_at = NULL, cancel_requested = false,
                 failure = CASE WHEN @status = {Of(RunStatus.Compensating)} THEN failure ELSE NULL END,
@@ -684,8 +686,11 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
     {
         if (next == RunStatus.Pending)
         {
+            await using var spend = new NpgsqlCommand(_spendSql, connection, transaction);
+            spend.Parameters.Text("id", run.Id).Text("step", run.Failure?.Step);
+            await spend.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await using var reopen = new NpgsqlCommand(_reopenSql, connection, transaction);
-            reopen.Parameters.Text("id", run.Id);
+            reopen.Parameters.Text("id", run.Id).Text("step", run.Failure?.Step).Time("now", request.Now);
             await reopen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 

@@ -143,6 +143,98 @@ public sealed class EventWaitTests
     }
 
     [Fact]
+    public async Task WaitForEventAsync_PayloadNotReadableAsTheType_FailsTheRunNamingTheWaitAndARetryWaitsForTheNextEvent()
+    {
+        // Before: the payload was stored as the wait's result, the run failed with a bare JsonException, and every retry failed
+        // with "the stored result of step 'event:approved' cannot be read".
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+            (await ctx.WaitForEventAsync<Approval>("approved", TimeSpan.FromHours(1), ct)).By));
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        await node.Client.SendEventAsync(id, "approved", JsonSerializer.SerializeToElement("yes, approved"));
+        var failed = await node.WaitForEndAsync(id);
+        var failedWait = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
+
+        node.Time.SetUtcNow(Start.AddHours(2));
+        Assert.Equal(RetryRunOutcome.Retried, (await node.Client.RetryRunAsync(id)).Outcome);
+        var waitingAgain = await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        await node.Client.SendEventAsync(id, "approved", JsonSerializer.SerializeToElement(new Approval("dee")));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, failed.Status);
+        Assert.Equal((typeof(EventPayloadException).FullName, "event:approved"), (failed.Failure!.ErrorType, failed.Failure.Step));
+        Assert.StartsWith("the payload of event 'approved' cannot be read as Approval: ", failed.Failure.Message, StringComparison.Ordinal);
+        Assert.Equal((StepStatus.Failed, null, typeof(EventPayloadException).FullName), (failedWait.Status, failedWait.Result, failedWait.ErrorType));
+        Assert.Equal(Start.AddHours(3), waitingAgain.RunAfter);
+        Assert.Equal((RunStatus.Succeeded, "\"dee\""), (run.Status, run.Output));
+        var attempts = await node.Store.Steps.GetAttemptsAsync(id);
+        Assert.Equal([AttemptOutcome.Failed, AttemptOutcome.Succeeded], attempts.Select(a => a.Outcome));
+    }
+
+    [Fact]
+    public async Task WaitForEventAsync_UnreadablePayloadCaught_ResumedRunGetsTheSameErrorAgain()
+    {
+        var caught = new List<string>();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+        {
+            string by;
+            try
+            {
+                by = (await ctx.WaitForEventAsync<Approval>("approved", cancellationToken: ct)).By;
+            }
+            catch (EventPayloadException ex)
+            {
+                lock (caught)
+                {
+                    caught.Add($"{ex.EventName} {ex.StepKey}: {ex.Message}");
+                }
+
+                by = "unreadable";
+            }
+
+            await ctx.DelayAsync("later", TimeSpan.FromHours(1), ct);
+            return by;
+        }));
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        await node.Client.SendEventAsync(id, "approved", JsonSerializer.SerializeToElement(42));
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
+        node.Time.SetUtcNow(Start.AddHours(1));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal((RunStatus.Succeeded, "\"unreadable\""), (run.Status, run.Output));
+        Assert.Equal(2, caught.Count);
+        Assert.Equal(caught[0], caught[1]);
+        Assert.StartsWith("approved event:approved: the payload of event 'approved' cannot be read as Approval: ", caught[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_RunCancelledWhileWaitingWithATimeout_WaitsAgainWithANewTimeout()
+    {
+        // Before: the retried wait kept its first start, so a retry after the old deadline timed out at once (a retry after a
+        // timeout got a new one).
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+            (await ctx.WaitForEventAsync<Approval>("approved", TimeSpan.FromHours(1), ct)).By));
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        node.Time.SetUtcNow(Start.AddMinutes(30));
+        await node.Client.CancelRunAsync(id);
+        var cancelled = await node.WaitForEndAsync(id);
+
+        node.Time.SetUtcNow(Start.AddHours(2));
+        Assert.Equal(RetryRunOutcome.Retried, (await node.Client.RetryRunAsync(id)).Outcome);
+        var waitingAgain = await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        await node.Client.SendEventAsync(id, "approved", JsonSerializer.SerializeToElement(new Approval("eve")));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Cancelled, cancelled.Status);
+        Assert.Equal(Start.AddHours(3), waitingAgain.RunAfter);
+        Assert.Equal((RunStatus.Succeeded, "\"eve\""), (run.Status, run.Output));
+        Assert.Equal(2, Assert.Single(await node.Store.Steps.GetStepsAsync(id)).Attempts);
+    }
+
+    [Fact]
     public async Task RetryRunAsync_TimeoutCaughtThenALaterStepFailed_RetryKeepsTheTimeoutBranch()
     {
         // Only a timeout that ended the run is waited for again on a retry; one the workflow went on from is replayed.
