@@ -63,6 +63,17 @@ public static class StoredValues
                     WHERE later.run_id = {runIdParameter} AND later.key <> waited.key AND later.started_at >= waited.completed_at)
         """;
 
+    /// <summary>
+    /// SQL run by a retry that makes the run pending again: the failed steps of run <paramref name="runIdParameter"/>
+    /// (kind step: steps and fan-out items that failed for good, were cut off by a cancel or timed out) become running
+    /// again, with their end time kept and their error cleared, so the retried run runs them again, its attempts numbered
+    /// on from the stored ones and with no backoff owed. Without a retry a failed step is thrown again where it is reached.
+    /// </summary>
+    public static string ReopenFailedSteps(string stepsTable, string runIdParameter) => $"""
+        UPDATE {stepsTable} SET status = {Of(StepStatus.Running)}, error = NULL, error_type = NULL
+        WHERE run_id = {runIdParameter} AND kind = {Of(StepKind.Step)} AND status = {Of(StepStatus.Failed)}
+        """;
+
     /// <summary>The stored number of <paramref name="value"/> as SQL text.</summary>
     public static string Of<TEnum>(TEnum value)
         where TEnum : struct, Enum =>

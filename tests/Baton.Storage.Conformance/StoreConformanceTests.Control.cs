@@ -247,9 +247,36 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task RetryRunAsync_FailedRun_ReopensItsFailedStepsWithoutTheirErrorAndLeavesOtherKinds()
+    {
+        // Without a retry a failed step is thrown again where a replay reaches it; a retry runs it again, with no backoff owed.
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        foreach (var (key, kind) in new[] { ("call", StepKind.Step), ("items/7", StepKind.Step), ("compensate:x", StepKind.Compensation) })
+        {
+            await store.Steps.RecordAttemptEndedAsync(new AttemptEndedRequest
+            {
+                RunId = run.Id, Owner = "node-a", StepKey = key, Kind = kind, Attempt = 3, StartedAt = T0, EndedAt = T0.AddSeconds(5),
+                Outcome = AttemptOutcome.Failed, StepStatus = StepStatus.Failed, ErrorType = "System.IO.IOException", ErrorMessage = "refused",
+            });
+        }
+
+        await FinishAsync(store, run.Id, "node-a", RunStatus.Failed, T0.AddSeconds(5), failedStep: "call");
+        await store.Runs.RetryRunAsync(new RetryRunRequest(run.Id, T0.AddMinutes(1), null));
+        var steps = (await store.Steps.GetStepsAsync(run.Id)).ToDictionary(s => s.Key);
+
+        foreach (var key in new[] { "call", "items/7" })
+        {
+            Assert.Equal((StepStatus.Running, null, null, 3, T0.AddSeconds(5)), (steps[key].Status, steps[key].Error, steps[key].ErrorType, steps[key].Attempts, steps[key].CompletedAt));
+        }
+
+        Assert.Equal((StepStatus.Failed, "refused"), (steps["compensate:x"].Status, steps["compensate:x"].Error));
+    }
+
+    [Fact]
     public async Task RetryRunAsync_FailureNamesAWaitAStepBeganAfter_KeepsItFailed()
     {
-        // The workflow caught the timeout, ran a step, and threw the timeout again: the step's record followed from it.
+        // The workflow caught the timeout, ran a step, and threw the timeout again: what that step did followed from it.
         var store = await NewStoreAsync();
         var run = await CreateClaimedAsync(store, "node-a");
         await store.Steps.RecordAttemptEndedAsync(TimedOut(run.Id, "event:b", T0, T0.AddSeconds(10)));

@@ -260,7 +260,9 @@ internal static partial class RunEndpoints
             RetryRunOutcome.Retried => TypedResults.Accepted(ApiMapping.LinksFor(id).Self, new RunActionView("retried", result.Run!.ToSummary())),
             RetryRunOutcome.NotRetryable => Problems.Conflict(
                 "run-not-retryable", "The run cannot be retried",
-                $"run {id} is {result.Run?.Status.ToWireName() ?? "not retryable"}; only failed, cancelled or compensation_failed runs can be retried"),
+                result.Run?.Status == RunStatus.Cancelled
+                    ? $"run {id} was cancelled and its compensations ran; a retry would go on from steps that were undone"
+                    : $"run {id} is {result.Run?.Status.ToWireName() ?? "not retryable"}; only failed, cancelled or compensation_failed runs can be retried"),
             RetryRunOutcome.Conflict => Problems.Conflict(
                 "concurrency-conflict", "A run is already active",
                 $"another run holds the concurrency key of run {id}; retry it when that run has finished",

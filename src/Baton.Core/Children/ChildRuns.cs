@@ -54,6 +54,14 @@ internal sealed class ChildRuns(ExecutionState state)
                 await ChildWakeups.CancelChildrenAsync(engine, worker, signal, state.RunId).ConfigureAwait(false);
             }
 
+            // A child failure the parent saw is thrown again, as on resume, so the replay follows the parent's catch to the
+            // compensations of what it did instead (before: the replay stopped here and those were never run).
+            if (stored?.Status == StepStatus.Failed && await FindChildAsync(key).ConfigureAwait(false) is { Status: not RunStatus.Succeeded } failed
+                && failed.Status.IsTerminal())
+            {
+                throw new ChildRunFailedException(failed.Id, failed.Status, failed.Failure);
+            }
+
             throw new CompensationReplayStop();
         }
 
@@ -164,6 +172,21 @@ internal sealed class ChildRuns(ExecutionState state)
         return result.Outcome == CreateRunOutcome.Conflict
             ? throw new Retries.NonRetryableException($"child workflow '{workflowName}' cannot start: run {result.Run.Id} holds its concurrency key")
             : result.Run.Id;
+    }
+
+    /// <summary>The child step <paramref name="key"/> of this run started, or null.</summary>
+    private async Task<RunRecord?> FindChildAsync(string key)
+    {
+        var idempotencyKey = IdempotencyKey(state.RunId, key);
+        await foreach (var child in ChildWakeups.ChildrenAsync(state.Engine, state.RunId, CancellationToken.None).ConfigureAwait(false))
+        {
+            if (child.IdempotencyKey == idempotencyKey)
+            {
+                return child;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Marks every wake-up event of <paramref name="childId"/> that no step took as taken (each under a key of its own).</summary>

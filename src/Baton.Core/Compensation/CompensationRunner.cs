@@ -12,12 +12,19 @@ internal sealed record CompensationFailure(string Step, StepFailedException Exce
 internal sealed class CompensationRunner(ExecutionState state, StepRunner steps)
 {
     /// <summary>
-    /// Runs every compensation in reverse order of registration; a compensation completed in an earlier execution
-    /// is not run again. Returns the first that failed for good (the rest are not run), or null. Only shutdown or
-    /// a lost lease stop it (their exception goes up): a cancel request does not.
+    /// Runs every compensation, newest first: in reverse order of their steps' stored end (to the millisecond), then of the
+    /// calls that made them, so a replay (a resume, a retry of <c>compensation_failed</c>) keeps the first execution's order
+    /// (before: parallel steps registered in the order they ended, and on replay in the order of the code). A compensation
+    /// completed in an earlier execution is not run again. Returns the first that failed for good (the rest are not run), or
+    /// null. Only shutdown or a lost lease stop it (their exception goes up): a cancel request does not.
     /// </summary>
-    public async Task<CompensationFailure?> RunAllAsync(IReadOnlyList<PendingCompensation> compensations)
+    public async Task<CompensationFailure?> RunAllAsync(IReadOnlyList<PendingCompensation> registered)
     {
+        var compensations = registered
+            .OrderBy(c => state.Stored.TryGetValue(c.StepKey, out var step) && step.CompletedAt is { } ended ? ended.ToUnixTimeMilliseconds() : long.MaxValue)
+            .ThenBy(c => c.Call)
+            .ThenBy(c => c.Item)
+            .ToList();
         for (var i = compensations.Count - 1; i >= 0; i--)
         {
             var compensation = compensations[i];

@@ -20,6 +20,8 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
     private readonly Func<TItem, TResult, CancellationToken, Task>? _compensate;
     private readonly CancellationToken _cancellationToken;
     private readonly string _prefix;
+    // The call that took the fan-out's key, for the order of its items' compensations (CompensationRunner).
+    private readonly long _call;
     private readonly string _doneCounter;
     private readonly string _deadCounter;
     private readonly StepStatus _finalFailure;
@@ -31,7 +33,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
     private Dictionary<string, StepStatus>? _earlier;
 
     public FanOutBatch(
-        ExecutionState state, StepRunner steps, string prefix, Func<TItem, CancellationToken, Task<TResult>> work,
+        ExecutionState state, StepRunner steps, string prefix, long call, Func<TItem, CancellationToken, Task<TResult>> work,
         ForEachOptions options, Func<TItem, TResult, CancellationToken, Task>? compensate, CancellationToken cancellationToken)
     {
         _state = state;
@@ -41,6 +43,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
         _compensate = compensate;
         _cancellationToken = cancellationToken;
         _prefix = prefix;
+        _call = call;
         _doneCounter = $"{prefix}.done";
         _deadCounter = $"{prefix}.deadLettered";
         _finalFailure = options.OnItemFailure == ItemFailurePolicy.DeadLetter ? StepStatus.DeadLettered : StepStatus.Failed;
@@ -104,7 +107,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
                 _state.Active.Progress.Increment(CounterOf(stored.Status), 1);
             }
 
-            _tasks.Add(Task.FromResult<ItemResult<TResult>?>(Completed(key, item, stored)));
+            _tasks.Add(Task.FromResult<ItemResult<TResult>?>(Completed(key, _tasks.Count, item, stored)));
             return;
         }
 
@@ -115,7 +118,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
             return;
         }
 
-        _tasks.Add(RunAsync(key, item));
+        _tasks.Add(RunAsync(key, _tasks.Count, item));
     }
 
     public async Task<IReadOnlyList<ItemResult<TResult>>> FinishAsync()
@@ -179,7 +182,20 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
         }
     }
 
-    private async Task<ItemResult<TResult>?> RunAsync(string key, TItem item)
+    private async Task<ItemResult<TResult>?> RunAsync(string key, int index, TItem item)
+    {
+        _state.OutcomeOpened();
+        try
+        {
+            return await RunItemAsync(key, index, item).ConfigureAwait(false);
+        }
+        finally
+        {
+            _state.OutcomeHanded();
+        }
+    }
+
+    private async Task<ItemResult<TResult>?> RunItemAsync(string key, int index, TItem item)
     {
         await _gate.WaitAsync(_stopAll.Token).ConfigureAwait(false);
         try
@@ -187,7 +203,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
             // A released gate can hand its slot to a waiter whose token was just cancelled: start nothing new then.
             _stopAll.Token.ThrowIfCancellationRequested();
             await _steps.RunAsync(key, StepKind.Step, async ct => _state.Serialize(await _work(item, ct).ConfigureAwait(false)), _options.Step, _finalFailure, _stopAll.Token).ConfigureAwait(false);
-            var result = Completed(key, item, _state.Stored[key]);
+            var result = Completed(key, index, item, _state.Stored[key]);
             _state.Active.Progress.Increment(_doneCounter, 1);
             return result;
         }
@@ -210,7 +226,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
 
     private string CounterOf(StepStatus status) => status == StepStatus.Succeeded ? _doneCounter : _deadCounter;
 
-    private ItemResult<TResult> Completed(string key, TItem item, StepRecord stored)
+    private ItemResult<TResult> Completed(string key, int index, TItem item, StepRecord stored)
     {
         if (stored.Status == StepStatus.DeadLettered)
         {
@@ -220,7 +236,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
         var value = _state.Deserialize<TResult>(key, stored.Result);
         if (_compensate is not null)
         {
-            _state.Compensations.Add(key, ct => _compensate(item, value, ct));
+            _state.Compensations.Add(key, _call, index, ct => _compensate(item, value, ct));
         }
 
         return new ItemResult<TResult>(key, true, value, null);

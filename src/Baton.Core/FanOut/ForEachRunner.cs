@@ -16,7 +16,7 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(items);
-        var (prefix, checkedOptions) = Begin(name, keySelector, work, options);
+        var (prefix, call, checkedOptions) = Begin(name, keySelector, work, options);
         var keys = items.Select(item => $"{prefix}/{keySelector(item)}").ToArray();
         if (keys.Any(StoredText.HasNul))
         {
@@ -28,7 +28,7 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
             throw new ArgumentException($"fan-out '{name}' has duplicate item keys", nameof(keySelector));
         }
 
-        var batch = new FanOutBatch<TItem, TResult>(state, steps, prefix, work, checkedOptions, compensate, cancellationToken);
+        var batch = new FanOutBatch<TItem, TResult>(state, steps, prefix, call, work, checkedOptions, compensate, cancellationToken);
         state.Active.Progress.Set($"{prefix}.total", items.Count);
         for (var i = 0; i < items.Count; i++)
         {
@@ -48,8 +48,8 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(items);
-        var (prefix, checkedOptions) = Begin(name, keySelector, work, options);
-        var batch = new FanOutBatch<TItem, TResult>(state, steps, prefix, work, checkedOptions, compensate, cancellationToken);
+        var (prefix, call, checkedOptions) = Begin(name, keySelector, work, options);
+        var batch = new FanOutBatch<TItem, TResult>(state, steps, prefix, call, work, checkedOptions, compensate, cancellationToken);
         var keys = new HashSet<string>(StringComparer.Ordinal);
         var totalCounter = $"{prefix}.total";
         // Until the listing ends, the total is at least what an earlier execution had listed (stored with the run's
@@ -100,13 +100,13 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
     private static string NulKeyError(string name) => $"fan-out '{name}' has an item key holding the character U+0000";
 
     /// <summary>Checks a fan-out's arguments and takes its key prefix.</summary>
-    private (string Prefix, ForEachOptions Options) Begin<TItem, TResult>(
+    private (string Prefix, long Call, ForEachOptions Options) Begin<TItem, TResult>(
         string name, Func<TItem, string> keySelector, Func<TItem, CancellationToken, Task<TResult>> work, ForEachOptions? options)
     {
         ArgumentNullException.ThrowIfNull(keySelector);
         ArgumentNullException.ThrowIfNull(work);
         options ??= new ForEachOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxParallelism, 1);
-        return (state.NextKey(name), options);
+        return (state.NextUserKey(name, out var call), call, options);
     }
 }

@@ -21,6 +21,9 @@ internal sealed class ExecutionState
     // name (most runs) allocates no map, entries and buckets.
     private string? _firstName;
     private int _firstCount;
+    private long _calls;
+    private int _open;
+    private TaskCompletionSource? _outcomesSettled;
     private Dictionary<string, int>? _nameCounts;
     private readonly Lock _lock = new();
     private AttemptEndedRequest? _held;
@@ -73,10 +76,74 @@ internal sealed class ExecutionState
 
     public void StepStarted() => Interlocked.Increment(ref _inFlight);
 
+    /// <summary>A step or fan-out item is called whose outcome the workflow has not been handed yet (its compensation not registered).</summary>
+    public void OutcomeOpened()
+    {
+        lock (_lock)
+        {
+            _open++;
+        }
+    }
+
+    /// <summary>The outcome of a call counted by <see cref="OutcomeOpened"/> is handed over (its compensation registered, if any).</summary>
+    public void OutcomeHanded()
+    {
+        TaskCompletionSource? settled = null;
+        lock (_lock)
+        {
+            if (--_open == 0)
+            {
+                (settled, _outcomesSettled) = (_outcomesSettled, null);
+            }
+        }
+
+        settled?.TrySetResult();
+    }
+
+    /// <summary>
+    /// Completes once no step or fan-out item of this execution is still running, each with its compensation registered:
+    /// a run that ends badly stops them (<see cref="ActiveRun.StopWork"/>) and waits for this before it takes its
+    /// compensations (before: one that completed after the run had failed was never compensated).
+    /// </summary>
+    public Task OutcomesSettledAsync()
+    {
+        lock (_lock)
+        {
+            if (_open == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _outcomesSettled ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _outcomesSettled.Task;
+        }
+    }
+
     public void StepEnded() => Interlocked.Decrement(ref _inFlight);
 
+    /// <summary>
+    /// <see cref="NextKey(string)"/> for a name the workflow chose (a step, timer or fan-out): one that begins like a key the
+    /// engine gives its own steps is refused.
+    /// </summary>
+    public string NextUserKey(string name) => NextUserKey(name, out _);
+
+    /// <inheritdoc cref="NextUserKey(string)"/>
+    /// <param name="name">The step's name.</param>
+    /// <param name="call">Which call of this execution took the key (1, 2, ...): the same on every replay of the run's code.</param>
+    public string NextUserKey(string name, out long call)
+    {
+        if (name is not null && StepKeys.ReservedNameProblem(name) is { } reserved)
+        {
+            throw new ArgumentException(reserved, nameof(name));
+        }
+
+        return NextKey(name!, out call);
+    }
+
     /// <summary>The key of the next step named <paramref name="name"/>: the name, then <c>name#2</c>, <c>name#3</c>...</summary>
-    public string NextKey(string name)
+    public string NextKey(string name) => NextKey(name, out _);
+
+    private string NextKey(string name, out long call)
     {
         if (string.IsNullOrWhiteSpace(name))
         {
@@ -98,6 +165,7 @@ internal sealed class ExecutionState
 
         lock (_lock)
         {
+            call = ++_calls;
             int count;
             if (_firstName is null || _firstName == name)
             {
@@ -210,13 +278,15 @@ internal sealed class ExecutionState
 
     /// <summary>
     /// True while this execution has not yet reached every step a previous execution stored (a fan-out item counts
-    /// as reached with its fan-out, a compensation is not a position in the code): the run is replaying its past.
+    /// as reached with its fan-out; a compensation or a patch marker is not a position in the code): the run is replaying its past.
     /// </summary>
     public bool IsReplaying()
     {
         lock (_lock)
         {
-            return Stored.Values.Any(s => s.Kind != StepKind.Compensation && !ReachedWithin(s.Key));
+            // A patch marker is a decision, not a position: a guard removed once no run needs it (as the README allows) is never
+            // reached again, and counting it kept every run that stored it "replaying", so each later patch answered false.
+            return Stored.Values.Any(s => s.Kind is not (StepKind.Compensation or StepKind.Patch) && !ReachedWithin(s.Key));
         }
     }
 
@@ -240,7 +310,7 @@ internal sealed class ExecutionState
     }
 
     /// <summary>
-    /// Whether <see cref="NextKey"/> has handed out <paramref name="key"/> in this execution, read from the name counts
+    /// Whether <see cref="NextKey(string)"/> has handed out <paramref name="key"/> in this execution, read from the name counts
     /// (<c>name</c> is reached at count 1, <c>name#n</c> at count n) instead of keeping every key handed out.
     /// </summary>
     private bool Reached(string key)
@@ -258,7 +328,7 @@ internal sealed class ExecutionState
             && CountOf(key[..hash]) >= n;
     }
 
-    /// <summary>How many keys <see cref="NextKey"/> has handed out for <paramref name="name"/>; under the lock.</summary>
+    /// <summary>How many keys <see cref="NextKey(string)"/> has handed out for <paramref name="name"/>; under the lock.</summary>
     private int CountOf(string name) =>
         name == _firstName ? _firstCount : _nameCounts?.GetValueOrDefault(name) ?? 0;
 

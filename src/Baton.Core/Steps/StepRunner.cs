@@ -21,15 +21,23 @@ internal sealed class StepRunner(ExecutionState state)
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var key = state.NextKey(name);
-        var json = await RunAsync(key, StepKind.Step, async ct => state.Serialize(await work(ct).ConfigureAwait(false)), options, StepStatus.Failed, cancellationToken, mayWaitDurably: true).ConfigureAwait(false);
-        var value = state.Deserialize<T>(key, json);
-        if (compensate is not null)
+        var key = state.NextUserKey(name, out var call);
+        state.OutcomeOpened();
+        try
         {
-            state.Compensations.Add(key, ct => compensate(value, ct));
-        }
+            var json = await RunAsync(key, StepKind.Step, async ct => state.Serialize(await work(ct).ConfigureAwait(false)), options, StepStatus.Failed, cancellationToken, mayWaitDurably: true).ConfigureAwait(false);
+            var value = state.Deserialize<T>(key, json);
+            if (compensate is not null)
+            {
+                state.Compensations.Add(key, call, 0, ct => compensate(value, ct));
+            }
 
-        return value;
+            return value;
+        }
+        finally
+        {
+            state.OutcomeHanded();
+        }
     }
 
     /// <summary>Returns the stored result of <paramref name="key"/>, or runs it with retries and stores the result.</summary>
@@ -57,6 +65,18 @@ internal sealed class StepRunner(ExecutionState state)
         if (stored?.Status == StepStatus.DeadLettered)
         {
             throw new StepFailedException(key, stored.Error ?? "dead-lettered", stored.ErrorType);
+        }
+
+        // A step that failed for good was thrown to the workflow, which may have gone on from it (caught it and ran a fallback):
+        // a resumed run, or a replay that collects compensations, gets the same failure at the same call (before: it ran the
+        // step again, and a success sent the replay down the other branch). A retry of the run reopens its failed steps
+        // (StoredValues.ReopenFailedSteps), which then run again. A failed compensation is retried by its runner.
+        if (stored?.Status == StepStatus.Failed && kind != StepKind.Compensation)
+        {
+            var message = stored.Error ?? "failed";
+            throw stored.ErrorType is { } type && (type == typeof(OperationCanceledException).FullName || type == typeof(TaskCanceledException).FullName)
+                ? new OperationCanceledException(message)
+                : new StepFailedException(key, message, stored.ErrorType);
         }
 
         if (state.ReplayOnly && kind != StepKind.Compensation)
@@ -135,19 +155,22 @@ internal sealed class StepRunner(ExecutionState state)
                     // the run's timeout or the workflow's own token cut it off: the step ends failed (before, it showed
                     // "running" under an ended run for ever). A later execution that reaches it again runs it again either way.
                     var interrupted = state.Active.Interrupted;
+                    // What the workflow gets is an OperationCanceledException, and so is what is stored: a resumed run that
+                    // reaches the step gets it again (see above).
+                    var stopped = error as OperationCanceledException ?? new OperationCanceledException($"step '{key}' stopped: {error.Message}", error, runToken);
                     state.Observe(engine.Steps.RecordAttemptEndedAsync(attemptRecord with
                     {
                         Outcome = interrupted ? AttemptOutcome.Interrupted : AttemptOutcome.Cancelled,
                         StepStatus = interrupted ? null : StepStatus.Failed,
-                        ErrorType = error.GetType().FullName,
-                        ErrorMessage = ExecutionState.ErrorText(error.Message),
+                        ErrorType = typeof(OperationCanceledException).FullName,
+                        ErrorMessage = ExecutionState.ErrorText(stopped.Message),
                     }, CancellationToken.None));
-                    if (error is OperationCanceledException)
+                    if (stopped == error)
                     {
                         ExceptionDispatchInfo.Throw(error);
                     }
 
-                    throw new OperationCanceledException($"step '{key}' stopped: {error.Message}", error, runToken);
+                    throw stopped;
                 }
 
                 var timedOut = timeoutSource?.IsCancellationRequested == true;

@@ -16,7 +16,7 @@ internal sealed class DurableTimers(ExecutionState state)
     /// <summary>Waits until <paramref name="until"/>, or <paramref name="delay"/> from the first time the timer is reached when set.</summary>
     public async Task WaitAsync(string name, TimeSpan? delay, DateTimeOffset until, CancellationToken cancellationToken)
     {
-        var key = state.NextKey(name);
+        var key = state.NextUserKey(name);
         var engine = state.Engine;
         DateTimeOffset wakeAt;
         if (state.Stored.TryGetValue(key, out var stored) && stored.Status == StepStatus.Succeeded)

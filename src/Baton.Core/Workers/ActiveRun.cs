@@ -78,7 +78,7 @@ internal sealed class ActiveRun : IDisposable
     /// <summary>Cancelled on shutdown or lease loss: the run must stop and leave its state for the next owner.</summary>
     public CancellationToken InterruptToken => _interrupt.Token;
 
-    /// <summary>Cancelled for either reason.</summary>
+    /// <summary>Cancelled for either reason, or when the workflow ended badly with work still running (<see cref="StopWork"/>).</summary>
     public CancellationToken AnyToken => _any.Token;
 
     public bool CancelRequested => _cancelRequested;
@@ -93,6 +93,21 @@ internal sealed class ActiveRun : IDisposable
     public void RequestCancel()
     {
         _cancelRequested = true;
+        try
+        {
+            _any.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Stops what this execution still runs (steps started beside the one whose failure ended the workflow): cancels
+    /// <see cref="AnyToken"/> without a cancel request or an interrupt.
+    /// </summary>
+    public void StopWork()
+    {
         try
         {
             _any.Cancel();

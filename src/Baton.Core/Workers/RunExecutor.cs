@@ -55,6 +55,12 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             // The last step's end, if held, is stored with the run's end in one transaction.
             await FinishAsync(active, context, RunStatus.Succeeded, JsonSerializer.Serialize(output, engine.Json), null).ConfigureAwait(false);
         }
+        catch (SuspendRunException) when (run.DeadlineAt is { } passed && passed <= engine.Time.GetUtcNow() && !active.Interrupted && !active.CancelRequested)
+        {
+            // Woken at its deadline, the run is not suspended again by a wait that would outlast it (before: a durable timer
+            // longer than the RunTimeout suspended it at once, due now, execution after execution, never failing).
+            await EndBadlyAsync(active, context, TimeoutFailure(active, definition)).ConfigureAwait(false);
+        }
         catch (SuspendRunException suspend)
         {
             // Every wait of this execution that suspended counts, not only the one the workflow's await threw.
@@ -88,8 +94,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }
         catch (Exception) when (deadline?.IsCancellationRequested == true)
         {
-            var timeout = definition.Options.RunTimeout ?? run.DeadlineAt!.Value - run.CreatedAt;
-            await EndBadlyAsync(active, context, new RunFailure { Message = new RunTimeoutException(timeout).Message, ErrorType = typeof(RunTimeoutException).FullName }).ConfigureAwait(false);
+            await EndBadlyAsync(active, context, TimeoutFailure(active, definition)).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -108,6 +113,13 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             Log.RunFailed(engine.Logger, ex, run.Id, failure.Step, failure.Message);
             await EndBadlyAsync(active, context, failure).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The failure of a run past its deadline.</summary>
+    private static RunFailure TimeoutFailure(ActiveRun active, WorkflowDefinition definition)
+    {
+        var timeout = definition.Options.RunTimeout ?? active.Run.DeadlineAt!.Value - active.Run.CreatedAt;
+        return new RunFailure { Message = new RunTimeoutException(timeout).Message, ErrorType = typeof(RunTimeoutException).FullName };
     }
 
     private async Task ReplayAndCompensateAsync(ActiveRun active, WorkflowDefinition definition, WorkflowContext context)
@@ -165,6 +177,10 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         var cancelled = active.Run.Status == RunStatus.Compensating
             ? active.Run.Failure is { Message: RunFailure.CancelledByRequestMessage, Step: null, ErrorType: null }
             : active.CancelRequested || active.Run.CancelRequested;
+        // Steps still running beside the failure are stopped, and their outcomes awaited: one that completes registers its
+        // compensation first (before: it completed after the run had ended, and was never compensated).
+        active.StopWork();
+        await context.OutcomesSettledAsync().ConfigureAwait(false);
         var compensations = context.Compensations;
         if (compensations.Count == 0)
         {

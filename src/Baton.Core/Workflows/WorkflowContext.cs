@@ -47,6 +47,9 @@ internal sealed class WorkflowContext : IWorkflowContext
     /// <summary>The compensations registered so far, in the order their steps completed.</summary>
     public IReadOnlyList<PendingCompensation> Compensations => _state.CompensationsSoFar();
 
+    /// <inheritdoc cref="ExecutionState.OutcomesSettledAsync"/>
+    public Task OutcomesSettledAsync() => _state.OutcomesSettledAsync();
+
     /// <summary>Runs the compensations when the run ends badly.</summary>
     public CompensationRunner Compensation => _compensation ??= new CompensationRunner(_state, _steps);
 

@@ -139,6 +139,7 @@ internal static class RunPages
     internal static string RetryMessage(RetryRunResult result) => result.Outcome switch
     {
         RetryRunOutcome.Retried => "Retried: the run resumes at the step that failed.",
+        RetryRunOutcome.NotRetryable when result.Run?.Status == RunStatus.Cancelled => "Not retried: the run was cancelled and its compensations ran.",
         RetryRunOutcome.NotRetryable => $"Not retried: the run is {result.Run?.Status.ToWireName() ?? "not retryable"}; only failed, cancelled or compensation_failed runs can be retried.",
         RetryRunOutcome.Conflict => $"Not retried: run {result.Run?.Id ?? "another run"} holds this run's concurrency key; retry it when that run has finished.",
         _ => "Not retried: no run has this id.",

@@ -1,3 +1,5 @@
+using Baton.Storage;
+
 namespace Baton.Runs;
 
 /// <summary>The life-cycle state of a run.</summary>
@@ -36,6 +38,19 @@ public static class RunStatusExtensions
         RunStatus.CompensationFailed => RunStatus.Compensating,
         _ => null,
     };
+
+    /// <summary>
+    /// The status <paramref name="run"/> takes when retried (<see cref="RetryTarget(RunStatus)"/>), or null: also null for a
+    /// cancelled run whose compensations ran (its saga state <c>compensated</c>), like a compensated one, since a retry would
+    /// go on from steps that were undone.
+    /// </summary>
+    public static RunStatus? RetryTarget(this RunRecord run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return run is { Status: RunStatus.Cancelled, Failure.SagaState: { } saga } && saga == RunStatus.Compensated.ToWireName()
+            ? null
+            : run.Status.RetryTarget();
+    }
 
     /// <summary>Lower-case name used in JSON and URLs (e.g. <c>compensation_failed</c>).</summary>
     public static string ToWireName(this RunStatus status) => status switch

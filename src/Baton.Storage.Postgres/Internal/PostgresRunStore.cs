@@ -32,6 +32,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
     private readonly string _schema;
     private readonly string _reopenSql;
     private readonly string _spendSql;
+    private readonly string _reopenStepsSql;
 
     public PostgresRunStore(PostgresBatonStore store, string s)
     {
@@ -206,6 +207,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
 
         _reopenSql = ReopenWaits($"{s}.steps", "@id", "@step", "@now");
         _spendSql = SpendFailedWaitEvent($"{s}.steps", $"{s}.run_events", "@id", "@step");
+        _reopenStepsSql = ReopenFailedSteps($"{s}.steps", "@id");
         _retrySql = $"""
             UPDATE {s}.runs SET status = @status, completed_at = NULL, cancel_requested = false,
                 failure = CASE WHEN @status = {Of(RunStatus.Compensating)} THEN failure ELSE NULL END,
@@ -620,7 +622,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             return new RetryRunRecordResult(RetryRunOutcome.NotFound, null);
         }
 
-        if (run.Status.RetryTarget() is not { } next)
+        if (run.RetryTarget() is not { } next)
         {
             return new RetryRunRecordResult(RetryRunOutcome.NotRetryable, run);
         }
@@ -630,7 +632,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
         foreach (var also in request.With)
         {
             if (await GetAsync(connection, transaction, also.RunId, cancellationToken, forUpdate: true).ConfigureAwait(false) is { } other
-                && other.Status.RetryTarget() is { } otherNext)
+                && other.RetryTarget() is { } otherNext)
             {
                 others.Add((other, otherNext, also));
             }
@@ -686,6 +688,9 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
     {
         if (next == RunStatus.Pending)
         {
+            await using var steps = new NpgsqlCommand(_reopenStepsSql, connection, transaction);
+            steps.Parameters.Text("id", run.Id);
+            await steps.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await using var spend = new NpgsqlCommand(_spendSql, connection, transaction);
             spend.Parameters.Text("id", run.Id).Text("step", run.Failure?.Step);
             await spend.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -96,6 +96,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
 
     private static readonly string ReopenWaitsSql = ReopenWaits("steps", "$id", "$step", "$now");
     private static readonly string SpendFailedWaitEventSql = SpendFailedWaitEvent("steps", "run_events", "$id", "$step");
+    private static readonly string ReopenFailedStepsSql = ReopenFailedSteps("steps", "$id");
 
     private static readonly string RetrySql = $"""
         UPDATE runs SET status = $status, completed_at = NULL, cancel_requested = 0,
@@ -441,7 +442,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             return (new RetryRunRecordResult(RetryRunOutcome.NotFound, null), null, null);
         }
 
-        if (run.Status.RetryTarget() is not { } next)
+        if (run.RetryTarget() is not { } next)
         {
             return (new RetryRunRecordResult(RetryRunOutcome.NotRetryable, run), null, null);
         }
@@ -458,6 +459,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     {
         if (next == RunStatus.Pending)
         {
+            ctx.Command(ReopenFailedStepsSql).With("$id", run.Id).ExecuteNonQuery();
             ctx.Command(SpendFailedWaitEventSql).With("$id", run.Id).With("$step", run.Failure?.Step).ExecuteNonQuery();
             ctx.Command(ReopenWaitsSql).With("$id", run.Id).With("$step", run.Failure?.Step).With("$now", request.Now).ExecuteNonQuery();
         }

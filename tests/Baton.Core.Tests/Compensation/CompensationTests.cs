@@ -207,4 +207,163 @@ public sealed class CompensationTests
         Assert.Equal(["a"], undone);
         EngineHarness.DeleteDatabase(path);
     }
+
+    [Fact]
+    public async Task StepAsync_NamedLikeACompensationKey_IsRefusedAndTheRealCompensationRuns()
+    {
+        // Before (a review): "compensate:reserve" was accepted, then taken for the compensation of "reserve", which never ran.
+        var undone = new ConcurrentQueue<string>();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("saga", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("reserve", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("reserve"); return Task.CompletedTask; }, cancellationToken: ct);
+            await ctx.StepAsync("compensate:reserve", _ => Task.FromResult("audit"), cancellationToken: ct);
+            return 0;
+        }));
+
+        var run = await node.WaitForEndAsync(await node.StartRunAsync("saga"));
+
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        Assert.Contains("a step name cannot begin with 'compensate:' ('compensate:reserve')", run.Failure!.Message, StringComparison.Ordinal);
+        Assert.Equal(["reserve"], undone);
+        Assert.Equal(StepKeys.ReservedPrefixes.Select(p => p + "x").Select(StepKeys.ReservedNameProblem).Count(e => e is not null), StepKeys.ReservedPrefixes.Count);
+        Assert.Null(StepKeys.ReservedNameProblem("events:x"));
+    }
+
+    [Fact]
+    public async Task Compensation_StepStillRunningWhenAParallelStepFails_IsStoppedFirstAndNotLeftRunning()
+    {
+        // Before (a review): the run took its compensations and ended while "createAccount" still ran; it then committed,
+        // and its compensation, registered after the run had ended, never ran.
+        var undone = new ConcurrentQueue<string>();
+        var slowStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var committed = false;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("parallel", async (ctx, _, ct) =>
+        {
+            var slow = ctx.StepAsync("createAccount", async token =>
+            {
+                slowStarted.TrySetResult();
+                await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                Volatile.Write(ref committed, true);
+                return 1;
+            }, compensate: (_, _) => { undone.Enqueue("createAccount"); return Task.CompletedTask; }, cancellationToken: ct);
+            var fast = ctx.StepAsync<int>("validate", async _ =>
+            {
+                await slowStarted.Task;
+                throw new NonRetryableException("email already taken");
+            }, cancellationToken: ct);
+            await fast;
+            await slow;
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("parallel");
+        var run = await node.WaitForEndAsync(id);
+        var steps = (await node.Store.Steps.GetStepsAsync(id)).ToDictionary(s => s.Key);
+        var attempts = await node.Store.Steps.GetAttemptsAsync(id);
+
+        Assert.Equal((RunStatus.Failed, "validate"), (run.Status, run.Failure!.Step));
+        Assert.False(Volatile.Read(ref committed));
+        Assert.Empty(undone);
+        Assert.Equal(StepStatus.Failed, steps["createAccount"].Status);
+        Assert.Equal(AttemptOutcome.Cancelled, Assert.Single(attempts, a => a.StepKey == "createAccount").Outcome);
+    }
+
+    [Fact]
+    public async Task Compensation_StepThatCompletesAfterAParallelStepFailed_IsCompensatedBeforeTheRunEnds()
+    {
+        // A step that does not stop when asked completes; the run waits for it and undoes it with the others.
+        var undone = new ConcurrentQueue<string>();
+        var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("parallel", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("reserve", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("reserve"); return Task.CompletedTask; }, cancellationToken: ct);
+            var slow = ctx.StepAsync("createAccount", async _ =>
+            {
+                await failed.Task;
+                return 1;
+            }, compensate: (_, _) => { undone.Enqueue("createAccount"); return Task.CompletedTask; }, cancellationToken: ct);
+            var fast = ctx.StepAsync<int>("validate", _ =>
+            {
+                failed.TrySetResult();
+                throw new NonRetryableException("email already taken");
+            }, cancellationToken: ct);
+            await fast;
+            await slow;
+            return 0;
+        }));
+
+        var run = await node.WaitForEndAsync(await node.StartRunAsync("parallel"));
+
+        Assert.Equal((RunStatus.Compensated, "email already taken"), (run.Status, run.Failure!.Message));
+        Assert.Equal(["createAccount", "reserve"], undone);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_CompensationFailedAfterParallelSteps_KeepsTheFirstExecutionsNewestFirstOrder()
+    {
+        // "newer" is called first and ends a second after "older". Before (a review): the first execution undid "newer" first
+        // (the order the steps ended in) and the retry's replay "older" first (the order of the code).
+        var undone = new ConcurrentQueue<string>();
+        var newerUndoTries = 0;
+        var clock = new ExactClock(EngineHarness.Start);
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("saga", async (ctx, _, ct) =>
+            {
+                var olderDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var newer = ctx.StepAsync("newer", async _ =>
+                {
+                    await olderDone.Task;
+                    clock.Advance(TimeSpan.FromSeconds(1));
+                    return "newer";
+                }, compensate: (_, _) =>
+                {
+                    undone.Enqueue("newer");
+                    return Interlocked.Increment(ref newerUndoTries) == 1 ? throw new NonRetryableException("undo of newer failed") : Task.CompletedTask;
+                }, cancellationToken: ct);
+                var older = ctx.StepAsync("older", _ => Task.FromResult("older"), compensate: (_, _) => { undone.Enqueue("older"); return Task.CompletedTask; }, cancellationToken: ct);
+                await older;
+                olderDone.SetResult();
+                await newer;
+                await ctx.StepAsync<int>("fail", _ => throw new NonRetryableException("boom"), cancellationToken: ct);
+                return 0;
+            }),
+            time: clock);
+
+        var id = await node.StartRunAsync("saga");
+        var first = await node.WaitForEndAsync(id);
+        var undoneFirst = undone.ToArray();
+        await node.Client.RetryRunAsync(id);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal((RunStatus.CompensationFailed, "newer"), (first.Status, first.Failure!.CompensationStep));
+        Assert.Equal(["newer"], undoneFirst);
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        Assert.Equal(["newer", "newer", "older"], undone);
+    }
+
+    [Fact]
+    public async Task RunTimeout_RunSuspendedOnATimerLongerThanIt_FailsAtTheDeadlineAndCompensates()
+    {
+        // Before (a review): woken at its deadline, the replayed timer suspended the run again, due at once, execution after
+        // execution; it never failed with its timeout and never compensated.
+        var undone = new ConcurrentQueue<string>();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("bounded-timer", async (ctx, _, ct) =>
+            {
+                await ctx.StepAsync("reserve", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("reserve"); return Task.CompletedTask; }, cancellationToken: ct);
+                await ctx.DelayAsync("cool-off", TimeSpan.FromHours(1), CancellationToken.None);
+                return 0;
+            }, o => o.RunTimeout = TimeSpan.FromMinutes(5)));
+
+        var id = await node.StartRunAsync("bounded-timer");
+        var waiting = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        node.Time.SetUtcNow(EngineHarness.Start.AddMinutes(5));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(EngineHarness.Start.AddMinutes(5), waiting.RunAfter);
+        Assert.Equal((RunStatus.Compensated, 2), (run.Status, run.Executions));
+        Assert.Equal("run timed out after 300 s", run.Failure!.Message);
+        Assert.Equal(["reserve"], undone);
+    }
 }

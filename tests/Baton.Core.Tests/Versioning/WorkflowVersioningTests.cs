@@ -221,4 +221,53 @@ public sealed class WorkflowVersioningTests
         await using var reader = await EngineHarness.StartAsync(_ => { }, databasePath: path, startServices: false);
         return await reader.Store.Steps.GetStepsAsync(id);
     }
+
+    [Fact]
+    public async Task IsPatchedAsync_AfterAnEarlierGuardWasRemoved_RunPastItsHistoryGetsTrue()
+    {
+        var path = EngineHarness.NewDatabasePath();
+        var seen = new ConcurrentQueue<bool>();
+        string id;
+        // Deploy 2: guard "extra" (new runs take it: true stored), then a one-hour timer.
+        await using (var v2 = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("wf", async (ctx, _, ct) =>
+            {
+                await ctx.StepAsync("before", _ => Task.FromResult(1), cancellationToken: ct);
+                if (await ctx.IsPatchedAsync("extra", ct))
+                {
+                    await ctx.StepAsync("extra", _ => Task.FromResult(2), cancellationToken: ct);
+                }
+
+                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
+                return 0;
+            }),
+            databasePath: path))
+        {
+            id = await v2.StartRunAsync("wf");
+            await v2.WaitForAsync(id, r => r.Status == RunStatus.Suspended);
+        }
+
+        // Deploy 3: no run older than "extra" is left, so its guard goes (the guarded code stays); a new change "audit" is
+        // guarded after the timer, a point this run has never passed.
+        await using (var v3 = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("wf", async (ctx, _, ct) =>
+            {
+                await ctx.StepAsync("before", _ => Task.FromResult(1), cancellationToken: ct);
+                await ctx.StepAsync("extra", _ => Task.FromResult(2), cancellationToken: ct);
+                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
+                seen.Enqueue(await ctx.IsPatchedAsync("audit", ct));
+                return 0;
+            }),
+            o => { o.NodeId = "node-v3"; o.PollInterval = TimeSpan.FromMilliseconds(1); o.DrainTimeout = TimeSpan.Zero; },
+            databasePath: path,
+            time: new ExactClock(Start.AddHours(1))))
+        {
+            Assert.Equal(RunStatus.Succeeded, (await v3.WaitForEndAsync(id)).Status);
+        }
+
+        EngineHarness.DeleteDatabase(path);
+        // Every step this run stored lies before "audit": by the README's rule the answer is true. Before (a review): the
+        // marker of the removed guard was never reached again, the run counted as replaying, and every later patch was false.
+        Assert.Equal([true], seen);
+    }
 }

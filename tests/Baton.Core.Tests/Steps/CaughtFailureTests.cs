@@ -1,0 +1,191 @@
+using System.Collections.Concurrent;
+using Baton.Core.Tests.Support;
+using Baton.Retries;
+using Baton.Runs;
+using Baton.Steps;
+using Baton.Storage;
+
+namespace Baton.Core.Tests.Steps;
+
+/// <summary>
+/// A failure the workflow saw (a step or a child that failed for good) is thrown again where a resumed run, or a replay
+/// that collects compensations, reaches it; only a retry runs a failed step again. Found by a review of compensation.
+/// </summary>
+public sealed class CaughtFailureTests
+{
+    private static readonly DateTimeOffset Start = EngineHarness.Start;
+
+    [Fact]
+    public async Task StepAsync_FailureCaughtThenRunResumedAfterATimer_StepIsNotRunAgainAndTheReplayKeepsTheFallback()
+    {
+        var riskyCalls = 0;
+        var fallbackCalls = 0;
+        var clock = new ExactClock(Start);
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, string>("caught", async (ctx, _, ct) =>
+            {
+                string path;
+                try
+                {
+                    // Fails for good the first time (non-retryable), would succeed if called again.
+                    path = await ctx.StepAsync("risky", _ => Interlocked.Increment(ref riskyCalls) == 1
+                        ? throw new NonRetryableException("upstream refused")
+                        : Task.FromResult("risky"), cancellationToken: ct);
+                }
+                catch (StepFailedException)
+                {
+                    path = await ctx.StepAsync("fallback", _ => { Interlocked.Increment(ref fallbackCalls); return Task.FromResult("fallback"); }, cancellationToken: ct);
+                }
+
+                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
+                return path;
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
+
+        var id = await node.StartRunAsync("caught");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
+        clock.SetUtcNow(Start.AddHours(1));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        // The first execution took the fallback branch; the replay must take it too, and must not call "risky" again.
+        Assert.Equal((1, 1, "\"fallback\""), (riskyCalls, fallbackCalls, run.Output));
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_RunFailedWhereAStepFailed_RunsThatStepAgainAndSucceeds()
+    {
+        // The retry's side of the replay rule above: the failed step that ended the run is reopened and runs again.
+        var tries = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("flaky", async (ctx, _, ct) =>
+            await ctx.StepAsync("call", _ => Interlocked.Increment(ref tries) == 1
+                ? throw new NonRetryableException("upstream refused")
+                : Task.FromResult("ok"), cancellationToken: ct)));
+        var id = await node.StartRunAsync("flaky");
+        var failed = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RetryRunOutcome.Retried, (await node.Client.RetryRunAsync(id)).Outcome);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal((RunStatus.Failed, "call"), (failed.Status, failed.Failure!.Step));
+        Assert.Equal((RunStatus.Succeeded, "\"ok\"", 2), (run.Status, run.Output, tries));
+        var step = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
+        Assert.Equal((StepStatus.Succeeded, 2), (step.Status, step.Attempts));
+    }
+
+    [Fact]
+    public async Task CancelRunAsync_SuspendedRunThatCaughtAStepFailure_CompensatesTheFallbackStep()
+    {
+        var undone = new ConcurrentQueue<string>();
+        var clock = new ExactClock(Start);
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("caught-saga", async (ctx, _, ct) =>
+            {
+                try
+                {
+                    await ctx.StepAsync<int>("primary", _ => throw new NonRetryableException("primary supplier refused"), cancellationToken: ct);
+                }
+                catch (StepFailedException)
+                {
+                    await ctx.StepAsync("backup", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("backup"); return Task.CompletedTask; }, cancellationToken: ct);
+                }
+
+                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
+                return 0;
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
+
+        var id = await node.StartRunAsync("caught-saga");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
+        Assert.Equal(CancelRunOutcome.Requested, (await node.Client.CancelRunAsync(id)).Outcome);
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        // "backup" completed and registered a compensation: a cancelled run runs the compensations of its completed steps.
+        Assert.Equal(["backup"], undone);
+        Assert.Equal("compensated", run.Failure?.SagaState);
+    }
+
+    [Fact]
+    public async Task CancelRunAsync_SuspendedParentThatCaughtAChildFailure_CompensatesTheFallbackStep()
+    {
+        // The README: a ChildRunFailedException "is thrown again at the same call on resume" - but not in the replay that
+        // collects compensations, which stops there instead.
+        var undone = new ConcurrentQueue<string>();
+        var clock = new ExactClock(Start);
+        await using var node = await EngineHarness.StartAsync(
+            b =>
+            {
+                b.AddWorkflow<int, int>("failing-child", (_, _, _) => throw new NonRetryableException("child refused"));
+                b.AddWorkflow<int, int>("parent", async (ctx, _, ct) =>
+                {
+                    try
+                    {
+                        await ctx.RunChildAsync<int>("failing-child", 1, cancellationToken: ct);
+                    }
+                    catch (Baton.Children.ChildRunFailedException)
+                    {
+                        await ctx.StepAsync("backup", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("backup"); return Task.CompletedTask; }, cancellationToken: ct);
+                    }
+
+                    await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
+                    return 0;
+                });
+            },
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
+
+        var id = await node.StartRunAsync("parent");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
+        Assert.Equal(CancelRunOutcome.Requested, (await node.Client.CancelRunAsync(id)).Outcome);
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.Equal(["backup"], undone);
+    }
+
+    [Fact]
+    public async Task RetryRunAsync_CancelledRunWhoseCompensationsRan_IsRefusedAndNothingRunsAgain()
+    {
+        var reserved = 0;
+        var released = 0;
+        var block = true;
+        var blocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("order", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("reserve", _ => { Interlocked.Increment(ref reserved); return Task.FromResult(1); },
+                compensate: (_, _) => { Interlocked.Increment(ref released); return Task.CompletedTask; }, cancellationToken: ct);
+            await ctx.StepAsync("charge", async token =>
+            {
+                if (Volatile.Read(ref block))
+                {
+                    blocked.TrySetResult();
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                }
+
+                return 1;
+            }, cancellationToken: ct);
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("order");
+        await blocked.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await node.Client.CancelRunAsync(id);
+        var cancelled = await node.WaitForEndAsync(id);
+        Assert.Equal((RunStatus.Cancelled, "compensated", 1, 1), (cancelled.Status, cancelled.Failure?.SagaState, reserved, released));
+
+        Volatile.Write(ref block, false);
+        var retry = await node.Client.RetryRunAsync(id);
+        var after = await node.Store.Runs.GetRunAsync(id);
+
+        // Refused like a compensated run (before: retried, and it succeeded with its reservation released).
+        Assert.Equal(RetryRunOutcome.NotRetryable, retry.Outcome);
+        Assert.Equal((RunStatus.Cancelled, "compensated"), (after!.Status, after.Failure?.SagaState));
+        Assert.Equal((1, 1), (reserved, released));
+    }
+}
