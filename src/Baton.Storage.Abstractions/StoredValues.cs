@@ -74,6 +74,15 @@ public static class StoredValues
         WHERE run_id = {runIdParameter} AND kind = {Of(StepKind.Step)} AND status = {Of(StepStatus.Failed)}
         """;
 
+    /// <summary>
+    /// SQL predicate for retention over the row <paramref name="row"/> of <paramref name="runsTable"/>: the run has no parent,
+    /// or its parent is gone. A finished child is the only record of its output until the parent's step takes it, and a
+    /// parent (active, or retried later) that found its child pruned started it again: so a child is pruned only after its
+    /// parent (one prune round later when both are due).
+    /// </summary>
+    public static string ParentGone(string runsTable, string row) =>
+        $"({row}.parent_run_id IS NULL OR NOT EXISTS (SELECT 1 FROM {runsTable} AS parent WHERE parent.id = {row}.parent_run_id))";
+
     /// <summary>The stored number of <paramref name="value"/> as SQL text.</summary>
     public static string Of<TEnum>(TEnum value)
         where TEnum : struct, Enum =>

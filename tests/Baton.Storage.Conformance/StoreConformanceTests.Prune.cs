@@ -39,6 +39,28 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task PruneRunsAsync_FinishedChild_IsKeptWhileItsParentIsAndGoesTheRoundAfterIt()
+    {
+        // A finished child is the only record of its output until its parent's step takes it. Before (a review): it was pruned
+        // under a parent still waiting for it, and the parent, resumed, found no child and started another.
+        var store = await NewStoreAsync();
+        var parent = await CreateAsync(store, NewRun("parent") with { RunAfter = T0.AddYears(1) });
+        var child = await CreateAsync(store, NewRun("child") with { Id = Guid.CreateVersion7(T0).ToString("N"), ParentRunId = parent.Id });
+        Assert.Contains(await ClaimAsync(store, "node-a", T0), r => r.Id == child.Id);
+        await FinishAsync(store, child.Id, "node-a", RunStatus.Succeeded, T0.AddMinutes(1));
+
+        var underActiveParent = await store.Runs.PruneRunsAsync(PruneBefore(T0.AddDays(1)));
+        Assert.Contains(await ClaimAsync(store, "node-a", T0.AddYears(1)), r => r.Id == parent.Id);
+        await FinishAsync(store, parent.Id, "node-a", RunStatus.Succeeded, T0.AddYears(1));
+        var withParent = await store.Runs.PruneRunsAsync(PruneBefore(T0.AddYears(2)));
+        var parentGone = await store.Runs.PruneRunsAsync(PruneBefore(T0.AddYears(2)));
+
+        Assert.Equal((0, 1, 1), (underActiveParent, withParent, parentGone));
+        Assert.Null(await store.Runs.GetRunAsync(parent.Id));
+        Assert.Null(await store.Runs.GetRunAsync(child.Id));
+    }
+
+    [Fact]
     public async Task PruneRunsAsync_RecentOrActiveRuns_AreKept()
     {
         var store = await NewStoreAsync();

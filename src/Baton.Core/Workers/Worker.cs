@@ -279,7 +279,9 @@ internal sealed partial class Worker(RunExecutor executor, EngineServices engine
             {
                 if (!lost.Contains(id) && _active.TryGetValue(id, out var renewed))
                 {
-                    renewed.LeaseRenewed(expiresAt, now);
+                    // Armed from when the answer came (before: from when the renewal was asked, so a renewal that took 5 s
+                    // left this node running 5 s past the expiry the store holds, while another node could claim the run).
+                    renewed.LeaseRenewed(expiresAt, engine.Time.GetUtcNow());
                 }
             }
 

@@ -215,7 +215,8 @@ internal sealed class NestServer(
         {
             var id = NestWire.TryReadId(delivery.Body) ?? properties.CorrelationId;
             Log.BadMessage(logger, queue, id, error!);
-            await ReplyAsync(replyTo, id, id is null ? null : NestWire.ErrorReply(id, error!), stopping).ConfigureAwait(false);
+            // Correlated as every reply is, by the request's correlationId property first (before: by the body's id).
+            await ReplyAsync(replyTo, properties.CorrelationId ?? id, id is null ? null : NestWire.ErrorReply(id, error!), stopping).ConfigureAwait(false);
             return (Settle.Ack, "bad_message");
         }
 
@@ -285,7 +286,7 @@ internal sealed class NestServer(
             return;
         }
 
-        var properties = new BasicProperties { CorrelationId = correlationId, ContentType = "application/json" };
+        var properties = new BasicProperties { CorrelationId = NestWire.ReplyCorrelationId(correlationId), ContentType = "application/json" };
         await publisher.PublishAsync(replyTo, properties, body, stopping).ConfigureAwait(false);
     }
 

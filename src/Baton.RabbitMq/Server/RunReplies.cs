@@ -236,7 +236,7 @@ internal sealed class RunReplies : BackgroundService
     public Task PublishAsync(string? replyTo, string? correlationId, byte[] body, CancellationToken cancellationToken) =>
         string.IsNullOrEmpty(replyTo)
             ? Task.CompletedTask
-            : _publisher.PublishAsync(replyTo, new BasicProperties { CorrelationId = correlationId, ContentType = "application/json" }, body, cancellationToken);
+            : _publisher.PublishAsync(replyTo, new BasicProperties { CorrelationId = NestWire.ReplyCorrelationId(correlationId), ContentType = "application/json" }, body, cancellationToken);
 
     private async Task<JsonElement> ErrorAsync(RunInfo run, RunRoute route, CancellationToken cancellationToken)
     {

@@ -52,20 +52,61 @@ internal static class NestWire
             string? id = null;
             if (root.TryGetProperty("id", out var idElement) && idElement.ValueKind != JsonValueKind.Null)
             {
-                if (idElement.ValueKind != JsonValueKind.String || idElement.GetString() is not { Length: > 0 } text)
+                var text = idElement.ValueKind == JsonValueKind.String ? TextOf(idElement) : "";
+                if (text is not { Length: > 0 })
                 {
-                    error = "The message's id is not a non-empty string.";
+                    error = text is null ? UnreadableText("id") : "The message's id is not a non-empty string.";
                     return null;
                 }
 
                 id = text;
             }
 
+            string route;
+            try
+            {
+                route = NestPatterns.Route(pattern);
+            }
+            catch (InvalidOperationException)
+            {
+                error = UnreadableText("pattern");
+                return null;
+            }
+
             var data = root.TryGetProperty("data", out var d) ? d.Clone() : default;
             error = null;
-            return new NestPacket(NestPatterns.Route(pattern), data, id);
+            return new NestPacket(route, data, id);
         }
     }
+
+    // A JSON string escaping half a UTF-16 pair ("\ud800") is valid JSON that no .NET string can hold: GetString throws
+    // InvalidOperationException. Before (a review): that reached the consumer as an outage, and the message was requeued for ever.
+    private static string UnreadableText(string field) => $"The message's {field} is not valid text (it holds half a UTF-16 surrogate pair).";
+
+    /// <summary>The string <paramref name="element"/> holds, or null when it escapes a lone surrogate.</summary>
+    private static string? TextOf(JsonElement element)
+    {
+        try
+        {
+            return element.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The longest AMQP short string, which a correlation id property is: 255 bytes of UTF-8.</summary>
+    public const int MaxCorrelationIdBytes = 255;
+
+    /// <summary>
+    /// <paramref name="correlationId"/> as a reply's correlation id property: null when it does not fit in one (a request's
+    /// body id can be 200 characters of 3 bytes each). The reply then goes without one, as NestJS sends it for a request
+    /// without the property; its body still carries the id. Before (a review): encoding the property threw, and the request
+    /// was requeued for ever, or a run's reply was retried for ever.
+    /// </summary>
+    public static string? ReplyCorrelationId(string? correlationId) =>
+        correlationId is not null && System.Text.Encoding.UTF8.GetByteCount(correlationId) <= MaxCorrelationIdBytes ? correlationId : null;
 
     /// <summary>Reads the id of a body that is otherwise not a valid request, if it has one.</summary>
     public static string? TryReadId(ReadOnlyMemory<byte> body)
@@ -75,7 +116,7 @@ internal static class NestWire
             using var document = JsonDocument.Parse(body);
             return document.RootElement.ValueKind == JsonValueKind.Object
                 && document.RootElement.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String
-                ? id.GetString()
+                ? TextOf(id)
                 : null;
         }
         catch (JsonException)

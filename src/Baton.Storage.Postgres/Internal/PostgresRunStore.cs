@@ -592,7 +592,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
         await using var command = new NpgsqlCommand($"""
             WITH doomed AS (
                 SELECT id FROM {_schema}.runs
-                WHERE id < @below AND {TerminalStatus} AND completed_at < @before
+                WHERE id < @below AND {TerminalStatus} AND completed_at < @before AND {ParentGone($"{_schema}.runs", "runs")}
                 ORDER BY id LIMIT @max
                 FOR UPDATE SKIP LOCKED
             ), attempts AS (

@@ -90,8 +90,10 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         ORDER BY created_at, id LIMIT 1
         """;
 
+    // A child run goes only once its parent is gone (StoredValues.ParentGone).
     private static readonly string DoomedRunsSql = $"""
-        SELECT id FROM runs WHERE id < $below AND {TerminalStatus} AND completed_at < $before ORDER BY id LIMIT $max
+        SELECT id FROM runs WHERE id < $below AND {TerminalStatus} AND completed_at < $before AND {ParentGone("runs", "runs")}
+        ORDER BY id LIMIT $max
         """;
 
     private static readonly string ReopenWaitsSql = ReopenWaits("steps", "$id", "$step", "$now");

@@ -1,6 +1,8 @@
 using Baton.Runs;
 using Baton.Storage;
 using Baton.Workers;
+using Baton.Core.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Baton.Core.Tests.Workers;
@@ -51,5 +53,86 @@ public sealed class LeaseFencingTests
         Assert.False(beforeNewExpiry);
         Assert.True(run.LeaseLost);
         Assert.Equal(Now.AddSeconds(50), run.LeaseExpiresAt);
+    }
+
+    [Fact]
+    public async Task Renewal_TakesFiveSecondsToCommit_LocalFenceFiresAtTheStoredExpiryNotLater()
+    {
+        var stepToken = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        SlowRenewRunStore? slow = null;
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("long", (ctx, _, ct) => ctx.StepAsync("work", async t =>
+            {
+                stepToken.TrySetResult(t);
+                await Task.Delay(Timeout.InfiniteTimeSpan, t);
+                return 1;
+            }, cancellationToken: ct)),
+            o =>
+            {
+                o.LeaseDuration = TimeSpan.FromSeconds(30);
+                o.HeartbeatInterval = TimeSpan.FromSeconds(10);
+                o.PollInterval = TimeSpan.FromHours(1);
+            },
+            configureServices: s => s.AddSingleton<IRunStore>(sp =>
+                slow = new SlowRenewRunStore(sp.GetRequiredService<IBatonStore>().Runs, (ExactClock)sp.GetRequiredService<TimeProvider>())));
+
+        var id = await node.StartRunAsync("long");
+        var token = await stepToken.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.NotNull(slow);
+
+        // The first renewal (at Now+10 s, asking for Now+40 s) takes 5 s to commit; every later one fails (store unreachable).
+        node.Time.Advance(TimeSpan.FromSeconds(10));
+        await slow!.FirstRenewalDone.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(Now.AddSeconds(15), node.Time.GetUtcNow());
+        var stored = await node.Store.Runs.GetRunAsync(id);
+        Assert.Equal(Now.AddSeconds(40), stored!.LeaseExpiresAt);
+
+        // The stored lease ends at Now+40 s: from then on any node may take the run over.
+        node.Time.AdvanceTo(Now.AddSeconds(40));
+        var takenOver = await node.Store.Runs.ClaimRunsAsync(new ClaimRunsRequest
+        {
+            Owner = "node-b", MaxRuns = 10, Now = node.Time.GetUtcNow(), LeaseExpiresAt = node.Time.GetUtcNow().AddSeconds(30),
+        });
+        // Before (a review): the fence was armed from when the renewal was asked, and fired 5 s late.
+        var stillRunningHere = !token.IsCancellationRequested;
+        node.Time.Advance(TimeSpan.FromSeconds(5));
+        var stoppedBy45 = token.IsCancellationRequested;
+
+        Assert.Contains(takenOver, r => r.Id == id);
+        Assert.False(stillRunningHere, $"node-b took the run over at Now+40 s while node-a's step was still running (its fence fired only by Now+45 s: {stoppedBy45})");
+    }
+
+    /// <summary>The real store, with a first lease renewal that takes 5 s (fake clock) to commit and later ones that fail.</summary>
+    private sealed class SlowRenewRunStore(IRunStore inner, ExactClock clock) : IRunStore
+    {
+        private int _renewals;
+
+        public TaskCompletionSource FirstRenewalDone { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<RenewLeasesResult> RenewLeasesAsync(RenewLeasesRequest request, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _renewals) > 1)
+            {
+                throw new InvalidOperationException("store unreachable");
+            }
+
+            var result = await inner.RenewLeasesAsync(request, cancellationToken);
+            await Task.Yield();
+            clock.Advance(TimeSpan.FromSeconds(5));
+            FirstRenewalDone.TrySetResult();
+            return result;
+        }
+
+        public Task<CreateRunResult> CreateRunAsync(CreateRunRequest request, CancellationToken cancellationToken = default) => inner.CreateRunAsync(request, cancellationToken);
+        public Task<IReadOnlyList<CreateRunResult>> CreateRunsAsync(CreateRunsRequest request, CancellationToken cancellationToken = default) => inner.CreateRunsAsync(request, cancellationToken);
+        public Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default) => inner.GetRunAsync(runId, cancellationToken);
+        public Task<RunRecordPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default) => inner.ListRunsAsync(request, cancellationToken);
+        public Task<RunCounts> CountRunsAsync(CountRunsRequest request, CancellationToken cancellationToken = default) => inner.CountRunsAsync(request, cancellationToken);
+        public Task<IReadOnlyList<RunRecord>> ClaimRunsAsync(ClaimRunsRequest request, CancellationToken cancellationToken = default) => inner.ClaimRunsAsync(request, cancellationToken);
+        public Task<bool> ReleaseLeaseAsync(ReleaseLeaseRequest request, CancellationToken cancellationToken = default) => inner.ReleaseLeaseAsync(request, cancellationToken);
+        public Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default) => inner.UpdateRunAsync(request, cancellationToken);
+        public Task<CancelRunRecordResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default) => inner.CancelRunAsync(request, cancellationToken);
+        public Task<RetryRunRecordResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default) => inner.RetryRunAsync(request, cancellationToken);
+        public Task<int> PruneRunsAsync(PruneRunsRequest request, CancellationToken cancellationToken = default) => inner.PruneRunsAsync(request, cancellationToken);
     }
 }
