@@ -34,9 +34,7 @@ public sealed class NestPoisonMessageTests
     public async Task LoneSurrogateEscapeInIdOrPattern_AnsweredOnceAsBadNotRequeued(string body, string error)
     {
         var queue = RabbitMqBroker.NewQueueName("poison");
-        await using var host = await NestHost.StartAsync(
-            b => b.AddNestServer(queue).AddNestPattern("ping", (_, _) => Task.FromResult<JsonElement?>(JsonSerializer.SerializeToElement("pong"))),
-            queues: [queue]);
+        await using var host = await StartPingHostAsync(queue);
         await using var peer = await Peer.ConnectAsync();
 
         await peer.PublishAsync(queue, Encoding.UTF8.GetBytes(body), correlationId: "c-sur");
@@ -61,9 +59,7 @@ public sealed class NestPoisonMessageTests
     public async Task IdOver255Utf8BytesWithoutCorrelationProperty_HandlerRepliesWithoutOneNotRequeued()
     {
         var queue = RabbitMqBroker.NewQueueName("poison");
-        await using var host = await NestHost.StartAsync(
-            b => b.AddNestServer(queue).AddNestPattern("ping", (_, _) => Task.FromResult<JsonElement?>(JsonSerializer.SerializeToElement("pong"))),
-            queues: [queue]);
+        await using var host = await StartPingHostAsync(queue);
         await using var peer = await Peer.ConnectAsync();
         var id = new string('€', 100); // 100 characters, 300 UTF-8 bytes
         var body = JsonSerializer.SerializeToUtf8Bytes(new { pattern = "ping", data = new { }, id });
@@ -88,11 +84,7 @@ public sealed class NestPoisonMessageTests
     public async Task IdOver255Utf8BytesWithoutCorrelationProperty_RunReplyIsSent()
     {
         var queue = RabbitMqBroker.NewQueueName("poison");
-        await using var host = await NestHost.StartAsync(
-            b => b.AddWorkflow<JsonElement, string>("r3-echo", (_, _, _) => Task.FromResult("done"))
-                .AddNestServer(queue)
-                .AddNestPattern("echo.run", "r3-echo", r => r.Data),
-            queues: [queue]);
+        await using var host = await StartEchoRunHostAsync(queue);
         await using var peer = await Peer.ConnectAsync();
         var id = new string('€', 100);
         var body = JsonSerializer.SerializeToUtf8Bytes(new { pattern = "echo.run", data = new { x = 1 }, id });
@@ -101,7 +93,7 @@ public sealed class NestPoisonMessageTests
 
         var client = host.Services.GetRequiredService<IBatonClient>();
         await Poll.UntilAsync(
-            async () => (await client.ListRunsAsync(new ListRunsRequest { Workflow = "r3-echo" })).Runs,
+            async () => (await client.ListRunsAsync(new ListRunsRequest { Workflow = "poison-echo" })).Runs,
             runs => runs.Count == 1 && runs[0].Status == RunStatus.Succeeded, "the run to succeed", TimeSpan.FromSeconds(20));
         try
         {
@@ -122,11 +114,7 @@ public sealed class NestPoisonMessageTests
     public async Task RejectedRunRequestWithLongIdWithoutCorrelationProperty_AnsweredNotRequeued()
     {
         var queue = RabbitMqBroker.NewQueueName("poison");
-        await using var host = await NestHost.StartAsync(
-            b => b.AddWorkflow<JsonElement, string>("r3-echo", (_, _, _) => Task.FromResult("done"))
-                .AddNestServer(queue)
-                .AddNestPattern("echo.run", "r3-echo", r => r.Data),
-            queues: [queue]);
+        await using var host = await StartEchoRunHostAsync(queue);
         await using var peer = await Peer.ConnectAsync();
         var id = new string('é', 201); // over the inbox's 200 characters, 402 UTF-8 bytes
 
@@ -147,12 +135,7 @@ public sealed class NestPoisonMessageTests
     public async Task RunReplyWithLongIdWithoutCorrelationProperty_GracefulStopDoesNotWaitOutTheDrainTimeout()
     {
         var queue = RabbitMqBroker.NewQueueName("poison");
-        await using var host = await NestHost.StartAsync(
-            b => b.AddWorkflow<JsonElement, string>("r3-echo", (_, _, _) => Task.FromResult("done"))
-                .AddNestServer(queue)
-                .AddNestPattern("echo.run", "r3-echo", r => r.Data),
-            queues: [queue],
-            engine: o => o.DrainTimeout = TimeSpan.FromSeconds(20));
+        await using var host = await StartEchoRunHostAsync(queue, drainTimeout: TimeSpan.FromSeconds(20));
         await using var peer = await Peer.ConnectAsync();
         var id = new string('€', 100);
         await peer.PublishAsync(queue, JsonSerializer.SerializeToUtf8Bytes(new { pattern = "echo.run", data = new { x = 1 }, id }), correlationId: null);
@@ -163,6 +146,19 @@ public sealed class NestPoisonMessageTests
 
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(10), $"the stop took {stopping.Elapsed.TotalSeconds:0.0} s with nothing executing");
     }
+
+    /// <summary>A server answering the request pattern <c>ping</c> with <c>"pong"</c>.</summary>
+    private static Task<NestHost> StartPingHostAsync(string queue) => NestHost.StartAsync(
+        b => b.AddNestServer(queue).AddNestPattern("ping", (_, _) => Task.FromResult<JsonElement?>(JsonSerializer.SerializeToElement("pong"))),
+        queues: [queue]);
+
+    /// <summary>A server whose pattern <c>echo.run</c> starts a run of <c>poison-echo</c>, which returns <c>"done"</c>.</summary>
+    private static Task<NestHost> StartEchoRunHostAsync(string queue, TimeSpan? drainTimeout = null) => NestHost.StartAsync(
+        b => b.AddWorkflow<JsonElement, string>("poison-echo", (_, _, _) => Task.FromResult("done"))
+            .AddNestServer(queue)
+            .AddNestPattern("echo.run", "poison-echo", r => r.Data),
+        queues: [queue],
+        engine: drainTimeout is { } drain ? o => o.DrainTimeout = drain : null);
 
     /// <summary>A bare AMQP peer that collects every reply on its own queue, with or without a correlation id.</summary>
     private sealed class Peer : IAsyncDisposable

@@ -45,9 +45,8 @@ public sealed class ClaimWhileUnwindingTests
     }
 
     /// <summary>Holds the execution that wrote a suspension (after the write) until released; everything else passes through.</summary>
-    private sealed class SuspensionGatedRunStore : IRunStore
+    private sealed class SuspensionGatedRunStore : PassThroughRunStore
     {
-        private IRunStore _inner = null!;
         private int _held;
 
         public TaskCompletionSource SuspensionWritten { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -56,13 +55,13 @@ public sealed class ClaimWhileUnwindingTests
 
         public IRunStore Over(IRunStore inner)
         {
-            _inner = inner;
+            Inner = inner;
             return this;
         }
 
-        public async Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default)
+        public override async Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default)
         {
-            var written = await _inner.UpdateRunAsync(request, cancellationToken);
+            var written = await Inner.UpdateRunAsync(request, cancellationToken);
             if (request.Status == RunStatus.Suspended && Interlocked.Exchange(ref _held, 1) == 0)
             {
                 SuspensionWritten.SetResult();
@@ -71,27 +70,5 @@ public sealed class ClaimWhileUnwindingTests
 
             return written;
         }
-
-        public Task<CreateRunResult> CreateRunAsync(CreateRunRequest request, CancellationToken cancellationToken = default) => _inner.CreateRunAsync(request, cancellationToken);
-
-        public Task<IReadOnlyList<CreateRunResult>> CreateRunsAsync(CreateRunsRequest request, CancellationToken cancellationToken = default) => _inner.CreateRunsAsync(request, cancellationToken);
-
-        public Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default) => _inner.GetRunAsync(runId, cancellationToken);
-
-        public Task<RunRecordPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default) => _inner.ListRunsAsync(request, cancellationToken);
-
-        public Task<RunCounts> CountRunsAsync(CountRunsRequest request, CancellationToken cancellationToken = default) => _inner.CountRunsAsync(request, cancellationToken);
-
-        public Task<IReadOnlyList<RunRecord>> ClaimRunsAsync(ClaimRunsRequest request, CancellationToken cancellationToken = default) => _inner.ClaimRunsAsync(request, cancellationToken);
-
-        public Task<RenewLeasesResult> RenewLeasesAsync(RenewLeasesRequest request, CancellationToken cancellationToken = default) => _inner.RenewLeasesAsync(request, cancellationToken);
-
-        public Task<bool> ReleaseLeaseAsync(ReleaseLeaseRequest request, CancellationToken cancellationToken = default) => _inner.ReleaseLeaseAsync(request, cancellationToken);
-
-        public Task<CancelRunRecordResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default) => _inner.CancelRunAsync(request, cancellationToken);
-
-        public Task<RetryRunRecordResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default) => _inner.RetryRunAsync(request, cancellationToken);
-
-        public Task<int> PruneRunsAsync(PruneRunsRequest request, CancellationToken cancellationToken = default) => _inner.PruneRunsAsync(request, cancellationToken);
     }
 }

@@ -103,36 +103,31 @@ public sealed class LeaseFencingTests
     }
 
     /// <summary>The real store, with a first lease renewal that takes 5 s (fake clock) to commit and later ones that fail.</summary>
-    private sealed class SlowRenewRunStore(IRunStore inner, ExactClock clock) : IRunStore
+    private sealed class SlowRenewRunStore : PassThroughRunStore
     {
+        private readonly ExactClock _clock;
         private int _renewals;
+
+        public SlowRenewRunStore(IRunStore inner, ExactClock clock)
+        {
+            Inner = inner;
+            _clock = clock;
+        }
 
         public TaskCompletionSource FirstRenewalDone { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public async Task<RenewLeasesResult> RenewLeasesAsync(RenewLeasesRequest request, CancellationToken cancellationToken = default)
+        public override async Task<RenewLeasesResult> RenewLeasesAsync(RenewLeasesRequest request, CancellationToken cancellationToken = default)
         {
             if (Interlocked.Increment(ref _renewals) > 1)
             {
                 throw new InvalidOperationException("store unreachable");
             }
 
-            var result = await inner.RenewLeasesAsync(request, cancellationToken);
+            var result = await Inner.RenewLeasesAsync(request, cancellationToken);
             await Task.Yield();
-            clock.Advance(TimeSpan.FromSeconds(5));
+            _clock.Advance(TimeSpan.FromSeconds(5));
             FirstRenewalDone.TrySetResult();
             return result;
         }
-
-        public Task<CreateRunResult> CreateRunAsync(CreateRunRequest request, CancellationToken cancellationToken = default) => inner.CreateRunAsync(request, cancellationToken);
-        public Task<IReadOnlyList<CreateRunResult>> CreateRunsAsync(CreateRunsRequest request, CancellationToken cancellationToken = default) => inner.CreateRunsAsync(request, cancellationToken);
-        public Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default) => inner.GetRunAsync(runId, cancellationToken);
-        public Task<RunRecordPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default) => inner.ListRunsAsync(request, cancellationToken);
-        public Task<RunCounts> CountRunsAsync(CountRunsRequest request, CancellationToken cancellationToken = default) => inner.CountRunsAsync(request, cancellationToken);
-        public Task<IReadOnlyList<RunRecord>> ClaimRunsAsync(ClaimRunsRequest request, CancellationToken cancellationToken = default) => inner.ClaimRunsAsync(request, cancellationToken);
-        public Task<bool> ReleaseLeaseAsync(ReleaseLeaseRequest request, CancellationToken cancellationToken = default) => inner.ReleaseLeaseAsync(request, cancellationToken);
-        public Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default) => inner.UpdateRunAsync(request, cancellationToken);
-        public Task<CancelRunRecordResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default) => inner.CancelRunAsync(request, cancellationToken);
-        public Task<RetryRunRecordResult> RetryRunAsync(RetryRunRequest request, CancellationToken cancellationToken = default) => inner.RetryRunAsync(request, cancellationToken);
-        public Task<int> PruneRunsAsync(PruneRunsRequest request, CancellationToken cancellationToken = default) => inner.PruneRunsAsync(request, cancellationToken);
     }
 }
