@@ -15,6 +15,7 @@
 //                    Redis (DoctorBench.cs); the engine benchmark is not run then.
 //        Baton.Bench --redis-raw [REDIS] [--redis-items 20000]: only the raw Redis list consumption figures (RedisRawBench).
 //        Baton.Bench --cron [N]: only the CPU and allocations of CronSchedule.Next (CronBench.cs).
+//        Baton.Bench --prune [RUNS] [--prune-items N]: only SQLite retention against lease renewals (PruneBench.cs).
 // Besides runs/s it prints CPU per run (this process, and on PostgreSQL the server processes of the
 // database), which stays comparable when other work shares the machine.
 // On PostgreSQL, BENCH_PG_WRITERS=N sets PostgresStoreOptions.WriterConnections (default: the store's own, 1).
@@ -42,6 +43,12 @@ if (RabbitRpcBench.Requested(args, out var rabbitRpc))
 if (args.Contains("--cron"))
 {
     CronBench.Run(args);
+    return;
+}
+
+if (args.Contains("--prune"))
+{
+    await PruneBench.RunAsync(args);
     return;
 }
 

@@ -475,25 +475,55 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             .ExecuteNonQuery();
     }
 
-    public Task<int> PruneRunsAsync(PruneRunsRequest request, CancellationToken cancellationToken = default)
+    /// <summary>The most rows one write of retention deletes from a run's steps, attempts or events.</summary>
+    internal const int PruneChunkRows = 5_000;
+
+    private const string PrunedIds = "SELECT id FROM pruned_runs";
+
+    public async Task<int> PruneRunsAsync(PruneRunsRequest request, CancellationToken cancellationToken = default)
     {
         ValidatePrune(request);
-        // One transaction: the statements see the same finished runs (this writer is the only one).
-        return store.WriteAsync(ctx =>
+        // One write takes the runs: from then on no read, retry or event finds them (before, the whole batch went in one
+        // write with every step, attempt and event of its runs: 500 runs of 2,000 fan-out items held the writer 13.4 s). Their
+        // ids are noted in the same write, and their rows go in chunks after it, other writes taking turns between.
+        var deleted = await store.WriteAsync(ctx =>
         {
-            ctx.Command($"DELETE FROM step_attempts WHERE run_id IN ({DoomedRunsSql})")
+            ctx.Command($"INSERT OR IGNORE INTO pruned_runs (id) {DoomedRunsSql}")
                 .With("$below", request.IdsBelow).With("$before", request.CompletedBefore).With("$max", request.MaxRuns)
                 .ExecuteNonQuery();
-            ctx.Command($"DELETE FROM steps WHERE run_id IN ({DoomedRunsSql})")
-                .With("$below", request.IdsBelow).With("$before", request.CompletedBefore).With("$max", request.MaxRuns)
-                .ExecuteNonQuery();
-            ctx.Command($"DELETE FROM run_events WHERE run_id IN ({DoomedRunsSql})")
-                .With("$below", request.IdsBelow).With("$before", request.CompletedBefore).With("$max", request.MaxRuns)
-                .ExecuteNonQuery();
-            return ctx.Command($"DELETE FROM runs WHERE id IN ({DoomedRunsSql})")
-                .With("$below", request.IdsBelow).With("$before", request.CompletedBefore).With("$max", request.MaxRuns)
-                .ExecuteNonQuery();
-        }, cancellationToken);
+            return ctx.Command($"DELETE FROM runs WHERE id IN ({PrunedIds})").ExecuteNonQuery();
+        }, cancellationToken).ConfigureAwait(false);
+        await DeletePrunedRowsAsync(cancellationToken).ConfigureAwait(false);
+        return deleted;
+    }
+
+    /// <summary>
+    /// Deletes the steps, attempts and events of the runs noted in <c>pruned_runs</c>, <see cref="PruneChunkRows"/> rows per
+    /// write, then the notes themselves; also what a prune cut off by a crash left.
+    /// </summary>
+    private async Task DeletePrunedRowsAsync(CancellationToken cancellationToken)
+    {
+        string[] chunks =
+        [
+            $"DELETE FROM step_attempts WHERE (run_id, step_key, attempt) IN (SELECT run_id, step_key, attempt FROM step_attempts WHERE run_id IN ({PrunedIds}) LIMIT {PruneChunkRows})",
+            $"DELETE FROM steps WHERE rowid IN (SELECT rowid FROM steps WHERE run_id IN ({PrunedIds}) LIMIT {PruneChunkRows})",
+            $"DELETE FROM run_events WHERE id IN (SELECT id FROM run_events WHERE run_id IN ({PrunedIds}) LIMIT {PruneChunkRows})",
+        ];
+        foreach (var chunk in chunks)
+        {
+            while (await store.WriteAsync(ctx => ctx.Command(chunk).ExecuteNonQuery(), cancellationToken).ConfigureAwait(false) == PruneChunkRows)
+            {
+            }
+        }
+
+        // Only the notes of runs with nothing left: a prune that began meanwhile may have noted more.
+        await store.WriteAsync(
+            ctx => ctx.Command("""
+                DELETE FROM pruned_runs WHERE NOT EXISTS (SELECT 1 FROM steps WHERE run_id = pruned_runs.id)
+                    AND NOT EXISTS (SELECT 1 FROM step_attempts WHERE run_id = pruned_runs.id)
+                    AND NOT EXISTS (SELECT 1 FROM run_events WHERE run_id = pruned_runs.id)
+                """).ExecuteNonQuery(),
+            cancellationToken).ConfigureAwait(false);
     }
 
     internal static void ValidatePrune(PruneRunsRequest request)
