@@ -18,29 +18,33 @@ public static class StoredValues
     public static readonly string TerminalStatus = $"status >= {Of(RunStatus.Succeeded)}";
 
     /// <summary>
-    /// SQL run by a retry that makes the run pending again, so the retried run waits for its events anew:
+    /// SQL run by a retry that makes the run pending again:
     /// <list type="bullet">
-    /// <item>the event wait whose failure ended the run (its key is the run failure's step, <paramref name="stepParameter"/>: a
-    /// timeout or an unreadable payload the workflow did not catch) becomes running again, provided no other step began at
-    /// or after its end (nothing stored went on from it). A failed wait the workflow went on from stays failed, and a resumed
-    /// run gets its error again;</item>
-    /// <item>a wait still in progress (a run cancelled, or failed by another step, while it waited) is marked to begin anew
-    /// at <paramref name="nowParameter"/>, so its timeout counts from the retry, as for a reopened one.</item>
+    /// <item>the step or event wait whose failure ended the run (its key is the run failure's step,
+    /// <paramref name="stepParameter"/>: a step that failed for good, a timeout or an unreadable payload) becomes running
+    /// again with its end time kept and its error cleared, so the retried run runs it again (attempts numbered on, no backoff
+    /// owed) or waits for its event again with a new timeout. Other failed steps stay failed, and a replay throws their
+    /// failure again where it reaches them: the workflow saw them and may have gone on from them (caught one and ran a
+    /// fallback);</item>
+    /// <item>an event wait still in progress (a run cancelled, or failed by another step, while it waited) is marked to begin
+    /// anew at <paramref name="nowParameter"/>, so its timeout counts from the retry.</item>
     /// </list>
-    /// Either way the step is running with an end time, which the engine reads as "begin a new attempt".
+    /// Running with an end time is what the engine reads as "begin a new attempt" for a wait. Before, every failed step was run
+    /// again, and a fallback's replay took the other branch; and a timeout was reopened only when no step began after it,
+    /// which a parallel branch's steps prevented for good.
     /// </summary>
-    public static string ReopenWaits(string stepsTable, string runIdParameter, string stepParameter, string nowParameter) => $"""
-        UPDATE {stepsTable} AS waited
-        SET status = {Of(StepStatus.Running)},
-            completed_at = CASE WHEN waited.status = {Of(StepStatus.Running)} THEN {nowParameter} ELSE waited.completed_at END
-        WHERE run_id = {runIdParameter} AND kind = {Of(StepKind.Event)}
-            AND ((status = {Of(StepStatus.Running)} AND completed_at IS NULL)
-                OR ({FailedWaitToReopen(stepsTable, runIdParameter, stepParameter)}))
+    public static string ReopenFailed(string stepsTable, string runIdParameter, string stepParameter, string nowParameter) => $"""
+        UPDATE {stepsTable} AS reopened
+        SET status = {Of(StepStatus.Running)}, error = NULL, error_type = NULL,
+            completed_at = CASE WHEN reopened.status = {Of(StepStatus.Running)} THEN {nowParameter} ELSE reopened.completed_at END
+        WHERE run_id = {runIdParameter}
+            AND ((kind = {Of(StepKind.Event)} AND status = {Of(StepStatus.Running)} AND completed_at IS NULL)
+                OR (kind IN ({Of(StepKind.Step)}, {Of(StepKind.Event)}) AND status = {Of(StepStatus.Failed)} AND key = {stepParameter}))
         """;
 
     /// <summary>
-    /// SQL run by a retry before <see cref="ReopenWaits"/>: the event the reopened failed wait took (its payload could not be
-    /// read) is marked taken by that attempt (<c>consumed_by</c> becomes <c>{key}@{attempt}</c>; an event name has no
+    /// SQL run by a retry before <see cref="ReopenFailed"/>: the event taken by the failed wait it reopens (a payload that could
+    /// not be read) is marked taken by that attempt (<c>consumed_by</c> becomes <c>{key}@{attempt}</c>; an event name has no
     /// <c>@</c>), so the wait's next attempt takes the next event instead of the same one again.
     /// </summary>
     public static string SpendFailedWaitEvent(string stepsTable, string eventsTable, string runIdParameter, string stepParameter) => $"""
@@ -50,28 +54,8 @@ public static class StoredValues
         WHERE run_id = {runIdParameter} AND consumed_by = {stepParameter}
             AND EXISTS (
                 SELECT 1 FROM {stepsTable} AS waited
-                WHERE waited.run_id = {runIdParameter} AND waited.key = {stepParameter} AND waited.kind = {Of(StepKind.Event)}
-                    AND {FailedWaitToReopen(stepsTable, runIdParameter, stepParameter)})
-        """;
-
-    // The failed wait whose failure ended the run (its key is the run failure's step), with no other step begun at or after
-    // its end; over a steps row named "waited".
-    private static string FailedWaitToReopen(string stepsTable, string runIdParameter, string stepParameter) => $"""
-        waited.status = {Of(StepStatus.Failed)} AND waited.key = {stepParameter}
-                AND NOT EXISTS (
-                    SELECT 1 FROM {stepsTable} AS later
-                    WHERE later.run_id = {runIdParameter} AND later.key <> waited.key AND later.started_at >= waited.completed_at)
-        """;
-
-    /// <summary>
-    /// SQL run by a retry that makes the run pending again: the failed steps of run <paramref name="runIdParameter"/>
-    /// (kind step: steps and fan-out items that failed for good, were cut off by a cancel or timed out) become running
-    /// again, with their end time kept and their error cleared, so the retried run runs them again, its attempts numbered
-    /// on from the stored ones and with no backoff owed. Without a retry a failed step is thrown again where it is reached.
-    /// </summary>
-    public static string ReopenFailedSteps(string stepsTable, string runIdParameter) => $"""
-        UPDATE {stepsTable} SET status = {Of(StepStatus.Running)}, error = NULL, error_type = NULL
-        WHERE run_id = {runIdParameter} AND kind = {Of(StepKind.Step)} AND status = {Of(StepStatus.Failed)}
+                WHERE waited.run_id = {runIdParameter} AND waited.key = {stepParameter}
+                    AND waited.kind = {Of(StepKind.Event)} AND waited.status = {Of(StepStatus.Failed)})
         """;
 
     /// <summary>

@@ -12,19 +12,16 @@ internal sealed record CompensationFailure(string Step, StepFailedException Exce
 internal sealed class CompensationRunner(ExecutionState state, StepRunner steps)
 {
     /// <summary>
-    /// Runs every compensation, newest first: in reverse order of their steps' stored end (to the millisecond), then of the
-    /// calls that made them, so a replay (a resume, a retry of <c>compensation_failed</c>) keeps the first execution's order
-    /// (before: parallel steps registered in the order they ended, and on replay in the order of the code). A compensation
+    /// Runs every compensation, newest first: in reverse order of the calls that made them (a fan-out's items in reverse
+    /// order of listing), which a replay (a resume, a retry of <c>compensation_failed</c>) repeats exactly. Before, steps run in
+    /// parallel registered in the order they ended, and on replay in the order of the code; the stored end times cannot
+    /// order them either, since a clock that steps back (another node's) would reverse a sequential saga. A compensation
     /// completed in an earlier execution is not run again. Returns the first that failed for good (the rest are not run), or
     /// null. Only shutdown or a lost lease stop it (their exception goes up): a cancel request does not.
     /// </summary>
     public async Task<CompensationFailure?> RunAllAsync(IReadOnlyList<PendingCompensation> registered)
     {
-        var compensations = registered
-            .OrderBy(c => state.Stored.TryGetValue(c.StepKey, out var step) && step.CompletedAt is { } ended ? ended.ToUnixTimeMilliseconds() : long.MaxValue)
-            .ThenBy(c => c.Call)
-            .ThenBy(c => c.Item)
-            .ToList();
+        var compensations = registered.OrderBy(c => c.Call).ThenBy(c => c.Item).ToList();
         for (var i = compensations.Count - 1; i >= 0; i--)
         {
             var compensation = compensations[i];

@@ -45,7 +45,7 @@ internal sealed class EventWaits(ExecutionState state)
 
         // A stored timeout or unreadable payload was thrown to the workflow, which may have gone on from it: a resumed run
         // gets it again, whether or not the steps it went on to were stored before a crash. A retry of the run reopens the
-        // wait whose failure ended the run, and marks a wait in progress to begin anew (StoredValues.ReopenWaits): the wait
+        // wait whose failure ended the run, and marks a wait in progress to begin anew (StoredValues.ReopenFailed): the wait
         // is then running with an end time, and is waited for anew in a new attempt, with a new timeout.
         if (stored?.Status == StepStatus.Failed)
         {
@@ -87,10 +87,11 @@ internal sealed class EventWaits(ExecutionState state)
                     {
                         value = state.Deserialize<T>(payload);
                     }
-                    catch (JsonException ex)
+                    catch (Exception ex) when (ex is not OperationCanceledException)
                     {
                         // The event is taken, and the wait fails by name (before: its payload was stored as the step's result,
-                        // the run failed with the serializer's message, and every retry failed reading that result).
+                        // the run failed with the serializer's message, and every retry failed reading that result). Any error
+                        // reading it counts: the serializer's, or the type's own constructor refusing the values.
                         var unreadable = new EventPayloadException(name, key, EventPayloadException.MessageFor(name, typeof(T), ex.Message), ex);
                         await EndAsync(key, attempt, startedAt, now, StepStatus.Failed, null, unreadable, AttemptOutcome.Failed).ConfigureAwait(false);
                         took = true;

@@ -39,6 +39,9 @@ internal static partial class Log
     [LoggerMessage(108, LogLevel.Information, "Run {RunId} interrupted by shutdown; lease released")]
     public static partial void RunInterrupted(ILogger logger, string runId);
 
+    [LoggerMessage(109, LogLevel.Warning, "Run {RunId}: a step still ran {Seconds} s after the run failed and its token was cancelled; the run ends without it (what it does is not compensated)")]
+    public static partial void StepsLeftRunning(ILogger logger, string runId, double seconds);
+
     // Without the exception object: a retry is routine, and with its stack trace each line was about 3.6 KB, 70 MB of log
     // for a reviewer's 7 minutes of worker outage. The step's final failure (201) carries the exception.
     [LoggerMessage(200, LogLevel.Warning, "Step {Step} attempt {Attempt} failed, retrying in {Delay}: {ErrorType}: {Error}")]

@@ -23,6 +23,7 @@ internal sealed class ExecutionState
     private int _firstCount;
     private long _calls;
     private int _open;
+    private HashSet<string>? _cutOff;
     private TaskCompletionSource? _outcomesSettled;
     private Dictionary<string, int>? _nameCounts;
     private readonly Lock _lock = new();
@@ -75,6 +76,32 @@ internal sealed class ExecutionState
     public int InFlight => Volatile.Read(ref _inFlight);
 
     public void StepStarted() => Interlocked.Increment(ref _inFlight);
+
+    /// <summary>
+    /// Whether stored step <paramref name="key"/> (failed) was cut off by a cancel rather than failing for good: its last
+    /// attempt ended cancelled. The run's attempts are read once per execution, and only when a replay reaches a failed step.
+    /// </summary>
+    public async Task<bool> WasCutOffAsync(string key)
+    {
+        var cutOff = _cutOff;
+        if (cutOff is null)
+        {
+            var attempts = await Engine.Steps.GetAttemptsAsync(RunId).ConfigureAwait(false);
+            var last = new Dictionary<string, StepAttemptRecord>(StringComparer.Ordinal);
+            foreach (var attempt in attempts)
+            {
+                if (!last.TryGetValue(attempt.StepKey, out var seen) || attempt.Attempt > seen.Attempt)
+                {
+                    last[attempt.StepKey] = attempt;
+                }
+            }
+
+            cutOff = last.Values.Where(a => a.Outcome == AttemptOutcome.Cancelled).Select(a => a.StepKey).ToHashSet(StringComparer.Ordinal);
+            _cutOff = cutOff;
+        }
+
+        return cutOff.Contains(key);
+    }
 
     /// <summary>A step or fan-out item is called whose outcome the workflow has not been handed yet (its compensation not registered).</summary>
     public void OutcomeOpened()

@@ -68,15 +68,14 @@ internal sealed class StepRunner(ExecutionState state)
         }
 
         // A step that failed for good was thrown to the workflow, which may have gone on from it (caught it and ran a fallback):
-        // a resumed run, or a replay that collects compensations, gets the same failure at the same call (before: it ran the
-        // step again, and a success sent the replay down the other branch). A retry of the run reopens its failed steps
-        // (StoredValues.ReopenFailedSteps), which then run again. A failed compensation is retried by its runner.
-        if (stored?.Status == StepStatus.Failed && kind != StepKind.Compensation)
+        // a resumed run, or a replay that collects compensations, gets the same StepFailedException at the same call (before:
+        // it ran the step again, and a success sent the replay down the other branch). A retry of the run reopens the step its
+        // failure names (StoredValues.ReopenFailed), which then runs again. A step cut off by a cancel (its last attempt
+        // cancelled) runs again where it is reached, as before: what the workflow saw was the cancel, not the step's outcome.
+        // A failed compensation is retried by its runner.
+        if (stored?.Status == StepStatus.Failed && kind != StepKind.Compensation && !await state.WasCutOffAsync(key).ConfigureAwait(false))
         {
-            var message = stored.Error ?? "failed";
-            throw stored.ErrorType is { } type && (type == typeof(OperationCanceledException).FullName || type == typeof(TaskCanceledException).FullName)
-                ? new OperationCanceledException(message)
-                : new StepFailedException(key, message, stored.ErrorType);
+            throw new StepFailedException(key, stored.Error ?? "failed", stored.ErrorType);
         }
 
         if (state.ReplayOnly && kind != StepKind.Compensation)
@@ -155,22 +154,19 @@ internal sealed class StepRunner(ExecutionState state)
                     // the run's timeout or the workflow's own token cut it off: the step ends failed (before, it showed
                     // "running" under an ended run for ever). A later execution that reaches it again runs it again either way.
                     var interrupted = state.Active.Interrupted;
-                    // What the workflow gets is an OperationCanceledException, and so is what is stored: a resumed run that
-                    // reaches the step gets it again (see above).
-                    var stopped = error as OperationCanceledException ?? new OperationCanceledException($"step '{key}' stopped: {error.Message}", error, runToken);
                     state.Observe(engine.Steps.RecordAttemptEndedAsync(attemptRecord with
                     {
                         Outcome = interrupted ? AttemptOutcome.Interrupted : AttemptOutcome.Cancelled,
                         StepStatus = interrupted ? null : StepStatus.Failed,
-                        ErrorType = typeof(OperationCanceledException).FullName,
-                        ErrorMessage = ExecutionState.ErrorText(stopped.Message),
+                        ErrorType = error.GetType().FullName,
+                        ErrorMessage = ExecutionState.ErrorText(error.Message),
                     }, CancellationToken.None));
-                    if (stopped == error)
+                    if (error is OperationCanceledException)
                     {
                         ExceptionDispatchInfo.Throw(error);
                     }
 
-                    throw stopped;
+                    throw new OperationCanceledException($"step '{key}' stopped: {error.Message}", error, runToken);
                 }
 
                 var timedOut = timeoutSource?.IsCancellationRequested == true;

@@ -115,6 +115,9 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }
     }
 
+    /// <summary>How long a run that ends badly waits for the steps it stopped (a step that ignores its token) before it goes on.</summary>
+    internal static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(30);
+
     /// <summary>The failure of a run past its deadline.</summary>
     private static RunFailure TimeoutFailure(ActiveRun active, WorkflowDefinition definition)
     {
@@ -178,9 +181,22 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             ? active.Run.Failure is { Message: RunFailure.CancelledByRequestMessage, Step: null, ErrorType: null }
             : active.CancelRequested || active.Run.CancelRequested;
         // Steps still running beside the failure are stopped, and their outcomes awaited: one that completes registers its
-        // compensation first (before: it completed after the run had ended, and was never compensated).
+        // compensation first (before: it completed after the run had ended, and was never compensated). A step that ignores
+        // its token is waited for StopGrace at most, then left (logged): the run does not hang on it.
         active.StopWork();
-        await context.OutcomesSettledAsync().ConfigureAwait(false);
+        var settled = context.OutcomesSettledAsync();
+        if (!settled.IsCompleted)
+        {
+            try
+            {
+                await settled.WaitAsync(StopGrace, engine.Time, active.InterruptToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                Log.StepsLeftRunning(engine.Logger, active.RunId, StopGrace.TotalSeconds);
+            }
+        }
+
         var compensations = context.Compensations;
         if (compensations.Count == 0)
         {

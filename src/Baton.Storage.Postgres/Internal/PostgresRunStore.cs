@@ -32,7 +32,6 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
     private readonly string _schema;
     private readonly string _reopenSql;
     private readonly string _spendSql;
-    private readonly string _reopenStepsSql;
 
     public PostgresRunStore(PostgresBatonStore store, string s)
     {
@@ -205,9 +204,8 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             ORDER BY created_at, id LIMIT 1
             """;
 
-        _reopenSql = ReopenWaits($"{s}.steps", "@id", "@step", "@now");
+        _reopenSql = ReopenFailed($"{s}.steps", "@id", "@step", "@now");
         _spendSql = SpendFailedWaitEvent($"{s}.steps", $"{s}.run_events", "@id", "@step");
-        _reopenStepsSql = ReopenFailedSteps($"{s}.steps", "@id");
         _retrySql = $"""
             UPDATE {s}.runs SET status = @status, completed_at = NULL, cancel_requested = false,
                 failure = CASE WHEN @status = {Of(RunStatus.Compensating)} THEN failure ELSE NULL END,
@@ -688,9 +686,6 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
     {
         if (next == RunStatus.Pending)
         {
-            await using var steps = new NpgsqlCommand(_reopenStepsSql, connection, transaction);
-            steps.Parameters.Text("id", run.Id);
-            await steps.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await using var spend = new NpgsqlCommand(_spendSql, connection, transaction);
             spend.Parameters.Text("id", run.Id).Text("step", run.Failure?.Step);
             await spend.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -96,9 +96,8 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         ORDER BY id LIMIT $max
         """;
 
-    private static readonly string ReopenWaitsSql = ReopenWaits("steps", "$id", "$step", "$now");
+    private static readonly string ReopenFailedSql = ReopenFailed("steps", "$id", "$step", "$now");
     private static readonly string SpendFailedWaitEventSql = SpendFailedWaitEvent("steps", "run_events", "$id", "$step");
-    private static readonly string ReopenFailedStepsSql = ReopenFailedSteps("steps", "$id");
 
     private static readonly string RetrySql = $"""
         UPDATE runs SET status = $status, completed_at = NULL, cancel_requested = 0,
@@ -461,9 +460,8 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     {
         if (next == RunStatus.Pending)
         {
-            ctx.Command(ReopenFailedStepsSql).With("$id", run.Id).ExecuteNonQuery();
             ctx.Command(SpendFailedWaitEventSql).With("$id", run.Id).With("$step", run.Failure?.Step).ExecuteNonQuery();
-            ctx.Command(ReopenWaitsSql).With("$id", run.Id).With("$step", run.Failure?.Step).With("$now", request.Now).ExecuteNonQuery();
+            ctx.Command(ReopenFailedSql).With("$id", run.Id).With("$step", run.Failure?.Step).With("$now", request.Now).ExecuteNonQuery();
         }
 
         // A run retried into compensating keeps its failure: the compensations that finish end it with that failure.

@@ -3,6 +3,7 @@ using Baton.Core.Tests.Support;
 using Baton.Retries;
 using Baton.Runs;
 using Baton.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Core.Tests.Compensation;
 
@@ -299,10 +300,11 @@ public sealed class CompensationTests
     }
 
     [Fact]
-    public async Task RetryRunAsync_CompensationFailedAfterParallelSteps_KeepsTheFirstExecutionsNewestFirstOrder()
+    public async Task RetryRunAsync_CompensationFailedAfterParallelSteps_KeepsTheFirstExecutionsOrder()
     {
-        // "newer" is called first and ends a second after "older". Before (a review): the first execution undid "newer" first
-        // (the order the steps ended in) and the retry's replay "older" first (the order of the code).
+        // "newer" is called first and ends a second after "older": undone in reverse order of the calls, "older" first, in the
+        // first execution and in the retry's replay alike. Before (a review): the first execution undid "newer" first (the
+        // order the steps ended in) and the replay "older" first (the order of the code).
         var undone = new ConcurrentQueue<string>();
         var newerUndoTries = 0;
         var clock = new ExactClock(EngineHarness.Start);
@@ -336,9 +338,9 @@ public sealed class CompensationTests
         var run = await node.WaitForEndAsync(id);
 
         Assert.Equal((RunStatus.CompensationFailed, "newer"), (first.Status, first.Failure!.CompensationStep));
-        Assert.Equal(["newer"], undoneFirst);
+        Assert.Equal(["older", "newer"], undoneFirst);
         Assert.Equal(RunStatus.Compensated, run.Status);
-        Assert.Equal(["newer", "newer", "older"], undone);
+        Assert.Equal(["older", "newer", "newer"], undone);
     }
 
     [Fact]
@@ -365,5 +367,48 @@ public sealed class CompensationTests
         Assert.Equal((RunStatus.Compensated, 2), (run.Status, run.Executions));
         Assert.Equal("run timed out after 300 s", run.Failure!.Message);
         Assert.Equal(["reserve"], undone);
+    }
+
+    [Fact]
+    public async Task Compensation_ClockStepsBackBetweenTwoSequentialSteps_StillUndoesTheLaterStepFirst()
+    {
+        var undone = new ConcurrentQueue<string>();
+        var skewed = new SkewedClock(new ExactClock(EngineHarness.Start));
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("saga", async (ctx, _, ct) =>
+            {
+                await ctx.StepAsync("create-order", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("cancel-order"); return Task.CompletedTask; }, cancellationToken: ct);
+                await ctx.StepAsync("reserve-stock", _ =>
+                {
+                    // NTP steps the clock back by 2 ms (or the run moved to a node whose clock is 2 ms behind).
+                    skewed.Offset = TimeSpan.FromMilliseconds(-2);
+                    return Task.FromResult(1);
+                }, compensate: (_, _) => { undone.Enqueue("release-stock"); return Task.CompletedTask; }, cancellationToken: ct);
+                await ctx.StepAsync<int>("charge", _ => throw new NonRetryableException("card declined"), cancellationToken: ct);
+                return 0;
+            }),
+            configureServices: services => services.AddSingleton<TimeProvider>(skewed));
+
+        var id = await node.StartRunAsync("saga");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Compensated, run.Status);
+        // Newest first in the order the saga ran: stock released before the order is cancelled. Before (a review of this
+        // session's first ordering): compensations were ordered by the stored end, and the clock's step reversed them.
+        Assert.Equal(["release-stock", "cancel-order"], undone);
+    }
+
+    private sealed class SkewedClock(ExactClock inner) : TimeProvider
+    {
+        public TimeSpan Offset { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow() + Offset;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            inner.CreateTimer(callback, state, dueTime, period);
+
+        public override long GetTimestamp() => inner.GetTimestamp();
+
+        public override long TimestampFrequency => inner.TimestampFrequency;
     }
 }

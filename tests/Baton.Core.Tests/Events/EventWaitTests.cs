@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Baton.Core.Tests.Support;
 using Baton.Events;
@@ -343,6 +344,88 @@ public sealed class EventWaitTests
         var result = await node.Client.StartRunAsync(new StartRunRequest { Workflow = workflow, RunAfter = runAfter });
         Assert.Equal(StartRunOutcome.Created, result.Outcome);
         return result.Run!.Id;
+    }
+
+
+    [Fact]
+    public async Task RetryRunAsync_WaitTimedOutWhileAParallelBranchStartedAStep_RetryWaitsAgain()
+    {
+        var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var clock = new ExactClock(Start);
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, string>("approve-and-prepare", async (ctx, _, ct) =>
+            {
+                var approval = ctx.WaitForEventAsync<string>("approved", TimeSpan.FromSeconds(5), ct);
+                async Task<int> PrepareAsync()
+                {
+                    await ctx.StepAsync("prepare-1", async _ => { await releaseFirst.Task; return 1; }, cancellationToken: ct);
+                    return await ctx.StepAsync("prepare-2", _ => Task.FromResult(2), cancellationToken: ct);
+                }
+
+                var prepared = PrepareAsync();
+                await Task.WhenAll(approval, prepared);
+                return approval.Result;
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
+
+        var id = await node.StartRunAsync("approve-and-prepare");
+        // The wait rechecks every second in memory while "prepare-1" runs; move the clock past its timeout.
+        await clock.WaitForTimerAsync(Start.AddSeconds(1), TimerKind.Delay);
+        clock.AdvanceTo(Start.AddSeconds(5));
+        await WaitForStepsAsync(node, id, steps => steps.Any(s => s.Key == "event:approved" && s.Status == StepStatus.Failed));
+        releaseFirst.TrySetResult();
+        var failed = await node.WaitForEndAsync(id);
+        Assert.Equal((RunStatus.Failed, "event:approved"), (failed.Status, failed.Failure?.Step));
+
+        clock.SetUtcNow(Start.AddHours(1));
+        Assert.Equal(RetryRunOutcome.Retried, (await node.Client.RetryRunAsync(id)).Outcome);
+        // The retried run waits for the approval again (the workflow never went on from the timeout: it was still in WhenAll).
+        var again = await node.WaitForAsync(id, r => r.Status.IsTerminal() || (r.Status == RunStatus.Suspended && r.LeaseOwner is null));
+        Assert.True(again.Status == RunStatus.Suspended, $"{again.Status}: {again.Failure?.ErrorType} {again.Failure?.Step} {again.Failure?.Message}");
+        await node.Client.SendEventAsync(id, "approved", JsonSerializer.SerializeToElement("ann"));
+        var run = await node.WaitForEndAsync(id);
+        Assert.Equal((RunStatus.Succeeded, "\"ann\""), (run.Status, run.Output));
+    }
+
+    [Fact]
+    public async Task WaitForEventAsync_PayloadItsTypeRefusesInItsConstructor_ARetryWaitsForTheNextEvent()
+    {
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("orders", async (ctx, _, ct) =>
+            (await ctx.WaitForEventAsync<Order>("order", TimeSpan.FromHours(1), ct)).Id));
+        var id = await node.StartRunAsync("orders");
+        await node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        await node.Client.SendEventAsync(id, "order", JsonSerializer.SerializeToElement(new { id = "" }));
+        var failed = await node.WaitForEndAsync(id);
+        Assert.Equal(RunStatus.Failed, failed.Status);
+
+        Assert.Equal(RetryRunOutcome.Retried, (await node.Client.RetryRunAsync(id)).Outcome);
+        var again = await node.WaitForAsync(id, r => r.Status.IsTerminal() || (r.Status == RunStatus.Suspended && r.LeaseOwner is null));
+        // The bad event was taken and failed the run; the retry must wait for the next one instead of taking it again.
+        Assert.True(again.Status == RunStatus.Suspended, $"{again.Status}: {again.Failure?.ErrorType} {again.Failure?.Step} {again.Failure?.Message}");
+        await node.Client.SendEventAsync(id, "order", JsonSerializer.SerializeToElement(new { id = "o-1" }));
+        var run = await node.WaitForEndAsync(id);
+        Assert.Equal((RunStatus.Succeeded, "\"o-1\""), (run.Status, run.Output));
+    }
+
+    /// <summary>Polls the store (real time, at most 60 s) until the run's steps satisfy <paramref name="until"/>.</summary>
+    private static async Task WaitForStepsAsync(EngineHarness node, string id, Func<IReadOnlyList<StepRecord>, bool> until)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!until(await node.Store.Steps.GetStepsAsync(id)))
+        {
+            if (watch.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                throw new TimeoutException("steps never reached the expected state");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    private sealed record Order(string Id)
+    {
+        public string Id { get; } = !string.IsNullOrEmpty(Id) ? Id : throw new ArgumentException("an order needs an id", nameof(Id));
     }
 
     private sealed record Approval(string By);

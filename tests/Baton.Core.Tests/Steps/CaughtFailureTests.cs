@@ -188,4 +188,211 @@ public sealed class CaughtFailureTests
         Assert.Equal((RunStatus.Cancelled, "compensated"), (after!.Status, after.Failure?.SagaState));
         Assert.Equal((1, 1), (reserved, released));
     }
+
+    [Fact]
+    public async Task RetryRunAsync_StepFailureCaughtThenALaterStepFailed_RetryKeepsTheFallbackBranch()
+    {
+        // A retry reopens only the step the run's failure names ("ship"). Before (a review): it reopened every failed step, so
+        // "primary" ran again, the replay took the other branch, and the "backup" already bought was left behind.
+        var primaryCalls = 0;
+        var backupCalls = 0;
+        var shipCalls = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("caught-retry", async (ctx, _, ct) =>
+        {
+            string path;
+            try
+            {
+                path = await ctx.StepAsync("primary", _ => Interlocked.Increment(ref primaryCalls) == 1
+                    ? throw new NonRetryableException("primary supplier refused")
+                    : Task.FromResult("primary"), cancellationToken: ct);
+            }
+            catch (StepFailedException)
+            {
+                path = await ctx.StepAsync("backup", _ => { Interlocked.Increment(ref backupCalls); return Task.FromResult("backup"); }, cancellationToken: ct);
+            }
+
+            await ctx.StepAsync("ship", _ => Interlocked.Increment(ref shipCalls) == 1
+                ? throw new NonRetryableException("carrier down")
+                : Task.FromResult(1), cancellationToken: ct);
+            return path;
+        }));
+
+        var id = await node.StartRunAsync("caught-retry");
+        var failed = await node.WaitForEndAsync(id);
+        Assert.Equal((RunStatus.Failed, "ship"), (failed.Status, failed.Failure?.Step));
+
+        Assert.Equal(RetryRunOutcome.Retried, (await node.Client.RetryRunAsync(id)).Outcome);
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        // The run bought from the backup supplier; a retry of the shipment must not buy from the primary one as well.
+        Assert.Equal(("\"backup\"", 1, 1), (run.Output, primaryCalls, backupCalls));
+    }
+
+    [Fact]
+    public async Task StepAsync_CutOffByTheWorkflowsTokenAndCaughtAsTaskCanceled_ResumedRunTakesTheSameBranch()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var clock = new ExactClock(Start);
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, string>("cut", async (ctx, _, ct) =>
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                var slow = ctx.StepAsync("slow", async token =>
+                {
+                    started.TrySetResult();
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                    return 1;
+                }, cancellationToken: cts.Token);
+                await started.Task;
+                await cts.CancelAsync();
+                string path;
+                try
+                {
+                    await slow;
+                    path = "done";
+                }
+                catch (TaskCanceledException)
+                {
+                    path = "task-cancelled";
+                }
+                catch (OperationCanceledException)
+                {
+                    path = "operation-cancelled";
+                }
+
+                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
+                return path;
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
+
+        var id = await node.StartRunAsync("cut");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
+        clock.SetUtcNow(Start.AddHours(1));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        // The first execution caught a TaskCanceledException (Task.Delay's); the replay runs the cut-off step again, cuts it
+        // again, and takes the same branch.
+        Assert.Equal((RunStatus.Succeeded, "\"task-cancelled\""), (run.Status, run.Output));
+    }
+
+    [Fact]
+    public async Task StepAsync_WhenAnyRaceWonByTheSecondStepLoserCutOff_ResumedRunKeepsTheSameWinner()
+    {
+        var clock = new ExactClock(Start);
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, string>("race", async (ctx, _, ct) =>
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                var slow = ctx.StepAsync("supplier-a", async token =>
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                    return "a";
+                }, cancellationToken: cts.Token);
+                var fast = ctx.StepAsync("supplier-b", _ => Task.FromResult("b"), cancellationToken: cts.Token);
+                var winner = await Task.WhenAny(slow, fast);
+                await cts.CancelAsync();
+                var quote = await winner;
+                try
+                {
+                    await slow;
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
+                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
+                return quote;
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
+
+        var id = await node.StartRunAsync("race");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
+        clock.SetUtcNow(Start.AddHours(1));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        // The first execution took supplier-b's quote; the replay must too (before the change it did: the cut-off step ran
+        // again and lost the race again).
+        Assert.True(run.Status == RunStatus.Succeeded, $"{run.Status}: {run.Failure?.ErrorType} {run.Failure?.Message}");
+        Assert.Equal("\"b\"", run.Output);
+    }
+
+    [Fact]
+    public async Task StepAsync_FailedForGoodWithItsOwnTimeoutsTaskCanceledAndCaught_ResumedRunTakesTheFallbackAgain()
+    {
+        // HttpClient's own Timeout throws TaskCanceledException with no token cancelled: the step fails for good and the
+        // workflow gets a StepFailedException (ErrorType TaskCanceledException). A resumed run gets OperationCanceledException.
+        var clock = new ExactClock(Start);
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, string>("http", async (ctx, _, ct) =>
+            {
+                string path;
+                try
+                {
+                    path = await ctx.StepAsync<string>("call", _ => throw new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout of 100 seconds elapsing."),
+                        new StepOptions { Retry = RetryPolicy.None }, cancellationToken: ct);
+                }
+                catch (StepFailedException)
+                {
+                    path = "fallback";
+                }
+
+                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
+                return path;
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
+
+        var id = await node.StartRunAsync("http");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
+        clock.SetUtcNow(Start.AddHours(1));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.True(run.Status == RunStatus.Succeeded, $"{run.Status}: {run.Failure?.ErrorType} {run.Failure?.Message}");
+        Assert.Equal("\"fallback\"", run.Output);
+    }
+
+    [Fact]
+    public async Task StepAsync_RunFailsBesideAStepThatIgnoresItsToken_RunEndsAfterTheStopGrace()
+    {
+        // A step that takes no token (a legacy SDK) cannot be stopped: the failed run waits RunExecutor.StopGrace for it, then
+        // ends without it. Before (a review of this change): it waited for ever, its lease renewed, deaf to a cancel.
+        var release = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sideStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var clock = new ExactClock(Start);
+        var logs = new Baton.Testing.CapturingLoggerProvider();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("stubborn", async (ctx, _, ct) =>
+            {
+                var side = ctx.StepAsync("side", async _ => { sideStarted.TrySetResult(); return await release.Task; }, cancellationToken: ct);
+                await sideStarted.Task;
+                await ctx.StepAsync<int>("main", _ => throw new NonRetryableException("refused"), cancellationToken: ct);
+                return await side;
+            }),
+            o => (o.LeaseDuration, o.HeartbeatInterval) = (TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1)),
+            time: clock,
+            logs: logs);
+
+        try
+        {
+            var id = await node.StartRunAsync("stubborn");
+            await clock.WaitForTimerAsync(Start + Baton.Workers.RunExecutor.StopGrace);
+            var waiting = await node.Store.Runs.GetRunAsync(id);
+            clock.AdvanceTo(Start + Baton.Workers.RunExecutor.StopGrace);
+            var run = await node.WaitForEndAsync(id);
+
+            Assert.Equal(RunStatus.Running, waiting!.Status);
+            Assert.Equal((RunStatus.Failed, "main"), (run.Status, run.Failure!.Step));
+            Assert.Contains(logs.Entries, e => e.EventId == 109);
+        }
+        finally
+        {
+            release.TrySetResult(1);
+        }
+    }
 }
