@@ -267,11 +267,7 @@ public sealed class CaughtFailureTests
             o => o.DrainTimeout = TimeSpan.Zero,
             time: clock);
 
-        var id = await node.StartRunAsync("cut");
-        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
-        clock.SetUtcNow(Start.AddHours(1));
-        node.WakeWorker();
-        var run = await node.WaitForEndAsync(id);
+        var run = await RunPastItsHourlyTimerAsync(node, clock, "cut");
 
         // The first execution caught a TaskCanceledException (Task.Delay's); the replay runs the cut-off step again, cuts it
         // again, and takes the same branch.
@@ -309,11 +305,7 @@ public sealed class CaughtFailureTests
             o => o.DrainTimeout = TimeSpan.Zero,
             time: clock);
 
-        var id = await node.StartRunAsync("race");
-        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
-        clock.SetUtcNow(Start.AddHours(1));
-        node.WakeWorker();
-        var run = await node.WaitForEndAsync(id);
+        var run = await RunPastItsHourlyTimerAsync(node, clock, "race");
 
         // The first execution took supplier-b's quote; the replay must too (before the change it did: the cut-off step ran
         // again and lost the race again).
@@ -347,11 +339,7 @@ public sealed class CaughtFailureTests
             o => o.DrainTimeout = TimeSpan.Zero,
             time: clock);
 
-        var id = await node.StartRunAsync("http");
-        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
-        clock.SetUtcNow(Start.AddHours(1));
-        node.WakeWorker();
-        var run = await node.WaitForEndAsync(id);
+        var run = await RunPastItsHourlyTimerAsync(node, clock, "http");
 
         Assert.True(run.Status == RunStatus.Succeeded, $"{run.Status}: {run.Failure?.ErrorType} {run.Failure?.Message}");
         Assert.Equal("\"fallback\"", run.Output);
@@ -394,5 +382,15 @@ public sealed class CaughtFailureTests
         {
             release.TrySetResult(1);
         }
+    }
+
+    /// <summary>Starts a run of <paramref name="workflow"/>, lets it suspend on its one-hour timer, wakes it then, and returns its end.</summary>
+    private static async Task<RunRecord> RunPastItsHourlyTimerAsync(EngineHarness node, ExactClock clock, string workflow)
+    {
+        var id = await node.StartRunAsync(workflow);
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
+        clock.SetUtcNow(Start.AddHours(1));
+        node.WakeWorker();
+        return await node.WaitForEndAsync(id);
     }
 }
