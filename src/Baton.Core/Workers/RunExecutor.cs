@@ -105,7 +105,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
                 {
                     Message = ExecutionState.ErrorText(ex.Message), ErrorType = ex.GetType().FullName, ChildRuns = [child.ChildRunId, .. child.AlsoFailed],
                 },
-                // A wait's failure names the wait: a retry of the run waits for its event again (StoredValues.ReopenFailedWait).
+                // A wait's failure names the wait: a retry of the run waits for its event again (StoredValues.ReopenFailed).
                 Events.EventTimeoutException { StepKey: { } wait } => new RunFailure { Message = ExecutionState.ErrorText(ex.Message), ErrorType = ex.GetType().FullName, Step = wait },
                 Events.EventPayloadException unreadable => new RunFailure { Message = ExecutionState.ErrorText(ex.Message), ErrorType = ex.GetType().FullName, Step = unreadable.StepKey },
                 _ => new RunFailure { Message = ExecutionState.ErrorText(ex.Message), ErrorType = ex.GetType().FullName },
@@ -194,6 +194,12 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             catch (TimeoutException)
             {
                 Log.StepsLeftRunning(engine.Logger, active.RunId, StopGrace.TotalSeconds);
+            }
+            catch (OperationCanceledException) when (active.Interrupted)
+            {
+                // Shutdown or a lost lease while waiting: the run is left to its next owner, as at any other point.
+                await InterruptedAsync(active, context).ConfigureAwait(false);
+                return;
             }
         }
 

@@ -384,6 +384,40 @@ public sealed class CaughtFailureTests
         }
     }
 
+    [Fact]
+    public async Task StepAsync_NodeStopsWhileAFailedRunWaitsForAStepThatIgnoresItsToken_RunIsLeftToTheNextOwner()
+    {
+        // A shutdown during that wait interrupts it as at any other point: the lease is handed back, the run not ended.
+        var release = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sideStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var clock = new ExactClock(Start);
+        var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("stubborn", async (ctx, _, ct) =>
+            {
+                var side = ctx.StepAsync("side", async _ => { sideStarted.TrySetResult(); return await release.Task; }, cancellationToken: ct);
+                await sideStarted.Task;
+                await ctx.StepAsync<int>("main", _ => throw new NonRetryableException("refused"), cancellationToken: ct);
+                return await side;
+            }),
+            o => (o.LeaseDuration, o.HeartbeatInterval, o.DrainTimeout) = (TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1), TimeSpan.Zero),
+            time: clock);
+        try
+        {
+            var id = await node.StartRunAsync("stubborn");
+            await clock.WaitForTimerAsync(Start + Baton.Workers.RunExecutor.StopGrace);
+            await node.StopAsync();
+            var left = await node.Store.Runs.GetRunAsync(id);
+
+            Assert.Equal((RunStatus.Running, null), (left!.Status, left.LeaseOwner));
+            Assert.Null(left.Failure);
+        }
+        finally
+        {
+            release.TrySetResult(1);
+            await node.DisposeAsync();
+        }
+    }
+
     /// <summary>Starts a run of <paramref name="workflow"/>, lets it suspend on its one-hour timer, wakes it then, and returns its end.</summary>
     private static async Task<RunRecord> RunPastItsHourlyTimerAsync(EngineHarness node, ExactClock clock, string workflow)
     {
