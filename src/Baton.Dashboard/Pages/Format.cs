@@ -30,16 +30,32 @@ internal static class Format
             return "";
         }
 
+        if (json.Length > MaxShownJson)
+        {
+            return Truncated(json);
+        }
+
+        string indented;
         try
         {
             using var document = System.Text.Json.JsonDocument.Parse(json);
-            return System.Text.Json.JsonSerializer.Serialize(document.RootElement, Indented);
+            indented = System.Text.Json.JsonSerializer.Serialize(document.RootElement, Indented);
         }
         catch (System.Text.Json.JsonException)
         {
             return json;
         }
+
+        // Indenting deep JSON can multiply it (before, a review: 240 KB of nested arrays made a 15.7 MB page): past the bound the
+        // text is shown as stored.
+        return indented.Length <= MaxShownJson ? indented : json;
     }
+
+    /// <summary>The most characters of a JSON value (an input, output, payload or result) a page shows: 64 Ki.</summary>
+    public const int MaxShownJson = 64 * 1024;
+
+    private static string Truncated(string json) =>
+        string.Concat(json.AsSpan(0, MaxShownJson), $"\n… {json.Length - MaxShownJson:N0} more characters not shown (the API returns the whole value)");
 
     // The page HTML-encodes the text, so the JSON needs no escaping of its own: non-ASCII and <>&' are shown as they are
     // (the default encoder wrote them as \uXXXX, unreadable for Hebrew or Japanese).

@@ -256,6 +256,32 @@ public sealed class AccessTests
     }
 
     [Fact]
+    public async Task RunPage_OutputHoldingADeeplyNestedPayloadUnder256KiB_ShowsAtMost64KiOfItNotMegabytesOfIndentation()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        using var client = server.NewBrowserlessClient();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+        var api = server.NewApiClient();
+        var runId = (await api.StartAsync("demo", new { items = 1, delayMs = 0, waitFor = "go" })).Run.Id;
+        // 61 nested arrays around 120,000 zeros: 240 KB of JSON, under the event payload limit (256 KiB) and the API's depth (64).
+        const int Depth = 61;
+        var payload = new System.Text.StringBuilder().Append('[', Depth).Append(string.Join(',', Enumerable.Repeat("0", 120_000))).Append(']', Depth).ToString();
+        using (var document = System.Text.Json.JsonDocument.Parse(payload))
+        {
+            await api.SendEventAsync(runId, "go", document.RootElement);
+        }
+
+        Assert.Equal("succeeded", (await api.WaitAsync(runId).WaitAsync(TimeSpan.FromSeconds(60))).Status);
+        using var response = await client.GetAsync($"/ui/runs/{runId}");
+        var html = await response.Content.ReadAsStringAsync();
+
+        // Before (a review): each zero on a line of its own, indented up to 124 spaces: a 15.7 MB page.
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(html.Length < 2 * payload.Length, $"the run page is {html.Length:N0} characters for an output holding a payload of {payload.Length:N0}");
+        Assert.Contains("more characters not shown (the API returns the whole value)", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ScheduleDisable_WorkflowNotRegisteredOnThisNode_RefusedOnThePageNot500()
     {
         // A schedule of a workflow only other nodes have (here: written while the demo was on, read with it off). Before: 500.
