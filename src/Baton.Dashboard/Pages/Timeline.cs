@@ -24,7 +24,21 @@ public sealed record TimelineEntry(StepInfo? Step, IReadOnlyList<StepAttemptInfo
     public string Fingerprint => Group is { } g
         ? $"{g.Count}|{g.Succeeded}|{g.Failed}|{g.Running}|{g.Retries}|" + string.Join(',', g.Shown.Select(StepPrint))
         : Gap is { } gap ? $"gap|{gap.Entries}|{gap.Steps}"
-        : StepPrint(Step!) + "|" + string.Join(',', Attempts.Select(a => $"{a.Attempt}:{a.Outcome}:{a.EndedAt?.UtcTicks}:{a.ErrorMessage}"));
+        : StepPrint(Step!) + "|" + Attempts.Count + "|" + string.Join(',', ShownAttempts.Select(a => $"{a.Attempt}:{a.Outcome}:{a.EndedAt?.UtcTicks}:{a.ErrorMessage}"));
+
+    /// <summary>How many of a step's first attempts are listed.</summary>
+    public const int FirstAttemptsShown = 5;
+
+    /// <summary>How many of a step's last attempts are listed; the ones between stand in one row (a review listed 600 rows for one step).</summary>
+    public const int LastAttemptsShown = 20;
+
+    /// <summary>The attempts the entry lists: all, or the first <see cref="FirstAttemptsShown"/> and last <see cref="LastAttemptsShown"/>.</summary>
+    public IEnumerable<StepAttemptInfo> ShownAttempts => Attempts.Count <= FirstAttemptsShown + LastAttemptsShown
+        ? Attempts
+        : Attempts.Take(FirstAttemptsShown).Concat(Attempts.Skip(Attempts.Count - LastAttemptsShown));
+
+    /// <summary>How many attempts the entry does not list.</summary>
+    public int AttemptsNotShown => Math.Max(0, Attempts.Count - FirstAttemptsShown - LastAttemptsShown);
 
     /// <summary>How many items of a group are listed; the failed ones come first, so they are never cut off by successes.</summary>
     public const int ItemsShown = 25;

@@ -282,6 +282,65 @@ public sealed class AccessTests
     }
 
     [Fact]
+    public async Task RunPage_RunWithManyEventsSent_ListsTheNewest500AndSaysHowManyThereAre()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        using var client = server.NewBrowserlessClient();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+        var api = server.NewApiClient();
+        // The run waits for "go"; events of another name are stored and never taken.
+        var runId = (await api.StartAsync("demo", new { items = 1, delayMs = 0, waitFor = "go" })).Run.Id;
+        using (var empty = System.Text.Json.JsonDocument.Parse("{}"))
+        {
+            for (var i = 0; i < 520; i++)
+            {
+                await api.SendEventAsync(runId, "noise", empty.RootElement);
+            }
+        }
+
+        var html = await client.GetStringAsync($"/ui/runs/{runId}");
+        var section = System.Text.RegularExpressions.Regex.Match(html, "<section data-section=\"events\">(.*?)</section>", System.Text.RegularExpressions.RegexOptions.Singleline).Groups[1].Value;
+
+        // Before (a review): every event was listed (700 rows for 700 events).
+        Assert.Equal(500, System.Text.RegularExpressions.Regex.Count(section, "<tr><td>noise</td>"));
+        Assert.Contains("The newest 500 of 520;", section, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunPage_StepWithManyAttempts_ListsTheFirst5AndLast20()
+    {
+        // The review gateway forwarding to a worker that refuses connections, 60 attempts 1 ms apart.
+        var gatewayPort = Ports.Free();
+        await using var server = await DashboardServer.StartAsync(extra: new Dictionary<string, string?>
+        {
+            ["Baton__Apps__ReviewGateway__Enabled"] = "true",
+            ["PORT"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["WORKER_NODE_URL"] = $"http://127.0.0.1:{Ports.Free()}",
+            ["Baton__Apps__ReviewGateway__MaxAttempts"] = "60",
+            ["Baton__Apps__ReviewGateway__BaseDelay"] = "00:00:00.001",
+            ["Baton__Apps__ReviewGateway__MaxDelay"] = "00:00:00.001",
+        });
+        using var gateway = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{gatewayPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        using var enqueued = await gateway.PostAsync("/enqueue", new StringContent("""{"placeId":"place-1"}""", System.Text.Encoding.UTF8, "application/json"));
+        var body = await enqueued.Content.ReadAsStringAsync();
+        Assert.True(enqueued.StatusCode == HttpStatusCode.Accepted, body);
+        var runId = System.Text.RegularExpressions.Regex.Match(body, "\"runId\"\\s*:\\s*\"([0-9a-f]{32})\"").Groups[1].Value;
+        var run = await server.NewApiClient().WaitAsync(runId).WaitAsync(TimeSpan.FromSeconds(120));
+        using var client = server.NewBrowserlessClient();
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+
+        var html = await client.GetStringAsync($"/ui/runs/{runId}");
+
+        // 25 attempt rows and one for the 35 between. Before (a review): one row per attempt (600 for 600).
+        Assert.Equal("failed", run.Status);
+        Assert.Equal(26, System.Text.RegularExpressions.Regex.Count(html, "<tr class=\"attempt\">"));
+        Assert.Contains("… 35 attempts not shown;", html, StringComparison.Ordinal);
+        Assert.Contains("attempt 5</td>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("attempt 6</td>", html, StringComparison.Ordinal);
+        Assert.Contains("attempt 41</td>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ScheduleDisable_WorkflowNotRegisteredOnThisNode_RefusedOnThePageNot500()
     {
         // A schedule of a workflow only other nodes have (here: written while the demo was on, read with it off). Before: 500.
