@@ -68,7 +68,12 @@ public sealed class BrokerRestartTests
         Assert.DoesNotContain(runs, r => r.Status == RunStatus.CompensationFailed);
         var succeeded = runs.Count(r => r.Status == RunStatus.Succeeded);
         Assert.True(outcomes.Count(o => o == "completed") <= succeeded);
-        Assert.Equal(succeeded, rig.Simulator.State.Accounts.Count);
+        // Failed once in CI (ci46, not reproduced since: one account left, no saga succeeded): the runs' ends say which saga
+        // left it, if it happens again.
+        Assert.True(
+            succeeded == rig.Simulator.State.Accounts.Count,
+            $"{rig.Simulator.State.Accounts.Count} accounts for {succeeded} sagas succeeded; runs: "
+            + string.Join("; ", runs.Select(r => $"{r.Status} {r.Failure?.Step} {r.Failure?.SagaState} {r.Failure?.Message}")));
         Assert.Equal(succeeded, rig.Simulator.State.Profiles.Count);
         Assert.Equal(rig.Simulator.State.Accounts.Count, rig.Simulator.State.Accounts.Select(a => a["email"]!.GetValue<string>()).Distinct().Count());
     }
