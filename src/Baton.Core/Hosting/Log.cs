@@ -27,7 +27,7 @@ internal static partial class Log
     [LoggerMessage(105, LogLevel.Warning, "Run {RunId}: stopped here after a failed store write; it resumes when its lease expires, on whichever node claims it then")]
     public static partial void StoppedOnStoreFailure(ILogger logger, string runId);
 
-    [LoggerMessage(105, LogLevel.Information, "Run {RunId} compensating {Count} completed steps")]
+    [LoggerMessage(110, LogLevel.Information, "Run {RunId} compensating {Count} completed steps")]
     public static partial void Compensating(ILogger logger, string runId, int count);
 
     [LoggerMessage(106, LogLevel.Error, "Run {RunId}: compensation of step {Step} failed: {Error}")]
