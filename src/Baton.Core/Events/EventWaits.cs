@@ -201,16 +201,18 @@ internal sealed class EventWaits(ExecutionState state)
     private async Task EndAsync(
         string key, int attempt, DateTimeOffset startedAt, DateTimeOffset now, StepStatus status, string? result, Exception? error, AttemptOutcome outcome)
     {
+        var errorType = error?.GetType().FullName;
+        var errorText = error is null ? null : ExecutionState.ErrorText(error.Message);
         await state.EndAttemptAsync(new AttemptEndedRequest
         {
             RunId = state.RunId, Owner = state.Engine.Owner, StepKey = key, Kind = StepKind.Event, Attempt = attempt,
             StartedAt = startedAt, EndedAt = now, Outcome = outcome,
-            StepStatus = status, Result = result, ErrorType = error?.GetType().FullName, ErrorMessage = error is null ? null : ExecutionState.ErrorText(error.Message),
+            StepStatus = status, Result = result, ErrorType = errorType, ErrorMessage = errorText,
         }).ConfigureAwait(false);
         state.Stored[key] = new StepRecord
         {
-            RunId = state.RunId, Key = key, Kind = StepKind.Event, Status = status, Result = result, Error = error is null ? null : ExecutionState.ErrorText(error.Message),
-            ErrorType = error?.GetType().FullName, Attempts = attempt, StartedAt = startedAt, CompletedAt = now,
+            RunId = state.RunId, Key = key, Kind = StepKind.Event, Status = status, Result = result, Error = errorText,
+            ErrorType = errorType, Attempts = attempt, StartedAt = startedAt, CompletedAt = now,
         };
     }
 }

@@ -87,16 +87,10 @@ internal sealed class ExecutionState
         if (cutOff is null)
         {
             var attempts = await Engine.Steps.GetAttemptsAsync(RunId).ConfigureAwait(false);
-            var last = new Dictionary<string, StepAttemptRecord>(StringComparer.Ordinal);
-            foreach (var attempt in attempts)
-            {
-                if (!last.TryGetValue(attempt.StepKey, out var seen) || attempt.Attempt > seen.Attempt)
-                {
-                    last[attempt.StepKey] = attempt;
-                }
-            }
-
-            cutOff = last.Values.Where(a => a.Outcome == AttemptOutcome.Cancelled).Select(a => a.StepKey).ToHashSet(StringComparer.Ordinal);
+            cutOff = attempts.GroupBy(a => a.StepKey, StringComparer.Ordinal)
+                .Where(step => step.MaxBy(a => a.Attempt)!.Outcome == AttemptOutcome.Cancelled)
+                .Select(step => step.Key)
+                .ToHashSet(StringComparer.Ordinal);
             _cutOff = cutOff;
         }
 

@@ -106,9 +106,11 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
                     Message = ExecutionState.ErrorText(ex.Message), ErrorType = ex.GetType().FullName, ChildRuns = [child.ChildRunId, .. child.AlsoFailed],
                 },
                 // A wait's failure names the wait: a retry of the run waits for its event again (StoredValues.ReopenFailed).
-                Events.EventTimeoutException { StepKey: { } wait } => new RunFailure { Message = ExecutionState.ErrorText(ex.Message), ErrorType = ex.GetType().FullName, Step = wait },
-                Events.EventPayloadException unreadable => new RunFailure { Message = ExecutionState.ErrorText(ex.Message), ErrorType = ex.GetType().FullName, Step = unreadable.StepKey },
-                _ => new RunFailure { Message = ExecutionState.ErrorText(ex.Message), ErrorType = ex.GetType().FullName },
+                _ => new RunFailure
+                {
+                    Message = ExecutionState.ErrorText(ex.Message), ErrorType = ex.GetType().FullName,
+                    Step = ex switch { Events.EventTimeoutException timeout => timeout.StepKey, Events.EventPayloadException unreadable => unreadable.StepKey, _ => null },
+                },
             };
             Log.RunFailed(engine.Logger, ex, run.Id, failure.Step, failure.Message);
             await EndBadlyAsync(active, context, failure).ConfigureAwait(false);

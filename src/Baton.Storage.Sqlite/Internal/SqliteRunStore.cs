@@ -478,6 +478,14 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
 
     private const string PrunedIds = "SELECT id FROM pruned_runs";
 
+    // One write's worth of the pruned runs' attempts, steps and events, each statement repeated until it deletes fewer.
+    private static readonly string[] PrunedRowChunksSql =
+    [
+        $"DELETE FROM step_attempts WHERE (run_id, step_key, attempt) IN (SELECT run_id, step_key, attempt FROM step_attempts WHERE run_id IN ({PrunedIds}) LIMIT {PruneChunkRows})",
+        $"DELETE FROM steps WHERE rowid IN (SELECT rowid FROM steps WHERE run_id IN ({PrunedIds}) LIMIT {PruneChunkRows})",
+        $"DELETE FROM run_events WHERE id IN (SELECT id FROM run_events WHERE run_id IN ({PrunedIds}) LIMIT {PruneChunkRows})",
+    ];
+
     public async Task<int> PruneRunsAsync(PruneRunsRequest request, CancellationToken cancellationToken = default)
     {
         ValidatePrune(request);
@@ -501,13 +509,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
     /// </summary>
     private async Task DeletePrunedRowsAsync(CancellationToken cancellationToken)
     {
-        string[] chunks =
-        [
-            $"DELETE FROM step_attempts WHERE (run_id, step_key, attempt) IN (SELECT run_id, step_key, attempt FROM step_attempts WHERE run_id IN ({PrunedIds}) LIMIT {PruneChunkRows})",
-            $"DELETE FROM steps WHERE rowid IN (SELECT rowid FROM steps WHERE run_id IN ({PrunedIds}) LIMIT {PruneChunkRows})",
-            $"DELETE FROM run_events WHERE id IN (SELECT id FROM run_events WHERE run_id IN ({PrunedIds}) LIMIT {PruneChunkRows})",
-        ];
-        foreach (var chunk in chunks)
+        foreach (var chunk in PrunedRowChunksSql)
         {
             while (await store.WriteAsync(ctx => ctx.Command(chunk).ExecuteNonQuery(), cancellationToken).ConfigureAwait(false) == PruneChunkRows)
             {

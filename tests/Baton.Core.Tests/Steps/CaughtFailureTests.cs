@@ -317,7 +317,8 @@ public sealed class CaughtFailureTests
     public async Task StepAsync_FailedForGoodWithItsOwnTimeoutsTaskCanceledAndCaught_ResumedRunTakesTheFallbackAgain()
     {
         // HttpClient's own Timeout throws TaskCanceledException with no token cancelled: the step fails for good and the
-        // workflow gets a StepFailedException (ErrorType TaskCanceledException). A resumed run gets OperationCanceledException.
+        // workflow gets a StepFailedException (ErrorType TaskCanceledException). Before (a review): a resumed run got an
+        // OperationCanceledException instead, which the workflow's catch did not match.
         var clock = new ExactClock(Start);
         await using var node = await EngineHarness.StartAsync(
             b => b.AddWorkflow<int, string>("http", async (ctx, _, ct) =>
@@ -351,25 +352,13 @@ public sealed class CaughtFailureTests
         // A step that takes no token (a legacy SDK) cannot be stopped: the failed run waits RunExecutor.StopGrace for it, then
         // ends without it. Before (a review of this change): it waited for ever, its lease renewed, deaf to a cancel.
         var release = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var sideStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var clock = new ExactClock(Start);
         var logs = new Baton.Testing.CapturingLoggerProvider();
-        await using var node = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, int>("stubborn", async (ctx, _, ct) =>
-            {
-                var side = ctx.StepAsync("side", async _ => { sideStarted.TrySetResult(); return await release.Task; }, cancellationToken: ct);
-                await sideStarted.Task;
-                await ctx.StepAsync<int>("main", _ => throw new NonRetryableException("refused"), cancellationToken: ct);
-                return await side;
-            }),
-            o => (o.LeaseDuration, o.HeartbeatInterval) = (TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1)),
-            time: clock,
-            logs: logs);
+        var (node, id) = await StartRunWaitingOnAStubbornStepAsync(release.Task, clock, logs);
+        await using var stopped = node;
 
         try
         {
-            var id = await node.StartRunAsync("stubborn");
-            await clock.WaitForTimerAsync(Start + Baton.Workers.RunExecutor.StopGrace);
             var waiting = await node.Store.Runs.GetRunAsync(id);
             clock.AdvanceTo(Start + Baton.Workers.RunExecutor.StopGrace);
             var run = await node.WaitForEndAsync(id);
@@ -389,22 +378,9 @@ public sealed class CaughtFailureTests
     {
         // A shutdown during that wait interrupts it as at any other point: the lease is handed back, the run not ended.
         var release = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var sideStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var clock = new ExactClock(Start);
-        var node = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, int>("stubborn", async (ctx, _, ct) =>
-            {
-                var side = ctx.StepAsync("side", async _ => { sideStarted.TrySetResult(); return await release.Task; }, cancellationToken: ct);
-                await sideStarted.Task;
-                await ctx.StepAsync<int>("main", _ => throw new NonRetryableException("refused"), cancellationToken: ct);
-                return await side;
-            }),
-            o => (o.LeaseDuration, o.HeartbeatInterval, o.DrainTimeout) = (TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1), TimeSpan.Zero),
-            time: clock);
+        var (node, id) = await StartRunWaitingOnAStubbornStepAsync(release.Task, new ExactClock(Start));
         try
         {
-            var id = await node.StartRunAsync("stubborn");
-            await clock.WaitForTimerAsync(Start + Baton.Workers.RunExecutor.StopGrace);
             await node.StopAsync();
             var left = await node.Store.Runs.GetRunAsync(id);
 
@@ -416,6 +392,30 @@ public sealed class CaughtFailureTests
             release.TrySetResult(1);
             await node.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// Starts a run whose step "main" fails while its step "side", which takes no token, waits for <paramref name="side"/>;
+    /// returns once the failed run waits <see cref="Baton.Workers.RunExecutor.StopGrace"/> for "side" (the lease is 10 min, so
+    /// no other timer is due then).
+    /// </summary>
+    private static async Task<(EngineHarness Node, string Id)> StartRunWaitingOnAStubbornStepAsync(Task<int> side, ExactClock clock, Baton.Testing.CapturingLoggerProvider? logs = null)
+    {
+        var sideStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("stubborn", async (ctx, _, ct) =>
+            {
+                var running = ctx.StepAsync("side", async _ => { sideStarted.TrySetResult(); return await side; }, cancellationToken: ct);
+                await sideStarted.Task;
+                await ctx.StepAsync<int>("main", _ => throw new NonRetryableException("refused"), cancellationToken: ct);
+                return await running;
+            }),
+            o => (o.LeaseDuration, o.HeartbeatInterval, o.DrainTimeout) = (TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1), TimeSpan.Zero),
+            time: clock,
+            logs: logs);
+        var id = await node.StartRunAsync("stubborn");
+        await clock.WaitForTimerAsync(Start + Baton.Workers.RunExecutor.StopGrace);
+        return (node, id);
     }
 
     /// <summary>Starts a run of <paramref name="workflow"/>, lets it suspend on its one-hour timer, wakes it then, and returns its end.</summary>
