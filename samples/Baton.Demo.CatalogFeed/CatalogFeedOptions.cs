@@ -101,6 +101,13 @@ public sealed class CatalogFeedOptions
     /// <summary>How many responses are cut at <see cref="CutAtByte"/>. The default is 1.</summary>
     public int CutTimes { get; set; } = 1;
 
+    /// <summary>
+    /// Awaited when a response reaches <see cref="CutAtByte"/>, after the bytes before it were sent and before the connection
+    /// is aborted: a test holds the cut until the client has done what the test needs with those bytes (an abort discards
+    /// what the client had not read yet, so without it how much arrived depends on the machine's load).
+    /// </summary>
+    public Func<Task>? BeforeCut { get; set; }
+
     /// <summary>Called with these options after a response is cut, before the next request: a new export between a broken download and its resume.</summary>
     public Action<CatalogFeedOptions>? AfterCut { get; set; }
 

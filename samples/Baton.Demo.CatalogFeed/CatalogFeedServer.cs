@@ -165,6 +165,11 @@ public sealed class CatalogFeedServer : IAsyncDisposable
                 pending.Write(bytes.Span.Slice(skip, (int)(c - position)));
                 await body.WriteAsync(pending.GetBuffer().AsMemory(0, (int)pending.Length), context.RequestAborted).ConfigureAwait(false);
                 await body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+                if (Options.BeforeCut is { } beforeCut)
+                {
+                    await beforeCut().WaitAsync(context.RequestAborted).ConfigureAwait(false);
+                }
+
                 Interlocked.Increment(ref _cuts);
                 Options.AfterCut?.Invoke(Options);
                 context.Abort();

@@ -143,6 +143,38 @@ internal sealed class SyncHarness : IAsyncDisposable
             $"run {runId} to finish",
             timeout ?? TimeSpan.FromSeconds(90));
 
+    /// <summary>Polls the run until it has the step <paramref name="key"/>, with <paramref name="status"/> when given.</summary>
+    public Task<JsonElement> WaitForStepAsync(string runId, string key, string? status = null) =>
+        Poll.UntilAsync(
+            () => RunAsync(runId),
+            run => run.TryGetProperty("steps", out var steps) && steps.EnumerateArray().Any(
+                s => s.GetProperty("key").GetString() == key && (status is null || s.GetProperty("status").GetString() == status)),
+            $"run {runId} to have step {key}{(status is null ? "" : $" {status}")}",
+            TimeSpan.FromSeconds(60));
+
+    /// <summary>
+    /// POST /sync with the feed's cut (<see cref="CatalogFeedOptions.CutAtByte"/>) held until the run has step
+    /// <paramref name="key"/> (with <paramref name="status"/> when given); returns the run id. An abort discards the bytes
+    /// the client had not read yet, so without the hold how many chunks were handed out before the cut depends on the
+    /// machine's load (in CI a cut at 1.5 MB once left fewer bytes than one chunk).
+    /// </summary>
+    public async Task<string> StartSyncCutAfterStepAsync(string key, string? status = null)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Feed.Options.BeforeCut = () => gate.Task;
+        var runId = await StartSyncAsync();
+        try
+        {
+            await WaitForStepAsync(runId, key, status);
+        }
+        finally
+        {
+            gate.TrySetResult();
+        }
+
+        return runId;
+    }
+
     /// <summary>Starts a sync and waits for it; asserts it succeeded and returns its output.</summary>
     public async Task<JsonElement> SyncAsync()
     {

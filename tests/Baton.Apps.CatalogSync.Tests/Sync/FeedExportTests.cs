@@ -87,7 +87,7 @@ public sealed class FeedExportTests
         await using var h = await SyncHarness.StartAsync(
             f => { f.CutAtByte = 2_500_000; f.BytesPerSecond = 2_000_000; f.ChangeFraction = 1; },
             new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
-        var runId = await h.StartSyncAsync();
+        var runId = await h.StartSyncCutAfterStepAsync("chunks/000000", "succeeded");
         var failed = await h.WaitFinishedAsync(runId);
         Assert.Contains(failed.GetProperty("steps").EnumerateArray(), s => s.GetProperty("key").GetString() == "chunks/000000" && s.GetProperty("status").GetString() == "succeeded");
         using (var connection = new SqliteConnection($"Data Source={h.Catalog.SqlitePath};Pooling=False"))
@@ -158,7 +158,7 @@ public sealed class FeedExportTests
         await using var h = await SyncHarness.StartAsync(
             f => { f.CutAtByte = 2_500_000; f.BytesPerSecond = 2_000_000; f.ETag = false; },
             new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
-        var runId = await h.StartSyncAsync();
+        var runId = await h.StartSyncCutAfterStepAsync("chunks/000000", "succeeded");
         var failed = await h.WaitFinishedAsync(runId);
         Assert.Contains(failed.GetProperty("steps").EnumerateArray(), s => s.GetProperty("key").GetString() == "chunks/000000" && s.GetProperty("status").GetString() == "succeeded");
         await h.StopServerAsync();
@@ -214,7 +214,7 @@ public sealed class FeedExportTests
         await using var h = await SyncHarness.StartAsync(
             f => { f.CutAtByte = 2_500_000; f.BytesPerSecond = 2_000_000; },
             new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
-        var runId = await h.StartSyncAsync();
+        var runId = await h.StartSyncCutAfterStepAsync("chunks/000001", "succeeded");
         Assert.Equal("failed", (await h.WaitFinishedAsync(runId)).GetProperty("status").GetString());
         var k = AppliedChunks(h).Max();
         Assert.True(k >= 1, $"only chunk {k} was applied before the cut");

@@ -31,7 +31,7 @@ public sealed class SyncEndToEndTests
         // Every product changes from day 1 to day 2. Before: the resume appended day 2's rest to day 1's first 1.5 MB and
         // the sync succeeded with a catalog that was neither export.
         await using var h = await SyncHarness.StartAsync(f => { f.CutAtByte = 1_500_000; f.ChangeFraction = 1; f.AfterCut = o => o.Day = 2; });
-        var runId = await h.StartSyncAsync();
+        var runId = await h.StartSyncCutAfterStepAsync("chunks/000000");
         var run = await h.WaitFinishedAsync(runId);
 
         Assert.True(run.GetProperty("status").GetString() == "failed", run.ToString());
@@ -54,7 +54,7 @@ public sealed class SyncEndToEndTests
         await using var h = await SyncHarness.StartAsync(
             f => { f.CutAtByte = 2_500_000; f.BytesPerSecond = 2_000_000; f.ChangeFraction = 1; },
             new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1" });
-        var runId = await h.StartSyncAsync();
+        var runId = await h.StartSyncCutAfterStepAsync("chunks/000000", "succeeded");
         var failed = await h.WaitFinishedAsync(runId);
         Assert.True(failed.GetProperty("status").GetString() == "failed", failed.ToString());
         Assert.Contains(failed.GetProperty("steps").EnumerateArray(), s => s.GetProperty("key").GetString() == "chunks/000000" && s.GetProperty("status").GetString() == "succeeded");
