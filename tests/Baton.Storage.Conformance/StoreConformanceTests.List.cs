@@ -101,6 +101,30 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task ListRunsAsync_Statuses_ReturnsRunsInAnyOfThemNewestFirstInOneRead()
+    {
+        var store = await NewStoreAsync();
+        var pendingA = await CreateAsync(store, NewRun("a") with { RunAfter = T0.AddDays(1) });
+        var runningA = await CreateClaimedAsync(store, "node-a", NewRun("a"));
+        var runningB = await CreateClaimedAsync(store, "node-a", NewRun("b"));
+        var succeededA = await CreateClaimedAsync(store, "node-a", NewRun("a"));
+        await FinishAsync(store, succeededA.Id, "node-a", RunStatus.Succeeded, T0.AddSeconds(1));
+
+        var active = await store.Runs.ListRunsAsync(new ListRunsRequest { Workflow = "a", Statuses = [RunStatus.Running, RunStatus.Pending, RunStatus.Running] });
+        var newestActive = await store.Runs.ListRunsAsync(new ListRunsRequest { Statuses = [RunStatus.Pending, RunStatus.Running], Limit = 1 });
+        var withStatus = await store.Runs.ListRunsAsync(new ListRunsRequest { Status = RunStatus.Pending, Statuses = [RunStatus.Running, RunStatus.Pending] });
+        var none = await store.Runs.ListRunsAsync(new ListRunsRequest { Statuses = [RunStatus.Cancelled] });
+        var any = await store.Runs.ListRunsAsync(new ListRunsRequest { Statuses = [] });
+
+        Assert.Equal(new[] { runningA.Id, pendingA.Id }, active.Runs.Select(r => r.Id));
+        Assert.Equal(runningB.Id, Assert.Single(newestActive.Runs).Id);
+        Assert.NotNull(newestActive.NextCursor);
+        Assert.Equal(pendingA.Id, Assert.Single(withStatus.Runs).Id);
+        Assert.Empty(none.Runs);
+        Assert.Equal(4, any.Runs.Count);
+    }
+
+    [Fact]
     public async Task ListRunsAsync_CreatedRange_IncludesAfterExcludesBefore()
     {
         var store = await NewStoreAsync();

@@ -5,6 +5,13 @@ public sealed record ListRunsRequest
 {
     public string? Workflow { get; init; }
     public RunStatus? Status { get; init; }
+
+    /// <summary>
+    /// Only runs in one of these states, read in one statement (null or empty: any state; with <see cref="Status"/>, both
+    /// apply). A caller that asks for each state in turn can miss a run moving from one to the next between its reads.
+    /// </summary>
+    public IReadOnlyCollection<RunStatus>? Statuses { get; init; }
+
     public DateTimeOffset? CreatedAfter { get; init; }
     public DateTimeOffset? CreatedBefore { get; init; }
     /// <summary>The id of the last run of the previous page; runs older than it are returned.</summary>

@@ -333,6 +333,12 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             command.Parameters.Int("status", (int)status);
         }
 
+        if (request.Statuses is { Count: > 0 } statuses)
+        {
+            where.Add("status = ANY(@statuses)");
+            command.Parameters.IntArray("statuses", statuses.Select(st => (int)st).Distinct().ToArray());
+        }
+
         if (request.CreatedAfter is { } after)
         {
             where.Add("created_at >= @after");

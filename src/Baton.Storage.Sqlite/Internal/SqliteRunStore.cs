@@ -163,6 +163,12 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
                 command.With("$status", (int)status);
             }
 
+            if (request.Statuses is { Count: > 0 } statuses)
+            {
+                where.Add("status IN (SELECT value FROM json_each($statuses))");
+                command.With("$statuses", JsonSerializer.Serialize(statuses.Select(st => (int)st).Distinct().ToArray()));
+            }
+
             // created_at is kept in whole milliseconds: a bound with a fraction of one is rounded up, so a run created in that
             // millisecond is before it and not after it, as its createdAt reads (before: rounded down, the other way round).
             if (request.CreatedAfter is { } after)

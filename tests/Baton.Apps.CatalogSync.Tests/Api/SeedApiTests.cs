@@ -155,8 +155,9 @@ public sealed class SeedApiTests
         var retried = await retry.Content.ReadAsStringAsync();
         var status = await h.StatusAsync();
 
-        // Failed once in CI (ci46, not reproduced since): the status showed the newer run. The retry's answer and the older
-        // run as stored say why, if it happens again.
+        // Failed once in CI (ci46): the status showed the newer run. /status asked for a running run, then a suspended one,
+        // then a pending one, and the retried run went from pending to running between those reads; it now reads the
+        // unfinished states in one statement.
         Assert.True(retry.StatusCode == HttpStatusCode.Accepted, retried);
         Assert.True(older == status.GetProperty("runId").GetString(), $"status {status.GetRawText()}; the older run now: {(await h.RunAsync(older)).GetRawText()}");
         Assert.True(status.GetProperty("isRunning").GetBoolean(), status.GetRawText());
