@@ -295,8 +295,8 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
     }
 
     private JsonObject? Existing(Dictionary<string, JsonObject> table, JsonObject input) =>
-        input["idempotencyKey"]?.GetValue<string>() is { } key && State.CreatedByKey.TryGetValue(key, out var id) && table.TryGetValue(id, out var entity)
-            ? (JsonObject)entity.DeepClone()
+        input["idempotencyKey"]?.GetValue<string>() is { } key && State.CreatedByKey.TryGetValue(key, out var created)
+            ? (JsonObject)(table.TryGetValue(created["id"]!.GetValue<string>(), out var entity) ? entity : created).DeepClone()
             : null;
 
     private JsonObject Store(Dictionary<string, JsonObject> table, JsonObject input, JsonObject entity)
@@ -305,7 +305,7 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
         table[id] = entity;
         if (input["idempotencyKey"]?.GetValue<string>() is { } key)
         {
-            State.CreatedByKey[key] = id;
+            State.CreatedByKey[key] = (JsonObject)entity.DeepClone();
         }
 
         return (JsonObject)entity.DeepClone();

@@ -17,8 +17,13 @@ public sealed class DoctorServicesState
     /// <summary>How many accounts hold each email (case-insensitive): a create checks it instead of scanning every account.</summary>
     internal Dictionary<string, int> EmailCounts { get; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Idempotency key → id created for it, so a repeated create returns the first one's entity.</summary>
-    internal Dictionary<string, string> CreatedByKey { get; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Idempotency key → the entity created for it, as first created: a repeated create returns that entity (as it is now,
+    /// or as it was created if it was removed since). The key outlives its entity, as an idempotency record does: a create
+    /// delivered again after the saga removed what it made (a broker redelivering an unacknowledged request after a
+    /// restart) makes nothing.
+    /// </summary>
+    internal Dictionary<string, JsonObject> CreatedByKey { get; } = new(StringComparer.Ordinal);
 
     internal List<string> CallLog { get; } = [];
 
