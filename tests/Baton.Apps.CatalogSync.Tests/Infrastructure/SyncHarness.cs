@@ -158,14 +158,28 @@ internal sealed class SyncHarness : IAsyncDisposable
     /// the client had not read yet, so without the hold how many chunks were handed out before the cut depends on the
     /// machine's load (in CI a cut at 1.5 MB once left fewer bytes than one chunk).
     /// </summary>
-    public async Task<string> StartSyncCutAfterStepAsync(string key, string? status = null)
+    public Task<string> StartSyncCutAfterStepAsync(string key, string? status = null) =>
+        StartSyncHoldingTheCutAsync(runId => WaitForStepAsync(runId, key, status));
+
+    /// <summary>
+    /// POST /sync with the feed's cut held until the run's partial file has at least <paramref name="bytes"/> bytes (see
+    /// <see cref="StartSyncCutAfterStepAsync"/>); returns the run id.
+    /// </summary>
+    public Task<string> StartSyncCutAfterBytesAsync(long bytes) =>
+        StartSyncHoldingTheCutAsync(runId => Poll.UntilAsync(
+            () => Task.FromResult(System.IO.Directory.Exists(BlobDirectory) ? System.IO.Directory.GetFiles(BlobDirectory, "*.part").Select(f => new FileInfo(f).Length).DefaultIfEmpty(0).Max() : 0),
+            length => length >= bytes,
+            $"run {runId}'s partial file to reach {bytes} bytes",
+            TimeSpan.FromSeconds(60)));
+
+    private async Task<string> StartSyncHoldingTheCutAsync(Func<string, Task> until)
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Feed.Options.BeforeCut = () => gate.Task;
         var runId = await StartSyncAsync();
         try
         {
-            await WaitForStepAsync(runId, key, status);
+            await until(runId);
         }
         finally
         {

@@ -117,7 +117,7 @@ public sealed class FeedExportTests
         await using var h = await SyncHarness.StartAsync(
             f => f.CutAtByte = 1_000_000,
             new Dictionary<string, string> { ["Baton:Apps:CatalogSync:FetchAttempts"] = "1", ["Baton:Apps:CatalogSync:ChunkSize"] = "1000" });
-        var runId = await h.StartSyncAsync();
+        var runId = await h.StartSyncCutAfterBytesAsync(500_000);
         Assert.Equal("failed", (await h.WaitFinishedAsync(runId)).GetProperty("status").GetString());
         var have = new FileInfo(Assert.Single(Directory.GetFiles(h.BlobDirectory, "*.part"))).Length;
         while (h.Feed.BodyLength() >= have)

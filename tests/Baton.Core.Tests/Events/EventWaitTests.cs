@@ -355,14 +355,17 @@ public sealed class EventWaitTests
         await using var node = await EngineHarness.StartAsync(
             b => b.AddWorkflow<int, string>("approve-and-prepare", async (ctx, _, ct) =>
             {
-                var approval = ctx.WaitForEventAsync<string>("approved", TimeSpan.FromSeconds(5), ct);
                 async Task<int> PrepareAsync()
                 {
                     await ctx.StepAsync("prepare-1", async _ => { await releaseFirst.Task; return 1; }, cancellationToken: ct);
                     return await ctx.StepAsync("prepare-2", _ => Task.FromResult(2), cancellationToken: ct);
                 }
 
+                // "prepare-1" is started (counted in flight) before the wait looks: the wait then rests in memory. Started
+                // after it, a preempted workflow thread let the wait find nothing in flight first and suspend the run, which
+                // then waited for "prepare-1", held until the wait timed out (a 60 s timeout here, once in 12 loaded runs).
                 var prepared = PrepareAsync();
+                var approval = ctx.WaitForEventAsync<string>("approved", TimeSpan.FromSeconds(5), ct);
                 await Task.WhenAll(approval, prepared);
                 return approval.Result;
             }),
