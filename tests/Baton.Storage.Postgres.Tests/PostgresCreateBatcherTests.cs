@@ -134,6 +134,40 @@ public sealed class PostgresCreateBatcherTests : NodesOnOneSchemaTests
     }
 
     [Fact]
+    public async Task CreateRunAsync_KeyedBatchCommittedButAnswerLost_EachCallerToldCreated()
+    {
+        // Before: the connection broke after the batch had committed, the batcher re-ran each create alone, and its count
+        // met the run the batch had stored: each caller got Conflict naming its own run as the key's holder (a 409 for a
+        // start that succeeded).
+        await using var proxy = new AnswerLosingProxy(PostgresTestDatabase.ConnectionString);
+        await using var store = new PostgresBatonStore(
+            new PostgresStoreOptions
+            {
+                ConnectionString = new NpgsqlConnectionStringBuilder(proxy.ConnectionString) { MaxPoolSize = 8 }.ConnectionString,
+                Schema = Schema,
+            },
+            TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await store.InitializeAsync();
+        var (held, gate) = await StallBatchersAsync(store);
+        var requests = new[] { NewRun("k-1"), NewRun("k-2") };
+        proxy.CutAfterCommit(requests[0].Id);
+        var creates = requests.Select(r => store.Runs.CreateRunAsync(r)).ToArray();
+        await held.DisposeAsync();
+
+        Assert.Equal(CreateRunOutcome.Created, Assert.Single(await gate).Outcome);
+        var results = await Task.WhenAll(creates);
+        Assert.True(proxy.Cut.Task.IsCompleted, "the batch's answer was never dropped");
+        for (var i = 0; i < requests.Length; i++)
+        {
+            Assert.Equal(CreateRunOutcome.Created, results[i].Outcome);
+            Assert.Equal(requests[i].Id, results[i].Run.Id);
+        }
+
+        Assert.Equal(2, await CountAsync("concurrency_key LIKE 'k-%'"));
+    }
+
+    [Fact]
     public async Task CreateRunAsync_KeyLockedByOtherSession_DoesNotStallHotWrites()
     {
         var store = await NodeAsync();

@@ -85,6 +85,47 @@ public sealed class PostgresWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CreateRunAsync_BatchCommittedButAnswerLost_EachCallerToldCreated()
+    {
+        // Before: the connection broke after the batch of two creates had committed, the lane re-ran each create alone,
+        // its insert met the run the batch had stored, and both callers got "A run with id '...' already exists" for runs
+        // that were created (and would run): a client told its start failed starts it again, a second run.
+        await using var proxy = new AnswerLosingProxy(PostgresTestDatabase.ConnectionString);
+        await using var store = new PostgresBatonStore(
+            new PostgresStoreOptions
+            {
+                ConnectionString = new NpgsqlConnectionStringBuilder(proxy.ConnectionString) { MaxPoolSize = 8 }.ConnectionString,
+                Schema = _database.NewSchema(),
+            },
+            TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await store.InitializeAsync();
+        var ids = await ClaimedRunsAsync(store, 1);
+
+        // The lane waits on a held row while the two creates queue up behind it: they go as one batch.
+        await using var hold = await HeldRow.LockAsync(store, ids[0]);
+        var blocked = store.Runs.UpdateRunAsync(new UpdateRunRequest { RunId = ids[0], Owner = "node-a", Now = T0.AddSeconds(1), Phase = "first" });
+        var requests = new[] { "{\"n\":1}", "{\"n\":2}" }
+            .Select(input => new CreateRunRequest { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Input = input, Now = T0 })
+            .ToArray();
+        proxy.CutAfterCommit(requests[0].Id);
+        var creates = requests.Select(r => store.Runs.CreateRunAsync(r)).ToArray();
+        await hold.CommitAsync();
+
+        Assert.True(await blocked);
+        var results = await Task.WhenAll(creates);
+        Assert.True(proxy.Cut.Task.IsCompleted, "the batch's answer was never dropped");
+        for (var i = 0; i < requests.Length; i++)
+        {
+            Assert.Equal(CreateRunOutcome.Created, results[i].Outcome);
+            Assert.Equal(requests[i].Id, results[i].Run.Id);
+            Assert.Equal(requests[i].Input, (await store.Runs.GetRunAsync(requests[i].Id))?.Input);
+        }
+
+        Assert.Equal(3, (await store.Runs.ListRunsAsync(new ListRunsRequest())).Runs.Count);
+    }
+
+    [Fact]
     public async Task Metrics_Writes_CountOperationsCommitsAndBusyTime()
     {
         _store = await _database.NewInitializedStoreAsync(_database.NewSchema());

@@ -12,7 +12,8 @@ namespace Baton.Storage.Postgres.Internal;
 /// in a circle), then one create statement per caller in queue order, each seeing the runs of the ones before it
 /// (two creates of one key in a batch count each other; a second create with an idempotency key finds the first).
 /// If a batch fails it is rolled back as a whole and its creates are run again one transaction each, so a bad create
-/// fails only its own caller.
+/// fails only its own caller. A batch whose answer was lost may have committed: its creates then run again in the form
+/// that finds the run the first try stored and reports it created.
 /// </summary>
 internal sealed class PostgresCreateBatcher : IAsyncDisposable
 {
@@ -86,11 +87,12 @@ internal sealed class PostgresCreateBatcher : IAsyncDisposable
             catch (Exception ex) when (batch.Count > 1)
             {
                 Log.CreateBatchFailed(_logger, ex, batch.Count, ex.Message);
+                var lost = PostgresWriterLane.AnswerLost(ex);
                 foreach (var pending in batch)
                 {
                     try
                     {
-                        pending.Completion.TrySetResult((await CreateAsync([pending]).ConfigureAwait(false))[0]);
+                        pending.Completion.TrySetResult((await CreateAsync([pending], again: lost).ConfigureAwait(false))[0]);
                     }
                     catch (Exception alone)
                     {
@@ -105,9 +107,9 @@ internal sealed class PostgresCreateBatcher : IAsyncDisposable
         }
     }
 
-    private Task<CreateRunResult[]> CreateAsync(List<Pending> batch) =>
+    private Task<CreateRunResult[]> CreateAsync(List<Pending> batch, bool again = false) =>
         _connection.UseAsync(
-            connection => _runs.CreateManyAsync(connection, batch.ConvertAll(p => p.Request), CancellationToken.None),
+            connection => _runs.CreateManyAsync(connection, batch.ConvertAll(p => p.Request), CancellationToken.None, again),
             CancellationToken.None);
 
     /// <summary>Stops taking new creates, runs the ones already queued, then returns.</summary>

@@ -43,12 +43,17 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
         // Outcome 0 = created (with a NOTIFY if due), 1 = an existing run for the idempotency key or schedule
         // fire, 2 = the oldest active run holding the concurrency key when it is at its limit. No row at all
         // means the insert hit a unique index on a row this statement's snapshot cannot see (committed
-        // meanwhile): the caller reads it with a fresh snapshot.
+        // meanwhile): the caller reads it with a fresh snapshot. @again: the create runs again after a try whose answer
+        // was lost (the connection broke, maybe after the commit): a run with its id, workflow, creation time and input is
+        // the one that try stored, reported created (not as the key's existing run, nor as its holder, nor as a taken id).
         _createSql = $"""
             WITH existing AS (
-                (SELECT {RunColumns} FROM {s}.runs WHERE workflow = @workflow AND idempotency_key = @idempotency_key)
+                (SELECT true AS own, {RunColumns} FROM {s}.runs
+                 WHERE @again AND id = @id AND workflow = @workflow AND created_at = @now AND input IS NOT DISTINCT FROM @input)
                 UNION ALL
-                (SELECT {RunColumns} FROM {s}.runs WHERE schedule_name = @schedule_name AND scheduled_fire_time = @scheduled_fire_time)
+                (SELECT false, {RunColumns} FROM {s}.runs WHERE workflow = @workflow AND idempotency_key = @idempotency_key)
+                UNION ALL
+                (SELECT false, {RunColumns} FROM {s}.runs WHERE schedule_name = @schedule_name AND scheduled_fire_time = @scheduled_fire_time)
                 LIMIT 1
             ), active AS (
                 SELECT count(*) AS n FROM {s}.runs WHERE concurrency_key = @concurrency_key AND {ActiveStatus}
@@ -70,7 +75,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
                 CASE WHEN run_after <= @now AND lease_owner IS NULL THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
             FROM ins
             UNION ALL
-            SELECT 1, {RunColumns}, false FROM existing
+            SELECT CASE WHEN own THEN 0 ELSE 1 END, {RunColumns}, false FROM existing
             UNION ALL
             (SELECT 2, {RunColumns}, false FROM {s}.runs
              WHERE concurrency_key = @concurrency_key AND {ActiveStatus}
@@ -227,7 +232,8 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
                 async reader => await reader.ReadAsync().ConfigureAwait(false)
                     ? new CreateRunResult((CreateRunOutcome)reader.GetInt32(0), Run(reader, 1))
                     : null,
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken,
+                afterLostAnswer: () => CreateCommand(request, again: true)).ConfigureAwait(false);
             if (created is not null)
             {
                 return created;
@@ -264,9 +270,12 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
         return await CreateManyAsync(connection, request.Runs, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The transaction of <see cref="CreateRunsAsync"/> on <paramref name="connection"/>: one result per run, in order.</summary>
+    /// <summary>
+    /// The transaction of <see cref="CreateRunsAsync"/> on <paramref name="connection"/>: one result per run, in order.
+    /// <paramref name="again"/>: the creates run again after a try whose answer was lost (see <see cref="CreateCommand"/>).
+    /// </summary>
     internal async Task<CreateRunResult[]> CreateManyAsync(
-        NpgsqlConnection connection, IReadOnlyList<CreateRunRequest> runs, CancellationToken cancellationToken)
+        NpgsqlConnection connection, IReadOnlyList<CreateRunRequest> runs, CancellationToken cancellationToken, bool again = false)
     {
         var keys = runs.SelectMany(BatchLockKeys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var results = new CreateRunResult?[runs.Count];
@@ -282,7 +291,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
 
             foreach (var run in runs)
             {
-                batch.BatchCommands.Add(CreateCommand(run));
+                batch.BatchCommands.Add(CreateCommand(run, again));
             }
 
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -785,9 +794,13 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
         : request.ScheduleName is { } schedule ? schedule + "\n" + request.ScheduledFireTime?.UtcTicks
         : request.Id;
 
-    private NpgsqlBatchCommand CreateCommand(CreateRunRequest request)
+    /// <summary>
+    /// The create statement of <paramref name="request"/>. <paramref name="again"/>: it runs again after a try whose answer
+    /// was lost, which may have committed; the run that try stored is then found and reported created.
+    /// </summary>
+    private NpgsqlBatchCommand CreateCommand(CreateRunRequest request, bool again = false)
     {
-        var plain = request is { IdempotencyKey: null, ScheduleName: null, ConcurrencyKey: null };
+        var plain = !again && request is { IdempotencyKey: null, ScheduleName: null, ConcurrencyKey: null };
         var create = new NpgsqlBatchCommand(plain ? _createPlainSql : _createSql);
         create.Parameters
             .Text("id", request.Id)
@@ -809,6 +822,11 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             .Text("trace_parent", request.TraceParent)
             .Text("trace_state", request.TraceState)
             .Text("channel", _store.Channel);
+        if (!plain)
+        {
+            create.Parameters.Bool("again", again);
+        }
+
         return create;
     }
 

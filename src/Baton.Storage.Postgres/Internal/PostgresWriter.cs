@@ -43,11 +43,14 @@ internal sealed class PostgresWriter : IAsyncDisposable
     /// <summary>
     /// Queues <paramref name="command"/>, a write of run <paramref name="runId"/> only, on that run's lane (made positional
     /// here, and copied if it must run again) and completes once its transaction has committed, with what
-    /// <paramref name="read"/> made of the command's own result set.
+    /// <paramref name="read"/> made of the command's own result set. <paramref name="afterLostAnswer"/>, if given, makes
+    /// the statement run instead when the write runs again after a batch whose answer was lost (it may have committed):
+    /// one that recognises what the first try stored.
     /// </summary>
     public Task<T> WriteAsync<T>(
-        string runId, NpgsqlBatchCommand command, Func<NpgsqlDataReader, Task<T>> read, CancellationToken cancellationToken) =>
-        _lanes[LaneOf(runId)].WriteAsync(command, read, cancellationToken);
+        string runId, NpgsqlBatchCommand command, Func<NpgsqlDataReader, Task<T>> read, CancellationToken cancellationToken,
+        Func<NpgsqlBatchCommand>? afterLostAnswer = null) =>
+        _lanes[LaneOf(runId)].WriteAsync(command, read, cancellationToken, afterLostAnswer);
 
     /// <summary>Stops taking new writes, runs the ones already queued on every lane, then returns.</summary>
     public async ValueTask DisposeAsync()

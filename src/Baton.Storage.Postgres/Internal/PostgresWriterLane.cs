@@ -10,7 +10,9 @@ namespace Baton.Storage.Postgres.Internal;
 /// implicit transaction, one commit) and completes every caller with its own statement's result. If a batch fails
 /// (a bad write, a deadlock with another lane or node) it is rolled back as a whole and its statements are re-run one
 /// transaction each, so only the failing statement's caller sees the failure. Every statement is fenced by its lease
-/// check, so running it alone or in a batch gives the same outcome.
+/// check, so running it alone or in a batch gives the same outcome. A batch whose answer was lost (the connection broke,
+/// the server was shut down) may have committed before: its statements are re-run all the same, a create as the form
+/// that finds the run its first try stored (see <see cref="PostgresWriter.WriteAsync{T}"/>).
 /// </summary>
 internal sealed class PostgresWriterLane : IAsyncDisposable
 {
@@ -37,11 +39,12 @@ internal sealed class PostgresWriterLane : IAsyncDisposable
 
     /// <summary>Queues <paramref name="command"/>; see <see cref="PostgresWriter.WriteAsync{T}"/>.</summary>
     public async Task<T> WriteAsync<T>(
-        NpgsqlBatchCommand command, Func<NpgsqlDataReader, Task<T>> read, CancellationToken cancellationToken)
+        NpgsqlBatchCommand command, Func<NpgsqlDataReader, Task<T>> read, CancellationToken cancellationToken,
+        Func<NpgsqlBatchCommand>? afterLostAnswer = null)
     {
         // Rewritten on the caller's thread, not the writer's loop; the first execution sends the command itself.
         PositionalSql.MakePositional(command);
-        var op = new WriteOperation<T>(command, read, cancellationToken);
+        var op = new WriteOperation<T>(command, read, cancellationToken, afterLostAnswer);
         try
         {
             await _queue.Writer.WriteAsync(op, cancellationToken).ConfigureAwait(false);
@@ -78,7 +81,7 @@ internal sealed class PostgresWriterLane : IAsyncDisposable
 
             try
             {
-                await ExecuteAsync(batch, copy: false).ConfigureAwait(false);
+                await ExecuteAsync(batch, static op => op.Command).ConfigureAwait(false);
                 foreach (var op in batch)
                 {
                     op.Complete();
@@ -93,11 +96,12 @@ internal sealed class PostgresWriterLane : IAsyncDisposable
                 }
 
                 Log.BatchFailed(_logger, ex, batch.Count, ex.Message);
+                var lost = AnswerLost(ex);
                 foreach (var op in batch)
                 {
                     try
                     {
-                        await ExecuteAsync([op], copy: true).ConfigureAwait(false);
+                        await ExecuteAsync([op], again => again.CommandAgain(lost)).ConfigureAwait(false);
                         op.Complete();
                     }
                     catch (Exception alone)
@@ -109,13 +113,21 @@ internal sealed class PostgresWriterLane : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// True if <paramref name="error"/> leaves the batch's outcome unknown: no answer came (a broken connection, a
+    /// timeout), or the server ended the session (57P01-57P03), which it may do after the commit, before the answer.
+    /// An error PostgreSQL reported otherwise rolled the batch back.
+    /// </summary>
+    internal static bool AnswerLost(Exception error) =>
+        error is not PostgresException { SqlState: var state } || state is "57P01" or "57P02" or "57P03" || state.StartsWith("08", StringComparison.Ordinal);
+
     /// <summary>Runs <paramref name="ops"/> as one batch; each reads its result, and nothing is reported before the commit.</summary>
-    private async Task ExecuteAsync(IReadOnlyList<WriteOperation> ops, bool copy)
+    private async Task ExecuteAsync(IReadOnlyList<WriteOperation> ops, Func<WriteOperation, NpgsqlBatchCommand> commandOf)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            await _connection.UseAsync(connection => ExecuteAsync(connection, ops, copy), CancellationToken.None).ConfigureAwait(false);
+            await _connection.UseAsync(connection => ExecuteAsync(connection, ops, commandOf), CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
@@ -124,15 +136,14 @@ internal sealed class PostgresWriterLane : IAsyncDisposable
         }
     }
 
-    private async Task<bool> ExecuteAsync(NpgsqlConnection connection, IReadOnlyList<WriteOperation> ops, bool copy)
+    private async Task<bool> ExecuteAsync(NpgsqlConnection connection, IReadOnlyList<WriteOperation> ops, Func<WriteOperation, NpgsqlBatchCommand> commandOf)
     {
         await using var batch = new NpgsqlBatch(connection);
         try
         {
             foreach (var op in ops)
             {
-                // A command of a failed batch is not sent again (Npgsql binds it to the batch that ran it): re-runs send copies.
-                batch.BatchCommands.Add(copy ? PositionalSql.Copy(op.Command) : op.Command);
+                batch.BatchCommands.Add(commandOf(op));
             }
 
             await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
@@ -169,6 +180,12 @@ internal sealed class PostgresWriterLane : IAsyncDisposable
     {
         public abstract NpgsqlBatchCommand Command { get; }
 
+        /// <summary>
+        /// The statement of a re-run: after a lost answer (<paramref name="answerLost"/>) the form that finds what the first
+        /// try stored, if the write has one; else a copy (Npgsql binds a command to the batch that ran it).
+        /// </summary>
+        public abstract NpgsqlBatchCommand CommandAgain(bool answerLost);
+
         public abstract bool TryCancel();
 
         public abstract Task ReadAsync(NpgsqlDataReader reader);
@@ -179,7 +196,8 @@ internal sealed class PostgresWriterLane : IAsyncDisposable
     }
 
     private sealed class WriteOperation<T>(
-        NpgsqlBatchCommand command, Func<NpgsqlDataReader, Task<T>> read, CancellationToken cancellationToken) : WriteOperation
+        NpgsqlBatchCommand command, Func<NpgsqlDataReader, Task<T>> read, CancellationToken cancellationToken,
+        Func<NpgsqlBatchCommand>? afterLostAnswer) : WriteOperation
     {
         private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;
@@ -187,6 +205,18 @@ internal sealed class PostgresWriterLane : IAsyncDisposable
         public Task<T> Task => _completion.Task;
 
         public override NpgsqlBatchCommand Command => command;
+
+        public override NpgsqlBatchCommand CommandAgain(bool answerLost)
+        {
+            if (answerLost && afterLostAnswer is not null)
+            {
+                var again = afterLostAnswer();
+                PositionalSql.MakePositional(again);
+                return again;
+            }
+
+            return PositionalSql.Copy(command);
+        }
 
         // Checked only before the operation joins a batch: once it runs, its outcome is reported as it is.
         public override bool TryCancel() =>
