@@ -126,6 +126,46 @@ public sealed class PostgresWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UpdateRunAsync_ReleasingBatchCommittedButAnswerLost_EachCallerToldWritten()
+    {
+        // Before: the connection broke after a batch with a run's end (releasing its lease) and a lease release had
+        // committed; the lane re-ran each alone, found the leases already released and answered false: the engine took
+        // the stored end for a lost lease (logged "lease lost", no run-end metric, a parent child-wait woken only by its
+        // 5-minute recheck).
+        await using var proxy = new AnswerLosingProxy(PostgresTestDatabase.ConnectionString);
+        await using var store = new PostgresBatonStore(
+            new PostgresStoreOptions
+            {
+                ConnectionString = new NpgsqlConnectionStringBuilder(proxy.ConnectionString) { MaxPoolSize = 8 }.ConnectionString,
+                Schema = _database.NewSchema(),
+            },
+            TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await store.InitializeAsync();
+        var ids = await ClaimedRunsAsync(store, 3);
+
+        await using var hold = await HeldRow.LockAsync(store, ids[0]);
+        proxy.CutAfterCommit(ids[1]);
+        var blocked = store.Runs.UpdateRunAsync(new UpdateRunRequest { RunId = ids[0], Owner = "node-a", Now = T0.AddSeconds(1), Phase = "first" });
+        var end = store.Runs.UpdateRunAsync(new UpdateRunRequest
+        {
+            RunId = ids[1], Owner = "node-a", Now = T0.AddSeconds(2), Status = RunStatus.Succeeded, Output = "42", ReleaseLease = true,
+        });
+        var release = store.Runs.ReleaseLeaseAsync(new ReleaseLeaseRequest(ids[2], "node-a", T0.AddSeconds(2)));
+        await hold.CommitAsync();
+
+        Assert.True(await blocked);
+        Assert.True(await end);
+        Assert.True(await release);
+        Assert.True(proxy.Cut.Task.IsCompleted, "the batch's answer was never dropped");
+        var ended = await store.Runs.GetRunAsync(ids[1]);
+        Assert.Equal(RunStatus.Succeeded, ended?.Status);
+        Assert.Equal("42", ended?.Output);
+        Assert.Null(ended?.LeaseOwner);
+        Assert.Null((await store.Runs.GetRunAsync(ids[2]))?.LeaseOwner);
+    }
+
+    [Fact]
     public async Task Metrics_Writes_CountOperationsCommitsAndBusyTime()
     {
         _store = await _database.NewInitializedStoreAsync(_database.NewSchema());

@@ -152,9 +152,12 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             RETURNING id, cancel_requested
             """;
 
+        // @again: the write runs again after a try whose answer was lost (see PostgresWriterLane). A lease released with
+        // this write's time was released by that try, which committed: the write applied (its values are set again).
+        var releasedByFirstTry = "@again AND lease_owner IS NULL AND updated_at = @now";
         _releaseSql = $"""
             UPDATE {s}.runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
-            WHERE id = @id AND lease_owner = @owner
+            WHERE id = @id AND (lease_owner = @owner OR ({releasedByFirstTry}))
             RETURNING CASE WHEN {ActiveStatus} AND run_after <= @now THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
             """;
 
@@ -172,7 +175,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
                 lease_owner = CASE WHEN @release THEN NULL ELSE lease_owner END,
                 lease_expires_at = CASE WHEN @release THEN NULL ELSE lease_expires_at END,
                 updated_at = @now
-            WHERE id = @id AND lease_owner = @owner
+            WHERE id = @id AND (lease_owner = @owner OR (@release AND {releasedByFirstTry}))
             RETURNING CASE WHEN @release AND {ActiveStatus} AND run_after <= @now
                 THEN EXISTS (SELECT FROM pg_notify(@channel, '')) ELSE false END
             """;
@@ -522,19 +525,34 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
     public async Task<bool> ReleaseLeaseAsync(ReleaseLeaseRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        return await _store.Writer.WriteAsync(
+            request.RunId, ReleaseCommand(request, again: false), AnyRowAsync, cancellationToken,
+            afterLostAnswer: () => ReleaseCommand(request, again: true)).ConfigureAwait(false);
+    }
+
+    private NpgsqlBatchCommand ReleaseCommand(ReleaseLeaseRequest request, bool again)
+    {
         var command = new NpgsqlBatchCommand(_releaseSql);
         command.Parameters
             .Time("now", request.Now)
             .Text("id", request.RunId)
             .Text("owner", request.Owner)
-            .Text("channel", _store.Channel);
-        return await _store.Writer.WriteAsync(request.RunId, command, AnyRowAsync, cancellationToken).ConfigureAwait(false);
+            .Text("channel", _store.Channel)
+            .Bool("again", again);
+        return command;
     }
 
     public async Task<bool> UpdateRunAsync(UpdateRunRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         request.ThrowIfInvalid();
+        return await _store.Writer.WriteAsync(
+            request.RunId, UpdateCommand(request, again: false), AnyRowAsync, cancellationToken,
+            afterLostAnswer: request.ReleaseLease ? () => UpdateCommand(request, again: true) : null).ConfigureAwait(false);
+    }
+
+    private NpgsqlBatchCommand UpdateCommand(UpdateRunRequest request, bool again)
+    {
         var command = new NpgsqlBatchCommand(request.EndedAttempt is null ? _updateSql : _updateWithStepSql);
         command.Parameters
             .Int("status", request.Status is { } s ? (int)s : null)
@@ -548,13 +566,14 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             .Time("now", request.Now)
             .Text("id", request.RunId)
             .Text("owner", request.Owner)
-            .Text("channel", _store.Channel);
+            .Text("channel", _store.Channel)
+            .Bool("again", again);
         if (request.EndedAttempt is { } ended)
         {
             PostgresStepStore.BindEnded(command.Parameters, ended);
         }
 
-        return await _store.Writer.WriteAsync(request.RunId, command, AnyRowAsync, cancellationToken).ConfigureAwait(false);
+        return command;
     }
 
     public async Task<CancelRunRecordResult> CancelRunAsync(CancelRunRequest request, CancellationToken cancellationToken = default)
