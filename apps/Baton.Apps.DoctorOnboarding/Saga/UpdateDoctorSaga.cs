@@ -25,6 +25,9 @@ internal sealed class UpdateDoctorSaga(SagaCalls calls, CompositeCache cache, ID
 {
     public const string Name = "doctor-update";
 
+    /// <summary>The patch that refuses a profile change for a doctor without a profile before the account is updated.</summary>
+    public const string ProfileCheckedFirstPatch = "profile-checked-first";
+
     /// <summary>
     /// The stored input for a checked command: a new password in <c>account</c> protected as the create saga protects its
     /// password, so neither the store nor the run API shows it.
@@ -47,6 +50,15 @@ internal sealed class UpdateDoctorSaga(SagaCalls calls, CompositeCache cache, ID
         var patterns = calls.Patterns;
         context.SetPhase("loadDoctor");
         var before = await DoctorSnapshot.LoadAsync(context, calls, command.Id, cancellationToken).ConfigureAwait(false);
+        // A profile change for a doctor without a profile can never apply: refused before anything changes. Before, the
+        // account was updated first (a new password too, which no undo puts back) and then undone. Sagas that went past
+        // this point before the check keep their old path (a patch), so their account update keeps its undo.
+        if (command.Profile is not null && before.ProfileId is null
+            && await context.IsPatchedAsync(ProfileCheckedFirstPatch, cancellationToken).ConfigureAwait(false))
+        {
+            throw new Retries.NonRetryableException($"doctor {command.Id} has no profile to update");
+        }
+
         calls.Executed(context, "loadDoctor", 1);
 
         // The undos put the fields back as loadDoctor read them: harmless when the change never applied, so a call whose

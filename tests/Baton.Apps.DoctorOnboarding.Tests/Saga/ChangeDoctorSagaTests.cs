@@ -186,6 +186,36 @@ public sealed class ChangeDoctorSagaTests
         Assert.Equal(("removeProfile", "failed"), (saga.GetProperty("step").GetString(), saga.GetProperty("state").GetString()));
     }
 
+    [Fact]
+    public async Task UpdateSaga_ProfileChangeForADoctorWithoutProfile_FailsAtLoadDoctorChangingNothing()
+    {
+        // Before: loadDoctor found no profile, yet updateAccount ran (new fullName and new password sent), then updateProfile
+        // failed with "has no profile to update"; the undo put the fullName back but not the password (no undo can), and the
+        // reply listed updateProfile, never called, as compensated.
+        await using var host = await SagaHost.StartAsync();
+        var id = await CreateAsync(host);
+        var profileId = Assert.Single(host.Simulator.State.Profiles)["id"]!.GetValue<string>();
+        await host.Simulator.HandleAsync("doctor-profile.remove", JsonSerializer.SerializeToElement(new { id = profileId }));
+        var before = host.Simulator.State.Calls.Count;
+        var command = new UpdateDoctorCommandDto
+        {
+            Id = id, Account = new JsonObject { ["password"] = "NewSecret-999", ["fullName"] = "Ada King" }, Profile = new JsonObject { ["degree"] = "PhD" },
+        };
+
+        var run = await host.WaitForEndAsync(await host.StartAsync(UpdateDoctorSaga.Name, UpdateDoctorSaga.ToInput(command, host.Protection, DateTimeOffset.UnixEpoch)));
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.DoesNotContain("doctor-accounts.update", host.Simulator.State.Calls.Skip(before));
+        Assert.True(host.Simulator.State.HasPassword(id, "s3cret-pass"));
+        Assert.Equal("Ada Lovelace", Assert.Single(host.Simulator.State.Accounts)["fullName"]!.GetValue<string>());
+        var reply = SagaReplies.Error(run);
+        Assert.Equal($"doctor {id} has no profile to update", reply.GetProperty("message").GetString());
+        var saga = reply.GetProperty("details").GetProperty("saga");
+        Assert.Equal(("loadDoctor", "failed"), (saga.GetProperty("step").GetString(), saga.GetProperty("state").GetString()));
+        Assert.Empty(reply.GetProperty("executedSteps").EnumerateArray());
+        Assert.Empty(reply.GetProperty("compensatedSteps").EnumerateArray());
+    }
+
     private static async Task<string> CreateAsync(SagaHost host)
     {
         var run = await host.WaitForEndAsync(await host.StartCreateAsync(SagaHost.Command()));
