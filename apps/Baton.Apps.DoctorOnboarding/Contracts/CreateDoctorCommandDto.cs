@@ -154,7 +154,13 @@ public static class DoctorCommandReader
             return null;
         }
 
-        var text = trim ? value.GetString()!.Trim() : value.GetString()!;
+        if (TextOf(value) is not { } read)
+        {
+            errors.Add(UnreadableText(name));
+            return null;
+        }
+
+        var text = trim ? read.Trim() : read;
         if (text.Length == 0)
         {
             if (required)
@@ -173,6 +179,26 @@ public static class DoctorCommandReader
 
         return text;
     }
+
+    /// <summary>
+    /// The string <paramref name="value"/> holds, or null when it escapes half a UTF-16 surrogate pair (valid JSON that no
+    /// .NET string can hold: <c>GetString</c> throws). Before, that exception left the reader: the sagas answered
+    /// "Invalid request: ..." without the validation shape, the reads "Internal server error".
+    /// </summary>
+    private static string? TextOf(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The validation message of a string field that is not text (<see cref="TextOf"/>).</summary>
+    internal static string UnreadableText(string name) => $"{name} must be valid text (it holds half a UTF-16 surrogate pair)";
 
     private static bool LooksLikeEmail(string email)
     {

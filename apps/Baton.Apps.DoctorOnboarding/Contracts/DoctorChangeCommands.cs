@@ -45,13 +45,30 @@ public sealed record UpdateDoctorCommandDto
             {
                 errors.Add("account.password must be a string");
             }
+            else if (TextOf(password) is { } text)
+            {
+                DoctorCommandReader.CheckPassword(text, "account.password", errors);
+            }
             else
             {
-                DoctorCommandReader.CheckPassword(password.GetValue<string>(), "account.password", errors);
+                errors.Add(DoctorCommandReader.UnreadableText("account.password"));
             }
         }
 
         return errors.Count > 0 ? (null, errors) : (new UpdateDoctorCommandDto { Id = id, Account = account, Profile = profile }, errors);
+    }
+
+    /// <summary>The string a JSON string node holds, or null when it escapes half a UTF-16 surrogate pair (then <c>GetValue</c> throws).</summary>
+    private static string? TextOf(JsonNode node)
+    {
+        try
+        {
+            return node.GetValue<string>();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private static JsonObject? ReadObject(JsonElement data, string name, List<string> errors)

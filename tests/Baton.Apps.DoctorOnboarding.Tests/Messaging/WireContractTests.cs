@@ -120,6 +120,32 @@ public sealed class WireContractTests
         Assert.NotEqual(JsonValueKind.Null, JsonDocument.Parse(reply).RootElement.GetProperty("err").ValueKind);
     }
 
+    [Theory]
+    [InlineData("orchestrator.doctor.create", "email", """{"email":"\ud800@example.org","password":"s3cret-pass","fullName":"Ada"}""")]
+    [InlineData("orchestrator.doctor.create", "fullName", """{"email":"a@example.org","password":"s3cret-pass","fullName":"\udfffAda"}""")]
+    [InlineData("orchestrator.doctor.update", "id", """{"id":"\ud800","account":{"fullName":"Ada"}}""")]
+    [InlineData("orchestrator.doctor.update", "account.password", """{"id":"a1","account":{"password":"s3cret-pass\ud800"}}""")]
+    [InlineData("orchestrator.doctor.delete", "id", """{"id":"\ud800"}""")]
+    [InlineData("orchestrator.doctor.getComposite", "id", """{"id":"\ud800"}""")]
+    public async Task BadInput_TextOfHalfASurrogatePair_ValidationErrorAndNothingCreated(string pattern, string field, string data)
+    {
+        // Before: a string field escaping half a UTF-16 pair (valid JSON no .NET string holds) threw from the field reader:
+        // the sagas answered "Invalid request: Cannot read invalid UTF-16 JSON text..." without statusCode or errors, and
+        // getComposite answered "Internal server error", logged as a handler failure with its stack trace.
+        await using var rig = await OrchestratorRig.StartAsync();
+        var id = Guid.NewGuid().ToString();
+        var body = Encoding.UTF8.GetBytes($$"""{"pattern":"{{pattern}}","data":{{data}},"id":"{{id}}"}""");
+
+        var reply = await RabbitMqQueues.RequestRawAsync(rig.RabbitMqUrl, rig.Queue, body, id, TimeSpan.FromSeconds(10));
+
+        Assert.NotNull(reply);
+        var err = JsonDocument.Parse(reply).RootElement.GetProperty("err");
+        Assert.Equal(400, err.GetProperty("statusCode").GetInt32());
+        Assert.Contains($"{field} must be valid text (it holds half a UTF-16 surrogate pair)", err.GetProperty("errors").EnumerateArray().Select(e => e.GetString()));
+        Assert.Empty(rig.Simulator.State.Calls);
+        Assert.Empty((await rig.Baton.ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+
     [Fact]
     public async Task BadInput_OversizedMessage_ErrorReplyAndNothingCreated()
     {
