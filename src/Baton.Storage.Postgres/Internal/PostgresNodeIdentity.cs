@@ -99,7 +99,20 @@ internal sealed class PostgresNodeIdentity(PostgresBatonStore store, string sche
             }
 
             var connection = await store.OpenAsync(cancellationToken).ConfigureAwait(false);
-            if (await TryLockAsync(connection, nodeId, cancellationToken).ConfigureAwait(false))
+            bool locked;
+            try
+            {
+                locked = await TryLockAsync(connection, nodeId, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // A cancel or a session breaking again: the connection goes back (before: it was left open, a pool slot
+                // held until the process ended; found by reading, as RecoverAsync already did this).
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            if (locked)
             {
                 _lock = connection;
                 Log.NodeLockTakenAgain(logger, nodeId);
