@@ -37,6 +37,12 @@ public sealed class CacheInvalidation(CompositeCache cache, ILogger<CacheInvalid
     /// </summary>
     public async Task<long> InvalidateAsync(JsonElement data)
     {
+        // Before: ToString threw out of the reader ("Internal server error", a handler failure logged with its stack).
+        if ((Unreadable(data, "pattern") ?? Unreadable(data, "id")) is { } field)
+        {
+            throw new ReadRejectedException(DoctorErrors.Validation([DoctorCommandReader.UnreadableText(field)]));
+        }
+
         if (Text(data, "pattern") is { } pattern)
         {
             return await cache.RemovePatternAsync(CacheKeys.Prefix + pattern).ConfigureAwait(false);
@@ -60,9 +66,36 @@ public sealed class CacheInvalidation(CompositeCache cache, ILogger<CacheInvalid
     private static string? Read(JsonElement data, string name) =>
         Text(data, name) is { } text && text.AsSpan().IndexOfAny(":*?[]") < 0 ? text : null;
 
+    /// <summary>
+    /// A string or number field as text; null when absent, empty or not text: a string escaping half a UTF-16 surrogate
+    /// pair (<c>"\ud800"</c>, valid JSON no .NET string holds) reads as no id, so an event naming its doctor so drops every
+    /// composite (before: the reader threw, the event was dropped and nothing invalidated).
+    /// </summary>
     private static string? Text(JsonElement data, string name) =>
         data.ValueKind == JsonValueKind.Object && data.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.String or JsonValueKind.Number
-            && value.ToString() is { Length: > 0 } text
+            && Unreadable(value) is false && value.ToString() is { Length: > 0 } text
             ? text
             : null;
+
+    /// <summary><paramref name="name"/> if the field is a string that escapes half a surrogate pair, else null.</summary>
+    private static string? Unreadable(JsonElement data, string name) =>
+        data.ValueKind == JsonValueKind.Object && data.TryGetProperty(name, out var value) && Unreadable(value) ? name : null;
+
+    private static bool Unreadable(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        try
+        {
+            _ = value.GetString();
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
 }

@@ -271,6 +271,38 @@ public sealed class CompositeCacheTests : IAsyncLifetime
         Assert.Single(await Db.ExecuteAsync("KEYS", CacheKeys.AllLists) is var keys ? (RedisResult[])keys! : []);
     }
 
+    [Theory]
+    [InlineData("id")]
+    [InlineData("pattern")]
+    public async Task Invalidate_FieldOfHalfASurrogatePair_RefusedAsValidationAndNothingDropped(string field)
+    {
+        // Before: reading the field threw ("Internal server error" on the wire, a handler failure logged with its stack).
+        await _rig.AddDoctorAsync("Barbara Liskov");
+        await _rig.Reader.SearchCompositeAsync(JsonSerializer.SerializeToElement(new { page = 1 }));
+
+        var error = await Assert.ThrowsAsync<Baton.Apps.DoctorOnboarding.Composition.ReadRejectedException>(
+            () => _rig.Invalidation.InvalidateAsync(JsonDocument.Parse($$"""{"{{field}}":"x\ud800"}""").RootElement));
+
+        Assert.Equal(400, error.Error.GetProperty("statusCode").GetInt32());
+        Assert.Contains($"{field} must be valid text (it holds half a UTF-16 surrogate pair)", error.Message, StringComparison.Ordinal);
+        Assert.Single(await Db.ExecuteAsync("KEYS", CacheKeys.AllLists) is var keys ? (RedisResult[])keys! : []);
+    }
+
+    [Fact]
+    public async Task Event_AccountIdOfHalfASurrogatePair_DropsEveryComposite()
+    {
+        // The event names a doctor no key can hold: every composite may be it. Before: the reader threw, the event was
+        // dropped and nothing invalidated.
+        var id = await _rig.AddDoctorAsync("Edsger Dijkstra");
+        await _rig.Reader.GetCompositeAsync(JsonSerializer.SerializeToElement(new { id }));
+        await _rig.Reader.SearchCompositeAsync(JsonSerializer.SerializeToElement(new { page = 1 }));
+
+        var removed = await _rig.Invalidation.OnEventAsync("staff.account.updated", JsonDocument.Parse("""{"id":"x\ud800"}""").RootElement);
+
+        Assert.Equal(2, removed);
+        Assert.False(await Db.KeyExistsAsync(CacheKeys.Single(id)));
+    }
+
     [Fact]
     public async Task Clear_OnRequest_DropsEveryCompositeKey()
     {
