@@ -77,14 +77,30 @@ public sealed class BrandInsightsOptions
     /// </summary>
     public TimeSpan BrandLeaseTtl => BrandRefreshInterval * 2 + TimeSpan.FromSeconds(40);
 
-    /// <summary>The retry policy of the merge step: <see cref="MaxRetries"/> retries, delay base × 2^(n−1), no jitter (the seed's formula).</summary>
-    public Retries.RetryPolicy RetryPolicy => new()
+    /// <summary>
+    /// The longest delay between two attempts of a merge: base × 2^(n−1) reaches it only after centuries of retries, and a
+    /// longer one no longer fits a <see cref="TimeSpan"/> (MAX_RETRIES=40 with the default base: the server did not start).
+    /// </summary>
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromDays(36_500);
+
+    /// <summary>
+    /// The retry policy of the merge step: <see cref="MaxRetries"/> retries, delay base × 2^(n−1), no jitter (the seed's
+    /// formula), at most <see cref="MaxRetryDelay"/>.
+    /// </summary>
+    public Retries.RetryPolicy RetryPolicy
     {
-        MaxAttempts = MaxRetries + 1,
-        BaseDelay = RetryBackoffBase,
-        MaxDelay = RetryBackoffBase * Math.Pow(2, Math.Max(0, MaxRetries - 1)),
-        JitterFactor = 0,
-    };
+        get
+        {
+            var longest = Math.Pow(2, Math.Max(0, MaxRetries - 1));
+            return new()
+            {
+                MaxAttempts = MaxRetries + 1,
+                BaseDelay = RetryBackoffBase,
+                MaxDelay = RetryBackoffBase.TotalDays * longest < MaxRetryDelay.TotalDays ? RetryBackoffBase * longest : MaxRetryDelay,
+                JitterFactor = 0,
+            };
+        }
+    }
 
     /// <summary>The settings as bound from <paramref name="configuration"/>; a value that does not convert keeps its default and is left for the validator.</summary>
     public static BrandInsightsOptions Read(IConfiguration configuration)

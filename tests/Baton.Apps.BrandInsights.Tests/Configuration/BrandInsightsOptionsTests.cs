@@ -49,6 +49,26 @@ public sealed class BrandInsightsOptionsTests
     }
 
     [Theory]
+    [InlineData("40", "2")]
+    [InlineData("100", "2")]
+    [InlineData("30", "86400")]
+    public void RetryPolicy_ManyRetriesTheSettingsAllow_SeedBackoffWithoutOverflow(string maxRetries, string backoffBase)
+    {
+        // MAX_RETRIES takes 0 to 100, but base × 2^(MAX_RETRIES−1) as the policy's longest delay passed what a TimeSpan holds
+        // from MAX_RETRIES=40 (base 2 s): before, the server did not start ("Baton cannot start: OverflowException: TimeSpan
+        // overflowed because the duration is too long.", naming no setting).
+        var options = BrandInsightsOptions.Read(Config(("MAX_RETRIES", maxRetries), ("RETRY_BACKOFF_BASE", backoffBase)));
+
+        var policy = options.RetryPolicy;
+
+        Assert.Empty(Validate(options));
+        Assert.Equal(options.MaxRetries + 1, policy.MaxAttempts);
+        var seconds = options.RetryBackoffBase.TotalSeconds;
+        Assert.Equal([seconds, seconds * 2, seconds * 4], Enumerable.Range(1, 3).Select(n => policy.NextDelay(n, 0.5).TotalSeconds));
+        Assert.True(DateTimeOffset.UtcNow.AddYears(100) + policy.MaxDelay > DateTimeOffset.UtcNow); // a retry's due time can be computed
+    }
+
+    [Theory]
     [InlineData("CONCURRENCY_LIMIT", "abc", "CONCURRENCY_LIMIT 'abc' must be a whole number from 1 to 1000")]
     [InlineData("CONCURRENCY_LIMIT", "0", "CONCURRENCY_LIMIT '0' must be a whole number from 1 to 1000")]
     [InlineData("HTTP_PORT", "70000", "HTTP_PORT '70000' must be a whole number from 1 to 65535")]
