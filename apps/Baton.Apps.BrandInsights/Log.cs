@@ -40,4 +40,7 @@ internal static partial class Log
 
     [LoggerMessage(3011, LogLevel.Warning, "Brand insights: the brand leases could not be given back at shutdown ({Reason}); they expire by themselves")]
     public static partial void LeasesNotReleased(ILogger logger, string reason);
+
+    [LoggerMessage(3012, LogLevel.Warning, "Brand insights demo: Redis failed ({Reason}); the demo stops feeding. The rest of the server runs.")]
+    public static partial void DemoStopped(ILogger logger, string reason);
 }

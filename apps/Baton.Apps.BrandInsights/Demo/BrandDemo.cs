@@ -32,8 +32,37 @@ internal sealed class BrandDemo(IRedisConnection redis, TimeProvider time, ILogg
             return;
         }
 
-        var db = redis.Database;
-        await db.SetAddAsync(BrandKeys.BrandsList, [.. Brands.Select(b => (StackExchange.Redis.RedisValue)b)]);
+        try
+        {
+            await FeedAsync(redis.Database, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Before, the exception left this background service, which stops the whole server: a Redis restart while the
+            // demo fed, or a brands:list kept as a list (which SADD refuses), ended the server with it.
+            Log.DemoStopped(logger, ex.Message);
+        }
+    }
+
+    private async Task FeedAsync(IDatabase db, CancellationToken stoppingToken)
+    {
+        // brands:list may be a set or a list (as the app reads it): the demo brands join it as it is.
+        if (await db.KeyTypeAsync(BrandKeys.BrandsList) == RedisType.List)
+        {
+            var listed = (await db.ListRangeAsync(BrandKeys.BrandsList)).Select(v => (string?)v).ToHashSet(StringComparer.Ordinal);
+            if (Brands.Where(b => !listed.Contains(b)).Select(b => (RedisValue)b).ToArray() is { Length: > 0 } missing)
+            {
+                await db.ListRightPushAsync(BrandKeys.BrandsList, missing);
+            }
+        }
+        else
+        {
+            await db.SetAddAsync(BrandKeys.BrandsList, [.. Brands.Select(b => (RedisValue)b)]);
+        }
+
         Log.DemoStarted(logger, Brands.Length, ChunksPerBrand);
         var random = new Random(1);
         for (var n = 1; n <= ChunksPerBrand && !stoppingToken.IsCancellationRequested; n++)
@@ -44,14 +73,7 @@ internal sealed class BrandDemo(IRedisConnection redis, TimeProvider time, ILogg
                 await db.ListRightPushAsync(BrandKeys.Chunks(brand), payload);
             }
 
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(500), time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            await Task.Delay(TimeSpan.FromMilliseconds(500), time, stoppingToken);
         }
     }
 
