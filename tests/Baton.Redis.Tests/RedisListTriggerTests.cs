@@ -249,5 +249,22 @@ public sealed class RedisListTriggerTests
         Assert.Contains("ConsumerTimeout must be longer than HeartbeatInterval", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void DefaultMapper_ItemNotJson_ReasonSaysWhereButQuotesNoneOfTheItem()
+    {
+        // Before: the reason was the JSON reader's message, which quotes a bad literal with the rest of the item after it
+        // ("'nope, "token": "sk_live_abc"}' is an invalid JSON literal"); it is logged (EventId 5014), though the README
+        // says the item itself is never logged.
+        const string Item = """{"ok": nope, "token": "sk_live_abc"}""";
+
+        var mapped = DefaultListMapper.Map(new RedisListBatch("orders", [Item], "batch-1"), "wf");
+
+        var rejected = Assert.Single(mapped.Plan.Rejected);
+        Assert.Empty(mapped.Plan.Messages);
+        Assert.Same(Item, rejected.Item);
+        Assert.Matches(@"^not JSON: invalid at line 1, byte \d+$", rejected.Reason);
+        Assert.DoesNotContain("sk_live", rejected.Reason, StringComparison.Ordinal);
+    }
+
     private sealed record Order(string Sku);
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -29,7 +30,9 @@ internal static class ChunkParser
         }
         catch (JsonException ex)
         {
-            reason = $"not JSON: {ex.Message}";
+            // Where, not the reader's message: that quotes a bad literal with the rest of the payload after it
+            // ("'tru,"note":"..."}' is an invalid JSON literal"), and the reason is logged.
+            reason = string.Create(CultureInfo.InvariantCulture, $"not JSON: invalid at line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1}");
             return null;
         }
         catch (ShapeException ex)

@@ -50,6 +50,23 @@ public sealed class ChunkParserTests
         Assert.StartsWith(expected, reason);
     }
 
+    [Theory]
+    [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"meta\":{\"ok\":tru,\"note\":\"mail jane@example.com token sk_live_abc\"}}")]
+    [InlineData("{\"chunkId\": nSECRET_sk_live_abc}")]
+    [InlineData("sk_live_abc")]
+    public void Parse_NotJson_ReasonSaysWhereButQuotesNoneOfThePayload(string raw)
+    {
+        // Before: the reason was the JSON reader's message, which quotes a bad literal with the rest of the payload after it
+        // ("'tru,"note":"mail jane@example.com token sk_live_abc"}}' is an invalid JSON literal"), and it is logged as a
+        // warning, though the README says the reason is logged, never the payload.
+        Assert.Null(ChunkParser.Parse(raw, "nike", 1 << 20, out var reason));
+
+        Assert.StartsWith("not JSON", reason);
+        Assert.Matches(@"line \d+, byte \d+", reason);
+        Assert.DoesNotContain("sk_live", reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("jane", reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Parse_OverTheSizeLimit_RejectedBeforeParsing()
     {
