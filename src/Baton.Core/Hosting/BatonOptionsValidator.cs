@@ -56,9 +56,12 @@ internal sealed class BatonOptionsValidator : IValidateOptions<BatonOptions>
             errors.Add($"Baton:Engine:AttemptStartWriteDelay ({options.AttemptStartWriteDelay}) must be between zero and LeaseDuration ({options.LeaseDuration})");
         }
 
-        if (options.HeartbeatInterval >= options.LeaseDuration)
+        // At most half the lease: a renewal that fails once (a store hiccup, a pause) is made again before the lease runs out.
+        // Before: anything shorter than the lease was accepted, and a heartbeat of 29 s on a 30 s lease lost its runs to
+        // another node on any late renewal.
+        if (options.HeartbeatInterval > options.LeaseDuration / 2)
         {
-            errors.Add($"Baton:Engine:HeartbeatInterval ({options.HeartbeatInterval}) must be shorter than LeaseDuration ({options.LeaseDuration})");
+            errors.Add($"Baton:Engine:HeartbeatInterval ({options.HeartbeatInterval}) must be at most half of LeaseDuration ({options.LeaseDuration}), so a renewal that fails once is made again before the lease runs out");
         }
 
         if (options.MaxConcurrentRuns is < 1 or > 100_000)

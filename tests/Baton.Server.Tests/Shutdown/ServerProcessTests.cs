@@ -69,7 +69,7 @@ public sealed partial class ServerProcessTests
     [InlineData("Baton__Store__Sqlite__Durability", "sometimes", "Baton:Store:Sqlite:Durability 'sometimes' must be ProcessCrashSafe or FullSync")]
     [InlineData("Baton__Schedules__nightly__Cron", "0 25 * * *", "Baton:Schedules:nightly: cron expression '0 25 * * *' is not valid")]
     [InlineData("Baton__Engine__LeaseDuration", "soon", "Baton:Engine: Failed to convert configuration value")]
-    [InlineData("Baton__Engine__HeartbeatInterval", "00:05:00", "Baton:Engine:HeartbeatInterval (00:05:00) must be shorter than LeaseDuration")]
+    [InlineData("Baton__Engine__HeartbeatInterval", "00:05:00", "Baton:Engine:HeartbeatInterval (00:05:00) must be at most half of LeaseDuration")]
     [InlineData("Baton__Engine__MaxConcurrentRuns", "0", "Baton:Engine:MaxConcurrentRuns must be between 1 and 100000")]
     // Before: a 30-day lease (a bare number is days); a margin past the timers' limit crashed the server's stop.
     // Before: refused only after the database had been created and migrated, and in a report of its own.
