@@ -41,7 +41,7 @@ internal sealed class DeleteDoctorSaga(SagaCalls calls, CompositeCache cache) : 
             await SagaCalls.GuardAsync(context, "removeProfile", removeCall, ct => RestoreProfileIfGoneAsync(context, id, before, sagaId, ct), cancellationToken).ConfigureAwait(false);
         }
 
-        await context.StepAsync("removeProfile", ct => removeCall.WatchAsync(async () =>
+        var removed = await context.StepAsync("removeProfile", ct => removeCall.WatchAsync(async () =>
         {
             if (before.ProfileId is not { } profileId)
             {
@@ -61,6 +61,7 @@ internal sealed class DeleteDoctorSaga(SagaCalls calls, CompositeCache cache) : 
             return true;
         }), calls.Step, (removed, ct) => removed ? RestoreProfileAsync(context, before, sagaId, ct) : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
         removeCall.Done = true;
+        SagaCalls.Skipped(context, "removeProfile", removed);
         calls.Executed(context, "removeProfile", 2);
 
         context.SetPhase("removeAccount");

@@ -135,6 +135,15 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
         return found;
     }
 
+    /// <summary>Records that <paramref name="step"/> had nothing to change when <paramref name="changed"/> is false (<see cref="SagaReplies.SkippedCounter"/>).</summary>
+    public static void Skipped(IWorkflowContext context, string step, bool changed)
+    {
+        if (!changed)
+        {
+            context.SetProgress(SagaReplies.SkippedCounter(step), 1);
+        }
+    }
+
     /// <summary>Records how many of the saga's steps completed (read by <see cref="SagaReplies"/> when the saga fails).</summary>
     public void Executed(IWorkflowContext context, string step, int count)
     {

@@ -21,6 +21,12 @@ public static class SagaReplies
     /// </summary>
     public static string UndoneCounter(string step) => "saga.undone." + step;
 
+    /// <summary>
+    /// Set (to 1) when a step with an undo had nothing to change (an update without that part, a delete of a doctor without
+    /// a profile): its undo calls nothing, so the reply does not list it as compensated.
+    /// </summary>
+    public static string SkippedCounter(string step) => "saga.skipped." + step;
+
     /// <summary>The saga step a guard step stands before: its undo is that step's, as far as a caller is concerned.</summary>
     private static readonly Dictionary<string, string> Guards = new(StringComparer.Ordinal)
     {
@@ -57,7 +63,9 @@ public static class SagaReplies
         var state = failure?.SagaState ?? (run.Status == RunStatus.Cancelled ? "cancelled" : "failed");
         // A step whose reply was lost, undone by its guard, runs first in the undo: it came after the executed ones.
         var undone = shape.Steps.Skip(executed).Where(s => run.Progress.ContainsKey(UndoneCounter(s))).Reverse();
-        List<string> compensated = [.. undone, .. executedSteps.Where(shape.Compensable.Contains).Reverse()];
+        // A step that changed nothing is not listed (before: an update of the profile alone, refused, answered
+        // compensatedSteps ["updateAccount"], though no account call was made or undone).
+        List<string> compensated = [.. undone, .. executedSteps.Where(s => shape.Compensable.Contains(s) && !run.Progress.ContainsKey(SkippedCounter(s))).Reverse()];
         if (compensated.Count == 0 && state == "compensated")
         {
             // Only guards ran, and found nothing to undo: the saga as it was before the guards (a createAccount refused).

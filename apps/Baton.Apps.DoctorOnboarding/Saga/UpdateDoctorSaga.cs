@@ -84,7 +84,7 @@ internal sealed class UpdateDoctorSaga(SagaCalls calls, CompositeCache cache, ID
             await SagaCalls.GuardAsync(context, "updateAccount", accountCall, UndoneAsync("updateAccount", UndoAccountAsync), cancellationToken).ConfigureAwait(false);
         }
 
-        await context.StepAsync("updateAccount", ct => accountCall.WatchAsync(async () =>
+        var accountChanged = await context.StepAsync("updateAccount", ct => accountCall.WatchAsync(async () =>
         {
             if (command.Account is { } changes)
             {
@@ -100,6 +100,7 @@ internal sealed class UpdateDoctorSaga(SagaCalls calls, CompositeCache cache, ID
             return command.Account is not null;
         }), calls.Step, (changed, ct) => changed ? UndoAccountAsync(ct) : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
         accountCall.Done = true;
+        SagaCalls.Skipped(context, "updateAccount", accountChanged);
         calls.Executed(context, "updateAccount", 2);
 
         context.SetPhase("updateProfile");
@@ -109,7 +110,7 @@ internal sealed class UpdateDoctorSaga(SagaCalls calls, CompositeCache cache, ID
             await SagaCalls.GuardAsync(context, "updateProfile", profileCall, UndoneAsync("updateProfile", UndoProfileAsync), cancellationToken).ConfigureAwait(false);
         }
 
-        await context.StepAsync("updateProfile", ct => profileCall.WatchAsync(async () =>
+        var profileChanged = await context.StepAsync("updateProfile", ct => profileCall.WatchAsync(async () =>
         {
             if (command.Profile is not { } changes)
             {
@@ -121,6 +122,7 @@ internal sealed class UpdateDoctorSaga(SagaCalls calls, CompositeCache cache, ID
             return true;
         }), calls.Step, (changed, ct) => changed ? UndoProfileAsync(ct) : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
         profileCall.Done = true;
+        SagaCalls.Skipped(context, "updateProfile", profileChanged);
         calls.Executed(context, "updateProfile", 3);
 
         await cache.InvalidateDoctorAsync(command.Id).ConfigureAwait(false);

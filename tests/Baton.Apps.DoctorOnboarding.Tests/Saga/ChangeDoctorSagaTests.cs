@@ -216,6 +216,45 @@ public sealed class ChangeDoctorSagaTests
         Assert.Empty(reply.GetProperty("compensatedSteps").EnumerateArray());
     }
 
+    [Fact]
+    public async Task UpdateSaga_ProfileOnlyAndRefused_ReplyListsNothingCompensated()
+    {
+        // Before: compensatedSteps ["updateAccount"] and state "compensated", though no account call was made or undone.
+        await using var host = await SagaHost.StartAsync();
+        var id = await CreateAsync(host);
+        host.Simulator.Faults.Set("doctor-profile.update", new PatternFault { FailTimes = 1, Message = "degree not allowed" });
+        var before = host.Simulator.State.Calls.Count;
+        var command = new UpdateDoctorCommandDto { Id = id, Profile = new JsonObject { ["degree"] = "PhD" } };
+
+        var run = await host.WaitForEndAsync(await host.StartAsync(UpdateDoctorSaga.Name, UpdateDoctorSaga.ToInput(command, host.Protection, DateTimeOffset.UnixEpoch)));
+
+        Assert.DoesNotContain("doctor-accounts.update", host.Simulator.State.Calls.Skip(before));
+        var reply = SagaReplies.Error(run);
+        Assert.Empty(reply.GetProperty("compensatedSteps").EnumerateArray());
+        var saga = reply.GetProperty("details").GetProperty("saga");
+        Assert.Equal(("updateProfile", "failed"), (saga.GetProperty("step").GetString(), saga.GetProperty("state").GetString()));
+        Assert.Equal(["loadDoctor", "updateAccount"], reply.GetProperty("executedSteps").EnumerateArray().Select(s => s.GetString()));
+    }
+
+    [Fact]
+    public async Task DeleteSaga_DoctorWithoutProfileAndTheAccountRemoveRefused_ReplyListsNothingCompensated()
+    {
+        // Before: compensatedSteps ["removeProfile"], though there was no profile to remove or put back.
+        await using var host = await SagaHost.StartAsync();
+        var id = await CreateAsync(host);
+        var profileId = Assert.Single(host.Simulator.State.Profiles)["id"]!.GetValue<string>();
+        await host.Simulator.HandleAsync("doctor-profile.remove", JsonSerializer.SerializeToElement(new { id = profileId }));
+        host.Simulator.Faults.Set("doctor-accounts.remove", new PatternFault { FailAlways = true, Message = "account is locked" });
+
+        var run = await host.WaitForEndAsync(await host.StartAsync(DeleteDoctorSaga.Name, Delete(id)));
+
+        Assert.Single(host.Simulator.State.Accounts);
+        Assert.Empty(host.Simulator.State.Profiles);
+        var reply = SagaReplies.Error(run);
+        Assert.Empty(reply.GetProperty("compensatedSteps").EnumerateArray());
+        Assert.Equal("removeAccount", reply.GetProperty("details").GetProperty("saga").GetProperty("step").GetString());
+    }
+
     private static async Task<string> CreateAsync(SagaHost host)
     {
         var run = await host.WaitForEndAsync(await host.StartCreateAsync(SagaHost.Command()));
