@@ -15,6 +15,8 @@ internal static class SyncCommand
 {
     public const string Workflow = "catalog-sync";
 
+    private static readonly JsonSerializerOptions ApiJson = new(JsonSerializerDefaults.Web);
+
     public static Command Build(CommandRunner runner)
     {
         var noWatch = new Option<bool>("--no-watch") { Description = "Print the run id and return at once" };
@@ -42,7 +44,15 @@ internal static class SyncCommand
             }
             catch (BatonApiException ex) when (ex.Status == HttpStatusCode.Conflict && ex.Extensions.TryGetValue("activeRun", out var active))
             {
-                runId = active.GetProperty("id").GetString()!;
+                var running = active.Deserialize<RunSummary>(ApiJson)!;
+                runId = running.Id;
+                if (parse.GetValue(noWatch) && context.JsonOutput)
+                {
+                    // The document a start writes, for the run that is running: stdout stays one JSON document.
+                    context.WriteJson(new StartedRun(running, Created: false));
+                    return ExitCodes.Ok;
+                }
+
                 if (!context.JsonOutput)
                 {
                     context.Console.MarkupLine($"a sync is already running: {Esc(runId)}");
