@@ -164,6 +164,23 @@ public sealed partial class RunCommandsTests(ServerFixture fixture) : IClassFixt
         Assert.Contains("items must be from 1 to 1000", result.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task RunsStart_ConflictDetailQuotingTerminalEscapesFromAnotherRunsInput_StderrShowsThemVisible()
+    {
+        // The 409 names the concurrency key, which the demo takes from the input's group (anyone's input). Before: the
+        // key's ESC and BEL went raw to stderr, and the terminal obeyed them (here: set its title, clear the screen).
+        const string Input = """{"items":1,"delayMs":60000,"group":"g\u001b]0;owned\u0007\u001b[2J"}""";
+        var first = (await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", Input, "--json")).Json().GetProperty("run").GetProperty("id").GetString()!;
+
+        var second = await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", Input);
+        await BatonProcess.RunAsync(fixture.Server, "runs", "cancel", first);
+
+        Assert.True(second.ExitCode == 1, second.ToString());
+        Assert.Contains("409 A run is already active", second.Stderr, StringComparison.Ordinal);
+        Assert.Contains("'demo:g\\u001b]0;owned\\u0007\\u001b[2J'", second.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(second.Stderr, c => c is '\u001b' or '\u0007');
+    }
+
     [System.Text.RegularExpressions.GeneratedRegex("\\b[0-9a-f]{32}\\b")]
     private static partial System.Text.RegularExpressions.Regex RunIds();
 }

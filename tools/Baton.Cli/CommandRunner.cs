@@ -42,7 +42,7 @@ internal sealed class CommandRunner(TextWriter output, TextWriter error, bool te
         }
         catch (BatonApiException ex)
         {
-            await error.WriteLineAsync($"baton: {(int)ex.Status} {ex.Title}" + (ex.Detail is { Length: > 0 } d ? $": {d}" : ""));
+            await error.WriteLineAsync($"baton: {(int)ex.Status} {Printable(ex.Title)}" + (ex.Detail is { Length: > 0 } d ? $": {Printable(d)}" : ""));
             return ex.Status == HttpStatusCode.BadRequest ? ExitCodes.Usage : ExitCodes.Failed;
         }
         catch (HttpRequestException ex)
@@ -93,6 +93,38 @@ internal sealed class CommandRunner(TextWriter output, TextWriter error, bool te
         }
         : ex.Message;
 
-    /// <summary>Markup-escaped text, for values that come from the server.</summary>
-    public static string Esc(string? text) => Markup.Escape(text ?? "");
+    /// <summary>Markup-escaped text, for values that come from the server (control characters made visible, see <see cref="Printable"/>).</summary>
+    public static string Esc(string? text) => Markup.Escape(Printable(text));
+
+    /// <summary>
+    /// <paramref name="text"/> with its control characters other than line feed written as <c>\u001b</c>: text from the
+    /// server (a failure message quoting another service, a concurrency key taken from a run's input) could otherwise
+    /// carry escape sequences that the operator's terminal obeys (clear the screen, set the title, write the clipboard).
+    /// </summary>
+    public static string Printable(string? text)
+    {
+        if (string.IsNullOrEmpty(text) || !text.AsSpan().ContainsAny(ControlCharacters))
+        {
+            return text ?? "";
+        }
+
+        var builder = new System.Text.StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            if (c != '\n' && char.IsControl(c))
+            {
+                builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+            }
+            else
+            {
+                builder.Append(c);
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>C0 but line feed, DEL and C1: what <see cref="char.IsControl(char)"/> is true for, less '\n'.</summary>
+    private static readonly System.Buffers.SearchValues<char> ControlCharacters = System.Buffers.SearchValues.Create(
+        string.Concat(Enumerable.Range(0, 0x20).Where(c => c != '\n').Concat(Enumerable.Range(0x7F, 0x21)).Select(c => (char)c)));
 }

@@ -33,7 +33,7 @@ internal static class RunWatcher
                     var line = $"{update.Status} {update.Phase} {RunRendering.Progress(update.Progress)}".TrimEnd();
                     if (line != last)
                     {
-                        context.Console.WriteLine($"{RunRendering.Time(update.UpdatedAt)} {line}");
+                        context.Console.WriteLine($"{RunRendering.Time(update.UpdatedAt)} {CommandRunner.Printable(line)}");
                         last = line;
                     }
                 },
