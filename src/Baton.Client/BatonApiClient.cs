@@ -127,7 +127,8 @@ public sealed partial class BatonApiClient
 
     /// <summary>
     /// Reads the run every <see cref="BatonClientOptions.PollInterval"/> until it has finished and returns it as it ended
-    /// (whatever the outcome). <paramref name="onUpdate"/> sees every read, with its steps; without one, the run's summary
+    /// (whatever the outcome); a read answered <c>503 store-unavailable</c> is read again, for up to a minute of such answers.
+    /// <paramref name="onUpdate"/> sees every read, with its steps; without one, the run's summary
     /// is polled and its details read once at the end (see <see cref="WatchAsync"/>).
     /// A run that does not exist is a 404 <see cref="BatonApiException"/>.
     /// </summary>
@@ -140,7 +141,7 @@ public sealed partial class BatonApiClient
 
         while (true)
         {
-            var run = await GetAsync(runId, cancellationToken).ConfigureAwait(false) ?? throw RunNotFound(runId);
+            var run = await ReadThroughStoreOutageAsync(ct => GetAsync(runId, ct), cancellationToken).ConfigureAwait(false) ?? throw RunNotFound(runId);
             onUpdate?.Invoke(run);
             if (run.IsFinished)
             {
@@ -163,7 +164,7 @@ public sealed partial class BatonApiClient
             RunSummary summary;
             try
             {
-                summary = await GetSummaryAsync(runId, cancellationToken).ConfigureAwait(false) ?? throw RunNotFound(runId);
+                summary = await ReadThroughStoreOutageAsync(ct => GetSummaryAsync(runId, ct), cancellationToken).ConfigureAwait(false) ?? throw RunNotFound(runId);
             }
             catch (BatonApiException ex) when (IsNoSuchRoute(ex))
             {
@@ -174,7 +175,34 @@ public sealed partial class BatonApiClient
             onProgress?.Invoke(summary);
             if (summary.IsFinished)
             {
-                return await GetAsync(runId, cancellationToken).ConfigureAwait(false) ?? throw RunNotFound(runId);
+                return await ReadThroughStoreOutageAsync(ct => GetAsync(runId, ct), cancellationToken).ConfigureAwait(false) ?? throw RunNotFound(runId);
+            }
+
+            await Task.Delay(_pollInterval, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>How long <see cref="WaitAsync"/> and <see cref="WatchAsync"/> keep reading a run through one store outage.</summary>
+    private static readonly TimeSpan StoreOutageTolerance = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// <paramref name="read"/>, read again every poll interval while the server answers <c>503 urn:baton:problem:store-unavailable</c>
+    /// (a dropped database connection, a failover: the problem says to retry, and a read is safe to repeat), for at most
+    /// <see cref="StoreOutageTolerance"/>; then that 503 is thrown.
+    /// </summary>
+    private async Task<T> ReadThroughStoreOutageAsync<T>(Func<CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    {
+        DateTimeOffset? since = null;
+        while (true)
+        {
+            try
+            {
+                return await read(cancellationToken).ConfigureAwait(false);
+            }
+            catch (BatonApiException ex) when (ex.Status == HttpStatusCode.ServiceUnavailable && ex.Type == "urn:baton:problem:store-unavailable"
+                                               && _time.GetUtcNow() - (since ??= _time.GetUtcNow()) < StoreOutageTolerance)
+            {
+                // Read again after the poll interval.
             }
 
             await Task.Delay(_pollInterval, _time, cancellationToken).ConfigureAwait(false);

@@ -70,6 +70,24 @@ public sealed class RunVerbsTests(SqliteServerFixture fixture) : IClassFixture<S
         Assert.Null(await client.GetSummaryAsync(new string('0', 32)));
     }
 
+    [Fact]
+    public async Task WatchAsync_StoreUnavailableOnSomeReads_KeepsPollingAndReturnsTheFinishedRun()
+    {
+        // The server's 503 store-unavailable (a PostgreSQL session terminated, a failover) says to retry in a moment. Before:
+        // the first one ended the wait with that exception, so `baton runs watch` exited 1, which scripts read as a failed run.
+        var client = BatonApiClient.Create(fixture.Server.BaseAddress, fixture.Server.Key, new StoreOutageHandler(summaryOutages: 2, detailOutages: 2) { InnerHandler = new SocketsHttpHandler() });
+        var started = await client.StartAsync("demo", new DemoInput(Items: 2, DelayMs: 0));
+        var seen = new List<RunSummary>();
+
+        var run = await client.WatchAsync(started.Run.Id, seen.Add).WaitAsync(TimeSpan.FromSeconds(60));
+        var waited = await client.WaitAsync(started.Run.Id, _ => { }).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(RunStatuses.Succeeded, run.Status);
+        Assert.NotEmpty(run.Steps);
+        Assert.True(seen[^1].IsFinished);
+        Assert.Equal(RunStatuses.Succeeded, waited.Status);
+    }
+
     /// <summary>Records each request's path; with <c>rename</c>, first replaces a path's ending (an older server's missing route).</summary>
     private sealed class RecordingHandler(System.Collections.Concurrent.ConcurrentQueue<string> paths, (string From, string To)? rename = null) : DelegatingHandler
     {
@@ -230,5 +248,36 @@ public sealed class RunVerbsTests(SqliteServerFixture fixture) : IClassFixture<S
         Assert.Equal("urn:baton:problem:not-found", delete.Type);
         Assert.Null(await fixture.NewClient().GetAsync("0123456789abcdef0123456789abcdef"));
         Assert.False(await fixture.NewClient().DeleteScheduleAsync("no-such-schedule"));
+    }
+
+    /// <summary>
+    /// Answers the first <c>summaryOutages</c> summary reads and the first <c>detailOutages</c> reads of a whole run as the
+    /// server answers while its store is unavailable (503, problem+json, <c>Retry-After: 1</c>); the rest go to the server.
+    /// </summary>
+    private sealed class StoreOutageHandler(int summaryOutages, int detailOutages) : DelegatingHandler
+    {
+        private int _summaryOutages = summaryOutages;
+        private int _detailOutages = detailOutages;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var path = request.RequestUri!.AbsolutePath;
+            var reading = request.Method == HttpMethod.Get && path.StartsWith("/api/runs/", StringComparison.Ordinal);
+            if (reading && (path.EndsWith("/summary", StringComparison.Ordinal) ? Interlocked.Decrement(ref _summaryOutages) : Interlocked.Decrement(ref _detailOutages)) >= 0)
+            {
+                var response = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable)
+                {
+                    RequestMessage = request,
+                    Content = new StringContent(
+                        """{"type":"urn:baton:problem:store-unavailable","title":"The store is unavailable","status":503,"detail":"the store could not complete the request (a dropped connection, a failover, a busy database or a full disk); retry in a moment"}""",
+                        System.Text.Encoding.UTF8,
+                        "application/problem+json"),
+                };
+                response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(1));
+                return Task.FromResult(response);
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }
