@@ -42,8 +42,21 @@ public sealed partial class BatonApiClient
     public static BatonApiClient Create(Uri baseAddress, string? adminKey, HttpMessageHandler? innerHandler = null, TimeSpan? timeout = null)
     {
         var handler = new AdminKeyHandler(adminKey) { InnerHandler = innerHandler ?? NoRedirects() };
-        var http = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = timeout ?? TimeSpan.FromSeconds(100) };
+        var http = new HttpClient(handler) { BaseAddress = AsDirectory(baseAddress), Timeout = timeout ?? TimeSpan.FromSeconds(100) };
         return new BatonApiClient(http);
+    }
+
+    /// <summary>
+    /// <paramref name="baseAddress"/> with its path ending in '/': the API's paths are relative to it, and a relative path
+    /// replaces a last segment without one, so <c>https://ops.example/baton</c> sent every request, key and all, to
+    /// <c>https://ops.example/api/...</c>, outside the prefix the server is behind.
+    /// </summary>
+    internal static Uri AsDirectory(Uri baseAddress)
+    {
+        ArgumentNullException.ThrowIfNull(baseAddress);
+        return !baseAddress.IsAbsoluteUri || baseAddress.AbsolutePath.EndsWith('/')
+            ? baseAddress
+            : new UriBuilder(baseAddress) { Path = baseAddress.AbsolutePath + "/" }.Uri;
     }
 
     /// <summary>

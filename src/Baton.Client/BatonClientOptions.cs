@@ -3,7 +3,7 @@ namespace Baton.Client;
 /// <summary>Where the Baton server is and how to reach it.</summary>
 public sealed class BatonClientOptions
 {
-    /// <summary>The server's base address, e.g. <c>http://127.0.0.1:8080/</c>. Required.</summary>
+    /// <summary>The server's base address, e.g. <c>http://127.0.0.1:8080/</c> or <c>https://ops.example/baton/</c> behind a path prefix (a missing final '/' is added). Required.</summary>
     public Uri? BaseAddress { get; set; }
 
     /// <summary>The admin key, sent as <c>X-ADMIN-KEY</c> on every request. The default is none.</summary>

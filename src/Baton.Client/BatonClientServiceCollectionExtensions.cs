@@ -21,7 +21,7 @@ public static class BatonClientServiceCollectionExtensions
         return services.AddHttpClient<BatonApiClient>((sp, http) =>
             {
                 var options = sp.GetRequiredService<IOptions<BatonClientOptions>>().Value;
-                http.BaseAddress = options.BaseAddress;
+                http.BaseAddress = options.BaseAddress is { } address ? BatonApiClient.AsDirectory(address) : null;
             })
             .ConfigurePrimaryHttpMessageHandler(BatonApiClient.NoRedirects)
             .AddHttpMessageHandler(sp => new AdminKeyHandler(sp.GetRequiredService<IOptions<BatonClientOptions>>().Value.AdminKey));

@@ -105,6 +105,29 @@ public sealed class CatalogVerbsTests(SqliteServerFixture fixture) : IClassFixtu
         Assert.Contains($"pointing to {target}", error.Detail, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnyVerb_BaseAddressBehindAPrefixWithoutFinalSlash_RequestsStayUnderThePrefix(bool fromServiceProvider)
+    {
+        // Before: "http://host/baton" resolved "api/workflows" to "http://host/api/workflows": every request, admin key and
+        // all, went outside the prefix the server is behind (to whatever else that host serves at its root).
+        var paths = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var baseAddress = new Uri(fixture.Server.BaseAddress, "baton");
+        var services = new ServiceCollection();
+        services.AddBatonClient(o => (o.BaseAddress, o.AdminKey) = (baseAddress, fixture.Server.Key))
+            .AddHttpMessageHandler(() => new PrefixProxy("/baton/", paths));
+        await using var provider = services.BuildServiceProvider();
+        var client = fromServiceProvider
+            ? provider.GetRequiredService<BatonApiClient>()
+            : BatonApiClient.Create(baseAddress, fixture.Server.Key, new PrefixProxy("/baton/", paths) { InnerHandler = new SocketsHttpHandler() });
+
+        var workflows = await client.ListWorkflowsAsync();
+
+        Assert.Equal("/baton/api/workflows", Assert.Single(paths));
+        Assert.Contains(workflows, w => w.Name == "demo");
+    }
+
     [Fact]
     public async Task StartAsync_IdempotencyKeyThatCannotBeAHeader_RefusedBeforeAnythingIsSent()
     {
@@ -119,5 +142,22 @@ public sealed class CatalogVerbsTests(SqliteServerFixture fixture) : IClassFixtu
         Assert.Equal("runId", pathStep.ParamName);
         Assert.Equal("a key with inner spaces", (await client.StartAsync("demo", new DemoInput(1, 0), "a key with inner spaces")).Run is { } run
             ? (await client.GetAsync(run.Id))!.IdempotencyKey : null);
+    }
+
+    /// <summary>A reverse proxy that serves the API under <c>prefix</c> and nothing else (404 outside it); records each path asked.</summary>
+    private sealed class PrefixProxy(string prefix, System.Collections.Concurrent.ConcurrentQueue<string> paths) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var uri = request.RequestUri!;
+            paths.Enqueue(uri.AbsolutePath);
+            if (!uri.AbsolutePath.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.NotFound) { RequestMessage = request, Content = new StringContent("not here") });
+            }
+
+            request.RequestUri = new Uri(uri, "/" + uri.PathAndQuery[prefix.Length..]);
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }
