@@ -32,14 +32,24 @@ public sealed class FailureOutputTests
     }
 
     [Fact]
-    public async Task Nodes_ProxyAnswers503WithAnHtmlPage_Exit1SayingSoWithoutAStackTrace()
+    public async Task Nodes_ProxyAnswers503WithAnHtmlPage_Exit5SayingSoWithoutAStackTrace()
     {
+        // Exit 5, a server error (before: 1, which a script could not tell from a run that failed).
         var result = await BatonProcess.RunAgainstHtmlPageAsync("503 Service Unavailable", "nodes");
 
-        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.True(result.ExitCode == 5, result.ToString());
         Assert.StartsWith("baton: ", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunsStart_ProxyAnswers502_Exit5NotTheRunFailedCode()
+    {
+        var result = await BatonProcess.RunAgainstHtmlPageAsync("502 Bad Gateway", "runs", "start", "demo", "--input", """{"items":1}""");
+
+        Assert.True(result.ExitCode == 5, result.ToString());
+        Assert.StartsWith("baton: 502 ", result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -43,7 +43,7 @@ internal sealed class CommandRunner(TextWriter output, TextWriter error, bool te
         catch (BatonApiException ex)
         {
             await error.WriteLineAsync($"baton: {(int)ex.Status} {Printable(ex.Title)}" + (ex.Detail is { Length: > 0 } d ? $": {Printable(d)}" : ""));
-            return ex.Status == HttpStatusCode.BadRequest ? ExitCodes.Usage : ExitCodes.Failed;
+            return ex.Status == HttpStatusCode.BadRequest ? ExitCodes.Usage : (int)ex.Status >= 500 ? ExitCodes.ServerError : ExitCodes.Failed;
         }
         catch (HttpRequestException ex)
         {
@@ -52,7 +52,8 @@ internal sealed class CommandRunner(TextWriter output, TextWriter error, bool te
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            await error.WriteLineAsync($"baton: cannot reach the server at {Where(parse)}: no answer in time");
+            // The request may have arrived: a start, cancel, retry or event may have been carried out without its answer.
+            await error.WriteLineAsync($"baton: cannot reach the server at {Where(parse)}: no answer in time (a change this command asked for may still have been made: look before repeating it)");
             return ExitCodes.Unreachable;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -16,4 +16,10 @@ internal static class ExitCodes
 
     /// <summary>The server refused the admin key (401/403).</summary>
     public const int RefusedKey = 4;
+
+    /// <summary>
+    /// The server (or a proxy before it) failed: a 5xx answer. A script may try again later; before, it was 1, which a
+    /// script could not tell from a run that failed.
+    /// </summary>
+    public const int ServerError = 5;
 }
