@@ -23,6 +23,9 @@ internal sealed class WorkerNodeClient : IDisposable
     public const string IdempotencyHeader = "Idempotency-Key";
     public const string CorrelationHeader = "X-Correlation-ID";
     private const int MaxErrorBodyChars = 200;
+
+    // Enough for MaxErrorBodyChars of any UTF-8 text (at most 4 bytes a character).
+    private const int MaxErrorBodyBytes = 4 * MaxErrorBodyChars;
     private const string JsonContentType = "application/json; charset=utf-8";
 
     private static readonly SearchValues<char> PlainIdChars =
@@ -136,19 +139,41 @@ internal sealed class WorkerNodeClient : IDisposable
 
     private static ReadOnlySpan<byte> BodySuffix => "\"}"u8;
 
+    /// <summary>
+    /// The start of an error answer's body, for the attempt's message: at most <see cref="MaxErrorBodyBytes"/> bytes read
+    /// as UTF-8 (JSON's encoding), cut to <see cref="MaxErrorBodyChars"/> characters. The status decides what the attempt
+    /// is and the body is only detail, so neither its size nor its pace may change that: a larger body is not read further
+    /// (disposing the answer closes the connection), and one that stops coming is left at what arrived once the attempt's
+    /// time runs out. Before, the body was read whole: a 64 MB error page cost each attempt a 64 MB buffer and a 128 MB
+    /// string, and a 422 whose body never ended became "no answer within 10 s", retried.
+    /// </summary>
     private static async Task<string> ReadSnippetAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
+        var buffer = new byte[MaxErrorBodyBytes];
+        var length = 0;
         try
         {
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            return text.Length > MaxErrorBodyChars ? text[..MaxErrorBodyChars] + "..." : text;
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            int read;
+            while (length < buffer.Length && (read = await body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                length += read;
+            }
         }
-        catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or System.Text.DecoderFallbackException)
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            // A body that cannot be read (a charset .NET does not know: InvalidOperationException) must not turn a 422 into a
-            // retried error: the status decides, the snippet is only detail.
-            return "";
+            // Cut off (the connection ended, or the attempt's time ran out): what arrived is the snippet.
         }
+
+        var text = Encoding.UTF8.GetString(buffer, 0, length);
+        if (text.Length <= MaxErrorBodyChars)
+        {
+            return text;
+        }
+
+        // Not between the two halves of a surrogate pair: the message is stored and shown as JSON.
+        var cut = char.IsHighSurrogate(text[MaxErrorBodyChars - 1]) ? MaxErrorBodyChars - 1 : MaxErrorBodyChars;
+        return text[..cut] + "...";
     }
 
     public void Dispose()

@@ -96,6 +96,52 @@ public sealed class ForwardingTests : IAsyncLifetime
         Assert.Equal("rejected_by_worker", run.Run.Phase);
     }
 
+    [Fact]
+    public async Task Forward_Worker4xxWhoseBodyNeverEnds_FailsAsRejectedNotRetriedAsNoAnswer()
+    {
+        // Before: the 422's body was read to its end for the error's first 200 characters; a body that stops coming (a
+        // Content-Length never reached) held the attempt until its time limit, which made the worker's 422 "no answer
+        // within 2 s", a retried WorkerUnavailableException: a job the worker refused was sent again and again.
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var held = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    using var peer = await listener.AcceptTcpClientAsync(held.Token);
+                    var stream = peer.GetStream();
+                    _ = await stream.ReadAsync(new byte[65536], held.Token);
+                    await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+                        "HTTP/1.1 422 Unprocessable Entity\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"error\":\"placeId refused\""), held.Token);
+                    // The rest never comes while the test runs: the connection stays open until the peer closes it.
+                    _ = await stream.ReadAsync(new byte[1], held.Token);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or System.Net.Sockets.SocketException or IOException or ObjectDisposedException)
+            {
+                // Stopped.
+            }
+        });
+        await using var server = await GatewayServer.StartAsync(new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}"));
+
+        var (_, body, _) = await server.EnqueueAsync("never-ending-422");
+        var runId = body.GetProperty("runId").GetString()!;
+        var run = await Poll.UntilAsync(() => server.RunAsync(runId), r => r!.Attempts.Any(a => a.ErrorMessage is not null), "the first attempt to end");
+        await held.CancelAsync();
+        listener.Stop();
+        await serving;
+
+        var attempt = Assert.Single(run!.Attempts, a => a.StepKey == "forward");
+        Assert.Contains("worker node answered 422 Unprocessable Entity for job reviews:never-ending-422:start: {\"error\":\"placeId refused\"", attempt.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("NonRetryableException", attempt.ErrorType, StringComparison.Ordinal);
+        run = await server.WaitForRunAsync(runId, RunStatus.Succeeded, RunStatus.Failed);
+        Assert.Equal(RunStatus.Failed, run!.Run.Status);
+        Assert.Equal("rejected_by_worker", run.Run.Phase);
+    }
+
     [Theory]
     [InlineData(429, "Too Many Requests")]
     [InlineData(503, "Service Unavailable")]

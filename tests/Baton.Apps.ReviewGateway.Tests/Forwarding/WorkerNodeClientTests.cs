@@ -45,6 +45,52 @@ public sealed class WorkerNodeClientTests
     }
 
     [Fact]
+    public async Task EnqueueAsync_Worker500WithAHugeBody_ReadsOnlyTheStartOfIt()
+    {
+        // Before: the error body was read whole (ReadAsStringAsync) to keep its first 200 characters: a worker answering 500
+        // with 64 MB made each attempt buffer 64 MB and a 128 MB string (a reviewer's gateway grew from 125 to 470 MB of
+        // RSS on one job retrying against a 50 MB error page; 32 forwards at once, or a larger body, end the process).
+        const int BodyBytes = 64 * 1024 * 1024;
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var serving = Task.Run(async () =>
+        {
+            using var peer = await listener.AcceptTcpClientAsync();
+            var stream = peer.GetStream();
+            _ = await stream.ReadAsync(new byte[65536]);
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: {BodyBytes}\r\n\r\n"));
+            var chunk = new byte[64 * 1024];
+            Array.Fill(chunk, (byte)'x');
+            long written = 0;
+            try
+            {
+                while (written < BodyBytes)
+                {
+                    await stream.WriteAsync(chunk);
+                    written += chunk.Length;
+                }
+            }
+            catch (IOException)
+            {
+                // The gateway closed the connection: it stopped reading.
+            }
+
+            return written;
+        });
+        var options = GatewayOptions.Read(new ConfigurationBuilder()
+            .AddInMemoryCollection([new KeyValuePair<string, string?>("WORKER_NODE_URL", $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}")]).Build());
+        using var client = new WorkerNodeClient(options);
+
+        var error = await Assert.ThrowsAsync<WorkerUnavailableException>(() => client.EnqueueAsync(new ForwardJob("p1", "reviews:p1:start"), correlationId: null));
+        var written = await serving.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.StartsWith("worker node answered 500 Internal Server Error for job reviews:p1:start: xxxx", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("x...", error.Message, StringComparison.Ordinal);
+        // What the sockets' buffers and the handler's drain took: far from the whole body.
+        Assert.True(written < BodyBytes / 2, $"the worker wrote {written} of {BodyBytes} bytes before the gateway closed the connection");
+    }
+
+    [Fact]
     public async Task EnqueueAsync_Forward_RecordsHttpClientRequestDuration()
     {
         var port = Ports.Free();
