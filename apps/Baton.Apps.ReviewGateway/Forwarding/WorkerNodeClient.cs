@@ -16,7 +16,7 @@ public sealed class WorkerAskedToWaitException(string message, TimeSpan retryAft
 /// Sends one job to <c>{WORKER_NODE_URL}/enqueue</c> as <c>{"placeId"}</c> with the job id in
 /// <c>Idempotency-Key</c>, so the worker can drop the duplicates that at-least-once delivery makes, and
 /// the correlation id of the request that enqueued it in <c>X-Correlation-ID</c>, so the worker's logs
-/// can be joined with the gateway's.
+/// can be joined with the gateway's; the user info of <c>WORKER_NODE_URL</c>, if any, as Basic authorization.
 /// </summary>
 internal sealed class WorkerNodeClient : IDisposable
 {
@@ -36,6 +36,7 @@ internal sealed class WorkerNodeClient : IDisposable
     // diagnostics, the http.client.* metrics) is the same.
     private readonly HttpMessageInvoker _http;
     private readonly Uri _enqueueUri;
+    private readonly string? _authorization;
     private readonly SemaphoreSlim _connections;
 
     private readonly TimeProvider _time;
@@ -55,6 +56,7 @@ internal sealed class WorkerNodeClient : IDisposable
         _http = new HttpMessageInvoker(handler, disposeHandler: true);
         _connections = new SemaphoreSlim(options.MaxConnections, options.MaxConnections);
         _enqueueUri = new Uri(options.WorkerUrl.AbsoluteUri.TrimEnd('/') + "/enqueue");
+        _authorization = BasicAuthorizationOf(options.WorkerUrl);
     }
 
     public Uri EnqueueUri => _enqueueUri;
@@ -88,6 +90,11 @@ internal sealed class WorkerNodeClient : IDisposable
         request.Content = new ByteArrayContent(BodyOf(job.PlaceId));
         request.Content.Headers.TryAddWithoutValidation("Content-Type", JsonContentType);
         request.Headers.TryAddWithoutValidation(IdempotencyHeader, job.JobId);
+        if (_authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", _authorization);
+        }
+
         if (correlationId is not null)
         {
             request.Headers.TryAddWithoutValidation(CorrelationHeader, correlationId);
@@ -115,6 +122,25 @@ internal sealed class WorkerNodeClient : IDisposable
         }
 
         throw new WorkerUnavailableException(message);
+    }
+
+    /// <summary>
+    /// <c>Basic base64(user:password)</c> of the user info of <paramref name="workerUrl"/> (unescaped; a user without a password
+    /// is <c>user:</c>), null without user info: the seed's Go client (net/http) sends a URL's user info so, and .NET's handler
+    /// sends nothing for it.
+    /// </summary>
+    internal static string? BasicAuthorizationOf(Uri workerUrl)
+    {
+        var userInfo = workerUrl.UserInfo;
+        if (userInfo.Length == 0)
+        {
+            return null;
+        }
+
+        var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
+        var user = Uri.UnescapeDataString(colon < 0 ? userInfo : userInfo[..colon]);
+        var password = colon < 0 ? "" : Uri.UnescapeDataString(userInfo[(colon + 1)..]);
+        return "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(user + ":" + password));
     }
 
     /// <summary>

@@ -44,6 +44,37 @@ public sealed class WorkerNodeClientTests
         Assert.Equal("corr-7", request.Correlation);
     }
 
+    [Theory]
+    [InlineData("svc:pa55%40word@", "svc:pa55@word")]
+    [InlineData("svc@", "svc:")]
+    [InlineData("", null)]
+    public async Task EnqueueAsync_WorkerUrlWithUserInfo_SentAsBasicAuthorizationAsTheSeedsGoClientDoes(string userInfo, string? credentials)
+    {
+        // The seed's Go client (net/http) sends the user info of WORKER_NODE_URL as "Authorization: Basic"; .NET ignores it.
+        // Before: nothing was sent, so a worker node behind basic auth answered 401 and every job failed at once as
+        // rejected_by_worker, where the seed's gateway delivered them (the README masks that password on /health).
+        var received = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var port = Ports.Free();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        await using var app = builder.Build();
+        app.Run(context =>
+        {
+            received.TrySetResult(context.Request.Headers.Authorization.Count == 0 ? null : context.Request.Headers.Authorization.ToString());
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
+            return Task.CompletedTask;
+        });
+        await app.StartAsync();
+        var options = GatewayOptions.Read(new ConfigurationBuilder()
+            .AddInMemoryCollection([new KeyValuePair<string, string?>("WORKER_NODE_URL", $"http://{userInfo}127.0.0.1:{port}")]).Build());
+        using var client = new WorkerNodeClient(options);
+
+        Assert.Equal(202, await client.EnqueueAsync(new ForwardJob("p1", "reviews:p1:start"), correlationId: null));
+        var authorization = await received.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(credentials is null ? null : "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(credentials)), authorization);
+    }
+
     [Fact]
     public async Task EnqueueAsync_Worker500WithAHugeBody_ReadsOnlyTheStartOfIt()
     {
