@@ -24,6 +24,9 @@ internal sealed class WorkerNodeClient : IDisposable
     public const string CorrelationHeader = "X-Correlation-ID";
     private const int MaxErrorBodyChars = 200;
 
+    /// <summary>Redirects followed for one forward: Go's http.Client stops after 10.</summary>
+    private const int MaxRedirects = 10;
+
     // Enough for MaxErrorBodyChars of any UTF-8 text (at most 4 bytes a character).
     private const int MaxErrorBodyBytes = 4 * MaxErrorBodyChars;
     private const string JsonContentType = "application/json; charset=utf-8";
@@ -80,48 +83,73 @@ internal sealed class WorkerNodeClient : IDisposable
     }
 
     /// <summary>
-    /// Forwards the job; returns the worker's 2xx status. A 4xx other than 408 and 429 throws
-    /// <see cref="NonRetryableException"/> (the job is wrong, not the worker's state); 5xx, 408 and 429
+    /// Forwards the job; returns the worker's 2xx status. A 307 or 308 with a <c>Location</c> is followed with the same POST,
+    /// up to <see cref="MaxRedirects"/> times, as the seed's Go client follows it (only the answer says so: a 2xx costs nothing
+    /// more); the Basic authorization goes along only to the worker URL's own scheme, host and port. A 4xx other than 408 and
+    /// 429 throws <see cref="NonRetryableException"/> (the job is wrong, not the worker's state); 5xx, 408, 429 and other 3xx
     /// throw <see cref="WorkerUnavailableException"/>; connection errors throw <see cref="HttpRequestException"/>.
     /// </summary>
     public async Task<int> EnqueueAsync(ForwardJob job, string? correlationId, CancellationToken cancellationToken = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, _enqueueUri);
-        request.Content = new ByteArrayContent(BodyOf(job.PlaceId));
-        request.Content.Headers.TryAddWithoutValidation("Content-Type", JsonContentType);
-        request.Headers.TryAddWithoutValidation(IdempotencyHeader, job.JobId);
-        if (_authorization is not null)
+        var target = _enqueueUri;
+        for (var redirects = 0; ; redirects++)
         {
-            request.Headers.TryAddWithoutValidation("Authorization", _authorization);
-        }
+            using var request = new HttpRequestMessage(HttpMethod.Post, target);
+            request.Content = new ByteArrayContent(BodyOf(job.PlaceId));
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", JsonContentType);
+            request.Headers.TryAddWithoutValidation(IdempotencyHeader, job.JobId);
+            if (_authorization is not null && (redirects == 0 || SameOrigin(target, _enqueueUri)))
+            {
+                request.Headers.TryAddWithoutValidation("Authorization", _authorization);
+            }
 
-        if (correlationId is not null)
-        {
-            request.Headers.TryAddWithoutValidation(CorrelationHeader, correlationId);
-        }
+            if (correlationId is not null)
+            {
+                request.Headers.TryAddWithoutValidation(CorrelationHeader, correlationId);
+            }
 
-        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode)
+            {
+                return (int)response.StatusCode;
+            }
+
+            if (response.StatusCode is HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect
+                && redirects < MaxRedirects
+                && response.Headers.Location is { } location
+                && Uri.TryCreate(target, location, out var next)
+                && next.Scheme is "http" or "https")
+            {
+                target = next;
+                continue;
+            }
+
+            throw await FailureOfAsync(response, job, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static bool SameOrigin(Uri a, Uri b) =>
+        Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+
+    /// <summary>The exception that says what a worker's answer other than 2xx means for the job.</summary>
+    private async Task<Exception> FailureOfAsync(HttpResponseMessage response, ForwardJob job, CancellationToken cancellationToken)
+    {
         var status = (int)response.StatusCode;
-        if (response.IsSuccessStatusCode)
-        {
-            return status;
-        }
-
         var body = await ReadSnippetAsync(response, cancellationToken).ConfigureAwait(false);
         var message = $"worker node answered {status} {response.ReasonPhrase} for job {job.JobId}{(body.Length > 0 ? ": " + body : "")}";
         if (status is >= 400 and < 500 && response.StatusCode is not (HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests))
         {
-            throw new NonRetryableException(message);
+            return new NonRetryableException(message);
         }
 
         if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable && Baton.Server.Http.RetryAfterHeader.WaitOf(response, _time) is { } wait)
         {
             // The worker said when to come back: the next attempt waits at least that long (up to the retry policy's
             // MaxDelay). Before: retried on the policy's own backoff, 0.9 s after a "Retry-After: 30".
-            throw new WorkerAskedToWaitException($"{message}; it asked to retry after {wait.TotalSeconds:0.###} s", wait);
+            return new WorkerAskedToWaitException($"{message}; it asked to retry after {wait.TotalSeconds:0.###} s", wait);
         }
 
-        throw new WorkerUnavailableException(message);
+        return new WorkerUnavailableException(message);
     }
 
     /// <summary>

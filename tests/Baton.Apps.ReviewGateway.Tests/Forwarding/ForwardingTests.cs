@@ -143,6 +143,31 @@ public sealed class ForwardingTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData(307, "Temporary Redirect")]
+    [InlineData(308, "Permanent Redirect")]
+    public async Task Forward_WorkerUrlRedirectsThePost_FollowedAsTheSeedsGoClientDoes(int status, string reason)
+    {
+        // A worker node behind a proxy that moves POST /enqueue with a 307 or 308 (an ingress's http-to-https redirect is a
+        // 308): the seed's Go client sends the POST again, body and all, to the Location. Before: the 3xx was retried as a
+        // failed attempt ("worker node answered 308 Permanent Redirect"), for an hour, and the job never reached the worker.
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var serving = CannedHttpAnswer.ServeAsync(
+            listener, $"HTTP/1.1 {status} {reason}\r\nLocation: {_worker.BaseAddress.ToString().TrimEnd('/')}/enqueue\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        await using var server = await GatewayServer.StartAsync(new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}"));
+
+        var (_, body, _) = await server.EnqueueAsync($"moved-{status}");
+        var run = await server.WaitForRunAsync(body.GetProperty("runId").GetString()!, RunStatus.Succeeded, RunStatus.Failed);
+        listener.Stop();
+        await serving;
+
+        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
+        Assert.Single(run.Attempts, a => a.StepKey == "forward");
+        Assert.Equal(1, _worker.State.Jobs[$"reviews:moved-{status}:start"]);
+        Assert.Equal($"moved-{status}", _worker.State.PlaceIdOf($"reviews:moved-{status}:start"));
+    }
+
+    [Theory]
     [InlineData(429, "Too Many Requests")]
     [InlineData(503, "Service Unavailable")]
     public async Task Forward_WorkerAsksToRetryAfter30s_NextAttemptNotBeforeThen(int status, string reason)

@@ -76,6 +76,43 @@ public sealed class WorkerNodeClientTests
     }
 
     [Fact]
+    public async Task EnqueueAsync_RedirectToAnotherOrigin_PostFollowedWithoutTheAuthorization()
+    {
+        // A 308 to another host or port is followed with the same POST (as the seed's Go client follows it), but the worker
+        // URL's credentials stay with the worker URL's origin.
+        var received = new TaskCompletionSource<(string Body, string? Authorization, string? Key)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var port = Ports.Free();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        await using var app = builder.Build();
+        app.Run(async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            var authorization = context.Request.Headers.Authorization;
+            received.TrySetResult((await reader.ReadToEndAsync(), authorization.Count == 0 ? null : authorization.ToString(), context.Request.Headers["Idempotency-Key"].ToString()));
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
+        });
+        await app.StartAsync();
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var serving = CannedHttpAnswer.ServeAsync(
+            listener, $"HTTP/1.1 308 Permanent Redirect\r\nLocation: http://127.0.0.1:{port}/v2/enqueue\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        var options = GatewayOptions.Read(new ConfigurationBuilder()
+            .AddInMemoryCollection([new KeyValuePair<string, string?>("WORKER_NODE_URL", $"http://svc:pa55word@127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}")]).Build());
+        using var client = new WorkerNodeClient(options);
+
+        var status = await client.EnqueueAsync(new ForwardJob("p1", "reviews:p1:start"), correlationId: null);
+        var request = await received.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        listener.Stop();
+        await serving;
+
+        Assert.Equal(202, status);
+        Assert.Equal("""{"placeId":"p1"}""", request.Body);
+        Assert.Equal("reviews:p1:start", request.Key);
+        Assert.Null(request.Authorization);
+    }
+
+    [Fact]
     public async Task EnqueueAsync_Worker500WithAHugeBody_ReadsOnlyTheStartOfIt()
     {
         // Before: the error body was read whole (ReadAsStringAsync) to keep its first 200 characters: a worker answering 500
