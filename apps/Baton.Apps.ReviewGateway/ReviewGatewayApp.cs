@@ -61,7 +61,9 @@ public sealed class ReviewGatewayApp : IBatonApp
         // (RFC 9110 §15.5.6), not the fallback's 404: a route for every method, after the real one (order 1).
         MethodNotAllowed("/enqueue", "POST", "method not allowed; use POST /enqueue");
         MethodNotAllowed("/health", "GET, HEAD", "method not allowed; use GET /health");
-        endpoints.MapFallback((HttpContext context) =>
+        // Every path, files too: MapFallback's default pattern ({*path:nonfile}) leaves /favicon.ico or /robots.txt to the
+        // server's admin-key check, a 401 on the seed's open port. The catch-all is the last route, so it costs /enqueue nothing.
+        endpoints.MapFallback("{**path}", (HttpContext context) =>
             GatewayResponses.WriteErrorAsync(context, StatusCodes.Status404NotFound, "not found", time.GetUtcNow()))
             .AllowWithoutAdminKey();
 

@@ -113,6 +113,25 @@ public sealed partial class SeedExampleTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("/favicon.ico")]
+    [InlineData("/robots.txt")]
+    [InlineData("/openapi/v1.json")]
+    [InlineData("/enqueue.json")]
+    public async Task UnknownPathWithAFileExtension_Returns404InSeedErrorShape(string path)
+    {
+        // Before: the gateway's fallback route (MapFallback's {*path:nonfile}) skipped paths that look like files, so a
+        // browser's /favicon.ico or a crawler's /robots.txt on the seed's open port got Baton's 401 "send the admin key in
+        // the X-ADMIN-KEY header" (and, with the key, Baton's problem 404), not the seed's 404.
+        using var response = await _server.Gateway.GetAsync(path);
+        var body = await GatewayServer.ReadJsonAsync(response);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("error", body.GetProperty("status").GetString());
+        Assert.Equal("not found", body.GetProperty("error").GetString());
+        AssertSeedTimestamp(body.GetProperty("timestamp").GetString());
+    }
+
+    [Theory]
     [InlineData("GET", "/enqueue", "POST")]
     [InlineData("OPTIONS", "/enqueue", "POST")]
     [InlineData("DELETE", "/enqueue", "POST")]
