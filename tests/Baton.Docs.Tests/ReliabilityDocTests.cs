@@ -33,21 +33,23 @@ public sealed partial class ReliabilityDocTests
     {
         var names = QuotedTestNames(
             "`Baton__Engine__StartRunsLocally=false` `ix_runs_free` `ProcessCrashSafe` `tests/Baton.CrashHost` " +
-            "`Some_Test_Name(streamed: true)` `OtherTests` `Class.Method_Does_This`");
+            "`Some_Test_Name(streamed: true)` `OtherTests` `Class.Method_Does_This` `WORKER_NODE_URL` `MAX_RETRIES`");
 
         Assert.Equal(["Some_Test_Name", "OtherTests", "Class.Method_Does_This"], names);
     }
 
     /// <summary>
     /// The names in backticks that are test names: a test class (<c>…Tests</c>), a test method in
-    /// <c>Method_Scenario_Expected</c> form, or <c>Class.Method</c>; arguments in parentheses are dropped, and
+    /// <c>Method_Scenario_Expected</c> form, or <c>Class.Method</c>, never all capitals (an environment variable);
+    /// arguments in parentheses are dropped, and
     /// <c>…</c> or <c>*</c> stands for any text.
     /// </summary>
     private static List<string> QuotedTestNames(string markdown) =>
         [.. Backticked().Matches(markdown)
             .Select(m => m.Groups[1].Value)
             .Select(token => token.Split('(')[0].Trim())
-            .Where(token => TestName().IsMatch(token) && !token.Contains("__", StringComparison.Ordinal))
+            // An environment variable (WORKER_NODE_URL) has no lower-case letter; a test name always has.
+            .Where(token => TestName().IsMatch(token) && !token.Contains("__", StringComparison.Ordinal) && token.Any(char.IsLower))
             .Distinct(StringComparer.Ordinal)];
 
     private static bool Exists(string name)
