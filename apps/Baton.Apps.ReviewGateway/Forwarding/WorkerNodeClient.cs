@@ -137,6 +137,15 @@ internal sealed class WorkerNodeClient : IDisposable
         var status = (int)response.StatusCode;
         var body = await ReadSnippetAsync(response, cancellationToken).ConfigureAwait(false);
         var message = $"worker node answered {status} {response.ReasonPhrase} for job {job.JobId}{(body.Length > 0 ? ": " + body : "")}";
+        if (status is >= 300 and < 400)
+        {
+            // A redirect not followed (301, 302, 303 turn the POST into a GET, which delivers no job; a 307 or 308 past the
+            // limit or without a usable Location): waiting does not change it, the URL does. Before: retried for an hour.
+            return new NonRetryableException(
+                $"{message}; only a 307 or 308 with a Location is followed, with the same POST, up to {MaxRedirects} times: set WORKER_NODE_URL to where the worker node answers"
+                + (response.Headers.Location is { } location ? $" (this answer pointed to {Baton.Server.Configuration.UrlText.WithoutPassword(location)})" : ""));
+        }
+
         if (status is >= 400 and < 500 && response.StatusCode is not (HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests))
         {
             return new NonRetryableException(message);

@@ -168,6 +168,33 @@ public sealed class ForwardingTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData(301, "Moved Permanently")]
+    [InlineData(302, "Found")]
+    [InlineData(303, "See Other")]
+    public async Task Forward_WorkerUrlRedirectsThePostToAGet_FailsAtOnceSayingWhereItPointed(int status, string reason)
+    {
+        // A 301, 302 or 303 makes the seed's Go client send a GET without the body, which delivers no job; waiting does not
+        // change it. Before: retried as a 5xx, 75 attempts over about an hour, then failed.
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var serving = CannedHttpAnswer.ServeAsync(
+            listener, $"HTTP/1.1 {status} {reason}\r\nLocation: http://user:hunter2@other.example/enqueue\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        await using var server = await GatewayServer.StartAsync(new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}"));
+
+        var (_, body, _) = await server.EnqueueAsync($"moved-{status}");
+        var run = await server.WaitForRunAsync(body.GetProperty("runId").GetString()!, RunStatus.Succeeded, RunStatus.Failed);
+        listener.Stop();
+        await serving;
+
+        Assert.Equal(RunStatus.Failed, run.Run.Status);
+        var attempt = Assert.Single(run.Attempts, a => a.StepKey == "forward");
+        Assert.Contains($"worker node answered {status} {reason}", attempt.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("only a 307 or 308 with a Location is followed", attempt.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("(this answer pointed to http://user:***@other.example/enqueue)", attempt.ErrorMessage, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", attempt.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(429, "Too Many Requests")]
     [InlineData(503, "Service Unavailable")]
     public async Task Forward_WorkerAsksToRetryAfter30s_NextAttemptNotBeforeThen(int status, string reason)
