@@ -38,6 +38,9 @@ internal static partial class Log
     [LoggerMessage(4106, LogLevel.Warning, "Nest server: message {Id} on queue {Queue} could not be answered or acknowledged ({Reason}); the broker delivers it again")]
     public static partial void DeliveryLost(ILogger logger, string? id, string queue, string reason);
 
+    [LoggerMessage(4107, LogLevel.Warning, "Nest server: event {Id} for {Pattern} on queue {Queue} refused, no run started ({Reason}); it has no replyTo to answer, so it is acknowledged and dropped")]
+    public static partial void EventRefused(ILogger logger, string? id, string? pattern, string queue, string reason);
+
     [LoggerMessage(4200, LogLevel.Warning, "Nest client: reply {Id} from queue {Queue} is not a valid reply ({Reason})")]
     public static partial void BadReply(ILogger logger, string id, string queue, string reason);
 

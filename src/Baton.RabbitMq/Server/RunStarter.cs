@@ -24,14 +24,11 @@ internal sealed class RunStarter(IBatonInbox inbox, IBatonClient client, RunRepl
         catch (NestRpcException ex)
         {
             // The pattern's own error, as a read pattern's handler answers it (its statusCode, errors, ...), not a flattened message.
-            await replies.PublishAsync(request.ReplyTo, request.CorrelationId, NestWire.ErrorReply(request.Id, ex.Error), cancellationToken).ConfigureAwait(false);
-            return (Settle.Ack, "rejected");
+            return await RefuseAsync(queue, request, NestWire.ErrorReply(request.Id, ex.Error), ex.Message, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            await replies.PublishAsync(request.ReplyTo, request.CorrelationId, NestWire.ErrorReply(request.Id, $"Invalid request: {ex.Message}"), cancellationToken)
-                .ConfigureAwait(false);
-            return (Settle.Ack, "rejected");
+            return await RefuseAsync(queue, request, NestWire.ErrorReply(request.Id, $"Invalid request: {ex.Message}"), ex.Message, cancellationToken).ConfigureAwait(false);
         }
 
         var target = request.ReplyTo is { Length: > 0 } replyTo ? new ReplyTarget(replyTo, request.CorrelationId ?? request.Id) : null;
@@ -67,10 +64,27 @@ internal sealed class RunStarter(IBatonInbox inbox, IBatonClient client, RunRepl
             default:
                 // Rejected (bad input: nothing stored) or Conflict (the workflow's concurrency key is at its limit): a
                 // request/reply caller is told now rather than kept waiting behind a redelivery loop.
-                await replies.PublishAsync(request.ReplyTo, request.CorrelationId, NestWire.ErrorReply(request.Id, result.Reason ?? result.Outcome.ToString()), cancellationToken)
-                    .ConfigureAwait(false);
-                return (Settle.Ack, "rejected");
+                var reason = result.Reason ?? result.Outcome.ToString();
+                return await RefuseAsync(queue, request, NestWire.ErrorReply(request.Id, reason), reason, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A run request refused with nothing stored: the error reply goes to a request's caller; an event (no <c>replyTo</c>) has
+    /// none, so the refusal is logged (before: acknowledged without a word, the event lost unseen). Acknowledged either way.
+    /// </summary>
+    private async Task<(Settle, string)> RefuseAsync(string queue, NestRequest request, byte[] errorReply, string reason, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.ReplyTo))
+        {
+            Log.EventRefused(logger, request.Id, request.Pattern, queue, reason);
+        }
+        else
+        {
+            await replies.PublishAsync(request.ReplyTo, request.CorrelationId, errorReply, cancellationToken).ConfigureAwait(false);
+        }
+
+        return (Settle.Ack, "rejected");
     }
 
     private async Task AnswerDuplicateAsync(string runId, RunRoute route, ReplyTarget target, string requestId, CancellationToken cancellationToken)

@@ -120,6 +120,24 @@ public sealed class RunPatternTests
     }
 
     [Fact]
+    public async Task RunPattern_EventWhoseInputIsRefused_LoggedAcknowledgedNothingStored()
+    {
+        // An event (no replyTo) whose run cannot start has nobody to answer. Before: acknowledged without a word.
+        var queue = RabbitMqBroker.NewQueueName();
+        await using var host = await NestHost.StartAsync(b => Configure(b, queue), queues: [queue]);
+        await using var raw = await RawAmqp.ConnectAsync();
+
+        await raw.PublishAsync(queue, System.Text.Encoding.UTF8.GetBytes("""{"pattern":"order.total","data":{"price":1},"id":"ev-1"}"""), correlationId: null, replyToMe: false);
+
+        var refused = await Poll.UntilAsync(
+            () => Task.FromResult(host.Logs.Entries.FirstOrDefault(e => e.EventId == 4107)), e => e is not null, "the refusal to be logged", Timeout);
+        Assert.Contains("event ev-1 for order.total on queue " + queue + " refused, no run started (", refused!.Message, StringComparison.Ordinal);
+        Assert.Contains("quantity", refused.Message, StringComparison.OrdinalIgnoreCase);
+        await Poll.UntilAsync(() => raw.ReadyCountAsync(queue), n => n == 0, "the event to be acknowledged", Timeout);
+        Assert.Empty((await host.Services.GetRequiredService<IBatonClient>().ListRunsAsync(new ListRunsRequest { Workflow = "total" })).Runs);
+    }
+
+    [Fact]
     public async Task GracefulStop_RunEndsWhileTheServerDrains_TheCallerStillGetsItsReply()
     {
         // Before: the reply watchers were cancelled as the stop began, while the worker still drained the run: the run
