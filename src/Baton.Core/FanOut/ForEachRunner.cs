@@ -28,6 +28,11 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
             throw new ArgumentException($"fan-out '{name}' has duplicate item keys", nameof(keySelector));
         }
 
+        foreach (var key in keys)
+        {
+            state.TakeItemKey(name, key);
+        }
+
         var batch = new FanOutBatch<TItem, TResult>(state, steps, prefix, call, work, checkedOptions, compensate, cancellationToken);
         state.Active.Progress.Set($"{prefix}.total", items.Count);
         for (var i = 0; i < items.Count; i++)
@@ -71,6 +76,8 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
                 {
                     throw new ArgumentException($"fan-out '{name}' has duplicate item keys ({key})", nameof(keySelector));
                 }
+
+                state.TakeItemKey(name, key);
 
                 batch.Add(key, item);
                 state.Active.Progress.Set(totalCounter, Math.Max(listedBefore, keys.Count + batch.EarlierItemsNotListed));

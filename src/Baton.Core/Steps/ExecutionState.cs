@@ -26,6 +26,10 @@ internal sealed class ExecutionState
     private HashSet<string>? _cutOff;
     private TaskCompletionSource? _outcomesSettled;
     private Dictionary<string, int>? _nameCounts;
+    // Fan-out item keys ({name}/{key}) and the keys of steps and timers whose name holds '/', the one way the two can be the
+    // same key: made only when a run has them.
+    private HashSet<string>? _itemKeys;
+    private HashSet<string>? _slashKeys;
     private readonly Lock _lock = new();
     private AttemptEndedRequest? _held;
     private Task _flushing = Task.CompletedTask;
@@ -159,6 +163,41 @@ internal sealed class ExecutionState
         }
 
         return NextKey(name!, out call);
+    }
+
+    /// <summary>
+    /// Notes the key of a step or timer the workflow named: one that a fan-out item of this execution already has is refused.
+    /// A step named <c>page/1</c> and item <c>1</c> of the fan-out <c>page</c> were one stored step, so the second of them
+    /// returned the first's result without running.
+    /// </summary>
+    public void TakeStepKey(string key)
+    {
+        if (!key.Contains('/', StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_itemKeys?.Contains(key) == true)
+            {
+                throw new ArgumentException($"a step or timer keyed '{key}' is an item of a fan-out of this run (a fan-out's items are keyed {{name}}/{{key}}); give it another name");
+            }
+
+            (_slashKeys ??= new HashSet<string>(StringComparer.Ordinal)).Add(key);
+        }
+    }
+
+    /// <summary>Notes the key of a fan-out item: one that a step, timer or item of another fan-out of this execution has is refused.</summary>
+    public void TakeItemKey(string fanOut, string key)
+    {
+        lock (_lock)
+        {
+            if (_slashKeys?.Contains(key) == true || !(_itemKeys ??= new HashSet<string>(StringComparer.Ordinal)).Add(key))
+            {
+                throw new ArgumentException($"fan-out '{fanOut}' has an item keyed '{key}', which a step, timer or other fan-out item of this run already is; give it another name or key");
+            }
+        }
     }
 
     /// <summary>The key of the next step named <paramref name="name"/>: the name, then <c>name#2</c>, <c>name#3</c>...</summary>

@@ -22,6 +22,7 @@ internal sealed class StepRunner(ExecutionState state)
     {
         ArgumentNullException.ThrowIfNull(work);
         var key = state.NextUserKey(name, out var call);
+        state.TakeStepKey(key);
         state.OutcomeOpened();
         try
         {

@@ -17,6 +17,7 @@ internal sealed class DurableTimers(ExecutionState state)
     public async Task WaitAsync(string name, TimeSpan? delay, DateTimeOffset until, CancellationToken cancellationToken)
     {
         var key = state.NextUserKey(name);
+        state.TakeStepKey(key);
         var engine = state.Engine;
         DateTimeOffset wakeAt;
         if (state.Stored.TryGetValue(key, out var stored) && stored.Status == StepStatus.Succeeded)

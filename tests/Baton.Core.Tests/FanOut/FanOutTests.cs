@@ -161,6 +161,43 @@ public sealed class FanOutTests
         Assert.DoesNotContain(await node.Store.Steps.GetStepsAsync(id), s => s.Key.Contains('\0', StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ForEachAsync_ItemKeyEqualToAStepsKey_RunFailsNamingTheKeyAndNeitherTakesTheOthersResult(bool stepFirst)
+    {
+        // A step named "page/1" and item "1" of the fan-out "page" are both keyed "page/1". Before: the second of them
+        // returned the first's stored result without running its body, and the run succeeded with 120 (or 40) instead of 30.
+        var ran = new ConcurrentQueue<string>();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("pages", async (ctx, _, ct) =>
+        {
+            var step = 0;
+            if (stepFirst)
+            {
+                step = await ctx.StepAsync("page/1", _ => { ran.Enqueue("step"); return Task.FromResult(100); }, cancellationToken: ct);
+            }
+
+            var results = await ctx.ForEachAsync("page", [1, 2], i => i.ToString(), (i, _) =>
+            {
+                ran.Enqueue($"item {i}");
+                return Task.FromResult(i * 10);
+            }, cancellationToken: ct);
+            if (!stepFirst)
+            {
+                step = await ctx.StepAsync("page/1", _ => { ran.Enqueue("step"); return Task.FromResult(100); }, cancellationToken: ct);
+            }
+
+            return results.Sum(r => r.Value) + step;
+        }));
+
+        var run = await node.WaitForEndAsync(await node.StartRunAsync("pages"));
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("'page/1'", run.Failure!.Message);
+        // What ran before the second of the two was refused, and nothing of it.
+        Assert.Equal(stepFirst ? ["step"] : ["item 1", "item 2"], ran.Order());
+    }
+
     [Fact]
     public async Task ForEachAsync_DuplicateKeys_RunFailsWithClearError()
     {
