@@ -19,6 +19,8 @@ public enum BadLineKind
     LoneSurrogateInId,
     /// <summary>A product whose name holds <c>\u0000</c>, which PostgreSQL text cannot store.</summary>
     NulInName,
+    /// <summary>A line that is not JSON: a literal cut by a raw 0x00 byte (<c>tru</c>, NUL), which the JSON reader quotes in its message.</summary>
+    NulByteInLiteral,
 }
 
 /// <summary>A bad line placed just before product <paramref name="BeforeProduct"/> (or at the end when it is past the last product).</summary>

@@ -151,6 +151,11 @@ public static class CatalogGenerator
                 case BadLineKind.NulInName:
                     buffer.Write("""{"meta":{"createdAt":1600000000,"updatedAt":1600001000},"result":{"id":"MBADNUL001","name":"x\u0000y"}}"""u8);
                     break;
+                case BadLineKind.NulByteInLiteral:
+                    buffer.Write("""{"meta":{"createdAt":1600000000,"updatedAt":1600001000},"result":{"id":"MBADNUL002","active":tru"""u8);
+                    buffer.Write(new byte[] { 0x00 });
+                    buffer.Write("}}"u8);
+                    break;
             }
         }
 

@@ -201,5 +201,11 @@ internal static class ProductParser
         _ => value.ValueKind.ToString().ToLower(CultureInfo.InvariantCulture),
     };
 
-    private static string Shorten(string message) => message.Length <= 160 ? message : message[..160] + "...";
+    /// <summary>
+    /// The reader's message, cut to 160 characters, with U+0000 written as the escape <c>\u0000</c>: System.Text.Json quotes an
+    /// invalid literal as it was (<c>'tru\0}}'</c>), and PostgreSQL text cannot hold the character, so the dead letter's reason
+    /// made the whole chunk fail on every attempt and be set aside.
+    /// </summary>
+    private static string Shorten(string message) =>
+        (message.Length <= 160 ? message : message[..160] + "...").Replace("\0", "\\u0000", StringComparison.Ordinal);
 }

@@ -45,6 +45,13 @@ public abstract class BadInputTests
     [Fact]
     public Task Sync_NulInName_DeadLetteredWithPositionOnEveryStore() => BadLineAsync(BadLineKind.NulInName, "result.name holds the character U+0000");
 
+    // Before: System.Text.Json quotes an invalid literal raw ("'tru\0}}' is an invalid JSON literal"), so the dead letter's
+    // reason held U+0000; PostgreSQL refused it, and the whole chunk failed on every attempt and was set aside (its 299 good
+    // lines not applied) while the run succeeded. SQLite stored it.
+    [Fact]
+    public Task Sync_RawNulByteInAnInvalidLiteral_DeadLetteredWithPositionOnEveryStore() =>
+        BadLineAsync(BadLineKind.NulByteInLiteral, "invalid JSON: 'tru\\u0000}}' is an invalid JSON literal");
+
     [Fact]
     public async Task Sync_ChunkTheStoreRefusesOnEveryAttempt_SetAsideOnceInTheStatusUnderItsOwnStep()
     {
