@@ -129,6 +129,18 @@ public sealed class ProductScannerTests
     }
 
     [Fact]
+    public void Parse_LoneSurrogateEscapeOutsideTheColumns_StoredWithTheEscapeInRaw()
+    {
+        // What the README says: only a field the sync reads makes half a surrogate pair a dead letter. Before, the README said
+        // "anywhere in the line", while such a line in a description was stored (and its raw cannot be cast to jsonb).
+        var product = ProductParser.Parse(Encoding.UTF8.GetBytes("""{"meta":{"updatedAt":2},"result":{"id":"M1","name":"n","description":"x\ud800"}}"""), out var reason);
+
+        Assert.Null(reason);
+        Assert.Equal("n", product!.Name);
+        Assert.Contains("x\\ud800", Encoding.UTF8.GetString(product.RawUtf8), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_SurrogatePairAndNulOutsideTheColumns_Read()
     {
         // A whole pair is text (an emoji); U+0000 in a field no column takes stays in raw as the escape it was.
