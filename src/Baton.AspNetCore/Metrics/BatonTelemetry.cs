@@ -11,7 +11,7 @@ namespace Baton.Server.Metrics;
 /// <summary>
 /// The server's OpenTelemetry set-up. Metrics always, for <c>/metrics</c> (Prometheus text, names as the README lists
 /// them): the engine's meter "Baton", the transports' ("Baton.RabbitMq", "Baton.Redis"), ASP.NET Core, HttpClient, the runtime and Npgsql. Traces (the "Baton" source,
-/// ASP.NET Core, HttpClient, Npgsql) and logs are exported over OTLP only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is
+/// ASP.NET Core, HttpClient, Npgsql, RabbitMQ.Client) and logs are exported over OTLP only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is
 /// set (with the other standard <c>OTEL_*</c> variables); without it no span is started, so tracing costs nothing.
 /// </summary>
 internal static class BatonTelemetry
@@ -47,6 +47,9 @@ internal static class BatonTelemetry
 
     /// <summary>The meters of Baton's transports (<c>Baton.RabbitMq</c>, <c>Baton.Redis</c>): a wildcard, so <c>/metrics</c> carries them in any host that uses them.</summary>
     internal const string TransportMeters = "Baton.*";
+
+    /// <summary>RabbitMQ.Client's activity sources (<c>RabbitMQ.Client.Publisher</c>, <c>RabbitMQ.Client.Subscriber</c>), traced with OTLP on.</summary>
+    internal const string RabbitMqClientSources = "RabbitMQ.Client.*";
 
     /// <summary>Bucket upper bounds of every histogram in seconds (the SDK's defaults are meant for milliseconds).</summary>
     internal static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -97,7 +100,10 @@ internal static class BatonTelemetry
         {
             telemetry
                 .WithTracing(tracing => tracing
-                    .AddSource(BatonDiagnostics.ActivitySourceName, "Npgsql")
+                    // RabbitMQ.Client creates its spans only for a listener: its deliver span (parent: the sender's traceparent from
+                    // the message headers) is what a run started by a broker message continues, and its publish span carries a step's
+                    // trace to the next service.
+                    .AddSource(BatonDiagnostics.ActivitySourceName, "Npgsql", RabbitMqClientSources)
                     .AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation()
                     // Before the exporter's processor: a secret in a URL (a key as a path segment) is masked as in the logs.

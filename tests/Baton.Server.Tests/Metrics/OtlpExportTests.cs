@@ -1,7 +1,11 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using Baton.Server.Metrics;
 using Baton.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
 
 namespace Baton.Server.Tests.Metrics;
 
@@ -110,6 +114,32 @@ public sealed class OtlpExportTests
         Assert.Equal(0, npgsql);
     }
 
+    [Theory]
+    [InlineData("RabbitMQ.Client.Subscriber")]
+    [InlineData("RabbitMQ.Client.Publisher")]
+    public void Tracing_OtlpEndpointSet_ExportsTheRabbitMqClientsSpans(string source)
+    {
+        // Before: the server traced Baton, ASP.NET Core, HttpClient and Npgsql only. RabbitMQ.Client creates its deliver span
+        // (the sender's traceparent from the message headers) and its publish span only for a listener, so a doctor saga started
+        // by a broker message stored no trace context (a root trace, not the sender's; checked with the real client and broker)
+        // and a step's publish carried no span of its own, though the README names a message's span as a run's parent.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration[BatonTelemetry.OtlpEndpointKey] = "http://127.0.0.1:9";
+        var ended = new List<Activity>();
+        builder.Services.AddSingleton<Baton.Server.Logging.SecretRedactor>();
+        BatonTelemetry.AddHostExport(builder);
+        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(new EndedSpans(ended)));
+        using var app = builder.Build();
+        _ = app.Services.GetRequiredService<OpenTelemetry.Trace.TracerProvider>();
+        using var rabbit = new ActivitySource(source);
+
+        using (rabbit.StartActivity("deliver", ActivityKind.Consumer))
+        {
+        }
+
+        Assert.Contains(ended, span => span.Source.Name == source);
+    }
+
     private static Dictionary<string, string?> Environment(OtlpReceiver receiver, string directory) => new()
     {
         ["ADMIN_KEY"] = Key,
@@ -130,4 +160,16 @@ public sealed class OtlpExportTests
             run => run.GetProperty("status").GetString() == status,
             $"run {id} to be {status}",
             TimeSpan.FromSeconds(60));
+
+    /// <summary>Keeps every span the provider ends, beside its OTLP exporter.</summary>
+    private sealed class EndedSpans(List<Activity> ended) : OpenTelemetry.BaseProcessor<Activity>
+    {
+        public override void OnEnd(Activity data)
+        {
+            lock (ended)
+            {
+                ended.Add(data);
+            }
+        }
+    }
 }
