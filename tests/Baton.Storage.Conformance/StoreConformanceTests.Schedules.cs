@@ -259,6 +259,32 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task FireScheduleAsync_NextFireTimeOneAlreadyFired_MovesItOnWithoutARun()
+    {
+        // A node whose clock is behind another's re-enabled the schedule with a next fire time that node had already fired.
+        // Before: every tick found the fire recorded and left the next fire time where it was, so the schedule never fired
+        // again (until its fire records were pruned, 30 days by default).
+        var store = await NewStoreAsync();
+        var fireTime = T0.AddHours(1);
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime));
+        Assert.True((await store.Schedules.FireScheduleAsync(Fire("nightly", fireTime, fireTime, fireTime.AddDays(1)))).Fired);
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime.AddDays(1), enabled: false, now: fireTime.AddSeconds(2)));
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime, now: fireTime.AddSeconds(3)));
+        Assert.Equal(fireTime, (await store.Schedules.GetScheduleAsync("nightly"))!.NextFireAt);
+
+        var again = await store.Schedules.FireScheduleAsync(Fire("nightly", fireTime, fireTime, fireTime.AddDays(1)));
+        var schedule = await store.Schedules.GetScheduleAsync("nightly");
+        var next = await store.Schedules.FireScheduleAsync(Fire("nightly", fireTime.AddDays(1), fireTime.AddDays(1), fireTime.AddDays(2)));
+
+        Assert.False(again.Fired);
+        Assert.Null(again.Run);
+        Assert.Equal(fireTime.AddDays(1), schedule!.NextFireAt);
+        Assert.Equal(fireTime, schedule.LastFireAt);
+        Assert.True(next.Fired);
+        Assert.Equal(2, (await store.Runs.ListRunsAsync(new ListRunsRequest())).Runs.Count);
+    }
+
+    [Fact]
     public async Task FireScheduleAsync_ConcurrentSameFireTime_ExactlyOneFiresAndOneRun()
     {
         var store = await NewStoreAsync();

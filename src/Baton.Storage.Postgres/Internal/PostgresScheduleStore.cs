@@ -18,6 +18,7 @@ internal sealed class PostgresScheduleStore : IScheduleStore
     private readonly string _dueSql;
     private readonly string _fireSql;
     private readonly string _afterFireSql;
+    private readonly string _alreadyFiredSql;
     private readonly string _pruneFiresSql;
 
     public PostgresScheduleStore(PostgresBatonStore store, string s, PostgresRunStore runs)
@@ -62,6 +63,11 @@ internal sealed class PostgresScheduleStore : IScheduleStore
             FOR UPDATE
             ON CONFLICT (schedule_name, fire_time) DO NOTHING
             RETURNING 1
+            """;
+        _alreadyFiredSql = $"""
+            UPDATE {s}.schedules SET next_fire_at = @next, updated_at = @now
+            WHERE name = @name AND enabled AND next_fire_at IS NOT DISTINCT FROM @expected AND next_fire_at = @fire_time
+                AND EXISTS (SELECT FROM {s}.schedule_fires WHERE schedule_name = @name AND fire_time = @fire_time)
             """;
         _afterFireSql = $"""
             WITH fire AS (
@@ -164,6 +170,13 @@ internal sealed class PostgresScheduleStore : IScheduleStore
                 .Bool("check", request.ReadAs is not null).Text("workflow", request.ReadAs?.Workflow).Text("input", request.ReadAs?.Input);
             if (await fire.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
             {
+                // The schedule is as read but its next fire time is one already fired (stored by a node whose clock is
+                // behind: a re-enable or a new cron): it moves on, or every tick would stop here and it would never fire again.
+                await using var moveOn = new NpgsqlCommand(_alreadyFiredSql, connection, transaction);
+                moveOn.Parameters.Text("name", request.ScheduleName).Time("fire_time", request.FireTime)
+                    .Time("expected", request.ExpectedNextFireAt).Time("next", request.NewNextFireAt).Time("now", request.Now);
+                await moveOn.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return new FireScheduleResult(false, null);
             }
         }

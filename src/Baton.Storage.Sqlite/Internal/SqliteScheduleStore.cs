@@ -29,6 +29,12 @@ internal sealed class SqliteScheduleStore(SqliteBatonStore store) : IScheduleSto
         WHERE name = $name
         """;
 
+    private const string AlreadyFiredSql = """
+        UPDATE schedules SET next_fire_at = $next, updated_at = $now
+        WHERE name = $name AND enabled = 1 AND next_fire_at IS $expected AND $fire_time IS $expected
+            AND EXISTS (SELECT 1 FROM schedule_fires WHERE schedule_name = $name AND fire_time = $fire_time)
+        """;
+
     public Task<ScheduleRecord> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -141,6 +147,15 @@ internal sealed class SqliteScheduleStore(SqliteBatonStore store) : IScheduleSto
                 .ExecuteNonQuery();
             if (inserted == 0)
             {
+                // The schedule is as read but its next fire time is one already fired (stored by a node whose clock is behind:
+                // a re-enable or a new cron): it moves on, or every tick would stop here and it would never fire again.
+                ctx.Command(AlreadyFiredSql)
+                    .With("$name", request.ScheduleName)
+                    .With("$fire_time", request.FireTime)
+                    .With("$expected", request.ExpectedNextFireAt)
+                    .With("$next", request.NewNextFireAt)
+                    .With("$now", request.Now)
+                    .ExecuteNonQuery();
                 return new FireScheduleResult(false, null);
             }
 
