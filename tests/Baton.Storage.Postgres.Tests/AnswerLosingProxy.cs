@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Baton.Storage.Postgres.Internal;
 using Npgsql;
 
 namespace Baton.Storage.Postgres.Tests;
@@ -43,6 +44,21 @@ internal sealed class AnswerLosingProxy : IAsyncDisposable
 
     /// <summary>The target's connection string with the relay as its server.</summary>
     public string ConnectionString { get; }
+
+    /// <summary>An initialized store in <paramref name="schema"/> whose connections go through this relay.</summary>
+    public async Task<PostgresBatonStore> NewStoreAsync(string schema)
+    {
+        var store = new PostgresBatonStore(
+            new PostgresStoreOptions
+            {
+                ConnectionString = new NpgsqlConnectionStringBuilder(ConnectionString) { MaxPoolSize = 8 }.ConnectionString,
+                Schema = schema,
+            },
+            TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await store.InitializeAsync();
+        return store;
+    }
 
     /// <summary>Completes once an answer has been dropped.</summary>
     public TaskCompletionSource Cut { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

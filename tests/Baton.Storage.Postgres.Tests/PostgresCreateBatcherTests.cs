@@ -140,15 +140,7 @@ public sealed class PostgresCreateBatcherTests : NodesOnOneSchemaTests
         // met the run the batch had stored: each caller got Conflict naming its own run as the key's holder (a 409 for a
         // start that succeeded).
         await using var proxy = new AnswerLosingProxy(PostgresTestDatabase.ConnectionString);
-        await using var store = new PostgresBatonStore(
-            new PostgresStoreOptions
-            {
-                ConnectionString = new NpgsqlConnectionStringBuilder(proxy.ConnectionString) { MaxPoolSize = 8 }.ConnectionString,
-                Schema = Schema,
-            },
-            TimeProvider.System,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-        await store.InitializeAsync();
+        await using var store = await proxy.NewStoreAsync(Schema);
         var (held, gate) = await StallBatchersAsync(store);
         var requests = new[] { NewRun("k-1"), NewRun("k-2") };
         proxy.CutAfterCommit(requests[0].Id);

@@ -91,15 +91,7 @@ public sealed class PostgresWriterTests : IAsyncLifetime
         // its insert met the run the batch had stored, and both callers got "A run with id '...' already exists" for runs
         // that were created (and would run): a client told its start failed starts it again, a second run.
         await using var proxy = new AnswerLosingProxy(PostgresTestDatabase.ConnectionString);
-        await using var store = new PostgresBatonStore(
-            new PostgresStoreOptions
-            {
-                ConnectionString = new NpgsqlConnectionStringBuilder(proxy.ConnectionString) { MaxPoolSize = 8 }.ConnectionString,
-                Schema = _database.NewSchema(),
-            },
-            TimeProvider.System,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-        await store.InitializeAsync();
+        await using var store = await proxy.NewStoreAsync(_database.NewSchema());
         var ids = await ClaimedRunsAsync(store, 1);
 
         // The lane waits on a held row while the two creates queue up behind it: they go as one batch.
@@ -133,15 +125,7 @@ public sealed class PostgresWriterTests : IAsyncLifetime
         // the stored end for a lost lease (logged "lease lost", no run-end metric, a parent child-wait woken only by its
         // 5-minute recheck).
         await using var proxy = new AnswerLosingProxy(PostgresTestDatabase.ConnectionString);
-        await using var store = new PostgresBatonStore(
-            new PostgresStoreOptions
-            {
-                ConnectionString = new NpgsqlConnectionStringBuilder(proxy.ConnectionString) { MaxPoolSize = 8 }.ConnectionString,
-                Schema = _database.NewSchema(),
-            },
-            TimeProvider.System,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-        await store.InitializeAsync();
+        await using var store = await proxy.NewStoreAsync(_database.NewSchema());
         var ids = await ClaimedRunsAsync(store, 3);
 
         await using var hold = await HeldRow.LockAsync(store, ids[0]);

@@ -77,17 +77,9 @@ public sealed class ForwardingTests : IAsyncLifetime
         // Before: reading the error body for the message threw InvalidOperationException ("The character set provided in
         // ContentType is invalid"), which was neither the 4xx's NonRetryableException nor a counted failed attempt: the job
         // was retried for an hour with an error that never said the worker had answered 422.
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
         const string Body = """{"error":"placeId refused"}""";
-        var serving = CannedHttpAnswer.ServeAsync(
-            listener, $"HTTP/1.1 422 Unprocessable Entity\r\nContent-Type: application/json; charset=bogus\r\nContent-Length: {Body.Length}\r\nConnection: close\r\n\r\n{Body}");
-        await using var server = await GatewayServer.StartAsync(new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}"));
-
-        var (_, body, _) = await server.EnqueueAsync("odd-charset");
-        var run = await server.WaitForRunAsync(body.GetProperty("runId").GetString()!, RunStatus.Succeeded, RunStatus.Failed);
-        listener.Stop();
-        await serving;
+        var run = await ForwardToCannedAnswerAsync(
+            $"HTTP/1.1 422 Unprocessable Entity\r\nContent-Type: application/json; charset=bogus\r\nContent-Length: {Body.Length}\r\nConnection: close\r\n\r\n{Body}", "odd-charset");
 
         Assert.Equal(RunStatus.Failed, run.Run.Status);
         Assert.Single(run.Attempts);
@@ -150,16 +142,8 @@ public sealed class ForwardingTests : IAsyncLifetime
         // A worker node behind a proxy that moves POST /enqueue with a 307 or 308 (an ingress's http-to-https redirect is a
         // 308): the seed's Go client sends the POST again, body and all, to the Location. Before: the 3xx was retried as a
         // failed attempt ("worker node answered 308 Permanent Redirect"), for an hour, and the job never reached the worker.
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var serving = CannedHttpAnswer.ServeAsync(
-            listener, $"HTTP/1.1 {status} {reason}\r\nLocation: {_worker.BaseAddress.ToString().TrimEnd('/')}/enqueue\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        await using var server = await GatewayServer.StartAsync(new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}"));
-
-        var (_, body, _) = await server.EnqueueAsync($"moved-{status}");
-        var run = await server.WaitForRunAsync(body.GetProperty("runId").GetString()!, RunStatus.Succeeded, RunStatus.Failed);
-        listener.Stop();
-        await serving;
+        var run = await ForwardToCannedAnswerAsync(
+            $"HTTP/1.1 {status} {reason}\r\nLocation: {_worker.BaseAddress.ToString().TrimEnd('/')}/enqueue\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", $"moved-{status}");
 
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
         Assert.Single(run.Attempts, a => a.StepKey == "forward");
@@ -175,16 +159,8 @@ public sealed class ForwardingTests : IAsyncLifetime
     {
         // A 301, 302 or 303 makes the seed's Go client send a GET without the body, which delivers no job; waiting does not
         // change it. Before: retried as a 5xx, 75 attempts over about an hour, then failed.
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var serving = CannedHttpAnswer.ServeAsync(
-            listener, $"HTTP/1.1 {status} {reason}\r\nLocation: http://user:hunter2@other.example/enqueue\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        await using var server = await GatewayServer.StartAsync(new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}"));
-
-        var (_, body, _) = await server.EnqueueAsync($"moved-{status}");
-        var run = await server.WaitForRunAsync(body.GetProperty("runId").GetString()!, RunStatus.Succeeded, RunStatus.Failed);
-        listener.Stop();
-        await serving;
+        var run = await ForwardToCannedAnswerAsync(
+            $"HTTP/1.1 {status} {reason}\r\nLocation: http://user:hunter2@other.example/enqueue\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", $"moved-{status}");
 
         Assert.Equal(RunStatus.Failed, run.Run.Status);
         var attempt = Assert.Single(run.Attempts, a => a.StepKey == "forward");
@@ -361,6 +337,24 @@ public sealed class ForwardingTests : IAsyncLifetime
         Assert.Equal(32, made.Length);
         Assert.Equal(made, run.Run.CorrelationId);
         Assert.Equal(made, _worker.State.CorrelationIdOf("reviews:uncorrelated:start"));
+    }
+
+    /// <summary>
+    /// Enqueues <paramref name="placeId"/> on a gateway whose worker URL answers every request with <paramref name="answer"/>
+    /// (raw HTTP), and returns the run once it has succeeded or failed.
+    /// </summary>
+    private static async Task<RunDetails> ForwardToCannedAnswerAsync(string answer, string placeId)
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var serving = CannedHttpAnswer.ServeAsync(listener, answer);
+        await using var server = await GatewayServer.StartAsync(new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}"));
+
+        var (_, body, _) = await server.EnqueueAsync(placeId);
+        var run = await server.WaitForRunAsync(body.GetProperty("runId").GetString()!, RunStatus.Succeeded, RunStatus.Failed);
+        listener.Stop();
+        await serving;
+        return run;
     }
 
     private static string[] ForwardSteps(RunDetails run) =>

@@ -15,11 +15,7 @@ public sealed class WorkerNodeClientTests
     public async Task EnqueueAsync_SendsTheSeedsBodyWithJsonContentTypeAndTheJobHeaders()
     {
         var received = new TaskCompletionSource<(string Method, string Path, string? ContentType, string Body, string? Key, string? Correlation)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var port = Ports.Free();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        await using var app = builder.Build();
-        app.Run(async context =>
+        await using var app = await StartWorkerAsync(async context =>
         {
             using var reader = new StreamReader(context.Request.Body);
             var body = await reader.ReadToEndAsync();
@@ -27,10 +23,8 @@ public sealed class WorkerNodeClientTests
                 context.Request.Headers["Idempotency-Key"].ToString(), context.Request.Headers["X-Correlation-ID"].ToString()));
             context.Response.StatusCode = StatusCodes.Status202Accepted;
         });
-        await app.StartAsync();
-        var options = GatewayOptions.Read(new ConfigurationBuilder()
-            .AddInMemoryCollection([new KeyValuePair<string, string?>("WORKER_NODE_URL", $"http://127.0.0.1:{port}")]).Build());
-        using var client = new WorkerNodeClient(options);
+        var port = new Uri(app.Urls.Single()).Port;
+        using var client = ClientFor($"http://127.0.0.1:{port}");
 
         var status = await client.EnqueueAsync(new ForwardJob("ChIJN1t_tDeuEmsRUsoyG83frY4", "reviews:ChIJN1t_tDeuEmsRUsoyG83frY4:start"), "corr-7");
         var request = await received.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -54,20 +48,14 @@ public sealed class WorkerNodeClientTests
         // Before: nothing was sent, so a worker node behind basic auth answered 401 and every job failed at once as
         // rejected_by_worker, where the seed's gateway delivered them (the README masks that password on /health).
         var received = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var port = Ports.Free();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        await using var app = builder.Build();
-        app.Run(context =>
+        await using var app = await StartWorkerAsync(context =>
         {
             received.TrySetResult(context.Request.Headers.Authorization.Count == 0 ? null : context.Request.Headers.Authorization.ToString());
             context.Response.StatusCode = StatusCodes.Status202Accepted;
             return Task.CompletedTask;
         });
-        await app.StartAsync();
-        var options = GatewayOptions.Read(new ConfigurationBuilder()
-            .AddInMemoryCollection([new KeyValuePair<string, string?>("WORKER_NODE_URL", $"http://{userInfo}127.0.0.1:{port}")]).Build());
-        using var client = new WorkerNodeClient(options);
+        var port = new Uri(app.Urls.Single()).Port;
+        using var client = ClientFor($"http://{userInfo}127.0.0.1:{port}");
 
         Assert.Equal(202, await client.EnqueueAsync(new ForwardJob("p1", "reviews:p1:start"), correlationId: null));
         var authorization = await received.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -81,25 +69,19 @@ public sealed class WorkerNodeClientTests
         // A 308 to another host or port is followed with the same POST (as the seed's Go client follows it), but the worker
         // URL's credentials stay with the worker URL's origin.
         var received = new TaskCompletionSource<(string Body, string? Authorization, string? Key)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var port = Ports.Free();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        await using var app = builder.Build();
-        app.Run(async context =>
+        await using var app = await StartWorkerAsync(async context =>
         {
             using var reader = new StreamReader(context.Request.Body);
             var authorization = context.Request.Headers.Authorization;
             received.TrySetResult((await reader.ReadToEndAsync(), authorization.Count == 0 ? null : authorization.ToString(), context.Request.Headers["Idempotency-Key"].ToString()));
             context.Response.StatusCode = StatusCodes.Status202Accepted;
         });
-        await app.StartAsync();
+        var port = new Uri(app.Urls.Single()).Port;
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         var serving = CannedHttpAnswer.ServeAsync(
             listener, $"HTTP/1.1 308 Permanent Redirect\r\nLocation: http://127.0.0.1:{port}/v2/enqueue\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        var options = GatewayOptions.Read(new ConfigurationBuilder()
-            .AddInMemoryCollection([new KeyValuePair<string, string?>("WORKER_NODE_URL", $"http://svc:pa55word@127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}")]).Build());
-        using var client = new WorkerNodeClient(options);
+        using var client = ClientFor($"http://svc:pa55word@127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}");
 
         var status = await client.EnqueueAsync(new ForwardJob("p1", "reviews:p1:start"), correlationId: null);
         var request = await received.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -145,9 +127,7 @@ public sealed class WorkerNodeClientTests
 
             return written;
         });
-        var options = GatewayOptions.Read(new ConfigurationBuilder()
-            .AddInMemoryCollection([new KeyValuePair<string, string?>("WORKER_NODE_URL", $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}")]).Build());
-        using var client = new WorkerNodeClient(options);
+        using var client = ClientFor($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}");
 
         var error = await Assert.ThrowsAsync<WorkerUnavailableException>(() => client.EnqueueAsync(new ForwardJob("p1", "reviews:p1:start"), correlationId: null));
         var written = await serving.WaitAsync(TimeSpan.FromSeconds(30));
@@ -161,16 +141,12 @@ public sealed class WorkerNodeClientTests
     [Fact]
     public async Task EnqueueAsync_Forward_RecordsHttpClientRequestDuration()
     {
-        var port = Ports.Free();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        await using var app = builder.Build();
-        app.Run(context =>
+        await using var app = await StartWorkerAsync(context =>
         {
             context.Response.StatusCode = StatusCodes.Status202Accepted;
             return Task.CompletedTask;
         });
-        await app.StartAsync();
+        var port = new Uri(app.Urls.Single()).Port;
         var recorded = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
@@ -197,12 +173,26 @@ public sealed class WorkerNodeClientTests
             }
         });
         listener.Start();
-        var options = GatewayOptions.Read(new ConfigurationBuilder()
-            .AddInMemoryCollection([new KeyValuePair<string, string?>("WORKER_NODE_URL", $"http://127.0.0.1:{port}")]).Build());
-        using var client = new WorkerNodeClient(options);
+        using var client = ClientFor($"http://127.0.0.1:{port}");
 
         await client.EnqueueAsync(new ForwardJob("p1", "reviews:p1:start"), correlationId: null);
 
         Assert.Equal(202, await recorded.Task.WaitAsync(TimeSpan.FromSeconds(30)));
     }
+
+    /// <summary>A worker node on a free port of 127.0.0.1 answering with <paramref name="handler"/>, started.</summary>
+    private static async Task<WebApplication> StartWorkerAsync(RequestDelegate handler)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{Ports.Free()}");
+        var app = builder.Build();
+        app.Run(handler);
+        await app.StartAsync();
+        return app;
+    }
+
+    /// <summary>The gateway's client of the worker node at <paramref name="workerUrl"/> (<c>WORKER_NODE_URL</c>).</summary>
+    private static WorkerNodeClient ClientFor(string workerUrl) =>
+        new(GatewayOptions.Read(new ConfigurationBuilder()
+            .AddInMemoryCollection([new KeyValuePair<string, string?>("WORKER_NODE_URL", workerUrl)]).Build()));
 }
