@@ -112,7 +112,7 @@ internal sealed class CommandRunner(TextWriter output, TextWriter error, bool te
         var builder = new System.Text.StringBuilder(text.Length + 16);
         foreach (var c in text)
         {
-            if (c != '\n' && char.IsControl(c))
+            if (ControlCharacters.Contains(c))
             {
                 builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
             }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -30,9 +29,8 @@ internal static class ChunkParser
         }
         catch (JsonException ex)
         {
-            // Where, not the reader's message: that quotes a bad literal with the rest of the payload after it
-            // ("'tru,"note":"..."}' is an invalid JSON literal"), and the reason is logged.
-            reason = string.Create(CultureInfo.InvariantCulture, $"not JSON: invalid at line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1}");
+            // Where, not the reader's message: that quotes a bad literal with the rest of the payload after it.
+            reason = Baton.Redis.RejectedItem.NotJsonReason(ex);
             return null;
         }
         catch (ShapeException ex)

@@ -81,21 +81,6 @@ public sealed class CacheInvalidation(CompositeCache cache, ILogger<CacheInvalid
     private static string? Unreadable(JsonElement data, string name) =>
         data.ValueKind == JsonValueKind.Object && data.TryGetProperty(name, out var value) && Unreadable(value) ? name : null;
 
-    private static bool Unreadable(JsonElement value)
-    {
-        if (value.ValueKind != JsonValueKind.String)
-        {
-            return false;
-        }
-
-        try
-        {
-            _ = value.GetString();
-            return false;
-        }
-        catch (InvalidOperationException)
-        {
-            return true;
-        }
-    }
+    private static bool Unreadable(JsonElement value) =>
+        value.ValueKind == JsonValueKind.String && DoctorCommandReader.TextOf(value) is null;
 }

@@ -185,7 +185,7 @@ public static class DoctorCommandReader
     /// .NET string can hold: <c>GetString</c> throws). Before, that exception left the reader: the sagas answered
     /// "Invalid request: ..." without the validation shape, the reads "Internal server error".
     /// </summary>
-    private static string? TextOf(JsonElement value)
+    internal static string? TextOf(JsonElement value)
     {
         try
         {

@@ -26,7 +26,7 @@ internal static class DefaultListMapper
             }
             catch (JsonException ex)
             {
-                rejected.Add(new RejectedItem(item, NotJsonReason(ex)));
+                rejected.Add(new RejectedItem(item, RejectedItem.NotJsonReason(ex)));
                 continue;
             }
 
@@ -36,13 +36,6 @@ internal static class DefaultListMapper
 
         return new MappedBatch(new RedisBatchPlan(messages, rejected), items);
     }
-
-    /// <summary>
-    /// Why an item is not JSON, by where: not the reader's message, which quotes a bad literal with the rest of the item
-    /// after it (<c>'nope, "token": "..."}' is an invalid JSON literal</c>), and the reason is logged.
-    /// </summary>
-    public static string NotJsonReason(JsonException exception) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"not JSON: invalid at line {(exception.LineNumber ?? 0) + 1}, byte {(exception.BytePositionInLine ?? 0) + 1}");
 
     /// <summary><c>{listKey}:{hex SHA-256 of item}</c>, or the list key's hash in its place when that passes the inbox's limit.</summary>
     public static string MessageId(string listKey, string item)

@@ -131,4 +131,18 @@ public sealed record RedisBatchPlan(IReadOnlyList<InboxMessage> Messages, IReadO
 }
 
 /// <summary>An item a mapper refused, with the reason logged when it is dead-lettered.</summary>
-public sealed record RejectedItem(string Item, string Reason);
+public sealed record RejectedItem(string Item, string Reason)
+{
+    /// <summary>
+    /// The reason for an item that is not JSON, by where it breaks (<c>not JSON: invalid at line 1, byte 12</c>): not the
+    /// reader's message, which quotes a bad literal with the rest of the item after it (<c>'nope, "token": "..."}' is an
+    /// invalid JSON literal</c>), and the reason is logged.
+    /// </summary>
+    public static string NotJsonReason(System.Text.Json.JsonException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"not JSON: invalid at line {(exception.LineNumber ?? 0) + 1}, byte {(exception.BytePositionInLine ?? 0) + 1}");
+    }
+}
