@@ -17,6 +17,14 @@ public sealed class TwoNodeTests : PrivateRedisTests
         var generator = await RegisterBrandsAsync(db, new BrandChunkSettings { Brands = 8, Chunks = 16_000, Bad = 0.02, Duplicates = 0.03, Seed = 31, BrandPrefix = "pair-" });
         await using var first = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-a", postgres));
         await using var second = await BrandServer.StartAsync(BrandServer.Environment(Redis.Url, BrandServer.NewDirectory(), "orchestrator-b", postgres));
+        // /health answers before a server's list trigger runs. On a loaded machine the first took every brand's lease
+        // before the second's trigger started, and the 2 s of pushing ended before leases were rebalanced, so the first
+        // merged every batch (a CI failure, "both servers merged some batches"). The push waits for both to own brands.
+        await Poll.UntilAsync(
+            async () => (await Task.WhenAll(generator.BrandNames.Select(b => db.StringGetAsync("baton:brand-insights:owner:" + b))))
+                .Where(o => o.HasValue).Select(o => (string)o!).Distinct().Count(),
+            owners => owners == 2,
+            "both servers owning brands");
 
         await BrandWorkersSimulator.PushAsync(db, generator, rate: 8_000);
 
@@ -35,7 +43,8 @@ public sealed class TwoNodeTests : PrivateRedisTests
         }
 
         Assert.Contains("orchestrator_chunks_processed_total", await first.MetricsAsync(), StringComparison.Ordinal);
-        Assert.True(await ProcessedAsync(first) > 0 && await ProcessedAsync(second) > 0, "both servers merged some batches");
+        var (byFirst, bySecond) = (await ProcessedAsync(first), await ProcessedAsync(second));
+        Assert.True(byFirst > 0 && bySecond > 0, $"both servers merged some batches (first {byFirst}, second {bySecond})");
     }
 
     [Fact]
