@@ -13,9 +13,10 @@ namespace Baton.Client;
 /// <see cref="BatonApiException"/>; a server that cannot be reached is the <see cref="HttpRequestException"/> of
 /// <see cref="HttpClient"/>. Reads of something that does not exist return null instead of throwing.
 /// </summary>
-public sealed partial class BatonApiClient
+public sealed partial class BatonApiClient : IDisposable
 {
     private readonly HttpClient _http;
+    private readonly bool _ownsHttp;
     private readonly TimeSpan _pollInterval;
     private readonly TimeProvider _time;
 
@@ -37,13 +38,34 @@ public sealed partial class BatonApiClient
     /// <summary>
     /// A client without dependency injection: its own <see cref="HttpClient"/> over <paramref name="innerHandler"/>
     /// (default a new <see cref="SocketsHttpHandler"/> that follows no redirect), the key added by an <see cref="AdminKeyHandler"/>.
+    /// Dispose the client when done: that closes its <see cref="HttpClient"/> and the default handler's connections (a
+    /// handler passed in is left open, for its owner to dispose).
     /// A handler of your own should not follow redirects either: the key is added before it, and would go wherever they point.
     /// </summary>
     public static BatonApiClient Create(Uri baseAddress, string? adminKey, HttpMessageHandler? innerHandler = null, TimeSpan? timeout = null)
     {
         var handler = new AdminKeyHandler(adminKey) { InnerHandler = innerHandler ?? NoRedirects() };
-        var http = new HttpClient(handler) { BaseAddress = AsDirectory(baseAddress), Timeout = timeout ?? TimeSpan.FromSeconds(100) };
-        return new BatonApiClient(http);
+        // A handler passed in stays its owner's (it may serve other clients); the default one closes with the client.
+        var http = new HttpClient(handler, disposeHandler: innerHandler is null) { BaseAddress = AsDirectory(baseAddress), Timeout = timeout ?? TimeSpan.FromSeconds(100) };
+        return new BatonApiClient(http, Options.Create(new BatonClientOptions()), ownsHttp: true);
+    }
+
+    private BatonApiClient(HttpClient http, IOptions<BatonClientOptions> options, bool ownsHttp)
+        : this(http, options)
+    {
+        _ownsHttp = ownsHttp;
+    }
+
+    /// <summary>
+    /// Closes the <see cref="HttpClient"/> (and its connections) of a client made by <see cref="Create"/>; a client given
+    /// its <see cref="HttpClient"/> (by you or by <c>AddBatonClient</c>) leaves it to its owner.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_ownsHttp)
+        {
+            _http.Dispose();
+        }
     }
 
     /// <summary>

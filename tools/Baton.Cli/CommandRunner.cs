@@ -19,7 +19,8 @@ internal sealed class CommandRunner(TextWriter output, TextWriter error, bool te
         try
         {
             (url, var key) = CliContext.Resolve(parse);
-            var client = BatonApiClient.Create(url, key, handler ?? NoRedirectsHandler(), TimeSpan.FromSeconds(60));
+            using var ownHandler = handler is null ? NoRedirectsHandler() : null;
+            using var client = BatonApiClient.Create(url, key, handler ?? ownHandler, TimeSpan.FromSeconds(60));
             var console = CliContext.CreateConsole(output, terminal && !parse.GetValue(GlobalOptions.Json));
             return await body(new CliContext(client, parse.GetValue(GlobalOptions.Json), console, error), parse, cancellationToken);
         }
