@@ -14,7 +14,9 @@ internal sealed class PostgresEngineNode(ServiceProvider provider, List<IHostedS
 
     public IBatonClient Client => provider.GetRequiredService<IBatonClient>();
 
-    public static async Task<PostgresEngineNode> StartAsync(string schema, string nodeId, TimeProvider time, Action<BatonBuilder> workflows)
+    /// <summary>Starts a node on <paramref name="schema"/>; <paramref name="connectionString"/> defaults to the test database's.</summary>
+    public static async Task<PostgresEngineNode> StartAsync(
+        string schema, string nodeId, TimeProvider time, Action<BatonBuilder> workflows, string? connectionString = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();
@@ -24,7 +26,7 @@ internal sealed class PostgresEngineNode(ServiceProvider provider, List<IHostedS
                 o.NodeId = nodeId;
                 o.RunScheduler = false;
             })
-            .UsePostgres(o => { o.ConnectionString = PostgresTestDatabase.ConnectionString; o.Schema = schema; }));
+            .UsePostgres(o => { o.ConnectionString = connectionString ?? PostgresTestDatabase.ConnectionString; o.Schema = schema; }));
         var provider = services.BuildServiceProvider();
         var hosted = provider.GetServices<IHostedService>().ToList();
         foreach (var service in hosted)

@@ -31,4 +31,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 5206, Level = LogLevel.Critical,
         Message = "Another live process took node id {NodeId} after this process's lock on it broke; this process no longer leases or claims runs and stops")]
     public static partial void NodeIdLost(ILogger logger, string nodeId);
+
+    [LoggerMessage(EventId = 5207, Level = LogLevel.Warning,
+        Message = "A claim's answer was lost ({Error}); reading the runs it took, if it committed")]
+    public static partial void ClaimAnswerLost(ILogger logger, Exception exception, string error);
 }

@@ -251,6 +251,9 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         return false;
     }
 
+    /// <summary>Logs that a claim's answer was lost (EventId 5207), its message without the password.</summary>
+    internal void ClaimAnswerLost(Exception error) => Log.ClaimAnswerLost(_logger, error, Scrub(error.Message));
+
     private string Scrub(string message) =>
         string.IsNullOrEmpty(_password) ? message : message.Replace(_password, "***", StringComparison.Ordinal);
 

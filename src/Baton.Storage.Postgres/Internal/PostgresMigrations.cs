@@ -174,6 +174,12 @@ internal static class PostgresMigrations
         ALTER TABLE {schema}.runs ADD COLUMN trace_parent text;
         ALTER TABLE {schema}.runs ADD COLUMN trace_state text;
         """,
+
+        // 9: each claim marks the runs it takes with a token of its own, so a claim whose answer was lost (the connection
+        // broke after the commit) can find the runs it took instead of leaving them leased to a node that does not know.
+        """
+        ALTER TABLE {schema}.runs ADD COLUMN claim_token uuid;
+        """,
     ];
 
     /// <summary>

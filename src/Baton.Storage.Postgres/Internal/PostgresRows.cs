@@ -149,6 +149,9 @@ internal static class PostgresRows
     public static NpgsqlParameterCollection Bool(this NpgsqlParameterCollection p, string name, bool value) =>
         Add(p, name, NpgsqlDbType.Boolean, value);
 
+    public static NpgsqlParameterCollection Uuid(this NpgsqlParameterCollection p, string name, Guid value) =>
+        Add(p, name, NpgsqlDbType.Uuid, value);
+
     public static NpgsqlParameterCollection IntArray(this NpgsqlParameterCollection p, string name, int[]? value) =>
         Add(p, name, NpgsqlDbType.Array | NpgsqlDbType.Integer, value);
 

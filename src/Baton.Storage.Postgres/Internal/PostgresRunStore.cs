@@ -21,6 +21,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
     private readonly string _createPlainSql;
     private readonly string _existingSql;
     private readonly string _claimSql;
+    private readonly string _claimedSql;
     private readonly string _renewSql;
     private readonly string _releaseSql;
     private readonly string _updateSql;
@@ -114,7 +115,8 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
         // index, so neither reads the runs other workers are executing. The old lease owner is returned: a
         // claimed run that still names one was taken over. The workflow filter is written so no index can
         // serve it: it rarely excludes anything, and with stale statistics the planner would otherwise AND a
-        // scan of every run of the workflow into the claim.
+        // scan of every run of the workflow into the claim. Each claim marks what it takes with its own token
+        // (claim_token), by which it finds them again if its answer is lost (see ClaimRunsAsync).
         _claimSql = $"""
             WITH expired AS (
                 SELECT id, lease_owner AS previous_owner, executions FROM {s}.runs
@@ -139,11 +141,20 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
                 WHERE run_id IN (SELECT id FROM picked WHERE executions > 0) AND outcome = {Of(AttemptOutcome.Running)}
             )
             UPDATE {s}.runs AS r SET
-                lease_owner = @owner, lease_expires_at = @expires, executions = r.executions + 1,
+                lease_owner = @owner, lease_expires_at = @expires, claim_token = @token, executions = r.executions + 1,
                 started_at = COALESCE(r.started_at, @now), status = CASE WHEN r.status = {Of(RunStatus.Compensating)} THEN {Of(RunStatus.Compensating)} ELSE {Of(RunStatus.Running)} END, updated_at = @now
             FROM picked
             WHERE r.id = picked.id
             RETURNING {Qualified("r")}, picked.previous_owner IS NOT NULL
+            """;
+
+        // The runs a claim whose answer was lost took, if it committed: still leased to its owner, with its expiry and its
+        // token (nothing else sets the token; renewals and takeovers change the expiry or the owner). Read through
+        // ix_runs_leased by the expiry.
+        _claimedSql = $"""
+            SELECT {RunColumns} FROM {s}.runs
+            WHERE {ActiveStatus} AND lease_owner IS NOT NULL AND lease_expires_at = @expires AND lease_owner = @owner
+                AND claim_token = @token
             """;
 
         _renewSql = $"""
@@ -436,7 +447,34 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
         }
 
         // A worker claims one batch after another: on a kept connection (see KeptConnection).
-        var runs = await _claimConnection.UseAsync(async connection =>
+        var token = Guid.CreateVersion7();
+        List<RunRecord> runs;
+        try
+        {
+            runs = await ClaimOnceAsync(request, token, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (PostgresWriterLane.AnswerLost(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            // The claim may have committed (the answer was lost after it): the runs it took are leased to this owner, which
+            // would not run them until their leases ran out. Read on a new connection, they are this claim's result (a
+            // takeover among them is not reported as one). If it took none, or did not commit, the claim runs once more.
+            // Should this fail too, or the claim's backend commit only after the read, the runs wait for their leases to
+            // run out as before.
+            _store.ClaimAnswerLost(ex);
+            runs = await ClaimedAsync(request, token, cancellationToken).ConfigureAwait(false);
+            if (runs.Count == 0)
+            {
+                runs = await ClaimOnceAsync(request, Guid.CreateVersion7(), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        runs.Sort((a, b) => a.RunAfter != b.RunAfter ? a.RunAfter.CompareTo(b.RunAfter) : string.CompareOrdinal(a.Id, b.Id));
+        return runs;
+    }
+
+    /// <summary>The claim statement, marking the runs it takes with <paramref name="token"/>.</summary>
+    private Task<List<RunRecord>> ClaimOnceAsync(ClaimRunsRequest request, Guid token, CancellationToken cancellationToken) =>
+        _claimConnection.UseAsync(async connection =>
         {
             await using var command = new NpgsqlCommand(_claimSql, connection);
             command.Parameters
@@ -445,15 +483,25 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
                 .Time("now", request.Now)
                 .Int("max", request.MaxRuns)
                 .TextArray("workflows", request.Workflows?.ToArray())
-                .TextArray("versions", request.WorkflowVersions?.ToArray());
+                .TextArray("versions", request.WorkflowVersions?.ToArray())
+                .Uuid("token", token);
             return await ReadAllAsync(
                 command,
                 r => r.GetBoolean(RunColumnCount) ? Run(r) with { TakenOver = true } : Run(r),
                 cancellationToken).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
-        runs.Sort((a, b) => a.RunAfter != b.RunAfter ? a.RunAfter.CompareTo(b.RunAfter) : string.CompareOrdinal(a.Id, b.Id));
-        return runs;
-    }
+        }, cancellationToken);
+
+    /// <summary>The runs the claim with <paramref name="token"/> took, if it committed (see <see cref="ClaimRunsAsync"/>).</summary>
+    private Task<List<RunRecord>> ClaimedAsync(ClaimRunsRequest request, Guid token, CancellationToken cancellationToken) =>
+        _claimConnection.UseAsync(async connection =>
+        {
+            await using var command = new NpgsqlCommand(_claimedSql, connection);
+            command.Parameters
+                .Time("expires", request.LeaseExpiresAt)
+                .Text("owner", request.Owner)
+                .Uuid("token", token);
+            return await ReadAllAsync(command, r => Run(r), cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
 
     public async Task<RenewLeasesResult> RenewLeasesAsync(RenewLeasesRequest request, CancellationToken cancellationToken = default)
     {
