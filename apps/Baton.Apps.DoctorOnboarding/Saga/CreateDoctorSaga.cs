@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Baton.Apps.DoctorOnboarding.Cache;
 using Baton.Apps.DoctorOnboarding.Contracts;
 using Baton.Retries;
 using Baton.Workflows;
@@ -21,9 +22,11 @@ public sealed record CreateDoctorInput
 /// carries <c>idempotencyKey</c> = saga id + step, so a step that runs again after a crash in the middle of its call
 /// finds what its first call created instead of creating a second account (README, "Choices"). When <c>createProfile</c>
 /// itself fails, the account's compensation first removes any profile of that account: a call that timed out may have
-/// been carried out with its reply lost.
+/// been carried out with its reply lost. An undo that removed an account then drops the doctor's cache key and every list
+/// key, as the update and delete sagas do on success: a list read during the saga may hold the doctor, and the seed's
+/// services emit no <c>*.deleted</c> event that would drop it.
 /// </summary>
-internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider protection) : Workflow<CreateDoctorInput, SagaResult>
+internal sealed class CreateDoctorSaga(SagaCalls calls, CompositeCache cache, IDataProtectionProvider protection) : Workflow<CreateDoctorInput, SagaResult>
 {
     public const string Name = "doctor-create";
 
@@ -55,7 +58,13 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
         // compensation of its own would run. Sagas started before this guard keep their old path (a patch).
         if (await context.IsPatchedAsync(LostAccountPatch, cancellationToken).ConfigureAwait(false))
         {
-            await SagaCalls.GuardAsync(context, "createAccount", create, ct => calls.RemoveAccountOfLostCreateAsync(context, CreateAccountCall(), ct), cancellationToken).ConfigureAwait(false);
+            await SagaCalls.GuardAsync(context, "createAccount", create, async ct =>
+            {
+                if (await calls.RemoveAccountOfLostCreateAsync(context, CreateAccountCall(), ct).ConfigureAwait(false) is { } lost)
+                {
+                    await cache.InvalidateDoctorAsync(lost).ConfigureAwait(false);
+                }
+            }, cancellationToken).ConfigureAwait(false);
         }
 
         context.SetPhase("createAccount");
@@ -67,11 +76,20 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, IDataProtectionProvider 
         {
             // The account first: a directory that does not answer must not keep it. Then, when createProfile failed, any
             // profile of the account: a call that timed out may still have been carried out by the directory, its reply
-            // (the profile's id) lost.
-            await calls.CompensateAsync(context, "createAccount", DoctorService.Accounts, patterns.AccountsRemove, new { id }, ct).ConfigureAwait(false);
-            if (createdProfile is null)
+            // (the profile's id) lost. Then the cache: a composite read while the saga ran may hold the doctor (before, it
+            // was dropped only by the services' *.deleted events, which the seed does not list: a list showed the removed
+            // doctor for its whole TTL). After the removes, so a read between them cannot store the doctor again.
+            try
             {
-                await calls.RemoveProfileOfAccountAsync(context, id, ct).ConfigureAwait(false);
+                await calls.CompensateAsync(context, "createAccount", DoctorService.Accounts, patterns.AccountsRemove, new { id }, ct).ConfigureAwait(false);
+                if (createdProfile is null)
+                {
+                    await calls.RemoveProfileOfAccountAsync(context, id, ct).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                await cache.InvalidateDoctorAsync(id).ConfigureAwait(false);
             }
         }, cancellationToken).ConfigureAwait(false);
         create.Done = true;

@@ -59,7 +59,7 @@ internal sealed class DeleteDoctorSaga(SagaCalls calls, CompositeCache cache) : 
             }
 
             return true;
-        }), calls.Step, (removed, ct) => removed ? RestoreProfileAsync(context, before, sagaId, ct) : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
+        }), calls.Step, (removed, ct) => removed ? RestoreProfileAsync(context, id, before, sagaId, ct) : Task.CompletedTask, cancellationToken).ConfigureAwait(false);
         removeCall.Done = true;
         SagaCalls.Skipped(context, "removeProfile", removed);
         calls.Executed(context, "removeProfile", 2);
@@ -98,15 +98,22 @@ internal sealed class DeleteDoctorSaga(SagaCalls calls, CompositeCache cache) : 
             return;
         }
 
-        await RestoreProfileAsync(context, before, sagaId, cancellationToken).ConfigureAwait(false);
+        await RestoreProfileAsync(context, accountId, before, sagaId, cancellationToken).ConfigureAwait(false);
         context.SetProgress(SagaReplies.UndoneCounter("removeProfile"), 1);
     }
 
-    private Task RestoreProfileAsync(IWorkflowContext context, DoctorSnapshot before, string sagaId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates the profile again, then drops the doctor's cache key and every list key, as the saga's success does: a read
+    /// while the profile was gone may have stored the doctor without it (before, only the directory's
+    /// <c>doctor.profile.created</c> event dropped it, which the seed does not list: a list showed the doctor without its
+    /// profile for its whole TTL).
+    /// </summary>
+    private async Task RestoreProfileAsync(IWorkflowContext context, string accountId, DoctorSnapshot before, string sagaId, CancellationToken cancellationToken)
     {
         var profile = JsonNode.Parse(before.Profile!.Value.GetRawText())!.AsObject();
         profile.Remove("id");
         profile["idempotencyKey"] = $"{sagaId}:restoreProfile";
-        return calls.CompensateAsync(context, "removeProfile", DoctorService.ProviderDirectory, calls.Patterns.ProfileCreateEmpty, profile, cancellationToken);
+        await calls.CompensateAsync(context, "removeProfile", DoctorService.ProviderDirectory, calls.Patterns.ProfileCreateEmpty, profile, cancellationToken).ConfigureAwait(false);
+        await cache.InvalidateDoctorAsync(accountId).ConfigureAwait(false);
     }
 }

@@ -85,10 +85,13 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
     /// <c>idempotencyKey</c>, so a service that carried the first out answers with that account (one that never got it
     /// makes it now), and that account is removed; a refusal ("email already exists": another account has the email) means
     /// none was made under the key. The accounts service has no look-up by email; this relies on the key, as the saga's
-    /// retries do. Sets <see cref="SagaReplies.UndoneCounter"/>, so the reply lists the undo.
+    /// retries do. Sets <see cref="SagaReplies.UndoneCounter"/>, so the reply lists the undo. Returns the removed account's
+    /// id, or null when there was none to remove.
     /// </summary>
-    public Task RemoveAccountOfLostCreateAsync(IWorkflowContext context, object createCall, CancellationToken cancellationToken) =>
-        UnderCompensationTimeoutAsync(
+    public async Task<string?> RemoveAccountOfLostCreateAsync(IWorkflowContext context, object createCall, CancellationToken cancellationToken)
+    {
+        string? removed = null;
+        await UnderCompensationTimeoutAsync(
             "createAccount",
             async token =>
             {
@@ -107,12 +110,15 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
                 if (account is { } found && TryIdOf(found, out var id))
                 {
                     Log.LostAccountRemoved(logger, context.RunId, id);
+                    removed = id;
                     await services.SendAsync(DoctorService.Accounts, Patterns.AccountsRemove, new { id }, options.CompensationTimeout, token).ConfigureAwait(false);
                     context.SetProgress(SagaReplies.UndoneCounter("createAccount"), 1);
                 }
             },
             ex => Log.CompensationNothingToDo(logger, context.RunId, "createAccount", ex.Message),
-            cancellationToken);
+            cancellationToken).ConfigureAwait(false);
+        return removed;
+    }
 
     /// <summary>
     /// A no-op step registered before a call whose outcome the saga may never hear (a timeout or a cancel after the service

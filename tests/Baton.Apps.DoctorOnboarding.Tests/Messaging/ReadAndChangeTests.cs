@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Baton.Apps.DoctorOnboarding.Tests.Infrastructure;
 using Baton.RabbitMq;
+using Baton.Simulators.DoctorServices;
 
 namespace Baton.Apps.DoctorOnboarding.Tests.Messaging;
 
@@ -121,6 +122,63 @@ public sealed class ReadAndChangeTests
     }
 
     [Fact]
+    public async Task CreateCompensated_SeedEventsOnlyListCachedDuringSaga_NextListHasNoDoctor()
+    {
+        // Before: the compensations dropped no cache key and relied on the services' *.created/*.deleted events, which the
+        // seed does not list: a list read while assignPermissions ran stayed cached (120 s) with the removed doctor in it.
+        await using var rig = await OrchestratorRig.StartAsync();
+        rig.Simulator.SeedEventsOnly = true;
+        await rig.SendAsync("orchestrator.cache.clear", null);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        rig.Simulator.Faults.Set("doctor-accounts.assignPermissions", new PatternFault { FailTimes = 1, Hold = release.Task, Message = "permissions refused" });
+        var query = new { page = 1, limit = 10 };
+
+        var create = rig.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"undo-{Guid.NewGuid():N}@example.org"));
+        await CallsOfAsync(rig, "doctor-accounts.assignPermissions");
+        var during = (await rig.SendAsync("orchestrator.doctor.listComposite", query))!.Value;
+        release.SetResult();
+        var failed = await Assert.ThrowsAsync<NestRpcException>(() => create);
+        var after = (await rig.SendAsync("orchestrator.doctor.listComposite", query))!.Value;
+
+        Assert.Equal(1, during.GetProperty("data").GetArrayLength());
+        Assert.Equal("compensated", failed.Error.GetProperty("details").GetProperty("saga").GetProperty("state").GetString());
+        Assert.Empty(rig.Simulator.State.Accounts);
+        Assert.False(after.GetProperty("cache").GetProperty("hit").GetBoolean());
+        Assert.Equal(0, after.GetProperty("data").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task DeleteCompensated_SeedEventsOnlyListCachedDuringSaga_NextListHasTheRestoredProfile()
+    {
+        // Before: the profile's restore dropped no cache key and relied on doctor.profile.created, which the seed does not
+        // list: a list read while removeAccount ran stayed cached (120 s) showing the doctor without a profile.
+        await using var rig = await OrchestratorRig.StartAsync();
+        rig.Simulator.SeedEventsOnly = true;
+        await rig.SendAsync("orchestrator.cache.clear", null);
+        var account = await rig.Simulator.HandleAsync("doctor-accounts.create", JsonSerializer.SerializeToElement(new
+        {
+            email = $"keep-{Guid.NewGuid():N}@example.org", password = "s3cret-pass", fullName = "Ada Lovelace", dob = "1815-12-10",
+        }));
+        var id = account!["id"]!.GetValue<string>();
+        await rig.Simulator.HandleAsync("doctor-profile.createEmpty", JsonSerializer.SerializeToElement(new { staffAccountId = id, degree = "MD" }));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        rig.Simulator.Faults.Set("doctor-accounts.remove", new PatternFault { FailTimes = 1, Hold = release.Task, Message = "account locked" });
+        var query = new { page = 1, limit = 10 };
+
+        var delete = rig.SendAsync("orchestrator.doctor.delete", new { id });
+        await CallsOfAsync(rig, "doctor-accounts.remove");
+        var during = (await rig.SendAsync("orchestrator.doctor.listComposite", query))!.Value;
+        release.SetResult();
+        var failed = await Assert.ThrowsAsync<NestRpcException>(() => delete);
+        var after = (await rig.SendAsync("orchestrator.doctor.listComposite", query))!.Value;
+
+        Assert.False(Assert.Single(during.GetProperty("data").EnumerateArray()).TryGetProperty("degree", out _));
+        Assert.Equal("compensated", failed.Error.GetProperty("details").GetProperty("saga").GetProperty("state").GetString());
+        Assert.False(after.GetProperty("cache").GetProperty("hit").GetBoolean());
+        Assert.Equal("MD", Assert.Single(after.GetProperty("data").EnumerateArray()).GetProperty("degree").GetString());
+    }
+
+    [Fact]
     public async Task GetComposite_BadId_ValidationErrorWithoutServiceCalls()
     {
         await using var rig = await OrchestratorRig.StartAsync();
@@ -130,4 +188,7 @@ public sealed class ReadAndChangeTests
         Assert.Contains("validation failed: id must not contain", error.Error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Empty(rig.Simulator.State.Calls);
     }
+
+    private static Task CallsOfAsync(OrchestratorRig rig, string pattern) => Poll.UntilAsync(
+        () => Task.FromResult(rig.Simulator.State.Calls.Count(c => c == pattern)), n => n >= 1, $"a call of {pattern}");
 }

@@ -80,7 +80,8 @@ public sealed class DoctorServicesHost : IAsyncDisposable
     /// <summary>
     /// The <c>doctor-services</c> simulator: <c>--rabbitmq-url</c> (default <c>RABBITMQ_URL</c> or amqp://guest:guest@127.0.0.1:5672/),
     /// <c>--accounts-queue</c> (accounts_queue), <c>--directory-queue</c> (provider_directory_queue), <c>--events-queue</c>
-    /// (orchestrator_queue; <c>none</c> for no events). Runs until stopped (SIGTERM, Ctrl+C).
+    /// (orchestrator_queue; <c>none</c> for no events), <c>--seed-events-only</c> (emit only the seed's two <c>*.updated</c>
+    /// events). Runs until stopped (SIGTERM, Ctrl+C).
     /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -94,6 +95,7 @@ public sealed class DoctorServicesHost : IAsyncDisposable
         var events = Arg("--events-queue", "orchestrator_queue");
         await using var host = await StartAsync(url, Arg("--accounts-queue", "accounts_queue"), Arg("--directory-queue", "provider_directory_queue"),
             events == "none" ? null : events).ConfigureAwait(false);
+        host.Simulator.SeedEventsOnly = args.Contains("--seed-events-only");
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

@@ -33,6 +33,15 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
     /// <summary>Where domain events go (pattern, data); null drops them.</summary>
     public Func<string, JsonObject, Task>? EmitEventAsync { get; set; }
 
+    /// <summary>The two events seed 004 lists (<c>doctor.profile.updated</c>, <c>staff.account.updated</c>).</summary>
+    public static IReadOnlyList<string> SeedEvents { get; } = ["doctor.profile.updated", "staff.account.updated"];
+
+    /// <summary>
+    /// Emits only <see cref="SeedEvents"/> (services that send no <c>*.created</c> or <c>*.deleted</c>), so a test sees what
+    /// the orchestrator does without them. The default emits every event.
+    /// </summary>
+    public bool SeedEventsOnly { get; set; }
+
     public static IReadOnlyList<string> AccountPatterns { get; } =
     [
         "doctor-accounts.create", "doctor-accounts.findOne", "doctor-accounts.update", "doctor-accounts.remove",
@@ -94,7 +103,7 @@ public sealed class DoctorServicesSimulator(TimeProvider? time = null)
         };
         if (EmitEventAsync is { } emit)
         {
-            foreach (var (eventPattern, eventData) in events)
+            foreach (var (eventPattern, eventData) in events.Where(e => !SeedEventsOnly || SeedEvents.Contains(e.Item1)))
             {
                 await emit(eventPattern, eventData).ConfigureAwait(false);
             }
