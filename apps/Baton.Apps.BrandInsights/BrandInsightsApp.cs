@@ -64,7 +64,13 @@ public sealed class BrandInsightsApp : IBatonApp
         services.AddSingleton<BrandMetricsEndpoint>();
         services.AddSingleton<Baton.Server.Views.IBrandInsightsView, BrandDashboardView>();
 
-        baton.AddRedis(options.RedisUrl);
+        // A REDIS_URL that does not parse is reported once, by the validator, naming the variable. Before, AddRedis's own
+        // exception was reported too, as "app BrandInsights: The Redis URL is not valid ... (Parameter 'configuration')".
+        // Without the connection the trigger cannot be resolved, but the validator stops the start before anything is.
+        if (BrandInsightsOptionsValidator.RedisUrlProblem(options.RedisUrl) is null)
+        {
+            baton.AddRedis(options.RedisUrl);
+        }
         baton.AddWorkflow<BrandMergeWorkflow>(BrandMergeWorkflow.Name, o =>
         {
             o.Description = "Merges one batch of a brand's chunk results into summary:brand:<brand> (seed 001)";

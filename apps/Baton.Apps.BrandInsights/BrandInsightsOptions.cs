@@ -222,14 +222,9 @@ internal sealed class BrandInsightsOptionsValidator : IValidateOptions<BrandInsi
     public ValidateOptionsResult Validate(string? name, BrandInsightsOptions options)
     {
         var errors = new List<string>(options.BindingErrors);
-        try
+        if (RedisUrlProblem(options.RedisUrl) is { } problem)
         {
-            // The transport's own parser, so the app refuses exactly what AddRedis would; its messages never hold the password.
-            Baton.Redis.RedisConfiguration.Parse(options.RedisUrl);
-        }
-        catch (ArgumentException e)
-        {
-            errors.Add($"REDIS_URL is not usable: {e.Message.Split(" (Parameter", 2)[0]}");
+            errors.Add(problem);
         }
 
         if (options.HttpPort == options.PrometheusPort)
@@ -243,5 +238,22 @@ internal sealed class BrandInsightsOptionsValidator : IValidateOptions<BrandInsi
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>
+    /// Why <paramref name="url"/> cannot be used (naming <c>REDIS_URL</c>), or null. The transport's own parser, so the app
+    /// refuses exactly what AddRedis would; its messages never hold the password.
+    /// </summary>
+    internal static string? RedisUrlProblem(string url)
+    {
+        try
+        {
+            Baton.Redis.RedisConfiguration.Parse(url);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return $"REDIS_URL is not usable: {e.Message.Split(" (Parameter", 2)[0]}";
+        }
     }
 }

@@ -96,6 +96,22 @@ public sealed class BrandInsightsOptionsTests
         Assert.DoesNotContain("hunter2", error);
     }
 
+    [Fact]
+    public async Task Start_BadRedisUrl_OneLineNamingRedisUrlWithoutThePassword()
+    {
+        // Before: the server's report said it twice, first without naming the variable ("app BrandInsights: The database in
+        // a Redis URL is a number ... (Parameter 'configuration')", from AddRedis), then as "REDIS_URL is not usable: ...".
+        var environment = Infrastructure.BrandServer.Environment("redis://:hunter2@127.0.0.1:6379/x", Infrastructure.BrandServer.NewDirectory(), "orchestrator-bad-url");
+        await using var server = await Infrastructure.BrandServer.StartAsync(environment, waitForHealth: false);
+
+        var exitCode = await server.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exitCode);
+        var problems = server.Process.Stderr.Split('\n').Where(l => l.StartsWith("  - ", StringComparison.Ordinal)).ToList();
+        Assert.Equal("  - REDIS_URL is not usable: The database in a Redis URL is a number (redis://host:port/0).", Assert.Single(problems));
+        Assert.DoesNotContain("hunter2", server.Process.Output, StringComparison.Ordinal);
+    }
+
     private static List<string> Validate(BrandInsightsOptions options) =>
         new BrandInsightsOptionsValidator().Validate(null, options) is { Failed: true } result ? [.. result.Failures] : [];
 
