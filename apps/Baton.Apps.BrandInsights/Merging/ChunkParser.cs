@@ -65,7 +65,8 @@ internal static class ChunkParser
         var chunkBrand = RequiredString(root, "brand");
         if (!string.Equals(chunkBrand, brand, StringComparison.Ordinal))
         {
-            throw new ShapeException($"brand '{Clip(chunkBrand)}' is not the list's brand '{Clip(brand)}'");
+            // Neither name: the chunk's is its payload, which is never logged (README), and the list's is in the log line.
+            throw new ShapeException("brand is not the list's brand");
         }
 
         var processedAt = RequiredString(root, "processedAt");
@@ -204,8 +205,6 @@ internal static class ChunkParser
         JsonValueKind.True or JsonValueKind.False => "boolean",
         _ => value.ValueKind.ToString().ToLowerInvariant(),
     };
-
-    private static string Clip(string text) => text.Length <= 100 ? text : text[..100] + "…";
 
     private sealed class ShapeException(string message) : Exception(message);
 }

@@ -150,7 +150,7 @@ public sealed class BadInputTests : PrivateRedisTests
         Assert.Contains($"item of result:brand:{Brand}:chunks dead-lettered to failed:brand:{Brand}: not JSON", output, StringComparison.Ordinal);
         Assert.Contains("sentiment.positive is a JSON string, not a number", output, StringComparison.Ordinal);
         Assert.Contains("over the 1048576-byte limit", output, StringComparison.Ordinal);
-        Assert.Contains($"brand 'nike' is not the list's brand '{Brand}'", output, StringComparison.Ordinal);
+        Assert.Contains("brand is not the list's brand", output, StringComparison.Ordinal);
         Assert.DoesNotContain(new string('x', 1000), server.Process.Output, StringComparison.Ordinal); // reasons, never the payload
         await server.WaitForMetricAsync($"orchestrator_chunks_failed_total{{brand=\"{Brand}\"}} 4\n");
         using var runs = JsonDocument.Parse(await server.ApiClient().GetStringAsync("/api/runs?workflow=brand-merge"));

@@ -31,7 +31,7 @@ public sealed class ChunkParserTests
     [InlineData("{\"brand\":\"nike\"}", "chunkId is missing")]
     [InlineData("{\"chunkId\":\"\",\"brand\":\"nike\"}", "chunkId is empty")]
     [InlineData("{\"chunkId\":7,\"brand\":\"nike\"}", "chunkId is a JSON number, not a string")]
-    [InlineData("{\"chunkId\":\"c\",\"brand\":\"adidas\"}", "brand 'adidas' is not the list's brand 'nike'")]
+    [InlineData("{\"chunkId\":\"c\",\"brand\":\"adidas\"}", "brand is not the list's brand")]
     [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":\"5\",\"neutral\":2,\"negative\":1,\"score\":4}}", "sentiment.positive is a JSON string, not a number")]
     [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":5,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":\"launch\"}", "topics is a JSON string, not an array")]
     [InlineData("{\"chunkId\":\"c\",\"brand\":\"nike\",\"processedAt\":\"x\",\"sentiment\":{\"positive\":5,\"neutral\":2,\"negative\":1,\"score\":4},\"topics\":[],\"clusters\":[{\"id\":\"a\",\"label\":\"A\",\"mentions\":[1],\"spike\":true}]}", "clusters[0].mentions[0] is a JSON number, not a string")]
@@ -48,6 +48,17 @@ public sealed class ChunkParserTests
     {
         Assert.Null(ChunkParser.Parse(raw, "nike", 1 << 20, out var reason));
         Assert.StartsWith(expected, reason);
+    }
+
+    [Fact]
+    public void Parse_ChunkOfAnotherBrand_ReasonQuotesNeitherBrand()
+    {
+        // Before: "brand 'sk_live_abc<newline>level=error forged' is not the list's brand 'nike'": the chunk's brand is its
+        // payload, which the README says is never logged (a forged log line here), and the list's brand is already in the
+        // log line (its list and dead-letter key).
+        Assert.Null(ChunkParser.Parse("{\"chunkId\":\"c\",\"brand\":\"sk_live_abc\\nlevel=error forged\"}", "nike", 1 << 20, out var reason));
+
+        Assert.Equal("brand is not the list's brand", reason);
     }
 
     [Theory]
