@@ -35,6 +35,21 @@ internal sealed class RedisListConsumer(
         }
 
         var parts = (RedisResult[])taken!;
+        if (state.UnansweredAck is { } unanswered)
+        {
+            // The processing list is emptied only by an acknowledgement: one that no longer holds the batch was acknowledged,
+            // its reply lost. Before, its dead letters were on the dead-letter list but never logged nor counted. (Another
+            // process's recovery also empties it, but only of a consumer whose heartbeat expired: then the items went back
+            // to the list and are counted again when dead-lettered anew.)
+            state.UnansweredAck = null;
+            var stillHeld = (int)parts[0] == 1
+                && DefaultListMapper.BatchId(state.Key, Array.ConvertAll((RedisValue[])parts[1]!, v => (string)v!)) == unanswered.BatchId;
+            if (!stillHeld)
+            {
+                DeadLettered(state.Key, options.DeadLetterKey(state.Key), unanswered.Dead);
+            }
+        }
+
         if ((int)parts[0] == 2)
         {
             if (!state.LeaseRefused)
@@ -140,24 +155,31 @@ internal sealed class RedisListConsumer(
         var acked = await RedisAsync(state, () => AckAsync(processing, deadLetterKey, arguments)).ConfigureAwait(false);
         if (acked is null)
         {
+            // Redis may have carried it out with the reply lost: the next take tells (UnansweredAck).
+            state.UnansweredAck = dead.Count > 0 ? (batchId, dead) : null;
             state.HoldsBatch = true;
             return StepResult.Failed;
         }
 
+        DeadLettered(state.Key, deadLetterKey, dead);
+        metrics.BatchesAccepted.Add(1, _tag);
+        state.Faulted = state.HoldsBatch = false;
+        return StepResult.Worked;
+    }
+
+    /// <summary>Logs and counts items the acknowledgement pushed onto the dead-letter list, and tells <see cref="RedisListTriggerOptions.DeadLettered"/>.</summary>
+    private void DeadLettered(string listKey, string deadLetterKey, List<RejectedItem> dead)
+    {
         foreach (var item in dead)
         {
-            Log.ItemDeadLettered(logger, trigger, state.Key, deadLetterKey, item.Reason);
+            Log.ItemDeadLettered(logger, trigger, listKey, deadLetterKey, item.Reason);
         }
 
         metrics.ItemsDeadLettered.Add(dead.Count, _tag);
         if (dead.Count > 0 && options.DeadLettered is { } deadLettered)
         {
-            deadLettered(state.Key, dead);
+            deadLettered(listKey, dead);
         }
-
-        metrics.BatchesAccepted.Add(1, _tag);
-        state.Faulted = state.HoldsBatch = false;
-        return StepResult.Worked;
     }
 
     /// <summary>

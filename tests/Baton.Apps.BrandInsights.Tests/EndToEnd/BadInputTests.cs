@@ -120,6 +120,31 @@ public sealed class BadInputTests : PrivateRedisTests
     }
 
     [Fact]
+    public async Task DeadLetter_AckReplyLost_LoggedAndCountedInTheFailedMetric()
+    {
+        // Before: Redis carried out the acknowledgement that pushes the dead letters, but its reply was lost (the connection
+        // closed under it); the next take found the processing list empty, and those dead letters were never logged nor
+        // counted: orchestrator_chunks_failed_total said 1 with 2 chunks on the failed list.
+        var db = Db;
+        const string brand = "lost-ack";
+        await using var proxy = new ReplyLosingRedisProxy(Redis.Port);
+        await db.SetAddAsync(BrandKeys.BrandsList, brand);
+        var first = $"not JSON, its ack reply lost {Guid.NewGuid():N}";
+        proxy.LoseRepliesAfter(first);
+        await using var server = await BrandServer.StartAsync(BrandServer.Environment(proxy.Url, BrandServer.NewDirectory(), "orchestrator-lost-ack"));
+
+        await db.ListRightPushAsync(BrandKeys.Chunks(brand), first);
+        await proxy.Triggered.WaitAsync(TimeSpan.FromSeconds(60));
+        await Poll.UntilAsync(() => db.ListLengthAsync(BrandKeys.Failed(brand)), n => n == 1, "the acknowledgement carried out");
+        proxy.Cut();
+        await db.ListRightPushAsync(BrandKeys.Chunks(brand), "{\"chunkId\":");
+        await Poll.UntilAsync(() => db.ListLengthAsync(BrandKeys.Failed(brand)), n => n == 2, "the second dead letter");
+
+        await server.WaitForMetricAsync($"orchestrator_chunks_failed_total{{brand=\"{brand}\"}} 2\n");
+        Assert.Equal(2, server.LogMessages().Count(m => m.Contains($"dead-lettered to failed:brand:{brand}: not JSON", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Chunks_MalformedWrongTypesHugeAndGood_BadOnesDeadLetteredRawGoodMerged()
     {
         var db = Db;
