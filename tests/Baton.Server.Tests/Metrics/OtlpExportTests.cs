@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using Baton.Retries;
 using Baton.Server.Metrics;
 using Baton.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
@@ -41,6 +42,44 @@ public sealed class OtlpExportTests
         Assert.All(receiver.Bodies("traces"), body => Assert.NotEmpty(body));
         // The admin key (sent on every request above) is in no exported span, metric or log record.
         Assert.All(receiver.Bodies("traces").Concat(receiver.Bodies("metrics")).Concat(receiver.Bodies("logs")), body => Assert.True(body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Key)) < 0, "the admin key was exported"));
+    }
+
+    [Fact]
+    public async Task Otlp_StepThrowsWithConfiguredSecretsInItsMessage_ExceptionEventAndStatusExportedMasked()
+    {
+        // Before: the processor masked span names and tags only. The failed attempt's exception event (exception.message,
+        // exception.stacktrace) and the attempt's and run's status descriptions carried the step's message as thrown, so the
+        // admin key and a worker URL's password reached the collector while the log lines said ***.
+        const string password = "w0rker-pass-61c2";
+        var message = $"POST http://baton:{password}@127.0.0.1:9/enqueue refused; key {InProcessServer.AdminKey}";
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var server = await InProcessServer.StartAsync(
+            new Dictionary<string, string>
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Endpoint,
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+                ["OTEL_BLRP_SCHEDULE_DELAY"] = "100",
+            },
+            configure: (_, baton) => baton.AddWorkflow<QuickInput, int>("leaky", (context, _, cancellationToken) =>
+                context.StepAsync<int>("call", _ => throw new NonRetryableException(message), cancellationToken: cancellationToken)));
+
+        var (status, body) = await server.StartRunAsync("leaky", """{"n":1}""");
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        var id = body.GetProperty("id").GetString()!;
+        await server.WaitForStatusAsync(id, "failed");
+
+        var masked = Encoding.UTF8.GetBytes("POST http://baton:***@127.0.0.1:9/enqueue refused; key ***");
+        await receiver.WaitForAsync("traces", "the failed attempt's span and the failed run's span", 0, "step call"u8.ToArray(), "exception.message"u8.ToArray(), Encoding.UTF8.GetBytes(id), "run leaky"u8.ToArray());
+        await receiver.WaitForAsync("logs", "the failure's log record", 0, masked);
+        Assert.Contains(server.Logs.Entries, e => e.Message.Contains("POST http://baton:***@127.0.0.1:9/enqueue", StringComparison.Ordinal));
+        Assert.Contains(receiver.Bodies("traces"), b => b.AsSpan().IndexOf("exception.message"u8) >= 0 && b.AsSpan().IndexOf(masked) >= 0);
+        foreach (var secret in new[] { password, InProcessServer.AdminKey })
+        {
+            Assert.All(
+                receiver.Bodies("traces").Concat(receiver.Bodies("logs")),
+                b => Assert.True(b.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) < 0, $"'{secret}' was exported"));
+        }
     }
 
     [Fact]
