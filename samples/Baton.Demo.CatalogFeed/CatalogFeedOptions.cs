@@ -21,6 +21,10 @@ public enum BadLineKind
     NulInName,
     /// <summary>A line that is not JSON: a literal cut by a raw 0x00 byte (<c>tru</c>, NUL), which the JSON reader quotes in its message.</summary>
     NulByteInLiteral,
+    /// <summary>A product whose <c>description</c> (a field no column takes) holds <c>\u0000</c>, which PostgreSQL's jsonb refuses.</summary>
+    NulInDescription,
+    /// <summary>A product whose <c>description</c> (a field no column takes) is <c>"x\ud800"</c>, which PostgreSQL's jsonb refuses.</summary>
+    LoneSurrogateInDescription,
 }
 
 /// <summary>A bad line placed just before product <paramref name="BeforeProduct"/> (or at the end when it is past the last product).</summary>

@@ -156,6 +156,12 @@ public static class CatalogGenerator
                     buffer.Write(new byte[] { 0x00 });
                     buffer.Write("}}"u8);
                     break;
+                case BadLineKind.NulInDescription:
+                    buffer.Write("""{"meta":{"createdAt":1600000000,"updatedAt":1600001000},"result":{"id":"MBADNUL003","name":"x","description":"a\u0000b"}}"""u8);
+                    break;
+                case BadLineKind.LoneSurrogateInDescription:
+                    buffer.Write("""{"meta":{"createdAt":1600000000,"updatedAt":1600001000},"result":{"id":"MBADSURR03","name":"x","description":"x\ud800"}}"""u8);
+                    break;
             }
         }
 

@@ -17,7 +17,8 @@ internal static class ProductParser
     /// The product, or null with the reason it is a dead letter. Besides what is not a product, a line is a dead letter when
     /// a string in it is half a surrogate pair as an escape (<c>"\ud800"</c> alone: no text at all, which System.Text.Json
     /// refuses to read) or when a column's text holds U+0000 (PostgreSQL cannot store it; both stores set it aside the same
-    /// way). Before, either made the whole chunk fail on every attempt and be set aside, good lines and all.
+    /// way). Before, either made the whole chunk fail on every attempt and be set aside, good lines and all. The same two
+    /// escapes in any other field of the result are dead letters too (<see cref="RawNotJsonb"/>).
     /// </summary>
     public static ProductRecord? Parse(ReadOnlyMemory<byte> line, out string? reason)
     {
@@ -28,7 +29,7 @@ internal static class ProductParser
         }
         catch (InvalidOperationException)
         {
-            reason = "a string holds half a surrogate pair (a \\uD800-\\uDFFF escape without its other half), which is not text";
+            reason = HalfSurrogatePair;
             return null;
         }
 
@@ -38,7 +39,63 @@ internal static class ProductParser
             return null;
         }
 
+        if (product is not null && ProductScanner.MayHoldUnstorableEscape(product.RawUtf8) && RawNotJsonb(product.RawUtf8) is { } rawReason)
+        {
+            reason = rawReason;
+            return null;
+        }
+
         return product;
+    }
+
+    private const string HalfSurrogatePair = "a string holds half a surrogate pair (a \\uD800-\\uDFFF escape without its other half), which is not text";
+
+    /// <summary>
+    /// Why <c>raw</c> (the result object) cannot be PostgreSQL jsonb, or null: a string or property name, in a field no column
+    /// takes, that escapes U+0000 or half a surrogate pair. PostgreSQL's json column keeps such text, but every
+    /// <c>raw::jsonb</c> and <c>raw -&gt; 'field'</c> that meets the row then fails the whole query, so the line is a dead
+    /// letter on both stores. The field named is the result's top-level one that holds it, as it is written in the feed.
+    /// </summary>
+    private static string? RawNotJsonb(byte[] raw)
+    {
+        var reader = new Utf8JsonReader(raw);
+        var field = "";
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.PropertyName or JsonTokenType.String))
+            {
+                continue;
+            }
+
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1)
+            {
+                // The name as written (escapes and all), so the reason never holds the character itself.
+                field = Encoding.UTF8.GetString(reader.ValueSpan);
+                field = field.Length <= 60 ? field : field[..60] + "...";
+            }
+
+            if (!reader.ValueIsEscaped)
+            {
+                continue;
+            }
+
+            string text;
+            try
+            {
+                text = reader.GetString()!;
+            }
+            catch (InvalidOperationException)
+            {
+                return $"{HalfSurrogatePair} (in result.{field})";
+            }
+
+            if (text.Contains('\0', StringComparison.Ordinal))
+            {
+                return $"result.{field} holds the character U+0000, which the product store cannot keep";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The feed field of the first column whose text holds U+0000, or null.</summary>

@@ -74,6 +74,23 @@ internal sealed class CatalogTarget : IAsyncDisposable
         Kind == ProductsTarget.Postgres ? CatalogDb.PostgresDeadLetters(ConnectionString, Schema, runId) : CatalogDb.DeadLetters(SqlitePath, runId);
 
     /// <summary>
+    /// PostgreSQL: how many rows <c>SELECT raw::jsonb FROM products</c> reads (it fails the whole query, with PostgreSQL's
+    /// error, when one row's raw cannot be jsonb). SQLite: the number of rows, as there is no jsonb there.
+    /// </summary>
+    public async Task<long> CountRawAsJsonbAsync()
+    {
+        if (Kind != ProductsTarget.Postgres)
+        {
+            return Products().Count;
+        }
+
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"SELECT count(*) FROM (SELECT raw::jsonb FROM \"{Schema}\".products) AS r WHERE r.raw IS NOT NULL", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>
     /// A trigger in the catalog database that makes every insert of product <paramref name="id"/> fail, as a database that
     /// refuses one row would: the chunk holding it fails on every attempt. The catalog's tables must exist (the server started).
     /// </summary>

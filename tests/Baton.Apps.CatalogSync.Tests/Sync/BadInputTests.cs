@@ -52,6 +52,17 @@ public abstract class BadInputTests
     public Task Sync_RawNulByteInAnInvalidLiteral_DeadLetteredWithPositionOnEveryStore() =>
         BadLineAsync(BadLineKind.NulByteInLiteral, "invalid JSON: 'tru\\u0000}}' is an invalid JSON literal");
 
+    // Before: both lines were stored, the escape kept in raw; on PostgreSQL every later `SELECT raw::jsonb FROM products` (and
+    // `raw -> 'field'`) failed whole with "unsupported Unicode escape sequence" / "Unicode low surrogate must follow a high
+    // surrogate", so one odd description made the table unreadable as jsonb.
+    [Fact]
+    public Task Sync_NulOutsideTheColumns_DeadLetteredAndRawStillReadsAsJsonb() =>
+        BadLineAsync(BadLineKind.NulInDescription, "result.description holds the character U+0000, which the product store cannot keep");
+
+    [Fact]
+    public Task Sync_LoneSurrogateEscapeOutsideTheColumns_DeadLetteredAndRawStillReadsAsJsonb() =>
+        BadLineAsync(BadLineKind.LoneSurrogateInDescription, "a string holds half a surrogate pair (a \\uD800-\\uDFFF escape without its other half), which is not text (in result.description)");
+
     [Fact]
     public async Task Sync_ChunkTheStoreRefusesOnEveryAttempt_SetAsideOnceInTheStatusUnderItsOwnStep()
     {
@@ -214,6 +225,7 @@ public abstract class BadInputTests
         Assert.Equal("completed", status.GetProperty("currentPhase").GetString());
         Assert.Equal(1, status.GetProperty("progress").GetProperty("failed").GetInt64());
         CatalogDb.AssertEqual(CleanExpected(h), h.Products());
+        Assert.Equal(Products, await h.Catalog.CountRawAsJsonbAsync());
     }
 
     /// <summary>The rows of the feed as it is now, without its bad lines.</summary>
