@@ -40,12 +40,23 @@ internal sealed class RemoteSync(RemoteServices services)
                 failedChunks++;
                 if (++failedInARow >= 3)
                 {
-                    // Without an answer there is no hasMore: three failed calls in a row end the sync instead of guessing on.
-                    throw new NonRetryableException($"3 Maintainer calls in a row failed on every attempt (the last at offset {at}): {ex.Message}");
+                    // Without an answer there is no hasMore: three failed calls in a row end the sync instead of guessing on. The
+                    // failure names the last call's step, so a retry of the run calls it again (the engine reopens the failed step).
+                    throw new StepFailedException(ex.StepKey, $"3 Maintainer calls in a row failed on every attempt (the last at offset {at}): {ex.Message}", ex.ErrorType);
                 }
 
                 context.SetProgress("chunks.deadLettered", failedChunks);
-                context.ReportError($"Maintainer chunk at offset {at} failed on every attempt and was skipped: {ex.Message}", ex.StepKey);
+                // Reported in a step of its own: the workflow's code runs again on every restart and retry, and the stored failure
+                // of the call is met again then, but a finished step is not run again, so the call is reported once.
+                var message = $"Maintainer chunk at offset {at} failed on every attempt and was skipped: {ex.Message}";
+                await context.StepAsync(
+                    $"{ex.StepKey}/skipped",
+                    _ =>
+                    {
+                        context.ReportError(message, ex.StepKey);
+                        return Task.CompletedTask;
+                    },
+                    cancellationToken: cancellationToken);
                 offset = at + remote.ChunkSize;
                 continue;
             }

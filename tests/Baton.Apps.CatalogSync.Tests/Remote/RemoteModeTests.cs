@@ -53,6 +53,43 @@ public sealed class RemoteModeTests
     }
 
     [Fact]
+    public async Task Retry_RemoteRunFailedByThreeCalls_CallsTheLastAgainAndReportsEachSkippedCallOnce()
+    {
+        // Before: the run failed with no step named, so a retry reopened nothing: its replay met the three stored failures
+        // again, failed at once without calling the Maintainer, and reported the two skipped calls a second time (4 errors).
+        await using var seed = await SeedServices.StartAsync();
+        seed.MaintainerFailFirst = int.MaxValue;
+        var settings = Remote(seed);
+        settings["Baton:Apps:CatalogSync:Remote:Attempts"] = "1";
+        await using var h = await SyncHarness.StartAsync(settings: settings);
+        var runId = await h.StartSyncAsync();
+        var failed = await h.WaitFinishedAsync(runId);
+        Assert.Equal("failed", failed.GetProperty("status").GetString());
+        seed.MaintainerFailFirst = 0;
+
+        using (var retry = await h.Client.PostAsync($"/api/runs/{runId}/retry", null))
+        {
+            Assert.True(retry.IsSuccessStatusCode, $"{(int)retry.StatusCode} {await retry.Content.ReadAsStringAsync()}");
+        }
+
+        var run = await Poll.UntilAsync(
+            () => h.RunAsync(runId),
+            r => r.GetProperty("status").GetString() is "succeeded" || (r.GetProperty("status").GetString() == "failed" && r.GetProperty("executions").GetInt32() > 1),
+            "the retry to finish",
+            TimeSpan.FromSeconds(60));
+        var status = await h.StatusAsync();
+
+        Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+        Assert.Equal([0L, 5_000L, 10_000L, 10_000L], seed.MaintainerCalls.Select(c => c.Offset).ToArray());
+        var errors = status.GetProperty("progress").GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("message").GetString()!).ToList();
+        Assert.Equal(2, errors.Count);
+        Assert.StartsWith("Maintainer chunk at offset 0 failed", errors[0], StringComparison.Ordinal);
+        Assert.StartsWith("Maintainer chunk at offset 5000 failed", errors[1], StringComparison.Ordinal);
+        Assert.Equal(2, status.GetProperty("progress").GetProperty("chunksDeadLettered").GetInt64());
+        Assert.Equal(2_345, status.GetProperty("progress").GetProperty("totalRecords").GetInt64());
+    }
+
+    [Fact]
     public async Task Sync_FetcherRedirectsElsewhere_AdminKeyNotSentToTheOtherAddressAndRunFails()
     {
         // Before: .NET followed the 307 and copied X-ADMIN-KEY onto the request to the other origin.
