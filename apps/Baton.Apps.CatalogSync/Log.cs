@@ -32,6 +32,9 @@ internal static partial class Log
     [LoggerMessage(5008, LogLevel.Information, "Catalog sync {RunId}: the partial download ({Bytes} bytes) was left by another execution and its note names no ETag to resume it by; downloading from byte 0, each chunk compared with those applied")]
     public static partial void PartialDiscarded(ILogger logger, string runId, long bytes);
 
+    [LoggerMessage(5030, LogLevel.Warning, "Catalog sync schedule {Schedule} ({Cron}, {TimeZone}) applied but kept disabled, as it was switched off through Baton's API; PUT it with \"enabled\": true to switch it on")]
+    public static partial void ScheduleKeptDisabled(ILogger logger, string schedule, string cron, string timeZone);
+
     [LoggerMessage(5010, LogLevel.Information, "Catalog database: {Description}")]
     public static partial void CatalogDatabase(ILogger logger, string description);
 }

@@ -9,7 +9,8 @@ namespace Baton.Apps.CatalogSync.Hosting;
 
 /// <summary>
 /// At start (after the server's store initialisation, before the worker and scheduler run): creates the
-/// catalog database and puts the daily schedule into Baton's schedules (or removes it when disabled).
+/// catalog database and puts the daily schedule into Baton's schedules (or removes it when disabled), keeping the
+/// stored schedule's on/off switch and misfire policy, which an operator may have changed through the API.
 /// </summary>
 internal sealed class CatalogSyncStartup(
     IProductStore store, ISchedules schedules, IOptions<CatalogSyncOptions> options, ILogger<CatalogSyncStartup> logger)
@@ -29,6 +30,9 @@ internal sealed class CatalogSyncStartup(
         }
 
         using var input = System.Text.Json.JsonDocument.Parse("""{"trigger":"schedule"}""");
+        // The configuration owns the cron and time zone; an operator owns the switch and the misfire policy (PUT
+        // /api/schedules/catalog-sync-daily, the CLI, the dashboard): a schedule switched off there stays off across restarts.
+        var stored = await schedules.GetAsync(ScheduleName, cancellationToken).ConfigureAwait(false);
         try
         {
             var info = await schedules.PutAsync(
@@ -39,9 +43,18 @@ internal sealed class CatalogSyncStartup(
                     Cron = schedule.Cron,
                     TimeZone = schedule.TimeZone,
                     Input = input.RootElement.Clone(),
+                    Enabled = stored?.Enabled ?? true,
+                    Misfire = stored?.Misfire ?? MisfirePolicy.Skip,
                 },
                 cancellationToken).ConfigureAwait(false);
-            Log.ScheduleApplied(logger, ScheduleName, schedule.Cron, schedule.TimeZone, info.NextFireAt);
+            if (info.Enabled)
+            {
+                Log.ScheduleApplied(logger, ScheduleName, schedule.Cron, schedule.TimeZone, info.NextFireAt);
+            }
+            else
+            {
+                Log.ScheduleKeptDisabled(logger, ScheduleName, schedule.Cron, schedule.TimeZone);
+            }
         }
         catch (ScheduleValidationException ex)
         {

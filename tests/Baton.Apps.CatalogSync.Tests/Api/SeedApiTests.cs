@@ -210,4 +210,29 @@ public sealed class SeedApiTests
         Assert.Equal(2, next.UtcDateTime.Hour);
         Assert.Equal(0, next.UtcDateTime.Minute);
     }
+
+    [Fact]
+    public async Task Schedule_DisabledThroughTheApi_StaysDisabledAcrossARestartWhileTheConfiguredCronApplies()
+    {
+        // Before: the app put its schedule with enabled true at every start, so a restart (a deploy) switched on again a
+        // nightly sync an operator had switched off with PUT /api/schedules/catalog-sync-daily, and reset its misfire policy.
+        await using var h = await SyncHarness.StartAsync();
+        using (var put = await h.Client.PutAsync(
+            "/api/schedules/catalog-sync-daily",
+            new StringContent("""{"workflow":"catalog-sync","cron":"0 2 * * *","enabled":false,"misfire":"run_once","input":{"trigger":"schedule"}}""", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.True(put.IsSuccessStatusCode, $"{(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
+        }
+
+        await h.StopServerAsync();
+        h.SetSetting("Baton:Apps:CatalogSync:Schedule:Cron", "30 3 * * *");
+        await h.StartServerAsync();
+        using var response = await h.Client.GetAsync("/api/schedules/catalog-sync-daily");
+        var schedule = await SyncHarness.ReadJsonAsync(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(schedule.GetProperty("enabled").GetBoolean(), schedule.ToString());
+        Assert.Equal("30 3 * * *", schedule.GetProperty("cron").GetString());
+        Assert.Equal("run_once", schedule.GetProperty("misfire").GetString());
+    }
 }
