@@ -1,8 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Baton.Storage.Postgres.Internal;
+using Baton.Testing;
 using Npgsql;
 
 namespace Baton.Storage.Postgres.Tests;
@@ -14,32 +13,27 @@ namespace Baton.Storage.Postgres.Tests;
 /// with the connection. The client sees its connection break; the server has committed: an outcome the client cannot
 /// know. TLS is off on the relayed connections so the marker can be seen.
 /// </summary>
-internal sealed class AnswerLosingProxy : IAsyncDisposable
+internal sealed class AnswerLosingProxy : TcpRelay
 {
     // ReadyForQuery, length 5, transaction status 'I' (idle): what the server sends last after a commit.
     private static readonly byte[] Committed = [(byte)'Z', 0, 0, 0, 5, (byte)'I'];
 
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly string _host;
-    private readonly int _port;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly List<TcpClient> _clients = [];
-    private readonly Task _accepting;
     private byte[]? _marker;
 
     public AnswerLosingProxy(string connectionString)
+        : this(new NpgsqlConnectionStringBuilder(connectionString))
     {
-        var target = new NpgsqlConnectionStringBuilder(connectionString);
-        _host = target.Host ?? "127.0.0.1";
-        _port = target.Port;
-        _listener.Start();
-        ConnectionString = new NpgsqlConnectionStringBuilder(connectionString)
+    }
+
+    private AnswerLosingProxy(NpgsqlConnectionStringBuilder target)
+        : base(target.Host ?? "127.0.0.1", target.Port)
+    {
+        ConnectionString = new NpgsqlConnectionStringBuilder(target.ConnectionString)
         {
             Host = "127.0.0.1",
-            Port = ((IPEndPoint)_listener.LocalEndpoint).Port,
+            Port = Port,
             SslMode = SslMode.Disable,
         }.ConnectionString;
-        _accepting = AcceptAsync();
     }
 
     /// <summary>The target's connection string with the relay as its server.</summary>
@@ -66,94 +60,22 @@ internal sealed class AnswerLosingProxy : IAsyncDisposable
     /// <summary>Drops the commit answer of the first connection to send <paramref name="marker"/> from now on.</summary>
     public void CutAfterCommit(string marker) => Volatile.Write(ref _marker, Encoding.UTF8.GetBytes(marker));
 
-    private async Task AcceptAsync()
+    protected override async ValueTask<bool> ForwardAsync(RelayedConnection connection, bool toServer, ReadOnlyMemory<byte> chunk, NetworkStream to, CancellationToken cancellationToken)
     {
-        while (!_stop.IsCancellationRequested)
+        if (toServer && Volatile.Read(ref _marker) is { } marker && chunk.Span.IndexOf(marker) >= 0
+            && Interlocked.CompareExchange(ref _marker, null, marker) == marker)
         {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                return;
-            }
-
-            var server = new TcpClient();
-            lock (_clients)
-            {
-                _clients.Add(client);
-                _clients.Add(server);
-            }
-
-            _ = RelayAsync(client, server);
-        }
-    }
-
-    private async Task RelayAsync(TcpClient client, TcpClient server)
-    {
-        try
-        {
-            await server.ConnectAsync(_host, _port, _stop.Token);
-            var triggered = new StrongBox<bool>(false);
-            await Task.WhenAny(
-                PumpAsync(client.GetStream(), server.GetStream(), toServer: true, triggered),
-                PumpAsync(server.GetStream(), client.GetStream(), toServer: false, triggered));
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            // A side went away: the relay ends with it.
-        }
-        finally
-        {
-            client.Dispose();
-            server.Dispose();
-        }
-    }
-
-    private async Task PumpAsync(NetworkStream from, NetworkStream to, bool toServer, StrongBox<bool> triggered)
-    {
-        var buffer = new byte[64 * 1024];
-        while (true)
-        {
-            var read = await from.ReadAsync(buffer, _stop.Token);
-            if (read == 0)
-            {
-                return;
-            }
-
-            var chunk = buffer.AsSpan(0, read);
-            if (toServer && Volatile.Read(ref _marker) is { } marker && chunk.IndexOf(marker) >= 0
-                && Interlocked.CompareExchange(ref _marker, null, marker) == marker)
-            {
-                triggered.Value = true;
-            }
-
-            if (!toServer && triggered.Value && chunk.EndsWith(Committed))
-            {
-                // The server has committed; its answer is dropped with the connection.
-                Cut.TrySetResult();
-                return;
-            }
-
-            await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        await _accepting;
-        lock (_clients)
-        {
-            foreach (var client in _clients)
-            {
-                client.Dispose();
-            }
+            connection.Triggered = true;
         }
 
-        _stop.Dispose();
+        if (!toServer && connection.Triggered && chunk.Span.EndsWith(Committed))
+        {
+            // The server has committed; its answer is dropped with the connection.
+            Cut.TrySetResult();
+            return false;
+        }
+
+        await to.WriteAsync(chunk, cancellationToken);
+        return true;
     }
 }
