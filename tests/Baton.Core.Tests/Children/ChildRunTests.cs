@@ -5,6 +5,7 @@ using Baton.Hosting;
 using Baton.Retries;
 using Baton.Runs;
 using Baton.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Core.Tests.Children;
 
@@ -652,5 +653,59 @@ public sealed class ChildRunTests
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.Contains("the input of child workflow 'kid' does not fit", run.Failure!.Message, StringComparison.Ordinal);
         Assert.Empty((await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = id })).Runs);
+    }
+
+    [Fact]
+    public async Task RunChildAsync_StoreErrorReadingTheEndedChild_ParentResumesAndSucceedsWithTheSameChild()
+    {
+        // Before (a review): the store's error while the woken parent read its ended child reached the workflow's code and
+        // failed the parent for good (TimeoutException, no step named), although its child had succeeded; an event wait
+        // stops the execution instead and leaves the run to its next claim.
+        FailingChildReadStore? runs = null;
+        await using var node = await EngineHarness.StartAsync(
+            b =>
+            {
+                AddWaitingChild(b);
+                b.AddWorkflow<int, int>("parent", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct));
+            },
+            configureServices: s => s.AddSingleton<IRunStore>(sp => runs = new FailingChildReadStore(sp.GetRequiredService<IBatonStore>().Runs)));
+        var (id, childId) = await ParentWaitingOnItsChildAsync(node);
+        runs!.FailFirstReadOfEnded(childId);
+
+        await node.Client.SendEventAsync(childId, "go", JsonSerializer.SerializeToElement(1));
+        var interrupted = await node.WaitForIdleAsync(id, _ => runs.Thrown);
+        // The execution stopped on the error with its lease left to expire; the next claim reads the child again.
+        await node.AdvanceWhenClaimLoopWaitsAsync(TimeSpan.FromSeconds(31));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.NotEqual(RunStatus.Failed, interrupted.Status);
+        Assert.Equal((RunStatus.Succeeded, "7"), (run.Status, run.Output));
+        Assert.Equal(childId, await ChildOfAsync(node, id));
+        var step = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
+        Assert.Equal((StepStatus.Succeeded, "7"), (step.Status, step.Result));
+    }
+
+    /// <summary>The real run store, whose first read of one run once it has ended throws as a dropped connection would.</summary>
+    private sealed class FailingChildReadStore : PassThroughRunStore
+    {
+        private string? _runId;
+        private int _thrown;
+
+        public FailingChildReadStore(IRunStore inner) => Inner = inner;
+
+        public bool Thrown => Volatile.Read(ref _thrown) == 1;
+
+        public void FailFirstReadOfEnded(string runId) => Volatile.Write(ref _runId, runId);
+
+        public override async Task<RunRecord?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
+        {
+            var run = await Inner.GetRunAsync(runId, cancellationToken);
+            if (runId == Volatile.Read(ref _runId) && run is { } ended && ended.Status.IsTerminal() && Interlocked.Exchange(ref _thrown, 1) == 0)
+            {
+                throw new TimeoutException("connection dropped");
+            }
+
+            return run;
+        }
     }
 }
