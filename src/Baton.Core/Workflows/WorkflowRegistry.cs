@@ -113,9 +113,10 @@ internal sealed class WorkflowRegistry : IWorkflowCatalog
         Func<IServiceProvider, IWorkflowContext, TInput, CancellationToken, Task<TOutput>> run,
         WorkflowOptions options)
     {
-        if (string.IsNullOrWhiteSpace(name) || name.Length > 200 || name.Any(c => char.IsWhiteSpace(c) || c == '/'))
+        // '#' separates a step key from its call count (child:{workflow}#2): a name holding it could not be a child run's.
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 200 || name.Any(c => char.IsWhiteSpace(c) || c is '/' or '#'))
         {
-            throw new ArgumentException($"workflow name '{name}' is invalid: use 1-200 characters without spaces or '/'", nameof(name));
+            throw new ArgumentException($"workflow name '{name}' is invalid: use 1-200 characters without spaces, '/' or '#'", nameof(name));
         }
 
         if (_definitions.ContainsKey(name))

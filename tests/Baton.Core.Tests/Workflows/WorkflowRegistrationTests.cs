@@ -61,6 +61,20 @@ public sealed class WorkflowRegistrationTests
         Assert.DoesNotContain(services, s => s.ServiceType == typeof(OrderWorkflow));
     }
 
+    [Theory]
+    [InlineData("order#v2")]
+    [InlineData("a#2")]
+    public void AddWorkflow_NameWithHash_ThrowsNamingTheCharacter(string name)
+    {
+        // Before, '#' was accepted: such a workflow could not be started as a child (its step key child:order#v2 was
+        // refused at run time, failing the parent), and child:a#2 would have been the key of workflow a's second child call.
+        var baton = new ServiceCollection().AddBaton();
+
+        var ex = Assert.Throws<ArgumentException>(() => baton.AddWorkflow<OrderWorkflow>(name));
+
+        Assert.Contains("'#'", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task StartRunAsync_UnknownInputField_InvalidInputNamingFieldAndNothingStored()
     {
