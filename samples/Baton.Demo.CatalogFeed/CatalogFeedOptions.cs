@@ -25,6 +25,10 @@ public enum BadLineKind
     NulInDescription,
     /// <summary>A product whose <c>description</c> (a field no column takes) is <c>"x\ud800"</c>, which PostgreSQL's jsonb refuses.</summary>
     LoneSurrogateInDescription,
+    /// <summary>A product whose <c>weight</c> (a field no column takes) is <c>1e1000000</c>: valid JSON, but out of the range of PostgreSQL's numeric, which jsonb keeps numbers as.</summary>
+    HugeNumberOutsideTheColumns,
+    /// <summary>A product whose <c>price</c> (a field no column takes) has 16,384 digits after the point, one more than PostgreSQL's numeric holds.</summary>
+    LongFractionOutsideTheColumns,
 }
 
 /// <summary>A bad line placed just before product <paramref name="BeforeProduct"/> (or at the end when it is past the last product).</summary>

@@ -162,6 +162,14 @@ public static class CatalogGenerator
                 case BadLineKind.LoneSurrogateInDescription:
                     buffer.Write("""{"meta":{"createdAt":1600000000,"updatedAt":1600001000},"result":{"id":"MBADSURR03","name":"x","description":"x\ud800"}}"""u8);
                     break;
+                case BadLineKind.HugeNumberOutsideTheColumns:
+                    buffer.Write("""{"meta":{"createdAt":1600000000,"updatedAt":1600001000},"result":{"id":"MBADNUM001","name":"x","weight":1e1000000}}"""u8);
+                    break;
+                case BadLineKind.LongFractionOutsideTheColumns:
+                    buffer.Write("""{"meta":{"createdAt":1600000000,"updatedAt":1600001000},"result":{"id":"MBADNUM002","name":"x","price":1."""u8);
+                    buffer.Write(Enumerable.Repeat((byte)'5', 16_384).ToArray());
+                    buffer.Write("}}"u8);
+                    break;
             }
         }
 

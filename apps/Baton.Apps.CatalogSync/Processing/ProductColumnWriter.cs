@@ -54,8 +54,8 @@ internal sealed class ProductColumnWriter(BinaryCopyBuffer copy) : IDisposable
     /// <summary>Writes the line's columns read straight from its bytes; false, with nothing written, when the line needs the full parser.</summary>
     public bool TryWrite(ReadOnlySpan<byte> line)
     {
-        // As strict as the scan: a U+0000 or surrogate escape is the parser's to judge (a scanned line never has one).
-        if (!Utf8.IsValid(line) || ProductScanner.MayHoldUnstorableEscape(line))
+        // As strict as the scan: a U+0000 or surrogate escape, or a number numeric may not hold, is the parser's to judge (a scanned line never has one).
+        if (!Utf8.IsValid(line) || ProductScanner.MayNotBeJsonb(line))
         {
             return false;
         }

@@ -18,7 +18,8 @@ internal static class ProductParser
     /// a string in it is half a surrogate pair as an escape (<c>"\ud800"</c> alone: no text at all, which System.Text.Json
     /// refuses to read) or when a column's text holds U+0000 (PostgreSQL cannot store it; both stores set it aside the same
     /// way). Before, either made the whole chunk fail on every attempt and be set aside, good lines and all. The same two
-    /// escapes in any other field of the result are dead letters too (<see cref="RawNotJsonb"/>).
+    /// escapes in any other field of the result are dead letters too, and so is a number PostgreSQL's numeric cannot hold
+    /// anywhere in the result (<see cref="RawNotJsonb"/>).
     /// </summary>
     public static ProductRecord? Parse(ReadOnlyMemory<byte> line, out string? reason)
     {
@@ -39,7 +40,7 @@ internal static class ProductParser
             return null;
         }
 
-        if (product is not null && ProductScanner.MayHoldUnstorableEscape(product.RawUtf8) && RawNotJsonb(product.RawUtf8) is { } rawReason)
+        if (product is not null && ProductScanner.MayNotBeJsonb(product.RawUtf8) && RawNotJsonb(product.RawUtf8) is { } rawReason)
         {
             reason = rawReason;
             return null;
@@ -52,9 +53,10 @@ internal static class ProductParser
 
     /// <summary>
     /// Why <c>raw</c> (the result object) cannot be PostgreSQL jsonb, or null: a string or property name, in a field no column
-    /// takes, that escapes U+0000 or half a surrogate pair. PostgreSQL's json column keeps such text, but every
-    /// <c>raw::jsonb</c> and <c>raw -&gt; 'field'</c> that meets the row then fails the whole query, so the line is a dead
-    /// letter on both stores. The field named is the result's top-level one that holds it, as it is written in the feed.
+    /// takes, that escapes U+0000 or half a surrogate pair, or a number anywhere that <c>numeric</c> cannot hold
+    /// (<see cref="OutOfNumericRange"/>). PostgreSQL's json column keeps such text, but every <c>raw::jsonb</c> (and, for
+    /// the escapes, <c>raw -&gt; 'field'</c>) that meets the row then fails the whole query, so the line is a dead letter on
+    /// both stores. The field named is the result's top-level one that holds it, as it is written in the feed.
     /// </summary>
     private static string? RawNotJsonb(byte[] raw)
     {
@@ -62,6 +64,13 @@ internal static class ProductParser
         var field = "";
         while (reader.Read())
         {
+            if (reader.TokenType == JsonTokenType.Number && OutOfNumericRange(reader.ValueSpan))
+            {
+                var number = Encoding.UTF8.GetString(reader.ValueSpan[..Math.Min(reader.ValueSpan.Length, 40)]);
+                return $"result.{field} holds the number {number}{(reader.ValueSpan.Length > 40 ? "..." : "")}, which the product store cannot keep "
+                    + "(PostgreSQL's numeric takes up to 131,072 digits before the point and 16,383 after it)";
+            }
+
             if (reader.TokenType is not (JsonTokenType.PropertyName or JsonTokenType.String))
             {
                 continue;
@@ -96,6 +105,69 @@ internal static class ProductParser
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Whether PostgreSQL's <c>numeric</c> input (which <c>jsonb</c> uses for every number) refuses the JSON number with
+    /// "value overflows numeric format": its first significant digit at 10^131072 or above, more than 16,383 digits after
+    /// the point as written once the exponent moves it (trailing zeros count: <c>0.</c> and 16,384 zeros fails), or an
+    /// exponent of 1,073,741,823 or more either way (even on zero). Checked on PostgreSQL 15 with <c>'1e131071'::jsonb</c>
+    /// (read) against <c>1e131072</c>, <c>1e-16383</c> against <c>1e-16384</c> and <c>10e-16384</c>, <c>0e1073741822</c>
+    /// against <c>0e1073741823</c>.
+    /// </summary>
+    internal static bool OutOfNumericRange(ReadOnlySpan<byte> number)
+    {
+        if (!number.IsEmpty && number[0] == '-')
+        {
+            number = number[1..];
+        }
+
+        var integerLength = number.IndexOfAnyExceptInRange((byte)'0', (byte)'9');
+        integerLength = integerLength < 0 ? number.Length : integerLength;
+        var integer = number[..integerLength];
+        number = number[integerLength..];
+        ReadOnlySpan<byte> fraction = [];
+        if (!number.IsEmpty && number[0] == '.')
+        {
+            var fractionLength = number[1..].IndexOfAnyExceptInRange((byte)'0', (byte)'9');
+            fraction = number.Slice(1, fractionLength < 0 ? number.Length - 1 : fractionLength);
+            number = number[(1 + fraction.Length)..];
+        }
+
+        long exponent = 0;
+        if (!number.IsEmpty)
+        {
+            // e or E, a sign, digits: the reader has checked the grammar. Past 10 significant digits it is out of range anyway.
+            var negative = number[1] == '-';
+            var digits = number[(number[1] is (byte)'-' or (byte)'+' ? 2 : 1)..].TrimStart((byte)'0');
+            if (digits.Length > 10)
+            {
+                return true;
+            }
+
+            foreach (var digit in digits)
+            {
+                exponent = (exponent * 10) + (digit - '0');
+            }
+
+            exponent = negative ? -exponent : exponent;
+        }
+
+        const long MaxExponent = (int.MaxValue / 2) - 1, MaxScale = 16_383, MaxWeight = 131_071;
+        if (Math.Abs(exponent) > MaxExponent || fraction.Length - exponent > MaxScale)
+        {
+            return true;
+        }
+
+        // The power of ten of the first significant digit; a zero has none, and numeric keeps any zero within the scale.
+        var first = integer.IndexOfAnyExcept((byte)'0');
+        if (first >= 0)
+        {
+            return integer.Length - 1 - first + exponent > MaxWeight;
+        }
+
+        first = fraction.IndexOfAnyExcept((byte)'0');
+        return first >= 0 && -(first + 1) + exponent > MaxWeight;
     }
 
     /// <summary>The feed field of the first column whose text holds U+0000, or null.</summary>

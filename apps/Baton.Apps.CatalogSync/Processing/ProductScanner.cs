@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Text.Json;
 using System.Text.Unicode;
 
@@ -22,7 +24,7 @@ internal static class ProductScanner
     {
         id = "";
         updatedAt = 0;
-        if (!Utf8.IsValid(line) || MayHoldUnstorableEscape(line))
+        if (!Utf8.IsValid(line) || MayNotBeJsonb(line))
         {
             return false;
         }
@@ -52,6 +54,97 @@ internal static class ProductScanner
             {
                 return true;
             }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether the line may hold what PostgreSQL's jsonb refuses: an escape <see cref="MayHoldUnstorableEscape"/> finds or a
+    /// number <see cref="MayHoldUnstorableNumber"/> finds. Such a line is left to <see cref="ProductParser.Parse"/>, which
+    /// decides exactly (the scan skips most fields, so it could not tell, and a line it accepts must parse).
+    /// </summary>
+    internal static bool MayNotBeJsonb(ReadOnlySpan<byte> line) => MayHoldUnstorableEscape(line) || MayHoldUnstorableNumber(line);
+
+    /// <summary>
+    /// A run of more digits than this is the only way a number with an exponent of at most 4 digits (which moves the point
+    /// by at most 9,999 places) can leave numeric's range: 16,383 digits after the point at most (16,383 − 9,999 = 6,384).
+    /// </summary>
+    private const int LongestHarmlessDigitRun = 6_384;
+
+    /// <summary>
+    /// Whether the line may hold a number PostgreSQL's <c>numeric</c> (what jsonb keeps a number as) cannot hold: an exponent
+    /// of 5 or more digits (<c>1e1000000</c>, <c>1e-16384</c>) that ends where a value may, or a run of more than 6,384
+    /// digits. Either may be inside a string too (then the parser reads the line and stores it). A number out of range has
+    /// one of the two: numeric takes up to 131,072 digits before the point and 16,383 after it. Lines of 6,384 bytes or
+    /// fewer (nearly all) cost one vectorized pass that looks for an <c>e</c> or <c>E</c> just after a digit.
+    /// </summary>
+    internal static bool MayHoldUnstorableNumber(ReadOnlySpan<byte> line)
+    {
+        for (var at = NextExponentMark(line, 1); at >= 0; at = NextExponentMark(line, at + 1))
+        {
+            var digits = line[(at + 1)..];
+            if (!digits.IsEmpty && digits[0] is (byte)'+' or (byte)'-')
+            {
+                digits = digits[1..];
+            }
+
+            // A number ends where a value may (an id such as "M3E12345A" or "3E12345" in a string is not one).
+            var end = digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9');
+            if (end < 0 ? digits.Length >= 5 : end >= 5 && digits[end] is (byte)',' or (byte)'}' or (byte)']' or (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+            {
+                return true;
+            }
+        }
+
+        return line.Length > LongestHarmlessDigitRun && HasDigitRunLongerThan(line, LongestHarmlessDigitRun);
+    }
+
+    /// <summary>The index (from <paramref name="from"/>, at least 1) of the next <c>e</c> or <c>E</c> whose byte before is a digit, or -1.</summary>
+    private static int NextExponentMark(ReadOnlySpan<byte> line, int from)
+    {
+        var at = from;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var lower = Vector128.Create((byte)0x20);
+            var e = Vector128.Create((byte)'e');
+            var zero = Vector128.Create((byte)'0');
+            var ten = Vector128.Create((byte)10);
+            for (; at + Vector128<byte>.Count <= line.Length; at += Vector128<byte>.Count)
+            {
+                var current = Vector128.Create(line.Slice(at, Vector128<byte>.Count));
+                var before = Vector128.Create(line.Slice(at - 1, Vector128<byte>.Count));
+                var marks = Vector128.Equals(current | lower, e) & Vector128.LessThan(before - zero, ten);
+                if (marks != Vector128<byte>.Zero)
+                {
+                    return at + BitOperations.TrailingZeroCount(marks.ExtractMostSignificantBits());
+                }
+            }
+        }
+
+        for (; at < line.Length; at++)
+        {
+            if ((line[at] | 0x20) == 'e' && (uint)(line[at - 1] - '0') <= 9)
+            {
+                return at;
+            }
+        }
+
+        return -1;
+    }
+
+    private static bool HasDigitRunLongerThan(ReadOnlySpan<byte> line, int length)
+    {
+        for (var start = line.IndexOfAnyInRange((byte)'0', (byte)'9'); start >= 0 && line.Length - start > length; start = line.IndexOfAnyInRange((byte)'0', (byte)'9'))
+        {
+            line = line[start..];
+            var end = line.IndexOfAnyExceptInRange((byte)'0', (byte)'9');
+            if ((end < 0 ? line.Length : end) > length)
+            {
+                return true;
+            }
+
+            line = line[end..];
         }
 
         return false;

@@ -64,6 +64,11 @@ public sealed class ProductScannerTests
     [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","name":"\ud83d\ude00"}}""", false)]
     [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","note":"a\u0000b"}}""", false)]
     [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","name":"caf\u00e9"}}""", true)]
+    // A number with an exponent of 5 or more digits is left to the parser too (leading zeros and all); a shorter exponent,
+    // or such digits inside a string, are read as any other.
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M3E12345A","weight":1.5e3,"x":[-2E-12],"y":"e12345 3E12345"}}""", true)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","weight":1e12345}}""", false)]
+    [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","weight":[9e+00001 ]}}""", false)]
     [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1","id":"M2"}}""", false)]
     [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1",}}""", false)]
     [InlineData("""{"meta":{"updatedAt":2},"result":{"id":"M1"} /* c */}""", false)]
@@ -155,5 +160,64 @@ public sealed class ProductScannerTests
 
         Assert.Null(reason);
         Assert.Equal("\U0001F600", product!.Name);
+    }
+
+    // Before: each of these lines was stored with the number in raw (json), and on PostgreSQL every later
+    // `SELECT raw::jsonb FROM products` failed whole with "value overflows numeric format". The limits were checked with psql
+    // on PostgreSQL 15: numeric takes a first significant digit up to 10^131071 and up to 16,383 digits after the point.
+    [Theory]
+    [InlineData("1e131072", '5', 0, "")]
+    [InlineData("-1E+131072", '5', 0, "")]
+    [InlineData("10e131071", '5', 0, "")]
+    [InlineData("0.1e131073", '5', 0, "")]
+    [InlineData("1e1000000", '5', 0, "")]
+    [InlineData("1e99999999999999999999", '5', 0, "")]
+    [InlineData("1e-16384", '5', 0, "")]
+    [InlineData("10e-16384", '5', 0, "")]
+    [InlineData("1.5e-16383", '5', 0, "")]
+    [InlineData("0e-16384", '5', 0, "")]
+    [InlineData("0e1073741823", '5', 0, "")]
+    [InlineData("1", '0', 131_072, "")]
+    [InlineData("", '5', 121_074, "e9999")]
+    [InlineData("0.", '0', 16_384, "")]
+    [InlineData("1.", '5', 16_385, "e1")]
+    [InlineData("1.", '5', 6_385, "e-9999")]
+    public void Parse_NumberNumericCannotHold_DeadLetterReason(string head, char digit, int digits, string tail)
+    {
+        var number = head + new string(digit, digits) + tail;
+        var line = Encoding.UTF8.GetBytes("""{"meta":{"updatedAt":2},"result":{"id":"M1","name":"n","weight":""" + number + ""","x":[1]}}""");
+
+        Assert.Null(ProductParser.Parse(line, out var why));
+        Assert.StartsWith($"result.weight holds the number {number[..Math.Min(40, number.Length)]}", why, StringComparison.Ordinal);
+        Assert.Contains("which the product store cannot keep", why, StringComparison.Ordinal);
+        Assert.False(ProductScanner.TryScan(line, out _, out _));
+        Assert.Null(ProductParser.Parse(Encoding.UTF8.GetBytes("""{"meta":{"updatedAt":2},"result":{"id":"M1","dims":[{"w":""" + number + "}]}}"), out why));
+        Assert.StartsWith("result.dims holds the number ", why, StringComparison.Ordinal);
+    }
+
+    // The last value on the right side of each limit, which jsonb reads (psql on PostgreSQL 15), and an exponent with leading zeros.
+    [Theory]
+    [InlineData("1e131071", '5', 0, "")]
+    [InlineData("-9.99E+131071", '5', 0, "")]
+    [InlineData("0.01e131073", '5', 0, "")]
+    [InlineData("1e-16383", '5', 0, "")]
+    [InlineData("0.0e-16382", '5', 0, "")]
+    [InlineData("0e1073741822", '5', 0, "")]
+    [InlineData("1e00000000000000000005", '5', 0, "")]
+    [InlineData("1", '0', 131_071, "")]
+    [InlineData("", '5', 121_073, "e9999")]
+    [InlineData("0.", '0', 16_383, "")]
+    [InlineData("1.", '5', 16_384, "e1")]
+    [InlineData("1.", '5', 6_384, "e-9999")]
+    public void Parse_NumberAtNumericsLimit_Read(string head, char digit, int digits, string tail)
+    {
+        var number = head + new string(digit, digits) + tail;
+        var line = Encoding.UTF8.GetBytes("""{"meta":{"updatedAt":2},"result":{"id":"M1","name":"n","weight":""" + number + "}}");
+
+        var product = ProductParser.Parse(line, out var reason);
+
+        Assert.Null(reason);
+        Assert.Equal("M1", product!.Id);
+        AssertAgrees(line);
     }
 }

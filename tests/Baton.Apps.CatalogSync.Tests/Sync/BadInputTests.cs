@@ -63,6 +63,16 @@ public abstract class BadInputTests
     public Task Sync_LoneSurrogateEscapeOutsideTheColumns_DeadLetteredAndRawStillReadsAsJsonb() =>
         BadLineAsync(BadLineKind.LoneSurrogateInDescription, "a string holds half a surrogate pair (a \\uD800-\\uDFFF escape without its other half), which is not text (in result.description)");
 
+    // Before: both lines (valid JSON) were stored with the number in raw; on PostgreSQL every later `SELECT raw::jsonb FROM
+    // products` failed whole with "value overflows numeric format" (jsonb keeps numbers as numeric).
+    [Fact]
+    public Task Sync_HugeNumberOutsideTheColumns_DeadLetteredAndRawStillReadsAsJsonb() =>
+        BadLineAsync(BadLineKind.HugeNumberOutsideTheColumns, "result.weight holds the number 1e1000000, which the product store cannot keep");
+
+    [Fact]
+    public Task Sync_LongFractionOutsideTheColumns_DeadLetteredAndRawStillReadsAsJsonb() =>
+        BadLineAsync(BadLineKind.LongFractionOutsideTheColumns, "result.price holds the number 1.55555555555555555555555555555555555555..., which the product store cannot keep");
+
     [Fact]
     public async Task Sync_ChunkTheStoreRefusesOnEveryAttempt_SetAsideOnceInTheStatusUnderItsOwnStep()
     {
