@@ -86,7 +86,11 @@ public sealed class CronSchedule
             // A folder of the zone database ("Europe", "America/Argentina", "posix") is found but cannot be read as a file.
             or System.Security.SecurityException or UnauthorizedAccessException or IOException)
         {
-            error = $"time zone '{timeZoneId}' is not known";
+            // On Linux an id in other letter case is not found until the right id has been looked up once (the runtime's
+            // cache): the zone list names it from the start, so the answer does not depend on what was looked up before.
+            error = ZoneInOtherCase(timeZoneId) is { } id
+                ? $"time zone '{timeZoneId}' is not known: zone ids are case-sensitive; did you mean '{id}'?"
+                : $"time zone '{timeZoneId}' is not known";
             return false;
         }
 
@@ -117,6 +121,24 @@ public sealed class CronSchedule
         schedule = new CronSchedule(expression, cron, zone);
         error = null;
         return true;
+    }
+
+    /// <summary>The system zone whose id is <paramref name="timeZoneId"/> in other letter case, if any (read on a refusal only).</summary>
+    private static string? ZoneInOtherCase(string? timeZoneId)
+    {
+        if (string.IsNullOrWhiteSpace(timeZoneId))
+        {
+            return null;
+        }
+
+        try
+        {
+            return TimeZoneInfo.GetSystemTimeZones().FirstOrDefault(z => string.Equals(z.Id, timeZoneId, StringComparison.OrdinalIgnoreCase))?.Id;
+        }
+        catch (Exception ex) when (ex is InvalidTimeZoneException or System.Security.SecurityException or UnauthorizedAccessException or IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Parses as <see cref="TryParse"/> does; throws <see cref="FormatException"/> with the reason.</summary>

@@ -150,6 +150,19 @@ public sealed class CronScheduleTests
         Assert.Contains("did you mean 'Pacific/Chatham'", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void TryParse_TimeZoneIdInOtherLetterCaseNeverLookedUp_NamesTheZone()
+    {
+        // Before: in a process that had not yet looked the zone up in its own letter case (a new server answering
+        // PUT /api/schedules with "europe/brussels"), the error was only "time zone '...' is not known", while the README
+        // says it names the zone; the "did you mean" came only after a lookup of the right id. No other test looks up
+        // this zone (the runtime's cache is per process).
+        Assert.False(CronSchedule.TryParse("0 2 * * *", "pacific/kiritimati", out var schedule, out var error));
+
+        Assert.Null(schedule);
+        Assert.Contains("did you mean 'Pacific/Kiritimati'", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("localtime")]
     [InlineData("posixrules")]
