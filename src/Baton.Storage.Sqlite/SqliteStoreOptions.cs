@@ -35,7 +35,10 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public SqliteDurability Durability { get; set; } = SqliteDurability.ProcessCrashSafe;
 
-    /// <summary>The most write operations committed together in one transaction. The default is 512.</summary>
+    /// <summary>The highest <see cref="MaxBatchSize"/> accepted.</summary>
+    public const int MaxBatchSizeLimit = 65_536;
+
+    /// <summary>The most write operations committed together in one transaction: 1 to <see cref="MaxBatchSizeLimit"/>. The default is 512.</summary>
     public int MaxBatchSize { get; set; } = 512;
 
     /// <summary>

@@ -27,9 +27,11 @@ internal sealed class SqliteStoreOptionsValidator : IValidateOptions<SqliteStore
             yield return $"Baton:Store:Sqlite: Durability '{options.Durability}' is not one of ProcessCrashSafe, FullSync.";
         }
 
-        if (options.MaxBatchSize < 1)
+        // Bounded: the writer sizes its batch (and its queue, four batches) by it, so a value like 2147483647 ("no limit") made
+        // the writer's thread fail as it started, and every write waited for ever while reads and the ping still answered.
+        if (options.MaxBatchSize is < 1 or > SqliteStoreOptions.MaxBatchSizeLimit)
         {
-            yield return $"Baton:Store:Sqlite: MaxBatchSize must be at least 1 (it is {options.MaxBatchSize}).";
+            yield return $"Baton:Store:Sqlite: MaxBatchSize must be 1 to {SqliteStoreOptions.MaxBatchSizeLimit} (it is {options.MaxBatchSize}).";
         }
 
         if (options.CheckpointInterval < TimeSpan.Zero || options.CheckpointInterval > TimeSpan.FromMinutes(10))

@@ -438,6 +438,21 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Constructor_MaxBatchSizeOverTheLimit_ThrowsValidationError_AtTheLimitWrites()
+    {
+        // Before: any size was accepted. With 2147483647 (a batch "without limit") the writer's thread failed as it started
+        // (its batch list could not be allocated): the store opened and its ping passed, but every write waited for ever.
+        var error = Assert.Throws<OptionsValidationException>(() =>
+            new SqliteBatonStore(new SqliteStoreOptions { Path = _database.NewPath(), MaxBatchSize = int.MaxValue }, NullLogger<SqliteBatonStore>.Instance));
+        await using var store = new SqliteBatonStore(
+            new SqliteStoreOptions { Path = _database.NewPath(), MaxBatchSize = 65_536 }, NullLogger<SqliteBatonStore>.Instance);
+        var created = await store.Runs.CreateRunAsync(NewRun()).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Contains("MaxBatchSize must be 1 to 65536 (it is 2147483647)", error.Message, StringComparison.Ordinal);
+        Assert.Equal(CreateRunOutcome.Created, created.Outcome);
+    }
+
+    [Fact]
     public void Validate_BadCheckpointSettings_ReportsEach()
     {
         var negative = new SqliteStoreOptionsValidator().Validate(null, new SqliteStoreOptions
