@@ -220,6 +220,39 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task WriteBatch_LoggingProviderThrowsAsTheBatchFails_EveryCallerAnsweredAndLaterWritesCommit()
+    {
+        // Microsoft.Extensions.Logging passes a provider's exception on to the caller (a file logger on the full disk that
+        // failed the batch throws). Before: the batch's warning threw out of the writer's loop and ended its thread; the
+        // batch's callers, good ones included, and every later write waited for ever.
+        var path = _database.NewPath();
+        await using var store = new SqliteBatonStore(new SqliteStoreOptions { Path = path }, new WarningThrowingLogger());
+        await store.InitializeAsync();
+        var (gate, entered) = (new TaskCompletionSource(), new TaskCompletionSource());
+        var blocker = store.WriteAsync(_ =>
+        {
+            entered.TrySetResult();
+            gate.Task.Wait();
+            return 0;
+        }, CancellationToken.None);
+        await entered.Task;
+
+        // Queued while the writer is busy, so the two run as one batch, which the bad one fails.
+        var good = store.Runs.CreateRunAsync(NewRun());
+        var bad = store.WriteAsync<int>(_ => throw new InvalidOperationException("bad operation"), CancellationToken.None);
+        gate.SetResult();
+        await blocker;
+        var goodError = await Record.ExceptionAsync(() => good.WaitAsync(TimeSpan.FromSeconds(30)));
+        var badError = await Record.ExceptionAsync(() => bad.WaitAsync(TimeSpan.FromSeconds(30)));
+        var laterError = await Record.ExceptionAsync(() => store.Runs.CreateRunAsync(NewRun()).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Null(goodError);
+        Assert.Equal("bad operation", Assert.IsType<InvalidOperationException>(badError).Message);
+        Assert.Null(laterError);
+        Assert.NotNull(await store.Runs.GetRunAsync((await good).Run.Id));
+    }
+
+    [Fact]
     public async Task WriteAsync_CompleteOnWriter_ContinuationRunsOnTheWritersThread()
     {
         await using var store = Open(_database.NewPath());
@@ -531,4 +564,22 @@ public sealed class SqliteStoreTests : IDisposable
         SELECT (SELECT COUNT(*) FROM steps WHERE run_id = '{runId}') || ':' || (SELECT COUNT(*) FROM step_attempts WHERE run_id = '{runId}')
             || ':' || (SELECT COUNT(*) FROM run_events WHERE run_id = '{runId}') || ':' || (SELECT COUNT(*) FROM pruned_runs WHERE id = '{runId}')
         """);
+
+    /// <summary>A logger whose provider throws on every warning or error, as a file logger on a full disk may.</summary>
+    private sealed class WarningThrowingLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(
+            Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning)
+            {
+                throw new IOException("No space left on device");
+            }
+        }
+    }
 }

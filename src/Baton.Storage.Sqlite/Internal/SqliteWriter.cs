@@ -178,12 +178,29 @@ internal sealed class SqliteWriter : IAsyncDisposable
             }
             else
             {
-                Log.BatchFailed(_logger, batch.Count, ex);
+                LogBatchFailed(batch.Count, ex);
                 foreach (var op in batch)
                 {
                     ExecuteAlone(op);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Logs a failed batch without letting the log end the loop: Microsoft.Extensions.Logging passes a provider's exception
+    /// on to the caller (a file logger on the full disk that failed the batch throws), and thrown here it ended the writer's
+    /// thread, leaving the batch's callers and every later write waiting for ever.
+    /// </summary>
+    private void LogBatchFailed(int count, Exception error)
+    {
+        try
+        {
+            Log.BatchFailed(_logger, count, error);
+        }
+        catch (Exception)
+        {
+            // The batch's operations are re-run and answered whatever the log did.
         }
     }
 
