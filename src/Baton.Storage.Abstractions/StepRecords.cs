@@ -28,6 +28,11 @@ public sealed record StepAttemptRecord
     public required AttemptOutcome Outcome { get; init; }
     public string? ErrorType { get; init; }
     public string? ErrorMessage { get; init; }
+    /// <summary>
+    /// When the next attempt is due, for a failed attempt that is to be retried (the policy's backoff, or a longer wait a
+    /// <c>RetryAfterException</c> asked for); null otherwise, and for attempts stored before it was kept.
+    /// </summary>
+    public DateTimeOffset? RetryAt { get; init; }
 }
 
 /// <summary>Records that an attempt began; creates the step row on its first attempt.</summary>
@@ -61,4 +66,6 @@ public sealed record AttemptEndedRequest
     /// <summary>The step's new status, or null while it will be retried.</summary>
     public StepStatus? StepStatus { get; init; }
     public string? Result { get; init; }
+    /// <summary>When the next attempt is due, for a failed attempt that is to be retried; stored with the attempt.</summary>
+    public DateTimeOffset? RetryAt { get; init; }
 }

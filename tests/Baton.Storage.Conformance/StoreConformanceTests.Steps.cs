@@ -90,6 +90,33 @@ public abstract partial class StoreConformanceTests
         Assert.Equal("timed out after 2s", attempts[0].ErrorMessage);
     }
 
+    /// <summary>
+    /// A failed attempt to be retried keeps when the next attempt is due (a Retry-After longer than the policy's backoff
+    /// included): before, no due time was stored, and a run resumed early recomputed it from the policy alone.
+    /// </summary>
+    [Fact]
+    public async Task RecordAttemptEndedAsync_FailedWithRetryTime_RetryTimeReadBackAndNullOnOtherAttempts()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateClaimedAsync(store, "node-a");
+        await store.Steps.RecordAttemptStartedAsync(Started(run.Id, "charge", 1, T0.AddSeconds(1)));
+        Assert.True(await store.Steps.RecordAttemptEndedAsync(Ended(run.Id, "charge", 1, T0.AddSeconds(1), T0.AddSeconds(2)) with
+        {
+            Outcome = AttemptOutcome.Failed, ErrorType = "Baton.Retries.RetryAfterException", ErrorMessage = "429", RetryAt = T0.AddMilliseconds(122_345),
+        }));
+        var whileWaiting = Assert.Single(await store.Steps.GetAttemptsAsync(run.Id));
+        await store.Steps.RecordAttemptStartedAsync(Started(run.Id, "charge", 2, T0.AddSeconds(123)));
+        Assert.True(await store.Steps.RecordAttemptEndedAsync(Ended(run.Id, "charge", 2, T0.AddSeconds(123), T0.AddSeconds(124)) with
+        {
+            StepStatus = StepStatus.Succeeded, Result = "1",
+        }));
+
+        var attempts = await store.Steps.GetAttemptsAsync(run.Id);
+
+        Assert.Equal(T0.AddMilliseconds(122_345), whileWaiting.RetryAt);
+        Assert.Equal(new DateTimeOffset?[] { T0.AddMilliseconds(122_345), null }, attempts.Select(a => a.RetryAt));
+    }
+
     [Fact]
     public async Task RecordAttemptEndedAsync_WithoutStartRecord_CreatesStepAndAttempt()
     {

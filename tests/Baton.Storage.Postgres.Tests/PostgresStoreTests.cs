@@ -1,4 +1,5 @@
 using Baton.Hosting;
+using Baton.Runs;
 using Baton.Storage.Postgres.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -82,8 +83,12 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         var old = Node(schema);
         await old.InitializeAsync();
         var run = await old.Runs.CreateRunAsync(NewRun());
-        // Back to what a version-1 node left: no nodes or events table, the old claim index, version 1 recorded.
+        // Back to what a version-1 node left: no nodes or events table, the old claim index, no retry time on attempts,
+        // version 1 recorded.
         await ScalarAsync($"""
+            INSERT INTO "{schema}".step_attempts (run_id, step_key, attempt, started_at, ended_at, outcome, error_type, error_message)
+                VALUES ('{run.Run.Id}', 'old', 1, '{T0:O}', '{T0.AddSeconds(1):O}', {(int)AttemptOutcome.Failed}, 'E', 'm');
+            ALTER TABLE "{schema}".step_attempts DROP COLUMN retry_at;
             DROP TABLE "{schema}".nodes;
             DROP TABLE "{schema}".run_events;
             DROP INDEX "{schema}".ix_runs_workflow_status;
@@ -118,6 +123,13 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         {
             Owner = "n1", MaxRuns = 10, Now = T0.AddMinutes(1), LeaseExpiresAt = T0.AddMinutes(2),
         })).Id);
+        // Migration 10 added the retry time: an attempt stored before reads without one, a new one keeps it.
+        Assert.True(await upgraded.Steps.RecordAttemptEndedAsync(new AttemptEndedRequest
+        {
+            RunId = run.Run.Id, Owner = "n1", StepKey = "new", Kind = StepKind.Step, Attempt = 1, StartedAt = T0,
+            EndedAt = T0.AddSeconds(1), Outcome = AttemptOutcome.Failed, RetryAt = T0.AddSeconds(121),
+        }));
+        Assert.Equal(new DateTimeOffset?[] { T0.AddSeconds(121), null }, (await upgraded.Steps.GetAttemptsAsync(run.Run.Id)).Select(a => a.RetryAt));
     }
 
     [Fact]

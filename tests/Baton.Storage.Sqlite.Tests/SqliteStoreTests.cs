@@ -112,8 +112,11 @@ public sealed class SqliteStoreTests : IDisposable
         await using (var old = Open(path))
         {
             runId = (await old.Runs.CreateRunAsync(new CreateRunRequest { Id = Guid.NewGuid().ToString(), Workflow = "wf", Now = DateTimeOffset.UnixEpoch })).Run.Id;
-            // Back to what a version-1 node left: no nodes or events table, version 1 recorded.
-            await WriterScalarAsync(old, """
+            // Back to what a version-1 node left: no nodes or events table, no retry time on attempts, version 1 recorded.
+            await WriterScalarAsync(old, $"""
+                INSERT INTO step_attempts (run_id, step_key, attempt, started_at, ended_at, outcome, error_type, error_message)
+                    VALUES ('{runId}', 'old', 1, 0, 1000, {(int)AttemptOutcome.Failed}, 'E', 'm');
+                ALTER TABLE step_attempts DROP COLUMN retry_at;
                 DROP TABLE nodes;
                 DROP TABLE run_events;
                 DROP TABLE pruned_runs;
@@ -154,6 +157,13 @@ public sealed class SqliteStoreTests : IDisposable
             Owner = "n1", MaxRuns = 10, Now = DateTimeOffset.UnixEpoch.AddSeconds(1), LeaseExpiresAt = DateTimeOffset.UnixEpoch.AddMinutes(1),
         });
         Assert.Equal(runId, Assert.Single(claimed).Id);
+        // Migration 10 added the retry time: an attempt stored before reads without one, a new one keeps it.
+        Assert.True(await upgraded.Steps.RecordAttemptEndedAsync(new AttemptEndedRequest
+        {
+            RunId = runId, Owner = "n1", StepKey = "new", Kind = StepKind.Step, Attempt = 1, StartedAt = DateTimeOffset.UnixEpoch,
+            EndedAt = DateTimeOffset.UnixEpoch.AddSeconds(1), Outcome = AttemptOutcome.Failed, RetryAt = DateTimeOffset.UnixEpoch.AddSeconds(121),
+        }));
+        Assert.Equal(new DateTimeOffset?[] { DateTimeOffset.UnixEpoch.AddSeconds(121), null }, (await upgraded.Steps.GetAttemptsAsync(runId)).Select(a => a.RetryAt));
     }
 
     [Fact]

@@ -10,9 +10,10 @@ namespace Baton.Steps;
 /// The wait between two attempts of one step. A backoff of at least <see cref="BatonOptions.RetrySuspendThreshold"/>,
 /// with no other step of the run in flight, stores the failed attempt, then suspends the run until the next attempt is
 /// due (the run's RunAfter), giving back its lease and worker slot; any node runs the next attempt then. Shorter
-/// backoffs wait in memory. A run resumed between attempts recomputes the due time from the stored failed attempt
-/// (jitter is a function of run, step and attempt), so it never runs the next attempt early, even after a crash
-/// during an in-memory wait.
+/// backoffs wait in memory. The due time is stored with the failed attempt (a <see cref="RetryAfterException"/>'s longer
+/// wait included); a run resumed between attempts (an event sent to it while suspended, a crash during an in-memory wait)
+/// waits until it, so it never runs the next attempt early. An attempt stored before the due time was kept has its due
+/// time recomputed from the policy (jitter is a function of run, step and attempt).
 /// </summary>
 internal sealed class RetryWaits(ExecutionState state, string key, RetryPolicy policy, bool mayWaitDurably)
 {
@@ -56,7 +57,9 @@ internal sealed class RetryWaits(ExecutionState state, string key, RetryPolicy p
             return;
         }
 
-        var dueAt = endedAt + policy.NextDelay(stored.Attempts, engine.Jitter.Draw(state.RunId, key, stored.Attempts));
+        // The due time stored with the attempt (a RetryAfterException's longer wait included); an attempt stored before it
+        // was kept has none, and its due time is the policy's own.
+        var dueAt = last.RetryAt ?? endedAt + policy.NextDelay(stored.Attempts, engine.Jitter.Draw(state.RunId, key, stored.Attempts));
         var remaining = dueAt - engine.Time.GetUtcNow();
         if (remaining <= TimeSpan.Zero)
         {

@@ -188,7 +188,8 @@ internal sealed class StepRunner(ExecutionState state)
                 {
                     engine.Metrics.Retries.Add(1, new KeyValuePair<string, object?>("workflow", workflow));
                     Log.StepRetrying(engine.Logger, key, attempt, at - endedAt, error.GetType().FullName ?? error.GetType().Name, error.Message);
-                    await retryWaits.WaitAsync(failed, stored?.StartedAt ?? startedAt, at, runToken).ConfigureAwait(false);
+                    // The due time is stored with the failed attempt: a run resumed before it waits for it, a Retry-After included.
+                    await retryWaits.WaitAsync(failed with { RetryAt = at }, stored?.StartedAt ?? startedAt, at, runToken).ConfigureAwait(false);
                     continue;
                 }
 

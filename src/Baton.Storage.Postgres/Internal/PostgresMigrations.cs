@@ -180,6 +180,13 @@ internal static class PostgresMigrations
         """
         ALTER TABLE {schema}.runs ADD COLUMN claim_token uuid;
         """,
+
+        // 10: a failed attempt to be retried keeps when the next attempt is due, so a run resumed before then (an event
+        // sent to it while suspended, a crash during a wait in memory) waits out a RetryAfterException's longer wait too
+        // (NULL for attempts stored before: their due time is recomputed from the policy).
+        """
+        ALTER TABLE {schema}.step_attempts ADD COLUMN retry_at timestamptz;
+        """,
     ];
 
     /// <summary>

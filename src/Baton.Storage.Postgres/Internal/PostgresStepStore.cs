@@ -83,11 +83,11 @@ internal sealed class PostgresStepStore : IStepStore
 
     private static string AttemptEndedCte(string s, string from) => $"""
         attempt AS (
-            INSERT INTO {s}.step_attempts (run_id, step_key, attempt, started_at, ended_at, outcome, error_type, error_message)
-            SELECT @run, @key, @attempt, @started, @ended, @outcome, @error_type, @error FROM {from}
+            INSERT INTO {s}.step_attempts (run_id, step_key, attempt, started_at, ended_at, outcome, error_type, error_message, retry_at)
+            SELECT @run, @key, @attempt, @started, @ended, @outcome, @error_type, @error, @retry_at FROM {from}
             ON CONFLICT (run_id, step_key, attempt) DO UPDATE SET
                 ended_at = excluded.ended_at, outcome = excluded.outcome,
-                error_type = excluded.error_type, error_message = excluded.error_message
+                error_type = excluded.error_type, error_message = excluded.error_message, retry_at = excluded.retry_at
         )
         """;
 
@@ -103,7 +103,8 @@ internal sealed class PostgresStepStore : IStepStore
             .Time("ended", request.EndedAt)
             .Int("outcome", (int)request.Outcome)
             .Text("error_type", request.ErrorType)
-            .Text("error", request.ErrorMessage);
+            .Text("error", request.ErrorMessage)
+            .Time("retry_at", request.RetryAt);
         return request.StepStatus is { } status ? parameters.Int("step_status", (int)status).Text("result", request.Result) : parameters;
     }
 

@@ -176,6 +176,13 @@ internal static class SqliteMigrations
         """
         CREATE TABLE pruned_runs (id TEXT NOT NULL PRIMARY KEY) WITHOUT ROWID;
         """,
+
+        // 10: a failed attempt to be retried keeps when the next attempt is due, so a run resumed before then (an event
+        // sent to it while suspended, a crash during a wait in memory) waits out a RetryAfterException's longer wait too
+        // (NULL for attempts stored before: their due time is recomputed from the policy).
+        """
+        ALTER TABLE step_attempts ADD COLUMN retry_at INTEGER;
+        """,
     ];
 
     /// <summary>Applies the migrations the file has not had yet. Returns the schema version afterwards.</summary>

@@ -20,7 +20,7 @@ internal static class SqliteRows
         "run_id, key, kind, status, result, error, error_type, attempts, started_at, completed_at";
 
     public const string AttemptColumns =
-        "run_id, step_key, attempt, started_at, ended_at, outcome, error_type, error_message";
+        "run_id, step_key, attempt, started_at, ended_at, outcome, error_type, error_message, retry_at";
 
     public const string ScheduleColumns =
         "name, workflow, cron, time_zone, input, enabled, misfire, next_fire_at, last_fire_at, last_run_id, created_at, updated_at";
@@ -82,6 +82,7 @@ internal static class SqliteRows
         Outcome = (AttemptOutcome)r.GetInt32(5),
         ErrorType = Text(r, 6),
         ErrorMessage = Text(r, 7),
+        RetryAt = Time(r, 8),
     };
 
     public static ScheduleRecord Schedule(SqliteDataReader r) => new()

@@ -25,11 +25,11 @@ internal sealed class SqliteStepStore(SqliteBatonStore store) : IStepStore
         """;
 
     private const string AttemptEndedSql = """
-        INSERT INTO step_attempts (run_id, step_key, attempt, started_at, ended_at, outcome, error_type, error_message)
-        VALUES ($run, $key, $attempt, $started, $ended, $outcome, $error_type, $error)
+        INSERT INTO step_attempts (run_id, step_key, attempt, started_at, ended_at, outcome, error_type, error_message, retry_at)
+        VALUES ($run, $key, $attempt, $started, $ended, $outcome, $error_type, $error, $retry_at)
         ON CONFLICT (run_id, step_key, attempt) DO UPDATE SET
             ended_at = excluded.ended_at, outcome = excluded.outcome,
-            error_type = excluded.error_type, error_message = excluded.error_message
+            error_type = excluded.error_type, error_message = excluded.error_message, retry_at = excluded.retry_at
         """;
 
     private const string StepFinishedSql = """
@@ -128,6 +128,7 @@ internal sealed class SqliteStepStore(SqliteBatonStore store) : IStepStore
             .With("$outcome", (int)request.Outcome)
             .With("$error_type", request.ErrorType)
             .With("$error", request.ErrorMessage)
+            .With("$retry_at", request.RetryAt)
             .ExecuteNonQuery();
 
         var step = request.StepStatus is { } status

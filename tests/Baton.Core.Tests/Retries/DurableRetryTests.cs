@@ -151,6 +151,52 @@ public sealed class DurableRetryTests
         EngineHarness.DeleteDatabase(path);
     }
 
+    /// <summary>
+    /// A Retry-After of 120 s over a 10 s policy backoff suspends the run until +120 s. An event sent at +30 s makes
+    /// the run due at once; before, the resumed run recomputed the due time from the policy alone (+10 s, already past)
+    /// and ran the second attempt at +30 s. The due time is now stored with the failed attempt, so the run suspends again
+    /// until +120 s.
+    /// </summary>
+    [Fact]
+    public async Task StepAsync_RetryAfterLongerThanBackoffAndEventWakesRun_NextAttemptNotBeforeAskedWait()
+    {
+        var calls = new Calls();
+        var clock = new ExactClock(Start);
+        var policy = new RetryPolicy { MaxAttempts = 3, BaseDelay = TimeSpan.FromSeconds(10), MaxDelay = TimeSpan.FromHours(1), JitterFactor = 0 };
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("limited", async (ctx, _, ct) =>
+                await ctx.StepAsync("call", _ => Interlocked.Increment(ref calls.Count) < 2
+                    ? throw new RetryAfterException("429 Too Many Requests", TimeSpan.FromSeconds(120))
+                    : Task.FromResult(calls.Count), new StepOptions { Retry = policy }, cancellationToken: ct)),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
+
+        var id = await node.StartRunAsync("limited");
+        var dueAt = Start.AddSeconds(120);
+        var suspended = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
+        Assert.Equal(dueAt, suspended.RunAfter);
+        Assert.Equal(dueAt, Assert.Single(await node.Store.Steps.GetAttemptsAsync(id)).RetryAt);
+
+        clock.SetUtcNow(Start.AddSeconds(30));
+        await node.Store.Events.SendEventAsync(new SendEventRequest { RunId = id, Name = "unrelated", Now = clock.GetUtcNow() });
+        node.WakeWorker();
+        var resumed = await node.WaitForIdleAsync(id, r => r.Executions >= 2 && (r.Status == RunStatus.Suspended || r.Status.IsTerminal()));
+
+        Assert.Equal(RunStatus.Suspended, resumed.Status);
+        Assert.Equal(dueAt, resumed.RunAfter);
+        Assert.Equal(1, calls.Count);
+
+        clock.SetUtcNow(dueAt);
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(2, calls.Count);
+        var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).OrderBy(a => a.Attempt).ToList();
+        Assert.Equal([1, 2], attempts.Select(a => a.Attempt));
+        Assert.Equal(dueAt, attempts[1].StartedAt);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(-1)]
