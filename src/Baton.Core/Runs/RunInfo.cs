@@ -78,4 +78,6 @@ public sealed record StepAttemptInfo
     public required AttemptOutcome Outcome { get; init; }
     public string? ErrorType { get; init; }
     public string? ErrorMessage { get; init; }
+    /// <summary>A failed attempt's next attempt is due then (a retry policy's delay or a <c>RetryAfterException</c>'s wait); null otherwise and for attempts stored before it was kept.</summary>
+    public DateTimeOffset? RetryAt { get; init; }
 }

@@ -59,6 +59,7 @@ internal static class RunViews
         Outcome = attempt.Outcome,
         ErrorType = attempt.ErrorType,
         ErrorMessage = attempt.ErrorMessage,
+        RetryAt = attempt.RetryAt,
     };
 
     public static RunDetails ToDetails(RunRecord run, IReadOnlyList<StepRecord> steps, IReadOnlyList<StepAttemptRecord> attempts) =>
