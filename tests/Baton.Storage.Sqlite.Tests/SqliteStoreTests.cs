@@ -19,6 +19,20 @@ public sealed class SqliteStoreTests : IDisposable
 
     private static CreateRunRequest NewRun() => new() { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 };
 
+    /// <summary>A write that holds the writer until <c>gate</c> is set: what is queued meanwhile runs as one batch after it.</summary>
+    private static async Task<(Task<int> Blocker, TaskCompletionSource Gate)> HoldWriterAsync(SqliteBatonStore store)
+    {
+        var (gate, entered) = (new TaskCompletionSource(), new TaskCompletionSource());
+        var blocker = store.WriteAsync(_ =>
+        {
+            entered.TrySetResult();
+            gate.Task.Wait();
+            return 0;
+        }, CancellationToken.None);
+        await entered.Task;
+        return (blocker, gate);
+    }
+
     private static Task<object?> WriterScalarAsync(SqliteBatonStore store, string sql) =>
         store.WriteAsync(ctx => ctx.Command(sql).ExecuteScalar(), CancellationToken.None);
 
@@ -200,14 +214,7 @@ public sealed class SqliteStoreTests : IDisposable
     {
         await using var store = Open(_database.NewPath());
         await store.InitializeAsync();
-        var (gate, entered) = (new TaskCompletionSource(), new TaskCompletionSource());
-        var blocker = store.WriteAsync(_ =>
-        {
-            entered.TrySetResult();
-            gate.Task.Wait();
-            return 0;
-        }, CancellationToken.None);
-        await entered.Task;
+        var (blocker, gate) = await HoldWriterAsync(store);
 
         // Queued while the writer is busy, so the three run as one batch.
         var first = store.Runs.CreateRunAsync(NewRun());
@@ -238,14 +245,7 @@ public sealed class SqliteStoreTests : IDisposable
         var path = _database.NewPath();
         await using var store = new SqliteBatonStore(new SqliteStoreOptions { Path = path }, new WarningThrowingLogger());
         await store.InitializeAsync();
-        var (gate, entered) = (new TaskCompletionSource(), new TaskCompletionSource());
-        var blocker = store.WriteAsync(_ =>
-        {
-            entered.TrySetResult();
-            gate.Task.Wait();
-            return 0;
-        }, CancellationToken.None);
-        await entered.Task;
+        var (blocker, gate) = await HoldWriterAsync(store);
 
         // Queued while the writer is busy, so the two run as one batch, which the bad one fails.
         var good = store.Runs.CreateRunAsync(NewRun());
@@ -260,6 +260,51 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal("bad operation", Assert.IsType<InvalidOperationException>(badError).Message);
         Assert.Null(laterError);
         Assert.NotNull(await store.Runs.GetRunAsync((await good).Run.Id));
+    }
+
+    [Fact]
+    public async Task WriterLoop_MetricsListenerThrows_QueuedAndLaterWritesFailWithTheCauseAndPingReportsIt()
+    {
+        // Before: an exception out of the writer's loop (here a metrics listener's, on the writer's thread) ended the
+        // thread with the error kept for dispose: queued writes and every later one waited for ever while pings said ok.
+        using var meters = new OwnMeterFactory();
+        var armed = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, meters) && instrument.Name == "baton.sqlite.writer.busy")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, _, _, _) =>
+        {
+            if (Volatile.Read(ref armed) == 1)
+            {
+                throw new InvalidOperationException("listener failed");
+            }
+        });
+        listener.Start();
+        var path = _database.NewPath();
+        var store = new SqliteBatonStore(new SqliteStoreOptions { Path = path }, NullLogger.Instance, meterFactory: meters);
+        await store.InitializeAsync();
+        await store.Runs.CreateRunAsync(NewRun());
+        var (blocker, gate) = await HoldWriterAsync(store);
+        var queued = store.Runs.CreateRunAsync(NewRun());
+        Volatile.Write(ref armed, 1);
+        gate.SetResult();
+
+        Assert.Equal(0, await blocker.WaitAsync(TimeSpan.FromSeconds(30))); // committed before the listener threw
+        var queuedError = await Record.ExceptionAsync(() => queued.WaitAsync(TimeSpan.FromSeconds(30)));
+        var laterError = await Record.ExceptionAsync(() => store.Runs.CreateRunAsync(NewRun()).WaitAsync(TimeSpan.FromSeconds(30)));
+        var pingError = await Record.ExceptionAsync(() => store.PingAsync());
+
+        Assert.Contains("writer stopped: listener failed", Assert.IsType<InvalidOperationException>(queuedError).Message, StringComparison.Ordinal);
+        Assert.Contains("writer stopped: listener failed", Assert.IsType<InvalidOperationException>(laterError).Message, StringComparison.Ordinal);
+        Assert.Contains("writer stopped", Assert.IsType<InvalidOperationException>(pingError).Message, StringComparison.Ordinal);
+        await Assert.ThrowsAnyAsync<Exception>(async () => await store.DisposeAsync());
     }
 
     [Fact]
@@ -365,14 +410,7 @@ public sealed class SqliteStoreTests : IDisposable
     {
         await using var store = Open(_database.NewPath());
         await store.InitializeAsync();
-        var (gate, entered) = (new TaskCompletionSource(), new TaskCompletionSource());
-        var blocker = store.WriteAsync(_ =>
-        {
-            entered.TrySetResult();
-            gate.Task.Wait();
-            return 0;
-        }, CancellationToken.None);
-        await entered.Task;
+        var (blocker, gate) = await HoldWriterAsync(store);
         using var cancellation = new CancellationTokenSource();
         var request = NewRun();
 
@@ -591,5 +629,19 @@ public sealed class SqliteStoreTests : IDisposable
                 throw new IOException("No space left on device");
             }
         }
+    }
+
+    private sealed class OwnMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+    {
+        private readonly List<System.Diagnostics.Metrics.Meter> _meters = [];
+
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+        {
+            var meter = new System.Diagnostics.Metrics.Meter(new System.Diagnostics.Metrics.MeterOptions(options.Name) { Version = options.Version, Tags = options.Tags, Scope = this });
+            _meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose() => _meters.ForEach(m => m.Dispose());
     }
 }

@@ -82,10 +82,19 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
 
     public Task PingAsync(CancellationToken cancellationToken = default)
     {
-        // A write that failed on the disk (and none committed since) makes the store unusable whatever a read says.
-        if (Volatile.Read(ref _open) is { IsCompletedSuccessfully: true } open && open.Result?.DiskError is { } disk)
+        // A write that failed on the disk (and none committed since), or a writer that stopped, makes the store unusable
+        // whatever a read says.
+        if (Volatile.Read(ref _open) is { IsCompletedSuccessfully: true } open && open.Result is { } writer)
         {
-            return Task.FromException(new InvalidOperationException($"the last write to '{FilePath}' failed and none has succeeded since: {disk.Message}", disk));
+            if (writer.Failure is { } stopped)
+            {
+                return Task.FromException(stopped);
+            }
+
+            if (writer.DiskError is { } disk)
+            {
+                return Task.FromException(new InvalidOperationException($"the last write to '{FilePath}' failed and none has succeeded since: {disk.Message}", disk));
+            }
         }
 
         return ReadAsync(connection =>

@@ -81,7 +81,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
         catch (ChannelClosedException)
         {
-            throw new ObjectDisposedException(nameof(SqliteBatonStore), "The SQLite store has been disposed.");
+            throw Failure ?? (Exception)new ObjectDisposedException(nameof(SqliteBatonStore), "The SQLite store has been disposed.");
         }
 
         return await op.Task.ConfigureAwait(false);
@@ -89,9 +89,10 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     private void Run()
     {
+        List<WriteOperation>? batch = null;
         try
         {
-            var batch = new List<WriteOperation>(_maxBatchSize);
+            batch = new List<WriteOperation>(_maxBatchSize);
             var reader = _queue.Reader;
             while (true)
             {
@@ -138,9 +139,31 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            // The loop itself failed (outside a batch's own error handling: a metrics listener that throws, memory).
+            // Before, the error was kept for DisposeAsync alone: the batch's callers, every queued write and every later
+            // one waited for ever while reads and pings answered. Now each is answered with the error, later writes are
+            // refused with it, and the store's ping reports it.
+            var stopped = new InvalidOperationException($"The SQLite store's writer stopped: {ex.Message}", ex);
+            Volatile.Write(ref _failure, stopped);
+            _queue.Writer.TryComplete(stopped);
+            foreach (var op in batch ?? [])
+            {
+                op.Fail(stopped); // no effect on an operation already answered
+            }
+
+            while (_queue.Reader.TryRead(out var queued))
+            {
+                queued.Fail(stopped);
+            }
+
             _stopped.TrySetException(ex);
         }
     }
+
+    private InvalidOperationException? _failure;
+
+    /// <summary>Why the writer's loop stopped, if it failed; no write is taken after that.</summary>
+    public InvalidOperationException? Failure => Volatile.Read(ref _failure);
 
     private void ExecuteBatch(List<WriteOperation> batch)
     {
