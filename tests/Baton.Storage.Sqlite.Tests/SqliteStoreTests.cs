@@ -308,6 +308,53 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task WriteBatch_WriteLockHeldOutsideBaton_EveryOperationOfTheBatchFailsAtOnce()
+    {
+        // Before: a batch whose BEGIN IMMEDIATE timed out (another connection, outside Baton, held the write lock) was
+        // re-run operation by operation, each waiting the busy timeout again: a 512-operation batch waited most of an hour
+        // at the 5 s default. Here the lock is released as soon as the first operation fails: before, the second then
+        // committed on its own; now the batch's operations have all failed with the first.
+        var path = _database.NewPath();
+        await using var store = new SqliteBatonStore(new SqliteStoreOptions { Path = path, BusyTimeout = TimeSpan.FromMilliseconds(200) }, NullLogger.Instance);
+        await store.InitializeAsync();
+        await using var outside = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Default Timeout=1");
+        await outside.OpenAsync();
+        var (gate, entered) = (new TaskCompletionSource(), new TaskCompletionSource());
+        var blocker = store.WriteAsync(ctx =>
+        {
+            // The writer's own transaction ends here, so the outside connection can take the lock while the writer is
+            // still busy with this operation (and the three below queue up as one batch).
+            ctx.Command("COMMIT").ExecuteNonQuery();
+            entered.TrySetResult();
+            gate.Task.Wait();
+            return 0;
+        }, CancellationToken.None);
+        await entered.Task;
+        await using (var begin = outside.CreateCommand())
+        {
+            begin.CommandText = "BEGIN IMMEDIATE";
+            await begin.ExecuteNonQueryAsync();
+        }
+
+        var batch = new[] { store.Runs.CreateRunAsync(NewRun()), store.Runs.CreateRunAsync(NewRun()), store.Runs.CreateRunAsync(NewRun()) };
+        gate.SetResult();
+        _ = await Record.ExceptionAsync(() => blocker); // its COMMIT found no transaction; not what this test is about
+        var first = await Record.ExceptionAsync(() => batch[0].WaitAsync(TimeSpan.FromSeconds(60)));
+        await using (var commit = outside.CreateCommand())
+        {
+            commit.CommandText = "COMMIT";
+            await commit.ExecuteNonQueryAsync();
+        }
+
+        var rest = await Task.WhenAll(batch[1..].Select(t => Record.ExceptionAsync(() => t.WaitAsync(TimeSpan.FromSeconds(60)))));
+        var later = await store.Runs.CreateRunAsync(NewRun());
+
+        Assert.Contains("locked", Assert.IsType<Microsoft.Data.Sqlite.SqliteException>(first).Message, StringComparison.Ordinal);
+        Assert.All(rest, e => Assert.Same(first, e));
+        Assert.NotNull(await store.Runs.GetRunAsync(later.Run.Id));
+    }
+
+    [Fact]
     public async Task WriteAsync_CompleteOnWriter_ContinuationRunsOnTheWritersThread()
     {
         await using var store = Open(_database.NewPath());

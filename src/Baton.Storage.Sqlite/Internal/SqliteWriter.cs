@@ -170,6 +170,23 @@ internal sealed class SqliteWriter : IAsyncDisposable
         try
         {
             _context.Begin();
+        }
+        catch (Exception ex)
+        {
+            // No operation ran: the transaction could not start (another connection, outside Baton, held the write lock
+            // past the busy timeout; the disk). Re-running each alone, as a failed batch is, would wait the busy timeout
+            // once per operation (a 512-operation batch, most of an hour at the 5 s default); each gets the error now.
+            NoteDiskError(ex);
+            foreach (var op in batch)
+            {
+                op.Fail(ex);
+            }
+
+            return;
+        }
+
+        try
+        {
             try
             {
                 foreach (var op in batch)
