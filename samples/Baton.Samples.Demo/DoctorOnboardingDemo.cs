@@ -58,6 +58,15 @@ public static class DoctorOnboardingDemo
                 return;
             }
 
+            // Stand-ins of the services already on the queues (the doctor-services simulator started by hand, as the
+            // app README's tour does): a second pair would share the saga's calls with them, each keeping its own
+            // doctors, and the sagas would fail ("account ... not found"). The demo then leaves the queues to them.
+            if (await ConsumersAsync(options.RabbitMqUrl, [options.AccountsQueue, options.ProviderDirectoryQueue], stoppingToken).ConfigureAwait(false) is { Length: > 0 } busy)
+            {
+                Log.DoctorDemoServicesPresent(logger, busy);
+                return;
+            }
+
             await using var simulators = await DoctorServicesHost.StartAsync(options.RabbitMqUrl, options.AccountsQueue, options.ProviderDirectoryQueue, options.Queue)
                 .ConfigureAwait(false);
             var gateway = services.GetRequiredKeyedService<INestClient>(GatewayClient);
@@ -96,6 +105,39 @@ public static class DoctorOnboardingDemo
             catch (OperationCanceledException)
             {
             }
+        }
+
+        /// <summary>The queues of <paramref name="queues"/> that already have a consumer, joined with ", "; empty when none has (or the broker cannot tell).</summary>
+        private static async Task<string> ConsumersAsync(string rabbitMqUrl, string[] queues, CancellationToken cancellationToken)
+        {
+            var consumed = new List<string>();
+            try
+            {
+                await using var connection = await new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(rabbitMqUrl) }
+                    .CreateConnectionAsync("baton-doctor-demo-check", cancellationToken).ConfigureAwait(false);
+                foreach (var queue in queues)
+                {
+                    // A passive declare of a queue that does not exist closes the channel: one channel per queue.
+                    await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        if ((await channel.QueueDeclarePassiveAsync(queue, cancellationToken).ConfigureAwait(false)).ConsumerCount > 0)
+                        {
+                            consumed.Add(queue);
+                        }
+                    }
+                    catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+                    {
+                        // No such queue yet: nobody consumes it.
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.BrokerUnreachableException or RabbitMQ.Client.Exceptions.OperationInterruptedException or IOException)
+            {
+                // The broker answered the TCP check but not this: the demo goes on as before.
+            }
+
+            return string.Join(", ", consumed);
         }
 
         private static (string Host, int Port) RedisEndpoint(string url)

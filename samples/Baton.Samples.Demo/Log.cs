@@ -32,6 +32,9 @@ internal static partial class Log
     [LoggerMessage(6001, LogLevel.Information, "Doctor onboarding demo: simulators of the accounts and provider-directory services on {AccountsQueue} and {DirectoryQueue}; sending {Count} doctor creations to {Queue}")]
     public static partial void DoctorDemoStarted(ILogger logger, string accountsQueue, string directoryQueue, int count, string queue);
 
+    [LoggerMessage(6003, LogLevel.Information, "Doctor onboarding demo: {Queues} already have consumers (stand-ins started by hand?); the demo starts no simulators of its own beside them, which would share the sagas' calls with them, and sends nothing")]
+    public static partial void DoctorDemoServicesPresent(ILogger logger, string queues);
+
     [LoggerMessage(6002, LogLevel.Information, "Doctor onboarding demo: {Email} -> {Outcome}")]
     public static partial void DoctorDemoSaga(ILogger logger, string email, string outcome);
 }
