@@ -50,18 +50,32 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
             throw new InvalidOperationException($"PrivateRabbitMq needs rabbitmq-server ({ServerScript} is missing): apt-get install rabbitmq-server (see DEPENDENCIES.md).");
         }
 
-        var broker = new PrivateRabbitMq();
-        try
+        // Its two ports were free when chosen, but they come from the ephemeral range, so another process's outgoing
+        // connection can take one before the node binds it (CI 2026-12-07: "dist_port_already_used ... not_erlang"): a
+        // start refused for a port in use is tried again, twice, on new ports.
+        for (var attempt = 1; ; attempt++)
         {
-            await broker.StartAsync(timeout);
-            return broker;
-        }
-        catch
-        {
-            await broker.DisposeAsync();
-            throw;
+            var broker = new PrivateRabbitMq();
+            try
+            {
+                await broker.StartAsync(timeout);
+                return broker;
+            }
+            catch (Exception ex)
+            {
+                await broker.DisposeAsync();
+                if (attempt < 3 && ex is InvalidOperationException && IsPortInUse(ex.Message))
+                {
+                    continue;
+                }
+
+                throw;
+            }
         }
     }
+
+    private static bool IsPortInUse(string startFailure) =>
+        startFailure.Contains("already_used", StringComparison.Ordinal) || startFailure.Contains("eaddrinuse", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Starts the node (again, on the same ports and data) and waits until its AMQP listener answers.</summary>
     public async Task StartAsync(TimeSpan? timeout = null)
