@@ -35,6 +35,11 @@ internal sealed class RedisListConsumer(
         }
 
         var parts = (RedisResult[])taken!;
+        var leaseRefused = (int)parts[0] == 2;
+        var rawItems = leaseRefused ? [] : (RedisValue[])parts[1]!;
+        var items = Array.ConvertAll(rawItems, v => (string)v!);
+        // The id covers every item taken, so it is the same whenever the same items are offered again.
+        var batchId = items.Length == 0 ? null : DefaultListMapper.BatchId(state.Key, items);
         if (state.UnansweredAck is { } unanswered)
         {
             // The processing list is emptied only by an acknowledgement: one that no longer holds the batch was acknowledged,
@@ -42,15 +47,13 @@ internal sealed class RedisListConsumer(
             // process's recovery also empties it, but only of a consumer whose heartbeat expired: then the items went back
             // to the list and are counted again when dead-lettered anew.)
             state.UnansweredAck = null;
-            var stillHeld = (int)parts[0] == 1
-                && DefaultListMapper.BatchId(state.Key, Array.ConvertAll((RedisValue[])parts[1]!, v => (string)v!)) == unanswered.BatchId;
-            if (!stillHeld)
+            if (!((int)parts[0] == 1 && batchId == unanswered.BatchId))
             {
                 DeadLettered(state.Key, options.DeadLetterKey(state.Key), unanswered.Dead);
             }
         }
 
-        if ((int)parts[0] == 2)
+        if (leaseRefused)
         {
             if (!state.LeaseRefused)
             {
@@ -62,9 +65,7 @@ internal sealed class RedisListConsumer(
         }
 
         state.LeaseRefused = false;
-        var rawItems = (RedisValue[])parts[1]!;
-        var items = Array.ConvertAll(rawItems, v => (string)v!);
-        if (items.Length == 0)
+        if (batchId is null)
         {
             return StepResult.Empty;
         }
@@ -81,8 +82,6 @@ internal sealed class RedisListConsumer(
             metrics.ItemsMoved.Add(items.Length, _tag);
         }
 
-        // The id covers every item taken, so it is the same whenever the same items are offered again.
-        var batchId = DefaultListMapper.BatchId(state.Key, items);
         RejectedItem[] tooLarge;
         MappedBatch mapped;
         if (state.HeldMapping is { } held && held.BatchId == batchId)
