@@ -39,15 +39,7 @@ public sealed class DurableRetryTests
         // Just before the due time a claim leaves the run asleep; at the due time it runs attempt 2.
         clock.SetUtcNow(dueAt - Millisecond);
         node.WakeWorker();
-        clock.SetUtcNow(dueAt);
-        node.WakeWorker();
-        var run = await node.WaitForEndAsync(id);
-
-        Assert.Equal(RunStatus.Succeeded, run.Status);
-        Assert.Equal(2, calls.Count);
-        var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).OrderBy(a => a.Attempt).ToList();
-        Assert.Equal([1, 2], attempts.Select(a => a.Attempt));
-        Assert.Equal(dueAt, attempts[1].StartedAt);
+        await SecondAttemptSucceedsAtAsync(node, clock, id, dueAt, calls);
         Assert.Equal(2, Assert.Single(await node.Store.Steps.GetStepsAsync(id)).Attempts);
     }
 
@@ -186,15 +178,7 @@ public sealed class DurableRetryTests
         Assert.Equal(dueAt, resumed.RunAfter);
         Assert.Equal(1, calls.Count);
 
-        clock.SetUtcNow(dueAt);
-        node.WakeWorker();
-        var run = await node.WaitForEndAsync(id);
-
-        Assert.Equal(RunStatus.Succeeded, run.Status);
-        Assert.Equal(2, calls.Count);
-        var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).OrderBy(a => a.Attempt).ToList();
-        Assert.Equal([1, 2], attempts.Select(a => a.Attempt));
-        Assert.Equal(dueAt, attempts[1].StartedAt);
+        await SecondAttemptSucceedsAtAsync(node, clock, id, dueAt, calls);
     }
 
     [Theory]
@@ -294,6 +278,20 @@ public sealed class DurableRetryTests
         }
 
         Assert.All(calls.Values, n => Assert.Equal(2, n));
+    }
+
+    /// <summary>Moves the clock to <paramref name="dueAt"/>: the run's second attempt starts then, and the run succeeds.</summary>
+    private static async Task SecondAttemptSucceedsAtAsync(EngineHarness node, ExactClock clock, string id, DateTimeOffset dueAt, Calls calls)
+    {
+        clock.SetUtcNow(dueAt);
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(2, calls.Count);
+        var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).OrderBy(a => a.Attempt).ToList();
+        Assert.Equal([1, 2], attempts.Select(a => a.Attempt));
+        Assert.Equal(dueAt, attempts[1].StartedAt);
     }
 
     private static Task<EngineHarness> StartFlakyAsync(RetryPolicy policy, ExactClock clock, Calls calls) =>
