@@ -91,6 +91,23 @@ public sealed class SqliteStatementTests : IDisposable
     }
 
     [Fact]
+    public void Execute_NamesBuiltAtRunTime_BindTheSameParametersAsTheLiterals()
+    {
+        // Parameters are found by the reference of the name last used for them, then by their text: a name that is not the
+        // literal (built at run time, a different string each time) binds the same parameter, before and after the literals.
+        static string Name(string text) => new(text.AsSpan());
+        Insert1("lit", "a", 1, null, true);
+
+        _context.Statement(Insert).With(Name("$k"), "built").With(Name("$s"), "b").With(Name("$n"), 2).With(Name("$at"), (DateTimeOffset?)null).With(Name("$flag"), false).ExecuteNonQuery();
+        _context.Statement(Insert).With("$flag", true).With(Name("$at"), (DateTimeOffset?)null).With("$n", 3).With(Name("$s"), "c").With("$k", "mixed").ExecuteNonQuery();
+        Insert1("lit2", "d", 4, null, false);
+
+        Assert.Equal(["b", "2", "null", "0"], Row("built"));
+        Assert.Equal(["c", "3", "null", "1"], Row("mixed"));
+        Assert.Equal(["d", "4", "null", "0"], Row("lit2"));
+    }
+
+    [Fact]
     public void ExecuteScalarInt64_RowNullOrNone()
     {
         Insert1("a", "x", 7, null, true);

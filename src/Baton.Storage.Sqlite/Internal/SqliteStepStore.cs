@@ -83,14 +83,14 @@ internal sealed class SqliteStepStore(SqliteBatonStore store) : IStepStore
                 return false;
             }
 
-            ctx.Command(StepStartedSql)
+            ctx.Statement(StepStartedSql)
                 .With("$run", request.RunId)
                 .With("$key", request.StepKey)
                 .With("$kind", (int)request.Kind)
                 .With("$attempt", request.Attempt)
                 .With("$started", request.StartedAt)
                 .ExecuteNonQuery();
-            ctx.Command(AttemptStartedSql)
+            ctx.Statement(AttemptStartedSql)
                 .With("$run", request.RunId)
                 .With("$key", request.StepKey)
                 .With("$attempt", request.Attempt)
