@@ -51,12 +51,12 @@ internal sealed class ChildRuns(ExecutionState state)
         {
             if (state.Active.Run.CancelRequested || state.Active.CancelRequested)
             {
-                await StoreAsync(() => ChildWakeups.CancelChildrenAsync(engine, worker, signal, state.RunId)).ConfigureAwait(false);
+                await state.StoreAsync(() => ChildWakeups.CancelChildrenAsync(engine, worker, signal, state.RunId)).ConfigureAwait(false);
             }
 
             // A child failure the parent saw is thrown again, as on resume, so the replay follows the parent's catch to the
             // compensations of what it did instead (before: the replay stopped here and those were never run).
-            if (stored?.Status == StepStatus.Failed && await StoreAsync(() => FindChildAsync(key)).ConfigureAwait(false) is { Status: not RunStatus.Succeeded } failed
+            if (stored?.Status == StepStatus.Failed && await state.StoreAsync(() => FindChildAsync(key)).ConfigureAwait(false) is { Status: not RunStatus.Succeeded } failed
                 && failed.Status.IsTerminal())
             {
                 throw new ChildRunFailedException(failed.Id, failed.Status, failed.Failure);
@@ -83,13 +83,13 @@ internal sealed class ChildRuns(ExecutionState state)
                 {
                     if (state.Active.CancelRequested)
                     {
-                        await StoreAsync(() => ChildWakeups.CancelChildrenAsync(engine, worker, signal, state.RunId)).ConfigureAwait(false);
+                        await state.StoreAsync(() => ChildWakeups.CancelChildrenAsync(engine, worker, signal, state.RunId)).ConfigureAwait(false);
                     }
 
                     linked.Token.ThrowIfCancellationRequested();
                 }
 
-                var child = await StoreAsync(() => engine.Runs.GetRunAsync(childId, CancellationToken.None)).ConfigureAwait(false)
+                var child = await state.StoreAsync(() => engine.Runs.GetRunAsync(childId, CancellationToken.None)).ConfigureAwait(false)
                     ?? throw new InvalidOperationException($"child run {childId} of step '{key}' no longer exists");
                 if (child.Status.IsTerminal())
                 {
@@ -168,7 +168,7 @@ internal sealed class ChildRuns(ExecutionState state)
             CorrelationId = options?.CorrelationId ?? state.Active.Run.CorrelationId,
             ParentRunId = state.RunId,
         };
-        var result = await StoreAsync(() => worker.AdmitAsync(definition, read, origin, engine.Runs.CreateRunAsync, static r => r, cancellationToken)).ConfigureAwait(false);
+        var result = await state.StoreAsync(() => worker.AdmitAsync(definition, read, origin, engine.Runs.CreateRunAsync, static r => r, cancellationToken), cancellationToken).ConfigureAwait(false);
         return result.Outcome == CreateRunOutcome.Conflict
             ? throw new Retries.NonRetryableException($"child workflow '{workflowName}' cannot start: run {result.Run.Id} holds its concurrency key")
             : result.Run.Id;
@@ -195,7 +195,7 @@ internal sealed class ChildRuns(ExecutionState state)
         var engine = state.Engine;
         for (var i = 0; i < 100; i++)
         {
-            var taken = await StoreAsync(() => engine.Events.ConsumeEventAsync(new ConsumeEventRequest
+            var taken = await state.StoreAsync(() => engine.Events.ConsumeEventAsync(new ConsumeEventRequest
             {
                 RunId = state.RunId, Owner = engine.Owner, Name = ChildWakeups.EventName(childId),
                 StepKey = $"{key}:stale:{Guid.NewGuid():N}", Now = engine.Time.GetUtcNow(),
@@ -207,44 +207,17 @@ internal sealed class ChildRuns(ExecutionState state)
         }
     }
 
-    /// <summary>
-    /// A store call of the child wait: an error (the store unreachable, a connection dropped) stops this execution and leaves
-    /// the run to its next claim, which waits for the same child again, as an event wait does. Before: the store's error
-    /// reached the workflow's code and failed the parent (no step named) while its child ran on or had succeeded.
-    /// </summary>
-    private async Task StoreAsync(Func<Task> call) => await StoreAsync(async () =>
-    {
-        await call().ConfigureAwait(false);
-        return true;
-    }).ConfigureAwait(false);
-
-    /// <inheritdoc cref="StoreAsync(Func{Task})"/>
-    private async Task<T> StoreAsync<T>(Func<Task<T>> call)
-    {
-        try
-        {
-            return await call().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            Log.StoreWriteFailed(state.Engine.Logger, ex, state.RunId);
-            state.Active.Interrupt(leaseLost: true, storeFailed: true);
-            throw new LeaseLostException(state.RunId);
-        }
-    }
-
     private async Task<DateTimeOffset> StartStepAsync(string key)
     {
         var engine = state.Engine;
         var now = engine.Time.GetUtcNow();
-        var written = await StoreAsync(() => engine.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
+        var written = await state.StoreAsync(() => engine.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
         {
             RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = StepKind.Child, Attempt = 1, StartedAt = now,
         }, CancellationToken.None)).ConfigureAwait(false);
         if (!written)
         {
-            state.Active.Interrupt(leaseLost: true);
-            throw new LeaseLostException(state.RunId);
+            throw state.LeaseRefused();
         }
 
         state.Stored[key] = new StepRecord { RunId = state.RunId, Key = key, Kind = StepKind.Child, Status = StepStatus.Running, Attempts = 1, StartedAt = now };
@@ -259,7 +232,7 @@ internal sealed class ChildRuns(ExecutionState state)
         var error = succeeded ? null : new ChildRunFailedException(child.Id, child.Status, child.Failure);
         var result = succeeded ? child.Output ?? "null" : null;
         // The wake-up event is taken by this step, so the run's events show it as handled.
-        await StoreAsync(() => engine.Events.ConsumeEventAsync(new ConsumeEventRequest
+        await state.StoreAsync(() => engine.Events.ConsumeEventAsync(new ConsumeEventRequest
         {
             RunId = state.RunId, Owner = engine.Owner, Name = ChildWakeups.EventName(child.Id), StepKey = key, Now = now,
         }, CancellationToken.None)).ConfigureAwait(false);

@@ -129,27 +129,15 @@ internal sealed class EventWaits(ExecutionState state)
     private async Task<ConsumeEventResult> ConsumeAsync(string name, string key, DateTimeOffset? storedBy)
     {
         var engine = state.Engine;
-        ConsumeEventResult consumed;
-        try
+        // As for the wait's other store calls: an error stops this execution and the next claim waits again (an event taken
+        // by this step is given to it again). Before: the store's error failed the run, and reached the workflow's code.
+        var consumed = await state.StoreAsync(() => engine.Events.ConsumeEventAsync(new ConsumeEventRequest
         {
-            consumed = await engine.Events.ConsumeEventAsync(new ConsumeEventRequest
-            {
-                RunId = state.RunId, Owner = engine.Owner, Name = name, StepKey = key, Now = engine.Time.GetUtcNow(), StoredBy = storedBy,
-            }, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // As for the wait's other writes: this execution stops and the next claim waits again (an event taken by this
-            // step is given to it again). Before: the store's error failed the run, and reached the workflow's code.
-            Log.StoreWriteFailed(engine.Logger, ex, state.RunId);
-            state.Active.Interrupt(leaseLost: true);
-            throw new LeaseLostException(state.RunId);
-        }
-
+            RunId = state.RunId, Owner = engine.Owner, Name = name, StepKey = key, Now = engine.Time.GetUtcNow(), StoredBy = storedBy,
+        }, CancellationToken.None)).ConfigureAwait(false);
         if (!consumed.LeaseHeld)
         {
-            state.Active.Interrupt(leaseLost: true);
-            throw new LeaseLostException(state.RunId);
+            throw state.LeaseRefused();
         }
 
         return consumed;
@@ -174,24 +162,13 @@ internal sealed class EventWaits(ExecutionState state)
     {
         var engine = state.Engine;
         var now = engine.Time.GetUtcNow();
-        bool written;
-        try
+        var written = await state.StoreAsync(() => engine.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
         {
-            written = await engine.Steps.RecordAttemptStartedAsync(new AttemptStartedRequest
-            {
-                RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = StepKind.Event, Attempt = attempt, StartedAt = now,
-            }, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            Log.StoreWriteFailed(engine.Logger, ex, state.RunId);
-            written = false;
-        }
-
+            RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = StepKind.Event, Attempt = attempt, StartedAt = now,
+        }, CancellationToken.None)).ConfigureAwait(false);
         if (!written)
         {
-            state.Active.Interrupt(leaseLost: true);
-            throw new LeaseLostException(state.RunId);
+            throw state.LeaseRefused();
         }
 
         state.Stored[key] = new StepRecord { RunId = state.RunId, Key = key, Kind = StepKind.Event, Status = StepStatus.Running, Attempts = attempt, StartedAt = now };

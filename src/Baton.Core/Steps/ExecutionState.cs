@@ -428,23 +428,82 @@ internal sealed class ExecutionState
     public async Task EndAttemptAsync(AttemptEndedRequest request)
     {
         bool written;
-        var failed = false;
         try
         {
             written = await Engine.Steps.RecordAttemptEndedAsync(request, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (IsStoreError(ex, CancellationToken.None))
         {
-            Log.StoreWriteFailed(Engine.Logger, ex, RunId);
-            written = false;
-            failed = true;
+            throw StoreFailed(ex);
         }
 
         if (!written)
         {
-            Active.Interrupt(leaseLost: true, storeFailed: failed);
-            throw new LeaseLostException(RunId);
+            throw LeaseRefused();
         }
+    }
+
+    /// <summary>
+    /// A store call this execution cannot go on without (a wait's or a step's write, a read of what it waits for): an
+    /// error from the store stops the execution as <see cref="StoreFailed"/> says, instead of reaching the workflow's
+    /// code and failing the run for good. A cancel of <paramref name="cancellationToken"/> is thrown as it is.
+    /// </summary>
+    public async Task<T> StoreAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsStoreError(ex, cancellationToken))
+        {
+            throw StoreFailed(ex);
+        }
+    }
+
+    /// <inheritdoc cref="StoreAsync{T}(Func{Task{T}}, CancellationToken)"/>
+    public async Task StoreAsync(Func<Task> call, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await call().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsStoreError(ex, cancellationToken))
+        {
+            throw StoreFailed(ex);
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="ex"/>, thrown by a store call, is the store's error (unreachable, a connection dropped) rather
+    /// than this execution stopping already (a lost lease) or the caller's cancel of <paramref name="cancellationToken"/>.
+    /// </summary>
+    public static bool IsStoreError(Exception ex, CancellationToken cancellationToken) => ex switch
+    {
+        LeaseLostException => false,
+        OperationCanceledException => !cancellationToken.IsCancellationRequested,
+        _ => true,
+    };
+
+    /// <summary>
+    /// A store call failed: the error is logged (202) and this execution stops as a lost lease does, marked as a store
+    /// failure (105 "stopped here after a failed store write", span <c>store_failed</c>), not failed; the run resumes when
+    /// its lease expires, on whichever node claims it then. Every wait and step end stops this way, so none can drift
+    /// (before: an event wait's error was logged as a lease that expired, a child wait's as a failed store write).
+    /// </summary>
+    /// <returns>The exception to throw.</returns>
+    public LeaseLostException StoreFailed(Exception error)
+    {
+        Log.StoreWriteFailed(Engine.Logger, error, RunId);
+        Active.Interrupt(leaseLost: true, storeFailed: true);
+        return new LeaseLostException(RunId);
+    }
+
+    /// <summary>The store refused a write of this execution (its lease is gone): it stops, and the next owner carries on.</summary>
+    /// <returns>The exception to throw.</returns>
+    public LeaseLostException LeaseRefused()
+    {
+        Active.Interrupt(leaseLost: true);
+        return new LeaseLostException(RunId);
     }
 
     /// <summary>

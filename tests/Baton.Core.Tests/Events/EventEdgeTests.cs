@@ -4,6 +4,7 @@ using Baton.Events;
 using Baton.Inbox;
 using Baton.Runs;
 using Baton.Storage;
+using Baton.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Core.Tests.Events;
@@ -116,6 +117,41 @@ public sealed class EventEdgeTests
         Assert.Equal((RunStatus.Succeeded, "\"one\""), (run.Status, run.Output));
         var stored = Assert.Single(await node.Store.Events.GetEventsAsync(id));
         Assert.Equal("event:go", stored.ConsumedBy);
+    }
+
+    [Fact]
+    public async Task WaitForEventAsync_StoreErrorTakingTheEvent_LoggedAsAStoreErrorNamingTheRun()
+    {
+        // Before (a review): the wait stopped the execution on the store's error as on a lease the store refused, so after
+        // "a store write failed" it logged "lease lost (it expired...); whichever node claims the run next carries on" (104),
+        // and its span said lease_lost, where a child wait's same error said "stopped here after a failed store write" (105).
+        var logs = new CapturingLoggerProvider();
+        HookedEvents? hooked = null;
+        var thrown = 0;
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) => await ctx.WaitForEventAsync<string>("go", cancellationToken: ct)),
+            logs: logs,
+            configureServices: Hooked(h => hooked = h));
+        _ = node.Services.GetRequiredService<IEventStore>();
+        hooked!.AfterConsume = (_, result) =>
+            result.Event is not null && Interlocked.Exchange(ref thrown, 1) == 0
+                ? throw new TimeoutException("connection dropped after commit")
+                : Task.CompletedTask;
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+
+        await node.Client.SendEventAsync(id, "go", JsonSerializer.SerializeToElement("one"));
+        await node.WaitForIdleAsync(id, _ => thrown == 1);
+        await node.AdvanceWhenClaimLoopWaitsAsync(TimeSpan.FromSeconds(31));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        var error = Assert.Single(logs.Entries, e => e.EventId == 202);
+        Assert.Contains(id, error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("System.TimeoutException: connection dropped after commit", error.Exception, StringComparison.Ordinal);
+        var stopped = Assert.Single(logs.Entries, e => e.EventId == 105);
+        Assert.Contains(id, stopped.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(logs.Entries, e => e.EventId == 104);
     }
 
     [Theory]
