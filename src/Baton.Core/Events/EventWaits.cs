@@ -154,7 +154,7 @@ internal sealed class EventWaits(ExecutionState state)
             return stored.StartedAt;
         }
 
-        var attempts = await state.Engine.Steps.GetAttemptsAsync(state.RunId).ConfigureAwait(false);
+        var attempts = await state.StoreAsync(() => state.Engine.Steps.GetAttemptsAsync(state.RunId)).ConfigureAwait(false);
         return attempts.LastOrDefault(a => a.StepKey == stored.Key && a.Attempt == stored.Attempts)?.StartedAt ?? stored.StartedAt;
     }
 

@@ -90,7 +90,7 @@ internal sealed class ExecutionState
         var cutOff = _cutOff;
         if (cutOff is null)
         {
-            var attempts = await Engine.Steps.GetAttemptsAsync(RunId).ConfigureAwait(false);
+            var attempts = await StoreAsync(() => Engine.Steps.GetAttemptsAsync(RunId)).ConfigureAwait(false);
             cutOff = attempts.GroupBy(a => a.StepKey, StringComparer.Ordinal)
                 .Where(step => step.MaxBy(a => a.Attempt)!.Outcome == AttemptOutcome.Cancelled)
                 .Select(step => step.Key)

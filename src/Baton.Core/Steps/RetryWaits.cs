@@ -49,7 +49,8 @@ internal sealed class RetryWaits(ExecutionState state, string key, RetryPolicy p
         }
 
         var engine = state.Engine;
-        var attempts = await engine.Steps.GetAttemptsAsync(state.RunId, runToken).ConfigureAwait(false);
+        // A store error stops the execution and the next claim reads again (before: it failed the run, no step named).
+        var attempts = await state.StoreAsync(() => engine.Steps.GetAttemptsAsync(state.RunId, runToken), runToken).ConfigureAwait(false);
         var last = attempts.FirstOrDefault(a => a.StepKey == key && a.Attempt == stored.Attempts);
         if (last is not { Outcome: AttemptOutcome.Failed or AttemptOutcome.TimedOut, EndedAt: { } endedAt })
         {

@@ -5,6 +5,7 @@ using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
 using Baton.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Core.Tests.Retries;
 
@@ -280,6 +281,35 @@ public sealed class DurableRetryTests
         Assert.All(calls.Values, n => Assert.Equal(2, n));
     }
 
+    [Fact]
+    public async Task StepAsync_StoreErrorReadingTheAttemptsWhenResumedAtTheDueTime_RunResumesAgainAndSucceeds()
+    {
+        // Before (a review): the read of the step's attempts by the execution that resumed the suspended retry was the one
+        // store call of the wait not guarded: its error reached the workflow's code and failed the run for good
+        // (TimeoutException, no step named) although the step was only waiting for its second attempt.
+        var calls = new Calls();
+        var clock = new ExactClock(Start);
+        var steps = new FailingAttemptsReadStore();
+        await using var node = await EngineHarness.StartAsync(
+            b => FlakyWorkflow(b, TenMinutes, calls), o => o.DrainTimeout = TimeSpan.Zero, time: clock,
+            configureServices: s => s.AddSingleton<IStepStore>(sp => steps.Over(sp.GetRequiredService<IBatonStore>().Steps)));
+        var id = await node.StartRunAsync("flaky");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
+        steps.FailNextRead();
+
+        clock.SetUtcNow(Start.AddMinutes(10));
+        node.WakeWorker();
+        var interrupted = await node.WaitForIdleAsync(id, _ => steps.Thrown);
+        // The execution stopped on the error with its lease left to expire; the next claim runs the second attempt.
+        await node.AdvanceWhenClaimLoopWaitsAsync(TimeSpan.FromSeconds(31));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.NotEqual(RunStatus.Failed, interrupted.Status);
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(2, calls.Count);
+        Assert.Equal([1, 2], (await node.Store.Steps.GetAttemptsAsync(id)).Select(a => a.Attempt).Order());
+    }
+
     /// <summary>Moves the clock to <paramref name="dueAt"/>: the run's second attempt starts then, and the run succeeds.</summary>
     private static async Task SecondAttemptSucceedsAtAsync(EngineHarness node, ExactClock clock, string id, DateTimeOffset dueAt, Calls calls)
     {
@@ -319,5 +349,33 @@ public sealed class DurableRetryTests
     private sealed class Calls
     {
         public int Count;
+    }
+
+    /// <summary>The real step store, whose next read of a run's attempts, once armed, throws as a dropped connection would.</summary>
+    private sealed class FailingAttemptsReadStore : PassThroughStepStore
+    {
+        private int _armed;
+        private int _thrown;
+
+        public bool Thrown => Volatile.Read(ref _thrown) == 1;
+
+        public FailingAttemptsReadStore Over(IStepStore inner)
+        {
+            Inner = inner;
+            return this;
+        }
+
+        public void FailNextRead() => Volatile.Write(ref _armed, 1);
+
+        public override Task<IReadOnlyList<StepAttemptRecord>> GetAttemptsAsync(string runId, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Exchange(ref _armed, 0) == 1)
+            {
+                Volatile.Write(ref _thrown, 1);
+                throw new TimeoutException("connection dropped");
+            }
+
+            return Inner.GetAttemptsAsync(runId, cancellationToken);
+        }
     }
 }
