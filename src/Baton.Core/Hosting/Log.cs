@@ -24,7 +24,7 @@ internal static partial class Log
     [LoggerMessage(104, LogLevel.Warning, "Run {RunId}: lease lost (it expired, e.g. after a pause longer than the lease); whichever node claims the run next carries on")]
     public static partial void LeaseLost(ILogger logger, string runId);
 
-    [LoggerMessage(105, LogLevel.Warning, "Run {RunId}: stopped here after a failed store write; it resumes when its lease expires, on whichever node claims it then")]
+    [LoggerMessage(105, LogLevel.Warning, "Run {RunId}: stopped here after a failed store call; it resumes when its lease expires, on whichever node claims it then")]
     public static partial void StoppedOnStoreFailure(ILogger logger, string runId);
 
     [LoggerMessage(110, LogLevel.Information, "Run {RunId} compensating {Count} completed steps")]
@@ -50,7 +50,7 @@ internal static partial class Log
     [LoggerMessage(201, LogLevel.Warning, "Step {Step} failed after {Attempt} attempts: {Error}")]
     public static partial void StepFailed(ILogger logger, Exception exception, string step, int attempt, string error);
 
-    [LoggerMessage(202, LogLevel.Error, "Run {RunId}: a store write failed")]
+    [LoggerMessage(202, LogLevel.Error, "Run {RunId}: a store call failed")]
     public static partial void StoreWriteFailed(ILogger logger, Exception exception, string runId);
 
     [LoggerMessage(300, LogLevel.Information, "Worker {NodeId} started: up to {MaxRuns} runs at once")]

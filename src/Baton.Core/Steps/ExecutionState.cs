@@ -486,9 +486,9 @@ internal sealed class ExecutionState
 
     /// <summary>
     /// A store call failed: the error is logged (202) and this execution stops as a lost lease does, marked as a store
-    /// failure (105 "stopped here after a failed store write", span <c>store_failed</c>), not failed; the run resumes when
+    /// failure (105 "stopped here after a failed store call", span <c>store_failed</c>), not failed; the run resumes when
     /// its lease expires, on whichever node claims it then. Every wait and step end stops this way, so none can drift
-    /// (before: an event wait's error was logged as a lease that expired, a child wait's as a failed store write).
+    /// (before: an event wait's error was logged as a lease that expired, a child wait's as a failed store call).
     /// </summary>
     /// <returns>The exception to throw.</returns>
     public LeaseLostException StoreFailed(Exception error)

@@ -33,9 +33,25 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
 
         Log.RunStarted(engine.Logger, run.Id, run.Workflow, run.Executions);
         // Steps are written only under a lease, so a run on its first claim has none: skip the read.
-        var stored = run.Executions <= 1
-            ? []
-            : await engine.Steps.GetStepsAsync(run.Id).ConfigureAwait(false);
+        IReadOnlyList<StepRecord> stored = [];
+        if (run.Executions > 1)
+        {
+            try
+            {
+                stored = await engine.Steps.GetStepsAsync(run.Id).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ExecutionState.IsStoreError(ex, CancellationToken.None))
+            {
+                // As every other store call of an execution: logged (202), the execution stops and the run resumes when its
+                // lease expires (before: the error left the executor and was logged as a crash of the execution, 304).
+                Log.StoreWriteFailed(engine.Logger, ex, run.Id);
+                active.Interrupt(leaseLost: true, storeFailed: true);
+                BatonTracing.RunPaused(span, "store_failed");
+                LogLeaseGivenUp(active);
+                return;
+            }
+        }
+
         // A run resumed while compensating, or cancelled before this claim, is replayed only to collect the
         // compensations of its completed steps; the replay gets no cancel or deadline token, so it reaches them all.
         var replayOnly = run.Status == RunStatus.Compensating || run.CancelRequested;
