@@ -66,6 +66,9 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public bool ReadOnly { get; set; }
 
-    /// <summary>How long a connection waits for a lock held by another connection or process before failing. The default is 5 seconds.</summary>
+    /// <summary>
+    /// How long a connection of the store (the writer, a read, the checkpointer) waits for a lock held by another connection or
+    /// process before failing with SQLite's "database is locked" (code 5): one wait, to the millisecond. The default is 5 seconds.
+    /// </summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -355,6 +355,74 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task CreateRunAsync_WriteLockHeldOutsideBaton_FailsAfterTheBusyTimeoutAlone()
+    {
+        // Before: the writer's connection waited BusyTimeout in SQLite's busy handler for each try, and Microsoft.Data.Sqlite
+        // tried again (every 150 ms) until its own command timeout, BusyTimeout rounded up to whole seconds: a 100 ms
+        // BusyTimeout failed the write after 1.2 s. That retry cannot end before 1 s, so the bound below fails it whatever the
+        // machine's load, and leaves the one 100 ms wait most of a second to spare.
+        var path = _database.NewPath();
+        var busyTimeout = TimeSpan.FromMilliseconds(100);
+        await using var store = new SqliteBatonStore(new SqliteStoreOptions { Path = path, BusyTimeout = busyTimeout }, NullLogger.Instance);
+        await store.InitializeAsync();
+        await using var outside = await OutsideConnectionAsync(path, "BEGIN IMMEDIATE");
+
+        var (error, elapsed) = await FailureAsync(() => store.Runs.CreateRunAsync(NewRun()));
+
+        AssertLocked(error);
+        Assert.InRange(elapsed, busyTimeout * 0.9, TimeSpan.FromMilliseconds(800));
+    }
+
+    [Fact]
+    public async Task GetRunAsync_DatabaseLockedOutsideBaton_FailsAfterTheBusyTimeoutAlone()
+    {
+        // Before: a read connection had no busy handler, only Microsoft.Data.Sqlite's retry (every 150 ms until BusyTimeout
+        // rounded up to whole seconds): a 100 ms BusyTimeout failed the read after 1.05 s (never before 1 s). A read-only
+        // store (a tool looking at a database) next to a connection in exclusive locking mode: its reads wait for the lock.
+        var path = _database.NewPath();
+        string id;
+        await using (var owner = Open(path))
+        {
+            id = (await owner.Runs.CreateRunAsync(NewRun())).Run.Id;
+        }
+
+        await using var outside = await OutsideConnectionAsync(path, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; SELECT count(*) FROM runs");
+        var busyTimeout = TimeSpan.FromMilliseconds(100);
+        await using var store = new SqliteBatonStore(new SqliteStoreOptions { Path = path, BusyTimeout = busyTimeout, ReadOnly = true }, NullLogger.Instance);
+
+        var (error, elapsed) = await FailureAsync(() => store.Runs.GetRunAsync(id));
+
+        AssertLocked(error);
+        Assert.InRange(elapsed, busyTimeout * 0.9, TimeSpan.FromMilliseconds(800));
+    }
+
+    [Fact]
+    public async Task InitializeAsync_WriteLockHeldOutsideBaton_FailsAfterTheBusyTimeoutAloneAndOpensLater()
+    {
+        // Before: opening waited as a write did (1.2 s for a 100 ms BusyTimeout), for the lease takeover's UPDATE.
+        var path = _database.NewPath();
+        await using (var first = Open(path))
+        {
+            await first.InitializeAsync();
+        }
+
+        var busyTimeout = TimeSpan.FromMilliseconds(100);
+        await using var store = new SqliteBatonStore(new SqliteStoreOptions { Path = path, BusyTimeout = busyTimeout }, NullLogger.Instance);
+        var outside = await OutsideConnectionAsync(path, "BEGIN IMMEDIATE");
+        Exception error;
+        TimeSpan elapsed;
+        await using (outside)
+        {
+            (error, elapsed) = await FailureAsync(() => store.InitializeAsync());
+        }
+
+        AssertLocked(error);
+        Assert.InRange(elapsed, busyTimeout * 0.9, TimeSpan.FromMilliseconds(800));
+        await store.InitializeAsync();
+        Assert.NotNull(await store.Runs.GetRunAsync((await store.Runs.CreateRunAsync(NewRun())).Run.Id));
+    }
+
+    [Fact]
     public async Task WriteAsync_CompleteOnWriter_ContinuationRunsOnTheWritersThread()
     {
         await using var store = Open(_database.NewPath());
@@ -661,6 +729,34 @@ public sealed class SqliteStoreTests : IDisposable
         """);
 
     /// <summary>A logger whose provider throws on every warning or error, as a file logger on a full disk may.</summary>
+    /// <summary>A connection of its own (outside Baton) to <paramref name="path"/> that has run <paramref name="sql"/>.</summary>
+    private static async Task<Microsoft.Data.Sqlite.SqliteConnection> OutsideConnectionAsync(string path, string sql)
+    {
+        var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=false");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteScalarAsync();
+        return connection;
+    }
+
+    /// <summary>The exception <paramref name="operation"/> fails with, and how long it took to.</summary>
+    private static async Task<(Exception Error, TimeSpan Elapsed)> FailureAsync(Func<Task> operation)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var error = await Record.ExceptionAsync(() => operation().WaitAsync(TimeSpan.FromSeconds(60)));
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        Assert.NotNull(error);
+        return (error, elapsed);
+    }
+
+    private static void AssertLocked(Exception error)
+    {
+        var locked = Assert.IsType<Microsoft.Data.Sqlite.SqliteException>(error);
+        Assert.Equal(SQLitePCL.raw.SQLITE_BUSY, locked.SqliteErrorCode);
+        Assert.Contains("locked", locked.Message, StringComparison.Ordinal);
+    }
+
     private sealed class WarningThrowingLogger : Microsoft.Extensions.Logging.ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)

@@ -18,6 +18,16 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
     private readonly ILogger _logger;
     private readonly string _writeConnectionString;
     private readonly string _readConnectionString;
+    private readonly int _busyTimeoutMilliseconds;
+
+    /// <summary>
+    /// The connections' <c>Default Timeout</c>: BusyTimeout is SQLite's own busy handler on every connection
+    /// (<see cref="OpenConnection"/>), the one wait. Microsoft.Data.Sqlite also steps a busy statement again every 150 ms
+    /// until its command timeout (whole seconds; 0 is for ever) has passed, each step waiting BusyTimeout again: a 100 ms
+    /// BusyTimeout failed a write after 1.2 s, a 1.2 s one after 2.6 s. A negative timeout has passed at the first busy
+    /// step, so it gives up then (SqliteStoreTests' FailsAfterTheBusyTimeoutAlone tests hold it to that).
+    /// </summary>
+    private const int NoRetryWhileBusy = -1;
     private readonly TimeProvider _time;
     private readonly Lock _initLock = new();
     private Task<SqliteWriter?>? _open;
@@ -35,20 +45,20 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
         _time = time ?? TimeProvider.System;
         Metrics = new SqliteMetrics(meterFactory);
         FilePath = System.IO.Path.GetFullPath(options.Path);
-        var timeoutSeconds = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds);
+        _busyTimeoutMilliseconds = (int)options.BusyTimeout.TotalMilliseconds;
         _writeConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = FilePath,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
-            DefaultTimeout = timeoutSeconds,
+            DefaultTimeout = NoRetryWhileBusy,
         }.ToString();
         _readConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = FilePath,
             Mode = options.ReadOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWrite,
             Pooling = true,
-            DefaultTimeout = timeoutSeconds,
+            DefaultTimeout = NoRetryWhileBusy,
         }.ToString();
         Runs = new SqliteRunStore(this);
         Steps = new SqliteStepStore(this);
@@ -130,9 +140,29 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
     {
         await OpenAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-        using var connection = new SqliteConnection(_readConnectionString);
-        connection.Open();
+        using var connection = OpenConnection(_readConnectionString);
         return read(connection);
+    }
+
+    /// <summary>
+    /// Opens a connection to the database that waits up to BusyTimeout for a lock held by another connection, in SQLite's
+    /// busy handler (set on the handle, before any statement, so the writer's switch to WAL waits too; a pooled connection
+    /// is set again, at the cost of one call).
+    /// </summary>
+    internal SqliteConnection OpenConnection(string connectionString)
+    {
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            connection.Open();
+            SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_busy_timeout(connection.Handle, _busyTimeoutMilliseconds), connection.Handle);
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
 
     private Task<SqliteWriter?> OpenAsync()
@@ -183,10 +213,10 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
         }
 
         var processLock = SqliteStoreLock.Acquire(FilePath, out var firstInProcess);
-        var connection = new SqliteConnection(_writeConnectionString);
+        SqliteConnection? connection = null;
         try
         {
-            connection.Open();
+            connection = OpenConnection(_writeConnectionString);
             using (var pragma = connection.CreateCommand())
             {
                 pragma.CommandText = "PRAGMA journal_mode=WAL";
@@ -199,8 +229,7 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
 
                 var synchronous = _options.Durability == SqliteDurability.FullSync ? "FULL" : "NORMAL";
                 pragma.CommandText =
-                    $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout={(long)_options.BusyTimeout.TotalMilliseconds}; " +
-                    "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;";
+                    $"PRAGMA synchronous={synchronous}; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;";
                 pragma.ExecuteNonQuery();
             }
 
@@ -219,7 +248,7 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
                     pragma.ExecuteNonQuery();
                 }
 
-                Volatile.Write(ref _checkpointer, SqliteCheckpointer.Start(_writeConnectionString, _options.CheckpointInterval, _time, _logger, Metrics));
+                Volatile.Write(ref _checkpointer, SqliteCheckpointer.Start(OpenConnection(_writeConnectionString), _options.CheckpointInterval, _time, _logger, Metrics));
             }
 
             _processLock = processLock;
@@ -227,7 +256,7 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
         }
         catch (SqliteException ex) when (SqliteFileErrors.Describe(ex) is { } wrong)
         {
-            connection.Dispose();
+            connection?.Dispose();
             processLock.Release();
             // Named, with the setting: before, only "SQLite Error 26: 'file is not a database'", and with the catalog on, the
             // last line before it named another file.
@@ -235,7 +264,7 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
         }
         catch
         {
-            connection.Dispose();
+            connection?.Dispose();
             processLock.Release();
             throw;
         }

@@ -39,13 +39,11 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         new Thread(Run) { IsBackground = true, Name = "Baton SQLite checkpointer" }.Start();
     }
 
-    /// <summary>Opens a connection of its own to the database in <paramref name="connectionString"/> and starts the loop.</summary>
-    public static SqliteCheckpointer Start(string connectionString, TimeSpan interval, TimeProvider time, ILogger logger, SqliteMetrics metrics)
+    /// <summary>Starts the loop on <paramref name="connection"/>, an open connection of its own, which it then owns.</summary>
+    public static SqliteCheckpointer Start(SqliteConnection connection, TimeSpan interval, TimeProvider time, ILogger logger, SqliteMetrics metrics)
     {
-        var connection = new SqliteConnection(connectionString);
         try
         {
-            connection.Open();
             return new SqliteCheckpointer(connection, interval, time, logger, metrics);
         }
         catch
