@@ -374,6 +374,25 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task IsTransient_WriteFailedOnALockHeldOutsideBaton_True()
+    {
+        // Before: false (only a full disk, an I/O error or a read-only file were), and Microsoft.Data.Sqlite's own IsTransient
+        // is false for "database is locked" too, so the API answered a write that another process's lock held past BusyTimeout
+        // with a bare 500, though the README promises 503 store-unavailable with Retry-After for a busy database (nothing was
+        // written: a retry once the lock is released succeeds).
+        var path = _database.NewPath();
+        await using var store = new SqliteBatonStore(new SqliteStoreOptions { Path = path, BusyTimeout = TimeSpan.FromMilliseconds(50) }, NullLogger.Instance);
+        await store.InitializeAsync();
+        await using var outside = await OutsideConnectionAsync(path, "BEGIN IMMEDIATE");
+
+        var (error, _) = await FailureAsync(() => store.Runs.CreateRunAsync(NewRun()));
+
+        AssertLocked(error);
+        Assert.True(store.IsTransient(error));
+        Assert.False(store.IsTransient(new Microsoft.Data.Sqlite.SqliteException("constraint", SQLitePCL.raw.SQLITE_CONSTRAINT)));
+    }
+
+    [Fact]
     public async Task GetRunAsync_DatabaseLockedOutsideBaton_FailsAfterTheBusyTimeoutAlone()
     {
         // Before: a read connection had no busy handler, only Microsoft.Data.Sqlite's retry (every 150 ms until BusyTimeout

@@ -33,8 +33,8 @@ internal sealed class StoreUnavailableExceptionHandler(IProblemDetailsService pr
 
     /// <summary>
     /// The store error in <paramref name="exception"/>'s chain that a retry can get past, or null: one the store says is
-    /// (<see cref="IStoreErrors"/>: PostgreSQL's session terminated or server restarting, SQLite's full disk, I/O error or
-    /// read-only file), or any <see cref="DbException"/> that calls itself transient.
+    /// (<see cref="IStoreErrors"/>: PostgreSQL's session terminated or server restarting, SQLite's full disk, I/O error, read-only
+    /// file or lock held past the busy timeout), or any <see cref="DbException"/> that calls itself transient.
     /// </summary>
     internal static DbException? Transient(Exception exception, IStoreErrors? store)
     {

@@ -87,8 +87,13 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
     public Task InitializeAsync(CancellationToken cancellationToken = default) =>
         OpenAsync().WaitAsync(cancellationToken);
 
-    /// <summary>A full disk, an I/O error or a read-only file (<see cref="SqliteFileErrors.IsDisk"/>): the disk, not the request.</summary>
-    public bool IsTransient(Exception error) => error is SqliteException sqlite && SqliteFileErrors.IsDisk(sqlite);
+    /// <summary>
+    /// A full disk, an I/O error or a read-only file (<see cref="SqliteFileErrors.IsDisk"/>): the disk, not the request; or a
+    /// lock another connection held past BusyTimeout (<see cref="SqliteFileErrors.IsLocked"/>): a busy database, which
+    /// Microsoft.Data.Sqlite does not call transient, though nothing was written and a retry gets past it.
+    /// </summary>
+    public bool IsTransient(Exception error) =>
+        error is SqliteException sqlite && (SqliteFileErrors.IsDisk(sqlite) || SqliteFileErrors.IsLocked(sqlite));
 
     public Task PingAsync(CancellationToken cancellationToken = default)
     {

@@ -9,6 +9,9 @@ internal static class SqliteFileErrors
     /// <summary>Disk full (13), I/O error (10) or read-only database (8): writes fail until the disk is fixed, reads may not.</summary>
     public static bool IsDisk(SqliteException ex) => ex.SqliteErrorCode is SQLITE_FULL or SQLITE_IOERR or SQLITE_READONLY;
 
+    /// <summary>Database is locked (5) or a table is locked (6): another connection held the lock past the busy timeout.</summary>
+    public static bool IsLocked(SqliteException ex) => ex.SqliteErrorCode is SQLITE_BUSY or SQLITE_LOCKED;
+
     /// <summary>What is wrong with the file, for <see cref="IsDisk"/>'s codes and a file that is no database (26) or damaged (11); else null.</summary>
     public static string? Describe(SqliteException ex) => ex.SqliteErrorCode switch
     {
