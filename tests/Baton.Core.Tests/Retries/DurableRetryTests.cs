@@ -289,13 +289,13 @@ public sealed class DurableRetryTests
         // (TimeoutException, no step named) although the step was only waiting for its second attempt.
         var calls = new Calls();
         var clock = new ExactClock(Start);
-        var steps = new FailingAttemptsReadStore();
+        var steps = new FailOnceStepStore();
         await using var node = await EngineHarness.StartAsync(
             b => FlakyWorkflow(b, TenMinutes, calls), o => o.DrainTimeout = TimeSpan.Zero, time: clock,
             configureServices: s => s.AddSingleton<IStepStore>(sp => steps.Over(sp.GetRequiredService<IBatonStore>().Steps)));
         var id = await node.StartRunAsync("flaky");
         await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
-        steps.FailNextRead();
+        steps.FailNextAttemptsRead();
 
         clock.SetUtcNow(Start.AddMinutes(10));
         node.WakeWorker();
@@ -349,33 +349,5 @@ public sealed class DurableRetryTests
     private sealed class Calls
     {
         public int Count;
-    }
-
-    /// <summary>The real step store, whose next read of a run's attempts, once armed, throws as a dropped connection would.</summary>
-    private sealed class FailingAttemptsReadStore : PassThroughStepStore
-    {
-        private int _armed;
-        private int _thrown;
-
-        public bool Thrown => Volatile.Read(ref _thrown) == 1;
-
-        public FailingAttemptsReadStore Over(IStepStore inner)
-        {
-            Inner = inner;
-            return this;
-        }
-
-        public void FailNextRead() => Volatile.Write(ref _armed, 1);
-
-        public override Task<IReadOnlyList<StepAttemptRecord>> GetAttemptsAsync(string runId, CancellationToken cancellationToken = default)
-        {
-            if (Interlocked.Exchange(ref _armed, 0) == 1)
-            {
-                Volatile.Write(ref _thrown, 1);
-                throw new TimeoutException("connection dropped");
-            }
-
-            return Inner.GetAttemptsAsync(runId, cancellationToken);
-        }
     }
 }

@@ -23,7 +23,7 @@ public sealed class ResumeReadTests
         // it was (202, 105), although the run did resume once its lease expired.
         var logs = new CapturingLoggerProvider();
         var clock = new ExactClock(Start);
-        var steps = new FailingStepsReadStore();
+        var steps = new FailOnceStepStore();
         var calls = 0;
         await using var node = await EngineHarness.StartAsync(
             b => b.AddWorkflow<int, int>("nap", async (ctx, _, ct) =>
@@ -38,7 +38,7 @@ public sealed class ResumeReadTests
             configureServices: s => s.AddSingleton<IStepStore>(sp => steps.Over(sp.GetRequiredService<IBatonStore>().Steps)));
         var id = await node.StartRunAsync("nap");
         await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
-        steps.FailNextRead();
+        steps.FailNextStepsRead();
 
         clock.SetUtcNow(Start.AddHours(1));
         node.WakeWorker();
@@ -54,33 +54,5 @@ public sealed class ResumeReadTests
         Assert.StartsWith("System.TimeoutException: connection dropped", error.Exception, StringComparison.Ordinal);
         Assert.Contains(id, Assert.Single(logs.Entries, e => e.EventId == 105).Message, StringComparison.Ordinal);
         Assert.DoesNotContain(logs.Entries, e => e.EventId is 104 or 304);
-    }
-
-    /// <summary>The real step store, except that one read of a run's steps throws once armed.</summary>
-    private sealed class FailingStepsReadStore : PassThroughStepStore
-    {
-        private int _armed;
-        private int _thrown;
-
-        public bool Thrown => Volatile.Read(ref _thrown) == 1;
-
-        public FailingStepsReadStore Over(IStepStore inner)
-        {
-            Inner = inner;
-            return this;
-        }
-
-        public void FailNextRead() => Volatile.Write(ref _armed, 1);
-
-        public override Task<IReadOnlyList<StepRecord>> GetStepsAsync(string runId, CancellationToken cancellationToken = default)
-        {
-            if (Interlocked.Exchange(ref _armed, 0) == 1)
-            {
-                Volatile.Write(ref _thrown, 1);
-                throw new TimeoutException("connection dropped");
-            }
-
-            return Inner.GetStepsAsync(runId, cancellationToken);
-        }
     }
 }

@@ -1,0 +1,45 @@
+using Baton.Storage;
+
+namespace Baton.Core.Tests.Support;
+
+/// <summary>The real step store, except that the next read of the kind armed throws once (a dropped connection).</summary>
+internal sealed class FailOnceStepStore : PassThroughStepStore
+{
+    public const string Message = "connection dropped";
+
+    private int _armedSteps;
+    private int _armedAttempts;
+    private int _thrown;
+
+    /// <summary>True once an armed read has thrown.</summary>
+    public bool Thrown => Volatile.Read(ref _thrown) == 1;
+
+    public FailOnceStepStore Over(IStepStore inner)
+    {
+        Inner = inner;
+        return this;
+    }
+
+    /// <summary>The next <see cref="IStepStore.GetStepsAsync"/> throws.</summary>
+    public void FailNextStepsRead() => Volatile.Write(ref _armedSteps, 1);
+
+    /// <summary>The next <see cref="IStepStore.GetAttemptsAsync"/> throws.</summary>
+    public void FailNextAttemptsRead() => Volatile.Write(ref _armedAttempts, 1);
+
+    public override Task<IReadOnlyList<StepRecord>> GetStepsAsync(string runId, CancellationToken cancellationToken = default) =>
+        Fire(ref _armedSteps) ? throw new TimeoutException(Message) : Inner.GetStepsAsync(runId, cancellationToken);
+
+    public override Task<IReadOnlyList<StepAttemptRecord>> GetAttemptsAsync(string runId, CancellationToken cancellationToken = default) =>
+        Fire(ref _armedAttempts) ? throw new TimeoutException(Message) : Inner.GetAttemptsAsync(runId, cancellationToken);
+
+    private bool Fire(ref int armed)
+    {
+        if (Interlocked.Exchange(ref armed, 0) != 1)
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _thrown, 1);
+        return true;
+    }
+}
