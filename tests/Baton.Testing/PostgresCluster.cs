@@ -22,29 +22,38 @@ public sealed class PostgresCluster : IAsyncDisposable
         Port = port;
     }
 
-    public int Port { get; }
+    public int Port { get; private set; }
 
     private string DataDirectory => Path.Combine(_directory, "data");
 
     public string ConnectionString(string database, int maxPoolSize = 20) =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Maximum Pool Size={maxPoolSize};Timeout=15";
 
-    public static async Task<PostgresCluster> StartAsync()
+    /// <summary>
+    /// Creates the cluster (<c>initdb</c>) and starts it. A start refused for a port in use (taken by another process
+    /// after it was chosen) is tried again on a new port, <see cref="PortInUse.Attempts"/> starts in all.
+    /// </summary>
+    /// <param name="choosePort">Chooses the port of each start; the default is <see cref="Ports.Free"/>.</param>
+    public static async Task<PostgresCluster> StartAsync(Func<int>? choosePort = null)
     {
         var bin = FindBinaries();
         var directory = Path.Combine(Path.GetTempPath(), "baton-pg-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(directory);
-        if (Environment.IsPrivilegedProcess)
-        {
-            await RunAsync("chown", ["postgres:postgres", directory]);
-        }
-
-        var cluster = new PostgresCluster(directory, bin, Ports.Free());
+        var cluster = new PostgresCluster(directory, bin, 0);
         try
         {
+            if (Environment.IsPrivilegedProcess)
+            {
+                await RunAsync("chown", ["postgres:postgres", directory]);
+            }
+
             await cluster.PgAsync("initdb", ["-D", cluster.DataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-            await cluster.StartServerAsync();
-            return cluster;
+            return await PortInUse.RetryOnNewPortsAsync("the private PostgreSQL", async () =>
+            {
+                cluster.Port = (choosePort ?? Ports.Free)();
+                await cluster.StartServerAsync();
+                return cluster;
+            });
         }
         catch
         {
@@ -54,11 +63,42 @@ public sealed class PostgresCluster : IAsyncDisposable
     }
 
     /// <summary>Starts the server (again) on the same port and data; waits until it accepts connections.</summary>
-    public Task StartServerAsync() =>
-        PgAsync("pg_ctl", [
-            "-D", DataDirectory, "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60", "start",
-            "-o", $"-c listen_addresses=127.0.0.1 -p {Port} -c unix_socket_directories={_directory} -c max_connections=300 -c fsync=off -c synchronous_commit=off",
-        ]);
+    public async Task StartServerAsync()
+    {
+        var logPath = Path.Combine(_directory, "server.log");
+        var logStart = File.Exists(logPath) ? new FileInfo(logPath).Length : 0;
+        try
+        {
+            await PgAsync("pg_ctl", [
+                "-D", DataDirectory, "-l", logPath, "-w", "-t", "60", "start",
+                "-o", $"-c listen_addresses=127.0.0.1 -p {Port} -c unix_socket_directories={_directory} -c max_connections=300 -c fsync=off -c synchronous_commit=off",
+            ]);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // pg_ctl only says "Examine the log output": the reason is in this start's part of the server's log.
+            var log = ReadFrom(logPath, logStart);
+            if (log.Contains("could not bind", StringComparison.Ordinal) && log.Contains("Address already in use", StringComparison.Ordinal))
+            {
+                throw new PortInUseException($"PostgreSQL could not listen on 127.0.0.1:{Port}, a port in use: {log}", [Port], ex);
+            }
+
+            throw new InvalidOperationException($"{ex.Message}\nserver.log: {log}", ex);
+        }
+    }
+
+    private static string ReadFrom(string path, long offset)
+    {
+        if (!File.Exists(path))
+        {
+            return "(no log)";
+        }
+
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        file.Seek(Math.Min(offset, file.Length), SeekOrigin.Begin);
+        using var reader = new StreamReader(file);
+        return reader.ReadToEnd();
+    }
 
     /// <summary>Stops the server (fast shutdown: open connections are cut, as in an outage).</summary>
     public Task StopServerAsync() => PgAsync("pg_ctl", ["-D", DataDirectory, "-m", "fast", "-w", "-t", "60", "stop"]);

@@ -42,7 +42,10 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
 
     public bool IsRunning => _server is { HasExited: false };
 
-    /// <summary>Starts a new node and waits until it accepts connections (about 4–6 s).</summary>
+    /// <summary>
+    /// Starts a new node and waits until it accepts connections (about 4–6 s). A start refused for a port in use (taken
+    /// by another process after it was chosen) is tried again on new ports, <see cref="PortInUse.Attempts"/> starts in all.
+    /// </summary>
     public static async Task<PrivateRabbitMq> StartNewAsync(TimeSpan? timeout = null)
     {
         if (!File.Exists(ServerScript))
@@ -50,10 +53,8 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
             throw new InvalidOperationException($"PrivateRabbitMq needs rabbitmq-server ({ServerScript} is missing): apt-get install rabbitmq-server (see DEPENDENCIES.md).");
         }
 
-        // Its two ports were free when chosen, but they come from the ephemeral range, so another process's outgoing
-        // connection can take one before the node binds it (CI 2026-12-07: "dist_port_already_used ... not_erlang"): a
-        // start refused for a port in use is tried again, twice, on new ports.
-        for (var attempt = 1; ; attempt++)
+        // Its two ports come from the ephemeral range: a start refused for a port in use is tried again on new ports.
+        return await PortInUse.RetryOnNewPortsAsync("the private RabbitMQ node", async () =>
         {
             var broker = new PrivateRabbitMq();
             try
@@ -61,17 +62,12 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
                 await broker.StartAsync(timeout);
                 return broker;
             }
-            catch (Exception ex)
+            catch
             {
                 await broker.DisposeAsync();
-                if (attempt < 3 && ex is InvalidOperationException && IsPortInUse(ex.Message))
-                {
-                    continue;
-                }
-
                 throw;
             }
-        }
+        });
     }
 
     private static bool IsPortInUse(string startFailure) =>
@@ -99,7 +95,13 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         {
             if (_server.HasExited)
             {
-                throw new InvalidOperationException($"{NodeName} exited with {_server.ExitCode} while starting: {Tail()}");
+                var tail = Tail();
+                if (IsPortInUse(tail))
+                {
+                    throw new PortInUseException($"{NodeName} could not listen on 127.0.0.1:{Port} (AMQP) or {DistPort} (distribution), a port in use: {tail}", [Port, DistPort]);
+                }
+
+                throw new InvalidOperationException($"{NodeName} exited with {_server.ExitCode} while starting: {tail}");
             }
 
             if (await AmqpAnswersAsync())

@@ -24,7 +24,7 @@ public sealed class PrivateRedis : IAsyncDisposable
         Password = password;
     }
 
-    public int Port { get; }
+    public int Port { get; private set; }
 
     /// <summary>The server's working directory (its AOF lives here).</summary>
     public string Directory { get; }
@@ -53,16 +53,32 @@ public sealed class PrivateRedis : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a server and waits until it answers PING.</summary>
+    /// <summary>
+    /// Starts a server and waits until it answers PING. A start refused for a port in use (taken by another process after
+    /// it was chosen) is tried again on a new port, <see cref="PortInUse.Attempts"/> starts in all.
+    /// </summary>
     /// <param name="appendOnly">AOF on with <c>appendfsync always</c>, so a kill or restart loses no acknowledged write.</param>
     /// <param name="password">A <c>requirepass</c>, or none.</param>
-    public static async Task<PrivateRedis> StartAsync(bool appendOnly = false, string? password = null)
+    /// <param name="choosePort">Chooses the port of each start; the default is <see cref="Ports.Free"/>.</param>
+    public static async Task<PrivateRedis> StartAsync(bool appendOnly = false, string? password = null, Func<int>? choosePort = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "baton-redis-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
-        var redis = new PrivateRedis(Ports.Free(), directory, appendOnly, password);
-        await redis.StartAgainAsync();
-        return redis;
+        var redis = new PrivateRedis(0, directory, appendOnly, password);
+        try
+        {
+            return await PortInUse.RetryOnNewPortsAsync("the private redis-server", async () =>
+            {
+                redis.Port = (choosePort ?? Ports.Free)();
+                await redis.StartAgainAsync();
+                return redis;
+            });
+        }
+        catch
+        {
+            await redis.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Starts the server again (after <see cref="StopAsync"/> or <see cref="Kill"/>) on the same port and directory; waits until it answers.</summary>
@@ -95,6 +111,7 @@ public sealed class PrivateRedis : IAsyncDisposable
             start.ArgumentList.Add(Password);
         }
 
+        var firstLine = OutputLineCount;
         Process process;
         try
         {
@@ -110,13 +127,22 @@ public sealed class PrivateRedis : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => Capture(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        _process?.Dispose();
         _process = process;
         await Poll.UntilAsync(
             async () =>
             {
                 if (process.HasExited)
                 {
-                    throw new InvalidOperationException($"redis-server exited with {process.ExitCode}: {Output}");
+                    // Its last lines (the bind error) may still be on their way to Capture.
+                    await process.WaitForExitAsync();
+                    var output = OutputSince(firstLine);
+                    if (output.Contains("Address already in use", StringComparison.Ordinal))
+                    {
+                        throw new PortInUseException($"redis-server could not listen on 127.0.0.1:{Port}, a port in use: {output}", [Port]);
+                    }
+
+                    throw new InvalidOperationException($"redis-server exited with {process.ExitCode}: {output}");
                 }
 
                 return await PingAsync();
@@ -189,6 +215,25 @@ public sealed class PrivateRedis : IAsyncDisposable
         catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
         {
             return false;
+        }
+    }
+
+    private int OutputLineCount
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.Count;
+            }
+        }
+    }
+
+    private string OutputSince(int line)
+    {
+        lock (_log)
+        {
+            return string.Join('\n', _log.Skip(line));
         }
     }
 
