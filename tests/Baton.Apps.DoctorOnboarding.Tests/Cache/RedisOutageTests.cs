@@ -10,16 +10,15 @@ public sealed class RedisOutageTests
     {
         // What orchestrator.health.check asks. Before, it read the state the last cache call left: "up" while Redis was
         // down until a read failed, "down" after it came back until a read succeeded.
-        await using var redis = new PrivateRedisServer();
-        await redis.StartAsync();
+        await using var redis = await PrivateRedis.StartAsync();
         await using var rig = new CacheRig(redis.Url);
         Assert.True(await rig.Cache.PingAsync());
 
-        await redis.KillAsync();
+        redis.Kill();
         Assert.False(await rig.Cache.PingAsync());
         Assert.True(rig.Cache.IsDown);
 
-        await redis.StartAsync();
+        await redis.StartAgainAsync();
         await Poll.UntilAsync(() => rig.Cache.PingAsync(), up => up, "a PING answered after Redis came back", interval: TimeSpan.FromMilliseconds(200));
         Assert.False(rig.Cache.IsDown);
         Assert.Empty(rig.Simulator.State.Calls);
@@ -28,15 +27,14 @@ public sealed class RedisOutageTests
     [Fact]
     public async Task RedisRestart_ReadsKeepWorkingUncachedAndLogOnce()
     {
-        await using var redis = new PrivateRedisServer();
-        await redis.StartAsync();
+        await using var redis = await PrivateRedis.StartAsync();
         await using var rig = new CacheRig(redis.Url);
         var id = await rig.AddDoctorAsync("Margaret Hamilton");
         var query = JsonSerializer.SerializeToElement(new { id });
         await rig.Reader.GetCompositeAsync(query);
         Assert.True((await rig.Reader.GetCompositeAsync(query)).GetProperty("cache").GetProperty("hit").GetBoolean());
 
-        await redis.KillAsync();
+        redis.Kill();
         var duringOutage = new List<JsonElement>();
         for (var i = 0; i < 5; i++)
         {
@@ -48,7 +46,7 @@ public sealed class RedisOutageTests
         Assert.Equal(6, rig.Simulator.State.Calls.Count(c => c == "doctor-accounts.findOne"));
         Assert.Single(rig.Logs.Entries, e => e.EventId == 4401);
 
-        await redis.StartAsync();
+        await redis.StartAgainAsync();
         await Poll.UntilAsync(async () => (await rig.Reader.GetCompositeAsync(query)).GetProperty("cache").GetProperty("hit").GetBoolean(), hit => hit, "a cached read after Redis came back", interval: TimeSpan.FromMilliseconds(200));
         Assert.Single(rig.Logs.Entries, e => e.EventId == 4402);
         Assert.Single(rig.Logs.Entries, e => e.EventId == 4401);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using StackExchange.Redis;
 
 namespace Baton.Apps.DoctorOnboarding.Tests.Infrastructure;
@@ -30,63 +29,5 @@ internal static class TestRedis
         options.AllowAdmin = true;
         options.DefaultDatabase = Database;
         return await ConnectionMultiplexer.ConnectAsync(options);
-    }
-}
-
-/// <summary>A private redis-server on a free port in a temp directory, for tests that stop and start it (never the shared one).</summary>
-internal sealed class PrivateRedisServer : IAsyncDisposable
-{
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), $"baton-redis-{Guid.NewGuid():N}");
-    private Process? _process;
-
-    public int Port { get; } = Ports.Free();
-
-    public string Url => $"redis://127.0.0.1:{Port}";
-
-    public async Task StartAsync()
-    {
-        Directory.CreateDirectory(_directory);
-        _process = Process.Start(new ProcessStartInfo("redis-server",
-            ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _directory, "--save", "", "--appendonly", "no"])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        }) ?? throw new InvalidOperationException("redis-server did not start (apt-get install redis-server)");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        await Poll.UntilAsync(async () =>
-        {
-            try
-            {
-                await using var probe = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{Port},connectTimeout=200,abortConnect=true");
-                return true;
-            }
-            catch (RedisConnectionException)
-            {
-                return false;
-            }
-        }, ok => ok, $"redis-server on port {Port}", TimeSpan.FromSeconds(60));
-    }
-
-    /// <summary>Kills the server (SIGKILL) and waits for it to be gone.</summary>
-    public async Task KillAsync()
-    {
-        if (_process is { HasExited: false } process)
-        {
-            process.Kill();
-            await process.WaitForExitAsync();
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await KillAsync();
-        _process?.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
     }
 }

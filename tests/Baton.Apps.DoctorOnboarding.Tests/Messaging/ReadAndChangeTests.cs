@@ -57,12 +57,11 @@ public sealed class ReadAndChangeTests
     public async Task CacheClearAndInvalidate_RedisDown_ErrorSaysSoInsteadOfNothingInvalidated()
     {
         // Before: {"invalidated":0}, the same answer as a cache with nothing to drop.
-        await using var redis = new PrivateRedisServer();
-        await redis.StartAsync();
+        await using var redis = await PrivateRedis.StartAsync();
         await using var rig = await OrchestratorRig.StartAsync(redisUrl: redis.Url);
         Assert.Equal(0, (await rig.SendAsync("orchestrator.cache.clear", null))!.Value.GetProperty("invalidated").GetInt64());
 
-        await redis.KillAsync();
+        redis.Kill();
         var clear = await Assert.ThrowsAsync<NestRpcException>(() => rig.SendAsync("orchestrator.cache.clear", null));
         var invalidate = await Assert.ThrowsAsync<NestRpcException>(() => rig.SendAsync("orchestrator.cache.invalidate", new { }));
 
