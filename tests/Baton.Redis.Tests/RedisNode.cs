@@ -253,7 +253,7 @@ internal sealed class RedisNode : IAsyncDisposable
         }
 
         await Connection.DisposeAsync();
-        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        foreach (var suffix in new[] { "", "-wal", "-shm", ".lock" })
         {
             File.Delete(_databasePath + suffix);
         }

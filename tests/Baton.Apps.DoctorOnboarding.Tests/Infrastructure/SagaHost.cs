@@ -102,7 +102,7 @@ internal sealed class SagaHost : IAsyncDisposable
 
         await _services.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        foreach (var file in new[] { _database, _database + "-wal", _database + "-shm" })
+        foreach (var file in new[] { _database, _database + "-wal", _database + "-shm", _database + ".lock" })
         {
             File.Delete(file);
         }

@@ -257,7 +257,8 @@ internal sealed class EngineHarness : IAsyncDisposable
 
     public static void DeleteDatabase(string path)
     {
-        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        // ".lock": the store's owner lock, which the store itself leaves in place.
+        foreach (var suffix in new[] { "", "-wal", "-shm", ".lock" })
         {
             try
             {
