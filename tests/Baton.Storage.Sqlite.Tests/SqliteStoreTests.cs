@@ -308,6 +308,50 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task DisposeAsync_WriterLoopFailed_ReleasesTheProcessLockAndClosesTheWriterConnection()
+    {
+        // Before: the writer's dispose rethrew the loop's error before closing its connection, and the store's dispose let it
+        // out before clearing the read pool and releasing the process lock: the database stayed open and '{db}.lock' stayed
+        // locked for the life of the process, so no other process could open the database and a later store of this one
+        // counted as a second holder (it took no lease over).
+        using var meters = new OwnMeterFactory();
+        var armed = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, meters) && instrument.Name == "baton.sqlite.writer.busy")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, _, _, _) =>
+        {
+            if (Volatile.Read(ref armed) == 1)
+            {
+                throw new InvalidOperationException("listener failed");
+            }
+        });
+        listener.Start();
+        var path = _database.NewPath();
+        var store = new SqliteBatonStore(new SqliteStoreOptions { Path = path }, NullLogger.Instance, meterFactory: meters);
+        await store.InitializeAsync();
+        Volatile.Write(ref armed, 1);
+        await store.Runs.CreateRunAsync(NewRun()).WaitAsync(TimeSpan.FromSeconds(30)); // commits; the loop then fails
+        var laterError = await Record.ExceptionAsync(() => store.Runs.CreateRunAsync(NewRun()).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("writer stopped", Assert.IsType<InvalidOperationException>(laterError).Message, StringComparison.Ordinal);
+
+        await Assert.ThrowsAnyAsync<Exception>(async () => await store.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+
+        // The lock file can be locked again (an exclusive flock of its own, as another process's store would take it), and
+        // the writer's close, the last one, removed the WAL.
+        var lockError = Record.Exception(() => new FileStream(SqliteStoreLock.RealPath(path) + ".lock", FileMode.Open, FileAccess.ReadWrite, FileShare.None).Dispose());
+        Assert.Null(lockError);
+        Assert.False(File.Exists(path + "-wal"), "the writer's connection is still open");
+    }
+
+    [Fact]
     public async Task WriteBatch_WriteLockHeldOutsideBaton_EveryOperationOfTheBatchFailsAtOnce()
     {
         // Before: a batch whose BEGIN IMMEDIATE timed out (another connection, outside Baton, held the write lock) was

@@ -319,32 +319,44 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
             open = _open;
         }
 
-        if (open is not null)
+        try
         {
-            try
+            if (open is not null)
             {
-                var writer = await open.ConfigureAwait(false);
-                // The checkpointer's connection closes first: the writer's close is then the last
-                // one, which checkpoints what is left and removes the WAL.
-                if (Checkpointer is { } checkpointer)
+                try
                 {
-                    await checkpointer.DisposeAsync().ConfigureAwait(false);
+                    var writer = await open.ConfigureAwait(false);
+                    try
+                    {
+                        // The checkpointer's connection closes first: the writer's close is then the last
+                        // one, which checkpoints what is left and removes the WAL.
+                        if (Checkpointer is { } checkpointer)
+                        {
+                            await checkpointer.DisposeAsync().ConfigureAwait(false);
+                        }
+                    }
+                    finally
+                    {
+                        if (writer is not null)
+                        {
+                            await writer.DisposeAsync().ConfigureAwait(false);
+                        }
+                    }
                 }
-
-                if (writer is not null)
+                catch (Exception) when (!open.IsCompletedSuccessfully)
                 {
-                    await writer.DisposeAsync().ConfigureAwait(false);
+                    // The store never opened; there is nothing to close.
                 }
-            }
-            catch (Exception) when (!open.IsCompletedSuccessfully)
-            {
-                // The store never opened; there is nothing to close.
             }
         }
-
-        using var connection = new SqliteConnection(_readConnectionString);
-        SqliteConnection.ClearPool(connection);
-        _processLock?.Release();
-        Metrics.Dispose();
+        finally
+        {
+            // Also when a close above failed (a writer whose loop stopped rethrows its error): before, the error skipped
+            // these, and the process kept the database's lock file locked and its read connections open until it exited.
+            using var connection = new SqliteConnection(_readConnectionString);
+            SqliteConnection.ClearPool(connection);
+            _processLock?.Release();
+            Metrics.Dispose();
+        }
     }
 }

@@ -288,15 +288,24 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops taking new operations, runs the ones already queued, then closes the connection.</summary>
+    /// <summary>
+    /// Stops taking new operations, runs the ones already queued, then closes the connection; rethrows the loop's error if
+    /// it failed, after closing the connection (before, the error left it open for the life of the process).
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
         Wake();
-        await _stopped.Task.ConfigureAwait(false);
-        _wake.Dispose();
-        _context.Dispose();
-        await _connection.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _stopped.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            _wake.Dispose();
+            _context.Dispose();
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private abstract class WriteOperation
