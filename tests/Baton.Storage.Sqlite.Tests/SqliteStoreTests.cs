@@ -619,6 +619,26 @@ public sealed class SqliteStoreTests : IDisposable
         await Assert.ThrowsAsync<ObjectDisposedException>(() => store.Runs.CreateRunAsync(NewRun()));
     }
 
+    [Fact]
+    public async Task GetRunAsync_AfterDispose_ThrowsObjectDisposedAndOpensNoConnection()
+    {
+        // Before: a read after the store was disposed passed (only writes were refused): it opened a pooled read connection
+        // after the pool had been cleared, which recreated the WAL and shared-memory files the close had removed and stayed
+        // open, holding three descriptors on the database's files, until the process exited.
+        var path = _database.NewPath();
+        var store = Open(path);
+        await store.InitializeAsync();
+        var created = await store.Runs.CreateRunAsync(NewRun());
+        await store.DisposeAsync();
+        Assert.False(File.Exists(path + "-wal"));
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.Runs.GetRunAsync(created.Run.Id));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.PingAsync());
+
+        Assert.False(File.Exists(path + "-wal"), "a read after dispose opened the database again");
+        Assert.False(File.Exists(path + "-shm"), "a read after dispose opened the database again");
+    }
+
     [Theory]
     [InlineData(nameof(SqliteRunStore.FreeRunsSql), "ix_runs_free")]
     [InlineData(nameof(SqliteRunStore.ExpiredLeasesSql), "ix_runs_leased")]

@@ -172,8 +172,9 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
 
     private Task<SqliteWriter?> OpenAsync()
     {
+        // Not once disposed: a read after the close opened a pooled connection the cleared pool then kept open.
         var open = Volatile.Read(ref _open);
-        if (open is { IsCompletedSuccessfully: true })
+        if (open is { IsCompletedSuccessfully: true } && !Volatile.Read(ref _disposed))
         {
             return open;
         }
