@@ -158,6 +158,20 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             // Cancelled without executing (a pending run): no executor ends it, so it is counted, and its parent woken, here.
             engine.Metrics.RunCompleted(cancelled.Workflow, RunStatus.Cancelled);
             await Children.ChildWakeups.ChildEndedAsync(engine, signal, cancelled).ConfigureAwait(false);
+            if (cancelled.Executions > 0)
+            {
+                // A retried parent is pending again with its retried children pending beside it: they are cancelled with it
+                // (before, they were claimed later and ran under a parent that stayed cancelled). A run that never executed
+                // started no child, so no list is read for it.
+                try
+                {
+                    await Children.ChildWakeups.CancelChildrenAsync(engine, worker, signal, runId).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.StoreWriteFailed(engine.Logger, ex, runId);
+                }
+            }
         }
 
         return result.ToResult();

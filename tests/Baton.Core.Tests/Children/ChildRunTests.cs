@@ -248,6 +248,45 @@ public sealed class ChildRunTests
     }
 
     [Fact]
+    public async Task CancelRunAsync_RetriedParentCancelledBeforeItIsClaimed_ItsRetriedChildIsCancelledToo()
+    {
+        // A retried parent is pending, with its retried child pending beside it. Before (review 54): the parent's cancel
+        // found it pending and cancelled it at once without looking at its children, so the child was claimed later and
+        // ran (here: waited for its event) under a parent that stayed cancelled.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var node = await EngineHarness.StartAsync(
+            b =>
+            {
+                AddWaitingChild(b);
+                b.AddWorkflow<int, int>("parent", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct));
+                b.AddWorkflow<int, int>("blocker", async (ctx, input, ct) => await ctx.StepAsync("hold", async _ =>
+                {
+                    await release.Task;
+                    return input;
+                }, cancellationToken: ct));
+            },
+            o => o.MaxConcurrentRuns = 1);
+        var (id, childId) = await ParentWaitingOnItsChildAsync(node);
+        await node.Client.CancelRunAsync(id);
+        Assert.Equal(RunStatus.Cancelled, (await node.WaitForEndAsync(id)).Status);
+        Assert.Equal(RunStatus.Cancelled, (await node.WaitForEndAsync(childId)).Status);
+        // The only run slot is held, so neither the retried parent nor its retried child is claimed before the cancel.
+        var blocker = await node.StartRunAsync("blocker", 1);
+        await node.WaitForAsync(blocker, r => r.Status == RunStatus.Running && r.LeaseOwner is not null);
+        Assert.Equal(RetryRunOutcome.Retried, (await node.Client.RetryRunAsync(id)).Outcome);
+        Assert.Equal(RunStatus.Pending, (await node.Store.Runs.GetRunAsync(childId))!.Status);
+
+        var cancel = await node.Client.CancelRunAsync(id);
+        release.TrySetResult();
+        Assert.Equal(RunStatus.Succeeded, (await node.WaitForEndAsync(blocker)).Status);
+        var child = await node.WaitForAsync(childId, r => r.Status.IsTerminal() || (r.Status == RunStatus.Suspended && r.LeaseOwner is null));
+
+        Assert.Equal(CancelRunOutcome.Cancelled, cancel.Outcome);
+        Assert.Equal(RunStatus.Cancelled, (await node.Store.Runs.GetRunAsync(id))!.Status);
+        Assert.Equal(RunStatus.Cancelled, child.Status);
+    }
+
+    [Fact]
     public async Task RetryRunAsync_CancelledParent_RetriesItsCancelledChildSoTheParentCanSucceed()
     {
         // Before: the retried parent's replay found its child cancelled (by the parent's own cancel) and failed at once, for good.
