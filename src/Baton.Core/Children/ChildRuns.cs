@@ -112,7 +112,10 @@ internal sealed class ChildRuns(ExecutionState state)
                     throw state.Suspend(engine.Time.GetUtcNow() + RecheckInterval, ChildWakeups.EventName(childId));
                 }
 
-                await state.RestAsync(InMemoryRecheck, linked.Token).ConfigureAwait(false);
+                using (state.RestingOn(ChildWakeups.EventName(childId), engine.Time.GetUtcNow() + RecheckInterval))
+                {
+                    await state.RestAsync(InMemoryRecheck, linked.Token).ConfigureAwait(false);
+                }
             }
         }
         finally

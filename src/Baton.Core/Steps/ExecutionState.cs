@@ -40,6 +40,7 @@ internal sealed class ExecutionState
     private int _waitsAtWork;
     private TaskCompletionSource? _waitsSettled;
     private bool _tookAfterSuspend;
+    private List<(string EventName, DateTimeOffset WakeAt)>? _resting;
 
     public ExecutionState(ActiveRun active, WorkflowDefinition definition, EngineServices engine, IEnumerable<StepRecord> stored, bool replayOnly)
     {
@@ -308,6 +309,35 @@ internal sealed class ExecutionState
         }
     }
 
+    /// <summary>
+    /// A child wait that sleeps in memory (steps of the run were in flight) until it is disposed: if the run suspends
+    /// meanwhile (a durable retry wait of such a step), it wakes for <paramref name="eventName"/> and at
+    /// <paramref name="wakeAt"/> at the latest, as if that wait had suspended too. Before (review 54), such a suspension
+    /// named neither, so a child that ended while the parent was still leased left the parent asleep until the step's
+    /// backoff (an hour, say), its wake-up stored and its 5-minute recheck not applied.
+    /// </summary>
+    public IDisposable RestingOn(string eventName, DateTimeOffset wakeAt)
+    {
+        var entry = (eventName, wakeAt);
+        lock (_lock)
+        {
+            (_resting ??= []).Add(entry);
+        }
+
+        return new RestingWait(this, entry);
+    }
+
+    private sealed class RestingWait(ExecutionState state, (string EventName, DateTimeOffset WakeAt) entry) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (state._lock)
+            {
+                state._resting?.Remove(entry);
+            }
+        }
+    }
+
     /// <summary>Completes once no event or child wait of this execution is at work (before the run suspends).</summary>
     public Task WaitsSettledAsync()
     {
@@ -330,6 +360,12 @@ internal sealed class ExecutionState
             if (thrown.EventName is { } name)
             {
                 names = names.Append(name);
+            }
+
+            foreach (var (restingOn, restingUntil) in _resting ?? [])
+            {
+                wakeAt = restingUntil < wakeAt ? restingUntil : wakeAt;
+                names = names.Append(restingOn);
             }
 
             return (wakeAt, [.. names.Distinct(StringComparer.Ordinal)]);

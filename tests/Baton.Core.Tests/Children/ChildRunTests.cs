@@ -4,6 +4,7 @@ using Baton.Core.Tests.Support;
 using Baton.Hosting;
 using Baton.Retries;
 using Baton.Runs;
+using Baton.Steps;
 using Baton.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -695,6 +696,55 @@ public sealed class ChildRunTests
     }
 
     [Fact]
+    public async Task RunChildAsync_ChildEndsWhileAStepBesideItRunsThenThatStepsRetryWaitSuspends_ParentWokenAtOnce()
+    {
+        // The child wait sleeps in memory while a step beside it runs; the child ends then (its wake-up stored while the
+        // parent is leased, so it wakes nothing), and the step fails with a 1 h backoff, which suspends the run. Before
+        // (review 54): that suspension named neither the child's wake-up nor its 5-minute recheck, so the parent slept the
+        // whole hour with its child ended.
+        EngineHarness? harness = null;
+        var policy = new RetryPolicy { MaxAttempts = 3, BaseDelay = TimeSpan.FromHours(1), MaxDelay = TimeSpan.FromHours(2), JitterFactor = 0 };
+        var calls = 0;
+        harness = await EngineHarness.StartAsync(b =>
+        {
+            AddWaitingChild(b);
+            b.AddWorkflow<int, int>("parent", async (ctx, input, ct) =>
+            {
+                var step = ctx.StepAsync("flaky", async _ =>
+                {
+                    if (Interlocked.Increment(ref calls) > 1)
+                    {
+                        return 1;
+                    }
+
+                    var node = harness!;
+                    var childId = await FirstChildAsync(node, ctx.RunId);
+                    await node.WaitForAsync(childId, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+                    await node.Client.SendEventAsync(childId, "go", JsonSerializer.SerializeToElement(1));
+                    await node.WaitForEndAsync(childId);
+                    await WakeupStoredAsync(node, ctx.RunId, childId);
+                    throw new InvalidOperationException("first attempt fails");
+                }, new StepOptions { Retry = policy }, cancellationToken: ct);
+                var child = ctx.RunChildAsync<int>("child", input, cancellationToken: ct);
+                return await step + await child;
+            });
+        });
+        await using var node = harness;
+        var id = await node.StartRunAsync("parent", 3);
+        // Woken by the stored wake-up, the parent takes the child's end and suspends again on the step's backoff only
+        // (once more at once, maybe: the child's end was taken after the retry wait had suspended).
+        var waiting = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null && r.RunAfter > Start);
+        var childStep = (await node.Store.Steps.GetStepsAsync(id)).Single(s => s.Kind == StepKind.Child);
+        await node.AdvanceWhenClaimLoopWaitsAsync(TimeSpan.FromHours(1));
+        var parent = await node.WaitForEndAsync(id);
+
+        Assert.Equal((StepStatus.Succeeded, "7"), (childStep.Status, childStep.Result));
+        Assert.Equal(Start + TimeSpan.FromHours(1), waiting.RunAfter);
+        Assert.InRange(waiting.Executions, 2, 3);
+        Assert.Equal((RunStatus.Succeeded, "8"), (parent.Status, parent.Output));
+    }
+
+    [Fact]
     public async Task RunChildAsync_StoreErrorReadingTheEndedChild_ParentResumesAndSucceedsWithTheSameChild()
     {
         // Before (a review): the store's error while the woken parent read its ended child reached the workflow's code and
@@ -722,6 +772,40 @@ public sealed class ChildRunTests
         Assert.Equal(childId, await ChildOfAsync(node, id));
         var step = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
         Assert.Equal((StepStatus.Succeeded, "7"), (step.Status, step.Result));
+    }
+
+    /// <summary>The id of the first child run of <paramref name="parentId"/>, once it is stored (60 s at most).</summary>
+    private static async Task<string> FirstChildAsync(EngineHarness node, string parentId)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if ((await node.Store.Runs.ListRunsAsync(new ListRunsRequest { ParentRunId = parentId })).Runs is [var first, ..])
+            {
+                return first.Id;
+            }
+
+            await Task.Yield();
+        }
+
+        throw new TimeoutException($"run {parentId} started no child in 60 s");
+    }
+
+    /// <summary>Returns once the wake-up of <paramref name="childId"/>'s end is stored for <paramref name="parentId"/> (60 s at most).</summary>
+    private static async Task WakeupStoredAsync(EngineHarness node, string parentId, string childId)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if ((await node.Store.Events.GetEventsAsync(parentId)).Any(e => e.Name == ChildWakeups.EventName(childId)))
+            {
+                return;
+            }
+
+            await Task.Yield();
+        }
+
+        throw new TimeoutException($"no wake-up of child {childId} stored for run {parentId} in 60 s");
     }
 
     /// <summary>The real run store, whose first read of one run once it has ended throws as a dropped connection would.</summary>
