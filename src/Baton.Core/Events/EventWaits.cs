@@ -116,7 +116,11 @@ internal sealed class EventWaits(ExecutionState state)
                     throw state.Suspend(deadline, name);
                 }
 
-                await state.RestAsync(remaining < InMemoryRecheck ? remaining : InMemoryRecheck, linked.Token).ConfigureAwait(false);
+                // A suspension meanwhile (a step's durable retry wait) wakes for this event and at this deadline too.
+                using (state.RestingOn(name, deadline))
+                {
+                    await state.RestAsync(remaining < InMemoryRecheck ? remaining : InMemoryRecheck, linked.Token).ConfigureAwait(false);
+                }
             }
         }
         finally

@@ -310,11 +310,11 @@ internal sealed class ExecutionState
     }
 
     /// <summary>
-    /// A child wait that sleeps in memory (steps of the run were in flight) until it is disposed: if the run suspends
-    /// meanwhile (a durable retry wait of such a step), it wakes for <paramref name="eventName"/> and at
+    /// A child or event wait that sleeps in memory (steps of the run were in flight) until it is disposed: if the run
+    /// suspends meanwhile (a durable retry wait of such a step), it wakes for <paramref name="eventName"/> and at
     /// <paramref name="wakeAt"/> at the latest, as if that wait had suspended too. Before (review 54), such a suspension
-    /// named neither, so a child that ended while the parent was still leased left the parent asleep until the step's
-    /// backoff (an hour, say), its wake-up stored and its 5-minute recheck not applied.
+    /// named neither, so an event (or a child's end) stored while the run was still leased left it asleep until the
+    /// step's backoff (an hour, say), the event stored and the wait's timeout (or 5-minute recheck) not applied.
     /// </summary>
     public IDisposable RestingOn(string eventName, DateTimeOffset wakeAt)
     {

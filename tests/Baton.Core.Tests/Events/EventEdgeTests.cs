@@ -52,6 +52,56 @@ public sealed class EventEdgeTests
         JsonDocument.Parse("\"" + new string('é', chars) + "\"").RootElement.Clone();
 
     [Fact]
+    public async Task WaitForEventAsync_EventStoredWhileAStepBesideItRunsThenThatStepsRetryWaitSuspends_RunWokenAtOnce()
+    {
+        // The event wait sleeps in memory while a step beside it runs; the event is stored then (the run is leased, so it
+        // wakes nothing), and the step fails with a 1 h backoff, which suspends the run. Before (review 54): that
+        // suspension named neither the wait's event nor its 10-minute timeout, so the run slept the whole hour.
+        EngineHarness? harness = null;
+        HookedEvents? hooked = null;
+        var looked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var policy = new Baton.Retries.RetryPolicy { MaxAttempts = 3, BaseDelay = TimeSpan.FromHours(1), MaxDelay = TimeSpan.FromHours(2), JitterFactor = 0 };
+        var calls = 0;
+        harness = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("both", async (ctx, input, ct) =>
+        {
+            var step = ctx.StepAsync("flaky", async _ =>
+            {
+                if (Interlocked.Increment(ref calls) > 1)
+                {
+                    return 1;
+                }
+
+                // Sent once the wait has looked and found nothing, so it sleeps in memory when the event comes.
+                await looked.Task.WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.Equal(EventSendOutcome.Stored, (await harness!.Client.SendEventAsync(ctx.RunId, "x", JsonSerializer.SerializeToElement(5))).Outcome);
+                throw new InvalidOperationException("first attempt fails");
+            }, new Baton.Steps.StepOptions { Retry = policy }, cancellationToken: ct);
+            var wait = ctx.WaitForEventAsync<int>("x", TimeSpan.FromMinutes(10), ct);
+            return await step + await wait;
+        }), configureServices: Hooked(h => hooked = h));
+        await using var node = harness;
+        _ = node.Services.GetRequiredService<IEventStore>();
+        hooked!.AfterConsume = (request, result) =>
+        {
+            if (request.Name == "x" && result.Event is null)
+            {
+                looked.TrySetResult();
+            }
+
+            return Task.CompletedTask;
+        };
+        var id = await node.StartRunAsync("both", 0);
+        var waiting = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null && r.RunAfter > EngineHarness.Start);
+        var events = await node.Store.Events.GetEventsAsync(id);
+        await node.AdvanceWhenClaimLoopWaitsAsync(TimeSpan.FromHours(1));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.NotNull(Assert.Single(events).ConsumedAt);
+        Assert.Equal(EngineHarness.Start + TimeSpan.FromHours(1), waiting.RunAfter);
+        Assert.Equal((RunStatus.Succeeded, "6"), (run.Status, run.Output));
+    }
+
+    [Fact]
     public async Task SendEventAsync_PayloadOver256KiBOfUtf8ButFewerChars_IsRefused()
     {
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
