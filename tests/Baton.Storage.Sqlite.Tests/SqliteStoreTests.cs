@@ -17,6 +17,33 @@ public sealed class SqliteStoreTests : IDisposable
     private static SqliteBatonStore Open(string path, SqliteDurability durability = SqliteDurability.ProcessCrashSafe) =>
         new(new SqliteStoreOptions { Path = path, Durability = durability }, NullLogger<SqliteBatonStore>.Instance);
 
+    /// <summary>
+    /// A listener of <paramref name="meters"/>' writer-busy histogram that throws on the writer's thread once
+    /// <paramref name="armed"/> holds 1: a failure of the writer's own loop, outside any batch's error handling.
+    /// </summary>
+    private static System.Diagnostics.Metrics.MeterListener ListenerThrowingOnWriterBusy(OwnMeterFactory meters, System.Runtime.CompilerServices.StrongBox<int> armed)
+    {
+        var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, meters) && instrument.Name == "baton.sqlite.writer.busy")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, _, _, _) =>
+        {
+            if (Volatile.Read(ref armed.Value) == 1)
+            {
+                throw new InvalidOperationException("listener failed");
+            }
+        });
+        listener.Start();
+        return listener;
+    }
+
     private static CreateRunRequest NewRun() => new() { Id = Guid.CreateVersion7().ToString(), Workflow = "wf", Now = T0 };
 
     /// <summary>A write that holds the writer until <c>gate</c> is set: what is queued meanwhile runs as one batch after it.</summary>
@@ -268,32 +295,15 @@ public sealed class SqliteStoreTests : IDisposable
         // Before: an exception out of the writer's loop (here a metrics listener's, on the writer's thread) ended the
         // thread with the error kept for dispose: queued writes and every later one waited for ever while pings said ok.
         using var meters = new OwnMeterFactory();
-        var armed = 0;
-        using var listener = new System.Diagnostics.Metrics.MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (ReferenceEquals(instrument.Meter.Scope, meters) && instrument.Name == "baton.sqlite.writer.busy")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<double>((_, _, _, _) =>
-        {
-            if (Volatile.Read(ref armed) == 1)
-            {
-                throw new InvalidOperationException("listener failed");
-            }
-        });
-        listener.Start();
+        var armed = new System.Runtime.CompilerServices.StrongBox<int>();
+        using var listener = ListenerThrowingOnWriterBusy(meters, armed);
         var path = _database.NewPath();
         var store = new SqliteBatonStore(new SqliteStoreOptions { Path = path }, NullLogger.Instance, meterFactory: meters);
         await store.InitializeAsync();
         await store.Runs.CreateRunAsync(NewRun());
         var (blocker, gate) = await HoldWriterAsync(store);
         var queued = store.Runs.CreateRunAsync(NewRun());
-        Volatile.Write(ref armed, 1);
+        Volatile.Write(ref armed.Value, 1);
         gate.SetResult();
 
         Assert.Equal(0, await blocker.WaitAsync(TimeSpan.FromSeconds(30))); // committed before the listener threw
@@ -315,29 +325,12 @@ public sealed class SqliteStoreTests : IDisposable
         // locked for the life of the process, so no other process could open the database and a later store of this one
         // counted as a second holder (it took no lease over).
         using var meters = new OwnMeterFactory();
-        var armed = 0;
-        using var listener = new System.Diagnostics.Metrics.MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (ReferenceEquals(instrument.Meter.Scope, meters) && instrument.Name == "baton.sqlite.writer.busy")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<double>((_, _, _, _) =>
-        {
-            if (Volatile.Read(ref armed) == 1)
-            {
-                throw new InvalidOperationException("listener failed");
-            }
-        });
-        listener.Start();
+        var armed = new System.Runtime.CompilerServices.StrongBox<int>();
+        using var listener = ListenerThrowingOnWriterBusy(meters, armed);
         var path = _database.NewPath();
         var store = new SqliteBatonStore(new SqliteStoreOptions { Path = path }, NullLogger.Instance, meterFactory: meters);
         await store.InitializeAsync();
-        Volatile.Write(ref armed, 1);
+        Volatile.Write(ref armed.Value, 1);
         await store.Runs.CreateRunAsync(NewRun()).WaitAsync(TimeSpan.FromSeconds(30)); // commits; the loop then fails
         var laterError = await Record.ExceptionAsync(() => store.Runs.CreateRunAsync(NewRun()).WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("writer stopped", Assert.IsType<InvalidOperationException>(laterError).Message, StringComparison.Ordinal);
