@@ -20,6 +20,22 @@ public sealed class SqliteOwnershipTests : IDisposable
         new() { Owner = owner, MaxRuns = 10, Now = now, LeaseExpiresAt = now.AddSeconds(30) };
 
     [Fact]
+    public async Task InitializeAsync_FileNameTooLongForItsLockFile_SaysSoNotThatAnotherProcessHoldsIt()
+    {
+        // Before (review 53): a 251-character file name is a valid database (its -wal and -shm fit the 255 limit) but its
+        // ".lock" does not, and the failure to create that file was reported as "in use by another process".
+        var path = Path.Combine(Path.GetDirectoryName(_database.NewPath())!, new string('d', 248) + ".db");
+        await using var store = Open(path);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.InitializeAsync());
+
+        Assert.IsNotType<StoreInUseException>(error);
+        Assert.Contains("too long", error.Message, StringComparison.Ordinal);
+        Assert.Contains(Path.GetFullPath(path), error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("another process", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task InitializeAsync_AnotherProcessOwnsDatabase_ThrowsStoreInUseAndReadOnlyStillReads()
     {
         var path = _database.NewPath();

@@ -49,6 +49,14 @@ internal sealed class SqliteStoreLock
                 // FileShare.None is an exclusive flock on Unix and a sharing-mode lock on Windows.
                 file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
             }
+            catch (PathTooLongException ex)
+            {
+                // Before: reported as "in use by another process" (a 251-character file name is a valid database, -wal and
+                // -shm, but its ".lock" passes the file system's 255).
+                throw new InvalidOperationException(
+                    $"Baton:Store:Sqlite: the lock file '{path}' of the database '{databasePath}' has a name too long for the file system; use a shorter database file name.",
+                    ex);
+            }
             catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
             {
                 throw new StoreInUseException(
