@@ -144,28 +144,11 @@ public sealed class EventEdgeTests
     [Fact]
     public async Task WaitForEventAsync_StoreErrorAfterTheEventWasTaken_RunResumesAndGetsTheSameEvent()
     {
-        HookedEvents? hooked = null;
-        var thrown = 0;
-        await using var node = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) => await ctx.WaitForEventAsync<string>("go", cancellationToken: ct)),
-            configureServices: Hooked(h => hooked = h));
-        _ = node.Services.GetRequiredService<IEventStore>();
-        hooked!.AfterConsume = (request, result) =>
-            result.Event is not null && Interlocked.Exchange(ref thrown, 1) == 0
-                ? throw new TimeoutException("connection dropped after commit")
-                : Task.CompletedTask;
-        var id = await node.StartRunAsync("waiter");
-        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
-
-        await node.Client.SendEventAsync(id, "go", JsonSerializer.SerializeToElement("one"));
-        // The execution stopped on the error, its lease left to expire; the next claim takes the same event again.
-        var interrupted = await node.WaitForIdleAsync(id, r => thrown == 1);
-        await node.AdvanceWhenClaimLoopWaitsAsync(TimeSpan.FromSeconds(31));
-        var run = await node.WaitForEndAsync(id);
+        var (interrupted, run, events) = await StoreErrorAfterTheTakeAsync(logs: null);
 
         Assert.NotEqual(RunStatus.Failed, interrupted.Status);
         Assert.Equal((RunStatus.Succeeded, "\"one\""), (run.Status, run.Output));
-        var stored = Assert.Single(await node.Store.Events.GetEventsAsync(id));
+        var stored = Assert.Single(events);
         Assert.Equal("event:go", stored.ConsumedBy);
     }
 
@@ -176,6 +159,25 @@ public sealed class EventEdgeTests
         // "a store write failed" it logged "lease lost (it expired...); whichever node claims the run next carries on" (104),
         // and its span said lease_lost, where a child wait's same error said "stopped here after a failed store write" (105).
         var logs = new CapturingLoggerProvider();
+        var (_, run, _) = await StoreErrorAfterTheTakeAsync(logs);
+        var id = run.Id;
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        var error = Assert.Single(logs.Entries, e => e.EventId == 202);
+        Assert.Contains(id, error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("System.TimeoutException: connection dropped after commit", error.Exception, StringComparison.Ordinal);
+        var stopped = Assert.Single(logs.Entries, e => e.EventId == 105);
+        Assert.Contains(id, stopped.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(logs.Entries, e => e.EventId == 104);
+    }
+
+    /// <summary>
+    /// A run suspended on "go" is sent "one"; the store throws (a dropped connection) once, after it committed the take.
+    /// The execution stops on the error with its lease left to expire; past it, the next claim takes the same event again.
+    /// Returns the run as the error left it, as it ended, and its stored events.
+    /// </summary>
+    private static async Task<(RunRecord Interrupted, RunRecord Ended, IReadOnlyList<EventRecord> Events)> StoreErrorAfterTheTakeAsync(CapturingLoggerProvider? logs)
+    {
         HookedEvents? hooked = null;
         var thrown = 0;
         await using var node = await EngineHarness.StartAsync(
@@ -191,17 +193,10 @@ public sealed class EventEdgeTests
         await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
 
         await node.Client.SendEventAsync(id, "go", JsonSerializer.SerializeToElement("one"));
-        await node.WaitForIdleAsync(id, _ => thrown == 1);
+        var interrupted = await node.WaitForIdleAsync(id, _ => thrown == 1);
         await node.AdvanceWhenClaimLoopWaitsAsync(TimeSpan.FromSeconds(31));
-        var run = await node.WaitForEndAsync(id);
-
-        Assert.Equal(RunStatus.Succeeded, run.Status);
-        var error = Assert.Single(logs.Entries, e => e.EventId == 202);
-        Assert.Contains(id, error.Message, StringComparison.Ordinal);
-        Assert.StartsWith("System.TimeoutException: connection dropped after commit", error.Exception, StringComparison.Ordinal);
-        var stopped = Assert.Single(logs.Entries, e => e.EventId == 105);
-        Assert.Contains(id, stopped.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(logs.Entries, e => e.EventId == 104);
+        var ended = await node.WaitForEndAsync(id);
+        return (interrupted, ended, await node.Store.Events.GetEventsAsync(id));
     }
 
     [Theory]

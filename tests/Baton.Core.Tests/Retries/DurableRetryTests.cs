@@ -297,12 +297,8 @@ public sealed class DurableRetryTests
         await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
         steps.FailNextAttemptsRead();
 
-        clock.SetUtcNow(Start.AddMinutes(10));
-        node.WakeWorker();
-        var interrupted = await node.WaitForIdleAsync(id, _ => steps.Thrown);
-        // The execution stopped on the error with its lease left to expire; the next claim runs the second attempt.
-        await node.AdvanceWhenClaimLoopWaitsAsync(TimeSpan.FromSeconds(31));
-        var run = await node.WaitForEndAsync(id);
+        // The execution stops on the error with its lease left to expire; the next claim runs the second attempt.
+        var (interrupted, run) = await steps.ResumeThroughTheFailedReadAsync(node, clock, id, Start.AddMinutes(10));
 
         Assert.NotEqual(RunStatus.Failed, interrupted.Status);
         Assert.Equal(RunStatus.Succeeded, run.Status);

@@ -26,6 +26,20 @@ internal sealed class FailOnceStepStore : PassThroughStepStore
     /// <summary>The next <see cref="IStepStore.GetAttemptsAsync"/> throws.</summary>
     public void FailNextAttemptsRead() => Volatile.Write(ref _armedAttempts, 1);
 
+    /// <summary>
+    /// Moves the clock to <paramref name="wakeAt"/>, when the suspended run <paramref name="runId"/> resumes and the armed
+    /// read throws; then past the lease of the execution that stopped on it, so the next claim carries on. Returns the run
+    /// as the failed read left it and as it ended.
+    /// </summary>
+    public async Task<(RunRecord Interrupted, RunRecord Ended)> ResumeThroughTheFailedReadAsync(EngineHarness node, ExactClock clock, string runId, DateTimeOffset wakeAt)
+    {
+        clock.SetUtcNow(wakeAt);
+        node.WakeWorker();
+        var interrupted = await node.WaitForIdleAsync(runId, _ => Thrown);
+        await node.AdvanceWhenClaimLoopWaitsAsync(TimeSpan.FromSeconds(31));
+        return (interrupted, await node.WaitForEndAsync(runId));
+    }
+
     public override Task<IReadOnlyList<StepRecord>> GetStepsAsync(string runId, CancellationToken cancellationToken = default) =>
         Fire(ref _armedSteps) ? throw new TimeoutException(Message) : Inner.GetStepsAsync(runId, cancellationToken);
 

@@ -40,11 +40,7 @@ public sealed class ResumeReadTests
         await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
         steps.FailNextStepsRead();
 
-        clock.SetUtcNow(Start.AddHours(1));
-        node.WakeWorker();
-        var interrupted = await node.WaitForIdleAsync(id, _ => steps.Thrown);
-        await node.AdvanceWhenClaimLoopWaitsAsync(TimeSpan.FromSeconds(31));
-        var run = await node.WaitForEndAsync(id);
+        var (interrupted, run) = await steps.ResumeThroughTheFailedReadAsync(node, clock, id, Start.AddHours(1));
 
         Assert.NotEqual(RunStatus.Failed, interrupted.Status);
         Assert.Equal(RunStatus.Succeeded, run.Status);
