@@ -35,4 +35,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 5207, Level = LogLevel.Warning,
         Message = "A claim's answer was lost ({Error}); reading the runs it took, if it committed")]
     public static partial void ClaimAnswerLost(ILogger logger, Exception exception, string error);
+
+    [LoggerMessage(EventId = 5208, Level = LogLevel.Warning,
+        Message = "Node {NodeId}'s clock is {Seconds:0.0} s {Direction} the PostgreSQL server's ({ServerTime:o}). Leases, due times and schedule fires are compared with each node's own clock: a node more than about 20 s ahead takes runs that live nodes hold, one far behind lets its leases lapse. Synchronize the nodes' clocks (NTP, chrony)")]
+    public static partial void ClockSkewed(ILogger logger, string nodeId, double seconds, string direction, DateTimeOffset serverTime);
+
+    [LoggerMessage(EventId = 5209, Level = LogLevel.Information,
+        Message = "Node {NodeId}'s clock is back within 5 s of the PostgreSQL server's ({Seconds:0.0} s)")]
+    public static partial void ClockBackInTolerance(ILogger logger, string nodeId, double seconds);
 }

@@ -69,7 +69,7 @@ internal sealed class PostgresBatonStore : IBatonStore, IRunNotifications, ILeas
         Steps = new PostgresStepStore(this, s);
         Schedules = new PostgresScheduleStore(this, s, (PostgresRunStore)Runs);
         _identity = new PostgresNodeIdentity(this, s, logger);
-        Nodes = new PostgresNodeStore(this, s, _identity);
+        Nodes = new PostgresNodeStore(this, s, _identity, new PostgresClockCheck(_logger));
         Events = new PostgresEventStore(this, s);
     }
 

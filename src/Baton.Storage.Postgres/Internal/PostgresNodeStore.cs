@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Npgsql;
 using static Baton.Storage.Postgres.Internal.PostgresRows;
 
@@ -8,21 +9,24 @@ internal sealed class PostgresNodeStore : INodeStore
 {
     private readonly PostgresBatonStore _store;
     private readonly PostgresNodeIdentity _identity;
+    private readonly PostgresClockCheck _clock;
     private readonly string _heartbeatSql;
     private readonly string _listSql;
     private readonly string _removeSql;
     private readonly string _pruneSql;
 
-    public PostgresNodeStore(PostgresBatonStore store, string s, PostgresNodeIdentity identity)
+    public PostgresNodeStore(PostgresBatonStore store, string s, PostgresNodeIdentity identity, PostgresClockCheck clock)
     {
         _store = store;
         _identity = identity;
+        _clock = clock;
         _heartbeatSql = $"""
             INSERT INTO {s}.nodes (node_id, host, process_id, version, workflows, started_at, heartbeat_at)
             VALUES (@node_id, @host, @process_id, @version, @workflows, @started_at, @now)
             ON CONFLICT (node_id) DO UPDATE SET
                 host = excluded.host, process_id = excluded.process_id, version = excluded.version,
                 workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at
+            RETURNING clock_timestamp()
             """;
         _listSql = $"""
             SELECT node_id, host, process_id, version, workflows, started_at, heartbeat_at
@@ -32,10 +36,15 @@ internal sealed class PostgresNodeStore : INodeStore
         _pruneSql = $"DELETE FROM {s}.nodes WHERE heartbeat_at < @before";
     }
 
+    /// <summary>
+    /// Writes the heartbeat and compares the node's clock (<see cref="NodeHeartbeatRequest.Now"/>, carried forward to the
+    /// moment the server answered, less half the round trip) with the server's (<see cref="PostgresClockCheck"/>).
+    /// </summary>
     public async Task HeartbeatNodeAsync(NodeHeartbeatRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(request.NodeId, "request.NodeId");
+        var begun = Stopwatch.GetTimestamp();
         // First that this process still holds its node id (NodeIdLostException if another process took it).
         await _identity.EnsureHeldAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -48,7 +57,13 @@ internal sealed class PostgresNodeStore : INodeStore
             .TextArray("workflows", [.. request.Workflows ?? []])
             .Time("started_at", request.StartedAt)
             .Time("now", request.Now);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        var sent = Stopwatch.GetElapsedTime(begun);
+        var serverTime = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        var answered = Stopwatch.GetElapsedTime(begun);
+        if (serverTime is DateTime server)
+        {
+            _clock.Observe(request.NodeId, request.Now + (sent + answered) / 2, new DateTimeOffset(server.ToUniversalTime()));
+        }
     }
 
     public async Task<IReadOnlyList<NodeRecord>> ListNodesAsync(ListNodesRequest request, CancellationToken cancellationToken = default)

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Storage.Postgres.Internal;
+
+/// <summary>
+/// Compares a node's clock with the PostgreSQL server's at each heartbeat. Leases, due times and schedule fires are
+/// compared with each node's own clock: a node more than about 20 s ahead (the 30 s lease less its 10 s renewal) takes
+/// runs that live nodes hold, and one far behind lets its own leases lapse for the others. Nothing else would tell an
+/// operator why runs were taken over. A difference beyond <see cref="Tolerance"/> is logged as a warning when it is
+/// first seen and again when it moves by more than the tolerance; its return within the tolerance is logged once.
+/// </summary>
+internal sealed class PostgresClockCheck(ILogger logger)
+{
+    /// <summary>A quarter of the 20 s margin a node's clock has before it takes live nodes' runs.</summary>
+    public static readonly TimeSpan Tolerance = TimeSpan.FromSeconds(5);
+
+    private readonly Lock _gate = new();
+    private TimeSpan? _reported;
+
+    /// <summary>
+    /// Records one comparison: <paramref name="nodeTime"/> is the node's clock at the moment the server read its own,
+    /// <paramref name="serverTime"/>. Returns the node's clock less the server's (positive: the node is ahead).
+    /// </summary>
+    public TimeSpan Observe(string nodeId, DateTimeOffset nodeTime, DateTimeOffset serverTime)
+    {
+        var skew = nodeTime - serverTime;
+        lock (_gate)
+        {
+            if (skew.Duration() <= Tolerance)
+            {
+                if (_reported is not null)
+                {
+                    _reported = null;
+                    Log.ClockBackInTolerance(logger, nodeId, skew.TotalSeconds);
+                }
+            }
+            else if (_reported is not { } last || (skew - last).Duration() > Tolerance)
+            {
+                _reported = skew;
+                Log.ClockSkewed(logger, nodeId, skew.Duration().TotalSeconds, skew > TimeSpan.Zero ? "ahead of" : "behind", serverTime);
+            }
+        }
+
+        return skew;
+    }
+}
