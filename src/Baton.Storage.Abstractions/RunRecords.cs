@@ -224,6 +224,16 @@ public sealed record UpdateRunRequest
     public bool ReleaseLease { get; init; }
 
     /// <summary>
+    /// With <see cref="Status"/> <see cref="RunStatus.Suspended"/>: the names of the events the suspended run waits for
+    /// (its event waits, and <c>baton.child.{id}</c> for its child waits). An event of one of these names makes it due at
+    /// once; any other event is stored and waits for the run to reach it, which wakes the run no sooner than its
+    /// <see cref="RunAfter"/>. Before, every event made a suspended run due: one in a retry wait or on a timer executed once
+    /// per event only to suspend again. Null (and every suspension stored before): any event wakes it. Any other status
+    /// clears the names.
+    /// </summary>
+    public IReadOnlyList<string>? WakesOn { get; init; }
+
+    /// <summary>
     /// A step's final attempt end to store in the same transaction as this update, or null (the default). Both are
     /// fenced by the one lease check: either the run row, the attempt row and the step row are all written, or none
     /// is (the engine holds a step's end this way when the run's next write follows at once, e.g. the run ends right

@@ -59,6 +59,13 @@ public static class StoredValues
         """;
 
     /// <summary>
+    /// <see cref="UpdateRunRequest.WakesOn"/> as one text for a store without arrays: each name between spaces
+    /// (<c>" a b "</c>; event names hold no space), matched by <c>instr(wakes_on, ' ' || name || ' ')</c>; null stays null.
+    /// </summary>
+    public static string? WakesOnText(IReadOnlyList<string>? names) =>
+        names is null ? null : names.Count == 0 ? " " : " " + string.Join(' ', names) + " ";
+
+    /// <summary>
     /// SQL predicate for retention over the row <paramref name="row"/> of <paramref name="runsTable"/>: the run has no parent,
     /// or its parent is gone. A finished child is the only record of its output until the parent's step takes it, and a
     /// parent (active, or retried later) that found its child pruned started it again: so a child is pruned only after its

@@ -15,13 +15,16 @@ public abstract partial class StoreConformanceTests
         RunId = runId, Owner = owner, Name = name, StepKey = stepKey, Now = T0.AddSeconds(2),
     };
 
-    /// <summary>Leases a run to node-a, then stores it suspended until <paramref name="until"/> with no lease.</summary>
-    private static async Task<RunRecord> CreateSuspendedAsync(IBatonStore store, DateTimeOffset until)
+    /// <summary>
+    /// Leases a run to node-a, then stores it suspended until <paramref name="until"/> with no lease, waiting for the events
+    /// named in <paramref name="wakesOn"/> (null: any event wakes it).
+    /// </summary>
+    private static async Task<RunRecord> CreateSuspendedAsync(IBatonStore store, DateTimeOffset until, IReadOnlyList<string>? wakesOn = null)
     {
         var run = await CreateClaimedAsync(store, "node-a");
         Assert.True(await store.Runs.UpdateRunAsync(new UpdateRunRequest
         {
-            RunId = run.Id, Owner = "node-a", Now = T0, Status = RunStatus.Suspended, RunAfter = until, ReleaseLease = true,
+            RunId = run.Id, Owner = "node-a", Now = T0, Status = RunStatus.Suspended, RunAfter = until, ReleaseLease = true, WakesOn = wakesOn,
         }));
         return run;
     }
@@ -91,6 +94,50 @@ public abstract partial class StoreConformanceTests
 
         Assert.Equal(T0.AddSeconds(5), (await GetAsync(store, run.Id)).RunAfter);
         Assert.Contains(await ClaimAsync(store, "node-b", T0.AddSeconds(5)), r => r.Id == run.Id);
+    }
+
+    [Fact]
+    public async Task SendEventAsync_SuspendedRunWaitingForOtherNames_StoredButRunStaysAsleep()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateSuspendedAsync(store, T0.AddDays(1), wakesOn: ["approved", "rejected"]);
+        var retryWait = await CreateSuspendedAsync(store, T0.AddHours(1), wakesOn: []);
+
+        var unrelated = await store.Events.SendEventAsync(Event(run.Id, "approve", now: T0.AddSeconds(5)));
+        await store.Events.SendEventAsync(Event(retryWait.Id, "approved", now: T0.AddSeconds(5)));
+
+        Assert.Equal(SendEventOutcome.Stored, unrelated.Outcome);
+        Assert.Equal(T0.AddDays(1), (await GetAsync(store, run.Id)).RunAfter);
+        Assert.Equal(T0.AddHours(1), (await GetAsync(store, retryWait.Id)).RunAfter);
+        Assert.DoesNotContain(await ClaimAsync(store, "node-b", T0.AddSeconds(5)), r => r.Id == run.Id || r.Id == retryWait.Id);
+    }
+
+    [Fact]
+    public async Task SendEventAsync_SuspendedRunWaitingForThatName_MakesItDueAtOnce()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateSuspendedAsync(store, T0.AddDays(1), wakesOn: ["approved", "rejected"]);
+
+        await store.Events.SendEventAsync(Event(run.Id, "rejected", now: T0.AddSeconds(5)));
+
+        Assert.Equal(T0.AddSeconds(5), (await GetAsync(store, run.Id)).RunAfter);
+        Assert.Contains(await ClaimAsync(store, "node-b", T0.AddSeconds(5)), r => r.Id == run.Id);
+    }
+
+    [Fact]
+    public async Task UpdateRunAsync_SuspendedAgainWithoutNames_AnyEventWakesItAsBefore()
+    {
+        var store = await NewStoreAsync();
+        var run = await CreateSuspendedAsync(store, T0.AddDays(1), wakesOn: ["approved"]);
+        Assert.Contains(await ClaimAsync(store, "node-a", T0.AddDays(1)), r => r.Id == run.Id);
+        Assert.True(await store.Runs.UpdateRunAsync(new UpdateRunRequest
+        {
+            RunId = run.Id, Owner = "node-a", Now = T0.AddDays(1), Status = RunStatus.Suspended, RunAfter = T0.AddDays(2), ReleaseLease = true,
+        }));
+
+        await store.Events.SendEventAsync(Event(run.Id, "anything", now: T0.AddDays(1).AddSeconds(5)));
+
+        Assert.Equal(T0.AddDays(1).AddSeconds(5), (await GetAsync(store, run.Id)).RunAfter);
     }
 
     [Fact]

@@ -98,6 +98,7 @@ public sealed class PostgresStoreTests : IAsyncLifetime
             ALTER TABLE "{schema}".runs DROP COLUMN trace_parent;
             ALTER TABLE "{schema}".runs DROP COLUMN trace_state;
             ALTER TABLE "{schema}".runs DROP COLUMN claim_token;
+            ALTER TABLE "{schema}".runs DROP COLUMN wakes_on;
             DROP INDEX "{schema}".ix_runs_claimable;
             DROP INDEX "{schema}".ix_runs_leased;
             CREATE INDEX ix_runs_runnable ON "{schema}".runs (run_after, id) WHERE status < 10;

@@ -167,6 +167,7 @@ public sealed class SqliteStoreTests : IDisposable
                 ALTER TABLE runs DROP COLUMN workflow_version;
                 ALTER TABLE runs DROP COLUMN trace_parent;
                 ALTER TABLE runs DROP COLUMN trace_state;
+                ALTER TABLE runs DROP COLUMN wakes_on;
                 DROP INDEX ix_runs_free;
                 DROP INDEX ix_runs_leased;
                 CREATE INDEX ix_runs_runnable ON runs (run_after, lease_owner, lease_expires_at) WHERE status < 10;

@@ -86,7 +86,8 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             // A run with a deadline wakes at it at the latest, to fail with its timeout (before: a run waiting for an event with
             // no timeout of its own outlived its RunTimeout for ever; one on a long timer until the timer woke it).
             var wakeAt = run.DeadlineAt is { } deadlineAt && deadlineAt < suspendedUntil ? deadlineAt : suspendedUntil;
-            if (await WriteAsync(active, context, RunStatus.Suspended, releaseLease: true, runAfter: wakeAt).ConfigureAwait(false))
+            // Only an event this execution waits for makes the run due before wakeAt (another is taken when the run reaches it).
+            if (await WriteAsync(active, context, RunStatus.Suspended, releaseLease: true, runAfter: wakeAt, wakesOn: eventNames).ConfigureAwait(false))
             {
                 if (wakeAt <= engine.Time.GetUtcNow())
                 {
@@ -307,7 +308,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
     /// <remarks>The request is made here, once, from its parts (a record copied per write showed in the allocation profile).</remarks>
     private async Task<bool> WriteAsync(
         ActiveRun active, WorkflowContext? context, RunStatus? status, bool releaseLease, string? output = null, RunFailure? failure = null,
-        DateTimeOffset? runAfter = null, bool continuesBriefly = false)
+        DateTimeOffset? runAfter = null, bool continuesBriefly = false, IReadOnlyList<string>? wakesOn = null)
     {
         bool written;
         Exception? storeFailure = null;
@@ -319,7 +320,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
             var request = new UpdateRunRequest
             {
                 RunId = active.RunId, Owner = engine.Owner, Now = engine.Time.GetUtcNow(), Status = status, Output = output, Failure = failure,
-                RunAfter = runAfter, ReleaseLease = releaseLease,
+                RunAfter = runAfter, ReleaseLease = releaseLease, WakesOn = wakesOn,
                 Phase = progress.Phase, Progress = progress.Counters, Errors = progress.Errors, EndedAttempt = held,
                 ContinuesBriefly = continuesBriefly,
             };

@@ -38,6 +38,7 @@ internal sealed class PostgresEventStore : IEventStore
         var wake = $"""
             UPDATE {s}.runs SET run_after = @now, updated_at = @now
             WHERE id = @run AND status = {Of(RunStatus.Suspended)} AND lease_owner IS NULL AND run_after > @now
+                AND (wakes_on IS NULL OR @name = ANY(wakes_on))
             """;
         _wakeSql = $"{wake} RETURNING EXISTS (SELECT FROM pg_notify(@channel, ''))";
         _wakeIfStoredSql = $"""
@@ -99,7 +100,7 @@ internal sealed class PostgresEventStore : IEventStore
 
         await using (var wake = new NpgsqlCommand(_wakeSql, connection, transaction))
         {
-            wake.Parameters.Text("run", request.RunId).Time("now", request.Now).Text("channel", _store.Channel);
+            wake.Parameters.Text("run", request.RunId).Text("name", request.Name).Time("now", request.Now).Text("channel", _store.Channel);
             await wake.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 

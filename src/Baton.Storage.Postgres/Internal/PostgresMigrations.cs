@@ -187,6 +187,12 @@ internal static class PostgresMigrations
         """
         ALTER TABLE {schema}.step_attempts ADD COLUMN retry_at timestamptz;
         """,
+
+        // 11: the events a suspended run waits for, so another event does not make it due only to suspend again (NULL for
+        // suspensions stored before, and for every other status: any event wakes the run).
+        """
+        ALTER TABLE {schema}.runs ADD COLUMN wakes_on text[];
+        """,
     ];
 
     /// <summary>

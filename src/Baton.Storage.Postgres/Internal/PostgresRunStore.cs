@@ -183,6 +183,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
                 -- A cancel requested while the run ran, which its worker had not seen, makes the suspension due at once.
                 run_after = CASE WHEN cancel_requested AND @status = {Of(RunStatus.Suspended)} THEN @now ELSE COALESCE(@run_after, run_after) END,
                 completed_at = CASE WHEN @status >= {Of(RunStatus.Succeeded)} THEN @now WHEN @status IS NOT NULL THEN NULL ELSE completed_at END,
+                wakes_on = CASE WHEN @status = {Of(RunStatus.Suspended)} THEN @wakes_on WHEN @status IS NOT NULL THEN NULL ELSE wakes_on END,
                 lease_owner = CASE WHEN @release THEN NULL ELSE lease_owner END,
                 lease_expires_at = CASE WHEN @release THEN NULL ELSE lease_expires_at END,
                 updated_at = @now
@@ -610,6 +611,7 @@ internal sealed class PostgresRunStore : IRunStore, IAsyncDisposable
             .Text("output", request.Output)
             .Json("failure", RunStateJson.Failure(request.Failure))
             .Time("run_after", request.RunAfter)
+            .TextArray("wakes_on", request.WakesOn is null ? null : [.. request.WakesOn])
             .Bool("release", request.ReleaseLease)
             .Time("now", request.Now)
             .Text("id", request.RunId)

@@ -9,9 +9,11 @@ internal sealed class SqliteEventStore(SqliteBatonStore store) : IEventStore
 {
     private const string EventColumns = "run_id, id, name, payload, idempotency_key, stored_at, consumed_at, consumed_by";
 
+    // Only a run that waits for the event's name (or was suspended before names were kept: wakes_on NULL).
     private static readonly string WakeSql = $"""
         UPDATE runs SET run_after = $now, updated_at = $now
         WHERE id = $run AND status = {Of(RunStatus.Suspended)} AND lease_owner IS NULL AND run_after > $now
+            AND (wakes_on IS NULL OR instr(wakes_on, ' ' || $name || ' ') > 0)
         """;
 
     public Task<SendEventResult> SendEventAsync(SendEventRequest request, CancellationToken cancellationToken = default)
@@ -45,7 +47,7 @@ internal sealed class SqliteEventStore(SqliteBatonStore store) : IEventStore
                     """)
                 .With("$run", request.RunId).With("$name", request.Name).With("$payload", request.Payload)
                 .With("$key", request.IdempotencyKey).With("$now", request.Now))!;
-            ctx.Command(WakeSql).With("$run", request.RunId).With("$now", request.Now).ExecuteNonQuery();
+            ctx.Command(WakeSql).With("$run", request.RunId).With("$name", request.Name).With("$now", request.Now).ExecuteNonQuery();
             return new SendEventResult(SendEventOutcome.Stored, stored);
         }, cancellationToken);
     }

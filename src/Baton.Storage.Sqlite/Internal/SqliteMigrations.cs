@@ -183,6 +183,12 @@ internal static class SqliteMigrations
         """
         ALTER TABLE step_attempts ADD COLUMN retry_at INTEGER;
         """,
+
+        // 11: the events a suspended run waits for (StoredValues.WakesOnText), so another event does not make it due only
+        // to suspend again (NULL for suspensions stored before, and for every other status: any event wakes the run).
+        """
+        ALTER TABLE runs ADD COLUMN wakes_on TEXT;
+        """,
     ];
 
     /// <summary>Applies the migrations the file has not had yet. Returns the schema version afterwards.</summary>

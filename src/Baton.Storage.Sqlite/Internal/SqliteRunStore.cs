@@ -64,6 +64,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
             -- A cancel requested while the run ran, which its worker had not seen, makes the suspension due at once.
             run_after = CASE WHEN cancel_requested = 1 AND $status = {Of(RunStatus.Suspended)} THEN $now ELSE COALESCE($run_after, run_after) END,
             completed_at = CASE WHEN $status >= {Of(RunStatus.Succeeded)} THEN $now WHEN $status IS NOT NULL THEN NULL ELSE completed_at END,
+            wakes_on = CASE WHEN $status = {Of(RunStatus.Suspended)} THEN $wakes_on WHEN $status IS NOT NULL THEN NULL ELSE wakes_on END,
             lease_owner = CASE WHEN $release THEN NULL ELSE lease_owner END,
             lease_expires_at = CASE WHEN $release THEN NULL ELSE lease_expires_at END,
             updated_at = $now
@@ -338,6 +339,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
         var progress = RunStateJson.Progress(request.Progress);
         var errors = RunStateJson.Errors(request.Errors);
         var failure = RunStateJson.Failure(request.Failure);
+        var wakesOn = WakesOnText(request.WakesOn);
         return store.WriteAsync(
             ctx =>
             {
@@ -349,6 +351,7 @@ internal sealed class SqliteRunStore(SqliteBatonStore store) : IRunStore
                     .With("$output", request.Output)
                     .With("$failure", failure)
                     .With("$run_after", request.RunAfter)
+                    .With("$wakes_on", wakesOn)
                     .With("$release", request.ReleaseLease)
                     .With("$now", request.Now)
                     .With("$id", request.RunId)

@@ -1,5 +1,6 @@
 using Baton.Core.Tests.Support;
 using Baton.Hosting;
+using Baton.Events;
 using Baton.Retries;
 using Baton.Runs;
 using Baton.Steps;
@@ -145,8 +146,8 @@ public sealed class DurableRetryTests
     }
 
     /// <summary>
-    /// A Retry-After of 120 s over a 10 s policy backoff suspends the run until +120 s. An event sent at +30 s makes
-    /// the run due at once; before, the resumed run recomputed the due time from the policy alone (+10 s, already past)
+    /// A run woken during its retry wait (by an event it waits for beside the step) waits out the longer wait a
+    /// <see cref="RetryAfterException"/> asked for: before, the resumed run recomputed the due time from the policy (+10 s)
     /// and ran the second attempt at +30 s. The due time is now stored with the failed attempt, so the run suspends again
     /// until +120 s.
     /// </summary>
@@ -155,31 +156,52 @@ public sealed class DurableRetryTests
     {
         var calls = new Calls();
         var clock = new ExactClock(Start);
-        var policy = new RetryPolicy { MaxAttempts = 3, BaseDelay = TimeSpan.FromSeconds(10), MaxDelay = TimeSpan.FromHours(1), JitterFactor = 0 };
-        await using var node = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, int>("limited", async (ctx, _, ct) =>
-                await ctx.StepAsync("call", _ => Interlocked.Increment(ref calls.Count) < 2
-                    ? throw new RetryAfterException("429 Too Many Requests", TimeSpan.FromSeconds(120))
-                    : Task.FromResult(calls.Count), new StepOptions { Retry = policy }, cancellationToken: ct)),
-            o => o.DrainTimeout = TimeSpan.Zero,
-            time: clock);
+        await using var node = await StartLimitedAsync(clock, calls, alsoWaitsFor: "go");
 
         var id = await node.StartRunAsync("limited");
         var dueAt = Start.AddSeconds(120);
         var suspended = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
         Assert.Equal(dueAt, suspended.RunAfter);
-        Assert.Equal(dueAt, Assert.Single(await node.Store.Steps.GetAttemptsAsync(id)).RetryAt);
+        Assert.Equal(dueAt, Assert.Single(await node.Store.Steps.GetAttemptsAsync(id), a => a.StepKey == "call").RetryAt);
 
         clock.SetUtcNow(Start.AddSeconds(30));
-        await node.Store.Events.SendEventAsync(new SendEventRequest { RunId = id, Name = "unrelated", Now = clock.GetUtcNow() });
+        await node.Store.Events.SendEventAsync(new SendEventRequest { RunId = id, Name = "go", Now = clock.GetUtcNow() });
         node.WakeWorker();
-        var resumed = await node.WaitForIdleAsync(id, r => r.Executions >= 2 && (r.Status == RunStatus.Suspended || r.Status.IsTerminal()));
+        // Asleep again (the execution that took "go" wakes the run at once once more, then it sleeps) or ended.
+        var resumed = await node.WaitForIdleAsync(
+            id, r => r.Executions >= 2 && ((r.Status == RunStatus.Suspended && r.RunAfter > clock.GetUtcNow()) || r.Status.IsTerminal()));
 
         Assert.Equal(RunStatus.Suspended, resumed.Status);
         Assert.Equal(dueAt, resumed.RunAfter);
         Assert.Equal(1, calls.Count);
 
         await SecondAttemptSucceedsAtAsync(node, clock, id, dueAt, calls);
+    }
+
+    /// <summary>
+    /// An event the run does not wait for is stored and leaves the run in its retry wait asleep. Before, every event made a
+    /// suspended run due: it executed, replayed, found its attempt not yet due and suspended again, one execution per event.
+    /// </summary>
+    [Fact]
+    public async Task StepAsync_EventTheRunDoesNotWaitForSentDuringItsRetryWait_RunStaysAsleepUntilTheAttemptIsDue()
+    {
+        var calls = new Calls();
+        var clock = new ExactClock(Start);
+        await using var node = await StartLimitedAsync(clock, calls, alsoWaitsFor: null);
+        var id = await node.StartRunAsync("limited");
+        var dueAt = Start.AddSeconds(120);
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
+
+        clock.SetUtcNow(Start.AddSeconds(30));
+        var sent = await node.Client.SendEventAsync(id, "unrelated", null);
+        node.WakeWorker();
+        var asleep = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
+
+        Assert.Equal(EventSendOutcome.Stored, sent.Outcome);
+        Assert.Equal(dueAt, asleep.RunAfter);
+        Assert.Equal(1, asleep.Executions);
+        await SecondAttemptSucceedsAtAsync(node, clock, id, dueAt, calls);
+        Assert.Equal(2, (await node.Store.Runs.GetRunAsync(id))!.Executions);
     }
 
     [Theory]
@@ -315,9 +337,33 @@ public sealed class DurableRetryTests
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
         Assert.Equal(2, calls.Count);
-        var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).OrderBy(a => a.Attempt).ToList();
+        var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).Where(a => a.StepKey == "call").OrderBy(a => a.Attempt).ToList();
         Assert.Equal([1, 2], attempts.Select(a => a.Attempt));
         Assert.Equal(dueAt, attempts[1].StartedAt);
+    }
+
+    /// <summary>
+    /// The workflow <c>limited</c>: one step, <c>call</c>, whose first attempt is refused with "retry after 120 s" (the
+    /// policy's own backoff is 10 s), awaited together with an event wait named <paramref name="alsoWaitsFor"/> if given.
+    /// </summary>
+    private static Task<EngineHarness> StartLimitedAsync(ExactClock clock, Calls calls, string? alsoWaitsFor)
+    {
+        var policy = new RetryPolicy { MaxAttempts = 3, BaseDelay = TimeSpan.FromSeconds(10), MaxDelay = TimeSpan.FromHours(1), JitterFactor = 0 };
+        return EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("limited", async (ctx, _, ct) =>
+            {
+                var call = ctx.StepAsync("call", _ => Interlocked.Increment(ref calls.Count) < 2
+                    ? throw new RetryAfterException("429 Too Many Requests", TimeSpan.FromSeconds(120))
+                    : Task.FromResult(calls.Count), new StepOptions { Retry = policy }, cancellationToken: ct);
+                if (alsoWaitsFor is not null)
+                {
+                    await ctx.WaitForEventAsync<string>(alsoWaitsFor, cancellationToken: ct);
+                }
+
+                return await call;
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
     }
 
     private static Task<EngineHarness> StartFlakyAsync(RetryPolicy policy, ExactClock clock, Calls calls) =>
