@@ -72,11 +72,15 @@ internal static class ChildWakeups
             else if (result.Outcome == CancelRunOutcome.Requested)
             {
                 worker.CancelLocal(child.Id);
-                // A child that is itself a parent may be waiting on runs that hold the slots it would replay in.
-                if (depth < MaxTreeDepth)
-                {
-                    await CancelTreeAsync(engine, worker, child.Id, depth + 1).ConfigureAwait(false);
-                }
+            }
+
+            // A child that is itself a parent may be waiting on runs that hold the slots it would replay in; one cancelled at
+            // once (a retried parent pending with its retried children) never replays to cancel its own. Before, only a child
+            // whose cancel was requested was looked into, and the grandchildren of a cancelled pending one ran to their end.
+            // A child that never executed started no child, so no list is read for it.
+            if (depth < MaxTreeDepth && (result.Outcome == CancelRunOutcome.Requested || result is { Outcome: CancelRunOutcome.Cancelled, Run.Executions: > 0 }))
+            {
+                await CancelTreeAsync(engine, worker, child.Id, depth + 1).ConfigureAwait(false);
             }
         }
     }

@@ -6,6 +6,7 @@ using Baton.Retries;
 using Baton.Runs;
 using Baton.Steps;
 using Baton.Storage;
+using Baton.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Core.Tests.Children;
@@ -34,6 +35,13 @@ public sealed class ChildRunTests
         b.AddWorkflow<int, int>("flaky", (_, input, _) =>
             executions.AddOrUpdate(input, 1, (_, n) => n + 1) == 1 ? throw new NonRetryableException($"flaky {input} failed") : Task.FromResult(input * 2));
 
+    /// <summary>A workflow <c>blocker</c> whose one step holds its run slot until <paramref name="release"/> completes.</summary>
+    private static void AddBlocker(BatonBuilder b, Task release) => b.AddWorkflow<int, int>("blocker", async (ctx, input, ct) => await ctx.StepAsync("hold", async _ =>
+    {
+        await release;
+        return input;
+    }, cancellationToken: ct));
+
     private static Task<RunRecord> SuspendedAsync(EngineHarness node, string id) =>
         node.WaitForAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
 
@@ -51,6 +59,30 @@ public sealed class ChildRunTests
         var childId = await ChildOfAsync(node, id);
         await SuspendedAsync(node, childId);
         return (id, childId);
+    }
+
+    /// <summary>
+    /// Cancels <paramref name="id"/>, which cancels <paramref name="tree"/> (its descendants), then retries it while a
+    /// <c>blocker</c> (<see cref="AddBlocker"/>) holds the only run slot, so they are all pending again and none is claimed.
+    /// Returns the blocker's id.
+    /// </summary>
+    private static async Task<string> CancelThenRetryWhileTheSlotIsHeldAsync(EngineHarness node, string id, params string[] tree)
+    {
+        await node.Client.CancelRunAsync(id);
+        foreach (var run in tree.Prepend(id))
+        {
+            Assert.Equal(RunStatus.Cancelled, (await node.WaitForEndAsync(run)).Status);
+        }
+
+        var blocker = await node.StartRunAsync("blocker", 1);
+        await node.WaitForAsync(blocker, r => r.Status == RunStatus.Running && r.LeaseOwner is not null);
+        Assert.Equal(RetryRunOutcome.Retried, (await node.Client.RetryRunAsync(id)).Outcome);
+        foreach (var run in tree)
+        {
+            Assert.Equal(RunStatus.Pending, (await node.Store.Runs.GetRunAsync(run))!.Status);
+        }
+
+        return blocker;
     }
 
     [Fact]
@@ -260,22 +292,11 @@ public sealed class ChildRunTests
             {
                 AddWaitingChild(b);
                 b.AddWorkflow<int, int>("parent", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct));
-                b.AddWorkflow<int, int>("blocker", async (ctx, input, ct) => await ctx.StepAsync("hold", async _ =>
-                {
-                    await release.Task;
-                    return input;
-                }, cancellationToken: ct));
+                AddBlocker(b, release.Task);
             },
             o => o.MaxConcurrentRuns = 1);
         var (id, childId) = await ParentWaitingOnItsChildAsync(node);
-        await node.Client.CancelRunAsync(id);
-        Assert.Equal(RunStatus.Cancelled, (await node.WaitForEndAsync(id)).Status);
-        Assert.Equal(RunStatus.Cancelled, (await node.WaitForEndAsync(childId)).Status);
-        // The only run slot is held, so neither the retried parent nor its retried child is claimed before the cancel.
-        var blocker = await node.StartRunAsync("blocker", 1);
-        await node.WaitForAsync(blocker, r => r.Status == RunStatus.Running && r.LeaseOwner is not null);
-        Assert.Equal(RetryRunOutcome.Retried, (await node.Client.RetryRunAsync(id)).Outcome);
-        Assert.Equal(RunStatus.Pending, (await node.Store.Runs.GetRunAsync(childId))!.Status);
+        var blocker = await CancelThenRetryWhileTheSlotIsHeldAsync(node, id, childId);
 
         var cancel = await node.Client.CancelRunAsync(id);
         release.TrySetResult();
@@ -285,6 +306,50 @@ public sealed class ChildRunTests
         Assert.Equal(CancelRunOutcome.Cancelled, cancel.Outcome);
         Assert.Equal(RunStatus.Cancelled, (await node.Store.Runs.GetRunAsync(id))!.Status);
         Assert.Equal(RunStatus.Cancelled, child.Status);
+    }
+
+    [Fact]
+    public async Task CancelRunAsync_RetriedGrandparentCancelledBeforeItIsClaimed_ItsRetriedGrandchildIsCancelledToo()
+    {
+        // A retried grandparent is pending with its retried child (itself a parent) and grandchild pending beside it. The
+        // child's cancel is immediate (it is pending). Before: the tree was descended only below a child whose cancel was
+        // requested (a running one), so the grandchild was claimed later and ran (here: waited for its event) under a
+        // cancelled tree.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var node = await EngineHarness.StartAsync(
+            b =>
+            {
+                AddWaitingChild(b);
+                b.AddWorkflow<int, int>("middle", (ctx, input, ct) => ctx.RunChildAsync<int>("child", input, cancellationToken: ct));
+                b.AddWorkflow<int, int>("parent", (ctx, input, ct) => ctx.RunChildAsync<int>("middle", input, cancellationToken: ct));
+                AddBlocker(b, release.Task);
+            },
+            o => o.MaxConcurrentRuns = 1);
+        var id = await node.StartRunAsync("parent", 3);
+        await SuspendedAsync(node, id);
+        var middleId = await ChildOfAsync(node, id);
+        await SuspendedAsync(node, middleId);
+        var grandchildId = await ChildOfAsync(node, middleId);
+        await SuspendedAsync(node, grandchildId);
+        var blocker = await CancelThenRetryWhileTheSlotIsHeldAsync(node, id, middleId, grandchildId);
+
+        CancelRunResult cancel;
+        double counted;
+        using (var totals = new MeterTotals(node.Services.GetRequiredService<BatonMetrics>().RunsCompleted.Meter))
+        {
+            cancel = await node.Client.CancelRunAsync(id);
+            counted = totals["baton.runs.completed"];
+        }
+
+        release.TrySetResult();
+        Assert.Equal(RunStatus.Succeeded, (await node.WaitForEndAsync(blocker)).Status);
+        var grandchild = await node.WaitForAsync(grandchildId, r => r.Status.IsTerminal() || (r.Status == RunStatus.Suspended && r.LeaseOwner is null));
+
+        Assert.Equal(CancelRunOutcome.Cancelled, cancel.Outcome);
+        Assert.Equal(RunStatus.Cancelled, (await node.Store.Runs.GetRunAsync(middleId))!.Status);
+        Assert.Equal(RunStatus.Cancelled, grandchild.Status);
+        // None of the three executes again, so the cancel counts each of them once, as it cancels it.
+        Assert.Equal(3, counted);
     }
 
     [Fact]
