@@ -35,6 +35,33 @@ public sealed class SqliteOwnershipTests : IDisposable
         Assert.DoesNotContain("another process", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("a link to itself")]
+    [InlineData("a directory")]
+    public async Task InitializeAsync_LockFileCannotBeOpened_SaysSoNamingItNotThatAnotherProcessHoldsIt(string lockFile)
+    {
+        // Before: a link loop (ELOOP, an IOException) was reported as "in use by another process", and a directory
+        // (UnauthorizedAccessException) came out bare, without saying it was the store's lock file. Both fail for root too.
+        var path = _database.NewPath();
+        var lockPath = Path.GetFullPath(path) + ".lock";
+        Directory.CreateDirectory(_database.Directory);
+        if (lockFile == "a directory")
+        {
+            Directory.CreateDirectory(lockPath);
+        }
+        else
+        {
+            File.CreateSymbolicLink(lockPath, lockPath);
+        }
+
+        await using var store = Open(path);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.InitializeAsync());
+
+        Assert.Contains($"cannot open the lock file '{lockPath}'", error.Message, StringComparison.Ordinal);
+        Assert.Contains(error.InnerException!.Message, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("another process", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task InitializeAsync_AnotherProcessOwnsDatabase_ThrowsStoreInUseAndReadOnlyStillReads()
     {

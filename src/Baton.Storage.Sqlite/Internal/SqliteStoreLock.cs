@@ -26,7 +26,8 @@ internal sealed class SqliteStoreLock
     /// <summary>
     /// Takes the lock for <paramref name="databasePath"/>. <paramref name="first"/> is true when no other store of
     /// this process held it, i.e. nothing alive holds a lease in the database. Throws
-    /// <see cref="StoreInUseException"/> when another process holds it.
+    /// <see cref="StoreInUseException"/> when another process holds it, and <see cref="InvalidOperationException"/> naming
+    /// the lock file when it cannot be opened for any other reason.
     /// </summary>
     public static SqliteStoreLock Acquire(string databasePath, out bool first)
     {
@@ -57,12 +58,22 @@ internal sealed class SqliteStoreLock
                     $"Baton:Store:Sqlite: the lock file '{path}' of the database '{databasePath}' has a name too long for the file system; use a shorter database file name.",
                     ex);
             }
-            catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
+            catch (IOException ex) when (IsHeldElsewhere(ex))
             {
                 throw new StoreInUseException(
                     databasePath,
                     $"Baton:Store:Sqlite: the database '{databasePath}' is in use by another process (it holds '{path}'). " +
                     "A SQLite store belongs to one process at a time; stop the other process or use PostgreSQL for several nodes.",
+                    ex);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Before: every IOException was "in use by another process", so a lock file that could not be opened at all (a
+                // directory, a link loop, a read-only file system, too many open files) sent the operator after a process
+                // that did not exist.
+                throw new InvalidOperationException(
+                    $"Baton:Store:Sqlite: cannot open the lock file '{path}' of the database '{databasePath}': {ex.Message} " +
+                    "The store locks that file to own the database; it must be a regular file this process can create and write.",
                     ex);
             }
 
@@ -72,6 +83,15 @@ internal sealed class SqliteStoreLock
             return held;
         }
     }
+
+    /// <summary>
+    /// Whether opening the lock file failed because another process holds it. Unix: .NET's flock with LOCK_NB failed with
+    /// EWOULDBLOCK, which it reports as the errno in HResult (11 on Linux, 35 on macOS and the BSDs). Windows: a sharing or
+    /// lock violation (HRESULT_FROM_WIN32 of 32 or 33).
+    /// </summary>
+    private static bool IsHeldElsewhere(IOException ex) =>
+        OperatingSystem.IsWindows() ? ex.HResult is unchecked((int)0x80070020) or unchecked((int)0x80070021)
+        : ex.HResult == (OperatingSystem.IsLinux() ? 11 : 35);
 
     /// <summary>Gives this store's hold back; the last holder of the process unlocks the file.</summary>
     public void Release()
