@@ -146,7 +146,27 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
         await OpenAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         using var connection = OpenConnection(_readConnectionString);
+        // The store may have been disposed since OpenAsync looked: if its pool was cleared before this connection was taken,
+        // the connection came from a new pool and would stay open in it (before: a descriptor on the database, its WAL never
+        // removed, until the process exited). Checked after the connection is taken (the fence keeps the order), so a dispose
+        // not seen here clears the pool later and closes this connection as it comes back.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _disposed))
+        {
+            ClearReadPool();
+            throw new ObjectDisposedException(GetType().FullName);
+        }
+
         return read(connection);
+    }
+
+    /// <summary>
+    /// Closes the idle pooled read connections and marks the ones in use to be closed as they come back, not pooled.
+    /// </summary>
+    private void ClearReadPool()
+    {
+        using var connection = new SqliteConnection(_readConnectionString);
+        SqliteConnection.ClearPool(connection);
     }
 
     /// <summary>
@@ -354,8 +374,7 @@ internal sealed class SqliteBatonStore : IBatonStore, ILeaseRecovery, IStoreErro
         {
             // Also when a close above failed (a writer whose loop stopped rethrows its error): before, the error skipped
             // these, and the process kept the database's lock file locked and its read connections open until it exited.
-            using var connection = new SqliteConnection(_readConnectionString);
-            SqliteConnection.ClearPool(connection);
+            ClearReadPool();
             _processLock?.Release();
             Metrics.Dispose();
         }
