@@ -84,9 +84,14 @@ public sealed partial class BatonApiClient : IDisposable
     /// <summary>
     /// The handler the client uses unless given one: a <see cref="SocketsHttpHandler"/> that follows no redirect. .NET keeps
     /// custom headers when it follows one, so the admin key would be sent to whatever host a redirect names; a redirect is
-    /// an error instead, which names where it pointed.
+    /// an error instead, which names where it pointed. Its connections are renewed every <see cref="ConnectionLifetime"/>, so
+    /// a client kept for the life of a process (<see cref="Create"/>, or the typed client taken into a singleton) follows a
+    /// DNS change of the server's name; without it, a pooled connection lived as long as it was used.
     /// </summary>
-    public static SocketsHttpHandler NoRedirects() => new() { AllowAutoRedirect = false };
+    public static SocketsHttpHandler NoRedirects() => new() { AllowAutoRedirect = false, PooledConnectionLifetime = ConnectionLifetime };
+
+    /// <summary>How long <see cref="NoRedirects"/> keeps a connection: IHttpClientFactory's own handler lifetime.</summary>
+    public static readonly TimeSpan ConnectionLifetime = TimeSpan.FromMinutes(2);
 
     /// <summary>The server this client talks to.</summary>
     public Uri? BaseAddress => _http.BaseAddress;
