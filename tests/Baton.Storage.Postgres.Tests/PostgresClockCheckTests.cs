@@ -73,6 +73,31 @@ public sealed class PostgresClockCheckTests : IAsyncLifetime
             logs.Entries.Where(e => e.EventId == 5208).Select(e => e.Message[..36]));
     }
 
+    /// <summary>
+    /// A clock that hovers at the tolerance (each heartbeat's estimate differs by a little round trip) is reported once, not
+    /// reported then back at every heartbeat: before, 5.2 s, 4.8 s, 5.2 s, 4.8 s, 5.2 s logged three warnings and two
+    /// "back" lines. It is back once it comes within half the tolerance.
+    /// </summary>
+    [Fact]
+    public void Observe_SkewHoveringAtTheTolerance_WarnsOnceAndSaysBackOnlyWhenWellWithin()
+    {
+        var logs = new CapturingLoggerProvider();
+        var check = new PostgresClockCheck(logs.CreateLogger("store"));
+        var server = new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+        foreach (var seconds in new[] { 5.2, 4.8, 5.2, 4.8, 5.2, 3.0 })
+        {
+            check.Observe("node-a", server.AddSeconds(seconds), server);
+        }
+
+        Assert.Single(logs.Entries, e => e.EventId == 5208);
+        Assert.DoesNotContain(logs.Entries, e => e.EventId == 5209);
+        check.Observe("node-a", server.AddSeconds(1), server);
+        Assert.Equal(
+            [5208, 5209],
+            logs.Entries.Where(e => e.EventId is 5208 or 5209).Select(e => e.EventId));
+    }
+
     private Task BeatAsync(TimeSpan ahead)
     {
         var now = DateTimeOffset.UtcNow + ahead;

@@ -41,6 +41,6 @@ internal static partial class Log
     public static partial void ClockSkewed(ILogger logger, string nodeId, double seconds, string direction, DateTimeOffset serverTime);
 
     [LoggerMessage(EventId = 5209, Level = LogLevel.Information,
-        Message = "Node {NodeId}'s clock is back within 5 s of the PostgreSQL server's ({Seconds:0.0} s)")]
+        Message = "Node {NodeId}'s clock is back within 2.5 s of the PostgreSQL server's ({Seconds:0.0} s)")]
     public static partial void ClockBackInTolerance(ILogger logger, string nodeId, double seconds);
 }

@@ -7,12 +7,18 @@ namespace Baton.Storage.Postgres.Internal;
 /// compared with each node's own clock: a node more than about 20 s ahead (the 30 s lease less its 10 s renewal) takes
 /// runs that live nodes hold, and one far behind lets its own leases lapse for the others. Nothing else would tell an
 /// operator why runs were taken over. A difference beyond <see cref="Tolerance"/> is logged as a warning when it is
-/// first seen and again when it moves by more than the tolerance; its return within the tolerance is logged once.
+/// first seen and again when it moves by more than the tolerance; its return within <see cref="BackWithin"/> is logged once.
 /// </summary>
 internal sealed class PostgresClockCheck(ILogger logger)
 {
     /// <summary>A quarter of the 20 s margin a node's clock has before it takes live nodes' runs.</summary>
     public static readonly TimeSpan Tolerance = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How close a reported clock must come back before it is said to be back: half the tolerance, so a skew that hovers
+    /// at the tolerance (each estimate off by a few milliseconds of round trip) is not reported, then back, at every heartbeat.
+    /// </summary>
+    public static readonly TimeSpan BackWithin = Tolerance / 2;
 
     private readonly Lock _gate = new();
     private TimeSpan? _reported;
@@ -26,18 +32,16 @@ internal sealed class PostgresClockCheck(ILogger logger)
         var skew = nodeTime - serverTime;
         lock (_gate)
         {
-            if (skew.Duration() <= Tolerance)
+            var size = skew.Duration();
+            if (_reported is not null && size <= BackWithin)
             {
-                if (_reported is not null)
-                {
-                    _reported = null;
-                    Log.ClockBackInTolerance(logger, nodeId, skew.TotalSeconds);
-                }
+                _reported = null;
+                Log.ClockBackInTolerance(logger, nodeId, skew.TotalSeconds);
             }
-            else if (_reported is not { } last || (skew - last).Duration() > Tolerance)
+            else if (size > Tolerance && (_reported is not { } reported || (skew - reported).Duration() > Tolerance))
             {
                 _reported = skew;
-                Log.ClockSkewed(logger, nodeId, skew.Duration().TotalSeconds, skew > TimeSpan.Zero ? "ahead of" : "behind", serverTime);
+                Log.ClockSkewed(logger, nodeId, size.TotalSeconds, skew > TimeSpan.Zero ? "ahead of" : "behind", serverTime);
             }
         }
 
