@@ -40,7 +40,7 @@ internal sealed class ExecutionState
     private int _waitsAtWork;
     private TaskCompletionSource? _waitsSettled;
     private bool _tookAfterSuspend;
-    private List<(string EventName, DateTimeOffset WakeAt)>? _resting;
+    private List<(string? EventName, DateTimeOffset WakeAt)>? _resting;
 
     public ExecutionState(ActiveRun active, WorkflowDefinition definition, EngineServices engine, IEnumerable<StepRecord> stored, bool replayOnly)
     {
@@ -310,13 +310,14 @@ internal sealed class ExecutionState
     }
 
     /// <summary>
-    /// A child or event wait that sleeps in memory (steps of the run were in flight) until it is disposed: if the run
-    /// suspends meanwhile (a durable retry wait of such a step), it wakes for <paramref name="eventName"/> and at
-    /// <paramref name="wakeAt"/> at the latest, as if that wait had suspended too. Before (review 54), such a suspension
-    /// named neither, so an event (or a child's end) stored while the run was still leased left it asleep until the
-    /// step's backoff (an hour, say), the event stored and the wait's timeout (or 5-minute recheck) not applied.
+    /// A child or event wait, or a durable timer, that sleeps in memory (steps of the run were in flight) until it is
+    /// disposed: if the run suspends meanwhile (a durable retry wait of such a step), it wakes for <paramref name="eventName"/>
+    /// (none for a timer) and at <paramref name="wakeAt"/> at the latest, as if that wait had suspended too. Before (review
+    /// 54), such a suspension named neither, so an event (or a child's end) stored while the run was still leased left it
+    /// asleep until the step's backoff (an hour, say), the event stored and the wait's timeout (or 5-minute recheck) not
+    /// applied; a timer was not counted until review 57, so a 10-minute limit beside such a step fired an hour late.
     /// </summary>
-    public IDisposable RestingOn(string eventName, DateTimeOffset wakeAt)
+    public IDisposable RestingOn(string? eventName, DateTimeOffset wakeAt)
     {
         var entry = (eventName, wakeAt);
         lock (_lock)
@@ -327,7 +328,7 @@ internal sealed class ExecutionState
         return new RestingWait(this, entry);
     }
 
-    private sealed class RestingWait(ExecutionState state, (string EventName, DateTimeOffset WakeAt) entry) : IDisposable
+    private sealed class RestingWait(ExecutionState state, (string? EventName, DateTimeOffset WakeAt) entry) : IDisposable
     {
         public void Dispose()
         {
@@ -365,7 +366,10 @@ internal sealed class ExecutionState
             foreach (var (restingOn, restingUntil) in _resting ?? [])
             {
                 wakeAt = restingUntil < wakeAt ? restingUntil : wakeAt;
-                names = names.Append(restingOn);
+                if (restingOn is not null)
+                {
+                    names = names.Append(restingOn);
+                }
             }
 
             return (wakeAt, [.. names.Distinct(StringComparer.Ordinal)]);

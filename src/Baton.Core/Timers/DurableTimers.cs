@@ -58,6 +58,10 @@ internal sealed class DurableTimers(ExecutionState state)
         }
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
-        await Task.Delay(remaining, engine.Time, linked.Token).ConfigureAwait(false);
+        // A suspension meanwhile (a durable retry wait of a step in flight) wakes the run at this timer at the latest.
+        using (state.RestingOn(null, wakeAt))
+        {
+            await Task.Delay(remaining, engine.Time, linked.Token).ConfigureAwait(false);
+        }
     }
 }

@@ -74,6 +74,48 @@ public sealed class DurableTimerTests
     }
 
     /// <summary>
+    /// A timer waiting in memory beside a step (the step in flight kept it from suspending) counts for the run's wake-up when
+    /// that step's 1 h retry wait suspends the run: the run wakes at the timer (+10 min) and the workflow's limit fires then.
+    /// Before, the suspension knew only the retry wait: the run slept the hour and the 10-minute limit fired 50 minutes late.
+    /// </summary>
+    [Fact]
+    public async Task DelayAsync_InMemoryBesideAStepWhoseRetryWaitSuspendsTheRun_RunWakesAtTheTimer()
+    {
+        var clock = new ExactClock(Start);
+        var limitAt = Start.AddMinutes(10);
+        var policy = new Baton.Retries.RetryPolicy { MaxAttempts = 3, BaseDelay = TimeSpan.FromHours(1), MaxDelay = TimeSpan.FromHours(2), JitterFactor = 0 };
+        var calls = 0;
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, string>("limited", async (ctx, _, ct) =>
+            {
+                var call = ctx.StepAsync("call", async _ =>
+                {
+                    if (Interlocked.Increment(ref calls) > 1)
+                    {
+                        return 1;
+                    }
+
+                    // Fails once the limit below waits in memory.
+                    await clock.WaitForTimerAsync(limitAt, TimerKind.Delay);
+                    throw new InvalidOperationException("first attempt fails");
+                }, new Baton.Steps.StepOptions { Retry = policy }, cancellationToken: ct);
+                var limit = ctx.DelayAsync("limit", limitAt - Start, ct);
+                return await Task.WhenAny(limit, call) == limit ? "limit" : $"{await call}";
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
+
+        var id = await node.StartRunAsync("limited");
+        var suspended = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
+        Assert.Equal(limitAt, suspended.RunAfter);
+        clock.AdvanceTo(limitAt);
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal((RunStatus.Succeeded, "\"limit\""), (run.Status, run.Output));
+    }
+
+    /// <summary>
     /// A long timer suspends the run on node A, which then stops. Node B starts one millisecond before the wake-up
     /// time: its first claim must leave the run asleep, and the claim at the wake-up time must finish it.
     /// </summary>
