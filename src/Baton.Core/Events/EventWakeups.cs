@@ -24,7 +24,7 @@ internal static class EventWakeups
         }
         catch (Exception ex)
         {
-            // The run stays suspended until its timeout, or until the next event of any name: logged, not lost.
+            // The run stays suspended until its timeout, or until the next event of a name it waits for: logged, not lost.
             Log.StoreWriteFailed(engine.Logger, ex, runId);
         }
     }
