@@ -18,6 +18,28 @@ internal sealed class DurableTimers(ExecutionState state)
     {
         var key = state.NextUserKey(name);
         state.TakeStepKey(key);
+        // At work until its wake-up time is registered (a suspension or a rest in memory): a sibling wait that suspends the run
+        // meanwhile waits for it (ExecutionState.WaitsSettledAsync). Before, a timer reached for the first time was storing its
+        // wake-up time while WhenAny(eventWait, timer)'s event wait suspended the run, and the run slept without the timer's
+        // time: an approval "within 10 minutes" whose limit never fired.
+        state.WaitAtWork();
+        var atWork = true;
+        try
+        {
+            await WaitAtWorkAsync(key, delay, until, cancellationToken, () => atWork = false).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (atWork)
+            {
+                state.WaitAtRest(took: false);
+            }
+        }
+    }
+
+    /// <summary>The timer's wait; <paramref name="resting"/> is called once its wake-up time is registered and it rests in memory.</summary>
+    private async Task WaitAtWorkAsync(string key, TimeSpan? delay, DateTimeOffset until, CancellationToken cancellationToken, Action resting)
+    {
         var engine = state.Engine;
         DateTimeOffset wakeAt;
         if (state.Stored.TryGetValue(key, out var stored) && stored.Status == StepStatus.Succeeded)
@@ -61,6 +83,8 @@ internal sealed class DurableTimers(ExecutionState state)
         // A suspension meanwhile (a durable retry wait of a step in flight) wakes the run at this timer at the latest.
         using (state.RestingOn(null, wakeAt))
         {
+            resting();
+            state.WaitAtRest(took: false);
             await Task.Delay(remaining, engine.Time, linked.Token).ConfigureAwait(false);
         }
     }

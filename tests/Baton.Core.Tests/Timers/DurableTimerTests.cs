@@ -5,6 +5,7 @@ using Baton.Hosting;
 using Baton.Runs;
 using Baton.Storage;
 using Baton.Workflows;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Core.Tests.Timers;
 
@@ -106,6 +107,46 @@ public sealed class DurableTimerTests
             time: clock);
 
         var id = await node.StartRunAsync("limited");
+        var suspended = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
+        Assert.Equal(limitAt, suspended.RunAfter);
+        clock.AdvanceTo(limitAt);
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal((RunStatus.Succeeded, "\"limit\""), (run.Status, run.Output));
+    }
+
+    /// <summary>
+    /// <c>WhenAny(eventWait, timer)</c>, the README's approval with a limit: the event wait finds no event and suspends the
+    /// run while the timer, reached for the first time, is still storing its wake-up time (held here until the workflow has
+    /// seen the suspension). The run wakes at the limit. Before, the suspension was taken without the timer: the run slept
+    /// until 9999-01-01 (an event wait has no time of its own) and the limit never fired.
+    /// </summary>
+    [Fact]
+    public async Task DelayAsync_StoringItsWakeUpTimeWhileAnEventWaitBesideItSuspends_RunWakesAtTheTimer()
+    {
+        var clock = new ExactClock(Start);
+        var limitAt = Start.AddMinutes(10);
+        var steps = new StepEndHeldStore("limit");
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, string>("approval", async (ctx, _, ct) =>
+            {
+                try
+                {
+                    var approved = ctx.WaitForEventAsync<string>("approved", cancellationToken: ct);
+                    var limit = ctx.DelayAsync("limit", limitAt - Start, ct);
+                    return await Task.WhenAny(approved, limit) == limit ? "limit" : await approved;
+                }
+                finally
+                {
+                    steps.Release();
+                }
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock,
+            configureServices: s => s.AddSingleton<IStepStore>(sp => steps.Over(sp.GetRequiredService<IBatonStore>().Steps)));
+
+        var id = await node.StartRunAsync("approval");
         var suspended = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
         Assert.Equal(limitAt, suspended.RunAfter);
         clock.AdvanceTo(limitAt);
