@@ -115,19 +115,19 @@ internal sealed class WorkflowContext : IWorkflowContext
         AfterFlush(() => Patches.IsPatchedAsync(changeId, cancellationToken));
 
     public Task DelayAsync(string name, TimeSpan delay, CancellationToken cancellationToken = default) =>
-        AfterFlush(() => Timers.WaitAsync(name, delay, default, cancellationToken));
+        AfterFlush(() => Timers.WaitAsync(name, delay, default, cancellationToken), isWait: true);
 
     public Task SleepUntilAsync(string name, DateTimeOffset until, CancellationToken cancellationToken = default) =>
-        AfterFlush(() => Timers.WaitAsync(name, null, until, cancellationToken));
+        AfterFlush(() => Timers.WaitAsync(name, null, until, cancellationToken), isWait: true);
 
     public Task<T> WaitForEventAsync<T>(string name, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        AfterFlush(() => Events.WaitAsync<T>(name, timeout, cancellationToken));
+        AfterFlush(() => Events.WaitAsync<T>(name, timeout, cancellationToken), isWait: true);
 
     public Task<TOutput> RunChildAsync<TOutput>(string workflowName, object? input, ChildRunOptions? options = null, CancellationToken cancellationToken = default) =>
-        AfterFlush(() => Children.RunAsync<TOutput>(workflowName, input, options, cancellationToken));
+        AfterFlush(() => Children.RunAsync<TOutput>(workflowName, input, options, cancellationToken), isWait: true);
 
     public Task<TOutput> RunChildAsync<TInput, TOutput>(string workflowName, TInput input, ChildRunOptions? options = null, CancellationToken cancellationToken = default) =>
-        AfterFlush(() => Children.RunAsync<TInput, TOutput>(workflowName, input, options, cancellationToken));
+        AfterFlush(() => Children.RunAsync<TInput, TOutput>(workflowName, input, options, cancellationToken), isWait: true);
 
     public async Task<IReadOnlyList<TOutput>> RunChildrenAsync<TInput, TOutput>(
         string workflowName, IEnumerable<TInput> inputs, ChildRunOptions? options = null, CancellationToken cancellationToken = default)
@@ -183,27 +183,46 @@ internal sealed class WorkflowContext : IWorkflowContext
 
     // Anything but a plain step (a wait, a suspension, a child, a fan-out, a marker) starts once the step end held by
     // this execution is stored: the durability rule of ExecutionState.TryHold.
-    private Task AfterFlush(Func<Task> next)
+    private Task AfterFlush(Func<Task> next, bool isWait = false) =>
+        AfterFlush(async () => { await next().ConfigureAwait(false); return true; }, isWait);
+
+    /// <summary>
+    /// Runs <paramref name="next"/> once the held step end is stored. A wait (<paramref name="isWait"/>: an event, child or
+    /// timer) counts as at work from this call, not only once it starts: a sibling that suspends the run meanwhile waits for
+    /// it to start and name its event and wake-up time (<see cref="ExecutionState.Suspension"/>). Before, a run suspended in
+    /// that window (one store write) without the wait's event name, and since events wake only the runs that wait for them,
+    /// that event no longer woke it.
+    /// </summary>
+    private Task<T> AfterFlush<T>(Func<Task<T>> next, bool isWait = false)
     {
         var flush = _state.FlushHeldAsync();
-        return flush.IsCompletedSuccessfully ? next() : ThenAsync(flush, next);
-
-        static async Task ThenAsync(Task flush, Func<Task> next)
+        if (flush.IsCompletedSuccessfully)
         {
-            await flush.ConfigureAwait(false);
-            await next().ConfigureAwait(false);
+            return next();
         }
-    }
 
-    private Task<T> AfterFlush<T>(Func<Task<T>> next)
-    {
-        var flush = _state.FlushHeldAsync();
-        return flush.IsCompletedSuccessfully ? next() : ThenAsync(flush, next);
-
-        static async Task<T> ThenAsync(Task flush, Func<Task<T>> next)
+        if (isWait)
         {
-            await flush.ConfigureAwait(false);
-            return await next().ConfigureAwait(false);
+            _state.WaitAtWork();
+        }
+
+        return ThenAsync(flush, next, isWait ? _state : null);
+
+        static async Task<T> ThenAsync(Task flush, Func<Task<T>> next, ExecutionState? atWork)
+        {
+            Task<T> started;
+            try
+            {
+                await flush.ConfigureAwait(false);
+                // Runs synchronously up to the wait's own WaitAtWork or suspension, so this call's count is given back after it.
+                started = next();
+            }
+            finally
+            {
+                atWork?.WaitAtRest(took: false);
+            }
+
+            return await started.ConfigureAwait(false);
         }
     }
 }

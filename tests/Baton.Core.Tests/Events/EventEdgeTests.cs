@@ -102,6 +102,53 @@ public sealed class EventEdgeTests
     }
 
     [Fact]
+    public async Task WaitForEventAsync_CalledWhileTheHeldStepEndIsStoredAndAWaitBesideItSuspends_ItsEventWakesTheRun()
+    {
+        // Wait "one" is called right after step "a" (whose end is held) and first stores that end; meanwhile wait "zero",
+        // resting in memory since "a" ran beside it, looks again and suspends the run. Before: "one" counted as at work
+        // only once that write was done, so the suspension named "zero" alone and, since events wake only the runs that
+        // wait for them, event "one" left the run asleep (it has no wake-up time: for ever).
+        var clock = new ExactClock(Start);
+        var stepRuns = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var steps = new StepEndHeldStore("a");
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("two-waits", async (ctx, _, ct) =>
+            {
+                try
+                {
+                    var a = ctx.StepAsync("a", async _ => { await stepRuns.Task; return 1; }, cancellationToken: ct);
+                    var zero = ctx.WaitForEventAsync<int>("zero", cancellationToken: ct);
+                    await a;
+                    var one = ctx.WaitForEventAsync<int>("one", cancellationToken: ct);
+                    return await zero + await one;
+                }
+                finally
+                {
+                    steps.Release();
+                }
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock,
+            configureServices: s => s.AddSingleton<IStepStore>(sp => steps.Over(sp.GetRequiredService<IBatonStore>().Steps)));
+
+        var id = await node.StartRunAsync("two-waits");
+        // "zero" found nothing while "a" ran: it rests in memory and looks again in a second.
+        await clock.WaitForTimerAsync(Start.AddSeconds(1), TimerKind.Delay);
+        stepRuns.SetResult();
+        await steps.Entered.WaitAsync(TimeSpan.FromSeconds(60));
+        clock.AdvanceTo(Start.AddSeconds(1));
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+        await node.Client.SendEventAsync(id, "one", JsonSerializer.SerializeToElement(2));
+        var afterOne = await node.Store.Runs.GetRunAsync(id);
+        await node.Client.SendEventAsync(id, "zero", JsonSerializer.SerializeToElement(1));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(clock.GetUtcNow(), afterOne!.RunAfter);
+        Assert.Equal((RunStatus.Succeeded, "3"), (run.Status, run.Output));
+    }
+
+    [Fact]
     public async Task SendEventAsync_PayloadOver256KiBOfUtf8ButFewerChars_IsRefused()
     {
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
