@@ -79,6 +79,23 @@ public sealed class PostgresClockCheckTests : IAsyncLifetime
     /// "back" lines. It is back once it comes within half the tolerance.
     /// </summary>
     [Fact]
+    public void Observe_SkewWithinTheRoundTripsUncertainty_NotReported()
+    {
+        // A heartbeat whose upsert took 24 s (a lock wait, a stalled flush): the server read its clock anywhere in those 24 s,
+        // so a 12 s difference says nothing of the node's clock. Before, it was reported as 12 s ahead.
+        var logs = new CapturingLoggerProvider();
+        var check = new PostgresClockCheck(logs.CreateLogger("store"));
+        var server = new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+        check.Observe("node-a", server.AddSeconds(12), server, uncertainty: TimeSpan.FromSeconds(12));
+        var quietAfterSlowBeat = logs.Entries.Count;
+        check.Observe("node-a", server.AddSeconds(12), server, uncertainty: TimeSpan.FromMilliseconds(2));
+
+        Assert.Equal(0, quietAfterSlowBeat);
+        Assert.Single(logs.Entries, e => e.EventId == 5208);
+    }
+
+    [Fact]
     public void Observe_SkewHoveringAtTheTolerance_WarnsOnceAndSaysBackOnlyWhenWellWithin()
     {
         var logs = new CapturingLoggerProvider();

@@ -25,20 +25,24 @@ internal sealed class PostgresClockCheck(ILogger logger)
 
     /// <summary>
     /// Records one comparison: <paramref name="nodeTime"/> is the node's clock at the moment the server read its own,
-    /// <paramref name="serverTime"/>. Returns the node's clock less the server's (positive: the node is ahead).
+    /// <paramref name="serverTime"/>, give or take <paramref name="uncertainty"/> (half the round trip: the server read its
+    /// clock somewhere in it, after any lock wait and before the commit's flush). A skew is reported only when it passes the
+    /// tolerance by more than that, and said to be back only when it is within <see cref="BackWithin"/> by more than that:
+    /// a heartbeat stalled 12 s by an overloaded server is no evidence of a wrong clock. Returns the node's clock less the
+    /// server's (positive: the node is ahead).
     /// </summary>
-    public TimeSpan Observe(string nodeId, DateTimeOffset nodeTime, DateTimeOffset serverTime)
+    public TimeSpan Observe(string nodeId, DateTimeOffset nodeTime, DateTimeOffset serverTime, TimeSpan uncertainty = default)
     {
         var skew = nodeTime - serverTime;
         lock (_gate)
         {
             var size = skew.Duration();
-            if (_reported is not null && size <= BackWithin)
+            if (_reported is not null && size + uncertainty <= BackWithin)
             {
                 _reported = null;
                 Log.ClockBackInTolerance(logger, nodeId, skew.TotalSeconds);
             }
-            else if (size > Tolerance && (_reported is not { } reported || (skew - reported).Duration() > Tolerance))
+            else if (size - uncertainty > Tolerance && (_reported is not { } reported || (skew - reported).Duration() > Tolerance))
             {
                 _reported = skew;
                 Log.ClockSkewed(logger, nodeId, size.TotalSeconds, skew > TimeSpan.Zero ? "ahead of" : "behind", serverTime);

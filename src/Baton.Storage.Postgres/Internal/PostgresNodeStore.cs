@@ -62,7 +62,7 @@ internal sealed class PostgresNodeStore : INodeStore
         var answered = Stopwatch.GetElapsedTime(begun);
         if (serverTime is DateTime server)
         {
-            _clock.Observe(request.NodeId, request.Now + (sent + answered) / 2, new DateTimeOffset(server.ToUniversalTime()));
+            _clock.Observe(request.NodeId, request.Now + (sent + answered) / 2, new DateTimeOffset(server.ToUniversalTime()), (answered - sent) / 2);
         }
     }
 
