@@ -111,7 +111,10 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
             return;
         }
 
-        if (_state.ReplayOnly)
+        // A failed item goes on to its step even in the replay that collects compensations: one that failed for good throws
+        // its failure again, so a workflow that caught the fan-out's failure takes its fallback again and the fallback's
+        // compensations are collected (before, the replay stopped here and they never ran); one cut off stops the replay there.
+        if (_state.ReplayOnly && stored?.Status != StepStatus.Failed)
         {
             Interlocked.Increment(ref _incomplete);
             _tasks.Add(Task.FromResult<ItemResult<TResult>?>(null));

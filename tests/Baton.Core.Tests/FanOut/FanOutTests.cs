@@ -269,6 +269,40 @@ public sealed class FanOutTests
         EngineHarness.DeleteDatabase(path);
     }
 
+    [Fact]
+    public async Task CancelRunAsync_SuspendedRunThatCaughtAFanOutsFailure_CompensatesTheFallbackAndTheItemsDone()
+    {
+        // The replay that collects a cancelled run's compensations stopped at the failed item, as if it were unfinished,
+        // instead of throwing its failure again: the fallback the workflow took was never compensated.
+        var undone = new ConcurrentQueue<string>();
+        var clock = new ExactClock(EngineHarness.Start);
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("caught-fan-out", async (ctx, _, ct) =>
+            {
+                try
+                {
+                    await ctx.ForEachAsync("reserve", [0, 1], i => i.ToString(), (i, _) =>
+                        i == 1 ? throw new NonRetryableException("warehouse 1 refused") : Task.FromResult(i),
+                        new ForEachOptions { MaxParallelism = 1 }, compensate: (i, _, _) => { undone.Enqueue($"reserve {i}"); return Task.CompletedTask; }, cancellationToken: ct);
+                }
+                catch (StepFailedException)
+                {
+                    await ctx.StepAsync("backup", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("backup"); return Task.CompletedTask; }, cancellationToken: ct);
+                }
+
+                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
+                return 0;
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
+
+        var run = await node.CancelOnceSuspendedAsync(await node.StartRunAsync("caught-fan-out"), _ => true);
+
+        Assert.Equal((RunStatus.Cancelled, "compensated"), (run.Status, run.Failure?.SagaState));
+        // Newest first: the fallback, then the item that was reserved before the other failed.
+        Assert.Equal(["backup", "reserve 0"], undone);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int current;

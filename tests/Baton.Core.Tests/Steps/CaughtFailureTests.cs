@@ -98,11 +98,7 @@ public sealed class CaughtFailureTests
             o => o.DrainTimeout = TimeSpan.Zero,
             time: clock);
 
-        var id = await node.StartRunAsync("caught-saga");
-        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
-        Assert.Equal(CancelRunOutcome.Requested, (await node.Client.CancelRunAsync(id)).Outcome);
-        node.WakeWorker();
-        var run = await node.WaitForEndAsync(id);
+        var run = await node.CancelOnceSuspendedAsync(await node.StartRunAsync("caught-saga"), _ => true);
 
         Assert.Equal(RunStatus.Cancelled, run.Status);
         // "backup" completed and registered a compensation: a cancelled run runs the compensations of its completed steps.
@@ -139,11 +135,7 @@ public sealed class CaughtFailureTests
             o => o.DrainTimeout = TimeSpan.Zero,
             time: clock);
 
-        var id = await node.StartRunAsync("parent");
-        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.RunAfter == Start.AddHours(1));
-        Assert.Equal(CancelRunOutcome.Requested, (await node.Client.CancelRunAsync(id)).Outcome);
-        node.WakeWorker();
-        var run = await node.WaitForEndAsync(id);
+        var run = await node.CancelOnceSuspendedAsync(await node.StartRunAsync("parent"), r => r.RunAfter == Start.AddHours(1));
 
         Assert.Equal(RunStatus.Cancelled, run.Status);
         Assert.Equal(["backup"], undone);

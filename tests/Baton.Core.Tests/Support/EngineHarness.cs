@@ -188,6 +188,18 @@ internal sealed class EngineHarness : IAsyncDisposable
         WaitForAsync(runId, r => until(r) && Worker.ActiveCount == 0);
 
     /// <summary>
+    /// Cancels run <paramref name="runId"/> once it is suspended (<paramref name="suspended"/> says when) and waits for its
+    /// end: the cancel is requested, then the run is claimed and replayed only to collect its compensations.
+    /// </summary>
+    public async Task<RunRecord> CancelOnceSuspendedAsync(string runId, Func<RunRecord, bool> suspended)
+    {
+        await WaitForIdleAsync(runId, r => r.Status == RunStatus.Suspended && suspended(r));
+        Assert.Equal(CancelRunOutcome.Requested, (await Client.CancelRunAsync(runId)).Outcome);
+        WakeWorker();
+        return await WaitForEndAsync(runId);
+    }
+
+    /// <summary>
     /// Moves the clock by <paramref name="by"/> once the claim loop waits with nothing waking it. A node that executes
     /// nothing may still be in a claim (a run's end wakes the loop): one that read the clock before the move found nothing
     /// due and armed its next poll after the move, a second after the new time, which nothing reaches (CI 2026-12-06:
