@@ -66,6 +66,9 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
         {
             await foreach (var item in items.WithCancellation(batch.StopToken).ConfigureAwait(false))
             {
+                // A listing that does not take the token (an async iterator without [EnumeratorCancellation]) is read no
+                // further once the fan-out stops: before, it was read to its end (a whole download) before the run could end.
+                batch.StopToken.ThrowIfCancellationRequested();
                 var key = $"{prefix}/{keySelector(item)}";
                 if (StoredText.HasNul(key))
                 {

@@ -215,6 +215,37 @@ public sealed class StreamedFanOutTests
     }
 
     [Fact]
+    public async Task ForEachAsync_ListingThatTakesNoTokenAndAnItemFailsTheFanOut_ListingReadNoFurther()
+    {
+        // An async iterator without [EnumeratorCancellation] never sees the fan-out's token. Before, it was read to its end
+        // (here 100,000 items, a whole download) after item 0 had failed the fan-out, before the run could fail.
+        const int count = 100_000;
+        var listed = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("deaf", async (ctx, _, ct) =>
+        {
+            await ctx.ForEachAsync("item", Listing(), i => i.ToString(), (i, _) =>
+                i == 0 ? throw new NonRetryableException("item 0 is corrupt") : Task.FromResult(i),
+                new ForEachOptions { MaxParallelism = 1 }, cancellationToken: ct);
+            return 0;
+        }));
+
+        var run = await node.WaitForEndAsync(await node.StartRunAsync("deaf"));
+
+        Assert.Equal((RunStatus.Failed, "item/0"), (run.Status, run.Failure!.Step));
+        Assert.InRange(Volatile.Read(ref listed), 1, count - 1);
+
+        async IAsyncEnumerable<int> Listing()
+        {
+            for (var i = 0; i < count; i++)
+            {
+                Interlocked.Increment(ref listed);
+                yield return i;
+                await Task.Yield();
+            }
+        }
+    }
+
+    [Fact]
     public async Task ForEachAsync_DuplicateKeyListed_RunFailsWithClearError()
     {
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("dup", async (ctx, _, ct) =>
