@@ -33,8 +33,39 @@ internal sealed class RetryWaits(ExecutionState state, string key, RetryPolicy p
             throw state.Suspend(dueAt);
         }
 
-        state.Observe(engine.Steps.RecordAttemptEndedAsync(failed, CancellationToken.None));
-        await Task.Delay(dueAt - failed.EndedAt, engine.Time, runToken).ConfigureAwait(false);
+        var recorded = engine.Steps.RecordAttemptEndedAsync(failed, CancellationToken.None);
+        state.Observe(recorded);
+        await InMemoryAsync(dueAt - failed.EndedAt, failed.Kind, failed.Attempt, recorded, runToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits <paramref name="delay"/> before attempt <paramref name="lastAttempt"/> + 1. Cut off meanwhile by a cancel, the
+    /// run's timeout, the workflow's own token or the fan-out's stop (not an interrupt: the run resumes that wait), the step
+    /// ends failed, as an attempt cut off while it runs does: that next attempt is stored cancelled, before it started, after
+    /// the failed one's write (<paramref name="recorded"/>). Before, the step stayed "running" under the ended run for ever
+    /// (review 58: a fan-out item in its backoff when a sibling failed the fan-out). A later execution that reaches it runs
+    /// it again (its last attempt cancelled).
+    /// </summary>
+    private async Task InMemoryAsync(TimeSpan delay, StepKind kind, int lastAttempt, Task recorded, CancellationToken runToken)
+    {
+        var engine = state.Engine;
+        try
+        {
+            await Task.Delay(delay, engine.Time, runToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (runToken.IsCancellationRequested && !state.Active.Interrupted)
+        {
+            // Ordered after the failed attempt's write (two writer lanes on PostgreSQL do not order them); its error is logged.
+            await recorded.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            var now = engine.Time.GetUtcNow();
+            state.Observe(engine.Steps.RecordAttemptEndedAsync(new AttemptEndedRequest
+            {
+                RunId = state.RunId, Owner = engine.Owner, StepKey = key, Kind = kind, Attempt = lastAttempt + 1,
+                StartedAt = now, EndedAt = now, Outcome = AttemptOutcome.Cancelled, StepStatus = StepStatus.Failed,
+                ErrorType = typeof(OperationCanceledException).FullName, ErrorMessage = "cut off before it started, during the backoff",
+            }, CancellationToken.None));
+            throw;
+        }
     }
 
     /// <summary>
@@ -72,7 +103,7 @@ internal sealed class RetryWaits(ExecutionState state, string key, RetryPolicy p
             throw state.Suspend(dueAt);
         }
 
-        await Task.Delay(remaining, engine.Time, runToken).ConfigureAwait(false);
+        await InMemoryAsync(remaining, stored.Kind, last.Attempt, Task.CompletedTask, runToken).ConfigureAwait(false);
     }
 
     // The step itself counts as in flight; any other step running means the execution must go on.

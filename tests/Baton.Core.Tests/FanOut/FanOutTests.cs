@@ -10,6 +10,46 @@ namespace Baton.Core.Tests.FanOut;
 public sealed class FanOutTests
 {
     [Fact]
+    public async Task ForEachAsync_ItemInItsBackoffWhenASiblingFailsTheFanOut_EndsFailedNotRunning()
+    {
+        // Item 0 fails and waits a 1 h backoff in memory (item 1 runs beside it); item 1 then fails for good, which stops the
+        // fan-out and cuts item 0's wait. Before (review 58): item 0 stayed "running" in the store under the failed run for ever.
+        var clock = new ExactClock(EngineHarness.Start);
+        var firstFailed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var mayFail = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("fan", async (ctx, _, ct) =>
+            {
+                await ctx.ForEachAsync<int, int>("item", [0, 1], i => i.ToString(System.Globalization.CultureInfo.InvariantCulture), async (i, _) =>
+                {
+                    if (i == 0)
+                    {
+                        firstFailed.TrySetResult();
+                        throw new InvalidOperationException("flaky");
+                    }
+
+                    await mayFail.Task;
+                    throw new NonRetryableException("bad");
+                }, new ForEachOptions { MaxParallelism = 2, Step = new StepOptions { Retry = new RetryPolicy { BaseDelay = TimeSpan.FromHours(1), JitterFactor = 0 } } }, cancellationToken: ct);
+                return 0;
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
+
+        var id = await node.StartRunAsync("fan");
+        await firstFailed.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await clock.WaitForTimerAsync(EngineHarness.Start.AddHours(1));
+        mayFail.SetResult();
+        var run = await node.WaitForEndAsync(id);
+        var steps = (await node.Store.Steps.GetStepsAsync(id)).Select(s => $"{s.Key}:{s.Status}").Order(StringComparer.Ordinal).ToList();
+        var itemZero = (await node.Store.Steps.GetAttemptsAsync(id)).Where(a => a.StepKey == "item/0").OrderBy(a => a.Attempt).Select(a => a.Outcome).ToList();
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Equal(["item/0:Failed", "item/1:Failed"], steps);
+        Assert.Equal([AttemptOutcome.Failed, AttemptOutcome.Cancelled], itemZero);
+    }
+
+    [Fact]
     public async Task ForEachAsync_DeadLetterPolicy_SetsFailedItemsAsideAndGoesOn()
     {
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("chunks", async (ctx, _, ct) =>

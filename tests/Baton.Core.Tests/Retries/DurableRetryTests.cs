@@ -68,6 +68,26 @@ public sealed class DurableRetryTests
     }
 
     [Fact]
+    public async Task StepAsync_RunCancelledDuringAnInMemoryBackoff_StepEndsFailedItsNextAttemptCancelled()
+    {
+        // Before (review 58): the step stayed "running" in the store under the cancelled run for ever.
+        var clock = new ExactClock(Start);
+        await using var node = await StartFlakyAsync(TenMinutes with { BaseDelay = TimeSpan.FromMilliseconds(500) }, clock, new Calls());
+        var id = await node.StartRunAsync("flaky");
+        await clock.WaitForTimerAsync(Start.AddMilliseconds(500), TimerKind.Delay);
+
+        await node.Client.CancelRunAsync(id);
+        var run = await node.WaitForEndAsync(id);
+        var step = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
+        var attempts = (await node.Store.Steps.GetAttemptsAsync(id)).OrderBy(a => a.Attempt).ToList();
+
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.Equal(StepStatus.Failed, step.Status);
+        Assert.Equal([AttemptOutcome.Failed, AttemptOutcome.Cancelled], attempts.Select(a => a.Outcome));
+        Assert.Equal("cut off before it started, during the backoff", attempts[1].ErrorMessage);
+    }
+
+    [Fact]
     public async Task StepAsync_LongBackoffWhileAnotherStepRuns_WaitsInMemory()
     {
         var calls = new Calls();
