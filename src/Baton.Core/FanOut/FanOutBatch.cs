@@ -29,6 +29,9 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
     private readonly CancellationTokenSource _stopAll;
     private readonly List<Task<ItemResult<TResult>?>> _tasks = [];
     private int _incomplete;
+    // Whether an earlier execution stored an item of this fan-out as failed for good (not cut off): read once, when the
+    // first item that is not done is about to run (see SiblingFailedForGoodAsync).
+    private Task<bool>? _siblingFailedForGood;
     // Items listed over time only: the items an earlier execution completed, counted before they are listed again.
     private Dictionary<string, StepStatus>? _earlier;
 
@@ -205,6 +208,13 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
         {
             // A released gate can hand its slot to a waiter whose token was just cancelled: start nothing new then.
             _stopAll.Token.ThrowIfCancellationRequested();
+            if (await SiblingFailedForGoodAsync().ConfigureAwait(false) && !await FailedForGoodAsync(key).ConfigureAwait(false))
+            {
+                // The fan-out's outcome is already stored: that item throws its failure again and stops the fan-out. Before, the
+                // items cut off by it ran their work again first, on every resume of a run that had caught the failure.
+                throw new OperationCanceledException($"{key} not run: an item of this fan-out failed for good in an earlier execution");
+            }
+
             await _steps.RunAsync(key, StepKind.Step, async ct => _state.Serialize(await _work(item, ct).ConfigureAwait(false)), _options.Step, _finalFailure, _stopAll.Token).ConfigureAwait(false);
             var result = Completed(key, index, item, _state.Stored[key]);
             _state.Active.Progress.Increment(_doneCounter, 1);
@@ -226,6 +236,38 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
             _gate.Release();
         }
     }
+
+    /// <summary>
+    /// True when an item of this fan-out is stored failed for good (its last attempt not cut off): a resumed run that caught
+    /// the fan-out's failure meets it again. False at once when no item is stored failed (every first execution).
+    /// </summary>
+    private Task<bool> SiblingFailedForGoodAsync()
+    {
+        if (_finalFailure != StepStatus.Failed)
+        {
+            return Task.FromResult(false);
+        }
+
+        return _siblingFailedForGood ??= ReadAsync();
+
+        async Task<bool> ReadAsync()
+        {
+            var itemPrefix = _prefix + "/";
+            foreach (var step in _state.Stored.Values.Where(s => s.Kind == StepKind.Step && s.Key.StartsWith(itemPrefix, StringComparison.Ordinal)).ToList())
+            {
+                if (await FailedForGoodAsync(step.Key).ConfigureAwait(false))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Whether item <paramref name="key"/> is stored failed and its last attempt was not cut off (one read per execution).</summary>
+    private async Task<bool> FailedForGoodAsync(string key) =>
+        _state.Stored.TryGetValue(key, out var stored) && stored.Status == StepStatus.Failed && !await _state.WasCutOffAsync(key).ConfigureAwait(false);
 
     private string CounterOf(StepStatus status) => status == StepStatus.Succeeded ? _doneCounter : _deadCounter;
 

@@ -343,6 +343,62 @@ public sealed class FanOutTests
         Assert.Equal(["backup", "reserve 0"], undone);
     }
 
+    [Fact]
+    public async Task ForEachAsync_ResumedAfterTheWorkflowCaughtItsFailure_ItemsCutOffByThatFailureAreNotRunAgain()
+    {
+        // Item 2 fails for good while items 0 and 1 run; the fan-out stops and cuts them off, and the workflow catches the
+        // failure and sleeps an hour. Before (review 58): each resume ran items 0 and 1's work again before item 2's stored
+        // failure stopped the fan-out once more.
+        var clock = new ExactClock(EngineHarness.Start);
+        var started = new ConcurrentQueue<int>();
+        var bothRun = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, string>("caught", async (ctx, _, ct) =>
+            {
+                string caught;
+                try
+                {
+                    await ctx.ForEachAsync<int, int>("item", [0, 1, 2], i => i.ToString(System.Globalization.CultureInfo.InvariantCulture), async (i, itemToken) =>
+                    {
+                        if (i == 2)
+                        {
+                            await bothRun.Task;
+                            throw new NonRetryableException("item 2 is corrupt");
+                        }
+
+                        started.Enqueue(i);
+                        if (started.Count == 2)
+                        {
+                            bothRun.TrySetResult();
+                        }
+
+                        await Task.Delay(Timeout.Infinite, itemToken);
+                        return i;
+                    }, new ForEachOptions { MaxParallelism = 3 }, cancellationToken: ct);
+                    caught = "none";
+                }
+                catch (StepFailedException failed)
+                {
+                    caught = failed.StepKey;
+                }
+
+                await ctx.DelayAsync("later", TimeSpan.FromHours(1), ct);
+                return caught;
+            }),
+            o => o.DrainTimeout = TimeSpan.Zero,
+            time: clock);
+
+        var id = await node.StartRunAsync("caught");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
+        clock.AdvanceTo(EngineHarness.Start.AddHours(1));
+        node.WakeWorker();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal((RunStatus.Succeeded, "\"item/2\""), (run.Status, run.Output));
+        Assert.Equal(2, run.Executions);
+        Assert.Equal([0, 1], started.Order());
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int current;
