@@ -56,7 +56,7 @@ internal sealed class RetryWaits(ExecutionState state, string key, RetryPolicy p
         catch (OperationCanceledException) when (runToken.IsCancellationRequested && !state.Active.Interrupted)
         {
             // Ordered after the failed attempt's write (two writer lanes on PostgreSQL do not order them); its error is logged.
-            await recorded.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            await recorded.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             var now = engine.Time.GetUtcNow();
             state.Observe(engine.Steps.RecordAttemptEndedAsync(new AttemptEndedRequest
             {

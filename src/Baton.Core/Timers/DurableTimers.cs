@@ -18,27 +18,52 @@ internal sealed class DurableTimers(ExecutionState state)
     {
         var key = state.NextUserKey(name);
         state.TakeStepKey(key);
+        var engine = state.Engine;
         // At work until its wake-up time is registered (a suspension or a rest in memory): a sibling wait that suspends the run
         // meanwhile waits for it (ExecutionState.WaitsSettledAsync). Before, a timer reached for the first time was storing its
         // wake-up time while WhenAny(eventWait, timer)'s event wait suspended the run, and the run slept without the timer's
         // time: an approval "within 10 minutes" whose limit never fired.
         state.WaitAtWork();
-        var atWork = true;
+        IDisposable resting;
+        TimeSpan remaining;
         try
         {
-            await WaitAtWorkAsync(key, delay, until, cancellationToken, () => atWork = false).ConfigureAwait(false);
+            if (await WakeAtAsync(key, delay, until).ConfigureAwait(false) is not { } wakeAt)
+            {
+                return;
+            }
+
+            remaining = wakeAt - engine.Time.GetUtcNow();
+            if (remaining <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            if (remaining >= engine.Options.SuspendThreshold && state.InFlight == 0)
+            {
+                throw state.Suspend(wakeAt);
+            }
+
+            // A suspension meanwhile (a durable retry wait of a step in flight) wakes the run at this timer at the latest.
+            resting = state.RestingOn(null, wakeAt);
         }
         finally
         {
-            if (atWork)
-            {
-                state.WaitAtRest(took: false);
-            }
+            state.WaitAtRest(took: false);
+        }
+
+        using (resting)
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
+            await Task.Delay(remaining, engine.Time, linked.Token).ConfigureAwait(false);
         }
     }
 
-    /// <summary>The timer's wait; <paramref name="resting"/> is called once its wake-up time is registered and it rests in memory.</summary>
-    private async Task WaitAtWorkAsync(string key, TimeSpan? delay, DateTimeOffset until, CancellationToken cancellationToken, Action resting)
+    /// <summary>
+    /// The timer's wake-up time: the stored one, or, the first time it is reached, <paramref name="delay"/> from now (else
+    /// <paramref name="until"/>), stored; null in the replay that collects compensations (no waiting there).
+    /// </summary>
+    private async Task<DateTimeOffset?> WakeAtAsync(string key, TimeSpan? delay, DateTimeOffset until)
     {
         var engine = state.Engine;
         DateTimeOffset wakeAt;
@@ -63,29 +88,6 @@ internal sealed class DurableTimers(ExecutionState state)
             state.Stored[key] = new StepRecord { RunId = state.RunId, Key = key, Kind = StepKind.Timer, Status = StepStatus.Succeeded, Result = result, Attempts = 1, StartedAt = now, CompletedAt = now };
         }
 
-        if (state.ReplayOnly)
-        {
-            return;
-        }
-
-        var remaining = wakeAt - engine.Time.GetUtcNow();
-        if (remaining <= TimeSpan.Zero)
-        {
-            return;
-        }
-
-        if (remaining >= engine.Options.SuspendThreshold && state.InFlight == 0)
-        {
-            throw state.Suspend(wakeAt);
-        }
-
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
-        // A suspension meanwhile (a durable retry wait of a step in flight) wakes the run at this timer at the latest.
-        using (state.RestingOn(null, wakeAt))
-        {
-            resting();
-            state.WaitAtRest(took: false);
-            await Task.Delay(remaining, engine.Time, linked.Token).ConfigureAwait(false);
-        }
+        return state.ReplayOnly ? null : wakeAt;
     }
 }
