@@ -77,13 +77,20 @@ internal static class ChildWakeups
             // A child that is itself a parent may be waiting on runs that hold the slots it would replay in; one cancelled at
             // once (a retried parent pending with its retried children) never replays to cancel its own. Before, only a child
             // whose cancel was requested was looked into, and the grandchildren of a cancelled pending one ran to their end.
-            // A child that never executed started no child, so no list is read for it.
-            if (depth < MaxTreeDepth && (result.Outcome == CancelRunOutcome.Requested || result is { Outcome: CancelRunOutcome.Cancelled, Run.Executions: > 0 }))
+            if (depth < MaxTreeDepth && MayHaveChildren(result))
             {
                 await CancelTreeAsync(engine, worker, child.Id, depth + 1).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>
+    /// Whether a run whose cancel ended so may have active children to cancel: one whose cancel was requested (it runs or
+    /// waits), or one cancelled at once that had executed (a retried parent pending with its retried children). A run that
+    /// never executed started no child, so no list is read for it.
+    /// </summary>
+    public static bool MayHaveChildren(CancelRunRecordResult result) =>
+        result.Outcome == CancelRunOutcome.Requested || result is { Outcome: CancelRunOutcome.Cancelled, Run.Executions: > 0 };
 
     /// <summary>Every child of <paramref name="parentRunId"/>, newest first, page by page (without input or output).</summary>
     public static async IAsyncEnumerable<RunRecord> ChildrenAsync(

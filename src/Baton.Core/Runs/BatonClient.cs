@@ -141,6 +141,18 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         if (result.Outcome == CancelRunOutcome.Requested)
         {
             worker.CancelLocal(runId);
+        }
+        else if (result is { Outcome: CancelRunOutcome.Cancelled, Run: { } cancelled })
+        {
+            // Cancelled without executing (a pending run): no executor ends it, so it is counted, and its parent woken, here.
+            engine.Metrics.RunCompleted(cancelled.Workflow, RunStatus.Cancelled);
+            await Children.ChildWakeups.ChildEndedAsync(engine, signal, cancelled).ConfigureAwait(false);
+        }
+
+        // A retried parent pending again has its retried children pending beside it: they are cancelled with it (before, they
+        // were claimed later and ran under a parent that stayed cancelled).
+        if (Children.ChildWakeups.MayHaveChildren(result))
+        {
             try
             {
                 await Children.ChildWakeups.CancelChildrenAsync(engine, worker, signal, runId).ConfigureAwait(false);
@@ -150,28 +162,11 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
                 // The parent's cancel is stored: its replay cancels the children it still has (later, once it gets a slot).
                 Log.StoreWriteFailed(engine.Logger, ex, runId);
             }
-
-            signal.Notify();
         }
-        else if (result is { Outcome: CancelRunOutcome.Cancelled, Run: { } cancelled })
+
+        if (result.Outcome == CancelRunOutcome.Requested)
         {
-            // Cancelled without executing (a pending run): no executor ends it, so it is counted, and its parent woken, here.
-            engine.Metrics.RunCompleted(cancelled.Workflow, RunStatus.Cancelled);
-            await Children.ChildWakeups.ChildEndedAsync(engine, signal, cancelled).ConfigureAwait(false);
-            if (cancelled.Executions > 0)
-            {
-                // A retried parent is pending again with its retried children pending beside it: they are cancelled with it
-                // (before, they were claimed later and ran under a parent that stayed cancelled). A run that never executed
-                // started no child, so no list is read for it.
-                try
-                {
-                    await Children.ChildWakeups.CancelChildrenAsync(engine, worker, signal, runId).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    Log.StoreWriteFailed(engine.Logger, ex, runId);
-                }
-            }
+            signal.Notify();
         }
 
         return result.ToResult();
