@@ -129,7 +129,7 @@ public sealed class EventEdgeTests
             }),
             o => o.DrainTimeout = TimeSpan.Zero,
             time: clock,
-            configureServices: s => s.AddSingleton<IStepStore>(sp => steps.Over(sp.GetRequiredService<IBatonStore>().Steps)));
+            configureServices: steps.InPlaceOfTheStepStore());
 
         var id = await node.StartRunAsync("two-waits");
         // "zero" found nothing while "a" ran: it rests in memory and looks again in a second.

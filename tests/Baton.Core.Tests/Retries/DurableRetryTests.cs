@@ -334,7 +334,7 @@ public sealed class DurableRetryTests
         var steps = new FailOnceStepStore();
         await using var node = await EngineHarness.StartAsync(
             b => FlakyWorkflow(b, TenMinutes, calls), o => o.DrainTimeout = TimeSpan.Zero, time: clock,
-            configureServices: s => s.AddSingleton<IStepStore>(sp => steps.Over(sp.GetRequiredService<IBatonStore>().Steps)));
+            configureServices: steps.InPlaceOfTheStepStore());
         var id = await node.StartRunAsync("flaky");
         await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
         steps.FailNextAttemptsRead();

@@ -14,12 +14,6 @@ internal sealed class FailOnceStepStore : PassThroughStepStore
     /// <summary>True once an armed read has thrown.</summary>
     public bool Thrown => Volatile.Read(ref _thrown) == 1;
 
-    public FailOnceStepStore Over(IStepStore inner)
-    {
-        Inner = inner;
-        return this;
-    }
-
     /// <summary>The next <see cref="IStepStore.GetStepsAsync"/> throws.</summary>
     public void FailNextStepsRead() => Volatile.Write(ref _armedSteps, 1);
 

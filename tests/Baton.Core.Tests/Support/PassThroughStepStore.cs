@@ -1,4 +1,5 @@
 using Baton.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Core.Tests.Support;
 
@@ -7,6 +8,13 @@ internal abstract class PassThroughStepStore : IStepStore
 {
     /// <summary>The store every call goes to unless overridden.</summary>
     protected IStepStore Inner { get; set; } = null!;
+
+    /// <summary>For <c>EngineHarness.StartAsync</c>'s <c>configureServices</c>: this wrapper as the engine's step store, over the store's own.</summary>
+    public Action<IServiceCollection> InPlaceOfTheStepStore() => services => services.AddSingleton<IStepStore>(sp =>
+    {
+        Inner = sp.GetRequiredService<IBatonStore>().Steps;
+        return this;
+    });
 
     public virtual Task<IReadOnlyList<StepRecord>> GetStepsAsync(string runId, CancellationToken cancellationToken = default) => Inner.GetStepsAsync(runId, cancellationToken);
 

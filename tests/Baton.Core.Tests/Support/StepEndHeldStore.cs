@@ -10,12 +10,6 @@ internal sealed class StepEndHeldStore(string key) : PassThroughStepStore
 
     public Task Entered => _entered.Task;
 
-    public StepEndHeldStore Over(IStepStore inner)
-    {
-        Inner = inner;
-        return this;
-    }
-
     public void Release() => _released.TrySetResult();
 
     public override async Task<bool> RecordAttemptEndedAsync(AttemptEndedRequest request, CancellationToken cancellationToken = default)

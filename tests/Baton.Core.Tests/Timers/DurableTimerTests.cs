@@ -106,14 +106,7 @@ public sealed class DurableTimerTests
             o => o.DrainTimeout = TimeSpan.Zero,
             time: clock);
 
-        var id = await node.StartRunAsync("limited");
-        var suspended = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
-        Assert.Equal(limitAt, suspended.RunAfter);
-        clock.AdvanceTo(limitAt);
-        node.WakeWorker();
-        var run = await node.WaitForEndAsync(id);
-
-        Assert.Equal((RunStatus.Succeeded, "\"limit\""), (run.Status, run.Output));
+        await SuspendsUntilTheLimitAndEndsThereAsync(node, clock, "limited", limitAt);
     }
 
     /// <summary>
@@ -144,9 +137,15 @@ public sealed class DurableTimerTests
             }),
             o => o.DrainTimeout = TimeSpan.Zero,
             time: clock,
-            configureServices: s => s.AddSingleton<IStepStore>(sp => steps.Over(sp.GetRequiredService<IBatonStore>().Steps)));
+            configureServices: steps.InPlaceOfTheStepStore());
 
-        var id = await node.StartRunAsync("approval");
+        await SuspendsUntilTheLimitAndEndsThereAsync(node, clock, "approval", limitAt);
+    }
+
+    /// <summary>Starts <paramref name="workflow"/>: it suspends until <paramref name="limitAt"/>, wakes then and ends with <c>"limit"</c>.</summary>
+    private static async Task SuspendsUntilTheLimitAndEndsThereAsync(EngineHarness node, ExactClock clock, string workflow, DateTimeOffset limitAt)
+    {
+        var id = await node.StartRunAsync(workflow);
         var suspended = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
         Assert.Equal(limitAt, suspended.RunAfter);
         clock.AdvanceTo(limitAt);

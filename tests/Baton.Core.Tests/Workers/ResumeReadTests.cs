@@ -35,7 +35,7 @@ public sealed class ResumeReadTests
             o => o.DrainTimeout = TimeSpan.Zero,
             time: clock,
             logs: logs,
-            configureServices: s => s.AddSingleton<IStepStore>(sp => steps.Over(sp.GetRequiredService<IBatonStore>().Steps)));
+            configureServices: steps.InPlaceOfTheStepStore());
         var id = await node.StartRunAsync("nap");
         await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
         steps.FailNextStepsRead();
