@@ -68,6 +68,7 @@ internal sealed class CatalogSyncWorkflow(
             Timeout = settings.FetchTimeout,
         };
         var live = Channel.CreateUnbounded<ChunkRange>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
+        var cut = 0;
         // Across the fetch's attempts: what was handed out, and the feed's validator, so a retry keeps to the same bytes.
         var ledger = new DownloadLedger(t => store.AppliedChecksumsAsync(runId, t));
         var fetch = context.StepAsync(
@@ -76,11 +77,35 @@ internal sealed class CatalogSyncWorkflow(
                 runId,
                 ledger,
                 bytes => context.SetProgress("bytes", bytes),
-                chunk => live.Writer.TryWrite(chunk),
+                chunk =>
+                {
+                    cut = Math.Max(cut, chunk.Index + 1);
+                    context.SetProgress("chunks.cut", cut);
+                    live.Writer.TryWrite(chunk);
+                },
                 ct),
             fetchOptions,
             cancellationToken: cancellationToken);
-        _ = fetch.ContinueWith(_ => live.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // The download's end is reported when it happens, not when the fan-out lists the last chunk: the engine lists chunks
+        // only a few ahead of the ones running, so that is near the end of processing.
+        _ = fetch.ContinueWith(
+            done =>
+            {
+                // Before the listing is let go, so no later phase (cleanup) can come before this one.
+                if (done.IsCompletedSuccessfully)
+                {
+                    context.SetProgress("fetched", 1);
+                    context.SetProgress("bytes", done.Result.Length);
+                    context.SetProgress("lines.total", done.Result.Lines);
+                    context.SetProgress("chunks.cut", done.Result.Chunks?.Count ?? 0);
+                    context.SetPhase("processing");
+                }
+
+                live.Writer.TryComplete();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
 
         async IAsyncEnumerable<ChunkRange> Chunks([EnumeratorCancellation] CancellationToken stop = default)
         {
@@ -92,10 +117,6 @@ internal sealed class CatalogSyncWorkflow(
             }
 
             var done = await fetch.ConfigureAwait(false);
-            context.SetProgress("fetched", 1);
-            context.SetProgress("bytes", done.Length);
-            context.SetProgress("lines.total", done.Lines);
-            context.SetPhase("processing");
             // A fetch recorded by a version that did not cut chunks while downloading has none.
             var all = done.Chunks ?? throw new NonRetryableException("this run's fetch was recorded by an older version of Baton, without its chunks; start a new sync");
             await EnsureFeedFileHereAsync(done, all.Count, stop).ConfigureAwait(false);

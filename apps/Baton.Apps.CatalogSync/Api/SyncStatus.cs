@@ -59,7 +59,9 @@ internal static class SyncStatus
                 ["skipped"] = Get("skipped"),
                 ["failed"] = Get("failed"),
                 ["blankLines"] = Get("blank"),
-                ["chunksTotal"] = Get("chunks.total"),
+                // The chunks the download has cut so far (all of them once it ends); the fan-out's own total counts only
+                // the chunks listed to it, a few ahead of the ones running.
+                ["chunksTotal"] = Math.Max(Get("chunks.total"), Get("chunks.cut")),
                 ["chunksDeadLettered"] = Get("chunks.deadLettered"),
                 ["bytes"] = Get("bytes"),
                 ["linesTotal"] = expected,

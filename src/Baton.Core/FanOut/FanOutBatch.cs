@@ -26,6 +26,8 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
     private readonly string _deadCounter;
     private readonly StepStatus _finalFailure;
     private readonly SemaphoreSlim _gate;
+    // Room for items added and not yet ended (running, or waiting for a slot): see WaitForRoomAsync.
+    private readonly SemaphoreSlim _room;
     private readonly CancellationTokenSource _stopAll;
     private readonly List<Task<ItemResult<TResult>?>> _tasks = [];
     private int _incomplete;
@@ -51,6 +53,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
         _deadCounter = $"{prefix}.deadLettered";
         _finalFailure = options.OnItemFailure == ItemFailurePolicy.DeadLetter ? StepStatus.DeadLettered : StepStatus.Failed;
         _gate = new SemaphoreSlim(options.MaxParallelism);
+        _room = new SemaphoreSlim((int)Math.Min(2L * options.MaxParallelism, int.MaxValue));
         _stopAll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Active.AnyToken);
         state.Active.Progress.Set(_doneCounter, 0);
         state.Active.Progress.Set(_deadCounter, 0);
@@ -101,10 +104,26 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
         _earlier = null;
     }
 
+    /// <summary>
+    /// Waits, before the next item is listed (or taken from a list), until fewer than twice
+    /// <see cref="ForEachOptions.MaxParallelism"/> items are added and not ended, and takes room for that item; every
+    /// <see cref="Add"/> follows one. A listing is read at most MaxParallelism items ahead of the running ones: before, it
+    /// was read to its end at once, every item held in memory waiting for a slot (a whole file's chunks), and a list made
+    /// a task waiting for a slot for each of its items. Throws once the fan-out stops (<see cref="StopToken"/>).
+    /// </summary>
+    public async Task WaitForRoomAsync()
+    {
+        await _room.WaitAsync(_stopAll.Token).ConfigureAwait(false);
+        // Room given back by an item the stop just cancelled can go to this wait before the stop reaches it: list nothing then.
+        _stopAll.Token.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Adds an item once <see cref="WaitForRoomAsync"/> has taken room for it; the room is given back when it ends.</summary>
     public void Add(string key, TItem item)
     {
         if (_state.Stored.TryGetValue(key, out var stored) && stored.Status is StepStatus.Succeeded or StepStatus.DeadLettered)
         {
+            _room.Release();
             if (_earlier?.Remove(key) != true)
             {
                 _state.Active.Progress.Increment(CounterOf(stored.Status), 1);
@@ -119,6 +138,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
         // compensations are collected (before, the replay stopped here and they never ran); one cut off stops the replay there.
         if (_state.ReplayOnly && stored?.Status != StepStatus.Failed)
         {
+            _room.Release();
             Interlocked.Increment(ref _incomplete);
             _tasks.Add(Task.FromResult<ItemResult<TResult>?>(null));
             return;
@@ -184,6 +204,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
         if (_tasks.All(t => t.IsCompleted))
         {
             _gate.Dispose();
+            _room.Dispose();
             _stopAll.Dispose();
         }
     }
@@ -197,6 +218,7 @@ internal sealed class FanOutBatch<TItem, TResult> : IDisposable
         }
         finally
         {
+            _room.Release();
             _state.OutcomeHanded();
         }
     }

@@ -6,7 +6,7 @@ namespace Baton.FanOut;
 /// <summary>Fan-outs of one execution: checks the items and their keys and feeds them to a <see cref="FanOutBatch{TItem, TResult}"/>.</summary>
 internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
 {
-    public Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
+    public async Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
         string name,
         IReadOnlyList<TItem> items,
         Func<TItem, string> keySelector,
@@ -35,12 +35,24 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
 
         var batch = new FanOutBatch<TItem, TResult>(state, steps, prefix, call, work, checkedOptions, compensate, cancellationToken);
         state.Active.Progress.Set($"{prefix}.total", items.Count);
-        for (var i = 0; i < items.Count; i++)
+        try
         {
-            batch.Add(keys[i], items[i]);
+            // Each item is handed to the batch once there is room for it, as for items listed over time: before, every
+            // item of the list was handed over at once, each with a task waiting for a slot.
+            for (var i = 0; i < items.Count; i++)
+            {
+                await batch.WaitForRoomAsync().ConfigureAwait(false);
+                batch.Add(keys[i], items[i]);
+            }
+        }
+        catch (OperationCanceledException) when (batch.StopToken.IsCancellationRequested)
+        {
+            // An item failed the fan-out, or the run is stopping: finishing reports which.
+            await batch.FinishAsync().ConfigureAwait(false);
+            throw;
         }
 
-        return batch.FinishAsync();
+        return await batch.FinishAsync().ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<ItemResult<TResult>>> ForEachAsync<TItem, TResult>(
@@ -64,11 +76,21 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
         state.Active.Progress.Set(totalCounter, Math.Max(listedBefore, batch.EarlierItemsNotListed));
         try
         {
-            await foreach (var item in items.WithCancellation(batch.StopToken).ConfigureAwait(false))
+            var listing = items.GetAsyncEnumerator(batch.StopToken);
+            await using var listingDisposal = listing.ConfigureAwait(false);
+            while (true)
             {
+                // Room for the next item before it is listed: the listing keeps pace with the items (see WaitForRoomAsync).
+                await batch.WaitForRoomAsync().ConfigureAwait(false);
+                if (!await listing.MoveNextAsync().ConfigureAwait(false))
+                {
+                    break;
+                }
+
                 // A listing that does not take the token (an async iterator without [EnumeratorCancellation]) is read no
                 // further once the fan-out stops: before, it was read to its end (a whole download) before the run could end.
                 batch.StopToken.ThrowIfCancellationRequested();
+                var item = listing.Current;
                 var key = $"{prefix}/{keySelector(item)}";
                 if (StoredText.HasNul(key))
                 {

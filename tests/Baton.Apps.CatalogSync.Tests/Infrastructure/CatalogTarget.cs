@@ -117,6 +117,20 @@ internal sealed class CatalogTarget : IAsyncDisposable
         await create.ExecuteNonQueryAsync();
     }
 
+    /// <summary>
+    /// PostgreSQL only: holds a lock on the products table that lets reads through and makes every write wait until the
+    /// returned connection is disposed (its transaction rolled back), as a catalog busy with something else would.
+    /// </summary>
+    public async Task<NpgsqlConnection> HoldWritesAsync()
+    {
+        Assert.Equal(ProductsTarget.Postgres, Kind);
+        var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"BEGIN; LOCK TABLE \"{Schema}\".products IN EXCLUSIVE MODE", connection);
+        await command.ExecuteNonQueryAsync();
+        return connection;
+    }
+
     private static Task EnsureDatabaseAsync() => PostgresDatabases.EnsureAsync(ConnectionString);
 
     public async ValueTask DisposeAsync()

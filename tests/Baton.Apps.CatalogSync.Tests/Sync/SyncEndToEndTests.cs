@@ -93,6 +93,40 @@ public sealed class SyncEndToEndTests
     }
 
     [Fact]
+    public async Task Sync_ChunksHeldByTheCatalog_StatusSaysProcessingFetchedAndEveryChunkOnceTheDownloadEnds()
+    {
+        // The engine lists a fan-out's items only a few ahead of the running ones, so the listing of chunks ends near the end
+        // of processing: the download's end (phase processing, fetched) and the chunk count are reported when it happens.
+        await using var h = await SyncHarness.StartAsync(target: ProductsTarget.Postgres);
+        var hold = await h.Catalog.HoldWritesAsync();
+        string runId;
+        JsonElement held;
+        try
+        {
+            runId = await h.StartSyncAsync();
+            await h.WaitForStepAsync(runId, "fetch", "succeeded");
+            held = await Poll.UntilAsync(
+                () => h.StatusAsync(),
+                s => s.GetProperty("currentPhase").GetString() == "processing",
+                "phase processing while the catalog holds the chunks' writes",
+                TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            await hold.DisposeAsync();
+        }
+
+        var run = await h.WaitFinishedAsync(runId);
+
+        Assert.True(held.GetProperty("progress").GetProperty("fetched").GetBoolean(), held.ToString());
+        Assert.Equal(0, held.GetProperty("progress").GetProperty("chunksProcessed").GetInt64());
+        // Every chunk the download cut (2,000 lines in chunks of 300), not only the few listed to the fan-out so far.
+        Assert.Equal(7, held.GetProperty("progress").GetProperty("chunksTotal").GetInt64());
+        Assert.True(run.GetProperty("status").GetString() == "succeeded", run.ToString());
+        CatalogDb.AssertEqual(CatalogDb.Expected(h.Feed.BodyBytes()), h.Products());
+    }
+
+    [Fact]
     public async Task Sync_FeedWithoutRangeSupport_ChunksWaitForTheWholeFile()
     {
         // A feed that cannot resume could restart with other bytes: nothing is applied until the file is complete.

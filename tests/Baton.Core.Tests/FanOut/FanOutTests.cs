@@ -184,6 +184,48 @@ public sealed class FanOutTests
     }
 
     [Fact]
+    public async Task ForEachAsync_ListOfItems_ItemsTakenAtMostMaxParallelismAheadOfTheRunningOnes()
+    {
+        // Before (review 58), every item of a list was taken at once, each with a task waiting for a slot, while the first
+        // ones ran. A list that makes its items when they are read (here it
+        // records the highest index read) shows how far ahead they are taken.
+        const int limit = 2;
+        var items = new RecordingList(40);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var allHolding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = 0;
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("list", async (ctx, _, ct) =>
+        {
+            var results = await ctx.ForEachAsync("item", items, i => i.ToString(System.Globalization.CultureInfo.InvariantCulture), async (i, _) =>
+            {
+                if (i < limit)
+                {
+                    // The first items hold both slots until the test lets them go.
+                    if (Interlocked.Increment(ref holding) == limit)
+                    {
+                        allHolding.TrySetResult();
+                    }
+
+                    await release.Task;
+                }
+
+                return i;
+            }, new ForEachOptions { MaxParallelism = limit }, cancellationToken: ct);
+            return results.Sum(r => r.Value);
+        }));
+
+        var id = await node.StartRunAsync("list");
+        await allHolding.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var takenWhileHeld = items.HighestRead + 1;
+        release.SetResult();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal((RunStatus.Succeeded, "780", 40L, 40L), (run.Status, run.Output, run.Progress["item.done"], run.Progress["item.total"]));
+        // The two running and at most two more waiting for a slot.
+        Assert.InRange(takenWhileHeld, limit, 2 * limit);
+    }
+
+    [Fact]
     public async Task ForEachAsync_ItemKeyHoldsNul_RunFailsWithClearErrorOnEveryStore()
     {
         // PostgreSQL text cannot hold U+0000: refused by the engine, so SQLite fails the run the same way.
@@ -399,7 +441,30 @@ public sealed class FanOutTests
         Assert.Equal([0, 1], started.Order());
     }
 
-    private static void InterlockedMax(ref int target, int value)
+    /// <summary>Items 0..count-1 made when read by index (keys are read through the enumerator); records the highest index read.</summary>
+    private sealed class RecordingList(int count) : IReadOnlyList<int>
+    {
+        private int _highestRead = -1;
+
+        public int HighestRead => Volatile.Read(ref _highestRead);
+
+        public int Count => count;
+
+        public int this[int index]
+        {
+            get
+            {
+                InterlockedMax(ref _highestRead, index);
+                return index;
+            }
+        }
+
+        public IEnumerator<int> GetEnumerator() => Enumerable.Range(0, count).GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    internal static void InterlockedMax(ref int target, int value)
     {
         int current;
         while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)

@@ -76,8 +76,9 @@ public sealed class StreamedFanOutTests
             return results.Count;
         });
 
-        // The first execution lists 0..11 at once; the second waits before it lists anything (a download retried
-        // from the start), then lists 1..11: item 0, done before, is not listed again.
+        // The first execution lists 0..11 as items end, one ahead of the one running (item 7 while item 6 holds the slot;
+        // 6 while item 5 gives its room back); the second waits before it lists anything (a download retried from the start), then lists
+        // 1..11: item 0, done before, is not listed again.
         async IAsyncEnumerable<int> Listing([EnumeratorCancellation] CancellationToken ct)
         {
             if (secondExecution)
@@ -93,14 +94,16 @@ public sealed class StreamedFanOutTests
         }
 
         string id;
+        long listedFirst;
         await using (var first = await EngineHarness.StartAsync(Workflow, o => o.DrainTimeout = TimeSpan.Zero, databasePath: path))
         {
             id = await first.StartRunAsync("resume");
             await blocked.Task.WaitAsync(TimeSpan.FromSeconds(60));
-            // The first execution's progress stored: 12 listed, 6 done.
+            // The first execution's progress stored: 6 done, 7 or 8 listed.
             await first.Time.AdvanceToTimerAsync(EngineHarness.Start.AddSeconds(1), TimerKind.Periodic);
-            await first.WaitForAsync(id, r => r.Progress.GetValueOrDefault("item.total") == 12 && r.Progress.GetValueOrDefault("item.done") == 6);
+            await first.WaitForAsync(id, r => r.Progress.GetValueOrDefault("item.done") == 6);
             await first.StopAsync();
+            listedFirst = (await first.Store.Runs.GetRunAsync(id))!.Progress["item.total"];
         }
 
         secondExecution = true;
@@ -115,7 +118,8 @@ public sealed class StreamedFanOutTests
             var run = await second.WaitForEndAsync(id);
 
             Assert.Equal(6, waiting.Progress["item.done"]);
-            Assert.Equal(12, waiting.Progress["item.total"]);
+            Assert.InRange(listedFirst, 7, 8);
+            Assert.Equal(listedFirst, waiting.Progress["item.total"]);
             Assert.Equal(RunStatus.Succeeded, run.Status);
             Assert.Equal("11", run.Output);
             Assert.Equal(11, run.Progress["item.done"]);
@@ -173,12 +177,21 @@ public sealed class StreamedFanOutTests
     public async Task ForEachAsync_ItemFailsTheFanOut_RunFailsNamingTheItemAndListingStops()
     {
         var listed = 0;
+        var allListed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var listingCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("failing", async (ctx, _, ct) =>
         {
-            await ctx.ForEachAsync("item", Listing(() => Interlocked.Increment(ref listed), listingCancelled), i => i.ToString(), (i, _) =>
-                i == 3 ? throw new NonRetryableException("item 3 is corrupt") : Task.FromResult(i),
-                new ForEachOptions { MaxParallelism = 1 }, cancellationToken: ct);
+            // Item 3 fails once the six are listed (room for eight: the listing is not held back), so the listing waits then.
+            await ctx.ForEachAsync("item", Listing(() => Interlocked.Increment(ref listed), allListed, listingCancelled), i => i.ToString(), async (i, _) =>
+            {
+                if (i == 3)
+                {
+                    await allListed.Task;
+                    throw new NonRetryableException("item 3 is corrupt");
+                }
+
+                return i;
+            }, new ForEachOptions { MaxParallelism = 4 }, cancellationToken: ct);
             return 0;
         }));
 
@@ -193,7 +206,7 @@ public sealed class StreamedFanOutTests
 
         // Six items, then nothing until asked again: a fan-out that did not cancel the listing after item 3 failed
         // would leave the run waiting here forever (and the test would time out) instead of ending it.
-        static async IAsyncEnumerable<int> Listing(Action onItem, TaskCompletionSource cancelled, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        static async IAsyncEnumerable<int> Listing(Action onItem, TaskCompletionSource allListed, TaskCompletionSource cancelled, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
             for (var i = 0; i < 6; i++)
             {
@@ -202,6 +215,7 @@ public sealed class StreamedFanOutTests
                 await Task.Yield();
             }
 
+            allListed.TrySetResult();
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);
@@ -242,6 +256,59 @@ public sealed class StreamedFanOutTests
                 yield return i;
                 await Task.Yield();
             }
+        }
+    }
+
+    [Fact]
+    public async Task ForEachAsync_ItemsListedFasterThanTheyRun_ListingHeldAtMostMaxParallelismAhead()
+    {
+        // Before (review 58), the listing was read to its end at once while the first items held their slots: every item
+        // (a whole file's chunks, if items carry them) waited in memory for a slot.
+        const int limit = 2;
+        var listed = 0;
+        var ended = 0;
+        var mostAhead = 0;
+        var holding = 0;
+        var allHolding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("ahead", async (ctx, _, ct) =>
+        {
+            var results = await ctx.ForEachAsync("item", Listing(), i => i.ToString(), (i, _) => HoldFirstItemsAsync(i), new ForEachOptions { MaxParallelism = limit }, cancellationToken: ct);
+            return results.Count;
+        }));
+
+        var id = await node.StartRunAsync("ahead");
+        await allHolding.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var listedWhileHeld = Volatile.Read(ref listed);
+        release.SetResult();
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal((RunStatus.Succeeded, "40", 40L), (run.Status, run.Output, run.Progress["item.done"]));
+        // Items listed and not ended: those running and at most as many again waiting for a slot.
+        Assert.InRange(listedWhileHeld, limit, 2 * limit);
+        Assert.InRange(mostAhead, limit, 2 * limit);
+
+        IAsyncEnumerable<int> Listing() => Enumerable.Range(0, 40).Select(i =>
+        {
+            FanOutTests.InterlockedMax(ref mostAhead, Interlocked.Increment(ref listed) - Volatile.Read(ref ended));
+            return i;
+        }).ToAsyncEnumerable();
+
+        async Task<int> HoldFirstItemsAsync(int i)
+        {
+            if (i < limit)
+            {
+                // The first items hold both slots until the test lets them go.
+                if (Interlocked.Increment(ref holding) == limit)
+                {
+                    allHolding.TrySetResult();
+                }
+
+                await release.Task;
+            }
+
+            Interlocked.Increment(ref ended);
+            return i;
         }
     }
 
