@@ -138,6 +138,33 @@ public sealed class ChildRunTests
     }
 
     [Fact]
+    public async Task RunChildAsync_ChildRunsLong_ParentLooksAtItAfterAsLongAsItHasRunUpToAnHour()
+    {
+        // Before (review 55): every 5 minutes, one execution of the parent each time, for as long as the child ran.
+        await using var node = await StartParentOfWaitingChildAsync();
+        var id = await node.StartRunAsync("parent", 5);
+        var waits = new List<TimeSpan> { (await SuspendedAsync(node, id)).RunAfter - Start };
+        var childId = await ChildOfAsync(node, id);
+        await node.WaitForIdleAsync(childId, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+
+        // At each recheck the child still waits: the parent suspends again, for as long as the child has existed.
+        foreach (var at in new[] { TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10), TimeSpan.FromHours(3) })
+        {
+            var executions = (await node.Store.Runs.GetRunAsync(id))!.Executions;
+            node.Time.SetUtcNow(Start + at);
+            node.WakeWorker();
+            var again = await node.WaitForAsync(id, r => r.Executions == executions + 1 && r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+            waits.Add(again.RunAfter - (Start + at));
+        }
+
+        await node.Client.SendEventAsync(childId, "go", JsonSerializer.SerializeToElement(0));
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal([TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10), TimeSpan.FromHours(1)], waits);
+        Assert.Equal((RunStatus.Succeeded, 5), (run.Status, run.Executions));
+    }
+
+    [Fact]
     public async Task RunChildAsync_ChildFails_ThrowsChildRunFailedExceptionWithChildIdStatusAndFailure()
     {
         await using var node = await EngineHarness.StartAsync(b =>
