@@ -91,10 +91,9 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
             {
                 // An earlier attempt of this batch wrote; it did not live to report it (nor, unless this process says so, to count it).
                 var done = last.Outcome;
-                if (!(_counted.TryGetValue(brand, out var counted) && counted == batchId))
+                if (FirstCount(brand, batchId))
                 {
                     metrics.BatchMerged(brand, done.Merged, done.Duplicates, done.Failed, Stopwatch.GetElapsedTime(started));
-                    _counted[brand] = batchId;
                 }
 
                 return done;
@@ -106,7 +105,12 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
             if (fresh.Count == 0 && invalid.Count == 0)
             {
                 // Nothing to write, but the duplicates are counted: before, a batch of re-pushed chunks alone counted none.
-                metrics.ChunksDuplicate(brand, duplicates);
+                // Once per batch, as a merge is: with no write there is no receipt, and a step run again counted them again.
+                if (FirstCount(brand, batchId))
+                {
+                    metrics.ChunksDuplicate(brand, duplicates);
+                }
+
                 return new MergeOutcome(0, duplicates, 0, state.TotalChunks, state.TotalMentions, backlogRead.Result);
             }
 
@@ -159,6 +163,26 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
 
             Log.WriteConflict(logger, brand);
         }
+    }
+
+    /// <summary>
+    /// Whether this process has not counted batch <paramref name="batchId"/> of <paramref name="brand"/> yet (always for
+    /// no batch id); notes it as counted.
+    /// </summary>
+    private bool FirstCount(string brand, string? batchId)
+    {
+        if (batchId is null)
+        {
+            return true;
+        }
+
+        if (_counted.TryGetValue(brand, out var counted) && counted == batchId)
+        {
+            return false;
+        }
+
+        _counted[brand] = batchId;
+        return true;
     }
 
     private static async Task<Dictionary<long, bool[]>> ReadKnownMentionsAsync(IDatabase db, string brand, MergePlan plan, CancellationToken cancellationToken)

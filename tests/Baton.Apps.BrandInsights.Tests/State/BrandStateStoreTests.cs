@@ -122,6 +122,22 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MergeAsync_BatchOfDuplicatesRunAgainInTheProcessThatCountedIt_CountedOnce()
+    {
+        // The merge of a batch of re-pushed chunks returned and counted them, but the step was run again (its end not
+        // stored). Before: such a batch writes nothing, so no receipt, and every run of it counted its duplicates again.
+        var metrics = new BrandMetrics();
+        var store = NewStore(metrics: metrics);
+        await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], "run-1", CancellationToken.None);
+        await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], "run-2", CancellationToken.None);
+
+        var again = await store.MergeAsync(_brand, [Chunk("a"), Chunk("b")], "run-2", CancellationToken.None);
+
+        Assert.Equal(new MergeOutcome(0, 2, 0, 2, 6, 0), again);
+        Assert.Equal((2L, 2L, 0L), metrics.Counters(_brand));
+    }
+
+    [Fact]
     public async Task MergeAsync_DuplicateIdInBatchAndAcrossBatches_FirstOccurrenceWins()
     {
         var store = NewStore();
