@@ -24,7 +24,7 @@ internal static class ChunkParser
 
         try
         {
-            using var document = JsonDocument.Parse(raw, new JsonDocumentOptions { MaxDepth = 32 });
+            using var document = JsonDocument.Parse(raw, new JsonDocumentOptions { MaxDepth = MaxNesting });
             return Read(document.RootElement, brand, out reason);
         }
         catch (JsonException ex)
@@ -47,6 +47,13 @@ internal static class ChunkParser
             return null;
         }
     }
+
+    /// <summary>
+    /// The deepest nesting a chunk may have, as the run store reads JSON. Only the top three levels are read, so depth
+    /// costs nothing here; before, a limit of 32 dead-lettered a valid chunk with deeper <c>meta</c> as "not JSON", though
+    /// the seed's JSON.parse takes it.
+    /// </summary>
+    private const int MaxNesting = 4096;
 
     private static ChunkResult Read(JsonElement root, string brand, out string? reason)
     {

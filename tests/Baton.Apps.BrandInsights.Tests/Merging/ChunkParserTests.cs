@@ -79,6 +79,19 @@ public sealed class ChunkParserTests
     }
 
     [Fact]
+    public void Parse_MetaNestedDeeperThan32Levels_ReadAsTheSeedsJsonParseReadsIt()
+    {
+        // Before: a reader depth limit of 32 dead-lettered this valid chunk as "not JSON: invalid at line 1, byte 310",
+        // though only its top three levels are read and the seed's JSON.parse takes it.
+        var raw = SeedExample.Replace("\"mentionCount\":3", "\"mentionCount\":3,\"trace\":" + new string('[', 40) + new string(']', 40), StringComparison.Ordinal);
+
+        var chunk = ChunkParser.Parse(raw, "nike", 1 << 20, out var reason);
+
+        Assert.Null(reason);
+        Assert.Equal(3, chunk!.Mentions);
+    }
+
+    [Fact]
     public void Parse_OverTheSizeLimit_RejectedBeforeParsing()
     {
         var raw = SeedExample.Replace("\"launch\"]", "\"launch\",\"" + new string('x', 2000) + "\"]", StringComparison.Ordinal);
