@@ -32,4 +32,17 @@ public sealed class HelpTests
             Assert.Contains(leaf.Path, leaf.Command.Description, StringComparison.Ordinal);
         });
     }
+
+    [Fact]
+    public void RootHelp_ExitCodes_NamesEveryCodeTheCommandReturns()
+    {
+        var root = BatonCli.Build(new CommandRunner(TextWriter.Null, TextWriter.Null, terminal: false));
+        var codes = typeof(ExitCodes).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Select(f => (int)f.GetRawConstantValue()!)
+            .ToList();
+
+        // Before: 5 (a server error, since 2026-12-07) was missing, so a script author reading --help could not tell it.
+        Assert.Equal(6, codes.Count);
+        Assert.All(codes, code => Assert.Matches($@"Exit codes:[^\n]*[ ,]{code} [a-z]", root.Description!));
+    }
 }

@@ -12,7 +12,7 @@ internal static class BatonCli
             """
             Operate a Baton server: runs, events, schedules, nodes, workflows and the catalog sync.
             The server and key come from --url/--key or BATON_URL/BATON_ADMIN_KEY.
-            Exit codes: 0 ok, 1 failed run or refused request, 2 usage, 3 cannot reach the server, 4 refused key.
+            Exit codes: 0 ok, 1 failed run or refused request, 2 usage, 3 cannot reach the server, 4 refused key, 5 server error (5xx).
 
             Examples:
               export BATON_URL=http://127.0.0.1:3003 BATON_ADMIN_KEY=...
