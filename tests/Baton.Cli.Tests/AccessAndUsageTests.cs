@@ -110,6 +110,21 @@ public sealed class AccessAndUsageTests(ServerFixture fixture) : IClassFixture<S
         Assert.Contains("BATON_URL 'notaurl' is not an http(s) URL", result.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--url", "ftp://ops:s3cretpw@example/")]
+    [InlineData("BATON_URL", "htp://ops:s3cretpw@example")]
+    public async Task AnyCommand_UrlNotHttpWithAPassword_Exit2WithoutThePassword(string source, string url)
+    {
+        // Before: "--url 'ftp://ops:s3cretpw@example/' is not an http(s) URL", the password on the operator's screen and in CI logs.
+        var result = source == "--url"
+            ? await BatonProcess.RunAsync(fixture.Server, "nodes", "--url", url)
+            : await BatonProcess.RunAsync(new Dictionary<string, string?> { ["BATON_URL"] = url, ["BATON_ADMIN_KEY"] = null }, "nodes");
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains($"{source} '{url.Replace("ops:s3cretpw@", "", StringComparison.Ordinal)}' is not an http(s) URL", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cretpw", result.Stdout + result.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Help_RunsStart_Exit0WithExamples()
     {

@@ -6,7 +6,7 @@ using Spectre.Console;
 namespace Baton.Cli;
 
 /// <summary>What every command needs: the client, the output mode and the consoles.</summary>
-internal sealed class CliContext
+internal sealed partial class CliContext
 {
     public const string UrlVariable = "BATON_URL";
     public const string KeyVariable = "BATON_ADMIN_KEY";
@@ -42,7 +42,7 @@ internal sealed class CliContext
         if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
             // Named by where it came from: a bad BATON_URL was reported as --url, which had not been given.
-            throw new UsageException($"{source} '{url}' is not an http(s) URL, e.g. {DefaultUrl}");
+            throw new UsageException($"{source} '{WithoutUserInfo(url)}' is not an http(s) URL, e.g. {DefaultUrl}");
         }
 
         var key = parse.GetValue(GlobalOptions.Key) is { Length: > 0 } k ? k : Environment.GetEnvironmentVariable(KeyVariable);
@@ -54,6 +54,15 @@ internal sealed class CliContext
 
         return (uri, key);
     }
+
+    /// <summary>
+    /// <paramref name="url"/> without the user name and password between <c>//</c> and <c>@</c>, as it is echoed in an
+    /// error: a URL that is not http(s) cannot be parsed to drop them, and they are secrets.
+    /// </summary>
+    private static string WithoutUserInfo(string url) => UserInfoPattern().Replace(url, "//", 1);
+
+    [System.Text.RegularExpressions.GeneratedRegex("//[^/?#]*@")]
+    private static partial System.Text.RegularExpressions.Regex UserInfoPattern();
 
     /// <summary>A console on stdout: colours and live displays only when stdout is a terminal (and NO_COLOR is unset).</summary>
     /// Redirected output is 240 columns wide (or <c>COLUMNS</c>), so tables piped into grep or a file are not wrapped at 80.
