@@ -181,6 +181,41 @@ public sealed partial class RunCommandsTests(ServerFixture fixture) : IClassFixt
         Assert.DoesNotContain(second.Stderr, c => c is '\u001b' or '\u0007');
     }
 
+    [Fact]
+    public async Task RunsStartWatchJson_FollowingStopsAtAProxys502_StderrNamesTheRunItStarted()
+    {
+        // The start reaches the server; every read of the run after it meets a proxy's 502. Before: exit 5 with only the 502
+        // on stderr, and --json wrote nothing else, so the script had no id for the run it had started (a repeat starts another).
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var proxy = new SummaryBadGateway();
+
+        var exitCode = await BatonCli.RunAsync(
+            ["runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""", "--watch", "--json", "--url", fixture.Server.BaseAddress.ToString(), "--key", fixture.Server.Key],
+            output, error, terminal: false, proxy);
+
+        Assert.True(exitCode == 5, $"exit {exitCode}: {error}");
+        Assert.Equal("", output.ToString());
+        var named = System.Text.RegularExpressions.Regex.Match(error.ToString(), "stopped following run ([0-9a-f]{32})");
+        Assert.True(named.Success, error.ToString());
+        var runs = (await BatonProcess.RunAsync(fixture.Server, "runs", "list", "--workflow", "demo", "--limit", "500", "--json")).Json();
+        Assert.Contains(runs.GetProperty("runs").EnumerateArray(), r => r.GetProperty("id").GetString() == named.Groups[1].Value);
+        Assert.Contains("502", error.ToString(), StringComparison.Ordinal);
+    }
+
     [System.Text.RegularExpressions.GeneratedRegex("\\b[0-9a-f]{32}\\b")]
     private static partial System.Text.RegularExpressions.Regex RunIds();
+
+    /// <summary>A proxy before the real server that answers every read of one run with its own 502 page.</summary>
+    private sealed class SummaryBadGateway() : DelegatingHandler(new SocketsHttpHandler { AllowAutoRedirect = false })
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            request.Method == HttpMethod.Get && request.RequestUri!.AbsolutePath.StartsWith("/api/runs/", StringComparison.Ordinal)
+                ? Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.BadGateway)
+                {
+                    RequestMessage = request,
+                    Content = new StringContent("<html><body>502 Bad Gateway</body></html>", System.Text.Encoding.UTF8, "text/html"),
+                })
+                : base.SendAsync(request, cancellationToken);
+    }
 }

@@ -48,6 +48,24 @@ internal static class RunWatcher
         return run.Status == RunStatuses.Succeeded ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
+    /// <summary>
+    /// <see cref="WatchAsync"/> for the run this command has just started (or the sync it found running). When following it
+    /// stops early (the server unreachable, a 5xx, Ctrl+C), stderr names the run before the error: with <c>--json</c> its id
+    /// is written nowhere else until it ends, and a script that starts it again gets a second run.
+    /// </summary>
+    public static async Task<int> FollowAsync(CliContext context, string runId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await WatchAsync(context, runId, cancellationToken);
+        }
+        catch
+        {
+            await context.Error.WriteLineAsync($"baton: stopped following run {runId} (baton runs watch {runId} follows it again)");
+            throw;
+        }
+    }
+
     private static async Task<RunView> WatchLiveAsync(CliContext context, string runId, CancellationToken cancellationToken)
     {
         RunView? final = null;

@@ -187,7 +187,7 @@ internal static class RunCommands
                     context.Console.MarkupLine($"started {Esc(started.Run.Id)}");
                 }
 
-                return await RunWatcher.WatchAsync(context, started.Run.Id, ct);
+                return await RunWatcher.FollowAsync(context, started.Run.Id, ct);
             }
 
             if (context.JsonOutput)

@@ -70,7 +70,7 @@ internal static class SyncCommand
                 context.Console.MarkupLine($"sync {Esc(runId)}");
             }
 
-            return await RunWatcher.WatchAsync(context, runId, ct);
+            return await RunWatcher.FollowAsync(context, runId, ct);
         });
         return command;
     }
