@@ -181,6 +181,25 @@ public sealed partial class RunCommandsTests(ServerFixture fixture) : IClassFixt
         Assert.DoesNotContain(second.Stderr, c => c is '\u001b' or '\u0007');
     }
 
+    [Theory]
+    [InlineData("runs", "get")]
+    [InlineData("runs", "watch")]
+    [InlineData("events", "send")]
+    public async Task AnyRunCommand_IdOfARunInUpperCase_Exit2NamingTheLowerCaseId(string group, string verb)
+    {
+        // Ids copied from a tool that writes hexadecimal in upper case. Before: "no run with id 0193F..." (exit 1) for a run
+        // that exists, since the server's "is not a run id (lower-case ...)" was dropped for "no such run".
+        var id = (await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""", "--json"))
+            .Json().GetProperty("run").GetProperty("id").GetString()!;
+        string[] args = group == "events" ? [group, verb, id.ToUpperInvariant(), "approve"] : [group, verb, id.ToUpperInvariant()];
+
+        var result = await BatonProcess.RunAsync(fixture.Server, args);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains($"run ids are lower-case: {id}", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("no run with id", result.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task RunsStartWatchJson_FollowingStopsAtAProxys502_StderrNamesTheRunItStarted()
     {

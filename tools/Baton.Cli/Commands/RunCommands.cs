@@ -38,7 +38,23 @@ internal static class RunCommands
         return null;
     }
 
-    internal static Argument<string> RunIdArgument() => new Argument<string>("run-id") { Description = "The run's id (32 hexadecimal characters)" }.NotBlank();
+    /// <summary>
+    /// The run id argument. One with upper-case letters (copied from a tool that writes hexadecimal so) is a usage error
+    /// naming the id in lower case: the server looks no such id up, so <c>get</c> and <c>watch</c> said "no run with id"
+    /// for a run that exists.
+    /// </summary>
+    internal static Argument<string> RunIdArgument()
+    {
+        var argument = new Argument<string>("run-id") { Description = "The run's id (32 lower-case hexadecimal characters)" }.NotBlank();
+        argument.Validators.Add(result =>
+        {
+            if (result.Tokens is [{ Value: var id }] && id.Any(char.IsAsciiLetterUpper))
+            {
+                result.AddError($"<run-id> '{id}' has upper-case letters; run ids are lower-case: {id.ToLowerInvariant()}");
+            }
+        });
+        return argument;
+    }
 
     private static Command List(CommandRunner runner)
     {
