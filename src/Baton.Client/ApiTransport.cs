@@ -54,10 +54,17 @@ internal static class ApiTransport
             : Uri.EscapeDataString(value);
     }
 
-    /// <summary>A JSON body: a <see cref="JsonElement"/> as it is, anything else serialized with the web defaults.</summary>
-    public static HttpContent JsonBody<T>(T value) => value is JsonElement element
-        ? new StringContent(element.GetRawText(), System.Text.Encoding.UTF8, "application/json")
-        : JsonContent.Create(value, options: Json);
+    /// <summary>
+    /// A JSON body: a <see cref="JsonElement"/> as it is, anything else serialized with the web defaults. A
+    /// <see cref="JsonElement"/> left at its default (a property the JSON it was read from lacked) has no value to write:
+    /// it is no body, so no input or payload, as <see cref="BatonApiClient.SetScheduleAsync"/> reads it too.
+    /// </summary>
+    public static HttpContent? JsonBody<T>(T value) => value switch
+    {
+        JsonElement { ValueKind: JsonValueKind.Undefined } => null,
+        JsonElement element => new StringContent(element.GetRawText(), System.Text.Encoding.UTF8, "application/json"),
+        _ => JsonContent.Create(value, options: Json),
+    };
 
     /// <summary>Sends the request; a non-success status becomes a <see cref="BatonApiException"/>.</summary>
     public static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpRequestMessage request, CancellationToken cancellationToken)

@@ -22,6 +22,26 @@ public sealed class RunVerbsTests(SqliteServerFixture fixture) : IClassFixture<S
     }
 
     [Fact]
+    public async Task StartAndSendEvent_DefaultJsonElement_SentWithoutABodyAsNoInputOrPayload()
+    {
+        // A JsonElement left at its default (a model property the JSON it was read from did not have). Before: an
+        // InvalidOperationException ("Operation is not valid due to the current state of the object") before any request.
+        var client = fixture.NewClient();
+        var waiting = await client.StartAsync("demo", new DemoInput(1, 0, WaitFor: "approve"));
+
+        var started = await client.StartAsync("demo", default(JsonElement));
+        var accepted = await client.SendEventAsync(waiting.Run.Id, "approve", default(JsonElement));
+        var output = await client.GetResultAsync<DemoOutput>(waiting.Run.Id).WaitAsync(TimeSpan.FromSeconds(60));
+        var run = await client.GetAsync(started.Run.Id);
+        await client.CancelAsync(started.Run.Id);
+
+        Assert.True(started.Created);
+        Assert.Null(run!.Input);
+        Assert.Equal("approve", accepted.Name);
+        Assert.Null(output!.Event);
+    }
+
+    [Fact]
     public async Task WatchAsync_RunMoving_PollsTheSummaryAndReadsTheDetailsOnceAtTheEnd()
     {
         var paths = new System.Collections.Concurrent.ConcurrentQueue<string>();
