@@ -181,6 +181,21 @@ public sealed partial class RunCommandsTests(ServerFixture fixture) : IClassFixt
         Assert.DoesNotContain(second.Stderr, c => c is '\u001b' or '\u0007');
     }
 
+    [Fact]
+    public async Task RunsStartWatch_IdempotencyKeyOfAFinishedRun_SaysItFollowsThatRunNotThatItStartedOne()
+    {
+        var key = "watch-" + Guid.NewGuid().ToString("N");
+        var first = (await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""", "--idempotency-key", key, "--watch", "--json"))
+            .Json().GetProperty("id").GetString()!;
+
+        var again = await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input", """{"items":1,"delayMs":0}""", "--idempotency-key", key, "--watch");
+
+        // Before: "started <id>", though nothing was started and the run had ended before this command.
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains($"existing run {first} for this idempotency key", again.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("started", again.Stdout, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("runs", "get")]
     [InlineData("runs", "watch")]

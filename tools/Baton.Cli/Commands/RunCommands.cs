@@ -200,7 +200,10 @@ internal static class RunCommands
             {
                 if (!context.JsonOutput)
                 {
-                    context.Console.MarkupLine($"started {Esc(started.Run.Id)}");
+                    // A repeated idempotency key started nothing: the run it names may have ended long ago.
+                    context.Console.MarkupLine(started.Created
+                        ? $"started {Esc(started.Run.Id)}"
+                        : $"existing run {Esc(started.Run.Id)} for this idempotency key, {Esc(started.Run.Status)}");
                 }
 
                 return await RunWatcher.FollowAsync(context, started.Run.Id, ct);
