@@ -29,14 +29,17 @@ internal static partial class TestCatalog
             }
 
             var text = File.ReadAllText(file);
-            string? currentClass = null;
+            // The classes open at this point, by indentation: a test after a nested class (a fixture or helper declared
+            // before it) belongs to the class around it, not to the nested one (before, it was filed under the nested one).
+            var open = new Stack<(int Indent, string Name)>();
             var pendingTest = false;
             foreach (var line in text.Split('\n'))
             {
                 if (ClassDeclaration().Match(line) is { Success: true } declared)
                 {
-                    currentClass = declared.Groups[1].Value;
-                    classes.Add(currentClass);
+                    CloseFrom(open, Indent(line));
+                    open.Push((Indent(line), declared.Groups[1].Value));
+                    classes.Add(declared.Groups[1].Value);
                 }
 
                 if (TestAttribute().IsMatch(line))
@@ -46,7 +49,8 @@ internal static partial class TestCatalog
 
                 if (pendingTest && MethodDeclaration().Match(line) is { Success: true } method)
                 {
-                    methods.Add($"{currentClass}.{method.Groups[1].Value}");
+                    CloseFrom(open, Indent(line));
+                    methods.Add($"{(open.Count > 0 ? open.Peek().Name : null)}.{method.Groups[1].Value}");
                     pendingTest = false;
                 }
             }
@@ -54,6 +58,17 @@ internal static partial class TestCatalog
 
         return (classes, methods);
     }
+
+    /// <summary>Closes the classes declared at <paramref name="indent"/> or deeper: a line there is outside them.</summary>
+    private static void CloseFrom(Stack<(int Indent, string Name)> open, int indent)
+    {
+        while (open.Count > 0 && open.Peek().Indent >= indent)
+        {
+            open.Pop();
+        }
+    }
+
+    private static int Indent(string line) => line.Length - line.TrimStart().Length;
 
     [GeneratedRegex(@"\b(?:class|record)\s+([A-Za-z_][A-Za-z0-9_]*)")]
     private static partial Regex ClassDeclaration();
