@@ -165,6 +165,27 @@ public sealed partial class RunCommandsTests(ServerFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task RunsStart_InputOverTheServersBodyLimit_Exit2WithTheLimit()
+    {
+        // The server refuses a body over Baton:MaxRequestBodyBytes (1 MiB) with 413: input it rejected, exit 2 by the
+        // README's table. Before (review 60): exit 1, as a failed run or a refused request.
+        var file = Path.Combine(Path.GetTempPath(), $"baton-cli-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, $$"""{"items":1,"note":"{{new string('x', 1_200_000)}}"}""");
+        try
+        {
+            var result = await BatonProcess.RunAsync(fixture.Server, "runs", "start", "demo", "--input-file", file);
+
+            Assert.Equal(2, result.ExitCode);
+            Assert.Contains("413", result.Stderr, StringComparison.Ordinal);
+            Assert.Contains("Baton:MaxRequestBodyBytes", result.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task RunsStart_ConflictDetailQuotingTerminalEscapesFromAnotherRunsInput_StderrShowsThemVisible()
     {
         // The 409 names the concurrency key, which the demo takes from the input's group (anyone's input). Before: the

@@ -44,7 +44,9 @@ internal sealed class CommandRunner(TextWriter output, TextWriter error, bool te
         catch (BatonApiException ex)
         {
             await error.WriteLineAsync($"baton: {(int)ex.Status} {Printable(ex.Title)}" + (ex.Detail is { Length: > 0 } d ? $": {Printable(d)}" : ""));
-            return ex.Status == HttpStatusCode.BadRequest ? ExitCodes.Usage : (int)ex.Status >= 500 ? ExitCodes.ServerError : ExitCodes.Failed;
+            // A body over the server's limit (413) is input it rejected, as a 400 is.
+            return ex.Status is HttpStatusCode.BadRequest or HttpStatusCode.RequestEntityTooLarge ? ExitCodes.Usage
+                : (int)ex.Status >= 500 ? ExitCodes.ServerError : ExitCodes.Failed;
         }
         catch (HttpRequestException ex)
         {

@@ -8,7 +8,7 @@ internal static class ExitCodes
     /// <summary>A run ended without succeeding, or the server refused the request (not found, conflict).</summary>
     public const int Failed = 1;
 
-    /// <summary>Bad arguments, or input the server rejected as invalid (400).</summary>
+    /// <summary>Bad arguments, or input the server rejected as invalid (400) or too large (413).</summary>
     public const int Usage = 2;
 
     /// <summary>The server cannot be reached (connection refused, DNS, timeout).</summary>

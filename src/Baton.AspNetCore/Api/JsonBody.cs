@@ -11,6 +11,11 @@ namespace Baton.Server.Api;
 /// </summary>
 internal static class JsonBody
 {
+    /// <summary>The largest body over the limit that is read and dropped before its 413 (<see cref="DropAsync"/>).</summary>
+    private const long DropLimit = 16 * 1024 * 1024;
+
+    private static readonly TimeSpan DropTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>
     /// The parsed body (null when it is empty and <paramref name="allowEmpty"/>), or the problem to answer with.
     /// The caller disposes the document. <paramref name="limitName"/> names <paramref name="limit"/> in a 413's detail.
@@ -32,6 +37,7 @@ internal static class JsonBody
 
         if (request.ContentLength > limit)
         {
+            await DropAsync(context, cancellationToken).ConfigureAwait(false);
             return (null, Problems.TooLarge(limit, limitName));
         }
 
@@ -81,6 +87,34 @@ internal static class JsonBody
             // The duplicate-name check decodes each name, and a name with a \u escape of half a surrogate pair cannot be
             // decoded: .NET throws this instead of a JsonException.
             return (null, Problems.InvalidJson("the body is not valid JSON: a property name holds a \\u escape of half a surrogate pair (\\uD800-\\uDFFF without its other half), which is not text"));
+        }
+    }
+
+    /// <summary>
+    /// Reads and drops a body announced over the limit (up to <see cref="DropLimit"/> bytes, for at most
+    /// <see cref="DropTimeout"/>) before its 413 is sent. Answered unread, a body larger than the socket buffers was still
+    /// being sent when the server closed the connection with the rest unread, and the client often lost the answer to the
+    /// reset that closing sends: the CLI said "cannot reach the server" for a 1.2 MB <c>--input-file</c> (review 60). A
+    /// larger body, or one that takes too long, is answered as before.
+    /// </summary>
+    private static async Task DropAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        if (context.Request.ContentLength is not { } length || length > DropLimit
+            || context.Features.Get<IHttpMaxRequestBodySizeFeature>() is not { IsReadOnly: false } sizeFeature)
+        {
+            return;
+        }
+
+        sizeFeature.MaxRequestBodySize = length;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(DropTimeout);
+        try
+        {
+            await context.Request.Body.CopyToAsync(Stream.Null, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or BadHttpRequestException)
+        {
+            // The client went away or is too slow: the 413 is sent (or not) as before.
         }
     }
 
