@@ -36,7 +36,7 @@ public sealed class CompositeReader(IDoctorServices services, CompositeCache cac
 
     /// <summary><c>orchestrator.doctor.searchComposite</c>: the directory's public list for the query, merged with the accounts of its doctors.</summary>
     public Task<JsonElement> SearchCompositeAsync(JsonElement query, CancellationToken cancellationToken = default) =>
-        ReadAsync("searchComposite", CacheKeys.List("searchComposite", query), options.ListTtlSeconds, async ct =>
+        ReadAsync("searchComposite", ListKey("searchComposite", query), options.ListTtlSeconds, async ct =>
         {
             var patterns = options.Patterns;
             var page = await services.SendAsync(DoctorService.ProviderDirectory, patterns.ProfileGetPublicList, Passed(query), options.ReadTimeout, ct).ConfigureAwait(false);
@@ -52,7 +52,7 @@ public sealed class CompositeReader(IDoctorServices services, CompositeCache cac
 
     /// <summary><c>orchestrator.doctor.listComposite</c>: the accounts' list for the query, each merged with its profile.</summary>
     public Task<JsonElement> ListCompositeAsync(JsonElement query, CancellationToken cancellationToken = default) =>
-        ReadAsync("listComposite", CacheKeys.List("listComposite", query), options.ListTtlSeconds, async ct =>
+        ReadAsync("listComposite", ListKey("listComposite", query), options.ListTtlSeconds, async ct =>
         {
             var patterns = options.Patterns;
             var page = await services.SendAsync(DoctorService.Accounts, patterns.AccountsFindAll, Passed(query), options.ReadTimeout, ct).ConfigureAwait(false);
@@ -124,6 +124,12 @@ public sealed class CompositeReader(IDoctorServices services, CompositeCache cac
         field[..(written + length)].CopyTo(json.AsSpan(body.Length - 1));
         return JsonSerializer.Deserialize<JsonElement>(json);
     }
+
+    /// <summary>The list read's cache key; a query holding text no .NET string can (half a surrogate pair) is the validation error.</summary>
+    private static string ListKey(string read, JsonElement query) =>
+        DoctorCommandReader.UnreadableIn(query, "") is { } unreadable
+            ? throw new ReadRejectedException(DoctorErrors.Validation([DoctorCommandReader.UnreadableText(unreadable)]))
+            : CacheKeys.List(read, query);
 
     private static Dictionary<string, JsonElement> ById(IEnumerable<JsonElement> accounts)
     {

@@ -65,7 +65,11 @@ public static class DoctorCommandReader
         JsonObject? profile = null;
         if (data.TryGetProperty("profile", out var profileElement) && profileElement.ValueKind != JsonValueKind.Null)
         {
-            if (profileElement.ValueKind == JsonValueKind.Object)
+            if (profileElement.ValueKind == JsonValueKind.Object && UnreadableIn(profileElement, "profile") is { } unreadable)
+            {
+                errors.Add(UnreadableText(unreadable));
+            }
+            else if (profileElement.ValueKind == JsonValueKind.Object)
             {
                 profile = JsonNode.Parse(profileElement.GetRawText())!.AsObject();
             }
@@ -78,7 +82,11 @@ public static class DoctorCommandReader
         IReadOnlyList<string> permissions = ["doctor"];
         if (data.TryGetProperty("permissions", out var permissionsElement) && permissionsElement.ValueKind != JsonValueKind.Null)
         {
-            if (permissionsElement.ValueKind == JsonValueKind.Array && permissionsElement.EnumerateArray().All(p => p.ValueKind == JsonValueKind.String && p.GetString()!.Length > 0))
+            if (UnreadableIn(permissionsElement, "permissions") is { } unreadable)
+            {
+                errors.Add(UnreadableText(unreadable));
+            }
+            else if (permissionsElement.ValueKind == JsonValueKind.Array && permissionsElement.EnumerateArray().All(p => p.ValueKind == JsonValueKind.String && p.GetString()!.Length > 0))
             {
                 permissions = [.. permissionsElement.EnumerateArray().Select(p => p.GetString()!)];
             }
@@ -190,6 +198,62 @@ public static class DoctorCommandReader
         try
         {
             return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Where <paramref name="value"/> holds a string or a property name escaping half a UTF-16 surrogate pair (see
+    /// <see cref="TextOf"/>), as a path under <paramref name="path"/> (<c>profile.bio</c>, <c>permissions[0]</c>, "a property
+    /// name in profile"), or null when it holds none. For the parts passed on as they are (a profile, an update's account and
+    /// profile, a list query): before, storing or hashing them threw, and the sagas answered "Invalid request: ..." without
+    /// the validation shape, the list reads "Internal server error" with a stack trace logged.
+    /// </summary>
+    internal static string? UnreadableIn(JsonElement value, string path)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.String:
+                return TextOf(value) is not null ? null : path.Length == 0 ? "payload" : path;
+            case JsonValueKind.Object:
+                foreach (var property in value.EnumerateObject())
+                {
+                    if (NameOf(property) is not { } name)
+                    {
+                        return path.Length == 0 ? "a property name" : $"a property name in {path}";
+                    }
+
+                    if (UnreadableIn(property.Value, path.Length == 0 ? name : $"{path}.{name}") is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in value.EnumerateArray())
+                {
+                    if (UnreadableIn(item, $"{path}[{index++}]") is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private static string? NameOf(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
         }
         catch (InvalidOperationException)
         {

@@ -84,6 +84,12 @@ public sealed record UpdateDoctorCommandDto
             return null;
         }
 
+        if (DoctorCommandReader.UnreadableIn(value, name) is { } unreadable)
+        {
+            errors.Add(DoctorCommandReader.UnreadableText(unreadable));
+            return null;
+        }
+
         return JsonNode.Parse(value.GetRawText())!.AsObject();
     }
 }

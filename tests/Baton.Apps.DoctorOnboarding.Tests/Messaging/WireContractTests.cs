@@ -127,11 +127,21 @@ public sealed class WireContractTests
     [InlineData("orchestrator.doctor.update", "account.password", """{"id":"a1","account":{"password":"s3cret-pass\ud800"}}""")]
     [InlineData("orchestrator.doctor.delete", "id", """{"id":"\ud800"}""")]
     [InlineData("orchestrator.doctor.getComposite", "id", """{"id":"\ud800"}""")]
+    [InlineData("orchestrator.doctor.create", "profile.bio", """{"email":"a@example.org","password":"s3cret-pass","fullName":"Ada","profile":{"bio":"\ud800"}}""")]
+    [InlineData("orchestrator.doctor.create", "a property name in profile", """{"email":"a@example.org","password":"s3cret-pass","fullName":"Ada","profile":{"\ud800":"x"}}""")]
+    [InlineData("orchestrator.doctor.create", "permissions[1]", """{"email":"a@example.org","password":"s3cret-pass","fullName":"Ada","permissions":["doctor","\ud800"]}""")]
+    [InlineData("orchestrator.doctor.update", "profile.specialties[0]", """{"id":"a1","profile":{"specialties":["\udfff"]}}""")]
+    [InlineData("orchestrator.doctor.update", "a property name in account", """{"id":"a1","account":{"\ud800":"x"}}""")]
+    [InlineData("orchestrator.doctor.searchComposite", "search", """{"page":1,"search":"\ud800"}""")]
+    [InlineData("orchestrator.doctor.listComposite", "a property name", """{"\ud800":1}""")]
     public async Task BadInput_TextOfHalfASurrogatePair_ValidationErrorAndNothingCreated(string pattern, string field, string data)
     {
         // Before: a string field escaping half a UTF-16 pair (valid JSON no .NET string holds) threw from the field reader:
         // the sagas answered "Invalid request: Cannot read invalid UTF-16 JSON text..." without statusCode or errors, and
-        // getComposite answered "Internal server error", logged as a handler failure with its stack trace.
+        // getComposite answered "Internal server error", logged as a handler failure with its stack trace. The same held
+        // inside the parts passed on as they are (a profile, an update's account or profile, the permissions, a list query):
+        // storing the run's input threw ("Invalid request: The object or value could not be serialized"), and hashing a list
+        // query for its cache key threw ("Internal server error").
         await using var rig = await OrchestratorRig.StartAsync();
         var id = Guid.NewGuid().ToString();
         var body = Encoding.UTF8.GetBytes($$"""{"pattern":"{{pattern}}","data":{{data}},"id":"{{id}}"}""");
