@@ -40,11 +40,7 @@ public static class DoctorCommandReader
             return (null, ["payload must be an object"]);
         }
 
-        var email = ReadString(data, "email", required: true, errors);
-        if (email is not null && !LooksLikeEmail(email))
-        {
-            errors.Add("email must be an email");
-        }
+        var email = ReadAccountField(data, "email", required: true, errors);
 
         // As the user typed it: a password trimmed here would not be the one they sign in with (an update's is not trimmed either).
         var password = ReadString(data, "password", required: true, errors, trim: false);
@@ -53,15 +49,10 @@ public static class DoctorCommandReader
             CheckPassword(password, "password", errors);
         }
 
-        var fullName = ReadString(data, "fullName", required: true, errors);
-        var phone = ReadString(data, "phone", required: false, errors);
-        var dob = ReadString(data, "dob", required: false, errors);
-        if (dob is not null && !DateOnly.TryParseExact(dob, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
-        {
-            errors.Add("dob must be a date (yyyy-MM-dd)");
-        }
-
-        var gender = ReadString(data, "gender", required: false, errors);
+        var fullName = ReadAccountField(data, "fullName", required: true, errors);
+        var phone = ReadAccountField(data, "phone", required: false, errors);
+        var dob = ReadAccountField(data, "dob", required: false, errors);
+        var gender = ReadAccountField(data, "gender", required: false, errors);
         JsonObject? profile = null;
         if (data.TryGetProperty("profile", out var profileElement) && profileElement.ValueKind != JsonValueKind.Null)
         {
@@ -108,6 +99,29 @@ public static class DoctorCommandReader
         }, errors);
     }
 
+    /// <summary>The account's fields a create sets and an update may change (<see cref="ReadAccountField"/>).</summary>
+    internal static readonly string[] AccountFields = ["email", "fullName", "phone", "dob", "gender"];
+
+    /// <summary>
+    /// One of <see cref="AccountFields"/>, trimmed, with its rules (<c>email</c> an email, <c>dob</c> a <c>yyyy-MM-dd</c>
+    /// date), the create's and an update's alike; <paramref name="label"/> names it in the messages (<c>account.email</c>).
+    /// </summary>
+    internal static string? ReadAccountField(JsonElement data, string name, bool required, List<string> errors, string? label = null)
+    {
+        label ??= name;
+        var text = ReadString(data, name, required, errors, label: label);
+        if (text is not null && name == "email" && !LooksLikeEmail(text))
+        {
+            errors.Add($"{label} must be an email");
+        }
+        else if (text is not null && name == "dob" && !DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        {
+            errors.Add($"{label} must be a date (yyyy-MM-dd)");
+        }
+
+        return text;
+    }
+
     /// <summary>A doctor's id (its account id) from <c>{"id": ...}</c>: a non-empty string without <c>:</c> or <c>*</c> (it becomes part of a cache key).</summary>
     public static string? ReadId(JsonElement data, string field, List<string> errors)
     {
@@ -144,13 +158,14 @@ public static class DoctorCommandReader
         }
     }
 
-    internal static string? ReadString(JsonElement data, string name, bool required, List<string> errors, bool trim = true)
+    internal static string? ReadString(JsonElement data, string name, bool required, List<string> errors, bool trim = true, string? label = null)
     {
+        label ??= name;
         if (!data.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
             if (required)
             {
-                errors.Add($"{name} should not be empty");
+                errors.Add($"{label} should not be empty");
             }
 
             return null;
@@ -158,13 +173,13 @@ public static class DoctorCommandReader
 
         if (value.ValueKind != JsonValueKind.String)
         {
-            errors.Add($"{name} must be a string");
+            errors.Add($"{label} must be a string");
             return null;
         }
 
         if (TextOf(value) is not { } read)
         {
-            errors.Add(UnreadableText(name));
+            errors.Add(UnreadableText(label));
             return null;
         }
 
@@ -173,7 +188,7 @@ public static class DoctorCommandReader
         {
             if (required)
             {
-                errors.Add($"{name} should not be empty");
+                errors.Add($"{label} should not be empty");
             }
 
             return null;
@@ -181,7 +196,7 @@ public static class DoctorCommandReader
 
         if (text.Length > MaxFieldLength)
         {
-            errors.Add($"{name} must be shorter than or equal to {MaxFieldLength} characters");
+            errors.Add($"{label} must be shorter than or equal to {MaxFieldLength} characters");
             return null;
         }
 

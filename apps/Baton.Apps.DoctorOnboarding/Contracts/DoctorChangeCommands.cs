@@ -32,6 +32,20 @@ public sealed record UpdateDoctorCommandDto
             errors.Add("account or profile must be given");
         }
 
+        // The fields the create checks have its rules here too (before, an update set an email that is not one, an empty
+        // fullName or a dob that is not a date, which the create refused), trimmed as the create sends them.
+        if (account is not null)
+        {
+            var element = data.GetProperty("account");
+            foreach (var name in DoctorCommandReader.AccountFields.Where(n => element.TryGetProperty(n, out _)))
+            {
+                if (DoctorCommandReader.ReadAccountField(element, name, required: name is "email" or "fullName", errors, $"account.{name}") is { } text)
+                {
+                    account[name] = text;
+                }
+            }
+        }
+
         if (account?.ContainsKey("id") == true || profile?.ContainsKey("id") == true)
         {
             errors.Add("account and profile must not change an id");

@@ -61,6 +61,20 @@ public sealed class CommandValidationTests
         Assert.Equal(["password should not be empty"], empty);
     }
 
+    [Fact]
+    public void ReadUpdate_AccountFieldsWithSpacesAtTheirEnds_TrimmedAsTheCreateSendsThem()
+    {
+        var (command, errors) = UpdateDoctorCommandDto.Read(JsonDocument.Parse(
+            """{"id":"a1","account":{"email":" ada@example.org ","fullName":" Ada ","password":" pass phrase ","role":" kept "}}""").RootElement);
+
+        Assert.Empty(errors);
+        Assert.Equal("ada@example.org", command!.Account!["email"]!.GetValue<string>());
+        Assert.Equal("Ada", command.Account["fullName"]!.GetValue<string>());
+        // The password is kept as typed, as the create's is; a field the create does not know is passed on as it came.
+        Assert.Equal(" pass phrase ", command.Account["password"]!.GetValue<string>());
+        Assert.Equal(" kept ", command.Account["role"]!.GetValue<string>());
+    }
+
     [Theory]
     [InlineData("""{"id":"a:b","account":{}}""", "id must not contain ':', '*', '?', '[' or ']'")]
     [InlineData("""{"id":"a"}""", "account or profile must be given")]
@@ -71,6 +85,12 @@ public sealed class CommandValidationTests
     // The create's rules (before: an update took an empty or an over-long password the create refused).
     [InlineData("""{"id":"a1","account":{"password":""}}""", "account.password should not be empty")]
     [InlineData("""{"id":"a1","account":{"password":"01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789x"}}""", "account.password must be shorter than or equal to 320 characters")]
+    // The create's rules for the account fields it checks (before: an update set them to anything, null included).
+    [InlineData("""{"id":"a1","account":{"email":"not-an-email"}}""", "account.email must be an email")]
+    [InlineData("""{"id":"a1","account":{"email":null}}""", "account.email should not be empty")]
+    [InlineData("""{"id":"a1","account":{"fullName":"  "}}""", "account.fullName should not be empty")]
+    [InlineData("""{"id":"a1","account":{"dob":"10/12/1815"}}""", "account.dob must be a date (yyyy-MM-dd)")]
+    [InlineData("""{"id":"a1","account":{"phone":42}}""", "account.phone must be a string")]
     public void ReadUpdate_Bad_NamesIt(string json, string error)
     {
         var (command, errors) = UpdateDoctorCommandDto.Read(JsonDocument.Parse(json).RootElement);
