@@ -46,7 +46,9 @@ public sealed record UpdateDoctorCommandDto
             }
         }
 
-        if (account?.ContainsKey("id") == true || profile?.ContainsKey("id") == true)
+        // A profile points to its doctor by staffAccountId (or accountId, as CompositeMerge reads it): changing it handed
+        // this doctor's profile to another account, leaving this one without and that one's cached composite without it.
+        if (account?.ContainsKey("id") == true || (profile is not null && ((string[])["id", "staffAccountId", "accountId"]).Any(profile.ContainsKey)))
         {
             errors.Add("account and profile must not change an id");
         }

@@ -79,6 +79,9 @@ public sealed class CommandValidationTests
     [InlineData("""{"id":"a:b","account":{}}""", "id must not contain ':', '*', '?', '[' or ']'")]
     [InlineData("""{"id":"a"}""", "account or profile must be given")]
     [InlineData("""{"id":"a","account":{"id":"b"}}""", "account and profile must not change an id")]
+    // The profile's link to its doctor is an id too (before: the update moved the profile to account b).
+    [InlineData("""{"id":"a","profile":{"staffAccountId":"b"}}""", "account and profile must not change an id")]
+    [InlineData("""{"id":"a","profile":{"accountId":"b","degree":"MD"}}""", "account and profile must not change an id")]
     [InlineData("""{"account":{}}""", "id should not be empty")]
     [InlineData("""{"id":"a1","account":{"password":12345678}}""", "account.password must be a string")]
     [InlineData("""{"id":"a1","account":{"password":"short"}}""", "account.password must be longer than or equal to 8 characters")]
