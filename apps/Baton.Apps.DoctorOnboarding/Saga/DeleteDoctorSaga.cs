@@ -78,7 +78,7 @@ internal sealed class DeleteDoctorSaga(SagaCalls calls, CompositeCache cache) : 
             }
 
             return true;
-        }, calls.Step, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }, calls.RemoveStep, cancellationToken: cancellationToken).ConfigureAwait(false);
         calls.Executed(context, "removeAccount", 3);
 
         await cache.InvalidateDoctorAsync(id).ConfigureAwait(false);

@@ -43,6 +43,18 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
     /// <summary>A saga step: the per-call timeout, retried only when the broker connection was lost (<see cref="StepRetry"/>).</summary>
     public StepOptions Step { get; } = new() { Timeout = options.CallTimeout, Retry = StepRetry };
 
+    /// <summary>
+    /// A remove whose "not found" counts as done (the delete's last step): as <see cref="Step"/>, and also retried after a
+    /// call past its timeout, within the saga's timeout. A remove the service carried out with its reply lost then ends done
+    /// at the next attempt; before, the saga compensated a delete whose account was already gone, putting back a profile
+    /// of no account and answering "compensated".
+    /// </summary>
+    public StepOptions RemoveStep { get; } = new()
+    {
+        Timeout = options.CallTimeout,
+        Retry = StepRetry with { ShouldRetry = ex => ex is RabbitMqUnavailableException or (TimeoutException and not RunTimeoutException) },
+    };
+
     /// <summary>Calls a service; an empty reply becomes JSON null.</summary>
     public async Task<JsonElement> CallAsync(DoctorService service, string pattern, object? data, CancellationToken cancellationToken) =>
         await services.SendAsync(service, pattern, data, options.CallTimeout, cancellationToken).ConfigureAwait(false)

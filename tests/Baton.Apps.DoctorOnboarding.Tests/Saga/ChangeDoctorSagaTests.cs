@@ -153,13 +153,8 @@ public sealed class ChangeDoctorSagaTests
         // Before: the profile was gone, the account left, and getComposite answered 404 for a doctor still half there.
         await using var host = await SagaHost.StartAsync();
         var id = await CreateAsync(host);
-        var never = new TaskCompletionSource();
-        host.Simulator.Faults.Set("doctor-profile.remove", new PatternFault { ReplyHold = never.Task });
 
-        var runId = await host.StartAsync(DeleteDoctorSaga.Name, Delete(id));
-        await Poll.UntilAsync(() => Task.FromResult(host.Simulator.State.Profiles.Count), n => n == 0, "the profile to be removed");
-        host.Simulator.Faults.Clear("doctor-profile.remove");
-        host.Time.Advance(TimeSpan.FromSeconds(12));
+        var (runId, never) = await DeleteWithReplyLostAsync(host, id, "doctor-profile.remove", () => host.Simulator.State.Profiles.Count == 0);
         var run = await host.WaitForEndAsync(runId);
         never.SetResult();
 
@@ -168,6 +163,29 @@ public sealed class ChangeDoctorSagaTests
         var profile = Assert.Single(host.Simulator.State.Profiles);
         Assert.Equal((id, "MD"), (profile["staffAccountId"]!.GetValue<string>(), profile["degree"]!.GetValue<string>()));
         Assert.Equal(["removeProfile"], SagaReplies.Error(run).GetProperty("compensatedSteps").EnumerateArray().Select(s => s.GetString()));
+    }
+
+    [Fact]
+    public async Task DeleteSaga_AccountRemovedButReplyLost_TriedAgainAndDoneNotAProfileOfNoAccountPutBack()
+    {
+        // Before: removeAccount timed out, the saga compensated and put the profile back for an account already gone,
+        // answering "compensated" (the doctor still there) with neither an account nor a way to delete the orphan profile.
+        await using var host = await SagaHost.StartAsync();
+        var id = await CreateAsync(host);
+
+        var (runId, never) = await DeleteWithReplyLostAsync(host, id, "doctor-accounts.remove", () => host.Simulator.State.Accounts.Count == 0);
+        // The retry waits its backoff (1 s at most) on the fake clock: moved on until the second call is made.
+        await Poll.UntilAsync(() =>
+        {
+            host.Time.Advance(TimeSpan.FromMilliseconds(250));
+            return Task.FromResult(host.Simulator.State.Calls.Count(c => c == "doctor-accounts.remove"));
+        }, n => n >= 2, "removeAccount to be tried again");
+        var run = await host.WaitForEndAsync(runId);
+        never.SetResult();
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Empty(host.Simulator.State.Accounts);
+        Assert.Empty(host.Simulator.State.Profiles);
     }
 
     [Fact]
@@ -253,6 +271,21 @@ public sealed class ChangeDoctorSagaTests
         var reply = SagaReplies.Error(run);
         Assert.Empty(reply.GetProperty("compensatedSteps").EnumerateArray());
         Assert.Equal("removeAccount", reply.GetProperty("details").GetProperty("saga").GetProperty("step").GetString());
+    }
+
+    /// <summary>
+    /// Starts the delete of <paramref name="id"/> with <paramref name="pattern"/>'s reply held until the service carried the
+    /// call out (<paramref name="carriedOut"/>), then moves the clock to the call's 12 s timeout. Release the hold at the end.
+    /// </summary>
+    private static async Task<(string RunId, TaskCompletionSource Hold)> DeleteWithReplyLostAsync(SagaHost host, string id, string pattern, Func<bool> carriedOut)
+    {
+        var hold = new TaskCompletionSource();
+        host.Simulator.Faults.Set(pattern, new PatternFault { ReplyHold = hold.Task });
+        var runId = await host.StartAsync(DeleteDoctorSaga.Name, Delete(id));
+        await Poll.UntilAsync(() => Task.FromResult(carriedOut()), done => done, $"{pattern} to be carried out");
+        host.Simulator.Faults.Clear(pattern);
+        host.Time.Advance(TimeSpan.FromSeconds(12));
+        return (runId, hold);
     }
 
     private static async Task<string> CreateAsync(SagaHost host)
