@@ -824,8 +824,10 @@ public sealed class ChildRunTests
         await using var node = harness;
         var id = await node.StartRunAsync("parent", 3);
         // Woken by the stored wake-up, the parent takes the child's end and suspends again on the step's backoff only
-        // (once more at once, maybe: the child's end was taken after the retry wait had suspended).
-        var waiting = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null && r.RunAfter > Start);
+        // (once more at once, maybe: the child's end was taken after the retry wait had suspended). Waited for by that
+        // backoff's time: the first suspension (at the child's recheck, Start + 5 min) is seen for a moment before the
+        // wake-up found stored makes it due (CI, 2026-12-07: the test read it and failed).
+        var waiting = await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null && r.RunAfter == Start + TimeSpan.FromHours(1));
         var childStep = (await node.Store.Steps.GetStepsAsync(id)).Single(s => s.Kind == StepKind.Child);
         await node.AdvanceWhenClaimLoopWaitsAsync(TimeSpan.FromHours(1));
         var parent = await node.WaitForEndAsync(id);
