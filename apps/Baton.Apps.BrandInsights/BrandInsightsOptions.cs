@@ -195,7 +195,11 @@ public sealed class BrandInsightsOptions
             return fallback;
         }
 
-        /// <summary>Seconds as the seed writes them (a number, fractions allowed), more than 0 and at most a day.</summary>
+        /// <summary>
+        /// Seconds as the seed writes them (a number, fractions allowed), kept to the millisecond: from 0.001 to a day. A
+        /// value that came to 0 ms was taken (0.0004 was above 0): no backoff between retries, no pause between reads of
+        /// brands:list, a zero time limit, a summary kept without TTL (review 61).
+        /// </summary>
         public TimeSpan Seconds(string key, TimeSpan fallback)
         {
             if (configuration[key] is not { Length: > 0 } text)
@@ -203,12 +207,13 @@ public sealed class BrandInsightsOptions
                 return fallback;
             }
 
-            if (double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value > 0 && value <= 86_400)
+            if (double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value <= 86_400
+                && Math.Round(value * 1000) >= 1)
             {
                 return TimeSpan.FromMilliseconds(Math.Round(value * 1000));
             }
 
-            errors.Add($"{key} '{text}' must be a number of seconds above 0 and at most 86400");
+            errors.Add($"{key} '{text}' must be a number of seconds from 0.001 to 86400");
             return fallback;
         }
 
