@@ -52,6 +52,24 @@ public sealed class FailureOutputTests
         Assert.StartsWith("baton: 502 ", result.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false, "runs", "list")]
+    [InlineData(false, "runs", "get", "0193f1c2a0b07c3d9e8f0a1b2c3d4e5f")]
+    [InlineData(false, "nodes")]
+    [InlineData(true, "runs", "cancel", "0193f1c2a0b07c3d9e8f0a1b2c3d4e5f")]
+    [InlineData(true, "schedules", "delete", "nightly")]
+    public async Task AnyCommand_NoAnswerInTime_Exit3SayingAChangeMayHaveBeenMadeOnlyForACommandThatAsksForOne(bool changes, params string[] args)
+    {
+        // Before (review 60): a read that timed out said too that "a change this command asked for may still have been made".
+        using var error = new StringWriter();
+
+        var exitCode = await BatonCli.RunAsync([.. args, "--url", "http://127.0.0.1:1", "--key", "k-0123456789abcdef"], TextWriter.Null, error, terminal: false, new NoAnswerInTime());
+
+        Assert.True(exitCode == 3, $"exit {exitCode}: {error}");
+        Assert.Contains("no answer in time", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(changes, error.ToString().Contains("may still have been made", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task SchedulesDelete_UrlAnswers200WithAnHtmlPage_Exit1NotDeleted()
     {
@@ -59,5 +77,12 @@ public sealed class FailureOutputTests
 
         Assert.True(result.ExitCode == 1, result.ToString());
         Assert.DoesNotContain("deleted nightly", result.Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>What HttpClient throws when its timeout passes before an answer: every request ends so, at once.</summary>
+    private sealed class NoAnswerInTime : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromException<HttpResponseMessage>(new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout of 60 seconds elapsing.", new TimeoutException()));
     }
 }

@@ -13,6 +13,9 @@ internal sealed class CommandRunner(TextWriter output, TextWriter error, bool te
     public void Bind(Command command, Func<CliContext, ParseResult, CancellationToken, Task<int>> body) =>
         command.SetAction((parse, cancellationToken) => RunAsync(parse, body, cancellationToken));
 
+    /// <summary>Whether the command only reads (lists, gets, watches): <c>runs list|get|watch</c>, <c>schedules list</c>, <c>nodes</c>, <c>workflows</c>.</summary>
+    private static bool OnlyReads(ParseResult parse) => parse.CommandResult.Command.Name is "list" or "get" or "watch" or "nodes" or "workflows";
+
     public async Task<int> RunAsync(ParseResult parse, Func<CliContext, ParseResult, CancellationToken, Task<int>> body, CancellationToken cancellationToken)
     {
         Uri url;
@@ -55,8 +58,10 @@ internal sealed class CommandRunner(TextWriter output, TextWriter error, bool te
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            // The request may have arrived: a start, cancel, retry or event may have been carried out without its answer.
-            await error.WriteLineAsync($"baton: cannot reach the server at {Where(parse)}: no answer in time (a change this command asked for may still have been made: look before repeating it)");
+            // The request may have arrived: a start, cancel, retry or event may have been carried out without its answer. A
+            // command that only reads changes nothing, so it says no more (before, it said a change might have been made too).
+            await error.WriteLineAsync($"baton: cannot reach the server at {Where(parse)}: no answer in time"
+                + (OnlyReads(parse) ? "" : " (a change this command asked for may still have been made: look before repeating it)"));
             return ExitCodes.Unreachable;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
