@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Baton.Server.Http;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Baton.Server.Api;
@@ -11,11 +12,6 @@ namespace Baton.Server.Api;
 /// </summary>
 internal static class JsonBody
 {
-    /// <summary>The largest body over the limit that is read and dropped before its 413 (<see cref="DropAsync"/>).</summary>
-    private const long DropLimit = 16 * 1024 * 1024;
-
-    private static readonly TimeSpan DropTimeout = TimeSpan.FromSeconds(10);
-
     /// <summary>
     /// The parsed body (null when it is empty and <paramref name="allowEmpty"/>), or the problem to answer with.
     /// The caller disposes the document. <paramref name="limitName"/> names <paramref name="limit"/> in a 413's detail.
@@ -91,31 +87,19 @@ internal static class JsonBody
     }
 
     /// <summary>
-    /// Reads and drops a body announced over the limit (up to <see cref="DropLimit"/> bytes, for at most
-    /// <see cref="DropTimeout"/>) before its 413 is sent. Answered unread, a body larger than the socket buffers was still
-    /// being sent when the server closed the connection with the rest unread, and the client often lost the answer to the
-    /// reset that closing sends: the CLI said "cannot reach the server" for a 1.2 MB <c>--input-file</c> (review 60). A
-    /// larger body, or one that takes too long, is answered as before.
+    /// Reads and drops a body announced over the limit (up to <see cref="RequestBodies.DropLimit"/> bytes) before its 413
+    /// is sent, so a client still sending it gets the answer (<see cref="RequestBodies"/>).
     /// </summary>
     private static async Task DropAsync(HttpContext context, CancellationToken cancellationToken)
     {
-        if (context.Request.ContentLength is not { } length || length > DropLimit
+        if (context.Request.ContentLength is not { } length || length > RequestBodies.DropLimit
             || context.Features.Get<IHttpMaxRequestBodySizeFeature>() is not { IsReadOnly: false } sizeFeature)
         {
             return;
         }
 
         sizeFeature.MaxRequestBodySize = length;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(DropTimeout);
-        try
-        {
-            await context.Request.Body.CopyToAsync(Stream.Null, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or BadHttpRequestException)
-        {
-            // The client went away or is too slow: the 413 is sent (or not) as before.
-        }
+        await RequestBodies.DropRestAsync(context.Request.Body, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -90,22 +90,45 @@ public static partial class StoreTimeoutEndpointExtensions
     private static async Task ReadBodyFirstAsync(HttpContext http)
     {
         var length = http.Request.ContentLength;
-        var limit = http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+        var sizeFeature = http.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        var limit = sizeFeature?.MaxRequestBodySize;
         var chunked = length is null && http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
         if (!chunked && (length is not > 0 || length > limit))
         {
             return;
         }
 
+        // A chunked body over the limit is kept to one byte over it and the rest is read and dropped here (up to
+        // RequestBodies.DropLimit), so the handler answers 413 to a client that gets the answer. Before, the server refused it
+        // mid-read at the limit and closed the connection with the rest unsent, and a client still sending lost the answer.
+        var raw = http.Request.Body;
+        if (chunked && limit is { } kept && kept < RequestBodies.DropLimit && sizeFeature is { IsReadOnly: false })
+        {
+            sizeFeature.MaxRequestBodySize = RequestBodies.DropLimit;
+        }
+
         var threshold = (int)Math.Min(length ?? limit ?? 1024 * 1024, int.MaxValue);
-        http.Request.EnableBuffering(bufferThreshold: threshold, bufferLimit: (limit ?? 1L << 30) + 1); // one over: the server's own 413 comes first
+        var bufferLimit = (limit ?? 1L << 30) + 1; // one over: the handler's own check refuses it
+        http.Request.EnableBuffering(bufferThreshold: threshold, bufferLimit: bufferLimit);
         try
         {
-            await http.Request.Body.DrainAsync(http.RequestAborted).ConfigureAwait(false);
+            var chunk = new byte[16 * 1024];
+            long total = 0;
+            int read;
+            while (total < bufferLimit
+                && (read = await http.Request.Body.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, bufferLimit - total)), http.RequestAborted).ConfigureAwait(false)) > 0)
+            {
+                total += read;
+            }
+
+            if (total >= bufferLimit)
+            {
+                await RequestBodies.DropRestAsync(raw, http.RequestAborted).ConfigureAwait(false);
+            }
         }
         catch (BadHttpRequestException)
         {
-            // Over the limit (chunked): the handler's read meets the same refusal and answers it.
+            // Over even the drop limit (chunked): the handler's read meets the same refusal and answers it.
         }
 
         http.Request.Body.Position = 0;
