@@ -187,37 +187,26 @@ public sealed class FanOutTests
     public async Task ForEachAsync_ListOfItems_ItemsTakenAtMostMaxParallelismAheadOfTheRunningOnes()
     {
         // Before (review 58), every item of a list was taken at once, each with a task waiting for a slot, while the first
-        // ones ran. A list that makes its items when they are read (here it
-        // records the highest index read) shows how far ahead they are taken.
+        // ones ran. A list that makes its items when they are read (here it records the highest index read) shows how far
+        // ahead they are taken.
         const int limit = 2;
         var items = new RecordingList(40);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var allHolding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var holding = 0;
+        // The first items hold both slots until the test lets them go.
+        var held = new FirstItemsHeld(limit);
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("list", async (ctx, _, ct) =>
         {
             var results = await ctx.ForEachAsync("item", items, i => i.ToString(System.Globalization.CultureInfo.InvariantCulture), async (i, _) =>
             {
-                if (i < limit)
-                {
-                    // The first items hold both slots until the test lets them go.
-                    if (Interlocked.Increment(ref holding) == limit)
-                    {
-                        allHolding.TrySetResult();
-                    }
-
-                    await release.Task;
-                }
-
+                await held.HoldAsync(i);
                 return i;
             }, new ForEachOptions { MaxParallelism = limit }, cancellationToken: ct);
             return results.Sum(r => r.Value);
         }));
 
         var id = await node.StartRunAsync("list");
-        await allHolding.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await held.AllHolding.WaitAsync(TimeSpan.FromSeconds(60));
         var takenWhileHeld = items.HighestRead + 1;
-        release.SetResult();
+        held.Release();
         var run = await node.WaitForEndAsync(id);
 
         Assert.Equal((RunStatus.Succeeded, "780", 40L, 40L), (run.Status, run.Output, run.Progress["item.done"], run.Progress["item.total"]));
@@ -359,22 +348,11 @@ public sealed class FanOutTests
         var undone = new ConcurrentQueue<string>();
         var clock = new ExactClock(EngineHarness.Start);
         await using var node = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, int>("caught-fan-out", async (ctx, _, ct) =>
-            {
-                try
-                {
-                    await ctx.ForEachAsync("reserve", [0, 1], i => i.ToString(), (i, _) =>
-                        i == 1 ? throw new NonRetryableException("warehouse 1 refused") : Task.FromResult(i),
-                        new ForEachOptions { MaxParallelism = 1 }, compensate: (i, _, _) => { undone.Enqueue($"reserve {i}"); return Task.CompletedTask; }, cancellationToken: ct);
-                }
-                catch (StepFailedException)
-                {
-                    await ctx.StepAsync("backup", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("backup"); return Task.CompletedTask; }, cancellationToken: ct);
-                }
-
-                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
-                return 0;
-            }),
+            b => CaughtFailureWorkflow<StepFailedException>.Add(b, "caught-fan-out", (ctx, ct) =>
+                ctx.ForEachAsync("reserve", [0, 1], i => i.ToString(), (i, _) =>
+                    i == 1 ? throw new NonRetryableException("warehouse 1 refused") : Task.FromResult(i),
+                    new ForEachOptions { MaxParallelism = 1 }, compensate: (i, _, _) => { undone.Enqueue($"reserve {i}"); return Task.CompletedTask; }, cancellationToken: ct),
+                undone),
             o => o.DrainTimeout = TimeSpan.Zero,
             time: clock);
 

@@ -268,9 +268,8 @@ public sealed class StreamedFanOutTests
         var listed = 0;
         var ended = 0;
         var mostAhead = 0;
-        var holding = 0;
-        var allHolding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The first items hold both slots until the test lets them go.
+        var held = new FirstItemsHeld(limit);
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("ahead", async (ctx, _, ct) =>
         {
             var results = await ctx.ForEachAsync("item", Listing(), i => i.ToString(), (i, _) => HoldFirstItemsAsync(i), new ForEachOptions { MaxParallelism = limit }, cancellationToken: ct);
@@ -278,9 +277,9 @@ public sealed class StreamedFanOutTests
         }));
 
         var id = await node.StartRunAsync("ahead");
-        await allHolding.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await held.AllHolding.WaitAsync(TimeSpan.FromSeconds(60));
         var listedWhileHeld = Volatile.Read(ref listed);
-        release.SetResult();
+        held.Release();
         var run = await node.WaitForEndAsync(id);
 
         Assert.Equal((RunStatus.Succeeded, "40", 40L), (run.Status, run.Output, run.Progress["item.done"]));
@@ -296,17 +295,7 @@ public sealed class StreamedFanOutTests
 
         async Task<int> HoldFirstItemsAsync(int i)
         {
-            if (i < limit)
-            {
-                // The first items hold both slots until the test lets them go.
-                if (Interlocked.Increment(ref holding) == limit)
-                {
-                    allHolding.TrySetResult();
-                }
-
-                await release.Task;
-            }
-
+            await held.HoldAsync(i);
             Interlocked.Increment(ref ended);
             return i;
         }

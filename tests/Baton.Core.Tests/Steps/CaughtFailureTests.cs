@@ -81,20 +81,8 @@ public sealed class CaughtFailureTests
         var undone = new ConcurrentQueue<string>();
         var clock = new ExactClock(Start);
         await using var node = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, int>("caught-saga", async (ctx, _, ct) =>
-            {
-                try
-                {
-                    await ctx.StepAsync<int>("primary", _ => throw new NonRetryableException("primary supplier refused"), cancellationToken: ct);
-                }
-                catch (StepFailedException)
-                {
-                    await ctx.StepAsync("backup", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("backup"); return Task.CompletedTask; }, cancellationToken: ct);
-                }
-
-                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
-                return 0;
-            }),
+            b => CaughtFailureWorkflow<StepFailedException>.Add(b, "caught-saga", (ctx, ct) =>
+                ctx.StepAsync<int>("primary", _ => throw new NonRetryableException("primary supplier refused"), cancellationToken: ct), undone),
             o => o.DrainTimeout = TimeSpan.Zero,
             time: clock);
 
@@ -117,20 +105,8 @@ public sealed class CaughtFailureTests
             b =>
             {
                 b.AddWorkflow<int, int>("failing-child", (_, _, _) => throw new NonRetryableException("child refused"));
-                b.AddWorkflow<int, int>("parent", async (ctx, _, ct) =>
-                {
-                    try
-                    {
-                        await ctx.RunChildAsync<int>("failing-child", 1, cancellationToken: ct);
-                    }
-                    catch (Baton.Children.ChildRunFailedException)
-                    {
-                        await ctx.StepAsync("backup", _ => Task.FromResult(1), compensate: (_, _) => { undone.Enqueue("backup"); return Task.CompletedTask; }, cancellationToken: ct);
-                    }
-
-                    await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
-                    return 0;
-                });
+                CaughtFailureWorkflow<Baton.Children.ChildRunFailedException>.Add(b, "parent", (ctx, ct) =>
+                    ctx.RunChildAsync<int>("failing-child", 1, cancellationToken: ct), undone);
             },
             o => o.DrainTimeout = TimeSpan.Zero,
             time: clock);
