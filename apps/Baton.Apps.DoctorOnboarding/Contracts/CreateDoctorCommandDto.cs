@@ -53,22 +53,7 @@ public static class DoctorCommandReader
         var phone = ReadAccountField(data, "phone", required: false, errors);
         var dob = ReadAccountField(data, "dob", required: false, errors);
         var gender = ReadAccountField(data, "gender", required: false, errors);
-        JsonObject? profile = null;
-        if (data.TryGetProperty("profile", out var profileElement) && profileElement.ValueKind != JsonValueKind.Null)
-        {
-            if (profileElement.ValueKind == JsonValueKind.Object && UnreadableIn(profileElement, "profile") is { } unreadable)
-            {
-                errors.Add(UnreadableText(unreadable));
-            }
-            else if (profileElement.ValueKind == JsonValueKind.Object)
-            {
-                profile = JsonNode.Parse(profileElement.GetRawText())!.AsObject();
-            }
-            else
-            {
-                errors.Add("profile must be an object");
-            }
-        }
+        var profile = ReadObject(data, "profile", errors);
 
         IReadOnlyList<string> permissions = ["doctor"];
         if (data.TryGetProperty("permissions", out var permissionsElement) && permissionsElement.ValueKind != JsonValueKind.Null)
@@ -156,6 +141,32 @@ public static class DoctorCommandReader
         {
             errors.Add($"{name} must be shorter than or equal to {MaxFieldLength} characters");
         }
+    }
+
+    /// <summary>
+    /// An object passed on as it is (a create's profile, an update's account and profile): null when absent or null, else an
+    /// object holding only text (<see cref="UnreadableIn"/>), or an error naming it.
+    /// </summary>
+    internal static JsonObject? ReadObject(JsonElement data, string name, List<string> errors)
+    {
+        if (!data.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add($"{name} must be an object");
+            return null;
+        }
+
+        if (UnreadableIn(value, name) is { } unreadable)
+        {
+            errors.Add(UnreadableText(unreadable));
+            return null;
+        }
+
+        return JsonNode.Parse(value.GetRawText())!.AsObject();
     }
 
     internal static string? ReadString(JsonElement data, string name, bool required, List<string> errors, bool trim = true, string? label = null)

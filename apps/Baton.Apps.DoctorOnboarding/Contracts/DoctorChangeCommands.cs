@@ -25,8 +25,8 @@ public sealed record UpdateDoctorCommandDto
             return (null, errors);
         }
 
-        var account = ReadObject(data, "account", errors);
-        var profile = ReadObject(data, "profile", errors);
+        var account = DoctorCommandReader.ReadObject(data, "account", errors);
+        var profile = DoctorCommandReader.ReadObject(data, "profile", errors);
         if (errors.Count == 0 && account is null && profile is null)
         {
             errors.Add("account or profile must be given");
@@ -85,28 +85,6 @@ public sealed record UpdateDoctorCommandDto
         {
             return null;
         }
-    }
-
-    private static JsonObject? ReadObject(JsonElement data, string name, List<string> errors)
-    {
-        if (!data.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.Object)
-        {
-            errors.Add($"{name} must be an object");
-            return null;
-        }
-
-        if (DoctorCommandReader.UnreadableIn(value, name) is { } unreadable)
-        {
-            errors.Add(DoctorCommandReader.UnreadableText(unreadable));
-            return null;
-        }
-
-        return JsonNode.Parse(value.GetRawText())!.AsObject();
     }
 }
 
