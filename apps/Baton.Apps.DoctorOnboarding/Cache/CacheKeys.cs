@@ -6,7 +6,8 @@ namespace Baton.Apps.DoctorOnboarding.Cache;
 /// <summary>
 /// The seed's Redis keys: <c>doctor:composite:&lt;id&gt;</c> for one doctor and <c>doctor:composite:list:&lt;hash&gt;</c> for
 /// a list query, the hash being the first 32 hex digits of SHA-256 over the read's pattern and the query as canonical JSON
-/// (object keys sorted at every level), so equal queries share a key whatever their key order.
+/// (object keys sorted at every level), so equal queries share a key whatever their key order. A GUID-shaped id is keyed in
+/// its canonical form (see <see cref="Single"/>).
 /// </summary>
 public static class CacheKeys
 {
@@ -19,7 +20,14 @@ public static class CacheKeys
     /// <summary>Every key of the cache (a SCAN pattern).</summary>
     public const string All = Prefix + "*";
 
-    public static string Single(string id) => Prefix + id;
+    /// <summary>
+    /// The key of one doctor. An id that parses as a GUID (in any of its spellings: upper case, braces, no hyphens) is keyed
+    /// as the lower-case <c>"D"</c> form: a service that keeps ids as <c>uuid</c> finds the same doctor by any spelling, and
+    /// its events name the id in its own (lower-case) form, so a read of <c>ABC...</c> cached under its own spelling was
+    /// never dropped by <c>staff.account.updated {id: "abc..."}</c> and stayed stale for the key's TTL. Any other id is
+    /// kept as typed: its case may tell two doctors apart.
+    /// </summary>
+    public static string Single(string id) => Prefix + (Guid.TryParse(id, out var guid) ? guid.ToString("D") : id);
 
     public static string List(string read, JsonElement query)
     {

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Baton.Apps.DoctorOnboarding.Cache;
+using Baton.Apps.DoctorOnboarding.Composition;
 using Baton.Apps.DoctorOnboarding.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
 namespace Baton.Apps.DoctorOnboarding.Tests.Cache;
@@ -161,6 +163,29 @@ public sealed class CompositeCacheTests : IAsyncLifetime
         Assert.True(await Db.KeyExistsAsync(CacheKeys.Single(other)));
         var again = await _rig.Reader.GetCompositeAsync(JsonSerializer.SerializeToElement(new { id }));
         Assert.False(again.GetProperty("cache").GetProperty("hit").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Event_NamingTheGuidInAnotherCaseThanTheRead_DropsTheDoctorsKey(bool readInUpperCase)
+    {
+        // Before: the read cached under the id as typed (doctor:composite:ABC...), the event dropped doctor:composite:abc...,
+        // and the next read was the old composite, a hit, for the key's whole TTL (300 s).
+        var id = await _rig.AddDoctorAsync("Margaret Hamilton");
+        var reader = new CompositeReader(
+            new UuidServices(new DirectDoctorServices(_rig.Simulator)), _rig.Cache, _rig.Options, NullLogger<CompositeReader>.Instance);
+        var (typed, named) = readInUpperCase ? (id.ToUpperInvariant(), id) : (id, id.ToUpperInvariant());
+        var query = JsonSerializer.SerializeToElement(new { id = typed });
+        await reader.GetCompositeAsync(query);
+        var server = _redis.GetServer(_redis.GetEndPoints()[0]);
+        var cached = server.Keys(TestRedis.Database, CacheKeys.All).Select(k => k.ToString()).ToList();
+
+        await _rig.Invalidation.OnEventAsync("staff.account.updated", JsonSerializer.SerializeToElement(new { id = named }));
+        var again = await reader.GetCompositeAsync(query);
+
+        Assert.False(again.GetProperty("cache").GetProperty("hit").GetBoolean());
+        Assert.Equal([CacheKeys.Prefix + id], cached);
     }
 
     [Fact]
@@ -325,5 +350,26 @@ public sealed class CompositeCacheTests : IAsyncLifetime
         return info.SelectMany(g => g).ToDictionary(
             p => p.Key.Replace("cmdstat_", "", StringComparison.Ordinal),
             p => long.Parse(p.Value.Split(',')[0].Split('=')[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Services that keep ids as <c>uuid</c> (a PostgreSQL column), so a GUID finds its entity in any case: the
+    /// simulators match ids as typed.
+    /// </summary>
+    private sealed class UuidServices(IDoctorServices services) : IDoctorServices
+    {
+        public Task<JsonElement?> SendAsync(DoctorService service, string pattern, object? data, TimeSpan timeout, CancellationToken cancellationToken = default)
+        {
+            var request = JsonSerializer.SerializeToNode(data)!.AsObject();
+            foreach (var field in new[] { "id", "accountId" })
+            {
+                if (request[field]?.GetValue<string>() is { } id && Guid.TryParse(id, out var guid))
+                {
+                    request[field] = guid.ToString();
+                }
+            }
+
+            return services.SendAsync(service, pattern, request, timeout, cancellationToken);
+        }
     }
 }
