@@ -35,6 +35,12 @@ internal static partial class Log
     [LoggerMessage(4415, LogLevel.Debug, "Saga {SagaId}: createAccount gave no reply, and its create with the same idempotency key was refused: no account to remove ({Error})")]
     public static partial void NoLostAccount(ILogger logger, string sagaId, string error);
 
+    [LoggerMessage(4416, LogLevel.Warning, "Saga {SagaId}: createProfile gave no reply, and its create sent again with the same idempotency key names profile {ProfileId}; removing it")]
+    public static partial void LostProfileRemoved(ILogger logger, string sagaId, string profileId);
+
+    [LoggerMessage(4417, LogLevel.Debug, "Saga {SagaId}: createProfile gave no reply, and its create with the same idempotency key was refused: no profile made under the key ({Error})")]
+    public static partial void NoLostProfile(ILogger logger, string sagaId, string error);
+
     [LoggerMessage(4412, LogLevel.Debug, "Saga {SagaId}: createProfile failed and the account has no profile ({Error})")]
     public static partial void NoOrphanProfile(ILogger logger, string sagaId, string error);
 

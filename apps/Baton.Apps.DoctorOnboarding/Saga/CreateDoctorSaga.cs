@@ -52,6 +52,14 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, CompositeCache cache, ID
             email = command.Email, password = Unprotect(protection, command.Password), fullName = command.FullName, phone = command.Phone,
             dob = command.Dob, gender = command.Gender, role = "DOCTOR", idempotencyKey = $"{sagaId}:createAccount",
         };
+        var createProfile = new CallOutcome();
+        System.Text.Json.Nodes.JsonObject CreateProfileCall(string staffAccountId)
+        {
+            var payload = command.Profile is { } profile ? (System.Text.Json.Nodes.JsonObject)profile.DeepClone() : [];
+            payload["staffAccountId"] = staffAccountId;
+            payload["idempotencyKey"] = $"{sagaId}:createProfile";
+            return payload;
+        }
 
         // Registered before the call, as a saga registers an undo before a call whose outcome it may never hear: a
         // createAccount cut off by its timeout or by a cancel may have been carried out with its reply lost, and then no
@@ -76,7 +84,8 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, CompositeCache cache, ID
         {
             // The account first: a directory that does not answer must not keep it. Then, when createProfile failed, any
             // profile of the account: a call that timed out may still have been carried out by the directory, its reply
-            // (the profile's id) lost. Then the cache: a composite read while the saga ran may hold the doctor (before, it
+            // (the profile's id) lost, or be carried out later; a refused one made nothing under its key, so only the
+            // look-up is left for it. Then the cache: a composite read while the saga ran may hold the doctor (before, it
             // was dropped only by the services' *.deleted events, which the seed does not list: a list showed the removed
             // doctor for its whole TTL). After the removes, so a read between them cannot store the doctor again.
             try
@@ -84,7 +93,7 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, CompositeCache cache, ID
                 await calls.CompensateAsync(context, "createAccount", DoctorService.Accounts, patterns.AccountsRemove, new { id }, ct).ConfigureAwait(false);
                 if (createdProfile is null)
                 {
-                    await calls.RemoveProfileOfAccountAsync(context, id, ct).ConfigureAwait(false);
+                    await calls.RemoveProfileOfAccountAsync(context, id, createProfile.Unknown ? CreateProfileCall(id) : null, ct).ConfigureAwait(false);
                 }
             }
             finally
@@ -96,14 +105,11 @@ internal sealed class CreateDoctorSaga(SagaCalls calls, CompositeCache cache, ID
         calls.Executed(context, "createAccount", 1);
 
         context.SetPhase("createProfile");
-        var profileId = await context.StepAsync("createProfile", async ct =>
+        var profileId = await context.StepAsync("createProfile", ct => createProfile.WatchAsync(async () =>
         {
-            var payload = command.Profile is { } profile ? (System.Text.Json.Nodes.JsonObject)profile.DeepClone() : [];
-            payload["staffAccountId"] = accountId;
-            payload["idempotencyKey"] = $"{sagaId}:createProfile";
-            var reply = await calls.CallAsync(DoctorService.ProviderDirectory, patterns.ProfileCreateEmpty, payload, ct).ConfigureAwait(false);
+            var reply = await calls.CallAsync(DoctorService.ProviderDirectory, patterns.ProfileCreateEmpty, CreateProfileCall(accountId), ct).ConfigureAwait(false);
             return SagaCalls.IdOf(reply, "createProfile");
-        }, calls.Step, (id, ct) => calls.CompensateAsync(context, "createProfile", DoctorService.ProviderDirectory, patterns.ProfileRemove, new { id }, ct), cancellationToken).ConfigureAwait(false);
+        }), calls.Step, (id, ct) => calls.CompensateAsync(context, "createProfile", DoctorService.ProviderDirectory, patterns.ProfileRemove, new { id }, ct), cancellationToken).ConfigureAwait(false);
         createdProfile = profileId;
         calls.Executed(context, "createProfile", 2);
 

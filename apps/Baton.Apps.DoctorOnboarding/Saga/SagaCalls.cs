@@ -69,16 +69,27 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
             cancellationToken);
 
     /// <summary>
-    /// Removes the profile of account <paramref name="accountId"/> if there is one (<c>getByAccountId</c>, then
-    /// <c>remove</c>), under one <see cref="DoctorOptions.CompensationTimeout"/>: for a <c>createProfile</c> that failed
-    /// (timed out) after the directory had carried it out, whose reply (and so its id) never arrived. "Not found" or an
-    /// empty reply is nothing to do.
+    /// Removes the profile of account <paramref name="accountId"/> if there is one, under one
+    /// <see cref="DoctorOptions.CompensationTimeout"/>: for a <c>createProfile</c> that failed (timed out) after the
+    /// directory had carried it out, whose reply (and so its id) never arrived, or that the directory carries out only
+    /// later (its consumers run in parallel, so the undo's calls can overtake it). With <paramref name="createCall"/> (the
+    /// create, when its outcome is unknown) the create is sent again with the same <c>idempotencyKey</c> and the profile
+    /// it answers is removed: a directory that carried the first out answers with that profile, one that has not yet makes
+    /// it now, and the first, arriving late, finds its key used and makes nothing (a look-up alone found nothing then, and
+    /// the late create left a profile of no account). A refusal means none was made under the key. Then
+    /// <c>getByAccountId</c> and <c>remove</c>, for a directory that does not keep keys. "Not found" or an empty reply is
+    /// nothing to do.
     /// </summary>
-    public Task RemoveProfileOfAccountAsync(IWorkflowContext context, string accountId, CancellationToken cancellationToken) =>
+    public Task RemoveProfileOfAccountAsync(IWorkflowContext context, string accountId, object? createCall, CancellationToken cancellationToken) =>
         UnderCompensationTimeoutAsync(
             "createProfile",
             async token =>
             {
+                if (createCall is not null)
+                {
+                    await RemoveProfileOfCreateAsync(context, createCall, token).ConfigureAwait(false);
+                }
+
                 var profile = await services.SendAsync(
                     DoctorService.ProviderDirectory, Patterns.ProfileGetByAccountId, new { accountId }, options.CompensationTimeout, token).ConfigureAwait(false);
                 if (profile is { } found && TryIdOf(found, out var id))
@@ -90,6 +101,28 @@ internal sealed class SagaCalls(IDoctorServices services, DoctorOptions options,
             },
             ex => Log.NoOrphanProfile(logger, context.RunId, ex.Message),
             cancellationToken);
+
+    /// <summary>Sends <c>createEmpty</c> again and removes the profile it answers; a refusal made none under the key.</summary>
+    private async Task RemoveProfileOfCreateAsync(IWorkflowContext context, object createCall, CancellationToken cancellationToken)
+    {
+        JsonElement? profile;
+        try
+        {
+            profile = await services.SendAsync(
+                DoctorService.ProviderDirectory, Patterns.ProfileCreateEmpty, createCall, options.CompensationTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ServiceCallException ex)
+        {
+            Log.NoLostProfile(logger, context.RunId, ex.Message);
+            return;
+        }
+
+        if (profile is { } found && TryIdOf(found, out var id))
+        {
+            Log.LostProfileRemoved(logger, context.RunId, id);
+            await services.SendAsync(DoctorService.ProviderDirectory, Patterns.ProfileRemove, new { id }, options.CompensationTimeout, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// Removes the account a <c>createAccount</c> call may have made though its reply never arrived (its timeout, a cancel,

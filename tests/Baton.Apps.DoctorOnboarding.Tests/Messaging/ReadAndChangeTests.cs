@@ -147,6 +147,33 @@ public sealed class ReadAndChangeTests
     }
 
     [Fact]
+    public async Task CreateProfileTimedOut_DirectoryCarriesItOutAfterTheUndo_NoProfileLeftBehind()
+    {
+        // Before: the account's undo asked getByAccountId while the directory still held the create, found nothing, and the
+        // create carried out afterwards left a profile of an account that no longer exists.
+        await using var rig = await OrchestratorRig.StartAsync(settings: new() { ["Baton:Apps:DoctorOnboarding:CallTimeout"] = "00:00:02" });
+        using var directory = new ServerMessages(rig.DirectoryQueue);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        rig.Simulator.Faults.Set("doctor-profile.createEmpty", new PatternFault { Hold = release.Task });
+
+        var create = rig.SendAsync("orchestrator.doctor.create", OrchestratorRig.Doctor($"late-{Guid.NewGuid():N}@example.org"));
+        await CallsOfAsync(rig, "doctor-profile.createEmpty");
+        rig.Simulator.Faults.Clear("doctor-profile.createEmpty");
+        var failed = await Assert.ThrowsAsync<NestRpcException>(() => create);
+        release.SetResult();
+        // Every call the directory took is answered, the held create (carried out now, after the undo) last.
+        await Poll.UntilAsync(
+            () => Task.FromResult(directory.Count), n => n == rig.Simulator.State.Calls.Count(c => c.StartsWith("doctor-profile.", StringComparison.Ordinal)),
+            "the directory to answer the held create");
+
+        var saga = failed.Error.GetProperty("details").GetProperty("saga");
+        Assert.Equal("createProfile", saga.GetProperty("step").GetString());
+        Assert.Equal("compensated", saga.GetProperty("state").GetString());
+        Assert.Empty(rig.Simulator.State.Accounts);
+        Assert.Empty(rig.Simulator.State.Profiles);
+    }
+
+    [Fact]
     public async Task DeleteCompensated_SeedEventsOnlyListCachedDuringSaga_NextListHasTheRestoredProfile()
     {
         // Before: the profile's restore dropped no cache key and relied on doctor.profile.created, which the seed does not
@@ -190,4 +217,40 @@ public sealed class ReadAndChangeTests
 
     private static Task CallsOfAsync(OrchestratorRig rig, string pattern) => Poll.UntilAsync(
         () => Task.FromResult(rig.Simulator.State.Calls.Count(c => c == pattern)), n => n >= 1, $"a call of {pattern}");
+
+    /// <summary>
+    /// Counts the messages a Nest server took from <paramref name="queue"/> and settled (<c>baton.rabbitmq.server.messages</c>,
+    /// recorded once a message is answered and acknowledged): when a held call is done, as the simulators log a call when it arrives.
+    /// </summary>
+    private sealed class ServerMessages : IDisposable
+    {
+        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+        private long _count;
+
+        public ServerMessages(string queue)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument is { Meter.Name: "Baton.RabbitMq", Name: "baton.rabbitmq.server.messages" })
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag is { Key: "queue", Value: string name } && name == queue)
+                    {
+                        Interlocked.Add(ref _count, value);
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public void Dispose() => _listener.Dispose();
+    }
 }
