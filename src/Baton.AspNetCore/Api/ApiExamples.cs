@@ -96,7 +96,7 @@ internal sealed class ApiExamples : IOpenApiDocumentTransformer
 
     private static RunSummary Summary(string status) => new(
         RunId, "demo", status, status == "pending" ? null : "processing", new Dictionary<string, long> { ["items.total"] = 20, ["items.done"] = 7 },
-        At, status == "pending" ? null : At.AddSeconds(1), null, null, ApiMapping.LinksFor(RunId))
+        At, status == "pending" ? null : At.AddSeconds(1), null, null, ApiMapping.LinksFor(PathString.Empty, RunId))
     {
         UpdatedAt = status == "pending" ? At : At.AddSeconds(2),
     };
@@ -107,7 +107,7 @@ internal sealed class ApiExamples : IOpenApiDocumentTransformer
         null, null, null, null, null, "3f2c9a1b", false, 1, At, At.AddSeconds(1), At.AddSeconds(3), At.AddSeconds(3), At, null,
         [new StepView("prepare", "step", "succeeded", JsonSerializer.SerializeToElement(new List<int> { 1, 2 }), null, null, 1, At.AddSeconds(1), At.AddSeconds(1.5), 500,
             [new AttemptView(1, "succeeded", At.AddSeconds(1), At.AddSeconds(1.5), 500, null, null)])],
-        ApiMapping.LinksFor(RunId));
+        ApiMapping.LinksFor(PathString.Empty, RunId));
 
     private static ScheduleView Schedule() => new(
         "nightly-sync", "catalog-sync", "0 2 * * *", "Europe/Brussels", JsonSerializer.SerializeToElement(new { trigger = "schedule" }), true, "skip",

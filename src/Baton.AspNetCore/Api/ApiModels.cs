@@ -128,16 +128,25 @@ public sealed record ScheduleView(
 
 internal static class ApiMapping
 {
-    public static RunLinks LinksFor(string id) => new($"/api/runs/{id}", $"/api/runs/{id}/cancel", $"/api/runs/{id}/retry");
+    /// <summary>
+    /// The links of run <paramref name="id"/> under <paramref name="pathBase"/>, the request's <c>PathBase</c> (every link
+    /// the API hands out starts with it): a host that mounts the API with <c>UsePathBase("/baton")</c> answers
+    /// <c>/baton/api/runs/...</c>, which its clients can follow; <c>/api/runs/...</c> was outside its prefix.
+    /// </summary>
+    public static RunLinks LinksFor(PathString pathBase, string id)
+    {
+        var self = $"{pathBase}/api/runs/{id}";
+        return new(self, self + "/cancel", self + "/retry");
+    }
 
-    public static RunSummary ToSummary(this RunInfo run) => new(
-        run.Id, run.Workflow, run.Status.ToWireName(), run.Phase, run.Progress, run.CreatedAt, run.StartedAt, run.CompletedAt, run.ScheduleName, LinksFor(run.Id))
+    public static RunSummary ToSummary(this RunInfo run, PathString pathBase) => new(
+        run.Id, run.Workflow, run.Status.ToWireName(), run.Phase, run.Progress, run.CreatedAt, run.StartedAt, run.CompletedAt, run.ScheduleName, LinksFor(pathBase, run.Id))
     {
         WorkflowVersion = run.WorkflowVersion,
         UpdatedAt = run.UpdatedAt,
     };
 
-    public static RunView ToView(this RunDetails details)
+    public static RunView ToView(this RunDetails details, PathString pathBase)
     {
         var run = details.Run;
         var attemptsByStep = details.Attempts.GroupBy(a => a.StepKey, StringComparer.Ordinal)
@@ -162,13 +171,13 @@ internal static class ApiMapping
             ParseJson(run.Input), ParseJson(run.Output), ToView(run.Failure),
             run.IdempotencyKey, run.ConcurrencyKey, run.ScheduleName, run.ScheduledFireTime, run.CorrelationId,
             run.CancelRequested, run.Executions, run.CreatedAt, run.StartedAt, run.CompletedAt, run.UpdatedAt, run.RunAfter, run.DeadlineAt,
-            steps, LinksFor(run.Id))
+            steps, LinksFor(pathBase, run.Id))
         {
             Events = details.Events.Select(e => new EventView(e.Name, e.Sequence, e.StoredAt, e.Consumed, e.ConsumedAt)).ToList(),
             ParentRunId = run.ParentRunId,
             WorkflowVersion = run.WorkflowVersion,
-            Children = details.Children.Select(c => new ChildRunView(c.Id, c.Workflow, c.Status.ToWireName(), LinksFor(c.Id))).ToList(),
-            MoreChildren = details.ChildrenNextCursor is { } next ? $"/api/runs?parentRunId={run.Id}&cursor={next}" : null,
+            Children = details.Children.Select(c => new ChildRunView(c.Id, c.Workflow, c.Status.ToWireName(), LinksFor(pathBase, c.Id))).ToList(),
+            MoreChildren = details.ChildrenNextCursor is { } next ? $"{pathBase}/api/runs?parentRunId={run.Id}&cursor={next}" : null,
         };
     }
 
@@ -176,8 +185,8 @@ internal static class ApiMapping
         ? null
         : new FailureView(failure.Message, failure.ErrorType, new FailureDetails(new SagaView(failure.Step, failure.SagaState, failure.CompensationStep, failure.CompensationError)));
 
-    public static WorkflowView ToView(this WorkflowDescriptor workflow) => new(
-        workflow.Name, workflow.Description, workflow.InputType.Name, workflow.OutputType.Name, workflow.ConcurrencyLimit, $"/api/workflows/{workflow.Name}/runs");
+    public static WorkflowView ToView(this WorkflowDescriptor workflow, PathString pathBase) => new(
+        workflow.Name, workflow.Description, workflow.InputType.Name, workflow.OutputType.Name, workflow.ConcurrencyLimit, $"{pathBase}/api/workflows/{workflow.Name}/runs");
 
     public static ScheduleView ToView(this ScheduleInfo s) =>
         new(s.Name, s.Workflow, s.Cron, s.TimeZone, ParseJson(s.Input), s.Enabled, s.Misfire.ToWireName(), s.NextFireAt, s.LastFireAt, s.LastRunId, s.CreatedAt, s.UpdatedAt);

@@ -63,7 +63,7 @@ internal static class EventEndpoints
             return result.Outcome switch
             {
                 EventSendOutcome.Stored or EventSendOutcome.Existing => TypedResults.Accepted(
-                    ApiMapping.LinksFor(id).Self,
+                    ApiMapping.LinksFor(context.Request.PathBase, id).Self,
                     new EventAcceptedView(id, name, result.Event!.Sequence, result.Event.StoredAt, result.Outcome == EventSendOutcome.Existing)),
                 EventSendOutcome.RunNotFound => Problems.NotFound("run", $"no run with id {id}"),
                 EventSendOutcome.KeyUsedForAnotherEvent => Problems.Conflict(

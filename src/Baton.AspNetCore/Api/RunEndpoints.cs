@@ -72,6 +72,7 @@ internal static partial class RunEndpoints
         string name, HttpContext context, IBatonClient client, IWorkflowCatalog catalog, BatonApiOptions options, ILoggerFactory loggers)
     {
         var cancellationToken = context.RequestAborted;
+        var pathBase = context.Request.PathBase;
         if (!catalog.TryGet(name, out _))
         {
             return Problems.NotFound("workflow", $"no workflow named '{name}' is registered; GET /api/workflows lists them");
@@ -104,15 +105,15 @@ internal static partial class RunEndpoints
             {
                 case StartRunOutcome.Created:
                     Log.RunAccepted(loggers.CreateLogger("Baton.Server.Api"), result.Run!.Id, name);
-                    return TypedResults.Accepted(ApiMapping.LinksFor(result.Run.Id).Self, result.Run.ToSummary());
+                    return TypedResults.Accepted(ApiMapping.LinksFor(pathBase, result.Run.Id).Self, result.Run.ToSummary(pathBase));
                 case StartRunOutcome.Existing:
-                    return TypedResults.Ok(result.Run!.ToSummary());
+                    return TypedResults.Ok(result.Run!.ToSummary(pathBase));
                 case StartRunOutcome.Conflict:
                     return Problems.Conflict(
                         "concurrency-conflict",
                         "A run is already active",
                         $"run {result.Run!.Id} of '{result.Run.Workflow}' is {result.Run.Status.ToWireName()} and holds concurrency key '{result.Run.ConcurrencyKey}'",
-                        new Dictionary<string, object?> { ["activeRun"] = result.Run.ToSummary() });
+                        new Dictionary<string, object?> { ["activeRun"] = result.Run.ToSummary(pathBase) });
                 case StartRunOutcome.UnknownWorkflow:
                     return Problems.NotFound("workflow", result.Error ?? $"no workflow named '{name}' is registered");
                 default:
@@ -204,7 +205,7 @@ internal static partial class RunEndpoints
 
         // The list shows no input or output: none is read.
         var page = await client.ListRunsAsync(request with { WithoutPayloads = true }, context.RequestAborted);
-        return TypedResults.Ok(new RunListView(page.Runs.Select(r => r.ToSummary()).ToList(), page.NextCursor, page.NextCursor is null ? null : NextLink(context, page.NextCursor)));
+        return TypedResults.Ok(new RunListView(page.Runs.Select(r => r.ToSummary(context.Request.PathBase)).ToList(), page.NextCursor, page.NextCursor is null ? null : NextLink(context, page.NextCursor)));
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext context, IBatonClient client)
@@ -215,7 +216,7 @@ internal static partial class RunEndpoints
         }
 
         var details = await client.GetRunAsync(id, context.RequestAborted);
-        return details is null ? RunNotFound(id) : TypedResults.Ok(details.ToView());
+        return details is null ? RunNotFound(id) : TypedResults.Ok(details.ToView(context.Request.PathBase));
     }
 
     private static async Task<IResult> GetSummaryAsync(string id, HttpContext context, IBatonClient client)
@@ -226,7 +227,7 @@ internal static partial class RunEndpoints
         }
 
         var run = await client.GetRunInfoAsync(id, context.RequestAborted);
-        return run is null ? RunNotFound(id) : TypedResults.Ok(run.ToSummary());
+        return run is null ? RunNotFound(id) : TypedResults.Ok(run.ToSummary(context.Request.PathBase));
     }
 
     private static async Task<IResult> CancelAsync(string id, HttpContext context, IBatonClient client)
@@ -236,11 +237,12 @@ internal static partial class RunEndpoints
             return NotARunId(id);
         }
 
+        var pathBase = context.Request.PathBase;
         var result = await client.CancelRunAsync(id, context.RequestAborted);
         return result.Outcome switch
         {
-            CancelRunOutcome.Cancelled => TypedResults.Ok(new RunActionView("cancelled", result.Run!.ToSummary())),
-            CancelRunOutcome.Requested => TypedResults.Accepted(ApiMapping.LinksFor(id).Self, new RunActionView("cancel_requested", result.Run!.ToSummary())),
+            CancelRunOutcome.Cancelled => TypedResults.Ok(new RunActionView("cancelled", result.Run!.ToSummary(pathBase))),
+            CancelRunOutcome.Requested => TypedResults.Accepted(ApiMapping.LinksFor(pathBase, id).Self, new RunActionView("cancel_requested", result.Run!.ToSummary(pathBase))),
             CancelRunOutcome.AlreadyFinished => Problems.Conflict(
                 "run-finished", "The run has already finished", $"run {id} is {result.Run?.Status.ToWireName() ?? "finished"}; only active runs can be cancelled"),
             _ => RunNotFound(id),
@@ -254,10 +256,11 @@ internal static partial class RunEndpoints
             return NotARunId(id);
         }
 
+        var pathBase = context.Request.PathBase;
         var result = await client.RetryRunAsync(id, context.RequestAborted);
         return result.Outcome switch
         {
-            RetryRunOutcome.Retried => TypedResults.Accepted(ApiMapping.LinksFor(id).Self, new RunActionView("retried", result.Run!.ToSummary())),
+            RetryRunOutcome.Retried => TypedResults.Accepted(ApiMapping.LinksFor(pathBase, id).Self, new RunActionView("retried", result.Run!.ToSummary(pathBase))),
             RetryRunOutcome.NotRetryable => Problems.Conflict(
                 "run-not-retryable", "The run cannot be retried",
                 result.Run?.Status == RunStatus.Cancelled
@@ -266,7 +269,7 @@ internal static partial class RunEndpoints
             RetryRunOutcome.Conflict => Problems.Conflict(
                 "concurrency-conflict", "A run is already active",
                 $"another run holds the concurrency key of run {id}; retry it when that run has finished",
-                result.Run is null ? null : new Dictionary<string, object?> { ["activeRun"] = result.Run.ToSummary() }),
+                result.Run is null ? null : new Dictionary<string, object?> { ["activeRun"] = result.Run.ToSummary(pathBase) }),
             _ => RunNotFound(id),
         };
     }
@@ -287,7 +290,7 @@ internal static partial class RunEndpoints
             .Where(p => p.Key is not "cursor")
             .Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value.ToString())}")
             .Append($"cursor={Uri.EscapeDataString(cursor)}");
-        return "/api/runs?" + string.Join('&', parameters);
+        return $"{context.Request.PathBase}/api/runs?" + string.Join('&', parameters);
     }
 
     /// <summary>

@@ -94,7 +94,7 @@ internal static partial class ScheduleEndpoints
                 return Problems.InvalidSchedule(ex.Message);
             }
 
-            return existed ? TypedResults.Ok(info.ToView()) : TypedResults.Created($"/api/schedules/{name}", info.ToView());
+            return existed ? TypedResults.Ok(info.ToView()) : TypedResults.Created($"{context.Request.PathBase}/api/schedules/{name}", info.ToView());
         }
     }
 

@@ -46,7 +46,8 @@ internal sealed class EmbeddedHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<EmbeddedHost> StartAsync(bool acceptBearer = true, bool hostCheckHealthy = true, bool adminKeyAccepted = true)
+    /// <summary>Starts the host; with <paramref name="pathBase"/> it mounts everything under it with <c>UsePathBase</c>, as a host behind a prefix does.</summary>
+    public static async Task<EmbeddedHost> StartAsync(bool acceptBearer = true, bool hostCheckHealthy = true, bool adminKeyAccepted = true, string? pathBase = null)
     {
         var directory = TestPaths.NewTempDirectory();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = directory });
@@ -81,6 +82,14 @@ internal sealed class EmbeddedHost : IAsyncDisposable
         builder.Services.AddHealthChecks().AddCheck("host-queue", () => hostCheckHealthy ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("queue down"));
 
         var app = builder.Build();
+        if (pathBase is not null)
+        {
+            // After the path base, so they see the endpoint routed again without it (WebApplication's own run before).
+            app.UsePathBase(pathBase);
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
+
         app.MapGet("/hello", () => "hello from the host");
         app.MapHealthChecks("/ready");
         app.MapBatonApi();

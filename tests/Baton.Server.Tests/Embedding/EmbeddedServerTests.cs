@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using Baton.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -110,6 +111,42 @@ public sealed class EmbeddedServerTests
     }
 
     [Fact]
+    public async Task Api_MountedUnderAPathBase_EveryLinkItHandsOutIsUnderThePathBase()
+    {
+        // Before: every link was /api/..., outside the prefix a host mounts the API under with UsePathBase.
+        await using var host = await EmbeddedHost.StartAsync(pathBase: "/baton");
+        var ids = new List<string>();
+        for (var n = 1; n <= 2; n++)
+        {
+            using var start = EmbeddedHost.Request(HttpMethod.Post, "/baton/api/workflows/quick/runs", adminKey: EmbeddedHost.AdminKey);
+            start.Content = InProcessServer.Json(new { n });
+            using var started = await host.Client.SendAsync(start);
+            Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            var id = (await InProcessServer.ReadJsonAsync(started)).GetProperty("id").GetString()!;
+            Assert.Equal($"/baton/api/runs/{id}", started.Headers.Location?.OriginalString);
+            var links = (await GetAsync(host, started.Headers.Location!.OriginalString)).GetProperty("links");
+            Assert.Equal($"/baton/api/runs/{id}", links.GetProperty("self").GetString());
+            Assert.Equal($"/baton/api/runs/{id}/cancel", links.GetProperty("cancel").GetString());
+            ids.Add(id);
+        }
+
+        var first = await GetAsync(host, "/baton/api/runs?limit=1");
+        var next = first.GetProperty("next").GetString()!;
+        Assert.StartsWith("/baton/api/runs?limit=1&cursor=", next, StringComparison.Ordinal);
+        var older = (await GetAsync(host, next)).GetProperty("runs").EnumerateArray().Single();
+        Assert.Equal(ids[0], older.GetProperty("id").GetString());
+        Assert.Equal(ids[0], (await GetAsync(host, older.GetProperty("links").GetProperty("self").GetString()!)).GetProperty("id").GetString());
+
+        var quick = (await GetAsync(host, "/baton/api/workflows")).EnumerateArray().Single(w => w.GetProperty("name").GetString() == "quick");
+        Assert.Equal("/baton/api/workflows/quick/runs", quick.GetProperty("startRuns").GetString());
+        using var put = EmbeddedHost.Request(HttpMethod.Put, "/baton/api/schedules/nightly", adminKey: EmbeddedHost.AdminKey);
+        put.Content = InProcessServer.Json("""{"workflow":"quick","cron":"0 2 * * *","input":{"n":1}}""");
+        using var created = await host.Client.SendAsync(put);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal("/baton/api/schedules/nightly", created.Headers.Location?.OriginalString);
+    }
+
+    [Fact]
     public async Task HostRoute_WithoutCredentials_IsLeftToTheHost()
     {
         await using var host = await EmbeddedHost.StartAsync();
@@ -169,5 +206,13 @@ public sealed class EmbeddedServerTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
         Assert.Equal(HttpStatusCode.OK, baton.StatusCode);
         Assert.Equal("ready", (await InProcessServer.ReadJsonAsync(baton)).GetProperty("status").GetString());
+    }
+
+    /// <summary>GET <paramref name="path"/> with the admin key; it must answer 200.</summary>
+    private static async Task<JsonElement> GetAsync(EmbeddedHost host, string path)
+    {
+        using var response = await host.Client.SendAsync(EmbeddedHost.Request(HttpMethod.Get, path, adminKey: EmbeddedHost.AdminKey));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await InProcessServer.ReadJsonAsync(response);
     }
 }
