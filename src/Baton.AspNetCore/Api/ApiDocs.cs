@@ -9,7 +9,7 @@ namespace Baton.Server.Api;
 /// admin key like the API. A browser cannot send the <c>X-ADMIN-KEY</c> header, so <c>/docs</c> also takes the key once
 /// as <c>?key=</c> (as seed 000's <c>GET /sync?key=</c> does) and answers with a redirect to <c>/docs/</c> that drops it
 /// from the address and sets a session cookie holding the key encrypted with Data Protection (HttpOnly, SameSite=Strict,
-/// path <c>/docs</c>, Secure on https). The page and its document (<c>/docs/openapi/v1.json</c>) accept that cookie, so
+/// path <c>/docs</c> under the request's path base, Secure on https). The page and its document (<c>/docs/openapi/v1.json</c>) accept that cookie, so
 /// the key never appears in a page, a script or a URL the page builds. <c>/openapi/v1.json</c> itself stays header-only.
 /// </summary>
 internal static class ApiDocs
@@ -34,7 +34,7 @@ internal static class ApiDocs
         // Scalar redirects /docs to /docs/ itself; this route does it after the key check, so a ?key= becomes the cookie.
         app.MapGet(Path, (HttpContext context) => context.Request.Path.Value!.EndsWith('/')
                 ? scalar!(context)
-                : TypedResults.Redirect(Path + "/").ExecuteAsync(context))
+                : TypedResults.Redirect(context.Request.PathBase.ToUriComponent() + Path + "/").ExecuteAsync(context))
             .ExcludeFromDescription()
             .Add(access.Guard);
         app.MapScalarApiReference(Path, (options, context) =>

@@ -45,7 +45,8 @@ internal sealed class DocsAccess(AdminKey key, IDataProtectionProvider protectio
                 HttpOnly = true,
                 SameSite = SameSiteMode.Strict,
                 Secure = request.IsHttps,
-                Path = ApiDocs.Path,
+                // Under the app's path base: a cookie for /docs was never sent to /baton/docs/ (401 right after the redirect).
+                Path = request.PathBase.ToUriComponent() + ApiDocs.Path,
                 IsEssential = true,
             });
             context.Response.Headers.CacheControl = "no-store";

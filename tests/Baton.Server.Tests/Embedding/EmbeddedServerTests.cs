@@ -147,6 +147,32 @@ public sealed class EmbeddedServerTests
     }
 
     [Fact]
+    public async Task Docs_MountedUnderAPathBase_KeyCookieAndRedirectsStayUnderThePathBase()
+    {
+        // Before: the session cookie had path /docs, never sent to /baton/docs/ (401 right after signing in with ?key=),
+        // and /baton/docs redirected to /docs/, outside the prefix.
+        await using var host = await EmbeddedHost.StartAsync(pathBase: "/baton");
+        using var handler = new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false };
+        using var raw = new HttpClient(handler) { BaseAddress = host.Client.BaseAddress };
+
+        using var signIn = await raw.GetAsync($"/baton/docs?key={EmbeddedHost.AdminKey}");
+        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        Assert.Equal("/baton/docs/", signIn.Headers.Location?.OriginalString);
+        var cookie = Assert.Single(signIn.Headers.GetValues("Set-Cookie"));
+        Assert.Contains("path=/baton/docs", cookie, StringComparison.OrdinalIgnoreCase);
+
+        using var page = new HttpRequestMessage(HttpMethod.Get, "/baton/docs/");
+        page.Headers.Add("Cookie", cookie.Split(';')[0]);
+        using var pageResponse = await raw.SendAsync(page);
+        Assert.Equal(HttpStatusCode.OK, pageResponse.StatusCode);
+        using var bare = new HttpRequestMessage(HttpMethod.Get, "/baton/docs");
+        bare.Headers.Add("Cookie", cookie.Split(';')[0]);
+        using var bareResponse = await raw.SendAsync(bare);
+        Assert.Equal(HttpStatusCode.Redirect, bareResponse.StatusCode);
+        Assert.Equal("/baton/docs/", bareResponse.Headers.Location?.OriginalString);
+    }
+
+    [Fact]
     public async Task HostRoute_WithoutCredentials_IsLeftToTheHost()
     {
         await using var host = await EmbeddedHost.StartAsync();
