@@ -402,4 +402,48 @@ public sealed class RedisListRecoveryTests
         Assert.Single(await node.RunsAsync());
         release.SetResult();
     }
+
+    [Fact]
+    public async Task Trigger_AckReplyLostThenListReleased_DeadLetterLoggedAndCountedOnce()
+    {
+        // Before: the acknowledgement that pushed the dead letter was carried out with its reply lost, and the list was
+        // no longer discovered before the next take: its release dropped the unanswered acknowledgement, and the dead
+        // letter was never logged nor counted (baton.redis.items.dead_lettered 0).
+        await using var node = await RedisNode.CreateAsync();
+        await using var proxy = new ReplyLosingRedisProxy(node.RedisPort);
+        node.RedisConfiguration = proxy.Configuration;
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var bad = $"not JSON, its ack reply lost {Guid.NewGuid():N}";
+        proxy.LoseRepliesAfter(bad);
+        var roundsWithout = 0;
+        long dead = 0;
+        using var deadListener = node.Count("baton.redis.items.dead_lettered", v => Interlocked.Add(ref dead, v));
+        await node.StartAsync(
+            o =>
+            {
+                o.Lists.Clear();
+                o.DiscoveryInterval = TimeSpan.FromMilliseconds(10);
+                o.DiscoverLists = (_, _) =>
+                {
+                    if (!proxy.Triggered.IsCompleted)
+                    {
+                        return Task.FromResult<IReadOnlyCollection<string>>([node.List]);
+                    }
+
+                    Interlocked.Increment(ref roundsWithout);
+                    return Task.FromResult<IReadOnlyCollection<string>>([]);
+                };
+            },
+            time: time);
+        await node.Db.ListRightPushAsync(node.List, bad);
+        await AdvanceUntilAsync(time, () => node.Db.ListLengthAsync(node.List + ":failed"), n => n == 1, "the acknowledgement carried out");
+        // A second round without the list began after the first had marked it removed: the next step is its release.
+        await AdvanceUntilAsync(time, () => Task.FromResult(Volatile.Read(ref roundsWithout)), n => n >= 2, "the list no longer discovered");
+        proxy.Cut();
+
+        await AdvanceUntilAsync(time, () => node.Db.SetContainsAsync($"{node.Prefix}consumer:{node.ConsumerId}:lists", node.List), member => !member, "the list released");
+        Assert.Single(node.Logs.Entries, e => e.EventId == 5014);
+        Assert.Equal(1, Interlocked.Read(ref dead));
+        Assert.Equal(0, await node.Db.ListLengthAsync(node.List));
+    }
 }

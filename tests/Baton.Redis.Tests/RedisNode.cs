@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using System.Net;
 using System.Text.Json;
 using Baton.Hosting;
 using Baton.Runs;
@@ -41,6 +42,14 @@ internal sealed class RedisNode : IAsyncDisposable
     public ConnectionMultiplexer Connection { get; }
 
     public IDatabase Db => Connection.GetDatabase();
+
+    /// <summary>The port of the Redis the test's connection reaches (for a relay put in front of it).</summary>
+    public int RedisPort => Connection.GetEndPoints()[0] switch
+    {
+        IPEndPoint ip => ip.Port,
+        DnsEndPoint dns => dns.Port,
+        var other => throw new InvalidOperationException($"the test's Redis endpoint {other} has no port"),
+    };
 
     public string List => Prefix + "items";
 

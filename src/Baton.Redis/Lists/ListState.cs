@@ -28,8 +28,8 @@ internal sealed class ListState(string key)
 
     /// <summary>
     /// A batch whose acknowledgement was sent but not answered (the connection went away under it, a timeout): its id and
-    /// the items it dead-lettered. The next take tells whether Redis carried it out: if the processing list no longer holds
-    /// that batch, it did, and those dead letters are logged and counted then.
+    /// the items it dead-lettered. The next take (or the list's release) tells whether Redis carried it out: if the
+    /// processing list no longer holds that batch, it did, and those dead letters are logged and counted then.
     /// </summary>
     public (string BatchId, List<RejectedItem> Dead)? UnansweredAck { get; set; }
 

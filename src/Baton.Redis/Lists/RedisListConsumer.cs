@@ -40,18 +40,11 @@ internal sealed class RedisListConsumer(
         var items = Array.ConvertAll(rawItems, v => (string)v!);
         // The id covers every item taken, so it is the same whenever the same items are offered again.
         var batchId = items.Length == 0 ? null : DefaultListMapper.BatchId(state.Key, items);
-        if (state.UnansweredAck is { } unanswered)
-        {
-            // The processing list is emptied only by an acknowledgement: one that no longer holds the batch was acknowledged,
-            // its reply lost. Before, its dead letters were on the dead-letter list but never logged nor counted. (Another
-            // process's recovery also empties it, but only of a consumer whose heartbeat expired: then the items went back
-            // to the list and are counted again when dead-lettered anew.)
-            state.UnansweredAck = null;
-            if (!((int)parts[0] == 1 && batchId == unanswered.BatchId))
-            {
-                DeadLettered(state.Key, options.DeadLetterKey(state.Key), unanswered.Dead);
-            }
-        }
+        // The processing list is emptied only by an acknowledgement: one that no longer holds the batch was acknowledged,
+        // its reply lost. Before, its dead letters were on the dead-letter list but never logged nor counted. (Another
+        // process's recovery also empties it, but only of a consumer whose heartbeat expired: then the items went back
+        // to the list and are counted again when dead-lettered anew.)
+        SettleUnansweredAck(state, carriedOut: !((int)parts[0] == 1 && batchId == state.UnansweredAck?.BatchId));
 
         if (leaseRefused)
         {
@@ -166,6 +159,22 @@ internal sealed class RedisListConsumer(
         return StepResult.Worked;
     }
 
+    /// <summary>
+    /// Forgets the acknowledgement whose reply was lost (<see cref="ListState.UnansweredAck"/>) once a later call told
+    /// whether Redis carried it out; if it did, its dead letters are logged and counted now.
+    /// </summary>
+    private void SettleUnansweredAck(ListState state, bool carriedOut)
+    {
+        if (state.UnansweredAck is { } unanswered)
+        {
+            state.UnansweredAck = null;
+            if (carriedOut)
+            {
+                DeadLettered(state.Key, options.DeadLetterKey(state.Key), unanswered.Dead);
+            }
+        }
+    }
+
     /// <summary>Logs and counts items the acknowledgement pushed onto the dead-letter list, and tells <see cref="RedisListTriggerOptions.DeadLettered"/>.</summary>
     private void DeadLettered(string listKey, string deadLetterKey, List<RejectedItem> dead)
     {
@@ -253,7 +262,10 @@ internal sealed class RedisListConsumer(
     private bool TooLarge(string item) =>
         item.Length > options.MaxItemBytes / 3 && System.Text.Encoding.UTF8.GetByteCount(item) > options.MaxItemBytes;
 
-    /// <summary>Pushes what this consumer's processing list of a removed list still holds back onto the head of the list.</summary>
+    /// <summary>
+    /// Pushes what this consumer's processing list of a removed list still holds back onto the head of the list, and
+    /// settles an acknowledgement whose reply was lost (the list can be removed before the next take would).
+    /// </summary>
     public async Task<StepResult> ReleaseAsync(ListState state)
     {
         var returned = await RedisAsync(
@@ -261,6 +273,9 @@ internal sealed class RedisListConsumer(
             async () =>
             {
                 var moved = await redis.Database.ScriptEvaluateAsync(RedisListScripts.Return, [keys.Processing(state.Key), state.Key]).ConfigureAwait(false);
+                // As at a take: an empty processing list means the unanswered acknowledgement was carried out. Before, the
+                // release dropped it, and its dead letters were never logged nor counted.
+                SettleUnansweredAck(state, carriedOut: (long)moved == 0);
                 await redis.Database.SetRemoveAsync(keys.OwnLists, state.Key).ConfigureAwait(false);
                 return moved;
             }).ConfigureAwait(false);

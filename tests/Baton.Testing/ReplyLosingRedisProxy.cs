@@ -1,15 +1,16 @@
 using System.Net.Sockets;
 using System.Text;
 
-namespace Baton.Apps.BrandInsights.Tests.Infrastructure;
+namespace Baton.Testing;
 
 /// <summary>
-/// A TCP relay between a server process and a test's Redis that can lose replies: once <see cref="LoseRepliesAfter"/> is
-/// armed, the first connection that sends the marker has that command relayed to Redis (which carries it out) and every
-/// reply from then on dropped, until <see cref="Cut"/> closes the connection. The client sees its call fail; Redis has
+/// A TCP relay between a client under test (a server process, an in-process node) and a test's Redis that can lose
+/// replies: once <see cref="LoseRepliesAfter"/> is armed, the first connection that sends the marker has that command
+/// relayed to Redis (which carries it out) and every reply from then on dropped, until <see cref="Cut"/> closes the
+/// connection. The client sees its call fail; Redis has
 /// done it: an outcome the client cannot know.
 /// </summary>
-internal sealed class ReplyLosingRedisProxy(int redisPort) : TcpRelay("127.0.0.1", redisPort)
+public sealed class ReplyLosingRedisProxy(int redisPort) : TcpRelay("127.0.0.1", redisPort)
 {
     private readonly TaskCompletionSource _triggered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private byte[]? _marker;
@@ -17,6 +18,9 @@ internal sealed class ReplyLosingRedisProxy(int redisPort) : TcpRelay("127.0.0.1
 
     /// <summary>The relay as a <c>REDIS_URL</c>.</summary>
     public string Url => $"redis://127.0.0.1:{Port}";
+
+    /// <summary>The relay in StackExchange.Redis form.</summary>
+    public string Configuration => $"127.0.0.1:{Port}";
 
     /// <summary>Completes once a command with the marker was relayed (its reply and every later one are being dropped).</summary>
     public Task Triggered => _triggered.Task;
