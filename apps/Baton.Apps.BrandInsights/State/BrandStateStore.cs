@@ -16,7 +16,8 @@ namespace Baton.Apps.BrandInsights.State;
 /// <para>The state written keeps the batch's receipt (<see cref="BrandState.LastBatch"/>: its run and what it merged), so a
 /// retry of a merge whose write applied but whose attempt was cut off (its timeout, a kill between the write and the step's
 /// record) reports what that write did, rather than every chunk as a duplicate and none merged. Its metrics are counted
-/// then, unless this process counted that batch already (the step ran again after its merge returned).</para>
+/// (and its dead letters logged) then, unless this process counted that batch already (the step ran again after its merge
+/// returned).</para>
 /// </summary>
 internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOptions options, TimeProvider time, BrandMetrics metrics, ILogger<BrandStateStore> logger)
 {
@@ -46,15 +47,14 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
     {
         var started = Stopwatch.GetTimestamp();
         var chunks = new List<ChunkResult>(rawChunks.Count);
-        var invalid = new List<RedisValue>();
+        var invalid = new List<(string Raw, string Reason)>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
         var duplicatesInBatch = 0;
         foreach (var raw in rawChunks)
         {
             if (ChunkParser.Parse(raw, brand, options.MaxChunkBytes, out var reason) is not { } chunk)
             {
-                Log.ChunkRejected(logger, brand, reason!);
-                invalid.Add(raw);
+                invalid.Add((raw, reason!));
             }
             else if (!ids.Add(chunk.ChunkId))
             {
@@ -93,6 +93,7 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
                 var done = last.Outcome;
                 if (FirstCount(brand, batchId))
                 {
+                    LogRejected(brand, invalid);
                     metrics.BatchMerged(brand, done.Merged, done.Duplicates, done.Failed, Stopwatch.GetElapsedTime(started));
                 }
 
@@ -141,12 +142,13 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
 
             if (invalid.Count > 0)
             {
-                writes.Add(transaction.ListRightPushAsync(BrandKeys.Failed(brand), [.. invalid]));
+                writes.Add(transaction.ListRightPushAsync(BrandKeys.Failed(brand), [.. invalid.Select(i => (RedisValue)i.Raw)]));
             }
 
             if (await transaction.ExecuteAsync().WaitAsync(cancellationToken))
             {
                 await Task.WhenAll(writes);
+                LogRejected(brand, invalid);
                 metrics.BatchMerged(brand, fresh.Count, duplicates, invalid.Count, Stopwatch.GetElapsedTime(started));
                 if (batchId is not null)
                 {
@@ -162,6 +164,18 @@ internal sealed class BrandStateStore(Func<IDatabase> database, BrandInsightsOpt
             }
 
             Log.WriteConflict(logger, brand);
+        }
+    }
+
+    /// <summary>
+    /// Logs the chunks a write dead-lettered, when it is counted: once it applied, so a merge refused or run again does not
+    /// log them again. Before, they were logged while parsing, at every attempt, written or not.
+    /// </summary>
+    private void LogRejected(string brand, List<(string Raw, string Reason)> invalid)
+    {
+        foreach (var (_, reason) in invalid)
+        {
+            Log.ChunkRejected(logger, brand, reason);
         }
     }
 

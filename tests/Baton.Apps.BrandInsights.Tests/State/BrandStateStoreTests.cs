@@ -3,6 +3,7 @@ using Baton.Apps.BrandInsights.Metrics;
 using Baton.Apps.BrandInsights.State;
 using Baton.Apps.BrandInsights.Tests.Infrastructure;
 using Baton.Apps.BrandInsights.Tests.Merging;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -104,6 +105,26 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
 
         Assert.Contains($"{BrandKeys.Failed(_brand)} holds a string, not a list", error.Message, StringComparison.Ordinal);
         Assert.False(await BrandRedis.Database.KeyExistsAsync(BrandKeys.State(_brand)));
+    }
+
+    [Fact]
+    public async Task MergeAsync_DeadLetteringBatchRefusedThenRunAgain_RejectLoggedOnceWhenWritten()
+    {
+        // Before: the store logged each chunk it dead-letters while parsing, at every attempt: the one refused before
+        // writing, the one that wrote and the one its receipt answered, 3 lines for the one chunk on the failed list.
+        var logs = new CapturingLoggerProvider();
+        using var loggers = LoggerFactory.Create(logging => logging.AddProvider(logs));
+        var store = NewStore(logger: loggers.CreateLogger<BrandStateStore>());
+        await BrandRedis.Database.StringSetAsync(BrandKeys.Failed(_brand), "not a list");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.MergeAsync(_brand, [Chunk("a"), "{oops"], "run-1", CancellationToken.None));
+        await BrandRedis.Database.KeyDeleteAsync(BrandKeys.Failed(_brand));
+
+        await store.MergeAsync(_brand, [Chunk("a"), "{oops"], "run-1", CancellationToken.None);
+        var again = await store.MergeAsync(_brand, [Chunk("a"), "{oops"], "run-1", CancellationToken.None);
+
+        Assert.Equal(new MergeOutcome(1, 0, 1, 1, 3, 0), again);
+        Assert.Equal(1, await BrandRedis.Database.ListLengthAsync(BrandKeys.Failed(_brand)));
+        Assert.Single(logs.Entries, e => e.EventId == 3001);
     }
 
     [Fact]
@@ -210,6 +231,6 @@ public sealed class BrandStateStoreTests : IAsyncLifetime
 
     private async Task<JsonDocument> ReadSummaryAsync() => JsonDocument.Parse((string)(await BrandRedis.Database.StringGetAsync(BrandKeys.Summary(_brand)))!);
 
-    private BrandStateStore NewStore(BrandInsightsOptions? options = null, BrandMetrics? metrics = null) =>
-        new(() => BrandRedis.Database, options ?? new BrandInsightsOptions(), _time, metrics ?? new BrandMetrics(), NullLogger<BrandStateStore>.Instance);
+    private BrandStateStore NewStore(BrandInsightsOptions? options = null, BrandMetrics? metrics = null, ILogger<BrandStateStore>? logger = null) =>
+        new(() => BrandRedis.Database, options ?? new BrandInsightsOptions(), _time, metrics ?? new BrandMetrics(), logger ?? NullLogger<BrandStateStore>.Instance);
 }
