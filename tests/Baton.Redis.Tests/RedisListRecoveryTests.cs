@@ -24,6 +24,28 @@ public sealed class RedisListRecoveryTests
             TimeSpan.FromSeconds(30),
             TimeSpan.FromMilliseconds(10));
 
+    /// <summary>
+    /// Puts a relay between <paramref name="node"/> (not started yet) and Redis that loses the acknowledgement of the
+    /// non-JSON item it returns, which dead-letters that item: the reply only, or (<paramref name="redisRunsIt"/> false)
+    /// the command too.
+    /// </summary>
+    private static (ReplyLosingRedisProxy Proxy, string Bad) RelayLosingTheAck(RedisNode node, bool redisRunsIt)
+    {
+        var proxy = new ReplyLosingRedisProxy(node.RedisPort);
+        node.RedisConfiguration = proxy.Configuration;
+        var bad = $"not JSON, its acknowledgement lost {Guid.NewGuid():N}";
+        if (redisRunsIt)
+        {
+            proxy.LoseRepliesAfter(bad);
+        }
+        else
+        {
+            proxy.LoseCommand(bad);
+        }
+
+        return (proxy, bad);
+    }
+
     [Fact]
     public async Task Trigger_SecondProcessWithTheSameConsumerId_FailsBeforeMovingAnythingAndTheFirstGoesOn()
     {
@@ -410,11 +432,9 @@ public sealed class RedisListRecoveryTests
         // no longer discovered before the next take: its release dropped the unanswered acknowledgement, and the dead
         // letter was never logged nor counted (baton.redis.items.dead_lettered 0).
         await using var node = await RedisNode.CreateAsync();
-        await using var proxy = new ReplyLosingRedisProxy(node.RedisPort);
-        node.RedisConfiguration = proxy.Configuration;
+        var (relay, bad) = RelayLosingTheAck(node, redisRunsIt: true);
+        await using var proxy = relay;
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var bad = $"not JSON, its ack reply lost {Guid.NewGuid():N}";
-        proxy.LoseRepliesAfter(bad);
         var roundsWithout = 0;
         long dead = 0;
         using var deadListener = node.Count("baton.redis.items.dead_lettered", v => Interlocked.Add(ref dead, v));
@@ -442,6 +462,41 @@ public sealed class RedisListRecoveryTests
         proxy.Cut();
 
         await AdvanceUntilAsync(time, () => node.Db.SetContainsAsync($"{node.Prefix}consumer:{node.ConsumerId}:lists", node.List), member => !member, "the list released");
+        Assert.Single(node.Logs.Entries, e => e.EventId == 5014);
+        Assert.Equal(1, Interlocked.Read(ref dead));
+        Assert.Equal(0, await node.Db.ListLengthAsync(node.List));
+    }
+
+    [Fact]
+    public async Task Trigger_AckLostThenBatchRecoveredByAnotherProcess_DeadLetterCountedOnce()
+    {
+        // Before: the acknowledgement that would dead-letter the item never reached Redis (its call failed), and while this
+        // process stood still its heartbeat expired and another process pushed the held batch back onto the list. The next
+        // take found the processing list empty, read that as the acknowledgement carried out and counted the dead letter,
+        // then took the item again and counted it again: 2 for the 1 item on the dead-letter list.
+        await using var node = await RedisNode.CreateAsync();
+        var (relay, bad) = RelayLosingTheAck(node, redisRunsIt: false);
+        await using var proxy = relay;
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        long dead = 0;
+        long accepted = 0;
+        using var deadListener = node.Count("baton.redis.items.dead_lettered", v => Interlocked.Add(ref dead, v));
+        using var acceptedListener = node.Count("baton.redis.batches.accepted", v => Interlocked.Add(ref accepted, v));
+        await node.StartAsync(time: time);
+        await node.Db.ListRightPushAsync(node.List, bad);
+        await AdvanceUntilAsync(time, () => Task.FromResult(proxy.Triggered.IsCompleted), sent => sent, "the acknowledgement sent");
+        // What another process's heartbeat round does once this one's heartbeat key has expired.
+        await node.Db.KeyDeleteAsync(node.HeartbeatKey);
+        await node.Db.ScriptEvaluateAsync(
+            RedisListScripts.Recover,
+            [node.HeartbeatKey, $"{node.Prefix}consumer:{node.ConsumerId}:lists", $"{node.Prefix}consumers"],
+            [RedisListKeys.ProcessingPrefix(node.Prefix, node.ConsumerId), node.ConsumerId]);
+        Assert.Equal(1, await node.Db.ListLengthAsync(node.List));
+        proxy.Cut();
+
+        // A batch is counted accepted after its dead letters are logged and counted.
+        await AdvanceUntilAsync(time, () => Task.FromResult(Interlocked.Read(ref accepted)), n => n == 1, "the item dead-lettered again");
+        Assert.Equal(1, await node.Db.ListLengthAsync(node.List + ":failed"));
         Assert.Single(node.Logs.Entries, e => e.EventId == 5014);
         Assert.Equal(1, Interlocked.Read(ref dead));
         Assert.Equal(0, await node.Db.ListLengthAsync(node.List));

@@ -14,6 +14,7 @@ public sealed class ReplyLosingRedisProxy(int redisPort) : TcpRelay("127.0.0.1",
 {
     private readonly TaskCompletionSource _triggered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private byte[]? _marker;
+    private volatile bool _dropMarked;
     private RelayedConnection? _silenced;
 
     /// <summary>The relay as a <c>REDIS_URL</c>.</summary>
@@ -25,7 +26,16 @@ public sealed class ReplyLosingRedisProxy(int redisPort) : TcpRelay("127.0.0.1",
     /// <summary>Completes once a command with the marker was relayed (its reply and every later one are being dropped).</summary>
     public Task Triggered => _triggered.Task;
 
-    public void LoseRepliesAfter(string marker) => Volatile.Write(ref _marker, Encoding.UTF8.GetBytes(marker));
+    public void LoseRepliesAfter(string marker) => Arm(marker, dropMarked: false);
+
+    /// <summary>As <see cref="LoseRepliesAfter"/>, but the command with the marker is dropped too: Redis never carries it out.</summary>
+    public void LoseCommand(string marker) => Arm(marker, dropMarked: true);
+
+    private void Arm(string marker, bool dropMarked)
+    {
+        _dropMarked = dropMarked;
+        Volatile.Write(ref _marker, Encoding.UTF8.GetBytes(marker));
+    }
 
     /// <summary>Closes the connection whose replies are being dropped.</summary>
     public void Cut()
@@ -44,7 +54,11 @@ public sealed class ReplyLosingRedisProxy(int redisPort) : TcpRelay("127.0.0.1",
         {
             connection.Triggered = true;
             Volatile.Write(ref _silenced, connection);
-            await to.WriteAsync(chunk, cancellationToken);
+            if (!_dropMarked)
+            {
+                await to.WriteAsync(chunk, cancellationToken);
+            }
+
             _triggered.TrySetResult();
             return true;
         }

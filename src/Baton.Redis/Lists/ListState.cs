@@ -27,11 +27,11 @@ internal sealed class ListState(string key)
     public (string BatchId, string[] Items, RejectedItem[] TooLarge, MappedBatch Mapped)? HeldMapping { get; set; }
 
     /// <summary>
-    /// A batch whose acknowledgement was sent but not answered (the connection went away under it, a timeout): its id and
-    /// the items it dead-lettered. The next take (or the list's release) tells whether Redis carried it out: if the
-    /// processing list no longer holds that batch, it did, and those dead letters are logged and counted then.
+    /// An acknowledgement that dead-lettered items, sent but not answered (the connection went away under it, a timeout):
+    /// its token and those items. Before the next take (or the list's release) the acknowledgement record tells whether
+    /// Redis carried it out: if it holds the token, it did, and those dead letters are logged and counted then.
     /// </summary>
-    public (string BatchId, List<RejectedItem> Dead)? UnansweredAck { get; set; }
+    public (string Token, List<RejectedItem> Dead)? UnansweredAck { get; set; }
 
     /// <summary>The list's lease was found held by another consumer (or none) and no items were moved since (one log line per spell).</summary>
     public bool LeaseRefused { get; set; }

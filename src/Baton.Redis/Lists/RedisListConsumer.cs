@@ -19,10 +19,21 @@ internal sealed class RedisListConsumer(
     OutageGate outage,
     ILogger logger)
 {
+    /// <summary>
+    /// How long an acknowledgement record lasts: longer than any pause or outage a process lives through between an
+    /// acknowledgement and its next take, so an unanswered one is never taken for one that did not run.
+    /// </summary>
+    private static readonly TimeSpan AckedTimeToLive = TimeSpan.FromDays(1);
+
     private readonly KeyValuePair<string, object?> _tag = new("trigger", trigger);
 
     public async Task<StepResult> StepAsync(ListState state, CancellationToken cancellationToken)
     {
+        if (!await SettleUnansweredAckAsync(state).ConfigureAwait(false))
+        {
+            return StepResult.Failed;
+        }
+
         var processing = keys.Processing(state.Key);
         var lease = options.ListLease?.Invoke(state.Key);
         RedisKey[] takeKeys = lease is null ? [state.Key, processing, keys.OwnLists] : [state.Key, processing, keys.OwnLists, lease];
@@ -40,12 +51,6 @@ internal sealed class RedisListConsumer(
         var items = Array.ConvertAll(rawItems, v => (string)v!);
         // The id covers every item taken, so it is the same whenever the same items are offered again.
         var batchId = items.Length == 0 ? null : DefaultListMapper.BatchId(state.Key, items);
-        // The processing list is emptied only by an acknowledgement: one that no longer holds the batch was acknowledged,
-        // its reply lost. Before, its dead letters were on the dead-letter list but never logged nor counted. (Another
-        // process's recovery also empties it, but only of a consumer whose heartbeat expired: then the items went back
-        // to the list and are counted again when dead-lettered anew.)
-        SettleUnansweredAck(state, carriedOut: !((int)parts[0] == 1 && batchId == state.UnansweredAck?.BatchId));
-
         if (leaseRefused)
         {
             if (!state.LeaseRefused)
@@ -143,12 +148,13 @@ internal sealed class RedisListConsumer(
         }
 
         var deadLetterKey = options.DeadLetterKey(state.Key);
-        RedisValue[] arguments = [items.Length, .. dead.Select(d => RawOf(d, items, rawItems))];
-        var acked = await RedisAsync(state, () => AckAsync(processing, deadLetterKey, arguments)).ConfigureAwait(false);
+        var token = Guid.NewGuid().ToString("N");
+        RedisValue[] arguments = [items.Length, token, (long)AckedTimeToLive.TotalMilliseconds, .. dead.Select(d => RawOf(d, items, rawItems))];
+        var acked = await RedisAsync(state, () => AckAsync(processing, deadLetterKey, keys.Acked(state.Key), arguments)).ConfigureAwait(false);
         if (acked is null)
         {
-            // Redis may have carried it out with the reply lost: the next take tells (UnansweredAck).
-            state.UnansweredAck = dead.Count > 0 ? (batchId, dead) : null;
+            // Redis may have carried it out with the reply lost: its record tells before the next take (UnansweredAck).
+            state.UnansweredAck = dead.Count > 0 ? (token, dead) : null;
             state.HoldsBatch = true;
             return StepResult.Failed;
         }
@@ -160,19 +166,31 @@ internal sealed class RedisListConsumer(
     }
 
     /// <summary>
-    /// Forgets the acknowledgement whose reply was lost (<see cref="ListState.UnansweredAck"/>) once a later call told
-    /// whether Redis carried it out; if it did, its dead letters are logged and counted now.
+    /// Settles an acknowledgement whose reply was lost (<see cref="ListState.UnansweredAck"/>): its record holds its token
+    /// if and only if Redis carried it out, and then its dead letters are logged and counted now. Before, an empty
+    /// processing list was read as carried out, but another process's recovery (after this one's heartbeat expired in a
+    /// pause) also empties it: the dead letters were counted then and again when dead-lettered anew. False: Redis failed.
     /// </summary>
-    private void SettleUnansweredAck(ListState state, bool carriedOut)
+    private async Task<bool> SettleUnansweredAckAsync(ListState state)
     {
-        if (state.UnansweredAck is { } unanswered)
+        if (state.UnansweredAck is not { } unanswered)
         {
-            state.UnansweredAck = null;
-            if (carriedOut)
-            {
-                DeadLettered(state.Key, options.DeadLetterKey(state.Key), unanswered.Dead);
-            }
+            return true;
         }
+
+        var recorded = await RedisAsync(state, () => redis.Database.ExecuteAsync("GET", keys.Acked(state.Key))).ConfigureAwait(false);
+        if (recorded is null)
+        {
+            return false;
+        }
+
+        state.UnansweredAck = null;
+        if ((string?)recorded == unanswered.Token)
+        {
+            DeadLettered(state.Key, options.DeadLetterKey(state.Key), unanswered.Dead);
+        }
+
+        return true;
     }
 
     /// <summary>Logs and counts items the acknowledgement pushed onto the dead-letter list, and tells <see cref="RedisListTriggerOptions.DeadLettered"/>.</summary>
@@ -208,11 +226,11 @@ internal sealed class RedisListConsumer(
         return dead.Item;
     }
 
-    private async Task<RedisResult> AckAsync(RedisKey processing, RedisKey deadLetterKey, RedisValue[] arguments)
+    private async Task<RedisResult> AckAsync(RedisKey processing, RedisKey deadLetterKey, RedisKey acked, RedisValue[] arguments)
     {
         try
         {
-            return await redis.Database.ScriptEvaluateAsync(RedisListScripts.Ack, [processing, deadLetterKey], arguments).ConfigureAwait(false);
+            return await redis.Database.ScriptEvaluateAsync(RedisListScripts.Ack, [processing, deadLetterKey, acked], arguments).ConfigureAwait(false);
         }
         catch (RedisServerException ex) when (ex.Message.Contains("WRONGTYPE", StringComparison.Ordinal))
         {
@@ -268,14 +286,17 @@ internal sealed class RedisListConsumer(
     /// </summary>
     public async Task<StepResult> ReleaseAsync(ListState state)
     {
+        if (!await SettleUnansweredAckAsync(state).ConfigureAwait(false))
+        {
+            return StepResult.Failed;
+        }
+
         var returned = await RedisAsync(
             state,
             async () =>
             {
                 var moved = await redis.Database.ScriptEvaluateAsync(RedisListScripts.Return, [keys.Processing(state.Key), state.Key]).ConfigureAwait(false);
-                // As at a take: an empty processing list means the unanswered acknowledgement was carried out. Before, the
-                // release dropped it, and its dead letters were never logged nor counted.
-                SettleUnansweredAck(state, carriedOut: (long)moved == 0);
+                await redis.Database.KeyDeleteAsync(keys.Acked(state.Key)).ConfigureAwait(false);
                 await redis.Database.SetRemoveAsync(keys.OwnLists, state.Key).ConfigureAwait(false);
                 return moved;
             }).ConfigureAwait(false);

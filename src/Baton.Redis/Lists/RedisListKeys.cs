@@ -16,6 +16,9 @@ internal sealed class RedisListKeys(string prefix, string consumerId)
 
     public RedisKey Processing(string listKey) => ProcessingPrefixOf(consumerId) + listKey;
 
+    /// <summary>The token of this consumer's last acknowledgement of <paramref name="listKey"/> that dead-lettered items.</summary>
+    public RedisKey Acked(string listKey) => prefix + "acked:" + consumerId + ":" + listKey;
+
     public RedisKey HeartbeatOf(string consumer) => prefix + "consumer:" + consumer;
 
     public RedisKey ListsOf(string consumer) => prefix + "consumer:" + consumer + ":lists";

@@ -30,12 +30,17 @@ internal static class RedisListScripts
         """;
 
     /// <summary>
-    /// Ack: KEYS = processing list, dead-letter list; ARGV = count handled, then the items to dead-letter. Pushes the
-    /// dead items and removes the first count items of the processing list together, so a crash never both keeps and
-    /// dead-letters an item.
+    /// Ack: KEYS = processing list, dead-letter list, this consumer's acknowledgement record of the list; ARGV = count
+    /// handled, this acknowledgement's token, the record's time to live in milliseconds, then the items to dead-letter.
+    /// Pushes the dead items and removes the first count items of the processing list together, so a crash never both
+    /// keeps and dead-letters an item. With dead items it also records the token, so a consumer that lost the reply can
+    /// tell whether this ran.
     /// </summary>
     public const string Ack = """
-        if #ARGV > 1 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 2)) end
+        if #ARGV > 3 then
+          redis.call('RPUSH', KEYS[2], unpack(ARGV, 4))
+          redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
+        end
         redis.call('LTRIM', KEYS[1], tonumber(ARGV[1]), -1)
         return 1
         """;
