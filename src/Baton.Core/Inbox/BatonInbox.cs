@@ -89,6 +89,13 @@ internal sealed class BatonInbox(WorkflowRegistry registry, EngineServices engin
             return invalid;
         }
 
+        if (message.Workflow is null)
+        {
+            // A mapper that reads the workflow from the message (a JSON null, a missing field) hands over null: refused, not
+            // thrown, since a transport takes an exception for a store failure and delivers the message (its batch) again for ever.
+            return "a message names the workflow it starts; this one names none";
+        }
+
         var request = new StartRunRequest
         {
             Workflow = message.Workflow, Input = message.Input, IdempotencyKey = message.MessageId, CorrelationId = message.CorrelationId,

@@ -170,6 +170,23 @@ public sealed class InboxTests
     }
 
     [Fact]
+    public async Task AcceptManyAsync_MessageNamingNoWorkflow_RejectedAndTheRestOfTheBatchStored()
+    {
+        // A transport's mapper that reads the workflow from the message (a JSON null, a missing field) hands over null.
+        // Before: ArgumentNullException from the registry, which a transport takes for a store failure, so the batch was
+        // redelivered for ever and its good messages never ran.
+        await using var node = await StartAsync(startServices: false);
+
+        var results = await Inbox(node).AcceptManyAsync([Message("m1", workflow: null!), Message("m2")]);
+
+        Assert.Equal(InboxOutcome.Rejected, results[0].Outcome);
+        Assert.Null(results[0].RunId);
+        Assert.Equal("a message names the workflow it starts; this one names none", results[0].Reason);
+        Assert.Equal(InboxOutcome.Created, results[1].Outcome);
+        Assert.Equal(1, await CountRunsAsync(node));
+    }
+
+    [Fact]
     public async Task AcceptAsync_InputDoesNotFit_RejectedWithReasonStoresNothing()
     {
         await using var node = await StartAsync();
