@@ -61,9 +61,11 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
             // Only this node's workflows: schedules of workflows it lacks are left to the nodes that have them, and
             // cannot fill the batch so that nothing else here fires. With room to spare, the others due are read too,
             // only to say once why this node does not fire them (a schedule whose workflow no node has never runs).
-            var request = new DueSchedulesRequest(now, BatchSize) { Workflows = _workflows ??= [.. registry.Workflows.Select(w => w.Name)] };
+            // Read past the schedules of this node's workflows already found unable to fire (input that no longer fits after a
+            // deploy): they stay due, the earliest of all, and would otherwise fill the batch so that nothing else fires.
+            var request = new DueSchedulesRequest(now, BatchSize + _reported.Count) { Workflows = _workflows ??= [.. registry.Workflows.Select(w => w.Name)] };
             due = await store.GetDueSchedulesAsync(request, cancellationToken).ConfigureAwait(false);
-            if (due.Count < BatchSize)
+            if (due.Count < request.Max)
             {
                 var all = await store.GetDueSchedulesAsync(request with { Workflows = null }, cancellationToken).ConfigureAwait(false);
                 due = [.. due, .. all.Where(s => registry.Find(s.Workflow) is null)];

@@ -268,14 +268,7 @@ public sealed class SchedulerTests
         await using var node = await EngineHarness.StartAsync(
             b => b.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)), startServices: false);
         // More schedules of another node's workflow than one tick reads, all due before this node's own.
-        for (var i = 0; i < 150; i++)
-        {
-            await node.Store.Schedules.UpsertScheduleAsync(new UpsertScheduleRequest
-            {
-                Name = $"elsewhere-{i:000}", Workflow = "other-nodes-workflow", Cron = "* * * * * *", TimeZone = "UTC", Enabled = true,
-                Misfire = MisfirePolicy.RunOnce, NextFireAt = EngineHarness.Start, Now = EngineHarness.Start,
-            });
-        }
+        await StoreEarlierSchedulesAsync(node, "elsewhere", "other-nodes-workflow", input: null);
 
         await node.Store.Schedules.UpsertScheduleAsync(new UpsertScheduleRequest
         {
@@ -288,6 +281,42 @@ public sealed class SchedulerTests
 
         Assert.Equal(1, fired);
         Assert.Equal("mine", Assert.Single((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs).ScheduleName);
+    }
+
+    [Fact]
+    public async Task TickAsync_ManyEarlierSchedulesThatCannotFireHere_OtherScheduleStillFires()
+    {
+        // As after a deploy that changed a workflow's input type: its per-customer schedules' stored input no longer fits.
+        // Before: they stayed due, filled every tick's read (100) and no other schedule of the node fired again.
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)), startServices: false);
+        await StoreEarlierSchedulesAsync(node, "old-input", "nightly", input: "\"text\"");
+
+        await node.Schedules.PutAsync(new ScheduleDefinition
+        {
+            Name = "fits", Workflow = "nightly", Cron = "* * * * * *", Input = System.Text.Json.JsonDocument.Parse("1").RootElement,
+        });
+
+        node.Time.Advance(TimeSpan.FromSeconds(1));
+        var first = await node.Scheduler.TickAsync(CancellationToken.None);
+        node.Time.Advance(TimeSpan.FromSeconds(1));
+        var second = await node.Scheduler.TickAsync(CancellationToken.None);
+
+        Assert.Equal(2, first + second);
+        Assert.All((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs, r => Assert.Equal("fits", r.ScheduleName));
+    }
+
+    /// <summary>Stores 150 every-second schedules due at the start (more than one tick reads), straight into the store as another node or an older deploy would have.</summary>
+    private static async Task StoreEarlierSchedulesAsync(EngineHarness node, string prefix, string workflow, string? input)
+    {
+        for (var i = 0; i < 150; i++)
+        {
+            await node.Store.Schedules.UpsertScheduleAsync(new UpsertScheduleRequest
+            {
+                Name = $"{prefix}-{i:000}", Workflow = workflow, Cron = "* * * * * *", TimeZone = "UTC", Input = input, Enabled = true,
+                Misfire = MisfirePolicy.RunOnce, NextFireAt = EngineHarness.Start, Now = EngineHarness.Start,
+            });
+        }
     }
 
     [Fact]
