@@ -105,6 +105,26 @@ public sealed class PostgresNulTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StartRunAsync_KeyOrCorrelationIdHoldingHalfASurrogatePair_InvalidInputNotAnEncoderError()
+    {
+        // Half a surrogate pair is not text: Npgsql's strict UTF-8 encoder threw EncoderFallbackException at the bind, so a
+        // start (an inbox message, whose id is the key) failed as a store error, which a transport retries for ever.
+        await using var node = await PostgresEngineNode.StartAsync(_database.NewSchema(), "node-a", TimeProvider.System, b => b.AddWorkflow<int, int>(
+            "echo", (_, input, _) => Task.FromResult(input)));
+        var input = System.Text.Json.JsonSerializer.SerializeToElement(1);
+
+        var keyed = await node.Client.StartRunAsync(new StartRunRequest { Workflow = "echo", Input = input, IdempotencyKey = "order\ud8007" });
+        var correlated = await node.Client.StartRunAsync(new StartRunRequest { Workflow = "echo", Input = input, CorrelationId = "c\udc00" });
+
+        Assert.All([keyed, correlated], started =>
+        {
+            Assert.Equal(StartRunOutcome.InvalidInput, started.Outcome);
+            Assert.Contains("half a surrogate pair", started.Error, StringComparison.Ordinal);
+        });
+        Assert.Empty((await node.Client.ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+
+    [Fact]
     public async Task UpdateRunAsync_ErrorMessageHoldsNul_RefusedAndRunUnchanged()
     {
         var store = _database.Own(await _database.NewInitializedStoreAsync(_database.NewSchema()));

@@ -106,5 +106,7 @@ internal sealed class BatonInbox(WorkflowRegistry registry, EngineServices engin
     private static string? MessageIdError(string? messageId) =>
         messageId is not { Length: > 0 and <= InboxLimits.MaxMessageIdLength }
             ? $"a message id has 1 to {InboxLimits.MaxMessageIdLength} characters"
-            : StoredText.HasNul(messageId) ? "a message id cannot hold the character U+0000" : null;
+            : StoredText.HasNul(messageId) ? "a message id cannot hold the character U+0000"
+            : StoredText.HasHalfSurrogatePair(messageId) ? "a message id cannot hold half a surrogate pair (\\uD800-\\uDFFF without its other half), which is not text"
+            : null;
 }

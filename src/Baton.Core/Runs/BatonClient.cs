@@ -58,6 +58,12 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
             return new StartRunResult(StartRunOutcome.InvalidInput, null, "the idempotency key and correlation id cannot hold the character U+0000");
         }
 
+        if (StoredText.HasHalfSurrogatePair(request.IdempotencyKey) || StoredText.HasHalfSurrogatePair(request.CorrelationId))
+        {
+            return new StartRunResult(StartRunOutcome.InvalidInput, null,
+                "the idempotency key and correlation id cannot hold half a surrogate pair (\\uD800-\\uDFFF without its other half), which is not text");
+        }
+
         if (RunKeys.ConcurrencyKeyProblem(request.ConcurrencyKey) is { } keyProblem)
         {
             return new StartRunResult(StartRunOutcome.InvalidInput, null, "the concurrency key " + keyProblem);

@@ -17,6 +17,32 @@ internal static class StoredText
     /// </summary>
     public static bool HasNul(string? text) => text is not null && text.Contains('\0', StringComparison.Ordinal);
 
+    /// <summary>
+    /// True when <paramref name="text"/> holds half a surrogate pair (U+D800-U+DFFF without its other half), which is not
+    /// text: PostgreSQL's driver cannot encode it and throws. Ids and keys the engine takes from outside are refused with it.
+    /// </summary>
+    public static bool HasHalfSurrogatePair(string? text)
+    {
+        if (text is null || text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') < 0)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <inheritdoc cref="Clean(string)"/>
     public static string? CleanOrNull(string? text) => text is null ? null : Clean(text);
 }

@@ -186,6 +186,23 @@ public sealed class InboxTests
         Assert.Equal(1, await CountRunsAsync(node));
     }
 
+    [Theory]
+    [InlineData("id", "a message id cannot hold half a surrogate pair")]
+    [InlineData("correlation", "the idempotency key and correlation id cannot hold half a surrogate pair")]
+    public async Task AcceptAsync_MessageIdOrCorrelationIdHoldingHalfASurrogatePair_RejectedStoresNothing(string field, string reason)
+    {
+        // Not text: PostgreSQL's driver cannot encode it (EncoderFallbackException), so the call threw and a transport
+        // delivered the message again for ever. Refused on every store, so both keep the same runs.
+        await using var node = await StartAsync(startServices: false);
+        var message = field == "id" ? Message("m\ud800") : Message("m1") with { CorrelationId = "c\udc00" };
+
+        var result = await Inbox(node).AcceptAsync(message);
+
+        Assert.Equal(InboxOutcome.Rejected, result.Outcome);
+        Assert.Contains(reason, result.Reason, StringComparison.Ordinal);
+        Assert.Equal(0, await CountRunsAsync(node));
+    }
+
     [Fact]
     public async Task AcceptAsync_InputDoesNotFit_RejectedWithReasonStoresNothing()
     {
