@@ -21,11 +21,15 @@ public static class DashboardEndpoints
         services.AddRazorComponents();
         services.AddAntiforgery(o =>
         {
-            o.Cookie.Name = "baton_ui_af";
-            o.Cookie.Path = DashboardPaths.Root;
-            o.Cookie.SameSite = SameSiteMode.Strict;
-            o.Cookie.HttpOnly = true;
-            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            // Its path follows the request's path base (DashboardCookie), not a fixed /ui.
+            o.Cookie = new DashboardCookie
+            {
+                Name = "baton_ui_af",
+                SameSite = SameSiteMode.Strict,
+                HttpOnly = true,
+                IsEssential = true,
+                SecurePolicy = CookieSecurePolicy.SameAsRequest,
+            };
             // SecurityHeaders sends X-Frame-Options: DENY on every dashboard response.
             o.SuppressXFrameOptionsHeader = true;
         });
@@ -34,15 +38,16 @@ public static class DashboardEndpoints
     }
 
     /// <summary>
-    /// Maps the dashboard under <c>/ui</c>. <paramref name="adminKeyMatches"/> checks the key typed on the sign-in
-    /// page (the host keeps the key; the dashboard stores only an encrypted copy in the session cookie). The
-    /// endpoints do not take the <c>X-ADMIN-KEY</c> header: a browser signs in once and carries the cookie.
+    /// Maps the dashboard under <c>/ui</c> (below the host's path base, which every URL it writes keeps).
+    /// <paramref name="adminKeyMatches"/> checks the key typed on the sign-in page (the host keeps the key; the dashboard
+    /// stores only an encrypted copy in the session cookie). The endpoints do not take the <c>X-ADMIN-KEY</c> header: a
+    /// browser signs in once and carries the cookie.
     /// </summary>
     public static RouteGroupBuilder MapBatonDashboard(this IEndpointRouteBuilder endpoints, Func<string?, bool> adminKeyMatches)
     {
         ArgumentNullException.ThrowIfNull(adminKeyMatches);
         var keyCheck = new DashboardKeyCheck(adminKeyMatches);
-        var ui = endpoints.MapGroup(DashboardPaths.Root).AllowWithoutAdminKey().ExcludeFromDescription();
+        var ui = endpoints.MapGroup(DashboardPaths.Mount).AllowWithoutAdminKey().ExcludeFromDescription();
         ui.AddEndpointFilter(async (context, next) =>
         {
             SecurityHeaders.Apply(context.HttpContext);
@@ -62,11 +67,11 @@ public static class DashboardEndpoints
                 return await next(context);
             }
 
-            return HttpMethods.IsGet(http.Request.Method) && !http.Request.Path.StartsWithSegments(DashboardPaths.Root + "/live")
-                ? Results.Redirect($"{DashboardPaths.SignIn}?returnUrl={Uri.EscapeDataString(http.Request.Path + http.Request.QueryString)}")
+            return HttpMethods.IsGet(http.Request.Method) && !http.Request.Path.StartsWithSegments(DashboardPaths.Mount + "/live")
+                ? Results.Redirect($"{DashboardPaths.Of(http).SignIn}?returnUrl={Uri.EscapeDataString(http.Request.PathBase.Add(http.Request.Path) + http.Request.QueryString)}")
                 : Results.Text("sign in first", statusCode: StatusCodes.Status401Unauthorized);
         });
-        signedIn.MapGet("", () => Results.Redirect(DashboardPaths.Runs));
+        signedIn.MapGet("", (HttpContext http) => Results.Redirect(DashboardPaths.Of(http).Runs));
         // No store time limit here (the API's): a page handler left running past the limit would still render into its
         // HttpContext (antiforgery cookie, headers) after the 503 was written, and the context may serve the next request.
         RunPages.Map(signedIn);

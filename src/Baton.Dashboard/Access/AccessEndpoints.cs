@@ -12,7 +12,7 @@ internal static class AccessEndpoints
     public static void Map(RouteGroupBuilder ui)
     {
         ui.MapGet("/signin", (HttpContext http, string? returnUrl) =>
-            PageResults.Render<SignInPage>(http, new SignInModel(PageResults.LocalReturnUrl(returnUrl), null)));
+            PageResults.Render<SignInPage>(http, new SignInModel(PageResults.LocalReturnUrl(DashboardPaths.Of(http), returnUrl), null)));
 
         ui.MapPost("/signin", async (HttpContext http) =>
         {
@@ -22,7 +22,7 @@ internal static class AccessEndpoints
                 return PageResults.Forbidden(http);
             }
 
-            var returnUrl = PageResults.LocalReturnUrl(form["returnUrl"]);
+            var returnUrl = PageResults.LocalReturnUrl(DashboardPaths.Of(http), form["returnUrl"]);
             return DashboardSession.Of(http).TrySignIn(http, form["key"])
                 ? Results.Redirect(returnUrl)
                 : PageResults.Render<SignInPage>(http, new SignInModel(returnUrl, "That key was refused. Enter the server's admin key (ADMIN_KEY)."), StatusCodes.Status401Unauthorized);
@@ -36,7 +36,7 @@ internal static class AccessEndpoints
             }
 
             DashboardSession.Of(http).SignOut(http);
-            return Results.Redirect(DashboardPaths.SignIn);
+            return Results.Redirect(DashboardPaths.Of(http).SignIn);
         });
     }
 }

@@ -6,7 +6,8 @@ namespace Baton.Dashboard.Access;
 /// <summary>
 /// The signed-in state: the admin key, encrypted with ASP.NET Core Data Protection, in a session cookie that is
 /// HttpOnly (no script reads it), SameSite=Strict (no other site sends it), Secure on https and scoped to the
-/// dashboard's path. Every request decrypts it and checks the key again, so a changed admin key signs everyone out.
+/// dashboard's path (under the host's path base). Every request decrypts it and checks the key again, so a changed
+/// admin key signs everyone out.
 /// The encrypted value carries its own expiry (<see cref="Lifetime"/>), so a copied cookie stops working by itself
 /// even in a browser that is never closed; signing out deletes the browser's copy.
 /// </summary>
@@ -59,7 +60,7 @@ internal sealed class DashboardSession(IDataProtectionProvider protection, Dashb
         HttpOnly = true,
         SameSite = SameSiteMode.Strict,
         Secure = http.Request.IsHttps,
-        Path = DashboardPaths.Root,
+        Path = DashboardPaths.Of(http).Root,
         IsEssential = true,
         // No Expires: a session cookie, gone when the browser closes.
     };

@@ -3,6 +3,8 @@
   "use strict";
   var root = document.querySelector("[data-live-run], [data-live-runs]");
   if (!root || !window.EventSource) { return; }
+  // The dashboard's URL root as the page was served: /ui, or under the host's path base (/baton/ui).
+  var live = document.body.getAttribute("data-dashboard-root") + "/live/runs";
 
   function setStatus(el, status) {
     if (!el) { return; }
@@ -14,7 +16,7 @@
   if (runId) {
     var startedTerminal = root.getAttribute("data-terminal") === "true";
     var since = root.getAttribute("data-rendered-at");
-    var source = new EventSource("/ui/live/runs/" + encodeURIComponent(runId) + (since ? "?since=" + encodeURIComponent(since) : ""));
+    var source = new EventSource(live + "/" + encodeURIComponent(runId) + (since ? "?since=" + encodeURIComponent(since) : ""));
     source.onmessage = function (e) {
       var run = JSON.parse(e.data);
       setStatus(document.querySelector("[data-live=status]"), run.status);
@@ -76,7 +78,7 @@
 
   var ids = root.getAttribute("data-live-runs");
   if (ids) {
-    var list = new EventSource("/ui/live/runs?ids=" + encodeURIComponent(ids));
+    var list = new EventSource(live + "?ids=" + encodeURIComponent(ids));
     list.onmessage = function (e) {
       var run = JSON.parse(e.data);
       var row = document.querySelector('tr[data-run="' + CSS.escape(run.id) + '"]');

@@ -44,8 +44,9 @@ internal static class LiveEndpoints
             }
 
             await using var renderer = new HtmlRenderer(http.RequestServices, loggers);
-            var timeline = new TimelineFeed(renderer, sinceMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null);
-            var sections = new SectionFeed(renderer);
+            var html = new ComponentHtml(renderer, DashboardPaths.Of(http));
+            var timeline = new TimelineFeed(html, sinceMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null);
+            var sections = new SectionFeed(html);
             await StreamAsync(
                 http,
                 time,

@@ -1,6 +1,5 @@
 using Baton.Dashboard.Components;
 using Baton.Runs;
-using Microsoft.AspNetCore.Components.Web;
 
 namespace Baton.Dashboard.Live;
 
@@ -10,7 +9,7 @@ namespace Baton.Dashboard.Live;
 /// A section that is empty on the first read is taken as shown (the page rendered it empty or will render it again
 /// when the run ends); a non-empty one is sent once, as the page cannot say which version it showed.
 /// </summary>
-internal sealed class SectionFeed(HtmlRenderer renderer)
+internal sealed class SectionFeed(ComponentHtml html)
 {
     private string? _children;
     private string? _events;
@@ -21,7 +20,7 @@ internal sealed class SectionFeed(HtmlRenderer renderer)
         var children = RunChildren.Fingerprint(details.Children);
         if (children != (_children ?? ""))
         {
-            changes.Add(new SectionChange("children", await ComponentHtml.RenderAsync<RunChildren>(renderer, new Dictionary<string, object?>
+            changes.Add(new SectionChange("children", await html.RenderAsync<RunChildren>(new Dictionary<string, object?>
             {
                 [nameof(RunChildren.Children)] = details.Children, [nameof(RunChildren.ParentRunId)] = details.Run.Id,
                 [nameof(RunChildren.More)] = details.ChildrenNextCursor is not null,
@@ -31,7 +30,7 @@ internal sealed class SectionFeed(HtmlRenderer renderer)
         var events = RunEvents.Fingerprint(details.Events);
         if (events != (_events ?? ""))
         {
-            changes.Add(new SectionChange("events", await ComponentHtml.RenderAsync<RunEvents>(renderer, nameof(RunEvents.Events), details.Events)));
+            changes.Add(new SectionChange("events", await html.RenderAsync<RunEvents>(nameof(RunEvents.Events), details.Events)));
         }
 
         _children = children;

@@ -1,7 +1,6 @@
 using Baton.Dashboard.Components;
 using Baton.Dashboard.Pages;
 using Baton.Runs;
-using Microsoft.AspNetCore.Components.Web;
 
 namespace Baton.Dashboard.Live;
 
@@ -11,7 +10,7 @@ namespace Baton.Dashboard.Live;
 /// <see cref="MaxEntriesPerEvent"/> at a time. The page is rendered before the stream opens: on the first read, entries
 /// last active before the page's render time (less <see cref="RenderSlack"/>) are taken as already shown.
 /// </summary>
-internal sealed class TimelineFeed(HtmlRenderer renderer, DateTimeOffset? renderedAt)
+internal sealed class TimelineFeed(ComponentHtml html, DateTimeOffset? renderedAt)
 {
     /// <summary>The most entries one event carries; the rest follow on the next reads.</summary>
     public const int MaxEntriesPerEvent = 100;
@@ -93,7 +92,7 @@ internal sealed class TimelineFeed(HtmlRenderer renderer, DateTimeOffset? render
     }
 
     private Task<string> RenderAsync(TimelineEntry entry) =>
-        ComponentHtml.RenderAsync<TimelineEntryRows>(renderer, nameof(TimelineEntryRows.Entry), entry);
+        html.RenderAsync<TimelineEntryRows>(nameof(TimelineEntryRows.Entry), entry);
 }
 
 /// <summary>One entry of the timeline to insert (after <see cref="After"/>, or first when null) or replace: its <c>tbody</c> as HTML.</summary>

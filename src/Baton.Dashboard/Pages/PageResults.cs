@@ -10,16 +10,19 @@ namespace Baton.Dashboard.Pages;
 /// <summary>Renders pages and reads posted forms, with the antiforgery token on both sides.</summary>
 internal static class PageResults
 {
-    /// <summary>Renders <typeparamref name="TPage"/> with its <c>Model</c> and a fresh antiforgery token (<c>Csrf</c>).</summary>
-    public static RazorComponentResult<TPage> Render<TPage>(HttpContext http, object model, int statusCode = StatusCodes.Status200OK)
+    /// <summary>
+    /// Renders <typeparamref name="TPage"/> with its <c>Model</c> and a fresh antiforgery token (<c>Csrf</c>), under the
+    /// request's <see cref="DashboardPaths"/>.
+    /// </summary>
+    public static RazorComponentResult<PathsFrame> Render<TPage>(HttpContext http, object model, int statusCode = StatusCodes.Status200OK)
         where TPage : IComponent
     {
         var tokens = http.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(http);
-        return new RazorComponentResult<TPage>(new Dictionary<string, object?>
+        return new RazorComponentResult<PathsFrame>(PathsFrame.For<TPage>(DashboardPaths.Of(http), new Dictionary<string, object?>
         {
             ["Model"] = model,
             ["Csrf"] = new CsrfToken(tokens.FormFieldName, tokens.RequestToken ?? ""),
-        })
+        }))
         { StatusCode = statusCode };
     }
 
@@ -61,17 +64,18 @@ internal static class PageResults
             statusCode: StatusCodes.Status400BadRequest);
 
     /// <summary>
-    /// A local dashboard path, or the runs page: the sign-in page never redirects off the dashboard. The path is taken only
-    /// as the dashboard writes one (escaped: printable ASCII without spaces), since it goes into the Location header as it
-    /// is (Kestrel refused other characters there with a 500), and without path steps, which a browser would follow off
-    /// the dashboard (<c>/ui/../api/runs</c>, also written <c>%2e%2e</c>).
+    /// A local dashboard path (under <paramref name="paths"/>' <see cref="DashboardPaths.Root"/>), or the runs page: the
+    /// sign-in page never redirects off the dashboard. The path is taken only as the dashboard writes one (escaped:
+    /// printable ASCII without spaces), since it goes into the Location header as it is (Kestrel refused other characters
+    /// there with a 500), and without path steps, which a browser would follow off the dashboard (<c>/ui/../api/runs</c>,
+    /// also written <c>%2e%2e</c>).
     /// </summary>
-    public static string LocalReturnUrl(string? returnUrl)
+    public static string LocalReturnUrl(DashboardPaths paths, string? returnUrl)
     {
-        if (returnUrl is not { Length: > 0 } url || !url.StartsWith(DashboardPaths.Root + "/", StringComparison.Ordinal)
+        if (returnUrl is not { Length: > 0 } url || !url.StartsWith(paths.Root + "/", StringComparison.Ordinal)
             || url.AsSpan().ContainsAnyExceptInRange('!', '~') || url.Contains('\\', StringComparison.Ordinal))
         {
-            return DashboardPaths.Runs;
+            return paths.Runs;
         }
 
         var path = url.AsSpan(0, url.IndexOfAny(['?', '#']) is var end and >= 0 ? end : url.Length);
@@ -79,7 +83,7 @@ internal static class PageResults
         {
             if (path[range] is "." or ".." || path[range].Contains("%2e", StringComparison.OrdinalIgnoreCase))
             {
-                return DashboardPaths.Runs;
+                return paths.Runs;
             }
         }
 

@@ -91,14 +91,14 @@ internal static class RunPages
             var result = await client.StartRunAsync(new StartRunRequest { Workflow = workflow, Input = input?.RootElement }, http.RequestAborted);
             return result.Outcome switch
             {
-                StartRunOutcome.Created or StartRunOutcome.Existing => Results.Redirect(DashboardPaths.Run(result.Run!.Id)),
+                StartRunOutcome.Created or StartRunOutcome.Existing => Results.Redirect(DashboardPaths.Of(http).Run(result.Run!.Id)),
                 StartRunOutcome.Conflict => Back($"refused: run {result.Run?.Id} holds the concurrency key"),
                 StartRunOutcome.UnknownWorkflow => Back($"unknown workflow '{workflow}'"),
                 _ => Back(result.Error ?? "the input was refused"),
             };
         }
 
-        IResult Back(string message) => Notices.Redirect(http, DashboardPaths.Runs, message);
+        IResult Back(string message) => Notices.Redirect(http, DashboardPaths.Of(http).Runs, message);
     }
 
     private static async Task<IResult> GetAsync(HttpContext http, IBatonClient client, TimeProvider time, string id, string? notice)
@@ -123,7 +123,7 @@ internal static class RunPages
         }
 
         var outcome = await action(http.RequestAborted);
-        return Notices.Redirect(http, DashboardPaths.Run(id), outcome);
+        return Notices.Redirect(http, DashboardPaths.Of(http).Run(id), outcome);
     }
 
     /// <summary>What a cancel did, in words (before: the outcome's enum name, "AlreadyFinished", on the page).</summary>

@@ -132,7 +132,7 @@ internal static class SchedulePages
         return Back(http, await action(http.RequestAborted));
     }
 
-    private static IResult Back(HttpContext http, string message) => Notices.Redirect(http, DashboardPaths.Schedules, message);
+    private static IResult Back(HttpContext http, string message) => Notices.Redirect(http, DashboardPaths.Of(http).Schedules, message);
 }
 
 public sealed record SchedulesModel(IReadOnlyList<ScheduleInfo> Schedules, ScheduleInfo? Editing, IReadOnlyList<string> Workflows, string? Message);

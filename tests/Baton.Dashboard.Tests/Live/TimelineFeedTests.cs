@@ -18,11 +18,12 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
 
     private readonly ServiceProvider _services = new ServiceCollection().BuildServiceProvider();
     private HtmlRenderer _renderer = null!;
+    private ComponentHtml _html = null!;
 
     [Fact]
     public async Task ChangesAsync_NothingChanged_SendsNothingThenOnlyTheChangedAndNewEntries()
     {
-        var feed = new TimelineFeed(_renderer, renderedAt: null);
+        var feed = new TimelineFeed(_html, renderedAt: null);
         var steps = new[] { Step("prepare", 0, StepStatus.Succeeded, 1), Step("items/1", 2, StepStatus.Succeeded, 3), Step("items/2", 2, StepStatus.Running) };
 
         var first = await feed.ChangesAsync(Details(steps));
@@ -40,7 +41,7 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task ChangesAsync_FirstReadAfterRender_SkipsEntriesLastActiveBeforeTheRender()
     {
-        var feed = new TimelineFeed(_renderer, renderedAt: T0.AddSeconds(60));
+        var feed = new TimelineFeed(_html, renderedAt: T0.AddSeconds(60));
         var old = Step("prepare", 0, StepStatus.Succeeded, 1);
         var recent = Step("load", 50, StepStatus.Succeeded, 59);
         var running = Step("wait", 55, StepStatus.Running);
@@ -56,7 +57,7 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task ChangesAsync_ManyNewSteps_AtMostOneHundredAnEventRestOnTheNextTick()
     {
-        var feed = new TimelineFeed(_renderer, renderedAt: null);
+        var feed = new TimelineFeed(_html, renderedAt: null);
         // 550 steps in 451 entries (450 steps and a fan-out of 100 items): under the timeline's window of 500 entries.
         var steps = Enumerable.Range(0, 450).Select(i => Step($"step-{i:000}", i, StepStatus.Succeeded, i + 1))
             .Concat(Enumerable.Range(0, 100).Select(i => Step($"items/{i}", 450 + i, StepStatus.Succeeded, 451 + i)))
@@ -88,7 +89,7 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
             .ToArray();
 
         var entries = Baton.Dashboard.Pages.TimelineEntry.Build(Details(steps));
-        var changes = await new TimelineFeed(_renderer, renderedAt: null).ChangesAsync(Details(steps));
+        var changes = await new TimelineFeed(_html, renderedAt: null).ChangesAsync(Details(steps));
 
         Assert.Equal(50 + 1 + 1 + 1 + 450, entries.Count);
         Assert.Equal(steps.Take(50).Select(s => s.Key), entries.Take(50).Select(e => e.Key));
@@ -104,7 +105,7 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task ChangesAsync_WindowedTimelineGrows_WindowListsWhatThePageKeepsAndTheGapCountFollows()
     {
-        var feed = new TimelineFeed(_renderer, renderedAt: null);
+        var feed = new TimelineFeed(_html, renderedAt: null);
         Baton.Runs.StepInfo[] Steps(int count) => [.. Enumerable.Range(0, count).Select(i => Step($"step-{i:0000}", i, StepStatus.Succeeded, i + 1))];
         while ((await feed.ChangesAsync(Details(Steps(600)))).Count > 0)
         {
@@ -112,7 +113,7 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
 
         var before = feed.Window;
         var grown = await feed.ChangesAsync(Details(Steps(601)));
-        var small = new TimelineFeed(_renderer, renderedAt: null);
+        var small = new TimelineFeed(_html, renderedAt: null);
         await small.ChangesAsync(Details(Steps(10)));
 
         // 50 first, the gap, the last 450: the new step enters, step-0150 slides into the gap, whose count moves.
@@ -130,7 +131,7 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Due_RunWithManySteps_ReadsLessOften()
     {
-        var feed = new TimelineFeed(_renderer, renderedAt: null);
+        var feed = new TimelineFeed(_html, renderedAt: null);
         // One fan-out of 1,200 items: one entry, so no cap, and 1,200 / 500 = 2 ticks skipped between reads.
         var steps = Enumerable.Range(0, 1_200).Select(i => Step($"items/{i}", i, StepStatus.Succeeded, i + 1)).ToArray();
 
@@ -147,7 +148,7 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
     [InlineData(10_000, true)]
     public async Task ChangesAsync_UnchangedRun_RendersNothingAndAllocatesLittlePerStep(int count, bool fanOut)
     {
-        var feed = new TimelineFeed(_renderer, renderedAt: null);
+        var feed = new TimelineFeed(_html, renderedAt: null);
         var steps = Enumerable.Range(0, count).Select(i => Step(fanOut ? $"items/{i}" : $"step-{i}", i, StepStatus.Succeeded, i + 1)).ToArray();
         var details = Details(steps);
         while ((await feed.ChangesAsync(details)).Count > 0)
@@ -175,7 +176,7 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task SectionFeed_EventStoredWhileOpen_SendsTheEventsSectionOnlyWhenItChanged()
     {
-        var feed = new SectionFeed(_renderer);
+        var feed = new SectionFeed(_html);
         var noEvents = Details([]);
         var stored = new Baton.Events.EventInfo { Name = "note", Sequence = 1, StoredAt = T0.AddSeconds(3) };
 
@@ -215,6 +216,7 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
     public Task InitializeAsync()
     {
         _renderer = new HtmlRenderer(_services, NullLoggerFactory.Instance);
+        _html = new ComponentHtml(_renderer, new DashboardPaths(DashboardPaths.Mount));
         return Task.CompletedTask;
     }
 

@@ -56,6 +56,7 @@ internal sealed class EmbeddedHost : IAsyncDisposable
         var baton = builder.Services.AddBaton(o => o.PollInterval = TimeSpan.FromMilliseconds(50))
             .UseSqlite(o => o.Path = Path.Combine(directory, "baton.db"));
         TestWorkflows.AddQuick(baton);
+        TestWorkflows.AddAwaiting(baton);
         builder.Services.AddBatonServer(o =>
         {
             o.AdminKey = AdminKey;
@@ -94,6 +95,7 @@ internal sealed class EmbeddedHost : IAsyncDisposable
         app.MapHealthChecks("/ready");
         app.MapBatonApi();
         app.MapBatonHealth();
+        app.MapBatonDashboard();
         await app.StartAsync();
         await WorkerStart.WaitAsync(app.Services);
         return new EmbeddedHost(app, directory);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Baton.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -173,6 +174,48 @@ public sealed class EmbeddedServerTests
     }
 
     [Fact]
+    public async Task Dashboard_MountedUnderAPathBase_SignsInAndEveryLinkFormAndCookieStaysUnderThePathBase()
+    {
+        // Before: every redirect, link, form and cookie path of the dashboard was under /ui, outside the prefix: signing
+        // in redirected off it, and the browser never sent the session or antiforgery cookie back to /baton/ui.
+        await using var host = await EmbeddedHost.StartAsync(pathBase: "/baton");
+        using var start = EmbeddedHost.Request(HttpMethod.Post, "/baton/api/workflows/awaiting/runs", adminKey: EmbeddedHost.AdminKey);
+        start.Content = InProcessServer.Json(new { n = 1 });
+        using var started = await host.Client.SendAsync(start);
+        var id = (await InProcessServer.ReadJsonAsync(started)).GetProperty("id").GetString()!;
+        // A browser's cookie jar: it sends a cookie back only to paths under the cookie's path.
+        using var handler = new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false };
+        using var browser = new HttpClient(handler) { BaseAddress = host.Client.BaseAddress };
+
+        using var signedOut = await browser.GetAsync("/baton/ui/runs");
+        Assert.Equal(HttpStatusCode.Redirect, signedOut.StatusCode);
+        Assert.Equal("/baton/ui/signin?returnUrl=%2Fbaton%2Fui%2Fruns", signedOut.Headers.Location?.OriginalString);
+        var signInPage = await DashboardPageAsync(browser, signedOut.Headers.Location!.OriginalString);
+        Assert.Contains("name=\"returnUrl\" value=\"/baton/ui/runs\"", signInPage, StringComparison.Ordinal);
+        using var signIn = await PostFormAsync(browser, signInPage, "/baton/ui/signin", new() { ["key"] = EmbeddedHost.AdminKey, ["returnUrl"] = "/baton/ui/runs" });
+        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        Assert.Equal("/baton/ui/runs", signIn.Headers.Location?.OriginalString);
+        Assert.Contains(signIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith("baton_ui=", StringComparison.Ordinal) && c.Contains("path=/baton/ui", StringComparison.OrdinalIgnoreCase));
+
+        var runs = await DashboardPageAsync(browser, signIn.Headers.Location!.OriginalString);
+        Assert.Contains($"href=\"/baton/ui/runs/{id}\"", runs, StringComparison.Ordinal);
+        var run = await DashboardPageAsync(browser, $"/baton/ui/runs/{id}");
+        Assert.Contains($"action=\"/baton/ui/runs/{id}/cancel\"", run, StringComparison.Ordinal);
+        // The live updates' URL as dashboard.js builds it from data-dashboard-root: the session cookie reaches it.
+        using (var live = await browser.GetAsync($"/baton/ui/live/runs/{id}", HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            using var events = new StreamReader(await live.Content.ReadAsStreamAsync());
+            Assert.StartsWith($"data: {{\"id\":\"{id}\"", await events.ReadLineAsync(), StringComparison.Ordinal);
+        }
+
+        using var cancel = await PostFormAsync(browser, run, $"/baton/ui/runs/{id}/cancel", []);
+        Assert.Equal(HttpStatusCode.Redirect, cancel.StatusCode);
+        Assert.StartsWith($"/baton/ui/runs/{id}?notice=", cancel.Headers.Location?.OriginalString, StringComparison.Ordinal);
+        Assert.Contains("<p class=\"message\">Cancel", await DashboardPageAsync(browser, cancel.Headers.Location!.OriginalString), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task HostRoute_WithoutCredentials_IsLeftToTheHost()
     {
         await using var host = await EmbeddedHost.StartAsync();
@@ -240,5 +283,26 @@ public sealed class EmbeddedServerTests
         using var response = await host.Client.SendAsync(EmbeddedHost.Request(HttpMethod.Get, path, adminKey: EmbeddedHost.AdminKey));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await InProcessServer.ReadJsonAsync(response);
+    }
+
+    /// <summary>GET a dashboard page under <c>/baton</c>; it must answer 200, and every URL on it (links, forms, the assets, the live updates' root) must be under <c>/baton/ui/</c>.</summary>
+    private static async Task<string> DashboardPageAsync(HttpClient browser, string path)
+    {
+        using var response = await browser.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var html = await response.Content.ReadAsStringAsync();
+        var urls = Regex.Matches(html, "(?:href|action|src)=\"([^\"]*)\"").Select(m => m.Groups[1].Value).ToList();
+        Assert.NotEmpty(urls);
+        Assert.All(urls, url => Assert.StartsWith("/baton/ui/", url, StringComparison.Ordinal));
+        Assert.Contains("data-dashboard-root=\"/baton/ui\"", html, StringComparison.Ordinal);
+        return html;
+    }
+
+    /// <summary>Posts <paramref name="fields"/> to <paramref name="action"/> with the antiforgery token of <paramref name="page"/>'s first form.</summary>
+    private static Task<HttpResponseMessage> PostFormAsync(HttpClient browser, string page, string action, Dictionary<string, string> fields)
+    {
+        var token = Regex.Match(page, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+        fields["__RequestVerificationToken"] = WebUtility.HtmlDecode(token);
+        return browser.PostAsync(action, new FormUrlEncodedContent(fields));
     }
 }

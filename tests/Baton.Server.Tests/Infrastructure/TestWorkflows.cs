@@ -20,6 +20,14 @@ internal static class TestWorkflows
         baton.AddWorkflow<QuickInput, int>("quick", (context, input, cancellationToken) =>
             context.StepAsync("double", _ => Task.FromResult(input.N * 2), cancellationToken: cancellationToken));
 
+    /// <summary><c>awaiting</c>: waits for the event <c>go</c>, so it stays active (suspended) until it comes, then returns N.</summary>
+    public static void AddAwaiting(BatonBuilder baton) =>
+        baton.AddWorkflow<QuickInput, int>("awaiting", async (context, input, cancellationToken) =>
+        {
+            await context.WaitForEventAsync<int>("go", cancellationToken: cancellationToken);
+            return input.N;
+        });
+
     /// <summary>
     /// <c>partial</c>: a fan-out <c>lines</c> over 1..N in which line 2 fails for good and is dead-lettered,
     /// then a step <c>summarize</c> that reports an error of its own and returns the number of good lines.
