@@ -23,10 +23,12 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
     /// </summary>
     private TimeSpan MissedAfter => engine.Options.SchedulerInterval * 2 is var twoTicks && twoTicks > MisfireThreshold ? twoTicks : MisfireThreshold;
 
-    // The fire time each schedule that could not fire was last reported for: a schedule that cannot fire stays due and
-    // is looked at every tick, and one line per fire time says why without repeating it every interval.
+    // The stored row (next fire time, last write) of each schedule that could not fire, as it was when last reported: a
+    // schedule that cannot fire stays due and is looked at every tick, and one line says why until the schedule moves on
+    // or is written again. Not the fire time tried: a run_once schedule more than a minute late tries the latest missed
+    // one, a new one every second for an every-second cron, and would log every tick.
     private const int BatchSize = 100;
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _reported = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTimeOffset? NextFireAt, DateTimeOffset UpdatedAt)> _reported = new(StringComparer.Ordinal);
     private string[]? _workflows;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -124,7 +126,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         // (a workflow not registered here, a time zone unknown here) or the row was written by hand.
         if (registry.Find(schedule.Workflow) is not { } workflow)
         {
-            if (FirstReport(schedule, fireTime))
+            if (FirstReport(schedule))
             {
                 Log.ScheduleUnknownWorkflow(engine.Logger, schedule.Name, schedule.Workflow);
             }
@@ -134,7 +136,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
 
         if (!CronSchedule.TryParse(schedule.Cron, schedule.TimeZone, out var cron, out var cronError))
         {
-            if (FirstReport(schedule, fireTime))
+            if (FirstReport(schedule))
             {
                 Log.ScheduleBadCron(engine.Logger, schedule.Name, schedule.Cron, schedule.TimeZone, cronError);
             }
@@ -171,7 +173,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
 
         if (!TryReadInput(schedule, workflow, out var input, out var inputError))
         {
-            if (FirstReport(schedule, fireTime))
+            if (FirstReport(schedule))
             {
                 Log.ScheduleBadInput(engine.Logger, inputError, schedule.Name, workflow.Name);
             }
@@ -205,15 +207,16 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         return (0, next);
     }
 
-    /// <summary>True unless why this fire time of the schedule cannot fire was already logged.</summary>
-    private bool FirstReport(ScheduleRecord schedule, DateTimeOffset fireTime)
+    /// <summary>True unless why the schedule cannot fire was already logged for its stored row as it is now.</summary>
+    private bool FirstReport(ScheduleRecord schedule)
     {
-        if (_reported.TryGetValue(schedule.Name, out var reported) && reported == fireTime)
+        var stored = (schedule.NextFireAt, schedule.UpdatedAt);
+        if (_reported.TryGetValue(schedule.Name, out var reported) && reported == stored)
         {
             return false;
         }
 
-        _reported[schedule.Name] = fireTime;
+        _reported[schedule.Name] = stored;
         return true;
     }
 

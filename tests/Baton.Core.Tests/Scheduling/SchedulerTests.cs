@@ -263,6 +263,40 @@ public sealed class SchedulerTests
     }
 
     [Fact]
+    public async Task TickAsync_RunOnceScheduleThatCannotFireMoreThanAMinuteLate_LogsOnceUntilWrittenAgain()
+    {
+        // Before: the run_once schedule tried the latest missed fire time, a new one every second, and logged it every tick.
+        var logs = new CapturingLoggerProvider();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)), startServices: false, logs: logs);
+        var broken = new UpsertScheduleRequest
+        {
+            Name = "broken", Workflow = "nightly", Cron = "* * * * * *", TimeZone = "UTC", Input = "\"text\"", Enabled = true,
+            Misfire = MisfirePolicy.RunOnce, NextFireAt = EngineHarness.Start.AddSeconds(1), Now = EngineHarness.Start,
+        };
+        await node.Store.Schedules.UpsertScheduleAsync(broken);
+
+        node.Time.Advance(TimeSpan.FromMinutes(2));
+        for (var tick = 0; tick < 30; tick++)
+        {
+            await node.Scheduler.TickAsync(CancellationToken.None);
+            node.Time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        var whileStuck = logs.Entries.Count(e => e.EventId == 405);
+        await node.Store.Schedules.UpsertScheduleAsync(broken with { Now = node.Time.GetUtcNow() });
+        for (var tick = 0; tick < 5; tick++)
+        {
+            await node.Scheduler.TickAsync(CancellationToken.None);
+            node.Time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.Equal(1, whileStuck);
+        Assert.Equal(2, logs.Entries.Count(e => e.EventId == 405));
+        Assert.Empty((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
+    }
+
+    [Fact]
     public async Task TickAsync_ManyEarlierSchedulesOfAWorkflowNotHere_OwnScheduleStillFires()
     {
         await using var node = await EngineHarness.StartAsync(
