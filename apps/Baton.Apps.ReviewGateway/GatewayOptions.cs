@@ -1,4 +1,5 @@
 using System.Globalization;
+using Baton.Apps.ReviewGateway.Forwarding;
 using Baton.Retries;
 using Baton.Server.Configuration;
 using Microsoft.Extensions.Configuration;
@@ -90,11 +91,22 @@ public sealed class GatewayOptions
         {
             if (Uri.TryCreate(urlText.Trim().TrimEnd('/'), UriKind.Absolute, out var workerUrl) && workerUrl.Scheme is "http" or "https")
             {
-                options.WorkerUrl = workerUrl;
+                if (workerUrl.Query.Length > 0 || workerUrl.Fragment.Length > 0)
+                {
+                    // Jobs go to {WORKER_NODE_URL}/enqueue, as in the seed: after a query or fragment, '/enqueue' is no longer
+                    // part of the path, and every job would be posted to the base path.
+                    errors.Add(
+                        $"WORKER_NODE_URL '{UrlText.WithoutPassword(urlText)}' has a query or fragment, so jobs would go to "
+                        + $"{UrlText.WithoutPassword(WorkerNodeClient.EnqueueUriOf(workerUrl))}; set it to the worker node's base URL (http://host:port, or with a path)");
+                }
+                else
+                {
+                    options.WorkerUrl = workerUrl;
+                }
             }
             else
             {
-                errors.Add($"WORKER_NODE_URL '{Baton.Server.Configuration.UrlText.WithoutPassword(urlText)}' is not an http(s) URL");
+                errors.Add($"WORKER_NODE_URL '{UrlText.WithoutPassword(urlText)}' is not an http(s) URL");
             }
         }
 

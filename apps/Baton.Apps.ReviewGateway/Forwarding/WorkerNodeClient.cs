@@ -58,11 +58,14 @@ internal sealed class WorkerNodeClient : IDisposable
         // The per-attempt timeout of the step cancels the call; no second timeout here.
         _http = new HttpMessageInvoker(handler, disposeHandler: true);
         _connections = new SemaphoreSlim(options.MaxConnections, options.MaxConnections);
-        _enqueueUri = new Uri(options.WorkerUrl.AbsoluteUri.TrimEnd('/') + "/enqueue");
+        _enqueueUri = EnqueueUriOf(options.WorkerUrl);
         _authorization = BasicAuthorizationOf(options.WorkerUrl);
     }
 
     public Uri EnqueueUri => _enqueueUri;
+
+    /// <summary>Where jobs go: <c>{WORKER_NODE_URL}/enqueue</c>, as the seed builds it.</summary>
+    internal static Uri EnqueueUriOf(Uri workerUrl) => new(workerUrl.AbsoluteUri.TrimEnd('/') + "/enqueue");
 
     /// <summary>
     /// Waits for one of the <see cref="GatewayOptions.MaxConnections"/> connections to the worker (dispose the slot after

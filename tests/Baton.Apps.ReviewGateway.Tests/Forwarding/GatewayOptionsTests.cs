@@ -60,6 +60,21 @@ public sealed class GatewayOptionsTests
         Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("http://worker-node:3000?token=abc", "http://worker-node:3000/?token=abc/enqueue")]
+    [InlineData("http://worker-node:3000/api?v=2", "http://worker-node:3000/api?v=2/enqueue")]
+    [InlineData("http://worker-node:3000#main", "http://worker-node:3000/#main/enqueue")]
+    public void Validate_WorkerUrlWithAQueryOrFragment_FailsSayingWhereJobsWouldGo(string workerUrl, string wouldGoTo)
+    {
+        // Before: accepted, and {WORKER_NODE_URL}/enqueue put '/enqueue' into the query or fragment, so every job was
+        // POSTed to the base path (a query's '?token=abc/enqueue', a fragment not sent at all) and failed as the worker's 404.
+        var result = new GatewayOptionsValidator().Validate(null, GatewayOptions.Read(Config(("WORKER_NODE_URL", workerUrl))));
+
+        Assert.True(result.Failed);
+        Assert.Contains($"WORKER_NODE_URL '{workerUrl}' has a query or fragment", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(wouldGoTo, result.FailureMessage, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Validate_MaxDelayShorterThanBaseDelay_Fails()
     {
