@@ -125,6 +125,48 @@ public sealed class PostgresNulTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Client_IdOrKeyHoldingHalfASurrogatePair_NotFoundOrInvalidNotAnEncoderError()
+    {
+        // Before: each call threw EncoderFallbackException from Npgsql's strict UTF-8 encoder at the bind.
+        await using var node = await PostgresEngineNode.StartAsync(_database.NewSchema(), "node-a", TimeProvider.System, b => b
+            .AddWorkflow<int, int>("echo", (_, input, _) => Task.FromResult(input))
+            .AddWorkflow<int, int>("step", async (ctx, _, ct) => await ctx.StepAsync("fetch\ud800", _ => Task.FromResult(1), cancellationToken: ct))
+            .AddWorkflow<int, int>("fan-out", async (ctx, _, ct) =>
+            {
+                await ctx.ForEachAsync("item", new[] { "a", "b\udc00" }, s => s, (s, _) => Task.FromResult(s), cancellationToken: ct);
+                return 0;
+            }));
+        var client = node.Client;
+        var input = System.Text.Json.JsonSerializer.SerializeToElement(1);
+        var echo = await node.StartAsync("echo", 1);
+
+        var get = await client.GetRunAsync(echo + "\ud800");
+        var list = await client.ListRunsAsync(new ListRunsRequest { Workflow = "echo\ud800" });
+        var cancel = await client.CancelRunAsync(echo + "\ud800");
+        var retry = await client.RetryRunAsync(echo + "\ud800");
+        var sent = await client.SendEventAsync(echo + "\ud800", "go", null);
+        var keyedEvent = await client.SendEventAsync(echo, "go", null, "key\ud800");
+        var keyedStart = await client.StartRunAsync(new StartRunRequest { Workflow = "echo", Input = input, ConcurrencyKey = "tenant\udc00" });
+        var step = await node.Completions.WaitForEndAsync(await node.StartAsync("step", 1)).WaitAsync(TimeSpan.FromSeconds(30));
+        var fanOut = await node.Completions.WaitForEndAsync(await node.StartAsync("fan-out", 1)).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal((null, CancelRunOutcome.NotFound, RetryRunOutcome.NotFound, EventSendOutcome.RunNotFound), (get, cancel.Outcome, retry.Outcome, sent.Outcome));
+        Assert.Empty(list.Runs);
+        Assert.Equal(EventSendOutcome.Invalid, keyedEvent.Outcome);
+        Assert.Contains("an event's idempotency key cannot hold half a surrogate pair", keyedEvent.Error, StringComparison.Ordinal);
+        Assert.Empty(await node.Store.Events.GetEventsAsync(echo));
+        Assert.Equal(StartRunOutcome.InvalidInput, keyedStart.Outcome);
+        Assert.Contains("the concurrency key holds half a surrogate pair", keyedStart.Error, StringComparison.Ordinal);
+        Assert.Equal(RunStatus.Failed, step!.Status);
+        Assert.Contains("a step name cannot hold half a surrogate pair", step.Failure!.Message, StringComparison.Ordinal);
+        Assert.Empty(await node.Store.Steps.GetStepsAsync(step.Id));
+        Assert.Equal(RunStatus.Failed, fanOut!.Status);
+        Assert.Contains("fan-out 'item' has an item key holding half a surrogate pair", fanOut.Failure!.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(await node.Store.Steps.GetStepsAsync(fanOut.Id), s => s.Key.StartsWith("item", StringComparison.Ordinal));
+        Assert.Equal(3, (await client.ListRunsAsync(new ListRunsRequest())).Runs.Count);
+    }
+
+    [Fact]
     public async Task UpdateRunAsync_ErrorMessageHoldsNul_RefusedAndRunUnchanged()
     {
         var store = _database.Own(await _database.NewInitializedStoreAsync(_database.NewSchema()));

@@ -18,9 +18,9 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
         ArgumentNullException.ThrowIfNull(items);
         var (prefix, call, checkedOptions) = Begin(name, keySelector, work, options);
         var keys = items.Select(item => $"{prefix}/{keySelector(item)}").ToArray();
-        if (keys.Any(StoredText.HasNul))
+        if (keys.FirstOrDefault(StoredText.NamesNothing) is { } notText)
         {
-            throw new ArgumentException(NulKeyError(name), nameof(keySelector));
+            throw new ArgumentException(KeyError(name, notText), nameof(keySelector));
         }
 
         if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Length)
@@ -92,9 +92,9 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
                 batch.StopToken.ThrowIfCancellationRequested();
                 var item = listing.Current;
                 var key = $"{prefix}/{keySelector(item)}";
-                if (StoredText.HasNul(key))
+                if (StoredText.NamesNothing(key))
                 {
-                    throw new ArgumentException(NulKeyError(name), nameof(keySelector));
+                    throw new ArgumentException(KeyError(name, key), nameof(keySelector));
                 }
 
                 if (!keys.Add(key))
@@ -129,7 +129,10 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
     }
 
     // Refused on every store alike: PostgreSQL text cannot hold U+0000.
-    private static string NulKeyError(string name) => $"fan-out '{name}' has an item key holding the character U+0000";
+    /// <summary>Why an item key no store can hold is refused (PostgreSQL's text cannot hold either, and its driver threw).</summary>
+    private static string KeyError(string name, string key) => StoredText.HasNul(key)
+        ? $"fan-out '{name}' has an item key holding the character U+0000"
+        : $"fan-out '{name}' has an item key holding " + StoredText.HalfSurrogatePair;
 
     /// <summary>Checks a fan-out's arguments and takes its key prefix.</summary>
     private (string Prefix, long Call, ForEachOptions Options) Begin<TItem, TResult>(

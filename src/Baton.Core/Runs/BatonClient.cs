@@ -61,7 +61,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         if (StoredText.HasHalfSurrogatePair(request.IdempotencyKey) || StoredText.HasHalfSurrogatePair(request.CorrelationId))
         {
             return new StartRunResult(StartRunOutcome.InvalidInput, null,
-                "the idempotency key and correlation id cannot hold half a surrogate pair (\\uD800-\\uDFFF without its other half), which is not text");
+                "the idempotency key and correlation id cannot hold " + StoredText.HalfSurrogatePair);
         }
 
         if (RunKeys.ConcurrencyKeyProblem(request.ConcurrencyKey) is { } keyProblem)
@@ -80,7 +80,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
 
     public async Task<RunDetails?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
     {
-        if (StoredText.HasNul(runId))
+        if (StoredText.NamesNothing(runId))
         {
             return null;
         }
@@ -104,12 +104,12 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
     }
 
     public async Task<RunInfo?> GetRunInfoAsync(string runId, CancellationToken cancellationToken = default) =>
-        StoredText.HasNul(runId) ? null : (await engine.Runs.GetRunAsync(runId, cancellationToken).ConfigureAwait(false))?.ToInfo();
+        StoredText.NamesNothing(runId) ? null : (await engine.Runs.GetRunAsync(runId, cancellationToken).ConfigureAwait(false))?.ToInfo();
 
     public async Task<RunPage> ListRunsAsync(ListRunsRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (StoredText.HasNul(request.Workflow) || StoredText.HasNul(request.ParentRunId) || StoredText.HasNul(request.Cursor))
+        if (StoredText.NamesNothing(request.Workflow) || StoredText.NamesNothing(request.ParentRunId) || StoredText.NamesNothing(request.Cursor))
         {
             return new RunPage([], null);
         }
@@ -138,7 +138,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
 
     public async Task<CancelRunResult> CancelRunAsync(string runId, CancellationToken cancellationToken = default)
     {
-        if (StoredText.HasNul(runId))
+        if (StoredText.NamesNothing(runId))
         {
             return new CancelRunResult(CancelRunOutcome.NotFound, null);
         }
@@ -180,7 +180,7 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
 
     public async Task<RetryRunResult> RetryRunAsync(string runId, CancellationToken cancellationToken = default)
     {
-        var run = StoredText.HasNul(runId) ? null : await engine.Runs.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
+        var run = StoredText.NamesNothing(runId) ? null : await engine.Runs.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
         if (run is null)
         {
             return new RetryRunResult(RetryRunOutcome.NotFound, null);
@@ -275,13 +275,14 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
                 ? $"an event's idempotency key has 1 to {EventNames.MaxIdempotencyKeyLength} characters" : null)
             ?? (json is not null && EventNames.PayloadTooLarge(json) ? $"an event's payload is at most {EventNames.MaxPayloadLength} bytes of JSON" : null)
             ?? (payload is { } body && StoredJson.Problem(body) is { } problem ? "an event's payload " + problem : null)
-            ?? (StoredText.HasNul(idempotencyKey) ? "an event's idempotency key cannot hold the character U+0000" : null);
+            ?? (StoredText.HasNul(idempotencyKey) ? "an event's idempotency key cannot hold the character U+0000" : null)
+            ?? (StoredText.HasHalfSurrogatePair(idempotencyKey) ? "an event's idempotency key cannot hold " + StoredText.HalfSurrogatePair : null);
         if (error is not null)
         {
             return new EventSendResult(EventSendOutcome.Invalid, null, error);
         }
 
-        if (StoredText.HasNul(runId))
+        if (StoredText.NamesNothing(runId))
         {
             return new EventSendResult(EventSendOutcome.RunNotFound, null, "no run with that id");
         }

@@ -8,5 +8,6 @@ internal static class RunKeys
         key is null ? null
         : key.Length > RunLimits.MaxConcurrencyKeyLength ? $"is longer than {RunLimits.MaxConcurrencyKeyLength} characters"
         : StoredText.HasNul(key) ? "holds the character U+0000"
+        : StoredText.HasHalfSurrogatePair(key) ? "holds " + StoredText.HalfSurrogatePair
         : null;
 }

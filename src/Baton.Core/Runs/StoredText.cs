@@ -43,6 +43,16 @@ internal static class StoredText
         return false;
     }
 
+    /// <summary>
+    /// True when <paramref name="text"/> holds U+0000 or half a surrogate pair: no store holds such an id or key (creates
+    /// refuse it), so a lookup by it names nothing and the client answers "not found" or an empty page without asking the
+    /// store (PostgreSQL's driver would throw at the bind).
+    /// </summary>
+    public static bool NamesNothing(string? text) => HasNul(text) || HasHalfSurrogatePair(text);
+
+    /// <summary>How an error names half a surrogate pair.</summary>
+    public const string HalfSurrogatePair = "half a surrogate pair (\\uD800-\\uDFFF without its other half), which is not text";
+
     /// <inheritdoc cref="Clean(string)"/>
     public static string? CleanOrNull(string? text) => text is null ? null : Clean(text);
 }

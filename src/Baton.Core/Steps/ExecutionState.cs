@@ -192,6 +192,14 @@ internal sealed class ExecutionState
     /// <summary>Notes the key of a fan-out item: one that a step, timer or item of another fan-out of this execution has is refused.</summary>
     public void TakeItemKey(string fanOut, string key)
     {
+        if (key.Length > RunLimits.MaxStepKeyLength)
+        {
+            // As for a step name (see NextKey): PostgreSQL could not index it.
+            throw new ArgumentException(
+                $"fan-out '{fanOut}' has an item key of {key.Length} characters with its name; a key is at most {RunLimits.MaxStepKeyLength} " +
+                $"('{key[..40]}...'): key the items by something shorter, such as an id or a hash");
+        }
+
         lock (_lock)
         {
             if (_slashKeys?.Contains(key) == true || !(_itemKeys ??= new HashSet<string>(StringComparer.Ordinal)).Add(key))
@@ -215,6 +223,20 @@ internal sealed class ExecutionState
         {
             // Refused on every store alike: PostgreSQL text cannot hold U+0000.
             throw new ArgumentException("a step name cannot hold the character U+0000", nameof(name));
+        }
+
+        if (StoredText.HasHalfSurrogatePair(name))
+        {
+            // Refused on every store alike: PostgreSQL's driver cannot encode it and threw at the step's write.
+            throw new ArgumentException("a step name cannot hold " + StoredText.HalfSurrogatePair, nameof(name));
+        }
+
+        if (name.Length > RunLimits.MaxStepKeyLength)
+        {
+            // Refused on every store alike: PostgreSQL could not index it, so every write of the step failed as a store
+            // error and the run was taken up again at each lease expiry, for ever.
+            throw new ArgumentException(
+                $"a step name is at most {RunLimits.MaxStepKeyLength} characters; '{name[..40]}...' has {name.Length}", nameof(name));
         }
 
         if (name.Contains('#', StringComparison.Ordinal))

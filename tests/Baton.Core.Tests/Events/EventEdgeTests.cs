@@ -165,6 +165,36 @@ public sealed class EventEdgeTests
     }
 
     [Fact]
+    public async Task Client_IdsAndKeysHoldingHalfASurrogatePair_RefusedOrNotFoundAndNothingStored()
+    {
+        // Not text: PostgreSQL's driver throws EncoderFallbackException at the bind; SQLite stored the event and the run.
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>
+            await ctx.WaitForEventAsync<string>("go", cancellationToken: ct)));
+        var id = await node.StartRunAsync("waiter");
+        await node.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended);
+
+        var keyedEvent = await node.Client.SendEventAsync(id, "go", JsonSerializer.SerializeToElement("x"), "key\ud800");
+        var keyedStart = await node.Client.StartRunAsync(new StartRunRequest
+        {
+            Workflow = "waiter", Input = JsonSerializer.SerializeToElement(1), ConcurrencyKey = "tenant\udc00",
+        });
+        var get = await node.Client.GetRunAsync(id + "\ud800");
+        var cancel = await node.Client.CancelRunAsync(id + "\ud800");
+        var retry = await node.Client.RetryRunAsync(id + "\ud800");
+        var sent = await node.Client.SendEventAsync(id + "\ud800", "go", null);
+        var list = await node.Client.ListRunsAsync(new ListRunsRequest { Workflow = "waiter\ud800" });
+
+        Assert.Equal(EventSendOutcome.Invalid, keyedEvent.Outcome);
+        Assert.Contains("an event's idempotency key cannot hold half a surrogate pair", keyedEvent.Error, StringComparison.Ordinal);
+        Assert.Equal(StartRunOutcome.InvalidInput, keyedStart.Outcome);
+        Assert.Contains("the concurrency key holds half a surrogate pair", keyedStart.Error, StringComparison.Ordinal);
+        Assert.Equal((null, CancelRunOutcome.NotFound, RetryRunOutcome.NotFound, EventSendOutcome.RunNotFound), (get, cancel.Outcome, retry.Outcome, sent.Outcome));
+        Assert.Empty(list.Runs);
+        Assert.Empty(await node.Store.Events.GetEventsAsync(id));
+        Assert.Equal(id, Assert.Single((await node.Client.ListRunsAsync(new ListRunsRequest())).Runs).Id);
+    }
+
+    [Fact]
     public async Task AcceptEventAsync_PayloadOver256KiBOfUtf8ButFewerChars_IsRejected()
     {
         await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, string>("waiter", async (ctx, _, ct) =>

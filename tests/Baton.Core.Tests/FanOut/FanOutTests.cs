@@ -232,6 +232,24 @@ public sealed class FanOutTests
         Assert.DoesNotContain(await node.Store.Steps.GetStepsAsync(id), s => s.Key.Contains('\0', StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task ForEachAsync_ItemKeyHoldingHalfASurrogatePair_RunFailsWithClearErrorAndNoItemStored()
+    {
+        // Not text: PostgreSQL's driver threw EncoderFallbackException at the item's write; SQLite stored it.
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("half", async (ctx, _, ct) =>
+        {
+            await ctx.ForEachAsync("item", new[] { "a", "b\udc00" }, s => s, (s, _) => Task.FromResult(s), cancellationToken: ct);
+            return 0;
+        }));
+
+        var id = await node.StartRunAsync("half");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("fan-out 'item' has an item key holding half a surrogate pair", run.Failure!.Message);
+        Assert.DoesNotContain(await node.Store.Steps.GetStepsAsync(id), s => s.Key.StartsWith("item", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

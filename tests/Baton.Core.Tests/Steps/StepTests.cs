@@ -166,6 +166,21 @@ public sealed class StepTests
     }
 
     [Fact]
+    public async Task StepAsync_NameHoldingHalfASurrogatePair_RunFailsWithClearErrorAndNoStepStored()
+    {
+        // Not text: PostgreSQL's driver threw EncoderFallbackException at the step's write; SQLite stored the step.
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("half", async (ctx, _, ct) =>
+            await ctx.StepAsync("fetch\ud800", _ => Task.FromResult(1), cancellationToken: ct)));
+
+        var id = await node.StartRunAsync("half");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("a step name cannot hold half a surrogate pair", run.Failure!.Message);
+        Assert.Empty(await node.Store.Steps.GetStepsAsync(id));
+    }
+
+    [Fact]
     public async Task StepAsync_FailureMessageHoldsNul_StoredWithReplacementCharacter()
     {
         // PostgreSQL text and jsonb cannot hold U+0000: the engine replaces it wherever it stores what user code gave
