@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Baton.Dashboard;
 
@@ -13,26 +14,15 @@ namespace Baton.Dashboard;
 public static class DashboardEndpoints
 {
     /// <summary>
-    /// Adds what the dashboard needs: Razor components (static server rendering), antiforgery and data protection
-    /// (the session cookie is encrypted with it).
+    /// Adds what the dashboard needs: Razor components (static server rendering), its own antiforgery (ASP.NET Core's, with
+    /// the dashboard's cookie and options; the app's antiforgery options are left as they are) and data protection (the
+    /// session cookie is encrypted with it).
     /// </summary>
     public static IServiceCollection AddBatonDashboard(this IServiceCollection services)
     {
         services.AddRazorComponents();
-        services.AddAntiforgery(o =>
-        {
-            // Its path follows the request's path base (DashboardCookie), not a fixed /ui.
-            o.Cookie = new DashboardCookie
-            {
-                Name = "baton_ui_af",
-                SameSite = SameSiteMode.Strict,
-                HttpOnly = true,
-                IsEssential = true,
-                SecurePolicy = CookieSecurePolicy.SameAsRequest,
-            };
-            // SecurityHeaders sends X-Frame-Options: DENY on every dashboard response.
-            o.SuppressXFrameOptionsHeader = true;
-        });
+        // The dashboard's own antiforgery (cookie, headers, token purpose), not the app's: a host's pages keep theirs.
+        services.TryAddSingleton<DashboardAntiforgery>();
         services.AddDataProtection();
         return services;
     }

@@ -17,7 +17,7 @@ internal static class PageResults
     public static RazorComponentResult<PathsFrame> Render<TPage>(HttpContext http, object model, int statusCode = StatusCodes.Status200OK)
         where TPage : IComponent
     {
-        var tokens = http.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(http);
+        var tokens = http.RequestServices.GetRequiredService<DashboardAntiforgery>().GetAndStoreTokens(http);
         return new RazorComponentResult<PathsFrame>(PathsFrame.For<TPage>(DashboardPaths.Of(http), new Dictionary<string, object?>
         {
             ["Model"] = model,
@@ -36,7 +36,7 @@ internal static class PageResults
 
         try
         {
-            await http.RequestServices.GetRequiredService<IAntiforgery>().ValidateRequestAsync(http);
+            await http.RequestServices.GetRequiredService<DashboardAntiforgery>().ValidateRequestAsync(http);
         }
         catch (AntiforgeryValidationException ex) when (ex.InnerException is InvalidDataException or IOException)
         {

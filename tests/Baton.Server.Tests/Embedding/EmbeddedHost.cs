@@ -6,9 +6,11 @@ using Baton.Hosting;
 using Baton.Server.Auth;
 using Baton.Server.Tests.Infrastructure;
 using Baton.Storage.Sqlite;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -20,7 +22,8 @@ namespace Baton.Server.Tests.Embedding;
 /// <summary>
 /// An ASP.NET Core app of its own that embeds Baton the way the README shows: <c>AddBaton()</c> on SQLite, <c>AddBatonServer()</c>
 /// with the admin key and JWT bearer tokens (a symmetric test key) both accepted by Baton's policy, its own health endpoint with
-/// its own check beside Baton's, and its own route. Real Kestrel on a free 127.0.0.1 port.
+/// its own check beside Baton's, its own route and its own form protected by ASP.NET Core's antiforgery (<c>/account/form</c>).
+/// Real Kestrel on a free 127.0.0.1 port.
 /// </summary>
 internal sealed class EmbeddedHost : IAsyncDisposable
 {
@@ -46,8 +49,16 @@ internal sealed class EmbeddedHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts the host; with <paramref name="pathBase"/> it mounts everything under it with <c>UsePathBase</c>, as a host behind a prefix does.</summary>
-    public static async Task<EmbeddedHost> StartAsync(bool acceptBearer = true, bool hostCheckHealthy = true, bool adminKeyAccepted = true, string? pathBase = null)
+    /// <summary>The host's own page's text after its form was accepted.</summary>
+    public const string FormSaved = "saved by the host";
+
+    /// <summary>
+    /// Starts the host; with <paramref name="pathBase"/> it mounts everything under it with <c>UsePathBase</c>, as a host behind a
+    /// prefix does. <paramref name="antiforgeryCookieName"/> is the name the host gives its own antiforgery cookie (registered
+    /// before Baton's services, as an app's own services often are); without it the host keeps ASP.NET Core's.
+    /// </summary>
+    public static async Task<EmbeddedHost> StartAsync(
+        bool acceptBearer = true, bool hostCheckHealthy = true, bool adminKeyAccepted = true, string? pathBase = null, string? antiforgeryCookieName = null)
     {
         var directory = TestPaths.NewTempDirectory();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = directory });
@@ -57,6 +68,13 @@ internal sealed class EmbeddedHost : IAsyncDisposable
             .UseSqlite(o => o.Path = Path.Combine(directory, "baton.db"));
         TestWorkflows.AddQuick(baton);
         TestWorkflows.AddAwaiting(baton);
+        builder.Services.AddAntiforgery(o =>
+        {
+            if (antiforgeryCookieName is not null)
+            {
+                o.Cookie.Name = antiforgeryCookieName;
+            }
+        });
         builder.Services.AddBatonServer(o =>
         {
             o.AdminKey = AdminKey;
@@ -92,6 +110,16 @@ internal sealed class EmbeddedHost : IAsyncDisposable
         }
 
         app.MapGet("/hello", () => "hello from the host");
+        // The host's own form, outside /ui, with ASP.NET Core's antiforgery as an app uses it.
+        app.MapGet("/account/form", (HttpContext http, IAntiforgery antiforgery) =>
+        {
+            var tokens = antiforgery.GetAndStoreTokens(http);
+            return Results.Content(
+                $"<form method=\"post\" action=\"{http.Request.PathBase}/account/form\"><input type=\"hidden\" name=\"{tokens.FormFieldName}\" value=\"{tokens.RequestToken}\"></form>",
+                "text/html");
+        });
+        app.MapPost("/account/form", async (HttpContext http, IAntiforgery antiforgery) =>
+            await antiforgery.IsRequestValidAsync(http) ? Results.Text(FormSaved) : Results.Text("antiforgery check failed", statusCode: StatusCodes.Status400BadRequest));
         app.MapHealthChecks("/ready");
         app.MapBatonApi();
         app.MapBatonHealth();

@@ -216,6 +216,87 @@ public sealed class EmbeddedServerTests
     }
 
     [Fact]
+    public async Task HostAntiforgery_BesideTheDashboard_HostPageKeepsXFrameOptionsSameOrigin()
+    {
+        // Before: AddBatonDashboard set SuppressXFrameOptionsHeader for the whole app, so the host's own page with a token
+        // lost ASP.NET Core's clickjacking defence (no X-Frame-Options at all).
+        await using var host = await EmbeddedHost.StartAsync();
+
+        using var page = await host.Client.GetAsync("/account/form");
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("SAMEORIGIN", Assert.Single(page.Headers.GetValues("X-Frame-Options")));
+    }
+
+    [Fact]
+    public async Task HostAntiforgery_BesideTheDashboard_FormPostedOutsideUiIsAccepted()
+    {
+        // Before: the host's antiforgery cookie took the dashboard's path (/ui), so the browser never sent it back to
+        // /account/form and the host's own form post failed its check (400).
+        await using var host = await EmbeddedHost.StartAsync();
+        using var handler = new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false };
+        using var browser = new HttpClient(handler) { BaseAddress = host.Client.BaseAddress };
+
+        using var page = await browser.GetAsync("/account/form");
+        using var post = await PostFormAsync(browser, await page.Content.ReadAsStringAsync(), "/account/form", []);
+
+        Assert.Equal(HttpStatusCode.OK, post.StatusCode);
+        Assert.Equal(EmbeddedHost.FormSaved, await post.Content.ReadAsStringAsync());
+        Assert.Contains("path=/;", Assert.Single(page.Headers.GetValues("Set-Cookie")) + ";", StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task HostAntiforgery_BesideTheDashboard_KeepsTheCookieNameTheHostChose()
+    {
+        // Before: AddBatonDashboard replaced the app's antiforgery cookie, so the host's was called baton_ui_af.
+        await using var host = await EmbeddedHost.StartAsync(antiforgeryCookieName: "host_af");
+
+        using var page = await host.Client.GetAsync("/account/form");
+
+        Assert.StartsWith("host_af=", Assert.Single(page.Headers.GetValues("Set-Cookie")), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("/baton")]
+    public async Task Dashboard_BesideHostAntiforgery_KeepsItsOwnCookieFrameOptionsAndCheck(string pathBase)
+    {
+        // Before: under /baton the dashboard's antiforgery cookie was scoped to /baton (ASP.NET Core's token store writes the
+        // path base over the builder's path), not to /baton/ui; and a token pair issued by the host's antiforgery passed the
+        // dashboard's check, both being one IAntiforgery.
+        await using var host = await EmbeddedHost.StartAsync(pathBase: pathBase.Length > 0 ? pathBase : null, antiforgeryCookieName: "host_af");
+        using var handler = new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false };
+        using var browser = new HttpClient(handler) { BaseAddress = host.Client.BaseAddress };
+
+        using var signInPage = await browser.GetAsync($"{pathBase}/ui/signin");
+        Assert.Equal(HttpStatusCode.OK, signInPage.StatusCode);
+        Assert.Equal("DENY", Assert.Single(signInPage.Headers.GetValues("X-Frame-Options")));
+        var cookie = Assert.Single(signInPage.Headers.GetValues("Set-Cookie"));
+        Assert.StartsWith("baton_ui_af=", cookie, StringComparison.Ordinal);
+        Assert.Contains($"path={pathBase}/ui;", cookie + ";", StringComparison.OrdinalIgnoreCase);
+        var html = await signInPage.Content.ReadAsStringAsync();
+
+        // Without the page's token, and with a token pair the host's own antiforgery issued (its cookie's value sent under
+        // the dashboard's cookie name): refused.
+        using var forged = await browser.PostAsync($"{pathBase}/ui/signin", new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = EmbeddedHost.AdminKey }));
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        using var hostPage = await host.Client.GetAsync($"{pathBase}/account/form");
+        var hostCookie = Assert.Single(hostPage.Headers.GetValues("Set-Cookie")).Split(';')[0];
+        using var crossed = new HttpRequestMessage(HttpMethod.Post, $"{pathBase}/ui/signin");
+        crossed.Headers.Add("Cookie", "baton_ui_af=" + hostCookie[(hostCookie.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+        var hostToken = Regex.Match(await hostPage.Content.ReadAsStringAsync(), "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+        crossed.Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = EmbeddedHost.AdminKey, ["__RequestVerificationToken"] = hostToken });
+        using var noJarHandler = new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false };
+        using var noJar = new HttpClient(noJarHandler) { BaseAddress = host.Client.BaseAddress };
+        using var crossedResponse = await noJar.SendAsync(crossed);
+        Assert.Equal(HttpStatusCode.BadRequest, crossedResponse.StatusCode);
+
+        using var signIn = await PostFormAsync(browser, html, $"{pathBase}/ui/signin", new() { ["key"] = EmbeddedHost.AdminKey });
+        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        Assert.Equal($"{pathBase}/ui/runs", signIn.Headers.Location?.OriginalString);
+    }
+
+    [Fact]
     public async Task HostRoute_WithoutCredentials_IsLeftToTheHost()
     {
         await using var host = await EmbeddedHost.StartAsync();
