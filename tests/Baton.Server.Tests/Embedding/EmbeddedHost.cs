@@ -110,6 +110,8 @@ internal sealed class EmbeddedHost : IAsyncDisposable
         }
 
         app.MapGet("/hello", () => "hello from the host");
+        // The host's own signed-in route: its only scheme of its own (JWT bearer) and no default named, as an app often has.
+        app.MapGet("/account/me", (ClaimsPrincipal user) => "signed in as " + user.FindFirst("sub")?.Value).RequireAuthorization();
         // The host's own form, outside /ui, with ASP.NET Core's antiforgery as an app uses it.
         app.MapGet("/account/form", (HttpContext http, IAntiforgery antiforgery) =>
         {

@@ -297,6 +297,22 @@ public sealed class EmbeddedServerTests
     }
 
     [Fact]
+    public async Task HostRoute_RequiringAuthorizationWithTheHostsOnlyScheme_AuthenticatesAsWithoutBaton()
+    {
+        // Before: Baton's admin key scheme made two schemes, so the host's only scheme of its own (bearer) was no longer the
+        // default: its RequireAuthorization() route answered 500 ("no DefaultChallengeScheme found"), even with a valid token.
+        await using var host = await EmbeddedHost.StartAsync();
+
+        using var signedIn = await host.Client.SendAsync(EmbeddedHost.Request(HttpMethod.Get, "/account/me", bearer: EmbeddedHost.Token()));
+        using var anonymous = await host.Client.GetAsync("/account/me");
+
+        Assert.Equal(HttpStatusCode.OK, signedIn.StatusCode);
+        Assert.Equal("signed in as ops-robot", await signedIn.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal("Bearer", Assert.Single(anonymous.Headers.WwwAuthenticate).Scheme);
+    }
+
+    [Fact]
     public async Task HostRoute_WithoutCredentials_IsLeftToTheHost()
     {
         await using var host = await EmbeddedHost.StartAsync();
