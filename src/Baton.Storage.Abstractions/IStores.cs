@@ -70,7 +70,11 @@ public interface IStepStore
 /// <summary>Cron schedules and their fire records.</summary>
 public interface IScheduleStore
 {
-    Task<ScheduleRecord> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Creates the schedule or replaces the one of that name, and says which in the same write: of any number of
+    /// concurrent upserts of a name that does not exist, exactly one reports <see cref="UpsertScheduleResult.Created"/>.
+    /// </summary>
+    Task<UpsertScheduleResult> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default);
 
     Task<ScheduleRecord?> GetScheduleAsync(string name, CancellationToken cancellationToken = default);
 

@@ -32,6 +32,12 @@ public sealed record UpsertScheduleRequest
     public required DateTimeOffset Now { get; init; }
 }
 
+/// <summary>
+/// The schedule as stored by <see cref="IScheduleStore.UpsertScheduleAsync"/>, and whether that upsert created it (false:
+/// it replaced one). Decided by the write itself, not by a read before it, which a concurrent create could pass.
+/// </summary>
+public sealed record UpsertScheduleResult(ScheduleRecord Schedule, bool Created);
+
 public sealed record DueSchedulesRequest(DateTimeOffset Now, int Max)
 {
     /// <summary>

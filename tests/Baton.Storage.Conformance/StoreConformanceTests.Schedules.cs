@@ -37,7 +37,8 @@ public abstract partial class StoreConformanceTests
         var returned = await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddHours(14)));
         var stored = await store.Schedules.GetScheduleAsync("nightly");
 
-        foreach (var s in new[] { returned, stored! })
+        Assert.True(returned.Created);
+        foreach (var s in new[] { returned.Schedule, stored! })
         {
             Assert.Equal("nightly", s.Name);
             Assert.Equal("report", s.Workflow);
@@ -89,12 +90,14 @@ public abstract partial class StoreConformanceTests
         var store = await NewStoreAsync();
         await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddHours(14)));
 
-        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddHours(15), enabled: false, now: T0.AddDays(1)) with
+        var replaced = await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddHours(15), enabled: false, now: T0.AddDays(1)) with
         {
             Cron = "0 3 * * *", Misfire = MisfirePolicy.Skip, Input = null,
         });
         var stored = await store.Schedules.GetScheduleAsync("nightly");
 
+        Assert.False(replaced.Created);
+        Assert.Equal(stored, replaced.Schedule);
         Assert.NotNull(stored);
         Assert.Equal("0 3 * * *", stored.Cron);
         Assert.False(stored.Enabled);
@@ -104,6 +107,33 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(T0, stored.CreatedAt);
         Assert.Equal(T0.AddDays(1), stored.UpdatedAt);
         Assert.Single(await store.Schedules.ListSchedulesAsync());
+    }
+
+    [Fact]
+    public async Task UpsertScheduleAsync_ConcurrentUpsertsOfOneNewName_ExactlyOneReportsCreated()
+    {
+        // PUT /api/schedules/{name} answers 201 or 200 from this flag. Before, it was read before the upsert, and two creates
+        // of one name at once both read "none": both answered 201. Eight new names, sixteen upserts of each, all let go at once.
+        var store = await NewStoreAsync();
+        var names = Enumerable.Range(0, 8).Select(n => $"nightly-{n}").ToArray();
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var upserts = names.SelectMany(name => Enumerable.Range(0, 16).Select(i => Task.Run(async () =>
+        {
+            await go.Task;
+            return await store.Schedules.UpsertScheduleAsync(Schedule(name, T0.AddHours(2)) with { Input = $"{{\"n\":{i}}}" });
+        }))).ToList();
+        go.SetResult();
+        var first = await Task.WhenAll(upserts);
+        var again = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ =>
+            Task.Run(() => store.Schedules.UpsertScheduleAsync(Schedule(names[0], T0.AddHours(2))))));
+        await store.Schedules.DeleteScheduleAsync(names[0]);
+        var afterDelete = await store.Schedules.UpsertScheduleAsync(Schedule(names[0], T0.AddHours(2)));
+
+        Assert.All(names, name => Assert.Single(first, r => r.Created && r.Schedule.Name == name));
+        Assert.Equal(16 * names.Length, first.Length);
+        Assert.DoesNotContain(again, r => r.Created);
+        Assert.True(afterDelete.Created);
+        Assert.Equal(names, (await store.Schedules.ListSchedulesAsync()).Select(s => s.Name));
     }
 
     [Fact]
@@ -230,7 +260,7 @@ public abstract partial class StoreConformanceTests
         // The same cron and zone keep the due fire time, so only the content tells the edit (before: the old input fired).
         var store = await NewStoreAsync();
         var fireTime = T0.AddHours(1);
-        var read = await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime));
+        var read = (await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime))).Schedule;
         await store.Schedules.UpsertScheduleAsync(Schedule("nightly", fireTime) with { Input = """{"kind":"weekly"}""" });
 
         var stale = await store.Schedules.FireScheduleAsync(Fire("nightly", fireTime, fireTime, fireTime.AddDays(1)) with { ReadAs = new ScheduleContent(read.Workflow, read.Input) });

@@ -35,7 +35,7 @@ internal sealed class CatalogSyncStartup(
         var stored = await schedules.GetAsync(ScheduleName, cancellationToken).ConfigureAwait(false);
         try
         {
-            var info = await schedules.PutAsync(
+            var info = (await schedules.PutAsync(
                 new ScheduleDefinition
                 {
                     Name = ScheduleName,
@@ -46,7 +46,7 @@ internal sealed class CatalogSyncStartup(
                     Enabled = stored?.Enabled ?? true,
                     Misfire = stored?.Misfire ?? MisfirePolicy.Skip,
                 },
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken).ConfigureAwait(false)).Schedule;
             if (info.Enabled)
             {
                 Log.ScheduleApplied(logger, ScheduleName, schedule.Cron, schedule.TimeZone, info.NextFireAt);

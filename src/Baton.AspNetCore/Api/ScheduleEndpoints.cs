@@ -83,18 +83,20 @@ internal static partial class ScheduleEndpoints
                 return Problems.InvalidSchedule(cronError!);
             }
 
-            var existed = await schedules.GetAsync(name, context.RequestAborted) is not null;
-            ScheduleInfo info;
+            PutScheduleResult put;
             try
             {
-                info = await schedules.PutAsync(definition!, context.RequestAborted);
+                put = await schedules.PutAsync(definition!, context.RequestAborted);
             }
             catch (ScheduleValidationException ex)
             {
                 return Problems.InvalidSchedule(ex.Message);
             }
 
-            return existed ? TypedResults.Ok(info.ToView()) : TypedResults.Created($"{context.Request.PathBase}/api/schedules/{name}", info.ToView());
+            // Created or replaced as the store's write says, not as a read before it: two creates of one name at once both
+            // read "none" and both answered 201.
+            var view = put.Schedule.ToView();
+            return put.Created ? TypedResults.Created($"{context.Request.PathBase}/api/schedules/{name}", view) : TypedResults.Ok(view);
         }
     }
 

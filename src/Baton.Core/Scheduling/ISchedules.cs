@@ -6,10 +6,11 @@ namespace Baton.Scheduling;
 public interface ISchedules
 {
     /// <summary>
-    /// Creates or replaces a schedule. Throws <see cref="ScheduleValidationException"/> for an unknown
-    /// workflow, a bad cron expression, an unknown time zone or input the workflow cannot read.
+    /// Creates or replaces a schedule, and says which (<see cref="PutScheduleResult.Created"/>: of concurrent puts of a
+    /// new name, exactly one). Throws <see cref="ScheduleValidationException"/> for an unknown workflow, a bad cron
+    /// expression, an unknown time zone or input the workflow cannot read.
     /// </summary>
-    Task<ScheduleInfo> PutAsync(ScheduleDefinition definition, CancellationToken cancellationToken = default);
+    Task<PutScheduleResult> PutAsync(ScheduleDefinition definition, CancellationToken cancellationToken = default);
 
     Task<ScheduleInfo?> GetAsync(string name, CancellationToken cancellationToken = default);
 
@@ -58,5 +59,8 @@ public sealed record ScheduleInfo
         LastRunId = record.LastRunId, CreatedAt = record.CreatedAt, UpdatedAt = record.UpdatedAt,
     };
 }
+
+/// <summary>The schedule as <see cref="ISchedules.PutAsync"/> stored it; <see cref="Created"/> false when it replaced one of that name.</summary>
+public sealed record PutScheduleResult(ScheduleInfo Schedule, bool Created);
 
 public sealed class ScheduleValidationException(string message) : Exception(message);

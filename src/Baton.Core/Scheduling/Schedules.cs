@@ -8,7 +8,7 @@ namespace Baton.Scheduling;
 
 internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry registry, WorkflowJson json, TimeProvider time) : ISchedules
 {
-    public async Task<ScheduleInfo> PutAsync(ScheduleDefinition definition, CancellationToken cancellationToken = default)
+    public async Task<PutScheduleResult> PutAsync(ScheduleDefinition definition, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(definition);
         if (!NamePattern().IsMatch(definition.Name ?? ""))
@@ -37,7 +37,7 @@ internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry r
         }
 
         var now = time.GetUtcNow();
-        var record = await store.UpsertScheduleAsync(
+        var stored = await store.UpsertScheduleAsync(
             new UpsertScheduleRequest
             {
                 Name = definition.Name!,
@@ -51,7 +51,7 @@ internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry r
                 Now = now,
             },
             cancellationToken).ConfigureAwait(false);
-        return ScheduleInfo.From(record);
+        return new PutScheduleResult(ScheduleInfo.From(stored.Schedule), stored.Created);
     }
 
     public async Task<ScheduleInfo?> GetAsync(string name, CancellationToken cancellationToken = default) =>

@@ -21,7 +21,7 @@ internal sealed class StartupTasks(IBatonStore store, ISchedules schedules, Bato
             using var input = schedule.Input is null ? null : JsonDocument.Parse(schedule.Input);
             try
             {
-                var info = await schedules.PutAsync(
+                var put = await schedules.PutAsync(
                     new ScheduleDefinition
                     {
                         Name = schedule.Name,
@@ -33,7 +33,7 @@ internal sealed class StartupTasks(IBatonStore store, ISchedules schedules, Bato
                         Misfire = schedule.Misfire,
                     },
                     cancellationToken).ConfigureAwait(false);
-                HostLog.ConfiguredScheduleApplied(logger, schedule.Name, info.NextFireAt);
+                HostLog.ConfiguredScheduleApplied(logger, schedule.Name, put.Schedule.NextFireAt);
             }
             catch (ScheduleValidationException ex)
             {

@@ -29,7 +29,10 @@ internal sealed class PostgresScheduleStore : IScheduleStore
             DELETE FROM {s}.schedule_fires WHERE (schedule_name, fire_time) IN (
                 SELECT schedule_name, fire_time FROM {s}.schedule_fires WHERE fire_time < @before LIMIT @max)
             """;
-        // A replace with the same cron and time zone keeps the due fire time (see the SQLite store).
+        // A replace with the same cron and time zone keeps the due fire time (see the SQLite store). The row an INSERT
+        // created has no xmax; the one ON CONFLICT DO UPDATE wrote carries this transaction's lock in it: so the statement
+        // itself says which it did, and of concurrent upserts of a new name exactly one (the insert the others waited on)
+        // reports created.
         _upsertSql = $"""
             INSERT INTO {s}.schedules AS sc (name, workflow, cron, time_zone, input, enabled, misfire, next_fire_at, created_at, updated_at)
             VALUES (@name, @workflow, @cron, @time_zone, @input, @enabled, @misfire, @next_fire_at, @now, @now)
@@ -41,7 +44,7 @@ internal sealed class PostgresScheduleStore : IScheduleStore
                         AND sc.next_fire_at IS NOT NULL
                     THEN sc.next_fire_at ELSE excluded.next_fire_at END,
                 updated_at = excluded.updated_at
-            RETURNING {ScheduleColumns}
+            RETURNING {ScheduleColumns}, sc.xmax = 0
             """;
         _getSql = $"SELECT {ScheduleColumns} FROM {s}.schedules WHERE name = @name";
         _listSql = $"SELECT {ScheduleColumns} FROM {s}.schedules ORDER BY name";
@@ -83,7 +86,7 @@ internal sealed class PostgresScheduleStore : IScheduleStore
             """;
     }
 
-    public async Task<ScheduleRecord> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default)
+    public async Task<UpsertScheduleResult> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(request.Name, "request.Name");
@@ -102,7 +105,8 @@ internal sealed class PostgresScheduleStore : IScheduleStore
             .Int("misfire", (int)request.Misfire)
             .Time("next_fire_at", request.NextFireAt)
             .Time("now", request.Now);
-        return (await ReadOneAsync(command, Schedule, cancellationToken).ConfigureAwait(false))!;
+        // Column 12, after the twelve ScheduleColumns: whether the row was inserted.
+        return (await ReadOneAsync(command, r => new UpsertScheduleResult(Schedule(r), r.GetBoolean(12)), cancellationToken).ConfigureAwait(false))!;
     }
 
     public async Task<ScheduleRecord?> GetScheduleAsync(string name, CancellationToken cancellationToken = default)

@@ -35,7 +35,7 @@ internal sealed class SqliteScheduleStore(SqliteBatonStore store) : IScheduleSto
             AND EXISTS (SELECT 1 FROM schedule_fires WHERE schedule_name = $name AND fire_time = $fire_time)
         """;
 
-    public Task<ScheduleRecord> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default)
+    public Task<UpsertScheduleResult> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrEmpty(request.Name, "request.Name");
@@ -43,18 +43,25 @@ internal sealed class SqliteScheduleStore(SqliteBatonStore store) : IScheduleSto
         ArgumentException.ThrowIfNullOrEmpty(request.Cron, "request.Cron");
         ArgumentException.ThrowIfNullOrEmpty(request.TimeZone, "request.TimeZone");
         return store.WriteAsync(
-            ctx => ReadOne(
-                ctx.Command(UpsertSql)
-                    .With("$name", request.Name)
-                    .With("$workflow", request.Workflow)
-                    .With("$cron", request.Cron)
-                    .With("$time_zone", request.TimeZone)
-                    .With("$input", request.Input)
-                    .With("$enabled", request.Enabled ? 1 : 0)
-                    .With("$misfire", (int)request.Misfire)
-                    .With("$next_fire_at", request.NextFireAt)
-                    .With("$now", request.Now),
-                Schedule)!,
+            ctx =>
+            {
+                // In the writer's transaction, so no other write comes between this read and the upsert: of concurrent
+                // upserts of a new name exactly one finds no row and reports that it created it.
+                var existed = ctx.Command("SELECT 1 FROM schedules WHERE name = $name").With("$name", request.Name).ExecuteScalar() is not null;
+                var stored = ReadOne(
+                    ctx.Command(UpsertSql)
+                        .With("$name", request.Name)
+                        .With("$workflow", request.Workflow)
+                        .With("$cron", request.Cron)
+                        .With("$time_zone", request.TimeZone)
+                        .With("$input", request.Input)
+                        .With("$enabled", request.Enabled ? 1 : 0)
+                        .With("$misfire", (int)request.Misfire)
+                        .With("$next_fire_at", request.NextFireAt)
+                        .With("$now", request.Now),
+                    Schedule)!;
+                return new UpsertScheduleResult(stored, !existed);
+            },
             cancellationToken);
     }
 

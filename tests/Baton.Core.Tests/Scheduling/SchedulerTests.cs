@@ -407,7 +407,7 @@ public sealed class SchedulerTests
     {
         private int _done;
 
-        public Task<ScheduleRecord> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default) => inner.UpsertScheduleAsync(request, cancellationToken);
+        public Task<UpsertScheduleResult> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default) => inner.UpsertScheduleAsync(request, cancellationToken);
 
         public Task<ScheduleRecord?> GetScheduleAsync(string name, CancellationToken cancellationToken = default) => inner.GetScheduleAsync(name, cancellationToken);
 

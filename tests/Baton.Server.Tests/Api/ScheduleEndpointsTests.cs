@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using Baton.Server.Tests.Infrastructure;
+using Baton.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Baton.Server.Tests.Api;
 
@@ -118,6 +120,80 @@ public sealed class ScheduleEndpointsTests(ServerFixture fixture) : IClassFixtur
         var run = await Server.WaitForStatusAsync(fired.GetProperty("lastRunId").GetString()!, "succeeded");
         Assert.Equal(name, run.GetProperty("scheduleName").GetString());
         Assert.Equal(10, run.GetProperty("output").GetInt32());
+    }
+}
+
+public sealed class ConcurrentSchedulePutTests
+{
+    [Fact]
+    public async Task PutSchedule_ConcurrentCreatesOfOneName_ExactlyOneAnswers201()
+    {
+        // The schedule store (the real SQLite one) holds each upsert until all eight requests have reached it, so every
+        // request has done whatever it does before its write. Before, each read "does it exist?" first: all eight read
+        // "no" and answered 201 Created.
+        const int Requests = 8;
+        var gate = new UpsertGate(Requests);
+        await using var server = await InProcessServer.StartAsync(configure: (builder, _) =>
+            builder.Services.AddSingleton<IScheduleStore>(sp => new GatedUpsertStore(sp.GetRequiredService<IBatonStore>().Schedules, gate)));
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, Requests).Select(i => server.Client.PutAsync(
+            "/api/schedules/nightly",
+            InProcessServer.Json($$$"""{"workflow":"demo","cron":"0 2 * * *","input":{"items":{{{i + 1}}}}}"""))));
+        try
+        {
+            Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+            Assert.Equal(Requests - 1, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
+            Assert.Equal("/api/schedules/nightly", responses.Single(r => r.StatusCode == HttpStatusCode.Created).Headers.Location?.OriginalString);
+            using var list = await server.Client.GetAsync("/api/schedules");
+            Assert.Single((await InProcessServer.ReadJsonAsync(list)).EnumerateArray(), s => s.GetProperty("name").GetString() == "nightly");
+        }
+        finally
+        {
+            foreach (var response in responses)
+            {
+                response.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Lets upserts through once <c>count</c> of them are waiting (at most 30 s, so a request that never comes fails the test, not hangs it).</summary>
+    private sealed class UpsertGate(int count)
+    {
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _waiting;
+
+        public Task WaitAsync(CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _waiting) >= count)
+            {
+                _open.TrySetResult();
+            }
+
+            return _open.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        }
+    }
+
+    /// <summary>The real schedule store, with each upsert held at the gate.</summary>
+    private sealed class GatedUpsertStore(IScheduleStore inner, UpsertGate gate) : IScheduleStore
+    {
+        public async Task<UpsertScheduleResult> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default)
+        {
+            await gate.WaitAsync(cancellationToken);
+            return await inner.UpsertScheduleAsync(request, cancellationToken);
+        }
+
+        public Task<ScheduleRecord?> GetScheduleAsync(string name, CancellationToken cancellationToken = default) => inner.GetScheduleAsync(name, cancellationToken);
+
+        public Task<IReadOnlyList<ScheduleRecord>> ListSchedulesAsync(CancellationToken cancellationToken = default) => inner.ListSchedulesAsync(cancellationToken);
+
+        public Task<bool> DeleteScheduleAsync(string name, CancellationToken cancellationToken = default) => inner.DeleteScheduleAsync(name, cancellationToken);
+
+        public Task<IReadOnlyList<ScheduleRecord>> GetDueSchedulesAsync(DueSchedulesRequest request, CancellationToken cancellationToken = default) =>
+            inner.GetDueSchedulesAsync(request, cancellationToken);
+
+        public Task<FireScheduleResult> FireScheduleAsync(FireScheduleRequest request, CancellationToken cancellationToken = default) => inner.FireScheduleAsync(request, cancellationToken);
+
+        public Task<int> PruneFiresAsync(PruneFiresRequest request, CancellationToken cancellationToken = default) => inner.PruneFiresAsync(request, cancellationToken);
     }
 }
 
