@@ -142,6 +142,8 @@ internal sealed class ForEachRunner(ExecutionState state, StepRunner steps)
         ArgumentNullException.ThrowIfNull(work);
         options ??= new ForEachOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxParallelism, 1);
-        return (state.NextUserKey(name, out var call), call, options);
+        var prefix = state.NextUserKey(name, out var call);
+        state.TakeFanOutKey(prefix);
+        return (prefix, call, options);
     }
 }

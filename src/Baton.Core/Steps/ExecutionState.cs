@@ -30,6 +30,8 @@ internal sealed class ExecutionState
     // same key: made only when a run has them.
     private HashSet<string>? _itemKeys;
     private HashSet<string>? _slashKeys;
+    // The keys of the fan-outs this execution reached: their stored items count as reached with them (ReachedWithin).
+    private HashSet<string>? _fanOutKeys;
     private readonly Lock _lock = new();
     private AttemptEndedRequest? _held;
     private Task _flushing = Task.CompletedTask;
@@ -186,6 +188,15 @@ internal sealed class ExecutionState
             }
 
             (_slashKeys ??= new HashSet<string>(StringComparer.Ordinal)).Add(key);
+        }
+    }
+
+    /// <summary>Notes the key of a fan-out this execution reached (its items are keyed <c>{key}/{item}</c>).</summary>
+    public void TakeFanOutKey(string key)
+    {
+        lock (_lock)
+        {
+            (_fanOutKeys ??= new HashSet<string>(StringComparer.Ordinal)).Add(key);
         }
     }
 
@@ -412,7 +423,11 @@ internal sealed class ExecutionState
         }
     }
 
-    /// <summary>Whether <paramref name="key"/>, or a fan-out it is an item of (<c>{fanOut}/{item}</c>), was handed out.</summary>
+    /// <summary>
+    /// Whether <paramref name="key"/>, or a fan-out it is an item of (<c>{fanOut}/{item}</c>), was handed out. Only a fan-out's
+    /// key stands for the keys below it: a step <c>invoice/email</c> is not reached with a step <c>invoice</c> (before, it was,
+    /// so a patch between the two answered true to a run that had stored <c>invoice/email</c> on code without the patch).
+    /// </summary>
     private bool ReachedWithin(string key)
     {
         if (Reached(key))
@@ -420,9 +435,14 @@ internal sealed class ExecutionState
             return true;
         }
 
+        if (_fanOutKeys is not { } fanOuts)
+        {
+            return false;
+        }
+
         for (var slash = key.IndexOf('/', StringComparison.Ordinal); slash > 0; slash = key.IndexOf('/', slash + 1))
         {
-            if (Reached(key[..slash]))
+            if (fanOuts.Contains(key[..slash]))
             {
                 return true;
             }

@@ -270,4 +270,54 @@ public sealed class WorkflowVersioningTests
         // marker of the removed guard was never reached again, the run counted as replaying, and every later patch was false.
         Assert.Equal([true], seen);
     }
+
+    [Fact]
+    public async Task IsPatchedAsync_RunStoredATimerNamedWithASlashPastThePoint_False()
+    {
+        // Version 1 stored step "invoice", then suspended on the timer "invoice/reminder" (a name that begins with another step's
+        // name and '/'). Version 2 guards a new step between the two: the run went past that point on code without it. Before:
+        // the stored timer counted as reached with "invoice" (as if it were an item of a fan-out "invoice"), the run did not count
+        // as replaying, the answer was true and the v1 run ran the new step.
+        var path = EngineHarness.NewDatabasePath();
+        var seen = new ConcurrentQueue<bool>();
+        string id;
+        await using (var v1 = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("wf", async (ctx, _, ct) =>
+            {
+                await ctx.StepAsync("invoice", _ => Task.FromResult(1), cancellationToken: ct);
+                await ctx.DelayAsync("invoice/reminder", TimeSpan.FromHours(1), ct);
+                return 0;
+            }),
+            databasePath: path))
+        {
+            id = await v1.StartRunAsync("wf");
+            await v1.WaitForAsync(id, r => r.Status == RunStatus.Suspended);
+        }
+
+        await using (var v2 = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("wf", async (ctx, _, ct) =>
+            {
+                await ctx.StepAsync("invoice", _ => Task.FromResult(1), cancellationToken: ct);
+                var patched = await ctx.IsPatchedAsync("audit", ct);
+                seen.Enqueue(patched);
+                if (patched)
+                {
+                    await ctx.StepAsync("audit", _ => Task.FromResult(3), cancellationToken: ct);
+                }
+
+                await ctx.DelayAsync("invoice/reminder", TimeSpan.FromHours(1), ct);
+                return 0;
+            }),
+            o => { o.NodeId = "node-v2"; o.PollInterval = Millisecond; o.DrainTimeout = TimeSpan.Zero; },
+            databasePath: path,
+            time: new ExactClock(FirstWake)))
+        {
+            Assert.Equal(RunStatus.Succeeded, (await v2.WaitForEndAsync(id)).Status);
+        }
+
+        var steps = await StepsAsync(path, id);
+        EngineHarness.DeleteDatabase(path);
+        Assert.Equal([false], seen);
+        Assert.DoesNotContain(steps, s => s.Key == "audit");
+    }
 }
