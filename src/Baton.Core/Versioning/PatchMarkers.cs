@@ -11,7 +11,10 @@ namespace Baton.Versioning;
 /// </summary>
 internal sealed class PatchMarkers(ExecutionState state)
 {
-    /// <summary>The stored decision; else false while the run replays steps stored before, and true (stored) otherwise.</summary>
+    /// <summary>
+    /// The stored decision; else false while the run replays steps stored before, and otherwise true (stored), or for a later
+    /// call with the id the answer of its first.
+    /// </summary>
     public async Task<bool> IsPatchedAsync(string changeId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(changeId);
@@ -22,8 +25,16 @@ internal sealed class PatchMarkers(ExecutionState state)
             return state.Deserialize<bool>(stored.Result);
         }
 
-        // A run that stored steps past this point ran them on code without the patch: it keeps the old path.
+        // A run that stored steps past this point ran them on code without the patch: it keeps the old path. Otherwise a later
+        // call with the id takes the answer of its first (one change guarded in two places is taken at both or neither):
+        // before, a run resumed between the two took the old path at the first and the new one at the second.
         var patched = !state.IsReplaying();
+        var first = "patch:" + changeId;
+        if (patched && !state.ReplayOnly && key != first && state.Stored.TryGetValue(first, out var decided) && decided.Status == StepStatus.Succeeded)
+        {
+            patched = state.Deserialize<bool>(decided.Result);
+        }
+
         if (state.ReplayOnly)
         {
             // Collecting compensations: a run that went past this point on code without the patch takes the old path

@@ -278,46 +278,87 @@ public sealed class WorkflowVersioningTests
         // name and '/'). Version 2 guards a new step between the two: the run went past that point on code without it. Before:
         // the stored timer counted as reached with "invoice" (as if it were an item of a fan-out "invoice"), the run did not count
         // as replaying, the answer was true and the v1 run ran the new step.
-        var path = EngineHarness.NewDatabasePath();
         var seen = new ConcurrentQueue<bool>();
-        string id;
-        await using (var v1 = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, int>("wf", async (ctx, _, ct) =>
+        var steps = await DeployAsync(
+            async (ctx, ct) =>
             {
                 await ctx.StepAsync("invoice", _ => Task.FromResult(1), cancellationToken: ct);
                 await ctx.DelayAsync("invoice/reminder", TimeSpan.FromHours(1), ct);
-                return 0;
-            }),
-            databasePath: path))
+            },
+            async (ctx, ct) =>
+            {
+                await ctx.StepAsync("invoice", _ => Task.FromResult(1), cancellationToken: ct);
+                await GuardedStepAsync(ctx, "audit", "audit", seen, ct);
+                await ctx.DelayAsync("invoice/reminder", TimeSpan.FromHours(1), ct);
+            });
+
+        Assert.Equal([false], seen);
+        Assert.DoesNotContain(steps, s => s.Key == "audit");
+    }
+
+    [Fact]
+    public async Task IsPatchedAsync_OneChangeIdGuardingTwoPlacesAndRunBetweenThem_SameAnswerAtBoth()
+    {
+        // Version 2 guards one change ("fraud") in two places: a check before "charge" and a report after the timer. A v1 run
+        // suspended on the timer has passed the first place on code without the change, so it keeps the old path at both.
+        // Before: each call with the id was a decision of its own (patch:fraud, patch:fraud#2), the second one found nothing
+        // stored past it and answered true, and the v1 run filed a fraud report for a check it never made.
+        var seen = new ConcurrentQueue<bool>();
+        var steps = await DeployAsync(
+            async (ctx, ct) =>
+            {
+                await ctx.StepAsync("charge", _ => Task.FromResult(1), cancellationToken: ct);
+                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
+            },
+            async (ctx, ct) =>
+            {
+                await GuardedStepAsync(ctx, "fraud", "fraud-check", seen, ct);
+                await ctx.StepAsync("charge", _ => Task.FromResult(1), cancellationToken: ct);
+                await ctx.DelayAsync("wait", TimeSpan.FromHours(1), ct);
+                await GuardedStepAsync(ctx, "fraud", "fraud-report", seen, ct);
+            });
+
+        Assert.Equal([false, false], seen);
+        Assert.DoesNotContain(steps, s => s.Key.StartsWith("fraud-", StringComparison.Ordinal));
+    }
+
+    /// <summary>Step <paramref name="step"/> if the run takes patch <paramref name="changeId"/>; the answer goes to <paramref name="seen"/>.</summary>
+    private static async Task GuardedStepAsync(IWorkflowContext ctx, string changeId, string step, ConcurrentQueue<bool> seen, CancellationToken ct)
+    {
+        var patched = await ctx.IsPatchedAsync(changeId, ct);
+        seen.Enqueue(patched);
+        if (patched)
         {
-            id = await v1.StartRunAsync("wf");
-            await v1.WaitForAsync(id, r => r.Status == RunStatus.Suspended);
+            await ctx.StepAsync(step, _ => Task.FromResult(0), cancellationToken: ct);
+        }
+    }
+
+    /// <summary>
+    /// A run of <paramref name="v1"/> (which ends on a one-hour timer) suspends; a node with <paramref name="v2"/> takes it at
+    /// the wake-up and runs it to success. Returns the run's steps.
+    /// </summary>
+    private static async Task<IReadOnlyList<StepRecord>> DeployAsync(Func<IWorkflowContext, CancellationToken, Task> v1, Func<IWorkflowContext, CancellationToken, Task> v2)
+    {
+        var path = EngineHarness.NewDatabasePath();
+        string id;
+        await using (var first = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("wf", async (ctx, _, ct) => { await v1(ctx, ct); return 0; }), databasePath: path))
+        {
+            id = await first.StartRunAsync("wf");
+            await first.WaitForAsync(id, r => r.Status == RunStatus.Suspended);
         }
 
-        await using (var v2 = await EngineHarness.StartAsync(
-            b => b.AddWorkflow<int, int>("wf", async (ctx, _, ct) =>
-            {
-                await ctx.StepAsync("invoice", _ => Task.FromResult(1), cancellationToken: ct);
-                var patched = await ctx.IsPatchedAsync("audit", ct);
-                seen.Enqueue(patched);
-                if (patched)
-                {
-                    await ctx.StepAsync("audit", _ => Task.FromResult(3), cancellationToken: ct);
-                }
-
-                await ctx.DelayAsync("invoice/reminder", TimeSpan.FromHours(1), ct);
-                return 0;
-            }),
+        await using (var second = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("wf", async (ctx, _, ct) => { await v2(ctx, ct); return 0; }),
             o => { o.NodeId = "node-v2"; o.PollInterval = Millisecond; o.DrainTimeout = TimeSpan.Zero; },
             databasePath: path,
             time: new ExactClock(FirstWake)))
         {
-            Assert.Equal(RunStatus.Succeeded, (await v2.WaitForEndAsync(id)).Status);
+            Assert.Equal(RunStatus.Succeeded, (await second.WaitForEndAsync(id)).Status);
         }
 
         var steps = await StepsAsync(path, id);
         EngineHarness.DeleteDatabase(path);
-        Assert.Equal([false], seen);
-        Assert.DoesNotContain(steps, s => s.Key == "audit");
+        return steps;
     }
 }
