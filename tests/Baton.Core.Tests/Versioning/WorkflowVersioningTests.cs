@@ -322,6 +322,31 @@ public sealed class WorkflowVersioningTests
         Assert.DoesNotContain(steps, s => s.Key.StartsWith("fraud-", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("", "empty")]
+    [InlineData("   ", "whitespace")]
+    [InlineData("a\0b", "U+0000")]
+    [InlineData("half", "half a surrogate pair")]
+    [InlineData("a#2", "'#'")]
+    [InlineData("long", "at most 500 characters")]
+    public async Task IsPatchedAsync_ChangeIdNoStoreCanKeyOrEmpty_RunFailsNamingItAndNothingStored(string changeId, string expected)
+    {
+        // Made here: a theory's data cannot carry half a surrogate pair (it arrives as U+FFFD).
+        changeId = changeId switch { "half" => "a\ud800", "long" => new string('x', 600), _ => changeId };
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("wf", async (ctx, _, ct) =>
+        {
+            await ctx.StepAsync("before", _ => Task.FromResult(1), cancellationToken: ct);
+            return await ctx.IsPatchedAsync(changeId, ct) ? 1 : 0;
+        }));
+
+        var id = await node.StartRunAsync("wf");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains(expected, run.Failure!.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(await node.Store.Steps.GetStepsAsync(id), s => s.Kind == StepKind.Patch);
+    }
+
     /// <summary>Step <paramref name="step"/> if the run takes patch <paramref name="changeId"/>; the answer goes to <paramref name="seen"/>.</summary>
     private static async Task GuardedStepAsync(IWorkflowContext ctx, string changeId, string step, ConcurrentQueue<bool> seen, CancellationToken ct)
     {
