@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Baton.Core.Tests.Support;
+using Baton.Events;
 using Baton.Hosting;
 using Baton.Runs;
 using Baton.Storage;
@@ -67,6 +68,33 @@ public sealed class WorkflowVersioningTests
 
             Assert.Equal(RunStatus.Suspended, run.Status);
             Assert.Equal(1, run.WorkflowVersion);
+        }
+
+        EngineHarness.DeleteDatabase(path);
+    }
+
+    [Fact]
+    public async Task CancelAndEvent_V1RunOnANodeWithOnlyV2_StoredAndTakeEffectOnceANodeResumesV1()
+    {
+        var path = EngineHarness.NewDatabasePath();
+        var seen = new ConcurrentQueue<bool>();
+        var id = await SuspendOnV1Async(path);
+
+        var clock = new ExactClock(FirstWake);
+        await using (var v2Only = await StartV2Async(path, clock, seen, resumesV1: false))
+        {
+            var sent = await v2Only.Client.SendEventAsync(id, "note", null);
+            var cancel = await v2Only.Client.CancelRunAsync(id);
+            await clock.WaitForTimerAsync(FirstWake + Millisecond);
+            var left = (await v2Only.Store.Runs.GetRunAsync(id))!;
+
+            Assert.Equal((EventSendOutcome.Stored, CancelRunOutcome.Requested), (sent.Outcome, cancel.Outcome));
+            Assert.Equal((RunStatus.Suspended, 1, true), (left.Status, left.Executions, left.CancelRequested));
+        }
+
+        await using (var resumesV1 = await StartV2Async(path, new ExactClock(FirstWake), seen, resumesV1: true))
+        {
+            Assert.Equal(RunStatus.Cancelled, (await resumesV1.WaitForEndAsync(id)).Status);
         }
 
         EngineHarness.DeleteDatabase(path);
