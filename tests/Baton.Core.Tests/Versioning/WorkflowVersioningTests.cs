@@ -3,6 +3,7 @@ using Baton.Core.Tests.Support;
 using Baton.Events;
 using Baton.Hosting;
 using Baton.Runs;
+using Baton.Steps;
 using Baton.Storage;
 using Baton.Workflows;
 
@@ -98,6 +99,36 @@ public sealed class WorkflowVersioningTests
         }
 
         EngineHarness.DeleteDatabase(path);
+    }
+
+    [Fact]
+    public async Task IsPatchedAsync_InsideFanOutItemsAndTheirRetries_NewRunTakesThePatchEverywhere()
+    {
+        var seen = new ConcurrentQueue<bool>();
+        var failedOnce = new ConcurrentDictionary<int, bool>();
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("wf", async (ctx, _, ct) =>
+        {
+            var results = await ctx.ForEachAsync<int, int>("item", [.. Enumerable.Range(1, 8)], i => i.ToString(System.Globalization.CultureInfo.InvariantCulture), async (i, token) =>
+            {
+                var patched = await ctx.IsPatchedAsync("new-price", token);
+                seen.Enqueue(patched);
+                if (failedOnce.TryAdd(i, true) && i % 2 == 0)
+                {
+                    throw new InvalidOperationException("first attempt fails");
+                }
+
+                return patched ? i * 10 : i;
+            }, new ForEachOptions { MaxParallelism = 4, Step = new StepOptions { Retry = new Baton.Retries.RetryPolicy { BaseDelay = TimeSpan.Zero, JitterFactor = 0 } } }, cancellationToken: ct);
+            return results.Sum(r => r.Value);
+        }));
+
+        var id = await node.StartRunAsync("wf");
+        var run = await node.WaitForEndAsync(id);
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal("360", run.Output);
+        Assert.Equal(12, seen.Count);
+        Assert.All(seen, Assert.True);
     }
 
     [Fact]
