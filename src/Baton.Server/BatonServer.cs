@@ -112,6 +112,8 @@ public static class BatonServer
             api.RequestTimeout = options.RequestTimeout;
             api.MetricsRequireAdminKey = options.MetricsRequireAdminKey;
             api.DetailedHttpMetrics = options.MetricsDetailedHttp;
+            // The server owns every route: Baton's exception handlers answer the apps' routes too.
+            api.AnswersEveryRoute = true;
         });
         if (options.DataProtectionKeysPath is { } keysPath)
         {

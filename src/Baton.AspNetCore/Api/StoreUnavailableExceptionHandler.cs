@@ -8,13 +8,15 @@ namespace Baton.Server.Api;
 /// <summary>
 /// Turns a store error that a retry can get past (a connection the database dropped, a failover, a database busy or
 /// starting) into a 503 problem with <c>Retry-After</c>, instead of ASP.NET Core's generic 500: a pooled PostgreSQL
-/// connection whose backend was terminated fails its next command once (57P01), and a client should retry then.
+/// connection whose backend was terminated fails its next command once (57P01), and a client should retry then. Only on
+/// Baton's endpoints and an app's routes with <c>WithStoreTimeout()</c> (<see cref="BatonRoutes"/>): an error of an embedding
+/// app's own database on its own routes is the app's to answer.
 /// </summary>
 internal sealed class StoreUnavailableExceptionHandler(IProblemDetailsService problems, ILogger<StoreUnavailableExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (httpContext.Response.HasStarted || Transient(exception, httpContext.RequestServices.GetService<IBatonStore>() as IStoreErrors) is not { } store)
+        if (httpContext.Response.HasStarted || !BatonRoutes.Answers(httpContext, storeError: true) || Transient(exception, httpContext.RequestServices.GetService<IBatonStore>() as IStoreErrors) is not { } store)
         {
             return false;
         }

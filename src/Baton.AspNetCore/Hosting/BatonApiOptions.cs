@@ -47,4 +47,11 @@ public sealed class BatonApiOptions
     /// accept only your own. For more than "authenticated by one of these", replace the policy after <c>AddBatonServer</c>.
     /// </summary>
     public IList<string> AuthenticationSchemes { get; } = [BatonAuthorization.AdminKeyScheme];
+
+    /// <summary>
+    /// Set by the runnable server, which owns every route: Baton's exception handlers answer every request (an app's route,
+    /// an unmatched path). An embedding app leaves it false: they answer for Baton's own endpoints, and the app's own routes
+    /// keep the app's handling.
+    /// </summary>
+    internal bool AnswersEveryRoute { get; set; }
 }

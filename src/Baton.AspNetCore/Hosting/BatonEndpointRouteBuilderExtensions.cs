@@ -22,7 +22,7 @@ public static class BatonEndpointRouteBuilderExtensions
     public static RouteGroupBuilder MapBatonApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var api = endpoints.MapGroup("").RequireAdminKey().WithStoreTimeout();
+        var api = endpoints.MapGroup("").RequireAdminKey().WithStoreTimeout().WithBatonMetadata();
         WorkflowEndpoints.Map(api);
         RunEndpoints.Map(api);
         EventEndpoints.Map(api);
@@ -40,7 +40,7 @@ public static class BatonEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.ServiceProvider.GetRequiredService<ProcessClock>();
-        var health = endpoints.MapGroup("");
+        var health = endpoints.MapGroup("").WithBatonMetadata();
         HealthEndpoints.Map(health);
         return health;
     }
@@ -58,7 +58,7 @@ public static class BatonEndpointRouteBuilderExtensions
             "MapBatonMetrics needs the OpenTelemetry meter provider that services.AddBatonServer() registers: call AddBatonServer first");
         services.GetRequiredService<QueuedRunsGauge>();
         ZeroSeries.Declare(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), [.. services.GetRequiredService<IWorkflowCatalog>().Workflows.Select(w => w.Name)]);
-        MetricsEndpoints.Map(endpoints, services.GetRequiredService<BatonApiOptions>());
+        MetricsEndpoints.Map(endpoints, services.GetRequiredService<BatonApiOptions>()).WithBatonMetadata();
         return endpoints;
     }
 
@@ -69,6 +69,13 @@ public static class BatonEndpointRouteBuilderExtensions
     public static RouteGroupBuilder MapBatonDashboard(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        return endpoints.MapBatonDashboard(endpoints.ServiceProvider.GetRequiredService<AdminKey>().Matches);
+        return endpoints.MapBatonDashboard(endpoints.ServiceProvider.GetRequiredService<AdminKey>().Matches).WithBatonMetadata();
     }
+
+    /// <summary>
+    /// Marks Baton's own endpoints: its exception handlers answer for them, and an app's own routes keep the app's.
+    /// </summary>
+    private static TBuilder WithBatonMetadata<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(BatonEndpointMetadata.Instance);
 }

@@ -18,7 +18,7 @@ public static class BatonServerServiceCollectionExtensions
 {
     /// <summary>
     /// Registers what the API, health, metrics and dashboard need on top of <c>AddBaton()</c>: problem details, the
-    /// bad-request and store-unavailable exception handlers, the API's time limit for the store
+    /// bad-request and store-unavailable exception handlers (for Baton's endpoints; an app's own routes keep its own handling), the API's time limit for the store
     /// (<see cref="BatonApiOptions.RequestTimeout"/>), the admin key as the authentication scheme <see cref="BatonAuthorization.AdminKeyScheme"/>,
     /// the authorization policy <see cref="BatonAuthorization.PolicyName"/>, the OpenAPI document, the health check
     /// <c>baton</c> (tagged <c>baton</c>), the OpenTelemetry meter provider with the Prometheus exporter (the engine's, ASP.NET Core's, HttpClient's, the runtime's

@@ -7,7 +7,7 @@ internal static class MetricsEndpoints
 {
     public const string ContentType = "text/plain; charset=utf-8; version=0.0.4";
 
-    public static void Map(IEndpointRouteBuilder routes, BatonApiOptions options)
+    public static RouteHandlerBuilder Map(IEndpointRouteBuilder routes, BatonApiOptions options)
     {
         // The OpenTelemetry Prometheus exporter writes the response; a route handler around it keeps /metrics in the
         // OpenAPI document, under the admin-key rule below, and counts the queued runs just before each scrape.
@@ -31,5 +31,7 @@ internal static class MetricsEndpoints
         {
             endpoint.AllowWithoutAdminKey();
         }
+
+        return endpoint;
     }
 }

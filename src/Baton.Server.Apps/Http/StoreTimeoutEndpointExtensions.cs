@@ -15,6 +15,15 @@ public sealed class StoreTimeoutOptions
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
+/// <summary>
+/// Marks an endpoint with <see cref="StoreTimeoutEndpointExtensions.WithStoreTimeout"/>: one that reads or writes Baton's store,
+/// whose store errors a retry can get past Baton answers <c>503 store-unavailable</c> as it does on its own routes.
+/// </summary>
+internal sealed class StoreTimeoutMetadata
+{
+    public static readonly StoreTimeoutMetadata Instance = new();
+}
+
 /// <summary>The time limit of endpoints that read or write Baton's store.</summary>
 public static partial class StoreTimeoutEndpointExtensions
 {
@@ -30,7 +39,8 @@ public static partial class StoreTimeoutEndpointExtensions
     /// before the clock starts, and the response is written after it stops, so a slow client is never told the store failed.
     /// The API has it; an app's own routes that read or write the store take it too (the catalog sync's <c>/sync</c> and
     /// <c>/status</c>). A handler must not touch its <c>HttpContext</c> after its store calls: past the limit it goes on
-    /// running after the 503 has been written.
+    /// running after the 503 has been written. A store error a retry can get past (a dropped connection, a busy database) is
+    /// answered <c>503 store-unavailable</c> on these endpoints too, as on Baton's own, when the app calls <c>UseExceptionHandler()</c>.
     /// </summary>
     /// <param name="builder">The endpoints.</param>
     /// <param name="unknownOutcome">
@@ -42,6 +52,7 @@ public static partial class StoreTimeoutEndpointExtensions
         where TBuilder : IEndpointConventionBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.WithMetadata(StoreTimeoutMetadata.Instance);
         builder.AddEndpointFilter((context, next) => TimedAsync(context, next, unknownOutcome));
         return builder;
     }

@@ -4,13 +4,16 @@ using System.Text;
 using Baton.AspNetCore;
 using Baton.Hosting;
 using Baton.Server.Auth;
+using Baton.Server.Http;
 using Baton.Server.Tests.Infrastructure;
 using Baton.Storage.Sqlite;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -22,8 +25,8 @@ namespace Baton.Server.Tests.Embedding;
 /// <summary>
 /// An ASP.NET Core app of its own that embeds Baton the way the README shows: <c>AddBaton()</c> on SQLite, <c>AddBatonServer()</c>
 /// with the admin key and JWT bearer tokens (a symmetric test key) both accepted by Baton's policy, its own health endpoint with
-/// its own check beside Baton's, its own route and its own form protected by ASP.NET Core's antiforgery (<c>/account/form</c>).
-/// Real Kestrel on a free 127.0.0.1 port.
+/// its own check beside Baton's, its own route and its own form protected by ASP.NET Core's antiforgery (<c>/account/form</c>),
+/// and its own exception handler (registered after Baton's, with <c>UseExceptionHandler()</c>). Real Kestrel on a free 127.0.0.1 port.
 /// </summary>
 internal sealed class EmbeddedHost : IAsyncDisposable
 {
@@ -51,6 +54,15 @@ internal sealed class EmbeddedHost : IAsyncDisposable
 
     /// <summary>The host's own page's text after its form was accepted.</summary>
     public const string FormSaved = "saved by the host";
+
+    /// <summary>What the host's own exception handler writes before the exception's type name.</summary>
+    public const string HostHandled = "handled by the host: ";
+
+    /// <summary>The host's own routes that fail as a busy database fails (SQLITE_BUSY); the second reads Baton's store (<c>WithStoreTimeout()</c>).</summary>
+    public const string HostDatabaseBusyPath = "/account/report";
+
+    /// <inheritdoc cref="HostDatabaseBusyPath"/>
+    public const string StoreRouteBusyPath = "/account/runs-report";
 
     /// <summary>
     /// Starts the host; with <paramref name="pathBase"/> it mounts everything under it with <c>UsePathBase</c>, as a host behind a
@@ -98,9 +110,11 @@ internal sealed class EmbeddedHost : IAsyncDisposable
                 IssuerSigningKey = SigningKey,
             };
         });
+        builder.Services.AddExceptionHandler<HostExceptionHandler>();
         builder.Services.AddHealthChecks().AddCheck("host-queue", () => hostCheckHealthy ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("queue down"));
 
         var app = builder.Build();
+        app.UseExceptionHandler();
         if (pathBase is not null)
         {
             // After the path base, so they see the endpoint routed again without it (WebApplication's own run before).
@@ -122,6 +136,14 @@ internal sealed class EmbeddedHost : IAsyncDisposable
         });
         app.MapPost("/account/form", async (HttpContext http, IAntiforgery antiforgery) =>
             await antiforgery.IsRequestValidAsync(http) ? Results.Text(FormSaved) : Results.Text("antiforgery check failed", statusCode: StatusCodes.Status400BadRequest));
+        // The host's own upload, reading the body itself, and its own reports on a database that fails as a busy one does.
+        app.MapPost("/account/upload", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            return (await reader.ReadToEndAsync()).Length;
+        });
+        app.MapGet(HostDatabaseBusyPath, string () => throw new SqliteException("database is locked", 5));
+        app.MapGet(StoreRouteBusyPath, string () => throw new SqliteException("database is locked", 5)).WithStoreTimeout();
         app.MapHealthChecks("/ready");
         app.MapBatonApi();
         app.MapBatonHealth();
@@ -157,6 +179,18 @@ internal sealed class EmbeddedHost : IAsyncDisposable
         }
 
         return request;
+    }
+
+    /// <summary>The host's own exception handler: a text answer naming the exception, with its status (500 for most).</summary>
+    private sealed class HostExceptionHandler : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+        {
+            httpContext.Response.StatusCode = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+            httpContext.Response.ContentType = "text/plain";
+            await httpContext.Response.WriteAsync(HostHandled + exception.GetType().Name, cancellationToken);
+            return true;
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -374,6 +374,61 @@ public sealed class EmbeddedServerTests
         Assert.Equal("ready", (await InProcessServer.ReadJsonAsync(baton)).GetProperty("status").GetString());
     }
 
+    [Fact]
+    public async Task HostRoutes_UnreadableRequestOrTheirDatabaseBusy_AnsweredByTheHostsOwnExceptionHandler()
+    {
+        // Before: Baton's handlers, registered first, answered the host's own routes: an unreadable body was Baton's
+        // 400 urn:baton:problem:bad-request, and the host's own database busy Baton's 503 store-unavailable with Baton's wording.
+        await using var host = await EmbeddedHost.StartAsync();
+
+        var (uploadStatus, upload) = await SendBadChunkAsync(host, "/account/upload");
+        using var report = await host.Client.GetAsync(EmbeddedHost.HostDatabaseBusyPath);
+
+        Assert.Equal(400, uploadStatus);
+        Assert.Contains(EmbeddedHost.HostHandled + "BadHttpRequestException", upload, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.InternalServerError, report.StatusCode);
+        Assert.Equal(EmbeddedHost.HostHandled + "SqliteException", await report.Content.ReadAsStringAsync());
+        Assert.False(report.Headers.Contains("Retry-After"));
+    }
+
+    [Fact]
+    public async Task BatonRoutesAndStoreTimeoutRoutes_BesideTheHostsExceptionHandler_KeepBatonsProblems()
+    {
+        // Baton's own route keeps its problem for an unreadable body, and a host route that reads Baton's store
+        // (WithStoreTimeout()) its 503 store-unavailable, though the host has an exception handler of its own.
+        await using var host = await EmbeddedHost.StartAsync();
+
+        var (status, body) = await SendBadChunkAsync(host, "/api/workflows/quick/runs");
+        using var report = await host.Client.GetAsync(EmbeddedHost.StoreRouteBusyPath);
+
+        Assert.Equal(400, status);
+        Assert.Contains("\"type\":\"urn:baton:problem:bad-request\"", body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, report.StatusCode);
+        Assert.Equal("urn:baton:problem:store-unavailable", (await InProcessServer.ReadJsonAsync(report)).GetProperty("type").GetString());
+        Assert.Equal("1", report.Headers.GetValues("Retry-After").Single());
+    }
+
+    /// <summary>
+    /// POSTs to <paramref name="path"/> (with the admin key) a chunked body whose chunk size is not hex, which Kestrel refuses as
+    /// the app reads it (<c>BadHttpRequestException</c>); returns the status and the whole answer.
+    /// </summary>
+    private static async Task<(int Status, string Answer)> SendBadChunkAsync(EmbeddedHost host, string path)
+    {
+        var address = host.Client.BaseAddress!;
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port);
+        var stream = tcp.GetStream();
+        var request = $"POST {path} HTTP/1.1\r\nHost: {address.Authority}\r\nX-ADMIN-KEY: {EmbeddedHost.AdminKey}\r\n"
+            + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var answer = await reader.ReadToEndAsync(timeout.Token);
+        var status = Regex.Match(answer, "^HTTP/1.1 (\\d{3})");
+        Assert.True(status.Success, answer);
+        return (int.Parse(status.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), answer);
+    }
+
     /// <summary>GET <paramref name="path"/> with the admin key; it must answer 200.</summary>
     private static async Task<JsonElement> GetAsync(EmbeddedHost host, string path)
     {
