@@ -112,7 +112,7 @@ public static class BatonServer
             api.RequestTimeout = options.RequestTimeout;
             api.MetricsRequireAdminKey = options.MetricsRequireAdminKey;
             api.DetailedHttpMetrics = options.MetricsDetailedHttp;
-            // The server owns every route: Baton's exception handlers answer the apps' routes too.
+            // The server owns every route: Baton's exception handlers answer the apps' routes too, its document lists them.
             api.AnswersEveryRoute = true;
         });
         if (options.DataProtectionKeysPath is { } keysPath)

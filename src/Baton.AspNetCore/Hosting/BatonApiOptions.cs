@@ -50,8 +50,8 @@ public sealed class BatonApiOptions
 
     /// <summary>
     /// Set by the runnable server, which owns every route: Baton's exception handlers answer every request (an app's route,
-    /// an unmatched path). An embedding app leaves it false: they answer for Baton's own endpoints, and the app's own routes
-    /// keep the app's handling.
+    /// an unmatched path) and its OpenAPI document lists every route. An embedding app leaves it false: they answer for, and
+    /// list, Baton's own endpoints, and the app's own routes keep the app's handling and document.
     /// </summary>
     internal bool AnswersEveryRoute { get; set; }
 }

@@ -12,8 +12,9 @@ namespace Baton.AspNetCore;
 public static class BatonEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps the HTTP API (<c>/api/workflows</c>, <c>/api/runs</c>, events, <c>/api/schedules</c>), the OpenAPI document
-    /// (<c>/openapi/v1.json</c>) and its UI (<c>/docs</c>). Every route requires the <see cref="BatonAuthorization.PolicyName"/>
+    /// Maps the HTTP API (<c>/api/workflows</c>, <c>/api/runs</c>, events, <c>/api/schedules</c>), Baton's OpenAPI document
+    /// (<c>/openapi/baton.json</c>, and <c>/openapi/v1.json</c> unless the app registered an OpenAPI document named <c>v1</c> of
+    /// its own, with <c>AddOpenApi()</c>) and its UI (<c>/docs</c>). Every route requires the <see cref="BatonAuthorization.PolicyName"/>
     /// policy (so the app needs <c>UseAuthorization()</c> after <c>UseRouting()</c>, which <c>WebApplication</c> adds itself
     /// when the app does not call <c>UseRouting()</c>). Each request's handler is bounded by <see cref="BatonApiOptions.RequestTimeout"/>: a store that hangs gets a
     /// 503 problem then.
@@ -27,7 +28,12 @@ public static class BatonEndpointRouteBuilderExtensions
         RunEndpoints.Map(api);
         EventEndpoints.Map(api);
         ScheduleEndpoints.Map(api);
-        api.MapOpenApi();
+        ApiDocs.MapDocument(api, ApiDocs.OwnDocumentPath);
+        if (!ApiDocs.AppHasDefaultDocument(endpoints.ServiceProvider))
+        {
+            ApiDocs.MapDocument(api, ApiDocs.DefaultDocumentPath);
+        }
+
         ApiDocs.Map(api);
         return api;
     }
@@ -73,9 +79,10 @@ public static class BatonEndpointRouteBuilderExtensions
     }
 
     /// <summary>
-    /// Marks Baton's own endpoints: its exception handlers answer for them, and an app's own routes keep the app's.
+    /// Marks Baton's own endpoints: its exception handlers answer for them (an app's own routes keep the app's), and they are
+    /// in Baton's OpenAPI document (group <c>baton</c>), not in one of the app's own.
     /// </summary>
     private static TBuilder WithBatonMetadata<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(BatonEndpointMetadata.Instance);
+        builder.WithMetadata(BatonEndpointMetadata.Instance).WithGroupName(ApiDocs.DocumentName);
 }

@@ -20,7 +20,7 @@ public static class BatonServerServiceCollectionExtensions
     /// Registers what the API, health, metrics and dashboard need on top of <c>AddBaton()</c>: problem details, the
     /// bad-request and store-unavailable exception handlers (for Baton's endpoints; an app's own routes keep its own handling), the API's time limit for the store
     /// (<see cref="BatonApiOptions.RequestTimeout"/>), the admin key as the authentication scheme <see cref="BatonAuthorization.AdminKeyScheme"/>,
-    /// the authorization policy <see cref="BatonAuthorization.PolicyName"/>, the OpenAPI document, the health check
+    /// the authorization policy <see cref="BatonAuthorization.PolicyName"/>, the OpenAPI document <c>baton</c>, the health check
     /// <c>baton</c> (tagged <c>baton</c>), the OpenTelemetry meter provider with the Prometheus exporter (the engine's, ASP.NET Core's, HttpClient's, the runtime's
     /// and Npgsql's meters) and the dashboard. Map the endpoints
     /// with <c>MapBatonApi()</c>, <c>MapBatonHealth()</c>, <c>MapBatonMetrics()</c> and <c>MapBatonDashboard()</c>.
@@ -49,7 +49,9 @@ public static class BatonServerServiceCollectionExtensions
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<StoreUnavailableExceptionHandler>();
         services.AddOptions<StoreTimeoutOptions>().Configure<IOptions<BatonApiOptions>>((store, api) => store.Timeout = api.Value.RequestTimeout);
-        services.AddOpenApi(ApiDocs.Configure);
+        // Under a name of its own: an app's own AddOpenApi() (document v1) and MapOpenApi() keep their document (see ApiDocs).
+        services.AddOpenApi(ApiDocs.DocumentName);
+        services.AddOptions<Microsoft.AspNetCore.OpenApi.OpenApiOptions>(ApiDocs.DocumentName).Configure<BatonApiOptions>(ApiDocs.Configure);
         services.AddBatonDashboard();
 
         services.AddAuthentication().AddScheme<AdminKeyAuthenticationOptions, AdminKeyAuthenticationHandler>(BatonAuthorization.AdminKeyScheme, null);

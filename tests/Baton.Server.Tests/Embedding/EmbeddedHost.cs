@@ -26,7 +26,8 @@ namespace Baton.Server.Tests.Embedding;
 /// An ASP.NET Core app of its own that embeds Baton the way the README shows: <c>AddBaton()</c> on SQLite, <c>AddBatonServer()</c>
 /// with the admin key and JWT bearer tokens (a symmetric test key) both accepted by Baton's policy, its own health endpoint with
 /// its own check beside Baton's, its own route and its own form protected by ASP.NET Core's antiforgery (<c>/account/form</c>),
-/// and its own exception handler (registered after Baton's, with <c>UseExceptionHandler()</c>). Real Kestrel on a free 127.0.0.1 port.
+/// its own exception handler (registered after Baton's, with <c>UseExceptionHandler()</c>) and, when asked, its own OpenAPI
+/// document (<c>AddOpenApi()</c>, <c>MapOpenApi()</c>). Real Kestrel on a free 127.0.0.1 port.
 /// </summary>
 internal sealed class EmbeddedHost : IAsyncDisposable
 {
@@ -70,7 +71,8 @@ internal sealed class EmbeddedHost : IAsyncDisposable
     /// before Baton's services, as an app's own services often are); without it the host keeps ASP.NET Core's.
     /// </summary>
     public static async Task<EmbeddedHost> StartAsync(
-        bool acceptBearer = true, bool hostCheckHealthy = true, bool adminKeyAccepted = true, string? pathBase = null, string? antiforgeryCookieName = null)
+        bool acceptBearer = true, bool hostCheckHealthy = true, bool adminKeyAccepted = true, string? pathBase = null, string? antiforgeryCookieName = null,
+        bool hostOpenApi = false)
     {
         var directory = TestPaths.NewTempDirectory();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = directory });
@@ -111,6 +113,11 @@ internal sealed class EmbeddedHost : IAsyncDisposable
             };
         });
         builder.Services.AddExceptionHandler<HostExceptionHandler>();
+        if (hostOpenApi)
+        {
+            builder.Services.AddOpenApi();
+        }
+
         builder.Services.AddHealthChecks().AddCheck("host-queue", () => hostCheckHealthy ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("queue down"));
 
         var app = builder.Build();
@@ -144,6 +151,11 @@ internal sealed class EmbeddedHost : IAsyncDisposable
         });
         app.MapGet(HostDatabaseBusyPath, string () => throw new SqliteException("database is locked", 5));
         app.MapGet(StoreRouteBusyPath, string () => throw new SqliteException("database is locked", 5)).WithStoreTimeout();
+        if (hostOpenApi)
+        {
+            app.MapOpenApi();
+        }
+
         app.MapHealthChecks("/ready");
         app.MapBatonApi();
         app.MapBatonHealth();

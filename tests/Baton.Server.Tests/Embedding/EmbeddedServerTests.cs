@@ -375,6 +375,45 @@ public sealed class EmbeddedServerTests
     }
 
     [Fact]
+    public async Task HostOpenApi_BesideBaton_HostKeepsItsOwnDocumentAndBatonsIsAtOpenApiBaton()
+    {
+        // Before: Baton's document was ASP.NET Core's default "v1" too, on the same route: the host's /openapi/v1.json answered
+        // 500 (two endpoints matched it), and Baton's transformers ran on the host's document.
+        await using var host = await EmbeddedHost.StartAsync(hostOpenApi: true);
+
+        using var response = await host.Client.GetAsync("/openapi/v1.json");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var own = await InProcessServer.ReadJsonAsync(response);
+        var baton = await GetAsync(host, "/openapi/baton.json");
+
+        Assert.Contains("/hello", PathsOf(own));
+        Assert.DoesNotContain("/api/runs", PathsOf(own));
+        Assert.False(own.TryGetProperty("components", out var components) && components.TryGetProperty("securitySchemes", out _), own.ToString());
+        Assert.Contains("/api/runs", PathsOf(baton));
+        Assert.Contains("/health", PathsOf(baton));
+        Assert.DoesNotContain("/hello", PathsOf(baton));
+        Assert.True(baton.GetProperty("components").GetProperty("securitySchemes").TryGetProperty("adminKey", out _));
+    }
+
+    [Fact]
+    public async Task OpenApi_HostWithoutOpenApiOfItsOwn_BatonsDocumentAtV1AsOnTheServerAndAtBaton()
+    {
+        // Before: /openapi/baton.json was 404 (no document of that name).
+        await using var host = await EmbeddedHost.StartAsync();
+
+        var v1 = await GetAsync(host, "/openapi/v1.json");
+        var baton = await GetAsync(host, "/openapi/baton.json");
+        using var withoutKey = await host.Client.GetAsync("/openapi/v1.json");
+
+        Assert.Contains("/api/runs", PathsOf(v1));
+        Assert.Equal(PathsOf(v1), PathsOf(baton));
+        Assert.True(v1.GetProperty("components").GetProperty("securitySchemes").TryGetProperty("adminKey", out _));
+        Assert.Equal(HttpStatusCode.Unauthorized, withoutKey.StatusCode);
+    }
+
+    private static List<string> PathsOf(JsonElement document) => [.. document.GetProperty("paths").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal)];
+
+    [Fact]
     public async Task HostRoutes_UnreadableRequestOrTheirDatabaseBusy_AnsweredByTheHostsOwnExceptionHandler()
     {
         // Before: Baton's handlers, registered first, answered the host's own routes: an unreadable body was Baton's
