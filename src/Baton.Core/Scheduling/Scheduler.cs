@@ -26,9 +26,11 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
     // The stored row (next fire time, last write) of each schedule that could not fire, as it was when last reported: a
     // schedule that cannot fire stays due and is looked at every tick, and one line says why until the schedule moves on
     // or is written again. Not the fire time tried: a run_once schedule more than a minute late tries the latest missed
-    // one, a new one every second for an every-second cron, and would log every tick.
+    // one, a new one every second for an every-second cron, and would log every tick. Only schedules still due: each tick
+    // drops those its reads show are not (deleted, disabled, fired by another node), so the record holds no more than the
+    // schedules due now that cannot fire here.
     private const int BatchSize = 100;
-    private readonly ConcurrentDictionary<string, (DateTimeOffset? NextFireAt, DateTimeOffset UpdatedAt)> _reported = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Reported> _reported = new(StringComparer.Ordinal);
     private string[]? _workflows;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -65,13 +67,20 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
             // only to say once why this node does not fire them (a schedule whose workflow no node has never runs).
             // Read past the schedules of this node's workflows already found unable to fire (input that no longer fits after a
             // deploy): they stay due, the earliest of all, and would otherwise fill the batch so that nothing else fires.
-            var request = new DueSchedulesRequest(now, BatchSize + _reported.Count) { Workflows = _workflows ??= [.. registry.Workflows.Select(w => w.Name)] };
+            // Only those of this node's workflows count: schedules of workflows it lacks are not in that read.
+            var stuckHere = _reported.Values.Count(r => r.WorkflowHere);
+            var request = new DueSchedulesRequest(now, BatchSize + stuckHere) { Workflows = _workflows ??= [.. registry.Workflows.Select(w => w.Name)] };
             due = await store.GetDueSchedulesAsync(request, cancellationToken).ConfigureAwait(false);
-            if (due.Count < request.Max)
+            var readAllHere = due.Count < request.Max;
+            var readAllElsewhere = false;
+            if (readAllHere)
             {
                 var all = await store.GetDueSchedulesAsync(request with { Workflows = null }, cancellationToken).ConfigureAwait(false);
+                readAllElsewhere = all.Count < request.Max;
                 due = [.. due, .. all.Where(s => registry.Find(s.Workflow) is null)];
             }
+
+            ForgetNotDue(due, readAllHere, readAllElsewhere);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -210,7 +219,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
     /// <summary>True unless why the schedule cannot fire was already logged for its stored row as it is now.</summary>
     private bool FirstReport(ScheduleRecord schedule)
     {
-        var stored = (schedule.NextFireAt, schedule.UpdatedAt);
+        var stored = new Reported(schedule.NextFireAt, schedule.UpdatedAt, registry.Find(schedule.Workflow) is not null);
         if (_reported.TryGetValue(schedule.Name, out var reported) && reported == stored)
         {
             return false;
@@ -219,6 +228,31 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         _reported[schedule.Name] = stored;
         return true;
     }
+
+    /// <summary>
+    /// Drops the record of every schedule the tick's reads show is no longer due (deleted, disabled, moved on by another
+    /// node). Only where a read was not cut short by its limit: one that was full may have left out a schedule still due,
+    /// which would then be logged again. The read of every workflow is made only when the one of this node's was not full.
+    /// </summary>
+    private void ForgetNotDue(IReadOnlyList<ScheduleRecord> due, bool readAllHere, bool readAllElsewhere)
+    {
+        if (_reported.IsEmpty || !readAllHere)
+        {
+            return;
+        }
+
+        var stillDue = due.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var (name, reported) in _reported)
+        {
+            if (!stillDue.Contains(name) && (reported.WorkflowHere ? readAllHere : readAllElsewhere))
+            {
+                _reported.TryRemove(name, out _);
+            }
+        }
+    }
+
+    /// <param name="WorkflowHere">The schedule's workflow is registered on this node (so the schedule is in the tick's first read).</param>
+    private readonly record struct Reported(DateTimeOffset? NextFireAt, DateTimeOffset UpdatedAt, bool WorkflowHere);
 
     private bool TryReadInput(ScheduleRecord schedule, WorkflowDefinition workflow, [NotNullWhen(true)] out RunInput? input, [NotNullWhen(false)] out RunInputException? error)
     {

@@ -340,6 +340,61 @@ public sealed class SchedulerTests
         Assert.All((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs, r => Assert.Equal("fits", r.ScheduleName));
     }
 
+    [Fact]
+    public async Task TickAsync_SchedulesThatCouldNotFireDeletedDisabledOrFiredElsewhere_DueReadShrinksBack()
+    {
+        // Before: the record of schedules that could not fire here only lost a schedule when this node fired it, and its size
+        // was added to every tick's due read: 40 of another node's workflow fired there and 40 with input that no longer fits
+        // deleted or disabled still made each read ask for 181 (100 + 81) for ever.
+        var logs = new CapturingLoggerProvider();
+        var reads = new List<DueSchedulesRequest>();
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)),
+            startServices: false,
+            logs: logs,
+            configureServices: services => services.AddSingleton<IScheduleStore>(sp => new WatchedScheduleStore(sp.GetRequiredService<IBatonStore>().Schedules, reads: reads)));
+        await using var other = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("elsewhere", (_, x, _) => Task.FromResult(x)),
+            o => o.NodeId = "node-b", databasePath: node.DatabasePath, time: node.Time, startServices: false);
+        UpsertScheduleRequest Hourly(string name, string workflow, string input) => new()
+        {
+            Name = name, Workflow = workflow, Cron = "0 * * * *", TimeZone = "UTC", Input = input, Enabled = true,
+            Misfire = MisfirePolicy.RunOnce, NextFireAt = EngineHarness.Start.AddSeconds(1), Now = EngineHarness.Start,
+        };
+        for (var i = 0; i < 40; i++)
+        {
+            await node.Store.Schedules.UpsertScheduleAsync(Hourly($"elsewhere-{i:00}", "elsewhere", "1"));
+            await node.Store.Schedules.UpsertScheduleAsync(Hourly($"old-input-{i:00}", "nightly", "\"text\""));
+        }
+
+        await node.Store.Schedules.UpsertScheduleAsync(Hourly("still-stuck", "nightly", "\"text\""));
+        node.Time.Advance(TimeSpan.FromSeconds(1));
+        await node.Scheduler.TickAsync(CancellationToken.None);
+        var firedElsewhere = await other.Scheduler.TickAsync(CancellationToken.None);
+        for (var i = 0; i < 40; i++)
+        {
+            var name = $"old-input-{i:00}";
+            _ = i < 20
+                ? await node.Store.Schedules.DeleteScheduleAsync(name)
+                : (await node.Store.Schedules.UpsertScheduleAsync(Hourly(name, "nightly", "\"text\"") with { Enabled = false, NextFireAt = null, Now = node.Time.GetUtcNow() })).Schedule.Enabled;
+        }
+
+        for (var tick = 0; tick < 5; tick++)
+        {
+            node.Time.Advance(TimeSpan.FromSeconds(1));
+            await node.Scheduler.TickAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(40, firedElsewhere);
+        // The one schedule still due and unable to fire is read past; the rest are forgotten. Before they were: the record's
+        // 41 of this node's workflow and only those are read past (not the 40 of a workflow the read leaves out).
+        Assert.Equal(100 + 1, reads.Last(r => r.Workflows is not null).Max);
+        Assert.Equal(100 + 41, reads.First(r => r.Workflows is not null && r.Now > EngineHarness.Start.AddSeconds(1)).Max);
+        Assert.Equal(40, logs.Entries.Count(e => e.EventId == 403));
+        Assert.Equal(1, logs.Entries.Count(e => e.EventId == 405 && e.Message.Contains("still-stuck", StringComparison.Ordinal)));
+        Assert.Equal(41, logs.Entries.Count(e => e.EventId == 405));
+    }
+
     /// <summary>Stores 150 every-second schedules due at the start (more than one tick reads), straight into the store as another node or an older deploy would have.</summary>
     private static async Task StoreEarlierSchedulesAsync(EngineHarness node, string prefix, string workflow, string? input)
     {
@@ -387,7 +442,7 @@ public sealed class SchedulerTests
         node = await EngineHarness.StartAsync(
             b => b.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)),
             startServices: false,
-            configureServices: services => services.AddSingleton<IScheduleStore>(sp => new ChangedAfterReadStore(
+            configureServices: services => services.AddSingleton<IScheduleStore>(sp => new WatchedScheduleStore(
                 sp.GetRequiredService<IBatonStore>().Schedules,
                 () => node!.Schedules.PutAsync(definition with { Input = System.Text.Json.JsonDocument.Parse("2").RootElement }))));
         await using var _ = node;
@@ -402,8 +457,11 @@ public sealed class SchedulerTests
         Assert.Equal("2", run.Input);
     }
 
-    /// <summary>A schedule store that runs <paramref name="afterDueRead"/> once, right after the scheduler read the due schedules.</summary>
-    private sealed class ChangedAfterReadStore(IScheduleStore inner, Func<Task> afterDueRead) : IScheduleStore
+    /// <summary>
+    /// The real schedule store behind, with each due read asked of it added to <paramref name="reads"/>, and
+    /// <paramref name="afterDueRead"/> run once, right after the scheduler read some due schedules.
+    /// </summary>
+    private sealed class WatchedScheduleStore(IScheduleStore inner, Func<Task>? afterDueRead = null, List<DueSchedulesRequest>? reads = null) : IScheduleStore
     {
         private int _done;
 
@@ -421,8 +479,16 @@ public sealed class SchedulerTests
 
         public async Task<IReadOnlyList<ScheduleRecord>> GetDueSchedulesAsync(DueSchedulesRequest request, CancellationToken cancellationToken = default)
         {
+            if (reads is not null)
+            {
+                lock (reads)
+                {
+                    reads.Add(request);
+                }
+            }
+
             var due = await inner.GetDueSchedulesAsync(request, cancellationToken);
-            if (due.Count > 0 && Interlocked.Exchange(ref _done, 1) == 0)
+            if (afterDueRead is not null && due.Count > 0 && Interlocked.Exchange(ref _done, 1) == 0)
             {
                 await afterDueRead();
             }
