@@ -82,6 +82,13 @@ public interface IScheduleStore
 
     Task<bool> DeleteScheduleAsync(string name, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Enables or disables a stored schedule and changes nothing else of it, in one write. Null, and nothing written, when no
+    /// schedule of that name has the workflow, cron and time zone the request was made from (deleted or replaced since it
+    /// was read): a toggle never brings a deleted schedule back nor writes an older definition over a newer one.
+    /// </summary>
+    Task<ScheduleRecord?> SetScheduleEnabledAsync(SetScheduleEnabledRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>Enabled schedules whose next fire time is at or before <c>Now</c>.</summary>
     Task<IReadOnlyList<ScheduleRecord>> GetDueSchedulesAsync(DueSchedulesRequest request, CancellationToken cancellationToken = default);
 

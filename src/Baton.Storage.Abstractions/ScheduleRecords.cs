@@ -38,6 +38,25 @@ public sealed record UpsertScheduleRequest
 /// </summary>
 public sealed record UpsertScheduleResult(ScheduleRecord Schedule, bool Created);
 
+/// <summary>What <see cref="IScheduleStore.SetScheduleEnabledAsync"/> writes, and the schedule as it was read.</summary>
+public sealed record SetScheduleEnabledRequest
+{
+    public required string Name { get; init; }
+    public required bool Enabled { get; init; }
+
+    /// <summary>
+    /// The next fire time of a disabled schedule being enabled (computed from <see cref="Cron"/>). One already enabled keeps
+    /// its own, due or not; a disabled one has none.
+    /// </summary>
+    public DateTimeOffset? NextFireAt { get; init; }
+
+    /// <summary>The schedule's workflow as read: written only while the stored schedule still has it, <see cref="Cron"/> and <see cref="TimeZone"/>.</summary>
+    public required string Workflow { get; init; }
+    public required string Cron { get; init; }
+    public required string TimeZone { get; init; }
+    public required DateTimeOffset Now { get; init; }
+}
+
 public sealed record DueSchedulesRequest(DateTimeOffset Now, int Max)
 {
     /// <summary>

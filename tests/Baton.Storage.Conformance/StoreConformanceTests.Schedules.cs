@@ -165,6 +165,61 @@ public abstract partial class StoreConformanceTests
         Assert.Empty(await store.Schedules.ListSchedulesAsync());
     }
 
+    private static SetScheduleEnabledRequest Toggle(string name, bool enabled, DateTimeOffset? nextFireAt, DateTimeOffset now) => new()
+    {
+        Name = name, Enabled = enabled, NextFireAt = nextFireAt, Workflow = "report", Cron = "0 2 * * *", TimeZone = "Europe/Berlin", Now = now,
+    };
+
+    [Fact]
+    public async Task SetScheduleEnabledAsync_AsRead_SetsOnlyTheFlagAndItsFireTime()
+    {
+        var store = await NewStoreAsync();
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddHours(2)));
+
+        var disabled = await store.Schedules.SetScheduleEnabledAsync(Toggle("nightly", false, T0.AddDays(9), T0.AddHours(1)));
+        var enabled = await store.Schedules.SetScheduleEnabledAsync(Toggle("nightly", true, T0.AddDays(3).AddHours(2), T0.AddDays(3)));
+        var again = await store.Schedules.SetScheduleEnabledAsync(Toggle("nightly", true, T0.AddDays(4).AddHours(2), T0.AddDays(4)));
+        var stored = await store.Schedules.GetScheduleAsync("nightly");
+
+        Assert.Equal((false, (DateTimeOffset?)null, T0.AddHours(1)), (disabled!.Enabled, disabled.NextFireAt, disabled.UpdatedAt));
+        Assert.Equal((true, (DateTimeOffset?)T0.AddDays(3).AddHours(2)), (enabled!.Enabled, enabled.NextFireAt));
+        // Already enabled: its own fire time is kept (it may be due), as a replace with the same cron keeps it.
+        Assert.Equal((true, (DateTimeOffset?)T0.AddDays(3).AddHours(2), T0.AddDays(4)), (again!.Enabled, again.NextFireAt, again.UpdatedAt));
+        Assert.Equal(again, stored);
+        Assert.Equal(("report", "0 2 * * *", "Europe/Berlin", """{"kind":"daily"}""", MisfirePolicy.RunOnce, T0),
+            (stored!.Workflow, stored.Cron, stored.TimeZone, stored.Input, stored.Misfire, stored.CreatedAt));
+    }
+
+    [Theory]
+    [InlineData("deleted")]
+    [InlineData("new cron")]
+    [InlineData("new time zone")]
+    [InlineData("new workflow")]
+    public async Task SetScheduleEnabledAsync_DeletedOrReplacedSinceItWasRead_WritesNothing(string change)
+    {
+        // A dashboard toggle read the schedule, then this was stored before its write. Before (the dashboard wrote the whole
+        // schedule back as read): a deleted schedule was created again, a replaced one got its old definition back.
+        var store = await NewStoreAsync();
+        await store.Schedules.UpsertScheduleAsync(Schedule("nightly", T0.AddHours(2)));
+        var replaced = change switch
+        {
+            "new cron" => Schedule("nightly", T0.AddHours(3), now: T0.AddMinutes(1)) with { Cron = "0 3 * * *" },
+            "new time zone" => Schedule("nightly", T0.AddHours(1), now: T0.AddMinutes(1)) with { TimeZone = "UTC" },
+            "new workflow" => Schedule("nightly", T0.AddHours(2), now: T0.AddMinutes(1)) with { Workflow = "other" },
+            _ => null,
+        };
+        _ = replaced is null ? await store.Schedules.DeleteScheduleAsync("nightly") : (await store.Schedules.UpsertScheduleAsync(replaced)).Schedule.Enabled;
+        var before = await store.Schedules.GetScheduleAsync("nightly");
+
+        var written = await store.Schedules.SetScheduleEnabledAsync(Toggle("nightly", false, null, T0.AddMinutes(2)));
+        var enabledWritten = await store.Schedules.SetScheduleEnabledAsync(Toggle("nightly", true, T0.AddDays(1), T0.AddMinutes(2)));
+
+        Assert.Null(written);
+        Assert.Null(enabledWritten);
+        Assert.Equal(before, await store.Schedules.GetScheduleAsync("nightly"));
+        Assert.Equal(replaced is null ? 0 : 1, (await store.Schedules.ListSchedulesAsync()).Count);
+    }
+
     [Fact]
     public async Task GetDueSchedulesAsync_Mixed_ReturnsEnabledDueOnly()
     {

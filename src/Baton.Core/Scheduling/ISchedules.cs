@@ -17,6 +17,14 @@ public interface ISchedules
     Task<IReadOnlyList<ScheduleInfo>> ListAsync(CancellationToken cancellationToken = default);
 
     Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Enables or disables a schedule, leaving the rest of it as stored: an edit stored meanwhile is kept, and a schedule
+    /// deleted meanwhile is not brought back. Null when there is no schedule of that name. Enabling gives a disabled schedule
+    /// its next fire time from now; an enabled one keeps its own. Throws <see cref="ScheduleValidationException"/> when its
+    /// workflow is not registered here, or when enabling and its cron or time zone cannot be read here.
+    /// </summary>
+    Task<ScheduleInfo?> SetEnabledAsync(string name, bool enabled, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A schedule as a user writes it.</summary>

@@ -63,6 +63,57 @@ internal sealed partial class Schedules(IScheduleStore store, WorkflowRegistry r
     public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
         store.DeleteScheduleAsync(name, cancellationToken);
 
+    public async Task<ScheduleInfo?> SetEnabledAsync(string name, bool enabled, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!NamePattern().IsMatch(name))
+        {
+            return null;
+        }
+
+        // Written only while the schedule is as read; one replaced in between is read again and toggled as it is now.
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await store.GetScheduleAsync(name, cancellationToken).ConfigureAwait(false) is not { } schedule)
+            {
+                return null;
+            }
+
+            if (registry.Find(schedule.Workflow) is null)
+            {
+                throw new ScheduleValidationException($"no workflow named '{schedule.Workflow}' is registered");
+            }
+
+            var now = time.GetUtcNow();
+            DateTimeOffset? next = null;
+            if (enabled)
+            {
+                if (!CronSchedule.TryParse(schedule.Cron, schedule.TimeZone, out var cron, out var cronError))
+                {
+                    throw new ScheduleValidationException(cronError!);
+                }
+
+                next = cron!.Next(now);
+            }
+
+            var request = new SetScheduleEnabledRequest
+            {
+                Name = name, Enabled = enabled, NextFireAt = next, Workflow = schedule.Workflow, Cron = schedule.Cron, TimeZone = schedule.TimeZone, Now = now,
+            };
+            if (await store.SetScheduleEnabledAsync(request, cancellationToken).ConfigureAwait(false) is { } written)
+            {
+                return ScheduleInfo.From(written);
+            }
+
+            if (attempt == MaxToggleAttempts)
+            {
+                throw new ScheduleValidationException($"schedule '{name}' was replaced {MaxToggleAttempts} times while being {(enabled ? "enabled" : "disabled")}; try again");
+            }
+        }
+    }
+
+    private const int MaxToggleAttempts = 3;
+
     // "." and ".." would be valid by the character set alone, but no URL can name them: /api/schedules/.. is /api/.
     [GeneratedRegex(@"^(?!\.\.?\z)[A-Za-z0-9._-]{1,100}\z")]
     private static partial Regex NamePattern();

@@ -85,21 +85,14 @@ internal static class SchedulePages
 
     private static async Task<string> SetEnabledAsync(ISchedules schedules, string name, bool enabled, CancellationToken cancellationToken)
     {
-        if (await schedules.GetAsync(name, cancellationToken) is not { } s)
-        {
-            return $"no schedule named {name}";
-        }
-
-        using var input = s.Input is null ? null : JsonDocument.Parse(s.Input);
         try
         {
-            await schedules.PutAsync(
-                new ScheduleDefinition
-                {
-                    Name = s.Name, Workflow = s.Workflow, Cron = s.Cron, TimeZone = s.TimeZone, Input = input?.RootElement.Clone(),
-                    Enabled = enabled, Misfire = s.Misfire,
-                },
-                cancellationToken);
+            // Only the flag, and only while the schedule exists: a delete or an edit made since the page was read (or during
+            // the toggle) is not undone.
+            if (await schedules.SetEnabledAsync(name, enabled, cancellationToken) is null)
+            {
+                return $"no schedule named {name}";
+            }
         }
         catch (ScheduleValidationException ex)
         {

@@ -15,6 +15,7 @@ internal sealed class PostgresScheduleStore : IScheduleStore
     private readonly string _getSql;
     private readonly string _listSql;
     private readonly string _deleteSql;
+    private readonly string _setEnabledSql;
     private readonly string _dueSql;
     private readonly string _fireSql;
     private readonly string _afterFireSql;
@@ -51,6 +52,18 @@ internal sealed class PostgresScheduleStore : IScheduleStore
         _deleteSql = $"""
             WITH fires AS (DELETE FROM {s}.schedule_fires WHERE schedule_name = @name)
             DELETE FROM {s}.schedules WHERE name = @name
+            """;
+        // See the SQLite store.
+        _setEnabledSql = $"""
+            UPDATE {s}.schedules SET
+                enabled = @enabled,
+                next_fire_at = CASE
+                    WHEN NOT @enabled THEN NULL
+                    WHEN enabled AND next_fire_at IS NOT NULL THEN next_fire_at
+                    ELSE @next_fire_at END,
+                updated_at = @now
+            WHERE name = @name AND workflow = @workflow AND cron = @cron AND time_zone = @time_zone
+            RETURNING {ScheduleColumns}
             """;
         _dueSql = $"""
             SELECT {ScheduleColumns} FROM {s}.schedules
@@ -132,6 +145,23 @@ internal sealed class PostgresScheduleStore : IScheduleStore
         await using var command = new NpgsqlCommand(_deleteSql, connection);
         command.Parameters.Text("name", name);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    public async Task<ScheduleRecord?> SetScheduleEnabledAsync(SetScheduleEnabledRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(request.Name, "request.Name");
+        await using var connection = await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(_setEnabledSql, connection);
+        command.Parameters
+            .Text("name", request.Name)
+            .Bool("enabled", request.Enabled)
+            .Time("next_fire_at", request.NextFireAt)
+            .Text("workflow", request.Workflow)
+            .Text("cron", request.Cron)
+            .Text("time_zone", request.TimeZone)
+            .Time("now", request.Now);
+        return await ReadOneAsync(command, Schedule, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<ScheduleRecord>> GetDueSchedulesAsync(DueSchedulesRequest request, CancellationToken cancellationToken = default)

@@ -20,6 +20,20 @@ internal sealed class SqliteScheduleStore(SqliteBatonStore store) : IScheduleSto
         RETURNING {ScheduleColumns}
         """;
 
+    // Only the enabled flag (and the next fire time that goes with it: none while disabled, an enabled schedule's own kept),
+    // only while the schedule is as it was read: a delete or a replace since then is not undone.
+    private const string SetEnabledSql = $"""
+        UPDATE schedules SET
+            enabled = $enabled,
+            next_fire_at = CASE
+                WHEN $enabled = 0 THEN NULL
+                WHEN enabled = 1 AND next_fire_at IS NOT NULL THEN next_fire_at
+                ELSE $next_fire_at END,
+            updated_at = $now
+        WHERE name = $name AND workflow = $workflow AND cron = $cron AND time_zone = $time_zone
+        RETURNING {ScheduleColumns}
+        """;
+
     private const string AfterFireSql = """
         UPDATE schedules SET
             last_fire_at = $fire_time,
@@ -92,6 +106,24 @@ internal sealed class SqliteScheduleStore(SqliteBatonStore store) : IScheduleSto
             ctx.Command("DELETE FROM schedule_fires WHERE schedule_name = $name").With("$name", name).ExecuteNonQuery();
             return ctx.Command("DELETE FROM schedules WHERE name = $name").With("$name", name).ExecuteNonQuery() > 0;
         }, cancellationToken);
+    }
+
+    public Task<ScheduleRecord?> SetScheduleEnabledAsync(SetScheduleEnabledRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(request.Name, "request.Name");
+        return store.WriteAsync(
+            ctx => ReadOne(
+                ctx.Command(SetEnabledSql)
+                    .With("$name", request.Name)
+                    .With("$enabled", request.Enabled ? 1 : 0)
+                    .With("$next_fire_at", request.NextFireAt)
+                    .With("$workflow", request.Workflow)
+                    .With("$cron", request.Cron)
+                    .With("$time_zone", request.TimeZone)
+                    .With("$now", request.Now),
+                Schedule),
+            cancellationToken);
     }
 
     public Task<IReadOnlyList<ScheduleRecord>> GetDueSchedulesAsync(DueSchedulesRequest request, CancellationToken cancellationToken = default)

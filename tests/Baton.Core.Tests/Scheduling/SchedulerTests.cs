@@ -409,6 +409,38 @@ public sealed class SchedulerTests
     }
 
     [Fact]
+    public async Task SetEnabledAsync_ScheduleReplacedAfterEveryRead_GivesUpWithAClearErrorLeavingTheLastEdit()
+    {
+        // Each read is followed by a replace with another cron, so the write, made only while the schedule is as read, never
+        // lands: after three reads the toggle says so rather than loop or write an older definition.
+        var edits = 0;
+        await using var node = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)),
+            startServices: false,
+            configureServices: services => services.AddSingleton<IScheduleStore>(sp => new WatchedScheduleStore(
+                sp.GetRequiredService<IBatonStore>().Schedules,
+                afterGet: async store =>
+                {
+                    var edit = Interlocked.Increment(ref edits);
+                    var current = (await store.GetScheduleAsync("s"))!;
+                    await store.UpsertScheduleAsync(new UpsertScheduleRequest
+                    {
+                        Name = "s", Workflow = current.Workflow, Cron = $"{edit} * * * *", TimeZone = current.TimeZone, Input = current.Input,
+                        Enabled = current.Enabled, Misfire = current.Misfire, NextFireAt = current.NextFireAt, Now = current.UpdatedAt,
+                    });
+                })));
+        await node.Schedules.PutAsync(new ScheduleDefinition { Name = "s", Workflow = "nightly", Cron = "0 * * * *" });
+
+        var error = await Assert.ThrowsAsync<ScheduleValidationException>(() => node.Schedules.SetEnabledAsync("s", false));
+
+        Assert.Equal("schedule 's' was replaced 3 times while being disabled; try again", error.Message);
+        var stored = await node.Store.Schedules.GetScheduleAsync("s");
+        Assert.Equal(("3 * * * *", true), (stored!.Cron, stored.Enabled));
+        Assert.Null(await node.Schedules.SetEnabledAsync("no-such", true));
+        Assert.Null(await node.Schedules.SetEnabledAsync("..", true));
+    }
+
+    [Fact]
     public async Task TickAsync_WorkerRunning_ScheduledRunIsCreatedLeasedToThisNodeAndRunsHere()
     {
         var gate = new TaskCompletionSource();
@@ -455,45 +487,5 @@ public sealed class SchedulerTests
         Assert.Equal((0, 1), (stale, fresh));
         var run = Assert.Single((await node.Store.Runs.ListRunsAsync(new ListRunsRequest())).Runs);
         Assert.Equal("2", run.Input);
-    }
-
-    /// <summary>
-    /// The real schedule store behind, with each due read asked of it added to <paramref name="reads"/>, and
-    /// <paramref name="afterDueRead"/> run once, right after the scheduler read some due schedules.
-    /// </summary>
-    private sealed class WatchedScheduleStore(IScheduleStore inner, Func<Task>? afterDueRead = null, List<DueSchedulesRequest>? reads = null) : IScheduleStore
-    {
-        private int _done;
-
-        public Task<UpsertScheduleResult> UpsertScheduleAsync(UpsertScheduleRequest request, CancellationToken cancellationToken = default) => inner.UpsertScheduleAsync(request, cancellationToken);
-
-        public Task<ScheduleRecord?> GetScheduleAsync(string name, CancellationToken cancellationToken = default) => inner.GetScheduleAsync(name, cancellationToken);
-
-        public Task<IReadOnlyList<ScheduleRecord>> ListSchedulesAsync(CancellationToken cancellationToken = default) => inner.ListSchedulesAsync(cancellationToken);
-
-        public Task<bool> DeleteScheduleAsync(string name, CancellationToken cancellationToken = default) => inner.DeleteScheduleAsync(name, cancellationToken);
-
-        public Task<FireScheduleResult> FireScheduleAsync(FireScheduleRequest request, CancellationToken cancellationToken = default) => inner.FireScheduleAsync(request, cancellationToken);
-
-        public Task<int> PruneFiresAsync(PruneFiresRequest request, CancellationToken cancellationToken = default) => inner.PruneFiresAsync(request, cancellationToken);
-
-        public async Task<IReadOnlyList<ScheduleRecord>> GetDueSchedulesAsync(DueSchedulesRequest request, CancellationToken cancellationToken = default)
-        {
-            if (reads is not null)
-            {
-                lock (reads)
-                {
-                    reads.Add(request);
-                }
-            }
-
-            var due = await inner.GetDueSchedulesAsync(request, cancellationToken);
-            if (afterDueRead is not null && due.Count > 0 && Interlocked.Exchange(ref _done, 1) == 0)
-            {
-                await afterDueRead();
-            }
-
-            return due;
-        }
     }
 }

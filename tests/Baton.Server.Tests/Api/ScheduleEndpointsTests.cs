@@ -194,6 +194,9 @@ public sealed class ConcurrentSchedulePutTests
         public Task<FireScheduleResult> FireScheduleAsync(FireScheduleRequest request, CancellationToken cancellationToken = default) => inner.FireScheduleAsync(request, cancellationToken);
 
         public Task<int> PruneFiresAsync(PruneFiresRequest request, CancellationToken cancellationToken = default) => inner.PruneFiresAsync(request, cancellationToken);
+
+        public Task<ScheduleRecord?> SetScheduleEnabledAsync(SetScheduleEnabledRequest request, CancellationToken cancellationToken = default) =>
+            inner.SetScheduleEnabledAsync(request, cancellationToken);
     }
 }
 

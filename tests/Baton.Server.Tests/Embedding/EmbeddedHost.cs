@@ -69,10 +69,11 @@ internal sealed class EmbeddedHost : IAsyncDisposable
     /// Starts the host; with <paramref name="pathBase"/> it mounts everything under it with <c>UsePathBase</c>, as a host behind a
     /// prefix does. <paramref name="antiforgeryCookieName"/> is the name the host gives its own antiforgery cookie (registered
     /// before Baton's services, as an app's own services often are); without it the host keeps ASP.NET Core's.
+    /// <paramref name="configureServices"/> runs after every other registration (to watch a store, say).
     /// </summary>
     public static async Task<EmbeddedHost> StartAsync(
         bool acceptBearer = true, bool hostCheckHealthy = true, bool adminKeyAccepted = true, string? pathBase = null, string? antiforgeryCookieName = null,
-        bool hostOpenApi = false)
+        bool hostOpenApi = false, Action<IServiceCollection>? configureServices = null)
     {
         var directory = TestPaths.NewTempDirectory();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = directory });
@@ -119,6 +120,7 @@ internal sealed class EmbeddedHost : IAsyncDisposable
         }
 
         builder.Services.AddHealthChecks().AddCheck("host-queue", () => hostCheckHealthy ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("queue down"));
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UseExceptionHandler();
