@@ -64,7 +64,8 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         {
             // Only this node's workflows: schedules of workflows it lacks are left to the nodes that have them, and
             // cannot fill the batch so that nothing else here fires. With room to spare, the others due are read too,
-            // only to say once why this node does not fire them (a schedule whose workflow no node has never runs).
+            // only to say once why this node does not fire one that no node fired in time (a schedule whose workflow no
+            // node has never runs).
             // Read past the schedules of this node's workflows already found unable to fire (input that no longer fits after a
             // deploy): they stay due, the earliest of all, and would otherwise fill the batch so that nothing else fires.
             // Only those of this node's workflows count: schedules of workflows it lacks are not in that read.
@@ -135,6 +136,13 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         // (a workflow not registered here, a time zone unknown here) or the row was written by hand.
         if (registry.Find(schedule.Workflow) is not { } workflow)
         {
+            // In a cluster whose nodes register different workflows a node that lacks this one sees it due, at each fire
+            // time, until a node that has it fires it: only a fire time missed (no node fired it in time) is worth a line.
+            if (fireTime >= now - MissedAfter)
+            {
+                return (0, null);
+            }
+
             if (FirstReport(schedule))
             {
                 Log.ScheduleUnknownWorkflow(engine.Logger, schedule.Name, schedule.Workflow);

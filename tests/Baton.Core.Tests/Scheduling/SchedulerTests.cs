@@ -234,11 +234,12 @@ public sealed class SchedulerTests
     }
 
     [Theory]
-    [InlineData("missing", "* * * * * *", null, 403)]
-    [InlineData("nightly", "not a cron", null, 404)]
-    [InlineData("nightly", "* * * * * *", "\"text\"", 405)]
-    [InlineData("nightly", "* * * * * *", "{not json", 405)]
-    public async Task TickAsync_ScheduleThatCannotFire_LogsWhyOnceAndStartsNothing(string workflow, string cron, string? input, int eventId)
+    // A workflow this node lacks is another node's to fire: said only once the fire time is missed (no node fired it in time).
+    [InlineData("missing", "* * * * * *", null, 403, 61)]
+    [InlineData("nightly", "not a cron", null, 404, 0)]
+    [InlineData("nightly", "* * * * * *", "\"text\"", 405, 0)]
+    [InlineData("nightly", "* * * * * *", "{not json", 405, 0)]
+    public async Task TickAsync_ScheduleThatCannotFire_LogsWhyOnceAndStartsNothing(string workflow, string cron, string? input, int eventId, int lateSeconds)
     {
         var logs = new CapturingLoggerProvider();
         await using var node = await EngineHarness.StartAsync(
@@ -250,7 +251,8 @@ public sealed class SchedulerTests
             Misfire = MisfirePolicy.RunOnce, NextFireAt = EngineHarness.Start.AddSeconds(1), Now = EngineHarness.Start,
         });
 
-        node.Time.Advance(TimeSpan.FromSeconds(1));
+        // The fire time is a second after the start; the tick is that many seconds after it.
+        node.Time.AdvanceTo(EngineHarness.Start.AddSeconds(1 + lateSeconds));
         var fired = await node.Scheduler.TickAsync(CancellationToken.None);
         var again = await node.Scheduler.TickAsync(CancellationToken.None);
 
@@ -368,7 +370,9 @@ public sealed class SchedulerTests
         }
 
         await node.Store.Schedules.UpsertScheduleAsync(Hourly("still-stuck", "nightly", "\"text\""));
-        node.Time.Advance(TimeSpan.FromSeconds(1));
+        // More than a minute late (the other node was down): only then does this node say why it does not fire them.
+        node.Time.AdvanceTo(EngineHarness.Start.AddSeconds(1) + Scheduler.MisfireThreshold + TimeSpan.FromSeconds(1));
+        var firstTick = node.Time.GetUtcNow();
         await node.Scheduler.TickAsync(CancellationToken.None);
         var firedElsewhere = await other.Scheduler.TickAsync(CancellationToken.None);
         for (var i = 0; i < 40; i++)
@@ -389,10 +393,66 @@ public sealed class SchedulerTests
         // The one schedule still due and unable to fire is read past; the rest are forgotten. Before they were: the record's
         // 41 of this node's workflow and only those are read past (not the 40 of a workflow the read leaves out).
         Assert.Equal(100 + 1, reads.Last(r => r.Workflows is not null).Max);
-        Assert.Equal(100 + 41, reads.First(r => r.Workflows is not null && r.Now > EngineHarness.Start.AddSeconds(1)).Max);
+        Assert.Equal(100 + 41, reads.First(r => r.Workflows is not null && r.Now > firstTick).Max);
         Assert.Equal(40, logs.Entries.Count(e => e.EventId == 403));
         Assert.Equal(1, logs.Entries.Count(e => e.EventId == 405 && e.Message.Contains("still-stuck", StringComparison.Ordinal)));
         Assert.Equal(41, logs.Entries.Count(e => e.EventId == 405));
+    }
+
+    [Fact]
+    public async Task TickAsync_WorkflowOnlyOnAnotherNodeThatFiresItOnTime_NoWarningUntilNoNodeFiresIt()
+    {
+        // Before: node B, which lacks the workflow, saw each new fire time due before node A fired it and warned (EventId
+        // 403) once per fire time, for ever, in a healthy cluster.
+        var logs = new CapturingLoggerProvider();
+        await using var b = await EngineHarness.StartAsync(
+            w => w.AddWorkflow<int, int>("elsewhere", (_, x, _) => Task.FromResult(x)),
+            o => o.NodeId = "node-b", startServices: false, logs: logs);
+        var a = await EngineHarness.StartAsync(
+            w => w.AddWorkflow<int, int>("nightly", (_, x, _) => Task.FromResult(x)),
+            databasePath: b.DatabasePath, time: b.Time, startServices: false);
+        await a.Schedules.PutAsync(new ScheduleDefinition { Name = "hourly", Workflow = "nightly", Cron = "0 * * * *" });
+
+        // B looks at each fire time as it falls due and until just under the threshold late; A fires it then, in time.
+        var firedByA = 0;
+        for (var hour = 1; hour <= 20; hour++)
+        {
+            var fireTime = EngineHarness.Start.AddHours(hour);
+            foreach (var late in new[] { TimeSpan.Zero, Scheduler.MisfireThreshold / 2, Scheduler.MisfireThreshold - TimeSpan.FromSeconds(1) })
+            {
+                b.Time.AdvanceTo(fireTime + late);
+                await b.Scheduler.TickAsync(CancellationToken.None);
+            }
+
+            firedByA += await a.Scheduler.TickAsync(CancellationToken.None);
+        }
+
+        var whileAFires = logs.Entries.Count(e => e.EventId == 403);
+        await a.DisposeAsync();
+
+        // No node fires the next one: B says so once, when it is more than the threshold late, and no more on later ticks.
+        var missed = EngineHarness.Start.AddHours(21);
+        b.Time.AdvanceTo(missed + Scheduler.MisfireThreshold);
+        var atThreshold = await b.Scheduler.TickAsync(CancellationToken.None);
+        var loggedAtThreshold = logs.Entries.Count(e => e.EventId == 403);
+        var firedByB = atThreshold;
+        for (var tick = 0; tick < 10; tick++)
+        {
+            b.Time.Advance(TimeSpan.FromSeconds(1));
+            firedByB += await b.Scheduler.TickAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(20, firedByA);
+        Assert.Equal(0, whileAFires);
+        Assert.Equal(0, loggedAtThreshold);
+        Assert.Equal(0, firedByB);
+        var warning = Assert.Single(logs.Entries, e => e.EventId == 403);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
+        Assert.Contains("hourly", warning.Message);
+        Assert.Contains("nightly", warning.Message);
+        var runs = (await b.Store.Runs.ListRunsAsync(new ListRunsRequest { Limit = 100 })).Runs;
+        Assert.Equal(20, runs.Count);
+        Assert.Equal(missed, (await b.Store.Schedules.GetScheduleAsync("hourly"))!.NextFireAt);
     }
 
     /// <summary>Stores 150 every-second schedules due at the start (more than one tick reads), straight into the store as another node or an older deploy would have.</summary>
