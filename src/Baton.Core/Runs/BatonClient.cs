@@ -201,10 +201,20 @@ internal sealed class BatonClient(WorkflowRegistry registry, EngineServices engi
         return result.ToResult();
     }
 
+    /// <summary>
+    /// The retry of <paramref name="run"/>: due now, its run timeout counted again from now. The timeout is that of the code
+    /// that executes the run's version, when this node registers that version; otherwise (this node has another version of
+    /// the workflow only, or none) the one the run was stored with, taken as its deadline less its creation: exact for a run
+    /// started without a delay and not retried before, longer by the delay or the time up to the earlier retry otherwise.
+    /// Before, it was the RunTimeout of whatever this node registered under the name: a v1 run retried on a v2 node got
+    /// v2's, and on a node without the workflow none.
+    /// </summary>
     private RetryRunRequest RetryRequest(RunRecord run)
     {
         var now = engine.Time.GetUtcNow();
-        var timeout = registry.Find(run.Workflow)?.Options.RunTimeout;
+        var timeout = registry.Find(run.Workflow, run.WorkflowVersion) is { } definition
+            ? definition.Options.RunTimeout
+            : run.DeadlineAt - run.CreatedAt;
         return new RetryRunRequest(run.Id, now, timeout is { } t ? now + t : null);
     }
 

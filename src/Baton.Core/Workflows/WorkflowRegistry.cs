@@ -108,6 +108,13 @@ internal sealed class WorkflowRegistry : IWorkflowCatalog
 
     public WorkflowDefinition? Find(string name) => _definitions.GetValueOrDefault(name);
 
+    /// <summary>
+    /// The definition that executes runs of <paramref name="name"/> at <paramref name="version"/> on this node (its
+    /// <c>Version</c> or one of its <c>ResumesVersions</c>), or null when this node does not claim them.
+    /// </summary>
+    public WorkflowDefinition? Find(string name, int version) =>
+        Find(name) is { } definition && (definition.Options.Version == version || definition.Options.ResumesVersions.Contains(version)) ? definition : null;
+
     public void Add<TInput, TOutput>(
         string name,
         Func<IServiceProvider, IWorkflowContext, TInput, CancellationToken, Task<TOutput>> run,

@@ -406,6 +406,100 @@ public sealed class WorkflowVersioningTests
         Assert.DoesNotContain(await node.Store.Steps.GetStepsAsync(id), s => s.Kind == StepKind.Patch);
     }
 
+    private static readonly TimeSpan V1Timeout = TimeSpan.FromHours(1);
+    private static readonly TimeSpan V2Timeout = TimeSpan.FromHours(5);
+    private static readonly DateTimeOffset Redeployed = Start.AddDays(1);
+
+    [Fact]
+    public async Task RetryRunAsync_V1RunAfterARedeployOfV1AndV2Nodes_RetriedOnTheV2NodeDeadlineIsNowPlusV1sTimeout()
+    {
+        var path = EngineHarness.NewDatabasePath();
+        var id = await FailOnV1Async(path);
+
+        await using var v1 = await StartRetryNodeAsync(path, "v1", new ExactClock(Redeployed));
+        await using var v2 = await StartRetryNodeAsync(path, "v2", new ExactClock(Redeployed));
+        Assert.Equal(RetryRunOutcome.Retried, (await v2.Client.RetryRunAsync(id)).Outcome);
+        // The retry woke the v2 node's claim loop, which leaves the run; the v1 node's is woken as a store notification would.
+        v1.WakeWorker();
+        var run = await v1.WaitForEndAsync(id);
+
+        // The v1 node ran it (v1's output, not v2's) under v1's one hour, counted from the retry.
+        Assert.Equal((RunStatus.Succeeded, "1", 1), (run.Status, run.Output, run.WorkflowVersion));
+        Assert.Equal(Redeployed + V1Timeout, run.DeadlineAt);
+        EngineHarness.DeleteDatabase(path);
+    }
+
+    [Theory]
+    [InlineData("v2", 1)]
+    [InlineData("none", 1)]
+    [InlineData("v2-resumes-v1", 5)]
+    public async Task RetryRunAsync_V1RunOnANodeWithoutV1Code_KeepsTheRunsOwnTimeout(string retryingNode, int expectedHours)
+    {
+        var path = EngineHarness.NewDatabasePath();
+        var id = await FailOnV1Async(path);
+
+        var clock = new ExactClock(Redeployed);
+        await using (var node = await StartRetryNodeAsync(path, retryingNode, clock))
+        {
+            var retry = await node.Client.RetryRunAsync(id);
+            var run = (await node.Store.Runs.GetRunAsync(id))!;
+
+            Assert.Equal(RetryRunOutcome.Retried, retry.Outcome);
+            // Only v1's code or code that resumes v1 runs it; on a node with neither it stays pending until one is up.
+            Assert.Equal(Redeployed + TimeSpan.FromHours(expectedHours), run.DeadlineAt);
+            if (retryingNode != "v2-resumes-v1")
+            {
+                await clock.WaitForTimerAsync(Redeployed + Millisecond);
+                var left = (await node.Store.Runs.GetRunAsync(id))!;
+                Assert.Equal((RunStatus.Pending, 1, Redeployed + V1Timeout), (left.Status, left.Executions, left.DeadlineAt));
+            }
+        }
+
+        EngineHarness.DeleteDatabase(path);
+    }
+
+    /// <summary>A run of version 1 (RunTimeout one hour) that fails at once at <see cref="Start"/>; returns its id.</summary>
+    private static async Task<string> FailOnV1Async(string path)
+    {
+        await using var v1 = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("wf", (_, _, _) => throw new InvalidOperationException("v1 bug"), o => o.RunTimeout = V1Timeout),
+            databasePath: path);
+        var id = await v1.StartRunAsync("wf", 1);
+        var run = await v1.WaitForEndAsync(id);
+        Assert.Equal((RunStatus.Failed, Start + V1Timeout), (run.Status, run.DeadlineAt));
+        return id;
+    }
+
+    /// <summary>
+    /// A node after the redeploy: "v1" (fixed, RunTimeout one hour), "v2" (RunTimeout five hours), "v2-resumes-v1" (the same,
+    /// resuming v1 runs) or "none" (another workflow only).
+    /// </summary>
+    private static Task<EngineHarness> StartRetryNodeAsync(string path, string code, ExactClock clock) =>
+        EngineHarness.StartAsync(
+            b =>
+            {
+                if (code == "v1")
+                {
+                    b.AddWorkflow<int, int>("wf", (_, i, _) => Task.FromResult(i), o => o.RunTimeout = V1Timeout);
+                }
+                else if (code == "none")
+                {
+                    b.AddWorkflow<int, int>("other", (_, i, _) => Task.FromResult(i));
+                }
+                else
+                {
+                    b.AddWorkflow<int, int>("wf", (_, i, _) => Task.FromResult(i * 2), o =>
+                    {
+                        o.Version = 2;
+                        o.RunTimeout = V2Timeout;
+                        o.ResumesVersions = code == "v2-resumes-v1" ? [1] : [];
+                    });
+                }
+            },
+            o => { o.NodeId = "node-" + code; o.PollInterval = Millisecond; o.DrainTimeout = TimeSpan.Zero; },
+            databasePath: path,
+            time: clock);
+
     /// <summary>Step <paramref name="step"/> if the run takes patch <paramref name="changeId"/>; the answer goes to <paramref name="seen"/>.</summary>
     private static async Task GuardedStepAsync(IWorkflowContext ctx, string changeId, string step, ConcurrentQueue<bool> seen, CancellationToken ct)
     {
