@@ -73,7 +73,7 @@ internal sealed class EmbeddedHost : IAsyncDisposable
     /// </summary>
     public static async Task<EmbeddedHost> StartAsync(
         bool acceptBearer = true, bool hostCheckHealthy = true, bool adminKeyAccepted = true, string? pathBase = null, string? antiforgeryCookieName = null,
-        bool hostOpenApi = false, Action<IServiceCollection>? configureServices = null)
+        bool hostOpenApi = false, Action<IServiceCollection>? configureServices = null, bool hostMapsOpenApi = false)
     {
         var directory = TestPaths.NewTempDirectory();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = directory });
@@ -153,7 +153,7 @@ internal sealed class EmbeddedHost : IAsyncDisposable
         });
         app.MapGet(HostDatabaseBusyPath, string () => throw new SqliteException("database is locked", 5));
         app.MapGet(StoreRouteBusyPath, string () => throw new SqliteException("database is locked", 5)).WithStoreTimeout();
-        if (hostOpenApi)
+        if (hostOpenApi || hostMapsOpenApi)
         {
             app.MapOpenApi();
         }

@@ -411,6 +411,23 @@ public sealed class EmbeddedServerTests
         Assert.Equal(HttpStatusCode.Unauthorized, withoutKey.StatusCode);
     }
 
+    [Fact]
+    public async Task OpenApi_HostMapsOpenApiWithoutADocumentOfItsOwn_BatonsDocumentAtBothUrls()
+    {
+        // The host's MapOpenApi() ({documentName}.json) beside Baton's own routes, with no AddOpenApi() of the host: Baton's
+        // literal routes win over the host's parameter route, so both URLs answer Baton's document, with the key.
+        await using var host = await EmbeddedHost.StartAsync(hostMapsOpenApi: true);
+
+        var v1 = await GetAsync(host, "/openapi/v1.json");
+        var baton = await GetAsync(host, "/openapi/baton.json");
+        using var withoutKey = await host.Client.GetAsync("/openapi/baton.json");
+
+        Assert.Contains("/api/runs", PathsOf(v1));
+        Assert.Equal(PathsOf(v1), PathsOf(baton));
+        Assert.True(baton.GetProperty("components").GetProperty("securitySchemes").TryGetProperty("adminKey", out _));
+        Assert.Equal(HttpStatusCode.Unauthorized, withoutKey.StatusCode);
+    }
+
     private static List<string> PathsOf(JsonElement document) => [.. document.GetProperty("paths").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal)];
 
     [Fact]
