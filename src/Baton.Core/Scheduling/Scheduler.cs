@@ -72,16 +72,12 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
             var stuckHere = _reported.Values.Count(r => r.WorkflowHere);
             var request = new DueSchedulesRequest(now, BatchSize + stuckHere) { Workflows = _workflows ??= [.. registry.Workflows.Select(w => w.Name)] };
             due = await store.GetDueSchedulesAsync(request, cancellationToken).ConfigureAwait(false);
-            var readAllHere = due.Count < request.Max;
-            var readAllElsewhere = false;
-            if (readAllHere)
+            if (due.Count < request.Max)
             {
                 var all = await store.GetDueSchedulesAsync(request with { Workflows = null }, cancellationToken).ConfigureAwait(false);
-                readAllElsewhere = all.Count < request.Max;
                 due = [.. due, .. all.Where(s => registry.Find(s.Workflow) is null)];
+                ForgetNotDue(due, readAllElsewhere: all.Count < request.Max);
             }
-
-            ForgetNotDue(due, readAllHere, readAllElsewhere);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -240,11 +236,12 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
     /// <summary>
     /// Drops the record of every schedule the tick's reads show is no longer due (deleted, disabled, moved on by another
     /// node). Only where a read was not cut short by its limit: one that was full may have left out a schedule still due,
-    /// which would then be logged again. The read of every workflow is made only when the one of this node's was not full.
+    /// which would then be logged again. Called only when the read of this node's workflows was not full (the read of
+    /// every workflow is made only then); <paramref name="readAllElsewhere"/> says whether that second read was not full either.
     /// </summary>
-    private void ForgetNotDue(IReadOnlyList<ScheduleRecord> due, bool readAllHere, bool readAllElsewhere)
+    private void ForgetNotDue(IReadOnlyList<ScheduleRecord> due, bool readAllElsewhere)
     {
-        if (_reported.IsEmpty || !readAllHere)
+        if (_reported.IsEmpty)
         {
             return;
         }
@@ -252,7 +249,7 @@ internal sealed class Scheduler(IScheduleStore store, WorkflowRegistry registry,
         var stillDue = due.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var (name, reported) in _reported)
         {
-            if (!stillDue.Contains(name) && (reported.WorkflowHere ? readAllHere : readAllElsewhere))
+            if (!stillDue.Contains(name) && (reported.WorkflowHere || readAllElsewhere))
             {
                 _reported.TryRemove(name, out _);
             }

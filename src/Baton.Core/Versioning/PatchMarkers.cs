@@ -19,7 +19,8 @@ internal sealed class PatchMarkers(ExecutionState state)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(changeId);
         cancellationToken.ThrowIfCancellationRequested();
-        var key = state.NextKey("patch:" + changeId);
+        var first = "patch:" + changeId;
+        var key = state.NextKey(first);
         if (state.Stored.TryGetValue(key, out var stored) && stored.Status == StepStatus.Succeeded)
         {
             return state.Deserialize<bool>(stored.Result);
@@ -29,7 +30,6 @@ internal sealed class PatchMarkers(ExecutionState state)
         // call with the id takes the answer of its first (one change guarded in two places is taken at both or neither):
         // before, a run resumed between the two took the old path at the first and the new one at the second.
         var patched = !state.IsReplaying();
-        var first = "patch:" + changeId;
         if (patched && !state.ReplayOnly && key != first && state.Stored.TryGetValue(first, out var decided) && decided.Status == StepStatus.Succeeded)
         {
             patched = state.Deserialize<bool>(decided.Result);

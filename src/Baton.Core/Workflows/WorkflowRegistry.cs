@@ -23,9 +23,11 @@ internal sealed class WorkflowDefinition
 
     public string? ConcurrencyKeyFor(object? input) => KeySelector is { } selector ? selector(input) : Options.ConcurrencyKey;
 
-    /// <summary>The <c>name@version</c> keys of the runs this code can execute: its own version and those it resumes.</summary>
-    public IEnumerable<string> VersionKeys() =>
-        Options.ResumesVersions.Append(Options.Version).Distinct().Select(v => ClaimRunsRequest.WorkflowVersionKey(Name, v));
+    /// <summary>The versions of the runs this code can execute: its own version and those it resumes.</summary>
+    public IEnumerable<int> Versions() => Options.ResumesVersions.Append(Options.Version).Distinct();
+
+    /// <summary>The <c>name@version</c> keys of the runs this code can execute (<see cref="Versions"/>).</summary>
+    public IEnumerable<string> VersionKeys() => Versions().Select(v => ClaimRunsRequest.WorkflowVersionKey(Name, v));
 
     /// <summary>
     /// Reads a run's input into the input type; the stored text is the caller's JSON as given. With
@@ -113,7 +115,7 @@ internal sealed class WorkflowRegistry : IWorkflowCatalog
     /// <c>Version</c> or one of its <c>ResumesVersions</c>), or null when this node does not claim them.
     /// </summary>
     public WorkflowDefinition? Find(string name, int version) =>
-        Find(name) is { } definition && (definition.Options.Version == version || definition.Options.ResumesVersions.Contains(version)) ? definition : null;
+        Find(name) is { } definition && definition.Versions().Contains(version) ? definition : null;
 
     public void Add<TInput, TOutput>(
         string name,
