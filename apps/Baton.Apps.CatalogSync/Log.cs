@@ -32,6 +32,12 @@ internal static partial class Log
     [LoggerMessage(5008, LogLevel.Information, "Catalog sync {RunId}: the partial download ({Bytes} bytes) was left by another execution and its note names no ETag to resume it by; downloading from byte 0, each chunk compared with those applied")]
     public static partial void PartialDiscarded(ILogger logger, string runId, long bytes);
 
+    [LoggerMessage(5009, LogLevel.Information, "Catalog sync {RunId}: resuming at byte {Have}, the feed {Why}; its first {Have} bytes are compared with those downloaded before the rest is appended (other bytes: the partial download is a different export and is not continued)")]
+    public static partial void FetchComparingWhole(ILogger logger, string runId, long have, string why);
+
+    [LoggerMessage(5011, LogLevel.Information, "Catalog sync {RunId}: the feed answered the Range request at byte {Have} with the whole feed (200, ETag {ETag}; If-Range {Validator}): a new export, or a feed without Range support or whose ETag changes; downloading from byte 0 again, each chunk compared with those this sync applied")]
+    public static partial void FetchRestarting(ILogger logger, string runId, long have, string etag, string validator);
+
     [LoggerMessage(5030, LogLevel.Warning, "Catalog sync schedule {Schedule} ({Cron}, {TimeZone}) applied but kept disabled, as it was switched off through Baton's API; PUT it with \"enabled\": true to switch it on")]
     public static partial void ScheduleKeptDisabled(ILogger logger, string schedule, string cron, string timeZone);
 

@@ -91,6 +91,13 @@ public sealed class CatalogFeedOptions
     /// </summary>
     public bool ETag { get; set; } = true;
 
+    /// <summary>
+    /// With <see cref="ETag"/>: each answer carries a strong ETag of its own (the body's tag and the request's number), as a
+    /// load balancer in front of origins that tag the same export differently does, so an <c>If-Range</c> never matches and
+    /// a Range request that sends one gets the whole body (200). The default is false.
+    /// </summary>
+    public bool ETagPerResponse { get; set; }
+
     /// <summary>A broken server: a Range request is answered 206 from one byte after the one asked for. The default is false.</summary>
     public bool MisalignRanges { get; set; }
 

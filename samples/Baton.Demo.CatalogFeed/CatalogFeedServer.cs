@@ -99,7 +99,8 @@ public sealed class CatalogFeedServer : IAsyncDisposable
         var index = GetIndex(spec);
         var total = index.Offsets[^1];
         long start = 0;
-        var etag = Options.ETag ? ETagOf(spec) : null;
+        var etag = !Options.ETag ? null
+            : Options.ETagPerResponse ? string.Create(CultureInfo.InvariantCulture, $"{ETagOf(spec)[..^1]}-{number}\"") : ETagOf(spec);
         if (etag is not null)
         {
             response.Headers.ETag = etag;

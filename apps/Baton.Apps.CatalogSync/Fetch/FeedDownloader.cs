@@ -18,9 +18,9 @@ namespace Baton.Apps.CatalogSync.Fetch;
 /// Live chunks: on a download from byte 0, from a feed that announces <c>Accept-Ranges: bytes</c>, into a
 /// blob store that can read a blob while it is written, each chunk is handed to <c>onChunk</c> as soon as its
 /// last byte is stored, so processing overlaps the download. Such a feed resumes a broken download by
-/// appending, so the bytes of a chunk handed out never change. If it answers a later Range request with 200
-/// or 416 after chunks were handed out in this process, starting over would rewrite the file under them, and
-/// the fetch fails for good instead: start a new sync.
+/// appending, so the bytes of a chunk handed out never change. If it answers a later Range request with 416,
+/// or with a 200 whose first bytes are not those of the partial file, after chunks were handed out in this process,
+/// starting over would rewrite the file under them, and the fetch fails for good instead: start a new sync.
 /// <para>One version of the feed: the first answer's strong ETag and length are kept in the ledger and in the partial
 /// file's note. A resume sends the ETag as <c>If-Range</c> (a feed that changed answers 200, as above), checks the
 /// length and ETag the feed announces against them and that the export is not shorter than the partial file, and asks
@@ -30,9 +30,11 @@ namespace Baton.Apps.CatalogSync.Fetch;
 /// over. Every chunk cut is compared with the chunk of the same index this run handed out or applied before (the
 /// product store keeps each applied chunk's checksum): a download that starts over with other bytes fails with
 /// <see cref="FeedChangedException"/> instead of joining two versions of the feed. A run whose chunks were applied by a
-/// version that kept no checksums is never started over (it resumes as before, or fails). What no check sees: a feed
-/// without an ETag whose export changed, keeping its length, between two attempts of one execution, before the break
-/// and outside the overlap.</para>
+/// version that kept no checksums is never started over (it resumes as before, or fails). A feed without a strong ETag
+/// cannot vouch for the bytes before the break, so its resume asks from byte 0 and compares all of them (before, a new
+/// export of the same length changed before the overlap was joined to the old one's start). While chunks are handed out,
+/// a 200 to an If-Range that no longer matches (a new export, or an ETag that differs on every answer, behind a load
+/// balancer) is compared from byte 0 the same way instead of failing the sync.</para>
 /// <para>Retry-After: a 429 or 503 that says when to come back is a <see cref="Retries.RetryAfterException"/>, so
 /// the next attempt waits that long (up to the fetch's longest retry delay).</para>
 /// <para>Leftovers: a sync whose download starts from byte 0 first removes the feed files of earlier syncs (a
@@ -81,8 +83,14 @@ internal sealed class FeedDownloader(
             await RemoveLeftoversAsync(runId, blob, settings.KeepFeedFiles, cancellationToken).ConfigureAwait(false);
         }
 
-        // A resume asks again for the end of what it has, where the blob store can read a partial file back.
-        var overlap = have > 0 && blobs.CanReadWhileWriting ? Math.Min(have, OverlapBytes) : 0;
+        // A resume asks again for the end of what it has, where the blob store can read a partial file back. A feed that gave
+        // no strong ETag cannot vouch that the bytes before the break are still its export's (a new export of the same length
+        // changed there would be joined to them): the resume asks for it from byte 0 and compares everything it has.
+        var overlap = have > 0 && blobs.CanReadWhileWriting ? (ledger.Validator is null ? have : Math.Min(have, OverlapBytes)) : 0;
+        if (have > 0 && overlap == have && ledger.Validator is null && have > OverlapBytes)
+        {
+            Log.FetchComparingWhole(logger, runId, have, "gave no strong ETag to resume by, so the resume asks for it from byte 0");
+        }
 
         using var request = new HttpRequestMessage(HttpMethod.Post, settings.ApiUrl)
         {
@@ -138,8 +146,28 @@ internal sealed class FeedDownloader(
 
                     resume = true;
                     break;
+                case HttpStatusCode.OK when have > 0 && ledger.AnyHandedOut && blobs.CanReadWhileWriting:
+                    // If-Range did not match (a new export, or a feed whose ETag differs from one answer to the next, as behind a
+                    // load balancer whose origins tag the same export differently): starting over would rewrite the bytes under
+                    // the chunks being applied, so the whole feed's first bytes are compared with them instead (before: the
+                    // sync failed at the first broken stream of such a feed). Other bytes fail the sync below.
+                    total = response.Content.Headers.ContentLength;
+                    if (NotTheSameFeed(ledger, have, total, etag: null) is { } otherLength)
+                    {
+                        throw await DiscardPartialAsync(ledger, blob, have, otherLength, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    Log.FetchComparingWhole(
+                        logger, runId, have, $"answered the Range request (If-Range {ledger.Validator}) with the whole feed (200, ETag {response.Headers.ETag?.ToString() ?? "none"})");
+                    overlap = have;
+                    resume = true;
+                    break;
                 case HttpStatusCode.OK:
                     RefuseRestart(ledger, have > 0 ? "answered the Range request with the whole feed (200)" : "is downloaded again from byte 0");
+                    if (have > 0)
+                    {
+                        Log.FetchRestarting(logger, runId, have, response.Headers.ETag?.ToString() ?? "none", ledger.Validator ?? "none");
+                    }
 
                     total = response.Content.Headers.ContentLength;
                     ledger.Answered(response.Headers.ETag is { IsWeak: false } etag ? etag.ToString() : null, total);
@@ -181,7 +209,7 @@ internal sealed class FeedDownloader(
             var live = cutter is not null && onChunk is not null && blobs.CanReadWhileWriting && response.Headers.AcceptRanges.Contains("bytes");
             await using (var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (resume && overlap > 0 && !await SameBytesAsync(source, blob, have - overlap, (int)overlap, cancellationToken).ConfigureAwait(false))
+                if (resume && overlap > 0 && !await SameBytesAsync(source, blob, have - overlap, overlap, cancellationToken).ConfigureAwait(false))
                 {
                     throw await DiscardPartialAsync(ledger, blob, have, $"serves other bytes than those downloaded before the break (the {overlap} bytes before byte {have})", cancellationToken).ConfigureAwait(false);
                 }
@@ -420,31 +448,43 @@ internal sealed class FeedDownloader(
         return new FeedException($"the feed changed since the download broke off: resuming at byte {have}, it {what}; the partial download was discarded and the next attempt starts over");
     }
 
-    /// <summary>Reads <paramref name="count"/> bytes from the feed and compares them with the partial file's bytes from <paramref name="offset"/>.</summary>
-    private async Task<bool> SameBytesAsync(Stream source, string blob, long offset, int count, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads <paramref name="count"/> bytes from the feed and compares them with the partial file's bytes from
+    /// <paramref name="offset"/>, a block at a time (the whole partial file, for a feed without a strong ETag).
+    /// </summary>
+    private async Task<bool> SameBytesAsync(Stream source, string blob, long offset, long count, CancellationToken cancellationToken)
     {
-        var received = new byte[count];
-        var stored = new byte[count];
-        try
+        var size = (int)Math.Min(count, 1 << 20);
+        var received = new byte[size];
+        var stored = new byte[size];
+        await using var partial = await blobs.OpenReadAsync(blob, offset, count, cancellationToken).ConfigureAwait(false);
+        for (long compared = 0; compared < count;)
         {
-            await source.ReadExactlyAsync(received, cancellationToken).ConfigureAwait(false);
-        }
-        catch (EndOfStreamException)
-        {
-            // The feed ended before the bytes asked for again: it is not the download that broke off.
-            return false;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            throw new FeedException($"the feed stream broke while resuming at byte {offset + count} ({WithCause(ex)}); the bytes received before are kept", ex);
+            var block = (int)Math.Min(size, count - compared);
+            try
+            {
+                await source.ReadExactlyAsync(received.AsMemory(0, block), cancellationToken).ConfigureAwait(false);
+            }
+            catch (EndOfStreamException)
+            {
+                // The feed ended before the bytes asked for again: it is not the download that broke off.
+                return false;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException)
+            {
+                throw new FeedException($"the feed stream broke while resuming at byte {offset + count}, after {compared} of the {count} bytes asked for again were compared ({WithCause(ex)}); the bytes received before are kept", ex);
+            }
+
+            await partial.ReadExactlyAsync(stored.AsMemory(0, block), cancellationToken).ConfigureAwait(false);
+            if (!received.AsSpan(0, block).SequenceEqual(stored.AsSpan(0, block)))
+            {
+                return false;
+            }
+
+            compared += block;
         }
 
-        await using (var partial = await blobs.OpenReadAsync(blob, offset, count, cancellationToken).ConfigureAwait(false))
-        {
-            await partial.ReadExactlyAsync(stored, cancellationToken).ConfigureAwait(false);
-        }
-
-        return received.AsSpan().SequenceEqual(stored);
+        return true;
     }
 
     /// <summary>Hashes and cuts a committed file in one pass.</summary>

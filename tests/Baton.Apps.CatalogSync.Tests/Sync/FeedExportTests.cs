@@ -69,7 +69,8 @@ public sealed class FeedExportTests
         h.Feed.Options.AfterCut = o => o.Day = 2;
         var runId = await h.StartSyncAsync();
         var refused = await h.WaitFinishedAsync(runId);
-        Assert.Contains("answered the Range request with the whole feed (200) while chunks", Message(refused), StringComparison.Ordinal);
+        // The whole new export's first bytes are compared with the partial file's (its ETag no longer matches).
+        Assert.Contains("the feed changed while this sync downloaded it: resuming at byte ", Message(refused), StringComparison.Ordinal);
         h.Feed.Options.BytesPerSecond = 0;
 
         var run = await RetryAsync(h, runId);
@@ -172,17 +173,20 @@ public sealed class FeedExportTests
         Assert.Contains("or Baton:Apps:CatalogSync:ChunkSize changed since this sync began", Message(run), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Download_NewExportOfTheSameLengthWithoutETagBetweenTwoAttempts_OverlapSeesItAndDiscardsThePartialFile()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Download_NewExportOfTheSameLengthWithoutETagBetweenTwoAttempts_ResumeComparesTheWholePartialFileAndDiscardsIt(bool changedBeforeTheOverlap)
     {
-        // No validator and the same length, as a second attempt in the same execution sees it: the bytes asked for again
-        // before the break are what tells. Nothing was handed out, so the partial file is discarded (the next attempt starts
-        // over). Before: the attempt appended the new export's rest to the old one's start.
+        // No validator and the same length, as a second attempt in the same execution sees it: the resume asks for the feed
+        // from byte 0 and compares every byte it has. Nothing was handed out, so the partial file is discarded (the next
+        // attempt starts over). Before: only the last 64 KiB were asked for again, so a change before them
+        // (changedBeforeTheOverlap) was not seen and the new export's rest was appended to the old one's start, no error.
         var feed = new CatalogFeedOptions { Products = 2_000, User = SyncHarness.FeedUser, Password = SyncHarness.FeedSecret, ETag = false };
         await using var server = await CatalogFeedServer.StartAsync(feed);
         var (fraction, firstDifference) = SameLengthDays(feed, server);
         feed.ChangeFraction = fraction;
-        var have = firstDifference + 1_000;
+        var have = changedBeforeTheOverlap ? BreakAfterAnEqualOverlap(server.BodyBytes(1), server.BodyBytes(2)) : firstDifference + 1_000;
         var blobs = new LocalBlobStore(TestPaths.NewTempDirectory());
         await using (var partial = await blobs.OpenPartialAsync("run.ndjson", restart: true))
         {
@@ -198,11 +202,30 @@ public sealed class FeedExportTests
         var changed = await Assert.ThrowsAsync<FeedException>(() => downloader.DownloadAsync("run", ledger, _ => { }, onChunk: null, CancellationToken.None));
 
         Assert.Contains($"the feed changed since the download broke off: resuming at byte {have}, it serves other bytes", changed.Message, StringComparison.Ordinal);
-        Assert.Equal($"bytes={have - FeedDownloader.OverlapBytes}-", Assert.Single(server.RangeHeaders));
+        Assert.Equal("bytes=0-", Assert.Single(server.RangeHeaders));
         Assert.Equal(0, await blobs.GetPartialLengthAsync("run.ndjson"));
         var file = await downloader.DownloadAsync("run", ledger, _ => { }, onChunk: null, CancellationToken.None);
-        Assert.Equal(server.BodyLength(2), file.Length);
-        Assert.False(file.Resumed);
+        Assert.Equal((Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(server.BodyBytes(2))), false), (file.Sha256, file.Resumed));
+    }
+
+    [Fact]
+    public async Task Fetch_FeedWithoutETagNewExportOfTheSameLengthChangedBeforeTheOverlap_SyncStopsInsteadOfJoiningThem()
+    {
+        // Chunks of the first export are being applied when the stream breaks; the feed (no ETag) then serves a new export of
+        // the same length that differs only more than 200 KB before the break. Before: the resume compared the last 64 KiB,
+        // appended the new export's rest and the sync succeeded with a table that was neither export.
+        await using var h = await SyncHarness.StartAsync(f => f.ETag = false);
+        CutWhereBothDaysAgreeBeforeTheCut(h, minCut: 1_500_000);
+        h.Feed.Options.AfterCut = o => o.Day = 2;
+        var runId = await h.StartSyncCutAfterStepAsync("chunks/000000");
+
+        var run = await h.WaitFinishedAsync(runId);
+
+        Assert.True(run.GetProperty("status").GetString() == "failed", run.ToString());
+        Assert.Contains("the feed changed while this sync downloaded it: resuming at byte ", Message(run), StringComparison.Ordinal);
+        Assert.Contains("serves other bytes than those downloaded before the break", Message(run), StringComparison.Ordinal);
+        Assert.Equal("bytes=0-", h.Feed.RangeHeaders.ToList()[1]);
+        Assert.Contains(h.Logs.Entries, e => e.EventId == 5009 && e.Message.Contains("gave no strong ETag to resume by", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -271,8 +294,9 @@ public sealed class FeedExportTests
         var changed = await Assert.ThrowsAsync<FeedException>(() => downloader.DownloadAsync("run", ledger, _ => { }, onChunk: null, CancellationToken.None));
         var file = await downloader.DownloadAsync("run", ledger, _ => { }, onChunk: null, CancellationToken.None);
 
-        Assert.Contains($"answers 206 with Content-Range 'bytes {500_000 - FeedDownloader.OverlapBytes + 1}-", changed.Message, StringComparison.Ordinal);
-        Assert.Equal([$"bytes={500_000 - FeedDownloader.OverlapBytes}-", null], server.RangeHeaders.ToList());
+        // Without an ETag the resume asks for the feed from byte 0 (and would compare all it has).
+        Assert.Contains("answers 206 with Content-Range 'bytes 1-", changed.Message, StringComparison.Ordinal);
+        Assert.Equal(["bytes=0-", null], server.RangeHeaders.ToList());
         Assert.Equal((server.BodyLength(), false), (file.Length, file.Resumed));
     }
 
@@ -428,6 +452,31 @@ public sealed class FeedExportTests
         }
 
         throw new InvalidOperationException("no change fraction gives two days of the same length");
+    }
+
+    /// <summary>
+    /// A length of partial file whose last <see cref="FeedDownloader.OverlapBytes"/> are the same in both exports, with a
+    /// difference before them: the byte after the first run of equal bytes longer than the overlap that follows a difference.
+    /// </summary>
+    private static long BreakAfterAnEqualOverlap(byte[] one, byte[] two)
+    {
+        long lastDifference = -1;
+        for (var i = 0; i < one.Length; i++)
+        {
+            if (one[i] == two[i])
+            {
+                continue;
+            }
+
+            if (lastDifference >= 0 && i - lastDifference > FeedDownloader.OverlapBytes + 1)
+            {
+                return i;
+            }
+
+            lastDifference = i;
+        }
+
+        throw new InvalidOperationException("no run of equal bytes longer than the overlap after a difference");
     }
 
     /// <summary>Retries the finished run and waits for that execution to finish (a failure other than the one before, or a success).</summary>
