@@ -163,10 +163,14 @@ internal static partial class RunEndpoints
                      ("createdBefore", t => request with { CreatedBefore = t }),
                  })
         {
-            if (query[parameter].ToString() is not { Length: > 0 } text)
+            if (query[parameter].ToString() is not { Length: > 0 } written)
             {
                 continue;
             }
+
+            // An unescaped '+' in a query string reads as a space ("...T02:00:00 01:00" from createdAfter=...T02:00:00+01:00
+            // typed into curl): no ISO 8601 time holds a space, so one where the offset's sign would be is that '+'.
+            var text = UnescapedPlusOffset().IsMatch(written) ? written[..^6] + "+" + written[^5..] : written;
 
             // The ISO 8601 shape first (DateTimeOffset.TryParse also reads "12/31/2026"), then the value: a time in that shape
             // it cannot hold (before year 1 or after 9999 in UTC) is out of range, not badly written.
@@ -311,6 +315,10 @@ internal static partial class RunEndpoints
             ? $"has the offset {text[^6..]}; an offset is at most ±14:00"
             : "is out of range (years 0001 to 9999 in UTC)";
     }
+
+    /// <summary>A date and time whose offset's '+' came as a space (the query string's unescaped '+').</summary>
+    [GeneratedRegex(@"T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,7})?)? [0-9]{2}:[0-9]{2}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex UnescapedPlusOffset();
 
     /// <summary>A date, or a date and time with optional seconds, fraction and offset (Z or ±hh:mm).</summary>
     [GeneratedRegex(@"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,7})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?\z", RegexOptions.CultureInvariant)]

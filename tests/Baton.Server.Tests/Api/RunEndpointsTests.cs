@@ -258,7 +258,33 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
         Assert.DoesNotContain(id, afterIds);
     }
 
+    [Fact]
+    public async Task ListRuns_TimeWithAnUnescapedPlusInItsOffset_ReadAsThatOffset()
+    {
+        // A '+' typed into a query string as is (curl ".../api/runs?createdAfter=2026-01-15T03:00:00+01:00") reaches the
+        // server as a space. Before: 400 "... is not an ISO 8601 time", and only %2B worked.
+        var (_, run) = await Server.StartRunAsync("quick", """{"n":1}""");
+        var id = run.GetProperty("id").GetString()!;
+        var createdAt = (await Server.GetRunAsync(id)).GetProperty("createdAt").GetDateTimeOffset();
+        var oneSecondLater = createdAt.ToOffset(TimeSpan.FromHours(1)).AddSeconds(1)
+            .ToString("yyyy-MM-ddTHH:mm:ss.fffffff'+01:00'", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains('+', oneSecondLater);
+
+        using var before = await Server.Client.GetAsync($"/api/runs?workflow=quick&createdBefore={oneSecondLater}&limit=500");
+        using var after = await Server.Client.GetAsync($"/api/runs?workflow=quick&createdAfter={oneSecondLater}&limit=500");
+
+        Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        var beforeIds = (await InProcessServer.ReadJsonAsync(before)).GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToList();
+        var afterIds = (await InProcessServer.ReadJsonAsync(after)).GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToList();
+        Assert.Contains(id, beforeIds);
+        Assert.DoesNotContain(id, afterIds);
+    }
+
     [Theory]
+    [InlineData("2026-01-15T02:00:00+14:59", "has the offset +14:59; an offset is at most ±14:00")]
+    [InlineData("2026-01-15T02:00 01:00x", "is not an ISO 8601 time")]
+    [InlineData("2026-01-15 01:00", "is not an ISO 8601 time")]
     [InlineData("2026-01-15T02:00:00%2B14:59", "has the offset +14:59; an offset is at most ±14:00")]
     [InlineData("2026-01-15T02:00:00-15:00", "has the offset -15:00; an offset is at most ±14:00")]
     [InlineData("0001-01-01T00:00:00%2B01:00", "is out of range (years 0001 to 9999 in UTC)")]
