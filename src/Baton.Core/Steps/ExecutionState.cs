@@ -220,6 +220,37 @@ internal sealed class ExecutionState
         }
     }
 
+    /// <summary>
+    /// Why <paramref name="name"/> cannot make a step key, in words naming what it is (<paramref name="noun"/>: "a step name",
+    /// "a patch id"), or null when it can. <paramref name="maxLength"/> is what is left of a key's length for it;
+    /// <paramref name="repeats"/> says how repeated calls are keyed (why '#' is refused).
+    /// </summary>
+    public static string? NameProblem(string name, string noun, int maxLength, string repeats)
+    {
+        if (StoredText.HasNul(name))
+        {
+            // Refused on every store alike: PostgreSQL text cannot hold U+0000.
+            return noun + " cannot hold the character U+0000";
+        }
+
+        if (StoredText.HasHalfSurrogatePair(name))
+        {
+            // Refused on every store alike: PostgreSQL's driver cannot encode it and threw at the step's write.
+            return noun + " cannot hold " + StoredText.HalfSurrogatePair;
+        }
+
+        if (name.Length > maxLength)
+        {
+            // Refused on every store alike: PostgreSQL could not index it, so every write of the step failed as a store
+            // error and the run was taken up again at each lease expiry, for ever.
+            return $"{noun} is at most {maxLength} characters; '{name[..40]}...' has {name.Length}";
+        }
+
+        // The n-th call of a name is keyed name#n: an explicit "charge#2" took the second "charge" call's stored
+        // result, and that call's body never ran.
+        return name.Contains('#', StringComparison.Ordinal) ? $"{noun} cannot hold '#' ('{name}'): {repeats}" : null;
+    }
+
     /// <summary>The key of the next step named <paramref name="name"/>: the name, then <c>name#2</c>, <c>name#3</c>...</summary>
     public string NextKey(string name) => NextKey(name, out _);
 
@@ -230,31 +261,9 @@ internal sealed class ExecutionState
             throw new ArgumentException("a step needs a name", nameof(name));
         }
 
-        if (StoredText.HasNul(name))
+        if (NameProblem(name, "a step name", RunLimits.MaxStepKeyLength, "the repeated calls of one name are keyed name#2, name#3, ...") is { } problem)
         {
-            // Refused on every store alike: PostgreSQL text cannot hold U+0000.
-            throw new ArgumentException("a step name cannot hold the character U+0000", nameof(name));
-        }
-
-        if (StoredText.HasHalfSurrogatePair(name))
-        {
-            // Refused on every store alike: PostgreSQL's driver cannot encode it and threw at the step's write.
-            throw new ArgumentException("a step name cannot hold " + StoredText.HalfSurrogatePair, nameof(name));
-        }
-
-        if (name.Length > RunLimits.MaxStepKeyLength)
-        {
-            // Refused on every store alike: PostgreSQL could not index it, so every write of the step failed as a store
-            // error and the run was taken up again at each lease expiry, for ever.
-            throw new ArgumentException(
-                $"a step name is at most {RunLimits.MaxStepKeyLength} characters; '{name[..40]}...' has {name.Length}", nameof(name));
-        }
-
-        if (name.Contains('#', StringComparison.Ordinal))
-        {
-            // The n-th call of a name is keyed name#n: an explicit "charge#2" took the second "charge" call's stored
-            // result, and that call's body never ran.
-            throw new ArgumentException($"a step name cannot hold '#' ('{name}'): the repeated calls of one name are keyed name#2, name#3, ...", nameof(name));
+            throw new ArgumentException(problem, nameof(name));
         }
 
         lock (_lock)

@@ -11,6 +11,8 @@ namespace Baton.Versioning;
 /// </summary>
 internal sealed class PatchMarkers(ExecutionState state)
 {
+    private const string KeyPrefix = "patch:";
+
     /// <summary>
     /// The stored decision; else false while the run replays steps stored before, and otherwise true (stored), or for a later
     /// call with the id the answer of its first.
@@ -18,8 +20,14 @@ internal sealed class PatchMarkers(ExecutionState state)
     public async Task<bool> IsPatchedAsync(string changeId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(changeId);
+        // Checked as the id, not as the step key it makes: a bad id was refused in a step name's words, about "patch:{id}".
+        if (ExecutionState.NameProblem(changeId, "a patch id", RunLimits.MaxStepKeyLength - KeyPrefix.Length, "the repeated calls of one id are keyed patch:{id}#2, patch:{id}#3, ...") is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(changeId));
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
-        var first = "patch:" + changeId;
+        var first = KeyPrefix + changeId;
         var key = state.NextKey(first);
         if (state.Stored.TryGetValue(key, out var stored) && stored.Status == StepStatus.Succeeded)
         {

@@ -384,10 +384,11 @@ public sealed class WorkflowVersioningTests
     [Theory]
     [InlineData("", "empty")]
     [InlineData("   ", "whitespace")]
-    [InlineData("a\0b", "U+0000")]
-    [InlineData("half", "half a surrogate pair")]
-    [InlineData("a#2", "'#'")]
-    [InlineData("long", "at most 500 characters")]
+    [InlineData("a\0b", "a patch id cannot hold the character U+0000")]
+    [InlineData("half", "a patch id cannot hold half a surrogate pair")]
+    [InlineData("a#2", "a patch id cannot hold '#' ('a#2')")]
+    // The id's own limit: the key is "patch:" and the id, at most 500 characters.
+    [InlineData("long", "a patch id is at most 494 characters; 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' has 600")]
     public async Task IsPatchedAsync_ChangeIdNoStoreCanKeyOrEmpty_RunFailsNamingItAndNothingStored(string changeId, string expected)
     {
         // Made here: a theory's data cannot carry half a surrogate pair (it arrives as U+FFFD).
