@@ -23,5 +23,25 @@ public sealed class StepTimeoutException(string stepKey, TimeSpan timeout)
 }
 
 /// <summary>The whole run passed its run timeout.</summary>
-public sealed class RunTimeoutException(TimeSpan timeout)
-    : TimeoutException($"run timed out after {timeout.TotalSeconds:0.###} s");
+public sealed class RunTimeoutException : TimeoutException
+{
+    public RunTimeoutException(TimeSpan timeout)
+        : base($"run timed out after {timeout.TotalSeconds:0.###} s")
+    {
+    }
+
+    /// <summary>
+    /// A run past the deadline it is stored with, told by that deadline: what held it, whatever <c>RunTimeout</c> the code
+    /// that executes it has (a v1 run executed by v2 code with another <c>RunTimeout</c>, a run retried on another node).
+    /// </summary>
+    public RunTimeoutException(DateTimeOffset deadline, DateTimeOffset createdAt)
+        : base(string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"run timed out: its deadline {deadline.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fff}Z passed, {(deadline - createdAt).TotalSeconds:0.###} s after the run was created"))
+    {
+        Deadline = deadline;
+    }
+
+    /// <summary>The deadline the run passed; null when made from a timeout length alone.</summary>
+    public DateTimeOffset? Deadline { get; }
+}

@@ -75,7 +75,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         {
             // Woken at its deadline, the run is not suspended again by a wait that would outlast it (before: a durable timer
             // longer than the RunTimeout suspended it at once, due now, execution after execution, never failing).
-            await EndBadlyAsync(active, context, TimeoutFailure(active, definition)).ConfigureAwait(false);
+            await EndBadlyAsync(active, context, TimeoutFailure(active)).ConfigureAwait(false);
         }
         catch (SuspendRunException suspend)
         {
@@ -111,7 +111,7 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
         }
         catch (Exception) when (deadline?.IsCancellationRequested == true)
         {
-            await EndBadlyAsync(active, context, TimeoutFailure(active, definition)).ConfigureAwait(false);
+            await EndBadlyAsync(active, context, TimeoutFailure(active)).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -137,12 +137,14 @@ internal sealed class RunExecutor(WorkflowRegistry registry, EngineServices engi
     /// <summary>How long a run that ends badly waits for the steps it stopped (a step that ignores its token) before it goes on.</summary>
     internal static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(30);
 
-    /// <summary>The failure of a run past its deadline.</summary>
-    private static RunFailure TimeoutFailure(ActiveRun active, WorkflowDefinition definition)
+    /// <summary>
+    /// The failure of a run past its deadline, told by the deadline stored with the run: before, by the RunTimeout of the code
+    /// executing it, so a v1 run held to v1's 1 h by v2 code with a 5 h RunTimeout said "after 18000 s".
+    /// </summary>
+    private static RunFailure TimeoutFailure(ActiveRun active) => new()
     {
-        var timeout = definition.Options.RunTimeout ?? active.Run.DeadlineAt!.Value - active.Run.CreatedAt;
-        return new RunFailure { Message = new RunTimeoutException(timeout).Message, ErrorType = typeof(RunTimeoutException).FullName };
-    }
+        Message = new RunTimeoutException(active.Run.DeadlineAt!.Value, active.Run.CreatedAt).Message, ErrorType = typeof(RunTimeoutException).FullName,
+    };
 
     private async Task ReplayAndCompensateAsync(ActiveRun active, WorkflowDefinition definition, WorkflowContext context)
     {

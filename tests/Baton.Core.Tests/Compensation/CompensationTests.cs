@@ -365,7 +365,7 @@ public sealed class CompensationTests
 
         Assert.Equal(EngineHarness.Start.AddMinutes(5), waiting.RunAfter);
         Assert.Equal((RunStatus.Compensated, 2), (run.Status, run.Executions));
-        Assert.Equal("run timed out after 300 s", run.Failure!.Message);
+        Assert.Equal("run timed out: its deadline 2026-01-01T00:05:00.000Z passed, 300 s after the run was created", run.Failure!.Message);
         Assert.Equal(["reserve"], undone);
     }
 

@@ -390,7 +390,7 @@ public sealed class StepTests
 
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.True(sawCancel);
-        Assert.Contains("run timed out after 60 s", run.Failure!.Message);
+        Assert.Equal("run timed out: its deadline 2026-01-01T00:01:00.000Z passed, 60 s after the run was created", run.Failure!.Message);
         var step = Assert.Single(await node.Store.Steps.GetStepsAsync(id));
         Assert.Equal(StepStatus.Failed, step.Status);
         Assert.Equal(Start.AddMinutes(1), step.CompletedAt);
@@ -412,7 +412,7 @@ public sealed class StepTests
 
         Assert.Equal(Start.AddMinutes(5), waiting.RunAfter);
         Assert.Equal(RunStatus.Failed, run.Status);
-        Assert.Contains("run timed out after 300 s", run.Failure!.Message, StringComparison.Ordinal);
+        Assert.Equal("run timed out: its deadline 2026-01-01T00:05:00.000Z passed, 300 s after the run was created", run.Failure!.Message);
     }
 
     [Fact]

@@ -459,6 +459,40 @@ public sealed class WorkflowVersioningTests
         EngineHarness.DeleteDatabase(path);
     }
 
+    [Fact]
+    public async Task RunTimeout_V1RunPastItsDeadlineOnV2CodeWithALongerTimeout_FailureTellsTheDeadlineItWasHeldTo()
+    {
+        // Before: "run timed out after 18000 s", v2's RunTimeout, though the run was held to v1's hour.
+        var path = EngineHarness.NewDatabasePath();
+        string id;
+        await using (var v1 = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("wf", async (ctx, _, ct) => await ctx.WaitForEventAsync<int>("approved", cancellationToken: ct), o => o.RunTimeout = V1Timeout),
+            databasePath: path))
+        {
+            id = await v1.StartRunAsync("wf", 1);
+            // Suspended on a wait with no timeout: it wakes at its deadline.
+            var waiting = await v1.WaitForIdleAsync(id, r => r.Status == RunStatus.Suspended && r.LeaseOwner is null);
+            Assert.Equal(Start + V1Timeout, waiting.RunAfter);
+        }
+
+        await using var v2 = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("wf", async (ctx, _, ct) => await ctx.WaitForEventAsync<int>("approved", cancellationToken: ct), o =>
+            {
+                o.Version = 2;
+                o.RunTimeout = V2Timeout;
+                o.ResumesVersions = [1];
+            }),
+            o => { o.NodeId = "node-v2"; o.PollInterval = Millisecond; o.DrainTimeout = TimeSpan.Zero; },
+            databasePath: path,
+            time: new ExactClock(Start + V1Timeout));
+        var run = await v2.WaitForEndAsync(id);
+
+        Assert.Equal((RunStatus.Failed, 1, Start + V1Timeout), (run.Status, run.WorkflowVersion, run.DeadlineAt));
+        Assert.Equal("run timed out: its deadline 2026-01-01T01:00:00.000Z passed, 3600 s after the run was created", run.Failure!.Message);
+        Assert.Equal(typeof(RunTimeoutException).FullName, run.Failure.ErrorType);
+        EngineHarness.DeleteDatabase(path);
+    }
+
     /// <summary>A run of version 1 (RunTimeout one hour) that fails at once at <see cref="Start"/>; returns its id.</summary>
     private static async Task<string> FailOnV1Async(string path)
     {
