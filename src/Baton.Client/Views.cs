@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -171,7 +172,24 @@ public sealed record ScheduleDefinition
 
 /// <summary>A live node (heartbeat within three heartbeat intervals), as <c>GET /health</c> lists it.</summary>
 public sealed record NodeView(
-    string NodeId, string Host, int ProcessId, string Version, IReadOnlyList<string> Workflows, DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt);
+    string NodeId, string Host, int ProcessId, string Version, IReadOnlyList<string> Workflows, DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt)
+{
+    /// <summary>
+    /// The version of each of <see cref="Workflows"/> the node starts runs at and the older versions whose runs it resumes,
+    /// sorted by name; null from a server or node that does not record them.
+    /// </summary>
+    public IReadOnlyList<NodeWorkflowView>? WorkflowVersions { get; init; }
+
+}
+
+/// <summary>A workflow as a node executes it: <see cref="Version"/> for new runs, and the runs of <see cref="ResumesVersions"/>.</summary>
+public sealed record NodeWorkflowView(string Name, int Version, IReadOnlyList<int> ResumesVersions)
+{
+    /// <summary>As the CLI shows it: <c>order v2</c>, <c>order v2 (resumes v1)</c>.</summary>
+    public string Describe() => ResumesVersions.Count == 0
+        ? string.Create(CultureInfo.InvariantCulture, $"{Name} v{Version}")
+        : string.Create(CultureInfo.InvariantCulture, $"{Name} v{Version} (resumes {string.Join(", ", ResumesVersions.Select(v => "v" + v.ToString(CultureInfo.InvariantCulture)))})");
+}
 
 /// <summary>Filters and paging of <c>GET /api/runs</c>; every field is optional.</summary>
 public sealed record RunQuery

@@ -8,6 +8,7 @@ namespace Baton.Storage;
 [JsonSerializable(typeof(RunFailure))]
 [JsonSerializable(typeof(List<RunError>))]
 [JsonSerializable(typeof(Dictionary<string, long>))]
+[JsonSerializable(typeof(List<NodeWorkflowVersions>))]
 internal sealed partial class RunStateJsonContext : JsonSerializerContext;
 
 /// <summary>

@@ -54,6 +54,9 @@ public sealed class CatalogCommandsTests(ServerFixture fixture) : IClassFixture<
         var node = Assert.Single(nodes.EnumerateArray());
         Assert.Contains(node.GetProperty("workflows").EnumerateArray(), w => w.GetString() == "demo");
         Assert.Contains(node.GetProperty("nodeId").GetString()!, table.Stdout, StringComparison.Ordinal);
+        // With the version each workflow runs (before: names alone).
+        Assert.Contains(node.GetProperty("workflowVersions").EnumerateArray(), w => w.GetProperty("name").GetString() == "demo" && w.GetProperty("version").GetInt32() == 1);
+        Assert.Contains("demo v1", table.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

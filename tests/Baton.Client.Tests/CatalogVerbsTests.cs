@@ -54,6 +54,8 @@ public sealed class CatalogVerbsTests(SqliteServerFixture fixture) : IClassFixtu
 
         var node = Assert.Single(nodes);
         Assert.Contains("demo", node.Workflows);
+        // With the version each workflow runs (before: names alone).
+        Assert.Contains("demo v1", node.WorkflowVersions!.Select(w => w.Describe()));
     }
 
     [Fact]

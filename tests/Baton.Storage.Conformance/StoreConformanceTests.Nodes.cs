@@ -47,6 +47,29 @@ public abstract partial class StoreConformanceTests
     }
 
     [Fact]
+    public async Task HeartbeatNodeAsync_WorkflowVersions_StoredReplacedAndReadBackNullWhenNoneRecorded()
+    {
+        // Before: a node's row kept workflow names only, so a v1 node and a v2 node that resumes v1 read alike.
+        var store = await NewStoreAsync();
+        await store.Nodes.HeartbeatNodeAsync(Beat("node-a", T0, T0, "alpha", "beta") with
+        {
+            WorkflowVersions = [new NodeWorkflowVersions("alpha", 3, [1, 2]), new NodeWorkflowVersions("beta", 1, [])],
+        });
+        await store.Nodes.HeartbeatNodeAsync(Beat("node-b", T0, T0, "alpha"));
+
+        var first = await store.Nodes.ListNodesAsync(new ListNodesRequest(T0));
+        await store.Nodes.HeartbeatNodeAsync(Beat("node-a", T0.AddSeconds(10), T0, "alpha") with
+        {
+            WorkflowVersions = [new NodeWorkflowVersions("alpha", 4, [3])],
+        });
+        var renewed = Assert.Single(await store.Nodes.ListNodesAsync(new ListNodesRequest(T0.AddSeconds(10))));
+
+        Assert.Equal(["alpha v3 (resumes v1, v2)", "beta v1"], first[0].WorkflowVersions!.Select(w => w.Describe()));
+        Assert.Null(first[1].WorkflowVersions);
+        Assert.Equal(["alpha v4 (resumes v3)"], renewed.WorkflowVersions!.Select(w => w.Describe()));
+    }
+
+    [Fact]
     public async Task HeartbeatNodeAsync_NodeIdRestartedInANewProcess_ShowsTheNewProcessStart()
     {
         // Before: the row kept the first process's start next to the new process id.

@@ -77,6 +77,36 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InitializeAsync_SchemaAtVersion11WithANode_AddsWorkflowVersionsAndKeepsTheNode()
+    {
+        var schema = _database.NewSchema();
+        var old = Node(schema);
+        await old.InitializeAsync();
+        var beat = new NodeHeartbeatRequest
+        {
+            NodeId = "n1", Host = "h", ProcessId = 1, Version = "v", Workflows = ["orders"], StartedAt = T0, Now = T0,
+        };
+        await old.Nodes.HeartbeatNodeAsync(beat);
+        // Back to what a version-11 node left: its row without the versions column.
+        await ScalarAsync($"""
+            ALTER TABLE "{schema}".nodes DROP COLUMN workflow_versions;
+            DELETE FROM "{schema}".schema_version WHERE version > 11;
+            SELECT 1
+            """);
+
+        var upgraded = Node(schema);
+        await upgraded.InitializeAsync();
+        var kept = Assert.Single(await upgraded.Nodes.ListNodesAsync(new ListNodesRequest(T0)));
+        await upgraded.Nodes.HeartbeatNodeAsync(beat with { Now = T0.AddSeconds(10), WorkflowVersions = [new NodeWorkflowVersions("orders", 2, [1])] });
+        var renewed = Assert.Single(await upgraded.Nodes.ListNodesAsync(new ListNodesRequest(T0)));
+
+        Assert.Equal(PostgresMigrations.All.Count, await ScalarAsync($"SELECT max(version) FROM \"{schema}\".schema_version"));
+        Assert.Equal(["orders"], kept.Workflows);
+        Assert.Null(kept.WorkflowVersions);
+        Assert.Equal(["orders v2 (resumes v1)"], renewed.WorkflowVersions!.Select(w => w.Describe()));
+    }
+
+    [Fact]
     public async Task InitializeAsync_SchemaAtVersion1_MigratesToLatestAndKeepsRuns()
     {
         var schema = _database.NewSchema();

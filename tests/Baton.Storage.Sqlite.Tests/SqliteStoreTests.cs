@@ -213,6 +213,36 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task InitializeAsync_FileAtVersion11WithANode_AddsWorkflowVersionsAndKeepsTheNode()
+    {
+        var path = _database.NewPath();
+        var beat = new NodeHeartbeatRequest
+        {
+            NodeId = "n1", Host = "h", ProcessId = 1, Version = "v", Workflows = ["orders"], StartedAt = DateTimeOffset.UnixEpoch, Now = DateTimeOffset.UnixEpoch,
+        };
+        await using (var old = Open(path))
+        {
+            await old.Nodes.HeartbeatNodeAsync(beat);
+            // Back to what a version-11 node left: its row without the versions column.
+            await WriterScalarAsync(old, "ALTER TABLE nodes DROP COLUMN workflow_versions; DELETE FROM schema_version WHERE version > 11");
+        }
+
+        await using var upgraded = Open(path);
+        await upgraded.InitializeAsync();
+        var kept = Assert.Single(await upgraded.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.UnixEpoch)));
+        await upgraded.Nodes.HeartbeatNodeAsync(beat with
+        {
+            Now = DateTimeOffset.UnixEpoch.AddSeconds(10), WorkflowVersions = [new NodeWorkflowVersions("orders", 2, [1])],
+        });
+        var renewed = Assert.Single(await upgraded.Nodes.ListNodesAsync(new ListNodesRequest(DateTimeOffset.UnixEpoch)));
+
+        Assert.Equal((long)SqliteMigrations.All.Count, await WriterScalarAsync(upgraded, "SELECT MAX(version) FROM schema_version"));
+        Assert.Equal(["orders"], kept.Workflows);
+        Assert.Null(kept.WorkflowVersions);
+        Assert.Equal(["orders v2 (resumes v1)"], renewed.WorkflowVersions!.Select(w => w.Describe()));
+    }
+
+    [Fact]
     public async Task InitializeAsync_NewerSchemaVersion_ThrowsClearError()
     {
         var path = _database.NewPath();

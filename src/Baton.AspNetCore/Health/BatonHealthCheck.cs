@@ -41,7 +41,10 @@ internal sealed class BatonHealthCheck(
             await store.PingAsync(timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
             storeHealth = new StoreHealth("ok", null);
             live = [.. (await nodes.ListLiveNodesAsync(timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false))
-                .Select(n => new NodeView(n.NodeId, n.Host, n.ProcessId, n.Version, n.Workflows, n.StartedAt, n.HeartbeatAt))];
+                .Select(n => new NodeView(n.NodeId, n.Host, n.ProcessId, n.Version, n.Workflows, n.StartedAt, n.HeartbeatAt)
+                {
+                    WorkflowVersions = n.WorkflowVersions?.Select(w => new NodeWorkflowView(w.Name, w.Version, w.ResumesVersions)).ToList(),
+                })];
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {

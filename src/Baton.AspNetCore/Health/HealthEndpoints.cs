@@ -12,7 +12,17 @@ public sealed record WorkerHealth(bool Enabled, bool Running, int ActiveRuns);
 
 /// <summary>A live node of the registry (its heartbeat is within the live window).</summary>
 public sealed record NodeView(
-    string NodeId, string Host, int ProcessId, string Version, IReadOnlyList<string> Workflows, DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt);
+    string NodeId, string Host, int ProcessId, string Version, IReadOnlyList<string> Workflows, DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt)
+{
+    /// <summary>
+    /// The version of each of <see cref="Workflows"/> the node starts runs at and the older versions whose runs it resumes,
+    /// sorted by name; null for a node that did not record them (one of a Baton before they were recorded).
+    /// </summary>
+    public IReadOnlyList<NodeWorkflowView>? WorkflowVersions { get; init; }
+}
+
+/// <summary>A workflow as a node executes it: <see cref="Version"/> for new runs, and the runs of <see cref="ResumesVersions"/>.</summary>
+public sealed record NodeWorkflowView(string Name, int Version, IReadOnlyList<int> ResumesVersions);
 
 /// <param name="Status"><c>ready</c> or <c>not_ready</c>.</param>
 /// <param name="Nodes">The live nodes sharing this node's store (this one included); null when the store cannot be read.</param>

@@ -67,6 +67,7 @@ internal sealed class NodeRegistry(INodeStore store, EngineServices engine, Work
                     ProcessId = Environment.ProcessId,
                     Version = EngineVersion,
                     Workflows = [.. workflows.Workflows.Select(w => w.Name).Order(StringComparer.Ordinal)],
+                    WorkflowVersions = workflows.NodeVersions,
                     StartedAt = _startedAt ?? now,
                     Now = now,
                 },

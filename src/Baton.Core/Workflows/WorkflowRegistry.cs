@@ -93,6 +93,11 @@ internal sealed class WorkflowRegistry : IWorkflowCatalog
 
     public IReadOnlyCollection<WorkflowDescriptor> Workflows => _definitions.Values.Select(d => d.Descriptor).ToList();
 
+    /// <summary>Each workflow's version and the older versions it resumes, sorted by name, as the node registry records them.</summary>
+    public IReadOnlyList<NodeWorkflowVersions> NodeVersions =>
+        [.. _definitions.Values.OrderBy(d => d.Name, StringComparer.Ordinal)
+            .Select(d => new NodeWorkflowVersions(d.Name, d.Options.Version, [.. d.Options.ResumesVersions.Distinct().Order()]))];
+
     /// <summary>The <c>name@version</c> keys of every run this node's code can execute.</summary>
     public IEnumerable<string> VersionKeys => _definitions.Values.SelectMany(d => d.VersionKeys());
 

@@ -193,6 +193,12 @@ internal static class PostgresMigrations
         """
         ALTER TABLE {schema}.runs ADD COLUMN wakes_on text[];
         """,
+
+        // 12: the versions each node executes (NodeWorkflowsJson), so /health shows which node runs which version of a
+        // workflow in a mixed-version deploy (NULL for rows written before, and by a node of an earlier Baton).
+        """
+        ALTER TABLE {schema}.nodes ADD COLUMN workflow_versions jsonb;
+        """,
     ];
 
     /// <summary>

@@ -21,15 +21,16 @@ internal sealed class PostgresNodeStore : INodeStore
         _identity = identity;
         _clock = clock;
         _heartbeatSql = $"""
-            INSERT INTO {s}.nodes (node_id, host, process_id, version, workflows, started_at, heartbeat_at)
-            VALUES (@node_id, @host, @process_id, @version, @workflows, @started_at, @now)
+            INSERT INTO {s}.nodes (node_id, host, process_id, version, workflows, started_at, heartbeat_at, workflow_versions)
+            VALUES (@node_id, @host, @process_id, @version, @workflows, @started_at, @now, @workflow_versions)
             ON CONFLICT (node_id) DO UPDATE SET
                 host = excluded.host, process_id = excluded.process_id, version = excluded.version,
-                workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at
+                workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at,
+                workflow_versions = excluded.workflow_versions
             RETURNING clock_timestamp()
             """;
         _listSql = $"""
-            SELECT node_id, host, process_id, version, workflows, started_at, heartbeat_at
+            SELECT node_id, host, process_id, version, workflows, started_at, heartbeat_at, workflow_versions
             FROM {s}.nodes WHERE heartbeat_at >= @since ORDER BY node_id
             """;
         _removeSql = $"DELETE FROM {s}.nodes WHERE node_id = @node_id";
@@ -55,6 +56,7 @@ internal sealed class PostgresNodeStore : INodeStore
             .Int("process_id", request.ProcessId)
             .Text("version", request.Version)
             .TextArray("workflows", [.. request.Workflows ?? []])
+            .Json("workflow_versions", NodeWorkflowsJson.Write(request.WorkflowVersions))
             .Time("started_at", request.StartedAt)
             .Time("now", request.Now);
         var sent = Stopwatch.GetElapsedTime(begun);
@@ -81,6 +83,7 @@ internal sealed class PostgresNodeStore : INodeStore
             Workflows = r.GetFieldValue<string[]>(4),
             StartedAt = Time(r, 5)!.Value,
             HeartbeatAt = Time(r, 6)!.Value,
+            WorkflowVersions = NodeWorkflowsJson.Read(r.IsDBNull(7) ? null : r.GetString(7)),
         }, cancellationToken).ConfigureAwait(false);
     }
 

@@ -189,6 +189,12 @@ internal static class SqliteMigrations
         """
         ALTER TABLE runs ADD COLUMN wakes_on TEXT;
         """,
+
+        // 12: the versions each node executes (NodeWorkflowsJson), so /health shows which node runs which version of a
+        // workflow in a mixed-version deploy (NULL for rows written before, and by a node of an earlier Baton).
+        """
+        ALTER TABLE nodes ADD COLUMN workflow_versions TEXT;
+        """,
     ];
 
     /// <summary>Applies the migrations the file has not had yet. Returns the schema version afterwards.</summary>

@@ -2,17 +2,18 @@ using System.Text.Json;
 
 namespace Baton.Storage.Sqlite.Internal;
 
-/// <summary>The node registry: one row per node, workflows as a JSON array.</summary>
+/// <summary>The node registry: one row per node, workflows as a JSON array, their versions as <see cref="NodeWorkflowsJson"/>.</summary>
 internal sealed class SqliteNodeStore(SqliteBatonStore store) : INodeStore
 {
-    private const string Columns = "node_id, host, process_id, version, workflows, started_at, heartbeat_at";
+    private const string Columns = "node_id, host, process_id, version, workflows, started_at, heartbeat_at, workflow_versions";
 
     private const string HeartbeatSql = """
-        INSERT INTO nodes (node_id, host, process_id, version, workflows, started_at, heartbeat_at)
-        VALUES ($node_id, $host, $process_id, $version, $workflows, $started_at, $now)
+        INSERT INTO nodes (node_id, host, process_id, version, workflows, started_at, heartbeat_at, workflow_versions)
+        VALUES ($node_id, $host, $process_id, $version, $workflows, $started_at, $now, $workflow_versions)
         ON CONFLICT (node_id) DO UPDATE SET
             host = excluded.host, process_id = excluded.process_id, version = excluded.version,
-            workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at
+            workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at,
+            workflow_versions = excluded.workflow_versions
         """;
 
     public Task HeartbeatNodeAsync(NodeHeartbeatRequest request, CancellationToken cancellationToken = default)
@@ -27,6 +28,7 @@ internal sealed class SqliteNodeStore(SqliteBatonStore store) : INodeStore
                 .With("$process_id", request.ProcessId)
                 .With("$version", request.Version)
                 .With("$workflows", workflows)
+                .With("$workflow_versions", NodeWorkflowsJson.Write(request.WorkflowVersions))
                 .With("$started_at", request.StartedAt)
                 .With("$now", request.Now)
                 .ExecuteNonQuery(),
@@ -49,6 +51,7 @@ internal sealed class SqliteNodeStore(SqliteBatonStore store) : INodeStore
                 Workflows = JsonSerializer.Deserialize<string[]>(r.GetString(4)) ?? [],
                 StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)),
                 HeartbeatAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)),
+                WorkflowVersions = NodeWorkflowsJson.Read(r.IsDBNull(7) ? null : r.GetString(7)),
             });
         }, cancellationToken);
     }

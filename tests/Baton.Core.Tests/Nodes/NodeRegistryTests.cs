@@ -46,6 +46,21 @@ public sealed class NodeRegistryTests
     }
 
     [Fact]
+    public async Task Start_RecordsTheVersionEachWorkflowRunsAndTheVersionsItResumes()
+    {
+        // Before: names only, so a node running v1 and one running v3 that resumes v1 and v2 were recorded alike.
+        await using var harness = await EngineHarness.StartAsync(
+            b => b.AddWorkflow<int, int>("zeta", (_, i, _) => Task.FromResult(i), o => { o.Version = 3; o.ResumesVersions = [2, 1]; })
+                .AddWorkflow<int, int>("alpha", (_, i, _) => Task.FromResult(i)),
+            o => o.HeartbeatInterval = Interval);
+
+        var node = await WaitForNodeAsync(harness, _ => true);
+
+        Assert.Equal(["alpha", "zeta"], node.Workflows);
+        Assert.Equal(["alpha v1", "zeta v3 (resumes v1, v2)"], node.WorkflowVersions!.Select(w => w.Describe()));
+    }
+
+    [Fact]
     public async Task Heartbeat_IntervalPassed_RenewsHeartbeatKeepsStartedAt()
     {
         await using var harness = await StartAsync();

@@ -211,6 +211,8 @@ public sealed class AccessTests
         Assert.Contains(runId, pages["/ui/runs"], StringComparison.Ordinal);
         Assert.StartsWith("200 ", pages[$"/ui/runs/{runId}"], StringComparison.Ordinal);
         Assert.StartsWith("200 ", pages["/ui/nodes"], StringComparison.Ordinal);
+        // Each node's workflows with the versions it executes (before: names alone).
+        Assert.Contains("demo v1", pages["/ui/nodes"], StringComparison.Ordinal);
         Assert.StartsWith("404 ", pages["/ui/runs/nope"], StringComparison.Ordinal);
     }
 

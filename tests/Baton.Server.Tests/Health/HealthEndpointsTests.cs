@@ -162,6 +162,54 @@ public sealed class HealthEndpointsTests
             });
         }
 
+        var (selfId, nodes) = await LiveNodesAsync(server);
+
+        Assert.Equal(new[] { "other-live", selfId }.Order(StringComparer.Ordinal), nodes.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(Environment.ProcessId, nodes[selfId].GetProperty("processId").GetInt32());
+        Assert.Contains("demo", nodes[selfId].GetProperty("workflows").EnumerateArray().Select(w => w.GetString()));
+        Assert.Equal("elsewhere", nodes["other-live"].GetProperty("host").GetString());
+    }
+
+    [Fact]
+    public async Task Health_NodesOfAMixedVersionDeploy_ListTheVersionsEachNodeExecutesBesideTheirWorkflows()
+    {
+        // Before: only "workflows" (names), so a v1 node and a v2 node that resumes v1 looked alike.
+        await using var server = await InProcessServer.StartAsync(configure: (_, baton) => baton.AddWorkflow<int, int>(
+            "orders", (_, i, _) => Task.FromResult(i), o => { o.Version = 2; o.ResumesVersions = [1]; }));
+        var store = server.Services.GetRequiredService<IBatonStore>();
+        var now = DateTimeOffset.UtcNow;
+        await store.Nodes.HeartbeatNodeAsync(new NodeHeartbeatRequest
+        {
+            NodeId = "orders-v1", Host = "elsewhere", ProcessId = 7, Version = "9.9.9", Workflows = ["orders"],
+            WorkflowVersions = [new NodeWorkflowVersions("orders", 1, [])], StartedAt = now.AddHours(-1), Now = now,
+        });
+        // A node that recorded no versions (one of an earlier Baton).
+        await store.Nodes.HeartbeatNodeAsync(new NodeHeartbeatRequest
+        {
+            NodeId = "older-baton", Host = "elsewhere", ProcessId = 8, Version = "0.0.9", Workflows = ["orders"], StartedAt = now.AddHours(-1), Now = now,
+        });
+
+        var (selfId, nodes) = await LiveNodesAsync(server);
+
+        Assert.Equal("""[{"name":"orders","version":2,"resumesVersions":[1]}]""", Versions(nodes[selfId]));
+        Assert.Equal("""[{"name":"orders","version":1,"resumesVersions":[]}]""", Versions(nodes["orders-v1"]));
+        Assert.Equal("null", Versions(nodes["older-baton"]));
+        // The fields clients already read keep their shapes: "workflows" is still the list of names.
+        Assert.Equal(["orders"], nodes["orders-v1"].GetProperty("workflows").EnumerateArray().Select(w => w.GetString()));
+        Assert.Contains("orders", nodes[selfId].GetProperty("workflows").EnumerateArray().Select(w => w.GetString()));
+        Assert.Equal(
+            ["nodeId", "host", "processId", "version", "workflows", "startedAt", "heartbeatAt", "workflowVersions"],
+            nodes["orders-v1"].EnumerateObject().Select(p => p.Name));
+
+        // The self node may register more workflows than "orders" (the server's own): only that one is compared.
+        static string Versions(JsonElement node) => node.GetProperty("workflowVersions") is { ValueKind: JsonValueKind.Array } versions
+            ? "[" + string.Join(",", versions.EnumerateArray().Where(w => w.GetProperty("name").GetString() == "orders").Select(w => w.GetRawText())) + "]"
+            : node.GetProperty("workflowVersions").GetRawText();
+    }
+
+    /// <summary>This node's id and <c>/health</c>'s nodes by id, once this node's first heartbeat shows there.</summary>
+    private static async Task<(string SelfId, Dictionary<string, JsonElement> Nodes)> LiveNodesAsync(InProcessServer server)
+    {
         var selfId = server.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BatonOptions>>().Value.NodeId;
         var body = await Poll.UntilAsync(
             async () =>
@@ -171,11 +219,6 @@ public sealed class HealthEndpointsTests
             },
             b => b.GetProperty("nodes").EnumerateArray().Any(n => n.GetProperty("nodeId").GetString() == selfId),
             "this node in /health nodes");
-        var nodes = body.GetProperty("nodes").EnumerateArray().ToDictionary(n => n.GetProperty("nodeId").GetString()!);
-
-        Assert.Equal(new[] { "other-live", selfId }.Order(StringComparer.Ordinal), nodes.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal(Environment.ProcessId, nodes[selfId].GetProperty("processId").GetInt32());
-        Assert.Contains("demo", nodes[selfId].GetProperty("workflows").EnumerateArray().Select(w => w.GetString()));
-        Assert.Equal("elsewhere", nodes["other-live"].GetProperty("host").GetString());
+        return (selfId, body.GetProperty("nodes").EnumerateArray().ToDictionary(n => n.GetProperty("nodeId").GetString()!));
     }
 }

@@ -29,7 +29,7 @@ internal static class InfoCommands
             foreach (var n in nodes)
             {
                 table.AddRow(Esc(n.NodeId), Esc(n.Host), n.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), Esc(n.Version),
-                    Esc(string.Join(", ", n.Workflows)), RunRendering.Time(n.StartedAt), RunRendering.Time(n.HeartbeatAt));
+                    Esc(string.Join(", ", n.WorkflowVersions is { } versions ? versions.Select(w => w.Describe()) : n.Workflows)), RunRendering.Time(n.StartedAt), RunRendering.Time(n.HeartbeatAt));
             }
 
             context.Console.Write(table);
