@@ -398,6 +398,21 @@ public sealed class StepTests
     }
 
     [Fact]
+    public async Task RunTimeout_DelayedStart_CountsFromTheTimeTheStartAskedFor()
+    {
+        // README: RunTimeout counts from the run's creation, or from the time a delayed start asked for (a run started
+        // for an hour from now with a 1-minute limit is not failed before it begins).
+        await using var node = await EngineHarness.StartAsync(b => b.AddWorkflow<int, int>("later", async (ctx, _, ct) =>
+            await ctx.StepAsync("one", _ => Task.FromResult(1), cancellationToken: ct), o => o.RunTimeout = TimeSpan.FromMinutes(1)));
+
+        var result = await node.Client.StartRunAsync(new StartRunRequest { Workflow = "later", RunAfter = Start.AddHours(1) });
+
+        var stored = await node.Store.Runs.GetRunAsync(result.Run!.Id);
+        Assert.Equal(Start, stored!.CreatedAt);
+        Assert.Equal(Start.AddHours(1).AddMinutes(1), stored.DeadlineAt);
+    }
+
+    [Fact]
     public async Task RunTimeout_RunSuspendedWaitingForAnEventWithNoTimeout_WakesAtTheDeadlineAndFails()
     {
         // Before: the suspended run's wake-up was the event wait's (never), so it outlived its RunTimeout for ever.
