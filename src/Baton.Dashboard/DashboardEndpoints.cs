@@ -71,7 +71,7 @@ public static class DashboardEndpoints
         // Any other path under /ui: the dashboard's own not-found page (signed out: the sign-in page first), not the API's
         // 401 asking for a header a browser cannot send. Routes above are more specific, so they win.
         signedIn.MapMethods("/{**rest}", [HttpMethods.Get, HttpMethods.Head], (HttpContext http) =>
-            Pages.PageResults.Render<Components.NotFoundPage>(http, $"There is no page at {http.Request.Path}.", StatusCodes.Status404NotFound));
+            Pages.PageResults.Render<Components.NotFoundPage>(http, $"There is no page at {http.Request.PathBase.Add(http.Request.Path)}.", StatusCodes.Status404NotFound));
         return ui;
     }
 }
