@@ -26,6 +26,12 @@ internal sealed class DashboardPaths(string root)
     public string BrandInsights => Root + "/apps/brand-insights";
     public string DoctorOnboarding => Root + "/apps/doctor-onboarding";
 
+    /// <summary>
+    /// The HTTP API's runs under the same path base (<c>/api/runs</c>, or <c>/baton/api/runs</c>), which the pages name where
+    /// they leave entries out: text to read, not a link (the API takes the admin key in a header, which a link cannot send).
+    /// </summary>
+    public string ApiRuns => Root[..^Mount.Length] + "/api/runs";
+
     /// <summary>The paths of the dashboard that <paramref name="http"/> was sent to (under its path base).</summary>
     public static DashboardPaths Of(HttpContext http) => new(http.Request.PathBase.Add(Mount).ToUriComponent());
 

@@ -1,3 +1,4 @@
+using Baton.Dashboard.Components;
 using Baton.Dashboard.Live;
 using Baton.Runs;
 using Microsoft.AspNetCore.Components.Web;
@@ -192,6 +193,29 @@ public sealed class TimelineFeedTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains("<td>note</td>", events.Html, StringComparison.Ordinal);
         Assert.Empty(same);
         Assert.Contains("2026-12-05 00:00:04Z", Assert.Single(taken).Html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ApiHints_DashboardUnderAPathBase_NameTheApiUnderIt()
+    {
+        // Under app.UsePathBase("/baton") the API is at /baton/api: the rows saying where the left-out entries are listed
+        // named /api/runs (a review found them without the prefix).
+        var html = new ComponentHtml(_renderer, new DashboardPaths("/baton" + DashboardPaths.Mount));
+        Baton.Runs.StepInfo[] steps = [.. Enumerable.Range(0, 600).Select(i => Step($"step-{i:0000}", i, StepStatus.Succeeded, i + 1))];
+        var events = Enumerable.Range(1, RunEvents.MaxShown + 1)
+            .Select(i => new Baton.Events.EventInfo { Name = "note", Sequence = i, StoredAt = T0.AddSeconds(i) }).ToList();
+
+        var gap = (await new TimelineFeed(html, renderedAt: null).ChangesAsync(Details(steps))).Single(c => c.Key == "…/50").Html;
+        var eventsSection = await html.RenderAsync<RunEvents>("Events", events);
+        var children = await html.RenderAsync<RunChildren>(new Dictionary<string, object?>
+        {
+            ["Children"] = new[] { new ChildRunInfo("child-1", "demo", RunStatus.Running) }, ["ParentRunId"] = "run-1", ["More"] = true,
+        });
+
+        Assert.Contains("<code>GET /baton/api/runs/{id}</code>", gap, StringComparison.Ordinal);
+        Assert.Contains("<code>GET /baton/api/runs/{id}</code>", eventsSection, StringComparison.Ordinal);
+        Assert.Contains("<code>GET /baton/api/runs?parentRunId=run-1</code>", children, StringComparison.Ordinal);
+        Assert.DoesNotContain(" /api/", gap + eventsSection + children, StringComparison.Ordinal);
     }
 
     private static StepInfo Step(string key, int startSecond, StepStatus status, int? endSecond = null) => new()
