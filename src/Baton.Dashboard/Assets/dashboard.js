@@ -73,6 +73,8 @@
       }
     });
     source.addEventListener("end", function () { source.close(); });
+    // The session ended while the page was open (expired, or the key changed): reloading leads to the sign-in page.
+    source.addEventListener("signin", function () { source.close(); window.location.reload(); });
     return;
   }
 
@@ -88,5 +90,6 @@
       if (phase) { phase.textContent = run.phase || ""; }
     };
     list.addEventListener("end", function () { list.close(); });
+    list.addEventListener("signin", function () { list.close(); window.location.reload(); });
   }
 })();

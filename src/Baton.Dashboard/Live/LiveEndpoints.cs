@@ -119,11 +119,21 @@ internal static class LiveEndpoints
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-store";
         var last = new Dictionary<string, string>(StringComparer.Ordinal);
+        var session = Access.DashboardSession.Of(http);
         using var timer = new PeriodicTimer(Interval, time);
         try
         {
             do
             {
+                // The sign-in again at every tick, not only when the stream opened: a stream follows a waiting run for as long
+                // as it waits, so it would go on sending after the session's time ran out or the key changed. The page
+                // reloads on this message, which takes the browser to the sign-in page.
+                if (!session.IsSignedIn(http))
+                {
+                    await http.Response.WriteAsync("event: signin\ndata: {}\n\n", ct);
+                    return;
+                }
+
                 var runs = await read(ct);
                 foreach (var run in runs)
                 {

@@ -1,9 +1,11 @@
 using System.Net;
+using System.Text.Json;
 using Baton.Dashboard.Tests.Infrastructure;
+using Baton.Runs;
 
 namespace Baton.Dashboard.Tests.Access;
 
-/// <summary>The runs list's live stream with an id no store can hold, on both stores.</summary>
+/// <summary>The live streams: an id no store can hold (both stores); a session that ends while a stream is open.</summary>
 public sealed class LiveStreamTests
 {
     [Theory]
@@ -26,5 +28,54 @@ public sealed class LiveStreamTests
         Assert.Contains($"\"id\":\"{runId}\"", body, StringComparison.Ordinal);
         Assert.Contains("\"status\":\"succeeded\"", body, StringComparison.Ordinal);
         Assert.EndsWith("event: end\ndata: {}\n\n", body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("run")]
+    [InlineData("list")]
+    public async Task LiveStream_KeyChangedWhileOpen_EndsAskingToSignInAndSendsNothingMore(string stream)
+    {
+        // A run waiting for an event keeps its page's stream open for as long as it waits (days, say). Before: the sign-in
+        // was checked when the stream opened only, so a stream opened just before the key changed (or the session's 12 h
+        // ran out) went on sending the run's state and timeline to a browser no longer signed in.
+        var key = "first-key-0a7c";
+        await using var host = await EmbeddingHost.StartAsync(dashboardKeyMatches: candidate => candidate == Volatile.Read(ref key));
+        var id = (await host.Client.StartRunAsync(new StartRunRequest { Workflow = "awaiting", Input = JsonSerializer.SerializeToElement(new { text = "a" }) })).Run!.Id;
+        await Poll.UntilAsync(() => host.Client.GetRunAsync(id), d => d?.Run.Status == RunStatus.Suspended, "the run to wait for its event");
+        using var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false })
+        {
+            BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(60),
+        };
+        var signInPage = await client.GetStringAsync("/ui/signin");
+        using (var signIn = await client.PostAsync("/ui/signin", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = DashboardServer.FormToken(signInPage), ["key"] = key, ["returnUrl"] = "/ui/runs",
+        })))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        }
+
+        using var response = await client.GetAsync(stream == "run" ? $"/ui/live/runs/{id}" : $"/ui/live/runs?ids={id}", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var first = await reader.ReadLineAsync();
+        Volatile.Write(ref key, "second-key-5e19");
+        // What the stream sends after the key changed, up to its end (bounded: a stream left open fails the test).
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var after = new List<string>();
+        try
+        {
+            while (await reader.ReadLineAsync(bound.Token) is { } line)
+            {
+                after.Add(line);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            after.Add("(still open after 30 s)");
+        }
+
+        Assert.StartsWith($"data: {{\"id\":\"{id}\"", first, StringComparison.Ordinal);
+        // The stream's last message asks the page to sign in again (dashboard.js reloads it), and the stream closes.
+        Assert.Equal(["event: signin", "data: {}"], after.Where(l => l.Length > 0).TakeLast(2));
     }
 }

@@ -44,7 +44,12 @@ public sealed class EmbeddingHost : IAsyncDisposable
 
     public IBatonClient Client => _app.Services.GetRequiredService<IBatonClient>();
 
-    public static async Task<EmbeddingHost> StartAsync(string? pathBase = null)
+    /// <summary>
+    /// Starts the host; with <paramref name="pathBase"/> it mounts everything under it with <c>UsePathBase</c>. With
+    /// <paramref name="dashboardKeyMatches"/> the dashboard checks the sign-in key with it (a host whose key can change while
+    /// it runs) instead of the server's <see cref="AdminKey"/>.
+    /// </summary>
+    public static async Task<EmbeddingHost> StartAsync(string? pathBase = null, Func<string?, bool>? dashboardKeyMatches = null)
     {
         var directory = TestPaths.NewTempDirectory();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = directory });
@@ -84,7 +89,14 @@ public sealed class EmbeddingHost : IAsyncDisposable
         }
 
         app.MapBatonApi();
-        app.MapBatonDashboard();
+        if (dashboardKeyMatches is null)
+        {
+            app.MapBatonDashboard();
+        }
+        else
+        {
+            app.MapBatonDashboard(dashboardKeyMatches);
+        }
         await app.StartAsync();
         await WorkerStart.WaitAsync(app.Services);
         return new EmbeddingHost(app, directory);
