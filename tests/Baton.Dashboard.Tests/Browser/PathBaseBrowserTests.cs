@@ -61,6 +61,7 @@ public sealed class PathBaseBrowserTests(BrowserFixture fixture)
         await CollectAsync();
         // A failed run's Retry form.
         await page.GotoAsync($"{Root}/runs/{failing}");
+        await CollectAsync();
         await page.ClickAsync("button:text('Retry')");
         await page.Locator(".message").WaitForAsync();
         var retried = (Path: new Uri(page.Url).AbsolutePath, Notice: await page.TextContentAsync(".message"));
