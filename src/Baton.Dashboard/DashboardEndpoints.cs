@@ -57,11 +57,11 @@ public static class DashboardEndpoints
                 return await next(context);
             }
 
-            return HttpMethods.IsGet(http.Request.Method) && !http.Request.Path.StartsWithSegments(DashboardPaths.Mount + "/live")
+            return (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)) && !http.Request.Path.StartsWithSegments(DashboardPaths.Mount + "/live")
                 ? Results.Redirect($"{DashboardPaths.Of(http).SignIn}?returnUrl={Uri.EscapeDataString(http.Request.PathBase.Add(http.Request.Path) + http.Request.QueryString)}")
                 : Results.Text("sign in first", statusCode: StatusCodes.Status401Unauthorized);
         });
-        signedIn.MapGet("", (HttpContext http) => Results.Redirect(DashboardPaths.Of(http).Runs));
+        signedIn.MapPage("", (HttpContext http) => Results.Redirect(DashboardPaths.Of(http).Runs));
         // No store time limit here (the API's): a page handler left running past the limit would still render into its
         // HttpContext (antiforgery cookie, headers) after the 503 was written, and the context may serve the next request.
         RunPages.Map(signedIn);
@@ -70,8 +70,16 @@ public static class DashboardEndpoints
         LiveEndpoints.Map(signedIn);
         // Any other path under /ui: the dashboard's own not-found page (signed out: the sign-in page first), not the API's
         // 401 asking for a header a browser cannot send. Routes above are more specific, so they win.
-        signedIn.MapMethods("/{**rest}", [HttpMethods.Get, HttpMethods.Head], (HttpContext http) =>
+        signedIn.MapPage("/{**rest}", (HttpContext http) =>
             Pages.PageResults.Render<Components.NotFoundPage>(http, $"There is no page at {http.Request.PathBase.Add(http.Request.Path)}.", StatusCodes.Status404NotFound));
         return ui;
     }
+
+    /// <summary>
+    /// Maps a page or an asset for GET and for HEAD (the same status and headers; Kestrel sends no body), as a monitor or a
+    /// proxy checks a page. Before, the pages were GET only, so a HEAD of one (even the sign-in page) reached the catch-all
+    /// and was told 404 "There is no page at ...". The live streams stay GET only: they run until the client leaves.
+    /// </summary>
+    internal static RouteHandlerBuilder MapPage(this IEndpointRouteBuilder endpoints, string pattern, Delegate handler) =>
+        endpoints.MapMethods(pattern, [HttpMethods.Get, HttpMethods.Head], handler);
 }

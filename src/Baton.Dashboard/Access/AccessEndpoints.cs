@@ -11,7 +11,7 @@ internal static class AccessEndpoints
 {
     public static void Map(RouteGroupBuilder ui)
     {
-        ui.MapGet("/signin", (HttpContext http, string? returnUrl) =>
+        ui.MapPage("/signin", (HttpContext http, string? returnUrl) =>
             PageResults.Render<SignInPage>(http, new SignInModel(PageResults.LocalReturnUrl(DashboardPaths.Of(http), returnUrl), null)));
 
         ui.MapPost("/signin", async (HttpContext http) =>

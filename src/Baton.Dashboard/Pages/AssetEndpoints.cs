@@ -12,8 +12,8 @@ internal static class AssetEndpoints
 
     public static void Map(RouteGroupBuilder ui)
     {
-        ui.MapGet("/assets/dashboard.css", () => Results.Bytes(Css, "text/css; charset=utf-8"));
-        ui.MapGet("/assets/dashboard.js", () => Results.Bytes(Js, "text/javascript; charset=utf-8"));
+        ui.MapPage("/assets/dashboard.css", () => Results.Bytes(Css, "text/css; charset=utf-8"));
+        ui.MapPage("/assets/dashboard.js", () => Results.Bytes(Js, "text/javascript; charset=utf-8"));
     }
 
     private static byte[] Read(string name)

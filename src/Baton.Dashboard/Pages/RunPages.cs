@@ -16,9 +16,9 @@ internal static class RunPages
 
     public static void Map(RouteGroupBuilder ui)
     {
-        ui.MapGet("/runs", ListAsync);
+        ui.MapPage("/runs", ListAsync);
         ui.MapPost("/runs", StartAsync);
-        ui.MapGet("/runs/{id}", GetAsync);
+        ui.MapPage("/runs/{id}", GetAsync);
         ui.MapPost("/runs/{id}/cancel", (HttpContext http, IBatonClient client, string id) =>
             ControlAsync(http, id, async ct => CancelMessage(await client.CancelRunAsync(id, ct))));
         ui.MapPost("/runs/{id}/retry", (HttpContext http, IBatonClient client, string id) =>

@@ -14,7 +14,7 @@ internal static class SchedulePages
 {
     public static void Map(RouteGroupBuilder ui)
     {
-        ui.MapGet("/schedules", async (HttpContext http, ISchedules schedules, IWorkflowCatalog catalog, string? edit, string? notice) =>
+        ui.MapPage("/schedules", async (HttpContext http, ISchedules schedules, IWorkflowCatalog catalog, string? edit, string? notice) =>
         {
             var list = await schedules.ListAsync(http.RequestAborted);
             var editing = edit is null ? null : list.FirstOrDefault(s => s.Name == edit);

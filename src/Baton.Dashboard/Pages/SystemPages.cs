@@ -29,17 +29,17 @@ internal static class SystemPages
 
     public static void Map(RouteGroupBuilder ui)
     {
-        ui.MapGet("/apps/review-gateway", async (HttpContext http, IBatonClient client) =>
+        ui.MapPage("/apps/review-gateway", async (HttpContext http, IBatonClient client) =>
         {
             var counts = await client.CountRunsAsync(new CountRunsRequest { Workflow = ReviewForwardWorkflow }, http.RequestAborted);
             var recent = await client.ListRunsAsync(new ListRunsRequest { Workflow = ReviewForwardWorkflow, Limit = 20 }, http.RequestAborted);
             return PageResults.Render<ReviewGatewayPage>(http, new ReviewGatewayModel(counts, recent.Runs));
         });
 
-        ui.MapGet("/nodes", async (HttpContext http, IBatonNodes nodes, TimeProvider time) =>
+        ui.MapPage("/nodes", async (HttpContext http, IBatonNodes nodes, TimeProvider time) =>
             PageResults.Render<NodesPage>(http, new NodesModel(await nodes.ListLiveNodesAsync(http.RequestAborted), nodes.NodeId, nodes.LiveWindow, time.GetUtcNow())));
 
-        ui.MapGet("/apps/brand-insights", async Task<IResult> (HttpContext http, IBatonClient client) =>
+        ui.MapPage("/apps/brand-insights", async Task<IResult> (HttpContext http, IBatonClient client) =>
         {
             // Registered by the brand insights app only when it is enabled on this node.
             if (http.RequestServices.GetService<IBrandInsightsView>() is not { } brands)
@@ -52,7 +52,7 @@ internal static class SystemPages
             return PageResults.Render<BrandInsightsPage>(http, new BrandInsightsModel(view, recent.Runs));
         });
 
-        ui.MapGet("/apps/doctor-onboarding", async Task<IResult> (HttpContext http, IBatonClient client) =>
+        ui.MapPage("/apps/doctor-onboarding", async Task<IResult> (HttpContext http, IBatonClient client) =>
         {
             // Registered by the doctor onboarding app only when it is enabled on this node.
             if (http.RequestServices.GetService<IDoctorOnboardingView>() is not { } doctors)
@@ -71,7 +71,7 @@ internal static class SystemPages
                 doctors.Cache(), [.. sagas.OrderByDescending(r => r.CreatedAt).Take(20)]));
         });
 
-        ui.MapGet("/apps/catalog-sync", async Task<IResult> (HttpContext http, IBatonClient client, TimeProvider time, string? after) =>
+        ui.MapPage("/apps/catalog-sync", async Task<IResult> (HttpContext http, IBatonClient client, TimeProvider time, string? after) =>
         {
             // Read here, not bound: a value that is not a number got the framework's JSON problem, not a page.
             var afterLine = 0L;

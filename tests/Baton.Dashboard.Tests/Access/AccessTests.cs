@@ -217,6 +217,44 @@ public sealed class AccessTests
     }
 
     [Fact]
+    public async Task Pages_Head_AnsweredAsTheirGetWithoutABody()
+    {
+        // A monitor's or a proxy's HEAD. Before: the pages were mapped for GET only, so a HEAD reached the catch-all: signed
+        // out, the sign-in page and the stylesheet answered 401 "sign in first"; signed in, the runs page said 404 "There is
+        // no page at /ui/runs".
+        await using var server = await DashboardServer.StartAsync();
+        using var client = server.NewBrowserlessClient();
+        var answers = new List<string>();
+        async Task HeadAsync(string path)
+        {
+            using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+            answers.Add($"{path} {(int)response.StatusCode} {response.Content.Headers.ContentType?.MediaType} {response.Headers.Location} "
+                + $"{response.Headers.Contains("Content-Security-Policy")} {(await response.Content.ReadAsByteArrayAsync()).Length}");
+        }
+
+        await HeadAsync("/ui/signin");
+        await HeadAsync("/ui/assets/dashboard.css");
+        await HeadAsync("/ui/runs");
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+        await HeadAsync("/ui/runs");
+        await HeadAsync("/ui/schedules");
+        await HeadAsync("/ui/runs/no-such-run");
+        await HeadAsync("/ui/no-such-page");
+
+        Assert.Equal(
+            [
+                "/ui/signin 200 text/html  True 0",
+                "/ui/assets/dashboard.css 200 text/css  True 0",
+                "/ui/runs 302  /ui/signin?returnUrl=%2Fui%2Fruns True 0",
+                "/ui/runs 200 text/html  True 0",
+                "/ui/schedules 200 text/html  True 0",
+                "/ui/runs/no-such-run 404 text/html  True 0",
+                "/ui/no-such-page 404 text/html  True 0",
+            ],
+            answers);
+    }
+
+    [Fact]
     public async Task UnknownUiPath_SignedIn_DashboardsNotFoundPage()
     {
         // Before: the API's JSON 401 asking for the X-ADMIN-KEY header, which a browser cannot send.
