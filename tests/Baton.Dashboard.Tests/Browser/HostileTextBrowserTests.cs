@@ -61,6 +61,43 @@ public sealed class HostileTextBrowserTests(BrowserFixture fixture)
         Assert.Empty(dialogs);
     }
 
+    [Fact]
+    public async Task RunPage_FailedStepNamedWithARightToLeftOverride_TheFailureLineKeepsItsOrder()
+    {
+        // A step key holding U+202E (a fan-out item keyed by an input value, say). Before: the step's name sat in the failure
+        // line's text unisolated, so the override reversed what followed it: the closing parenthesis was drawn left of the name.
+        await using var host = await EmbeddingHost.StartAsync();
+        var id = (await host.Client.StartRunAsync(new StartRunRequest
+        {
+            Workflow = "failing-step", Input = JsonSerializer.SerializeToElement(new { text = "pay\u202eabc" }),
+        })).Run!.Id;
+        await Poll.UntilAsync(() => host.Client.GetRunAsync(id), d => d?.Run.Status == RunStatus.Failed, "the run to fail");
+        var page = await fixture.Browser.NewPageAsync(host.BaseAddress);
+        await page.GotoAsync("/ui/signin");
+        await page.FillAsync("input[name=key]", EmbeddingHost.AdminKey);
+        await page.ClickAsync("button[type=submit]");
+        await page.Locator("#start-run").WaitForAsync();
+        await page.GotoAsync($"/ui/runs/{id}");
+
+        // Where the step's name ends on screen and where the ")" after it is drawn.
+        var drawn = await page.EvaluateAsync<double[]>("""
+            () => {
+              const p = document.querySelector('p.error'), walker = document.createTreeWalker(p, NodeFilter.SHOW_TEXT), range = document.createRange();
+              let name = null, paren = null;
+              for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                const at = node.data.indexOf('abc');
+                if (at >= 0) { range.setStart(node, at); range.setEnd(node, at + 3); name = range.getBoundingClientRect().right; }
+                const close = node.data.lastIndexOf(')');
+                if (close >= 0) { range.setStart(node, close); range.setEnd(node, close + 1); paren = range.getBoundingClientRect().left; }
+              }
+              return [name, paren];
+            }
+            """);
+
+        var (nameRight, parenLeft) = (drawn[0], drawn[1]);
+        Assert.True(parenLeft >= nameRight - 0.5, $"')' drawn at {parenLeft} px, left of the step's name ending at {nameRight} px");
+    }
+
     /// <summary>What the page shows: script ran (window.__xss), elements the text made, the page's width, the text where it goes.</summary>
     private static async Task<Shown> ReadAsync(IPage page) =>
         await page.EvaluateAsync<Shown>("""

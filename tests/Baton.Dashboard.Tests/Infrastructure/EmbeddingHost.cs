@@ -20,6 +20,7 @@ public sealed record HostileInput(string Text);
 /// <list type="bullet">
 /// <item><c>awaiting</c>: waits for the event <c>go</c> (stays active, so its page is live and can be cancelled).</item>
 /// <item><c>failing</c>: one step that fails for good (the run can be retried).</item>
+/// <item><c>failing-step</c>: the same, its step named by its input's text.</item>
 /// <item><c>echo</c>: puts its input's text in its phase, a bar's and a counter's names, a fan-out item's key, an error
 /// and its step, then waits for the event <c>go</c> and fails with the text as the exception's message.</item>
 /// </list>
@@ -64,6 +65,8 @@ public sealed class EmbeddingHost : IAsyncDisposable
         });
         baton.AddWorkflow<HostileInput, int>("failing", (context, input, cancellationToken) =>
             context.StepAsync<int>("charge", _ => throw new NonRetryableException("card declined"), cancellationToken: cancellationToken));
+        baton.AddWorkflow<HostileInput, int>("failing-step", (context, input, cancellationToken) =>
+            context.StepAsync<int>(input.Text, _ => throw new NonRetryableException("card declined"), cancellationToken: cancellationToken));
         baton.AddWorkflow<HostileInput, int>("echo", async (context, input, cancellationToken) =>
         {
             var text = input.Text;
