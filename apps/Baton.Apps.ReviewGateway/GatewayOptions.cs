@@ -96,8 +96,8 @@ public sealed class GatewayOptions
                     // Jobs go to {WORKER_NODE_URL}/enqueue, as in the seed: after a query or fragment, '/enqueue' is no longer
                     // part of the path, and every job would be posted to the base path.
                     errors.Add(
-                        $"WORKER_NODE_URL '{UrlText.WithoutPassword(urlText)}' has a query or fragment, so jobs would go to "
-                        + $"{UrlText.WithoutPassword(WorkerNodeClient.EnqueueUriOf(workerUrl))}; set it to the worker node's base URL (http://host:port, or with a path)");
+                        $"WORKER_NODE_URL '{Baton.Diagnostics.UrlText.WithoutPassword(urlText)}' has a query or fragment, so jobs would go to "
+                        + $"{Baton.Diagnostics.UrlText.WithoutPassword(WorkerNodeClient.EnqueueUriOf(workerUrl))}; set it to the worker node's base URL (http://host:port, or with a path)");
                 }
                 else
                 {
@@ -106,7 +106,7 @@ public sealed class GatewayOptions
             }
             else
             {
-                errors.Add($"WORKER_NODE_URL '{UrlText.WithoutPassword(urlText)}' is not an http(s) URL");
+                errors.Add($"WORKER_NODE_URL '{Baton.Diagnostics.UrlText.WithoutPassword(urlText)}' is not an http(s) URL");
             }
         }
 

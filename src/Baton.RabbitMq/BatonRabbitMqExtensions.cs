@@ -25,7 +25,7 @@ public static class BatonRabbitMqExtensions
         ArgumentNullException.ThrowIfNull(baton);
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps"))
         {
-            throw new ArgumentException($"A RabbitMQ URL is amqp://user:pass@host:port/vhost; got {RabbitMqConnection.Redact(url ?? "")}.", nameof(url));
+            throw new ArgumentException($"A RabbitMQ URL is amqp://user:pass@host:port/vhost; got {Baton.Diagnostics.UrlText.WithoutPassword(url ?? "")}.", nameof(url));
         }
 
         baton.Services.AddOptions<RabbitMqOptions>().Configure(o =>

@@ -60,7 +60,7 @@ internal sealed class RemoteServices(HttpClient http, IOptions<CatalogSyncOption
         }
         catch (HttpRequestException ex)
         {
-            throw new HttpRequestException($"the {service} could not be reached at {Baton.Server.Configuration.UrlText.Authority(request.RequestUri!)}: {ex.Message}", ex);
+            throw new HttpRequestException($"the {service} could not be reached at {Baton.Diagnostics.UrlText.Authority(request.RequestUri!)}: {ex.Message}", ex);
         }
 
         if (response.IsSuccessStatusCode)

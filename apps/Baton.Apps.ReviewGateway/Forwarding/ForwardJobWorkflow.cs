@@ -61,7 +61,7 @@ internal sealed class ForwardJobWorkflow(WorkerNodeClient worker, GatewayOptions
             // Cancelled by neither the run nor this attempt's timeout: the handler's own connect timeout (its exception
             // says only "The operation was canceled.", the TimeoutException inside it says why).
             Failed();
-            throw new WorkerUnavailableException($"could not connect to the worker node at {Baton.Server.Configuration.UrlText.Authority(worker.EnqueueUri)}: {(ex.InnerException ?? ex).Message}");
+            throw new WorkerUnavailableException($"could not connect to the worker node at {Baton.Diagnostics.UrlText.Authority(worker.EnqueueUri)}: {(ex.InnerException ?? ex).Message}");
         }
         catch (Exception ex) when (ex is HttpRequestException or WorkerUnavailableException or WorkerAskedToWaitException)
         {

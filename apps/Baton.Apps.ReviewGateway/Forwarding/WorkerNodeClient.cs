@@ -146,7 +146,7 @@ internal sealed class WorkerNodeClient : IDisposable
             // limit or without a usable Location): waiting does not change it, the URL does. Before: retried for an hour.
             return new NonRetryableException(
                 $"{message}; only a 307 or 308 with a Location is followed, with the same POST, up to {MaxRedirects} times: set WORKER_NODE_URL to where the worker node answers"
-                + (response.Headers.Location is { } location ? $" (this answer pointed to {Baton.Server.Configuration.UrlText.WithoutPassword(location)})" : ""));
+                + (response.Headers.Location is { } location ? $" (this answer pointed to {Baton.Diagnostics.UrlText.WithoutPassword(location)})" : ""));
         }
 
         if (status is >= 400 and < 500 && response.StatusCode is not (HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests))

@@ -52,7 +52,7 @@ internal sealed class GatewayHealthEndpoint(
             writer.WriteString("service", "argus-orchestrator");
             writer.WriteString("timestamp", GatewayResponses.Timestamp(time.GetUtcNow()));
             writer.WriteString("uptime", GoDuration.Format(clock.Uptime));
-            writer.WriteString("worker_url", Baton.Server.Configuration.UrlText.WithoutPassword(options.WorkerUrl));
+            writer.WriteString("worker_url", Baton.Diagnostics.UrlText.WithoutPassword(options.WorkerUrl));
             writer.WriteString("store", storeOk ? "ok" : "unreachable");
             if (storeOk)
             {

@@ -1,3 +1,4 @@
+using Baton.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
@@ -18,7 +19,7 @@ internal sealed class RabbitMqConnection(IOptions<RabbitMqOptions> options, ILog
     private int _unreachableLogged;
     private bool _disposed;
 
-    public string DisplayAddress { get; } = Redact(options.Value.Url);
+    public string DisplayAddress { get; } = UrlText.WithoutPassword(options.Value.Url);
 
     public async Task<IConnection> GetAsync(CancellationToken cancellationToken = default)
     {
@@ -94,23 +95,13 @@ internal sealed class RabbitMqConnection(IOptions<RabbitMqOptions> options, ILog
         return Task.CompletedTask;
     }
 
+    /// <summary><paramref name="text"/> with the configured URL, or its user info, shown as <see cref="DisplayAddress"/> shows them.</summary>
     private string Redacted(string text)
     {
-        var uri = new Uri(_options.Url);
-        return uri.UserInfo is { Length: > 0 } info ? text.Replace(info, uri.UserInfo.Split(':')[0], StringComparison.Ordinal) : text;
-    }
-
-    /// <summary><c>amqp://user@host:port/vhost</c>: the URL without its password.</summary>
-    internal static string Redact(string url)
-    {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
-        {
-            return "(invalid RabbitMQ URL)";
-        }
-
-        var user = uri.UserInfo.Split(':')[0];
-        var port = uri.IsDefaultPort ? 5672 : uri.Port;
-        return $"{uri.Scheme}://{(user.Length > 0 ? user + "@" : "")}{uri.Host}:{port}{uri.AbsolutePath}";
+        text = text.Replace(_options.Url, DisplayAddress, StringComparison.Ordinal);
+        return Uri.TryCreate(_options.Url, UriKind.Absolute, out var uri) && uri.UserInfo.Split(':', 2) is [var user, _]
+            ? text.Replace(uri.UserInfo, user + ":" + UrlText.Mask, StringComparison.Ordinal)
+            : text;
     }
 
     public async ValueTask DisposeAsync()

@@ -25,7 +25,7 @@ internal static class ServerSettingsReader
             && !(Uri.TryCreate(otlp.Trim(), UriKind.Absolute, out var otlpUri) && otlpUri.Scheme is "http" or "https"))
         {
             // Before: the exporter took no endpoint from it and exported nothing, without a word.
-            errors.Add($"OTEL_EXPORTER_OTLP_ENDPOINT '{UrlText.WithoutPassword(otlp)}' is not an http(s) URL (e.g. http://127.0.0.1:4318)");
+            errors.Add($"OTEL_EXPORTER_OTLP_ENDPOINT '{Baton.Diagnostics.UrlText.WithoutPassword(otlp)}' is not an http(s) URL (e.g. http://127.0.0.1:4318)");
         }
 
         options.Host = section["Host"] is { Length: > 0 } h ? h.Trim() : "127.0.0.1";

@@ -13,7 +13,7 @@ public sealed class WorkerUrlShownTests
     [InlineData("http://127.0.0.1:13000", "http://127.0.0.1:13000")]
     [InlineData("http://worker.internal/path@v2", "http://worker.internal/path@v2")]
     public void Shown_UserInfoWithPassword_PasswordMasked(string configured, string shown) =>
-        Assert.Equal(shown, Baton.Server.Configuration.UrlText.WithoutPassword(new Uri(configured)));
+        Assert.Equal(shown, Baton.Diagnostics.UrlText.WithoutPassword(new Uri(configured)));
 
     [Theory]
     [InlineData("http://user:pa/ss@127.0.0.1:27000", "http://user:***@127.0.0.1:27000")]
@@ -23,13 +23,13 @@ public sealed class WorkerUrlShownTests
     public void Shown_TextThatDoesNotParseWithAPasswordHoldingAPathCharacter_PasswordMasked(string configured, string shown) =>
         // Before: the user info was taken to end at the first '/', '?' or '#', so these were shown whole (the start-up
         // report "WORKER_NODE_URL '...' is not an http(s) URL" printed the password).
-        Assert.Equal(shown, Baton.Server.Configuration.UrlText.WithoutPassword(configured));
+        Assert.Equal(shown, Baton.Diagnostics.UrlText.WithoutPassword(configured));
 
     [Theory]
     [InlineData("http://svc:pa55word@127.0.0.1:14001/enqueue", "http://svc:***@127.0.0.1:14001")]
     [InlineData("http://127.0.0.1:14001/enqueue", "http://127.0.0.1:14001")]
     public void Authority_WhereARequestWent_PasswordMasked(string url, string shown) =>
-        Assert.Equal(shown, Baton.Server.Configuration.UrlText.Authority(new Uri(url)));
+        Assert.Equal(shown, Baton.Diagnostics.UrlText.Authority(new Uri(url)));
 
     [Fact]
     public async Task Health_WorkerUrlWithPassword_ShownMaskedAndThePasswordNowhereInTheBody()
