@@ -10,6 +10,8 @@ namespace Baton.Server.Logging;
 /// on a span, so an exception event (<see cref="Activity.AddException"/>: a failed step attempt's, with the step's
 /// message) is masked while it is added, through an <see cref="ActivityListener.ExceptionRecorder"/> this processor
 /// registers for its lifetime: before, a step's exception quoting a secret was exported as thrown while its log line said <c>***</c>.
+/// Any other event (<see cref="Activity.AddEvent"/>: a workflow's own, an instrumentation's) that holds a secret in its name or
+/// a tag is replaced when the span ends by a copy with the secrets masked.
 /// </summary>
 internal sealed class SecretRedactingProcessor : BaseProcessor<Activity>
 {
@@ -53,6 +55,39 @@ internal sealed class SecretRedactingProcessor : BaseProcessor<Activity>
         {
             data.SetTag(key, value);
         }
+
+        // An event cannot be changed through its own API (its tags are a copy of those it was given), but the span's
+        // enumerator hands out each event by reference: one that holds a secret is replaced by its masked copy.
+        foreach (ref var spanEvent in data.EnumerateEvents())
+        {
+            if (Masked(spanEvent) is { } replacement)
+            {
+                spanEvent = replacement;
+            }
+        }
+    }
+
+    /// <summary>A copy of <paramref name="spanEvent"/> (same time) with its secrets masked; null when it holds none.</summary>
+    private ActivityEvent? Masked(in ActivityEvent spanEvent)
+    {
+        var secretInTags = false;
+        foreach (var tag in spanEvent.EnumerateTagObjects())
+        {
+            secretInTags |= tag.Value is string text && _redactor.Contains(text);
+        }
+
+        if (!secretInTags && !_redactor.Contains(spanEvent.Name))
+        {
+            return null;
+        }
+
+        var tags = new ActivityTagsCollection();
+        foreach (var (key, value) in spanEvent.EnumerateTagObjects())
+        {
+            tags[key] = value is string text ? _redactor.Redact(text) : value;
+        }
+
+        return new ActivityEvent(_redactor.Redact(spanEvent.Name), spanEvent.Timestamp, tags);
     }
 
     protected override void Dispose(bool disposing)

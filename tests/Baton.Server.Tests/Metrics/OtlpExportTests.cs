@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using Baton.Hosting;
 using Baton.Retries;
 using Baton.Server.Metrics;
 using Baton.Server.Tests.Infrastructure;
@@ -53,16 +54,8 @@ public sealed class OtlpExportTests
         const string password = "w0rker-pass-61c2";
         var message = $"POST http://baton:{password}@127.0.0.1:9/enqueue refused; key {InProcessServer.AdminKey}";
         await using var receiver = await OtlpReceiver.StartAsync();
-        await using var server = await InProcessServer.StartAsync(
-            new Dictionary<string, string>
-            {
-                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Endpoint,
-                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-                ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
-                ["OTEL_BLRP_SCHEDULE_DELAY"] = "100",
-            },
-            configure: (_, baton) => baton.AddWorkflow<QuickInput, int>("leaky", (context, _, cancellationToken) =>
-                context.StepAsync<int>("call", _ => throw new NonRetryableException(message), cancellationToken: cancellationToken)));
+        await using var server = await StartExportingAsync(receiver, (_, baton) => baton.AddWorkflow<QuickInput, int>("leaky", (context, _, cancellationToken) =>
+            context.StepAsync<int>("call", _ => throw new NonRetryableException(message), cancellationToken: cancellationToken)));
 
         var (status, body) = await server.StartRunAsync("leaky", """{"n":1}""");
         Assert.Equal(HttpStatusCode.Accepted, status);
@@ -79,6 +72,37 @@ public sealed class OtlpExportTests
             Assert.All(
                 receiver.Bodies("traces").Concat(receiver.Bodies("logs")),
                 b => Assert.True(b.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) < 0, $"'{secret}' was exported"));
+        }
+    }
+
+    [Fact]
+    public async Task Otlp_StepAddsAnEventWithSecretsInItsNameAndTags_EventExportedMasked()
+    {
+        // Before: only exception events were masked (while AddException built them); an event added with Activity.AddEvent
+        // (a workflow's own, an instrumentation's) was exported with its tags as given, the password and the key with them.
+        const string password = "ev3nt-pass-8d41";
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var server = await StartExportingAsync(receiver, (_, baton) => baton.AddWorkflow<QuickInput, int>("eventful", (context, _, cancellationToken) =>
+            context.StepAsync("call", _ =>
+            {
+                Activity.Current?.AddEvent(new ActivityEvent($"upstream called with key {InProcessServer.AdminKey}", tags: new ActivityTagsCollection
+                {
+                    ["url.full"] = $"http://baton:{password}@127.0.0.1:9/enqueue",
+                    ["auth"] = $"key {InProcessServer.AdminKey}",
+                    ["attempt"] = 1,
+                }));
+                return Task.FromResult(1);
+            }, cancellationToken: cancellationToken)));
+
+        var (status, body) = await server.StartRunAsync("eventful", """{"n":1}""");
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        await server.WaitForStatusAsync(body.GetProperty("id").GetString()!, "succeeded");
+
+        await receiver.WaitForAsync("traces", "the step's span with its event", 0, "upstream called with key ***"u8.ToArray(), "step call"u8.ToArray());
+        Assert.Contains(receiver.Bodies("traces"), b => b.AsSpan().IndexOf("http://baton:***@127.0.0.1:9/enqueue"u8) >= 0 && b.AsSpan().IndexOf("key ***"u8) >= 0);
+        foreach (var secret in new[] { password, InProcessServer.AdminKey })
+        {
+            Assert.All(receiver.Bodies("traces"), b => Assert.True(b.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) < 0, $"'{secret}' was exported"));
         }
     }
 
@@ -178,6 +202,18 @@ public sealed class OtlpExportTests
 
         Assert.Contains(ended, span => span.Source.Name == source);
     }
+
+    /// <summary>An in-process server exporting its spans and logs to <paramref name="receiver"/> every 100 ms.</summary>
+    private static Task<InProcessServer> StartExportingAsync(OtlpReceiver receiver, Action<WebApplicationBuilder, BatonBuilder> configure) =>
+        InProcessServer.StartAsync(
+            new Dictionary<string, string>
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Endpoint,
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+                ["OTEL_BLRP_SCHEDULE_DELAY"] = "100",
+            },
+            configure);
 
     private static Dictionary<string, string?> Environment(OtlpReceiver receiver, string directory) => new()
     {
