@@ -125,6 +125,21 @@ public sealed class AccessAndUsageTests(ServerFixture fixture) : IClassFixture<S
         Assert.DoesNotContain("s3cretpw", result.Stdout + result.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("http://ops:s3c/retpw@127.0.0.1:5000", "s3c/retpw")]
+    [InlineData("http://ops:s3c?retpw@127.0.0.1:5000/x", "s3c?retpw")]
+    [InlineData("http://ops:s3c#retpw@127.0.0.1:5000", "s3c#retpw")]
+    public async Task AnyCommand_UrlThatDoesNotParseWithAPasswordHoldingAPathCharacter_Exit2WithoutThePassword(string url, string password)
+    {
+        // Before: the user info was taken to end at the first '/', '?' or '#', so "BATON_URL 'http://ops:s3c/retpw@127.0.0.1:5000'
+        // is not an http(s) URL" printed the password whole.
+        var result = await BatonProcess.RunAsync(new Dictionary<string, string?> { ["BATON_URL"] = url, ["BATON_ADMIN_KEY"] = null }, "nodes");
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.DoesNotContain(password, result.Stdout + result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("BATON_URL 'http://127.0.0.1:5000", result.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Help_RunsStart_Exit0WithExamples()
     {

@@ -57,12 +57,23 @@ internal sealed partial class CliContext
 
     /// <summary>
     /// <paramref name="url"/> without the user name and password between <c>//</c> and <c>@</c>, as it is echoed in an
-    /// error: a URL that is not http(s) cannot be parsed to drop them, and they are secrets.
+    /// error: a URL that is not http(s) cannot be parsed to drop them, and they are secrets. In a URL that parses the user
+    /// info ends before the path ('@' in a path is not one); in text that does not, a password holding '/', '?' or '#' is
+    /// often why, so it runs to the last '@' (before: to the first '/', and 'http://ops:pa/ss@host' was echoed whole).
     /// </summary>
-    private static string WithoutUserInfo(string url) => UserInfoPattern().Replace(url, "//", 1);
+    private static string WithoutUserInfo(string url)
+    {
+        var authority = url.IndexOf("//", StringComparison.Ordinal) is var slashes and >= 0 ? slashes + 2 : -1;
+        if (authority < 0)
+        {
+            return url;
+        }
 
-    [System.Text.RegularExpressions.GeneratedRegex("//[^/?#]*@")]
-    private static partial System.Text.RegularExpressions.Regex UserInfoPattern();
+        var end = !Uri.TryCreate(url, UriKind.Absolute, out _) ? url.Length
+            : url.IndexOfAny(['/', '?', '#'], authority) is var path and >= 0 ? path : url.Length;
+        var at = end > authority ? url.LastIndexOf('@', end - 1, end - authority) : -1;
+        return at < 0 ? url : string.Concat(url.AsSpan(0, authority), url.AsSpan(at + 1));
+    }
 
     /// <summary>A console on stdout: colours and live displays only when stdout is a terminal (and NO_COLOR is unset).</summary>
     /// Redirected output is 240 columns wide (or <c>COLUMNS</c>), so tables piped into grep or a file are not wrapped at 80.
