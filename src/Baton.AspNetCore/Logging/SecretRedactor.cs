@@ -78,7 +78,12 @@ internal sealed partial class SecretRedactor
         }
     }
 
-    [GeneratedRegex(@"(?<=://[^/\s:@]*:)[^/\s@]+(?=@)", RegexOptions.CultureInvariant)]
+    /// <summary>
+    /// A URL's password: from the colon after the user name to the last '@' of the same word. Not to the first '/' or '@':
+    /// the text of a URL that does not parse (as an exception quotes it) often holds one in its password. A '@' in the
+    /// path of a URL with a port (<c>http://host:8080/a@b</c>) then masks the port and path too: shown short, never leaked.
+    /// </summary>
+    [GeneratedRegex(@"(?<=://[^/\s:@]*:)\S+(?=@)", RegexOptions.CultureInvariant)]
     private static partial Regex UserInfoPassword();
 }
 

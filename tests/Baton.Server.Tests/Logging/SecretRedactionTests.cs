@@ -23,6 +23,16 @@ public sealed class SecretRedactionTests
         Assert.Equal(expected, Redactor.Redact(text));
 
     [Theory]
+    [InlineData("POST http://svc:pa/ss-9f2@127.0.0.1:9/enqueue refused", "POST http://svc:***@127.0.0.1:9/enqueue refused")]
+    [InlineData("amqp://guest:pa?ss#9f2@127.0.0.1:5672/ unreachable", "amqp://guest:***@127.0.0.1:5672/ unreachable")]
+    [InlineData("http://svc:pa@ss-9f2@worker:3000", "http://svc:***@worker:3000")]
+    [InlineData("GET http://127.0.0.1:5000/api/runs failed for bob@example.com", "GET http://127.0.0.1:5000/api/runs failed for bob@example.com")]
+    public void Redact_UrlWhosePasswordHoldsAPathCharacterOrAnAt_PasswordMaskedWhole(string text, string expected) =>
+        // Before: the password was taken to end at the first '/' or '@', so 'pa/ss-9f2' and 'pa?ss#9f2' were logged whole
+        // and of 'pa@ss-9f2' only 'pa' was masked (the text of a URL that does not parse, as an exception quotes it).
+        Assert.Equal(expected, Redactor.Redact(text));
+
+    [Theory]
     [InlineData("?token2=test-admin-key-5b1d9e7c2a8f4e60", "?token2=***")]
     [InlineData("?a=1&test-admin-key-5b1d9e7c2a8f4e60=x", "?a=1&***=x")]
     [InlineData("?q=%74est-admin-key-5b1d9e7c2a8f4e60", "?q=***")]
