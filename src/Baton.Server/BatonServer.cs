@@ -106,6 +106,11 @@ public static class BatonServer
         var configuredKey = generatedKey is null ? builder.Configuration[AdminKey.ConfigurationKey]?.Trim() : null;
         services.AddLogSecret(generatedKey ?? configuredKey);
         services.AddConnectionStringPassword(options.PostgresConnectionString);
+        foreach (var signal in new[] { "", "TRACES_", "METRICS_", "LOGS_" })
+        {
+            services.AddHeaderValues(configuration[$"OTEL_EXPORTER_OTLP_{signal}HEADERS"]);
+        }
+
         services.AddBatonServer(api =>
         {
             api.MaxRequestBodyBytes = options.MaxRequestBodyBytes;

@@ -30,6 +30,23 @@ public static class LogSecretServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Adds each value of an OTLP exporter's headers (<c>OTEL_EXPORTER_OTLP_HEADERS</c>: <c>api-key=v1,authorization=Basic v2</c>,
+    /// values percent-encoded), as configured and decoded: they are the collector's credentials.
+    /// </summary>
+    public static IServiceCollection AddHeaderValues(this IServiceCollection services, string? headers)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        foreach (var pair in (headers ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var value = pair.IndexOf('=', StringComparison.Ordinal) is var equals and >= 0 ? pair[(equals + 1)..].Trim() : "";
+            services.AddLogSecret(value);
+            services.AddLogSecret(Uri.UnescapeDataString(value));
+        }
+
+        return services;
+    }
+
     /// <summary>Adds the password of an ADO.NET connection string (<c>Password=</c> or <c>Pwd=</c>); a string without one, or one that does not parse, adds nothing.</summary>
     public static IServiceCollection AddConnectionStringPassword(this IServiceCollection services, string? connectionString)
     {

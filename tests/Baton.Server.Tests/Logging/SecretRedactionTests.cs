@@ -118,6 +118,26 @@ public sealed class SecretRedactionTests
         Assert.Contains(server.Logs.Entries, e => e.EventId == 1400 && e.Message.Contains("/status?s=***", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Logs_OtlpHeaderValueInAFailure_IsMasked()
+    {
+        // Before: the server masked the admin key and the PostgreSQL password, not the collector's key in the OTLP exporter's
+        // headers, so a failure quoting that key (an HTTP client's request dump) was logged with it.
+        const string headerKey = "otlp-h3ader-key-41c7";
+        await using var server = await InProcessServer.StartAsync(new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_HEADERS"] = $"x-tenant=t1,api-key={headerKey}",
+            ["OTEL_EXPORTER_OTLP_TRACES_HEADERS"] = "authorization=Basic%20dHJhY2VzLXVzZXI6cGFzcw%3D%3D",
+        });
+        var logger = server.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Server.Tests.Otlp");
+
+        logger.LogError("collector at http://127.0.0.1:4318 refused api-key {Key} and Basic dHJhY2VzLXVzZXI6cGFzcw==", headerKey);
+
+        var logged = Assert.Single(server.Logs.Entries, e => e.Message.StartsWith("collector at", StringComparison.Ordinal));
+        Assert.Equal("collector at http://127.0.0.1:4318 refused api-key *** and ***", logged.Message);
+        Assert.DoesNotContain(headerKey, server.Logs.AllText(), StringComparison.Ordinal);
+    }
+
     private static Exception Thrown(Action action)
     {
         try
