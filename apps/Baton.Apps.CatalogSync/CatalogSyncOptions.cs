@@ -198,8 +198,7 @@ internal sealed class CatalogSyncOptionsValidator : IValidateOptions<CatalogSync
                 }
                 catch (ArgumentException ex)
                 {
-                    // The parser's message never echoes the connection string, so no password can leak here.
-                    errors.Add($"Products:ConnectionString is not a valid Npgsql connection string: {ex.Message}");
+                    errors.Add($"Products:ConnectionString is not a valid Npgsql connection string: {Baton.Diagnostics.ConnectionStringText.ParseErrorWithoutPassword(options.Products.ConnectionString, ex.Message)}");
                 }
             }
 

@@ -21,8 +21,7 @@ internal sealed partial class PostgresStoreOptionsValidator : IValidateOptions<P
         }
         else if (!IsParsable(options.ConnectionString, out var problem))
         {
-            // The parser's message never echoes the connection string, so no password can leak here.
-            yield return $"Baton:Store:Postgres:ConnectionString is not a valid Npgsql connection string: {problem}";
+            yield return $"Baton:Store:Postgres:ConnectionString is not a valid Npgsql connection string: {Baton.Diagnostics.ConnectionStringText.ParseErrorWithoutPassword(options.ConnectionString, problem)}";
         }
 
         if (options.Schema is null || !SchemaPattern().IsMatch(options.Schema))

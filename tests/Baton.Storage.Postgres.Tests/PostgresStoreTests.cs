@@ -230,6 +230,29 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("Host=127.0.0.1;Username=svc;Password=ab;cd=ef", "cd")]
+    [InlineData("Host=127.0.0.1;Username=svc;Pwd=s3cr3t;tail;x", "tail")]
+    [InlineData("Host=127.0.0.1;Username=svc;Password=ab;Port=xyz", "xyz")]
+    public void Validate_UnquotedPasswordHoldingASemicolon_ErrorShowsNoPieceOfIt(string connectionString, string piece)
+    {
+        // Npgsql reads what follows the ';' as a keyword of its own and names it: "Keyword not supported: 'cd'". Before,
+        // that piece of the password was in the error (and in the start-up failure that prints it).
+        var failure = Assert.Single(new PostgresStoreOptionsValidator().Validate(null, new PostgresStoreOptions { ConnectionString = connectionString }).Failures!);
+
+        Assert.DoesNotContain(piece, failure, StringComparison.OrdinalIgnoreCase);
+        Assert.StartsWith("Baton:Store:Postgres:ConnectionString is not a valid Npgsql connection string", failure, StringComparison.Ordinal);
+        Assert.Contains("a value holding ';' must be quoted", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_UnknownKeywordWithoutAPassword_NamesTheKeyword()
+    {
+        var failure = Assert.Single(new PostgresStoreOptionsValidator().Validate(null, new PostgresStoreOptions { ConnectionString = "Host=127.0.0.1;Usernme=svc" }).Failures!);
+
+        Assert.Contains("usernme", failure, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
     [InlineData("Host=127.0.0.1;Maximum Pool Size=8", 5, 4)]
     [InlineData("Host=127.0.0.1", 11, 10)]
     public void Validate_WriterConnectionsOverHalfThePool_NamesTheLimit(string connectionString, int connections, int limit)

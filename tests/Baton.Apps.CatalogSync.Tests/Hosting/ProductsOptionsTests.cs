@@ -47,6 +47,24 @@ public sealed class ProductsOptionsTests
         Assert.Contains("Baton:Apps:CatalogSync:Products:Schema", result.FailureMessage, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Validate_PostgresPasswordHoldingAnUnquotedSemicolon_ErrorShowsNoPieceOfIt()
+    {
+        // Npgsql reads "Password=ab;cd=ef" as the keyword cd and names it. Before: "... Couldn't set cd (Parameter 'cd')".
+        var options = new CatalogSyncOptions
+        {
+            ApiUrl = "http://127.0.0.1:1/feed",
+            Products = { Provider = CatalogProductsProvider.Postgres, ConnectionString = "Host=127.0.0.1;Username=svc;Password=ab;cd=ef" },
+        };
+
+        var result = new CatalogSyncOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains("Products:ConnectionString is not a valid Npgsql connection string", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("a value holding ';' must be quoted", result.FailureMessage, StringComparison.Ordinal);
+        Assert.DoesNotContain("cd", result.FailureMessage, StringComparison.OrdinalIgnoreCase);
+    }
+
     [Theory]
     [InlineData("61 * * * *", "UTC", "Baton:Apps:CatalogSync:Schedule:")]
     [InlineData("0 2 * * *", "Mars/Olympus_Mons", "Baton:Apps:CatalogSync:Schedule:")]
