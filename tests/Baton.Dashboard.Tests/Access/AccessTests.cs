@@ -144,6 +144,30 @@ public sealed class AccessTests
     }
 
     [Fact]
+    public async Task Responses_ContentSecurityPolicy_NoBaseElementNoPluginsScriptsFromTheDashboardOnly()
+    {
+        // Defence in depth beside the pages' escaping: default-src does not cover base-uri, so an injected <base href> could
+        // have moved every relative script and form address elsewhere; object-src is said outright.
+        await using var server = await DashboardServer.StartAsync();
+        using var client = server.NewBrowserlessClient();
+        using var signIn = await client.GetAsync("/ui/signin");
+        using var asset = await client.GetAsync("/ui/assets/dashboard.css");
+        (await DashboardServer.SignInAsync(client, DashboardServer.AdminKey)).Dispose();
+        using var runs = await client.GetAsync("/ui/runs");
+        using var missing = await client.GetAsync("/ui/no-such-page");
+
+        foreach (var response in new[] { signIn, asset, runs, missing })
+        {
+            var policy = string.Join(", ", response.Headers.GetValues("Content-Security-Policy"));
+            var directives = policy.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            Assert.Contains("base-uri 'none'", directives);
+            Assert.Contains("object-src 'none'", directives);
+            Assert.Contains("script-src 'self'", directives);
+            Assert.Contains("frame-ancestors 'none'", directives);
+        }
+    }
+
+    [Fact]
     public async Task Pages_NotSignedIn_RedirectToSignInOr401()
     {
         await using var server = await DashboardServer.StartAsync();
