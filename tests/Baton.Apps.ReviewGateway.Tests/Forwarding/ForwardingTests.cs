@@ -54,6 +54,39 @@ public sealed class ForwardingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunJson_Worker503ThenDelivered_ShowsTheForwardStepAsTheReadmeSays()
+    {
+        _worker.State.FailStatus = 503;
+        _worker.State.FailNext(1);
+
+        var (_, body, _) = await _server.EnqueueAsync("readme-503");
+        var runId = body.GetProperty("runId").GetString()!;
+        await _server.WaitForRunAsync(runId, RunStatus.Succeeded, RunStatus.Failed);
+        using var response = await _server.Main.GetAsync($"/api/runs/{runId}");
+        var run = await GatewayServer.ReadJsonAsync(response);
+
+        // What the API answers: one step, forward, whose result is the worker's status, its attempts under it.
+        var step = Assert.Single(run.GetProperty("steps").EnumerateArray());
+        Assert.Equal("forward", step.GetProperty("key").GetString());
+        Assert.Equal(202, step.GetProperty("result").GetInt32());
+        var attempts = step.GetProperty("attempts").EnumerateArray().ToArray();
+        Assert.Equal(["failed", "succeeded"], attempts.Select(a => a.GetProperty("outcome").GetString()));
+        var error = attempts[0].GetProperty("error").GetString()!;
+        Assert.StartsWith("worker node answered 503 Service Unavailable for job reviews:readme-503:start: ", error, StringComparison.Ordinal);
+        Assert.Equal(1, run.GetProperty("progress").GetProperty("forward.failedAttempts").GetInt32());
+        Assert.Equal(["jobId", "workerStatus"], run.GetProperty("output").EnumerateObject().Select(p => p.Name));
+
+        // What the app's README says of it (before: "lists each attempt step with its result
+        // ({"workerStatus":202,"error":null} ...), the timers", the shape from before one step with retries replaced them).
+        var readme = (await File.ReadAllTextAsync(Path.Combine(TestPaths.RepoRoot, "apps", "Baton.Apps.ReviewGateway", "README.md")))
+            .ReplaceLineEndings(" ").Replace("  ", " ", StringComparison.Ordinal);
+        Assert.Contains("lists the one step `forward`, whose `result` is the worker's status (`202`)", readme, StringComparison.Ordinal);
+        Assert.Contains("`worker node answered 503 Service Unavailable for job reviews:<placeId>:start: ", readme, StringComparison.Ordinal);
+        Assert.Contains("the counter `forward.failedAttempts`, and the output `{\"jobId\",\"workerStatus\"}`", readme, StringComparison.Ordinal);
+        Assert.DoesNotContain("{\"workerStatus\":202,\"error\":null}", readme, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Forward_Worker4xx_FailsTerminallyWithoutRetry()
     {
         _worker.State.FailStatus = 422;
