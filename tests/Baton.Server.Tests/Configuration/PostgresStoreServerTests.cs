@@ -149,6 +149,72 @@ public sealed class PostgresStoreServerTests
         }
     }
 
+    [Fact]
+    public async Task TwoNodes_StartedAsTheReadmeShows_EachLeasesUnderItsOwnNodeId()
+    {
+        // The README's "Several nodes on PostgreSQL" block: the variables its export line sets, then one command per node,
+        // each started as written from the same server folder (the password, key and ports are the test's). Before
+        // (review 81): one command and "a second node: same BATON_STORE/BATON_POSTGRES, another BATON_PORT", which gave
+        // both processes the same default node id, so the second leased under "<id>-<suffix>" with a warning (505).
+        var block = ReadmeBlock("## Several nodes on PostgreSQL");
+        var shared = Assignments(block.Single(l => l.StartsWith("export ", StringComparison.Ordinal))["export ".Length..]);
+        var nodes = block.Where(l => l.Contains("dotnet run", StringComparison.Ordinal))
+            .Select(l => Assignments(l[..l.IndexOf("dotnet run", StringComparison.Ordinal)]))
+            .ToList();
+        Assert.Equal(["ADMIN_KEY", "BATON_POSTGRES", "BATON_STORE"], shared.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(2, nodes.Count);
+
+        var schema = $"srv_{Guid.NewGuid():N}"[..30];
+        var servers = new List<ServerProcess>();
+        try
+        {
+            foreach (var node in nodes)
+            {
+                var environment = new Dictionary<string, string?>(shared.Concat(node).Where(v => v.Key != "BATON_PORT").Select(v => KeyValuePair.Create(v.Key, (string?)v.Value)))
+                {
+                    ["BATON_POSTGRES"] = ConnectionString,
+                    ["ADMIN_KEY"] = "readme-nodes-key-0123456789",
+                    ["Baton__Store__Postgres__Schema"] = schema,
+                };
+                var server = ServerProcess.Start(environment);
+                servers.Add(server);
+                await server.WaitForLiveAsync();
+            }
+
+            Assert.All(servers, s => Assert.DoesNotContain("is held by another live process", s.Output, StringComparison.Ordinal));
+            var ids = nodes.Select(n => n["Baton__Engine__NodeId"]).ToArray();
+            using var client = servers[0].NewClient(null);
+            var listed = await Poll.UntilAsync(
+                async () => System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("/health")).RootElement
+                    .GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("nodeId").GetString()!).Order(StringComparer.Ordinal).ToArray(),
+                l => l.Length == 2,
+                "both nodes in the registry");
+            Assert.Equal(ids.Order(StringComparer.Ordinal), listed);
+        }
+        finally
+        {
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync();
+            }
+
+            await DropSchemaAsync(schema);
+        }
+    }
+
+    /// <summary>The lines of the first bash block after <paramref name="heading"/> in the README.</summary>
+    private static string[] ReadmeBlock(string heading)
+    {
+        var readme = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "README.md")).ReplaceLineEndings("\n");
+        var open = readme.IndexOf("```bash\n", readme.IndexOf(heading, StringComparison.Ordinal), StringComparison.Ordinal) + "```bash\n".Length;
+        return readme[open..readme.IndexOf("\n```", open, StringComparison.Ordinal)].Split('\n');
+    }
+
+    /// <summary>The <c>NAME=value</c> words of a shell line (a value in single quotes may hold spaces).</summary>
+    private static Dictionary<string, string> Assignments(string line) =>
+        System.Text.RegularExpressions.Regex.Matches(line, @"([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|\S+)")
+            .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value.Trim('\''));
+
     private static async Task DropSchemaAsync(string schema)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
