@@ -67,6 +67,29 @@ public sealed class ScheduleEndpointsTests(ServerFixture fixture) : IClassFixtur
         Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
     }
 
+    [Fact]
+    public async Task PutSchedule_FieldsTheApiTakes_AreTheFieldsTheReadmeNames()
+    {
+        // The fields the API takes, as its refusal of an unknown one lists them, against the README's PUT row. Before
+        // (review 81): the row named {workflow, cron, timeZone?, input?, enabled?, misfire?}, without name, which the API
+        // takes when it equals the URL's.
+        var name = "fields-" + Guid.NewGuid().ToString("N")[..8];
+        using var unknown = await Server.Client.PutAsync($"/api/schedules/{name}", InProcessServer.Json("""{"workflow":"demo","cron":"0 2 * * *","bogus":1}"""));
+        var detail = (await InProcessServer.ReadJsonAsync(unknown)).GetProperty("detail").GetString()!;
+        var taken = detail[(detail.IndexOf("allowed fields: ", StringComparison.Ordinal) + "allowed fields: ".Length)..].Split(", ");
+        using var named = await Server.Client.PutAsync($"/api/schedules/{name}", InProcessServer.Json($$"""{"name":"{{name}}","workflow":"demo","cron":"0 2 * * *"}"""));
+
+        var readme = await File.ReadAllTextAsync(Path.Combine(TestPaths.RepoRoot, "README.md"));
+        var row = readme.Split('\n').Single(l => l.StartsWith("| `PUT /api/schedules/{name}` |", StringComparison.Ordinal));
+        var open = row.IndexOf("body `{", StringComparison.Ordinal) + "body `{".Length;
+        var body = row[open..row.IndexOf("}`", open, StringComparison.Ordinal)];
+        var documented = body.Split(", ").Select(f => f.TrimEnd('?'));
+
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, named.StatusCode);
+        Assert.Equal(taken.Order(StringComparer.Ordinal), documented.Order(StringComparer.Ordinal));
+    }
+
     [Theory]
     [InlineData("0 0 L * *")]
     [InlineData("0 9 15W * *")]
