@@ -70,6 +70,24 @@ public sealed class HealthEndpointsTests
     }
 
     [Fact]
+    public async Task Health_Ready_HasTheFieldsTheReadmeNames()
+    {
+        // Before (review 81): the README's /health row named {status, store, worker, uptimeSeconds, version, nodeId}; the
+        // answer also has nodes, the live node registry, which only a later section mentioned.
+        await using var server = await InProcessServer.StartAsync();
+
+        using var response = await server.Anonymous.GetAsync("/health");
+        var fields = (await InProcessServer.ReadJsonAsync(response)).EnumerateObject().Select(p => p.Name);
+        var readme = await File.ReadAllTextAsync(Path.Combine(TestPaths.RepoRoot, "README.md"));
+        var row = readme.Split('\n').Single(l => l.StartsWith("| `GET /health` |", StringComparison.Ordinal));
+        var open = row.IndexOf("| `{", StringComparison.Ordinal) + "| `{".Length;
+        var documented = row[open..row.IndexOf("}`", open, StringComparison.Ordinal)].Split(", ");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(fields.Order(StringComparer.Ordinal), documented.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Health_NodeIdNotConfigured_IsHostAndHashOfTheContentRootNotOfTheWorkingDirectory()
     {
         await using var server = await InProcessServer.StartAsync();
