@@ -87,6 +87,28 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
         Assert.False(summary.TryGetProperty("output", out _));
     }
 
+    [Fact]
+    public async Task GetRunSummary_AndTheList_HaveTheFieldsTheReadmeNames()
+    {
+        // Before (review 81): the README's summary row listed id, workflow, status, phase, progress, createdAt, startedAt,
+        // completedAt, updatedAt and links; the summary and the list also carry scheduleName and workflowVersion.
+        var (_, started) = await Server.StartRunAsync("demo", """{"items":1,"delayMs":0}""");
+        var id = started.GetProperty("id").GetString()!;
+        await Server.WaitForStatusAsync(id, "succeeded");
+
+        using var summary = await Server.Client.GetAsync($"/api/runs/{id}/summary");
+        using var list = await Server.Client.GetAsync("/api/runs?limit=1");
+        var summaryFields = (await InProcessServer.ReadJsonAsync(summary)).EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal);
+        var listFields = (await InProcessServer.ReadJsonAsync(list)).GetProperty("runs")[0].EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal);
+        var readme = await File.ReadAllTextAsync(Path.Combine(TestPaths.RepoRoot, "README.md"));
+        var row = readme.Split('\n').Single(l => l.StartsWith("| `GET /api/runs/{id}/summary` |", StringComparison.Ordinal));
+        var open = row.IndexOf("as in the list (", StringComparison.Ordinal) + "as in the list (".Length;
+        var documented = row[open..row.IndexOf(')', open)].Split(", ").Select(f => f.Trim('`')).Order(StringComparer.Ordinal);
+
+        Assert.Equal(listFields, summaryFields);
+        Assert.Equal(summaryFields, documented);
+    }
+
     [Theory]
     [InlineData("0123456789abcdef0123456789abcdef")]
     [InlineData("not-a-run-id")]
