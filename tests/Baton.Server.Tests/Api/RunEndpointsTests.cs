@@ -109,6 +109,24 @@ public sealed class RunEndpointsTests(ServerFixture fixture) : IClassFixture<Ser
         Assert.Equal(summaryFields, documented);
     }
 
+    [Fact]
+    public async Task StartRun_Answer_IsTheRunAsInTheListAsTheReadmeSays()
+    {
+        // Before (review 81): the README's start row said 202 with {id, workflow, status, phase, progress, links}; the answer
+        // is the run as a list entry shows it, with its times, scheduleName and workflowVersion too.
+        var (status, started) = await Server.StartRunAsync("demo", """{"items":1,"delayMs":0}""");
+        var id = started.GetProperty("id").GetString()!;
+        await Server.WaitForStatusAsync(id, "succeeded");
+        using var list = await Server.Client.GetAsync("/api/runs?limit=1");
+        var listFields = (await InProcessServer.ReadJsonAsync(list)).GetProperty("runs")[0].EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal);
+        var readme = await File.ReadAllTextAsync(Path.Combine(TestPaths.RepoRoot, "README.md"));
+        var row = readme.Split('\n').Single(l => l.StartsWith("| `POST /api/workflows/{name}/runs` |", StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        Assert.Equal(listFields, started.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Contains("`202` with the run as in the list (see `GET /api/runs/{id}/summary`) and `Location`", row, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("0123456789abcdef0123456789abcdef")]
     [InlineData("not-a-run-id")]
