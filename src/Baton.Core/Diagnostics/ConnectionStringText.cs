@@ -9,16 +9,24 @@ namespace Baton.Diagnostics;
 /// </summary>
 public static partial class ConnectionStringText
 {
+    /// <summary>The keys of an ADO.NET connection string that hold its password: what is masked here and registered as a log secret.</summary>
+    public static IReadOnlyList<string> PasswordKeys { get; } = ["Password", "Pwd"];
+
+    // A key at the start of the string or after a ';', then '='.
+    private static readonly Regex PasswordKey = new(
+        @"(?:^|;)\s*(?:" + string.Join('|', PasswordKeys.Select(Regex.Escape)) + @")\s*=",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
     /// <summary>
     /// <paramref name="reason"/>, why <paramref name="connectionString"/> could not be read, with every word that follows
-    /// its password key (<c>Password=</c>, <c>Pwd=</c>) masked: where the password ends cannot be known once it failed to
+    /// its password key (<see cref="PasswordKeys"/>) masked: where the password ends cannot be known once it failed to
     /// parse. With a password key, a hint to quote a value holding <c>;</c> follows.
     /// </summary>
     public static string ParseErrorWithoutPassword(string connectionString, string reason)
     {
         ArgumentNullException.ThrowIfNull(connectionString);
         ArgumentNullException.ThrowIfNull(reason);
-        var key = PasswordKey().Match(connectionString);
+        var key = PasswordKey.Match(connectionString);
         if (!key.Success)
         {
             return reason;
@@ -35,9 +43,6 @@ public static partial class ConnectionStringText
 
         return reason + " (a value holding ';' must be quoted: Password='a;b')";
     }
-
-    [GeneratedRegex(@"(?:^|;)\s*(?:password|pwd)\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex PasswordKey();
 
     [GeneratedRegex(@"[;=\s'""]+", RegexOptions.CultureInvariant)]
     private static partial Regex WordSeparators();

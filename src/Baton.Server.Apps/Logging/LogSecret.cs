@@ -47,7 +47,7 @@ public static class LogSecretServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Adds the password of an ADO.NET connection string (<c>Password=</c> or <c>Pwd=</c>); a string without one, or one that does not parse, adds nothing.</summary>
+    /// <summary>Adds the password of an ADO.NET connection string (under one of <see cref="Baton.Diagnostics.ConnectionStringText.PasswordKeys"/>); a string without one, or one that does not parse, adds nothing.</summary>
     public static IServiceCollection AddConnectionStringPassword(this IServiceCollection services, string? connectionString)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -67,7 +67,7 @@ public static class LogSecretServiceCollectionExtensions
             return services;
         }
 
-        foreach (var name in new[] { "Password", "Pwd" })
+        foreach (var name in Baton.Diagnostics.ConnectionStringText.PasswordKeys)
         {
             if (builder.TryGetValue(name, out var password))
             {
